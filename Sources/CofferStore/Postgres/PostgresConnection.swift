@@ -1,0 +1,256 @@
+import CLibPQ
+import struct Foundation.Date
+
+/// One libpq connection with its prepared-statement cache.
+///
+/// Parameters go out in text format, except blobs, which go out binary as `bytea`; results come back
+/// in text format and are decoded by column type. `@unchecked Sendable`: the handle and the cache are
+/// only touched by the closure the pool lent the connection to (see ``PooledConnection``).
+final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Sendable {
+    private final class Prepared {
+        let name: String
+        var columns: SQLColumns?
+        init(name: String) { self.name = name }
+    }
+
+    private enum OID {
+        static let bool: UInt32 = 16
+        static let bytea: UInt32 = 17
+        static let int8: UInt32 = 20
+        static let int2: UInt32 = 21
+        static let int4: UInt32 = 23
+        static let oid: UInt32 = 26
+        static let float4: UInt32 = 700
+        static let float8: UInt32 = 701
+        static let timestamp: UInt32 = 1114
+        static let timestamptz: UInt32 = 1184
+    }
+
+    private let handle: OpaquePointer
+    private var cache: [String: Prepared] = [:]
+    private var nextStatement = 0
+    private let cacheCapacity: Int
+    private(set) var isBroken = false
+    var dialect: SQLDialect { .postgres }
+
+    init(conninfo: String, configuration: PostgresDatabase.Configuration) throws {
+        guard let handle = PQconnectdb(conninfo) else {
+            throw StoreError(code: .connectionFailed, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            // libpq's connection messages name hosts and users, never the password.
+            let reason = String(cString: PQerrorMessage(handle)).trimmingWhitespace()
+            PQfinish(handle)
+            throw StoreError(
+                code: .connectionFailed,
+                message: "cannot connect to PostgreSQL (\(reason)): check that the server runs and the database URL is right"
+            )
+        }
+        self.handle = handle
+        self.cacheCapacity = configuration.statementCacheSize
+        // libpq prints NOTICEs to stderr by default; they are noise in a service's output.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        do {
+            guard PQsetClientEncoding(handle, "UTF8") == 0 else {
+                throw StoreError(code: .connectionFailed, message: "PostgreSQL refused client_encoding UTF8")
+            }
+            try executeScript(unsafeSQL: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3")
+        } catch {
+            PQfinish(handle)
+            throw error
+        }
+    }
+
+    func close() {
+        PQfinish(handle)
+    }
+
+    func executeScript(unsafeSQL script: String) throws {
+        let result = PQexec(handle, script)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw failure(result) }
+    }
+
+    @discardableResult
+    func execute(_ query: SQLQuery) throws -> Int {
+        try run(query) { _ in }
+    }
+
+    func forEachRow(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws {
+        try run(query, body)
+    }
+
+    @discardableResult
+    private func run(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws -> Int {
+        let (sql, binds) = query.render(for: .postgres)
+        let types = binds.map(Self.parameterType)
+        let prepared = try prepare(sql, types: types)
+
+        // All parameter bytes in one buffer; text parameters NUL-terminated, as libpq reads them.
+        var buffer: [UInt8] = []
+        var offsets: [Int?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        for value in binds {
+            let start = buffer.count
+            switch value {
+            case .null:
+                offsets.append(nil); lengths.append(0); formats.append(0)
+                continue
+            case .blob(let bytes):
+                buffer.append(contentsOf: bytes)
+                formats.append(1)
+            case .text(let text):
+                guard !text.utf8.contains(0) else {
+                    throw StoreError(code: .sqlError, message: "PostgreSQL text cannot hold a NUL character: store such data as a blob")
+                }
+                buffer.append(contentsOf: text.utf8)
+                buffer.append(0)
+                formats.append(0)
+            default:
+                buffer.append(contentsOf: Self.text(of: value).utf8)
+                buffer.append(0)
+                formats.append(0)
+            }
+            offsets.append(start)
+            lengths.append(Int32(buffer.count - start))
+        }
+        let result = buffer.withUnsafeBufferPointer { bytes in
+            let base = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in offset.flatMap { base?.advanced(by: $0) } }
+            return PQexecPrepared(handle, prepared.name, Int32(binds.count), pointers, lengths, formats, 0)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK:
+            return Int(String(cString: PQcmdTuples(result))) ?? 0
+        case PGRES_TUPLES_OK:
+            let fieldCount = PQnfields(result)
+            let columns = prepared.columns ?? SQLColumns((0..<fieldCount).map { String(cString: PQfname(result, $0)) })
+            prepared.columns = columns
+            let types = (0..<fieldCount).map { PQftype(result, $0) }
+            let rowCount = PQntuples(result)
+            for row in 0..<rowCount {
+                var values: [SQLValue] = []
+                values.reserveCapacity(Int(fieldCount))
+                for field in 0..<fieldCount { values.append(try value(result, row, field, type: types[Int(field)])) }
+                try body(SQLRow(columns: columns, values: values))
+            }
+            return Int(rowCount)
+        default:
+            throw failure(result)
+        }
+    }
+
+    private func prepare(_ sql: String, types: [UInt32]) throws -> Prepared {
+        // The declared parameter types are part of a prepared statement, so they are part of its key.
+        let key = types.isEmpty ? sql : sql + "\u{0}" + types.map(String.init).joined(separator: ",")
+        if let cached = cache[key] { return cached }
+        if cache.count >= cacheCapacity {
+            try executeScript(unsafeSQL: "DEALLOCATE ALL")
+            cache.removeAll(keepingCapacity: true)
+        }
+        nextStatement += 1
+        let prepared = Prepared(name: "coffer_\(nextStatement)")
+        let result = PQprepare(handle, prepared.name, sql, Int32(types.count), types)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result) }
+        cache[key] = prepared
+        return prepared
+    }
+
+    private func failure(_ result: OpaquePointer?) -> StoreError {
+        let error = StoreError.postgres(result, connection: handle)
+        if error.code == .connectionLost { isBroken = true }
+        return error
+    }
+
+    /// Declared types only where inference would go wrong; text stays unknown (0) so the server infers it.
+    private static func parameterType(_ value: SQLValue) -> UInt32 {
+        switch value {
+        case .null, .text: 0
+        case .bool: OID.bool
+        case .int: OID.int8
+        case .double: OID.float8
+        case .blob: OID.bytea
+        case .timestamp: OID.timestamptz
+        }
+    }
+
+    private static func text(of value: SQLValue) -> String {
+        switch value {
+        case .bool(let bool): bool ? "t" : "f"
+        case .int(let int): String(int)
+        case .double(let double):
+            double.isNaN ? "NaN" : double.isInfinite ? (double < 0 ? "-Infinity" : "Infinity") : "\(double)"
+        case .timestamp(let date): PostgresTimestamp.format(microseconds: SQLValue.microseconds(of: date))
+        case .text(let text): text
+        case .null, .blob: ""
+        }
+    }
+
+    private func value(_ result: OpaquePointer?, _ row: Int32, _ field: Int32, type: UInt32) throws -> SQLValue {
+        if PQgetisnull(result, row, field) == 1 { return .null }
+        let length = Int(PQgetlength(result, row, field))
+        let bytes = UnsafeRawBufferPointer(start: PQgetvalue(result, row, field), count: length)
+        let text = { String(decoding: bytes, as: UTF8.self) }
+        switch type {
+        case OID.bool:
+            return .bool(length > 0 && bytes[0] == UInt8(ascii: "t"))
+        case OID.int2, OID.int4, OID.int8, OID.oid:
+            guard let int = Int64(text()) else { throw Self.undecodable(type) }
+            return .int(int)
+        case OID.float4, OID.float8:
+            guard let double = Double(text().replacingInfinity()) else { throw Self.undecodable(type) }
+            return .double(double)
+        case OID.bytea:
+            guard let blob = Self.decodeHex(bytes) else { throw Self.undecodable(type) }
+            return .blob(blob)
+        case OID.timestamptz, OID.timestamp:
+            guard let micros = PostgresTimestamp.parse(bytes) else { throw Self.undecodable(type) }
+            return .timestamp(SQLValue.date(microseconds: micros))
+        default:
+            return .text(text())
+        }
+    }
+
+    private static func undecodable(_ type: UInt32) -> StoreError {
+        StoreError(code: .typeMismatch, message: "cannot decode a PostgreSQL value of type OID \(type)")
+    }
+
+    /// `bytea` in PostgreSQL's hex output format: `\x` then two hex digits a byte.
+    private static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x"), bytes.count % 2 == 0 else {
+            return nil
+        }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count / 2 - 1)
+        var index = 2
+        while index < bytes.count {
+            guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+}
+
+extension String {
+    /// PostgreSQL prints infinities as `Infinity`, Swift parses `inf`.
+    fileprivate func replacingInfinity() -> String {
+        switch self {
+        case "Infinity": "inf"
+        case "-Infinity": "-inf"
+        default: self
+        }
+    }
+}

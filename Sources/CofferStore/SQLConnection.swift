@@ -1,0 +1,47 @@
+/// One database connection, lent to a closure by ``Database/read(_:)`` or ``Database/transaction(_:_:)``.
+///
+/// A connection is used by one thread at a time and must not escape the closure it was lent to.
+/// Every statement is prepared once and kept in the connection's statement cache.
+public protocol SQLConnection {
+    /// The dialect of the connection, for the few queries that must differ.
+    var dialect: SQLDialect { get }
+
+    /// Runs a statement that returns no rows.
+    /// - Returns: the number of rows inserted, updated or deleted.
+    @discardableResult
+    func execute(_ query: SQLQuery) throws -> Int
+
+    /// Runs a statement and calls `body` with each row, without collecting them.
+    func forEachRow(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws
+
+    /// Runs several statements from trusted text in one call (migrations only). No binds.
+    func executeScript(unsafeSQL script: String) throws
+}
+
+extension SQLConnection {
+    /// Runs a statement and returns all its rows.
+    public func query(_ query: SQLQuery) throws -> [SQLRow] {
+        var rows: [SQLRow] = []
+        try forEachRow(query) { rows.append($0) }
+        return rows
+    }
+
+    /// Runs a statement and decodes every row as `T`.
+    public func query<T: SQLRowDecodable>(_ type: T.Type, _ query: SQLQuery) throws -> [T] {
+        var records: [T] = []
+        try forEachRow(query) { records.append(try T(row: $0)) }
+        return records
+    }
+
+    /// The first row of the result, or `nil`.
+    public func queryFirst(_ query: SQLQuery) throws -> SQLRow? {
+        var first: SQLRow?
+        try forEachRow(query) { row in if first == nil { first = row } }
+        return first
+    }
+
+    /// The first column of the first row decoded as `T`, or `nil` when there is no row.
+    public func queryScalar<T: SQLDecodable>(_ type: T.Type, _ query: SQLQuery) throws -> T? {
+        try queryFirst(query).map { try $0.decode(type, at: 0) }
+    }
+}

@@ -1,0 +1,160 @@
+import CSQLite
+import struct Foundation.Date
+
+/// One SQLite connection with its statement cache.
+///
+/// `@unchecked Sendable`: the handle and the cache are only touched by the closure the pool lent the
+/// connection to, one thread at a time (see ``PooledConnection``).
+final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendable {
+    private struct Prepared {
+        let statement: OpaquePointer
+        let columns: SQLColumns
+    }
+
+    private let handle: OpaquePointer
+    private var cache: [String: Prepared] = [:]
+    private let cacheCapacity: Int
+    var dialect: SQLDialect { .sqlite }
+    var isBroken: Bool { false }
+
+    init(path: String, readOnly: Bool, configuration: SQLiteDatabase.Configuration) throws {
+        var handle: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let error = StoreError.sqlite(rc, handle)
+            sqlite3_close_v2(handle)
+            throw StoreError(
+                code: .cannotOpen,
+                message: "cannot open the SQLite database \(path) (\(error.message)): check the path and its permissions",
+                detail: error.detail
+            )
+        }
+        self.handle = handle
+        self.cacheCapacity = configuration.statementCacheSize
+        do {
+            sqlite3_busy_timeout(handle, Int32(clamping: configuration.busyTimeoutMilliseconds))
+            try executeScript(unsafeSQL: "PRAGMA foreign_keys = ON")
+            if !readOnly {
+                // WAL lets the pooled readers read while the single writer writes.
+                try executeScript(unsafeSQL: "PRAGMA journal_mode = WAL")
+                try executeScript(unsafeSQL: "PRAGMA synchronous = \(configuration.synchronous.rawValue)")
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    func close() {
+        for prepared in cache.values { sqlite3_finalize(prepared.statement) }
+        cache = [:]
+        sqlite3_close_v2(handle)
+    }
+
+    func executeScript(unsafeSQL script: String) throws {
+        let rc = sqlite3_exec(handle, script, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw StoreError.sqlite(rc, handle) }
+    }
+
+    @discardableResult
+    func execute(_ query: SQLQuery) throws -> Int {
+        try run(query) { _ in }
+        return Int(sqlite3_changes(handle))
+    }
+
+    func forEachRow(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws {
+        try run(query, body)
+    }
+
+    private func run(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws {
+        let (sql, binds) = query.render(for: .sqlite)
+        let prepared = try prepare(sql)
+        let statement = prepared.statement
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (offset, value) in binds.enumerated() {
+            try bind(value, at: Int32(offset + 1), in: statement)
+        }
+        let columnCount = sqlite3_column_count(statement)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw StoreError.sqlite(rc, handle) }
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(columnCount))
+            for column in 0..<columnCount { values.append(read(column, of: statement)) }
+            try body(SQLRow(columns: prepared.columns, values: values))
+        }
+    }
+
+    private func prepare(_ sql: String) throws -> Prepared {
+        if let cached = cache[sql] { return cached }
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw StoreError.sqlite(rc, handle) }
+        let names = (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
+        let prepared = Prepared(statement: statement, columns: SQLColumns(names))
+        if cache.count >= cacheCapacity {
+            // Simple and bounded: drop the whole cache rather than track recency on the hot path.
+            for old in cache.values { sqlite3_finalize(old.statement) }
+            cache.removeAll(keepingCapacity: true)
+        }
+        cache[sql] = prepared
+        return prepared
+    }
+
+    private func bind(_ value: SQLValue, at index: Int32, in statement: OpaquePointer) throws {
+        let rc: Int32
+        switch value {
+        case .null: rc = sqlite3_bind_null(statement, index)
+        case .bool(let bool): rc = sqlite3_bind_int64(statement, index, bool ? 1 : 0)
+        case .int(let int): rc = sqlite3_bind_int64(statement, index, int)
+        case .double(let double): rc = sqlite3_bind_double(statement, index, double)
+        case .timestamp(let date): rc = sqlite3_bind_int64(statement, index, SQLValue.microseconds(of: date))
+        case .text(let text):
+            var text = text
+            rc = text.withUTF8 { utf8 in
+                UnsafeRawBufferPointer(utf8).withMemoryRebound(to: CChar.self) { chars in
+                    // An empty string has no base address, and a NULL pointer would bind NULL.
+                    guard let base = chars.baseAddress else {
+                        return sqlite3_bind_text(statement, index, "", 0, coffer_sqlite_transient())
+                    }
+                    return sqlite3_bind_text(statement, index, base, Int32(chars.count), coffer_sqlite_transient())
+                }
+            }
+        case .blob(let bytes):
+            if bytes.isEmpty {
+                // An empty blob must stay a blob, not turn into NULL.
+                rc = sqlite3_bind_zeroblob(statement, index, 0)
+            } else {
+                rc = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(statement, index, raw.baseAddress, Int32(raw.count), coffer_sqlite_transient())
+                }
+            }
+        }
+        guard rc == SQLITE_OK else { throw StoreError.sqlite(rc, handle) }
+    }
+
+    private func read(_ column: Int32, of statement: OpaquePointer) -> SQLValue {
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER:
+            return .int(sqlite3_column_int64(statement, column))
+        case SQLITE_FLOAT:
+            return .double(sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard let pointer = sqlite3_column_text(statement, column) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: pointer, count: count)))
+        default:
+            return .null
+        }
+    }
+}
