@@ -62,6 +62,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CofferTesting",
+            dependencies: [
+                "CofferStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "CofferCLI",
             dependencies: [
@@ -84,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferStoreTests",
-            dependencies: ["CofferStore"],
+            dependencies: ["CofferStore", "CofferTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -92,6 +100,7 @@ let package = Package(
             dependencies: [
                 "CofferServer",
                 "CofferStore",
+                "CofferTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

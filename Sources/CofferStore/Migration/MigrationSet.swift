@@ -31,7 +31,7 @@ public struct MigrationSet: Sendable {
         for (index, migration) in ordered.enumerated() where migration.number != index + 1 {
             throw StoreError(
                 code: .migration,
-                message: "\(folder) has no migration numbered \(String(format4: index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
+                message: "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
             )
         }
         self.dialect = dialect
@@ -92,9 +92,8 @@ extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
-extension String {
-    init(format4 number: Int) {
-        let digits = number.description
-        self = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-    }
+/// `7` as `0007`, the way migration files are numbered.
+func migrationNumber(_ number: Int) -> String {
+    let digits = String(number)
+    return String(repeating: "0", count: Swift.max(0, 4 - digits.count)) + digits
 }

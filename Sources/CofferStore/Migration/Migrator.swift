@@ -120,7 +120,7 @@ public struct Migrator: Sendable {
             guard let migration = known[row.number] else {
                 throw StoreError(
                     code: .migration,
-                    message: "the database has migration \(String(format4: row.number))_\(row.name) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
+                    message: "the database has migration \(migrationNumber(row.number))_\(row.name) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
                 )
             }
             guard migration.checksum == row.checksum, migration.name == row.name else {

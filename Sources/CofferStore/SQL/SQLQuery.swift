@@ -77,6 +77,11 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
             fragments.append(.bind(value.sqlValue))
         }
 
+        /// An optional value binds as itself or as NULL.
+        public mutating func appendInterpolation<Value: SQLBindable>(_ value: Value?) {
+            fragments.append(.bind(value?.sqlValue ?? .null))
+        }
+
         /// A nested query keeps its own binds.
         public mutating func appendInterpolation(_ query: SQLQuery) {
             fragments.append(contentsOf: query.fragments)

@@ -18,7 +18,7 @@ public enum SQLValue: Sendable, Hashable {
 extension SQLValue {
     /// Whole microseconds since the Unix epoch, the shared precision of both backends.
     static func microseconds(of date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     static func date(microseconds: Int64) -> Date {

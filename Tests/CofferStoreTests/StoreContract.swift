@@ -1,0 +1,153 @@
+import CofferStore
+import CofferTesting
+import Foundation
+import Testing
+
+/// The contract both backends must keep. Each check takes a fresh, empty database.
+enum StoreContract {
+    static func typesRoundTrip(_ db: any Database) async throws {
+        let timestampType = db.dialect == .postgres ? "TIMESTAMPTZ" : "INTEGER"
+        let blobType = db.dialect == .postgres ? "BYTEA" : "BLOB"
+        let doubleType = db.dialect == .postgres ? "DOUBLE PRECISION" : "REAL"
+        let boolType = db.dialect == .postgres ? "BOOLEAN" : "INTEGER"
+        try await db.transaction { conn in
+            try conn.executeScript(unsafeSQL: """
+                CREATE TABLE sample (id BIGINT PRIMARY KEY, t TEXT, i BIGINT, d \(doubleType), b \(blobType),
+                                     ts \(timestampType), f \(boolType))
+                """)
+        }
+        struct Sample: Equatable, Sendable {
+            var id: Int64, t: String?, i: Int64?, d: Double?, b: [UInt8]?, ts: Date?, f: Bool?
+        }
+        let micro = { (seconds: Double) in Date(timeIntervalSince1970: seconds) }
+        let samples: [Sample] = [
+            Sample(id: 1, t: "plain", i: 42, d: 3.25, b: [0, 1, 2, 255], ts: micro(1_764_075_981.123456), f: true),
+            Sample(id: 2, t: "", i: Int64.max, d: -0.1, b: [], ts: micro(0), f: false),
+            Sample(id: 3, t: "ünïcødé ✓ 'quote' \"dq\" \\ ; DROP TABLE sample; --", i: Int64.min, d: 1e300,
+                   b: Array(0...255).map(UInt8.init), ts: micro(-86_400 * 365.25 * 100 + 0.5), f: nil),
+            Sample(id: 4, t: nil, i: nil, d: nil, b: nil, ts: nil, f: nil),
+            Sample(id: 5, t: String(repeating: "x", count: 100_000), i: -1, d: Double.pi, b: [UInt8](repeating: 7, count: 70_000),
+                   ts: micro(1_900_000_000.000001), f: true),
+        ]
+        try await db.transaction { conn in
+            for s in samples {
+                try conn.execute("INSERT INTO sample (id, t, i, d, b, ts, f) VALUES (\(s.id), \(s.t), \(s.i), \(s.d), \(s.b), \(s.ts), \(s.f))")
+            }
+        }
+        let read = try await db.read { conn in
+            try conn.query("SELECT id, t, i, d, b, ts, f FROM sample ORDER BY id").map { row in
+                Sample(id: try row.decode(at: 0), t: try row.decode(at: 1), i: try row.decode(at: 2), d: try row.decode(at: 3),
+                       b: try row.decode(at: 4), ts: try row.decode(column: "ts"), f: try row.decode(column: "f"))
+            }
+        }
+        #expect(read.count == samples.count)
+        for (got, want) in zip(read, samples) {
+            #expect(got.id == want.id && got.t == want.t && got.i == want.i && got.d == want.d && got.b == want.b && got.f == want.f)
+            // Both backends keep whole microseconds.
+            #expect(got.ts.map(SQLMicros.of) == want.ts.map(SQLMicros.of), "timestamp of row \(want.id)")
+        }
+        // A timestamp bind compares with stored timestamps in SQL, on both backends.
+        let later = try await db.read { conn in
+            try conn.queryScalar(Int.self, "SELECT count(*) FROM sample WHERE ts > \(Date(timeIntervalSince1970: 1))")
+        }
+        #expect(later == 2)
+    }
+
+    static func transactionRollsBackOnThrow(_ db: any Database) async throws {
+        struct Boom: Error {}
+        try await db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        try await db.execute("INSERT INTO items (id, name) VALUES (\(1), \("kept"))")
+        await #expect(throws: Boom.self) {
+            try await db.transaction { conn in
+                try conn.execute("INSERT INTO items (id, name) VALUES (\(2), \("lost"))")
+                try conn.execute("UPDATE items SET name = \("changed") WHERE id = \(1)")
+                throw Boom()
+            }
+        }
+        // A failing statement rolls back the statements before it too.
+        await #expect(throws: StoreError.self) {
+            try await db.transaction { conn in
+                try conn.execute("INSERT INTO items (id, name) VALUES (\(3), \("lost"))")
+                try conn.execute("INSERT INTO items (id, name) VALUES (\(1), \("duplicate"))")
+            }
+        }
+        let rows = try await db.read { conn in
+            try conn.query("SELECT id, name FROM items ORDER BY id").map { [try $0.decode(String.self, at: 1)] }
+        }
+        #expect(rows == [["kept"]])
+    }
+
+    static func constraintErrorsAreTyped(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE)")
+        try await db.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id))")
+        try await db.execute("INSERT INTO parent (id, code) VALUES (\(1), \("a"))")
+        await expectCode(.uniqueViolation) { try await db.execute("INSERT INTO parent (id, code) VALUES (\(2), \("a"))") }
+        await expectCode(.foreignKeyViolation) { try await db.execute("INSERT INTO child (id, parent_id) VALUES (\(1), \(99))") }
+        await expectCode(.notNullViolation) { try await db.execute("INSERT INTO parent (id, code) VALUES (\(3), \(String?.none))") }
+        await expectCode(.sqlError) { try await db.execute("SELECT nope FROM nowhere") }
+    }
+
+    static func errorsNeverShowBindValues(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL, token TEXT UNIQUE)")
+        let secret = "s3cr3t-\(UUID().uuidString)"
+        try await db.execute("INSERT INTO accounts (id, balance, token) VALUES (\(1), \(10), \(secret))")
+        var attempts: [@Sendable () async throws -> Void] = [
+            { try await db.execute("INSERT INTO accounts (id, balance, token) VALUES (\(2), \(10), \(secret))") }
+        ]
+        if db.dialect == .postgres {
+            // PostgreSQL quotes the offending value in data-exception messages (SQLite would store the text).
+            attempts.append { try await db.execute("UPDATE accounts SET balance = \(secret) WHERE id = \(1)") }
+        }
+        for attempt in attempts {
+            do {
+                try await attempt()
+                Issue.record("expected an error")
+            } catch let error as StoreError {
+                #expect(!String(describing: error).contains(secret))
+                #expect(!error.message.contains(secret))
+            }
+        }
+    }
+
+    static func concurrentWritersLoseNothing(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        try await db.execute("CREATE TABLE events (writer INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (writer, seq))")
+        try await db.execute("INSERT INTO counter (id, n) VALUES (\(1), \(0))")
+        let writers = 8, each = 25
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    for seq in 0..<each {
+                        // Read-modify-write under SERIALIZABLE: conflicts abort and are retried, never lost.
+                        try await db.transaction(TransactionOptions(isolation: .serializable, maxAttempts: 50)) { conn in
+                            let n = try conn.queryScalar(Int.self, "SELECT n FROM counter WHERE id = \(1)") ?? 0
+                            try conn.execute("UPDATE counter SET n = \(n + 1) WHERE id = \(1)")
+                            try conn.execute("INSERT INTO events (writer, seq) VALUES (\(writer), \(seq))")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let (n, events) = try await db.read { conn in
+            (try conn.queryScalar(Int.self, "SELECT n FROM counter") ?? -1, try conn.queryScalar(Int.self, "SELECT count(*) FROM events") ?? -1)
+        }
+        #expect(n == writers * each)
+        #expect(events == writers * each)
+    }
+
+    static func expectCode(_ code: StoreError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
+        do {
+            try await body()
+            Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+        } catch let error as StoreError {
+            #expect(error.code == code, "\(error.debugDescription)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected StoreError \(code), got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+enum SQLMicros {
+    static func of(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Starts or stops a throwaway PostgreSQL 15 server for the test suite, on 127.0.0.1 and a free port.
+#   scripts/postgres-test-server.sh start DIR   prints the URL to use as COFFER_TEST_POSTGRES_URL
+#   scripts/postgres-test-server.sh stop DIR
+# The server refuses to run as root, so as root it runs as the unprivileged user `coffer-pg`.
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+action=${1:?usage: $0 start|stop DIR}
+dir=$(realpath -m "${2:?usage: $0 start|stop DIR}")
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u coffer-pg -- "$@"; else "$@"; fi
+}
+
+case "$action" in
+start)
+    if [ ! -x "$PGBIN/initdb" ]; then
+        echo "PostgreSQL 15 server binaries not found in $PGBIN: run 'make deps' (it installs postgresql-15)" >&2
+        exit 1
+    fi
+    if [ "$(id -u)" = 0 ] && ! id coffer-pg >/dev/null 2>&1; then
+        useradd --system --no-create-home --shell /usr/sbin/nologin coffer-pg
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown coffer-pg "$dir"
+    as_owner "$PGBIN/initdb" -D "$dir/data" --auth=trust -E UTF8 --no-locale -U coffer >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null \
+        || { cat "$dir/server.log" >&2; exit 1; }
+    as_owner "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U coffer coffer_test
+    echo "postgres://coffer@127.0.0.1:$port/coffer_test"
+    ;;
+stop)
+    if [ -d "$dir/data" ]; then
+        as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+    ;;
+*)
+    echo "usage: $0 start|stop DIR" >&2
+    exit 2
+    ;;
+esac
