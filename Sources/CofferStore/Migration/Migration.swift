@@ -22,6 +22,8 @@ public struct Migration: Sendable, Equatable {
     public let checksum: String
     /// `Migrations/<dialect>/<file>`, for error messages.
     public let path: String
+    /// `NNNN_name`, as operators see it.
+    public var label: String { migrationNumber(number) + "_" + name }
 
     init(number: Int, name: String, sql: String, path: String) {
         self.number = number

@@ -18,6 +18,8 @@ public struct Migrator: Sendable {
         public let name: String
         public let checksum: String
         public let appliedAt: Date
+        /// `NNNN_name`, as operators see it.
+        public var label: String { migrationNumber(number) + "_" + name }
 
         public init(row: SQLRow) throws {
             number = try row.decode(column: "number")
@@ -120,7 +122,7 @@ public struct Migrator: Sendable {
             guard let migration = known[row.number] else {
                 throw StoreError(
                     code: .migration,
-                    message: "the database has migration \(migrationNumber(row.number))_\(row.name) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
+                    message: "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
                 )
             }
             guard migration.checksum == row.checksum, migration.name == row.name else {

@@ -94,8 +94,9 @@ public final class SQLiteDatabase: Database {
     }
 
     public func close() async {
-        writer.close()
+        // Readers first: the last connection to close checkpoints the WAL, and only the writer can.
         readers.close()
+        writer.close()
         try? await threadPool.shutdownGracefully()
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The HTTP client every command that talks to a running service uses, as the vault CLI talks to Vault.
+///
+/// The address comes from `--address` or `COFFER_ADDR`; the token from `COFFER_TOKEN` or a token file
+/// (`COFFER_TOKEN_FILE`, default `~/.coffer-token`), never from a flag, which `ps` would show.
+struct CofferClient {
+    static let defaultAddress = "http://127.0.0.1:8200"
+
+    let baseURL: URL
+    let token: String?
+
+    /// - Throws: `ClientError` when the address is not an http(s) URL or the token file is unreadable.
+    init(address: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let text = address ?? environment["COFFER_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultAddress
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ClientError("malformed address \"\(text)\": use http://HOST:PORT or https://HOST:PORT (--address or COFFER_ADDR)")
+        }
+        baseURL = url
+        token = try Self.token(environment)
+    }
+
+    private static func token(_ environment: [String: String]) throws -> String? {
+        if let token = environment["COFFER_TOKEN"], !token.isEmpty { return token }
+        let explicit = environment["COFFER_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let path = explicit ?? (environment["HOME"].map { "\($0)/.coffer-token" } ?? "")
+        guard !path.isEmpty, FileManager.default.fileExists(atPath: path) else {
+            if let explicit { throw ClientError("cannot read the token file \(explicit) named by COFFER_TOKEN_FILE") }
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ClientError("cannot read the token file \(path): check its permissions")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
+    }
+
+    /// An answer: status code and body.
+    struct Reply {
+        let status: Int
+        let body: Data
+
+        /// The `errors` list of a Vault-shaped error body, if there is one.
+        var errors: [String] {
+            ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["errors"] as? [String] ?? []
+        }
+    }
+
+    /// Sends one request to `/v1/<path>`.
+    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil) async throws -> Reply {
+        var components = URLComponents(url: baseURL.appendingPathComponent("v1/" + path), resolvingAgainstBaseURL: false)
+        if !query.isEmpty { components?.queryItems = query }
+        guard let url = components?.url else { throw ClientError("cannot build a URL for \(path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.httpBody = body
+        request.setValue("true", forHTTPHeaderField: "X-Vault-Request")
+        if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+        } catch {
+            throw ClientError("cannot reach Coffer at \(baseURL.absoluteString) (\(error.localizedDescription)): is `coffer serve` running there? Set --address or COFFER_ADDR")
+        }
+    }
+}
+
+/// A client-side failure, printed as one line.
+struct ClientError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

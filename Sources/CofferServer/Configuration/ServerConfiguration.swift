@@ -1,0 +1,148 @@
+public import CofferStore
+import Foundation
+
+/// Everything `coffer serve` needs, resolved from flags, then `COFFER_*` environment variables, then an
+/// optional JSON config file, then defaults (in that order of precedence).
+public struct ServerConfiguration: Sendable {
+    /// Log line format.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    /// Where a setting's value came from, printed at start-up.
+    public enum Source: String, Sendable {
+        case flag, environment, file, `default`
+    }
+
+    public var host: String
+    public var port: Int
+    public var database: DatabaseLocation
+    public var logFormat: LogFormat
+    public var logLevel: String
+    /// Reported by health as `cluster_name` when the instance row is first created.
+    public var clusterName: String?
+    /// Where each setting came from.
+    public var sources: [String: Source]
+
+    /// One setting as given on the command line, in the environment and in the file.
+    public struct Inputs: Sendable {
+        public var listen: String?
+        public var database: String?
+        public var logFormat: String?
+        public var logLevel: String?
+        public var clusterName: String?
+
+        public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
+                    clusterName: String? = nil) {
+            self.listen = listen
+            self.database = database
+            self.logFormat = logFormat
+            self.logLevel = logLevel
+            self.clusterName = clusterName
+        }
+
+        /// Reads `COFFER_LISTEN`, `COFFER_DATABASE_URL`, `COFFER_LOG_FORMAT`, `COFFER_LOG_LEVEL`, `COFFER_CLUSTER_NAME`.
+        public static func environment(_ environment: [String: String]) -> Inputs {
+            func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+            return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
+                          logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"))
+        }
+
+        /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
+        /// - Throws: ``ConfigurationError`` naming the file and the key that is wrong.
+        public static func file(at path: String) throws -> Inputs {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError("cannot read the config file \(path): check the path given by --config or COFFER_CONFIG")
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
+            }
+            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name"]
+            if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
+                throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
+            }
+            func string(_ key: String) throws -> String? {
+                guard let value = object[key] else { return nil }
+                guard let text = value as? String else { throw ConfigurationError("\(path): \"\(key)\" must be a string") }
+                return text
+            }
+            return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
+                          logLevel: try string("log_level"), clusterName: try string("cluster_name"))
+        }
+    }
+
+    /// The default listener: Vault's port, on loopback only.
+    public static let defaultListen = "127.0.0.1:8200"
+
+    /// Merges the three inputs by precedence and validates the result.
+    /// - Throws: ``ConfigurationError`` or ``StoreError`` (for a malformed database URL) with what to do.
+    public init(flags: Inputs, environment: Inputs, file: Inputs) throws {
+        var sources: [String: Source] = [:]
+        func pick(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: String?) -> String? {
+            for (source, inputs) in [(Source.flag, flags), (.environment, environment), (.file, file)] {
+                if let value = inputs[keyPath: keyPath] {
+                    sources[name] = source
+                    return value
+                }
+            }
+            sources[name] = .default
+            return fallback
+        }
+        let listen = pick("listen", \.listen, default: Self.defaultListen) ?? Self.defaultListen
+        (host, port) = try Self.parseListen(listen)
+        database = try DatabaseLocation(parsing: pick("database", \.database, default: DatabaseLocation.defaultURL) ?? DatabaseLocation.defaultURL)
+        let format = pick("log_format", \.logFormat, default: "text") ?? "text"
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw ConfigurationError("unknown log format \"\(format)\": use text or json")
+        }
+        self.logFormat = logFormat
+        let level = pick("log_level", \.logLevel, default: "info") ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw ConfigurationError("unknown log level \"\(level)\": use trace, debug, info, notice, warning, error or critical")
+        }
+        self.logLevel = level
+        clusterName = pick("cluster_name", \.clusterName, default: nil)
+        self.sources = sources
+    }
+
+    /// The settings as printed at start-up: no password, no secret.
+    public var summary: [(String, String)] {
+        [
+            ("listen", "\(host):\(port)"),
+            ("database", database.description),
+            ("log_format", logFormat.rawValue),
+            ("log_level", logLevel),
+            ("cluster_name", clusterName ?? "(generated on first start)"),
+        ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
+    }
+
+    /// Parses `HOST:PORT` (IPv6 as `[::1]:8200`).
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ConfigurationError("malformed listen address \"\(text)\": use HOST:PORT, e.g. 127.0.0.1:8200 or [::1]:8200")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else {
+                throw ConfigurationError("malformed listen address \"\(text)\": use HOST:PORT, e.g. 127.0.0.1:8200")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65_535).contains(port) else {
+            throw ConfigurationError("malformed listen address \"\(text)\": use HOST:PORT with a port from 0 to 65535")
+        }
+        return (String(host), port)
+    }
+}
+
+/// A configuration value that cannot be used; the message says which and what to do.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,40 @@
+public import Hummingbird
+import Foundation
+
+/// An error answered in Vault's shape: a status and `{"errors": ["..."]}`, with `Content-Type` exactly
+/// `application/json` (hvac parses error bodies only then).
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    /// Messages for the client: what was wrong and what to do. Never a secret.
+    public let errors: [String]
+
+    public init(_ status: HTTPResponse.Status, _ errors: [String]) {
+        self.status = status
+        self.errors = errors
+    }
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.init(status, [message])
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        VaultJSON.response(status: status, ErrorBody(errors: errors))
+    }
+
+    private struct ErrorBody: Encodable {
+        let errors: [String]
+    }
+}
+
+/// JSON responses as Vault sends them.
+public enum VaultJSON {
+    /// Encodes `value` with `Content-Type: application/json` (no charset: hvac compares the header exactly).
+    public static func response(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"errors":["internal error encoding the response"]}"#.utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,123 @@
+public import CofferStore
+import Foundation
+public import Hummingbird
+
+/// Whether the key hierarchy is initialised and unsealed, as health and seal-status report it.
+public struct SealState: Sendable, Equatable {
+    public var initialized: Bool
+    public var sealed: Bool
+
+    public init(initialized: Bool, sealed: Bool) {
+        self.initialized = initialized
+        self.sealed = sealed
+    }
+}
+
+/// Builds the `/v1/sys/health` answer: Vault's fields and status codes, plus the state of storage.
+public struct HealthCheck: Sendable {
+    public static let version = "0.1.0"
+
+    let database: any Database
+    let identity: InstanceIdentity
+    let knownMigrations: Int
+    let sealState: @Sendable () async -> SealState
+
+    /// - Parameters:
+    ///   - knownMigrations: how many migrations this binary ships; the schema is current when the
+    ///     database has exactly these applied.
+    ///   - sealState: the key hierarchy's state, asked on every health request.
+    public init(database: any Database, identity: InstanceIdentity, knownMigrations: Int,
+                sealState: @escaping @Sendable () async -> SealState) {
+        self.database = database
+        self.identity = identity
+        self.knownMigrations = knownMigrations
+        self.sealState = sealState
+    }
+
+    /// The JSON body, Vault's field names.
+    public struct Report: Encodable, Sendable {
+        public let initialized: Bool
+        public let sealed: Bool
+        public let standby: Bool
+        public let performance_standby: Bool
+        public let replication_performance_mode: String
+        public let replication_dr_mode: String
+        public let server_time_utc: Int
+        public let version: String
+        public let cluster_name: String
+        public let cluster_id: String
+        public let storage: Storage
+    }
+
+    /// Coffer's addition: the backend, whether it answers, and whether its schema matches this binary.
+    public struct Storage: Encodable, Sendable {
+        public let backend: String
+        public let reachable: Bool
+        public let schema_version: Int
+        public let migrations_known: Int
+        public let migrations_current: Bool
+        public let error: String?
+    }
+
+    /// Status codes chosen by the query parameters Vault accepts (`?sealedcode=200`, ...).
+    public struct Codes: Sendable {
+        var active = 200
+        var sealed = 503
+        var uninitialized = 501
+
+        /// Reads Vault's code parameters; a value that is not an HTTP status is a 400.
+        public init(query: [String: String]) throws {
+            func code(_ name: String) throws -> Int? {
+                guard let text = query[name] else { return nil }
+                guard let value = Int(text), (100...599).contains(value) else {
+                    throw APIError(.badRequest, "\(name) must be an HTTP status code from 100 to 599, got \"\(text)\"")
+                }
+                return value
+            }
+            active = try code("activecode") ?? active
+            sealed = try code("sealedcode") ?? sealed
+            uninitialized = try code("uninitcode") ?? uninitialized
+            // Accepted for Vault compatibility; Coffer has no standbys or replication secondaries.
+            for name in ["standbycode", "performancestandbycode", "drsecondarycode", "removedcode"] { _ = try code(name) }
+        }
+    }
+
+    /// Asks storage and the seal, and picks the status code.
+    public func report(codes: Codes) async -> (HTTPResponse.Status, Report) {
+        let knownMigrations = knownMigrations
+        var storageError: String?
+        var schemaVersion = 0
+        do {
+            schemaVersion = try await database.read { connection in
+                try connection.queryScalar(Int.self, "SELECT coalesce(max(number), 0) FROM schema_migrations") ?? 0
+            }
+        } catch let error as StoreError {
+            storageError = error.message
+        } catch {
+            storageError = "storage check failed"
+        }
+        let storage = Storage(
+            backend: database.backendDescription, reachable: storageError == nil, schema_version: schemaVersion,
+            migrations_known: knownMigrations, migrations_current: storageError == nil && schemaVersion == knownMigrations,
+            error: storageError ?? (schemaVersion > knownMigrations ? "the database schema is newer than this binary" : nil)
+        )
+        let seal = await sealState()
+        let status: Int
+        if !storage.migrations_current {
+            status = 503  // no request can be served correctly: report unavailable whatever the seal says
+        } else if !seal.initialized {
+            status = codes.uninitialized
+        } else if seal.sealed {
+            status = codes.sealed
+        } else {
+            status = codes.active
+        }
+        let report = Report(
+            initialized: seal.initialized, sealed: seal.sealed, standby: false, performance_standby: false,
+            replication_performance_mode: "disabled", replication_dr_mode: "disabled",
+            server_time_utc: Int(Date().timeIntervalSince1970), version: Self.version,
+            cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage
+        )
+        return (HTTPResponse.Status(code: status), report)
+    }
+}

@@ -1,0 +1,27 @@
+public import CofferStore
+import Foundation
+
+/// The identity of this installation (the `coffer_instance` row): what Vault calls the cluster.
+/// Every Coffer process sharing one database reports the same identity.
+public struct InstanceIdentity: Sendable, Equatable {
+    public let clusterID: String
+    public let clusterName: String
+
+    /// Reads the identity, creating it on the first start-up of a new database.
+    public static func ensure(in database: any Database, clusterName: String?) async throws -> InstanceIdentity {
+        let id = UUID().uuidString.lowercased()
+        let name = clusterName ?? "coffer-cluster-\(id.prefix(8))"
+        return try await database.transaction { connection in
+            // Two instances starting at once both try; the primary key lets exactly one row in.
+            try connection.execute(
+                """
+                INSERT INTO coffer_instance (id, cluster_id, cluster_name, created_at)
+                VALUES (1, \(id), \(name), \(Date())) ON CONFLICT (id) DO NOTHING
+                """)
+            guard let row = try connection.queryFirst("SELECT cluster_id, cluster_name FROM coffer_instance WHERE id = 1") else {
+                throw StoreError(code: .sqlError, message: "coffer_instance has no row after inserting one")
+            }
+            return InstanceIdentity(clusterID: try row.decode(at: 0), clusterName: try row.decode(at: 1))
+        }
+    }
+}

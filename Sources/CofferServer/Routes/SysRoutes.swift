@@ -1,0 +1,27 @@
+public import Hummingbird
+
+/// The `sys/` routes that need no token.
+public struct SysRoutes: Sendable {
+    let health: HealthCheck
+
+    public init(health: HealthCheck) {
+        self.health = health
+    }
+
+    /// Adds `GET|HEAD /v1/sys/health` to `router`.
+    public func register(on router: Router<CofferRequestContext>) {
+        let health = health
+        router.on("/v1/sys/health", method: .get) { request, _ -> Response in
+            let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+                                                                uniquingKeysWith: { first, _ in first }))
+            let (status, report) = await health.report(codes: codes)
+            return VaultJSON.response(status: status, report)
+        }
+        router.on("/v1/sys/health", method: .head) { request, _ -> Response in
+            let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+                                                                uniquingKeysWith: { first, _ in first }))
+            let (status, _) = await health.report(codes: codes)
+            return Response(status: status)
+        }
+    }
+}
