@@ -26,14 +26,14 @@ public enum TestDatabase {
 
     /// Whether PostgreSQL tests should run: when a server is configured, and always under CI (where
     /// a missing server then fails loudly instead of skipping).
-    public static var runsPostgres: Bool {
+    public static let runsPostgres: Bool = {
         if postgresURL == nil && !isCI {
             FileHandle.standardError.write(
                 Data("WARNING: PostgreSQL tests SKIPPED: set \(postgresVariable) to a server URL to run them (.ci/run does).\n".utf8))
             return false
         }
         return true
-    }
+    }()
 
     /// A logger for tests that keeps quiet unless something is wrong.
     public static let logger: Logger = {

@@ -1,0 +1,68 @@
+# Coffer's front door. `make run` serves on 127.0.0.1:8200 with the embedded SQLite database;
+# `make test` runs every test (PostgreSQL ones against a throwaway local server).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+SWIFT ?= swift
+PYTHON ?= python3
+DATA ?= ./coffer-data
+APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15
+RELEASE_BIN := .build/release
+
+.PHONY: deps build build-release test run migrate clean generate check-generated bench-store help
+
+help:
+	@echo "make run | test | build | build-release | migrate | generate | check-generated | bench-store | clean | deps"
+
+## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "Installing:$$missing"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	    else \
+	        echo "Missing Debian packages:$$missing. Install them with:"; \
+	        echo "  sudo apt-get update && sudo apt-get install -y$$missing"; \
+	        exit 1; \
+	    fi; \
+	fi
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is needed for scripts/: sudo apt-get install -y python3"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release
+
+## test: every test. Without COFFER_TEST_POSTGRES_URL a throwaway PostgreSQL is started and stopped.
+test: deps
+	@bash scripts/run-tests.sh $(SWIFT)
+
+## run: the service on 127.0.0.1:8200, data in $(DATA).
+run: deps
+	$(SWIFT) build
+	.build/debug/coffer serve --database sqlite:$(DATA)/coffer.db
+
+## migrate: apply pending migrations to COFFER_DATABASE_URL (default: the embedded database).
+migrate: deps
+	$(SWIFT) build
+	.build/debug/coffer migrate
+
+## generate: embed Migrations/ into the binary's sources.
+generate:
+	$(PYTHON) scripts/generate-migrations.py
+
+## check-generated: fail if the embedded migrations differ from Migrations/ (run by CI).
+check-generated: generate
+	@git diff --exit-code -- Sources/CofferStore/Generated \
+	    || { echo "Sources/CofferStore/Generated is stale: run make generate and commit it"; exit 1; }
+
+## bench-store: SQL layer vs raw C API, both backends, release build.
+bench-store: build-release
+	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench store
+
+clean:
+	rm -rf .build
