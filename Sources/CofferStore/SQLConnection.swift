@@ -14,6 +14,10 @@ public protocol SQLConnection {
     /// Runs a statement and calls `body` with each row, without collecting them.
     func forEachRow(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws
 
+    /// Runs a statement and returns the first column of its first row, or `nil` when there is no row.
+    /// Cheaper than a row for the common single-value query; ``queryScalar(_:_:)`` builds on it.
+    func queryFirstValue(_ query: SQLQuery) throws -> SQLValue?
+
     /// Runs several statements from trusted text in one call (migrations only). No binds.
     func executeScript(unsafeSQL script: String) throws
 }
@@ -42,6 +46,6 @@ extension SQLConnection {
 
     /// The first column of the first row decoded as `T`, or `nil` when there is no row.
     public func queryScalar<T: SQLDecodable>(_ type: T.Type, _ query: SQLQuery) throws -> T? {
-        try queryFirst(query).map { try $0.decode(type, at: 0) }
+        try queryFirstValue(query).map { try T(sqlValue: $0) }
     }
 }

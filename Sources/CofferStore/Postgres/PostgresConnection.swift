@@ -81,9 +81,17 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         try run(query, body)
     }
 
+    func queryFirstValue(_ query: SQLQuery) throws -> SQLValue? {
+        var first: SQLValue?
+        try run(query) { row in
+            if first == nil, let value = row.values.first { first = value }
+        }
+        return first
+    }
+
     @discardableResult
     private func run(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws -> Int {
-        let (sql, binds) = query.render(for: .postgres)
+        let sql = query.sql, binds = query.binds
         let types = binds.map(Self.parameterType)
         let prepared = try prepare(sql, types: types)
 

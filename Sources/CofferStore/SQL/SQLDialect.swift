@@ -3,11 +3,4 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     case sqlite
     case postgres
 
-    /// The placeholder for the bind at zero-based `index`: `?1` for SQLite, `$1` for PostgreSQL.
-    func placeholder(_ index: Int) -> String {
-        switch self {
-        case .sqlite: "?\(index + 1)"
-        case .postgres: "$\(index + 1)"
-        }
-    }
 }

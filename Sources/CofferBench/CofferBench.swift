@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `coffer-bench`: benchmarks that print their figures. Run through `make bench-*` (release build).
+@main
+struct CofferBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coffer-bench",
+        abstract: "Coffer's benchmarks.",
+        subcommands: [StoreBench.self]
+    )
+}

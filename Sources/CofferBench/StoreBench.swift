@@ -1,0 +1,145 @@
+import ArgumentParser
+import CLibPQ
+import CSQLite
+import CofferStore
+import Foundation
+import Logging
+
+/// `coffer-bench store`: the SQL layer against the raw C APIs (sqlite3, libpq), same work, same run.
+struct StoreBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Point reads and batched inserts through CofferStore vs the raw C API, on SQLite and PostgreSQL."
+    )
+
+    @Option(help: "Rows in the table read from.") var rows = 10_000
+    @Option(help: "Point reads per SQLite measurement.") var sqliteReads = 200_000
+    @Option(help: "Point reads per PostgreSQL measurement.") var postgresReads = 20_000
+    @Option(help: "Rows inserted per measurement.") var inserts = 50_000
+    @Option(help: "Rows per insert transaction.") var batch = 1_000
+    @Option(help: "Repetitions; the best of them is reported.") var repeats = 3
+    @Option(help: "PostgreSQL URL (default: $COFFER_TEST_POSTGRES_URL; without either PostgreSQL is skipped).")
+    var postgresURL: String?
+
+    func run() async throws {
+        var logger = Logger(label: "coffer.bench")
+        logger.logLevel = .warning
+        print(machineDescription())
+        print("")
+        print(row("backend", "work", "CofferStore", "raw C API", "ratio"))
+
+        let folder = NSTemporaryDirectory() + "coffer-bench-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = "\(folder)/bench.db"
+        let sqlite = try await SQLiteDatabase(path: path, logger: logger)
+        try await measure(sqlite, raw: try RawSQLite(path: path), readCount: sqliteReads, label: "sqlite")
+        await sqlite.close()
+
+        if let url = postgresURL ?? ProcessInfo.processInfo.environment["COFFER_TEST_POSTGRES_URL"] {
+            let postgres = try await PostgresDatabase(PostgresConnectionString(url), logger: logger)
+            try await measure(postgres, raw: try RawPostgres(conninfo: url), readCount: postgresReads, label: "postgresql")
+            await postgres.close()
+        } else {
+            print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL or --postgres-url)")
+        }
+    }
+
+    private func measure(_ db: any Database, raw: some RawBackend, readCount: Int, label: String) async throws {
+        let timestamp = db.dialect == .postgres ? "BIGINT" : "INTEGER"
+        try await db.transaction { conn in
+            try conn.executeScript(unsafeSQL: """
+                DROP TABLE IF EXISTS bench_read; DROP TABLE IF EXISTS bench_insert;
+                CREATE TABLE bench_read (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE bench_insert (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL, n \(timestamp) NOT NULL)
+                """)
+        }
+        let rowCount = rows
+        try await db.transaction { conn in
+            for id in 0..<rowCount { try conn.execute("INSERT INTO bench_read (id, value) VALUES (\(id), \("value-\(id)-" + String(repeating: "x", count: 48)))") }
+        }
+        let ids = (0..<readCount).map { _ in Int.random(in: 0..<rowCount) }
+
+        // 1. Point reads, many on one lent connection: the layer's own cost per statement.
+        let (layerReads, rawReads) = try await pair({
+            try await db.read { conn in
+                var bytes = 0
+                for id in ids { bytes += try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0 }
+                return bytes
+            }
+        }, { try raw.pointReads(ids) })
+        report(label, "point reads/s, one lent connection", readCount, layerReads, rawReads)
+
+        // 2. Point reads, one `db.read` call each: adds the hop to the store's thread pool per call.
+        let perCallIDs = Array(ids.prefix(readCount / 4))
+        let (layerPerCall, rawPerCall) = try await pair({
+            var bytes = 0
+            for id in perCallIDs {
+                bytes += try await db.read { conn in
+                    try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0
+                }
+            }
+            return bytes
+        }, { try raw.pointReads(perCallIDs) })
+        report(label, "point reads/s, one db.read each", perCallIDs.count, layerPerCall, rawPerCall)
+
+        // 3. Batched inserts: `batch` rows a transaction.
+        let batch = batch, total = inserts
+        var offset = 0
+        let (layerInserts, rawInserts) = try await pair({
+            for start in stride(from: 0, to: total, by: batch) {
+                let ids = (offset + start)..<min(offset + start + batch, offset + total)
+                try await db.transaction { conn in
+                    for id in ids {
+                        try conn.execute("INSERT INTO bench_insert (id, value, n) VALUES (\(id), \("row-\(id)"), \(id * 7))")
+                    }
+                }
+            }
+            offset += total
+            return total
+        }, {
+            try raw.insert(from: offset, count: total, batch: batch)
+            offset += total
+            return total
+        })
+        report(label, "inserts/s, \(batch) per transaction", total, layerInserts, rawInserts)
+        raw.close()
+    }
+
+    /// Runs the layer's and the raw version alternately `repeats` times each (so both see the same
+    /// machine noise) and returns the shortest duration of each, in seconds.
+    private func pair(_ layer: () async throws -> Int, _ raw: () async throws -> Int) async throws -> (Double, Double) {
+        var shortest = (Double.infinity, Double.infinity)
+        for _ in 0..<max(1, repeats) {
+            shortest.0 = min(shortest.0, try await time(layer))
+            shortest.1 = min(shortest.1, try await time(raw))
+        }
+        return shortest
+    }
+
+    private func time(_ body: () async throws -> Int) async throws -> Double {
+        let start = ContinuousClock.now
+        let result = try await body()
+        precondition(result >= 0)
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    private func report(_ backend: String, _ work: String, _ count: Int, _ layer: Double, _ raw: Double) {
+        let layerRate = Double(count) / layer, rawRate = Double(count) / raw
+        print(row(backend, work, String(format: "%.0f", layerRate), String(format: "%.0f", rawRate), String(format: "%.1f%%", layerRate / rawRate * 100)))
+    }
+
+    private func row(_ a: String, _ b: String, _ c: String, _ d: String, _ e: String) -> String {
+        a.padding(toLength: 11, withPad: " ", startingAt: 0) + b.padding(toLength: 40, withPad: " ", startingAt: 0)
+            + c.padding(toLength: 13, withPad: " ", startingAt: 0) + d.padding(toLength: 13, withPad: " ", startingAt: 0) + e
+    }
+}
+
+/// What the machine is, printed above the figures.
+func machineDescription() -> String {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+    return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())"
+}
