@@ -136,6 +136,19 @@ enum StoreContract {
         #expect(events == writers * each)
     }
 
+    /// More concurrent readers than pooled connections: the extra callers wait, none fails.
+    static func readersBeyondPoolSizeWait(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+        try await db.transaction { conn in for n in 0..<100 { try conn.execute("INSERT INTO numbers (n) VALUES (\(n))") } }
+        let sums = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<64 {
+                group.addTask { try await db.read { try $0.queryScalar(Int.self, "SELECT sum(n) FROM numbers") ?? -1 } }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(sums == Array(repeating: 4950, count: 64))
+    }
+
     static func expectCode(_ code: StoreError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
         do {
             try await body()

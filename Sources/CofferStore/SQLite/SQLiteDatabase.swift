@@ -27,13 +27,19 @@ public final class SQLiteDatabase: Database {
         /// Prepared statements kept per connection.
         public var statementCacheSize: Int
         public var synchronous: Synchronous
+        /// Run reads on the calling task's thread instead of the store's thread pool. A WAL read is
+        /// local CPU work of microseconds that never waits for a writer, and the hop to a pool thread
+        /// costs about ten times a point read (Docs/BENCHMARKS.md). Turn it off if the application runs
+        /// long scans, which would then occupy a cooperative thread. Writes always hop: a commit waits for fsync.
+        public var inlineReads: Bool
 
         public init(readers: Int = 4, busyTimeoutMilliseconds: Int = 5_000, statementCacheSize: Int = 128,
-                    synchronous: Synchronous = .full) {
+                    synchronous: Synchronous = .full, inlineReads: Bool = true) {
             self.readers = max(1, readers)
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.statementCacheSize = max(1, statementCacheSize)
             self.synchronous = synchronous
+            self.inlineReads = inlineReads
         }
     }
 
@@ -44,12 +50,14 @@ public final class SQLiteDatabase: Database {
     private let readers: ConnectionPool<SQLiteConnection>
     private let threadPool: NIOThreadPool
     private let logger: Logger
+    private let inlineReads: Bool
 
     /// Opens (creating when missing) the database file at `path`.
     /// - Throws: ``StoreError`` `.cannotOpen` with what to do when the folder or file cannot be used.
     public init(path: String, configuration: Configuration = .init(), logger: Logger) async throws {
         self.path = path
         self.logger = logger
+        self.inlineReads = configuration.inlineReads
         try Self.prepareFile(at: path)
         let threadPool = StoreThreadPool.start(threads: configuration.readers + 1)
         self.threadPool = threadPool
@@ -70,7 +78,10 @@ public final class SQLiteDatabase: Database {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await readers.withConnection { try body($0) }
+        if inlineReads {
+            return try await readers.withConnectionInline { try body($0) }
+        }
+        return try await readers.withConnection { try body($0) }
     }
 
     public func transaction<T: Sendable>(
