@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .executable(name: "coffer", targets: ["CofferCLI"]),
         .executable(name: "coffer-bench", targets: ["CofferBench"]),
+        .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
+        .library(name: "CofferKeys", targets: ["CofferKeys"]),
         .library(name: "CofferStore", targets: ["CofferStore"]),
         .library(name: "CofferServer", targets: ["CofferServer"]),
     ],
@@ -41,6 +43,16 @@ let package = Package(
             name: "CLibPQ",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "CofferCrypto",
+            dependencies: ["CSodium"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CofferKeys",
+            dependencies: ["CofferCrypto", "CofferStore"],
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferStore",
@@ -91,6 +103,17 @@ let package = Package(
                 "CLibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferCryptoTests",
+            dependencies: ["CofferCrypto", "CofferTesting"],
+            exclude: ["Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferKeysTests",
+            dependencies: ["CofferKeys", "CofferCrypto", "CofferStore", "CofferTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

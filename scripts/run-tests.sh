@@ -1,6 +1,22 @@
 #!/usr/bin/env bash
-# `make test`: build with tests, then run them all, PostgreSQL ones against a real server.
+# `make test`: every test. PostgreSQL tests run against a real server (COFFER_TEST_POSTGRES_URL, or a
+# throwaway one started here); crypto vectors are checked against PyNaCl from a local virtualenv
+# (COFFER_TEST_PYTHON, or .venv made here from PyPI).
 set -euo pipefail
 swift=${1:-swift}
 cd "$(dirname "$0")/.."
+
+if [ -z "${COFFER_TEST_PYTHON:-}" ]; then
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import nacl' 2>/dev/null; then
+        echo "Making .venv with PyNaCl for the crypto vector tests" >&2
+        if ! { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check 'pynacl>=1.5'; }; then
+            echo "WARNING: could not install PyNaCl into .venv; the vector tests will be skipped (and fail under CI)" >&2
+        fi
+    fi
+    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import nacl' 2>/dev/null; then
+        COFFER_TEST_PYTHON=$PWD/.venv/bin/python
+        export COFFER_TEST_PYTHON
+    fi
+fi
+
 exec bash scripts/with-postgres.sh "$swift" test

@@ -1,0 +1,79 @@
+import CSodium
+
+/// XChaCha20-Poly1305-IETF authenticated encryption with associated data.
+///
+/// Every encryption draws a fresh random 24-byte nonce; at that size random nonces never collide in
+/// practice, so no counter state is needed across processes. The associated data is authenticated but
+/// not encrypted: Coffer puts a record's table, id and version there, so a ciphertext moved elsewhere
+/// fails to open.
+public enum AEAD {
+    public static let keyBytes = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+    public static let nonceBytes = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+    public static let tagBytes = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+    /// A sealed value: the nonce and the ciphertext with its 16-byte tag at the end.
+    public struct Box: Sendable, Equatable {
+        public let nonce: [UInt8]
+        public let ciphertext: [UInt8]
+
+        public init(nonce: [UInt8], ciphertext: [UInt8]) {
+            self.nonce = nonce
+            self.ciphertext = ciphertext
+        }
+    }
+
+    /// Encrypts `plaintext` under `key`, binding `associatedData`.
+    /// - Throws: ``CryptoError`` `.invalidInput` for a key that is not 32 bytes.
+    public static func seal(_ plaintext: borrowing SecureBytes, key: borrowing SecureBytes, associatedData: [UInt8]) throws -> Box {
+        try plaintext.withUnsafeBytes { try seal(UnsafeRawBufferPointer($0), key: key, associatedData: associatedData, nonce: nil) }
+    }
+
+    /// Encrypts plain bytes (data that is not secret by itself but must be bound, or a value the caller wipes).
+    public static func seal(bytes plaintext: [UInt8], key: borrowing SecureBytes, associatedData: [UInt8]) throws -> Box {
+        try plaintext.withUnsafeBytes { try seal($0, key: key, associatedData: associatedData, nonce: nil) }
+    }
+
+    /// Encryption with a caller-chosen nonce, for test vectors only: reusing a nonce under one key is fatal.
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes, associatedData: [UInt8], nonce fixed: [UInt8]?) throws -> Box {
+        Sodium.ensureInitialised()
+        guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
+        var nonce = fixed ?? [UInt8](repeating: 0, count: nonceBytes)
+        if fixed == nil { randombytes_buf(&nonce, nonceBytes) }
+        guard nonce.count == nonceBytes else { throw CryptoError(.invalidInput, "an AEAD nonce must be \(nonceBytes) bytes") }
+        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + tagBytes)
+        var length: UInt64 = 0
+        let rc = key.withBytePointer { keyBytes in
+            withNonNullBytes(plaintext) { message in
+                crypto_aead_xchacha20poly1305_ietf_encrypt(
+                    &ciphertext, &length, message, UInt64(plaintext.count),
+                    associatedData, UInt64(associatedData.count), nil, nonce, keyBytes)
+            }
+        }
+        guard rc == 0 else { throw CryptoError(.libraryFailure, "XChaCha20-Poly1305 encryption failed") }
+        return Box(nonce: nonce, ciphertext: ciphertext)
+    }
+
+    /// Decrypts into guarded memory.
+    /// - Throws: ``CryptoError`` `.authenticationFailed` when the box, the associated data or the key
+    ///   does not match; nothing is decrypted then.
+    public static func open(_ box: Box, key: borrowing SecureBytes, associatedData: [UInt8]) throws -> SecureBytes {
+        Sodium.ensureInitialised()
+        guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
+        guard box.nonce.count == nonceBytes, box.ciphertext.count >= tagBytes else {
+            throw CryptoError(.authenticationFailed, "the sealed value is truncated or malformed")
+        }
+        var plaintext = SecureBytes(count: box.ciphertext.count - tagBytes)
+        var length: UInt64 = 0
+        let rc = key.withBytePointer { keyBytes in
+            plaintext.withMutableBytePointer { out in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    out, &length, nil, box.ciphertext, UInt64(box.ciphertext.count),
+                    associatedData, UInt64(associatedData.count), box.nonce, keyBytes)
+            }
+        }
+        guard rc == 0 else {
+            throw CryptoError(.authenticationFailed, "the sealed value did not authenticate: it was altered, moved, or the key is wrong")
+        }
+        return plaintext
+    }
+}

@@ -1,0 +1,260 @@
+public import CofferCrypto
+public import CofferStore
+import Foundation
+
+/// The seal state and the keys: uninitialised → sealed → unsealed.
+///
+/// Sealed means no key material in memory: the root key, the keyring and the system keys exist only
+/// while unsealed, in guarded memory, and ``seal()`` drops them (their memory is wiped as the last
+/// reference goes). Every operation that needs a key fails with ``KeysError`` `.sealed` meanwhile.
+///
+/// ```swift
+/// let keys = try await KeyHierarchy(database: db)
+/// let result = try await keys.initialize(method: .shamir(shares: 5, threshold: 3))
+/// for share in result.shares.prefix(3) { _ = try await keys.unseal(with: share.bytes) }
+/// let sealer = try await keys.sealer()
+/// ```
+public actor KeyHierarchy {
+    /// What `sys/seal-status` reports.
+    public struct Status: Sendable, Equatable {
+        public let initialized: Bool
+        public let sealed: Bool
+        /// Vault's `type`: `shamir`, or Coffer's `passphrase` / `keyfile`.
+        public let type: String
+        public let threshold: Int
+        public let shares: Int
+        /// Shares entered so far toward the threshold.
+        public let progress: Int
+    }
+
+    /// What `init` hands out, once.
+    public struct InitResult: Sendable {
+        /// Shamir shares (empty for other methods).
+        public let shares: [SecureHandle]
+        /// The root key itself, for the key-file method only (to be written to a 0600 file).
+        public let keyFileKey: SecureHandle?
+        /// The initial root token; only its keyed hash is stored.
+        public let rootToken: String
+        public let rootTokenAccessor: String
+    }
+
+    /// System key purposes, each sealed in `system_keys`.
+    public enum SystemKey: String, Sendable, CaseIterable {
+        case tokenHMAC = "token-hmac"
+        case auditHMAC = "audit-hmac"
+        case auditSigningSeed = "audit-signing-seed"
+    }
+
+    private let store: KeyStore
+    private var configuration: SealConfiguration?
+    private var rootKey: SecureHandle?
+    private var keyring: Keyring?
+    private var systemKeys: [SystemKey: SecureHandle] = [:]
+    private var pendingShares: [SecureHandle] = []
+
+    /// Reads the seal configuration (if any); starts sealed.
+    public init(database: any Database) async throws {
+        store = KeyStore(database: database)
+        configuration = try await store.loadConfiguration()
+    }
+
+    public var status: Status {
+        guard let configuration else {
+            return Status(initialized: false, sealed: true, type: "shamir", threshold: 0, shares: 0, progress: 0)
+        }
+        let (t, n) = configuration.method.thresholdAndShares
+        return Status(initialized: true, sealed: rootKey == nil, type: configuration.method.name, threshold: t, shares: n,
+                      progress: pendingShares.count)
+    }
+
+    // MARK: init
+
+    /// Creates the root key, the first data key and the system keys, and an initial root token.
+    /// Leaves the hierarchy sealed, as Vault does after `init`.
+    /// - Throws: ``KeysError`` `.alreadyInitialized`, `.invalidRequest`.
+    public func initialize(method: UnsealMethod, passphrase: SecureHandle? = nil) async throws -> InitResult {
+        if configuration == nil { configuration = try await store.loadConfiguration() }
+        guard configuration == nil else { throw KeysError(.alreadyInitialized, "Coffer is already initialised") }
+        let root: SecureBytes
+        var shares: [SecureHandle] = []
+        var keyFileKey: SecureHandle?
+        switch method {
+        case .shamir(let n, let t):
+            guard (1...255).contains(n), (1...n).contains(t), t >= 2 || n == 1 else {
+                throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
+            }
+            root = SecureBytes.random(count: 32)
+            shares = n == 1 ? [SecureHandle(root.copy())] : try Shamir.split(root, shares: n, threshold: t)
+        case .passphrase(let parameters):
+            // The root key is the passphrase's Argon2id output under the stored salt and costs.
+            guard let passphrase, passphrase.bytes.count >= 8 else {
+                throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
+            }
+            root = try Argon2id.deriveKey(passphrase: passphrase.bytes, parameters: parameters)
+        case .keyFile:
+            root = SecureBytes.random(count: 32)
+            keyFileKey = SecureHandle(root.copy())
+        }
+        let config = SealConfiguration(method: method, keyCheck: try SealConfiguration.keyCheck(for: root), rootGeneration: 1)
+        let firstKey = SecureBytes.random(count: AEAD.keyBytes)
+        let firstBox = try AEAD.seal(firstKey, key: root, associatedData: KeyStore.keyringAD(term: 1))
+        var system: [(String, AEAD.Box)] = []
+        var systemHandles: [SystemKey: SecureHandle] = [:]
+        for purpose in SystemKey.allCases {
+            let key = SecureBytes.random(count: 32)
+            system.append((purpose.rawValue, try AEAD.seal(key, key: root, associatedData: KeyStore.systemAD(purpose: purpose.rawValue))))
+            systemHandles[purpose] = SecureHandle(key)
+        }
+        let token = RootToken.generate()
+        guard let tokenKey = systemHandles[.tokenHMAC] else { throw KeysError(.invalidRequest, "token key missing") }
+        let tokenHash = try BLAKE2b.hash(Array(token.token.utf8), key: tokenKey.bytes)
+        try await store.writeInitial(configuration: config, firstKey: firstBox, systemKeys: system,
+                                     rootTokenAccessor: token.accessor, rootTokenHash: tokenHash)
+        configuration = config
+        return InitResult(shares: shares, keyFileKey: keyFileKey, rootToken: token.token, rootTokenAccessor: token.accessor)
+    }
+
+    // MARK: unseal and seal
+
+    /// Takes one unseal key part: a Shamir share, the passphrase, or the key-file key.
+    ///
+    /// Shares accumulate until the threshold; then the root key is rebuilt, checked against the key-check
+    /// value, and the keyring opened. A wrong result clears the progress, as Vault does.
+    /// - Throws: ``KeysError`` `.notInitialized`, `.invalidRequest` (malformed or repeated share),
+    ///   `.unsealFailed` (wrong shares, passphrase or key), `.tampered` (stored keys altered).
+    public func unseal(with part: borrowing SecureBytes) async throws -> Status {
+        guard let configuration else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
+        guard rootKey == nil else { return status }
+        let candidate: SecureBytes
+        switch configuration.method {
+        case .shamir(let n, let t):
+            if n == 1 {
+                guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (hex or base64)") }
+                candidate = part.copy()
+            } else {
+                guard part.count == 33 else { throw KeysError(.invalidRequest, "an unseal share must be 33 bytes (hex or base64)") }
+                let x = part.withUnsafeBytes { $0[32] }
+                if pendingShares.contains(where: { $0.bytes.withUnsafeBytes { $0[32] } == x }) {
+                    throw KeysError(.invalidRequest, "this share was already entered; enter a different one")
+                }
+                pendingShares.append(SecureHandle(part.copy()))
+                guard pendingShares.count >= t else { return status }
+                let shares = pendingShares
+                pendingShares = []
+                do { candidate = try Shamir.combine(shares) } catch {
+                    throw KeysError(.unsealFailed, "the shares could not be combined: \(error)")
+                }
+            }
+        case .passphrase(let parameters):
+            candidate = try Argon2id.deriveKey(passphrase: part, parameters: parameters)
+        case .keyFile:
+            guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (base64 or hex)") }
+            candidate = part.copy()
+        }
+        guard ConstantTime.equals(try SealConfiguration.keyCheck(for: candidate), configuration.keyCheck) else {
+            throw KeysError(.unsealFailed, "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset")
+        }
+        try await openKeys(with: candidate)
+        return status
+    }
+
+    /// Forgets the shares entered so far.
+    public func resetUnsealProgress() -> Status {
+        pendingShares = []
+        return status
+    }
+
+    /// Drops every key from memory.
+    public func seal() {
+        rootKey = nil
+        keyring = nil
+        systemKeys = [:]
+        pendingShares = []
+    }
+
+    private func openKeys(with root: consuming SecureBytes) async throws {
+        let sealed = try await store.loadSealedKeys()
+        var keys: [Int64: SecureHandle] = [:]
+        var terms: [Keyring.Term] = []
+        for entry in sealed.keyring where entry.status != .retired {
+            do {
+                keys[entry.term] = SecureHandle(try AEAD.open(entry.box, key: root, associatedData: KeyStore.keyringAD(term: entry.term)))
+            } catch {
+                throw KeysError(.tampered, "keyring term \(entry.term) failed authentication: the keyring table was altered")
+            }
+            terms.append(Keyring.Term(term: entry.term, status: entry.status, createdAt: entry.createdAt))
+        }
+        var system: [SystemKey: SecureHandle] = [:]
+        for entry in sealed.system {
+            guard let purpose = SystemKey(rawValue: entry.purpose) else { continue }
+            do {
+                system[purpose] = SecureHandle(try AEAD.open(entry.box, key: root, associatedData: KeyStore.systemAD(purpose: entry.purpose)))
+            } catch {
+                throw KeysError(.tampered, "system key \(entry.purpose) failed authentication: the system_keys table was altered")
+            }
+        }
+        guard terms.contains(where: { $0.status == .active }) else {
+            throw KeysError(.tampered, "the keyring has no active term: the keyring table was altered")
+        }
+        keyring = Keyring(keys: keys, terms: terms)
+        systemKeys = system
+        rootKey = SecureHandle(root)
+    }
+
+    // MARK: using the keys
+
+    /// A snapshot of the keyring for sealing and opening records during one request.
+    public func sealer() throws -> Sealer {
+        guard let keyring else { throw KeysError.sealedError }
+        return Sealer(keyring: keyring)
+    }
+
+    /// A system key (token or audit HMAC key, audit signing seed).
+    public func systemKey(_ purpose: SystemKey) throws -> SecureHandle {
+        guard rootKey != nil, let key = systemKeys[purpose] else { throw KeysError.sealedError }
+        return key
+    }
+
+    /// The keyring's terms (public facts only).
+    public func keyStatus() throws -> [Keyring.Term] {
+        guard let keyring else { throw KeysError.sealedError }
+        return keyring.terms
+    }
+
+    /// Adds a new data key; new writes use it at once, older terms still decrypt.
+    public func rotate() async throws -> Keyring.Term {
+        guard let rootKey, let keyring else { throw KeysError.sealedError }
+        // Another instance may have rotated meanwhile: reload so the new term number is fresh.
+        let sealed = try await store.loadSealedKeys()
+        let term = (sealed.keyring.map(\.term).max() ?? keyring.activeTerm) + 1
+        let key = SecureBytes.random(count: AEAD.keyBytes)
+        let box = try AEAD.seal(key, key: rootKey.bytes, associatedData: KeyStore.keyringAD(term: term))
+        _ = try await store.addTerm(term, box: box)
+        try await openKeys(with: rootKey.bytes.copy())
+        guard let added = self.keyring?.terms.first(where: { $0.term == term }) else {
+            throw KeysError(.tampered, "the new key term \(term) is missing after rotation")
+        }
+        return added
+    }
+
+    /// Whether `token` is the initial root token (until the token system takes over).
+    public func isRootToken(_ token: String) async throws -> Bool {
+        let key = try systemKey(.tokenHMAC)
+        return try await store.rootTokenMatches(try BLAKE2b.hash(Array(token.utf8), key: key.bytes))
+    }
+}
+
+/// The initial root token: a recognisable prefix and 32 random bytes, and a non-secret accessor.
+struct RootToken {
+    let token: String
+    let accessor: String
+
+    static func generate() -> RootToken {
+        RootToken(token: "cfr." + base64URL(Random.bytes(32)), accessor: base64URL(Random.bytes(18)))
+    }
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

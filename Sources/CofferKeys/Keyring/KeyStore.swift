@@ -1,0 +1,97 @@
+import CofferCrypto
+import CofferStore
+import Foundation
+
+/// The SQL of the key hierarchy: `seal_config`, `keyring`, `system_keys`, `initial_root_token`.
+/// Everything written here is ciphertext or a keyed hash; the root key is never passed to the database.
+struct KeyStore: Sendable {
+    let database: any Database
+
+    func loadConfiguration() async throws -> SealConfiguration? {
+        try await database.read { conn in
+            try conn.queryFirst("SELECT * FROM seal_config WHERE id = 1").map(SealConfiguration.init(row:))
+        }
+    }
+
+    /// Data keys and system keys, still sealed.
+    struct SealedKeys: Sendable {
+        var keyring: [(term: Int64, status: Keyring.Status, createdAt: Date, box: AEAD.Box)]
+        var system: [(purpose: String, box: AEAD.Box)]
+    }
+
+    func loadSealedKeys() async throws -> SealedKeys {
+        try await database.read { conn in
+            let keyring = try conn.query("SELECT term, status, nonce, ciphertext, created_at FROM keyring ORDER BY term").map { row in
+                guard let status = Keyring.Status(rawValue: try row.decode(column: "status")) else {
+                    throw KeysError(.tampered, "the keyring holds an unknown status")
+                }
+                return (term: try row.decode(Int64.self, column: "term"), status: status, createdAt: try row.decode(Date.self, column: "created_at"),
+                        box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext")))
+            }
+            let system = try conn.query("SELECT purpose, nonce, ciphertext FROM system_keys ORDER BY purpose").map { row in
+                (purpose: try row.decode(String.self, column: "purpose"),
+                 box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext")))
+            }
+            return SealedKeys(keyring: keyring, system: system)
+        }
+    }
+
+    static func keyringAD(term: Int64) -> [UInt8] { Array("keyring|\(term)".utf8) }
+    static func systemAD(purpose: String) -> [UInt8] { Array("system_keys|\(purpose)".utf8) }
+
+    /// Writes everything `init` creates, in one transaction: a crash leaves either nothing or all of it.
+    /// - Throws: ``KeysError`` `.alreadyInitialized` when another process initialised first.
+    func writeInitial(configuration: SealConfiguration, firstKey: AEAD.Box, systemKeys: [(String, AEAD.Box)],
+                      rootTokenAccessor: String, rootTokenHash: [UInt8]) async throws {
+        let now = Date()
+        do {
+            try await database.transaction { conn in
+                var params: (Int64?, Int64?, [UInt8]?) = (nil, nil, nil)
+                if case .passphrase(let p) = configuration.method { params = (Int64(p.opsLimit), Int64(p.memLimit), p.salt) }
+                let (t, n) = configuration.method.thresholdAndShares
+                try conn.execute("""
+                    INSERT INTO seal_config (id, method, secret_shares, secret_threshold, argon2_ops, argon2_mem, argon2_salt,
+                                             key_check, root_generation, created_at, updated_at)
+                    VALUES (1, \(configuration.method.name), \(n), \(t), \(params.0), \(params.1), \(params.2),
+                            \(configuration.keyCheck), \(configuration.rootGeneration), \(now), \(now))
+                    """)
+                try conn.execute("""
+                    INSERT INTO keyring (term, status, nonce, ciphertext, created_at)
+                    VALUES (1, 'active', \(firstKey.nonce), \(firstKey.ciphertext), \(now))
+                    """)
+                for (purpose, box) in systemKeys {
+                    try conn.execute("""
+                        INSERT INTO system_keys (purpose, nonce, ciphertext, created_at)
+                        VALUES (\(purpose), \(box.nonce), \(box.ciphertext), \(now))
+                        """)
+                }
+                try conn.execute("""
+                    INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor), \(rootTokenHash), \(now))
+                    """)
+            }
+        } catch StoreError.Code.uniqueViolation {
+            throw KeysError(.alreadyInitialized, "Coffer is already initialised")
+        }
+    }
+
+    /// Adds term `term` as active and makes every other active term decrypt-only, atomically.
+    func addTerm(_ term: Int64, box: AEAD.Box) async throws -> Date {
+        let now = Date()
+        try await database.transaction { conn in
+            try conn.execute("UPDATE keyring SET status = 'decrypt-only' WHERE status = 'active'")
+            try conn.execute("""
+                INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \(box.ciphertext), \(now))
+                """)
+        }
+        return now
+    }
+
+    /// Whether `hash` is the stored hash of a root token that has not been revoked.
+    func rootTokenMatches(_ hash: [UInt8]) async throws -> Bool {
+        let stored = try await database.read { conn in
+            try conn.query("SELECT token_hash FROM initial_root_token WHERE revoked_at IS NULL").map { try $0.decode([UInt8].self, at: 0) }
+        }
+        // Compare against every row in constant time per row; there is one row in practice.
+        return stored.reduce(false) { $0 || ConstantTime.equals($1, hash) }
+    }
+}

@@ -1,0 +1,29 @@
+import CofferCrypto
+public import struct Foundation.Date
+
+/// The data-encryption keys by term. Immutable: rotation makes a new keyring.
+public struct Keyring: Sendable {
+    /// Status of a term: `active` seals new records; `decryptOnly` still opens old ones; `retired` is gone.
+    public enum Status: String, Sendable {
+        case active
+        case decryptOnly = "decrypt-only"
+        case retired
+    }
+
+    /// Public facts about one term.
+    public struct Term: Sendable, Equatable {
+        public let term: Int64
+        public let status: Status
+        public let createdAt: Date
+    }
+
+    let keys: [Int64: SecureHandle]
+    public let terms: [Term]
+    public let activeTerm: Int64
+
+    init(keys: [Int64: SecureHandle], terms: [Term]) {
+        self.keys = keys
+        self.terms = terms.sorted { $0.term < $1.term }
+        self.activeTerm = terms.first { $0.status == .active }?.term ?? 0
+    }
+}

@@ -1,0 +1,64 @@
+public import CofferCrypto
+import CofferStore
+
+/// How the root key is recovered at unseal. Stored in `seal_config`; the root key itself never is.
+public enum UnsealMethod: Sendable, Equatable {
+    /// Shamir shares, Vault's scheme: any `threshold` of `shares` reconstruct the root key.
+    case shamir(shares: Int, threshold: Int)
+    /// An Argon2id passphrase with the stored cost parameters.
+    case passphrase(Argon2id.Parameters)
+    /// The root key itself in a file or environment variable, for automation (weaker: whoever reads the
+    /// file holds the vault).
+    case keyFile
+
+    var name: String {
+        switch self {
+        case .shamir: "shamir"
+        case .passphrase: "passphrase"
+        case .keyFile: "keyfile"
+        }
+    }
+
+    /// Vault's `t` and `n` for seal-status.
+    var thresholdAndShares: (Int, Int) {
+        if case .shamir(let shares, let threshold) = self { return (threshold, shares) }
+        return (1, 1)
+    }
+}
+
+/// The `seal_config` row.
+struct SealConfiguration: Sendable {
+    var method: UnsealMethod
+    var keyCheck: [UInt8]
+    var rootGeneration: Int64
+
+    /// The key-check value: a keyed BLAKE2b of a fixed label under the root key. It tells a right root key
+    /// from a wrong one and, being a PRF output, reveals nothing about the key.
+    static func keyCheck(for rootKey: borrowing SecureBytes) throws -> [UInt8] {
+        try BLAKE2b.hash(Array("coffer root key check v1".utf8), key: rootKey)
+    }
+
+    init(method: UnsealMethod, keyCheck: [UInt8], rootGeneration: Int64) {
+        self.method = method
+        self.keyCheck = keyCheck
+        self.rootGeneration = rootGeneration
+    }
+
+    init(row: SQLRow) throws {
+        let name: String = try row.decode(column: "method")
+        switch name {
+        case "shamir":
+            method = .shamir(shares: try row.decode(column: "secret_shares"), threshold: try row.decode(column: "secret_threshold"))
+        case "passphrase":
+            method = .passphrase(Argon2id.Parameters(
+                opsLimit: UInt64(try row.decode(Int64.self, column: "argon2_ops")), memLimit: try row.decode(column: "argon2_mem"),
+                salt: try row.decode(column: "argon2_salt")))
+        case "keyfile":
+            method = .keyFile
+        default:
+            throw KeysError(.tampered, "seal_config names an unknown unseal method")
+        }
+        keyCheck = try row.decode(column: "key_check")
+        rootGeneration = try row.decode(column: "root_generation")
+    }
+}

@@ -1,0 +1,72 @@
+public import CofferCrypto
+
+/// Where an encrypted value lives: its table, its record id and its version. The three are the
+/// associated data of its encryption, so a ciphertext copied to another row, table or version fails to open.
+public struct RecordBinding: Sendable, Equatable {
+    public let table: String
+    public let id: String
+    public let version: Int64
+
+    public init(table: String, id: String, version: Int64) {
+        self.table = table
+        self.id = id
+        self.version = version
+    }
+
+    /// Length-prefixed fields, so that no two bindings encode alike ("a|b" + "c" vs "a" + "b|c").
+    var associatedData: [UInt8] {
+        var out = Array("coffer-record-v1".utf8)
+        for field in [Array(table.utf8), Array(id.utf8), Array(String(version).utf8)] {
+            let count = UInt32(field.count)
+            out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+            out += field
+        }
+        return out
+    }
+}
+
+/// An encrypted column value: the key term it was sealed under, the nonce and the ciphertext (with tag).
+public struct EncryptedValue: Sendable, Equatable {
+    public let term: Int64
+    public let nonce: [UInt8]
+    public let ciphertext: [UInt8]
+
+    public init(term: Int64, nonce: [UInt8], ciphertext: [UInt8]) {
+        self.term = term
+        self.nonce = nonce
+        self.ciphertext = ciphertext
+    }
+}
+
+/// Seals and opens records under the keyring, bound to their place. The only type that encrypts records.
+///
+/// A sealer is a snapshot of the keyring taken from ``KeyHierarchy/sealer()``; use it for one request and
+/// drop it, so that sealing the hierarchy leaves no key in memory once requests finish.
+public struct Sealer: Sendable {
+    let keyring: Keyring
+
+    /// The term new records are sealed under.
+    public var activeTerm: Int64 { keyring.activeTerm }
+
+    /// Encrypts `plaintext` under the active data key, bound to `binding`.
+    public func seal(_ plaintext: borrowing SecureBytes, binding: RecordBinding) throws -> EncryptedValue {
+        guard let key = keyring.keys[keyring.activeTerm] else { throw KeysError.sealedError }
+        let box = try AEAD.seal(plaintext, key: key.bytes, associatedData: binding.associatedData)
+        return EncryptedValue(term: keyring.activeTerm, nonce: box.nonce, ciphertext: box.ciphertext)
+    }
+
+    /// Decrypts `value` into guarded memory.
+    /// - Throws: ``KeysError`` `.unknownTerm` for a term this keyring lacks, `.tampered` when the value
+    ///   does not authenticate at `binding` (altered, truncated, or moved from another place).
+    public func open(_ value: EncryptedValue, binding: RecordBinding) throws -> SecureBytes {
+        guard let key = keyring.keys[value.term] else {
+            throw KeysError(.unknownTerm, "the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring does not have")
+        }
+        do {
+            return try AEAD.open(AEAD.Box(nonce: value.nonce, ciphertext: value.ciphertext), key: key.bytes,
+                                 associatedData: binding.associatedData)
+        } catch {
+            throw KeysError(.tampered, "the record at \(binding.table)/\(binding.id) v\(binding.version) failed authentication: it was altered or moved")
+        }
+    }
+}

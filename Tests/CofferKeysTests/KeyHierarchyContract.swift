@@ -1,0 +1,165 @@
+import CofferCrypto
+import CofferKeys
+import CofferStore
+import CofferTesting
+import Foundation
+import Testing
+
+/// The key hierarchy on a real database; both backends run every check.
+enum KeyHierarchyContract {
+    static func migrated(_ db: any Database) async throws -> KeyHierarchy {
+        try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
+        return try await KeyHierarchy(database: db)
+    }
+
+    static func shamirLifecycle(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        #expect(await keys.status.initialized == false)
+        let result = try await keys.initialize(method: .shamir(shares: 5, threshold: 3))
+        #expect(result.shares.count == 5)
+        #expect(result.rootToken.hasPrefix("cfr."))
+        var status = await keys.status
+        #expect(status.initialized && status.sealed && status.threshold == 3 && status.shares == 5)
+        await #expect(throws: KeysError.self) { _ = try await keys.sealer() }
+
+        status = try await keys.unseal(with: result.shares[4].bytes)
+        #expect(status.sealed && status.progress == 1)
+        await #expect(throws: KeysError.self) { _ = try await keys.unseal(with: result.shares[4].bytes) }  // same share twice
+        _ = try await keys.unseal(with: result.shares[1].bytes)
+        status = try await keys.unseal(with: result.shares[2].bytes)
+        #expect(!status.sealed && status.progress == 0)
+        #expect(try await keys.isRootToken(result.rootToken))
+        #expect(try await !keys.isRootToken(result.rootToken + "x"))
+
+        // A record sealed now opens after a seal/unseal cycle with a different subset of shares.
+        let binding = RecordBinding(table: "api_credentials", id: "app/db", version: 1)
+        let value = try await keys.sealer().seal(SecureBytes(copying: Array("hunter2".utf8)), binding: binding)
+        await keys.seal()
+        #expect(await keys.status.sealed)
+        await #expect(throws: KeysError.self) { _ = try await keys.systemKey(.tokenHMAC) }
+        for share in [0, 1, 3] { _ = try await keys.unseal(with: result.shares[share].bytes) }
+        let opened = try await keys.sealer().open(value, binding: binding)
+        #expect(opened.unprotectedCopy() == Array("hunter2".utf8))
+
+        // A second process sees the same configuration.
+        let other = try await KeyHierarchy(database: db)
+        #expect(await other.status.initialized)
+        await #expect(throws: KeysError.self) { _ = try await other.initialize(method: .keyFile) }
+    }
+
+    static func wrongSharesResetProgress(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let result = try await keys.initialize(method: .shamir(shares: 3, threshold: 2))
+        let stranger = try Shamir.split(SecureBytes.random(count: 32), shares: 3, threshold: 2)
+        _ = try await keys.unseal(with: result.shares[0].bytes)
+        do {
+            _ = try await keys.unseal(with: stranger[1].bytes)
+            Issue.record("foreign share accepted")
+        } catch let error as KeysError {
+            #expect(error.code == .unsealFailed)
+        }
+        let afterFailure = await keys.status
+        #expect(afterFailure.progress == 0 && afterFailure.sealed)
+        await #expect(throws: KeysError.self) { _ = try await keys.unseal(with: SecureBytes.random(count: 5)) }
+        _ = try await keys.unseal(with: result.shares[2].bytes)
+        #expect(try await !keys.unseal(with: result.shares[0].bytes).sealed)
+    }
+
+    static func passphraseAndKeyFile(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let parameters = Argon2id.Parameters(opsLimit: 2, memLimit: 8 << 20, salt: Random.bytes(16))
+        await #expect(throws: KeysError.self) {
+            _ = try await keys.initialize(method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("short".utf8))))
+        }
+        _ = try await keys.initialize(method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("a long passphrase".utf8))))
+        await #expect(throws: KeysError.self) { _ = try await keys.unseal(with: SecureBytes(copying: Array("a wrong passphrase".utf8))) }
+        #expect(try await !keys.unseal(with: SecureBytes(copying: Array("a long passphrase".utf8))).sealed)
+    }
+
+    static func keyFile(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let result = try await keys.initialize(method: .keyFile)
+        let key = try #require(result.keyFileKey)
+        await #expect(throws: KeysError.self) { _ = try await keys.unseal(with: SecureBytes.random(count: 32)) }
+        #expect(try await !keys.unseal(with: key.bytes).sealed)
+        #expect(await keys.status.type == "keyfile")
+    }
+
+    static func rotationKeepsOldTermsReadable(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let result = try await keys.initialize(method: .keyFile)
+        _ = try await keys.unseal(with: try #require(result.keyFileKey).bytes)
+        let binding = RecordBinding(table: "t", id: "1", version: 1)
+        let old = try await keys.sealer().seal(SecureBytes(copying: [1, 2, 3]), binding: binding)
+        #expect(old.term == 1)
+        let term = try await keys.rotate()
+        #expect(term.term == 2 && term.status == .active)
+        let sealer = try await keys.sealer()
+        let new = try sealer.seal(SecureBytes(copying: [4, 5]), binding: binding)
+        #expect(new.term == 2)
+        #expect(try sealer.open(old, binding: binding).unprotectedCopy() == [1, 2, 3])
+        let statuses = try await keys.keyStatus().map(\.status)
+        #expect(statuses == [.decryptOnly, .active])
+        // After a restart (seal, unseal) both terms still open.
+        await keys.seal()
+        _ = try await keys.unseal(with: try #require(result.keyFileKey).bytes)
+        #expect(try await keys.sealer().open(new, binding: binding).unprotectedCopy() == [4, 5])
+    }
+
+    /// A ciphertext moved to another row, table or version, or with any bit flipped, is refused.
+    static func recordsAreBoundToTheirPlace(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let result = try await keys.initialize(method: .keyFile)
+        _ = try await keys.unseal(with: try #require(result.keyFileKey).bytes)
+        let sealer = try await keys.sealer()
+        let binding = RecordBinding(table: "api_credentials", id: "a", version: 2)
+        let value = try sealer.seal(SecureBytes(copying: Array("secret".utf8)), binding: binding)
+        for moved in [RecordBinding(table: "api_credentials", id: "b", version: 2), RecordBinding(table: "api_credentials", id: "a", version: 1),
+                      RecordBinding(table: "cache_entries", id: "a", version: 2)] {
+            #expect { _ = try sealer.open(value, binding: moved) } throws: { ($0 as? KeysError)?.code == .tampered }
+        }
+        for index in 0..<(value.ciphertext.count * 8) {
+            var ciphertext = value.ciphertext
+            ciphertext[index / 8] ^= 1 << (index % 8)
+            #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, nonce: value.nonce, ciphertext: ciphertext), binding: binding) }
+        }
+        for index in 0..<(value.nonce.count * 8) {
+            var nonce = value.nonce
+            nonce[index / 8] ^= 1 << (index % 8)
+            #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, nonce: nonce, ciphertext: value.ciphertext), binding: binding) }
+        }
+        #expect { _ = try sealer.open(EncryptedValue(term: 9, nonce: value.nonce, ciphertext: value.ciphertext), binding: binding) } throws: {
+            ($0 as? KeysError)?.code == .unknownTerm
+        }
+    }
+
+    /// Flipping a bit in any stored key field makes unseal fail with a clear error, and changes nothing.
+    static func tamperedKeyTablesAreCaught(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let result = try await keys.initialize(method: .keyFile)
+        let rootKey = try #require(result.keyFileKey)
+        let fields: [(table: String, column: String, key: String)] = [
+            ("keyring", "nonce", "term = 1"), ("keyring", "ciphertext", "term = 1"),
+            ("system_keys", "nonce", "purpose = 'token-hmac'"), ("system_keys", "ciphertext", "purpose = 'audit-hmac'"),
+            ("seal_config", "key_check", "id = 1"),
+        ]
+        for field in fields {
+            let original = try await db.read { conn in
+                try conn.queryScalar([UInt8].self, "SELECT \(unsafeRaw: field.column) FROM \(unsafeRaw: field.table) WHERE \(unsafeRaw: field.key)")
+            }
+            var flipped = try #require(original)
+            flipped[flipped.count / 2] ^= 0x10
+            try await db.execute("UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(flipped) WHERE \(unsafeRaw: field.key)")
+            let fresh = try await KeyHierarchy(database: db)
+            do {
+                _ = try await fresh.unseal(with: rootKey.bytes)
+                Issue.record("unsealed with a tampered \(field.table).\(field.column)")
+            } catch let error as KeysError {
+                #expect(error.code == .tampered || error.code == .unsealFailed, "\(field)")
+            }
+            #expect(await fresh.status.sealed)
+            try await db.execute("UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(original) WHERE \(unsafeRaw: field.key)")
+        }
+        #expect(try await KeyHierarchy(database: db).unseal(with: rootKey.bytes).sealed == false)
+    }
+}
