@@ -24,6 +24,7 @@ public protocol SQLConnection {
 
 extension SQLConnection {
     /// Runs a statement and returns all its rows.
+    @inlinable
     public func query(_ query: SQLQuery) throws -> [SQLRow] {
         var rows: [SQLRow] = []
         try forEachRow(query) { rows.append($0) }
@@ -31,6 +32,7 @@ extension SQLConnection {
     }
 
     /// Runs a statement and decodes every row as `T`.
+    @inlinable
     public func query<T: SQLRowDecodable>(_ type: T.Type, _ query: SQLQuery) throws -> [T] {
         var records: [T] = []
         try forEachRow(query) { records.append(try T(row: $0)) }
@@ -38,6 +40,7 @@ extension SQLConnection {
     }
 
     /// The first row of the result, or `nil`.
+    @inlinable
     public func queryFirst(_ query: SQLQuery) throws -> SQLRow? {
         var first: SQLRow?
         try forEachRow(query) { row in if first == nil { first = row } }
@@ -45,6 +48,7 @@ extension SQLConnection {
     }
 
     /// The first column of the first row decoded as `T`, or `nil` when there is no row.
+    @inlinable
     public func queryScalar<T: SQLDecodable>(_ type: T.Type, _ query: SQLQuery) throws -> T? {
         try queryFirstValue(query).map { try T(sqlValue: $0) }
     }

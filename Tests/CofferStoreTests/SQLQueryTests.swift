@@ -24,8 +24,7 @@ struct SQLQueryTests {
         let outer: SQLQuery = "\(query) AND \(inner) ORDER BY \(unsafeRaw: "id")"
         #expect(outer.sql == "SELECT id FROM t WHERE a = $1 AND b = $2 AND c = $3 ORDER BY id")
         #expect(outer.binds == [.int(1), .int(2), .int(3)])
-        // Two-digit placeholders and a lone `$` survive renumbering.
-        #expect(SQLQuery.renumber("a = $1 AND b = $12 AND c = '$'", by: 9) == "a = $10 AND b = $21 AND c = '$'")
+        #expect(outer.segments.count == outer.binds.count + 1)
     }
 
     @Test func literalPlaceholdersAreDetected() {

@@ -75,6 +75,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         "StoreError(code: \(code), message: \(message)\(detail.map { ", detail: \($0)" } ?? ""), at: \(file):\(line))"
     }
 
+    @usableFromInline
     static func typeMismatch(expected: String, found: SQLValue) -> StoreError {
         StoreError(code: .typeMismatch, message: "expected \(expected), found \(found.kindName)")
     }

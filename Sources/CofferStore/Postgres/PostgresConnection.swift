@@ -27,7 +27,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     }
 
     private let handle: OpaquePointer
-    private var cache: [String: Prepared] = [:]
+    private var cache: [StatementKey: Prepared] = [:]
     private var nextStatement = 0
     private let cacheCapacity: Int
     private(set) var isBroken = false
@@ -91,9 +91,8 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
 
     @discardableResult
     private func run(_ query: SQLQuery, _ body: (SQLRow) throws -> Void) throws -> Int {
-        let sql = query.sql, binds = query.binds
-        let types = binds.map(Self.parameterType)
-        let prepared = try prepare(sql, types: types)
+        let binds = query.binds
+        let prepared = try prepare(query, types: binds.map(Self.parameterType))
 
         // All parameter bytes in one buffer; text parameters NUL-terminated, as libpq reads them.
         var buffer: [UInt8] = []
@@ -151,10 +150,16 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         }
     }
 
-    private func prepare(_ sql: String, types: [UInt32]) throws -> Prepared {
-        // The declared parameter types are part of a prepared statement, so they are part of its key.
-        let key = types.isEmpty ? sql : sql + "\u{0}" + types.map(String.init).joined(separator: ",")
+    /// A prepared statement is its text (the query's segments) and its declared parameter types.
+    private struct StatementKey: Hashable {
+        let segments: [String]
+        let types: [UInt32]
+    }
+
+    private func prepare(_ query: SQLQuery, types: [UInt32]) throws -> Prepared {
+        let key = StatementKey(segments: query.segments, types: types)
         if let cached = cache[key] { return cached }
+        let sql = query.sql
         if cache.count >= cacheCapacity {
             try executeScript(unsafeSQL: "DEALLOCATE ALL")
             cache.removeAll(keepingCapacity: true)

@@ -7,38 +7,57 @@
 /// let rows = try conn.query("SELECT name FROM users WHERE id = \(id) AND state = \(state)")
 /// ```
 ///
-/// The text is rendered once, while interpolating, with `$1`, `$2`, … placeholders. PostgreSQL reads
-/// them as positional parameters; SQLite reads them as named parameters numbered in order of first
-/// appearance, which is the same order because each bind appears once, in sequence. So one text serves
-/// both dialects and executing a query renders nothing. Literal SQL must therefore not contain `$`
-/// followed by a digit (asserted in debug builds; such text is never needed outside dollar-quoted
+/// A query keeps the SQL text between its binds (`segments`, one more than the binds) rather than a
+/// rendered string: for string literals those segments are the program's own immortal strings, so
+/// building a query copies no text, and a connection recognises a statement it has prepared by
+/// comparing segments, which for the same call site are identical storage. The text is rendered only
+/// when a statement is first prepared, with `$1`, `$2`, … placeholders: PostgreSQL reads them as
+/// positional parameters, SQLite as named parameters numbered in order of first appearance, which is
+/// the same order because each bind appears once, in sequence. Literal SQL must therefore not contain
+/// `$` followed by a digit (asserted in debug builds; such text is never needed outside dollar-quoted
 /// bodies, which belong in migrations).
 public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible, CustomDebugStringConvertible {
-    /// The statement text with `$N` placeholders.
-    public private(set) var sql: String
+    /// The SQL text before, between and after the binds: `segments.count == binds.count + 1`.
+    public internal(set) var segments: [String]
     /// The bind values, `$1` first.
-    public private(set) var binds: [SQLValue]
+    public internal(set) var binds: [SQLValue]
 
     /// A statement made of trusted SQL text with no binds. Never pass user input here.
     public init(unsafeSQL sql: String) {
         Self.checkLiteral(sql)
-        self.sql = sql
-        self.binds = []
+        segments = [sql]
+        binds = []
     }
 
     public init(stringLiteral value: String) {
         self.init(unsafeSQL: value)
     }
 
+    @inlinable
     public init(stringInterpolation: StringInterpolation) {
-        sql = stringInterpolation.sql
-        binds = stringInterpolation.binds
+        self.init(segments: stringInterpolation.segments, binds: stringInterpolation.binds)
     }
 
-    /// Appends another query, keeping its binds as binds (renumbered after this query's).
+    @usableFromInline
+    init(segments: [String], binds: [SQLValue]) {
+        self.segments = segments
+        self.binds = binds
+    }
+
+    /// The statement text with `$N` placeholders, the same for both dialects.
+    public var sql: String {
+        guard segments.count > 1 else { return segments[0] }
+        var text = segments[0]
+        for index in 1..<segments.count {
+            text += index < Self.placeholders.count ? Self.placeholders[index] : "$\(index)"
+            text += segments[index]
+        }
+        return text
+    }
+
+    /// Appends another query, keeping its binds as binds.
     public mutating func append(_ other: SQLQuery) {
-        sql += Self.renumber(other.sql, by: binds.count)
-        binds.append(contentsOf: other.binds)
+        Self.join(&segments, &binds, other)
     }
 
     /// The SQL with placeholders, never the bind values: safe to log.
@@ -46,86 +65,79 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
     public var debugDescription: String { "SQLQuery(\(sql), \(binds.count) binds)" }
 
+    // The interpolation is @inlinable so that building a query specialises in the caller's module:
+    // across the module boundary every append would otherwise be an unspecialised generic call.
     public struct StringInterpolation: StringInterpolationProtocol, Sendable {
-        var sql: String
-        var binds: [SQLValue]
+        @usableFromInline var segments: [String]
+        @usableFromInline var binds: [SQLValue]
 
+        @inlinable
         public init(literalCapacity: Int, interpolationCount: Int) {
-            sql = ""
-            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            segments = [""]
+            segments.reserveCapacity(interpolationCount + 1)
             binds = []
             binds.reserveCapacity(interpolationCount)
         }
 
+        @inlinable
         public mutating func appendLiteral(_ literal: String) {
             SQLQuery.checkLiteral(literal)
-            sql += literal
+            SQLQuery.appendText(literal, to: &segments)
         }
 
         /// Any bindable value becomes a bind, never text.
+        @inlinable
         public mutating func appendInterpolation(_ value: some SQLBindable) {
-            bind(value.sqlValue)
+            binds.append(value.sqlValue)
+            segments.append("")
         }
 
         /// An optional value binds as itself or as NULL.
+        @inlinable
         public mutating func appendInterpolation<Value: SQLBindable>(_ value: Value?) {
-            bind(value?.sqlValue ?? .null)
+            binds.append(value?.sqlValue ?? .null)
+            segments.append("")
         }
 
         /// A nested query keeps its own binds.
+        @inlinable
         public mutating func appendInterpolation(_ query: SQLQuery) {
-            sql += SQLQuery.renumber(query.sql, by: binds.count)
-            binds.append(contentsOf: query.binds)
+            SQLQuery.join(&segments, &binds, query)
         }
 
         /// Trusted SQL text (an identifier or keyword chosen by code, never by a user).
+        @inlinable
         public mutating func appendInterpolation(unsafeRaw text: String) {
             appendLiteral(text)
         }
+    }
 
-        private mutating func bind(_ value: SQLValue) {
-            binds.append(value)
-            sql += binds.count < SQLQuery.placeholders.count ? SQLQuery.placeholders[binds.count] : "$\(binds.count)"
-        }
+    /// Appends text to the last segment; into an empty segment it is taken as it is, so a literal keeps
+    /// its immortal storage and nothing is copied.
+    @inlinable
+    static func appendText(_ text: String, to segments: inout [String]) {
+        let last = segments.count - 1
+        if segments[last].isEmpty { segments[last] = text } else if !text.isEmpty { segments[last] += text }
+    }
+
+    @inlinable
+    static func join(_ segments: inout [String], _ binds: inout [SQLValue], _ other: SQLQuery) {
+        appendText(other.segments[0], to: &segments)
+        segments.append(contentsOf: other.segments.dropFirst())
+        binds.append(contentsOf: other.binds)
     }
 
     /// `$0`…`$63`, formatted once: building a query is on the path of every statement.
     static let placeholders: [String] = (0..<64).map { "$\($0)" }
 
-    /// Shifts every `$N` placeholder of `text` by `offset`. Safe because literal text never holds `$<digit>`.
-    static func renumber(_ text: String, by offset: Int) -> String {
-        guard offset > 0 else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 8)
-        var digits = ""
-        var inPlaceholder = false
-        for character in text {
-            if inPlaceholder, let digit = character.wholeNumberValue, character.isASCII {
-                digits.append(String(digit))
-                continue
-            }
-            if inPlaceholder {
-                if !digits.isEmpty { out += String((Int(digits) ?? 0) + offset) }
-                digits = ""
-                inPlaceholder = false
-            }
-            if character == "$" {
-                out.append("$")
-                inPlaceholder = true
-            } else {
-                out.append(character)
-            }
-        }
-        if inPlaceholder { out += digits.isEmpty ? "" : String((Int(digits) ?? 0) + offset) }
-        return out
-    }
-
     /// Checked in debug builds (every test run): SQL text is fixed in code, so a test that runs a
     /// statement checks it once and for all, and release builds keep the per-statement cost off.
+    @inlinable
     static func checkLiteral(_ text: String) {
         assert(!containsPlaceholder(text), "SQL text must not contain $ followed by a digit: placeholders are reserved for binds")
     }
 
+    @usableFromInline
     static func containsPlaceholder(_ text: String) -> Bool {
         var afterDollar = false
         for byte in text.utf8 {

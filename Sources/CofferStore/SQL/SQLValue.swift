@@ -21,6 +21,7 @@ extension SQLValue {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
+    @usableFromInline
     static func date(microseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
     }
@@ -52,31 +53,31 @@ public protocol SQLDecodable: Sendable {
 }
 
 extension SQLValue: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { self }
-    public init(sqlValue value: SQLValue) { self = value }
+    @inlinable public var sqlValue: SQLValue { self }
+    @inlinable public init(sqlValue value: SQLValue) { self = value }
 }
 
 extension Optional: SQLBindable where Wrapped: SQLBindable {
-    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+    @inlinable public var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 
 extension Optional: SQLDecodable where Wrapped: SQLDecodable {
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public init(sqlValue value: SQLValue) throws {
         if case .null = value { self = .none } else { self = try Wrapped(sqlValue: value) }
     }
 }
 
 extension String: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .text(self) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .text(self) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         guard case .text(let text) = value else { throw StoreError.typeMismatch(expected: "text", found: value) }
         self = text
     }
 }
 
 extension Int64: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .int(self) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .int(self) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         switch value {
         case .int(let int): self = int
         case .bool(let bool): self = bool ? 1 : 0
@@ -86,15 +87,15 @@ extension Int64: SQLBindable, SQLDecodable {
 }
 
 extension Int: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .int(Int64(self)) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .int(Int64(self)) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         self = Int(try Int64(sqlValue: value))
     }
 }
 
 extension Int32: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .int(Int64(self)) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .int(Int64(self)) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         let wide = try Int64(sqlValue: value)
         guard let narrow = Int32(exactly: wide) else {
             throw StoreError(code: .typeMismatch, message: "integer column value does not fit in Int32")
@@ -104,8 +105,8 @@ extension Int32: SQLBindable, SQLDecodable {
 }
 
 extension Double: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .double(self) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .double(self) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         switch value {
         case .double(let double): self = double
         case .int(let int): self = Double(int)
@@ -115,8 +116,8 @@ extension Double: SQLBindable, SQLDecodable {
 }
 
 extension Bool: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .bool(self) }
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public var sqlValue: SQLValue { .bool(self) }
+    @inlinable public init(sqlValue value: SQLValue) throws {
         switch value {
         case .bool(let bool): self = bool
         case .int(let int): self = int != 0
@@ -126,20 +127,20 @@ extension Bool: SQLBindable, SQLDecodable {
 }
 
 extension Array: SQLBindable where Element == UInt8 {
-    public var sqlValue: SQLValue { .blob(self) }
+    @inlinable public var sqlValue: SQLValue { .blob(self) }
 }
 
 extension Array: SQLDecodable where Element == UInt8 {
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public init(sqlValue value: SQLValue) throws {
         guard case .blob(let bytes) = value else { throw StoreError.typeMismatch(expected: "blob", found: value) }
         self = bytes
     }
 }
 
 extension Date: SQLBindable, SQLDecodable {
-    public var sqlValue: SQLValue { .timestamp(self) }
+    @inlinable public var sqlValue: SQLValue { .timestamp(self) }
     /// Reads a PostgreSQL `TIMESTAMPTZ` or a SQLite `INTEGER` of microseconds since the epoch.
-    public init(sqlValue value: SQLValue) throws {
+    @inlinable public init(sqlValue value: SQLValue) throws {
         switch value {
         case .timestamp(let date): self = date
         case .int(let micros): self = SQLValue.date(microseconds: micros)

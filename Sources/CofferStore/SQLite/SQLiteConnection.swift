@@ -12,8 +12,9 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
     }
 
     private let handle: OpaquePointer
-    private var cache: [String: Prepared] = [:]
-    private var lastUsed: (sql: String, prepared: Prepared)?
+    /// Keyed by a query's segments (its text between binds), see ``SQLQuery``.
+    private var cache: [[String]: Prepared] = [:]
+    private var lastUsed: (segments: [String], prepared: Prepared)?
     private let cacheCapacity: Int
     var dialect: SQLDialect { .sqlite }
     var isBroken: Bool { false }
@@ -92,7 +93,7 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
 
     /// Prepares (or reuses) the statement, binds, runs `body`, and resets the statement whatever happens.
     private func withStatement<T>(_ query: SQLQuery, _ body: (OpaquePointer, SQLColumns) throws -> T) throws -> T {
-        let prepared = try prepare(query.sql)
+        let prepared = try prepare(query)
         let statement = prepared.statement
         defer {
             sqlite3_reset(statement)
@@ -117,13 +118,15 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         }
     }
 
-    private func prepare(_ sql: String) throws -> Prepared {
-        // Loops repeat one statement: comparing with the last one is cheaper than hashing the text.
-        if let last = lastUsed, last.sql == sql { return last.prepared }
-        if let cached = cache[sql] {
-            lastUsed = (sql, cached)
+    private func prepare(_ query: SQLQuery) throws -> Prepared {
+        // Loops repeat one statement: comparing segments with the last one (the same immortal literals,
+        // so each comparison is an identity check) is cheaper than hashing them.
+        if let last = lastUsed, last.segments == query.segments { return last.prepared }
+        if let cached = cache[query.segments] {
+            lastUsed = (query.segments, cached)
             return cached
         }
+        let sql = query.sql
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard rc == SQLITE_OK, let statement else { throw StoreError.sqlite(rc, handle) }
@@ -135,8 +138,8 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
             cache.removeAll(keepingCapacity: true)
             lastUsed = nil
         }
-        cache[sql] = prepared
-        lastUsed = (sql, prepared)
+        cache[query.segments] = prepared
+        lastUsed = (query.segments, prepared)
         return prepared
     }
 
