@@ -68,6 +68,8 @@ let package = Package(
         .target(
             name: "CofferServer",
             dependencies: [
+                "CofferCrypto",
+                "CofferKeys",
                 "CofferStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -88,6 +90,8 @@ let package = Package(
         .executableTarget(
             name: "CofferCLI",
             dependencies: [
+                "CofferCrypto",
+                "CofferKeys",
                 "CofferStore",
                 "CofferServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

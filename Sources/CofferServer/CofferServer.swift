@@ -1,4 +1,7 @@
+public import CofferKeys
 public import CofferStore
+import CofferCrypto
+import Foundation
 public import Hummingbird
 public import Logging
 public import NIOCore
@@ -14,6 +17,8 @@ public struct CofferServer: Sendable {
     public let configuration: ServerConfiguration
     public let database: any Database
     public let identity: InstanceIdentity
+    /// The seal state and the keys.
+    public let keys: KeyHierarchy
     public let logger: Logger
     let migrationCount: Int
 
@@ -25,7 +30,8 @@ public struct CofferServer: Sendable {
             let migrations = try MigrationSet.embedded(for: database.dialect)
             try await Migrator(database: database, migrations: migrations, logger: logger).migrate()
             let identity = try await InstanceIdentity.ensure(in: database, clusterName: configuration.clusterName)
-            return CofferServer(configuration: configuration, database: database, identity: identity, logger: logger,
+            let keys = try await KeyHierarchy(database: database)
+            return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, logger: logger,
                                 migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
@@ -39,12 +45,13 @@ public struct CofferServer: Sendable {
         router.add(middleware: NoStoreMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: VaultErrorMiddleware())
+        let keys = keys
         let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount) {
-            // No key hierarchy exists yet, so there is nothing to initialise or unseal: report exactly that,
-            // as an uninitialised Vault does (501).
-            SealState(initialized: false, sealed: true)
+            let status = await keys.status
+            return SealState(initialized: status.initialized, sealed: status.sealed)
         }
         SysRoutes(health: health).register(on: router)
+        SealRoutes(keys: keys, backend: database.backendDescription).register(on: router)
         return router
     }
 
@@ -59,12 +66,72 @@ public struct CofferServer: Sendable {
         )
     }
 
+    /// The same server with another configuration (the database, keys and identity stay).
+    public func with(configuration: ServerConfiguration) -> CofferServer {
+        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, logger: logger,
+                     migrationCount: migrationCount)
+    }
+
+    /// Unseals from `configuration.unsealKeyFile`, when one is set.
+    /// - Throws: ``StartupError`` when the file cannot be read or does not unseal.
+    public func unsealFromKeyFile() async throws {
+        guard let path = configuration.unsealKeyFile else { return }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StartupError("cannot read the unseal key file \(path): check the path given by --unseal-key-file or COFFER_UNSEAL_KEY_FILE")
+        }
+        var text = Array(data)
+        defer { Wipe.bytes(&text) }
+        var trimmed = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard var key = Data(base64Encoded: trimmed).map({ Array($0) }) else {
+            throw StartupError("the unseal key file \(path) does not hold a base64 key")
+        }
+        trimmed = ""
+        defer { Wipe.bytes(&key) }
+        do {
+            let status = try await keys.unseal(with: SecureBytes(copying: key))
+            if status.sealed { throw StartupError("the unseal key file \(path) holds one share of several: unseal the rest with coffer operator unseal") }
+        } catch let error as KeysError {
+            throw StartupError("cannot unseal with \(path): \(error.message)")
+        }
+    }
+
+    /// Development mode for `make run`: initialises an empty database with the key-file method, writing the
+    /// key and the root token into `folder` (mode 0600), and unseals. Never for production: the key sits
+    /// beside the data it protects.
+    public func developmentInitialize(folder: String) async throws -> (keyFile: String, tokenFile: String) {
+        let keyFile = "\(folder)/dev-unseal.key", tokenFile = "\(folder)/dev-root-token"
+        if await !keys.status.initialized {
+            let result = try await keys.initialize(method: .keyFile)
+            guard let key = result.keyFileKey else { throw StartupError("development init produced no key") }
+            var bytes = key.bytes.unprotectedCopy()
+            defer { Wipe.bytes(&bytes) }
+            try Self.writePrivate(Data(Data(bytes).base64EncodedString().utf8), to: keyFile)
+            try Self.writePrivate(Data(result.rootToken.utf8), to: tokenFile)
+        }
+        return (keyFile, tokenFile)
+    }
+
+    /// Writes `data` to a new file readable by its owner only.
+    static func writePrivate(_ data: Data, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: path)
+        else { throw StartupError("cannot write \(path): check the folder's permissions") }
+        try handle.write(contentsOf: data)
+        try handle.close()
+    }
+
     /// Serves until SIGINT or SIGTERM, finishing in-flight requests before it returns.
     public func run() async throws {
         try await makeApplication { channel in
             logger.info("coffer is serving", metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }.runService()
     }
+}
+
+/// A start-up step that cannot complete; the message says what to do.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Closes the database when the service group shuts down; it is listed before the HTTP server, so it

@@ -1,5 +1,7 @@
 import ArgumentParser
+import CofferKeys
 import CofferServer
+import CofferStore
 import Logging
 
 /// `coffer serve`: the HTTP service.
@@ -17,13 +19,35 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster name reported by sys/health, set when the database is first used (env COFFER_CLUSTER_NAME).")
     var clusterName: String?
 
+    @Option(name: .long, help: "Unseal at start with the base64 key in this file (env COFFER_UNSEAL_KEY_FILE). For automation; weaker than shares.")
+    var unsealKeyFile: String?
+
+    @Flag(name: .long, help: "Development only: initialise an empty SQLite database with a key file in its data folder, and unseal.")
+    var dev = false
+
     func run() async throws {
-        let configuration = try options.resolve(listen: listen, clusterName: clusterName)
+        var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile)
         let logger = LoggingSetup.bootstrap(configuration)
         for (key, value) in configuration.summary {
             logger.info("configuration", metadata: ["coffer.config.key": "\(key)", "coffer.config.value": "\(value)"])
         }
-        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
+        var server = try await CofferServer.prepare(configuration: configuration, logger: logger)
+        if dev {
+            guard case .sqlite(path: let path) = configuration.database else {
+                throw ValidationError("--dev needs a sqlite: database; it keeps the development key beside it")
+            }
+            let folder = path.split(separator: "/").dropLast().joined(separator: "/")
+            let files = try await server.developmentInitialize(folder: folder.isEmpty ? "." : (path.hasPrefix("/") ? "/" + folder : folder))
+            for line in [
+                "DEVELOPMENT MODE: the unseal key is in \(files.keyFile) and the root token in \(files.tokenFile),",
+                "next to the data they protect. Never use --dev (or make run) for real secrets.",
+            ] { logger.warning("\(line)") }
+            configuration.unsealKeyFile = files.keyFile
+            server = server.with(configuration: configuration)
+        }
+        try await server.unsealFromKeyFile()
+        let status = await server.keys.status
+        logger.info("seal status", metadata: ["coffer.sealed": "\(status.sealed)", "coffer.initialized": "\(status.initialized)"])
         logger.info("database ready", metadata: [
             "coffer.database": "\(configuration.database)",
             "coffer.cluster.id": "\(server.identity.clusterID)",

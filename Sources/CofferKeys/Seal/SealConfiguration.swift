@@ -11,7 +11,8 @@ public enum UnsealMethod: Sendable, Equatable {
     /// file holds the vault).
     case keyFile
 
-    var name: String {
+    /// The method as stored in `seal_config` and reported as seal-status `type`.
+    public var name: String {
         switch self {
         case .shamir: "shamir"
         case .passphrase: "passphrase"

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: String
     /// Reported by health as `cluster_name` when the instance row is first created.
     public var clusterName: String?
+    /// A file holding the unseal key (base64 or hex), read at start-up to unseal: for automation.
+    public var unsealKeyFile: String?
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -32,9 +34,11 @@ public struct ServerConfiguration: Sendable {
         public var logFormat: String?
         public var logLevel: String?
         public var clusterName: String?
+        public var unsealKeyFile: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
-                    clusterName: String? = nil) {
+                    clusterName: String? = nil, unsealKeyFile: String? = nil) {
+            self.unsealKeyFile = unsealKeyFile
             self.listen = listen
             self.database = database
             self.logFormat = logFormat
@@ -46,7 +50,8 @@ public struct ServerConfiguration: Sendable {
         public static func environment(_ environment: [String: String]) -> Inputs {
             func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
             return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
-                          logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"))
+                          logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
+                          unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -58,7 +63,7 @@ public struct ServerConfiguration: Sendable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
-            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name"]
+            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -68,7 +73,8 @@ public struct ServerConfiguration: Sendable {
                 return text
             }
             return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
-                          logLevel: try string("log_level"), clusterName: try string("cluster_name"))
+                          logLevel: try string("log_level"), clusterName: try string("cluster_name"),
+                          unsealKeyFile: try string("unseal_key_file"))
         }
     }
 
@@ -103,6 +109,7 @@ public struct ServerConfiguration: Sendable {
         }
         self.logLevel = level
         clusterName = pick("cluster_name", \.clusterName, default: nil)
+        unsealKeyFile = pick("unseal_key_file", \.unsealKeyFile, default: nil)
         self.sources = sources
     }
 
@@ -114,6 +121,7 @@ public struct ServerConfiguration: Sendable {
             ("log_format", logFormat.rawValue),
             ("log_level", logLevel),
             ("cluster_name", clusterName ?? "(generated on first start)"),
+            ("unseal_key_file", unsealKeyFile ?? "(none: unseal with coffer operator unseal)"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -1,0 +1,216 @@
+import CofferCrypto
+public import CofferKeys
+import Foundation
+import HTTPTypes
+public import Hummingbird
+
+/// `sys/init`, `sys/seal-status`, `sys/unseal`, `sys/seal`, `sys/rotate`, `sys/key-status`, in Vault's shapes.
+///
+/// Until the Gate exists, the three operations that need a token accept only the initial root token
+/// (checked by keyed hash, in constant time); every other token gets Vault's 403.
+public struct SealRoutes: Sendable {
+    let keys: KeyHierarchy
+    let backend: String
+
+    public init(keys: KeyHierarchy, backend: String) {
+        self.keys = keys
+        self.backend = backend
+    }
+
+    public func register(on router: Router<CofferRequestContext>) {
+        router.get("/v1/sys/init") { _, _ in
+            VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])
+        }
+        for method in [HTTPRequest.Method.put, .post] {
+            router.on("/v1/sys/init", method: method) { request, context in try await initialize(request, context) }
+            router.on("/v1/sys/unseal", method: method) { request, context in try await unseal(request, context) }
+            router.on("/v1/sys/seal", method: method) { request, _ in
+                try await requireRootToken(request)
+                await keys.seal()
+                return Response(status: .noContent)
+            }
+            router.on("/v1/sys/rotate", method: method) { request, _ in
+                try await requireRootToken(request)
+                do { _ = try await keys.rotate() } catch let error as KeysError { throw error.apiError }
+                return Response(status: .noContent)
+            }
+        }
+        router.get("/v1/sys/seal-status") { _, _ in sealStatus(await keys.status) }
+        router.get("/v1/sys/key-status") { request, _ in
+            try await requireRootToken(request)
+            do {
+                let terms = try await keys.keyStatus()
+                guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
+                return VaultJSON.response(status: .ok, KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
+                                                                      encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) }))
+            } catch let error as KeysError {
+                throw error.apiError
+            }
+        }
+    }
+
+    // MARK: handlers
+
+    private struct InitRequest: Decodable {
+        var secret_shares: Int?
+        var secret_threshold: Int?
+        /// Coffer's addition: `shamir` (default), `passphrase` or `keyfile`.
+        var unseal_method: String?
+        var passphrase: String?
+    }
+
+    private struct InitResponse: Encodable {
+        let keys: [String]
+        let keys_base64: [String]
+        let root_token: String
+        let unseal_method: String
+    }
+
+    private func initialize(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
+        let body = try await decode(InitRequest.self, request, context)
+        let method: UnsealMethod
+        var passphrase: SecureHandle?
+        switch body.unseal_method ?? "shamir" {
+        case "shamir":
+            guard let shares = body.secret_shares, let threshold = body.secret_threshold else {
+                throw APIError(.badRequest, "secret_shares and secret_threshold are required for the shamir unseal method")
+            }
+            method = .shamir(shares: shares, threshold: threshold)
+        case "passphrase":
+            guard var text = body.passphrase.map({ Array($0.utf8) }) else {
+                throw APIError(.badRequest, "passphrase is required for the passphrase unseal method")
+            }
+            passphrase = SecureHandle(SecureBytes(copying: text))
+            Wipe.bytes(&text)
+            method = .passphrase(.moderate())
+        case "keyfile":
+            method = .keyFile
+        case let other:
+            throw APIError(.badRequest, "unknown unseal_method \"\(other)\": use shamir, passphrase or keyfile")
+        }
+        do {
+            let result = try await keys.initialize(method: method, passphrase: passphrase)
+            var secrets = result.shares.map { $0.bytes.unprotectedCopy() }
+            if let key = result.keyFileKey { secrets.append(key.bytes.unprotectedCopy()) }
+            defer { for index in secrets.indices { Wipe.bytes(&secrets[index]) } }
+            let response = InitResponse(
+                keys: secrets.map { $0.map { String(format: "%02x", $0) }.joined() },
+                keys_base64: secrets.map { Data($0).base64EncodedString() },
+                root_token: result.rootToken, unseal_method: method.name)
+            return VaultJSON.response(status: .ok, response)
+        } catch let error as KeysError {
+            throw error.apiError
+        }
+    }
+
+    private struct UnsealRequest: Decodable {
+        var key: String?
+        var reset: Bool?
+    }
+
+    private func unseal(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
+        let body = try await decode(UnsealRequest.self, request, context)
+        if body.reset == true { return sealStatus(await keys.resetUnsealProgress()) }
+        guard let text = body.key, !text.isEmpty else { throw APIError(.badRequest, "key is required (or reset: true)") }
+        let status = await keys.status
+        guard status.initialized else { throw APIError(.badRequest, "Coffer is not initialized: run coffer operator init") }
+        // Shares and keys come as hex or base64 (as Vault accepts); a passphrase is taken as its UTF-8 bytes.
+        var bytes = status.type == "passphrase" ? Array(text.utf8) : (Self.hex(text) ?? Data(base64Encoded: text).map { Array($0) } ?? [])
+        defer { Wipe.bytes(&bytes) }
+        guard !bytes.isEmpty else { throw APIError(.badRequest, "key must be hex or base64") }
+        do {
+            return sealStatus(try await keys.unseal(with: SecureBytes(copying: bytes)))
+        } catch let error as KeysError {
+            throw error.apiError
+        }
+    }
+
+    // MARK: helpers
+
+    private func sealStatus(_ status: KeyHierarchy.Status) -> Response {
+        VaultJSON.response(status: .ok, SealStatusBody(
+            type: status.type, initialized: status.initialized, sealed: status.sealed, t: status.threshold, n: status.shares,
+            progress: status.progress, nonce: "", version: HealthCheck.version, build_date: "", migration: false,
+            recovery_seal: false, storage_type: backend))
+    }
+
+    private struct SealStatusBody: Encodable {
+        let type: String
+        let initialized: Bool
+        let sealed: Bool
+        let t: Int
+        let n: Int
+        let progress: Int
+        let nonce: String
+        let version: String
+        let build_date: String
+        let migration: Bool
+        let recovery_seal: Bool
+        let storage_type: String
+    }
+
+    private struct KeyStatusBody: Encodable {
+        struct Term: Encodable { let term: Int64; let status: String }
+        let term: Int64
+        let install_time: String
+        let encryptions: Int?
+        let terms: [Term]
+    }
+
+    private func requireRootToken(_ request: Request) async throws {
+        guard let token = Self.token(in: request) else { throw APIError(.forbidden, "permission denied") }
+        guard await !keys.status.sealed else { throw APIError(.serviceUnavailable, "Coffer is sealed") }
+        guard (try? await keys.isRootToken(token)) == true else { throw APIError(.forbidden, "permission denied") }
+    }
+
+    /// `X-Vault-Token`, or `Authorization: Bearer`.
+    static func token(in request: Request) -> String? {
+        if let name = HTTPField.Name("X-Vault-Token"), let token = request.headers[name], !token.isEmpty { return token }
+        if let auth = request.headers[.authorization], auth.hasPrefix("Bearer ") {
+            let token = String(auth.dropFirst("Bearer ".count))
+            return token.isEmpty ? nil : token
+        }
+        return nil
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, "the request body is not the JSON this endpoint takes: \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        case DecodingError.keyNotFound(let key, _):
+            return "\(key.stringValue) is missing"
+        default:
+            return "malformed JSON"
+        }
+    }
+
+    private static func hex(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0, !chars.isEmpty else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        for index in stride(from: 0, to: chars.count, by: 2) {
+            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
