@@ -98,3 +98,38 @@ struct EndToEndTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/data/coffer.db")) == before)
     }
 }
+
+/// The operator flow with the real binaries: init writes a key file, serve unseals from it at start.
+struct OperatorEndToEndTests {
+    @Test func initWithKeyFileThenServeUnsealed() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let database = "sqlite:./data/coffer.db"
+        let first = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"], in: folder,
+                                      environment: ["COFFER_DATABASE_URL": database])
+        let line = try await first.waitForLine(containing: "coffer is serving")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
+        let address = "http://127.0.0.1:\(port)"
+        let initialise = try CofferProcess(["operator", "init", "--key-file", "./unseal.key", "--address", address], in: folder)
+        #expect(try await initialise.waitForExit() == 0)
+        #expect(initialise.stdout.contains("Initial Root Token: cfr."))
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(folder)/unseal.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        first.terminate()
+        #expect(try await first.waitForExit() == 0)
+
+        let second = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--unseal-key-file", "./unseal.key", "--log-format", "json"],
+                                       in: folder, environment: ["COFFER_DATABASE_URL": database])
+        let secondLine = try await second.waitForLine(containing: "coffer is serving")
+        let secondObject = try #require(try JSONSerialization.jsonObject(with: Data(secondLine.utf8)) as? [String: String])
+        let secondPort = try #require(secondObject["coffer.listen"]?.split(separator: ":").last.map(String.init))
+        let status = try CofferProcess(["operator", "status", "--address", "http://127.0.0.1:\(secondPort)"], in: folder)
+        #expect(try await status.waitForExit() == 0)  // unsealed
+        second.terminate()
+        #expect(try await second.waitForExit() == 0)
+        // The key never reaches the log.
+        let key = try String(contentsOfFile: "\(folder)/unseal.key", encoding: .utf8)
+        #expect(!(first.stderrLines + second.stderrLines).joined().contains(key))
+    }
+}

@@ -1,0 +1,120 @@
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// init / unseal / seal / rotate over HTTP, in Vault's shapes, through the router.
+struct SealRoutesTests {
+    func withServer(_ backend: TestBackend = .sqlite, _ body: @Sendable (CofferServer) async throws -> Void) async throws {
+        let scratch = try await TestDatabase.create(backend)
+        let configuration = try ServerConfiguration(flags: .init(database: scratch.url), environment: .init(), file: .init())
+        let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
+        do { try await body(server) } catch {
+            await server.database.close()
+            try? await scratch.drop()
+            throw error
+        }
+        await server.database.close()
+        try await scratch.drop()
+    }
+
+    func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    func body(_ object: [String: Any]) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+    }
+
+    static let token = HTTPField.Name("X-Vault-Token")!
+
+    func shamirFlow(_ server: CofferServer) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            try await client.execute(uri: "/v1/sys/init", method: .get) { let value = try json($0.body)["initialized"] as? Bool; #expect(value == false) }
+            // Bad init requests: 400 with a reason, nothing stored.
+            try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 5])) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/sys/init", method: .put, body: ByteBuffer(string: "{not json")) {
+                #expect($0.status == .badRequest)
+                #expect($0.headers[.contentType] == "application/json")
+            }
+            try await client.execute(uri: "/v1/sys/init", method: .get) { let value = try json($0.body)["initialized"] as? Bool; #expect(value == false) }
+
+            var keys: [String] = [], rootToken = ""
+            try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) { response in
+                #expect(response.status == .ok)
+                let answer = try json(response.body)
+                keys = answer["keys_base64"] as? [String] ?? []
+                rootToken = answer["root_token"] as? String ?? ""
+                #expect((answer["keys"] as? [String])?.count == 3)
+            }
+            #expect(keys.count == 3 && !rootToken.isEmpty)
+            try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])) {
+                #expect($0.status == .badRequest)  // already initialised
+            }
+            try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status.code == 503) }  // sealed
+            try await client.execute(uri: "/v1/sys/seal-status", method: .get) { response in
+                let status = try json(response.body)
+                #expect(status["sealed"] as? Bool == true && status["t"] as? Int == 2 && status["n"] as? Int == 3)
+            }
+            // Token endpoints while sealed: 503; without a token: 403.
+            try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: rootToken]) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/v1/sys/rotate", method: .put) { #expect($0.status == .forbidden) }
+
+            try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": keys[2]])) {
+                let value = try json($0.body)["progress"] as? Int; #expect(value == 1)
+            }
+            try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["reset": true])) {
+                let value = try json($0.body)["progress"] as? Int; #expect(value == 0)
+            }
+            try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "not a key!"])) { #expect($0.status == .badRequest) }
+            for key in [keys[2], keys[0]] {
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: "cfr.wrong"]) {
+                #expect($0.status == .forbidden)
+                let errors = try json($0.body)["errors"] as? [String]
+                #expect(errors == ["permission denied"])
+            }
+            try await client.execute(uri: "/v1/sys/rotate", method: .post, headers: [Self.token: rootToken]) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/sys/key-status", method: .get, headers: [.authorization: "Bearer \(rootToken)"]) {
+                let value = try json($0.body)["term"] as? Int; #expect(value == 2)
+            }
+            try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: rootToken]) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/sys/seal-status", method: .get) { let value = try json($0.body)["sealed"] as? Bool; #expect(value == true) }
+        }
+    }
+
+    @Test func shamirFlowOnSQLite() async throws { try await withServer(.sqlite, shamirFlow) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func shamirFlowOnPostgres() async throws { try await withServer(.postgres, shamirFlow) }
+
+    @Test func passphraseFlow() async throws {
+        try await withServer { server in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "passphrase"])) {
+                    #expect($0.status == .badRequest)
+                }
+                try await client.execute(uri: "/v1/sys/init", method: .put,
+                                         body: try body(["unseal_method": "passphrase", "passphrase": "correct horse battery"])) { response in
+                    #expect(response.status == .ok)
+                    let keys = try json(response.body)["keys"] as? [String]
+                    #expect(keys == [])
+                }
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "wrong horse battery"])) {
+                    #expect($0.status == .badRequest)
+                }
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "correct horse battery"])) {
+                    let value = try json($0.body)["sealed"] as? Bool; #expect(value == false)
+                }
+            }
+        }
+    }
+}
