@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test run migrate clean generate check-generated bench-store help
+.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto rotate-keys help
 
 help:
-	@echo "make run | test | build | build-release | migrate | generate | check-generated | bench-store | clean | deps"
+	@echo "make run | test | build | build-release | migrate | rotate-keys | generate | check-generated | bench-store | bench-crypto | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -41,10 +41,12 @@ build-release: deps
 test: deps
 	@bash scripts/run-tests.sh $(SWIFT)
 
-## run: the service on 127.0.0.1:8200, data in $(DATA).
+## run: the service on 127.0.0.1:8200, data in $(DATA). DEVELOPMENT MODE: the first run initialises the
+## key hierarchy with a key file in $(DATA) (dev-unseal.key, dev-root-token) and unseals with it.
 run: deps
 	$(SWIFT) build
-	.build/debug/coffer serve --database sqlite:$(DATA)/coffer.db
+	@echo "make run: development mode; the unseal key and root token are kept in $(DATA). Never for real secrets." >&2
+	.build/debug/coffer serve --database sqlite:$(DATA)/coffer.db --dev
 
 ## migrate: apply pending migrations to COFFER_DATABASE_URL (default: the embedded database).
 migrate: deps
@@ -63,6 +65,16 @@ check-generated: generate
 ## bench-store: SQL layer vs raw C API, both backends, release build.
 bench-store: build-release
 	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench store
+
+## bench-crypto: seal+open of a 256-byte secret through the key hierarchy vs raw libsodium, release build.
+bench-crypto: build-release
+	$(RELEASE_BIN)/coffer-bench crypto
+
+## rotate-keys: a new data-key term on the running service (COFFER_ADDR, root token in COFFER_TOKEN),
+## then rewrap every record onto it.
+rotate-keys: build
+	.build/debug/coffer operator rotate
+	.build/debug/coffer operator rewrap
 
 clean:
 	rm -rf .build

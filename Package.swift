@@ -102,7 +102,10 @@ let package = Package(
         .executableTarget(
             name: "CofferBench",
             dependencies: [
+                "CofferCrypto",
+                "CofferKeys",
                 "CofferStore",
+                "CSodium",
                 "CSQLite",
                 "CLibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -37,17 +37,25 @@ public enum AEAD {
     static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes, associatedData: [UInt8], nonce fixed: [UInt8]?) throws -> Box {
         Sodium.ensureInitialised()
         guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
-        var nonce = fixed ?? [UInt8](repeating: 0, count: nonceBytes)
-        if fixed == nil { randombytes_buf(&nonce, nonceBytes) }
+        // Filled in place: no zero-fill of buffers that are overwritten at once.
+        let nonce = fixed ?? [UInt8](unsafeUninitializedCapacity: nonceBytes) { buffer, initialized in
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            randombytes_buf(base, nonceBytes)
+            initialized = nonceBytes
+        }
         guard nonce.count == nonceBytes else { throw CryptoError(.invalidInput, "an AEAD nonce must be \(nonceBytes) bytes") }
-        var ciphertext = [UInt8](repeating: 0, count: plaintext.count + tagBytes)
-        var length: UInt64 = 0
-        let rc = key.withBytePointer { keyBytes in
-            withNonNullBytes(plaintext) { message in
-                crypto_aead_xchacha20poly1305_ietf_encrypt(
-                    &ciphertext, &length, message, UInt64(plaintext.count),
-                    associatedData, UInt64(associatedData.count), nil, nonce, keyBytes)
+        var rc: Int32 = -1
+        let ciphertext = [UInt8](unsafeUninitializedCapacity: plaintext.count + tagBytes) { buffer, initialized in
+            var length: UInt64 = 0
+            guard let base = buffer.baseAddress else { initialized = 0; return }
+            rc = key.withBytePointer { keyBytes in
+                withNonNullBytes(plaintext) { message in
+                    crypto_aead_xchacha20poly1305_ietf_encrypt(
+                        base, &length, message, UInt64(plaintext.count),
+                        associatedData, UInt64(associatedData.count), nil, nonce, keyBytes)
+                }
             }
+            initialized = rc == 0 ? Int(length) : 0
         }
         guard rc == 0 else { throw CryptoError(.libraryFailure, "XChaCha20-Poly1305 encryption failed") }
         return Box(nonce: nonce, ciphertext: ciphertext)

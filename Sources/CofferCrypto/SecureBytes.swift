@@ -2,9 +2,10 @@ import CSodium
 
 /// Key material or decrypted data, held in libsodium's guarded memory and wiped when released.
 ///
-/// The memory comes from `sodium_malloc`: guard pages on both sides, `mlock`ed where the OS allows (so it
-/// is not swapped out), excluded from core dumps (`MADV_DONTDUMP`, libsodium does this for guarded
-/// allocations on Linux), and filled with zeros by `sodium_memzero` before `sodium_free`. The type is
+/// The memory comes from `sodium_malloc` (through ``GuardedAllocator`` for small values): guard pages,
+/// `mlock`ed where the OS allows (so it is not swapped out), excluded from core dumps (`MADV_DONTDUMP`,
+/// libsodium does this for guarded allocations on Linux), and filled with zeros by `sodium_memzero`
+/// when released. The type is
 /// non-copyable, so there is exactly one owner and one wipe; it has no `description`, is not `Codable`,
 /// and cannot be printed or logged by accident. Comparisons are constant-time.
 ///
@@ -23,12 +24,8 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     public init(count: Int) {
         Sodium.ensureInitialised()
         precondition(count >= 0, "SecureBytes count must not be negative")
-        // sodium_malloc(0) may return NULL; keep one byte so the pointer is always valid.
-        guard let pointer = sodium_malloc(max(count, 1)) else {
-            fatalError("sodium_malloc failed: cannot allocate guarded memory for key material")
-        }
-        sodium_memzero(pointer, max(count, 1))
-        self.pointer = pointer
+        // Never zero bytes: keep one so the pointer is always valid.
+        self.pointer = GuardedAllocator.allocate(max(count, 1))
         self.count = count
     }
 
@@ -47,8 +44,7 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 
     deinit {
-        sodium_memzero(pointer, max(count, 1))
-        sodium_free(pointer)
+        GuardedAllocator.release(pointer, count: max(count, 1))
     }
 
     /// Reads the bytes. The buffer must not escape `body`.

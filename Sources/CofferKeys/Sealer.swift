@@ -7,14 +7,22 @@ public struct RecordBinding: Sendable, Equatable {
     public let id: String
     public let version: Int64
 
+    /// The encoded binding, computed once: it is the associated data of every seal and open.
+    let associatedData: [UInt8]
+
     public init(table: String, id: String, version: Int64) {
         self.table = table
         self.id = id
         self.version = version
+        self.associatedData = Self.encode(table: table, id: id, version: version)
+    }
+
+    public static func == (lhs: RecordBinding, rhs: RecordBinding) -> Bool {
+        lhs.associatedData == rhs.associatedData
     }
 
     /// Length-prefixed fields, so that no two bindings encode alike ("a|b" + "c" vs "a" + "b|c").
-    var associatedData: [UInt8] {
+    private static func encode(table: String, id: String, version: Int64) -> [UInt8] {
         var out = Array("coffer-record-v1".utf8)
         for field in [Array(table.utf8), Array(id.utf8), Array(String(version).utf8)] {
             let count = UInt32(field.count)
