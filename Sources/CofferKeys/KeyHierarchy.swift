@@ -237,6 +237,66 @@ public actor KeyHierarchy {
         return added
     }
 
+    /// Moves up to `batchSize` records still sealed under older terms onto the active term.
+    ///
+    /// Safe while the service serves: each record is updated only if it still holds the ciphertext that was
+    /// read (a concurrent write wins and is left alone). Resumable after a crash: it keeps no state of its
+    /// own, each call picks up whatever is still on an older term. With `retire`, once nothing remains on
+    /// the older terms they are marked retired and no longer loaded at unseal.
+    public func rewrap(_ tables: [EncryptedTable], batchSize: Int = 500, retire: Bool = false) async throws -> RewrapProgress {
+        guard let keyring else { throw KeysError.sealedError }
+        let sealer = Sealer(keyring: keyring)
+        let active = keyring.activeTerm
+        var rewrapped = 0
+        var budget = max(1, batchSize)
+        for table in tables where budget > 0 {
+            let version = table.versionColumn.map { "\($0)" } ?? "0"
+            let limit = budget
+            let rows = try await store.database.read { conn in
+                try conn.query("""
+                    SELECT \(unsafeRaw: table.idColumn) AS id, \(unsafeRaw: version) AS version, \(unsafeRaw: table.termColumn) AS term,
+                           \(unsafeRaw: table.nonceColumn) AS nonce, \(unsafeRaw: table.ciphertextColumn) AS ciphertext
+                    FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)
+                    ORDER BY \(unsafeRaw: table.idColumn) LIMIT \(limit)
+                    """)
+            }
+            for row in rows {
+                let id: String = try row.decode(column: "id")
+                let old = EncryptedValue(term: try row.decode(column: "term"), nonce: try row.decode(column: "nonce"),
+                                         ciphertext: try row.decode(column: "ciphertext"))
+                let binding = RecordBinding(table: table.bindingTable, id: id, version: try row.decode(column: "version"))
+                let fresh = try sealer.seal(try sealer.open(old, binding: binding), binding: binding)
+                let changed = try await store.database.transaction { conn in
+                    try conn.execute("""
+                        UPDATE \(unsafeRaw: table.table)
+                        SET \(unsafeRaw: table.termColumn) = \(fresh.term), \(unsafeRaw: table.nonceColumn) = \(fresh.nonce),
+                            \(unsafeRaw: table.ciphertextColumn) = \(fresh.ciphertext)
+                        WHERE \(unsafeRaw: table.idColumn) = \(id) AND \(unsafeRaw: table.termColumn) = \(old.term)
+                          AND \(unsafeRaw: table.nonceColumn) = \(old.nonce)
+                        """)
+                }
+                rewrapped += changed
+            }
+            budget -= rows.count
+        }
+        var remaining = 0
+        for table in tables {
+            remaining += try await store.database.read { conn in
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)") ?? 0
+            }
+        }
+        var retired: [Int64] = []
+        if retire && remaining == 0 {
+            retired = keyring.terms.filter { $0.status == .decryptOnly }.map(\.term)
+            if !retired.isEmpty {
+                try await store.retire(terms: retired)
+                guard let rootKey else { throw KeysError.sealedError }
+                try await openKeys(with: rootKey.bytes.copy())
+            }
+        }
+        return RewrapProgress(rewrapped: rewrapped, remaining: remaining, activeTerm: active, retiredTerms: retired)
+    }
+
     /// Whether `token` is the initial root token (until the token system takes over).
     public func isRootToken(_ token: String) async throws -> Bool {
         let key = try systemKey(.tokenHMAC)

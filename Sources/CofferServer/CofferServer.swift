@@ -39,6 +39,10 @@ public struct CofferServer: Sendable {
         }
     }
 
+    /// Every table holding records sealed under the keyring, for rewrap. Each module that stores encrypted
+    /// columns adds its tables here (none does yet: the credentials store is the first).
+    static let encryptedTables: [EncryptedTable] = []
+
     /// The router with every route and middleware, shared by `run()` and tests.
     public func makeRouter() -> Router<CofferRequestContext> {
         let router = Router(context: CofferRequestContext.self)
@@ -51,7 +55,7 @@ public struct CofferServer: Sendable {
             return SealState(initialized: status.initialized, sealed: status.sealed)
         }
         SysRoutes(health: health).register(on: router)
-        SealRoutes(keys: keys, backend: database.backendDescription).register(on: router)
+        SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
         return router
     }
 

@@ -9,6 +9,7 @@ struct SQLiteKeyHierarchyTests {
     @Test func rotationKeepsOldTermsReadable() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.rotationKeepsOldTermsReadable) }
     @Test func recordsAreBoundToTheirPlace() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.recordsAreBoundToTheirPlace) }
     @Test func tamperedKeyTablesAreCaught() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.tamperedKeyTablesAreCaught) }
+    @Test func rewrap() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.rewrapMovesRecordsOntoTheActiveTerm) }
 }
 
 @Suite(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run the key hierarchy on PostgreSQL"))
@@ -20,4 +21,5 @@ struct PostgresKeyHierarchyTests {
     @Test func rotationKeepsOldTermsReadable() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.rotationKeepsOldTermsReadable) }
     @Test func recordsAreBoundToTheirPlace() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.recordsAreBoundToTheirPlace) }
     @Test func tamperedKeyTablesAreCaught() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.tamperedKeyTablesAreCaught) }
+    @Test func rewrap() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.rewrapMovesRecordsOntoTheActiveTerm) }
 }

@@ -7,7 +7,7 @@ import Foundation
 struct Operator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Initialise, unseal, seal and rotate the keys of a running Coffer.",
-        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, KeyStatus.self]
+        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, Rewrap.self, KeyStatus.self]
     )
 
     struct Connection: ParsableArguments {
@@ -142,6 +142,37 @@ struct Operator: AsyncParsableCommand {
             print("Success! Rotated key")
             print("Key Term        \(status["term"] ?? "?")")
             print("Install Time    \(status["install_time"] ?? "?")")
+        }
+    }
+
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-encrypt every record still on an older key term with the newest, in batches (needs the root token).",
+            discussion: "Safe while the service serves and resumable: run it again after an interruption.")
+        @OptionGroup var connection: Connection
+        @Option(name: .long, help: "Records per request.") var batchSize = 500
+        @Flag(name: .long, help: "When nothing remains on older terms, retire them (they are no longer loaded at unseal).") var retire = false
+
+        func run() async throws {
+            let client = try connection.client()
+            var total = 0
+            let terminal = isatty(STDOUT_FILENO) == 1
+            while true {
+                let body = try JSONSerialization.data(withJSONObject: ["batch_size": batchSize, "retire": retire])
+                let answer = try Operator.json(try await client.send("PUT", "sys/rewrap", body: body))
+                let rewrapped = answer["rewrapped"] as? Int ?? 0, remaining = answer["remaining"] as? Int ?? 0
+                total += rewrapped
+                let line = "Rewrapped \(total) record(s) onto term \(answer["active_term"] ?? "?"); \(remaining) remaining"
+                if terminal { print("\r" + line, terminator: "") } else { print(line) }
+                if remaining == 0 {
+                    if terminal { print("") }
+                    if let retired = answer["retired_terms"] as? [Int], !retired.isEmpty {
+                        print("Retired term(s): \(retired.map(String.init).joined(separator: ", "))")
+                    }
+                    return
+                }
+                if rewrapped == 0 { throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again") }
+            }
         }
     }
 

@@ -86,6 +86,15 @@ struct KeyStore: Sendable {
         return now
     }
 
+    /// Marks `terms` retired: they are no longer loaded at unseal.
+    func retire(terms: [Int64]) async throws {
+        try await database.transaction { conn in
+            for term in terms {
+                try conn.execute("UPDATE keyring SET status = 'retired' WHERE term = \(term) AND status = 'decrypt-only'")
+            }
+        }
+    }
+
     /// Whether `hash` is the stored hash of a root token that has not been revoked.
     func rootTokenMatches(_ hash: [UInt8]) async throws -> Bool {
         let stored = try await database.read { conn in

@@ -11,10 +11,13 @@ public import Hummingbird
 public struct SealRoutes: Sendable {
     let keys: KeyHierarchy
     let backend: String
+    /// The tables whose records `sys/rewrap` moves onto the newest key term.
+    let encryptedTables: [EncryptedTable]
 
-    public init(keys: KeyHierarchy, backend: String) {
+    public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable]) {
         self.keys = keys
         self.backend = backend
+        self.encryptedTables = encryptedTables
     }
 
     public func register(on router: Router<CofferRequestContext>) {
@@ -29,6 +32,7 @@ public struct SealRoutes: Sendable {
                 await keys.seal()
                 return Response(status: .noContent)
             }
+            router.on("/v1/sys/rewrap", method: method) { request, context in try await rewrap(request, context) }
             router.on("/v1/sys/rotate", method: method) { request, _ in
                 try await requireRootToken(request)
                 do { _ = try await keys.rotate() } catch let error as KeysError { throw error.apiError }
@@ -125,6 +129,35 @@ public struct SealRoutes: Sendable {
         }
     }
 
+    private struct RewrapRequest: Decodable {
+        var batch_size: Int?
+        var retire: Bool?
+    }
+
+    private struct RewrapResponse: Encodable {
+        let rewrapped: Int
+        let remaining: Int
+        let active_term: Int64
+        let retired_terms: [Int64]
+    }
+
+    /// Coffer's addition: one batch of re-encryption onto the active term; the CLI calls it until
+    /// `remaining` is 0.
+    private func rewrap(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
+        try await requireRootToken(request)
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let body = buffer.readableBytes == 0 ? RewrapRequest() : try decodeBody(RewrapRequest.self, buffer)
+        let batch = body.batch_size ?? 500
+        guard (1...10_000).contains(batch) else { throw APIError(.badRequest, "batch_size must be from 1 to 10000") }
+        do {
+            let progress = try await keys.rewrap(encryptedTables, batchSize: batch, retire: body.retire ?? false)
+            return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, remaining: progress.remaining,
+                                                                  active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
+        } catch let error as KeysError {
+            throw error.apiError
+        }
+    }
+
     // MARK: helpers
 
     private func sealStatus(_ status: KeyHierarchy.Status) -> Response {
@@ -174,7 +207,10 @@ public struct SealRoutes: Sendable {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        try decodeBody(type, try await request.body.collect(upTo: context.maxUploadSize))
+    }
+
+    private func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
