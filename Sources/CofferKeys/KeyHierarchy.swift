@@ -51,6 +51,37 @@ public actor KeyHierarchy {
     private var keyring: Keyring?
     private var systemKeys: [SystemKey: SecureHandle] = [:]
     private var pendingShares: [SecureHandle] = []
+    private var rekeyOperation: RekeyOperation?
+
+    private struct RekeyOperation {
+        let nonce: String
+        let method: UnsealMethod
+        let passphrase: SecureHandle?
+        var parts: [SecureHandle] = []
+        /// The new root key, made once the current keys were verified; written only after verification.
+        var staged: SecureHandle?
+        var verifyParts: [SecureHandle] = []
+    }
+
+    /// A rekey in progress, in Vault's terms: the new `t`/`n`, and how many current keys are entered of those required.
+    public struct RekeyStatus: Sendable, Equatable {
+        public let started: Bool
+        public let nonce: String
+        public let newThreshold: Int
+        public let newShares: Int
+        public let progress: Int
+        public let required: Int
+        /// True once the new keys were handed out and wait for verification.
+        public let verifying: Bool
+        public let verificationProgress: Int
+    }
+
+    /// What a finished rekey hands out, once: the new shares, or the new key-file key.
+    public struct RekeyResult: Sendable {
+        public let nonce: String
+        public let shares: [SecureHandle]
+        public let keyFileKey: SecureHandle?
+    }
 
     /// Reads the seal configuration (if any); starts sealed.
     public init(database: any Database) async throws {
@@ -75,26 +106,8 @@ public actor KeyHierarchy {
     public func initialize(method: UnsealMethod, passphrase: SecureHandle? = nil) async throws -> InitResult {
         if configuration == nil { configuration = try await store.loadConfiguration() }
         guard configuration == nil else { throw KeysError(.alreadyInitialized, "Coffer is already initialised") }
-        let root: SecureBytes
-        var shares: [SecureHandle] = []
-        var keyFileKey: SecureHandle?
-        switch method {
-        case .shamir(let n, let t):
-            guard (1...255).contains(n), (1...n).contains(t), t >= 2 || n == 1 else {
-                throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
-            }
-            root = SecureBytes.random(count: 32)
-            shares = n == 1 ? [SecureHandle(root.copy())] : try Shamir.split(root, shares: n, threshold: t)
-        case .passphrase(let parameters):
-            // The root key is the passphrase's Argon2id output under the stored salt and costs.
-            guard let passphrase, passphrase.bytes.count >= 8 else {
-                throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
-            }
-            root = try Argon2id.deriveKey(passphrase: passphrase.bytes, parameters: parameters)
-        case .keyFile:
-            root = SecureBytes.random(count: 32)
-            keyFileKey = SecureHandle(root.copy())
-        }
+        let (rootHandle, shares, keyFileKey) = try Self.makeRootKey(method: method, passphrase: passphrase)
+        let root = rootHandle.bytes.copy()
         let config = SealConfiguration(method: method, keyCheck: try SealConfiguration.keyCheck(for: root), rootGeneration: 1)
         let firstKey = SecureBytes.random(count: AEAD.keyBytes)
         let firstBox = try AEAD.seal(firstKey, key: root, associatedData: KeyStore.keyringAD(term: 1))
@@ -114,6 +127,30 @@ public actor KeyHierarchy {
         return InitResult(shares: shares, keyFileKey: keyFileKey, rootToken: token.token, rootTokenAccessor: token.accessor)
     }
 
+    /// A new root key for `method`, with what the operator receives: Shamir shares, or the key-file key.
+    private static func makeRootKey(method: UnsealMethod, passphrase: SecureHandle?) throws
+        -> (root: SecureHandle, shares: [SecureHandle], keyFileKey: SecureHandle?)
+    {
+        switch method {
+        case .shamir(let n, let t):
+            guard (1...255).contains(n), (1...n).contains(t), t >= 2 || n == 1 else {
+                throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
+            }
+            let root = SecureHandle(SecureBytes.random(count: 32))
+            let shares = n == 1 ? [SecureHandle(root.bytes.copy())] : try Shamir.split(root.bytes, shares: n, threshold: t)
+            return (root, shares, nil)
+        case .passphrase(let parameters):
+            // The root key is the passphrase's Argon2id output under the stored salt and costs.
+            guard let passphrase, passphrase.bytes.count >= 8 else {
+                throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
+            }
+            return (SecureHandle(try Argon2id.deriveKey(passphrase: passphrase.bytes, parameters: parameters)), [], nil)
+        case .keyFile:
+            let root = SecureHandle(SecureBytes.random(count: 32))
+            return (root, [], root)
+        }
+    }
+
     // MARK: unseal and seal
 
     /// Takes one unseal key part: a Shamir share, the passphrase, or the key-file key.
@@ -125,37 +162,40 @@ public actor KeyHierarchy {
     public func unseal(with part: borrowing SecureBytes) async throws -> Status {
         guard let configuration else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey == nil else { return status }
-        let candidate: SecureBytes
-        switch configuration.method {
-        case .shamir(let n, let t):
-            if n == 1 {
-                guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (hex or base64)") }
-                candidate = part.copy()
-            } else {
-                guard part.count == 33 else { throw KeysError(.invalidRequest, "an unseal share must be 33 bytes (hex or base64)") }
-                let x = part.withUnsafeBytes { $0[32] }
-                if pendingShares.contains(where: { $0.bytes.withUnsafeBytes { $0[32] } == x }) {
-                    throw KeysError(.invalidRequest, "this share was already entered; enter a different one")
-                }
-                pendingShares.append(SecureHandle(part.copy()))
-                guard pendingShares.count >= t else { return status }
-                let shares = pendingShares
-                pendingShares = []
-                do { candidate = try Shamir.combine(shares) } catch {
-                    throw KeysError(.unsealFailed, "the shares could not be combined: \(error)")
-                }
-            }
-        case .passphrase(let parameters):
-            candidate = try Argon2id.deriveKey(passphrase: part, parameters: parameters)
-        case .keyFile:
-            guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (base64 or hex)") }
-            candidate = part.copy()
-        }
+        guard let candidate = try Self.collect(part, into: &pendingShares, method: configuration.method) else { return status }
         guard ConstantTime.equals(try SealConfiguration.keyCheck(for: candidate), configuration.keyCheck) else {
             throw KeysError(.unsealFailed, "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset")
         }
         try await openKeys(with: candidate)
         return status
+    }
+
+    /// Adds one unseal key part to `parts` and, once there are enough, returns the candidate root key.
+    private static func collect(_ part: borrowing SecureBytes, into parts: inout [SecureHandle], method: UnsealMethod) throws -> SecureBytes? {
+        switch method {
+        case .shamir(let n, let t):
+            if n == 1 {
+                guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (hex or base64)") }
+                return part.copy()
+            }
+            guard part.count == 33 else { throw KeysError(.invalidRequest, "an unseal share must be 33 bytes (hex or base64)") }
+            let x = part.withUnsafeBytes { $0[32] }
+            if parts.contains(where: { $0.bytes.withUnsafeBytes { $0[32] } == x }) {
+                throw KeysError(.invalidRequest, "this share was already entered; enter a different one")
+            }
+            parts.append(SecureHandle(part.copy()))
+            guard parts.count >= t else { return nil }
+            let shares = parts
+            parts = []
+            do { return try Shamir.combine(shares) } catch {
+                throw KeysError(.unsealFailed, "the shares could not be combined: \(error)")
+            }
+        case .passphrase(let parameters):
+            return try Argon2id.deriveKey(passphrase: part, parameters: parameters)
+        case .keyFile:
+            guard part.count == 32 else { throw KeysError(.invalidRequest, "the unseal key must be 32 bytes (base64 or hex)") }
+            return part.copy()
+        }
     }
 
     /// Forgets the shares entered so far.
@@ -170,6 +210,7 @@ public actor KeyHierarchy {
         keyring = nil
         systemKeys = [:]
         pendingShares = []
+        rekeyOperation = nil
     }
 
     private func openKeys(with root: consuming SecureBytes) async throws {
@@ -201,6 +242,98 @@ public actor KeyHierarchy {
         rootKey = SecureHandle(root)
     }
 
+    // MARK: rekey
+
+    /// Starts a rekey: a new root key and unseal method, authorised by entering the current unseal keys
+    /// with ``rekeyUpdate(with:nonce:)``. Replaces a rekey already in progress.
+    public func rekeyInit(method: UnsealMethod, passphrase: SecureHandle? = nil) throws -> RekeyStatus {
+        guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
+        guard rootKey != nil else { throw KeysError.sealedError }
+        if case .shamir(let n, let t) = method, !((1...255).contains(n) && (1...n).contains(t) && (t >= 2 || n == 1)) {
+            throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
+        }
+        if case .passphrase = method, (passphrase?.bytes.count ?? 0) < 8 {
+            throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
+        }
+        rekeyOperation = RekeyOperation(nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase)
+        return rekeyStatus
+    }
+
+    public var rekeyStatus: RekeyStatus {
+        let required = configuration?.method.thresholdAndShares.0 ?? 0
+        guard let operation = rekeyOperation else {
+            return RekeyStatus(started: false, nonce: "", newThreshold: 0, newShares: 0, progress: 0, required: required,
+                               verifying: false, verificationProgress: 0)
+        }
+        let (t, n) = operation.method.thresholdAndShares
+        return RekeyStatus(started: true, nonce: operation.nonce, newThreshold: t, newShares: n, progress: operation.parts.count, required: required,
+                           verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count)
+    }
+
+    public func rekeyCancel() {
+        rekeyOperation = nil
+    }
+
+    /// Takes one current unseal key part. When enough are in and they reproduce the current root key, a new
+    /// root key is made and its shares (or key) are returned, but nothing is stored yet: the operator
+    /// proves they kept the new keys with ``rekeyVerify(with:nonce:)``, and only then is the change written.
+    /// Until that moment the old keys keep working, so a lost answer or a crash loses nothing.
+    /// - Returns: `nil` while more parts are needed; the new shares (or key-file key) when done.
+    public func rekeyUpdate(with part: borrowing SecureBytes, nonce: String) async throws -> RekeyResult? {
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard var operation = rekeyOperation else { throw KeysError(.invalidRequest, "no rekey is in progress: start one with rekey init") }
+        guard operation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the rekey in progress") }
+        guard operation.staged == nil else { throw KeysError(.invalidRequest, "the new keys were handed out: verify them with rekey verify") }
+        let candidate = try Self.collect(part, into: &operation.parts, method: configuration.method)
+        rekeyOperation = operation
+        guard let candidate else { return nil }
+        guard candidate.constantTimeEquals(currentRoot.bytes) else {
+            rekeyOperation?.parts = []
+            throw KeysError(.unsealFailed, "the keys entered do not reproduce the current root key; rekey progress was reset")
+        }
+        let (newRoot, shares, keyFileKey) = try Self.makeRootKey(method: operation.method, passphrase: operation.passphrase)
+        operation.staged = newRoot
+        operation.parts = []
+        rekeyOperation = operation
+        return RekeyResult(nonce: operation.nonce, shares: shares, keyFileKey: keyFileKey)
+    }
+
+    /// Takes one part of the *new* keys. When they reproduce the staged root key, the keyring and the system
+    /// keys are re-encrypted under it and the seal configuration replaced, in one transaction.
+    /// - Returns: false while more parts are needed, true once the rekey is written.
+    public func rekeyVerify(with part: borrowing SecureBytes, nonce: String) async throws -> Bool {
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard var operation = rekeyOperation, let staged = operation.staged else {
+            throw KeysError(.invalidRequest, "no rekey is waiting for verification")
+        }
+        guard operation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the rekey in progress") }
+        let candidate = try Self.collect(part, into: &operation.verifyParts, method: operation.method)
+        rekeyOperation = operation
+        guard let candidate else { return false }
+        guard candidate.constantTimeEquals(staged.bytes) else {
+            rekeyOperation?.verifyParts = []
+            throw KeysError(.unsealFailed, "the keys entered are not the new keys; verification progress was reset")
+        }
+        let sealed = try await store.loadSealedKeys()
+        var keyring: [(Int64, AEAD.Box)] = []
+        for entry in sealed.keyring {
+            let key = try AEAD.open(entry.box, key: currentRoot.bytes, associatedData: KeyStore.keyringAD(term: entry.term))
+            keyring.append((entry.term, try AEAD.seal(key, key: staged.bytes, associatedData: KeyStore.keyringAD(term: entry.term))))
+        }
+        var system: [(String, AEAD.Box)] = []
+        for entry in sealed.system {
+            let key = try AEAD.open(entry.box, key: currentRoot.bytes, associatedData: KeyStore.systemAD(purpose: entry.purpose))
+            system.append((entry.purpose, try AEAD.seal(key, key: staged.bytes, associatedData: KeyStore.systemAD(purpose: entry.purpose))))
+        }
+        let newConfiguration = SealConfiguration(method: operation.method, keyCheck: try SealConfiguration.keyCheck(for: staged.bytes),
+                                                 rootGeneration: configuration.rootGeneration + 1)
+        try await store.rekey(from: configuration.rootGeneration, to: newConfiguration, keyring: keyring, system: system)
+        self.configuration = newConfiguration
+        self.rootKey = staged
+        rekeyOperation = nil
+        return true
+    }
+
     // MARK: using the keys
 
     /// A snapshot of the keyring for sealing and opening records during one request.
@@ -224,6 +357,10 @@ public actor KeyHierarchy {
     /// Adds a new data key; new writes use it at once, older terms still decrypt.
     public func rotate() async throws -> Keyring.Term {
         guard let rootKey, let keyring else { throw KeysError.sealedError }
+        // Another instance may have rekeyed: a data key sealed under a replaced root key would be lost.
+        guard let stored = try await store.loadConfiguration(), ConstantTime.equals(stored.keyCheck, configuration?.keyCheck ?? []) else {
+            throw KeysError(.invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys")
+        }
         // Another instance may have rotated meanwhile: reload so the new term number is fresh.
         let sealed = try await store.loadSealedKeys()
         let term = (sealed.keyring.map(\.term).max() ?? keyring.activeTerm) + 1

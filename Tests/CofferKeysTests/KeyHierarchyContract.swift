@@ -145,6 +145,54 @@ enum KeyHierarchyContract {
         }
     }
 
+    /// Rekey: authorised by the current shares, handed out, written only after the new shares are verified.
+    static func rekeyNeedsOldKeysAndVerification(_ db: any Database) async throws {
+        let keys = try await migrated(db)
+        let initial = try await keys.initialize(method: .shamir(shares: 3, threshold: 2))
+        let old = initial.shares
+        for share in old.prefix(2) { _ = try await keys.unseal(with: share.bytes) }
+        let binding = RecordBinding(table: "t", id: "x", version: 1)
+        let record = try await keys.sealer().seal(SecureBytes(copying: [42]), binding: binding)
+
+        let started = try await keys.rekeyInit(method: .shamir(shares: 5, threshold: 3))
+        #expect(started.started && started.required == 2 && started.newShares == 5)
+        #expect(try await keys.rekeyUpdate(with: old[0].bytes, nonce: started.nonce) == nil)
+        await #expect(throws: KeysError.self) { _ = try await keys.rekeyUpdate(with: old[1].bytes, nonce: "wrong-nonce") }
+        let stranger = try Shamir.split(SecureBytes.random(count: 32), shares: 3, threshold: 2)
+        await #expect(throws: KeysError.self) { _ = try await keys.rekeyUpdate(with: stranger[1].bytes, nonce: started.nonce) }
+        #expect(await keys.rekeyStatus.progress == 0)
+        _ = try await keys.rekeyUpdate(with: old[2].bytes, nonce: started.nonce)
+        let result = try #require(try await keys.rekeyUpdate(with: old[0].bytes, nonce: started.nonce))
+        #expect(result.shares.count == 5)
+
+        // Not verified yet: nothing stored, the old shares still unseal a fresh process.
+        let meanwhile = try await KeyHierarchy(database: db)
+        for share in old.prefix(2) { _ = try await meanwhile.unseal(with: share.bytes) }
+        #expect(await !meanwhile.status.sealed)
+        // Shares that are not the new ones are refused once enough are in, and the progress starts over.
+        let impostor = try Shamir.split(SecureBytes.random(count: 32), shares: 5, threshold: 3)
+        for share in impostor.prefix(2) { #expect(try await !keys.rekeyVerify(with: share.bytes, nonce: started.nonce)) }
+        await #expect(throws: KeysError.self) { _ = try await keys.rekeyVerify(with: impostor[2].bytes, nonce: started.nonce) }
+        #expect(await keys.rekeyStatus.verificationProgress == 0)
+        for share in [result.shares[0], result.shares[2]] {
+            #expect(try await !keys.rekeyVerify(with: share.bytes, nonce: started.nonce))
+        }
+        #expect(try await keys.rekeyVerify(with: result.shares[4].bytes, nonce: started.nonce))
+        #expect(await !keys.rekeyStatus.started)
+
+        // Now only the new shares unseal, and the data keys (so every record) are unchanged.
+        let after = try await KeyHierarchy(database: db)
+        let afterStatus = await after.status
+        #expect(afterStatus.threshold == 3 && afterStatus.shares == 5)
+        _ = try await after.unseal(with: old[0].bytes)
+        _ = try await after.unseal(with: old[1].bytes)
+        await #expect(throws: KeysError.self) { _ = try await after.unseal(with: old[2].bytes) }  // the old shares are void
+        for share in [result.shares[1], result.shares[3], result.shares[4]] { _ = try await after.unseal(with: share.bytes) }
+        #expect(try await after.sealer().open(record, binding: binding).unprotectedCopy() == [42])
+        // The running instance keeps working with the new root key (it can still rotate).
+        #expect(try await keys.rotate().term == 2)
+    }
+
     /// A ciphertext moved to another row, table or version, or with any bit flipped, is refused.
     static func recordsAreBoundToTheirPlace(_ db: any Database) async throws {
         let keys = try await migrated(db)

@@ -10,6 +10,7 @@ struct SQLiteKeyHierarchyTests {
     @Test func recordsAreBoundToTheirPlace() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.recordsAreBoundToTheirPlace) }
     @Test func tamperedKeyTablesAreCaught() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.tamperedKeyTablesAreCaught) }
     @Test func rewrap() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.rewrapMovesRecordsOntoTheActiveTerm) }
+    @Test func rekey() async throws { try await TestDatabase.with(.sqlite, KeyHierarchyContract.rekeyNeedsOldKeysAndVerification) }
 }
 
 @Suite(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run the key hierarchy on PostgreSQL"))
@@ -22,4 +23,5 @@ struct PostgresKeyHierarchyTests {
     @Test func recordsAreBoundToTheirPlace() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.recordsAreBoundToTheirPlace) }
     @Test func tamperedKeyTablesAreCaught() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.tamperedKeyTablesAreCaught) }
     @Test func rewrap() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.rewrapMovesRecordsOntoTheActiveTerm) }
+    @Test func rekey() async throws { try await TestDatabase.with(.postgres, KeyHierarchyContract.rekeyNeedsOldKeysAndVerification) }
 }

@@ -86,6 +86,30 @@ struct KeyStore: Sendable {
         return now
     }
 
+    /// Replaces the seal configuration and re-encrypted key rows in one transaction, only if the stored root
+    /// generation is still `generation` (two rekeys at once cannot both win).
+    func rekey(from generation: Int64, to configuration: SealConfiguration, keyring: [(Int64, AEAD.Box)], system: [(String, AEAD.Box)]) async throws {
+        let now = Date()
+        try await database.transaction { conn in
+            var params: (Int64?, Int64?, [UInt8]?) = (nil, nil, nil)
+            if case .passphrase(let p) = configuration.method { params = (Int64(p.opsLimit), Int64(p.memLimit), p.salt) }
+            let (t, n) = configuration.method.thresholdAndShares
+            let updated = try conn.execute("""
+                UPDATE seal_config SET method = \(configuration.method.name), secret_shares = \(n), secret_threshold = \(t),
+                    argon2_ops = \(params.0), argon2_mem = \(params.1), argon2_salt = \(params.2), key_check = \(configuration.keyCheck),
+                    root_generation = \(configuration.rootGeneration), updated_at = \(now)
+                WHERE id = 1 AND root_generation = \(generation)
+                """)
+            guard updated == 1 else { throw KeysError(.invalidRequest, "another rekey finished first; nothing was changed") }
+            for (term, box) in keyring {
+                try conn.execute("UPDATE keyring SET nonce = \(box.nonce), ciphertext = \(box.ciphertext) WHERE term = \(term)")
+            }
+            for (purpose, box) in system {
+                try conn.execute("UPDATE system_keys SET nonce = \(box.nonce), ciphertext = \(box.ciphertext) WHERE purpose = \(purpose)")
+            }
+        }
+    }
+
     /// Marks `terms` retired: they are no longer loaded at unseal.
     func retire(terms: [Int64]) async throws {
         try await database.transaction { conn in
