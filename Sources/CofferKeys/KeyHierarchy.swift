@@ -270,6 +270,9 @@ public actor KeyHierarchy {
                            verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count)
     }
 
+    /// The unseal method the rekey in progress moves to (`shamir`, `passphrase`, `keyfile`), if any.
+    public var rekeyMethodName: String? { rekeyOperation?.method.name }
+
     public func rekeyCancel() {
         rekeyOperation = nil
     }

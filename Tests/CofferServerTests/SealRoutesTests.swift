@@ -96,6 +96,45 @@ struct SealRoutesTests {
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func shamirFlowOnPostgres() async throws { try await withServer(.postgres, shamirFlow) }
 
+    /// Rekey over HTTP: init, the current key, the new keys handed out, verification, then only the new keys unseal.
+    @Test func rekeyFlow() async throws {
+        try await withServer { server in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                var key = ""
+                try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "keyfile"])) {
+                    key = (try json($0.body)["keys_base64"] as? [String])?.first ?? ""
+                }
+                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
+                    #expect($0.status == .serviceUnavailable)  // sealed: nothing to rekey yet
+                }
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
+                var nonce = ""
+                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
+                    let answer = try json($0.body)
+                    nonce = answer["nonce"] as? String ?? ""
+                    #expect(answer["required"] as? Int == 1 && answer["started"] as? Bool == true)
+                }
+                var newKeys: [String] = []
+                try await client.execute(uri: "/v1/sys/rekey/update", method: .put, body: try body(["key": key, "nonce": nonce])) {
+                    let answer = try json($0.body)
+                    newKeys = answer["keys_base64"] as? [String] ?? []
+                    #expect(answer["complete"] as? Bool == true && answer["verification_required"] as? Bool == true)
+                }
+                #expect(newKeys.count == 3)
+                for (index, share) in newKeys.prefix(2).enumerated() {
+                    try await client.execute(uri: "/v1/sys/rekey/verify", method: .put, body: try body(["key": share, "nonce": nonce])) {
+                        let complete = try json($0.body)["complete"] as? Bool
+                        #expect(complete == (index == 1))
+                    }
+                }
+                try await client.execute(uri: "/v1/sys/seal-status", method: .get) { response in
+                    let status = try json(response.body)
+                    #expect(status["type"] as? String == "shamir" && status["t"] as? Int == 2 && status["n"] as? Int == 3)
+                }
+            }
+        }
+    }
+
     @Test func passphraseFlow() async throws {
         try await withServer { server in
             try await Application(router: server.makeRouter()).test(.router) { client in

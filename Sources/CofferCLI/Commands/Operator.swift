@@ -7,7 +7,7 @@ import Foundation
 struct Operator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Initialise, unseal, seal and rotate the keys of a running Coffer.",
-        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, Rewrap.self, KeyStatus.self]
+        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, Rewrap.self, Rekey.self, KeyStatus.self]
     )
 
     struct Connection: ParsableArguments {
@@ -173,6 +173,86 @@ struct Operator: AsyncParsableCommand {
                 }
                 if rewrapped == 0 { throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again") }
             }
+        }
+    }
+
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the root key and unseal method, authorised by the current unseal keys.",
+            discussion: """
+                Asks for the current unseal keys (without echo on a terminal, or one a line on stdin), prints the new \
+                shares (or writes the new key file), then asks for enough new shares to prove they were kept. Nothing \
+                changes until that verification: an interruption leaves the current keys working.
+                """)
+
+        @OptionGroup var connection: Connection
+        @Option(name: .long, help: "Number of new Shamir shares.") var shares = 5
+        @Option(name: .long, help: "New shares needed to unseal.") var threshold = 3
+        @Option(name: .long, help: "Switch to a passphrase (Argon2id) read from this file.") var passphraseFile: String?
+        @Option(name: .long, help: "Switch to a key file written to this new path (mode 0600).") var keyFile: String?
+
+        func run() async throws {
+            guard passphraseFile == nil || keyFile == nil else { throw ValidationError("choose one of --passphrase-file and --key-file") }
+            if let keyFile, FileManager.default.fileExists(atPath: keyFile) {
+                throw ValidationError("\(keyFile) already exists: choose a new path so that no key is overwritten")
+            }
+            let client = try connection.client()
+            var body: [String: Any] = ["secret_shares": shares, "secret_threshold": threshold]
+            var passphrase: String?
+            if let passphraseFile {
+                guard let data = FileManager.default.contents(atPath: passphraseFile) else {
+                    throw ValidationError("cannot read the passphrase file \(passphraseFile)")
+                }
+                passphrase = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+                body = ["unseal_method": "passphrase", "passphrase": passphrase ?? ""]
+            } else if keyFile != nil {
+                body = ["unseal_method": "keyfile"]
+            }
+            let started = try Operator.json(try await client.send("PUT", "sys/rekey/init", body: try JSONSerialization.data(withJSONObject: body)))
+            guard let nonce = started["nonce"] as? String, let required = started["required"] as? Int else {
+                throw ClientError("Coffer did not start a rekey")
+            }
+            var newKeys: [String] = []
+            for index in 1...max(required, 1) {
+                var secret = try SecretInput.readLine(prompt: "Current unseal key \(index) of \(required) (will be hidden): ")
+                defer { Wipe.bytes(&secret) }
+                let update = try JSONSerialization.data(withJSONObject: ["key": String(decoding: secret, as: UTF8.self), "nonce": nonce])
+                let answer = try Operator.json(try await client.send("PUT", "sys/rekey/update", body: update))
+                if answer["complete"] as? Bool == true {
+                    newKeys = answer["keys_base64"] as? [String] ?? []
+                    break
+                }
+            }
+            guard !newKeys.isEmpty || passphrase != nil else { throw ClientError("the rekey did not complete: enter the remaining current keys") }
+            var proofs: [String]
+            if let keyFile {
+                guard let key = newKeys.first,
+                    FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]),
+                    let written = FileManager.default.contents(atPath: keyFile)
+                else { throw ClientError("the new key could not be written to \(keyFile); the current keys still work") }
+                proofs = [String(decoding: written, as: UTF8.self)]  // verify what is on disk, not what is in memory
+            } else if let passphrase {
+                proofs = [passphrase]
+            } else {
+                for (index, key) in newKeys.enumerated() { print("New Unseal Key \(index + 1): \(key)") }
+                print("")
+                print("Store the new shares apart, then enter \(threshold) of them to verify; until then the current keys stay in force.")
+                proofs = []
+                for index in 1...threshold {
+                    var secret = try SecretInput.readLine(prompt: "New unseal key \(index) of \(threshold) (will be hidden): ")
+                    proofs.append(String(decoding: secret, as: UTF8.self))
+                    Wipe.bytes(&secret)
+                }
+            }
+            for proof in proofs {
+                let verify = try JSONSerialization.data(withJSONObject: ["key": proof, "nonce": nonce])
+                let answer = try Operator.json(try await client.send("PUT", "sys/rekey/verify", body: verify))
+                if answer["complete"] as? Bool == true {
+                    print("Success! Rekeyed: the new keys are in force and the old ones no longer unseal.")
+                    return
+                }
+            }
+            throw ClientError("verification did not complete; the current keys still work (cancel with DELETE sys/rekey/init)")
         }
     }
 

@@ -40,6 +40,7 @@ public struct SealRoutes: Sendable {
             }
         }
         router.get("/v1/sys/seal-status") { _, _ in sealStatus(await keys.status) }
+        RekeyRoutes(keys: keys).register(on: router)
         router.get("/v1/sys/key-status") { request, _ in
             try await requireRootToken(request)
             do {
@@ -55,7 +56,7 @@ public struct SealRoutes: Sendable {
 
     // MARK: handlers
 
-    private struct InitRequest: Decodable {
+    struct InitRequest: Decodable {
         var secret_shares: Int?
         var secret_threshold: Int?
         /// Coffer's addition: `shamir` (default), `passphrase` or `keyfile`.
@@ -71,7 +72,28 @@ public struct SealRoutes: Sendable {
     }
 
     private func initialize(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
-        let body = try await decode(InitRequest.self, request, context)
+        let (method, passphrase) = try Self.unsealMethod(from: try await decode(InitRequest.self, request, context))
+        do {
+            let result = try await keys.initialize(method: method, passphrase: passphrase)
+            return Self.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { keys, base64 in
+                InitResponse(keys: keys, keys_base64: base64, root_token: result.rootToken, unseal_method: method.name)
+            }
+        } catch let error as KeysError {
+            throw error.apiError
+        }
+    }
+
+    /// Shares or a key file key, as hex and base64 lists; the plain copies are wiped after encoding.
+    static func keysResponse(shares: [SecureHandle], keyFileKey: SecureHandle?, _ make: ([String], [String]) -> some Encodable) -> Response {
+        var secrets = shares.map { $0.bytes.unprotectedCopy() }
+        if let key = keyFileKey { secrets.append(key.bytes.unprotectedCopy()) }
+        defer { for index in secrets.indices { Wipe.bytes(&secrets[index]) } }
+        return VaultJSON.response(status: .ok, make(secrets.map { $0.map { String(format: "%02x", $0) }.joined() },
+                                                    secrets.map { Data($0).base64EncodedString() }))
+    }
+
+    /// The unseal method an init or rekey request asks for.
+    static func unsealMethod(from body: InitRequest) throws -> (UnsealMethod, SecureHandle?) {
         let method: UnsealMethod
         var passphrase: SecureHandle?
         switch body.unseal_method ?? "shamir" {
@@ -92,19 +114,7 @@ public struct SealRoutes: Sendable {
         case let other:
             throw APIError(.badRequest, "unknown unseal_method \"\(other)\": use shamir, passphrase or keyfile")
         }
-        do {
-            let result = try await keys.initialize(method: method, passphrase: passphrase)
-            var secrets = result.shares.map { $0.bytes.unprotectedCopy() }
-            if let key = result.keyFileKey { secrets.append(key.bytes.unprotectedCopy()) }
-            defer { for index in secrets.indices { Wipe.bytes(&secrets[index]) } }
-            let response = InitResponse(
-                keys: secrets.map { $0.map { String(format: "%02x", $0) }.joined() },
-                keys_base64: secrets.map { Data($0).base64EncodedString() },
-                root_token: result.rootToken, unseal_method: method.name)
-            return VaultJSON.response(status: .ok, response)
-        } catch let error as KeysError {
-            throw error.apiError
-        }
+        return (method, passphrase)
     }
 
     private struct UnsealRequest: Decodable {
@@ -118,10 +128,8 @@ public struct SealRoutes: Sendable {
         guard let text = body.key, !text.isEmpty else { throw APIError(.badRequest, "key is required (or reset: true)") }
         let status = await keys.status
         guard status.initialized else { throw APIError(.badRequest, "Coffer is not initialized: run coffer operator init") }
-        // Shares and keys come as hex or base64 (as Vault accepts); a passphrase is taken as its UTF-8 bytes.
-        var bytes = status.type == "passphrase" ? Array(text.utf8) : (Self.hex(text) ?? Data(base64Encoded: text).map { Array($0) } ?? [])
+        var bytes = try Self.keyBytes(text, passphrase: status.type == "passphrase")
         defer { Wipe.bytes(&bytes) }
-        guard !bytes.isEmpty else { throw APIError(.badRequest, "key must be hex or base64") }
         do {
             return sealStatus(try await keys.unseal(with: SecureBytes(copying: bytes)))
         } catch let error as KeysError {
@@ -146,7 +154,7 @@ public struct SealRoutes: Sendable {
     private func rewrap(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
         try await requireRootToken(request)
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let body = buffer.readableBytes == 0 ? RewrapRequest() : try decodeBody(RewrapRequest.self, buffer)
+        let body = buffer.readableBytes == 0 ? RewrapRequest() : try Self.decodeBody(RewrapRequest.self, buffer)
         let batch = body.batch_size ?? 500
         guard (1...10_000).contains(batch) else { throw APIError(.badRequest, "batch_size must be from 1 to 10000") }
         do {
@@ -207,10 +215,10 @@ public struct SealRoutes: Sendable {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
-        try decodeBody(type, try await request.body.collect(upTo: context.maxUploadSize))
+        try Self.decodeBody(type, try await request.body.collect(upTo: context.maxUploadSize))
     }
 
-    private func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+    static func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
@@ -227,6 +235,13 @@ public struct SealRoutes: Sendable {
         default:
             return "malformed JSON"
         }
+    }
+
+    /// An unseal key part as sent: shares and keys as hex or base64 (as Vault accepts), a passphrase as its UTF-8 bytes.
+    static func keyBytes(_ text: String, passphrase: Bool) throws -> [UInt8] {
+        let bytes = passphrase ? Array(text.utf8) : (hex(text) ?? Data(base64Encoded: text).map { Array($0) } ?? [])
+        guard !bytes.isEmpty else { throw APIError(.badRequest, "key must be hex or base64") }
+        return bytes
     }
 
     private static func hex(_ text: String) -> [UInt8]? {
