@@ -247,6 +247,16 @@ enum KeyHierarchyContract {
             #expect(await fresh.status.sealed)
             try await db.execute("UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(original) WHERE \(unsafeRaw: field.key)")
         }
+        // A data key moved to another term number (so records of that term would open with the wrong key).
+        try await db.execute("UPDATE keyring SET term = 7 WHERE term = 1")
+        await #expect(throws: KeysError.self) { _ = try await KeyHierarchy(database: db).unseal(with: rootKey.bytes) }
+        try await db.execute("UPDATE keyring SET term = 1 WHERE term = 7")
+        // A system key moved to another purpose.
+        try await db.execute("UPDATE system_keys SET purpose = 'token-hmac-moved' WHERE purpose = 'token-hmac'")
+        try await db.execute("UPDATE system_keys SET purpose = 'token-hmac' WHERE purpose = 'audit-hmac'")
+        await #expect(throws: KeysError.self) { _ = try await KeyHierarchy(database: db).unseal(with: rootKey.bytes) }
+        try await db.execute("UPDATE system_keys SET purpose = 'audit-hmac' WHERE purpose = 'token-hmac'")
+        try await db.execute("UPDATE system_keys SET purpose = 'token-hmac' WHERE purpose = 'token-hmac-moved'")
         #expect(try await KeyHierarchy(database: db).unseal(with: rootKey.bytes).sealed == false)
     }
 }
