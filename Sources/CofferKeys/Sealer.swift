@@ -58,7 +58,7 @@ public struct Sealer: Sendable {
 
     /// Encrypts `plaintext` under the active data key, bound to `binding`.
     public func seal(_ plaintext: borrowing SecureBytes, binding: RecordBinding) throws -> EncryptedValue {
-        guard let key = keyring.keys[keyring.activeTerm] else { throw KeysError.sealedError }
+        guard let key = keyring.activeKey else { throw KeysError.sealedError }
         let box = try AEAD.seal(plaintext, key: key.bytes, associatedData: binding.associatedData)
         return EncryptedValue(term: keyring.activeTerm, nonce: box.nonce, ciphertext: box.ciphertext)
     }

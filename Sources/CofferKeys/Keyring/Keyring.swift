@@ -20,10 +20,14 @@ public struct Keyring: Sendable {
     let keys: [Int64: SecureHandle]
     public let terms: [Term]
     public let activeTerm: Int64
+    /// The active term's key, looked up once: every seal uses it.
+    let activeKey: SecureHandle?
 
     init(keys: [Int64: SecureHandle], terms: [Term]) {
         self.keys = keys
         self.terms = terms.sorted { $0.term < $1.term }
-        self.activeTerm = terms.first { $0.status == .active }?.term ?? 0
+        let active = terms.first { $0.status == .active }?.term ?? 0
+        self.activeTerm = active
+        self.activeKey = keys[active]
     }
 }
