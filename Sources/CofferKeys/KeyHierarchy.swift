@@ -318,16 +318,13 @@ public actor KeyHierarchy {
             throw KeysError(.unsealFailed, "the keys entered are not the new keys; verification progress was reset")
         }
         let sealed = try await store.loadSealedKeys()
-        var keyring: [(Int64, AEAD.Box)] = []
-        for entry in sealed.keyring {
-            let key = try AEAD.open(entry.box, key: currentRoot.bytes, associatedData: KeyStore.keyringAD(term: entry.term))
-            keyring.append((entry.term, try AEAD.seal(key, key: staged.bytes, associatedData: KeyStore.keyringAD(term: entry.term))))
+        // Re-encrypt under the new root key, with the same associated data (each key stays bound to its term or purpose).
+        func reseal(_ box: AEAD.Box, _ associatedData: [UInt8]) throws -> AEAD.Box {
+            try AEAD.seal(try AEAD.open(box, key: currentRoot.bytes, associatedData: associatedData), key: staged.bytes,
+                          associatedData: associatedData)
         }
-        var system: [(String, AEAD.Box)] = []
-        for entry in sealed.system {
-            let key = try AEAD.open(entry.box, key: currentRoot.bytes, associatedData: KeyStore.systemAD(purpose: entry.purpose))
-            system.append((entry.purpose, try AEAD.seal(key, key: staged.bytes, associatedData: KeyStore.systemAD(purpose: entry.purpose))))
-        }
+        let keyring = try sealed.keyring.map { ($0.term, try reseal($0.box, KeyStore.keyringAD(term: $0.term))) }
+        let system = try sealed.system.map { ($0.purpose, try reseal($0.box, KeyStore.systemAD(purpose: $0.purpose))) }
         let newConfiguration = SealConfiguration(method: operation.method, keyCheck: try SealConfiguration.keyCheck(for: staged.bytes),
                                                  rootGeneration: configuration.rootGeneration + 1)
         try await store.rekey(from: configuration.rootGeneration, to: newConfiguration, keyring: keyring, system: system)

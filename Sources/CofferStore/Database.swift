@@ -75,6 +75,20 @@ extension Database {
     }
 }
 
+/// One transaction on a lent connection, shared by both drivers: `begin`, the body, then COMMIT; on any
+/// error a ROLLBACK (unless the connection is gone) and the error rethrown.
+func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, begin: String, _ body: (any SQLConnection) throws -> T) throws -> T {
+    try connection.executeScript(unsafeSQL: begin)
+    do {
+        let result = try body(connection)
+        try connection.executeScript(unsafeSQL: "COMMIT")
+        return result
+    } catch {
+        if !connection.isBroken { try? connection.executeScript(unsafeSQL: "ROLLBACK") }
+        throw error
+    }
+}
+
 /// The retry loop shared by both drivers: rerun on transient conflicts with jittered exponential backoff.
 func withTransientRetry<T>(
     maxAttempts: Int,

@@ -9,27 +9,12 @@ import Testing
 
 /// `sys/health` and the error shape, through the router without a socket.
 struct HealthTests {
-    func withServer(_ backend: TestBackend = .sqlite, _ body: @Sendable (CofferServer) async throws -> Void) async throws {
-        let scratch = try await TestDatabase.create(backend)
-        let configuration = try ServerConfiguration(flags: .init(database: scratch.url, clusterName: "test-cluster"), environment: .init(), file: .init())
-        let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
-        do {
-            try await body(server)
-        } catch {
-            await server.database.close()
-            try? await scratch.drop()
-            throw error
-        }
-        await server.database.close()
-        try await scratch.drop()
-    }
-
     func json(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
     }
 
     @Test func uninitialisedAnswersAsVaultDoes() async throws {
-        try await withServer { server in
+        try await withServer(clusterName: "test-cluster") { server in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.execute(uri: "/v1/sys/health", method: .get) { response in
                     #expect(response.status.code == 501)

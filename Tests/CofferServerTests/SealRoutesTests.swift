@@ -9,19 +9,6 @@ import Testing
 
 /// init / unseal / seal / rotate over HTTP, in Vault's shapes, through the router.
 struct SealRoutesTests {
-    func withServer(_ backend: TestBackend = .sqlite, _ body: @Sendable (CofferServer) async throws -> Void) async throws {
-        let scratch = try await TestDatabase.create(backend)
-        let configuration = try ServerConfiguration(flags: .init(database: scratch.url), environment: .init(), file: .init())
-        let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
-        do { try await body(server) } catch {
-            await server.database.close()
-            try? await scratch.drop()
-            throw error
-        }
-        await server.database.close()
-        try await scratch.drop()
-    }
-
     func json(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
     }

@@ -31,19 +31,11 @@ struct Migrate: AsyncParsableCommand {
         @OptionGroup var source: Source
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = LoggingSetup.bootstrap(configuration)
-            let database = try await configuration.database.open(logger: logger)
-            do {
-                let migrator = Migrator(database: database, migrations: try source.load(for: database.dialect), logger: logger)
+            try await withMigrator(options, source) { migrator, configuration in
                 let applied = try await migrator.migrate()
                 let status = try await migrator.status()
                 print(applied.isEmpty ? "No pending migrations." : applied.map { "Applied \($0.path)" }.joined(separator: "\n"))
                 print("Schema at \(status.applied.last.map { $0.label } ?? "nothing") on \(configuration.database).")
-                await database.close()
-            } catch {
-                await database.close()
-                throw error
             }
         }
     }
@@ -55,23 +47,32 @@ struct Migrate: AsyncParsableCommand {
         @OptionGroup var source: Source
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let logger = LoggingSetup.bootstrap(configuration)
-            let database = try await configuration.database.open(logger: logger)
-            do {
-                let status = try await Migrator(database: database, migrations: try source.load(for: database.dialect), logger: logger).status()
+            try await withMigrator(options, source) { migrator, configuration in
+                let status = try await migrator.status()
                 print("Database: \(configuration.database)")
                 for applied in status.applied {
                     print("applied  \(applied.label)  \(applied.appliedAt.formatted(.iso8601))")
                 }
                 for pending in status.pending { print("pending  \(pending.label)") }
                 print(status.isCurrent ? "Schema is current." : "\(status.pending.count) migration(s) pending: run coffer migrate.")
-                await database.close()
                 if !status.isCurrent { throw ExitCode(3) }
-            } catch {
-                await database.close()
-                throw error
             }
         }
+    }
+}
+
+/// Opens the configured database, hands a migrator to `body`, and closes the database whatever happens.
+private func withMigrator(
+    _ options: DatabaseOptions, _ source: Migrate.Source, _ body: (Migrator, ServerConfiguration) async throws -> Void
+) async throws {
+    let configuration = try options.resolve()
+    let logger = LoggingSetup.bootstrap(configuration)
+    let database = try await configuration.database.open(logger: logger)
+    do {
+        try await body(Migrator(database: database, migrations: try source.load(for: database.dialect), logger: logger), configuration)
+        await database.close()
+    } catch {
+        await database.close()
+        throw error
     }
 }

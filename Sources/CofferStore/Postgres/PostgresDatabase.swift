@@ -64,15 +64,7 @@ public final class PostgresDatabase: Database {
     ) async throws -> T {
         try await withTransientRetry(maxAttempts: options.maxAttempts, logger: logger) {
             try await pool.withConnection { connection in
-                try connection.executeScript(unsafeSQL: "BEGIN ISOLATION LEVEL \(options.isolation.rawValue)")
-                do {
-                    let result = try body(connection)
-                    try connection.executeScript(unsafeSQL: "COMMIT")
-                    return result
-                } catch {
-                    if !connection.isBroken { try? connection.executeScript(unsafeSQL: "ROLLBACK") }
-                    throw error
-                }
+                try runTransaction(on: connection, begin: "BEGIN ISOLATION LEVEL \(options.isolation.rawValue)", body)
             }
         }
     }

@@ -91,15 +91,7 @@ public final class SQLiteDatabase: Database {
         try await withTransientRetry(maxAttempts: options.maxAttempts, logger: logger) {
             try await writer.withConnection { connection in
                 // IMMEDIATE takes the write lock up front, so a conflict shows as BUSY here, before any work.
-                try connection.executeScript(unsafeSQL: "BEGIN IMMEDIATE")
-                do {
-                    let result = try body(connection)
-                    try connection.executeScript(unsafeSQL: "COMMIT")
-                    return result
-                } catch {
-                    try? connection.executeScript(unsafeSQL: "ROLLBACK")
-                    throw error
-                }
+                try runTransaction(on: connection, begin: "BEGIN IMMEDIATE", body)
             }
         }
     }
