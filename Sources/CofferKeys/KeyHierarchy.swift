@@ -162,12 +162,29 @@ public actor KeyHierarchy {
     public func unseal(with part: borrowing SecureBytes) async throws -> Status {
         guard let configuration else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey == nil else { return status }
-        guard let candidate = try Self.collect(part, into: &pendingShares, method: configuration.method) else { return status }
+        let candidate: SecureBytes
+        if case .passphrase(let parameters) = configuration.method {
+            // Argon2id takes about a second and 256 MiB: run it off the actor, so that status, health and seal
+            // are not held up meanwhile (the actor is reentrant across this await).
+            let derived = try await Self.derive(passphrase: SecureHandle(part.copy()), parameters: parameters)
+            guard rootKey == nil else { return status }
+            candidate = derived.bytes.copy()
+        } else {
+            guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method) else { return status }
+            candidate = collected
+        }
         guard ConstantTime.equals(try SealConfiguration.keyCheck(for: candidate), configuration.keyCheck) else {
             throw KeysError(.unsealFailed, "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset")
         }
         try await openKeys(with: candidate)
         return status
+    }
+
+    /// Argon2id on a detached task, away from the actor.
+    private static func derive(passphrase: SecureHandle, parameters: Argon2id.Parameters) async throws -> SecureHandle {
+        try await Task.detached {
+            SecureHandle(try Argon2id.deriveKey(passphrase: passphrase.bytes, parameters: parameters))
+        }.value
     }
 
     /// Adds one unseal key part to `parts` and, once there are enough, returns the candidate root key.
