@@ -50,6 +50,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CofferAccess",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CofferKeys",
             dependencies: ["CofferCrypto", "CofferStore"],
             swiftSettings: swiftSettings
@@ -116,6 +121,11 @@ let package = Package(
             name: "CofferCryptoTests",
             dependencies: ["CofferCrypto", "CofferTesting"],
             exclude: ["Vectors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferAccessTests",
+            dependencies: ["CofferAccess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

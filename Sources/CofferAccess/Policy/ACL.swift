@@ -1,0 +1,55 @@
+/// The compiled policies of one token: answers "may this capability be used on this path?" with the
+/// rule that decided, by Vault's rules.
+///
+/// Rules for the same path pattern from several policies are merged (their capabilities united); among
+/// the patterns that match a path, the most specific one decides (``PathPattern`` priority); `deny` in
+/// the deciding rule refuses everything. A path no rule matches is refused.
+public struct ACL: Sendable {
+    /// The answer, and why.
+    public struct Decision: Sendable, Equatable, CustomStringConvertible {
+        public let allowed: Bool
+        /// The deciding pattern, or `nil` when no rule matched.
+        public let pattern: PathPattern?
+        /// Its merged capabilities.
+        public let capabilities: Capabilities
+        /// The policies (and rule locations) that contributed to the deciding pattern.
+        public let sources: [String]
+
+        public var description: String {
+            guard let pattern else { return "deny: no rule matches" }
+            return "\(allowed ? "allow" : "deny"): path \"\(pattern)\" \(capabilities) from \(sources.joined(separator: ", "))"
+        }
+    }
+
+    private struct Entry: Sendable {
+        let pattern: PathPattern
+        var capabilities: Capabilities
+        var sources: [String]
+    }
+
+    private let exact: [String: Entry]
+    /// Patterns with a wildcard, most specific first.
+    private let wildcards: [Entry]
+
+    public init(policies: [Policy]) {
+        var merged: [PathPattern: Entry] = [:]
+        for policy in policies {
+            for rule in policy.rules {
+                let source = rule.location.isEmpty ? policy.name : "\(policy.name):\(rule.location)"
+                merged[rule.path, default: Entry(pattern: rule.path, capabilities: [], sources: [])].capabilities.formUnion(rule.capabilities)
+                merged[rule.path]?.sources.append(source)
+            }
+        }
+        exact = Dictionary(uniqueKeysWithValues: merged.values.filter { !$0.pattern.hasWildcard }.map { ($0.pattern.text, $0) })
+        wildcards = merged.values.filter { $0.pattern.hasWildcard }.sorted { $1.pattern.isLessSpecific(than: $0.pattern) }
+    }
+
+    /// Whether `capability` may be used on `path`.
+    public func check(_ capability: Capabilities, on path: String) -> Decision {
+        guard let entry = exact[path] ?? wildcards.first(where: { $0.pattern.matches(path) }) else {
+            return Decision(allowed: false, pattern: nil, capabilities: [], sources: [])
+        }
+        let allowed = !entry.capabilities.contains(.deny) && entry.capabilities.isSuperset(of: capability) && !capability.isEmpty
+        return Decision(allowed: allowed, pattern: entry.pattern, capabilities: entry.capabilities, sources: entry.sources)
+    }
+}
