@@ -26,7 +26,7 @@ struct StoreBench: AsyncParsableCommand {
         logger.logLevel = .warning
         print(machineDescription())
         print("")
-        print(row("backend", "work", "CofferStore", "raw C API", "ratio"))
+        print(row("backend", "work", "CofferStore", "raw C API", "ratio") + "   per CPU-second")
 
         let folder = NSTemporaryDirectory() + "coffer-bench-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -105,33 +105,55 @@ struct StoreBench: AsyncParsableCommand {
         raw.close()
     }
 
-    /// Runs the layer's and the raw version alternately `repeats` times each (so both see the same
-    /// machine noise) and returns the shortest duration of each, in seconds.
-    private func pair(_ layer: () async throws -> Int, _ raw: () async throws -> Int) async throws -> (Double, Double) {
-        var shortest = (Double.infinity, Double.infinity)
-        for _ in 0..<max(1, repeats) {
-            shortest.0 = min(shortest.0, try await time(layer))
-            shortest.1 = min(shortest.1, try await time(raw))
-        }
-        return shortest
+    /// Wall-clock and CPU seconds (all threads of the process) of one run.
+    struct Cost {
+        var wall = Double.infinity
+        var cpu = Double.infinity
     }
 
-    private func time(_ body: () async throws -> Int) async throws -> Double {
+    /// Runs the layer's and the raw version alternately `repeats` times each (so both see the same
+    /// machine noise) and returns the best wall and CPU time of each.
+    private func pair(_ layer: () async throws -> Int, _ raw: () async throws -> Int) async throws -> (Cost, Cost) {
+        var best = (Cost(), Cost())
+        for _ in 0..<max(1, repeats) {
+            let l = try await time(layer), r = try await time(raw)
+            best.0 = Cost(wall: min(best.0.wall, l.wall), cpu: min(best.0.cpu, l.cpu))
+            best.1 = Cost(wall: min(best.1.wall, r.wall), cpu: min(best.1.cpu, r.cpu))
+        }
+        return best
+    }
+
+    private func time(_ body: () async throws -> Int) async throws -> Cost {
+        let cpuStart = processCPUSeconds()
         let start = ContinuousClock.now
         let result = try await body()
         precondition(result >= 0)
         let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Cost(wall: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                    cpu: processCPUSeconds() - cpuStart)
     }
 
-    private func report(_ backend: String, _ work: String, _ count: Int, _ layer: Double, _ raw: Double) {
-        let layerRate = Double(count) / layer, rawRate = Double(count) / raw
-        print(row(backend, work, String(format: "%.0f", layerRate), String(format: "%.0f", rawRate), String(format: "%.1f%%", layerRate / rawRate * 100)))
+    /// User and system CPU time of the whole process (every thread), from getrusage.
+    private func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    private func report(_ backend: String, _ work: String, _ count: Int, _ layer: Cost, _ raw: Cost) {
+        let layerRate = Double(count) / layer.wall, rawRate = Double(count) / raw.wall
+        // Per CPU-second: what each costs in CPU, whichever thread it ran on (waits for fsync and thread
+        // wake-ups are not counted).
+        let cpuRatio = (Double(count) / layer.cpu) / (Double(count) / raw.cpu)
+        print(row(backend, work, String(format: "%.0f", layerRate), String(format: "%.0f", rawRate), String(format: "%.1f%%", layerRate / rawRate * 100))
+              + String(format: "   %.1f%%", cpuRatio * 100))
     }
 
     private func row(_ a: String, _ b: String, _ c: String, _ d: String, _ e: String) -> String {
         a.padding(toLength: 11, withPad: " ", startingAt: 0) + b.padding(toLength: 40, withPad: " ", startingAt: 0)
-            + c.padding(toLength: 13, withPad: " ", startingAt: 0) + d.padding(toLength: 13, withPad: " ", startingAt: 0) + e
+            + c.padding(toLength: 13, withPad: " ", startingAt: 0) + d.padding(toLength: 13, withPad: " ", startingAt: 0)
+            + e.padding(toLength: 8, withPad: " ", startingAt: 0)
     }
 }
 
