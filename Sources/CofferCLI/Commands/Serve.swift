@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CofferKeys
 import CofferServer
 import CofferStore
@@ -36,8 +37,8 @@ struct Serve: AsyncParsableCommand {
             guard case .sqlite(path: let path) = configuration.database else {
                 throw ValidationError("--dev needs a sqlite: database; it keeps the development key beside it")
             }
-            let folder = path.split(separator: "/").dropLast().joined(separator: "/")
-            let files = try await server.developmentInitialize(folder: folder.isEmpty ? "." : (path.hasPrefix("/") ? "/" + folder : folder))
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            let files = try await server.developmentInitialize(folder: folder)
             for line in [
                 "DEVELOPMENT MODE: the unseal key is in \(files.keyFile) and the root token in \(files.tokenFile),",
                 "next to the data they protect. Never use --dev (or make run) for real secrets.",

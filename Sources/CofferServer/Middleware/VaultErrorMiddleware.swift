@@ -45,5 +45,6 @@ public struct NoStoreMiddleware<Context: RequestContext>: RouterMiddleware {
 
 extension HTTPField.Name {
     /// `X-Request-Id`: the id every log line of the request carries, so a client can quote it.
+    /// (The initialiser fails only for a name that is not a valid token; this one is, so the fallback is never used.)
     static let requestID = HTTPField.Name("X-Request-Id") ?? .via
 }

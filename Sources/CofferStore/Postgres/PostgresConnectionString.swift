@@ -38,7 +38,8 @@ public struct PostgresConnectionString: Sendable, CustomStringConvertible {
 
     public var description: String { redacted }
 
-    /// libpq quotes fragments of the input in some messages; keep anything after a `:` of a URL's user part out.
+    /// libpq quotes fragments of the input in some parse errors, and a fragment of a URL can hold its
+    /// password: keep only the text before the first quote.
     private static func scrub(_ reason: String) -> String {
         guard let quote = reason.firstIndex(of: "\"") else { return reason }
         return String(reason[..<quote]).trimmingWhitespace()
