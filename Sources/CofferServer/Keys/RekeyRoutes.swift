@@ -26,26 +26,18 @@ struct RekeyRoutes: Sendable {
             router.on("/v1/sys/rekey/init", method: method) { request, context in
                 let body = try SealRoutes.decodeBody(SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
-                do {
-                    return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase))
-                } catch let error as KeysError {
-                    throw error.apiError
-                }
+                return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase))
             }
             router.on("/v1/sys/rekey/update", method: method) { request, context in
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
                 defer { Wipe.bytes(&bytes) }
-                do {
-                    guard let result = try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce) else {
-                        return status(await keys.rekeyStatus)
-                    }
-                    return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
-                        UpdateComplete(nonce: result.nonce, complete: true, keys: hex, keys_base64: base64,
-                                       verification_required: true, verification_nonce: result.nonce)
-                    }
-                } catch let error as KeysError {
-                    throw error.apiError
+                guard let result = try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce) else {
+                    return status(await keys.rekeyStatus)
+                }
+                return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
+                    UpdateComplete(nonce: result.nonce, complete: true, keys: hex, keys_base64: base64,
+                                   verification_required: true, verification_nonce: result.nonce)
                 }
             }
             router.on("/v1/sys/rekey/verify", method: method) { request, context in
@@ -54,12 +46,8 @@ struct RekeyRoutes: Sendable {
                 let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
                 defer { Wipe.bytes(&bytes) }
-                do {
-                    let done = try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
-                    return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: done))
-                } catch let error as KeysError {
-                    throw error.apiError
-                }
+                let done = try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
+                return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: done))
             }
         }
     }

@@ -35,7 +35,7 @@ public struct SealRoutes: Sendable {
             router.on("/v1/sys/rewrap", method: method) { request, context in try await rewrap(request, context) }
             router.on("/v1/sys/rotate", method: method) { request, _ in
                 try await requireRootToken(request)
-                do { _ = try await keys.rotate() } catch let error as KeysError { throw error.apiError }
+                _ = try await keys.rotate()
                 return Response(status: .noContent)
             }
         }
@@ -43,14 +43,10 @@ public struct SealRoutes: Sendable {
         RekeyRoutes(keys: keys).register(on: router)
         router.get("/v1/sys/key-status") { request, _ in
             try await requireRootToken(request)
-            do {
-                let terms = try await keys.keyStatus()
-                guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
-                return VaultJSON.response(status: .ok, KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
-                                                                      encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) }))
-            } catch let error as KeysError {
-                throw error.apiError
-            }
+            let terms = try await keys.keyStatus()
+            guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
+            return VaultJSON.response(status: .ok, KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
+                                                                  encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) }))
         }
     }
 
@@ -73,13 +69,9 @@ public struct SealRoutes: Sendable {
 
     private func initialize(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
         let (method, passphrase) = try Self.unsealMethod(from: try await decode(InitRequest.self, request, context))
-        do {
-            let result = try await keys.initialize(method: method, passphrase: passphrase)
-            return Self.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { keys, base64 in
-                InitResponse(keys: keys, keys_base64: base64, root_token: result.rootToken, unseal_method: method.name)
-            }
-        } catch let error as KeysError {
-            throw error.apiError
+        let result = try await keys.initialize(method: method, passphrase: passphrase)
+        return Self.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { keys, base64 in
+            InitResponse(keys: keys, keys_base64: base64, root_token: result.rootToken, unseal_method: method.name)
         }
     }
 
@@ -130,11 +122,7 @@ public struct SealRoutes: Sendable {
         guard status.initialized else { throw APIError(.badRequest, "Coffer is not initialized: run coffer operator init") }
         var bytes = try Self.keyBytes(text, passphrase: status.type == "passphrase")
         defer { Wipe.bytes(&bytes) }
-        do {
-            return sealStatus(try await keys.unseal(with: SecureBytes(copying: bytes)))
-        } catch let error as KeysError {
-            throw error.apiError
-        }
+        return sealStatus(try await keys.unseal(with: SecureBytes(copying: bytes)))
     }
 
     private struct RewrapRequest: Decodable {
@@ -157,13 +145,9 @@ public struct SealRoutes: Sendable {
         let body = buffer.readableBytes == 0 ? RewrapRequest() : try Self.decodeBody(RewrapRequest.self, buffer)
         let batch = body.batch_size ?? 500
         guard (1...10_000).contains(batch) else { throw APIError(.badRequest, "batch_size must be from 1 to 10000") }
-        do {
-            let progress = try await keys.rewrap(encryptedTables, batchSize: batch, retire: body.retire ?? false)
-            return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, remaining: progress.remaining,
-                                                                  active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
-        } catch let error as KeysError {
-            throw error.apiError
-        }
+        let progress = try await keys.rewrap(encryptedTables, batchSize: batch, retire: body.retire ?? false)
+        return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, remaining: progress.remaining,
+                                                              active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
     }
 
     // MARK: helpers

@@ -1,3 +1,5 @@
+import CofferKeys
+import CofferStore
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -12,6 +14,11 @@ public struct VaultErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let error as KeysError {
+            return try error.apiError.response(from: request, context: context)
+        } catch let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code) {
+            context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
+            return VaultJSON.response(status: .serviceUnavailable, ErrorBodyShape(errors: ["storage is unavailable; try again"]))
         } catch let error as HTTPError {
             let message: [String] = switch error.status {
             case .notFound: []  // Vault answers an unknown path or missing item with an empty list
