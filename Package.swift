@@ -95,6 +95,7 @@ let package = Package(
         .executableTarget(
             name: "CofferCLI",
             dependencies: [
+                "CofferAccess",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferStore",

@@ -133,3 +133,33 @@ struct OperatorEndToEndTests {
         #expect(!(first.stderrLines + second.stderrLines).joined().contains(key))
     }
 }
+
+/// `coffer policy check|test` on the shipped Policies/ folder.
+struct PolicyCommandTests {
+    static let policies = #filePath.components(separatedBy: "/Tests/")[0] + "/Policies"
+
+    @Test func testAnswersAllowOrDenyWithTheRule() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let allow = try CofferProcess(["policy", "test", "--policies-dir", Self.policies, "--token-policies", "service-reader,default",
+                                       "--path", "secret/data/app/db", "--capability", "read"], in: folder)
+        #expect(try await allow.waitForExit() == 0)
+        #expect(allow.stdout.contains("allow: path \"secret/data/app/*\""))
+        let deny = try CofferProcess(["policy", "test", "--policies-dir", Self.policies, "--token-policies", "auditor",
+                                      "--path", "secret/data/app/db", "--capability", "read"], in: folder)
+        #expect(try await deny.waitForExit() == 2)
+        #expect(deny.stdout.contains("deny: path \"secret/*\""))
+    }
+
+    @Test func checkNamesTheLineAndColumn() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: "\(folder)/p", withIntermediateDirectories: true)
+        try Data("path \"a\" {\n  capabilities = [\"raed\"]\n}\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/p/bad.hcl"))
+        let check = try CofferProcess(["policy", "check", "./p"], in: folder)
+        #expect(try await check.waitForExit() != 0)
+        #expect(check.stderrLines.contains { $0.contains("bad.hcl:2:19") && $0.contains("unknown capability") })
+        let good = try CofferProcess(["policy", "check", Self.policies], in: folder)
+        #expect(try await good.waitForExit() == 0)
+    }
+}

@@ -69,7 +69,7 @@ struct CofferClient {
     }
 }
 
-/// A client-side failure, printed as one line.
+/// A command failure, printed as one `Error:` line (without the usage text, which is for bad arguments).
 struct ClientError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
