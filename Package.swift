@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "CofferAccess",
-            dependencies: [],
+            dependencies: ["CofferCrypto"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferAccessTests",
-            dependencies: ["CofferAccess"],
+            dependencies: ["CofferAccess", "CofferCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,71 @@
+public import struct Foundation.Date
+
+/// One audit entry as it is chained: numbered without gaps, hashed over a canonical encoding together
+/// with the hash of the entry before it.
+///
+/// Fields hold no secret in the clear: sensitive values arrive here already replaced by
+/// ``AuditHasher`` (`hmac:…`).
+public struct AuditRecord: Sendable, Equatable {
+    /// 1, 2, 3… with no gap across the whole trail (and across instances sharing a database).
+    public var sequence: Int64
+    public var time: Date
+    /// The entry's content: ordered key/value pairs (request id, accessor, path, operation, decision, rule,
+    /// status, latency, hashed values…). Order is part of the content.
+    public var fields: [(String, String)]
+    /// BLAKE2b-256 of the previous record's hash and this record's canonical encoding.
+    public var hash: [UInt8]
+
+    public init(sequence: Int64, time: Date, fields: [(String, String)], hash: [UInt8] = []) {
+        self.sequence = sequence
+        self.time = time
+        self.fields = fields
+        self.hash = hash
+    }
+
+    public static func == (lhs: AuditRecord, rhs: AuditRecord) -> Bool {
+        lhs.sequence == rhs.sequence && lhs.time == rhs.time && lhs.hash == rhs.hash
+            && lhs.fields.count == rhs.fields.count && zip(lhs.fields, rhs.fields).allSatisfy { $0 == $1 }
+    }
+
+    /// The canonical encoding: a version tag, then every field length-prefixed (4 bytes, big-endian), so
+    /// that no two different records encode alike.
+    public var canonicalEncoding: [UInt8] {
+        var out = Array("coffer-audit-v1".utf8)
+        func put(_ bytes: [UInt8]) {
+            let count = UInt32(bytes.count)
+            out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+            out += bytes
+        }
+        put(Array(String(sequence).utf8))
+        put(Array(String(Int64((time.timeIntervalSince1970 * 1_000_000).rounded())).utf8))
+        put(Array(String(fields.count).utf8))
+        for (key, value) in fields {
+            put(Array(key.utf8))
+            put(Array(value.utf8))
+        }
+        return out
+    }
+}
+
+/// A signed statement of the chain's head: "the trail had `sequence` entries, ending in `head`, at `time`".
+/// Written to the database and to a witness outside it, because a chain alone cannot show that its newest
+/// entries were cut off.
+public struct AuditCheckpoint: Sendable, Equatable {
+    public let sequence: Int64
+    public let head: [UInt8]
+    public let time: Date
+    public let signature: [UInt8]
+
+    public init(sequence: Int64, head: [UInt8], time: Date, signature: [UInt8]) {
+        self.sequence = sequence
+        self.head = head
+        self.time = time
+        self.signature = signature
+    }
+
+    /// What is signed.
+    public static func message(sequence: Int64, head: [UInt8], time: Date) -> [UInt8] {
+        Array("coffer-audit-checkpoint-v1|\(sequence)|".utf8) + head
+            + Array("|\(Int64((time.timeIntervalSince1970 * 1_000_000).rounded()))".utf8)
+    }
+}
