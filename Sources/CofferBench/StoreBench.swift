@@ -102,6 +102,25 @@ struct StoreBench: AsyncParsableCommand {
             return total
         })
         report(label, "inserts/s, \(batch) per transaction", total, layerInserts, rawInserts)
+
+        // 4. The same inserts through executeBatch: one prepared statement, rows of values.
+        let (layerBatch, rawBatch) = try await pair({
+            for start in stride(from: 0, to: total, by: batch) {
+                let rows: [[SQLValue]] = ((offset + start)..<min(offset + start + batch, offset + total)).map { id in
+                    [.int(Int64(id)), .text("row-\(id)"), .int(Int64(id * 7))]
+                }
+                _ = try await db.transaction { conn in
+                    try conn.executeBatch("INSERT INTO bench_insert (id, value, n) VALUES ($1, $2, $3)", rows: rows)
+                }
+            }
+            offset += total
+            return total
+        }, {
+            try raw.insert(from: offset, count: total, batch: batch)
+            offset += total
+            return total
+        })
+        report(label, "inserts/s, executeBatch \(batch) per txn", total, layerBatch, rawBatch)
         raw.close()
     }
 

@@ -18,6 +18,14 @@ public protocol SQLConnection {
     /// Cheaper than a row for the common single-value query; ``queryScalar(_:_:)`` builds on it.
     func queryFirstValue(_ query: SQLQuery) throws -> SQLValue?
 
+    /// Runs one statement once per row of values, prepared once: bulk inserts and updates.
+    /// - Parameters:
+    ///   - statement: SQL text with `$1`, `$2`, … placeholders (a literal: no value can be spliced into it).
+    ///   - rows: one array of values per execution, each as long as the statement has placeholders.
+    /// - Returns: the total number of rows changed.
+    @discardableResult
+    func executeBatch(_ statement: SQLStatement, rows: [[SQLValue]]) throws -> Int
+
     /// Runs several statements from trusted text in one call (migrations only). No binds.
     func executeScript(unsafeSQL script: String) throws
 }

@@ -9,6 +9,7 @@ struct PostgresContractTests {
     @Test func transactionRollsBackOnThrow() async throws { try await TestDatabase.with(.postgres, StoreContract.transactionRollsBackOnThrow) }
     @Test func constraintErrorsAreTyped() async throws { try await TestDatabase.with(.postgres, StoreContract.constraintErrorsAreTyped) }
     @Test func errorsNeverShowBindValues() async throws { try await TestDatabase.with(.postgres, StoreContract.errorsNeverShowBindValues) }
+    @Test func batchesInsertAndRollBack() async throws { try await TestDatabase.with(.postgres, StoreContract.batchesInsertAndRollBack) }
     @Test func readersBeyondPoolSizeWait() async throws { try await TestDatabase.with(.postgres, StoreContract.readersBeyondPoolSizeWait) }
     @Test func concurrentWritersLoseNothing() async throws { try await TestDatabase.with(.postgres, StoreContract.concurrentWritersLoseNothing) }
     @Test func migrationsAreIdempotent() async throws { try await TestDatabase.with(.postgres, MigrationContract.idempotent) }

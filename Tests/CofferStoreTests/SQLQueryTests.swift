@@ -27,6 +27,11 @@ struct SQLQueryTests {
         #expect(outer.segments.count == outer.binds.count + 1)
     }
 
+    @Test func statementCountsItsPlaceholders() {
+        #expect(SQLStatement.highestPlaceholder(in: "INSERT INTO t VALUES ($1, $2, $12)") == 12)
+        #expect(SQLStatement.highestPlaceholder(in: "SELECT 1") == 0)
+    }
+
     @Test func literalPlaceholdersAreDetected() {
         #expect(SQLQuery.containsPlaceholder("SELECT '$1'"))
         #expect(!SQLQuery.containsPlaceholder("SELECT '$' || 'x1'"))

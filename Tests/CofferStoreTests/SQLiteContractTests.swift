@@ -8,6 +8,7 @@ struct SQLiteContractTests {
     @Test func transactionRollsBackOnThrow() async throws { try await TestDatabase.with(.sqlite, StoreContract.transactionRollsBackOnThrow) }
     @Test func constraintErrorsAreTyped() async throws { try await TestDatabase.with(.sqlite, StoreContract.constraintErrorsAreTyped) }
     @Test func errorsNeverShowBindValues() async throws { try await TestDatabase.with(.sqlite, StoreContract.errorsNeverShowBindValues) }
+    @Test func batchesInsertAndRollBack() async throws { try await TestDatabase.with(.sqlite, StoreContract.batchesInsertAndRollBack) }
     @Test func readersBeyondPoolSizeWait() async throws { try await TestDatabase.with(.sqlite, StoreContract.readersBeyondPoolSizeWait) }
     @Test func concurrentWritersLoseNothing() async throws { try await TestDatabase.with(.sqlite, StoreContract.concurrentWritersLoseNothing) }
     @Test func migrationsAreIdempotent() async throws { try await TestDatabase.with(.sqlite, MigrationContract.idempotent) }

@@ -136,6 +136,25 @@ enum StoreContract {
         #expect(events == writers * each)
     }
 
+    /// executeBatch: one statement, many rows; a bad row rolls the whole transaction back.
+    static func batchesInsertAndRollBack(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE batch (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        let rows: [[SQLValue]] = (1...250).map { [.int(Int64($0)), .text("body \($0)")] }
+        let changed = try await db.transaction { try $0.executeBatch("INSERT INTO batch (id, body) VALUES ($1, $2)", rows: rows) }
+        #expect(changed == 250)
+        #expect(try await db.read { try $0.queryScalar(String.self, "SELECT body FROM batch WHERE id = \(250)") } == "body 250")
+        // A duplicate key in the middle: nothing of this batch stays.
+        await expectCode(.uniqueViolation) {
+            _ = try await db.transaction { try $0.executeBatch("INSERT INTO batch (id, body) VALUES ($1, $2)", rows: [[.int(500), .text("x")], [.int(1), .text("dup")]]) }
+        }
+        #expect(try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM batch") } == 250)
+        // A row of the wrong length is refused before it runs.
+        await expectCode(.sqlError) {
+            _ = try await db.transaction { try $0.executeBatch("INSERT INTO batch (id, body) VALUES ($1, $2)", rows: [[.int(600)]]) }
+        }
+        #expect(try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM batch") } == 250)
+    }
+
     /// More concurrent readers than pooled connections: the extra callers wait, none fails.
     static func readersBeyondPoolSizeWait(_ db: any Database) async throws {
         try await db.execute("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")

@@ -81,6 +81,15 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         try run(query, body)
     }
 
+    func executeBatch(_ statement: SQLStatement, rows: [[SQLValue]]) throws -> Int {
+        var changed = 0
+        for row in rows {
+            try statement.check(row)
+            changed += try run(SQLQuery(segments: statement.query.segments, binds: row)) { _ in }
+        }
+        return changed
+    }
+
     func queryFirstValue(_ query: SQLQuery) throws -> SQLValue? {
         var first: SQLValue?
         try run(query) { row in

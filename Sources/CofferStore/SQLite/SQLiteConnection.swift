@@ -84,6 +84,19 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         }
     }
 
+    func executeBatch(_ statement: SQLStatement, rows: [[SQLValue]]) throws -> Int {
+        let prepared = try prepare(statement.query).statement
+        var changed = 0
+        for row in rows {
+            try statement.check(row)
+            defer { sqlite3_reset(prepared) }
+            for (offset, value) in row.enumerated() { try bind(value, at: Int32(offset + 1), in: prepared) }
+            while try step(prepared) {}
+            changed += Int(sqlite3_changes(handle))
+        }
+        return changed
+    }
+
     func queryFirstValue(_ query: SQLQuery) throws -> SQLValue? {
         try withStatement(query) { statement in
             guard try step(statement), sqlite3_column_count(statement) > 0 else { return nil }
