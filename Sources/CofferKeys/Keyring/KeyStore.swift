@@ -46,8 +46,7 @@ struct KeyStore: Sendable {
         let now = Date()
         do {
             try await database.transaction { conn in
-                var params: (Int64?, Int64?, [UInt8]?) = (nil, nil, nil)
-                if case .passphrase(let p) = configuration.method { params = (Int64(p.opsLimit), Int64(p.memLimit), p.salt) }
+                let params = configuration.method.argon2Columns
                 let (t, n) = configuration.method.thresholdAndShares
                 try conn.execute("""
                     INSERT INTO seal_config (id, method, secret_shares, secret_threshold, argon2_ops, argon2_mem, argon2_salt,
@@ -91,8 +90,7 @@ struct KeyStore: Sendable {
     func rekey(from generation: Int64, to configuration: SealConfiguration, keyring: [(Int64, AEAD.Box)], system: [(String, AEAD.Box)]) async throws {
         let now = Date()
         try await database.transaction { conn in
-            var params: (Int64?, Int64?, [UInt8]?) = (nil, nil, nil)
-            if case .passphrase(let p) = configuration.method { params = (Int64(p.opsLimit), Int64(p.memLimit), p.salt) }
+            let params = configuration.method.argon2Columns
             let (t, n) = configuration.method.thresholdAndShares
             let updated = try conn.execute("""
                 UPDATE seal_config SET method = \(configuration.method.name), secret_shares = \(n), secret_threshold = \(t),

@@ -20,6 +20,12 @@ public enum UnsealMethod: Sendable, Equatable {
         }
     }
 
+    /// The `argon2_ops`, `argon2_mem`, `argon2_salt` columns: set for a passphrase, NULL otherwise.
+    var argon2Columns: (Int64?, Int64?, [UInt8]?) {
+        guard case .passphrase(let parameters) = self else { return (nil, nil, nil) }
+        return (Int64(parameters.opsLimit), Int64(parameters.memLimit), parameters.salt)
+    }
+
     /// Vault's `t` and `n` for seal-status.
     var thresholdAndShares: (Int, Int) {
         if case .shamir(let shares, let threshold) = self { return (threshold, shares) }
