@@ -61,6 +61,57 @@ public enum AEAD {
         return Box(nonce: nonce, ciphertext: ciphertext)
     }
 
+    /// Encrypts `plaintext` into one buffer: the nonce followed by the ciphertext and its tag (libsodium's
+    /// "combined" layout with the nonce in front). One allocation per value, and one column to store.
+    public static func sealCombined(_ plaintext: borrowing SecureBytes, key: borrowing SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+        Sodium.ensureInitialised()
+        guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
+        var rc: Int32 = -1
+        let combined = plaintext.withUnsafeBytes { message in
+            [UInt8](unsafeUninitializedCapacity: nonceBytes + message.count + tagBytes) { buffer, initialized in
+                var length: UInt64 = 0
+                guard let base = buffer.baseAddress else { initialized = 0; return }
+                randombytes_buf(base, nonceBytes)
+                rc = key.withBytePointer { keyBytes in
+                    withNonNullBytes(message) { bytes in
+                        crypto_aead_xchacha20poly1305_ietf_encrypt(
+                            base + nonceBytes, &length, bytes, UInt64(message.count),
+                            associatedData, UInt64(associatedData.count), nil, base, keyBytes)
+                    }
+                }
+                initialized = rc == 0 ? nonceBytes + Int(length) : 0
+            }
+        }
+        guard rc == 0 else { throw CryptoError(.libraryFailure, "XChaCha20-Poly1305 encryption failed") }
+        return combined
+    }
+
+    /// Decrypts a buffer made by ``sealCombined(_:key:associatedData:)`` into guarded memory.
+    /// - Throws: ``CryptoError`` `.authenticationFailed` when the buffer, the associated data or the key
+    ///   does not match, or the buffer is too short to hold a nonce and a tag.
+    public static func openCombined(_ combined: [UInt8], key: borrowing SecureBytes, associatedData: [UInt8]) throws -> SecureBytes {
+        Sodium.ensureInitialised()
+        guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
+        guard combined.count >= nonceBytes + tagBytes else {
+            throw CryptoError(.authenticationFailed, "the sealed value is truncated or malformed")
+        }
+        var plaintext = SecureBytes(count: combined.count - nonceBytes - tagBytes)
+        var length: UInt64 = 0
+        let rc = combined.withUnsafeBufferPointer { sealed in
+            key.withBytePointer { keyBytes in
+                plaintext.withMutableBytePointer { out in
+                    crypto_aead_xchacha20poly1305_ietf_decrypt(
+                        out, &length, nil, sealed.baseAddress! + nonceBytes, UInt64(sealed.count - nonceBytes),
+                        associatedData, UInt64(associatedData.count), sealed.baseAddress!, keyBytes)
+                }
+            }
+        }
+        guard rc == 0 else {
+            throw CryptoError(.authenticationFailed, "the sealed value did not authenticate: it was altered, moved, or the key is wrong")
+        }
+        return plaintext
+    }
+
     /// Decrypts into guarded memory.
     /// - Throws: ``CryptoError`` `.authenticationFailed` when the box, the associated data or the key
     ///   does not match; nothing is decrypted then.

@@ -14,54 +14,79 @@ import Synchronization
 ///
 /// One per process, like `malloc` itself: a secret may be released on any thread.
 enum GuardedAllocator {
-    static let sizeClasses = [64, 256, 1024, 4096]
     static let regionBytes = 256 * 1024
 
-    private struct State {
-        var free: [[UnsafeMutableRawPointer]] = Array(repeating: [], count: sizeClasses.count)
+    /// The size class for `count` bytes (its index and slot size), or `nil` when it gets its own allocation.
+    @inline(__always)
+    static func sizeClass(for count: Int) -> (index: Int, bytes: Int)? {
+        switch count {
+        case ...64: (0, 64)
+        case ...256: (1, 256)
+        case ...1024: (2, 1024)
+        case ...4096: (3, 4096)
+        default: nil
+        }
     }
 
-    // The slot pointers are only handed out under the lock and owned by one SecureBytes until released.
-    private struct Pointers: @unchecked Sendable {
-        var state = State()
+    /// Free slots of each size class as intrusive lists: a free slot's first word points at the next one.
+    /// The word is zeroed again when the slot is handed out, so callers always get zeroed memory.
+    private struct FreeLists: @unchecked Sendable {
+        // @unchecked Sendable: the slot pointers are only touched under the lock, and each handed-out
+        // slot is owned by one SecureBytes until released.
+        var heads: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil)
+
+        mutating func pop(_ index: Int) -> UnsafeMutableRawPointer? {
+            withUnsafeMutableBytes(of: &heads) { raw in
+                let heads = raw.bindMemory(to: UnsafeMutableRawPointer?.self)
+                guard let slot = heads[index] else { return nil }
+                heads[index] = slot.load(as: UnsafeMutableRawPointer?.self)
+                return slot
+            }
+        }
+
+        mutating func push(_ slot: UnsafeMutableRawPointer, _ index: Int) {
+            withUnsafeMutableBytes(of: &heads) { raw in
+                let heads = raw.bindMemory(to: UnsafeMutableRawPointer?.self)
+                slot.storeBytes(of: heads[index], as: UnsafeMutableRawPointer?.self)
+                heads[index] = slot
+            }
+        }
     }
 
-    private static let pool = Mutex(Pointers())
-
-    /// The size class index for `count` bytes, or `nil` when it gets its own allocation.
-    static func sizeClass(for count: Int) -> Int? {
-        sizeClasses.firstIndex { count <= $0 }
-    }
+    private static let pool = Mutex(FreeLists())
 
     /// Zeroed guarded memory for at least `count` bytes.
     static func allocate(_ count: Int) -> UnsafeMutableRawPointer {
-        guard let index = sizeClass(for: count) else {
+        guard let (index, slotBytes) = sizeClass(for: count) else {
             guard let pointer = sodium_malloc(count) else {
                 fatalError("sodium_malloc failed: cannot allocate guarded memory for key material")
             }
             sodium_memzero(pointer, count)
             return pointer
         }
-        if let slot = pool.withLock({ $0.state.free[index].popLast() }) { return slot }
+        if let slot = pool.withLock({ $0.pop(index) }) {
+            slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+            return slot
+        }
         // Carve a new region outside the lock; the slots beyond the first go to the free list.
-        let slotBytes = sizeClasses[index]
         guard let region = sodium_malloc(regionBytes) else {
             fatalError("sodium_malloc failed: cannot allocate guarded memory for key material")
         }
         sodium_memzero(region, regionBytes)
-        let slots = (0..<(regionBytes / slotBytes)).map { region + $0 * slotBytes }
-        pool.withLock { $0.state.free[index].append(contentsOf: slots.dropFirst()) }
-        return slots[0]
+        pool.withLock { lists in
+            for offset in stride(from: regionBytes - slotBytes, to: 0, by: -slotBytes) { lists.push(region + offset, index) }
+        }
+        return region
     }
 
     /// Zeroes and releases memory from ``allocate(_:)``.
     static func release(_ pointer: UnsafeMutableRawPointer, count: Int) {
-        guard let index = sizeClass(for: count) else {
+        guard let (index, slotBytes) = sizeClass(for: count) else {
             sodium_memzero(pointer, count)
             sodium_free(pointer)
             return
         }
-        sodium_memzero(pointer, sizeClasses[index])
-        pool.withLock { $0.state.free[index].append(pointer) }
+        sodium_memzero(pointer, slotBytes)
+        pool.withLock { $0.push(pointer, index) }
     }
 }

@@ -409,24 +409,22 @@ public actor KeyHierarchy {
             let rows = try await store.database.read { conn in
                 try conn.query("""
                     SELECT \(unsafeRaw: table.idColumn) AS id, \(unsafeRaw: version) AS version, \(unsafeRaw: table.termColumn) AS term,
-                           \(unsafeRaw: table.nonceColumn) AS nonce, \(unsafeRaw: table.ciphertextColumn) AS ciphertext
+                           \(unsafeRaw: table.sealedColumn) AS sealed
                     FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)
                     ORDER BY \(unsafeRaw: table.idColumn) LIMIT \(limit)
                     """)
             }
             for row in rows {
                 let id: String = try row.decode(column: "id")
-                let old = EncryptedValue(term: try row.decode(column: "term"), nonce: try row.decode(column: "nonce"),
-                                         ciphertext: try row.decode(column: "ciphertext"))
+                let old = EncryptedValue(term: try row.decode(column: "term"), sealed: try row.decode(column: "sealed"))
                 let binding = RecordBinding(table: table.bindingTable, id: id, version: try row.decode(column: "version"))
                 let fresh = try sealer.seal(try sealer.open(old, binding: binding), binding: binding)
                 let changed = try await store.database.transaction { conn in
                     try conn.execute("""
                         UPDATE \(unsafeRaw: table.table)
-                        SET \(unsafeRaw: table.termColumn) = \(fresh.term), \(unsafeRaw: table.nonceColumn) = \(fresh.nonce),
-                            \(unsafeRaw: table.ciphertextColumn) = \(fresh.ciphertext)
+                        SET \(unsafeRaw: table.termColumn) = \(fresh.term), \(unsafeRaw: table.sealedColumn) = \(fresh.sealed)
                         WHERE \(unsafeRaw: table.idColumn) = \(id) AND \(unsafeRaw: table.termColumn) = \(old.term)
-                          AND \(unsafeRaw: table.nonceColumn) = \(old.nonce)
+                          AND \(unsafeRaw: table.sealedColumn) = \(old.sealed)
                         """)
                 }
                 rewrapped += changed

@@ -33,16 +33,15 @@ public struct RecordBinding: Sendable, Equatable {
     }
 }
 
-/// An encrypted column value: the key term it was sealed under, the nonce and the ciphertext (with tag).
+/// An encrypted column value: the key term it was sealed under, and the sealed bytes — the 24-byte nonce
+/// followed by the ciphertext and its 16-byte tag — stored in one column.
 public struct EncryptedValue: Sendable, Equatable {
     public let term: Int64
-    public let nonce: [UInt8]
-    public let ciphertext: [UInt8]
+    public let sealed: [UInt8]
 
-    public init(term: Int64, nonce: [UInt8], ciphertext: [UInt8]) {
+    public init(term: Int64, sealed: [UInt8]) {
         self.term = term
-        self.nonce = nonce
-        self.ciphertext = ciphertext
+        self.sealed = sealed
     }
 }
 
@@ -59,8 +58,8 @@ public struct Sealer: Sendable {
     /// Encrypts `plaintext` under the active data key, bound to `binding`.
     public func seal(_ plaintext: borrowing SecureBytes, binding: RecordBinding) throws -> EncryptedValue {
         guard let key = keyring.activeKey else { throw KeysError.sealedError }
-        let box = try AEAD.seal(plaintext, key: key.bytes, associatedData: binding.associatedData)
-        return EncryptedValue(term: keyring.activeTerm, nonce: box.nonce, ciphertext: box.ciphertext)
+        let sealed = try AEAD.sealCombined(plaintext, key: key.bytes, associatedData: binding.associatedData)
+        return EncryptedValue(term: keyring.activeTerm, sealed: sealed)
     }
 
     /// Decrypts `value` into guarded memory.
@@ -72,8 +71,7 @@ public struct Sealer: Sendable {
             throw KeysError(.unknownTerm, "the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring does not have")
         }
         do {
-            return try AEAD.open(AEAD.Box(nonce: value.nonce, ciphertext: value.ciphertext), key: key.bytes,
-                                 associatedData: binding.associatedData)
+            return try AEAD.openCombined(value.sealed, key: key.bytes, associatedData: binding.associatedData)
         } catch {
             throw KeysError(.tampered, "the record at \(binding.table)/\(binding.id) v\(binding.version) failed authentication: it was altered or moved")
         }

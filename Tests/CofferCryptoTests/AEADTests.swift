@@ -42,6 +42,27 @@ struct AEADTests {
         }
     }
 
+    /// The combined layout is exactly nonce ‖ ciphertext ‖ tag, so it opens through the vector-checked
+    /// `open`, and every bit of it is authenticated.
+    @Test func combinedLayoutRoundTripsAndIsAuthenticated() throws {
+        let key = SecureBytes.random(count: 32)
+        let ad = Array("table|row|version".utf8)
+        let secret = SecureBytes(copying: Array(0..<40))
+        let combined = try AEAD.sealCombined(secret, key: key, associatedData: ad)
+        #expect(combined.count == AEAD.nonceBytes + 40 + AEAD.tagBytes)
+        let viaBox = try AEAD.open(.init(nonce: Array(combined.prefix(24)), ciphertext: Array(combined.dropFirst(24))), key: key, associatedData: ad)
+        #expect(viaBox.unprotectedCopy() == Array(0..<40))
+        #expect(try AEAD.openCombined(combined, key: key, associatedData: ad).unprotectedCopy() == Array(0..<40))
+        for index in 0..<(combined.count * 8) {
+            var flipped = combined
+            flipped[index / 8] ^= 1 << (index % 8)
+            #expect(throws: CryptoError.self) { _ = try AEAD.openCombined(flipped, key: key, associatedData: ad) }
+        }
+        for length in [0, 24, 39] {
+            #expect(throws: CryptoError.self) { _ = try AEAD.openCombined(Array(combined.prefix(length)), key: key, associatedData: ad) }
+        }
+    }
+
     @Test func wrongKeyLengthIsRefused() {
         #expect(throws: CryptoError.self) { _ = try AEAD.seal(bytes: [1], key: SecureBytes.random(count: 16), associatedData: []) }
     }

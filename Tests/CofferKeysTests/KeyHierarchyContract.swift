@@ -113,11 +113,11 @@ enum KeyHierarchyContract {
         let rootKey = try #require(result.keyFileKey)
         _ = try await keys.unseal(with: rootKey.bytes)
         let blob = db.dialect == .postgres ? "BYTEA" : "BLOB"
-        try await db.execute("CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, nonce \(unsafeRaw: blob) NOT NULL, ciphertext \(unsafeRaw: blob) NOT NULL)")
+        try await db.execute("CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \(unsafeRaw: blob) NOT NULL)")
         let table = EncryptedTable(table: "vault_items")
         func insert(_ id: String, _ version: Int64) async throws {
             let value = try await keys.sealer().seal(SecureBytes(copying: Array("value-\(id)".utf8)), binding: RecordBinding(table: "vault_items", id: id, version: version))
-            try await db.execute("INSERT INTO vault_items (id, version, key_term, nonce, ciphertext) VALUES (\(id), \(version), \(value.term), \(value.nonce), \(value.ciphertext))")
+            try await db.execute("INSERT INTO vault_items (id, version, key_term, sealed) VALUES (\(id), \(version), \(value.term), \(value.sealed))")
         }
         for index in 0..<25 { try await insert(String(format: "item-%02d", index), Int64(index % 3 + 1)) }
         _ = try await keys.rotate()
@@ -134,11 +134,11 @@ enum KeyHierarchyContract {
         #expect(try await resumed.keyStatus().map(\.term) == [2])
         // Every record opens with the keyring that no longer has term 1.
         let sealer = try await resumed.sealer()
-        let rows = try await db.query("SELECT id, version, key_term, nonce, ciphertext FROM vault_items ORDER BY id")
+        let rows = try await db.query("SELECT id, version, key_term, sealed FROM vault_items ORDER BY id")
         #expect(rows.count == 26)
         for row in rows {
             let id: String = try row.decode(at: 0)
-            let value = EncryptedValue(term: try row.decode(at: 2), nonce: try row.decode(at: 3), ciphertext: try row.decode(at: 4))
+            let value = EncryptedValue(term: try row.decode(at: 2), sealed: try row.decode(at: 3))
             #expect(value.term == 2)
             let opened = try sealer.open(value, binding: RecordBinding(table: "vault_items", id: id, version: try row.decode(at: 1)))
             #expect(opened.unprotectedCopy() == Array("value-\(id)".utf8))
@@ -205,17 +205,14 @@ enum KeyHierarchyContract {
                       RecordBinding(table: "cache_entries", id: "a", version: 2)] {
             #expect { _ = try sealer.open(value, binding: moved) } throws: { ($0 as? KeysError)?.code == .tampered }
         }
-        for index in 0..<(value.ciphertext.count * 8) {
-            var ciphertext = value.ciphertext
-            ciphertext[index / 8] ^= 1 << (index % 8)
-            #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, nonce: value.nonce, ciphertext: ciphertext), binding: binding) }
+        // Every bit of nonce, ciphertext and tag.
+        for index in 0..<(value.sealed.count * 8) {
+            var sealed = value.sealed
+            sealed[index / 8] ^= 1 << (index % 8)
+            #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, sealed: sealed), binding: binding) }
         }
-        for index in 0..<(value.nonce.count * 8) {
-            var nonce = value.nonce
-            nonce[index / 8] ^= 1 << (index % 8)
-            #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, nonce: nonce, ciphertext: value.ciphertext), binding: binding) }
-        }
-        #expect { _ = try sealer.open(EncryptedValue(term: 9, nonce: value.nonce, ciphertext: value.ciphertext), binding: binding) } throws: {
+        #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, sealed: Array(value.sealed.prefix(39))), binding: binding) }
+        #expect { _ = try sealer.open(EncryptedValue(term: 9, sealed: value.sealed), binding: binding) } throws: {
             ($0 as? KeysError)?.code == .unknownTerm
         }
     }

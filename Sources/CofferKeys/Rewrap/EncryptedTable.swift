@@ -10,19 +10,18 @@ public struct EncryptedTable: Sendable {
     public let idColumn: String
     public let versionColumn: String?
     public let termColumn: String
-    public let nonceColumn: String
-    public let ciphertextColumn: String
+    /// The column of ``EncryptedValue/sealed`` (nonce, ciphertext and tag).
+    public let sealedColumn: String
 
     /// Column names are code, never user input: they are interpolated as raw SQL.
     public init(table: String, bindingTable: String? = nil, idColumn: String = "id", versionColumn: String? = "version",
-                termColumn: String = "key_term", nonceColumn: String = "nonce", ciphertextColumn: String = "ciphertext") {
+                termColumn: String = "key_term", sealedColumn: String = "sealed") {
         self.table = table
         self.bindingTable = bindingTable ?? table
         self.idColumn = idColumn
         self.versionColumn = versionColumn
         self.termColumn = termColumn
-        self.nonceColumn = nonceColumn
-        self.ciphertextColumn = ciphertextColumn
+        self.sealedColumn = sealedColumn
     }
 }
 
