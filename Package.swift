@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "CofferAccess",
-            dependencies: ["CofferCrypto"],
+            dependencies: ["CofferCrypto", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "CofferServer",
             dependencies: [
+                "CofferAccess",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferStore",

@@ -448,12 +448,6 @@ public actor KeyHierarchy {
         }
         return RewrapProgress(rewrapped: rewrapped, remaining: remaining, activeTerm: active, retiredTerms: retired)
     }
-
-    /// Whether `token` is the initial root token (until the token system takes over).
-    public func isRootToken(_ token: String) async throws -> Bool {
-        let key = try systemKey(.tokenHMAC)
-        return try await store.rootTokenMatches(try BLAKE2b.hash(Array(token.utf8), key: key.bytes))
-    }
 }
 
 /// The initial root token: a recognisable prefix and 32 random bytes, and a non-secret accessor.

@@ -1,3 +1,4 @@
+public import CofferAccess
 public import CofferKeys
 public import CofferStore
 import CofferCrypto
@@ -19,6 +20,8 @@ public struct CofferServer: Sendable {
     public let identity: InstanceIdentity
     /// The seal state and the keys.
     public let keys: KeyHierarchy
+    /// Tokens, policies and the audit trail: every route goes through it.
+    public let gate: Gate
     public let logger: Logger
     let migrationCount: Int
 
@@ -31,8 +34,10 @@ public struct CofferServer: Sendable {
             try await Migrator(database: database, migrations: migrations, logger: logger).migrate()
             let identity = try await InstanceIdentity.ensure(in: database, clusterName: configuration.clusterName)
             let keys = try await KeyHierarchy(database: database)
-            return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, logger: logger,
-                                migrationCount: migrations.migrations.count)
+            let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
+            try await gate.policies.ensureDefault()
+            return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
+                                logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
             throw error
@@ -45,17 +50,22 @@ public struct CofferServer: Sendable {
 
     /// The router with every route and middleware, shared by `run()` and tests.
     public func makeRouter() -> Router<CofferRequestContext> {
-        let router = Router(context: CofferRequestContext.self)
-        router.add(middleware: NoStoreMiddleware())
-        router.add(middleware: LogRequestsMiddleware(.debug))
-        router.add(middleware: VaultErrorMiddleware())
-        let keys = keys
-        let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount) {
+        makeGatedRouter().hummingbirdRouter
+    }
+
+    /// Every route, each behind the Gate or declared open; the middleware first, so it wraps them all.
+    public func makeGatedRouter() -> GatedRouter {
+        let router = GatedRouter(gate: gate)
+        let keys = keys, audit = gate.audit
+        let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
             let status = await keys.status
             return SealState(initialized: status.initialized, sealed: status.sealed)
-        }
+        }, auditHealth: { await audit.health })
         SysRoutes(health: health).register(on: router)
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
+        TokenRoutes(tokens: gate.tokens).register(on: router)
+        PolicyRoutes(policies: gate.policies).register(on: router)
+        AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
         return router
     }
 
@@ -64,7 +74,7 @@ public struct CofferServer: Sendable {
         Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "coffer"),
-            services: [DatabaseService(database: database)],
+            services: [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger
         )
@@ -72,7 +82,7 @@ public struct CofferServer: Sendable {
 
     /// The same server with another configuration (the database, keys and identity stay).
     public func with(configuration: ServerConfiguration) -> CofferServer {
-        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, logger: logger,
+        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, logger: logger,
                      migrationCount: migrationCount)
     }
 
@@ -146,5 +156,23 @@ struct DatabaseService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await database.close()
+    }
+}
+
+/// The Gate's periodic work: a checkpoint when one is due on a quiet trail, and expired tokens removed.
+struct GateMaintenance: Service {
+    let gate: Gate
+    let logger: Logger
+
+    func run() async throws {
+        var ticks = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(5))
+            await gate.audit.checkpointIfDue()
+            ticks += 1
+            if ticks % 12 == 0, await !gate.keys.status.sealed {
+                do { try await gate.tokens.tidy() } catch { logger.warning("token tidy failed", metadata: ["coffer.error": "\(error)"]) }
+            }
+        }
     }
 }

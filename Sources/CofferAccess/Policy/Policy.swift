@@ -21,6 +21,17 @@ public struct Policy: Sendable, Equatable {
         self.name = name
         self.rules = rules
     }
+
+    /// `root`: built in, never stored, cannot be written or deleted; allows everything, `sudo` included.
+    public static let rootName = "root"
+    /// `default`: given to every token unless it is created with `no_default_policy`; cannot be deleted.
+    public static let defaultName = "default"
+
+    public static let root: Policy = {
+        let everything = Capabilities(Capabilities.names.map(\.1).filter { $0 != .deny })
+        // The pattern "*" always parses.
+        return Policy(name: rootName, rules: [Rule(path: try! PathPattern("*"), capabilities: everything, location: "built-in")])
+    }()
 }
 
 /// A path pattern: literal segments, `+` for exactly one segment, and an optional trailing `*` that

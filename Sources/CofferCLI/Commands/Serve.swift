@@ -23,11 +23,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Unseal at start with the base64 key in this file (env COFFER_UNSEAL_KEY_FILE). For automation; weaker than shares.")
     var unsealKeyFile: String?
 
+    @Option(name: .long, help: "Also write signed audit checkpoints to this append-only file, or - for stdout (env COFFER_AUDIT_WITNESS; default the log). Put it outside the database's folder.")
+    var auditWitness: String?
+
+    @Option(name: .long, help: "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000).")
+    var auditTimeout: String?
+
     @Flag(name: .long, help: "Development only: initialise an empty SQLite database with a key file in its data folder, and unseal.")
     var dev = false
 
     func run() async throws {
-        var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile)
+        var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile,
+                                                auditWitness: auditWitness, auditTimeout: auditTimeout)
         let logger = LoggingSetup.bootstrap(configuration)
         for (key, value) in configuration.summary {
             logger.info("configuration", metadata: ["coffer.config.key": "\(key)", "coffer.config.value": "\(value)"])

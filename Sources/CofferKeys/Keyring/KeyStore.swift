@@ -116,13 +116,4 @@ struct KeyStore: Sendable {
             }
         }
     }
-
-    /// Whether `hash` is the stored hash of a root token that has not been revoked.
-    func rootTokenMatches(_ hash: [UInt8]) async throws -> Bool {
-        let stored = try await database.read { conn in
-            try conn.query("SELECT token_hash FROM initial_root_token WHERE revoked_at IS NULL").map { try $0.decode([UInt8].self, at: 0) }
-        }
-        // Compare against every row in constant time per row; there is one row in practice.
-        return stored.reduce(false) { $0 || ConstantTime.equals($1, hash) }
-    }
 }

@@ -1,3 +1,4 @@
+public import CofferAccess
 public import CofferStore
 import Foundation
 
@@ -24,6 +25,11 @@ public struct ServerConfiguration: Sendable {
     public var clusterName: String?
     /// A file holding the unseal key (base64 or hex), read at start-up to unseal: for automation.
     public var unsealKeyFile: String?
+    /// Where signed audit checkpoints are also written: a file path, `-` for standard output, or `nil`
+    /// for the service log.
+    public var auditWitness: String?
+    /// How long a request waits for its audit entry to be committed before it fails with 503.
+    public var auditTimeout: Duration
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -35,10 +41,14 @@ public struct ServerConfiguration: Sendable {
         public var logLevel: String?
         public var clusterName: String?
         public var unsealKeyFile: String?
+        public var auditWitness: String?
+        public var auditTimeout: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
-                    clusterName: String? = nil, unsealKeyFile: String? = nil) {
+                    clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil) {
             self.unsealKeyFile = unsealKeyFile
+            self.auditWitness = auditWitness
+            self.auditTimeout = auditTimeout
             self.listen = listen
             self.database = database
             self.logFormat = logFormat
@@ -51,7 +61,8 @@ public struct ServerConfiguration: Sendable {
             func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
             return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
                           logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
-                          unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"))
+                          unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
+                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -63,7 +74,7 @@ public struct ServerConfiguration: Sendable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
-            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file"]
+            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -74,7 +85,8 @@ public struct ServerConfiguration: Sendable {
             }
             return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
                           logLevel: try string("log_level"), clusterName: try string("cluster_name"),
-                          unsealKeyFile: try string("unseal_key_file"))
+                          unsealKeyFile: try string("unseal_key_file"), auditWitness: try string("audit_witness"),
+                          auditTimeout: try string("audit_timeout"))
         }
     }
 
@@ -110,7 +122,28 @@ public struct ServerConfiguration: Sendable {
         self.logLevel = level
         clusterName = pick("cluster_name", \.clusterName, default: nil)
         unsealKeyFile = pick("unseal_key_file", \.unsealKeyFile, default: nil)
+        auditWitness = pick("audit_witness", \.auditWitness, default: nil)
+        let timeout = pick("audit_timeout", \.auditTimeout, default: "2000") ?? "2000"
+        guard let milliseconds = Int(timeout), (10...60_000).contains(milliseconds) else {
+            throw ConfigurationError("audit_timeout must be milliseconds from 10 to 60000, not \"\(timeout)\"")
+        }
+        auditTimeout = .milliseconds(milliseconds)
         self.sources = sources
+    }
+
+    /// How the Gate writes the audit trail.
+    public var auditConfiguration: AuditConfiguration {
+        let witness: AuditWitness = switch auditWitness {
+        case nil: .log
+        case "-": .stdout
+        case let path?: .file(path)
+        }
+        return AuditConfiguration(durableWithin: auditTimeout, witness: witness)
+    }
+
+    /// The witness file, when checkpoints go to one.
+    public var auditWitnessFile: String? {
+        auditWitness.flatMap { $0 == "-" ? nil : $0 }
     }
 
     /// The settings as printed at start-up: no password, no secret.
@@ -122,6 +155,8 @@ public struct ServerConfiguration: Sendable {
             ("log_level", logLevel),
             ("cluster_name", clusterName ?? "(generated on first start)"),
             ("unseal_key_file", unsealKeyFile ?? "(none: unseal with coffer operator unseal)"),
+            ("audit_witness", auditWitness ?? "(the service log)"),
+            ("audit_timeout", "\(auditTimeout)"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

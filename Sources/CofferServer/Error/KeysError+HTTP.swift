@@ -1,3 +1,4 @@
+import CofferAccess
 import CofferKeys
 import Hummingbird
 
@@ -8,6 +9,20 @@ extension KeysError {
         switch code {
         case .sealed: APIError(.serviceUnavailable, message)
         case .tampered, .unknownTerm: APIError(.internalServerError, message)
+        default: APIError(.badRequest, message)
+        }
+    }
+}
+
+extension AccessError {
+    /// Vault's statuses: 403 for every token or policy refusal (never 401), 400 for bad input, 503 when the
+    /// audit entry could not be committed in time.
+    var apiError: APIError {
+        switch code {
+        case .permissionDenied: APIError(.forbidden, message)
+        case .notFound: APIError(.notFound, message.isEmpty ? [] : [message])
+        case .auditUnavailable: APIError(.serviceUnavailable, message)
+        case .rateLimited: APIError(.tooManyRequests, message)
         default: APIError(.badRequest, message)
         }
     }

@@ -1,3 +1,4 @@
+public import CofferAccess
 public import CofferStore
 import Foundation
 public import Hummingbird
@@ -21,13 +22,17 @@ public struct HealthCheck: Sendable {
     let identity: InstanceIdentity
     let knownMigrations: Int
     let sealState: @Sendable () async -> SealState
+    let auditHealth: @Sendable () async -> AuditLog.Health
 
     /// - Parameters:
     ///   - knownMigrations: how many migrations this binary ships; the schema is current when the
     ///     database has exactly these applied.
     ///   - sealState: the key hierarchy's state, asked on every health request.
+    ///   - auditHealth: whether audit entries are being committed; a failing trail makes health 503.
     public init(database: any Database, identity: InstanceIdentity, knownMigrations: Int,
-                sealState: @escaping @Sendable () async -> SealState) {
+                sealState: @escaping @Sendable () async -> SealState,
+                auditHealth: @escaping @Sendable () async -> AuditLog.Health = { .ok }) {
+        self.auditHealth = auditHealth
         self.database = database
         self.identity = identity
         self.knownMigrations = knownMigrations
@@ -47,6 +52,13 @@ public struct HealthCheck: Sendable {
         public let cluster_name: String
         public let cluster_id: String
         public let storage: Storage
+        public let audit: Audit
+    }
+
+    /// Coffer's addition: whether the audit trail is taking entries (requests fail with 503 while it is not).
+    public struct Audit: Encodable, Sendable {
+        public let ok: Bool
+        public let error: String?
     }
 
     /// Coffer's addition: the backend, whether it answers, and whether its schema matches this binary.
@@ -102,8 +114,12 @@ public struct HealthCheck: Sendable {
             error: storageError ?? (schemaVersion > knownMigrations ? "the database schema is newer than this binary" : nil)
         )
         let seal = await sealState()
+        let audit: Audit = switch await auditHealth() {
+        case .ok: Audit(ok: true, error: nil)
+        case .failing(let reason): Audit(ok: false, error: reason)
+        }
         let status: Int
-        if !storage.migrations_current {
+        if !storage.migrations_current || !audit.ok {
             status = 503  // no request can be served correctly: report unavailable whatever the seal says
         } else if !seal.initialized {
             status = codes.uninitialized
@@ -116,7 +132,7 @@ public struct HealthCheck: Sendable {
             initialized: seal.initialized, sealed: seal.sealed, standby: false, performance_standby: false,
             replication_performance_mode: "disabled", replication_dr_mode: "disabled",
             server_time_utc: Int(Date().timeIntervalSince1970), version: Self.version,
-            cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage
+            cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage, audit: audit
         )
         return (HTTPResponse.Status(code: status), report)
     }

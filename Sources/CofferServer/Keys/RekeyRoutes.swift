@@ -10,25 +10,25 @@ import Hummingbird
 struct RekeyRoutes: Sendable {
     let keys: KeyHierarchy
 
-    func register(on router: Router<CofferRequestContext>) {
-        router.get("/v1/sys/rekey/init") { _, _ in status(await keys.rekeyStatus) }
-        router.delete("/v1/sys/rekey/init") { _, _ in
+    func register(on router: GatedRouter) {
+        router.open("/v1/sys/rekey/init", method: .get) { _, _, _ in status(await keys.rekeyStatus) }
+        router.open("/v1/sys/rekey/init", method: .delete) { _, _, _ in
             await keys.rekeyCancel()
             return Response(status: .noContent)
         }
-        router.get("/v1/sys/rekey/verify") { _, _ in
+        router.open("/v1/sys/rekey/verify", method: .get) { _, _, _ in
             let current = await keys.rekeyStatus
             return VaultJSON.response(status: .ok, VerifyStatus(nonce: current.nonce, started: current.verifying,
                                                                 t: current.newThreshold, n: current.newShares,
                                                                 progress: current.verificationProgress))
         }
         for method in [HTTPRequest.Method.put, .post] {
-            router.on("/v1/sys/rekey/init", method: method) { request, context in
+            router.open("/v1/sys/rekey/init", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
                 return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase))
             }
-            router.on("/v1/sys/rekey/update", method: method) { request, context in
+            router.open("/v1/sys/rekey/update", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
                 defer { Wipe.bytes(&bytes) }
@@ -40,7 +40,7 @@ struct RekeyRoutes: Sendable {
                                    verification_required: true, verification_nonce: result.nonce)
                 }
             }
-            router.on("/v1/sys/rekey/verify", method: method) { request, context in
+            router.open("/v1/sys/rekey/verify", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 // The new keys are in the new method's form.
                 let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"

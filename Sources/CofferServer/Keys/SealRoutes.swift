@@ -1,13 +1,14 @@
+import CofferAccess
 import CofferCrypto
 public import CofferKeys
 import Foundation
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 
 /// `sys/init`, `sys/seal-status`, `sys/unseal`, `sys/seal`, `sys/rotate`, `sys/key-status`, in Vault's shapes.
 ///
-/// Until the Gate exists, the three operations that need a token accept only the initial root token
-/// (checked by keyed hash, in constant time); every other token gets Vault's 403.
+/// `init`, `unseal` and the status reads need no token (as in Vault); `seal`, `rotate` and `rewrap` need
+/// `sudo` on their path, `key-status` needs `read`.
 public struct SealRoutes: Sendable {
     let keys: KeyHierarchy
     let backend: String
@@ -20,29 +21,26 @@ public struct SealRoutes: Sendable {
         self.encryptedTables = encryptedTables
     }
 
-    public func register(on router: Router<CofferRequestContext>) {
-        router.get("/v1/sys/init") { _, _ in
+    public func register(on router: GatedRouter) {
+        router.probe("/v1/sys/init", method: .get) { _, _ in
             VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])
         }
+        router.probe("/v1/sys/seal-status", method: .get) { _, _ in sealStatus(await keys.status) }
         for method in [HTTPRequest.Method.put, .post] {
-            router.on("/v1/sys/init", method: method) { request, context in try await initialize(request, context) }
-            router.on("/v1/sys/unseal", method: method) { request, context in try await unseal(request, context) }
-            router.on("/v1/sys/seal", method: method) { request, _ in
-                try await requireRootToken(request)
+            router.open("/v1/sys/init", method: method) { request, context, grant in try await initialize(request, context, grant) }
+            router.open("/v1/sys/unseal", method: method) { request, context, _ in try await unseal(request, context) }
+            router.on("/v1/sys/seal", method: method, access: .sudo) { _, _, _ in
                 await keys.seal()
                 return Response(status: .noContent)
             }
-            router.on("/v1/sys/rewrap", method: method) { request, context in try await rewrap(request, context) }
-            router.on("/v1/sys/rotate", method: method) { request, _ in
-                try await requireRootToken(request)
+            router.on("/v1/sys/rewrap", method: method, access: .sudo) { request, context, _ in try await rewrap(request, context) }
+            router.on("/v1/sys/rotate", method: method, access: .sudo) { _, _, _ in
                 _ = try await keys.rotate()
                 return Response(status: .noContent)
             }
         }
-        router.get("/v1/sys/seal-status") { _, _ in sealStatus(await keys.status) }
         RekeyRoutes(keys: keys).register(on: router)
-        router.get("/v1/sys/key-status") { request, _ in
-            try await requireRootToken(request)
+        router.on("/v1/sys/key-status", method: .get) { _, _, _ in
             let terms = try await keys.keyStatus()
             guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
             return VaultJSON.response(status: .ok, KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
@@ -67,9 +65,12 @@ public struct SealRoutes: Sendable {
         let unseal_method: String
     }
 
-    private func initialize(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
+    private func initialize(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
         let (method, passphrase) = try Self.unsealMethod(from: try await decode(InitRequest.self, request, context))
         let result = try await keys.initialize(method: method, passphrase: passphrase)
+        // Recorded as a keyed hash only (withheld while sealed, as it is right after init).
+        grant.auditSensitive("root_token", result.rootToken)
+        grant.auditFact("root_token_accessor", result.rootTokenAccessor)
         return Self.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { keys, base64 in
             InitResponse(keys: keys, keys_base64: base64, root_token: result.rootToken, unseal_method: method.name)
         }
@@ -140,7 +141,6 @@ public struct SealRoutes: Sendable {
     /// Coffer's addition: one batch of re-encryption onto the active term; the CLI calls it until
     /// `remaining` is 0.
     private func rewrap(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
-        try await requireRootToken(request)
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let body = buffer.readableBytes == 0 ? RewrapRequest() : try Self.decodeBody(RewrapRequest.self, buffer)
         let batch = body.batch_size ?? 500
@@ -182,43 +182,12 @@ public struct SealRoutes: Sendable {
         let terms: [Term]
     }
 
-    private func requireRootToken(_ request: Request) async throws {
-        guard let token = Self.token(in: request) else { throw APIError(.forbidden, "permission denied") }
-        guard await !keys.status.sealed else { throw APIError(.serviceUnavailable, "Coffer is sealed") }
-        guard (try? await keys.isRootToken(token)) == true else { throw APIError(.forbidden, "permission denied") }
-    }
-
-    /// `X-Vault-Token`, or `Authorization: Bearer`.
-    static func token(in request: Request) -> String? {
-        if let name = HTTPField.Name("X-Vault-Token"), let token = request.headers[name], !token.isEmpty { return token }
-        if let auth = request.headers[.authorization], auth.hasPrefix("Bearer ") {
-            let token = String(auth.dropFirst("Bearer ".count))
-            return token.isEmpty ? nil : token
-        }
-        return nil
-    }
-
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
-        try Self.decodeBody(type, try await request.body.collect(upTo: context.maxUploadSize))
+        try await Body.decode(type, request, context)
     }
 
     static func decodeBody<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw APIError(.badRequest, "the request body is not the JSON this endpoint takes: \(Self.describe(error))")
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
-        case DecodingError.keyNotFound(let key, _):
-            return "\(key.stringValue) is missing"
-        default:
-            return "malformed JSON"
-        }
+        try Body.decode(type, buffer)
     }
 
     /// An unseal key part as sent: shares and keys as hex or base64 (as Vault accepts), a passphrase as its UTF-8 bytes.

@@ -1,3 +1,4 @@
+import CofferAccess
 import CofferKeys
 import CofferStore
 import HTTPTypes
@@ -12,29 +13,38 @@ public struct VaultErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            return try error.response(from: request, context: context)
-        } catch let error as KeysError {
-            return try error.apiError.response(from: request, context: context)
-        } catch let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code) {
+        } catch {
+            return try APIError.answering(error, request: request, context: context).response(from: request, context: context)
+        }
+    }
+}
+
+extension APIError {
+    /// The one mapping of Coffer's typed errors to Vault's statuses and messages (the error middleware answers
+    /// with it, the Gate records its status in the audit entry).
+    static func answering(_ error: any Error, request: Request, context: some RequestContext) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as AccessError:
+            return error.apiError
+        case let error as KeysError:
+            return error.apiError
+        case let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code):
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
-            return VaultJSON.response(status: .serviceUnavailable, ErrorBodyShape(errors: ["storage is unavailable; try again"]))
-        } catch let error as HTTPError {
+            return APIError(.serviceUnavailable, "storage is unavailable; try again")
+        case let error as HTTPError:
             let message: [String] = switch error.status {
             case .notFound: []  // Vault answers an unknown path or missing item with an empty list
             case .methodNotAllowed: ["method \(request.method) is not supported on \(request.uri.path)"]
             case .contentTooLarge: ["request body is larger than \(context.maxUploadSize) bytes"]
             default: [error.body ?? error.status.reasonPhrase]
             }
-            return VaultJSON.response(status: error.status, ErrorBodyShape(errors: message))
-        } catch {
+            return APIError(error.status, message)
+        default:
             context.logger.error("unhandled error", metadata: ["coffer.error.type": "\(type(of: error))"])
-            return VaultJSON.response(status: .internalServerError, ErrorBodyShape(errors: ["internal error"]))
+            return APIError(.internalServerError, "internal error")
         }
-    }
-
-    private struct ErrorBodyShape: Encodable {
-        let errors: [String]
     }
 }
 

@@ -1,4 +1,4 @@
-public import Hummingbird
+import Hummingbird
 
 /// The `sys/` routes that need no token.
 public struct SysRoutes: Sendable {
@@ -8,16 +8,17 @@ public struct SysRoutes: Sendable {
         self.health = health
     }
 
-    /// Adds `GET|HEAD /v1/sys/health` to `router`.
-    public func register(on router: Router<CofferRequestContext>) {
+    /// Adds `GET|HEAD /v1/sys/health` to `router`: probes, answered without a token and not audited, so that
+    /// they report a failing audit trail instead of failing with it.
+    public func register(on router: GatedRouter) {
         let health = health
-        router.on("/v1/sys/health", method: .get) { request, _ -> Response in
+        router.probe("/v1/sys/health", method: .get) { request, _ -> Response in
             let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
                                                                 uniquingKeysWith: { first, _ in first }))
             let (status, report) = await health.report(codes: codes)
             return VaultJSON.response(status: status, report)
         }
-        router.on("/v1/sys/health", method: .head) { request, _ -> Response in
+        router.probe("/v1/sys/health", method: .head) { request, _ -> Response in
             let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
                                                                 uniquingKeysWith: { first, _ in first }))
             let (status, _) = await health.report(codes: codes)

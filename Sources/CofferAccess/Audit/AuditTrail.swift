@@ -1,0 +1,177 @@
+public import CofferStore
+public import Foundation
+
+/// Reading the audit trail: queries for the security team, export, and verification.
+public struct AuditTrail: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// Filters of `coffer audit query`; every one is optional and they combine with AND.
+    public struct Filter: Sendable {
+        public var accessor: String?
+        public var displayName: String?
+        /// A policy-style glob: `secret/data/app/*`, `+` for one segment.
+        public var pathGlob: String?
+        public var operation: String?
+        public var decision: String?
+        public var status: Int?
+        public var since: Date?
+        public var until: Date?
+        /// Only entries after this sequence number (for `tail -f` and paging).
+        public var afterSequence: Int64?
+        public var limit: Int
+
+        public init(accessor: String? = nil, displayName: String? = nil, pathGlob: String? = nil, operation: String? = nil,
+                    decision: String? = nil, status: Int? = nil, since: Date? = nil, until: Date? = nil,
+                    afterSequence: Int64? = nil, limit: Int = 100) {
+            self.accessor = accessor
+            self.displayName = displayName
+            self.pathGlob = pathGlob
+            self.operation = operation
+            self.decision = decision
+            self.status = status
+            self.since = since
+            self.until = until
+            self.afterSequence = afterSequence
+            self.limit = limit
+        }
+    }
+
+    /// A stored entry with its place in the chain.
+    public struct Stored: Sendable {
+        public let record: AuditRecord
+        public let entry: AuditEntry
+
+        /// One JSON object: sequence, time, hash and every field (the export and `query` format).
+        public var json: String {
+            var object: [String: String] = [:]
+            for (key, value) in record.fields { object[key] = value }
+            object["sequence"] = String(record.sequence)
+            object["time"] = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(record.time)
+            object["time_us"] = String(Int64((record.time.timeIntervalSince1970 * 1_000_000).rounded()))
+            object["hash"] = Hex.encode(record.hash)
+            object["fields"] = String(decoding: (try? JSONEncoder().encode(record.fields.map { [$0.0, $0.1] })) ?? Data(), as: UTF8.self)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: (try? encoder.encode(object)) ?? Data(), as: UTF8.self)
+        }
+
+        /// Parses a line of ``json`` (offline verification of an export).
+        public static func parse(json line: String) throws -> AuditRecord {
+            guard let object = try? JSONDecoder().decode([String: String].self, from: Data(line.utf8)),
+                let sequence = object["sequence"].flatMap(Int64.init), let micros = object["time_us"].flatMap(Int64.init),
+                let hash = object["hash"].flatMap(Hex.decode), let fieldsText = object["fields"]
+            else { throw AccessError(.invalidRequest, "an export line is not an audit entry (expected the JSON of `coffer audit export`)") }
+            return AuditRecord(sequence: sequence, time: Date(timeIntervalSince1970: Double(micros) / 1_000_000),
+                               fields: try AuditEntry.decodeFields(fieldsText), hash: hash)
+        }
+    }
+
+    /// Entries matching `filter`, oldest first.
+    public func query(_ filter: Filter) async throws -> [Stored] {
+        var query: SQLQuery = "SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM audit_log WHERE 1 = 1"
+        if let value = filter.accessor { query.append(" AND accessor = \(value)") }
+        if let value = filter.displayName { query.append(" AND display_name = \(value)") }
+        if let value = filter.operation { query.append(" AND operation = \(value)") }
+        if let value = filter.decision { query.append(" AND decision = \(value)") }
+        if let value = filter.status { query.append(" AND status = \(value)") }
+        if let value = filter.since { query.append(" AND time >= \(value)") }
+        if let value = filter.until { query.append(" AND time <= \(value)") }
+        if let value = filter.afterSequence { query.append(" AND sequence > \(value)") }
+        let pattern = try filter.pathGlob.map { try PathPattern($0) }
+        // The glob is matched here, after the indexed filters; the limit counts matches only.
+        var results: [Stored] = []
+        var after = filter.afterSequence ?? 0
+        let limit = max(1, min(filter.limit, 10_000))
+        while results.count < limit {
+            var page = query
+            page.append(" AND sequence > \(after) ORDER BY sequence LIMIT 1000")
+            let rows = try await database.query(page)
+            for row in rows {
+                let stored = try Self.stored(row)
+                after = stored.record.sequence
+                if let pattern, !pattern.matches(stored.entry.path) { continue }
+                results.append(stored)
+                if results.count == limit { break }
+            }
+            if rows.count < 1000 { break }
+        }
+        return results
+    }
+
+    /// Every entry from `after` on, page by page, oldest first (export and verification).
+    public func forEach(after: Int64 = 0, _ body: (Stored) throws -> Void) async throws {
+        var after = after
+        while true {
+            let rows = try await database.query("""
+                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status
+                FROM audit_log WHERE sequence > \(after) ORDER BY sequence LIMIT 2000
+                """)
+            for row in rows {
+                let stored = try Self.stored(row)
+                try body(stored)
+                after = stored.record.sequence
+            }
+            if rows.count < 2000 { return }
+        }
+    }
+
+    /// The stored checkpoints, oldest first.
+    public func checkpoints() async throws -> [AuditCheckpoint] {
+        try await database.query("SELECT sequence, head, time, signature FROM audit_checkpoints ORDER BY sequence").map { row in
+            AuditCheckpoint(sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3))
+        }
+    }
+
+    /// Recomputes the whole chain, checks every checkpoint and the query columns against the hashed fields,
+    /// and compares the end with `witnessed` (the newest checkpoint from outside the database).
+    public func verify(publicKey: [UInt8], witnessed: AuditCheckpoint?) async throws -> AuditChain.Finding {
+        var records: [AuditRecord] = []
+        var mismatch: Int64?
+        try await forEach { stored in
+            records.append(stored.record)
+            if mismatch == nil, !stored.columnsMatchFields { mismatch = stored.record.sequence }
+        }
+        let finding = try AuditChain.verify(records, checkpoints: try await checkpoints(), witnessed: witnessed, publicKey: publicKey)
+        if let mismatch, finding.firstSequence.map({ mismatch <= $0 }) ?? true { return .altered(sequence: mismatch) }
+        return finding
+    }
+
+    static func stored(_ row: SQLRow) throws -> Stored {
+        let time: Date = try row.decode(at: 1)
+        let fields = try AuditEntry.decodeFields(try row.decode(at: 2))
+        let record = AuditRecord(sequence: try row.decode(at: 0), time: time, fields: fields, hash: try row.decode(at: 3))
+        // The columns as stored (they could disagree with the hashed fields if someone edited them).
+        let entry = AuditEntry(kind: AuditEntry.Kind(rawValue: try row.decode(at: 4)) ?? .request, time: time, requestID: try row.decode(at: 5),
+                               accessor: try row.decode(at: 6), displayName: try row.decode(at: 7), path: try row.decode(at: 8),
+                               operation: try row.decode(at: 9), decision: try row.decode(at: 10), status: Int(try row.decode(Int64.self, at: 11)),
+                               extra: [])
+        return Stored(record: record, entry: entry)
+    }
+}
+
+extension AuditTrail.Stored {
+    /// Whether the query columns say what the hashed fields say.
+    var columnsMatchFields: Bool {
+        guard let hashed = AuditEntry(time: record.time, fields: record.fields) else { return false }
+        return hashed.kind == entry.kind && hashed.requestID == entry.requestID && hashed.accessor == entry.accessor
+            && hashed.displayName == entry.displayName && hashed.path == entry.path && hashed.operation == entry.operation
+            && hashed.decision == entry.decision && hashed.status == entry.status
+    }
+}
+
+extension AuditChain.Finding {
+    /// The entry the finding names first, `nil` when intact.
+    var firstSequence: Int64? {
+        switch self {
+        case .intact: nil
+        case .altered(let sequence), .outOfOrder(let sequence), .badCheckpoint(let sequence), .checkpointMismatch(let sequence): sequence
+        case .removed(let after, _): after + 1
+        case .truncated(let entries, _): entries + 1
+        }
+    }
+}
+

@@ -1,0 +1,174 @@
+public import CofferKeys
+public import CofferStore
+import CofferCrypto
+import Foundation
+public import Logging
+
+/// The Gate: the one code path every request and every module operation goes through. It authenticates
+/// the token, authorises the operation against the token's policies (most specific rule, deny wins),
+/// writes the request's audit entries, runs the operation with a ``Grant``, and returns its result only
+/// once the response's audit entry is committed.
+///
+/// ```swift
+/// let value = try await gate.perform(request) { grant in
+///     try await credentials.read(grant, path: "app/db")
+/// }
+/// ```
+public final class Gate: Sendable {
+    public let database: any Database
+    public let keys: KeyHierarchy
+    public let audit: AuditLog
+    public let policies: PolicyStore
+    public let tokens: TokenService
+    let logger: Logger
+
+    public init(database: any Database, keys: KeyHierarchy, audit: AuditConfiguration = .init(), logger: Logger) {
+        self.database = database
+        self.keys = keys
+        self.logger = logger
+        self.policies = PolicyStore(database: database)
+        self.audit = AuditLog(database: database, configuration: audit, logger: logger) {
+            try? await keys.systemKey(.auditSigningSeed)
+        }
+        self.tokens = TokenService(store: TokenStore(database: database), keys: keys)
+    }
+
+    /// The identity and ACL behind a token, read in one snapshot.
+    struct Identity: Sendable {
+        let entry: TokenEntry
+        let acl: ACL
+    }
+
+    /// Runs `body` for `request` if the token may, with the request and response audited.
+    ///
+    /// - Parameters:
+    ///   - status: the status a result or an error will be answered with (the caller's mapping), for the audit entry.
+    /// - Throws: ``AccessError`` `.permissionDenied` (no, bad, expired or used-up token, or no policy allows it),
+    ///   `.auditUnavailable` (the audit entry was not committed in time: the result is withheld), ``KeysError``
+    ///   `.sealed`, or whatever `body` throws.
+    public func perform<R: Sendable>(_ request: GateRequest, status: (Result<R, any Error>) -> Int,
+                                     _ body: (Grant) async throws -> R) async throws -> R {
+        let started = ContinuousClock.now
+        let now = Date()
+        let grant: Grant
+        do {
+            grant = try await authorise(request)
+        } catch let caught {
+            // Refused before anything ran: one request and one response entry, then the refusal.
+            let error = caught is GateDenial ? AccessError.permissionDenied : caught
+            let code = status(.failure(error))
+            let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
+            await audit.appendDetached(entry(.request, request, now: now, accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
+            try await audit.append(entry(.response, request, now: Date(), accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught),
+                                         status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
+            throw error
+        }
+        let requestEntry = entry(.request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                                 decision: request.access == .open ? "open" : "allow", rule: "", status: 0, extra: [])
+        if request.operation == .read || request.operation == .list {
+            // The response entry is committed after this one (same queue, same or later group), and nothing
+            // is returned before it is: waiting for both would only add a commit.
+            await audit.appendDetached(requestEntry)
+        } else {
+            // A change is never made unless its request entry is durable first.
+            try await audit.append(requestEntry)
+        }
+        let result: Result<R, any Error>
+        do { result = .success(try await body(grant)) } catch { result = .failure(error) }
+        var extra: [(String, String)] = [("latency_us", latency(since: started)), ("remote_address", request.remoteAddress)]
+        extra += await hashedNotes(grant)
+        if case .failure(let error) = result { extra.append(("error", "\(error)")) }
+        try await audit.append(entry(.response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                                     decision: request.access == .open ? "open" : "allow", rule: "", status: status(result), extra: extra))
+        return try result.get()
+    }
+
+    /// Authenticates and authorises, without auditing (``perform(_:status:_:)`` audits).
+    func authorise(_ request: GateRequest) async throws -> Grant {
+        if request.access == .open {
+            return Grant(accessor: "", displayName: "anonymous", policies: [], token: nil, path: request.path, operation: request.operation,
+                         capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []))
+        }
+        let identity = try await identify(request.token)
+        var needed = request.extraCapabilities
+        if case .token(sudo: true) = request.access { needed.insert(.sudo) }
+        let decision = identity.acl.check(request.operation.capabilities, on: request.path)
+        let capabilities = decision.pattern == nil ? [] : decision.capabilities
+        guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
+            throw GateDenial(rule: decision.description)
+        }
+        if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
+            throw AccessError.permissionDenied
+        }
+        return Grant(accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
+                     token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
+                     requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl)
+    }
+
+    /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.
+    func identify(_ token: String?) async throws -> Identity {
+        guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied }
+        let hash = try await tokens.hash(token)
+        let policies = policies
+        let found = try await database.read { conn -> (TokenEntry, [(String, String)])? in
+            guard let entry = try TokenStore.lookup(hash: hash, on: conn) else { return nil }
+            return (entry, try policies.texts(of: entry.policies, on: conn))
+        }
+        let now = Date()
+        if let (entry, texts) = found {
+            guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied }
+            return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
+        }
+        if token.hasPrefix(TokenFormat.rootPrefix), let entry = try await tokens.store.adoptInitialRootToken(hash: hash, now: now) {
+            return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: []))
+        }
+        throw AccessError.permissionDenied
+    }
+
+    /// `hmac:` hashes of the sensitive values a request recorded, plain facts as they are.
+    private func hashedNotes(_ grant: Grant) async -> [(String, String)] {
+        let notes = grant.notes.all
+        guard !notes.isEmpty else { return [] }
+        let hasher = (try? await keys.systemKey(.auditHMAC)).map(AuditHasher.init)
+        return notes.map { note in
+            guard note.sensitive else { return (note.key, note.value) }
+            // Sealed at this moment (a `sys/seal` that just ran): the value is left out, never written plain.
+            return (note.key, hasher.flatMap { try? $0.hash(note.value) } ?? "withheld:sealed")
+        }
+    }
+
+    /// `hmac:` + keyed BLAKE2b of `value` under the audit key, as the trail records it (`coffer audit hash`).
+    public func auditHash(_ value: String) async throws -> String {
+        try AuditHasher(key: try await keys.systemKey(.auditHMAC)).hash(value)
+    }
+
+    /// The public key that verifies the trail's checkpoints.
+    public func auditPublicKey() async throws -> [UInt8] {
+        let seed = try await keys.systemKey(.auditSigningSeed)
+        return try Ed25519SigningKey(seed: seed.bytes).publicKey
+    }
+
+    private func entry(_ kind: AuditEntry.Kind, _ request: GateRequest, now: Date, accessor: String, name: String, policies: [String],
+                       decision: String, rule: String, status: Int, extra: [(String, String)]) -> AuditEntry {
+        var fields: [(String, String)] = [("policies", policies.joined(separator: ","))]
+        if !rule.isEmpty { fields.append(("rule", rule)) }
+        if kind == .request { fields.append(("remote_address", request.remoteAddress)) }
+        return AuditEntry(kind: kind, time: AuditLog.microseconds(now), requestID: request.requestID, accessor: accessor, displayName: name,
+                          path: request.path, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
+    }
+
+    private func ruleText(_ error: any Error) -> String {
+        (error as? GateDenial)?.rule ?? ""
+    }
+
+    private func latency(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        return String(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+    }
+}
+
+/// A policy refusal, with the rule that decided (for the audit entry; the client sees only "permission denied").
+struct GateDenial: Error, CustomStringConvertible {
+    let rule: String
+    var description: String { "permission denied" }
+}

@@ -1,0 +1,125 @@
+import Synchronization
+
+/// What a request asks of the Gate: the operation on a path, by whom.
+public struct GateRequest: Sendable {
+    /// The operation, Vault's names; `write` is create-or-update (the module decides which, by existence,
+    /// from ``Grant/capabilities``).
+    public enum Operation: String, Sendable {
+        case read, list, write, patch, delete
+
+        /// Capabilities any one of which lets the operation through the Gate.
+        public var capabilities: Capabilities {
+            switch self {
+            case .read: .read
+            case .list: .list
+            case .write: [.create, .update]
+            case .patch: .patch
+            case .delete: .delete
+            }
+        }
+    }
+
+    /// Whether the path needs a token. Only the few paths Vault also leaves open do not.
+    public enum Access: Sendable, Equatable {
+        case token(sudo: Bool)
+        case open
+    }
+
+    public var token: String?
+    /// The path without `/v1/`, already normalised (``GatePath``).
+    public var path: String
+    public var operation: Operation
+    public var access: Access
+    public var requestID: String
+    public var remoteAddress: String
+    /// Coffer's own capabilities a path needs besides the operation's (`rotate`, `audit`).
+    public var extraCapabilities: Capabilities
+
+    public init(token: String?, path: String, operation: Operation, access: Access = .token(sudo: false), requestID: String,
+                remoteAddress: String, extraCapabilities: Capabilities = []) {
+        self.token = token
+        self.path = path
+        self.operation = operation
+        self.access = access
+        self.requestID = requestID
+        self.remoteAddress = remoteAddress
+        self.extraCapabilities = extraCapabilities
+    }
+}
+
+/// Proof that the Gate authenticated, authorised and audited one request. Only the Gate makes grants
+/// (the initialiser is internal to CofferAccess), and every module operation takes one: so no module can be
+/// reached around the Gate. A grant is for one request; do not keep it.
+public struct Grant: Sendable {
+    /// The token's accessor, or `""` on an open path.
+    public let accessor: String
+    public let displayName: String
+    public let policies: [String]
+    /// The token itself (its entry), `nil` on an open path.
+    public let token: TokenEntry?
+    public let path: String
+    public let operation: GateRequest.Operation
+    /// Everything the token's policies allow on `path` (modules refine: create vs update, for instance).
+    public let capabilities: Capabilities
+    public let requestID: String
+    public let remoteAddress: String
+    let acl: ACL
+    let notes: AuditNotes
+
+    init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: String, operation: GateRequest.Operation,
+         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL) {
+        self.accessor = accessor
+        self.displayName = displayName
+        self.policies = policies
+        self.token = token
+        self.path = path
+        self.operation = operation
+        self.capabilities = capabilities
+        self.requestID = requestID
+        self.remoteAddress = remoteAddress
+        self.acl = acl
+        self.notes = AuditNotes()
+    }
+
+    /// Whether the token's policies allow `capability` on this grant's path.
+    public func allows(_ capability: Capabilities) -> Bool {
+        !capabilities.contains(.deny) && capabilities.isSuperset(of: capability)
+    }
+
+    /// Whether the token's policies allow `capability` on another path (for an operation that touches two).
+    public func allows(_ capability: Capabilities, on path: String) -> Bool {
+        acl.check(capability, on: path).allowed
+    }
+
+    /// Throws Vault's "permission denied" unless `capability` is allowed here.
+    public func require(_ capability: Capabilities) throws {
+        guard allows(capability) else { throw AccessError.permissionDenied }
+    }
+
+    /// Records a sensitive value of this request (a token handed out, a secret returned): the response's audit
+    /// entry holds it only as `hmac:` + keyed BLAKE2b, so an auditor can check a known value with `coffer audit hash`.
+    public func auditSensitive(_ key: String, _ value: String) {
+        notes.add(key: key, value: value, sensitive: true)
+    }
+
+    /// Records a plain, non-secret fact in the response's audit entry (a created accessor, a policy name).
+    public func auditFact(_ key: String, _ value: String) {
+        notes.add(key: key, value: value, sensitive: false)
+    }
+}
+
+/// Values recorded for the response entry during one request.
+final class AuditNotes: Sendable {
+    struct Note: Sendable {
+        let key: String
+        let value: String
+        let sensitive: Bool
+    }
+    private let notes = Mutex<[Note]>([])
+
+    func add(key: String, value: String, sensitive: Bool) {
+        notes.withLock { $0.append(Note(key: key, value: value, sensitive: sensitive)) }
+    }
+
+    var all: [Note] { notes.withLock { $0 } }
+}

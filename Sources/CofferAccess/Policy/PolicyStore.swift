@@ -1,0 +1,129 @@
+public import CofferStore
+import Foundation
+import Synchronization
+
+/// ACL policies kept in the database (`policies`), with the built-in `root` and a `default` that exists
+/// from the start. Policies are parsed when written, so a policy that does not parse is refused with its
+/// line and column and nothing stored changes.
+///
+/// Every request reads the texts of its token's policies (one indexed query, in the same read as the token);
+/// parsing and compiling is cached by text, so a change made by any instance applies at once to live tokens.
+public final class PolicyStore: Sendable {
+    let database: any Database
+    private let compiled = Mutex<[String: ACL]>([:])
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// The default policy written into an empty database: the same rules as Policies/default.hcl (a test
+    /// keeps the two equal), so a fresh install works before `coffer policy apply`.
+    public static let defaultText = """
+        # default: what every token may do with itself (Vault's default policy, the token part).
+        path "auth/token/lookup-self" {
+          capabilities = ["read"]
+        }
+
+        path "auth/token/renew-self" {
+          capabilities = ["update"]
+        }
+
+        path "auth/token/revoke-self" {
+          capabilities = ["update"]
+        }
+
+        # Unwrapping a response-wrapped secret handed to this token.
+        path "sys/wrapping/unwrap" {
+          capabilities = ["update"]
+        }
+
+        """
+
+    /// Names a policy may have: letters, digits, `-`, `_`, `.`, up to 128 characters.
+    public static func validate(name: String) throws {
+        guard !name.isEmpty, name.count <= 128,
+            name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) })
+        else { throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not") }
+    }
+
+    /// Writes `default` if it is missing (first start, or after an operator deleted it by SQL).
+    public func ensureDefault() async throws {
+        let text = Self.defaultText
+        let now = Date()
+        try await database.execute("""
+            INSERT INTO policies (name, text, updated_at) VALUES (\(Policy.defaultName), \(text), \(now))
+            ON CONFLICT (name) DO NOTHING
+            """)
+    }
+
+    /// The names of every stored policy and `root`, sorted.
+    public func list() async throws -> [String] {
+        let names = try await database.query("SELECT name FROM policies").map { try $0.decode(String.self, at: 0) }
+        return Array(Set(names + [Policy.rootName])).sorted()
+    }
+
+    /// The text of `name` as it was written, or `nil`. `root` has no text.
+    public func read(_ name: String) async throws -> String? {
+        try await database.read { try $0.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") }
+    }
+
+    /// Parses and stores `text` as `name`.
+    /// - Returns: whether the stored text changed.
+    /// - Throws: ``AccessError`` `.invalidRequest` for `root`, a bad name, or a policy that does not parse
+    ///   (with line and column); nothing is stored then.
+    @discardableResult
+    public func write(_ name: String, text: String) async throws -> Bool {
+        try Self.validate(name: name)
+        guard name != Policy.rootName else { throw AccessError(.invalidRequest, "cannot update \"root\" policy") }
+        do { _ = try PolicyParser.parse(name: name, text: text) } catch let error as PolicyError {
+            throw AccessError(.invalidRequest, "failed to parse policy: \(error.description)")
+        }
+        let now = Date()
+        return try await database.transaction { conn in
+            if try conn.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") == text { return false }
+            try conn.execute("""
+                INSERT INTO policies (name, text, updated_at) VALUES (\(name), \(text), \(now))
+                ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at
+                """)
+            return true
+        }
+    }
+
+    /// Deletes `name` (absent is fine, as in Vault).
+    /// - Throws: ``AccessError`` `.invalidRequest` for `root` and `default`.
+    public func delete(_ name: String) async throws {
+        guard name != Policy.rootName, name != Policy.defaultName else {
+            throw AccessError(.invalidRequest, "cannot delete \"\(name)\" policy")
+        }
+        try await database.execute("DELETE FROM policies WHERE name = \(name)")
+    }
+
+    /// The texts of `names` (those that exist), read on `connection` so a request sees one snapshot.
+    func texts(of names: [String], on connection: any SQLConnection) throws -> [(String, String)] {
+        var texts: [(String, String)] = []
+        for name in names where name != Policy.rootName {
+            if let text = try connection.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") {
+                texts.append((name, text))
+            }
+        }
+        return texts
+    }
+
+    /// The compiled ACL of a token with `names`, given their current `texts`. A name without a stored
+    /// policy contributes nothing (Vault ignores unknown policy names on tokens).
+    func acl(names: [String], texts: [(String, String)]) -> ACL {
+        let isRoot = names.contains(Policy.rootName)
+        var key = isRoot ? "root\u{0}" : ""
+        for (name, text) in texts { key += name + "\u{0}" + text + "\u{0}" }
+        if let cached = compiled.withLock({ $0[key] }) { return cached }
+        var policies = isRoot ? [Policy.root] : []
+        // Stored texts were parsed when written; one that no longer parses (edited by SQL) grants nothing.
+        policies += texts.compactMap { try? PolicyParser.parse(name: $0.0, text: $0.1) }
+        let acl = ACL(policies: policies)
+        compiled.withLock { cache in
+            if cache.count > 1024 { cache.removeAll() }
+            cache[key] = acl
+        }
+        return acl
+    }
+}

@@ -1,0 +1,139 @@
+import CofferKeys
+import CofferCrypto
+import Foundation
+
+/// Vault's token operations, each taking the ``Grant`` of the request that asks for it.
+public struct TokenService: Sendable {
+    let store: TokenStore
+    let keys: KeyHierarchy
+
+    /// A token's TTL when none is asked for, and the longest any token lives (Vault's 768h defaults).
+    public static let defaultTTL: Int64 = 768 * 3600
+    public static let maximumTTL: Int64 = 768 * 3600
+
+    /// The keyed hash a token is stored under.
+    func hash(_ token: String) async throws -> [UInt8] {
+        let key = try await keys.systemKey(.tokenHMAC)
+        return try BLAKE2b.hash(Array(token.utf8), key: key.bytes)
+    }
+
+    /// Creates a token as `grant`'s token asks (Vault's rules): a child of the caller unless `orphan`, with a
+    /// subset of the caller's policies unless the caller is root, `default` added unless `noDefaultPolicy`,
+    /// a TTL no longer than the parent's remaining TTL.
+    /// - Parameter orphan: `auth/token/create-orphan`, or `no_parent` (which needs `sudo` on `auth/token/create`).
+    /// - Throws: ``AccessError`` `.invalidRequest` for bad parameters, `.permissionDenied` for policies the caller lacks.
+    public func create(_ grant: Grant, _ request: TokenRequest, orphan: Bool, path: String = "auth/token/create") async throws -> IssuedToken {
+        guard let parent = grant.token else { throw AccessError.permissionDenied }
+        if request.noParent && !orphan && !parent.isRoot && !grant.allows(.sudo) {
+            throw AccessError(.invalidRequest, "root or sudo privileges required to create orphan token")
+        }
+        let isOrphan = orphan || request.noParent
+        var policies = Set((request.policies ?? parent.policies.filter { $0 != Policy.defaultName || !request.noDefaultPolicy })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        for name in policies { try PolicyStore.validate(name: name) }
+        if !parent.isRoot {
+            let missing = policies.subtracting(parent.policies).subtracting([Policy.defaultName])
+            guard missing.isEmpty else {
+                throw AccessError(.invalidRequest, "child policies must be subset of parent: \(missing.sorted().joined(separator: ", ")) not held by the caller")
+            }
+        }
+        if request.noDefaultPolicy { policies.remove(Policy.defaultName) } else if !policies.contains(Policy.rootName) { policies.insert(Policy.defaultName) }
+        guard request.numUses >= 0 else { throw AccessError(.invalidRequest, "num_uses must be 0 (unlimited) or more") }
+        guard (request.ttl ?? 0) >= 0, (request.explicitMaxTTL ?? 0) >= 0 else { throw AccessError(.invalidRequest, "ttl and explicit_max_ttl must not be negative") }
+        let now = Date()
+        let isRootToken = policies.contains(Policy.rootName)
+        // Root tokens without a TTL never expire (Vault); every other token gets one.
+        var ttl = request.ttl ?? (isRootToken ? 0 : Self.defaultTTL)
+        if !isRootToken || ttl > 0 { ttl = min(ttl == 0 ? Self.defaultTTL : ttl, Self.maximumTTL) }
+        if let maximum = request.explicitMaxTTL, maximum > 0 { ttl = min(ttl, maximum) }
+        var expiresAt = ttl > 0 ? now.addingTimeInterval(TimeInterval(ttl)) : nil
+        var maxExpiresAt = request.explicitMaxTTL.flatMap { $0 > 0 ? now.addingTimeInterval(TimeInterval($0)) : nil }
+        if !isOrphan, let parentExpiry = parent.expiresAt {
+            // A child never outlives its parent.
+            expiresAt = min(expiresAt ?? parentExpiry, parentExpiry)
+            maxExpiresAt = min(maxExpiresAt ?? parentExpiry, parentExpiry)
+        }
+        if maxExpiresAt == nil, let expiresAt, !isRootToken { maxExpiresAt = now.addingTimeInterval(TimeInterval(Self.maximumTTL)) > expiresAt ? now.addingTimeInterval(TimeInterval(Self.maximumTTL)) : expiresAt }
+        let displayName = Self.displayName(request.displayName, path: path)
+        let token = TokenFormat.newToken()
+        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
+                               meta: request.meta, displayName: displayName, path: path, creationTTL: expiresAt.map { Int64($0.timeIntervalSince(now).rounded()) } ?? 0,
+                               explicitMaxTTL: request.explicitMaxTTL ?? 0, numUses: request.numUses, renewable: request.renewable && expiresAt != nil,
+                               createdAt: AuditLogTime.microseconds(now), expiresAt: expiresAt.map(AuditLogTime.microseconds),
+                               maxExpiresAt: maxExpiresAt.map(AuditLogTime.microseconds))
+        try await store.insert(entry, hash: try await hash(token))
+        grant.auditSensitive("auth.client_token", token)
+        grant.auditFact("auth.accessor", entry.accessor)
+        return IssuedToken(token: token, entry: entry)
+    }
+
+    /// Issues a token for a login method (AppRole): an orphan with the role's policies.
+    func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64, path: String) async throws -> IssuedToken {
+        let now = Date()
+        let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
+        let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
+        let expiresAt = AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(min(ttl, maximum))))
+        let token = TokenFormat.newToken()
+        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
+                               meta: meta, displayName: displayName, path: path, creationTTL: min(ttl, maximum), explicitMaxTTL: maxTTL,
+                               numUses: numUses, renewable: true, createdAt: AuditLogTime.microseconds(now), expiresAt: expiresAt,
+                               maxExpiresAt: AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(maximum))))
+        try await store.insert(entry, hash: try await hash(token))
+        return IssuedToken(token: token, entry: entry)
+    }
+
+    /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.
+    public func lookup(_ grant: Grant, token: String) async throws -> TokenEntry? {
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)), !entry.isExpired(at: Date()) else { return nil }
+        return entry
+    }
+
+    public func lookup(_ grant: Grant, accessor: String) async throws -> TokenEntry? {
+        guard let entry = try await store.lookup(accessor: accessor), !entry.isExpired(at: Date()) else { return nil }
+        return entry
+    }
+
+    /// Renews `accessor` by `increment` seconds (its creation TTL when `nil`), up to its maximum.
+    public func renew(_ grant: Grant, accessor: String, increment: Int64?) async throws -> TokenEntry? {
+        try await store.renew(accessor: accessor, increment: increment, now: Date())
+    }
+
+    /// Revokes a token and its children. Unknown tokens are fine (Vault answers 204 too).
+    @discardableResult
+    public func revoke(_ grant: Grant, token: String) async throws -> Int {
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)) else { return 0 }
+        return try await revoke(grant, accessor: entry.accessor)
+    }
+
+    @discardableResult
+    public func revoke(_ grant: Grant, accessor: String) async throws -> Int {
+        grant.auditFact("revoked.accessor", accessor)
+        return try await store.revokeTree(accessor: accessor)
+    }
+
+    /// Revokes a token alone; its children become orphans.
+    public func revokeOrphan(_ grant: Grant, token: String) async throws {
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)) else { return }
+        grant.auditFact("revoked.accessor", entry.accessor)
+        try await store.revokeOrphaningChildren(accessor: entry.accessor)
+    }
+
+    /// Deletes expired tokens (their children with them); a periodic task of the service.
+    @discardableResult
+    public func tidy() async throws -> Int {
+        try await store.deleteExpired(before: Date())
+    }
+
+    /// Vault's display names: `token-<name>` for tokens made through the token store.
+    static func displayName(_ requested: String?, path: String) -> String {
+        let name = (requested ?? "").filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }.prefix(64)
+        guard path.hasPrefix("auth/token/") else { return name.isEmpty ? "token" : String(name) }
+        if name.isEmpty || name == "token" { return "token" }
+        return "token-" + name
+    }
+}
+
+/// Timestamps rounded to the microsecond both backends store, so what is returned equals what is read back.
+enum AuditLogTime {
+    static func microseconds(_ date: Date) -> Date { AuditLog.microseconds(date) }
+}

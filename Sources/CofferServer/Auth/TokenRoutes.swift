@@ -1,0 +1,195 @@
+import CofferAccess
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `auth/token/*` in Vault's shapes (hvac's `auth.token`): create, lookup, renew, revoke.
+struct TokenRoutes: Sendable {
+    let tokens: TokenService
+
+    func register(on router: GatedRouter) {
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/auth/token/create", method: method) { request, context, grant in
+                try await create(request, context, grant, orphan: false)
+            }
+            router.on("/v1/auth/token/create-orphan", method: method) { request, context, grant in
+                try await create(request, context, grant, orphan: true)
+            }
+            router.on("/v1/auth/token/lookup", method: method) { request, context, grant in
+                let body = try await Body.decode(TokenBody.self, request, context)
+                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+                // Vault answers an unknown token here with 403 "bad token".
+                guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.forbidden, "bad token") }
+                return lookupResponse(entry, id: token)
+            }
+            router.on("/v1/auth/token/lookup-self", method: method, operation: .read) { _, _, grant in
+                try lookupSelf(grant, request: nil)
+            }
+            router.on("/v1/auth/token/lookup-accessor", method: method) { request, context, grant in
+                let body = try await Body.decode(AccessorBody.self, request, context)
+                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+                guard let entry = try await tokens.lookup(grant, accessor: accessor) else { throw APIError(.badRequest, "invalid accessor") }
+                return lookupResponse(entry, id: "")
+            }
+            router.on("/v1/auth/token/renew-self", method: method) { request, context, grant in
+                let body = try await Body.decodeIfPresent(RenewBody.self, request, context) ?? RenewBody()
+                guard let caller = grant.token else { throw AccessError.permissionDenied }
+                // Vault echoes the caller's own token in `auth.client_token`.
+                return try await renew(grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
+            }
+            router.on("/v1/auth/token/renew", method: method) { request, context, grant in
+                let body = try await Body.decode(RenewBody.self, request, context)
+                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+                guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.badRequest, "token not found") }
+                return try await renew(grant, accessor: entry.accessor, increment: body.increment, token: nil)
+            }
+            router.on("/v1/auth/token/renew-accessor", method: method) { request, context, grant in
+                let body = try await Body.decode(RenewBody.self, request, context)
+                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+                return try await renew(grant, accessor: accessor, increment: body.increment, token: nil)
+            }
+            router.on("/v1/auth/token/revoke", method: method) { request, context, grant in
+                let body = try await Body.decode(TokenBody.self, request, context)
+                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+                try await tokens.revoke(grant, token: token)
+                return Response(status: .noContent)
+            }
+            router.on("/v1/auth/token/revoke-self", method: method) { _, _, grant in
+                guard let token = grant.token else { throw AccessError.permissionDenied }
+                try await tokens.revoke(grant, accessor: token.accessor)
+                return Response(status: .noContent)
+            }
+            router.on("/v1/auth/token/revoke-accessor", method: method) { request, context, grant in
+                let body = try await Body.decode(AccessorBody.self, request, context)
+                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+                try await tokens.revoke(grant, accessor: accessor)
+                return Response(status: .noContent)
+            }
+            router.on("/v1/auth/token/revoke-orphan", method: method, access: .sudo) { request, context, grant in
+                let body = try await Body.decode(TokenBody.self, request, context)
+                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+                try await tokens.revokeOrphan(grant, token: token)
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/auth/token/lookup-self", method: .get) { _, _, grant in try lookupSelf(grant, request: nil) }
+    }
+
+    // MARK: handlers
+
+    private func create(_ request: Request, _ context: CofferRequestContext, _ grant: Grant, orphan: Bool) async throws -> Response {
+        let body = try await Body.decodeIfPresent(CreateBody.self, request, context) ?? CreateBody()
+        let tokenRequest = TokenRequest(
+            policies: body.policies, meta: body.meta, displayName: body.display_name,
+            ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") },
+            explicitMaxTTL: try body.explicit_max_ttl.map { try Duration.seconds(of: $0, field: "explicit_max_ttl") },
+            numUses: body.num_uses ?? 0, renewable: body.renewable ?? true, noParent: body.no_parent ?? false,
+            noDefaultPolicy: body.no_default_policy ?? false)
+        let issued = try await tokens.create(grant, tokenRequest, orphan: orphan, path: orphan ? "auth/token/create-orphan" : "auth/token/create")
+        return authResponse(issued.entry, token: issued.token)
+    }
+
+    private func lookupSelf(_ grant: Grant, request: Request?) throws -> Response {
+        guard let entry = grant.token else { throw AccessError.permissionDenied }
+        // The caller's own token: Vault echoes it as `id`; Coffer does not have it in the clear past the
+        // Gate's hash, and hvac does not need it (it reads `data` fields such as ttl and policies).
+        return lookupResponse(entry, id: "")
+    }
+
+    private func renew(_ grant: Grant, accessor: String, increment: DurationValue?, token: String?) async throws -> Response {
+        let seconds = try increment.map { try Duration.seconds(of: $0, field: "increment") }
+        guard let entry = try await tokens.renew(grant, accessor: accessor, increment: seconds) else {
+            throw APIError(.badRequest, "token not found")
+        }
+        return authResponse(entry, token: token ?? "")
+    }
+
+    // MARK: bodies
+
+    struct CreateBody: Decodable {
+        var policies: [String]?
+        var meta: [String: String]?
+        var display_name: String?
+        var ttl: DurationValue?
+        var explicit_max_ttl: DurationValue?
+        var num_uses: Int64?
+        var renewable: Bool?
+        var no_parent: Bool?
+        var no_default_policy: Bool?
+    }
+
+    struct TokenBody: Decodable { var token: String? }
+    struct AccessorBody: Decodable { var accessor: String? }
+    struct RenewBody: Decodable {
+        var token: String?
+        var accessor: String?
+        var increment: DurationValue?
+    }
+
+    // MARK: answers
+
+    private struct AuthBody: Encodable {
+        struct Auth: Encodable {
+            let client_token: String
+            let accessor: String
+            let policies: [String]
+            let token_policies: [String]
+            let metadata: [String: String]?
+            let lease_duration: Int64
+            let renewable: Bool
+            let entity_id: String
+            let token_type: String
+            let orphan: Bool
+            let num_uses: Int64
+        }
+        let request_id: String
+        let lease_id: String
+        let renewable: Bool
+        let lease_duration: Int64
+        let data: [String: String]?
+        let wrap_info: [String: String]?
+        let warnings: [String]?
+        let auth: Auth
+    }
+
+    func authResponse(_ entry: TokenEntry, token: String) -> Response {
+        VaultJSON.response(status: .ok, AuthBody(
+            request_id: "", lease_id: "", renewable: false, lease_duration: 0, data: nil, wrap_info: nil, warnings: nil,
+            auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
+                        metadata: entry.meta, lease_duration: entry.ttl(at: Date()), renewable: entry.renewable, entity_id: "",
+                        token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
+    }
+
+    private struct LookupBody: Encodable {
+        struct Data: Encodable {
+            let accessor: String
+            let creation_time: Int64
+            let creation_ttl: Int64
+            let display_name: String
+            let entity_id: String
+            let expire_time: String?
+            let explicit_max_ttl: Int64
+            let id: String
+            let issue_time: String
+            let meta: [String: String]?
+            let num_uses: Int64
+            let orphan: Bool
+            let path: String
+            let policies: [String]
+            let renewable: Bool
+            let ttl: Int64
+            let type: String
+        }
+        let data: Data
+    }
+
+    private func lookupResponse(_ entry: TokenEntry, id: String) -> Response {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        return VaultJSON.response(status: .ok, LookupBody(data: .init(
+            accessor: entry.accessor, creation_time: Int64(entry.createdAt.timeIntervalSince1970), creation_ttl: entry.creationTTL,
+            display_name: entry.displayName, entity_id: "", expire_time: entry.expiresAt.map { iso.format($0) },
+            explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt), meta: entry.meta,
+            num_uses: entry.numUses, orphan: entry.orphan, path: entry.path, policies: entry.policies, renewable: entry.renewable,
+            ttl: entry.ttl(at: Date()), type: "service")))
+    }
+}

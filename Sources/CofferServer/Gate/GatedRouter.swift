@@ -1,0 +1,142 @@
+public import CofferAccess
+import Foundation
+import HTTPTypes
+import Logging
+public import Hummingbird
+
+/// The only way Coffer adds routes: every route either goes through the ``Gate`` (a token, a policy check,
+/// audit entries, and a ``Grant`` for the handler) or is one of the few open paths Vault also leaves open,
+/// declared as such. The routes are recorded, so a test can walk all of them.
+public final class GatedRouter {
+    /// How a route is reached.
+    public enum Access: Sendable, Equatable, CustomStringConvertible {
+        /// Token, policy, audit. `sudo` adds Vault's sudo capability to what the path needs; `extra` adds
+        /// Coffer's own (`audit`, `rotate`).
+        case gated(sudo: Bool, extra: Capabilities)
+        /// No token, but audited (`sys/init`, `sys/unseal`, `sys/rekey/*`, logins).
+        case open
+        /// No token and not audited: health probes, which must answer while the audit trail is failing.
+        case probe
+
+        public static let token = Access.gated(sudo: false, extra: [])
+        public static let sudo = Access.gated(sudo: true, extra: [])
+
+        public var description: String {
+            switch self {
+            case .gated(let sudo, let extra): "gated\(sudo ? " +sudo" : "")\(extra.isEmpty ? "" : " +\(extra)")"
+            case .open: "open"
+            case .probe: "probe"
+            }
+        }
+    }
+
+    /// A registered route.
+    public struct Route: Sendable, Equatable {
+        public let path: String
+        public let method: HTTPRequest.Method
+        public let access: Access
+    }
+
+    public typealias Handler = @Sendable (Request, CofferRequestContext, Grant) async throws -> Response
+
+    /// Vault's `LIST` verb.
+    public static let list = HTTPRequest.Method("LIST") ?? .get
+
+    let router: Router<CofferRequestContext>
+    public let gate: Gate
+    /// Every route added so far.
+    public private(set) var routes: [Route] = []
+
+    /// A router whose middleware (no-store headers, request logging, Vault's error shape) comes before any
+    /// route, so it wraps every one.
+    public init(gate: Gate) {
+        self.gate = gate
+        let router = Router(context: CofferRequestContext.self)
+        router.add(middleware: NoStoreMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: VaultErrorMiddleware())
+        self.router = router
+    }
+
+    /// A route behind the Gate: `handler` runs only with a grant.
+    /// - Parameter operation: the policy operation; by default from the method (`GET` read, `LIST` or
+    ///   `GET ?list=true` list, `POST`/`PUT` write, `PATCH` patch, `DELETE` delete).
+    public func on(_ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
+                   _ handler: @escaping Handler) {
+        precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
+        record(path, method, access)
+        let gate = gate
+        router.on(RouterPath(path), method: method) { request, context in
+            try await Self.perform(gate, request, context, access: access, operation: operation) { grant in
+                try await handler(request, context, grant)
+            }
+        }
+    }
+
+    /// An open, audited route: the handler gets an anonymous grant.
+    public func open(_ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler) {
+        record(path, method, .open)
+        let gate = gate
+        router.on(RouterPath(path), method: method) { request, context in
+            try await Self.perform(gate, request, context, access: .open, operation: operation) { grant in
+                try await handler(request, context, grant)
+            }
+        }
+    }
+
+    /// A health probe: no token, no audit entry.
+    public func probe(_ path: String, method: HTTPRequest.Method,
+                      _ handler: @escaping @Sendable (Request, CofferRequestContext) async throws -> Response) {
+        record(path, method, .probe)
+        router.on(RouterPath(path), method: method) { request, context in try await handler(request, context) }
+    }
+
+    private func record(_ path: String, _ method: HTTPRequest.Method, _ access: Access) {
+        routes.append(Route(path: path, method: method, access: access))
+    }
+
+    static func perform(_ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
+                        _ body: (Grant) async throws -> Response) async throws -> Response {
+        let path = try GatePath.normalise(request.uri.path)
+        let gateAccess: GateRequest.Access
+        var extra: Capabilities = []
+        switch access {
+        case .gated(let sudo, let capabilities):
+            gateAccess = .token(sudo: sudo)
+            extra = capabilities
+        case .open, .probe:
+            gateAccess = .open
+        }
+        let gateRequest = GateRequest(token: token(from: request.headers), path: path, operation: operation ?? Self.operation(request),
+                                      access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
+        return try await gate.perform(gateRequest, status: { result in
+            switch result {
+            case .success(let response): Int(response.status.code)
+            case .failure(let error): Int(APIError.answering(error, request: request, context: context).status.code)
+            }
+        }, body)
+    }
+
+    /// `X-Vault-Token`, else `Authorization: Bearer …`.
+    static func token(from headers: HTTPFields) -> String? {
+        if let name = HTTPField.Name("X-Vault-Token"), let token = headers[name], !token.isEmpty { return token }
+        if let value = headers[.authorization], value.lowercased().hasPrefix("bearer ") {
+            return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    static func operation(_ request: Request) -> GateRequest.Operation {
+        switch request.method {
+        case .get, .head: request.uri.queryParameters["list"].map { $0 == "true" } == true ? .list : .read
+        case .post, .put: .write
+        case .patch: .patch
+        case .delete: .delete
+        case list: .list
+        default: .read
+        }
+    }
+
+    /// The Hummingbird router with every route.
+    public var hummingbirdRouter: Router<CofferRequestContext> { router }
+}

@@ -1,0 +1,57 @@
+import CofferAccess
+import HTTPTypes
+import Hummingbird
+
+/// `sys/policies/acl` (and Vault's legacy `sys/policy`, whose bodies say `rules` instead of `policy`).
+struct PolicyRoutes: Sendable {
+    let policies: PolicyStore
+
+    func register(on router: GatedRouter) {
+        for base in ["/v1/sys/policies/acl", "/v1/sys/policy"] {
+            let legacy = base.hasSuffix("sys/policy")
+            router.on(base, method: GatedRouter.list) { _, _, _ in try await list(legacy: legacy) }
+            router.on(base, method: .get, operation: legacy ? .read : nil) { request, _, _ in
+                // LIST as `GET ?list=true`; the legacy path lists on a plain GET.
+                guard legacy || request.uri.queryParameters["list"] == "true" else { throw APIError(.methodNotAllowed, "use LIST or GET ?list=true to list policies") }
+                return try await list(legacy: legacy)
+            }
+            router.on("\(base)/:name", method: .get) { _, context, _ in
+                let name = try context.parameters.require("name")
+                // `root` has no text: it is built in.
+                let text = name == Policy.rootName ? "" : try await policies.read(name)
+                guard let text else { throw APIError(.notFound, []) }
+                if legacy { return VaultJSON.response(status: .ok, ["name": name, "rules": text]) }
+                return VaultJSON.response(status: .ok, ["data": ["name": name, "policy": text]])
+            }
+            for method in [HTTPRequest.Method.put, .post] {
+                router.on("\(base)/:name", method: method) { request, context, grant in
+                    let name = try context.parameters.require("name")
+                    let body = try await Body.decode(PolicyBody.self, request, context)
+                    guard let text = (legacy ? body.rules : body.policy) ?? body.policy ?? body.rules else {
+                        throw APIError(.badRequest, "\(legacy ? "rules" : "policy") is required: the policy text (HCL or JSON)")
+                    }
+                    try await policies.write(name, text: text)
+                    grant.auditFact("policy", name)
+                    return Response(status: .noContent)
+                }
+            }
+            router.on("\(base)/:name", method: .delete) { _, context, grant in
+                let name = try context.parameters.require("name")
+                try await policies.delete(name)
+                grant.auditFact("policy", name)
+                return Response(status: .noContent)
+            }
+        }
+    }
+
+    private func list(legacy: Bool) async throws -> Response {
+        let names = try await policies.list()
+        if legacy { return VaultJSON.response(status: .ok, ["policies": names, "keys": names]) }
+        return VaultJSON.response(status: .ok, ["data": ["keys": names]])
+    }
+
+    struct PolicyBody: Decodable {
+        var policy: String?
+        var rules: String?
+    }
+}
