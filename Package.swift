@@ -143,6 +143,9 @@ let package = Package(
         .testTarget(
             name: "CofferServerTests",
             dependencies: [
+                "CofferAccess",
+                "CofferCrypto",
+                "CofferKeys",
                 "CofferServer",
                 "CofferStore",
                 "CofferTesting",

@@ -201,7 +201,7 @@ public actor AuditLog {
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
             guard let seed, sequence > 0 else { return nil }
-            let last = try conn.queryScalar(Int64.self, "SELECT max(sequence) FROM audit_checkpoints") ?? 0
+            let last = try conn.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0
             guard sequence > last, sequence - last >= every || checkpointDueByTime else { return nil }
             let signer = try Ed25519SigningKey(seed: seed.bytes)
             let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Self.microseconds(Date()), signer: signer)

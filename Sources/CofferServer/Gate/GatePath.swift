@@ -16,8 +16,7 @@ enum GatePath {
             throw APIError(.badRequest, "the request path holds a control character or a backslash")
         }
         var segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard segments.first == "v1" else { throw APIError(.notFound, []) }
-        segments.removeFirst()
+        if segments.first == "v1" { segments.removeFirst() }
         guard !segments.contains(where: { $0 == "." || $0 == ".." }) else {
             throw APIError(.badRequest, "the request path holds a '.' or '..' segment; Coffer paths are literal")
         }

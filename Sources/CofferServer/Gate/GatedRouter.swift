@@ -55,6 +55,7 @@ public final class GatedRouter {
         router.add(middleware: NoStoreMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: VaultErrorMiddleware())
+        router.add(middleware: PathGuardMiddleware())
         self.router = router
     }
 

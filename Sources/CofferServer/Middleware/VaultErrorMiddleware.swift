@@ -4,6 +4,7 @@ import CofferStore
 import HTTPTypes
 public import Hummingbird
 import Logging
+import NIOCore
 
 /// Turns every error into Vault's error shape; anything unforeseen becomes a 500 whose body says
 /// nothing about the cause (the log says what kind of error it was, never its content).
@@ -33,6 +34,8 @@ extension APIError {
         case let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code):
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
             return APIError(.serviceUnavailable, "storage is unavailable; try again")
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
         case let error as HTTPError:
             let message: [String] = switch error.status {
             case .notFound: []  // Vault answers an unknown path or missing item with an empty list
@@ -45,6 +48,15 @@ extension APIError {
             context.logger.error("unhandled error", metadata: ["coffer.error.type": "\(type(of: error))"])
             return APIError(.internalServerError, "internal error")
         }
+    }
+}
+
+/// Refuses request paths that could mean two things (`..`, encoded separators, NUL) with 400, before any
+/// route or the Gate sees them, so an unmatched path cannot be probed with them either.
+struct PathGuardMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        _ = try GatePath.normalise(request.uri.path)
+        return try await next(request, context)
     }
 }
 

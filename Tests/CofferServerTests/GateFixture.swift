@@ -1,0 +1,81 @@
+import CofferAccess
+import CofferCrypto
+import CofferKeys
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate.
+func withUnsealedServer(_ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
+                        _ body: @Sendable (CofferServer, String) async throws -> Void) async throws {
+    let scratch = try await TestDatabase.create(backend)
+    let configuration = try ServerConfiguration(flags: .init(database: scratch.url, auditWitness: auditWitness, auditTimeout: auditTimeout),
+                                                environment: .init(), file: .init())
+    let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
+    do {
+        let initialised = try await server.keys.initialize(method: .keyFile)
+        _ = try await server.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+        try await body(server, initialised.rootToken)
+    } catch {
+        await server.database.close()
+        try? await scratch.drop()
+        throw error
+    }
+    await server.database.close()
+    try await scratch.drop()
+}
+
+/// JSON in and out of the test client.
+enum JSON {
+    static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    static func body(_ object: [String: Any]) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+    }
+
+    static func data(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try object(buffer)["data"] as? [String: Any])
+    }
+
+    static func auth(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try object(buffer)["auth"] as? [String: Any])
+    }
+}
+
+let vaultToken = HTTPField.Name("X-Vault-Token")!
+
+extension TestClientProtocol {
+    /// `POST` with a JSON body and a token; returns status and parsed body (an empty object for no body).
+    @discardableResult
+    func call(_ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil) async throws
+        -> (HTTPResponse.Status, [String: Any]) {
+        var headers: HTTPFields = [:]
+        if let token { headers[vaultToken] = token }
+        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
+            let parsed = response.body.readableBytes == 0 ? [:] : (try? JSON.object(response.body)) ?? [:]
+            return (response.status, parsed)
+        }
+    }
+
+    /// A new token with `policies`, made by `parent`.
+    func createToken(parent: String, _ parameters: [String: Any]) async throws -> (token: String, accessor: String) {
+        let (status, body) = try await call("/v1/auth/token/create", token: parent, parameters)
+        #expect(status == .ok, "token create: \(body)")
+        let auth = try #require(body["auth"] as? [String: Any])
+        return (try #require(auth["client_token"] as? String), try #require(auth["accessor"] as? String))
+    }
+}
+
+extension CofferServer {
+    /// The audit trail's verdict on itself.
+    func verifyTrail() async throws -> AuditChain.Finding {
+        try await AuditTrail(database: database).verify(publicKey: try await gate.auditPublicKey(), witnessed: nil)
+    }
+}
