@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferAccessTests",
-            dependencies: ["CofferAccess", "CofferCrypto"],
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

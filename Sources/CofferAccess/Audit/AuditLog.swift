@@ -183,6 +183,9 @@ public actor AuditLog {
             guard let head = try conn.queryFirst(headQuery) else { throw AccessError(.auditUnavailable, "audit_head is missing") }
             var sequence: Int64 = try head.decode(at: 0)
             var previous: [UInt8] = try head.decode(at: 1)
+            // Checkpoints are due every `every` entries (at those exact entries) and when the interval has passed.
+            var lastCheckpoint = seed == nil ? Int64.max : try conn.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0
+            var due: [(Int64, [UInt8])] = []
             var rows: [[SQLValue]] = []
             rows.reserveCapacity(entries.count)
             for entry in entries {
@@ -192,6 +195,10 @@ public actor AuditLog {
                 rows.append([.int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
                              .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
                              .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash)])
+                if lastCheckpoint != .max, sequence - lastCheckpoint >= every {
+                    due.append((sequence, record.hash))
+                    lastCheckpoint = sequence
+                }
             }
             if !rows.isEmpty {
                 try conn.executeBatch("""
@@ -200,16 +207,20 @@ public actor AuditLog {
                     """, rows: rows)
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
-            guard let seed, sequence > 0 else { return nil }
-            let last = try conn.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0
-            guard sequence > last, sequence - last >= every || checkpointDueByTime else { return nil }
+            guard let seed else { return nil }
+            if checkpointDueByTime, sequence > lastCheckpoint, due.last?.0 != sequence { due.append((sequence, previous)) }
+            guard !due.isEmpty else { return nil }
             let signer = try Ed25519SigningKey(seed: seed.bytes)
-            let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Self.microseconds(Date()), signer: signer)
-            try conn.execute("""
-                INSERT INTO audit_checkpoints (sequence, head, time, signature)
-                VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature))
-                """)
-            return checkpoint
+            var newest: AuditCheckpoint?
+            for (at, hash) in due {
+                let checkpoint = AuditChain.checkpoint(sequence: at, head: hash, time: Self.microseconds(Date()), signer: signer)
+                try conn.execute("""
+                    INSERT INTO audit_checkpoints (sequence, head, time, signature)
+                    VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature))
+                    """)
+                newest = checkpoint
+            }
+            return newest
         }
     }
 

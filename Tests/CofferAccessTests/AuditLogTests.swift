@@ -1,0 +1,100 @@
+import CofferAccess
+import CofferCrypto
+import CofferKeys
+import CofferStore
+import CofferTesting
+import Foundation
+import Testing
+
+/// The audit log's writer: group commit, checkpoints, the witness, and one chain across writers.
+struct AuditLogTests {
+    static func entry(_ index: Int) -> AuditEntry {
+        AuditEntry(kind: .request, time: Date(), requestID: "r\(index)", accessor: "acc", displayName: "test", path: "sys/thing/\(index)",
+                   operation: "read", decision: "allow", status: 0, extra: [("note", "entry \(index)")])
+    }
+
+    /// A migrated database with an unsealed hierarchy, and a log over it.
+    static func withLog(_ backend: TestBackend, _ configuration: AuditConfiguration,
+                        _ body: @Sendable (any Database, AuditLog, [UInt8]) async throws -> Void) async throws {
+        try await TestDatabase.with(backend) { db in
+            try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
+            let keys = try await KeyHierarchy(database: db)
+            let initialised = try await keys.initialize(method: .keyFile)
+            _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+            let seed = try await keys.systemKey(.auditSigningSeed)
+            let publicKey = try Ed25519SigningKey(seed: seed.bytes).publicKey
+            let log = AuditLog(database: db, configuration: configuration, logger: TestDatabase.logger) { seed }
+            try await body(db, log, publicKey)
+        }
+    }
+
+    /// Many concurrent appends share commits, every one returns only once committed, and the chain is whole.
+    func groupCommit(_ backend: TestBackend) async throws {
+        try await Self.withLog(backend, AuditConfiguration(checkpointEvery: 50)) { db, log, publicKey in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<300 { group.addTask { try await log.append(Self.entry(index)) } }
+                try await group.waitForAll()
+            }
+            #expect(await log.committedEntries == 300)
+            let commits = await log.commits
+            #expect(commits < 300, "group commit should batch entries, made \(commits) commits")
+            let trail = AuditTrail(database: db)
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: nil) == .intact(entries: 300))
+            // A checkpoint at least every 50 entries, each signed and matching the chain.
+            let checkpoints = try await trail.checkpoints()
+            #expect(checkpoints.map(\.sequence) == [50, 100, 150, 200, 250, 300])
+            var sequences = Set<String>()
+            try await trail.forEach { sequences.insert($0.entry.requestID) }
+            #expect(sequences.count == 300)
+        }
+    }
+
+    @Test func groupCommitOnSQLite() async throws { try await groupCommit(.sqlite) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func groupCommitOnPostgres() async throws { try await groupCommit(.postgres) }
+
+    /// Checkpoints go to the witness file too; cutting the trail's tail (and its checkpoints) in the database
+    /// is then found by comparing with the witness, and an export verifies offline with only the public key.
+    @Test func witnessCatchesATruncatedTail() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let witness = "\(folder)/witness.jsonl"
+        try await Self.withLog(.sqlite, AuditConfiguration(checkpointEvery: 10, witness: .file(witness))) { db, log, publicKey in
+            for index in 0..<35 { try await log.append(Self.entry(index)) }
+            let witnessed = try #require(try AuditWitnessFile.newest(in: witness))
+            #expect(witnessed.sequence == 30)
+            let trail = AuditTrail(database: db)
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: witnessed) == .intact(entries: 35))
+            // Offline: the export's lines and the public key are enough.
+            var lines: [String] = []
+            try await trail.forEach { lines.append($0.json) }
+            let records = try lines.map(AuditTrail.Stored.parse(json:))
+            #expect(try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: publicKey) == .intact(entries: 35))
+            // Someone removes the newest entries and the checkpoints that covered them, and rewinds the head.
+            try await db.execute("DELETE FROM audit_log WHERE sequence > 20")
+            try await db.execute("DELETE FROM audit_checkpoints WHERE sequence > 20")
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: nil).isIntact, "without the witness the cut cannot be seen")
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: witnessed) == .truncated(entries: 20, witnessed: 30))
+            // A forged witness line (signature from another key) is refused.
+            let forged = AuditChain.checkpoint(sequence: 20, head: witnessed.head, time: witnessed.time, signer: Ed25519SigningKey.generate())
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: forged) == .badCheckpoint(sequence: 20))
+        }
+    }
+
+    /// Two logs (as two service instances would have) appending to one database at once keep one chain.
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func twoWritersKeepOneChainOnPostgres() async throws {
+        try await Self.withLog(.postgres, AuditConfiguration()) { db, first, publicKey in
+            let second = AuditLog(database: db, logger: TestDatabase.logger) { nil }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    let log = index.isMultiple(of: 2) ? first : second
+                    group.addTask { try await log.append(Self.entry(index)) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await AuditTrail(database: db).verify(publicKey: publicKey, witnessed: nil) == .intact(entries: 200))
+        }
+    }
+}
