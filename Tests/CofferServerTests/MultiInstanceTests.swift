@@ -1,0 +1,80 @@
+import CofferAccess
+import CofferCrypto
+import CofferKeys
+import CofferStore
+import CofferTesting
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// Two service processes on one PostgreSQL append to one audit chain, without a fork or a gap.
+struct MultiInstanceTests {
+    static func port(from line: String) throws -> Int {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        let listen = try #require(object["coffer.listen"])
+        return try #require(Int(listen.split(separator: ":").last ?? ""))
+    }
+
+    static func request(_ port: Int, _ path: String, method: String = "GET", token: String? = nil, body: [String: Any]? = nil) async throws
+        -> (Int, [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let object = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object)
+    }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func twoInstancesShareOneChain() async throws {
+        let scratch = try await TestDatabase.create(.postgres)
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = ["COFFER_DATABASE_URL": scratch.url]
+        let serve = ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"]
+        let first = try CofferProcess(serve, in: folder, environment: environment)
+        defer { first.terminate() }
+        let firstPort = try Self.port(from: try await first.waitForLine(containing: "coffer is serving"))
+        let (initStatus, initBody) = try await Self.request(firstPort, "/v1/sys/init", method: "PUT", body: ["unseal_method": "keyfile"])
+        #expect(initStatus == 200)
+        let key = try #require((initBody["keys_base64"] as? [String])?.first)
+        let root = try #require(initBody["root_token"] as? String)
+        #expect(try await Self.request(firstPort, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)
+        let keyFile = "\(folder)/unseal.key"
+        FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        let second = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment)
+        defer { second.terminate() }
+        let secondPort = try Self.port(from: try await second.waitForLine(containing: "coffer is serving"))
+
+        // 120 requests at once, alternating between the instances.
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<120 {
+                let port = index.isMultiple(of: 2) ? firstPort : secondPort
+                group.addTask { try await Self.request(port, "/v1/auth/token/lookup-self", token: root).0 }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+        first.terminate()
+        second.terminate()
+        #expect(try await first.waitForExit() == 0)
+        #expect(try await second.waitForExit() == 0)
+
+        // One chain, verified with the trail's public key.
+        let database = try await scratch.location.open(logger: TestDatabase.logger)
+        let keys = try await KeyHierarchy(database: database)
+        _ = try await keys.unseal(with: SecureBytes(copying: try #require(Data(base64Encoded: key))))
+        let publicKey = try Ed25519SigningKey(seed: try await keys.systemKey(.auditSigningSeed).bytes).publicKey
+        let trail = AuditTrail(database: database)
+        let finding = try await trail.verify(publicKey: publicKey, witnessed: nil)
+        var lookups = 0
+        try await trail.forEach { if $0.entry.path == "auth/token/lookup-self" { lookups += 1 } }
+        #expect(lookups == 240, "a request and a response entry per request")
+        if case .intact(let entries) = finding { #expect(entries >= 244) } else { Issue.record("the chain is broken: \(finding)") }
+        await database.close()
+        try await scratch.drop()
+    }
+}
