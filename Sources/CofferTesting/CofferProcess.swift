@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// A `coffer` child process for end-to-end tests: started with arguments and environment, its standard
@@ -15,8 +15,9 @@ public final class CofferProcess: Sendable {
         return testBundle.deletingLastPathComponent().appendingPathComponent("coffer").path
     }
 
-    /// Starts `coffer ARGUMENTS` in `folder`, with only `environment` plus PATH and HOME.
-    public init(_ arguments: [String], in folder: String, environment: [String: String] = [:]) throws {
+    /// Starts `coffer ARGUMENTS` in `folder`, with only `environment` plus PATH and HOME, and `stdin` (if
+    /// given) as its standard input.
+    public init(_ arguments: [String], in folder: String, environment: [String: String] = [:], stdin: Data? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -29,7 +30,8 @@ public final class CofferProcess: Sendable {
         let stderr = Pipe(), stdout = Pipe()
         process.standardError = stderr
         process.standardOutput = stdout
-        process.standardInput = FileHandle.nullDevice
+        let input = stdin.map { _ in Pipe() }
+        process.standardInput = input ?? FileHandle.nullDevice
         stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard !data.isEmpty else { handle.readabilityHandler = nil; return }
@@ -41,6 +43,10 @@ public final class CofferProcess: Sendable {
             self?.stdoutData.withLock { $0.append(data) }
         }
         try process.run()
+        if let input, let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try input.fileHandleForWriting.close()
+        }
     }
 
     /// Standard error so far, one entry a line.

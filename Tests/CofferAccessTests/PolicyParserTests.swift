@@ -208,7 +208,10 @@ struct DefaultPoliciesTests {
     @Test func auditor() throws {
         let acl = ACL(policies: [try load("auditor")])
         #expect(acl.check([.read, .audit], on: "sys/audit-trail/verify").allowed)
+        #expect(acl.check([.update, .audit], on: "sys/audit-trail/hash").allowed)
+        #expect(!acl.check(.update, on: "sys/audit-trail/verify").allowed)
         #expect(!acl.check(.read, on: "secret/data/app/db").allowed)
+        #expect(!acl.check(.read, on: "sys/policies/acl/admin").allowed)
         // Deny stays even next to a broad grant.
         let widened = ACL(policies: [try load("auditor"), try PolicyParser.parse(name: "broad", text: #"path "secret/*" { capabilities = ["read"] }"#)])
         #expect(!widened.check(.read, on: "secret/data/app/db").allowed)

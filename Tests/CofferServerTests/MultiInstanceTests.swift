@@ -44,7 +44,7 @@ struct MultiInstanceTests {
         let root = try #require(initBody["root_token"] as? String)
         #expect(try await Self.request(firstPort, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)
         let keyFile = "\(folder)/unseal.key"
-        FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+        #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))
         let second = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment)
         defer { second.terminate() }
         let secondPort = try Self.port(from: try await second.waitForLine(containing: "coffer is serving"))

@@ -65,8 +65,12 @@ public struct AuditTrail: Sendable {
                 let sequence = object["sequence"].flatMap(Int64.init), let micros = object["time_us"].flatMap(Int64.init),
                 let hash = object["hash"].flatMap(Hex.decode), let fieldsText = object["fields"]
             else { throw AccessError(.invalidRequest, "an export line is not an audit entry (expected the JSON of `coffer audit export`)") }
+            let fields = try AuditEntry.decodeFields(fieldsText)
+            // The top-level copies of the fields are what a reader sees first: one that disagrees with the
+            // hashed fields makes the entry count as altered (an empty hash never verifies).
+            let consistent = fields.allSatisfy { key, value in object[key].map { $0 == value } ?? true }
             return AuditRecord(sequence: sequence, time: Date(timeIntervalSince1970: Double(micros) / 1_000_000),
-                               fields: try AuditEntry.decodeFields(fieldsText), hash: hash)
+                               fields: fields, hash: consistent ? hash : [])
         }
     }
 

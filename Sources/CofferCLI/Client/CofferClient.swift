@@ -69,6 +69,13 @@ struct CofferClient {
     }
 }
 
+extension CofferClient {
+    /// Sends `object` as a JSON body.
+    func sendJSON(_ method: String, _ path: String, _ object: [String: Any], query: [URLQueryItem] = []) async throws -> Reply {
+        try await send(method, path, query: query, body: try JSONSerialization.data(withJSONObject: object))
+    }
+}
+
 /// A command failure, printed as one `Error:` line (without the usage text, which is for bad arguments).
 struct ClientError: Error, CustomStringConvertible {
     let description: String
