@@ -63,7 +63,9 @@ public struct CofferServer: Sendable {
         }, auditHealth: { await audit.health })
         SysRoutes(health: health).register(on: router)
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
-        TokenRoutes(tokens: gate.tokens).register(on: router)
+        let tokenRoutes = TokenRoutes(tokens: gate.tokens)
+        tokenRoutes.register(on: router)
+        AppRoleRoutes(appRole: gate.appRole, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
         return router

@@ -217,3 +217,23 @@ struct DefaultPoliciesTests {
         #expect(!widened.check(.read, on: "secret/data/app/db").allowed)
     }
 }
+
+struct CIDRTests {
+    @Test func containment() throws {
+        #expect(try CIDR("10.0.0.0/8").contains("10.200.3.4"))
+        #expect(try !CIDR("10.0.0.0/8").contains("11.0.0.1"))
+        #expect(try CIDR("192.168.1.7").contains("192.168.1.7"))
+        #expect(try !CIDR("192.168.1.7").contains("192.168.1.8"))
+        #expect(try CIDR("10.1.2.0/23").contains("10.1.3.255"))
+        #expect(try !CIDR("10.1.2.0/23").contains("10.1.4.0"))
+        #expect(try CIDR("fd00::/8").contains("fd12::1"))
+        #expect(try !CIDR("fd00::/8").contains("fe80::1"))
+        #expect(try CIDR("127.0.0.0/8").contains("::ffff:127.0.0.1"))
+        #expect(try CIDR("0.0.0.0/0").contains("8.8.8.8"))
+        #expect(try !CIDR("10.0.0.0/8").contains("unknown"))
+        for bad in ["10.0.0.0/33", "10.0.0/8", "::/129", "host", "10.0.0.0/-1", ""] {
+            #expect(throws: AccessError.self, "\(bad)") { try CIDR(bad) }
+        }
+        #expect(try CIDR.list(["10.0.0.0/8, 192.168.0.0/16", "fd00::/8"]).count == 3)
+    }
+}

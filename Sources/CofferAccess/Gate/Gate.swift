@@ -20,6 +20,7 @@ public final class Gate: Sendable {
     public let audit: AuditLog
     public let policies: PolicyStore
     public let tokens: TokenService
+    public let appRole: AppRoleService
     let logger: Logger
 
     public init(database: any Database, keys: KeyHierarchy, audit: AuditConfiguration = .init(), logger: Logger) {
@@ -30,7 +31,9 @@ public final class Gate: Sendable {
         self.audit = AuditLog(database: database, configuration: audit, logger: logger) {
             try? await keys.systemKey(.auditSigningSeed)
         }
-        self.tokens = TokenService(store: TokenStore(database: database), keys: keys)
+        let tokens = TokenService(store: TokenStore(database: database), keys: keys)
+        self.tokens = tokens
+        self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
     }
 
     /// The identity and ACL behind a token, read in one snapshot.
@@ -90,6 +93,11 @@ public final class Gate: Sendable {
                          capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []))
         }
         let identity = try await identify(request.token)
+        if !identity.entry.boundCIDRs.isEmpty {
+            // A token bound to addresses is refused elsewhere, as if it did not exist.
+            let blocks = try identity.entry.boundCIDRs.map(CIDR.init)
+            guard blocks.allows(request.remoteAddress) else { throw AccessError.permissionDenied }
+        }
         var needed = request.extraCapabilities
         if case .token(sudo: true) = request.access { needed.insert(.sudo) }
         let decision = identity.acl.check(request.operation.capabilities, on: request.path)

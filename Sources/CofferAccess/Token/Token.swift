@@ -24,6 +24,8 @@ public struct TokenEntry: Sendable, Equatable {
     public let expiresAt: Date?
     /// Renewals never move the expiry past this.
     public let maxExpiresAt: Date?
+    /// Addresses the token may be used from (AppRole's `token_bound_cidrs`); empty means anywhere.
+    public var boundCIDRs: [String] = []
 
     public var orphan: Bool { parentAccessor == nil }
     public var isRoot: Bool { policies.contains(Policy.rootName) }

@@ -68,16 +68,18 @@ public struct TokenService: Sendable {
     }
 
     /// Issues a token for a login method (AppRole): an orphan with the role's policies.
-    func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64, path: String) async throws -> IssuedToken {
+    func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
+                    boundCIDRs: [String], path: String) async throws -> IssuedToken {
         let now = Date()
         let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
         let expiresAt = AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(min(ttl, maximum))))
         let token = TokenFormat.newToken()
-        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
+        var entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
                                meta: meta, displayName: displayName, path: path, creationTTL: min(ttl, maximum), explicitMaxTTL: maxTTL,
                                numUses: numUses, renewable: true, createdAt: AuditLogTime.microseconds(now), expiresAt: expiresAt,
                                maxExpiresAt: AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(maximum))))
+        entry.boundCIDRs = boundCIDRs
         try await store.insert(entry, hash: try await hash(token))
         return IssuedToken(token: token, entry: entry)
     }

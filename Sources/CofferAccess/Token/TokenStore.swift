@@ -11,7 +11,7 @@ struct TokenStore: Sendable {
 
     static let columns: SQLQuery = """
         SELECT accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-               renewable, created_at, expires_at, max_expires_at, token_hash FROM tokens
+               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs FROM tokens
         """
 
     func insert(_ entry: TokenEntry, hash: [UInt8]) async throws {
@@ -21,10 +21,11 @@ struct TokenStore: Sendable {
     static func insert(_ entry: TokenEntry, hash: [UInt8], on conn: any SQLConnection) throws {
         try conn.execute("""
             INSERT INTO tokens (accessor, token_hash, parent_accessor, policies, meta, display_name, path, creation_ttl,
-                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at)
+                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs)
             VALUES (\(entry.accessor), \(hash), \(entry.parentAccessor), \(encode(entry.policies)), \(entry.meta.map(encode)),
                     \(entry.displayName), \(entry.path), \(entry.creationTTL), \(entry.explicitMaxTTL), \(entry.numUses),
-                    \(entry.renewable), \(entry.createdAt), \(entry.expiresAt), \(entry.maxExpiresAt))
+                    \(entry.renewable), \(entry.createdAt), \(entry.expiresAt), \(entry.maxExpiresAt),
+                    \(entry.boundCIDRs.isEmpty ? nil : encode(entry.boundCIDRs)))
             """)
     }
 
@@ -131,12 +132,14 @@ struct TokenStore: Sendable {
     // MARK: encoding
 
     static func entry(_ row: SQLRow) throws -> TokenEntry {
-        TokenEntry(
+        var entry = TokenEntry(
             accessor: try row.decode(at: 0), parentAccessor: try row.decode(at: 1),
             policies: try decodeList(try row.decode(at: 2)), meta: try (row.decode(String?.self, at: 3)).map(decodeMap),
             displayName: try row.decode(at: 4), path: try row.decode(at: 5), creationTTL: try row.decode(at: 6),
             explicitMaxTTL: try row.decode(at: 7), numUses: try row.decode(at: 8), renewable: try row.decode(at: 9),
             createdAt: try row.decode(at: 10), expiresAt: try row.decode(at: 11), maxExpiresAt: try row.decode(at: 12))
+        entry.boundCIDRs = try (row.decode(String?.self, at: 14)).map(decodeList) ?? []
+        return entry
     }
 
     static func encode(_ value: some Encodable) -> String {

@@ -1,0 +1,298 @@
+import CofferKeys
+import CofferStore
+import CofferCrypto
+public import Foundation
+import Synchronization
+
+/// An AppRole role (Vault's parameters): what a machine that logs in with it gets.
+public struct AppRoleRole: Sendable, Equatable {
+    public var name: String
+    public var roleID: String
+    public var policies: [String]
+    /// Seconds; 0 means the default.
+    public var tokenTTL: Int64
+    public var tokenMaxTTL: Int64
+    public var tokenNumUses: Int64
+    /// Seconds a secret ID lives; 0 means it does not expire.
+    public var secretIDTTL: Int64
+    public var secretIDNumUses: Int64
+    public var secretIDBoundCIDRs: [String]
+    public var tokenBoundCIDRs: [String]
+
+    public init(name: String, roleID: String = UUID().uuidString.lowercased(), policies: [String] = [], tokenTTL: Int64 = 0, tokenMaxTTL: Int64 = 0,
+                tokenNumUses: Int64 = 0, secretIDTTL: Int64 = 0, secretIDNumUses: Int64 = 0, secretIDBoundCIDRs: [String] = [],
+                tokenBoundCIDRs: [String] = []) {
+        self.name = name
+        self.roleID = roleID
+        self.policies = policies
+        self.tokenTTL = tokenTTL
+        self.tokenMaxTTL = tokenMaxTTL
+        self.tokenNumUses = tokenNumUses
+        self.secretIDTTL = secretIDTTL
+        self.secretIDNumUses = secretIDNumUses
+        self.secretIDBoundCIDRs = secretIDBoundCIDRs
+        self.tokenBoundCIDRs = tokenBoundCIDRs
+    }
+}
+
+/// A secret ID's public facts (the secret ID itself is shown once, at generation).
+public struct AppRoleSecretID: Sendable, Equatable {
+    public let accessor: String
+    public let roleName: String
+    public let metadata: [String: String]?
+    public let cidrList: [String]
+    public let numUses: Int64
+    public let createdAt: Date
+    public let expiresAt: Date?
+}
+
+/// Vault's AppRole method: roles, secret IDs stored as keyed hashes, and login, with failed logins
+/// rate-limited per role and per client address.
+public struct AppRoleService: Sendable {
+    let database: any Database
+    let keys: KeyHierarchy
+    let tokens: TokenService
+    let limiter: LoginLimiter
+
+    /// Failed logins allowed per role ID and per client address within a minute, before 429.
+    public static let failuresPerMinute = 10
+
+    init(database: any Database, keys: KeyHierarchy, tokens: TokenService) {
+        self.database = database
+        self.keys = keys
+        self.tokens = tokens
+        self.limiter = LoginLimiter(limit: Self.failuresPerMinute, window: 60)
+    }
+
+    // MARK: roles
+
+    /// Creates or updates `role` (its role ID is kept on update).
+    public func write(_ grant: Grant, _ role: AppRoleRole) async throws {
+        try Self.validate(name: role.name)
+        for name in role.policies { try PolicyStore.validate(name: name) }
+        _ = try CIDR.list(role.secretIDBoundCIDRs)
+        _ = try CIDR.list(role.tokenBoundCIDRs)
+        guard [role.tokenTTL, role.tokenMaxTTL, role.tokenNumUses, role.secretIDTTL, role.secretIDNumUses].allSatisfy({ $0 >= 0 }) else {
+            throw AccessError(.invalidRequest, "TTLs and use counts must not be negative")
+        }
+        let now = Date()
+        try await database.execute("""
+                INSERT INTO approle_roles (name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
+                                           secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at)
+                VALUES (\(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
+                        \(role.tokenNumUses), \(role.secretIDTTL), \(role.secretIDNumUses), \(Self.encodeList(role.secretIDBoundCIDRs)),
+                        \(Self.encodeList(role.tokenBoundCIDRs)), \(now), \(now))
+                ON CONFLICT (name) DO UPDATE SET policies = excluded.policies, token_ttl = excluded.token_ttl,
+                    token_max_ttl = excluded.token_max_ttl, token_num_uses = excluded.token_num_uses, secret_id_ttl = excluded.secret_id_ttl,
+                    secret_id_num_uses = excluded.secret_id_num_uses, secret_id_bound_cidrs = excluded.secret_id_bound_cidrs,
+                    token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at
+                """)
+        grant.auditFact("approle.role", role.name)
+    }
+
+    public func read(_ grant: Grant, name: String) async throws -> AppRoleRole? {
+        try await database.read { conn in try Self.role(where: "name", equals: name, on: conn) }
+    }
+
+    public func list(_ grant: Grant) async throws -> [String] {
+        try await database.query("SELECT name FROM approle_roles ORDER BY name").map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Deletes a role and its secret IDs (tokens already issued live on until they expire or are revoked).
+    public func delete(_ grant: Grant, name: String) async throws {
+        try await database.transaction { conn in
+            try conn.execute("DELETE FROM approle_secret_ids WHERE role_name = \(name)")
+            try conn.execute("DELETE FROM approle_roles WHERE name = \(name)")
+        }
+        grant.auditFact("approle.role", name)
+    }
+
+    // MARK: secret IDs
+
+    /// A new secret ID for `name`: returned once, stored as a keyed hash.
+    /// - Parameters:
+    ///   - ttl, numUses: may only narrow the role's limits.
+    public func generateSecretID(_ grant: Grant, role name: String, metadata: [String: String]?, cidrList: [String], ttl: Int64?,
+                                 numUses: Int64?) async throws -> (secretID: String, entry: AppRoleSecretID) {
+        guard let role = try await read(grant, name: name) else { throw AccessError(.notFound, "no AppRole role named \(name)") }
+        let blocks = try CIDR.list(cidrList)
+        let roleBlocks = try CIDR.list(role.secretIDBoundCIDRs)
+        if !roleBlocks.isEmpty, let outside = blocks.first(where: { block in !roleBlocks.contains { $0.contains(block.description.split(separator: "/")[0].description) } }) {
+            throw AccessError(.invalidRequest, "cidr_list must lie within the role's secret_id_bound_cidrs: \(outside) does not")
+        }
+        func narrow(_ asked: Int64?, _ limit: Int64, _ field: String) throws -> Int64 {
+            guard let asked, asked > 0 else { return limit }
+            guard limit == 0 || asked <= limit else { throw AccessError(.invalidRequest, "\(field) may not exceed the role's \(limit)") }
+            return asked
+        }
+        let effectiveTTL = try narrow(ttl, role.secretIDTTL, "ttl")
+        let uses = try narrow(numUses, role.secretIDNumUses, "num_uses")
+        let secretID = UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
+        let now = AuditLog.microseconds(Date())
+        let entry = AppRoleSecretID(accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
+                                    numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
+        let hash = try await tokens.hash(secretID)
+        try await database.execute("""
+            INSERT INTO approle_secret_ids (accessor, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at)
+            VALUES (\(entry.accessor), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
+                    \(entry.createdAt), \(entry.expiresAt))
+            """)
+        grant.auditSensitive("approle.secret_id", secretID)
+        grant.auditFact("approle.secret_id_accessor", entry.accessor)
+        return (secretID, entry)
+    }
+
+    public func lookupSecretID(_ grant: Grant, role name: String, secretID: String) async throws -> AppRoleSecretID? {
+        let hash = try await tokens.hash(secretID)
+        return try await database.read { conn in try Self.secretID(hash: hash, role: name, on: conn) }
+    }
+
+    public func lookupSecretID(_ grant: Grant, role name: String, accessor: String) async throws -> AppRoleSecretID? {
+        try await database.read { conn in
+            try conn.queryFirst("\(Self.secretColumns) WHERE accessor = \(accessor) AND role_name = \(name)").map(Self.secretEntry)
+        }
+    }
+
+    public func listSecretIDs(_ grant: Grant, role name: String) async throws -> [String] {
+        try await database.query("SELECT accessor FROM approle_secret_ids WHERE role_name = \(name) ORDER BY accessor").map { try $0.decode(String.self, at: 0) }
+    }
+
+    public func destroySecretID(_ grant: Grant, role name: String, secretID: String) async throws {
+        let hash = try await tokens.hash(secretID)
+        try await database.execute("DELETE FROM approle_secret_ids WHERE secret_hash = \(hash) AND role_name = \(name)")
+    }
+
+    public func destroySecretID(_ grant: Grant, role name: String, accessor: String) async throws {
+        try await database.execute("DELETE FROM approle_secret_ids WHERE accessor = \(accessor) AND role_name = \(name)")
+        grant.auditFact("approle.secret_id_accessor", accessor)
+    }
+
+    // MARK: login
+
+    /// Exchanges a role ID and secret ID for a short-lived token with the role's policies.
+    /// - Throws: ``AccessError`` `.invalidRequest` "invalid role or secret ID" for any mismatch (the same words
+    ///   for every case, so nothing can be learnt from them), `.rateLimited` after too many failures from the
+    ///   role ID or the address.
+    public func login(_ grant: Grant, roleID: String, secretID: String) async throws -> IssuedToken {
+        let address = grant.remoteAddress
+        let keys = ["role:\(roleID.prefix(128))", "address:\(address)"]
+        if let wait = limiter.blocked(keys) {
+            throw AccessError(.rateLimited, "too many failed logins for this role or from this address; try again in \(wait) s")
+        }
+        do {
+            let issued = try await attemptLogin(roleID: roleID, secretID: secretID, address: address)
+            grant.auditSensitive("auth.client_token", issued.token)
+            grant.auditFact("auth.accessor", issued.entry.accessor)
+            return issued
+        } catch let error as AccessError where error.code == .invalidRequest {
+            limiter.recordFailure(keys)
+            throw error
+        }
+    }
+
+    static let invalid = AccessError(.invalidRequest, "invalid role or secret ID")
+
+    private func attemptLogin(roleID: String, secretID: String, address: String) async throws -> IssuedToken {
+        guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
+        let hash = try await tokens.hash(secretID)
+        let now = Date()
+        let role = try await database.transaction { conn -> AppRoleRole in
+            guard let role = try Self.role(where: "role_id", equals: roleID, on: conn),
+                let secret = try Self.secretID(hash: hash, role: role.name, on: conn)
+            else { throw Self.invalid }
+            if let expiry = secret.expiresAt, expiry <= now { throw Self.invalid }
+            guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else { throw Self.invalid }
+            if secret.numUses == 1 {
+                try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor)")
+            } else if secret.numUses > 1 {
+                guard try conn.execute("UPDATE approle_secret_ids SET num_uses = num_uses - 1 WHERE accessor = \(secret.accessor) AND num_uses > 1") == 1
+                else { throw Self.invalid }
+            }
+            return role
+        }
+        return try await tokens.issueLogin(policies: role.policies, meta: ["role_name": role.name], displayName: "approle", ttl: role.tokenTTL,
+                                           maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
+                                           path: "auth/approle/login")
+    }
+
+    // MARK: rows
+
+    static func validate(name: String) throws {
+        guard !name.isEmpty, name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw AccessError(.invalidRequest, "a role name is 1 to 128 letters, digits, '-', '_' or '.'")
+        }
+    }
+
+    static func encodeList(_ list: [String]) -> String? { list.isEmpty ? nil : TokenStore.encode(list) }
+
+    static func role(where column: String, equals value: String, on conn: any SQLConnection) throws -> AppRoleRole? {
+        let query: SQLQuery = column == "role_id"
+            ? "\(roleColumns) WHERE role_id = \(value)" : "\(roleColumns) WHERE name = \(value)"
+        guard let row = try conn.queryFirst(query) else { return nil }
+        return AppRoleRole(name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
+                           tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
+                           secretIDTTL: try row.decode(at: 6), secretIDNumUses: try row.decode(at: 7),
+                           secretIDBoundCIDRs: try (row.decode(String?.self, at: 8)).map(TokenStore.decodeList) ?? [],
+                           tokenBoundCIDRs: try (row.decode(String?.self, at: 9)).map(TokenStore.decodeList) ?? [])
+    }
+
+    static let roleColumns: SQLQuery = """
+        SELECT name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
+               secret_id_bound_cidrs, token_bound_cidrs FROM approle_roles
+        """
+
+    static let secretColumns: SQLQuery = "SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash FROM approle_secret_ids"
+
+    static func secretID(hash: [UInt8], role: String, on conn: any SQLConnection) throws -> AppRoleSecretID? {
+        guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND role_name = \(role)"),
+            ConstantTime.equals(try row.decode([UInt8].self, at: 7), hash)
+        else { return nil }
+        return try secretEntry(row)
+    }
+
+    static func secretEntry(_ row: SQLRow) throws -> AppRoleSecretID {
+        AppRoleSecretID(accessor: try row.decode(at: 0), roleName: try row.decode(at: 1),
+                        metadata: try (row.decode(String?.self, at: 2)).map(TokenStore.decodeMap),
+                        cidrList: try (row.decode(String?.self, at: 3)).map(TokenStore.decodeList) ?? [], numUses: try row.decode(at: 4),
+                        createdAt: try row.decode(at: 5), expiresAt: try row.decode(at: 6))
+    }
+}
+
+/// Counts failed logins per key in a sliding window; a key over the limit is blocked until its oldest
+/// failure leaves the window. Per instance: several instances each allow the limit (documented).
+final class LoginLimiter: Sendable {
+    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    let limit: Int
+    let window: Duration
+
+    init(limit: Int, window: Int) {
+        self.limit = limit
+        self.window = .seconds(window)
+    }
+
+    /// Seconds to wait when any of `keys` is over the limit, else `nil`.
+    func blocked(_ keys: [String]) -> Int? {
+        let now = ContinuousClock.now
+        return failures.withLock { table in
+            var wait: Duration?
+            for key in keys {
+                let recent = (table[key] ?? []).filter { now - $0 < window }
+                table[key] = recent.isEmpty ? nil : recent
+                if recent.count >= limit, let oldest = recent.first {
+                    let remaining = window - (now - oldest)
+                    wait = max(wait ?? .zero, remaining)
+                }
+            }
+            return wait.map { Int(($0.components.seconds) + 1) }
+        }
+    }
+
+    func recordFailure(_ keys: [String]) {
+        let now = ContinuousClock.now
+        failures.withLock { table in
+            for key in keys { table[key, default: []].append(now) }
+            // Bounded memory: forget the quietest keys when too many addresses have failed.
+            if table.count > 100_000 { table = table.filter { now - ($0.value.last ?? now) < window } }
+        }
+    }
+}
