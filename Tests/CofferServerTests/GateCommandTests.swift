@@ -12,7 +12,8 @@ struct GateCommandTests {
     @Test func tokenPolicyAndAuditCommands() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let serve = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev", "--audit-witness", "\(folder)/witness.jsonl"],
+        let serve = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev", "--audit-witness", "\(folder)/witness.jsonl",
+                                       "--audit-log-file", "\(folder)/copy.jsonl"],
                                       in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
         let line = try await serve.waitForLine(containing: "coffer is serving")
@@ -76,6 +77,10 @@ struct GateCommandTests {
             let (tampered, tamperedOutput) = try await run(["audit", "verify", "--file", "tampered.jsonl", "--public-key", publicKey])
             #expect(tampered == 2 && tamperedOutput.contains("entry \(index + 1) was altered"), "\(tamperedOutput)")
         }
+
+        // The JSON-lines copy holds the same entries and verifies offline too.
+        let (copied, copiedOutput) = try await run(["audit", "verify", "--file", "copy.jsonl", "--public-key", publicKey])
+        #expect(copied == 0 && copiedOutput.contains("intact"), "\(copiedOutput)")
 
         // audit hash: the auditor checks whether a known token was handed out.
         let (_, hashOutput) = try await run(["audit", "hash"], stdin: Data(auditorToken.utf8), token: auditorToken)

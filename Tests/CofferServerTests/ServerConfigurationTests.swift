@@ -1,3 +1,4 @@
+import CofferAccess
 import CofferServer
 import CofferStore
 import Foundation
@@ -53,6 +54,19 @@ struct ServerConfigurationTests {
     @Test func badLogSettings() {
         #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(logFormat: "xml"), environment: .init(), file: .init()) }
         #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(logLevel: "loud"), environment: .init(), file: .init()) }
+    }
+
+    @Test func auditSettings() throws {
+        let defaults = try ServerConfiguration(flags: .init(), environment: .init(), file: .init())
+        #expect(defaults.auditTimeout == .seconds(2) && defaults.auditConfiguration.witness == .log && defaults.auditConfiguration.copies.isEmpty)
+        let set = try ServerConfiguration(flags: .init(auditWitness: "/var/witness/coffer.jsonl", auditTimeout: "500"),
+                                          environment: .environment(["COFFER_AUDIT_LOG_FILE": "-"]), file: .init())
+        #expect(set.auditTimeout == .milliseconds(500))
+        #expect(set.auditConfiguration.witness == .file("/var/witness/coffer.jsonl") && set.auditWitnessFile == "/var/witness/coffer.jsonl")
+        #expect(set.auditConfiguration.copies == [.stdout])
+        for bad in ["0", "soon", "600000"] {
+            #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(auditTimeout: bad), environment: .init(), file: .init()) }
+        }
     }
 
     @Test func configFile() throws {

@@ -17,9 +17,13 @@ public struct AuditConfiguration: Sendable {
     public var batchLimit: Int
     /// Entries waiting beyond this are refused at once (503) instead of queueing without bound.
     public var maxPending: Int
+    /// Extra copies of every committed entry as JSON lines (a file a SIEM tails, or stdout). Best effort:
+    /// the database is the trail; a copy that cannot be written is logged, not fatal.
+    public var copies: [AuditCopy]
 
     public init(durableWithin: Duration = .seconds(2), checkpointEvery: Int64 = 1000, checkpointInterval: Duration = .seconds(60),
-                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000) {
+                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = []) {
+        self.copies = copies
         self.durableWithin = durableWithin
         self.checkpointEvery = checkpointEvery
         self.checkpointInterval = checkpointInterval
@@ -27,6 +31,12 @@ public struct AuditConfiguration: Sendable {
         self.batchLimit = batchLimit
         self.maxPending = maxPending
     }
+}
+
+/// Where committed entries are also copied, one JSON line each (the format of `coffer audit export`).
+public enum AuditCopy: Sendable, Equatable {
+    case file(String)
+    case stdout
 }
 
 /// The append-only witness of checkpoints, outside the database: a chain alone cannot show that its
@@ -146,12 +156,13 @@ public actor AuditLog {
             let dueByTime = ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval
             let seed = await signingSeed()
             do {
-                let checkpoint = try await write(batch.map(\.entry), seed: seed, checkpointDueByTime: dueByTime)
+                let (records, checkpoint) = try await write(batch.map(\.entry), seed: seed, checkpointDueByTime: dueByTime)
                 committedEntries += batch.count
                 commits += 1
                 health = .ok
                 for (id, _) in batch { waiters.removeValue(forKey: id)?.continuation.resume() }
                 if let checkpoint { lastCheckpoint = .now; witness(checkpoint) }
+                if !configuration.copies.isEmpty { copy(zip(records, batch.map(\.entry)).map { AuditTrail.Stored(record: $0, entry: $1).json }) }
             } catch {
                 logger.error("audit commit failed", metadata: ["coffer.error": "\(error)"])
                 health = .failing("the last audit commit failed: \(error)")
@@ -166,7 +177,7 @@ public actor AuditLog {
     public func checkpointIfDue() async {
         guard !writing, ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval, let seed = await signingSeed() else { return }
         do {
-            if let checkpoint = try await write([], seed: seed, checkpointDueByTime: true) { lastCheckpoint = .now; witness(checkpoint) }
+            if let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1 { lastCheckpoint = .now; witness(checkpoint) }
         } catch {
             logger.error("audit checkpoint failed", metadata: ["coffer.error": "\(error)"])
         }
@@ -174,7 +185,7 @@ public actor AuditLog {
 
     /// One transaction: take the head under the write lock, chain and insert the entries, move the head,
     /// and sign a checkpoint when one is due.
-    private func write(_ entries: [AuditEntry], seed: SecureHandle?, checkpointDueByTime: Bool) async throws -> AuditCheckpoint? {
+    private func write(_ entries: [AuditEntry], seed: SecureHandle?, checkpointDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
         let every = configuration.checkpointEvery
         let dialect = database.dialect
         return try await database.transaction { conn in
@@ -187,11 +198,13 @@ public actor AuditLog {
             var lastCheckpoint = seed == nil ? Int64.max : try conn.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0
             var due: [(Int64, [UInt8])] = []
             var rows: [[SQLValue]] = []
+            var records: [AuditRecord] = []
             rows.reserveCapacity(entries.count)
             for entry in entries {
                 sequence += 1
                 let record = try AuditChain.chained(AuditRecord(sequence: sequence, time: entry.time, fields: entry.fields), previous: previous)
                 previous = record.hash
+                records.append(record)
                 rows.append([.int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
                              .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
                              .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash)])
@@ -207,9 +220,9 @@ public actor AuditLog {
                     """, rows: rows)
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
-            guard let seed else { return nil }
+            guard let seed else { return (records, nil) }
             if checkpointDueByTime, sequence > lastCheckpoint, due.last?.0 != sequence { due.append((sequence, previous)) }
-            guard !due.isEmpty else { return nil }
+            guard !due.isEmpty else { return (records, nil) }
             let signer = try Ed25519SigningKey(seed: seed.bytes)
             var newest: AuditCheckpoint?
             for (at, hash) in due {
@@ -220,13 +233,27 @@ public actor AuditLog {
                     """)
                 newest = checkpoint
             }
-            return newest
+            return (records, newest)
         }
     }
 
     /// Times as both backends store them (microseconds), so a signed time reads back identical.
     static func microseconds(_ date: Date) -> Date {
         Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
+    }
+
+    private func copy(_ lines: [String]) {
+        let text = lines.joined(separator: "\n") + "\n"
+        for copy in configuration.copies {
+            switch copy {
+            case .stdout:
+                FileHandle.standardOutput.write(Data(text.utf8))
+            case .file(let path):
+                do { try AuditWitnessFile.append(String(text.dropLast()), to: path) } catch {
+                    logger.error("cannot write the audit copy file", metadata: ["coffer.path": "\(path)", "coffer.error": "\(error)"])
+                }
+            }
+        }
     }
 
     private func witness(_ checkpoint: AuditCheckpoint) {

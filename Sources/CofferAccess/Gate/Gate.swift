@@ -67,7 +67,7 @@ public final class Gate: Sendable {
             throw error
         }
         let requestEntry = entry(.request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                                 decision: request.access == .open ? "open" : "allow", rule: "", status: 0, extra: [])
+                                 decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: 0, extra: [])
         if request.operation == .read || request.operation == .list {
             // The response entry is committed after this one (same queue, same or later group), and nothing
             // is returned before it is: waiting for both would only add a commit.
@@ -82,7 +82,7 @@ public final class Gate: Sendable {
         extra += await hashedNotes(grant)
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }
         try await audit.append(entry(.response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                                     decision: request.access == .open ? "open" : "allow", rule: "", status: status(result), extra: extra))
+                                     decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: status(result), extra: extra))
         return try result.get()
     }
 
@@ -90,7 +90,8 @@ public final class Gate: Sendable {
     func authorise(_ request: GateRequest) async throws -> Grant {
         if request.access == .open {
             return Grant(accessor: "", displayName: "anonymous", policies: [], token: nil, path: request.path, operation: request.operation,
-                         capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []))
+                         capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []),
+                         rule: "open path")
         }
         let identity = try await identify(request.token)
         if !identity.entry.boundCIDRs.isEmpty {
@@ -110,7 +111,8 @@ public final class Gate: Sendable {
         }
         return Grant(accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
                      token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
-                     requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl)
+                     requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl,
+                     rule: decision.description)
     }
 
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.

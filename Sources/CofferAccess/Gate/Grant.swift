@@ -64,10 +64,12 @@ public struct Grant: Sendable {
     public let requestID: String
     public let remoteAddress: String
     let acl: ACL
+    /// The rule that allowed the request (for its audit entries).
+    let rule: String
     let notes: AuditNotes
 
     init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: String, operation: GateRequest.Operation,
-         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL) {
+         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String) {
         self.accessor = accessor
         self.displayName = displayName
         self.policies = policies
@@ -78,6 +80,7 @@ public struct Grant: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
         self.acl = acl
+        self.rule = rule
         self.notes = AuditNotes()
     }
 

@@ -29,12 +29,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000).")
     var auditTimeout: String?
 
+    @Option(name: .long, help: "Also copy every committed audit entry as a JSON line to this file, or - for stdout (env COFFER_AUDIT_LOG_FILE).")
+    var auditLogFile: String?
+
     @Flag(name: .long, help: "Development only: initialise an empty SQLite database with a key file in its data folder, and unseal.")
     var dev = false
 
     func run() async throws {
         var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile,
-                                                auditWitness: auditWitness, auditTimeout: auditTimeout)
+                                                auditWitness: auditWitness, auditTimeout: auditTimeout,
+                                                auditLogFile: auditLogFile)
         let logger = LoggingSetup.bootstrap(configuration)
         for (key, value) in configuration.summary {
             logger.info("configuration", metadata: ["coffer.config.key": "\(key)", "coffer.config.value": "\(value)"])

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var auditWitness: String?
     /// How long a request waits for its audit entry to be committed before it fails with 503.
     public var auditTimeout: Duration
+    /// An extra JSON-lines copy of every committed audit entry: a file path, or `-` for standard output.
+    public var auditLogFile: String?
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -43,9 +45,12 @@ public struct ServerConfiguration: Sendable {
         public var unsealKeyFile: String?
         public var auditWitness: String?
         public var auditTimeout: String?
+        public var auditLogFile: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
-                    clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil) {
+                    clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
+                    auditLogFile: String? = nil) {
+            self.auditLogFile = auditLogFile
             self.unsealKeyFile = unsealKeyFile
             self.auditWitness = auditWitness
             self.auditTimeout = auditTimeout
@@ -62,7 +67,7 @@ public struct ServerConfiguration: Sendable {
             return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
                           logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
                           unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
-                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"))
+                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -74,7 +79,7 @@ public struct ServerConfiguration: Sendable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
-            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout"]
+            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout", "audit_log_file"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -86,7 +91,7 @@ public struct ServerConfiguration: Sendable {
             return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
                           logLevel: try string("log_level"), clusterName: try string("cluster_name"),
                           unsealKeyFile: try string("unseal_key_file"), auditWitness: try string("audit_witness"),
-                          auditTimeout: try string("audit_timeout"))
+                          auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"))
         }
     }
 
@@ -128,6 +133,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("audit_timeout must be milliseconds from 10 to 60000, not \"\(timeout)\"")
         }
         auditTimeout = .milliseconds(milliseconds)
+        auditLogFile = pick("audit_log_file", \.auditLogFile, default: nil)
         self.sources = sources
     }
 
@@ -138,7 +144,12 @@ public struct ServerConfiguration: Sendable {
         case "-": .stdout
         case let path?: .file(path)
         }
-        return AuditConfiguration(durableWithin: auditTimeout, witness: witness)
+        let copies: [AuditCopy] = switch auditLogFile {
+        case nil: []
+        case "-": [.stdout]
+        case let path?: [.file(path)]
+        }
+        return AuditConfiguration(durableWithin: auditTimeout, witness: witness, copies: copies)
     }
 
     /// The witness file, when checkpoints go to one.
@@ -157,6 +168,7 @@ public struct ServerConfiguration: Sendable {
             ("unseal_key_file", unsealKeyFile ?? "(none: unseal with coffer operator unseal)"),
             ("audit_witness", auditWitness ?? "(the service log)"),
             ("audit_timeout", "\(auditTimeout)"),
+            ("audit_log_file", auditLogFile ?? "(none: the database only)"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 
