@@ -189,6 +189,33 @@ struct DefaultPoliciesTests {
         #expect(!acl.check(.update, on: "auth/token/create").allowed)
     }
 
+    /// The default policy a fresh database gets is exactly the shipped file.
+    @Test func storedDefaultIsTheShippedFile() throws {
+        let root = #filePath.components(separatedBy: "/Tests/")[0]
+        #expect(try String(contentsOfFile: "\(root)/Policies/default.hcl", encoding: .utf8) == PolicyStore.defaultText)
+    }
+
+    /// Each persistence module has a reader and a writer policy: the reader reads and lists its own module
+    /// only, the writer also changes it, and neither reaches another module, a secret or sys/.
+    @Test(arguments: ["models", "features", "cache", "metrics", "errors", "health"])
+    func modulePolicies(module: String) throws {
+        let reader = ACL(policies: [try load("\(module)-reader")])
+        let writer = ACL(policies: [try load("\(module)-writer")])
+        let own = "coffer/\(module)/some/item"
+        #expect(reader.check(.read, on: own).allowed && reader.check(.list, on: "coffer/\(module)/some/").allowed)
+        for change in [Capabilities.create, .update, .patch, .delete] {
+            #expect(!reader.check(change, on: own).allowed, "\(module)-reader must not \(change)")
+            #expect(writer.check(change, on: own).allowed, "\(module)-writer must \(change)")
+        }
+        let other = module == "models" ? "features" : "models"
+        for acl in [reader, writer] {
+            #expect(!acl.check(.read, on: "coffer/\(other)/x").allowed)
+            #expect(!acl.check(.read, on: "secret/data/app/db").allowed)
+            #expect(!acl.check(.read, on: "sys/audit-trail/entries").allowed)
+            #expect(!acl.check(.sudo, on: own).allowed)
+        }
+    }
+
     @Test func serviceReader() throws {
         let acl = ACL(policies: [try load("service-reader"), try load("default")])
         #expect(acl.check(.read, on: "secret/data/app/db").allowed)

@@ -1,0 +1,4 @@
+# health-reader: read system health checks, results and alerts through /v1/coffer/health/..., change nothing.
+path "coffer/health/*" {
+  capabilities = ["read", "list"]
+}

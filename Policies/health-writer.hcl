@@ -1,0 +1,4 @@
+# health-writer: read and write system health checks, results and alerts through /v1/coffer/health/...; no other module, no secret.
+path "coffer/health/*" {
+  capabilities = ["create", "read", "update", "patch", "delete", "list"]
+}
