@@ -153,6 +153,12 @@ enum StoreContract {
             _ = try await db.transaction { try $0.executeBatch("INSERT INTO batch (id, body) VALUES ($1, $2)", rows: [[.int(600)]]) }
         }
         #expect(try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM batch") } == 250)
+        // Rows whose NULLs give them different parameter types, on a connection that just failed a batch.
+        try await db.execute("CREATE TABLE batch_nulls (id INTEGER PRIMARY KEY, n BIGINT)")
+        let mixed: [[SQLValue]] = (1...300).map { [.int(Int64($0)), $0.isMultiple(of: 3) ? .null : .int(Int64($0 * 10))] }
+        #expect(try await db.transaction { try $0.executeBatch("INSERT INTO batch_nulls (id, n) VALUES ($1, $2)", rows: mixed) } == 300)
+        #expect(try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM batch_nulls WHERE n IS NULL") } == 100)
+        #expect(try await db.read { try $0.queryScalar(Int64.self, "SELECT n FROM batch_nulls WHERE id = 299") } == 2990)
     }
 
     /// More concurrent readers than pooled connections: the extra callers wait, none fails.

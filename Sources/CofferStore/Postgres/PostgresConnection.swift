@@ -81,13 +81,69 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         try run(query, body)
     }
 
+    /// Runs the statement once per row in libpq's pipeline mode: the rows go to the server without waiting
+    /// for each answer, so a batch costs about one round trip instead of one per row (the audit log's group
+    /// commit, bulk inserts). Chunks of `pipelineChunk` rows bound what either side buffers.
     func executeBatch(_ statement: SQLStatement, rows: [[SQLValue]]) throws -> Int {
-        var changed = 0
+        for row in rows { try statement.check(row) }
+        guard rows.count > 1 else {
+            return try rows.first.map { try run(SQLQuery(segments: statement.query.segments, binds: $0)) { _ in } } ?? 0
+        }
+        // Prepared first (synchronously: not allowed inside a pipeline), one per distinct parameter typing.
+        var prepared: [[UInt32]: Prepared] = [:]
         for row in rows {
-            try statement.check(row)
-            changed += try run(SQLQuery(segments: statement.query.segments, binds: row)) { _ in }
+            let types = row.map(Self.parameterType)
+            if prepared[types] == nil { prepared[types] = try prepare(SQLQuery(segments: statement.query.segments, binds: row), types: types) }
+        }
+        var changed = 0
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(rows.count, start + Self.pipelineChunk)]
+            changed += try pipeline(chunk, prepared: prepared)
+            start += chunk.count
         }
         return changed
+    }
+
+    static let pipelineChunk = 128
+
+    private func pipeline(_ rows: ArraySlice<[SQLValue]>, prepared: [[UInt32]: Prepared]) throws -> Int {
+        guard PQenterPipelineMode(handle) == 1 else { throw StoreError(code: .sqlError, message: "libpq could not enter pipeline mode") }
+        defer { PQexitPipelineMode(handle) }
+        for row in rows {
+            guard let statement = prepared[row.map(Self.parameterType)] else { throw StoreError(code: .sqlError, message: "a batch row was not prepared") }
+            let sent = try Self.withParameters(row) { values, lengths, formats in
+                PQsendQueryPrepared(handle, statement.name, Int32(row.count), values, lengths, formats, 0)
+            }
+            guard sent == 1 else { throw failure(nil) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw failure(nil) }
+        // One result (then NULL) per row, then the sync. The first failure is kept; later rows are aborted.
+        var changed = 0
+        var firstError: StoreError?
+        while true {
+            guard let result = PQgetResult(handle) else {
+                // NULL ends one query's results; on a dead connection it is all there is.
+                guard PQstatus(handle) == CONNECTION_OK else {
+                    isBroken = true
+                    throw StoreError(code: .connectionLost, message: "the connection to PostgreSQL was lost during a batch")
+                }
+                continue
+            }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_PIPELINE_SYNC:
+                if let firstError { throw firstError }
+                return changed
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                changed += Int(String(cString: PQcmdTuples(result))) ?? 0
+            case PGRES_PIPELINE_ABORTED:
+                continue
+            default:
+                if firstError == nil { firstError = failure(result) }
+                if isBroken { throw firstError ?? failure(result) }
+            }
+        }
     }
 
     func queryFirstValue(_ query: SQLQuery) throws -> SQLValue? {
@@ -103,7 +159,35 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         let binds = query.binds
         let prepared = try prepare(query, types: binds.map(Self.parameterType))
 
-        // All parameter bytes in one buffer; text parameters NUL-terminated, as libpq reads them.
+        let result = try Self.withParameters(binds) { values, lengths, formats in
+            PQexecPrepared(handle, prepared.name, Int32(binds.count), values, lengths, formats, 0)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK:
+            return Int(String(cString: PQcmdTuples(result))) ?? 0
+        case PGRES_TUPLES_OK:
+            let fieldCount = PQnfields(result)
+            let columns = prepared.columns ?? SQLColumns((0..<fieldCount).map { String(cString: PQfname(result, $0)) })
+            prepared.columns = columns
+            let types = (0..<fieldCount).map { PQftype(result, $0) }
+            let rowCount = PQntuples(result)
+            for row in 0..<rowCount {
+                var values: [SQLValue] = []
+                values.reserveCapacity(Int(fieldCount))
+                for field in 0..<fieldCount { values.append(try value(result, row, field, type: types[Int(field)])) }
+                try body(SQLRow(columns: columns, values: values))
+            }
+            return Int(rowCount)
+        default:
+            throw failure(result)
+        }
+    }
+
+    /// Calls `body` with libpq's parameter arrays for `binds`: all bytes in one buffer, text NUL-terminated
+    /// as libpq reads it, blobs binary.
+    private static func withParameters<T>(_ binds: [SQLValue],
+                                          _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) throws -> T) throws -> T {
         var buffer: [UInt8] = []
         var offsets: [Int?] = []
         var lengths: [Int32] = []
@@ -132,30 +216,10 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
             offsets.append(start)
             lengths.append(Int32(buffer.count - start))
         }
-        let result = buffer.withUnsafeBufferPointer { bytes in
+        return try buffer.withUnsafeBufferPointer { bytes in
             let base = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
             let pointers: [UnsafePointer<CChar>?] = offsets.map { offset in offset.flatMap { base?.advanced(by: $0) } }
-            return PQexecPrepared(handle, prepared.name, Int32(binds.count), pointers, lengths, formats, 0)
-        }
-        defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK:
-            return Int(String(cString: PQcmdTuples(result))) ?? 0
-        case PGRES_TUPLES_OK:
-            let fieldCount = PQnfields(result)
-            let columns = prepared.columns ?? SQLColumns((0..<fieldCount).map { String(cString: PQfname(result, $0)) })
-            prepared.columns = columns
-            let types = (0..<fieldCount).map { PQftype(result, $0) }
-            let rowCount = PQntuples(result)
-            for row in 0..<rowCount {
-                var values: [SQLValue] = []
-                values.reserveCapacity(Int(fieldCount))
-                for field in 0..<fieldCount { values.append(try value(result, row, field, type: types[Int(field)])) }
-                try body(SQLRow(columns: columns, values: values))
-            }
-            return Int(rowCount)
-        default:
-            throw failure(result)
+            return try body(pointers, lengths, formats)
         }
     }
 
