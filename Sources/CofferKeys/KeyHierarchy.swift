@@ -1,5 +1,6 @@
 public import CofferCrypto
 public import CofferStore
+import Synchronization
 import Foundation
 
 /// The seal state and the keys: uninitialised → sealed → unsealed.
@@ -49,7 +50,9 @@ public actor KeyHierarchy {
     private var configuration: SealConfiguration?
     private var rootKey: SecureHandle?
     private var keyring: Keyring?
-    private var systemKeys: [SystemKey: SecureHandle] = [:]
+    /// The system keys while unsealed, readable without a hop onto the actor: the Gate hashes every
+    /// request's token with one of them. Emptied by `seal`.
+    private let systemKeys = Mutex<[SystemKey: SecureHandle]>([:])
     private var pendingShares: [SecureHandle] = []
     private var rekeyOperation: RekeyOperation?
 
@@ -225,7 +228,7 @@ public actor KeyHierarchy {
     public func seal() {
         rootKey = nil
         keyring = nil
-        systemKeys = [:]
+        systemKeys.withLock { $0 = [:] }
         pendingShares = []
         rekeyOperation = nil
     }
@@ -255,7 +258,7 @@ public actor KeyHierarchy {
             throw KeysError(.tampered, "the keyring has no active term: the keyring table was altered")
         }
         keyring = Keyring(keys: keys, terms: terms)
-        systemKeys = system
+        systemKeys.withLock { $0 = system }
         rootKey = SecureHandle(root)
     }
 
@@ -360,8 +363,9 @@ public actor KeyHierarchy {
     }
 
     /// A system key (token or audit HMAC key, audit signing seed).
-    public func systemKey(_ purpose: SystemKey) throws -> SecureHandle {
-        guard rootKey != nil, let key = systemKeys[purpose] else { throw KeysError.sealedError }
+    /// - Throws: ``KeysError`` `.sealed` while sealed.
+    public nonisolated func systemKey(_ purpose: SystemKey) throws -> SecureHandle {
+        guard let key = systemKeys.withLock({ $0[purpose] }) else { throw KeysError.sealedError }
         return key
     }
 

@@ -60,7 +60,7 @@ public struct CofferServer: Sendable {
         let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
             let status = await keys.status
             return SealState(initialized: status.initialized, sealed: status.sealed)
-        }, auditHealth: { await audit.health })
+        }, auditHealth: { audit.health })
         SysRoutes(health: health).register(on: router)
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
         let tokenRoutes = TokenRoutes(tokens: gate.tokens)

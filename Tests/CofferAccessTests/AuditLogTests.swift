@@ -21,7 +21,7 @@ struct AuditLogTests {
             let keys = try await KeyHierarchy(database: db)
             let initialised = try await keys.initialize(method: .keyFile)
             _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
-            let seed = try await keys.systemKey(.auditSigningSeed)
+            let seed = try keys.systemKey(.auditSigningSeed)
             let publicKey = try Ed25519SigningKey(seed: seed.bytes).publicKey
             let log = AuditLog(database: db, configuration: configuration, logger: TestDatabase.logger) { seed }
             try await body(db, log, publicKey)
@@ -35,8 +35,8 @@ struct AuditLogTests {
                 for index in 0..<300 { group.addTask { try await log.append(Self.entry(index)) } }
                 try await group.waitForAll()
             }
-            #expect(await log.committedEntries == 300)
-            let commits = await log.commits
+            #expect(log.committedEntries == 300)
+            let commits = log.commits
             #expect(commits < 300, "group commit should batch entries, made \(commits) commits")
             let trail = AuditTrail(database: db)
             #expect(try await trail.verify(publicKey: publicKey, witnessed: nil) == .intact(entries: 300))

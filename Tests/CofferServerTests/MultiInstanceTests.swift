@@ -67,7 +67,7 @@ struct MultiInstanceTests {
         let database = try await scratch.location.open(logger: TestDatabase.logger)
         let keys = try await KeyHierarchy(database: database)
         _ = try await keys.unseal(with: SecureBytes(copying: try #require(Data(base64Encoded: key))))
-        let publicKey = try Ed25519SigningKey(seed: try await keys.systemKey(.auditSigningSeed).bytes).publicKey
+        let publicKey = try Ed25519SigningKey(seed: try keys.systemKey(.auditSigningSeed).bytes).publicKey
         let trail = AuditTrail(database: database)
         let finding = try await trail.verify(publicKey: publicKey, witnessed: nil)
         var lookups = 0

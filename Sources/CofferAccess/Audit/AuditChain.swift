@@ -11,6 +11,11 @@ public enum AuditChain {
         try BLAKE2b.hash(previous + record.canonicalEncoding, length: 32)
     }
 
+    /// The same hash from a pre-encoded body (``AuditRecord/canonicalBody(time:fields:)``), as the writer computes it.
+    static func hash(sequence: Int64, body: [UInt8], previous: [UInt8]) throws -> [UInt8] {
+        try BLAKE2b.hash(previous + AuditRecord.canonicalHead(sequence: sequence) + body, length: 32)
+    }
+
     /// `record` with its hash filled in after `previous`.
     public static func chained(_ record: AuditRecord, previous: [UInt8]) throws -> AuditRecord {
         var chained = record

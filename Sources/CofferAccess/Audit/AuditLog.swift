@@ -2,6 +2,7 @@ public import CofferCrypto
 public import CofferStore
 import Foundation
 public import Logging
+import Synchronization
 
 /// How the audit trail is written.
 public struct AuditConfiguration: Sendable {
@@ -58,7 +59,7 @@ public enum AuditWitness: Sendable, Equatable {
 /// requests share one transaction and one fsync. The chain head lives in `audit_head` and is taken under
 /// the write lock inside every append transaction (`FOR UPDATE` on PostgreSQL), so several instances on
 /// one database extend one chain without a fork or a gap.
-public actor AuditLog {
+public final class AuditLog: Sendable {
     public enum Health: Sendable, Equatable {
         case ok
         /// The last commit failed or an entry waited past the bound: requests are failing with 503.
@@ -70,20 +71,32 @@ public actor AuditLog {
         let deadline: ContinuousClock.Instant
     }
 
+    /// The queue, behind one lock: appending is a lock and an array append, not a hop to another executor.
+    private struct State {
+        var pending: [(id: Int, entry: AuditEntry)] = []
+        var waiters: [Int: Waiter] = [:]
+        /// Requests whose request entry is queued or written but whose response entry is not queued yet:
+        /// the writer waits a moment for their response entries rather than spend a commit without them.
+        var open = 0
+        var nextID = 0
+        var writing = false
+        var sweeping = false
+        var lastCheckpoint = ContinuousClock.now
+        var health: Health = .ok
+        var committedEntries = 0
+        var commits = 0
+    }
+
     private let database: any Database
     private let configuration: AuditConfiguration
     private let signingSeed: @Sendable () async -> SecureHandle?
     private let logger: Logger
-    private var pending: [(id: Int, entry: AuditEntry)] = []
-    private var waiters: [Int: Waiter] = [:]
-    private var nextID = 0
-    private var writing = false
-    private var sweeping = false
-    private var lastCheckpoint = ContinuousClock.now
-    public private(set) var health: Health = .ok
+    private let state = Mutex(State())
+
+    public var health: Health { state.withLock { $0.health } }
     /// Entries committed by this instance, and commits (for the benchmark's entries-per-commit figure).
-    public private(set) var committedEntries = 0
-    public private(set) var commits = 0
+    public var committedEntries: Int { state.withLock { $0.committedEntries } }
+    public var commits: Int { state.withLock { $0.commits } }
 
     /// - Parameter signingSeed: the audit signing seed while unsealed (checkpoints wait for it), `nil` when sealed.
     public init(database: any Database, configuration: AuditConfiguration = .init(), logger: Logger,
@@ -98,86 +111,138 @@ public actor AuditLog {
     /// - Throws: ``AccessError`` `.auditUnavailable` when it is not committed within the configured bound
     ///   (or the commit failed): the caller must not return the request's result.
     public func append(_ entry: AuditEntry) async throws {
-        guard pending.count < configuration.maxPending else {
-            health = .failing("more than \(configuration.maxPending) audit entries are waiting")
-            throw Self.unavailable
-        }
-        let id = nextID
-        nextID += 1
-        pending.append((id, entry))
         let deadline = ContinuousClock.now + configuration.durableWithin
-        try await withCheckedThrowingContinuation { continuation in
-            waiters[id] = Waiter(continuation: continuation, deadline: deadline)
-            startWriter()
-            startSweeper()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let (accepted, startWriter, startSweeper) = state.withLock { state -> (Bool, Bool, Bool) in
+                guard state.pending.count < configuration.maxPending else {
+                    state.health = .failing("more than \(configuration.maxPending) audit entries are waiting")
+                    return (false, false, false)
+                }
+                let id = state.nextID
+                state.nextID += 1
+                state.pending.append((id, entry))
+                state.open += entry.kind == .request ? 1 : -1
+                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline)
+                defer { state.writing = true; state.sweeping = true }
+                return (true, !state.writing, !state.sweeping)
+            }
+            guard accepted else { return continuation.resume(throwing: Self.unavailable) }
+            if startWriter { Task { await self.drain() } }
+            if startSweeper { Task { await self.sweep() } }
         }
     }
 
-    /// Appends without waiting (entries whose request has already been answered, such as a timeout note).
+    /// Appends without waiting: the request entry of a read, whose response entry (appended after it, so
+    /// committed in the same group or a later one) is what the request waits for. Such an entry does not
+    /// start a commit of its own: it goes with the next one, or within `detachedDelay` if none comes.
     public func appendDetached(_ entry: AuditEntry) {
-        guard pending.count < configuration.maxPending else { return }
-        pending.append((nextID, entry))
-        nextID += 1
-        startWriter()
+        let startFlush = state.withLock { state -> Bool in
+            guard state.pending.count < configuration.maxPending else { return false }
+            state.pending.append((state.nextID, entry))
+            state.nextID += 1
+            state.open += entry.kind == .request ? 1 : -1
+            return !state.writing
+        }
+        if startFlush {
+            Task {
+                try? await Task.sleep(for: Self.detachedDelay)
+                self.startWriterIfIdle()
+            }
+        }
+    }
+
+    /// How long a detached entry waits for a commit to join before it gets its own.
+    static let detachedDelay: Duration = .milliseconds(5)
+    /// How long the writer lingers for response entries of requests in flight (PostgreSQL's `commit_delay`
+    /// idea): a commit costs an fsync, so one that waits a little for more entries serves more requests.
+    static let gatherSlice: Duration = .microseconds(100)
+    static let gatherSlices = 3
+
+    private func startWriterIfIdle() {
+        let start = state.withLock { state -> Bool in
+            guard !state.writing, !state.pending.isEmpty else { return false }
+            state.writing = true
+            return true
+        }
+        if start { Task { await self.drain() } }
     }
 
     static let unavailable = AccessError(.auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
 
-    private func startWriter() {
-        guard !writing, !pending.isEmpty else { return }
-        writing = true
-        Task { await self.drain() }
-    }
-
-    /// Fails waiters past their deadline. Runs only while someone waits.
-    private func startSweeper() {
-        guard !sweeping else { return }
-        sweeping = true
-        Task {
-            while self.sweep() { try? await Task.sleep(for: .milliseconds(50)) }
+    /// Fails waiters past their deadline, every 50 ms while anyone waits.
+    private func sweep() async {
+        while true {
+            let expired = state.withLock { state -> [Waiter] in
+                let now = ContinuousClock.now
+                var expired: [Waiter] = []
+                for (id, waiter) in state.waiters where waiter.deadline <= now {
+                    state.waiters[id] = nil
+                    expired.append(waiter)
+                }
+                if !expired.isEmpty { state.health = .failing("an audit entry was not committed within \(configuration.durableWithin)") }
+                if state.waiters.isEmpty { state.sweeping = false }
+                return expired
+            }
+            for waiter in expired { waiter.continuation.resume(throwing: Self.unavailable) }
+            guard state.withLock({ $0.sweeping }) else { return }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 
-    private func sweep() -> Bool {
-        let now = ContinuousClock.now
-        for (id, waiter) in waiters where waiter.deadline <= now {
-            waiters[id] = nil
-            health = .failing("an audit entry was not committed within \(configuration.durableWithin)")
-            waiter.continuation.resume(throwing: Self.unavailable)
-        }
-        if waiters.isEmpty { sweeping = false }
-        return sweeping
-    }
-
+    /// Writes groups until the queue is empty; one runs at a time (`writing`).
     private func drain() async {
-        while !pending.isEmpty {
-            let batch = Array(pending.prefix(configuration.batchLimit))
-            pending.removeFirst(batch.count)
-            let dueByTime = ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval
+        while true {
+            // Gather: while requests are in flight and entries keep arriving, wait a slice or two more.
+            var seen = state.withLock { $0.pending.count }
+            for _ in 0..<Self.gatherSlices {
+                let (expecting, full) = state.withLock { ($0.open > 0, $0.pending.count >= configuration.batchLimit) }
+                guard expecting, !full else { break }
+                try? await Task.sleep(for: Self.gatherSlice)
+                let now = state.withLock { $0.pending.count }
+                if now == seen { break }
+                seen = now
+            }
+            let (batch, dueByTime) = state.withLock { state -> ([(id: Int, entry: AuditEntry)], Bool) in
+                let batch = Array(state.pending.prefix(configuration.batchLimit))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.writing = false }
+                return (batch, ContinuousClock.now - state.lastCheckpoint >= configuration.checkpointInterval)
+            }
+            guard !batch.isEmpty else { return }
             let seed = await signingSeed()
             do {
                 let (records, checkpoint) = try await write(batch.map(\.entry), seed: seed, checkpointDueByTime: dueByTime)
-                committedEntries += batch.count
-                commits += 1
-                health = .ok
-                for (id, _) in batch { waiters.removeValue(forKey: id)?.continuation.resume() }
-                if let checkpoint { lastCheckpoint = .now; witness(checkpoint) }
+                let ready = state.withLock { state -> [Waiter] in
+                    state.committedEntries += batch.count
+                    state.commits += 1
+                    state.health = .ok
+                    if checkpoint != nil { state.lastCheckpoint = .now }
+                    return batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
+                }
+                for waiter in ready { waiter.continuation.resume() }
+                if let checkpoint { witness(checkpoint) }
                 if !configuration.copies.isEmpty { copy(zip(records, batch.map(\.entry)).map { AuditTrail.Stored(record: $0, entry: $1).json }) }
             } catch {
                 logger.error("audit commit failed", metadata: ["coffer.error": "\(error)"])
-                health = .failing("the last audit commit failed: \(error)")
-                for (id, _) in batch { waiters.removeValue(forKey: id)?.continuation.resume(throwing: Self.unavailable) }
+                let failed = state.withLock { state -> [Waiter] in
+                    state.health = .failing("the last audit commit failed: \(error)")
+                    return batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
+                }
+                for waiter in failed { waiter.continuation.resume(throwing: Self.unavailable) }
             }
         }
-        writing = false
     }
 
     /// Writes a checkpoint now if entries were added since the last one (the service calls this on a timer,
     /// so a quiet trail is still checkpointed every interval).
     public func checkpointIfDue() async {
-        guard !writing, ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval, let seed = await signingSeed() else { return }
+        let due = state.withLock { !$0.writing && ContinuousClock.now - $0.lastCheckpoint >= configuration.checkpointInterval }
+        guard due, let seed = await signingSeed() else { return }
         do {
-            if let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1 { lastCheckpoint = .now; witness(checkpoint) }
+            if let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1 {
+                state.withLock { $0.lastCheckpoint = .now }
+                witness(checkpoint)
+            }
         } catch {
             logger.error("audit checkpoint failed", metadata: ["coffer.error": "\(error)"])
         }
@@ -202,8 +267,9 @@ public actor AuditLog {
             rows.reserveCapacity(entries.count)
             for entry in entries {
                 sequence += 1
-                let record = try AuditChain.chained(AuditRecord(sequence: sequence, time: entry.time, fields: entry.fields), previous: previous)
-                previous = record.hash
+                let hash = try AuditChain.hash(sequence: sequence, body: entry.canonicalBody, previous: previous)
+                let record = AuditRecord(sequence: sequence, time: entry.time, fields: entry.fields, hash: hash)
+                previous = hash
                 records.append(record)
                 rows.append([.int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
                              .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
@@ -268,7 +334,7 @@ public actor AuditLog {
                 try AuditWitnessFile.append(line, to: path)
             } catch {
                 logger.error("cannot write the audit witness file", metadata: ["coffer.path": "\(path)", "coffer.error": "\(error)"])
-                health = .failing("cannot write the audit witness file \(path)")
+                state.withLock { $0.health = .failing("cannot write the audit witness file \(path)") }
             }
         }
     }

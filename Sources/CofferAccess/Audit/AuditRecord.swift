@@ -30,20 +30,34 @@ public struct AuditRecord: Sendable, Equatable {
     /// The canonical encoding: a version tag, then every field length-prefixed (4 bytes, big-endian), so
     /// that no two different records encode alike.
     public var canonicalEncoding: [UInt8] {
+        Self.canonicalHead(sequence: sequence) + Self.canonicalBody(time: time, fields: fields)
+    }
+
+    /// The part of the encoding that names the record's place: the version tag and the sequence number.
+    static func canonicalHead(sequence: Int64) -> [UInt8] {
         var out = Array("coffer-audit-v1".utf8)
-        func put(_ bytes: [UInt8]) {
-            let count = UInt32(bytes.count)
-            out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
-            out += bytes
-        }
-        put(Array(String(sequence).utf8))
-        put(Array(String(Int64((time.timeIntervalSince1970 * 1_000_000).rounded())).utf8))
-        put(Array(String(fields.count).utf8))
+        put(Array(String(sequence).utf8), into: &out)
+        return out
+    }
+
+    /// The rest: time and fields. It does not depend on the sequence, so it is encoded before an entry
+    /// reaches the (serial) writer.
+    static func canonicalBody(time: Date, fields: [(String, String)]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(fields.reduce(32) { $0 + $1.0.utf8.count + $1.1.utf8.count + 8 })
+        put(Array(String(Int64((time.timeIntervalSince1970 * 1_000_000).rounded())).utf8), into: &out)
+        put(Array(String(fields.count).utf8), into: &out)
         for (key, value) in fields {
-            put(Array(key.utf8))
-            put(Array(value.utf8))
+            put(Array(key.utf8), into: &out)
+            put(Array(value.utf8), into: &out)
         }
         return out
+    }
+
+    private static func put(_ bytes: [UInt8], into out: inout [UInt8]) {
+        let count = UInt32(bytes.count)
+        out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
+        out += bytes
     }
 }
 

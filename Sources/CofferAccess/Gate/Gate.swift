@@ -29,7 +29,7 @@ public final class Gate: Sendable {
         self.logger = logger
         self.policies = PolicyStore(database: database)
         self.audit = AuditLog(database: database, configuration: audit, logger: logger) {
-            try? await keys.systemKey(.auditSigningSeed)
+            try? keys.systemKey(.auditSigningSeed)
         }
         let tokens = TokenService(store: TokenStore(database: database), keys: keys)
         self.tokens = tokens
@@ -61,7 +61,7 @@ public final class Gate: Sendable {
             let error = caught is GateDenial ? AccessError.permissionDenied : caught
             let code = status(.failure(error))
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
-            await audit.appendDetached(entry(.request, request, now: now, accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
+            audit.appendDetached(entry(.request, request, now: now, accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
             try await audit.append(entry(.response, request, now: Date(), accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught),
                                          status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
             throw error
@@ -71,7 +71,7 @@ public final class Gate: Sendable {
         if request.operation == .read || request.operation == .list {
             // The response entry is committed after this one (same queue, same or later group), and nothing
             // is returned before it is: waiting for both would only add a commit.
-            await audit.appendDetached(requestEntry)
+            audit.appendDetached(requestEntry)
         } else {
             // A change is never made unless its request entry is durable first.
             try await audit.append(requestEntry)
@@ -129,8 +129,14 @@ public final class Gate: Sendable {
             guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied }
             return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
         }
-        if token.hasPrefix(TokenFormat.rootPrefix), let entry = try await tokens.store.adoptInitialRootToken(hash: hash, now: now) {
-            return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: []))
+        if token.hasPrefix(TokenFormat.rootPrefix) {
+            // The initial root token's first use moves it into `tokens`; a request racing with that first
+            // use finds it there once the other has done it.
+            var adopted = try await tokens.store.adoptInitialRootToken(hash: hash, now: now)
+            if adopted == nil { adopted = try await tokens.store.lookup(hash: hash) }
+            if let entry = adopted, !entry.isExpired(at: now) {
+                return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: []))
+            }
         }
         throw AccessError.permissionDenied
     }
@@ -139,7 +145,7 @@ public final class Gate: Sendable {
     private func hashedNotes(_ grant: Grant) async -> [(String, String)] {
         let notes = grant.notes.all
         guard !notes.isEmpty else { return [] }
-        let hasher = (try? await keys.systemKey(.auditHMAC)).map(AuditHasher.init)
+        let hasher = (try? keys.systemKey(.auditHMAC)).map(AuditHasher.init)
         return notes.map { note in
             guard note.sensitive else { return (note.key, note.value) }
             // Sealed at this moment (a `sys/seal` that just ran): the value is left out, never written plain.
@@ -149,12 +155,12 @@ public final class Gate: Sendable {
 
     /// `hmac:` + keyed BLAKE2b of `value` under the audit key, as the trail records it (`coffer audit hash`).
     public func auditHash(_ value: String) async throws -> String {
-        try AuditHasher(key: try await keys.systemKey(.auditHMAC)).hash(value)
+        try AuditHasher(key: try keys.systemKey(.auditHMAC)).hash(value)
     }
 
     /// The public key that verifies the trail's checkpoints.
     public func auditPublicKey() async throws -> [UInt8] {
-        let seed = try await keys.systemKey(.auditSigningSeed)
+        let seed = try keys.systemKey(.auditSigningSeed)
         return try Ed25519SigningKey(seed: seed.bytes).publicKey
     }
 

@@ -13,7 +13,7 @@ public struct TokenService: Sendable {
 
     /// The keyed hash a token is stored under.
     func hash(_ token: String) async throws -> [UInt8] {
-        let key = try await keys.systemKey(.tokenHMAC)
+        let key = try keys.systemKey(.tokenHMAC)
         return try BLAKE2b.hash(Array(token.utf8), key: key.bytes)
     }
 

@@ -1,6 +1,7 @@
 import CofferStore
 import CofferCrypto
 import Foundation
+import Synchronization
 
 /// Tokens in the database (`tokens`), found by the keyed hash of the token string.
 ///
@@ -122,8 +123,10 @@ struct TokenStore: Sendable {
             let entry = TokenEntry(accessor: try row.decode(at: 0), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
                                    displayName: "root", path: "sys/init", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
                                    renewable: false, createdAt: try row.decode(at: 2), expiresAt: nil, maxExpiresAt: nil)
-            // Marked as taken over, so that revoking it in `tokens` is final.
-            try conn.execute("UPDATE initial_root_token SET revoked_at = \(now) WHERE accessor = \(entry.accessor)")
+            // Marked as taken over, so that revoking it in `tokens` is final. Only one of several requests
+            // racing on its first use does it (the row lock makes the others find it taken).
+            guard try conn.execute("UPDATE initial_root_token SET revoked_at = \(now) WHERE accessor = \(entry.accessor) AND revoked_at IS NULL") == 1
+            else { return nil }
             try Self.insert(entry, hash: hash, on: conn)
             return entry
         }
@@ -148,8 +151,17 @@ struct TokenStore: Sendable {
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
+    /// Decoded lists by their text: the same few policy lists are read on every request.
+    private static let decodedLists = Mutex<[String: [String]]>([:])
+
     static func decodeList(_ text: String) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data(text.utf8))
+        if let cached = decodedLists.withLock({ $0[text] }) { return cached }
+        let list = try JSONDecoder().decode([String].self, from: Data(text.utf8))
+        decodedLists.withLock { cache in
+            if cache.count > 4096 { cache.removeAll() }
+            cache[text] = list
+        }
+        return list
     }
 
     static func decodeMap(_ text: String) throws -> [String: String] {
