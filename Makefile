@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto rotate-keys help
+.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto bench-gate rotate-keys help
 
 help:
-	@echo "make run | test | build | build-release | migrate | rotate-keys | generate | check-generated | bench-store | bench-crypto | clean | deps"
+	@echo "make run | test | build | build-release | migrate | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -69,6 +69,10 @@ bench-store: build-release
 ## bench-crypto: seal+open of a 256-byte secret through the key hierarchy vs raw libsodium, release build.
 bench-crypto: build-release
 	$(RELEASE_BIN)/coffer-bench crypto
+
+## bench-gate: requests/s through the Gate (durable audit) vs bypassed, and audit group commit, on SQLite and PostgreSQL.
+bench-gate: build-release
+	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench gate
 
 ## rotate-keys: a new data-key term on the running service (COFFER_ADDR, root token in COFFER_TOKEN),
 ## then rewrap every record onto it.

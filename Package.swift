@@ -109,6 +109,9 @@ let package = Package(
         .executableTarget(
             name: "CofferBench",
             dependencies: [
+                "CofferAccess",
+                "CofferServer",
+                "CofferTesting",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferStore",
@@ -116,6 +119,8 @@ let package = Package(
                 "CSQLite",
                 "CLibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

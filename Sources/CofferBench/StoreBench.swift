@@ -152,13 +152,6 @@ struct StoreBench: AsyncParsableCommand {
                     cpu: processCPUSeconds() - cpuStart)
     }
 
-    /// User and system CPU time of the whole process (every thread), from getrusage.
-    private func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
 
     private func report(_ backend: String, _ work: String, _ count: Int, _ layer: Cost, _ raw: Cost) {
         let layerRate = Double(count) / layer.wall, rawRate = Double(count) / raw.wall
@@ -183,4 +176,12 @@ func machineDescription() -> String {
         .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
     return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())"
+}
+
+/// User and system CPU time of the whole process (every thread), from getrusage.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -1,0 +1,156 @@
+import ArgumentParser
+import CofferAccess
+import CofferCrypto
+import CofferKeys
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+import Logging
+
+/// `coffer-bench gate`: an authorised no-op request through the Gate (token lookup, policy check, durable
+/// audit entries) against the same request with the Gate bypassed, over HTTP on loopback from `wrk`, same
+/// server, one run; and audit entries per second with group commit against one commit per entry.
+struct GateBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gate",
+        abstract: "Requests/s through the Gate vs bypassed, and audit entries/s with and without group commit, on SQLite and PostgreSQL."
+    )
+
+    @Option(help: "Seconds per HTTP measurement.") var seconds = 8
+    @Option(help: "Concurrent connections (and concurrent audit appenders).") var concurrency = 64
+    @Option(help: "Audit entries per measurement.") var entries = 5_000
+    @Option(help: "Repetitions, alternating the sides; the best of each is reported.") var repeats = 3
+
+    func run() async throws {
+        var logger = Logger(label: "coffer.bench")
+        logger.logLevel = .critical
+        print(machineDescription())
+        print("HTTP over loopback: wrk, 1 thread, \(concurrency) connections, \(seconds) s per measurement, alternating sides; best of \(repeats)")
+        print("")
+        print(pad("backend", 12) + pad("work", 44) + pad("rate/s", 12) + "ratio")
+        // Fresh databases: a temporary SQLite file, and a new schema on the PostgreSQL server.
+        for backend in [TestBackend.sqlite, .postgres] {
+            if backend == .postgres && TestDatabase.postgresURL == nil {
+                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-gate starts a throwaway server)")
+                continue
+            }
+            let scratch = try await TestDatabase.create(backend)
+            do {
+                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", logger: logger)
+            } catch {
+                try? await scratch.drop()
+                throw error
+            }
+            try await scratch.drop()
+        }
+    }
+
+    private func measure(url: String, label: String, logger: Logger) async throws {
+        let configuration = try ServerConfiguration(flags: .init(database: url), environment: .init(), file: .init())
+        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
+        let root: String
+        if await server.keys.status.initialized {
+            throw ValidationError("the \(label) database is already initialised: point the bench at an empty database")
+        } else {
+            let initialised = try await server.keys.initialize(method: .keyFile)
+            guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
+            _ = try await server.keys.unseal(with: key.bytes)
+            root = initialised.rootToken
+        }
+        // A non-root token whose policy allows the no-op, as a service would hold; made through the Gate's
+        // Swift API with the root token.
+        try await server.gate.policies.write("bench", text: #"path "sys/bench/noop" { capabilities = ["read"] }"#)
+        let issued = try await server.gate.perform(
+            GateRequest(token: root, path: "auth/token/create", operation: .write, requestID: "bench-setup", remoteAddress: "local"),
+            status: { _ in 200 }) { grant in try await server.gate.tokens.create(grant, TokenRequest(policies: ["bench"]), orphan: false) }
+        let router = server.makeGatedRouter()
+        router.on("/v1/sys/bench/noop", method: .get) { _, _, _ in Response(status: .noContent) }
+        router.probe("/v1/sys/bench/bypass", method: .get) { _, _ in Response(status: .noContent) }
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(router: router.hummingbirdRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let serving = Task { try await group.run() }
+        var ports = portStream.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
+        var gatedRate = 0.0, bypassRate = 0.0
+        for _ in 0..<max(1, repeats) {
+            gatedRate = max(gatedRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/noop", token: issued.token))
+            bypassRate = max(bypassRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/bypass", token: issued.token))
+        }
+        await group.triggerGracefulShutdown()
+        try await serving.value
+        let served = Double(server.gate.audit.committedEntries) / Double(max(1, server.gate.audit.commits))
+        print(pad(label, 12) + pad("no-op through the Gate (durable audit)", 44) + pad(String(format: "%.0f", gatedRate), 12)
+              + String(format: "%.1f%% of bypassed; %.1f audit entries per commit", gatedRate / bypassRate * 100, served))
+        print(pad(label, 12) + pad("no-op, Gate bypassed", 44) + pad(String(format: "%.0f", bypassRate), 12))
+
+        // Audit entries per second: group commit against one commit per entry, same appenders.
+        let seed = try server.keys.systemKey(.auditSigningSeed)
+        var grouped = 0.0, single = 0.0, perCommit = 0.0
+        for _ in 0..<max(1, repeats) {
+            let (rate, average) = try await appendRate(server.database, AuditConfiguration(batchLimit: 512), seed: seed, logger: logger)
+            if rate > grouped { grouped = rate; perCommit = average }
+            single = max(single, try await appendRate(server.database, AuditConfiguration(batchLimit: 1), seed: seed, logger: logger).0)
+        }
+        print(pad(label, 12) + pad("audit entries, group commit", 44) + pad(String(format: "%.0f", grouped), 12)
+              + String(format: "%.1fx one commit per entry; %.1f entries per commit", grouped / single, perCommit))
+        print(pad(label, 12) + pad("audit entries, one commit per entry", 44) + pad(String(format: "%.0f", single), 12))
+        await server.keys.seal()
+        await server.database.close()
+    }
+
+    /// Requests/s from `wrk` (one thread, `concurrency` connections, `seconds` long). The token reaches wrk
+    /// through its environment and a Lua script, never its arguments.
+    private func wrk(_ url: String, token: String) async throws -> Double {
+        let script = NSTemporaryDirectory() + "coffer-bench-\(UUID().uuidString).lua"
+        guard FileManager.default.createFile(atPath: script, contents: Data(#"wrk.headers["X-Vault-Token"] = os.getenv("BENCH_TOKEN")"#.utf8),
+                                             attributes: [.posixPermissions: 0o600]) else { throw ValidationError("cannot write \(script)") }
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wrk", "-t1", "-c\(concurrency)", "-d\(seconds)s", "-s", script, url]
+        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "BENCH_TOKEN": token]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
+            let rate = Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces))
+        else { throw ValidationError("wrk failed (install it: apt-get install wrk, or make deps): \(text)") }
+        if text.contains("Non-2xx") { throw ValidationError("\(url) answered errors under load: \(text)") }
+        return rate
+    }
+
+    private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, seed: SecureHandle, logger: Logger) async throws -> (Double, Double) {
+        let log = AuditLog(database: database, configuration: configuration, logger: logger) { seed }
+        let entries = entries, concurrency = concurrency
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    for index in stride(from: worker, to: entries, by: concurrency) {
+                        try await log.append(AuditEntry(kind: .request, time: Date(), requestID: "bench-\(index)", accessor: "bench", displayName: "bench",
+                                                        path: "sys/bench/noop", operation: "read", decision: "allow", status: 0, extra: []))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(entries) / seconds(ContinuousClock.now - started)
+        return (rate, Double(log.committedEntries) / Double(max(1, log.commits)))
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+}
