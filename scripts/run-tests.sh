@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # `make test`: every test. PostgreSQL tests run against a real server (COFFER_TEST_POSTGRES_URL, or a
-# throwaway one started here); crypto vectors are checked against PyNaCl from a local virtualenv
-# (COFFER_TEST_PYTHON, or .venv made here from PyPI).
+# throwaway one started here); crypto vectors are checked against PyNaCl, and Vault-client compatibility
+# against hvac, from a local virtualenv (COFFER_TEST_PYTHON, or .venv made here from PyPI).
 set -euo pipefail
 swift=${1:-swift}
 cd "$(dirname "$0")/.."
 
 if [ -z "${COFFER_TEST_PYTHON:-}" ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import nacl' 2>/dev/null; then
-        echo "Making .venv with PyNaCl for the crypto vector tests" >&2
-        if ! { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check 'pynacl>=1.5'; }; then
-            echo "WARNING: could not install PyNaCl into .venv; the vector tests will be skipped (and fail under CI)" >&2
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import nacl, hvac' 2>/dev/null; then
+        echo "Making .venv with PyNaCl and hvac for the vector and Vault-client tests" >&2
+        if ! { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check 'pynacl>=1.5' 'hvac>=2.3,<3'; }; then
+            echo "WARNING: could not install PyNaCl and hvac into .venv; those tests will be skipped (and fail under CI)" >&2
         fi
     fi
-    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import nacl' 2>/dev/null; then
+    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import nacl, hvac' 2>/dev/null; then
         COFFER_TEST_PYTHON=$PWD/.venv/bin/python
         export COFFER_TEST_PYTHON
     fi

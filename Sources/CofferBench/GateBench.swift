@@ -71,7 +71,7 @@ struct GateBench: AsyncParsableCommand {
         router.on("/v1/sys/bench/noop", method: .get) { _, _, _ in Response(status: .noContent) }
         router.probe("/v1/sys/bench/bypass", method: .get) { _, _ in Response(status: .noContent) }
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router.hummingbirdRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router.hummingbirdRouter, server: .vaultHTTP1(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let serving = Task { try await group.run() }

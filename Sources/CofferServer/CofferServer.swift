@@ -75,6 +75,7 @@ public struct CofferServer: Sendable {
     public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: makeRouter(),
+            server: .vaultHTTP1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "coffer"),
             services: [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger)],
             onServerRunning: onServerRunning,

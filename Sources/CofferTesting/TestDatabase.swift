@@ -108,3 +108,22 @@ public struct TestSetupError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// A Python interpreter with PyNaCl and hvac (from PyPI), from `COFFER_TEST_PYTHON`: the independent
+/// implementations the crypto vectors and the Vault-client compatibility are checked against. `make test`
+/// makes one in `.venv`.
+public enum TestPython {
+    public static var path: String? {
+        ProcessInfo.processInfo.environment["COFFER_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Whether the Python checks run: when an interpreter is configured, and always under CI (where a
+    /// missing one then fails loudly instead of skipping).
+    public static let available: Bool = {
+        if path == nil && !TestDatabase.isCI {
+            FileHandle.standardError.write(Data("WARNING: PyNaCl and hvac checks SKIPPED: set COFFER_TEST_PYTHON (make test does).\n".utf8))
+            return false
+        }
+        return true
+    }()
+}

@@ -38,20 +38,7 @@ struct VectorTests {
     }
 }
 
-/// A Python interpreter with PyNaCl, from `COFFER_TEST_PYTHON`.
-enum TestPython {
-    static var path: String? {
-        ProcessInfo.processInfo.environment["COFFER_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    static let available: Bool = {
-        if path == nil && !TestDatabase.isCI {
-            FileHandle.standardError.write(Data("WARNING: PyNaCl vector tests SKIPPED: set COFFER_TEST_PYTHON (make test does).\n".utf8))
-            return false
-        }
-        return true
-    }()
-
+extension TestPython {
     static func run(script: String, relativeTo file: String, input: [String: String]) throws -> [String: String] {
         guard let python = path else { throw TestSetupError("CI=true but COFFER_TEST_PYTHON is not set: the PyNaCl checks cannot be skipped") }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()

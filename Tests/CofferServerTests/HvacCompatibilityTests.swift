@@ -1,0 +1,38 @@
+import CofferTesting
+import Foundation
+import Testing
+
+/// hvac, the Python Vault client from PyPI, against a running `coffer serve`: tokens, policies and AppRole
+/// in Vault's shapes (Tests/CofferServerTests/Hvac/hvac_gate.py).
+@Suite(.enabled(if: TestPython.available, "set COFFER_TEST_PYTHON to a python with hvac to check Vault-client compatibility"))
+struct HvacCompatibilityTests {
+    @Test func hvacWorksUnchangedAgainstTheGate() async throws {
+        let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the hvac checks cannot be skipped")
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let serve = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev"], in: folder,
+                                      environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        defer { serve.terminate() }
+        let line = try await serve.waitForLine(containing: "coffer is serving")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
+        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/hvac_gate.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script]
+        process.environment = ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "hvac script failed:\n\(text)")
+        #expect(text.contains("work unchanged"))
+        serve.terminate()
+        #expect(try await serve.waitForExit() == 0)
+        #expect(!serve.stderrLines.joined().contains(root))
+    }
+}
