@@ -13,21 +13,11 @@ import Testing
 /// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate.
 func withUnsealedServer(_ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
                         _ body: @Sendable (CofferServer, String) async throws -> Void) async throws {
-    let scratch = try await TestDatabase.create(backend)
-    let configuration = try ServerConfiguration(flags: .init(database: scratch.url, auditWitness: auditWitness, auditTimeout: auditTimeout),
-                                                environment: .init(), file: .init())
-    let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
-    do {
+    try await withServer(backend, flags: .init(auditWitness: auditWitness, auditTimeout: auditTimeout)) { server in
         let initialised = try await server.keys.initialize(method: .keyFile)
         _ = try await server.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
         try await body(server, initialised.rootToken)
-    } catch {
-        await server.database.close()
-        try? await scratch.drop()
-        throw error
     }
-    await server.database.close()
-    try await scratch.drop()
 }
 
 /// JSON in and out of the test client.

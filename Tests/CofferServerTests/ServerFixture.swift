@@ -4,9 +4,13 @@ import CofferTesting
 
 /// Runs `body` with a prepared server (migrated database, no listener) on a fresh database of `backend`,
 /// then closes and removes the database whatever happened.
-func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, _ body: @Sendable (CofferServer) async throws -> Void) async throws {
+func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, flags: ServerConfiguration.Inputs = .init(),
+                _ body: @Sendable (CofferServer) async throws -> Void) async throws {
     let scratch = try await TestDatabase.create(backend)
-    let configuration = try ServerConfiguration(flags: .init(database: scratch.url, clusterName: clusterName), environment: .init(), file: .init())
+    var flags = flags
+    flags.database = scratch.url
+    flags.clusterName = clusterName
+    let configuration = try ServerConfiguration(flags: flags, environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
     do {
         try await body(server)

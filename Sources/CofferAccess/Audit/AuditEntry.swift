@@ -25,19 +25,10 @@ public struct AuditEntry: Sendable {
 
     public init(kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
                 operation: String, decision: String, status: Int, extra: [(String, String)]) {
-        self.kind = kind
-        self.time = time
-        self.requestID = requestID
-        self.accessor = accessor
-        self.displayName = displayName
-        self.path = path
-        self.operation = operation
-        self.decision = decision
-        self.status = status
-        fields = [("kind", kind.rawValue), ("request_id", requestID), ("accessor", accessor), ("display_name", displayName),
-                  ("path", path), ("operation", operation), ("decision", decision), ("status", String(status))] + extra
-        canonicalBody = AuditRecord.canonicalBody(time: time, fields: fields)
-        encodedFields = Self.encode(fields)
+        self.init(kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
+                  operation: operation, decision: decision, status: status,
+                  fields: [("kind", kind.rawValue), ("request_id", requestID), ("accessor", accessor), ("display_name", displayName),
+                           ("path", path), ("operation", operation), ("decision", decision), ("status", String(status))] + extra)
     }
 
     /// Rebuilds an entry from stored fields (verification and export).
@@ -47,6 +38,12 @@ public struct AuditEntry: Sendable {
             let displayName = value("display_name"), let path = value("path"), let operation = value("operation"),
             let decision = value("decision"), let status = value("status").flatMap(Int.init)
         else { return nil }
+        self.init(kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
+                  operation: operation, decision: decision, status: status, fields: fields)
+    }
+
+    private init(kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
+                 operation: String, decision: String, status: Int, fields: [(String, String)]) {
         self.kind = kind
         self.time = time
         self.requestID = requestID

@@ -192,29 +192,8 @@ public struct SealRoutes: Sendable {
 
     /// An unseal key part as sent: shares and keys as hex or base64 (as Vault accepts), a passphrase as its UTF-8 bytes.
     static func keyBytes(_ text: String, passphrase: Bool) throws -> [UInt8] {
-        let bytes = passphrase ? Array(text.utf8) : (hex(text) ?? Data(base64Encoded: text).map { Array($0) } ?? [])
+        let bytes = passphrase ? Array(text.utf8) : (Hex.decode(text).flatMap { $0.isEmpty ? nil : $0 } ?? Data(base64Encoded: text).map { Array($0) } ?? [])
         guard !bytes.isEmpty else { throw APIError(.badRequest, "key must be hex or base64") }
         return bytes
-    }
-
-    private static func hex(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0, !chars.isEmpty else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        for index in stride(from: 0, to: chars.count, by: 2) {
-            guard let high = nibble(chars[index]), let low = nibble(chars[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
