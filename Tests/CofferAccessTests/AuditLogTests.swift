@@ -82,6 +82,24 @@ struct AuditLogTests {
         }
     }
 
+    /// A failing sink fails appends and marks the log failing; once it works again, the periodic probe (no
+    /// request needed, nothing left queued) marks it healthy.
+    @Test func healthRecoversWithoutRequests() async throws {
+        try await Self.withLog(.sqlite, AuditConfiguration(durableWithin: .milliseconds(500))) { db, log, _ in
+            try await log.append(Self.entry(0))
+            try await db.execute("ALTER TABLE audit_head RENAME TO audit_head_away")
+            await #expect(throws: AccessError.self) { try await log.append(Self.entry(1)) }
+            #expect(log.health != .ok)
+            await log.checkpointIfDue()
+            #expect(log.health != .ok, "the sink still fails")
+            try await db.execute("ALTER TABLE audit_head_away RENAME TO audit_head")
+            await log.checkpointIfDue()
+            #expect(log.health == .ok)
+            try await log.append(Self.entry(2))
+            #expect(try await AuditTrail(database: db).query(.init()).map(\.entry.requestID) == ["r0", "r2"])
+        }
+    }
+
     /// Two logs (as two service instances would have) appending to one database at once keep one chain.
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func twoWritersKeepOneChainOnPostgres() async throws {

@@ -234,15 +234,21 @@ public final class AuditLog: Sendable {
     }
 
     /// Writes a checkpoint now if entries were added since the last one (the service calls this on a timer,
-    /// so a quiet trail is still checkpointed every interval).
+    /// so a quiet trail is still checkpointed every interval). While the trail is failing it also runs, as a
+    /// probe: health recovers once the sink does, without waiting for a request.
     public func checkpointIfDue() async {
-        let due = state.withLock { !$0.writing && ContinuousClock.now - $0.lastCheckpoint >= configuration.checkpointInterval }
+        let due = state.withLock { state in
+            !state.writing && (ContinuousClock.now - state.lastCheckpoint >= configuration.checkpointInterval || state.health != .ok)
+        }
         guard due, let seed = await signingSeed() else { return }
         do {
-            if let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1 {
-                state.withLock { $0.lastCheckpoint = .now }
-                witness(checkpoint)
+            let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1
+            // A commit that went through shows the sink works again, even while no request writes.
+            state.withLock { state in
+                state.health = .ok
+                if checkpoint != nil { state.lastCheckpoint = .now }
             }
+            if let checkpoint { witness(checkpoint) }
         } catch {
             logger.error("audit checkpoint failed", metadata: ["coffer.error": "\(error)"])
         }
