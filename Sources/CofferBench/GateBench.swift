@@ -67,6 +67,25 @@ struct GateBench: AsyncParsableCommand {
         let issued = try await server.gate.perform(
             GateRequest(token: root, path: "auth/token/create", operation: .write, requestID: "bench-setup", remoteAddress: "local"),
             status: { _ in 200 }) { grant in try await server.gate.tokens.create(grant, TokenRequest(policies: ["bench"]), orphan: false) }
+        // The Gate alone, through its Swift API (no HTTP): 64 concurrent callers, then one at a time.
+        let noop = GateRequest(token: issued.token, path: "sys/bench/noop", operation: .read, requestID: "bench", remoteAddress: "local")
+        let inProcessCount = 64 * 300
+        let started = ContinuousClock.now
+        let cpuBefore = processCPUSeconds()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<64 {
+                group.addTask { for _ in 0..<300 { _ = try await server.gate.perform(noop, status: { _ in 204 }) { _ in 0 } } }
+            }
+            try await group.waitForAll()
+        }
+        let inProcessSeconds = seconds(ContinuousClock.now - started)
+        let cpuPerCall = (processCPUSeconds() - cpuBefore) / Double(inProcessCount) * 1e6
+        let sequentialStart = ContinuousClock.now
+        for _ in 0..<200 { _ = try await server.gate.perform(noop, status: { _ in 204 }) { _ in 0 } }
+        let latency = seconds(ContinuousClock.now - sequentialStart) / 200 * 1e6
+        print(pad(label, 12) + pad("Gate.perform in-process, 64 callers", 44) + pad(String(format: "%.0f", Double(inProcessCount) / inProcessSeconds), 12)
+              + String(format: "%.0f µs CPU per call; one caller: %.0f µs per call (a commit each)", cpuPerCall, latency))
+
         let router = server.makeGatedRouter()
         router.on("/v1/sys/bench/noop", method: .get) { _, _, _ in Response(status: .noContent) }
         router.probe("/v1/sys/bench/bypass", method: .get) { _, _ in Response(status: .noContent) }
