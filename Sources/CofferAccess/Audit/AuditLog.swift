@@ -69,6 +69,8 @@ public final class AuditLog: Sendable {
     private struct Waiter {
         let continuation: CheckedContinuation<Void, any Error>
         let deadline: ContinuousClock.Instant
+        /// A request entry that fails ends its request: no response entry will follow it.
+        let isRequest: Bool
     }
 
     /// The queue, behind one lock: appending is a lock and an array append, not a hop to another executor.
@@ -122,7 +124,7 @@ public final class AuditLog: Sendable {
                 state.nextID += 1
                 state.pending.append((id, entry))
                 state.open += entry.kind == .request ? 1 : -1
-                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline)
+                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, isRequest: entry.kind == .request)
                 defer { state.writing = true; state.sweeping = true }
                 return (true, !state.writing, !state.sweeping)
             }
@@ -178,6 +180,7 @@ public final class AuditLog: Sendable {
                 for (id, waiter) in state.waiters where waiter.deadline <= now {
                     state.waiters[id] = nil
                     expired.append(waiter)
+                    if waiter.isRequest { state.open -= 1 }
                 }
                 if !expired.isEmpty { state.health = .failing("an audit entry was not committed within \(configuration.durableWithin)") }
                 if state.waiters.isEmpty { state.sweeping = false }
@@ -226,7 +229,9 @@ public final class AuditLog: Sendable {
                 logger.error("audit commit failed", metadata: ["coffer.error": "\(error)"])
                 let failed = state.withLock { state -> [Waiter] in
                     state.health = .failing("the last audit commit failed: \(error)")
-                    return batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
+                    let failed = batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
+                    state.open -= failed.filter(\.isRequest).count
+                    return failed
                 }
                 for waiter in failed { waiter.continuation.resume(throwing: Self.unavailable) }
             }
