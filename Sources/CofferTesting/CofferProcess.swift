@@ -5,8 +5,9 @@ import Synchronization
 /// error collected line by line.
 public final class CofferProcess: Sendable {
     private let process: Process
-    private let stderrText = Mutex("")
-    private let stdoutData = Mutex(Data())
+    private let stderrBuffer = OutputBuffer()
+    private let stdoutBuffer = OutputBuffer()
+    private let finished = DispatchGroup()
 
     /// The `coffer` binary built beside the test bundle (or `COFFER_BIN`).
     public static var binary: String {
@@ -32,17 +33,11 @@ public final class CofferProcess: Sendable {
         process.standardOutput = stdout
         let input = stdin.map { _ in Pipe() }
         process.standardInput = input ?? FileHandle.nullDevice
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            self?.stderrText.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
-        stdout.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            self?.stdoutData.withLock { $0.append(data) }
-        }
         try process.run()
+        // One plain thread per pipe, reading until the child closes it: Foundation's readabilityHandler on
+        // Linux has crashed test processes when a handler removes itself at end of file.
+        Self.drain(stderr.fileHandleForReading, into: stderrBuffer, finished: finished)
+        Self.drain(stdout.fileHandleForReading, into: stdoutBuffer, finished: finished)
         if let input, let stdin {
             input.fileHandleForWriting.write(stdin)
             try input.fileHandleForWriting.close()
@@ -51,11 +46,24 @@ public final class CofferProcess: Sendable {
 
     /// Standard error so far, one entry a line.
     public var stderrLines: [String] {
-        stderrText.withLock { $0.split(separator: "\n").map(String.init) }
+        stderrBuffer.text.split(separator: "\n").map(String.init)
     }
 
     /// Standard output so far.
-    public var stdout: String { stdoutData.withLock { String(decoding: $0, as: UTF8.self) } }
+    public var stdout: String { stdoutBuffer.text }
+
+    private static func drain(_ handle: FileHandle, into buffer: OutputBuffer, finished: DispatchGroup) {
+        finished.enter()
+        let thread = Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                buffer.append(data)
+            }
+            finished.leave()
+        }
+        thread.start()
+    }
 
     /// Waits until a line of standard error contains `text`; returns the line.
     public func waitForLine(containing text: String, timeout: Duration = .seconds(60)) async throws -> String {
@@ -85,12 +93,24 @@ public final class CofferProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the pipe handlers drain.
-        try await Task.sleep(for: .milliseconds(100))
+        // Everything the child wrote is read once both pipes reach end of file.
+        while finished.wait(timeout: .now()) == .timedOut {
+            guard ContinuousClock.now < deadline else { throw TestSetupError("coffer's output pipes did not close in time") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning { process.terminate() }
     }
+}
+
+/// Bytes read from a child's pipe, shared between its reader thread and the test.
+final class OutputBuffer: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ more: Data) { data.withLock { $0.append(more) } }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }
