@@ -128,10 +128,10 @@ public struct AppRoleService: Sendable {
         let effectiveTTL = try narrow(ttl, role.secretIDTTL, "ttl")
         let uses = try narrow(numUses, role.secretIDNumUses, "num_uses")
         let secretID = UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
-        let now = AuditLog.microseconds(Date())
+        let now = Date().roundedToStoredPrecision
         let entry = AppRoleSecretID(accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
                                     numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
-        let hash = try await tokens.hash(secretID)
+        let hash = try tokens.hash(secretID)
         try await database.execute("""
             INSERT INTO approle_secret_ids (accessor, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at)
             VALUES (\(entry.accessor), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
@@ -143,7 +143,7 @@ public struct AppRoleService: Sendable {
     }
 
     public func lookupSecretID(_ grant: Grant, role name: String, secretID: String) async throws -> AppRoleSecretID? {
-        let hash = try await tokens.hash(secretID)
+        let hash = try tokens.hash(secretID)
         return try await database.read { conn in try Self.secretID(hash: hash, role: name, on: conn) }
     }
 
@@ -158,7 +158,7 @@ public struct AppRoleService: Sendable {
     }
 
     public func destroySecretID(_ grant: Grant, role name: String, secretID: String) async throws {
-        let hash = try await tokens.hash(secretID)
+        let hash = try tokens.hash(secretID)
         try await database.execute("DELETE FROM approle_secret_ids WHERE secret_hash = \(hash) AND role_name = \(name)")
     }
 
@@ -194,7 +194,7 @@ public struct AppRoleService: Sendable {
 
     private func attemptLogin(roleID: String, secretID: String, address: String) async throws -> IssuedToken {
         guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
-        let hash = try await tokens.hash(secretID)
+        let hash = try tokens.hash(secretID)
         let now = Date()
         let role = try await database.transaction { conn -> AppRoleRole in
             guard let role = try Self.role(where: "role_id", equals: roleID, on: conn),

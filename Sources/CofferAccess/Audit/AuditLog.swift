@@ -303,7 +303,7 @@ public final class AuditLog: Sendable {
             let signer = try Ed25519SigningKey(seed: seed.bytes)
             var newest: AuditCheckpoint?
             for (at, hash) in due {
-                let checkpoint = AuditChain.checkpoint(sequence: at, head: hash, time: Self.microseconds(Date()), signer: signer)
+                let checkpoint = AuditChain.checkpoint(sequence: at, head: hash, time: Date().roundedToStoredPrecision, signer: signer)
                 try conn.execute("""
                     INSERT INTO audit_checkpoints (sequence, head, time, signature)
                     VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature))
@@ -312,11 +312,6 @@ public final class AuditLog: Sendable {
             }
             return (records, newest)
         }
-    }
-
-    /// Times as both backends store them (microseconds), so a signed time reads back identical.
-    static func microseconds(_ date: Date) -> Date {
-        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
     }
 
     private func copy(_ lines: [String]) {
@@ -362,13 +357,13 @@ public struct AuditCheckpointLine: Codable, Sendable {
     public init(_ checkpoint: AuditCheckpoint) {
         sequence = checkpoint.sequence
         head = Hex.encode(checkpoint.head)
-        time_us = Int64((checkpoint.time.timeIntervalSince1970 * 1_000_000).rounded())
+        time_us = checkpoint.time.microsecondsSinceEpoch
         signature = Hex.encode(checkpoint.signature)
     }
 
     public var checkpoint: AuditCheckpoint? {
         guard let head = Hex.decode(head), let signature = Hex.decode(signature) else { return nil }
-        return AuditCheckpoint(sequence: sequence, head: head, time: Date(timeIntervalSince1970: Double(time_us) / 1_000_000), signature: signature)
+        return AuditCheckpoint(sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature)
     }
 
     public var json: String {
@@ -405,8 +400,9 @@ public enum AuditWitnessFile {
 
 /// Lower-case hex.
 public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
     public static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 0xf)]) }

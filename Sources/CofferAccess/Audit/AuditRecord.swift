@@ -1,3 +1,4 @@
+import CofferStore
 public import struct Foundation.Date
 
 /// One audit entry as it is chained: numbered without gaps, hashed over a canonical encoding together
@@ -45,7 +46,7 @@ public struct AuditRecord: Sendable, Equatable {
     static func canonicalBody(time: Date, fields: [(String, String)]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(fields.reduce(32) { $0 + $1.0.utf8.count + $1.1.utf8.count + 8 })
-        put(Array(String(Int64((time.timeIntervalSince1970 * 1_000_000).rounded())).utf8), into: &out)
+        put(Array(String(time.microsecondsSinceEpoch).utf8), into: &out)
         put(Array(String(fields.count).utf8), into: &out)
         for (key, value) in fields {
             put(Array(key.utf8), into: &out)
@@ -80,6 +81,6 @@ public struct AuditCheckpoint: Sendable, Equatable {
     /// What is signed.
     public static func message(sequence: Int64, head: [UInt8], time: Date) -> [UInt8] {
         Array("coffer-audit-checkpoint-v1|\(sequence)|".utf8) + head
-            + Array("|\(Int64((time.timeIntervalSince1970 * 1_000_000).rounded()))".utf8)
+            + Array("|\(time.microsecondsSinceEpoch)".utf8)
     }
 }

@@ -51,7 +51,7 @@ public struct AuditTrail: Sendable {
             for (key, value) in record.fields { object[key] = value }
             object["sequence"] = String(record.sequence)
             object["time"] = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(record.time)
-            object["time_us"] = String(Int64((record.time.timeIntervalSince1970 * 1_000_000).rounded()))
+            object["time_us"] = String(record.time.microsecondsSinceEpoch)
             object["hash"] = Hex.encode(record.hash)
             object["fields"] = String(decoding: (try? JSONEncoder().encode(record.fields.map { [$0.0, $0.1] })) ?? Data(), as: UTF8.self)
             let encoder = JSONEncoder()
@@ -69,7 +69,7 @@ public struct AuditTrail: Sendable {
             // The top-level copies of the fields are what a reader sees first: one that disagrees with the
             // hashed fields makes the entry count as altered (an empty hash never verifies).
             let consistent = fields.allSatisfy { key, value in object[key].map { $0 == value } ?? true }
-            return AuditRecord(sequence: sequence, time: Date(timeIntervalSince1970: Double(micros) / 1_000_000),
+            return AuditRecord(sequence: sequence, time: Date(microsecondsSinceEpoch: micros),
                                fields: fields, hash: consistent ? hash : [])
         }
     }

@@ -118,7 +118,7 @@ public final class Gate: Sendable {
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.
     func identify(_ token: String?) async throws -> Identity {
         guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied }
-        let hash = try await tokens.hash(token)
+        let hash = try tokens.hash(token)
         let policies = policies
         let found = try await database.read { conn -> (TokenEntry, [(String, String)])? in
             guard let entry = try TokenStore.lookup(hash: hash, on: conn) else { return nil }
@@ -169,7 +169,7 @@ public final class Gate: Sendable {
         var fields: [(String, String)] = [("policies", policies.joined(separator: ","))]
         if !rule.isEmpty { fields.append(("rule", rule)) }
         if kind == .request { fields.append(("remote_address", request.remoteAddress)) }
-        return AuditEntry(kind: kind, time: AuditLog.microseconds(now), requestID: request.requestID, accessor: accessor, displayName: name,
+        return AuditEntry(kind: kind, time: now.roundedToStoredPrecision, requestID: request.requestID, accessor: accessor, displayName: name,
                           path: request.path, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
     }
 

@@ -1,5 +1,6 @@
 import CofferKeys
 import CofferCrypto
+import CofferStore
 import Foundation
 
 /// Vault's token operations, each taking the ``Grant`` of the request that asks for it.
@@ -12,7 +13,7 @@ public struct TokenService: Sendable {
     public static let maximumTTL: Int64 = 768 * 3600
 
     /// The keyed hash a token is stored under.
-    func hash(_ token: String) async throws -> [UInt8] {
+    func hash(_ token: String) throws -> [UInt8] {
         let key = try keys.systemKey(.tokenHMAC)
         return try BLAKE2b.hash(Array(token.utf8), key: key.bytes)
     }
@@ -59,9 +60,9 @@ public struct TokenService: Sendable {
         let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
                                meta: request.meta, displayName: displayName, path: path, creationTTL: expiresAt.map { Int64($0.timeIntervalSince(now).rounded()) } ?? 0,
                                explicitMaxTTL: request.explicitMaxTTL ?? 0, numUses: request.numUses, renewable: request.renewable && expiresAt != nil,
-                               createdAt: AuditLogTime.microseconds(now), expiresAt: expiresAt.map(AuditLogTime.microseconds),
-                               maxExpiresAt: maxExpiresAt.map(AuditLogTime.microseconds))
-        try await store.insert(entry, hash: try await hash(token))
+                               createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt.map(\.roundedToStoredPrecision),
+                               maxExpiresAt: maxExpiresAt.map(\.roundedToStoredPrecision))
+        try await store.insert(entry, hash: try hash(token))
         grant.auditSensitive("auth.client_token", token)
         grant.auditFact("auth.accessor", entry.accessor)
         return IssuedToken(token: token, entry: entry)
@@ -73,20 +74,20 @@ public struct TokenService: Sendable {
         let now = Date()
         let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
-        let expiresAt = AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(min(ttl, maximum))))
+        let expiresAt = now.addingTimeInterval(TimeInterval(min(ttl, maximum))).roundedToStoredPrecision
         let token = TokenFormat.newToken()
         var entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
                                meta: meta, displayName: displayName, path: path, creationTTL: min(ttl, maximum), explicitMaxTTL: maxTTL,
-                               numUses: numUses, renewable: true, createdAt: AuditLogTime.microseconds(now), expiresAt: expiresAt,
-                               maxExpiresAt: AuditLogTime.microseconds(now.addingTimeInterval(TimeInterval(maximum))))
+                               numUses: numUses, renewable: true, createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt,
+                               maxExpiresAt: now.addingTimeInterval(TimeInterval(maximum)).roundedToStoredPrecision)
         entry.boundCIDRs = boundCIDRs
-        try await store.insert(entry, hash: try await hash(token))
+        try await store.insert(entry, hash: try hash(token))
         return IssuedToken(token: token, entry: entry)
     }
 
     /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.
     public func lookup(_ grant: Grant, token: String) async throws -> TokenEntry? {
-        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)), !entry.isExpired(at: Date()) else { return nil }
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)), !entry.isExpired(at: Date()) else { return nil }
         return entry
     }
 
@@ -103,7 +104,7 @@ public struct TokenService: Sendable {
     /// Revokes a token and its children. Unknown tokens are fine (Vault answers 204 too).
     @discardableResult
     public func revoke(_ grant: Grant, token: String) async throws -> Int {
-        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)) else { return 0 }
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)) else { return 0 }
         return try await revoke(grant, accessor: entry.accessor)
     }
 
@@ -115,7 +116,7 @@ public struct TokenService: Sendable {
 
     /// Revokes a token alone; its children become orphans.
     public func revokeOrphan(_ grant: Grant, token: String) async throws {
-        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try await hash(token)) else { return }
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)) else { return }
         grant.auditFact("revoked.accessor", entry.accessor)
         try await store.revokeOrphaningChildren(accessor: entry.accessor)
     }
@@ -133,9 +134,4 @@ public struct TokenService: Sendable {
         if name.isEmpty || name == "token" { return "token" }
         return "token-" + name
     }
-}
-
-/// Timestamps rounded to the microsecond both backends store, so what is returned equals what is read back.
-enum AuditLogTime {
-    static func microseconds(_ date: Date) -> Date { AuditLog.microseconds(date) }
 }

@@ -15,15 +15,31 @@ public enum SQLValue: Sendable, Hashable {
     case timestamp(Date)
 }
 
+extension Date {
+    /// Whole microseconds since the Unix epoch: the precision both backends store.
+    public var microsecondsSinceEpoch: Int64 {
+        Int64((timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    public init(microsecondsSinceEpoch: Int64) {
+        self.init(timeIntervalSince1970: Double(microsecondsSinceEpoch) / 1_000_000)
+    }
+
+    /// This time as the database gives it back: rounded to the microsecond.
+    public var roundedToStoredPrecision: Date {
+        Date(microsecondsSinceEpoch: microsecondsSinceEpoch)
+    }
+}
+
 extension SQLValue {
     /// Whole microseconds since the Unix epoch, the shared precision of both backends.
     static func microseconds(of date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        date.microsecondsSinceEpoch
     }
 
     @usableFromInline
     static func date(microseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
+        Date(microsecondsSinceEpoch: microseconds)
     }
 
     /// A short name of the case, for error messages that must not show the value itself.
