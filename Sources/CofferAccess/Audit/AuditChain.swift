@@ -108,9 +108,6 @@ public struct AuditHasher: Sendable {
     }
 
     public func hash(_ value: String) throws -> String {
-        "hmac:" + (try BLAKE2b.hash(Array(value.utf8), key: key.bytes, length: 32)).map { byte in
-            let hex = Array("0123456789abcdef")
-            return String([hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-        }.joined()
+        "hmac:" + Hex.encode(try BLAKE2b.hash(Array(value.utf8), key: key.bytes, length: 32))
     }
 }

@@ -87,8 +87,9 @@ public struct AuditEntry: Sendable {
 /// Minimal JSON writing for hot paths.
 enum JSONText {
     /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped (RFC 8259).
+    private static let hex = Array("0123456789abcdef".utf8)
+
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -81,7 +81,7 @@ public struct SealRoutes: Sendable {
         var secrets = shares.map { $0.bytes.unprotectedCopy() }
         if let key = keyFileKey { secrets.append(key.bytes.unprotectedCopy()) }
         defer { for index in secrets.indices { Wipe.bytes(&secrets[index]) } }
-        return VaultJSON.response(status: .ok, make(secrets.map { $0.map { String(format: "%02x", $0) }.joined() },
+        return VaultJSON.response(status: .ok, make(secrets.map(Hex.encode),
                                                     secrets.map { Data($0).base64EncodedString() }))
     }
 
