@@ -10,11 +10,7 @@ struct AppRoleRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         let base = "/v1/auth/approle/role"
-        router.on(base, method: GatedRouter.list) { _, _, grant in try await listRoles(grant) }
-        router.on(base, method: .get) { request, _, grant in
-            guard request.uri.queryParameters["list"] == "true" else { throw APIError(.methodNotAllowed, "use LIST or GET ?list=true to list roles") }
-            return try await listRoles(grant)
-        }
+        router.onList(base) { _, _, grant in try await listRoles(grant) }
         router.on("\(base)/:name", method: .get) { _, context, grant in
             let name = try context.parameters.require("name")
             guard let role = try await appRole.read(grant, name: name) else { throw APIError(.notFound, []) }
@@ -28,12 +24,8 @@ struct AppRoleRoutes: Sendable {
             guard let role = try await appRole.read(grant, name: try context.parameters.require("name")) else { throw APIError(.notFound, []) }
             return VaultJSON.response(status: .ok, ["data": ["role_id": role.roleID]])
         }
-        router.on("\(base)/:name/secret-id", method: GatedRouter.list) { _, context, grant in
+        router.onList("\(base)/:name/secret-id") { _, context, grant in
             try await listSecretIDs(grant, try context.parameters.require("name"))
-        }
-        router.on("\(base)/:name/secret-id", method: .get) { request, context, grant in
-            guard request.uri.queryParameters["list"] == "true" else { throw APIError(.methodNotAllowed, "use LIST or GET ?list=true to list secret IDs") }
-            return try await listSecretIDs(grant, try context.parameters.require("name"))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("\(base)/:name", method: method) { request, context, grant in

@@ -8,6 +8,8 @@ public struct CofferRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's address as the connection shows it (no proxy header is trusted).
     public let remoteAddress: String
+    /// The request path as policies see it (``GatePath``), set by the path guard before any route runs.
+    var gatePath: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -74,6 +74,18 @@ public final class GatedRouter {
         }
     }
 
+    /// A list route in both of Vault's forms: the `LIST` method, and `GET ?list=true` (hvac's `strict_http`).
+    /// A plain `GET` of the path answers 405.
+    public func onList(_ path: String, access: Access = .token, _ handler: @escaping Handler) {
+        on(path, method: Self.list, access: access, handler)
+        on(path, method: .get, access: access) { request, context, grant in
+            guard request.uri.queryParameters["list"] == "true" else {
+                throw APIError(.methodNotAllowed, "use LIST or GET ?list=true to list \(path)")
+            }
+            return try await handler(request, context, grant)
+        }
+    }
+
     /// An open, audited route: the handler gets an anonymous grant.
     public func open(_ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler) {
         record(path, method, .open)
@@ -98,7 +110,7 @@ public final class GatedRouter {
 
     static func perform(_ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
                         _ body: (Grant) async throws -> Response) async throws -> Response {
-        let path = try GatePath.normalise(request.uri.path)
+        let path = try context.gatePath ?? GatePath.normalise(request.uri.path)
         let gateAccess: GateRequest.Access
         var extra: Capabilities = []
         switch access {

@@ -9,11 +9,12 @@ struct PolicyRoutes: Sendable {
     func register(on router: GatedRouter) {
         for base in ["/v1/sys/policies/acl", "/v1/sys/policy"] {
             let legacy = base.hasSuffix("sys/policy")
-            router.on(base, method: GatedRouter.list) { _, _, _ in try await list(legacy: legacy) }
-            router.on(base, method: .get, operation: legacy ? .read : nil) { request, _, _ in
-                // LIST as `GET ?list=true`; the legacy path lists on a plain GET.
-                guard legacy || request.uri.queryParameters["list"] == "true" else { throw APIError(.methodNotAllowed, "use LIST or GET ?list=true to list policies") }
-                return try await list(legacy: legacy)
+            if legacy {
+                // The legacy path lists on a plain GET too.
+                router.on(base, method: GatedRouter.list) { _, _, _ in try await list(legacy: true) }
+                router.on(base, method: .get, operation: .read) { _, _, _ in try await list(legacy: true) }
+            } else {
+                router.onList(base) { _, _, _ in try await list(legacy: false) }
             }
             router.on("\(base)/:name", method: .get) { _, context, _ in
                 let name = try context.parameters.require("name")
