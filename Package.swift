@@ -57,6 +57,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CofferCredentials",
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CofferKeys",
             dependencies: ["CofferCrypto", "CofferStore"],
             swiftSettings: swiftSettings
@@ -76,6 +81,7 @@ let package = Package(
             name: "CofferServer",
             dependencies: [
                 "CofferAccess",
+                "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferStore",
@@ -100,6 +106,7 @@ let package = Package(
             name: "CofferCLI",
             dependencies: [
                 "CofferAccess",
+                "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferStore",
@@ -152,6 +159,7 @@ let package = Package(
             name: "CofferServerTests",
             dependencies: [
                 "CofferAccess",
+                "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferServer",

@@ -19,13 +19,27 @@ public enum BLAKE2b {
         return try key.withUnsafeBytes { try digest(data, length: length, key: $0) }
     }
 
+    /// Keyed BLAKE2b of secret bytes, read in place (no unguarded copy).
+    public static func hash(secret data: borrowing SecureBytes, key: borrowing SecureBytes, length: Int = defaultLength) throws -> [UInt8] {
+        guard keyLengths.contains(key.count) else {
+            throw CryptoError(.invalidInput, "a BLAKE2b key must be \(keyLengths.lowerBound) to \(keyLengths.upperBound) bytes")
+        }
+        return try key.withUnsafeBytes { keyBytes in
+            try data.withUnsafeBytes { bytes in try digest(bytes, length: length, key: keyBytes) }
+        }
+    }
+
     private static func digest(_ data: [UInt8], length: Int, key: UnsafeRawBufferPointer?) throws -> [UInt8] {
+        try data.withUnsafeBytes { try digest($0, length: length, key: key) }
+    }
+
+    private static func digest(_ data: UnsafeRawBufferPointer, length: Int, key: UnsafeRawBufferPointer?) throws -> [UInt8] {
         Sodium.ensureInitialised()
         guard outputLengths.contains(length) else {
             throw CryptoError(.invalidInput, "a BLAKE2b output must be \(outputLengths.lowerBound) to \(outputLengths.upperBound) bytes")
         }
         var out = [UInt8](repeating: 0, count: length)
-        let rc = crypto_generichash(&out, length, data, UInt64(data.count),
+        let rc = crypto_generichash(&out, length, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
                                     key?.baseAddress?.assumingMemoryBound(to: UInt8.self), key?.count ?? 0)
         guard rc == 0 else { throw CryptoError(.libraryFailure, "BLAKE2b failed") }
         return out

@@ -111,6 +111,12 @@ public enum Wipe {
     public static func bytes(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
     }
+
+    /// Zeroes raw memory (a `Data`'s or a buffer's bytes) that held secret data.
+    public static func raw(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        sodium_memzero(base, buffer.count)
+    }
 }
 
 /// Constant-time comparison for MACs, tokens, hashes and key-check values.

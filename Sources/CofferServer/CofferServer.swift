@@ -1,4 +1,5 @@
 public import CofferAccess
+public import CofferCredentials
 public import CofferKeys
 public import CofferStore
 import CofferCrypto
@@ -22,6 +23,8 @@ public struct CofferServer: Sendable {
     public let keys: KeyHierarchy
     /// Tokens, policies and the audit trail: every route goes through it.
     public let gate: Gate
+    /// The credentials store (KV version 2 engines).
+    public let credentials: CredentialStore
     public let logger: Logger
     let migrationCount: Int
 
@@ -37,7 +40,8 @@ public struct CofferServer: Sendable {
             let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
             try await gate.policies.ensureDefault()
             return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
-                                logger: logger, migrationCount: migrations.migrations.count)
+                                credentials: CredentialStore(database: database, keys: keys), logger: logger,
+                                migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
             throw error
@@ -45,8 +49,11 @@ public struct CofferServer: Sendable {
     }
 
     /// Every table holding records sealed under the keyring, for rewrap. Each module that stores encrypted
-    /// columns adds its tables here (none does yet: the credentials store is the first).
-    static let encryptedTables: [EncryptedTable] = []
+    /// columns adds its tables here.
+    static let encryptedTables: [EncryptedTable] = [
+        CredentialStore.encryptedTable,
+        EncryptedTable(table: "wrapped_responses", idColumn: "accessor", versionColumn: nil),
+    ]
 
     /// The router with every route and middleware, shared by `run()` and tests.
     public func makeRouter() -> Router<CofferRequestContext> {
@@ -68,6 +75,10 @@ public struct CofferServer: Sendable {
         AppRoleRoutes(appRole: gate.appRole, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
+        WrappingRoutes(wrapping: gate.wrapping).register(on: router)
+        MountRoutes(mounts: credentials.mounts).register(on: router)
+        // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
+        KVRoutes(store: credentials).register(on: router)
         return router
     }
 
@@ -77,7 +88,8 @@ public struct CofferServer: Sendable {
             router: makeRouter(),
             server: .vaultHTTP1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "coffer"),
-            services: [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger)],
+            services: [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
+                       UsageFlusher(usage: credentials.usage, logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger
         )
@@ -85,7 +97,7 @@ public struct CofferServer: Sendable {
 
     /// The same server with another configuration (the database, keys and identity stay).
     public func with(configuration: ServerConfiguration) -> CofferServer {
-        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, logger: logger,
+        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials, logger: logger,
                      migrationCount: migrationCount)
     }
 
@@ -175,7 +187,27 @@ struct GateMaintenance: Service {
             ticks += 1
             if ticks % 12 == 0, await !gate.keys.status.sealed {
                 do { try await gate.tokens.tidy() } catch { logger.warning("token tidy failed", metadata: ["coffer.error": "\(error)"]) }
+                do { _ = try await gate.wrapping.tidy() } catch { logger.warning("wrapping tidy failed", metadata: ["coffer.error": "\(error)"]) }
             }
         }
+    }
+}
+
+/// Writes secrets' usage counts every ``UsageTracker/flushInterval``, and once more at shutdown (before the
+/// database closes: services stop in reverse order).
+struct UsageFlusher: Service {
+    let usage: UsageTracker
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: UsageTracker.flushInterval)
+            await flush()
+        }
+        await flush()
+    }
+
+    private func flush() async {
+        do { try await usage.flush() } catch { logger.warning("usage flush failed; the counts are kept for the next one", metadata: ["coffer.error": "\(error)"]) }
     }
 }

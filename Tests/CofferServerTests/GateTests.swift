@@ -16,6 +16,9 @@ struct GateTests {
         "PUT /v1/sys/unseal", "POST /v1/sys/unseal", "GET /v1/sys/rekey/init", "PUT /v1/sys/rekey/init", "POST /v1/sys/rekey/init",
         "DELETE /v1/sys/rekey/init", "PUT /v1/sys/rekey/update", "POST /v1/sys/rekey/update", "GET /v1/sys/rekey/verify",
         "PUT /v1/sys/rekey/verify", "POST /v1/sys/rekey/verify", "POST /v1/auth/approle/login", "PUT /v1/auth/approle/login",
+        // The wrapping token is the credential (Vault leaves these open too).
+        "POST /v1/sys/wrapping/unwrap", "PUT /v1/sys/wrapping/unwrap", "POST /v1/sys/wrapping/lookup", "PUT /v1/sys/wrapping/lookup",
+        "POST /v1/sys/wrapping/rewrap", "PUT /v1/sys/wrapping/rewrap",
     ]
 
     /// Walks every registered route: without a token each gated one is 403 "permission denied"; with a token
@@ -32,7 +35,8 @@ struct GateTests {
                                               "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self"]
             try await Application(router: gated.hummingbirdRouter).test(.router) { client in
                 for route in routes where route.access != .open && route.access != .probe {
-                    let uri = route.path.replacingOccurrences(of: ":name", with: "some-name")
+                    let uri = route.path.replacingOccurrences(of: ":name", with: "some-name").replacingOccurrences(of: ":mount", with: "secret")
+                        .replacingOccurrences(of: ":path", with: "some-mount").replacingOccurrences(of: "**", with: "app/db")
                     try await client.execute(uri: uri, method: route.method) { response in
                         #expect(response.status == .forbidden, "\(route.method) \(route.path) without a token")
                         #expect(response.headers[.contentType] == "application/json")

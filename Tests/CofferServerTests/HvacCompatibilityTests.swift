@@ -3,10 +3,12 @@ import Foundation
 import Testing
 
 /// hvac, the Python Vault client from PyPI, against a running `coffer serve`: tokens, policies and AppRole
-/// in Vault's shapes (Tests/CofferServerTests/Hvac/hvac_gate.py).
+/// in Vault's shapes (Tests/CofferServerTests/Hvac/hvac_gate.py); KV version 2, mounts and response
+/// wrapping (hvac_kv.py).
 @Suite(.enabled(if: TestPython.available, "set COFFER_TEST_PYTHON to a python with hvac to check Vault-client compatibility"))
 struct HvacCompatibilityTests {
-    @Test func hvacWorksUnchangedAgainstTheGate() async throws {
+    @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged")])
+    func hvacWorksUnchanged(script name: String, success: String) async throws {
         let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the hvac checks cannot be skipped")
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -18,7 +20,7 @@ struct HvacCompatibilityTests {
         let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/hvac_gate.py").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/\(name)").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script]
@@ -30,9 +32,10 @@ struct HvacCompatibilityTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "hvac script failed:\n\(text)")
-        #expect(text.contains("work unchanged"))
+        #expect(text.contains(success))
         serve.terminate()
         #expect(try await serve.waitForExit() == 0)
         #expect(!serve.stderrLines.joined().contains(root))
+        #expect(!serve.stderrLines.joined().contains("s3cret"), "a secret value reached the log")
     }
 }

@@ -110,4 +110,9 @@ public struct AuditHasher: Sendable {
     public func hash(_ value: String) throws -> String {
         "hmac:" + Hex.encode(try BLAKE2b.hash(Array(value.utf8), key: key.bytes, length: 32))
     }
+
+    /// The same hash of secret bytes (a secret's data), read in guarded memory.
+    public func hash(secret: borrowing SecureBytes) throws -> String {
+        "hmac:" + Hex.encode(try BLAKE2b.hash(secret: secret, key: key.bytes, length: 32))
+    }
 }

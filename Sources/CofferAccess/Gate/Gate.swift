@@ -21,6 +21,8 @@ public final class Gate: Sendable {
     public let policies: PolicyStore
     public let tokens: TokenService
     public let appRole: AppRoleService
+    /// Response wrapping (`X-Vault-Wrap-TTL`, `sys/wrapping/*`).
+    public let wrapping: ResponseWrapping
     let logger: Logger
 
     public init(database: any Database, keys: KeyHierarchy, audit: AuditConfiguration = .init(), logger: Logger) {
@@ -34,6 +36,7 @@ public final class Gate: Sendable {
         let tokens = TokenService(store: TokenStore(database: database), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
+        self.wrapping = ResponseWrapping(database: database, tokens: tokens)
     }
 
     /// The identity and ACL behind a token, read in one snapshot.
@@ -149,6 +152,7 @@ public final class Gate: Sendable {
         return notes.map { note in
             guard note.sensitive else { return (note.key, note.value) }
             // Sealed at this moment (a `sys/seal` that just ran): the value is left out, never written plain.
+            if let secret = note.secret { return (note.key, hasher.flatMap { try? $0.hash(secret: secret.bytes) } ?? "withheld:sealed") }
             return (note.key, hasher.flatMap { try? $0.hash(note.value) } ?? "withheld:sealed")
         }
     }

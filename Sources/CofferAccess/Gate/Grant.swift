@@ -1,3 +1,4 @@
+public import CofferCrypto
 import Synchronization
 
 /// What a request asks of the Gate: the operation on a path, by whom.
@@ -105,6 +106,12 @@ public struct Grant: Sendable {
         notes.add(key: key, value: value, sensitive: true)
     }
 
+    /// Records secret bytes (a secret's data, as its JSON text) for the response's audit entry, which holds
+    /// only their `hmac:` hash. The bytes stay in guarded memory until the entry is made.
+    public func auditSensitive(_ key: String, secret: SecureHandle) {
+        notes.add(key: key, value: "", sensitive: true, secret: secret)
+    }
+
     /// Records a plain, non-secret fact in the response's audit entry (a created accessor, a policy name).
     public func auditFact(_ key: String, _ value: String) {
         notes.add(key: key, value: value, sensitive: false)
@@ -117,11 +124,13 @@ final class AuditNotes: Sendable {
         let key: String
         let value: String
         let sensitive: Bool
+        /// Secret bytes hashed in place of `value`.
+        let secret: SecureHandle?
     }
     private let notes = Mutex<[Note]>([])
 
-    func add(key: String, value: String, sensitive: Bool) {
-        notes.withLock { $0.append(Note(key: key, value: value, sensitive: sensitive)) }
+    func add(key: String, value: String, sensitive: Bool, secret: SecureHandle? = nil) {
+        notes.withLock { $0.append(Note(key: key, value: value, sensitive: sensitive, secret: secret)) }
     }
 
     var all: [Note] { notes.withLock { $0 } }

@@ -127,7 +127,11 @@ public final class GatedRouter {
             case .success(let response): Int(response.status.code)
             case .failure(let error): Int(APIError.answering(error, request: request, context: context).status.code)
             }
-        }, body)
+        }) { grant in
+            // Wrapped inside the Gate, so the response entry records the wrapping token's accessor and hash.
+            try await ResponseWrapper.wrapIfAsked(try await body(grant), request: request, context: context, grant: grant,
+                                                  wrapping: gate.wrapping, path: path)
+        }
     }
 
     /// `X-Vault-Token`, else `Authorization: Bearer …`.

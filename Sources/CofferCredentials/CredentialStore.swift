@@ -1,0 +1,373 @@
+public import CofferAccess
+public import CofferCrypto
+public import CofferKeys
+public import CofferStore
+import Foundation
+
+/// What a read of a secret version finds.
+public enum SecretRead: Sendable {
+    /// The version's data (JSON object text, in guarded memory: drop it once the answer is written).
+    case found(SecretVersion)
+    /// Soft-deleted, past `delete_version_after`, or destroyed: Vault answers 404 with the metadata.
+    case deleted(VersionMetadata, customMetadata: [String: String]?)
+}
+
+/// A decrypted version.
+public struct SecretVersion: Sendable {
+    public let metadata: VersionMetadata
+    public let customMetadata: [String: String]?
+    /// The data, a JSON object's compact text.
+    public let data: SecureHandle
+}
+
+/// The credentials store (`api_credentials`): versioned secrets under KV v2 mounts, each version's data
+/// sealed under the keyring and bound to `(api_credential_versions, mount/path, version)`.
+///
+/// Every operation takes the ``Grant`` of the request it serves, so none runs around the Gate; writes
+/// refine the grant (create for a new secret, update for an existing one, as Vault does).
+public final class CredentialStore: Sendable {
+    public let database: any Database
+    public let keys: KeyHierarchy
+    public let mounts: MountStore
+    public let usage: UsageTracker
+
+    /// The largest data of one version, as sealed (compact JSON).
+    public static let maximumDataBytes = 512 * 1024
+    /// Versions kept when neither the secret nor its engine sets `max_versions`.
+    public static let defaultMaxVersions: Int64 = 10
+    /// The table and binding of sealed versions (for rewrap).
+    public static let encryptedTable = EncryptedTable(table: "api_credential_versions", idColumn: "id", versionColumn: "version")
+
+    public init(database: any Database, keys: KeyHierarchy) {
+        self.database = database
+        self.keys = keys
+        self.mounts = MountStore(database: database)
+        self.usage = UsageTracker(database: database)
+    }
+
+    static func binding(_ id: String, version: Int64) -> RecordBinding {
+        RecordBinding(table: encryptedTable.bindingTable, id: id, version: version)
+    }
+
+    // MARK: reading
+
+    /// Reads `version` (the current one when `nil`).
+    /// - Throws: ``AccessError`` `.notFound` for an unknown secret or version (or an expired secret),
+    ///   `.invalidRequest` for a version below 0.
+    public func read(_ grant: Grant, _ path: SecretPath, version: Int64? = nil) async throws -> SecretRead {
+        if let version, version < 0 { throw AccessError(.invalidRequest, "version must be 0 (the current one) or a positive version number") }
+        let sealer = try await keys.sealer()
+        let id = path.id
+        let now = Date()
+        let found = try await database.read { conn -> (SecretMetadata, VersionMetadata, EncryptedValue?)? in
+            _ = try MountStore.require(path.mount, on: conn)
+            guard let secret = try Self.metadata(path, on: conn, versions: false), !secret.isExpired(at: now) else { return nil }
+            let wanted = (version ?? 0) == 0 ? secret.currentVersion : version ?? 0
+            guard wanted > 0, let row = try conn.queryFirst("SELECT * FROM api_credential_versions WHERE id = \(id) AND version = \(wanted)") else { return nil }
+            let term: Int64? = try row.decode(column: "key_term")
+            let sealed: [UInt8]? = try row.decode(column: "sealed")
+            return (secret, try Self.version(row), term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } })
+        }
+        guard let (secret, metadata, encrypted) = found else { throw AccessError(.notFound, "") }
+        usage.record(id, at: now)
+        guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: secret.customMetadata) }
+        let data = try sealer.open(encrypted, binding: Self.binding(id, version: metadata.version))
+        return .found(SecretVersion(metadata: metadata, customMetadata: secret.customMetadata, data: SecureHandle(data)))
+    }
+
+    /// The secret's metadata and every version it keeps.
+    /// - Throws: ``AccessError`` `.notFound`.
+    public func metadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
+        let found = try await database.read { conn in
+            _ = try MountStore.require(path.mount, on: conn)
+            return try Self.metadata(path, on: conn, versions: true)
+        }
+        guard let found else { throw AccessError(.notFound, "") }
+        return found
+    }
+
+    /// The keys directly under `folder` (`""` for the mount's top): names, and sub-folders ending in `/`.
+    /// - Throws: ``AccessError`` `.notFound` when there are none (Vault's 404 for an empty list).
+    public func list(_ grant: Grant, mount: String, folder: String) async throws -> [String] {
+        try SecretPath.validate(folder, folder: true)
+        let prefix = folder.isEmpty || folder.hasSuffix("/") ? folder : folder + "/"
+        let count = prefix.utf8.count
+        let paths = try await database.read { conn -> [String] in
+            _ = try MountStore.require(mount, on: conn)
+            return try conn.query("""
+                SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
+                """).map { try $0.decode(String.self, at: 0) }
+        }
+        var keys: [String] = []
+        for path in paths where path.utf8.count > count && path.hasPrefix(prefix) {
+            let rest = path.utf8.dropFirst(count)
+            let key: String
+            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+                key = String(decoding: rest[..<slash], as: UTF8.self) + "/"
+            } else {
+                key = String(decoding: rest, as: UTF8.self)
+            }
+            if keys.last != key { keys.append(key) }
+        }
+        guard !keys.isEmpty else { throw AccessError(.notFound, "") }
+        return keys.sorted()
+    }
+
+    // MARK: writing
+
+    /// Writes a new version.
+    /// - Parameters:
+    ///   - data: a JSON object's text (the caller parsed and checked it), at most ``maximumDataBytes``.
+    ///   - cas: check-and-set: the write happens only if this is the current version (0: only if the secret
+    ///     does not exist).
+    /// - Throws: ``AccessError`` `.invalidRequest` for a CAS mismatch or a missing CAS where required, data
+    ///   too large; `.permissionDenied` when the grant allows `update` but the secret is new (or `create`
+    ///   but it exists).
+    public func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?) async throws -> (VersionMetadata, [String: String]?) {
+        guard data.bytes.count <= Self.maximumDataBytes else {
+            throw AccessError(.invalidRequest, "the data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
+        }
+        if let cas, cas < 0 { throw AccessError(.invalidRequest, "options.cas must be 0 or a positive version number") }
+        let sealer = try await keys.sealer()
+        let id = path.id
+        let accessor = grant.accessor
+        let now = Date().roundedToStoredPrecision
+        let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
+            let mount = try MountStore.require(path.mount, on: conn)
+            let secret = try Self.metadata(path, on: conn, versions: false)
+            try grant.require(secret == nil ? .create : .update)
+            if mount.casRequired || secret?.casRequired == true, cas == nil {
+                throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
+            }
+            if let cas, cas != (secret?.currentVersion ?? 0) {
+                throw AccessError(.invalidRequest, "check-and-set parameter did not match the current version")
+            }
+            if secret == nil {
+                try conn.execute("""
+                    INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
+                        delete_version_after, custom_metadata, created_by, created_at, updated_at)
+                    VALUES (\(id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
+                    """)
+            }
+            let version = (secret?.currentVersion ?? 0) + 1
+            let after = Self.effectiveDeleteAfter(key: secret?.deleteVersionAfter ?? 0, mount: mount.deleteVersionAfter)
+            let deletion = after > 0 ? now.addingTimeInterval(Double(after)) : nil
+            let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
+            try conn.execute("""
+                INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
+                VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed))
+                """)
+            let keep = Self.effectiveMaxVersions(key: secret?.maxVersions ?? 0, mount: mount.maxVersions)
+            var oldest = secret?.oldestVersion ?? 0
+            if version - keep >= 1 {
+                try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(version - keep)")
+                oldest = max(oldest, version - keep + 1)
+            }
+            try conn.execute("""
+                UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), updated_at = \(now) WHERE id = \(id)
+                """)
+            return (VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
+                    secret?.customMetadata)
+        }
+        grant.auditFact("version", String(written.0.version))
+        return written
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to the current version and writes the result as a new version.
+    /// - Throws: ``AccessError`` `.notFound` when there is no live current version to patch; as ``write(_:_:data:cas:)``.
+    public func patch(_ grant: Grant, _ path: SecretPath, patch: JSONValue, cas: Int64?) async throws -> (VersionMetadata, [String: String]?) {
+        guard case .object = patch else { throw AccessError(.invalidRequest, "data must be a JSON object") }
+        guard case .found(let current) = try await read(grant, path) else {
+            throw AccessError(.notFound, "the current version of \(path) is deleted; write a new version instead of patching")
+        }
+        guard let old = current.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
+            throw AccessError(.invalidRequest, "the current version of \(path) is not a JSON object")
+        }
+        var merged = try old.merging(patch: patch).encoded()
+        defer { merged.withUnsafeMutableBytes { Wipe.raw($0) } }
+        // The patch applies to the version it was computed from: a concurrent write makes it fail, not vanish.
+        return try await write(grant, path, data: SecureHandle(SecureBytes(copying: merged)), cas: cas ?? current.metadata.version)
+    }
+
+    /// Writes metadata, creating the secret (with no versions) if it does not exist.
+    /// - Parameter merge: `PATCH` semantics for `custom_metadata` (merge, `nil` removes) instead of `POST`'s replace.
+    public func writeMetadata(_ grant: Grant, _ path: SecretPath, _ update: MetadataUpdate, merge: Bool) async throws {
+        if let max = update.maxVersions, max < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
+        if let after = update.deleteVersionAfter, after < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
+        if let interval = update.rotationInterval, interval < 0 { throw AccessError(.invalidRequest, "rotation_interval cannot be negative") }
+        if let custom = update.customMetadata {
+            guard custom.count <= 64, custom.allSatisfy({ $0.key.utf8.count <= 128 && ($0.value?.utf8.count ?? 0) <= 512 }) else {
+                throw AccessError(.invalidRequest, "custom_metadata holds at most 64 keys of up to 128 bytes with values of up to 512 bytes")
+            }
+        }
+        let id = path.id
+        let accessor = grant.accessor
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            _ = try MountStore.require(path.mount, on: conn)
+            let secret = try Self.metadata(path, on: conn, versions: false)
+            if merge {
+                guard secret != nil else { throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it") }
+            } else {
+                try grant.require(secret == nil ? .create : .update)
+            }
+            if secret == nil {
+                try conn.execute("""
+                    INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
+                        delete_version_after, custom_metadata, created_by, created_at, updated_at)
+                    VALUES (\(id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
+                    """)
+            }
+            var custom = secret?.customMetadata
+            if let changes = update.customMetadata {
+                var next = merge ? custom ?? [:] : [:]
+                for (key, value) in changes { next[key] = value }
+                custom = next
+            }
+            let customText = try custom.map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }
+            let rotation = secret?.rotation ?? RotationSchedule()
+            let interval = update.rotationInterval ?? rotation.interval
+            let kind = update.rotationKind ?? rotation.kind
+            // A new interval moves the next due time: from the last rotation, or from now for one never rotated.
+            let nextDue: Date? = interval == 0 ? nil
+                : update.rotationInterval == nil ? rotation.nextDueAt : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
+            let expires: Date? = update.expiresAt ?? secret?.expiresAt
+            try conn.execute("""
+                UPDATE api_credentials SET max_versions = \(update.maxVersions ?? secret?.maxVersions ?? 0),
+                    cas_required = \(update.casRequired ?? secret?.casRequired ?? false),
+                    delete_version_after = \(update.deleteVersionAfter ?? secret?.deleteVersionAfter ?? 0),
+                    custom_metadata = \(customText), expires_at = \(expires?.roundedToStoredPrecision),
+                    rotation_interval = \(interval), rotation_kind = \(kind), next_rotation_at = \(nextDue?.roundedToStoredPrecision),
+                    updated_at = \(now)
+                WHERE id = \(id)
+                """)
+            // A lower max_versions trims at once, as Vault does on the next write; doing it now keeps reads honest.
+            if let current = secret?.currentVersion, current > 0 {
+                let mount = try MountStore.require(path.mount, on: conn)
+                let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret?.maxVersions ?? 0, mount: mount.maxVersions)
+                if current - keep >= 1 {
+                    try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
+                    try conn.execute("UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)")
+                }
+            }
+        }
+    }
+
+    /// Deletes the secret, every version and its metadata; the next write starts again at version 1.
+    /// Answers quietly when there is nothing to delete, as Vault does.
+    public func deleteMetadata(_ grant: Grant, _ path: SecretPath) async throws {
+        let id = path.id
+        try await database.transaction { conn in
+            _ = try MountStore.require(path.mount, on: conn)
+            try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
+            try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")
+        }
+    }
+
+    /// What a version change does.
+    public enum VersionChange: String, Sendable {
+        /// Soft delete: sets the deletion time; reversible.
+        case delete
+        /// Clears the deletion time.
+        case undelete
+        /// Drops the data for good.
+        case destroy
+    }
+
+    /// Soft-deletes, undeletes or destroys `versions` (the current one when `nil`: `DELETE data/:path`).
+    /// Unknown versions are skipped, and destroyed ones are never brought back, as Vault does.
+    public func change(_ grant: Grant, _ path: SecretPath, _ change: VersionChange, versions: [Int64]?) async throws {
+        if let versions {
+            guard !versions.isEmpty else { throw AccessError(.invalidRequest, "versions is required: a list of version numbers, such as [1, 2]") }
+            guard versions.allSatisfy({ $0 > 0 }) else { throw AccessError(.invalidRequest, "versions must be positive version numbers") }
+            guard versions.count <= 1000 else { throw AccessError(.invalidRequest, "at most 1000 versions per call") }
+        }
+        let id = path.id
+        let now = Date().roundedToStoredPrecision
+        let changed = try await database.transaction { conn -> [Int64] in
+            _ = try MountStore.require(path.mount, on: conn)
+            guard let secret = try Self.metadata(path, on: conn, versions: false) else { return [] }
+            let targets = versions ?? (secret.currentVersion > 0 ? [secret.currentVersion] : [])
+            var changed: [Int64] = []
+            for version in Set(targets).sorted() {
+                let count: Int
+                switch change {
+                case .delete:
+                    count = try conn.execute("""
+                        UPDATE api_credential_versions SET deletion_time = \(now)
+                        WHERE id = \(id) AND version = \(version) AND destroyed = \(false) AND (deletion_time IS NULL OR deletion_time > \(now))
+                        """)
+                case .undelete:
+                    count = try conn.execute("""
+                        UPDATE api_credential_versions SET deletion_time = NULL WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
+                        """)
+                case .destroy:
+                    count = try conn.execute("""
+                        UPDATE api_credential_versions SET destroyed = \(true), key_term = NULL, sealed = NULL
+                        WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
+                        """)
+                }
+                if count > 0 { changed.append(version) }
+            }
+            return changed
+        }
+        grant.auditFact("versions", changed.map(String.init).joined(separator: ","))
+    }
+
+    // MARK: engine settings
+
+    /// The engine's settings (`<mount>/config`).
+    public func config(_ grant: Grant, mount: String) async throws -> KVMount {
+        try await database.read { conn in try MountStore.require(mount, on: conn) }
+    }
+
+    // MARK: rows
+
+    static func effectiveMaxVersions(key: Int64, mount: Int64) -> Int64 {
+        let larger = max(key, mount)
+        return larger == 0 ? defaultMaxVersions : larger
+    }
+
+    static func effectiveDeleteAfter(key: Int64, mount: Int64) -> Int64 {
+        switch (key, mount) {
+        case (0, let value), (let value, 0): value
+        default: min(key, mount)
+        }
+    }
+
+    static func metadata(_ path: SecretPath, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata? {
+        guard let row = try conn.queryFirst("SELECT * FROM api_credentials WHERE id = \(path.id)") else { return nil }
+        let customText: String? = try row.decode(column: "custom_metadata")
+        let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        let versions = withVersions
+            ? try conn.query("""
+                SELECT id, version, created_at, created_by, deletion_time, destroyed FROM api_credential_versions WHERE id = \(path.id) ORDER BY version
+                """).map(version)
+            : []
+        return SecretMetadata(
+            path: path, currentVersion: try row.decode(column: "current_version"), oldestVersion: try row.decode(column: "oldest_version"),
+            maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
+            deleteVersionAfter: try row.decode(column: "delete_version_after"), customMetadata: custom,
+            createdBy: try row.decode(column: "created_by"), createdAt: try row.decode(column: "created_at"), updatedAt: try row.decode(column: "updated_at"),
+            expiresAt: try row.decode(column: "expires_at"), lastAccessedAt: try row.decode(column: "last_accessed_at"),
+            accessCount: try row.decode(column: "access_count"),
+            rotation: RotationSchedule(interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
+                                       lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at")),
+            versions: versions)
+    }
+
+    static func version(_ row: SQLRow) throws -> VersionMetadata {
+        VersionMetadata(version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),
+                        createdBy: try row.decode(column: "created_by"), deletionTime: try row.decode(column: "deletion_time"),
+                        destroyed: try row.decode(column: "destroyed"))
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, unescaped slashes: stable text for stored JSON.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,128 @@
+public import CofferAccess
+public import CofferStore
+import CofferCrypto
+public import Foundation
+
+/// A KV version 2 engine mounted at a path, with its engine-wide settings (`<mount>/config`).
+public struct KVMount: Sendable, Equatable {
+    public var path: String
+    public var accessor: String
+    public var description: String
+    /// 0 means the default, 10.
+    public var maxVersions: Int64
+    public var casRequired: Bool
+    /// Seconds; 0 means never.
+    public var deleteVersionAfter: Int64
+    public var createdAt: Date
+
+    /// The path form Vault uses in `sys/mounts` answers: `secret/`.
+    public var key: String { path + "/" }
+}
+
+/// The engines mounted through `sys/mounts`. Mount paths are one segment of letters, digits, `-`, `_`, `.`;
+/// the names of Coffer's own routes are reserved.
+public struct MountStore: Sendable {
+    let database: any Database
+
+    /// Paths no engine may take: they are Coffer's own.
+    public static let reserved: Set<String> = ["sys", "auth", "coffer", "cubbyhole", "identity", "database", "v1"]
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    public func list() async throws -> [KVMount] {
+        try await database.read { conn in
+            try conn.query("SELECT * FROM kv_mounts ORDER BY path").map(Self.mount)
+        }
+    }
+
+    public func mount(_ path: String) async throws -> KVMount? {
+        try await database.read { conn in try Self.find(path, on: conn) }
+    }
+
+    static func find(_ path: String, on conn: any SQLConnection) throws -> KVMount? {
+        try conn.queryFirst("SELECT * FROM kv_mounts WHERE path = \(path)").map(mount)
+    }
+
+    /// The mount, or 404 naming the path (as Vault answers a request under an unmounted path).
+    static func require(_ path: String, on conn: any SQLConnection) throws -> KVMount {
+        guard let mount = try find(path, on: conn) else {
+            throw AccessError(.notFound, "no secrets engine is mounted at \(path)/ (see sys/mounts)")
+        }
+        return mount
+    }
+
+    /// Mounts a new KV v2 engine.
+    /// - Throws: ``AccessError`` `.invalidRequest` for a bad or reserved path, or one already in use.
+    public func enable(_ grant: Grant, path: String, description: String, maxVersions: Int64 = 0, casRequired: Bool = false,
+                       deleteVersionAfter: Int64 = 0) async throws {
+        let path = try Self.validatedPath(path)
+        let accessor = "kv_" + Hex.encode(Random.bytes(6))
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            guard try Self.find(path, on: conn) == nil else {
+                throw AccessError(.invalidRequest, "path is already in use at \(path)/")
+            }
+            try conn.execute("""
+                INSERT INTO kv_mounts (path, accessor, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
+                VALUES (\(path), \(accessor), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now))
+                """)
+        }
+        grant.auditFact("mount", path)
+    }
+
+    /// Unmounts an engine and deletes every secret in it.
+    public func disable(_ grant: Grant, path: String) async throws {
+        let path = try Self.validatedPath(path)
+        try await database.transaction { conn in
+            // Versions go with their secrets (ON DELETE CASCADE); explicit for SQLite builds without foreign keys.
+            try conn.execute("DELETE FROM api_credential_versions WHERE id IN (SELECT id FROM api_credentials WHERE mount = \(path))")
+            try conn.execute("DELETE FROM api_credentials WHERE mount = \(path)")
+            try conn.execute("DELETE FROM kv_mounts WHERE path = \(path)")
+        }
+        grant.auditFact("mount", path)
+    }
+
+    /// Changes an engine's settings; `nil` leaves one as it is.
+    public func tune(_ grant: Grant, path: String, description: String? = nil, maxVersions: Int64? = nil, casRequired: Bool? = nil,
+                     deleteVersionAfter: Int64? = nil) async throws {
+        if let maxVersions, maxVersions < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
+        if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            var mount = try Self.require(path, on: conn)
+            if let description { mount.description = description }
+            if let maxVersions { mount.maxVersions = maxVersions }
+            if let casRequired { mount.casRequired = casRequired }
+            if let deleteVersionAfter { mount.deleteVersionAfter = deleteVersionAfter }
+            try conn.execute("""
+                UPDATE kv_mounts SET description = \(mount.description), max_versions = \(mount.maxVersions),
+                    cas_required = \(mount.casRequired), delete_version_after = \(mount.deleteVersionAfter), updated_at = \(now)
+                WHERE path = \(path)
+                """)
+        }
+        grant.auditFact("mount", path)
+    }
+
+    static func validatedPath(_ raw: String) throws -> String {
+        let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+        let allowed = path.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ".")].contains(byte)
+        }
+        guard !path.isEmpty, path.utf8.count <= 64, allowed, path != ".", path != ".." else {
+            throw AccessError(.invalidRequest, "a mount path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as team-kv")
+        }
+        guard !reserved.contains(path) else {
+            throw AccessError(.invalidRequest, "\(path)/ is reserved for Coffer's own routes; choose another mount path")
+        }
+        return path
+    }
+
+    static func mount(_ row: SQLRow) throws -> KVMount {
+        KVMount(path: try row.decode(column: "path"), accessor: try row.decode(column: "accessor"), description: try row.decode(column: "description"),
+                maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
+                deleteVersionAfter: try row.decode(column: "delete_version_after"), createdAt: try row.decode(column: "created_at"))
+    }
+}

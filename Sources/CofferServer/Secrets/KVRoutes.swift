@@ -1,0 +1,414 @@
+import CofferAccess
+import CofferCredentials
+import CofferCrypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Vault's KV version 2 API over the credentials store, for every mounted engine:
+/// `/v1/<mount>/{config,data,metadata,delete,undelete,destroy,subkeys}/…`, with Vault's paths, bodies
+/// and status codes, so hvac's `secrets.kv.v2` works unchanged.
+struct KVRoutes: Sendable {
+    let store: CredentialStore
+
+    func register(on router: GatedRouter) {
+        router.on("/v1/:mount/config", method: .get) { request, context, grant in
+            let mount = try await store.config(grant, mount: try parts(request, context, kind: "config").mount)
+            return VaultJSON.response(status: .ok, Envelope(data: ConfigData(mount)))
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/:mount/config", method: method) { request, context, grant in
+                let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
+                try await store.mounts.tune(grant, path: try parts(request, context, kind: "config").mount,
+                                            maxVersions: body.max_versions, casRequired: body.cas_required,
+                                            deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
+                return Response(status: .noContent)
+            }
+        }
+
+        // data/:path
+        router.on("/v1/:mount/data/**", method: .get) { request, context, grant in
+            let path = try secretPath(request, context, kind: "data")
+            let version = try versionParameter(request)
+            switch try await store.read(grant, path, version: version) {
+            case .found(let secret):
+                grant.auditSensitive("data", secret: secret.data)
+                let metadata = try encode(VersionData(secret.metadata, custom: secret.customMetadata))
+                return SecretBody.response(status: .ok, prefix: Envelope<Empty>.prefix(context) + #"{"data":"#, secret: secret.data.bytes,
+                                           suffix: #","metadata":"# + metadata + "}" + Envelope<Empty>.suffix)
+            case .deleted(let metadata, let custom):
+                // Vault answers 404 and still gives the version's metadata (hvac's raise_on_deleted_version=False reads it).
+                return VaultJSON.response(status: .notFound, Envelope(data: DeletedData(data: nil, metadata: VersionData(metadata, custom: custom))))
+            }
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/:mount/data/**", method: method) { request, context, grant in
+                let path = try secretPath(request, context, kind: "data")
+                let body = try await Body.decode(WriteBody.self, request, context)
+                guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
+                guard case .object = data else { throw APIError(.badRequest, "data must be a JSON object of keys and values") }
+                let sealed = try guardedJSON(data)
+                let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
+                return VaultJSON.response(status: .ok, Envelope(data: VersionData(version, custom: custom)))
+            }
+        }
+        router.on("/v1/:mount/data/**", method: .patch) { request, context, grant in
+            try requireMergePatch(request)
+            let path = try secretPath(request, context, kind: "data")
+            let body = try await Body.decode(WriteBody.self, request, context)
+            guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
+            let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
+            return VaultJSON.response(status: .ok, Envelope(data: VersionData(version, custom: custom)))
+        }
+        router.on("/v1/:mount/data/**", method: .delete) { request, context, grant in
+            try await store.change(grant, try secretPath(request, context, kind: "data"), .delete, versions: nil)
+            return Response(status: .noContent)
+        }
+
+        // delete, undelete, destroy
+        for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
+            for method in [HTTPRequest.Method.post, .put] {
+                router.on("/v1/:mount/\(change.rawValue)/**", method: method) { request, context, grant in
+                    let path = try secretPath(request, context, kind: change.rawValue)
+                    let body = try await Body.decode(VersionsBody.self, request, context)
+                    try await store.change(grant, path, change, versions: body.versions ?? [])
+                    return Response(status: .noContent)
+                }
+            }
+        }
+
+        // metadata
+        for path in ["/v1/:mount/metadata", "/v1/:mount/metadata/**"] {
+            router.on(path, method: GatedRouter.list) { request, context, grant in try await list(request, context, grant) }
+            router.on(path, method: .get) { request, context, grant in
+                if request.uri.queryParameters["list"] == "true" { return try await list(request, context, grant) }
+                let metadata = try await store.metadata(grant, try secretPath(request, context, kind: "metadata"))
+                return VaultJSON.response(status: .ok, Envelope(data: MetadataData(metadata)))
+            }
+        }
+        for method in [HTTPRequest.Method.post, .put, .patch] {
+            router.on("/v1/:mount/metadata/**", method: method) { request, context, grant in
+                if method == .patch { try requireMergePatch(request) }
+                let path = try secretPath(request, context, kind: "metadata")
+                let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
+                try await store.writeMetadata(grant, path, try body.update(), merge: method == .patch)
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/:mount/metadata/**", method: .delete) { request, context, grant in
+            try await store.deleteMetadata(grant, try secretPath(request, context, kind: "metadata"))
+            return Response(status: .noContent)
+        }
+
+        router.on("/v1/:mount/subkeys/**", method: .get) { request, context, grant in
+            let path = try secretPath(request, context, kind: "subkeys")
+            let depth = try request.uri.queryParameters["depth"].map { text -> Int in
+                guard let depth = Int(text), depth >= 0 else { throw APIError(.badRequest, "depth must be 0 (no limit) or a positive number") }
+                return depth
+            } ?? 0
+            switch try await store.read(grant, path, version: try versionParameter(request)) {
+            case .found(let secret):
+                guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else { throw APIError(.internalServerError, "internal error") }
+                return VaultJSON.response(status: .ok, Envelope(data: SubkeysData(subkeys: value.subkeys(depth: depth),
+                                                                                  metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
+            case .deleted(let metadata, let custom):
+                return VaultJSON.response(status: .notFound, Envelope(data: SubkeysData(subkeys: nil, metadata: VersionData(metadata, custom: custom))))
+            }
+        }
+    }
+
+    private func list(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
+        let (mount, folder) = try parts(request, context, kind: "metadata")
+        let keys = try await store.list(grant, mount: mount, folder: folder)
+        return VaultJSON.response(status: .ok, Envelope(data: ["keys": keys]))
+    }
+
+    /// The mount and the rest of the path after `/<kind>/`, from the Gate's normalised path.
+    private func parts(_ request: Request, _ context: CofferRequestContext, kind: String) throws -> (mount: String, rest: String) {
+        // The Gate folds `//` (as hvac does before sending); a secret path must not have empty segments at all.
+        guard !request.uri.path.contains("//") else {
+            throw APIError(.badRequest, "the secret path has an empty segment ('//'); use plain names such as app/db")
+        }
+        let path = context.gatePath ?? ""
+        guard let slash = path.firstIndex(of: "/") else { throw APIError(.notFound, []) }
+        let mount = String(path[..<slash])
+        let after = path[path.index(after: slash)...]
+        guard after.hasPrefix(kind) else { throw APIError(.notFound, []) }
+        let rest = after.dropFirst(kind.count)
+        // Clients percent-encode path segments; the secret's name is the decoded text.
+        guard let decoded = String(rest.hasPrefix("/") ? rest.dropFirst() : rest).removingPercentEncoding else {
+            throw APIError(.badRequest, "the secret path has a malformed percent-encoding")
+        }
+        return (mount, decoded)
+    }
+
+    private func secretPath(_ request: Request, _ context: CofferRequestContext, kind: String) throws -> SecretPath {
+        let (mount, rest) = try parts(request, context, kind: kind)
+        return try SecretPath(mount: mount, path: rest)
+    }
+
+    private func versionParameter(_ request: Request) throws -> Int64? {
+        guard let text = request.uri.queryParameters["version"] else { return nil }
+        guard let version = Int64(text), version >= 0 else {
+            throw APIError(.badRequest, "version must be 0 (the current version) or a positive version number")
+        }
+        return version
+    }
+
+    /// Vault takes PATCH only as a JSON merge patch.
+    private func requireMergePatch(_ request: Request) throws {
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/merge-patch+json") else {
+            throw APIError(.unsupportedMediaType, "PATCH takes Content-Type: application/merge-patch+json")
+        }
+    }
+
+    /// The data's compact JSON in guarded memory; the intermediate copy is wiped.
+    private func guardedJSON(_ value: JSONValue) throws -> SecureHandle {
+        var text = try value.encoded()
+        defer { text.withUnsafeMutableBytes { Wipe.raw($0) } }
+        return SecureHandle(SecureBytes(copying: text))
+    }
+
+    private func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder.vault.encode(value), as: UTF8.self)
+    }
+
+    // MARK: bodies
+
+    struct WriteBody: Decodable {
+        struct Options: Decodable {
+            var cas: Int64?
+        }
+        var options: Options?
+        var data: JSONValue?
+    }
+
+    struct VersionsBody: Decodable {
+        var versions: [Int64]?
+    }
+
+    struct ConfigBody: Decodable {
+        var max_versions: Int64?
+        var cas_required: Bool?
+        var delete_version_after: DurationValue?
+    }
+
+    struct MetadataBody: Decodable {
+        var max_versions: Int64?
+        var cas_required: Bool?
+        var delete_version_after: DurationValue?
+        var custom_metadata: [String: String?]?
+        // Coffer's: expiry and rotation fields.
+        var expires_at: String?
+        var rotation_interval: DurationValue?
+        var rotation_kind: String?
+
+        func update() throws -> MetadataUpdate {
+            var update = MetadataUpdate(maxVersions: max_versions, casRequired: cas_required,
+                                        deleteVersionAfter: try delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") },
+                                        customMetadata: custom_metadata,
+                                        rotationInterval: try rotation_interval.map { try Duration.seconds(of: $0, field: "rotation_interval") })
+            if let expires_at {
+                if expires_at.isEmpty {
+                    update.expiresAt = .some(nil)
+                } else {
+                    guard let date = VaultTime.parse(expires_at) else {
+                        throw APIError(.badRequest, "expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or \"\" to clear it")
+                    }
+                    update.expiresAt = .some(date)
+                }
+            }
+            if let rotation_kind { update.rotationKind = .some(rotation_kind.isEmpty ? nil : rotation_kind) }
+            return update
+        }
+    }
+
+    // MARK: answers
+
+    struct Empty: Encodable {}
+
+    /// Vault's response envelope around `data`.
+    struct Envelope<D: Encodable>: Encodable {
+        var request_id = ""
+        var lease_id = ""
+        var renewable = false
+        var lease_duration = 0
+        let data: D?
+        var wrap_info: Empty?
+        var warnings: [String]?
+        var auth: Empty?
+
+        init(data: D?) { self.data = data }
+
+        /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.
+        static func prefix(_ context: CofferRequestContext) -> String {
+            #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"\#(context.id)","warnings":null,"wrap_info":null,"data":"#
+        }
+        static var suffix: String { "}" }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(request_id, forKey: .request_id)
+            try container.encode(lease_id, forKey: .lease_id)
+            try container.encode(renewable, forKey: .renewable)
+            try container.encode(lease_duration, forKey: .lease_duration)
+            try container.encode(data, forKey: .data)
+            try container.encodeNil(forKey: .wrap_info)
+            try container.encodeNil(forKey: .warnings)
+            try container.encodeNil(forKey: .auth)
+        }
+
+        enum CodingKeys: String, CodingKey { case request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth }
+    }
+
+    struct VersionData: Encodable {
+        let version: Int64
+        let created_time: String
+        let deletion_time: String
+        let destroyed: Bool
+        let custom_metadata: [String: String]?
+
+        init(_ metadata: VersionMetadata, custom: [String: String]?) {
+            version = metadata.version
+            created_time = VaultTime.format(metadata.createdAt)
+            // A deletion time still ahead (delete_version_after) is shown, as Vault does.
+            deletion_time = VaultTime.format(metadata.deletionTime)
+            destroyed = metadata.destroyed
+            custom_metadata = custom
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(version, forKey: .version)
+            try container.encode(created_time, forKey: .created_time)
+            try container.encode(deletion_time, forKey: .deletion_time)
+            try container.encode(destroyed, forKey: .destroyed)
+            try container.encode(custom_metadata, forKey: .custom_metadata)
+        }
+
+        enum CodingKeys: String, CodingKey { case version, created_time, deletion_time, destroyed, custom_metadata }
+    }
+
+    struct DeletedData: Encodable {
+        let data: JSONValue?
+        let metadata: VersionData
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeNil(forKey: .data)
+            try container.encode(metadata, forKey: .metadata)
+        }
+
+        enum CodingKeys: String, CodingKey { case data, metadata }
+    }
+
+    struct SubkeysData: Encodable {
+        let subkeys: JSONValue?
+        let metadata: VersionData
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(subkeys ?? .null, forKey: .subkeys)
+            try container.encode(metadata, forKey: .metadata)
+        }
+
+        enum CodingKeys: String, CodingKey { case subkeys, metadata }
+    }
+
+    struct ConfigData: Encodable {
+        let max_versions: Int64
+        let cas_required: Bool
+        let delete_version_after: String
+
+        init(_ mount: KVMount) {
+            max_versions = mount.maxVersions
+            cas_required = mount.casRequired
+            delete_version_after = VaultTime.duration(mount.deleteVersionAfter)
+        }
+    }
+
+    struct MetadataData: Encodable {
+        struct Version: Encodable {
+            let created_time: String
+            let deletion_time: String
+            let destroyed: Bool
+        }
+        let cas_required: Bool
+        let created_time: String
+        let current_version: Int64
+        let custom_metadata: [String: String]?
+        let delete_version_after: String
+        let max_versions: Int64
+        let oldest_version: Int64
+        let updated_time: String
+        let versions: [String: Version]
+        // Coffer's own fields.
+        let created_by: String
+        let expires_at: String
+        let access_count: Int64
+        let last_accessed_time: String
+        let rotation_interval: String
+        let rotation_kind: String
+        let last_rotated_time: String
+        let next_rotation_time: String
+
+        init(_ metadata: SecretMetadata) {
+            cas_required = metadata.casRequired
+            created_time = VaultTime.format(metadata.createdAt)
+            current_version = metadata.currentVersion
+            custom_metadata = metadata.customMetadata
+            delete_version_after = VaultTime.duration(metadata.deleteVersionAfter)
+            max_versions = metadata.maxVersions
+            oldest_version = metadata.oldestVersion
+            updated_time = VaultTime.format(metadata.updatedAt)
+            versions = Dictionary(uniqueKeysWithValues: metadata.versions.map {
+                (String($0.version), Version(created_time: VaultTime.format($0.createdAt), deletion_time: VaultTime.format($0.deletionTime),
+                                            destroyed: $0.destroyed))
+            })
+            created_by = metadata.createdBy
+            expires_at = VaultTime.format(metadata.expiresAt)
+            access_count = metadata.accessCount
+            last_accessed_time = VaultTime.format(metadata.lastAccessedAt)
+            rotation_interval = VaultTime.duration(metadata.rotation.interval)
+            rotation_kind = metadata.rotation.kind ?? ""
+            last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
+            next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(cas_required, forKey: .cas_required)
+            try container.encode(created_time, forKey: .created_time)
+            try container.encode(current_version, forKey: .current_version)
+            try container.encode(custom_metadata, forKey: .custom_metadata)
+            try container.encode(delete_version_after, forKey: .delete_version_after)
+            try container.encode(max_versions, forKey: .max_versions)
+            try container.encode(oldest_version, forKey: .oldest_version)
+            try container.encode(updated_time, forKey: .updated_time)
+            try container.encode(versions, forKey: .versions)
+            try container.encode(created_by, forKey: .created_by)
+            try container.encode(expires_at, forKey: .expires_at)
+            try container.encode(access_count, forKey: .access_count)
+            try container.encode(last_accessed_time, forKey: .last_accessed_time)
+            try container.encode(rotation_interval, forKey: .rotation_interval)
+            try container.encode(rotation_kind, forKey: .rotation_kind)
+            try container.encode(last_rotated_time, forKey: .last_rotated_time)
+            try container.encode(next_rotation_time, forKey: .next_rotation_time)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cas_required, created_time, current_version, custom_metadata, delete_version_after, max_versions, oldest_version, updated_time,
+                 versions, created_by, expires_at, access_count, last_accessed_time, rotation_interval, rotation_kind, last_rotated_time,
+                 next_rotation_time
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys and unescaped slashes, as every Coffer answer.
+    static var vault: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

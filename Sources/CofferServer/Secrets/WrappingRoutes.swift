@@ -1,0 +1,143 @@
+import CofferCredentials
+import CofferAccess
+import CofferCrypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Response wrapping: `X-Vault-Wrap-TTL` on any request answers a single-use wrapping token instead of the
+/// answer (``ResponseWrapper``), and `sys/wrapping/{unwrap,lookup,rewrap}` use such tokens. Like Vault,
+/// the three take the wrapping token itself (in the body, or as `X-Vault-Token`) and need no other token;
+/// `sys/wrapping/wrap` wraps a caller's own data and is gated.
+struct WrappingRoutes: Sendable {
+    let wrapping: ResponseWrapping
+
+    func register(on router: GatedRouter) {
+        for method in [HTTPRequest.Method.post, .put] {
+            router.open("/v1/sys/wrapping/unwrap", method: method, operation: .write) { request, context, grant in
+                let token = try await wrappingToken(request, context)
+                let response = try await wrapping.unwrap(grant, token: token)
+                return SecretBody.response(status: .ok, prefix: "", secret: response.bytes, suffix: "")
+            }
+            router.open("/v1/sys/wrapping/lookup", method: method, operation: .write) { request, context, grant in
+                let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context))
+                return VaultJSON.response(status: .ok, KVRoutes.Envelope(data: LookupData(info)))
+            }
+            router.open("/v1/sys/wrapping/rewrap", method: method, operation: .write) { request, context, grant in
+                let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context))
+                return ResponseWrapper.answer(info, requestID: context.id)
+            }
+            router.on("/v1/sys/wrapping/wrap", method: method) { request, context, _ in
+                // The body is the payload; unwrap gives it back as `data`. Without X-Vault-Wrap-TTL, Vault refuses.
+                guard request.headers[ResponseWrapper.header] != nil else {
+                    throw APIError(.badRequest, "sys/wrapping/wrap needs the X-Vault-Wrap-TTL header")
+                }
+                let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+                guard case .object = JSONValue.parse(buffer.readableBytesView) else {
+                    throw APIError(.badRequest, "the body to wrap must be a JSON object")
+                }
+                let prefix = KVRoutes.Envelope<KVRoutes.Empty>.prefix(context)
+                let payload = SecretBody.guarded(buffer)
+                return SecretBody.response(status: .ok, prefix: prefix, secret: payload, suffix: KVRoutes.Envelope<KVRoutes.Empty>.suffix)
+            }
+        }
+    }
+
+    /// From the body's `token`, else `X-Vault-Token` (hvac's `sys.unwrap()` without an argument).
+    private func wrappingToken(_ request: Request, _ context: CofferRequestContext) async throws -> String {
+        let body = try await Body.decodeIfPresent(TokenBody.self, request, context)
+        if let token = body?.token, !token.isEmpty { return token }
+        if let token = GatedRouter.token(from: request.headers) { return token }
+        throw APIError(.badRequest, "token is required: the wrapping token, in the body or as X-Vault-Token")
+    }
+
+    struct TokenBody: Decodable {
+        var token: String?
+    }
+
+    struct LookupData: Encodable {
+        let creation_path: String
+        let creation_time: String
+        let creation_ttl: Int64
+
+        init(_ info: WrapInfo) {
+            creation_path = info.creationPath
+            creation_time = VaultTime.format(info.creationTime)
+            creation_ttl = info.ttl
+        }
+    }
+}
+
+/// Wraps a finished answer when the request asked for it with `X-Vault-Wrap-TTL`.
+enum ResponseWrapper {
+    static let header = HTTPField.Name("X-Vault-Wrap-TTL")!
+
+    /// The answer, or a wrapping token for it when `request` asked and the answer is a 200 with a body.
+    static func wrapIfAsked(_ response: Response, request: Request, context: CofferRequestContext, grant: Grant,
+                            wrapping: ResponseWrapping, path: String) async throws -> Response {
+        guard let text = request.headers[header], !path.hasPrefix("sys/wrapping/") || path == "sys/wrapping/wrap" else { return response }
+        let ttl = try Duration.seconds(of: DurationValue(text), field: "X-Vault-Wrap-TTL")
+        guard response.status == .ok else { return response }
+        let collector = BodyCollector()
+        try await response.body.write(collector)
+        let body = SecretBody.guarded(collector.box.buffer)
+        collector.box.wipe()
+        let info = try await wrapping.wrap(grant, response: body, ttl: ttl, creationPath: path)
+        return answer(info, requestID: context.id)
+    }
+
+    static func answer(_ info: WrapInfo, requestID: String) -> Response {
+        VaultJSON.response(status: .ok, WrappedBody(request_id: requestID, wrap_info: .init(
+            token: info.token ?? "", accessor: info.accessor, ttl: info.ttl, creation_time: VaultTime.format(info.creationTime),
+            creation_path: info.creationPath, wrapped_accessor: "")))
+    }
+
+    struct WrappedBody: Encodable {
+        struct Info: Encodable {
+            let token: String
+            let accessor: String
+            let ttl: Int64
+            let creation_time: String
+            let creation_path: String
+            let wrapped_accessor: String
+        }
+        let request_id: String
+        var lease_id = ""
+        var renewable = false
+        var lease_duration = 0
+        let wrap_info: Info
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(request_id, forKey: .request_id)
+            try container.encode(lease_id, forKey: .lease_id)
+            try container.encode(renewable, forKey: .renewable)
+            try container.encode(lease_duration, forKey: .lease_duration)
+            try container.encodeNil(forKey: .data)
+            try container.encodeNil(forKey: .auth)
+            try container.encodeNil(forKey: .warnings)
+            try container.encode(wrap_info, forKey: .wrap_info)
+        }
+
+        enum CodingKeys: String, CodingKey { case request_id, lease_id, renewable, lease_duration, data, auth, warnings, wrap_info }
+    }
+
+    /// Gathers an answer's body (bounded by what a route produces: small JSON).
+    struct BodyCollector: ResponseBodyWriter {
+        final class Box {
+            var buffer = SecretBody.allocator.buffer(capacity: 256)
+            func wipe() {
+                buffer.withUnsafeMutableReadableBytes { Wipe.raw($0) }
+            }
+        }
+        let box = Box()
+
+        mutating func write(_ buffer: ByteBuffer) async throws {
+            var buffer = buffer
+            box.buffer.writeBuffer(&buffer)
+        }
+
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+}
