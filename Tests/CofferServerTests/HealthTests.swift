@@ -62,7 +62,7 @@ struct HealthTests {
     @Test func unknownPathIsAnEmptyErrorList() async throws {
         try await withServer { server in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                try await client.execute(uri: "/v1/secret/data/nothing-here-yet", method: .get) { response in
+                try await client.execute(uri: "/v1/nothing/routed/here", method: .get) { response in
                     #expect(response.status == .notFound)
                     #expect(response.headers[.contentType] == "application/json")
                     let errors = try json(response.body)["errors"] as? [String]

@@ -50,7 +50,7 @@ struct CofferClient {
     }
 
     /// Sends one request to `/v1/<path>`.
-    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil) async throws -> Reply {
+    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String = "application/json") async throws -> Reply {
         var components = URLComponents(url: baseURL.appendingPathComponent("v1/" + path), resolvingAgainstBaseURL: false)
         if !query.isEmpty { components?.queryItems = query }
         guard let url = components?.url else { throw ClientError("cannot build a URL for \(path)") }
@@ -59,7 +59,7 @@ struct CofferClient {
         request.httpBody = body
         request.setValue("true", forHTTPHeaderField: "X-Vault-Request")
         if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         do {
             let (data, response) = try await URLSession.shared.data(for: request)
             return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
