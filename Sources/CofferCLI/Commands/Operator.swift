@@ -7,7 +7,7 @@ import Foundation
 struct Operator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Initialise, unseal, seal and rotate the keys of a running Coffer.",
-        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, Rewrap.self, Rekey.self, KeyStatus.self]
+        subcommands: [Init.self, Unseal.self, Seal.self, SealStatus.self, Rotate.self, Rewrap.self, Rekey.self, KeyStatus.self, Backup.self]
     )
 
     struct Connection: ParsableArguments {

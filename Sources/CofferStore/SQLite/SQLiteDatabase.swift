@@ -96,6 +96,34 @@ public final class SQLiteDatabase: Database {
         }
     }
 
+    /// Writes a consistent snapshot of the database to a new file at `destination` (mode 0600) while the
+    /// database stays in use: SQLite's online backup API over one read transaction. Returns the pages copied.
+    /// - Throws: ``StoreError`` `.cannotOpen` when `destination` exists or cannot be created.
+    public func backup(to destination: String) async throws -> Int {
+        guard access(destination, F_OK) != 0 else {
+            throw StoreError(code: .cannotOpen, message: "\(destination) already exists: choose a new file for the backup")
+        }
+        let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
+        }
+        closeDescriptor(descriptor)
+        do {
+            return try await readers.withConnection { try $0.backup(to: destination) }
+        } catch {
+            unlink(destination)
+            throw error
+        }
+    }
+
+    private func closeDescriptor(_ descriptor: Int32) {
+        #if canImport(Glibc)
+        _ = Glibc.close(descriptor)
+        #else
+        _ = Darwin.close(descriptor)
+        #endif
+    }
+
     public func close() async {
         // Readers first: the last connection to close checkpoints the WAL, and only the writer can.
         readers.close()
