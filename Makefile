@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto bench-gate rotate-keys help
+.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv rotate-keys help
 
 help:
-	@echo "make run | test | build | build-release | migrate | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | clean | deps"
+	@echo "make run | test | build | build-release | migrate | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -73,6 +73,10 @@ bench-crypto: build-release
 ## bench-gate: requests/s through the Gate (durable audit) vs bypassed, and audit group commit, on SQLite and PostgreSQL.
 bench-gate: build-release
 	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench gate
+
+## bench-kv: authenticated, audited, decrypted KV v2 reads vs sys/health over HTTP (wrk), at 1, 8 and 32 connections, SQLite and PostgreSQL.
+bench-kv: build-release
+	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench kv
 
 ## rotate-keys: a new data-key term on the running service (COFFER_ADDR, root token in COFFER_TOKEN),
 ## then rewrap every record onto it.

@@ -123,29 +123,8 @@ struct GateBench: AsyncParsableCommand {
         await server.database.close()
     }
 
-    /// Requests/s from `wrk` (one thread, `concurrency` connections, `seconds` long). The token reaches wrk
-    /// through its environment and a Lua script, never its arguments.
     private func wrk(_ url: String, token: String) async throws -> Double {
-        let script = NSTemporaryDirectory() + "coffer-bench-\(UUID().uuidString).lua"
-        guard FileManager.default.createFile(atPath: script, contents: Data(#"wrk.headers["X-Vault-Token"] = os.getenv("BENCH_TOKEN")"#.utf8),
-                                             attributes: [.posixPermissions: 0o600]) else { throw ValidationError("cannot write \(script)") }
-        defer { try? FileManager.default.removeItem(atPath: script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["wrk", "-t1", "-c\(concurrency)", "-d\(seconds)s", "-s", script, url]
-        process.environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "BENCH_TOKEN": token]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0, let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-            let rate = Double(line.dropFirst("Requests/sec:".count).trimmingCharacters(in: .whitespaces))
-        else { throw ValidationError("wrk failed (install it: apt-get install wrk, or make deps): \(text)") }
-        if text.contains("Non-2xx") { throw ValidationError("\(url) answered errors under load: \(text)") }
-        return rate
+        try await Wrk.run(url, token: token, connections: concurrency, seconds: seconds).rate
     }
 
     private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, seed: SecureHandle, logger: Logger) async throws -> (Double, Double) {

@@ -83,13 +83,19 @@ public struct CofferServer: Sendable {
     }
 
     /// The Hummingbird application, with the database closed as the last step of a graceful shutdown.
-    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+    /// - Throws: ``ConfigurationError`` when the TLS files cannot be read or used.
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let tls = try configuration.tlsCertFile.map { certificate in
+            try ListenerTLS(certificateFile: certificate, keyFile: configuration.tlsKeyFile ?? "", clientCAFile: configuration.tlsClientCAFile)
+        }
+        var services: [any Service] = [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
+                                       UsageFlusher(usage: credentials.usage, logger: logger)]
+        if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
+        return Application(
             router: makeRouter(),
-            server: .vaultHTTP1(),
+            server: .vaultHTTP1(tls: tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "coffer"),
-            services: [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
-                       UsageFlusher(usage: credentials.usage, logger: logger)],
+            services: services,
             onServerRunning: onServerRunning,
             logger: logger
         )
@@ -151,8 +157,9 @@ public struct CofferServer: Sendable {
 
     /// Serves until SIGINT or SIGTERM, finishing in-flight requests before it returns.
     public func run() async throws {
+        let scheme = configuration.usesTLS ? "https" : "http"
         try await makeApplication { channel in
-            logger.info("coffer is serving", metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            logger.info("coffer is serving", metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")", "coffer.scheme": "\(scheme)"])
         }.runService()
     }
 }

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOSSL
 
 /// The HTTP client every command that talks to a running service uses, as the vault CLI talks to Vault.
 ///
@@ -12,6 +10,7 @@ struct CofferClient {
 
     let baseURL: URL
     let token: String?
+    let transport: HTTPTransport
 
     /// - Throws: `ClientError` when the address is not an http(s) URL or the token file is unreadable.
     init(address: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -21,6 +20,7 @@ struct CofferClient {
         }
         baseURL = url
         token = try Self.token(environment)
+        transport = try HTTPTransport(https: scheme == "https", environment: environment)
     }
 
     private static func token(_ environment: [String: String]) throws -> String? {
@@ -54,17 +54,18 @@ struct CofferClient {
         var components = URLComponents(url: baseURL.appendingPathComponent("v1/" + path), resolvingAgainstBaseURL: false)
         if !query.isEmpty { components?.queryItems = query }
         guard let url = components?.url else { throw ClientError("cannot build a URL for \(path)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue("true", forHTTPHeaderField: "X-Vault-Request")
-        if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
-        if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        var headers = [("X-Vault-Request", "true")]
+        if let token { headers.append(("X-Vault-Token", token)) }
+        if body != nil { headers.append(("Content-Type", contentType)) }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+            let (status, data) = try await transport.send(url, method: method, headers: headers, body: body)
+            return Reply(status: status, body: data)
+        } catch let error as NIOSSLError {
+            throw ClientError("TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")
+        } catch let error as BoringSSLError {
+            throw ClientError("TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate, or check the client certificate")
         } catch {
-            throw ClientError("cannot reach Coffer at \(baseURL.absoluteString) (\(error.localizedDescription)): is `coffer serve` running there? Set --address or COFFER_ADDR")
+            throw ClientError("cannot reach Coffer at \(baseURL.absoluteString) (\(error)): is `coffer serve` running there? Set --address or COFFER_ADDR")
         }
     }
 }

@@ -18,13 +18,15 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Resolves the configuration from these flags, the environment and the config file.
     func resolve(listen: String? = nil, clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil,
-                 auditTimeout: String? = nil, auditLogFile: String? = nil) throws -> ServerConfiguration {
+                 auditTimeout: String? = nil, auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil,
+                 tlsClientCAFile: String? = nil, insecureListen: String? = nil) throws -> ServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["COFFER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         let file = try configPath.map { try ServerConfiguration.Inputs.file(at: $0) } ?? .init()
         let flags = ServerConfiguration.Inputs(listen: listen, database: database, logFormat: logFormat, logLevel: logLevel,
                                                clusterName: clusterName, unsealKeyFile: unsealKeyFile, auditWitness: auditWitness,
-                                               auditTimeout: auditTimeout, auditLogFile: auditLogFile)
+                                               auditTimeout: auditTimeout, auditLogFile: auditLogFile, tlsCertFile: tlsCertFile,
+                                               tlsKeyFile: tlsKeyFile, tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen)
         return try ServerConfiguration(flags: flags, environment: .environment(environment), file: file)
     }
 }

@@ -32,16 +32,32 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Also copy every committed audit entry as a JSON line to this file, or - for stdout (env COFFER_AUDIT_LOG_FILE).")
     var auditLogFile: String?
 
+    @Option(name: .long, help: "PEM certificate chain for TLS (env COFFER_TLS_CERT_FILE). Reloaded on SIGHUP.")
+    var tlsCertFile: String?
+
+    @Option(name: .long, help: "PEM private key for TLS (env COFFER_TLS_KEY_FILE). Reloaded on SIGHUP.")
+    var tlsKeyFile: String?
+
+    @Option(name: .long, help: "PEM CA bundle: require client certificates it signed, mutual TLS (env COFFER_TLS_CLIENT_CA_FILE).")
+    var tlsClientCAFile: String?
+
+    @Flag(name: .long, help: "Allow plain HTTP on an address other than loopback (a proxy in front terminates TLS).")
+    var insecureListen = false
+
     @Flag(name: .long, help: "Development only: initialise an empty SQLite database with a key file in its data folder, and unseal.")
     var dev = false
 
     func run() async throws {
         var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile,
                                                 auditWitness: auditWitness, auditTimeout: auditTimeout,
-                                                auditLogFile: auditLogFile)
+                                                auditLogFile: auditLogFile, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
+                                                tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen ? "true" : nil)
         let logger = LoggingSetup.bootstrap(configuration)
         for (key, value) in configuration.summary {
             logger.info("configuration", metadata: ["coffer.config.key": "\(key)", "coffer.config.value": "\(value)"])
+        }
+        if !configuration.usesTLS && !configuration.listensOnLoopback {
+            logger.warning("plain HTTP on \(configuration.host) (--insecure-listen): secrets cross the network in the clear unless a proxy in front terminates TLS")
         }
         var server = try await CofferServer.prepare(configuration: configuration, logger: logger)
         if dev {

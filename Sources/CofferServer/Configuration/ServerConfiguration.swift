@@ -32,8 +32,23 @@ public struct ServerConfiguration: Sendable {
     public var auditTimeout: Duration
     /// An extra JSON-lines copy of every committed audit entry: a file path, or `-` for standard output.
     public var auditLogFile: String?
+    /// PEM certificate chain and private key of the TLS listener; both or neither.
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /// PEM CA bundle: when set, clients must present a certificate it signed (mutual TLS).
+    public var tlsClientCAFile: String?
+    /// Allows plain HTTP on an address other than loopback (secrets would cross the network in the clear).
+    public var insecureListen: Bool
     /// Where each setting came from.
     public var sources: [String: Source]
+
+    /// Whether the listener speaks TLS.
+    public var usesTLS: Bool { tlsCertFile != nil }
+
+    /// Whether `host` is a loopback address, where plain HTTP does not leave the machine.
+    public var listensOnLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     /// One setting as given on the command line, in the environment and in the file.
     public struct Inputs: Sendable {
@@ -46,10 +61,20 @@ public struct ServerConfiguration: Sendable {
         public var auditWitness: String?
         public var auditTimeout: String?
         public var auditLogFile: String?
+        public var tlsCertFile: String?
+        public var tlsKeyFile: String?
+        public var tlsClientCAFile: String?
+        /// `"true"` or `"false"`.
+        public var insecureListen: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
                     clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
-                    auditLogFile: String? = nil) {
+                    auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
+                    insecureListen: String? = nil) {
+            self.tlsCertFile = tlsCertFile
+            self.tlsKeyFile = tlsKeyFile
+            self.tlsClientCAFile = tlsClientCAFile
+            self.insecureListen = insecureListen
             self.auditLogFile = auditLogFile
             self.unsealKeyFile = unsealKeyFile
             self.auditWitness = auditWitness
@@ -67,7 +92,9 @@ public struct ServerConfiguration: Sendable {
             return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
                           logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
                           unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
-                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"))
+                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"),
+                          tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
+                          tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -79,7 +106,8 @@ public struct ServerConfiguration: Sendable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
-            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout", "audit_log_file"]
+            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
+                              "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -91,7 +119,13 @@ public struct ServerConfiguration: Sendable {
             return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
                           logLevel: try string("log_level"), clusterName: try string("cluster_name"),
                           unsealKeyFile: try string("unseal_key_file"), auditWitness: try string("audit_witness"),
-                          auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"))
+                          auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"),
+                          tlsCertFile: try string("tls_cert_file"), tlsKeyFile: try string("tls_key_file"),
+                          tlsClientCAFile: try string("tls_client_ca_file"),
+                          insecureListen: try object["insecure_listen"].map { value in
+                              guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
+                              return String(flag)
+                          })
         }
     }
 
@@ -134,7 +168,23 @@ public struct ServerConfiguration: Sendable {
         }
         auditTimeout = .milliseconds(milliseconds)
         auditLogFile = pick("audit_log_file", \.auditLogFile, default: nil)
+        tlsCertFile = pick("tls_cert_file", \.tlsCertFile, default: nil)
+        tlsKeyFile = pick("tls_key_file", \.tlsKeyFile, default: nil)
+        tlsClientCAFile = pick("tls_client_ca_file", \.tlsClientCAFile, default: nil)
+        let insecure = pick("insecure_listen", \.insecureListen, default: "false") ?? "false"
+        guard let insecureListen = Bool(insecure) else { throw ConfigurationError("insecure_listen must be true or false, not \"\(insecure)\"") }
+        self.insecureListen = insecureListen
+        guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
+            throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
+        }
+        if tlsClientCAFile != nil && tlsCertFile == nil {
+            throw ConfigurationError("--tls-client-ca-file needs TLS: give --tls-cert-file and --tls-key-file too")
+        }
         self.sources = sources
+        guard usesTLS || listensOnLoopback || insecureListen else {
+            throw ConfigurationError("refusing plain HTTP on \(host):\(port): secrets would cross the network in the clear. "
+                + "Give --tls-cert-file and --tls-key-file, listen on 127.0.0.1, or pass --insecure-listen if something in front terminates TLS")
+        }
     }
 
     /// How the Gate writes the audit trail.
@@ -169,6 +219,8 @@ public struct ServerConfiguration: Sendable {
             ("audit_witness", auditWitness ?? "(the service log)"),
             ("audit_timeout", "\(auditTimeout)"),
             ("audit_log_file", auditLogFile ?? "(none: the database only)"),
+            ("tls", tlsCertFile.map { "\($0) (key \(tlsKeyFile ?? "?"))" } ?? "(off: plain HTTP)"),
+            ("tls_client_ca_file", tlsClientCAFile ?? "(none: no client certificates asked)"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 public import Logging
 public import NIOCore
 public import NIOHTTPTypes
+import NIOSSL
 
 /// Hummingbird's HTTP/1 channel, plus Vault's `LIST` method.
 ///
@@ -17,15 +18,19 @@ public struct VaultHTTP1Channel: HTTPChannelHandler {
 
     public let responder: HTTPChannelHandler.Responder
     let configuration: HTTP1Channel.Configuration
+    /// TLS in front of HTTP when set: each connection takes the context current when it arrives.
+    let tls: ListenerTLS?
 
-    public init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration = .init()) {
+    public init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration = .init(), tls: ListenerTLS? = nil) {
         self.responder = responder
         self.configuration = configuration
+        self.tls = tls
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let state = ListMethodState()
         do {
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current)) }
             try channel.pipeline.syncOperations.addHandler(ListMethodRewriter(state: state))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
@@ -43,8 +48,8 @@ public struct VaultHTTP1Channel: HTTPChannelHandler {
 
 extension HTTPServerBuilder {
     /// HTTP/1 with Vault's `LIST` method (``VaultHTTP1Channel``).
-    public static func vaultHTTP1() -> HTTPServerBuilder {
-        .init { responder in VaultHTTP1Channel(responder: responder) }
+    public static func vaultHTTP1(tls: ListenerTLS? = nil) -> HTTPServerBuilder {
+        .init { responder in VaultHTTP1Channel(responder: responder, tls: tls) }
     }
 }
 

@@ -1,0 +1,98 @@
+import ArgumentParser
+import CofferAccess
+import CofferCredentials
+import CofferCrypto
+import CofferKeys
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `coffer-bench kv`: an authenticated, authorised, audited, decrypted read of one 256-byte secret over
+/// HTTP (`wrk` on loopback), next to the same server's `sys/health`, at several connection counts, with the
+/// service on SQLite and on PostgreSQL.
+struct KVBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kv",
+        abstract: "KV v2 reads/s, p50 and p99 against sys/health on the same server, on SQLite and PostgreSQL."
+    )
+
+    @Option(help: "Seconds per measurement.") var seconds = 10
+    @Option(help: "Connection counts, comma-separated.") var connections = "1,8,32"
+
+    func run() async throws {
+        var logger = Logger(label: "coffer.bench")
+        logger.logLevel = .critical
+        let counts = connections.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        print(machineDescription())
+        print("wrk, 1 thread, \(seconds) s per measurement; the read is GET secret/data/bench/api (256-byte value) with a service token")
+        print("")
+        print(pad("backend", 12) + pad("conns", 7) + pad("health/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8)
+              + pad("read/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8) + "read/health")
+        for backend in [TestBackend.sqlite, .postgres] {
+            if backend == .postgres && TestDatabase.postgresURL == nil {
+                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-kv starts a throwaway server)")
+                continue
+            }
+            let scratch = try await TestDatabase.create(backend)
+            do {
+                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", counts: counts, logger: logger)
+            } catch {
+                try? await scratch.drop()
+                throw error
+            }
+            try await scratch.drop()
+        }
+        print("")
+        print("Goal (Docs/BENCHMARKS.md): on SQLite the read keeps at least 50% of health's rate, with p99 under 5 ms at 32 connections.")
+    }
+
+    private func measure(url: String, label: String, counts: [Int], logger: Logger) async throws {
+        let configuration = try ServerConfiguration(flags: .init(listen: "127.0.0.1:0", database: url), environment: .init(), file: .init())
+        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
+        let initialised = try await server.keys.initialize(method: .keyFile)
+        guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
+        _ = try await server.keys.unseal(with: key.bytes)
+        let root = initialised.rootToken
+        // A service token that may read the one secret, as a real client holds.
+        try await server.gate.policies.write("bench-reader", text: #"path "secret/data/bench/*" { capabilities = ["read"] }"#)
+        let setup = { (path: String, operation: GateRequest.Operation) in
+            GateRequest(token: root, path: path, operation: operation, requestID: "bench-setup", remoteAddress: "local")
+        }
+        let issued = try await server.gate.perform(setup("auth/token/create", .write), status: { _ in 200 }) { grant in
+            try await server.gate.tokens.create(grant, TokenRequest(policies: ["bench-reader"]), orphan: false)
+        }
+        let value = String(repeating: "s", count: 256)
+        var json = try JSONValue.object(["api_key": .string(value)]).encoded()
+        let data = SecureHandle(SecureBytes(copying: json))
+        json.withUnsafeMutableBytes { Wipe.raw($0) }
+        _ = try await server.gate.perform(setup("secret/data/bench/api", .write), status: { _ in 200 }) { grant in
+            try await server.credentials.write(grant, try SecretPath(mount: "secret", path: "bench/api"), data: data, cas: nil)
+        }
+
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try server.makeApplication { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let serving = Task { try await group.run() }
+        var ports = portStream.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
+        defer { serving.cancel() }
+        for count in counts {
+            let (entriesBefore, commitsBefore) = (server.gate.audit.committedEntries, server.gate.audit.commits)
+            let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: count, seconds: seconds)
+            let read = try await Wrk.run("http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: issued.token, connections: count, seconds: seconds)
+            print(pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10) + pad(String(format: "%.2f", health.p50), 8)
+                  + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10) + pad(String(format: "%.2f", read.p50), 8)
+                  + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
+                  + String(format: "   (%.1f audit entries per commit)", Double(server.gate.audit.committedEntries - entriesBefore)
+                                                                           / Double(max(1, server.gate.audit.commits - commitsBefore))))
+        }
+        await group.triggerGracefulShutdown()
+        try await serving.value
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+}
