@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PYTHON ?= python3
 DATA ?= ./coffer-data
-APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk
+APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
 .PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv rotate-keys help

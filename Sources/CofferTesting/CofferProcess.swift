@@ -78,6 +78,11 @@ public final class CofferProcess: Sendable {
         throw TestSetupError("coffer did not print \"\(text)\" in time:\n" + stderrLines.joined(separator: "\n"))
     }
 
+    /// Sends `signal` (SIGHUP to reload TLS certificates, for instance).
+    public func send(signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
     /// Sends SIGTERM, as a service manager does to stop the service.
     public func terminate() {
         kill(process.processIdentifier, SIGTERM)

@@ -80,7 +80,9 @@ struct HTTPTransport {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        // A failed handshake closes the channel under the writes: the collector holds the reason (TLS), so
+        // that is what is awaited and reported, not the write's "closed channel".
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         let answer = try await collector.result.futureResult.get()
         try? await channel.close().get()
         return answer
