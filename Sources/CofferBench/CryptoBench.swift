@@ -29,7 +29,7 @@ struct CryptoBench: AsyncParsableCommand {
         let initialised = try await keys.initialize(method: .keyFile)
         guard let rootKey = initialised.keyFileKey else { throw ValidationError("no key") }
         _ = try await keys.unseal(with: rootKey.bytes)
-        let sealer = try await keys.sealer()
+        let sealer = try keys.sealer()
         let secret = SecureBytes.random(count: 256)
         let binding = RecordBinding(table: "api_credentials", id: "app/database", version: 3)
         let count = operations

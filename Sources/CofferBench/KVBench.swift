@@ -82,13 +82,17 @@ struct KVBench: AsyncParsableCommand {
         defer { serving.cancel() }
         for count in counts {
             let (entriesBefore, commitsBefore) = (server.gate.audit.committedEntries, server.gate.audit.commits)
+            let cpu0 = processCPUSeconds()
             let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: count, seconds: seconds)
+            let cpu1 = processCPUSeconds()
             let read = try await Wrk.run("http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: issued.token, connections: count, seconds: seconds)
+            let cpu2 = processCPUSeconds()
+            let healthCPU = (cpu1 - cpu0) / (health.rate * Double(seconds)) * 1e6, readCPU = (cpu2 - cpu1) / (read.rate * Double(seconds)) * 1e6
             print(pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10) + pad(String(format: "%.2f", health.p50), 8)
                   + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10) + pad(String(format: "%.2f", read.p50), 8)
                   + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
-                  + String(format: "   (%.1f audit entries per commit)", Double(server.gate.audit.committedEntries - entriesBefore)
-                                                                           / Double(max(1, server.gate.audit.commits - commitsBefore))))
+                  + String(format: "   server CPU per request: health %.0f µs, read %.0f µs; %.1f audit entries per commit", healthCPU, readCPU,
+                           Double(server.gate.audit.committedEntries - entriesBefore) / Double(max(1, server.gate.audit.commits - commitsBefore))))
         }
         await group.triggerGracefulShutdown()
         try await serving.value

@@ -56,7 +56,7 @@ public final class CredentialStore: Sendable {
     ///   `.invalidRequest` for a version below 0.
     public func read(_ grant: Grant, _ path: SecretPath, version: Int64? = nil) async throws -> SecretRead {
         if let version, version < 0 { throw AccessError(.invalidRequest, "version must be 0 (the current one) or a positive version number") }
-        let sealer = try await keys.sealer()
+        let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
         let found = try await database.read { conn -> (SecretMetadata, VersionMetadata, EncryptedValue?)? in
@@ -128,7 +128,7 @@ public final class CredentialStore: Sendable {
             throw AccessError(.invalidRequest, "the data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
         }
         if let cas, cas < 0 { throw AccessError(.invalidRequest, "options.cas must be 0 or a positive version number") }
-        let sealer = try await keys.sealer()
+        let sealer = try keys.sealer()
         let id = path.id
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision

@@ -13,7 +13,7 @@ import Foundation
 /// let keys = try await KeyHierarchy(database: db)
 /// let result = try await keys.initialize(method: .shamir(shares: 5, threshold: 3))
 /// for share in result.shares.prefix(3) { _ = try await keys.unseal(with: share.bytes) }
-/// let sealer = try await keys.sealer()
+/// let sealer = try keys.sealer()
 /// ```
 public actor KeyHierarchy {
     /// What `sys/seal-status` reports.
@@ -49,7 +49,12 @@ public actor KeyHierarchy {
     private let store: KeyStore
     private var configuration: SealConfiguration?
     private var rootKey: SecureHandle?
-    private var keyring: Keyring?
+    /// Behind a lock rather than the actor, so that taking a sealer for a request is not an actor hop.
+    private let currentKeyring = Mutex<Keyring?>(nil)
+    private var keyring: Keyring? {
+        get { currentKeyring.withLock { $0 } }
+        set { currentKeyring.withLock { $0 = newValue } }
+    }
     /// The system keys while unsealed, readable without a hop onto the actor: the Gate hashes every
     /// request's token with one of them. Emptied by `seal`.
     private let systemKeys = Mutex<[SystemKey: SecureHandle]>([:])
@@ -357,8 +362,8 @@ public actor KeyHierarchy {
     // MARK: using the keys
 
     /// A snapshot of the keyring for sealing and opening records during one request.
-    public func sealer() throws -> Sealer {
-        guard let keyring else { throw KeysError.sealedError }
+    public nonisolated func sealer() throws -> Sealer {
+        guard let keyring = currentKeyring.withLock({ $0 }) else { throw KeysError.sealedError }
         return Sealer(keyring: keyring)
     }
 

@@ -129,7 +129,7 @@ public final class AuditLog: Sendable {
                 return (true, !state.writing, !state.sweeping)
             }
             guard accepted else { return continuation.resume(throwing: Self.unavailable) }
-            if startWriter { Task { await self.drain() } }
+            if startWriter { Task(executorPreference: Self.writer) { await self.drain() } }
             if startSweeper { Task { await self.sweep() } }
         }
     }
@@ -166,8 +166,11 @@ public final class AuditLog: Sendable {
             state.writing = true
             return true
         }
-        if start { Task { await self.drain() } }
+        if start { Task(executorPreference: Self.writer) { await self.drain() } }
     }
+
+    /// The writer's own thread (``WriterExecutor``), shared by every audit log of the process.
+    static let writer = WriterExecutor(name: "coffer-audit-writer")
 
     static let unavailable = AccessError(.auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
 

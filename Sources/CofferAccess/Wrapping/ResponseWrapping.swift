@@ -42,7 +42,7 @@ public struct ResponseWrapping: Sendable {
             throw AccessError(.invalidRequest, "the wrap TTL must be between 1 second and \(Self.maximumTTL / 3600)h")
         }
         guard response.count <= Self.maximumBytes else { throw AccessError(.invalidRequest, "the response is too large to wrap") }
-        let sealer = try await tokens.keys.sealer()
+        let sealer = try tokens.keys.sealer()
         let token = Self.prefix + TokenFormat.base64URL(Random.bytes(32))
         let accessor = TokenFormat.newAccessor()
         let hash = try tokens.hash(token)
@@ -77,7 +77,7 @@ public struct ResponseWrapping: Sendable {
         }
         guard let (accessor, value) = found else { throw Self.invalid }
         grant.auditFact("wrapping_accessor", accessor)
-        let sealer = try await tokens.keys.sealer()
+        let sealer = try tokens.keys.sealer()
         return SecureHandle(try sealer.open(value, binding: RecordBinding(table: Self.table, id: accessor, version: 0)))
     }
 

@@ -33,7 +33,7 @@ struct KVRoutes: Sendable {
             switch try await store.read(grant, path, version: version) {
             case .found(let secret):
                 grant.auditSensitive("data", secret: secret.data)
-                let metadata = try encode(VersionData(secret.metadata, custom: secret.customMetadata))
+                let metadata = VersionData(secret.metadata, custom: secret.customMetadata).json
                 return SecretBody.response(status: .ok, prefix: Envelope<Empty>.prefix(context) + #"{"data":"#, secret: secret.data.bytes,
                                            suffix: #","metadata":"# + metadata + "}" + Envelope<Empty>.suffix)
             case .deleted(let metadata, let custom):
@@ -126,7 +126,8 @@ struct KVRoutes: Sendable {
     /// The mount and the rest of the path after `/<kind>/`, from the Gate's normalised path.
     private func parts(_ request: Request, _ context: CofferRequestContext, kind: String) throws -> (mount: String, rest: String) {
         // The Gate folds `//` (as hvac does before sending); a secret path must not have empty segments at all.
-        guard !request.uri.path.contains("//") else {
+        var previous: UInt8 = 0
+        guard !request.uri.path.utf8.contains(where: { byte in defer { previous = byte }; return byte == UInt8(ascii: "/") && previous == byte }) else {
             throw APIError(.badRequest, "the secret path has an empty segment ('//'); use plain names such as app/db")
         }
         let path = context.gatePath ?? ""
@@ -136,7 +137,9 @@ struct KVRoutes: Sendable {
         guard after.hasPrefix(kind) else { throw APIError(.notFound, []) }
         let rest = after.dropFirst(kind.count)
         // Clients percent-encode path segments; the secret's name is the decoded text.
-        guard let decoded = String(rest.hasPrefix("/") ? rest.dropFirst() : rest).removingPercentEncoding else {
+        let raw = String(rest.hasPrefix("/") ? rest.dropFirst() : rest)
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return (mount, raw) }
+        guard let decoded = raw.removingPercentEncoding else {
             throw APIError(.badRequest, "the secret path has a malformed percent-encoding")
         }
         return (mount, decoded)
@@ -167,10 +170,6 @@ struct KVRoutes: Sendable {
         var text = try value.encoded()
         defer { text.withUnsafeMutableBytes { Wipe.raw($0) } }
         return SecureHandle(SecureBytes(copying: text))
-    }
-
-    private func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder.vault.encode(value), as: UTF8.self)
     }
 
     // MARK: bodies
@@ -275,6 +274,29 @@ struct KVRoutes: Sendable {
             deletion_time = VaultTime.format(metadata.deletionTime)
             destroyed = metadata.destroyed
             custom_metadata = custom
+        }
+
+        /// The same object as `encode(to:)` writes, without JSONEncoder (every read writes one).
+        var json: String {
+            var out = Array(#"{"created_time":"#.utf8)
+            JSONText.appendString(created_time, to: &out)
+            out += Array(#","custom_metadata":"#.utf8)
+            if let custom_metadata {
+                out.append(UInt8(ascii: "{"))
+                for (index, key) in custom_metadata.keys.sorted().enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONText.appendString(key, to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    JSONText.appendString(custom_metadata[key] ?? "", to: &out)
+                }
+                out.append(UInt8(ascii: "}"))
+            } else {
+                out += Array("null".utf8)
+            }
+            out += Array(#","deletion_time":"#.utf8)
+            JSONText.appendString(deletion_time, to: &out)
+            out += Array(#","destroyed":\#(destroyed),"version":\#(version)}"#.utf8)
+            return String(decoding: out, as: UTF8.self)
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -401,14 +423,5 @@ struct KVRoutes: Sendable {
                  versions, created_by, expires_at, access_count, last_accessed_time, rotation_interval, rotation_kind, last_rotated_time,
                  next_rotation_time
         }
-    }
-}
-
-extension JSONEncoder {
-    /// Sorted keys and unescaped slashes, as every Coffer answer.
-    static var vault: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }
