@@ -134,31 +134,24 @@ public final class CredentialStore: Sendable {
         let now = Date().roundedToStoredPrecision
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, on: conn)
-            let secret = try Self.metadata(path, on: conn, versions: false)
-            try grant.require(secret == nil ? .create : .update)
-            if mount.casRequired || secret?.casRequired == true, cas == nil {
+            let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
+            try grant.require(created ? .create : .update)
+            if mount.casRequired || secret.casRequired, cas == nil {
                 throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
             }
-            if let cas, cas != (secret?.currentVersion ?? 0) {
+            if let cas, cas != secret.currentVersion {
                 throw AccessError(.invalidRequest, "check-and-set parameter did not match the current version")
             }
-            if secret == nil {
-                try conn.execute("""
-                    INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
-                        delete_version_after, custom_metadata, created_by, created_at, updated_at)
-                    VALUES (\(id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
-                    """)
-            }
-            let version = (secret?.currentVersion ?? 0) + 1
-            let after = Self.effectiveDeleteAfter(key: secret?.deleteVersionAfter ?? 0, mount: mount.deleteVersionAfter)
+            let version = secret.currentVersion + 1
+            let after = Self.effectiveDeleteAfter(key: secret.deleteVersionAfter, mount: mount.deleteVersionAfter)
             let deletion = after > 0 ? now.addingTimeInterval(Double(after)) : nil
             let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
             try conn.execute("""
                 INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
                 VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed))
                 """)
-            let keep = Self.effectiveMaxVersions(key: secret?.maxVersions ?? 0, mount: mount.maxVersions)
-            var oldest = secret?.oldestVersion ?? 0
+            let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
+            var oldest = secret.oldestVersion
             if version - keep >= 1 {
                 try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(version - keep)")
                 oldest = max(oldest, version - keep + 1)
@@ -167,7 +160,7 @@ public final class CredentialStore: Sendable {
                 UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), updated_at = \(now) WHERE id = \(id)
                 """)
             return (VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
-                    secret?.customMetadata)
+                    secret.customMetadata)
         }
         grant.auditFact("version", String(written.0.version))
         return written
@@ -205,46 +198,45 @@ public final class CredentialStore: Sendable {
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
             _ = try MountStore.require(path.mount, on: conn)
-            let secret = try Self.metadata(path, on: conn, versions: false)
+            let secret: SecretMetadata
             if merge {
-                guard secret != nil else { throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it") }
+                guard let found = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+                    throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it")
+                }
+                secret = found
             } else {
-                try grant.require(secret == nil ? .create : .update)
+                let (row, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
+                try grant.require(created ? .create : .update)
+                secret = row
             }
-            if secret == nil {
-                try conn.execute("""
-                    INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
-                        delete_version_after, custom_metadata, created_by, created_at, updated_at)
-                    VALUES (\(id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
-                    """)
-            }
-            var custom = secret?.customMetadata
+            var custom = secret.customMetadata
             if let changes = update.customMetadata {
                 var next = merge ? custom ?? [:] : [:]
                 for (key, value) in changes { next[key] = value }
                 custom = next
             }
             let customText = try custom.map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }
-            let rotation = secret?.rotation ?? RotationSchedule()
+            let rotation = secret.rotation
             let interval = update.rotationInterval ?? rotation.interval
             let kind = update.rotationKind ?? rotation.kind
             // A new interval moves the next due time: from the last rotation, or from now for one never rotated.
             let nextDue: Date? = interval == 0 ? nil
                 : update.rotationInterval == nil ? rotation.nextDueAt : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
-            let expires: Date? = update.expiresAt ?? secret?.expiresAt
+            let expires: Date? = update.expiresAt ?? secret.expiresAt
             try conn.execute("""
-                UPDATE api_credentials SET max_versions = \(update.maxVersions ?? secret?.maxVersions ?? 0),
-                    cas_required = \(update.casRequired ?? secret?.casRequired ?? false),
-                    delete_version_after = \(update.deleteVersionAfter ?? secret?.deleteVersionAfter ?? 0),
+                UPDATE api_credentials SET max_versions = \(update.maxVersions ?? secret.maxVersions),
+                    cas_required = \(update.casRequired ?? secret.casRequired),
+                    delete_version_after = \(update.deleteVersionAfter ?? secret.deleteVersionAfter),
                     custom_metadata = \(customText), expires_at = \(expires?.roundedToStoredPrecision),
                     rotation_interval = \(interval), rotation_kind = \(kind), next_rotation_at = \(nextDue?.roundedToStoredPrecision),
                     updated_at = \(now)
                 WHERE id = \(id)
                 """)
             // A lower max_versions trims at once, as Vault does on the next write; doing it now keeps reads honest.
-            if let current = secret?.currentVersion, current > 0 {
+            if secret.currentVersion > 0 {
+                let current = secret.currentVersion
                 let mount = try MountStore.require(path.mount, on: conn)
-                let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret?.maxVersions ?? 0, mount: mount.maxVersions)
+                let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret.maxVersions, mount: mount.maxVersions)
                 if current - keep >= 1 {
                     try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
                     try conn.execute("UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)")
@@ -335,8 +327,12 @@ public final class CredentialStore: Sendable {
         }
     }
 
-    static func metadata(_ path: SecretPath, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata? {
-        guard let row = try conn.queryFirst("SELECT * FROM api_credentials WHERE id = \(path.id)") else { return nil }
+    /// The secret's row, and with `lock` held for the rest of the transaction (PostgreSQL `FOR UPDATE`;
+    /// SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time).
+    static func metadata(_ path: SecretPath, on conn: any SQLConnection, versions withVersions: Bool, lock: Bool = false) throws -> SecretMetadata? {
+        let query: SQLQuery = lock && conn.dialect == .postgres
+            ? "SELECT * FROM api_credentials WHERE id = \(path.id) FOR UPDATE" : "SELECT * FROM api_credentials WHERE id = \(path.id)"
+        guard let row = try conn.queryFirst(query) else { return nil }
         let customText: String? = try row.decode(column: "custom_metadata")
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         let versions = withVersions
@@ -354,6 +350,22 @@ public final class CredentialStore: Sendable {
             rotation: RotationSchedule(interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
                                        lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at")),
             versions: versions)
+    }
+
+    /// The secret's row, locked, created empty (version 0) when absent. `created` is false when the row was
+    /// there, or when another instance created it meanwhile (its insert wins; this one then updates).
+    static func lockedRow(_ path: SecretPath, on conn: any SQLConnection, accessor: String, now: Date) throws -> (SecretMetadata, created: Bool) {
+        if let found = try metadata(path, on: conn, versions: false, lock: true) { return (found, false) }
+        let inserted = try conn.execute("""
+            INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
+                delete_version_after, custom_metadata, created_by, created_at, updated_at)
+            VALUES (\(path.id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
+            ON CONFLICT (id) DO NOTHING
+            """)
+        guard let row = try metadata(path, on: conn, versions: false, lock: true) else {
+            throw AccessError(.notFound, "\(path) was deleted while it was being written; try again")
+        }
+        return (row, inserted == 1)
     }
 
     static func version(_ row: SQLRow) throws -> VersionMetadata {

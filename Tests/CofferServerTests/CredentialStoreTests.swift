@@ -124,6 +124,36 @@ struct CredentialStoreTests {
         #expect(try await server.verifyTrail().isIntact)
     }
 
+    @Test func concurrentWritersOnSQLite() async throws { try await withUnsealedServer(.sqlite, concurrentWriters) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func concurrentWritersOnPostgres() async throws { try await withUnsealedServer(.postgres, concurrentWriters) }
+
+    /// Writers racing on one secret (as several instances on one PostgreSQL do) each get their own version,
+    /// and of racing check-and-set creates exactly one wins; none sees a server error.
+    func concurrentWriters(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            let versions = try await withThrowingTaskGroup(of: (HTTPResponse.Status, Int?).self) { group in
+                for n in 0..<16 {
+                    group.addTask {
+                        let (status, body) = try await client.call("/v1/secret/data/race/x", token: root, ["data": ["n": n]])
+                        return (status, (body["data"] as? [String: Any])?["version"] as? Int)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(versions.allSatisfy { $0.0 == .ok }, "\(versions.map(\.0))")
+            #expect(Set(versions.compactMap(\.1)) == Set(1...16))
+            let creates = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for n in 0..<8 {
+                    group.addTask { try await client.call("/v1/secret/data/race/new", token: root, ["options": ["cas": 0], "data": ["n": n]]).0 }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(creates.filter { $0 == .ok }.count == 1 && creates.filter { $0 == .badRequest }.count == 7, "\(creates)")
+        }
+    }
+
     /// A sealed version copied onto another secret's row fails authentication instead of reading as that secret.
     @Test func movedCiphertextDoesNotOpen() async throws {
         try await withUnsealedServer { server, root in
