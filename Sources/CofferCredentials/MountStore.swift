@@ -61,13 +61,13 @@ public struct MountStore: Sendable {
         let accessor = "kv_" + Hex.encode(Random.bytes(6))
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
-            guard try Self.find(path, on: conn) == nil else {
-                throw AccessError(.invalidRequest, "path is already in use at \(path)/")
-            }
-            try conn.execute("""
+            // ON CONFLICT: another instance enabling the same path at once gets the same clear refusal.
+            let inserted = try conn.execute("""
                 INSERT INTO kv_mounts (path, accessor, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
                 VALUES (\(path), \(accessor), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now))
+                ON CONFLICT (path) DO NOTHING
                 """)
+            guard inserted == 1 else { throw AccessError(.invalidRequest, "path is already in use at \(path)/") }
         }
         grant.auditFact("mount", path)
     }

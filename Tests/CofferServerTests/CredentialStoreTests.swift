@@ -282,6 +282,8 @@ struct CredentialStoreTests {
                     ("/v1/nomount/data/keep", .get, nil, .notFound),
                     ("/v1/sys/mounts/sys", .post, ["type": "kv"], .badRequest),
                     ("/v1/sys/mounts/other", .post, ["type": "database"], .badRequest),
+                    ("/v1/sys/mounts/secret", .post, ["type": "kv", "options": ["version": "2"]], .badRequest),
+                    ("/v1/sys/mounts/team%2Fkv", .post, ["type": "kv"], .badRequest),
                 ]
                 for (uri, method, body, expected) in cases {
                     let (status, answer) = try await client.call(uri, method, token: root, body)
