@@ -59,20 +59,33 @@ public final class CredentialStore: Sendable {
         let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
-        let found = try await database.read { conn -> (SecretMetadata, VersionMetadata, EncryptedValue?)? in
-            _ = try MountStore.require(path.mount, on: conn)
-            guard let secret = try Self.metadata(path, on: conn, versions: false), !secret.isExpired(at: now) else { return nil }
-            let wanted = (version ?? 0) == 0 ? secret.currentVersion : version ?? 0
-            guard wanted > 0, let row = try conn.queryFirst("SELECT * FROM api_credential_versions WHERE id = \(id) AND version = \(wanted)") else { return nil }
+        let wanted = version ?? 0
+        // One statement for the mount, the secret and the version: this is every service's hot path.
+        let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?)? in
+            guard let row = try conn.queryFirst("""
+                SELECT s.id AS secret, s.custom_metadata, s.expires_at, v.version, v.created_at, v.created_by, v.deletion_time,
+                       v.destroyed, v.key_term, v.sealed
+                FROM kv_mounts m
+                LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
+                LEFT JOIN api_credential_versions v
+                       ON v.id = s.id AND v.version = CASE WHEN \(wanted) = 0 THEN s.current_version ELSE \(wanted) END
+                WHERE m.path = \(path.mount)
+                """) else {
+                throw AccessError(.notFound, "no secrets engine is mounted at \(path.mount)/ (see sys/mounts)")
+            }
+            guard try row.decode(String?.self, column: "secret") != nil, try row.decode(Int64?.self, column: "version") != nil else { return nil }
+            if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
+            let customText: String? = try row.decode(column: "custom_metadata")
+            let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             let term: Int64? = try row.decode(column: "key_term")
             let sealed: [UInt8]? = try row.decode(column: "sealed")
-            return (secret, try Self.version(row), term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } })
+            return (try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } })
         }
-        guard let (secret, metadata, encrypted) = found else { throw AccessError(.notFound, "") }
+        guard let (metadata, custom, encrypted) = found else { throw AccessError(.notFound, "") }
         usage.record(id, at: now)
-        guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: secret.customMetadata) }
+        guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: custom) }
         let data = try sealer.open(encrypted, binding: Self.binding(id, version: metadata.version))
-        return .found(SecretVersion(metadata: metadata, customMetadata: secret.customMetadata, data: SecureHandle(data)))
+        return .found(SecretVersion(metadata: metadata, customMetadata: custom, data: SecureHandle(data)))
     }
 
     /// The secret's metadata and every version it keeps.
