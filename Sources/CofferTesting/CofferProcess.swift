@@ -78,6 +78,19 @@ public final class CofferProcess: Sendable {
         throw TestSetupError("coffer did not print \"\(text)\" in time:\n" + stderrLines.joined(separator: "\n"))
     }
 
+    /// Starts `coffer serve --listen 127.0.0.1:0 --log-format json` with `arguments` in `folder` and waits until it
+    /// serves. Returns the process and the port it listens on.
+    public static func serve(_ arguments: [String], in folder: String, environment: [String: String]) async throws -> (CofferProcess, Int) {
+        let process = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"] + arguments, in: folder, environment: environment)
+        let line = try await process.waitForLine(containing: "coffer is serving")
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+              let port = object["coffer.listen"]?.split(separator: ":").last.flatMap({ Int($0) }) else {
+            process.terminate()
+            throw TestSetupError("coffer serve printed no port: \(line)")
+        }
+        return (process, port)
+    }
+
     /// Sends `signal` (SIGHUP to reload TLS certificates, for instance).
     public func send(signal: Int32) {
         kill(process.processIdentifier, signal)

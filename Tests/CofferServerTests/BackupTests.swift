@@ -22,11 +22,8 @@ struct BackupTests {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         func serve(_ data: String) async throws -> (CofferProcess, String) {
-            let process = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"], in: folder,
-                                            environment: ["COFFER_DATABASE_URL": "sqlite:./\(data)/coffer.db"])
-            let line = try await process.waitForLine(containing: "coffer is serving")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
-            return (process, "http://127.0.0.1:\(try #require(object["coffer.listen"]?.split(separator: ":").last))")
+            let (process, port) = try await CofferProcess.serve([], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./\(data)/coffer.db"])
+            return (process, "http://127.0.0.1:\(port)")
         }
         func run(_ arguments: [String], address: String, token: String? = nil, stdin: Data? = nil) async throws -> (Int32, String) {
             var environment = ["COFFER_ADDR": address]

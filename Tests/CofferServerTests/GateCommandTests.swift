@@ -12,13 +12,9 @@ struct GateCommandTests {
     @Test func tokenPolicyAndAuditCommands() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let serve = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev", "--audit-witness", "\(folder)/witness.jsonl",
-                                       "--audit-log-file", "\(folder)/copy.jsonl"],
-                                      in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(["--dev", "--audit-witness", "\(folder)/witness.jsonl", "--audit-log-file", "\(folder)/copy.jsonl"],
+                                                          in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
-        let line = try await serve.waitForLine(containing: "coffer is serving")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
-        let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         let environment = ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root]
         func run(_ arguments: [String], stdin: Data? = nil, token: String? = nil) async throws -> (Int32, String) {

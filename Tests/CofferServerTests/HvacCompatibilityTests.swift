@@ -12,12 +12,8 @@ struct HvacCompatibilityTests {
         let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the hvac checks cannot be skipped")
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let serve = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev"], in: folder,
-                                      environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
-        let line = try await serve.waitForLine(containing: "coffer is serving")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
-        let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/\(name)").path

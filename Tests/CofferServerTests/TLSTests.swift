@@ -13,12 +13,8 @@ struct TLSTests {
     }
 
     func serve(_ folder: String, _ extra: [String]) async throws -> Server {
-        let process = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--dev"] + extra, in: folder,
-                                        environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
-        let line = try await process.waitForLine(containing: "coffer is serving")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
-        #expect(object["coffer.scheme"] == "https")
-        let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
+        let (process, port) = try await CofferProcess.serve(["--dev"] + extra, in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        #expect(process.stderrLines.contains { $0.contains("coffer is serving") && $0.contains(#""coffer.scheme":"https""#) })
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         return Server(process: process, address: "https://127.0.0.1:\(port)", root: root)
     }

@@ -14,7 +14,7 @@ struct KVRoutes: Sendable {
     func register(on router: GatedRouter) {
         router.on("/v1/:mount/config", method: .get) { request, context, grant in
             let mount = try await store.config(grant, mount: try parts(request, context, kind: "config").mount)
-            return VaultJSON.response(status: .ok, Envelope(data: ConfigData(mount)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigData(mount)))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/:mount/config", method: method) { request, context, grant in
@@ -34,11 +34,11 @@ struct KVRoutes: Sendable {
             case .found(let secret):
                 grant.auditSensitive("data", secret: secret.data)
                 let metadata = VersionData(secret.metadata, custom: secret.customMetadata).json
-                return SecretBody.response(status: .ok, prefix: Envelope<Empty>.prefix(context) + #"{"data":"#, secret: secret.data.bytes,
-                                           suffix: #","metadata":"# + metadata + "}" + Envelope<Empty>.suffix)
+                return SecretBody.response(status: .ok, prefix: VaultEnvelope<NoData>.prefix + #"{"data":"#, secret: secret.data.bytes,
+                                           suffix: #","metadata":"# + metadata + "}" + VaultEnvelope<NoData>.suffix)
             case .deleted(let metadata, let custom):
                 // Vault answers 404 and still gives the version's metadata (hvac's raise_on_deleted_version=False reads it).
-                return VaultJSON.response(status: .notFound, Envelope(data: DeletedData(data: nil, metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(status: .notFound, VaultEnvelope(data: DeletedData(data: nil, metadata: VersionData(metadata, custom: custom))))
             }
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -49,7 +49,7 @@ struct KVRoutes: Sendable {
                 guard case .object = data else { throw APIError(.badRequest, "data must be a JSON object of keys and values") }
                 let sealed = try guardedJSON(data)
                 let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
-                return VaultJSON.response(status: .ok, Envelope(data: VersionData(version, custom: custom)))
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
             }
         }
         router.on("/v1/:mount/data/**", method: .patch) { request, context, grant in
@@ -58,7 +58,7 @@ struct KVRoutes: Sendable {
             let body = try await Body.decode(WriteBody.self, request, context)
             guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
             let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
-            return VaultJSON.response(status: .ok, Envelope(data: VersionData(version, custom: custom)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
         router.on("/v1/:mount/data/**", method: .delete) { request, context, grant in
             try await store.change(grant, try secretPath(request, context, kind: "data"), .delete, versions: nil)
@@ -83,7 +83,7 @@ struct KVRoutes: Sendable {
             router.on(path, method: .get) { request, context, grant in
                 if request.uri.queryParameters["list"] == "true" { return try await list(request, context, grant) }
                 let metadata = try await store.metadata(grant, try secretPath(request, context, kind: "metadata"))
-                return VaultJSON.response(status: .ok, Envelope(data: MetadataData(metadata)))
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: MetadataData(metadata)))
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
@@ -109,10 +109,10 @@ struct KVRoutes: Sendable {
             switch try await store.read(grant, path, version: try versionParameter(request)) {
             case .found(let secret):
                 guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else { throw APIError(.internalServerError, "internal error") }
-                return VaultJSON.response(status: .ok, Envelope(data: SubkeysData(subkeys: value.subkeys(depth: depth),
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: SubkeysData(subkeys: value.subkeys(depth: depth),
                                                                                   metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
             case .deleted(let metadata, let custom):
-                return VaultJSON.response(status: .notFound, Envelope(data: SubkeysData(subkeys: nil, metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: nil, metadata: VersionData(metadata, custom: custom))))
             }
         }
     }
@@ -120,7 +120,7 @@ struct KVRoutes: Sendable {
     private func list(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
         let (mount, folder) = try parts(request, context, kind: "metadata")
         let keys = try await store.list(grant, mount: mount, folder: folder)
-        return VaultJSON.response(status: .ok, Envelope(data: ["keys": keys]))
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": keys]))
     }
 
     /// The mount and the rest of the path after `/<kind>/`, from the Gate's normalised path.
@@ -223,42 +223,6 @@ struct KVRoutes: Sendable {
     }
 
     // MARK: answers
-
-    struct Empty: Encodable {}
-
-    /// Vault's response envelope around `data`.
-    struct Envelope<D: Encodable>: Encodable {
-        var request_id = ""
-        var lease_id = ""
-        var renewable = false
-        var lease_duration = 0
-        let data: D?
-        var wrap_info: Empty?
-        var warnings: [String]?
-        var auth: Empty?
-
-        init(data: D?) { self.data = data }
-
-        /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.
-        static func prefix(_ context: CofferRequestContext) -> String {
-            #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"\#(context.id)","warnings":null,"wrap_info":null,"data":"#
-        }
-        static var suffix: String { "}" }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(request_id, forKey: .request_id)
-            try container.encode(lease_id, forKey: .lease_id)
-            try container.encode(renewable, forKey: .renewable)
-            try container.encode(lease_duration, forKey: .lease_duration)
-            try container.encode(data, forKey: .data)
-            try container.encodeNil(forKey: .wrap_info)
-            try container.encodeNil(forKey: .warnings)
-            try container.encodeNil(forKey: .auth)
-        }
-
-        enum CodingKeys: String, CodingKey { case request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth }
-    }
 
     struct VersionData: Encodable {
         let version: Int64

@@ -43,12 +43,12 @@ struct MountRoutes: Sendable {
         router.on("/v1/sys/mounts/:path/tune", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
             guard let mount = try await mounts.mount(path) else { throw APIError(.badRequest, "no secrets engine is mounted at \(path)/") }
-            return VaultJSON.response(status: .ok, KVRoutes.Envelope(data: TuneData(mount)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: TuneData(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
             guard let mount = try await mounts.mount(path) else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, KVRoutes.Envelope(data: MountData(mount)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: MountData(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .delete) { _, context, grant in
             try await mounts.disable(grant, path: try context.parameters.require("path"))

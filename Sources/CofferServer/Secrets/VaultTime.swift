@@ -4,38 +4,22 @@ import Foundation
 /// Times and durations in the forms Vault's answers use.
 enum VaultTime {
     /// RFC 3339 with fractional seconds in UTC (`2026-11-25T18:00:00.123456Z`), Go's `RFC3339Nano` shape.
-    /// Computed directly (days to civil date), not through Calendar: it is on every read's path.
+    /// Computed directly (``CivilTime``), not through Calendar: it is on every read's path.
     static func format(_ date: Date) -> String {
-        let micros = date.microsecondsSinceEpoch
-        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let fraction = Int(micros - seconds * 1_000_000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+        let time = CivilTime(microsecondsSinceEpoch: date.microsecondsSinceEpoch)
         var out = [UInt8]()
         out.reserveCapacity(27)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
             for _ in 1..<count { divisor *= 10 }
-            var rest = value
             while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
                 divisor /= 10
             }
         }
-        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
-        out.append(UInt8(ascii: "T")); digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":")); digits(secondOfDay / 60 % 60, 2)
-        out.append(UInt8(ascii: ":")); digits(secondOfDay % 60, 2); out.append(UInt8(ascii: ".")); digits(fraction, 6); out.append(UInt8(ascii: "Z"))
+        digits(time.year, 4); out.append(UInt8(ascii: "-")); digits(time.month, 2); out.append(UInt8(ascii: "-")); digits(time.day, 2)
+        out.append(UInt8(ascii: "T")); digits(time.hour, 2); out.append(UInt8(ascii: ":")); digits(time.minute, 2)
+        out.append(UInt8(ascii: ":")); digits(time.second, 2); out.append(UInt8(ascii: ".")); digits(time.microsecond, 6); out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -22,11 +22,11 @@ struct WrappingRoutes: Sendable {
             }
             router.open("/v1/sys/wrapping/lookup", method: method, operation: .write) { request, context, grant in
                 let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context))
-                return VaultJSON.response(status: .ok, KVRoutes.Envelope(data: LookupData(info)))
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupData(info)))
             }
             router.open("/v1/sys/wrapping/rewrap", method: method, operation: .write) { request, context, grant in
                 let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context))
-                return ResponseWrapper.answer(info, requestID: context.id)
+                return ResponseWrapper.answer(info)
             }
             router.on("/v1/sys/wrapping/wrap", method: method) { request, context, _ in
                 // The body is the payload; unwrap gives it back as `data`. Without X-Vault-Wrap-TTL, Vault refuses.
@@ -37,9 +37,9 @@ struct WrappingRoutes: Sendable {
                 guard case .object = JSONValue.parse(buffer.readableBytesView) else {
                     throw APIError(.badRequest, "the body to wrap must be a JSON object")
                 }
-                let prefix = KVRoutes.Envelope<KVRoutes.Empty>.prefix(context)
+                let prefix = VaultEnvelope<NoData>.prefix
                 let payload = SecretBody.guarded(buffer)
-                return SecretBody.response(status: .ok, prefix: prefix, secret: payload, suffix: KVRoutes.Envelope<KVRoutes.Empty>.suffix)
+                return SecretBody.response(status: .ok, prefix: prefix, secret: payload, suffix: VaultEnvelope<NoData>.suffix)
             }
         }
     }
@@ -84,43 +84,13 @@ enum ResponseWrapper {
         let body = SecretBody.guarded(collector.box.buffer)
         collector.box.wipe()
         let info = try await wrapping.wrap(grant, response: body, ttl: ttl, creationPath: path)
-        return answer(info, requestID: context.id)
+        return answer(info)
     }
 
-    static func answer(_ info: WrapInfo, requestID: String) -> Response {
-        VaultJSON.response(status: .ok, WrappedBody(request_id: requestID, wrap_info: .init(
+    static func answer(_ info: WrapInfo) -> Response {
+        VaultJSON.response(status: .ok, VaultEnvelope<NoData>(data: nil, wrapInfo: .init(
             token: info.token ?? "", accessor: info.accessor, ttl: info.ttl, creation_time: VaultTime.format(info.creationTime),
             creation_path: info.creationPath, wrapped_accessor: "")))
-    }
-
-    struct WrappedBody: Encodable {
-        struct Info: Encodable {
-            let token: String
-            let accessor: String
-            let ttl: Int64
-            let creation_time: String
-            let creation_path: String
-            let wrapped_accessor: String
-        }
-        let request_id: String
-        var lease_id = ""
-        var renewable = false
-        var lease_duration = 0
-        let wrap_info: Info
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(request_id, forKey: .request_id)
-            try container.encode(lease_id, forKey: .lease_id)
-            try container.encode(renewable, forKey: .renewable)
-            try container.encode(lease_duration, forKey: .lease_duration)
-            try container.encodeNil(forKey: .data)
-            try container.encodeNil(forKey: .auth)
-            try container.encodeNil(forKey: .warnings)
-            try container.encode(wrap_info, forKey: .wrap_info)
-        }
-
-        enum CodingKeys: String, CodingKey { case request_id, lease_id, renewable, lease_duration, data, auth, warnings, wrap_info }
     }
 
     /// Gathers an answer's body (bounded by what a route produces: small JSON).

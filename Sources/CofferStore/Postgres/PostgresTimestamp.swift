@@ -6,17 +6,14 @@
 enum PostgresTimestamp {
     /// Formats whole microseconds since the Unix epoch.
     static func format(microseconds: Int64) -> String {
-        let (days, microsOfDay) = floorDivide(microseconds, 86_400_000_000)
-        let (year, month, day) = civil(fromDays: days)
-        let seconds = microsOfDay / 1_000_000
-        let fraction = microsOfDay % 1_000_000
+        let time = CivilTime(microsecondsSinceEpoch: microseconds)
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
-        let date = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
-        let time = "\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))"
-        return year > 0 ? "\(date) \(time)+00" : "\(pad(1 - year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(time)+00 BC"
+        let clock = "\(pad(time.hour, 2)):\(pad(time.minute, 2)):\(pad(time.second, 2)).\(pad(time.microsecond, 6))"
+        return time.year > 0 ? "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(clock)+00"
+            : "\(pad(1 - time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(clock)+00 BC"
     }
 
     /// Parses PostgreSQL's ISO output into microseconds since the epoch; `nil` for anything else
@@ -70,38 +67,9 @@ enum PostgresTimestamp {
         }
         guard index == bytes.count else { return nil }
         if bc { year = 1 - year }
-        let days = days(fromYear: year, month: month, day: day)
+        let days = CivilTime.days(fromYear: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return seconds * 1_000_000 + micros
-    }
-
-    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
-        let quotient = value / divisor
-        let remainder = value % divisor
-        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
-    }
-
-    /// Howard Hinnant's days-from-civil: days since 1970-01-01 in the proleptic Gregorian calendar.
-    private static func days(fromYear year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The inverse of ``days(fromYear:month:day:)``.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
