@@ -154,6 +154,35 @@ struct CredentialStoreTests {
         }
     }
 
+    /// As in Vault, a LIST path gets a trailing `/` before the policy check (`secret/metadata/app/*` lists `app`),
+    /// and a malformed wrap TTL is refused before the operation runs.
+    @Test func listPathsAndWrapTTLAreCheckedFirst() async throws {
+        try await withUnsealedServer { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                try await client.call("/v1/secret/data/app/db", token: root, ["data": ["v": "1"]])
+                try await client.call("/v1/sys/policies/acl/lister", .put, token: root, ["policy": #"path "secret/metadata/app/*" { capabilities = ["list"] }"#])
+                let lister = try await client.createToken(parent: root, ["policies": ["lister"]])
+                for uri in ["/v1/secret/metadata/app", "/v1/secret/metadata/app/"] {
+                    let (status, body) = try await client.call(uri, GatedRouter.list, token: lister.token)
+                    #expect(status == .ok && (body["data"] as? [String: Any])?["keys"] as? [String] == ["db"], "\(uri)")
+                }
+                #expect(try await client.call("/v1/secret/metadata/app?list=true", .get, token: lister.token).0 == .ok)
+                #expect(try await client.call("/v1/secret/metadata", GatedRouter.list, token: lister.token).0 == .forbidden)
+
+                for ttl in ["soon", "0"] {
+                    var headers: HTTPFields = [:]
+                    headers[vaultToken] = root
+                    headers[HTTPField.Name("X-Vault-Wrap-TTL")!] = ttl
+                    let status = try await client.execute(uri: "/v1/secret/data/app/db", method: .post, headers: headers,
+                                                           body: try JSON.body(["data": ["v": "2"]])) { $0.status }
+                    #expect(status == .badRequest, "X-Vault-Wrap-TTL: \(ttl)")
+                }
+                let (_, metadata) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
+                #expect((metadata["data"] as? [String: Any])?["current_version"] as? Int == 1, "the refused writes wrote nothing")
+            }
+        }
+    }
+
     /// A sealed version copied onto another secret's row fails authentication instead of reading as that secret.
     @Test func movedCiphertextDoesNotOpen() async throws {
         try await withUnsealedServer { server, root in

@@ -94,6 +94,9 @@ public final class AuditLog: Sendable {
     private let signingSeed: @Sendable () async -> SecureHandle?
     private let logger: Logger
     private let state = Mutex(State())
+    /// The writer loop's own thread (``WriterExecutor``); one per log, so that logs in one process (tests run
+    /// dozens of services) never wait on each other.
+    private let writer = WriterExecutor(name: "coffer-audit-writer")
 
     public var health: Health { state.withLock { $0.health } }
     /// Entries committed by this instance, and commits (for the benchmark's entries-per-commit figure).
@@ -107,6 +110,10 @@ public final class AuditLog: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.signingSeed = signingSeed
+    }
+
+    deinit {
+        writer.stop()
     }
 
     /// Appends `entry` and returns once it is committed.
@@ -129,7 +136,7 @@ public final class AuditLog: Sendable {
                 return (true, !state.writing, !state.sweeping)
             }
             guard accepted else { return continuation.resume(throwing: Self.unavailable) }
-            if startWriter { Task(executorPreference: Self.writer) { await self.drain() } }
+            if startWriter { Task(executorPreference: writer) { await self.drain() } }
             if startSweeper { Task { await self.sweep() } }
         }
     }
@@ -166,11 +173,9 @@ public final class AuditLog: Sendable {
             state.writing = true
             return true
         }
-        if start { Task(executorPreference: Self.writer) { await self.drain() } }
+        if start { Task(executorPreference: writer) { await self.drain() } }
     }
 
-    /// The writer's own thread (``WriterExecutor``), shared by every audit log of the process.
-    static let writer = WriterExecutor(name: "coffer-audit-writer")
 
     static let unavailable = AccessError(.auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
 

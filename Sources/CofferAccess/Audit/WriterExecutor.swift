@@ -11,11 +11,20 @@ final class WriterExecutor: TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: the queue is behind `lock`; the thread only pops.
     private let lock = NSCondition()
     private var jobs: [UnownedJob] = []
+    private var stopped = false
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.run() }
+        let thread = Thread { [self] in self.run() }
         thread.name = name
         thread.start()
+    }
+
+    /// Lets the thread finish once its queue is empty (the owner is going away).
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.signal()
+        lock.unlock()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
@@ -29,7 +38,11 @@ final class WriterExecutor: TaskExecutor, @unchecked Sendable {
     private func run() {
         while true {
             lock.lock()
-            while jobs.isEmpty { lock.wait() }
+            while jobs.isEmpty && !stopped { lock.wait() }
+            if jobs.isEmpty && stopped {
+                lock.unlock()
+                return
+            }
             let batch = jobs
             jobs.removeAll(keepingCapacity: true)
             lock.unlock()

@@ -120,7 +120,12 @@ public final class GatedRouter {
         case .open, .probe:
             gateAccess = .open
         }
-        let gateRequest = GateRequest(token: token(from: request.headers), path: path, operation: operation ?? Self.operation(request),
+        let gateOperation = operation ?? Self.operation(request)
+        // Vault appends `/` to a LIST path before the ACL check, so `secret/metadata/app/*` allows listing `app`.
+        let policyPath = gateOperation == .list && !path.isEmpty && !path.hasSuffix("/") ? path + "/" : path
+        // A bad X-Vault-Wrap-TTL is refused before the operation runs, not after it has changed something.
+        let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath)
+        let gateRequest = GateRequest(token: token(from: request.headers), path: policyPath, operation: gateOperation,
                                       access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
         return try await gate.perform(gateRequest, status: { result in
             switch result {
@@ -129,8 +134,9 @@ public final class GatedRouter {
             }
         }) { grant in
             // Wrapped inside the Gate, so the response entry records the wrapping token's accessor and hash.
-            try await ResponseWrapper.wrapIfAsked(try await body(grant), request: request, context: context, grant: grant,
-                                                  wrapping: gate.wrapping, path: path)
+            let response = try await body(grant)
+            guard let wrapTTL else { return response }
+            return try await ResponseWrapper.wrap(response, ttl: wrapTTL, grant: grant, wrapping: gate.wrapping, path: policyPath)
         }
     }
 

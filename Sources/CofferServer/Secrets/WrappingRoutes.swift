@@ -73,11 +73,19 @@ struct WrappingRoutes: Sendable {
 enum ResponseWrapper {
     static let header = HTTPField.Name("X-Vault-Wrap-TTL")!
 
-    /// The answer, or a wrapping token for it when `request` asked and the answer is a 200 with a body.
-    static func wrapIfAsked(_ response: Response, request: Request, context: CofferRequestContext, grant: Grant,
-                            wrapping: ResponseWrapping, path: String) async throws -> Response {
-        guard let text = request.headers[header], !path.hasPrefix("sys/wrapping/") || path == "sys/wrapping/wrap" else { return response }
+    /// The wrap TTL `request` asks for in seconds, `nil` when it asks for none (or is itself a wrapping call).
+    /// - Throws: ``APIError`` 400 for a TTL that is not a duration.
+    static func requestedTTL(_ request: Request, path: String) throws -> Int64? {
+        guard let text = request.headers[header], !path.hasPrefix("sys/wrapping/") || path == "sys/wrapping/wrap" else { return nil }
         let ttl = try Duration.seconds(of: DurationValue(text), field: "X-Vault-Wrap-TTL")
+        guard ttl >= 1, ttl <= ResponseWrapping.maximumTTL else {
+            throw APIError(.badRequest, "X-Vault-Wrap-TTL must be between 1s and \(ResponseWrapping.maximumTTL / 3600)h")
+        }
+        return ttl
+    }
+
+    /// A wrapping token for `response` when it is a 200 with a body; any other answer as it is.
+    static func wrap(_ response: Response, ttl: Int64, grant: Grant, wrapping: ResponseWrapping, path: String) async throws -> Response {
         guard response.status == .ok else { return response }
         let collector = BodyCollector()
         try await response.body.write(collector)
