@@ -137,6 +137,12 @@ public final class CredentialStore: Sendable {
     ///   too large; `.permissionDenied` when the grant allows `update` but the secret is new (or `create`
     ///   but it exists).
     public func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?) async throws -> (VersionMetadata, [String: String]?) {
+        try await write(grant, path, data: data, cas: cas, patching: false)
+    }
+
+    /// A write; a patch's write needs Vault's `patch` capability instead of `create`/`update`.
+    private func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?, patching: Bool) async throws
+        -> (VersionMetadata, [String: String]?) {
         guard data.bytes.count <= Self.maximumDataBytes else {
             throw AccessError(.invalidRequest, "the data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
         }
@@ -148,7 +154,7 @@ public final class CredentialStore: Sendable {
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, on: conn)
             let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
-            try grant.require(created ? .create : .update)
+            try grant.require(patching ? .patch : created ? .create : .update)
             if mount.casRequired || secret.casRequired, cas == nil {
                 throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
             }
@@ -192,7 +198,7 @@ public final class CredentialStore: Sendable {
         var merged = try old.merging(patch: patch).encoded()
         defer { merged.withUnsafeMutableBytes { Wipe.raw($0) } }
         // The patch applies to the version it was computed from: a concurrent write makes it fail, not vanish.
-        return try await write(grant, path, data: SecureHandle(SecureBytes(copying: merged)), cas: cas ?? current.metadata.version)
+        return try await write(grant, path, data: SecureHandle(SecureBytes(copying: merged)), cas: cas ?? current.metadata.version, patching: true)
     }
 
     /// Writes metadata, creating the secret (with no versions) if it does not exist.

@@ -169,6 +169,19 @@ struct CredentialStoreTests {
                 #expect(try await client.call("/v1/secret/metadata/app?list=true", .get, token: lister.token).0 == .ok)
                 #expect(try await client.call("/v1/secret/metadata", GatedRouter.list, token: lister.token).0 == .forbidden)
 
+                // PATCH needs Vault's `patch` capability, and `update` alone does not give it.
+                try await client.call("/v1/sys/policies/acl/patcher", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["patch"] }"#])
+                try await client.call("/v1/sys/policies/acl/updater", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["update"] }"#])
+                for (policy, expected) in [("patcher", HTTPResponse.Status.ok), ("updater", .forbidden)] {
+                    let token = try await client.createToken(parent: root, ["policies": [policy]])
+                    var headers: HTTPFields = [:]
+                    headers[vaultToken] = token.token
+                    headers[.contentType] = "application/merge-patch+json"
+                    let status = try await client.execute(uri: "/v1/secret/data/app/db", method: .patch, headers: headers,
+                                                           body: try JSON.body(["data": ["w": "x"]])) { $0.status }
+                    #expect(status == expected, "\(policy)")
+                }
+
                 for ttl in ["soon", "0"] {
                     var headers: HTTPFields = [:]
                     headers[vaultToken] = root
@@ -178,7 +191,7 @@ struct CredentialStoreTests {
                     #expect(status == .badRequest, "X-Vault-Wrap-TTL: \(ttl)")
                 }
                 let (_, metadata) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
-                #expect((metadata["data"] as? [String: Any])?["current_version"] as? Int == 1, "the refused writes wrote nothing")
+                #expect((metadata["data"] as? [String: Any])?["current_version"] as? Int == 2, "the patch wrote version 2; the refused writes nothing")
             }
         }
     }
