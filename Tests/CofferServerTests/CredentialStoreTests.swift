@@ -168,6 +168,11 @@ struct CredentialStoreTests {
                 }
                 #expect(try await client.call("/v1/secret/metadata/app?list=true", .get, token: lister.token).0 == .ok)
                 #expect(try await client.call("/v1/secret/metadata", GatedRouter.list, token: lister.token).0 == .forbidden)
+                // And an exact rule without the `/` still allows the LIST (Vault's rule for list operations).
+                try await client.call("/v1/sys/policies/acl/policy-lister", .put, token: root, ["policy": #"path "sys/policies/acl" { capabilities = ["list"] }"#])
+                let policyLister = try await client.createToken(parent: root, ["policies": ["policy-lister"]])
+                #expect(try await client.call("/v1/sys/policies/acl", GatedRouter.list, token: policyLister.token).0 == .ok)
+                #expect(try await client.call("/v1/sys/policies/acl/default", .get, token: policyLister.token).0 == .forbidden)
 
                 // PATCH needs Vault's `patch` capability, and `update` alone does not give it.
                 try await client.call("/v1/sys/policies/acl/patcher", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["patch"] }"#])

@@ -104,7 +104,7 @@ public final class Gate: Sendable {
         }
         var needed = request.extraCapabilities
         if case .token(sudo: true) = request.access { needed.insert(.sudo) }
-        let decision = identity.acl.check(request.operation.capabilities, on: request.path)
+        let decision = identity.acl.check(request.operation.capabilities, on: request.path, listing: request.operation == .list)
         let capabilities = decision.pattern == nil ? [] : decision.capabilities
         guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
             throw GateDenial(rule: decision.description)

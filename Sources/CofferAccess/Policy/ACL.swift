@@ -45,8 +45,11 @@ public struct ACL: Sendable {
     }
 
     /// Whether `capability` may be used on `path`.
-    public func check(_ capability: Capabilities, on path: String) -> Decision {
-        guard let entry = exact[path] ?? wildcards.first(where: { $0.pattern.matches(path) }) else {
+    /// - Parameter listing: a LIST, whose path ends in `/`: as in Vault, an exact rule for the path without
+    ///   that `/` (`path "sys/policies/acl"`) also decides, before any wildcard.
+    public func check(_ capability: Capabilities, on path: String, listing: Bool = false) -> Decision {
+        let listed = listing && path.hasSuffix("/") ? exact[String(path.dropLast())] : nil
+        guard let entry = exact[path] ?? listed ?? wildcards.first(where: { $0.pattern.matches(path) }) else {
             return Decision(allowed: false, pattern: nil, capabilities: [], sources: [])
         }
         let allowed = !entry.capabilities.contains(.deny) && entry.capabilities.isSuperset(of: capability) && !capability.isEmpty
