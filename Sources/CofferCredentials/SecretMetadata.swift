@@ -36,11 +36,6 @@ public struct SecretMetadata: Sendable, Equatable {
     public let rotation: RotationSchedule
     /// Oldest first.
     public let versions: [VersionMetadata]
-
-    /// Whether the secret has expired at `now`.
-    public func isExpired(at now: Date) -> Bool {
-        expiresAt.map { $0 <= now } == true
-    }
 }
 
 /// The rotation fields the rotation runner uses (stored now, edited through metadata).

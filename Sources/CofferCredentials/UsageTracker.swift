@@ -33,9 +33,6 @@ public final class UsageTracker: Sendable {
         }
     }
 
-    /// Secrets with counts not yet written.
-    public var unflushed: Int { pending.withLock { $0.count } }
-
     /// Writes the counts gathered since the last flush in one transaction. Counts that fail to write are
     /// kept for the next flush.
     @discardableResult

@@ -2,12 +2,18 @@
 /// The request's id travels in the `X-Request-Id` header; `request_id` stays empty, as Coffer's token
 /// answers have always sent it.
 struct VaultEnvelope<D: Encodable>: Encodable {
-    let data: D?
-    var wrapInfo: WrapInfo?
+    let request_id = ""
+    let lease_id = ""
+    let renewable = false
+    let lease_duration = 0
+    let data: OrNull<D>
+    let wrap_info: OrNull<WrapInfo>
+    let warnings = OrNull<[String]>(nil)
+    let auth = OrNull<NoData>(nil)
 
     init(data: D?, wrapInfo: WrapInfo? = nil) {
-        self.data = data
-        self.wrapInfo = wrapInfo
+        self.data = OrNull(data)
+        self.wrap_info = OrNull(wrapInfo)
     }
 
     /// `wrap_info` of a wrapped answer (hvac reads `token` from it).
@@ -25,20 +31,19 @@ struct VaultEnvelope<D: Encodable>: Encodable {
         #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"","warnings":null,"wrap_info":null,"data":"#
     }
     static var suffix: String { "}" }
+}
+
+/// An optional that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
+/// encoding would leave them out.
+struct OrNull<Wrapped: Encodable>: Encodable {
+    let value: Wrapped?
+
+    init(_ value: Wrapped?) { self.value = value }
 
     func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("", forKey: .request_id)
-        try container.encode("", forKey: .lease_id)
-        try container.encode(false, forKey: .renewable)
-        try container.encode(0, forKey: .lease_duration)
-        try container.encode(data, forKey: .data)
-        try container.encode(wrapInfo, forKey: .wrap_info)
-        try container.encodeNil(forKey: .warnings)
-        try container.encodeNil(forKey: .auth)
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
     }
-
-    enum CodingKeys: String, CodingKey { case request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth }
 }
 
 /// An envelope with no data.

@@ -38,7 +38,7 @@ struct KVRoutes: Sendable {
                                            suffix: #","metadata":"# + metadata + "}" + VaultEnvelope<NoData>.suffix)
             case .deleted(let metadata, let custom):
                 // Vault answers 404 and still gives the version's metadata (hvac's raise_on_deleted_version=False reads it).
-                return VaultJSON.response(status: .notFound, VaultEnvelope(data: DeletedData(data: nil, metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -112,7 +112,7 @@ struct KVRoutes: Sendable {
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: SubkeysData(subkeys: value.subkeys(depth: depth),
                                                                                   metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
             case .deleted(let metadata, let custom):
-                return VaultJSON.response(status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: nil, metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: .null, metadata: VersionData(metadata, custom: custom))))
             }
         }
     }
@@ -229,7 +229,7 @@ struct KVRoutes: Sendable {
         let created_time: String
         let deletion_time: String
         let destroyed: Bool
-        let custom_metadata: [String: String]?
+        let custom_metadata: OrNull<[String: String]>
 
         init(_ metadata: VersionMetadata, custom: [String: String]?) {
             version = metadata.version
@@ -237,15 +237,15 @@ struct KVRoutes: Sendable {
             // A deletion time still ahead (delete_version_after) is shown, as Vault does.
             deletion_time = VaultTime.format(metadata.deletionTime)
             destroyed = metadata.destroyed
-            custom_metadata = custom
+            custom_metadata = OrNull(custom)
         }
 
-        /// The same object as `encode(to:)` writes, without JSONEncoder (every read writes one).
+        /// The same object as the synthesized encoding, without JSONEncoder (every read writes one).
         var json: String {
             var out = Array(#"{"created_time":"#.utf8)
             JSONText.appendString(created_time, to: &out)
             out += Array(#","custom_metadata":"#.utf8)
-            if let custom_metadata {
+            if let custom_metadata = custom_metadata.value {
                 out.append(UInt8(ascii: "{"))
                 for (index, key) in custom_metadata.keys.sorted().enumerated() {
                     if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -262,43 +262,18 @@ struct KVRoutes: Sendable {
             out += Array(#","destroyed":\#(destroyed),"version":\#(version)}"#.utf8)
             return String(decoding: out, as: UTF8.self)
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(version, forKey: .version)
-            try container.encode(created_time, forKey: .created_time)
-            try container.encode(deletion_time, forKey: .deletion_time)
-            try container.encode(destroyed, forKey: .destroyed)
-            try container.encode(custom_metadata, forKey: .custom_metadata)
-        }
-
-        enum CodingKeys: String, CodingKey { case version, created_time, deletion_time, destroyed, custom_metadata }
     }
 
+    /// A deleted or destroyed version: 404 with `"data": null` and the version's metadata.
     struct DeletedData: Encodable {
-        let data: JSONValue?
+        let data = OrNull<JSONValue>(nil)
         let metadata: VersionData
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encodeNil(forKey: .data)
-            try container.encode(metadata, forKey: .metadata)
-        }
-
-        enum CodingKeys: String, CodingKey { case data, metadata }
     }
 
     struct SubkeysData: Encodable {
-        let subkeys: JSONValue?
+        /// `.null` for a deleted version.
+        let subkeys: JSONValue
         let metadata: VersionData
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(subkeys ?? .null, forKey: .subkeys)
-            try container.encode(metadata, forKey: .metadata)
-        }
-
-        enum CodingKeys: String, CodingKey { case subkeys, metadata }
     }
 
     struct ConfigData: Encodable {
@@ -322,7 +297,7 @@ struct KVRoutes: Sendable {
         let cas_required: Bool
         let created_time: String
         let current_version: Int64
-        let custom_metadata: [String: String]?
+        let custom_metadata: OrNull<[String: String]>
         let delete_version_after: String
         let max_versions: Int64
         let oldest_version: Int64
@@ -342,7 +317,7 @@ struct KVRoutes: Sendable {
             cas_required = metadata.casRequired
             created_time = VaultTime.format(metadata.createdAt)
             current_version = metadata.currentVersion
-            custom_metadata = metadata.customMetadata
+            custom_metadata = OrNull(metadata.customMetadata)
             delete_version_after = VaultTime.duration(metadata.deleteVersionAfter)
             max_versions = metadata.maxVersions
             oldest_version = metadata.oldestVersion
@@ -359,33 +334,6 @@ struct KVRoutes: Sendable {
             rotation_kind = metadata.rotation.kind ?? ""
             last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(cas_required, forKey: .cas_required)
-            try container.encode(created_time, forKey: .created_time)
-            try container.encode(current_version, forKey: .current_version)
-            try container.encode(custom_metadata, forKey: .custom_metadata)
-            try container.encode(delete_version_after, forKey: .delete_version_after)
-            try container.encode(max_versions, forKey: .max_versions)
-            try container.encode(oldest_version, forKey: .oldest_version)
-            try container.encode(updated_time, forKey: .updated_time)
-            try container.encode(versions, forKey: .versions)
-            try container.encode(created_by, forKey: .created_by)
-            try container.encode(expires_at, forKey: .expires_at)
-            try container.encode(access_count, forKey: .access_count)
-            try container.encode(last_accessed_time, forKey: .last_accessed_time)
-            try container.encode(rotation_interval, forKey: .rotation_interval)
-            try container.encode(rotation_kind, forKey: .rotation_kind)
-            try container.encode(last_rotated_time, forKey: .last_rotated_time)
-            try container.encode(next_rotation_time, forKey: .next_rotation_time)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case cas_required, created_time, current_version, custom_metadata, delete_version_after, max_versions, oldest_version, updated_time,
-                 versions, created_by, expires_at, access_count, last_accessed_time, rotation_interval, rotation_kind, last_rotated_time,
-                 next_rotation_time
         }
     }
 }
