@@ -91,6 +91,14 @@ public final class CofferProcess: Sendable {
         return (process, port)
     }
 
+    /// Runs a `coffer` command to its end: its exit status and what it printed (standard output, then error).
+    public static func run(_ arguments: [String], in folder: String, environment: [String: String] = [:], stdin: Data? = nil) async throws
+        -> (Int32, String) {
+        let process = try CofferProcess(arguments, in: folder, environment: environment, stdin: stdin)
+        let status = try await process.waitForExit()
+        return (status, process.stdout + process.stderrLines.joined(separator: "\n"))
+    }
+
     /// Sends `signal` (SIGHUP to reload TLS certificates, for instance).
     public func send(signal: Int32) {
         kill(process.processIdentifier, signal)

@@ -29,18 +29,7 @@ public struct TestCertificates: Sendable {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        do { try process.run() } catch {
-            throw TestSetupError("cannot run /usr/bin/openssl (install Debian's openssl package; make deps does): \(error)")
-        }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("openssl \(arguments.first ?? "") failed: \(text)") }
+        let (status, output) = try ExternalCommand.run("/usr/bin/openssl", arguments, in: folder)
+        guard status == 0 else { throw TestSetupError("openssl \(arguments.first ?? "") failed (Debian's openssl package; make deps installs it): \(output)") }
     }
 }

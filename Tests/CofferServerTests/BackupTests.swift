@@ -28,9 +28,7 @@ struct BackupTests {
         func run(_ arguments: [String], address: String, token: String? = nil, stdin: Data? = nil) async throws -> (Int32, String) {
             var environment = ["COFFER_ADDR": address]
             if let token { environment["COFFER_TOKEN"] = token }
-            let process = try CofferProcess(arguments, in: folder, environment: environment, stdin: stdin)
-            let status = try await process.waitForExit()
-            return (status, process.stdout + process.stderrLines.joined(separator: "\n"))
+            return try await CofferProcess.run(arguments, in: folder, environment: environment, stdin: stdin)
         }
 
         let (first, address) = try await serve("data")
@@ -114,16 +112,7 @@ struct BackupTests {
         await sourceServer.database.close()
         let restored = "coffer_restore_" + UUID().uuidString.prefix(8).lowercased()
         func tool(_ name: String, _ arguments: [String]) throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "\(bin)/\(name)")
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+            try ExternalCommand.run("\(bin)/\(name)", arguments)
         }
         let plainBase = base.components(separatedBy: "?")[0]
         let (dumped, dumpOutput) = try tool("pg_dump", ["--format=custom", "--schema=\(schema)", "--file=\(folder)/coffer.dump", plainBase])

@@ -20,9 +20,7 @@ struct GateCommandTests {
         func run(_ arguments: [String], stdin: Data? = nil, token: String? = nil) async throws -> (Int32, String) {
             var env = environment
             if let token { env["COFFER_TOKEN"] = token }
-            let process = try CofferProcess(arguments, in: folder, environment: env, stdin: stdin)
-            let status = try await process.waitForExit()
-            return (status, process.stdout + process.stderrLines.joined(separator: "\n"))
+            return try await CofferProcess.run(arguments, in: folder, environment: env, stdin: stdin)
         }
 
         // policy apply: the folder's policies are written, a second run changes nothing.

@@ -12,9 +12,7 @@ struct KVCommandTests {
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String], stdin: Data? = nil, extra: [String: String] = [:]) async throws -> (Int32, String) {
             let environment = ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root].merging(extra) { $1 }
-            let process = try CofferProcess(arguments, in: folder, environment: environment, stdin: stdin)
-            let status = try await process.waitForExit()
-            return (status, process.stdout + process.stderrLines.joined(separator: "\n"))
+            return try await CofferProcess.run(arguments, in: folder, environment: environment, stdin: stdin)
         }
 
         // put (one value from stdin, one from a file), get a field, patch, versions.

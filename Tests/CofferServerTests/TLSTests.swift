@@ -19,36 +19,22 @@ struct TLSTests {
         return Server(process: process, address: "https://127.0.0.1:\(port)", root: root)
     }
 
-    func python(_ mode: String, _ server: Server, certificates: TestCertificates, extra: [String: String] = [:]) throws -> Process {
+    /// The hvac TLS script (Hvac/hvac_tls.py) in `mode` against `server`.
+    func python(_ mode: String, _ server: Server, certificates: TestCertificates, extra: [String: String] = [:]) throws
+        -> (executable: String, arguments: [String], environment: [String: String]) {
         let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the TLS checks cannot be skipped")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/hvac_tls.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script]
-        process.environment = ["COFFER_ADDR": server.address, "COFFER_ROOT_TOKEN": server.root, "CERTS": certificates.folder, "MODE": mode,
-                               "PATH": "/usr/bin:/bin"].merging(extra) { $1 }
-        return process
-    }
-
-    func finish(_ process: Process, _ output: Pipe) -> (Int32, String) {
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        return (python, [script], ["COFFER_ADDR": server.address, "COFFER_ROOT_TOKEN": server.root, "CERTS": certificates.folder, "MODE": mode,
+                                   "PATH": "/usr/bin:/bin"].merging(extra) { $1 })
     }
 
     func runPython(_ mode: String, _ server: Server, certificates: TestCertificates) throws -> (Int32, String) {
-        let process = try python(mode, server, certificates: certificates)
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        return finish(process, output)
+        let command = try python(mode, server, certificates: certificates)
+        return try ExternalCommand.run(command.executable, command.arguments, environment: command.environment)
     }
 
     func cli(_ arguments: [String], in folder: String, _ environment: [String: String]) async throws -> (Int32, String) {
-        let process = try CofferProcess(arguments, in: folder, environment: environment)
-        let status = try await process.waitForExit()
-        return (status, process.stdout + process.stderrLines.joined(separator: "\n"))
+        try await CofferProcess.run(arguments, in: folder, environment: environment)
     }
 
     @Test func hvacAndTheCLIVerifyTheServer() async throws {
@@ -97,7 +83,12 @@ struct TLSTests {
         let server = try await serve(folder, ["--tls-cert-file", "live.pem", "--tls-key-file", "live.key"])
         defer { server.process.terminate() }
         let signal = "\(folder)/reload-now", done = "\(folder)/reload-done"
-        let process = try python("reload", server, certificates: certificates, extra: ["RELOAD_SIGNAL_FILE": signal, "RELOAD_DONE_FILE": done])
+        // Started here and finished below: the client holds a connection open across the reload.
+        let command = try python("reload", server, certificates: certificates, extra: ["RELOAD_SIGNAL_FILE": signal, "RELOAD_DONE_FILE": done])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
+        process.environment = command.environment
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -114,7 +105,9 @@ struct TLSTests {
         server.process.send(signal: SIGHUP)
         _ = try await server.process.waitForLine(containing: "TLS certificate reloaded", timeout: .seconds(10))
         _ = FileManager.default.createFile(atPath: done, contents: nil)
-        let (status, text) = finish(process, output)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = process.terminationStatus
         #expect(status == 0 && text.contains("tls reload works"), "\(text)")
 
         // A broken file on reload keeps the current certificate and says why.
