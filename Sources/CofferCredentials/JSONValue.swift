@@ -67,9 +67,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     /// Compact JSON with sorted keys (the form a secret's data is sealed in).
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        try JSONEncoder.sorted.encode(self)
     }
 
     /// Parses JSON text; `nil` when it is not JSON.
