@@ -64,6 +64,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CofferRotation",
+            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CofferKeys",
             dependencies: ["CofferCrypto", "CofferStore"],
             swiftSettings: swiftSettings
@@ -86,6 +91,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
+                "CofferRotation",
                 "CofferStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -170,6 +176,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
+                "CofferRotation",
                 "CofferServer",
                 "CofferStore",
                 "CofferTesting",

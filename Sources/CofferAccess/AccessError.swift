@@ -3,7 +3,7 @@
 public struct AccessError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case permissionDenied, invalidRequest, notFound, auditUnavailable, rateLimited
+            case permissionDenied, invalidRequest, notFound, auditUnavailable, rateLimited, conflict
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -19,6 +19,9 @@ public struct AccessError: Error, Sendable, CustomStringConvertible {
         public static let auditUnavailable = Code(.auditUnavailable)
         /// Too many failed logins: HTTP 429.
         public static let rateLimited = Code(.rateLimited)
+        /// The state changed under the operation (a secret written during its rotation, a rotation already
+        /// running): HTTP 409; nothing was changed.
+        public static let conflict = Code(.conflict)
 
         public var description: String { base.rawValue }
 

@@ -56,25 +56,38 @@ public final class CredentialStore: Sendable {
     ///   `.invalidRequest` for a version below 0.
     public func read(_ grant: Grant, _ path: SecretPath, version: Int64? = nil) async throws -> SecretRead {
         if let version, version < 0 { throw AccessError(.invalidRequest, "version must be 0 (the current one) or a positive version number") }
+        return try await read(grant, path, select: version.map { $0 == 0 ? .current : .number($0) } ?? .current)
+    }
+
+    /// Reads the version `select` names: the current one, a number, or a rotation's `pending` or `previous` label.
+    /// - Throws: ``AccessError`` `.notFound` also when the label is not set (or `previous` is past its grace period).
+    public func read(_ grant: Grant, _ path: SecretPath, select: VersionSelector) async throws -> SecretRead {
         let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
-        let wanted = version ?? 0
+        let (label, wanted): (Int64, Int64) = switch select {
+        case .current: (0, 0)
+        case .number(let version): (0, version)
+        case .pending: (1, 0)
+        case .previous: (2, 0)
+        }
         // One statement for the mount, the secret and the version: this is every service's hot path.
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?)? in
             guard let row = try conn.queryFirst("""
-                SELECT s.id AS secret, s.custom_metadata, s.expires_at, v.version, v.created_at, v.created_by, v.deletion_time,
+                SELECT s.id AS secret, s.custom_metadata, s.expires_at, s.previous_until, v.version, v.created_at, v.created_by, v.deletion_time,
                        v.destroyed, v.key_term, v.sealed
                 FROM kv_mounts m
                 LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
                 LEFT JOIN api_credential_versions v
-                       ON v.id = s.id AND v.version = CASE WHEN \(wanted) = 0 THEN s.current_version ELSE \(wanted) END
+                       ON v.id = s.id AND v.version = CASE WHEN \(label) = 1 THEN s.pending_version WHEN \(label) = 2 THEN s.previous_version
+                                                           WHEN \(wanted) = 0 THEN s.current_version ELSE \(wanted) END
                 WHERE m.path = \(path.mount)
                 """) else {
                 throw AccessError(.notFound, "no secrets engine is mounted at \(path.mount)/ (see sys/mounts)")
             }
             guard try row.decode(String?.self, column: "secret") != nil, try row.decode(Int64?.self, column: "version") != nil else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
+            if label == 2, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
             let customText: String? = try row.decode(column: "custom_metadata")
             let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             let term: Int64? = try row.decode(column: "key_term")
@@ -161,7 +174,8 @@ public final class CredentialStore: Sendable {
             if let cas, cas != secret.currentVersion {
                 throw AccessError(.invalidRequest, "check-and-set parameter did not match the current version")
             }
-            let version = secret.currentVersion + 1
+            // After a rotation's pending version; a write ends that rotation (its finish step then fails).
+            let version = max(secret.currentVersion, secret.labels.pending ?? 0) + 1
             let after = Self.effectiveDeleteAfter(key: secret.deleteVersionAfter, mount: mount.deleteVersionAfter)
             let deletion = after > 0 ? now.addingTimeInterval(Double(after)) : nil
             let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
@@ -176,7 +190,8 @@ public final class CredentialStore: Sendable {
                 oldest = max(oldest, version - keep + 1)
             }
             try conn.execute("""
-                UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), updated_at = \(now) WHERE id = \(id)
+                UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), pending_version = NULL, updated_at = \(now)
+                WHERE id = \(id)
                 """)
             return (VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
                     secret.customMetadata)
@@ -242,12 +257,14 @@ public final class CredentialStore: Sendable {
             let nextDue: Date? = interval == 0 ? nil
                 : update.rotationInterval == nil ? rotation.nextDueAt : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
             let expires: Date? = update.expiresAt ?? secret.expiresAt
+            let settings: String? = update.rotationSettings ?? rotation.settings
             try conn.execute("""
                 UPDATE api_credentials SET max_versions = \(update.maxVersions ?? secret.maxVersions),
                     cas_required = \(update.casRequired ?? secret.casRequired),
                     delete_version_after = \(update.deleteVersionAfter ?? secret.deleteVersionAfter),
                     custom_metadata = \(customText), expires_at = \(expires?.roundedToStoredPrecision),
                     rotation_interval = \(interval), rotation_kind = \(kind), next_rotation_at = \(nextDue?.roundedToStoredPrecision),
+                    rotation_settings = \(settings),
                     updated_at = \(now)
                 WHERE id = \(id)
                 """)
@@ -367,7 +384,11 @@ public final class CredentialStore: Sendable {
             expiresAt: try row.decode(column: "expires_at"), lastAccessedAt: try row.decode(column: "last_accessed_at"),
             accessCount: try row.decode(column: "access_count"),
             rotation: RotationSchedule(interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
-                                       lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at")),
+                                       lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at"),
+                                       settings: try row.decode(column: "rotation_settings"), failures: try row.decode(column: "rotation_failures"),
+                                       retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
+            labels: VersionLabels(pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
+                                  previousUntil: try row.decode(column: "previous_until")),
             versions: versions)
     }
 

@@ -34,6 +34,8 @@ public struct SecretMetadata: Sendable, Equatable {
     public let lastAccessedAt: Date?
     public let accessCount: Int64
     public let rotation: RotationSchedule
+    /// The versions a rotation labels besides `current` (``currentVersion``).
+    public let labels: VersionLabels
     /// Oldest first.
     public let versions: [VersionMetadata]
 }
@@ -46,13 +48,51 @@ public struct RotationSchedule: Sendable, Equatable {
     public var kind: String?
     public var lastRotatedAt: Date?
     public var nextDueAt: Date?
+    /// The rotator's settings, a JSON object's text (never secret: references to secrets, lengths, alphabets).
+    public var settings: String?
+    /// Failed runs in a row; reset by a run that succeeds.
+    public var failures: Int64
+    /// Backoff after failures: not due again before this.
+    public var retryAt: Date?
+    public var lastError: String?
 
-    public init(interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil) {
+    public init(interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil, settings: String? = nil,
+                failures: Int64 = 0, retryAt: Date? = nil, lastError: String? = nil) {
         self.interval = interval
         self.kind = kind
         self.lastRotatedAt = lastRotatedAt
         self.nextDueAt = nextDueAt
+        self.settings = settings
+        self.failures = failures
+        self.retryAt = retryAt
+        self.lastError = lastError
     }
+}
+
+/// Labels a staged rotation moves, as AWS Secrets Manager's staging labels: `pending` (created, not yet
+/// current), `previous` (the value before the last rotation, readable for a grace period).
+public struct VersionLabels: Sendable, Equatable {
+    public var pending: Int64?
+    public var previous: Int64?
+    /// `previous` reads answer 404 from then on.
+    public var previousUntil: Date?
+
+    public init(pending: Int64? = nil, previous: Int64? = nil, previousUntil: Date? = nil) {
+        self.pending = pending
+        self.previous = previous
+        self.previousUntil = previousUntil
+    }
+}
+
+/// Which version a read wants.
+public enum VersionSelector: Sendable, Equatable {
+    /// The `current` label: what a plain read returns.
+    case current
+    case number(Int64)
+    /// A rotation's new value before its finish step.
+    case pending
+    /// The value before the last rotation, during its grace period.
+    case previous
 }
 
 /// A metadata write (`POST` or `PATCH metadata/:path`): `nil` leaves a field as it is.
@@ -66,9 +106,12 @@ public struct MetadataUpdate: Sendable {
     public var expiresAt: Date??
     public var rotationInterval: Int64?
     public var rotationKind: String??
+    /// The rotator's settings as a JSON object's text; `.some(nil)` clears them.
+    public var rotationSettings: String??
 
     public init(maxVersions: Int64? = nil, casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil, customMetadata: [String: String?]? = nil,
-                expiresAt: Date?? = nil, rotationInterval: Int64? = nil, rotationKind: String?? = nil) {
+                expiresAt: Date?? = nil, rotationInterval: Int64? = nil, rotationKind: String?? = nil, rotationSettings: String?? = nil) {
+        self.rotationSettings = rotationSettings
         self.maxVersions = maxVersions
         self.casRequired = casRequired
         self.deleteVersionAfter = deleteVersionAfter

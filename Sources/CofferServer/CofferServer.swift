@@ -1,6 +1,7 @@
 public import CofferAccess
 public import CofferCredentials
 public import CofferKeys
+public import CofferRotation
 public import CofferStore
 import CofferCrypto
 import Foundation
@@ -55,6 +56,12 @@ public struct CofferServer: Sendable {
         EncryptedTable(table: "wrapped_responses", idColumn: "accessor", versionColumn: nil),
     ]
 
+    /// Staged rotation of credentials (`/v1/coffer/rotation/…`, `make rotate`).
+    public var rotation: RotationEngine {
+        RotationEngine(store: credentials, gate: gate, settings: .init(lockTTL: configuration.rotationLockTTL,
+                                                                      previousGrace: configuration.rotationPreviousGrace))
+    }
+
     /// The router with every route and middleware, shared by `run()` and tests.
     public func makeRouter() -> Router<CofferRequestContext> {
         makeGatedRouter().hummingbirdRouter
@@ -77,6 +84,7 @@ public struct CofferServer: Sendable {
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)
         MountRoutes(mounts: credentials.mounts).register(on: router)
+        RotationRoutes(engine: rotation).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router

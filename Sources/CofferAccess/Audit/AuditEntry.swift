@@ -4,7 +4,11 @@ public import Foundation
 /// could be secret are already `hmac:` hashes (``AuditHasher``); the token itself never appears, only
 /// its accessor.
 public struct AuditEntry: Sendable {
-    public enum Kind: String, Sendable { case request, response }
+    public enum Kind: String, Sendable {
+        case request, response
+        /// A step inside a request (a rotation's create, set, test, finish), recorded before the response.
+        case event
+    }
 
     public let kind: Kind
     public let time: Date

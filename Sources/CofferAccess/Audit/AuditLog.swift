@@ -130,7 +130,7 @@ public final class AuditLog: Sendable {
                 let id = state.nextID
                 state.nextID += 1
                 state.pending.append((id, entry))
-                state.open += entry.kind == .request ? 1 : -1
+                state.open += entry.kind.openDelta
                 state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, isRequest: entry.kind == .request)
                 defer { state.writing = true; state.sweeping = true }
                 return (true, !state.writing, !state.sweeping)
@@ -149,7 +149,7 @@ public final class AuditLog: Sendable {
             guard state.pending.count < configuration.maxPending else { return false }
             state.pending.append((state.nextID, entry))
             state.nextID += 1
-            state.open += entry.kind == .request ? 1 : -1
+            state.open += entry.kind.openDelta
             return !state.writing
         }
         if startFlush {
@@ -437,5 +437,16 @@ public enum Hex {
             index += 2
         }
         return out
+    }
+}
+
+extension AuditEntry.Kind {
+    /// How an entry changes the count of requests in flight (a request opens one, its response closes it).
+    var openDelta: Int {
+        switch self {
+        case .request: 1
+        case .response: -1
+        case .event: 0
+        }
     }
 }

@@ -157,6 +157,16 @@ public final class Gate: Sendable {
         }
     }
 
+    /// Records a step of the operation `grant` authorises (a rotation step), durably, before the step's
+    /// effect is relied on: an `event` entry with the grant's identity and `fields` (never secret values).
+    /// - Throws: ``AccessError`` `.auditUnavailable` when it is not committed in time.
+    public func recordEvent(_ grant: Grant, path: String, operation: String, fields: [(String, String)]) async throws {
+        var extra: [(String, String)] = [("policies", grant.policies.joined(separator: ","))]
+        extra += fields
+        try await audit.append(AuditEntry(kind: .event, time: Date().roundedToStoredPrecision, requestID: grant.requestID, accessor: grant.accessor,
+                                          displayName: grant.displayName, path: path, operation: operation, decision: "allow", status: 0, extra: extra))
+    }
+
     /// `hmac:` + keyed BLAKE2b of `value` under the audit key, as the trail records it (`coffer audit hash`).
     public func auditHash(_ value: String) async throws -> String {
         try AuditHasher(key: try keys.systemKey(.auditHMAC)).hash(value)

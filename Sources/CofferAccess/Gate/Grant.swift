@@ -7,6 +7,8 @@ public struct GateRequest: Sendable {
     /// from ``Grant/capabilities``).
     public enum Operation: String, Sendable {
         case read, list, write, patch, delete
+        /// Coffer's: run a credential rotation (the `rotate` capability).
+        case rotate
 
         /// Capabilities any one of which lets the operation through the Gate.
         public var capabilities: Capabilities {
@@ -16,6 +18,7 @@ public struct GateRequest: Sendable {
             case .write: [.create, .update]
             case .patch: .patch
             case .delete: .delete
+            case .rotate: .rotate
             }
         }
     }

@@ -39,6 +39,10 @@ public struct ServerConfiguration: Sendable {
     public var tlsClientCAFile: String?
     /// Allows plain HTTP on an address other than loopback (secrets would cross the network in the clear).
     public var insecureListen: Bool
+    /// Seconds a rotation's lock lasts without renewal: a run that died is taken over after this.
+    public var rotationLockTTL: Int64
+    /// Seconds the `previous` version stays readable after a rotation, while clients move to the new value.
+    public var rotationPreviousGrace: Int64
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -66,11 +70,15 @@ public struct ServerConfiguration: Sendable {
         public var tlsClientCAFile: String?
         /// `"true"` or `"false"`.
         public var insecureListen: String?
+        public var rotationLockTTL: String?
+        public var rotationPreviousGrace: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
                     clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
                     auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
-                    insecureListen: String? = nil) {
+                    insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil) {
+            self.rotationLockTTL = rotationLockTTL
+            self.rotationPreviousGrace = rotationPreviousGrace
             self.tlsCertFile = tlsCertFile
             self.tlsKeyFile = tlsKeyFile
             self.tlsClientCAFile = tlsClientCAFile
@@ -94,7 +102,8 @@ public struct ServerConfiguration: Sendable {
                           unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
                           auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"),
                           tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
-                          tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"))
+                          tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
+                          rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -107,7 +116,8 @@ public struct ServerConfiguration: Sendable {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
             let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
-                              "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen"]
+                              "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
+                              "rotation_lock_ttl", "rotation_previous_grace"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -125,7 +135,7 @@ public struct ServerConfiguration: Sendable {
                           insecureListen: try object["insecure_listen"].map { value in
                               guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
                               return String(flag)
-                          })
+                          }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"))
         }
     }
 
@@ -174,6 +184,15 @@ public struct ServerConfiguration: Sendable {
         let insecure = pick("insecure_listen", \.insecureListen, default: "false") ?? "false"
         guard let insecureListen = Bool(insecure) else { throw ConfigurationError("insecure_listen must be true or false, not \"\(insecure)\"") }
         self.insecureListen = insecureListen
+        func seconds(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+            let text = pick(name, keyPath, default: String(fallback)) ?? String(fallback)
+            guard let value = Int64(text), range.contains(value) else {
+                throw ConfigurationError("\(name) must be seconds from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+            }
+            return value
+        }
+        rotationLockTTL = try seconds("rotation_lock_ttl", \.rotationLockTTL, default: 60, range: 1...3600)
+        rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
         guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
             throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
         }
@@ -221,6 +240,8 @@ public struct ServerConfiguration: Sendable {
             ("audit_log_file", auditLogFile ?? "(none: the database only)"),
             ("tls", tlsCertFile.map { "\($0) (key \(tlsKeyFile ?? "?"))" } ?? "(off: plain HTTP)"),
             ("tls_client_ca_file", tlsClientCAFile ?? "(none: no client certificates asked)"),
+            ("rotation_lock_ttl", "\(rotationLockTTL) s"),
+            ("rotation_previous_grace", "\(rotationPreviousGrace) s"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -23,6 +23,7 @@ extension AccessError {
         case .notFound: APIError(.notFound, message.isEmpty ? [] : [message])
         case .auditUnavailable: APIError(.serviceUnavailable, message)
         case .rateLimited: APIError(.tooManyRequests, message)
+        case .conflict: APIError(.conflict, message)
         default: APIError(.badRequest, message)
         }
     }

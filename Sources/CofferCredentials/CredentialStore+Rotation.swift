@@ -1,0 +1,123 @@
+public import CofferAccess
+public import CofferCrypto
+import CofferKeys
+import CofferStore
+public import Foundation
+
+/// The store's side of a staged rotation (Docs/ROTATION.md): a new value is written as the `pending`
+/// label, becomes `current` at the finish step, and the old one stays readable as `previous` for a grace
+/// period. Each call is one transaction that checks the labels it expects, so a step repeated after a
+/// crash, or one racing with a manual write, changes nothing twice and never moves `current` wrongly.
+///
+/// The caller (the rotation engine) holds a grant with Coffer's `rotate` capability for the secret;
+/// these calls do not take `create`/`update`, which a rotation runner's policy does not have.
+extension CredentialStore {
+    /// Writes `data` as a new version labelled `pending`, if `current` is still `expectedCurrent` and no
+    /// other pending version exists. Returns the pending version.
+    /// - Throws: ``AccessError`` `.conflict` when the secret changed since the run started or another
+    ///   rotation's value is pending; `.notFound` for a missing secret.
+    public func writePending(_ grant: Grant, _ path: SecretPath, data: SecureHandle, expectedCurrent: Int64) async throws -> Int64 {
+        guard data.bytes.count <= Self.maximumDataBytes else {
+            throw AccessError(.invalidRequest, "the rotated data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
+        }
+        let sealer = try keys.sealer()
+        let id = path.id
+        let accessor = grant.accessor
+        let now = Date().roundedToStoredPrecision
+        let version = try await database.transaction { conn -> Int64 in
+            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+                throw AccessError(.notFound, "\(path) does not exist")
+            }
+            guard secret.currentVersion == expectedCurrent else {
+                throw AccessError(.conflict, "\(path) was written during the rotation (current version \(secret.currentVersion), the run started from \(expectedCurrent))")
+            }
+            guard secret.labels.pending == nil else {
+                throw AccessError(.conflict, "\(path) already has a pending version (\(secret.labels.pending ?? 0)) from another rotation")
+            }
+            let version = secret.currentVersion + 1
+            let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
+            // A version left by an earlier, rolled-back attempt at this number is replaced.
+            try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(version)")
+            try conn.execute("""
+                INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
+                VALUES (\(id), \(version), \(now), \(accessor), NULL, \(false), \(sealed.term), \(sealed.sealed))
+                """)
+            try conn.execute("UPDATE api_credentials SET pending_version = \(version), updated_at = \(now) WHERE id = \(id)")
+            return version
+        }
+        grant.auditFact("pending_version", String(version))
+        return version
+    }
+
+    /// The finish step: `pending` becomes `current`, the old `current` becomes `previous` until
+    /// `now + grace`, the schedule moves on and the failure count resets. Repeating it after it happened
+    /// answers `true` without changing anything.
+    /// - Returns: whether `pending` is now current.
+    /// - Throws: ``AccessError`` `.conflict` when the labels are not what the run expects (a manual write).
+    @discardableResult
+    public func promotePending(_ grant: Grant, _ path: SecretPath, pending: Int64, from expectedCurrent: Int64, grace: Int64) async throws -> Bool {
+        let id = path.id
+        let now = Date().roundedToStoredPrecision
+        return try await database.transaction { conn -> Bool in
+            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+                throw AccessError(.notFound, "\(path) was deleted during the rotation")
+            }
+            if secret.currentVersion == pending && secret.labels.pending == nil { return true }
+            guard secret.labels.pending == pending, secret.currentVersion == expectedCurrent else {
+                throw AccessError(.conflict, "\(path) was written during the rotation; its pending version \(pending) was not made current")
+            }
+            let interval = secret.rotation.interval
+            let next: Date? = interval > 0 ? now.addingTimeInterval(Double(interval)) : nil
+            try conn.execute("""
+                UPDATE api_credentials SET current_version = \(pending), pending_version = NULL, previous_version = \(expectedCurrent > 0 ? expectedCurrent : nil),
+                    previous_until = \(now.addingTimeInterval(Double(grace))), last_rotated_at = \(now), next_rotation_at = \(next),
+                    rotation_failures = 0, rotation_retry_at = NULL, rotation_last_error = NULL, updated_at = \(now)
+                WHERE id = \(id)
+                """)
+            return true
+        }
+    }
+
+    /// Rolls a rotation back: the pending version (never current) is dropped. Idempotent.
+    public func discardPending(_ grant: Grant, _ path: SecretPath, pending: Int64) async throws {
+        let id = path.id
+        try await database.transaction { conn in
+            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true), secret.labels.pending == pending else { return }
+            try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(pending)")
+            try conn.execute("UPDATE api_credentials SET pending_version = NULL WHERE id = \(id)")
+        }
+    }
+
+    /// Records a failed run: the count of failures in a row, the error, and when the secret is due again.
+    public func recordRotationFailure(_ grant: Grant, _ path: SecretPath, error: String, retryAt: Date) async throws {
+        let id = path.id
+        try await database.transaction { conn in
+            _ = try conn.execute("""
+                UPDATE api_credentials SET rotation_failures = rotation_failures + 1, rotation_last_error = \(error),
+                    rotation_retry_at = \(retryAt.roundedToStoredPrecision)
+                WHERE id = \(id)
+                """)
+        }
+    }
+
+    /// Secrets with a rotator and an interval, with their metadata (for due selection and status).
+    public func rotationSchedules(_ grant: Grant) async throws -> [SecretMetadata] {
+        try await database.read { conn in
+            let rows = try conn.query("""
+                SELECT mount, path FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path
+                """)
+            return try rows.compactMap { row in
+                let path = try SecretPath(mount: try row.decode(at: 0), path: try row.decode(at: 1))
+                return try Self.metadata(path, on: conn, versions: false)
+            }
+        }
+    }
+
+    /// One secret's metadata for a rotation (no versions).
+    public func rotationMetadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
+        guard let found = try await database.read({ conn in try Self.metadata(path, on: conn, versions: false) }) else {
+            throw AccessError(.notFound, "\(path) does not exist")
+        }
+        return found
+    }
+}

@@ -1,0 +1,282 @@
+public import CofferAccess
+public import CofferCredentials
+import CofferCrypto
+public import Foundation
+
+/// What a rotation run did to one credential (a row of `make rotate`'s table).
+public struct RotationOutcome: Sendable, Equatable {
+    public enum Result: String, Sendable {
+        /// `current` moved to the new version.
+        case rotated
+        /// A step failed; the change was rolled back (or, if even that failed, the next run resumes it).
+        case failed
+        /// Another run holds the credential's lock.
+        case locked
+        /// Not allowed to this token, so not touched.
+        case denied
+        /// Dry run: it would be rotated now.
+        case due
+    }
+
+    public let path: String
+    public let rotator: String
+    public let oldVersion: Int64
+    public let newVersion: Int64?
+    /// The last step the run reached.
+    public let step: RotationStep?
+    public let result: Result
+    public let duration: Duration
+    public let runID: String?
+    public let error: String?
+}
+
+/// A credential's rotation state (`make rotate-status`).
+public struct RotationStatus: Sendable {
+    public let metadata: SecretMetadata
+    /// The unfinished run, if one is under way or died (the next run resumes it).
+    public let unfinished: (id: String, step: RotationStep, stepDone: Bool)?
+    public let lockedUntil: Date?
+    public let isDue: Bool
+}
+
+/// Runs staged rotations (create, set, test, finish) as AWS Secrets Manager does, each step recorded in
+/// `rotation_runs` before and after it acts and audited, under a per-credential lock that a dead run's
+/// successor takes over once it expires. A run that is killed at any instant is resumed by the next one;
+/// one that fails is rolled back (the target is given the current value again, the pending version is
+/// dropped) and the credential backs off before it is tried again.
+public final class RotationEngine: Sendable {
+    public struct Settings: Sendable {
+        /// Seconds a lock lasts without renewal (each recorded step renews it).
+        public var lockTTL: Int64
+        /// Seconds `previous` stays readable after a rotation.
+        public var previousGrace: Int64
+        /// Backoff after the first failure, doubled after each further one up to `backoffMax` (seconds).
+        public var backoffBase: Int64
+        public var backoffMax: Int64
+
+        public init(lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400) {
+            self.lockTTL = lockTTL
+            self.previousGrace = previousGrace
+            self.backoffBase = backoffBase
+            self.backoffMax = backoffMax
+        }
+    }
+
+    let store: CredentialStore
+    let gate: Gate
+    let runs: RotationRuns
+    public let settings: Settings
+
+    public init(store: CredentialStore, gate: Gate, settings: Settings = .init()) {
+        self.store = store
+        self.gate = gate
+        self.runs = RotationRuns(database: store.database)
+        self.settings = settings
+    }
+
+    /// The policy path that allows rotating `path` (Coffer's `rotate` capability).
+    public static func policyPath(_ path: SecretPath) -> String { "coffer/rotation/rotate/" + path.id }
+
+    /// Rotates `only` now (whether due or not), or every credential that is due (or has a run to resume).
+    /// - Parameters:
+    ///   - dryRun: report what would be rotated, change nothing.
+    ///   - idempotencyKey: names the runs (`KEY/mount/path`): the same key again returns a finished run's
+    ///     outcome instead of rotating twice, and resumes an unfinished one.
+    /// - Throws: ``AccessError`` `.notFound` for an unknown `only`, `.invalidRequest` when it has no rotator.
+    public func run(_ grant: Grant, only: SecretPath? = nil, dryRun: Bool = false, idempotencyKey: String? = nil) async throws -> [RotationOutcome] {
+        if let idempotencyKey {
+            guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128, !idempotencyKey.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+                throw AccessError(.invalidRequest, "idempotency_key must be 1 to 128 characters without spaces or '/'")
+            }
+        }
+        let now = Date()
+        var targets: [SecretMetadata]
+        if let only {
+            let metadata = try await store.rotationMetadata(grant, only)
+            guard metadata.rotation.kind != nil else {
+                throw AccessError(.invalidRequest, "\(only) has no rotation_kind: set one first (coffer kv metadata put -rotation-kind=random \(only.path))")
+            }
+            targets = [metadata]
+        } else {
+            let resumable = try await runs.unfinishedSecrets()
+            targets = try await store.rotationSchedules(grant).filter { Self.isDue($0, at: now) || resumable.contains($0.path.id) }
+        }
+        var outcomes: [RotationOutcome] = []
+        for secret in targets {
+            let kind = secret.rotation.kind ?? ""
+            guard grant.allows(.rotate, on: Self.policyPath(secret.path)) else {
+                outcomes.append(RotationOutcome(path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
+                                                result: .denied, duration: .zero, runID: nil, error: "permission denied"))
+                continue
+            }
+            if dryRun {
+                outcomes.append(RotationOutcome(path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
+                                                result: .due, duration: .zero, runID: nil, error: nil))
+                continue
+            }
+            outcomes.append(try await rotate(grant, secret, idempotencyKey: idempotencyKey))
+        }
+        return outcomes
+    }
+
+    /// Every credential with a rotator, with its schedule, failures, labels and any unfinished run.
+    public func status(_ grant: Grant) async throws -> [RotationStatus] {
+        let now = Date()
+        var result: [RotationStatus] = []
+        for secret in try await store.rotationSchedules(grant) {
+            let open = try await runs.unfinished(secret.path.id)
+            let lock = try await runs.holder(secret.path.id)
+            result.append(RotationStatus(metadata: secret, unfinished: open.map { ($0.id, $0.step, $0.stepDone) },
+                                         lockedUntil: lock.flatMap { $0.expires > now ? $0.expires : nil }, isDue: Self.isDue(secret, at: now)))
+        }
+        return result
+    }
+
+    static func isDue(_ secret: SecretMetadata, at now: Date) -> Bool {
+        let rotation = secret.rotation
+        guard rotation.kind != nil, rotation.interval > 0, let next = rotation.nextDueAt, next <= now else { return false }
+        return rotation.retryAt.map { $0 <= now } ?? true
+    }
+
+    // MARK: one credential
+
+    private func rotate(_ grant: Grant, _ secret: SecretMetadata, idempotencyKey: String?) async throws -> RotationOutcome {
+        let started = ContinuousClock.now
+        let path = secret.path
+        let id = path.id
+        var run: RunRecord
+        var isNew = false
+        if let idempotencyKey, let existing = try await runs.find(idempotencyKey + "/" + id) {
+            if existing.state != .running { return outcome(existing, started: started, replayed: true) }
+            run = existing
+        } else if let open = try await runs.unfinished(id) {
+            run = open
+        } else {
+            run = RunRecord(id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id, rotator: secret.rotation.kind ?? "",
+                            state: .running, step: .create, stepDone: false, oldVersion: secret.currentVersion, newVersion: nil, error: nil,
+                            startedAt: Date())
+            isNew = true
+        }
+        if let until = try await runs.acquire(id, runID: run.id, ttl: settings.lockTTL) {
+            return RotationOutcome(path: id, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: isNew ? nil : run.step,
+                                   result: .locked, duration: ContinuousClock.now - started, runID: run.id,
+                                   error: "another run holds the lock until \(until) (a run that died is taken over then)")
+        }
+        if isNew { try await runs.insert(run, by: grant.accessor) }
+        var rotator: (any Rotator)?
+        do {
+            let made = try Rotators.make(kind: run.rotator, settings: secret.rotation.settings)
+            rotator = made
+            try await execute(&run, rotator: made, grant: grant, path: path)
+            try await runs.release(id, runID: run.id)
+            return outcome(run, started: started, replayed: false)
+        } catch {
+            let message = Self.describe(error)
+            run.error = message
+            await rollBack(&run, rotator: rotator, grant: grant, path: path)
+            try? await runs.update(run, lockTTL: settings.lockTTL)
+            if run.state == .failed {
+                let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
+                try? await store.recordRotationFailure(grant, path, error: message, retryAt: Date().addingTimeInterval(Double(backoff)))
+            }
+            try? await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.failed",
+                                        fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])
+            try? await runs.release(id, runID: run.id)
+            return outcome(run, started: started, replayed: false)
+        }
+    }
+
+    /// Runs the steps from where `run` stands: each is recorded as started, acts, is recorded as done and audited.
+    private func execute(_ run: inout RunRecord, rotator: any Rotator, grant: Grant, path: SecretPath) async throws {
+        let steps = RotationStep.allCases
+        guard let at = steps.firstIndex(of: run.step) else { return }
+        for step in steps[(run.stepDone ? at + 1 : at)...] {
+            run.step = step
+            run.stepDone = false
+            try await runs.update(run, lockTTL: settings.lockTTL)
+            try Failpoints.hit("rotation.\(step.rawValue).before")
+            switch step {
+            case .create:
+                run.newVersion = try await create(run, rotator: rotator, grant: grant, path: path)
+            case .set:
+                let (pending, current) = try await values(run, grant: grant, path: path)
+                try await rotator.set(pending: pending, current: current)
+            case .test:
+                let (pending, _) = try await values(run, grant: grant, path: path)
+                try await rotator.test(pending: pending)
+            case .finish:
+                guard let pending = run.newVersion else { throw RotationError.stepFailed(step: .finish, reason: "no pending version was recorded") }
+                try await store.promotePending(grant, path, pending: pending, from: run.oldVersion, grace: settings.previousGrace)
+            }
+            try Failpoints.hit("rotation.\(step.rawValue).after")
+            run.stepDone = true
+            if step == .finish { run.state = .succeeded }
+            try await runs.update(run, lockTTL: settings.lockTTL)
+            try await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.\(step.rawValue)",
+                                       fields: [("run_id", run.id), ("rotator", run.rotator), ("old_version", String(run.oldVersion)),
+                                                ("new_version", run.newVersion.map(String.init) ?? "")])
+        }
+    }
+
+    /// The create step, idempotent: a pending version this run wrote before it was killed is adopted (the
+    /// lock makes it this run's), otherwise a new one is written from the current data.
+    private func create(_ run: RunRecord, rotator: any Rotator, grant: Grant, path: SecretPath) async throws -> Int64 {
+        let metadata = try await store.rotationMetadata(grant, path)
+        if let pending = metadata.labels.pending, pending > run.oldVersion, metadata.currentVersion == run.oldVersion {
+            return pending
+        }
+        let current = try await data(grant, path, version: run.oldVersion)
+        var next = try rotator.create(from: current).encoded()
+        defer { next.withUnsafeMutableBytes { Wipe.raw($0) } }
+        return try await store.writePending(grant, path, data: SecureHandle(SecureBytes(copying: next)), expectedCurrent: run.oldVersion)
+    }
+
+    /// The pending and current values.
+    private func values(_ run: RunRecord, grant: Grant, path: SecretPath) async throws -> (pending: JSONValue, current: JSONValue) {
+        guard let pending = run.newVersion else { throw RotationError.stepFailed(step: run.step, reason: "no pending version was recorded") }
+        return (try await data(grant, path, version: pending), try await data(grant, path, version: run.oldVersion))
+    }
+
+    /// A version's data as JSON (`{}` for version 0: a credential created by its first rotation).
+    private func data(_ grant: Grant, _ path: SecretPath, version: Int64) async throws -> JSONValue {
+        guard version > 0 else { return .object([:]) }
+        guard case .found(let secret) = try await store.read(grant, path, select: .number(version)) else {
+            throw RotationError.stepFailed(step: .create, reason: "version \(version) of \(path) is deleted or destroyed; write a value before rotating")
+        }
+        guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
+            throw RotationError.stepFailed(step: .create, reason: "version \(version) of \(path) is not a JSON object")
+        }
+        return value
+    }
+
+    /// After a failure: give the target the current value again (if `set` may have acted), drop the
+    /// pending version, mark the run failed. If that fails too the run stays unfinished, and the next run
+    /// resumes it, so the target and the store never stay in disagreement.
+    private func rollBack(_ run: inout RunRecord, rotator: (any Rotator)?, grant: Grant, path: SecretPath) async {
+        guard let pending = run.newVersion, !(run.step == .finish && run.stepDone) else {
+            run.state = .failed
+            return
+        }
+        do {
+            if let rotator, run.step == .set || run.step == .test || run.step == .finish {
+                let (pendingData, currentData) = try await values(run, grant: grant, path: path)
+                try await rotator.set(pending: currentData, current: pendingData)
+            }
+            try await store.discardPending(grant, path, pending: pending)
+            run.state = .failed
+        } catch {
+            run.error = (run.error ?? "") + "; rolling back failed too (\(Self.describe(error))): the next run resumes this one"
+        }
+    }
+
+    private func outcome(_ run: RunRecord, started: ContinuousClock.Instant, replayed: Bool) -> RotationOutcome {
+        RotationOutcome(path: run.secretID, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: run.step,
+                        result: run.state == .succeeded ? .rotated : .failed, duration: ContinuousClock.now - started, runID: run.id,
+                        error: run.error)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? AccessError { return error.message.isEmpty ? "\(error.code)" : error.message }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,46 @@
+public import CofferCredentials
+
+/// One way of rotating a credential: the four steps of a staged rotation, as AWS Secrets Manager's
+/// rotation functions have them. The engine records each step before and after it acts and may repeat a
+/// step after a crash, so ``set(pending:current:)`` and ``test(pending:)`` must be idempotent.
+///
+/// Adding a rotator (an HTTP webhook, a cloud API key): write a type that conforms, and add it to
+/// ``Rotators/kinds``. The engine, the schedule, the locks and the API do not change (Docs/ROTATION.md).
+public protocol Rotator: Sendable {
+    /// The name in a secret's `rotation_kind`.
+    static var kind: String { get }
+    /// Reads and checks the settings (`rotation_settings`, a JSON object, never secret).
+    /// - Throws: ``RotationError`` `.invalidSettings` naming the field that is wrong.
+    init(settings: JSONValue) throws
+    /// create: the new data, from the current data. Touches nothing outside the store.
+    func create(from current: JSONValue) throws -> JSONValue
+    /// set: makes the target system accept `pending` (a password change). Idempotent.
+    func set(pending: JSONValue, current: JSONValue) async throws
+    /// test: proves `pending` works on the target (logs in with it).
+    func test(pending: JSONValue) async throws
+}
+
+/// The rotators Coffer knows, by kind.
+public enum Rotators {
+    public static let kinds: [String: any Rotator.Type] = [
+        RandomRotator.kind: RandomRotator.self,
+    ]
+
+    /// The rotator for `kind` with `settings` (a JSON object's text; `nil` for the defaults).
+    /// - Throws: ``RotationError`` `.invalidSettings` for an unknown kind or bad settings.
+    public static func make(kind: String, settings: String?) throws -> any Rotator {
+        guard let type = kinds[kind] else {
+            throw RotationError.invalidSettings("unknown rotation_kind \"\(kind)\"; known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
+        }
+        let parsed: JSONValue
+        if let settings {
+            guard let value = JSONValue.parse(Array(settings.utf8)), case .object = value else {
+                throw RotationError.invalidSettings("rotation_settings must be a JSON object")
+            }
+            parsed = value
+        } else {
+            parsed = .object([:])
+        }
+        return try type.init(settings: parsed)
+    }
+}
