@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferRotation
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -29,8 +30,7 @@ struct KVRoutes: Sendable {
         // data/:path
         router.on("/v1/:mount/data/**", method: .get) { request, context, grant in
             let path = try secretPath(request, context, kind: "data")
-            let version = try versionParameter(request)
-            switch try await store.read(grant, path, version: version) {
+            switch try await store.read(grant, path, select: try selector(request)) {
             case .found(let secret):
                 grant.auditSensitive("data", secret: secret.data)
                 let metadata = VersionData(secret.metadata, custom: secret.customMetadata).json
@@ -150,6 +150,19 @@ struct KVRoutes: Sendable {
         return try SecretPath(mount: mount, path: rest)
     }
 
+    /// `?version=N` or Coffer's `?label=current|pending|previous` (a rotation's labels), not both.
+    private func selector(_ request: Request) throws -> VersionSelector {
+        let version = try versionParameter(request)
+        guard let label = request.uri.queryParameters["label"] else { return version.map { $0 == 0 ? .current : .number($0) } ?? .current }
+        guard version == nil else { throw APIError(.badRequest, "give version or label, not both") }
+        switch label {
+        case "current": return .current
+        case "pending": return .pending
+        case "previous": return .previous
+        default: throw APIError(.badRequest, "label must be current, pending or previous")
+        }
+    }
+
     private func versionParameter(_ request: Request) throws -> Int64? {
         guard let text = request.uri.queryParameters["version"] else { return nil }
         guard let version = Int64(text), version >= 0 else {
@@ -201,6 +214,7 @@ struct KVRoutes: Sendable {
         var expires_at: String?
         var rotation_interval: DurationValue?
         var rotation_kind: String?
+        var rotation_settings: JSONValue?
 
         func update() throws -> MetadataUpdate {
             var update = MetadataUpdate(maxVersions: max_versions, casRequired: cas_required,
@@ -218,6 +232,20 @@ struct KVRoutes: Sendable {
                 }
             }
             if let rotation_kind { update.rotationKind = .some(rotation_kind.isEmpty ? nil : rotation_kind) }
+            switch rotation_settings {
+            case nil: break
+            case .null?: update.rotationSettings = .some(nil)
+            case .object(let object)?: update.rotationSettings = .some(String(decoding: try JSONValue.object(object).encoded(), as: UTF8.self))
+            default: throw APIError(.badRequest, "rotation_settings must be a JSON object (or null to clear it)")
+            }
+            // A rotator named here is checked with the settings given here, so a bad one is refused now, not at the next run.
+            if let kind = rotation_kind, !kind.isEmpty {
+                do {
+                    _ = try Rotators.make(kind: kind, settings: update.rotationSettings ?? nil)
+                } catch let error as RotationError {
+                    throw APIError(.badRequest, error.description)
+                }
+            }
             return update
         }
     }
@@ -312,6 +340,12 @@ struct KVRoutes: Sendable {
         let rotation_kind: String
         let last_rotated_time: String
         let next_rotation_time: String
+        let rotation_settings: OrNull<JSONValue>
+        let rotation_failures: Int64
+        let rotation_last_error: String
+        let pending_version: OrNull<Int64>
+        let previous_version: OrNull<Int64>
+        let previous_until: String
 
         init(_ metadata: SecretMetadata) {
             cas_required = metadata.casRequired
@@ -334,6 +368,12 @@ struct KVRoutes: Sendable {
             rotation_kind = metadata.rotation.kind ?? ""
             last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
+            rotation_settings = OrNull(metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) })
+            rotation_failures = metadata.rotation.failures
+            rotation_last_error = metadata.rotation.lastError ?? ""
+            pending_version = OrNull(metadata.labels.pending)
+            previous_version = OrNull(metadata.labels.previous)
+            previous_until = VaultTime.format(metadata.labels.previousUntil)
         }
     }
 }
