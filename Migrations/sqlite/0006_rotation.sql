@@ -31,6 +31,6 @@ CREATE INDEX rotation_runs_secret ON rotation_runs (secret_id, state);
 
 CREATE TABLE rotation_locks (
     secret_id TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
+    holder TEXT NOT NULL,                     -- one attempt of a run (a resumed run takes the lock under a new holder)
     expires_at INTEGER NOT NULL               -- a dead run's lock is taken over after this
 );

@@ -114,7 +114,7 @@ public final class RotationEngine: Sendable {
                                                 result: .due, duration: .zero, runID: nil, error: nil))
                 continue
             }
-            outcomes.append(try await rotate(grant, secret, idempotencyKey: idempotencyKey))
+            if let outcome = try await rotate(grant, secret, idempotencyKey: idempotencyKey, dueOnly: only == nil) { outcomes.append(outcome) }
         }
         return outcomes
     }
@@ -140,60 +140,82 @@ public final class RotationEngine: Sendable {
 
     // MARK: one credential
 
-    private func rotate(_ grant: Grant, _ secret: SecretMetadata, idempotencyKey: String?) async throws -> RotationOutcome {
+    /// Rotates (or resumes) one credential under its lock; `nil` when, seen under the lock, a due-only
+    /// run finds it no longer due (another instance just rotated it).
+    private func rotate(_ grant: Grant, _ listed: SecretMetadata, idempotencyKey: String?, dueOnly: Bool) async throws -> RotationOutcome? {
         let started = ContinuousClock.now
-        let path = secret.path
+        let path = listed.path
         let id = path.id
-        var run: RunRecord
-        var isNew = false
-        if let idempotencyKey, let existing = try await runs.find(idempotencyKey + "/" + id) {
-            if existing.state != .running { return outcome(existing, started: started, replayed: true) }
-            run = existing
-        } else if let open = try await runs.unfinished(id) {
-            run = open
-        } else {
-            run = RunRecord(id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id, rotator: secret.rotation.kind ?? "",
-                            state: .running, step: .create, stepDone: false, oldVersion: secret.currentVersion, newVersion: nil, error: nil,
-                            startedAt: Date())
-            isNew = true
+        if let idempotencyKey, let existing = try await runs.find(idempotencyKey + "/" + id), existing.state != .running {
+            return outcome(existing, started: started)
         }
-        if let until = try await runs.acquire(id, runID: run.id, ttl: settings.lockTTL) {
-            return RotationOutcome(path: id, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: isNew ? nil : run.step,
-                                   result: .locked, duration: ContinuousClock.now - started, runID: run.id,
+        // This attempt's own holder id: a second attempt at the same (unfinished) run waits for this one.
+        let holder = "att_" + Hex.encode(Random.bytes(12))
+        if let until = try await runs.acquire(id, holder: holder, ttl: settings.lockTTL) {
+            return RotationOutcome(path: id, rotator: listed.rotation.kind ?? "", oldVersion: listed.currentVersion, newVersion: nil, step: nil,
+                                   result: .locked, duration: ContinuousClock.now - started, runID: nil,
                                    error: "another run holds the lock until \(until) (a run that died is taken over then)")
         }
-        if isNew { try await runs.insert(run, by: grant.accessor) }
+        // Under the lock, read again: what was listed may have been rotated meanwhile.
+        let secret: SecretMetadata
+        var run: RunRecord
+        var isNew = false
+        do {
+            secret = try await store.rotationMetadata(grant, path)
+            if let idempotencyKey, let existing = try await runs.find(idempotencyKey + "/" + id) {
+                run = existing
+            } else if let open = try await runs.unfinished(id) {
+                run = open
+            } else {
+                if dueOnly && !Self.isDue(secret, at: Date()) {
+                    try await runs.release(id, holder: holder)
+                    return nil
+                }
+                run = RunRecord(id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id,
+                                rotator: secret.rotation.kind ?? "", state: .running, step: .create, stepDone: false,
+                                oldVersion: secret.currentVersion, newVersion: nil, error: nil, startedAt: Date())
+                isNew = true
+            }
+            if run.state != .running {
+                try await runs.release(id, holder: holder)
+                return outcome(run, started: started)
+            }
+            if isNew { try await runs.insert(run, by: grant.accessor) }
+        } catch {
+            try? await runs.release(id, holder: holder)
+            throw error
+        }
         var rotator: (any Rotator)?
         do {
             let made = try Rotators.make(kind: run.rotator, settings: secret.rotation.settings)
             rotator = made
-            try await execute(&run, rotator: made, grant: grant, path: path)
-            try await runs.release(id, runID: run.id)
-            return outcome(run, started: started, replayed: false)
+            try await execute(&run, rotator: made, grant: grant, path: path, holder: holder)
+            try await runs.release(id, holder: holder)
+            return outcome(run, started: started)
         } catch {
             let message = Self.describe(error)
             run.error = message
             await rollBack(&run, rotator: rotator, grant: grant, path: path)
-            try? await runs.update(run, lockTTL: settings.lockTTL)
+            try? await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
             if run.state == .failed {
                 let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
                 try? await store.recordRotationFailure(grant, path, error: message, retryAt: Date().addingTimeInterval(Double(backoff)))
             }
             try? await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.failed",
                                         fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])
-            try? await runs.release(id, runID: run.id)
-            return outcome(run, started: started, replayed: false)
+            try? await runs.release(id, holder: holder)
+            return outcome(run, started: started)
         }
     }
 
     /// Runs the steps from where `run` stands: each is recorded as started, acts, is recorded as done and audited.
-    private func execute(_ run: inout RunRecord, rotator: any Rotator, grant: Grant, path: SecretPath) async throws {
+    private func execute(_ run: inout RunRecord, rotator: any Rotator, grant: Grant, path: SecretPath, holder: String) async throws {
         let steps = RotationStep.allCases
         guard let at = steps.firstIndex(of: run.step) else { return }
         for step in steps[(run.stepDone ? at + 1 : at)...] {
             run.step = step
             run.stepDone = false
-            try await runs.update(run, lockTTL: settings.lockTTL)
+            try await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
             try Failpoints.hit("rotation.\(step.rawValue).before")
             switch step {
             case .create:
@@ -211,7 +233,7 @@ public final class RotationEngine: Sendable {
             try Failpoints.hit("rotation.\(step.rawValue).after")
             run.stepDone = true
             if step == .finish { run.state = .succeeded }
-            try await runs.update(run, lockTTL: settings.lockTTL)
+            try await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
             try await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.\(step.rawValue)",
                                        fields: [("run_id", run.id), ("rotator", run.rotator), ("old_version", String(run.oldVersion)),
                                                 ("new_version", run.newVersion.map(String.init) ?? "")])
@@ -269,7 +291,7 @@ public final class RotationEngine: Sendable {
         }
     }
 
-    private func outcome(_ run: RunRecord, started: ContinuousClock.Instant, replayed: Bool) -> RotationOutcome {
+    private func outcome(_ run: RunRecord, started: ContinuousClock.Instant) -> RotationOutcome {
         RotationOutcome(path: run.secretID, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: run.step,
                         result: run.state == .succeeded ? .rotated : .failed, duration: ContinuousClock.now - started, runID: run.id,
                         error: run.error)

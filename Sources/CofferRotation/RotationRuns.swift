@@ -64,8 +64,8 @@ struct RotationRuns: Sendable {
         }
     }
 
-    /// Records the run's progress, and renews its lock in the same transaction.
-    func update(_ run: RunRecord, lockTTL: Int64) async throws {
+    /// Records the run's progress, and renews the lock `holder` holds in the same transaction.
+    func update(_ run: RunRecord, holder: String, lockTTL: Int64) async throws {
         let now = Date().roundedToStoredPrecision
         let finished: Date? = run.state == .running ? nil : now
         try await database.transaction { conn in
@@ -75,37 +75,38 @@ struct RotationRuns: Sendable {
                 WHERE id = \(run.id)
                 """)
             try conn.execute("""
-                UPDATE rotation_locks SET expires_at = \(now.addingTimeInterval(Double(lockTTL))) WHERE secret_id = \(run.secretID) AND run_id = \(run.id)
+                UPDATE rotation_locks SET expires_at = \(now.addingTimeInterval(Double(lockTTL))) WHERE secret_id = \(run.secretID) AND holder = \(holder)
                 """)
         }
     }
 
-    /// Takes the secret's lock for `runID` when it is free, expired (a dead run), or already this run's.
+    /// Takes the secret's lock for `holder` (one attempt at a run) when it is free or expired (its holder
+    /// died). A live holder is never joined, not even by an attempt at the same run.
     /// - Returns: `nil` when taken, else when the holder's lock expires.
-    func acquire(_ secretID: String, runID: String, ttl: Int64) async throws -> Date? {
+    func acquire(_ secretID: String, holder: String, ttl: Int64) async throws -> Date? {
         let now = Date().roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(ttl))
         return try await database.transaction { conn -> Date? in
             let changed = try conn.execute("""
-                INSERT INTO rotation_locks (secret_id, run_id, expires_at) VALUES (\(secretID), \(runID), \(expires))
-                ON CONFLICT (secret_id) DO UPDATE SET run_id = excluded.run_id, expires_at = excluded.expires_at
-                WHERE rotation_locks.expires_at <= \(now) OR rotation_locks.run_id = excluded.run_id
+                INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES (\(secretID), \(holder), \(expires))
+                ON CONFLICT (secret_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE rotation_locks.expires_at <= \(now)
                 """)
             if changed > 0 { return nil }
             return try conn.queryScalar(Date.self, "SELECT expires_at FROM rotation_locks WHERE secret_id = \(secretID)") ?? now
         }
     }
 
-    func release(_ secretID: String, runID: String) async throws {
+    func release(_ secretID: String, holder: String) async throws {
         try await database.transaction { conn in
-            _ = try conn.execute("DELETE FROM rotation_locks WHERE secret_id = \(secretID) AND run_id = \(runID)")
+            _ = try conn.execute("DELETE FROM rotation_locks WHERE secret_id = \(secretID) AND holder = \(holder)")
         }
     }
 
     /// Who holds the secret's lock and until when, if anyone.
-    func holder(_ secretID: String) async throws -> (runID: String, expires: Date)? {
+    func holder(_ secretID: String) async throws -> (holder: String, expires: Date)? {
         try await database.read { conn in
-            try conn.queryFirst("SELECT run_id, expires_at FROM rotation_locks WHERE secret_id = \(secretID)").map { row in
+            try conn.queryFirst("SELECT holder, expires_at FROM rotation_locks WHERE secret_id = \(secretID)").map { row in
                 (try row.decode(at: 0), try row.decode(at: 1))
             }
         }

@@ -62,12 +62,16 @@ struct KVCommand: AsyncParsableCommand {
         @OptionGroup var target: Target
         @Option(name: [.customLong("version", withSingleDash: true), .customLong("version")], help: "The version to read (default: the current one).")
         var version: Int?
+        @Option(name: [.customLong("label", withSingleDash: true), .customLong("label")],
+                help: "A rotation's label instead of a version: current, pending or previous.")
+        var label: String?
         @Option(name: [.customLong("field", withSingleDash: true), .customLong("field")], help: "Print only this key's value, as it is.")
         var field: String?
         @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format = .table
 
         func run() async throws {
-            let query = version.map { [URLQueryItem(name: "version", value: String($0))] } ?? []
+            var query = version.map { [URLQueryItem(name: "version", value: String($0))] } ?? []
+            if let label { query.append(URLQueryItem(name: "label", value: label)) }
             let reply = try await target.connection.client().send("GET", target.url("data"), query: query)
             if reply.status == 404 { throw ClientError("no value found at \(target.mount)/data/\(target.path)\(version.map { " version \($0)" } ?? "") (missing, deleted or destroyed)") }
             let answer = try Operator.json(reply)

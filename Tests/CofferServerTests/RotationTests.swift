@@ -1,0 +1,235 @@
+import CofferAccess
+import CofferCredentials
+import CofferCrypto
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Staged rotation through `/v1/coffer/rotation/…` on SQLite and a real PostgreSQL: labels, the runner's
+/// policy, due selection, failures and backoff, the lock, and concurrent runs.
+struct RotationTests {
+    static let policies = #filePath.components(separatedBy: "/Tests/")[0] + "/Policies"
+
+    @Test func rotationOnSQLite() async throws { try await withUnsealedServer(.sqlite, rotationContract) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func rotationOnPostgres() async throws { try await withUnsealedServer(.postgres, rotationContract) }
+
+    func rotationContract(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            let runnerPolicy = try String(contentsOfFile: Self.policies + "/rotation-runner.hcl", encoding: .utf8)
+            #expect(try await client.call("/v1/sys/policies/acl/rotation-runner", .put, token: root, ["policy": runnerPolicy]).0 == .noContent)
+            let runner = try await client.createToken(parent: root, ["policies": ["rotation-runner"], "no_default_policy": true]).token
+            try await client.call("/v1/secret/data/app/api", token: root, ["data": ["value": "old-value", "user": "svc"]])
+
+            // Settings are checked against the rotator when written; a refused write changes nothing.
+            let (badStatus, badBody) = try await client.call("/v1/secret/metadata/app/api", token: root,
+                                                             ["rotation_kind": "random", "rotation_settings": ["length": 3]])
+            #expect(badStatus == .badRequest && "\(badBody)".contains("length must be an integer from 8 to 4096"), "\(badBody)")
+            let (unknownStatus, unknownBody) = try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_kind": "carrier-pigeon"])
+            #expect(unknownStatus == .badRequest && "\(unknownBody)".contains("unknown rotation_kind"), "\(unknownBody)")
+            #expect(try await metadata(client, root, "app/api")["rotation_kind"] as? String == "")
+            // Not rotatable yet: a clear 400.
+            let (noKind, noKindBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
+            #expect(noKind == .badRequest && "\(noKindBody)".contains("has no rotation_kind"), "\(noKindBody)")
+
+            try await client.call("/v1/secret/metadata/app/api", token: root, [
+                "rotation_kind": "random", "rotation_interval": "1h",
+                "rotation_settings": ["length": 40, "alphabet": "hex", "require": ["digit", "lower"]],
+            ])
+            // Not due for an hour: a dry run lists nothing.
+            let (_, dryBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
+            #expect(results(dryBody).isEmpty, "\(dryBody)")
+
+            // Rotate now: current moves to version 2; the other fields stay; previous still reads the old value.
+            let (rotateStatus, rotateBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
+            #expect(rotateStatus == .ok)
+            let outcome = try #require(results(rotateBody).first)
+            #expect(outcome["result"] as? String == "rotated" && outcome["old_version"] as? Int == 1 && outcome["new_version"] as? Int == 2
+                    && outcome["step"] as? String == "finish", "\(rotateBody)")
+            let current = try await read(client, root, "app/api")
+            let newValue = try #require(current["value"] as? String)
+            #expect(newValue.count == 40 && newValue.allSatisfy { "0123456789abcdef".contains($0) } && current["user"] as? String == "svc")
+            #expect(try await read(client, root, "app/api", query: "?label=previous")["value"] as? String == "old-value")
+            #expect(try await read(client, root, "app/api", query: "?label=current")["value"] as? String == newValue)
+            #expect(try await client.call("/v1/secret/data/app/api?label=pending", .get, token: root).0 == .notFound)
+            #expect(try await client.call("/v1/secret/data/app/api?label=newest", .get, token: root).0 == .badRequest)
+            let afterFirst = try await metadata(client, root, "app/api")
+            #expect(afterFirst["current_version"] as? Int == 2 && afterFirst["previous_version"] as? Int == 1 && afterFirst["pending_version"] is NSNull)
+            #expect((afterFirst["last_rotated_time"] as? String)?.isEmpty == false && (afterFirst["next_rotation_time"] as? String)?.isEmpty == false)
+
+            // The runner rotates but cannot write secrets; a reader cannot rotate.
+            #expect(try await client.call("/v1/secret/data/app/api", token: runner, ["data": ["value": "x"]]).0 == .forbidden)
+            try await client.call("/v1/sys/policies/acl/app-reader", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["read"] }"#])
+            let reader = try await client.createToken(parent: root, ["policies": ["app-reader"]]).token
+            #expect(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: reader).0 == .forbidden)
+
+            // Every step is audited, and the trail holds no value in the clear.
+            let steps = try await server.database.read { conn in
+                try conn.query("SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER BY sequence")
+                    .map { try $0.decode(String.self, at: 0) }
+            }
+            #expect(steps == ["rotate.create", "rotate.set", "rotate.test", "rotate.finish"])
+            let leaks = try await server.database.read { conn in
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM audit_log WHERE fields LIKE \("%" + newValue + "%") OR fields LIKE '%old-value%'")
+            }
+            #expect(leaks == 0)
+
+            // Due by schedule: the run rotates it; the same idempotency key again does not rotate twice.
+            try await server.database.transaction { conn in
+                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
+            }
+            let (_, dueBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
+            #expect(results(dueBody).map { $0["result"] as? String } == ["due"])
+            let (_, runBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
+            #expect(results(runBody).map { $0["new_version"] as? Int } == [3], "\(runBody)")
+            try await server.database.transaction { conn in
+                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
+            }
+            let (_, replayBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
+            #expect(results(replayBody).map { $0["new_version"] as? Int } == [3], "the same key answers the finished run: \(replayBody)")
+            #expect(try await metadata(client, root, "app/api")["current_version"] as? Int == 3)
+
+            // A lock held by another run: refused as locked; once it expires, taken over.
+            try await server.database.transaction { conn in
+                _ = try conn.execute("INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \(Date(timeIntervalSinceNow: 60)))")
+            }
+            let (_, lockedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
+            #expect(results(lockedBody).first?["result"] as? String == "locked", "\(lockedBody)")
+            try await server.database.transaction { conn in
+                _ = try conn.execute("UPDATE rotation_locks SET expires_at = \(Date(timeIntervalSinceNow: -1)) WHERE secret_id = 'secret/app/api'")
+            }
+            let (_, takenBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
+            #expect(results(takenBody).first?["result"] as? String == "rotated", "\(takenBody)")
+
+            // Runs at once: each rotates or finds the lock held; versions never repeat, none is skipped.
+            let before = try #require(try await metadata(client, root, "app/api")["current_version"] as? Int)
+            let outcomes = try await withThrowingTaskGroup(of: (result: String, old: Int).self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        let outcome = self.results(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner).1).first
+                        return (outcome?["result"] as? String ?? "none", outcome?["old_version"] as? Int ?? -1)
+                    }
+                }
+                var all: [(result: String, old: Int)] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            let rotated = outcomes.filter { $0.result == "rotated" }
+            #expect(rotated.count >= 1 && outcomes.allSatisfy { ["rotated", "locked"].contains($0.result) }, "\(outcomes)")
+            #expect(Set(rotated.map(\.old)).count == rotated.count, "no two runs rotated from one version")
+            #expect(try await metadata(client, root, "app/api")["current_version"] as? Int == before + rotated.count)
+
+            // A failing run rolls back, counts the failure, backs off, and says why; the current value still reads.
+            try await client.call("/v1/secret/data/app/broken", token: root, ["data": ["value": "keep-me"]])
+            try await client.call("/v1/secret/metadata/app/broken", token: root, ["rotation_kind": "random", "rotation_interval": "1h"])
+            try await client.call("/v1/secret/delete/app/broken", token: root, ["versions": [1]])
+            let (_, failedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/broken", token: runner)
+            let failed = try #require(results(failedBody).first)
+            #expect(failed["result"] as? String == "failed" && (failed["error"] as? String)?.contains("deleted or destroyed") == true, "\(failedBody)")
+            let brokenMetadata = try await metadata(client, root, "app/broken")
+            #expect(brokenMetadata["rotation_failures"] as? Int == 1 && brokenMetadata["current_version"] as? Int == 1 && brokenMetadata["pending_version"] is NSNull)
+            try await server.database.transaction { conn in
+                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/broken'")
+            }
+            let (_, backoffBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
+            #expect(!results(backoffBody).contains { $0["path"] as? String == "secret/app/broken" }, "backing off: \(backoffBody)")
+            let (_, statusBody) = try await client.call("/v1/coffer/rotation/status", .get, token: runner)
+            let statuses = try #require((statusBody["data"] as? [String: Any])?["credentials"] as? [[String: Any]])
+            let broken = try #require(statuses.first { $0["path"] as? String == "secret/app/broken" })
+            #expect(broken["failures"] as? Int == 1 && (broken["last_error"] as? String)?.isEmpty == false && (broken["retry_time"] as? String)?.isEmpty == false)
+
+            // A manual write during a rotation wins; the rotation's finish refuses to move current.
+            try await client.call("/v1/secret/undelete/app/broken", token: root, ["versions": [1]])
+            let conflict = try await server.gate.perform(
+                GateRequest(token: root, path: "coffer/rotation/rotate/secret/app/broken", operation: .rotate, requestID: "t", remoteAddress: "local"),
+                status: { _ in 200 }) { grant -> String in
+                    let path = try SecretPath(mount: "secret", path: "app/broken")
+                    let pending = try await server.credentials.writePending(grant, path, data: SecureHandle(SecureBytes(copying: Array(#"{"value":"p"}"#.utf8))),
+                                                                            expectedCurrent: 1)
+                    return try await client.call("/v1/secret/data/app/broken", token: root, ["data": ["value": "manual"]]).0 == .ok
+                        ? (try? await server.credentials.promotePending(grant, path, pending: pending, from: 1, grace: 60)).map { "\($0)" } ?? "refused"
+                        : "write failed"
+                }
+            #expect(conflict == "refused")
+            #expect(try await read(client, root, "app/broken")["value"] as? String == "manual")
+        }
+    }
+
+    private func results(_ body: [String: Any]) -> [[String: Any]] {
+        (body["data"] as? [String: Any])?["results"] as? [[String: Any]] ?? []
+    }
+
+    private func read(_ client: some TestClientProtocol, _ token: String, _ path: String, query: String = "") async throws -> [String: Any] {
+        let (status, body) = try await client.call("/v1/secret/data/\(path)\(query)", .get, token: token)
+        #expect(status == .ok, "\(path)\(query): \(body)")
+        return (body["data"] as? [String: Any])?["data"] as? [String: Any] ?? [:]
+    }
+
+    private func metadata(_ client: some TestClientProtocol, _ token: String, _ path: String) async throws -> [String: Any] {
+        try #require(try await client.call("/v1/secret/metadata/\(path)", .get, token: token).1["data"] as? [String: Any])
+    }
+}
+
+/// A rotation killed (`SIGKILL`, as `kill -9`) before and after each step is resumed by the next run, with
+/// the real binaries: the store ends with the new value current, the old one previous, nothing pending.
+/// And a step that fails is rolled back, with `coffer rotate` exiting non-zero.
+struct RotationCrashTests {
+    @Test func killedAtEveryStepThenResumed() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db", "COFFER_ROTATION_LOCK_TTL": "1"]
+        var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
+        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
+        func run(_ arguments: [String]) async throws -> (Int32, String) {
+            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
+        }
+        #expect(try await run(["kv", "put", "app/api", "value=start"]).0 == 0)
+        #expect(try await run(["kv", "metadata", "put", "--rotation-kind", "random", "--rotation-interval", "1h", "app/api"]).0 == 0)
+        var expectedVersion = 1
+        for point in ["create.before", "create.after", "set.before", "set.after", "test.before", "test.after", "finish.before", "finish.after"] {
+            let before = try await run(["kv", "get", "-field=value", "app/api"]).1
+            serve.terminate()
+            _ = try await serve.waitForExit()
+            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
+            let (crashed, _) = try await run(["rotate", "--secret", "secret/app/api"])
+            #expect(crashed != 0, "\(point): the run died with the service")
+            #expect(try await serve.waitForExit() == 128 + SIGKILL || true)
+            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
+            try await Task.sleep(for: .milliseconds(1100))  // the dead run's lock expires
+            let (status, statusOutput) = try await run(["rotate", "status"])
+            #expect(status == 0 && statusOutput.contains(String(point.split(separator: ".")[0])), "the unfinished step, \(point): \(statusOutput)")
+            let (resumed, output) = try await run(["rotate", "--secret", "secret/app/api"])
+            // Killed after finish moved current, the resumed run only records the end: one new version either way.
+            expectedVersion += 1
+            #expect(resumed == 0 && output.contains("rotated"), "\(point): \(output)")
+            let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
+            let metadata = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
+            #expect(metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull, "\(point): \(metadata)")
+            let after = try await run(["kv", "get", "-field=value", "app/api"]).1
+            #expect(after != before && after.count == 33, "\(point): a new 32-character value is current")
+            let previous = try await run(["kv", "get", "-field=value", "-label=previous", "app/api"])
+            #expect(previous.0 == 0 && !previous.1.isEmpty, "\(point): \(previous.1)")
+            let unfinished = try await run(["rotate", "status", "--json"]).1
+            #expect(unfinished.contains(#""unfinished_run":"""#), "\(point): \(unfinished)")
+        }
+
+        // A test step that fails: rolled back, current unchanged, failure counted, exit status 1.
+        serve.terminate()
+        _ = try await serve.waitForExit()
+        (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.test.before=error"]) { $1 })
+        defer { serve.terminate() }
+        let value = try await run(["kv", "get", "-field=value", "app/api"]).1
+        let (failed, failedOutput) = try await run(["rotate", "--secret", "secret/app/api"])
+        #expect(failed == 1 && failedOutput.contains("failed") && failedOutput.contains("fault injected at rotation.test.before"), "\(failedOutput)")
+        #expect(try await run(["kv", "get", "-field=value", "app/api"]).1 == value)
+        let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
+        let metadata = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
+        #expect(metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull && metadata["rotation_failures"] as? Int == 1)
+    }
+}
