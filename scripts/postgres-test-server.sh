@@ -27,6 +27,14 @@ start)
     [ "$(id -u)" = 0 ] && chown coffer-pg "$dir"
     as_owner "$PGBIN/initdb" -D "$dir/data" --auth=trust -E UTF8 --no-locale -U coffer >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
+    # The test superuser `coffer` needs no password; every other role (the ones rotation and dynamic
+    # credentials create) must log in with its password, so tests can prove an old password is refused.
+    as_owner bash -c "cat > '$dir/data/pg_hba.conf'" <<'HBA'
+local all coffer trust
+host  all coffer 127.0.0.1/32 trust
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+HBA
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null \

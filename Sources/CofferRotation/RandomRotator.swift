@@ -86,10 +86,10 @@ public struct RandomRotator: Rotator {
     }
 
     /// Nothing outside Coffer holds this value.
-    public func set(pending: JSONValue, current: JSONValue) async throws {}
+    public func set(pending: JSONValue, current: JSONValue, context: RotationContext) async throws {}
 
     /// Checks that the pending value is what the settings ask for.
-    public func test(pending: JSONValue) async throws {
+    public func test(pending: JSONValue, context: RotationContext) async throws {
         guard case .object(let object) = pending, case .string(let value) = object[field] else {
             throw RotationError.stepFailed(step: .test, reason: "the pending data has no string field \(field)")
         }

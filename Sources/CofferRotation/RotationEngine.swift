@@ -99,7 +99,10 @@ public final class RotationEngine: Sendable {
             targets = [metadata]
         } else {
             let resumable = try await runs.unfinishedSecrets()
-            targets = try await store.rotationSchedules(grant).filter { Self.isDue($0, at: now) || resumable.contains($0.path.id) }
+            // An unfinished run is resumed whatever the schedule says, but not while its credential backs off.
+            targets = try await store.rotationSchedules(grant).filter { secret in
+                Self.isDue(secret, at: now) || (resumable.contains(secret.path.id) && secret.rotation.retryAt.map { $0 <= now } ?? true)
+            }
         }
         var outcomes: [RotationOutcome] = []
         for secret in targets {
@@ -197,10 +200,9 @@ public final class RotationEngine: Sendable {
             run.error = message
             await rollBack(&run, rotator: rotator, grant: grant, path: path)
             try? await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
-            if run.state == .failed {
-                let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
-                try? await store.recordRotationFailure(grant, path, error: message, retryAt: Date().addingTimeInterval(Double(backoff)))
-            }
+            // Failed, or left unfinished because even the roll-back failed: either way the credential backs off.
+            let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
+            try? await store.recordRotationFailure(grant, path, error: run.error ?? message, retryAt: Date().addingTimeInterval(Double(backoff)))
             try? await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.failed",
                                         fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])
             try? await runs.release(id, holder: holder)
@@ -222,10 +224,10 @@ public final class RotationEngine: Sendable {
                 run.newVersion = try await create(run, rotator: rotator, grant: grant, path: path)
             case .set:
                 let (pending, current) = try await values(run, grant: grant, path: path)
-                try await rotator.set(pending: pending, current: current)
+                try await rotator.set(pending: pending, current: current, context: context(grant))
             case .test:
                 let (pending, _) = try await values(run, grant: grant, path: path)
-                try await rotator.test(pending: pending)
+                try await rotator.test(pending: pending, context: context(grant))
             case .finish:
                 guard let pending = run.newVersion else { throw RotationError.stepFailed(step: .finish, reason: "no pending version was recorded") }
                 try await store.promotePending(grant, path, pending: pending, from: run.oldVersion, grace: settings.previousGrace)
@@ -251,6 +253,27 @@ public final class RotationEngine: Sendable {
         var next = try rotator.create(from: current).encoded()
         defer { next.withUnsafeMutableBytes { Wipe.raw($0) } }
         return try await store.writePending(grant, path, data: SecureHandle(SecureBytes(copying: next)), expectedCurrent: run.oldVersion)
+    }
+
+    /// Another credential for a rotator (its admin connection), read only if the run's token may read it.
+    private func context(_ grant: Grant) -> RotationContext {
+        let store = store
+        return RotationContext { name in
+            guard let slash = name.firstIndex(of: "/") else {
+                throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
+            }
+            let path = try SecretPath(mount: String(name[..<slash]), path: String(name[name.index(after: slash)...]))
+            guard grant.allows(.read, on: "\(path.mount)/data/\(path.path)") else {
+                throw RotationError.stepFailed(step: .set, reason: "this token may not read \(name) (read on \(path.mount)/data/\(path.path))")
+            }
+            guard case .found(let secret) = try await store.read(grant, path) else {
+                throw RotationError.stepFailed(step: .set, reason: "\(name) has no current value")
+            }
+            guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
+                throw RotationError.stepFailed(step: .set, reason: "\(name) is not a JSON object")
+            }
+            return value
+        }
     }
 
     /// The pending and current values.
@@ -282,7 +305,7 @@ public final class RotationEngine: Sendable {
         do {
             if let rotator, run.step == .set || run.step == .test || run.step == .finish {
                 let (pendingData, currentData) = try await values(run, grant: grant, path: path)
-                try await rotator.set(pending: currentData, current: pendingData)
+                try await rotator.set(pending: currentData, current: pendingData, context: context(grant))
             }
             try await store.discardPending(grant, path, pending: pending)
             run.state = .failed

@@ -15,15 +15,28 @@ public protocol Rotator: Sendable {
     /// create: the new data, from the current data. Touches nothing outside the store.
     func create(from current: JSONValue) throws -> JSONValue
     /// set: makes the target system accept `pending` (a password change). Idempotent.
-    func set(pending: JSONValue, current: JSONValue) async throws
+    func set(pending: JSONValue, current: JSONValue, context: RotationContext) async throws
     /// test: proves `pending` works on the target (logs in with it).
-    func test(pending: JSONValue) async throws
+    func test(pending: JSONValue, context: RotationContext) async throws
+}
+
+/// What a rotator may use besides its settings.
+public struct RotationContext: Sendable {
+    /// Reads the current data of another credential, `mount/path` (an admin connection's password), if the
+    /// run's token may read it.
+    public let secret: @Sendable (String) async throws -> JSONValue
+
+    public init(secret: @escaping @Sendable (String) async throws -> JSONValue) {
+        self.secret = secret
+    }
 }
 
 /// The rotators Coffer knows, by kind.
 public enum Rotators {
     public static let kinds: [String: any Rotator.Type] = [
         RandomRotator.kind: RandomRotator.self,
+        PostgresPasswordRotator.kind: PostgresPasswordRotator.self,
+        PostgresAlternatingRotator.kind: PostgresAlternatingRotator.self,
     ]
 
     /// The rotator for `kind` with `settings` (a JSON object's text; `nil` for the defaults).

@@ -233,3 +233,73 @@ struct RotationCrashTests {
         #expect(metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull && metadata["rotation_failures"] as? Int == 1)
     }
 }
+
+/// The PostgreSQL rotators against the real server the tests run (its non-superuser roles log in with
+/// SCRAM passwords, scripts/postgres-test-server.sh): the new password works, the old one is refused, a
+/// target that is down changes nothing, and alternating users keep the old login until the next turn.
+struct PostgresRotatorTests {
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func postgresRotators() async throws {
+        let url = try #require(TestDatabase.postgresURL)
+        let suffix = Hex.encode(Random.bytes(4))
+        let (single, first, second) = ("rot_app_\(suffix)", "rot_a_\(suffix)", "rot_b_\(suffix)")
+        let admin = try PostgresTarget(url: url, user: nil, password: nil)
+        for role in [single, first, second] { try admin.execute("CREATE ROLE \(try admin.identifier(role)) LOGIN PASSWORD 'initial-Pw-1'") }
+        defer { for role in [single, first, second] { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(role))") } }
+        @Sendable func logsIn(_ user: String, _ password: String) -> Bool {
+            (try? PostgresTarget(url: url, user: user, password: password).execute("SELECT 1")) != nil
+        }
+        #expect(logsIn(single, "initial-Pw-1") && !logsIn(single, "wrong"), "the test server checks passwords for these roles")
+
+        try await withUnsealedServer(.sqlite) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                let runnerPolicy = try String(contentsOfFile: RotationTests.policies + "/rotation-runner.hcl", encoding: .utf8)
+                try await client.call("/v1/sys/policies/acl/rotation-runner", .put, token: root, ["policy": runnerPolicy])
+                let runner = try await client.createToken(parent: root, ["policies": ["rotation-runner"], "no_default_policy": true]).token
+                try await client.call("/v1/secret/data/db/admin", token: root, ["data": ["connection_url": url, "username": "coffer", "password": ""]])
+
+                // postgres-password: settings checked on write; the rotation changes the role's password.
+                try await client.call("/v1/secret/data/db/app", token: root, ["data": ["username": single, "password": "initial-Pw-1"]])
+                let (bad, badBody) = try await client.call("/v1/secret/metadata/db/app", token: root, ["rotation_kind": "postgres-password"])
+                #expect(bad == .badRequest && "\(badBody)".contains("admin_secret is required"), "\(badBody)")
+                try await client.call("/v1/secret/metadata/db/app", token: root,
+                                      ["rotation_kind": "postgres-password", "rotation_settings": ["admin_secret": "secret/db/admin"]])
+                let (_, body) = try await client.call("/v1/coffer/rotation/rotate/secret/db/app", token: runner)
+                #expect(((body["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "rotated", "\(body)")
+                let (_, readBody) = try await client.call("/v1/secret/data/db/app", .get, token: root)
+                let password = try #require(((readBody["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String)
+                #expect(password.count == 32 && password != "initial-Pw-1")
+                #expect(logsIn(single, password), "the new password works")
+                #expect(!logsIn(single, "initial-Pw-1"), "the old password is refused")
+
+                // A target that is down: the run fails, current is unchanged, the role keeps its password.
+                try await client.call("/v1/secret/data/db/down", token: root, ["data": ["username": single, "password": password]])
+                try await client.call("/v1/secret/metadata/db/down", token: root, ["rotation_kind": "postgres-password", "rotation_settings": [
+                    "admin_secret": "secret/db/admin", "connection_url": "postgres://127.0.0.1:1/nothing",
+                ]])
+                let (_, downBody) = try await client.call("/v1/coffer/rotation/rotate/secret/db/down", token: runner)
+                let down = try #require(((downBody["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first)
+                #expect(down["result"] as? String == "failed" && (down["error"] as? String)?.contains("cannot connect") == true, "\(downBody)")
+                #expect(try await client.call("/v1/secret/metadata/db/down", .get, token: root).1["data"].flatMap { ($0 as? [String: Any])?["current_version"] as? Int } == 1)
+                #expect(logsIn(single, password), "the current password still works")
+
+                // postgres-alternating: the other role gets a new password and becomes current; the old login
+                // keeps working until the next turn changes it.
+                try await client.call("/v1/secret/data/db/alt", token: root, ["data": ["username": first, "password": "initial-Pw-1"]])
+                try await client.call("/v1/secret/metadata/db/alt", token: root, ["rotation_kind": "postgres-alternating", "rotation_settings": [
+                    "admin_secret": "secret/db/admin", "usernames": [first, second],
+                ]])
+                func current() async throws -> (String, String) {
+                    let data = try #require((try await client.call("/v1/secret/data/db/alt", .get, token: root).1["data"] as? [String: Any])?["data"] as? [String: Any])
+                    return (try #require(data["username"] as? String), try #require(data["password"] as? String))
+                }
+                try await client.call("/v1/coffer/rotation/rotate/secret/db/alt", token: runner)
+                let (userB, passwordB) = try await current()
+                #expect(userB == second && logsIn(second, passwordB) && logsIn(first, "initial-Pw-1"))
+                try await client.call("/v1/coffer/rotation/rotate/secret/db/alt", token: runner)
+                let (userA, passwordA) = try await current()
+                #expect(userA == first && logsIn(first, passwordA) && !logsIn(first, "initial-Pw-1") && logsIn(second, passwordB))
+            }
+        }
+    }
+}

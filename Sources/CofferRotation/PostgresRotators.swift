@@ -1,0 +1,168 @@
+public import CofferCredentials
+import CofferStore
+import Foundation
+
+/// `postgres-password`: a new password for one PostgreSQL role. `set` runs `ALTER ROLE … PASSWORD` over an
+/// admin connection whose credentials are another Coffer secret (`admin_secret`: `connection_url`,
+/// `username`, `password`); `test` logs in as the role with the new password.
+///
+/// Settings: `admin_secret` (required, `mount/path`), `connection_url` (default: the admin secret's),
+/// `username_field` (`username`), `password_field` (`password`), `length` (16–128, default 32).
+public struct PostgresPasswordRotator: Rotator {
+    public static let kind = "postgres-password"
+    let settings: PostgresRoleSettings
+
+    public init(settings: JSONValue) throws {
+        self.settings = try PostgresRoleSettings(settings, kind: Self.kind, extra: [])
+    }
+
+    public func create(from current: JSONValue) throws -> JSONValue {
+        guard case .object(var object) = current, case .string(let user)? = object[settings.usernameField], !user.isEmpty else {
+            throw RotationError.stepFailed(step: .create, reason: "the credential has no \(settings.usernameField): write the role's name there first")
+        }
+        object[settings.passwordField] = .string(settings.newPassword())
+        return .object(object)
+    }
+
+    public func set(pending: JSONValue, current: JSONValue, context: RotationContext) async throws {
+        try await settings.apply(pending, context: context)
+    }
+
+    public func test(pending: JSONValue, context: RotationContext) async throws {
+        try await settings.login(pending, context: context)
+    }
+}
+
+/// `postgres-alternating`: AWS's alternating-users strategy. Two roles take turns: each rotation gives the
+/// role that is *not* current a new password and makes it current, so the old role's password keeps
+/// working until clients have moved (and is changed only by the rotation after next).
+///
+/// Settings: as `postgres-password`, plus `usernames` (exactly two role names).
+public struct PostgresAlternatingRotator: Rotator {
+    public static let kind = "postgres-alternating"
+    let settings: PostgresRoleSettings
+    let usernames: [String]
+
+    public init(settings: JSONValue) throws {
+        self.settings = try PostgresRoleSettings(settings, kind: Self.kind, extra: ["usernames"])
+        guard case .object(let object) = settings, case .array(let items)? = object["usernames"] else {
+            throw RotationError.invalidSettings("usernames must list the two roles that take turns, such as [\"app_a\", \"app_b\"]")
+        }
+        let names = items.compactMap { item -> String? in if case .string(let name) = item, !name.isEmpty { name } else { nil } }
+        guard names.count == 2, items.count == 2, names[0] != names[1] else {
+            throw RotationError.invalidSettings("usernames must list exactly two different role names")
+        }
+        usernames = names
+    }
+
+    public func create(from current: JSONValue) throws -> JSONValue {
+        guard case .object(var object) = current else { throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object") }
+        let currentUser: String? = if case .string(let name)? = object[settings.usernameField] { name } else { nil }
+        object[settings.usernameField] = .string(currentUser == usernames[0] ? usernames[1] : usernames[0])
+        object[settings.passwordField] = .string(settings.newPassword())
+        return .object(object)
+    }
+
+    public func set(pending: JSONValue, current: JSONValue, context: RotationContext) async throws {
+        try await settings.apply(pending, context: context)
+    }
+
+    public func test(pending: JSONValue, context: RotationContext) async throws {
+        try await settings.login(pending, context: context)
+    }
+}
+
+/// The settings and role operations the PostgreSQL rotators share.
+struct PostgresRoleSettings: Sendable {
+    let adminSecret: String
+    let connectionURL: String?
+    let usernameField: String
+    let passwordField: String
+    let length: Int
+
+    init(_ settings: JSONValue, kind: String, extra: Set<String>) throws {
+        guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
+        let known = Set(["admin_secret", "connection_url", "username_field", "password_field", "length"]).union(extra)
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw RotationError.invalidSettings("the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
+        }
+        guard case .string(let admin)? = object["admin_secret"], admin.contains("/") else {
+            throw RotationError.invalidSettings("admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password)")
+        }
+        adminSecret = admin
+        func text(_ key: String, default fallback: String?) throws -> String? {
+            switch object[key] {
+            case nil: return fallback
+            case .string(let value)? where !value.isEmpty: return value
+            default: throw RotationError.invalidSettings("\(key) must be a non-empty string")
+            }
+        }
+        connectionURL = try text("connection_url", default: nil)
+        usernameField = try text("username_field", default: "username") ?? "username"
+        passwordField = try text("password_field", default: "password") ?? "password"
+        switch object["length"] {
+        case nil: length = 32
+        case .integer(let value)? where (16...128).contains(value): length = Int(value)
+        default: throw RotationError.invalidSettings("length must be an integer from 16 to 128")
+        }
+    }
+
+    func newPassword() -> String {
+        // Letters and digits only: no quoting surprises in connection strings or shells.
+        (try? RandomRotator(settings: .object(["length": .integer(Int64(length)), "require": .array([.string("lower"), .string("upper"), .string("digit")])])))?
+            .generate() ?? ""
+    }
+
+    /// `ALTER ROLE <user> WITH PASSWORD '<SCRAM verifier>'` over the admin connection.
+    func apply(_ data: JSONValue, context: RotationContext) async throws {
+        let (user, password) = try credentials(data, step: .set)
+        let admin = try await context.secret(adminSecret)
+        let url = try connection(admin)
+        let adminUser = Self.field(admin, "username"), adminPassword = Self.field(admin, "password")
+        try await Self.offThread {
+            let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
+            try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(try target.passwordVerifier(password, user: user)))")
+        }
+    }
+
+    /// Logs in as the credential's role with its password.
+    func login(_ data: JSONValue, context: RotationContext) async throws {
+        let (user, password) = try credentials(data, step: .test)
+        let url = try connection(try await context.secret(adminSecret))
+        try await Self.offThread {
+            let target = try PostgresTarget(url: url, user: user, password: password)
+            try target.execute("SELECT 1")
+        }
+    }
+
+    private func credentials(_ data: JSONValue, step: RotationStep) throws -> (String, String) {
+        guard let user = Self.field(data, usernameField), let password = Self.field(data, passwordField) else {
+            throw RotationError.stepFailed(step: step, reason: "the credential needs \(usernameField) and \(passwordField)")
+        }
+        return (user, password)
+    }
+
+    private func connection(_ admin: JSONValue) throws -> String {
+        guard let url = connectionURL ?? Self.field(admin, "connection_url") else {
+            throw RotationError.invalidSettings("no connection_url: put one in the admin secret \(adminSecret) or in rotation_settings")
+        }
+        return url
+    }
+
+    static func field(_ data: JSONValue, _ key: String) -> String? {
+        guard case .object(let object) = data, case .string(let value)? = object[key] else { return nil }
+        return value
+    }
+
+    /// libpq blocks; the work runs on a thread of its own rather than on Swift's shared pool.
+    static func offThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread {
+                do { try body(); continuation.resume() } catch {
+                    let message = (error as? StoreError).map(\.message) ?? "\(error)"
+                    continuation.resume(throwing: RotationError.stepFailed(step: .set, reason: message))
+                }
+            }.start()
+        }
+    }
+}

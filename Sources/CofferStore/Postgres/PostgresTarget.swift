@@ -1,0 +1,88 @@
+import CLibPQ
+import Foundation
+
+/// A short-lived connection to a PostgreSQL that Coffer manages credentials *on* (not its own database):
+/// rotators and dynamic credentials change roles with it.
+///
+/// Role statements (`ALTER ROLE … PASSWORD`, `CREATE ROLE`) cannot take bind parameters, so names and
+/// values go in quoted by libpq itself (`PQescapeIdentifier`, `PQescapeLiteral`); passwords go in as
+/// SCRAM-SHA-256 verifiers computed here (`PQencryptPasswordConn`, what psql's `\password` does), so the
+/// cleartext never reaches the server, its logs or `pg_stat_activity`. Errors never carry a statement or a
+/// password. Calls block the calling thread for a round trip; the callers are rotation steps, not requests
+/// on the hot path.
+public final class PostgresTarget {
+    private let handle: OpaquePointer
+
+    /// Connects to `url` (a `postgres://` URL or a libpq conninfo string) as `user` with `password`,
+    /// which override any the URL holds. Vault's `{{username}}:{{password}}@` template in the URL is
+    /// accepted and filled from the two.
+    /// - Throws: ``StoreError`` `.connectionFailed` with libpq's reason (it names hosts and users, never the password).
+    public init(url: String, user: String?, password: String?) throws {
+        let plain = url.replacingOccurrences(of: "{{username}}:{{password}}@", with: "")
+            .replacingOccurrences(of: "{{username}}@", with: "")
+        var keywords = ["dbname", "connect_timeout"]
+        var values = [plain, "5"]
+        if let user { keywords.append("user"); values.append(user) }
+        if let password { keywords.append("password"); values.append(password) }
+        let connection = Self.withCStrings(keywords) { keywordPointers in
+            Self.withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
+        }
+        guard let connection else { throw StoreError(code: .connectionFailed, message: "libpq could not allocate a connection") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = String(cString: PQerrorMessage(connection)).trimmingWhitespace()
+            PQfinish(connection)
+            throw StoreError(code: .connectionFailed, message: "cannot connect to the target PostgreSQL (\(reason))")
+        }
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        handle = connection
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// `name` as a quoted identifier (`"app"`).
+    public func identifier(_ name: String) throws -> String {
+        guard let quoted = PQescapeIdentifier(handle, name, name.utf8.count) else { throw failure("cannot quote the role name") }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    /// `value` as a quoted literal (`'2026-11-25 10:00:00+00'`).
+    public func literal(_ value: String) throws -> String {
+        guard let quoted = PQescapeLiteral(handle, value, value.utf8.count) else { throw failure("cannot quote a value") }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    /// The SCRAM-SHA-256 verifier of `password` for `user`, to put in `PASSWORD '…'` instead of the password.
+    public func passwordVerifier(_ password: String, user: String) throws -> String {
+        guard let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+            throw failure("cannot compute the password verifier")
+        }
+        defer { PQfreemem(encrypted) }
+        return String(cString: encrypted)
+    }
+
+    /// Runs one statement built from quoted parts (``identifier(_:)``, ``literal(_:)``).
+    /// - Throws: ``StoreError`` with the server's message and SQLSTATE, never the statement.
+    public func execute(_ statement: String) throws {
+        let result = PQexec(handle, statement)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            let message = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) } ?? "unknown error"
+            let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? "?"
+            throw StoreError(code: .sqlError, message: "the target PostgreSQL refused the statement: \(message) (SQLSTATE \(state))")
+        }
+    }
+
+    private func failure(_ what: String) -> StoreError {
+        StoreError(code: .sqlError, message: "\(what): \(String(cString: PQerrorMessage(handle)).trimmingWhitespace())")
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let duplicates = strings.map { strdup($0) }
+        defer { duplicates.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
