@@ -7,6 +7,7 @@
 ALTER TABLE api_credentials ADD COLUMN pending_version INTEGER;
 ALTER TABLE api_credentials ADD COLUMN previous_version INTEGER;
 ALTER TABLE api_credentials ADD COLUMN previous_until INTEGER;
+ALTER TABLE api_credentials ADD COLUMN rotation_schedule TEXT;        -- cron, five fields in UTC; instead of rotation_interval
 ALTER TABLE api_credentials ADD COLUMN rotation_settings TEXT;        -- the rotator's settings, a JSON object (never secret)
 ALTER TABLE api_credentials ADD COLUMN rotation_failures INTEGER NOT NULL DEFAULT 0;  -- failed runs in a row
 ALTER TABLE api_credentials ADD COLUMN rotation_retry_at INTEGER;     -- backoff: not due again before this

@@ -66,8 +66,7 @@ extension CredentialStore {
             guard secret.labels.pending == pending, secret.currentVersion == expectedCurrent else {
                 throw AccessError(.conflict, "\(path) was written during the rotation; its pending version \(pending) was not made current")
             }
-            let interval = secret.rotation.interval
-            let next: Date? = interval > 0 ? now.addingTimeInterval(Double(interval)) : nil
+            let next = secret.rotation.nextDue(after: now)
             try conn.execute("""
                 UPDATE api_credentials SET current_version = \(pending), pending_version = NULL, previous_version = \(expectedCurrent > 0 ? expectedCurrent : nil),
                     previous_until = \(now.addingTimeInterval(Double(grace))), last_rotated_at = \(now), next_rotation_at = \(next),

@@ -253,9 +253,18 @@ public final class CredentialStore: Sendable {
             let rotation = secret.rotation
             let interval = update.rotationInterval ?? rotation.interval
             let kind = update.rotationKind ?? rotation.kind
+            let schedule: String? = update.rotationSchedule ?? rotation.schedule
             // A new interval moves the next due time: from the last rotation, or from now for one never rotated.
-            let nextDue: Date? = interval == 0 ? nil
-                : update.rotationInterval == nil ? rotation.nextDueAt : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
+            let nextDue: Date?
+            if let schedule {
+                // A cron schedule: the next matching minute (kept while neither the schedule nor the interval changes).
+                nextDue = update.rotationSchedule == nil && update.rotationInterval == nil && rotation.nextDueAt != nil
+                    ? rotation.nextDueAt : (try? CronSchedule(schedule))?.next(after: now)
+            } else {
+                nextDue = interval == 0 ? nil
+                    : update.rotationInterval == nil && update.rotationSchedule == nil ? rotation.nextDueAt
+                    : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
+            }
             let expires: Date? = update.expiresAt ?? secret.expiresAt
             let settings: String? = update.rotationSettings ?? rotation.settings
             try conn.execute("""
@@ -264,7 +273,7 @@ public final class CredentialStore: Sendable {
                     delete_version_after = \(update.deleteVersionAfter ?? secret.deleteVersionAfter),
                     custom_metadata = \(customText), expires_at = \(expires?.roundedToStoredPrecision),
                     rotation_interval = \(interval), rotation_kind = \(kind), next_rotation_at = \(nextDue?.roundedToStoredPrecision),
-                    rotation_settings = \(settings),
+                    rotation_settings = \(settings), rotation_schedule = \(schedule),
                     updated_at = \(now)
                 WHERE id = \(id)
                 """)
@@ -385,7 +394,7 @@ public final class CredentialStore: Sendable {
             accessCount: try row.decode(column: "access_count"),
             rotation: RotationSchedule(interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
                                        lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at"),
-                                       settings: try row.decode(column: "rotation_settings"), failures: try row.decode(column: "rotation_failures"),
+                                       schedule: try row.decode(column: "rotation_schedule"), settings: try row.decode(column: "rotation_settings"), failures: try row.decode(column: "rotation_failures"),
                                        retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
             labels: VersionLabels(pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
                                   previousUntil: try row.decode(column: "previous_until")),

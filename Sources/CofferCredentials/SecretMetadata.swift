@@ -48,6 +48,8 @@ public struct RotationSchedule: Sendable, Equatable {
     public var kind: String?
     public var lastRotatedAt: Date?
     public var nextDueAt: Date?
+    /// A cron schedule in UTC (``CronSchedule``), used instead of ``interval`` when set.
+    public var schedule: String?
     /// The rotator's settings, a JSON object's text (never secret: references to secrets, lengths, alphabets).
     public var settings: String?
     /// Failed runs in a row; reset by a run that succeeds.
@@ -56,8 +58,9 @@ public struct RotationSchedule: Sendable, Equatable {
     public var retryAt: Date?
     public var lastError: String?
 
-    public init(interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil, settings: String? = nil,
-                failures: Int64 = 0, retryAt: Date? = nil, lastError: String? = nil) {
+    public init(interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil, schedule: String? = nil,
+                settings: String? = nil, failures: Int64 = 0, retryAt: Date? = nil, lastError: String? = nil) {
+        self.schedule = schedule
         self.interval = interval
         self.kind = kind
         self.lastRotatedAt = lastRotatedAt
@@ -71,6 +74,17 @@ public struct RotationSchedule: Sendable, Equatable {
 
 /// Labels a staged rotation moves, as AWS Secrets Manager's staging labels: `pending` (created, not yet
 /// current), `previous` (the value before the last rotation, readable for a grace period).
+extension RotationSchedule {
+    /// Whether it is scheduled at all: an interval or a cron schedule.
+    public var isScheduled: Bool { kind != nil && (interval > 0 || schedule != nil) }
+
+    /// The next due time after a rotation (or a schedule change) at `now`.
+    public func nextDue(after now: Date) -> Date? {
+        if let schedule, let cron = try? CronSchedule(schedule) { return cron.next(after: now) }
+        return interval > 0 ? now.addingTimeInterval(Double(interval)) : nil
+    }
+}
+
 public struct VersionLabels: Sendable, Equatable {
     public var pending: Int64?
     public var previous: Int64?
@@ -108,6 +122,8 @@ public struct MetadataUpdate: Sendable {
     public var rotationKind: String??
     /// The rotator's settings as a JSON object's text; `.some(nil)` clears them.
     public var rotationSettings: String??
+    /// A cron schedule (checked by the caller with ``CronSchedule``); `.some(nil)` clears it.
+    public var rotationSchedule: String??
 
     public init(maxVersions: Int64? = nil, casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil, customMetadata: [String: String?]? = nil,
                 expiresAt: Date?? = nil, rotationInterval: Int64? = nil, rotationKind: String?? = nil, rotationSettings: String?? = nil) {

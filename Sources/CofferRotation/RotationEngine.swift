@@ -137,7 +137,7 @@ public final class RotationEngine: Sendable {
 
     static func isDue(_ secret: SecretMetadata, at now: Date) -> Bool {
         let rotation = secret.rotation
-        guard rotation.kind != nil, rotation.interval > 0, let next = rotation.nextDueAt, next <= now else { return false }
+        guard rotation.isScheduled, let next = rotation.nextDueAt, next <= now else { return false }
         return rotation.retryAt.map { $0 <= now } ?? true
     }
 

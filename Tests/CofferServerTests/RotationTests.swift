@@ -42,6 +42,13 @@ struct RotationTests {
                 "rotation_kind": "random", "rotation_interval": "1h",
                 "rotation_settings": ["length": 40, "alphabet": "hex", "require": ["digit", "lower"]],
             ])
+            // A cron schedule instead of an interval: checked when written, due at its next minute.
+            let (cronStatus, cronBody) = try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "61 * * * *"])
+            #expect(cronStatus == .badRequest && "\(cronBody)".contains("minute"), "\(cronBody)")
+            try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "0 3 * * *"])
+            let cron = try await metadata(client, root, "app/api")
+            #expect(cron["rotation_schedule"] as? String == "0 3 * * *" && (cron["next_rotation_time"] as? String)?.contains("T03:00:00") == true, "\(cron)")
+            try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "", "rotation_interval": "1h"])
             // Not due for an hour: a dry run lists nothing.
             let (_, dryBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
             #expect(results(dryBody).isEmpty, "\(dryBody)")

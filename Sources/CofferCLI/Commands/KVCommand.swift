@@ -186,6 +186,8 @@ struct KVCommand: AsyncParsableCommand {
         @Option(name: .customLong("expires-at"), help: "RFC 3339 time after which reads answer 404 (\"\" clears it).") var expiresAt: String?
         @Option(name: .customLong("rotation-interval"), help: "How often the rotation runner rotates it, e.g. 720h (0 stops).") var rotationInterval: String?
         @Option(name: .customLong("rotation-kind"), help: "The rotator: random, postgres-password, …") var rotationKind: String?
+        @Option(name: .customLong("rotation-schedule"), help: "A cron schedule in UTC instead of an interval, e.g. '0 3 * * 1' (\"\" clears).")
+        var rotationSchedule: String?
         @Option(name: .customLong("rotation-settings"), help: "The rotator's settings, a JSON object, e.g. '{\"field\":\"api_key\",\"length\":40}'.")
         var rotationSettings: String?
 
@@ -205,6 +207,7 @@ struct KVCommand: AsyncParsableCommand {
             if let expiresAt { body["expires_at"] = expiresAt }
             if let rotationInterval { body["rotation_interval"] = rotationInterval }
             if let rotationKind { body["rotation_kind"] = rotationKind }
+            if let rotationSchedule { body["rotation_schedule"] = rotationSchedule }
             if let rotationSettings {
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(rotationSettings.utf8))) as? [String: Any] else {
                     throw ValidationError("-rotation-settings must be a JSON object, such as '{\"length\": 40}'")

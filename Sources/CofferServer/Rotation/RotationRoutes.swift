@@ -80,6 +80,7 @@ struct RotationRoutes: Sendable {
         let path: String
         let rotator: String
         let rotation_interval: String
+        let rotation_schedule: String
         let last_rotated_time: String
         let next_rotation_time: String
         let due: Bool
@@ -99,6 +100,7 @@ struct RotationRoutes: Sendable {
             path = metadata.path.id
             rotator = metadata.rotation.kind ?? ""
             rotation_interval = VaultTime.duration(metadata.rotation.interval)
+            rotation_schedule = metadata.rotation.schedule ?? ""
             last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
             due = status.isDue

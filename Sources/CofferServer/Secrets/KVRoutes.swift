@@ -215,6 +215,7 @@ struct KVRoutes: Sendable {
         var rotation_interval: DurationValue?
         var rotation_kind: String?
         var rotation_settings: JSONValue?
+        var rotation_schedule: String?
 
         func update() throws -> MetadataUpdate {
             var update = MetadataUpdate(maxVersions: max_versions, casRequired: cas_required,
@@ -232,6 +233,16 @@ struct KVRoutes: Sendable {
                 }
             }
             if let rotation_kind { update.rotationKind = .some(rotation_kind.isEmpty ? nil : rotation_kind) }
+            if let rotation_schedule {
+                if rotation_schedule.isEmpty {
+                    update.rotationSchedule = .some(nil)
+                } else {
+                    do { _ = try CronSchedule(rotation_schedule) } catch let error as CronSchedule.ParseError {
+                        throw APIError(.badRequest, "rotation_schedule: \(error.description)")
+                    }
+                    update.rotationSchedule = .some(rotation_schedule)
+                }
+            }
             switch rotation_settings {
             case nil: break
             case .null?: update.rotationSettings = .some(nil)
@@ -341,6 +352,7 @@ struct KVRoutes: Sendable {
         let last_rotated_time: String
         let next_rotation_time: String
         let rotation_settings: OrNull<JSONValue>
+        let rotation_schedule: String
         let rotation_failures: Int64
         let rotation_last_error: String
         let pending_version: OrNull<Int64>
@@ -369,6 +381,7 @@ struct KVRoutes: Sendable {
             last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
             rotation_settings = OrNull(metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) })
+            rotation_schedule = metadata.rotation.schedule ?? ""
             rotation_failures = metadata.rotation.failures
             rotation_last_error = metadata.rotation.lastError ?? ""
             pending_version = OrNull(metadata.labels.pending)

@@ -238,6 +238,7 @@ CREATE INDEX wrapped_responses_expiry ON wrapped_responses (expires_at);
 ALTER TABLE api_credentials ADD COLUMN pending_version INTEGER;
 ALTER TABLE api_credentials ADD COLUMN previous_version INTEGER;
 ALTER TABLE api_credentials ADD COLUMN previous_until INTEGER;
+ALTER TABLE api_credentials ADD COLUMN rotation_schedule TEXT;        -- cron, five fields in UTC; instead of rotation_interval
 ALTER TABLE api_credentials ADD COLUMN rotation_settings TEXT;        -- the rotator's settings, a JSON object (never secret)
 ALTER TABLE api_credentials ADD COLUMN rotation_failures INTEGER NOT NULL DEFAULT 0;  -- failed runs in a row
 ALTER TABLE api_credentials ADD COLUMN rotation_retry_at INTEGER;     -- backoff: not due again before this
@@ -503,6 +504,7 @@ CREATE INDEX wrapped_responses_expiry ON wrapped_responses (expires_at);
 ALTER TABLE api_credentials ADD COLUMN pending_version BIGINT;
 ALTER TABLE api_credentials ADD COLUMN previous_version BIGINT;
 ALTER TABLE api_credentials ADD COLUMN previous_until TIMESTAMPTZ;
+ALTER TABLE api_credentials ADD COLUMN rotation_schedule TEXT;        -- cron, five fields in UTC; instead of rotation_interval
 ALTER TABLE api_credentials ADD COLUMN rotation_settings TEXT;        -- the rotator's settings, a JSON object (never secret)
 ALTER TABLE api_credentials ADD COLUMN rotation_failures BIGINT NOT NULL DEFAULT 0;  -- failed runs in a row
 ALTER TABLE api_credentials ADD COLUMN rotation_retry_at TIMESTAMPTZ;     -- backoff: not due again before this
