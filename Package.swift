@@ -65,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "CofferRotation",
-            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferStore"],
+            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -154,14 +154,21 @@ struct PostgresRoleSettings: Sendable {
         return value
     }
 
-    /// libpq blocks; the work runs on a thread of its own rather than on Swift's shared pool.
     static func offThread(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        do {
+            try await Blocking.run(body)
+        } catch let error as StoreError {
+            throw RotationError.stepFailed(step: .set, reason: error.message)
+        }
+    }
+}
+
+/// libpq blocks; such work runs on a thread of its own rather than on Swift's shared pool.
+enum Blocking {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             Thread {
-                do { try body(); continuation.resume() } catch {
-                    let message = (error as? StoreError).map(\.message) ?? "\(error)"
-                    continuation.resume(throwing: RotationError.stepFailed(step: .set, reason: message))
-                }
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
             }.start()
         }
     }

@@ -54,6 +54,7 @@ public struct CofferServer: Sendable {
     static let encryptedTables: [EncryptedTable] = [
         CredentialStore.encryptedTable,
         EncryptedTable(table: "wrapped_responses", idColumn: "accessor", versionColumn: nil),
+        DatabaseEngine.encryptedTable,
     ]
 
     /// Staged rotation of credentials (`/v1/coffer/rotation/…`, `make rotate`).
@@ -61,6 +62,9 @@ public struct CofferServer: Sendable {
         RotationEngine(store: credentials, gate: gate, settings: .init(lockTTL: configuration.rotationLockTTL,
                                                                       previousGrace: configuration.rotationPreviousGrace))
     }
+
+    /// Vault's database secrets engine and its leases.
+    public var databaseEngine: DatabaseEngine { DatabaseEngine(database: database, keys: keys) }
 
     /// The router with every route and middleware, shared by `run()` and tests.
     public func makeRouter() -> Router<CofferRequestContext> {
@@ -85,6 +89,7 @@ public struct CofferServer: Sendable {
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)
         MountRoutes(mounts: credentials.mounts).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)
+        DatabaseRoutes(engine: databaseEngine).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
@@ -97,7 +102,8 @@ public struct CofferServer: Sendable {
             try ListenerTLS(certificateFile: certificate, keyFile: configuration.tlsKeyFile ?? "", clientCAFile: configuration.tlsClientCAFile)
         }
         var services: [any Service] = [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
-                                       UsageFlusher(usage: credentials.usage, logger: logger)]
+                                       UsageFlusher(usage: credentials.usage, logger: logger),
+                                       LeaseReaper(engine: databaseEngine, gate: gate, logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -203,6 +209,29 @@ struct GateMaintenance: Service {
             if ticks % 12 == 0, await !gate.keys.status.sealed {
                 do { try await gate.tokens.tidy() } catch { logger.warning("token tidy failed", metadata: ["coffer.error": "\(error)"]) }
                 do { _ = try await gate.wrapping.tidy() } catch { logger.warning("wrapping tidy failed", metadata: ["coffer.error": "\(error)"]) }
+            }
+        }
+    }
+}
+
+/// Revokes expired leases in bounded batches (100 a second at most), each batch audited as the service's
+/// own request; a lease whose revocation fails backs off on its own instead of holding up the rest.
+struct LeaseReaper: Service {
+    let engine: DatabaseEngine
+    let gate: Gate
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard (try? await engine.hasExpiredLeases()) == true else { continue }
+            let request = GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open,
+                                      requestID: "reaper-" + UUID().uuidString, remoteAddress: "coffer:lease-reaper")
+            do {
+                let (revoked, failed) = try await gate.perform(request, status: { _ in 200 }) { grant in try await engine.reapExpired(grant, limit: 100) }
+                if failed > 0 { logger.warning("lease revocations failed; they are retried with backoff", metadata: ["coffer.revoked": "\(revoked)", "coffer.failed": "\(failed)"]) }
+            } catch {
+                logger.warning("the lease reaper could not run", metadata: ["coffer.error": "\(error)"])
             }
         }
     }

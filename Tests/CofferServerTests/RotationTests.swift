@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferRotation
 import CofferServer
 import CofferStore
 import CofferTesting
@@ -306,6 +307,89 @@ struct PostgresRotatorTests {
                 try await client.call("/v1/coffer/rotation/rotate/secret/db/alt", token: runner)
                 let (userA, passwordA) = try await current()
                 #expect(userA == first && logsIn(first, passwordA) && !logsIn(first, "initial-Pw-1") && logsIn(second, passwordB))
+            }
+        }
+    }
+}
+
+/// Vault's database secrets engine against the real PostgreSQL: a dynamic credential is a real role that
+/// logs in until its lease is revoked (its open session is terminated) or expires and is reaped; renewals
+/// stop at the max TTL; bad templates and unknown leases are clear 400s.
+struct DynamicCredentialTests {
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func dynamicPostgresCredentials() async throws {
+        let url = try #require(TestDatabase.postgresURL)
+        let templated = url.replacingOccurrences(of: "postgres://coffer@", with: "postgresql://{{username}}:{{password}}@")
+        @Sendable func session(_ user: String, _ password: String) -> PostgresTarget? {
+            try? PostgresTarget(url: url, user: user, password: password)
+        }
+        try await withUnsealedServer(.sqlite) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/database/config/pg", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer", "password": "not-needed-by-trust",
+                    "allowed_roles": "readonly,short",
+                ]).0 == .noContent)
+                let (_, config) = try await client.call("/v1/database/config/pg", .get, token: root)
+                #expect(!"\(config)".contains("not-needed-by-trust") && "\(config)".contains("connection_details"), "\(config)")
+                let (badConfig, badConfigBody) = try await client.call("/v1/database/config/nowhere", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": "postgres://127.0.0.1:1/x", "username": "u", "password": "p",
+                ])
+                #expect(badConfig == .badRequest && "\(badConfigBody)".contains("cannot verify the connection"), "\(badConfigBody)")
+
+                let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
+                let (badRole, badRoleBody) = try await client.call("/v1/database/roles/readonly", token: root, [
+                    "db_name": "pg", "creation_statements": [#"CREATE ROLE "{{name}}" PASSWORD '{{secret}}'"#],
+                ])
+                #expect(badRole == .badRequest && "\(badRoleBody)".contains("unknown placeholder {{secret}}"), "\(badRoleBody)")
+                #expect(try await client.call("/v1/database/roles/readonly", token: root,
+                                              ["db_name": "pg", "creation_statements": [create], "default_ttl": "1h", "max_ttl": "2h"]).0 == .noContent)
+
+                // Issue: a real role, logging in, under a lease.
+                let (status, issued) = try await client.call("/v1/database/creds/readonly", .get, token: root)
+                #expect(status == .ok && issued["lease_duration"] as? Int == 3600 && issued["renewable"] as? Bool == true, "\(issued)")
+                let leaseID = try #require(issued["lease_id"] as? String)
+                #expect(leaseID.hasPrefix("database/creds/readonly/"))
+                let data = try #require(issued["data"] as? [String: Any])
+                let (user, password) = (try #require(data["username"] as? String), try #require(data["password"] as? String))
+                let open = try #require(session(user, password), "the credential logs in")
+                try open.execute("SELECT 1")
+                #expect(session(user, "wrong") == nil)
+
+                // Lookup, renew up to the max TTL, then refuse.
+                let (_, lookup) = try await client.call("/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
+                #expect(((lookup["data"] as? [String: Any])?["ttl"] as? Int).map { (3500...3600).contains($0) } == true, "\(lookup)")
+                let (_, renewed) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
+                #expect((renewed["lease_duration"] as? Int).map { (7100...7200).contains($0) } == true && renewed["warnings"] is [String], "\(renewed)")
+                let (atMax, atMaxBody) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID])
+                #expect(atMax == .badRequest && "\(atMaxBody)".contains("max TTL"), "\(atMaxBody)")
+
+                // Revoke: the open session ends, the login is refused, the lease is gone.
+                #expect(try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": leaseID]).0 == .noContent)
+                #expect((try? open.execute("SELECT 1")) == nil, "the open session was terminated")
+                #expect(session(user, password) == nil, "the login is refused after revoke")
+                let (gone, goneBody) = try await client.call("/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
+                #expect(gone == .badRequest && "\(goneBody)".contains("invalid lease"), "\(goneBody)")
+
+                // Expiry: the reaper revokes expired leases in bounded batches.
+                try await client.call("/v1/database/roles/short", token: root, ["db_name": "pg", "creation_statements": create, "default_ttl": 1, "max_ttl": 1])
+                let (_, short) = try await client.call("/v1/database/creds/short", .get, token: root)
+                let shortData = try #require(short["data"] as? [String: Any])
+                let shortUser = try #require(shortData["username"] as? String)
+                try await Task.sleep(for: .milliseconds(1500))
+                let reaped = try await server.gate.perform(GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t",
+                                                                       remoteAddress: "test"), status: { _ in 200 }) { grant in
+                    try await server.databaseEngine.reapExpired(grant, limit: 100)
+                }
+                #expect(reaped.revoked == 1 && reaped.failed == 0)
+                let admin = try PostgresTarget(url: url, user: nil, password: nil)
+                #expect(try admin.count("SELECT 1 FROM pg_roles WHERE rolname = \(try admin.literal(shortUser))") == 0, "the expired role is dropped")
+
+                // revoke-prefix (sudo) ends every lease of a role.
+                for _ in 0..<2 { try await client.call("/v1/database/creds/readonly", .get, token: root) }
+                #expect(try await client.call("/v1/sys/leases/revoke-prefix/database/creds/readonly", .put, token: root).0 == .noContent)
+                let left = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM leases") }
+                #expect(left == 0)
+                #expect(try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": "database/creds/readonly/nope"]).0 == .badRequest)
             }
         }
     }

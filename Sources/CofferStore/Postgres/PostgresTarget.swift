@@ -75,6 +75,17 @@ public final class PostgresTarget {
         }
     }
 
+    /// Runs a query built from quoted parts and answers how many rows it returned.
+    public func count(_ statement: String) throws -> Int {
+        let result = PQexec(handle, statement)
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_TUPLES_OK else {
+            let message = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) } ?? "unknown error"
+            throw StoreError(code: .sqlError, message: "the target PostgreSQL refused the query: \(message)")
+        }
+        return Int(PQntuples(result))
+    }
+
     private func failure(_ what: String) -> StoreError {
         StoreError(code: .sqlError, message: "\(what): \(String(cString: PQerrorMessage(handle)).trimmingWhitespace())")
     }

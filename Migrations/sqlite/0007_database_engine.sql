@@ -1,0 +1,42 @@
+-- Vault's database secrets engine for PostgreSQL (Docs/ROTATION.md, "Dynamic credentials"): connections
+-- (the admin password sealed under the keyring, bound to (database_connections, name)), roles with their
+-- creation and revocation statements, and the leases of the credentials they hand out.
+
+CREATE TABLE database_connections (
+    name TEXT PRIMARY KEY,
+    plugin_name TEXT NOT NULL,
+    connection_url TEXT NOT NULL,             -- may hold Vault's {{username}}/{{password}} template; never a password
+    username TEXT NOT NULL,
+    allowed_roles TEXT NOT NULL,              -- JSON array of role names, or ["*"]
+    key_term INTEGER NOT NULL,
+    sealed BLOB NOT NULL,                     -- the admin password
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE database_roles (
+    name TEXT PRIMARY KEY,
+    db_name TEXT NOT NULL,
+    creation_statements TEXT NOT NULL,        -- JSON array of statements with {{name}}, {{password}}, {{expiration}}
+    revocation_statements TEXT NOT NULL,      -- JSON array; empty: terminate sessions, drop owned objects, drop the role
+    default_ttl INTEGER NOT NULL,             -- seconds
+    max_ttl INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE leases (
+    lease_id TEXT PRIMARY KEY,                -- database/creds/<role>/<random>: revoke-prefix works on it
+    role_name TEXT NOT NULL,
+    db_name TEXT NOT NULL,
+    username TEXT NOT NULL,                   -- the role created on the target (not secret)
+    accessor TEXT NOT NULL,                   -- the token that asked for it
+    issued_at INTEGER NOT NULL,
+    renewed_at INTEGER,
+    expires_at INTEGER NOT NULL,
+    max_expires_at INTEGER NOT NULL,
+    revoke_attempts INTEGER NOT NULL DEFAULT 0,
+    revoke_error TEXT,
+    next_attempt_at INTEGER                   -- the reaper's backoff after a failed revocation
+);
+CREATE INDEX leases_expiry ON leases (expires_at);

@@ -1,0 +1,465 @@
+public import CofferAccess
+import CofferCredentials
+public import CofferCrypto
+public import CofferKeys
+public import CofferStore
+public import Foundation
+
+/// A connection of the database engine (`database/config/:name`); the admin password is sealed and never answered.
+public struct DatabaseConnection: Sendable, Equatable {
+    public let name: String
+    public let pluginName: String
+    public let connectionURL: String
+    public let username: String
+    public let allowedRoles: [String]
+
+    public init(name: String, pluginName: String, connectionURL: String, username: String, allowedRoles: [String]) {
+        self.name = name
+        self.pluginName = pluginName
+        self.connectionURL = connectionURL
+        self.username = username
+        self.allowedRoles = allowedRoles
+    }
+}
+
+/// A role of the database engine (`database/roles/:name`): how a dynamic credential is made and dropped.
+public struct DatabaseRole: Sendable, Equatable {
+    public let name: String
+    public let dbName: String
+    public let creationStatements: [String]
+    /// Empty: terminate the role's sessions, drop what it owns, drop the role.
+    public let revocationStatements: [String]
+    public let defaultTTL: Int64
+    public let maxTTL: Int64
+
+    public init(name: String, dbName: String, creationStatements: [String], revocationStatements: [String], defaultTTL: Int64, maxTTL: Int64) {
+        self.name = name
+        self.dbName = dbName
+        self.creationStatements = creationStatements
+        self.revocationStatements = revocationStatements
+        self.defaultTTL = defaultTTL
+        self.maxTTL = maxTTL
+    }
+}
+
+/// A lease on a dynamic credential (`sys/leases/*`).
+public struct Lease: Sendable, Equatable {
+    public let id: String
+    public let roleName: String
+    public let dbName: String
+    public let username: String
+    public let issuedAt: Date
+    public let renewedAt: Date?
+    public let expiresAt: Date
+    public let maxExpiresAt: Date
+}
+
+/// A dynamic credential as handed out: the password only in guarded memory.
+public struct IssuedCredential: Sendable {
+    public let lease: Lease
+    public let username: String
+    public let password: SecureHandle
+}
+
+/// Vault's database secrets engine for PostgreSQL: connections, roles, dynamic credentials (a real role
+/// with `VALID UNTIL` on the target, under a lease), and the leases' renewal, revocation and reaping.
+///
+/// Statements are the role's templates with `{{name}}`, `{{password}}` and `{{expiration}}` filled in; the
+/// password goes in as a SCRAM verifier (``PostgresTarget/passwordVerifier(_:user:)``), so its cleartext
+/// never reaches the target. Revocation terminates the role's sessions and drops it.
+public final class DatabaseEngine: Sendable {
+    let database: any Database
+    let keys: KeyHierarchy
+    /// The binding table of sealed admin passwords (for rewrap).
+    public static let encryptedTable = EncryptedTable(table: "database_connections", idColumn: "name", versionColumn: nil)
+    static let placeholders: Set<String> = ["name", "password", "expiration"]
+
+    public init(database: any Database, keys: KeyHierarchy) {
+        self.database = database
+        self.keys = keys
+    }
+
+    // MARK: connections
+
+    /// Creates or replaces a connection after checking that Coffer can log in with it.
+    /// - Throws: ``AccessError`` `.invalidRequest` for an unknown plugin, a missing field, or a failed login.
+    public func writeConnection(_ grant: Grant, _ connection: DatabaseConnection, password: String?) async throws {
+        try Self.checkName(connection.name, what: "connection")
+        guard connection.pluginName == "postgresql-database-plugin" else {
+            throw AccessError(.invalidRequest, "plugin_name must be postgresql-database-plugin (the only database Coffer speaks)")
+        }
+        guard !connection.connectionURL.isEmpty, !connection.username.isEmpty else {
+            throw AccessError(.invalidRequest, "connection_url and username are required")
+        }
+        let existing = try await adminPassword(connection.name)
+        guard let password = password ?? existing else { throw AccessError(.invalidRequest, "password is required for a new connection") }
+        let (url, user) = (connection.connectionURL, connection.username)
+        do {
+            try await Blocking.run { try PostgresTarget(url: url, user: user, password: password).execute("SELECT 1") }
+        } catch let error as StoreError {
+            throw AccessError(.invalidRequest, "cannot verify the connection: \(error.message)")
+        }
+        let sealed = try keys.sealer().seal(SecureBytes(copying: Array(password.utf8)), binding: Self.binding(connection.name))
+        let roles = String(decoding: try JSONEncoder().encode(connection.allowedRoles), as: UTF8.self)
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            _ = try conn.execute("""
+                INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at)
+                VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now))
+                ON CONFLICT (name) DO UPDATE SET plugin_name = excluded.plugin_name, connection_url = excluded.connection_url,
+                    username = excluded.username, allowed_roles = excluded.allowed_roles, key_term = excluded.key_term,
+                    sealed = excluded.sealed, updated_at = excluded.updated_at
+                """)
+        }
+    }
+
+    public func connection(_ grant: Grant, _ name: String) async throws -> DatabaseConnection {
+        guard let found = try await database.read({ conn in try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection) }) else {
+            throw AccessError(.notFound, "")
+        }
+        return found
+    }
+
+    public func connections(_ grant: Grant) async throws -> [String] {
+        try await names("SELECT name FROM database_connections ORDER BY name")
+    }
+
+    public func deleteConnection(_ grant: Grant, _ name: String) async throws {
+        try await database.transaction { conn in _ = try conn.execute("DELETE FROM database_connections WHERE name = \(name)") }
+    }
+
+    // MARK: roles
+
+    /// Creates or replaces a role.
+    /// - Throws: ``AccessError`` `.invalidRequest` for an unknown placeholder, no creation statement, a TTL
+    ///   that is negative or above the maximum, or an unknown connection.
+    public func writeRole(_ grant: Grant, _ role: DatabaseRole) async throws {
+        try Self.checkName(role.name, what: "role")
+        guard !role.creationStatements.isEmpty, role.creationStatements.allSatisfy({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) else {
+            throw AccessError(.invalidRequest, "creation_statements is required: for instance CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'")
+        }
+        for statement in role.creationStatements + role.revocationStatements {
+            if let unknown = Self.unknownPlaceholder(in: statement) {
+                throw AccessError(.invalidRequest, "unknown placeholder {{\(unknown)}} in a statement; the known ones are {{name}}, {{password}}, {{expiration}}")
+            }
+        }
+        guard role.defaultTTL >= 0, role.maxTTL >= 0 else { throw AccessError(.invalidRequest, "default_ttl and max_ttl cannot be negative") }
+        guard role.maxTTL == 0 || role.defaultTTL <= role.maxTTL else { throw AccessError(.invalidRequest, "default_ttl cannot be above max_ttl") }
+        let creation = String(decoding: try JSONEncoder().encode(role.creationStatements), as: UTF8.self)
+        let revocation = String(decoding: try JSONEncoder().encode(role.revocationStatements), as: UTF8.self)
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            guard try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(role.dbName)") != nil else {
+                throw AccessError(.invalidRequest, "db_name \(role.dbName) is not a configured connection (database/config/\(role.dbName))")
+            }
+            _ = try conn.execute("""
+                INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at)
+                VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now))
+                ON CONFLICT (name) DO UPDATE SET db_name = excluded.db_name, creation_statements = excluded.creation_statements,
+                    revocation_statements = excluded.revocation_statements, default_ttl = excluded.default_ttl, max_ttl = excluded.max_ttl,
+                    updated_at = excluded.updated_at
+                """)
+        }
+    }
+
+    public func role(_ grant: Grant, _ name: String) async throws -> DatabaseRole {
+        guard let found = try await database.read({ conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map(Self.role) }) else {
+            throw AccessError(.notFound, "")
+        }
+        return found
+    }
+
+    public func roles(_ grant: Grant) async throws -> [String] {
+        try await names("SELECT name FROM database_roles ORDER BY name")
+    }
+
+    public func deleteRole(_ grant: Grant, _ name: String) async throws {
+        try await database.transaction { conn in _ = try conn.execute("DELETE FROM database_roles WHERE name = \(name)") }
+    }
+
+    // MARK: dynamic credentials
+
+    /// Creates a role on the target that expires by itself, and its lease.
+    /// - Throws: ``AccessError`` `.notFound` for an unknown role, `.invalidRequest` when the connection does
+    ///   not allow the role or the target refuses (nothing is left behind then).
+    public func issue(_ grant: Grant, role name: String) async throws -> IssuedCredential {
+        let role = try await role(grant, name)
+        let connection = try await connection(grant, role.dbName)
+        guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(role.name) else {
+            throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
+        }
+        guard let adminPassword = try await adminPassword(connection.name) else { throw AccessError(.notFound, "") }
+        let defaultTTL = role.defaultTTL > 0 ? role.defaultTTL : 3600
+        let maxTTL = role.maxTTL > 0 ? role.maxTTL : 86_400
+        let now = Date().roundedToStoredPrecision
+        let expires = now.addingTimeInterval(Double(min(defaultTTL, maxTTL)))
+        let username = Self.username(display: grant.displayName, role: role.name)
+        let generator = try RandomRotator(settings: .object(["length": .integer(32), "require": .array([.string("lower"), .string("upper"), .string("digit")])]))
+        let password = generator.generate()
+        let expiration = Self.expiration(expires)
+        let statements = role.creationStatements
+        do {
+            try await Blocking.run {
+                let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                let verifier = try target.passwordVerifier(password, user: username)
+                try target.execute("BEGIN")
+                do {
+                    for statement in statements {
+                        try target.execute(Self.render(statement, name: username, password: verifier, expiration: expiration))
+                    }
+                    try target.execute("COMMIT")
+                } catch {
+                    try? target.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch let error as StoreError {
+            throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
+        }
+        let lease = Lease(id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
+                          issuedAt: now, renewedAt: nil, expiresAt: expires, maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
+        do {
+            try await database.transaction { conn in
+                _ = try conn.execute("""
+                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at)
+                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires), \(lease.maxExpiresAt))
+                    """)
+            }
+        } catch {
+            // No lease, no role: drop what was just made on the target.
+            try? await dropOnTarget(connection: connection, adminPassword: adminPassword, role: role, username: username)
+            throw error
+        }
+        grant.auditFact("lease_id", lease.id)
+        grant.auditFact("username", username)
+        grant.auditSensitive("password", password)
+        return IssuedCredential(lease: lease, username: username, password: SecureHandle(SecureBytes(copying: Array(password.utf8))))
+    }
+
+    // MARK: leases
+
+    public func lookup(_ grant: Grant, lease id: String) async throws -> Lease {
+        guard let lease = try await database.read({ conn in try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map(Self.lease) }) else {
+            throw AccessError(.invalidRequest, "invalid lease: no lease \(id) (expired and revoked, or never issued)")
+        }
+        return lease
+    }
+
+    /// Extends the lease (and the role's `VALID UNTIL`) by `increment` seconds from now, or the role's TTL,
+    /// never past its max TTL.
+    /// - Returns: the lease and a warning when the max TTL capped it.
+    /// - Throws: ``AccessError`` `.invalidRequest` for an unknown or expired lease, or one already at its max TTL.
+    public func renew(_ grant: Grant, lease id: String, increment: Int64?) async throws -> (Lease, warning: String?) {
+        if let increment, increment < 0 { throw AccessError(.invalidRequest, "increment cannot be negative") }
+        let lease = try await lookup(grant, lease: id)
+        let now = Date().roundedToStoredPrecision
+        guard lease.expiresAt > now else { throw AccessError(.invalidRequest, "lease \(id) has expired; ask for a new credential") }
+        guard lease.maxExpiresAt > lease.expiresAt.addingTimeInterval(1) else {
+            throw AccessError(.invalidRequest, "lease \(id) is at its max TTL (\(Self.expiration(lease.maxExpiresAt))) and cannot be renewed; ask for a new credential")
+        }
+        let role = try? await role(grant, lease.roleName)
+        let wanted = now.addingTimeInterval(Double(increment ?? (role.map { $0.defaultTTL > 0 ? $0.defaultTTL : 3600 } ?? 3600)))
+        let expires = min(wanted, lease.maxExpiresAt)
+        let connection = try await connection(grant, lease.dbName)
+        guard let adminPassword = try await adminPassword(connection.name) else { throw AccessError(.notFound, "") }
+        let username = lease.username, until = Self.expiration(expires)
+        do {
+            try await Blocking.run {
+                let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                try target.execute("ALTER ROLE \(try target.identifier(username)) VALID UNTIL \(try target.literal(until))")
+            }
+        } catch let error as StoreError {
+            throw AccessError(.invalidRequest, "cannot renew on \(connection.name): \(error.message)")
+        }
+        try await database.transaction { conn in
+            _ = try conn.execute("UPDATE leases SET expires_at = \(expires), renewed_at = \(now) WHERE lease_id = \(id)")
+        }
+        let renewed = Lease(id: lease.id, roleName: lease.roleName, dbName: lease.dbName, username: lease.username, issuedAt: lease.issuedAt,
+                            renewedAt: now, expiresAt: expires, maxExpiresAt: lease.maxExpiresAt)
+        return (renewed, wanted > expires ? "TTL of \(Int64(wanted.timeIntervalSince(now))) s exceeded the effective max_ttl; the lease ends at its max TTL" : nil)
+    }
+
+    /// Revokes the lease: the role's sessions are terminated and the role dropped, then the lease goes.
+    /// - Throws: ``AccessError`` `.invalidRequest` for an unknown lease, or when the target refuses (the lease stays, for a retry).
+    public func revoke(_ grant: Grant, lease id: String) async throws {
+        let lease = try await lookup(grant, lease: id)
+        try await revoke(lease)
+        grant.auditFact("lease_id", id)
+    }
+
+    /// Revokes every lease whose id starts with `prefix`.
+    /// - Returns: how many were revoked.
+    public func revoke(_ grant: Grant, prefix: String) async throws -> Int {
+        guard !prefix.isEmpty else { throw AccessError(.invalidRequest, "a prefix is required, such as database/creds/readonly") }
+        let ids = try await database.read { conn in
+            try conn.query("SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)")
+                .map { try $0.decode(String.self, at: 0) }
+        }
+        var revoked = 0
+        for id in ids {
+            if let lease = try? await lookup(grant, lease: id) {
+                try await revoke(lease)
+                revoked += 1
+            }
+        }
+        grant.auditFact("revoked", String(revoked))
+        return revoked
+    }
+
+    /// Revokes up to `limit` expired leases, oldest first; a failure backs that lease off (10 s doubling,
+    /// at most an hour) instead of blocking the rest. Bounded, so many expiring leases never stall the service.
+    /// - Returns: revoked and failed counts.
+    public func reapExpired(_ grant: Grant, limit: Int) async throws -> (revoked: Int, failed: Int) {
+        let now = Date().roundedToStoredPrecision
+        let due = try await database.read { conn in
+            try conn.query("""
+                SELECT * FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
+                ORDER BY expires_at LIMIT \(Int64(limit))
+                """).map(Self.lease)
+        }
+        var revoked = 0, failed = 0
+        for lease in due {
+            do {
+                try await revoke(lease)
+                revoked += 1
+            } catch {
+                failed += 1
+            }
+        }
+        return (revoked, failed)
+    }
+
+    /// Whether any lease has expired and waits for the reaper (one indexed read).
+    public func hasExpiredLeases() async throws -> Bool {
+        let now = Date().roundedToStoredPrecision
+        return try await database.read { conn in
+            try conn.queryFirst("SELECT lease_id FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now)) LIMIT 1") != nil
+        }
+    }
+
+    private func revoke(_ lease: Lease) async throws {
+        do {
+            let connection = try await database.read { conn in
+                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(lease.dbName)").map(Self.connection)
+            }
+            let role = try await database.read { conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(lease.roleName)").map(Self.role) }
+            if let connection, let adminPassword = try await adminPassword(connection.name) {
+                try await dropOnTarget(connection: connection, adminPassword: adminPassword, role: role, username: lease.username)
+            }
+            // A connection that is gone leaves nothing to drop: the lease goes too.
+            try await database.transaction { conn in _ = try conn.execute("DELETE FROM leases WHERE lease_id = \(lease.id)") }
+        } catch {
+            let message = (error as? StoreError)?.message ?? "\(error)"
+            try? await database.transaction { conn in
+                let attempts: Int64 = try conn.queryScalar(Int64.self, "SELECT revoke_attempts FROM leases WHERE lease_id = \(lease.id)") ?? 0
+                let wait = min(3600, 10 << min(attempts, 12))
+                _ = try conn.execute("""
+                    UPDATE leases SET revoke_attempts = revoke_attempts + 1, revoke_error = \(message),
+                        next_attempt_at = \(Date().addingTimeInterval(Double(wait)).roundedToStoredPrecision)
+                    WHERE lease_id = \(lease.id)
+                    """)
+            }
+            throw AccessError(.invalidRequest, "cannot revoke \(lease.id): \(message); it will be retried")
+        }
+    }
+
+    private func dropOnTarget(connection: DatabaseConnection, adminPassword: String, role: DatabaseRole?, username: String) async throws {
+        let custom = role?.revocationStatements ?? []
+        try await Blocking.run {
+            let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+            let name = try target.literal(username)
+            guard try target.count("SELECT 1 FROM pg_roles WHERE rolname = \(name)") > 0 else { return }
+            if custom.isEmpty {
+                _ = try target.count("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(name)")
+                try target.execute("DROP OWNED BY \(try target.identifier(username))")
+                try target.execute("DROP ROLE IF EXISTS \(try target.identifier(username))")
+            } else {
+                for statement in custom { try target.execute(Self.render(statement, name: username, password: "", expiration: "")) }
+            }
+        }
+    }
+
+    // MARK: rows and helpers
+
+    private func adminPassword(_ name: String) async throws -> String? {
+        guard let encrypted = try await database.read({ conn -> EncryptedValue? in
+            try conn.queryFirst("SELECT key_term, sealed FROM database_connections WHERE name = \(name)").map {
+                EncryptedValue(term: try $0.decode(at: 0), sealed: try $0.decode(at: 1))
+            }
+        }) else { return nil }
+        let opened = try keys.sealer().open(encrypted, binding: Self.binding(name))
+        return opened.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func names(_ query: SQLQuery) async throws -> [String] {
+        try await database.read { conn in try conn.query(query).map { try $0.decode(String.self, at: 0) } }
+    }
+
+    static func binding(_ name: String) -> RecordBinding { RecordBinding(table: "database_connections", id: name, version: 0) }
+
+    static func checkName(_ name: String, what: String) throws {
+        guard !name.isEmpty, name.utf8.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw AccessError(.invalidRequest, "a \(what) name is 1 to 128 letters, digits, '-', '_' or '.'")
+        }
+    }
+
+    static func unknownPlaceholder(in statement: String) -> String? {
+        var rest = Substring(statement)
+        while let open = rest.range(of: "{{") {
+            guard let close = rest[open.upperBound...].range(of: "}}") else { return String(rest[open.upperBound...].prefix(20)) }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            if !placeholders.contains(name) { return name }
+            rest = rest[close.upperBound...]
+        }
+        return nil
+    }
+
+    static func render(_ statement: String, name: String, password: String, expiration: String) -> String {
+        statement.replacingOccurrences(of: "{{name}}", with: name).replacingOccurrences(of: "{{password}}", with: password)
+            .replacingOccurrences(of: "{{expiration}}", with: expiration)
+    }
+
+    /// Vault's shape: `v-<display>-<role>-<random>-<unix time>`, at most 63 characters (PostgreSQL's limit).
+    static func username(display: String, role: String) -> String {
+        func part(_ text: String, _ count: Int) -> String {
+            String(text.lowercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(count))
+        }
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        let random = String((0..<20).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] })
+        return String("v-\(part(display, 8))-\(part(role, 8))-\(random)-\(Int64(Date().timeIntervalSince1970))".prefix(63))
+    }
+
+    static func randomID() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<24).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] })
+    }
+
+    static func expiration(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func connection(_ row: SQLRow) throws -> DatabaseConnection {
+        let roles: String = try row.decode(column: "allowed_roles")
+        return DatabaseConnection(name: try row.decode(column: "name"), pluginName: try row.decode(column: "plugin_name"),
+                                  connectionURL: try row.decode(column: "connection_url"), username: try row.decode(column: "username"),
+                                  allowedRoles: (try? JSONDecoder().decode([String].self, from: Data(roles.utf8))) ?? [])
+    }
+
+    static func role(_ row: SQLRow) throws -> DatabaseRole {
+        func list(_ column: String) throws -> [String] {
+            let text: String = try row.decode(column: column)
+            return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
+        }
+        return DatabaseRole(name: try row.decode(column: "name"), dbName: try row.decode(column: "db_name"), creationStatements: try list("creation_statements"),
+                            revocationStatements: try list("revocation_statements"), defaultTTL: try row.decode(column: "default_ttl"),
+                            maxTTL: try row.decode(column: "max_ttl"))
+    }
+
+    static func lease(_ row: SQLRow) throws -> Lease {
+        Lease(id: try row.decode(column: "lease_id"), roleName: try row.decode(column: "role_name"), dbName: try row.decode(column: "db_name"),
+              username: try row.decode(column: "username"), issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
+              expiresAt: try row.decode(column: "expires_at"), maxExpiresAt: try row.decode(column: "max_expires_at"))
+    }
+}

@@ -1,0 +1,219 @@
+import CofferAccess
+import CofferCrypto
+import CofferRotation
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Vault's database secrets engine (`database/config`, `database/roles`, `database/creds`) and its leases
+/// (`sys/leases/lookup|renew|revoke|revoke-prefix`), in Vault's paths and shapes so hvac's
+/// `secrets.database` and `sys.*_lease` work. Policy paths are Vault's.
+struct DatabaseRoutes: Sendable {
+    let engine: DatabaseEngine
+
+    func register(on router: GatedRouter) {
+        // Connections.
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/database/config/:name", method: method) { request, context, grant in
+                let body = try await Body.decode(ConfigBody.self, request, context)
+                let connection = DatabaseConnection(name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
+                                                    connectionURL: body.connection_url ?? "", username: body.username ?? "",
+                                                    allowedRoles: body.allowed_roles?.values ?? [])
+                try await engine.writeConnection(grant, connection, password: body.password)
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/database/config/:name", method: .get) { _, context, grant in
+            let connection = try await engine.connection(grant, try context.parameters.require("name"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigAnswer(connection)))
+        }
+        router.on("/v1/database/config/:name", method: .delete) { _, context, grant in
+            try await engine.deleteConnection(grant, try context.parameters.require("name"))
+            return Response(status: .noContent)
+        }
+        router.onList("/v1/database/config") { _, _, grant in
+            let names = try await engine.connections(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+
+        // Roles.
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/database/roles/:name", method: method) { request, context, grant in
+                let body = try await Body.decode(RoleBody.self, request, context)
+                let role = DatabaseRole(name: try context.parameters.require("name"), dbName: body.db_name ?? "",
+                                        creationStatements: body.creation_statements?.values ?? [],
+                                        revocationStatements: body.revocation_statements?.values ?? [],
+                                        defaultTTL: try body.default_ttl.map { try Duration.seconds(of: $0, field: "default_ttl") } ?? 0,
+                                        maxTTL: try body.max_ttl.map { try Duration.seconds(of: $0, field: "max_ttl") } ?? 0)
+                guard !role.dbName.isEmpty else { throw APIError(.badRequest, "db_name is required: the connection (database/config/:name) the role uses") }
+                try await engine.writeRole(grant, role)
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/database/roles/:name", method: .get) { _, context, grant in
+            let role = try await engine.role(grant, try context.parameters.require("name"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleAnswer(role)))
+        }
+        router.on("/v1/database/roles/:name", method: .delete) { _, context, grant in
+            try await engine.deleteRole(grant, try context.parameters.require("name"))
+            return Response(status: .noContent)
+        }
+        router.onList("/v1/database/roles") { _, _, grant in
+            let names = try await engine.roles(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+
+        // Dynamic credentials: a lease in the envelope, as Vault answers them.
+        router.on("/v1/database/creds/:name", method: .get) { _, context, grant in
+            let issued = try await engine.issue(grant, role: try context.parameters.require("name"))
+            let password = issued.password.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            return VaultJSON.response(status: .ok, LeaseEnvelope(lease_id: issued.lease.id, renewable: true,
+                                                                 lease_duration: Self.seconds(until: issued.lease.expiresAt),
+                                                                 data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
+        }
+
+        // Leases.
+        for method in [HTTPRequest.Method.put, .post] {
+            router.on("/v1/sys/leases/lookup", method: method, operation: .write) { request, context, grant in
+                let body = try await Body.decode(LeaseBody.self, request, context)
+                let lease = try await engine.lookup(grant, lease: try body.required())
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupAnswer(lease)))
+            }
+            router.on("/v1/sys/leases/renew", method: method, operation: .write) { request, context, grant in
+                let body = try await Body.decode(LeaseBody.self, request, context)
+                let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
+                let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
+                return VaultJSON.response(status: .ok, LeaseEnvelope<NoData>(lease_id: lease.id, renewable: true, lease_duration: Self.seconds(until: lease.expiresAt),
+                                                                     data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
+            }
+            router.on("/v1/sys/leases/revoke", method: method, operation: .write) { request, context, grant in
+                let body = try await Body.decode(LeaseBody.self, request, context)
+                try await engine.revoke(grant, lease: try body.required())
+                return Response(status: .noContent)
+            }
+            router.on("/v1/sys/leases/revoke-prefix/**", method: method, access: .sudo, operation: .write) { _, context, grant in
+                let prefix = String((context.gatePath ?? "").dropFirst("sys/leases/revoke-prefix/".count))
+                _ = try await engine.revoke(grant, prefix: prefix)
+                return Response(status: .noContent)
+            }
+        }
+    }
+
+    static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
+
+    /// A string or a list of strings (Vault takes both for statements and allowed_roles).
+    struct Strings: Decodable {
+        let values: [String]
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let list = try? container.decode([String].self) {
+                values = list
+            } else {
+                let text = try container.decode(String.self)
+                values = text.isEmpty ? [] : [text]
+            }
+        }
+    }
+
+    struct ConfigBody: Decodable {
+        var plugin_name: String?
+        var connection_url: String?
+        var username: String?
+        var password: String?
+        var allowed_roles: CommaStrings?
+        var verify_connection: Bool?
+    }
+
+    /// `allowed_roles`: a list, or a comma-separated string as the Vault CLI sends it.
+    struct CommaStrings: Decodable {
+        let values: [String]
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let list = try? container.decode([String].self) { values = list } else {
+                values = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+        }
+    }
+
+    struct RoleBody: Decodable {
+        var db_name: String?
+        var creation_statements: Strings?
+        var revocation_statements: Strings?
+        var default_ttl: DurationValue?
+        var max_ttl: DurationValue?
+    }
+
+    struct LeaseBody: Decodable {
+        var lease_id: String?
+        var increment: DurationValue?
+
+        func required() throws -> String {
+            guard let lease_id, !lease_id.isEmpty else { throw APIError(.badRequest, "lease_id is required") }
+            return lease_id
+        }
+    }
+
+    struct ConfigAnswer: Encodable {
+        struct Details: Encodable {
+            let connection_url: String
+            let username: String
+        }
+        let plugin_name: String
+        let connection_details: Details
+        let allowed_roles: [String]
+
+        init(_ connection: DatabaseConnection) {
+            plugin_name = connection.pluginName
+            connection_details = Details(connection_url: connection.connectionURL, username: connection.username)
+            allowed_roles = connection.allowedRoles
+        }
+    }
+
+    struct RoleAnswer: Encodable {
+        let db_name: String
+        let creation_statements: [String]
+        let revocation_statements: [String]
+        let default_ttl: Int64
+        let max_ttl: Int64
+
+        init(_ role: DatabaseRole) {
+            db_name = role.dbName
+            creation_statements = role.creationStatements
+            revocation_statements = role.revocationStatements
+            default_ttl = role.defaultTTL
+            max_ttl = role.maxTTL
+        }
+    }
+
+    struct LookupAnswer: Encodable {
+        let id: String
+        let issue_time: String
+        let expire_time: String
+        let last_renewal: OrNull<String>
+        let renewable: Bool
+        let ttl: Int64
+
+        init(_ lease: Lease) {
+            id = lease.id
+            issue_time = VaultTime.format(lease.issuedAt)
+            expire_time = VaultTime.format(lease.expiresAt)
+            last_renewal = OrNull(lease.renewedAt.map { VaultTime.format($0) })
+            renewable = lease.expiresAt < lease.maxExpiresAt
+            ttl = DatabaseRoutes.seconds(until: lease.expiresAt)
+        }
+    }
+
+    /// Vault's envelope for an answer under a lease.
+    struct LeaseEnvelope<D: Encodable>: Encodable {
+        let request_id = ""
+        let lease_id: String
+        let renewable: Bool
+        let lease_duration: Int64
+        let data: OrNull<D>
+        let wrap_info = OrNull<NoData>(nil)
+        let warnings: OrNull<[String]>
+        let auth = OrNull<NoData>(nil)
+    }
+}
