@@ -222,9 +222,10 @@ struct LeaseReaper: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled {
+        // Checked once a second, so a graceful shutdown waits at most that long (a batch in progress finishes).
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
-            guard (try? await engine.hasExpiredLeases()) == true else { continue }
+            guard !Task.isShuttingDownGracefully, (try? await engine.hasExpiredLeases()) == true else { continue }
             let request = GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open,
                                       requestID: "reaper-" + UUID().uuidString, remoteAddress: "coffer:lease-reaper")
             do {
