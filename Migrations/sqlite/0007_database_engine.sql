@@ -25,6 +25,11 @@ CREATE TABLE database_roles (
     updated_at INTEGER NOT NULL
 );
 
+-- Static roles (database/static-roles/:name) are credentials with the postgres-password rotator, kept in
+-- this engine, so they have versions, labels, schedules and audit like any other.
+INSERT INTO kv_mounts (path, accessor, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
+VALUES ('database-static', 'kv_' || lower(hex(randomblob(12))), 'static roles of the database engine', 0, 0, 0, CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER), CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER));
+
 CREATE TABLE leases (
     lease_id TEXT PRIMARY KEY,                -- database/creds/<role>/<random>: revoke-prefix works on it
     role_name TEXT NOT NULL,

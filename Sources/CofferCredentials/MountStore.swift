@@ -25,7 +25,7 @@ public struct MountStore: Sendable {
     let database: any Database
 
     /// Paths no engine may take: they are Coffer's own.
-    public static let reserved: Set<String> = ["sys", "auth", "coffer", "cubbyhole", "identity", "database", "v1"]
+    public static let reserved: Set<String> = ["sys", "auth", "coffer", "cubbyhole", "identity", "database", "database-static", "v1"]
 
     public init(database: any Database) {
         self.database = database

@@ -379,6 +379,18 @@ public final class DatabaseEngine: Sendable {
         }
     }
 
+    /// A connection's URL, admin user and password, for a rotator (a static role's).
+    /// - Throws: ``RotationError`` when there is no such connection.
+    func adminConnection(_ name: String) async throws -> (url: String, user: String, password: String) {
+        let connection = try await database.read { conn in
+            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection)
+        }
+        guard let connection, let password = try await adminPassword(name) else {
+            throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
+        }
+        return (connection.connectionURL, connection.username, password)
+    }
+
     // MARK: rows and helpers
 
     private func adminPassword(_ name: String) async throws -> String? {

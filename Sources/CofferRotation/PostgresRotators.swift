@@ -6,7 +6,8 @@ import Foundation
 /// admin connection whose credentials are another Coffer secret (`admin_secret`: `connection_url`,
 /// `username`, `password`); `test` logs in as the role with the new password.
 ///
-/// Settings: `admin_secret` (required, `mount/path`), `connection_url` (default: the admin secret's),
+/// Settings: `admin_secret` (`mount/path`) or `db_name` (a database engine connection, as static roles use),
+/// `connection_url` (default: the admin secret's),
 /// `username_field` (`username`), `password_field` (`password`), `length` (16–128, default 32).
 public struct PostgresPasswordRotator: Rotator {
     public static let kind = "postgres-password"
@@ -74,7 +75,9 @@ public struct PostgresAlternatingRotator: Rotator {
 
 /// The settings and role operations the PostgreSQL rotators share.
 struct PostgresRoleSettings: Sendable {
-    let adminSecret: String
+    /// Where the admin connection comes from: a secret, or a database engine connection.
+    enum Admin: Sendable { case secret(String), connection(String) }
+    let admin: Admin
     let connectionURL: String?
     let usernameField: String
     let passwordField: String
@@ -82,14 +85,16 @@ struct PostgresRoleSettings: Sendable {
 
     init(_ settings: JSONValue, kind: String, extra: Set<String>) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
-        let known = Set(["admin_secret", "connection_url", "username_field", "password_field", "length"]).union(extra)
+        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length"]).union(extra)
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw RotationError.invalidSettings("the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
         }
-        guard case .string(let admin)? = object["admin_secret"], admin.contains("/") else {
-            throw RotationError.invalidSettings("admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password)")
+        switch (object["admin_secret"], object["db_name"]) {
+        case (.string(let secret)?, nil) where secret.contains("/"): admin = .secret(secret)
+        case (nil, .string(let name)?) where !name.isEmpty: admin = .connection(name)
+        default:
+            throw RotationError.invalidSettings("admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password); or db_name, a database engine connection")
         }
-        adminSecret = admin
         func text(_ key: String, default fallback: String?) throws -> String? {
             switch object[key] {
             case nil: return fallback
@@ -116,9 +121,7 @@ struct PostgresRoleSettings: Sendable {
     /// `ALTER ROLE <user> WITH PASSWORD '<SCRAM verifier>'` over the admin connection.
     func apply(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .set)
-        let admin = try await context.secret(adminSecret)
-        let url = try connection(admin)
-        let adminUser = Self.field(admin, "username"), adminPassword = Self.field(admin, "password")
+        let (url, adminUser, adminPassword) = try await adminConnection(context)
         try await Self.offThread {
             let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
             try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(try target.passwordVerifier(password, user: user)))")
@@ -128,7 +131,7 @@ struct PostgresRoleSettings: Sendable {
     /// Logs in as the credential's role with its password.
     func login(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .test)
-        let url = try connection(try await context.secret(adminSecret))
+        let url = try await adminConnection(context).url
         try await Self.offThread {
             let target = try PostgresTarget(url: url, user: user, password: password)
             try target.execute("SELECT 1")
@@ -142,11 +145,18 @@ struct PostgresRoleSettings: Sendable {
         return (user, password)
     }
 
-    private func connection(_ admin: JSONValue) throws -> String {
-        guard let url = connectionURL ?? Self.field(admin, "connection_url") else {
-            throw RotationError.invalidSettings("no connection_url: put one in the admin secret \(adminSecret) or in rotation_settings")
+    private func adminConnection(_ context: RotationContext) async throws -> (url: String, user: String?, password: String?) {
+        switch admin {
+        case .connection(let name):
+            let found = try await context.connection(name)
+            return (connectionURL ?? found.url, found.user, found.password)
+        case .secret(let secret):
+            let value = try await context.secret(secret)
+            guard let url = connectionURL ?? Self.field(value, "connection_url") else {
+                throw RotationError.invalidSettings("no connection_url: put one in the admin secret \(secret) or in rotation_settings")
+            }
+            return (url, Self.field(value, "username"), Self.field(value, "password"))
         }
-        return url
     }
 
     static func field(_ data: JSONValue, _ key: String) -> String? {

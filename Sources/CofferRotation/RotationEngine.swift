@@ -64,12 +64,14 @@ public final class RotationEngine: Sendable {
 
     let store: CredentialStore
     let gate: Gate
+    let databases: DatabaseEngine
     let runs: RotationRuns
     public let settings: Settings
 
     public init(store: CredentialStore, gate: Gate, settings: Settings = .init()) {
         self.store = store
         self.gate = gate
+        self.databases = DatabaseEngine(database: store.database, keys: store.keys)
         self.runs = RotationRuns(database: store.database)
         self.settings = settings
     }
@@ -83,7 +85,10 @@ public final class RotationEngine: Sendable {
     ///   - idempotencyKey: names the runs (`KEY/mount/path`): the same key again returns a finished run's
     ///     outcome instead of rotating twice, and resumes an unfinished one.
     /// - Throws: ``AccessError`` `.notFound` for an unknown `only`, `.invalidRequest` when it has no rotator.
-    public func run(_ grant: Grant, only: SecretPath? = nil, dryRun: Bool = false, idempotencyKey: String? = nil) async throws -> [RotationOutcome] {
+    ///   - authorised: the caller's route already authorised rotating `only` (Vault's `database/rotate-role`),
+    ///     so the `coffer/rotation/rotate/…` policy path is not asked for.
+    public func run(_ grant: Grant, only: SecretPath? = nil, dryRun: Bool = false, idempotencyKey: String? = nil,
+                    authorised: Bool = false) async throws -> [RotationOutcome] {
         if let idempotencyKey {
             guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128, !idempotencyKey.contains(where: { $0.isWhitespace || $0 == "/" }) else {
                 throw AccessError(.invalidRequest, "idempotency_key must be 1 to 128 characters without spaces or '/'")
@@ -107,7 +112,7 @@ public final class RotationEngine: Sendable {
         var outcomes: [RotationOutcome] = []
         for secret in targets {
             let kind = secret.rotation.kind ?? ""
-            guard grant.allows(.rotate, on: Self.policyPath(secret.path)) else {
+            guard (authorised && only != nil) || grant.allows(.rotate, on: Self.policyPath(secret.path)) else {
                 outcomes.append(RotationOutcome(path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
                                                 result: .denied, duration: .zero, runID: nil, error: "permission denied"))
                 continue
@@ -257,8 +262,8 @@ public final class RotationEngine: Sendable {
 
     /// Another credential for a rotator (its admin connection), read only if the run's token may read it.
     private func context(_ grant: Grant) -> RotationContext {
-        let store = store
-        return RotationContext { name in
+        let store = store, databases = databases
+        return RotationContext(secret: { name in
             guard let slash = name.firstIndex(of: "/") else {
                 throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
             }
@@ -273,7 +278,7 @@ public final class RotationEngine: Sendable {
                 throw RotationError.stepFailed(step: .set, reason: "\(name) is not a JSON object")
             }
             return value
-        }
+        }, connection: { name in try await databases.adminConnection(name) })
     }
 
     /// The pending and current values.

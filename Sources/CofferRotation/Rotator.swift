@@ -25,9 +25,13 @@ public struct RotationContext: Sendable {
     /// Reads the current data of another credential, `mount/path` (an admin connection's password), if the
     /// run's token may read it.
     public let secret: @Sendable (String) async throws -> JSONValue
+    /// A connection of the database engine (`database/config/:name`): its URL, admin user and password.
+    public let connection: @Sendable (String) async throws -> (url: String, user: String, password: String)
 
-    public init(secret: @escaping @Sendable (String) async throws -> JSONValue) {
+    public init(secret: @escaping @Sendable (String) async throws -> JSONValue,
+                connection: @escaping @Sendable (String) async throws -> (url: String, user: String, password: String)) {
         self.secret = secret
+        self.connection = connection
     }
 }
 

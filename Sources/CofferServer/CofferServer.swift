@@ -89,7 +89,7 @@ public struct CofferServer: Sendable {
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)
         MountRoutes(mounts: credentials.mounts).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)
-        DatabaseRoutes(engine: databaseEngine).register(on: router)
+        DatabaseRoutes(engine: databaseEngine, credentials: credentials, rotation: rotation).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router

@@ -390,6 +390,36 @@ struct DynamicCredentialTests {
                 let left = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM leases") }
                 #expect(left == 0)
                 #expect(try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": "database/creds/readonly/nope"]).0 == .badRequest)
+
+                // Static roles: an existing role's password rotated by Coffer, in Vault's shapes.
+                let staticRole = "rot_static_\(Hex.encode(Random.bytes(4)))"
+                try admin.execute("CREATE ROLE \(try admin.identifier(staticRole)) LOGIN PASSWORD 'initial-Pw-1'")
+                defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(staticRole))") }
+                let (withStatements, withStatementsBody) = try await client.call("/v1/database/static-roles/app", token: root, [
+                    "db_name": "pg", "username": staticRole, "rotation_statements": ["ALTER ROLE x"],
+                ])
+                #expect(withStatements == .badRequest && "\(withStatementsBody)".contains("rotation_statements"), "\(withStatementsBody)")
+                #expect(try await client.call("/v1/database/static-roles/app", token: root,
+                                              ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0 == .noContent)
+                #expect(session(staticRole, "initial-Pw-1") == nil, "creating the static role rotated the password at once")
+                func staticCreds() async throws -> [String: Any] {
+                    try #require(try await client.call("/v1/database/static-creds/app", .get, token: root).1["data"] as? [String: Any])
+                }
+                let firstCreds = try await staticCreds()
+                let firstPassword = try #require(firstCreds["password"] as? String)
+                #expect(firstCreds["username"] as? String == staticRole && firstCreds["rotation_period"] as? Int == 86_400)
+                #expect(session(staticRole, firstPassword) != nil)
+                #expect(try await client.call("/v1/database/rotate-role/app", token: root).0 == .noContent)
+                let secondPassword = try #require(try await staticCreds()["password"] as? String)
+                #expect(secondPassword != firstPassword && session(staticRole, secondPassword) != nil && session(staticRole, firstPassword) == nil)
+                let (_, roleBody) = try await client.call("/v1/database/static-roles/app", .get, token: root)
+                let roleData = try #require(roleBody["data"] as? [String: Any])
+                #expect(roleData["username"] as? String == staticRole && roleData["db_name"] as? String == "pg"
+                        && (roleData["last_vault_rotation"] as? String)?.isEmpty == false, "\(roleBody)")
+                let (_, listBody) = try await client.call("/v1/database/static-roles", GatedRouter.list, token: root)
+                #expect((listBody["data"] as? [String: Any])?["keys"] as? [String] == ["app"])
+                let (other, otherBody) = try await client.call("/v1/database/static-roles/app", token: root, ["db_name": "pg", "username": "someone_else"])
+                #expect(other == .badRequest && "\(otherBody)".contains("delete it to manage another role"), "\(otherBody)")
             }
         }
     }

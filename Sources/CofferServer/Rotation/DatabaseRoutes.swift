@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferCredentials
 import CofferCrypto
 import CofferRotation
 import Foundation
@@ -10,6 +11,11 @@ import Hummingbird
 /// `secrets.database` and `sys.*_lease` work. Policy paths are Vault's.
 struct DatabaseRoutes: Sendable {
     let engine: DatabaseEngine
+    let credentials: CredentialStore
+    let rotation: RotationEngine
+
+    /// Static roles live as credentials in this engine, rotated by `postgres-password`.
+    static let staticMount = "database-static"
 
     func register(on router: GatedRouter) {
         // Connections.
@@ -74,6 +80,8 @@ struct DatabaseRoutes: Sendable {
                                                                  data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
         }
 
+        registerStaticRoles(on: router)
+
         // Leases.
         for method in [HTTPRequest.Method.put, .post] {
             router.on("/v1/sys/leases/lookup", method: method, operation: .write) { request, context, grant in
@@ -102,6 +110,134 @@ struct DatabaseRoutes: Sendable {
     }
 
     static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
+
+    /// `database/static-roles`, `static-creds`, `rotate-role`: an existing PostgreSQL role whose password
+    /// Coffer rotates on a period (the `postgres-password` rotator over the named connection).
+    private func registerStaticRoles(on router: GatedRouter) {
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/database/static-roles/:name", method: method) { request, context, grant in
+                let name = try context.parameters.require("name")
+                let body = try await Body.decode(StaticRoleBody.self, request, context)
+                guard body.rotation_statements?.values.isEmpty ?? true else {
+                    throw APIError(.badRequest, "rotation_statements are not supported: Coffer sets the password with ALTER ROLE … PASSWORD (a SCRAM verifier)")
+                }
+                guard let dbName = body.db_name, !dbName.isEmpty, let username = body.username, !username.isEmpty else {
+                    throw APIError(.badRequest, "db_name and username are required")
+                }
+                let period = try body.rotation_period.map { try Duration.seconds(of: $0, field: "rotation_period") } ?? 86_400
+                guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
+                _ = try await engine.connection(grant, dbName)
+                let path = try SecretPath(mount: Self.staticMount, path: name)
+                let existing: String? = switch try? await credentials.read(grant, path) {
+                case .found(let secret)?: PostgresRoleField.username(secret.data)
+                default: nil
+                }
+                if let existing, existing != username {
+                    throw APIError(.badRequest, "the static role \(name) manages \(existing); delete it to manage another role")
+                }
+                if existing == nil {
+                    let data = try JSONValue.object(["username": .string(username)]).encoded()
+                    _ = try await credentials.write(grant, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
+                }
+                try await credentials.writeMetadata(grant, path, MetadataUpdate(
+                    rotationInterval: period, rotationKind: .some("postgres-password"),
+                    rotationSettings: .some(String(decoding: try JSONValue.object(["db_name": .string(dbName)]).encoded(), as: UTF8.self))), merge: false)
+                if existing == nil {
+                    // As Vault does: the password is rotated at once, so only Coffer knows it.
+                    let outcome = try await rotation.run(grant, only: path, authorised: true).first
+                    guard outcome?.result == .rotated else {
+                        try? await credentials.deleteMetadata(grant, path)
+                        throw APIError(.badRequest, "the first rotation of \(username) failed: \(outcome?.error ?? "unknown error")")
+                    }
+                }
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/database/static-roles/:name", method: .get) { _, context, grant in
+            let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
+            let (metadata, username) = try await staticRole(grant, path)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: StaticRoleAnswer(metadata, username: username)))
+        }
+        router.on("/v1/database/static-roles/:name", method: .delete) { _, context, grant in
+            try await credentials.deleteMetadata(grant, try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name")))
+            return Response(status: .noContent)
+        }
+        router.onList("/v1/database/static-roles") { _, _, grant in
+            let names = try await credentials.list(grant, mount: Self.staticMount, folder: "")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+        router.on("/v1/database/static-creds/:name", method: .get) { _, context, grant in
+            let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
+            let metadata = try await credentials.rotationMetadata(grant, path)
+            guard case .found(let secret) = try await credentials.read(grant, path) else { throw APIError(.notFound, []) }
+            grant.auditSensitive("data", secret: secret.data)
+            guard let username = PostgresRoleField.username(secret.data), let password = PostgresRoleField.password(secret.data) else {
+                throw APIError(.badRequest, "the static role has no password yet: rotate it (database/rotate-role/\(path.path))")
+            }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: StaticCredsAnswer(
+                username: username, password: password, last_vault_rotation: VaultTime.format(metadata.rotation.lastRotatedAt),
+                rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(Self.seconds(until:)) ?? 0)))
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/database/rotate-role/:name", method: method) { _, context, grant in
+                let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
+                let outcome = try await rotation.run(grant, only: path, authorised: true).first
+                guard outcome?.result == .rotated else {
+                    throw APIError(.badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
+                }
+                return Response(status: .noContent)
+            }
+        }
+    }
+
+    private func staticRole(_ grant: Grant, _ path: SecretPath) async throws -> (SecretMetadata, String) {
+        let metadata = try await credentials.rotationMetadata(grant, path)
+        guard case .found(let secret) = try await credentials.read(grant, path), let username = PostgresRoleField.username(secret.data) else {
+            throw APIError(.notFound, [])
+        }
+        return (metadata, username)
+    }
+
+    /// Fields of a static role's data.
+    enum PostgresRoleField {
+        static func username(_ data: SecureHandle) -> String? { field(data, "username") }
+        static func password(_ data: SecureHandle) -> String? { field(data, "password") }
+
+        private static func field(_ data: SecureHandle, _ key: String) -> String? {
+            guard case .object(let object)? = data.bytes.withUnsafeBytes({ JSONValue.parse($0) }), case .string(let value)? = object[key] else { return nil }
+            return value
+        }
+    }
+
+    struct StaticRoleBody: Decodable {
+        var db_name: String?
+        var username: String?
+        var rotation_period: DurationValue?
+        var rotation_statements: Strings?
+    }
+
+    struct StaticRoleAnswer: Encodable {
+        let db_name: String
+        let username: String
+        let rotation_period: Int64
+        let last_vault_rotation: String
+
+        init(_ metadata: SecretMetadata, username: String) {
+            let settings = metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) }
+            db_name = if case .object(let object)? = settings, case .string(let name)? = object["db_name"] { name } else { "" }
+            self.username = username
+            rotation_period = metadata.rotation.interval
+            last_vault_rotation = VaultTime.format(metadata.rotation.lastRotatedAt)
+        }
+    }
+
+    struct StaticCredsAnswer: Encodable {
+        let username: String
+        let password: String
+        let last_vault_rotation: String
+        let rotation_period: Int64
+        let ttl: Int64
+    }
 
     /// A string or a list of strings (Vault takes both for statements and allowed_roles).
     struct Strings: Decodable {
