@@ -134,6 +134,7 @@ let package = Package(
             dependencies: [
                 "CofferAccess",
                 "CofferCredentials",
+                "CofferRotation",
                 "CofferServer",
                 "CofferTesting",
                 "CofferCrypto",

@@ -53,8 +53,11 @@ public final class RotationEngine: Sendable {
         /// Backoff after the first failure, doubled after each further one up to `backoffMax` (seconds).
         public var backoffBase: Int64
         public var backoffMax: Int64
+        /// Credentials rotated at once by one run.
+        public var parallelism: Int
 
-        public init(lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400) {
+        public init(lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400, parallelism: Int = 8) {
+            self.parallelism = max(1, parallelism)
             self.lockTTL = lockTTL
             self.previousGrace = previousGrace
             self.backoffBase = backoffBase
@@ -110,6 +113,7 @@ public final class RotationEngine: Sendable {
             }
         }
         var outcomes: [RotationOutcome] = []
+        var rotating: [SecretMetadata] = []
         for secret in targets {
             let kind = secret.rotation.kind ?? ""
             guard (authorised && only != nil) || grant.allows(.rotate, on: Self.policyPath(secret.path)) else {
@@ -122,9 +126,24 @@ public final class RotationEngine: Sendable {
                                                 result: .due, duration: .zero, runID: nil, error: nil))
                 continue
             }
-            if let outcome = try await rotate(grant, secret, idempotencyKey: idempotencyKey, dueOnly: only == nil) { outcomes.append(outcome) }
+            rotating.append(secret)
         }
-        return outcomes
+        // Credentials are independent (each has its own lock), so several rotate at once: their steps' audit
+        // entries then share group commits. Bounded, so a large due set never floods the store or a target.
+        try await withThrowingTaskGroup(of: RotationOutcome?.self) { group in
+            var next = rotating.makeIterator()
+            for _ in 0..<settings.parallelism {
+                guard let secret = next.next() else { break }
+                group.addTask { try await self.rotate(grant, secret, idempotencyKey: idempotencyKey, dueOnly: only == nil) }
+            }
+            while let finished = try await group.next() {
+                if let finished { outcomes.append(finished) }
+                if let secret = next.next() {
+                    group.addTask { try await self.rotate(grant, secret, idempotencyKey: idempotencyKey, dueOnly: only == nil) }
+                }
+            }
+        }
+        return outcomes.sorted { $0.path < $1.path }
     }
 
     /// Every credential with a rotator, with its schedule, failures, labels and any unfinished run.

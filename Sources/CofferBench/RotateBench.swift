@@ -1,0 +1,132 @@
+import ArgumentParser
+import CofferAccess
+import CofferCredentials
+import CofferCrypto
+import CofferKeys
+import CofferRotation
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `coffer-bench rotate`: 1,000 credentials with the `random` rotator, all due at once, rotated by the
+/// `coffer rotate` command that `make rotate` runs (a separate process over HTTP, with a rotation-runner
+/// token), on SQLite and PostgreSQL; then dynamic PostgreSQL credentials created and revoked per second.
+struct RotateBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "make rotate over many due credentials (SQLite, PostgreSQL), and dynamic PostgreSQL credentials per second."
+    )
+
+    @Option(help: "Credentials due at once.") var credentials = 1000
+    @Option(help: "Dynamic credentials to create (and revoke).") var dynamic = 200
+
+    func run() async throws {
+        var logger = Logger(label: "coffer.bench")
+        logger.logLevel = .critical
+        print(machineDescription())
+        let coffer = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("coffer").path
+        guard FileManager.default.isExecutableFile(atPath: coffer) else { throw ValidationError("\(coffer) is missing: build it (make build-release)") }
+        print("\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback")
+        print("")
+        for backend in [TestBackend.sqlite, .postgres] {
+            if backend == .postgres && TestDatabase.postgresURL == nil {
+                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-rotate starts a throwaway server)")
+                continue
+            }
+            let scratch = try await TestDatabase.create(backend)
+            do {
+                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", coffer: coffer, logger: logger)
+            } catch {
+                try? await scratch.drop()
+                throw error
+            }
+            try await scratch.drop()
+        }
+    }
+
+    private func measure(url: String, label: String, coffer: String, logger: Logger) async throws {
+        let configuration = try ServerConfiguration(flags: .init(listen: "127.0.0.1:0", database: url), environment: .init(), file: .init())
+        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
+        let initialised = try await server.keys.initialize(method: .keyFile)
+        guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
+        _ = try await server.keys.unseal(with: key.bytes)
+        let root = initialised.rootToken
+        let policies = #filePath.components(separatedBy: "/Sources/")[0] + "/Policies"
+        try await server.gate.policies.write("rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
+        let setup = { (path: String, operation: GateRequest.Operation) in
+            GateRequest(token: root, path: path, operation: operation, requestID: "bench-setup", remoteAddress: "local")
+        }
+        let runner = try await server.gate.perform(setup("auth/token/create", .write), status: { _ in 200 }) { grant in
+            try await server.gate.tokens.create(grant, TokenRequest(policies: ["rotation-runner"]), orphan: false)
+        }
+        let count = credentials
+        _ = try await server.gate.perform(setup("secret/data/bench", .write), status: { _ in 200 }) { grant in
+            for index in 0..<count {
+                let path = try SecretPath(mount: "secret", path: "bench/key-\(index)")
+                let data = try JSONValue.object(["value": .string("initial-\(index)")]).encoded()
+                _ = try await server.credentials.write(grant, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
+                try await server.credentials.writeMetadata(grant, path, MetadataUpdate(rotationInterval: 3600, rotationKind: .some("random")), merge: false)
+            }
+            return 0
+        }
+        try await server.database.transaction { conn in
+            _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -60))")
+        }
+
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try server.makeApplication { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let serving = Task { try await group.run() }
+        var ports = portStream.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
+
+        let started = ContinuousClock.now
+        let folder = FileManager.default.temporaryDirectory.path
+        let (status, output) = try await CofferProcess.run(["rotate", "run", "--json"], in: folder,
+                                                           environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": runner.token])
+        let elapsed = seconds(ContinuousClock.now - started)
+        let rotated = output.components(separatedBy: "\"result\":\"rotated\"").count - 1
+        print(pad(label, 12) + String(format: "make rotate: %d of %d rotated in %.2f s, %.0f credentials/s (exit status %d); %.1f audit entries per commit",
+                                      rotated, count, elapsed, Double(rotated) / elapsed, status,
+                                      Double(server.gate.audit.committedEntries) / Double(max(1, server.gate.audit.commits))))
+
+        if label == "postgresql", let target = TestDatabase.postgresURL {
+            try await dynamicCredentials(server: server, root: root, target: target)
+        }
+        await group.triggerGracefulShutdown()
+        try await serving.value
+        await server.keys.seal()
+    }
+
+    private func dynamicCredentials(server: CofferServer, root: String, target: String) async throws {
+        let engine = server.databaseEngine
+        let request = GateRequest(token: root, path: "database/creds/bench", operation: .read, requestID: "bench", remoteAddress: "local")
+        let count = dynamic
+        let (created, revoked) = try await server.gate.perform(request, status: { _ in 200 }) { grant -> (Double, Double) in
+            try await engine.writeConnection(grant, DatabaseConnection(name: "bench", pluginName: "postgresql-database-plugin", connectionURL: target,
+                                                                       username: "coffer", allowedRoles: ["*"]), password: "trust")
+            try await engine.writeRole(grant, DatabaseRole(name: "bench", dbName: "bench", creationStatements: [
+                #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#,
+            ], revocationStatements: [], defaultTTL: 3600, maxTTL: 7200))
+            var leases: [String] = []
+            let start = ContinuousClock.now
+            for _ in 0..<count { leases.append(try await engine.issue(grant, role: "bench").lease.id) }
+            let createSeconds = seconds(ContinuousClock.now - start)
+            let revokeStart = ContinuousClock.now
+            for lease in leases { try await engine.revoke(grant, lease: lease) }
+            return (Double(count) / createSeconds, Double(count) / seconds(ContinuousClock.now - revokeStart))
+        }
+        print(pad("postgresql", 12) + String(format: "dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to the target per call)",
+                                             created, revoked, count))
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+}
