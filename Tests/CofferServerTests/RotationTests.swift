@@ -242,6 +242,48 @@ struct RotationCrashTests {
     }
 }
 
+/// `kill -9` where the target is involved, with `postgres-password` on the real PostgreSQL: after the next
+/// run, the password the store calls current is the one that logs in, and the previous one is refused.
+struct PostgresRotationCrashTests {
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func killedAroundTheTargetSteps() async throws {
+        let url = try #require(TestDatabase.postgresURL)
+        let role = "rot_crash_\(Hex.encode(Random.bytes(4)))"
+        let admin = try PostgresTarget(url: url, user: nil, password: nil)
+        try admin.execute("CREATE ROLE \(try admin.identifier(role)) LOGIN PASSWORD 'initial-Pw-1'")
+        defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(role))") }
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db", "COFFER_ROTATION_LOCK_TTL": "1"]
+        var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
+        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
+        func run(_ arguments: [String]) async throws -> (Int32, String) {
+            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
+        }
+        #expect(try await run(["kv", "put", "db/admin", "connection_url=\(url)", "username=coffer", "password=trust"]).0 == 0)
+        #expect(try await run(["kv", "put", "db/app", "username=\(role)", "password=initial-Pw-1"]).0 == 0)
+        #expect(try await run(["kv", "metadata", "put", "--rotation-kind", "postgres-password", "--rotation-settings", #"{"admin_secret":"secret/db/admin"}"#,
+                               "db/app"]).0 == 0)
+        for point in ["set.before", "set.after", "test.after", "finish.before"] {
+            serve.terminate()
+            _ = try await serve.waitForExit()
+            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
+            #expect(try await run(["rotate", "--secret", "secret/db/app"]).0 != 0, "\(point): the run died with the service")
+            _ = try await serve.waitForExit()
+            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
+            try await Task.sleep(for: .milliseconds(1100))
+            let (resumed, output) = try await run(["rotate", "--secret", "secret/db/app"])
+            #expect(resumed == 0, "\(point): \(output)")
+            let current = try await run(["kv", "get", "-field=password", "db/app"]).1.trimmingCharacters(in: .newlines)
+            let previous = try await run(["kv", "get", "-field=password", "-label=previous", "db/app"]).1.trimmingCharacters(in: .newlines)
+            #expect((try? PostgresTarget(url: url, user: role, password: current).execute("SELECT 1")) != nil, "\(point): the current password logs in")
+            #expect((try? PostgresTarget(url: url, user: role, password: previous).execute("SELECT 1")) == nil, "\(point): the previous one is refused")
+        }
+        serve.terminate()
+        _ = try await serve.waitForExit()
+    }
+}
+
 /// The PostgreSQL rotators against the real server the tests run (its non-superuser roles log in with
 /// SCRAM passwords, scripts/postgres-test-server.sh): the new password works, the old one is refused, a
 /// target that is down changes nothing, and alternating users keep the old login until the next turn.
