@@ -8,7 +8,9 @@ import Foundation
 ///
 /// Settings: `admin_secret` (`mount/path`) or `db_name` (a database engine connection, as static roles use),
 /// `connection_url` (default: the admin secret's),
-/// `username_field` (`username`), `password_field` (`password`), `length` (16–128, default 32).
+/// `username_field` (`username`), `password_field` (`password`), `length` (16–128, default 32),
+/// `rotation_statements` (instead of `ALTER ROLE`, with `{{name}}` and `{{password}}`, as Vault's static roles
+/// take them; the password is filled in as its SCRAM verifier).
 public struct PostgresPasswordRotator: Rotator {
     public static let kind = "postgres-password"
     let settings: PostgresRoleSettings
@@ -79,13 +81,14 @@ struct PostgresRoleSettings: Sendable {
     enum Admin: Sendable { case secret(String), connection(String) }
     let admin: Admin
     let connectionURL: String?
+    let statements: [String]
     let usernameField: String
     let passwordField: String
     let length: Int
 
     init(_ settings: JSONValue, kind: String, extra: Set<String>) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
-        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length"]).union(extra)
+        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length", "rotation_statements"]).union(extra)
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw RotationError.invalidSettings("the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
         }
@@ -103,6 +106,23 @@ struct PostgresRoleSettings: Sendable {
             }
         }
         connectionURL = try text("connection_url", default: nil)
+        switch object["rotation_statements"] {
+        case nil: statements = []
+        case .array(let items)?:
+            statements = try items.map { item in
+                guard case .string(let statement) = item, !statement.isEmpty else { throw RotationError.invalidSettings("rotation_statements must be a list of statements") }
+                var rest = Substring(statement)
+                while let open = rest.range(of: "{{") {
+                    guard let close = rest[open.upperBound...].range(of: "}}"),
+                          ["name", "username", "password"].contains(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)) else {
+                        throw RotationError.invalidSettings("rotation_statements know only {{name}} and {{password}}")
+                    }
+                    rest = rest[close.upperBound...]
+                }
+                return statement
+            }
+        default: throw RotationError.invalidSettings("rotation_statements must be a list of statements")
+        }
         usernameField = try text("username_field", default: "username") ?? "username"
         passwordField = try text("password_field", default: "password") ?? "password"
         switch object["length"] {
@@ -122,9 +142,17 @@ struct PostgresRoleSettings: Sendable {
     func apply(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .set)
         let (url, adminUser, adminPassword) = try await adminConnection(context)
+        let statements = statements
         try await Self.offThread {
             let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
-            try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(try target.passwordVerifier(password, user: user)))")
+            let verifier = try target.passwordVerifier(password, user: user)
+            guard !statements.isEmpty else {
+                return try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(verifier))")
+            }
+            for statement in statements {
+                try target.execute(statement.replacingOccurrences(of: "{{name}}", with: user).replacingOccurrences(of: "{{username}}", with: user)
+                    .replacingOccurrences(of: "{{password}}", with: verifier))
+            }
         }
     }
 

@@ -4,11 +4,21 @@ import Testing
 
 /// hvac, the Python Vault client from PyPI, against a running `coffer serve`: tokens, policies and AppRole
 /// in Vault's shapes (Tests/CofferServerTests/Hvac/hvac_gate.py); KV version 2, mounts and response
-/// wrapping (hvac_kv.py).
+/// wrapping (hvac_kv.py); the database engine and leases against the test PostgreSQL (hvac_database.py).
 @Suite(.enabled(if: TestPython.available, "set COFFER_TEST_PYTHON to a python with hvac to check Vault-client compatibility"))
 struct HvacCompatibilityTests {
     @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged")])
     func hvacWorksUnchanged(script name: String, success: String) async throws {
+        try await run(name, success: success, extra: [:])
+    }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run the database engine against PostgreSQL"))
+    func hvacDatabaseEngine() async throws {
+        try await run("hvac_database.py", success: "database engine and leases work unchanged",
+                      extra: ["COFFER_TEST_POSTGRES_URL": try #require(TestDatabase.postgresURL)])
+    }
+
+    private func run(_ name: String, success: String, extra: [String: String]) async throws {
         let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the hvac checks cannot be skipped")
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -18,7 +28,7 @@ struct HvacCompatibilityTests {
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/\(name)").path
         let (status, text) = try ExternalCommand.run(python, [script], environment: [
-            "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin"])
+            "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin"].merging(extra) { $1 })
         #expect(status == 0, "hvac script failed:\n\(text)")
         #expect(text.contains(success))
         serve.terminate()

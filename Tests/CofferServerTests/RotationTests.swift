@@ -438,9 +438,9 @@ struct DynamicCredentialTests {
                 try admin.execute("CREATE ROLE \(try admin.identifier(staticRole)) LOGIN PASSWORD 'initial-Pw-1'")
                 defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(staticRole))") }
                 let (withStatements, withStatementsBody) = try await client.call("/v1/database/static-roles/app", token: root, [
-                    "db_name": "pg", "username": staticRole, "rotation_statements": ["ALTER ROLE x"],
+                    "db_name": "pg", "username": staticRole, "rotation_statements": [#"ALTER ROLE "{{name}}" PASSWORD '{{secret}}'"#],
                 ])
-                #expect(withStatements == .badRequest && "\(withStatementsBody)".contains("rotation_statements"), "\(withStatementsBody)")
+                #expect(withStatements == .badRequest && "\(withStatementsBody)".contains("rotation_statements know only"), "\(withStatementsBody)")
                 #expect(try await client.call("/v1/database/static-roles/app", token: root,
                                               ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0 == .noContent)
                 #expect(session(staticRole, "initial-Pw-1") == nil, "creating the static role rotated the password at once")

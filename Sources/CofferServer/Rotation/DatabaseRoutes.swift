@@ -118,15 +118,16 @@ struct DatabaseRoutes: Sendable {
             router.on("/v1/database/static-roles/:name", method: method) { request, context, grant in
                 let name = try context.parameters.require("name")
                 let body = try await Body.decode(StaticRoleBody.self, request, context)
-                guard body.rotation_statements?.values.isEmpty ?? true else {
-                    throw APIError(.badRequest, "rotation_statements are not supported: Coffer sets the password with ALTER ROLE … PASSWORD (a SCRAM verifier)")
-                }
                 guard let dbName = body.db_name, !dbName.isEmpty, let username = body.username, !username.isEmpty else {
                     throw APIError(.badRequest, "db_name and username are required")
                 }
                 let period = try body.rotation_period.map { try Duration.seconds(of: $0, field: "rotation_period") } ?? 86_400
                 guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
                 _ = try await engine.connection(grant, dbName)
+                var object: [String: JSONValue] = ["db_name": .string(dbName)]
+                if let statements = body.rotation_statements?.values, !statements.isEmpty { object["rotation_statements"] = .array(statements.map(JSONValue.string)) }
+                let settings = JSONValue.object(object)
+                do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError { throw APIError(.badRequest, error.description) }
                 let path = try SecretPath(mount: Self.staticMount, path: name)
                 let existing: String? = switch try? await credentials.read(grant, path) {
                 case .found(let secret)?: PostgresRoleField.username(secret.data)
@@ -141,7 +142,7 @@ struct DatabaseRoutes: Sendable {
                 }
                 try await credentials.writeMetadata(grant, path, MetadataUpdate(
                     rotationInterval: period, rotationKind: .some("postgres-password"),
-                    rotationSettings: .some(String(decoding: try JSONValue.object(["db_name": .string(dbName)]).encoded(), as: UTF8.self))), merge: false)
+                    rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
                 if existing == nil {
                     // As Vault does: the password is rotated at once, so only Coffer knows it.
                     let outcome = try await rotation.run(grant, only: path, authorised: true).first
