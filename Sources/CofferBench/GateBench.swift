@@ -33,19 +33,8 @@ struct GateBench: AsyncParsableCommand {
         print("")
         print(pad("backend", 12) + pad("work", 44) + pad("rate/s", 12) + "ratio")
         // Fresh databases: a temporary SQLite file, and a new schema on the PostgreSQL server.
-        for backend in [TestBackend.sqlite, .postgres] {
-            if backend == .postgres && TestDatabase.postgresURL == nil {
-                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-gate starts a throwaway server)")
-                continue
-            }
-            let scratch = try await TestDatabase.create(backend)
-            do {
-                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", logger: logger)
-            } catch {
-                try? await scratch.drop()
-                throw error
-            }
-            try await scratch.drop()
+        try await forEachBackend(target: "bench-gate") { url, label in
+            try await measure(url: url, label: label, logger: logger)
         }
     }
 

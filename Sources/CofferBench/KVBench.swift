@@ -32,19 +32,8 @@ struct KVBench: AsyncParsableCommand {
         print("")
         print(pad("backend", 12) + pad("conns", 7) + pad("health/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8)
               + pad("read/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8) + "read/health")
-        for backend in [TestBackend.sqlite, .postgres] {
-            if backend == .postgres && TestDatabase.postgresURL == nil {
-                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-kv starts a throwaway server)")
-                continue
-            }
-            let scratch = try await TestDatabase.create(backend)
-            do {
-                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", counts: counts, logger: logger)
-            } catch {
-                try? await scratch.drop()
-                throw error
-            }
-            try await scratch.drop()
+        try await forEachBackend(target: "bench-kv") { url, label in
+            try await measure(url: url, label: label, counts: counts, logger: logger)
         }
         print("")
         print("Goal (Docs/BENCHMARKS.md): on SQLite the read keeps at least 50% of health's rate, with p99 under 5 ms at 32 connections.")

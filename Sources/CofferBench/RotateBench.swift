@@ -32,19 +32,8 @@ struct RotateBench: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: coffer) else { throw ValidationError("\(coffer) is missing: build it (make build-release)") }
         print("\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback")
         print("")
-        for backend in [TestBackend.sqlite, .postgres] {
-            if backend == .postgres && TestDatabase.postgresURL == nil {
-                print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make bench-rotate starts a throwaway server)")
-                continue
-            }
-            let scratch = try await TestDatabase.create(backend)
-            do {
-                try await measure(url: scratch.url, label: backend == .sqlite ? "sqlite" : "postgresql", coffer: coffer, logger: logger)
-            } catch {
-                try? await scratch.drop()
-                throw error
-            }
-            try await scratch.drop()
+        try await forEachBackend(target: "bench-rotate") { url, label in
+            try await measure(url: url, label: label, coffer: coffer, logger: logger)
         }
     }
 

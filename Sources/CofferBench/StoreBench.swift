@@ -2,6 +2,7 @@ import ArgumentParser
 import CLibPQ
 import CSQLite
 import CofferStore
+import CofferTesting
 import Foundation
 import Logging
 
@@ -170,6 +171,25 @@ struct StoreBench: AsyncParsableCommand {
 }
 
 /// What the machine is, printed above the figures.
+/// Runs `body` on a fresh SQLite database, then on a fresh PostgreSQL schema when `COFFER_TEST_POSTGRES_URL`
+/// is set (`make <target>` starts a throwaway server), dropping each afterwards.
+func forEachBackend(target: String, _ body: (_ url: String, _ label: String) async throws -> Void) async throws {
+    for backend in [TestBackend.sqlite, .postgres] {
+        if backend == .postgres && TestDatabase.postgresURL == nil {
+            print("postgresql: skipped (set COFFER_TEST_POSTGRES_URL; make \(target) starts a throwaway server)")
+            continue
+        }
+        let scratch = try await TestDatabase.create(backend)
+        do {
+            try await body(scratch.url, backend == .sqlite ? "sqlite" : "postgresql")
+        } catch {
+            try? await scratch.drop()
+            throw error
+        }
+        try await scratch.drop()
+    }
+}
+
 func machineDescription() -> String {
     let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
