@@ -50,7 +50,8 @@ extension CredentialStore {
     }
 
     /// The finish step: `pending` becomes `current`, the old `current` becomes `previous` until
-    /// `now + grace`, the schedule moves on and the failure count resets. Repeating it after it happened
+    /// `now + grace`, the schedule moves on, the failure count resets, and versions beyond `max_versions`
+    /// are trimmed (never `previous`). Repeating it after it happened
     /// answers `true` without changing anything.
     /// - Returns: whether `pending` is now current.
     /// - Throws: ``AccessError`` `.conflict` when the labels are not what the run expects (a manual write).
@@ -67,8 +68,16 @@ extension CredentialStore {
                 throw AccessError(.conflict, "\(path) was written during the rotation; its pending version \(pending) was not made current")
             }
             let next = secret.rotation.nextDue(after: now)
+            let mount = try MountStore.require(path.mount, on: conn)
+            let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
+            var oldest = secret.oldestVersion
+            if pending - keep >= 1 {
+                try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(pending - keep) AND version <> \(expectedCurrent)")
+                oldest = try conn.queryScalar(Int64.self, "SELECT coalesce(min(version), 0) FROM api_credential_versions WHERE id = \(id)") ?? oldest
+            }
             try conn.execute("""
-                UPDATE api_credentials SET current_version = \(pending), pending_version = NULL, previous_version = \(expectedCurrent > 0 ? expectedCurrent : nil),
+                UPDATE api_credentials SET current_version = \(pending), oldest_version = \(oldest), pending_version = NULL,
+                    previous_version = \(expectedCurrent > 0 ? expectedCurrent : nil),
                     previous_until = \(now.addingTimeInterval(Double(grace))), last_rotated_at = \(now), next_rotation_at = \(next),
                     rotation_failures = 0, rotation_retry_at = NULL, rotation_last_error = NULL, updated_at = \(now)
                 WHERE id = \(id)

@@ -115,6 +115,16 @@ struct RotationTests {
             let (_, takenBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(results(takenBody).first?["result"] as? String == "rotated", "\(takenBody)")
 
+            // Rotations keep max_versions like writes do, and never trim the previous version.
+            try await client.call("/v1/secret/metadata/app/api", token: root, ["max_versions": 1])
+            try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
+            let trimmed = try await metadata(client, root, "app/api")
+            let kept = try #require(trimmed["versions"] as? [String: Any]).keys.compactMap { Int($0) }.sorted()
+            let currentNow = try #require(trimmed["current_version"] as? Int)
+            #expect(kept == [currentNow - 1, currentNow] && trimmed["oldest_version"] as? Int == currentNow - 1, "\(trimmed)")
+            #expect(try await client.call("/v1/secret/data/app/api?label=previous", .get, token: root).0 == .ok)
+            try await client.call("/v1/secret/metadata/app/api", token: root, ["max_versions": 0])
+
             // Runs at once: each rotates or finds the lock held; versions never repeat, none is skipped.
             let before = try #require(try await metadata(client, root, "app/api")["current_version"] as? Int)
             let outcomes = try await withThrowingTaskGroup(of: (result: String, old: Int).self) { group in
