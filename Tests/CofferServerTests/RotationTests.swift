@@ -436,6 +436,32 @@ struct DynamicCredentialTests {
                 let admin = try PostgresTarget(url: url, user: nil, password: nil)
                 #expect(try admin.count("SELECT 1 FROM pg_roles WHERE rolname = \(try admin.literal(shortUser))") == 0, "the expired role is dropped")
 
+                // A target that is down: the reaper fails those revocations, backs each lease off, and goes on.
+                try await client.call("/v1/database/config/down", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": url, "username": "coffer", "password": "x", "allowed_roles": ["*"],
+                ])
+                try await server.database.transaction { conn in
+                    _ = try conn.execute("UPDATE database_connections SET connection_url = 'postgres://127.0.0.1:1/nothing' WHERE name = 'down'")
+                    for index in 0..<150 {
+                        _ = try conn.execute("""
+                            INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at)
+                            VALUES (\("database/creds/gone/\(index)"), 'gone', 'down', \("v-gone-\(index)"), 'test', \(Date(timeIntervalSinceNow: -60)),
+                                    \(Date(timeIntervalSinceNow: -30)), \(Date(timeIntervalSinceNow: 60)))
+                            """)
+                    }
+                }
+                let system = GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t", remoteAddress: "test")
+                let firstBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in try await server.databaseEngine.reapExpired(grant, limit: 100) }
+                #expect(firstBatch.revoked == 0 && firstBatch.failed == 100, "a batch is bounded: \(firstBatch)")
+                let secondBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in try await server.databaseEngine.reapExpired(grant, limit: 100) }
+                #expect(secondBatch.failed == 50, "the failed ones back off; the rest are tried: \(secondBatch)")
+                #expect(try await server.databaseEngine.hasExpiredLeases() == false, "every expired lease is backing off")
+                let backedOff = try await server.database.read { conn in
+                    try conn.queryScalar(Int.self, "SELECT count(*) FROM leases WHERE db_name = 'down' AND revoke_attempts = 1 AND next_attempt_at IS NOT NULL AND revoke_error IS NOT NULL")
+                }
+                #expect(backedOff == 150)
+                try await server.database.transaction { conn in _ = try conn.execute("DELETE FROM leases WHERE db_name = 'down'") }
+
                 // revoke-prefix (sudo) ends every lease of a role.
                 for _ in 0..<2 { try await client.call("/v1/database/creds/readonly", .get, token: root) }
                 #expect(try await client.call("/v1/sys/leases/revoke-prefix/database/creds/readonly", .put, token: root).0 == .noContent)
