@@ -387,6 +387,12 @@ struct DynamicCredentialTests {
                     "plugin_name": "postgresql-database-plugin", "connection_url": "postgres://127.0.0.1:1/x", "username": "u", "password": "p",
                 ])
                 #expect(badConfig == .badRequest && "\(badConfigBody)".contains("cannot verify the connection"), "\(badConfigBody)")
+                // A password written into the URL is never answered either.
+                let inline = url.replacingOccurrences(of: "postgres://coffer@", with: "postgres://coffer:inline-secret@")
+                try await client.call("/v1/database/config/inline", token: root, ["plugin_name": "postgresql-database-plugin", "connection_url": inline,
+                                                                                  "username": "coffer", "password": "x"])
+                let (_, inlineBody) = try await client.call("/v1/database/config/inline", .get, token: root)
+                #expect(!"\(inlineBody)".contains("inline-secret") && "\(inlineBody)".contains("coffer:redacted@"), "\(inlineBody)")
 
                 let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
                 let (badRole, badRoleBody) = try await client.call("/v1/database/roles/readonly", token: root, [

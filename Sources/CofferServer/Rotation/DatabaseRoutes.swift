@@ -303,8 +303,17 @@ struct DatabaseRoutes: Sendable {
 
         init(_ connection: DatabaseConnection) {
             plugin_name = connection.pluginName
-            connection_details = Details(connection_url: connection.connectionURL, username: connection.username)
+            connection_details = Details(connection_url: Self.redacted(connection.connectionURL), username: connection.username)
             allowed_roles = connection.allowedRoles
+        }
+
+        /// A password written into the URL itself (`postgres://user:pw@host`) is not answered; Vault's
+        /// `{{password}}` template is.
+        static func redacted(_ url: String) -> String {
+            guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
+            let credentials = url[scheme.upperBound..<at]
+            guard let colon = credentials.firstIndex(of: ":"), credentials[credentials.index(after: colon)...] != "{{password}}" else { return url }
+            return String(url[..<credentials.index(after: colon)]) + "redacted" + String(url[at...])
         }
     }
 
