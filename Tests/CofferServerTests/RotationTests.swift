@@ -176,6 +176,8 @@ struct RotationTests {
                 }
             #expect(conflict == "refused")
             #expect(try await read(client, root, "app/broken")["value"] as? String == "manual")
+            // The step events sit in the hash chain like any entry.
+            #expect(try await server.verifyTrail().isIntact)
         }
     }
 
