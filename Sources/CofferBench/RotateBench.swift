@@ -111,6 +111,23 @@ struct RotateBench: AsyncParsableCommand {
         }
         print(pad("postgresql", 12) + String(format: "dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to the target per call)",
                                              created, revoked, count))
+        // Expired leases reaped in batches of 100 (one connection to the target per batch), as the reaper does.
+        let reaped = try await server.gate.perform(request, status: { _ in 200 }) { grant -> Double in
+            try await engine.writeRole(grant, DatabaseRole(name: "bench-short", dbName: "bench", creationStatements: [
+                #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#,
+            ], revocationStatements: [], defaultTTL: 1, maxTTL: 1))
+            for _ in 0..<count { _ = try await engine.issue(grant, role: "bench-short") }
+            try await Task.sleep(for: .milliseconds(1500))
+            let start = ContinuousClock.now
+            var total = 0
+            while true {
+                let batch = try await engine.reapExpired(grant, limit: 100)
+                total += batch.revoked
+                if batch.revoked + batch.failed == 0 { break }
+            }
+            return Double(total) / seconds(ContinuousClock.now - start)
+        }
+        print(pad("postgresql", 12) + String(format: "expired leases reaped: %.0f/s (%d, batches of 100 over one target connection each)", reaped, count))
     }
 
     private func seconds(_ duration: Duration) -> Double {

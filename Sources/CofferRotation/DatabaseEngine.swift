@@ -318,13 +318,10 @@ public final class DatabaseEngine: Sendable {
                 """).map(Self.lease)
         }
         var revoked = 0, failed = 0
-        for lease in due {
-            do {
-                try await revoke(lease)
-                revoked += 1
-            } catch {
-                failed += 1
-            }
+        for (dbName, leases) in Dictionary(grouping: due, by: \.dbName) {
+            let errors = await revoke(leases: leases, on: dbName)
+            failed += errors.compactMap { $0 }.count
+            revoked += errors.count - errors.compactMap { $0 }.count
         }
         return (revoked, failed)
     }
@@ -338,44 +335,78 @@ public final class DatabaseEngine: Sendable {
     }
 
     private func revoke(_ lease: Lease) async throws {
-        do {
-            let connection = try await database.read { conn in
-                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(lease.dbName)").map(Self.connection)
-            }
-            let role = try await database.read { conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(lease.roleName)").map(Self.role) }
-            if let connection, let adminPassword = try await adminPassword(connection.name) {
-                try await dropOnTarget(connection: connection, adminPassword: adminPassword, role: role, username: lease.username)
-            }
-            // A connection that is gone leaves nothing to drop: the lease goes too.
-            try await database.transaction { conn in _ = try conn.execute("DELETE FROM leases WHERE lease_id = \(lease.id)") }
-        } catch {
-            let message = (error as? StoreError)?.message ?? "\(error)"
-            try? await database.transaction { conn in
-                let attempts: Int64 = try conn.queryScalar(Int64.self, "SELECT revoke_attempts FROM leases WHERE lease_id = \(lease.id)") ?? 0
-                let wait = min(3600, 10 << min(attempts, 12))
-                _ = try conn.execute("""
-                    UPDATE leases SET revoke_attempts = revoke_attempts + 1, revoke_error = \(message),
-                        next_attempt_at = \(Date().addingTimeInterval(Double(wait)).roundedToStoredPrecision)
-                    WHERE lease_id = \(lease.id)
-                    """)
-            }
+        if let message = await revoke(leases: [lease], on: lease.dbName).first ?? nil {
             throw AccessError(.invalidRequest, "cannot revoke \(lease.id): \(message); it will be retried")
         }
     }
 
-    private func dropOnTarget(connection: DatabaseConnection, adminPassword: String, role: DatabaseRole?, username: String) async throws {
-        let custom = role?.revocationStatements ?? []
-        try await Blocking.run {
-            let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
-            let name = try target.literal(username)
-            guard try target.count("SELECT 1 FROM pg_roles WHERE rolname = \(name)") > 0 else { return }
-            if custom.isEmpty {
-                _ = try target.count("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(name)")
-                try target.execute("DROP OWNED BY \(try target.identifier(username))")
-                try target.execute("DROP ROLE IF EXISTS \(try target.identifier(username))")
-            } else {
-                for statement in custom { try target.execute(Self.render(statement, name: username, password: "", expiration: "")) }
+    /// Revokes leases of one connection over one connection to the target: drops each role, deletes the
+    /// leases that went in one transaction, and backs off those that did not.
+    /// - Returns: per lease, `nil` when revoked, else why not.
+    private func revoke(leases: [Lease], on dbName: String) async -> [String?] {
+        var errors = [String?](repeating: nil, count: leases.count)
+        do {
+            let connection = try await database.read { conn in
+                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(dbName)").map(Self.connection)
             }
+            var roles: [String: DatabaseRole] = [:]
+            for name in Set(leases.map(\.roleName)) {
+                roles[name] = try await database.read { conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map(Self.role) }
+            }
+            // A connection that is gone leaves nothing to drop: its leases go too.
+            if let connection, let adminPassword = try await adminPassword(connection.name) {
+                let work = leases.map { (username: $0.username, statements: roles[$0.roleName]?.revocationStatements ?? []) }
+                errors = try await Blocking.run {
+                    let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                    return work.map { item -> String? in
+                        do {
+                            try Self.drop(item.username, statements: item.statements, on: target)
+                            return nil
+                        } catch {
+                            return (error as? StoreError)?.message ?? "\(error)"
+                        }
+                    }
+                }
+            }
+        } catch {
+            let message = (error as? StoreError)?.message ?? "\(error)"
+            errors = [String?](repeating: message, count: leases.count)
+        }
+        let done = zip(leases, errors).filter { $0.1 == nil }.map(\.0.id)
+        let failed = zip(leases, errors).compactMap { lease, error in error.map { (lease.id, $0) } }
+        try? await database.transaction { conn in
+            for id in done { _ = try conn.execute("DELETE FROM leases WHERE lease_id = \(id)") }
+            for (id, message) in failed {
+                let attempts: Int64 = try conn.queryScalar(Int64.self, "SELECT revoke_attempts FROM leases WHERE lease_id = \(id)") ?? 0
+                let wait = min(3600, 10 << min(attempts, 12))
+                _ = try conn.execute("""
+                    UPDATE leases SET revoke_attempts = revoke_attempts + 1, revoke_error = \(message),
+                        next_attempt_at = \(Date().addingTimeInterval(Double(wait)).roundedToStoredPrecision)
+                    WHERE lease_id = \(id)
+                    """)
+            }
+        }
+        return errors
+    }
+
+    private func dropOnTarget(connection: DatabaseConnection, adminPassword: String, role: DatabaseRole?, username: String) async throws {
+        let statements = role?.revocationStatements ?? []
+        try await Blocking.run {
+            try Self.drop(username, statements: statements, on: PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword))
+        }
+    }
+
+    /// Terminates the role's sessions, drops what it owns and the role (or runs the role's own revocation
+    /// statements). A role that is not there is already revoked.
+    private static func drop(_ username: String, statements: [String], on target: PostgresTarget) throws {
+        let name = try target.literal(username)
+        guard try target.count("SELECT 1 FROM pg_roles WHERE rolname = \(name)") > 0 else { return }
+        if statements.isEmpty {
+            _ = try target.count("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = \(name)")
+            try target.execute("DROP OWNED BY \(try target.identifier(username))")
+            try target.execute("DROP ROLE IF EXISTS \(try target.identifier(username))")
+        } else {
+            for statement in statements { try target.execute(render(statement, name: username, password: "", expiration: "")) }
         }
     }
 
