@@ -76,7 +76,7 @@ struct DatabaseRoutes: Sendable {
             let issued = try await engine.issue(grant, role: try context.parameters.require("name"))
             let password = issued.password.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             return VaultJSON.response(status: .ok, LeaseEnvelope(lease_id: issued.lease.id, renewable: true,
-                                                                 lease_duration: Self.seconds(until: issued.lease.expiresAt),
+                                                                 lease_duration: Self.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
                                                                  data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
         }
 
@@ -93,7 +93,8 @@ struct DatabaseRoutes: Sendable {
                 let body = try await Body.decode(LeaseBody.self, request, context)
                 let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
                 let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
-                return VaultJSON.response(status: .ok, LeaseEnvelope<NoData>(lease_id: lease.id, renewable: true, lease_duration: Self.seconds(until: lease.expiresAt),
+                return VaultJSON.response(status: .ok, LeaseEnvelope<NoData>(lease_id: lease.id, renewable: true,
+                                                                     lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
                                                                      data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
             }
             router.on("/v1/sys/leases/revoke", method: method, operation: .write) { request, context, grant in
@@ -110,6 +111,9 @@ struct DatabaseRoutes: Sendable {
     }
 
     static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
+
+    /// A lease's TTL as granted (Vault answers the TTL it set, not what is left by the time the answer is written).
+    static func seconds(from start: Date, to end: Date) -> Int64 { max(0, Int64(end.timeIntervalSince(start).rounded())) }
 
     /// `database/static-roles`, `static-creds`, `rotate-role`: an existing PostgreSQL role whose password
     /// Coffer rotates on a period (the `postgres-password` rotator over the named connection).
