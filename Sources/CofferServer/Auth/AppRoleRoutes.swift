@@ -110,20 +110,6 @@ struct AppRoleRoutes: Sendable {
 
     // MARK: bodies
 
-    /// A list given as a JSON list or a comma-separated string (Vault takes both).
-    struct StringList: Decodable {
-        let items: [String]
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let list = try? container.decode([String].self) {
-                items = list
-            } else {
-                items = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            }
-        }
-    }
-
     struct RoleRequest: Decodable {
         var policies: StringList?
         var token_policies: StringList?

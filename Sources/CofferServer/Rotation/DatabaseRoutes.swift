@@ -24,7 +24,7 @@ struct DatabaseRoutes: Sendable {
                 let body = try await Body.decode(ConfigBody.self, request, context)
                 let connection = DatabaseConnection(name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
                                                     connectionURL: body.connection_url ?? "", username: body.username ?? "",
-                                                    allowedRoles: body.allowed_roles?.values ?? [])
+                                                    allowedRoles: body.allowed_roles?.items ?? [])
                 try await engine.writeConnection(grant, connection, password: body.password)
                 return Response(status: .noContent)
             }
@@ -263,19 +263,8 @@ struct DatabaseRoutes: Sendable {
         var connection_url: String?
         var username: String?
         var password: String?
-        var allowed_roles: CommaStrings?
+        var allowed_roles: StringList?
         var verify_connection: Bool?
-    }
-
-    /// `allowed_roles`: a list, or a comma-separated string as the Vault CLI sends it.
-    struct CommaStrings: Decodable {
-        let values: [String]
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let list = try? container.decode([String].self) { values = list } else {
-                values = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            }
-        }
     }
 
     struct RoleBody: Decodable {

@@ -40,6 +40,20 @@ enum Body {
 }
 
 /// A duration as Vault takes it: integer seconds, or a string such as `"90"`, `"90s"`, `"30m"`, `"1h30m"`, `"768h"`.
+/// A list given as a JSON list or a comma-separated string (Vault takes both: policies, CIDRs, allowed_roles).
+struct StringList: Decodable {
+    let items: [String]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let list = try? container.decode([String].self) {
+            items = list
+        } else {
+            items = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+}
+
 struct DurationValue: Decodable, Sendable, Equatable {
     let text: String
 
