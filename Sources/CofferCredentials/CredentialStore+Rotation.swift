@@ -111,12 +111,9 @@ extension CredentialStore {
     /// Secrets with a rotator and an interval, with their metadata (for due selection and status).
     public func rotationSchedules(_ grant: Grant) async throws -> [SecretMetadata] {
         try await database.read { conn in
-            let rows = try conn.query("""
-                SELECT mount, path FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path
-                """)
-            return try rows.compactMap { row in
-                let path = try SecretPath(mount: try row.decode(at: 0), path: try row.decode(at: 1))
-                return try Self.metadata(path, on: conn, versions: false)
+            // One statement for all of them: `make rotate` lists every scheduled credential on each run.
+            try conn.query("SELECT * FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path").map { row in
+                try Self.metadata(try SecretPath(mount: try row.decode(column: "mount"), path: try row.decode(column: "path")), row: row, on: conn, versions: false)
             }
         }
     }

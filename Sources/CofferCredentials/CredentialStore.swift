@@ -378,6 +378,11 @@ public final class CredentialStore: Sendable {
         let query: SQLQuery = lock && conn.dialect == .postgres
             ? "SELECT * FROM api_credentials WHERE id = \(path.id) FOR UPDATE" : "SELECT * FROM api_credentials WHERE id = \(path.id)"
         guard let row = try conn.queryFirst(query) else { return nil }
+        return try metadata(path, row: row, on: conn, versions: withVersions)
+    }
+
+    /// A secret's metadata from its `api_credentials` row (`SELECT *`), and its versions when asked.
+    static func metadata(_ path: SecretPath, row: SQLRow, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata {
         let customText: String? = try row.decode(column: "custom_metadata")
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         let versions = withVersions
