@@ -91,7 +91,7 @@ public final class DatabaseEngine: Sendable {
         guard !connection.connectionURL.isEmpty, !connection.username.isEmpty else {
             throw AccessError(.invalidRequest, "connection_url and username are required")
         }
-        let existing = try await adminPassword(connection.name)
+        let existing = try await admin(connection.name)?.password
         guard let password = password ?? existing else { throw AccessError(.invalidRequest, "password is required for a new connection") }
         let (url, user) = (connection.connectionURL, connection.username)
         do {
@@ -184,11 +184,10 @@ public final class DatabaseEngine: Sendable {
     ///   not allow the role or the target refuses (nothing is left behind then).
     public func issue(_ grant: Grant, role name: String) async throws -> IssuedCredential {
         let role = try await role(grant, name)
-        let connection = try await connection(grant, role.dbName)
+        guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError(.notFound, "") }
         guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(role.name) else {
             throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
         }
-        guard let adminPassword = try await adminPassword(connection.name) else { throw AccessError(.notFound, "") }
         let defaultTTL = role.defaultTTL > 0 ? role.defaultTTL : 3600
         let maxTTL = role.maxTTL > 0 ? role.maxTTL : 86_400
         let now = Date().roundedToStoredPrecision
@@ -260,8 +259,7 @@ public final class DatabaseEngine: Sendable {
         let role = try? await role(grant, lease.roleName)
         let wanted = now.addingTimeInterval(Double(increment ?? (role.map { $0.defaultTTL > 0 ? $0.defaultTTL : 3600 } ?? 3600)))
         let expires = min(wanted, lease.maxExpiresAt)
-        let connection = try await connection(grant, lease.dbName)
-        guard let adminPassword = try await adminPassword(connection.name) else { throw AccessError(.notFound, "") }
+        guard let (connection, adminPassword) = try await admin(lease.dbName) else { throw AccessError(.notFound, "") }
         let username = lease.username, until = Self.expiration(expires)
         do {
             try await Blocking.run {
@@ -346,15 +344,13 @@ public final class DatabaseEngine: Sendable {
     private func revoke(leases: [Lease], on dbName: String) async -> [String?] {
         var errors = [String?](repeating: nil, count: leases.count)
         do {
-            let connection = try await database.read { conn in
-                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(dbName)").map(Self.connection)
-            }
+            let admin = try await admin(dbName)
             var roles: [String: DatabaseRole] = [:]
             for name in Set(leases.map(\.roleName)) {
                 roles[name] = try await database.read { conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map(Self.role) }
             }
             // A connection that is gone leaves nothing to drop: its leases go too.
-            if let connection, let adminPassword = try await adminPassword(connection.name) {
+            if let (connection, adminPassword) = admin {
                 let work = leases.map { (username: $0.username, statements: roles[$0.roleName]?.revocationStatements ?? []) }
                 errors = try await Blocking.run {
                     let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
@@ -413,10 +409,7 @@ public final class DatabaseEngine: Sendable {
     /// A connection's URL, admin user and password, for a rotator (a static role's).
     /// - Throws: ``RotationError`` when there is no such connection.
     func adminConnection(_ name: String) async throws -> (url: String, user: String, password: String) {
-        let connection = try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection)
-        }
-        guard let connection, let password = try await adminPassword(name) else {
+        guard let (connection, password) = try await admin(name) else {
             throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
         }
         return (connection.connectionURL, connection.username, password)
@@ -424,14 +417,15 @@ public final class DatabaseEngine: Sendable {
 
     // MARK: rows and helpers
 
-    private func adminPassword(_ name: String) async throws -> String? {
-        guard let encrypted = try await database.read({ conn -> EncryptedValue? in
-            try conn.queryFirst("SELECT key_term, sealed FROM database_connections WHERE name = \(name)").map {
-                EncryptedValue(term: try $0.decode(at: 0), sealed: try $0.decode(at: 1))
+    /// A connection and its admin password, opened, from one read of its row; `nil` when there is none.
+    private func admin(_ name: String) async throws -> (connection: DatabaseConnection, password: String)? {
+        guard let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
+            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
+                (try Self.connection(row), EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
             }
         }) else { return nil }
         let opened = try keys.sealer().open(encrypted, binding: Self.binding(name))
-        return opened.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        return (connection, opened.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
     }
 
     private func names(_ query: SQLQuery) async throws -> [String] {
