@@ -143,7 +143,7 @@ struct PostgresRoleSettings: Sendable {
         let (user, password) = try credentials(data, step: .set)
         let (url, adminUser, adminPassword) = try await adminConnection(context)
         let statements = statements
-        try await Self.offThread {
+        try await Self.offThread(step: .set) {
             let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
             let verifier = try target.passwordVerifier(password, user: user)
             guard !statements.isEmpty else {
@@ -160,7 +160,7 @@ struct PostgresRoleSettings: Sendable {
     func login(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .test)
         let url = try await adminConnection(context).url
-        try await Self.offThread {
+        try await Self.offThread(step: .test) {
             let target = try PostgresTarget(url: url, user: user, password: password)
             try target.execute("SELECT 1")
         }
@@ -192,11 +192,13 @@ struct PostgresRoleSettings: Sendable {
         return value
     }
 
-    static func offThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+    /// Runs libpq work off Swift's pool; a database error fails `step` (a refused login fails the test step,
+    /// not the set step).
+    static func offThread(step: RotationStep, _ body: @escaping @Sendable () throws -> Void) async throws {
         do {
             try await Blocking.run(body)
         } catch let error as StoreError {
-            throw RotationError.stepFailed(step: .set, reason: error.message)
+            throw RotationError.stepFailed(step: step, reason: error.message)
         }
     }
 }

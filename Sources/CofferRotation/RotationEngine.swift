@@ -250,8 +250,7 @@ public final class RotationEngine: Sendable {
                 let (pending, current) = try await values(run, grant: grant, path: path)
                 try await rotator.set(pending: pending, current: current, context: context(grant))
             case .test:
-                let (pending, _) = try await values(run, grant: grant, path: path)
-                try await rotator.test(pending: pending, context: context(grant))
+                try await rotator.test(pending: try await pendingData(run, grant: grant, path: path), context: context(grant))
             case .finish:
                 guard let pending = run.newVersion else { throw RotationError.stepFailed(step: .finish, reason: "no pending version was recorded") }
                 try await store.promotePending(grant, path, pending: pending, from: run.oldVersion, grace: settings.previousGrace)
@@ -302,8 +301,13 @@ public final class RotationEngine: Sendable {
 
     /// The pending and current values.
     private func values(_ run: RunRecord, grant: Grant, path: SecretPath) async throws -> (pending: JSONValue, current: JSONValue) {
+        (try await pendingData(run, grant: grant, path: path), try await data(grant, path, version: run.oldVersion))
+    }
+
+    /// The pending value alone (the test step needs nothing else).
+    private func pendingData(_ run: RunRecord, grant: Grant, path: SecretPath) async throws -> JSONValue {
         guard let pending = run.newVersion else { throw RotationError.stepFailed(step: run.step, reason: "no pending version was recorded") }
-        return (try await data(grant, path, version: pending), try await data(grant, path, version: run.oldVersion))
+        return try await data(grant, path, version: pending)
     }
 
     /// A version's data as JSON (`{}` for version 0: a credential created by its first rotation).
