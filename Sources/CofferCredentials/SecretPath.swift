@@ -15,6 +15,14 @@ public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
         self.path = path
     }
 
+    /// Parses a secret's id, `mount/path` (as `make rotate SECRET=` and rotator settings name secrets);
+    /// `nil` when there is no mount before a `/`.
+    /// - Throws: as ``init(mount:path:)`` for a bad path.
+    public init?(id: String) throws {
+        guard let slash = id.firstIndex(of: "/"), slash != id.startIndex else { return nil }
+        try self.init(mount: String(id[..<slash]), path: String(id[id.index(after: slash)...]))
+    }
+
     /// The record id its versions are sealed under, and the row's key: `mount/path`.
     public var id: String { mount + "/" + path }
 

@@ -282,10 +282,9 @@ public final class RotationEngine: Sendable {
     private func context(_ grant: Grant) -> RotationContext {
         let store = store, databases = databases
         return RotationContext(secret: { name in
-            guard let slash = name.firstIndex(of: "/") else {
+            guard let path = try SecretPath(id: name) else {
                 throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
             }
-            let path = try SecretPath(mount: String(name[..<slash]), path: String(name[name.index(after: slash)...]))
             guard grant.allows(.read, on: "\(path.mount)/data/\(path.path)") else {
                 throw RotationError.stepFailed(step: .set, reason: "this token may not read \(name) (read on \(path.mount)/data/\(path.path))")
             }

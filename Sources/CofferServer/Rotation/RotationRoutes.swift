@@ -33,10 +33,8 @@ struct RotationRoutes: Sendable {
 
     /// `mount/path` as one string (the CLI's `--secret secret/app/api`).
     static func secretPath(_ text: String) throws -> SecretPath {
-        guard let slash = text.firstIndex(of: "/"), slash != text.startIndex else {
-            throw APIError(.badRequest, "a credential is named mount/path, such as secret/app/api")
-        }
-        return try SecretPath(mount: String(text[..<slash]), path: String(text[text.index(after: slash)...]))
+        guard let path = try SecretPath(id: text) else { throw APIError(.badRequest, "a credential is named mount/path, such as secret/app/api") }
+        return path
     }
 
     private func answer(_ outcomes: [RotationOutcome], grant: Grant) -> Response {
