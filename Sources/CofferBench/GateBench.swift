@@ -39,25 +39,13 @@ struct GateBench: AsyncParsableCommand {
     }
 
     private func measure(url: String, label: String, logger: Logger) async throws {
-        let configuration = try ServerConfiguration(flags: .init(database: url), environment: .init(), file: .init())
-        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
-        let root: String
-        if await server.keys.status.initialized {
-            throw ValidationError("the \(label) database is already initialised: point the bench at an empty database")
-        } else {
-            let initialised = try await server.keys.initialize(method: .keyFile)
-            guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
-            _ = try await server.keys.unseal(with: key.bytes)
-            root = initialised.rootToken
-        }
+        let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         // A non-root token whose policy allows the no-op, as a service would hold; made through the Gate's
         // Swift API with the root token.
         try await server.gate.policies.write("bench", text: #"path "sys/bench/noop" { capabilities = ["read"] }"#)
-        let issued = try await server.gate.perform(
-            GateRequest(token: root, path: "auth/token/create", operation: .write, requestID: "bench-setup", remoteAddress: "local"),
-            status: { _ in 200 }) { grant in try await server.gate.tokens.create(grant, TokenRequest(policies: ["bench"]), orphan: false) }
+        let token = try await serviceToken(server, root: root, policy: "bench")
         // The Gate alone, through its Swift API (no HTTP): 64 concurrent callers, then one at a time.
-        let noop = GateRequest(token: issued.token, path: "sys/bench/noop", operation: .read, requestID: "bench", remoteAddress: "local")
+        let noop = GateRequest(token: token, path: "sys/bench/noop", operation: .read, requestID: "bench", remoteAddress: "local")
         let inProcessCount = 64 * 300
         let started = ContinuousClock.now
         let cpuBefore = processCPUSeconds()
@@ -87,8 +75,8 @@ struct GateBench: AsyncParsableCommand {
         guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
         var gatedRate = 0.0, bypassRate = 0.0
         for _ in 0..<max(1, repeats) {
-            gatedRate = max(gatedRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/noop", token: issued.token))
-            bypassRate = max(bypassRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/bypass", token: issued.token))
+            gatedRate = max(gatedRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/noop", token: token))
+            bypassRate = max(bypassRate, try await wrk("http://127.0.0.1:\(port)/v1/sys/bench/bypass", token: token))
         }
         await group.triggerGracefulShutdown()
         try await serving.value

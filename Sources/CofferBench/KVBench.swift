@@ -40,51 +40,34 @@ struct KVBench: AsyncParsableCommand {
     }
 
     private func measure(url: String, label: String, counts: [Int], logger: Logger) async throws {
-        let configuration = try ServerConfiguration(flags: .init(listen: "127.0.0.1:0", database: url), environment: .init(), file: .init())
-        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
-        let initialised = try await server.keys.initialize(method: .keyFile)
-        guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
-        _ = try await server.keys.unseal(with: key.bytes)
-        let root = initialised.rootToken
+        let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         // A service token that may read the one secret, as a real client holds.
         try await server.gate.policies.write("bench-reader", text: #"path "secret/data/bench/*" { capabilities = ["read"] }"#)
-        let setup = { (path: String, operation: GateRequest.Operation) in
-            GateRequest(token: root, path: path, operation: operation, requestID: "bench-setup", remoteAddress: "local")
-        }
-        let issued = try await server.gate.perform(setup("auth/token/create", .write), status: { _ in 200 }) { grant in
-            try await server.gate.tokens.create(grant, TokenRequest(policies: ["bench-reader"]), orphan: false)
-        }
+        let token = try await serviceToken(server, root: root, policy: "bench-reader")
         let value = String(repeating: "s", count: 256)
         var json = try JSONValue.object(["api_key": .string(value)]).encoded()
         let data = SecureHandle(SecureBytes(copying: json))
         json.withUnsafeMutableBytes { Wipe.raw($0) }
-        _ = try await server.gate.perform(setup("secret/data/bench/api", .write), status: { _ in 200 }) { grant in
+        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench/api", operation: .write), status: { _ in 200 }) { grant in
             try await server.credentials.write(grant, try SecretPath(mount: "secret", path: "bench/api"), data: data, cas: nil)
         }
 
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try server.makeApplication { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        let serving = Task { try await group.run() }
-        var ports = portStream.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
-        defer { serving.cancel() }
-        for count in counts {
-            let (entriesBefore, commitsBefore) = (server.gate.audit.committedEntries, server.gate.audit.commits)
-            let cpu0 = processCPUSeconds()
-            let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: count, seconds: seconds)
-            let cpu1 = processCPUSeconds()
-            let read = try await Wrk.run("http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: issued.token, connections: count, seconds: seconds)
-            let cpu2 = processCPUSeconds()
-            let healthCPU = (cpu1 - cpu0) / (health.rate * Double(seconds)) * 1e6, readCPU = (cpu2 - cpu1) / (read.rate * Double(seconds)) * 1e6
-            print(pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10) + pad(String(format: "%.2f", health.p50), 8)
-                  + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10) + pad(String(format: "%.2f", read.p50), 8)
-                  + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
-                  + String(format: "   server CPU per request: health %.0f µs, read %.0f µs; %.1f audit entries per commit", healthCPU, readCPU,
-                           Double(server.gate.audit.committedEntries - entriesBefore) / Double(max(1, server.gate.audit.commits - commitsBefore))))
+        try await withServing(server, logger: logger) { port in
+            for count in counts {
+                let (entriesBefore, commitsBefore) = (server.gate.audit.committedEntries, server.gate.audit.commits)
+                let cpu0 = processCPUSeconds()
+                let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: count, seconds: seconds)
+                let cpu1 = processCPUSeconds()
+                let read = try await Wrk.run("http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: token, connections: count, seconds: seconds)
+                let cpu2 = processCPUSeconds()
+                let healthCPU = (cpu1 - cpu0) / (health.rate * Double(seconds)) * 1e6, readCPU = (cpu2 - cpu1) / (read.rate * Double(seconds)) * 1e6
+                print(pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10) + pad(String(format: "%.2f", health.p50), 8)
+                      + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10) + pad(String(format: "%.2f", read.p50), 8)
+                      + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
+                      + String(format: "   server CPU per request: health %.0f µs, read %.0f µs; %.1f audit entries per commit", healthCPU, readCPU,
+                               Double(server.gate.audit.committedEntries - entriesBefore) / Double(max(1, server.gate.audit.commits - commitsBefore))))
+            }
         }
-        await group.triggerGracefulShutdown()
-        try await serving.value
     }
 
     private func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }

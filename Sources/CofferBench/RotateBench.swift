@@ -28,32 +28,24 @@ struct RotateBench: AsyncParsableCommand {
         var logger = Logger(label: "coffer.bench")
         logger.logLevel = .critical
         print(machineDescription())
-        let coffer = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("coffer").path
-        guard FileManager.default.isExecutableFile(atPath: coffer) else { throw ValidationError("\(coffer) is missing: build it (make build-release)") }
+        // `coffer rotate` runs from the binary built beside this one (CofferProcess.binary).
+        guard FileManager.default.isExecutableFile(atPath: CofferProcess.binary) else {
+            throw ValidationError("\(CofferProcess.binary) is missing: build it (make build-release)")
+        }
         print("\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback")
         print("")
         try await forEachBackend(target: "bench-rotate") { url, label in
-            try await measure(url: url, label: label, coffer: coffer, logger: logger)
+            try await measure(url: url, label: label, logger: logger)
         }
     }
 
-    private func measure(url: String, label: String, coffer: String, logger: Logger) async throws {
-        let configuration = try ServerConfiguration(flags: .init(listen: "127.0.0.1:0", database: url), environment: .init(), file: .init())
-        let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
-        let initialised = try await server.keys.initialize(method: .keyFile)
-        guard let key = initialised.keyFileKey else { throw ValidationError("no key") }
-        _ = try await server.keys.unseal(with: key.bytes)
-        let root = initialised.rootToken
+    private func measure(url: String, label: String, logger: Logger) async throws {
+        let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         let policies = #filePath.components(separatedBy: "/Sources/")[0] + "/Policies"
         try await server.gate.policies.write("rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
-        let setup = { (path: String, operation: GateRequest.Operation) in
-            GateRequest(token: root, path: path, operation: operation, requestID: "bench-setup", remoteAddress: "local")
-        }
-        let runner = try await server.gate.perform(setup("auth/token/create", .write), status: { _ in 200 }) { grant in
-            try await server.gate.tokens.create(grant, TokenRequest(policies: ["rotation-runner"]), orphan: false)
-        }
+        let runner = try await serviceToken(server, root: root, policy: "rotation-runner")
         let count = credentials
-        _ = try await server.gate.perform(setup("secret/data/bench", .write), status: { _ in 200 }) { grant in
+        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench", operation: .write), status: { _ in 200 }) { grant in
             for index in 0..<count {
                 let path = try SecretPath(mount: "secret", path: "bench/key-\(index)")
                 let data = try JSONValue.object(["value": .string("initial-\(index)")]).encoded()
@@ -66,18 +58,13 @@ struct RotateBench: AsyncParsableCommand {
             _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -60))")
         }
 
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try server.makeApplication { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        let serving = Task { try await group.run() }
-        var ports = portStream.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else { throw ValidationError("the bench server did not start") }
-
-        let started = ContinuousClock.now
-        let folder = FileManager.default.temporaryDirectory.path
-        let (status, output) = try await CofferProcess.run(["rotate", "run", "--json"], in: folder,
-                                                           environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": runner.token])
-        let elapsed = seconds(ContinuousClock.now - started)
+        // Timed inside: the service's start and shutdown are not the rotation's.
+        let (status, output, elapsed) = try await withServing(server, logger: logger) { port in
+            let started = ContinuousClock.now
+            let (status, output) = try await CofferProcess.run(["rotate", "run", "--json"], in: FileManager.default.temporaryDirectory.path,
+                                                               environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": runner])
+            return (status, output, seconds(ContinuousClock.now - started))
+        }
         let rotated = output.components(separatedBy: "\"result\":\"rotated\"").count - 1
         print(pad(label, 12) + String(format: "make rotate: %d of %d rotated in %.2f s, %.0f credentials/s (exit status %d); %.1f audit entries per commit",
                                       rotated, count, elapsed, Double(rotated) / elapsed, status,
@@ -86,8 +73,6 @@ struct RotateBench: AsyncParsableCommand {
         if label == "postgresql", let target = TestDatabase.postgresURL {
             try await dynamicCredentials(server: server, root: root, target: target)
         }
-        await group.triggerGracefulShutdown()
-        try await serving.value
         await server.keys.seal()
     }
 
