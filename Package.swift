@@ -69,6 +69,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CofferPersistence",
+            dependencies: [
+                "CofferAccess", "CofferCredentials", "CofferCrypto", "CofferStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CofferKeys",
             dependencies: ["CofferCrypto", "CofferStore"],
             swiftSettings: swiftSettings
@@ -91,6 +99,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
+                "CofferPersistence",
                 "CofferRotation",
                 "CofferStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,6 +143,7 @@ let package = Package(
             dependencies: [
                 "CofferAccess",
                 "CofferCredentials",
+                "CofferPersistence",
                 "CofferRotation",
                 "CofferServer",
                 "CofferTesting",
@@ -177,6 +187,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
+                "CofferPersistence",
                 "CofferRotation",
                 "CofferServer",
                 "CofferStore",

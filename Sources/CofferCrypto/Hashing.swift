@@ -91,3 +91,36 @@ public enum Random {
         return randombytes_uniform(upperBound)
     }
 }
+
+/// SHA-256 (`crypto_hash_sha256`), fed in pieces: content addresses of model artifacts, which are
+/// hashed while they stream and never held whole in memory.
+public struct SHA256: Sendable {
+    private var state = crypto_hash_sha256_state()
+
+    public init() {
+        Sodium.ensureInitialised()
+        crypto_hash_sha256_init(&state)
+    }
+
+    /// Adds `bytes` to the digest.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    /// The digest as 64 lowercase hex digits.
+    /// Ends the digest; the state is spent (start a new ``SHA256`` for more).
+    public mutating func finalHex() -> String {
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        crypto_hash_sha256_final(&state, &out)
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: out.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
+    }
+
+    /// The digest of `bytes` in one call.
+    public static func hex(_ bytes: [UInt8]) -> String {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update($0) }
+        return hasher.finalHex()
+    }
+}
