@@ -1,6 +1,7 @@
 public import CofferAccess
 public import CofferCredentials
 public import CofferKeys
+public import CofferPersistence
 public import CofferRotation
 public import CofferStore
 import CofferCrypto
@@ -26,6 +27,10 @@ public struct CofferServer: Sendable {
     public let gate: Gate
     /// The credentials store (KV version 2 engines).
     public let credentials: CredentialStore
+    /// The persistence suite: model registry, feature cache, persistent cache (Docs/SUITE.md).
+    public let models: ModelRegistry
+    public let features: FeatureStore
+    public let cache: PersistentCache
     public let logger: Logger
     let migrationCount: Int
 
@@ -40,9 +45,12 @@ public struct CofferServer: Sendable {
             let keys = try await KeyHierarchy(database: database)
             let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
             try await gate.policies.ensureDefault()
+            let blobs = try BlobStore(root: configuration.artifactPath)
             return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
-                                credentials: CredentialStore(database: database, keys: keys), logger: logger,
-                                migrationCount: migrations.migrations.count)
+                                credentials: CredentialStore(database: database, keys: keys),
+                                models: ModelRegistry(database: database, blobs: blobs), features: FeatureStore(database: database),
+                                cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
+                                logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
             throw error
@@ -90,6 +98,9 @@ public struct CofferServer: Sendable {
         MountRoutes(mounts: credentials.mounts).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)
         DatabaseRoutes(engine: databaseEngine, credentials: credentials, rotation: rotation).register(on: router)
+        ModelRoutes(registry: models).register(on: router)
+        FeatureRoutes(store: features).register(on: router)
+        CacheRoutes(cache: cache).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
@@ -103,7 +114,8 @@ public struct CofferServer: Sendable {
         }
         var services: [any Service] = [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
                                        UsageFlusher(usage: credentials.usage, logger: logger),
-                                       LeaseReaper(engine: databaseEngine, gate: gate, logger: logger)]
+                                       LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
+                                       SuiteMaintenance(gate: gate, features: features, cache: cache, logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -117,8 +129,8 @@ public struct CofferServer: Sendable {
 
     /// The same server with another configuration (the database, keys and identity stay).
     public func with(configuration: ServerConfiguration) -> CofferServer {
-        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials, logger: logger,
-                     migrationCount: migrationCount)
+        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
+                     models: models, features: features, cache: cache, logger: logger, migrationCount: migrationCount)
     }
 
     /// Unseals from `configuration.unsealKeyFile`, when one is set.

@@ -239,7 +239,7 @@ public final class PersistentCache: Sendable {
     /// Loads every warm namespace into memory (at start-up), most-read entries first, until memory is full.
     /// - Returns: how many entries were loaded.
     @discardableResult
-    public func warmUp() async throws -> Int {
+    public func warmUp(_ grant: Grant) async throws -> Int {
         let warm = try await database.read { conn in
             try conn.query("SELECT namespace FROM cache_namespaces WHERE warm = \(true) ORDER BY namespace").map { try $0.decode(String.self, at: 0) }
         }
@@ -284,7 +284,7 @@ public final class PersistentCache: Sendable {
     /// Deletes expired entries, at most `batch` per transaction, until none is left.
     /// - Returns: how many were deleted.
     @discardableResult
-    public func purgeExpired(batch: Int = 1_000) async throws -> Int {
+    public func purgeExpired(_ grant: Grant, batch: Int = 1_000) async throws -> Int {
         var total = 0
         while true {
             let now = Date()

@@ -43,6 +43,11 @@ public struct ServerConfiguration: Sendable {
     public var rotationLockTTL: Int64
     /// Seconds the `previous` version stays readable after a rotation, while clients move to the new value.
     public var rotationPreviousGrace: Int64
+    /// The model registry's artifact folder (content-addressed blobs). Instances sharing one PostgreSQL
+    /// must share this folder too.
+    public var artifactPath: String
+    /// Bytes the persistent cache's memory tier may hold.
+    public var cacheMemoryBytes: Int
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -72,11 +77,16 @@ public struct ServerConfiguration: Sendable {
         public var insecureListen: String?
         public var rotationLockTTL: String?
         public var rotationPreviousGrace: String?
+        public var artifactPath: String?
+        public var cacheMemory: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
                     clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
                     auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
-                    insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil) {
+                    insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
+                    artifactPath: String? = nil, cacheMemory: String? = nil) {
+            self.artifactPath = artifactPath
+            self.cacheMemory = cacheMemory
             self.rotationLockTTL = rotationLockTTL
             self.rotationPreviousGrace = rotationPreviousGrace
             self.tlsCertFile = tlsCertFile
@@ -103,7 +113,8 @@ public struct ServerConfiguration: Sendable {
                           auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"),
                           tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
                           tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
-                          rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"))
+                          rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
+                          artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -117,7 +128,7 @@ public struct ServerConfiguration: Sendable {
             }
             let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                               "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
-                              "rotation_lock_ttl", "rotation_previous_grace"]
+                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -135,7 +146,8 @@ public struct ServerConfiguration: Sendable {
                           insecureListen: try object["insecure_listen"].map { value in
                               guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
                               return String(flag)
-                          }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"))
+                          }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
+                          artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"))
         }
     }
 
@@ -193,6 +205,16 @@ public struct ServerConfiguration: Sendable {
         }
         rotationLockTTL = try seconds("rotation_lock_ttl", \.rotationLockTTL, default: 60, range: 1...3600)
         rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
+        let defaultArtifacts: String = switch database {
+        case .sqlite(let path): ((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent) + "/artifacts"
+        default: "./coffer-data/artifacts"
+        }
+        artifactPath = pick("artifact_path", \.artifactPath, default: defaultArtifacts) ?? defaultArtifacts
+        let memory = pick("cache_memory", \.cacheMemory, default: String(64 << 20)) ?? String(64 << 20)
+        guard let cacheMemoryBytes = Int(memory), (0...(1 << 40)).contains(cacheMemoryBytes) else {
+            throw ConfigurationError("cache_memory must be the bytes the cache may hold in memory, from 0 to 1099511627776, not \"\(memory)\"")
+        }
+        self.cacheMemoryBytes = cacheMemoryBytes
         guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
             throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
         }
@@ -242,6 +264,8 @@ public struct ServerConfiguration: Sendable {
             ("tls_client_ca_file", tlsClientCAFile ?? "(none: no client certificates asked)"),
             ("rotation_lock_ttl", "\(rotationLockTTL) s"),
             ("rotation_previous_grace", "\(rotationPreviousGrace) s"),
+            ("artifact_path", artifactPath),
+            ("cache_memory", "\(cacheMemoryBytes) bytes"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

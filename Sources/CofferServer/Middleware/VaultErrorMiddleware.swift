@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferKeys
+import CofferPersistence
 import CofferStore
 import HTTPTypes
 public import Hummingbird
@@ -30,6 +31,8 @@ extension APIError {
         case let error as AccessError:
             return error.apiError
         case let error as KeysError:
+            return error.apiError
+        case let error as SuiteError:
             return error.apiError
         case let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code):
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])

@@ -8,12 +8,13 @@ struct VaultEnvelope<D: Encodable>: Encodable {
     let lease_duration = 0
     let data: OrNull<D>
     let wrap_info: OrNull<WrapInfo>
-    let warnings = OrNull<[String]>(nil)
+    let warnings: OrNull<[String]>
     let auth = OrNull<NoData>(nil)
 
-    init(data: D?, wrapInfo: WrapInfo? = nil) {
+    init(data: D?, wrapInfo: WrapInfo? = nil, warnings: [String]? = nil) {
         self.data = OrNull(data)
         self.wrap_info = OrNull(wrapInfo)
+        self.warnings = OrNull(warnings)
     }
 
     /// `wrap_info` of a wrapped answer (hvac reads `token` from it).

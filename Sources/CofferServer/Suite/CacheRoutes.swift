@@ -1,0 +1,107 @@
+import CofferAccess
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/cache/…` (Docs/API.md, "Persistent cache"): entries by namespace and key, statistics,
+/// warming and purging. Policies: `cache-reader`, `cache-writer`. Values are text (UTF-8) in JSON.
+struct CacheRoutes: Sendable {
+    let cache: PersistentCache
+
+    func register(on router: GatedRouter) {
+        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, context, grant in
+            let key = try Self.key(context)
+            guard let value = try await cache.get(grant, key) else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/coffer/cache/entries/:namespace/:key", method: method) { request, context, grant in
+                let key = try Self.key(context)
+                let body = try await Body.decode(PutBody.self, request, context)
+                let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0
+                let (expiresAt, warning) = try await cache.put(grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: ["expires_time": OrNull(expiresAt.map { VaultTime.format($0) })],
+                                                                     warnings: warning.map { [$0] }))
+            }
+        }
+        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, context, grant in
+            guard try await cache.delete(grant, try Self.key(context)) else { throw APIError(.notFound, []) }
+            return Response(status: .noContent)
+        }
+        router.onList("/v1/coffer/cache/namespaces") { _, _, grant in
+            let names = try await cache.namespaces(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+        router.on("/v1/coffer/cache/stats/:namespace", method: .get) { _, context, grant in
+            let statistics = try await cache.statistics(grant, namespace: try context.parameters.require("namespace"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatisticsAnswer(statistics)))
+        }
+        router.on("/v1/coffer/cache/warm/:namespace", method: .post) { request, context, grant in
+            let body = try await Body.decodeIfPresent(WarmBody.self, request, context) ?? WarmBody()
+            let loaded = try await cache.setWarm(grant, namespace: try context.parameters.require("namespace"), warm: body.warm ?? true)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["loaded": loaded]))
+        }
+        router.on("/v1/coffer/cache/purge/:namespace", method: .post, operation: .delete) { _, context, grant in
+            let removed = try await cache.purge(grant, namespace: try context.parameters.require("namespace"))
+            grant.auditFact("purged", "\(removed)")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["removed": removed]))
+        }
+    }
+
+    static func key(_ context: CofferRequestContext) throws -> CacheKey {
+        let raw = try context.parameters.require("key")
+        return CacheKey(namespace: try context.parameters.require("namespace"), key: raw.removingPercentEncoding ?? raw)
+    }
+
+    struct PutBody: Decodable {
+        let value: String
+        var ttl: DurationValue?
+        var jitter: Double?
+    }
+
+    struct WarmBody: Decodable {
+        var warm: Bool?
+    }
+
+    struct EntryAnswer: Encodable {
+        let value: String
+        let expires_time: OrNull<String>
+        let source: String
+
+        init(_ value: CacheValue) {
+            self.value = String(decoding: value.bytes, as: UTF8.self)
+            expires_time = OrNull(value.expiresAt.map { VaultTime.format($0) })
+            source = value.source.rawValue
+        }
+    }
+
+    struct StatisticsAnswer: Encodable {
+        let namespace: String
+        let entries: Int64
+        let bytes: Int64
+        let hits: Int64
+        let misses: Int64
+        let hit_rate: Double
+        let evictions: Int64
+        let expirations: Int64
+        let memory_entries: Int
+        let memory_bytes: Int
+        let warm: Bool
+
+        init(_ statistics: CacheStatistics) {
+            namespace = statistics.namespace
+            entries = statistics.entries
+            bytes = statistics.bytes
+            hits = statistics.hits
+            misses = statistics.misses
+            hit_rate = statistics.hits + statistics.misses == 0 ? 0 : Double(statistics.hits) / Double(statistics.hits + statistics.misses)
+            evictions = statistics.evictions
+            expirations = statistics.expirations
+            memory_entries = statistics.memoryEntries
+            memory_bytes = statistics.memoryBytes
+            warm = statistics.warm
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import CofferAccess
+import CofferCredentials
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/features/…` (Docs/API.md, "Feature cache"): feature sets, batch writes, latest and as-of
+/// reads, histories, statistics and pruning. Policies: `features-reader`, `features-writer`.
+struct FeatureRoutes: Sendable {
+    let store: FeatureStore
+
+    func register(on router: GatedRouter) {
+        router.onList("/v1/coffer/features/sets") { _, _, grant in
+            let names = try await store.sets(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/coffer/features/sets/:set", method: method) { request, context, grant in
+                let body = try await Body.decode(SetBody.self, request, context)
+                guard let type = FeatureValueType(rawValue: body.value_type ?? "number") else {
+                    throw APIError(.badRequest, "value_type must be number or json")
+                }
+                let set = FeatureSet(name: try context.parameters.require("set"), valueType: type,
+                                     ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0,
+                                     retention: try body.retention.map { try Duration.seconds(of: $0, field: "retention") } ?? 0,
+                                     features: body.features?.items ?? [], description: body.description ?? "")
+                try await store.define(grant, set)
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/coffer/features/sets/:set", method: .get) { _, context, grant in
+            let set = try await store.set(grant, try context.parameters.require("set"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: SetAnswer(set)))
+        }
+        router.on("/v1/coffer/features/sets/:set", method: .delete) { _, context, grant in
+            try await store.delete(grant, set: try context.parameters.require("set"))
+            return Response(status: .noContent)
+        }
+        router.on("/v1/coffer/features/values/:set", method: .post) { request, context, grant in
+            let body = try await Body.decode(WriteBody.self, request, context)
+            let rows = try body.rows.enumerated().map { index, row in
+                FeatureWrite(entity: row.entity, feature: row.feature, value: row.value ?? .null,
+                             eventTime: try row.event_time.map { try SuiteTime.parse($0.text, field: "rows[\(index)].event_time") })
+            }
+            let written = try await store.put(grant, set: try context.parameters.require("set"), rows)
+            grant.auditFact("written", "\(written)")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["written": written]))
+        }
+        // A batch read: POST (the entity list can be long) under the `read` capability, or GET with query parameters.
+        router.on("/v1/coffer/features/read/:set", method: .post, operation: .read) { request, context, grant in
+            let body = try await Body.decode(ReadBody.self, request, context)
+            return try await read(grant, set: try context.parameters.require("set"), entities: body.entities.items, features: body.features?.items,
+                                  asOf: try body.as_of.map { try SuiteTime.parse($0.text, field: "as_of") })
+        }
+        router.on("/v1/coffer/features/values/:set", method: .get) { request, context, grant in
+            let query = request.uri.queryParameters
+            let entities = Self.list(query["entities"].map(String.init))
+            return try await read(grant, set: try context.parameters.require("set"), entities: entities,
+                                  features: query["features"].map { Self.list(String($0)) },
+                                  asOf: try query["as_of"].map { try SuiteTime.parse(String($0), field: "as_of") })
+        }
+        router.on("/v1/coffer/features/history/:set/:entity/:feature", method: .get) { request, context, grant in
+            let query = request.uri.queryParameters
+            let to = try query["to"].map { try SuiteTime.parse(String($0), field: "to") } ?? Date()
+            let from = try query["from"].map { try SuiteTime.parse(String($0), field: "from") } ?? to.addingTimeInterval(-86_400)
+            guard let limit = Int(query["limit"].map(String.init) ?? "10000") else { throw APIError(.badRequest, "limit must be a number") }
+            let points = try await store.history(grant, set: try context.parameters.require("set"), entity: try context.parameters.require("entity"),
+                                                 feature: try context.parameters.require("feature"), from: from, to: to, limit: limit)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["points": points.map(PointAnswer.init)]))
+        }
+        router.on("/v1/coffer/features/stats/:set", method: .get) { _, context, grant in
+            let statistics = try await store.statistics(grant, set: try context.parameters.require("set"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatisticsAnswer(statistics)))
+        }
+        router.on("/v1/coffer/features/prune", method: .post, operation: .delete) { request, context, grant in
+            let body = try await Body.decodeIfPresent(PruneBody.self, request, context) ?? PruneBody()
+            let cutoff = try body.older_than.map { Date().addingTimeInterval(-Double(try Duration.seconds(of: $0, field: "older_than"))) }
+            let removed = try await store.prune(grant, set: body.set, olderThan: cutoff)
+            grant.auditFact("pruned", "\(removed)")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["removed": removed]))
+        }
+    }
+
+    private func read(_ grant: Grant, set: String, entities: [String], features: [String]?, asOf: Date?) async throws -> Response {
+        let readings = try await store.latest(grant, set: set, entities: entities, features: features, asOf: asOf)
+        let answer = readings.mapValues { $0.mapValues(ReadingAnswer.init) }
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["entities": answer]))
+    }
+
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A time as RFC 3339 text or Unix seconds.
+    struct TimeValue: Decodable {
+        let text: String
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let seconds = try? container.decode(Double.self) { text = String(seconds) } else { text = try container.decode(String.self) }
+        }
+    }
+
+    struct SetBody: Decodable {
+        var value_type: String?
+        var ttl: DurationValue?
+        var retention: DurationValue?
+        var features: StringList?
+        var description: String?
+    }
+
+    struct WriteBody: Decodable {
+        let rows: [Row]
+
+        struct Row: Decodable {
+            let entity: String
+            let feature: String
+            let value: JSONValue?
+            var event_time: TimeValue?
+        }
+    }
+
+    struct ReadBody: Decodable {
+        let entities: StringList
+        var features: StringList?
+        var as_of: TimeValue?
+    }
+
+    struct PruneBody: Decodable {
+        var set: String?
+        var older_than: DurationValue?
+    }
+
+    struct SetAnswer: Encodable {
+        let name: String
+        let value_type: String
+        let ttl: Int64
+        let retention: Int64
+        let features: [String]
+        let description: String
+
+        init(_ set: FeatureSet) {
+            name = set.name
+            value_type = set.valueType.rawValue
+            ttl = set.ttl
+            retention = set.retention
+            features = set.features
+            description = set.description
+        }
+    }
+
+    struct ReadingAnswer: Encodable {
+        let status: String
+        let value: OrNull<JSONValue>
+        let event_time: OrNull<String>
+        let write_time: OrNull<String>
+
+        init(_ reading: FeatureReading) {
+            status = reading.state.rawValue
+            value = OrNull(reading.value)
+            event_time = OrNull(reading.eventTime.map { VaultTime.format($0) })
+            write_time = OrNull(reading.writeTime.map { VaultTime.format($0) })
+        }
+    }
+
+    struct PointAnswer: Encodable {
+        let event_time: String
+        let write_time: String
+        let value: JSONValue
+
+        init(_ point: FeaturePoint) {
+            event_time = VaultTime.format(point.eventTime)
+            write_time = VaultTime.format(point.writeTime)
+            value = point.value
+        }
+    }
+
+    struct StatisticsAnswer: Encodable {
+        let features: [Feature]
+        let hits: Int64
+        let misses: Int64
+        let expired: Int64
+
+        struct Feature: Encodable {
+            let feature: String
+            let count: Int64
+            let nulls: Int64
+            let min: OrNull<Double>
+            let max: OrNull<Double>
+            let mean: OrNull<Double>
+            let last_update: OrNull<String>
+        }
+
+        init(_ statistics: FeatureSetStatistics) {
+            features = statistics.features.map { feature in
+                Feature(feature: feature.feature, count: feature.count, nulls: feature.nulls, min: OrNull(feature.min), max: OrNull(feature.max),
+                        mean: OrNull(feature.mean), last_update: OrNull(feature.lastUpdate.map { VaultTime.format($0) }))
+            }
+            hits = statistics.hits
+            misses = statistics.misses
+            expired = statistics.expired
+        }
+    }
+}

@@ -1,0 +1,304 @@
+import CofferAccess
+import CofferCredentials
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/models/…` (Docs/API.md, "Model registry"): register a version by streaming its artifact,
+/// read, search, move through the lifecycle, alias, download, and the history. Policies: `models-reader`,
+/// `models-writer` (Policies/).
+struct ModelRoutes: Sendable {
+    let registry: ModelRegistry
+    /// The registration's metadata travels in this header (JSON, or base64 of JSON) while the body is the artifact.
+    static let metadataHeader = HTTPField.Name("X-Coffer-Model")!
+    static let digestHeader = HTTPField.Name("X-Coffer-Artifact-Digest")!
+
+    func register(on router: GatedRouter) {
+        router.onList("/v1/coffer/models") { _, _, grant in
+            let names = try await registry.models(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+        router.on("/v1/coffer/models/_search", method: .get) { request, _, grant in
+            let found = try await registry.search(grant, try Self.search(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["versions": found.map(VersionAnswer.init)]))
+        }
+        router.on("/v1/coffer/models/_gc", method: .post, operation: .delete) { request, context, grant in
+            let body = try await Body.decodeIfPresent(CollectBody.self, request, context) ?? CollectBody()
+            let grace = try body.grace.map { try Duration.seconds(of: $0, field: "grace") } ?? 3600
+            let (files, bytes) = try await registry.collectGarbage(grant, grace: TimeInterval(grace))
+            grant.auditFact("removed_blobs", "\(files)")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["removed_files": files, "removed_bytes": Int(bytes)]))
+        }
+        router.on("/v1/coffer/models/:name", method: .get) { _, context, grant in
+            let summary = try await registry.model(grant, try context.parameters.require("name"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ModelAnswer(summary)))
+        }
+        router.on("/v1/coffer/models/:name/versions", method: .post) { request, context, grant in
+            try await registerVersion(request, context, grant)
+        }
+        router.onList("/v1/coffer/models/:name/versions") { _, context, grant in
+            let versions = try await registry.versions(grant, model: try context.parameters.require("name"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionsAnswer(keys: versions.map { String($0.version) }, versions: versions.map(VersionAnswer.init))))
+        }
+        router.on("/v1/coffer/models/:name/versions/:version", method: .get) { _, context, grant in
+            let version = try await registry.version(grant, model: try context.parameters.require("name"),
+                                                     VersionReference(parsing: try context.parameters.require("version")))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+        }
+        router.on("/v1/coffer/models/:name/versions/:version/artifact", method: .get) { _, context, grant in
+            let (version, reader) = try await registry.artifact(grant, model: try context.parameters.require("name"),
+                                                                VersionReference(parsing: try context.parameters.require("version")))
+            grant.auditFact("artifact_digest", version.artifactDigest)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            headers[Self.digestHeader] = "sha256:" + version.artifactDigest
+            headers[.contentDisposition] = "attachment; filename=\"\(version.name)-\(version.version)\""
+            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: Int(version.artifactSize)) { writer in
+                try await reader.forEachChunk { chunk in try await writer.write(ByteBuffer(bytes: chunk)) }
+                try await writer.finish(nil)
+            })
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/coffer/models/:name/versions/:version/status", method: method) { request, context, grant in
+                let body = try await Body.decode(StatusBody.self, request, context)
+                guard let status = ModelStatus(rawValue: body.status) else {
+                    throw APIError(.badRequest, "status must be one of \(ModelStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let version = try await registry.setStatus(grant, model: try context.parameters.require("name"),
+                                                           version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
+                grant.auditFact("status", status.rawValue)
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+            }
+            router.on("/v1/coffer/models/:name/aliases/:alias", method: method) { request, context, grant in
+                let body = try await Body.decode(AliasBody.self, request, context)
+                let name = try context.parameters.require("name"), alias = try context.parameters.require("alias")
+                try await registry.setAlias(grant, model: name, alias: alias, version: body.version, note: body.note ?? "")
+                grant.auditFact("alias", "\(alias)=\(body.version)")
+                return Response(status: .noContent)
+            }
+        }
+        router.on("/v1/coffer/models/:name/aliases/:alias", method: .get) { _, context, grant in
+            let version = try await registry.version(grant, model: try context.parameters.require("name"), .alias(try context.parameters.require("alias")))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+        }
+        router.on("/v1/coffer/models/:name/aliases/:alias", method: .delete) { _, context, grant in
+            try await registry.removeAlias(grant, model: try context.parameters.require("name"), alias: try context.parameters.require("alias"))
+            return Response(status: .noContent)
+        }
+        router.on("/v1/coffer/models/:name/history", method: .get) { _, context, grant in
+            let events = try await registry.history(grant, model: try context.parameters.require("name"))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: HistoryAnswer(events: events.map(EventAnswer.init),
+                                                                                     aliases: ModelRegistry.tenures(events).map(TenureAnswer.init))))
+        }
+    }
+
+    /// The body is the artifact, streamed to disk as it arrives; the metadata is in `X-Coffer-Model`.
+    private func registerVersion(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
+        let name = try context.parameters.require("name")
+        let draft = try Self.draft(request.headers[Self.metadataHeader])
+        try registry.validate(model: name, draft)
+        let upload = try registry.blobs.upload()
+        do {
+            for try await buffer in request.body {
+                try buffer.withUnsafeReadableBytes { try upload.write($0, limit: registry.maxArtifactSize) }
+            }
+            guard upload.size > 0 else { throw APIError(.badRequest, "the request body is the model's artifact, and it is empty") }
+            let staged = try upload.finish()
+            let (version, created) = try await registry.register(grant, model: name, draft, artifact: staged)
+            grant.auditFact("model_version", "\(name)/\(version.version)")
+            grant.auditFact("artifact_digest", version.artifactDigest)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version, created: created)))
+        } catch {
+            upload.abandon()
+            throw error
+        }
+    }
+
+    static func draft(_ header: String?) throws -> ModelVersionDraft {
+        guard let header, !header.isEmpty else { return ModelVersionDraft() }
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard let data = text.hasPrefix("{") ? Data(text.utf8) : Data(base64Encoded: text) else {
+            throw APIError(.badRequest, "X-Coffer-Model must be a JSON object, or base64 of one")
+        }
+        do {
+            return try JSONDecoder().decode(ModelVersionDraft.self, from: data)
+        } catch {
+            throw APIError(.badRequest, "X-Coffer-Model is not the registration JSON: \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+        default: "malformed JSON"
+        }
+    }
+
+    static func number(_ text: String) throws -> Int64 {
+        guard let number = Int64(text), number > 0 else { throw APIError(.badRequest, "a version is a number from 1 (aliases are set with /aliases/:alias)") }
+        return number
+    }
+
+    static func search(_ query: [String: String]) throws -> ModelSearch {
+        var search = ModelSearch()
+        search.name = query["name"].flatMap { $0.isEmpty ? nil : $0 }
+        if let status = query["status"], !status.isEmpty {
+            guard let parsed = ModelStatus(rawValue: status) else {
+                throw APIError(.badRequest, "status must be one of \(ModelStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            search.status = parsed
+        }
+        for tag in (query["tag"] ?? "").split(separator: ",") {
+            let parts = tag.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw APIError(.badRequest, "tag filters look like tag=team=fraud,stage=prod") }
+            search.tags[parts[0]] = parts[1]
+        }
+        search.metrics = try (query["metric"] ?? "").split(separator: ",").map { try MetricFilter(parsing: String($0)) }
+        search.orderBy = try query["order_by"].flatMap { $0.isEmpty ? nil : try MetricOrder(parsing: $0) }
+        if let limit = query["limit"] {
+            guard let value = Int(limit) else { throw APIError(.badRequest, "limit must be a number from 1 to 1000") }
+            search.limit = value
+        }
+        return search
+    }
+
+    struct CollectBody: Decodable {
+        var grace: DurationValue?
+    }
+
+    struct StatusBody: Decodable {
+        let status: String
+        var note: String?
+    }
+
+    struct AliasBody: Decodable {
+        let version: Int64
+        var note: String?
+    }
+
+    /// Vault's list shape (`keys`) beside the versions themselves.
+    struct VersionsAnswer: Encodable {
+        let keys: [String]
+        let versions: [VersionAnswer]
+    }
+
+    struct ModelAnswer: Encodable {
+        let name: String
+        let description: String
+        let created_by: String
+        let created_time: String
+        let updated_time: String
+        let latest_version: Int64
+        let versions: Int64
+        let aliases: [String: Int64]
+        let statuses: [String: Int64]
+
+        init(_ summary: ModelSummary) {
+            name = summary.name
+            description = summary.description
+            created_by = summary.createdBy
+            created_time = VaultTime.format(summary.createdAt)
+            updated_time = VaultTime.format(summary.updatedAt)
+            latest_version = summary.latestVersion
+            versions = summary.versions
+            aliases = summary.aliases
+            statuses = Dictionary(uniqueKeysWithValues: summary.statuses.map { ($0.key.rawValue, $0.value) })
+        }
+    }
+
+    struct VersionAnswer: Encodable {
+        let name: String
+        let version: Int64
+        let version_label: String
+        let model_type: String
+        let algorithm: String
+        let parameters: [String: JSONValue]
+        let training_metrics: [String: Double]
+        let validation_metrics: [String: Double]
+        let tags: [String: String]
+        let source: String
+        let training_data: String
+        let artifact_digest: String
+        let artifact_size: Int64
+        let status: String
+        let aliases: [String]
+        let created_by: String
+        let created_time: String
+        let updated_time: String
+        let created: Bool?
+
+        init(_ version: ModelVersion) { self.init(version, created: nil) }
+
+        init(_ version: ModelVersion, created: Bool?) {
+            name = version.name
+            self.version = version.version
+            version_label = version.versionLabel
+            model_type = version.modelType
+            algorithm = version.algorithm
+            parameters = version.parameters
+            training_metrics = version.trainingMetrics
+            validation_metrics = version.validationMetrics
+            tags = version.tags
+            source = version.source
+            training_data = version.trainingData
+            artifact_digest = "sha256:" + version.artifactDigest
+            artifact_size = version.artifactSize
+            status = version.status.rawValue
+            aliases = version.aliases
+            created_by = version.createdBy
+            created_time = VaultTime.format(version.createdAt)
+            updated_time = VaultTime.format(version.updatedAt)
+            self.created = created
+        }
+    }
+
+    struct HistoryAnswer: Encodable {
+        let events: [EventAnswer]
+        let aliases: [TenureAnswer]
+    }
+
+    struct EventAnswer: Encodable {
+        let id: Int64
+        let version: Int64
+        let event: String
+        let alias: OrNull<String>
+        let from_status: OrNull<String>
+        let to_status: OrNull<String>
+        let previous_version: OrNull<Int64>
+        let note: String
+        let accessor: String
+        let time: String
+
+        init(_ event: ModelEvent) {
+            id = event.id
+            version = event.version
+            self.event = event.kind.rawValue
+            alias = OrNull(event.alias)
+            from_status = OrNull(event.fromStatus?.rawValue)
+            to_status = OrNull(event.toStatus?.rawValue)
+            previous_version = OrNull(event.previousVersion)
+            note = event.note
+            accessor = event.accessor
+            time = VaultTime.format(event.at)
+        }
+    }
+
+    struct TenureAnswer: Encodable {
+        let alias: String
+        let version: Int64
+        let from: String
+        let until: OrNull<String>
+        let set_by: String
+
+        init(_ tenure: AliasTenure) {
+            alias = tenure.alias
+            version = tenure.version
+            from = VaultTime.format(tenure.from)
+            until = OrNull(tenure.until.map { VaultTime.format($0) })
+            set_by = tenure.setBy
+        }
+    }
+}
