@@ -1,3 +1,4 @@
+import Foundation
 import CofferServer
 import CofferStore
 import CofferTesting
@@ -10,6 +11,10 @@ func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, fl
     var flags = flags
     flags.database = scratch.url
     flags.clusterName = clusterName
+    // Artifacts in a scratch folder of their own (the PostgreSQL default is relative to the working directory).
+    let artifacts = NSTemporaryDirectory() + "coffer-artifacts-" + UUID().uuidString
+    if flags.artifactPath == nil { flags.artifactPath = artifacts }
+    defer { try? FileManager.default.removeItem(atPath: artifacts) }
     let configuration = try ServerConfiguration(flags: flags, environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
     do {

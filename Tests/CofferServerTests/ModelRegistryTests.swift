@@ -1,0 +1,177 @@
+import CofferAccess
+import CofferCrypto
+import CofferPersistence
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Tokens with a suite module's reader and writer policies (from Policies/), made by root.
+struct SuiteTokens {
+    let reader: (token: String, accessor: String)
+    let writer: (token: String, accessor: String)
+
+    static let policies = #filePath.components(separatedBy: "/Tests/")[0] + "/Policies"
+
+    static func make(_ client: some TestClientProtocol, root: String, module: String) async throws -> SuiteTokens {
+        for role in ["reader", "writer"] {
+            let text = try String(contentsOfFile: "\(policies)/\(module)-\(role).hcl", encoding: .utf8)
+            #expect(try await client.call("/v1/sys/policies/acl/\(module)-\(role)", .put, token: root, ["policy": text]).0 == .noContent)
+        }
+        return SuiteTokens(reader: try await client.createToken(parent: root, ["policies": ["\(module)-reader"], "no_default_policy": true]),
+                           writer: try await client.createToken(parent: root, ["policies": ["\(module)-writer"], "no_default_policy": true]))
+    }
+}
+
+extension CofferServer {
+    /// Audit entries on paths matching `glob`.
+    func auditEntries(_ glob: String) async throws -> [AuditEntry] {
+        try await AuditTrail(database: database).query(.init(pathGlob: glob, limit: 1000)).map(\.entry)
+    }
+}
+
+/// The model registry through `/v1/coffer/models/…` on SQLite and a real PostgreSQL: registration with a
+/// streamed artifact, digests, the lifecycle, aliases and their history, search, downloads checked against
+/// the digest, garbage collection, bad input, and the Gate's reader and writer policies with their audit entries.
+struct ModelRegistryTests {
+    @Test func registryOnSQLite() async throws { try await withUnsealedServer(.sqlite, registryContract) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func registryOnPostgres() async throws { try await withUnsealedServer(.postgres, registryContract) }
+
+    static let modelHeader = HTTPField.Name("X-Coffer-Model")!
+
+    func register(_ client: some TestClientProtocol, token: String, model: String, _ bytes: [UInt8], _ metadata: [String: Any]) async throws
+        -> (HTTPResponse.Status, [String: Any]) {
+        var headers: HTTPFields = [vaultToken: token]
+        headers[Self.modelHeader] = Data(try JSONSerialization.data(withJSONObject: metadata)).base64EncodedString()
+        return try await client.execute(uri: "/v1/coffer/models/\(model)/versions", method: .post, headers: headers, body: ByteBuffer(bytes: bytes)) { response in
+            (response.status, (try? JSON.object(response.body)) ?? [:])
+        }
+    }
+
+    func download(_ client: some TestClientProtocol, token: String, _ path: String) async throws -> (HTTPResponse.Status, [UInt8], String?) {
+        try await client.execute(uri: path, method: .get, headers: [vaultToken: token]) { response in
+            (response.status, Array(response.body.readableBytesView), response.headers[HTTPField.Name("X-Coffer-Artifact-Digest")!])
+        }
+    }
+
+    func registryContract(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            let tokens = try await SuiteTokens.make(client, root: root, module: "models")
+            let writer = tokens.writer.token, reader = tokens.reader.token
+            let artifact = Random.bytes(300_000)
+            let digest = SHA256.hex(artifact)
+
+            // Registration: the artifact streams in, the digest is computed, the writer's accessor recorded.
+            let (status, body) = try await register(client, token: writer, model: "fraud", artifact, [
+                "version_label": "1.0.0", "model_type": "classifier", "algorithm": "xgboost", "parameters": ["depth": 6, "eta": 0.3],
+                "training_metrics": ["accuracy": 0.91], "validation_metrics": ["f1": 0.72], "tags": ["team": "risk"],
+                "source": "run-17", "training_data": "s3://data/2026-11", "artifact_digest": "sha256:" + digest, "description": "fraud scoring",
+            ])
+            #expect(status == .ok, "\(body)")
+            let v1 = try #require(body["data"] as? [String: Any])
+            #expect(v1["version"] as? Int == 1 && v1["artifact_digest"] as? String == "sha256:" + digest && v1["artifact_size"] as? Int == 300_000)
+            #expect(v1["created_by"] as? String == tokens.writer.accessor && v1["status"] as? String == "registered")
+            #expect((v1["parameters"] as? [String: Any])?["depth"] as? Int == 6 && v1["training_data"] as? String == "s3://data/2026-11")
+
+            // The reader may read and download, not register; both are audited with the deciding rule.
+            let (denied, _) = try await register(client, token: reader, model: "fraud", [1, 2, 3], [:])
+            #expect(denied == .forbidden)
+            let (got, bytes, header) = try await download(client, token: reader, "/v1/coffer/models/fraud/versions/1/artifact")
+            #expect(got == .ok && bytes == artifact && header == "sha256:" + digest)
+            let entries = try await server.auditEntries("coffer/models/fraud/versions")
+            #expect(entries.contains { $0.decision == "allow" && $0.accessor == tokens.writer.accessor && $0.kind == .response && $0.status == 200 })
+            #expect(entries.contains { $0.decision == "deny" && $0.accessor == "" && $0.kind == .response && $0.status == 403 })
+            #expect(try await server.auditEntries("coffer/models/fraud/versions/1/artifact").contains { $0.accessor == tokens.reader.accessor && $0.kind == .response })
+
+            // Versions only go up: the label must rise; a bad digest or label leaves no row and no file.
+            let second = Random.bytes(1000)
+            #expect(try await register(client, token: writer, model: "fraud", second, ["version_label": "1.1.0", "training_metrics": ["accuracy": 0.95],
+                                                                                       "validation_metrics": ["f1": 0.80], "tags": ["team": "risk"]]).0 == .ok)
+            let (lower, lowerBody) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["version_label": "1.0.5"])
+            #expect(lower == .conflict && "\(lowerBody)".contains("does not rise"), "\(lowerBody)")
+            let (mismatch, mismatchBody) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["artifact_digest": "sha256:" + String(repeating: "0", count: 64)])
+            #expect(mismatch == .badRequest && "\(mismatchBody)".contains("nothing was registered"), "\(mismatchBody)")
+            let (badLabel, _) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["version_label": "v1"])
+            #expect(badLabel == .badRequest)
+            let (_, list) = try await client.call("/v1/coffer/models/fraud/versions?list=true", .get, token: reader)
+            #expect((list["data"] as? [String: Any])?["keys"] as? [String] == ["2", "1"], "\(list)")
+            let root = server.models.blobs.root
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/incoming").isEmpty)
+            let blobFolders = try FileManager.default.contentsOfDirectory(atPath: root + "/sha256")
+            #expect(blobFolders.flatMap { (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/sha256/\($0)")) ?? [] }.count == 2)
+
+            // Lifecycle forward only; aliases move, and the history says who held what when.
+            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "staged"]).0 == .ok)
+            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "deployed", "note": "canary ok"]).0 == .ok)
+            let (back, backBody) = try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "staged"])
+            #expect(back == .conflict && "\(backBody)".contains("only moves forward"))
+            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: reader, ["status": "retired"]).0 == .forbidden)
+            #expect(try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1]).0 == .noContent)
+            #expect(try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 2]).0 == .noContent)
+            #expect(try await client.call("/v1/coffer/models/fraud/aliases/challenger", .put, token: writer, ["version": 1]).0 == .noContent)
+            #expect(try await client.call("/v1/coffer/models/fraud/aliases/7", .put, token: writer, ["version": 1]).0 == .badRequest)
+            let (_, champion) = try await client.call("/v1/coffer/models/fraud/versions/champion", .get, token: reader)
+            #expect((champion["data"] as? [String: Any])?["version"] as? Int == 2)
+            let (_, history) = try await client.call("/v1/coffer/models/fraud/history", .get, token: reader)
+            let tenures = try #require((history["data"] as? [String: Any])?["aliases"] as? [[String: Any]])
+            let championTenures = tenures.filter { $0["alias"] as? String == "champion" }
+            #expect(championTenures.map { $0["version"] as? Int } == [1, 2], "\(tenures)")
+            #expect(championTenures.first?["until"] is String && championTenures.last?["until"] is NSNull)
+            #expect(championTenures.allSatisfy { $0["set_by"] as? String == tokens.writer.accessor })
+            let events = try #require((history["data"] as? [String: Any])?["events"] as? [[String: Any]])
+            #expect(events.contains { $0["event"] as? String == "status" && $0["to_status"] as? String == "deployed" && $0["note"] as? String == "canary ok" })
+
+            // Retiring a version that holds an alias is refused; an alias cannot point at a retired version.
+            let (aliased, aliasedBody) = try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "retired"])
+            #expect(aliased == .conflict && "\(aliasedBody)".contains("challenger"), "\(aliasedBody)")
+            #expect(try await client.call("/v1/coffer/models/fraud/aliases/challenger", .delete, token: writer).0 == .noContent)
+            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "retired"]).0 == .ok)
+            let (retiredAlias, retiredBody) = try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1])
+            #expect(retiredAlias == .conflict && "\(retiredBody)".contains("retired"))
+            #expect(try await client.call("/v1/coffer/models/fraud/versions/2", .get, token: reader).1["data"].map { ($0 as? [String: Any])?["aliases"] as? [String] } == ["champion"])
+
+            // Search by metric threshold, tag and status, ordered by a metric.
+            #expect(try await register(client, token: writer, model: "churn", Random.bytes(50), ["training_metrics": ["accuracy": 0.7], "tags": ["team": "growth"]]).0 == .ok)
+            let (_, found) = try await client.call("/v1/coffer/models/_search?metric=training.accuracy%3E0.8&order_by=validation.f1%20desc", .get, token: reader)
+            let versions = try #require((found["data"] as? [String: Any])?["versions"] as? [[String: Any]])
+            #expect(versions.map { "\($0["name"] ?? "")/\($0["version"] ?? "")" } == ["fraud/2", "fraud/1"], "\(found)")
+            let (_, tagged) = try await client.call("/v1/coffer/models/_search?tag=team=growth", .get, token: reader)
+            #expect(((tagged["data"] as? [String: Any])?["versions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["churn"])
+            let (_, retired) = try await client.call("/v1/coffer/models/_search?status=retired", .get, token: reader)
+            #expect(((retired["data"] as? [String: Any])?["versions"] as? [[String: Any]])?.count == 1)
+            #expect(try await client.call("/v1/coffer/models/_search?metric=accuracy%20big", .get, token: reader).0 == .badRequest)
+
+            // Idempotent on digest (what `coffer model import` relies on).
+            let (again, againBody) = try await register(client, token: writer, model: "fraud", second, ["if_new_digest": true])
+            #expect(again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 2 && (againBody["data"] as? [String: Any])?["created"] as? Bool == false)
+
+            // Unknown things are 404s that say what is unknown.
+            #expect(try await client.call("/v1/coffer/models/nope", .get, token: reader).0 == .notFound)
+            let (noVersion, noVersionBody) = try await client.call("/v1/coffer/models/fraud/versions/9", .get, token: reader)
+            #expect(noVersion == .notFound && "\(noVersionBody)".contains("no version 9"))
+
+            // A damaged blob is refused on read, never served.
+            let path = "\(root)/sha256/\(digest.prefix(2))/\(digest)"
+            var damaged = artifact
+            damaged[1000] ^= 1
+            try Data(damaged).write(to: URL(fileURLWithPath: path))
+            let (corrupt, _, _) = try await download(client, token: reader, "/v1/coffer/models/fraud/versions/1/artifact")
+            #expect(corrupt == .conflict)
+
+            // Garbage collection removes only what no version references.
+            let orphan = "\(root)/sha256/ab/ab" + String(repeating: "1", count: 62)
+            try FileManager.default.createDirectory(atPath: "\(root)/sha256/ab", withIntermediateDirectories: true)
+            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: orphan))
+            #expect(try await client.call("/v1/coffer/models/_gc", token: reader, ["grace": 0]).0 == .forbidden)
+            let (_, collected) = try await client.call("/v1/coffer/models/_gc", token: writer, ["grace": 0])
+            #expect((collected["data"] as? [String: Any])?["removed_files"] as? Int == 1, "\(collected)")
+            #expect(!FileManager.default.fileExists(atPath: orphan) && FileManager.default.fileExists(atPath: path))
+        }
+    }
+}
