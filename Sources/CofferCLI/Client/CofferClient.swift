@@ -50,16 +50,20 @@ struct CofferClient {
     }
 
     /// Sends one request to `/v1/<path>`.
-    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String = "application/json") async throws -> Reply {
+    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String = "application/json",
+              headers extra: [(String, String)] = [], bodyFile: String? = nil, download: FileHandle? = nil) async throws -> Reply {
         var components = URLComponents(url: baseURL.appendingPathComponent("v1/" + path), resolvingAgainstBaseURL: false)
         if !query.isEmpty { components?.queryItems = query }
         guard let url = components?.url else { throw ClientError("cannot build a URL for \(path)") }
         var headers = [("X-Vault-Request", "true")]
         if let token { headers.append(("X-Vault-Token", token)) }
-        if body != nil { headers.append(("Content-Type", contentType)) }
+        if body != nil || bodyFile != nil { headers.append(("Content-Type", contentType)) }
+        headers += extra
         do {
-            let (status, data) = try await transport.send(url, method: method, headers: headers, body: body)
+            let (status, data) = try await transport.send(url, method: method, headers: headers, body: body, bodyFile: bodyFile, download: download)
             return Reply(status: status, body: data)
+        } catch let error as ClientError {
+            throw error
         } catch let error as NIOSSLError {
             throw ClientError("TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")
         } catch let error as BoringSSLError {

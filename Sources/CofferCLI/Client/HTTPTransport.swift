@@ -50,10 +50,14 @@ struct HTTPTransport {
     }
 
     /// Sends one request and reads the whole answer.
-    func send(_ url: URL, method: String, headers: [(String, String)], body: Data?) async throws -> (status: Int, body: Data) {
+    /// - Parameters:
+    ///   - bodyFile: a file sent as the body in chunks, never whole in memory (a model artifact).
+    ///   - download: where a 200 answer's body goes, chunk by chunk, instead of into the returned data.
+    func send(_ url: URL, method: String, headers: [(String, String)], body: Data?, bodyFile: String? = nil,
+              download: FileHandle? = nil) async throws -> (status: Int, body: Data) {
         guard let host = url.host else { throw ClientError("the address \(url) has no host") }
         let port = url.port ?? (tls == nil ? 80 : 443)
-        let collector = ResponseCollector()
+        let collector = ResponseCollector(download: download)
         let tls = tls
         let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -76,10 +80,27 @@ struct HTTPTransport {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
         head.headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
         head.headers.add(name: "Connection", value: "close")
-        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        let fileSize = try bodyFile.map { path -> Int in
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else {
+                throw ClientError("cannot read \(path): check the path")
+            }
+            return size.intValue
+        }
+        head.headers.add(name: "Content-Length", value: String(fileSize ?? body?.count ?? 0))
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+        if let bodyFile, let file = FileHandle(forReadingAtPath: bodyFile) {
+            defer { try? file.close() }
+            // Each chunk is flushed before the next is read: memory holds one chunk, whatever the file's size.
+            while let chunk = try file.read(upToCount: 256 * 1024), !chunk.isEmpty {
+                do {
+                    try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
+                } catch {
+                    break  // the server answered early (a refusal): its answer is read below
+                }
+            }
+        }
         // A failed handshake closes the channel under the writes: the collector holds the reason (TLS), so
         // that is what is awaited and reported, not the write's "closed channel".
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -96,15 +117,23 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
     let result: EventLoopPromise<(status: Int, body: Data)>
     private var status = 0
     private var body = Data()
+    private let download: FileHandle?
 
-    init() {
+    init(download: FileHandle? = nil) {
         result = MultiThreadedEventLoopGroup.singleton.next().makePromise()
+        self.download = download
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head): status = Int(head.status.code)
-        case .body(var buffer): body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+        case .body(var buffer):
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            if status == 200, let download {
+                do { try download.write(contentsOf: bytes) } catch { errorCaught(context: context, error: ClientError("cannot write the download: \(error)")) }
+            } else {
+                body.append(contentsOf: bytes)
+            }
         case .end: result.succeed((status, body))
         }
     }

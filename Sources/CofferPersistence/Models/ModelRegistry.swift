@@ -99,7 +99,7 @@ public final class ModelRegistry: Sendable {
             // One registration of a model at a time on PostgreSQL (SQLite has one writer anyway).
             if conn.dialect == .postgres { _ = try conn.query("SELECT name FROM ml_models WHERE name = \(model) FOR UPDATE") }
             if draft.ifNewDigest == true,
-               let existing = try conn.queryScalar(Int64.self, "SELECT min(version) FROM ml_model_registry WHERE name = \(model) AND artifact_digest = \(digest)") {
+               let existing = try conn.queryScalar(Int64?.self, "SELECT min(version) FROM ml_model_registry WHERE name = \(model) AND artifact_digest = \(digest)") ?? nil {
                 return (existing, false)
             }
             let latest = try conn.queryFirst("SELECT version, version_label FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")

@@ -1,0 +1,61 @@
+import CofferCrypto
+import CofferTesting
+import Foundation
+import Testing
+
+/// `coffer model|features|cache …` against a running service, with the real binaries: artifacts streamed
+/// from and to files, the seed's file-based models imported twice (the second time adds nothing).
+struct SuiteCommandTests {
+    @Test func modelFeatureAndCacheCommands() async throws {
+        let folder = try TestDatabase.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        defer { serve.terminate() }
+        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
+        func run(_ arguments: [String], stdin: Data? = nil) async throws -> (Int32, String) {
+            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root], stdin: stdin)
+        }
+
+        // Register from a file, download it back, checked.
+        let artifact = Random.bytes(2 << 20)
+        try Data(artifact).write(to: URL(fileURLWithPath: "\(folder)/model.bin"))
+        let (registered, registerOutput) = try await run(["model", "register", "fraud", "model.bin", "--version-label", "1.0.0", "--algorithm", "xgboost",
+                                                          "--training-metrics", #"{"accuracy": 0.93}"#, "--tag", "team=risk"])
+        #expect(registered == 0 && registerOutput.contains("version 1") && registerOutput.contains(SHA256.hex(artifact)), "\(registerOutput)")
+        #expect(try await run(["model", "promote", "fraud", "1"]).1.contains("staged"))
+        #expect(try await run(["model", "alias", "fraud", "champion", "1"]).0 == 0)
+        let (downloaded, downloadOutput) = try await run(["model", "download", "fraud", "champion", "-o", "out.bin"])
+        #expect(downloaded == 0, "\(downloadOutput)")
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: "\(folder)/out.bin"))) == artifact)
+        let (searched, searchOutput) = try await run(["model", "search", "--metric", "training.accuracy > 0.9"])
+        #expect(searched == 0 && searchOutput.contains("fraud") && searchOutput.contains("champion"), "\(searchOutput)")
+        let (retire, retireOutput) = try await run(["model", "retire", "fraud", "1"])
+        #expect(retire != 0 && retireOutput.contains("champion"), "\(retireOutput)")
+
+        // The seed's file storage → registry; idempotent on digest.
+        try FileManager.default.createDirectory(atPath: "\(folder)/seed/churn", withIntermediateDirectories: true)
+        try Data("weights-a".utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/a.pkl"))
+        try Data("weights-b".utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/b.pkl"))
+        try Data(#"{"version_label": "2.0.0", "algorithm": "logreg"}"#.utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/b.pkl.json"))
+        let (imported, importOutput) = try await run(["model", "import", "seed"])
+        #expect(imported == 0 && importOutput.contains("2 added, 0 already registered"), "\(importOutput)")
+        let (again, againOutput) = try await run(["model", "import", "seed"])
+        #expect(again == 0 && againOutput.contains("0 added, 2 already registered"), "\(againOutput)")
+        #expect(try await run(["model", "list", "churn"]).1.contains("2.0.0"))
+
+        // Features and cache.
+        #expect(try await run(["features", "define", "prices", "--ttl", "1h"]).0 == 0)
+        #expect(try await run(["features", "put", "prices", "BTC", "price=101.5", "volume=null"]).0 == 0)
+        let (_, features) = try await run(["features", "get", "prices", "BTC", "ETH", "--features", "price"])
+        #expect(features.contains("BTC") && features.contains("101.5") && features.contains("missing"), "\(features)")
+        let (badPut, badPutOutput) = try await run(["features", "put", "prices", "BTC", #"price="high""#])
+        #expect(badPut != 0 && badPutOutput.contains("must be a number"), "\(badPutOutput)")
+        #expect(try await run(["features", "stats", "prices"]).1.contains("1 present"))
+        #expect(try await run(["cache", "put", "sessions", "u1", "-", "--ttl", "10m"], stdin: Data("hello".utf8)).0 == 0)
+        #expect(try await run(["cache", "get", "sessions", "u1"]) == (0, "hello\n"))
+        #expect(try await run(["cache", "warm", "sessions"]).1.contains("loaded 1"))
+        #expect(try await run(["cache", "stats"]).1.contains("sessions"))
+        #expect(try await run(["cache", "delete", "sessions", "u1"]).0 == 0)
+        #expect(try await run(["cache", "get", "sessions", "u1"]).0 == 1)
+    }
+}
