@@ -98,7 +98,7 @@ CREATE TABLE feature_cache (
     value_json TEXT,                          -- a json set's value; both NULL: the value is null
     PRIMARY KEY (feature_set, entity, feature, event_time)
 );
-CREATE INDEX feature_cache_by_event ON feature_cache (feature_set, event_time);
+CREATE INDEX feature_cache_by_event ON feature_cache (event_time);
 
 CREATE TABLE feature_cache_counters (
     feature_set TEXT PRIMARY KEY,

@@ -223,21 +223,8 @@ public final class FeatureStore: Sendable {
         let set = try await self.set(grant, name)
         let wanted = features ?? (set.features.isEmpty ? nil : set.features)
         let unique = Array(Set(entities))
-        var query: SQLQuery = """
-            SELECT v.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM feature_cache v
-            WHERE v.feature_set = \(name) AND v.entity IN (\(SQLQuery.list(unique)))
-            """
-        if let wanted { query.append(" AND v.feature IN (\(SQLQuery.list(wanted)))") }
-        var latest: SQLQuery = """
-             AND v.event_time = (SELECT max(w.event_time) FROM feature_cache w
-                WHERE w.feature_set = v.feature_set AND w.entity = v.entity AND w.feature = v.feature
-            """
-        if let asOf {
-            query.append(" AND v.event_time <= \(asOf) AND v.write_time <= \(asOf)")
-            latest.append(" AND w.event_time <= \(asOf) AND w.write_time <= \(asOf)")
-        }
-        latest.append(")")
-        query.append(latest)
+        let query = database.dialect == .postgres ? Self.latestOnPostgres(set: name, entities: unique, features: wanted, asOf: asOf)
+            : Self.latestOnSQLite(set: name, entities: unique, features: wanted, asOf: asOf)
         let found = query
         let rows = try await database.read { conn in try conn.query(found) }
         let now = asOf ?? Date()
@@ -264,6 +251,59 @@ public final class FeatureStore: Sendable {
         counts.add(name, 1, misses)
         counts.add(name, 2, expired)
         return answer
+    }
+
+    /// The latest value per entity and feature: a correlated `max(event_time)`, which SQLite answers from the
+    /// primary key for each candidate row.
+    static func latestOnSQLite(set name: String, entities: [String], features: [String]?, asOf: Date?) -> SQLQuery {
+        var query: SQLQuery = """
+            SELECT v.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM feature_cache v
+            WHERE v.feature_set = \(name) AND v.entity IN (\(SQLQuery.list(entities)))
+            """
+        if let features { query.append(" AND v.feature IN (\(SQLQuery.list(features)))") }
+        var latest: SQLQuery = """
+             AND v.event_time = (SELECT max(w.event_time) FROM feature_cache w
+                WHERE w.feature_set = v.feature_set AND w.entity = v.entity AND w.feature = v.feature
+            """
+        if let asOf {
+            query.append(" AND v.event_time <= \(asOf) AND v.write_time <= \(asOf)")
+            latest.append(" AND w.event_time <= \(asOf) AND w.write_time <= \(asOf)")
+        }
+        latest.append(")")
+        query.append(latest)
+        return query
+    }
+
+    /// The same on PostgreSQL, driven from the entities (and features, when known) with a lateral index scan
+    /// each. The `IN`-list form above gets a generic plan (prepared statements, after five runs) that, before
+    /// the table is analysed, filters every row of the set: measured 88 ms against 3 ms for 100 entities.
+    static func latestOnPostgres(set name: String, entities: [String], features: [String]?, asOf: Date?) -> SQLQuery {
+        var asOfFilter: SQLQuery = ""
+        if let asOf { asOfFilter = " AND w.event_time <= \(asOf) AND w.write_time <= \(asOf)" }
+        var rows: SQLQuery = ""
+        if let features {
+            // One backward index scan per (entity, feature), LIMIT 1: cheap however long the history.
+            for (index, pair) in entities.flatMap({ entity in features.map { (entity, $0) } }).enumerated() {
+                if index > 0 { rows.append(", ") }
+                rows.append("(\(pair.0), \(pair.1))")
+            }
+            return """
+                SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS p(entity, feature)
+                CROSS JOIN LATERAL (SELECT w.feature, w.event_time, w.write_time, w.value_number, w.value_json FROM feature_cache w
+                    WHERE w.feature_set = \(name) AND w.entity = p.entity AND w.feature = p.feature\(asOfFilter)
+                    ORDER BY w.event_time DESC LIMIT 1) AS v
+                """
+        }
+        for (index, entity) in entities.enumerated() {
+            if index > 0 { rows.append(", ") }
+            rows.append("(\(entity))")
+        }
+        return """
+            SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS p(entity)
+            CROSS JOIN LATERAL (SELECT DISTINCT ON (w.feature) w.feature, w.event_time, w.write_time, w.value_number, w.value_json FROM feature_cache w
+                WHERE w.feature_set = \(name) AND w.entity = p.entity\(asOfFilter)
+                ORDER BY w.feature, w.event_time DESC) AS v
+            """
     }
 
     static func value(_ row: SQLRow) throws -> JSONValue {
