@@ -164,7 +164,8 @@ struct PersistentCacheTests {
     @Test func memoryTierSingleFlightWarmingAndFallback() async throws {
         try await withUnsealedServer(.sqlite) { server, root in
             let flaky = FlakyDatabase(server.database)
-            let cache = PersistentCache(database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024), logger: TestDatabase.logger)
+            // A long staleness allowance: this part is about what stays in memory, however slowly the suite runs.
+            let cache = PersistentCache(database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024, staleness: .seconds(3600)), logger: TestDatabase.logger)
             try await Self.grant(server, root) { grant in
                 // Frequently read keys survive a scan of one-off keys (plain LRU would lose them all).
                 let hot = (0..<10).map { CacheKey(namespace: "scan", key: "hot\($0)") }

@@ -28,6 +28,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
 /// JSON responses as Vault sends them.
 public enum VaultJSON {
+    /// A list answer in Vault's shape, `{"data": {"keys": [...]}}`; an empty list is a 404 with no errors, as Vault answers it.
+    static func keys(_ names: [String]) throws -> Response {
+        guard !names.isEmpty else { throw APIError(.notFound, []) }
+        return response(status: .ok, VaultEnvelope(data: ["keys": names]))
+    }
+
     /// Encodes `value` with `Content-Type: application/json` (no charset: hvac compares the header exactly).
     public static func response(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
         let encoder = JSONEncoder()

@@ -38,9 +38,7 @@ struct DatabaseRoutes: Sendable {
             return Response(status: .noContent)
         }
         router.onList("/v1/database/config") { _, _, grant in
-            let names = try await engine.connections(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+            return try VaultJSON.keys(try await engine.connections(grant))
         }
 
         // Roles.
@@ -66,9 +64,7 @@ struct DatabaseRoutes: Sendable {
             return Response(status: .noContent)
         }
         router.onList("/v1/database/roles") { _, _, grant in
-            let names = try await engine.roles(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+            return try VaultJSON.keys(try await engine.roles(grant))
         }
 
         // Dynamic credentials: a lease in the envelope, as Vault answers them.

@@ -30,9 +30,7 @@ struct CacheRoutes: Sendable {
             return Response(status: .noContent)
         }
         router.onList("/v1/coffer/cache/namespaces") { _, _, grant in
-            let names = try await cache.namespaces(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+            return try VaultJSON.keys(try await cache.namespaces(grant))
         }
         router.on("/v1/coffer/cache/stats/:namespace", method: .get) { _, context, grant in
             let statistics = try await cache.statistics(grant, namespace: try context.parameters.require("namespace"))

@@ -12,9 +12,7 @@ struct FeatureRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         router.onList("/v1/coffer/features/sets") { _, _, grant in
-            let names = try await store.sets(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+            return try VaultJSON.keys(try await store.sets(grant))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/coffer/features/sets/:set", method: method) { request, context, grant in

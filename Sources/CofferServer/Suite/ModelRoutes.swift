@@ -16,9 +16,7 @@ struct ModelRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         router.onList("/v1/coffer/models") { _, _, grant in
-            let names = try await registry.models(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+            return try VaultJSON.keys(try await registry.models(grant))
         }
         router.on("/v1/coffer/models/_search", method: .get) { request, _, grant in
             let found = try await registry.search(grant, try Self.search(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
