@@ -127,6 +127,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
+                "CofferPersistence",
                 "CofferStore",
                 "CofferServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -31,6 +31,12 @@ public struct CofferServer: Sendable {
     public let models: ModelRegistry
     public let features: FeatureStore
     public let cache: PersistentCache
+    /// Error logs (part 2); Coffer's own unhandled errors land there too, through ``errorReporter``.
+    public let errors: ErrorLog
+    let errorReporter: ErrorReporter
+    /// System metrics (part 2); Coffer's own request counts land there too, from ``requestMetrics``.
+    public let metrics: MetricStore
+    let requestMetrics: RequestMetrics
     public let logger: Logger
     let migrationCount: Int
 
@@ -50,6 +56,8 @@ public struct CofferServer: Sendable {
                                 credentials: CredentialStore(database: database, keys: keys),
                                 models: ModelRegistry(database: database, blobs: blobs), features: FeatureStore(database: database),
                                 cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
+                                errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
+                                metrics: MetricStore(database: database), requestMetrics: RequestMetrics(),
                                 logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
@@ -81,7 +89,7 @@ public struct CofferServer: Sendable {
 
     /// Every route, each behind the Gate or declared open; the middleware first, so it wraps them all.
     public func makeGatedRouter() -> GatedRouter {
-        let router = GatedRouter(gate: gate)
+        let router = GatedRouter(gate: gate, reporter: errorReporter, metrics: requestMetrics)
         let keys = keys, audit = gate.audit
         let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
             let status = await keys.status
@@ -101,6 +109,8 @@ public struct CofferServer: Sendable {
         ModelRoutes(registry: models).register(on: router)
         FeatureRoutes(store: features).register(on: router)
         CacheRoutes(cache: cache).register(on: router)
+        ErrorRoutes(log: errors).register(on: router)
+        MetricRoutes(store: metrics, requests: requestMetrics).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
@@ -115,7 +125,8 @@ public struct CofferServer: Sendable {
         var services: [any Service] = [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
                                        UsageFlusher(usage: credentials.usage, logger: logger),
                                        LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
-                                       SuiteMaintenance(gate: gate, features: features, cache: cache, logger: logger)]
+                                       SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
+                                                        metrics: metrics, requests: requestMetrics, logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -130,7 +141,8 @@ public struct CofferServer: Sendable {
     /// The same server with another configuration (the database, keys and identity stay).
     public func with(configuration: ServerConfiguration) -> CofferServer {
         CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
-                     models: models, features: features, cache: cache, logger: logger, migrationCount: migrationCount)
+                     models: models, features: features, cache: cache, errors: errors, errorReporter: errorReporter, metrics: metrics,
+                     requestMetrics: requestMetrics, logger: logger, migrationCount: migrationCount)
     }
 
     /// Unseals from `configuration.unsealKeyFile`, when one is set.

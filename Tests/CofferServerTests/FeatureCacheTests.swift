@@ -92,7 +92,10 @@ struct FeatureCacheTests {
             #expect(try await client.call("/v1/coffer/features/prune", token: reader, ["set": "prices", "older_than": "1h"]).0 == .forbidden)
             let (_, pruned) = try await client.call("/v1/coffer/features/prune", token: writer, ["set": "prices", "older_than": "1h"])
             #expect((pruned["data"] as? [String: Any])?["removed"] as? Int == 1, "\(pruned)")
-            #expect(try await server.auditEntries("coffer/features/prune").contains { $0.accessor == tokens.writer.accessor && $0.status == 200 })
+            let pruneEntries = try await server.auditEntries("coffer/features/prune")
+            #expect(pruneEntries.contains { $0.accessor == tokens.writer.accessor && $0.decision == "allow" && $0.status == 200 })
+            #expect(pruneEntries.contains { $0.decision == "deny" && $0.kind == .response && $0.status == 403 })
+            #expect(try await server.auditEntries("coffer/features/read/prices").contains { $0.accessor == tokens.reader.accessor && $0.operation == "read" })
         }
     }
 }

@@ -57,5 +57,33 @@ struct SuiteCommandTests {
         #expect(try await run(["cache", "stats"]).1.contains("sessions"))
         #expect(try await run(["cache", "delete", "sessions", "u1"]).0 == 0)
         #expect(try await run(["cache", "get", "sessions", "u1"]).0 == 1)
+
+        // Error logs: the seed's log files imported twice (the second time adds nothing), then the workflow.
+        let log = """
+            2026-11-25 12:00:01,500 ERROR [payments] charge failed
+            Traceback (most recent call last):
+              File "/srv/app/payments.py", line 42, in charge
+                raise CardDeclined(card)
+            payments.CardDeclined: card 4242 declined
+            2026-11-25 12:00:02,000 CRITICAL db: connection refused
+            """
+        try log.write(toFile: "\(folder)/app.log", atomically: true, encoding: .utf8)
+        let (importedLog, importLogOutput) = try await run(["errors", "import", "app.log", "--release", "1.0.0"])
+        #expect(importedLog == 0 && importLogOutput.contains("2 added, 0 already imported"), "\(importLogOutput)")
+        #expect(try await run(["errors", "import", "app.log"]).1.contains("0 added, 2 already imported"))
+        let (_, issues) = try await run(["errors", "list"])
+        #expect(issues.contains("payments.CardDeclined") && issues.contains("critical"), "\(issues)")
+        #expect(try await run(["errors", "resolve", "1", "--in-release", "1.1.0"]).1.contains("resolved in 1.1.0"))
+        #expect(try await run(["errors", "log", "late retry", "--component", "payments", "--type", "payments.CardDeclined", "--release", "1.0.5",
+                               "--fingerprint", "x"]).0 == 0)
+        #expect(try await run(["errors", "stats", "--window", "87600h"]).1.contains("payments"))
+
+        // Metrics: a point, Prometheus text from stdin, a query, the retention.
+        #expect(try await run(["metrics", "push", "queue_depth", "7", "queue=mail"]).1.contains("Stored 1"))
+        #expect(try await run(["metrics", "push", "--file", "-"], stdin: Data("queue_depth{queue=\"mail\"} 9\n".utf8)).0 == 0)
+        let (_, depth) = try await run(["metrics", "query", "queue_depth", "--fn", "max", "--step", "60", "--by", "queue", "--from", String(Int(Date().timeIntervalSince1970) - 600)])
+        #expect(depth.contains("queue=mail") && depth.contains("9.0"), "\(depth)")
+        #expect(try await run(["metrics", "series"]).1.contains("queue_depth{queue=\"mail\"}"))
+        #expect(try await run(["metrics", "retention", "queue_depth", "--raw", "48h"]).1.contains("raw 172800 s"))
     }
 }

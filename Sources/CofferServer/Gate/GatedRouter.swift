@@ -49,12 +49,16 @@ public final class GatedRouter {
 
     /// A router whose middleware (no-store headers, request logging, Vault's error shape) comes before any
     /// route, so it wraps every one.
-    public init(gate: Gate) {
+    /// - Parameters:
+    ///   - reporter: where unhandled errors (answered 500) are queued for the error log.
+    ///   - metrics: where every answer is counted (Coffer's own request metrics).
+    init(gate: Gate, reporter: ErrorReporter?, metrics: RequestMetrics?) {
         self.gate = gate
         let router = Router(context: CofferRequestContext.self)
+        if let metrics { router.add(middleware: RequestMetricsMiddleware(metrics: metrics)) }
         router.add(middleware: NoStoreMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
-        router.add(middleware: VaultErrorMiddleware())
+        router.add(middleware: VaultErrorMiddleware(reporter: reporter))
         router.add(middleware: PathGuardMiddleware())
         self.router = router
     }

@@ -452,6 +452,114 @@ CREATE TABLE cache_namespaces (
 );
 
 """#),
+            MigrationFile(fileName: "0009_error_logs.sql", sql: #"""
+-- The persistence suite, part 2: error logs (Docs/SUITE.md, "Error logs"). Events are grouped into issues
+-- by fingerprint; issues follow Sentry's workflow (unresolved, resolved, ignored, regressed) with a history
+-- of who changed what.
+
+CREATE TABLE error_issues (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL UNIQUE,
+    component TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    title TEXT NOT NULL,                      -- the first event's message
+    severity TEXT NOT NULL,                   -- the highest seen: debug < info < warning < error < critical
+    status TEXT NOT NULL,                     -- unresolved | resolved | ignored
+    regressed INTEGER NOT NULL,                 -- seen again after it was resolved
+    resolved_in_release TEXT,                 -- "resolved in release X": older releases do not regress it
+    resolved_by TEXT,                         -- token accessor
+    resolved_at INTEGER,
+    resolution_note TEXT,
+    ignored_until INTEGER,                        -- ignored until this time …
+    ignored_until_count INTEGER,                 -- … or until the issue's count reaches this
+    event_count INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    last_release TEXT
+);
+CREATE INDEX error_issues_by_status ON error_issues (status, last_seen);
+
+CREATE TABLE error_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    issue_id INTEGER NOT NULL,
+    component TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    stack_trace TEXT NOT NULL,
+    context TEXT NOT NULL,                    -- JSON object
+    release TEXT,
+    host TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    source_id TEXT UNIQUE                     -- an import's id for the event (same file twice: nothing new)
+);
+CREATE INDEX error_logs_by_issue ON error_logs (issue_id, occurred_at);
+CREATE INDEX error_logs_by_time ON error_logs (occurred_at);
+
+CREATE TABLE error_issue_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    issue_id INTEGER NOT NULL,
+    action TEXT NOT NULL,                     -- resolved | ignored | reopened | regressed | unignored
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    release TEXT,
+    note TEXT NOT NULL,
+    accessor TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX error_issue_history_by_issue ON error_issue_history (issue_id, id);
+
+"""#),
+            MigrationFile(fileName: "0010_system_metrics.sql", sql: #"""
+-- The persistence suite, part 2: system metrics (Docs/SUITE.md, "System metrics"). Series are a name and a
+-- sorted label set; points are raw values; rollups per minute and per hour keep count, sum, min, max, the
+-- first and last values, the counter increase and a quantile sketch, so long ranges never scan raw points.
+
+CREATE TABLE metric_series (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    labels TEXT NOT NULL,                     -- canonical JSON object, keys sorted
+    created_at INTEGER NOT NULL,
+    UNIQUE (name, labels)
+);
+
+CREATE TABLE system_metrics (
+    series_id INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)
+);
+CREATE INDEX system_metrics_by_time ON system_metrics (ts);
+
+CREATE TABLE metric_rollups (
+    series_id INTEGER NOT NULL,
+    resolution INTEGER NOT NULL,                 -- seconds: 60 or 3600
+    bucket INTEGER NOT NULL,                      -- the bucket's start
+    samples INTEGER NOT NULL,
+    total REAL NOT NULL,
+    lowest REAL NOT NULL,
+    highest REAL NOT NULL,
+    first_time INTEGER NOT NULL,
+    first_value REAL NOT NULL,
+    last_time INTEGER NOT NULL,
+    last_value REAL NOT NULL,
+    increase REAL NOT NULL,                  -- the rises within the bucket; a drop counts as a counter reset
+    sketch BLOB NOT NULL,                    -- DDSketch, 1% relative accuracy
+    PRIMARY KEY (series_id, resolution, bucket)
+);
+CREATE INDEX metric_rollups_by_time ON metric_rollups (resolution, bucket);
+
+CREATE TABLE metric_retention (
+    name TEXT PRIMARY KEY,
+    raw_seconds INTEGER NOT NULL,                -- 0: kept
+    minute_seconds INTEGER NOT NULL,
+    hour_seconds INTEGER NOT NULL,
+    max_series INTEGER NOT NULL,                 -- distinct label sets the metric may have
+    updated_at INTEGER NOT NULL
+);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -898,6 +1006,114 @@ CREATE TABLE cache_namespaces (
     misses BIGINT NOT NULL,
     evictions BIGINT NOT NULL,                  -- dropped from the memory tier to make room
     expirations BIGINT NOT NULL,                -- expired rows purged
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+"""#),
+            MigrationFile(fileName: "0009_error_logs.sql", sql: #"""
+-- The persistence suite, part 2: error logs (Docs/SUITE.md, "Error logs"). Events are grouped into issues
+-- by fingerprint; issues follow Sentry's workflow (unresolved, resolved, ignored, regressed) with a history
+-- of who changed what.
+
+CREATE TABLE error_issues (
+    id BIGSERIAL PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    component TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    title TEXT NOT NULL,                      -- the first event's message
+    severity TEXT NOT NULL,                   -- the highest seen: debug < info < warning < error < critical
+    status TEXT NOT NULL,                     -- unresolved | resolved | ignored
+    regressed BOOLEAN NOT NULL,                 -- seen again after it was resolved
+    resolved_in_release TEXT,                 -- "resolved in release X": older releases do not regress it
+    resolved_by TEXT,                         -- token accessor
+    resolved_at TIMESTAMPTZ,
+    resolution_note TEXT,
+    ignored_until TIMESTAMPTZ,                        -- ignored until this time …
+    ignored_until_count BIGINT,                 -- … or until the issue's count reaches this
+    event_count BIGINT NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL,
+    last_release TEXT
+);
+CREATE INDEX error_issues_by_status ON error_issues (status, last_seen);
+
+CREATE TABLE error_logs (
+    id BIGSERIAL PRIMARY KEY,
+    issue_id BIGINT NOT NULL,
+    component TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    error_type TEXT NOT NULL,
+    stack_trace TEXT NOT NULL,
+    context TEXT NOT NULL,                    -- JSON object
+    release TEXT,
+    host TEXT NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    source_id TEXT UNIQUE                     -- an import's id for the event (same file twice: nothing new)
+);
+CREATE INDEX error_logs_by_issue ON error_logs (issue_id, occurred_at);
+CREATE INDEX error_logs_by_time ON error_logs (occurred_at);
+
+CREATE TABLE error_issue_history (
+    id BIGSERIAL PRIMARY KEY,
+    issue_id BIGINT NOT NULL,
+    action TEXT NOT NULL,                     -- resolved | ignored | reopened | regressed | unignored
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    release TEXT,
+    note TEXT NOT NULL,
+    accessor TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX error_issue_history_by_issue ON error_issue_history (issue_id, id);
+
+"""#),
+            MigrationFile(fileName: "0010_system_metrics.sql", sql: #"""
+-- The persistence suite, part 2: system metrics (Docs/SUITE.md, "System metrics"). Series are a name and a
+-- sorted label set; points are raw values; rollups per minute and per hour keep count, sum, min, max, the
+-- first and last values, the counter increase and a quantile sketch, so long ranges never scan raw points.
+
+CREATE TABLE metric_series (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    labels TEXT NOT NULL,                     -- canonical JSON object, keys sorted
+    created_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (name, labels)
+);
+
+CREATE TABLE system_metrics (
+    series_id BIGINT NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (series_id, ts)
+);
+CREATE INDEX system_metrics_by_time ON system_metrics (ts);
+
+CREATE TABLE metric_rollups (
+    series_id BIGINT NOT NULL,
+    resolution BIGINT NOT NULL,                 -- seconds: 60 or 3600
+    bucket TIMESTAMPTZ NOT NULL,                      -- the bucket's start
+    samples BIGINT NOT NULL,
+    total DOUBLE PRECISION NOT NULL,
+    lowest DOUBLE PRECISION NOT NULL,
+    highest DOUBLE PRECISION NOT NULL,
+    first_time TIMESTAMPTZ NOT NULL,
+    first_value DOUBLE PRECISION NOT NULL,
+    last_time TIMESTAMPTZ NOT NULL,
+    last_value DOUBLE PRECISION NOT NULL,
+    increase DOUBLE PRECISION NOT NULL,                  -- the rises within the bucket; a drop counts as a counter reset
+    sketch BYTEA NOT NULL,                    -- DDSketch, 1% relative accuracy
+    PRIMARY KEY (series_id, resolution, bucket)
+);
+CREATE INDEX metric_rollups_by_time ON metric_rollups (resolution, bucket);
+
+CREATE TABLE metric_retention (
+    name TEXT PRIMARY KEY,
+    raw_seconds BIGINT NOT NULL,                -- 0: kept
+    minute_seconds BIGINT NOT NULL,
+    hour_seconds BIGINT NOT NULL,
+    max_series BIGINT NOT NULL,                 -- distinct label sets the metric may have
     updated_at TIMESTAMPTZ NOT NULL
 );
 

@@ -1,0 +1,234 @@
+import CofferAccess
+import CofferCredentials
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/errors/…` (Docs/API.md, "Error logs"): events in batches, issues and their workflow
+/// (resolve, ignore, reopen), trends and top issues. Policies: `errors-reader`, `errors-writer`.
+struct ErrorRoutes: Sendable {
+    let log: ErrorLog
+
+    func register(on router: GatedRouter) {
+        router.on("/v1/coffer/errors/events", method: .post) { request, context, grant in
+            let body = try await Body.decode(EventsBody.self, request, context)
+            let events = try body.events.enumerated().map { index, event in try event.event(index: index) }
+            let logged = try await log.log(grant, events)
+            grant.auditFact("events", "\(logged.filter { $0.id != nil }.count)")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["events": logged.map(LoggedAnswer.init)]))
+        }
+        router.on("/v1/coffer/errors/issues", method: .get) { request, _, grant in
+            let query = request.uri.queryParameters
+            let status = try query["status"].map { text -> IssueStatus in
+                guard let status = IssueStatus(rawValue: String(text)) else { throw APIError(.badRequest, "status must be unresolved, resolved or ignored") }
+                return status
+            }
+            guard let limit = Int(query["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
+            let issues = try await log.issues(grant, status: status, component: query["component"].map(String.init), limit: limit)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["issues": issues.map(IssueAnswer.init)]))
+        }
+        router.on("/v1/coffer/errors/issues/:id", method: .get) { _, context, grant in
+            let (issue, history, events) = try await log.issue(grant, id: try Self.id(context))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: DetailAnswer(issue: IssueAnswer(issue), history: history.map(ChangeAnswer.init),
+                                                                                    events: events.map(EventAnswer.init))))
+        }
+        router.on("/v1/coffer/errors/issues/:id/resolve", method: .post) { request, context, grant in
+            let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
+            let issue = try await log.resolve(grant, id: try Self.id(context), inRelease: body.in_release, note: body.note ?? "")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+        }
+        router.on("/v1/coffer/errors/issues/:id/ignore", method: .post) { request, context, grant in
+            let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
+            let until = try body.until.map { try SuiteTime.parse($0.text, field: "until") }
+            let issue = try await log.ignore(grant, id: try Self.id(context), until: until, moreEvents: body.count, note: body.note ?? "")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+        }
+        router.on("/v1/coffer/errors/issues/:id/reopen", method: .post) { request, context, grant in
+            let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
+            let issue = try await log.reopen(grant, id: try Self.id(context), note: body.note ?? "")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+        }
+        router.on("/v1/coffer/errors/stats", method: .get) { request, _, grant in
+            let query = request.uri.queryParameters
+            let window = try Duration.seconds(of: DurationValue(query["window"].map(String.init) ?? "24h"), field: "window")
+            let since = Date().addingTimeInterval(-Double(window))
+            let daily = query["bucket"].map { $0 == "day" } ?? false
+            let trends = try await log.trends(grant, since: since, daily: daily)
+            let top = try await log.topIssues(grant, since: since, limit: Int(query["top"].map(String.init) ?? "10") ?? 10)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatsAnswer(
+                trends: trends.map { TrendAnswer(bucket: VaultTime.format($0.bucket), component: $0.component, severity: $0.severity.rawValue, count: $0.count) },
+                top_issues: top.map { TopAnswer(issue: IssueAnswer($0.0), events_in_window: $0.1) })))
+        }
+    }
+
+    static func id(_ context: CofferRequestContext) throws -> Int64 {
+        guard let id = Int64(try context.parameters.require("id")), id > 0 else { throw APIError(.badRequest, "an issue id is a number (see coffer errors list)") }
+        return id
+    }
+
+    struct EventsBody: Decodable {
+        let events: [Event]
+
+        struct Event: Decodable {
+            let component: String
+            var severity: String?
+            let message: String
+            var error_type: String?
+            var stack_trace: String?
+            var context: [String: JSONValue]?
+            var release: String?
+            var host: String?
+            var time: FeatureRoutes.TimeValue?
+            var fingerprint: StringList?
+            var source_id: String?
+
+            func event(index: Int) throws -> ErrorEvent {
+                let level = severity ?? "error"
+                guard let parsed = Severity(rawValue: level) else {
+                    throw APIError(.badRequest, "events[\(index)].severity must be debug, info, warning, error or critical; nothing was stored")
+                }
+                return ErrorEvent(component: component, severity: parsed, message: message, errorType: error_type ?? "", stackTrace: stack_trace ?? "",
+                                  context: context ?? [:], release: release, host: host ?? "",
+                                  occurredAt: try time.map { try SuiteTime.parse($0.text, field: "events[\(index)].time") },
+                                  fingerprint: fingerprint?.items, sourceID: source_id)
+            }
+        }
+    }
+
+    struct ChangeBody: Decodable {
+        var in_release: String?
+        var until: FeatureRoutes.TimeValue?
+        var count: Int64?
+        var note: String?
+    }
+
+    struct LoggedAnswer: Encodable {
+        let id: OrNull<Int64>
+        let issue_id: Int64
+        let new_issue: Bool
+        let regressed: Bool
+        let duplicate: Bool
+
+        init(_ logged: LoggedError) {
+            id = OrNull(logged.id)
+            issue_id = logged.issueID
+            new_issue = logged.newIssue
+            regressed = logged.regressed
+            duplicate = logged.id == nil
+        }
+    }
+
+    struct IssueAnswer: Encodable {
+        let id: Int64
+        let fingerprint: String
+        let component: String
+        let error_type: String
+        let title: String
+        let severity: String
+        let status: String
+        let regressed: Bool
+        let resolved_in_release: OrNull<String>
+        let resolved_by: OrNull<String>
+        let resolved_time: OrNull<String>
+        let resolution_note: OrNull<String>
+        let ignored_until: OrNull<String>
+        let ignored_until_count: OrNull<Int64>
+        let count: Int64
+        let first_seen: String
+        let last_seen: String
+        let last_release: OrNull<String>
+
+        init(_ issue: ErrorIssue) {
+            id = issue.id
+            fingerprint = issue.fingerprint
+            component = issue.component
+            error_type = issue.errorType
+            title = issue.title
+            severity = issue.severity.rawValue
+            status = issue.status.rawValue
+            regressed = issue.regressed
+            resolved_in_release = OrNull(issue.resolvedInRelease)
+            resolved_by = OrNull(issue.resolvedBy)
+            resolved_time = OrNull(issue.resolvedAt.map { VaultTime.format($0) })
+            resolution_note = OrNull(issue.resolutionNote)
+            ignored_until = OrNull(issue.ignoredUntil.map { VaultTime.format($0) })
+            ignored_until_count = OrNull(issue.ignoredUntilCount)
+            count = issue.count
+            first_seen = VaultTime.format(issue.firstSeen)
+            last_seen = VaultTime.format(issue.lastSeen)
+            last_release = OrNull(issue.lastRelease)
+        }
+    }
+
+    struct ChangeAnswer: Encodable {
+        let action: String
+        let from_status: String
+        let to_status: String
+        let release: OrNull<String>
+        let note: String
+        let accessor: String
+        let time: String
+
+        init(_ change: IssueChange) {
+            action = change.action
+            from_status = change.fromStatus.rawValue
+            to_status = change.toStatus.rawValue
+            release = OrNull(change.release)
+            note = change.note
+            accessor = change.accessor
+            time = VaultTime.format(change.at)
+        }
+    }
+
+    struct EventAnswer: Encodable {
+        let id: Int64
+        let component: String
+        let severity: String
+        let message: String
+        let error_type: String
+        let stack_trace: String
+        let context: [String: JSONValue]
+        let release: OrNull<String>
+        let host: String
+        let time: String
+        let received_time: String
+
+        init(_ stored: StoredErrorEvent) {
+            id = stored.id
+            component = stored.event.component
+            severity = stored.event.severity.rawValue
+            message = stored.event.message
+            error_type = stored.event.errorType
+            stack_trace = stored.event.stackTrace
+            context = stored.event.context
+            release = OrNull(stored.event.release)
+            host = stored.event.host
+            time = VaultTime.format(stored.event.occurredAt ?? stored.receivedAt)
+            received_time = VaultTime.format(stored.receivedAt)
+        }
+    }
+
+    struct DetailAnswer: Encodable {
+        let issue: IssueAnswer
+        let history: [ChangeAnswer]
+        let events: [EventAnswer]
+    }
+
+    struct TrendAnswer: Encodable {
+        let bucket: String
+        let component: String
+        let severity: String
+        let count: Int64
+    }
+
+    struct TopAnswer: Encodable {
+        let issue: IssueAnswer
+        let events_in_window: Int64
+    }
+
+    struct StatsAnswer: Encodable {
+        let trends: [TrendAnswer]
+        let top_issues: [TopAnswer]
+    }
+}
