@@ -16,7 +16,6 @@ CREATE TABLE system_metrics (
     value DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (series_id, ts)
 );
-CREATE INDEX system_metrics_by_time ON system_metrics (ts);
 
 CREATE TABLE metric_rollups (
     series_id BIGINT NOT NULL,

@@ -6,6 +6,6 @@ struct CofferBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coffer-bench",
         abstract: "Coffer's benchmarks.",
-        subcommands: [StoreBench.self, CryptoBench.self, GateBench.self, KVBench.self, RotateBench.self, SuiteBench.self]
+        subcommands: [StoreBench.self, CryptoBench.self, GateBench.self, KVBench.self, RotateBench.self, SuiteBench.self, Suite2Bench.self]
     )
 }

@@ -25,9 +25,7 @@ public final class ErrorLog: Sendable {
         let now = Date().roundedToStoredPrecision
         for (index, event) in events.enumerated() { try Self.validate(event, index: index, now: now) }
         let accessor = grant.accessor
-        return try await database.transaction { conn in
-            try events.map { try Self.store($0, on: conn, now: now, accessor: accessor) }
-        }
+        return try await database.transaction { conn in try Self.store(events, on: conn, now: now, accessor: accessor) }
     }
 
     static func validate(_ event: ErrorEvent, index: Int, now: Date) throws {
@@ -41,64 +39,120 @@ public final class ErrorLog: Sendable {
         if let sourceID = event.sourceID, sourceID.isEmpty || sourceID.utf8.count > 128 { throw bad("source_id must be 1 to 128 bytes") }
     }
 
-    private static func store(_ event: ErrorEvent, on conn: any SQLConnection, now: Date, accessor: String) throws -> LoggedError {
-        let fingerprint = Fingerprint.of(event)
-        if let sourceID = event.sourceID,
-           let existing = try conn.queryFirst("SELECT id, issue_id FROM error_logs WHERE source_id = \(sourceID)") {
-            return LoggedError(id: nil, issueID: try existing.decode(Int64.self, at: 1), newIssue: false, regressed: false)
+    /// An issue's state while a batch is applied to it, written back once.
+    private struct IssueState {
+        var id: Int64
+        var status: IssueStatus
+        var regressed: Bool
+        var severity: Severity
+        var count: Int64
+        var lastSeen: Date
+        var lastRelease: String?
+        let resolvedInRelease: String?
+        var ignoredUntil: Date?
+        var ignoredUntilCount: Int64?
+    }
+
+    /// Stores a batch: events are grouped by fingerprint, each issue read and written once, the events
+    /// inserted in one batched statement (a pipeline on PostgreSQL).
+    private static func store(_ events: [ErrorEvent], on conn: any SQLConnection, now: Date, accessor: String) throws -> [LoggedError] {
+        var results = [LoggedError?](repeating: nil, count: events.count)
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        // An import's source id seen earlier in the same batch: a duplicate of that event.
+        var firstWithSource: [String: Int] = [:]
+        var repeats: [(Int, Int)] = []
+        for (index, event) in events.enumerated() {
+            if let sourceID = event.sourceID {
+                if let first = firstWithSource[sourceID] {
+                    repeats.append((index, first))
+                    continue
+                }
+                firstWithSource[sourceID] = index
+                if let existing = try conn.queryScalar(Int64.self, "SELECT issue_id FROM error_logs WHERE source_id = \(sourceID)") {
+                    results[index] = LoggedError(issueID: existing, newIssue: false, regressed: false, duplicate: true)
+                    continue
+                }
+            }
+            let fingerprint = Fingerprint.of(event)
+            if groups[fingerprint] == nil { order.append(fingerprint) }
+            groups[fingerprint, default: []].append(index)
         }
-        let occurred = (event.occurredAt ?? now).roundedToStoredPrecision
-        var regressed = false, created = false
-        let issueID: Int64
-        if let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE fingerprint = \(fingerprint)").map(Self.issue) {
-            issueID = issue.id
-            var status = issue.status
-            let count = issue.count + 1
-            switch issue.status {
-            case .resolved where Self.regresses(issue, release: event.release):
-                status = .unresolved
-                regressed = true
-                try record(conn, issueID, action: "regressed", from: .resolved, to: .unresolved, release: event.release,
-                           note: "an event from release \(event.release ?? "(none)") after it was resolved\(issue.resolvedInRelease.map { " in \($0)" } ?? "")",
-                           accessor: accessor, at: now)
-            case .ignored where (issue.ignoredUntil.map { now >= $0 } ?? false) || (issue.ignoredUntilCount.map { count >= $0 } ?? false):
-                status = .unresolved
-                try record(conn, issueID, action: "unignored", from: .ignored, to: .unresolved, release: event.release,
-                           note: "the ignore ran out", accessor: accessor, at: now)
-            default:
-                break
+        var rows: [[SQLValue]] = []
+        for fingerprint in order {
+            let members = groups[fingerprint] ?? []
+            let first = events[members[0]]
+            var state: IssueState
+            var created = false
+            if let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE fingerprint = \(fingerprint)").map(Self.issue) {
+                state = IssueState(id: issue.id, status: issue.status, regressed: issue.regressed, severity: issue.severity, count: issue.count,
+                                   lastSeen: issue.lastSeen, lastRelease: issue.lastRelease, resolvedInRelease: issue.resolvedInRelease,
+                                   ignoredUntil: issue.ignoredUntil, ignoredUntilCount: issue.ignoredUntilCount)
+            } else {
+                let occurred = (first.occurredAt ?? now).roundedToStoredPrecision
+                guard let id = try conn.queryScalar(Int64.self, """
+                    INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, event_count, first_seen, last_seen, last_release)
+                    VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \(first.severity.rawValue),
+                        \(IssueStatus.unresolved.rawValue), \(false), 0, \(occurred), \(occurred), \(first.release))
+                    RETURNING id
+                    """) else { throw SuiteError(.storage, "the issue was not created") }
+                state = IssueState(id: id, status: .unresolved, regressed: false, severity: first.severity, count: 0, lastSeen: occurred,
+                                   lastRelease: first.release, resolvedInRelease: nil, ignoredUntil: nil, ignoredUntilCount: nil)
+                created = true
+            }
+            for (position, index) in members.enumerated() {
+                let event = events[index]
+                let occurred = (event.occurredAt ?? now).roundedToStoredPrecision
+                state.count += 1
+                var regressed = false
+                switch state.status {
+                case .resolved where Self.regresses(resolvedIn: state.resolvedInRelease, release: event.release):
+                    state.status = .unresolved
+                    state.regressed = true
+                    regressed = true
+                    try record(conn, state.id, action: "regressed", from: .resolved, to: .unresolved, release: event.release,
+                               note: "an event from release \(event.release ?? "(none)") after it was resolved\(state.resolvedInRelease.map { " in \($0)" } ?? "")",
+                               accessor: accessor, at: now)
+                case .ignored where (state.ignoredUntil.map { now >= $0 } ?? false) || (state.ignoredUntilCount.map { state.count >= $0 } ?? false):
+                    state.status = .unresolved
+                    state.ignoredUntil = nil
+                    state.ignoredUntilCount = nil
+                    try record(conn, state.id, action: "unignored", from: .ignored, to: .unresolved, release: event.release, note: "the ignore ran out",
+                               accessor: accessor, at: now)
+                default:
+                    break
+                }
+                state.lastSeen = max(state.lastSeen, occurred)
+                state.severity = max(state.severity, event.severity)
+                if let release = event.release { state.lastRelease = release }
+                results[index] = LoggedError(issueID: state.id, newIssue: created && position == 0, regressed: regressed, duplicate: false)
+                rows.append([.int(state.id), .text(event.component), .text(event.severity.rawValue), .text(event.message), .text(event.errorType),
+                             .text(event.stackTrace), .text(try JSONText.encode(event.context)), event.release.map(SQLValue.text) ?? .null,
+                             .text(event.host), .timestamp(occurred), .timestamp(now), event.sourceID.map(SQLValue.text) ?? .null])
             }
             try conn.execute("""
-                UPDATE error_issues SET event_count = \(count), last_seen = \(max(issue.lastSeen, occurred)),
-                    severity = \(max(issue.severity, event.severity).rawValue), status = \(status.rawValue),
-                    regressed = \(issue.regressed || regressed), last_release = \(event.release ?? issue.lastRelease),
-                    ignored_until = \(status == .ignored ? issue.ignoredUntil : nil), ignored_until_count = \(status == .ignored ? issue.ignoredUntilCount : nil)
-                WHERE id = \(issueID)
+                UPDATE error_issues SET event_count = \(state.count), last_seen = \(state.lastSeen), severity = \(state.severity.rawValue),
+                    status = \(state.status.rawValue), regressed = \(state.regressed), last_release = \(state.lastRelease),
+                    ignored_until = \(state.ignoredUntil), ignored_until_count = \(state.ignoredUntilCount)
+                WHERE id = \(state.id)
                 """)
-        } else {
-            created = true
-            guard let id = try conn.queryScalar(Int64.self, """
-                INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, event_count, first_seen, last_seen, last_release)
-                VALUES (\(fingerprint), \(event.component), \(event.errorType), \(String(event.message.prefix(512))), \(event.severity.rawValue),
-                    \(IssueStatus.unresolved.rawValue), \(false), 1, \(occurred), \(occurred), \(event.release))
-                RETURNING id
-                """) else { throw SuiteError(.storage, "the issue was not created") }
-            issueID = id
         }
-        let context = try JSONText.encode(event.context)
-        let id = try conn.queryScalar(Int64.self, """
-            INSERT INTO error_logs (issue_id, component, severity, message, error_type, stack_trace, context, release, host, occurred_at, received_at, source_id)
-            VALUES (\(issueID), \(event.component), \(event.severity.rawValue), \(event.message), \(event.errorType), \(event.stackTrace), \(context),
-                \(event.release), \(event.host), \(occurred), \(now), \(event.sourceID))
-            RETURNING id
-            """)
-        return LoggedError(id: id, issueID: issueID, newIssue: created, regressed: regressed)
+        if !rows.isEmpty {
+            try conn.executeBatch("""
+                INSERT INTO error_logs (issue_id, component, severity, message, error_type, stack_trace, context, release, host, occurred_at, received_at, source_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                """, rows: rows)
+        }
+        for (index, first) in repeats {
+            results[index] = LoggedError(issueID: results[first]?.issueID ?? 0, newIssue: false, regressed: false, duplicate: true)
+        }
+        return results.map { $0! }
     }
 
     /// Sentry's rule: resolved plainly, any new event regresses; resolved in release X, an event from X or a
     /// later release does, one from an older release (or with no release) does not.
-    static func regresses(_ issue: ErrorIssue, release: String?) -> Bool {
-        guard let fixed = issue.resolvedInRelease else { return true }
+    static func regresses(resolvedIn fixed: String?, release: String?) -> Bool {
+        guard let fixed else { return true }
         guard let release else { return false }
         return !Release.precedes(release, fixed)
     }

@@ -103,12 +103,13 @@ public struct StoredErrorEvent: Sendable, Equatable {
 
 /// What logging one event did.
 public struct LoggedError: Sendable, Equatable {
-    /// The event's id; nil when it was a duplicate of an imported one.
-    public let id: Int64?
     public let issueID: Int64
+    /// The event opened this issue.
     public let newIssue: Bool
     /// The event reopened a resolved issue.
     public let regressed: Bool
+    /// The event was already stored (an import's source id seen before); nothing was added.
+    public let duplicate: Bool
 }
 
 /// Events per bucket (hour or day), component and severity.

@@ -175,7 +175,7 @@ extension MetricStore {
                         resolution == 0
                             ? try conn.execute("""
                                 DELETE FROM system_metrics WHERE (series_id, ts) IN (SELECT m.series_id, m.ts FROM system_metrics m
-                                    JOIN metric_series s ON s.id = m.series_id WHERE s.name = \(name) AND m.ts < \(cutoff) LIMIT \(Int64(batch)))
+                                    WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff) LIMIT \(Int64(batch)))
                                 """)
                             : try conn.execute("""
                                 DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id, r.resolution, r.bucket FROM metric_rollups r

@@ -27,52 +27,79 @@ public final class MetricStore: Sendable {
     public func ingest(_ grant: Grant, _ points: [MetricPoint]) async throws -> (stored: Int, duplicates: Int) {
         guard !points.isEmpty, points.count <= Self.maxBatch else { throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) points") }
         let now = Date().roundedToStoredPrecision
-        var keyed: [(key: String, labels: String, index: Int, time: Date, value: Double)] = []
-        keyed.reserveCapacity(points.count)
+        // Names and labels are checked once per distinct series, values and times per point.
+        struct Identity: Hashable {
+            let name: String
+            let labels: [String: String]
+        }
+        var identities: [Identity: Int] = [:]
+        var series: [(key: String, name: String, labels: String, firstIndex: Int)] = []
+        var values: [[(Date, Double)]] = []
         for (index, point) in points.enumerated() {
             func bad(_ reason: String) -> SuiteError { SuiteError(.invalid, "points[\(index)]: \(reason); nothing was ingested") }
-            guard PrometheusName.isMetric(point.name) else { throw bad("\(point.name) is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)") }
-            guard point.labels.count <= Self.maxLabels else { throw bad("more than \(Self.maxLabels) labels") }
-            for (label, value) in point.labels {
-                guard PrometheusName.isLabel(label) else { throw bad("\(label) is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)") }
-                guard value.utf8.count <= 1024 else { throw bad("the value of label \(label) is longer than 1024 bytes") }
+            let identity = Identity(name: point.name, labels: point.labels)
+            let slot: Int
+            if let known = identities[identity] {
+                slot = known
+            } else {
+                guard PrometheusName.isMetric(point.name) else { throw bad("\(point.name) is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)") }
+                guard point.labels.count <= Self.maxLabels else { throw bad("more than \(Self.maxLabels) labels") }
+                for (label, value) in point.labels {
+                    guard PrometheusName.isLabel(label) else { throw bad("\(label) is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)") }
+                    guard value.utf8.count <= 1024 else { throw bad("the value of label \(label) is longer than 1024 bytes") }
+                }
+                let labels = Self.canonical(point.labels)
+                slot = series.count
+                identities[identity] = slot
+                series.append((point.name + "\u{0}" + labels, point.name, labels, index))
+                values.append([])
             }
             guard point.value.isFinite else { throw bad("the value is \(point.value): NaN and infinities are not stored") }
             let time = (point.timestamp ?? now).roundedToStoredPrecision
             guard time.timeIntervalSince(now) <= 300 else { throw bad("the timestamp is in the future") }
-            let labels = try JSONText.encode(point.labels)
-            keyed.append((point.name + "\u{0}" + labels, labels, index, time, point.value))
+            values[slot].append((time, point.value))
         }
         let known = seriesIDs.withLock { $0 }
-        let batch = keyed
+        let (wanted, batch) = (series, values)
         let (stored, duplicates, created) = try await database.transaction { conn -> (Int, Int, [String: Int64]) in
-            var ids: [String: Int64] = [:]
+            var ids: [Int64] = []
             var created: [String: Int64] = [:]
-            for point in batch where ids[point.key] == nil {
-                if let id = known[point.key] { ids[point.key] = id; continue }
-                let name = String(point.key.prefix { $0 != "\u{0}" })
-                let id = try Self.series(conn, name: name, labels: point.labels, index: point.index, now: now)
-                ids[point.key] = id
-                created[point.key] = id
+            for entry in wanted {
+                if let id = known[entry.key] { ids.append(id); continue }
+                let id = try Self.series(conn, name: entry.name, labels: entry.labels, index: entry.firstIndex, now: now)
+                ids.append(id)
+                created[entry.key] = id
             }
             // One value per series and time: later duplicates in the batch, and times already stored, are skipped.
-            var bySeries: [Int64: [(Date, Double)]] = [:]
-            for point in batch { bySeries[ids[point.key]!, default: []].append((point.time, point.value)) }
+            let sortedValues = batch.map { $0.sorted { $0.0 < $1.0 } }
+            var low = Date.distantFuture, high = Date.distantPast
+            for list in sortedValues { low = min(low, list.first?.0 ?? low); high = max(high, list.last?.0 ?? high) }
+            var idList: SQLQuery = ""
+            for (position, id) in ids.enumerated() {
+                if position > 0 { idList.append(", ") }
+                idList.append("\(id)")
+            }
+            var existing: [Int64: Set<Date>] = [:]
+            try conn.forEachRow("SELECT series_id, ts FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)") { row in
+                existing[try row.decode(Int64.self, at: 0), default: []].insert(try row.decode(Date.self, at: 1))
+            }
             var rows: [[SQLValue]] = []
+            rows.reserveCapacity(points.count)
             var fresh: [Int64: [(Date, Double)]] = [:]
             var duplicates = 0
-            for (series, values) in bySeries {
-                let sorted = values.sorted { $0.0 < $1.0 }
-                let existing = Set(try conn.query("""
-                    SELECT ts FROM system_metrics WHERE series_id = \(series) AND ts >= \(sorted.first!.0) AND ts <= \(sorted.last!.0)
-                    """).map { try $0.decode(Date.self, at: 0) })
+            for (position, list) in sortedValues.enumerated() {
+                let id = ids[position]
+                let stored = existing[id] ?? []
                 var last: Date?
-                for (time, value) in sorted {
-                    if time == last || existing.contains(time) { duplicates += 1; continue }
+                var kept: [(Date, Double)] = []
+                kept.reserveCapacity(list.count)
+                for (time, value) in list {
+                    if time == last || stored.contains(time) { duplicates += 1; continue }
                     last = time
-                    rows.append([.int(series), .timestamp(time), .double(value)])
-                    fresh[series, default: []].append((time, value))
+                    rows.append([.int(id), .timestamp(time), .double(value)])
+                    kept.append((time, value))
                 }
+                if !kept.isEmpty { fresh[id, default: []] += kept }
             }
             if !rows.isEmpty {
                 try conn.executeBatch("INSERT INTO system_metrics (series_id, ts, value) VALUES ($1, $2, $3)", rows: rows)
@@ -82,6 +109,26 @@ public final class MetricStore: Sendable {
         }
         if !created.isEmpty { seriesIDs.withLock { $0.merge(created) { $1 } } }
         return (stored, duplicates)
+    }
+
+    /// A label set as stored: a JSON object with its keys sorted (written by hand: a JSONEncoder per point
+    /// was a third of the ingest time).
+    static func canonical(_ labels: [String: String]) -> String {
+        guard !labels.isEmpty else { return "{}" }
+        func quoted(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        return "{" + labels.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
     }
 
     /// The series' id, creating it if the metric's cap allows.

@@ -3,16 +3,50 @@ import Foundation
 /// A DDSketch (Masson, Rim and Lee, "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with
 /// Relative-Error Guarantees", VLDB 2019): values in logarithmic buckets with 1% relative accuracy, merged
 /// by adding counts. Rollups keep one per minute and per hour, so p50/p90/p99 over 30 days read 720 hourly
-/// sketches instead of every point.
+/// sketches instead of every point. Buckets are dense arrays from the lowest index used (values from 1e-6
+/// to 1e6 span about 1,400 buckets), so merging is adding arrays and decoding is one copy.
 struct QuantileSketch: Equatable {
     static let accuracy = 0.01
     private static let gamma = (1 + accuracy) / (1 - accuracy)
     private static let logGamma = log(gamma)
 
-    private(set) var positive: [Int32: UInt32] = [:]
-    private(set) var negative: [Int32: UInt32] = [:]
+    /// Counts from bucket index `offset` upward.
+    struct Store: Equatable {
+        var offset: Int32 = 0
+        var counts: [UInt32] = []
+
+        mutating func add(_ index: Int32, _ count: UInt32 = 1) {
+            if counts.isEmpty {
+                offset = index
+                counts = [count]
+            } else if index < offset {
+                counts.insert(contentsOf: repeatElement(0, count: Int(offset - index)), at: 0)
+                offset = index
+                counts[0] += count
+            } else if Int(index - offset) >= counts.count {
+                counts.append(contentsOf: repeatElement(0, count: Int(index - offset) - counts.count + 1))
+                counts[Int(index - offset)] += count
+            } else {
+                counts[Int(index - offset)] += count
+            }
+        }
+
+        mutating func merge(_ other: Store) {
+            guard !other.counts.isEmpty else { return }
+            guard !counts.isEmpty else { self = other; return }
+            add(other.offset, 0)
+            add(other.offset + Int32(other.counts.count - 1), 0)
+            let shift = Int(other.offset - offset)
+            for (position, count) in other.counts.enumerated() { counts[shift + position] += count }
+        }
+
+        var total: UInt64 { counts.reduce(0) { $0 + UInt64($1) } }
+    }
+
+    private(set) var positive = Store()
+    private(set) var negative = Store()
     private(set) var zeros: UInt32 = 0
-    var count: UInt64 { UInt64(zeros) + positive.values.reduce(0) { $0 + UInt64($1) } + negative.values.reduce(0) { $0 + UInt64($1) } }
+    var count: UInt64 { UInt64(zeros) + positive.total + negative.total }
 
     init() {}
 
@@ -25,14 +59,14 @@ struct QuantileSketch: Equatable {
     }
 
     mutating func add(_ value: Double) {
-        if value > 1e-12 { positive[Self.index(value), default: 0] += 1 }
-        else if value < -1e-12 { negative[Self.index(-value), default: 0] += 1 }
+        if value > 1e-12 { positive.add(Self.index(value)) }
+        else if value < -1e-12 { negative.add(Self.index(-value)) }
         else { zeros += 1 }
     }
 
     mutating func merge(_ other: QuantileSketch) {
-        for (index, count) in other.positive { positive[index, default: 0] += count }
-        for (index, count) in other.negative { negative[index, default: 0] += count }
+        positive.merge(other.positive)
+        negative.merge(other.negative)
         zeros += other.zeros
     }
 
@@ -43,42 +77,37 @@ struct QuantileSketch: Equatable {
         guard total > 0 else { return nil }
         let rank = UInt64(max(0, (q * Double(total)).rounded(.up) - 1))
         var seen: UInt64 = 0
-        for index in negative.keys.sorted(by: >) {
-            seen += UInt64(negative[index] ?? 0)
-            if seen > rank { return -Self.value(index) }
+        for position in negative.counts.indices.reversed() {
+            seen += UInt64(negative.counts[position])
+            if seen > rank { return -Self.value(negative.offset + Int32(position)) }
         }
         seen += UInt64(zeros)
         if seen > rank { return 0 }
-        for index in positive.keys.sorted() {
-            seen += UInt64(positive[index] ?? 0)
-            if seen > rank { return Self.value(index) }
+        for position in positive.counts.indices {
+            seen += UInt64(positive.counts[position])
+            if seen > rank { return Self.value(positive.offset + Int32(position)) }
         }
-        return positive.keys.max().map(Self.value)
+        return positive.counts.isEmpty ? nil : Self.value(positive.offset + Int32(positive.counts.count - 1))
     }
 
-    /// Little-endian: zeros (4 bytes), the number of positive then negative buckets (4 each), then (index, count) pairs.
+    /// Little-endian UInt32s: zeros, then per store (positive, negative) its offset and length, then its counts.
     var encoded: [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(12 + 8 * (positive.count + negative.count))
-        func append(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        append(zeros)
-        append(UInt32(positive.count))
-        append(UInt32(negative.count))
-        for (index, count) in positive.sorted(by: { $0.key < $1.key }) { append(UInt32(bitPattern: index)); append(count) }
-        for (index, count) in negative.sorted(by: { $0.key < $1.key }) { append(UInt32(bitPattern: index)); append(count) }
-        return bytes
+        var words: [UInt32] = [zeros, UInt32(bitPattern: positive.offset), UInt32(positive.counts.count),
+                               UInt32(bitPattern: negative.offset), UInt32(negative.counts.count)]
+        words += positive.counts
+        words += negative.counts
+        return words.withUnsafeBufferPointer { buffer in
+            Array(UnsafeRawBufferPointer(buffer))  // little-endian on every platform Coffer builds for
+        }
     }
 
     init?(encoded bytes: [UInt8]) {
-        guard bytes.count >= 12 else { return nil }
-        func read(_ offset: Int) -> UInt32 {
-            UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
-        }
-        zeros = read(0)
-        let positiveCount = Int(read(4)), negativeCount = Int(read(8))
-        guard bytes.count == 12 + 8 * (positiveCount + negativeCount) else { return nil }
-        var offset = 12
-        for _ in 0..<positiveCount { positive[Int32(bitPattern: read(offset))] = read(offset + 4); offset += 8 }
-        for _ in 0..<negativeCount { negative[Int32(bitPattern: read(offset))] = read(offset + 4); offset += 8 }
+        guard bytes.count >= 20, bytes.count % 4 == 0 else { return nil }
+        let words = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) } }
+        let positiveCount = Int(words[2]), negativeCount = Int(words[4])
+        guard words.count == 5 + positiveCount + negativeCount else { return nil }
+        zeros = words[0]
+        positive = Store(offset: Int32(bitPattern: words[1]), counts: Array(words[5..<(5 + positiveCount)]))
+        negative = Store(offset: Int32(bitPattern: words[3]), counts: Array(words[(5 + positiveCount)...]))
     }
 }

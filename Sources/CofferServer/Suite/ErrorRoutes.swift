@@ -15,7 +15,7 @@ struct ErrorRoutes: Sendable {
             let body = try await Body.decode(EventsBody.self, request, context)
             let events = try body.events.enumerated().map { index, event in try event.event(index: index) }
             let logged = try await log.log(grant, events)
-            grant.auditFact("events", "\(logged.filter { $0.id != nil }.count)")
+            grant.auditFact("events", "\(logged.filter { !$0.duplicate }.count)")
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["events": logged.map(LoggedAnswer.init)]))
         }
         router.on("/v1/coffer/errors/issues", method: .get) { request, _, grant in
@@ -104,18 +104,16 @@ struct ErrorRoutes: Sendable {
     }
 
     struct LoggedAnswer: Encodable {
-        let id: OrNull<Int64>
         let issue_id: Int64
         let new_issue: Bool
         let regressed: Bool
         let duplicate: Bool
 
         init(_ logged: LoggedError) {
-            id = OrNull(logged.id)
             issue_id = logged.issueID
             new_issue = logged.newIssue
             regressed = logged.regressed
-            duplicate = logged.id == nil
+            duplicate = logged.duplicate
         }
     }
 

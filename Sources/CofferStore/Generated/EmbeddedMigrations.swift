@@ -530,7 +530,6 @@ CREATE TABLE system_metrics (
     value REAL NOT NULL,
     PRIMARY KEY (series_id, ts)
 );
-CREATE INDEX system_metrics_by_time ON system_metrics (ts);
 
 CREATE TABLE metric_rollups (
     series_id INTEGER NOT NULL,
@@ -1088,7 +1087,6 @@ CREATE TABLE system_metrics (
     value DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (series_id, ts)
 );
-CREATE INDEX system_metrics_by_time ON system_metrics (ts);
 
 CREATE TABLE metric_rollups (
     series_id BIGINT NOT NULL,
