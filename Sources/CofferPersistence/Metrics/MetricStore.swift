@@ -85,7 +85,7 @@ public final class MetricStore: Sendable {
             }
             var rows: [[SQLValue]] = []
             rows.reserveCapacity(points.count)
-            var fresh: [Int64: [(Date, Double)]] = [:]
+            var fresh: Fresh = [:]
             var duplicates = 0
             for (position, list) in sortedValues.enumerated() {
                 let id = ids[position]
@@ -99,7 +99,10 @@ public final class MetricStore: Sendable {
                     rows.append([.int(id), .timestamp(time), .double(value)])
                     kept.append((time, value))
                 }
-                if !kept.isEmpty { fresh[id, default: []] += kept }
+                if !kept.isEmpty {
+                    // A series appears once per batch (points were grouped by series above).
+                    fresh[id] = (kept, kept.map { QuantileSketch.bucket(of: $0.1) })
+                }
             }
             if !rows.isEmpty {
                 try conn.executeBatch("INSERT INTO system_metrics (series_id, ts, value) VALUES ($1, $2, $3)", rows: rows)
@@ -163,15 +166,26 @@ public final class MetricStore: Sendable {
         var sketch: QuantileSketch
 
         init(_ values: [(Date, Double)]) {
+            self.init(values[...], buckets: values.map { QuantileSketch.bucket(of: $0.1) }[...])
+        }
+
+        /// One pass over values in time order, with their sketch buckets worked out once for both resolutions.
+        init(_ values: ArraySlice<(Date, Double)>, buckets: ArraySlice<QuantileSketch.Bucket>) {
             samples = Int64(values.count)
-            total = values.reduce(0) { $0 + $1.1 }
-            lowest = values.map(\.1).min() ?? 0
-            highest = values.map(\.1).max() ?? 0
-            (firstTime, firstValue) = values[0]
-            (lastTime, lastValue) = values[values.count - 1]
-            increase = Self.rises(values.map(\.1))
+            var total = 0.0, lowest = Double.infinity, highest = -Double.infinity, increase = 0.0
+            var previous: Double?
+            for (_, value) in values {
+                total += value
+                lowest = Swift.min(lowest, value)
+                highest = Swift.max(highest, value)
+                if let previous { increase += value >= previous ? value - previous : value }
+                previous = value
+            }
+            (self.total, self.lowest, self.highest, self.increase) = (total, lowest, highest, increase)
+            (firstTime, firstValue) = values[values.startIndex]
+            (lastTime, lastValue) = values[values.endIndex - 1]
             sketch = QuantileSketch()
-            for (_, value) in values { sketch.add(value) }
+            for bucket in buckets { sketch.add(bucket) }
         }
 
         init(row: SQLRow) throws {
@@ -185,11 +199,6 @@ public final class MetricStore: Sendable {
             lastValue = try row.decode(Double.self, column: "last_value")
             increase = try row.decode(Double.self, column: "increase")
             sketch = QuantileSketch(encoded: try row.decode([UInt8].self, column: "sketch")) ?? QuantileSketch()
-        }
-
-        /// A counter's increase over values in time order: each rise, and after a drop (a reset) the new value.
-        static func rises(_ values: [Double]) -> Double {
-            zip(values, values.dropFirst()).reduce(0) { sum, pair in sum + (pair.1 >= pair.0 ? pair.1 - pair.0 : pair.1) }
         }
 
         /// Adds a later (or earlier) rollup of the same bucket.
@@ -216,16 +225,24 @@ public final class MetricStore: Sendable {
         return Date(timeIntervalSince1970: Double(seconds - ((seconds % width) + width) % width))
     }
 
-    private static func rollUp(_ conn: any SQLConnection, _ fresh: [Int64: [(Date, Double)]], resolution: Int64) throws {
+    /// Values in time order (as ingest keeps them), with each value's sketch bucket.
+    typealias Fresh = [Int64: (values: [(Date, Double)], buckets: [QuantileSketch.Bucket])]
+
+    private static func rollUp(_ conn: any SQLConnection, _ fresh: Fresh, resolution: Int64) throws {
         var updates: [Int64: [Date: Rollup]] = [:]
         var low = Date.distantFuture, high = Date.distantPast
-        for (series, values) in fresh {
-            var groups: [Date: [(Date, Double)]] = [:]
-            for value in values { groups[bucket(value.0, resolution), default: []].append(value) }
-            for (start, group) in groups {
-                updates[series, default: [:]][start] = Rollup(group)
-                low = min(low, start)
-                high = max(high, start)
+        for (series, run) in fresh {
+            // In time order, a bucket's values are one run: no grouping by hashing.
+            var start = run.values.startIndex
+            while start < run.values.endIndex {
+                let bucketStart = bucket(run.values[start].0, resolution)
+                let limit = bucketStart.addingTimeInterval(Double(resolution))
+                var end = start + 1
+                while end < run.values.endIndex, run.values[end].0 < limit { end += 1 }
+                updates[series, default: [:]][bucketStart] = Rollup(run.values[start..<end], buckets: run.buckets[start..<end])
+                low = min(low, bucketStart)
+                high = max(high, bucketStart)
+                start = end
             }
         }
         guard !updates.isEmpty else { return }

@@ -58,10 +58,27 @@ struct QuantileSketch: Equatable {
         2 * pow(gamma, Double(index)) / (gamma + 1)
     }
 
+    /// Where a value goes: worked out once (a logarithm) and added to several sketches.
+    enum Bucket {
+        case positive(Int32), negative(Int32), zero
+    }
+
+    static func bucket(of value: Double) -> Bucket {
+        if value > 1e-12 { return .positive(index(value)) }
+        if value < -1e-12 { return .negative(index(-value)) }
+        return .zero
+    }
+
+    mutating func add(_ bucket: Bucket) {
+        switch bucket {
+        case .positive(let index): positive.add(index)
+        case .negative(let index): negative.add(index)
+        case .zero: zeros += 1
+        }
+    }
+
     mutating func add(_ value: Double) {
-        if value > 1e-12 { positive.add(Self.index(value)) }
-        else if value < -1e-12 { negative.add(Self.index(-value)) }
-        else { zeros += 1 }
+        add(Self.bucket(of: value))
     }
 
     mutating func merge(_ other: QuantileSketch) {
