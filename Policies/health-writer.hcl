@@ -2,3 +2,8 @@
 path "coffer/health/*" {
   capabilities = ["create", "read", "update", "patch", "delete", "list"]
 }
+
+# The detail of every check and component (GET /v1/coffer/health).
+path "coffer/health" {
+  capabilities = ["read"]
+}

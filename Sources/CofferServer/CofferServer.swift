@@ -37,6 +37,8 @@ public struct CofferServer: Sendable {
     /// System metrics (part 2); Coffer's own request counts land there too, from ``requestMetrics``.
     public let metrics: MetricStore
     let requestMetrics: RequestMetrics
+    /// Health checks defined as code, run by the service (part 2).
+    public let healthMonitor: HealthMonitor
     public let logger: Logger
     let migrationCount: Int
 
@@ -58,6 +60,7 @@ public struct CofferServer: Sendable {
                                 cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
                                 errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
                                 metrics: MetricStore(database: database), requestMetrics: RequestMetrics(),
+                                healthMonitor: HealthMonitor(database: database),
                                 logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
@@ -111,6 +114,15 @@ public struct CofferServer: Sendable {
         CacheRoutes(cache: cache).register(on: router)
         ErrorRoutes(log: errors).register(on: router)
         MetricRoutes(store: metrics, requests: requestMetrics).register(on: router)
+        HealthRoutes(monitor: healthMonitor, ready: {
+            let (status, report) = await health.report(codes: .init())
+            guard status == .ok else {
+                let reason = report.sealed ? "sealed" : !report.initialized ? "not initialised"
+                    : report.storage.error ?? report.audit.error ?? "not ready"
+                return (false, reason)
+            }
+            return (true, "")
+        }).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
@@ -126,7 +138,8 @@ public struct CofferServer: Sendable {
                                        UsageFlusher(usage: credentials.usage, logger: logger),
                                        LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
                                        SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
-                                                        metrics: metrics, requests: requestMetrics, logger: logger)]
+                                                        metrics: metrics, requests: requestMetrics, logger: logger),
+                                       HealthRunner(gate: gate, monitor: healthMonitor, instance: "\(ProcessInfo.processInfo.hostName):\(getpid())", logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -142,7 +155,7 @@ public struct CofferServer: Sendable {
     public func with(configuration: ServerConfiguration) -> CofferServer {
         CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
                      models: models, features: features, cache: cache, errors: errors, errorReporter: errorReporter, metrics: metrics,
-                     requestMetrics: requestMetrics, logger: logger, migrationCount: migrationCount)
+                     requestMetrics: requestMetrics, healthMonitor: healthMonitor, logger: logger, migrationCount: migrationCount)
     }
 
     /// Unseals from `configuration.unsealKeyFile`, when one is set.

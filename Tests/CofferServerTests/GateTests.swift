@@ -19,6 +19,9 @@ struct GateTests {
         // The wrapping token is the credential (Vault leaves these open too).
         "POST /v1/sys/wrapping/unwrap", "PUT /v1/sys/wrapping/unwrap", "POST /v1/sys/wrapping/lookup", "PUT /v1/sys/wrapping/lookup",
         "POST /v1/sys/wrapping/rewrap", "PUT /v1/sys/wrapping/rewrap",
+        // Orchestrators' liveness and readiness probes (Kubernetes and Consul send no token); they say nothing
+        // but alive/ready and, when not ready, why (sealed, storage, audit).
+        "GET /v1/coffer/health/live", "GET /v1/coffer/health/ready",
     ]
 
     /// Walks every registered route: without a token each gated one is 403 "permission denied"; with a token

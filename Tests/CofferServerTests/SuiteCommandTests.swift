@@ -85,5 +85,25 @@ struct SuiteCommandTests {
         #expect(depth.contains("queue=mail") && depth.contains("9.0"), "\(depth)")
         #expect(try await run(["metrics", "series"]).1.contains("queue_depth{queue=\"mail\"}"))
         #expect(try await run(["metrics", "retention", "queue_depth", "--raw", "48h"]).1.contains("raw 172800 s"))
+
+        // Health checks as code, run by the service itself: a tcp check of its own port, a failing command.
+        let checks = """
+            {"checks": [
+              {"name": "self", "component": "coffer", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 1, "timeout": 1},
+              {"name": "broken", "component": "jobs", "type": "command", "command": ["/bin/sh", "-c", "exit 2"], "interval": 1, "timeout": 1, "fail_after": 1}
+            ]}
+            """
+        try checks.write(toFile: "\(folder)/checks.json", atomically: true, encoding: .utf8)
+        let (_, appliedChecks) = try await run(["health", "apply", "checks.json"])
+        #expect(appliedChecks.contains("+ self"), "\(appliedChecks)")
+        #expect(try await run(["health", "apply", "checks.json"]).1.contains("nothing to change"))
+        var status = ""
+        for _ in 0..<40 where !(status.contains("passing") && status.contains("critical")) {
+            try await Task.sleep(for: .milliseconds(250))
+            status = try await run(["health", "status"]).1
+        }
+        #expect(status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
+        #expect(try await run(["health", "maintenance", "jobs", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "migration"]).0 == 0)
+        #expect(try await run(["health", "results", "self"]).1.contains("connected"))
     }
 }

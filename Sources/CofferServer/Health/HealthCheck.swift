@@ -77,6 +77,9 @@ public struct HealthCheck: Sendable {
         var sealed = 503
         var uninitialized = 501
 
+        /// Vault's defaults: 200 active, 503 sealed, 501 not initialised.
+        init() {}
+
         /// Reads Vault's code parameters; a value that is not an HTTP status is a 400.
         public init(query: [String: String]) throws {
             func code(_ name: String) throws -> Int? {

@@ -1,0 +1,113 @@
+import CofferAccess
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/health…` (Docs/API.md, "System health"): the detail of every check and component with
+/// availability, liveness and readiness probes for orchestrators, checks as code, maintenance windows.
+/// `/v1/sys/health` stays Vault's. Policies: `health-reader`, `health-writer`.
+struct HealthRoutes: Sendable {
+    let monitor: HealthMonitor
+    let ready: @Sendable () async -> (Bool, String)
+
+    func register(on router: GatedRouter) {
+        // Kubernetes' and Consul's probes: no token, no audit entry, answered even while the audit trail fails.
+        router.probe("/v1/coffer/health/live", method: .get) { _, _ in
+            VaultJSON.response(status: .ok, ["status": "alive"])
+        }
+        router.probe("/v1/coffer/health/ready", method: .get) { _, _ in
+            let (isReady, reason) = await ready()
+            return VaultJSON.response(status: isReady ? .ok : .serviceUnavailable, ["status": isReady ? "ready" : "not ready", "reason": reason])
+        }
+        router.on("/v1/coffer/health", method: .get) { _, _, grant in
+            let (overall, components, checks) = try await monitor.status(grant)
+            var answers: [CheckAnswer] = []
+            for check in checks {
+                let availability = try await monitor.availability(grant, name: check.name)
+                answers.append(CheckAnswer(check, availability: availability))
+            }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: DetailAnswer(status: overall.rawValue, components: components.mapValues(\.rawValue),
+                                                                                    checks: answers)))
+        }
+        router.onList("/v1/coffer/health/checks") { _, _, grant in
+            try VaultJSON.keys(try await monitor.checks(grant).map(\.name))
+        }
+        router.on("/v1/coffer/health/checks", method: .put) { request, context, grant in
+            // The whole checks file: every check replaced, the rest removed (`prune=false` keeps them).
+            let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+            let checks = try HealthChecksFile.parse(Data(buffer.readableBytesView))
+            let prune = request.uri.queryParameters["prune"] != "false"
+            let (added, changed, removed) = try await monitor.apply(grant, checks, prune: prune)
+            grant.auditFact("checks", "+\(added.joined(separator: ",")) ~\(changed.joined(separator: ",")) -\(removed.joined(separator: ","))")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["added": added, "changed": changed, "removed": removed]))
+        }
+        router.on("/v1/coffer/health/checks/:name", method: .delete) { _, context, grant in
+            try await monitor.deleteCheck(grant, name: try context.parameters.require("name"))
+            return Response(status: .noContent)
+        }
+        router.on("/v1/coffer/health/checks/:name/results", method: .get) { request, context, grant in
+            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
+            let results = try await monitor.results(grant, name: try context.parameters.require("name"), limit: limit)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["results": results.map {
+                ResultAnswer(time: VaultTime.format($0.0), result: $0.1.rawValue, status: $0.2.rawValue, latency_ms: $0.3, details: $0.4)
+            }]))
+        }
+        router.on("/v1/coffer/health/maintenance", method: .post) { request, context, grant in
+            let body = try await Body.decode(MaintenanceBody.self, request, context)
+            let from = try body.from.map { try SuiteTime.parse($0.text, field: "from") } ?? Date()
+            let to = try SuiteTime.parse(body.to.text, field: "to")
+            try await monitor.addMaintenance(grant, component: body.component, from: from, to: to, reason: body.reason ?? "")
+            return Response(status: .noContent)
+        }
+    }
+
+    struct MaintenanceBody: Decodable {
+        let component: String
+        var from: FeatureRoutes.TimeValue?
+        let to: FeatureRoutes.TimeValue
+        var reason: String?
+    }
+
+    struct ResultAnswer: Encodable {
+        let time: String
+        let result: String
+        let status: String
+        let latency_ms: Double
+        let details: String
+    }
+
+    struct DetailAnswer: Encodable {
+        let status: String
+        let components: [String: String]
+        let checks: [CheckAnswer]
+    }
+
+    struct CheckAnswer: Encodable {
+        let name: String
+        let component: String
+        let status: String
+        let flapping: Bool
+        let since: String
+        let last_checked: OrNull<String>
+        let latency_ms: OrNull<Double>
+        let details: String
+        let uptime_24h: OrNull<Double>
+        let uptime_7d: OrNull<Double>
+        let uptime_30d: OrNull<Double>
+
+        init(_ check: CheckState, availability: [Availability]) {
+            name = check.name
+            component = check.component
+            status = check.status.rawValue
+            flapping = check.flapping
+            since = VaultTime.format(check.changedAt)
+            last_checked = OrNull(check.checkedAt.map { VaultTime.format($0) })
+            latency_ms = OrNull(check.latencyMs)
+            details = check.details
+            uptime_24h = OrNull(availability.count > 0 ? availability[0].percent : nil)
+            uptime_7d = OrNull(availability.count > 1 ? availability[1].percent : nil)
+            uptime_30d = OrNull(availability.count > 2 ? availability[2].percent : nil)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import CofferAccess
+import CofferKeys
+import CofferPersistence
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs the health checks that are due, once a second, all at once; their results are recorded through the
+/// Gate as the service's own request (`coffer:health-runner`).
+struct HealthRunner: Service {
+    let gate: Gate
+    let monitor: HealthMonitor
+    let instance: String
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            guard !Task.isShuttingDownGracefully, await !gate.keys.status.sealed else { continue }
+            do { try await tick() } catch { logger.warning("health checks could not run", metadata: ["coffer.error": "\(error)"]) }
+        }
+    }
+
+    func tick() async throws {
+        let due = try await perform("coffer/health/checks", .read) { grant in try await monitor.due(grant) }
+        guard !due.isEmpty else { return }
+        let results = await withTaskGroup(of: (HealthCheckDefinition, ProbeResult).self) { group in
+            for check in due { group.addTask { (check, await Probes.run(check)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        _ = try await perform("coffer/health/results", .write) { grant in try await monitor.record(grant, results, instance: instance) }
+    }
+
+    private func perform<R: Sendable>(_ path: String, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R) async throws -> R {
+        let request = GateRequest(token: nil, path: path, operation: operation, access: .open, requestID: "health-" + UUID().uuidString,
+                                  remoteAddress: "coffer:health-runner")
+        return try await gate.perform(request, status: { _ in 200 }, body)
+    }
+}

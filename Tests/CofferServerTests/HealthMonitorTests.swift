@@ -1,0 +1,154 @@
+import CofferAccess
+import CofferPersistence
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Health: thresholds, flap detection and availability against hand-computed cases; checks as code through
+/// `/v1/coffer/health/…` with real probes (a listening socket, a closed port, commands) on SQLite and a real
+/// PostgreSQL; maintenance windows; the liveness and readiness probes; the reader and writer policies.
+struct HealthMonitorTests {
+    @Test func thresholdsMoveTheState() {
+        var state = (status: HealthStatus.passing, failures: 0, successes: 0)
+        func step(_ result: HealthStatus) { state = HealthMath.next(status: state.status, failures: state.failures, successes: state.successes, result: result, failAfter: 3, passAfter: 2) }
+        step(.critical); step(.critical)
+        #expect(state.status == .passing && state.failures == 2, "two failures are not yet three")
+        step(.critical)
+        #expect(state.status == .critical)
+        step(.passing)
+        #expect(state.status == .critical, "one pass is not yet two")
+        step(.critical); step(.passing); step(.passing)
+        #expect(state.status == .passing && state.successes == 2)
+        step(.warning)
+        #expect(state.status == .warning, "a warning shows at once")
+    }
+
+    @Test func flapDetectionWeighsRecentChangesMore() {
+        let alternating = (0..<21).map { $0 % 2 == 0 ? HealthStatus.passing : .critical }
+        #expect(abs(HealthMath.percentStateChange(alternating) - 100) < 1e-9)
+        let newestChange = Array(repeating: HealthStatus.passing, count: 20) + [.critical]
+        #expect(abs(HealthMath.percentStateChange(newestChange) - 6) < 1e-9, "the newest change weighs 1.2 of 20")
+        let oldestChange = [HealthStatus.critical] + Array(repeating: .passing, count: 20)
+        #expect(abs(HealthMath.percentStateChange(oldestChange) - 4) < 1e-9, "the oldest weighs 0.8 of 20")
+        // Seven changes in the newest results: 0.8 + i·0.4/19 for i = 13…19: between the thresholds (hysteresis).
+        let seven = Array(repeating: HealthStatus.passing, count: 14) + [.critical, .passing, .critical, .passing, .critical, .passing, .critical]
+        let percent = HealthMath.percentStateChange(seven)
+        #expect(percent >= 25 && percent < 50, "\(percent)")
+        #expect(HealthMath.flapping(was: true, results: seven) && !HealthMath.flapping(was: false, results: seven))
+        #expect(HealthMath.flapping(was: false, results: alternating) && !HealthMath.flapping(was: true, results: newestChange))
+    }
+
+    @Test func availabilityLeavesOutMaintenanceAndTheCheckersOutage() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+        // Interval 600 s: a result holds for at most 1,200 s. 0–600 up, 600–1200 down, 1200–2400 up, 2400–3000
+        // unobserved (the checker was not running), 3000–3600 up: 3,000 s observed, 600 down: 80%.
+        let results: [(Date, HealthStatus)] = [(at(0), .passing), (at(600), .critical), (at(1200), .passing), (at(3000), .passing)]
+        let plain = HealthMath.availability(results: results, maintenance: [], from: t0, to: at(3600), interval: 600)
+        #expect(plain.observed == 3000 && plain.down == 600 && plain.percent == 80)
+        // Maintenance 600–900 (and an overlapping 700–800): 300 s less of both: 2,400 up of 2,700.
+        let maintained = HealthMath.availability(results: results, maintenance: [(at(600), at(900)), (at(700), at(800))], from: t0, to: at(3600), interval: 600)
+        #expect(maintained.observed == 2700 && maintained.down == 300)
+        #expect(abs((maintained.percent ?? 0) - 2400.0 / 2700 * 100) < 1e-9)
+        #expect(HealthMath.availability(results: [], maintenance: [], from: t0, to: at(60), interval: 60).percent == nil)
+    }
+
+    @Test func checksFileRefusesWhatDoesNotParse() {
+        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\"}]}".utf8)) }
+        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"smoke-signal\"}]}".utf8)) }
+        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\", \"host\": \"h\", \"port\": 70000}]}".utf8)) }
+        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"http\", \"url\": \"https://x\"}]}".utf8)) }
+        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("not json".utf8)) }
+    }
+
+    @Test func healthOnSQLite() async throws { try await withUnsealedServer(.sqlite, healthContract) }
+
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func healthOnPostgres() async throws { try await withUnsealedServer(.postgres, healthContract) }
+
+    /// A socket listening on a loopback port chosen by the system.
+    static func listener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        listen(fd, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    func healthContract(_ server: CofferServer, _ root: String) async throws {
+        let (fd, port) = try Self.listener()
+        defer { close(fd) }
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            let tokens = try await SuiteTokens.make(client, root: root, module: "health")
+            let file = """
+                {"checks": [
+                  {"name": "api-port", "component": "api", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 10, "timeout": 2},
+                  {"name": "cache-port", "component": "cache", "type": "tcp", "host": "127.0.0.1", "port": 1, "interval": 10, "timeout": 2, "fail_after": 2},
+                  {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], "interval": 10}
+                ]}
+                """
+            func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+                try await client.execute(uri: "/v1/coffer/health/checks", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)) {
+                    ($0.status, (try? JSON.object($0.body)) ?? [:])
+                }
+            }
+            #expect(try await apply(file, token: tokens.reader.token).0 == .forbidden)
+            let (applied, appliedBody) = try await apply(file, token: tokens.writer.token)
+            #expect(applied == .ok && ((appliedBody["data"] as? [String: Any])?["added"] as? [String])?.count == 3, "\(appliedBody)")
+            #expect(((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true, "applying again changes nothing")
+            let (bad, badBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
+            #expect(bad == .badRequest && "\(badBody)".contains("host and port"), "\(badBody)")
+
+            // Run every check twice, as the runner does (real probes), through the Gate.
+            for _ in 0..<2 {
+                try await server.gate.perform(GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+                                              status: { _ in 200 }) { grant in
+                    var results: [(HealthCheckDefinition, ProbeResult)] = []
+                    for check in try await server.healthMonitor.checks(grant) { results.append((check, await Probes.run(check))) }
+                    try await server.healthMonitor.record(grant, results, instance: "test")
+                }
+            }
+            let (_, detail) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
+            let data = try #require(detail["data"] as? [String: Any])
+            let checks = Dictionary(uniqueKeysWithValues: ((data["checks"] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0) })
+            #expect(checks["api-port"]?["status"] as? String == "passing" && checks["api-port"]?["uptime_24h"] as? Double == 100, "\(checks)")
+            #expect(checks["cache-port"]?["status"] as? String == "critical", "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
+            #expect(checks["disk"]?["status"] as? String == "warning" && (checks["disk"]?["details"] as? String)?.contains("91% used") == true)
+            #expect(data["status"] as? String == "critical" && (data["components"] as? [String: String])?["host"] == "warning")
+
+            // A maintenance window on the cache: its check reads maintenance and the overall status leaves it out.
+            #expect(try await client.call("/v1/coffer/health/maintenance", token: tokens.reader.token, ["component": "cache", "to": Date().timeIntervalSince1970 + 3600]).0 == .forbidden)
+            #expect(try await client.call("/v1/coffer/health/maintenance", token: tokens.writer.token, ["component": "cache", "to": Date().timeIntervalSince1970 + 3600, "reason": "upgrade"]).0 == .noContent)
+            try await server.gate.perform(GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+                                          status: { _ in 200 }) { grant in
+                let checks = try await server.healthMonitor.checks(grant).filter { $0.name == "cache-port" }
+                try await server.healthMonitor.record(grant, checks.map { ($0, ProbeResult(result: .critical, latencyMs: 1, details: "refused")) }, instance: "test")
+            }
+            let (_, during) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
+            let duringData = try #require(during["data"] as? [String: Any])
+            #expect((duringData["components"] as? [String: String])?["cache"] == "maintenance" && duringData["status"] as? String == "warning", "\(duringData)")
+            let (_, results) = try await client.call("/v1/coffer/health/checks/cache-port/results", .get, token: tokens.reader.token)
+            #expect(((results["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["status"] as? String == "maintenance")
+
+            // Probes for orchestrators: no token, no audit entry.
+            #expect(try await client.call("/v1/coffer/health/live", .get, token: nil).0 == .ok)
+            #expect(try await client.call("/v1/coffer/health/ready", .get, token: nil).0 == .ok)
+            #expect(try await client.call("/v1/coffer/health", .get, token: nil).0 == .forbidden)
+            #expect(try await server.auditEntries("coffer/health/checks").contains { $0.decision == "deny" && $0.status == 403 })
+        }
+    }
+}
