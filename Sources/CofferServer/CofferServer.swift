@@ -60,7 +60,7 @@ public struct CofferServer: Sendable {
                                 cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
                                 errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
                                 metrics: MetricStore(database: database), requestMetrics: RequestMetrics(),
-                                healthMonitor: HealthMonitor(database: database),
+                                healthMonitor: HealthMonitor(database: database, commandDirectory: configuration.healthCommandDir),
                                 logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()

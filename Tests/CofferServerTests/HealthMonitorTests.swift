@@ -112,6 +112,10 @@ struct HealthMonitorTests {
             #expect(((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true, "applying again changes nothing")
             let (bad, badBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
             #expect(bad == .badRequest && "\(badBody)".contains("host and port"), "\(badBody)")
+            // A command check may run only the operator's programs (health_command_dir, /bin here).
+            let (outside, outsideBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"command\", \"command\": [\"/tmp/anything\"]}]}",
+                                                         token: tokens.writer.token)
+            #expect(outside == .badRequest && "\(outsideBody)".contains("health_command_dir"), "\(outsideBody)")
 
             // Run every check twice, as the runner does (real probes), through the Gate.
             for _ in 0..<2 {

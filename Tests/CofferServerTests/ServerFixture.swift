@@ -14,6 +14,7 @@ func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, fl
     // Artifacts in a scratch folder of their own (the PostgreSQL default is relative to the working directory).
     let artifacts = NSTemporaryDirectory() + "coffer-artifacts-" + UUID().uuidString
     if flags.artifactPath == nil { flags.artifactPath = artifacts }
+    if flags.healthCommandDir == nil { flags.healthCommandDir = "/bin" }
     defer { try? FileManager.default.removeItem(atPath: artifacts) }
     let configuration = try ServerConfiguration(flags: flags, environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)

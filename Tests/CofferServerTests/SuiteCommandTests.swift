@@ -9,7 +9,8 @@ struct SuiteCommandTests {
     @Test func modelFeatureAndCacheCommands() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db",
+                                                                                           "COFFER_HEALTH_COMMAND_DIR": "/bin"])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String], stdin: Data? = nil) async throws -> (Int32, String) {

@@ -7,9 +7,25 @@ public import Foundation
 /// aggregate per component and overall, and availability over 24 h, 7 d and 30 d.
 public final class HealthMonitor: Sendable {
     let database: any Database
+    /// Where `command` checks' programs must live (the operator's choice); nil refuses command checks.
+    let commandDirectory: String?
 
-    public init(database: any Database) {
+    public init(database: any Database, commandDirectory: String? = nil) {
         self.database = database
+        self.commandDirectory = commandDirectory.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+    }
+
+    /// A token that may write health checks must not be able to run any program as the service: a command
+    /// check's program must resolve to a file in the operator's `health_command_dir`.
+    func checkCommand(_ check: HealthCheckDefinition) throws {
+        guard check.type == .command, let program = check.command?.first else { return }
+        guard let directory = commandDirectory else {
+            throw SuiteError(.invalid, "health check \(check.name): command checks are off; the operator enables them with health_command_dir (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run")
+        }
+        let resolved = URL(fileURLWithPath: program).resolvingSymlinksInPath()
+        guard resolved.deletingLastPathComponent().path == directory, FileManager.default.isExecutableFile(atPath: resolved.path) else {
+            throw SuiteError(.invalid, "health check \(check.name): \(program) is not an executable program in health_command_dir (\(directory))")
+        }
     }
 
     // MARK: definitions
@@ -17,7 +33,10 @@ public final class HealthMonitor: Sendable {
     /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest.
     /// - Returns: the names added, changed and removed.
     public func apply(_ grant: Grant, _ checks: [HealthCheckDefinition], prune: Bool) async throws -> (added: [String], changed: [String], removed: [String]) {
-        for check in checks { try check.validate() }
+        for check in checks {
+            try check.validate()
+            try checkCommand(check)
+        }
         let texts = try checks.map { ($0, try JSONText.encode($0)) }
         return try await database.transaction { conn in
             let now = Date().roundedToStoredPrecision

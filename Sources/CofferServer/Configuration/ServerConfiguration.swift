@@ -48,6 +48,9 @@ public struct ServerConfiguration: Sendable {
     public var artifactPath: String
     /// Bytes the persistent cache's memory tier may hold.
     public var cacheMemoryBytes: Int
+    /// The folder whose programs `command` health checks may run; nil: command checks are refused (a token
+    /// that may write health checks must not be able to run any program as the service).
+    public var healthCommandDir: String?
     /// Where each setting came from.
     public var sources: [String: Source]
 
@@ -79,12 +82,14 @@ public struct ServerConfiguration: Sendable {
         public var rotationPreviousGrace: String?
         public var artifactPath: String?
         public var cacheMemory: String?
+        public var healthCommandDir: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
                     clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
                     auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
                     insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
-                    artifactPath: String? = nil, cacheMemory: String? = nil) {
+                    artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil) {
+            self.healthCommandDir = healthCommandDir
             self.artifactPath = artifactPath
             self.cacheMemory = cacheMemory
             self.rotationLockTTL = rotationLockTTL
@@ -114,7 +119,8 @@ public struct ServerConfiguration: Sendable {
                           tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
                           tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
                           rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
-                          artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"))
+                          artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
+                          healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -128,7 +134,7 @@ public struct ServerConfiguration: Sendable {
             }
             let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                               "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
-                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory"]
+                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -147,7 +153,8 @@ public struct ServerConfiguration: Sendable {
                               guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
                               return String(flag)
                           }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
-                          artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"))
+                          artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
+                          healthCommandDir: try string("health_command_dir"))
         }
     }
 
@@ -215,6 +222,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("cache_memory must be the bytes the cache may hold in memory, from 0 to 1099511627776, not \"\(memory)\"")
         }
         self.cacheMemoryBytes = cacheMemoryBytes
+        healthCommandDir = pick("health_command_dir", \.healthCommandDir, default: nil)
         guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
             throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
         }
@@ -266,6 +274,7 @@ public struct ServerConfiguration: Sendable {
             ("rotation_previous_grace", "\(rotationPreviousGrace) s"),
             ("artifact_path", artifactPath),
             ("cache_memory", "\(cacheMemoryBytes) bytes"),
+            ("health_command_dir", healthCommandDir ?? "(none: command health checks are refused)"),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 
