@@ -62,7 +62,9 @@ public enum Probes {
         case .postgres:
             do {
                 let separator = (check.url ?? "").contains("?") ? "&" : "?"
-                let target = try PostgresTarget(url: (check.url ?? "") + separator + "connect_timeout=\(timeout)", user: nil, password: nil)
+                // Both the connection and the query are bounded, so a hung server cannot hold up the other checks.
+                let target = try PostgresTarget(url: (check.url ?? "") + separator + "connect_timeout=\(timeout)&options=-c%20statement_timeout%3D\(timeout * 1000)",
+                                                user: nil, password: nil)
                 _ = try target.count(check.query ?? "SELECT 1")
                 return (.passing, "query answered")
             } catch let error as StoreError {
