@@ -39,6 +39,8 @@ public struct CofferServer: Sendable {
     let requestMetrics: RequestMetrics
     /// Health checks defined as code, run by the service (part 2).
     public let healthMonitor: HealthMonitor
+    /// Alert rules over errors, metrics and health (part 2).
+    public let alerts: AlertEngine
     public let logger: Logger
     let migrationCount: Int
 
@@ -54,13 +56,15 @@ public struct CofferServer: Sendable {
             let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
             try await gate.policies.ensureDefault()
             let blobs = try BlobStore(root: configuration.artifactPath)
+            let metrics = MetricStore(database: database)
             return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
                                 credentials: CredentialStore(database: database, keys: keys),
                                 models: ModelRegistry(database: database, blobs: blobs), features: FeatureStore(database: database),
                                 cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
                                 errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
-                                metrics: MetricStore(database: database), requestMetrics: RequestMetrics(),
+                                metrics: metrics, requestMetrics: RequestMetrics(),
                                 healthMonitor: HealthMonitor(database: database, commandDirectory: configuration.healthCommandDir),
+                                alerts: AlertEngine(database: database, metrics: metrics, logger: logger),
                                 logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
@@ -123,6 +127,7 @@ public struct CofferServer: Sendable {
             }
             return (true, "")
         }).register(on: router)
+        AlertRoutes(engine: alerts).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
@@ -139,7 +144,8 @@ public struct CofferServer: Sendable {
                                        LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
                                        SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
                                                         metrics: metrics, requests: requestMetrics, logger: logger),
-                                       HealthRunner(gate: gate, monitor: healthMonitor, instance: "\(ProcessInfo.processInfo.hostName):\(getpid())", logger: logger)]
+                                       HealthRunner(gate: gate, monitor: healthMonitor, alerts: alerts, instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
+                                                    logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -155,7 +161,8 @@ public struct CofferServer: Sendable {
     public func with(configuration: ServerConfiguration) -> CofferServer {
         CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
                      models: models, features: features, cache: cache, errors: errors, errorReporter: errorReporter, metrics: metrics,
-                     requestMetrics: requestMetrics, healthMonitor: healthMonitor, logger: logger, migrationCount: migrationCount)
+                     requestMetrics: requestMetrics, healthMonitor: healthMonitor, alerts: alerts, logger: logger,
+                     migrationCount: migrationCount)
     }
 
     /// Unseals from `configuration.unsealKeyFile`, when one is set.

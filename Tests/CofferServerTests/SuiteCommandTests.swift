@@ -106,5 +106,19 @@ struct SuiteCommandTests {
         #expect(status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
         #expect(try await run(["health", "maintenance", "jobs", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "migration"]).0 == 0)
         #expect(try await run(["health", "results", "self"]).1.contains("connected"))
+
+        // Alert rules as code; the service evaluates them every 10 s (here a critical error fires "worker-down").
+        try #"{"rules": [{"name": "worker-down", "type": "error_burst", "component": "worker", "count": 1, "sinks": [{"type": "log"}]}]}"#
+            .write(toFile: "\(folder)/rules.json", atomically: true, encoding: .utf8)
+        #expect(try await run(["alerts", "apply", "rules.json"]).1.contains("+ worker-down"))
+        #expect(try await run(["errors", "log", "queue consumer died", "--component", "worker", "--severity", "critical"]).0 == 0)
+        #expect(try await run(["alerts", "silence", "worker-down", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "known"]).0 == 0)
+        var firing = ""
+        for _ in 0..<60 where !firing.contains("worker-down") {
+            try await Task.sleep(for: .milliseconds(250))
+            firing = try await run(["alerts", "list"]).1
+        }
+        #expect(firing.contains("worker-down") && firing.contains("worker"), "\(firing)")
+        #expect(try await run(["alerts", "history"]).1.contains("silenced"))
     }
 }

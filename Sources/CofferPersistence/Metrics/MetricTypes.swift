@@ -18,7 +18,7 @@ public struct MetricPoint: Sendable, Equatable {
 }
 
 /// What a query computes per step.
-public enum MetricFunction: String, Sendable, CaseIterable {
+public enum MetricFunction: String, Sendable, Codable, CaseIterable {
     case avg, sum, min, max, count, rate, p50, p90, p99
 }
 

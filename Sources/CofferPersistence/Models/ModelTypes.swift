@@ -132,7 +132,7 @@ public struct ModelSearch: Sendable, Equatable {
 
 /// A metric threshold: `training.accuracy > 0.8`, `validation.rmse <= 1.5`.
 public struct MetricFilter: Sendable, Equatable {
-    public enum Comparison: String, Sendable, CaseIterable { case greaterOrEqual = ">=", lessOrEqual = "<=", greater = ">", less = "<", equal = "=" }
+    public enum Comparison: String, Sendable, Codable, CaseIterable { case greaterOrEqual = ">=", lessOrEqual = "<=", greater = ">", less = "<", equal = "=" }
     public let scope: String
     public let metric: String
     public let comparison: Comparison

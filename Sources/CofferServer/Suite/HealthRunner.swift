@@ -5,19 +5,27 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Runs the health checks that are due, once a second, all at once; their results are recorded through the
-/// Gate as the service's own request (`coffer:health-runner`).
+/// Runs the health checks that are due, once a second, all at once, and evaluates the alert rules every
+/// 10 s; both through the Gate as the service's own requests (`coffer:health-runner`).
 struct HealthRunner: Service {
     let gate: Gate
     let monitor: HealthMonitor
+    let alerts: AlertEngine
     let instance: String
     let logger: Logger
 
     func run() async throws {
+        var seconds = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             guard !Task.isShuttingDownGracefully, await !gate.keys.status.sealed else { continue }
             do { try await tick() } catch { logger.warning("health checks could not run", metadata: ["coffer.error": "\(error)"]) }
+            seconds += 1
+            if seconds % 10 == 0 {
+                do { _ = try await perform("coffer/health/alerts/evaluate", .write) { grant in try await alerts.evaluate(grant).count } } catch {
+                    logger.warning("alert rules could not be evaluated", metadata: ["coffer.error": "\(error)"])
+                }
+            }
         }
     }
 

@@ -1,0 +1,60 @@
+import CofferAccess
+import CofferPersistence
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/v1/coffer/health/alerts/…` (Docs/API.md, "Alerts"): rules as code, what fires now, the history,
+/// silences. Under the health policies (`health-reader`, `health-writer`).
+struct AlertRoutes: Sendable {
+    let engine: AlertEngine
+
+    func register(on router: GatedRouter) {
+        router.on("/v1/coffer/health/alerts/rules", method: .put) { request, context, grant in
+            let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+            let rules = try AlertRulesFile.parse(Data(buffer.readableBytesView))
+            let (added, changed, removed) = try await engine.apply(grant, rules, prune: request.uri.queryParameters["prune"] != "false")
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["added": added, "changed": changed, "removed": removed]))
+        }
+        router.onList("/v1/coffer/health/alerts/rules") { _, _, grant in
+            try VaultJSON.keys(try await engine.rules(grant).map(\.name))
+        }
+        router.on("/v1/coffer/health/alerts", method: .get) { _, _, grant in
+            let firing = try await engine.firing(grant)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["firing": firing.map { FiringAnswer(rule: $0.rule, group: $0.group, since: VaultTime.format($0.since)) }]))
+        }
+        router.on("/v1/coffer/health/alerts/history", method: .get) { request, _, grant in
+            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
+            let history = try await engine.history(grant, limit: limit)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["history": history.map {
+                HistoryAnswer(rule: $0.rule, group: $0.group, state: $0.state, summary: $0.summary, delivery: $0.delivery, time: VaultTime.format($0.at))
+            }]))
+        }
+        router.on("/v1/coffer/health/alerts/silence", method: .post) { request, context, grant in
+            let body = try await Body.decode(SilenceBody.self, request, context)
+            try await engine.silence(grant, rule: body.rule, until: try SuiteTime.parse(body.until.text, field: "until"), reason: body.reason ?? "")
+            return Response(status: .noContent)
+        }
+    }
+
+    struct SilenceBody: Decodable {
+        let rule: String
+        let until: FeatureRoutes.TimeValue
+        var reason: String?
+    }
+
+    struct FiringAnswer: Encodable {
+        let rule: String
+        let group: String
+        let since: String
+    }
+
+    struct HistoryAnswer: Encodable {
+        let rule: String
+        let group: String
+        let state: String
+        let summary: String
+        let delivery: String
+        let time: String
+    }
+}
