@@ -151,6 +151,11 @@ struct HealthMonitorTests {
             let (_, results) = try await client.call("/v1/coffer/health/checks/cache-port/results", .get, token: tokens.reader.token)
             #expect(((results["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["status"] as? String == "maintenance")
 
+            // The dashboard's health overview view, per component.
+            let (_, overview) = try await client.call("/v1/coffer/health/report", .get, token: tokens.reader.token)
+            let components = Dictionary(uniqueKeysWithValues: (((overview["data"] as? [String: Any])?["components"] as? [[String: Any]]) ?? []).map { ($0["component"] as? String ?? "", $0) })
+            #expect(components["cache"]?["maintenance"] as? Int == 1 && components["host"]?["warning"] as? Int == 1 && components["api"]?["critical"] as? Int == 0, "\(components)")
+
             // Probes for orchestrators: no token, no audit entry.
             #expect(try await client.call("/v1/coffer/health/live", .get, token: nil).0 == .ok)
             #expect(try await client.call("/v1/coffer/health/ready", .get, token: nil).0 == .ok)

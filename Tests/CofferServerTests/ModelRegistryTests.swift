@@ -147,6 +147,12 @@ struct ModelRegistryTests {
             #expect(((retired["data"] as? [String: Any])?["versions"] as? [[String: Any]])?.count == 1)
             #expect(try await client.call("/v1/coffer/models/_search?metric=accuracy%20big", .get, token: reader).0 == .badRequest)
 
+            // The dashboard's model performance view: best first, with status and the champion.
+            let (_, report) = try await client.call("/v1/coffer/models/_report?metric=validation.f1", .get, token: reader)
+            let rows = try #require((report["data"] as? [String: Any])?["rows"] as? [[String: Any]])
+            #expect(rows.map { "\($0["version"] as? Int ?? 0)/\($0["value"] as? Double ?? 0)/\($0["status"] as? String ?? "")/\(($0["champion"] as? Bool) == true)" }
+                    == ["2/0.8/registered/true", "1/0.72/retired/false"], "\(rows)")
+
             // Idempotent on digest (what `coffer model import` relies on).
             let (again, againBody) = try await register(client, token: writer, model: "fraud", second, ["if_new_digest": true])
             #expect(again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 2 && (againBody["data"] as? [String: Any])?["created"] as? Bool == false)

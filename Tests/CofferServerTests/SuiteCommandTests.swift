@@ -120,5 +120,7 @@ struct SuiteCommandTests {
         }
         #expect(firing.contains("worker-down") && firing.contains("worker"), "\(firing)")
         #expect(try await run(["alerts", "history"]).1.contains("silenced"))
+        #expect(try await run(["report", "health"]).1.contains("jobs"))
+        #expect(try await run(["report", "models"]).1.contains("fraud"))
     }
 }
