@@ -147,6 +147,18 @@ struct AlertTests {
             let (_, firing) = try await client.call("/v1/coffer/health/alerts", .get, token: tokens.reader.token)
             // Evaluated at `now` again, the burst is back inside its window: three rules fire.
             #expect(Set(((firing["data"] as? [String: Any])?["firing"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }) == ["payments-burst", "slow", "down"])
+
+            // Two instances evaluating the same moment: the burst resolves once, notified by one of them only.
+            let other = AlertEngine(database: server.database, metrics: server.metrics, logger: TestDatabase.logger)
+            let later = now.addingTimeInterval(3800)
+            let (first, second) = try await server.gate.perform(GateRequest(token: root, path: "coffer/health/alerts/evaluate", operation: .write,
+                                                                            requestID: "t2", remoteAddress: "test"), status: { _ in 200 }) { grant in
+                async let a = server.alerts.evaluate(grant, now: later)
+                async let b = other.evaluate(grant, now: later)
+                return (try await a, try await b)
+            }
+            let resolutions = (first + second).filter { $0.rule == "payments-burst" && $0.state == "resolved" }
+            #expect(resolutions.count == 1, "\(first) \(second)")
         }
     }
 }

@@ -172,24 +172,35 @@ public final class AlertEngine: Sendable {
         for (group, value) in state.sorted(by: { $0.key < $1.key }) where value.0 == "firing" && firing[group] == nil {
             notices.append(AlertNotice(rule: rule.name, group: group, state: "resolved", summary: "the condition no longer holds", at: at))
         }
+        // Claim each transition first: the state row changes only if it is still what this evaluation saw, so
+        // with several instances on one database exactly one of them notifies (and records) it.
+        let candidates = notices
+        let repeatSeconds = Double(rule.repeatSeconds)
+        let claimed = try await database.transaction { conn -> [AlertNotice] in
+            try candidates.filter { notice in
+                let state = notice.state == "resolved" ? "resolved" : "firing"
+                let due = notice.at.addingTimeInterval(-repeatSeconds)
+                let changed = try conn.execute("""
+                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \(notice.group), \(state), \(notice.at), \(notice.at))
+                    ON CONFLICT (rule, group_key) DO UPDATE SET state = excluded.state, last_notified = excluded.last_notified,
+                        since = CASE WHEN alert_state.state = excluded.state THEN alert_state.since ELSE excluded.since END
+                    WHERE alert_state.state <> excluded.state OR alert_state.last_notified IS NULL OR alert_state.last_notified <= \(due)
+                    """)
+                return changed > 0
+            }
+        }
         var deliveries: [String] = []
-        for notice in notices { deliveries.append(silenced ? "silenced" : await deliver(notice, sinks: rule.sinks)) }
-        let sent = Array(zip(notices, deliveries))
+        for notice in claimed { deliveries.append(silenced ? "silenced" : await deliver(notice, sinks: rule.sinks)) }
+        let sent = Array(zip(claimed, deliveries))
         try await database.transaction { conn in
             for (notice, delivery) in sent {
                 try conn.execute("""
                     INSERT INTO alert_history (rule, group_key, state, summary, delivery, at)
                     VALUES (\(notice.rule), \(notice.group), \(notice.state), \(notice.summary), \(delivery), \(notice.at))
                     """)
-                let state = notice.state == "resolved" ? "resolved" : "firing"
-                try conn.execute("""
-                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \(notice.group), \(state), \(notice.at), \(notice.at))
-                    ON CONFLICT (rule, group_key) DO UPDATE SET state = excluded.state, last_notified = excluded.last_notified,
-                        since = CASE WHEN alert_state.state = excluded.state THEN alert_state.since ELSE excluded.since END
-                    """)
             }
         }
-        return notices
+        return claimed
     }
 
     // MARK: sinks
