@@ -97,11 +97,8 @@ public struct CofferServer: Sendable {
     /// Every route, each behind the Gate or declared open; the middleware first, so it wraps them all.
     public func makeGatedRouter() -> GatedRouter {
         let router = GatedRouter(gate: gate, reporter: errorReporter, metrics: requestMetrics)
-        let keys = keys, audit = gate.audit
-        let health = HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
-            let status = await keys.status
-            return SealState(initialized: status.initialized, sealed: status.sealed)
-        }, auditHealth: { audit.health })
+        let keys = keys
+        let health = healthCheck
         SysRoutes(health: health).register(on: router)
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
         let tokenRoutes = TokenRoutes(tokens: gate.tokens)
@@ -118,20 +115,32 @@ public struct CofferServer: Sendable {
         CacheRoutes(cache: cache).register(on: router)
         ErrorRoutes(log: errors).register(on: router)
         MetricRoutes(store: metrics, requests: requestMetrics).register(on: router)
-        HealthRoutes(monitor: healthMonitor, ready: {
-            let (status, report) = await health.report(codes: .init())
-            guard status == .ok else {
-                let reason = report.sealed ? "sealed" : !report.initialized ? "not initialised"
-                    : report.storage.error ?? report.audit.error ?? "not ready"
-                return (false, reason)
-            }
-            return (true, "")
-        }).register(on: router)
+        HealthRoutes(monitor: healthMonitor, ready: { await Self.readiness(health) }).register(on: router)
         AlertRoutes(engine: alerts).register(on: router)
         ReportRoutes(reports: Reports(database: database)).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials).register(on: router)
         return router
+    }
+
+    /// The service's own health (`sys/health`'s verdict) as ready or not, with the reason: the readiness probe
+    /// and the built-in `coffer` health check.
+    static func readiness(_ health: HealthCheck) async -> (Bool, String) {
+        let (status, report) = await health.report(codes: .init())
+        guard status == .ok else {
+            let reason = report.sealed ? "sealed" : !report.initialized ? "not initialised" : report.storage.error ?? report.audit.error ?? "not ready"
+            return (false, reason)
+        }
+        return (true, "")
+    }
+
+    /// The health report of `sys/health` for this server.
+    var healthCheck: HealthCheck {
+        let keys = keys, audit = gate.audit
+        return HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
+            let status = await keys.status
+            return SealState(initialized: status.initialized, sealed: status.sealed)
+        }, auditHealth: { audit.health })
     }
 
     /// The Hummingbird application, with the database closed as the last step of a graceful shutdown.
@@ -145,7 +154,8 @@ public struct CofferServer: Sendable {
                                        LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
                                        SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
                                                         metrics: metrics, requests: requestMetrics, logger: logger),
-                                       HealthRunner(gate: gate, monitor: healthMonitor, alerts: alerts, instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
+                                       HealthRunner(gate: gate, monitor: healthMonitor, alerts: alerts, ready: { [healthCheck] in await Self.readiness(healthCheck) },
+                                                    instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
                                                     logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(

@@ -119,6 +119,8 @@ struct MetricStoreTests {
             }
             #expect(exposition.contains("coffer_http_requests_total{method=\"POST\",route=\"/v1/coffer/metrics/points\",status=\"200\"}"), "\(exposition.prefix(600))")
             #expect(try await client.call("/v1/sys/metrics?format=prometheus", .get, token: reader).0 == .forbidden)
+            let scraped = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(root)"]) { ($0.status, String(buffer: $0.body)) }
+            #expect(scraped.0 == .ok && scraped.1.contains("coffer_http_requests_total"), "Prometheus' default path, with a bearer token")
         }
     }
 }

@@ -104,6 +104,7 @@ struct SuiteCommandTests {
             status = try await run(["health", "status"]).1
         }
         #expect(status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
+        #expect(status.contains("audit committing"), "Coffer's own health is a check too: \(status)")
         #expect(try await run(["health", "maintenance", "jobs", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "migration"]).0 == 0)
         #expect(try await run(["health", "results", "self"]).1.contains("connected"))
 

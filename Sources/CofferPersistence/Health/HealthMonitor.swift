@@ -30,7 +30,8 @@ public final class HealthMonitor: Sendable {
 
     // MARK: definitions
 
-    /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest.
+    /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest — all but
+    /// the built-in `coffer` check.
     /// - Returns: the names added, changed and removed.
     public func apply(_ grant: Grant, _ checks: [HealthCheckDefinition], prune: Bool) async throws -> (added: [String], changed: [String], removed: [String]) {
         for check in checks {
@@ -54,7 +55,8 @@ public final class HealthMonitor: Sendable {
                     """)
             }
             if prune {
-                for name in existing.keys.sorted() where !texts.contains(where: { $0.0.name == name }) {
+                // The built-in check of the service itself stays unless the file names it (to change it).
+                for name in existing.keys.sorted() where name != Self.selfCheck.name && !texts.contains(where: { $0.0.name == name }) {
                     try conn.execute("DELETE FROM health_checks WHERE name = \(name)")
                     try conn.execute("DELETE FROM health_state WHERE check_name = \(name)")
                     removed.append(name)
@@ -80,6 +82,27 @@ public final class HealthMonitor: Sendable {
             return count
         }
         guard removed > 0 else { throw SuiteError(.notFound, "no health check named \(name)") }
+    }
+
+    /// The built-in check of the service itself, added when missing (an operator's checks file may remove it).
+    public static let selfCheck: HealthCheckDefinition = {
+        var check = HealthCheckDefinition(name: "coffer", component: "coffer", type: .coffer)
+        check.interval = 10
+        check.timeout = 5
+        check.failAfter = 1
+        check.passAfter = 1
+        return check
+    }()
+
+    /// Adds ``selfCheck`` unless a check of that name exists (start-up).
+    public func ensureSelfCheck(_ grant: Grant) async throws {
+        let text = try JSONText.encode(Self.selfCheck)
+        _ = try await database.transaction { conn in
+            try conn.execute("""
+                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(Date().roundedToStoredPrecision))
+                ON CONFLICT (name) DO NOTHING
+                """)
+        }
     }
 
     /// The checks whose last run (by any instance) is an interval old or more.

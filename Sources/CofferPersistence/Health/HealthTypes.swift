@@ -16,7 +16,11 @@ public enum HealthStatus: String, Sendable, Codable, CaseIterable {
 
 /// A check as defined in the checks file: what to probe, how often, and how many results in a row move it.
 public struct HealthCheckDefinition: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable, CaseIterable { case http, tcp, postgres, command }
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case http, tcp, postgres, command
+        /// The Coffer service itself: unsealed, its storage current, its audit trail committing (run in process).
+        case coffer
+    }
 
     public var name: String
     public var component: String
@@ -72,6 +76,8 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
             guard !url.contains(":") || URL(string: url)?.password == nil else { throw bad("keep the password out of the checks file: use PGPASSWORD or ~/.pgpass") }
         case .command:
             guard let command, let program = command.first, program.hasPrefix("/") else { throw bad("a command check needs command: [\"/absolute/program\", \"arg\", …]") }
+        case .coffer:
+            break
         }
     }
 

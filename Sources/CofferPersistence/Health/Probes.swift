@@ -72,6 +72,8 @@ public enum Probes {
             } catch {
                 return (.critical, "\(error)")
             }
+        case .coffer:
+            return (.critical, "the coffer check runs inside the service")
         case .command:
             let process = Process()
             process.executableURL = URL(fileURLWithPath: check.command?.first ?? "/bin/false")

@@ -11,15 +11,18 @@ struct MetricRoutes: Sendable {
     let requests: RequestMetrics
 
     func register(on router: GatedRouter) {
-        // Vault's path for a service's own metrics; `format=prometheus` for a scraper (with a bearer token).
-        router.on("/v1/sys/metrics", method: .get) { request, _, _ in
-            guard request.uri.queryParameters["format"] == "prometheus" else {
+        // Vault's path for a service's own metrics (`format=prometheus`), and Prometheus' default `/metrics`,
+        // both with a token (a scraper's bearer token; policy path `sys/metrics` or `metrics`).
+        let exposition: GatedRouter.Handler = { request, _, _ in
+            guard request.uri.path == "/metrics" || request.uri.queryParameters["format"] == "prometheus" else {
                 throw APIError(.badRequest, "only format=prometheus is served (text exposition 0.0.4)")
             }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: requests.exposition)))
         }
+        router.on("/v1/sys/metrics", method: .get, exposition)
+        router.on("/metrics", method: .get, exposition)
         router.on("/v1/coffer/metrics/points", method: .post) { request, context, grant in
             let points: [MetricPoint]
             if request.headers[.contentType]?.hasPrefix("text/plain") == true {
