@@ -46,4 +46,18 @@ enum JSONText {
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
+
+    /// A file of definitions (health checks, alert rules), with an error naming the field that does not parse.
+    /// - Throws: ``SuiteError`` `.invalid` "the `what` does not parse: …".
+    static func decodeFile<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw SuiteError(.invalid, "the \(what) does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw SuiteError(.invalid, "the \(what) does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw SuiteError(.invalid, "the \(what) does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")")
+        }
+    }
 }

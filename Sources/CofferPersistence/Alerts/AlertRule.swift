@@ -81,16 +81,7 @@ public struct AlertRulesFile: Sendable, Codable {
 
     /// - Throws: ``SuiteError`` `.invalid` naming the rule or the JSON problem.
     public static func parse(_ data: Data) throws -> [AlertRule] {
-        let file: AlertRulesFile
-        do {
-            file = try JSONDecoder().decode(AlertRulesFile.self, from: data)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw SuiteError(.invalid, "the rules file does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw SuiteError(.invalid, "the rules file does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw SuiteError(.invalid, "the rules file does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")")
-        }
+        let file = try JSONText.decodeFile(AlertRulesFile.self, data, what: "rules file")
         var seen = Set<String>()
         for rule in file.rules {
             try rule.validate()

@@ -95,16 +95,7 @@ public struct HealthChecksFile: Sendable, Codable {
     /// Parses and validates every check; names must be unique.
     /// - Throws: ``SuiteError`` `.invalid` naming the check or the JSON problem.
     public static func parse(_ data: Data) throws -> [HealthCheckDefinition] {
-        let file: HealthChecksFile
-        do {
-            file = try JSONDecoder().decode(HealthChecksFile.self, from: data)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw SuiteError(.invalid, "the checks file does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw SuiteError(.invalid, "the checks file does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw SuiteError(.invalid, "the checks file does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")")
-        }
+        let file = try JSONText.decodeFile(HealthChecksFile.self, data, what: "checks file")
         var seen = Set<String>()
         for check in file.checks {
             try check.validate()
