@@ -31,6 +31,8 @@ let package = Package(
         // TLS for the listener (and the CLI's client): NIO's own TLS, as Hummingbird uses it.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Property-based tests (swift-testing): the Gate's path decoding and decisions over random paths and encodings.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -168,7 +170,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferAccessTests",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting"],
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

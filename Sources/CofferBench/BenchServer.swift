@@ -26,8 +26,16 @@ func unsealedServer(url: String, label: String, logger: Logger, cacheMemory: Int
 }
 
 /// A request made with the root token, to set a bench up through the Gate's Swift API.
-func setupRequest(root: String, path: String, operation: GateRequest.Operation) -> GateRequest {
+func setupRequest(root: String, path: CanonicalPath, operation: GateRequest.Operation) -> GateRequest {
     GateRequest(token: root, path: path, operation: operation, requestID: "bench-setup", remoteAddress: "local")
+}
+
+/// Writes the policy `name` through the Gate with the root token, as `coffer policy write` would.
+func writePolicy(_ server: CofferServer, root: String, _ name: String, text: String) async throws {
+    let path = try CanonicalPath(validating: "sys/policies/acl/" + name)
+    _ = try await server.gate.perform(setupRequest(root: root, path: path, operation: .write), status: { _ in 204 }) { grant in
+        try await server.gate.policies.write(grant, name, text: text)
+    }
 }
 
 /// A non-root token with `policy`, as a service would hold, made through the Gate with the root token.

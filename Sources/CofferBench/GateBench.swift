@@ -42,7 +42,7 @@ struct GateBench: AsyncParsableCommand {
         let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         // A non-root token whose policy allows the no-op, as a service would hold; made through the Gate's
         // Swift API with the root token.
-        try await server.gate.policies.write("bench", text: #"path "sys/bench/noop" { capabilities = ["read"] }"#)
+        try await writePolicy(server, root: root, "bench", text: #"path "sys/bench/noop" { capabilities = ["read"] }"#)
         let token = try await serviceToken(server, root: root, policy: "bench")
         // The Gate alone, through its Swift API (no HTTP): 64 concurrent callers, then one at a time.
         let noop = GateRequest(token: token, path: "sys/bench/noop", operation: .read, requestID: "bench", remoteAddress: "local")

@@ -42,7 +42,7 @@ struct KVBench: AsyncParsableCommand {
     private func measure(url: String, label: String, counts: [Int], logger: Logger) async throws {
         let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         // A service token that may read the one secret, as a real client holds.
-        try await server.gate.policies.write("bench-reader", text: #"path "secret/data/bench/*" { capabilities = ["read"] }"#)
+        try await writePolicy(server, root: root, "bench-reader", text: #"path "secret/data/bench/*" { capabilities = ["read"] }"#)
         let token = try await serviceToken(server, root: root, policy: "bench-reader")
         let value = String(repeating: "s", count: 256)
         var json = try JSONValue.object(["api_key": .string(value)]).encoded()

@@ -42,7 +42,7 @@ struct RotateBench: AsyncParsableCommand {
     private func measure(url: String, label: String, logger: Logger) async throws {
         let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         let policies = #filePath.components(separatedBy: "/Sources/")[0] + "/Policies"
-        try await server.gate.policies.write("rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
+        try await writePolicy(server, root: root, "rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
         let runner = try await serviceToken(server, root: root, policy: "rotation-runner")
         let count = credentials
         _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench", operation: .write), status: { _ in 200 }) { grant in

@@ -26,7 +26,7 @@ struct Suite2Bench: AsyncParsableCommand {
         try await forEachBackend(target: "bench-suite2") { url, label in
             let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
             defer { try? FileManager.default.removeItem(atPath: server.models.blobs.root) }
-            try await server.gate.policies.write("bench-suite2", text: """
+            try await writePolicy(server, root: root, "bench-suite2", text: """
                 path "coffer/metrics/*" { capabilities = ["create", "read", "update", "delete", "list"] }
                 path "coffer/errors/*" { capabilities = ["create", "read", "update", "delete", "list"] }
                 """)
@@ -40,7 +40,7 @@ struct Suite2Bench: AsyncParsableCommand {
         }
     }
 
-    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: String, _ operation: GateRequest.Operation,
+    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
                                     _ body: (Grant) async throws -> R) async throws -> R {
         try await server.gate.perform(GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
                                       status: { _ in 200 }, body)

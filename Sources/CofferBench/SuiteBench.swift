@@ -32,7 +32,7 @@ struct SuiteBench: AsyncParsableCommand {
             // A memory tier that holds about a third of the cache's 10,000 entries, so the hit rate means something.
             let (server, root) = try await unsealedServer(url: url, label: label, logger: logger, cacheMemory: 1 << 20)
             defer { try? FileManager.default.removeItem(atPath: server.models.blobs.root) }
-            try await server.gate.policies.write("bench-suite", text: """
+            try await writePolicy(server, root: root, "bench-suite", text: """
                 path "coffer/models/*" { capabilities = ["create", "read", "update", "delete", "list"] }
                 path "coffer/features/*" { capabilities = ["create", "read", "update", "delete", "list"] }
                 path "coffer/cache/*" { capabilities = ["create", "read", "update", "delete", "list"] }
@@ -51,7 +51,7 @@ struct SuiteBench: AsyncParsableCommand {
         }
     }
 
-    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: String, _ operation: GateRequest.Operation,
+    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
                                     _ body: (Grant) async throws -> R) async throws -> R {
         try await server.gate.perform(GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
                                       status: { _ in 200 }, body)

@@ -92,6 +92,8 @@ public final class DatabaseEngine: Sendable {
             throw AccessError(.invalidRequest, "connection_url and username are required")
         }
         let existing = try await admin(connection.name)?.password
+        // create for a new connection, update to change one; decided before Coffer logs in to anything with it.
+        try grant.requireWrite(exists: existing != nil)
         guard let password = password ?? existing else { throw AccessError(.invalidRequest, "password is required for a new connection") }
         let (url, user) = (connection.connectionURL, connection.username)
         do {
@@ -103,6 +105,8 @@ public final class DatabaseEngine: Sendable {
         let roles = String(decoding: try JSONEncoder().encode(connection.allowedRoles), as: UTF8.self)
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
+            let exists = try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(connection.name)") != nil
+            try grant.requireWrite(exists: exists)
             _ = try conn.execute("""
                 INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at)
                 VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now))
@@ -152,6 +156,7 @@ public final class DatabaseEngine: Sendable {
             guard try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(role.dbName)") != nil else {
                 throw AccessError(.invalidRequest, "db_name \(role.dbName) is not a configured connection (database/config/\(role.dbName))")
             }
+            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM database_roles WHERE name = \(role.name)") != nil)
             _ = try conn.execute("""
                 INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at)
                 VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now))

@@ -90,7 +90,7 @@ public struct CofferServer: Sendable {
     public var databaseEngine: DatabaseEngine { DatabaseEngine(database: database, keys: keys) }
 
     /// The router with every route and middleware, shared by `run()` and tests.
-    public func makeRouter() -> Router<CofferRequestContext> {
+    public func makeRouter() -> CanonicalPathRouter {
         makeGatedRouter().hummingbirdRouter
     }
 

@@ -70,13 +70,19 @@ public struct AppRoleService: Sendable {
     public func write(_ grant: Grant, _ role: AppRoleRole) async throws {
         try Self.validate(name: role.name)
         for name in role.policies { try PolicyStore.validate(name: name) }
+        // Vault: auth methods never create root tokens; a role that would is refused when written.
+        guard !role.policies.contains(Policy.rootName) else {
+            throw AccessError(.invalidRequest, "token_policies may not hold \"root\": an auth method never issues root tokens; name the policies the role needs")
+        }
         _ = try CIDR.list(role.secretIDBoundCIDRs)
         _ = try CIDR.list(role.tokenBoundCIDRs)
         guard [role.tokenTTL, role.tokenMaxTTL, role.tokenNumUses, role.secretIDTTL, role.secretIDNumUses].allSatisfy({ $0 >= 0 }) else {
             throw AccessError(.invalidRequest, "TTLs and use counts must not be negative")
         }
         let now = Date()
-        try await database.execute("""
+        try await database.transaction { conn in
+            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE name = \(role.name)") != nil)
+            try conn.execute("""
                 INSERT INTO approle_roles (name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
                                            secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at)
                 VALUES (\(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
@@ -87,6 +93,7 @@ public struct AppRoleService: Sendable {
                     secret_id_num_uses = excluded.secret_id_num_uses, secret_id_bound_cidrs = excluded.secret_id_bound_cidrs,
                     token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at
                 """)
+        }
         grant.auditFact("approle.role", role.name)
     }
 
@@ -203,7 +210,10 @@ public struct AppRoleService: Sendable {
             if let expiry = secret.expiresAt, expiry <= now { throw Self.invalid }
             guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else { throw Self.invalid }
             if secret.numUses == 1 {
-                try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor)")
+                // The row count decides: of two logins racing for a single-use secret ID, only the one whose
+                // DELETE took the row goes on (PostgreSQL's read committed lets both read it first).
+                guard try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor) AND num_uses = 1") == 1
+                else { throw Self.invalid }
             } else if secret.numUses > 1 {
                 guard try conn.execute("UPDATE approle_secret_ids SET num_uses = num_uses - 1 WHERE accessor = \(secret.accessor) AND num_uses > 1") == 1
                 else { throw Self.invalid }

@@ -104,7 +104,7 @@ public final class Gate: Sendable {
         }
         var needed = request.extraCapabilities
         if case .token(sudo: true) = request.access { needed.insert(.sudo) }
-        let decision = identity.acl.check(request.operation.capabilities, on: request.path, listing: request.operation == .list)
+        let decision = identity.acl.check(request.operation.capabilities, on: request.path.text, listing: request.operation == .list)
         let capabilities = decision.pattern == nil ? [] : decision.capabilities
         guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
             throw GateDenial(rule: decision.description)
@@ -184,7 +184,7 @@ public final class Gate: Sendable {
         if !rule.isEmpty { fields.append(("rule", rule)) }
         if kind == .request { fields.append(("remote_address", request.remoteAddress)) }
         return AuditEntry(kind: kind, time: now.roundedToStoredPrecision, requestID: request.requestID, accessor: accessor, displayName: name,
-                          path: request.path, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
+                          path: request.path.text, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
     }
 
     private func ruleText(_ error: any Error) -> String {

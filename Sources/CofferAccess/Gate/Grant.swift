@@ -3,10 +3,12 @@ import Synchronization
 
 /// What a request asks of the Gate: the operation on a path, by whom.
 public struct GateRequest: Sendable {
-    /// The operation, Vault's names; `write` is create-or-update (the module decides which, by existence,
-    /// from ``Grant/capabilities``).
+    /// The operation, Vault's names. `update` is a write to a path with no notion of existence (Vault's rule
+    /// for a backend without an existence check: the `create` capability alone never suffices). `write` is
+    /// create-or-update for paths whose module decides by existence, in the same transaction as the write
+    /// (`create` for something new, `update` to change what exists), as Vault's existence checks do.
     public enum Operation: String, Sendable {
-        case read, list, write, patch, delete
+        case read, list, write, update, patch, delete
         /// Coffer's: run a credential rotation (the `rotate` capability).
         case rotate
 
@@ -16,6 +18,7 @@ public struct GateRequest: Sendable {
             case .read: .read
             case .list: .list
             case .write: [.create, .update]
+            case .update: .update
             case .patch: .patch
             case .delete: .delete
             case .rotate: .rotate
@@ -30,8 +33,9 @@ public struct GateRequest: Sendable {
     }
 
     public var token: String?
-    /// The path without `/v1/`, already normalised (``GatePath``).
-    public var path: String
+    /// The path the request is decided on, decoded once (``CanonicalPath``): the same bytes the policy is
+    /// matched against, the audit entry names, and the module acts on.
+    public var path: CanonicalPath
     public var operation: Operation
     public var access: Access
     public var requestID: String
@@ -39,7 +43,7 @@ public struct GateRequest: Sendable {
     /// Coffer's own capabilities a path needs besides the operation's (`rotate`, `audit`).
     public var extraCapabilities: Capabilities
 
-    public init(token: String?, path: String, operation: Operation, access: Access = .token(sudo: false), requestID: String,
+    public init(token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
                 remoteAddress: String, extraCapabilities: Capabilities = []) {
         self.token = token
         self.path = path
@@ -61,7 +65,11 @@ public struct Grant: Sendable {
     public let policies: [String]
     /// The token itself (its entry), `nil` on an open path.
     public let token: TokenEntry?
-    public let path: String
+    /// The resource the Gate decided on: the request's canonical path. Modules take what they act on from it
+    /// (``SecretPath``'s `init(grant:kind:)`, the suite's names), never from the request again.
+    public let resource: CanonicalPath
+    /// ``resource`` as text.
+    public var path: String { resource.text }
     public let operation: GateRequest.Operation
     /// Everything the token's policies allow on `path` (modules refine: create vs update, for instance).
     public let capabilities: Capabilities
@@ -72,13 +80,13 @@ public struct Grant: Sendable {
     let rule: String
     let notes: AuditNotes
 
-    init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: String, operation: GateRequest.Operation,
+    init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath, operation: GateRequest.Operation,
          capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String) {
         self.accessor = accessor
         self.displayName = displayName
         self.policies = policies
         self.token = token
-        self.path = path
+        self.resource = path
         self.operation = operation
         self.capabilities = capabilities
         self.requestID = requestID
@@ -96,6 +104,12 @@ public struct Grant: Sendable {
     /// Whether the token's policies allow `capability` on another path (for an operation that touches two).
     public func allows(_ capability: Capabilities, on path: String) -> Bool {
         acl.check(capability, on: path).allowed
+    }
+
+    /// For a `write` decided by existence: `update` when `exists`, else `create`.
+    /// - Throws: Vault's "permission denied" when the grant lacks that capability.
+    public func requireWrite(exists: Bool) throws {
+        try require(exists ? .update : .create)
     }
 
     /// Throws Vault's "permission denied" unless `capability` is allowed here.

@@ -27,7 +27,8 @@ public struct ACL: Sendable {
         var sources: [String]
     }
 
-    private let exact: [String: Entry]
+    /// Exact rules by their path's bytes (not `String`, whose equality folds Unicode forms together).
+    private let exact: [[UInt8]: Entry]
     /// Patterns with a wildcard, most specific first.
     private let wildcards: [Entry]
 
@@ -40,7 +41,7 @@ public struct ACL: Sendable {
                 merged[rule.path]?.sources.append(source)
             }
         }
-        exact = Dictionary(uniqueKeysWithValues: merged.values.filter { !$0.pattern.hasWildcard }.map { ($0.pattern.text, $0) })
+        exact = Dictionary(uniqueKeysWithValues: merged.values.filter { !$0.pattern.hasWildcard }.map { ($0.pattern.bytes, $0) })
         wildcards = merged.values.filter { $0.pattern.hasWildcard }.sorted { $1.pattern.isLessSpecific(than: $0.pattern) }
     }
 
@@ -48,8 +49,9 @@ public struct ACL: Sendable {
     /// - Parameter listing: a LIST, whose path ends in `/`: as in Vault, an exact rule for the path without
     ///   that `/` (`path "sys/policies/acl"`) also decides, before any wildcard.
     public func check(_ capability: Capabilities, on path: String, listing: Bool = false) -> Decision {
-        let listed = listing && path.hasSuffix("/") ? exact[String(path.dropLast())] : nil
-        guard let entry = exact[path] ?? listed ?? wildcards.first(where: { $0.pattern.matches(path) }) else {
+        let bytes = Array(path.utf8)
+        let listed = listing && bytes.last == UInt8(ascii: "/") ? exact[Array(bytes.dropLast())] : nil
+        guard let entry = exact[bytes] ?? listed ?? wildcards.first(where: { $0.pattern.matches(bytes: bytes) }) else {
             return Decision(allowed: false, pattern: nil, capabilities: [], sources: [])
         }
         let allowed = !entry.capabilities.contains(.deny) && entry.capabilities.isSuperset(of: capability) && !capability.isEmpty

@@ -38,33 +38,52 @@ public struct Policy: Sendable, Equatable {
 /// matches any suffix (including an empty one), as in Vault.
 public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     public let text: String
+    /// The pattern's UTF-8 bytes: every comparison is over bytes, as storage compares keys. Swift's `String`
+    /// equality treats canonically equivalent Unicode (NFC `é` and NFD `e\u{301}`) as equal, so a rule for one
+    /// form would decide requests for a secret stored under the other.
+    let bytes: [UInt8]
+    private let glob: Bool
 
     /// - Throws: ``PolicyError`` for `*` anywhere but at the end, or a `+` that is not a whole segment.
     public init(_ text: String) throws {
-        if let star = text.firstIndex(of: "*"), star != text.index(before: text.endIndex) {
+        let bytes = Array(text.utf8)
+        if let star = bytes.firstIndex(of: UInt8(ascii: "*")), star != bytes.count - 1 {
             throw PolicyError("path \"\(text)\": * is allowed only at the end of a path")
         }
-        for segment in text.split(separator: "/", omittingEmptySubsequences: false) where segment.contains("+") && segment != "+" {
+        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        where segment.contains(UInt8(ascii: "+")) && !segment.elementsEqual([UInt8(ascii: "+")]) {
             throw PolicyError("path \"\(text)\": + must be a whole path segment, as in secret/+/config")
         }
         self.text = text
+        self.bytes = bytes
+        self.glob = bytes.last == UInt8(ascii: "*")
     }
 
     public var description: String { text }
 
-    var isGlob: Bool { text.hasSuffix("*") }
-    var hasWildcard: Bool { text.contains("*") || segments.contains("+") }
-    var segments: [Substring] { (isGlob ? Substring(text.dropLast()) : Substring(text)).split(separator: "/", omittingEmptySubsequences: false) }
+    public static func == (lhs: PathPattern, rhs: PathPattern) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
-    /// Whether `path` matches.
+    var isGlob: Bool { glob }
+    var hasWildcard: Bool { glob || plusCount > 0 }
+    private var body: ArraySlice<UInt8> { glob ? bytes.dropLast() : bytes[...] }
+    private var plusCount: Int {
+        body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).filter { $0.elementsEqual([UInt8(ascii: "+")]) }.count
+    }
+
+    /// Whether `path` matches, byte for byte.
     public func matches(_ path: String) -> Bool {
-        let pattern = Array(isGlob ? text.dropLast() : Substring(text))
-        let target = Array(path)
-        var p = 0, t = 0
-        while p < pattern.count {
-            if pattern[p] == "+" {
+        matches(bytes: Array(path.utf8))
+    }
+
+    /// Whether the path's UTF-8 bytes match.
+    func matches(bytes target: [UInt8]) -> Bool {
+        let pattern = body
+        var p = pattern.startIndex, t = 0
+        while p < pattern.endIndex {
+            if pattern[p] == UInt8(ascii: "+") {
                 // One whole segment: anything up to the next "/" (possibly empty, as Vault allows).
-                while t < target.count, target[t] != "/" { t += 1 }
+                while t < target.count, target[t] != UInt8(ascii: "/") { t += 1 }
                 p += 1
                 continue
             }
@@ -72,29 +91,28 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
             p += 1
             t += 1
         }
-        return isGlob || t == target.count
+        return glob || t == target.count
     }
 
     /// Vault's priority between two matching patterns; true when `self` is less specific than `other`.
     /// 1. a wildcard (`+` or `*`) earlier is lower; 2. ending in `*` is lower; 3. more `+` segments is lower;
-    /// 4. shorter is lower; 5. lexically smaller is lower.
+    /// 4. shorter is lower; 5. lexically (bytewise) smaller is lower.
     func isLessSpecific(than other: PathPattern) -> Bool {
         let mine = firstWildcard, theirs = other.firstWildcard
         if mine != theirs { return mine < theirs }
-        if isGlob != other.isGlob { return isGlob }
-        let myPlus = segments.filter { $0 == "+" }.count, theirPlus = other.segments.filter { $0 == "+" }.count
+        if glob != other.glob { return glob }
+        let myPlus = plusCount, theirPlus = other.plusCount
         if myPlus != theirPlus { return myPlus > theirPlus }
-        if text.count != other.text.count { return text.count < other.text.count }
-        return text < other.text
+        if bytes.count != other.bytes.count { return bytes.count < other.bytes.count }
+        return bytes.lexicographicallyPrecedes(other.bytes)
     }
 
-    /// Character offset of the first `+` or `*`, or `Int.max` for an exact path.
+    /// Byte offset of the first `+` or `*`, or `Int.max` for an exact path.
     private var firstWildcard: Int {
-        let characters = Array(text)
-        for (index, character) in characters.enumerated() {
-            if character == "*" { return index }
-            if character == "+", index == 0 || characters[index - 1] == "/",
-                index + 1 == characters.count || characters[index + 1] == "/" { return index }
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: "*") { return index }
+            if byte == UInt8(ascii: "+"), index == 0 || bytes[index - 1] == UInt8(ascii: "/"),
+                index + 1 == bytes.count || bytes[index + 1] == UInt8(ascii: "/") { return index }
         }
         return Int.max
     }

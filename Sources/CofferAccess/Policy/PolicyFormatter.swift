@@ -8,6 +8,7 @@ import Foundation
 public enum PolicyFormatter {
     public static func format(_ text: String, name: String) throws -> String {
         _ = try PolicyParser.parse(name: name, text: text)
+        let text = lineFeedsOnly(text)
         if text.drop(while: { $0.isWhitespace }).first == "{" {
             let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -28,6 +29,22 @@ public enum PolicyFormatter {
         }
         while output.last?.isEmpty == true { output.removeLast() }
         return output.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` with `\r\n` and `\r` line ends (and a leading byte-order mark) turned into what the formatter
+    /// writes, `\n`. Done over bytes: `Character` holds `\r\n` as one, so splitting on `"\n"` never splits it.
+    static func lineFeedsOnly(_ text: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var bytes = text.utf8[...]
+        if bytes.starts(with: [0xef, 0xbb, 0xbf]) { bytes = bytes.dropFirst(3) }
+        var previous: UInt8 = 0
+        for byte in bytes {
+            defer { previous = byte }
+            if byte == UInt8(ascii: "\n"), previous == UInt8(ascii: "\r") { continue }
+            out.append(byte == UInt8(ascii: "\r") ? UInt8(ascii: "\n") : byte)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The line with spacing normalised outside strings and comments, and its bracket counts.

@@ -12,6 +12,7 @@ import Foundation
 public enum PolicyParser {
     /// Parses `text` (HCL, or JSON when it starts with `{`) as the policy `name`.
     public static func parse(name: String, text: String) throws -> Policy {
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         let trimmed = text.drop { $0.isWhitespace }
         if trimmed.first == "{" { return try parseJSON(name: name, text: text) }
         var lexer = Lexer(text)
@@ -90,6 +91,11 @@ public enum PolicyParser {
 }
 
 /// Tokens of the HCL subset, with `line:column` locations. Comments: `#`, `//` and `/* … */`.
+///
+/// The lexer reads UTF-8 bytes, not `Character`s: Swift folds `\r\n` into one `Character`, so a lexer over
+/// characters never saw the `\n` that ends a `#` comment in a CRLF file and dropped every rule after it.
+/// Over bytes, `\n`, `\r\n` and `\r` each end a line, a leading UTF-8 byte-order mark is skipped, and a
+/// policy parses to the same rules whatever its line ends.
 struct Lexer {
     enum Kind: Equatable, CustomStringConvertible {
         case word(String), string(String), openBrace, closeBrace, openBracket, closeBracket, equals, comma
@@ -113,13 +119,15 @@ struct Lexer {
         let location: String
     }
 
-    private let characters: [Character]
+    private let bytes: [UInt8]
     private var index = 0
     private var line = 1
     private var column = 1
 
     init(_ text: String) {
-        characters = Array(text)
+        let bytes = Array(text.utf8)
+        let bom: [UInt8] = [0xef, 0xbb, 0xbf]
+        self.bytes = bytes.starts(with: bom) ? Array(bytes.dropFirst(3)) : bytes
     }
 
     mutating func expect(_ kind: Kind, after what: String, policy: String) throws {
@@ -127,67 +135,100 @@ struct Lexer {
         guard token.kind == kind else { throw PolicyError("\(policy):\(token.location): expected \(kind) after \(what), found \(token.kind)") }
     }
 
-    private mutating func advance() -> Character {
-        let character = characters[index]
+    private static let newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
+
+    /// Whether the byte ends a line (`\n`, or a `\r` on its own or before `\n`).
+    private static func isLineEnd(_ byte: UInt8) -> Bool { byte == newline || byte == carriageReturn }
+
+    /// Moves past one byte; a `\r\n` pair counts as one line end.
+    @discardableResult
+    private mutating func advance() -> UInt8 {
+        let byte = bytes[index]
         index += 1
-        if character == "\n" { line += 1; column = 1 } else { column += 1 }
-        return character
+        if byte == Self.carriageReturn, peek() == Self.newline { index += 1 }
+        if Self.isLineEnd(byte) {
+            line += 1
+            column = 1
+        } else if byte & 0xc0 != 0x80 {
+            column += 1  // one column per scalar, not per continuation byte
+        }
+        return byte
     }
 
-    private func peek(_ offset: Int = 0) -> Character? {
-        index + offset < characters.count ? characters[index + offset] : nil
+    private func peek(_ offset: Int = 0) -> UInt8? {
+        index + offset < bytes.count ? bytes[index + offset] : nil
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == 0x0b || byte == 0x0c || isLineEnd(byte)
+    }
+
+    private static func isWordStart(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "_")
+    }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        isWordStart(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
     }
 
     mutating func next() throws -> Token? {
-        while let character = peek() {
-            if character.isWhitespace { _ = advance(); continue }
-            if character == "#" || (character == "/" && peek(1) == "/") {
-                while let c = peek(), c != "\n" { _ = advance() }
+        while let byte = peek() {
+            if Self.isSpace(byte) { advance(); continue }
+            if byte == UInt8(ascii: "#") || (byte == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "/")) {
+                while let c = peek(), !Self.isLineEnd(c) { advance() }
                 continue
             }
-            if character == "/" && peek(1) == "*" {
+            if byte == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
                 let start = "\(line):\(column)"
-                _ = advance(); _ = advance()
+                advance(); advance()
                 while true {
                     guard let c = peek() else { throw PolicyError("\(start): comment not closed with */") }
-                    if c == "*" && peek(1) == "/" { _ = advance(); _ = advance(); break }
-                    _ = advance()
+                    if c == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") { advance(); advance(); break }
+                    advance()
                 }
                 continue
             }
             break
         }
-        guard let character = peek() else { return nil }
+        guard let byte = peek() else { return nil }
         let location = "\(line):\(column)"
-        switch character {
-        case "{": _ = advance(); return Token(kind: .openBrace, location: location)
-        case "}": _ = advance(); return Token(kind: .closeBrace, location: location)
-        case "[": _ = advance(); return Token(kind: .openBracket, location: location)
-        case "]": _ = advance(); return Token(kind: .closeBracket, location: location)
-        case "=": _ = advance(); return Token(kind: .equals, location: location)
-        case ",": _ = advance(); return Token(kind: .comma, location: location)
-        case "\"":
-            _ = advance()
-            var text = ""
+        let single: Kind? = switch byte {
+        case UInt8(ascii: "{"): .openBrace
+        case UInt8(ascii: "}"): .closeBrace
+        case UInt8(ascii: "["): .openBracket
+        case UInt8(ascii: "]"): .closeBracket
+        case UInt8(ascii: "="): .equals
+        case UInt8(ascii: ","): .comma
+        default: nil
+        }
+        if let single {
+            advance()
+            return Token(kind: single, location: location)
+        }
+        if byte == UInt8(ascii: "\"") {
+            advance()
+            var text: [UInt8] = []
             while true {
-                guard let c = peek(), c != "\n" else { throw PolicyError("\(location): string not closed with \"") }
-                _ = advance()
-                if c == "\"" { break }
-                if c == "\\" {
-                    guard let escaped = peek() else { throw PolicyError("\(location): string not closed with \"") }
-                    _ = advance()
-                    text.append(escaped == "n" ? "\n" : escaped)
+                guard let c = peek(), !Self.isLineEnd(c) else { throw PolicyError("\(location): string not closed with \"") }
+                advance()
+                if c == UInt8(ascii: "\"") { break }
+                if c == UInt8(ascii: "\\") {
+                    guard let escaped = peek(), !Self.isLineEnd(escaped) else { throw PolicyError("\(location): string not closed with \"") }
+                    advance()
+                    text.append(escaped == UInt8(ascii: "n") ? Self.newline : escaped)
                 } else {
                     text.append(c)
                 }
             }
-            return Token(kind: .string(text), location: location)
-        case _ where character.isLetter || character == "_":
-            var word = ""
-            while let c = peek(), c.isLetter || c.isNumber || c == "_" || c == "-" { word.append(advance()) }
-            return Token(kind: .word(word), location: location)
-        default:
-            throw PolicyError("\(location): unexpected character \"\(character)\"")
+            guard let decoded = String(validating: text, as: UTF8.self) else { throw PolicyError("\(location): the string is not valid UTF-8") }
+            return Token(kind: .string(decoded), location: location)
         }
+        if Self.isWordStart(byte) {
+            var word: [UInt8] = []
+            while let c = peek(), Self.isWordByte(c) { word.append(advance()) }
+            return Token(kind: .word(String(decoding: word, as: UTF8.self)), location: location)
+        }
+        let shown = byte < 0x80 ? String(UnicodeScalar(byte)) : String(format: "0x%02X", byte)
+        throw PolicyError("\(location): unexpected character \"\(shown)\"")
     }
 }

@@ -67,12 +67,14 @@ public final class PolicyStore: Sendable {
         try await database.read { try $0.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") }
     }
 
-    /// Parses and stores `text` as `name`.
+    /// Parses and stores `text` as `name`, as `grant` allows: `create` for a new policy, `update` to replace one
+    /// (decided by existence in the same transaction, as Vault does; `create` alone never overwrites).
     /// - Returns: whether the stored text changed.
     /// - Throws: ``AccessError`` `.invalidRequest` for `root`, a bad name, or a policy that does not parse
-    ///   (with line and column); nothing is stored then.
+    ///   (with line and column); `.permissionDenied` when the grant lacks `create` or `update` as needed;
+    ///   nothing is stored then.
     @discardableResult
-    public func write(_ name: String, text: String) async throws -> Bool {
+    public func write(_ grant: Grant, _ name: String, text: String) async throws -> Bool {
         try Self.validate(name: name)
         guard name != Policy.rootName else { throw AccessError(.invalidRequest, "cannot update \"root\" policy") }
         do { _ = try PolicyParser.parse(name: name, text: text) } catch let error as PolicyError {
@@ -80,7 +82,9 @@ public final class PolicyStore: Sendable {
         }
         let now = Date()
         return try await database.transaction { conn in
-            if try conn.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") == text { return false }
+            let stored = try conn.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)")
+            try grant.require(stored == nil ? .create : .update)
+            if stored == text { return false }
             try conn.execute("""
                 INSERT INTO policies (name, text, updated_at) VALUES (\(name), \(text), \(now))
                 ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at
@@ -91,7 +95,7 @@ public final class PolicyStore: Sendable {
 
     /// Deletes `name` (absent is fine, as in Vault).
     /// - Throws: ``AccessError`` `.invalidRequest` for `root` and `default`.
-    public func delete(_ name: String) async throws {
+    public func delete(_ grant: Grant, _ name: String) async throws {
         guard name != Policy.rootName, name != Policy.defaultName else {
             throw AccessError(.invalidRequest, "cannot delete \"\(name)\" policy")
         }

@@ -71,6 +71,11 @@ public struct TokenService: Sendable {
     /// Issues a token for a login method (AppRole): an orphan with the role's policies.
     func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
                     boundCIDRs: [String], path: String) async throws -> IssuedToken {
+        // Vault: auth methods never create root tokens. Checked here as well as when a role is written, so a
+        // role row that holds `root` (written before this rule, or edited in the database) logs in to nothing.
+        guard !policies.contains(Policy.rootName) else {
+            throw AccessError(.permissionDenied, "an auth method never issues a root token; the role names the root policy")
+        }
         let now = Date()
         let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL

@@ -53,7 +53,9 @@ struct TokenStore: Sendable {
             if try conn.execute("UPDATE tokens SET num_uses = num_uses - 1 WHERE accessor = \(accessor) AND num_uses > 1") == 1 {
                 return true
             }
-            guard try conn.queryScalar(Int64.self, "SELECT num_uses FROM tokens WHERE accessor = \(accessor)") == 1 else { return false }
+            // The last use: the DELETE's row count decides, so of concurrent requests spending it only one
+            // succeeds (PostgreSQL re-checks `num_uses = 1` on the locked row; the loser deletes nothing).
+            guard try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor) AND num_uses = 1") == 1 else { return false }
             try Self.revokeTree(accessor: accessor, on: conn)
             return true
         }

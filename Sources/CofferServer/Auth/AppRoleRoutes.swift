@@ -28,7 +28,7 @@ struct AppRoleRoutes: Sendable {
             try await listSecretIDs(grant, try context.parameters.require("name"))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("\(base)/:name", method: method) { request, context, grant in
+            router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
                 let name = try context.parameters.require("name")
                 let body = try await Body.decodeIfPresent(RoleRequest.self, request, context) ?? RoleRequest()
                 var role = try await appRole.read(grant, name: name) ?? AppRoleRole(name: name)

@@ -1,4 +1,5 @@
 public import Hummingbird
+import CofferAccess
 import NIOCore
 
 /// The request context every Coffer route and middleware sees.
@@ -8,8 +9,8 @@ public struct CofferRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client's address as the connection shows it (no proxy header is trusted).
     public let remoteAddress: String
-    /// The request path as policies see it (``GatePath``), set by the path guard before any route runs.
-    var gatePath: String?
+    /// The request path decoded once (``CanonicalPath``), set by ``CanonicalPathRouter`` before routing.
+    var canonicalPath: CofferAccess.CanonicalPath?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -59,13 +59,13 @@ public final class GatedRouter {
         router.add(middleware: NoStoreMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: VaultErrorMiddleware(reporter: reporter))
-        router.add(middleware: PathGuardMiddleware())
         self.router = router
     }
 
     /// A route behind the Gate: `handler` runs only with a grant.
     /// - Parameter operation: the policy operation; by default from the method (`GET` read, `LIST` or
-    ///   `GET ?list=true` list, `POST`/`PUT` write, `PATCH` patch, `DELETE` delete).
+    ///   `GET ?list=true` list, `POST`/`PUT` update, `PATCH` patch, `DELETE` delete). Say `.write` only where
+    ///   the module checks existence and requires `create` or `update` accordingly (``Grant/requireWrite(exists:)``).
     public func on(_ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
                    _ handler: @escaping Handler) {
         precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
@@ -114,7 +114,8 @@ public final class GatedRouter {
 
     static func perform(_ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
                         _ body: (Grant) async throws -> Response) async throws -> Response {
-        let path = try context.gatePath ?? GatePath.normalise(request.uri.path)
+        // Set by CanonicalPathRouter; a router used without it (a mistake) decodes here, by the same rules.
+        let path = try context.canonicalPath ?? Self.decode(request.uri.path)
         let gateAccess: GateRequest.Access
         var extra: Capabilities = []
         switch access {
@@ -126,9 +127,9 @@ public final class GatedRouter {
         }
         let gateOperation = operation ?? Self.operation(request)
         // Vault appends `/` to a LIST path before the ACL check, so `secret/metadata/app/*` allows listing `app`.
-        let policyPath = gateOperation == .list && !path.isEmpty && !path.hasSuffix("/") ? path + "/" : path
+        let policyPath = gateOperation == .list ? path.asFolder : path
         // A bad X-Vault-Wrap-TTL is refused before the operation runs, not after it has changed something.
-        let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath)
+        let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath.text)
         let gateRequest = GateRequest(token: token(from: request.headers), path: policyPath, operation: gateOperation,
                                       access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
         return try await gate.perform(gateRequest, status: { result in
@@ -140,7 +141,7 @@ public final class GatedRouter {
             // Wrapped inside the Gate, so the response entry records the wrapping token's accessor and hash.
             let response = try await body(grant)
             guard let wrapTTL else { return response }
-            return try await ResponseWrapper.wrap(response, ttl: wrapTTL, grant: grant, wrapping: gate.wrapping, path: policyPath)
+            return try await ResponseWrapper.wrap(response, ttl: wrapTTL, grant: grant, wrapping: gate.wrapping, path: policyPath.text)
         }
     }
 
@@ -156,7 +157,9 @@ public final class GatedRouter {
     static func operation(_ request: Request) -> GateRequest.Operation {
         switch request.method {
         case .get, .head: request.uri.queryParameters["list"].map { $0 == "true" } == true ? .list : .read
-        case .post, .put: .write
+        // Vault's rule: a write is an update unless the route's module decides create vs update by existence
+        // (those routes say `operation: .write`), so the `create` capability alone never overwrites anything.
+        case .post, .put: .update
         case .patch: .patch
         case .delete: .delete
         case list: .list
@@ -164,6 +167,10 @@ public final class GatedRouter {
         }
     }
 
-    /// The Hummingbird router with every route.
-    public var hummingbirdRouter: Router<CofferRequestContext> { router }
+    static func decode(_ rawPath: String) throws -> CanonicalPath {
+        do { return try CanonicalPath.decodeRequest(rawPath.utf8).path } catch { throw APIError.refusedPath(error) }
+    }
+
+    /// What to serve: every route, behind the decode-once path (``CanonicalPathRouter``).
+    public var hummingbirdRouter: CanonicalPathRouter { CanonicalPathRouter(router: router) }
 }

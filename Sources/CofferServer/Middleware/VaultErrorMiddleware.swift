@@ -64,18 +64,6 @@ extension APIError {
     }
 }
 
-/// Refuses request paths that could mean two things (`..`, encoded separators, NUL) with 400, before any
-/// route or the Gate sees them, so an unmatched path cannot be probed with them either. The normalised
-/// path is handed on in the context, for the Gate.
-struct PathGuardMiddleware: RouterMiddleware {
-    func handle(_ request: Request, context: CofferRequestContext,
-                next: (Request, CofferRequestContext) async throws -> Response) async throws -> Response {
-        var context = context
-        context.gatePath = try GatePath.normalise(request.uri.path)
-        return try await next(request, context)
-    }
-}
-
 /// Headers every Coffer answer carries: answers may hold secrets, so nothing may cache them.
 public struct NoStoreMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}

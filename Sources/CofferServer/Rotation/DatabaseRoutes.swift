@@ -20,7 +20,7 @@ struct DatabaseRoutes: Sendable {
     func register(on router: GatedRouter) {
         // Connections.
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/config/:name", method: method) { request, context, grant in
+            router.on("/v1/database/config/:name", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(ConfigBody.self, request, context)
                 let connection = DatabaseConnection(name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
                                                     connectionURL: body.connection_url ?? "", username: body.username ?? "",
@@ -43,7 +43,7 @@ struct DatabaseRoutes: Sendable {
 
         // Roles.
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/roles/:name", method: method) { request, context, grant in
+            router.on("/v1/database/roles/:name", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(RoleBody.self, request, context)
                 let role = DatabaseRole(name: try context.parameters.require("name"), dbName: body.db_name ?? "",
                                         creationStatements: body.creation_statements?.values ?? [],
@@ -80,12 +80,12 @@ struct DatabaseRoutes: Sendable {
 
         // Leases.
         for method in [HTTPRequest.Method.put, .post] {
-            router.on("/v1/sys/leases/lookup", method: method, operation: .write) { request, context, grant in
+            router.on("/v1/sys/leases/lookup", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
                 let lease = try await engine.lookup(grant, lease: try body.required())
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupAnswer(lease)))
             }
-            router.on("/v1/sys/leases/renew", method: method, operation: .write) { request, context, grant in
+            router.on("/v1/sys/leases/renew", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
                 let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
                 let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
@@ -93,13 +93,13 @@ struct DatabaseRoutes: Sendable {
                                                                      lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
                                                                      data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
             }
-            router.on("/v1/sys/leases/revoke", method: method, operation: .write) { request, context, grant in
+            router.on("/v1/sys/leases/revoke", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
                 try await engine.revoke(grant, lease: try body.required())
                 return Response(status: .noContent)
             }
-            router.on("/v1/sys/leases/revoke-prefix/**", method: method, access: .sudo, operation: .write) { _, context, grant in
-                let prefix = String((context.gatePath ?? "").dropFirst("sys/leases/revoke-prefix/".count))
+            router.on("/v1/sys/leases/revoke-prefix/**", method: method, access: .sudo, operation: .update) { _, _, grant in
+                let prefix = String(grant.path.dropFirst("sys/leases/revoke-prefix/".count))
                 _ = try await engine.revoke(grant, prefix: prefix)
                 return Response(status: .noContent)
             }
@@ -115,7 +115,7 @@ struct DatabaseRoutes: Sendable {
     /// Coffer rotates on a period (the `postgres-password` rotator over the named connection).
     private func registerStaticRoles(on router: GatedRouter) {
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/static-roles/:name", method: method) { request, context, grant in
+            router.on("/v1/database/static-roles/:name", method: method, operation: .write) { request, context, grant in
                 let name = try context.parameters.require("name")
                 let body = try await Body.decode(StaticRoleBody.self, request, context)
                 guard let dbName = body.db_name, !dbName.isEmpty, let username = body.username, !username.isEmpty else {

@@ -25,20 +25,20 @@ struct PolicyRoutes: Sendable {
                 return VaultJSON.response(status: .ok, ["data": ["name": name, "policy": text]])
             }
             for method in [HTTPRequest.Method.put, .post] {
-                router.on("\(base)/:name", method: method) { request, context, grant in
+                router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
                     let name = try context.parameters.require("name")
                     let body = try await Body.decode(PolicyBody.self, request, context)
                     guard let text = (legacy ? body.rules : body.policy) ?? body.policy ?? body.rules else {
                         throw APIError(.badRequest, "\(legacy ? "rules" : "policy") is required: the policy text (HCL or JSON)")
                     }
-                    try await policies.write(name, text: text)
+                    try await policies.write(grant, name, text: text)
                     grant.auditFact("policy", name)
                     return Response(status: .noContent)
                 }
             }
             router.on("\(base)/:name", method: .delete) { _, context, grant in
                 let name = try context.parameters.require("name")
-                try await policies.delete(name)
+                try await policies.delete(grant, name)
                 grant.auditFact("policy", name)
                 return Response(status: .noContent)
             }

@@ -14,13 +14,13 @@ struct KVRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         router.on("/v1/:mount/config", method: .get) { request, context, grant in
-            let mount = try await store.config(grant, mount: try parts(request, context, kind: "config").mount)
+            let mount = try await store.config(grant, mount: try parts(grant, kind: "config").mount)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigData(mount)))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/:mount/config", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
-                try await store.mounts.tune(grant, path: try parts(request, context, kind: "config").mount,
+                try await store.mounts.tune(grant, path: try parts(grant, kind: "config").mount,
                                             maxVersions: body.max_versions, casRequired: body.cas_required,
                                             deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
                 return Response(status: .noContent)
@@ -29,7 +29,7 @@ struct KVRoutes: Sendable {
 
         // data/:path
         router.on("/v1/:mount/data/**", method: .get) { request, context, grant in
-            let path = try secretPath(request, context, kind: "data")
+            let path = try secretPath(grant, kind: "data")
             switch try await store.read(grant, path, select: try selector(request)) {
             case .found(let secret):
                 grant.auditSensitive("data", secret: secret.data)
@@ -42,8 +42,8 @@ struct KVRoutes: Sendable {
             }
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/:mount/data/**", method: method) { request, context, grant in
-                let path = try secretPath(request, context, kind: "data")
+            router.on("/v1/:mount/data/**", method: method, operation: .write) { request, context, grant in
+                let path = try secretPath(grant, kind: "data")
                 let body = try await Body.decode(WriteBody.self, request, context)
                 guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
                 guard case .object = data else { throw APIError(.badRequest, "data must be a JSON object of keys and values") }
@@ -54,14 +54,14 @@ struct KVRoutes: Sendable {
         }
         router.on("/v1/:mount/data/**", method: .patch) { request, context, grant in
             try requireMergePatch(request)
-            let path = try secretPath(request, context, kind: "data")
+            let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
             guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
             let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
         router.on("/v1/:mount/data/**", method: .delete) { request, context, grant in
-            try await store.change(grant, try secretPath(request, context, kind: "data"), .delete, versions: nil)
+            try await store.change(grant, try secretPath(grant, kind: "data"), .delete, versions: nil)
             return Response(status: .noContent)
         }
 
@@ -69,7 +69,7 @@ struct KVRoutes: Sendable {
         for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
             for method in [HTTPRequest.Method.post, .put] {
                 router.on("/v1/:mount/\(change.rawValue)/**", method: method) { request, context, grant in
-                    let path = try secretPath(request, context, kind: change.rawValue)
+                    let path = try secretPath(grant, kind: change.rawValue)
                     let body = try await Body.decode(VersionsBody.self, request, context)
                     try await store.change(grant, path, change, versions: body.versions ?? [])
                     return Response(status: .noContent)
@@ -82,26 +82,26 @@ struct KVRoutes: Sendable {
             router.on(path, method: GatedRouter.list) { request, context, grant in try await list(request, context, grant) }
             router.on(path, method: .get) { request, context, grant in
                 if request.uri.queryParameters["list"] == "true" { return try await list(request, context, grant) }
-                let metadata = try await store.metadata(grant, try secretPath(request, context, kind: "metadata"))
+                let metadata = try await store.metadata(grant, try secretPath(grant, kind: "metadata"))
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: MetadataData(metadata)))
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
-            router.on("/v1/:mount/metadata/**", method: method) { request, context, grant in
+            router.on("/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write) { request, context, grant in
                 if method == .patch { try requireMergePatch(request) }
-                let path = try secretPath(request, context, kind: "metadata")
+                let path = try secretPath(grant, kind: "metadata")
                 let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
                 try await store.writeMetadata(grant, path, try body.update(), merge: method == .patch)
                 return Response(status: .noContent)
             }
         }
         router.on("/v1/:mount/metadata/**", method: .delete) { request, context, grant in
-            try await store.deleteMetadata(grant, try secretPath(request, context, kind: "metadata"))
+            try await store.deleteMetadata(grant, try secretPath(grant, kind: "metadata"))
             return Response(status: .noContent)
         }
 
         router.on("/v1/:mount/subkeys/**", method: .get) { request, context, grant in
-            let path = try secretPath(request, context, kind: "subkeys")
+            let path = try secretPath(grant, kind: "subkeys")
             let depth = try request.uri.queryParameters["depth"].map { text -> Int in
                 guard let depth = Int(text), depth >= 0 else { throw APIError(.badRequest, "depth must be 0 (no limit) or a positive number") }
                 return depth
@@ -118,35 +118,24 @@ struct KVRoutes: Sendable {
     }
 
     private func list(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
-        let (mount, folder) = try parts(request, context, kind: "metadata")
+        let (mount, folder) = try parts(grant, kind: "metadata")
         let keys = try await store.list(grant, mount: mount, folder: folder)
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": keys]))
     }
 
-    /// The mount and the rest of the path after `/<kind>/`, from the Gate's normalised path.
-    private func parts(_ request: Request, _ context: CofferRequestContext, kind: String) throws -> (mount: String, rest: String) {
-        // The Gate folds `//` (as hvac does before sending); a secret path must not have empty segments at all.
-        var previous: UInt8 = 0
-        guard !request.uri.path.utf8.contains(where: { byte in defer { previous = byte }; return byte == UInt8(ascii: "/") && previous == byte }) else {
-            throw APIError(.badRequest, "the secret path has an empty segment ('//'); use plain names such as app/db")
-        }
-        let path = context.gatePath ?? ""
+    /// The mount and the rest of the path after `/<kind>/`, from the resource the Gate decided on (never the URL).
+    private func parts(_ grant: Grant, kind: String) throws -> (mount: String, rest: String) {
+        let path = grant.path
         guard let slash = path.firstIndex(of: "/") else { throw APIError(.notFound, []) }
         let mount = String(path[..<slash])
         let after = path[path.index(after: slash)...]
         guard after.hasPrefix(kind) else { throw APIError(.notFound, []) }
         let rest = after.dropFirst(kind.count)
-        // Clients percent-encode path segments; the secret's name is the decoded text.
-        let raw = String(rest.hasPrefix("/") ? rest.dropFirst() : rest)
-        guard raw.utf8.contains(UInt8(ascii: "%")) else { return (mount, raw) }
-        guard let decoded = raw.removingPercentEncoding else {
-            throw APIError(.badRequest, "the secret path has a malformed percent-encoding")
-        }
-        return (mount, decoded)
+        return (mount, String(rest.hasPrefix("/") ? rest.dropFirst() : rest))
     }
 
-    private func secretPath(_ request: Request, _ context: CofferRequestContext, kind: String) throws -> SecretPath {
-        let (mount, rest) = try parts(request, context, kind: kind)
+    private func secretPath(_ grant: Grant, kind: String) throws -> SecretPath {
+        let (mount, rest) = try parts(grant, kind: kind)
         return try SecretPath(mount: mount, path: rest)
     }
 

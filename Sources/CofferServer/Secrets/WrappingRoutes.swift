@@ -15,16 +15,16 @@ struct WrappingRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         for method in [HTTPRequest.Method.post, .put] {
-            router.open("/v1/sys/wrapping/unwrap", method: method, operation: .write) { request, context, grant in
+            router.open("/v1/sys/wrapping/unwrap", method: method, operation: .update) { request, context, grant in
                 let token = try await wrappingToken(request, context)
                 let response = try await wrapping.unwrap(grant, token: token)
                 return SecretBody.response(status: .ok, prefix: "", secret: response.bytes, suffix: "")
             }
-            router.open("/v1/sys/wrapping/lookup", method: method, operation: .write) { request, context, grant in
+            router.open("/v1/sys/wrapping/lookup", method: method, operation: .update) { request, context, grant in
                 let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context))
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupData(info)))
             }
-            router.open("/v1/sys/wrapping/rewrap", method: method, operation: .write) { request, context, grant in
+            router.open("/v1/sys/wrapping/rewrap", method: method, operation: .update) { request, context, grant in
                 let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context))
                 return ResponseWrapper.answer(info)
             }

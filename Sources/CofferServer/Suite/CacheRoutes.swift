@@ -10,14 +10,14 @@ struct CacheRoutes: Sendable {
     let cache: PersistentCache
 
     func register(on router: GatedRouter) {
-        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, context, grant in
-            let key = try Self.key(context)
+        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, _, grant in
+            let key = try Self.key(grant)
             guard let value = try await cache.get(grant, key) else { throw APIError(.notFound, []) }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/coffer/cache/entries/:namespace/:key", method: method) { request, context, grant in
-                let key = try Self.key(context)
+                let key = try Self.key(grant)
                 let body = try await Body.decode(PutBody.self, request, context)
                 let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0
                 let (expiresAt, warning) = try await cache.put(grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
@@ -25,8 +25,8 @@ struct CacheRoutes: Sendable {
                                                                      warnings: warning.map { [$0] }))
             }
         }
-        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, context, grant in
-            guard try await cache.delete(grant, try Self.key(context)) else { throw APIError(.notFound, []) }
+        router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, _, grant in
+            guard try await cache.delete(grant, try Self.key(grant)) else { throw APIError(.notFound, []) }
             return Response(status: .noContent)
         }
         router.onList("/v1/coffer/cache/namespaces") { _, _, grant in
@@ -48,9 +48,12 @@ struct CacheRoutes: Sendable {
         }
     }
 
-    static func key(_ context: CofferRequestContext) throws -> CacheKey {
-        let raw = try context.parameters.require("key")
-        return CacheKey(namespace: try context.parameters.require("namespace"), key: raw.removingPercentEncoding ?? raw)
+    /// The entry the Gate decided on: `coffer/cache/entries/<namespace>/<key>` of the grant's resource, as
+    /// decoded once before routing (a key is never decoded a second time).
+    static func key(_ grant: Grant) throws -> CacheKey {
+        let segments = grant.resource.segments
+        guard segments.count == 5, segments[0...2].elementsEqual(["coffer", "cache", "entries"]) else { throw APIError(.notFound, []) }
+        return CacheKey(namespace: String(segments[3]), key: String(segments[4]))
     }
 
     struct PutBody: Decodable {

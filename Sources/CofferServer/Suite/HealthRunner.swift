@@ -60,7 +60,7 @@ struct HealthRunner: Service {
         _ = try await perform("coffer/health/results", .write) { grant in try await monitor.record(grant, results, instance: instance) }
     }
 
-    private func perform<R: Sendable>(_ path: String, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R) async throws -> R {
+    private func perform<R: Sendable>(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R) async throws -> R {
         let request = GateRequest(token: nil, path: path, operation: operation, access: .open, requestID: "health-" + UUID().uuidString,
                                   remoteAddress: "coffer:health-runner")
         return try await gate.perform(request, status: { _ in 200 }, body)

@@ -55,7 +55,7 @@ struct SuiteMaintenance: Service {
         await flush()
     }
 
-    private func perform(_ path: String, _ operation: GateRequest.Operation, _ body: @escaping (Grant) async throws -> Int) async throws -> Int {
+    private func perform(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: @escaping (Grant) async throws -> Int) async throws -> Int {
         let request = GateRequest(token: nil, path: path, operation: operation, access: .open, requestID: "suite-" + UUID().uuidString,
                                   remoteAddress: "coffer:suite-maintenance")
         return try await gate.perform(request, status: { _ in 200 }, body)

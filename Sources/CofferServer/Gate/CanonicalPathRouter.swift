@@ -1,0 +1,48 @@
+import CofferAccess
+import HTTPTypes
+public import Hummingbird
+
+/// Coffer's router as Hummingbird sees it: every request's path is decoded once into its ``CanonicalPath``
+/// *before* routing, and the router then matches (and hands out parameters from) the decoded path. So the
+/// route that runs, its parameters, the Gate's decision, the audit entry and the storage key all come from
+/// the same bytes; `/v1/secret/%64ata/x` routes exactly as `/v1/secret/data/x` does, and nothing downstream
+/// decodes again. A path that could mean two things is answered 400 here, before any route or the Gate sees it.
+public struct CanonicalPathRouter: HTTPResponderBuilder {
+    let router: Router<CofferRequestContext>
+
+    public func buildResponder() -> Responder {
+        Responder(next: router.buildResponder())
+    }
+
+    /// Decodes, then hands the request on with its decoded path.
+    public struct Responder: HTTPResponder {
+        let next: RouterResponder<CofferRequestContext>
+
+        public func respond(to request: Request, context: CofferRequestContext) async throws -> Response {
+            let target = request.head.path ?? "/"
+            let rawPath = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false).first ?? target.utf8[...]
+            let decoded: (path: CanonicalPath, routing: String)
+            do {
+                decoded = try CanonicalPath.decodeRequest(rawPath)
+            } catch {
+                var response = try APIError.refusedPath(error).response(from: request, context: context)
+                response.headers[.cacheControl] = "no-store"
+                response.headers[.requestID] = context.id
+                return response
+            }
+            var context = context
+            context.canonicalPath = decoded.path
+            var head = request.head
+            let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[$0...]) } ?? ""
+            head.path = decoded.routing + query
+            return try await next.respond(to: Request(head: head, body: request.body), context: context)
+        }
+    }
+}
+
+extension APIError {
+    /// The 400 for a request path ``CanonicalPath`` refuses.
+    static func refusedPath(_ refusal: CanonicalPath.Refusal) -> APIError {
+        APIError(.badRequest, refusal.description)
+    }
+}
