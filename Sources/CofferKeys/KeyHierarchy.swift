@@ -59,6 +59,9 @@ public actor KeyHierarchy {
     /// request's token with one of them. Emptied by `seal`.
     private let systemKeys = Mutex<[SystemKey: SecureHandle]>([:])
     private var pendingShares: [SecureHandle] = []
+    /// Whether an unseal's Argon2id (256 MiB, about a second) is running: anyone may call `sys/unseal` while
+    /// sealed, so at most one derivation runs at a time and others are told to retry (503), never queued.
+    private var deriving = false
     private var rekeyOperation: RekeyOperation?
 
     private struct RekeyOperation {
@@ -174,6 +177,11 @@ public actor KeyHierarchy {
         if case .passphrase(let parameters) = configuration.method {
             // Argon2id takes about a second and 256 MiB: run it off the actor, so that status, health and seal
             // are not held up meanwhile (the actor is reentrant across this await).
+            guard !deriving else {
+                throw KeysError(.busy, "another unseal attempt is deriving its key; retry in a second")
+            }
+            deriving = true
+            defer { deriving = false }
             let derived = try await Self.derive(passphrase: SecureHandle(part.copy()), parameters: parameters)
             guard rootKey == nil else { return status }
             candidate = derived.bytes.copy()
@@ -270,7 +278,7 @@ public actor KeyHierarchy {
     // MARK: rekey
 
     /// Starts a rekey: a new root key and unseal method, authorised by entering the current unseal keys
-    /// with ``rekeyUpdate(with:nonce:)``. Replaces a rekey already in progress.
+    /// with ``rekeyUpdate(with:nonce:)``. Refused while another rekey is in progress.
     public func rekeyInit(method: UnsealMethod, passphrase: SecureHandle? = nil) throws -> RekeyStatus {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey != nil else { throw KeysError.sealedError }
@@ -279,6 +287,10 @@ public actor KeyHierarchy {
         }
         if case .passphrase = method, (passphrase?.bytes.count ?? 0) < 8 {
             throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
+        }
+        // As Vault: an unauthenticated rekey init must not replace one in progress (and its entered shares).
+        guard rekeyOperation == nil else {
+            throw KeysError(.invalidRequest, "a rekey is already in progress; cancel it (DELETE sys/rekey/init) before starting another")
         }
         rekeyOperation = RekeyOperation(nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase)
         return rekeyStatus

@@ -2,7 +2,7 @@
 public struct KeysError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case notInitialized, alreadyInitialized, sealed, invalidRequest, unsealFailed, tampered, unknownTerm
+            case notInitialized, alreadyInitialized, sealed, invalidRequest, unsealFailed, tampered, unknownTerm, busy
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -21,6 +21,8 @@ public struct KeysError: Error, Sendable, CustomStringConvertible {
         public static let tampered = Code(.tampered)
         /// A record names a key term the keyring does not have.
         public static let unknownTerm = Code(.unknownTerm)
+        /// Another unauthenticated attempt holds the one slot for expensive work (Argon2id): retry shortly.
+        public static let busy = Code(.busy)
 
         public var description: String { base.rawValue }
 

@@ -413,11 +413,18 @@ public final class DatabaseEngine: Sendable {
 
     /// A connection's URL, admin user and password, for a rotator (a static role's).
     /// - Throws: ``RotationError`` when there is no such connection.
-    func adminConnection(_ name: String) async throws -> (url: String, user: String, password: String) {
+    func adminConnection(_ name: String) async throws -> AdminConnection {
         guard let (connection, password) = try await admin(name) else {
             throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
         }
-        return (connection.connectionURL, connection.username, password)
+        return AdminConnection(url: connection.connectionURL, user: connection.username, password: password, allowedRoles: connection.allowedRoles)
+    }
+
+    /// The `allowed_roles` of connection `name`, or `nil` when there is no such connection.
+    func allowedRoles(of name: String) async throws -> [String]? {
+        try await database.read { conn in
+            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection)
+        }?.allowedRoles
     }
 
     // MARK: rows and helpers

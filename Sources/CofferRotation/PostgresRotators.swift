@@ -77,6 +77,9 @@ public struct PostgresAlternatingRotator: Rotator {
 
 /// The settings and role operations the PostgreSQL rotators share.
 struct PostgresRoleSettings: Sendable {
+    /// Whether the settings go beyond naming the admin connection: another URL, or statements of their own.
+    var overridesConnection: Bool { connectionURL != nil || !statements.isEmpty }
+
     /// Where the admin connection comes from: a secret, or a database engine connection.
     enum Admin: Sendable { case secret(String), connection(String) }
     let admin: Admin
@@ -141,7 +144,7 @@ struct PostgresRoleSettings: Sendable {
     /// `ALTER ROLE <user> WITH PASSWORD '<SCRAM verifier>'` over the admin connection.
     func apply(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .set)
-        let (url, adminUser, adminPassword) = try await adminConnection(context)
+        let (url, adminUser, adminPassword) = try await adminConnection(context, user: user)
         let statements = statements
         try await Self.offThread(step: .set) {
             let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
@@ -149,9 +152,17 @@ struct PostgresRoleSettings: Sendable {
             guard !statements.isEmpty else {
                 return try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(verifier))")
             }
+            // Placeholders are filled in quoted by libpq: the role name as an identifier, the verifier as a literal.
+            // A placeholder the statement already wraps in quotes ("{{name}}", '{{password}}') is replaced with
+            // its quotes, so Vault-style statements work and nothing is quoted twice.
+            let name = try target.identifier(user), literal = try target.literal(verifier)
             for statement in statements {
-                try target.execute(statement.replacingOccurrences(of: "{{name}}", with: user).replacingOccurrences(of: "{{username}}", with: user)
-                    .replacingOccurrences(of: "{{password}}", with: verifier))
+                var filled = statement
+                for placeholder in ["{{name}}", "{{username}}"] {
+                    filled = filled.replacingOccurrences(of: "\"\(placeholder)\"", with: name).replacingOccurrences(of: placeholder, with: name)
+                }
+                filled = filled.replacingOccurrences(of: "'{{password}}'", with: literal).replacingOccurrences(of: "{{password}}", with: literal)
+                try target.execute(filled)
             }
         }
     }
@@ -159,7 +170,7 @@ struct PostgresRoleSettings: Sendable {
     /// Logs in as the credential's role with its password.
     func login(_ data: JSONValue, context: RotationContext) async throws {
         let (user, password) = try credentials(data, step: .test)
-        let url = try await adminConnection(context).url
+        let url = try await adminConnection(context, user: user).url
         try await Self.offThread(step: .test) {
             let target = try PostgresTarget(url: url, user: user, password: password)
             try target.execute("SELECT 1")
@@ -173,10 +184,15 @@ struct PostgresRoleSettings: Sendable {
         return (user, password)
     }
 
-    private func adminConnection(_ context: RotationContext) async throws -> (url: String, user: String?, password: String?) {
+    private func adminConnection(_ context: RotationContext, user: String) async throws -> (url: String, user: String?, password: String?) {
         switch admin {
         case .connection(let name):
             let found = try await context.connection(name)
+            // Checked at every run, not only when the settings were written: the connection's allowed_roles
+            // may have narrowed since.
+            guard found.allows(role: user) else {
+                throw RotationError.stepFailed(step: .set, reason: "the connection \(name) does not allow the role \(user) (allowed_roles)")
+            }
             return (connectionURL ?? found.url, found.user, found.password)
         case .secret(let secret):
             let value = try await context.secret(secret)

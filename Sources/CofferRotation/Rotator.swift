@@ -20,16 +20,28 @@ public protocol Rotator: Sendable {
     func test(pending: JSONValue, context: RotationContext) async throws
 }
 
+/// A database engine connection as a rotator uses it.
+public struct AdminConnection: Sendable {
+    public let url: String
+    public let user: String
+    public let password: String
+    public let allowedRoles: [String]
+
+    /// Whether the connection may manage `role` (Vault's `allowed_roles`).
+    public func allows(role: String) -> Bool { allowedRoles.contains("*") || allowedRoles.contains(role) }
+}
+
 /// What a rotator may use besides its settings.
 public struct RotationContext: Sendable {
     /// Reads the current data of another credential, `mount/path` (an admin connection's password), if the
     /// run's token may read it.
     public let secret: @Sendable (String) async throws -> JSONValue
-    /// A connection of the database engine (`database/config/:name`): its URL, admin user and password.
-    public let connection: @Sendable (String) async throws -> (url: String, user: String, password: String)
+    /// A connection of the database engine (`database/config/:name`): its URL, admin user and password, and
+    /// the roles it may be used for (`allowed_roles`, `*` for any).
+    public let connection: @Sendable (String) async throws -> AdminConnection
 
     public init(secret: @escaping @Sendable (String) async throws -> JSONValue,
-                connection: @escaping @Sendable (String) async throws -> (url: String, user: String, password: String)) {
+                connection: @escaping @Sendable (String) async throws -> AdminConnection) {
         self.secret = secret
         self.connection = connection
     }

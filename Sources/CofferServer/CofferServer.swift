@@ -119,7 +119,7 @@ public struct CofferServer: Sendable {
         AlertRoutes(engine: alerts).register(on: router)
         ReportRoutes(reports: Reports(database: database)).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
-        KVRoutes(store: credentials).register(on: router)
+        KVRoutes(store: credentials, rotationAuthority: RotationAuthority(databases: databaseEngine)).register(on: router)
         return router
     }
 

@@ -270,18 +270,18 @@ public struct AppRoleService: Sendable {
 
 /// Counts failed logins per key in a sliding window; a key over the limit is blocked until its oldest
 /// failure leaves the window. Per instance: several instances each allow the limit (documented).
-final class LoginLimiter: Sendable {
+package final class LoginLimiter: Sendable {
     private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
     let limit: Int
     let window: Duration
 
-    init(limit: Int, window: Int) {
+    package init(limit: Int, window: Int) {
         self.limit = limit
         self.window = .seconds(window)
     }
 
     /// Seconds to wait when any of `keys` is over the limit, else `nil`.
-    func blocked(_ keys: [String]) -> Int? {
+    package func blocked(_ keys: [String]) -> Int? {
         let now = ContinuousClock.now
         return failures.withLock { table in
             var wait: Duration?
@@ -297,7 +297,7 @@ final class LoginLimiter: Sendable {
         }
     }
 
-    func recordFailure(_ keys: [String]) {
+    package func recordFailure(_ keys: [String]) {
         let now = ContinuousClock.now
         failures.withLock { table in
             for key in keys { table[key, default: []].append(now) }

@@ -7,6 +7,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     /// Messages for the client: what was wrong and what to do. Never a secret.
     public let errors: [String]
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429 and 503 answers.
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ errors: [String]) {
         self.status = status
@@ -18,7 +20,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        VaultJSON.response(status: status, ErrorBody(errors: errors))
+        var response = VaultJSON.response(status: status, ErrorBody(errors: errors))
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     private struct ErrorBody: Encodable {

@@ -8,6 +8,7 @@ extension KeysError {
     var apiError: APIError {
         switch code {
         case .sealed: APIError(.serviceUnavailable, message)
+        case .busy: { var error = APIError(.serviceUnavailable, message); error.retryAfter = 1; return error }()
         case .tampered, .unknownTerm: APIError(.internalServerError, message)
         default: APIError(.badRequest, message)
         }

@@ -14,6 +14,10 @@ public struct SealRoutes: Sendable {
     let backend: String
     /// The tables whose records `sys/rewrap` moves onto the newest key term.
     let encryptedTables: [EncryptedTable]
+    /// Wrong unseal or rekey keys per client address: after ``attemptsPerMinute`` failures in a minute the
+    /// address is answered 429 until the minute has passed (the keys are guessed by nobody, slowly).
+    let attempts = LoginLimiter(limit: SealRoutes.attemptsPerMinute, window: 60)
+    static let attemptsPerMinute = 10
 
     public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable]) {
         self.keys = keys
@@ -123,7 +127,21 @@ public struct SealRoutes: Sendable {
         guard status.initialized else { throw APIError(.badRequest, "Coffer is not initialized: run coffer operator init") }
         var bytes = try Self.keyBytes(text, passphrase: status.type == "passphrase")
         defer { Wipe.bytes(&bytes) }
-        return sealStatus(try await keys.unseal(with: SecureBytes(copying: bytes)))
+        return sealStatus(try await limited(context) { try await keys.unseal(with: SecureBytes(copying: bytes)) })
+    }
+
+    /// Runs an unauthenticated key attempt under the per-address limit; a wrong key counts against it.
+    func limited<R>(_ context: CofferRequestContext, _ attempt: () async throws -> R) async throws -> R {
+        let key = ["address:\(context.remoteAddress)"]
+        if let wait = attempts.blocked(key) {
+            var error = APIError(.tooManyRequests, "too many wrong unseal or rekey keys from this address; try again in \(wait) s")
+            error.retryAfter = wait
+            throw error
+        }
+        do { return try await attempt() } catch let error as KeysError where error.code == .unsealFailed {
+            attempts.recordFailure(key)
+            throw error
+        }
     }
 
     private struct RewrapRequest: Decodable {

@@ -123,7 +123,11 @@ struct DatabaseRoutes: Sendable {
                 }
                 let period = try body.rotation_period.map { try Duration.seconds(of: $0, field: "rotation_period") } ?? 86_400
                 guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
-                _ = try await engine.connection(grant, dbName)
+                let connection = try await engine.connection(grant, dbName)
+                // Vault: a connection serves only the roles in its allowed_roles, static roles included.
+                guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(name) else {
+                    throw APIError(.badRequest, "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
+                }
                 var object: [String: JSONValue] = ["db_name": .string(dbName)]
                 if let statements = body.rotation_statements?.values, !statements.isEmpty { object["rotation_statements"] = .array(statements.map(JSONValue.string)) }
                 let settings = JSONValue.object(object)

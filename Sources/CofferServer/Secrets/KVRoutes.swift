@@ -11,6 +11,8 @@ import Hummingbird
 /// and status codes, so hvac's `secrets.kv.v2` works unchanged.
 struct KVRoutes: Sendable {
     let store: CredentialStore
+    /// Decides rotation settings that act on another system (a database connection, an admin secret).
+    let rotationAuthority: RotationAuthority
 
     func register(on router: GatedRouter) {
         router.on("/v1/:mount/config", method: .get) { request, context, grant in
@@ -91,6 +93,7 @@ struct KVRoutes: Sendable {
                 if method == .patch { try requireMergePatch(request) }
                 let path = try secretPath(grant, kind: "metadata")
                 let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
+                try await rotationAuthority.authorise(grant, settings: body.rotation_settings)
                 try await store.writeMetadata(grant, path, try body.update(), merge: method == .patch)
                 return Response(status: .noContent)
             }
