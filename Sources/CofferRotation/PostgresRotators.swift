@@ -84,6 +84,8 @@ struct PostgresRoleSettings: Sendable {
     enum Admin: Sendable { case secret(String), connection(String) }
     let admin: Admin
     let connectionURL: String?
+    /// The name the connection's `allowed_roles` is checked against: a static role's name, else the username.
+    let role: String?
     let statements: [String]
     let usernameField: String
     let passwordField: String
@@ -91,7 +93,7 @@ struct PostgresRoleSettings: Sendable {
 
     init(_ settings: JSONValue, kind: String, extra: Set<String>) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
-        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length", "rotation_statements"]).union(extra)
+        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length", "rotation_statements", "role"]).union(extra)
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw RotationError.invalidSettings("the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
         }
@@ -109,6 +111,7 @@ struct PostgresRoleSettings: Sendable {
             }
         }
         connectionURL = try text("connection_url", default: nil)
+        role = try text("role", default: nil)
         switch object["rotation_statements"] {
         case nil: statements = []
         case .array(let items)?:
@@ -190,8 +193,8 @@ struct PostgresRoleSettings: Sendable {
             let found = try await context.connection(name)
             // Checked at every run, not only when the settings were written: the connection's allowed_roles
             // may have narrowed since.
-            guard found.allows(role: user) else {
-                throw RotationError.stepFailed(step: .set, reason: "the connection \(name) does not allow the role \(user) (allowed_roles)")
+            guard found.allows(role: role ?? user) else {
+                throw RotationError.stepFailed(step: .set, reason: "the connection \(name) does not allow the role \(role ?? user) (allowed_roles)")
             }
             return (connectionURL ?? found.url, found.user, found.password)
         case .secret(let secret):

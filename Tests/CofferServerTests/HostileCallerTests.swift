@@ -85,11 +85,13 @@ struct HostileCallerTests {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
+                try await client.call("/v1/sys/policies/acl/race", .put, token: root, ["policy": #"path "secret/data/race" { capabilities = ["read"] }"#])
+                try await client.call("/v1/secret/data/race", .post, token: root, ["data": ["k": "v"]])
                 for round in 0..<20 {
-                    let token = try await client.createToken(parent: root, ["policies": ["default"], "num_uses": 1]).token
+                    let token = try await client.createToken(parent: root, ["policies": ["race"], "num_uses": 1]).token
                     let served = try await withThrowingTaskGroup(of: Bool.self) { group in
                         for _ in 0..<32 {
-                            group.addTask { try await client.call("/v1/auth/token/lookup-self", .get, token: token).0 == .ok }
+                            group.addTask { try await client.call("/v1/secret/data/race", .get, token: token).0 == .ok }
                         }
                         return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
                     }

@@ -481,6 +481,16 @@ struct DynamicCredentialTests {
                 let staticRole = "rot_static_\(Hex.encode(Random.bytes(4)))"
                 try admin.execute("CREATE ROLE \(try admin.identifier(staticRole)) LOGIN PASSWORD 'initial-Pw-1'")
                 defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(staticRole))") }
+                // The connection serves only its allowed_roles: a static role outside them is refused, and the
+                // target role is untouched.
+                let (notAllowed, notAllowedBody) = try await client.call("/v1/database/static-roles/app", token: root,
+                                                                         ["db_name": "pg", "username": staticRole, "rotation_period": "24h"])
+                #expect(notAllowed == .badRequest && "\(notAllowedBody)".contains("allowed_roles"), "\(notAllowedBody)")
+                #expect(session(staticRole, "initial-Pw-1") != nil, "a refused static role changed the target's password")
+                #expect(try await client.call("/v1/database/config/pg", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
+                    "allowed_roles": "readonly,short,app",
+                ]).0 == .noContent)
                 let (withStatements, withStatementsBody) = try await client.call("/v1/database/static-roles/app", token: root, [
                     "db_name": "pg", "username": staticRole, "rotation_statements": [#"ALTER ROLE "{{name}}" PASSWORD '{{secret}}'"#],
                 ])

@@ -110,13 +110,17 @@ struct PolicyCommand: AsyncParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Parse every policy file of a folder; report the first error with its line and column.")
+        static let configuration = CommandConfiguration(abstract: "Parse every policy file of a folder and print every rule kept; report the first error with its line and column.")
         @Argument(help: "The folder, e.g. Policies/") var folder: String
 
         func run() throws {
             do {
                 let policies = try PolicyFolder.load(folder)
-                for (name, policy) in policies.sorted(by: { $0.key < $1.key }) { print("\(name): \(policy.rules.count) rule(s)") }
+                // Every rule kept, with where it was written: a rule lost to a comment or a line end shows here.
+                for (name, policy) in policies.sorted(by: { $0.key < $1.key }) {
+                    print("\(name): \(policy.rules.count) rule(s)")
+                    for rule in policy.rules { print("  \(rule.location.isEmpty ? "" : rule.location + " ")path \"\(rule.path)\" \(rule.capabilities)") }
+                }
             } catch let error as PolicyError {
                 throw ClientError(error.description)
             }

@@ -128,7 +128,7 @@ struct DatabaseRoutes: Sendable {
                 guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(name) else {
                     throw APIError(.badRequest, "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
                 }
-                var object: [String: JSONValue] = ["db_name": .string(dbName)]
+                var object: [String: JSONValue] = ["db_name": .string(dbName), "role": .string(name)]
                 if let statements = body.rotation_statements?.values, !statements.isEmpty { object["rotation_statements"] = .array(statements.map(JSONValue.string)) }
                 let settings = JSONValue.object(object)
                 do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError { throw APIError(.badRequest, error.description) }
