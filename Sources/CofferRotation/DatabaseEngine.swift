@@ -20,6 +20,10 @@ public struct DatabaseConnection: Sendable, Equatable {
         self.username = username
         self.allowedRoles = allowedRoles
     }
+
+    /// Whether the connection may serve `role` (Vault's `allowed_roles`, `*` for any): dynamic roles, static
+    /// roles and rotation settings are all held to it.
+    public func allows(role: String) -> Bool { allowedRoles.contains("*") || allowedRoles.contains(role) }
 }
 
 /// A role of the database engine (`database/roles/:name`): how a dynamic credential is made and dropped.
@@ -118,10 +122,13 @@ public final class DatabaseEngine: Sendable {
     }
 
     public func connection(_ grant: Grant, _ name: String) async throws -> DatabaseConnection {
-        guard let found = try await database.read({ conn in try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection) }) else {
-            throw AccessError(.notFound, "")
-        }
+        guard let found = try await storedConnection(name) else { throw AccessError(.notFound, "") }
         return found
+    }
+
+    /// Connection `name` as stored (without its password), or `nil`.
+    func storedConnection(_ name: String) async throws -> DatabaseConnection? {
+        try await database.read { conn in try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection) }
     }
 
     public func connections(_ grant: Grant) async throws -> [String] {
@@ -190,7 +197,7 @@ public final class DatabaseEngine: Sendable {
     public func issue(_ grant: Grant, role name: String) async throws -> IssuedCredential {
         let role = try await role(grant, name)
         guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError(.notFound, "") }
-        guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(role.name) else {
+        guard connection.allows(role: role.name) else {
             throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
         }
         let defaultTTL = role.defaultTTL > 0 ? role.defaultTTL : 3600
@@ -417,14 +424,7 @@ public final class DatabaseEngine: Sendable {
         guard let (connection, password) = try await admin(name) else {
             throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
         }
-        return AdminConnection(url: connection.connectionURL, user: connection.username, password: password, allowedRoles: connection.allowedRoles)
-    }
-
-    /// The `allowed_roles` of connection `name`, or `nil` when there is no such connection.
-    func allowedRoles(of name: String) async throws -> [String]? {
-        try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection)
-        }?.allowedRoles
+        return AdminConnection(connection: connection, password: password)
     }
 
     // MARK: rows and helpers

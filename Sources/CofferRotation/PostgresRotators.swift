@@ -193,10 +193,10 @@ struct PostgresRoleSettings: Sendable {
             let found = try await context.connection(name)
             // Checked at every run, not only when the settings were written: the connection's allowed_roles
             // may have narrowed since.
-            guard found.allows(role: role ?? user) else {
+            guard found.connection.allows(role: role ?? user) else {
                 throw RotationError.stepFailed(step: .set, reason: "the connection \(name) does not allow the role \(role ?? user) (allowed_roles)")
             }
-            return (connectionURL ?? found.url, found.user, found.password)
+            return (connectionURL ?? found.connection.connectionURL, found.connection.username, found.password)
         case .secret(let secret):
             let value = try await context.secret(secret)
             guard let url = connectionURL ?? Self.field(value, "connection_url") else {

@@ -34,11 +34,11 @@ public struct RotationAuthority: Sendable {
             if overrides, !grant.allows(.sudo, on: config) {
                 throw AccessError(.permissionDenied, "connection_url and rotation_statements need sudo on \(config)")
             }
-            guard let allowed = try await databases.allowedRoles(of: name) else {
+            guard let connection = try await databases.storedConnection(name) else {
                 throw AccessError(.invalidRequest, "db_name \(name) is not a configured connection (\(config))")
             }
             if case .array(let users)? = object["usernames"] {
-                for case .string(let user) in users where !(allowed.contains("*") || allowed.contains(user)) {
+                for case .string(let user) in users where !connection.allows(role: user) {
                     throw AccessError(.invalidRequest, "the connection \(name) does not allow the role \(user) (allowed_roles)")
                 }
             }

@@ -20,15 +20,10 @@ public protocol Rotator: Sendable {
     func test(pending: JSONValue, context: RotationContext) async throws
 }
 
-/// A database engine connection as a rotator uses it.
+/// A database engine connection as a rotator uses it: the stored connection and its opened admin password.
 public struct AdminConnection: Sendable {
-    public let url: String
-    public let user: String
+    public let connection: DatabaseConnection
     public let password: String
-    public let allowedRoles: [String]
-
-    /// Whether the connection may manage `role` (Vault's `allowed_roles`).
-    public func allows(role: String) -> Bool { allowedRoles.contains("*") || allowedRoles.contains(role) }
 }
 
 /// What a rotator may use besides its settings.

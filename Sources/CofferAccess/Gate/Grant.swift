@@ -65,8 +65,9 @@ public struct Grant: Sendable {
     public let policies: [String]
     /// The token itself (its entry), `nil` on an open path.
     public let token: TokenEntry?
-    /// The resource the Gate decided on: the request's canonical path. Modules take what they act on from it
-    /// (``SecretPath``'s `init(grant:kind:)`, the suite's names), never from the request again.
+    /// The resource the Gate decided on: the request's canonical path. Handlers take what they act on from it
+    /// (the KV routes their mount, kind and secret path; the cache routes their namespace and key), never from
+    /// the request again.
     public let resource: CanonicalPath
     /// ``resource`` as text.
     public var path: String { resource.text }

@@ -42,7 +42,8 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     /// equality treats canonically equivalent Unicode (NFC `é` and NFD `e\u{301}`) as equal, so a rule for one
     /// form would decide requests for a secret stored under the other.
     let bytes: [UInt8]
-    private let glob: Bool
+    /// Whether the pattern ends in `*` (matches any suffix).
+    let isGlob: Bool
 
     /// - Throws: ``PolicyError`` for `*` anywhere but at the end, or a `+` that is not a whole segment.
     public init(_ text: String) throws {
@@ -56,7 +57,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         }
         self.text = text
         self.bytes = bytes
-        self.glob = bytes.last == UInt8(ascii: "*")
+        self.isGlob = bytes.last == UInt8(ascii: "*")
     }
 
     public var description: String { text }
@@ -64,9 +65,8 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: PathPattern, rhs: PathPattern) -> Bool { lhs.bytes == rhs.bytes }
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
-    var isGlob: Bool { glob }
-    var hasWildcard: Bool { glob || plusCount > 0 }
-    private var body: ArraySlice<UInt8> { glob ? bytes.dropLast() : bytes[...] }
+    var hasWildcard: Bool { isGlob || plusCount > 0 }
+    private var body: ArraySlice<UInt8> { isGlob ? bytes.dropLast() : bytes[...] }
     private var plusCount: Int {
         body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).filter { $0.elementsEqual([UInt8(ascii: "+")]) }.count
     }
@@ -91,7 +91,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
             p += 1
             t += 1
         }
-        return glob || t == target.count
+        return isGlob || t == target.count
     }
 
     /// Vault's priority between two matching patterns; true when `self` is less specific than `other`.
@@ -100,7 +100,7 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     func isLessSpecific(than other: PathPattern) -> Bool {
         let mine = firstWildcard, theirs = other.firstWildcard
         if mine != theirs { return mine < theirs }
-        if glob != other.glob { return glob }
+        if isGlob != other.isGlob { return isGlob }
         let myPlus = plusCount, theirPlus = other.plusCount
         if myPlus != theirPlus { return myPlus > theirPlus }
         if bytes.count != other.bytes.count { return bytes.count < other.bytes.count }

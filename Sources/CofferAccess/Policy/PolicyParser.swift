@@ -12,6 +12,7 @@ import Foundation
 public enum PolicyParser {
     /// Parses `text` (HCL, or JSON when it starts with `{`) as the policy `name`.
     public static func parse(name: String, text: String) throws -> Policy {
+        // A leading UTF-8 byte-order mark (editors on Windows write one) is not part of the policy.
         let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         let trimmed = text.drop { $0.isWhitespace }
         if trimmed.first == "{" { return try parseJSON(name: name, text: text) }
@@ -94,8 +95,8 @@ public enum PolicyParser {
 ///
 /// The lexer reads UTF-8 bytes, not `Character`s: Swift folds `\r\n` into one `Character`, so a lexer over
 /// characters never saw the `\n` that ends a `#` comment in a CRLF file and dropped every rule after it.
-/// Over bytes, `\n`, `\r\n` and `\r` each end a line, a leading UTF-8 byte-order mark is skipped, and a
-/// policy parses to the same rules whatever its line ends.
+/// Over bytes, `\n`, `\r\n` and `\r` each end a line, and a policy parses to the same rules whatever its
+/// line ends.
 struct Lexer {
     enum Kind: Equatable, CustomStringConvertible {
         case word(String), string(String), openBrace, closeBrace, openBracket, closeBracket, equals, comma
@@ -124,10 +125,9 @@ struct Lexer {
     private var line = 1
     private var column = 1
 
+    /// - Parameter text: without a byte-order mark (``PolicyParser/parse(name:text:)`` drops it).
     init(_ text: String) {
-        let bytes = Array(text.utf8)
-        let bom: [UInt8] = [0xef, 0xbb, 0xbf]
-        self.bytes = bytes.starts(with: bom) ? Array(bytes.dropFirst(3)) : bytes
+        bytes = Array(text.utf8)
     }
 
     mutating func expect(_ kind: Kind, after what: String, policy: String) throws {

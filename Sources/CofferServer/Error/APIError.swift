@@ -15,8 +15,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.errors = errors
     }
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) {
         self.init(status, [message])
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

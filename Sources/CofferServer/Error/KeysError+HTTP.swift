@@ -8,7 +8,7 @@ extension KeysError {
     var apiError: APIError {
         switch code {
         case .sealed: APIError(.serviceUnavailable, message)
-        case .busy: { var error = APIError(.serviceUnavailable, message); error.retryAfter = 1; return error }()
+        case .busy: APIError(.serviceUnavailable, message, retryAfter: 1)
         case .tampered, .unknownTerm: APIError(.internalServerError, message)
         default: APIError(.badRequest, message)
         }

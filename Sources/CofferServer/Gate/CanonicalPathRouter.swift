@@ -20,21 +20,22 @@ public struct CanonicalPathRouter: HTTPResponderBuilder {
 
         public func respond(to request: Request, context: CofferRequestContext) async throws -> Response {
             let target = request.head.path ?? "/"
-            let rawPath = target.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false).first ?? target.utf8[...]
+            let queryStart = target.utf8.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
             let decoded: (path: CanonicalPath, routing: String)
             do {
-                decoded = try CanonicalPath.decodeRequest(rawPath)
+                decoded = try CanonicalPath.decodeRequest(target.utf8[..<queryStart])
             } catch {
-                var response = try APIError.refusedPath(error).response(from: request, context: context)
-                response.headers[.cacheControl] = "no-store"
-                response.headers[.requestID] = context.id
-                return response
+                // Answered before routing, so the route middleware never runs: its no-store headers are added here,
+                // by the same middleware.
+                let refusal = APIError.refusedPath(error)
+                return try await NoStoreMiddleware().handle(request, context: context) { request, context in
+                    try refusal.response(from: request, context: context)
+                }
             }
             var context = context
             context.canonicalPath = decoded.path
             var head = request.head
-            let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[$0...]) } ?? ""
-            head.path = decoded.routing + query
+            head.path = decoded.routing + target[queryStart...]
             return try await next.respond(to: Request(head: head, body: request.body), context: context)
         }
     }

@@ -114,8 +114,10 @@ public final class GatedRouter {
 
     static func perform(_ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
                         _ body: (Grant) async throws -> Response) async throws -> Response {
-        // Set by CanonicalPathRouter; a router used without it (a mistake) decodes here, by the same rules.
-        let path = try context.canonicalPath ?? Self.decode(request.uri.path)
+        // Set by CanonicalPathRouter, the only way the routes are served; never decoded a second time here.
+        guard let path = context.canonicalPath else {
+            throw APIError(.internalServerError, "internal error: the request path was not decoded before routing")
+        }
         let gateAccess: GateRequest.Access
         var extra: Capabilities = []
         switch access {
@@ -165,10 +167,6 @@ public final class GatedRouter {
         case list: .list
         default: .read
         }
-    }
-
-    static func decode(_ rawPath: String) throws -> CanonicalPath {
-        do { return try CanonicalPath.decodeRequest(rawPath.utf8).path } catch { throw APIError.refusedPath(error) }
     }
 
     /// What to serve: every route, behind the decode-once path (``CanonicalPathRouter``).

@@ -14,7 +14,7 @@ public struct SealRoutes: Sendable {
     let backend: String
     /// The tables whose records `sys/rewrap` moves onto the newest key term.
     let encryptedTables: [EncryptedTable]
-    /// Wrong unseal or rekey keys per client address: after ``attemptsPerMinute`` failures in a minute the
+    /// Wrong unseal keys per client address: after ``attemptsPerMinute`` failures in a minute the
     /// address is answered 429 until the minute has passed (the keys are guessed by nobody, slowly).
     let attempts = LoginLimiter(limit: SealRoutes.attemptsPerMinute, window: 60)
     static let attemptsPerMinute = 10
@@ -134,9 +134,7 @@ public struct SealRoutes: Sendable {
     func limited<R>(_ context: CofferRequestContext, _ attempt: () async throws -> R) async throws -> R {
         let key = ["address:\(context.remoteAddress)"]
         if let wait = attempts.blocked(key) {
-            var error = APIError(.tooManyRequests, "too many wrong unseal or rekey keys from this address; try again in \(wait) s")
-            error.retryAfter = wait
-            throw error
+            throw APIError(.tooManyRequests, "too many wrong unseal keys from this address; try again in \(wait) s", retryAfter: wait)
         }
         do { return try await attempt() } catch let error as KeysError where error.code == .unsealFailed {
             attempts.recordFailure(key)

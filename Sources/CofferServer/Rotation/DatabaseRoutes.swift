@@ -125,7 +125,7 @@ struct DatabaseRoutes: Sendable {
                 guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
                 let connection = try await engine.connection(grant, dbName)
                 // Vault: a connection serves only the roles in its allowed_roles, static roles included.
-                guard connection.allowedRoles.contains("*") || connection.allowedRoles.contains(name) else {
+                guard connection.allows(role: name) else {
                     throw APIError(.badRequest, "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
                 }
                 var object: [String: JSONValue] = ["db_name": .string(dbName), "role": .string(name)]
