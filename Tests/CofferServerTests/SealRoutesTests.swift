@@ -122,6 +122,47 @@ struct SealRoutesTests {
         }
     }
 
+    /// The keys are the only authorisation of unseal and rekey, so wrong keys are limited per address over
+    /// both together: ten wrong rekey keys leave the address refused (429, Retry-After) even with the right
+    /// unseal key; a second rekey cannot replace one in progress.
+    @Test func wrongKeysAreLimitedAcrossUnsealAndRekey() async throws {
+        try await withServer { server in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                var key = "", root = ""
+                try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "keyfile"])) {
+                    key = (try json($0.body)["keys_base64"] as? [String])?.first ?? ""
+                    root = try json($0.body)["root_token"] as? String ?? ""
+                }
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
+                var nonce = ""
+                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])) {
+                    nonce = try json($0.body)["nonce"] as? String ?? ""
+                }
+                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 5, "secret_threshold": 3])) {
+                    #expect($0.status == .badRequest)
+                }
+                try await client.execute(uri: "/v1/sys/rekey/init", method: .get) {
+                    let current = try json($0.body)["nonce"] as? String
+                    #expect(current == nonce)
+                }
+                let wrong = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+                for _ in 0..<10 {
+                    try await client.execute(uri: "/v1/sys/rekey/update", method: .put, body: try body(["key": wrong, "nonce": nonce])) {
+                        #expect($0.status == .badRequest)
+                    }
+                }
+                try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: root]) { #expect($0.status == .noContent) }
+                try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { response in
+                    #expect(response.status == .tooManyRequests)
+                    #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0)
+                    let errors = try json(response.body)["errors"] as? [String] ?? []
+                    #expect(errors.first?.contains("too many wrong keys") == true)
+                }
+                try await client.execute(uri: "/v1/sys/seal-status", method: .get) { let sealed = try json($0.body)["sealed"] as? Bool; #expect(sealed == true) }
+            }
+        }
+    }
+
     @Test func passphraseFlow() async throws {
         try await withServer { server in
             try await Application(router: server.makeRouter()).test(.router) { client in

@@ -9,6 +9,7 @@ import Hummingbird
 /// only once the operator has sent them back, so a lost answer never leaves a vault nobody can unseal.
 struct RekeyRoutes: Sendable {
     let keys: KeyHierarchy
+    let attempts: KeyAttemptLimit
 
     func register(on router: GatedRouter) {
         router.open("/v1/sys/rekey/init", method: .get) { _, _, _ in status(await keys.rekeyStatus) }
@@ -32,7 +33,8 @@ struct RekeyRoutes: Sendable {
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
                 defer { Wipe.bytes(&bytes) }
-                guard let result = try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce) else {
+                let answer = try await attempts.run(context) { try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce) }
+                guard let result = answer else {
                     return status(await keys.rekeyStatus)
                 }
                 return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
@@ -46,7 +48,7 @@ struct RekeyRoutes: Sendable {
                 let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
                 defer { Wipe.bytes(&bytes) }
-                let done = try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
+                let done = try await attempts.run(context) { try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce) }
                 return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: done))
             }
         }

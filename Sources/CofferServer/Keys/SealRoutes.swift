@@ -14,10 +14,8 @@ public struct SealRoutes: Sendable {
     let backend: String
     /// The tables whose records `sys/rewrap` moves onto the newest key term.
     let encryptedTables: [EncryptedTable]
-    /// Wrong unseal keys per client address: after ``attemptsPerMinute`` failures in a minute the
-    /// address is answered 429 until the minute has passed (the keys are guessed by nobody, slowly).
-    let attempts = LoginLimiter(limit: SealRoutes.attemptsPerMinute, window: 60)
-    static let attemptsPerMinute = 10
+    /// Wrong keys per client address, counted over unseal and rekey together.
+    let attempts = KeyAttemptLimit()
 
     public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable]) {
         self.keys = keys
@@ -43,7 +41,7 @@ public struct SealRoutes: Sendable {
                 return Response(status: .noContent)
             }
         }
-        RekeyRoutes(keys: keys).register(on: router)
+        RekeyRoutes(keys: keys, attempts: attempts).register(on: router)
         router.on("/v1/sys/key-status", method: .get) { _, _, _ in
             let terms = try await keys.keyStatus()
             guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
@@ -127,19 +125,7 @@ public struct SealRoutes: Sendable {
         guard status.initialized else { throw APIError(.badRequest, "Coffer is not initialized: run coffer operator init") }
         var bytes = try Self.keyBytes(text, passphrase: status.type == "passphrase")
         defer { Wipe.bytes(&bytes) }
-        return sealStatus(try await limited(context) { try await keys.unseal(with: SecureBytes(copying: bytes)) })
-    }
-
-    /// Runs an unauthenticated key attempt under the per-address limit; a wrong key counts against it.
-    func limited<R>(_ context: CofferRequestContext, _ attempt: () async throws -> R) async throws -> R {
-        let key = ["address:\(context.remoteAddress)"]
-        if let wait = attempts.blocked(key) {
-            throw APIError(.tooManyRequests, "too many wrong unseal keys from this address; try again in \(wait) s", retryAfter: wait)
-        }
-        do { return try await attempt() } catch let error as KeysError where error.code == .unsealFailed {
-            attempts.recordFailure(key)
-            throw error
-        }
+        return sealStatus(try await attempts.run(context) { try await keys.unseal(with: SecureBytes(copying: bytes)) })
     }
 
     private struct RewrapRequest: Decodable {

@@ -34,7 +34,7 @@ def expect_raises(kind, call):
 
 
 templated = target.replace("postgres://coffer@", "postgresql://{{username}}:{{password}}@")
-db.configure(name="pg", plugin_name="postgresql-database-plugin", allowed_roles=["app"],
+db.configure(name="pg", plugin_name="postgresql-database-plugin", allowed_roles=["app", "reporting"],
              connection_url=templated, username="coffer", password="unused-with-trust")
 assert db.read_connection(name="pg")["data"]["connection_details"]["username"] == "coffer"
 assert "unused-with-trust" not in str(db.read_connection(name="pg")), "the admin password is never answered"
