@@ -121,9 +121,10 @@ struct GateTests {
                 let (third, body) = try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token)
                 #expect(third == .forbidden)
                 #expect(body["errors"] as? [String] == ["permission denied"])
-                let brief = try await client.createToken(parent: root, ["ttl": "1s"])
+                // Five seconds: under the whole suite on two cores, creating and looking up can take over one.
+                let brief = try await client.createToken(parent: root, ["ttl": "5s"])
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .ok)
-                try await Task.sleep(for: .milliseconds(1100))
+                try await Task.sleep(for: .milliseconds(5100))
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .forbidden)
                 // Malformed tokens: too long, control characters.
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: String(repeating: "a", count: 5000)).0 == .forbidden)
