@@ -26,8 +26,8 @@ public struct SecretVersion: Sendable {
 /// Every operation takes the ``Grant`` of the request it serves, so none runs around the Gate; writes
 /// refine the grant (create for a new secret, update for an existing one, as Vault does).
 public final class CredentialStore: Sendable {
-    public let database: any Database
-    public let keys: KeyHierarchy
+    package let database: any Database
+    package let keys: KeyHierarchy
     public let mounts: MountStore
     public let usage: UsageTracker
 

@@ -269,8 +269,8 @@ struct GateMaintenance: Service {
     }
 }
 
-/// Revokes expired leases in bounded batches of 100, each batch audited as the service's
-/// own request; a lease whose revocation fails backs off on its own instead of holding up the rest.
+/// Revokes expired leases in bounded batches of 100, each batch a Gate request of the service identity
+/// `lease-reaper`; a lease whose revocation fails backs off on its own instead of holding up the rest.
 struct LeaseReaper: Service {
     let engine: DatabaseEngine
     let gate: Gate
@@ -284,8 +284,7 @@ struct LeaseReaper: Service {
             if !more { try? await Task.sleep(for: .seconds(1)) }
             more = false
             guard !Task.isShuttingDownGracefully, (try? await engine.hasExpiredLeases()) == true else { continue }
-            let request = GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open,
-                                      requestID: "reaper-" + UUID().uuidString, remoteAddress: "coffer:lease-reaper")
+            let request = GateRequest.service(.leaseReaper, path: "sys/leases/tidy", operation: .delete)
             do {
                 let (revoked, failed) = try await gate.perform(request, status: { _ in 200 }) { grant in try await engine.reapExpired(grant, limit: 100) }
                 more = revoked + failed == 100

@@ -15,11 +15,11 @@ public import Logging
 /// }
 /// ```
 public final class Gate: Sendable {
-    public let database: any Database
-    public let keys: KeyHierarchy
-    public let audit: AuditLog
-    public let policies: PolicyStore
-    public let tokens: TokenService
+    package let database: any Database
+    package let keys: KeyHierarchy
+    package let audit: AuditLog
+    package let policies: PolicyStore
+    package let tokens: TokenService
     public let appRole: AppRoleService
     /// Response wrapping (`X-Vault-Wrap-TTL`, `sys/wrapping/*`).
     public let wrapping: ResponseWrapping
@@ -64,8 +64,10 @@ public final class Gate: Sendable {
             let error = caught is GateDenial ? AccessError.permissionDenied : caught
             let code = status(.failure(error))
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
-            audit.appendDetached(entry(.request, request, now: now, accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
-            try await audit.append(entry(.response, request, now: Date(), accessor: "", name: "", policies: [], decision: decision, rule: ruleText(caught),
+            // A token that was refused is not named (it may not exist); a service identity always is.
+            let who = request.access.service?.auditName ?? ""
+            audit.appendDetached(entry(.request, request, now: now, accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
+            try await audit.append(entry(.response, request, now: Date(), accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
                                          status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
             throw error
         }
@@ -96,6 +98,12 @@ public final class Gate: Sendable {
                          capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []),
                          rule: "open path")
         }
+        if case .service(let service) = request.access {
+            let (capabilities, rule) = try decide(service.acl, request, needing: request.extraCapabilities)
+            return Grant(accessor: service.auditName, displayName: service.auditName, policies: ["service-" + service.name], token: nil,
+                         path: request.path, operation: request.operation, capabilities: capabilities, requestID: request.requestID,
+                         remoteAddress: request.remoteAddress, acl: service.acl, rule: rule)
+        }
         let identity = try await identify(request.token)
         if !identity.entry.boundCIDRs.isEmpty {
             // A token bound to addresses is refused elsewhere, as if it did not exist.
@@ -104,18 +112,25 @@ public final class Gate: Sendable {
         }
         var needed = request.extraCapabilities
         if case .token(sudo: true) = request.access { needed.insert(.sudo) }
-        let decision = identity.acl.check(request.operation.capabilities, on: request.path.text, listing: request.operation == .list)
-        let capabilities = decision.pattern == nil ? [] : decision.capabilities
-        guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
-            throw GateDenial(rule: decision.description)
-        }
+        let (capabilities, rule) = try decide(identity.acl, request, needing: needed)
         if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
             throw AccessError.permissionDenied
         }
         return Grant(accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
                      token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
                      requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl,
-                     rule: decision.description)
+                     rule: rule)
+    }
+
+    /// What `acl` allows on the request's path (most specific rule, deny wins), or a denial naming the rule
+    /// that decided: the operation needs one of its capabilities, and `needed` (sudo, Coffer's own) all.
+    private func decide(_ acl: ACL, _ request: GateRequest, needing needed: Capabilities) throws -> (Capabilities, rule: String) {
+        let decision = acl.check(request.operation.capabilities, on: request.path.text, listing: request.operation == .list)
+        let capabilities = decision.pattern == nil ? [] : decision.capabilities
+        guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
+            throw GateDenial(rule: decision.description)
+        }
+        return (capabilities, decision.description)
     }
 
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.

@@ -1,4 +1,5 @@
 public import CofferCrypto
+import Foundation
 import Synchronization
 
 /// What a request asks of the Gate: the operation on a path, by whom.
@@ -26,10 +27,17 @@ public struct GateRequest: Sendable {
         }
     }
 
-    /// Whether the path needs a token. Only the few paths Vault also leaves open do not.
+    /// Who is asking. A token for every HTTP route but the few Vault also leaves open; Coffer's own
+    /// background work asks as a ``ServiceIdentity``, decided by that identity's policy.
     public enum Access: Sendable, Equatable {
         case token(sudo: Bool)
         case open
+        case service(ServiceIdentity)
+
+        /// The service identity asking, if it is one.
+        public var service: ServiceIdentity? {
+            if case .service(let identity) = self { identity } else { nil }
+        }
     }
 
     public var token: String?
@@ -45,6 +53,7 @@ public struct GateRequest: Sendable {
 
     public init(token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
                 remoteAddress: String, extraCapabilities: Capabilities = []) {
+        precondition(token == nil || access != .open, "an open request carries no token")
         self.token = token
         self.path = path
         self.operation = operation
@@ -52,6 +61,12 @@ public struct GateRequest: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
         self.extraCapabilities = extraCapabilities
+    }
+
+    /// A request of Coffer's own background work: no token, decided by `service`'s policy, audited under its name.
+    public static func service(_ service: ServiceIdentity, path: CanonicalPath, operation: Operation) -> GateRequest {
+        GateRequest(token: nil, path: path, operation: operation, access: .service(service), requestID: service.name + "-" + UUID().uuidString,
+                    remoteAddress: service.auditName)
     }
 }
 

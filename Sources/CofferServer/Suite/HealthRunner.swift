@@ -6,7 +6,7 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the health checks that are due, once a second, all at once, and evaluates the alert rules every
-/// 10 s; both through the Gate as the service's own requests (`coffer:health-runner`).
+/// 10 s; both through the Gate as the service identity `health-runner` (Policies/services/health-runner.hcl).
 struct HealthRunner: Service {
     let gate: Gate
     let monitor: HealthMonitor
@@ -61,8 +61,6 @@ struct HealthRunner: Service {
     }
 
     private func perform<R: Sendable>(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R) async throws -> R {
-        let request = GateRequest(token: nil, path: path, operation: operation, access: .open, requestID: "health-" + UUID().uuidString,
-                                  remoteAddress: "coffer:health-runner")
-        return try await gate.perform(request, status: { _ in 200 }, body)
+        try await gate.perform(.service(.healthRunner, path: path, operation: operation), status: { _ in 200 }, body)
     }
 }

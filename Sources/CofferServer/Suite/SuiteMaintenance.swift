@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// The suite's background work: warm cache namespaces loaded at start-up; read counters and Coffer's own
 /// errors written every 2 s (and at shutdown); expired cache entries purged and feature values pruned by their sets' retention
-/// once a minute, in bounded batches, each run audited through the Gate as the service's own request.
+/// once a minute, in bounded batches, each run audited through the Gate as the service identity `suite-maintenance` (Policies/services/).
 struct SuiteMaintenance: Service {
     let gate: Gate
     let features: FeatureStore
@@ -56,9 +56,7 @@ struct SuiteMaintenance: Service {
     }
 
     private func perform(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: @escaping (Grant) async throws -> Int) async throws -> Int {
-        let request = GateRequest(token: nil, path: path, operation: operation, access: .open, requestID: "suite-" + UUID().uuidString,
-                                  remoteAddress: "coffer:suite-maintenance")
-        return try await gate.perform(request, status: { _ in 200 }, body)
+        try await gate.perform(.service(.suiteMaintenance, path: path, operation: operation), status: { _ in 200 }, body)
     }
 
     private func flush() async {

@@ -1,0 +1,4 @@
+# service lease-reaper: revokes expired leases, in batches.
+path "sys/leases/tidy" {
+  capabilities = ["delete"]
+}
