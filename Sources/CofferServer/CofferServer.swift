@@ -154,7 +154,7 @@ public struct CofferServer: Sendable {
                                        LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
                                        SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
                                                         metrics: metrics, requests: requestMetrics, logger: logger),
-                                       HealthRunner(gate: gate, monitor: healthMonitor, alerts: alerts, ready: { [healthCheck] in await Self.readiness(healthCheck) },
+                                       HealthRunner(gate: gate, monitor: healthMonitor, credentials: credentials, alerts: alerts, ready: { [healthCheck] in await Self.readiness(healthCheck) },
                                                     instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
                                                     logger: logger)]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }

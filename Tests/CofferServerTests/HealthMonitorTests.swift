@@ -92,15 +92,14 @@ struct HealthMonitorTests {
     func healthContract(_ server: CofferServer, _ root: String) async throws {
         let (fd, port) = try Self.listener()
         defer { close(fd) }
-        // A postgres check of the test server, when there is one (always under CI).
-        let postgresCheck = TestDatabase.postgresURL.map { #", {"name": "db", "component": "database", "type": "postgres", "url": "\#($0)", "query": "SELECT 1", "interval": 10}"# } ?? ""
+        // postgres checks, with their credentials and limits, are PostgresHealthCheckTests'.
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "health")
             let file = """
                 {"checks": [
                   {"name": "api-port", "component": "api", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 10, "timeout": 2},
                   {"name": "cache-port", "component": "cache", "type": "tcp", "host": "127.0.0.1", "port": 1, "interval": 10, "timeout": 2, "fail_after": 2},
-                  {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], "interval": 10}\(postgresCheck)
+                  {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], "interval": 10}
                 ]}
                 """
             func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, [String: Any]) {
@@ -110,7 +109,7 @@ struct HealthMonitorTests {
             }
             #expect(try await apply(file, token: tokens.reader.token).0 == .forbidden)
             let (applied, appliedBody) = try await apply(file, token: tokens.writer.token)
-            #expect(applied == .ok && ((appliedBody["data"] as? [String: Any])?["added"] as? [String])?.count == (postgresCheck.isEmpty ? 3 : 4), "\(appliedBody)")
+            #expect(applied == .ok && ((appliedBody["data"] as? [String: Any])?["added"] as? [String])?.count == 3, "\(appliedBody)")
             #expect(((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true, "applying again changes nothing")
             let (bad, badBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
             #expect(bad == .badRequest && "\(badBody)".contains("host and port"), "\(badBody)")
@@ -134,7 +133,6 @@ struct HealthMonitorTests {
             #expect(checks["api-port"]?["status"] as? String == "passing" && checks["api-port"]?["uptime_24h"] as? Double == 100, "\(checks)")
             #expect(checks["cache-port"]?["status"] as? String == "critical", "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
             #expect(checks["disk"]?["status"] as? String == "warning" && (checks["disk"]?["details"] as? String)?.contains("91% used") == true)
-            if !postgresCheck.isEmpty { #expect(checks["db"]?["status"] as? String == "passing", "\(String(describing: checks["db"]))") }
             #expect(data["status"] as? String == "critical" && (data["components"] as? [String: String])?["host"] == "warning")
 
             // A maintenance window on the cache: its check reads maintenance and the overall status leaves it out.

@@ -24,6 +24,12 @@ public struct ServiceIdentity: Sendable, Equatable {
         }
     }
 
+    /// Whether this identity's policy allows `capability` on `path` (to refuse, when something is defined, what
+    /// the service could never do when it runs).
+    public func allows(_ capability: Capabilities, on path: String) -> Bool {
+        acl.check(capability, on: path).allowed
+    }
+
     /// The accessor and display name its audit entries carry.
     public var auditName: String { "service:" + name }
 

@@ -1,4 +1,5 @@
 public import CofferAccess
+import CofferCredentials
 public import CofferStore
 public import Foundation
 
@@ -28,6 +29,20 @@ public final class HealthMonitor: Sendable {
         }
     }
 
+    /// A postgres check logs in with a secret's credentials, read by the `health-runner` service identity at
+    /// every run: the writer must be able to read that secret (so a check cannot borrow credentials its writer
+    /// could not see), and it must be one the runner's policy lets it read (secret/health-checks/).
+    func checkCredentials(_ check: HealthCheckDefinition, _ grant: Grant) throws {
+        guard check.type == .postgres, let secret = check.credentialsPath else { return }
+        let data = "\(secret.mount)/data/\(secret.path)"
+        guard grant.allows(.read, on: data) else {
+            throw AccessError(.permissionDenied, "health check \(check.name) logs in with \(secret.id): this token needs read on \(data)")
+        }
+        guard ServiceIdentity.healthRunner.allows(.read, on: data) else {
+            throw SuiteError(.invalid, "health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner service may read), not \(secret.id)")
+        }
+    }
+
     // MARK: definitions
 
     /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest — all but
@@ -37,6 +52,7 @@ public final class HealthMonitor: Sendable {
         for check in checks {
             try check.validate()
             try checkCommand(check)
+            try checkCredentials(check, grant)
         }
         let texts = try checks.map { ($0, try JSONText.encode($0)) }
         return try await database.transaction { conn in

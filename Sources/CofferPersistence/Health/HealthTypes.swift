@@ -1,3 +1,5 @@
+public import CofferCredentials
+import CofferStore
 public import Foundation
 
 /// A check's state, worst last (maintenance is outside the order: it is not counted).
@@ -25,8 +27,12 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
     public var name: String
     public var component: String
     public var type: Kind
-    /// `http`: an `http://` URL; `postgres`: a libpq URL (a password from PGPASSWORD or ~/.pgpass, never the file).
+    /// `http`: an `http://` URL; `postgres`: where to connect, `postgres://HOST[:PORT]/DATABASE[?sslmode=…]`
+    /// (no user or password: those come from ``credentials``).
     public var url: String?
+    /// `postgres`: the KV secret (`mount/path`, under `secret/health-checks/`) whose `username` and `password`
+    /// the check logs in with. Whoever writes the check must be able to read it.
+    public var credentials: String?
     /// `tcp`.
     public var host: String?
     public var port: Int?
@@ -46,9 +52,12 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
     public var warnLatencyMs: Double?
 
     enum CodingKeys: String, CodingKey {
-        case name, component, type, url, host, port, query, command, interval, timeout
+        case name, component, type, url, credentials, host, port, query, command, interval, timeout
         case expectStatus = "expect_status", failAfter = "fail_after", passAfter = "pass_after", warnLatencyMs = "warn_latency_ms"
     }
+
+    /// ``credentials`` as a secret path, if it is one.
+    public var credentialsPath: SecretPath? { credentials.flatMap { try? SecretPath(id: $0) } }
 
     public var intervalSeconds: Int { interval ?? 30 }
     public var timeoutSeconds: Int { timeout ?? 5 }
@@ -72,8 +81,12 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
         case .tcp:
             guard let host, !host.isEmpty, let port, (1...65_535).contains(port) else { throw bad("a tcp check needs host and port (1–65535)") }
         case .postgres:
-            guard let url, url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else { throw bad("a postgres check needs url: postgres://USER@HOST/DB") }
-            guard !url.contains(":") || URL(string: url)?.password == nil else { throw bad("keep the password out of the checks file: use PGPASSWORD or ~/.pgpass") }
+            guard let url else { throw bad("a postgres check needs url: postgres://HOST[:PORT]/DATABASE") }
+            do { _ = try PostgresProbe.parse(url: url) } catch { throw bad("\(error)") }
+            guard credentialsPath != nil else {
+                throw bad("a postgres check needs credentials: the mount/path of a secret holding username and password, such as secret/health-checks/\(name)")
+            }
+            if let query, query.utf8.count > 4096 { throw bad("query must be at most 4096 bytes") }
         case .command:
             guard let command, let program = command.first, program.hasPrefix("/") else { throw bad("a command check needs command: [\"/absolute/program\", \"arg\", …]") }
         case .coffer:

@@ -1,4 +1,4 @@
-import CofferStore
+public import CofferStore
 import Foundation
 
 #if canImport(Glibc)
@@ -8,11 +8,26 @@ import Glibc
 /// Runs one check: an HTTP GET, a TCP connect, a PostgreSQL query or a command, within its timeout, on a
 /// thread of its own (the probes block).
 public enum Probes {
-    public static func run(_ check: HealthCheckDefinition) async -> ProbeResult {
+    /// What a postgres check logs in with (read for this run from its credentials secret, never kept), and
+    /// the database it may not reach (Coffer's own; nil on SQLite).
+    public struct PostgresLogin: Sendable {
+        public let user: String
+        public let password: String
+        public let forbidden: PostgresProbe.DatabaseIdentity?
+
+        public init(user: String, password: String, forbidden: PostgresProbe.DatabaseIdentity?) {
+            self.user = user
+            self.password = password
+            self.forbidden = forbidden
+        }
+    }
+
+    /// Runs `check`; a postgres check needs its `login`.
+    public static func run(_ check: HealthCheckDefinition, login: PostgresLogin? = nil) async -> ProbeResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<ProbeResult, Never>) in
             Thread {
                 let started = ContinuousClock.now
-                var (result, details) = probe(check)
+                var (result, details) = probe(check, login: login)
                 let elapsed = ContinuousClock.now - started
                 let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 if result == .passing, let limit = check.warnLatencyMs, latency > limit {
@@ -24,7 +39,7 @@ public enum Probes {
         }
     }
 
-    static func probe(_ check: HealthCheckDefinition) -> (HealthStatus, String) {
+    static func probe(_ check: HealthCheckDefinition, login: PostgresLogin?) -> (HealthStatus, String) {
         let timeout = check.timeoutSeconds
         switch check.type {
         case .tcp:
@@ -60,15 +75,11 @@ public enum Probes {
                 return (.critical, "\(error)")
             }
         case .postgres:
+            guard let login else { return (.critical, "no credentials were read for this check") }
             do {
-                let separator = (check.url ?? "").contains("?") ? "&" : "?"
-                // Both the connection and the query are bounded, so a hung server cannot hold up the other checks.
-                let target = try PostgresTarget(url: (check.url ?? "") + separator + "connect_timeout=\(timeout)&options=-c%20statement_timeout%3D\(timeout * 1000)",
-                                                user: nil, password: nil)
-                _ = try target.count(check.query ?? "SELECT 1")
-                return (.passing, "query answered")
-            } catch let error as StoreError {
-                return (.critical, error.message)
+                let rows = try PostgresProbe.run(url: check.url ?? "", user: login.user, password: login.password, query: check.query ?? "SELECT 1",
+                                                 timeoutSeconds: timeout, forbidden: login.forbidden)
+                return (.passing, "query answered (\(rows) row\(rows == 1 ? "" : "s"))")
             } catch {
                 return (.critical, "\(error)")
             }
