@@ -8,6 +8,11 @@ path "secret/data/*" {
   capabilities = ["read"]
 }
 
+# Static database roles keep their passwords in the database engine's own mount.
+path "database-static/data/*" {
+  capabilities = ["read"]
+}
+
 path "secret/metadata/*" {
   capabilities = ["read", "list"]
 }

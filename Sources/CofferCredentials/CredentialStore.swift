@@ -45,6 +45,18 @@ public final class CredentialStore: Sendable {
         self.usage = UsageTracker(database: database)
     }
 
+    // MARK: authorisation
+
+    /// The one check every store operation makes on the secret it acts on: it goes ahead when the grant's
+    /// resource *is* that secret under one of the names a request gives it (`mount/<form>/path`: the Gate
+    /// decided on it, and the operation refines create vs update), and otherwise only when the caller's own
+    /// policies allow `capability` on `path`'s `form` (a decision of its own, as `grant.require(_:on:)` makes).
+    /// So no module can act through the store on a secret its caller could not reach.
+    static func authorise(_ grant: Grant, _ capability: Capabilities, _ path: SecretPath, _ form: String, decidedAs forms: [String]) throws {
+        for decided in forms where grant.path == "\(path.mount)/\(decided)/\(path.path)" { return }
+        try grant.require(capability, on: "\(path.mount)/\(form)/\(path.path)")
+    }
+
     static func binding(_ id: String, version: Int64) -> RecordBinding {
         RecordBinding(table: encryptedTable.bindingTable, id: id, version: version)
     }
@@ -62,6 +74,7 @@ public final class CredentialStore: Sendable {
     /// Reads the version `select` names: the current one, a number, or a rotation's `pending` or `previous` label.
     /// - Throws: ``AccessError`` `.notFound` also when the label is not set (or `previous` is past its grace period).
     public func read(_ grant: Grant, _ path: SecretPath, select: VersionSelector) async throws -> SecretRead {
+        try Self.authorise(grant, .read, path, "data", decidedAs: ["data", "subkeys"])
         let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
@@ -104,6 +117,7 @@ public final class CredentialStore: Sendable {
     /// The secret's metadata and every version it keeps.
     /// - Throws: ``AccessError`` `.notFound`.
     public func metadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
+        try Self.authorise(grant, .read, path, "metadata", decidedAs: ["metadata"])
         let found = try await database.read { conn in
             _ = try MountStore.require(path.mount, on: conn)
             return try Self.metadata(path, on: conn, versions: true)
@@ -116,6 +130,10 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``AccessError`` `.notFound` when there are none (Vault's 404 for an empty list).
     public func list(_ grant: Grant, mount: String, folder: String) async throws -> [String] {
         try SecretPath.validate(folder, folder: true)
+        let listed = folder.isEmpty ? "\(mount)/metadata" : "\(mount)/metadata/\(folder)"
+        if grant.path != listed, grant.path + "/" != listed, grant.path != listed + "/" {
+            try grant.require(.list, on: folder.isEmpty || folder.hasSuffix("/") ? listed : listed + "/")
+        }
         let prefix = folder.isEmpty || folder.hasSuffix("/") ? folder : folder + "/"
         let count = prefix.utf8.count
         let paths = try await database.read { conn -> [String] in
@@ -167,7 +185,7 @@ public final class CredentialStore: Sendable {
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, on: conn)
             let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
-            try grant.require(patching ? .patch : created ? .create : .update)
+            try grant.require(patching ? .patch : created ? .create : .update, on: "\(path.mount)/data/\(path.path)")
             if mount.casRequired || secret.casRequired, cas == nil {
                 throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
             }
@@ -234,13 +252,14 @@ public final class CredentialStore: Sendable {
             _ = try MountStore.require(path.mount, on: conn)
             let secret: SecretMetadata
             if merge {
+                try grant.require(.patch, on: "\(path.mount)/metadata/\(path.path)")
                 guard let found = try Self.metadata(path, on: conn, versions: false, lock: true) else {
                     throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it")
                 }
                 secret = found
             } else {
                 let (row, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
-                try grant.require(created ? .create : .update)
+                try grant.require(created ? .create : .update, on: "\(path.mount)/metadata/\(path.path)")
                 secret = row
             }
             var custom = secret.customMetadata
@@ -293,6 +312,7 @@ public final class CredentialStore: Sendable {
     /// Deletes the secret, every version and its metadata; the next write starts again at version 1.
     /// Answers quietly when there is nothing to delete, as Vault does.
     public func deleteMetadata(_ grant: Grant, _ path: SecretPath) async throws {
+        try grant.require(.delete, on: "\(path.mount)/metadata/\(path.path)")
         let id = path.id
         try await database.transaction { conn in
             _ = try MountStore.require(path.mount, on: conn)
@@ -318,6 +338,11 @@ public final class CredentialStore: Sendable {
             guard !versions.isEmpty else { throw AccessError(.invalidRequest, "versions is required: a list of version numbers, such as [1, 2]") }
             guard versions.allSatisfy({ $0 > 0 }) else { throw AccessError(.invalidRequest, "versions must be positive version numbers") }
             guard versions.count <= 1000 else { throw AccessError(.invalidRequest, "at most 1000 versions per call") }
+        }
+        if versions == nil {
+            try grant.require(.delete, on: "\(path.mount)/data/\(path.path)")  // DELETE data/:path
+        } else {
+            try grant.require(.update, on: "\(path.mount)/\(change.rawValue)/\(path.path)")
         }
         let id = path.id
         let now = Date().roundedToStoredPrecision
@@ -355,7 +380,8 @@ public final class CredentialStore: Sendable {
 
     /// The engine's settings (`<mount>/config`).
     public func config(_ grant: Grant, mount: String) async throws -> KVMount {
-        try await database.read { conn in try MountStore.require(mount, on: conn) }
+        try grant.require(.read, on: "\(mount)/config")
+        return try await database.read { conn in try MountStore.require(mount, on: conn) }
     }
 
     // MARK: rows

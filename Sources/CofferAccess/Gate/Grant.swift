@@ -53,7 +53,6 @@ public struct GateRequest: Sendable {
 
     public init(token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
                 remoteAddress: String, extraCapabilities: Capabilities = []) {
-        precondition(token == nil || access != .open, "an open request carries no token")
         self.token = token
         self.path = path
         self.operation = operation
@@ -97,7 +96,7 @@ public struct Grant: Sendable {
     let notes: AuditNotes
 
     init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath, operation: GateRequest.Operation,
-         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String) {
+         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes()) {
         self.accessor = accessor
         self.displayName = displayName
         self.policies = policies
@@ -109,7 +108,17 @@ public struct Grant: Sendable {
         self.remoteAddress = remoteAddress
         self.acl = acl
         self.rule = rule
-        self.notes = AuditNotes()
+        self.notes = notes
+    }
+
+    /// This grant carried over to a module's own storage behind the resource the Gate decided on (the
+    /// database engine keeps static roles' passwords as secrets of its own mount): the same identity,
+    /// request and audit entry, with `authority`'s fixed policy as the only authority on anything but the
+    /// decided resource. Package-internal, so only Coffer's own modules delegate, each by a named authority.
+    package func delegated(to authority: DelegatedAuthority) -> Grant {
+        Grant(accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
+              capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: authority.acl,
+              rule: rule + " (delegated: \(authority.name))", notes: notes)
     }
 
     /// Whether the token's policies allow `capability` on this grant's path.
@@ -120,6 +129,12 @@ public struct Grant: Sendable {
     /// Whether the token's policies allow `capability` on another path (for an operation that touches two).
     public func allows(_ capability: Capabilities, on path: String) -> Bool {
         acl.check(capability, on: path).allowed
+    }
+
+    /// Throws Vault's "permission denied" unless `capability` is allowed on `path`: by the Gate's decision when
+    /// `path` is this grant's resource, else by the caller's policies (a decision of its own).
+    public func require(_ capability: Capabilities, on path: String) throws {
+        guard path == self.path ? allows(capability) : allows(capability, on: path) else { throw AccessError.permissionDenied }
     }
 
     /// For a `write` decided by existence: `update` when `exists`, else `create`.
@@ -167,4 +182,18 @@ final class AuditNotes: Sendable {
     }
 
     var all: [Note] { notes.withLock { $0 } }
+}
+
+/// A module's fixed authority over its own storage, for ``Grant/delegated(to:)``: a name (in the audit
+/// entry's rule) and a policy. Package-internal.
+package struct DelegatedAuthority: Sendable {
+    let name: String
+    let acl: ACL
+
+    package init(name: String, policyText: String) {
+        self.name = name
+        do { acl = ACL(policies: [try PolicyParser.parse(name: name, text: policyText)]) } catch {
+            preconditionFailure("the delegated authority \(name) does not parse: \(error)")
+        }
+    }
 }

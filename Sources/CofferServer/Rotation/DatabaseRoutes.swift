@@ -16,6 +16,13 @@ struct DatabaseRoutes: Sendable {
 
     /// Static roles live as credentials in this engine, rotated by `postgres-password`.
     static let staticMount = "database-static"
+    /// The engine's authority over that mount, delegated from the grant the Gate gave on `database/…`: the
+    /// caller's policies name `database/static-roles/*`, never the mount the engine keeps them in.
+    static let storage = DelegatedAuthority(name: "database-static-roles", policyText: """
+        path "database-static/*" {
+          capabilities = ["create", "read", "update", "delete", "list"]
+        }
+        """)
 
     func register(on router: GatedRouter) {
         // Connections.
@@ -133,25 +140,27 @@ struct DatabaseRoutes: Sendable {
                 let settings = JSONValue.object(object)
                 do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError { throw APIError(.badRequest, error.description) }
                 let path = try SecretPath(mount: Self.staticMount, path: name)
-                let existing: String? = switch try? await credentials.read(grant, path) {
+                let stored = grant.delegated(to: Self.storage)
+                let existing: String? = switch try? await credentials.read(stored, path) {
                 case .found(let secret)?: PostgresRoleField.username(secret.data)
                 default: nil
                 }
                 if let existing, existing != username {
                     throw APIError(.badRequest, "the static role \(name) manages \(existing); delete it to manage another role")
                 }
+                try grant.requireWrite(exists: existing != nil)  // create vs update of the static role, by the caller's policies
                 if existing == nil {
                     let data = try JSONValue.object(["username": .string(username)]).encoded()
-                    _ = try await credentials.write(grant, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
+                    _ = try await credentials.write(stored, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
                 }
-                try await credentials.writeMetadata(grant, path, MetadataUpdate(
+                try await credentials.writeMetadata(stored, path, MetadataUpdate(
                     rotationInterval: period, rotationKind: .some("postgres-password"),
                     rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
                 if existing == nil {
                     // As Vault does: the password is rotated at once, so only Coffer knows it.
-                    let outcome = try await rotation.run(grant, only: path, authorised: true).first
+                    let outcome = try await rotation.run(stored, only: path, authorised: true).first
                     guard outcome?.result == .rotated else {
-                        try? await credentials.deleteMetadata(grant, path)
+                        try? await credentials.deleteMetadata(stored, path)
                         throw APIError(.badRequest, "the first rotation of \(username) failed: \(outcome?.error ?? "unknown error")")
                     }
                 }
@@ -160,21 +169,22 @@ struct DatabaseRoutes: Sendable {
         }
         router.on("/v1/database/static-roles/:name", method: .get) { _, context, grant in
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
-            let (metadata, username) = try await staticRole(grant, path)
+            let (metadata, username) = try await staticRole(grant.delegated(to: Self.storage), path)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: StaticRoleAnswer(metadata, username: username)))
         }
         router.on("/v1/database/static-roles/:name", method: .delete) { _, context, grant in
-            try await credentials.deleteMetadata(grant, try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name")))
+            try await credentials.deleteMetadata(grant.delegated(to: Self.storage), try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name")))
             return Response(status: .noContent)
         }
         router.onList("/v1/database/static-roles") { _, _, grant in
-            let names = try await credentials.list(grant, mount: Self.staticMount, folder: "")
+            let names = try await credentials.list(grant.delegated(to: Self.storage), mount: Self.staticMount, folder: "")
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
         }
         router.on("/v1/database/static-creds/:name", method: .get) { _, context, grant in
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
-            let metadata = try await credentials.rotationMetadata(grant, path)
-            guard case .found(let secret) = try await credentials.read(grant, path) else { throw APIError(.notFound, []) }
+            let stored = grant.delegated(to: Self.storage)
+            let metadata = try await credentials.rotationMetadata(stored, path)
+            guard case .found(let secret) = try await credentials.read(stored, path) else { throw APIError(.notFound, []) }
             grant.auditSensitive("data", secret: secret.data)
             guard let username = PostgresRoleField.username(secret.data), let password = PostgresRoleField.password(secret.data) else {
                 throw APIError(.badRequest, "the static role has no password yet: rotate it (database/rotate-role/\(path.path))")
@@ -186,7 +196,7 @@ struct DatabaseRoutes: Sendable {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/database/rotate-role/:name", method: method) { _, context, grant in
                 let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
-                let outcome = try await rotation.run(grant, only: path, authorised: true).first
+                let outcome = try await rotation.run(grant.delegated(to: Self.storage), only: path, authorised: true).first
                 guard outcome?.result == .rotated else {
                     throw APIError(.badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
                 }
