@@ -197,6 +197,7 @@ let package = Package(
                 "CofferStore",
                 "CofferTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

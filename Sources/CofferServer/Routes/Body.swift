@@ -17,7 +17,7 @@ enum Body {
 
     static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try WeakJSONDecoder().decode(T.self, from: buffer.readableBytesView)
         } catch let error as APIError {
             throw error
         } catch {
@@ -28,7 +28,7 @@ enum Body {
     private static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"
+            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type (\(context.debugDescription))"
         case DecodingError.keyNotFound(let key, _):
             return "\(key.stringValue) is missing"
         case DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty:
