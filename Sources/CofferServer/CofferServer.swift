@@ -107,7 +107,7 @@ public struct CofferServer: Sendable {
         PolicyRoutes(policies: gate.policies).register(on: router)
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)
-        MountRoutes(mounts: credentials.mounts).register(on: router)
+        MountRoutes(mounts: credentials.mounts, gate: gate).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)
         DatabaseRoutes(engine: databaseEngine, credentials: credentials, rotation: rotation).register(on: router)
         ModelRoutes(registry: models).register(on: router)

@@ -22,6 +22,9 @@ struct GateTests {
         // Orchestrators' liveness and readiness probes (Kubernetes and Consul send no token); they say nothing
         // but alive/ready and, when not ready, why (sealed, storage, audit).
         "GET /v1/coffer/health/live", "GET /v1/coffer/health/ready",
+        // Vault's CLI asks these before its real call; Vault leaves them open too. The mount preflight answers
+        // only a token that may use the mount (checked by the handler).
+        "GET /v1/sys/leader", "GET /v1/sys/internal/ui/mounts/**",
     ]
 
     /// Walks every registered route: without a token each gated one is 403 "permission denied"; with a token

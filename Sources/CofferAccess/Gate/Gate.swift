@@ -133,6 +133,14 @@ public final class Gate: Sendable {
         return (capabilities, decision.description)
     }
 
+    /// Whether `token` may use anything under `prefix` (a mount's `secret/`), for answers Vault gives only to
+    /// such a caller without a policy of their own (the mount preflight). A missing or bad token may not.
+    /// Spends no use of a token with limited uses: it is a question about the token, not a use of it.
+    public func hasAccess(token: String?, under prefix: String) async -> Bool {
+        guard let identity = try? await identify(token) else { return false }
+        return identity.acl.hasAnyAccess(under: prefix)
+    }
+
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.
     func identify(_ token: String?) async throws -> Identity {
         guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied }

@@ -57,4 +57,16 @@ public struct ACL: Sendable {
         let allowed = !entry.capabilities.contains(.deny) && entry.capabilities.isSuperset(of: capability) && !capability.isEmpty
         return Decision(allowed: allowed, pattern: entry.pattern, capabilities: entry.capabilities, sources: entry.sources)
     }
+
+    /// Whether some rule gives a capability (and no `deny`) on a path under `prefix` (`secret/`): Vault's
+    /// test before it tells a client what a mount is (the CLI's preflight, `sys/internal/ui/mounts/*`).
+    public func hasAnyAccess(under prefix: String) -> Bool {
+        let wanted = Array(prefix.utf8)
+        func reaches(_ entry: Entry) -> Bool {
+            guard !entry.capabilities.contains(.deny), !entry.capabilities.isEmpty else { return false }
+            let literal = entry.pattern.literalPrefix
+            return literal.starts(with: wanted) || (entry.pattern.hasWildcard && wanted.starts(with: literal))
+        }
+        return exact.values.contains(where: reaches) || wildcards.contains(where: reaches)
+    }
 }

@@ -66,6 +66,10 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     var hasWildcard: Bool { isGlob || plusCount > 0 }
+    /// The bytes before the first wildcard (all of them for an exact path).
+    var literalPrefix: ArraySlice<UInt8> {
+        bytes[..<(bytes.firstIndex { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "+") } ?? bytes.endIndex)]
+    }
     private var body: ArraySlice<UInt8> { isGlob ? bytes.dropLast() : bytes[...] }
     private var plusCount: Int {
         body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).filter { $0.elementsEqual([UInt8(ascii: "+")]) }.count

@@ -24,5 +24,20 @@ public struct SysRoutes: Sendable {
             let (status, _) = await health.report(codes: codes)
             return Response(status: status)
         }
+        // Vault's HA leader, which `vault status` asks for. Instances sharing one PostgreSQL all serve
+        // (none stands by and none forwards), so there is no HA leader to name: Vault's answer without HA.
+        router.open("/v1/sys/leader", method: .get) { _, _, _ in
+            VaultJSON.response(status: .ok, Leader())
+        }
+    }
+
+    struct Leader: Encodable {
+        let ha_enabled = false
+        let is_self = false
+        let active_time = "0001-01-01T00:00:00Z"
+        let leader_address = ""
+        let leader_cluster_address = ""
+        let performance_standby = false
+        let performance_standby_last_remote_wal = 0
     }
 }

