@@ -1,6 +1,7 @@
 import CofferServer
 import CofferTesting
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -35,6 +36,15 @@ struct MountPreflightTests {
                     answers.insert(((body["errors"] as? [String]) ?? []).joined().replacingOccurrences(of: path, with: "PATH"))
                 }
                 #expect(answers.count == 1 && answers.first?.contains("preflight capability check returned 403") == true, "\(answers)")
+
+                // Every envelope carries the request's id, the one in X-Request-Id (Vault's clients log it).
+                try await client.call("/v1/secret/data/app/db", token: root, ["data": ["k": "v"]])
+                for uri in ["/v1/sys/mounts", "/v1/secret/data/app/db", "/v1/auth/token/lookup-self", "/v1/sys/internal/ui/mounts/secret/app/db"] {
+                    try await client.execute(uri: uri, method: .get, headers: [vaultToken: root]) { response in
+                        let id = try JSON.object(response.body)["request_id"] as? String
+                        #expect(id?.isEmpty == false && id == response.headers[HTTPField.Name("X-Request-Id")!], "\(uri)")
+                    }
+                }
 
                 let (leader, body) = try await client.call("/v1/sys/leader", .get, token: nil)
                 #expect(leader == .ok && body["ha_enabled"] as? Bool == false && body["leader_address"] as? String == "")

@@ -154,7 +154,7 @@ struct TokenRoutes: Sendable {
 
     func authResponse(_ entry: TokenEntry, token: String) -> Response {
         VaultJSON.response(status: .ok, AuthBody(
-            request_id: "", lease_id: "", renewable: false, lease_duration: 0, data: nil, wrap_info: nil, warnings: nil,
+            request_id: RequestScope.id, lease_id: "", renewable: false, lease_duration: 0, data: nil, wrap_info: nil, warnings: nil,
             auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
                         metadata: entry.meta, lease_duration: entry.ttl(at: Date()), renewable: entry.renewable, entity_id: "",
                         token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))

@@ -34,6 +34,11 @@ public struct CanonicalPathRouter: HTTPResponderBuilder {
             }
             var context = context
             context.canonicalPath = decoded.path
+            // Nothing was percent-decoded (the usual case: same length, since each %XX shrinks to one byte): the
+            // request already routes on its decoded path.
+            if decoded.routing.utf8.count == target.utf8.distance(from: target.utf8.startIndex, to: queryStart) {
+                return try await next.respond(to: request, context: context)
+            }
             var head = request.head
             head.path = decoded.routing + target[queryStart...]
             return try await next.respond(to: Request(head: head, body: request.body), context: context)

@@ -69,7 +69,7 @@ public struct NoStoreMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+        var response = try await RequestScope.$id.withValue(context.id) { try await next(request, context) }
         response.headers[.cacheControl] = "no-store"
         response.headers[.requestID] = context.id
         return response

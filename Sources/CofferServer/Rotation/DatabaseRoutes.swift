@@ -356,7 +356,7 @@ struct DatabaseRoutes: Sendable {
 
     /// Vault's envelope for an answer under a lease.
     struct LeaseEnvelope<D: Encodable>: Encodable {
-        let request_id = ""
+        let request_id = RequestScope.id
         let lease_id: String
         let renewable: Bool
         let lease_duration: Int64

@@ -1,8 +1,20 @@
+import Foundation
+
+/// The id of the request being answered, for the `request_id` of Vault's envelope: the same id as the
+/// `X-Request-Id` header and the service's log lines. Set by ``NoStoreMiddleware`` around every request.
+enum RequestScope {
+    @TaskLocal static var id = ""
+
+    /// ``id`` as a JSON string literal.
+    static var idJSON: String {
+        (try? JSONEncoder().encode(id)).map { String(decoding: $0, as: UTF8.self) } ?? #""""#
+    }
+}
+
 /// Vault's response envelope around an answer's `data` (and, for a wrapped answer, `wrap_info` instead).
-/// The request's id travels in the `X-Request-Id` header; `request_id` stays empty, as Coffer's token
-/// answers have always sent it.
+/// `request_id` is the request's id (``RequestScope``), as in the `X-Request-Id` header.
 struct VaultEnvelope<D: Encodable>: Encodable {
-    let request_id = ""
+    let request_id = RequestScope.id
     let lease_id = ""
     let renewable = false
     let lease_duration = 0
@@ -29,7 +41,7 @@ struct VaultEnvelope<D: Encodable>: Encodable {
 
     /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.
     static var prefix: String {
-        #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"","warnings":null,"wrap_info":null,"data":"#
+        #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"# + RequestScope.idJSON + #","warnings":null,"wrap_info":null,"data":"#
     }
     static var suffix: String { "}" }
 }

@@ -139,7 +139,7 @@ struct MountRoutes: Sendable {
             var container = encoder.container(keyedBy: DynamicKey.self)
             for (key, value) in data { try container.encode(value, forKey: DynamicKey(key)) }
             try container.encode(data, forKey: DynamicKey("data"))
-            try container.encode("", forKey: DynamicKey("request_id"))
+            try container.encode(RequestScope.id, forKey: DynamicKey("request_id"))
         }
     }
 
