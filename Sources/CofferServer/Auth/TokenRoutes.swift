@@ -161,6 +161,7 @@ struct TokenRoutes: Sendable {
     }
 
     private struct LookupBody: Encodable {
+        let request_id = RequestScope.id
         struct Data: Encodable {
             let accessor: String
             let creation_time: Int64
