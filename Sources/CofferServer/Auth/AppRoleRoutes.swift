@@ -84,7 +84,7 @@ struct AppRoleRoutes: Sendable {
             router.open("/v1/auth/approle/login", method: method) { request, context, grant in
                 let body = try await Body.decode(LoginRequest.self, request, context)
                 let issued = try await appRole.login(grant, roleID: body.role_id ?? "", secretID: body.secret_id ?? "")
-                return tokens.authResponse(issued.entry, token: issued.token)
+                return tokens.authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
             }
         }
         router.on("/v1/sys/auth", method: .get) { _, _, _ in

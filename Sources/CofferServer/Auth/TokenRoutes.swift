@@ -22,8 +22,8 @@ struct TokenRoutes: Sendable {
                 guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.forbidden, "bad token") }
                 return lookupResponse(entry, id: token)
             }
-            router.on("/v1/auth/token/lookup-self", method: method, operation: .read) { _, _, grant in
-                try lookupSelf(grant, request: nil)
+            router.on("/v1/auth/token/lookup-self", method: method, operation: .read) { request, _, grant in
+                try lookupSelf(grant, request: request)
             }
             router.on("/v1/auth/token/lookup-accessor", method: method) { request, context, grant in
                 let body = try await Body.decode(AccessorBody.self, request, context)
@@ -41,7 +41,9 @@ struct TokenRoutes: Sendable {
                 let body = try await Body.decode(RenewBody.self, request, context)
                 guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
                 guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.badRequest, "token not found") }
-                return try await renew(grant, accessor: entry.accessor, increment: body.increment, token: nil)
+                // Vault answers with the renewed token in `auth.client_token`.
+                grant.auditSensitive("client_token", token)
+                return try await renew(grant, accessor: entry.accessor, increment: body.increment, token: token)
             }
             router.on("/v1/auth/token/renew-accessor", method: method) { request, context, grant in
                 let body = try await Body.decode(RenewBody.self, request, context)
@@ -72,7 +74,7 @@ struct TokenRoutes: Sendable {
                 return Response(status: .noContent)
             }
         }
-        router.on("/v1/auth/token/lookup-self", method: .get) { _, _, grant in try lookupSelf(grant, request: nil) }
+        router.on("/v1/auth/token/lookup-self", method: .get) { request, _, grant in try lookupSelf(grant, request: request) }
     }
 
     // MARK: handlers
@@ -86,14 +88,17 @@ struct TokenRoutes: Sendable {
             numUses: body.num_uses ?? 0, renewable: body.renewable ?? true, noParent: body.no_parent ?? false,
             noDefaultPolicy: body.no_default_policy ?? false)
         let issued = try await tokens.create(grant, tokenRequest, orphan: orphan, path: orphan ? "auth/token/create-orphan" : "auth/token/create")
-        return authResponse(issued.entry, token: issued.token)
+        // The TTL as granted (Vault's `lease_duration`), not what is left a moment later.
+        return authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
     }
 
-    private func lookupSelf(_ grant: Grant, request: Request?) throws -> Response {
+    private func lookupSelf(_ grant: Grant, request: Request) throws -> Response {
         guard let entry = grant.token else { throw AccessError.permissionDenied }
-        // The caller's own token: Vault echoes it as `id`; Coffer does not have it in the clear past the
-        // Gate's hash, and hvac does not need it (it reads `data` fields such as ttl and policies).
-        return lookupResponse(entry, id: "")
+        // The caller's own token, echoed as `id` as Vault does (clients read it back); the audit entry keeps
+        // only its hash.
+        let token = GatedRouter.token(from: request.headers) ?? ""
+        grant.auditSensitive("id", token)
+        return lookupResponse(entry, id: token)
     }
 
     private func renew(_ grant: Grant, accessor: String, increment: DurationValue?, token: String?) async throws -> Response {
@@ -101,7 +106,9 @@ struct TokenRoutes: Sendable {
         guard let entry = try await tokens.renew(grant, accessor: accessor, increment: seconds) else {
             throw APIError(.badRequest, "token not found")
         }
-        return authResponse(entry, token: token ?? "")
+        // The TTL the renewal granted, to the nearest second (Vault's `lease_duration` after a renewal).
+        let granted = entry.expiresAt.map { max(0, Int64($0.timeIntervalSinceNow.rounded())) } ?? 0
+        return authResponse(entry, token: token ?? "", leaseDuration: granted)
     }
 
     // MARK: bodies
@@ -152,11 +159,11 @@ struct TokenRoutes: Sendable {
         let auth: Auth
     }
 
-    func authResponse(_ entry: TokenEntry, token: String) -> Response {
+    func authResponse(_ entry: TokenEntry, token: String, leaseDuration: Int64) -> Response {
         VaultJSON.response(status: .ok, AuthBody(
             request_id: RequestScope.id, lease_id: "", renewable: false, lease_duration: 0, data: nil, wrap_info: nil, warnings: nil,
             auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
-                        metadata: entry.meta, lease_duration: entry.ttl(at: Date()), renewable: entry.renewable, entity_id: "",
+                        metadata: entry.meta, lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
                         token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
