@@ -45,8 +45,8 @@ public struct SealRoutes: Sendable {
         router.on("/v1/sys/key-status", method: .get) { _, _, _ in
             let terms = try await keys.keyStatus()
             guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
-            return VaultJSON.response(status: .ok, KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
-                                                                  encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) }))
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
+                                                                  encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) })))
         }
     }
 

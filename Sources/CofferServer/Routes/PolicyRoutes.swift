@@ -21,7 +21,7 @@ struct PolicyRoutes: Sendable {
                 // `root` has no text: it is built in.
                 let text = name == Policy.rootName ? "" : try await policies.read(name)
                 guard let text else { throw APIError(.notFound, []) }
-                if legacy { return VaultJSON.response(status: .ok, ["name": name, "rules": text]) }
+                if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["name": name, "rules": text])) }
                 return VaultJSON.response(status: .ok, ["data": ["name": name, "policy": text]])
             }
             for method in [HTTPRequest.Method.put, .post] {
@@ -47,7 +47,7 @@ struct PolicyRoutes: Sendable {
 
     private func list(legacy: Bool) async throws -> Response {
         let names = try await policies.list()
-        if legacy { return VaultJSON.response(status: .ok, ["policies": names, "keys": names]) }
+        if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["policies": names, "keys": names])) }
         return VaultJSON.response(status: .ok, ["data": ["keys": names]])
     }
 

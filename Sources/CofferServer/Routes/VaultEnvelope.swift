@@ -46,6 +46,17 @@ struct VaultEnvelope<D: Encodable>: Encodable {
     static var suffix: String { "}" }
 }
 
+/// Vault's older `sys/` answers (`sys/policy`, `sys/key-status`): the fields at the top level, for older
+/// clients, and again under `data` in the usual envelope, which hvac reads.
+struct FlatEnvelope<D: Encodable>: Encodable {
+    let fields: D
+
+    func encode(to encoder: any Encoder) throws {
+        try fields.encode(to: encoder)
+        try VaultEnvelope(data: fields).encode(to: encoder)
+    }
+}
+
 /// An optional that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
 /// encoding would leave them out.
 struct OrNull<Wrapped: Encodable>: Encodable {
