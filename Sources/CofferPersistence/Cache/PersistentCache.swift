@@ -164,13 +164,23 @@ public final class PersistentCache: Sendable {
                     INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                     VALUES (\(key.namespace), \(false), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO NOTHING
                     """)
-                try conn.execute("""
+                // The insert decides create vs update even when two writers race: only one of them inserts.
+                let inserted = try conn.execute("""
                     INSERT INTO cache_entries (namespace, cache_key, value, expires_at, created_at, updated_at, hits, last_access_at)
                     VALUES (\(key.namespace), \(key.key), \(bytes), \(expiresAt), \(now), \(now), 0, NULL)
-                    ON CONFLICT (namespace, cache_key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+                    ON CONFLICT (namespace, cache_key) DO NOTHING
                     """)
+                try grant.requireWrite(exists: inserted == 0)
+                if inserted == 0 {
+                    try conn.execute("""
+                        UPDATE cache_entries SET value = \(bytes), expires_at = \(expiresAt), updated_at = \(now)
+                        WHERE namespace = \(key.namespace) AND cache_key = \(key.key)
+                        """)
+                }
             }
         } catch let error as StoreError where error.code.isUnavailable {
+            // Whether the entry exists cannot be asked of the database now: writing it needs both rights.
+            try grant.require([.create, .update])
             logger.warning("cache write kept in memory only: the database is unavailable", metadata: ["coffer.cache.namespace": "\(key.namespace)"])
             warning = "stored in memory only: the database is unavailable, so the value is not persisted and other instances do not see it"
         }

@@ -114,16 +114,22 @@ public final class FeatureStore: Sendable {
         let features = try JSONText.encode(set.features)
         try await database.transaction { conn in
             let now = Date().roundedToStoredPrecision
-            if let type = try conn.queryScalar(String.self, "SELECT value_type FROM feature_sets WHERE name = \(set.name)"), type != set.valueType.rawValue,
-               try conn.queryFirst("SELECT 1 FROM feature_cache WHERE feature_set = \(set.name) LIMIT 1") != nil {
+            let type = try conn.queryScalar(String.self, "SELECT value_type FROM feature_sets WHERE name = \(set.name)")
+            // The insert decides create vs update even when two writers race: only one of them inserts.
+            let inserted = type == nil ? try conn.execute("""
+                INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, created_at, updated_at)
+                VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \(set.description), \(now), \(now))
+                ON CONFLICT (name) DO NOTHING
+                """) : 0
+            try grant.requireWrite(exists: inserted == 0)
+            guard inserted == 0 else { return }
+            if let type, type != set.valueType.rawValue, try conn.queryFirst("SELECT 1 FROM feature_cache WHERE feature_set = \(set.name) LIMIT 1") != nil {
                 throw SuiteError(.conflict, "feature set \(set.name) holds \(type) values: its value type cannot change while it holds values")
             }
             try conn.execute("""
-                INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, created_at, updated_at)
-                VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \(set.description), \(now), \(now))
-                ON CONFLICT (name) DO UPDATE SET value_type = excluded.value_type, ttl_seconds = excluded.ttl_seconds,
-                    retention_seconds = excluded.retention_seconds, features = excluded.features, description = excluded.description,
-                    updated_at = excluded.updated_at
+                UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds = \(set.retention),
+                    features = \(features), description = \(set.description), updated_at = \(now)
+                WHERE name = \(set.name)
                 """)
         }
     }

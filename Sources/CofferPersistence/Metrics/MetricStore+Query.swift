@@ -149,12 +149,19 @@ extension MetricStore {
             throw SuiteError(.invalid, "keep hour rollups at least as long as minute rollups, and those at least as long as raw points")
         }
         let now = Date().roundedToStoredPrecision
-        _ = try await database.transaction { conn in
-            try conn.execute("""
+        try await database.transaction { conn in
+            // The insert decides create vs update even when two writers race: only one of them inserts.
+            let inserted = try conn.execute("""
                 INSERT INTO metric_retention (name, raw_seconds, minute_seconds, hour_seconds, max_series, updated_at)
                 VALUES (\(name), \(retention.raw), \(retention.minute), \(retention.hour), \(retention.maxSeries), \(now))
-                ON CONFLICT (name) DO UPDATE SET raw_seconds = excluded.raw_seconds, minute_seconds = excluded.minute_seconds,
-                    hour_seconds = excluded.hour_seconds, max_series = excluded.max_series, updated_at = excluded.updated_at
+                ON CONFLICT (name) DO NOTHING
+                """)
+            try grant.requireWrite(exists: inserted == 0)
+            guard inserted == 0 else { return }
+            try conn.execute("""
+                UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds = \(retention.hour),
+                    max_series = \(retention.maxSeries), updated_at = \(now)
+                WHERE name = \(name)
                 """)
         }
     }

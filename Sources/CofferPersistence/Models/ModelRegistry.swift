@@ -277,12 +277,19 @@ public final class ModelRegistry: Sendable {
             let target = try Self.version(conn, model: model, .number(version))
             guard target.status != .retired else { throw SuiteError(.conflict, "version \(version) of \(model) is retired: an alias cannot point at it") }
             let previous = try conn.queryScalar(Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
-            guard previous != version else { return }
             let now = Date().roundedToStoredPrecision
-            try conn.execute("""
+            // The insert decides create vs update even when two writers race: only one of them inserts.
+            let inserted = previous == nil ? try conn.execute("""
                 INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \(version), \(accessor), \(now))
-                ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_by = excluded.updated_by, updated_at = excluded.updated_at
-                """)
+                ON CONFLICT (name, alias) DO NOTHING
+                """) : 0
+            try grant.requireWrite(exists: inserted == 0)
+            if inserted == 0 {
+                guard previous != version else { return }
+                try conn.execute("""
+                    UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name = \(model) AND alias = \(alias)
+                    """)
+            }
             try Self.record(conn, model: model, version: version, kind: .aliasSet, alias: alias, previousVersion: previous, note: note, accessor: accessor, at: now)
         }
     }

@@ -16,7 +16,7 @@ struct CacheRoutes: Sendable {
             return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/cache/entries/:namespace/:key", method: method) { request, context, grant in
+            router.on("/v1/coffer/cache/entries/:namespace/:key", method: method, operation: .write) { request, context, grant in
                 let key = try Self.key(grant)
                 let body = try await Body.decode(PutBody.self, request, context)
                 let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0

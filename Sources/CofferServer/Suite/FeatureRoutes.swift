@@ -15,7 +15,7 @@ struct FeatureRoutes: Sendable {
             return try VaultJSON.keys(try await store.sets(grant))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/features/sets/:set", method: method) { request, context, grant in
+            router.on("/v1/coffer/features/sets/:set", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(SetBody.self, request, context)
                 guard let type = FeatureValueType(rawValue: body.value_type ?? "number") else {
                     throw APIError(.badRequest, "value_type must be number or json")

@@ -68,7 +68,7 @@ struct MetricRoutes: Sendable {
             return VaultJSON.response(status: .ok, VaultEnvelope(data: RetentionAnswer(retention)))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/metrics/retention/:name", method: method) { request, context, grant in
+            router.on("/v1/coffer/metrics/retention/:name", method: method, operation: .write) { request, context, grant in
                 let name = try context.parameters.require("name")
                 let body = try await Body.decode(RetentionBody.self, request, context)
                 let current = try await store.retention(grant, name: name)

@@ -69,7 +69,7 @@ struct ModelRoutes: Sendable {
                 grant.auditFact("status", status.rawValue)
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
             }
-            router.on("/v1/coffer/models/:name/aliases/:alias", method: method) { request, context, grant in
+            router.on("/v1/coffer/models/:name/aliases/:alias", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(AliasBody.self, request, context)
                 let name = try context.parameters.require("name"), alias = try context.parameters.require("alias")
                 try await registry.setAlias(grant, model: name, alias: alias, version: body.version, note: body.note ?? "")
