@@ -75,6 +75,87 @@ struct HostileCallerTests {
         }
     }
 
+    /// One route family: a policy that allows the family but denies one object, how root makes that object,
+    /// and the write an attacker would try on it.
+    struct Family: Sendable, CustomStringConvertible {
+        let name: String
+        let allowed: String
+        let denied: String
+        let setup: [(String, HTTPRequest.Method, [String: any Sendable])]
+        let write: (HTTPRequest.Method, [String: any Sendable])
+        var description: String { name }
+    }
+
+    static let families: [Family] = [
+        Family(name: "kv metadata", allowed: "secret/metadata/app/*", denied: "secret/metadata/app/payroll",
+               setup: [("/v1/secret/data/app/payroll", .post, ["data": ["password": "the-real-one"]])],
+               write: (.post, ["max_versions": 1, "custom_metadata": ["owner": "attacker"]])),
+        Family(name: "policies", allowed: "sys/policies/acl/*", denied: "sys/policies/acl/payroll",
+               setup: [("/v1/sys/policies/acl/payroll", .put, ["policy": #"path "secret/data/payroll" { capabilities = ["read"] }"#])],
+               write: (.put, ["policy": #"path "*" { capabilities = ["sudo", "read", "update", "create", "delete", "list"] }"#])),
+        Family(name: "approle roles", allowed: "auth/approle/role/*", denied: "auth/approle/role/payroll",
+               setup: [("/v1/auth/approle/role/payroll", .post, ["token_policies": ["default"]])],
+               write: (.post, ["token_policies": ["admin"], "secret_id_num_uses": 0])),
+        Family(name: "feature sets", allowed: "coffer/features/sets/*", denied: "coffer/features/sets/payroll",
+               setup: [("/v1/coffer/features/sets/payroll", .put, ["description": "the-real-one"])],
+               write: (.put, ["description": "overwritten"])),
+        Family(name: "metric retention", allowed: "coffer/metrics/retention/*", denied: "coffer/metrics/retention/payroll_total",
+               setup: [("/v1/coffer/metrics/retention/payroll_total", .put, ["raw": "1h"])],
+               write: (.put, ["raw": "1s"])),
+    ]
+
+    /// The spellings of `path`'s last segment an attacker tries (the router decodes once and refuses what is
+    /// ambiguous, so each must reach the denied object as itself, or nothing).
+    static func spellings(_ path: String) -> [String] {
+        let slash = path.lastIndex(of: "/")!
+        let folder = String(path[..<slash]), name = String(path[path.index(after: slash)...])
+        let first = name.unicodeScalars.first!.value, rest = String(name.dropFirst())
+        return [String(format: "%%%02X", first) + rest, String(format: "%%%02x", first) + rest, String(format: "%%25%02X", first) + rest,
+                name + "/", "./" + name, "x/../" + name, "x/%2E%2E/" + name, "/" + name, name + "%00", name.uppercased(), "%2F" + name]
+            .map { "/v1/" + folder + "/" + $0 }
+    }
+
+    /// Every family's deny rule holds against every spelling, for reads and writes, and the object is as root left it.
+    @Test(arguments: TestBackend.allCases)
+    func everyRouteFamilyHoldsItsDenyRule(backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                var rules = ""
+                for family in Self.families {
+                    rules += "path \"\(family.allowed)\" { capabilities = [\"create\", \"read\", \"update\", \"list\"] }\n"
+                    rules += "path \"\(family.denied)\" { capabilities = [\"deny\"] }\n"
+                    for (uri, method, body) in family.setup {
+                        let (status, answer) = try await client.call(uri, method, token: root, body)
+                        #expect(status.code < 300, "\(family) setup \(uri): \(answer)")
+                    }
+                }
+                #expect(try await client.call("/v1/sys/policies/acl/families", .put, token: root, ["policy": rules]).0 == .noContent)
+                let attacker = try await client.createToken(parent: root, ["policies": ["families"]]).token
+                for family in Self.families {
+                    let (_, before) = try await client.call("/v1/" + family.denied, .get, token: root)
+                    #expect(try await client.call("/v1/" + family.denied, .get, token: attacker).0 == .forbidden, "\(family): the rule itself")
+                    for uri in Self.spellings(family.denied) {
+                        let (read, readBody) = try await client.call(uri, .get, token: attacker)
+                        #expect(read.code < 500, "\(family) GET \(uri)")
+                        if read == .ok {
+                            // Only a different object may answer (another name, such as the upper-case one).
+                            #expect(!"\(readBody)".contains("payroll\"") && !"\(readBody)".contains("the-real-one"), "\(family) GET \(uri): \(readBody)")
+                        }
+                        let (write, _) = try await client.call(uri, family.write.0, token: attacker, family.write.1)
+                        #expect(write.code < 500, "\(family) \(family.write.0) \(uri)")
+                    }
+                    let (_, after) = try await client.call("/v1/" + family.denied, .get, token: root)
+                    #expect(try Self.canonicalJSON(after["data"] ?? after) == Self.canonicalJSON(before["data"] ?? before), "\(family): the denied object changed")
+                }
+            }
+        }
+    }
+
+    static func canonicalJSON(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]), as: UTF8.self)
+    }
+
     static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? text
     }

@@ -106,6 +106,10 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
     /// Whether the path is a folder (ends in `/`), as a LIST path is.
     public var isFolder: Bool { text.utf8.last == UInt8(ascii: "/") }
 
+    /// The path without a trailing `/`: what every operation but a LIST acts on, since routes match a path with
+    /// and without one alike (`sys/policies/acl/x/` is policy `x`), so the decision must be about `x` too.
+    public var asLeaf: CanonicalPath { isFolder ? CanonicalPath(checked: String(text.dropLast())) : self }
+
     /// The path with `/` appended (a LIST's policy path, as Vault checks it), unless empty or already a folder.
     public var asFolder: CanonicalPath { text.isEmpty || isFolder ? self : CanonicalPath(checked: text + "/") }
 

@@ -129,7 +129,9 @@ public final class GatedRouter {
         }
         let gateOperation = operation ?? Self.operation(request)
         // Vault appends `/` to a LIST path before the ACL check, so `secret/metadata/app/*` allows listing `app`.
-        let policyPath = gateOperation == .list ? path.asFolder : path
+        // Anything else is decided without a trailing `/`: the router matches `…/payroll/` to the same route and
+        // parameters as `…/payroll`, so a rule denying `…/payroll` must decide both spellings.
+        let policyPath = gateOperation == .list ? path.asFolder : path.asLeaf
         // A bad X-Vault-Wrap-TTL is refused before the operation runs, not after it has changed something.
         let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath.text)
         let gateRequest = GateRequest(token: token(from: request.headers), path: policyPath, operation: gateOperation,
