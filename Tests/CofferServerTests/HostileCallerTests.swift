@@ -102,6 +102,12 @@ struct HostileCallerTests {
         Family(name: "metric retention", allowed: "coffer/metrics/retention/*", denied: "coffer/metrics/retention/payroll_total",
                setup: [("/v1/coffer/metrics/retention/payroll_total", .put, ["raw": "1h"])],
                write: (.put, ["raw": "1s"])),
+        Family(name: "cache entries", allowed: "coffer/cache/entries/hr/*", denied: "coffer/cache/entries/hr/payroll",
+               setup: [("/v1/coffer/cache/entries/hr/payroll", .put, ["value": "the-real-one"])],
+               write: (.put, ["value": "overwritten"])),
+        Family(name: "mounts", allowed: "sys/mounts/*", denied: "sys/mounts/payroll",
+               setup: [("/v1/sys/mounts/payroll", .post, ["type": "kv", "options": ["version": "2"], "description": "the-real-one"])],
+               write: (.delete, [:])),
     ]
 
     /// The spellings of `path`'s last segment an attacker tries (the router decodes once and refuses what is
