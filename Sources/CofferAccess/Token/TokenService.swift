@@ -102,8 +102,12 @@ public struct TokenService: Sendable {
     }
 
     /// Renews `accessor` by `increment` seconds (its creation TTL when `nil`), up to its maximum.
-    public func renew(_ grant: Grant, accessor: String, increment: Int64?) async throws -> TokenEntry? {
-        try await store.renew(accessor: accessor, increment: increment, now: Date())
+    /// - Returns: the renewed entry and the TTL the renewal granted (seconds from the renewal to the new expiry,
+    ///   which is Vault's `lease_duration`; not what is left by the time the answer is written).
+    public func renew(_ grant: Grant, accessor: String, increment: Int64?) async throws -> (entry: TokenEntry, granted: Int64)? {
+        let now = Date()
+        guard let entry = try await store.renew(accessor: accessor, increment: increment, now: now) else { return nil }
+        return (entry, entry.expiresAt.map { max(0, Int64($0.timeIntervalSince(now).rounded())) } ?? 0)
     }
 
     /// Revokes a token and its children. Unknown tokens are fine (Vault answers 204 too).

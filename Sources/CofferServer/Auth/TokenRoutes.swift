@@ -103,11 +103,9 @@ struct TokenRoutes: Sendable {
 
     private func renew(_ grant: Grant, accessor: String, increment: DurationValue?, token: String?) async throws -> Response {
         let seconds = try increment.map { try Duration.seconds(of: $0, field: "increment") }
-        guard let entry = try await tokens.renew(grant, accessor: accessor, increment: seconds) else {
+        guard let (entry, granted) = try await tokens.renew(grant, accessor: accessor, increment: seconds) else {
             throw APIError(.badRequest, "token not found")
         }
-        // The TTL the renewal granted, to the nearest second (Vault's `lease_duration` after a renewal).
-        let granted = entry.expiresAt.map { max(0, Int64($0.timeIntervalSinceNow.rounded())) } ?? 0
         return authResponse(entry, token: token ?? "", leaseDuration: granted)
     }
 
