@@ -26,7 +26,7 @@ struct VaultTokenAnswersTests {
                 let (_, looked) = try await client.call("/v1/auth/token/lookup-self", .get, token: token)
                 let data = try #require(looked["data"] as? [String: Any])
                 #expect(data["id"] as? String == token)
-                #expect((598...600).contains(data["ttl"] as? Int ?? 0) && data["creation_ttl"] as? Int == 300, "\(data)")
+                #expect((590...600).contains(data["ttl"] as? Int ?? 0) && data["creation_ttl"] as? Int == 300, "\(data)")
             }
             // The echoed tokens are in the trail only as hashes.
             let fields = try await server.database.read { conn in
