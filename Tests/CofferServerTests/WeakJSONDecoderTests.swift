@@ -46,6 +46,19 @@ struct WeakJSONDecoderTests {
         #expect(try decode(#"{"name": null}"#).name == nil)
     }
 
+    struct Narrow: Decodable, Equatable {
+        var small: UInt8?
+        var signed: Int16?
+        var ratio: Float?
+    }
+
+    /// Every standard number type is converted the same way, and one that does not fit is refused.
+    @Test func narrowNumbers() throws {
+        let decoded = try WeakJSONDecoder().decode(Narrow.self, from: Array(#"{"small": "200", "signed": -3, "ratio": "0.25"}"#.utf8))
+        #expect(decoded == Narrow(small: 200, signed: -3, ratio: 0.25))
+        #expect(throws: DecodingError.self) { try WeakJSONDecoder().decode(Narrow.self, from: Array(#"{"small": 300}"#.utf8)) }
+    }
+
     /// What cannot be converted is refused, naming the field and what was found.
     @Test(arguments: [#"{"flag": "yes"}"#, #"{"count": "4x"}"#, #"{"count": 4.5}"#, #"{"count": "99999999999999999999"}"#,
                       #"{"ratio": "NaN"}"#, #"{"name": {"a": 1}}"#, #"{"names": {"a": "b"}}"#, #"{"options": "version=2"}"#, "[1]", "not json"])

@@ -62,8 +62,12 @@ private struct WeakValueDecoder: Decoder {
         if T.self == Double.self, let number = try double() as? T { return number }
         if T.self == Int.self, let number = Int(exactly: try integer()) as? T { return number }
         if T.self == Int64.self, let number = try integer() as? T { return number }
-        if T.self == Int32.self, let number = Int32(exactly: try integer()) as? T { return number }
-        if T.self == UInt64.self, let number = UInt64(exactly: try integer()) as? T { return number }
+        // Every other standard number too: their own init(from:) would ask this decoder again for themselves.
+        if let integer = T.self as? any FixedWidthInteger.Type {
+            guard let number = integer.init(exactly: try self.integer()) as? T else { throw mismatch(T.self) }
+            return number
+        }
+        if T.self == Float.self, let number = Float(try double()) as? T { return number }
         return try T(from: self)
     }
 
