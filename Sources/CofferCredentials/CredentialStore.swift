@@ -53,8 +53,8 @@ public final class CredentialStore: Sendable {
     /// policies allow `capability` on `path`'s `form` (a decision of its own, as `grant.require(_:on:)` makes).
     /// So no module can act through the store on a secret its caller could not reach.
     static func authorise(_ grant: Grant, _ capability: Capabilities, _ path: SecretPath, _ form: String, decidedAs forms: [String]) throws {
-        for decided in forms where grant.path == "\(path.mount)/\(decided)/\(path.path)" { return }
-        try grant.require(capability, on: "\(path.mount)/\(form)/\(path.path)")
+        for decided in forms where grant.path == path.requestPath(decided) { return }
+        try grant.require(capability, on: path.requestPath(form))
     }
 
     static func binding(_ id: String, version: Int64) -> RecordBinding {
@@ -185,7 +185,7 @@ public final class CredentialStore: Sendable {
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, on: conn)
             let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
-            try grant.require(patching ? .patch : created ? .create : .update, on: "\(path.mount)/data/\(path.path)")
+            try grant.require(patching ? .patch : created ? .create : .update, on: path.requestPath("data"))
             if mount.casRequired || secret.casRequired, cas == nil {
                 throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
             }
@@ -252,14 +252,14 @@ public final class CredentialStore: Sendable {
             _ = try MountStore.require(path.mount, on: conn)
             let secret: SecretMetadata
             if merge {
-                try grant.require(.patch, on: "\(path.mount)/metadata/\(path.path)")
+                try grant.require(.patch, on: path.requestPath("metadata"))
                 guard let found = try Self.metadata(path, on: conn, versions: false, lock: true) else {
                     throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it")
                 }
                 secret = found
             } else {
                 let (row, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
-                try grant.require(created ? .create : .update, on: "\(path.mount)/metadata/\(path.path)")
+                try grant.require(created ? .create : .update, on: path.requestPath("metadata"))
                 secret = row
             }
             var custom = secret.customMetadata
@@ -312,7 +312,7 @@ public final class CredentialStore: Sendable {
     /// Deletes the secret, every version and its metadata; the next write starts again at version 1.
     /// Answers quietly when there is nothing to delete, as Vault does.
     public func deleteMetadata(_ grant: Grant, _ path: SecretPath) async throws {
-        try grant.require(.delete, on: "\(path.mount)/metadata/\(path.path)")
+        try grant.require(.delete, on: path.requestPath("metadata"))
         let id = path.id
         try await database.transaction { conn in
             _ = try MountStore.require(path.mount, on: conn)
@@ -340,9 +340,9 @@ public final class CredentialStore: Sendable {
             guard versions.count <= 1000 else { throw AccessError(.invalidRequest, "at most 1000 versions per call") }
         }
         if versions == nil {
-            try grant.require(.delete, on: "\(path.mount)/data/\(path.path)")  // DELETE data/:path
+            try grant.require(.delete, on: path.requestPath("data"))  // DELETE data/:path
         } else {
-            try grant.require(.update, on: "\(path.mount)/\(change.rawValue)/\(path.path)")
+            try grant.require(.update, on: path.requestPath(change.rawValue))
         }
         let id = path.id
         let now = Date().roundedToStoredPrecision

@@ -28,6 +28,10 @@ public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { id }
 
+    /// The path a request names this secret by, and a policy matches: `mount/<kind>/path`, where kind is `data`,
+    /// `metadata`, `subkeys`, `delete`, `undelete` or `destroy`.
+    public func requestPath(_ kind: String) -> String { mount + "/" + kind + "/" + path }
+
     /// Checks a path inside a mount; a `folder` (a LIST prefix) may be empty and may end in `/`.
     static func validate(_ path: String, folder: Bool) throws {
         let bytes = Array(path.utf8)

@@ -48,7 +48,7 @@ public struct RotationAuthority: Sendable {
             guard let secret = try SecretPath(id: id) else {
                 throw AccessError(.invalidRequest, "admin_secret must be mount/path, such as secret/db/admin")
             }
-            let data = "\(secret.mount)/data/\(secret.path)"
+            let data = secret.requestPath("data")
             guard grant.allows(.read, on: data) else {
                 throw AccessError(.permissionDenied, "rotation settings that use the admin secret \(id) need read on \(data)")
             }

@@ -285,8 +285,8 @@ public final class RotationEngine: Sendable {
             guard let path = try SecretPath(id: name) else {
                 throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
             }
-            guard grant.allows(.read, on: "\(path.mount)/data/\(path.path)") else {
-                throw RotationError.stepFailed(step: .set, reason: "this token may not read \(name) (read on \(path.mount)/data/\(path.path))")
+            guard grant.allows(.read, on: path.requestPath("data")) else {
+                throw RotationError.stepFailed(step: .set, reason: "this token may not read \(name) (read on \(path.requestPath("data")))")
             }
             guard case .found(let secret) = try await store.read(grant, path) else {
                 throw RotationError.stepFailed(step: .set, reason: "\(name) has no current value")

@@ -192,8 +192,6 @@ package struct DelegatedAuthority: Sendable {
 
     package init(name: String, policyText: String) {
         self.name = name
-        do { acl = ACL(policies: [try PolicyParser.parse(name: name, text: policyText)]) } catch {
-            preconditionFailure("the delegated authority \(name) does not parse: \(error)")
-        }
+        acl = ACL(fixed: name, text: policyText)
     }
 }

@@ -32,6 +32,14 @@ public struct ACL: Sendable {
     /// Patterns with a wildcard, most specific first.
     private let wildcards: [Entry]
 
+    /// The ACL of one policy fixed in Coffer's code (a service identity's, a delegated authority's). Such a text
+    /// is a constant checked by a test, so one that does not parse is a build defect, not bad input.
+    init(fixed name: String, text: String) {
+        do { self.init(policies: [try PolicyParser.parse(name: name, text: text)]) } catch {
+            preconditionFailure("the built-in policy \(name) does not parse: \(error)")
+        }
+    }
+
     public init(policies: [Policy]) {
         var merged: [PathPattern: Entry] = [:]
         for policy in policies {

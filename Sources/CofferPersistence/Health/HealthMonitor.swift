@@ -34,7 +34,7 @@ public final class HealthMonitor: Sendable {
     /// could not see), and it must be one the runner's policy lets it read (secret/health-checks/).
     func checkCredentials(_ check: HealthCheckDefinition, _ grant: Grant) throws {
         guard check.type == .postgres, let secret = check.credentialsPath else { return }
-        let data = "\(secret.mount)/data/\(secret.path)"
+        let data = secret.requestPath("data")
         guard grant.allows(.read, on: data) else {
             throw AccessError(.permissionDenied, "health check \(check.name) logs in with \(secret.id): this token needs read on \(data)")
         }

@@ -60,9 +60,7 @@ private struct WeakValueDecoder: Decoder {
         if T.self == Bool.self, let bool = try bool() as? T { return bool }
         if T.self == String.self, let text = try string() as? T { return text }
         if T.self == Double.self, let number = try double() as? T { return number }
-        if T.self == Int.self, let number = Int(exactly: try integer()) as? T { return number }
-        if T.self == Int64.self, let number = try integer() as? T { return number }
-        // Every other standard number too: their own init(from:) would ask this decoder again for themselves.
+        // Every standard integer type (a primitive's own init(from:) would ask this decoder again for itself).
         if let integer = T.self as? any FixedWidthInteger.Type {
             guard let number = integer.init(exactly: try self.integer()) as? T else { throw mismatch(T.self) }
             return number

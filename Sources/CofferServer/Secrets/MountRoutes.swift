@@ -70,24 +70,20 @@ struct MountRoutes: Sendable {
         }
     }
 
-    /// `sys/internal/ui/mounts/*`: the mount's entry, with its path.
+    /// `sys/internal/ui/mounts/*`: the mount's entry as `sys/mounts` gives it, with its path.
     struct PreflightData: Encodable {
-        let type = "kv"
+        let entry: MountData
         let path: String
-        let description: String
-        let accessor: String
-        let options: [String: String]
-        let config: [String: Int]
-        let local = false
-        let seal_wrap = false
-        let external_entropy_access = false
 
         init(_ mount: KVMount) {
+            entry = MountData(mount)
             path = mount.key
-            description = mount.description
-            accessor = mount.accessor
-            options = ["version": "2"]
-            config = ["default_lease_ttl": 0, "max_lease_ttl": 0]
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try entry.encode(to: encoder)
+            var container = encoder.container(keyedBy: DynamicKey.self)
+            try container.encode(path, forKey: DynamicKey("path"))
         }
     }
 

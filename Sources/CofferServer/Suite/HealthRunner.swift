@@ -87,7 +87,7 @@ struct HealthRunner: Service {
         guard forbidden != nil || gate.database.dialect != .postgres else {
             throw SuiteError(.storage, "Coffer's own database is not identified yet, and a check may not reach it: not run")
         }
-        let path = try CanonicalPath(validating: "\(secret.mount)/data/\(secret.path)")
+        let path = try CanonicalPath(validating: secret.requestPath("data"))
         return try await perform(path, .read) { grant in
             guard case .found(let version) = try await credentials.read(grant, secret),
                   case .object(let fields)? = version.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }),

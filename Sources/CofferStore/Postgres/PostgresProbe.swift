@@ -79,7 +79,7 @@ public enum PostgresProbe {
             keywords.append(keyword)
             values.append(value)
         }
-        let connection = withCStrings(keywords) { keys in withCStrings(values) { vals in PQconnectdbParams(keys, vals, 0) } }
+        let connection = PostgresTarget.withCStrings(keywords) { keys in PostgresTarget.withCStrings(values) { vals in PQconnectdbParams(keys, vals, 0) } }
         guard let connection else { throw Failure(description: "libpq could not allocate a connection") }
         defer { PQfinish(connection) }
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -139,10 +139,4 @@ public enum PostgresProbe {
         }
     }
 
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-        let duplicates = strings.map { strdup($0) }
-        defer { duplicates.forEach { free($0) } }
-        let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
 }

@@ -90,7 +90,8 @@ public final class PostgresTarget {
         StoreError(code: .sqlError, message: "\(what): \(String(cString: PQerrorMessage(handle)).trimmingWhitespace())")
     }
 
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    /// `strings` as the NULL-terminated array of C strings libpq's `…Params` calls take (also PostgresProbe's).
+    static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
         let duplicates = strings.map { strdup($0) }
         defer { duplicates.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
