@@ -35,13 +35,9 @@ extension CredentialStore {
                 throw AccessError(.conflict, "\(path) already has a pending version (\(secret.labels.pending ?? 0)) from another rotation")
             }
             let version = secret.currentVersion + 1
-            let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
             // A version left by an earlier, rolled-back attempt at this number is replaced.
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(version)")
-            try conn.execute("""
-                INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
-                VALUES (\(id), \(version), \(now), \(accessor), NULL, \(false), \(sealed.term), \(sealed.sealed))
-                """)
+            try Self.insertVersion(data, of: id, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
             try conn.execute("UPDATE api_credentials SET pending_version = \(version), updated_at = \(now) WHERE id = \(id)")
             return version
         }
@@ -68,7 +64,7 @@ extension CredentialStore {
                 throw AccessError(.conflict, "\(path) was written during the rotation; its pending version \(pending) was not made current")
             }
             let next = secret.rotation.nextDue(after: now)
-            let mount = try MountStore.require(path.mount, on: conn)
+            let mount = try MountStore.require(path.mount, version: 2, on: conn)
             let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
             var oldest = secret.oldestVersion
             if pending - keep >= 1 {

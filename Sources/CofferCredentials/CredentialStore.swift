@@ -87,7 +87,7 @@ public final class CredentialStore: Sendable {
         // One statement for the mount, the secret and the version: this is every service's hot path.
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?)? in
             guard let row = try conn.queryFirst("""
-                SELECT s.id AS secret, s.custom_metadata, s.expires_at, s.previous_until, v.version, v.created_at, v.created_by, v.deletion_time,
+                SELECT m.version AS engine, s.id AS secret, s.custom_metadata, s.expires_at, s.previous_until, v.version, v.created_at, v.created_by, v.deletion_time,
                        v.destroyed, v.key_term, v.sealed
                 FROM kv_mounts m
                 LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
@@ -96,8 +96,10 @@ public final class CredentialStore: Sendable {
                                                            WHEN \(wanted) = 0 THEN s.current_version ELSE \(wanted) END
                 WHERE m.path = \(path.mount)
                 """) else {
-                throw AccessError(.notFound, "no secrets engine is mounted at \(path.mount)/ (see sys/mounts)")
+                throw MountStore.notMounted(path.mount)
             }
+            let engine: Int = try row.decode(column: "engine")
+            guard engine == 2 else { throw KVVersionMismatch(mount: path.mount, version: engine) }
             guard try row.decode(String?.self, column: "secret") != nil, try row.decode(Int64?.self, column: "version") != nil else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
             if label == 2, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
@@ -119,7 +121,7 @@ public final class CredentialStore: Sendable {
     public func metadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
         try Self.authorise(grant, .read, path, "metadata", decidedAs: ["metadata"])
         let found = try await database.read { conn in
-            _ = try MountStore.require(path.mount, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, on: conn)
             return try Self.metadata(path, on: conn, versions: true)
         }
         guard let found else { throw AccessError(.notFound, "") }
@@ -134,10 +136,16 @@ public final class CredentialStore: Sendable {
         if grant.path != listed, grant.path + "/" != listed, grant.path != listed + "/" {
             try grant.require(.list, on: folder.isEmpty || folder.hasSuffix("/") ? listed : listed + "/")
         }
+        return try await keys(mount: mount, folder: folder, version: 2)
+    }
+
+    /// The names and sub-folders directly under `folder` of a KV engine of `version`, sorted.
+    /// - Throws: ``AccessError`` `.notFound` when there are none.
+    func keys(mount: String, folder: String, version: Int) async throws -> [String] {
         let prefix = folder.isEmpty || folder.hasSuffix("/") ? folder : folder + "/"
         let count = prefix.utf8.count
         let paths = try await database.read { conn -> [String] in
-            _ = try MountStore.require(mount, on: conn)
+            _ = try MountStore.require(mount, version: version, on: conn)
             return try conn.query("""
                 SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
                 """).map { try $0.decode(String.self, at: 0) }
@@ -183,7 +191,7 @@ public final class CredentialStore: Sendable {
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
-            let mount = try MountStore.require(path.mount, on: conn)
+            let mount = try MountStore.require(path.mount, version: 2, on: conn)
             let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
             try grant.require(patching ? .patch : created ? .create : .update, on: path.requestPath("data"))
             if mount.casRequired || secret.casRequired, cas == nil {
@@ -196,11 +204,7 @@ public final class CredentialStore: Sendable {
             let version = max(secret.currentVersion, secret.labels.pending ?? 0) + 1
             let after = Self.effectiveDeleteAfter(key: secret.deleteVersionAfter, mount: mount.deleteVersionAfter)
             let deletion = after > 0 ? now.addingTimeInterval(Double(after)) : nil
-            let sealed = try sealer.seal(data.bytes, binding: Self.binding(id, version: version))
-            try conn.execute("""
-                INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
-                VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed))
-                """)
+            try Self.insertVersion(data, of: id, version: version, sealer: sealer, at: now, by: accessor, deletion: deletion, on: conn)
             let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
             var oldest = secret.oldestVersion
             if version - keep >= 1 {
@@ -249,7 +253,7 @@ public final class CredentialStore: Sendable {
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
-            _ = try MountStore.require(path.mount, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, on: conn)
             let secret: SecretMetadata
             if merge {
                 try grant.require(.patch, on: path.requestPath("metadata"))
@@ -299,7 +303,7 @@ public final class CredentialStore: Sendable {
             // A lower max_versions trims at once, as Vault does on the next write; doing it now keeps reads honest.
             if secret.currentVersion > 0 {
                 let current = secret.currentVersion
-                let mount = try MountStore.require(path.mount, on: conn)
+                let mount = try MountStore.require(path.mount, version: 2, on: conn)
                 let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret.maxVersions, mount: mount.maxVersions)
                 if current - keep >= 1 {
                     try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
@@ -315,7 +319,7 @@ public final class CredentialStore: Sendable {
         try grant.require(.delete, on: path.requestPath("metadata"))
         let id = path.id
         try await database.transaction { conn in
-            _ = try MountStore.require(path.mount, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
             try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")
         }
@@ -347,7 +351,7 @@ public final class CredentialStore: Sendable {
         let id = path.id
         let now = Date().roundedToStoredPrecision
         let changed = try await database.transaction { conn -> [Int64] in
-            _ = try MountStore.require(path.mount, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, on: conn)
             guard let secret = try Self.metadata(path, on: conn, versions: false) else { return [] }
             let targets = versions ?? (secret.currentVersion > 0 ? [secret.currentVersion] : [])
             var changed: [Int64] = []
@@ -381,7 +385,7 @@ public final class CredentialStore: Sendable {
     /// The engine's settings (`<mount>/config`).
     public func config(_ grant: Grant, mount: String) async throws -> KVMount {
         try grant.require(.read, on: "\(mount)/config")
-        return try await database.read { conn in try MountStore.require(mount, on: conn) }
+        return try await database.read { conn in try MountStore.require(mount, version: 2, on: conn) }
     }
 
     // MARK: rows
@@ -446,6 +450,17 @@ public final class CredentialStore: Sendable {
             throw AccessError(.notFound, "\(path) was deleted while it was being written; try again")
         }
         return (row, inserted == 1)
+    }
+
+    /// Seals `data` bound to `id` and `version` and stores it as that version (the one statement every write path
+    /// uses, so a version is always sealed to the place it is stored at).
+    static func insertVersion(_ data: SecureHandle, of id: String, version: Int64, sealer: Sealer, at now: Date, by accessor: String,
+                              deletion: Date?, on conn: any SQLConnection) throws {
+        let sealed = try sealer.seal(data.bytes, binding: binding(id, version: version))
+        try conn.execute("""
+            INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
+            VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed))
+            """)
     }
 
     static func version(_ row: SQLRow) throws -> VersionMetadata {

@@ -3,10 +3,14 @@ public import CofferStore
 import CofferCrypto
 public import Foundation
 
-/// A KV version 2 engine mounted at a path, with its engine-wide settings (`<mount>/config`).
+/// A KV engine mounted at a path, with its engine-wide settings (`<mount>/config`).
 public struct KVMount: Sendable, Equatable {
     public var path: String
+    /// 1: one unversioned value per secret (Vault's KV version 1); 2: versions and metadata.
+    public var version: Int
     public var accessor: String
+    /// A random UUID, as Vault gives each mount.
+    public var uuid: String
     public var description: String
     /// 0 means the default, 10.
     public var maxVersions: Int64
@@ -17,6 +21,15 @@ public struct KVMount: Sendable, Equatable {
 
     /// The path form Vault uses in `sys/mounts` answers: `secret/`.
     public var key: String { path + "/" }
+}
+
+/// A KV request of one version against an engine of the other: a version 2 route on a version 1 engine
+/// names a version 1 secret (`kv1/data/x` is the secret `data/x`), and a version 1 request on a version 2
+/// engine names nothing.
+public struct KVVersionMismatch: Error, Sendable {
+    public let mount: String
+    /// The engine's version.
+    public let version: Int
 }
 
 /// The engines mounted through `sys/mounts`. Mount paths are one segment of letters, digits, `-`, `_`, `.`;
@@ -47,24 +60,36 @@ public struct MountStore: Sendable {
 
     /// The mount, or 404 naming the path (as Vault answers a request under an unmounted path).
     static func require(_ path: String, on conn: any SQLConnection) throws -> KVMount {
-        guard let mount = try find(path, on: conn) else {
-            throw AccessError(.notFound, "no secrets engine is mounted at \(path)/ (see sys/mounts)")
-        }
+        guard let mount = try find(path, on: conn) else { throw Self.notMounted(path) }
         return mount
     }
 
-    /// Mounts a new KV v2 engine.
+    /// The mount, which must be a KV engine of `version`.
+    /// - Throws: ``KVVersionMismatch`` for an engine of the other version; as ``require(_:on:)``.
+    static func require(_ path: String, version: Int, on conn: any SQLConnection) throws -> KVMount {
+        let mount = try require(path, on: conn)
+        guard mount.version == version else { throw KVVersionMismatch(mount: path, version: mount.version) }
+        return mount
+    }
+
+    static func notMounted(_ path: String) -> AccessError {
+        AccessError(.notFound, "no secrets engine is mounted at \(path)/ (see sys/mounts)")
+    }
+
+    /// Mounts a new KV engine of `version` (1 or 2).
     /// - Throws: ``AccessError`` `.invalidRequest` for a bad or reserved path, or one already in use.
-    public func enable(_ grant: Grant, path: String, description: String, maxVersions: Int64 = 0, casRequired: Bool = false,
+    public func enable(_ grant: Grant, path: String, version: Int = 2, description: String, maxVersions: Int64 = 0, casRequired: Bool = false,
                        deleteVersionAfter: Int64 = 0) async throws {
+        guard version == 1 || version == 2 else { throw AccessError(.invalidRequest, "a KV engine is version 1 or 2") }
         let path = try Self.validatedPath(path)
         let accessor = "kv_" + Hex.encode(Random.bytes(6))
+        let uuid = UUID().uuidString.lowercased()
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
             // ON CONFLICT: another instance enabling the same path at once gets the same clear refusal.
             let inserted = try conn.execute("""
-                INSERT INTO kv_mounts (path, accessor, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
-                VALUES (\(path), \(accessor), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now))
+                INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
+                VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now))
                 ON CONFLICT (path) DO NOTHING
                 """)
             guard inserted == 1 else { throw AccessError(.invalidRequest, "path is already in use at \(path)/") }
@@ -84,25 +109,40 @@ public struct MountStore: Sendable {
         grant.auditFact("mount", path)
     }
 
-    /// Changes an engine's settings; `nil` leaves one as it is.
-    public func tune(_ grant: Grant, path: String, description: String? = nil, maxVersions: Int64? = nil, casRequired: Bool? = nil,
-                     deleteVersionAfter: Int64? = nil) async throws {
+    /// Changes an engine's settings; `nil` leaves one as it is. `version: 2` upgrades a version 1 engine as
+    /// Vault does: each secret's one value becomes its current version, with metadata from then on. There is
+    /// no way back (Vault's "cannot downgrade mount from version 2").
+    /// - Parameter engine: when set, the engine must be of this version (``KVVersionMismatch`` otherwise):
+    ///   `<mount>/config` is a version 2 path, and on a version 1 engine names a secret.
+    /// - Returns: whether the tune upgraded the engine from version 1.
+    @discardableResult
+    public func tune(_ grant: Grant, path: String, engine: Int? = nil, version: Int? = nil, description: String? = nil, maxVersions: Int64? = nil,
+                     casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil) async throws -> Bool {
         if let maxVersions, maxVersions < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
         if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
         let now = Date().roundedToStoredPrecision
-        try await database.transaction { conn in
-            var mount = try Self.require(path, on: conn)
+        let upgraded = try await database.transaction { conn -> Bool in
+            var mount = try engine.map { try Self.require(path, version: $0, on: conn) } ?? Self.require(path, on: conn)
+            if let version {
+                guard version == 1 || version == 2 else { throw AccessError(.invalidRequest, "options.version must be 1 or 2") }
+                guard version >= mount.version else { throw AccessError(.invalidRequest, "cannot downgrade mount from version \(mount.version)") }
+            }
+            let upgrading = (version ?? mount.version) > mount.version
+            if let version { mount.version = version }
             if let description { mount.description = description }
             if let maxVersions { mount.maxVersions = maxVersions }
             if let casRequired { mount.casRequired = casRequired }
             if let deleteVersionAfter { mount.deleteVersionAfter = deleteVersionAfter }
             try conn.execute("""
-                UPDATE kv_mounts SET description = \(mount.description), max_versions = \(mount.maxVersions),
+                UPDATE kv_mounts SET version = \(mount.version), description = \(mount.description), max_versions = \(mount.maxVersions),
                     cas_required = \(mount.casRequired), delete_version_after = \(mount.deleteVersionAfter), updated_at = \(now)
                 WHERE path = \(path)
                 """)
+            return upgrading
         }
         grant.auditFact("mount", path)
+        if upgraded { grant.auditFact("upgraded", "kv version 2") }
+        return upgraded
     }
 
     static func validatedPath(_ raw: String) throws -> String {
@@ -121,7 +161,8 @@ public struct MountStore: Sendable {
     }
 
     static func mount(_ row: SQLRow) throws -> KVMount {
-        KVMount(path: try row.decode(column: "path"), accessor: try row.decode(column: "accessor"), description: try row.decode(column: "description"),
+        KVMount(path: try row.decode(column: "path"), version: try row.decode(column: "version"), accessor: try row.decode(column: "accessor"),
+                uuid: try row.decode(String?.self, column: "uuid") ?? "", description: try row.decode(column: "description"),
                 maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
                 deleteVersionAfter: try row.decode(column: "delete_version_after"), createdAt: try row.decode(column: "created_at"))
     }

@@ -32,6 +32,9 @@ public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
     /// `metadata`, `subkeys`, `delete`, `undelete` or `destroy`.
     public func requestPath(_ kind: String) -> String { mount + "/" + kind + "/" + path }
 
+    /// The path a request names this secret by on a KV version 1 engine, which has no kinds: `mount/path`.
+    public var unversionedRequestPath: String { id }
+
     /// Checks a path inside a mount; a `folder` (a LIST prefix) may be empty and may end in `/`.
     static func validate(_ path: String, folder: Bool) throws {
         let bytes = Array(path.utf8)

@@ -59,14 +59,21 @@ struct HealthTests {
         }
     }
 
-    @Test func unknownPathIsAnEmptyErrorList() async throws {
-        try await withServer { server in
+    /// As Vault: a path nothing is mounted at is refused without a token (403, so mounts cannot be probed) and
+    /// is a 404 naming the path with one.
+    @Test func unknownPathAnswersAsVaultDoes() async throws {
+        try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.execute(uri: "/v1/nothing/routed/here", method: .get) { response in
-                    #expect(response.status == .notFound)
+                    #expect(response.status == .forbidden)
                     #expect(response.headers[.contentType] == "application/json")
                     let errors = try json(response.body)["errors"] as? [String]
-                    #expect(errors == [])
+                    #expect(errors == ["permission denied"])
+                }
+                try await client.execute(uri: "/v1/nothing/routed/here", method: .get, headers: [vaultToken: root]) { response in
+                    #expect(response.status == .notFound)
+                    let errors = try json(response.body)["errors"] as? [String]
+                    #expect(errors?.count == 1 && errors?[0].contains("nothing/") == true, "\(errors ?? [])")
                 }
             }
         }

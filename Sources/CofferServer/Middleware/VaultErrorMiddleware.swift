@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferCredentials
 import CofferKeys
 import CofferPersistence
 import CofferStore
@@ -44,6 +45,9 @@ extension APIError {
             return error.apiError
         case let error as SuiteError:
             return error.apiError
+        case let error as KVVersionMismatch:
+            // Where a route does not answer it itself (KVRoutes does, by serving the other version's path).
+            return APIError(.badRequest, "\(error.mount)/ is a KV version \(error.version) engine; use its version \(error.version) paths")
         case let error as StoreError where [.connectionFailed, .connectionLost, .busy, .closed].contains(error.code):
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
             return APIError(.serviceUnavailable, "storage is unavailable; try again")

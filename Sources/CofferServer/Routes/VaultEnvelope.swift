@@ -40,8 +40,12 @@ struct VaultEnvelope<D: Encodable>: Encodable {
     }
 
     /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.
-    static var prefix: String {
-        #"{"auth":null,"lease_duration":0,"lease_id":"","renewable":false,"request_id":"# + RequestScope.idJSON + #","warnings":null,"wrap_info":null,"data":"#
+    static var prefix: String { prefix(leaseDuration: 0) }
+
+    /// As ``prefix``, with a `lease_duration` (a KV version 1 secret's `ttl`).
+    static func prefix(leaseDuration: Int64) -> String {
+        #"{"auth":null,"lease_duration":\#(leaseDuration),"lease_id":"","renewable":false,"request_id":"# + RequestScope.idJSON
+            + #","warnings":null,"wrap_info":null,"data":"#
     }
     static var suffix: String { "}" }
 }

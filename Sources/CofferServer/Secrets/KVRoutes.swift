@@ -6,7 +6,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Vault's KV version 2 API over the credentials store, for every mounted engine:
+/// Vault's KV version 2 API over the credentials store, for every mounted engine of version 2 (and version 1,
+/// through ``UnversionedKVRoutes``):
 /// `/v1/<mount>/{config,data,metadata,delete,undelete,destroy,subkeys}/…`, with Vault's paths, bodies
 /// and status codes, so hvac's `secrets.kv.v2` works unchanged.
 struct KVRoutes: Sendable {
@@ -15,14 +16,16 @@ struct KVRoutes: Sendable {
     let rotationAuthority: RotationAuthority
 
     func register(on router: GatedRouter) {
-        router.on("/v1/:mount/config", method: .get) { request, context, grant in
+        // Last: the version 1 routes take what the version 2 routes leave free.
+        defer { UnversionedKVRoutes(store: store).register(on: router) }
+        on(router, "/v1/:mount/config", method: .get) { request, context, grant in
             let mount = try await store.config(grant, mount: try parts(grant, kind: "config").mount)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigData(mount)))
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/:mount/config", method: method) { request, context, grant in
+            on(router, "/v1/:mount/config", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
-                try await store.mounts.tune(grant, path: try parts(grant, kind: "config").mount,
+                try await store.mounts.tune(grant, path: try parts(grant, kind: "config").mount, engine: 2,
                                             maxVersions: body.max_versions, casRequired: body.cas_required,
                                             deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
                 return Response(status: .noContent)
@@ -30,7 +33,7 @@ struct KVRoutes: Sendable {
         }
 
         // data/:path
-        router.on("/v1/:mount/data/**", method: .get) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .get) { request, context, grant in
             let path = try secretPath(grant, kind: "data")
             switch try await store.read(grant, path, select: try selector(request)) {
             case .found(let secret):
@@ -44,7 +47,7 @@ struct KVRoutes: Sendable {
             }
         }
         for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/:mount/data/**", method: method, operation: .write) { request, context, grant in
+            on(router, "/v1/:mount/data/**", method: method, operation: .write) { request, context, grant in
                 let path = try secretPath(grant, kind: "data")
                 let body = try await Body.decode(WriteBody.self, request, context)
                 guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
@@ -54,7 +57,7 @@ struct KVRoutes: Sendable {
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
             }
         }
-        router.on("/v1/:mount/data/**", method: .patch) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .patch) { request, context, grant in
             try requireMergePatch(request)
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
@@ -62,7 +65,7 @@ struct KVRoutes: Sendable {
             let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
-        router.on("/v1/:mount/data/**", method: .delete) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .delete) { request, context, grant in
             try await store.change(grant, try secretPath(grant, kind: "data"), .delete, versions: nil)
             return Response(status: .noContent)
         }
@@ -70,7 +73,7 @@ struct KVRoutes: Sendable {
         // delete, undelete, destroy
         for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
             for method in [HTTPRequest.Method.post, .put] {
-                router.on("/v1/:mount/\(change.rawValue)/**", method: method) { request, context, grant in
+                on(router, "/v1/:mount/\(change.rawValue)/**", method: method) { request, context, grant in
                     let path = try secretPath(grant, kind: change.rawValue)
                     let body = try await Body.decode(VersionsBody.self, request, context)
                     try await store.change(grant, path, change, versions: body.versions ?? [])
@@ -81,15 +84,15 @@ struct KVRoutes: Sendable {
 
         // metadata
         for path in ["/v1/:mount/metadata", "/v1/:mount/metadata/**"] {
-            router.on(path, method: GatedRouter.list) { request, context, grant in try await list(request, context, grant) }
-            router.on(path, method: .get) { request, context, grant in
+            on(router, path, method: GatedRouter.list) { request, context, grant in try await list(request, context, grant) }
+            on(router, path, method: .get) { request, context, grant in
                 if request.uri.queryParameters["list"] == "true" { return try await list(request, context, grant) }
                 let metadata = try await store.metadata(grant, try secretPath(grant, kind: "metadata"))
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: MetadataData(metadata)))
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
-            router.on("/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write) { request, context, grant in
+            on(router, "/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write) { request, context, grant in
                 if method == .patch { try requireMergePatch(request) }
                 let path = try secretPath(grant, kind: "metadata")
                 let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
@@ -98,12 +101,12 @@ struct KVRoutes: Sendable {
                 return Response(status: .noContent)
             }
         }
-        router.on("/v1/:mount/metadata/**", method: .delete) { request, context, grant in
+        on(router, "/v1/:mount/metadata/**", method: .delete) { request, context, grant in
             try await store.deleteMetadata(grant, try secretPath(grant, kind: "metadata"))
             return Response(status: .noContent)
         }
 
-        router.on("/v1/:mount/subkeys/**", method: .get) { request, context, grant in
+        on(router, "/v1/:mount/subkeys/**", method: .get) { request, context, grant in
             let path = try secretPath(grant, kind: "subkeys")
             let depth = try request.uri.queryParameters["depth"].map { text -> Int in
                 guard let depth = Int(text), depth >= 0 else { throw APIError(.badRequest, "depth must be 0 (no limit) or a positive number") }
@@ -116,6 +119,30 @@ struct KVRoutes: Sendable {
                                                                                   metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
             case .deleted(let metadata, let custom):
                 return VaultJSON.response(status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: .null, metadata: VersionData(metadata, custom: custom))))
+            }
+        }
+    }
+
+    /// A version 2 route that hands a request on a version 1 engine to the version 1 routes, where the same
+    /// path names a secret (`kv1/data/x` is the secret `data/x`). The store says so when it meets the engine
+    /// (``KVVersionMismatch``); a request refused before it gets there (a body or a path that is not version
+    /// 2's) is checked against the engine's version then, so the common answer costs nothing extra. The body is
+    /// collected first, so either version's handler can read it; the Gate's decision covers both, as both act
+    /// on the same path.
+    private func on(_ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
+                    _ handler: @escaping GatedRouter.Handler) {
+        let unversioned = UnversionedKVRoutes(store: store)
+        let mounts = store.mounts
+        router.on(path, method: method, operation: operation) { request, context, grant in
+            var request = request
+            if [.post, .put, .patch].contains(method) { _ = try await request.collectBody(upTo: context.maxUploadSize) }
+            do {
+                return try await handler(request, context, grant)
+            } catch let mismatch as KVVersionMismatch where mismatch.version == 1 {
+                return try await unversioned.respond(request, context, grant)
+            } catch {
+                guard try await mounts.mount(String(grant.path.prefix { $0 != "/" }))?.version == 1 else { throw error }
+                return try await unversioned.respond(request, context, grant)
             }
         }
     }

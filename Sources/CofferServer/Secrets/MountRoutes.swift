@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `sys/mounts`: list, enable, disable and tune KV version 2 engines, in Vault's shapes; and the mount
+/// `sys/mounts`: list, enable, disable and tune KV engines (version 1 or 2), in Vault's shapes; and the mount
 /// preflight Vault's CLI makes before every `kv` command.
 struct MountRoutes: Sendable {
     let mounts: MountStore
@@ -22,23 +22,24 @@ struct MountRoutes: Sendable {
             router.on("/v1/sys/mounts/:path", method: method) { request, context, grant in
                 let path = try context.parameters.require("path")
                 let body = try await Body.decode(EnableBody.self, request, context)
-                guard body.type == "kv" || body.type == "kv-v2" else {
-                    throw APIError(.badRequest, "Coffer mounts KV version 2 engines only: send \"type\": \"kv\" with \"options\": {\"version\": \"2\"}")
-                }
-                if body.type == "kv", let version = body.options?["version"], version != "2" {
-                    throw APIError(.badRequest, "only KV version 2 is supported; options.version must be \"2\"")
-                }
-                try await mounts.enable(grant, path: path, description: body.description ?? "",
+                try await mounts.enable(grant, path: path, version: try body.engineVersion(), description: body.description ?? "",
                                         maxVersions: Int64(body.options?["max_versions"] ?? "") ?? 0)
                 return Response(status: .noContent)
             }
             router.on("/v1/sys/mounts/:path/tune", method: method) { request, context, grant in
                 let path = try context.parameters.require("path")
                 let body = try await Body.decodeIfPresent(TuneBody.self, request, context) ?? TuneBody()
-                if let version = body.options?["version"], version != "2" {
-                    throw APIError(.badRequest, "only KV version 2 is supported; options.version must be \"2\"")
+                let version = try body.options?["version"].map { text -> Int in
+                    guard let version = Int(text), version == 1 || version == 2 else {
+                        throw APIError(.badRequest, "options.version must be 1 or 2 (2 upgrades a KV version 1 engine)")
+                    }
+                    return version
                 }
-                try await mounts.tune(grant, path: path, description: body.description)
+                if try await mounts.tune(grant, path: path, version: version, description: body.description) {
+                    // Vault answers an upgrade with a warning; Coffer's is done when it answers (one column changes).
+                    return VaultJSON.response(status: .ok, VaultEnvelope<NoData>(data: nil, warnings: [
+                        "Upgraded mount \(path)/ from KV version 1 to version 2: each secret's value is now its current version"]))
+                }
                 return Response(status: .noContent)
             }
         }
@@ -91,6 +92,18 @@ struct MountRoutes: Sendable {
         var type: String
         var description: String?
         var options: [String: String]?
+
+        /// Vault's reading of the engine type: `kv` is version 1 unless `options.version` says 2; `kv-v2` is 2.
+        func engineVersion() throws -> Int {
+            let supported = "Coffer offers the KV secrets engine: send \"type\": \"kv\" (with \"options\": {\"version\": \"2\"} for versions "
+                + "and metadata) or \"kv-v2\"; the database engine is built in at database/"
+            switch (type, options?["version"]) {
+            case ("kv", nil), ("kv", "1"), ("kv-v1", nil), ("kv-v1", "1"): return 1
+            case ("kv", "2"), ("kv-v2", nil), ("kv-v2", "2"): return 2
+            case ("kv", _), ("kv-v1", _), ("kv-v2", _): throw APIError(.badRequest, "options.version must be 1 or 2 for a KV engine")
+            default: throw APIError(.badRequest, "no secrets engine of type \"\(type)\": \(supported)")
+            }
+        }
     }
 
     struct TuneBody: Decodable {
@@ -99,20 +112,31 @@ struct MountRoutes: Sendable {
     }
 
     struct MountData: Encodable {
+        struct Config: Encodable {
+            let default_lease_ttl = 0
+            let max_lease_ttl = 0
+            let force_no_cache = false
+        }
         let type = "kv"
         let description: String
         let accessor: String
+        let uuid: String
         let options: [String: String]
-        let config: [String: Int]
+        let config = Config()
         let local = false
         let seal_wrap = false
         let external_entropy_access = false
+        // Vault's plugin fields: KV is built in, so no plugin version and no plugin binary to hash.
+        let plugin_version = ""
+        let running_plugin_version = "v\(HealthCheck.version)+builtin.coffer"
+        let running_sha256 = ""
+        let deprecation_status = "supported"
 
         init(_ mount: KVMount) {
             description = mount.description
             accessor = mount.accessor
-            options = ["version": "2"]
-            config = ["default_lease_ttl": 0, "max_lease_ttl": 0]
+            uuid = mount.uuid
+            options = ["version": String(mount.version)]
         }
     }
 
@@ -125,7 +149,7 @@ struct MountRoutes: Sendable {
 
         init(_ mount: KVMount) {
             description = mount.description
-            options = ["version": "2"]
+            options = ["version": String(mount.version)]
         }
     }
 

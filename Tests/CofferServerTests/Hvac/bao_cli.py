@@ -58,4 +58,19 @@ assert "cli-reader" in lookup["data"]["policies"]
 assert "secret/" in run("secrets", "list")
 run("token", "revoke", "-self", token=reader)
 run("kv", "get", "secret/app/db", token=reader, expect=2)
+
+# KV version 1: the CLI reads the mount's version from the preflight and uses version 1's paths; then
+# `kv enable-versioning` upgrades the mount and the same value is version 1 of a versioned secret.
+run("secrets", "enable", "-path=cli-kv1", "kv")
+mounts = json.loads(run("secrets", "list", "-format=json"))
+assert mounts["cli-kv1/"]["options"]["version"] == "1", mounts["cli-kv1/"]
+run("kv", "put", "cli-kv1/app/db", "password=s3cret-v1", "ttl=30m")
+assert run("kv", "get", "-field=password", "cli-kv1/app/db") == "s3cret-v1"
+assert "db" in run("kv", "list", "cli-kv1/app")
+run("kv", "metadata", "get", "cli-kv1/app/db", expect=1)  # as against Vault: "Metadata not supported on KV Version 1"
+run("kv", "enable-versioning", "cli-kv1")
+upgraded = json.loads(run("kv", "get", "-format=json", "cli-kv1/app/db"))
+assert upgraded["data"]["data"]["password"] == "s3cret-v1", upgraded
+run("kv", "delete", "cli-kv1/app/db")
+run("secrets", "disable", "cli-kv1")
 print("the bao command line works unchanged")
