@@ -103,7 +103,7 @@ public struct CofferServer: Sendable {
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
         let tokenRoutes = TokenRoutes(tokens: gate.tokens)
         tokenRoutes.register(on: router)
-        AppRoleRoutes(appRole: gate.appRole, tokens: tokenRoutes).register(on: router)
+        AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)

@@ -215,8 +215,8 @@ struct HostileCallerTests {
                     GateRequest(token: root, path: try CanonicalPath(validating: "auth/approle/role/\(name)"), operation: .write,
                                 requestID: UUID().uuidString, remoteAddress: "test"), status: { _ in 200 }) { grant in
                     let role = AppRoleRole(name: name, policies: ["default"], secretIDNumUses: 1)
-                    try await appRole.write(grant, role)
-                    return (role.roleID, try await appRole.generateSecretID(grant, role: name, metadata: nil, cidrList: [], ttl: nil, numUses: nil).secretID)
+                    try await appRole.write(grant, mount: "approle", role)
+                    return (role.roleID, try await appRole.generateSecretID(grant, mount: "approle", role: name, metadata: nil, cidrList: [], ttl: nil, numUses: nil).secretID)
                 }
                 let issued = try await withThrowingTaskGroup(of: Bool.self) { group in
                     for attempt in 0..<32 {
@@ -224,7 +224,7 @@ struct HostileCallerTests {
                             let login = GateRequest(token: nil, path: "auth/approle/login", operation: .update, access: .open,
                                                     requestID: UUID().uuidString, remoteAddress: "10.\(round).0.\(attempt)")
                             return (try? await server.gate.perform(login, status: { _ in 200 }) { grant in
-                                try await appRole.login(grant, roleID: roleID, secretID: secretID)
+                                try await appRole.login(grant, mount: "approle", roleID: roleID, secretID: secretID)
                             }) != nil
                         }
                     }

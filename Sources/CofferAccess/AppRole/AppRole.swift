@@ -66,8 +66,11 @@ public struct AppRoleService: Sendable {
 
     // MARK: roles
 
-    /// Creates or updates `role` (its role ID is kept on update).
-    public func write(_ grant: Grant, _ role: AppRoleRole) async throws {
+    /// Creates or updates `role` in the AppRole method at `mount` (its role ID is kept on update unless
+    /// `role.roleID` was set to another).
+    /// - Throws: ``AccessError`` `.invalidRequest` for bad settings or a role ID another role of the mount holds;
+    ///   `.notFound` for no AppRole method at `mount`.
+    public func write(_ grant: Grant, mount: String, _ role: AppRoleRole) async throws {
         try Self.validate(name: role.name)
         for name in role.policies { try PolicyStore.validate(name: name) }
         // Vault: auth methods never create root tokens; a role that would is refused when written.
@@ -79,16 +82,23 @@ public struct AppRoleService: Sendable {
         guard [role.tokenTTL, role.tokenMaxTTL, role.tokenNumUses, role.secretIDTTL, role.secretIDNumUses].allSatisfy({ $0 >= 0 }) else {
             throw AccessError(.invalidRequest, "TTLs and use counts must not be negative")
         }
+        guard !role.roleID.isEmpty, role.roleID.utf8.count <= 256 else {
+            throw AccessError(.invalidRequest, "role_id is 1 to 256 bytes")
+        }
         let now = Date()
         try await database.transaction { conn in
-            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE name = \(role.name)") != nil)
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND name = \(role.name)") != nil)
+            if try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND role_id = \(role.roleID) AND name <> \(role.name)") != nil {
+                throw AccessError(.invalidRequest, "role_id is already in use by another role of auth/\(mount)/; choose another")
+            }
             try conn.execute("""
-                INSERT INTO approle_roles (name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
+                INSERT INTO approle_roles (mount, name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
                                            secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at)
-                VALUES (\(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
+                VALUES (\(mount), \(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
                         \(role.tokenNumUses), \(role.secretIDTTL), \(role.secretIDNumUses), \(Self.encodeList(role.secretIDBoundCIDRs)),
                         \(Self.encodeList(role.tokenBoundCIDRs)), \(now), \(now))
-                ON CONFLICT (name) DO UPDATE SET policies = excluded.policies, token_ttl = excluded.token_ttl,
+                ON CONFLICT (mount, name) DO UPDATE SET role_id = excluded.role_id, policies = excluded.policies, token_ttl = excluded.token_ttl,
                     token_max_ttl = excluded.token_max_ttl, token_num_uses = excluded.token_num_uses, secret_id_ttl = excluded.secret_id_ttl,
                     secret_id_num_uses = excluded.secret_id_num_uses, secret_id_bound_cidrs = excluded.secret_id_bound_cidrs,
                     token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at
@@ -97,19 +107,28 @@ public struct AppRoleService: Sendable {
         grant.auditFact("approle.role", role.name)
     }
 
-    public func read(_ grant: Grant, name: String) async throws -> AppRoleRole? {
-        try await database.read { conn in try Self.role(where: "name", equals: name, on: conn) }
+    /// The role, or `nil`.
+    /// - Throws: ``AccessError`` `.notFound` for no AppRole method at `mount`.
+    public func read(_ grant: Grant, mount: String, name: String) async throws -> AppRoleRole? {
+        try await database.read { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try Self.role(mount: mount, where: "name", equals: name, on: conn)
+        }
     }
 
-    public func list(_ grant: Grant) async throws -> [String] {
-        try await database.query("SELECT name FROM approle_roles ORDER BY name").map { try $0.decode(String.self, at: 0) }
+    public func list(_ grant: Grant, mount: String) async throws -> [String] {
+        try await database.read { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try conn.query("SELECT name FROM approle_roles WHERE mount = \(mount) ORDER BY name").map { try $0.decode(String.self, at: 0) }
+        }
     }
 
     /// Deletes a role and its secret IDs (tokens already issued live on until they expire or are revoked).
-    public func delete(_ grant: Grant, name: String) async throws {
+    public func delete(_ grant: Grant, mount: String, name: String) async throws {
         try await database.transaction { conn in
-            try conn.execute("DELETE FROM approle_secret_ids WHERE role_name = \(name)")
-            try conn.execute("DELETE FROM approle_roles WHERE name = \(name)")
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            try conn.execute("DELETE FROM approle_secret_ids WHERE mount = \(mount) AND role_name = \(name)")
+            try conn.execute("DELETE FROM approle_roles WHERE mount = \(mount) AND name = \(name)")
         }
         grant.auditFact("approle.role", name)
     }
@@ -118,10 +137,18 @@ public struct AppRoleService: Sendable {
 
     /// A new secret ID for `name`: returned once, stored as a keyed hash.
     /// - Parameters:
+    ///   - custom: the secret ID to use (Vault's `custom-secret-id`) instead of a random one.
     ///   - ttl, numUses: may only narrow the role's limits.
-    public func generateSecretID(_ grant: Grant, role name: String, metadata: [String: String]?, cidrList: [String], ttl: Int64?,
-                                 numUses: Int64?) async throws -> (secretID: String, entry: AppRoleSecretID) {
-        guard let role = try await read(grant, name: name) else { throw AccessError(.notFound, "no AppRole role named \(name)") }
+    /// - Throws: ``AccessError`` `.invalidRequest` for a custom secret ID that is too short, too long or in use.
+    public func generateSecretID(_ grant: Grant, mount: String, role name: String, custom: String? = nil, metadata: [String: String]?,
+                                 cidrList: [String], ttl: Int64?, numUses: Int64?) async throws -> (secretID: String, entry: AppRoleSecretID) {
+        guard let role = try await read(grant, mount: mount, name: name) else { throw AccessError(.notFound, "no AppRole role named \(name)") }
+        if let custom, custom.utf8.count < 16 || custom.utf8.count > 256 {
+            throw AccessError(.invalidRequest, "a custom secret_id is 16 to 256 bytes: it is a credential, so make it long and random")
+        }
+        if let metadata, metadata.count > 64 || metadata.contains(where: { $0.key.utf8.count > 128 || $0.value.utf8.count > 512 }) {
+            throw AccessError(.invalidRequest, "metadata holds at most 64 keys of up to 128 bytes with values of up to 512 bytes")
+        }
         let blocks = try CIDR.list(cidrList)
         let roleBlocks = try CIDR.list(role.secretIDBoundCIDRs)
         if !roleBlocks.isEmpty, let outside = blocks.first(where: { block in !roleBlocks.contains { $0.contains(block.description.split(separator: "/")[0].description) } }) {
@@ -134,44 +161,75 @@ public struct AppRoleService: Sendable {
         }
         let effectiveTTL = try narrow(ttl, role.secretIDTTL, "ttl")
         let uses = try narrow(numUses, role.secretIDNumUses, "num_uses")
-        let secretID = UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
+        let secretID = custom ?? UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
         let now = Date().roundedToStoredPrecision
         let entry = AppRoleSecretID(accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
                                     numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
         let hash = try tokens.hash(secretID)
-        try await database.execute("""
-            INSERT INTO approle_secret_ids (accessor, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at)
-            VALUES (\(entry.accessor), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
-                    \(entry.createdAt), \(entry.expiresAt))
-            """)
+        try await database.transaction { conn in
+            // Secret IDs are unique (a hash names one); a custom one already in use is refused, never replaced.
+            let inserted = try conn.execute("""
+                INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at)
+                VALUES (\(entry.accessor), \(mount), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
+                        \(entry.createdAt), \(entry.expiresAt))
+                ON CONFLICT (secret_hash) DO NOTHING
+                """)
+            guard inserted == 1 else { throw AccessError(.invalidRequest, "that secret_id is already in use; choose another") }
+        }
         grant.auditSensitive("approle.secret_id", secretID)
         grant.auditFact("approle.secret_id_accessor", entry.accessor)
         return (secretID, entry)
     }
 
-    public func lookupSecretID(_ grant: Grant, role name: String, secretID: String) async throws -> AppRoleSecretID? {
+    public func lookupSecretID(_ grant: Grant, mount: String, role name: String, secretID: String) async throws -> AppRoleSecretID? {
         let hash = try tokens.hash(secretID)
-        return try await database.read { conn in try Self.secretID(hash: hash, role: name, on: conn) }
-    }
-
-    public func lookupSecretID(_ grant: Grant, role name: String, accessor: String) async throws -> AppRoleSecretID? {
-        try await database.read { conn in
-            try conn.queryFirst("\(Self.secretColumns) WHERE accessor = \(accessor) AND role_name = \(name)").map(Self.secretEntry)
+        return try await database.read { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try Self.secretID(hash: hash, mount: mount, role: name, on: conn)
         }
     }
 
-    public func listSecretIDs(_ grant: Grant, role name: String) async throws -> [String] {
-        try await database.query("SELECT accessor FROM approle_secret_ids WHERE role_name = \(name) ORDER BY accessor").map { try $0.decode(String.self, at: 0) }
+    public func lookupSecretID(_ grant: Grant, mount: String, role name: String, accessor: String) async throws -> AppRoleSecretID? {
+        try await database.read { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try conn.queryFirst("\(Self.secretColumns) WHERE accessor = \(accessor) AND mount = \(mount) AND role_name = \(name)").map(Self.secretEntry)
+        }
     }
 
-    public func destroySecretID(_ grant: Grant, role name: String, secretID: String) async throws {
+    public func listSecretIDs(_ grant: Grant, mount: String, role name: String) async throws -> [String] {
+        try await database.read { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try conn.query("SELECT accessor FROM approle_secret_ids WHERE mount = \(mount) AND role_name = \(name) ORDER BY accessor")
+                .map { try $0.decode(String.self, at: 0) }
+        }
+    }
+
+    public func destroySecretID(_ grant: Grant, mount: String, role name: String, secretID: String) async throws {
         let hash = try tokens.hash(secretID)
-        try await database.execute("DELETE FROM approle_secret_ids WHERE secret_hash = \(hash) AND role_name = \(name)")
+        try await database.transaction { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            try conn.execute("DELETE FROM approle_secret_ids WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(name)")
+        }
     }
 
-    public func destroySecretID(_ grant: Grant, role name: String, accessor: String) async throws {
-        try await database.execute("DELETE FROM approle_secret_ids WHERE accessor = \(accessor) AND role_name = \(name)")
+    public func destroySecretID(_ grant: Grant, mount: String, role name: String, accessor: String) async throws {
+        try await database.transaction { conn in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(accessor) AND mount = \(mount) AND role_name = \(name)")
+        }
         grant.auditFact("approle.secret_id_accessor", accessor)
+    }
+
+    /// Deletes the mount's expired secret IDs (Vault's `tidy/secret-id`); returns how many.
+    @discardableResult
+    public func tidySecretIDs(_ grant: Grant, mount: String) async throws -> Int {
+        let now = Date().roundedToStoredPrecision
+        let removed = try await database.transaction { conn -> Int in
+            _ = try AuthMountStore.requireAppRole(mount, on: conn)
+            return try conn.execute("DELETE FROM approle_secret_ids WHERE mount = \(mount) AND expires_at IS NOT NULL AND expires_at <= \(now)")
+        }
+        grant.auditFact("approle.tidied", String(removed))
+        return removed
     }
 
     // MARK: login
@@ -180,14 +238,14 @@ public struct AppRoleService: Sendable {
     /// - Throws: ``AccessError`` `.invalidRequest` "invalid role or secret ID" for any mismatch (the same words
     ///   for every case, so nothing can be learnt from them), `.rateLimited` after too many failures from the
     ///   role ID or the address.
-    public func login(_ grant: Grant, roleID: String, secretID: String) async throws -> IssuedToken {
+    public func login(_ grant: Grant, mount: String, roleID: String, secretID: String) async throws -> IssuedToken {
         let address = grant.remoteAddress
-        let keys = ["role:\(roleID.prefix(128))", "address:\(address)"]
+        let keys = ["role:\(mount)/\(roleID.prefix(128))", "address:\(address)"]
         if let wait = limiter.blocked(keys) {
             throw AccessError(.rateLimited, "too many failed logins for this role or from this address; try again in \(wait) s")
         }
         do {
-            let issued = try await attemptLogin(roleID: roleID, secretID: secretID, address: address)
+            let issued = try await attemptLogin(mount: mount, roleID: roleID, secretID: secretID, address: address)
             grant.auditSensitive("auth.client_token", issued.token)
             grant.auditFact("auth.accessor", issued.entry.accessor)
             return issued
@@ -199,13 +257,14 @@ public struct AppRoleService: Sendable {
 
     static let invalid = AccessError(.invalidRequest, "invalid role or secret ID")
 
-    private func attemptLogin(roleID: String, secretID: String, address: String) async throws -> IssuedToken {
+    private func attemptLogin(mount: String, roleID: String, secretID: String, address: String) async throws -> IssuedToken {
         guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
         let hash = try tokens.hash(secretID)
         let now = Date()
-        let role = try await database.transaction { conn -> AppRoleRole in
-            guard let role = try Self.role(where: "role_id", equals: roleID, on: conn),
-                let secret = try Self.secretID(hash: hash, role: role.name, on: conn)
+        let (role, secret, method) = try await database.transaction { conn -> (AppRoleRole, AppRoleSecretID, AuthMount) in
+            let method = try AuthMountStore.requireAppRole(mount, on: conn)
+            guard let role = try Self.role(mount: mount, where: "role_id", equals: roleID, on: conn),
+                let secret = try Self.secretID(hash: hash, mount: mount, role: role.name, on: conn)
             else { throw Self.invalid }
             if let expiry = secret.expiresAt, expiry <= now { throw Self.invalid }
             guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else { throw Self.invalid }
@@ -218,11 +277,13 @@ public struct AppRoleService: Sendable {
                 guard try conn.execute("UPDATE approle_secret_ids SET num_uses = num_uses - 1 WHERE accessor = \(secret.accessor) AND num_uses > 1") == 1
                 else { throw Self.invalid }
             }
-            return role
+            return (role, secret, method)
         }
-        return try await tokens.issueLogin(policies: role.policies, meta: ["role_name": role.name], displayName: "approle", ttl: role.tokenTTL,
+        // As Vault: the secret ID's metadata, then the role's name, become the token's metadata.
+        let meta = (secret.metadata ?? [:]).merging(["role_name": role.name]) { $1 }
+        return try await tokens.issueLogin(policies: role.policies, meta: meta, displayName: "approle", ttl: role.tokenTTL,
                                            maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
-                                           path: "auth/approle/login")
+                                           path: method.loginPath)
     }
 
     // MARK: rows
@@ -235,9 +296,9 @@ public struct AppRoleService: Sendable {
 
     static func encodeList(_ list: [String]) -> String? { list.isEmpty ? nil : TokenStore.encode(list) }
 
-    static func role(where column: String, equals value: String, on conn: any SQLConnection) throws -> AppRoleRole? {
+    static func role(mount: String, where column: String, equals value: String, on conn: any SQLConnection) throws -> AppRoleRole? {
         let query: SQLQuery = column == "role_id"
-            ? "\(roleColumns) WHERE role_id = \(value)" : "\(roleColumns) WHERE name = \(value)"
+            ? "\(roleColumns) WHERE mount = \(mount) AND role_id = \(value)" : "\(roleColumns) WHERE mount = \(mount) AND name = \(value)"
         guard let row = try conn.queryFirst(query) else { return nil }
         return AppRoleRole(name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
                            tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
@@ -253,8 +314,8 @@ public struct AppRoleService: Sendable {
 
     static let secretColumns: SQLQuery = "SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash FROM approle_secret_ids"
 
-    static func secretID(hash: [UInt8], role: String, on conn: any SQLConnection) throws -> AppRoleSecretID? {
-        guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND role_name = \(role)"),
+    static func secretID(hash: [UInt8], mount: String, role: String, on conn: any SQLConnection) throws -> AppRoleSecretID? {
+        guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(role)"),
             ConstantTime.equals(try row.decode([UInt8].self, at: 7), hash)
         else { return nil }
         return try secretEntry(row)

@@ -21,6 +21,8 @@ public final class Gate: Sendable {
     package let policies: PolicyStore
     package let tokens: TokenService
     public let appRole: AppRoleService
+    /// The auth methods enabled at paths under `auth/` (`sys/auth`).
+    public let authMounts: AuthMountStore
     /// Response wrapping (`X-Vault-Wrap-TTL`, `sys/wrapping/*`).
     public let wrapping: ResponseWrapping
     let logger: Logger
@@ -36,6 +38,7 @@ public final class Gate: Sendable {
         let tokens = TokenService(store: TokenStore(database: database), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
+        self.authMounts = AuthMountStore(database: database)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
     }
 

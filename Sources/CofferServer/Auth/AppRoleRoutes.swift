@@ -3,109 +3,157 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `auth/approle/*` in Vault's shapes (hvac's `auth.approle`), and `sys/auth`, which lists the two methods.
+/// AppRole at every path it is enabled at (`auth/<mount>/*`, hvac's `auth.approle` with `mount_point=`), in
+/// Vault's shapes; and `sys/auth`, which enables, lists, tunes and disables auth methods.
 struct AppRoleRoutes: Sendable {
     let appRole: AppRoleService
+    let authMounts: AuthMountStore
     let tokens: TokenRoutes
 
     func register(on router: GatedRouter) {
-        let base = "/v1/auth/approle/role"
-        router.onList(base) { _, _, grant in try await listRoles(grant) }
+        // `auth/token/*` is a constant path, so the router never hands the token method's routes to these.
+        let base = "/v1/auth/:mount/role"
+        router.onList(base) { _, context, grant in try await listRoles(grant, try mount(context)) }
         router.on("\(base)/:name", method: .get) { _, context, grant in
-            let name = try context.parameters.require("name")
-            guard let role = try await appRole.read(grant, name: name) else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, ["data": RoleBody(role)])
+            guard let role = try await appRole.read(grant, mount: try mount(context), name: try context.parameters.require("name")) else {
+                throw APIError(.notFound, [])
+            }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleBody(role)))
         }
         router.on("\(base)/:name", method: .delete) { _, context, grant in
-            try await appRole.delete(grant, name: try context.parameters.require("name"))
+            try await appRole.delete(grant, mount: try mount(context), name: try context.parameters.require("name"))
             return Response(status: .noContent)
         }
         router.on("\(base)/:name/role-id", method: .get) { _, context, grant in
-            guard let role = try await appRole.read(grant, name: try context.parameters.require("name")) else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, ["data": ["role_id": role.roleID]])
+            guard let role = try await appRole.read(grant, mount: try mount(context), name: try context.parameters.require("name")) else {
+                throw APIError(.notFound, [])
+            }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["role_id": role.roleID]))
         }
         router.onList("\(base)/:name/secret-id") { _, context, grant in
-            try await listSecretIDs(grant, try context.parameters.require("name"))
+            try await listSecretIDs(grant, try mount(context), try context.parameters.require("name"))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
-                let name = try context.parameters.require("name")
+                let (mount, name) = (try mount(context), try context.parameters.require("name"))
                 let body = try await Body.decodeIfPresent(RoleRequest.self, request, context) ?? RoleRequest()
-                var role = try await appRole.read(grant, name: name) ?? AppRoleRole(name: name)
+                var role = try await appRole.read(grant, mount: mount, name: name) ?? AppRoleRole(name: name)
                 try body.apply(to: &role)
-                try await appRole.write(grant, role)
+                try await appRole.write(grant, mount: mount, role)
                 return Response(status: .noContent)
             }
-            router.on("\(base)/:name/secret-id", method: method) { request, context, grant in
-                let name = try context.parameters.require("name")
-                let body = try await Body.decodeIfPresent(SecretIDRequest.self, request, context) ?? SecretIDRequest()
-                let metadata = try body.metadata.map { text -> [String: String] in
-                    guard let object = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
-                        throw APIError(.badRequest, "metadata must be a JSON object of strings, written as a string (as Vault takes it)")
-                    }
-                    return object
-                }
-                let (secretID, entry) = try await appRole.generateSecretID(
-                    grant, role: name, metadata: metadata, cidrList: body.cidr_list?.items ?? [],
-                    ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") }, numUses: body.num_uses)
-                return VaultJSON.response(status: .ok, ["data": SecretIDBody(
-                    secret_id: secretID, secret_id_accessor: entry.accessor,
-                    secret_id_ttl: entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0,
-                    secret_id_num_uses: entry.numUses)])
+            // A role ID of the caller's choosing (Vault's `role-id` write).
+            router.on("\(base)/:name/role-id", method: method) { request, context, grant in
+                let (mount, name) = (try mount(context), try context.parameters.require("name"))
+                let body = try await Body.decode(RoleIDRequest.self, request, context)
+                guard let roleID = body.role_id, !roleID.isEmpty else { throw APIError(.badRequest, "role_id is required") }
+                guard var role = try await appRole.read(grant, mount: mount, name: name) else { throw APIError(.notFound, []) }
+                role.roleID = roleID
+                try await appRole.write(grant, mount: mount, role)
+                return Response(status: .noContent)
             }
+            for custom in [false, true] {
+                router.on("\(base)/:name/\(custom ? "custom-secret-id" : "secret-id")", method: method) { request, context, grant in
+                    let (mount, name) = (try mount(context), try context.parameters.require("name"))
+                    let body = try await Body.decodeIfPresent(SecretIDRequest.self, request, context) ?? SecretIDRequest()
+                    if custom, body.secret_id?.isEmpty ?? true { throw APIError(.badRequest, "secret_id is required: the secret ID to use") }
+                    let (secretID, entry) = try await appRole.generateSecretID(
+                        grant, mount: mount, role: name, custom: custom ? body.secret_id : nil, metadata: try body.metadataObject(),
+                        cidrList: body.cidr_list?.items ?? [], ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") }, numUses: body.num_uses)
+                    return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDBody(
+                        secret_id: secretID, secret_id_accessor: entry.accessor,
+                        secret_id_ttl: entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0,
+                        secret_id_num_uses: entry.numUses)))
+                }
+            }
+            // Vault answers 204 for a secret ID it does not know (destroyed, expired or never issued).
             router.on("\(base)/:name/secret-id/lookup", method: method) { request, context, grant in
                 let body = try await Body.decode(SecretIDLookup.self, request, context)
                 guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
-                guard let entry = try await appRole.lookupSecretID(grant, role: try context.parameters.require("name"), secretID: secretID) else {
-                    throw APIError(.notFound, [])
-                }
-                return VaultJSON.response(status: .ok, ["data": SecretIDInfo(entry)])
+                guard let entry = try await appRole.lookupSecretID(grant, mount: try mount(context), role: try context.parameters.require("name"),
+                                                                   secretID: secretID) else { return Response(status: .noContent) }
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
             }
             router.on("\(base)/:name/secret-id/destroy", method: method) { request, context, grant in
                 let body = try await Body.decode(SecretIDLookup.self, request, context)
                 guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
-                try await appRole.destroySecretID(grant, role: try context.parameters.require("name"), secretID: secretID)
+                try await appRole.destroySecretID(grant, mount: try mount(context), role: try context.parameters.require("name"), secretID: secretID)
                 return Response(status: .noContent)
             }
             router.on("\(base)/:name/secret-id-accessor/lookup", method: method) { request, context, grant in
                 let body = try await Body.decode(SecretIDLookup.self, request, context)
                 guard let accessor = body.secret_id_accessor, !accessor.isEmpty else { throw APIError(.badRequest, "secret_id_accessor is required") }
-                guard let entry = try await appRole.lookupSecretID(grant, role: try context.parameters.require("name"), accessor: accessor) else {
-                    throw APIError(.notFound, [])
-                }
-                return VaultJSON.response(status: .ok, ["data": SecretIDInfo(entry)])
+                guard let entry = try await appRole.lookupSecretID(grant, mount: try mount(context), role: try context.parameters.require("name"),
+                                                                   accessor: accessor) else { throw APIError(.notFound, []) }
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
             }
             router.on("\(base)/:name/secret-id-accessor/destroy", method: method) { request, context, grant in
                 let body = try await Body.decode(SecretIDLookup.self, request, context)
                 guard let accessor = body.secret_id_accessor, !accessor.isEmpty else { throw APIError(.badRequest, "secret_id_accessor is required") }
-                try await appRole.destroySecretID(grant, role: try context.parameters.require("name"), accessor: accessor)
+                try await appRole.destroySecretID(grant, mount: try mount(context), role: try context.parameters.require("name"), accessor: accessor)
                 return Response(status: .noContent)
             }
-            router.open("/v1/auth/approle/login", method: method) { request, context, grant in
+            // Done before it answers; 202 with Vault's words, which clients print.
+            router.on("/v1/auth/:mount/tidy/secret-id", method: method) { _, context, grant in
+                try await appRole.tidySecretIDs(grant, mount: try mount(context))
+                return VaultJSON.response(status: .accepted, VaultEnvelope<NoData>(data: nil, warnings: [
+                    "Tidy operation successfully started. Any information from the operation will be printed to Coffer's server logs."]))
+            }
+            router.open("/v1/auth/:mount/login", method: method) { request, context, grant in
                 let body = try await Body.decode(LoginRequest.self, request, context)
-                let issued = try await appRole.login(grant, roleID: body.role_id ?? "", secretID: body.secret_id ?? "")
+                let issued = try await appRole.login(grant, mount: try mount(context), roleID: body.role_id ?? "", secretID: body.secret_id ?? "")
                 return tokens.authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
+            }
+            router.on("/v1/sys/auth/:path", method: method) { request, context, grant in
+                let body = try await Body.decode(EnableRequest.self, request, context)
+                try await authMounts.enable(grant, path: try context.parameters.require("path"), type: body.type, description: body.description ?? "")
+                return Response(status: .noContent)
+            }
+            router.on("/v1/sys/auth/:path/tune", method: method) { request, context, grant in
+                let body = try await Body.decodeIfPresent(EnableRequest.Tune.self, request, context) ?? .init()
+                try await authMounts.tune(grant, path: try context.parameters.require("path"), description: body.description)
+                return Response(status: .noContent)
             }
         }
         router.on("/v1/sys/auth", method: .get) { _, _, _ in
-            let methods: [String: [String: String]] = [
-                "token/": ["type": "token", "description": "token based credentials", "accessor": "auth_token"],
-                "approle/": ["type": "approle", "description": "machine login with a role ID and a secret ID", "accessor": "auth_approle"],
-            ]
-            return VaultJSON.response(status: .ok, ["data": methods])
+            var methods: [String: MountEntry] = ["token/": .token]
+            for mount in try await authMounts.list() { methods[mount.key] = MountEntry(mount) }
+            // As sys/mounts: the methods at the top level (older clients) and under `data`.
+            return VaultJSON.response(status: .ok, MountRoutes.MountList(data: methods))
+        }
+        router.on("/v1/sys/auth/:path", method: .get) { _, context, _ in
+            let path = try context.parameters.require("path")
+            let method = path == "token" ? MountEntry.token : try await authMounts.mount(path).map(MountEntry.init)
+            guard let method else { throw APIError(.badRequest, "no auth method is enabled at auth/\(path)/ (see sys/auth)") }
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: method))
+        }
+        router.on("/v1/sys/auth/:path/tune", method: .get) { _, context, _ in
+            let path = try context.parameters.require("path")
+            let method = path == "token" ? MountEntry.token : try await authMounts.mount(path).map(MountEntry.init)
+            guard let method else { throw APIError(.badRequest, "no auth method is enabled at auth/\(path)/ (see sys/auth)") }
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: AuthTuneData(description: method.description)))
+        }
+        router.on("/v1/sys/auth/:path", method: .delete) { _, context, grant in
+            try await authMounts.disable(grant, path: try context.parameters.require("path"))
+            return Response(status: .noContent)
         }
     }
 
-    private func listRoles(_ grant: Grant) async throws -> Response {
-        let names = try await appRole.list(grant)
-        guard !names.isEmpty else { throw APIError(.notFound, []) }
-        return VaultJSON.response(status: .ok, ["data": ["keys": names]])
+    /// The auth mount a route names (its first segment after `auth/`).
+    private func mount(_ context: CofferRequestContext) throws -> String {
+        try context.parameters.require("mount")
     }
 
-    private func listSecretIDs(_ grant: Grant, _ role: String) async throws -> Response {
-        let accessors = try await appRole.listSecretIDs(grant, role: role)
+    private func listRoles(_ grant: Grant, _ mount: String) async throws -> Response {
+        let names = try await appRole.list(grant, mount: mount)
+        guard !names.isEmpty else { throw APIError(.notFound, []) }
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+    }
+
+    private func listSecretIDs(_ grant: Grant, _ mount: String, _ role: String) async throws -> Response {
+        let accessors = try await appRole.listSecretIDs(grant, mount: mount, role: role)
         guard !accessors.isEmpty else { throw APIError(.notFound, []) }
-        return VaultJSON.response(status: .ok, ["data": ["keys": accessors]])
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": accessors]))
     }
 
     // MARK: bodies
@@ -139,10 +187,41 @@ struct AppRoleRoutes: Sendable {
     }
 
     struct SecretIDRequest: Decodable {
+        var secret_id: String?
         var metadata: String?
         var cidr_list: StringList?
         var ttl: DurationValue?
         var num_uses: Int64?
+
+        /// Vault takes the metadata as a JSON object written as a string.
+        func metadataObject() throws -> [String: String]? {
+            try metadata.map { text -> [String: String] in
+                guard let object = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+                    throw APIError(.badRequest, "metadata must be a JSON object of strings, written as a string (as Vault takes it)")
+                }
+                return object
+            }
+        }
+    }
+
+    struct RoleIDRequest: Decodable {
+        var role_id: String?
+    }
+
+    struct EnableRequest: Decodable {
+        struct Tune: Decodable {
+            var description: String?
+        }
+        var type: String
+        var description: String?
+    }
+
+    struct AuthTuneData: Encodable {
+        let description: String
+        let default_lease_ttl = 2_764_800
+        let max_lease_ttl = 2_764_800
+        let force_no_cache = false
+        let token_type = "default-service"
     }
 
     struct SecretIDLookup: Decodable {
@@ -155,31 +234,34 @@ struct AppRoleRoutes: Sendable {
         var secret_id: String?
     }
 
+    /// A role as Vault's AppRole reads it back. The fields Coffer does not offer answer their defaults:
+    /// no period, no explicit max TTL beyond token_max_ttl, local secret IDs off, the default policy attached.
     struct RoleBody: Encodable {
         let token_policies: [String]
-        let policies: [String]
         let token_ttl: Int64
         let token_max_ttl: Int64
+        let token_explicit_max_ttl: Int64 = 0
+        let token_period: Int64 = 0
         let token_num_uses: Int64
+        let token_no_default_policy = false
+        let token_strictly_bind_ip = false
+        let token_type = "default"
         let secret_id_ttl: Int64
         let secret_id_num_uses: Int64
-        let secret_id_bound_cidrs: [String]
+        let secret_id_bound_cidrs: OrNull<[String]>
         let token_bound_cidrs: [String]
-        let bind_secret_id: Bool
-        let token_type: String
+        let bind_secret_id = true
+        let local_secret_ids = false
 
         init(_ role: AppRoleRole) {
             token_policies = role.policies
-            policies = role.policies
             token_ttl = role.tokenTTL
             token_max_ttl = role.tokenMaxTTL
             token_num_uses = role.tokenNumUses
             secret_id_ttl = role.secretIDTTL
             secret_id_num_uses = role.secretIDNumUses
-            secret_id_bound_cidrs = role.secretIDBoundCIDRs
+            secret_id_bound_cidrs = OrNull(role.secretIDBoundCIDRs.isEmpty ? nil : role.secretIDBoundCIDRs)
             token_bound_cidrs = role.tokenBoundCIDRs
-            bind_secret_id = true
-            token_type = "service"
         }
     }
 
@@ -196,8 +278,12 @@ struct AppRoleRoutes: Sendable {
         let cidr_list: [String]
         let secret_id_num_uses: Int64
         let creation_time: String
+        /// Vault's time of the last change to the secret ID's settings; Coffer's are fixed when it is made.
+        let last_updated_time: String
         let expiration_time: String
         let secret_id_ttl: Int64
+        /// Coffer binds tokens through the role's token_bound_cidrs only.
+        let token_bound_cidrs: [String] = []
 
         init(_ entry: AppRoleSecretID) {
             let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -206,6 +292,7 @@ struct AppRoleRoutes: Sendable {
             cidr_list = entry.cidrList
             secret_id_num_uses = entry.numUses
             creation_time = iso.format(entry.createdAt)
+            last_updated_time = creation_time
             expiration_time = entry.expiresAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z"
             secret_id_ttl = entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0
         }

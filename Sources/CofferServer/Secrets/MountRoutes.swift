@@ -13,8 +13,8 @@ struct MountRoutes: Sendable {
     func register(on router: GatedRouter) {
         router.on("/v1/sys/mounts", method: .get) { _, _, _ in
             let all = try await mounts.list()
-            var data: [String: MountData] = [:]
-            for mount in all { data[mount.key] = MountData(mount) }
+            var data: [String: MountEntry] = [:]
+            for mount in all { data[mount.key] = MountEntry(mount) }
             // Vault answers the mounts both at the top level (older clients) and under `data`.
             return VaultJSON.response(status: .ok, MountList(data: data))
         }
@@ -51,7 +51,7 @@ struct MountRoutes: Sendable {
         router.on("/v1/sys/mounts/:path", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
             guard let mount = try await mounts.mount(path) else { throw APIError(.notFound, []) }
-            return VaultJSON.response(status: .ok, FlatEnvelope(fields: MountData(mount)))
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: MountEntry(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .delete) { _, context, grant in
             try await mounts.disable(grant, path: try context.parameters.require("path"))
@@ -73,11 +73,11 @@ struct MountRoutes: Sendable {
 
     /// `sys/internal/ui/mounts/*`: the mount's entry as `sys/mounts` gives it, with its path.
     struct PreflightData: Encodable {
-        let entry: MountData
+        let entry: MountEntry
         let path: String
 
         init(_ mount: KVMount) {
-            entry = MountData(mount)
+            entry = MountEntry(mount)
             path = mount.key
         }
 
@@ -111,35 +111,6 @@ struct MountRoutes: Sendable {
         var options: [String: String]?
     }
 
-    struct MountData: Encodable {
-        struct Config: Encodable {
-            let default_lease_ttl = 0
-            let max_lease_ttl = 0
-            let force_no_cache = false
-        }
-        let type = "kv"
-        let description: String
-        let accessor: String
-        let uuid: String
-        let options: [String: String]
-        let config = Config()
-        let local = false
-        let seal_wrap = false
-        let external_entropy_access = false
-        // Vault's plugin fields: KV is built in, so no plugin version and no plugin binary to hash.
-        let plugin_version = ""
-        let running_plugin_version = "v\(HealthCheck.version)+builtin.coffer"
-        let running_sha256 = ""
-        let deprecation_status = "supported"
-
-        init(_ mount: KVMount) {
-            description = mount.description
-            accessor = mount.accessor
-            uuid = mount.uuid
-            options = ["version": String(mount.version)]
-        }
-    }
-
     struct TuneData: Encodable {
         let description: String
         let default_lease_ttl = 2_764_800
@@ -153,8 +124,9 @@ struct MountRoutes: Sendable {
         }
     }
 
-    struct MountList: Encodable {
-        let data: [String: MountData]
+    /// Vault's listing of mounts (`sys/mounts`, `sys/auth`): each entry at the top level and under `data`.
+    struct MountList<Entry: Encodable>: Encodable {
+        let data: [String: Entry]
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: DynamicKey.self)

@@ -111,6 +111,44 @@ calls = [
     ("kv1 read deleted", "GET", "kvonex/app/db", None, "root", [], {}),
     ("v1 path on v2", "GET", "secret/app/db", None, "root", ["data"], {}),
     ("kv1 upgrade", "POST", "sys/mounts/kvone/tune", {"options": {"version": "2"}}, "root", [], {}),
+    # Auth methods at any path: AppRole under another name
+    ("auth enable", "POST", "sys/auth/diff-approle", {"type": "approle", "description": "diff"}, "root", [], {}),
+    ("auth enable taken", "POST", "sys/auth/diff-approle", {"type": "approle"}, "root", [], {}),
+    ("auth enable bad type", "POST", "sys/auth/diff-other", {"type": "nosuch"}, "root", [], {}),
+    ("auth list", "GET", "sys/auth", None, "root", ["data.diff-approle/.type", "data.diff-approle/.description", "data.token/.type"], {}),
+    ("auth read", "GET", "sys/auth/diff-approle", None, "root", ["data.type", "data.description"], {}),
+    ("auth tune", "POST", "sys/auth/diff-approle/tune", {"description": "tuned"}, "root", [], {}),
+    ("auth tune read", "GET", "sys/auth/diff-approle/tune", None, "root", ["data.description"], {}),
+    ("approle role write", "POST", "auth/diff-approle/role/builder",
+     {"token_policies": "default,diff-reader", "token_ttl": "10m", "token_max_ttl": 3600, "secret_id_num_uses": "5"}, "root", [], {}),
+    ("approle role read", "GET", "auth/diff-approle/role/builder", None, "root",
+     ["data.token_policies", "data.token_ttl", "data.token_max_ttl", "data.secret_id_num_uses", "data.token_type", "data.bind_secret_id"], {}),
+    ("approle role list", "LIST", "auth/diff-approle/role", None, "root", ["data.keys"], {}),
+    ("approle role-id read", "GET", "auth/diff-approle/role/builder/role-id", None, "root", [], {}),
+    ("approle role-id set", "POST", "auth/diff-approle/role/builder/role-id", {"role_id": "builder-diff"}, "root", [], {}),
+    ("approle role-id after", "GET", "auth/diff-approle/role/builder/role-id", None, "root", ["data.role_id"], {}),
+    ("approle secret-id", "POST", "auth/diff-approle/role/builder/secret-id", {"metadata": "{\"env\": \"ci\"}", "ttl": "1h"}, "root",
+     ["data.secret_id_ttl", "data.secret_id_num_uses"], {"accessor": "data.secret_id_accessor"}),
+    ("approle custom secret-id", "POST", "auth/diff-approle/role/builder/custom-secret-id",
+     {"secret_id": "diff-custom-secret-0123456789", "metadata": "{\"pipeline\": \"nightly\"}"}, "root", ["data.secret_id", "data.secret_id_num_uses"], {}),
+    ("approle login", "POST", "auth/diff-approle/login", {"role_id": "builder-diff", "secret_id": "diff-custom-secret-0123456789"}, None,
+     ["auth.policies", "auth.token_policies", "auth.metadata", "auth.lease_duration", "auth.renewable"], {"approle_token": "auth.client_token"}),
+    ("approle token lookup", "GET", "auth/token/lookup-self", None, "approle_token", ["data.path", "data.meta", "data.policies"], {}),
+    ("approle login wrong mount", "POST", "auth/approle/login", {"role_id": "builder-diff", "secret_id": "diff-custom-secret-0123456789"}, None, [], {}),
+    ("approle login bad", "POST", "auth/diff-approle/login", {"role_id": "builder-diff", "secret_id": "wrong"}, None, [], {}),
+    ("approle secret-id lookup", "POST", "auth/diff-approle/role/builder/secret-id/lookup", {"secret_id": "diff-custom-secret-0123456789"}, "root",
+     ["data.metadata", "data.secret_id_num_uses", "data.cidr_list"], {}),
+    ("approle accessor lookup", "POST", "auth/diff-approle/role/builder/secret-id-accessor/lookup", {"secret_id_accessor": "{accessor}"}, "root",
+     ["data.metadata", "data.secret_id_ttl"], {}),
+    ("approle secret-id list", "LIST", "auth/diff-approle/role/builder/secret-id", None, "root", [], {}),
+    ("approle secret-id destroy", "POST", "auth/diff-approle/role/builder/secret-id/destroy", {"secret_id": "diff-custom-secret-0123456789"}, "root", [], {}),
+    ("approle destroyed lookup", "POST", "auth/diff-approle/role/builder/secret-id/lookup", {"secret_id": "diff-custom-secret-0123456789"}, "root", [], {}),
+    ("approle accessor destroy", "POST", "auth/diff-approle/role/builder/secret-id-accessor/destroy", {"secret_id_accessor": "{accessor}"}, "root", [], {}),
+    ("approle tidy", "POST", "auth/diff-approle/tidy/secret-id", None, "root", [], {}),
+    ("approle role delete", "DELETE", "auth/diff-approle/role/builder", None, "root", [], {}),
+    ("approle role gone", "GET", "auth/diff-approle/role/builder", None, "root", [], {}),
+    ("auth disable", "DELETE", "sys/auth/diff-approle", None, "root", [], {}),
+    ("approle token after disable", "GET", "auth/token/lookup-self", None, "approle_token", [], {}),
     ("unrouted no token", "GET", "nothing/routed/here", None, None, ["errors"], {}),
     ("unrouted root", "GET", "nothing/routed/here", None, "root", [], {}),
     ("kv1 unmount", "DELETE", "sys/mounts/kvonex", None, "root", [], {}),
@@ -168,7 +206,9 @@ def call(addr, root, tokens, method, path, body, who):
     if isinstance(body, str):
         data = body
     elif body is not None:
-        data = json.dumps(body).replace("{reader}", tokens.get("reader", ""))
+        data = json.dumps(body)
+        for variable, value in tokens.items():
+            data = data.replace("{" + variable + "}", str(value))
     response = requests.request(method, f"{addr}/v1/{path}", headers=headers, data=data, timeout=30)
     try:
         answer = response.json() if response.content else None
