@@ -101,7 +101,7 @@ public struct CofferServer: Sendable {
         let health = healthCheck
         SysRoutes(health: health).register(on: router)
         SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
-        let tokenRoutes = TokenRoutes(tokens: gate.tokens)
+        let tokenRoutes = TokenRoutes(tokens: gate.tokens, roles: gate.tokenRoles)
         tokenRoutes.register(on: router)
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)

@@ -21,6 +21,8 @@ public final class Gate: Sendable {
     package let policies: PolicyStore
     package let tokens: TokenService
     public let appRole: AppRoleService
+    /// Token roles (`auth/token/roles/*`).
+    public let tokenRoles: TokenRoleStore
     /// The auth methods enabled at paths under `auth/` (`sys/auth`).
     public let authMounts: AuthMountStore
     /// Response wrapping (`X-Vault-Wrap-TTL`, `sys/wrapping/*`).
@@ -39,6 +41,7 @@ public final class Gate: Sendable {
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
         self.authMounts = AuthMountStore(database: database)
+        self.tokenRoles = TokenRoleStore(database: database)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
     }
 

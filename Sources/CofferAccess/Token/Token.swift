@@ -26,6 +26,13 @@ public struct TokenEntry: Sendable, Equatable {
     public let maxExpiresAt: Date?
     /// Addresses the token may be used from (AppRole's `token_bound_cidrs`); empty means anywhere.
     public var boundCIDRs: [String] = []
+    /// A periodic token's period in seconds: each renewal sets its TTL to this, and only an explicit maximum
+    /// ends it. 0 for a token that is not periodic.
+    public var period: Int64 = 0
+    /// The token role it was made from (`auth/token/create/:role`).
+    public var role: String?
+    /// When it was last renewed.
+    public var lastRenewalAt: Date?
 
     public var orphan: Bool { parentAccessor == nil }
     public var isRoot: Bool { policies.contains(Policy.rootName) }
@@ -79,10 +86,13 @@ public struct TokenRequest: Sendable {
     public var renewable: Bool
     public var noParent: Bool
     public var noDefaultPolicy: Bool
+    /// Seconds; a periodic token (needs root or `sudo`, or a role that sets one).
+    public var period: Int64?
 
     public init(policies: [String]? = nil, meta: [String: String]? = nil, displayName: String? = nil, ttl: Int64? = nil,
                 explicitMaxTTL: Int64? = nil, numUses: Int64 = 0, renewable: Bool = true, noParent: Bool = false,
-                noDefaultPolicy: Bool = false) {
+                noDefaultPolicy: Bool = false, period: Int64? = nil) {
+        self.period = period
         self.policies = policies
         self.meta = meta
         self.displayName = displayName

@@ -20,51 +20,89 @@ public struct TokenService: Sendable {
 
     /// Creates a token as `grant`'s token asks (Vault's rules): a child of the caller unless `orphan`, with a
     /// subset of the caller's policies unless the caller is root, `default` added unless `noDefaultPolicy`,
-    /// a TTL no longer than the parent's remaining TTL.
-    /// - Parameter orphan: `auth/token/create-orphan`, or `no_parent` (which needs `sudo` on `auth/token/create`).
+    /// a TTL no longer than the parent's remaining TTL. A periodic token (`period`) needs root or `sudo`.
+    /// - Parameters:
+    ///   - orphan: `auth/token/create-orphan`, or `no_parent` (which needs `sudo` on `auth/token/create`).
+    ///   - role: `auth/token/create/:role`: the role decides the policies the token may have (its allowed
+    ///     policies, or the caller's), whether it is an orphan, renewable or periodic, and its maximum.
     /// - Throws: ``AccessError`` `.invalidRequest` for bad parameters, `.permissionDenied` for policies the caller lacks.
-    public func create(_ grant: Grant, _ request: TokenRequest, orphan: Bool, path: String = "auth/token/create") async throws -> IssuedToken {
+    public func create(_ grant: Grant, _ request: TokenRequest, orphan: Bool, role: TokenRole? = nil,
+                       path: String = "auth/token/create") async throws -> IssuedToken {
         guard let parent = grant.token else { throw AccessError.permissionDenied }
-        if request.noParent && !orphan && !parent.isRoot && !grant.allows(.sudo) {
+        let privileged = parent.isRoot || grant.allows(.sudo)
+        if role == nil, request.noParent, !orphan, !privileged {
             throw AccessError(.invalidRequest, "root or sudo privileges required to create orphan token")
         }
-        let isOrphan = orphan || request.noParent
-        var policies = Set((request.policies ?? parent.policies.filter { $0 != Policy.defaultName || !request.noDefaultPolicy })
+        if role == nil, (request.period ?? 0) > 0, !privileged {
+            throw AccessError(.invalidRequest, "root or sudo privileges required to create periodic token")
+        }
+        let isOrphan = role?.orphan ?? (orphan || request.noParent)
+        let noDefault = request.noDefaultPolicy || role?.noDefaultPolicy == true
+        let allowed = role?.allowedPolicies ?? []
+        let offered = allowed.isEmpty ? parent.policies : allowed
+        var policies = Set((request.policies ?? offered.filter { $0 != Policy.defaultName || !noDefault })
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         for name in policies { try PolicyStore.validate(name: name) }
-        if !parent.isRoot {
+        if let role, !allowed.isEmpty {
+            let outside = policies.subtracting(allowed).subtracting([Policy.defaultName])
+            guard outside.isEmpty else {
+                throw AccessError(.invalidRequest, "token policies must be a subset of the role's allowed policies: \(outside.sorted().joined(separator: ", ")) is not allowed by \(role.name)")
+            }
+        } else if !parent.isRoot {
             let missing = policies.subtracting(parent.policies).subtracting([Policy.defaultName])
             guard missing.isEmpty else {
                 throw AccessError(.invalidRequest, "child policies must be subset of parent: \(missing.sorted().joined(separator: ", ")) not held by the caller")
             }
         }
-        if request.noDefaultPolicy { policies.remove(Policy.defaultName) } else if !policies.contains(Policy.rootName) { policies.insert(Policy.defaultName) }
+        if noDefault { policies.remove(Policy.defaultName) } else if !policies.contains(Policy.rootName) { policies.insert(Policy.defaultName) }
+        if let role {
+            let refused = policies.intersection(role.disallowedPolicies)
+            guard refused.isEmpty else {
+                throw AccessError(.invalidRequest, "token policies include ones the role \(role.name) disallows: \(refused.sorted().joined(separator: ", "))")
+            }
+            // Only root makes root: a role never turns a caller without root into one.
+            guard !policies.contains(Policy.rootName) || parent.isRoot else {
+                throw AccessError(.invalidRequest, "root tokens may not be created from a token role by a caller without root")
+            }
+        }
         guard request.numUses >= 0 else { throw AccessError(.invalidRequest, "num_uses must be 0 (unlimited) or more") }
-        guard (request.ttl ?? 0) >= 0, (request.explicitMaxTTL ?? 0) >= 0 else { throw AccessError(.invalidRequest, "ttl and explicit_max_ttl must not be negative") }
+        guard (request.ttl ?? 0) >= 0, (request.explicitMaxTTL ?? 0) >= 0, (request.period ?? 0) >= 0 else {
+            throw AccessError(.invalidRequest, "ttl, explicit_max_ttl and period must not be negative")
+        }
+        let period = min(role.map { $0.period > 0 ? $0.period : request.period ?? 0 } ?? request.period ?? 0, Self.maximumTTL)
+        let explicitMax: Int64 = [request.explicitMaxTTL ?? 0, role?.explicitMaxTTL ?? 0].filter { $0 > 0 }.min() ?? 0
         let now = Date()
         let isRootToken = policies.contains(Policy.rootName)
-        // Root tokens without a TTL never expire (Vault); every other token gets one.
-        var ttl = request.ttl ?? (isRootToken ? 0 : Self.defaultTTL)
+        // Root tokens without a TTL never expire (Vault); every other token gets one. A periodic token's TTL is its period.
+        var ttl = period > 0 ? period : request.ttl ?? (isRootToken ? 0 : Self.defaultTTL)
         if !isRootToken || ttl > 0 { ttl = min(ttl == 0 ? Self.defaultTTL : ttl, Self.maximumTTL) }
-        if let maximum = request.explicitMaxTTL, maximum > 0 { ttl = min(ttl, maximum) }
+        if explicitMax > 0 { ttl = min(ttl, explicitMax) }
         var expiresAt = ttl > 0 ? now.addingTimeInterval(TimeInterval(ttl)) : nil
-        var maxExpiresAt = request.explicitMaxTTL.flatMap { $0 > 0 ? now.addingTimeInterval(TimeInterval($0)) : nil }
+        var maxExpiresAt = explicitMax > 0 ? now.addingTimeInterval(TimeInterval(explicitMax)) : nil
         if !isOrphan, let parentExpiry = parent.expiresAt {
             // A child never outlives its parent.
             expiresAt = min(expiresAt ?? parentExpiry, parentExpiry)
             maxExpiresAt = min(maxExpiresAt ?? parentExpiry, parentExpiry)
         }
-        if maxExpiresAt == nil, let expiresAt, !isRootToken { maxExpiresAt = now.addingTimeInterval(TimeInterval(Self.maximumTTL)) > expiresAt ? now.addingTimeInterval(TimeInterval(Self.maximumTTL)) : expiresAt }
+        // Renewals stop at the system maximum, except for a periodic token, which only an explicit maximum ends.
+        if maxExpiresAt == nil, let expiresAt, !isRootToken, period == 0 {
+            maxExpiresAt = max(now.addingTimeInterval(TimeInterval(Self.maximumTTL)), expiresAt)
+        }
+        let path = role?.creationPath ?? path
         let displayName = Self.displayName(request.displayName, path: path)
         let token = TokenFormat.newToken()
-        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
+        var entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
                                meta: request.meta, displayName: displayName, path: path, creationTTL: expiresAt.map { Int64($0.timeIntervalSince(now).rounded()) } ?? 0,
-                               explicitMaxTTL: request.explicitMaxTTL ?? 0, numUses: request.numUses, renewable: request.renewable && expiresAt != nil,
+                               explicitMaxTTL: explicitMax, numUses: request.numUses,
+                               renewable: request.renewable && (role?.renewable ?? true) && expiresAt != nil,
                                createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt.map(\.roundedToStoredPrecision),
                                maxExpiresAt: maxExpiresAt.map(\.roundedToStoredPrecision))
+        entry.period = period
+        entry.role = role?.name
         try await store.insert(entry, hash: try hash(token))
         grant.auditSensitive("auth.client_token", token)
         grant.auditFact("auth.accessor", entry.accessor)
+        if let role { grant.auditFact("auth.token_role", role.name) }
         return IssuedToken(token: token, entry: entry)
     }
 

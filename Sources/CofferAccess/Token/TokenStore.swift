@@ -12,7 +12,7 @@ struct TokenStore: Sendable {
 
     static let columns: SQLQuery = """
         SELECT accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs FROM tokens
+               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at FROM tokens
         """
 
     func insert(_ entry: TokenEntry, hash: [UInt8]) async throws {
@@ -22,11 +22,11 @@ struct TokenStore: Sendable {
     static func insert(_ entry: TokenEntry, hash: [UInt8], on conn: any SQLConnection) throws {
         try conn.execute("""
             INSERT INTO tokens (accessor, token_hash, parent_accessor, policies, meta, display_name, path, creation_ttl,
-                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs)
+                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs, period, role)
             VALUES (\(entry.accessor), \(hash), \(entry.parentAccessor), \(encode(entry.policies)), \(entry.meta.map(encode)),
                     \(entry.displayName), \(entry.path), \(entry.creationTTL), \(entry.explicitMaxTTL), \(entry.numUses),
                     \(entry.renewable), \(entry.createdAt), \(entry.expiresAt), \(entry.maxExpiresAt),
-                    \(entry.boundCIDRs.isEmpty ? nil : encode(entry.boundCIDRs)))
+                    \(entry.boundCIDRs.isEmpty ? nil : encode(entry.boundCIDRs)), \(entry.period), \(entry.role))
             """)
     }
 
@@ -88,8 +88,9 @@ struct TokenStore: Sendable {
         }
     }
 
-    /// Moves the expiry of a renewable token to `now + increment` (its creation TTL when `increment` is nil),
-    /// never past its maximum. Returns the updated entry, or `nil` when the token is gone.
+    /// Moves the expiry of a renewable token to `now + increment` (its creation TTL when `increment` is nil; a
+    /// periodic token's period whatever was asked, as in Vault), never past its maximum. Returns the updated
+    /// entry, or `nil` when the token is gone.
     func renew(accessor: String, increment: Int64?, now: Date) async throws -> TokenEntry? {
         try await database.transaction { conn in
             guard let entry = try conn.queryFirst("\(Self.columns) WHERE accessor = \(accessor)").map(Self.entry) else { return nil }
@@ -97,9 +98,10 @@ struct TokenStore: Sendable {
                 throw AccessError(.invalidRequest, "lease is not renewable: the token was created with renewable=false or has no TTL")
             }
             guard !entry.isExpired(at: now) else { return nil }
-            var expiry = now.addingTimeInterval(TimeInterval(increment.map { $0 > 0 ? $0 : entry.creationTTL } ?? entry.creationTTL))
+            let seconds = entry.period > 0 ? entry.period : increment.map { $0 > 0 ? $0 : entry.creationTTL } ?? entry.creationTTL
+            var expiry = now.addingTimeInterval(TimeInterval(seconds)).roundedToStoredPrecision
             if let limit = entry.maxExpiresAt { expiry = min(expiry, limit) }
-            try conn.execute("UPDATE tokens SET expires_at = \(expiry) WHERE accessor = \(accessor)")
+            try conn.execute("UPDATE tokens SET expires_at = \(expiry), last_renewal_at = \(now.roundedToStoredPrecision) WHERE accessor = \(accessor)")
             return try conn.queryFirst("\(Self.columns) WHERE accessor = \(accessor)").map(Self.entry)
         }
     }
@@ -144,6 +146,9 @@ struct TokenStore: Sendable {
             explicitMaxTTL: try row.decode(at: 7), numUses: try row.decode(at: 8), renewable: try row.decode(at: 9),
             createdAt: try row.decode(at: 10), expiresAt: try row.decode(at: 11), maxExpiresAt: try row.decode(at: 12))
         entry.boundCIDRs = try (row.decode(String?.self, at: 14)).map(decodeList) ?? []
+        entry.period = try row.decode(at: 15)
+        entry.role = try row.decode(at: 16)
+        entry.lastRenewalAt = try row.decode(at: 17)
         return entry
     }
 

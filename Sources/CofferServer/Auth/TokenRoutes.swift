@@ -3,12 +3,40 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `auth/token/*` in Vault's shapes (hvac's `auth.token`): create, lookup, renew, revoke.
+/// `auth/token/*` in Vault's shapes (hvac's `auth.token`): create (also from a role), lookup, renew, revoke,
+/// and token roles.
 struct TokenRoutes: Sendable {
     let tokens: TokenService
+    let roles: TokenRoleStore
 
     func register(on router: GatedRouter) {
+        router.onList("/v1/auth/token/roles") { _, _, grant in
+            let names = try await roles.list(grant)
+            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
+        }
+        router.on("/v1/auth/token/roles/:name", method: .get) { _, context, grant in
+            guard let role = try await roles.read(grant, name: try context.parameters.require("name")) else { throw APIError(.notFound, []) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleData(role)))
+        }
+        router.on("/v1/auth/token/roles/:name", method: .delete) { _, context, grant in
+            try await roles.delete(grant, name: try context.parameters.require("name"))
+            return Response(status: .noContent)
+        }
         for method in [HTTPRequest.Method.post, .put] {
+            router.on("/v1/auth/token/roles/:name", method: method, operation: .write) { request, context, grant in
+                let name = try context.parameters.require("name")
+                let body = try await Body.decodeIfPresent(RoleBody.self, request, context) ?? RoleBody()
+                var role = try await roles.read(grant, name: name) ?? TokenRole(name: name)
+                try body.apply(to: &role)
+                try await roles.write(grant, role)
+                return Response(status: .noContent)
+            }
+            router.on("/v1/auth/token/create/:role", method: method) { request, context, grant in
+                let name = try context.parameters.require("role")
+                guard let role = try await roles.read(grant, name: name) else { throw APIError(.badRequest, "unknown role \(name)") }
+                return try await create(request, context, grant, orphan: role.orphan, role: role)
+            }
             router.on("/v1/auth/token/create", method: method) { request, context, grant in
                 try await create(request, context, grant, orphan: false)
             }
@@ -79,15 +107,16 @@ struct TokenRoutes: Sendable {
 
     // MARK: handlers
 
-    private func create(_ request: Request, _ context: CofferRequestContext, _ grant: Grant, orphan: Bool) async throws -> Response {
+    private func create(_ request: Request, _ context: CofferRequestContext, _ grant: Grant, orphan: Bool, role: TokenRole? = nil) async throws -> Response {
         let body = try await Body.decodeIfPresent(CreateBody.self, request, context) ?? CreateBody()
         let tokenRequest = TokenRequest(
             policies: body.policies, meta: body.meta, displayName: body.display_name,
             ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") },
             explicitMaxTTL: try body.explicit_max_ttl.map { try Duration.seconds(of: $0, field: "explicit_max_ttl") },
             numUses: body.num_uses ?? 0, renewable: body.renewable ?? true, noParent: body.no_parent ?? false,
-            noDefaultPolicy: body.no_default_policy ?? false)
-        let issued = try await tokens.create(grant, tokenRequest, orphan: orphan, path: orphan ? "auth/token/create-orphan" : "auth/token/create")
+            noDefaultPolicy: body.no_default_policy ?? false, period: try body.period.map { try Duration.seconds(of: $0, field: "period") })
+        let issued = try await tokens.create(grant, tokenRequest, orphan: orphan, role: role,
+                                             path: orphan ? "auth/token/create-orphan" : "auth/token/create")
         // The TTL as granted (Vault's `lease_duration`), not what is left a moment later.
         return authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
     }
@@ -121,6 +150,68 @@ struct TokenRoutes: Sendable {
         var renewable: Bool?
         var no_parent: Bool?
         var no_default_policy: Bool?
+        var period: DurationValue?
+    }
+
+    /// A token role as Vault takes it; `token_period` and `token_explicit_max_ttl` are the newer names.
+    struct RoleBody: Decodable {
+        var allowed_policies: StringList?
+        var disallowed_policies: StringList?
+        var orphan: Bool?
+        var renewable: Bool?
+        var period: DurationValue?
+        var token_period: DurationValue?
+        var explicit_max_ttl: DurationValue?
+        var token_explicit_max_ttl: DurationValue?
+        var path_suffix: String?
+        var token_no_default_policy: Bool?
+
+        func apply(to role: inout TokenRole) throws {
+            if let list = allowed_policies { role.allowedPolicies = list.items }
+            if let list = disallowed_policies { role.disallowedPolicies = list.items }
+            if let orphan { role.orphan = orphan }
+            if let renewable { role.renewable = renewable }
+            if let value = token_period ?? period { role.period = try Duration.seconds(of: value, field: "token_period") }
+            if let value = token_explicit_max_ttl ?? explicit_max_ttl {
+                role.explicitMaxTTL = try Duration.seconds(of: value, field: "token_explicit_max_ttl")
+            }
+            if let path_suffix { role.pathSuffix = path_suffix }
+            if let token_no_default_policy { role.noDefaultPolicy = token_no_default_policy }
+        }
+    }
+
+    /// A token role as Vault reads it back, with both the older and the newer field names. Glob policies and
+    /// entity aliases are Vault features Coffer does not offer: they read back empty.
+    struct RoleData: Encodable {
+        let name: String
+        let allowed_policies: [String]
+        let allowed_policies_glob: [String] = []
+        let disallowed_policies: [String]
+        let disallowed_policies_glob: [String] = []
+        let allowed_entity_aliases = OrNull<[String]>(nil)
+        let orphan: Bool
+        let renewable: Bool
+        let period: Int64
+        let token_period: Int64
+        let explicit_max_ttl: Int64
+        let token_explicit_max_ttl: Int64
+        let path_suffix: String
+        let token_no_default_policy: Bool
+        let token_type = "default-service"
+
+        init(_ role: TokenRole) {
+            name = role.name
+            allowed_policies = role.allowedPolicies
+            disallowed_policies = role.disallowedPolicies
+            orphan = role.orphan
+            renewable = role.renewable
+            period = role.period
+            token_period = role.period
+            explicit_max_ttl = role.explicitMaxTTL
+            token_explicit_max_ttl = role.explicitMaxTTL
+            path_suffix = role.pathSuffix
+            token_no_default_policy = role.noDefaultPolicy
+        }
     }
 
     struct TokenBody: Decodable { var token: String? }
@@ -139,7 +230,7 @@ struct TokenRoutes: Sendable {
             let accessor: String
             let policies: [String]
             let token_policies: [String]
-            let metadata: [String: String]?
+            let metadata: OrNull<[String: String]>
             let lease_duration: Int64
             let renewable: Bool
             let entity_id: String
@@ -161,11 +252,12 @@ struct TokenRoutes: Sendable {
     func authResponse(_ entry: TokenEntry, token: String, leaseDuration: Int64) -> Response {
         VaultJSON.response(status: .ok, AuthBody(
             auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
-                        metadata: entry.meta, lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
+                        metadata: OrNull(entry.meta), lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
                         token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
-    /// A token lookup's `data`, in Vault's envelope.
+    /// A token lookup's `data`, in Vault's envelope. Optional fields are left out when absent, as Vault leaves
+    /// out `last_renewal`, `period` and `role`.
     private enum LookupBody {
         struct Data: Encodable {
             let accessor: String
@@ -177,12 +269,19 @@ struct TokenRoutes: Sendable {
             let explicit_max_ttl: Int64
             let id: String
             let issue_time: String
-            let meta: [String: String]?
+            /// Present once the token has been renewed, as in Vault.
+            let last_renewal: String?
+            let last_renewal_time: Int64?
+            let meta: OrNull<[String: String]>
             let num_uses: Int64
             let orphan: Bool
             let path: String
+            /// Present for a periodic token.
+            let period: Int64?
             let policies: [String]
             let renewable: Bool
+            /// Present for a token made from a role.
+            let role: String?
             let ttl: Int64
             let type: String
         }
@@ -193,8 +292,9 @@ struct TokenRoutes: Sendable {
         return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupBody.Data(
             accessor: entry.accessor, creation_time: Int64(entry.createdAt.timeIntervalSince1970), creation_ttl: entry.creationTTL,
             display_name: entry.displayName, entity_id: "", expire_time: entry.expiresAt.map { iso.format($0) },
-            explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt), meta: entry.meta,
-            num_uses: entry.numUses, orphan: entry.orphan, path: entry.path, policies: entry.policies, renewable: entry.renewable,
-            ttl: entry.ttl(at: Date()), type: "service")))
+            explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt),
+            last_renewal: entry.lastRenewalAt.map { iso.format($0) }, last_renewal_time: entry.lastRenewalAt.map { Int64($0.timeIntervalSince1970) },
+            meta: OrNull(entry.meta), num_uses: entry.numUses, orphan: entry.orphan, path: entry.path, period: entry.period > 0 ? entry.period : nil,
+            policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: Date()), type: "service")))
     }
 }

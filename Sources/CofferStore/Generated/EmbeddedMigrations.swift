@@ -746,6 +746,28 @@ ALTER TABLE approle_secret_ids_by_mount RENAME TO approle_secret_ids;
 CREATE INDEX approle_secret_ids_role ON approle_secret_ids (mount, role_name);
 
 """#),
+            MigrationFile(fileName: "0016_token_roles.sql", sql: #"""
+-- Periodic tokens, token roles (auth/token/roles/*) and the time of a token's last renewal, as Vault keeps
+-- them (Docs/API.md, "Tokens").
+ALTER TABLE tokens ADD COLUMN period INTEGER NOT NULL DEFAULT 0;   -- seconds; each renewal sets the TTL to it; 0 = not periodic
+ALTER TABLE tokens ADD COLUMN role TEXT;                            -- the token role it was made from, or NULL
+ALTER TABLE tokens ADD COLUMN last_renewal_at INTEGER;              -- NULL = never renewed
+
+CREATE TABLE token_roles (
+    name TEXT PRIMARY KEY,
+    allowed_policies TEXT NOT NULL,          -- JSON array; empty = the creator's own policies
+    disallowed_policies TEXT NOT NULL,       -- JSON array
+    orphan INTEGER NOT NULL,
+    renewable INTEGER NOT NULL,
+    period INTEGER NOT NULL,                 -- seconds; 0 = not periodic
+    explicit_max_ttl INTEGER NOT NULL,       -- seconds; 0 = none
+    path_suffix TEXT NOT NULL,
+    no_default_policy INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1455,6 +1477,28 @@ ALTER TABLE approle_roles ADD UNIQUE (mount, role_id);
 ALTER TABLE approle_secret_ids ADD FOREIGN KEY (mount, role_name) REFERENCES approle_roles (mount, name) ON DELETE CASCADE;
 DROP INDEX approle_secret_ids_role;
 CREATE INDEX approle_secret_ids_role ON approle_secret_ids (mount, role_name);
+
+"""#),
+            MigrationFile(fileName: "0016_token_roles.sql", sql: #"""
+-- Periodic tokens, token roles (auth/token/roles/*) and the time of a token's last renewal, as Vault keeps
+-- them (Docs/API.md, "Tokens").
+ALTER TABLE tokens ADD COLUMN period BIGINT NOT NULL DEFAULT 0;    -- seconds; each renewal sets the TTL to it; 0 = not periodic
+ALTER TABLE tokens ADD COLUMN role TEXT;                            -- the token role it was made from, or NULL
+ALTER TABLE tokens ADD COLUMN last_renewal_at TIMESTAMPTZ;          -- NULL = never renewed
+
+CREATE TABLE token_roles (
+    name TEXT PRIMARY KEY,
+    allowed_policies TEXT NOT NULL,          -- JSON array; empty = the creator's own policies
+    disallowed_policies TEXT NOT NULL,       -- JSON array
+    orphan BOOLEAN NOT NULL,
+    renewable BOOLEAN NOT NULL,
+    period BIGINT NOT NULL,                  -- seconds; 0 = not periodic
+    explicit_max_ttl BIGINT NOT NULL,        -- seconds; 0 = none
+    path_suffix TEXT NOT NULL,
+    no_default_policy BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
 
 """#),
         ],

@@ -1,0 +1,97 @@
+import CofferStore
+public import Foundation
+
+/// A token role (Vault's `auth/token/roles/:name`): what `auth/token/create/:name` may issue. A role lets a
+/// caller whose policy allows `auth/token/create/<name>` make tokens with the role's allowed policies, even
+/// ones the caller does not hold; that is its purpose, so who may use a role is decided by that path's policy.
+public struct TokenRole: Sendable, Equatable {
+    public var name: String
+    /// Policies a token may have; empty means the creator's own (as for `auth/token/create`).
+    public var allowedPolicies: [String] = []
+    /// Policies a token may never have.
+    public var disallowedPolicies: [String] = []
+    public var orphan = false
+    public var renewable = true
+    /// Seconds; non-zero makes every token of the role periodic.
+    public var period: Int64 = 0
+    /// Seconds; non-zero caps every token of the role.
+    public var explicitMaxTTL: Int64 = 0
+    /// Appended to the tokens' path (`auth/token/create/<name>/<suffix>`), so a prefix revocation finds them.
+    public var pathSuffix = ""
+    public var noDefaultPolicy = false
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    /// The path the role's tokens are made at.
+    public var creationPath: String { "auth/token/create/\(name)" + (pathSuffix.isEmpty ? "" : "/\(pathSuffix)") }
+}
+
+/// The token roles, in `token_roles`.
+public struct TokenRoleStore: Sendable {
+    let database: any Database
+
+    public func read(_ grant: Grant, name: String) async throws -> TokenRole? {
+        try await database.read { conn in try Self.find(name, on: conn) }
+    }
+
+    public func list(_ grant: Grant) async throws -> [String] {
+        try await database.query("SELECT name FROM token_roles ORDER BY name").map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Creates or updates `role` (`create` or `update` capability accordingly).
+    /// - Throws: ``AccessError`` `.invalidRequest` for a bad name, policy name, suffix or negative duration.
+    public func write(_ grant: Grant, _ role: TokenRole) async throws {
+        try Self.validate(name: role.name)
+        for name in role.allowedPolicies + role.disallowedPolicies { try PolicyStore.validate(name: name) }
+        guard role.period >= 0, role.explicitMaxTTL >= 0 else { throw AccessError(.invalidRequest, "period and explicit_max_ttl must not be negative") }
+        guard role.pathSuffix.isEmpty || (role.pathSuffix.utf8.count <= 128
+              && role.pathSuffix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })) else {
+            throw AccessError(.invalidRequest, "path_suffix is letters, digits, '-', '_' or '.', at most 128 bytes")
+        }
+        let now = Date().roundedToStoredPrecision
+        try await database.transaction { conn in
+            try grant.requireWrite(exists: try Self.find(role.name, on: conn) != nil)
+            try conn.execute("""
+                INSERT INTO token_roles (name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix,
+                                         no_default_policy, created_at, updated_at)
+                VALUES (\(role.name), \(TokenStore.encode(role.allowedPolicies.sorted())), \(TokenStore.encode(role.disallowedPolicies.sorted())),
+                        \(role.orphan), \(role.renewable), \(role.period), \(role.explicitMaxTTL), \(role.pathSuffix), \(role.noDefaultPolicy), \(now), \(now))
+                ON CONFLICT (name) DO UPDATE SET allowed_policies = excluded.allowed_policies, disallowed_policies = excluded.disallowed_policies,
+                    orphan = excluded.orphan, renewable = excluded.renewable, period = excluded.period, explicit_max_ttl = excluded.explicit_max_ttl,
+                    path_suffix = excluded.path_suffix, no_default_policy = excluded.no_default_policy, updated_at = excluded.updated_at
+                """)
+        }
+        grant.auditFact("token.role", role.name)
+    }
+
+    /// Deletes the role; tokens made from it live on, as in Vault.
+    public func delete(_ grant: Grant, name: String) async throws {
+        try await database.execute("DELETE FROM token_roles WHERE name = \(name)")
+        grant.auditFact("token.role", name)
+    }
+
+    static func validate(name: String) throws {
+        guard !name.isEmpty, name.utf8.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw AccessError(.invalidRequest, "a token role name is 1 to 128 letters, digits, '-', '_' or '.'")
+        }
+    }
+
+    static func find(_ name: String, on conn: any SQLConnection) throws -> TokenRole? {
+        guard let row = try conn.queryFirst("""
+            SELECT name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy
+            FROM token_roles WHERE name = \(name)
+            """) else { return nil }
+        var role = TokenRole(name: try row.decode(at: 0))
+        role.allowedPolicies = try TokenStore.decodeList(try row.decode(at: 1))
+        role.disallowedPolicies = try TokenStore.decodeList(try row.decode(at: 2))
+        role.orphan = try row.decode(at: 3)
+        role.renewable = try row.decode(at: 4)
+        role.period = try row.decode(at: 5)
+        role.explicitMaxTTL = try row.decode(at: 6)
+        role.pathSuffix = try row.decode(at: 7)
+        role.noDefaultPolicy = try row.decode(at: 8)
+        return role
+    }
+}
