@@ -65,9 +65,11 @@ public actor KeyHierarchy {
     private var rekeyOperation: RekeyOperation?
 
     private struct RekeyOperation {
-        let nonce: String
+        var nonce: String
         let method: UnsealMethod
         let passphrase: SecureHandle?
+        /// Vault's `require_verification`: without it the new keys are written as soon as they are made.
+        let requireVerification: Bool
         var parts: [SecureHandle] = []
         /// The new root key, made once the current keys were verified; written only after verification.
         var staged: SecureHandle?
@@ -85,6 +87,7 @@ public actor KeyHierarchy {
         /// True once the new keys were handed out and wait for verification.
         public let verifying: Bool
         public let verificationProgress: Int
+        public let verificationRequired: Bool
     }
 
     /// What a finished rekey hands out, once: the new shares, or the new key-file key.
@@ -92,6 +95,8 @@ public actor KeyHierarchy {
         public let nonce: String
         public let shares: [SecureHandle]
         public let keyFileKey: SecureHandle?
+        /// False when the rekey is already written (it did not ask for verification).
+        public let verificationRequired: Bool
     }
 
     /// Reads the seal configuration (if any); starts sealed.
@@ -186,7 +191,8 @@ public actor KeyHierarchy {
             guard rootKey == nil else { return status }
             candidate = derived.bytes.copy()
         } else {
-            guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method) else { return status }
+            // As Vault: a share entered again during an unseal is ignored, not an error.
+            guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method, repeated: .ignored) else { return status }
             candidate = collected
         }
         guard ConstantTime.equals(try SealConfiguration.keyCheck(for: candidate), configuration.keyCheck) else {
@@ -203,8 +209,12 @@ public actor KeyHierarchy {
         }.value
     }
 
+    /// What a share entered a second time does: nothing (unseal), or a 400 that says so (rekey, root generation).
+    enum RepeatedShare { case ignored, refused }
+
     /// Adds one unseal key part to `parts` and, once there are enough, returns the candidate root key.
-    private static func collect(_ part: borrowing SecureBytes, into parts: inout [SecureHandle], method: UnsealMethod) throws -> SecureBytes? {
+    private static func collect(_ part: borrowing SecureBytes, into parts: inout [SecureHandle], method: UnsealMethod,
+                                repeated: RepeatedShare = .refused) throws -> SecureBytes? {
         switch method {
         case .shamir(let n, let t):
             if n == 1 {
@@ -214,6 +224,7 @@ public actor KeyHierarchy {
             guard part.count == 33 else { throw KeysError(.invalidRequest, "an unseal share must be 33 bytes (hex or base64)") }
             let x = part.withUnsafeBytes { $0[32] }
             if parts.contains(where: { $0.bytes.withUnsafeBytes { $0[32] } == x }) {
+                guard repeated == .refused else { return nil }
                 throw KeysError(.invalidRequest, "this share was already entered; enter a different one")
             }
             parts.append(SecureHandle(part.copy()))
@@ -244,6 +255,7 @@ public actor KeyHierarchy {
         systemKeys.withLock { $0 = [:] }
         pendingShares = []
         rekeyOperation = nil
+        rootGeneration = nil
     }
 
     private func openKeys(with root: consuming SecureBytes) async throws {
@@ -279,7 +291,9 @@ public actor KeyHierarchy {
 
     /// Starts a rekey: a new root key and unseal method, authorised by entering the current unseal keys
     /// with ``rekeyUpdate(with:nonce:)``. Refused while another rekey is in progress.
-    public func rekeyInit(method: UnsealMethod, passphrase: SecureHandle? = nil) throws -> RekeyStatus {
+    /// - Parameter requireVerification: the new keys are written only once the operator sends enough of them
+    ///   back (``rekeyVerify(with:nonce:)``); without it, as soon as they are made (Vault's default).
+    public func rekeyInit(method: UnsealMethod, passphrase: SecureHandle? = nil, requireVerification: Bool = true) throws -> RekeyStatus {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey != nil else { throw KeysError.sealedError }
         if case .shamir(let n, let t) = method, !((1...255).contains(n) && (1...n).contains(t) && (t >= 2 || n == 1)) {
@@ -292,7 +306,8 @@ public actor KeyHierarchy {
         guard rekeyOperation == nil else {
             throw KeysError(.invalidRequest, "a rekey is already in progress; cancel it (DELETE sys/rekey/init) before starting another")
         }
-        rekeyOperation = RekeyOperation(nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase)
+        rekeyOperation = RekeyOperation(nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase,
+                                        requireVerification: requireVerification)
         return rekeyStatus
     }
 
@@ -300,11 +315,12 @@ public actor KeyHierarchy {
         let required = configuration?.method.thresholdAndShares.0 ?? 0
         guard let operation = rekeyOperation else {
             return RekeyStatus(started: false, nonce: "", newThreshold: 0, newShares: 0, progress: 0, required: required,
-                               verifying: false, verificationProgress: 0)
+                               verifying: false, verificationProgress: 0, verificationRequired: false)
         }
         let (t, n) = operation.method.thresholdAndShares
         return RekeyStatus(started: true, nonce: operation.nonce, newThreshold: t, newShares: n, progress: operation.parts.count, required: required,
-                           verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count)
+                           verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count,
+                           verificationRequired: operation.requireVerification)
     }
 
     /// The unseal method the rekey in progress moves to (`shamir`, `passphrase`, `keyfile`), if any.
@@ -312,6 +328,16 @@ public actor KeyHierarchy {
 
     public func rekeyCancel() {
         rekeyOperation = nil
+    }
+
+    /// Vault's `DELETE sys/rekey/verify`: forgets the new-key parts entered so far and gives the verification a
+    /// new nonce; the new keys stay handed out and waiting.
+    public func rekeyResetVerification() -> RekeyStatus {
+        if rekeyOperation?.staged != nil {
+            rekeyOperation?.verifyParts = []
+            rekeyOperation?.nonce = UUID().uuidString.lowercased()
+        }
+        return rekeyStatus
     }
 
     /// Takes one current unseal key part. When enough are in and they reproduce the current root key, a new
@@ -332,10 +358,14 @@ public actor KeyHierarchy {
             throw KeysError(.unsealFailed, "the keys entered do not reproduce the current root key; rekey progress was reset")
         }
         let (newRoot, shares, keyFileKey) = try Self.makeRootKey(method: operation.method, passphrase: operation.passphrase)
+        guard operation.requireVerification else {
+            try await commitRekey(to: newRoot, method: operation.method, from: currentRoot, configuration: configuration)
+            return RekeyResult(nonce: operation.nonce, shares: shares, keyFileKey: keyFileKey, verificationRequired: false)
+        }
         operation.staged = newRoot
         operation.parts = []
         rekeyOperation = operation
-        return RekeyResult(nonce: operation.nonce, shares: shares, keyFileKey: keyFileKey)
+        return RekeyResult(nonce: operation.nonce, shares: shares, keyFileKey: keyFileKey, verificationRequired: true)
     }
 
     /// Takes one part of the *new* keys. When they reproduce the staged root key, the keyring and the system
@@ -354,21 +384,90 @@ public actor KeyHierarchy {
             rekeyOperation?.verifyParts = []
             throw KeysError(.unsealFailed, "the keys entered are not the new keys; verification progress was reset")
         }
+        try await commitRekey(to: staged, method: operation.method, from: currentRoot, configuration: configuration)
+        return true
+    }
+
+    /// Writes a rekey: the keyring and the system keys re-encrypted under `newRoot` and the seal configuration
+    /// replaced, in one transaction; then the old keys no longer unseal and the rekey is over.
+    private func commitRekey(to newRoot: SecureHandle, method: UnsealMethod, from currentRoot: SecureHandle,
+                             configuration: SealConfiguration) async throws {
         let sealed = try await store.loadSealedKeys()
         // Re-encrypt under the new root key, with the same associated data (each key stays bound to its term or purpose).
         func reseal(_ box: AEAD.Box, _ associatedData: [UInt8]) throws -> AEAD.Box {
-            try AEAD.seal(try AEAD.open(box, key: currentRoot.bytes, associatedData: associatedData), key: staged.bytes,
+            try AEAD.seal(try AEAD.open(box, key: currentRoot.bytes, associatedData: associatedData), key: newRoot.bytes,
                           associatedData: associatedData)
         }
         let keyring = try sealed.keyring.map { ($0.term, try reseal($0.box, KeyStore.keyringAD(term: $0.term))) }
         let system = try sealed.system.map { ($0.purpose, try reseal($0.box, KeyStore.systemAD(purpose: $0.purpose))) }
-        let newConfiguration = SealConfiguration(method: operation.method, keyCheck: try SealConfiguration.keyCheck(for: staged.bytes),
+        let newConfiguration = SealConfiguration(method: method, keyCheck: try SealConfiguration.keyCheck(for: newRoot.bytes),
                                                  rootGeneration: configuration.rootGeneration + 1)
         try await store.rekey(from: configuration.rootGeneration, to: newConfiguration, keyring: keyring, system: system)
         self.configuration = newConfiguration
-        self.rootKey = staged
+        self.rootKey = newRoot
         rekeyOperation = nil
-        return true
+    }
+
+    // MARK: root token generation
+
+    /// A root token generation in progress (Vault's `sys/generate-root`): the one-time pad the new token will be
+    /// encoded with, and the unseal key parts entered so far.
+    private struct RootGeneration {
+        let nonce: String
+        let otp: SecureHandle
+        var parts: [SecureHandle] = []
+    }
+    private var rootGeneration: RootGeneration?
+
+    /// A root token generation's progress, in Vault's terms.
+    public struct RootGenerationStatus: Sendable, Equatable {
+        public let started: Bool
+        public let nonce: String
+        public let progress: Int
+        public let required: Int
+    }
+
+    public var rootGenerationStatus: RootGenerationStatus {
+        let required = configuration?.method.thresholdAndShares.0 ?? 0
+        guard let rootGeneration else { return RootGenerationStatus(started: false, nonce: "", progress: 0, required: required) }
+        return RootGenerationStatus(started: true, nonce: rootGeneration.nonce, progress: rootGeneration.parts.count, required: required)
+    }
+
+    /// Starts a root token generation whose token will be XORed with `otp` (as long as a token). Refused while
+    /// sealed and while another generation is in progress.
+    public func generateRootInit(otp: SecureHandle) throws -> RootGenerationStatus {
+        guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
+        guard rootKey != nil else { throw KeysError.sealedError }
+        guard rootGeneration == nil else {
+            throw KeysError(.invalidRequest, "root generation already in progress; cancel it (DELETE sys/generate-root/attempt) before starting another")
+        }
+        rootGeneration = RootGeneration(nonce: UUID().uuidString.lowercased(), otp: otp)
+        return rootGenerationStatus
+    }
+
+    public func generateRootCancel() {
+        rootGeneration = nil
+    }
+
+    /// Takes one current unseal key part. When enough are in and they reproduce the root key, the generation
+    /// ends and its one-time pad is returned, for the caller to encode a new root token with.
+    /// - Returns: `nil` while more parts are needed.
+    /// - Throws: ``KeysError`` `.unsealFailed` for parts that do not reproduce the root key (progress is reset).
+    public func generateRootUpdate(with part: borrowing SecureBytes, nonce: String) throws -> SecureHandle? {
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard var generation = rootGeneration else {
+            throw KeysError(.invalidRequest, "no root generation in progress: start one with sys/generate-root/attempt")
+        }
+        guard generation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the root generation in progress") }
+        let candidate = try Self.collect(part, into: &generation.parts, method: configuration.method)
+        rootGeneration = generation
+        guard let candidate else { return nil }
+        guard candidate.constantTimeEquals(currentRoot.bytes) else {
+            rootGeneration?.parts = []
+            throw KeysError(.unsealFailed, "the keys entered do not reproduce the root key; root generation progress was reset")
+        }
+        rootGeneration = nil
+        return generation.otp
     }
 
     // MARK: using the keys

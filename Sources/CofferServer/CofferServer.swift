@@ -100,7 +100,8 @@ public struct CofferServer: Sendable {
         let keys = keys
         let health = healthCheck
         SysRoutes(health: health).register(on: router)
-        SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables).register(on: router)
+        SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables, tokens: gate.tokens,
+                   identity: identity).register(on: router)
         let tokenRoutes = TokenRoutes(tokens: gate.tokens, roles: gate.tokenRoles)
         tokenRoutes.register(on: router)
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)

@@ -15,7 +15,11 @@ struct GateTests {
         "GET /v1/sys/health", "HEAD /v1/sys/health", "GET /v1/sys/seal-status", "GET /v1/sys/init", "PUT /v1/sys/init", "POST /v1/sys/init",
         "PUT /v1/sys/unseal", "POST /v1/sys/unseal", "GET /v1/sys/rekey/init", "PUT /v1/sys/rekey/init", "POST /v1/sys/rekey/init",
         "DELETE /v1/sys/rekey/init", "PUT /v1/sys/rekey/update", "POST /v1/sys/rekey/update", "GET /v1/sys/rekey/verify",
-        "PUT /v1/sys/rekey/verify", "POST /v1/sys/rekey/verify", "POST /v1/auth/:mount/login", "PUT /v1/auth/:mount/login",
+        "PUT /v1/sys/rekey/verify", "POST /v1/sys/rekey/verify", "DELETE /v1/sys/rekey/verify",
+        "POST /v1/auth/:mount/login", "PUT /v1/auth/:mount/login",
+        // Root generation: the unseal keys are the credential, as for rekey.
+        "GET /v1/sys/generate-root/attempt", "PUT /v1/sys/generate-root/attempt", "POST /v1/sys/generate-root/attempt",
+        "DELETE /v1/sys/generate-root/attempt", "PUT /v1/sys/generate-root/update", "POST /v1/sys/generate-root/update",
         // The wrapping token is the credential (Vault leaves these open too).
         "POST /v1/sys/wrapping/unwrap", "PUT /v1/sys/wrapping/unwrap", "POST /v1/sys/wrapping/lookup", "PUT /v1/sys/wrapping/lookup",
         "POST /v1/sys/wrapping/rewrap", "PUT /v1/sys/wrapping/rewrap",

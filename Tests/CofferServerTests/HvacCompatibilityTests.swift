@@ -31,7 +31,8 @@ struct HvacCompatibilityTests {
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/\(name)").path
         let (status, text) = try ExternalCommand.run(python, [script], environment: [
-            "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin"].merging(extra) { $1 })
+            "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin",
+            "COFFER_BIN": CofferProcess.binary].merging(extra) { $1 })
         #expect(status == 0, "hvac script failed:\n\(text)")
         #expect(text.contains(success))
         serve.terminate()

@@ -106,6 +106,23 @@ public struct TokenService: Sendable {
         return IssuedToken(token: token, entry: entry)
     }
 
+    /// A new root token (Vault's `sys/generate-root`, once the unseal keys were entered): an orphan with the
+    /// root policy and no TTL, at the path Vault gives it. Only the key hierarchy's proof authorises this.
+    package func issueRoot(_ grant: Grant) async throws -> IssuedToken {
+        let now = Date().roundedToStoredPrecision
+        let token = TokenFormat.newToken()
+        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
+                               displayName: "root", path: "auth/token/root", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
+                               renewable: false, createdAt: now, expiresAt: nil, maxExpiresAt: nil)
+        try await store.insert(entry, hash: try hash(token))
+        grant.auditSensitive("auth.client_token", token)
+        grant.auditFact("auth.accessor", entry.accessor)
+        return IssuedToken(token: token, entry: entry)
+    }
+
+    /// The length of every token Coffer issues, and so of a root generation's one-time pad.
+    public static let tokenLength = TokenFormat.newToken().utf8.count
+
     /// Issues a token for a login method (AppRole): an orphan with the role's policies.
     func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
                     boundCIDRs: [String], path: String) async throws -> IssuedToken {

@@ -256,8 +256,7 @@ struct TokenRoutes: Sendable {
                         token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
-    /// A token lookup's `data`, in Vault's envelope. Optional fields are left out when absent, as Vault leaves
-    /// out `last_renewal`, `period` and `role`.
+    /// A token lookup's `data`, in Vault's envelope, with Vault's rules for which fields a token has.
     private enum LookupBody {
         struct Data: Encodable {
             let accessor: String
@@ -284,6 +283,40 @@ struct TokenRoutes: Sendable {
             let role: String?
             let ttl: Int64
             let type: String
+
+            enum CodingKeys: String, CodingKey {
+                case accessor, creation_time, creation_ttl, display_name, entity_id, expire_time, explicit_max_ttl, id, issue_time,
+                     last_renewal, last_renewal_time, meta, num_uses, orphan, path, period, policies, renewable, role, ttl, type
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var out = encoder.container(keyedBy: CodingKeys.self)
+                try out.encode(accessor, forKey: .accessor)
+                try out.encode(creation_time, forKey: .creation_time)
+                try out.encode(creation_ttl, forKey: .creation_ttl)
+                try out.encode(display_name, forKey: .display_name)
+                try out.encode(entity_id, forKey: .entity_id)
+                // Vault: `expire_time` is null for a token without a TTL, and such a token (it has no lease) has
+                // no `issue_time` and no `renewable`.
+                try out.encode(expire_time, forKey: .expire_time)
+                try out.encode(explicit_max_ttl, forKey: .explicit_max_ttl)
+                try out.encode(id, forKey: .id)
+                if expire_time != nil {
+                    try out.encode(issue_time, forKey: .issue_time)
+                    try out.encode(renewable, forKey: .renewable)
+                }
+                try out.encodeIfPresent(last_renewal, forKey: .last_renewal)
+                try out.encodeIfPresent(last_renewal_time, forKey: .last_renewal_time)
+                try out.encode(meta, forKey: .meta)
+                try out.encode(num_uses, forKey: .num_uses)
+                try out.encode(orphan, forKey: .orphan)
+                try out.encode(path, forKey: .path)
+                try out.encodeIfPresent(period, forKey: .period)
+                try out.encode(policies, forKey: .policies)
+                try out.encodeIfPresent(role, forKey: .role)
+                try out.encode(ttl, forKey: .ttl)
+                try out.encode(type, forKey: .type)
+            }
         }
     }
 

@@ -4,9 +4,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// `sys/rekey/init`, `sys/rekey/update`, `sys/rekey/verify`, in Vault's shapes. No token: as in Vault, the
-/// current unseal keys are the authorisation. Verification is always required: the new keys are written
-/// only once the operator has sent them back, so a lost answer never leaves a vault nobody can unseal.
+/// `sys/rekey/init`, `sys/rekey/update`, `sys/rekey/verify`, `sys/rekey/backup`, in Vault's shapes. No token: as
+/// in Vault, the current unseal keys are the authorisation. Verification is required unless the init says
+/// `"require_verification": false`: then the new keys are written only once the operator has sent them
+/// back, so a lost answer never leaves a vault nobody can unseal. (Vault's default is the other way; Coffer
+/// keeps the safe one and honours a client that asks, as hvac and the CLI do, explicitly.)
 struct RekeyRoutes: Sendable {
     let keys: KeyHierarchy
     let attempts: KeyAttemptLimit
@@ -17,17 +19,23 @@ struct RekeyRoutes: Sendable {
             await keys.rekeyCancel()
             return Response(status: .noContent)
         }
-        router.open("/v1/sys/rekey/verify", method: .get) { _, _, _ in
-            let current = await keys.rekeyStatus
-            return VaultJSON.response(status: .ok, VerifyStatus(nonce: current.nonce, started: current.verifying,
-                                                                t: current.newThreshold, n: current.newShares,
-                                                                progress: current.verificationProgress))
+        router.open("/v1/sys/rekey/verify", method: .get) { _, _, _ in verifyStatus(await keys.rekeyStatus) }
+        router.open("/v1/sys/rekey/verify", method: .delete) { _, _, _ in verifyStatus(await keys.rekeyResetVerification()) }
+        // Coffer keeps no PGP-encrypted backup of unseal keys (an init asking for one is refused), so there is
+        // never one to read, as in Vault without backups; deleting none succeeds.
+        router.on("/v1/sys/rekey/backup", method: .get, access: .sudo) { _, _, _ in
+            throw APIError(.badRequest, "no backed-up keys found")
         }
+        router.on("/v1/sys/rekey/backup", method: .delete, access: .sudo) { _, _, _ in Response(status: .noContent) }
         for method in [HTTPRequest.Method.put, .post] {
             router.open("/v1/sys/rekey/init", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
-                return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase))
+                if body.backup == true || !(body.pgp_keys ?? []).isEmpty {
+                    throw APIError(.badRequest, "Coffer does not encrypt unseal keys to PGP keys, so it keeps no backup of them: leave out pgp_keys and backup")
+                }
+                return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase,
+                                                       requireVerification: body.require_verification ?? true))
             }
             router.open("/v1/sys/rekey/update", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
@@ -38,8 +46,9 @@ struct RekeyRoutes: Sendable {
                     return status(await keys.rekeyStatus)
                 }
                 return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
-                    UpdateComplete(nonce: result.nonce, complete: true, keys: hex, keys_base64: base64,
-                                   verification_required: true, verification_nonce: result.nonce)
+                    UpdateComplete(nonce: result.nonce, complete: true, keys: hex, keys_base64: base64, backup: false,
+                                   verification_required: result.verificationRequired,
+                                   verification_nonce: result.verificationRequired ? result.nonce : nil)
                 }
             }
             router.open("/v1/sys/rekey/verify", method: method) { request, context, _ in
@@ -49,7 +58,9 @@ struct RekeyRoutes: Sendable {
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
                 defer { Wipe.bytes(&bytes) }
                 let done = try await attempts.run(context) { try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce) }
-                return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: done))
+                // As Vault: the verification's progress until the last part, then only that it is complete.
+                guard done else { return verifyStatus(await keys.rekeyStatus) }
+                return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: true))
             }
         }
     }
@@ -66,10 +77,11 @@ struct RekeyRoutes: Sendable {
         let n: Int
         let progress: Int
         let required: Int
-        let pgp_fingerprints: [String]?
+        let pgp_fingerprints = OrNull<[String]>(nil)
         let backup: Bool
         let verification_required: Bool
-        let verification_nonce: String
+        /// Present only while new keys wait for verification, as in Vault.
+        let verification_nonce: String?
     }
 
     private struct UpdateComplete: Encodable {
@@ -77,8 +89,11 @@ struct RekeyRoutes: Sendable {
         let complete: Bool
         let keys: [String]
         let keys_base64: [String]
+        let pgp_fingerprints = OrNull<[String]>(nil)
+        let backup: Bool
         let verification_required: Bool
-        let verification_nonce: String
+        /// Present only when the new keys must be verified, as in Vault.
+        let verification_nonce: String?
     }
 
     private struct VerifyStatus: Encodable {
@@ -97,7 +112,12 @@ struct RekeyRoutes: Sendable {
     private func status(_ status: KeyHierarchy.RekeyStatus) -> Response {
         VaultJSON.response(status: .ok, Status(
             nonce: status.nonce, started: status.started, t: status.newThreshold, n: status.newShares, progress: status.progress,
-            required: status.required, pgp_fingerprints: nil, backup: false, verification_required: true,
-            verification_nonce: status.verifying ? status.nonce : ""))
+            required: status.required, backup: false, verification_required: status.verificationRequired,
+            verification_nonce: status.verifying ? status.nonce : nil))
+    }
+
+    private func verifyStatus(_ current: KeyHierarchy.RekeyStatus) -> Response {
+        VaultJSON.response(status: .ok, VerifyStatus(nonce: current.verifying ? current.nonce : "", started: current.verifying,
+                                                     t: current.newThreshold, n: current.newShares, progress: current.verificationProgress))
     }
 }

@@ -1,6 +1,6 @@
 import CofferAccess
 import CofferCrypto
-public import CofferKeys
+import CofferKeys
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,21 +9,19 @@ import Hummingbird
 ///
 /// `init`, `unseal` and the status reads need no token (as in Vault); `seal`, `rotate` and `rewrap` need
 /// `sudo` on their path, `key-status` needs `read`.
-public struct SealRoutes: Sendable {
+struct SealRoutes: Sendable {
     let keys: KeyHierarchy
     let backend: String
     /// The tables whose records `sys/rewrap` moves onto the newest key term.
     let encryptedTables: [EncryptedTable]
-    /// Wrong keys per client address, counted over unseal and rekey together.
+    /// Issues the root token a root generation ends with.
+    let tokens: TokenService
+    /// The installation's cluster id and name, which `seal-status` gives once unsealed (as Vault does).
+    let identity: InstanceIdentity
+    /// Wrong keys per client address, counted over unseal, rekey and root generation together.
     let attempts = KeyAttemptLimit()
 
-    public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable]) {
-        self.keys = keys
-        self.backend = backend
-        self.encryptedTables = encryptedTables
-    }
-
-    public func register(on router: GatedRouter) {
+    func register(on router: GatedRouter) {
         router.probe("/v1/sys/init", method: .get) { _, _ in
             VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])
         }
@@ -42,6 +40,7 @@ public struct SealRoutes: Sendable {
             }
         }
         RekeyRoutes(keys: keys, attempts: attempts).register(on: router)
+        GenerateRootRoutes(keys: keys, tokens: tokens, attempts: attempts).register(on: router)
         router.on("/v1/sys/key-status", method: .get) { _, _, _ in
             let terms = try await keys.keyStatus()
             guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
@@ -58,6 +57,11 @@ public struct SealRoutes: Sendable {
         /// Coffer's addition: `shamir` (default), `passphrase` or `keyfile`.
         var unseal_method: String?
         var passphrase: String?
+        /// Rekey only (Vault's): whether the new keys must be sent back before they are written.
+        var require_verification: Bool?
+        /// Vault's PGP options, which Coffer refuses.
+        var pgp_keys: [String]?
+        var backup: Bool?
     }
 
     private struct InitResponse: Encodable {
@@ -157,8 +161,9 @@ public struct SealRoutes: Sendable {
     private func sealStatus(_ status: KeyHierarchy.Status) -> Response {
         VaultJSON.response(status: .ok, SealStatusBody(
             type: status.type, initialized: status.initialized, sealed: status.sealed, t: status.threshold, n: status.shares,
-            progress: status.progress, nonce: "", version: HealthCheck.version, build_date: "", migration: false,
-            recovery_seal: false, storage_type: backend))
+            progress: status.progress, nonce: "", version: HealthCheck.version, commit_date: "", migration: false,
+            recovery_seal: false, storage_type: backend, cluster_name: status.sealed ? nil : identity.clusterName,
+            cluster_id: status.sealed ? nil : identity.clusterID))
     }
 
     private struct SealStatusBody: Encodable {
@@ -170,10 +175,14 @@ public struct SealRoutes: Sendable {
         let progress: Int
         let nonce: String
         let version: String
-        let build_date: String
+        /// OpenBao's field (Vault says `build_date`); Coffer records neither, so it is empty.
+        let commit_date: String
         let migration: Bool
         let recovery_seal: Bool
         let storage_type: String
+        /// Present once unsealed.
+        let cluster_name: String?
+        let cluster_id: String?
     }
 
     private struct KeyStatusBody: Encodable {

