@@ -124,3 +124,29 @@ public struct SHA256: Sendable {
         return hasher.finalHex()
     }
 }
+
+/// HMAC-SHA-256 (`crypto_auth_hmacsha256`, any key length): the hash Vault's audit devices give values,
+/// which SIEM rules for Vault's logs expect (`hmac-sha256:<hex>`).
+public enum HMACSHA256 {
+    /// The MAC of `message` under `key`, as 64 lowercase hex digits.
+    public static func hex(_ message: UnsafeRawBufferPointer, key: borrowing SecureBytes) -> String {
+        Sodium.ensureInitialised()
+        var state = crypto_auth_hmacsha256_state()
+        var out = [UInt8](repeating: 0, count: Int(crypto_auth_hmacsha256_BYTES))
+        key.withUnsafeBytes { key in
+            var empty: UInt8 = 0
+            if let base = key.baseAddress, !key.isEmpty {
+                _ = crypto_auth_hmacsha256_init(&state, base.assumingMemoryBound(to: UInt8.self), key.count)
+            } else {
+                _ = crypto_auth_hmacsha256_init(&state, &empty, 0)
+            }
+        }
+        if let base = message.baseAddress, !message.isEmpty {
+            _ = crypto_auth_hmacsha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(message.count))
+        }
+        _ = crypto_auth_hmacsha256_final(&state, &out)
+        sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: out.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
+    }
+}

@@ -107,6 +107,7 @@ public struct CofferServer: Sendable {
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
         AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
+        AuditDeviceRoutes(devices: gate.devices).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping).register(on: router)
         MountRoutes(mounts: credentials.mounts, gate: gate).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)

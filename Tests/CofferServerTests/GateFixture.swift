@@ -12,8 +12,12 @@ import Testing
 
 /// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate.
 func withUnsealedServer(_ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
+                        flags: ServerConfiguration.Inputs = .init(),
                         _ body: @Sendable (CofferServer, String) async throws -> Void) async throws {
-    try await withServer(backend, flags: .init(auditWitness: auditWitness, auditTimeout: auditTimeout)) { server in
+    var flags = flags
+    flags.auditWitness = auditWitness ?? flags.auditWitness
+    flags.auditTimeout = auditTimeout ?? flags.auditTimeout
+    try await withServer(backend, flags: flags) { server in
         let initialised = try await server.keys.initialize(method: .keyFile)
         _ = try await server.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
         try await body(server, initialised.rootToken)

@@ -21,10 +21,14 @@ public struct AuditConfiguration: Sendable {
     /// Extra copies of every committed entry as JSON lines (a file a SIEM tails, or stdout). Best effort:
     /// the database is the trail; a copy that cannot be written is logged, not fatal.
     public var copies: [AuditCopy]
+    /// Where `sys/audit` devices may write.
+    public var deviceLimits: AuditDeviceLimits
 
     public init(durableWithin: Duration = .seconds(2), checkpointEvery: Int64 = 1000, checkpointInterval: Duration = .seconds(60),
-                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = []) {
+                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = [],
+                deviceLimits: AuditDeviceLimits = .init()) {
         self.copies = copies
+        self.deviceLimits = deviceLimits
         self.durableWithin = durableWithin
         self.checkpointEvery = checkpointEvery
         self.checkpointInterval = checkpointInterval

@@ -21,6 +21,8 @@ public final class Gate: Sendable {
     package let policies: PolicyStore
     package let tokens: TokenService
     public let appRole: AppRoleService
+    /// Vault's audit devices (`sys/audit`), written beside the trail.
+    public let devices: AuditDevices
     /// Token roles (`auth/token/roles/*`).
     public let tokenRoles: TokenRoleStore
     /// The auth methods enabled at paths under `auth/` (`sys/auth`).
@@ -42,6 +44,7 @@ public final class Gate: Sendable {
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
         self.authMounts = AuthMountStore(database: database)
         self.tokenRoles = TokenRoleStore(database: database)
+        self.devices = AuditDevices(database: database, keys: keys, limits: audit.deviceLimits, logger: logger)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
     }
 
@@ -75,6 +78,9 @@ public final class Gate: Sendable {
             audit.appendDetached(entry(.request, request, now: now, accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
             try await audit.append(entry(.response, request, now: Date(), accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
                                          status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
+            devices.emit(AuditDevices.Event(requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
+                                            remoteAddress: request.remoteAddress, token: request.token, accessor: who, displayName: who,
+                                            policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
             throw error
         }
         let requestEntry = entry(.request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
@@ -92,8 +98,13 @@ public final class Gate: Sendable {
         var extra: [(String, String)] = [("latency_us", latency(since: started)), ("remote_address", request.remoteAddress)]
         extra += await hashedNotes(grant)
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }
+        let code = status(result)
         try await audit.append(entry(.response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                                     decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: status(result), extra: extra))
+                                     decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
+        devices.emit(AuditDevices.Event(requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
+                                        remoteAddress: request.remoteAddress, token: request.token, accessor: grant.accessor,
+                                        displayName: grant.displayName, policies: grant.policies, metadata: grant.token?.meta, status: code,
+                                        error: result.failureDescription, notes: grant.notes.all))
         return try result.get()
     }
 
@@ -223,6 +234,13 @@ public final class Gate: Sendable {
     private func latency(since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
         return String(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+    }
+}
+
+extension Result {
+    /// The error's description, for an audit line; `nil` on success.
+    var failureDescription: String? {
+        if case .failure(let error) = self { "\(error)" } else { nil }
     }
 }
 

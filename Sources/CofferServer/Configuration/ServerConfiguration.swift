@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     public var auditTimeout: Duration
     /// An extra JSON-lines copy of every committed audit entry: a file path, or `-` for standard output.
     public var auditLogFile: String?
+    /// The directory `sys/audit` file devices may write in; `nil` refuses file devices.
+    public var auditDeviceDir: String?
+    /// The socket addresses `sys/audit` socket devices may connect to; empty refuses socket devices.
+    public var auditDeviceSockets: [String]
     /// PEM certificate chain and private key of the TLS listener; both or neither.
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
@@ -83,13 +87,19 @@ public struct ServerConfiguration: Sendable {
         public var artifactPath: String?
         public var cacheMemory: String?
         public var healthCommandDir: String?
+        public var auditDeviceDir: String?
+        /// Comma-separated.
+        public var auditDeviceSockets: String?
 
         public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
                     clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
                     auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
                     insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
-                    artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil) {
+                    artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
+                    auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil) {
             self.healthCommandDir = healthCommandDir
+            self.auditDeviceDir = auditDeviceDir
+            self.auditDeviceSockets = auditDeviceSockets
             self.artifactPath = artifactPath
             self.cacheMemory = cacheMemory
             self.rotationLockTTL = rotationLockTTL
@@ -120,7 +130,8 @@ public struct ServerConfiguration: Sendable {
                           tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
                           rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
                           artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
-                          healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"))
+                          healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
+                          auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -134,7 +145,8 @@ public struct ServerConfiguration: Sendable {
             }
             let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                               "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
-                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir"]
+                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
+                              "audit_device_dir", "audit_device_sockets"]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
@@ -154,7 +166,8 @@ public struct ServerConfiguration: Sendable {
                               return String(flag)
                           }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
                           artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
-                          healthCommandDir: try string("health_command_dir"))
+                          healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
+                          auditDeviceSockets: try string("audit_device_sockets"))
         }
     }
 
@@ -223,6 +236,9 @@ public struct ServerConfiguration: Sendable {
         }
         self.cacheMemoryBytes = cacheMemoryBytes
         healthCommandDir = pick("health_command_dir", \.healthCommandDir, default: nil)
+        auditDeviceDir = pick("audit_device_dir", \.auditDeviceDir, default: nil)
+        auditDeviceSockets = (pick("audit_device_sockets", \.auditDeviceSockets, default: nil) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
             throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
         }
@@ -248,7 +264,8 @@ public struct ServerConfiguration: Sendable {
         case "-": [.stdout]
         case let path?: [.file(path)]
         }
-        return AuditConfiguration(durableWithin: auditTimeout, witness: witness, copies: copies)
+        return AuditConfiguration(durableWithin: auditTimeout, witness: witness, copies: copies,
+                                  deviceLimits: AuditDeviceLimits(fileDirectory: auditDeviceDir, socketAddresses: Set(auditDeviceSockets)))
     }
 
     /// The witness file, when checkpoints go to one.
@@ -275,6 +292,8 @@ public struct ServerConfiguration: Sendable {
             ("artifact_path", artifactPath),
             ("cache_memory", "\(cacheMemoryBytes) bytes"),
             ("health_command_dir", healthCommandDir ?? "(none: command health checks are refused)"),
+            ("audit_device_dir", auditDeviceDir ?? "(none: sys/audit file devices are refused)"),
+            ("audit_device_sockets", auditDeviceSockets.isEmpty ? "(none: sys/audit socket devices are refused)" : auditDeviceSockets.joined(separator: ",")),
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

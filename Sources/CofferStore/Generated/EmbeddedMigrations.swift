@@ -768,6 +768,19 @@ CREATE TABLE token_roles (
 );
 
 """#),
+            MigrationFile(fileName: "0017_audit_devices.sql", sql: #"""
+-- Audit devices in Vault's format (Docs/AUDIT.md, "Audit devices"): copies of each request and response, as
+-- Vault's file and socket devices write them, beside Coffer's own trail (which stays the record and fails closed).
+CREATE TABLE audit_devices (
+    path TEXT PRIMARY KEY,                   -- without the trailing slash: 'siem'
+    type TEXT NOT NULL CHECK (type IN ('file', 'socket')),
+    description TEXT NOT NULL,
+    options TEXT NOT NULL,                   -- JSON object of strings (file_path; address, socket_type)
+    uuid TEXT NOT NULL,                      -- names the device's HMAC key, derived from the audit key
+    created_at INTEGER NOT NULL
+);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1498,6 +1511,19 @@ CREATE TABLE token_roles (
     no_default_policy BOOLEAN NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
+);
+
+"""#),
+            MigrationFile(fileName: "0017_audit_devices.sql", sql: #"""
+-- Audit devices in Vault's format (Docs/AUDIT.md, "Audit devices"): copies of each request and response, as
+-- Vault's file and socket devices write them, beside Coffer's own trail (which stays the record and fails closed).
+CREATE TABLE audit_devices (
+    path TEXT PRIMARY KEY,                   -- without the trailing slash: 'siem'
+    type TEXT NOT NULL CHECK (type IN ('file', 'socket')),
+    description TEXT NOT NULL,
+    options TEXT NOT NULL,                   -- JSON object of strings (file_path; address, socket_type)
+    uuid TEXT NOT NULL,                      -- names the device's HMAC key, derived from the audit key
+    created_at TIMESTAMPTZ NOT NULL
 );
 
 """#),

@@ -228,6 +228,11 @@ calls = [
     ("approle role gone", "GET", "auth/diff-approle/role/builder", None, "root", [], {}),
     ("auth disable", "DELETE", "sys/auth/diff-approle", None, "root", [], {}),
     ("approle token after disable", "GET", "auth/token/lookup-self", None, "approle_token", [], {}),
+    # Audit devices: OpenBao 2 enables them only from its config file; Coffer within the operator's limits
+    ("audit list", "GET", "sys/audit", None, "root", [], {}),
+    ("audit enable file", "PUT", "sys/audit/diff-file", {"type": "file", "options": {"file_path": "/tmp/diff-audit.log"}}, "root", [], {}),
+    ("audit hash unknown", "PUT", "sys/audit-hash/no-such-device", {"input": "x"}, "root", [], {}),
+    ("audit disable unknown", "DELETE", "sys/audit/no-such-device", None, "root", [], {}),
     ("unrouted no token", "GET", "nothing/routed/here", None, None, ["errors"], {}),
     ("unrouted root", "GET", "nothing/routed/here", None, "root", [], {}),
     ("kv1 unmount", "DELETE", "sys/mounts/kvonex", None, "root", [], {}),
