@@ -15,3 +15,8 @@ path "auth/token/revoke-self" {
 path "sys/wrapping/unwrap" {
   capabilities = ["update"]
 }
+
+# What this token may do on paths it asks about (Vault's default policy allows it too).
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}

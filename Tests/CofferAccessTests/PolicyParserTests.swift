@@ -20,6 +20,23 @@ struct PolicyParserTests {
         #expect(policy.rules[1].capabilities == .deny)
     }
 
+    /// Vault's older `policy = "…"` word, in HCL and JSON, alone or beside capabilities (merged; `deny` wins).
+    @Test func olderPolicyWordsAsVaultMapsThem() throws {
+        let cases: [(String, Capabilities)] = [("deny", .deny), ("read", [.read, .list]), ("write", [.create, .read, .update, .delete, .list]),
+                                               ("sudo", [.create, .read, .update, .delete, .list, .sudo])]
+        for (word, expected) in cases {
+            let hcl = try PolicyParser.parse(name: "p", text: "path \"secret/*\" { policy = \"\(word)\" }")
+            let json = try PolicyParser.parse(name: "p", text: #"{"path": {"secret/*": {"policy": "\#(word)"}}}"#)
+            #expect(hcl.rules[0].capabilities == expected && json.rules[0].capabilities == expected, "\(word)")
+        }
+        let merged = try PolicyParser.parse(name: "p", text: #"path "a/*" { capabilities = ["patch"] policy = "read" }"#)
+        #expect(merged.rules[0].capabilities == [.patch, .read, .list])
+        let denied = try PolicyParser.parse(name: "p", text: #"path "a/*" { capabilities = ["read", "sudo"] policy = "deny" }"#)
+        #expect(denied.rules[0].capabilities == .deny)
+        #expect(throws: PolicyError.self) { try PolicyParser.parse(name: "p", text: #"path "a/*" { policy = "root" }"#) }
+        #expect(throws: PolicyError.self) { try PolicyParser.parse(name: "p", text: #"path "a/*" { policy = read }"#) }
+    }
+
     @Test func jsonFormIsEquivalent() throws {
         let hcl = try PolicyParser.parse(name: "p", text: #"path "secret/*" { capabilities = ["read", "update"] }"#)
         let json = try PolicyParser.parse(name: "p", text: #"{"path": {"secret/*": {"capabilities": ["read", "update"]}}}"#)

@@ -279,24 +279,26 @@ struct CredentialStoreTests {
                 let (rewrapStatus, rewrapBody) = try await client.call("/v1/sys/wrapping/rewrap", token: nil, ["token": token])
                 #expect(rewrapStatus == .ok)
                 let fresh = try #require((rewrapBody["wrap_info"] as? [String: Any])?["token"] as? String)
-                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": token]).0 == .badRequest, "rewrap retires the old token")
-                let (status, body) = try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": fresh])
+                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": token]).0 == .badRequest, "rewrap retires the old token")
+                // As Vault: a wrapping token in the body needs a client token that may unwrap; refused, it is not spent.
+                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": fresh]).0 == .forbidden)
+                let (status, body) = try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
                 #expect(status == .ok)
                 #expect(((body["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String == "wrapped-pw")
-                let (second, secondBody) = try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": fresh])
+                let (second, secondBody) = try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
                 #expect(second == .badRequest && (secondBody["errors"] as? [String]) == ["wrapping token is not valid or does not exist"])
 
                 let short = try await wrappedRead(ttl: "1")
                 try await Task.sleep(for: .milliseconds(1300))
-                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": short]).0 == .badRequest)
-                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": "cfw.not-a-token"]).0 == .badRequest)
+                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": short]).0 == .badRequest)
+                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": "cfw.not-a-token"]).0 == .badRequest)
             }
             // Both unwraps are audited, the failed one as an error.
             let unwraps = try await server.database.read { conn in
                 try conn.query("SELECT status FROM audit_log WHERE path = 'sys/wrapping/unwrap' AND kind = 'response' ORDER BY sequence")
                     .map { try $0.decode(Int.self, at: 0) }
             }
-            #expect(unwraps == [400, 200, 400, 400, 400])
+            #expect(unwraps == [400, 403, 200, 400, 400, 400])
             let leftovers = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM wrapped_responses") }
             #expect(leftovers == 0)
         }

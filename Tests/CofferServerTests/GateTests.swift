@@ -42,7 +42,8 @@ struct GateTests {
             #expect(open == Self.openRoutes)
             let defaultAllows: Set<String> = ["GET /v1/auth/token/lookup-self", "POST /v1/auth/token/lookup-self", "PUT /v1/auth/token/lookup-self",
                                               "POST /v1/auth/token/renew-self", "PUT /v1/auth/token/renew-self",
-                                              "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self"]
+                                              "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self",
+                                              "POST /v1/sys/capabilities-self", "PUT /v1/sys/capabilities-self"]
             try await Application(router: gated.hummingbirdRouter).test(.router) { client in
                 for route in routes where route.access != .open && route.access != .probe {
                     let uri = route.path.replacingOccurrences(of: ":name", with: "some-name").replacingOccurrences(of: ":mount", with: "secret")

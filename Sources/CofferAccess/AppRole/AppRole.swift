@@ -70,7 +70,10 @@ public struct AppRoleService: Sendable {
     /// `role.roleID` was set to another).
     /// - Throws: ``AccessError`` `.invalidRequest` for bad settings or a role ID another role of the mount holds;
     ///   `.notFound` for no AppRole method at `mount`.
-    public func write(_ grant: Grant, mount: String, _ role: AppRoleRole) async throws {
+    public func write(_ grant: Grant, mount: String, _ asked: AppRoleRole) async throws {
+        var canonical = asked
+        canonical.policies = Policy.canonicalNames(asked.policies)
+        let role = canonical
         try Self.validate(name: role.name)
         for name in role.policies { try PolicyStore.validate(name: name) }
         // Vault: auth methods never create root tokens; a role that would is refused when written.

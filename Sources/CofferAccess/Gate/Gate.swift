@@ -150,6 +150,34 @@ public final class Gate: Sendable {
         return (capabilities, decision.description)
     }
 
+    /// Another token's capabilities on `paths` (Vault's `sys/capabilities`, by token or by accessor), read with
+    /// the same policies the Gate would use for it. The caller's own right to ask was decided on the route.
+    /// - Throws: ``AccessError`` `.invalidRequest` for an unknown or expired token or accessor.
+    public func capabilities(token: String? = nil, accessor: String? = nil, on paths: [String]) async throws -> [String: [String]] {
+        let entry: TokenEntry?
+        if let token {
+            entry = try? await identify(token).entry
+        } else if let accessor {
+            entry = try await tokens.lookup(grantless: accessor)
+        } else {
+            entry = nil
+        }
+        guard let entry else { throw AccessError(.invalidRequest, token != nil ? "invalid token" : "invalid accessor") }
+        let policies = policies
+        let texts = try await database.read { conn in try policies.texts(of: entry.policies, on: conn) }
+        let acl = policies.acl(names: entry.policies, texts: texts)
+        var answer: [String: [String]] = [:]
+        for path in paths { answer[path] = entry.isRoot ? [Policy.rootName] : acl.capabilityNames(on: path) }
+        return answer
+    }
+
+    /// Whether `token` is a live token whose policies allow `capability` on `path` (a check inside an open route:
+    /// Vault's unwrap by a wrapping token in the body still needs a client token that may unwrap). Spends no use.
+    public func allows(token: String?, _ capability: Capabilities, on path: String) async -> Bool {
+        guard let identity = try? await identify(token) else { return false }
+        return identity.entry.isRoot || identity.acl.check(capability, on: path).allowed
+    }
+
     /// Whether `token` may use anything under `prefix` (a mount's `secret/`), for answers Vault gives only to
     /// such a caller without a policy of their own (the mount preflight). A missing or bad token may not.
     /// Spends no use of a token with limited uses: it is a question about the token, not a use of it.

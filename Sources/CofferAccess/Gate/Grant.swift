@@ -126,6 +126,12 @@ public struct Grant: Sendable {
         !capabilities.contains(.deny) && capabilities.isSuperset(of: capability)
     }
 
+    /// The caller's capabilities on `path` as Vault's `sys/capabilities-self` gives them: `["root"]` for a root
+    /// token, else the deciding rule's names (`["deny"]` for none).
+    public func capabilityNames(on path: String) -> [String] {
+        policies.contains(Policy.rootName) ? [Policy.rootName] : acl.capabilityNames(on: path)
+    }
+
     /// Whether the token's policies allow `capability` on another path (for an operation that touches two).
     public func allows(_ capability: Capabilities, on path: String) -> Bool {
         acl.check(capability, on: path).allowed

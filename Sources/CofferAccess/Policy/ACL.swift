@@ -66,6 +66,14 @@ public struct ACL: Sendable {
         return Decision(allowed: allowed, pattern: entry.pattern, capabilities: entry.capabilities, sources: entry.sources)
     }
 
+    /// What the policies allow on `path`, as Vault's `sys/capabilities*` answer it: the deciding rule's
+    /// capability names, sorted; `["deny"]` when no rule matches or the rule denies.
+    public func capabilityNames(on path: String) -> [String] {
+        let decision = check([], on: path)
+        guard decision.pattern != nil, !decision.capabilities.contains(.deny), !decision.capabilities.isEmpty else { return ["deny"] }
+        return Capabilities.names.filter { decision.capabilities.contains($0.1) }.map(\.0).sorted()
+    }
+
     /// Whether some rule gives a capability (and no `deny`) on a path under `prefix` (`secret/`): Vault's
     /// test before it tells a client what a mount is (the CLI's preflight, `sys/internal/ui/mounts/*`).
     public func hasAnyAccess(under prefix: String) -> Bool {

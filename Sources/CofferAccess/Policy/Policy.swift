@@ -24,6 +24,18 @@ public struct Policy: Sendable, Equatable {
 
     /// `root`: built in, never stored, cannot be written or deleted; allows everything, `sudo` included.
     public static let rootName = "root"
+
+    /// A policy name as Vault keeps it: lower case (`Admins` and `admins` are one policy), decided once where
+    /// a name enters Coffer (the policy store, token creation, role settings).
+    public static func canonicalName(_ name: String) -> String {
+        name.lowercased()
+    }
+
+    /// `names` canonical, without duplicates, in their first order.
+    public static func canonicalNames(_ names: [String]) -> [String] {
+        var seen: Set<String> = []
+        return names.map(canonicalName).filter { seen.insert($0).inserted }
+    }
     /// `default`: given to every token unless it is created with `no_default_policy`; cannot be deleted.
     public static let defaultName = "default"
 

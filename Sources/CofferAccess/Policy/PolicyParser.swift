@@ -31,14 +31,25 @@ public enum PolicyParser {
             }
             try lexer.expect(.openBrace, after: "path \"\(pathText)\"", policy: name)
             var capabilities: Capabilities?
+            var legacy: Capabilities?
             while true {
                 guard let key = try lexer.next() else { throw PolicyError("\(name): the block of path \"\(pathText)\" is not closed with }") }
                 if case .closeBrace = key.kind { break }
                 guard case .word(let keyName) = key.kind else {
                     throw PolicyError("\(name):\(key.location): expected a key such as capabilities, found \(key.kind)")
                 }
+                if keyName == "policy" {
+                    // Vault's older syntax: one word standing for a set of capabilities.
+                    guard legacy == nil else { throw PolicyError("\(name):\(key.location): policy is given twice for path \"\(pathText)\"") }
+                    try lexer.expect(.equals, after: "policy", policy: name)
+                    guard let value = try lexer.next(), case .string(let word) = value.kind else {
+                        throw PolicyError("\(name):\(key.location): policy needs a quoted word: deny, read, write or sudo")
+                    }
+                    legacy = try Self.legacyCapabilities(word, path: pathText, policy: name, at: value.location)
+                    continue
+                }
                 guard keyName == "capabilities" else {
-                    throw PolicyError("\(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities only")
+                    throw PolicyError("\(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only")
                 }
                 guard capabilities == nil else { throw PolicyError("\(name):\(key.location): capabilities is given twice for path \"\(pathText)\"") }
                 try lexer.expect(.equals, after: "capabilities", policy: name)
@@ -60,10 +71,29 @@ public enum PolicyParser {
                 }
                 capabilities = set
             }
+            capabilities = Self.combined(capabilities, legacy)
             guard let capabilities else { throw PolicyError("\(name):\(token.location): path \"\(pathText)\" has no capabilities") }
             rules.append(Policy.Rule(path: pattern, capabilities: capabilities, location: token.location))
         }
         return Policy(name: name, rules: rules)
+    }
+
+    /// Vault's older `policy = "…"` words and the capabilities each stands for (Vault's own mapping).
+    static func legacyCapabilities(_ word: String, path: String, policy: String, at location: String) throws -> Capabilities {
+        switch word {
+        case "deny": return .deny
+        case "read": return [.read, .list]
+        case "write": return [.create, .read, .update, .delete, .list]
+        case "sudo": return [.create, .read, .update, .delete, .list, .sudo]
+        default: throw PolicyError("\(policy):\(location): invalid policy \"\(word)\" for path \"\(path)\": use deny, read, write or sudo")
+        }
+    }
+
+    /// A block's capabilities with its older `policy` word merged in, as Vault merges them (`deny` wins alone).
+    static func combined(_ capabilities: Capabilities?, _ legacy: Capabilities?) -> Capabilities? {
+        guard let legacy else { return capabilities }
+        if legacy.contains(.deny) { return .deny }
+        return (capabilities ?? []).union(legacy)
     }
 
     /// The JSON form: `{"path": {"secret/*": {"capabilities": ["read"]}}}`.
@@ -76,16 +106,25 @@ public enum PolicyParser {
         var rules: [Policy.Rule] = []
         for (pathText, value) in paths.sorted(by: { $0.key < $1.key }) {
             guard let block = value as? [String: Any] else { throw PolicyError("\(name): path \"\(pathText)\" must be an object") }
-            if let unknown = block.keys.first(where: { $0 != "capabilities" }) {
-                throw PolicyError("\(name): unknown key \"\(unknown)\" in path \"\(pathText)\": Coffer supports capabilities only")
+            if let unknown = block.keys.first(where: { $0 != "capabilities" && $0 != "policy" }) {
+                throw PolicyError("\(name): unknown key \"\(unknown)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only")
             }
-            guard let list = block["capabilities"] as? [String] else { throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings") }
-            var set: Capabilities = []
-            for capabilityName in list {
-                guard let capability = Capabilities(name: capabilityName) else { throw PolicyError("\(name): unknown capability \"\(capabilityName)\" in path \"\(pathText)\"") }
-                set.formUnion(capability)
+            var set: Capabilities?
+            if let value = block["capabilities"] {
+                guard let list = value as? [String] else { throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings") }
+                var capabilities: Capabilities = []
+                for capabilityName in list {
+                    guard let capability = Capabilities(name: capabilityName) else { throw PolicyError("\(name): unknown capability \"\(capabilityName)\" in path \"\(pathText)\"") }
+                    capabilities.formUnion(capability)
+                }
+                set = capabilities
             }
-            rules.append(Policy.Rule(path: try PathPattern(pathText), capabilities: set, location: "path \"\(pathText)\""))
+            let legacy = try (block["policy"]).map { value -> Capabilities in
+                guard let word = value as? String else { throw PolicyError("\(name): policy of path \"\(pathText)\" must be a string: deny, read, write or sudo") }
+                return try Self.legacyCapabilities(word, path: pathText, policy: name, at: "path \"\(pathText)\"")
+            }
+            guard let capabilities = Self.combined(set, legacy) else { throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings") }
+            rules.append(Policy.Rule(path: try PathPattern(pathText), capabilities: capabilities, location: "path \"\(pathText)\""))
         }
         return Policy(name: name, rules: rules)
     }

@@ -37,6 +37,11 @@ public final class PolicyStore: Sendable {
           capabilities = ["update"]
         }
 
+        # What this token may do on paths it asks about (Vault's default policy allows it too).
+        path "sys/capabilities-self" {
+          capabilities = ["update"]
+        }
+
         """
 
     /// Names a policy may have: letters, digits, `-`, `_`, `.`, up to 128 characters.
@@ -64,7 +69,8 @@ public final class PolicyStore: Sendable {
 
     /// The text of `name` as it was written, or `nil`. `root` has no text.
     public func read(_ name: String) async throws -> String? {
-        try await database.read { try $0.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") }
+        let name = Policy.canonicalName(name)
+        return try await database.read { try $0.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") }
     }
 
     /// Parses and stores `text` as `name`, as `grant` allows: `create` for a new policy, `update` to replace one
@@ -73,8 +79,11 @@ public final class PolicyStore: Sendable {
     /// - Throws: ``AccessError`` `.invalidRequest` for `root`, a bad name, or a policy that does not parse
     ///   (with line and column); `.permissionDenied` when the grant lacks `create` or `update` as needed;
     ///   nothing is stored then.
+    /// - Parameter decidedAt: the path the write is decided on (`sys/policies/acl/<name>` with the name in lower
+    ///   case); the grant's own path when `nil`.
     @discardableResult
-    public func write(_ grant: Grant, _ name: String, text: String) async throws -> Bool {
+    public func write(_ grant: Grant, _ name: String, text: String, decidedAt: String? = nil) async throws -> Bool {
+        let name = Policy.canonicalName(name)
         try Self.validate(name: name)
         guard name != Policy.rootName else { throw AccessError(.invalidRequest, "cannot update \"root\" policy") }
         do { _ = try PolicyParser.parse(name: name, text: text) } catch let error as PolicyError {
@@ -83,7 +92,7 @@ public final class PolicyStore: Sendable {
         let now = Date()
         return try await database.transaction { conn in
             let stored = try conn.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)")
-            try grant.require(stored == nil ? .create : .update)
+            try grant.require(stored == nil ? .create : .update, on: decidedAt ?? grant.path)
             if stored == text { return false }
             try conn.execute("""
                 INSERT INTO policies (name, text, updated_at) VALUES (\(name), \(text), \(now))
@@ -96,6 +105,7 @@ public final class PolicyStore: Sendable {
     /// Deletes `name` (absent is fine, as in Vault).
     /// - Throws: ``AccessError`` `.invalidRequest` for `root` and `default`.
     public func delete(_ grant: Grant, _ name: String) async throws {
+        let name = Policy.canonicalName(name)
         guard name != Policy.rootName, name != Policy.defaultName else {
             throw AccessError(.invalidRequest, "cannot delete \"\(name)\" policy")
         }

@@ -42,7 +42,11 @@ public struct TokenRoleStore: Sendable {
 
     /// Creates or updates `role` (`create` or `update` capability accordingly).
     /// - Throws: ``AccessError`` `.invalidRequest` for a bad name, policy name, suffix or negative duration.
-    public func write(_ grant: Grant, _ role: TokenRole) async throws {
+    public func write(_ grant: Grant, _ asked: TokenRole) async throws {
+        var canonical = asked
+        canonical.allowedPolicies = Policy.canonicalNames(asked.allowedPolicies)
+        canonical.disallowedPolicies = Policy.canonicalNames(asked.disallowedPolicies)
+        let role = canonical
         try Self.validate(name: role.name)
         for name in role.allowedPolicies + role.disallowedPolicies { try PolicyStore.validate(name: name) }
         guard role.period >= 0, role.explicitMaxTTL >= 0 else { throw AccessError(.invalidRequest, "period and explicit_max_ttl must not be negative") }

@@ -40,8 +40,8 @@ public struct TokenService: Sendable {
         let noDefault = request.noDefaultPolicy || role?.noDefaultPolicy == true
         let allowed = role?.allowedPolicies ?? []
         let offered = allowed.isEmpty ? parent.policies : allowed
-        var policies = Set((request.policies ?? offered.filter { $0 != Policy.defaultName || !noDefault })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        var policies = Set(Policy.canonicalNames((request.policies ?? offered.filter { $0 != Policy.defaultName || !noDefault })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
         for name in policies { try PolicyStore.validate(name: name) }
         if let role, !allowed.isEmpty {
             let outside = policies.subtracting(allowed).subtracting([Policy.defaultName])
@@ -132,6 +132,7 @@ public struct TokenService: Sendable {
             throw AccessError(.permissionDenied, "an auth method never issues a root token; the role names the root policy")
         }
         let now = Date()
+        let policies = Policy.canonicalNames(policies)
         let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
         let expiresAt = now.addingTimeInterval(TimeInterval(min(ttl, maximum))).roundedToStoredPrecision
@@ -148,6 +149,12 @@ public struct TokenService: Sendable {
     /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.
     public func lookup(_ grant: Grant, token: String) async throws -> TokenEntry? {
         guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)), !entry.isExpired(at: Date()) else { return nil }
+        return entry
+    }
+
+    /// The live entry of `accessor`, for the Gate's own questions about a token (no request of its own).
+    func lookup(grantless accessor: String) async throws -> TokenEntry? {
+        guard let entry = try await store.lookup(accessor: accessor), !entry.isExpired(at: Date()) else { return nil }
         return entry
     }
 

@@ -36,7 +36,8 @@ struct VaultEnvelope<D: Encodable>: Encodable {
         let ttl: Int64
         let creation_time: String
         let creation_path: String
-        let wrapped_accessor: String
+        /// The accessor of a token the wrapped answer creates; absent otherwise, as in Vault.
+        let wrapped_accessor: String?
     }
 
     /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.

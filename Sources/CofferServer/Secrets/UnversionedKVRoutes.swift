@@ -39,7 +39,7 @@ struct UnversionedKVRoutes: Sendable {
         let (mount, rest) = parts(grant)
         do {
             switch request.method {
-            case GatedRouter.list, .get where request.uri.queryParameters["list"] == "true":
+            case _ where request.method == GatedRouter.list || (request.method == .get && request.uri.queryParameters["list"] == "true"):
                 let keys = try await store.listUnversioned(grant, mount: mount, folder: rest)
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": keys]))
             case .get:

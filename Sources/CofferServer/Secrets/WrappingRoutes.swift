@@ -8,24 +8,37 @@ import NIOCore
 
 /// Response wrapping: `X-Vault-Wrap-TTL` on any request answers a single-use wrapping token instead of the
 /// answer (``ResponseWrapper``), and `sys/wrapping/{unwrap,lookup,rewrap}` use such tokens. Like Vault,
-/// the three take the wrapping token itself (in the body, or as `X-Vault-Token`) and need no other token;
+/// the three take the wrapping token itself (in the body, or as `X-Vault-Token`) and need no other token,
+/// except that an unwrap with the wrapping token in the body needs a client token that may unwrap, as in Vault;
 /// `sys/wrapping/wrap` wraps a caller's own data and is gated.
 struct WrappingRoutes: Sendable {
     let wrapping: ResponseWrapping
+    let gate: Gate
 
     func register(on router: GatedRouter) {
         for method in [HTTPRequest.Method.post, .put] {
             router.open("/v1/sys/wrapping/unwrap", method: method, operation: .update) { request, context, grant in
-                let token = try await wrappingToken(request, context)
+                let (token, inBody) = try await wrappingToken(request, context)
+                if inBody {
+                    // As Vault: a wrapping token that is not valid is a 400 first (the unwrap refuses it, and drops an
+                    // expired one); a valid one needs a client token that may unwrap.
+                    do { _ = try await wrapping.lookup(grant, token: token) } catch let error as AccessError where error.code == .invalidRequest {
+                        _ = try await wrapping.unwrap(grant, token: token)
+                        throw error
+                    }
+                    guard await gate.allows(token: GatedRouter.token(from: request.headers), .update, on: "sys/wrapping/unwrap") else {
+                        throw AccessError.permissionDenied
+                    }
+                }
                 let response = try await wrapping.unwrap(grant, token: token)
                 return SecretBody.response(status: .ok, prefix: "", secret: response.bytes, suffix: "")
             }
             router.open("/v1/sys/wrapping/lookup", method: method, operation: .update) { request, context, grant in
-                let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context))
+                let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context).token)
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupData(info)))
             }
             router.open("/v1/sys/wrapping/rewrap", method: method, operation: .update) { request, context, grant in
-                let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context))
+                let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context).token)
                 return ResponseWrapper.answer(info)
             }
             router.on("/v1/sys/wrapping/wrap", method: method) { request, context, _ in
@@ -44,11 +57,12 @@ struct WrappingRoutes: Sendable {
         }
     }
 
-    /// From the body's `token`, else `X-Vault-Token` (hvac's `sys.unwrap()` without an argument).
-    private func wrappingToken(_ request: Request, _ context: CofferRequestContext) async throws -> String {
+    /// From the body's `token`, else `X-Vault-Token` (hvac's `sys.unwrap()` without an argument); and whether
+    /// it came from the body.
+    private func wrappingToken(_ request: Request, _ context: CofferRequestContext) async throws -> (token: String, inBody: Bool) {
         let body = try await Body.decodeIfPresent(TokenBody.self, request, context)
-        if let token = body?.token, !token.isEmpty { return token }
-        if let token = GatedRouter.token(from: request.headers) { return token }
+        if let token = body?.token, !token.isEmpty { return (token, true) }
+        if let token = GatedRouter.token(from: request.headers) { return (token, false) }
         throw APIError(.badRequest, "token is required: the wrapping token, in the body or as X-Vault-Token")
     }
 
@@ -98,7 +112,7 @@ enum ResponseWrapper {
     static func answer(_ info: WrapInfo) -> Response {
         VaultJSON.response(status: .ok, VaultEnvelope<NoData>(data: nil, wrapInfo: .init(
             token: info.token ?? "", accessor: info.accessor, ttl: info.ttl, creation_time: VaultTime.format(info.creationTime),
-            creation_path: info.creationPath, wrapped_accessor: "")))
+            creation_path: info.creationPath, wrapped_accessor: nil)))
     }
 
     /// Gathers an answer's body (bounded by what a route produces: small JSON).

@@ -114,6 +114,11 @@ calls = [
     ("policy write", "PUT", "sys/policies/acl/diff-reader", {"policy": READER_POLICY}, "root", [], {}),
     ("policy read", "GET", "sys/policies/acl/diff-reader", None, "root", ["data.name", "data.policy"], {}),
     ("policy list", "LIST", "sys/policies/acl", None, "root", [], {}),
+    ("policy older syntax", "PUT", "sys/policies/acl/Diff-Legacy", {"policy": 'path "secret/data/legacy/*" { policy = "read" }'}, "root", [], {}),
+    ("policy older syntax read", "GET", "sys/policies/acl/diff-legacy", None, "root", ["data.name", "data.policy"], {}),
+    ("policy bad word", "PUT", "sys/policies/acl/diff-bad", {"policy": 'path "x/*" { policy = "root" }'}, "root", [], {}),
+    ("policy delete", "DELETE", "sys/policies/acl/DIFF-LEGACY", None, "root", [], {}),
+    ("policy deleted", "GET", "sys/policies/acl/diff-legacy", None, "root", [], {}),
     ("legacy policy list", "GET", "sys/policy", None, "root", [], {}),
     ("legacy policy read", "GET", "sys/policy/diff-reader", None, "root", ["name", "rules", "data.rules"], {}),
     ("token create", "POST", "auth/token/create", {"policies": ["diff-reader"], "ttl": "5m", "meta": {"app": "diff"}}, "root",
@@ -127,6 +132,13 @@ calls = [
     ("reader denied read", "GET", "secret/data/app/prod", None, "reader", ["errors"], {}),
     ("no token", "GET", "kvtwo/data/app/x", None, None, ["errors"], {}),
     ("bad token", "GET", "kvtwo/data/app/x", None, "nonsense", ["errors"], {}),
+    ("capabilities-self", "POST", "sys/capabilities-self", {"paths": ["secret/data/app/x", "sys/mounts"]}, "root",
+     ["capabilities", "secret/data/app/x", "data.secret/data/app/x"], {}),
+    ("capabilities", "POST", "sys/capabilities", {"token": "{reader}", "paths": ["secret/data/app/x", "secret/data/app/prod", "sys/mounts"]}, "root",
+     ["secret/data/app/x", "secret/data/app/prod", "sys/mounts", "data.secret/data/app/x"], {}),
+    ("capabilities-accessor", "POST", "sys/capabilities-accessor", {"accessor": "{reader_accessor}", "path": "secret/data/app/x"}, "root",
+     ["capabilities"], {}),
+    ("capabilities-self reader", "POST", "sys/capabilities-self", {"path": "secret/data/app/prod"}, "reader", ["capabilities"], {}),
     ("token lookup renewed", "GET", "auth/token/lookup-self", None, "reader", ["data.policies"], {}),
     ("token lookup-accessor", "POST", "auth/token/lookup-accessor", {"accessor": "{reader_accessor}"}, "root", ["data.policies", "data.id"], {}),
     ("token renew-accessor", "POST", "auth/token/renew-accessor", {"accessor": "{reader_accessor}", "increment": 120}, "root",
@@ -228,6 +240,20 @@ calls = [
     ("approle role gone", "GET", "auth/diff-approle/role/builder", None, "root", [], {}),
     ("auth disable", "DELETE", "sys/auth/diff-approle", None, "root", [], {}),
     ("approle token after disable", "GET", "auth/token/lookup-self", None, "approle_token", [], {}),
+    # Response wrapping
+    ("wrap write", "POST", "secret/data/diff/wrapped", {"data": {"password": "s3cret-wrapped"}}, "root", [], {}),
+    ("wrap a read", "GET", "secret/data/diff/wrapped", None, "root|wrap", ["wrap_info.ttl", "wrap_info.creation_path", "data"],
+     {"wrapped": "wrap_info.token"}),
+    ("wrapping lookup", "POST", "sys/wrapping/lookup", {"token": "{wrapped}"}, None, ["data.creation_ttl", "data.creation_path"], {}),
+    ("wrapping rewrap", "POST", "sys/wrapping/rewrap", {"token": "{wrapped}"}, "root", ["wrap_info.ttl", "wrap_info.creation_path"],
+     {"rewrapped": "wrap_info.token"}),
+    ("wrapping unwrap old", "POST", "sys/wrapping/unwrap", {"token": "{wrapped}"}, None, [], {}),
+    ("wrapping unwrap", "POST", "sys/wrapping/unwrap", {"token": "{rewrapped}"}, None, ["data.data", "data.metadata.version"], {}),
+    ("wrapping unwrap twice", "POST", "sys/wrapping/unwrap", {"token": "{rewrapped}"}, None, [], {}),
+    ("wrapping wrap", "POST", "sys/wrapping/wrap", {"k": "v"}, "root|wrap", ["wrap_info.ttl", "wrap_info.creation_path"], {"own": "wrap_info.token"}),
+    ("wrapping unwrap own", "POST", "sys/wrapping/unwrap", None, "own", ["data"], {}),
+    ("wrapping lookup bad", "POST", "sys/wrapping/lookup", {"token": "not-a-wrapping-token"}, None, [], {}),
+    ("wrapping unwrap bad", "POST", "sys/wrapping/unwrap", {"token": "not-a-wrapping-token"}, None, [], {}),
     # Audit devices: OpenBao 2 enables them only from its config file; Coffer within the operator's limits
     ("audit list", "GET", "sys/audit", None, "root", [], {}),
     ("audit enable file", "PUT", "sys/audit/diff-file", {"type": "file", "options": {"file_path": "/tmp/diff-audit.log"}}, "root", [], {}),
@@ -333,6 +359,10 @@ def compare_shapes(a, b, where, out):
 
 def call(addr, root, tokens, method, path, body, who):
     headers = {}
+    if who and who.endswith("|wrap"):
+        # Response wrapping: the same caller, asking for the answer wrapped for five minutes.
+        headers["X-Vault-Wrap-TTL"] = "5m"
+        who = who[: -len("|wrap")]
     token = root if who == "root" and root else tokens.get(who, who) if who else None
     for variable, value in tokens.items():
         path = path.replace("{" + variable + "}", str(value))
