@@ -195,7 +195,10 @@ public final class DatabaseEngine: Sendable {
     /// - Throws: ``AccessError`` `.notFound` for an unknown role, `.invalidRequest` when the connection does
     ///   not allow the role or the target refuses (nothing is left behind then).
     public func issue(_ grant: Grant, role name: String) async throws -> IssuedCredential {
-        let role = try await role(grant, name)
+        let role: DatabaseRole
+        do { role = try await self.role(grant, name) } catch let error as AccessError where error.code == .notFound {
+            throw AccessError(.invalidRequest, "unknown role: \(name) (see database/roles)")
+        }
         guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError(.notFound, "") }
         guard connection.allows(role: role.name) else {
             throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
@@ -299,6 +302,22 @@ public final class DatabaseEngine: Sendable {
 
     /// Revokes every lease whose id starts with `prefix`.
     /// - Returns: how many were revoked.
+    /// The names directly under `prefix` among the leases (Vault's `LIST sys/leases/lookup/<prefix>`): lease IDs'
+    /// next segment, sub-prefixes ending in `/`; sorted.
+    public func leaseKeys(_ grant: Grant, prefix raw: String) async throws -> [String] {
+        let prefix = raw.isEmpty || raw.hasSuffix("/") ? raw : raw + "/"
+        let ids = try await database.read { conn in
+            try conn.query("SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)")
+                .map { try $0.decode(String.self, at: 0) }
+        }
+        var keys = Set<String>()
+        for id in ids where id.hasPrefix(prefix) {
+            let rest = id.dropFirst(prefix.count)
+            if let slash = rest.firstIndex(of: "/") { keys.insert(String(rest[..<slash]) + "/") } else { keys.insert(String(rest)) }
+        }
+        return keys.sorted()
+    }
+
     public func revoke(_ grant: Grant, prefix: String) async throws -> Int {
         guard !prefix.isEmpty else { throw AccessError(.invalidRequest, "a prefix is required, such as database/creds/readonly") }
         let ids = try await database.read { conn in

@@ -12,7 +12,9 @@ struct HvacCompatibilityTests {
     @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged"),
                       ("bao_cli.py", "the bao command line works unchanged"), ("differential.py", "no unexplained difference")])
     func hvacWorksUnchanged(script name: String, success: String) async throws {
-        try await run(name, success: success, extra: [:])
+        // The differential suite also compares the database engine when it has a PostgreSQL (always under CI).
+        let postgres = name == "differential.py" ? TestDatabase.postgresURL.map { ["COFFER_TEST_POSTGRES_URL": $0] } ?? [:] : [:]
+        try await run(name, success: success, extra: postgres)
     }
 
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run the database engine against PostgreSQL"))

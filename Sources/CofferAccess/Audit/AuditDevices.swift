@@ -1,7 +1,7 @@
 import CofferCrypto
 import CofferKeys
 import CofferStore
-public import Foundation
+import Foundation
 import Logging
 import Synchronization
 

@@ -1,5 +1,5 @@
 import CofferStore
-public import Foundation
+import Foundation
 
 /// A token role (Vault's `auth/token/roles/:name`): what `auth/token/create/:name` may issue. A role lets a
 /// caller whose policy allows `auth/token/create/<name>` make tokens with the role's allowed policies, even

@@ -85,7 +85,15 @@ struct DatabaseRoutes: Sendable {
 
         registerStaticRoles(on: router)
 
-        // Leases.
+        // Leases. Listing them by prefix needs sudo, as in Vault.
+        for path in ["/v1/sys/leases/lookup", "/v1/sys/leases/lookup/**"] {
+            router.onList(path, access: .sudo) { _, _, grant in
+                let prefix = String(grant.path.dropFirst("sys/leases/lookup".count).drop { $0 == "/" })
+                let keys = try await engine.leaseKeys(grant, prefix: prefix)
+                guard !keys.isEmpty else { throw APIError(.notFound, []) }
+                return try VaultJSON.keys(keys)
+            }
+        }
         for method in [HTTPRequest.Method.put, .post] {
             router.on("/v1/sys/leases/lookup", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
@@ -303,6 +311,10 @@ struct DatabaseRoutes: Sendable {
         let plugin_name: String
         let connection_details: Details
         let allowed_roles: [String]
+        // Vault's settings Coffer does not offer, answered as Vault's defaults.
+        let password_policy = ""
+        let plugin_version = ""
+        let root_credentials_rotate_statements: [String] = []
 
         init(_ connection: DatabaseConnection) {
             plugin_name = connection.pluginName
@@ -326,6 +338,10 @@ struct DatabaseRoutes: Sendable {
         let revocation_statements: [String]
         let default_ttl: Int64
         let max_ttl: Int64
+        // Vault's fields Coffer does not offer: passwords only, no renew or rollback statements.
+        let credential_type = "password"
+        let renew_statements: [String] = []
+        let rollback_statements: [String] = []
 
         init(_ role: DatabaseRole) {
             db_name = role.dbName
@@ -343,9 +359,12 @@ struct DatabaseRoutes: Sendable {
         let last_renewal: OrNull<String>
         let renewable: Bool
         let ttl: Int64
+        /// Where it was issued, as Vault gives it.
+        let path: String
 
         init(_ lease: Lease) {
             id = lease.id
+            path = "database/creds/" + lease.roleName
             issue_time = VaultTime.format(lease.issuedAt)
             expire_time = VaultTime.format(lease.expiresAt)
             last_renewal = OrNull(lease.renewedAt.map { VaultTime.format($0) })

@@ -315,6 +315,38 @@ operator_calls = [
 ]
 
 
+# The database engine, when a PostgreSQL for tests is given (always under CI): both sides manage roles on the
+# same server. OpenBao mounts the engine; Coffer has it built in at database/.
+database_calls = []
+if os.environ.get("COFFER_TEST_POSTGRES_URL"):
+    target = os.environ["COFFER_TEST_POSTGRES_URL"]
+    templated = target.replace("postgres://coffer@", "postgresql://{{username}}:{{password}}@")
+    creation = ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"]
+    database_calls = [
+        ("db mount", "POST", "sys/mounts/database", {"type": "database"}, "root", [], {}),
+        ("db config", "POST", "database/config/pg", {"plugin_name": "postgresql-database-plugin", "allowed_roles": "app",
+                                                      "connection_url": templated, "username": "coffer", "password": "unused-with-trust"}, "root", [], {}),
+        ("db config read", "GET", "database/config/pg", None, "root",
+         ["data.plugin_name", "data.allowed_roles", "data.connection_details.username"], {}),
+        ("db config list", "LIST", "database/config", None, "root", ["data.keys"], {}),
+        ("db role", "POST", "database/roles/app", {"db_name": "pg", "default_ttl": "1h", "max_ttl": "2h", "creation_statements": creation},
+         "root", [], {}),
+        ("db role bad", "POST", "database/roles/bad", {"db_name": "pg", "creation_statements": ["CREATE ROLE \"{{user}}\""]}, "root", [], {}),
+        ("db role read", "GET", "database/roles/app", None, "root", ["data.db_name", "data.default_ttl", "data.max_ttl"], {}),
+        ("db role list", "LIST", "database/roles", None, "root", ["data.keys"], {}),
+        ("db creds", "GET", "database/creds/app", None, "root", ["lease_duration", "renewable"], {"lease": "lease_id"}),
+        ("db creds unknown role", "GET", "database/creds/nope", None, "root", [], {}),
+        ("lease lookup", "PUT", "sys/leases/lookup", {"lease_id": "{lease}"}, "root", ["data.renewable"], {}),
+        ("lease renew", "PUT", "sys/leases/renew", {"lease_id": "{lease}", "increment": 1800}, "root", ["lease_duration", "renewable"], {}),
+        ("lease list", "LIST", "sys/leases/lookup/database/creds/app/", None, "root", [], {}),
+        ("lease revoke", "PUT", "sys/leases/revoke", {"lease_id": "{lease}"}, "root", [], {}),
+        ("lease lookup revoked", "PUT", "sys/leases/lookup", {"lease_id": "{lease}"}, "root", [], {}),
+        ("lease revoke-prefix", "PUT", "sys/leases/revoke-prefix/database/creds/app", None, "root", [], {}),
+        ("db role delete", "DELETE", "database/roles/app", None, "root", [], {}),
+        ("db config delete", "DELETE", "database/config/pg", None, "root", [], {}),
+    ]
+
+
 def get(value, dotted):
     for part in dotted.split("."):
         if isinstance(value, dict) and part in value:
@@ -416,7 +448,7 @@ def run(suite, targets):
 
 
 try:
-    run(calls, [("OpenBao", bao_addr, bao_root), ("Coffer", coffer_addr, coffer_root)])
+    run(calls + database_calls, [("OpenBao", bao_addr, bao_root), ("Coffer", coffer_addr, coffer_root)])
     run(operator_calls, [("OpenBao", sealed_bao_addr, None), ("Coffer", sealed_coffer_addr, None)])
 finally:
     for process in (server, sealed_bao, sealed_coffer):
@@ -424,7 +456,7 @@ finally:
         process.wait(timeout=30)
     shutil.rmtree(scratch, ignore_errors=True)
 
-every = calls + operator_calls
+every = calls + database_calls + operator_calls
 print(f"differential suite: {len(every)} calls on {len({c[2].split('?')[0] for c in every})} endpoints; "
       f"{len(found)} differences, {len(found) - len(unexplained)} of them listed with a reason")
 stale = sorted(set(known) - set(found))
