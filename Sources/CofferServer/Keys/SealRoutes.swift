@@ -34,9 +34,12 @@ struct SealRoutes: Sendable {
                 return Response(status: .noContent)
             }
             router.on("/v1/sys/rewrap", method: method, access: .sudo) { request, context, _ in try await rewrap(request, context) }
-            router.on("/v1/sys/rotate", method: method, access: .sudo) { _, _, _ in
-                _ = try await keys.rotate()
-                return Response(status: .noContent)
+            // `sys/rotate/keyring` is OpenBao's newer name for it, which its CLI's `operator rotate` calls.
+            for path in ["/v1/sys/rotate", "/v1/sys/rotate/keyring"] {
+                router.on(path, method: method, access: .sudo) { _, _, _ in
+                    _ = try await keys.rotate()
+                    return Response(status: .noContent)
+                }
             }
         }
         RekeyRoutes(keys: keys, attempts: attempts).register(on: router)

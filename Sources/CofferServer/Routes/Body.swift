@@ -9,13 +9,22 @@ enum Body {
         try decode(type, try await request.body.collect(upTo: context.maxUploadSize))
     }
 
-    /// `nil` for an empty body (Vault's endpoints whose parameters are all optional).
+    /// `nil` for an empty body, or a JSON `null` (Vault's endpoints whose parameters are all optional; Vault's
+    /// CLI sends `null` for `write -f`).
     static func decodeIfPresent<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T? {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        return buffer.readableBytes == 0 ? nil : try decode(type, buffer)
+        return isAbsent(buffer) ? nil : try decode(type, buffer)
+    }
+
+    /// An empty body, or one that is only JSON `null`: no parameters.
+    static func isAbsent(_ buffer: ByteBuffer) -> Bool {
+        let bytes = buffer.readableBytesView.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        return bytes.isEmpty || Array(bytes) == Array("null".utf8)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+        // No parameters at all reads as an empty object, so a request whose fields are all optional is not refused.
+        let buffer = isAbsent(buffer) ? ByteBuffer(string: "{}") : buffer
         do {
             return try WeakJSONDecoder().decode(T.self, from: buffer.readableBytesView)
         } catch let error as APIError {

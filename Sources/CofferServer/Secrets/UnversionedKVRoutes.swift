@@ -37,6 +37,8 @@ struct UnversionedKVRoutes: Sendable {
     /// Serves a request whose grant names `<mount>/<path>` on a version 1 engine.
     func respond(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
         let (mount, rest) = parts(grant)
+        // `sys`, `auth` and Coffer's other own paths are never an engine: a path under them no route serves is Vault's 404.
+        guard !MountStore.reserved.contains(mount) else { throw APIError(.notFound, "no handler for route \"\(grant.path)\": route entry not found") }
         do {
             switch request.method {
             case _ where request.method == GatedRouter.list || (request.method == .get && request.uri.queryParameters["list"] == "true"):

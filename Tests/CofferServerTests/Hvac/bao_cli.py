@@ -73,4 +73,20 @@ upgraded = json.loads(run("kv", "get", "-format=json", "cli-kv1/app/db"))
 assert upgraded["data"]["data"]["password"] == "s3cret-v1", upgraded
 run("kv", "delete", "cli-kv1/app/db")
 run("secrets", "disable", "cli-kv1")
+# Auth methods, capabilities and operator commands.
+run("auth", "enable", "-path=cli-approle", "approle")
+assert "cli-approle/" in run("auth", "list")
+run("write", "auth/cli-approle/role/builder", "token_policies=cli-reader", "token_ttl=10m")
+role_id = json.loads(run("read", "-format=json", "auth/cli-approle/role/builder/role-id"))["data"]["role_id"]
+secret_id = json.loads(run("write", "-format=json", "-f", "auth/cli-approle/role/builder/secret-id"))["data"]["secret_id"]
+login = json.loads(run("write", "-format=json", "auth/cli-approle/login", "role_id=" + role_id, "secret_id=-", stdin=secret_id))
+assert "cli-reader" in login["auth"]["policies"], login
+caps = run("token", "capabilities", "secret/data/app/db")
+assert "root" in caps, caps
+run("auth", "disable", "cli-approle")
+assert "cli-approle/" not in run("auth", "list")
+key_status = run("operator", "key-status")
+assert re.search(r"^Key Term\s+1$", key_status, re.M), key_status
+run("operator", "rotate")
+assert re.search(r"^Key Term\s+2$", run("operator", "key-status"), re.M)
 print("the bao command line works unchanged")
