@@ -12,8 +12,10 @@ struct HvacCompatibilityTests {
     @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged"),
                       ("bao_cli.py", "the bao command line works unchanged"), ("differential.py", "no unexplained difference")])
     func hvacWorksUnchanged(script name: String, success: String) async throws {
-        // The differential suite also compares the database engine when it has a PostgreSQL (always under CI).
-        let postgres = name == "differential.py" ? TestDatabase.postgresURL.map { ["COFFER_TEST_POSTGRES_URL": $0] } ?? [:] : [:]
+        // The differential suite compares the database engine, and the CLI test runs `bao lease`, when they have a
+        // PostgreSQL (always under CI).
+        let usesPostgres = name == "differential.py" || name == "bao_cli.py"
+        let postgres = usesPostgres ? TestDatabase.postgresURL.map { ["COFFER_TEST_POSTGRES_URL": $0] } ?? [:] : [:]
         try await run(name, success: success, extra: postgres)
     }
 

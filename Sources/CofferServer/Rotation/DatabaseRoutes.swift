@@ -113,6 +113,11 @@ struct DatabaseRoutes: Sendable {
                 try await engine.revoke(grant, lease: try body.required())
                 return Response(status: .noContent)
             }
+            // Vault's URL form, which its CLI's `lease revoke` uses: the lease ID in the path.
+            router.on("/v1/sys/leases/revoke/**", method: method, operation: .update) { _, _, grant in
+                try await engine.revoke(grant, lease: String(grant.path.dropFirst("sys/leases/revoke/".count)))
+                return Response(status: .noContent)
+            }
             router.on("/v1/sys/leases/revoke-prefix/**", method: method, access: .sudo, operation: .update) { _, _, grant in
                 let prefix = String(grant.path.dropFirst("sys/leases/revoke-prefix/".count))
                 _ = try await engine.revoke(grant, prefix: prefix)

@@ -89,4 +89,25 @@ key_status = run("operator", "key-status")
 assert re.search(r"^Key Term\s+1$", key_status, re.M), key_status
 run("operator", "rotate")
 assert re.search(r"^Key Term\s+2$", run("operator", "key-status"), re.M)
+
+# Leases, on dynamic database credentials (given a PostgreSQL for tests; always under CI).
+target = os.environ.get("COFFER_TEST_POSTGRES_URL")
+if target:
+    templated = target.replace("postgres://coffer@", "postgresql://{{username}}:{{password}}@")
+    run("write", "database/config/cli-pg", "plugin_name=postgresql-database-plugin", "allowed_roles=cli",
+        "connection_url=" + templated, "username=coffer", "password=unused-with-trust")
+    run("write", "database/roles/cli", "db_name=cli-pg", "default_ttl=1h", "max_ttl=2h",
+        "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';")
+    lease_id = json.loads(run("read", "-format=json", "database/creds/cli"))["lease_id"]
+    looked = json.loads(run("lease", "lookup", "-format=json", lease_id))
+    assert looked["data"]["id"] == lease_id, looked
+    renewed = json.loads(run("lease", "renew", "-format=json", "-increment=30m", lease_id))
+    assert renewed["lease_id"] == lease_id and 1700 <= renewed["lease_duration"] <= 1800, renewed
+    run("lease", "revoke", lease_id)
+    run("lease", "lookup", lease_id, expect=2)
+    json.loads(run("read", "-format=json", "database/creds/cli"))
+    run("lease", "revoke", "-prefix", "database/creds/cli")
+    run("delete", "database/roles/cli")
+    run("delete", "database/config/cli-pg")
+
 print("the bao command line works unchanged")
