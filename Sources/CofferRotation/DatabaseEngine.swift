@@ -95,6 +95,15 @@ public final class DatabaseEngine: Sendable {
         guard !connection.connectionURL.isEmpty, !connection.username.isEmpty else {
             throw AccessError(.invalidRequest, "connection_url and username are required")
         }
+        // The URL is stored as a plain row and answered on reads; a password in it would be too. libpq's own
+        // parser decides, so every spelling counts (userinfo, `?password=`, key=value, quoted).
+        let parsed: PostgresConnectionString
+        do { parsed = try PostgresConnectionString(connection.connectionURL) } catch let error as StoreError {
+            throw AccessError(.invalidRequest, "connection_url: \(error.message)")
+        }
+        guard !parsed.holdsPassword else {
+            throw AccessError(.invalidRequest, "connection_url may not hold a password: write {{username}}:{{password}} in it and send the password as password, which is kept sealed")
+        }
         let existing = try await admin(connection.name)?.password
         // create for a new connection, update to change one; decided before Coffer logs in to anything with it.
         try grant.requireWrite(exists: existing != nil)

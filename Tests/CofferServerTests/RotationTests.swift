@@ -389,12 +389,12 @@ struct DynamicCredentialTests {
                     "plugin_name": "postgresql-database-plugin", "connection_url": "postgres://127.0.0.1:1/x", "username": "u", "password": "p",
                 ])
                 #expect(badConfig == .badRequest && "\(badConfigBody)".contains("cannot verify the connection"), "\(badConfigBody)")
-                // A password written into the URL is never answered either.
+                // A password written into the URL is refused (it would be stored as a plain row), and never echoed.
                 let inline = url.replacingOccurrences(of: "postgres://coffer@", with: "postgres://coffer:inline-secret@")
-                try await client.call("/v1/database/config/inline", token: root, ["plugin_name": "postgresql-database-plugin", "connection_url": inline,
-                                                                                  "username": "coffer", "password": "x"])
-                let (_, inlineBody) = try await client.call("/v1/database/config/inline", .get, token: root)
-                #expect(!"\(inlineBody)".contains("inline-secret") && "\(inlineBody)".contains("coffer:redacted@"), "\(inlineBody)")
+                let (inlineStatus, inlineBody) = try await client.call("/v1/database/config/inline", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": inline, "username": "coffer", "password": "x"])
+                #expect(inlineStatus == .badRequest && !"\(inlineBody)".contains("inline-secret"), "\(inlineBody)")
+                #expect(try await client.call("/v1/database/config/inline", .get, token: root).0 == .notFound)
 
                 let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
                 let (badRole, badRoleBody) = try await client.call("/v1/database/roles/readonly", token: root, [

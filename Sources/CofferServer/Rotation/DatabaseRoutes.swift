@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferStore
 import CofferCredentials
 import CofferCrypto
 import CofferRotation
@@ -327,13 +328,12 @@ struct DatabaseRoutes: Sendable {
             allowed_roles = connection.allowedRoles
         }
 
-        /// A password written into the URL itself (`postgres://user:pw@host`) is not answered; Vault's
-        /// `{{password}}` template is.
+        /// A password written into the URL itself (a connection stored before Coffer refused them) is never
+        /// answered, in any of libpq's spellings: the URL is then shown as libpq's options without it. Vault's
+        /// `{{password}}` template is answered as written.
         static func redacted(_ url: String) -> String {
-            guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
-            let credentials = url[scheme.upperBound..<at]
-            guard let colon = credentials.firstIndex(of: ":"), credentials[credentials.index(after: colon)...] != "{{password}}" else { return url }
-            return String(url[..<credentials.index(after: colon)]) + "redacted" + String(url[at...])
+            guard let parsed = try? PostgresConnectionString(url) else { return "(not shown: not a connection string libpq reads)" }
+            return parsed.holdsPassword ? parsed.redacted : url
         }
     }
 

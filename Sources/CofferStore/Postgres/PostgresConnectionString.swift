@@ -9,6 +9,9 @@ public struct PostgresConnectionString: Sendable, CustomStringConvertible {
     let conninfo: String
     /// The options the string sets, password removed, for logs and health reports.
     public let redacted: String
+    /// Whether the string itself holds a password (`postgres://u:pw@h`, `?password=`, `password=` in key=value
+    /// form), other than Vault's `{{password}}` template, which names one kept elsewhere.
+    public let holdsPassword: Bool
 
     /// Parses `conninfo` with libpq's own parser.
     /// - Throws: ``StoreError`` `.invalidConfiguration` with libpq's reason; the password is never quoted.
@@ -24,16 +27,26 @@ public struct PostgresConnectionString: Sendable, CustomStringConvertible {
         }
         defer { PQconninfoFree(options) }
         var shown: [String] = []
+        var holdsPassword = false
         var option = options
         while let keyword = option.pointee.keyword {
             let key = String(cString: keyword)
-            if let value = option.pointee.val, key != "password" {
-                shown.append("\(key)=\(String(cString: value))")
+            if let value = option.pointee.val {
+                if key != "password" {
+                    shown.append("\(key)=\(String(cString: value))")
+                } else if value.pointee != 0 {
+                    // Compared as bytes in place: the password itself is never made into a Swift string.
+                    let template = Array("{{password}}".utf8CString)
+                    holdsPassword = !template.withUnsafeBufferPointer { template in
+                        (0..<template.count).allSatisfy { value[$0] == template[$0] }
+                    }
+                }
             }
             option = option.advanced(by: 1)
         }
         self.conninfo = conninfo
         self.redacted = shown.joined(separator: " ")
+        self.holdsPassword = holdsPassword
     }
 
     public var description: String { redacted }
