@@ -76,7 +76,7 @@ public struct CofferServer: Sendable {
     /// columns adds its tables here.
     static let encryptedTables: [EncryptedTable] = [
         CredentialStore.encryptedTable,
-        EncryptedTable(table: "wrapped_responses", idColumn: "accessor", versionColumn: nil),
+        ResponseWrapping.encryptedTable,
         DatabaseEngine.encryptedTable,
     ]
 

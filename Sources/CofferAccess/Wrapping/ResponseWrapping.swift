@@ -1,5 +1,5 @@
 public import CofferCrypto
-import CofferKeys
+public import CofferKeys
 import CofferStore
 public import Foundation
 
@@ -27,6 +27,8 @@ public struct ResponseWrapping: Sendable {
     /// Largest response that can be wrapped.
     public static let maximumBytes = 1024 * 1024
     static let table = "wrapped_responses"
+    /// How `sys/rewrap` finds each row's binding (the recorded one; the accessor alone for older rows).
+    public static let encryptedTable = EncryptedTable(table: table, idColumn: "coalesce(binding_id, accessor)", versionColumn: nil)
 
     /// Vault's words for a used, expired or unknown wrapping token (HTTP 400).
     public static let invalid = AccessError(.invalidRequest, "wrapping token is not valid or does not exist")
@@ -47,11 +49,12 @@ public struct ResponseWrapping: Sendable {
         let accessor = TokenFormat.newAccessor()
         let hash = try tokens.hash(token)
         let now = Date().roundedToStoredPrecision
-        let sealed = try sealer.seal(response, binding: RecordBinding(table: Self.table, id: accessor, version: 0))
+        let binding = Self.binding(accessor: accessor, tokenHash: hash)
+        let sealed = try sealer.seal(response, binding: binding)
         _ = try await database.transaction { conn in
             try conn.execute("""
-                INSERT INTO wrapped_responses (accessor, token_hash, creation_path, created_at, expires_at, key_term, sealed)
-                VALUES (\(accessor), \(hash), \(creationPath), \(now), \(now.addingTimeInterval(Double(ttl))), \(sealed.term), \(sealed.sealed))
+                INSERT INTO wrapped_responses (accessor, token_hash, creation_path, created_at, expires_at, key_term, sealed, binding_id)
+                VALUES (\(accessor), \(hash), \(creationPath), \(now), \(now.addingTimeInterval(Double(ttl))), \(sealed.term), \(sealed.sealed), \(binding.id))
                 """)
         }
         grant.auditFact("wrapping_accessor", accessor)
@@ -64,8 +67,10 @@ public struct ResponseWrapping: Sendable {
     public func unwrap(_ grant: Grant, token: String) async throws -> SecureHandle {
         let hash = try hashIfWellFormed(token)
         let now = Date()
-        let found = try await database.transaction { conn -> (String, EncryptedValue)? in
-            guard let row = try conn.queryFirst("SELECT accessor, expires_at, key_term, sealed FROM wrapped_responses WHERE token_hash = \(hash)") else {
+        let found = try await database.transaction { conn -> (String, Bool, EncryptedValue)? in
+            guard let row = try conn.queryFirst("""
+                SELECT accessor, expires_at, key_term, sealed, binding_id FROM wrapped_responses WHERE token_hash = \(hash)
+                """) else {
                 return nil
             }
             let accessor: String = try row.decode(column: "accessor")
@@ -73,12 +78,16 @@ public struct ResponseWrapping: Sendable {
             guard try conn.execute("DELETE FROM wrapped_responses WHERE accessor = \(accessor)") == 1 else { return nil }
             let expires: Date = try row.decode(column: "expires_at")
             guard expires > now else { return nil }
-            return (accessor, EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
+            return (accessor, try row.decode(String?.self, column: "binding_id") != nil,
+                    EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
         }
-        guard let (accessor, value) = found else { throw Self.invalid }
+        guard let (accessor, boundToToken, value) = found else { throw Self.invalid }
         grant.auditFact("wrapping_accessor", accessor)
         let sealer = try tokens.keys.sealer()
-        return SecureHandle(try sealer.open(value, binding: RecordBinding(table: Self.table, id: accessor, version: 0)))
+        // Bound to the token presented, never to what the row says; a row made to look older (binding_id removed)
+        // cannot open under the older binding, since it was not sealed under it.
+        let binding = boundToToken ? Self.binding(accessor: accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: accessor, version: 0)
+        return SecureHandle(try sealer.open(value, binding: binding))
     }
 
     /// The token's facts, without using it up.
@@ -102,6 +111,12 @@ public struct ResponseWrapping: Sendable {
         let info = try await lookup(grant, token: token)
         let response = try await unwrap(grant, token: token)
         return try await wrap(grant, response: response.bytes, ttl: info.ttl, creationPath: info.creationPath)
+    }
+
+    /// What a wrapped response is sealed to: its accessor and the hash of its wrapping token, so a row whose token
+    /// hash was replaced (another row's, to unwrap that one's response with one's own token) fails to open.
+    static func binding(accessor: String, tokenHash: [UInt8]) -> RecordBinding {
+        RecordBinding(table: table, id: accessor + "/" + Hex.encode(tokenHash), version: 0)
     }
 
     /// Deletes expired wrapped responses; returns how many.

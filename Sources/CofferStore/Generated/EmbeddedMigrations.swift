@@ -781,6 +781,15 @@ CREATE TABLE audit_devices (
 );
 
 """#),
+            MigrationFile(fileName: "0018_wrapping_binding.sql", sql: #"""
+-- Wrapped responses sealed from now on are bound to their wrapping token's hash as well as their accessor
+-- (Docs/KEYS.md), so a database writer who swaps two rows' token hashes cannot unwrap the other's response.
+-- `binding_id` records that binding for `sys/rewrap`, which must open a row to move it to a new key term; an
+-- unwrap never reads it, and derives the binding from the token presented. Rows written before have none and
+-- keep the older binding (the accessor alone) until they are unwrapped or expire.
+ALTER TABLE wrapped_responses ADD COLUMN binding_id TEXT;
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1525,6 +1534,15 @@ CREATE TABLE audit_devices (
     uuid TEXT NOT NULL,                      -- names the device's HMAC key, derived from the audit key
     created_at TIMESTAMPTZ NOT NULL
 );
+
+"""#),
+            MigrationFile(fileName: "0018_wrapping_binding.sql", sql: #"""
+-- Wrapped responses sealed from now on are bound to their wrapping token's hash as well as their accessor
+-- (Docs/KEYS.md), so a database writer who swaps two rows' token hashes cannot unwrap the other's response.
+-- `binding_id` records that binding for `sys/rewrap`, which must open a row to move it to a new key term; an
+-- unwrap never reads it, and derives the binding from the token presented. Rows written before have none and
+-- keep the older binding (the accessor alone) until they are unwrapped or expire.
+ALTER TABLE wrapped_responses ADD COLUMN binding_id TEXT;
 
 """#),
         ],
