@@ -91,10 +91,24 @@ public final class PostgresTarget {
     }
 
     /// `strings` as the NULL-terminated array of C strings libpq's `…Params` calls take (also PostgresProbe's).
+    /// The C copies are wiped before they are freed: one of them is a password (libpq wipes its own copy
+    /// when the connection is finished).
     static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
         let duplicates = strings.map { strdup($0) }
-        defer { duplicates.forEach { free($0) } }
+        defer { duplicates.forEach { wipeAndFree($0) } }
         let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Zeroes a C string that `strdup` made, then frees it (`explicit_bzero`, which the compiler may not drop).
+    static func wipeAndFree(_ string: UnsafeMutablePointer<CChar>?) {
+        guard let string else { return }
+        wipe(string)
+        free(string)
+    }
+
+    /// Zeroes a C string in place, up to its terminator.
+    static func wipe(_ string: UnsafeMutablePointer<CChar>) {
+        explicit_bzero(string, strlen(string))
     }
 }
