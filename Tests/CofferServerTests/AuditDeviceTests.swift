@@ -59,8 +59,8 @@ struct AuditDeviceTests {
                 #expect(try await client.call("/v1/secret/data/app/db", .get, token: "cfs.not-a-token").0 == .forbidden)
 
                 let file = directory + "/vault-audit.log"
-                // The enable's own pair, then the write, the read and the refused read.
-                let written = try await lines(file, atLeast: 8)
+                // The enable's own pair, the listing's, then the write, the read and the refused read: ten lines.
+                let written = try await lines(file, atLeast: 10)
                 let attributes = try FileManager.default.attributesOfItem(atPath: file)
                 #expect((attributes[.posixPermissions] as? Int) == 0o600)
                 let text = try String(contentsOfFile: file, encoding: .utf8)

@@ -363,6 +363,8 @@ final class AuditDeviceSink: Sendable {
 
     private func write(_ lines: [String]) {
         defer { queue.withLock { $0.pending -= lines.count } }
+        // A device disabled meanwhile is not opened again for what was queued before.
+        guard queue.withLock({ $0.open }) else { return }
         var text = Array(lines.joined(separator: "\n").utf8)
         text.append(UInt8(ascii: "\n"))
         for attempt in 0..<2 {
