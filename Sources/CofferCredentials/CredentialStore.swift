@@ -143,26 +143,15 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``AccessError`` `.notFound` when there are none.
     func keys(mount: String, folder: String, version: Int) async throws -> [String] {
         let prefix = folder.isEmpty || folder.hasSuffix("/") ? folder : folder + "/"
-        let count = prefix.utf8.count
         let paths = try await database.read { conn -> [String] in
             _ = try MountStore.require(mount, version: version, on: conn)
             return try conn.query("""
                 SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
                 """).map { try $0.decode(String.self, at: 0) }
         }
-        var keys: [String] = []
-        for path in paths where path.utf8.count > count && path.hasPrefix(prefix) {
-            let rest = path.utf8.dropFirst(count)
-            let key: String
-            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
-                key = String(decoding: rest[..<slash], as: UTF8.self) + "/"
-            } else {
-                key = String(decoding: rest, as: UTF8.self)
-            }
-            if keys.last != key { keys.append(key) }
-        }
+        let keys = ListedKeys.under(prefix, in: paths)
         guard !keys.isEmpty else { throw AccessError(.notFound, "") }
-        return keys.sorted()
+        return keys
     }
 
     // MARK: writing

@@ -147,11 +147,7 @@ public struct MountStore: Sendable {
 
     static func validatedPath(_ raw: String) throws -> String {
         let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-        let allowed = path.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: ".")].contains(byte)
-        }
-        guard !path.isEmpty, path.utf8.count <= 64, allowed, path != ".", path != ".." else {
+        guard PlainName.isValid(path, maximum: 64), path != ".", path != ".." else {
             throw AccessError(.invalidRequest, "a mount path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as team-kv")
         }
         guard !reserved.contains(path) else {

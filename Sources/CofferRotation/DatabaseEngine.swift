@@ -319,12 +319,7 @@ public final class DatabaseEngine: Sendable {
             try conn.query("SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)")
                 .map { try $0.decode(String.self, at: 0) }
         }
-        var keys = Set<String>()
-        for id in ids where id.hasPrefix(prefix) {
-            let rest = id.dropFirst(prefix.count)
-            if let slash = rest.firstIndex(of: "/") { keys.insert(String(rest[..<slash]) + "/") } else { keys.insert(String(rest)) }
-        }
-        return keys.sorted()
+        return ListedKeys.under(prefix, in: ids)
     }
 
     public func revoke(_ grant: Grant, prefix: String) async throws -> Int {

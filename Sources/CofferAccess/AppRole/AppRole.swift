@@ -292,7 +292,7 @@ public struct AppRoleService: Sendable {
     // MARK: rows
 
     static func validate(name: String) throws {
-        guard !name.isEmpty, name.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard PlainName.isValid(name, maximum: 128) else {
             throw AccessError(.invalidRequest, "a role name is 1 to 128 letters, digits, '-', '_' or '.'")
         }
     }

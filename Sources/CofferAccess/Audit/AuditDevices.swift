@@ -263,8 +263,7 @@ public final class AuditDevices: Sendable {
 
     static func validatedPath(_ raw: String) throws -> String {
         let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-        guard !path.isEmpty, path.utf8.count <= 64, path != ".", path != "..",
-              path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard PlainName.isValid(path, maximum: 64), path != ".", path != ".." else {
             throw AccessError(.invalidRequest, "an audit device path is one segment of letters, digits, '-', '_' or '.', such as siem")
         }
         guard path != "coffer" else {

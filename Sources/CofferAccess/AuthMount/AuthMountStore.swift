@@ -104,8 +104,7 @@ public struct AuthMountStore: Sendable {
 
     static func validatedPath(_ raw: String) throws -> String {
         let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
-        guard !path.isEmpty, path.utf8.count <= 64, path != ".", path != "..",
-              path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard PlainName.isValid(path, maximum: 64), path != ".", path != ".." else {
             throw AccessError(.invalidRequest, "an auth path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as ci-approle")
         }
         guard path != "token" else { throw AccessError(.invalidRequest, "auth/token/ is the built-in token method; choose another path") }

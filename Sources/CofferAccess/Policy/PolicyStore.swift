@@ -46,9 +46,7 @@ public final class PolicyStore: Sendable {
 
     /// Names a policy may have: letters, digits, `-`, `_`, `.`, up to 128 characters.
     public static func validate(name: String) throws {
-        guard !name.isEmpty, name.count <= 128,
-            name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) })
-        else { throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not") }
+        guard PlainName.isValid(name, maximum: 128) else { throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not") }
     }
 
     /// Writes `default` if it is missing (first start, or after an operator deleted it by SQL).

@@ -159,8 +159,7 @@ public struct TokenService: Sendable {
     }
 
     public func lookup(_ grant: Grant, accessor: String) async throws -> TokenEntry? {
-        guard let entry = try await store.lookup(accessor: accessor), !entry.isExpired(at: Date()) else { return nil }
-        return entry
+        try await lookup(grantless: accessor)
     }
 
     /// Renews `accessor` by `increment` seconds (its creation TTL when `nil`), up to its maximum.

@@ -17,9 +17,12 @@ enum Body {
     }
 
     /// An empty body, or one that is only JSON `null`: no parameters.
+    /// Looks at the ends of the body in place: a body is often a secret, and is never copied to be checked.
     static func isAbsent(_ buffer: ByteBuffer) -> Bool {
-        let bytes = buffer.readableBytesView.filter { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-        return bytes.isEmpty || Array(bytes) == Array("null".utf8)
+        let bytes = buffer.readableBytesView
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return true }
+        return bytes[first...last].elementsEqual("null".utf8)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {

@@ -140,10 +140,21 @@ struct KVRoutes: Sendable {
                 return try await handler(request, context, grant)
             } catch let mismatch as KVVersionMismatch where mismatch.version == 1 {
                 return try await unversioned.respond(request, context, grant)
-            } catch {
+            } catch where Self.refusedBeforeTheStore(error) {
                 guard try await mounts.mount(String(grant.path.prefix { $0 != "/" }))?.version == 1 else { throw error }
                 return try await unversioned.respond(request, context, grant)
             }
+        }
+    }
+
+    /// Whether `error` may be a version 2 handler refusing what it checks before the store sees the engine (a
+    /// body, a path, a parameter, a content type). A 404 or 403 comes from the store, which knows the engine, so
+    /// they cost no second look at the mount (a 404 read is a common answer).
+    private static func refusedBeforeTheStore(_ error: any Error) -> Bool {
+        switch error {
+        case let error as AccessError: error.code != .notFound && error.code != .permissionDenied
+        case let error as APIError: error.status != .notFound && error.status != .forbidden
+        default: true
         }
     }
 
