@@ -25,7 +25,7 @@ extension CredentialStore {
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
         let version = try await database.transaction { conn -> Int64 in
-            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {
                 throw AccessError(.notFound, "\(path) does not exist")
             }
             guard secret.currentVersion == expectedCurrent else {
@@ -34,11 +34,11 @@ extension CredentialStore {
             guard secret.labels.pending == nil else {
                 throw AccessError(.conflict, "\(path) already has a pending version (\(secret.labels.pending ?? 0)) from another rotation")
             }
-            let version = secret.currentVersion + 1
-            // A version left by an earlier, rolled-back attempt at this number is replaced.
-            try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(version)")
-            try Self.insertVersion(data, of: id, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
-            try conn.execute("UPDATE api_credentials SET pending_version = \(version), updated_at = \(now) WHERE id = \(id)")
+            // A number never given before, even by an earlier attempt that was rolled back.
+            let version = secret.nextVersion
+            try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
+            try conn.execute("UPDATE api_credentials SET pending_version = \(version), version_counter = \(version), updated_at = \(now) WHERE id = \(id)")
+            try Self.retag(id, sealer: sealer, on: conn)
             return version
         }
         grant.auditFact("pending_version", String(version))
@@ -55,8 +55,9 @@ extension CredentialStore {
     public func promotePending(_ grant: Grant, _ path: SecretPath, pending: Int64, from expectedCurrent: Int64, grace: Int64) async throws -> Bool {
         let id = path.id
         let now = Date().roundedToStoredPrecision
+        let sealer = try keys.sealer()
         return try await database.transaction { conn -> Bool in
-            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {
                 throw AccessError(.notFound, "\(path) was deleted during the rotation")
             }
             if secret.currentVersion == pending && secret.labels.pending == nil { return true }
@@ -64,7 +65,7 @@ extension CredentialStore {
                 throw AccessError(.conflict, "\(path) was written during the rotation; its pending version \(pending) was not made current")
             }
             let next = secret.rotation.nextDue(after: now)
-            let mount = try MountStore.require(path.mount, version: 2, on: conn)
+            let mount = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
             var oldest = secret.oldestVersion
             if pending - keep >= 1 {
@@ -78,6 +79,7 @@ extension CredentialStore {
                     rotation_failures = 0, rotation_retry_at = NULL, rotation_last_error = NULL, updated_at = \(now)
                 WHERE id = \(id)
                 """)
+            try Self.retag(id, sealer: sealer, on: conn)
             return true
         }
     }
@@ -85,10 +87,12 @@ extension CredentialStore {
     /// Rolls a rotation back: the pending version (never current) is dropped. Idempotent.
     public func discardPending(_ grant: Grant, _ path: SecretPath, pending: Int64) async throws {
         let id = path.id
+        let sealer = try keys.sealer()
         try await database.transaction { conn in
-            guard let secret = try Self.metadata(path, on: conn, versions: false, lock: true), secret.labels.pending == pending else { return }
+            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true), secret.labels.pending == pending else { return }
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(pending)")
             try conn.execute("UPDATE api_credentials SET pending_version = NULL WHERE id = \(id)")
+            try Self.retag(id, sealer: sealer, on: conn)
         }
     }
 
@@ -106,17 +110,19 @@ extension CredentialStore {
 
     /// Secrets with a rotator and an interval, with their metadata (for due selection and status).
     public func rotationSchedules(_ grant: Grant) async throws -> [SecretMetadata] {
-        try await database.read { conn in
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
             // One statement for all of them: `make rotate` lists every scheduled credential on each run.
             try conn.query("SELECT * FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path").map { row in
-                try Self.metadata(try SecretPath(mount: try row.decode(column: "mount"), path: try row.decode(column: "path")), row: row, on: conn, versions: false)
+                try Self.metadata(try SecretPath(mount: try row.decode(column: "mount"), path: try row.decode(column: "path")), row: row, sealer: sealer, on: conn, versions: false)
             }
         }
     }
 
     /// One secret's metadata for a rotation (no versions).
     public func rotationMetadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
-        guard let found = try await database.read({ conn in try Self.metadata(path, on: conn, versions: false) }) else {
+        let sealer = try keys.sealer()
+        guard let found = try await database.read({ conn in try Self.metadata(path, sealer: sealer, on: conn, versions: false) }) else {
             throw AccessError(.notFound, "\(path) does not exist")
         }
         return found

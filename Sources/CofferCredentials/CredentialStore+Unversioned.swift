@@ -16,20 +16,22 @@ extension CredentialStore {
         let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
-        let found = try await database.read { conn -> (Int64, EncryptedValue)? in
-            _ = try MountStore.require(path.mount, version: 1, on: conn)
+        let found = try await database.read { conn -> (Int64, EncryptedValue, String?)? in
+            _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             guard let row = try conn.queryFirst("""
-                SELECT v.version, v.key_term, v.sealed, s.expires_at FROM api_credentials s
-                JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
-                WHERE s.id = \(id) AND v.destroyed = \(false)
+                SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag FROM api_credentials s
+                LEFT JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
+                WHERE s.id = \(id)
                 """) else { return nil }
+            try Self.verify(row, id: id, sealer: sealer)
+            guard try row.decode(Bool?.self, column: "destroyed") == false else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
             guard let term: Int64 = try row.decode(column: "key_term"), let sealed: [UInt8] = try row.decode(column: "sealed") else { return nil }
-            return (try row.decode(column: "version"), EncryptedValue(term: term, sealed: sealed))
+            return (try row.decode(column: "version"), EncryptedValue(term: term, sealed: sealed), try row.decode(column: "secret_uid"))
         }
-        guard let (version, encrypted) = found else { return nil }
+        guard let (version, encrypted, uid) = found else { return nil }
         usage.record(id, at: now)
-        return SecureHandle(try sealer.open(encrypted, binding: Self.binding(id, version: version)))
+        return SecureHandle(try sealer.open(encrypted, binding: Self.binding(id, uid: uid, version: version)))
     }
 
     /// Replaces the secret's value (creating the secret when it is new: the `create` capability, else `update`).
@@ -43,15 +45,17 @@ extension CredentialStore {
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
         let version = try await database.transaction { conn -> Int64 in
-            _ = try MountStore.require(path.mount, version: 1, on: conn)
-            let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
+            _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
+            let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
             try grant.require(created ? .create : .update, on: path.unversionedRequestPath)
-            let version = secret.currentVersion + 1
-            try Self.insertVersion(data, of: id, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
+            let version = secret.nextVersion
+            try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version < \(version)")
             try conn.execute("""
-                UPDATE api_credentials SET current_version = \(version), oldest_version = \(version), updated_at = \(now) WHERE id = \(id)
+                UPDATE api_credentials SET current_version = \(version), oldest_version = \(version), version_counter = \(version),
+                                           updated_at = \(now) WHERE id = \(id)
                 """)
+            try Self.retag(id, sealer: sealer, on: conn)
             return version
         }
         grant.auditFact("version", String(version))
@@ -61,8 +65,9 @@ extension CredentialStore {
     public func deleteUnversioned(_ grant: Grant, _ path: SecretPath) async throws {
         try Self.authoriseUnversioned(grant, .delete, path)
         let id = path.id
+        let sealer = try keys.sealer()
         try await database.transaction { conn in
-            _ = try MountStore.require(path.mount, version: 1, on: conn)
+            _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
             try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")
         }

@@ -36,13 +36,15 @@ public final class CredentialStore: Sendable {
     /// Versions kept when neither the secret nor its engine sets `max_versions`.
     public static let defaultMaxVersions: Int64 = 10
     /// The table and binding of sealed versions (for rewrap).
-    public static let encryptedTable = EncryptedTable(table: "api_credential_versions", idColumn: "id", versionColumn: "version")
+    /// A version sealed before secrets had their own random id has no `binding_id` and is bound to `mount/path`.
+    public static let encryptedTable = EncryptedTable(table: "api_credential_versions", idColumn: "coalesce(binding_id, id)", versionColumn: "version")
 
     public init(database: any Database, keys: KeyHierarchy) {
         self.database = database
         self.keys = keys
-        self.mounts = MountStore(database: database)
+        self.mounts = MountStore(database: database, keys: keys)
         self.usage = UsageTracker(database: database)
+        keys.register([Self.authenticatedTable, MountStore.authenticatedTable])
     }
 
     // MARK: authorisation
@@ -57,8 +59,65 @@ public final class CredentialStore: Sendable {
         try grant.require(capability, on: path.requestPath(form))
     }
 
-    static func binding(_ id: String, version: Int64) -> RecordBinding {
-        RecordBinding(table: encryptedTable.bindingTable, id: id, version: version)
+    /// The binding of a secret's version: `mount/path`, the secret's random id (fixed when it was created, so a
+    /// version of a deleted and re-created secret does not open under the new one), and the version number.
+    static func binding(_ id: String, uid: String?, version: Int64) -> RecordBinding {
+        RecordBinding(table: encryptedTable.bindingTable, id: bindingID(id, uid: uid), version: version)
+    }
+
+    static func bindingID(_ id: String, uid: String?) -> String {
+        uid.map { "\(id)#\($0)" } ?? id
+    }
+
+    // MARK: authenticated metadata
+
+    /// The metadata columns a tag covers: everything that decides which version is read, how many are kept,
+    /// when it expires, and what rotates it how. Not covered: usage counters, and the rotation schedule's state
+    /// (when it is next due, when it last ran, failures and backoff), which the runner moves on every run; a
+    /// database writer can make a rotation come early or late, never change what it writes or which version
+    /// is current (Docs/THREAT_MODEL.md).
+    static let authenticatedColumns = [
+        "mount", "path", "secret_uid", "current_version", "oldest_version", "version_counter", "pending_version", "previous_version",
+        "previous_until", "max_versions", "cas_required", "delete_version_after", "expires_at", "custom_metadata", "rotation_interval",
+        "rotation_kind", "rotation_schedule", "rotation_settings",
+    ]
+
+    /// A secret's authenticated fields from any row that selects ``authenticatedColumns`` by name.
+    static func authenticated(_ row: SQLRow, id: String) throws -> AuthenticatedRow {
+        var fields = AuthenticatedRow("api_credentials", key: id)
+        for column in ["mount", "path", "secret_uid", "custom_metadata", "rotation_kind", "rotation_schedule", "rotation_settings"] {
+            fields.add(column, try row.decode(String?.self, column: column))
+        }
+        for column in ["current_version", "oldest_version", "version_counter", "pending_version", "previous_version", "max_versions",
+                       "delete_version_after", "rotation_interval"] {
+            fields.add(column, try row.decode(Int64?.self, column: column))
+        }
+        fields.add("cas_required", try row.decode(Bool.self, column: "cas_required"))
+        for column in ["previous_until", "expires_at"] {
+            fields.add(column, try row.decode(Date?.self, column: column))
+        }
+        return fields
+    }
+
+    /// Checks a secret's tag against its row (which selects ``authenticatedColumns``, `auth_term` and `auth_tag`).
+    static func verify(_ row: SQLRow, id: String, sealer: Sealer) throws {
+        try sealer.verify(try authenticated(row, id: id),
+                          RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag")))
+    }
+
+    /// Tags the secret's row as it now stands. Called after every change in the transaction that made it, and
+    /// only after the row was read and verified in that transaction (so a tampered row is never re-tagged).
+    static func retag(_ id: String, sealer: Sealer, on conn: any SQLConnection) throws {
+        let columns = authenticatedColumns.joined(separator: ", ")
+        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns) FROM api_credentials WHERE id = \(id)") else { return }
+        let tag = try sealer.tag(try authenticated(row, id: id))
+        try conn.execute("UPDATE api_credentials SET auth_term = \(tag.term), auth_tag = \(tag.tag) WHERE id = \(id)")
+    }
+
+    /// The table as ``KeyHierarchy`` sees it.
+    public static let authenticatedTable = AuthenticatedTable(table: "api_credentials", keyColumns: ["id"],
+                                                              columns: (["id"] + authenticatedColumns).joined(separator: ", ")) { row in
+        try authenticated(row, id: try row.decode(column: "id"))
     }
 
     // MARK: reading
@@ -85,10 +144,10 @@ public final class CredentialStore: Sendable {
         case .previous: (2, 0)
         }
         // One statement for the mount, the secret and the version: this is every service's hot path.
-        let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?)? in
+        let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?, String?)? in
             guard let row = try conn.queryFirst("""
-                SELECT m.version AS engine, s.id AS secret, s.custom_metadata, s.expires_at, s.previous_until, v.version, v.created_at, v.created_by, v.deletion_time,
-                       v.destroyed, v.key_term, v.sealed
+                SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag,
+                       v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed
                 FROM kv_mounts m
                 LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
                 LEFT JOIN api_credential_versions v
@@ -98,31 +157,38 @@ public final class CredentialStore: Sendable {
                 """) else {
                 throw MountStore.notMounted(path.mount)
             }
-            let engine: Int = try row.decode(column: "engine")
+            let engine = try MountStore.mount(row, sealer: sealer, prefix: "m_").version
             guard engine == 2 else { throw KVVersionMismatch(mount: path.mount, version: engine) }
-            guard try row.decode(String?.self, column: "secret") != nil, try row.decode(Int64?.self, column: "version") != nil else { return nil }
+            guard try row.decode(String?.self, column: "secret") != nil else { return nil }
+            try Self.verify(row, id: id, sealer: sealer)
+            guard try row.decode(Int64?.self, column: "version") != nil else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
             if label == 2, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
             let customText: String? = try row.decode(column: "custom_metadata")
             let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             let term: Int64? = try row.decode(column: "key_term")
             let sealed: [UInt8]? = try row.decode(column: "sealed")
-            return (try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } })
+            return (try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } },
+                    try row.decode(String?.self, column: "secret_uid"))
         }
-        guard let (metadata, custom, encrypted) = found else { throw AccessError(.notFound, "") }
+        guard let (metadata, custom, encrypted, uid) = found else { throw AccessError(.notFound, "") }
         usage.record(id, at: now)
         guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: custom) }
-        let data = try sealer.open(encrypted, binding: Self.binding(id, version: metadata.version))
+        let data = try sealer.open(encrypted, binding: Self.binding(id, uid: uid, version: metadata.version))
         return .found(SecretVersion(metadata: metadata, customMetadata: custom, data: SecureHandle(data)))
     }
+
+    /// ``authenticatedColumns`` of the `s` alias, for the read's join.
+    static let joinedColumns = authenticatedColumns.map { "s.\($0)" }.joined(separator: ", ")
 
     /// The secret's metadata and every version it keeps.
     /// - Throws: ``AccessError`` `.notFound`.
     public func metadata(_ grant: Grant, _ path: SecretPath) async throws -> SecretMetadata {
         try Self.authorise(grant, .read, path, "metadata", decidedAs: ["metadata"])
+        let sealer = try keys.sealer()
         let found = try await database.read { conn in
-            _ = try MountStore.require(path.mount, version: 2, on: conn)
-            return try Self.metadata(path, on: conn, versions: true)
+            _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
+            return try Self.metadata(path, sealer: sealer, on: conn, versions: true)
         }
         guard let found else { throw AccessError(.notFound, "") }
         return found
@@ -143,8 +209,9 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``AccessError`` `.notFound` when there are none.
     func keys(mount: String, folder: String, version: Int) async throws -> [String] {
         let prefix = folder.isEmpty || folder.hasSuffix("/") ? folder : folder + "/"
+        let sealer = try self.keys.sealer()
         let paths = try await database.read { conn -> [String] in
-            _ = try MountStore.require(mount, version: version, on: conn)
+            _ = try MountStore.require(mount, version: version, sealer: sealer, on: conn)
             return try conn.query("""
                 SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
                 """).map { try $0.decode(String.self, at: 0) }
@@ -180,8 +247,8 @@ public final class CredentialStore: Sendable {
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
-            let mount = try MountStore.require(path.mount, version: 2, on: conn)
-            let (secret, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
+            let mount = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
+            let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
             try grant.require(patching ? .patch : created ? .create : .update, on: path.requestPath("data"))
             if mount.casRequired || secret.casRequired, cas == nil {
                 throw AccessError(.invalidRequest, "check-and-set parameter required for this call")
@@ -190,10 +257,10 @@ public final class CredentialStore: Sendable {
                 throw AccessError(.invalidRequest, "check-and-set parameter did not match the current version")
             }
             // After a rotation's pending version; a write ends that rotation (its finish step then fails).
-            let version = max(secret.currentVersion, secret.labels.pending ?? 0) + 1
+            let version = secret.nextVersion
             let after = Self.effectiveDeleteAfter(key: secret.deleteVersionAfter, mount: mount.deleteVersionAfter)
             let deletion = after > 0 ? now.addingTimeInterval(Double(after)) : nil
-            try Self.insertVersion(data, of: id, version: version, sealer: sealer, at: now, by: accessor, deletion: deletion, on: conn)
+            try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: deletion, on: conn)
             let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
             var oldest = secret.oldestVersion
             if version - keep >= 1 {
@@ -201,9 +268,11 @@ public final class CredentialStore: Sendable {
                 oldest = max(oldest, version - keep + 1)
             }
             try conn.execute("""
-                UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), pending_version = NULL, updated_at = \(now)
+                UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), version_counter = \(version),
+                                           pending_version = NULL, updated_at = \(now)
                 WHERE id = \(id)
                 """)
+            try Self.retag(id, sealer: sealer, on: conn)
             return (VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
                     secret.customMetadata)
         }
@@ -241,17 +310,18 @@ public final class CredentialStore: Sendable {
         let id = path.id
         let accessor = grant.accessor
         let now = Date().roundedToStoredPrecision
+        let sealer = try keys.sealer()
         try await database.transaction { conn in
-            _ = try MountStore.require(path.mount, version: 2, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             let secret: SecretMetadata
             if merge {
                 try grant.require(.patch, on: path.requestPath("metadata"))
-                guard let found = try Self.metadata(path, on: conn, versions: false, lock: true) else {
+                guard let found = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {
                     throw AccessError(.notFound, "no metadata at \(path) to patch; POST creates it")
                 }
                 secret = found
             } else {
-                let (row, created) = try Self.lockedRow(path, on: conn, accessor: accessor, now: now)
+                let (row, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
                 try grant.require(created ? .create : .update, on: path.requestPath("metadata"))
                 secret = row
             }
@@ -292,13 +362,14 @@ public final class CredentialStore: Sendable {
             // A lower max_versions trims at once, as Vault does on the next write; doing it now keeps reads honest.
             if secret.currentVersion > 0 {
                 let current = secret.currentVersion
-                let mount = try MountStore.require(path.mount, version: 2, on: conn)
+                let mount = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
                 let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret.maxVersions, mount: mount.maxVersions)
                 if current - keep >= 1 {
                     try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
                     try conn.execute("UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)")
                 }
             }
+            try Self.retag(id, sealer: sealer, on: conn)
         }
     }
 
@@ -307,8 +378,9 @@ public final class CredentialStore: Sendable {
     public func deleteMetadata(_ grant: Grant, _ path: SecretPath) async throws {
         try grant.require(.delete, on: path.requestPath("metadata"))
         let id = path.id
+        let sealer = try keys.sealer()
         try await database.transaction { conn in
-            _ = try MountStore.require(path.mount, version: 2, on: conn)
+            _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
             try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")
         }
@@ -339,9 +411,10 @@ public final class CredentialStore: Sendable {
         }
         let id = path.id
         let now = Date().roundedToStoredPrecision
+        let sealer = try keys.sealer()
         let changed = try await database.transaction { conn -> [Int64] in
-            _ = try MountStore.require(path.mount, version: 2, on: conn)
-            guard let secret = try Self.metadata(path, on: conn, versions: false) else { return [] }
+            _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
+            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false) else { return [] }
             let targets = versions ?? (secret.currentVersion > 0 ? [secret.currentVersion] : [])
             var changed: [Int64] = []
             for version in Set(targets).sorted() {
@@ -374,7 +447,8 @@ public final class CredentialStore: Sendable {
     /// The engine's settings (`<mount>/config`).
     public func config(_ grant: Grant, mount: String) async throws -> KVMount {
         try grant.require(.read, on: "\(mount)/config")
-        return try await database.read { conn in try MountStore.require(mount, version: 2, on: conn) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in try MountStore.require(mount, version: 2, sealer: sealer, on: conn) }
     }
 
     // MARK: rows
@@ -393,15 +467,16 @@ public final class CredentialStore: Sendable {
 
     /// The secret's row, and with `lock` held for the rest of the transaction (PostgreSQL `FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time).
-    static func metadata(_ path: SecretPath, on conn: any SQLConnection, versions withVersions: Bool, lock: Bool = false) throws -> SecretMetadata? {
+    static func metadata(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool, lock: Bool = false) throws -> SecretMetadata? {
         let query: SQLQuery = lock && conn.dialect == .postgres
             ? "SELECT * FROM api_credentials WHERE id = \(path.id) FOR UPDATE" : "SELECT * FROM api_credentials WHERE id = \(path.id)"
         guard let row = try conn.queryFirst(query) else { return nil }
-        return try metadata(path, row: row, on: conn, versions: withVersions)
+        return try metadata(path, row: row, sealer: sealer, on: conn, versions: withVersions)
     }
 
-    /// A secret's metadata from its `api_credentials` row (`SELECT *`), and its versions when asked.
-    static func metadata(_ path: SecretPath, row: SQLRow, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata {
+    /// A secret's metadata from its `api_credentials` row (`SELECT *`), authenticated, and its versions when asked.
+    static func metadata(_ path: SecretPath, row: SQLRow, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata {
+        try verify(row, id: path.id, sealer: sealer)
         let customText: String? = try row.decode(column: "custom_metadata")
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         let versions = withVersions
@@ -422,20 +497,23 @@ public final class CredentialStore: Sendable {
                                        retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
             labels: VersionLabels(pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
                                   previousUntil: try row.decode(column: "previous_until")),
-            versions: versions)
+            versions: versions, uid: try row.decode(column: "secret_uid"), versionCounter: try row.decode(column: "version_counter"))
     }
 
     /// The secret's row, locked, created empty (version 0) when absent. `created` is false when the row was
     /// there, or when another instance created it meanwhile (its insert wins; this one then updates).
-    static func lockedRow(_ path: SecretPath, on conn: any SQLConnection, accessor: String, now: Date) throws -> (SecretMetadata, created: Bool) {
-        if let found = try metadata(path, on: conn, versions: false, lock: true) { return (found, false) }
+    /// A new secret gets a random id (its versions' binding) and a version counter at 0.
+    static func lockedRow(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, accessor: String, now: Date) throws -> (SecretMetadata, created: Bool) {
+        if let found = try metadata(path, sealer: sealer, on: conn, versions: false, lock: true) { return (found, false) }
+        let uid = Hex.encode(Random.bytes(16))
         let inserted = try conn.execute("""
-            INSERT INTO api_credentials (id, mount, path, current_version, oldest_version, max_versions, cas_required,
+            INSERT INTO api_credentials (id, mount, path, secret_uid, current_version, oldest_version, version_counter, max_versions, cas_required,
                 delete_version_after, custom_metadata, created_by, created_at, updated_at)
-            VALUES (\(path.id), \(path.mount), \(path.path), 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
+            VALUES (\(path.id), \(path.mount), \(path.path), \(uid), 0, 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
             ON CONFLICT (id) DO NOTHING
             """)
-        guard let row = try metadata(path, on: conn, versions: false, lock: true) else {
+        if inserted == 1 { try retag(path.id, sealer: sealer, on: conn) }
+        guard let row = try metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {
             throw AccessError(.notFound, "\(path) was deleted while it was being written; try again")
         }
         return (row, inserted == 1)
@@ -443,12 +521,14 @@ public final class CredentialStore: Sendable {
 
     /// Seals `data` bound to `id` and `version` and stores it as that version (the one statement every write path
     /// uses, so a version is always sealed to the place it is stored at).
-    static func insertVersion(_ data: SecureHandle, of id: String, version: Int64, sealer: Sealer, at now: Date, by accessor: String,
+    static func insertVersion(_ data: SecureHandle, of secret: SecretMetadata, version: Int64, sealer: Sealer, at now: Date, by accessor: String,
                               deletion: Date?, on conn: any SQLConnection) throws {
-        let sealed = try sealer.seal(data.bytes, binding: binding(id, version: version))
+        let id = secret.path.id
+        let sealed = try sealer.seal(data.bytes, binding: binding(id, uid: secret.uid, version: version))
         try conn.execute("""
-            INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed)
-            VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed))
+            INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed, binding_id)
+            VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed),
+                    \(secret.uid.map { bindingID(id, uid: $0) }))
             """)
     }
 

@@ -1,5 +1,6 @@
 public import CofferAccess
 public import CofferStore
+public import CofferKeys
 import CofferCrypto
 public import Foundation
 
@@ -34,40 +35,47 @@ public struct KVVersionMismatch: Error, Sendable {
 
 /// The engines mounted through `sys/mounts`. Mount paths are one segment of letters, digits, `-`, `_`, `.`;
 /// the names of Coffer's own routes are reserved.
+///
+/// Each row's engine version, paths and settings carry an authentication tag: a mount edited in the database
+/// (its version flipped, its `cas_required` cleared) is refused, and with it every request to the engine.
 public struct MountStore: Sendable {
     let database: any Database
+    let keys: KeyHierarchy
 
     /// Paths no engine may take: they are Coffer's own.
     public static let reserved: Set<String> = ["sys", "auth", "coffer", "cubbyhole", "identity", "database", "database-static", "v1"]
 
-    public init(database: any Database) {
+    public init(database: any Database, keys: KeyHierarchy) {
         self.database = database
+        self.keys = keys
     }
 
     public func list() async throws -> [KVMount] {
-        try await database.read { conn in
-            try conn.query("SELECT * FROM kv_mounts ORDER BY path").map(Self.mount)
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
+            try conn.query("SELECT * FROM kv_mounts ORDER BY path").map { try Self.mount($0, sealer: sealer) }
         }
     }
 
     public func mount(_ path: String) async throws -> KVMount? {
-        try await database.read { conn in try Self.find(path, on: conn) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in try Self.find(path, sealer: sealer, on: conn) }
     }
 
-    static func find(_ path: String, on conn: any SQLConnection) throws -> KVMount? {
-        try conn.queryFirst("SELECT * FROM kv_mounts WHERE path = \(path)").map(mount)
+    static func find(_ path: String, sealer: Sealer, on conn: any SQLConnection) throws -> KVMount? {
+        try conn.queryFirst("SELECT * FROM kv_mounts WHERE path = \(path)").map { try mount($0, sealer: sealer) }
     }
 
     /// The mount, or 404 naming the path (as Vault answers a request under an unmounted path).
-    static func require(_ path: String, on conn: any SQLConnection) throws -> KVMount {
-        guard let mount = try find(path, on: conn) else { throw Self.notMounted(path) }
+    static func require(_ path: String, sealer: Sealer, on conn: any SQLConnection) throws -> KVMount {
+        guard let mount = try find(path, sealer: sealer, on: conn) else { throw Self.notMounted(path) }
         return mount
     }
 
     /// The mount, which must be a KV engine of `version`.
-    /// - Throws: ``KVVersionMismatch`` for an engine of the other version; as ``require(_:on:)``.
-    static func require(_ path: String, version: Int, on conn: any SQLConnection) throws -> KVMount {
-        let mount = try require(path, on: conn)
+    /// - Throws: ``KVVersionMismatch`` for an engine of the other version; as ``require(_:sealer:on:)``.
+    static func require(_ path: String, version: Int, sealer: Sealer, on conn: any SQLConnection) throws -> KVMount {
+        let mount = try require(path, sealer: sealer, on: conn)
         guard mount.version == version else { throw KVVersionMismatch(mount: path, version: mount.version) }
         return mount
     }
@@ -85,11 +93,16 @@ public struct MountStore: Sendable {
         let accessor = "kv_" + Hex.encode(Random.bytes(6))
         let uuid = UUID().uuidString.lowercased()
         let now = Date().roundedToStoredPrecision
+        let tag = try keys.sealer().tag(Self.authenticated(KVMount(path: path, version: version, accessor: accessor, uuid: uuid, description: description,
+                                                                   maxVersions: maxVersions, casRequired: casRequired,
+                                                                   deleteVersionAfter: deleteVersionAfter, createdAt: now)))
         try await database.transaction { conn in
             // ON CONFLICT: another instance enabling the same path at once gets the same clear refusal.
             let inserted = try conn.execute("""
-                INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at, updated_at)
-                VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now))
+                INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at, updated_at,
+                                       auth_term, auth_tag)
+                VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now),
+                        \(tag.term), \(tag.tag))
                 ON CONFLICT (path) DO NOTHING
                 """)
             guard inserted == 1 else { throw AccessError(.invalidRequest, "path is already in use at \(path)/") }
@@ -121,8 +134,9 @@ public struct MountStore: Sendable {
         if let maxVersions, maxVersions < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
         if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
         let now = Date().roundedToStoredPrecision
+        let sealer = try keys.sealer()
         let upgraded = try await database.transaction { conn -> Bool in
-            var mount = try engine.map { try Self.require(path, version: $0, on: conn) } ?? Self.require(path, on: conn)
+            var mount = try engine.map { try Self.require(path, version: $0, sealer: sealer, on: conn) } ?? Self.require(path, sealer: sealer, on: conn)
             if let version {
                 guard version == 1 || version == 2 else { throw AccessError(.invalidRequest, "options.version must be 1 or 2") }
                 guard version >= mount.version else { throw AccessError(.invalidRequest, "cannot downgrade mount from version \(mount.version)") }
@@ -133,9 +147,11 @@ public struct MountStore: Sendable {
             if let maxVersions { mount.maxVersions = maxVersions }
             if let casRequired { mount.casRequired = casRequired }
             if let deleteVersionAfter { mount.deleteVersionAfter = deleteVersionAfter }
+            let tag = try sealer.tag(Self.authenticated(mount))
             try conn.execute("""
                 UPDATE kv_mounts SET version = \(mount.version), description = \(mount.description), max_versions = \(mount.maxVersions),
-                    cas_required = \(mount.casRequired), delete_version_after = \(mount.deleteVersionAfter), updated_at = \(now)
+                    cas_required = \(mount.casRequired), delete_version_after = \(mount.deleteVersionAfter), updated_at = \(now),
+                    auth_term = \(tag.term), auth_tag = \(tag.tag)
                 WHERE path = \(path)
                 """)
             return upgrading
@@ -156,10 +172,40 @@ public struct MountStore: Sendable {
         return path
     }
 
-    static func mount(_ row: SQLRow) throws -> KVMount {
-        KVMount(path: try row.decode(column: "path"), version: try row.decode(column: "version"), accessor: try row.decode(column: "accessor"),
-                uuid: try row.decode(String?.self, column: "uuid") ?? "", description: try row.decode(column: "description"),
-                maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
-                deleteVersionAfter: try row.decode(column: "delete_version_after"), createdAt: try row.decode(column: "created_at"))
+    /// A mount from a row selecting its columns (each named `prefix` + column), authenticated.
+    static func mount(_ row: SQLRow, sealer: Sealer, prefix: String = "") throws -> KVMount {
+        let mount = try unverified(row, prefix: prefix)
+        return try sealer.verified(mount, authenticated(mount), RowTag(storedTerm: try row.decode(column: prefix + "auth_term"),
+                                                                        storedTag: try row.decode(column: prefix + "auth_tag")))
     }
+
+    private static func unverified(_ row: SQLRow, prefix: String = "") throws -> KVMount {
+        KVMount(path: try row.decode(column: prefix + "path"), version: try row.decode(column: prefix + "version"),
+                accessor: try row.decode(column: prefix + "accessor"), uuid: try row.decode(String?.self, column: prefix + "uuid") ?? "",
+                description: try row.decode(column: prefix + "description"), maxVersions: try row.decode(column: prefix + "max_versions"),
+                casRequired: try row.decode(column: prefix + "cas_required"), deleteVersionAfter: try row.decode(column: prefix + "delete_version_after"),
+                createdAt: try row.decode(column: prefix + "created_at"))
+    }
+
+    /// The columns of a mount as the read's join selects them (`m_path`, …).
+    static let joinedColumns = ["path", "version", "accessor", "uuid", "description", "max_versions", "cas_required", "delete_version_after",
+                                "created_at", "auth_term", "auth_tag"].map { "m.\($0) AS m_\($0)" }.joined(separator: ", ")
+
+    /// A mount's fields that decide how its engine behaves, for its tag.
+    static func authenticated(_ mount: KVMount) -> AuthenticatedRow {
+        var row = AuthenticatedRow("kv_mounts", key: mount.path)
+        row.add("version", mount.version)
+        row.add("accessor", mount.accessor)
+        row.add("uuid", mount.uuid)
+        row.add("max_versions", mount.maxVersions)
+        row.add("cas_required", mount.casRequired)
+        row.add("delete_version_after", mount.deleteVersionAfter)
+        return row
+    }
+
+    /// The table as ``KeyHierarchy`` sees it.
+    public static let authenticatedTable = AuthenticatedTable(
+        table: "kv_mounts", keyColumns: ["path"],
+        columns: "path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at"
+    ) { row in authenticated(try unverified(row)) }
 }

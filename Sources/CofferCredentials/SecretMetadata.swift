@@ -38,6 +38,16 @@ public struct SecretMetadata: Sendable, Equatable {
     public let labels: VersionLabels
     /// Oldest first.
     public let versions: [VersionMetadata]
+    /// The random id fixed when the secret was created (part of every version's binding); `nil` for a secret
+    /// created before secrets had one, whose versions stay bound to `mount/path` alone.
+    public let uid: String?
+    /// The highest version number ever given to this secret, kept across deleted and discarded versions.
+    public let versionCounter: Int64
+
+    /// The number the next version gets: never one given before (a version deleted, trimmed, or written
+    /// by a rotation that was rolled back keeps its number used), so an old sealed row cannot be replayed
+    /// under a reused number.
+    public var nextVersion: Int64 { max(versionCounter, currentVersion, labels.pending ?? 0) + 1 }
 }
 
 /// The rotation fields the rotation runner uses (stored now, edited through metadata).

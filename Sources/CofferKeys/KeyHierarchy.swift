@@ -63,6 +63,19 @@ public actor KeyHierarchy {
     /// sealed, so at most one derivation runs at a time and others are told to retry (503), never queued.
     private var deriving = false
     private var rekeyOperation: RekeyOperation?
+    /// Rows refused for failing authentication (reported by `/v1/sys/health`).
+    public nonisolated let integrity = RowIntegrity()
+    /// The tables whose rows carry authentication tags, registered by the modules that own them.
+    private let authenticatedTables = Mutex<[AuthenticatedTable]>([])
+
+    /// Registers tables whose rows carry authentication tags (each module registers its own when it is made):
+    /// rewrap moves their tags onto the active term, and the first unseal after `init` or an upgrade tags the
+    /// rows that were written without one (seeded by migrations, or by an older release).
+    public nonisolated func register(_ tables: [AuthenticatedTable]) {
+        authenticatedTables.withLock { registered in
+            for table in tables where !registered.contains(where: { $0.table == table.table }) { registered.append(table) }
+        }
+    }
 
     private struct RekeyOperation {
         var nonce: String
@@ -124,7 +137,9 @@ public actor KeyHierarchy {
         guard configuration == nil else { throw KeysError(.alreadyInitialized, "Coffer is already initialised") }
         let (rootHandle, shares, keyFileKey) = try Self.makeRootKey(method: method, passphrase: passphrase)
         let root = rootHandle.bytes.copy()
-        let config = SealConfiguration(method: method, keyCheck: try SealConfiguration.keyCheck(for: root), rootGeneration: 1)
+        // The first unseal tags the rows the migrations seeded (mounts, the default policy) and moves the check
+        // to its current label, exactly as after an upgrade (see SealConfiguration.keyCheck(for:)).
+        let config = SealConfiguration(method: method, keyCheck: try SealConfiguration.legacyKeyCheck(for: root), rootGeneration: 1)
         let firstKey = SecureBytes.random(count: AEAD.keyBytes)
         let firstBox = try AEAD.seal(firstKey, key: root, associatedData: KeyStore.keyringAD(term: 1))
         var system: [(String, AEAD.Box)] = []
@@ -195,10 +210,14 @@ public actor KeyHierarchy {
             guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method, repeated: .ignored) else { return status }
             candidate = collected
         }
-        guard ConstantTime.equals(try SealConfiguration.keyCheck(for: candidate), configuration.keyCheck) else {
+        let check = try SealConfiguration.keyCheck(for: candidate)
+        let legacyCheck = try SealConfiguration.legacyKeyCheck(for: candidate)
+        let current = ConstantTime.equals(check, configuration.keyCheck)
+        guard current || ConstantTime.equals(legacyCheck, configuration.keyCheck) else {
             throw KeysError(.unsealFailed, "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset")
         }
         try await openKeys(with: candidate)
+        if !current { try await authenticateLegacyRows(legacyCheck: legacyCheck, check: check) }
         return status
     }
 
@@ -258,6 +277,26 @@ public actor KeyHierarchy {
         rootGeneration = nil
     }
 
+    /// Tags the rows a release before row authentication wrote, once: in the transaction that moves the key
+    /// check to its current label (see ``SealConfiguration/keyCheck(for:)``). Of instances unsealing at once,
+    /// each tags what is still untagged; the check moves once.
+    private func authenticateLegacyRows(legacyCheck: [UInt8], check: [UInt8]) async throws {
+        guard let keyring else { throw KeysError.sealedError }
+        let sealer = Sealer(keyring: keyring)
+        let tables = authenticatedTables.withLock { $0 }
+        try await store.database.transaction { conn in
+            for table in tables {
+                while true {
+                    let rows = try table.rows(notUnder: keyring.activeTerm, untaggedOnly: true, limit: 1000, on: conn)
+                    for row in rows { _ = try table.retag(row, from: nil, to: try sealer.tag(try table.row(row)), on: conn) }
+                    if rows.count < 1000 { break }
+                }
+            }
+            try conn.execute("UPDATE seal_config SET key_check = \(check) WHERE id = 1 AND key_check = \(legacyCheck)")
+        }
+        configuration?.keyCheck = check
+    }
+
     private func openKeys(with root: consuming SecureBytes) async throws {
         let sealed = try await store.loadSealedKeys()
         var keys: [Int64: SecureHandle] = [:]
@@ -282,7 +321,7 @@ public actor KeyHierarchy {
         guard terms.contains(where: { $0.status == .active }) else {
             throw KeysError(.tampered, "the keyring has no active term: the keyring table was altered")
         }
-        keyring = Keyring(keys: keys, terms: terms)
+        keyring = try Keyring(keys: keys, terms: terms, integrity: integrity)
         systemKeys.withLock { $0 = system }
         rootKey = SecureHandle(root)
     }
@@ -551,11 +590,30 @@ public actor KeyHierarchy {
             }
             budget -= rows.count
         }
+        // Authentication tags move with the data keys: a row still tagged under an older term would be refused
+        // once that term is retired. A row that fails to verify is left as it is (and reported), never re-tagged.
+        let authenticated = authenticatedTables.withLock { $0 }
+        var retagged = 0
+        for table in authenticated where budget > 0 {
+            let limit = budget
+            let rows = try await store.database.read { conn in try table.rows(notUnder: active, limit: limit, on: conn) }
+            for row in rows {
+                let old = RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag"))
+                let fields = try table.row(row)
+                try sealer.verify(fields, old)
+                let fresh = try sealer.tag(fields)
+                retagged += try await store.database.transaction { conn in try table.retag(row, from: old, to: fresh, on: conn) }
+            }
+            budget -= rows.count
+        }
         var remaining = 0
         for table in tables {
             remaining += try await store.database.read { conn in
                 try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)") ?? 0
             }
+        }
+        for table in authenticated {
+            remaining += try await store.database.read { conn in try table.count(notUnder: active, on: conn) }
         }
         var retired: [Int64] = []
         if retire && remaining == 0 {
@@ -566,7 +624,9 @@ public actor KeyHierarchy {
                 try await openKeys(with: rootKey.bytes.copy())
             }
         }
-        return RewrapProgress(rewrapped: rewrapped, remaining: remaining, activeTerm: active, retiredTerms: retired)
+        var progress = RewrapProgress(rewrapped: rewrapped, remaining: remaining, activeTerm: active, retiredTerms: retired)
+        progress.retagged = retagged
+        return progress
     }
 }
 

@@ -24,11 +24,7 @@ public struct RecordBinding: Sendable, Equatable {
     /// Length-prefixed fields, so that no two bindings encode alike ("a|b" + "c" vs "a" + "b|c").
     private static func encode(table: String, id: String, version: Int64) -> [UInt8] {
         var out = Array("coffer-record-v1".utf8)
-        for field in [Array(table.utf8), Array(id.utf8), Array(String(version).utf8)] {
-            let count = UInt32(field.count)
-            out += [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)]
-            out += field
-        }
+        for field in [Array(table.utf8), Array(id.utf8), Array(String(version).utf8)] { out += LengthPrefix.encode(field) }
         return out
     }
 }

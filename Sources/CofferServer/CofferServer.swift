@@ -143,7 +143,7 @@ public struct CofferServer: Sendable {
         return HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
             let status = await keys.status
             return SealState(initialized: status.initialized, sealed: status.sealed)
-        }, auditHealth: { audit.health })
+        }, auditHealth: { audit.health }, integrity: keys.integrity)
     }
 
     /// The Hummingbird application, with the database closed as the last step of a graceful shutdown.

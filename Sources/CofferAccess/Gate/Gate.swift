@@ -35,17 +35,18 @@ public final class Gate: Sendable {
         self.database = database
         self.keys = keys
         self.logger = logger
-        self.policies = PolicyStore(database: database)
+        self.policies = PolicyStore(database: database, keys: keys)
         self.audit = AuditLog(database: database, configuration: audit, logger: logger) {
             try? keys.systemKey(.auditSigningSeed)
         }
-        let tokens = TokenService(store: TokenStore(database: database), keys: keys)
+        let tokens = TokenService(store: TokenStore(database: database, keys: keys), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
         self.authMounts = AuthMountStore(database: database)
         self.tokenRoles = TokenRoleStore(database: database)
         self.devices = AuditDevices(database: database, keys: keys, limits: audit.deviceLimits, logger: logger)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
+        keys.register([TokenStore.authenticatedTable, PolicyStore.authenticatedTable])
     }
 
     /// The identity and ACL behind a token, read in one snapshot.
@@ -71,6 +72,7 @@ public final class Gate: Sendable {
         } catch let caught {
             // Refused before anything ran: one request and one response entry, then the refusal.
             let error = caught is GateDenial ? AccessError.permissionDenied : caught
+            await recordTampering(error, request)
             let code = status(.failure(error))
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
             // A token that was refused is not named (it may not exist); a service identity always is.
@@ -98,6 +100,7 @@ public final class Gate: Sendable {
         var extra: [(String, String)] = [("latency_us", latency(since: started)), ("remote_address", request.remoteAddress)]
         extra += await hashedNotes(grant)
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }
+        if case .failure(let error) = result { await recordTampering(error, request) }
         let code = status(result)
         try await audit.append(entry(.response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
                                      decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
@@ -164,7 +167,8 @@ public final class Gate: Sendable {
         }
         guard let entry else { throw AccessError(.invalidRequest, token != nil ? "invalid token" : "invalid accessor") }
         let policies = policies
-        let texts = try await database.read { conn in try policies.texts(of: entry.policies, on: conn) }
+        let sealer = try keys.sealer()
+        let texts = try await database.read { conn in try policies.texts(of: entry.policies, sealer: sealer, on: conn) }
         let acl = policies.acl(names: entry.policies, texts: texts)
         var answer: [String: [String]] = [:]
         for path in paths { answer[path] = entry.isRoot ? [Policy.rootName] : acl.capabilityNames(on: path) }
@@ -190,10 +194,11 @@ public final class Gate: Sendable {
     func identify(_ token: String?) async throws -> Identity {
         guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied }
         let hash = try tokens.hash(token)
+        let sealer = try keys.sealer()
         let policies = policies
         let found = try await database.read { conn -> (TokenEntry, [(String, String)])? in
-            guard let entry = try TokenStore.lookup(hash: hash, on: conn) else { return nil }
-            return (entry, try policies.texts(of: entry.policies, on: conn))
+            guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return nil }
+            return (entry, try policies.texts(of: entry.policies, sealer: sealer, on: conn))
         }
         let now = Date()
         if let (entry, texts) = found {
@@ -210,6 +215,15 @@ public final class Gate: Sendable {
             }
         }
         throw AccessError.permissionDenied
+    }
+
+    /// A stored row that failed authentication is an audit `event` of its own (besides the response entry's
+    /// error), so that the security team finds every refusal by one query (`operation = 'integrity'`).
+    private func recordTampering(_ error: any Error, _ request: GateRequest) async {
+        guard KeysError.Code.tampered ~= error else { return }
+        try? await audit.append(AuditEntry(kind: .event, time: Date().roundedToStoredPrecision, requestID: request.requestID, accessor: "",
+                                           displayName: "coffer", path: request.path.text, operation: "integrity", decision: "refused", status: 0,
+                                           extra: [("error", "\(error)")]))
     }
 
     /// `hmac:` hashes of the sensitive values a request recorded, plain facts as they are.

@@ -1,4 +1,5 @@
 public import CofferStore
+public import CofferKeys
 import Foundation
 import Synchronization
 
@@ -8,12 +9,17 @@ import Synchronization
 ///
 /// Every request reads the texts of its token's policies (one indexed query, in the same read as the token);
 /// parsing and compiling is cached by text, so a change made by any instance applies at once to live tokens.
+///
+/// Each row carries an authentication tag over its name and text: a policy edited in the database is
+/// refused (and the request that needed it with it), never applied.
 public final class PolicyStore: Sendable {
     let database: any Database
+    let keys: KeyHierarchy
     private let compiled = Mutex<[String: ACL]>([:])
 
-    public init(database: any Database) {
+    public init(database: any Database, keys: KeyHierarchy) {
         self.database = database
+        self.keys = keys
     }
 
     /// The default policy written into an empty database: the same rules as Policies/default.hcl (a test
@@ -49,8 +55,11 @@ public final class PolicyStore: Sendable {
         guard PlainName.isValid(name, maximum: 128) else { throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not") }
     }
 
-    /// Writes `default` if it is missing (first start, or after an operator deleted it by SQL).
+    /// Writes `default` into a database that was never initialised (its first start). The row is tagged with
+    /// the others at the first unseal after `init`; later, a `default` deleted by SQL stays deleted (a row
+    /// written while sealed could not be tagged, and would be refused).
     public func ensureDefault() async throws {
+        guard await !keys.status.initialized else { return }
         let text = Self.defaultText
         let now = Date()
         try await database.execute("""
@@ -68,7 +77,29 @@ public final class PolicyStore: Sendable {
     /// The text of `name` as it was written, or `nil`. `root` has no text.
     public func read(_ name: String) async throws -> String? {
         let name = Policy.canonicalName(name)
-        return try await database.read { try $0.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") }
+        let sealer = try keys.sealer()
+        return try await database.read { try Self.text(of: name, sealer: sealer, on: $0) }
+    }
+
+    /// The stored text of `name`, authenticated, or `nil` when there is none.
+    /// - Throws: ``KeysError`` `.tampered` when the row fails authentication.
+    static func text(of name: String, sealer: Sealer, on conn: any SQLConnection) throws -> String? {
+        guard let row = try conn.queryFirst("SELECT text, auth_term, auth_tag FROM policies WHERE name = \(name)") else { return nil }
+        let text: String = try row.decode(at: 0)
+        try sealer.verify(authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 1), storedTag: try row.decode(at: 2)))
+        return text
+    }
+
+    /// A policy row's fields, for its tag.
+    static func authenticated(name: String, text: String) -> AuthenticatedRow {
+        var row = AuthenticatedRow("policies", key: name)
+        row.add("text", text)
+        return row
+    }
+
+    /// The table as ``KeyHierarchy`` sees it.
+    public static let authenticatedTable = AuthenticatedTable(table: "policies", keyColumns: ["name"], columns: "name, text") { row in
+        authenticated(name: try row.decode(column: "name"), text: try row.decode(column: "text"))
     }
 
     /// Parses and stores `text` as `name`, as `grant` allows: `create` for a new policy, `update` to replace one
@@ -88,13 +119,18 @@ public final class PolicyStore: Sendable {
             throw AccessError(.invalidRequest, "failed to parse policy: \(error.description)")
         }
         let now = Date()
+        let sealer = try keys.sealer()
+        let tag = try sealer.tag(Self.authenticated(name: name, text: text))
         return try await database.transaction { conn in
-            let stored = try conn.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)")
-            try grant.require(stored == nil ? .create : .update, on: decidedAt ?? grant.path)
+            // A stored row that fails authentication is replaced by this write (the writer may create or update).
+            let exists = try conn.queryScalar(Int.self, "SELECT count(*) FROM policies WHERE name = \(name)") ?? 0 > 0
+            let stored = exists ? try? Self.text(of: name, sealer: sealer, on: conn) : nil
+            try grant.require(exists ? .update : .create, on: decidedAt ?? grant.path)
             if stored == text { return false }
             try conn.execute("""
-                INSERT INTO policies (name, text, updated_at) VALUES (\(name), \(text), \(now))
-                ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at
+                INSERT INTO policies (name, text, updated_at, auth_term, auth_tag) VALUES (\(name), \(text), \(now), \(tag.term), \(tag.tag))
+                ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at,
+                                                 auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)
             return true
         }
@@ -111,10 +147,12 @@ public final class PolicyStore: Sendable {
     }
 
     /// The texts of `names` (those that exist), read on `connection` so a request sees one snapshot.
-    func texts(of names: [String], on connection: any SQLConnection) throws -> [(String, String)] {
+    /// - Throws: ``KeysError`` `.tampered` when one of them fails authentication: the request is refused,
+    ///   since leaving that policy out could drop a deny rule.
+    func texts(of names: [String], sealer: Sealer, on connection: any SQLConnection) throws -> [(String, String)] {
         var texts: [(String, String)] = []
         for name in names where name != Policy.rootName {
-            if let text = try connection.queryScalar(String.self, "SELECT text FROM policies WHERE name = \(name)") {
+            if let text = try Self.text(of: name, sealer: sealer, on: connection) {
                 texts.append((name, text))
             }
         }

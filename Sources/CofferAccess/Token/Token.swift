@@ -7,7 +7,7 @@ public struct TokenEntry: Sendable, Equatable {
     /// Non-secret handle: names the token in audit entries and lets an operator revoke it.
     public let accessor: String
     /// The token that created this one; `nil` for an orphan. Revoking a parent revokes its children.
-    public let parentAccessor: String?
+    public internal(set) var parentAccessor: String?
     /// Sorted policy names.
     public let policies: [String]
     public let meta: [String: String]?
@@ -18,10 +18,10 @@ public struct TokenEntry: Sendable, Equatable {
     public let creationTTL: Int64
     public let explicitMaxTTL: Int64
     /// Uses left; 0 means unlimited.
-    public let numUses: Int64
+    public internal(set) var numUses: Int64
     public let renewable: Bool
     public let createdAt: Date
-    public let expiresAt: Date?
+    public internal(set) var expiresAt: Date?
     /// Renewals never move the expiry past this.
     public let maxExpiresAt: Date?
     /// Addresses the token may be used from (AppRole's `token_bound_cidrs`); empty means anywhere.

@@ -1,5 +1,6 @@
 import CofferStore
 import CofferCrypto
+import CofferKeys
 import Foundation
 import Synchronization
 
@@ -7,57 +8,99 @@ import Synchronization
 ///
 /// The hash key is the hierarchy's token HMAC key, so a stolen database gives no token and no way to
 /// test guesses offline; the stored hash is compared again in constant time after the indexed lookup.
+///
+/// Every row carries an authentication tag over all its fields (``authenticated(_:hash:)``): a row whose
+/// policies, uses, TTLs or parent were changed in the database is refused, never used.
 struct TokenStore: Sendable {
     let database: any Database
+    let keys: KeyHierarchy
 
     static let columns: SQLQuery = """
         SELECT accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at FROM tokens
+               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at,
+               auth_term, auth_tag FROM tokens
         """
 
     func insert(_ entry: TokenEntry, hash: [UInt8]) async throws {
-        try await database.transaction { conn in try Self.insert(entry, hash: hash, on: conn) }
+        let sealer = try keys.sealer()
+        try await database.transaction { conn in try Self.insert(entry, hash: hash, sealer: sealer, on: conn) }
     }
 
-    static func insert(_ entry: TokenEntry, hash: [UInt8], on conn: any SQLConnection) throws {
+    static func insert(_ entry: TokenEntry, hash: [UInt8], sealer: Sealer, on conn: any SQLConnection) throws {
+        let tag = try sealer.tag(authenticated(entry, hash: hash))
         try conn.execute("""
             INSERT INTO tokens (accessor, token_hash, parent_accessor, policies, meta, display_name, path, creation_ttl,
-                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs, period, role)
+                                explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs, period, role,
+                                last_renewal_at, auth_term, auth_tag)
             VALUES (\(entry.accessor), \(hash), \(entry.parentAccessor), \(encode(entry.policies)), \(entry.meta.map(encode)),
                     \(entry.displayName), \(entry.path), \(entry.creationTTL), \(entry.explicitMaxTTL), \(entry.numUses),
                     \(entry.renewable), \(entry.createdAt), \(entry.expiresAt), \(entry.maxExpiresAt),
-                    \(entry.boundCIDRs.isEmpty ? nil : encode(entry.boundCIDRs)), \(entry.period), \(entry.role))
+                    \(entry.boundCIDRs.isEmpty ? nil : encode(entry.boundCIDRs)), \(entry.period), \(entry.role), \(entry.lastRenewalAt),
+                    \(tag.term), \(tag.tag))
             """)
     }
 
+    /// Writes `entry`'s changed fields (those a renewal, a spent use or an orphaning changes) with a fresh tag,
+    /// if the row still has the tag it was read with. Returns whether it did.
+    static func update(_ entry: TokenEntry, hash: [UInt8], from old: RowTag?, sealer: Sealer, on conn: any SQLConnection) throws -> Bool {
+        let tag = try sealer.tag(authenticated(entry, hash: hash))
+        return try conn.execute("""
+            UPDATE tokens SET parent_accessor = \(entry.parentAccessor), num_uses = \(entry.numUses), expires_at = \(entry.expiresAt),
+                              last_renewal_at = \(entry.lastRenewalAt), auth_term = \(tag.term), auth_tag = \(tag.tag)
+            WHERE accessor = \(entry.accessor) AND auth_tag = \(old?.tag ?? [])
+            """) == 1
+    }
+
     /// The token whose keyed hash is `hash`, read on `conn` (the Gate reads token and policies together).
-    static func lookup(hash: [UInt8], on conn: any SQLConnection) throws -> TokenEntry? {
+    static func lookup(hash: [UInt8], sealer: Sealer, on conn: any SQLConnection) throws -> TokenEntry? {
         guard let row = try conn.queryFirst("\(columns) WHERE token_hash = \(hash)") else { return nil }
-        let stored: [UInt8] = try row.decode(at: 13)
-        guard ConstantTime.equals(stored, hash) else { return nil }
-        return try entry(row)
+        let storedHash: [UInt8] = try row.decode(at: 13)
+        guard ConstantTime.equals(storedHash, hash) else { return nil }
+        return try stored(row, sealer: sealer).entry
     }
 
     func lookup(accessor: String) async throws -> TokenEntry? {
-        try await database.read { conn in try conn.queryFirst("\(Self.columns) WHERE accessor = \(accessor)").map(Self.entry) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in try Self.stored(accessor: accessor, sealer: sealer, on: conn)?.entry }
     }
 
     func lookup(hash: [UInt8]) async throws -> TokenEntry? {
-        try await database.read { conn in try Self.lookup(hash: hash, on: conn) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in try Self.lookup(hash: hash, sealer: sealer, on: conn) }
+    }
+
+    /// A token row as stored: its entry, hash and tag, authenticated.
+    struct Stored {
+        var entry: TokenEntry
+        let hash: [UInt8]
+        let tag: RowTag?
+    }
+
+    static func stored(accessor: String, sealer: Sealer, on conn: any SQLConnection) throws -> Stored? {
+        try conn.queryFirst("\(columns) WHERE accessor = \(accessor)").map { try stored($0, sealer: sealer) }
     }
 
     /// Spends one use of a token with limited uses. The last use is allowed and revokes the token (and its
     /// children), as in Vault. Returns `false` when no use is left (a concurrent request took the last one).
     func spendUse(accessor: String) async throws -> Bool {
-        try await database.transaction { conn in
-            if try conn.execute("UPDATE tokens SET num_uses = num_uses - 1 WHERE accessor = \(accessor) AND num_uses > 1") == 1 {
+        let sealer = try keys.sealer()
+        return try await database.transaction { conn in
+            // The update is conditional on the tag read, so of concurrent requests each spends a distinct use
+            // (on PostgreSQL a loser re-reads after the winner's commit; SQLite has one writer).
+            for _ in 0..<16 {
+                guard var stored = try Self.stored(accessor: accessor, sealer: sealer, on: conn), stored.entry.numUses > 0 else { return false }
+                if stored.entry.numUses > 1 {
+                    stored.entry.numUses -= 1
+                    if try Self.update(stored.entry, hash: stored.hash, from: stored.tag, sealer: sealer, on: conn) { return true }
+                    continue
+                }
+                // The last use: the DELETE's row count decides, so of concurrent requests spending it only one
+                // succeeds (PostgreSQL re-checks the tag on the locked row; the loser deletes nothing).
+                guard try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor) AND auth_tag = \(stored.tag?.tag ?? [])") == 1 else { continue }
+                try Self.revokeTree(accessor: accessor, on: conn)
                 return true
             }
-            // The last use: the DELETE's row count decides, so of concurrent requests spending it only one
-            // succeeds (PostgreSQL re-checks `num_uses = 1` on the locked row; the loser deletes nothing).
-            guard try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor) AND num_uses = 1") == 1 else { return false }
-            try Self.revokeTree(accessor: accessor, on: conn)
-            return true
+            return false
         }
     }
 
@@ -82,8 +125,13 @@ struct TokenStore: Sendable {
 
     /// Revokes `accessor` alone; its children become orphans (Vault's `revoke-orphan`).
     func revokeOrphaningChildren(accessor: String) async throws {
+        let sealer = try keys.sealer()
         try await database.transaction { conn in
-            try conn.execute("UPDATE tokens SET parent_accessor = NULL WHERE parent_accessor = \(accessor)")
+            for row in try conn.query("\(Self.columns) WHERE parent_accessor = \(accessor)") {
+                var child = try Self.stored(row, sealer: sealer)
+                child.entry.parentAccessor = nil
+                _ = try Self.update(child.entry, hash: child.hash, from: child.tag, sealer: sealer, on: conn)
+            }
             try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor)")
         }
     }
@@ -92,8 +140,10 @@ struct TokenStore: Sendable {
     /// periodic token's period whatever was asked, as in Vault), never past its maximum. Returns the updated
     /// entry, or `nil` when the token is gone.
     func renew(accessor: String, increment: Int64?, now: Date) async throws -> TokenEntry? {
-        try await database.transaction { conn in
-            guard let entry = try conn.queryFirst("\(Self.columns) WHERE accessor = \(accessor)").map(Self.entry) else { return nil }
+        let sealer = try keys.sealer()
+        return try await database.transaction { conn in
+            guard var stored = try Self.stored(accessor: accessor, sealer: sealer, on: conn) else { return nil }
+            let entry = stored.entry
             guard entry.renewable, entry.expiresAt != nil else {
                 throw AccessError(.invalidRequest, "lease is not renewable: the token was created with renewable=false or has no TTL")
             }
@@ -101,8 +151,12 @@ struct TokenStore: Sendable {
             let seconds = entry.period > 0 ? entry.period : increment.map { $0 > 0 ? $0 : entry.creationTTL } ?? entry.creationTTL
             var expiry = now.addingTimeInterval(TimeInterval(seconds)).roundedToStoredPrecision
             if let limit = entry.maxExpiresAt { expiry = min(expiry, limit) }
-            try conn.execute("UPDATE tokens SET expires_at = \(expiry), last_renewal_at = \(now.roundedToStoredPrecision) WHERE accessor = \(accessor)")
-            return try conn.queryFirst("\(Self.columns) WHERE accessor = \(accessor)").map(Self.entry)
+            stored.entry.expiresAt = expiry
+            stored.entry.lastRenewalAt = now.roundedToStoredPrecision
+            guard try Self.update(stored.entry, hash: stored.hash, from: stored.tag, sealer: sealer, on: conn) else {
+                throw AccessError(.invalidRequest, "the token changed while it was renewed; retry")
+            }
+            return stored.entry
         }
     }
 
@@ -120,7 +174,8 @@ struct TokenStore: Sendable {
     /// Takes over the initial root token that `init` recorded (as a keyed hash) into `tokens`, once.
     /// Returns whether `hash` was that token.
     func adoptInitialRootToken(hash: [UInt8], now: Date) async throws -> TokenEntry? {
-        try await database.transaction { conn in
+        let sealer = try keys.sealer()
+        return try await database.transaction { conn in
             guard let row = try conn.queryFirst("SELECT accessor, token_hash, created_at FROM initial_root_token WHERE revoked_at IS NULL"),
                 ConstantTime.equals(try row.decode([UInt8].self, at: 1), hash)
             else { return nil }
@@ -131,14 +186,53 @@ struct TokenStore: Sendable {
             // racing on its first use does it (the row lock makes the others find it taken).
             guard try conn.execute("UPDATE initial_root_token SET revoked_at = \(now) WHERE accessor = \(entry.accessor) AND revoked_at IS NULL") == 1
             else { return nil }
-            try Self.insert(entry, hash: hash, on: conn)
+            try Self.insert(entry, hash: hash, sealer: sealer, on: conn)
             return entry
         }
     }
 
     // MARK: encoding
 
-    static func entry(_ row: SQLRow) throws -> TokenEntry {
+    /// A row read with ``columns``, authenticated: its fields as a ``TokenEntry``, its hash and its tag.
+    /// - Throws: ``KeysError`` `.tampered` when the tag does not authenticate the row (it is reported and not used).
+    static func stored(_ row: SQLRow, sealer: Sealer) throws -> Stored {
+        let entry = try entry(row)
+        let hash: [UInt8] = try row.decode(at: 13)
+        let tag = RowTag(storedTerm: try row.decode(at: 18), storedTag: try row.decode(at: 19))
+        try sealer.verify(authenticated(entry, hash: hash), tag)
+        return Stored(entry: entry, hash: hash, tag: tag)
+    }
+
+    /// Every field of a token row, for its tag.
+    static func authenticated(_ entry: TokenEntry, hash: [UInt8]) -> AuthenticatedRow {
+        var row = AuthenticatedRow("tokens", key: entry.accessor)
+        row.add("token_hash", hash)
+        row.add("parent_accessor", entry.parentAccessor)
+        row.add("policies", entry.policies)
+        row.add("meta", entry.meta.map(encode))
+        row.add("display_name", entry.displayName)
+        row.add("path", entry.path)
+        row.add("creation_ttl", entry.creationTTL)
+        row.add("explicit_max_ttl", entry.explicitMaxTTL)
+        row.add("num_uses", entry.numUses)
+        row.add("renewable", entry.renewable)
+        row.add("created_at", entry.createdAt)
+        row.add("expires_at", entry.expiresAt)
+        row.add("max_expires_at", entry.maxExpiresAt)
+        row.add("bound_cidrs", entry.boundCIDRs)
+        row.add("period", entry.period)
+        row.add("role", entry.role)
+        row.add("last_renewal_at", entry.lastRenewalAt)
+        return row
+    }
+
+    /// The table as ``KeyHierarchy`` sees it, to move tags across terms and tag an older release's rows.
+    static let authenticatedTable = AuthenticatedTable(table: "tokens", keyColumns: ["accessor"], columns: """
+        accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
+        renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at
+        """) { row in authenticated(try entry(row), hash: try row.decode(at: 13)) }
+
+    private static func entry(_ row: SQLRow) throws -> TokenEntry {
         var entry = TokenEntry(
             accessor: try row.decode(at: 0), parentAccessor: try row.decode(at: 1),
             policies: try decodeList(try row.decode(at: 2)), meta: try (row.decode(String?.self, at: 3)).map(decodeMap),

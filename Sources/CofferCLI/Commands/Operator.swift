@@ -161,8 +161,9 @@ struct Operator: AsyncParsableCommand {
                 let body = try JSONSerialization.data(withJSONObject: ["batch_size": batchSize, "retire": retire])
                 let answer = try Operator.json(try await client.send("PUT", "sys/rewrap", body: body))
                 let rewrapped = answer["rewrapped"] as? Int ?? 0, remaining = answer["remaining"] as? Int ?? 0
-                total += rewrapped
-                let line = "Rewrapped \(total) record(s) onto term \(answer["active_term"] ?? "?"); \(remaining) remaining"
+                let moved = rewrapped + (answer["retagged"] as? Int ?? 0)
+                total += moved
+                let line = "Rewrapped \(total) record(s) and row tag(s) onto term \(answer["active_term"] ?? "?"); \(remaining) remaining"
                 if terminal { print("\r" + line, terminator: "") } else { print(line) }
                 if remaining == 0 {
                     if terminal { print("") }
@@ -171,7 +172,7 @@ struct Operator: AsyncParsableCommand {
                     }
                     return
                 }
-                if rewrapped == 0 { throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again") }
+                if moved == 0 { throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again") }
             }
         }
     }

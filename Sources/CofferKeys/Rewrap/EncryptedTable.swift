@@ -29,8 +29,10 @@ public struct EncryptedTable: Sendable {
 public struct RewrapProgress: Sendable, Equatable {
     /// Records moved onto the active term by this call.
     public let rewrapped: Int
-    /// Records still on older terms, across all tables.
+    /// Records still on older terms, across all tables (authentication tags included).
     public let remaining: Int
+    /// Row authentication tags moved onto the active term by this call.
+    public var retagged: Int = 0
     public let activeTerm: Int64
     /// Terms retired by this call (only when asked and nothing remains on them).
     public let retiredTerms: [Int64]

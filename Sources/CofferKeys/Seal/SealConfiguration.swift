@@ -41,7 +41,17 @@ struct SealConfiguration: Sendable {
 
     /// The key-check value: a keyed BLAKE2b of a fixed label under the root key. It tells a right root key
     /// from a wrong one and, being a PRF output, reveals nothing about the key.
+    ///
+    /// Its label also records that every security-relevant row carries an authentication tag: a database
+    /// written before row authentication has the first label's value, and the first unseal after the upgrade
+    /// tags those rows and moves the check to the second label in one transaction. A database writer cannot
+    /// move it back (the old value is a PRF output of the root key), so untagged rows are never adopted again.
     static func keyCheck(for rootKey: borrowing SecureBytes) throws -> [UInt8] {
+        try BLAKE2b.hash(Array("coffer root key check v2: rows authenticated".utf8), key: rootKey)
+    }
+
+    /// The key check of a release before row authentication (see ``keyCheck(for:)``).
+    static func legacyKeyCheck(for rootKey: borrowing SecureBytes) throws -> [UInt8] {
         try BLAKE2b.hash(Array("coffer root key check v1".utf8), key: rootKey)
     }
 

@@ -1,4 +1,5 @@
 public import CofferAccess
+public import CofferKeys
 public import CofferStore
 import Foundation
 public import Hummingbird
@@ -23,6 +24,7 @@ public struct HealthCheck: Sendable {
     let knownMigrations: Int
     let sealState: @Sendable () async -> SealState
     let auditHealth: @Sendable () async -> AuditLog.Health
+    let integrity: RowIntegrity?
 
     /// - Parameters:
     ///   - knownMigrations: how many migrations this binary ships; the schema is current when the
@@ -31,8 +33,9 @@ public struct HealthCheck: Sendable {
     ///   - auditHealth: whether audit entries are being committed; a failing trail makes health 503.
     public init(database: any Database, identity: InstanceIdentity, knownMigrations: Int,
                 sealState: @escaping @Sendable () async -> SealState,
-                auditHealth: @escaping @Sendable () async -> AuditLog.Health = { .ok }) {
+                auditHealth: @escaping @Sendable () async -> AuditLog.Health = { .ok }, integrity: RowIntegrity? = nil) {
         self.auditHealth = auditHealth
+        self.integrity = integrity
         self.database = database
         self.identity = identity
         self.knownMigrations = knownMigrations
@@ -53,6 +56,17 @@ public struct HealthCheck: Sendable {
         public let cluster_id: String
         public let storage: Storage
         public let audit: Audit
+        public let integrity: Integrity
+    }
+
+    /// Coffer's addition: stored rows refused since this process started because they failed authentication
+    /// (changed in the database outside Coffer). Each refusal is also an audit `event`.
+    public struct Integrity: Encodable, Sendable {
+        public let ok: Bool
+        public let refused_rows: Int
+        /// `table/key` of the latest refused row (never a value).
+        public let latest: String?
+        public let latest_time: String?
     }
 
     /// Coffer's addition: whether the audit trail is taking entries (requests fail with 503 while it is not).
@@ -135,8 +149,15 @@ public struct HealthCheck: Sendable {
             initialized: seal.initialized, sealed: seal.sealed, standby: false, performance_standby: false,
             replication_performance_mode: "disabled", replication_dr_mode: "disabled",
             server_time_utc: Int(Date().timeIntervalSince1970), version: Self.version,
-            cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage, audit: audit
+            cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage, audit: audit,
+            integrity: integrityReport()
         )
         return (HTTPResponse.Status(code: status), report)
+    }
+
+    private func integrityReport() -> Integrity {
+        let (count, latest) = integrity?.failures ?? (0, nil)
+        return Integrity(ok: count == 0, refused_rows: count, latest: latest.map { "\($0.table)/\($0.key)" },
+                         latest_time: latest.map { ISO8601DateFormatter().string(from: $0.time) })
     }
 }

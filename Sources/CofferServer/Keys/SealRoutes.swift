@@ -142,6 +142,8 @@ struct SealRoutes: Sendable {
 
     private struct RewrapResponse: Encodable {
         let rewrapped: Int
+        /// Row authentication tags moved onto the active term.
+        let retagged: Int
         let remaining: Int
         let active_term: Int64
         let retired_terms: [Int64]
@@ -155,7 +157,7 @@ struct SealRoutes: Sendable {
         let batch = body.batch_size ?? 500
         guard (1...10_000).contains(batch) else { throw APIError(.badRequest, "batch_size must be from 1 to 10000") }
         let progress = try await keys.rewrap(encryptedTables, batchSize: batch, retire: body.retire ?? false)
-        return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, remaining: progress.remaining,
+        return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, retagged: progress.retagged, remaining: progress.remaining,
                                                               active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
     }
 

@@ -1,0 +1,189 @@
+import CofferAccess
+import CofferCredentials
+import CofferCrypto
+import CofferKeys
+import CofferServer
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// Someone with write access to the database, on both backends: every change they make to a row that carries
+/// authority or ordering is refused (never used), reported by `sys/health` and recorded as an audit `event`.
+struct DatabaseWriterTests {
+    /// A refusal of a tampered row: a 500 that names the row, never a 200, and never the value.
+    private func expectRefused(_ status: HTTPResponse.Status, _ body: [String: Any], _ row: String, _ what: Comment) {
+        #expect(status == .internalServerError && "\(body)".contains("the stored row \(row) failed authentication"), "\(what): \(status) \(body)")
+    }
+
+    private func integrity(_ client: some TestClientProtocol) async throws -> [String: Any] {
+        try await client.execute(uri: "/v1/sys/health", method: .get) { try #require(try JSON.object($0.body)["integrity"] as? [String: Any]) }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func rowsEditedUnderneathAreRefused(_ backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await integrity(client)["ok"] as? Bool == true)
+                #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v1-pass"]]).0 == .ok)
+                #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v2-pass"]]).0 == .ok)
+                #expect(try await client.call("/v1/sys/policies/acl/reader", .put, token: root,
+                                              ["policy": #"path "secret/data/public/*" { capabilities = ["read"] }"#]).0 == .noContent)
+                let plain = try await client.createToken(parent: root, ["policies": ["default"]])
+                let reader = try await client.createToken(parent: root, ["policies": ["reader"]])
+                let limited = try await client.createToken(parent: root, ["policies": ["default"], "num_uses": 2])
+                #expect(try await client.call("/v1/secret/data/payroll", .get, token: plain.token).0 == .forbidden)
+
+                // 1. A token's policies widened to root: refused, not obeyed.
+                try await server.database.execute("UPDATE tokens SET policies = '[\"root\"]' WHERE accessor = \(plain.accessor)")
+                let (widened, widenedBody) = try await client.call("/v1/secret/data/payroll", .get, token: plain.token)
+                expectRefused(widened, widenedBody, "tokens/\(plain.accessor)", "widened policies")
+                #expect(!"\(widenedBody)".contains("v2-pass"))
+
+                // 2. Uses raised: refused.
+                try await server.database.execute("UPDATE tokens SET num_uses = 1000 WHERE accessor = \(limited.accessor)")
+                let (raised, raisedBody) = try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token)
+                expectRefused(raised, raisedBody, "tokens/\(limited.accessor)", "raised num_uses")
+
+                // 3. A policy's text widened: every request that needs it is refused (dropping it could drop a deny).
+                try await server.database.execute("""
+                    UPDATE policies SET text = 'path "secret/*" { capabilities = ["read", "list"] }' WHERE name = 'reader'
+                    """)
+                let (policy, policyBody) = try await client.call("/v1/secret/data/payroll", .get, token: reader.token)
+                expectRefused(policy, policyBody, "policies/reader", "widened policy")
+
+                // 4. current_version moved back: refused, not the old value.
+                try await server.database.execute("UPDATE api_credentials SET current_version = 1 WHERE id = 'secret/payroll'")
+                let (rolled, rolledBody) = try await client.call("/v1/secret/data/payroll", .get, token: root)
+                expectRefused(rolled, rolledBody, "api_credentials/secret/payroll", "current_version rolled back")
+                #expect(!"\(rolledBody)".contains("v1-pass"))
+
+                // 5. A mount's cas_required cleared: the engine is refused.
+                #expect(try await client.call("/v1/sys/mounts/strict", token: root, ["type": "kv", "options": ["version": "2"]]).0 == .noContent)
+                #expect(try await client.call("/v1/strict/config", token: root, ["cas_required": true]).0 == .noContent)
+                try await server.database.execute("UPDATE kv_mounts SET cas_required = \(false) WHERE path = 'strict'")
+                let (mount, mountBody) = try await client.call("/v1/strict/data/x", token: root, ["data": ["k": "v"]])
+                expectRefused(mount, mountBody, "kv_mounts/strict", "cas_required cleared")
+
+                // 6. A tag removed is no way around it.
+                try await server.database.execute("UPDATE tokens SET auth_tag = NULL, auth_term = NULL WHERE accessor = \(reader.accessor)")
+                let (untagged, untaggedBody) = try await client.call("/v1/auth/token/lookup-self", .get, token: reader.token)
+                expectRefused(untagged, untaggedBody, "tokens/\(reader.accessor)", "tag removed")
+
+                // Reported by health, and each refusal is an audit event naming the row.
+                let report = try await integrity(client)
+                #expect(report["ok"] as? Bool == false && (report["refused_rows"] as? Int ?? 0) >= 6, "\(report)")
+                let events = try await server.database.read { conn in
+                    try conn.query("SELECT fields FROM audit_log WHERE kind = 'event' AND operation = 'integrity'").map { try $0.decode(String.self, at: 0) }
+                }
+                for row in ["tokens/\(plain.accessor)", "policies/reader", "api_credentials/secret/payroll", "kv_mounts/strict"] {
+                    #expect(events.contains { $0.contains(row) }, "an integrity event names \(row): \(events)")
+                }
+                // Nothing else was touched: root still works on other secrets.
+                #expect(try await client.call("/v1/secret/data/other", token: root, ["data": ["k": "v"]]).0 == .ok)
+            }
+        }
+    }
+
+    /// Version numbers are never reused, and a version of a deleted secret does not open under its successor.
+    @Test(arguments: TestBackend.allCases)
+    func oldVersionRowsCannotBeReplayed(_ backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "first-life"]]).0 == .ok)
+                let saved = try await server.database.read { conn in
+                    try #require(try conn.queryFirst("SELECT key_term, sealed, binding_id FROM api_credential_versions WHERE id = 'secret/app' AND version = 1"))
+                }
+                let (term, sealed, binding) = (try saved.decode(Int64.self, at: 0), try saved.decode([UInt8].self, at: 1), try saved.decode(String?.self, at: 2))
+                // Deleted and written again: the new secret's version 1 is bound to a new random id.
+                #expect(try await client.call("/v1/secret/metadata/app", .delete, token: root).0 == .noContent)
+                #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "second-life"]]).0 == .ok)
+                try await server.database.execute("""
+                    UPDATE api_credential_versions SET key_term = \(term), sealed = \(sealed), binding_id = \(binding) WHERE id = 'secret/app' AND version = 1
+                    """)
+                let (status, body) = try await client.call("/v1/secret/data/app", .get, token: root)
+                #expect(status == .internalServerError && !"\(body)".contains("first-life"), "\(status) \(body)")
+
+                // Numbers only grow: deleting versions never lets a number be given again.
+                #expect(try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "1"]]).0 == .ok)
+                #expect(try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "2"]]).0 == .ok)
+                #expect(try await client.call("/v1/secret/destroy/counter", .put, token: root, ["versions": [2]]).0 == .noContent)
+                let (_, third) = try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "3"]])
+                #expect((third["data"] as? [String: Any])?["version"] as? Int == 3, "\(third)")
+            }
+        }
+    }
+
+    /// The upgrade in place: rows an older release wrote (no tags, the old key check) are tagged at the first
+    /// unseal, nothing is lost, and from then on an untagged row is refused.
+    @Test(arguments: TestBackend.allCases)
+    func upgradeTagsExistingRowsOnce(_ backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withServer(backend) { server in
+            let initialised = try await server.keys.initialize(method: .keyFile)
+            let rootKey = try #require(initialised.keyFileKey)
+            _ = try await server.keys.unseal(with: rootKey.bytes)
+            let root = initialised.rootToken
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/secret/data/kept", token: root, ["data": ["password": "kept-value"]]).0 == .ok)
+                let user = try await client.createToken(parent: root, ["policies": ["default"]])
+                // The database as the release before row authentication left it.
+                let tables = ["tokens", "policies", "api_credentials", "kv_mounts"]
+                let legacyCheck = try BLAKE2b.hash(Array("coffer root key check v1".utf8), key: rootKey.bytes)
+                try await server.database.transaction { conn in
+                    for table in tables { try conn.execute("UPDATE \(unsafeRaw: table) SET auth_term = NULL, auth_tag = NULL") }
+                    try conn.execute("UPDATE seal_config SET key_check = \(legacyCheck)")
+                }
+                let (before, _) = try await client.call("/v1/secret/data/kept", .get, token: root)
+                #expect(before == .internalServerError, "untagged rows are refused until the upgrade's unseal")
+
+                // The upgraded binary's first unseal (a fresh hierarchy, as after a restart).
+                let upgraded = try await KeyHierarchy(database: server.database)
+                _ = Gate(database: server.database, keys: upgraded, logger: Logger(label: "test"))
+                _ = CredentialStore(database: server.database, keys: upgraded)
+                _ = try await upgraded.unseal(with: rootKey.bytes)
+                let untagged = try await server.database.read { conn in
+                    try tables.reduce(0) { $0 + (try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: $1) WHERE auth_tag IS NULL") ?? 0) }
+                }
+                #expect(untagged == 0)
+                let (after, afterBody) = try await client.call("/v1/secret/data/kept", .get, token: root)
+                #expect(after == .ok && "\(afterBody)".contains("kept-value"), "\(afterBody)")
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: user.token).0 == .ok)
+
+                // Once upgraded, a tag removed later is not adopted by another unseal.
+                try await server.database.execute("UPDATE tokens SET auth_tag = NULL, auth_term = NULL WHERE accessor = \(user.accessor)")
+                let again = try await KeyHierarchy(database: server.database)
+                _ = Gate(database: server.database, keys: again, logger: Logger(label: "test"))
+                _ = try await again.unseal(with: rootKey.bytes)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: user.token).0 == .internalServerError)
+            }
+        }
+    }
+
+    /// Tags move with the keyring: after a rotation and a rewrap that retires the old term, every row still
+    /// authenticates (a tag left on a retired term would be refused).
+    @Test func tagsFollowTheKeyringThroughRewrapAndRetire() async throws {
+        try await withUnsealedServer { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["k": "v"]]).0 == .ok)
+                let user = try await client.createToken(parent: root, ["policies": ["default"]])
+                #expect(try await client.call("/v1/sys/rotate", .put, token: root).0 == .noContent)
+                let (status, body) = try await client.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
+                #expect(status == .ok && body["remaining"] as? Int == 0 && (body["retagged"] as? Int ?? 0) > 0
+                        && (body["retired_terms"] as? [Int]) == [1], "\(body)")
+                let oldTerm = try await server.database.read { conn in
+                    try conn.queryScalar(Int.self, "SELECT count(*) FROM tokens WHERE auth_term = 1") ?? -1
+                }
+                #expect(oldTerm == 0)
+                #expect(try await client.call("/v1/secret/data/app", .get, token: root).0 == .ok)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: user.token).0 == .ok)
+            }
+        }
+    }
+}
