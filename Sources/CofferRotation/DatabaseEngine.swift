@@ -52,6 +52,8 @@ public struct Lease: Sendable, Equatable {
     public let roleName: String
     public let dbName: String
     public let username: String
+    /// The token that asked for it.
+    public let accessor: String
     public let issuedAt: Date
     public let renewedAt: Date?
     public let expiresAt: Date
@@ -81,6 +83,7 @@ public final class DatabaseEngine: Sendable {
     public init(database: any Database, keys: KeyHierarchy) {
         self.database = database
         self.keys = keys
+        keys.register(Self.authenticatedTables)
     }
 
     // MARK: connections
@@ -114,18 +117,22 @@ public final class DatabaseEngine: Sendable {
         } catch let error as StoreError {
             throw AccessError(.invalidRequest, "cannot verify the connection: \(error.message)")
         }
-        let sealed = try keys.sealer().seal(SecureBytes(copying: Array(password.utf8)), binding: Self.binding(connection.name))
+        let sealer = try keys.sealer()
+        let sealed = try sealer.seal(SecureBytes(copying: Array(password.utf8)), binding: Self.binding(connection.name))
         let roles = String(decoding: try JSONEncoder().encode(connection.allowedRoles), as: UTF8.self)
+        let tag = try sealer.tag(Self.authenticated(connection))
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
             let exists = try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(connection.name)") != nil
             try grant.requireWrite(exists: exists)
             _ = try conn.execute("""
-                INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at)
-                VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now))
+                INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at,
+                                                  auth_term, auth_tag)
+                VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now),
+                        \(tag.term), \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET plugin_name = excluded.plugin_name, connection_url = excluded.connection_url,
                     username = excluded.username, allowed_roles = excluded.allowed_roles, key_term = excluded.key_term,
-                    sealed = excluded.sealed, updated_at = excluded.updated_at
+                    sealed = excluded.sealed, updated_at = excluded.updated_at, auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)
         }
     }
@@ -137,7 +144,10 @@ public final class DatabaseEngine: Sendable {
 
     /// Connection `name` as stored (without its password), or `nil`.
     func storedConnection(_ name: String) async throws -> DatabaseConnection? {
-        try await database.read { conn in try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map(Self.connection) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
+            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { try Self.connection($0, sealer: sealer) }
+        }
     }
 
     public func connections(_ grant: Grant) async throws -> [String] {
@@ -167,6 +177,7 @@ public final class DatabaseEngine: Sendable {
         guard role.maxTTL == 0 || role.defaultTTL <= role.maxTTL else { throw AccessError(.invalidRequest, "default_ttl cannot be above max_ttl") }
         let creation = String(decoding: try JSONEncoder().encode(role.creationStatements), as: UTF8.self)
         let revocation = String(decoding: try JSONEncoder().encode(role.revocationStatements), as: UTF8.self)
+        let tag = try keys.sealer().tag(Self.authenticated(role))
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
             guard try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(role.dbName)") != nil else {
@@ -174,20 +185,30 @@ public final class DatabaseEngine: Sendable {
             }
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM database_roles WHERE name = \(role.name)") != nil)
             _ = try conn.execute("""
-                INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at)
-                VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now))
+                INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at,
+                                            auth_term, auth_tag)
+                VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now),
+                        \(tag.term), \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET db_name = excluded.db_name, creation_statements = excluded.creation_statements,
                     revocation_statements = excluded.revocation_statements, default_ttl = excluded.default_ttl, max_ttl = excluded.max_ttl,
-                    updated_at = excluded.updated_at
+                    updated_at = excluded.updated_at, auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)
         }
     }
 
     public func role(_ grant: Grant, _ name: String) async throws -> DatabaseRole {
-        guard let found = try await database.read({ conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map(Self.role) }) else {
+        guard let found = try await storedRole(name) else {
             throw AccessError(.notFound, "")
         }
         return found
+    }
+
+    /// The role `name`, authenticated, or `nil`.
+    func storedRole(_ name: String) async throws -> DatabaseRole? {
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
+            try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map { try Self.role($0, sealer: sealer) }
+        }
     }
 
     public func roles(_ grant: Grant) async throws -> [String] {
@@ -240,12 +261,14 @@ public final class DatabaseEngine: Sendable {
             throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
         }
         let lease = Lease(id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
-                          issuedAt: now, renewedAt: nil, expiresAt: expires, maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
+                          accessor: grant.accessor, issuedAt: now, renewedAt: nil, expiresAt: expires, maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
         do {
+            let tag = try keys.sealer().tag(Self.authenticated(lease, accessor: grant.accessor))
             try await database.transaction { conn in
                 _ = try conn.execute("""
-                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at)
-                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires), \(lease.maxExpiresAt))
+                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
+                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires), \(lease.maxExpiresAt),
+                            \(tag.term), \(tag.tag))
                     """)
             }
         } catch {
@@ -262,7 +285,10 @@ public final class DatabaseEngine: Sendable {
     // MARK: leases
 
     public func lookup(_ grant: Grant, lease id: String) async throws -> Lease {
-        guard let lease = try await database.read({ conn in try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map(Self.lease) }) else {
+        let sealer = try keys.sealer()
+        guard let lease = try await database.read({ conn in
+            try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map { try Self.lease($0, sealer: sealer) }
+        }) else {
             throw AccessError(.invalidRequest, "invalid lease: no lease \(id) (expired and revoked, or never issued)")
         }
         return lease
@@ -293,11 +319,14 @@ public final class DatabaseEngine: Sendable {
         } catch let error as StoreError {
             throw AccessError(.invalidRequest, "cannot renew on \(connection.name): \(error.message)")
         }
+        let renewed = Lease(id: lease.id, roleName: lease.roleName, dbName: lease.dbName, username: lease.username, accessor: lease.accessor,
+                            issuedAt: lease.issuedAt, renewedAt: now, expiresAt: expires, maxExpiresAt: lease.maxExpiresAt)
+        let tag = try keys.sealer().tag(Self.authenticated(renewed, accessor: lease.accessor))
         try await database.transaction { conn in
-            _ = try conn.execute("UPDATE leases SET expires_at = \(expires), renewed_at = \(now) WHERE lease_id = \(id)")
+            _ = try conn.execute("""
+                UPDATE leases SET expires_at = \(expires), renewed_at = \(now), auth_term = \(tag.term), auth_tag = \(tag.tag) WHERE lease_id = \(id)
+                """)
         }
-        let renewed = Lease(id: lease.id, roleName: lease.roleName, dbName: lease.dbName, username: lease.username, issuedAt: lease.issuedAt,
-                            renewedAt: now, expiresAt: expires, maxExpiresAt: lease.maxExpiresAt)
         return (renewed, wanted > expires ? "TTL of \(Int64(wanted.timeIntervalSince(now))) s exceeded the effective max_ttl; the lease ends at its max TTL" : nil)
     }
 
@@ -344,11 +373,14 @@ public final class DatabaseEngine: Sendable {
     /// - Returns: revoked and failed counts.
     public func reapExpired(_ grant: Grant, limit: Int) async throws -> (revoked: Int, failed: Int) {
         let now = Date().roundedToStoredPrecision
+        let sealer = try keys.sealer()
+        // A lease that fails authentication is reported and left alone (its username may have been changed to
+        // make the reaper drop someone else's role); the others are still reaped.
         let due = try await database.read { conn in
             try conn.query("""
                 SELECT * FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
                 ORDER BY expires_at LIMIT \(Int64(limit))
-                """).map(Self.lease)
+                """).compactMap { try? Self.lease($0, sealer: sealer) }
         }
         var revoked = 0, failed = 0
         for (dbName, leases) in Dictionary(grouping: due, by: \.dbName) {
@@ -382,7 +414,7 @@ public final class DatabaseEngine: Sendable {
             let admin = try await admin(dbName)
             var roles: [String: DatabaseRole] = [:]
             for name in Set(leases.map(\.roleName)) {
-                roles[name] = try await database.read { conn in try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map(Self.role) }
+                roles[name] = try await storedRole(name)
             }
             // A connection that is gone leaves nothing to drop: its leases go too.
             if let (connection, adminPassword) = admin {
@@ -453,13 +485,16 @@ public final class DatabaseEngine: Sendable {
     // MARK: rows and helpers
 
     /// A connection and its admin password, opened, from one read of its row; `nil` when there is none.
+    /// The connection is authenticated before its password is opened: a URL or user changed in the database
+    /// never receives the admin password.
     private func admin(_ name: String) async throws -> (connection: DatabaseConnection, password: String)? {
+        let sealer = try keys.sealer()
         guard let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
             try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
-                (try Self.connection(row), EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
+                (try Self.connection(row, sealer: sealer), EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
             }
         }) else { return nil }
-        let opened = try keys.sealer().open(encrypted, binding: Self.binding(name))
+        let opened = try sealer.open(encrypted, binding: Self.binding(name))
         return (connection, opened.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
     }
 
@@ -512,14 +547,84 @@ public final class DatabaseEngine: Sendable {
         return formatter.string(from: date)
     }
 
-    static func connection(_ row: SQLRow) throws -> DatabaseConnection {
+    /// The stored tag of a row (its `auth_term` and `auth_tag` columns).
+    static func tag(_ row: SQLRow) throws -> RowTag? {
+        RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag"))
+    }
+
+    static func connection(_ row: SQLRow, sealer: Sealer) throws -> DatabaseConnection {
+        let connection = try connection(row)
+        return try sealer.verified(connection, authenticated(connection), try tag(row))
+    }
+
+    static func role(_ row: SQLRow, sealer: Sealer) throws -> DatabaseRole {
+        let role = try role(row)
+        return try sealer.verified(role, authenticated(role), try tag(row))
+    }
+
+    static func lease(_ row: SQLRow, sealer: Sealer) throws -> Lease {
+        let lease = try lease(row)
+        return try sealer.verified(lease, authenticated(lease, accessor: lease.accessor), try tag(row))
+    }
+
+    /// Where Coffer connects and as whom, and which roles it serves: a changed URL would send the admin password
+    /// elsewhere, so the tag is checked before the password is opened.
+    static func authenticated(_ connection: DatabaseConnection) -> AuthenticatedRow {
+        var row = AuthenticatedRow("database_connections", key: connection.name)
+        row.add("plugin_name", connection.pluginName)
+        row.add("connection_url", connection.connectionURL)
+        row.add("username", connection.username)
+        row.add("allowed_roles", connection.allowedRoles)
+        return row
+    }
+
+    /// The statements Coffer runs as the admin on the target, and the TTLs.
+    static func authenticated(_ role: DatabaseRole) -> AuthenticatedRow {
+        var row = AuthenticatedRow("database_roles", key: role.name)
+        row.add("db_name", role.dbName)
+        row.add("creation_statements", role.creationStatements)
+        row.add("revocation_statements", role.revocationStatements)
+        row.add("default_ttl", role.defaultTTL)
+        row.add("max_ttl", role.maxTTL)
+        return row
+    }
+
+    /// Which role on which target a lease drops, whose it is, and until when it lives.
+    static func authenticated(_ lease: Lease, accessor: String) -> AuthenticatedRow {
+        var row = AuthenticatedRow("leases", key: lease.id)
+        row.add("role_name", lease.roleName)
+        row.add("db_name", lease.dbName)
+        row.add("username", lease.username)
+        row.add("accessor", accessor)
+        row.add("issued_at", lease.issuedAt)
+        row.add("renewed_at", lease.renewedAt)
+        row.add("expires_at", lease.expiresAt)
+        row.add("max_expires_at", lease.maxExpiresAt)
+        return row
+    }
+
+    /// The tables as ``KeyHierarchy`` sees them.
+    static let authenticatedTables = [
+        AuthenticatedTable(table: "database_connections", keyColumns: ["name"], columns: "name, plugin_name, connection_url, username, allowed_roles") {
+            authenticated(try connection($0))
+        },
+        AuthenticatedTable(table: "database_roles", keyColumns: ["name"],
+                           columns: "name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl") { authenticated(try role($0)) },
+        AuthenticatedTable(table: "leases", keyColumns: ["lease_id"],
+                           columns: "lease_id, role_name, db_name, username, accessor, issued_at, renewed_at, expires_at, max_expires_at") { row in
+            let lease = try lease(row)
+            return authenticated(lease, accessor: lease.accessor)
+        },
+    ]
+
+    private static func connection(_ row: SQLRow) throws -> DatabaseConnection {
         let roles: String = try row.decode(column: "allowed_roles")
         return DatabaseConnection(name: try row.decode(column: "name"), pluginName: try row.decode(column: "plugin_name"),
                                   connectionURL: try row.decode(column: "connection_url"), username: try row.decode(column: "username"),
                                   allowedRoles: (try? JSONDecoder().decode([String].self, from: Data(roles.utf8))) ?? [])
     }
 
-    static func role(_ row: SQLRow) throws -> DatabaseRole {
+    private static func role(_ row: SQLRow) throws -> DatabaseRole {
         func list(_ column: String) throws -> [String] {
             let text: String = try row.decode(column: column)
             return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
@@ -529,9 +634,9 @@ public final class DatabaseEngine: Sendable {
                             maxTTL: try row.decode(column: "max_ttl"))
     }
 
-    static func lease(_ row: SQLRow) throws -> Lease {
+    private static func lease(_ row: SQLRow) throws -> Lease {
         Lease(id: try row.decode(column: "lease_id"), roleName: try row.decode(column: "role_name"), dbName: try row.decode(column: "db_name"),
-              username: try row.decode(column: "username"), issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
+              username: try row.decode(column: "username"), accessor: try row.decode(column: "accessor"), issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
               expiresAt: try row.decode(column: "expires_at"), maxExpiresAt: try row.decode(column: "max_expires_at"))
     }
 }

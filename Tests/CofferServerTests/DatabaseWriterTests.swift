@@ -90,6 +90,103 @@ struct DatabaseWriterTests {
         }
     }
 
+    /// AppRole roles and secret IDs, token roles and wrapping entries: each edit is refused, never obeyed.
+    @Test(arguments: TestBackend.allCases)
+    func authMethodRowsEditedUnderneathAreRefused(_ backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "approle-leak"]]).0 == .ok)
+                func role(_ name: String) async throws -> String {
+                    #expect(try await client.call("/v1/auth/approle/role/\(name)", token: root, ["token_policies": ["default"]]).0 == .noContent)
+                    let (_, body) = try await client.call("/v1/auth/approle/role/\(name)/role-id", .get, token: root)
+                    return try #require((body["data"] as? [String: Any])?["role_id"] as? String)
+                }
+                func secretID(_ name: String, _ parameters: [String: Any] = [:]) async throws -> String {
+                    let (_, body) = try await client.call("/v1/auth/approle/role/\(name)/secret-id", token: root, parameters)
+                    return try #require((body["data"] as? [String: Any])?["secret_id"] as? String, "\(body)")
+                }
+                let roleID = try await role("ci")
+                let first = try await secretID("ci")
+                #expect(try await client.call("/v1/auth/approle/login", token: nil, ["role_id": roleID, "secret_id": first]).0 == .ok)
+
+                // A role's policies widened to root: the login is refused, no token is issued; reading the role too.
+                try await server.database.execute("UPDATE approle_roles SET policies = '[\"root\"]' WHERE name = 'ci'")
+                let (login, loginBody) = try await client.call("/v1/auth/approle/login", token: nil, ["role_id": roleID, "secret_id": first])
+                expectRefused(login, loginBody, "approle_roles/approle/ci", "widened role")
+                #expect(loginBody["auth"] == nil)
+                let (read, readBody) = try await client.call("/v1/auth/approle/role/ci", .get, token: root)
+                expectRefused(read, readBody, "approle_roles/approle/ci", "reading a widened role")
+
+                // A secret ID given more uses: refused.
+                let otherRole = try await role("ops")
+                let twice = try await secretID("ops", ["num_uses": 2])
+                try await server.database.execute("UPDATE approle_secret_ids SET num_uses = 500 WHERE num_uses = 2")
+                let (uses, usesBody) = try await client.call("/v1/auth/approle/login", token: nil, ["role_id": otherRole, "secret_id": twice])
+                #expect(uses == .internalServerError && "\(usesBody)".contains("approle_secret_ids/"), "\(usesBody)")
+
+                // A token role's allowed policies widened: no token is made from it.
+                #expect(try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
+                try await server.database.execute("UPDATE token_roles SET allowed_policies = '[\"root\"]', orphan = \(true) WHERE name = 'deploy'")
+                let (role, roleBody) = try await client.call("/v1/auth/token/create/deploy", token: root, ["policies": ["root"]])
+                expectRefused(role, roleBody, "token_roles/deploy", "widened token role")
+
+                // A wrapping entry's expiry or creation path changed: neither lookup nor unwrap trusts it.
+                let wrapped = try await client.execute(uri: "/v1/secret/data/payroll", method: .get,
+                                                       headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "60s"]) { response in
+                    try #require((try JSON.object(response.body)["wrap_info"] as? [String: Any])?["token"] as? String)
+                }
+                try await server.database.execute("UPDATE wrapped_responses SET creation_path = 'secret/data/public/harmless'")
+                let (lookup, lookupBody) = try await client.call("/v1/sys/wrapping/lookup", token: root, ["token": wrapped])
+                #expect(lookup == .internalServerError && "\(lookupBody)".contains("wrapped_responses/"), "\(lookupBody)")
+                let (unwrap, unwrapBody) = try await client.call("/v1/sys/wrapping/unwrap", token: wrapped, [:])
+                #expect(unwrap == .internalServerError && !"\(unwrapBody)".contains("approle-leak"), "\(unwrapBody)")
+            }
+        }
+    }
+
+    /// The database engine on the real PostgreSQL: a connection URL changed in the database never receives the
+    /// admin password, a role's statements changed are never run, a lease's username changed is never dropped.
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func databaseEngineRowsEditedUnderneathAreRefused() async throws {
+        let url = try #require(TestDatabase.postgresURL)
+        let templated = url.replacingOccurrences(of: "postgres://coffer@", with: "postgresql://{{username}}:{{password}}@")
+        try await withUnsealedServer(.sqlite) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/database/config/pg", token: root, [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer", "password": "admin-canary-pw",
+                    "allowed_roles": "*",
+                ]).0 == .noContent)
+                let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
+                #expect(try await client.call("/v1/database/roles/app", token: root, ["db_name": "pg", "creation_statements": [create]]).0 == .noContent)
+                #expect(try await client.call("/v1/database/roles/other", token: root, ["db_name": "pg", "creation_statements": [create]]).0 == .noContent)
+                let (issuedStatus, issued) = try await client.call("/v1/database/creds/app", .get, token: root)
+                #expect(issuedStatus == .ok, "\(issued)")
+                let leaseID = try #require(issued["lease_id"] as? String)
+
+                // The lease's username pointed at another role: revocation refuses rather than drop it.
+                try await server.database.execute("UPDATE leases SET username = 'coffer' WHERE lease_id = \(leaseID)")
+                let (revoke, revokeBody) = try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": leaseID])
+                expectRefused(revoke, revokeBody, "leases/\(leaseID)", "lease username changed")
+
+                // The role's statements replaced with a grant of superuser: never run.
+                try await server.database.execute("""
+                    UPDATE database_roles SET creation_statements = '["CREATE ROLE \\"{{name}}\\" SUPERUSER LOGIN"]' WHERE name = 'app'
+                    """)
+                let (role, roleBody) = try await client.call("/v1/database/creds/app", .get, token: root)
+                expectRefused(role, roleBody, "database_roles/app", "statements replaced")
+
+                // The connection URL pointed elsewhere: refused before the password is opened.
+                try await server.database.execute("UPDATE database_connections SET connection_url = 'postgresql://{{username}}:{{password}}@198.51.100.7/x'")
+                let (other, otherBody) = try await client.call("/v1/database/creds/other", .get, token: root)
+                expectRefused(other, otherBody, "database_connections/pg", "connection URL changed")
+                #expect(!"\(otherBody)".contains("admin-canary-pw"))
+                let (read, readBody) = try await client.call("/v1/database/config/pg", .get, token: root)
+                expectRefused(read, readBody, "database_connections/pg", "connection URL changed")
+            }
+        }
+    }
+
     /// Version numbers are never reused, and a version of a deleted secret does not open under its successor.
     @Test(arguments: TestBackend.allCases)
     func oldVersionRowsCannotBeReplayed(_ backend: TestBackend) async throws {
@@ -134,7 +231,10 @@ struct DatabaseWriterTests {
                 #expect(try await client.call("/v1/secret/data/kept", token: root, ["data": ["password": "kept-value"]]).0 == .ok)
                 let user = try await client.createToken(parent: root, ["policies": ["default"]])
                 // The database as the release before row authentication left it.
-                let tables = ["tokens", "policies", "api_credentials", "kv_mounts"]
+                #expect(try await client.call("/v1/auth/approle/role/ci", token: root, ["token_policies": ["default"]]).0 == .noContent)
+                #expect(try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
+                let tables = ["tokens", "policies", "api_credentials", "kv_mounts", "approle_roles", "approle_secret_ids", "token_roles",
+                              "database_connections", "database_roles", "leases", "wrapped_responses"]
                 let legacyCheck = try BLAKE2b.hash(Array("coffer root key check v1".utf8), key: rootKey.bytes)
                 try await server.database.transaction { conn in
                     for table in tables { try conn.execute("UPDATE \(unsafeRaw: table) SET auth_term = NULL, auth_tag = NULL") }
@@ -155,6 +255,8 @@ struct DatabaseWriterTests {
                 let (after, afterBody) = try await client.call("/v1/secret/data/kept", .get, token: root)
                 #expect(after == .ok && "\(afterBody)".contains("kept-value"), "\(afterBody)")
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: user.token).0 == .ok)
+                #expect(try await client.call("/v1/auth/approle/role/ci", .get, token: root).0 == .ok)
+                #expect(try await client.call("/v1/auth/token/roles/deploy", .get, token: root).0 == .ok)
 
                 // Once upgraded, a tag removed later is not adopted by another unseal.
                 try await server.database.execute("UPDATE tokens SET auth_tag = NULL, auth_term = NULL WHERE accessor = \(user.accessor)")

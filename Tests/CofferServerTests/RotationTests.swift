@@ -1,7 +1,8 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
-import CofferRotation
+import CofferKeys
+@testable import CofferRotation
 import CofferServer
 import CofferStore
 import CofferTesting
@@ -448,13 +449,25 @@ struct DynamicCredentialTests {
                 try await client.call("/v1/database/config/down", token: root, [
                     "plugin_name": "postgresql-database-plugin", "connection_url": url, "username": "coffer", "password": "x", "allowed_roles": ["*"],
                 ])
+                // The fixture writes its rows as the service would, tags included (rows without them are refused).
+                let sealer = try server.keys.sealer()
+                let down = DatabaseConnection(name: "down", pluginName: "postgresql-database-plugin", connectionURL: "postgres://127.0.0.1:1/nothing",
+                                              username: "coffer", allowedRoles: ["*"])
+                let downTag = try sealer.tag(DatabaseEngine.authenticated(down))
                 try await server.database.transaction { conn in
-                    _ = try conn.execute("UPDATE database_connections SET connection_url = 'postgres://127.0.0.1:1/nothing' WHERE name = 'down'")
+                    _ = try conn.execute("""
+                        UPDATE database_connections SET connection_url = \(down.connectionURL), auth_term = \(downTag.term), auth_tag = \(downTag.tag)
+                        WHERE name = 'down'
+                        """)
                     for index in 0..<150 {
+                        let lease = Lease(id: "database/creds/gone/\(index)", roleName: "gone", dbName: "down", username: "v-gone-\(index)", accessor: "test",
+                                          issuedAt: Date(timeIntervalSinceNow: -60), renewedAt: nil, expiresAt: Date(timeIntervalSinceNow: -30),
+                                          maxExpiresAt: Date(timeIntervalSinceNow: 60))
+                        let tag = try sealer.tag(DatabaseEngine.authenticated(lease, accessor: lease.accessor))
                         _ = try conn.execute("""
-                            INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at)
-                            VALUES (\("database/creds/gone/\(index)"), 'gone', 'down', \("v-gone-\(index)"), 'test', \(Date(timeIntervalSinceNow: -60)),
-                                    \(Date(timeIntervalSinceNow: -30)), \(Date(timeIntervalSinceNow: 60)))
+                            INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
+                            VALUES (\(lease.id), 'gone', 'down', \(lease.username), 'test', \(lease.issuedAt), \(lease.expiresAt), \(lease.maxExpiresAt),
+                                    \(tag.term), \(tag.tag))
                             """)
                     }
                 }

@@ -41,7 +41,7 @@ public struct AppRoleSecretID: Sendable, Equatable {
     public let roleName: String
     public let metadata: [String: String]?
     public let cidrList: [String]
-    public let numUses: Int64
+    public internal(set) var numUses: Int64
     public let createdAt: Date
     public let expiresAt: Date?
 }
@@ -89,6 +89,7 @@ public struct AppRoleService: Sendable {
             throw AccessError(.invalidRequest, "role_id is 1 to 256 bytes")
         }
         let now = Date()
+        let tag = try keys.sealer().tag(Self.authenticated(role, mount: mount))
         try await database.transaction { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND name = \(role.name)") != nil)
@@ -97,14 +98,15 @@ public struct AppRoleService: Sendable {
             }
             try conn.execute("""
                 INSERT INTO approle_roles (mount, name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
-                                           secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at)
+                                           secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at, auth_term, auth_tag)
                 VALUES (\(mount), \(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
                         \(role.tokenNumUses), \(role.secretIDTTL), \(role.secretIDNumUses), \(Self.encodeList(role.secretIDBoundCIDRs)),
-                        \(Self.encodeList(role.tokenBoundCIDRs)), \(now), \(now))
+                        \(Self.encodeList(role.tokenBoundCIDRs)), \(now), \(now), \(tag.term), \(tag.tag))
                 ON CONFLICT (mount, name) DO UPDATE SET role_id = excluded.role_id, policies = excluded.policies, token_ttl = excluded.token_ttl,
                     token_max_ttl = excluded.token_max_ttl, token_num_uses = excluded.token_num_uses, secret_id_ttl = excluded.secret_id_ttl,
                     secret_id_num_uses = excluded.secret_id_num_uses, secret_id_bound_cidrs = excluded.secret_id_bound_cidrs,
-                    token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at
+                    token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at,
+                    auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)
         }
         grant.auditFact("approle.role", role.name)
@@ -113,9 +115,10 @@ public struct AppRoleService: Sendable {
     /// The role, or `nil`.
     /// - Throws: ``AccessError`` `.notFound` for no AppRole method at `mount`.
     public func read(_ grant: Grant, mount: String, name: String) async throws -> AppRoleRole? {
-        try await database.read { conn in
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try Self.role(mount: mount, where: "name", equals: name, on: conn)
+            return try Self.role(mount: mount, where: "name", equals: name, sealer: sealer, on: conn)
         }
     }
 
@@ -169,12 +172,14 @@ public struct AppRoleService: Sendable {
         let entry = AppRoleSecretID(accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
                                     numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
         let hash = try tokens.hash(secretID)
+        let tag = try keys.sealer().tag(Self.authenticated(entry, mount: mount, hash: hash))
         try await database.transaction { conn in
             // Secret IDs are unique (a hash names one); a custom one already in use is refused, never replaced.
             let inserted = try conn.execute("""
-                INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at)
+                INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at,
+                                                auth_term, auth_tag)
                 VALUES (\(entry.accessor), \(mount), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
-                        \(entry.createdAt), \(entry.expiresAt))
+                        \(entry.createdAt), \(entry.expiresAt), \(tag.term), \(tag.tag))
                 ON CONFLICT (secret_hash) DO NOTHING
                 """)
             guard inserted == 1 else { throw AccessError(.invalidRequest, "that secret_id is already in use; choose another") }
@@ -186,16 +191,19 @@ public struct AppRoleService: Sendable {
 
     public func lookupSecretID(_ grant: Grant, mount: String, role name: String, secretID: String) async throws -> AppRoleSecretID? {
         let hash = try tokens.hash(secretID)
+        let sealer = try keys.sealer()
         return try await database.read { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try Self.secretID(hash: hash, mount: mount, role: name, on: conn)
+            return try Self.secretID(hash: hash, mount: mount, role: name, sealer: sealer, on: conn)?.entry
         }
     }
 
     public func lookupSecretID(_ grant: Grant, mount: String, role name: String, accessor: String) async throws -> AppRoleSecretID? {
-        try await database.read { conn in
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try conn.queryFirst("\(Self.secretColumns) WHERE accessor = \(accessor) AND mount = \(mount) AND role_name = \(name)").map(Self.secretEntry)
+            return try conn.queryFirst("\(Self.secretColumns) WHERE accessor = \(accessor) AND mount = \(mount) AND role_name = \(name)")
+                .map { try Self.storedSecretID($0, sealer: sealer).entry }
         }
     }
 
@@ -264,20 +272,29 @@ public struct AppRoleService: Sendable {
         guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
         let hash = try tokens.hash(secretID)
         let now = Date()
+        let sealer = try keys.sealer()
         let (role, secret, method) = try await database.transaction { conn -> (AppRoleRole, AppRoleSecretID, AuthMount) in
             let method = try AuthMountStore.requireAppRole(mount, on: conn)
-            guard let role = try Self.role(mount: mount, where: "role_id", equals: roleID, on: conn),
-                let secret = try Self.secretID(hash: hash, mount: mount, role: role.name, on: conn)
+            guard let role = try Self.role(mount: mount, where: "role_id", equals: roleID, sealer: sealer, on: conn),
+                let (secret, tag) = try Self.secretID(hash: hash, mount: mount, role: role.name, sealer: sealer, on: conn)
             else { throw Self.invalid }
             if let expiry = secret.expiresAt, expiry <= now { throw Self.invalid }
             guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else { throw Self.invalid }
             if secret.numUses == 1 {
                 // The row count decides: of two logins racing for a single-use secret ID, only the one whose
                 // DELETE took the row goes on (PostgreSQL's read committed lets both read it first).
-                guard try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor) AND num_uses = 1") == 1
+                guard try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])") == 1
                 else { throw Self.invalid }
             } else if secret.numUses > 1 {
-                guard try conn.execute("UPDATE approle_secret_ids SET num_uses = num_uses - 1 WHERE accessor = \(secret.accessor) AND num_uses > 1") == 1
+                // Conditional on the tag read: of concurrent logins each spends a distinct use (a loser is refused
+                // as a bad login and may retry).
+                var spent = secret
+                spent.numUses -= 1
+                let fresh = try sealer.tag(Self.authenticated(spent, mount: mount, hash: hash))
+                guard try conn.execute("""
+                    UPDATE approle_secret_ids SET num_uses = \(spent.numUses), auth_term = \(fresh.term), auth_tag = \(fresh.tag)
+                    WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])
+                    """) == 1
                 else { throw Self.invalid }
             }
             return (role, secret, method)
@@ -299,11 +316,17 @@ public struct AppRoleService: Sendable {
 
     static func encodeList(_ list: [String]) -> String? { list.isEmpty ? nil : TokenStore.encode(list) }
 
-    static func role(mount: String, where column: String, equals value: String, on conn: any SQLConnection) throws -> AppRoleRole? {
+    static func role(mount: String, where column: String, equals value: String, sealer: Sealer, on conn: any SQLConnection) throws -> AppRoleRole? {
         let query: SQLQuery = column == "role_id"
             ? "\(roleColumns) WHERE mount = \(mount) AND role_id = \(value)" : "\(roleColumns) WHERE mount = \(mount) AND name = \(value)"
         guard let row = try conn.queryFirst(query) else { return nil }
-        return AppRoleRole(name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
+        let role = try unverifiedRole(row)
+        return try sealer.verified(role, authenticated(role, mount: try row.decode(at: 10)),
+                                   RowTag(storedTerm: try row.decode(at: 11), storedTag: try row.decode(at: 12)))
+    }
+
+    private static func unverifiedRole(_ row: SQLRow) throws -> AppRoleRole {
+        AppRoleRole(name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
                            tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
                            secretIDTTL: try row.decode(at: 6), secretIDNumUses: try row.decode(at: 7),
                            secretIDBoundCIDRs: try (row.decode(String?.self, at: 8)).map(TokenStore.decodeList) ?? [],
@@ -312,17 +335,67 @@ public struct AppRoleService: Sendable {
 
     static let roleColumns: SQLQuery = """
         SELECT name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
-               secret_id_bound_cidrs, token_bound_cidrs FROM approle_roles
+               secret_id_bound_cidrs, token_bound_cidrs, mount, auth_term, auth_tag FROM approle_roles
         """
 
-    static let secretColumns: SQLQuery = "SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash FROM approle_secret_ids"
+    static let secretColumns: SQLQuery = """
+        SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount, auth_term, auth_tag FROM approle_secret_ids
+        """
 
-    static func secretID(hash: [UInt8], mount: String, role: String, on conn: any SQLConnection) throws -> AppRoleSecretID? {
+    static func secretID(hash: [UInt8], mount: String, role: String, sealer: Sealer, on conn: any SQLConnection) throws -> (entry: AppRoleSecretID, tag: RowTag?)? {
         guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(role)"),
             ConstantTime.equals(try row.decode([UInt8].self, at: 7), hash)
         else { return nil }
-        return try secretEntry(row)
+        return try storedSecretID(row, sealer: sealer)
     }
+
+    /// A secret ID row read with ``secretColumns``, authenticated.
+    static func storedSecretID(_ row: SQLRow, sealer: Sealer) throws -> (entry: AppRoleSecretID, tag: RowTag?) {
+        let entry = try secretEntry(row)
+        let tag = RowTag(storedTerm: try row.decode(at: 9), storedTag: try row.decode(at: 10))
+        try sealer.verify(authenticated(entry, mount: try row.decode(at: 8), hash: try row.decode(at: 7)), tag)
+        return (entry, tag)
+    }
+
+    /// A role's fields, for its tag.
+    static func authenticated(_ role: AppRoleRole, mount: String) -> AuthenticatedRow {
+        var row = AuthenticatedRow("approle_roles", key: "\(mount)/\(role.name)")
+        row.add("role_id", role.roleID)
+        row.add("policies", role.policies.sorted())
+        row.add("token_ttl", role.tokenTTL)
+        row.add("token_max_ttl", role.tokenMaxTTL)
+        row.add("token_num_uses", role.tokenNumUses)
+        row.add("secret_id_ttl", role.secretIDTTL)
+        row.add("secret_id_num_uses", role.secretIDNumUses)
+        row.add("secret_id_bound_cidrs", role.secretIDBoundCIDRs)
+        row.add("token_bound_cidrs", role.tokenBoundCIDRs)
+        return row
+    }
+
+    /// A secret ID's fields, for its tag.
+    static func authenticated(_ secret: AppRoleSecretID, mount: String, hash: [UInt8]) -> AuthenticatedRow {
+        var row = AuthenticatedRow("approle_secret_ids", key: secret.accessor)
+        row.add("mount", mount)
+        row.add("role_name", secret.roleName)
+        row.add("secret_hash", hash)
+        row.add("metadata", secret.metadata.map(TokenStore.encode))
+        row.add("cidr_list", secret.cidrList)
+        row.add("num_uses", secret.numUses)
+        row.add("created_at", secret.createdAt)
+        row.add("expires_at", secret.expiresAt)
+        return row
+    }
+
+    /// The tables as ``KeyHierarchy`` sees them.
+    static let authenticatedTables = [
+        AuthenticatedTable(table: "approle_roles", keyColumns: ["mount", "name"], columns: """
+            name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
+            secret_id_bound_cidrs, token_bound_cidrs, mount
+            """) { row in authenticated(try unverifiedRole(row), mount: try row.decode(at: 10)) },
+        AuthenticatedTable(table: "approle_secret_ids", keyColumns: ["accessor"], columns: """
+            accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount
+            """) { row in authenticated(try secretEntry(row), mount: try row.decode(at: 8), hash: try row.decode(at: 7)) },
+    ]
 
     static func secretEntry(_ row: SQLRow) throws -> AppRoleSecretID {
         AppRoleSecretID(accessor: try row.decode(at: 0), roleName: try row.decode(at: 1),

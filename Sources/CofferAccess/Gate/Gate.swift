@@ -43,10 +43,11 @@ public final class Gate: Sendable {
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
         self.authMounts = AuthMountStore(database: database)
-        self.tokenRoles = TokenRoleStore(database: database)
+        self.tokenRoles = TokenRoleStore(database: database, keys: keys)
         self.devices = AuditDevices(database: database, keys: keys, limits: audit.deviceLimits, logger: logger)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
-        keys.register([TokenStore.authenticatedTable, PolicyStore.authenticatedTable])
+        keys.register([TokenStore.authenticatedTable, PolicyStore.authenticatedTable, TokenRoleStore.authenticatedTable,
+                       ResponseWrapping.authenticatedTable] + AppRoleService.authenticatedTables)
     }
 
     /// The identity and ACL behind a token, read in one snapshot.

@@ -1,3 +1,4 @@
+import CofferKeys
 import CofferStore
 import Foundation
 
@@ -29,11 +30,16 @@ public struct TokenRole: Sendable, Equatable {
 }
 
 /// The token roles, in `token_roles`.
+///
+/// Each row carries an authentication tag over every setting: a role edited in the database (its allowed
+/// policies widened, `orphan` set) is refused, never used to make a token.
 public struct TokenRoleStore: Sendable {
     let database: any Database
+    let keys: KeyHierarchy
 
     public func read(_ grant: Grant, name: String) async throws -> TokenRole? {
-        try await database.read { conn in try Self.find(name, on: conn) }
+        let sealer = try keys.sealer()
+        return try await database.read { conn in try Self.find(name, sealer: sealer, on: conn) }
     }
 
     public func list(_ grant: Grant) async throws -> [String] {
@@ -55,16 +61,19 @@ public struct TokenRoleStore: Sendable {
             throw AccessError(.invalidRequest, "path_suffix is letters, digits, '-', '_' or '.', at most 128 bytes")
         }
         let now = Date().roundedToStoredPrecision
+        let tag = try keys.sealer().tag(Self.authenticated(role))
         try await database.transaction { conn in
-            try grant.requireWrite(exists: try Self.find(role.name, on: conn) != nil)
+            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM token_roles WHERE name = \(role.name)") != nil)
             try conn.execute("""
                 INSERT INTO token_roles (name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix,
-                                         no_default_policy, created_at, updated_at)
+                                         no_default_policy, created_at, updated_at, auth_term, auth_tag)
                 VALUES (\(role.name), \(TokenStore.encode(role.allowedPolicies.sorted())), \(TokenStore.encode(role.disallowedPolicies.sorted())),
-                        \(role.orphan), \(role.renewable), \(role.period), \(role.explicitMaxTTL), \(role.pathSuffix), \(role.noDefaultPolicy), \(now), \(now))
+                        \(role.orphan), \(role.renewable), \(role.period), \(role.explicitMaxTTL), \(role.pathSuffix), \(role.noDefaultPolicy), \(now), \(now),
+                        \(tag.term), \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET allowed_policies = excluded.allowed_policies, disallowed_policies = excluded.disallowed_policies,
                     orphan = excluded.orphan, renewable = excluded.renewable, period = excluded.period, explicit_max_ttl = excluded.explicit_max_ttl,
-                    path_suffix = excluded.path_suffix, no_default_policy = excluded.no_default_policy, updated_at = excluded.updated_at
+                    path_suffix = excluded.path_suffix, no_default_policy = excluded.no_default_policy, updated_at = excluded.updated_at,
+                    auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)
         }
         grant.auditFact("token.role", role.name)
@@ -82,11 +91,34 @@ public struct TokenRoleStore: Sendable {
         }
     }
 
-    static func find(_ name: String, on conn: any SQLConnection) throws -> TokenRole? {
-        guard let row = try conn.queryFirst("""
-            SELECT name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy
-            FROM token_roles WHERE name = \(name)
-            """) else { return nil }
+    static func find(_ name: String, sealer: Sealer, on conn: any SQLConnection) throws -> TokenRole? {
+        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM token_roles WHERE name = \(name)") else { return nil }
+        let role = try unverified(row)
+        return try sealer.verified(role, authenticated(role), RowTag(storedTerm: try row.decode(at: 9), storedTag: try row.decode(at: 10)))
+    }
+
+    static let columns = "name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy"
+
+    /// A role's settings, for its tag.
+    static func authenticated(_ role: TokenRole) -> AuthenticatedRow {
+        var row = AuthenticatedRow("token_roles", key: role.name)
+        row.add("allowed_policies", role.allowedPolicies.sorted())
+        row.add("disallowed_policies", role.disallowedPolicies.sorted())
+        row.add("orphan", role.orphan)
+        row.add("renewable", role.renewable)
+        row.add("period", role.period)
+        row.add("explicit_max_ttl", role.explicitMaxTTL)
+        row.add("path_suffix", role.pathSuffix)
+        row.add("no_default_policy", role.noDefaultPolicy)
+        return row
+    }
+
+    /// The table as ``KeyHierarchy`` sees it.
+    static let authenticatedTable = AuthenticatedTable(table: "token_roles", keyColumns: ["name"], columns: columns) { row in
+        authenticated(try unverified(row))
+    }
+
+    private static func unverified(_ row: SQLRow) throws -> TokenRole {
         var role = TokenRole(name: try row.decode(at: 0))
         role.allowedPolicies = try TokenStore.decodeList(try row.decode(at: 1))
         role.disallowedPolicies = try TokenStore.decodeList(try row.decode(at: 2))

@@ -51,10 +51,15 @@ public struct ResponseWrapping: Sendable {
         let now = Date().roundedToStoredPrecision
         let binding = Self.binding(accessor: accessor, tokenHash: hash)
         let sealed = try sealer.seal(response, binding: binding)
+        let expires = now.addingTimeInterval(Double(ttl))
+        let tag = try sealer.tag(Self.authenticated(accessor: accessor, tokenHash: hash, creationPath: creationPath, createdAt: now,
+                                                    expiresAt: expires, bindingID: binding.id))
         _ = try await database.transaction { conn in
             try conn.execute("""
-                INSERT INTO wrapped_responses (accessor, token_hash, creation_path, created_at, expires_at, key_term, sealed, binding_id)
-                VALUES (\(accessor), \(hash), \(creationPath), \(now), \(now.addingTimeInterval(Double(ttl))), \(sealed.term), \(sealed.sealed), \(binding.id))
+                INSERT INTO wrapped_responses (accessor, token_hash, creation_path, created_at, expires_at, key_term, sealed, binding_id,
+                                               auth_term, auth_tag)
+                VALUES (\(accessor), \(hash), \(creationPath), \(now), \(expires), \(sealed.term), \(sealed.sealed), \(binding.id),
+                        \(tag.term), \(tag.tag))
                 """)
         }
         grant.auditFact("wrapping_accessor", accessor)
@@ -67,12 +72,13 @@ public struct ResponseWrapping: Sendable {
     public func unwrap(_ grant: Grant, token: String) async throws -> SecureHandle {
         let hash = try hashIfWellFormed(token)
         let now = Date()
+        let sealer = try tokens.keys.sealer()
         let found = try await database.transaction { conn -> (String, Bool, EncryptedValue)? in
-            guard let row = try conn.queryFirst("""
-                SELECT accessor, expires_at, key_term, sealed, binding_id FROM wrapped_responses WHERE token_hash = \(hash)
-                """) else {
+            guard let row = try conn.queryFirst("SELECT \(unsafeRaw: Self.columns), key_term, sealed FROM wrapped_responses WHERE token_hash = \(hash)") else {
                 return nil
             }
+            // An expiry moved or a creation path changed in the database is refused before the token is spent.
+            try Self.verify(row, sealer: sealer)
             let accessor: String = try row.decode(column: "accessor")
             // Deleted whatever comes next: used once, or expired.
             guard try conn.execute("DELETE FROM wrapped_responses WHERE accessor = \(accessor)") == 1 else { return nil }
@@ -83,7 +89,6 @@ public struct ResponseWrapping: Sendable {
         }
         guard let (accessor, boundToToken, value) = found else { throw Self.invalid }
         grant.auditFact("wrapping_accessor", accessor)
-        let sealer = try tokens.keys.sealer()
         // Bound to the token presented, never to what the row says; a row made to look older (binding_id removed)
         // cannot open under the older binding, since it was not sealed under it.
         let binding = boundToToken ? Self.binding(accessor: accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: accessor, version: 0)
@@ -94,9 +99,10 @@ public struct ResponseWrapping: Sendable {
     public func lookup(_ grant: Grant, token: String) async throws -> WrapInfo {
         let hash = try hashIfWellFormed(token)
         let row = try await database.read { conn in
-            try conn.queryFirst("SELECT accessor, creation_path, created_at, expires_at FROM wrapped_responses WHERE token_hash = \(hash)")
+            try conn.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM wrapped_responses WHERE token_hash = \(hash)")
         }
         guard let row else { throw Self.invalid }
+        try Self.verify(row, sealer: try tokens.keys.sealer())
         let expires: Date = try row.decode(column: "expires_at")
         let created: Date = try row.decode(column: "created_at")
         guard expires > Date() else { throw Self.invalid }
@@ -117,6 +123,37 @@ public struct ResponseWrapping: Sendable {
     /// hash was replaced (another row's, to unwrap that one's response with one's own token) fails to open.
     static func binding(accessor: String, tokenHash: [UInt8]) -> RecordBinding {
         RecordBinding(table: table, id: accessor + "/" + Hex.encode(tokenHash), version: 0)
+    }
+
+    static let columns = "accessor, token_hash, creation_path, created_at, expires_at, binding_id, auth_term, auth_tag"
+
+    /// A wrapping entry's plain fields (the response itself is sealed), for its tag: its expiry is the wrapping
+    /// token's, and its creation path is what a recipient checks before trusting what it unwraps.
+    static func authenticated(accessor: String, tokenHash: [UInt8], creationPath: String, createdAt: Date, expiresAt: Date,
+                              bindingID: String?) -> AuthenticatedRow {
+        var row = AuthenticatedRow(table, key: accessor)
+        row.add("token_hash", tokenHash)
+        row.add("creation_path", creationPath)
+        row.add("created_at", createdAt)
+        row.add("expires_at", expiresAt)
+        row.add("binding_id", bindingID)
+        return row
+    }
+
+    static func authenticated(_ row: SQLRow) throws -> AuthenticatedRow {
+        authenticated(accessor: try row.decode(column: "accessor"), tokenHash: try row.decode(column: "token_hash"),
+                      creationPath: try row.decode(column: "creation_path"), createdAt: try row.decode(column: "created_at"),
+                      expiresAt: try row.decode(column: "expires_at"), bindingID: try row.decode(column: "binding_id"))
+    }
+
+    static func verify(_ row: SQLRow, sealer: Sealer) throws {
+        try sealer.verify(try authenticated(row), RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag")))
+    }
+
+    /// The table as ``KeyHierarchy`` sees it.
+    static let authenticatedTable = AuthenticatedTable(table: table, keyColumns: ["accessor"],
+                                                       columns: "accessor, token_hash, creation_path, created_at, expires_at, binding_id") {
+        try authenticated($0)
     }
 
     /// Deletes expired wrapped responses; returns how many.
