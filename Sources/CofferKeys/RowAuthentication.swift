@@ -93,6 +93,14 @@ extension Sealer {
         throw KeysError(.tampered, "the stored row \(row.table)/\(row.key) failed authentication (\(reason)); it was not used. Restore it from a backup or delete it; see Docs/THREAT_MODEL.md")
     }
 
+    /// Whether `tag` authenticates `row`, without reporting a failure (for the audit verifier, which reports
+    /// what it finds itself).
+    public func isAuthentic(_ row: AuthenticatedRow, _ tag: RowTag) -> Bool {
+        guard let key = tag.term == keyring.activeTerm ? keyring.activeRowKey : keyring.rowKeys[tag.term],
+              let expected = try? BLAKE2b.hash(row.message, key: key.bytes) else { return false }
+        return ConstantTime.equals(expected, tag.tag)
+    }
+
     /// Verifies `row` against `tag` and returns `value`: decode, then authenticate, in one expression.
     public func verified<T>(_ value: T, _ row: AuthenticatedRow, _ tag: RowTag?) throws -> T {
         try verify(row, tag)
@@ -132,18 +140,28 @@ public struct AuthenticatedTable: Sendable {
     public let table: String
     public let keyColumns: [String]
     public let columns: String
+    /// Whether a row may legitimately have no tag after the upgrade (audit entries written while sealed): rewrap
+    /// leaves such rows alone instead of counting them as remaining.
+    public let untaggedAllowed: Bool
     public let row: @Sendable (SQLRow) throws -> AuthenticatedRow
 
-    public init(table: String, keyColumns: [String], columns: String, row: @escaping @Sendable (SQLRow) throws -> AuthenticatedRow) {
+    public init(table: String, keyColumns: [String], columns: String, untaggedAllowed: Bool = false,
+                row: @escaping @Sendable (SQLRow) throws -> AuthenticatedRow) {
         self.table = table
         self.keyColumns = keyColumns
         self.columns = columns
+        self.untaggedAllowed = untaggedAllowed
         self.row = row
+    }
+
+    /// What rewrap still has to move onto `term`.
+    private func stale(_ term: Int64) -> String {
+        untaggedAllowed ? "auth_tag IS NOT NULL AND auth_term <> \(term)" : "auth_tag IS NULL OR auth_term <> \(term)"
     }
 
     /// Rows whose tag is not under `term` (older terms, or none when `untaggedOnly`), at most `limit`.
     func rows(notUnder term: Int64, untaggedOnly: Bool = false, limit: Int, on conn: any SQLConnection) throws -> [SQLRow] {
-        let condition = untaggedOnly ? "auth_tag IS NULL" : "auth_tag IS NULL OR auth_term <> \(term)"
+        let condition = untaggedOnly ? "auth_tag IS NULL" : stale(term)
         return try conn.query("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition) LIMIT \(limit)")
     }
 
@@ -159,6 +177,6 @@ public struct AuthenticatedTable: Sendable {
 
     /// How many rows are not tagged under `term`.
     func count(notUnder term: Int64, on conn: any SQLConnection) throws -> Int {
-        try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: table) WHERE auth_tag IS NULL OR auth_term <> \(term)") ?? 0
+        try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: table) WHERE \(unsafeRaw: stale(term))") ?? 0
     }
 }

@@ -30,31 +30,31 @@ struct AuditChainTests {
 
     @Test func intactTrailVerifies() throws {
         let records = try trail(20)
-        let finding = try AuditChain.verify(records, checkpoints: [checkpoint(records, at: 10)], witnessed: checkpoint(records, at: 20),
-                                            publicKey: publicKey)
+        let finding = try AuditChain.verify(records, checkpoints: [checkpoint(records, at: 10)], witnessed: [checkpoint(records, at: 20)],
+                                            publicKey: publicKey).finding
         #expect(finding == .intact(entries: 20))
     }
 
     @Test func alteredEntryIsNamed() throws {
         var records = try trail(20)
         records[6].fields[2] = ("decision", "deny")  // entry 7, hash left as it was
-        #expect(try AuditChain.verify(records, checkpoints: [], witnessed: nil, publicKey: publicKey) == .altered(sequence: 7))
+        #expect(try AuditChain.verify(records, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .altered(sequence: 7))
         // Re-hashing the altered entry does not help: the next one no longer chains.
         records[6] = try AuditChain.chained(records[6], previous: records[5].hash)
-        #expect(try AuditChain.verify(records, checkpoints: [], witnessed: nil, publicKey: publicKey) == .altered(sequence: 8))
+        #expect(try AuditChain.verify(records, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .altered(sequence: 8))
     }
 
     @Test func removedReorderedAndInsertedEntriesAreNamed() throws {
         let records = try trail(10)
         var removed = records
         removed.remove(at: 4)
-        #expect(try AuditChain.verify(removed, checkpoints: [], witnessed: nil, publicKey: publicKey) == .removed(after: 4, next: 6))
+        #expect(try AuditChain.verify(removed, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .removed(after: 4, next: 6))
         var reordered = records
         reordered.swapAt(2, 3)
-        #expect(try AuditChain.verify(reordered, checkpoints: [], witnessed: nil, publicKey: publicKey) == .outOfOrder(sequence: 4))
+        #expect(try AuditChain.verify(reordered, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .outOfOrder(sequence: 4))
         var inserted = records
         inserted.insert(records[3], at: 5)
-        #expect(try AuditChain.verify(inserted, checkpoints: [], witnessed: nil, publicKey: publicKey) == .outOfOrder(sequence: 4))
+        #expect(try AuditChain.verify(inserted, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .outOfOrder(sequence: 4))
     }
 
     @Test func truncatedTailIsCaughtByTheWitness() throws {
@@ -62,8 +62,8 @@ struct AuditChainTests {
         let witnessed = checkpoint(records, at: 20)
         let cut = Array(records.prefix(15))
         // The chain alone looks fine; the witnessed checkpoint shows the cut.
-        #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: nil, publicKey: publicKey) == .intact(entries: 15))
-        #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: witnessed, publicKey: publicKey) == .truncated(entries: 15, witnessed: 20))
+        #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .intact(entries: 15))
+        #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding == .truncated(entries: 15, witnessed: 20))
     }
 
     @Test func forgedOrMismatchedCheckpointsAreCaught() throws {
@@ -72,12 +72,12 @@ struct AuditChainTests {
         var signature = good.signature
         signature[0] ^= 1
         let forged = AuditCheckpoint(sequence: 5, head: good.head, time: good.time, signature: signature)
-        #expect(try AuditChain.verify(records, checkpoints: [forged], witnessed: nil, publicKey: publicKey) == .badCheckpoint(sequence: 5))
+        #expect(try AuditChain.verify(records, checkpoints: [forged], witnessed: [], publicKey: publicKey).finding == .badCheckpoint(sequence: 5))
         let other = Ed25519SigningKey.generate()
         let wrongKey = AuditChain.checkpoint(sequence: 5, head: records[4].hash, time: Date(), signer: other)
-        #expect(try AuditChain.verify(records, checkpoints: [wrongKey], witnessed: nil, publicKey: publicKey) == .badCheckpoint(sequence: 5))
+        #expect(try AuditChain.verify(records, checkpoints: [wrongKey], witnessed: [], publicKey: publicKey).finding == .badCheckpoint(sequence: 5))
         let wrongHead = AuditChain.checkpoint(sequence: 5, head: records[3].hash, time: Date(), signer: try Ed25519SigningKey(seed: seed.bytes))
-        #expect(try AuditChain.verify(records, checkpoints: [wrongHead], witnessed: nil, publicKey: publicKey) == .checkpointMismatch(sequence: 5))
+        #expect(try AuditChain.verify(records, checkpoints: [wrongHead], witnessed: [], publicKey: publicKey).finding == .checkpointMismatch(sequence: 5))
     }
 
     @Test func canonicalEncodingSeparatesFields() {

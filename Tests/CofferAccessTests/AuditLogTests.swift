@@ -39,10 +39,13 @@ struct AuditLogTests {
             let commits = log.commits
             #expect(commits < 300, "group commit should batch entries, made \(commits) commits")
             let trail = AuditTrail(database: db)
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: nil) == .intact(entries: 300))
-            // A checkpoint at least every 50 entries, each signed and matching the chain.
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: []).finding == .intact(entries: 300))
+            // A checkpoint at every commit, each naming the one before it, the newest at the last entry: every entry
+            // is covered by a signature once its append returns.
             let checkpoints = try await trail.checkpoints()
-            #expect(checkpoints.map(\.sequence) == [50, 100, 150, 200, 250, 300])
+            #expect(checkpoints.count == commits && checkpoints.last?.sequence == 300, "\(checkpoints.map(\.sequence)) in \(commits) commits")
+            #expect(checkpoints.map(\.previous) == [0] + checkpoints.dropLast().map(\.sequence))
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: [], requireCoverage: true).finding == .intact(entries: 300))
             var sequences = Set<String>()
             try await trail.forEach { sequences.insert($0.entry.requestID) }
             #expect(sequences.count == 300)
@@ -65,20 +68,20 @@ struct AuditLogTests {
             let witnessed = try #require(try AuditWitnessFile.newest(in: witness))
             #expect(witnessed.sequence == 30)
             let trail = AuditTrail(database: db)
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: witnessed) == .intact(entries: 35))
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: [witnessed]).finding == .intact(entries: 35))
             // Offline: the export's lines and the public key are enough.
             var lines: [String] = []
             try await trail.forEach { lines.append($0.json) }
             let records = try lines.map(AuditTrail.Stored.parse(json:))
-            #expect(try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: publicKey) == .intact(entries: 35))
+            #expect(try AuditChain.verify(records, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding == .intact(entries: 35))
             // Someone removes the newest entries and the checkpoints that covered them, and rewinds the head.
             try await db.execute("DELETE FROM audit_log WHERE sequence > 20")
             try await db.execute("DELETE FROM audit_checkpoints WHERE sequence > 20")
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: nil).isIntact, "without the witness the cut cannot be seen")
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: witnessed) == .truncated(entries: 20, witnessed: 30))
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: []).finding.isIntact, "without the witness the cut cannot be seen")
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: [witnessed]).finding == .truncated(entries: 20, witnessed: 30))
             // A forged witness line (signature from another key) is refused.
             let forged = AuditChain.checkpoint(sequence: 20, head: witnessed.head, time: witnessed.time, signer: Ed25519SigningKey.generate())
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: forged) == .badCheckpoint(sequence: 20))
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: [forged]).finding == .badCheckpoint(sequence: 20))
         }
     }
 
@@ -112,7 +115,7 @@ struct AuditLogTests {
                 }
                 try await group.waitForAll()
             }
-            #expect(try await AuditTrail(database: db).verify(publicKey: publicKey, witnessed: nil) == .intact(entries: 200))
+            #expect(try await AuditTrail(database: db).verify(publicKey: publicKey, witnessed: []).finding == .intact(entries: 200))
         }
     }
 }

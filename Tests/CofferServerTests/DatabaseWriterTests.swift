@@ -1,4 +1,4 @@
-import CofferAccess
+@testable import CofferAccess
 import CofferCredentials
 import CofferCrypto
 import CofferKeys
@@ -183,6 +183,97 @@ struct DatabaseWriterTests {
                 #expect(!"\(otherBody)".contains("admin-canary-pw"))
                 let (read, readBody) = try await client.call("/v1/database/config/pg", .get, token: root)
                 expectRefused(read, readBody, "database_connections/pg", "connection URL changed")
+            }
+        }
+    }
+
+    /// The audit trail rewritten underneath: an entry changed with the whole (unkeyed) chain recomputed after it
+    /// and the checkpoints that covered it deleted; a checkpoint removed from the middle; an entry removed; the
+    /// tail cut off. `coffer audit verify` (the service's) names the first bad entry each time.
+    @Test(arguments: TestBackend.allCases)
+    func auditTrailRewrittenUnderneathIsFound(_ backend: TestBackend) async throws {
+        guard backend == .sqlite || TestDatabase.runsPostgres else { return }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                func verify() async throws -> [String: Any] {
+                    let (status, body) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+                    #expect(status == .ok, "\(body)")
+                    return try #require(body["data"] as? [String: Any])
+                }
+                for index in 0..<10 { #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
+                let clean = try await verify()
+                #expect(clean["intact"] as? Bool == true && (clean["tags"] as? Int ?? 0) > 20 && (clean["checkpoints"] as? Int ?? 0) > 0
+                        && (clean["witness_records"] as? Int ?? 0) >= 0, "\(clean)")
+
+                // 1. Entry 5 rewritten, every hash after it recomputed, the checkpoints from it on deleted, the head moved.
+                var collected: [AuditTrail.Stored] = []
+                try await AuditTrail(database: server.database).forEach { collected.append($0) }
+                let stored = collected
+                try await server.database.transaction { conn in
+                    var previous = stored[3].record.hash
+                    for index in 4..<stored.count {
+                        var record = stored[index].record
+                        if index == 4 { record.fields = record.fields.map { $0.0 == "decision" ? ($0.0, "deny") : $0 } }
+                        record.hash = try AuditChain.hash(record, previous: previous)
+                        previous = record.hash
+                        try conn.execute("""
+                            UPDATE audit_log SET fields = \(AuditEntry.encode(record.fields)), hash = \(record.hash),
+                                                 decision = \(index == 4 ? "deny" : stored[index].entry.decision)
+                            WHERE sequence = \(record.sequence)
+                            """)
+                    }
+                    try conn.execute("UPDATE audit_head SET hash = \(previous) WHERE id = 1")
+                    try conn.execute("DELETE FROM audit_checkpoints WHERE sequence >= 5")
+                }
+                let rewritten = try await verify()
+                #expect(rewritten["intact"] as? Bool == false && rewritten["first_bad_sequence"] as? Int == 5, "\(rewritten)")
+            }
+        }
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                func verify() async throws -> [String: Any] {
+                    try #require(try await client.call("/v1/sys/audit-trail/verify", .get, token: root).1["data"] as? [String: Any])
+                }
+                for index in 0..<10 { #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
+                #expect(try await verify()["intact"] as? Bool == true)
+                // 2. A checkpoint removed from the middle: the next one names it.
+                let middle = try await server.database.read { conn in
+                    try #require(try conn.queryScalar(Int64.self, "SELECT sequence FROM audit_checkpoints ORDER BY sequence LIMIT 1 OFFSET 3"))
+                }
+                try await server.database.execute("DELETE FROM audit_checkpoints WHERE sequence = \(middle)")
+                let missing = try await verify()
+                #expect(missing["intact"] as? Bool == false && "\(missing["finding"] ?? "")".contains("a checkpoint was removed"), "\(missing)")
+
+                // 3. An entry removed: a gap in the numbering.
+                try await server.database.execute("DELETE FROM audit_log WHERE sequence = 3")
+                let gap = try await verify()
+                #expect(gap["intact"] as? Bool == false && gap["first_bad_sequence"] as? Int == 3, "\(gap)")
+            }
+        }
+    }
+
+    /// The tail cut off (entries and their checkpoints deleted, the head rewound): found against the witness
+    /// file, which is the default.
+    @Test func truncatedTailIsFoundAgainstTheDefaultWitness() async throws {
+        try await withUnsealedServer(.sqlite) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                let witness = try #require(server.configuration.auditWitnessFile)
+                // Enough entries that the witness got a checkpoint (every 1000 entries, or at the interval).
+                for index in 0..<520 { #expect(try await client.call("/v1/secret/data/k\(index % 7)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
+                let witnessed = try #require(try AuditWitnessFile.newest(in: witness), "the default witness file \(witness) holds a checkpoint")
+                let (_, clean) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+                #expect((clean["data"] as? [String: Any])?["intact"] as? Bool == true, "\(clean)")
+                let cut = witnessed.sequence - 10
+                try await server.database.transaction { conn in
+                    let head = try #require(try conn.queryScalar([UInt8].self, "SELECT hash FROM audit_log WHERE sequence = \(cut)"))
+                    try conn.execute("DELETE FROM audit_log WHERE sequence > \(cut)")
+                    try conn.execute("DELETE FROM audit_checkpoints WHERE sequence > \(cut)")
+                    try conn.execute("UPDATE audit_head SET sequence = \(cut), hash = \(head) WHERE id = 1")
+                }
+                let (_, truncated) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+                let data = try #require(truncated["data"] as? [String: Any])
+                #expect(data["intact"] as? Bool == false && "\(data["finding"] ?? "")".contains("truncated")
+                        && (data["first_bad_sequence"] as? Int).map { $0 <= Int(witnessed.sequence) } == true, "\(data)")
             }
         }
     }

@@ -70,6 +70,6 @@ extension TestClientProtocol {
 extension CofferServer {
     /// The audit trail's verdict on itself.
     func verifyTrail() async throws -> AuditChain.Finding {
-        try await AuditTrail(database: database).verify(publicKey: try await gate.auditPublicKey(), witnessed: nil)
+        try await AuditTrail(database: database).verify(publicKey: try await gate.auditPublicKey(), witnessed: []).finding
     }
 }

@@ -69,7 +69,7 @@ struct MultiInstanceTests {
         _ = try await keys.unseal(with: SecureBytes(copying: try #require(Data(base64Encoded: key))))
         let publicKey = try Ed25519SigningKey(seed: try keys.systemKey(.auditSigningSeed).bytes).publicKey
         let trail = AuditTrail(database: database)
-        let finding = try await trail.verify(publicKey: publicKey, witnessed: nil)
+        let finding = try await trail.verify(publicKey: publicKey, witnessed: []).finding
         var lookups = 0
         try await trail.forEach { if $0.entry.path == "auth/token/lookup-self" { lookups += 1 } }
         #expect(lookups == 240, "a request and a response entry per request")

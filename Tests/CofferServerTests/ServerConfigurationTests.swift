@@ -58,7 +58,11 @@ struct ServerConfigurationTests {
 
     @Test func auditSettings() throws {
         let defaults = try ServerConfiguration(flags: .init(), environment: .init(), file: .init())
-        #expect(defaults.auditTimeout == .seconds(2) && defaults.auditConfiguration.witness == .log && defaults.auditConfiguration.copies.isEmpty)
+        // The witness is a file beside the data by default; `log` keeps the service log as the witness.
+        #expect(defaults.auditTimeout == .seconds(2) && defaults.auditConfiguration.witness == .file("./coffer-data/audit-witness.jsonl")
+                && defaults.auditConfiguration.copies.isEmpty, "\(defaults.auditConfiguration.witness)")
+        let logged = try ServerConfiguration(flags: .init(auditWitness: "log"), environment: .init(), file: .init())
+        #expect(logged.auditConfiguration.witness == .log && logged.auditWitnessFile == nil)
         let set = try ServerConfiguration(flags: .init(auditWitness: "/var/witness/coffer.jsonl", auditTimeout: "500"),
                                           environment: .environment(["COFFER_AUDIT_LOG_FILE": "-"]), file: .init())
         #expect(set.auditTimeout == .milliseconds(500))

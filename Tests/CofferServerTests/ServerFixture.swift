@@ -12,10 +12,11 @@ func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, fl
     flags.database = scratch.url
     flags.clusterName = clusterName
     // Artifacts in a scratch folder of their own (the PostgreSQL default is relative to the working directory).
-    let artifacts = NSTemporaryDirectory() + "coffer-artifacts-" + UUID().uuidString
+    // In a folder of its own, so the default witness file beside it (audit-witness.jsonl) is this server's alone.
+    let artifacts = NSTemporaryDirectory() + "coffer-test-" + UUID().uuidString + "/artifacts"
     if flags.artifactPath == nil { flags.artifactPath = artifacts }
     if flags.healthCommandDir == nil { flags.healthCommandDir = "/bin" }
-    defer { try? FileManager.default.removeItem(atPath: artifacts) }
+    defer { try? FileManager.default.removeItem(atPath: (artifacts as NSString).deletingLastPathComponent) }
     let configuration = try ServerConfiguration(flags: flags, environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: TestDatabase.logger)
     do {

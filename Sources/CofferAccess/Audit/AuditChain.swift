@@ -1,4 +1,5 @@
 public import CofferCrypto
+public import CofferKeys
 public import struct Foundation.Date
 
 /// Chaining, checkpointing and verifying the audit trail.
@@ -24,15 +25,17 @@ public enum AuditChain {
     }
 
     /// A checkpoint of `head` at `sequence`, signed.
-    public static func checkpoint(sequence: Int64, head: [UInt8], time: Date, signer: borrowing Ed25519SigningKey) -> AuditCheckpoint {
+    public static func checkpoint(sequence: Int64, head: [UInt8], time: Date, previous: Int64? = nil, signer: borrowing Ed25519SigningKey) -> AuditCheckpoint {
         AuditCheckpoint(sequence: sequence, head: head, time: time,
-                        signature: signer.sign(AuditCheckpoint.message(sequence: sequence, head: head, time: time)))
+                        signature: signer.sign(AuditCheckpoint.message(sequence: sequence, head: head, time: time, previous: previous)),
+                        previous: previous)
     }
 
     /// What verification found: the first problem, or that the trail is whole.
     public enum Finding: Sendable, Equatable, CustomStringConvertible {
         case intact(entries: Int64)
-        /// Entry `sequence` does not hash to what is stored or chained: altered, or the entry before it was.
+        /// Entry `sequence` does not hash to what is stored or chained, or its tag does not authenticate it:
+        /// altered, or the entry before it was.
         case altered(sequence: Int64)
         /// Numbering jumps from `after` to `next`: entries were removed.
         case removed(after: Int64, next: Int64)
@@ -44,56 +47,140 @@ public enum AuditChain {
         case truncated(entries: Int64, witnessed: Int64)
         /// A checkpoint's head does not match the chain at its sequence.
         case checkpointMismatch(sequence: Int64)
+        /// The checkpoint at `sequence` names `previous` as the one before it, but the one before it in the
+        /// database is `found`: a checkpoint was removed (or one was inserted).
+        case missingCheckpoint(sequence: Int64, previous: Int64, found: Int64)
+        /// Entries from `sequence` on are covered by no checkpoint.
+        case uncovered(sequence: Int64)
+        /// Entry `sequence` has no tag, and no tagged entry after it covers it.
+        case unauthenticated(sequence: Int64)
 
         public var isIntact: Bool { if case .intact = self { true } else { false } }
 
         public var description: String {
             switch self {
             case .intact(let entries): "intact: \(entries) entries, every hash and checkpoint verified"
-            case .altered(let sequence): "entry \(sequence) was altered (its hash does not match)"
+            case .altered(let sequence): "entry \(sequence) was altered (its hash or its tag does not match)"
             case .removed(let after, let next): "entries \(after + 1)…\(next - 1) were removed"
             case .outOfOrder(let sequence): "entry \(sequence) is out of order (reordered or inserted)"
             case .badCheckpoint(let sequence): "the checkpoint at entry \(sequence) has an invalid signature"
             case .truncated(let entries, let witnessed): "the trail was truncated: it ends at entry \(entries), but entry \(witnessed) was witnessed"
             case .checkpointMismatch(let sequence): "the checkpoint at entry \(sequence) does not match the chain"
+            case .missingCheckpoint(let sequence, let previous, let found):
+                "a checkpoint was removed: the one at entry \(sequence) follows the one at entry \(previous), but the database has entry \(found) before it"
+            case .uncovered(let sequence): "entries from \(sequence) on are covered by no signed checkpoint"
+            case .unauthenticated(let sequence): "entry \(sequence) has no authentication tag and no tagged entry after it"
             }
         }
     }
 
-    /// Recomputes the chain over `records` (in stored order, starting at sequence 1), checks every
-    /// checkpoint's signature with `publicKey` and its head against the chain, and compares the end of the
-    /// trail with the newest `witnessed` checkpoint (from outside the database).
-    public static func verify(_ records: [AuditRecord], checkpoints: [AuditCheckpoint], witnessed: AuditCheckpoint?,
-                              publicKey: [UInt8]) throws -> Finding {
+    /// What a verification checked, and what it found.
+    public struct Report: Sendable, Equatable, CustomStringConvertible {
+        public var finding: Finding
+        /// Entries whose hash was recomputed.
+        public var entries: Int64 = 0
+        /// Entries whose tag was checked (service-side only: the key is in the service).
+        public var tags: Int64 = 0
+        /// Checkpoints from the database whose signature, head and predecessor were checked.
+        public var checkpoints: Int = 0
+        /// Checkpoints from the witness whose signature and head were checked.
+        public var witnessRecords: Int = 0
+
+        /// The first entry the finding names, `nil` when intact.
+        public var firstBadSequence: Int64? { finding.firstSequence }
+
+        public var description: String {
+            var lines = ["checked: \(entries) entries (hashes), \(tags) tags, \(checkpoints) checkpoints, \(witnessRecords) witness records"]
+            lines.append(finding.description)
+            if let first = firstBadSequence { lines.append("first bad entry: \(first)") }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Recomputes the chain over `records` (in stored order, starting at sequence 1) and checks, in order:
+    /// numbering without gaps, every hash, every tag (when `authenticate` is given; an untagged entry must be
+    /// followed by a tagged one), every checkpoint's signature, head and predecessor (a removed checkpoint is
+    /// found by the next), that the newest checkpoint covers the last entry (when `requireCoverage`), and every
+    /// witnessed checkpoint (from outside the database) against the chain, which finds a cut-off tail.
+    public static func verify(_ records: [AuditRecord], tags: [RowTag?] = [], checkpoints: [AuditCheckpoint], witnessed: [AuditCheckpoint],
+                              publicKey: [UInt8], requireCoverage: Bool = false,
+                              authenticate: ((AuditRecord, RowTag) -> Bool)? = nil) throws -> Report {
+        var report = Report(finding: .intact(entries: 0))
+        func done(_ finding: Finding) -> Report {
+            report.finding = finding
+            return report
+        }
         var previous = genesis
         var expected: Int64 = 1
         var heads: [Int64: [UInt8]] = [:]
+        var untaggedSince: Int64?
         for (index, record) in records.enumerated() {
             if record.sequence > expected {
                 // The missing number further on means a reordering; nowhere means a removal.
                 let missing = expected
-                if records[(index + 1)...].contains(where: { $0.sequence == missing }) { return .outOfOrder(sequence: record.sequence) }
-                return .removed(after: expected - 1, next: record.sequence)
+                if records[(index + 1)...].contains(where: { $0.sequence == missing }) { return done(.outOfOrder(sequence: record.sequence)) }
+                return done(.removed(after: expected - 1, next: record.sequence))
             }
-            if record.sequence < expected { return .outOfOrder(sequence: record.sequence) }
+            if record.sequence < expected { return done(.outOfOrder(sequence: record.sequence)) }
             let hash = try hash(record, previous: previous)
-            guard ConstantTime.equals(hash, record.hash) else { return .altered(sequence: record.sequence) }
+            guard ConstantTime.equals(hash, record.hash) else { return done(.altered(sequence: record.sequence)) }
+            report.entries += 1
+            if let authenticate {
+                if let tag = index < tags.count ? tags[index] : nil {
+                    guard authenticate(record, tag) else { return done(.altered(sequence: record.sequence)) }
+                    report.tags += 1
+                    untaggedSince = nil
+                } else if untaggedSince == nil {
+                    untaggedSince = record.sequence
+                }
+            }
             heads[record.sequence] = hash
             previous = hash
             expected += 1
         }
         let last = expected - 1
-        for checkpoint in checkpoints.sorted(by: { $0.sequence < $1.sequence }) + (witnessed.map { [$0] } ?? []) {
-            let message = AuditCheckpoint.message(sequence: checkpoint.sequence, head: checkpoint.head, time: checkpoint.time)
-            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: message, publicKey: publicKey) else {
-                return .badCheckpoint(sequence: checkpoint.sequence)
+        if let untaggedSince { return done(.unauthenticated(sequence: untaggedSince)) }
+        var before: Int64 = 0
+        for checkpoint in checkpoints.sorted(by: { $0.sequence < $1.sequence }) {
+            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: checkpoint.message, publicKey: publicKey) else {
+                return done(.badCheckpoint(sequence: checkpoint.sequence))
             }
-            guard checkpoint.sequence <= last else { return .truncated(entries: last, witnessed: checkpoint.sequence) }
+            guard checkpoint.sequence <= last else { return done(.truncated(entries: last, witnessed: checkpoint.sequence)) }
             guard let head = heads[checkpoint.sequence], ConstantTime.equals(head, checkpoint.head) else {
-                return .checkpointMismatch(sequence: checkpoint.sequence)
+                return done(.checkpointMismatch(sequence: checkpoint.sequence))
             }
+            if let named = checkpoint.previous, named != before {
+                return done(.missingCheckpoint(sequence: checkpoint.sequence, previous: named, found: before))
+            }
+            before = checkpoint.sequence
+            report.checkpoints += 1
         }
-        return .intact(entries: last)
+        if requireCoverage, last > before { return done(.uncovered(sequence: before + 1)) }
+        for checkpoint in witnessed {
+            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: checkpoint.message, publicKey: publicKey) else {
+                return done(.badCheckpoint(sequence: checkpoint.sequence))
+            }
+            guard checkpoint.sequence <= last else { return done(.truncated(entries: last, witnessed: checkpoint.sequence)) }
+            guard let head = heads[checkpoint.sequence], ConstantTime.equals(head, checkpoint.head) else {
+                return done(.checkpointMismatch(sequence: checkpoint.sequence))
+            }
+            report.witnessRecords += 1
+        }
+        return done(.intact(entries: last))
+    }
+}
+
+extension AuditChain.Finding {
+    /// The entry the finding names first, `nil` when intact.
+    public var firstSequence: Int64? {
+        switch self {
+        case .intact: nil
+        case .altered(let sequence), .outOfOrder(let sequence), .badCheckpoint(let sequence), .checkpointMismatch(let sequence),
+             .uncovered(let sequence), .unauthenticated(let sequence): sequence
+        case .missingCheckpoint(_, let previous, let found): min(previous, found) + 1
+        case .removed(let after, _): after + 1
+        case .truncated(let entries, _): entries + 1
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 public import CofferCrypto
+public import CofferKeys
 public import CofferStore
 import Foundation
 public import Logging
@@ -88,6 +89,8 @@ public final class AuditLog: Sendable {
         var writing = false
         var sweeping = false
         var lastCheckpoint = ContinuousClock.now
+        /// The newest checkpoint this instance put in the witness.
+        var lastWitnessed: Int64 = 0
         var health: Health = .ok
         var committedEntries = 0
         var commits = 0
@@ -96,6 +99,7 @@ public final class AuditLog: Sendable {
     private let database: any Database
     private let configuration: AuditConfiguration
     private let signingSeed: @Sendable () async -> SecureHandle?
+    private let sealer: @Sendable () -> Sealer?
     private let logger: Logger
     private let state = Mutex(State())
     /// The writer loop's own thread (``WriterExecutor``); one per log, so that logs in one process (tests run
@@ -107,13 +111,31 @@ public final class AuditLog: Sendable {
     public var committedEntries: Int { state.withLock { $0.committedEntries } }
     public var commits: Int { state.withLock { $0.commits } }
 
-    /// - Parameter signingSeed: the audit signing seed while unsealed (checkpoints wait for it), `nil` when sealed.
+    /// - Parameters:
+    ///   - signingSeed: the audit signing seed while unsealed (checkpoints wait for it), `nil` when sealed.
+    ///   - sealer: the keyring while unsealed, to tag each entry (``authenticated(sequence:hash:)``); `nil` when sealed.
     public init(database: any Database, configuration: AuditConfiguration = .init(), logger: Logger,
-                signingSeed: @escaping @Sendable () async -> SecureHandle?) {
+                signingSeed: @escaping @Sendable () async -> SecureHandle?, sealer: @escaping @Sendable () -> Sealer? = { nil }) {
         self.database = database
         self.configuration = configuration
         self.logger = logger
         self.signingSeed = signingSeed
+        self.sealer = sealer
+    }
+
+    /// An entry's tag covers its sequence and its chained hash, which covers every entry before it: a writer
+    /// who rewrites entries and recomputes the (unkeyed) chain cannot make the tags, so the service's verify
+    /// finds the first entry changed. Entries written while sealed have no tag; the next tagged entry covers them.
+    public static func authenticated(sequence: Int64, hash: [UInt8]) -> AuthenticatedRow {
+        var row = AuthenticatedRow("audit_log", key: String(sequence))
+        row.add("hash", hash)
+        return row
+    }
+
+    /// The trail as ``KeyHierarchy`` sees it (rewrap moves the tags; untagged entries were written while sealed).
+    public static let authenticatedTable = AuthenticatedTable(table: "audit_log", keyColumns: ["sequence"], columns: "sequence, hash",
+                                                              untaggedAllowed: true) { row in
+        authenticated(sequence: try row.decode(column: "sequence"), hash: try row.decode(column: "hash"))
     }
 
     deinit {
@@ -226,12 +248,11 @@ public final class AuditLog: Sendable {
             guard !batch.isEmpty else { return }
             let seed = await signingSeed()
             do {
-                let (records, checkpoint) = try await write(batch.map(\.entry), seed: seed, checkpointDueByTime: dueByTime)
+                let (records, checkpoint) = try await write(batch.map(\.entry), seed: seed, witnessDueByTime: dueByTime)
                 let ready = state.withLock { state -> [Waiter] in
                     state.committedEntries += batch.count
                     state.commits += 1
                     state.health = .ok
-                    if checkpoint != nil { state.lastCheckpoint = .now }
                     return batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
                 }
                 for waiter in ready { waiter.continuation.resume() }
@@ -259,32 +280,30 @@ public final class AuditLog: Sendable {
         }
         guard due, let seed = await signingSeed() else { return }
         do {
-            let checkpoint = try await write([], seed: seed, checkpointDueByTime: true).1
+            let checkpoint = try await write([], seed: seed, witnessDueByTime: true).1
             // A commit that went through shows the sink works again, even while no request writes.
-            state.withLock { state in
-                state.health = .ok
-                if checkpoint != nil { state.lastCheckpoint = .now }
-            }
+            state.withLock { $0.health = .ok }
             if let checkpoint { witness(checkpoint) }
         } catch {
             logger.error("audit checkpoint failed", metadata: ["coffer.error": "\(error)"])
         }
     }
 
-    /// One transaction: take the head under the write lock, chain and insert the entries, move the head,
-    /// and sign a checkpoint when one is due.
-    private func write(_ entries: [AuditEntry], seed: SecureHandle?, checkpointDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
-        let every = configuration.checkpointEvery
+    /// One transaction: take the head under the write lock, chain, tag and insert the entries, move the head,
+    /// and sign a checkpoint of the new head that names the checkpoint before it, so that every entry is
+    /// covered by a signature once its commit returns (while unsealed). Returns the checkpoint to put in the
+    /// witness when one is due there: every `checkpointEvery` entries, or after the interval.
+    private func write(_ entries: [AuditEntry], seed: SecureHandle?, witnessDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
+        let every = max(1, configuration.checkpointEvery)
         let dialect = database.dialect
+        let sealer = seed == nil ? nil : self.sealer()
+        let lastWitnessed = state.withLock { $0.lastWitnessed }
         return try await database.transaction { conn in
             let headQuery: SQLQuery = dialect == .postgres
                 ? "SELECT sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE" : "SELECT sequence, hash FROM audit_head WHERE id = 1"
             guard let head = try conn.queryFirst(headQuery) else { throw AccessError(.auditUnavailable, "audit_head is missing") }
             var sequence: Int64 = try head.decode(at: 0)
             var previous: [UInt8] = try head.decode(at: 1)
-            // Checkpoints are due every `every` entries (at those exact entries) and when the interval has passed.
-            var lastCheckpoint = seed == nil ? Int64.max : try conn.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0
-            var due: [(Int64, [UInt8])] = []
             var rows: [[SQLValue]] = []
             var records: [AuditRecord] = []
             rows.reserveCapacity(entries.count)
@@ -292,37 +311,39 @@ public final class AuditLog: Sendable {
                 sequence += 1
                 let hash = try AuditChain.hash(sequence: sequence, body: entry.canonicalBody, previous: previous)
                 let record = AuditRecord(sequence: sequence, time: entry.time, fields: entry.fields, hash: hash)
+                let tag = try sealer?.tag(Self.authenticated(sequence: sequence, hash: hash))
                 previous = hash
                 records.append(record)
                 rows.append([.int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
                              .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
-                             .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash)])
-                if lastCheckpoint != .max, sequence - lastCheckpoint >= every {
-                    due.append((sequence, record.hash))
-                    lastCheckpoint = sequence
-                }
+                             .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash),
+                             tag.map { .int($0.term) } ?? .null, tag.map { .blob($0.tag) } ?? .null])
             }
             if !rows.isEmpty {
                 try conn.executeBatch("""
-                    INSERT INTO audit_log (sequence, time, kind, request_id, accessor, display_name, path, operation, decision, status, fields, hash)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    INSERT INTO audit_log (sequence, time, kind, request_id, accessor, display_name, path, operation, decision, status, fields, hash,
+                                           auth_term, auth_tag)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                     """, rows: rows)
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
             guard let seed else { return (records, nil) }
-            if checkpointDueByTime, sequence > lastCheckpoint, due.last?.0 != sequence { due.append((sequence, previous)) }
-            guard !due.isEmpty else { return (records, nil) }
-            let signer = try Ed25519SigningKey(seed: seed.bytes)
-            var newest: AuditCheckpoint?
-            for (at, hash) in due {
-                let checkpoint = AuditChain.checkpoint(sequence: at, head: hash, time: Date().roundedToStoredPrecision, signer: signer)
-                try conn.execute("""
-                    INSERT INTO audit_checkpoints (sequence, head, time, signature)
-                    VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature))
-                    """)
-                newest = checkpoint
+            let newest = try conn.queryFirst("SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1")
+                .map(AuditTrail.checkpoint)
+            let covered = newest?.sequence ?? 0
+            // Due in the witness when the batch crossed a multiple of `every`, or by time.
+            let witnessDue = witnessDueByTime || sequence / every > max(covered, lastWitnessed) / every
+            guard sequence > covered else {
+                // Nothing new to sign: the newest checkpoint may still be owed to this instance's witness.
+                return (records, witnessDue ? newest.flatMap { $0.sequence > lastWitnessed ? $0 : nil } : nil)
             }
-            return (records, newest)
+            let signer = try Ed25519SigningKey(seed: seed.bytes)
+            let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered, signer: signer)
+            try conn.execute("""
+                INSERT INTO audit_checkpoints (sequence, head, time, signature, previous)
+                VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature), \(checkpoint.previous))
+                """)
+            return (records, witnessDue ? checkpoint : nil)
         }
     }
 
@@ -341,6 +362,13 @@ public final class AuditLog: Sendable {
     }
 
     private func witness(_ checkpoint: AuditCheckpoint) {
+        let fresh = state.withLock { state -> Bool in
+            guard checkpoint.sequence > state.lastWitnessed else { return false }
+            state.lastWitnessed = checkpoint.sequence
+            state.lastCheckpoint = .now
+            return true
+        }
+        guard fresh else { return }
         let line = AuditCheckpointLine(checkpoint).json
         switch configuration.witness {
         case .log:
@@ -365,17 +393,20 @@ public struct AuditCheckpointLine: Codable, Sendable {
     /// Microseconds since the epoch (exactly what was signed).
     public let time_us: Int64
     public let signature: String
+    /// The checkpoint before it (absent for version 1 checkpoints).
+    public let previous: Int64?
 
     public init(_ checkpoint: AuditCheckpoint) {
         sequence = checkpoint.sequence
         head = Hex.encode(checkpoint.head)
         time_us = checkpoint.time.microsecondsSinceEpoch
         signature = Hex.encode(checkpoint.signature)
+        previous = checkpoint.previous
     }
 
     public var checkpoint: AuditCheckpoint? {
         guard let head = Hex.decode(head), let signature = Hex.decode(signature) else { return nil }
-        return AuditCheckpoint(sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature)
+        return AuditCheckpoint(sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature, previous: previous)
     }
 
     public var json: String {
@@ -398,15 +429,18 @@ public enum AuditWitnessFile {
 
     /// The newest checkpoint in a witness file, or `nil` for an empty or missing file.
     public static func newest(in path: String) throws -> AuditCheckpoint? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var newest: AuditCheckpoint?
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.isEmpty {
+        try all(in: path).max { $0.sequence < $1.sequence }
+    }
+
+    /// Every checkpoint in a witness file, in file order; empty for an empty or missing file.
+    public static func all(in path: String) throws -> [AuditCheckpoint] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map { line in
             guard let parsed = try? JSONDecoder().decode(AuditCheckpointLine.self, from: Data(line.utf8)), let checkpoint = parsed.checkpoint else {
                 throw AccessError(.invalidRequest, "the witness file \(path) has a line that is not a checkpoint")
             }
-            if checkpoint.sequence >= (newest?.sequence ?? 0) { newest = checkpoint }
+            return checkpoint
         }
-        return newest
     }
 }
 

@@ -70,17 +70,27 @@ public struct AuditCheckpoint: Sendable, Equatable {
     public let head: [UInt8]
     public let time: Date
     public let signature: [UInt8]
+    /// The sequence of the checkpoint before this one (0 for the first), signed with it: checkpoints form a
+    /// list, so one removed from the middle is found by the next. `nil` for a checkpoint written before the
+    /// list (version 1), which names no predecessor.
+    public let previous: Int64?
 
-    public init(sequence: Int64, head: [UInt8], time: Date, signature: [UInt8]) {
+    public init(sequence: Int64, head: [UInt8], time: Date, signature: [UInt8], previous: Int64? = nil) {
         self.sequence = sequence
         self.head = head
         self.time = time
         self.signature = signature
+        self.previous = previous
     }
 
     /// What is signed.
-    public static func message(sequence: Int64, head: [UInt8], time: Date) -> [UInt8] {
-        Array("coffer-audit-checkpoint-v1|\(sequence)|".utf8) + head
-            + Array("|\(time.microsecondsSinceEpoch)".utf8)
+    public static func message(sequence: Int64, head: [UInt8], time: Date, previous: Int64?) -> [UInt8] {
+        guard let previous else {
+            return Array("coffer-audit-checkpoint-v1|\(sequence)|".utf8) + head + Array("|\(time.microsecondsSinceEpoch)".utf8)
+        }
+        return Array("coffer-audit-checkpoint-v2|\(sequence)|".utf8) + head + Array("|\(time.microsecondsSinceEpoch)|\(previous)".utf8)
     }
+
+    /// The signed message of this checkpoint.
+    public var message: [UInt8] { Self.message(sequence: sequence, head: head, time: time, previous: previous) }
 }

@@ -1,3 +1,4 @@
+public import CofferKeys
 public import CofferStore
 public import Foundation
 
@@ -108,40 +109,66 @@ public struct AuditTrail: Sendable {
 
     /// Every entry from `after` on, page by page, oldest first (export and verification).
     public func forEach(after: Int64 = 0, _ body: (Stored) throws -> Void) async throws {
+        try await forEach(after: after, upTo: nil) { stored, _ in try body(stored) }
+    }
+
+    /// The stored checkpoints up to `sequence` (all when `nil`), oldest first.
+    public func checkpoints(upTo sequence: Int64? = nil) async throws -> [AuditCheckpoint] {
+        try await database.query("""
+            SELECT sequence, head, time, signature, previous FROM audit_checkpoints WHERE sequence <= \(sequence ?? .max) ORDER BY sequence
+            """).map(Self.checkpoint)
+    }
+
+    static func checkpoint(_ row: SQLRow) throws -> AuditCheckpoint {
+        AuditCheckpoint(sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3),
+                        previous: try row.decode(at: 4))
+    }
+
+    /// The newest checkpoint's sequence (0 when there is none).
+    public func newestCheckpoint() async throws -> Int64 {
+        try await database.read { try $0.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0 }
+    }
+
+    /// Verifies the trail up to `sequence` (every entry when `nil`): the chain, the query columns against the
+    /// hashed fields, each entry's tag (with `sealer`, the service's keyring), the checkpoints and their order,
+    /// and every `witnessed` checkpoint from outside the database.
+    /// - Parameter requireCoverage: the newest checkpoint must cover the last entry checked (the service signs
+    ///   one at every commit, so an uncovered entry up to `sequence` was written by someone else).
+    public func verify(publicKey: [UInt8], witnessed: [AuditCheckpoint], sealer: Sealer? = nil, upTo sequence: Int64? = nil,
+                       requireCoverage: Bool = false) async throws -> AuditChain.Report {
+        var records: [AuditRecord] = []
+        var tags: [RowTag?] = []
+        var mismatch: Int64?
+        try await forEach(upTo: sequence) { stored, tag in
+            records.append(stored.record)
+            tags.append(tag)
+            if mismatch == nil, !stored.columnsMatchFields { mismatch = stored.record.sequence }
+        }
+        let authenticate: ((AuditRecord, RowTag) -> Bool)? = sealer.map { sealer in
+            { record, tag in sealer.isAuthentic(AuditLog.authenticated(sequence: record.sequence, hash: record.hash), tag) }
+        }
+        var report = try AuditChain.verify(records, tags: tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
+                                           publicKey: publicKey, requireCoverage: requireCoverage, authenticate: authenticate)
+        if let mismatch, report.finding.firstSequence.map({ mismatch <= $0 }) ?? true { report.finding = .altered(sequence: mismatch) }
+        return report
+    }
+
+    /// Every stored entry after `after` and up to `sequence`, with its tag, in order.
+    func forEach(after: Int64 = 0, upTo sequence: Int64?, _ body: (Stored, RowTag?) throws -> Void) async throws {
         var after = after
+        let limit = sequence ?? .max
         while true {
             let rows = try await database.query("""
-                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status
-                FROM audit_log WHERE sequence > \(after) ORDER BY sequence LIMIT 2000
+                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status, auth_term, auth_tag
+                FROM audit_log WHERE sequence > \(after) AND sequence <= \(limit) ORDER BY sequence LIMIT 2000
                 """)
             for row in rows {
                 let stored = try Self.stored(row)
-                try body(stored)
+                try body(stored, RowTag(storedTerm: try row.decode(at: 12), storedTag: try row.decode(at: 13)))
                 after = stored.record.sequence
             }
             if rows.count < 2000 { return }
         }
-    }
-
-    /// The stored checkpoints, oldest first.
-    public func checkpoints() async throws -> [AuditCheckpoint] {
-        try await database.query("SELECT sequence, head, time, signature FROM audit_checkpoints ORDER BY sequence").map { row in
-            AuditCheckpoint(sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3))
-        }
-    }
-
-    /// Recomputes the whole chain, checks every checkpoint and the query columns against the hashed fields,
-    /// and compares the end with `witnessed` (the newest checkpoint from outside the database).
-    public func verify(publicKey: [UInt8], witnessed: AuditCheckpoint?) async throws -> AuditChain.Finding {
-        var records: [AuditRecord] = []
-        var mismatch: Int64?
-        try await forEach { stored in
-            records.append(stored.record)
-            if mismatch == nil, !stored.columnsMatchFields { mismatch = stored.record.sequence }
-        }
-        let finding = try AuditChain.verify(records, checkpoints: try await checkpoints(), witnessed: witnessed, publicKey: publicKey)
-        if let mismatch, finding.firstSequence.map({ mismatch <= $0 }) ?? true { return .altered(sequence: mismatch) }
-        return finding
     }
 
     static func stored(_ row: SQLRow) throws -> Stored {
@@ -167,15 +194,5 @@ extension AuditTrail.Stored {
     }
 }
 
-extension AuditChain.Finding {
-    /// The entry the finding names first, `nil` when intact.
-    var firstSequence: Int64? {
-        switch self {
-        case .intact: nil
-        case .altered(let sequence), .outOfOrder(let sequence), .badCheckpoint(let sequence), .checkpointMismatch(let sequence): sequence
-        case .removed(let after, _): after + 1
-        case .truncated(let entries, _): entries + 1
-        }
-    }
-}
+
 

@@ -36,9 +36,8 @@ public final class Gate: Sendable {
         self.keys = keys
         self.logger = logger
         self.policies = PolicyStore(database: database, keys: keys)
-        self.audit = AuditLog(database: database, configuration: audit, logger: logger) {
-            try? keys.systemKey(.auditSigningSeed)
-        }
+        self.audit = AuditLog(database: database, configuration: audit, logger: logger,
+                              signingSeed: { try? keys.systemKey(.auditSigningSeed) }, sealer: { try? keys.sealer() })
         let tokens = TokenService(store: TokenStore(database: database, keys: keys), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
@@ -47,7 +46,7 @@ public final class Gate: Sendable {
         self.devices = AuditDevices(database: database, keys: keys, limits: audit.deviceLimits, logger: logger)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
         keys.register([TokenStore.authenticatedTable, PolicyStore.authenticatedTable, TokenRoleStore.authenticatedTable,
-                       ResponseWrapping.authenticatedTable] + AppRoleService.authenticatedTables)
+                       ResponseWrapping.authenticatedTable, AuditLog.authenticatedTable] + AppRoleService.authenticatedTables)
     }
 
     /// The identity and ACL behind a token, read in one snapshot.
@@ -254,6 +253,10 @@ public final class Gate: Sendable {
     public func auditHash(_ value: String) async throws -> String {
         try AuditHasher(key: try keys.systemKey(.auditHMAC)).hash(value)
     }
+
+    /// The keyring's sealer (the audit verifier checks entry tags with it).
+    /// - Throws: ``KeysError`` `.sealed`.
+    public func sealer() throws -> Sealer { try keys.sealer() }
 
     /// The public key that verifies the trail's checkpoints.
     public func auditPublicKey() async throws -> [UInt8] {

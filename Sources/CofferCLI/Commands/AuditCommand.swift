@@ -131,15 +131,20 @@ struct AuditCommand: AsyncParsableCommand {
                 }
                 guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
                 let records = try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map { try AuditTrail.Stored.parse(json: String($0)) }
-                let witnessed = try witness.flatMap { try AuditWitnessFile.newest(in: $0) }
-                let finding = try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: key)
-                print(finding)
-                if !finding.isIntact { throw ExitCode(2) }
+                let witnessed = try witness.map { try AuditWitnessFile.all(in: $0) } ?? []
+                // Offline: the chain and the witness (an export carries no tags, whose key stays in the service).
+                let report = try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: key)
+                print(report)
+                if witness == nil { print("no --witness given: a cut-off tail cannot be seen") }
+                if !report.finding.isIntact { throw ExitCode(2) }
                 return
             }
             let data = try Operator.json(try await connection.client().send("GET", "sys/audit-trail/verify"))["data"] as? [String: Any]
+            let count = { (key: String) in (data?[key] as? Int).map(String.init) ?? "?" }
+            print("checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \(count("witness_records")) witness records")
+            print("witness: \(data?["witness"] as? String ?? "?")")
             print(data?["finding"] as? String ?? "no answer")
-            if let witnessed = data?["witnessed_sequence"] as? Int { print("compared with the witness file up to entry \(witnessed)") }
+            if let first = data?["first_bad_sequence"] as? Int { print("first bad entry: \(first)") }
             if data?["intact"] as? Bool != true { throw ExitCode(2) }
         }
     }

@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Unseal at start with the base64 key in this file (env COFFER_UNSEAL_KEY_FILE). For automation; weaker than shares.")
     var unsealKeyFile: String?
 
-    @Option(name: .long, help: "Also write signed audit checkpoints to this append-only file, or - for stdout (env COFFER_AUDIT_WITNESS; default the log). Put it outside the database's folder.")
+    @Option(name: .long, help: "Also write signed audit checkpoints to this append-only file, - for stdout or log for the service log (env COFFER_AUDIT_WITNESS; default audit-witness.jsonl beside the data). Put it outside the database's folder: coffer audit verify reads it.")
     var auditWitness: String?
 
     @Option(name: .long, help: "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000).")

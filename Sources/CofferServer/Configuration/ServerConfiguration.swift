@@ -203,7 +203,6 @@ public struct ServerConfiguration: Sendable {
         self.logLevel = level
         clusterName = pick("cluster_name", \.clusterName, default: nil)
         unsealKeyFile = pick("unseal_key_file", \.unsealKeyFile, default: nil)
-        auditWitness = pick("audit_witness", \.auditWitness, default: nil)
         let timeout = pick("audit_timeout", \.auditTimeout, default: "2000") ?? "2000"
         guard let milliseconds = Int(timeout), (10...60_000).contains(milliseconds) else {
             throw ConfigurationError("audit_timeout must be milliseconds from 10 to 60000, not \"\(timeout)\"")
@@ -230,6 +229,11 @@ public struct ServerConfiguration: Sendable {
         default: "./coffer-data/artifacts"
         }
         artifactPath = pick("artifact_path", \.artifactPath, default: defaultArtifacts) ?? defaultArtifacts
+        // The witness is a file by default (beside the data: move it to another disk or a log shipper's input),
+        // so that `coffer audit verify` has something outside the database to compare with.
+        let parent = (artifactPath as NSString).deletingLastPathComponent
+        let defaultWitness = (parent.isEmpty ? "." : parent) + "/audit-witness.jsonl"
+        auditWitness = pick("audit_witness", \.auditWitness, default: defaultWitness) ?? defaultWitness
         let memory = pick("cache_memory", \.cacheMemory, default: String(64 << 20)) ?? String(64 << 20)
         guard let cacheMemoryBytes = Int(memory), (0...(1 << 40)).contains(cacheMemoryBytes) else {
             throw ConfigurationError("cache_memory must be the bytes the cache may hold in memory, from 0 to 1099511627776, not \"\(memory)\"")
@@ -255,7 +259,7 @@ public struct ServerConfiguration: Sendable {
     /// How the Gate writes the audit trail.
     public var auditConfiguration: AuditConfiguration {
         let witness: AuditWitness = switch auditWitness {
-        case nil: .log
+        case nil, "log": .log
         case "-": .stdout
         case let path?: .file(path)
         }
@@ -270,7 +274,7 @@ public struct ServerConfiguration: Sendable {
 
     /// The witness file, when checkpoints go to one.
     public var auditWitnessFile: String? {
-        auditWitness.flatMap { $0 == "-" ? nil : $0 }
+        auditWitness.flatMap { $0 == "-" || $0 == "log" ? nil : $0 }
     }
 
     /// The settings as printed at start-up: no password, no secret.

@@ -36,11 +36,20 @@ struct AuditRoutes: Sendable {
             let lines = try await trail.checkpoints().map { AuditCheckpointLine($0).json }
             return Self.json("{\"data\":{\"checkpoints\":[" + lines.joined(separator: ",") + "]}}")
         }
-        router.on("/v1/sys/audit-trail/verify", method: .get, access: audit) { _, _, _ in
-            let witnessed = try witnessFile.flatMap { try AuditWitnessFile.newest(in: $0) }
-            let finding = try await trail.verify(publicKey: try await gate.auditPublicKey(), witnessed: witnessed)
-            return VaultJSON.response(status: .ok, VerifyBody(data: .init(intact: finding.isIntact, finding: finding.description,
-                                                                          witnessed_sequence: witnessed?.sequence)))
+        router.on("/v1/sys/audit-trail/verify", method: .get, access: audit) { _, _, grant in
+            // A committed entry first: its commit signs a checkpoint of the head, so every entry up to it must be
+            // covered, and one written around the service (no tag, no checkpoint) shows.
+            try await gate.recordEvent(grant, path: "sys/audit-trail/verify", operation: "audit.verify", fields: [])
+            let covered = try await trail.newestCheckpoint()
+            let witnessed = try witnessFile.map { try AuditWitnessFile.all(in: $0) } ?? []
+            let upTo = max(covered, witnessed.map(\.sequence).max() ?? 0)
+            let report = try await trail.verify(publicKey: try await gate.auditPublicKey(), witnessed: witnessed, sealer: try gate.sealer(),
+                                                upTo: upTo, requireCoverage: true)
+            return VaultJSON.response(status: .ok, VerifyBody(data: .init(
+                intact: report.finding.isIntact, finding: report.finding.description, entries: report.entries, tags: report.tags,
+                checkpoints: report.checkpoints, witness_records: report.witnessRecords, first_bad_sequence: report.firstBadSequence,
+                witness: witnessFile ?? "none readable (the witness is the service log or standard output)",
+                witnessed_sequence: witnessed.map(\.sequence).max())))
         }
         router.on("/v1/sys/audit-trail/public-key", method: .get, access: audit) { _, _, _ in
             VaultJSON.response(status: .ok, ["data": ["public_key": Hex.encode(try await gate.auditPublicKey())]])
@@ -60,6 +69,13 @@ struct AuditRoutes: Sendable {
         struct Data: Encodable {
             let intact: Bool
             let finding: String
+            /// What was checked: entries (hashes), tags, checkpoints from the database, witness records.
+            let entries: Int64
+            let tags: Int64
+            let checkpoints: Int
+            let witness_records: Int
+            let first_bad_sequence: Int64?
+            let witness: String
             let witnessed_sequence: Int64?
         }
         let data: Data

@@ -830,6 +830,16 @@ UPDATE api_credentials SET version_counter = max(current_version, coalesce(pendi
 ALTER TABLE api_credential_versions ADD COLUMN binding_id TEXT;
 
 """#),
+            MigrationFile(fileName: "0020_audit_authentication.sql", sql: #"""
+-- The audit trail under the keyring (Docs/AUDIT.md): each entry's tag covers its sequence and chained hash, so
+-- rewriting entries and recomputing the (unkeyed) chain is found by the service's verify; NULL for an entry
+-- written while sealed (the next tagged entry covers it). Each checkpoint names the one before it, so a
+-- checkpoint removed from the middle is found by the next; NULL for checkpoints written before this.
+ALTER TABLE audit_log ADD COLUMN auth_term INTEGER;
+ALTER TABLE audit_log ADD COLUMN auth_tag BLOB;
+ALTER TABLE audit_checkpoints ADD COLUMN previous INTEGER;
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1623,6 +1633,16 @@ UPDATE api_credentials SET version_counter = greatest(current_version, coalesce(
     coalesce((SELECT max(version) FROM api_credential_versions v WHERE v.id = api_credentials.id), 0));
 -- The binding id a version was sealed with (mount/path#uid), for sys/rewrap; reads derive it from the secret.
 ALTER TABLE api_credential_versions ADD COLUMN binding_id TEXT;
+
+"""#),
+            MigrationFile(fileName: "0020_audit_authentication.sql", sql: #"""
+-- The audit trail under the keyring (Docs/AUDIT.md): each entry's tag covers its sequence and chained hash, so
+-- rewriting entries and recomputing the (unkeyed) chain is found by the service's verify; NULL for an entry
+-- written while sealed (the next tagged entry covers it). Each checkpoint names the one before it, so a
+-- checkpoint removed from the middle is found by the next; NULL for checkpoints written before this.
+ALTER TABLE audit_log ADD COLUMN auth_term BIGINT;
+ALTER TABLE audit_log ADD COLUMN auth_tag BYTEA;
+ALTER TABLE audit_checkpoints ADD COLUMN previous BIGINT;
 
 """#),
         ],
