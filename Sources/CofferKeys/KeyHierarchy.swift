@@ -63,6 +63,11 @@ public actor KeyHierarchy {
     /// sealed, so at most one derivation runs at a time and others are told to retry (503), never queued.
     private var deriving = false
     private var rekeyOperation: RekeyOperation?
+    /// This process's name in `key_instances`, where it records the term it seals under.
+    public nonisolated let instanceID: String = "coffer-" + String(UUID().uuidString.lowercased().prefix(13))
+    /// A heartbeat older than this is an instance that stopped: it no longer holds a retire back.
+    public static let heartbeatWindow: Double = 30
+
     /// Rows refused for failing authentication (reported by `/v1/sys/health`).
     public nonisolated let integrity = RowIntegrity()
     /// The tables whose rows carry authentication tags, registered by the modules that own them.
@@ -191,6 +196,8 @@ public actor KeyHierarchy {
     /// - Throws: ``KeysError`` `.notInitialized`, `.invalidRequest` (malformed or repeated share),
     ///   `.unsealFailed` (wrong shares, passphrase or key), `.tampered` (stored keys altered).
     public func unseal(with part: borrowing SecureBytes) async throws -> Status {
+        // Another instance on the same database may have run `init` since this one started.
+        if configuration == nil { configuration = try await store.loadConfiguration() }
         guard let configuration else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey == nil else { return status }
         let candidate: SecureBytes
@@ -218,6 +225,7 @@ public actor KeyHierarchy {
         }
         try await openKeys(with: candidate)
         if !current { try await authenticateLegacyRows(legacyCheck: legacyCheck, check: check) }
+        try? await heartbeat()
         return status
     }
 
@@ -511,6 +519,25 @@ public actor KeyHierarchy {
 
     // MARK: using the keys
 
+    /// Picks up a key rotation made by another instance (the keyring is reloaded when the database's active term
+    /// is newer than this one's, or a term this one holds was retired) and records the term this instance seals
+    /// under in `key_instances`, so that `rewrap --retire` waits for it. The service calls it every few seconds.
+    public func heartbeat() async throws {
+        guard let rootKey, let keyring else { return }
+        let sealed = try await store.loadSealedKeys()
+        let stored = sealed.keyring.first { $0.status == .active }?.term ?? keyring.activeTerm
+        let retiredHere = Set(sealed.keyring.filter { $0.status == .retired }.map(\.term)).intersection(keyring.keys.keys)
+        if stored != keyring.activeTerm || !retiredHere.isEmpty {
+            // Another instance rotated (or retired): the new key is sealed under the same root key, unless a rekey
+            // replaced it, in which case this one keeps its keys until it is unsealed again.
+            if let current = try await store.loadConfiguration(), ConstantTime.equals(current.keyCheck, configuration?.keyCheck ?? []) {
+                try await openKeys(with: rootKey.bytes.copy())
+            }
+        }
+        guard let active = self.keyring?.activeTerm else { return }
+        try await store.heartbeat(id: instanceID, term: active)
+    }
+
     /// A snapshot of the keyring for sealing and opening records during one request.
     public nonisolated func sealer() throws -> Sealer {
         guard let keyring = currentKeyring.withLock({ $0 }) else { throw KeysError.sealedError }
@@ -542,8 +569,9 @@ public actor KeyHierarchy {
         let term = (sealed.keyring.map(\.term).max() ?? keyring.activeTerm) + 1
         let key = SecureBytes.random(count: AEAD.keyBytes)
         let box = try AEAD.seal(key, key: rootKey.bytes, associatedData: KeyStore.keyringAD(term: term))
-        _ = try await store.addTerm(term, box: box)
+        _ = try await store.addTerm(term, box: box, generation: configuration?.rootGeneration ?? 0)
         try await openKeys(with: rootKey.bytes.copy())
+        try? await store.heartbeat(id: instanceID, term: term)
         guard let added = self.keyring?.terms.first(where: { $0.term == term }) else {
             throw KeysError(.tampered, "the new key term \(term) is missing after rotation")
         }
@@ -619,7 +647,8 @@ public actor KeyHierarchy {
         if retire && remaining == 0 {
             retired = keyring.terms.filter { $0.status == .decryptOnly }.map(\.term)
             if !retired.isEmpty {
-                try await store.retire(terms: retired)
+                try await store.heartbeat(id: instanceID, term: active)
+                try await store.retire(terms: retired, active: active, window: Self.heartbeatWindow)
                 guard let rootKey else { throw KeysError.sealedError }
                 try await openKeys(with: rootKey.bytes.copy())
             }

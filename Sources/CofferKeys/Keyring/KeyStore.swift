@@ -73,10 +73,16 @@ struct KeyStore: Sendable {
         }
     }
 
-    /// Adds term `term` as active and makes every other active term decrypt-only, atomically.
-    func addTerm(_ term: Int64, box: AEAD.Box) async throws -> Date {
+    /// Adds term `term` as active and makes every other active term decrypt-only, atomically, if the root key
+    /// is still of `generation`: the transaction first takes the seal configuration's row, as a rekey's does, so
+    /// a rotation and a rekey never interleave (a term sealed under a root key a rekey just replaced would be
+    /// lost at the next unseal).
+    func addTerm(_ term: Int64, box: AEAD.Box, generation: Int64) async throws -> Date {
         let now = Date()
         try await database.transaction { conn in
+            guard try conn.execute("UPDATE seal_config SET updated_at = \(now) WHERE id = 1 AND root_generation = \(generation)") == 1 else {
+                throw KeysError(.invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys, then rotate")
+            }
             try conn.execute("UPDATE keyring SET status = 'decrypt-only' WHERE status = 'active'")
             try conn.execute("""
                 INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \(box.ciphertext), \(now))
@@ -99,6 +105,12 @@ struct KeyStore: Sendable {
                 WHERE id = 1 AND root_generation = \(generation)
                 """)
             guard updated == 1 else { throw KeysError(.invalidRequest, "another rekey finished first; nothing was changed") }
+            // Under the seal configuration's row lock, which a rotation takes too: a term added since the keys were
+            // read would stay under the old root key, so the rekey is refused instead (run it again).
+            let stored = Set(try conn.query("SELECT term FROM keyring").map { try $0.decode(Int64.self, at: 0) })
+            guard stored == Set(keyring.map(\.0)) else {
+                throw KeysError(.invalidRequest, "a key rotation ran during the rekey; nothing was changed: start the rekey again")
+            }
             for (term, box) in keyring {
                 try conn.execute("UPDATE keyring SET nonce = \(box.nonce), ciphertext = \(box.ciphertext) WHERE term = \(term)")
             }
@@ -108,9 +120,33 @@ struct KeyStore: Sendable {
         }
     }
 
-    /// Marks `terms` retired: they are no longer loaded at unseal.
-    func retire(terms: [Int64]) async throws {
+    /// Instances whose heartbeat in the last `window` names an active term below `term` (they still seal
+    /// new records under a term a retire would drop).
+    func instances(behind term: Int64, within window: TimeInterval, on conn: any SQLConnection) throws -> [(id: String, term: Int64)] {
+        try conn.query("""
+            SELECT instance_id, active_term FROM key_instances WHERE active_term < \(term) AND heartbeat_at > \(Date().addingTimeInterval(-window))
+            ORDER BY instance_id
+            """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
+    }
+
+    /// Records that instance `id` seals under `term` now.
+    func heartbeat(id: String, term: Int64) async throws {
+        let now = Date()
+        try await database.execute("""
+            INSERT INTO key_instances (instance_id, active_term, heartbeat_at) VALUES (\(id), \(term), \(now))
+            ON CONFLICT (instance_id) DO UPDATE SET active_term = excluded.active_term, heartbeat_at = excluded.heartbeat_at
+            """)
+    }
+
+    /// Marks `terms` retired (they are no longer loaded at unseal), unless a live instance still seals under one.
+    /// - Throws: ``KeysError`` `.invalidRequest` naming the instances behind; nothing is retired then.
+    func retire(terms: [Int64], active: Int64, window: TimeInterval) async throws {
         try await database.transaction { conn in
+            let behind = try instances(behind: active, within: window, on: conn)
+            guard behind.isEmpty else {
+                let names = behind.map { "\($0.id) (term \($0.term))" }.joined(separator: ", ")
+                throw KeysError(.invalidRequest, "not retired: instance(s) \(names) still seal new records under an older term; they pick up term \(active) within seconds while they run (or stop them), then retire again")
+            }
             for term in terms {
                 try conn.execute("UPDATE keyring SET status = 'retired' WHERE term = \(term) AND status = 'decrypt-only'")
             }

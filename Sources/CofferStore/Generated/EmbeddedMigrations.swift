@@ -840,6 +840,16 @@ ALTER TABLE audit_log ADD COLUMN auth_tag BLOB;
 ALTER TABLE audit_checkpoints ADD COLUMN previous INTEGER;
 
 """#),
+            MigrationFile(fileName: "0021_key_instances.sql", sql: #"""
+-- The key term each running instance seals new records under, refreshed every few seconds (Docs/KEYS.md):
+-- `rewrap --retire` refuses while a live instance is still behind the active term.
+CREATE TABLE key_instances (
+    instance_id TEXT PRIMARY KEY,
+    active_term INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1643,6 +1653,16 @@ ALTER TABLE api_credential_versions ADD COLUMN binding_id TEXT;
 ALTER TABLE audit_log ADD COLUMN auth_term BIGINT;
 ALTER TABLE audit_log ADD COLUMN auth_tag BYTEA;
 ALTER TABLE audit_checkpoints ADD COLUMN previous BIGINT;
+
+"""#),
+            MigrationFile(fileName: "0021_key_instances.sql", sql: #"""
+-- The key term each running instance seals new records under, refreshed every few seconds (Docs/KEYS.md):
+-- `rewrap --retire` refuses while a live instance is still behind the active term.
+CREATE TABLE key_instances (
+    instance_id TEXT PRIMARY KEY,
+    active_term BIGINT NOT NULL,
+    heartbeat_at TIMESTAMPTZ NOT NULL
+);
 
 """#),
         ],

@@ -1,0 +1,7 @@
+-- The key term each running instance seals new records under, refreshed every few seconds (Docs/KEYS.md):
+-- `rewrap --retire` refuses while a live instance is still behind the active term.
+CREATE TABLE key_instances (
+    instance_id TEXT PRIMARY KEY,
+    active_term BIGINT NOT NULL,
+    heartbeat_at TIMESTAMPTZ NOT NULL
+);
