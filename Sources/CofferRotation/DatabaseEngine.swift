@@ -110,15 +110,18 @@ public final class DatabaseEngine: Sendable {
         let existing = try await admin(connection.name)?.password
         // create for a new connection, update to change one; decided before Coffer logs in to anything with it.
         try grant.requireWrite(exists: existing != nil)
-        guard let password = password ?? existing else { throw AccessError(.invalidRequest, "password is required for a new connection") }
+        // The request's password is copied into guarded memory at once (JSON decoding made the only other copy).
+        guard let password = password.map({ SecureHandle(SecureBytes(copying: Array($0.utf8))) }) ?? existing else {
+            throw AccessError(.invalidRequest, "password is required for a new connection")
+        }
         let (url, user) = (connection.connectionURL, connection.username)
         do {
-            try await Blocking.run { try PostgresTarget(url: url, user: user, password: password).execute("SELECT 1") }
+            try await Blocking.run { try Self.target(url: url, user: user, password: password).execute("SELECT 1") }
         } catch let error as StoreError {
             throw AccessError(.invalidRequest, "cannot verify the connection: \(error.message)")
         }
         let sealer = try keys.sealer()
-        let sealed = try sealer.seal(SecureBytes(copying: Array(password.utf8)), binding: Self.binding(connection.name))
+        let sealed = try sealer.seal(password.bytes, binding: Self.binding(connection.name))
         let roles = String(decoding: try JSONEncoder().encode(connection.allowedRoles), as: UTF8.self)
         let tag = try sealer.tag(Self.authenticated(connection))
         let now = Date().roundedToStoredPrecision
@@ -244,7 +247,7 @@ public final class DatabaseEngine: Sendable {
         let statements = role.creationStatements
         do {
             try await Blocking.run {
-                let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                let target = try Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword)
                 let verifier = try target.passwordVerifier(password, user: username)
                 try target.execute("BEGIN")
                 do {
@@ -313,7 +316,7 @@ public final class DatabaseEngine: Sendable {
         let username = lease.username, until = Self.expiration(expires)
         do {
             try await Blocking.run {
-                let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                let target = try Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword)
                 try target.execute("ALTER ROLE \(try target.identifier(username)) VALID UNTIL \(try target.literal(until))")
             }
         } catch let error as StoreError {
@@ -420,7 +423,7 @@ public final class DatabaseEngine: Sendable {
             if let (connection, adminPassword) = admin {
                 let work = leases.map { (username: $0.username, statements: roles[$0.roleName]?.revocationStatements ?? []) }
                 errors = try await Blocking.run {
-                    let target = try PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword)
+                    let target = try Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword)
                     return work.map { item -> String? in
                         do {
                             try Self.drop(item.username, statements: item.statements, on: target)
@@ -452,10 +455,10 @@ public final class DatabaseEngine: Sendable {
         return errors
     }
 
-    private func dropOnTarget(connection: DatabaseConnection, adminPassword: String, role: DatabaseRole?, username: String) async throws {
+    private func dropOnTarget(connection: DatabaseConnection, adminPassword: SecureHandle, role: DatabaseRole?, username: String) async throws {
         let statements = role?.revocationStatements ?? []
         try await Blocking.run {
-            try Self.drop(username, statements: statements, on: PostgresTarget(url: connection.connectionURL, user: connection.username, password: adminPassword))
+            try Self.drop(username, statements: statements, on: Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword))
         }
     }
 
@@ -487,19 +490,24 @@ public final class DatabaseEngine: Sendable {
     /// A connection and its admin password, opened, from one read of its row; `nil` when there is none.
     /// The connection is authenticated before its password is opened: a URL or user changed in the database
     /// never receives the admin password.
-    private func admin(_ name: String) async throws -> (connection: DatabaseConnection, password: String)? {
+    private func admin(_ name: String) async throws -> (connection: DatabaseConnection, password: SecureHandle)? {
         let sealer = try keys.sealer()
         guard let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
             try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
                 (try Self.connection(row, sealer: sealer), EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
             }
         }) else { return nil }
-        let opened = try sealer.open(encrypted, binding: Self.binding(name))
-        return (connection, opened.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+        return (connection, SecureHandle(try sealer.open(encrypted, binding: Self.binding(name))))
     }
 
     private func names(_ query: SQLQuery) async throws -> [String] {
         try await database.read { conn in try conn.query(query).map { try $0.decode(String.self, at: 0) } }
+    }
+
+    /// A connection to the target as the admin, the password read from guarded memory in place.
+    static func target(url: String, user: String?, password: SecureHandle?) throws -> PostgresTarget {
+        guard let password else { return try PostgresTarget(url: url, user: user, passwordBytes: nil) }
+        return try password.bytes.withUnsafeBytes { try PostgresTarget(url: url, user: user, passwordBytes: $0) }
     }
 
     static func binding(_ name: String) -> RecordBinding { RecordBinding(table: "database_connections", id: name, version: 0) }

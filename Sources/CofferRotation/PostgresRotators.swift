@@ -1,3 +1,4 @@
+import CofferCrypto
 public import CofferCredentials
 import CofferStore
 import Foundation
@@ -150,7 +151,7 @@ struct PostgresRoleSettings: Sendable {
         let (url, adminUser, adminPassword) = try await adminConnection(context, user: user)
         let statements = statements
         try await Self.offThread(step: .set) {
-            let target = try PostgresTarget(url: url, user: adminUser, password: adminPassword)
+            let target = try DatabaseEngine.target(url: url, user: adminUser, password: adminPassword)
             let verifier = try target.passwordVerifier(password, user: user)
             guard !statements.isEmpty else {
                 return try target.execute("ALTER ROLE \(try target.identifier(user)) WITH PASSWORD \(try target.literal(verifier))")
@@ -187,7 +188,9 @@ struct PostgresRoleSettings: Sendable {
         return (user, password)
     }
 
-    private func adminConnection(_ context: RotationContext, user: String) async throws -> (url: String, user: String?, password: String?) {
+    /// The admin connection's URL, user and password (in guarded memory: a database engine connection's is opened
+    /// there; an admin secret's is copied there from the secret's data at once).
+    private func adminConnection(_ context: RotationContext, user: String) async throws -> (url: String, user: String?, password: SecureHandle?) {
         switch admin {
         case .connection(let name):
             let found = try await context.connection(name)
@@ -202,7 +205,7 @@ struct PostgresRoleSettings: Sendable {
             guard let url = connectionURL ?? Self.field(value, "connection_url") else {
                 throw RotationError.invalidSettings("no connection_url: put one in the admin secret \(secret) or in rotation_settings")
             }
-            return (url, Self.field(value, "username"), Self.field(value, "password"))
+            return (url, Self.field(value, "username"), Self.field(value, "password").map { SecureHandle(SecureBytes(copying: Array($0.utf8))) })
         }
     }
 

@@ -1,3 +1,4 @@
+public import CofferCrypto
 public import CofferCredentials
 
 /// One way of rotating a credential: the four steps of a staged rotation, as AWS Secrets Manager's
@@ -23,7 +24,8 @@ public protocol Rotator: Sendable {
 /// A database engine connection as a rotator uses it: the stored connection and its opened admin password.
 public struct AdminConnection: Sendable {
     public let connection: DatabaseConnection
-    public let password: String
+    /// In guarded memory, wiped when the last reference goes.
+    public let password: SecureHandle
 }
 
 /// What a rotator may use besides its settings.

@@ -18,14 +18,34 @@ public final class PostgresTarget {
     /// accepted and filled from the two.
     /// - Throws: ``StoreError`` `.connectionFailed` with libpq's reason (it names hosts and users, never the password).
     public init(url: String, user: String?, password: String?) throws {
+        let copy = password.map { Array($0.utf8) }
+        handle = try copy.withUnsafeBytesIfPresent { try Self.connect(url: url, user: user, password: $0) }
+    }
+
+    /// As ``init(url:user:password:)``, with the password read from `passwordBytes` in place (guarded memory,
+    /// for a password Coffer keeps sealed): its only copy outside is the C string libpq reads, wiped and freed
+    /// once the connection is made (libpq wipes its own copy when the connection is finished).
+    public init(url: String, user: String?, passwordBytes: UnsafeRawBufferPointer?) throws {
+        handle = try Self.connect(url: url, user: user, password: passwordBytes)
+    }
+
+    private static func connect(url: String, user: String?, password passwordBytes: UnsafeRawBufferPointer?) throws -> OpaquePointer {
         let plain = url.replacingOccurrences(of: "{{username}}:{{password}}@", with: "")
             .replacingOccurrences(of: "{{username}}@", with: "")
         var keywords = ["dbname", "connect_timeout"]
         var values = [plain, "5"]
         if let user { keywords.append("user"); values.append(user) }
-        if let password { keywords.append("password"); values.append(password) }
-        let connection = Self.withCStrings(keywords) { keywordPointers in
-            Self.withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
+        var password: UnsafeMutablePointer<CChar>?
+        if let passwordBytes {
+            keywords.append("password")
+            password = cString(passwordBytes)
+        }
+        defer {
+            // By its length, not strlen: a NUL inside the password must not leave the rest unwiped.
+            if let password { explicit_bzero(password, (passwordBytes?.count ?? 0) + 1); free(password) }
+        }
+        let connection = withCStrings(keywords) { keywordPointers in
+            withCStrings(values, then: password) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
         }
         guard let connection else { throw StoreError(code: .connectionFailed, message: "libpq could not allocate a connection") }
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -34,7 +54,7 @@ public final class PostgresTarget {
             throw StoreError(code: .connectionFailed, message: "cannot connect to the target PostgreSQL (\(reason))")
         }
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
-        handle = connection
+        return connection
     }
 
     deinit { PQfinish(handle) }
@@ -93,11 +113,21 @@ public final class PostgresTarget {
     /// `strings` as the NULL-terminated array of C strings libpq's `…Params` calls take (also PostgresProbe's).
     /// The C copies are wiped before they are freed: one of them is a password (libpq wipes its own copy
     /// when the connection is finished).
-    static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    /// - Parameter last: a C string the caller owns, put after `strings` (a password made by ``cString(_:)``).
+    static func withCStrings<R>(_ strings: [String], then last: UnsafeMutablePointer<CChar>? = nil,
+                                _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
         let duplicates = strings.map { strdup($0) }
         defer { duplicates.forEach { wipeAndFree($0) } }
-        let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
+        let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + (last.map { [UnsafePointer($0)] } ?? []) + [nil]
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// A NUL-terminated C copy of `bytes` (malloc'd; the caller wipes and frees it).
+    static func cString(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<CChar> {
+        let copy = malloc(bytes.count + 1)!.assumingMemoryBound(to: CChar.self)
+        if let base = bytes.baseAddress { memcpy(copy, base, bytes.count) }
+        copy[bytes.count] = 0
+        return copy
     }
 
     /// Zeroes a C string that `strdup` made, then frees it (`explicit_bzero`, which the compiler may not drop).
@@ -110,5 +140,13 @@ public final class PostgresTarget {
     /// Zeroes a C string in place, up to its terminator.
     static func wipe(_ string: UnsafeMutablePointer<CChar>) {
         explicit_bzero(string, strlen(string))
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// `body` with the array's bytes, or with `nil` when there is no array.
+    fileprivate func withUnsafeBytesIfPresent<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard let self else { return try body(nil) }
+        return try self.withUnsafeBytes { try body($0) }
     }
 }
