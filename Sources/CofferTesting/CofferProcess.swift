@@ -51,6 +51,8 @@ public final class CofferProcess: Sendable {
 
     /// Standard output so far.
     public var stdout: String { stdoutBuffer.text }
+    /// The process id (to read `/proc/<pid>/cmdline` and `environ`).
+    public var pid: Int32 { process.processIdentifier }
 
     private static func drain(_ handle: FileHandle, into buffer: OutputBuffer, finished: DispatchGroup) {
         finished.enter()
