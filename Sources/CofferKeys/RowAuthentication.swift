@@ -20,31 +20,49 @@ public struct AuthenticatedRow: Sendable {
     public init(_ table: String, key: String) {
         self.table = table
         self.key = key
-        message = Array("coffer-row-v1".utf8)
-        append(0x52, Array(table.utf8))
-        append(0x4b, Array(key.utf8))
+        // Built on every row read (a token and its policies per request): one buffer, no temporary arrays.
+        message = []
+        message.reserveCapacity(320)
+        message.append(contentsOf: "coffer-row-v1".utf8)
+        append(0x52, table.utf8)
+        append(0x4b, key.utf8)
     }
 
-    private mutating func append(_ type: UInt8, _ bytes: [UInt8]) {
+    private mutating func appendLength(_ count: Int) {
+        let count = UInt32(count)
+        message.append(UInt8(count >> 24))
+        message.append(UInt8(count >> 16 & 0xff))
+        message.append(UInt8(count >> 8 & 0xff))
+        message.append(UInt8(count & 0xff))
+    }
+
+    private mutating func append(_ type: UInt8, _ bytes: some Collection<UInt8>) {
         message.append(type)
-        message += LengthPrefix.encode(bytes)
+        appendLength(bytes.count)
+        message.append(contentsOf: bytes)
     }
 
-    private mutating func field(_ name: String, _ type: UInt8, _ bytes: [UInt8]?) {
-        append(0x46, Array(name.utf8))
-        if let bytes { append(type, bytes) } else { append(0x4e, []) }
+    private mutating func field(_ name: String, _ type: UInt8, _ bytes: (some Collection<UInt8>)?) {
+        append(0x46, name.utf8)
+        if let bytes { append(type, bytes) } else { append(0x4e, EmptyCollection<UInt8>()) }
     }
 
     /// Adds a text field (`nil` is distinct from the empty string).
-    public mutating func add(_ name: String, _ value: String?) { field(name, 0x54, value.map { Array($0.utf8) }) }
-    public mutating func add(_ name: String, _ value: Int64?) { field(name, 0x49, value.map { Array(String($0).utf8) }) }
+    public mutating func add(_ name: String, _ value: String?) { field(name, 0x54, value?.utf8) }
+    public mutating func add(_ name: String, _ value: Int64?) { field(name, 0x49, value.map { String($0).utf8 }) }
     public mutating func add(_ name: String, _ value: Int?) { add(name, value.map(Int64.init)) }
-    public mutating func add(_ name: String, _ value: Bool) { field(name, 0x42, [value ? 1 : 0]) }
+    public mutating func add(_ name: String, _ value: Bool) { field(name, 0x42, CollectionOfOne<UInt8>(value ? 1 : 0)) }
     public mutating func add(_ name: String, _ value: Date?) { add(name, value?.microsecondsSinceEpoch) }
     public mutating func add(_ name: String, _ value: [UInt8]?) { field(name, 0x58, value) }
     /// Adds a list of strings, each length-prefixed (order matters: sort first when it must not).
     public mutating func add(_ name: String, _ values: [String]) {
-        field(name, 0x4c, values.flatMap { LengthPrefix.encode(Array($0.utf8)) })
+        append(0x46, name.utf8)
+        message.append(0x4c)
+        appendLength(values.reduce(0) { $0 + 4 + $1.utf8.count })
+        for value in values {
+            appendLength(value.utf8.count)
+            message.append(contentsOf: value.utf8)
+        }
     }
 }
 
