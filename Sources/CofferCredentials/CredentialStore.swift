@@ -102,7 +102,7 @@ public final class CredentialStore: Sendable {
     /// Checks a secret's tag against its row (which selects ``authenticatedColumns``, `auth_term` and `auth_tag`).
     static func verify(_ row: SQLRow, id: String, sealer: Sealer) throws {
         try sealer.verify(try authenticated(row, id: id),
-                          RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag")))
+                          try RowTag.stored(in: row))
     }
 
     /// Tags the secret's row as it now stands. Called after every change in the transaction that made it, and

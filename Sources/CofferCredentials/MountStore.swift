@@ -175,8 +175,7 @@ public struct MountStore: Sendable {
     /// A mount from a row selecting its columns (each named `prefix` + column), authenticated.
     static func mount(_ row: SQLRow, sealer: Sealer, prefix: String = "") throws -> KVMount {
         let mount = try unverified(row, prefix: prefix)
-        return try sealer.verified(mount, authenticated(mount), RowTag(storedTerm: try row.decode(column: prefix + "auth_term"),
-                                                                        storedTag: try row.decode(column: prefix + "auth_tag")))
+        return try sealer.verified(mount, authenticated(mount), try RowTag.stored(in: row, prefix: prefix))
     }
 
     private static func unverified(_ row: SQLRow, prefix: String = "") throws -> KVMount {

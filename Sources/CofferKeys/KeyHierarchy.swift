@@ -530,12 +530,16 @@ public actor KeyHierarchy {
         if stored != keyring.activeTerm || !retiredHere.isEmpty {
             // Another instance rotated (or retired): the new key is sealed under the same root key, unless a rekey
             // replaced it, in which case this one keeps its keys until it is unsealed again.
-            if let current = try await store.loadConfiguration(), ConstantTime.equals(current.keyCheck, configuration?.keyCheck ?? []) {
-                try await openKeys(with: rootKey.bytes.copy())
-            }
+            if try await rootKeyIsCurrent() { try await openKeys(with: rootKey.bytes.copy()) }
         }
         guard let active = self.keyring?.activeTerm else { return }
         try await store.heartbeat(id: instanceID, term: active)
+    }
+
+    /// Whether the stored seal configuration still checks against this instance's root key (no rekey elsewhere).
+    private func rootKeyIsCurrent() async throws -> Bool {
+        guard let stored = try await store.loadConfiguration() else { return false }
+        return ConstantTime.equals(stored.keyCheck, configuration?.keyCheck ?? [])
     }
 
     /// A snapshot of the keyring for sealing and opening records during one request.
@@ -561,7 +565,7 @@ public actor KeyHierarchy {
     public func rotate() async throws -> Keyring.Term {
         guard let rootKey, let keyring else { throw KeysError.sealedError }
         // Another instance may have rekeyed: a data key sealed under a replaced root key would be lost.
-        guard let stored = try await store.loadConfiguration(), ConstantTime.equals(stored.keyCheck, configuration?.keyCheck ?? []) else {
+        guard try await rootKeyIsCurrent() else {
             throw KeysError(.invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys")
         }
         // Another instance may have rotated meanwhile: reload so the new term number is fresh.
@@ -626,7 +630,7 @@ public actor KeyHierarchy {
             let limit = budget
             let rows = try await store.database.read { conn in try table.rows(notUnder: active, limit: limit, on: conn) }
             for row in rows {
-                let old = RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag"))
+                let old = try RowTag.stored(in: row)
                 let fields = try table.row(row)
                 try sealer.verify(fields, old)
                 let fresh = try sealer.tag(fields)

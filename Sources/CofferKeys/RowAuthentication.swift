@@ -90,6 +90,11 @@ public struct RowTag: Sendable, Equatable {
         guard let term, let tag else { return nil }
         self.init(term: term, tag: tag)
     }
+
+    /// The tag of `row`, from its columns `prefix` + `auth_term` and `auth_tag`; `nil` when never tagged.
+    public static func stored(in row: SQLRow, prefix: String = "") throws -> RowTag? {
+        RowTag(storedTerm: try row.decode(column: prefix + "auth_term"), storedTag: try row.decode(column: prefix + "auth_tag"))
+    }
 }
 
 extension Sealer {

@@ -555,24 +555,19 @@ public final class DatabaseEngine: Sendable {
         return formatter.string(from: date)
     }
 
-    /// The stored tag of a row (its `auth_term` and `auth_tag` columns).
-    static func tag(_ row: SQLRow) throws -> RowTag? {
-        RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag"))
-    }
-
     static func connection(_ row: SQLRow, sealer: Sealer) throws -> DatabaseConnection {
         let connection = try connection(row)
-        return try sealer.verified(connection, authenticated(connection), try tag(row))
+        return try sealer.verified(connection, authenticated(connection), try RowTag.stored(in: row))
     }
 
     static func role(_ row: SQLRow, sealer: Sealer) throws -> DatabaseRole {
         let role = try role(row)
-        return try sealer.verified(role, authenticated(role), try tag(row))
+        return try sealer.verified(role, authenticated(role), try RowTag.stored(in: row))
     }
 
     static func lease(_ row: SQLRow, sealer: Sealer) throws -> Lease {
         let lease = try lease(row)
-        return try sealer.verified(lease, authenticated(lease, accessor: lease.accessor), try tag(row))
+        return try sealer.verified(lease, authenticated(lease, accessor: lease.accessor), try RowTag.stored(in: row))
     }
 
     /// Where Coffer connects and as whom, and which roles it serves: a changed URL would send the admin password

@@ -11,8 +11,8 @@ func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, fl
     var flags = flags
     flags.database = scratch.url
     flags.clusterName = clusterName
-    // Artifacts in a scratch folder of their own (the PostgreSQL default is relative to the working directory).
-    // In a folder of its own, so the default witness file beside it (audit-witness.jsonl) is this server's alone.
+    // Artifacts in a scratch folder of their own (the PostgreSQL default is relative to the working directory),
+    // inside a folder of their own, so the default witness file beside them (audit-witness.jsonl) is this server's alone.
     let artifacts = NSTemporaryDirectory() + "coffer-test-" + UUID().uuidString + "/artifacts"
     if flags.artifactPath == nil { flags.artifactPath = artifacts }
     if flags.healthCommandDir == nil { flags.healthCommandDir = "/bin" }

@@ -140,15 +140,20 @@ public enum AuditChain {
         }
         let last = expected - 1
         if let untaggedSince { return done(.unauthenticated(sequence: untaggedSince)) }
+        /// A checkpoint's signature, and its head against the chain (from the database or the witness alike).
+        func problem(with checkpoint: AuditCheckpoint) -> Finding? {
+            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: checkpoint.message, publicKey: publicKey) else {
+                return .badCheckpoint(sequence: checkpoint.sequence)
+            }
+            guard checkpoint.sequence <= last else { return .truncated(entries: last, witnessed: checkpoint.sequence) }
+            guard let head = heads[checkpoint.sequence], ConstantTime.equals(head, checkpoint.head) else {
+                return .checkpointMismatch(sequence: checkpoint.sequence)
+            }
+            return nil
+        }
         var before: Int64 = 0
         for checkpoint in checkpoints.sorted(by: { $0.sequence < $1.sequence }) {
-            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: checkpoint.message, publicKey: publicKey) else {
-                return done(.badCheckpoint(sequence: checkpoint.sequence))
-            }
-            guard checkpoint.sequence <= last else { return done(.truncated(entries: last, witnessed: checkpoint.sequence)) }
-            guard let head = heads[checkpoint.sequence], ConstantTime.equals(head, checkpoint.head) else {
-                return done(.checkpointMismatch(sequence: checkpoint.sequence))
-            }
+            if let finding = problem(with: checkpoint) { return done(finding) }
             if let named = checkpoint.previous, named != before {
                 return done(.missingCheckpoint(sequence: checkpoint.sequence, previous: named, found: before))
             }
@@ -157,13 +162,7 @@ public enum AuditChain {
         }
         if requireCoverage, last > before { return done(.uncovered(sequence: before + 1)) }
         for checkpoint in witnessed {
-            guard Ed25519SigningKey.verify(signature: checkpoint.signature, message: checkpoint.message, publicKey: publicKey) else {
-                return done(.badCheckpoint(sequence: checkpoint.sequence))
-            }
-            guard checkpoint.sequence <= last else { return done(.truncated(entries: last, witnessed: checkpoint.sequence)) }
-            guard let head = heads[checkpoint.sequence], ConstantTime.equals(head, checkpoint.head) else {
-                return done(.checkpointMismatch(sequence: checkpoint.sequence))
-            }
+            if let finding = problem(with: checkpoint) { return done(finding) }
             report.witnessRecords += 1
         }
         return done(.intact(entries: last))

@@ -122,9 +122,14 @@ public final class PolicyStore: Sendable {
         let sealer = try keys.sealer()
         let tag = try sealer.tag(Self.authenticated(name: name, text: text))
         return try await database.transaction { conn in
-            // A stored row that fails authentication is replaced by this write (the writer may create or update).
-            let exists = try conn.queryScalar(Int.self, "SELECT count(*) FROM policies WHERE name = \(name)") ?? 0 > 0
-            let stored = exists ? try? Self.text(of: name, sealer: sealer, on: conn) : nil
+            // A stored row that fails authentication exists and is replaced by this write (it needs `update`).
+            let stored: String?, exists: Bool
+            do {
+                stored = try Self.text(of: name, sealer: sealer, on: conn)
+                exists = stored != nil
+            } catch let error where KeysError.Code.tampered ~= error {
+                (stored, exists) = (nil, true)
+            }
             try grant.require(exists ? .update : .create, on: decidedAt ?? grant.path)
             if stored == text { return false }
             try conn.execute("""

@@ -147,7 +147,7 @@ public struct ResponseWrapping: Sendable {
     }
 
     static func verify(_ row: SQLRow, sealer: Sealer) throws {
-        try sealer.verify(try authenticated(row), RowTag(storedTerm: try row.decode(column: "auth_term"), storedTag: try row.decode(column: "auth_tag")))
+        try sealer.verify(try authenticated(row), try RowTag.stored(in: row))
     }
 
     /// The table as ``KeyHierarchy`` sees it.
