@@ -86,12 +86,12 @@ struct GateBench: AsyncParsableCommand {
         print(pad(label, 12) + pad("no-op, Gate bypassed", 44) + pad(String(format: "%.0f", bypassRate), 12))
 
         // Audit entries per second: group commit against one commit per entry, same appenders.
-        let seed = try server.keys.systemKey(.auditSigningSeed)
+        let signer = try server.keys.auditSigner()
         var grouped = 0.0, single = 0.0, perCommit = 0.0
         for _ in 0..<max(1, repeats) {
-            let (rate, average) = try await appendRate(server.database, AuditConfiguration(batchLimit: 512), seed: seed, logger: logger)
+            let (rate, average) = try await appendRate(server.database, AuditConfiguration(batchLimit: 512), signer: signer, logger: logger)
             if rate > grouped { grouped = rate; perCommit = average }
-            single = max(single, try await appendRate(server.database, AuditConfiguration(batchLimit: 1), seed: seed, logger: logger).0)
+            single = max(single, try await appendRate(server.database, AuditConfiguration(batchLimit: 1), signer: signer, logger: logger).0)
         }
         print(pad(label, 12) + pad("audit entries, group commit", 44) + pad(String(format: "%.0f", grouped), 12)
               + String(format: "%.1fx one commit per entry; %.1f entries per commit", grouped / single, perCommit))
@@ -104,8 +104,8 @@ struct GateBench: AsyncParsableCommand {
         try await Wrk.run(url, token: token, connections: concurrency, seconds: seconds).rate
     }
 
-    private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, seed: SecureHandle, logger: Logger) async throws -> (Double, Double) {
-        let log = AuditLog(database: database, configuration: configuration, logger: logger) { seed }
+    private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, signer: SigningKeyHandle, logger: Logger) async throws -> (Double, Double) {
+        let log = AuditLog(database: database, configuration: configuration, logger: logger) { signer }
         let entries = entries, concurrency = concurrency
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in

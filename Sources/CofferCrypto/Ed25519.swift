@@ -50,3 +50,13 @@ public struct Ed25519SigningKey: ~Copyable, Sendable {
         }
     }
 }
+
+/// A derived Ed25519 key pair shared by reference (as ``SecureHandle`` shares bytes): the hierarchy derives the
+/// audit signing key once at unseal instead of on every audit commit, and drops it at seal.
+public final class SigningKeyHandle: Sendable {
+    public let key: Ed25519SigningKey
+
+    public init(_ key: consuming Ed25519SigningKey) {
+        self.key = key
+    }
+}

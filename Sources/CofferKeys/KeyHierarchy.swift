@@ -58,6 +58,9 @@ public actor KeyHierarchy {
     /// The system keys while unsealed, readable without a hop onto the actor: the Gate hashes every
     /// request's token with one of them. Emptied by `seal`.
     private let systemKeys = Mutex<[SystemKey: SecureHandle]>([:])
+    /// The audit checkpoint key pair, derived from its seed at unseal (every audit commit signs with it; the
+    /// derivation costs as much as a signature). Dropped by `seal` with the seed.
+    private let auditSigningKey = Mutex<SigningKeyHandle?>(nil)
     private var pendingShares: [SecureHandle] = []
     /// Whether an unseal's Argon2id (256 MiB, about a second) is running: anyone may call `sys/unseal` while
     /// sealed, so at most one derivation runs at a time and others are told to retry (503), never queued.
@@ -280,6 +283,7 @@ public actor KeyHierarchy {
         rootKey = nil
         keyring = nil
         systemKeys.withLock { $0 = [:] }
+        auditSigningKey.withLock { $0 = nil }
         pendingShares = []
         rekeyOperation = nil
         rootGeneration = nil
@@ -329,8 +333,10 @@ public actor KeyHierarchy {
         guard terms.contains(where: { $0.status == .active }) else {
             throw KeysError(.tampered, "the keyring has no active term: the keyring table was altered")
         }
+        let signer = try system[.auditSigningSeed].map { SigningKeyHandle(try Ed25519SigningKey(seed: $0.bytes)) }
         keyring = try Keyring(keys: keys, terms: terms, integrity: integrity)
         systemKeys.withLock { $0 = system }
+        auditSigningKey.withLock { $0 = signer }
         rootKey = SecureHandle(root)
     }
 
@@ -553,6 +559,13 @@ public actor KeyHierarchy {
     public nonisolated func systemKey(_ purpose: SystemKey) throws -> SecureHandle {
         guard let key = systemKeys.withLock({ $0[purpose] }) else { throw KeysError.sealedError }
         return key
+    }
+
+    /// The key pair that signs audit checkpoints (derived from the `audit-signing-seed` system key).
+    /// - Throws: ``KeysError`` `.sealed` while sealed.
+    public nonisolated func auditSigner() throws -> SigningKeyHandle {
+        guard let signer = auditSigningKey.withLock({ $0 }) else { throw KeysError.sealedError }
+        return signer
     }
 
     /// The keyring's terms (public facts only).

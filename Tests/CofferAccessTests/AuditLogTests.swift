@@ -21,9 +21,9 @@ struct AuditLogTests {
             let keys = try await KeyHierarchy(database: db)
             let initialised = try await keys.initialize(method: .keyFile)
             _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
-            let seed = try keys.systemKey(.auditSigningSeed)
-            let publicKey = try Ed25519SigningKey(seed: seed.bytes).publicKey
-            let log = AuditLog(database: db, configuration: configuration, logger: TestDatabase.logger) { seed }
+            let signer = try keys.auditSigner()
+            let publicKey = signer.key.publicKey
+            let log = AuditLog(database: db, configuration: configuration, logger: TestDatabase.logger) { signer }
             try await body(db, log, publicKey)
         }
     }

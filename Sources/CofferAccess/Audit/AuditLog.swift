@@ -98,7 +98,7 @@ public final class AuditLog: Sendable {
 
     private let database: any Database
     private let configuration: AuditConfiguration
-    private let signingSeed: @Sendable () async -> SecureHandle?
+    private let signer: @Sendable () async -> SigningKeyHandle?
     private let sealer: @Sendable () -> Sealer?
     private let logger: Logger
     private let state = Mutex(State())
@@ -112,14 +112,14 @@ public final class AuditLog: Sendable {
     public var commits: Int { state.withLock { $0.commits } }
 
     /// - Parameters:
-    ///   - signingSeed: the audit signing seed while unsealed (checkpoints wait for it), `nil` when sealed.
+    ///   - signer: the audit checkpoint key pair while unsealed (checkpoints wait for it), `nil` when sealed.
     ///   - sealer: the keyring while unsealed, to tag each entry (``authenticated(sequence:hash:)``); `nil` when sealed.
     public init(database: any Database, configuration: AuditConfiguration = .init(), logger: Logger,
-                signingSeed: @escaping @Sendable () async -> SecureHandle?, sealer: @escaping @Sendable () -> Sealer? = { nil }) {
+                signer: @escaping @Sendable () async -> SigningKeyHandle?, sealer: @escaping @Sendable () -> Sealer? = { nil }) {
         self.database = database
         self.configuration = configuration
         self.logger = logger
-        self.signingSeed = signingSeed
+        self.signer = signer
         self.sealer = sealer
     }
 
@@ -246,9 +246,9 @@ public final class AuditLog: Sendable {
                 return (batch, ContinuousClock.now - state.lastCheckpoint >= configuration.checkpointInterval)
             }
             guard !batch.isEmpty else { return }
-            let seed = await signingSeed()
+            let signer = await signer()
             do {
-                let (records, checkpoint) = try await write(batch.map(\.entry), seed: seed, witnessDueByTime: dueByTime)
+                let (records, checkpoint) = try await write(batch.map(\.entry), signer: signer, witnessDueByTime: dueByTime)
                 let ready = state.withLock { state -> [Waiter] in
                     state.committedEntries += batch.count
                     state.commits += 1
@@ -278,9 +278,9 @@ public final class AuditLog: Sendable {
         let due = state.withLock { state in
             !state.writing && (ContinuousClock.now - state.lastCheckpoint >= configuration.checkpointInterval || state.health != .ok)
         }
-        guard due, let seed = await signingSeed() else { return }
+        guard due, let signer = await signer() else { return }
         do {
-            let checkpoint = try await write([], seed: seed, witnessDueByTime: true).1
+            let checkpoint = try await write([], signer: signer, witnessDueByTime: true).1
             // A commit that went through shows the sink works again, even while no request writes.
             state.withLock { $0.health = .ok }
             if let checkpoint { witness(checkpoint) }
@@ -293,10 +293,10 @@ public final class AuditLog: Sendable {
     /// and sign a checkpoint of the new head that names the checkpoint before it, so that every entry is
     /// covered by a signature once its commit returns (while unsealed). Returns the checkpoint to put in the
     /// witness when one is due there: every `checkpointEvery` entries, or after the interval.
-    private func write(_ entries: [AuditEntry], seed: SecureHandle?, witnessDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
+    private func write(_ entries: [AuditEntry], signer: SigningKeyHandle?, witnessDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
         let every = max(1, configuration.checkpointEvery)
         let dialect = database.dialect
-        let sealer = seed == nil ? nil : self.sealer()
+        let sealer = signer == nil ? nil : self.sealer()
         let lastWitnessed = state.withLock { $0.lastWitnessed }
         return try await database.transaction { conn in
             let headQuery: SQLQuery = dialect == .postgres
@@ -327,7 +327,7 @@ public final class AuditLog: Sendable {
                     """, rows: rows)
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
-            guard let seed else { return (records, nil) }
+            guard let signer else { return (records, nil) }
             let newest = try conn.queryFirst("SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1")
                 .map(AuditTrail.checkpoint)
             let covered = newest?.sequence ?? 0
@@ -337,8 +337,8 @@ public final class AuditLog: Sendable {
                 // Nothing new to sign: the newest checkpoint may still be owed to this instance's witness.
                 return (records, witnessDue ? newest.flatMap { $0.sequence > lastWitnessed ? $0 : nil } : nil)
             }
-            let signer = try Ed25519SigningKey(seed: seed.bytes)
-            let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered, signer: signer)
+            let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered,
+                                                   signer: signer.key)
             try conn.execute("""
                 INSERT INTO audit_checkpoints (sequence, head, time, signature, previous)
                 VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature), \(checkpoint.previous))

@@ -37,7 +37,7 @@ public final class Gate: Sendable {
         self.logger = logger
         self.policies = PolicyStore(database: database, keys: keys)
         self.audit = AuditLog(database: database, configuration: audit, logger: logger,
-                              signingSeed: { try? keys.systemKey(.auditSigningSeed) }, sealer: { try? keys.sealer() })
+                              signer: { try? keys.auditSigner() }, sealer: { try? keys.sealer() })
         let tokens = TokenService(store: TokenStore(database: database, keys: keys), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
@@ -260,8 +260,7 @@ public final class Gate: Sendable {
 
     /// The public key that verifies the trail's checkpoints.
     public func auditPublicKey() async throws -> [UInt8] {
-        let seed = try keys.systemKey(.auditSigningSeed)
-        return try Ed25519SigningKey(seed: seed.bytes).publicKey
+        try keys.auditSigner().key.publicKey
     }
 
     private func entry(_ kind: AuditEntry.Kind, _ request: GateRequest, now: Date, accessor: String, name: String, policies: [String],
