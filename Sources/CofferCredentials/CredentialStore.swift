@@ -44,7 +44,7 @@ public final class CredentialStore: Sendable {
         self.keys = keys
         self.mounts = MountStore(database: database, keys: keys)
         self.usage = UsageTracker(database: database)
-        keys.register([Self.authenticatedTable, MountStore.authenticatedTable])
+        keys.register(Self.authenticatedTables)
     }
 
     // MARK: authorisation
@@ -115,6 +115,9 @@ public final class CredentialStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it.
+    /// The tables of the store and its mounts whose rows carry authentication tags.
+    public static var authenticatedTables: [AuthenticatedTable] { [authenticatedTable, MountStore.authenticatedTable] }
+
     public static let authenticatedTable = AuthenticatedTable(table: "api_credentials", keyColumns: ["id"],
                                                               columns: (["id"] + authenticatedColumns).joined(separator: ", ")) { row in
         try authenticated(row, id: try row.decode(column: "id"))

@@ -607,7 +607,7 @@ public final class DatabaseEngine: Sendable {
     }
 
     /// The tables as ``KeyHierarchy`` sees them.
-    static let authenticatedTables = [
+    public static let authenticatedTables = [
         AuthenticatedTable(table: "database_connections", keyColumns: ["name"], columns: "name, plugin_name, connection_url, username, allowed_roles") {
             authenticated(try connection($0))
         },

@@ -53,6 +53,9 @@ public struct CofferServer: Sendable {
             try await Migrator(database: database, migrations: migrations, logger: logger).migrate()
             let identity = try await InstanceIdentity.ensure(in: database, clusterName: configuration.clusterName)
             let keys = try await KeyHierarchy(database: database)
+            // Before anything can unseal: the upgrade's unseal tags, and rewrap moves, the rows of these tables
+            // only, whichever modules happen to have been made by then (the database engine is made per use).
+            keys.register(Self.authenticatedTables)
             let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
             try await gate.policies.ensureDefault()
             let blobs = try BlobStore(root: configuration.artifactPath)
@@ -79,6 +82,10 @@ public struct CofferServer: Sendable {
         ResponseWrapping.encryptedTable,
         DatabaseEngine.encryptedTable,
     ]
+
+    /// Every table whose rows carry authentication tags. Each module that tags rows adds its tables here.
+    static let authenticatedTables: [AuthenticatedTable] =
+        Gate.authenticatedTables + CredentialStore.authenticatedTables + DatabaseEngine.authenticatedTables
 
     /// Staged rotation of credentials (`/v1/coffer/rotation/…`, `make rotate`).
     public var rotation: RotationEngine {

@@ -45,9 +45,13 @@ public final class Gate: Sendable {
         self.tokenRoles = TokenRoleStore(database: database, keys: keys)
         self.devices = AuditDevices(database: database, keys: keys, limits: audit.deviceLimits, logger: logger)
         self.wrapping = ResponseWrapping(database: database, tokens: tokens)
-        keys.register([TokenStore.authenticatedTable, PolicyStore.authenticatedTable, TokenRoleStore.authenticatedTable,
-                       ResponseWrapping.authenticatedTable, AuditLog.authenticatedTable] + AppRoleService.authenticatedTables)
+        keys.register(Self.authenticatedTables)
     }
+
+    /// The tables of the Gate's stores whose rows carry authentication tags.
+    public static let authenticatedTables = [TokenStore.authenticatedTable, PolicyStore.authenticatedTable,
+                                             TokenRoleStore.authenticatedTable, ResponseWrapping.authenticatedTable,
+                                             AuditLog.authenticatedTable] + AppRoleService.authenticatedTables
 
     /// The identity and ACL behind a token, read in one snapshot.
     struct Identity: Sendable {
