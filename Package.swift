@@ -50,37 +50,67 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Value types every layer may use (JSONValue, Hex, JSON text, names, counters, the suite's error):
+        // no dependency beyond the standard library and Foundation.
+        .target(
+            name: "CofferFoundation",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CofferCrypto",
-            dependencies: ["CSodium"],
+            dependencies: ["CSodium", "CofferFoundation"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferAccess",
-            dependencies: ["CofferCrypto", "CofferKeys", "CofferStore"],
+            dependencies: ["CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferCredentials",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore"],
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferRotation",
-            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferKeys", "CofferStore"],
+            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        // The persistence suite: one target per module, each on the Gate (CofferAccess), the store and the
+        // foundation types, none importing a sibling (CofferServer composes them; Docs/ARCHITECTURE.md).
+        .target(
+            name: "CofferModels",
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "CofferPersistence",
-            dependencies: [
-                "CofferAccess", "CofferCredentials", "CofferCrypto", "CofferStore",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            name: "CofferMetrics",
+            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CofferFeatures",
+            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CofferErrorLog",
+            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CofferCache",
+            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CofferHealth",
+            dependencies: ["CofferAccess", "CofferCredentials", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferKeys",
-            dependencies: ["CofferCrypto", "CofferStore"],
+            dependencies: ["CofferCrypto", "CofferFoundation", "CofferStore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -89,6 +119,7 @@ let package = Package(
                 "CSQLite",
                 "CLibPQ",
                 "CSodium",
+                "CofferFoundation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -100,10 +131,11 @@ let package = Package(
                 "CofferAccess",
                 "CofferCredentials",
                 "CofferCrypto",
+                "CofferFoundation",
                 "CofferKeys",
-                "CofferPersistence",
                 "CofferRotation",
                 "CofferStore",
+                "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferHealth", "CofferMetrics", "CofferModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,8 +160,9 @@ let package = Package(
                 "CofferAccess",
                 "CofferCredentials",
                 "CofferCrypto",
+                "CofferErrorLog",
+                "CofferFoundation",
                 "CofferKeys",
-                "CofferPersistence",
                 "CofferStore",
                 "CofferServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -146,7 +179,8 @@ let package = Package(
             dependencies: [
                 "CofferAccess",
                 "CofferCredentials",
-                "CofferPersistence",
+                "CofferFoundation",
+                "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferMetrics", "CofferModels",
                 "CofferRotation",
                 "CofferServer",
                 "CofferTesting",
@@ -191,7 +225,8 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferKeys",
-                "CofferPersistence",
+                "CofferFoundation",
+                "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferHealth", "CofferMetrics", "CofferModels",
                 "CofferRotation",
                 "CofferServer",
                 "CofferStore",

@@ -2,6 +2,7 @@ import ArgumentParser
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferServer
 import CofferStore

@@ -1,6 +1,9 @@
 import ArgumentParser
 import CofferAccess
-import CofferPersistence
+import CofferErrorLog
+import CofferFoundation
+import CofferMetrics
+import CofferModels
 import CofferServer
 import CofferStore
 import Foundation

@@ -1,8 +1,11 @@
 import ArgumentParser
 import CofferAccess
+import CofferCache
 import CofferCredentials
 import CofferCrypto
-import CofferPersistence
+import CofferFeatures
+import CofferFoundation
+import CofferModels
 import CofferServer
 import CofferStore
 import Foundation

@@ -1,5 +1,6 @@
 public import CofferAccess
 public import CofferCrypto
+public import CofferFoundation
 public import CofferKeys
 public import CofferStore
 import Foundation
@@ -334,7 +335,7 @@ public final class CredentialStore: Sendable {
                 for (key, value) in changes { next[key] = value }
                 custom = next
             }
-            let customText = try custom.map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }
+            let customText = try custom.map { try JSONText.encode($0) }
             let rotation = secret.rotation
             let interval = update.rotationInterval ?? rotation.interval
             let kind = update.rotationKind ?? rotation.kind
@@ -539,14 +540,5 @@ public final class CredentialStore: Sendable {
         VersionMetadata(version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),
                         createdBy: try row.decode(column: "created_by"), deletionTime: try row.decode(column: "deletion_time"),
                         destroyed: try row.decode(column: "destroyed"))
-    }
-}
-
-extension JSONEncoder {
-    /// Sorted keys, unescaped slashes: stable text for stored JSON.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -1,7 +1,8 @@
 public import CofferAccess
-public import CofferStore
-public import CofferKeys
 import CofferCrypto
+import CofferFoundation
+public import CofferKeys
+public import CofferStore
 public import Foundation
 
 /// A KV engine mounted at a path, with its engine-wide settings (`<mount>/config`).

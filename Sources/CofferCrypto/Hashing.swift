@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// BLAKE2b (`crypto_generichash`): digests, and keyed hashes (MACs) for tokens and audit values.
 public enum BLAKE2b {
@@ -113,7 +114,7 @@ public struct SHA256: Sendable {
     public mutating func finalHex() -> String {
         var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
         crypto_hash_sha256_final(&state, &out)
-        return lowercaseHex(out)
+        return Hex.encode(out)
     }
 
     /// The digest of `bytes` in one call.
@@ -145,12 +146,6 @@ public enum HMACSHA256 {
         }
         _ = crypto_auth_hmacsha256_final(&state, &out)
         sodium_memzero(&state, MemoryLayout<crypto_auth_hmacsha256_state>.size)
-        return lowercaseHex(out)
+        return Hex.encode(out)
     }
-}
-
-/// A digest as lowercase hex digits (the SHA-256 and HMAC-SHA-256 answers).
-private func lowercaseHex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
 }

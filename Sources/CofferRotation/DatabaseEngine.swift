@@ -1,6 +1,7 @@
 public import CofferAccess
 import CofferCredentials
 public import CofferCrypto
+import CofferFoundation
 public import CofferKeys
 public import CofferStore
 public import Foundation

@@ -1,5 +1,6 @@
+import CofferCredentials
 import CofferCrypto
-public import CofferCredentials
+public import CofferFoundation
 import CofferStore
 import Foundation
 

@@ -1,5 +1,6 @@
-public import CofferCredentials
+import CofferCredentials
 import CofferCrypto
+public import CofferFoundation
 
 /// `random`: a new random string in one field, for API keys and shared secrets that Coffer hands out and
 /// nothing else checks. Settings: `field` (default `value`), `length` (default 32, 8…4096), `alphabet`

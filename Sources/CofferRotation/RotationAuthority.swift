@@ -1,5 +1,6 @@
 public import CofferAccess
-public import CofferCredentials
+import CofferCredentials
+public import CofferFoundation
 
 /// Who may point a credential's rotation at another system. Rotation settings are configuration that acts
 /// elsewhere: `db_name` makes the next `make rotate` log in with that connection's admin password, and

@@ -1,6 +1,7 @@
 public import CofferAccess
 public import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 public import Foundation
 
 /// What a rotation run did to one credential (a row of `make rotate`'s table).

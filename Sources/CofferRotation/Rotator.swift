@@ -1,5 +1,6 @@
+import CofferCredentials
 public import CofferCrypto
-public import CofferCredentials
+public import CofferFoundation
 
 /// One way of rotating a credential: the four steps of a staged rotation, as AWS Secrets Manager's
 /// rotation functions have them. The engine records each step before and after it acts and may repeat a

@@ -1,10 +1,15 @@
 public import CofferAccess
+public import CofferCache
 public import CofferCredentials
+import CofferCrypto
+public import CofferErrorLog
+public import CofferFeatures
+public import CofferHealth
 public import CofferKeys
-public import CofferPersistence
+public import CofferMetrics
+public import CofferModels
 public import CofferRotation
 public import CofferStore
-import CofferCrypto
 import Foundation
 public import Hummingbird
 public import Logging
@@ -127,7 +132,7 @@ public struct CofferServer: Sendable {
         MetricRoutes(store: metrics, requests: requestMetrics).register(on: router)
         HealthRoutes(monitor: healthMonitor, ready: { await Self.readiness(health) }).register(on: router)
         AlertRoutes(engine: alerts).register(on: router)
-        ReportRoutes(reports: Reports(database: database)).register(on: router)
+        ReportRoutes(monitor: healthMonitor, registry: models).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials, rotationAuthority: RotationAuthority(databases: databaseEngine)).register(on: router)
         return router
@@ -240,89 +245,5 @@ public struct CofferServer: Sendable {
         try await makeApplication { channel in
             logger.info("coffer is serving", metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")", "coffer.scheme": "\(scheme)"])
         }.runService()
-    }
-}
-
-/// A start-up step that cannot complete; the message says what to do.
-public struct StartupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
-/// Closes the database when the service group shuts down; it is listed before the HTTP server, so it
-/// stops after it, once no request can use the database any more.
-struct DatabaseService: Service {
-    let database: any Database
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await database.close()
-    }
-}
-
-/// The Gate's periodic work: a checkpoint when one is due on a quiet trail, the key heartbeat, and expired tokens removed.
-struct GateMaintenance: Service {
-    let gate: Gate
-    let logger: Logger
-
-    func run() async throws {
-        var ticks = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .seconds(5))
-            await gate.audit.checkpointIfDue()
-            // Picks up another instance's key rotation and records the term this one seals under (rewrap --retire waits for it).
-            do { try await gate.keys.heartbeat() } catch { logger.warning("key heartbeat failed", metadata: ["coffer.error": "\(error)"]) }
-            ticks += 1
-            if ticks % 12 == 0, await !gate.keys.status.sealed {
-                do { try await gate.tokens.tidy() } catch { logger.warning("token tidy failed", metadata: ["coffer.error": "\(error)"]) }
-                do { _ = try await gate.wrapping.tidy() } catch { logger.warning("wrapping tidy failed", metadata: ["coffer.error": "\(error)"]) }
-            }
-        }
-    }
-}
-
-/// Revokes expired leases in bounded batches of 100, each batch a Gate request of the service identity
-/// `lease-reaper`; a lease whose revocation fails backs off on its own instead of holding up the rest.
-struct LeaseReaper: Service {
-    let engine: DatabaseEngine
-    let gate: Gate
-    let logger: Logger
-
-    func run() async throws {
-        // Checked once a second, so a graceful shutdown waits at most that long (a batch in progress finishes).
-        var more = false
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            // A full batch means more are waiting: the next one starts at once, the service's requests interleave.
-            if !more { try? await Task.sleep(for: .seconds(1)) }
-            more = false
-            guard !Task.isShuttingDownGracefully, (try? await engine.hasExpiredLeases()) == true else { continue }
-            let request = GateRequest.service(.leaseReaper, path: "sys/leases/tidy", operation: .delete)
-            do {
-                let (revoked, failed) = try await gate.perform(request, status: { _ in 200 }) { grant in try await engine.reapExpired(grant, limit: 100) }
-                more = revoked + failed == 100
-                if failed > 0 { logger.warning("lease revocations failed; they are retried with backoff", metadata: ["coffer.revoked": "\(revoked)", "coffer.failed": "\(failed)"]) }
-            } catch {
-                logger.warning("the lease reaper could not run", metadata: ["coffer.error": "\(error)"])
-            }
-        }
-    }
-}
-
-/// Writes secrets' usage counts every ``UsageTracker/flushInterval``, and once more at shutdown (before the
-/// database closes: services stop in reverse order).
-struct UsageFlusher: Service {
-    let usage: UsageTracker
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: UsageTracker.flushInterval)
-            await flush()
-        }
-        await flush()
-    }
-
-    private func flush() async {
-        do { try await usage.flush() } catch { logger.warning("usage flush failed; the counts are kept for the next one", metadata: ["coffer.error": "\(error)"]) }
     }
 }

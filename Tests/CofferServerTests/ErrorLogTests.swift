@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
-import CofferPersistence
+import CofferErrorLog
+import CofferFoundation
 import CofferServer
 import CofferStore
 import CofferTesting

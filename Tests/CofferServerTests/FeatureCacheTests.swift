@@ -1,5 +1,6 @@
+import CofferFeatures
 import CofferAccess
-import CofferPersistence
+import CofferCache
 import CofferServer
 import CofferStore
 import CofferTesting

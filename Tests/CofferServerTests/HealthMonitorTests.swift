@@ -1,5 +1,6 @@
 import CofferAccess
-import CofferPersistence
+import CofferFoundation
+import CofferHealth
 import CofferServer
 import CofferStore
 import CofferTesting

@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferPersistence
+import CofferMetrics
 import CofferServer
 import CofferStore
 import CofferTesting

@@ -1,6 +1,6 @@
 import CofferAccess
 import CofferCrypto
-import CofferPersistence
+import CofferModels
 import CofferServer
 import CofferStore
 import CofferTesting

@@ -9,7 +9,7 @@ struct NoSecondDecodingTests {
     @Test func noRouteDecodesThePathItself() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var offenders: [String] = []
-        for target in ["CofferServer", "CofferCredentials", "CofferRotation", "CofferPersistence"] {
+        for target in ["CofferServer", "CofferCredentials", "CofferRotation", "CofferModels", "CofferMetrics", "CofferFeatures", "CofferErrorLog", "CofferCache", "CofferHealth"] {
             let folder = root.appendingPathComponent("Sources/\(target)")
             let files = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             #expect(!files.isEmpty, "no sources found under \(folder.path)")

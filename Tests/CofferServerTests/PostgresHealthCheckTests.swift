@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferPersistence
+import CofferHealth
 @testable import CofferServer
 import CofferStore
 import CofferTesting

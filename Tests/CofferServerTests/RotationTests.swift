@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 @testable import CofferRotation
 import CofferServer

@@ -1,4 +1,5 @@
 import CofferCredentials
+import CofferFoundation
 @testable import CofferServer
 import Foundation
 import NIOCore

@@ -1,4 +1,5 @@
 public import CofferCrypto
+import CofferFoundation
 public import CofferKeys
 public import struct Foundation.Date
 

@@ -1,3 +1,4 @@
+import CofferFoundation
 public import Foundation
 
 /// One audit entry before it is chained: what the Gate saw of a request or its response. Values that
@@ -85,33 +86,5 @@ public struct AuditEntry: Sendable {
             guard pair.count == 2 else { throw AccessError(.invalidRequest, "an audit entry's fields are malformed") }
             return (pair[0], pair[1])
         }
-    }
-}
-
-/// Minimal JSON writing for hot paths.
-public enum JSONText {
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped (RFC 8259).
-    public static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let utf8 = text.utf8
-        // Most strings need no escape: copy them whole.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: utf8)
-        } else {
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-                case 0x0a: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-                case 0x0d: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-                case 0..<0x20: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-                default: out.append(byte)
-                }
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

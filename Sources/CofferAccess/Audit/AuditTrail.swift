@@ -1,3 +1,4 @@
+import CofferFoundation
 public import CofferKeys
 public import CofferStore
 public import Foundation

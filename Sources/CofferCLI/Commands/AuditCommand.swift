@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferAccess
 import CofferCrypto
+import CofferFoundation
 import Foundation
 
 /// `coffer audit …`: the security team's view of the trail (the `audit` capability; the `auditor` policy).

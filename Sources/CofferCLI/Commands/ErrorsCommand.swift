@@ -1,5 +1,6 @@
 import ArgumentParser
-import CofferPersistence
+import CofferErrorLog
+import CofferFoundation
 import Foundation
 
 /// `coffer errors …`: error logs on the running service (Docs/SUITE.md, "Error logs").

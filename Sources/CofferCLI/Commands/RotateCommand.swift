@@ -1,4 +1,5 @@
 import ArgumentParser
+import CofferFoundation
 import Foundation
 
 /// `coffer rotate`: run the rotations that are due (or one now) on the running service, and

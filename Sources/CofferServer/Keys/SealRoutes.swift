@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import Foundation
 import HTTPTypes

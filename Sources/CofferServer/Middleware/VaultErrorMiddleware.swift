@@ -1,7 +1,7 @@
 import CofferAccess
 import CofferCredentials
+import CofferFoundation
 import CofferKeys
-import CofferPersistence
 import CofferStore
 import HTTPTypes
 public import Hummingbird

@@ -1,8 +1,9 @@
 import CofferAccess
-import CofferStore
 import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 import CofferRotation
+import CofferStore
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import CofferCredentials
+import CofferFoundation
 import Foundation
 
 /// Decodes a request body the way Vault reads request fields: weakly (Go's mapstructure `WeakDecode`, which

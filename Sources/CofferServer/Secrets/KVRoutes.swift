@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 import CofferRotation
 import Foundation
 import HTTPTypes

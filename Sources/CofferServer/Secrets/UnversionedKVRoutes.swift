@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferFoundation
 import Foundation
 import HTTPTypes
 import Hummingbird

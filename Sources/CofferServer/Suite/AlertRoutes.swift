@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferPersistence
+import CofferHealth
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferPersistence
+import CofferCache
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import CofferCredentials
-import CofferPersistence
+import CofferErrorLog
+import CofferFoundation
 import Foundation
 import Synchronization
 

@@ -1,5 +1,6 @@
 import CofferAccess
-import CofferPersistence
+import CofferFoundation
+import CofferMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird

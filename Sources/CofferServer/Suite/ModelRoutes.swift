@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
-import CofferPersistence
+import CofferFoundation
+import CofferModels
 import Foundation
 import HTTPTypes
 import Hummingbird

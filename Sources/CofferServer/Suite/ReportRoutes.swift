@@ -1,21 +1,23 @@
 import CofferAccess
-import CofferPersistence
+import CofferHealth
+import CofferModels
 import Foundation
 import Hummingbird
 
 /// The dashboard's reports (Docs/API.md, "Reports"), read from their SQL views: the health overview under the
 /// health policies, model performance under the models policies.
 struct ReportRoutes: Sendable {
-    let reports: Reports
+    let monitor: HealthMonitor
+    let registry: ModelRegistry
 
     func register(on router: GatedRouter) {
         router.on("/v1/coffer/health/report", method: .get) { _, _, grant in
-            let rows = try await reports.healthOverview(grant)
+            let rows = try await monitor.overview(grant)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["components": rows.map(HealthRow.init)]))
         }
         router.on("/v1/coffer/models/_report", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
-            let rows = try await reports.modelPerformance(grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
+            let rows = try await registry.performance(grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["rows": rows.map(ModelRow.init)]))
         }
     }

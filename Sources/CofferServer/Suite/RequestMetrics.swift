@@ -1,4 +1,4 @@
-import CofferPersistence
+import CofferMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird

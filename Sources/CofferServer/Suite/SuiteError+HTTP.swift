@@ -1,4 +1,4 @@
-import CofferPersistence
+import CofferFoundation
 import Hummingbird
 
 extension SuiteError {

@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// A migration file as read from disk or embedded at build time: `NNNN_name.sql` and its text.
 public struct MigrationFile: Sendable {
@@ -37,7 +38,6 @@ public struct Migration: Sendable, Equatable {
         var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
         let bytes = Array(text.utf8)
         _ = crypto_hash_sha256(&digest, bytes, UInt64(bytes.count))
-        let hex = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xf)]] }, as: UTF8.self)
+        return Hex.encode(digest)
     }
 }

@@ -1,4 +1,5 @@
 import CLibPQ
+import CofferFoundation
 import struct Foundation.Date
 
 /// One libpq connection with its prepared-statement cache.
@@ -307,26 +308,8 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
 
     /// `bytea` in PostgreSQL's hex output format: `\x` then two hex digits a byte.
     private static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x"), bytes.count % 2 == 0 else {
-            return nil
-        }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count / 2 - 1)
-        var index = 2
-        while index < bytes.count {
-            guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else { return nil }
+        return Hex.decode(utf8: bytes[2...])
     }
 }
 

@@ -147,3 +147,15 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
         return false
     }
 }
+
+extension SQLQuery {
+    /// `$1, $2, …` binding `values`, for an `IN (…)` list.
+    public static func list(_ values: [String]) -> SQLQuery {
+        var query: SQLQuery = ""
+        for (index, value) in values.enumerated() {
+            if index > 0 { query.append(", ") }
+            query.append("\(value)")
+        }
+        return query
+    }
+}

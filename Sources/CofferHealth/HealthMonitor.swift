@@ -1,0 +1,248 @@
+public import CofferAccess
+import CofferCredentials
+import CofferFoundation
+public import CofferStore
+public import Foundation
+
+/// System health (`system_health`): checks defined as code, results stored with the state each check
+/// settles in (thresholds of failures and passes in a row, maintenance windows), flap detection, an
+/// aggregate per component and overall, and availability over 24 h, 7 d and 30 d.
+public final class HealthMonitor: Sendable {
+    let database: any Database
+    /// Where `command` checks' programs must live (the operator's choice); nil refuses command checks.
+    let commandDirectory: String?
+
+    public init(database: any Database, commandDirectory: String? = nil) {
+        self.database = database
+        self.commandDirectory = commandDirectory.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+    }
+
+    /// A token that may write health checks must not be able to run any program as the service: a command
+    /// check's program must resolve to a file in the operator's `health_command_dir`.
+    func checkCommand(_ check: HealthCheckDefinition) throws {
+        guard check.type == .command, let program = check.command?.first else { return }
+        guard let directory = commandDirectory else {
+            throw SuiteError(.invalid, "health check \(check.name): command checks are off; the operator enables them with health_command_dir (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run")
+        }
+        let resolved = URL(fileURLWithPath: program).resolvingSymlinksInPath()
+        guard resolved.deletingLastPathComponent().path == directory, FileManager.default.isExecutableFile(atPath: resolved.path) else {
+            throw SuiteError(.invalid, "health check \(check.name): \(program) is not an executable program in health_command_dir (\(directory))")
+        }
+    }
+
+    /// A postgres check logs in with a secret's credentials, read by the `health-runner` service identity at
+    /// every run: the writer must be able to read that secret (so a check cannot borrow credentials its writer
+    /// could not see), and it must be one the runner's policy lets it read (secret/health-checks/).
+    func checkCredentials(_ check: HealthCheckDefinition, _ grant: Grant) throws {
+        guard check.type == .postgres, let secret = check.credentialsPath else { return }
+        let data = secret.requestPath("data")
+        guard grant.allows(.read, on: data) else {
+            throw AccessError(.permissionDenied, "health check \(check.name) logs in with \(secret.id): this token needs read on \(data)")
+        }
+        guard ServiceIdentity.healthRunner.allows(.read, on: data) else {
+            throw SuiteError(.invalid, "health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner service may read), not \(secret.id)")
+        }
+    }
+
+    // MARK: definitions
+
+    /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest — all but
+    /// the built-in `coffer` check.
+    /// - Returns: the names added, changed and removed.
+    public func apply(_ grant: Grant, _ checks: [HealthCheckDefinition], prune: Bool) async throws -> (added: [String], changed: [String], removed: [String]) {
+        for check in checks {
+            try check.validate()
+            try checkCommand(check)
+            try checkCredentials(check, grant)
+        }
+        let texts = try checks.map { ($0, try JSONText.encode($0)) }
+        return try await database.transaction { conn in
+            let now = Date().roundedToStoredPrecision
+            var existing: [String: String] = [:]
+            for row in try conn.query("SELECT name, definition FROM health_checks") {
+                existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
+            }
+            var added: [String] = [], changed: [String] = [], removed: [String] = []
+            for (check, text) in texts {
+                guard existing[check.name] != text else { continue }
+                if existing[check.name] == nil { added.append(check.name) } else { changed.append(check.name) }
+                try conn.execute("""
+                    INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name), \(check.component), \(text), \(now))
+                    ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at = excluded.updated_at
+                    """)
+            }
+            if prune {
+                // The built-in check of the service itself stays unless the file names it (to change it).
+                for name in existing.keys.sorted() where name != Self.selfCheck.name && !texts.contains(where: { $0.0.name == name }) {
+                    try conn.execute("DELETE FROM health_checks WHERE name = \(name)")
+                    try conn.execute("DELETE FROM health_state WHERE check_name = \(name)")
+                    removed.append(name)
+                }
+            }
+            return (added.sorted(), changed.sorted(), removed)
+        }
+    }
+
+    public func checks(_ grant: Grant) async throws -> [HealthCheckDefinition] {
+        try await database.read { conn in try Self.definitions(conn) }
+    }
+
+    static func definitions(_ conn: any SQLConnection) throws -> [HealthCheckDefinition] {
+        try conn.query("SELECT definition FROM health_checks ORDER BY name").map { try JSONText.decode(HealthCheckDefinition.self, try $0.decode(String.self, at: 0)) }
+    }
+
+    /// Removes a check (its results stay, for availability history).
+    public func deleteCheck(_ grant: Grant, name: String) async throws {
+        let removed = try await database.transaction { conn in
+            let count = try conn.execute("DELETE FROM health_checks WHERE name = \(name)")
+            try conn.execute("DELETE FROM health_state WHERE check_name = \(name)")
+            return count
+        }
+        guard removed > 0 else { throw SuiteError(.notFound, "no health check named \(name)") }
+    }
+
+    /// The built-in check of the service itself, added when missing (an operator's checks file may remove it).
+    public static let selfCheck: HealthCheckDefinition = {
+        var check = HealthCheckDefinition(name: "coffer", component: "coffer", type: .coffer)
+        check.interval = 10
+        check.timeout = 5
+        check.failAfter = 1
+        check.passAfter = 1
+        return check
+    }()
+
+    /// Adds ``selfCheck`` unless a check of that name exists (start-up).
+    public func ensureSelfCheck(_ grant: Grant) async throws {
+        let text = try JSONText.encode(Self.selfCheck)
+        _ = try await database.transaction { conn in
+            try conn.execute("""
+                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(Date().roundedToStoredPrecision))
+                ON CONFLICT (name) DO NOTHING
+                """)
+        }
+    }
+
+    /// The checks whose last run (by any instance) is an interval old or more.
+    public func due(_ grant: Grant, now: Date = Date()) async throws -> [HealthCheckDefinition] {
+        try await database.read { conn in
+            var last: [String: Date] = [:]
+            for row in try conn.query("SELECT check_name, checked_at FROM health_state") { last[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
+            return try Self.definitions(conn).filter { check in last[check.name].map { now.timeIntervalSince($0) >= Double(check.intervalSeconds) - 0.5 } ?? true }
+        }
+    }
+
+    // MARK: results
+
+    /// Stores results and moves each check's state (thresholds, maintenance, flapping) in one transaction.
+    public func record(_ grant: Grant, _ results: [(HealthCheckDefinition, ProbeResult)], instance: String, at time: Date = Date()) async throws {
+        let now = time.roundedToStoredPrecision
+        try await database.transaction { conn in
+            let windows = try Self.activeMaintenance(conn, at: now)
+            for (check, probe) in results {
+                let state = try conn.queryFirst("SELECT status, failures, successes, flapping, changed_at FROM health_state WHERE check_name = \(check.name)")
+                var status = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "passing") ?? .passing
+                if status == .maintenance { status = .passing }
+                let moved = HealthMath.next(status: status, failures: Int(try state?.decode(Int64.self, at: 1) ?? 0),
+                                            successes: Int(try state?.decode(Int64.self, at: 2) ?? 0), result: probe.result,
+                                            failAfter: check.failThreshold, passAfter: check.passThreshold)
+                let inMaintenance = windows.contains { $0 == "*" || $0 == check.component }
+                let settled: HealthStatus = inMaintenance ? .maintenance : moved.status
+                let recent = try conn.query("SELECT result FROM system_health WHERE check_name = \(check.name) ORDER BY id DESC LIMIT 20")
+                    .compactMap { HealthStatus(rawValue: try $0.decode(String.self, at: 0)) }.reversed() + [probe.result]
+                let flapping = HealthMath.flapping(was: try state?.decode(Bool.self, at: 3) ?? false, results: Array(recent))
+                let previous = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "")
+                let changedAt = previous == settled ? (try state?.decode(Date.self, at: 4) ?? now) : now
+                try conn.execute("""
+                    INSERT INTO system_health (check_name, component, result, status, latency_ms, details, instance, checked_at)
+                    VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs), \(probe.details), \(instance), \(now))
+                    """)
+                try conn.execute("""
+                    INSERT INTO health_state (check_name, status, failures, successes, flapping, changed_at, checked_at)
+                    VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping), \(changedAt), \(now))
+                    ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes = excluded.successes,
+                        flapping = excluded.flapping, changed_at = excluded.changed_at, checked_at = excluded.checked_at
+                    """)
+            }
+        }
+    }
+
+    static func activeMaintenance(_ conn: any SQLConnection, at time: Date) throws -> [String] {
+        try conn.query("SELECT component FROM health_maintenance WHERE starts_at <= \(time) AND ends_at > \(time)").map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Schedules a maintenance window for a component (`*`: all).
+    public func addMaintenance(_ grant: Grant, component: String, from: Date, to: Date, reason: String) async throws {
+        if component != "*" { try Names.check(component, what: "component") }
+        guard from < to else { throw SuiteError(.invalid, "a maintenance window must end after it starts") }
+        let accessor = grant.accessor
+        _ = try await database.transaction { conn in
+            try conn.execute("""
+                INSERT INTO health_maintenance (component, starts_at, ends_at, reason, created_by)
+                VALUES (\(component), \(from.roundedToStoredPrecision), \(to.roundedToStoredPrecision), \(reason), \(accessor))
+                """)
+        }
+    }
+
+    // MARK: reading
+
+    /// Every check's state, each component's (its worst check) and the overall status (the worst component;
+    /// maintenance counts as neither up nor down).
+    public func status(_ grant: Grant) async throws -> (overall: HealthStatus, components: [String: HealthStatus], checks: [CheckState]) {
+        let checks = try await database.read { conn in
+            let definitions = try Self.definitions(conn)
+            var states: [String: SQLRow] = [:]
+            for row in try conn.query("SELECT * FROM health_state") { states[try row.decode(String.self, column: "check_name")] = row }
+            var latest: [String: (Double, String)] = [:]
+            for row in try conn.query("""
+                SELECT h.check_name, h.latency_ms, h.details FROM system_health h
+                JOIN health_state s ON s.check_name = h.check_name AND s.checked_at = h.checked_at
+                """) { latest[try row.decode(String.self, at: 0)] = (try row.decode(Double.self, at: 1), try row.decode(String.self, at: 2)) }
+            return try definitions.map { check -> CheckState in
+                let state = states[check.name]
+                return CheckState(name: check.name, component: check.component,
+                                  status: HealthStatus(rawValue: try state?.decode(String.self, column: "status") ?? "") ?? .passing,
+                                  flapping: try state?.decode(Bool.self, column: "flapping") ?? false,
+                                  changedAt: try state?.decode(Date.self, column: "changed_at") ?? Date(), checkedAt: try state?.decode(Date.self, column: "checked_at"),
+                                  latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
+            }
+        }
+        var components: [String: HealthStatus] = [:]
+        for check in checks {
+            let current = components[check.component]
+            if current == nil || check.status.severity > current!.severity || current == .maintenance { components[check.component] = check.status }
+        }
+        let overall = components.values.filter { $0 != .maintenance }.max { $0.severity < $1.severity } ?? .passing
+        return (overall, components, checks)
+    }
+
+    /// A check's latest results, newest first.
+    public func results(_ grant: Grant, name: String, limit: Int = 100) async throws -> [(Date, HealthStatus, HealthStatus, Double, String)] {
+        guard (1...10_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 10000") }
+        return try await database.read { conn in
+            try conn.query("""
+                SELECT checked_at, result, status, latency_ms, details FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \(Int64(limit))
+                """).map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical,
+                            HealthStatus(rawValue: try $0.decode(String.self, at: 2)) ?? .critical, try $0.decode(Double.self, at: 3), try $0.decode(String.self, at: 4)) }
+        }
+    }
+
+    /// Availability of a check over each window ending now.
+    public func availability(_ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = Date()) async throws -> [Availability] {
+        let longest = windows.max() ?? 86_400
+        let since = now.addingTimeInterval(-longest)
+        let (definition, results, maintenance) = try await database.read { conn -> (HealthCheckDefinition?, [(Date, HealthStatus)], [(Date, Date, String)]) in
+            let definition = try conn.queryScalar(String.self, "SELECT definition FROM health_checks WHERE name = \(name)").map { try JSONText.decode(HealthCheckDefinition.self, $0) }
+            let results = try conn.query("SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \(since.addingTimeInterval(-86_400)) ORDER BY checked_at")
+                .map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical) }
+            let maintenance = try conn.query("SELECT starts_at, ends_at, component FROM health_maintenance WHERE ends_at > \(since)")
+                .map { (try $0.decode(Date.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(String.self, at: 2)) }
+            return (definition, results, maintenance)
+        }
+        guard let definition else { throw SuiteError(.notFound, "no health check named \(name)") }
+        let windowsForComponent = maintenance.filter { $0.2 == "*" || $0.2 == definition.component }.map { ($0.0, $0.1) }
+        return windows.map { window in
+            HealthMath.availability(results: results, maintenance: windowsForComponent, from: now.addingTimeInterval(-window), to: now,
+                                    interval: Double(definition.intervalSeconds))
+        }
+    }
+}
