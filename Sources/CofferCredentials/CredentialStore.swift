@@ -141,12 +141,6 @@ public final class CredentialStore: Sendable {
         let sealer = try keys.sealer()
         let id = path.id
         let now = Date()
-        let (label, wanted): (Int64, Int64) = switch select {
-        case .current: (0, 0)
-        case .number(let version): (0, version)
-        case .pending: (1, 0)
-        case .previous: (2, 0)
-        }
         // One statement for the mount, the secret and the version: this is every service's hot path.
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?, String?)? in
             guard let row = try conn.queryFirst("""
@@ -155,8 +149,7 @@ public final class CredentialStore: Sendable {
                 FROM kv_mounts m
                 LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
                 LEFT JOIN api_credential_versions v
-                       ON v.id = s.id AND v.version = CASE WHEN \(label) = 1 THEN s.pending_version WHEN \(label) = 2 THEN s.previous_version
-                                                           WHEN \(wanted) = 0 THEN s.current_version ELSE \(wanted) END
+                       ON v.id = s.id AND v.version = \(select.joinedVersion)
                 WHERE m.path = \(path.mount)
                 """) else {
                 throw MountStore.notMounted(path.mount)
@@ -167,7 +160,7 @@ public final class CredentialStore: Sendable {
             try Self.verify(row, id: id, sealer: sealer)
             guard try row.decode(Int64?.self, column: "version") != nil else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
-            if label == 2, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
+            if select == .previous, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
             let customText: String? = try row.decode(column: "custom_metadata")
             let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             let term: Int64? = try row.decode(column: "key_term")

@@ -1,3 +1,4 @@
+import CofferStore
 public import Foundation
 
 /// One version's facts (KV v2 `versions` entries and a read's `metadata`).
@@ -112,11 +113,25 @@ public struct VersionLabels: Sendable, Equatable {
 public enum VersionSelector: Sendable, Equatable {
     /// The `current` label: what a plain read returns.
     case current
+    /// A version by its number (1 or more; the routes map Vault's `version=0` to ``current``).
     case number(Int64)
     /// A rotation's new value before its finish step.
     case pending
     /// The value before the last rotation, during its grace period.
     case previous
+}
+
+extension VersionSelector {
+    /// The version number a read joins on, as SQL over the secret row `s`: a label names its column, a number is
+    /// bound. (Each case is its own statement text, so each gets its own prepared plan.)
+    var joinedVersion: SQLQuery {
+        switch self {
+        case .current: "s.current_version"
+        case .pending: "s.pending_version"
+        case .previous: "s.previous_version"
+        case .number(let version): "\(version)"
+        }
+    }
 }
 
 /// A metadata write (`POST` or `PATCH metadata/:path`): `nil` leaves a field as it is.
