@@ -40,6 +40,10 @@ public struct AccessError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// The thing asked for does not exist, or is deleted, expired or not visible: Vault's bare 404 with an empty
+    /// `errors` list, which clients (hvac among them) read as "nothing there" rather than as a failure.
+    public static let missing = AccessError(.notFound, "")
+
     /// Vault's words for every token or policy refusal; clients match on them.
     public static let permissionDenied = AccessError(.permissionDenied, "permission denied")
 }

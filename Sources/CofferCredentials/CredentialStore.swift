@@ -168,7 +168,7 @@ public final class CredentialStore: Sendable {
             return (try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } },
                     try row.decode(String?.self, column: "secret_uid"))
         }
-        guard let (metadata, custom, encrypted, uid) = found else { throw AccessError(.notFound, "") }
+        guard let (metadata, custom, encrypted, uid) = found else { throw AccessError.missing }
         usage.record(id, at: now)
         guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: custom) }
         let data = try sealer.open(encrypted, binding: Self.binding(id, uid: uid, version: metadata.version))
@@ -187,7 +187,7 @@ public final class CredentialStore: Sendable {
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             return try Self.metadata(path, sealer: sealer, on: conn, versions: true)
         }
-        guard let found else { throw AccessError(.notFound, "") }
+        guard let found else { throw AccessError.missing }
         return found
     }
 
@@ -214,7 +214,7 @@ public final class CredentialStore: Sendable {
                 """).map { try $0.decode(String.self, at: 0) }
         }
         let keys = ListedKeys.under(prefix, in: paths)
-        guard !keys.isEmpty else { throw AccessError(.notFound, "") }
+        guard !keys.isEmpty else { throw AccessError.missing }
         return keys
     }
 

@@ -142,7 +142,7 @@ public final class DatabaseEngine: Sendable {
     }
 
     public func connection(_ grant: Grant, _ name: String) async throws -> DatabaseConnection {
-        guard let found = try await storedConnection(name) else { throw AccessError(.notFound, "") }
+        guard let found = try await storedConnection(name) else { throw AccessError.missing }
         return found
     }
 
@@ -202,7 +202,7 @@ public final class DatabaseEngine: Sendable {
 
     public func role(_ grant: Grant, _ name: String) async throws -> DatabaseRole {
         guard let found = try await storedRole(name) else {
-            throw AccessError(.notFound, "")
+            throw AccessError.missing
         }
         return found
     }
@@ -233,7 +233,7 @@ public final class DatabaseEngine: Sendable {
         do { role = try await self.role(grant, name) } catch let error as AccessError where error.code == .notFound {
             throw AccessError(.invalidRequest, "unknown role: \(name) (see database/roles)")
         }
-        guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError(.notFound, "") }
+        guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError.missing }
         guard connection.allows(role: role.name) else {
             throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
         }
@@ -313,7 +313,7 @@ public final class DatabaseEngine: Sendable {
         let role = try? await role(grant, lease.roleName)
         let wanted = now.addingTimeInterval(Double(increment ?? (role.map { $0.defaultTTL > 0 ? $0.defaultTTL : 3600 } ?? 3600)))
         let expires = min(wanted, lease.maxExpiresAt)
-        guard let (connection, adminPassword) = try await admin(lease.dbName) else { throw AccessError(.notFound, "") }
+        guard let (connection, adminPassword) = try await admin(lease.dbName) else { throw AccessError.missing }
         let username = lease.username, until = Self.expiration(expires)
         do {
             try await Blocking.run {

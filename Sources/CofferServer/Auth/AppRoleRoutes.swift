@@ -16,7 +16,7 @@ struct AppRoleRoutes: Sendable {
         router.onList(base) { _, context, grant in try await listRoles(grant, try mount(context)) }
         router.on("\(base)/:name", method: .get) { _, context, grant in
             guard let role = try await appRole.read(grant, mount: try mount(context), name: try context.parameters.require("name")) else {
-                throw APIError(.notFound, [])
+                throw APIError.missing
             }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleBody(role)))
         }
@@ -26,7 +26,7 @@ struct AppRoleRoutes: Sendable {
         }
         router.on("\(base)/:name/role-id", method: .get) { _, context, grant in
             guard let role = try await appRole.read(grant, mount: try mount(context), name: try context.parameters.require("name")) else {
-                throw APIError(.notFound, [])
+                throw APIError.missing
             }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["role_id": role.roleID]))
         }
@@ -47,7 +47,7 @@ struct AppRoleRoutes: Sendable {
                 let (mount, name) = (try mount(context), try context.parameters.require("name"))
                 let body = try await Body.decode(RoleIDRequest.self, request, context)
                 guard let roleID = body.role_id, !roleID.isEmpty else { throw APIError(.badRequest, "role_id is required") }
-                guard var role = try await appRole.read(grant, mount: mount, name: name) else { throw APIError(.notFound, []) }
+                guard var role = try await appRole.read(grant, mount: mount, name: name) else { throw APIError.missing }
                 role.roleID = roleID
                 try await appRole.write(grant, mount: mount, role)
                 return Response(status: .noContent)
@@ -84,7 +84,7 @@ struct AppRoleRoutes: Sendable {
                 let body = try await Body.decode(SecretIDLookup.self, request, context)
                 guard let accessor = body.secret_id_accessor, !accessor.isEmpty else { throw APIError(.badRequest, "secret_id_accessor is required") }
                 guard let entry = try await appRole.lookupSecretID(grant, mount: try mount(context), role: try context.parameters.require("name"),
-                                                                   accessor: accessor) else { throw APIError(.notFound, []) }
+                                                                   accessor: accessor) else { throw APIError.missing }
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
             }
             router.on("\(base)/:name/secret-id-accessor/destroy", method: method) { request, context, grant in
@@ -146,13 +146,13 @@ struct AppRoleRoutes: Sendable {
 
     private func listRoles(_ grant: Grant, _ mount: String) async throws -> Response {
         let names = try await appRole.list(grant, mount: mount)
-        guard !names.isEmpty else { throw APIError(.notFound, []) }
+        guard !names.isEmpty else { throw APIError.missing }
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
     }
 
     private func listSecretIDs(_ grant: Grant, _ mount: String, _ role: String) async throws -> Response {
         let accessors = try await appRole.listSecretIDs(grant, mount: mount, role: role)
-        guard !accessors.isEmpty else { throw APIError(.notFound, []) }
+        guard !accessors.isEmpty else { throw APIError.missing }
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": accessors]))
     }
 

@@ -12,11 +12,11 @@ struct TokenRoutes: Sendable {
     func register(on router: GatedRouter) {
         router.onList("/v1/auth/token/roles") { _, _, grant in
             let names = try await roles.list(grant)
-            guard !names.isEmpty else { throw APIError(.notFound, []) }
+            guard !names.isEmpty else { throw APIError.missing }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
         }
         router.on("/v1/auth/token/roles/:name", method: .get) { _, context, grant in
-            guard let role = try await roles.read(grant, name: try context.parameters.require("name")) else { throw APIError(.notFound, []) }
+            guard let role = try await roles.read(grant, name: try context.parameters.require("name")) else { throw APIError.missing }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleData(role)))
         }
         router.on("/v1/auth/token/roles/:name", method: .delete) { _, context, grant in

@@ -20,6 +20,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.retryAfter = retryAfter
     }
 
+    /// Vault's bare 404 (`{"errors":[]}`): an unknown path, or an item that does not exist.
+    public static let missing = APIError(.notFound, [])
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = VaultJSON.response(status: status, ErrorBody(errors: errors))
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
@@ -35,7 +38,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 public enum VaultJSON {
     /// A list answer in Vault's shape, `{"data": {"keys": [...]}}`; an empty list is a 404 with no errors, as Vault answers it.
     static func keys(_ names: [String]) throws -> Response {
-        guard !names.isEmpty else { throw APIError(.notFound, []) }
+        guard !names.isEmpty else { throw APIError.missing }
         return response(status: .ok, VaultEnvelope(data: ["keys": names]))
     }
 

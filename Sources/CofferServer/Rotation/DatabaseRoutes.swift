@@ -92,7 +92,7 @@ struct DatabaseRoutes: Sendable {
             router.onList(path, access: .sudo) { _, _, grant in
                 let prefix = String(grant.path.dropFirst("sys/leases/lookup".count).drop { $0 == "/" })
                 let keys = try await engine.leaseKeys(grant, prefix: prefix)
-                guard !keys.isEmpty else { throw APIError(.notFound, []) }
+                guard !keys.isEmpty else { throw APIError.missing }
                 return try VaultJSON.keys(keys)
             }
         }
@@ -199,7 +199,7 @@ struct DatabaseRoutes: Sendable {
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
             let stored = grant.delegated(to: Self.storage)
             let metadata = try await credentials.rotationMetadata(stored, path)
-            guard case .found(let secret) = try await credentials.read(stored, path) else { throw APIError(.notFound, []) }
+            guard case .found(let secret) = try await credentials.read(stored, path) else { throw APIError.missing }
             grant.auditSensitive("data", secret: secret.data)
             guard let username = PostgresRoleField.username(secret.data), let password = PostgresRoleField.password(secret.data) else {
                 throw APIError(.badRequest, "the static role has no password yet: rotate it (database/rotate-role/\(path.path))")
@@ -223,7 +223,7 @@ struct DatabaseRoutes: Sendable {
     private func staticRole(_ grant: Grant, _ path: SecretPath) async throws -> (SecretMetadata, String) {
         let metadata = try await credentials.rotationMetadata(grant, path)
         guard case .found(let secret) = try await credentials.read(grant, path), let username = PostgresRoleField.username(secret.data) else {
-            throw APIError(.notFound, [])
+            throw APIError.missing
         }
         return (metadata, username)
     }

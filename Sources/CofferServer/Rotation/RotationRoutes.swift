@@ -24,7 +24,7 @@ struct RotationRoutes: Sendable {
         router.on("/v1/coffer/rotation/rotate/**", method: .post, operation: .rotate) { request, context, grant in
             let body = try await Body.decodeIfPresent(RunBody.self, request, context) ?? RunBody()
             let prefix = "coffer/rotation/rotate/"
-            guard grant.path.hasPrefix(prefix) else { throw APIError(.notFound, []) }
+            guard grant.path.hasPrefix(prefix) else { throw APIError.missing }
             let path = try Self.secretPath(String(grant.path.dropFirst(prefix.count)))
             let outcomes = try await engine.run(grant, only: path, dryRun: body.dry_run ?? false, idempotencyKey: body.idempotency_key)
             return answer(outcomes, grant: grant)

@@ -20,7 +20,7 @@ struct PolicyRoutes: Sendable {
                 let name = try canonical(context, grant, needing: .read)
                 // `root` has no text: it is built in.
                 let text = name == Policy.rootName ? "" : try await policies.read(name)
-                guard let text else { throw APIError(.notFound, []) }
+                guard let text else { throw APIError.missing }
                 if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["name": name, "rules": text])) }
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: ["name": name, "policy": text]))
             }

@@ -168,10 +168,10 @@ struct KVRoutes: Sendable {
     /// The mount and the rest of the path after `/<kind>/`, from the resource the Gate decided on (never the URL).
     private func parts(_ grant: Grant, kind: String) throws -> (mount: String, rest: String) {
         let path = grant.path
-        guard let slash = path.firstIndex(of: "/") else { throw APIError(.notFound, []) }
+        guard let slash = path.firstIndex(of: "/") else { throw APIError.missing }
         let mount = String(path[..<slash])
         let after = path[path.index(after: slash)...]
-        guard after.hasPrefix(kind) else { throw APIError(.notFound, []) }
+        guard after.hasPrefix(kind) else { throw APIError.missing }
         let rest = after.dropFirst(kind.count)
         return (mount, String(rest.hasPrefix("/") ? rest.dropFirst() : rest))
     }

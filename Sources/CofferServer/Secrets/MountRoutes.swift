@@ -50,7 +50,7 @@ struct MountRoutes: Sendable {
         }
         router.on("/v1/sys/mounts/:path", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")
-            guard let mount = try await mounts.mount(path) else { throw APIError(.notFound, []) }
+            guard let mount = try await mounts.mount(path) else { throw APIError.missing }
             return VaultJSON.response(status: .ok, FlatEnvelope(fields: MountEntry(mount)))
         }
         router.on("/v1/sys/mounts/:path", method: .delete) { _, context, grant in

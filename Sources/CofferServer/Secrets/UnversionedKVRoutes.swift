@@ -47,7 +47,7 @@ struct UnversionedKVRoutes: Sendable {
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": keys]))
             case .get:
                 let path = try SecretPath(mount: mount, path: rest)
-                guard let secret = try await store.readUnversioned(grant, path) else { throw APIError(.notFound, []) }
+                guard let secret = try await store.readUnversioned(grant, path) else { throw APIError.missing }
                 grant.auditSensitive("data", secret: secret)
                 let lease = Self.leaseDuration(secret.bytes)
                 return SecretBody.response(status: .ok, prefix: VaultEnvelope<NoData>.prefix(leaseDuration: lease), secret: secret.bytes,

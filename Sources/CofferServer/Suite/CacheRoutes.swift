@@ -12,7 +12,7 @@ struct CacheRoutes: Sendable {
     func register(on router: GatedRouter) {
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, _, grant in
             let key = try Self.key(grant)
-            guard let value = try await cache.get(grant, key) else { throw APIError(.notFound, []) }
+            guard let value = try await cache.get(grant, key) else { throw APIError.missing }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -26,7 +26,7 @@ struct CacheRoutes: Sendable {
             }
         }
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, _, grant in
-            guard try await cache.delete(grant, try Self.key(grant)) else { throw APIError(.notFound, []) }
+            guard try await cache.delete(grant, try Self.key(grant)) else { throw APIError.missing }
             return Response(status: .noContent)
         }
         router.onList("/v1/coffer/cache/namespaces") { _, _, grant in
@@ -52,7 +52,7 @@ struct CacheRoutes: Sendable {
     /// decoded once before routing (a key is never decoded a second time).
     static func key(_ grant: Grant) throws -> CacheKey {
         let segments = grant.resource.segments
-        guard segments.count == 5, segments[0...2].elementsEqual(["coffer", "cache", "entries"]) else { throw APIError(.notFound, []) }
+        guard segments.count == 5, segments[0...2].elementsEqual(["coffer", "cache", "entries"]) else { throw APIError.missing }
         return CacheKey(namespace: String(segments[3]), key: String(segments[4]))
     }
 
