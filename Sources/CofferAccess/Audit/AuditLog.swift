@@ -6,57 +6,6 @@ import Foundation
 public import Logging
 import Synchronization
 
-/// How the audit trail is written.
-public struct AuditConfiguration: Sendable {
-    /// A request whose entry is not durable within this time fails with 503, and its result is withheld.
-    public var durableWithin: Duration
-    /// A signed checkpoint after this many entries…
-    public var checkpointEvery: Int64
-    /// …or after this long, whichever comes first.
-    public var checkpointInterval: Duration
-    /// Where checkpoints are also written, outside the database.
-    public var witness: AuditWitness
-    /// Most entries in one group commit.
-    public var batchLimit: Int
-    /// Entries waiting beyond this are refused at once (503) instead of queueing without bound.
-    public var maxPending: Int
-    /// Extra copies of every committed entry as JSON lines (a file a SIEM tails, or stdout). Best effort:
-    /// the database is the trail; a copy that cannot be written is logged, not fatal.
-    public var copies: [AuditCopy]
-    /// Where `sys/audit` devices may write.
-    public var deviceLimits: AuditDeviceLimits
-
-    public init(durableWithin: Duration = .seconds(2), checkpointEvery: Int64 = 1000, checkpointInterval: Duration = .seconds(60),
-                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = [],
-                deviceLimits: AuditDeviceLimits = .init()) {
-        self.copies = copies
-        self.deviceLimits = deviceLimits
-        self.durableWithin = durableWithin
-        self.checkpointEvery = checkpointEvery
-        self.checkpointInterval = checkpointInterval
-        self.witness = witness
-        self.batchLimit = batchLimit
-        self.maxPending = maxPending
-    }
-}
-
-/// Where committed entries are also copied, one JSON line each (the format of `coffer audit export`).
-public enum AuditCopy: Sendable, Equatable {
-    case file(String)
-    case stdout
-}
-
-/// The append-only witness of checkpoints, outside the database: a chain alone cannot show that its
-/// newest entries were cut off, a checkpoint kept elsewhere can.
-public enum AuditWitness: Sendable, Equatable {
-    /// A file opened for appending (in another folder, ideally on another disk or a log shipper's input).
-    case file(String)
-    /// Standard output, one JSON line per checkpoint (for a container's log collector).
-    case stdout
-    /// The service log at `notice` level (the default when nothing else is configured).
-    case log
-}
-
 /// The tamper-evident audit trail: entries numbered without gaps, hash-chained, committed in groups,
 /// checkpointed with Ed25519 signatures.
 ///
@@ -202,7 +151,6 @@ public final class AuditLog: Sendable {
         }
         if start { Task(executorPreference: writer) { await self.drain() } }
     }
-
 
     static let unavailable = AccessError(.auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
 
@@ -383,64 +331,6 @@ public final class AuditLog: Sendable {
                 logger.error("cannot write the audit witness file", metadata: ["coffer.path": "\(path)", "coffer.error": "\(error)"])
                 state.withLock { $0.health = .failing("cannot write the audit witness file \(path)") }
             }
-        }
-    }
-}
-
-/// A checkpoint as one JSON line (the witness file's format, and `coffer audit verify --witness`).
-public struct AuditCheckpointLine: Codable, Sendable {
-    public let sequence: Int64
-    public let head: String
-    /// Microseconds since the epoch (exactly what was signed).
-    public let time_us: Int64
-    public let signature: String
-    /// The checkpoint before it (absent for version 1 checkpoints).
-    public let previous: Int64?
-
-    public init(_ checkpoint: AuditCheckpoint) {
-        sequence = checkpoint.sequence
-        head = Hex.encode(checkpoint.head)
-        time_us = checkpoint.time.microsecondsSinceEpoch
-        signature = Hex.encode(checkpoint.signature)
-        previous = checkpoint.previous
-    }
-
-    public var checkpoint: AuditCheckpoint? {
-        guard let head = Hex.decode(head), let signature = Hex.decode(signature) else { return nil }
-        return AuditCheckpoint(sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature, previous: previous)
-    }
-
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
-}
-
-/// Appending to the witness file: opened with O_APPEND, written in one call, fsynced.
-public enum AuditWitnessFile {
-    public static func append(_ line: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AccessError(.auditUnavailable, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array((line + "\n").utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw AccessError(.auditUnavailable, "cannot append to \(path)") }
-    }
-
-    /// The newest checkpoint in a witness file, or `nil` for an empty or missing file.
-    public static func newest(in path: String) throws -> AuditCheckpoint? {
-        try all(in: path).max { $0.sequence < $1.sequence }
-    }
-
-    /// Every checkpoint in a witness file, in file order; empty for an empty or missing file.
-    public static func all(in path: String) throws -> [AuditCheckpoint] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map { line in
-            guard let parsed = try? JSONDecoder().decode(AuditCheckpointLine.self, from: Data(line.utf8)), let checkpoint = parsed.checkpoint else {
-                throw AccessError(.invalidRequest, "the witness file \(path) has a line that is not a checkpoint")
-            }
-            return checkpoint
         }
     }
 }
