@@ -6,7 +6,7 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("InternalImportsByDefault")
 ]
 
 let package = Package(
@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
         .library(name: "CofferKeys", targets: ["CofferKeys"]),
         .library(name: "CofferStore", targets: ["CofferStore"]),
-        .library(name: "CofferServer", targets: ["CofferServer"]),
+        .library(name: "CofferServer", targets: ["CofferServer"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Property-based tests (swift-testing): the Gate's path decoding and decisions over random paths and encodings.
-        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1")
     ],
     targets: [
         .systemLibrary(
@@ -105,7 +105,9 @@ let package = Package(
         ),
         .target(
             name: "CofferHealth",
-            dependencies: ["CofferAccess", "CofferCredentials", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CofferAccess", "CofferCredentials", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -121,7 +123,7 @@ let package = Package(
                 "CSodium",
                 "CofferFoundation",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio")
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,7 +144,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             swiftSettings: swiftSettings
         ),
@@ -150,7 +152,7 @@ let package = Package(
             name: "CofferTesting",
             dependencies: [
                 "CofferStore",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),
@@ -170,7 +172,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl")
             ],
             swiftSettings: swiftSettings
         ),
@@ -192,7 +194,7 @@ let package = Package(
                 "CLibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             swiftSettings: swiftSettings
         ),
@@ -204,8 +206,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferAccessTests",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting",
-                           .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting",
+                .product(name: "PropertyBased", package: "swift-property-based")
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -232,11 +236,11 @@ let package = Package(
                 "CofferStore",
                 "CofferTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PropertyBased", package: "swift-property-based")
             ],
             // Python scripts run by the hvac tests, and databases an older release wrote (read by path, not bundled).
             exclude: ["Hvac", "Fixtures"],
             swiftSettings: swiftSettings
-        ),
+        )
     ]
 )

@@ -11,10 +11,13 @@ import ServiceLifecycle
 /// The service the benches measure: prepared on `url` (an empty database), initialised with a key file
 /// and unsealed, listening on a loopback port chosen by the system once served. Returns its root token too.
 /// Model artifacts go to a new temporary folder (`server.models.blobs.root`), not the working directory.
-func unsealedServer(url: String, label: String, logger: Logger, cacheMemory: Int? = nil) async throws -> (server: CofferServer, root: String) {
+func unsealedServer(url: String, label: String, logger: Logger, cacheMemory: Int? = nil) async throws -> (
+    server: CofferServer, root: String
+) {
     let artifacts = NSTemporaryDirectory() + "coffer-bench-artifacts-" + UUID().uuidString
-    let configuration = try ServerConfiguration(flags: .init(listen: "127.0.0.1:0", database: url, artifactPath: artifacts, cacheMemory: cacheMemory.map(String.init)),
-                                                environment: .init(), file: .init())
+    let configuration = try ServerConfiguration(
+        flags: .init(listen: "127.0.0.1:0", database: url, artifactPath: artifacts, cacheMemory: cacheMemory.map(String.init)),
+        environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
     guard await !server.keys.status.initialized else {
         throw ValidationError("the \(label) database is already initialised: point the bench at an empty database")

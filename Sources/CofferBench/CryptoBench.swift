@@ -39,35 +39,47 @@ struct CryptoBench: AsyncParsableCommand {
         randombytes_buf(&rawKey, 32)
         let rawAD = Array("api_credentials|app/database|3".utf8)
         var plaintext = secret.unprotectedCopy()
-        defer { Wipe.bytes(&plaintext); Wipe.bytes(&rawKey) }
+        defer {
+            Wipe.bytes(&plaintext)
+            Wipe.bytes(&rawKey)
+        }
 
         var bestLayer = Double.infinity, bestRaw = Double.infinity
         for _ in 0..<max(1, repeats) {
-            bestLayer = min(bestLayer, try time {
-                for _ in 0..<count {
-                    let value = try sealer.seal(secret, binding: binding)
-                    let opened = try sealer.open(value, binding: binding)
-                    precondition(opened.count == 256)
-                }
-            })
-            bestRaw = min(bestRaw, try time {
-                var nonce = [UInt8](repeating: 0, count: 24)
-                var ciphertext = [UInt8](repeating: 0, count: 256 + 16)
-                var output = [UInt8](repeating: 0, count: 256)
-                var length: UInt64 = 0
-                for _ in 0..<count {
-                    randombytes_buf(&nonce, 24)
-                    crypto_aead_xchacha20poly1305_ietf_encrypt(&ciphertext, &length, plaintext, 256, rawAD, UInt64(rawAD.count), nil, nonce, rawKey)
-                    guard crypto_aead_xchacha20poly1305_ietf_decrypt(&output, &length, nil, ciphertext, 272, rawAD, UInt64(rawAD.count), nonce, rawKey) == 0
-                    else { throw ValidationError("raw decrypt failed") }
-                }
-                Wipe.bytes(&output)
-            })
+            bestLayer = min(
+                bestLayer,
+                try time {
+                    for _ in 0..<count {
+                        let value = try sealer.seal(secret, binding: binding)
+                        let opened = try sealer.open(value, binding: binding)
+                        precondition(opened.count == 256)
+                    }
+                })
+            bestRaw = min(
+                bestRaw,
+                try time {
+                    var nonce = [UInt8](repeating: 0, count: 24)
+                    var ciphertext = [UInt8](repeating: 0, count: 256 + 16)
+                    var output = [UInt8](repeating: 0, count: 256)
+                    var length: UInt64 = 0
+                    for _ in 0..<count {
+                        randombytes_buf(&nonce, 24)
+                        crypto_aead_xchacha20poly1305_ietf_encrypt(
+                            &ciphertext, &length, plaintext, 256, rawAD, UInt64(rawAD.count), nil, nonce, rawKey)
+                        guard
+                            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                                &output, &length, nil, ciphertext, 272, rawAD, UInt64(rawAD.count), nonce, rawKey) == 0
+                        else { throw ValidationError("raw decrypt failed") }
+                    }
+                    Wipe.bytes(&output)
+                })
         }
         let layerRate = Double(count) / bestLayer, rawRate = Double(count) / bestRaw
         print("")
         print("work                                   hierarchy ops/s   raw libsodium ops/s   ratio")
-        print("encrypt+decrypt, 256-byte secret      " + String(format: "%-18.0f%-22.0f%.1f%%", layerRate, rawRate, layerRate / rawRate * 100))
+        print(
+            "encrypt+decrypt, 256-byte secret      " + String(format: "%-18.0f%-22.0f%.1f%%", layerRate, rawRate, layerRate / rawRate * 100)
+        )
         await keys.seal()
         await db.close()
     }

@@ -29,7 +29,9 @@ struct GateBench: AsyncParsableCommand {
         var logger = Logger(label: "coffer.bench")
         logger.logLevel = .critical
         print(machineDescription())
-        print("HTTP over loopback: wrk, 1 thread, \(concurrency) connections, \(seconds) s per measurement, alternating sides; best of \(repeats)")
+        print(
+            "HTTP over loopback: wrk, 1 thread, \(concurrency) connections, \(seconds) s per measurement, alternating sides; best of \(repeats)"
+        )
         print("")
         print(pad("backend", 12) + pad("work", 44) + pad("rate/s", 12) + "ratio")
         // Fresh databases: a temporary SQLite file, and a new schema on the PostgreSQL server.
@@ -60,15 +62,18 @@ struct GateBench: AsyncParsableCommand {
         let sequentialStart = ContinuousClock.now
         for _ in 0..<200 { _ = try await server.gate.perform(noop, status: { _ in 204 }) { _ in 0 } }
         let latency = seconds(ContinuousClock.now - sequentialStart) / 200 * 1e6
-        print(pad(label, 12) + pad("Gate.perform in-process, 64 callers", 44) + pad(String(format: "%.0f", Double(inProcessCount) / inProcessSeconds), 12)
-              + String(format: "%.0f µs CPU per call; one caller: %.0f µs per call (a commit each)", cpuPerCall, latency))
+        print(
+            pad(label, 12) + pad("Gate.perform in-process, 64 callers", 44)
+                + pad(String(format: "%.0f", Double(inProcessCount) / inProcessSeconds), 12)
+                + String(format: "%.0f µs CPU per call; one caller: %.0f µs per call (a commit each)", cpuPerCall, latency))
 
         let router = server.makeGatedRouter()
         router.on("/v1/sys/bench/noop", method: .get) { _, _, _ in Response(status: .noContent) }
         router.probe("/v1/sys/bench/bypass", method: .get) { _, _ in Response(status: .noContent) }
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(router: router.hummingbirdRouter, server: .vaultHTTP1(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let app = Application(
+            router: router.hummingbirdRouter, server: .vaultHTTP1(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let serving = Task { try await group.run() }
         var ports = portStream.makeAsyncIterator()
@@ -81,8 +86,9 @@ struct GateBench: AsyncParsableCommand {
         await group.triggerGracefulShutdown()
         try await serving.value
         let served = Double(server.gate.audit.committedEntries) / Double(max(1, server.gate.audit.commits))
-        print(pad(label, 12) + pad("no-op through the Gate (durable audit)", 44) + pad(String(format: "%.0f", gatedRate), 12)
-              + String(format: "%.1f%% of bypassed; %.1f audit entries per commit", gatedRate / bypassRate * 100, served))
+        print(
+            pad(label, 12) + pad("no-op through the Gate (durable audit)", 44) + pad(String(format: "%.0f", gatedRate), 12)
+                + String(format: "%.1f%% of bypassed; %.1f audit entries per commit", gatedRate / bypassRate * 100, served))
         print(pad(label, 12) + pad("no-op, Gate bypassed", 44) + pad(String(format: "%.0f", bypassRate), 12))
 
         // Audit entries per second: group commit against one commit per entry, same appenders.
@@ -90,11 +96,15 @@ struct GateBench: AsyncParsableCommand {
         var grouped = 0.0, single = 0.0, perCommit = 0.0
         for _ in 0..<max(1, repeats) {
             let (rate, average) = try await appendRate(server.database, AuditConfiguration(batchLimit: 512), signer: signer, logger: logger)
-            if rate > grouped { grouped = rate; perCommit = average }
+            if rate > grouped {
+                grouped = rate
+                perCommit = average
+            }
             single = max(single, try await appendRate(server.database, AuditConfiguration(batchLimit: 1), signer: signer, logger: logger).0)
         }
-        print(pad(label, 12) + pad("audit entries, group commit", 44) + pad(String(format: "%.0f", grouped), 12)
-              + String(format: "%.1fx one commit per entry; %.1f entries per commit", grouped / single, perCommit))
+        print(
+            pad(label, 12) + pad("audit entries, group commit", 44) + pad(String(format: "%.0f", grouped), 12)
+                + String(format: "%.1fx one commit per entry; %.1f entries per commit", grouped / single, perCommit))
         print(pad(label, 12) + pad("audit entries, one commit per entry", 44) + pad(String(format: "%.0f", single), 12))
         await server.keys.seal()
         await server.database.close()
@@ -104,7 +114,9 @@ struct GateBench: AsyncParsableCommand {
         try await Wrk.run(url, token: token, connections: concurrency, seconds: seconds).rate
     }
 
-    private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, signer: SigningKeyHandle, logger: Logger) async throws -> (Double, Double) {
+    private func appendRate(_ database: any Database, _ configuration: AuditConfiguration, signer: SigningKeyHandle, logger: Logger)
+        async throws -> (Double, Double)
+    {
         let log = AuditLog(database: database, configuration: configuration, logger: logger) { signer }
         let entries = entries, concurrency = concurrency
         let started = ContinuousClock.now
@@ -112,8 +124,10 @@ struct GateBench: AsyncParsableCommand {
             for worker in 0..<concurrency {
                 group.addTask {
                     for index in stride(from: worker, to: entries, by: concurrency) {
-                        try await log.append(AuditEntry(kind: .request, time: Date(), requestID: "bench-\(index)", accessor: "bench", displayName: "bench",
-                                                        path: "sys/bench/noop", operation: "read", decision: "allow", status: 0, extra: []))
+                        try await log.append(
+                            AuditEntry(
+                                kind: .request, time: Date(), requestID: "bench-\(index)", accessor: "bench", displayName: "bench",
+                                path: "sys/bench/noop", operation: "read", decision: "allow", status: 0, extra: []))
                     }
                 }
             }

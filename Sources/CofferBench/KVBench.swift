@@ -31,8 +31,9 @@ struct KVBench: AsyncParsableCommand {
         print(machineDescription())
         print("wrk, 1 thread, \(seconds) s per measurement; the read is GET secret/data/bench/api (256-byte value) with a service token")
         print("")
-        print(pad("backend", 12) + pad("conns", 7) + pad("health/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8)
-              + pad("read/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8) + "read/health")
+        print(
+            pad("backend", 12) + pad("conns", 7) + pad("health/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8)
+                + pad("read/s", 10) + pad("p50 ms", 8) + pad("p99 ms", 8) + "read/health")
         try await forEachBackend(target: "bench-kv") { url, label in
             try await measure(url: url, label: label, counts: counts, logger: logger)
         }
@@ -49,7 +50,8 @@ struct KVBench: AsyncParsableCommand {
         var json = try JSONValue.object(["api_key": .string(value)]).encoded()
         let data = SecureHandle(SecureBytes(copying: json))
         json.withUnsafeMutableBytes { Wipe.raw($0) }
-        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench/api", operation: .write), status: { _ in 200 }) { grant in
+        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench/api", operation: .write), status: { _ in 200 })
+        { grant in
             try await server.credentials.write(grant, try SecretPath(mount: "secret", path: "bench/api"), data: data, cas: nil)
         }
 
@@ -59,14 +61,22 @@ struct KVBench: AsyncParsableCommand {
                 let cpu0 = processCPUSeconds()
                 let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: count, seconds: seconds)
                 let cpu1 = processCPUSeconds()
-                let read = try await Wrk.run("http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: token, connections: count, seconds: seconds)
+                let read = try await Wrk.run(
+                    "http://127.0.0.1:\(port)/v1/secret/data/bench/api", token: token, connections: count, seconds: seconds)
                 let cpu2 = processCPUSeconds()
-                let healthCPU = (cpu1 - cpu0) / (health.rate * Double(seconds)) * 1e6, readCPU = (cpu2 - cpu1) / (read.rate * Double(seconds)) * 1e6
-                print(pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10) + pad(String(format: "%.2f", health.p50), 8)
-                      + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10) + pad(String(format: "%.2f", read.p50), 8)
-                      + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
-                      + String(format: "   server CPU per request: health %.0f µs, read %.0f µs; %.1f audit entries per commit", healthCPU, readCPU,
-                               Double(server.gate.audit.committedEntries - entriesBefore) / Double(max(1, server.gate.audit.commits - commitsBefore))))
+                let healthCPU = (cpu1 - cpu0) / (health.rate * Double(seconds)) * 1e6,
+                    readCPU = (cpu2 - cpu1) / (read.rate * Double(seconds)) * 1e6
+                print(
+                    pad(label, 12) + pad(String(count), 7) + pad(String(format: "%.0f", health.rate), 10)
+                        + pad(String(format: "%.2f", health.p50), 8)
+                        + pad(String(format: "%.2f", health.p99), 8) + pad(String(format: "%.0f", read.rate), 10)
+                        + pad(String(format: "%.2f", read.p50), 8)
+                        + pad(String(format: "%.2f", read.p99), 8) + String(format: "%.1f%%", read.rate / health.rate * 100)
+                        + String(
+                            format: "   server CPU per request: health %.0f µs, read %.0f µs; %.1f audit entries per commit", healthCPU,
+                            readCPU,
+                            Double(server.gate.audit.committedEntries - entriesBefore)
+                                / Double(max(1, server.gate.audit.commits - commitsBefore))))
             }
         }
     }

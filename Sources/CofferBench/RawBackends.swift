@@ -115,7 +115,9 @@ final class RawPostgres: RawBackend {
                 return PQexecPrepared(connection, "read", 1, &values, nil, nil, 0)
             }
             defer { PQclear(result) }
-            guard PQresultStatus(result) == PGRES_TUPLES_OK else { throw RawFailure(description: String(cString: PQerrorMessage(connection))) }
+            guard PQresultStatus(result) == PGRES_TUPLES_OK else {
+                throw RawFailure(description: String(cString: PQerrorMessage(connection)))
+            }
             if PQntuples(result) == 1 { bytes += String(cString: PQgetvalue(result, 0, 0)).utf8.count }
         }
         return bytes
@@ -136,7 +138,9 @@ final class RawPostgres: RawBackend {
                     }
                 }
                 defer { PQclear(result) }
-                guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw RawFailure(description: String(cString: PQerrorMessage(connection))) }
+                guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+                    throw RawFailure(description: String(cString: PQerrorMessage(connection)))
+                }
             }
             try exec("COMMIT")
         }
@@ -152,19 +156,29 @@ enum RawPoints {
     static func sqlite(path: String, series: Int, start: Int64, count: Int, batch: Int) throws {
         let raw = try RawSQLite(path: path)
         defer { raw.close() }
-        sqlite3_exec(raw.handle, "CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts))", nil, nil, nil)
+        sqlite3_exec(
+            raw.handle,
+            "CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts))",
+            nil, nil, nil)
         var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(raw.handle, "INSERT INTO bench_raw_points (series_id, ts, value) VALUES (?1, ?2, ?3)", -1, &statement, nil) == SQLITE_OK, let statement else {
+        guard
+            sqlite3_prepare_v2(raw.handle, "INSERT INTO bench_raw_points (series_id, ts, value) VALUES (?1, ?2, ?3)", -1, &statement, nil)
+                == SQLITE_OK, let statement
+        else {
             throw RawFailure(description: String(cString: sqlite3_errmsg(raw.handle)))
         }
         defer { sqlite3_finalize(statement) }
         for first in stride(from: 0, to: count, by: batch) {
-            guard sqlite3_exec(raw.handle, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw RawFailure(description: "BEGIN failed") }
+            guard sqlite3_exec(raw.handle, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else {
+                throw RawFailure(description: "BEGIN failed")
+            }
             for index in first..<min(first + batch, count) {
                 sqlite3_bind_int64(statement, 1, Int64(index % series))
                 sqlite3_bind_int64(statement, 2, (start + Int64(index / series)) * 1_000_000)
                 sqlite3_bind_double(statement, 3, Double(index % 1000))
-                guard sqlite3_step(statement) == SQLITE_DONE else { throw RawFailure(description: String(cString: sqlite3_errmsg(raw.handle))) }
+                guard sqlite3_step(statement) == SQLITE_DONE else {
+                    throw RawFailure(description: String(cString: sqlite3_errmsg(raw.handle)))
+                }
                 sqlite3_reset(statement)
             }
             guard sqlite3_exec(raw.handle, "COMMIT", nil, nil, nil) == SQLITE_OK else { throw RawFailure(description: "COMMIT failed") }
@@ -172,15 +186,22 @@ enum RawPoints {
     }
 
     static func postgres(url: String, series: Int, start: Int64, count: Int, batch: Int) throws {
-        guard let connection = PQconnectdb(url), PQstatus(connection) == CONNECTION_OK else { throw RawFailure(description: "PQconnectdb failed") }
+        guard let connection = PQconnectdb(url), PQstatus(connection) == CONNECTION_OK else {
+            throw RawFailure(description: "PQconnectdb failed")
+        }
         defer { PQfinish(connection) }
         func exec(_ sql: String) throws {
             let result = PQexec(connection, sql)
             defer { PQclear(result) }
-            guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw RawFailure(description: String(cString: PQerrorMessage(connection))) }
+            guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+                throw RawFailure(description: String(cString: PQerrorMessage(connection)))
+            }
         }
-        try exec("CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE PRECISION NOT NULL, PRIMARY KEY (series_id, ts))")
-        let prepared = PQprepare(connection, "point", "INSERT INTO bench_raw_points (series_id, ts, value) VALUES ($1, to_timestamp($2), $3)", 3, [20, 701, 701])
+        try exec(
+            "CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE PRECISION NOT NULL, PRIMARY KEY (series_id, ts))"
+        )
+        let prepared = PQprepare(
+            connection, "point", "INSERT INTO bench_raw_points (series_id, ts, value) VALUES ($1, to_timestamp($2), $3)", 3, [20, 701, 701])
         PQclear(prepared)
         // Pipelined, 128 rows per round trip, as a careful C programmer bulk-inserts with libpq (and as CofferStore does).
         for first in stride(from: 0, to: count, by: batch) {
@@ -207,7 +228,9 @@ enum RawPoints {
                     guard let result = PQgetResult(connection) else { continue }
                     let status = PQresultStatus(result)
                     PQclear(result)
-                    if status == PGRES_PIPELINE_SYNC { synced = true } else if status != PGRES_COMMAND_OK {
+                    if status == PGRES_PIPELINE_SYNC {
+                        synced = true
+                    } else if status != PGRES_COMMAND_OK {
                         throw RawFailure(description: String(cString: PQerrorMessage(connection)))
                     }
                 }

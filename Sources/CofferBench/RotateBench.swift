@@ -33,7 +33,9 @@ struct RotateBench: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: CofferProcess.binary) else {
             throw ValidationError("\(CofferProcess.binary) is missing: build it (make build-release)")
         }
-        print("\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback")
+        print(
+            "\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback"
+        )
         print("")
         try await forEachBackend(target: "bench-rotate") { url, label in
             try await measure(url: url, label: label, logger: logger)
@@ -43,15 +45,18 @@ struct RotateBench: AsyncParsableCommand {
     private func measure(url: String, label: String, logger: Logger) async throws {
         let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
         let policies = #filePath.components(separatedBy: "/Sources/")[0] + "/Policies"
-        try await writePolicy(server, root: root, "rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
+        try await writePolicy(
+            server, root: root, "rotation-runner", text: try String(contentsOfFile: policies + "/rotation-runner.hcl", encoding: .utf8))
         let runner = try await serviceToken(server, root: root, policy: "rotation-runner")
         let count = credentials
-        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench", operation: .write), status: { _ in 200 }) { grant in
+        _ = try await server.gate.perform(setupRequest(root: root, path: "secret/data/bench", operation: .write), status: { _ in 200 }) {
+            grant in
             for index in 0..<count {
                 let path = try SecretPath(mount: "secret", path: "bench/key-\(index)")
                 let data = try JSONValue.object(["value": .string("initial-\(index)")]).encoded()
                 _ = try await server.credentials.write(grant, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
-                try await server.credentials.writeMetadata(grant, path, MetadataUpdate(rotationInterval: 3600, rotationKind: .some("random")), merge: false)
+                try await server.credentials.writeMetadata(
+                    grant, path, MetadataUpdate(rotationInterval: 3600, rotationKind: .some("random")), merge: false)
             }
             return 0
         }
@@ -62,14 +67,18 @@ struct RotateBench: AsyncParsableCommand {
         // Timed inside: the service's start and shutdown are not the rotation's.
         let (status, output, elapsed) = try await withServing(server, logger: logger) { port in
             let started = ContinuousClock.now
-            let (status, output) = try await CofferProcess.run(["rotate", "run", "--json"], in: FileManager.default.temporaryDirectory.path,
-                                                               environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": runner])
+            let (status, output) = try await CofferProcess.run(
+                ["rotate", "run", "--json"], in: FileManager.default.temporaryDirectory.path,
+                environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": runner])
             return (status, output, seconds(ContinuousClock.now - started))
         }
         let rotated = output.components(separatedBy: "\"result\":\"rotated\"").count - 1
-        print(pad(label, 12) + String(format: "make rotate: %d of %d rotated in %.2f s, %.0f credentials/s (exit status %d); %.1f audit entries per commit",
-                                      rotated, count, elapsed, Double(rotated) / elapsed, status,
-                                      Double(server.gate.audit.committedEntries) / Double(max(1, server.gate.audit.commits))))
+        print(
+            pad(label, 12)
+                + String(
+                    format: "make rotate: %d of %d rotated in %.2f s, %.0f credentials/s (exit status %d); %.1f audit entries per commit",
+                    rotated, count, elapsed, Double(rotated) / elapsed, status,
+                    Double(server.gate.audit.committedEntries) / Double(max(1, server.gate.audit.commits))))
 
         if label == "postgresql", let target = TestDatabase.postgresURL {
             try await dynamicCredentials(server: server, root: root, target: target)
@@ -82,11 +91,18 @@ struct RotateBench: AsyncParsableCommand {
         let request = GateRequest(token: root, path: "database/creds/bench", operation: .read, requestID: "bench", remoteAddress: "local")
         let count = dynamic
         let (created, revoked) = try await server.gate.perform(request, status: { _ in 200 }) { grant -> (Double, Double) in
-            try await engine.writeConnection(grant, DatabaseConnection(name: "bench", pluginName: "postgresql-database-plugin", connectionURL: target,
-                                                                       username: "coffer", allowedRoles: ["*"]), password: "trust")
-            try await engine.writeRole(grant, DatabaseRole(name: "bench", dbName: "bench", creationStatements: [
-                #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#,
-            ], revocationStatements: [], defaultTTL: 3600, maxTTL: 7200))
+            try await engine.writeConnection(
+                grant,
+                DatabaseConnection(
+                    name: "bench", pluginName: "postgresql-database-plugin", connectionURL: target,
+                    username: "coffer", allowedRoles: ["*"]), password: "trust")
+            try await engine.writeRole(
+                grant,
+                DatabaseRole(
+                    name: "bench", dbName: "bench",
+                    creationStatements: [
+                        #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#
+                    ], revocationStatements: [], defaultTTL: 3600, maxTTL: 7200))
             var leases: [String] = []
             let start = ContinuousClock.now
             for _ in 0..<count { leases.append(try await engine.issue(grant, role: "bench").lease.id) }
@@ -95,13 +111,21 @@ struct RotateBench: AsyncParsableCommand {
             for lease in leases { try await engine.revoke(grant, lease: lease) }
             return (Double(count) / createSeconds, Double(count) / seconds(ContinuousClock.now - revokeStart))
         }
-        print(pad("postgresql", 12) + String(format: "dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to the target per call)",
-                                             created, revoked, count))
+        print(
+            pad("postgresql", 12)
+                + String(
+                    format:
+                        "dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to the target per call)",
+                    created, revoked, count))
         // Expired leases reaped in batches of 100 (one connection to the target per batch), as the reaper does.
         let reaped = try await server.gate.perform(request, status: { _ in 200 }) { grant -> Double in
-            try await engine.writeRole(grant, DatabaseRole(name: "bench-short", dbName: "bench", creationStatements: [
-                #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#,
-            ], revocationStatements: [], defaultTTL: 1, maxTTL: 1))
+            try await engine.writeRole(
+                grant,
+                DatabaseRole(
+                    name: "bench-short", dbName: "bench",
+                    creationStatements: [
+                        #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"#
+                    ], revocationStatements: [], defaultTTL: 1, maxTTL: 1))
             for _ in 0..<count { _ = try await engine.issue(grant, role: "bench-short") }
             try await Task.sleep(for: .milliseconds(1500))
             let start = ContinuousClock.now
@@ -113,7 +137,9 @@ struct RotateBench: AsyncParsableCommand {
             }
             return Double(total) / seconds(ContinuousClock.now - start)
         }
-        print(pad("postgresql", 12) + String(format: "expired leases reaped: %.0f/s (%d, batches of 100 over one target connection each)", reaped, count))
+        print(
+            pad("postgresql", 12)
+                + String(format: "expired leases reaped: %.0f/s (%d, batches of 100 over one target connection each)", reaped, count))
     }
 
     private func seconds(_ duration: Duration) -> Double {

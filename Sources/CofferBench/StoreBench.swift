@@ -48,79 +48,90 @@ struct StoreBench: AsyncParsableCommand {
     private func measure(_ db: any Database, raw: some RawBackend, readCount: Int, label: String) async throws {
         let timestamp = db.dialect == .postgres ? "BIGINT" : "INTEGER"
         try await db.transaction { conn in
-            try conn.executeScript(unsafeSQL: """
-                DROP TABLE IF EXISTS bench_read; DROP TABLE IF EXISTS bench_insert;
-                CREATE TABLE bench_read (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE bench_insert (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL, n \(timestamp) NOT NULL)
-                """)
+            try conn.executeScript(
+                unsafeSQL: """
+                    DROP TABLE IF EXISTS bench_read; DROP TABLE IF EXISTS bench_insert;
+                    CREATE TABLE bench_read (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL);
+                    CREATE TABLE bench_insert (id \(timestamp) PRIMARY KEY, value TEXT NOT NULL, n \(timestamp) NOT NULL)
+                    """)
         }
         let rowCount = rows
         try await db.transaction { conn in
-            for id in 0..<rowCount { try conn.execute("INSERT INTO bench_read (id, value) VALUES (\(id), \("value-\(id)-" + String(repeating: "x", count: 48)))") }
+            for id in 0..<rowCount {
+                try conn.execute("INSERT INTO bench_read (id, value) VALUES (\(id), \("value-\(id)-" + String(repeating: "x", count: 48)))")
+            }
         }
         let ids = (0..<readCount).map { _ in Int.random(in: 0..<rowCount) }
 
         // 1. Point reads, many on one lent connection: the layer's own cost per statement.
-        let (layerReads, rawReads) = try await pair({
-            try await db.read { conn in
-                var bytes = 0
-                for id in ids { bytes += try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0 }
-                return bytes
-            }
-        }, { try raw.pointReads(ids) })
+        let (layerReads, rawReads) = try await pair(
+            {
+                try await db.read { conn in
+                    var bytes = 0
+                    for id in ids {
+                        bytes += try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0
+                    }
+                    return bytes
+                }
+            }, { try raw.pointReads(ids) })
         report(label, "point reads/s, one lent connection", readCount, layerReads, rawReads)
 
         // 2. Point reads, one `db.read` call each: adds the hop to the store's thread pool per call.
         let perCallIDs = Array(ids.prefix(readCount / 4))
-        let (layerPerCall, rawPerCall) = try await pair({
-            var bytes = 0
-            for id in perCallIDs {
-                bytes += try await db.read { conn in
-                    try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0
+        let (layerPerCall, rawPerCall) = try await pair(
+            {
+                var bytes = 0
+                for id in perCallIDs {
+                    bytes += try await db.read { conn in
+                        try conn.queryScalar(String.self, "SELECT value FROM bench_read WHERE id = \(id)")?.utf8.count ?? 0
+                    }
                 }
-            }
-            return bytes
-        }, { try raw.pointReads(perCallIDs) })
+                return bytes
+            }, { try raw.pointReads(perCallIDs) })
         report(label, "point reads/s, one db.read each", perCallIDs.count, layerPerCall, rawPerCall)
 
         // 3. Batched inserts: `batch` rows a transaction.
         let batch = batch, total = inserts
         var offset = 0
-        let (layerInserts, rawInserts) = try await pair({
-            for start in stride(from: 0, to: total, by: batch) {
-                let ids = (offset + start)..<min(offset + start + batch, offset + total)
-                try await db.transaction { conn in
-                    for id in ids {
-                        try conn.execute("INSERT INTO bench_insert (id, value, n) VALUES (\(id), \("row-\(id)"), \(id * 7))")
+        let (layerInserts, rawInserts) = try await pair(
+            {
+                for start in stride(from: 0, to: total, by: batch) {
+                    let ids = (offset + start)..<min(offset + start + batch, offset + total)
+                    try await db.transaction { conn in
+                        for id in ids {
+                            try conn.execute("INSERT INTO bench_insert (id, value, n) VALUES (\(id), \("row-\(id)"), \(id * 7))")
+                        }
                     }
                 }
-            }
-            offset += total
-            return total
-        }, {
-            try raw.insert(from: offset, count: total, batch: batch)
-            offset += total
-            return total
-        })
+                offset += total
+                return total
+            },
+            {
+                try raw.insert(from: offset, count: total, batch: batch)
+                offset += total
+                return total
+            })
         report(label, "inserts/s, \(batch) per transaction", total, layerInserts, rawInserts)
 
         // 4. The same inserts through executeBatch: one prepared statement, rows of values.
-        let (layerBatch, rawBatch) = try await pair({
-            for start in stride(from: 0, to: total, by: batch) {
-                let rows: [[SQLValue]] = ((offset + start)..<min(offset + start + batch, offset + total)).map { id in
-                    [.int(Int64(id)), .text("row-\(id)"), .int(Int64(id * 7))]
+        let (layerBatch, rawBatch) = try await pair(
+            {
+                for start in stride(from: 0, to: total, by: batch) {
+                    let rows: [[SQLValue]] = ((offset + start)..<min(offset + start + batch, offset + total)).map { id in
+                        [.int(Int64(id)), .text("row-\(id)"), .int(Int64(id * 7))]
+                    }
+                    _ = try await db.transaction { conn in
+                        try conn.executeBatch("INSERT INTO bench_insert (id, value, n) VALUES ($1, $2, $3)", rows: rows)
+                    }
                 }
-                _ = try await db.transaction { conn in
-                    try conn.executeBatch("INSERT INTO bench_insert (id, value, n) VALUES ($1, $2, $3)", rows: rows)
-                }
-            }
-            offset += total
-            return total
-        }, {
-            try raw.insert(from: offset, count: total, batch: batch)
-            offset += total
-            return total
-        })
+                offset += total
+                return total
+            },
+            {
+                try raw.insert(from: offset, count: total, batch: batch)
+                offset += total
+                return total
+            })
         report(label, "inserts/s, executeBatch \(batch) per txn", total, layerBatch, rawBatch)
         raw.close()
     }
@@ -149,18 +160,21 @@ struct StoreBench: AsyncParsableCommand {
         let result = try await body()
         precondition(result >= 0)
         let elapsed = ContinuousClock.now - start
-        return Cost(wall: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                    cpu: processCPUSeconds() - cpuStart)
+        return Cost(
+            wall: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            cpu: processCPUSeconds() - cpuStart)
     }
-
 
     private func report(_ backend: String, _ work: String, _ count: Int, _ layer: Cost, _ raw: Cost) {
         let layerRate = Double(count) / layer.wall, rawRate = Double(count) / raw.wall
         // Per CPU-second: what each costs in CPU, whichever thread it ran on (waits for fsync and thread
         // wake-ups are not counted).
         let cpuRatio = (Double(count) / layer.cpu) / (Double(count) / raw.cpu)
-        print(row(backend, work, String(format: "%.0f", layerRate), String(format: "%.0f", rawRate), String(format: "%.1f%%", layerRate / rawRate * 100))
-              + String(format: "   %.1f%%", cpuRatio * 100))
+        print(
+            row(
+                backend, work, String(format: "%.0f", layerRate), String(format: "%.0f", rawRate),
+                String(format: "%.1f%%", layerRate / rawRate * 100))
+                + String(format: "   %.1f%%", cpuRatio * 100))
     }
 
     private func row(_ a: String, _ b: String, _ c: String, _ d: String, _ e: String) -> String {
@@ -191,11 +205,13 @@ func forEachBackend(target: String, _ body: (_ url: String, _ label: String) asy
 }
 
 func machineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    let cpu =
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
         .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
-    return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())"
+    return
+        "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())"
 }
 
 /// User and system CPU time of the whole process (every thread), from getrusage.

@@ -29,10 +29,12 @@ struct Suite2Bench: AsyncParsableCommand {
         try await forEachBackend(target: "bench-suite2") { url, label in
             let (server, root) = try await unsealedServer(url: url, label: label, logger: logger)
             defer { try? FileManager.default.removeItem(atPath: server.models.blobs.root) }
-            try await writePolicy(server, root: root, "bench-suite2", text: """
-                path "coffer/metrics/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-                path "coffer/errors/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-                """)
+            try await writePolicy(
+                server, root: root, "bench-suite2",
+                text: """
+                    path "coffer/metrics/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+                    path "coffer/errors/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+                    """)
             let token = try await serviceToken(server, root: root, policy: "bench-suite2")
             print("")
             print("== \(label)")
@@ -43,18 +45,22 @@ struct Suite2Bench: AsyncParsableCommand {
         }
     }
 
-    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
-                                    _ body: (Grant) async throws -> R) async throws -> R {
-        try await server.gate.perform(GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
-                                      status: { _ in 200 }, body)
+    private func gated<R: Sendable>(
+        _ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
+        _ body: (Grant) async throws -> R
+    ) async throws -> R {
+        try await server.gate.perform(
+            GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
+            status: { _ in 200 }, body)
     }
 
     /// 10 series, consecutive seconds: each batch of 1,000 is 100 s of 10 series.
     private func batch(_ number: Int, start: Int64, name: String) -> [MetricPoint] {
         (0..<1000).map { offset in
             let index = number * 1000 + offset
-            return MetricPoint(name: name, labels: ["instance": "host-\(index % 10)"], value: Double(index % 1000),
-                               timestamp: Date(timeIntervalSince1970: Double(start + Int64(index / 10))))
+            return MetricPoint(
+                name: name, labels: ["instance": "host-\(index % 10)"], value: Double(index % 1000),
+                timestamp: Date(timeIntervalSince1970: Double(start + Int64(index / 10))))
         }
     }
 
@@ -67,7 +73,9 @@ struct Suite2Bench: AsyncParsableCommand {
             var began = ContinuousClock.now
             for number in 0..<batches {
                 let points = batch(number, start: start, name: "bench_gated_\(round)")
-                _ = try await gated(server, token, "coffer/metrics/points", .write) { grant in try await server.metrics.ingest(grant, points).stored }
+                _ = try await gated(server, token, "coffer/metrics/points", .write) { grant in
+                    try await server.metrics.ingest(grant, points).stored
+                }
             }
             gatedBest = max(gatedBest, Double(batches * 1000) / seconds(ContinuousClock.now - began))
             // The metric store alone (one grant for the run): what the raw insert is compared with.
@@ -81,16 +89,24 @@ struct Suite2Bench: AsyncParsableCommand {
             let total = batches * 1000
             if label == "sqlite" {
                 let path = String(url.dropFirst("sqlite:".count))
-                try RawPoints.sqlite(path: path, series: 10 * (round + 1), start: start + Int64(round) * 1_000_000, count: total, batch: 1000)
+                try RawPoints.sqlite(
+                    path: path, series: 10 * (round + 1), start: start + Int64(round) * 1_000_000, count: total, batch: 1000)
             } else {
-                try RawPoints.postgres(url: url, series: 10 * (round + 1), start: start + Int64(round) * 1_000_000, count: total, batch: 1000)
+                try RawPoints.postgres(
+                    url: url, series: 10 * (round + 1), start: start + Int64(round) * 1_000_000, count: total, batch: 1000)
             }
             rawBest = max(rawBest, Double(total) / seconds(ContinuousClock.now - began))
         }
-        print(String(format: "metric ingest, batches of 1,000 (10 series), rollups included: metric store %.0f points/s; raw C API, same rows, same run: %.0f points/s: %.0f%% of raw",
-                     moduleBest, rawBest, moduleBest / rawBest * 100))
-        print(String(format: "  through the Gate, one audited request per batch: %.0f points/s (%.0f%% of raw; the audit entries are two more commits per batch)",
-                     gatedBest, gatedBest / rawBest * 100))
+        print(
+            String(
+                format:
+                    "metric ingest, batches of 1,000 (10 series), rollups included: metric store %.0f points/s; raw C API, same rows, same run: %.0f points/s: %.0f%% of raw",
+                moduleBest, rawBest, moduleBest / rawBest * 100))
+        print(
+            String(
+                format:
+                    "  through the Gate, one audited request per batch: %.0f points/s (%.0f%% of raw; the audit entries are two more commits per batch)",
+                gatedBest, gatedBest / rawBest * 100))
     }
 
     private func longQuery(_ server: CofferServer, token: String) async throws {
@@ -106,12 +122,17 @@ struct Suite2Bench: AsyncParsableCommand {
         for index in 0..<perSeries {
             let time = now - span + Int64(Double(index) * Double(span) / Double(perSeries))
             for instance in 0..<series {
-                chunk.append(MetricPoint(name: "bench_latency_seconds", labels: ["instance": "i\(instance)"],
-                                         value: 0.001 * Double((index * 7 + instance * 13) % 1000 + 1), timestamp: Date(timeIntervalSince1970: Double(time))))
+                chunk.append(
+                    MetricPoint(
+                        name: "bench_latency_seconds", labels: ["instance": "i\(instance)"],
+                        value: 0.001 * Double((index * 7 + instance * 13) % 1000 + 1), timestamp: Date(timeIntervalSince1970: Double(time)))
+                )
             }
             if chunk.count >= 1000 || index == perSeries - 1 {
                 let points = chunk
-                written += try await gated(server, token, "coffer/metrics/points", .write) { grant in try await server.metrics.ingest(grant, points).stored }
+                written += try await gated(server, token, "coffer/metrics/points", .write) { grant in
+                    try await server.metrics.ingest(grant, points).stored
+                }
                 chunk.removeAll(keepingCapacity: true)
             }
         }
@@ -119,15 +140,21 @@ struct Suite2Bench: AsyncParsableCommand {
         var latencies: [Double] = []
         var last: [MetricSeriesResult] = []
         for _ in 0..<20 {
-            let query = MetricQuery(name: "bench_latency_seconds", from: Date(timeIntervalSince1970: Double(now - span)), to: Date(timeIntervalSince1970: Double(now)),
-                                    step: 86_400, function: .p99)
+            let query = MetricQuery(
+                name: "bench_latency_seconds", from: Date(timeIntervalSince1970: Double(now - span)),
+                to: Date(timeIntervalSince1970: Double(now)),
+                step: 86_400, function: .p99)
             let started = ContinuousClock.now
             last = try await gated(server, token, "coffer/metrics/query", .read) { grant in try await server.metrics.query(grant, query) }
             latencies.append(seconds(ContinuousClock.now - started) * 1000)
         }
         latencies.sort()
-        print(String(format: "30-day p99 per day over %d points (hour rollups, %@), through the Gate: p50 %.1f ms, max of 20 %.1f ms; p99 = %.3f s (true: 0.990 s)",
-                     written, last.first?.source ?? "?", latencies[latencies.count / 2], latencies.last ?? 0, last.first?.points.first?.1 ?? .nan))
+        print(
+            String(
+                format:
+                    "30-day p99 per day over %d points (hour rollups, %@), through the Gate: p50 %.1f ms, max of 20 %.1f ms; p99 = %.3f s (true: 0.990 s)",
+                written, last.first?.source ?? "?", latencies[latencies.count / 2], latencies.last ?? 0, last.first?.points.first?.1 ?? .nan
+            ))
     }
 
     private func errorEvents(_ server: CofferServer, token: String) async throws {
@@ -136,16 +163,25 @@ struct Suite2Bench: AsyncParsableCommand {
         for first in stride(from: 0, to: events, by: 100) {
             let batch = (first..<min(first + 100, events)).map { index in
                 let kind = index % 50
-                return ErrorEvent(component: "svc-\(kind % 5)", severity: .error, message: "failure \(index) in step \(kind)", errorType: "BenchError\(kind)",
-                                  stackTrace: "Traceback (most recent call last):\n  File \"/srv/app/mod\(kind).py\", line \(index % 90), in run\n    step()\nBenchError\(kind): failure",
-                                  release: "1.0.\(index % 3)", host: "bench")
+                return ErrorEvent(
+                    component: "svc-\(kind % 5)", severity: .error, message: "failure \(index) in step \(kind)",
+                    errorType: "BenchError\(kind)",
+                    stackTrace:
+                        "Traceback (most recent call last):\n  File \"/srv/app/mod\(kind).py\", line \(index % 90), in run\n    step()\nBenchError\(kind): failure",
+                    release: "1.0.\(index % 3)", host: "bench")
             }
-            stored += try await gated(server, token, "coffer/errors/events", .write) { grant in try await server.errors.log(grant, batch).count }
+            stored += try await gated(server, token, "coffer/errors/events", .write) { grant in
+                try await server.errors.log(grant, batch).count
+            }
         }
         let elapsed = seconds(ContinuousClock.now - began)
-        let issues = try await gated(server, token, "coffer/errors/issues", .read) { grant in try await server.errors.issues(grant, limit: 1000).count }
-        print(String(format: "error events, batches of 100, grouped by fingerprint, through the Gate: %.0f events/s (%d events into %d issues)",
-                     Double(stored) / elapsed, stored, issues))
+        let issues = try await gated(server, token, "coffer/errors/issues", .read) { grant in
+            try await server.errors.issues(grant, limit: 1000).count
+        }
+        print(
+            String(
+                format: "error events, batches of 100, grouped by fingerprint, through the Gate: %.0f events/s (%d events into %d issues)",
+                Double(stored) / elapsed, stored, issues))
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -18,7 +18,8 @@ import Logging
 struct SuiteBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite1",
-        abstract: "Model registration/s (1 MiB), feature batch reads of 100 entities, cache gets vs a dictionary and health; SQLite and PostgreSQL."
+        abstract:
+            "Model registration/s (1 MiB), feature batch reads of 100 entities, cache gets vs a dictionary and health; SQLite and PostgreSQL."
     )
 
     @Option(help: "Seconds per HTTP measurement.") var seconds = 5
@@ -35,11 +36,13 @@ struct SuiteBench: AsyncParsableCommand {
             // A memory tier that holds about a third of the cache's 10,000 entries, so the hit rate means something.
             let (server, root) = try await unsealedServer(url: url, label: label, logger: logger, cacheMemory: 1 << 20)
             defer { try? FileManager.default.removeItem(atPath: server.models.blobs.root) }
-            try await writePolicy(server, root: root, "bench-suite", text: """
-                path "coffer/models/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-                path "coffer/features/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-                path "coffer/cache/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-                """)
+            try await writePolicy(
+                server, root: root, "bench-suite",
+                text: """
+                    path "coffer/models/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+                    path "coffer/features/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+                    path "coffer/cache/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+                    """)
             let token = try await serviceToken(server, root: root, policy: "bench-suite")
             print("")
             print("== \(label)")
@@ -47,17 +50,23 @@ struct SuiteBench: AsyncParsableCommand {
             let artifact = try await models(server, token: token)
             let readBody = try await features(server, token: token)
             try await cache(server, token: token)
-            defer { try? FileManager.default.removeItem(atPath: artifact); try? FileManager.default.removeItem(atPath: readBody) }
+            defer {
+                try? FileManager.default.removeItem(atPath: artifact)
+                try? FileManager.default.removeItem(atPath: readBody)
+            }
             try await withServing(server, logger: logger) { port in
                 try await overHTTP(port: port, token: token, artifact: artifact, readBody: readBody)
             }
         }
     }
 
-    private func gated<R: Sendable>(_ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
-                                    _ body: (Grant) async throws -> R) async throws -> R {
-        try await server.gate.perform(GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
-                                      status: { _ in 200 }, body)
+    private func gated<R: Sendable>(
+        _ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
+        _ body: (Grant) async throws -> R
+    ) async throws -> R {
+        try await server.gate.perform(
+            GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
+            status: { _ in 200 }, body)
     }
 
     /// - Returns: a file holding the artifact, for the HTTP measurement.
@@ -66,7 +75,7 @@ struct SuiteBench: AsyncParsableCommand {
         let started = ContinuousClock.now
         for index in 0..<registrations {
             var bytes = artifact
-            bytes[0] = UInt8(truncatingIfNeeded: index)  // a new blob each time: hashed, written, fsync'd, renamed
+            bytes[0] = UInt8(truncatingIfNeeded: index) // a new blob each time: hashed, written, fsync'd, renamed
             _ = try await gated(server, token, "coffer/models/bench/versions", .write) { grant in
                 let upload = try server.models.blobs.upload()
                 for offset in stride(from: 0, to: bytes.count, by: 64 * 1024) {
@@ -76,8 +85,11 @@ struct SuiteBench: AsyncParsableCommand {
             }
         }
         let elapsed = seconds(ContinuousClock.now - started)
-        print(String(format: "model registration, 1 MiB artifact, Swift API: %.1f versions/s (%.1f MiB/s), %d versions", Double(registrations) / elapsed,
-                     Double(registrations) / elapsed, registrations))
+        print(
+            String(
+                format: "model registration, 1 MiB artifact, Swift API: %.1f versions/s (%.1f MiB/s), %d versions",
+                Double(registrations) / elapsed,
+                Double(registrations) / elapsed, registrations))
         let body = NSTemporaryDirectory() + "coffer-bench-artifact-\(UUID().uuidString)"
         try Data(artifact).write(to: URL(fileURLWithPath: body))
         return body
@@ -88,11 +100,15 @@ struct SuiteBench: AsyncParsableCommand {
         let entities = (0..<1000).map { "E\($0)" }
         let now = Date()
         try await gated(server, token, "coffer/features/sets/prices", .write) { grant in
-            try await server.features.define(grant, FeatureSet(name: "prices", valueType: .number, ttl: 3600, features: ["price", "volume"]))
+            try await server.features.define(
+                grant, FeatureSet(name: "prices", valueType: .number, ttl: 3600, features: ["price", "volume"]))
             for step in 0..<10 {
                 let rows = entities.flatMap { entity in
-                    ["price", "volume"].map { FeatureWrite(entity: entity, feature: $0, value: .number(Double.random(in: 1...100)),
-                                                          eventTime: now.addingTimeInterval(Double(step - 10) * 60)) }
+                    ["price", "volume"].map {
+                        FeatureWrite(
+                            entity: entity, feature: $0, value: .number(Double.random(in: 1...100)),
+                            eventTime: now.addingTimeInterval(Double(step - 10) * 60))
+                    }
                 }
                 try await server.features.put(grant, set: "prices", rows)
             }
@@ -111,9 +127,12 @@ struct SuiteBench: AsyncParsableCommand {
         }
         latencies.sort()
         moduleLatencies.sort()
-        print(String(format: "feature batch read, 100 entities × 2 features of 1,000 (20,000 values), Swift API through the Gate: p50 %.2f ms, p99 %.2f ms (the read alone: p50 %.2f ms, p99 %.2f ms)",
-                     latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], moduleLatencies[moduleLatencies.count / 2],
-                     moduleLatencies[moduleLatencies.count * 99 / 100]))
+        print(
+            String(
+                format:
+                    "feature batch read, 100 entities × 2 features of 1,000 (20,000 values), Swift API through the Gate: p50 %.2f ms, p99 %.2f ms (the read alone: p50 %.2f ms, p99 %.2f ms)",
+                latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], moduleLatencies[moduleLatencies.count / 2],
+                moduleLatencies[moduleLatencies.count * 99 / 100]))
         let body = NSTemporaryDirectory() + "coffer-bench-read-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: ["entities": Array(entities.prefix(100))]).write(to: URL(fileURLWithPath: body))
         return body
@@ -132,7 +151,9 @@ struct SuiteBench: AsyncParsableCommand {
         var fromMemory = 0
         let started = ContinuousClock.now
         try await gated(server, token, "coffer/cache/entries/bench", .read) { grant in
-            for index in sequence where try await cache.get(grant, CacheKey(namespace: "bench", key: keys[index]))?.source == .memory { fromMemory += 1 }
+            for index in sequence where try await cache.get(grant, CacheKey(namespace: "bench", key: keys[index]))?.source == .memory {
+                fromMemory += 1
+            }
         }
         let cacheSeconds = seconds(ContinuousClock.now - started)
         var dictionary: [String: [UInt8]] = [:]
@@ -141,26 +162,40 @@ struct SuiteBench: AsyncParsableCommand {
         let dictionaryStarted = ContinuousClock.now
         for index in sequence where dictionary[keys[index]] != nil { found += 1 }
         let dictionarySeconds = max(seconds(ContinuousClock.now - dictionaryStarted), 1e-9)
-        print(String(format: "cache get, Zipf(0.99) over 10,000 keys, memory tier 1 MiB, Swift API: %.0f gets/s, memory hit rate %.1f%% (%d table loads); raw dictionary lookup %.0f/s",
-                     Double(gets) / cacheSeconds, Double(fromMemory) / Double(gets) * 100, cache.loads, Double(found) / dictionarySeconds))
+        print(
+            String(
+                format:
+                    "cache get, Zipf(0.99) over 10,000 keys, memory tier 1 MiB, Swift API: %.0f gets/s, memory hit rate %.1f%% (%d table loads); raw dictionary lookup %.0f/s",
+                Double(gets) / cacheSeconds, Double(fromMemory) / Double(gets) * 100, cache.loads, Double(found) / dictionarySeconds))
     }
 
     private func overHTTP(port: Int, token: String, artifact: String, readBody: String) async throws {
         let metadata = Data(#"{"model_type":"bench"}"#.utf8).base64EncodedString()
-        let registration = try await Wrk.run("http://127.0.0.1:\(port)/v1/coffer/models/bench-http/versions", token: token, connections: 1, seconds: seconds,
-                                             method: "POST", bodyFile: artifact, headers: ["X-Coffer-Model": metadata, "Content-Type": "application/octet-stream"])
-        print(String(format: "model registration, 1 MiB artifact, HTTP (1 conn): %.1f versions/s, p50 %.2f ms, p99 %.2f ms",
-                     registration.rate, registration.p50, registration.p99))
+        let registration = try await Wrk.run(
+            "http://127.0.0.1:\(port)/v1/coffer/models/bench-http/versions", token: token, connections: 1, seconds: seconds,
+            method: "POST", bodyFile: artifact, headers: ["X-Coffer-Model": metadata, "Content-Type": "application/octet-stream"])
+        print(
+            String(
+                format: "model registration, 1 MiB artifact, HTTP (1 conn): %.1f versions/s, p50 %.2f ms, p99 %.2f ms",
+                registration.rate, registration.p50, registration.p99))
         for connections in [1, 8] {
-            let result = try await Wrk.run("http://127.0.0.1:\(port)/v1/coffer/features/read/prices", token: token, connections: connections,
-                                           seconds: seconds, method: "POST", bodyFile: readBody, headers: ["Content-Type": "application/json"])
-            print(String(format: "feature batch read, 100 entities, HTTP (%d conn): %.0f reads/s, p50 %.2f ms, p99 %.2f ms", connections, result.rate, result.p50, result.p99))
+            let result = try await Wrk.run(
+                "http://127.0.0.1:\(port)/v1/coffer/features/read/prices", token: token, connections: connections,
+                seconds: seconds, method: "POST", bodyFile: readBody, headers: ["Content-Type": "application/json"])
+            print(
+                String(
+                    format: "feature batch read, 100 entities, HTTP (%d conn): %.0f reads/s, p50 %.2f ms, p99 %.2f ms", connections,
+                    result.rate, result.p50, result.p99))
         }
         for connections in [1, 8] {
             let health = try await Wrk.run("http://127.0.0.1:\(port)/v1/sys/health", token: "", connections: connections, seconds: seconds)
-            let get = try await Wrk.run("http://127.0.0.1:\(port)/v1/coffer/cache/entries/bench/key-1", token: token, connections: connections, seconds: seconds)
-            print(String(format: "cache get over HTTP (%d conn): %.0f gets/s, p50 %.2f ms, p99 %.2f ms; health %.0f/s, p50 %.2f ms, p99 %.2f ms (%.0f%% of health)",
-                         connections, get.rate, get.p50, get.p99, health.rate, health.p50, health.p99, get.rate / health.rate * 100))
+            let get = try await Wrk.run(
+                "http://127.0.0.1:\(port)/v1/coffer/cache/entries/bench/key-1", token: token, connections: connections, seconds: seconds)
+            print(
+                String(
+                    format:
+                        "cache get over HTTP (%d conn): %.0f gets/s, p50 %.2f ms, p99 %.2f ms; health %.0f/s, p50 %.2f ms, p99 %.2f ms (%.0f%% of health)",
+                    connections, get.rate, get.p50, get.p99, health.rate, health.p50, health.p99, get.rate / health.rate * 100))
         }
     }
 

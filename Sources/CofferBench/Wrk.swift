@@ -15,14 +15,19 @@ struct Wrk {
     /// - Parameters:
     ///   - method, bodyFile, headers: for requests other than a plain GET (the body is read from the file once).
     /// - Throws: when wrk fails or the server answered errors under load.
-    static func run(_ url: String, token: String, connections: Int, seconds: Int, method: String = "GET", bodyFile: String? = nil,
-                    headers: [String: String] = [:]) async throws -> Result {
+    static func run(
+        _ url: String, token: String, connections: Int, seconds: Int, method: String = "GET", bodyFile: String? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Result {
         let script = NSTemporaryDirectory() + "coffer-bench-\(UUID().uuidString).lua"
         var lua = #"wrk.headers["X-Vault-Token"] = os.getenv("BENCH_TOKEN")"# + "\nwrk.method = \"\(method)\"\n"
         for (name, value) in headers { lua += "wrk.headers[\"\(name)\"] = \"\(value)\"\n" }
         if let bodyFile { lua += "local f = io.open(\"\(bodyFile)\", \"rb\")\nwrk.body = f:read(\"*a\")\nf:close()\n" }
-        guard FileManager.default.createFile(atPath: script, contents: Data(lua.utf8),
-                                             attributes: [.posixPermissions: 0o600]) else { throw ValidationError("cannot write \(script)") }
+        guard
+            FileManager.default.createFile(
+                atPath: script, contents: Data(lua.utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { throw ValidationError("cannot write \(script)") }
         defer { try? FileManager.default.removeItem(atPath: script) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -6,6 +6,10 @@ struct Coffer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coffer",
         abstract: "A credential vault with a Vault-compatible HTTP API.",
-        subcommands: [Serve.self, Migrate.self, Status.self, Operator.self, TokenCommand.self, PolicyCommand.self, AuditCommand.self, KVCommand.self, RotateCommand.self, ModelCommand.self, FeaturesCommand.self, CacheCommand.self, ErrorsCommand.self, MetricsCommand.self, HealthCommand.self, AlertsCommand.self, ReportCommand.self]
+        subcommands: [
+            Serve.self, Migrate.self, Status.self, Operator.self, TokenCommand.self, PolicyCommand.self, AuditCommand.self, KVCommand.self,
+            RotateCommand.self, ModelCommand.self, FeaturesCommand.self, CacheCommand.self, ErrorsCommand.self, MetricsCommand.self,
+            HealthCommand.self, AlertsCommand.self, ReportCommand.self
+        ]
     )
 }

@@ -100,7 +100,13 @@ struct MemoryTier {
         guard value.weight <= capacity else { return [] }
         let slot: Int
         let node = Node(key: key, value: value, segment: .window)
-        if let reused = free.popLast() { nodes[reused] = node; slot = reused } else { nodes.append(node); slot = nodes.count - 1 }
+        if let reused = free.popLast() {
+            nodes[reused] = node
+            slot = reused
+        } else {
+            nodes.append(node)
+            slot = nodes.count - 1
+        }
         index[key] = slot
         pushFront(slot, .window)
         bytesByNamespace[key.namespace, default: 0] += value.weight
@@ -137,12 +143,16 @@ struct MemoryTier {
         }
         while weight > capacity {
             let probation = lists[.probation]!
-            if probation.head >= 0, probation.head != probation.tail, let candidate = nodes[probation.head], let victim = nodes[probation.tail] {
+            if probation.head >= 0, probation.head != probation.tail, let candidate = nodes[probation.head],
+                let victim = nodes[probation.tail]
+            {
                 // The newest entrant against the least recent resident: the rarer one leaves.
                 let loser = sketch.frequency(candidate.key.hashValue) > sketch.frequency(victim.key.hashValue) ? victim.key : candidate.key
                 remove(loser)
                 evicted.append(loser)
-            } else if let last = [Segment.probation, .protected, .window].map({ lists[$0]!.tail }).first(where: { $0 >= 0 }), let node = nodes[last] {
+            } else if let last = [Segment.probation, .protected, .window].map({ lists[$0]!.tail }).first(where: { $0 >= 0 }),
+                let node = nodes[last]
+            {
                 remove(node.key)
                 evicted.append(node.key)
             } else {
@@ -204,7 +214,10 @@ struct FrequencySketch {
         var grew = false
         for row in 0..<4 {
             let index = slot(hash, row)
-            if rows[row][index] < 15 { rows[row][index] += 1; grew = true }
+            if rows[row][index] < 15 {
+                rows[row][index] += 1
+                grew = true
+            }
         }
         guard grew else { return }
         additions += 1

@@ -41,7 +41,8 @@ public final class PersistentCache: Sendable {
     static func check(_ key: CacheKey) throws {
         try Names.check(key.namespace, what: "a cache namespace")
         guard !key.key.isEmpty, key.key.utf8.count <= CacheSettings.maxKeyBytes,
-              !key.key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            !key.key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
             throw SuiteError(.tooLarge, "a cache key is 1 to \(CacheSettings.maxKeyBytes) bytes without control characters")
         }
     }
@@ -68,17 +69,21 @@ public final class PersistentCache: Sendable {
             stored = try await flights.run(key) {
                 tableLoads.value.add(1, ordering: .relaxed)
                 return try await database.read { conn in
-                    try conn.queryFirst("SELECT value, expires_at FROM cache_entries WHERE namespace = \(key.namespace) AND cache_key = \(key.key)").map {
+                    try conn.queryFirst(
+                        "SELECT value, expires_at FROM cache_entries WHERE namespace = \(key.namespace) AND cache_key = \(key.key)"
+                    ).map {
                         StoredEntry(bytes: try $0.decode([UInt8].self, at: 0), expiresAt: try $0.decode(Date?.self, at: 1))
                     }
                 }
             }
         } catch let error as StoreError where error.code.isUnavailable {
             guard let cached, cached.expiresAt.map({ $0 > now }) ?? true else { throw error }
-            logger.warning("cache read answered from memory: the database is unavailable", metadata: ["coffer.cache.namespace": "\(key.namespace)"])
+            logger.warning(
+                "cache read answered from memory: the database is unavailable", metadata: ["coffer.cache.namespace": "\(key.namespace)"])
             hit(key, now)
-            return CacheValue(bytes: cached.bytes, expiresAt: cached.expiresAt, source: .memory,
-                              warning: "answered from memory: the database is unavailable, so a newer value may exist")
+            return CacheValue(
+                bytes: cached.bytes, expiresAt: cached.expiresAt, source: .memory,
+                warning: "answered from memory: the database is unavailable, so a newer value may exist")
         }
         guard let stored, stored.expiresAt.map({ $0 > now }) ?? true else {
             memory.withLock { _ = $0.remove(key) }
@@ -110,30 +115,38 @@ public final class PersistentCache: Sendable {
     /// - Returns: when it expires, and a warning when the database refused the write and the value lives in
     ///   memory alone (until it expires, is evicted, or the service restarts).
     /// - Throws: ``SuiteError`` `.tooLarge` or `.invalid` (a negative TTL, a jitter outside 0–1).
-    public func put(_ grant: Grant, _ key: CacheKey, _ bytes: [UInt8], ttl: Duration = .zero, jitter: Double = 0) async throws -> (expiresAt: Date?, warning: String?) {
+    public func put(_ grant: Grant, _ key: CacheKey, _ bytes: [UInt8], ttl: Duration = .zero, jitter: Double = 0) async throws -> (
+        expiresAt: Date?, warning: String?
+    ) {
         try Self.check(key)
-        guard bytes.count <= CacheSettings.maxValueBytes else { throw SuiteError(.tooLarge, "a cache value is at most \(CacheSettings.maxValueBytes) bytes") }
+        guard bytes.count <= CacheSettings.maxValueBytes else {
+            throw SuiteError(.tooLarge, "a cache value is at most \(CacheSettings.maxValueBytes) bytes")
+        }
         guard ttl >= .zero else { throw SuiteError(.invalid, "ttl must not be negative (0 keeps the entry until deleted)") }
         guard jitter.isFinite, (0...1).contains(jitter) else { throw SuiteError(.invalid, "jitter must be a fraction from 0 to 1") }
         let now = Date().roundedToStoredPrecision
         let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
-        let expiresAt = seconds > 0 ? now.addingTimeInterval(seconds * (1 - jitter * Double.random(in: 0..<1))).roundedToStoredPrecision : nil
+        let expiresAt =
+            seconds > 0 ? now.addingTimeInterval(seconds * (1 - jitter * Double.random(in: 0..<1))).roundedToStoredPrecision : nil
         var warning: String?
         do {
             try await database.transaction { conn in
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                     VALUES (\(key.namespace), \(false), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO NOTHING
                     """)
                 // The insert decides create vs update even when two writers race: only one of them inserts.
-                let inserted = try conn.execute("""
+                let inserted = try conn.execute(
+                    """
                     INSERT INTO cache_entries (namespace, cache_key, value, expires_at, created_at, updated_at, hits, last_access_at)
                     VALUES (\(key.namespace), \(key.key), \(bytes), \(expiresAt), \(now), \(now), 0, NULL)
                     ON CONFLICT (namespace, cache_key) DO NOTHING
                     """)
                 try grant.requireWrite(exists: inserted == 0)
                 if inserted == 0 {
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         UPDATE cache_entries SET value = \(bytes), expires_at = \(expiresAt), updated_at = \(now)
                         WHERE namespace = \(key.namespace) AND cache_key = \(key.key)
                         """)
@@ -142,7 +155,8 @@ public final class PersistentCache: Sendable {
         } catch let error as StoreError where error.code.isUnavailable {
             // Whether the entry exists cannot be asked of the database now: writing it needs both rights.
             try grant.require([.create, .update])
-            logger.warning("cache write kept in memory only: the database is unavailable", metadata: ["coffer.cache.namespace": "\(key.namespace)"])
+            logger.warning(
+                "cache write kept in memory only: the database is unavailable", metadata: ["coffer.cache.namespace": "\(key.namespace)"])
             warning = "stored in memory only: the database is unavailable, so the value is not persisted and other instances do not see it"
         }
         remember(key, MemoryValue(bytes: bytes, expiresAt: expiresAt, loadedAt: ContinuousClock.now, persisted: warning == nil))
@@ -164,14 +178,17 @@ public final class PersistentCache: Sendable {
 
     /// Every namespace that has held an entry.
     public func namespaces(_ grant: Grant) async throws -> [String] {
-        try await database.read { conn in try conn.query("SELECT namespace FROM cache_namespaces ORDER BY namespace").map { try $0.decode(String.self, at: 0) } }
+        try await database.read { conn in
+            try conn.query("SELECT namespace FROM cache_namespaces ORDER BY namespace").map { try $0.decode(String.self, at: 0) }
+        }
     }
 
     /// A namespace's entries, bytes and counters (stored plus not yet flushed) and what memory holds of it.
     public func statistics(_ grant: Grant, namespace: String) async throws -> CacheStatistics {
         try Names.check(namespace, what: "a cache namespace")
         let row = try await database.read { conn -> SQLRow? in
-            try conn.queryFirst("""
+            try conn.queryFirst(
+                """
                 SELECT n.warm, n.hits, n.misses, n.evictions, n.expirations,
                     (SELECT count(*) FROM cache_entries e WHERE e.namespace = n.namespace) AS entries,
                     (SELECT CAST(coalesce(sum(length(e.value)), 0) AS BIGINT) FROM cache_entries e WHERE e.namespace = n.namespace) AS bytes
@@ -181,15 +198,21 @@ public final class PersistentCache: Sendable {
         let pending = counts.peek(namespace)
         let (memoryEntries, memoryBytes) = memory.withLock { ($0.entries(namespace: namespace), $0.bytesByNamespace[namespace] ?? 0) }
         guard let row else {
-            guard memoryEntries > 0 || pending.contains(where: { $0 > 0 }) else { throw SuiteError(.notFound, "no cache namespace named \(namespace)") }
-            return CacheStatistics(namespace: namespace, entries: 0, bytes: 0, hits: pending[0], misses: pending[1], evictions: pending[2],
-                                   expirations: pending[3], memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: false)
+            guard memoryEntries > 0 || pending.contains(where: { $0 > 0 }) else {
+                throw SuiteError(.notFound, "no cache namespace named \(namespace)")
+            }
+            return CacheStatistics(
+                namespace: namespace, entries: 0, bytes: 0, hits: pending[0], misses: pending[1], evictions: pending[2],
+                expirations: pending[3], memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: false)
         }
-        return CacheStatistics(namespace: namespace, entries: try row.decode(Int64.self, column: "entries"), bytes: try row.decode(Int64.self, column: "bytes"),
-                               hits: try row.decode(Int64.self, column: "hits") + pending[0], misses: try row.decode(Int64.self, column: "misses") + pending[1],
-                               evictions: try row.decode(Int64.self, column: "evictions") + pending[2],
-                               expirations: try row.decode(Int64.self, column: "expirations") + pending[3],
-                               memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: try row.decode(Bool.self, column: "warm"))
+        return CacheStatistics(
+            namespace: namespace, entries: try row.decode(Int64.self, column: "entries"),
+            bytes: try row.decode(Int64.self, column: "bytes"),
+            hits: try row.decode(Int64.self, column: "hits") + pending[0],
+            misses: try row.decode(Int64.self, column: "misses") + pending[1],
+            evictions: try row.decode(Int64.self, column: "evictions") + pending[2],
+            expirations: try row.decode(Int64.self, column: "expirations") + pending[3],
+            memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: try row.decode(Bool.self, column: "warm"))
     }
 
     /// Marks a namespace warm (loaded into memory at start-up, and now) or not.
@@ -199,7 +222,8 @@ public final class PersistentCache: Sendable {
         try Names.check(namespace, what: "a cache namespace")
         let now = Date().roundedToStoredPrecision
         _ = try await database.transaction { conn in
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                 VALUES (\(namespace), \(warm), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO UPDATE SET warm = excluded.warm, updated_at = excluded.updated_at
                 """)
@@ -212,7 +236,9 @@ public final class PersistentCache: Sendable {
     @discardableResult
     public func warmUp(_ grant: Grant) async throws -> Int {
         let warm = try await database.read { conn in
-            try conn.query("SELECT namespace FROM cache_namespaces WHERE warm = \(true) ORDER BY namespace").map { try $0.decode(String.self, at: 0) }
+            try conn.query("SELECT namespace FROM cache_namespaces WHERE warm = \(true) ORDER BY namespace").map {
+                try $0.decode(String.self, at: 0)
+            }
         }
         var loaded = 0
         for namespace in warm { loaded += try await load(namespace: namespace) }
@@ -224,21 +250,26 @@ public final class PersistentCache: Sendable {
         let entries = try await database.read { conn in
             var entries: [(String, StoredEntry)] = []
             var bytes = 0
-            try conn.forEachRow("""
+            try conn.forEachRow(
+                """
                 SELECT cache_key, value, expires_at FROM cache_entries WHERE namespace = \(namespace) AND (expires_at IS NULL OR expires_at > \(now))
                 ORDER BY hits DESC, updated_at DESC
-                """) { row in
+                """
+            ) { row in
                 guard bytes < budget else { return }
                 let value = try row.decode([UInt8].self, at: 1)
                 bytes += value.count + 64
-                entries.append((try row.decode(String.self, at: 0), StoredEntry(bytes: value, expiresAt: try row.decode(Date?.self, at: 2))))
+                entries.append(
+                    (try row.decode(String.self, at: 0), StoredEntry(bytes: value, expiresAt: try row.decode(Date?.self, at: 2))))
             }
             return entries
         }
         let clock = ContinuousClock.now
         // Least read first, so the most read end up most recent.
         for (key, entry) in entries.reversed() {
-            remember(CacheKey(namespace: namespace, key: key), MemoryValue(bytes: entry.bytes, expiresAt: entry.expiresAt, loadedAt: clock, persisted: true))
+            remember(
+                CacheKey(namespace: namespace, key: key),
+                MemoryValue(bytes: entry.bytes, expiresAt: entry.expiresAt, loadedAt: clock, persisted: true))
         }
         return entries.count
     }
@@ -260,11 +291,14 @@ public final class PersistentCache: Sendable {
         while true {
             let now = Date()
             let removed = try await database.transaction { conn -> [String] in
-                let doomed = try conn.query("""
+                let doomed = try conn.query(
+                    """
                     SELECT namespace, cache_key FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= \(now) LIMIT \(Int64(batch))
-                    """).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+                    """
+                ).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
                 for (namespace, key) in doomed {
-                    try conn.execute("DELETE FROM cache_entries WHERE namespace = \(namespace) AND cache_key = \(key) AND expires_at <= \(now)")
+                    try conn.execute(
+                        "DELETE FROM cache_entries WHERE namespace = \(namespace) AND cache_key = \(key) AND expires_at <= \(now)")
                 }
                 return doomed.map(\.0)
             }
@@ -286,7 +320,8 @@ public final class PersistentCache: Sendable {
         do {
             try await database.transaction { conn in
                 for (namespace, row) in batch {
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                         VALUES (\(namespace), \(false), \(row[0]), \(row[1]), \(row[2]), \(row[3]), \(now))
                         ON CONFLICT (namespace) DO UPDATE SET hits = cache_namespaces.hits + excluded.hits, misses = cache_namespaces.misses + excluded.misses,
@@ -294,8 +329,9 @@ public final class PersistentCache: Sendable {
                             updated_at = excluded.updated_at
                         """)
                 }
-                try conn.executeBatch("UPDATE cache_entries SET hits = hits + $1, last_access_at = $2 WHERE namespace = $3 AND cache_key = $4",
-                                      rows: touched.map { key, use in [.int(use.hits), .timestamp(use.last), .text(key.namespace), .text(key.key)] })
+                try conn.executeBatch(
+                    "UPDATE cache_entries SET hits = hits + $1, last_access_at = $2 WHERE namespace = $3 AND cache_key = $4",
+                    rows: touched.map { key, use in [.int(use.hits), .timestamp(use.last), .text(key.namespace), .text(key.key)] })
             }
         } catch {
             counts.restore(batch)

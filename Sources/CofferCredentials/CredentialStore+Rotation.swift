@@ -18,7 +18,8 @@ extension CredentialStore {
     ///   rotation's value is pending; `.notFound` for a missing secret.
     public func writePending(_ grant: Grant, _ path: SecretPath, data: SecureHandle, expectedCurrent: Int64) async throws -> Int64 {
         guard data.bytes.count <= Self.maximumDataBytes else {
-            throw AccessError(.invalidRequest, "the rotated data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
+            throw AccessError(
+                .invalidRequest, "the rotated data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
         }
         let sealer = try keys.sealer()
         let id = path.id
@@ -29,7 +30,10 @@ extension CredentialStore {
                 throw AccessError(.notFound, "\(path) does not exist")
             }
             guard secret.currentVersion == expectedCurrent else {
-                throw AccessError(.conflict, "\(path) was written during the rotation (current version \(secret.currentVersion), the run started from \(expectedCurrent))")
+                throw AccessError(
+                    .conflict,
+                    "\(path) was written during the rotation (current version \(secret.currentVersion), the run started from \(expectedCurrent))"
+                )
             }
             guard secret.labels.pending == nil else {
                 throw AccessError(.conflict, "\(path) already has a pending version (\(secret.labels.pending ?? 0)) from another rotation")
@@ -37,7 +41,9 @@ extension CredentialStore {
             // A number never given before, even by an earlier attempt that was rolled back.
             let version = secret.nextVersion
             try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
-            try conn.execute("UPDATE api_credentials SET pending_version = \(version), version_counter = \(version), updated_at = \(now) WHERE id = \(id)")
+            try conn.execute(
+                "UPDATE api_credentials SET pending_version = \(version), version_counter = \(version), updated_at = \(now) WHERE id = \(id)"
+            )
             try Self.retag(id, sealer: sealer, on: conn)
             return version
         }
@@ -52,7 +58,9 @@ extension CredentialStore {
     /// - Returns: whether `pending` is now current.
     /// - Throws: ``AccessError`` `.conflict` when the labels are not what the run expects (a manual write).
     @discardableResult
-    public func promotePending(_ grant: Grant, _ path: SecretPath, pending: Int64, from expectedCurrent: Int64, grace: Int64) async throws -> Bool {
+    public func promotePending(_ grant: Grant, _ path: SecretPath, pending: Int64, from expectedCurrent: Int64, grace: Int64) async throws
+        -> Bool
+    {
         let id = path.id
         let now = Date().roundedToStoredPrecision
         let sealer = try keys.sealer()
@@ -69,10 +77,15 @@ extension CredentialStore {
             let keep = Self.effectiveMaxVersions(key: secret.maxVersions, mount: mount.maxVersions)
             var oldest = secret.oldestVersion
             if pending - keep >= 1 {
-                try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(pending - keep) AND version <> \(expectedCurrent)")
-                oldest = try conn.queryScalar(Int64.self, "SELECT coalesce(min(version), 0) FROM api_credential_versions WHERE id = \(id)") ?? oldest
+                try conn.execute(
+                    "DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(pending - keep) AND version <> \(expectedCurrent)"
+                )
+                oldest =
+                    try conn.queryScalar(Int64.self, "SELECT coalesce(min(version), 0) FROM api_credential_versions WHERE id = \(id)")
+                    ?? oldest
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE api_credentials SET current_version = \(pending), oldest_version = \(oldest), pending_version = NULL,
                     previous_version = \(expectedCurrent > 0 ? expectedCurrent : nil),
                     previous_until = \(now.addingTimeInterval(Double(grace))), last_rotated_at = \(now), next_rotation_at = \(next),
@@ -89,7 +102,9 @@ extension CredentialStore {
         let id = path.id
         let sealer = try keys.sealer()
         try await database.transaction { conn in
-            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true), secret.labels.pending == pending else { return }
+            guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true),
+                secret.labels.pending == pending
+            else { return }
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version = \(pending)")
             try conn.execute("UPDATE api_credentials SET pending_version = NULL WHERE id = \(id)")
             try Self.retag(id, sealer: sealer, on: conn)
@@ -100,7 +115,8 @@ extension CredentialStore {
     public func recordRotationFailure(_ grant: Grant, _ path: SecretPath, error: String, retryAt: Date) async throws {
         let id = path.id
         try await database.transaction { conn in
-            _ = try conn.execute("""
+            _ = try conn.execute(
+                """
                 UPDATE api_credentials SET rotation_failures = rotation_failures + 1, rotation_last_error = \(error),
                     rotation_retry_at = \(retryAt.roundedToStoredPrecision)
                 WHERE id = \(id)
@@ -114,7 +130,9 @@ extension CredentialStore {
         return try await database.read { conn in
             // One statement for all of them: `make rotate` lists every scheduled credential on each run.
             try conn.query("SELECT * FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path").map { row in
-                try Self.metadata(try SecretPath(mount: try row.decode(column: "mount"), path: try row.decode(column: "path")), row: row, sealer: sealer, on: conn, versions: false)
+                try Self.metadata(
+                    try SecretPath(mount: try row.decode(column: "mount"), path: try row.decode(column: "path")), row: row, sealer: sealer,
+                    on: conn, versions: false)
             }
         }
     }

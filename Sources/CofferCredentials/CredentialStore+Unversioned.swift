@@ -18,15 +18,20 @@ extension CredentialStore {
         let now = Date()
         let found = try await database.read { conn -> (Int64, EncryptedValue, String?)? in
             _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
-            guard let row = try conn.queryFirst("""
-                SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag FROM api_credentials s
-                LEFT JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
-                WHERE s.id = \(id)
-                """) else { return nil }
+            guard
+                let row = try conn.queryFirst(
+                    """
+                    SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag FROM api_credentials s
+                    LEFT JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
+                    WHERE s.id = \(id)
+                    """)
+            else { return nil }
             try Self.verify(row, id: id, sealer: sealer)
             guard try row.decode(Bool?.self, column: "destroyed") == false else { return nil }
             if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
-            guard let term: Int64 = try row.decode(column: "key_term"), let sealed: [UInt8] = try row.decode(column: "sealed") else { return nil }
+            guard let term: Int64 = try row.decode(column: "key_term"), let sealed: [UInt8] = try row.decode(column: "sealed") else {
+                return nil
+            }
             return (try row.decode(column: "version"), EncryptedValue(term: term, sealed: sealed), try row.decode(column: "secret_uid"))
         }
         guard let (version, encrypted, uid) = found else { return nil }
@@ -38,7 +43,8 @@ extension CredentialStore {
     /// - Parameter data: a JSON object's text, at most ``maximumDataBytes``.
     public func writeUnversioned(_ grant: Grant, _ path: SecretPath, data: SecureHandle) async throws {
         guard data.bytes.count <= Self.maximumDataBytes else {
-            throw AccessError(.invalidRequest, "the data is \(data.bytes.count) bytes; a secret holds at most \(Self.maximumDataBytes) bytes")
+            throw AccessError(
+                .invalidRequest, "the data is \(data.bytes.count) bytes; a secret holds at most \(Self.maximumDataBytes) bytes")
         }
         let sealer = try keys.sealer()
         let id = path.id
@@ -51,7 +57,8 @@ extension CredentialStore {
             let version = secret.nextVersion
             try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version < \(version)")
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE api_credentials SET current_version = \(version), oldest_version = \(version), version_counter = \(version),
                                            updated_at = \(now) WHERE id = \(id)
                 """)

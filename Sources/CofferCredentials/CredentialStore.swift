@@ -38,7 +38,8 @@ public final class CredentialStore: Sendable {
     public static let defaultMaxVersions: Int64 = 10
     /// The table and binding of sealed versions (for rewrap).
     /// A version sealed before secrets had their own random id has no `binding_id` and is bound to `mount/path`.
-    public static let encryptedTable = EncryptedTable(table: "api_credential_versions", idColumn: "coalesce(binding_id, id)", versionColumn: "version")
+    public static let encryptedTable = EncryptedTable(
+        table: "api_credential_versions", idColumn: "coalesce(binding_id, id)", versionColumn: "version")
 
     public init(database: any Database, keys: KeyHierarchy) {
         self.database = database
@@ -55,7 +56,8 @@ public final class CredentialStore: Sendable {
     /// decided on it, and the operation refines create vs update), and otherwise only when the caller's own
     /// policies allow `capability` on `path`'s `form` (a decision of its own, as `grant.require(_:on:)` makes).
     /// So no module can act through the store on a secret its caller could not reach.
-    static func authorise(_ grant: Grant, _ capability: Capabilities, _ path: SecretPath, _ form: String, decidedAs forms: [String]) throws {
+    static func authorise(_ grant: Grant, _ capability: Capabilities, _ path: SecretPath, _ form: String, decidedAs forms: [String]) throws
+    {
         for decided in forms where grant.path == path.requestPath(decided) { return }
         try grant.require(capability, on: path.requestPath(form))
     }
@@ -80,7 +82,7 @@ public final class CredentialStore: Sendable {
     static let authenticatedColumns = [
         "mount", "path", "secret_uid", "current_version", "oldest_version", "version_counter", "pending_version", "previous_version",
         "previous_until", "max_versions", "cas_required", "delete_version_after", "expires_at", "custom_metadata", "rotation_interval",
-        "rotation_kind", "rotation_schedule", "rotation_settings",
+        "rotation_kind", "rotation_schedule", "rotation_settings"
     ]
 
     /// A secret's authenticated fields from any row that selects ``authenticatedColumns`` by name.
@@ -89,8 +91,10 @@ public final class CredentialStore: Sendable {
         for column in ["mount", "path", "secret_uid", "custom_metadata", "rotation_kind", "rotation_schedule", "rotation_settings"] {
             fields.add(column, try row.decode(String?.self, column: column))
         }
-        for column in ["current_version", "oldest_version", "version_counter", "pending_version", "previous_version", "max_versions",
-                       "delete_version_after", "rotation_interval"] {
+        for column in [
+            "current_version", "oldest_version", "version_counter", "pending_version", "previous_version", "max_versions",
+            "delete_version_after", "rotation_interval"
+        ] {
             fields.add(column, try row.decode(Int64?.self, column: column))
         }
         fields.add("cas_required", try row.decode(Bool.self, column: "cas_required"))
@@ -102,8 +106,9 @@ public final class CredentialStore: Sendable {
 
     /// Checks a secret's tag against its row (which selects ``authenticatedColumns``, `auth_term` and `auth_tag`).
     static func verify(_ row: SQLRow, id: String, sealer: Sealer) throws {
-        try sealer.verify(try authenticated(row, id: id),
-                          try RowTag.stored(in: row))
+        try sealer.verify(
+            try authenticated(row, id: id),
+            try RowTag.stored(in: row))
     }
 
     /// Tags the secret's row as it now stands. Called after every change in the transaction that made it, and
@@ -119,8 +124,10 @@ public final class CredentialStore: Sendable {
     /// The tables of the store and its mounts whose rows carry authentication tags.
     public static var authenticatedTables: [AuthenticatedTable] { [authenticatedTable, MountStore.authenticatedTable] }
 
-    public static let authenticatedTable = AuthenticatedTable(table: "api_credentials", keyColumns: ["id"],
-                                                              columns: (["id"] + authenticatedColumns).joined(separator: ", ")) { row in
+    public static let authenticatedTable = AuthenticatedTable(
+        table: "api_credentials", keyColumns: ["id"],
+        columns: (["id"] + authenticatedColumns).joined(separator: ", ")
+    ) { row in
         try authenticated(row, id: try row.decode(column: "id"))
     }
 
@@ -130,7 +137,9 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``AccessError`` `.notFound` for an unknown secret or version (or an expired secret),
     ///   `.invalidRequest` for a version below 0.
     public func read(_ grant: Grant, _ path: SecretPath, version: Int64? = nil) async throws -> SecretRead {
-        if let version, version < 0 { throw AccessError(.invalidRequest, "version must be 0 (the current one) or a positive version number") }
+        if let version, version < 0 {
+            throw AccessError(.invalidRequest, "version must be 0 (the current one) or a positive version number")
+        }
         return try await read(grant, path, select: version.map { $0 == 0 ? .current : .number($0) } ?? .current)
     }
 
@@ -143,15 +152,18 @@ public final class CredentialStore: Sendable {
         let now = Date()
         // One statement for the mount, the secret and the version: this is every service's hot path.
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?, String?)? in
-            guard let row = try conn.queryFirst("""
-                SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag,
-                       v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed
-                FROM kv_mounts m
-                LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
-                LEFT JOIN api_credential_versions v
-                       ON v.id = s.id AND v.version = \(select.joinedVersion)
-                WHERE m.path = \(path.mount)
-                """) else {
+            guard
+                let row = try conn.queryFirst(
+                    """
+                    SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag,
+                           v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed
+                    FROM kv_mounts m
+                    LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
+                    LEFT JOIN api_credential_versions v
+                           ON v.id = s.id AND v.version = \(select.joinedVersion)
+                    WHERE m.path = \(path.mount)
+                    """)
+            else {
                 throw MountStore.notMounted(path.mount)
             }
             let engine = try MountStore.mount(row, sealer: sealer, prefix: "m_").version
@@ -165,8 +177,10 @@ public final class CredentialStore: Sendable {
             let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             let term: Int64? = try row.decode(column: "key_term")
             let sealed: [UInt8]? = try row.decode(column: "sealed")
-            return (try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } },
-                    try row.decode(String?.self, column: "secret_uid"))
+            return (
+                try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } },
+                try row.decode(String?.self, column: "secret_uid")
+            )
         }
         guard let (metadata, custom, encrypted, uid) = found else { throw AccessError.missing }
         usage.record(id, at: now)
@@ -209,9 +223,11 @@ public final class CredentialStore: Sendable {
         let sealer = try self.keys.sealer()
         let paths = try await database.read { conn -> [String] in
             _ = try MountStore.require(mount, version: version, sealer: sealer, on: conn)
-            return try conn.query("""
+            return try conn.query(
+                """
                 SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
-                """).map { try $0.decode(String.self, at: 0) }
+                """
+            ).map { try $0.decode(String.self, at: 0) }
         }
         let keys = ListedKeys.under(prefix, in: paths)
         guard !keys.isEmpty else { throw AccessError.missing }
@@ -228,15 +244,19 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``AccessError`` `.invalidRequest` for a CAS mismatch or a missing CAS where required, data
     ///   too large; `.permissionDenied` when the grant allows `update` but the secret is new (or `create`
     ///   but it exists).
-    public func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?) async throws -> (VersionMetadata, [String: String]?) {
+    public func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?) async throws -> (
+        VersionMetadata, [String: String]?
+    ) {
         try await write(grant, path, data: data, cas: cas, patching: false)
     }
 
     /// A write; a patch's write needs Vault's `patch` capability instead of `create`/`update`.
     private func write(_ grant: Grant, _ path: SecretPath, data: SecureHandle, cas: Int64?, patching: Bool) async throws
-        -> (VersionMetadata, [String: String]?) {
+        -> (VersionMetadata, [String: String]?)
+    {
         guard data.bytes.count <= Self.maximumDataBytes else {
-            throw AccessError(.invalidRequest, "the data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
+            throw AccessError(
+                .invalidRequest, "the data is \(data.bytes.count) bytes; a version holds at most \(Self.maximumDataBytes) bytes")
         }
         if let cas, cas < 0 { throw AccessError(.invalidRequest, "options.cas must be 0 or a positive version number") }
         let sealer = try keys.sealer()
@@ -264,14 +284,17 @@ public final class CredentialStore: Sendable {
                 try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(version - keep)")
                 oldest = max(oldest, version - keep + 1)
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE api_credentials SET current_version = \(version), oldest_version = \(oldest), version_counter = \(version),
                                            pending_version = NULL, updated_at = \(now)
                 WHERE id = \(id)
                 """)
             try Self.retag(id, sealer: sealer, on: conn)
-            return (VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
-                    secret.customMetadata)
+            return (
+                VersionMetadata(version: version, createdAt: now, createdBy: accessor, deletionTime: deletion, destroyed: false),
+                secret.customMetadata
+            )
         }
         grant.auditFact("version", String(written.0.version))
         return written
@@ -279,7 +302,9 @@ public final class CredentialStore: Sendable {
 
     /// Applies a JSON merge patch (RFC 7386) to the current version and writes the result as a new version.
     /// - Throws: ``AccessError`` `.notFound` when there is no live current version to patch; as ``write(_:_:data:cas:)``.
-    public func patch(_ grant: Grant, _ path: SecretPath, patch: JSONValue, cas: Int64?) async throws -> (VersionMetadata, [String: String]?) {
+    public func patch(_ grant: Grant, _ path: SecretPath, patch: JSONValue, cas: Int64?) async throws -> (
+        VersionMetadata, [String: String]?
+    ) {
         guard case .object = patch else { throw AccessError(.invalidRequest, "data must be a JSON object") }
         guard case .found(let current) = try await read(grant, path) else {
             throw AccessError(.notFound, "the current version of \(path) is deleted; write a new version instead of patching")
@@ -290,18 +315,24 @@ public final class CredentialStore: Sendable {
         var merged = try old.merging(patch: patch).encoded()
         defer { merged.withUnsafeMutableBytes { Wipe.raw($0) } }
         // The patch applies to the version it was computed from: a concurrent write makes it fail, not vanish.
-        return try await write(grant, path, data: SecureHandle(SecureBytes(copying: merged)), cas: cas ?? current.metadata.version, patching: true)
+        return try await write(
+            grant, path, data: SecureHandle(SecureBytes(copying: merged)), cas: cas ?? current.metadata.version, patching: true)
     }
 
     /// Writes metadata, creating the secret (with no versions) if it does not exist.
     /// - Parameter merge: `PATCH` semantics for `custom_metadata` (merge, `nil` removes) instead of `POST`'s replace.
     public func writeMetadata(_ grant: Grant, _ path: SecretPath, _ update: MetadataUpdate, merge: Bool) async throws {
         if let max = update.maxVersions, max < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
-        if let after = update.deleteVersionAfter, after < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
-        if let interval = update.rotationInterval, interval < 0 { throw AccessError(.invalidRequest, "rotation_interval cannot be negative") }
+        if let after = update.deleteVersionAfter, after < 0 {
+            throw AccessError(.invalidRequest, "delete_version_after cannot be negative")
+        }
+        if let interval = update.rotationInterval, interval < 0 {
+            throw AccessError(.invalidRequest, "rotation_interval cannot be negative")
+        }
         if let custom = update.customMetadata {
             guard custom.count <= 64, custom.allSatisfy({ $0.key.utf8.count <= 128 && ($0.value?.utf8.count ?? 0) <= 512 }) else {
-                throw AccessError(.invalidRequest, "custom_metadata holds at most 64 keys of up to 128 bytes with values of up to 512 bytes")
+                throw AccessError(
+                    .invalidRequest, "custom_metadata holds at most 64 keys of up to 128 bytes with values of up to 512 bytes")
             }
         }
         let id = path.id
@@ -337,16 +368,21 @@ public final class CredentialStore: Sendable {
             let nextDue: Date?
             if let schedule {
                 // A cron schedule: the next matching minute (kept while neither the schedule nor the interval changes).
-                nextDue = update.rotationSchedule == nil && update.rotationInterval == nil && rotation.nextDueAt != nil
+                nextDue =
+                    update.rotationSchedule == nil && update.rotationInterval == nil && rotation.nextDueAt != nil
                     ? rotation.nextDueAt : (try? CronSchedule(schedule))?.next(after: now)
             } else {
-                nextDue = interval == 0 ? nil
-                    : update.rotationInterval == nil && update.rotationSchedule == nil ? rotation.nextDueAt
-                    : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
+                nextDue =
+                    interval == 0
+                    ? nil
+                    : update.rotationInterval == nil && update.rotationSchedule == nil
+                        ? rotation.nextDueAt
+                        : (rotation.lastRotatedAt ?? now).addingTimeInterval(Double(interval))
             }
             let expires: Date? = update.expiresAt ?? secret.expiresAt
             let settings: String? = update.rotationSettings ?? rotation.settings
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE api_credentials SET max_versions = \(update.maxVersions ?? secret.maxVersions),
                     cas_required = \(update.casRequired ?? secret.casRequired),
                     delete_version_after = \(update.deleteVersionAfter ?? secret.deleteVersionAfter),
@@ -363,7 +399,9 @@ public final class CredentialStore: Sendable {
                 let keep = Self.effectiveMaxVersions(key: update.maxVersions ?? secret.maxVersions, mount: mount.maxVersions)
                 if current - keep >= 1 {
                     try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
-                    try conn.execute("UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)")
+                    try conn.execute(
+                        "UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)"
+                    )
                 }
             }
             try Self.retag(id, sealer: sealer, on: conn)
@@ -397,12 +435,14 @@ public final class CredentialStore: Sendable {
     /// Unknown versions are skipped, and destroyed ones are never brought back, as Vault does.
     public func change(_ grant: Grant, _ path: SecretPath, _ change: VersionChange, versions: [Int64]?) async throws {
         if let versions {
-            guard !versions.isEmpty else { throw AccessError(.invalidRequest, "versions is required: a list of version numbers, such as [1, 2]") }
+            guard !versions.isEmpty else {
+                throw AccessError(.invalidRequest, "versions is required: a list of version numbers, such as [1, 2]")
+            }
             guard versions.allSatisfy({ $0 > 0 }) else { throw AccessError(.invalidRequest, "versions must be positive version numbers") }
             guard versions.count <= 1000 else { throw AccessError(.invalidRequest, "at most 1000 versions per call") }
         }
         if versions == nil {
-            try grant.require(.delete, on: path.requestPath("data"))  // DELETE data/:path
+            try grant.require(.delete, on: path.requestPath("data")) // DELETE data/:path
         } else {
             try grant.require(.update, on: path.requestPath(change.rawValue))
         }
@@ -418,16 +458,19 @@ public final class CredentialStore: Sendable {
                 let count: Int
                 switch change {
                 case .delete:
-                    count = try conn.execute("""
+                    count = try conn.execute(
+                        """
                         UPDATE api_credential_versions SET deletion_time = \(now)
                         WHERE id = \(id) AND version = \(version) AND destroyed = \(false) AND (deletion_time IS NULL OR deletion_time > \(now))
                         """)
                 case .undelete:
-                    count = try conn.execute("""
+                    count = try conn.execute(
+                        """
                         UPDATE api_credential_versions SET deletion_time = NULL WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
                         """)
                 case .destroy:
-                    count = try conn.execute("""
+                    count = try conn.execute(
+                        """
                         UPDATE api_credential_versions SET destroyed = \(true), key_term = NULL, sealed = NULL
                         WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
                         """)
@@ -464,46 +507,61 @@ public final class CredentialStore: Sendable {
 
     /// The secret's row, and with `lock` held for the rest of the transaction (PostgreSQL `FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time).
-    static func metadata(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool, lock: Bool = false) throws -> SecretMetadata? {
-        let query: SQLQuery = lock && conn.dialect == .postgres
+    static func metadata(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool, lock: Bool = false)
+        throws -> SecretMetadata?
+    {
+        let query: SQLQuery =
+            lock && conn.dialect == .postgres
             ? "SELECT * FROM api_credentials WHERE id = \(path.id) FOR UPDATE" : "SELECT * FROM api_credentials WHERE id = \(path.id)"
         guard let row = try conn.queryFirst(query) else { return nil }
         return try metadata(path, row: row, sealer: sealer, on: conn, versions: withVersions)
     }
 
     /// A secret's metadata from its `api_credentials` row (`SELECT *`), authenticated, and its versions when asked.
-    static func metadata(_ path: SecretPath, row: SQLRow, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool) throws -> SecretMetadata {
+    static func metadata(_ path: SecretPath, row: SQLRow, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool) throws
+        -> SecretMetadata
+    {
         try verify(row, id: path.id, sealer: sealer)
         let customText: String? = try row.decode(column: "custom_metadata")
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
-        let versions = withVersions
-            ? try conn.query("""
+        let versions =
+            withVersions
+            ? try conn.query(
+                """
                 SELECT id, version, created_at, created_by, deletion_time, destroyed FROM api_credential_versions WHERE id = \(path.id) ORDER BY version
-                """).map(version)
+                """
+            ).map(version)
             : []
         return SecretMetadata(
             path: path, currentVersion: try row.decode(column: "current_version"), oldestVersion: try row.decode(column: "oldest_version"),
             maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
             deleteVersionAfter: try row.decode(column: "delete_version_after"), customMetadata: custom,
-            createdBy: try row.decode(column: "created_by"), createdAt: try row.decode(column: "created_at"), updatedAt: try row.decode(column: "updated_at"),
+            createdBy: try row.decode(column: "created_by"), createdAt: try row.decode(column: "created_at"),
+            updatedAt: try row.decode(column: "updated_at"),
             expiresAt: try row.decode(column: "expires_at"), lastAccessedAt: try row.decode(column: "last_accessed_at"),
             accessCount: try row.decode(column: "access_count"),
-            rotation: RotationSchedule(interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
-                                       lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at"),
-                                       schedule: try row.decode(column: "rotation_schedule"), settings: try row.decode(column: "rotation_settings"), failures: try row.decode(column: "rotation_failures"),
-                                       retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
-            labels: VersionLabels(pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
-                                  previousUntil: try row.decode(column: "previous_until")),
+            rotation: RotationSchedule(
+                interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
+                lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at"),
+                schedule: try row.decode(column: "rotation_schedule"), settings: try row.decode(column: "rotation_settings"),
+                failures: try row.decode(column: "rotation_failures"),
+                retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
+            labels: VersionLabels(
+                pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
+                previousUntil: try row.decode(column: "previous_until")),
             versions: versions, uid: try row.decode(column: "secret_uid"), versionCounter: try row.decode(column: "version_counter"))
     }
 
     /// The secret's row, locked, created empty (version 0) when absent. `created` is false when the row was
     /// there, or when another instance created it meanwhile (its insert wins; this one then updates).
     /// A new secret gets a random id (its versions' binding) and a version counter at 0.
-    static func lockedRow(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, accessor: String, now: Date) throws -> (SecretMetadata, created: Bool) {
+    static func lockedRow(_ path: SecretPath, sealer: Sealer, on conn: any SQLConnection, accessor: String, now: Date) throws -> (
+        SecretMetadata, created: Bool
+    ) {
         if let found = try metadata(path, sealer: sealer, on: conn, versions: false, lock: true) { return (found, false) }
         let uid = Hex.encode(Random.bytes(16))
-        let inserted = try conn.execute("""
+        let inserted = try conn.execute(
+            """
             INSERT INTO api_credentials (id, mount, path, secret_uid, current_version, oldest_version, version_counter, max_versions, cas_required,
                 delete_version_after, custom_metadata, created_by, created_at, updated_at)
             VALUES (\(path.id), \(path.mount), \(path.path), \(uid), 0, 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
@@ -518,11 +576,14 @@ public final class CredentialStore: Sendable {
 
     /// Seals `data` bound to `id` and `version` and stores it as that version (the one statement every write path
     /// uses, so a version is always sealed to the place it is stored at).
-    static func insertVersion(_ data: SecureHandle, of secret: SecretMetadata, version: Int64, sealer: Sealer, at now: Date, by accessor: String,
-                              deletion: Date?, on conn: any SQLConnection) throws {
+    static func insertVersion(
+        _ data: SecureHandle, of secret: SecretMetadata, version: Int64, sealer: Sealer, at now: Date, by accessor: String,
+        deletion: Date?, on conn: any SQLConnection
+    ) throws {
         let id = secret.path.id
         let sealed = try sealer.seal(data.bytes, binding: binding(id, uid: secret.uid, version: version))
-        try conn.execute("""
+        try conn.execute(
+            """
             INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed, binding_id)
             VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed),
                     \(secret.uid.map { bindingID(id, uid: $0) }))
@@ -530,8 +591,9 @@ public final class CredentialStore: Sendable {
     }
 
     static func version(_ row: SQLRow) throws -> VersionMetadata {
-        VersionMetadata(version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),
-                        createdBy: try row.decode(column: "created_by"), deletionTime: try row.decode(column: "deletion_time"),
-                        destroyed: try row.decode(column: "destroyed"))
+        VersionMetadata(
+            version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),
+            createdBy: try row.decode(column: "created_by"), deletionTime: try row.decode(column: "deletion_time"),
+            destroyed: try row.decode(column: "destroyed"))
     }
 }

@@ -11,11 +11,15 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
 
     /// - Throws: ``CronSchedule/ParseError`` naming the field that is wrong.
     public init(_ text: String) throws {
-        let aliases = ["@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"]
+        let aliases = [
+            "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *"
+        ]
         let expanded = aliases[text.trimmingCharacters(in: .whitespaces)] ?? text
         let fields = expanded.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard fields.count == 5 else {
-            throw ParseError("a schedule has five fields, minute hour day-of-month month day-of-week (UTC), such as \"0 3 * * 1\"; \"\(text)\" has \(fields.count)")
+            throw ParseError(
+                "a schedule has five fields, minute hour day-of-month month day-of-week (UTC), such as \"0 3 * * 1\"; \"\(text)\" has \(fields.count)"
+            )
         }
         description = text
         minutes = try Self.field(fields[0], name: "minute", 0...59)
@@ -42,7 +46,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let limit = date.addingTimeInterval(5 * 366 * 86_400)
         while time < limit {
             let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: time)
-            guard let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute, let weekday = parts.weekday else { return nil }
+            guard let month = parts.month, let day = parts.day, let hour = parts.hour, let minute = parts.minute,
+                let weekday = parts.weekday
+            else { return nil }
             if !months.contains(month) {
                 time = calendar.date(from: DateComponents(year: parts.year, month: month + 1, day: 1)) ?? limit
                 continue
@@ -80,7 +86,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             guard pieces.count <= 2 else { throw ParseError("the \(name) field \"\(text)\" has more than one '/'") }
             var step = 1
             if pieces.count == 2 {
-                guard let parsed = Int(pieces[1]), parsed > 0 else { throw ParseError("the \(name) field \"\(text)\" has a step that is not a positive number") }
+                guard let parsed = Int(pieces[1]), parsed > 0 else {
+                    throw ParseError("the \(name) field \"\(text)\" has a step that is not a positive number")
+                }
                 step = parsed
             }
             let span: ClosedRange<Int>
@@ -88,9 +96,12 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
                 span = range
             } else {
                 let bounds = pieces[0].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-                guard let low = bounds.first ?? nil, bounds.count <= 2, let high = bounds.count == 2 ? bounds[1] : (pieces.count == 2 ? range.upperBound : low),
-                      range.contains(low), range.contains(high), low <= high else {
-                    throw ParseError("the \(name) field \"\(text)\" is not a number, range or list within \(range.lowerBound)-\(range.upperBound)")
+                guard let low = bounds.first ?? nil, bounds.count <= 2,
+                    let high = bounds.count == 2 ? bounds[1] : (pieces.count == 2 ? range.upperBound : low),
+                    range.contains(low), range.contains(high), low <= high
+                else {
+                    throw ParseError(
+                        "the \(name) field \"\(text)\" is not a number, range or list within \(range.lowerBound)-\(range.upperBound)")
                 }
                 span = low...high
             }

@@ -87,19 +87,25 @@ public struct MountStore: Sendable {
 
     /// Mounts a new KV engine of `version` (1 or 2).
     /// - Throws: ``AccessError`` `.invalidRequest` for a bad or reserved path, or one already in use.
-    public func enable(_ grant: Grant, path: String, version: Int = 2, description: String, maxVersions: Int64 = 0, casRequired: Bool = false,
-                       deleteVersionAfter: Int64 = 0) async throws {
+    public func enable(
+        _ grant: Grant, path: String, version: Int = 2, description: String, maxVersions: Int64 = 0, casRequired: Bool = false,
+        deleteVersionAfter: Int64 = 0
+    ) async throws {
         guard version == 1 || version == 2 else { throw AccessError(.invalidRequest, "a KV engine is version 1 or 2") }
         let path = try Self.validatedPath(path)
         let accessor = "kv_" + Hex.encode(Random.bytes(6))
         let uuid = UUID().uuidString.lowercased()
         let now = Date().roundedToStoredPrecision
-        let tag = try keys.sealer().tag(Self.authenticated(KVMount(path: path, version: version, accessor: accessor, uuid: uuid, description: description,
-                                                                   maxVersions: maxVersions, casRequired: casRequired,
-                                                                   deleteVersionAfter: deleteVersionAfter, createdAt: now)))
+        let tag = try keys.sealer().tag(
+            Self.authenticated(
+                KVMount(
+                    path: path, version: version, accessor: accessor, uuid: uuid, description: description,
+                    maxVersions: maxVersions, casRequired: casRequired,
+                    deleteVersionAfter: deleteVersionAfter, createdAt: now)))
         try await database.transaction { conn in
             // ON CONFLICT: another instance enabling the same path at once gets the same clear refusal.
-            let inserted = try conn.execute("""
+            let inserted = try conn.execute(
+                """
                 INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at, updated_at,
                                        auth_term, auth_tag)
                 VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now),
@@ -130,17 +136,23 @@ public struct MountStore: Sendable {
     ///   `<mount>/config` is a version 2 path, and on a version 1 engine names a secret.
     /// - Returns: whether the tune upgraded the engine from version 1.
     @discardableResult
-    public func tune(_ grant: Grant, path: String, engine: Int? = nil, version: Int? = nil, description: String? = nil, maxVersions: Int64? = nil,
-                     casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil) async throws -> Bool {
+    public func tune(
+        _ grant: Grant, path: String, engine: Int? = nil, version: Int? = nil, description: String? = nil, maxVersions: Int64? = nil,
+        casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil
+    ) async throws -> Bool {
         if let maxVersions, maxVersions < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
         if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
         let now = Date().roundedToStoredPrecision
         let sealer = try keys.sealer()
         let upgraded = try await database.transaction { conn -> Bool in
-            var mount = try engine.map { try Self.require(path, version: $0, sealer: sealer, on: conn) } ?? Self.require(path, sealer: sealer, on: conn)
+            var mount =
+                try engine.map { try Self.require(path, version: $0, sealer: sealer, on: conn) }
+                ?? Self.require(path, sealer: sealer, on: conn)
             if let version {
                 guard version == 1 || version == 2 else { throw AccessError(.invalidRequest, "options.version must be 1 or 2") }
-                guard version >= mount.version else { throw AccessError(.invalidRequest, "cannot downgrade mount from version \(mount.version)") }
+                guard version >= mount.version else {
+                    throw AccessError(.invalidRequest, "cannot downgrade mount from version \(mount.version)")
+                }
             }
             let upgrading = (version ?? mount.version) > mount.version
             if let version { mount.version = version }
@@ -149,7 +161,8 @@ public struct MountStore: Sendable {
             if let casRequired { mount.casRequired = casRequired }
             if let deleteVersionAfter { mount.deleteVersionAfter = deleteVersionAfter }
             let tag = try sealer.tag(Self.authenticated(mount))
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE kv_mounts SET version = \(mount.version), description = \(mount.description), max_versions = \(mount.maxVersions),
                     cas_required = \(mount.casRequired), delete_version_after = \(mount.deleteVersionAfter), updated_at = \(now),
                     auth_term = \(tag.term), auth_tag = \(tag.tag)
@@ -165,7 +178,8 @@ public struct MountStore: Sendable {
     static func validatedPath(_ raw: String) throws -> String {
         let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         guard PlainName.isValid(path, maximum: 64), path != ".", path != ".." else {
-            throw AccessError(.invalidRequest, "a mount path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as team-kv")
+            throw AccessError(
+                .invalidRequest, "a mount path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as team-kv")
         }
         guard !reserved.contains(path) else {
             throw AccessError(.invalidRequest, "\(path)/ is reserved for Coffer's own routes; choose another mount path")
@@ -180,16 +194,20 @@ public struct MountStore: Sendable {
     }
 
     private static func unverified(_ row: SQLRow, prefix: String = "") throws -> KVMount {
-        KVMount(path: try row.decode(column: prefix + "path"), version: try row.decode(column: prefix + "version"),
-                accessor: try row.decode(column: prefix + "accessor"), uuid: try row.decode(String?.self, column: prefix + "uuid") ?? "",
-                description: try row.decode(column: prefix + "description"), maxVersions: try row.decode(column: prefix + "max_versions"),
-                casRequired: try row.decode(column: prefix + "cas_required"), deleteVersionAfter: try row.decode(column: prefix + "delete_version_after"),
-                createdAt: try row.decode(column: prefix + "created_at"))
+        KVMount(
+            path: try row.decode(column: prefix + "path"), version: try row.decode(column: prefix + "version"),
+            accessor: try row.decode(column: prefix + "accessor"), uuid: try row.decode(String?.self, column: prefix + "uuid") ?? "",
+            description: try row.decode(column: prefix + "description"), maxVersions: try row.decode(column: prefix + "max_versions"),
+            casRequired: try row.decode(column: prefix + "cas_required"),
+            deleteVersionAfter: try row.decode(column: prefix + "delete_version_after"),
+            createdAt: try row.decode(column: prefix + "created_at"))
     }
 
     /// The columns of a mount as the read's join selects them (`m_path`, …).
-    static let joinedColumns = ["path", "version", "accessor", "uuid", "description", "max_versions", "cas_required", "delete_version_after",
-                                "created_at", "auth_term", "auth_tag"].map { "m.\($0) AS m_\($0)" }.joined(separator: ", ")
+    static let joinedColumns = [
+        "path", "version", "accessor", "uuid", "description", "max_versions", "cas_required", "delete_version_after",
+        "created_at", "auth_term", "auth_tag"
+    ].map { "m.\($0) AS m_\($0)" }.joined(separator: ", ")
 
     /// A mount's fields that decide how its engine behaves, for its tag.
     static func authenticated(_ mount: KVMount) -> AuthenticatedRow {

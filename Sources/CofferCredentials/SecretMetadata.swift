@@ -69,8 +69,10 @@ public struct RotationSchedule: Sendable, Equatable {
     public var retryAt: Date?
     public var lastError: String?
 
-    public init(interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil, schedule: String? = nil,
-                settings: String? = nil, failures: Int64 = 0, retryAt: Date? = nil, lastError: String? = nil) {
+    public init(
+        interval: Int64 = 0, kind: String? = nil, lastRotatedAt: Date? = nil, nextDueAt: Date? = nil, schedule: String? = nil,
+        settings: String? = nil, failures: Int64 = 0, retryAt: Date? = nil, lastError: String? = nil
+    ) {
         self.schedule = schedule
         self.interval = interval
         self.kind = kind
@@ -150,8 +152,10 @@ public struct MetadataUpdate: Sendable {
     /// A cron schedule (checked by the caller with ``CronSchedule``); `.some(nil)` clears it.
     public var rotationSchedule: String??
 
-    public init(maxVersions: Int64? = nil, casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil, customMetadata: [String: String?]? = nil,
-                expiresAt: Date?? = nil, rotationInterval: Int64? = nil, rotationKind: String?? = nil, rotationSettings: String?? = nil) {
+    public init(
+        maxVersions: Int64? = nil, casRequired: Bool? = nil, deleteVersionAfter: Int64? = nil, customMetadata: [String: String?]? = nil,
+        expiresAt: Date?? = nil, rotationInterval: Int64? = nil, rotationKind: String?? = nil, rotationSettings: String?? = nil
+    ) {
         self.rotationSettings = rotationSettings
         self.maxVersions = maxVersions
         self.casRequired = casRequired

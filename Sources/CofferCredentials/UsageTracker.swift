@@ -47,7 +47,8 @@ public final class UsageTracker: Sendable {
         }
         do {
             _ = try await database.transaction { conn in
-                try conn.executeBatch("""
+                try conn.executeBatch(
+                    """
                     UPDATE api_credentials SET access_count = access_count + $1,
                         last_accessed_at = CASE WHEN last_accessed_at IS NULL OR last_accessed_at < $2 THEN $2 ELSE last_accessed_at END
                     WHERE id = $3

@@ -34,20 +34,30 @@ public enum AEAD {
     }
 
     /// Encryption with a caller-chosen nonce, for test vectors only: reusing a nonce under one key is fatal.
-    static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes, associatedData: [UInt8], nonce fixed: [UInt8]?) throws -> Box {
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: borrowing SecureBytes, associatedData: [UInt8], nonce fixed: [UInt8]?) throws
+        -> Box
+    {
         Sodium.ensureInitialised()
         guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
         // Filled in place: no zero-fill of buffers that are overwritten at once.
-        let nonce = fixed ?? [UInt8](unsafeUninitializedCapacity: nonceBytes) { buffer, initialized in
-            guard let base = buffer.baseAddress else { initialized = 0; return }
-            randombytes_buf(base, nonceBytes)
-            initialized = nonceBytes
-        }
+        let nonce =
+            fixed
+            ?? [UInt8](unsafeUninitializedCapacity: nonceBytes) { buffer, initialized in
+                guard let base = buffer.baseAddress else {
+                    initialized = 0
+                    return
+                }
+                randombytes_buf(base, nonceBytes)
+                initialized = nonceBytes
+            }
         guard nonce.count == nonceBytes else { throw CryptoError(.invalidInput, "an AEAD nonce must be \(nonceBytes) bytes") }
         var rc: Int32 = -1
         let ciphertext = [UInt8](unsafeUninitializedCapacity: plaintext.count + tagBytes) { buffer, initialized in
             var length: UInt64 = 0
-            guard let base = buffer.baseAddress else { initialized = 0; return }
+            guard let base = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
             rc = key.withBytePointer { keyBytes in
                 withNonNullBytes(plaintext) { message in
                     crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -63,14 +73,19 @@ public enum AEAD {
 
     /// Encrypts `plaintext` into one buffer: the nonce followed by the ciphertext and its tag (libsodium's
     /// "combined" layout with the nonce in front). One allocation per value, and one column to store.
-    public static func sealCombined(_ plaintext: borrowing SecureBytes, key: borrowing SecureBytes, associatedData: [UInt8]) throws -> [UInt8] {
+    public static func sealCombined(_ plaintext: borrowing SecureBytes, key: borrowing SecureBytes, associatedData: [UInt8]) throws
+        -> [UInt8]
+    {
         Sodium.ensureInitialised()
         guard key.count == keyBytes else { throw CryptoError(.invalidInput, "an AEAD key must be \(keyBytes) bytes") }
         var rc: Int32 = -1
         let combined = plaintext.withUnsafeBytes { message in
             [UInt8](unsafeUninitializedCapacity: nonceBytes + message.count + tagBytes) { buffer, initialized in
                 var length: UInt64 = 0
-                guard let base = buffer.baseAddress else { initialized = 0; return }
+                guard let base = buffer.baseAddress else {
+                    initialized = 0
+                    return
+                }
                 randombytes_buf(base, nonceBytes)
                 rc = key.withBytePointer { keyBytes in
                     withNonNullBytes(message) { bytes in

@@ -33,7 +33,9 @@ enum GuardedAllocator {
     private struct FreeLists: @unchecked Sendable {
         // @unchecked Sendable: the slot pointers are only touched under the lock, and each handed-out
         // slot is owned by one SecureBytes until released.
-        var heads: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil)
+        var heads: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (
+            nil, nil, nil, nil
+        )
 
         mutating func pop(_ index: Int) -> UnsafeMutableRawPointer? {
             withUnsafeMutableBytes(of: &heads) { raw in

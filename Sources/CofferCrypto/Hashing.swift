@@ -40,8 +40,9 @@ public enum BLAKE2b {
             throw CryptoError(.invalidInput, "a BLAKE2b output must be \(outputLengths.lowerBound) to \(outputLengths.upperBound) bytes")
         }
         var out = [UInt8](repeating: 0, count: length)
-        let rc = crypto_generichash(&out, length, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
-                                    key?.baseAddress?.assumingMemoryBound(to: UInt8.self), key?.count ?? 0)
+        let rc = crypto_generichash(
+            &out, length, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count),
+            key?.baseAddress?.assumingMemoryBound(to: UInt8.self), key?.count ?? 0)
         guard rc == 0 else { throw CryptoError(.libraryFailure, "BLAKE2b failed") }
         return out
     }

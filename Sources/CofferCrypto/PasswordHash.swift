@@ -14,14 +14,16 @@ public enum Argon2id {
 
         /// libsodium's MODERATE costs (3 passes, 256 MiB: about a second here), with a fresh salt.
         public static func moderate() -> Parameters {
-            Parameters(opsLimit: UInt64(crypto_pwhash_OPSLIMIT_MODERATE), memLimit: Int(crypto_pwhash_MEMLIMIT_MODERATE),
-                       salt: Random.bytes(Int(crypto_pwhash_SALTBYTES)))
+            Parameters(
+                opsLimit: UInt64(crypto_pwhash_OPSLIMIT_MODERATE), memLimit: Int(crypto_pwhash_MEMLIMIT_MODERATE),
+                salt: Random.bytes(Int(crypto_pwhash_SALTBYTES)))
         }
 
         /// libsodium's INTERACTIVE costs (2 passes, 64 MiB), for tests and development.
         public static func interactive() -> Parameters {
-            Parameters(opsLimit: UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), memLimit: Int(crypto_pwhash_MEMLIMIT_INTERACTIVE),
-                       salt: Random.bytes(Int(crypto_pwhash_SALTBYTES)))
+            Parameters(
+                opsLimit: UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), memLimit: Int(crypto_pwhash_MEMLIMIT_INTERACTIVE),
+                salt: Random.bytes(Int(crypto_pwhash_SALTBYTES)))
         }
 
         public init(opsLimit: UInt64, memLimit: Int, salt: [UInt8]) {
@@ -42,16 +44,20 @@ public enum Argon2id {
         guard parameters.opsLimit >= UInt64(crypto_pwhash_OPSLIMIT_MIN), parameters.opsLimit <= UInt64(crypto_pwhash_opslimit_max()),
             parameters.memLimit >= Int(crypto_pwhash_MEMLIMIT_MIN), parameters.memLimit <= crypto_pwhash_memlimit_max()
         else {
-            throw CryptoError(.invalidInput, "Argon2id parameters out of range (opslimit \(parameters.opsLimit), memlimit \(parameters.memLimit))")
+            throw CryptoError(
+                .invalidInput, "Argon2id parameters out of range (opslimit \(parameters.opsLimit), memlimit \(parameters.memLimit))")
         }
-        guard length >= Int(crypto_pwhash_BYTES_MIN) else { throw CryptoError(.invalidInput, "an Argon2id output must be at least 16 bytes") }
+        guard length >= Int(crypto_pwhash_BYTES_MIN) else {
+            throw CryptoError(.invalidInput, "an Argon2id output must be at least 16 bytes")
+        }
         var key = SecureBytes(count: length)
         let passLength = passphrase.count
         let rc = passphrase.withBytePointer { pass in
             key.withMutableBytePointer { out in
                 pass.withMemoryRebound(to: CChar.self, capacity: max(passLength, 1)) { passChars in
-                    crypto_pwhash(out, UInt64(length), passChars, UInt64(passLength),
-                                  parameters.salt, parameters.opsLimit, parameters.memLimit, crypto_pwhash_ALG_ARGON2ID13)
+                    crypto_pwhash(
+                        out, UInt64(length), passChars, UInt64(passLength),
+                        parameters.salt, parameters.opsLimit, parameters.memLimit, crypto_pwhash_ALG_ARGON2ID13)
                 }
             }
         }

@@ -53,7 +53,9 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 
     /// Writes the bytes. The buffer must not escape `body`.
-    public mutating func withUnsafeMutableBytes<T: ~Copyable, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> T) throws(E) -> T {
+    public mutating func withUnsafeMutableBytes<T: ~Copyable, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> T) throws(E)
+        -> T
+    {
         try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
     }
 

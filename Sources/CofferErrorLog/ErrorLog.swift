@@ -21,7 +21,9 @@ public final class ErrorLog: Sendable {
     /// Stores events in one transaction: all of them or, when one is malformed, none.
     /// - Throws: ``SuiteError`` `.invalid` naming the first bad event by its index.
     public func log(_ grant: Grant, _ events: [ErrorEvent]) async throws -> [LoggedError] {
-        guard !events.isEmpty, events.count <= Self.maxBatch else { throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) events") }
+        guard !events.isEmpty, events.count <= Self.maxBatch else {
+            throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) events")
+        }
         let now = Date().roundedToStoredPrecision
         for (index, event) in events.enumerated() { try Self.validate(event, index: index, now: now) }
         let accessor = grant.accessor
@@ -34,7 +36,9 @@ public final class ErrorLog: Sendable {
         guard !event.message.isEmpty, event.message.utf8.count <= 65_536 else { throw bad("message must be 1 to 65536 bytes") }
         guard event.errorType.utf8.count <= 256 else { throw bad("error_type is longer than 256 bytes") }
         guard event.stackTrace.utf8.count <= 262_144 else { throw bad("stack_trace is longer than 256 KiB") }
-        guard event.host.utf8.count <= 256, (event.release?.utf8.count ?? 0) <= 128 else { throw bad("host or release is too long (256, 128 bytes)") }
+        guard event.host.utf8.count <= 256, (event.release?.utf8.count ?? 0) <= 128 else {
+            throw bad("host or release is too long (256, 128 bytes)")
+        }
         if let occurred = event.occurredAt, occurred.timeIntervalSince(now) > 300 { throw bad("time is in the future") }
         if let sourceID = event.sourceID, sourceID.isEmpty || sourceID.utf8.count > 128 { throw bad("source_id must be 1 to 128 bytes") }
     }
@@ -85,19 +89,25 @@ public final class ErrorLog: Sendable {
             var state: IssueState
             var created = false
             if let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE fingerprint = \(fingerprint)").map(Self.issue) {
-                state = IssueState(id: issue.id, status: issue.status, regressed: issue.regressed, severity: issue.severity, count: issue.count,
-                                   lastSeen: issue.lastSeen, lastRelease: issue.lastRelease, resolvedInRelease: issue.resolvedInRelease,
-                                   ignoredUntil: issue.ignoredUntil, ignoredUntilCount: issue.ignoredUntilCount)
+                state = IssueState(
+                    id: issue.id, status: issue.status, regressed: issue.regressed, severity: issue.severity, count: issue.count,
+                    lastSeen: issue.lastSeen, lastRelease: issue.lastRelease, resolvedInRelease: issue.resolvedInRelease,
+                    ignoredUntil: issue.ignoredUntil, ignoredUntilCount: issue.ignoredUntilCount)
             } else {
                 let occurred = (first.occurredAt ?? now).roundedToStoredPrecision
-                guard let id = try conn.queryScalar(Int64.self, """
-                    INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, event_count, first_seen, last_seen, last_release)
-                    VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \(first.severity.rawValue),
-                        \(IssueStatus.unresolved.rawValue), \(false), 0, \(occurred), \(occurred), \(first.release))
-                    RETURNING id
-                    """) else { throw SuiteError(.storage, "the issue was not created") }
-                state = IssueState(id: id, status: .unresolved, regressed: false, severity: first.severity, count: 0, lastSeen: occurred,
-                                   lastRelease: first.release, resolvedInRelease: nil, ignoredUntil: nil, ignoredUntilCount: nil)
+                guard
+                    let id = try conn.queryScalar(
+                        Int64.self,
+                        """
+                        INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, event_count, first_seen, last_seen, last_release)
+                        VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \(first.severity.rawValue),
+                            \(IssueStatus.unresolved.rawValue), \(false), 0, \(occurred), \(occurred), \(first.release))
+                        RETURNING id
+                        """)
+                else { throw SuiteError(.storage, "the issue was not created") }
+                state = IssueState(
+                    id: id, status: .unresolved, regressed: false, severity: first.severity, count: 0, lastSeen: occurred,
+                    lastRelease: first.release, resolvedInRelease: nil, ignoredUntil: nil, ignoredUntilCount: nil)
                 created = true
             }
             for (position, index) in members.enumerated() {
@@ -110,15 +120,20 @@ public final class ErrorLog: Sendable {
                     state.status = .unresolved
                     state.regressed = true
                     regressed = true
-                    try record(conn, state.id, action: "regressed", from: .resolved, to: .unresolved, release: event.release,
-                               note: "an event from release \(event.release ?? "(none)") after it was resolved\(state.resolvedInRelease.map { " in \($0)" } ?? "")",
-                               accessor: accessor, at: now)
-                case .ignored where (state.ignoredUntil.map { now >= $0 } ?? false) || (state.ignoredUntilCount.map { state.count >= $0 } ?? false):
+                    try record(
+                        conn, state.id, action: "regressed", from: .resolved, to: .unresolved, release: event.release,
+                        note:
+                            "an event from release \(event.release ?? "(none)") after it was resolved\(state.resolvedInRelease.map { " in \($0)" } ?? "")",
+                        accessor: accessor, at: now)
+                case .ignored
+                where (state.ignoredUntil.map { now >= $0 } ?? false) || (state.ignoredUntilCount.map { state.count >= $0 } ?? false):
                     state.status = .unresolved
                     state.ignoredUntil = nil
                     state.ignoredUntilCount = nil
-                    try record(conn, state.id, action: "unignored", from: .ignored, to: .unresolved, release: event.release, note: "the ignore ran out",
-                               accessor: accessor, at: now)
+                    try record(
+                        conn, state.id, action: "unignored", from: .ignored, to: .unresolved, release: event.release,
+                        note: "the ignore ran out",
+                        accessor: accessor, at: now)
                 default:
                     break
                 }
@@ -126,11 +141,14 @@ public final class ErrorLog: Sendable {
                 state.severity = max(state.severity, event.severity)
                 if let release = event.release { state.lastRelease = release }
                 results[index] = LoggedError(issueID: state.id, newIssue: created && position == 0, regressed: regressed, duplicate: false)
-                rows.append([.int(state.id), .text(event.component), .text(event.severity.rawValue), .text(event.message), .text(event.errorType),
-                             .text(event.stackTrace), .text(try JSONText.encode(event.context)), event.release.map(SQLValue.text) ?? .null,
-                             .text(event.host), .timestamp(occurred), .timestamp(now), event.sourceID.map(SQLValue.text) ?? .null])
+                rows.append([
+                    .int(state.id), .text(event.component), .text(event.severity.rawValue), .text(event.message), .text(event.errorType),
+                    .text(event.stackTrace), .text(try JSONText.encode(event.context)), event.release.map(SQLValue.text) ?? .null,
+                    .text(event.host), .timestamp(occurred), .timestamp(now), event.sourceID.map(SQLValue.text) ?? .null
+                ])
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE error_issues SET event_count = \(state.count), last_seen = \(state.lastSeen), severity = \(state.severity.rawValue),
                     status = \(state.status.rawValue), regressed = \(state.regressed), last_release = \(state.lastRelease),
                     ignored_until = \(state.ignoredUntil), ignored_until_count = \(state.ignoredUntilCount)
@@ -138,7 +156,8 @@ public final class ErrorLog: Sendable {
                 """)
         }
         if !rows.isEmpty {
-            try conn.executeBatch("""
+            try conn.executeBatch(
+                """
                 INSERT INTO error_logs (issue_id, component, severity, message, error_type, stack_trace, context, release, host, occurred_at, received_at, source_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                 """, rows: rows)
@@ -160,7 +179,8 @@ public final class ErrorLog: Sendable {
     // MARK: reading
 
     /// Issues, most recently seen first.
-    public func issues(_ grant: Grant, status: IssueStatus? = nil, component: String? = nil, limit: Int = 100) async throws -> [ErrorIssue] {
+    public func issues(_ grant: Grant, status: IssueStatus? = nil, component: String? = nil, limit: Int = 100) async throws -> [ErrorIssue]
+    {
         guard (1...1000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 1000") }
         var query: SQLQuery = "SELECT * FROM error_issues WHERE 1 = 1"
         if let status { query.append(" AND status = \(status.rawValue)") }
@@ -174,15 +194,20 @@ public final class ErrorLog: Sendable {
     /// - Throws: ``SuiteError`` `.notFound`.
     public func issue(_ grant: Grant, id: Int64, events limit: Int = 20) async throws -> (ErrorIssue, [IssueChange], [StoredErrorEvent]) {
         try await database.read { conn in
-            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else { throw Self.unknown(id) }
-            let history = try conn.query("SELECT * FROM error_issue_history WHERE issue_id = \(id) ORDER BY id").map { row in
-                IssueChange(action: try row.decode(String.self, column: "action"),
-                            fromStatus: IssueStatus(rawValue: try row.decode(String.self, column: "from_status")) ?? .unresolved,
-                            toStatus: IssueStatus(rawValue: try row.decode(String.self, column: "to_status")) ?? .unresolved,
-                            release: try row.decode(String?.self, column: "release"), note: try row.decode(String.self, column: "note"),
-                            accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
+            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+                throw Self.unknown(id)
             }
-            let events = try conn.query("SELECT * FROM error_logs WHERE issue_id = \(id) ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))").map(Self.event)
+            let history = try conn.query("SELECT * FROM error_issue_history WHERE issue_id = \(id) ORDER BY id").map { row in
+                IssueChange(
+                    action: try row.decode(String.self, column: "action"),
+                    fromStatus: IssueStatus(rawValue: try row.decode(String.self, column: "from_status")) ?? .unresolved,
+                    toStatus: IssueStatus(rawValue: try row.decode(String.self, column: "to_status")) ?? .unresolved,
+                    release: try row.decode(String?.self, column: "release"), note: try row.decode(String.self, column: "note"),
+                    accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
+            }
+            let events = try conn.query(
+                "SELECT * FROM error_logs WHERE issue_id = \(id) ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))"
+            ).map(Self.event)
             return (issue, history, events)
         }
     }
@@ -194,7 +219,8 @@ public final class ErrorLog: Sendable {
     /// Resolves an issue, optionally "in release X" (older releases' events then do not regress it).
     public func resolve(_ grant: Grant, id: Int64, inRelease release: String? = nil, note: String = "") async throws -> ErrorIssue {
         try await change(grant, id: id, action: "resolved", to: .resolved, release: release, note: note) { conn, now, _ in
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE error_issues SET status = 'resolved', regressed = \(false), resolved_in_release = \(release), resolved_by = \(grant.accessor),
                     resolved_at = \(now), resolution_note = \(note), ignored_until = NULL, ignored_until_count = NULL WHERE id = \(id)
                 """)
@@ -202,10 +228,13 @@ public final class ErrorLog: Sendable {
     }
 
     /// Ignores an issue until a time, or until `moreEvents` more events, or (neither) until reopened.
-    public func ignore(_ grant: Grant, id: Int64, until: Date? = nil, moreEvents: Int64? = nil, note: String = "") async throws -> ErrorIssue {
+    public func ignore(_ grant: Grant, id: Int64, until: Date? = nil, moreEvents: Int64? = nil, note: String = "") async throws
+        -> ErrorIssue
+    {
         if let moreEvents, moreEvents < 1 { throw SuiteError(.invalid, "count must be at least 1 (events before the issue returns)") }
         return try await change(grant, id: id, action: "ignored", to: .ignored, release: nil, note: note) { conn, _, issue in
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE error_issues SET status = 'ignored', ignored_until = \(until?.roundedToStoredPrecision),
                     ignored_until_count = \(moreEvents.map { issue.count + $0 }) WHERE id = \(id)
                 """)
@@ -215,30 +244,41 @@ public final class ErrorLog: Sendable {
     /// Reopens a resolved or ignored issue.
     public func reopen(_ grant: Grant, id: Int64, note: String = "") async throws -> ErrorIssue {
         try await change(grant, id: id, action: "reopened", to: .unresolved, release: nil, note: note) { conn, _, _ in
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE error_issues SET status = 'unresolved', resolved_in_release = NULL, ignored_until = NULL, ignored_until_count = NULL WHERE id = \(id)
                 """)
         }
     }
 
-    private func change(_ grant: Grant, id: Int64, action: String, to status: IssueStatus, release: String?, note: String,
-                        _ update: @escaping @Sendable (any SQLConnection, Date, ErrorIssue) throws -> Void) async throws -> ErrorIssue {
+    private func change(
+        _ grant: Grant, id: Int64, action: String, to status: IssueStatus, release: String?, note: String,
+        _ update: @escaping @Sendable (any SQLConnection, Date, ErrorIssue) throws -> Void
+    ) async throws -> ErrorIssue {
         guard note.utf8.count <= 4096 else { throw SuiteError(.invalid, "note is longer than 4096 bytes") }
         if let release, release.isEmpty || release.utf8.count > 128 { throw SuiteError(.invalid, "release must be 1 to 128 bytes") }
         let accessor = grant.accessor
         return try await database.transaction { conn in
-            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else { throw Self.unknown(id) }
+            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+                throw Self.unknown(id)
+            }
             let now = Date().roundedToStoredPrecision
             try update(conn, now, issue)
-            try Self.record(conn, id, action: action, from: issue.status, to: status, release: release, note: note, accessor: accessor, at: now)
-            guard let changed = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else { throw Self.unknown(id) }
+            try Self.record(
+                conn, id, action: action, from: issue.status, to: status, release: release, note: note, accessor: accessor, at: now)
+            guard let changed = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+                throw Self.unknown(id)
+            }
             return changed
         }
     }
 
-    private static func record(_ conn: any SQLConnection, _ id: Int64, action: String, from: IssueStatus, to: IssueStatus, release: String?,
-                               note: String, accessor: String, at: Date) throws {
-        try conn.execute("""
+    private static func record(
+        _ conn: any SQLConnection, _ id: Int64, action: String, from: IssueStatus, to: IssueStatus, release: String?,
+        note: String, accessor: String, at: Date
+    ) throws {
+        try conn.execute(
+            """
             INSERT INTO error_issue_history (issue_id, action, from_status, to_status, release, note, accessor, at)
             VALUES (\(id), \(action), \(from.rawValue), \(to.rawValue), \(release), \(note), \(accessor), \(at))
             """)
@@ -251,52 +291,74 @@ public final class ErrorLog: Sendable {
         let width: Int64 = daily ? 86_400 : 3_600
         let rows = try await database.read { conn -> [(Int64, String, String, Int64)] in
             // The bucket as Unix seconds, computed in SQL so the grouping happens there.
-            let bucket: SQLQuery = conn.dialect == .postgres
+            let bucket: SQLQuery =
+                conn.dialect == .postgres
                 ? "(floor(extract(epoch FROM occurred_at) / \(width)) * \(width))::bigint"
                 : "((occurred_at / 1000000) / \(width)) * \(width)"
-            return try conn.query("""
+            return try conn.query(
+                """
                 SELECT \(bucket) AS bucket, component, severity, count(*) AS n FROM error_logs WHERE occurred_at >= \(since)
                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-                """).map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2), try $0.decode(Int64.self, at: 3)) }
+                """
+            ).map {
+                (
+                    try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2),
+                    try $0.decode(Int64.self, at: 3)
+                )
+            }
         }
-        return rows.map { ErrorTrend(bucket: Date(timeIntervalSince1970: Double($0.0)), component: $0.1, severity: Severity(rawValue: $0.2) ?? .error, count: $0.3) }
+        return rows.map {
+            ErrorTrend(
+                bucket: Date(timeIntervalSince1970: Double($0.0)), component: $0.1, severity: Severity(rawValue: $0.2) ?? .error,
+                count: $0.3)
+        }
     }
 
     /// The issues with the most events since `since`, with those counts.
     public func topIssues(_ grant: Grant, since: Date, limit: Int = 10) async throws -> [(ErrorIssue, Int64)] {
         guard (1...1000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 1000") }
         return try await database.read { conn in
-            try conn.query("""
+            try conn.query(
+                """
                 SELECT i.*, t.n AS window_count FROM error_issues i JOIN (
                     SELECT issue_id, count(*) AS n FROM error_logs WHERE occurred_at >= \(since) GROUP BY issue_id) t ON t.issue_id = i.id
                 ORDER BY t.n DESC, i.id LIMIT \(Int64(limit))
-                """).map { (try Self.issue($0), try $0.decode(Int64.self, column: "window_count")) }
+                """
+            ).map { (try Self.issue($0), try $0.decode(Int64.self, column: "window_count")) }
         }
     }
 
     // MARK: rows
 
     static func issue(_ row: SQLRow) throws -> ErrorIssue {
-        ErrorIssue(id: try row.decode(Int64.self, column: "id"), fingerprint: try row.decode(String.self, column: "fingerprint"),
-                   component: try row.decode(String.self, column: "component"), errorType: try row.decode(String.self, column: "error_type"),
-                   title: try row.decode(String.self, column: "title"), severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
-                   status: IssueStatus(rawValue: try row.decode(String.self, column: "status")) ?? .unresolved,
-                   regressed: try row.decode(Bool.self, column: "regressed"), resolvedInRelease: try row.decode(String?.self, column: "resolved_in_release"),
-                   resolvedBy: try row.decode(String?.self, column: "resolved_by"), resolvedAt: try row.decode(Date?.self, column: "resolved_at"),
-                   resolutionNote: try row.decode(String?.self, column: "resolution_note"), ignoredUntil: try row.decode(Date?.self, column: "ignored_until"),
-                   ignoredUntilCount: try row.decode(Int64?.self, column: "ignored_until_count"), count: try row.decode(Int64.self, column: "event_count"),
-                   firstSeen: try row.decode(Date.self, column: "first_seen"), lastSeen: try row.decode(Date.self, column: "last_seen"),
-                   lastRelease: try row.decode(String?.self, column: "last_release"))
+        ErrorIssue(
+            id: try row.decode(Int64.self, column: "id"), fingerprint: try row.decode(String.self, column: "fingerprint"),
+            component: try row.decode(String.self, column: "component"), errorType: try row.decode(String.self, column: "error_type"),
+            title: try row.decode(String.self, column: "title"),
+            severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
+            status: IssueStatus(rawValue: try row.decode(String.self, column: "status")) ?? .unresolved,
+            regressed: try row.decode(Bool.self, column: "regressed"),
+            resolvedInRelease: try row.decode(String?.self, column: "resolved_in_release"),
+            resolvedBy: try row.decode(String?.self, column: "resolved_by"), resolvedAt: try row.decode(Date?.self, column: "resolved_at"),
+            resolutionNote: try row.decode(String?.self, column: "resolution_note"),
+            ignoredUntil: try row.decode(Date?.self, column: "ignored_until"),
+            ignoredUntilCount: try row.decode(Int64?.self, column: "ignored_until_count"),
+            count: try row.decode(Int64.self, column: "event_count"),
+            firstSeen: try row.decode(Date.self, column: "first_seen"), lastSeen: try row.decode(Date.self, column: "last_seen"),
+            lastRelease: try row.decode(String?.self, column: "last_release"))
     }
 
     static func event(_ row: SQLRow) throws -> StoredErrorEvent {
-        StoredErrorEvent(id: try row.decode(Int64.self, column: "id"), issueID: try row.decode(Int64.self, column: "issue_id"), event: ErrorEvent(
-            component: try row.decode(String.self, column: "component"), severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
-            message: try row.decode(String.self, column: "message"), errorType: try row.decode(String.self, column: "error_type"),
-            stackTrace: try row.decode(String.self, column: "stack_trace"),
-            context: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "context")),
-            release: try row.decode(String?.self, column: "release"), host: try row.decode(String.self, column: "host"),
-            occurredAt: try row.decode(Date.self, column: "occurred_at"), sourceID: try row.decode(String?.self, column: "source_id")),
+        StoredErrorEvent(
+            id: try row.decode(Int64.self, column: "id"), issueID: try row.decode(Int64.self, column: "issue_id"),
+            event: ErrorEvent(
+                component: try row.decode(String.self, column: "component"),
+                severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
+                message: try row.decode(String.self, column: "message"), errorType: try row.decode(String.self, column: "error_type"),
+                stackTrace: try row.decode(String.self, column: "stack_trace"),
+                context: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "context")),
+                release: try row.decode(String?.self, column: "release"), host: try row.decode(String.self, column: "host"),
+                occurredAt: try row.decode(Date.self, column: "occurred_at"), sourceID: try row.decode(String?.self, column: "source_id")),
             receivedAt: try row.decode(Date.self, column: "received_at"))
     }
 }

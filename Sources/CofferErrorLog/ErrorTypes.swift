@@ -18,9 +18,11 @@ public struct ErrorEvent: Sendable, Equatable {
     /// An importer's id for the event: one already stored is skipped (imports are idempotent).
     public var sourceID: String?
 
-    public init(component: String, severity: Severity = .error, message: String, errorType: String = "", stackTrace: String = "",
-                context: [String: JSONValue] = [:], release: String? = nil, host: String = "", occurredAt: Date? = nil,
-                fingerprint: [String]? = nil, sourceID: String? = nil) {
+    public init(
+        component: String, severity: Severity = .error, message: String, errorType: String = "", stackTrace: String = "",
+        context: [String: JSONValue] = [:], release: String? = nil, host: String = "", occurredAt: Date? = nil,
+        fingerprint: [String]? = nil, sourceID: String? = nil
+    ) {
         self.component = component
         self.severity = severity
         self.message = message

@@ -63,19 +63,26 @@ public enum LogImport {
                     let next = lines[index]
                     block.append(next)
                     index += 1
-                    let chained = next.hasPrefix("During handling of the above exception") || next.hasPrefix("The above exception was the direct cause")
+                    let chained =
+                        next.hasPrefix("During handling of the above exception")
+                        || next.hasPrefix("The above exception was the direct cause")
                     if chained || next.hasPrefix("Traceback (most recent call last):") || next.isEmpty { continue }
                     if !next.hasPrefix(" ") && !next.hasPrefix("\t") {
                         // Chained exceptions: an exception line followed by a blank line and another traceback.
                         if index + 1 < lines.count, lines[index].isEmpty,
-                           lines[index + 1].hasPrefix("During handling") || lines[index + 1].hasPrefix("The above exception") { continue }
+                            lines[index + 1].hasPrefix("During handling") || lines[index + 1].hasPrefix("The above exception")
+                        {
+                            continue
+                        }
                         break
                     }
                 }
-                let exception = block.last { !$0.isEmpty && !$0.hasPrefix(" ") && !$0.hasPrefix("\t") && !$0.hasPrefix("Traceback") } ?? "Exception"
+                let exception =
+                    block.last { !$0.isEmpty && !$0.hasPrefix(" ") && !$0.hasPrefix("\t") && !$0.hasPrefix("Traceback") } ?? "Exception"
                 let (type, message) = splitException(exception)
-                var event = ErrorEvent(component: defaults.component, severity: .error, message: message.isEmpty ? type : message, errorType: type,
-                                       stackTrace: block.joined(separator: "\n"), release: defaults.release, host: defaults.host)
+                var event = ErrorEvent(
+                    component: defaults.component, severity: .error, message: message.isEmpty ? type : message, errorType: type,
+                    stackTrace: block.joined(separator: "\n"), release: defaults.release, host: defaults.host)
                 if let previous, let header = LogLine(previous) { header.apply(to: &event, keepMessage: true) }
                 event.sourceID = sourceID((previous ?? "") + "\n" + block.joined(separator: "\n"))
                 events.append(event)
@@ -85,8 +92,9 @@ public enum LogImport {
             // A line whose traceback follows is read with it; an error line on its own is an event.
             let next = index + 1 < lines.count ? lines[index + 1] : ""
             if !next.hasPrefix("Traceback (most recent call last):"), let header = LogLine(line), header.severity >= .error {
-                var event = ErrorEvent(component: defaults.component, severity: header.severity, message: header.message, errorType: "LogRecord",
-                                       release: defaults.release, host: defaults.host)
+                var event = ErrorEvent(
+                    component: defaults.component, severity: header.severity, message: header.message, errorType: "LogRecord",
+                    release: defaults.release, host: defaults.host)
                 header.apply(to: &event, keepMessage: false)
                 event.sourceID = sourceID(line)
                 events.append(event)
@@ -112,12 +120,23 @@ public enum LogImport {
         let message: String
 
         init?(_ line: String) {
-            var words = line.split(separator: " ", omittingEmptySubsequences: true).map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "[]")) }
+            var words = line.split(separator: " ", omittingEmptySubsequences: true).map {
+                String($0).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            }
             var time: Date?
-            if words.count >= 2, let date = Self.parseTime(words[0] + " " + words[1]) { time = date; words.removeFirst(2) }
-            else if let first = words.first, let date = Self.parseTime(first) { time = date; words.removeFirst() }
-            guard let levelIndex = words.prefix(3).firstIndex(where: { Severity(loose: $0.trimmingCharacters(in: CharacterSet(charactersIn: ":"))) != nil }),
-                  let severity = Severity(loose: words[levelIndex].trimmingCharacters(in: CharacterSet(charactersIn: ":"))) else { return nil }
+            if words.count >= 2, let date = Self.parseTime(words[0] + " " + words[1]) {
+                time = date
+                words.removeFirst(2)
+            } else if let first = words.first, let date = Self.parseTime(first) {
+                time = date
+                words.removeFirst()
+            }
+            guard
+                let levelIndex = words.prefix(3).firstIndex(where: {
+                    Severity(loose: $0.trimmingCharacters(in: CharacterSet(charactersIn: ":"))) != nil
+                }),
+                let severity = Severity(loose: words[levelIndex].trimmingCharacters(in: CharacterSet(charactersIn: ":")))
+            else { return nil }
             self.time = time
             self.severity = severity
             var rest = Array(words[(levelIndex + 1)...])
@@ -145,7 +164,8 @@ public enum LogImport {
             }
             guard text.count >= 19, text.first?.isNumber == true else { return nil }
             if !(text.hasSuffix("Z") || text.dropFirst(19).contains("+") || text.dropFirst(19).contains("-")) { text += "Z" }
-            return (try? Date(text, strategy: .iso8601)) ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            return (try? Date(text, strategy: .iso8601))
+                ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
         }
     }
 
@@ -170,9 +190,12 @@ public enum LogImport {
                 }
                 return nil
             }
-            let consumed: Set = ["message", "msg", "level", "severity", "levelname", "error_type", "exc_type", "stack_trace", "exc_info", "traceback",
-                                 "stack", "component", "logger", "name", "time", "timestamp", "asctime", "@timestamp", "release", "version", "host", "hostname",
-                                 "fingerprint"]
+            let consumed: Set = [
+                "message", "msg", "level", "severity", "levelname", "error_type", "exc_type", "stack_trace", "exc_info", "traceback",
+                "stack", "component", "logger", "name", "time", "timestamp", "asctime", "@timestamp", "release", "version", "host",
+                "hostname",
+                "fingerprint"
+            ]
             let stack = string("stack_trace", "exc_info", "traceback", "stack") ?? ""
             var type = string("error_type", "exc_type") ?? ""
             if type.isEmpty, let last = stack.split(separator: "\n").last(where: { !$0.hasPrefix(" ") }), stack.hasPrefix("Traceback") {
@@ -182,16 +205,24 @@ public enum LogImport {
             // An error log holds errors: informational lines without a stack stay in the log file.
             guard severity >= .warning || !stack.isEmpty else { continue }
             var time: Date?
-            if let seconds = object["time"] ?? object["timestamp"], case .number(let value) = seconds { time = Date(timeIntervalSince1970: value) }
-            else if let seconds = object["time"] ?? object["timestamp"], case .integer(let value) = seconds { time = Date(timeIntervalSince1970: Double(value)) }
-            else if let text = string("time", "timestamp", "@timestamp", "asctime") { time = LogLine.parseTime(text) }
+            if let seconds = object["time"] ?? object["timestamp"], case .number(let value) = seconds {
+                time = Date(timeIntervalSince1970: value)
+            } else if let seconds = object["time"] ?? object["timestamp"], case .integer(let value) = seconds {
+                time = Date(timeIntervalSince1970: Double(value))
+            } else if let text = string("time", "timestamp", "@timestamp", "asctime") {
+                time = LogLine.parseTime(text)
+            }
             var fingerprint: [String]?
-            if case .array(let parts)? = object["fingerprint"] { fingerprint = parts.compactMap { if case .string(let s) = $0 { s } else { nil } } }
-            events.append(ErrorEvent(component: string("component", "logger", "name") ?? defaults.component, severity: severity,
-                                     message: string("message", "msg") ?? type, errorType: type.isEmpty ? "LogRecord" : type, stackTrace: stack,
-                                     context: object.filter { !consumed.contains($0.key) }, release: string("release", "version") ?? defaults.release,
-                                     host: string("host", "hostname") ?? defaults.host, occurredAt: time, fingerprint: fingerprint,
-                                     sourceID: sourceID(trimmed)))
+            if case .array(let parts)? = object["fingerprint"] {
+                fingerprint = parts.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            }
+            events.append(
+                ErrorEvent(
+                    component: string("component", "logger", "name") ?? defaults.component, severity: severity,
+                    message: string("message", "msg") ?? type, errorType: type.isEmpty ? "LogRecord" : type, stackTrace: stack,
+                    context: object.filter { !consumed.contains($0.key) }, release: string("release", "version") ?? defaults.release,
+                    host: string("host", "hostname") ?? defaults.host, occurredAt: time, fingerprint: fingerprint,
+                    sourceID: sourceID(trimmed)))
         }
         return events
     }

@@ -25,23 +25,32 @@ public final class FeatureStore: Sendable {
     public func define(_ grant: Grant, _ set: FeatureSet) async throws {
         try Names.check(set.name, what: "a feature set name")
         for feature in set.features { try Names.check(feature, what: "a feature name") }
-        guard set.ttl >= 0, set.retention >= 0 else { throw SuiteError(.invalid, "ttl and retention must be zero (never) or a positive duration") }
+        guard set.ttl >= 0, set.retention >= 0 else {
+            throw SuiteError(.invalid, "ttl and retention must be zero (never) or a positive duration")
+        }
         let features = try JSONText.encode(set.features)
         try await database.transaction { conn in
             let now = Date().roundedToStoredPrecision
             let type = try conn.queryScalar(String.self, "SELECT value_type FROM feature_sets WHERE name = \(set.name)")
             // The insert decides create vs update even when two writers race: only one of them inserts.
-            let inserted = type == nil ? try conn.execute("""
-                INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, created_at, updated_at)
-                VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \(set.description), \(now), \(now))
-                ON CONFLICT (name) DO NOTHING
-                """) : 0
+            let inserted =
+                type == nil
+                ? try conn.execute(
+                    """
+                    INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, created_at, updated_at)
+                    VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \(set.description), \(now), \(now))
+                    ON CONFLICT (name) DO NOTHING
+                    """) : 0
             try grant.requireWrite(exists: inserted == 0)
             guard inserted == 0 else { return }
-            if let type, type != set.valueType.rawValue, try conn.queryFirst("SELECT 1 FROM feature_cache WHERE feature_set = \(set.name) LIMIT 1") != nil {
-                throw SuiteError(.conflict, "feature set \(set.name) holds \(type) values: its value type cannot change while it holds values")
+            if let type, type != set.valueType.rawValue,
+                try conn.queryFirst("SELECT 1 FROM feature_cache WHERE feature_set = \(set.name) LIMIT 1") != nil
+            {
+                throw SuiteError(
+                    .conflict, "feature set \(set.name) holds \(type) values: its value type cannot change while it holds values")
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds = \(set.retention),
                     features = \(features), description = \(set.description), updated_at = \(now)
                 WHERE name = \(set.name)
@@ -57,7 +66,9 @@ public final class FeatureStore: Sendable {
 
     /// Every feature set's name.
     public func sets(_ grant: Grant) async throws -> [String] {
-        try await database.read { conn in try conn.query("SELECT name FROM feature_sets ORDER BY name").map { try $0.decode(String.self, at: 0) } }
+        try await database.read { conn in
+            try conn.query("SELECT name FROM feature_sets ORDER BY name").map { try $0.decode(String.self, at: 0) }
+        }
     }
 
     /// Deletes a feature set and all its values.
@@ -74,10 +85,11 @@ public final class FeatureStore: Sendable {
         guard let row = try conn.queryFirst("SELECT * FROM feature_sets WHERE name = \(name)") else {
             throw SuiteError(.notFound, "no feature set named \(name): define it first (PUT /v1/coffer/features/sets/\(name))")
         }
-        return FeatureSet(name: name, valueType: FeatureValueType(rawValue: try row.decode(String.self, column: "value_type")) ?? .json,
-                          ttl: try row.decode(Int64.self, column: "ttl_seconds"), retention: try row.decode(Int64.self, column: "retention_seconds"),
-                          features: try JSONText.decode([String].self, try row.decode(String.self, column: "features")),
-                          description: try row.decode(String.self, column: "description"))
+        return FeatureSet(
+            name: name, valueType: FeatureValueType(rawValue: try row.decode(String.self, column: "value_type")) ?? .json,
+            ttl: try row.decode(Int64.self, column: "ttl_seconds"), retention: try row.decode(Int64.self, column: "retention_seconds"),
+            features: try JSONText.decode([String].self, try row.decode(String.self, column: "features")),
+            description: try row.decode(String.self, column: "description"))
     }
 
     // MARK: writing
@@ -87,7 +99,9 @@ public final class FeatureStore: Sendable {
     /// - Returns: how many values were written.
     @discardableResult
     public func put(_ grant: Grant, set name: String, _ rows: [FeatureWrite]) async throws -> Int {
-        guard !rows.isEmpty, rows.count <= Self.maxWriteRows else { throw SuiteError(.invalid, "a write carries 1 to \(Self.maxWriteRows) values") }
+        guard !rows.isEmpty, rows.count <= Self.maxWriteRows else {
+            throw SuiteError(.invalid, "a write carries 1 to \(Self.maxWriteRows) values")
+        }
         let set = try await self.set(grant, name)
         let now = Date().roundedToStoredPrecision
         let declared = Set(set.features)
@@ -98,7 +112,8 @@ public final class FeatureStore: Sendable {
             guard Self.isEntity(row.entity) else { throw bad("entity must be 1 to 256 printable characters") }
             do { try Names.check(row.feature, what: "feature") } catch { throw bad("\(error)") }
             guard declared.isEmpty || declared.contains(row.feature) else {
-                throw bad("feature \(row.feature) is not declared by feature set \(name) (it declares \(set.features.joined(separator: ", ")))")
+                throw bad(
+                    "feature \(row.feature) is not declared by feature set \(name) (it declares \(set.features.joined(separator: ", ")))")
             }
             let eventTime = (row.eventTime ?? now).roundedToStoredPrecision
             guard eventTime.timeIntervalSince(now) <= Self.futureTolerance else { throw bad("event_time is in the future") }
@@ -114,7 +129,8 @@ public final class FeatureStore: Sendable {
         }
         let batch = values
         _ = try await database.transaction { conn in
-            try conn.executeBatch("""
+            try conn.executeBatch(
+                """
                 INSERT INTO feature_cache (feature_set, entity, feature, event_time, write_time, value_number, value_json)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 ON CONFLICT (feature_set, entity, feature, event_time) DO UPDATE SET write_time = excluded.write_time,
@@ -135,8 +151,10 @@ public final class FeatureStore: Sendable {
     /// time to now (or to `asOf`).
     /// - Parameter features: the features to answer; default: the set's declared ones, else those found.
     /// - Returns: per entity, per feature, its reading.
-    public func latest(_ grant: Grant, set name: String, entities: [String], features: [String]? = nil,
-                       asOf: Date? = nil) async throws -> [String: [String: FeatureReading]] {
+    public func latest(
+        _ grant: Grant, set name: String, entities: [String], features: [String]? = nil,
+        asOf: Date? = nil
+    ) async throws -> [String: [String: FeatureReading]] {
         guard !entities.isEmpty, entities.count <= Self.maxReadEntities else {
             throw SuiteError(.invalid, "a read asks for 1 to \(Self.maxReadEntities) entities")
         }
@@ -144,7 +162,9 @@ public final class FeatureStore: Sendable {
         let set = try await self.set(grant, name)
         let wanted = features ?? (set.features.isEmpty ? nil : set.features)
         let unique = Array(Set(entities))
-        let query = database.dialect == .postgres ? Self.latestOnPostgres(set: name, entities: unique, features: wanted, asOf: asOf)
+        let query =
+            database.dialect == .postgres
+            ? Self.latestOnPostgres(set: name, entities: unique, features: wanted, asOf: asOf)
             : Self.latestOnSQLite(set: name, entities: unique, features: wanted, asOf: asOf)
         let found = query
         let rows = try await database.read { conn in try conn.query(found) }
@@ -155,8 +175,9 @@ public final class FeatureStore: Sendable {
             let eventTime = try row.decode(Date.self, column: "event_time")
             let expired = set.ttl > 0 && now.timeIntervalSince(eventTime) > Double(set.ttl)
             answer[try row.decode(String.self, column: "entity"), default: [:]][try row.decode(String.self, column: "feature")] =
-                FeatureReading(state: expired ? .expired : .present, value: try Self.value(row), eventTime: eventTime,
-                               writeTime: try row.decode(Date.self, column: "write_time"))
+                FeatureReading(
+                    state: expired ? .expired : .present, value: try Self.value(row), eventTime: eventTime,
+                    writeTime: try row.decode(Date.self, column: "write_time"))
         }
         var hits: Int64 = 0, misses: Int64 = 0, expired: Int64 = 0
         for readings in answer.values {
@@ -234,19 +255,24 @@ public final class FeatureStore: Sendable {
     }
 
     /// An entity's feature between `from` and `to` (event times, inclusive), oldest first.
-    public func history(_ grant: Grant, set name: String, entity: String, feature: String, from: Date, to: Date,
-                        limit: Int = 10_000) async throws -> [FeaturePoint] {
+    public func history(
+        _ grant: Grant, set name: String, entity: String, feature: String, from: Date, to: Date,
+        limit: Int = 10_000
+    ) async throws -> [FeaturePoint] {
         guard from <= to else { throw SuiteError(.invalid, "from must not be after to") }
         guard (1...100_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 100000") }
         return try await database.read { conn in
             _ = try Self.set(conn, name)
-            return try conn.query("""
+            return try conn.query(
+                """
                 SELECT event_time, write_time, value_number, value_json FROM feature_cache
                 WHERE feature_set = \(name) AND entity = \(entity) AND feature = \(feature) AND event_time >= \(from) AND event_time <= \(to)
                 ORDER BY event_time LIMIT \(Int64(limit))
-                """).map { row in
-                FeaturePoint(eventTime: try row.decode(Date.self, column: "event_time"), writeTime: try row.decode(Date.self, column: "write_time"),
-                             value: try Self.value(row))
+                """
+            ).map { row in
+                FeaturePoint(
+                    eventTime: try row.decode(Date.self, column: "event_time"), writeTime: try row.decode(Date.self, column: "write_time"),
+                    value: try Self.value(row))
             }
         }
     }
@@ -255,21 +281,29 @@ public final class FeatureStore: Sendable {
     public func statistics(_ grant: Grant, set name: String) async throws -> FeatureSetStatistics {
         let (features, stored) = try await database.read { conn -> ([FeatureStatistics], [Int64]) in
             _ = try Self.set(conn, name)
-            let features = try conn.query("""
+            let features = try conn.query(
+                """
                 SELECT feature, count(*) AS n, count(CASE WHEN value_number IS NULL AND value_json IS NULL THEN 1 END) AS nulls,
                     min(value_number) AS lo, max(value_number) AS hi, avg(value_number) AS mean, max(write_time) AS last_update
                 FROM feature_cache WHERE feature_set = \(name) GROUP BY feature ORDER BY feature
-                """).map { row in
-                FeatureStatistics(feature: try row.decode(String.self, column: "feature"), count: try row.decode(Int64.self, column: "n"),
-                                  nulls: try row.decode(Int64.self, column: "nulls"), min: try row.decode(Double?.self, column: "lo"),
-                                  max: try row.decode(Double?.self, column: "hi"), mean: try row.decode(Double?.self, column: "mean"),
-                                  lastUpdate: try row.decode(Date?.self, column: "last_update"))
+                """
+            ).map { row in
+                FeatureStatistics(
+                    feature: try row.decode(String.self, column: "feature"), count: try row.decode(Int64.self, column: "n"),
+                    nulls: try row.decode(Int64.self, column: "nulls"), min: try row.decode(Double?.self, column: "lo"),
+                    max: try row.decode(Double?.self, column: "hi"), mean: try row.decode(Double?.self, column: "mean"),
+                    lastUpdate: try row.decode(Date?.self, column: "last_update"))
             }
             let counters = try conn.queryFirst("SELECT hits, misses, expired FROM feature_cache_counters WHERE feature_set = \(name)")
-            return (features, try counters.map { [try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(Int64.self, at: 2)] } ?? [0, 0, 0])
+            return (
+                features,
+                try counters.map { [try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(Int64.self, at: 2)] }
+                    ?? [0, 0, 0]
+            )
         }
         let pending = counts.peek(name)
-        return FeatureSetStatistics(features: features, hits: stored[0] + pending[0], misses: stored[1] + pending[1], expired: stored[2] + pending[2])
+        return FeatureSetStatistics(
+            features: features, hits: stored[0] + pending[0], misses: stored[1] + pending[1], expired: stored[2] + pending[2])
     }
 
     /// Writes the read counters gathered since the last flush (the service does every few seconds).
@@ -279,7 +313,8 @@ public final class FeatureStore: Sendable {
         do {
             try await database.transaction { conn in
                 for (set, row) in batch {
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         INSERT INTO feature_cache_counters (feature_set, hits, misses, expired) VALUES (\(set), \(row[0]), \(row[1]), \(row[2]))
                         ON CONFLICT (feature_set) DO UPDATE SET hits = feature_cache_counters.hits + excluded.hits,
                             misses = feature_cache_counters.misses + excluded.misses, expired = feature_cache_counters.expired + excluded.expired
@@ -303,20 +338,27 @@ public final class FeatureStore: Sendable {
         let now = Date()
         if let name {
             let set = try await self.set(grant, name)
-            if let cutoff = olderThan ?? (set.retention > 0 ? now.addingTimeInterval(-Double(set.retention)) : nil) { targets.append((name, cutoff)) }
+            if let cutoff = olderThan ?? (set.retention > 0 ? now.addingTimeInterval(-Double(set.retention)) : nil) {
+                targets.append((name, cutoff))
+            }
         } else {
             let sets = try await database.read { conn in
-                try conn.query("SELECT name, retention_seconds FROM feature_sets ORDER BY name").map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
+                try conn.query("SELECT name, retention_seconds FROM feature_sets ORDER BY name").map {
+                    (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1))
+                }
             }
             for (set, retention) in sets {
-                if let cutoff = olderThan ?? (retention > 0 ? now.addingTimeInterval(-Double(retention)) : nil) { targets.append((set, cutoff)) }
+                if let cutoff = olderThan ?? (retention > 0 ? now.addingTimeInterval(-Double(retention)) : nil) {
+                    targets.append((set, cutoff))
+                }
             }
         }
         var removed = 0
         for (set, cutoff) in targets {
             while true {
                 let count = try await database.transaction { conn in
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         DELETE FROM feature_cache WHERE (feature_set, entity, feature, event_time) IN (
                             SELECT feature_set, entity, feature, event_time FROM feature_cache
                             WHERE feature_set = \(set) AND event_time < \(cutoff) LIMIT \(Int64(batch)))

@@ -19,7 +19,9 @@ public struct FeatureSet: Sendable, Equatable {
     public let features: [String]
     public let description: String
 
-    public init(name: String, valueType: FeatureValueType, ttl: Int64 = 0, retention: Int64 = 0, features: [String] = [], description: String = "") {
+    public init(
+        name: String, valueType: FeatureValueType, ttl: Int64 = 0, retention: Int64 = 0, features: [String] = [], description: String = ""
+    ) {
         self.name = name
         self.valueType = valueType
         self.ttl = ttl

@@ -15,12 +15,26 @@ public enum JSONText {
         } else {
             for byte in utf8 {
                 switch byte {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-                case 0x0a: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-                case 0x0d: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-                case 0..<0x20: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+                case UInt8(ascii: "\""):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "\\"))
+                case 0x0a:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "n"))
+                case 0x0d:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "r"))
+                case 0x09:
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    out.append(contentsOf: [
+                        UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                        hex[Int(byte & 0xf)]
+                    ])
                 default: out.append(byte)
                 }
             }
@@ -50,11 +64,18 @@ public enum JSONText {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw SuiteError(.invalid, "the \(what) does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing")
+            throw SuiteError(
+                .invalid,
+                "the \(what) does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing"
+            )
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw SuiteError(.invalid, "the \(what) does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+            throw SuiteError(
+                .invalid, "the \(what) does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
         } catch let DecodingError.dataCorrupted(context) {
-            throw SuiteError(.invalid, "the \(what) does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")")
+            throw SuiteError(
+                .invalid,
+                "the \(what) does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")"
+            )
         }
     }
 }

@@ -7,9 +7,10 @@ public enum Names {
     public static func check(_ name: String, what: String, maxLength: Int = 128) throws {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= maxLength, isWordStart(bytes[0]),
-              bytes.allSatisfy({ isWordStart($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+            bytes.allSatisfy({ isWordStart($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
         else {
-            throw SuiteError(.invalid, "\(what) must be 1 to \(maxLength) letters, digits, '.', '_' or '-', starting with a letter or digit")
+            throw SuiteError(
+                .invalid, "\(what) must be 1 to \(maxLength) letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
     }
 

@@ -17,7 +17,8 @@ public struct SemanticVersion: Comparable, Sendable {
         self.core = core
         if parts.count == 2 {
             let identifiers = parts[1].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard identifiers.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } }) else { return nil }
+            guard identifiers.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } })
+            else { return nil }
             prerelease = identifiers
         } else {
             prerelease = []

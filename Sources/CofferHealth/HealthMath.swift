@@ -4,8 +4,10 @@ public import Foundation
 public enum HealthMath {
     /// A check's state after one more result: `failAfter` failed runs in a row make it critical, `passAfter`
     /// passing runs in a row bring a critical check back; a passing or warning check follows its results.
-    public static func next(status: HealthStatus, failures: Int, successes: Int, result: HealthStatus, failAfter: Int,
-                            passAfter: Int) -> (status: HealthStatus, failures: Int, successes: Int) {
+    public static func next(
+        status: HealthStatus, failures: Int, successes: Int, result: HealthStatus, failAfter: Int,
+        passAfter: Int
+    ) -> (status: HealthStatus, failures: Int, successes: Int) {
         if result == .critical {
             let failures = failures + 1
             return (failures >= failAfter ? .critical : status, failures, 0)
@@ -38,8 +40,10 @@ public enum HealthMath {
     /// Availability over `from…to`: each result holds its state until the next one, but no longer than two
     /// intervals (a longer gap is the checker not running, which is not downtime); maintenance windows and
     /// results in maintenance are left out of both the observed and the down time. Down is critical.
-    public static func availability(results: [(Date, HealthStatus)], maintenance: [(Date, Date)], from: Date, to: Date,
-                                    interval: TimeInterval) -> Availability {
+    public static func availability(
+        results: [(Date, HealthStatus)], maintenance: [(Date, Date)], from: Date, to: Date,
+        interval: TimeInterval
+    ) -> Availability {
         let sorted = results.sorted { $0.0 < $1.0 }
         var observed = 0.0, down = 0.0
         for (index, (time, status)) in sorted.enumerated() where status != .maintenance {
@@ -52,7 +56,8 @@ public enum HealthMath {
             if status == .critical { down += span }
         }
         let window = to.timeIntervalSince(from)
-        return Availability(window: window, percent: observed > 0 ? (observed - down) / observed * 100 : nil, observed: observed, down: down)
+        return Availability(
+            window: window, percent: observed > 0 ? (observed - down) / observed * 100 : nil, observed: observed, down: down)
     }
 
     /// Seconds of `start…end` inside the (possibly overlapping) windows.

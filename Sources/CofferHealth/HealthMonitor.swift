@@ -22,11 +22,15 @@ public final class HealthMonitor: Sendable {
     func checkCommand(_ check: HealthCheckDefinition) throws {
         guard check.type == .command, let program = check.command?.first else { return }
         guard let directory = commandDirectory else {
-            throw SuiteError(.invalid, "health check \(check.name): command checks are off; the operator enables them with health_command_dir (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run")
+            throw SuiteError(
+                .invalid,
+                "health check \(check.name): command checks are off; the operator enables them with health_command_dir (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run"
+            )
         }
         let resolved = URL(fileURLWithPath: program).resolvingSymlinksInPath()
         guard resolved.deletingLastPathComponent().path == directory, FileManager.default.isExecutableFile(atPath: resolved.path) else {
-            throw SuiteError(.invalid, "health check \(check.name): \(program) is not an executable program in health_command_dir (\(directory))")
+            throw SuiteError(
+                .invalid, "health check \(check.name): \(program) is not an executable program in health_command_dir (\(directory))")
         }
     }
 
@@ -40,7 +44,10 @@ public final class HealthMonitor: Sendable {
             throw AccessError(.permissionDenied, "health check \(check.name) logs in with \(secret.id): this token needs read on \(data)")
         }
         guard ServiceIdentity.healthRunner.allows(.read, on: data) else {
-            throw SuiteError(.invalid, "health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner service may read), not \(secret.id)")
+            throw SuiteError(
+                .invalid,
+                "health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner service may read), not \(secret.id)"
+            )
         }
     }
 
@@ -49,7 +56,9 @@ public final class HealthMonitor: Sendable {
     /// Makes the stored checks equal to `checks`: adds, changes, and (with `prune`) removes the rest — all but
     /// the built-in `coffer` check.
     /// - Returns: the names added, changed and removed.
-    public func apply(_ grant: Grant, _ checks: [HealthCheckDefinition], prune: Bool) async throws -> (added: [String], changed: [String], removed: [String]) {
+    public func apply(_ grant: Grant, _ checks: [HealthCheckDefinition], prune: Bool) async throws -> (
+        added: [String], changed: [String], removed: [String]
+    ) {
         for check in checks {
             try check.validate()
             try checkCommand(check)
@@ -66,7 +75,8 @@ public final class HealthMonitor: Sendable {
             for (check, text) in texts {
                 guard existing[check.name] != text else { continue }
                 if existing[check.name] == nil { added.append(check.name) } else { changed.append(check.name) }
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name), \(check.component), \(text), \(now))
                     ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at = excluded.updated_at
                     """)
@@ -88,7 +98,9 @@ public final class HealthMonitor: Sendable {
     }
 
     static func definitions(_ conn: any SQLConnection) throws -> [HealthCheckDefinition] {
-        try conn.query("SELECT definition FROM health_checks ORDER BY name").map { try JSONText.decode(HealthCheckDefinition.self, try $0.decode(String.self, at: 0)) }
+        try conn.query("SELECT definition FROM health_checks ORDER BY name").map {
+            try JSONText.decode(HealthCheckDefinition.self, try $0.decode(String.self, at: 0))
+        }
     }
 
     /// Removes a check (its results stay, for availability history).
@@ -115,7 +127,8 @@ public final class HealthMonitor: Sendable {
     public func ensureSelfCheck(_ grant: Grant) async throws {
         let text = try JSONText.encode(Self.selfCheck)
         _ = try await database.transaction { conn in
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(Date().roundedToStoredPrecision))
                 ON CONFLICT (name) DO NOTHING
                 """)
@@ -126,37 +139,48 @@ public final class HealthMonitor: Sendable {
     public func due(_ grant: Grant, now: Date = Date()) async throws -> [HealthCheckDefinition] {
         try await database.read { conn in
             var last: [String: Date] = [:]
-            for row in try conn.query("SELECT check_name, checked_at FROM health_state") { last[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
-            return try Self.definitions(conn).filter { check in last[check.name].map { now.timeIntervalSince($0) >= Double(check.intervalSeconds) - 0.5 } ?? true }
+            for row in try conn.query("SELECT check_name, checked_at FROM health_state") {
+                last[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1)
+            }
+            return try Self.definitions(conn).filter { check in
+                last[check.name].map { now.timeIntervalSince($0) >= Double(check.intervalSeconds) - 0.5 } ?? true
+            }
         }
     }
 
     // MARK: results
 
     /// Stores results and moves each check's state (thresholds, maintenance, flapping) in one transaction.
-    public func record(_ grant: Grant, _ results: [(HealthCheckDefinition, ProbeResult)], instance: String, at time: Date = Date()) async throws {
+    public func record(_ grant: Grant, _ results: [(HealthCheckDefinition, ProbeResult)], instance: String, at time: Date = Date())
+        async throws
+    {
         let now = time.roundedToStoredPrecision
         try await database.transaction { conn in
             let windows = try Self.activeMaintenance(conn, at: now)
             for (check, probe) in results {
-                let state = try conn.queryFirst("SELECT status, failures, successes, flapping, changed_at FROM health_state WHERE check_name = \(check.name)")
+                let state = try conn.queryFirst(
+                    "SELECT status, failures, successes, flapping, changed_at FROM health_state WHERE check_name = \(check.name)")
                 var status = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "passing") ?? .passing
                 if status == .maintenance { status = .passing }
-                let moved = HealthMath.next(status: status, failures: Int(try state?.decode(Int64.self, at: 1) ?? 0),
-                                            successes: Int(try state?.decode(Int64.self, at: 2) ?? 0), result: probe.result,
-                                            failAfter: check.failThreshold, passAfter: check.passThreshold)
+                let moved = HealthMath.next(
+                    status: status, failures: Int(try state?.decode(Int64.self, at: 1) ?? 0),
+                    successes: Int(try state?.decode(Int64.self, at: 2) ?? 0), result: probe.result,
+                    failAfter: check.failThreshold, passAfter: check.passThreshold)
                 let inMaintenance = windows.contains { $0 == "*" || $0 == check.component }
                 let settled: HealthStatus = inMaintenance ? .maintenance : moved.status
-                let recent = try conn.query("SELECT result FROM system_health WHERE check_name = \(check.name) ORDER BY id DESC LIMIT 20")
+                let recent =
+                    try conn.query("SELECT result FROM system_health WHERE check_name = \(check.name) ORDER BY id DESC LIMIT 20")
                     .compactMap { HealthStatus(rawValue: try $0.decode(String.self, at: 0)) }.reversed() + [probe.result]
                 let flapping = HealthMath.flapping(was: try state?.decode(Bool.self, at: 3) ?? false, results: Array(recent))
                 let previous = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "")
                 let changedAt = previous == settled ? (try state?.decode(Date.self, at: 4) ?? now) : now
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO system_health (check_name, component, result, status, latency_ms, details, instance, checked_at)
                     VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs), \(probe.details), \(instance), \(now))
                     """)
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO health_state (check_name, status, failures, successes, flapping, changed_at, checked_at)
                     VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping), \(changedAt), \(now))
                     ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes = excluded.successes,
@@ -167,7 +191,9 @@ public final class HealthMonitor: Sendable {
     }
 
     static func activeMaintenance(_ conn: any SQLConnection, at time: Date) throws -> [String] {
-        try conn.query("SELECT component FROM health_maintenance WHERE starts_at <= \(time) AND ends_at > \(time)").map { try $0.decode(String.self, at: 0) }
+        try conn.query("SELECT component FROM health_maintenance WHERE starts_at <= \(time) AND ends_at > \(time)").map {
+            try $0.decode(String.self, at: 0)
+        }
     }
 
     /// Schedules a maintenance window for a component (`*`: all).
@@ -176,7 +202,8 @@ public final class HealthMonitor: Sendable {
         guard from < to else { throw SuiteError(.invalid, "a maintenance window must end after it starts") }
         let accessor = grant.accessor
         _ = try await database.transaction { conn in
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO health_maintenance (component, starts_at, ends_at, reason, created_by)
                 VALUES (\(component), \(from.roundedToStoredPrecision), \(to.roundedToStoredPrecision), \(reason), \(accessor))
                 """)
@@ -193,47 +220,68 @@ public final class HealthMonitor: Sendable {
             var states: [String: SQLRow] = [:]
             for row in try conn.query("SELECT * FROM health_state") { states[try row.decode(String.self, column: "check_name")] = row }
             var latest: [String: (Double, String)] = [:]
-            for row in try conn.query("""
+            for row in try conn.query(
+                """
                 SELECT h.check_name, h.latency_ms, h.details FROM system_health h
                 JOIN health_state s ON s.check_name = h.check_name AND s.checked_at = h.checked_at
-                """) { latest[try row.decode(String.self, at: 0)] = (try row.decode(Double.self, at: 1), try row.decode(String.self, at: 2)) }
+                """)
+            { latest[try row.decode(String.self, at: 0)] = (try row.decode(Double.self, at: 1), try row.decode(String.self, at: 2)) }
             return try definitions.map { check -> CheckState in
                 let state = states[check.name]
-                return CheckState(name: check.name, component: check.component,
-                                  status: HealthStatus(rawValue: try state?.decode(String.self, column: "status") ?? "") ?? .passing,
-                                  flapping: try state?.decode(Bool.self, column: "flapping") ?? false,
-                                  changedAt: try state?.decode(Date.self, column: "changed_at") ?? Date(), checkedAt: try state?.decode(Date.self, column: "checked_at"),
-                                  latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
+                return CheckState(
+                    name: check.name, component: check.component,
+                    status: HealthStatus(rawValue: try state?.decode(String.self, column: "status") ?? "") ?? .passing,
+                    flapping: try state?.decode(Bool.self, column: "flapping") ?? false,
+                    changedAt: try state?.decode(Date.self, column: "changed_at") ?? Date(),
+                    checkedAt: try state?.decode(Date.self, column: "checked_at"),
+                    latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
             }
         }
         var components: [String: HealthStatus] = [:]
         for check in checks {
             let current = components[check.component]
-            if current == nil || check.status.severity > current!.severity || current == .maintenance { components[check.component] = check.status }
+            if current == nil || check.status.severity > current!.severity || current == .maintenance {
+                components[check.component] = check.status
+            }
         }
         let overall = components.values.filter { $0 != .maintenance }.max { $0.severity < $1.severity } ?? .passing
         return (overall, components, checks)
     }
 
     /// A check's latest results, newest first.
-    public func results(_ grant: Grant, name: String, limit: Int = 100) async throws -> [(Date, HealthStatus, HealthStatus, Double, String)] {
+    public func results(_ grant: Grant, name: String, limit: Int = 100) async throws -> [(Date, HealthStatus, HealthStatus, Double, String)]
+    {
         guard (1...10_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 10000") }
         return try await database.read { conn in
-            try conn.query("""
+            try conn.query(
+                """
                 SELECT checked_at, result, status, latency_ms, details FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \(Int64(limit))
-                """).map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical,
-                            HealthStatus(rawValue: try $0.decode(String.self, at: 2)) ?? .critical, try $0.decode(Double.self, at: 3), try $0.decode(String.self, at: 4)) }
+                """
+            ).map {
+                (
+                    try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical,
+                    HealthStatus(rawValue: try $0.decode(String.self, at: 2)) ?? .critical, try $0.decode(Double.self, at: 3),
+                    try $0.decode(String.self, at: 4)
+                )
+            }
         }
     }
 
     /// Availability of a check over each window ending now.
-    public func availability(_ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = Date()) async throws -> [Availability] {
+    public func availability(_ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = Date())
+        async throws -> [Availability]
+    {
         let longest = windows.max() ?? 86_400
         let since = now.addingTimeInterval(-longest)
-        let (definition, results, maintenance) = try await database.read { conn -> (HealthCheckDefinition?, [(Date, HealthStatus)], [(Date, Date, String)]) in
-            let definition = try conn.queryScalar(String.self, "SELECT definition FROM health_checks WHERE name = \(name)").map { try JSONText.decode(HealthCheckDefinition.self, $0) }
-            let results = try conn.query("SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \(since.addingTimeInterval(-86_400)) ORDER BY checked_at")
-                .map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical) }
+        let (definition, results, maintenance) = try await database.read {
+            conn -> (HealthCheckDefinition?, [(Date, HealthStatus)], [(Date, Date, String)]) in
+            let definition = try conn.queryScalar(String.self, "SELECT definition FROM health_checks WHERE name = \(name)").map {
+                try JSONText.decode(HealthCheckDefinition.self, $0)
+            }
+            let results = try conn.query(
+                "SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \(since.addingTimeInterval(-86_400)) ORDER BY checked_at"
+            )
+            .map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical) }
             let maintenance = try conn.query("SELECT starts_at, ends_at, component FROM health_maintenance WHERE ends_at > \(since)")
                 .map { (try $0.decode(Date.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(String.self, at: 2)) }
             return (definition, results, maintenance)
@@ -241,8 +289,9 @@ public final class HealthMonitor: Sendable {
         guard let definition else { throw SuiteError(.notFound, "no health check named \(name)") }
         let windowsForComponent = maintenance.filter { $0.2 == "*" || $0.2 == definition.component }.map { ($0.0, $0.1) }
         return windows.map { window in
-            HealthMath.availability(results: results, maintenance: windowsForComponent, from: now.addingTimeInterval(-window), to: now,
-                                    interval: Double(definition.intervalSeconds))
+            HealthMath.availability(
+                results: results, maintenance: windowsForComponent, from: now.addingTimeInterval(-window), to: now,
+                interval: Double(definition.intervalSeconds))
         }
     }
 }

@@ -20,11 +20,14 @@ extension HealthMonitor {
     public func overview(_ grant: Grant) async throws -> [HealthOverviewRow] {
         try await database.read { conn in
             try conn.query("SELECT * FROM health_overview ORDER BY component").map { row in
-                HealthOverviewRow(component: try row.decode(String.self, column: "component"), checks: try row.decode(Int64.self, column: "checks"),
-                                  critical: try row.decode(Int64.self, column: "critical"), warning: try row.decode(Int64.self, column: "warning"),
-                                  maintenance: try row.decode(Int64.self, column: "maintenance"), flapping: try row.decode(Int64.self, column: "flapping"),
-                                  neverRun: try row.decode(Int64.self, column: "never_run"), lastChecked: try row.decode(Date?.self, column: "last_checked"),
-                                  openIssues: try row.decode(Int64.self, column: "open_issues"))
+                HealthOverviewRow(
+                    component: try row.decode(String.self, column: "component"), checks: try row.decode(Int64.self, column: "checks"),
+                    critical: try row.decode(Int64.self, column: "critical"), warning: try row.decode(Int64.self, column: "warning"),
+                    maintenance: try row.decode(Int64.self, column: "maintenance"),
+                    flapping: try row.decode(Int64.self, column: "flapping"),
+                    neverRun: try row.decode(Int64.self, column: "never_run"),
+                    lastChecked: try row.decode(Date?.self, column: "last_checked"),
+                    openIssues: try row.decode(Int64.self, column: "open_issues"))
             }
         }
     }

@@ -72,24 +72,34 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
         do { try Names.check(name, what: "name") } catch { throw bad("\(error)") }
         do { try Names.check(component, what: "component") } catch { throw bad("\(error)") }
         guard (1...86_400).contains(intervalSeconds) else { throw bad("interval must be 1 to 86400 seconds") }
-        guard (1...300).contains(timeoutSeconds), timeoutSeconds <= intervalSeconds else { throw bad("timeout must be 1 to 300 seconds and no longer than the interval") }
-        guard (1...100).contains(failThreshold), (1...100).contains(passThreshold) else { throw bad("fail_after and pass_after must be 1 to 100") }
+        guard (1...300).contains(timeoutSeconds), timeoutSeconds <= intervalSeconds else {
+            throw bad("timeout must be 1 to 300 seconds and no longer than the interval")
+        }
+        guard (1...100).contains(failThreshold), (1...100).contains(passThreshold) else {
+            throw bad("fail_after and pass_after must be 1 to 100")
+        }
         switch type {
         case .http:
             guard let url, let parsed = URL(string: url), parsed.scheme == "http", parsed.host != nil else {
                 throw bad("an http check needs url: http://HOST[:PORT]/PATH (https is not probed yet: check its port with a tcp check)")
             }
         case .tcp:
-            guard let host, !host.isEmpty, let port, (1...65_535).contains(port) else { throw bad("a tcp check needs host and port (1–65535)") }
+            guard let host, !host.isEmpty, let port, (1...65_535).contains(port) else {
+                throw bad("a tcp check needs host and port (1–65535)")
+            }
         case .postgres:
             guard let url else { throw bad("a postgres check needs url: postgres://HOST[:PORT]/DATABASE") }
             do { _ = try PostgresProbe.parse(url: url) } catch { throw bad("\(error)") }
             guard credentialsPath != nil else {
-                throw bad("a postgres check needs credentials: the mount/path of a secret holding username and password, such as secret/health-checks/\(name)")
+                throw bad(
+                    "a postgres check needs credentials: the mount/path of a secret holding username and password, such as secret/health-checks/\(name)"
+                )
             }
             if let query, query.utf8.count > 4096 { throw bad("query must be at most 4096 bytes") }
         case .command:
-            guard let command, let program = command.first, program.hasPrefix("/") else { throw bad("a command check needs command: [\"/absolute/program\", \"arg\", …]") }
+            guard let command, let program = command.first, program.hasPrefix("/") else {
+                throw bad("a command check needs command: [\"/absolute/program\", \"arg\", …]")
+            }
         case .coffer:
             break
         }

@@ -2,7 +2,7 @@ public import CofferStore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs one check: an HTTP GET, a TCP connect, a PostgreSQL query or a command, within its timeout, on a
@@ -77,8 +77,9 @@ public enum Probes {
         case .postgres:
             guard let login else { return (.critical, "no credentials were read for this check") }
             do {
-                let rows = try PostgresProbe.run(url: check.url ?? "", user: login.user, password: login.password, query: check.query ?? "SELECT 1",
-                                                 timeoutSeconds: timeout, forbidden: login.forbidden)
+                let rows = try PostgresProbe.run(
+                    url: check.url ?? "", user: login.user, password: login.password, query: check.query ?? "SELECT 1",
+                    timeoutSeconds: timeout, forbidden: login.forbidden)
                 return (.passing, "query answered (\(rows) row\(rows == 1 ? "" : "s"))")
             } catch {
                 return (.critical, "\(error)")
@@ -99,7 +100,8 @@ public enum Probes {
                 process.terminate()
                 return (.critical, "no exit within \(timeout) s")
             }
-            let text = String(decoding: output.fileHandleForReading.availableData.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: output.fileHandleForReading.availableData.prefix(500), as: UTF8.self).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             switch process.terminationStatus {
             case 0: return (.passing, text.isEmpty ? "exit 0" : text)
             case 1: return (.warning, text.isEmpty ? "exit 1" : text)
@@ -117,7 +119,9 @@ public enum Probes {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else { throw ProbeError(description: "cannot resolve \(host)") }
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
+            throw ProbeError(description: "cannot resolve \(host)")
+        }
         defer { freeaddrinfo(list) }
         var address: UnsafeMutablePointer<addrinfo>? = first
         var lastError = "cannot connect to \(host):\(port)"

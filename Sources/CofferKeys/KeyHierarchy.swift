@@ -131,8 +131,9 @@ public actor KeyHierarchy {
             return Status(initialized: false, sealed: true, type: "shamir", threshold: 0, shares: 0, progress: 0)
         }
         let (t, n) = configuration.method.thresholdAndShares
-        return Status(initialized: true, sealed: rootKey == nil, type: configuration.method.name, threshold: t, shares: n,
-                      progress: pendingShares.count)
+        return Status(
+            initialized: true, sealed: rootKey == nil, type: configuration.method.name, threshold: t, shares: n,
+            progress: pendingShares.count)
     }
 
     // MARK: init
@@ -160,8 +161,9 @@ public actor KeyHierarchy {
         let token = RootToken.generate()
         guard let tokenKey = systemHandles[.tokenHMAC] else { throw KeysError(.invalidRequest, "token key missing") }
         let tokenHash = try BLAKE2b.hash(Array(token.token.utf8), key: tokenKey.bytes)
-        try await store.writeInitial(configuration: config, firstKey: firstBox, systemKeys: system,
-                                     rootTokenAccessor: token.accessor, rootTokenHash: tokenHash)
+        try await store.writeInitial(
+            configuration: config, firstKey: firstBox, systemKeys: system,
+            rootTokenAccessor: token.accessor, rootTokenHash: tokenHash)
         configuration = config
         return InitResult(shares: shares, keyFileKey: keyFileKey, rootToken: token.token, rootTokenAccessor: token.accessor)
     }
@@ -173,7 +175,8 @@ public actor KeyHierarchy {
         switch method {
         case .shamir(let n, let t):
             guard (1...255).contains(n), (1...n).contains(t), t >= 2 || n == 1 else {
-                throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
+                throw KeysError(
+                    .invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
             }
             let root = SecureHandle(SecureBytes.random(count: 32))
             let shares = n == 1 ? [SecureHandle(root.bytes.copy())] : try Shamir.split(root.bytes, shares: n, threshold: t)
@@ -217,14 +220,19 @@ public actor KeyHierarchy {
             candidate = derived.bytes.copy()
         } else {
             // As Vault: a share entered again during an unseal is ignored, not an error.
-            guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method, repeated: .ignored) else { return status }
+            guard let collected = try Self.collect(part, into: &pendingShares, method: configuration.method, repeated: .ignored) else {
+                return status
+            }
             candidate = collected
         }
         let check = try SealConfiguration.keyCheck(for: candidate)
         let legacyCheck = try SealConfiguration.legacyKeyCheck(for: candidate)
         let current = ConstantTime.equals(check, configuration.keyCheck)
         guard current || ConstantTime.equals(legacyCheck, configuration.keyCheck) else {
-            throw KeysError(.unsealFailed, "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset")
+            throw KeysError(
+                .unsealFailed,
+                "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset"
+            )
         }
         try await openKeys(with: candidate)
         if !current { try await authenticateLegacyRows(legacyCheck: legacyCheck, check: check) }
@@ -243,8 +251,10 @@ public actor KeyHierarchy {
     enum RepeatedShare { case ignored, refused }
 
     /// Adds one unseal key part to `parts` and, once there are enough, returns the candidate root key.
-    private static func collect(_ part: borrowing SecureBytes, into parts: inout [SecureHandle], method: UnsealMethod,
-                                repeated: RepeatedShare = .refused) throws -> SecureBytes? {
+    private static func collect(
+        _ part: borrowing SecureBytes, into parts: inout [SecureHandle], method: UnsealMethod,
+        repeated: RepeatedShare = .refused
+    ) throws -> SecureBytes? {
         switch method {
         case .shamir(let n, let t):
             if n == 1 {
@@ -325,7 +335,8 @@ public actor KeyHierarchy {
         for entry in sealed.system {
             guard let purpose = SystemKey(rawValue: entry.purpose) else { continue }
             do {
-                system[purpose] = SecureHandle(try AEAD.open(entry.box, key: root, associatedData: KeyStore.systemAD(purpose: entry.purpose)))
+                system[purpose] = SecureHandle(
+                    try AEAD.open(entry.box, key: root, associatedData: KeyStore.systemAD(purpose: entry.purpose)))
             } catch {
                 throw KeysError(.tampered, "system key \(entry.purpose) failed authentication: the system_keys table was altered")
             }
@@ -350,7 +361,8 @@ public actor KeyHierarchy {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey != nil else { throw KeysError.sealedError }
         if case .shamir(let n, let t) = method, !((1...255).contains(n) && (1...n).contains(t) && (t >= 2 || n == 1)) {
-            throw KeysError(.invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
+            throw KeysError(
+                .invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
         }
         if case .passphrase = method, (passphrase?.bytes.count ?? 0) < 8 {
             throw KeysError(.invalidRequest, "a passphrase of at least 8 bytes is required")
@@ -359,21 +371,24 @@ public actor KeyHierarchy {
         guard rekeyOperation == nil else {
             throw KeysError(.invalidRequest, "a rekey is already in progress; cancel it (DELETE sys/rekey/init) before starting another")
         }
-        rekeyOperation = RekeyOperation(nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase,
-                                        requireVerification: requireVerification)
+        rekeyOperation = RekeyOperation(
+            nonce: UUID().uuidString.lowercased(), method: method, passphrase: passphrase,
+            requireVerification: requireVerification)
         return rekeyStatus
     }
 
     public var rekeyStatus: RekeyStatus {
         let required = configuration?.method.thresholdAndShares.0 ?? 0
         guard let operation = rekeyOperation else {
-            return RekeyStatus(started: false, nonce: "", newThreshold: 0, newShares: 0, progress: 0, required: required,
-                               verifying: false, verificationProgress: 0, verificationRequired: false)
+            return RekeyStatus(
+                started: false, nonce: "", newThreshold: 0, newShares: 0, progress: 0, required: required,
+                verifying: false, verificationProgress: 0, verificationRequired: false)
         }
         let (t, n) = operation.method.thresholdAndShares
-        return RekeyStatus(started: true, nonce: operation.nonce, newThreshold: t, newShares: n, progress: operation.parts.count, required: required,
-                           verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count,
-                           verificationRequired: operation.requireVerification)
+        return RekeyStatus(
+            started: true, nonce: operation.nonce, newThreshold: t, newShares: n, progress: operation.parts.count, required: required,
+            verifying: operation.staged != nil, verificationProgress: operation.verifyParts.count,
+            verificationRequired: operation.requireVerification)
     }
 
     /// The unseal method the rekey in progress moves to (`shamir`, `passphrase`, `keyfile`), if any.
@@ -402,7 +417,9 @@ public actor KeyHierarchy {
         guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
         guard var operation = rekeyOperation else { throw KeysError(.invalidRequest, "no rekey is in progress: start one with rekey init") }
         guard operation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the rekey in progress") }
-        guard operation.staged == nil else { throw KeysError(.invalidRequest, "the new keys were handed out: verify them with rekey verify") }
+        guard operation.staged == nil else {
+            throw KeysError(.invalidRequest, "the new keys were handed out: verify them with rekey verify")
+        }
         let candidate = try Self.collect(part, into: &operation.parts, method: configuration.method)
         rekeyOperation = operation
         guard let candidate else { return nil }
@@ -443,18 +460,22 @@ public actor KeyHierarchy {
 
     /// Writes a rekey: the keyring and the system keys re-encrypted under `newRoot` and the seal configuration
     /// replaced, in one transaction; then the old keys no longer unseal and the rekey is over.
-    private func commitRekey(to newRoot: SecureHandle, method: UnsealMethod, from currentRoot: SecureHandle,
-                             configuration: SealConfiguration) async throws {
+    private func commitRekey(
+        to newRoot: SecureHandle, method: UnsealMethod, from currentRoot: SecureHandle,
+        configuration: SealConfiguration
+    ) async throws {
         let sealed = try await store.loadSealedKeys()
         // Re-encrypt under the new root key, with the same associated data (each key stays bound to its term or purpose).
         func reseal(_ box: AEAD.Box, _ associatedData: [UInt8]) throws -> AEAD.Box {
-            try AEAD.seal(try AEAD.open(box, key: currentRoot.bytes, associatedData: associatedData), key: newRoot.bytes,
-                          associatedData: associatedData)
+            try AEAD.seal(
+                try AEAD.open(box, key: currentRoot.bytes, associatedData: associatedData), key: newRoot.bytes,
+                associatedData: associatedData)
         }
         let keyring = try sealed.keyring.map { ($0.term, try reseal($0.box, KeyStore.keyringAD(term: $0.term))) }
         let system = try sealed.system.map { ($0.purpose, try reseal($0.box, KeyStore.systemAD(purpose: $0.purpose))) }
-        let newConfiguration = SealConfiguration(method: method, keyCheck: try SealConfiguration.keyCheck(for: newRoot.bytes),
-                                                 rootGeneration: configuration.rootGeneration + 1)
+        let newConfiguration = SealConfiguration(
+            method: method, keyCheck: try SealConfiguration.keyCheck(for: newRoot.bytes),
+            rootGeneration: configuration.rootGeneration + 1)
         try await store.rekey(from: configuration.rootGeneration, to: newConfiguration, keyring: keyring, system: system)
         self.configuration = newConfiguration
         self.rootKey = newRoot
@@ -492,7 +513,9 @@ public actor KeyHierarchy {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
         guard rootKey != nil else { throw KeysError.sealedError }
         guard rootGeneration == nil else {
-            throw KeysError(.invalidRequest, "root generation already in progress; cancel it (DELETE sys/generate-root/attempt) before starting another")
+            throw KeysError(
+                .invalidRequest, "root generation already in progress; cancel it (DELETE sys/generate-root/attempt) before starting another"
+            )
         }
         rootGeneration = RootGeneration(nonce: UUID().uuidString.lowercased(), otp: otp)
         return rootGenerationStatus
@@ -511,7 +534,9 @@ public actor KeyHierarchy {
         guard var generation = rootGeneration else {
             throw KeysError(.invalidRequest, "no root generation in progress: start one with sys/generate-root/attempt")
         }
-        guard generation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the root generation in progress") }
+        guard generation.nonce == nonce else {
+            throw KeysError(.invalidRequest, "the nonce does not match the root generation in progress")
+        }
         let candidate = try Self.collect(part, into: &generation.parts, method: configuration.method)
         rootGeneration = generation
         guard let candidate else { return nil }
@@ -579,7 +604,8 @@ public actor KeyHierarchy {
         guard let rootKey, let keyring else { throw KeysError.sealedError }
         // Another instance may have rekeyed: a data key sealed under a replaced root key would be lost.
         guard try await rootKeyIsCurrent() else {
-            throw KeysError(.invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys")
+            throw KeysError(
+                .invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys")
         }
         // Another instance may have rotated meanwhile: reload so the new term number is fresh.
         let sealed = try await store.loadSealedKeys()
@@ -611,7 +637,8 @@ public actor KeyHierarchy {
             let version = table.versionColumn.map { "\($0)" } ?? "0"
             let limit = budget
             let rows = try await store.database.read { conn in
-                try conn.query("""
+                try conn.query(
+                    """
                     SELECT \(unsafeRaw: table.idColumn) AS id, \(unsafeRaw: version) AS version, \(unsafeRaw: table.termColumn) AS term,
                            \(unsafeRaw: table.sealedColumn) AS sealed
                     FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)
@@ -624,7 +651,8 @@ public actor KeyHierarchy {
                 let binding = RecordBinding(table: table.bindingTable, id: id, version: try row.decode(column: "version"))
                 let fresh = try sealer.seal(try sealer.open(old, binding: binding), binding: binding)
                 let changed = try await store.database.transaction { conn in
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         UPDATE \(unsafeRaw: table.table)
                         SET \(unsafeRaw: table.termColumn) = \(fresh.term), \(unsafeRaw: table.sealedColumn) = \(fresh.sealed)
                         WHERE \(unsafeRaw: table.idColumn) = \(id) AND \(unsafeRaw: table.termColumn) = \(old.term)
@@ -654,7 +682,8 @@ public actor KeyHierarchy {
         var remaining = 0
         for table in tables {
             remaining += try await store.database.read { conn in
-                try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)") ?? 0
+                try conn.queryScalar(
+                    Int.self, "SELECT count(*) FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)") ?? 0
             }
         }
         for table in authenticated {

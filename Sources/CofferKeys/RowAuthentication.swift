@@ -111,16 +111,23 @@ extension Sealer {
     public func verify(_ row: AuthenticatedRow, _ tag: RowTag?) throws {
         let key = tag.flatMap { $0.term == keyring.activeTerm ? keyring.activeRowKey : keyring.rowKeys[$0.term] }
         if let tag, let key, ConstantTime.equals(try BLAKE2b.hash(row.message, key: key.bytes), tag.tag) { return }
-        let reason = tag == nil ? "it has no authentication tag" : key == nil ? "its key term \(tag!.term) is not in the keyring" : "it was changed outside Coffer"
+        let reason =
+            tag == nil
+            ? "it has no authentication tag"
+            : key == nil ? "its key term \(tag!.term) is not in the keyring" : "it was changed outside Coffer"
         keyring.integrity.record(table: row.table, key: row.key)
-        throw KeysError(.tampered, "the stored row \(row.table)/\(row.key) failed authentication (\(reason)); it was not used. Restore it from a backup or delete it; see Docs/THREAT_MODEL.md")
+        throw KeysError(
+            .tampered,
+            "the stored row \(row.table)/\(row.key) failed authentication (\(reason)); it was not used. Restore it from a backup or delete it; see Docs/THREAT_MODEL.md"
+        )
     }
 
     /// Whether `tag` authenticates `row`, without reporting a failure (for the audit verifier, which reports
     /// what it finds itself).
     public func isAuthentic(_ row: AuthenticatedRow, _ tag: RowTag) -> Bool {
         guard let key = tag.term == keyring.activeTerm ? keyring.activeRowKey : keyring.rowKeys[tag.term],
-              let expected = try? BLAKE2b.hash(row.message, key: key.bytes) else { return false }
+            let expected = try? BLAKE2b.hash(row.message, key: key.bytes)
+        else { return false }
         return ConstantTime.equals(expected, tag.tag)
     }
 
@@ -168,8 +175,10 @@ public struct AuthenticatedTable: Sendable {
     public let untaggedAllowed: Bool
     public let row: @Sendable (SQLRow) throws -> AuthenticatedRow
 
-    public init(table: String, keyColumns: [String], columns: String, untaggedAllowed: Bool = false,
-                row: @escaping @Sendable (SQLRow) throws -> AuthenticatedRow) {
+    public init(
+        table: String, keyColumns: [String], columns: String, untaggedAllowed: Bool = false,
+        row: @escaping @Sendable (SQLRow) throws -> AuthenticatedRow
+    ) {
         self.table = table
         self.keyColumns = keyColumns
         self.columns = columns
@@ -185,7 +194,8 @@ public struct AuthenticatedTable: Sendable {
     /// Rows whose tag is not under `term` (older terms, or none when `untaggedOnly`), at most `limit`.
     func rows(notUnder term: Int64, untaggedOnly: Bool = false, limit: Int, on conn: any SQLConnection) throws -> [SQLRow] {
         let condition = untaggedOnly ? "auth_tag IS NULL" : stale(term)
-        return try conn.query("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition) LIMIT \(limit)")
+        return try conn.query(
+            "SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition) LIMIT \(limit)")
     }
 
     /// Replaces the tag of `row` with `fresh` if it still has `old` (a concurrent write wins and is left alone).

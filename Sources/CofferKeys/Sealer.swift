@@ -64,12 +64,17 @@ public struct Sealer: Sendable {
     public func open(_ value: EncryptedValue, binding: RecordBinding) throws -> SecureBytes {
         // Most reads are of records sealed under the active term: skip the dictionary for those.
         guard let key = value.term == keyring.activeTerm ? keyring.activeKey : keyring.keys[value.term] else {
-            throw KeysError(.unknownTerm, "the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring does not have")
+            throw KeysError(
+                .unknownTerm,
+                "the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring does not have"
+            )
         }
         do {
             return try AEAD.openCombined(value.sealed, key: key.bytes, associatedData: binding.associatedData)
         } catch {
-            throw KeysError(.tampered, "the record at \(binding.table)/\(binding.id) v\(binding.version) failed authentication: it was altered or moved")
+            throw KeysError(
+                .tampered, "the record at \(binding.table)/\(binding.id) v\(binding.version) failed authentication: it was altered or moved"
+            )
         }
     }
 }

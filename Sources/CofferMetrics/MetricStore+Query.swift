@@ -34,11 +34,18 @@ extension MetricStore {
         // The coarsest rollup the step is a multiple of; raw points when the step is finer than a minute
         // and they are still kept for the whole range.
         var source: Source = .raw
-        if query.step % 3600 == 0, retention.hour == 0 || query.from >= now.addingTimeInterval(-Double(retention.hour)) { source = .rollup(3600) }
+        if query.step % 3600 == 0, retention.hour == 0 || query.from >= now.addingTimeInterval(-Double(retention.hour)) {
+            source = .rollup(3600)
+        }
         if source == .raw, query.step % 60 == 0 { source = .rollup(60) }
-        if source == .rollup(60), query.step % 3600 == 0, retention.minute > 0, query.from < now.addingTimeInterval(-Double(retention.minute)) { source = .rollup(3600) }
+        if source == .rollup(60), query.step % 3600 == 0, retention.minute > 0,
+            query.from < now.addingTimeInterval(-Double(retention.minute))
+        {
+            source = .rollup(3600)
+        }
         if source == .raw, retention.raw > 0, query.from < now.addingTimeInterval(-Double(retention.raw)) {
-            throw SuiteError(.invalid, "raw points older than \(retention.raw) s are not kept: use a step that is a multiple of 60 to read rollups")
+            throw SuiteError(
+                .invalid, "raw points older than \(retention.raw) s are not kept: use a step that is a multiple of 60 to read rollups")
         }
         let (name, match, groupBy) = (query.name, query.match, query.groupBy)
         let series = try await database.read { conn in
@@ -64,17 +71,23 @@ extension MetricStore {
         switch source {
         case .raw:
             let rows = try await database.read { conn -> [(Int64, Date, Double)] in
-                try conn.query("SELECT series_id, ts, value FROM system_metrics WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) ORDER BY series_id, ts")
-                    .map { (try $0.decode(Int64.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(Double.self, at: 2)) }
+                try conn.query(
+                    "SELECT series_id, ts, value FROM system_metrics WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) ORDER BY series_id, ts"
+                )
+                .map { (try $0.decode(Int64.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(Double.self, at: 2)) }
             }
             var grouped: [Int64: [Date: [(Date, Double)]]] = [:]
             for (id, time, value) in rows { grouped[id, default: [:]][stepStart(time), default: []].append((time, value)) }
-            for (id, steps) in grouped { for (start, values) in steps { perSeries[id, default: [:]][start, default: []].append(Rollup(values)) } }
+            for (id, steps) in grouped {
+                for (start, values) in steps { perSeries[id, default: [:]][start, default: []].append(Rollup(values)) }
+            }
         case .rollup(let width):
             let rows = try await database.read { conn -> [(Int64, Date, Rollup)] in
-                try conn.query("""
+                try conn.query(
+                    """
                     SELECT * FROM metric_rollups WHERE resolution = \(width) AND series_id IN (\(ids)) AND bucket >= \(from) AND bucket < \(to) ORDER BY series_id, bucket
-                    """).map { (try $0.decode(Int64.self, column: "series_id"), try $0.decode(Date.self, column: "bucket"), try Rollup(row: $0)) }
+                    """
+                ).map { (try $0.decode(Int64.self, column: "series_id"), try $0.decode(Date.self, column: "bucket"), try Rollup(row: $0)) }
             }
             for (id, start, rollup) in rows { perSeries[id, default: [:]][stepStart(start), default: []].append(rollup) }
         }
@@ -89,7 +102,7 @@ extension MetricStore {
                 if var existing = perGroup[group]?[start] {
                     let increase = existing.increase
                     existing.merge(merged)
-                    existing.increase = increase + merged.increase  // different series: no rise between them
+                    existing.increase = increase + merged.increase // different series: no rise between them
                     perGroup[group]?[start] = existing
                 } else {
                     perGroup[group, default: [:]][start] = merged
@@ -99,17 +112,18 @@ extension MetricStore {
         return perGroup.map { group, steps in
             let points: [(Date, Double)] = steps.keys.sorted().compactMap { start in
                 guard let rollup = steps[start] else { return nil }
-                let value: Double? = switch query.function {
-                case .avg: rollup.total / Double(rollup.samples)
-                case .sum: rollup.total
-                case .min: rollup.lowest
-                case .max: rollup.highest
-                case .count: Double(rollup.samples)
-                case .rate: rates[group]?[start]
-                case .p50: rollup.sketch.quantile(0.5)
-                case .p90: rollup.sketch.quantile(0.9)
-                case .p99: rollup.sketch.quantile(0.99)
-                }
+                let value: Double? =
+                    switch query.function {
+                    case .avg: rollup.total / Double(rollup.samples)
+                    case .sum: rollup.total
+                    case .min: rollup.lowest
+                    case .max: rollup.highest
+                    case .count: Double(rollup.samples)
+                    case .rate: rates[group]?[start]
+                    case .p50: rollup.sketch.quantile(0.5)
+                    case .p90: rollup.sketch.quantile(0.9)
+                    case .p99: rollup.sketch.quantile(0.99)
+                    }
                 return value.map { (start, $0) }
             }
             return MetricSeriesResult(labels: group, points: points, source: source.name)
@@ -122,7 +136,9 @@ extension MetricStore {
             var query: SQLQuery = "SELECT name, labels FROM metric_series"
             if let name { query.append(" WHERE name = \(name)") }
             query.append(" ORDER BY name, labels")
-            return try conn.query(query).map { (try $0.decode(String.self, at: 0), try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1))) }
+            return try conn.query(query).map {
+                (try $0.decode(String.self, at: 0), try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1)))
+            }
         }
     }
 
@@ -131,10 +147,13 @@ extension MetricStore {
     /// A metric's retention (its own, else the default).
     public func retention(_ grant: Grant, name: String) async throws -> MetricRetention {
         try await database.read { conn in
-            try conn.queryFirst("SELECT raw_seconds, minute_seconds, hour_seconds, max_series FROM metric_retention WHERE name = \(name)").map {
-                MetricRetention(raw: try $0.decode(Int64.self, at: 0), minute: try $0.decode(Int64.self, at: 1), hour: try $0.decode(Int64.self, at: 2),
-                                maxSeries: try $0.decode(Int64.self, at: 3))
-            } ?? .default
+            try conn.queryFirst("SELECT raw_seconds, minute_seconds, hour_seconds, max_series FROM metric_retention WHERE name = \(name)")
+                .map {
+                    MetricRetention(
+                        raw: try $0.decode(Int64.self, at: 0), minute: try $0.decode(Int64.self, at: 1),
+                        hour: try $0.decode(Int64.self, at: 2),
+                        maxSeries: try $0.decode(Int64.self, at: 3))
+                } ?? .default
         }
     }
 
@@ -152,14 +171,16 @@ extension MetricStore {
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
             // The insert decides create vs update even when two writers race: only one of them inserts.
-            let inserted = try conn.execute("""
+            let inserted = try conn.execute(
+                """
                 INSERT INTO metric_retention (name, raw_seconds, minute_seconds, hour_seconds, max_series, updated_at)
                 VALUES (\(name), \(retention.raw), \(retention.minute), \(retention.hour), \(retention.maxSeries), \(now))
                 ON CONFLICT (name) DO NOTHING
                 """)
             try grant.requireWrite(exists: inserted == 0)
             guard inserted == 0 else { return }
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds = \(retention.hour),
                     max_series = \(retention.maxSeries), updated_at = \(now)
                 WHERE name = \(name)
@@ -171,7 +192,9 @@ extension MetricStore {
     /// transaction. - Returns: rows deleted.
     @discardableResult
     public func applyRetention(_ grant: Grant, batch: Int = 5_000) async throws -> Int {
-        let names = try await database.read { conn in try conn.query("SELECT DISTINCT name FROM metric_series ORDER BY name").map { try $0.decode(String.self, at: 0) } }
+        let names = try await database.read { conn in
+            try conn.query("SELECT DISTINCT name FROM metric_series ORDER BY name").map { try $0.decode(String.self, at: 0) }
+        }
         var removed = 0
         let now = Date()
         for name in names {
@@ -181,11 +204,13 @@ extension MetricStore {
                 while true {
                     let count = try await database.transaction { conn in
                         resolution == 0
-                            ? try conn.execute("""
+                            ? try conn.execute(
+                                """
                                 DELETE FROM system_metrics WHERE (series_id, ts) IN (SELECT m.series_id, m.ts FROM system_metrics m
                                     WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff) LIMIT \(Int64(batch)))
                                 """)
-                            : try conn.execute("""
+                            : try conn.execute(
+                                """
                                 DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id, r.resolution, r.bucket FROM metric_rollups r
                                     JOIN metric_series s ON s.id = r.series_id WHERE s.name = \(name) AND r.resolution = \(resolution) AND r.bucket < \(cutoff)
                                     LIMIT \(Int64(batch)))

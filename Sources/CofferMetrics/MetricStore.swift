@@ -26,7 +26,9 @@ public final class MetricStore: Sendable {
     /// - Returns: points stored, and duplicates skipped (a series already has a value at that time).
     @discardableResult
     public func ingest(_ grant: Grant, _ points: [MetricPoint]) async throws -> (stored: Int, duplicates: Int) {
-        guard !points.isEmpty, points.count <= Self.maxBatch else { throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) points") }
+        guard !points.isEmpty, points.count <= Self.maxBatch else {
+            throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) points")
+        }
         let now = Date().roundedToStoredPrecision
         // Names and labels are checked once per distinct series, values and times per point.
         struct Identity: Hashable {
@@ -43,10 +45,14 @@ public final class MetricStore: Sendable {
             if let known = identities[identity] {
                 slot = known
             } else {
-                guard PrometheusName.isMetric(point.name) else { throw bad("\(point.name) is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)") }
+                guard PrometheusName.isMetric(point.name) else {
+                    throw bad("\(point.name) is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+                }
                 guard point.labels.count <= Self.maxLabels else { throw bad("more than \(Self.maxLabels) labels") }
                 for (label, value) in point.labels {
-                    guard PrometheusName.isLabel(label) else { throw bad("\(label) is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)") }
+                    guard PrometheusName.isLabel(label) else {
+                        throw bad("\(label) is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)")
+                    }
                     guard value.utf8.count <= 1024 else { throw bad("the value of label \(label) is longer than 1024 bytes") }
                 }
                 let labels = Self.canonical(point.labels)
@@ -66,7 +72,10 @@ public final class MetricStore: Sendable {
             var ids: [Int64] = []
             var created: [String: Int64] = [:]
             for entry in wanted {
-                if let id = known[entry.key] { ids.append(id); continue }
+                if let id = known[entry.key] {
+                    ids.append(id)
+                    continue
+                }
                 let id = try Self.series(conn, name: entry.name, labels: entry.labels, index: entry.firstIndex, now: now)
                 ids.append(id)
                 created[entry.key] = id
@@ -74,14 +83,19 @@ public final class MetricStore: Sendable {
             // One value per series and time: later duplicates in the batch, and times already stored, are skipped.
             let sortedValues = batch.map { $0.sorted { $0.0 < $1.0 } }
             var low = Date.distantFuture, high = Date.distantPast
-            for list in sortedValues { low = min(low, list.first?.0 ?? low); high = max(high, list.last?.0 ?? high) }
+            for list in sortedValues {
+                low = min(low, list.first?.0 ?? low)
+                high = max(high, list.last?.0 ?? high)
+            }
             var idList: SQLQuery = ""
             for (position, id) in ids.enumerated() {
                 if position > 0 { idList.append(", ") }
                 idList.append("\(id)")
             }
             var existing: [Int64: Set<Date>] = [:]
-            try conn.forEachRow("SELECT series_id, ts FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)") { row in
+            try conn.forEachRow(
+                "SELECT series_id, ts FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)"
+            ) { row in
                 existing[try row.decode(Int64.self, at: 0), default: []].insert(try row.decode(Date.self, at: 1))
             }
             var rows: [[SQLValue]] = []
@@ -95,7 +109,10 @@ public final class MetricStore: Sendable {
                 var kept: [(Date, Double)] = []
                 kept.reserveCapacity(list.count)
                 for (time, value) in list {
-                    if time == last || stored.contains(time) { duplicates += 1; continue }
+                    if time == last || stored.contains(time) {
+                        duplicates += 1
+                        continue
+                    }
                     last = time
                     rows.append([.int(id), .timestamp(time), .double(value)])
                     kept.append((time, value))
@@ -137,16 +154,27 @@ public final class MetricStore: Sendable {
 
     /// The series' id, creating it if the metric's cap allows.
     private static func series(_ conn: any SQLConnection, name: String, labels: String, index: Int, now: Date) throws -> Int64 {
-        if let id = try conn.queryScalar(Int64.self, "SELECT id FROM metric_series WHERE name = \(name) AND labels = \(labels)") { return id }
-        let cap = try conn.queryScalar(Int64.self, "SELECT max_series FROM metric_retention WHERE name = \(name)") ?? MetricRetention.default.maxSeries
+        if let id = try conn.queryScalar(Int64.self, "SELECT id FROM metric_series WHERE name = \(name) AND labels = \(labels)") {
+            return id
+        }
+        let cap =
+            try conn.queryScalar(Int64.self, "SELECT max_series FROM metric_retention WHERE name = \(name)")
+            ?? MetricRetention.default.maxSeries
         let count = try conn.queryScalar(Int64.self, "SELECT count(*) FROM metric_series WHERE name = \(name)") ?? 0
         guard count < cap else {
-            throw SuiteError(.invalid, "points[\(index)]: \(name) already has \(count) label sets, its cap; a new series \(labels) is refused (nothing was ingested): "
-                + "drop a label with many values (an id, a path), or raise max_series with coffer metrics retention")
+            throw SuiteError(
+                .invalid,
+                "points[\(index)]: \(name) already has \(count) label sets, its cap; a new series \(labels) is refused (nothing was ingested): "
+                    + "drop a label with many values (an id, a path), or raise max_series with coffer metrics retention")
         }
-        if let id = try conn.queryScalar(Int64.self, """
+        if let id = try conn.queryScalar(
+            Int64.self,
+            """
             INSERT INTO metric_series (name, labels, created_at) VALUES (\(name), \(labels), \(now)) ON CONFLICT (name, labels) DO NOTHING RETURNING id
-            """) { return id }
+            """)
+        {
+            return id
+        }
         guard let id = try conn.queryScalar(Int64.self, "SELECT id FROM metric_series WHERE name = \(name) AND labels = \(labels)") else {
             throw SuiteError(.storage, "the series \(name) \(labels) was not created")
         }
@@ -209,7 +237,7 @@ public final class MetricStore: Sendable {
             } else if other.lastTime < firstTime {
                 increase += other.increase + (firstValue >= other.lastValue ? firstValue - other.lastValue : firstValue)
             } else {
-                increase += other.increase  // interleaved in time: the rise between them is not known
+                increase += other.increase // interleaved in time: the rise between them is not known
             }
             samples += other.samples
             total += other.total
@@ -247,7 +275,8 @@ public final class MetricStore: Sendable {
             }
         }
         guard !updates.isEmpty else { return }
-        var query: SQLQuery = "SELECT * FROM metric_rollups WHERE resolution = \(resolution) AND bucket >= \(low) AND bucket <= \(high) AND series_id IN ("
+        var query: SQLQuery =
+            "SELECT * FROM metric_rollups WHERE resolution = \(resolution) AND bucket >= \(low) AND bucket <= \(high) AND series_id IN ("
         for (index, series) in updates.keys.enumerated() {
             if index > 0 { query.append(", ") }
             query.append("\(series)")
@@ -263,12 +292,15 @@ public final class MetricStore: Sendable {
         var rows: [[SQLValue]] = []
         for (series, buckets) in updates {
             for (start, rollup) in buckets {
-                rows.append([.int(series), .int(resolution), .timestamp(start), .int(rollup.samples), .double(rollup.total), .double(rollup.lowest),
-                             .double(rollup.highest), .timestamp(rollup.firstTime), .double(rollup.firstValue), .timestamp(rollup.lastTime),
-                             .double(rollup.lastValue), .double(rollup.increase), .blob(rollup.sketch.encoded)])
+                rows.append([
+                    .int(series), .int(resolution), .timestamp(start), .int(rollup.samples), .double(rollup.total), .double(rollup.lowest),
+                    .double(rollup.highest), .timestamp(rollup.firstTime), .double(rollup.firstValue), .timestamp(rollup.lastTime),
+                    .double(rollup.lastValue), .double(rollup.increase), .blob(rollup.sketch.encoded)
+                ])
             }
         }
-        try conn.executeBatch("""
+        try conn.executeBatch(
+            """
             INSERT INTO metric_rollups (series_id, resolution, bucket, samples, total, lowest, highest, first_time, first_value, last_time, last_value, increase, sketch)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET samples = excluded.samples, total = excluded.total, lowest = excluded.lowest,

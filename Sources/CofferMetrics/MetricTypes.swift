@@ -28,7 +28,9 @@ public struct MetricQuery: Sendable, Equatable {
     public var groupBy: [String]
     public var match: [String: String]
 
-    public init(name: String, from: Date, to: Date, step: Int64, function: MetricFunction, groupBy: [String] = [], match: [String: String] = [:]) {
+    public init(
+        name: String, from: Date, to: Date, step: Int64, function: MetricFunction, groupBy: [String] = [], match: [String: String] = [:]
+    ) {
         self.name = name
         self.from = from
         self.to = to
@@ -47,7 +49,8 @@ public struct MetricSeriesResult: Sendable, Equatable {
     public let source: String
 
     public static func == (lhs: MetricSeriesResult, rhs: MetricSeriesResult) -> Bool {
-        lhs.labels == rhs.labels && lhs.source == rhs.source && lhs.points.map(\.0) == rhs.points.map(\.0) && lhs.points.map(\.1) == rhs.points.map(\.1)
+        lhs.labels == rhs.labels && lhs.source == rhs.source && lhs.points.map(\.0) == rhs.points.map(\.0)
+            && lhs.points.map(\.1) == rhs.points.map(\.1)
     }
 }
 

@@ -33,10 +33,18 @@ public enum PrometheusText {
             while true {
                 while index < scalars.count, scalars[index] == " " || scalars[index] == "," { index += 1 }
                 guard index < scalars.count else { throw SuiteError(.invalid, "the label set is not closed") }
-                if scalars[index] == "}" { index += 1; break }
+                if scalars[index] == "}" {
+                    index += 1
+                    break
+                }
                 var label = ""
-                while index < scalars.count, scalars[index] != "=" { label.unicodeScalars.append(scalars[index]); index += 1 }
-                guard index + 1 < scalars.count, scalars[index + 1] == "\"" else { throw SuiteError(.invalid, "a label value must be quoted") }
+                while index < scalars.count, scalars[index] != "=" {
+                    label.unicodeScalars.append(scalars[index])
+                    index += 1
+                }
+                guard index + 1 < scalars.count, scalars[index + 1] == "\"" else {
+                    throw SuiteError(.invalid, "a label value must be quoted")
+                }
                 index += 2
                 var value = ""
                 while true {

@@ -33,7 +33,10 @@ struct QuantileSketch: Equatable {
 
         mutating func merge(_ other: Store) {
             guard !other.counts.isEmpty else { return }
-            guard !counts.isEmpty else { self = other; return }
+            guard !counts.isEmpty else {
+                self = other
+                return
+            }
             add(other.offset, 0)
             add(other.offset + Int32(other.counts.count - 1), 0)
             let shift = Int(other.offset - offset)
@@ -109,18 +112,21 @@ struct QuantileSketch: Equatable {
 
     /// Little-endian UInt32s: zeros, then per store (positive, negative) its offset and length, then its counts.
     var encoded: [UInt8] {
-        var words: [UInt32] = [zeros, UInt32(bitPattern: positive.offset), UInt32(positive.counts.count),
-                               UInt32(bitPattern: negative.offset), UInt32(negative.counts.count)]
+        var words: [UInt32] = [
+            zeros, UInt32(bitPattern: positive.offset), UInt32(positive.counts.count),
+            UInt32(bitPattern: negative.offset), UInt32(negative.counts.count)
+        ]
         words += positive.counts
         words += negative.counts
         return words.withUnsafeBufferPointer { buffer in
-            Array(UnsafeRawBufferPointer(buffer))  // little-endian on every platform Coffer builds for
+            Array(UnsafeRawBufferPointer(buffer)) // little-endian on every platform Coffer builds for
         }
     }
 
     init?(encoded bytes: [UInt8]) {
         guard bytes.count >= 20, bytes.count % 4 == 0 else { return nil }
-        let words = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) } }
+        let words = bytes.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) }
+        }
         let positiveCount = Int(words[2]), negativeCount = Int(words[4])
         guard words.count == 5 + positiveCount + negativeCount else { return nil }
         zeros = words[0]

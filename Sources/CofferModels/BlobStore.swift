@@ -3,7 +3,7 @@ import CofferCrypto
 public import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Model artifacts on disk, by content: `<root>/sha256/<2 hex>/<64 hex>`. Uploads stream into
@@ -23,7 +23,8 @@ public final class BlobStore: Sendable {
         self.root = root
         for folder in [root, root + "/sha256", root + "/incoming"] {
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw ModelError.storage("cannot create the artifact folder \(folder): check --artifact-path and its permissions")
             }
@@ -34,7 +35,9 @@ public final class BlobStore: Sendable {
     public func upload() throws -> BlobUpload {
         let path = "\(root)/incoming/\(UUID().uuidString)"
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ModelError.storage("cannot create an upload file in \(root)/incoming: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ModelError.storage("cannot create an upload file in \(root)/incoming: \(String(cString: strerror(errno)))")
+        }
         return BlobUpload(fd: fd, path: path)
     }
 
@@ -124,9 +127,13 @@ public final class BlobStore: Sendable {
         let manager = FileManager.default
         func removeIfOld(_ path: String) {
             guard let attributes = try? manager.attributesOfItem(atPath: path),
-                  let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) >= grace else { return }
+                let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) >= grace
+            else { return }
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            if unlink(path) == 0 { files += 1; bytes += size }
+            if unlink(path) == 0 {
+                files += 1
+                bytes += size
+            }
         }
         for folder in (try? manager.contentsOfDirectory(atPath: root + "/sha256")) ?? [] {
             for name in (try? manager.contentsOfDirectory(atPath: "\(root)/sha256/\(folder)")) ?? [] where !referenced.contains(name) {

@@ -5,7 +5,9 @@ enum ModelError {
     static func storage(_ message: String) -> SuiteError { SuiteError(.storage, message) }
 
     static func integrity(_ digest: String) -> SuiteError {
-        SuiteError(.integrity, "the artifact sha256:\(digest) on disk does not match its digest: it is damaged; restore the artifact folder from backup")
+        SuiteError(
+            .integrity,
+            "the artifact sha256:\(digest) on disk does not match its digest: it is damaged; restore the artifact folder from backup")
     }
 
     static func missingArtifact(_ digest: String) -> SuiteError {

@@ -29,10 +29,12 @@ extension ModelRegistry {
         let found = query
         return try await database.read { conn in
             try conn.query(found).map { row in
-                ModelPerformanceRow(name: try row.decode(String.self, column: "name"), version: try row.decode(Int64.self, column: "version"),
-                                    versionLabel: try row.decode(String.self, column: "version_label"), status: try row.decode(String.self, column: "status"),
-                                    scope: try row.decode(String.self, column: "scope"), metric: try row.decode(String.self, column: "metric"),
-                                    value: try row.decode(Double.self, column: "value"), champion: try row.decode(Int64.self, column: "champion") == 1)
+                ModelPerformanceRow(
+                    name: try row.decode(String.self, column: "name"), version: try row.decode(Int64.self, column: "version"),
+                    versionLabel: try row.decode(String.self, column: "version_label"),
+                    status: try row.decode(String.self, column: "status"),
+                    scope: try row.decode(String.self, column: "scope"), metric: try row.decode(String.self, column: "metric"),
+                    value: try row.decode(Double.self, column: "value"), champion: try row.decode(Int64.self, column: "champion") == 1)
             }
         }
     }

@@ -34,7 +34,8 @@ public final class ModelRegistry: Sendable {
     public func validate(model: String, _ draft: ModelVersionDraft) throws {
         try Names.check(model, what: "a model name")
         if let label = draft.versionLabel, SemanticVersion(label) == nil {
-            throw SuiteError(.invalid, "version_label \"\(label)\" is not a semantic version: use MAJOR.MINOR.PATCH, such as 1.4.0 or 2.0.0-rc.1")
+            throw SuiteError(
+                .invalid, "version_label \"\(label)\" is not a semantic version: use MAJOR.MINOR.PATCH, such as 1.4.0 or 2.0.0-rc.1")
         }
         if let digest = draft.artifactDigest, Self.normalisedDigest(digest) == nil {
             throw SuiteError(.invalid, "artifact_digest must be sha256:<64 hex digits>")
@@ -46,8 +47,10 @@ public final class ModelRegistry: Sendable {
             }
         }
         for key in (draft.tags ?? [:]).keys { try Names.check(key, what: "a tag name") }
-        for (field, text) in [("model_type", draft.modelType), ("algorithm", draft.algorithm), ("source", draft.source),
-                              ("training_data", draft.trainingData), ("description", draft.description)] where (text?.utf8.count ?? 0) > 4096 {
+        for (field, text) in [
+            ("model_type", draft.modelType), ("algorithm", draft.algorithm), ("source", draft.source),
+            ("training_data", draft.trainingData), ("description", draft.description)
+        ] where (text?.utf8.count ?? 0) > 4096 {
             throw SuiteError(.invalid, "\(field) is longer than 4096 bytes")
         }
     }
@@ -63,7 +66,9 @@ public final class ModelRegistry: Sendable {
     /// - Returns: the version, and whether it was created (false: `ifNewDigest` found this artifact registered).
     /// - Throws: ``SuiteError`` `.invalid` (a digest mismatch: nothing is kept), `.conflict` (a label that does
     ///   not rise above the latest version's).
-    public func register(_ grant: Grant, model: String, _ draft: ModelVersionDraft, artifact: StagedBlob) async throws -> (ModelVersion, created: Bool) {
+    public func register(_ grant: Grant, model: String, _ draft: ModelVersionDraft, artifact: StagedBlob) async throws -> (
+        ModelVersion, created: Bool
+    ) {
         do {
             try validate(model: model, draft)
         } catch {
@@ -72,7 +77,10 @@ public final class ModelRegistry: Sendable {
         }
         if let expected = draft.artifactDigest.flatMap(Self.normalisedDigest), expected != artifact.digest {
             blobs.discard(artifact)
-            throw SuiteError(.invalid, "the artifact's digest is sha256:\(artifact.digest), not the artifact_digest given: the upload was damaged or is not the file meant; nothing was registered")
+            throw SuiteError(
+                .invalid,
+                "the artifact's digest is sha256:\(artifact.digest), not the artifact_digest given: the upload was damaged or is not the file meant; nothing was registered"
+            )
         }
         let placed = try blobs.commit(artifact)
         do {
@@ -84,32 +92,44 @@ public final class ModelRegistry: Sendable {
         }
     }
 
-    private func insert(_ grant: Grant, model: String, _ draft: ModelVersionDraft, digest: String, size: Int64) async throws -> (Int64, Bool) {
+    private func insert(_ grant: Grant, model: String, _ draft: ModelVersionDraft, digest: String, size: Int64) async throws -> (
+        Int64, Bool
+    ) {
         let accessor = grant.accessor
         let parameters = try JSONText.encode(draft.parameters ?? [:])
         let training = draft.trainingMetrics ?? [:], validation = draft.validationMetrics ?? [:]
         let tags = draft.tags ?? [:]
-        let trainingText = try JSONText.encode(training), validationText = try JSONText.encode(validation), tagsText = try JSONText.encode(tags)
+        let trainingText = try JSONText.encode(training), validationText = try JSONText.encode(validation),
+            tagsText = try JSONText.encode(tags)
         return try await database.transaction { conn in
             let now = Date().roundedToStoredPrecision
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO ml_models (name, description, created_by, created_at, updated_at)
                 VALUES (\(model), \(draft.description ?? ""), \(accessor), \(now), \(now)) ON CONFLICT (name) DO NOTHING
                 """)
             // One registration of a model at a time on PostgreSQL (SQLite has one writer anyway).
             if conn.dialect == .postgres { _ = try conn.query("SELECT name FROM ml_models WHERE name = \(model) FOR UPDATE") }
             if draft.ifNewDigest == true,
-               let existing = try conn.queryScalar(Int64?.self, "SELECT min(version) FROM ml_model_registry WHERE name = \(model) AND artifact_digest = \(digest)") ?? nil {
+                let existing = try conn.queryScalar(
+                    Int64?.self, "SELECT min(version) FROM ml_model_registry WHERE name = \(model) AND artifact_digest = \(digest)") ?? nil
+            {
                 return (existing, false)
             }
-            let latest = try conn.queryFirst("SELECT version, version_label FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")
+            let latest = try conn.queryFirst(
+                "SELECT version, version_label FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")
             let version = (try latest?.decode(Int64.self, column: "version") ?? 0) + 1
             let label = draft.versionLabel ?? "\(version).0.0"
             if let latest, let previous = SemanticVersion(try latest.decode(String.self, column: "version_label")),
-               let next = SemanticVersion(label), !(previous < next) {
-                throw SuiteError(.conflict, "version_label \(label) does not rise above \(try latest.decode(String.self, column: "version_label")) of version \(version - 1): versions only go up")
+                let next = SemanticVersion(label), !(previous < next)
+            {
+                throw SuiteError(
+                    .conflict,
+                    "version_label \(label) does not rise above \(try latest.decode(String.self, column: "version_label")) of version \(version - 1): versions only go up"
+                )
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO ml_model_registry (name, version, version_label, model_type, algorithm, parameters, training_metrics,
                     validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by, created_at, updated_at)
                 VALUES (\(model), \(version), \(label), \(draft.modelType ?? ""), \(draft.algorithm ?? ""), \(parameters), \(trainingText),
@@ -118,26 +138,34 @@ public final class ModelRegistry: Sendable {
                 """)
             for (scope, metrics) in [("training", training), ("validation", validation)] {
                 for (metric, value) in metrics {
-                    try conn.execute("INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version), \(scope), \(metric), \(value))")
+                    try conn.execute(
+                        "INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version), \(scope), \(metric), \(value))"
+                    )
                 }
             }
             for (tag, value) in tags {
                 try conn.execute("INSERT INTO ml_model_tags (name, version, tag, value) VALUES (\(model), \(version), \(tag), \(value))")
             }
-            try Self.record(conn, model: model, version: version, kind: .registered, toStatus: .registered, note: "", accessor: accessor, at: now)
+            try Self.record(
+                conn, model: model, version: version, kind: .registered, toStatus: .registered, note: "", accessor: accessor, at: now)
             try conn.execute("UPDATE ml_models SET updated_at = \(now) WHERE name = \(model)")
             return (version, true)
         }
     }
 
     private func isReferenced(_ digest: String) async throws -> Bool {
-        try await database.read { conn in try conn.queryScalar(Int64.self, "SELECT count(*) FROM ml_model_registry WHERE artifact_digest = \(digest)") ?? 0 > 0 }
+        try await database.read { conn in
+            try conn.queryScalar(Int64.self, "SELECT count(*) FROM ml_model_registry WHERE artifact_digest = \(digest)") ?? 0 > 0
+        }
     }
 
-    private static func record(_ conn: any SQLConnection, model: String, version: Int64, kind: ModelEvent.Kind, alias: String? = nil,
-                               fromStatus: ModelStatus? = nil, toStatus: ModelStatus? = nil, previousVersion: Int64? = nil,
-                               note: String, accessor: String, at: Date) throws {
-        try conn.execute("""
+    private static func record(
+        _ conn: any SQLConnection, model: String, version: Int64, kind: ModelEvent.Kind, alias: String? = nil,
+        fromStatus: ModelStatus? = nil, toStatus: ModelStatus? = nil, previousVersion: Int64? = nil,
+        note: String, accessor: String, at: Date
+    ) throws {
+        try conn.execute(
+            """
             INSERT INTO ml_model_history (name, version, event, alias, from_status, to_status, previous_version, note, accessor, at)
             VALUES (\(model), \(version), \(kind.rawValue), \(alias), \(fromStatus?.rawValue), \(toStatus?.rawValue), \(previousVersion), \(note), \(accessor), \(at))
             """)
@@ -147,7 +175,9 @@ public final class ModelRegistry: Sendable {
 
     /// Every model's name, sorted.
     public func models(_ grant: Grant) async throws -> [String] {
-        try await database.read { conn in try conn.query("SELECT name FROM ml_models ORDER BY name").map { try $0.decode(String.self, at: 0) } }
+        try await database.read { conn in
+            try conn.query("SELECT name FROM ml_models ORDER BY name").map { try $0.decode(String.self, at: 0) }
+        }
     }
 
     /// One model with its version counts and aliases.
@@ -157,7 +187,9 @@ public final class ModelRegistry: Sendable {
             guard let row = try conn.queryFirst("SELECT * FROM ml_models WHERE name = \(name)") else { throw Self.unknownModel(name) }
             var statuses: [ModelStatus: Int64] = [:]
             var latest: Int64 = 0, count: Int64 = 0
-            for status in try conn.query("SELECT status, count(*) AS n, max(version) AS latest FROM ml_model_registry WHERE name = \(name) GROUP BY status") {
+            for status in try conn.query(
+                "SELECT status, count(*) AS n, max(version) AS latest FROM ml_model_registry WHERE name = \(name) GROUP BY status")
+            {
                 let n = try status.decode(Int64.self, column: "n")
                 statuses[ModelStatus(rawValue: try status.decode(String.self, column: "status")) ?? .registered] = n
                 count += n
@@ -167,9 +199,11 @@ public final class ModelRegistry: Sendable {
             for alias in try conn.query("SELECT alias, version FROM ml_model_aliases WHERE name = \(name)") {
                 aliases[try alias.decode(String.self, column: "alias")] = try alias.decode(Int64.self, column: "version")
             }
-            return ModelSummary(name: name, description: try row.decode(String.self, column: "description"), createdBy: try row.decode(String.self, column: "created_by"),
-                                createdAt: try row.decode(Date.self, column: "created_at"), updatedAt: try row.decode(Date.self, column: "updated_at"),
-                                latestVersion: latest, versions: count, aliases: aliases, statuses: statuses)
+            return ModelSummary(
+                name: name, description: try row.decode(String.self, column: "description"),
+                createdBy: try row.decode(String.self, column: "created_by"),
+                createdAt: try row.decode(Date.self, column: "created_at"), updatedAt: try row.decode(Date.self, column: "updated_at"),
+                latestVersion: latest, versions: count, aliases: aliases, statuses: statuses)
         }
     }
 
@@ -177,7 +211,8 @@ public final class ModelRegistry: Sendable {
     public func versions(_ grant: Grant, model: String) async throws -> [ModelVersion] {
         try await database.read { conn in
             guard try conn.queryFirst("SELECT name FROM ml_models WHERE name = \(model)") != nil else { throw Self.unknownModel(model) }
-            return try Self.withAliases(conn, try conn.query("SELECT * FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC").map(Self.version))
+            return try Self.withAliases(
+                conn, try conn.query("SELECT * FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC").map(Self.version))
         }
     }
 
@@ -195,7 +230,8 @@ public final class ModelRegistry: Sendable {
         case .latest:
             row = try conn.queryFirst("SELECT * FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")
         case .alias(let alias):
-            row = try conn.queryFirst("""
+            row = try conn.queryFirst(
+                """
                 SELECT r.* FROM ml_model_registry r JOIN ml_model_aliases a ON a.name = r.name AND a.version = r.version
                 WHERE a.name = \(model) AND a.alias = \(alias)
                 """)
@@ -216,18 +252,21 @@ public final class ModelRegistry: Sendable {
     }
 
     private static func version(_ row: SQLRow) throws -> ModelVersion {
-        ModelVersion(name: try row.decode(String.self, column: "name"), version: try row.decode(Int64.self, column: "version"),
-                     versionLabel: try row.decode(String.self, column: "version_label"), modelType: try row.decode(String.self, column: "model_type"),
-                     algorithm: try row.decode(String.self, column: "algorithm"),
-                     parameters: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "parameters")),
-                     trainingMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "training_metrics")),
-                     validationMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "validation_metrics")),
-                     tags: try JSONText.decode([String: String].self, try row.decode(String.self, column: "tags")),
-                     source: try row.decode(String.self, column: "source"), trainingData: try row.decode(String.self, column: "training_data"),
-                     artifactDigest: try row.decode(String.self, column: "artifact_digest"), artifactSize: try row.decode(Int64.self, column: "artifact_size"),
-                     status: ModelStatus(rawValue: try row.decode(String.self, column: "status")) ?? .registered,
-                     createdBy: try row.decode(String.self, column: "created_by"), createdAt: try row.decode(Date.self, column: "created_at"),
-                     updatedAt: try row.decode(Date.self, column: "updated_at"), aliases: [])
+        ModelVersion(
+            name: try row.decode(String.self, column: "name"), version: try row.decode(Int64.self, column: "version"),
+            versionLabel: try row.decode(String.self, column: "version_label"),
+            modelType: try row.decode(String.self, column: "model_type"),
+            algorithm: try row.decode(String.self, column: "algorithm"),
+            parameters: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "parameters")),
+            trainingMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "training_metrics")),
+            validationMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "validation_metrics")),
+            tags: try JSONText.decode([String: String].self, try row.decode(String.self, column: "tags")),
+            source: try row.decode(String.self, column: "source"), trainingData: try row.decode(String.self, column: "training_data"),
+            artifactDigest: try row.decode(String.self, column: "artifact_digest"),
+            artifactSize: try row.decode(Int64.self, column: "artifact_size"),
+            status: ModelStatus(rawValue: try row.decode(String.self, column: "status")) ?? .registered,
+            createdBy: try row.decode(String.self, column: "created_by"), createdAt: try row.decode(Date.self, column: "created_at"),
+            updatedAt: try row.decode(Date.self, column: "updated_at"), aliases: [])
     }
 
     private static func withAliases(_ conn: any SQLConnection, _ versions: [ModelVersion]) throws -> [ModelVersion] {
@@ -249,21 +288,35 @@ public final class ModelRegistry: Sendable {
 
     /// Moves a version forward to `status` (retiring it needs no alias to point at it).
     /// - Throws: ``SuiteError`` `.conflict` for a move backwards, out of `retired`, or retiring an aliased version.
-    public func setStatus(_ grant: Grant, model: String, version: Int64, to status: ModelStatus, note: String = "") async throws -> ModelVersion {
+    public func setStatus(_ grant: Grant, model: String, version: Int64, to status: ModelStatus, note: String = "") async throws
+        -> ModelVersion
+    {
         let accessor = grant.accessor
         try await database.transaction { conn in
             let current = try Self.version(conn, model: model, .number(version))
             guard current.status != status else { return }
-            guard current.status != .retired else { throw SuiteError(.conflict, "version \(version) of \(model) is retired; a retired version stays retired") }
+            guard current.status != .retired else {
+                throw SuiteError(.conflict, "version \(version) of \(model) is retired; a retired version stays retired")
+            }
             guard current.status < status else {
-                throw SuiteError(.conflict, "version \(version) of \(model) is \(current.status.rawValue); a version only moves forward: registered → staged → deployed → retired")
+                throw SuiteError(
+                    .conflict,
+                    "version \(version) of \(model) is \(current.status.rawValue); a version only moves forward: registered → staged → deployed → retired"
+                )
             }
             if status == .retired, !current.aliases.isEmpty {
-                throw SuiteError(.conflict, "version \(version) of \(model) holds the alias \(current.aliases.joined(separator: ", ")): move or remove the alias before retiring it")
+                throw SuiteError(
+                    .conflict,
+                    "version \(version) of \(model) holds the alias \(current.aliases.joined(separator: ", ")): move or remove the alias before retiring it"
+                )
             }
             let now = Date().roundedToStoredPrecision
-            try conn.execute("UPDATE ml_model_registry SET status = \(status.rawValue), updated_at = \(now) WHERE name = \(model) AND version = \(version)")
-            try Self.record(conn, model: model, version: version, kind: .status, fromStatus: current.status, toStatus: status, note: note, accessor: accessor, at: now)
+            try conn.execute(
+                "UPDATE ml_model_registry SET status = \(status.rawValue), updated_at = \(now) WHERE name = \(model) AND version = \(version)"
+            )
+            try Self.record(
+                conn, model: model, version: version, kind: .status, fromStatus: current.status, toStatus: status, note: note,
+                accessor: accessor, at: now)
         }
         return try await self.version(grant, model: model, .number(version))
     }
@@ -275,22 +328,31 @@ public final class ModelRegistry: Sendable {
         let accessor = grant.accessor
         try await database.transaction { conn in
             let target = try Self.version(conn, model: model, .number(version))
-            guard target.status != .retired else { throw SuiteError(.conflict, "version \(version) of \(model) is retired: an alias cannot point at it") }
-            let previous = try conn.queryScalar(Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
+            guard target.status != .retired else {
+                throw SuiteError(.conflict, "version \(version) of \(model) is retired: an alias cannot point at it")
+            }
+            let previous = try conn.queryScalar(
+                Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
             let now = Date().roundedToStoredPrecision
             // The insert decides create vs update even when two writers race: only one of them inserts.
-            let inserted = previous == nil ? try conn.execute("""
-                INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \(version), \(accessor), \(now))
-                ON CONFLICT (name, alias) DO NOTHING
-                """) : 0
+            let inserted =
+                previous == nil
+                ? try conn.execute(
+                    """
+                    INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \(version), \(accessor), \(now))
+                    ON CONFLICT (name, alias) DO NOTHING
+                    """) : 0
             try grant.requireWrite(exists: inserted == 0)
             if inserted == 0 {
                 guard previous != version else { return }
-                try conn.execute("""
+                try conn.execute(
+                    """
                     UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name = \(model) AND alias = \(alias)
                     """)
             }
-            try Self.record(conn, model: model, version: version, kind: .aliasSet, alias: alias, previousVersion: previous, note: note, accessor: accessor, at: now)
+            try Self.record(
+                conn, model: model, version: version, kind: .aliasSet, alias: alias, previousVersion: previous, note: note,
+                accessor: accessor, at: now)
         }
     }
 
@@ -299,12 +361,16 @@ public final class ModelRegistry: Sendable {
     public func removeAlias(_ grant: Grant, model: String, alias: String) async throws {
         let accessor = grant.accessor
         try await database.transaction { conn in
-            guard let version = try conn.queryScalar(Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)") else {
+            guard
+                let version = try conn.queryScalar(
+                    Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
+            else {
                 throw SuiteError(.notFound, "model \(model) has no alias \(alias)")
             }
             try conn.execute("DELETE FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
-            try Self.record(conn, model: model, version: version, kind: .aliasRemoved, alias: alias, previousVersion: version, note: "",
-                            accessor: accessor, at: Date().roundedToStoredPrecision)
+            try Self.record(
+                conn, model: model, version: version, kind: .aliasRemoved, alias: alias, previousVersion: version, note: "",
+                accessor: accessor, at: Date().roundedToStoredPrecision)
         }
     }
 
@@ -320,13 +386,15 @@ public final class ModelRegistry: Sendable {
         try await database.read { conn in
             guard try conn.queryFirst("SELECT name FROM ml_models WHERE name = \(model)") != nil else { throw Self.unknownModel(model) }
             return try conn.query("SELECT * FROM ml_model_history WHERE name = \(model) ORDER BY id").map { row in
-                ModelEvent(id: try row.decode(Int64.self, column: "id"), version: try row.decode(Int64.self, column: "version"),
-                           kind: ModelEvent.Kind(rawValue: try row.decode(String.self, column: "event")) ?? .status,
-                           alias: try row.decode(String?.self, column: "alias"),
-                           fromStatus: try row.decode(String?.self, column: "from_status").flatMap(ModelStatus.init(rawValue:)),
-                           toStatus: try row.decode(String?.self, column: "to_status").flatMap(ModelStatus.init(rawValue:)),
-                           previousVersion: try row.decode(Int64?.self, column: "previous_version"), note: try row.decode(String.self, column: "note"),
-                           accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
+                ModelEvent(
+                    id: try row.decode(Int64.self, column: "id"), version: try row.decode(Int64.self, column: "version"),
+                    kind: ModelEvent.Kind(rawValue: try row.decode(String.self, column: "event")) ?? .status,
+                    alias: try row.decode(String?.self, column: "alias"),
+                    fromStatus: try row.decode(String?.self, column: "from_status").flatMap(ModelStatus.init(rawValue:)),
+                    toStatus: try row.decode(String?.self, column: "to_status").flatMap(ModelStatus.init(rawValue:)),
+                    previousVersion: try row.decode(Int64?.self, column: "previous_version"),
+                    note: try row.decode(String.self, column: "note"),
+                    accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
             }
         }
     }
@@ -342,7 +410,9 @@ public final class ModelRegistry: Sendable {
             }
             if event.kind == .aliasSet { open[alias] = (event.version, event.at, event.accessor) }
         }
-        for (alias, held) in open { tenures.append(AliasTenure(alias: alias, version: held.version, from: held.from, until: nil, setBy: held.by)) }
+        for (alias, held) in open {
+            tenures.append(AliasTenure(alias: alias, version: held.version, from: held.from, until: nil, setBy: held.by))
+        }
         return tenures.sorted { ($0.alias, $0.from) < ($1.alias, $1.from) }
     }
 
@@ -353,23 +423,30 @@ public final class ModelRegistry: Sendable {
         guard (1...1000).contains(search.limit) else { throw SuiteError(.invalid, "limit must be from 1 to 1000") }
         var query: SQLQuery = "SELECT r.* FROM ml_model_registry r"
         if let order = search.orderBy {
-            query.append(" LEFT JOIN ml_model_metrics o ON o.name = r.name AND o.version = r.version AND o.scope = \(order.scope) AND o.metric = \(order.metric)")
+            query.append(
+                " LEFT JOIN ml_model_metrics o ON o.name = r.name AND o.version = r.version AND o.scope = \(order.scope) AND o.metric = \(order.metric)"
+            )
         }
         query.append(" WHERE 1 = 1")
         if let name = search.name { query.append(" AND r.name = \(name)") }
         if let status = search.status { query.append(" AND r.status = \(status.rawValue)") }
         for (tag, value) in search.tags.sorted(by: { $0.key < $1.key }) {
-            query.append(" AND EXISTS (SELECT 1 FROM ml_model_tags t WHERE t.name = r.name AND t.version = r.version AND t.tag = \(tag) AND t.value = \(value))")
+            query.append(
+                " AND EXISTS (SELECT 1 FROM ml_model_tags t WHERE t.name = r.name AND t.version = r.version AND t.tag = \(tag) AND t.value = \(value))"
+            )
         }
         for filter in search.metrics {
             // The comparison is one of five fixed operators, never text from the request.
-            query.append("""
+            query.append(
+                """
                  AND EXISTS (SELECT 1 FROM ml_model_metrics m WHERE m.name = r.name AND m.version = r.version AND m.scope = \(filter.scope)
                  AND m.metric = \(filter.metric) AND m.value \(unsafeRaw: filter.comparison.rawValue) \(filter.value))
                 """)
         }
         if let order = search.orderBy {
-            query.append(" ORDER BY CASE WHEN o.value IS NULL THEN 1 ELSE 0 END, o.value \(unsafeRaw: order.descending ? "DESC" : "ASC"), r.name, r.version DESC")
+            query.append(
+                " ORDER BY CASE WHEN o.value IS NULL THEN 1 ELSE 0 END, o.value \(unsafeRaw: order.descending ? "DESC" : "ASC"), r.name, r.version DESC"
+            )
         } else {
             query.append(" ORDER BY r.created_at DESC, r.name, r.version DESC")
         }

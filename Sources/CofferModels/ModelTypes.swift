@@ -112,7 +112,13 @@ public enum VersionReference: Sendable, Equatable {
 
     /// `3`, `latest`, or an alias name.
     public init(parsing text: String) {
-        if let number = Int64(text), number > 0 { self = .number(number) } else if text == "latest" { self = .latest } else { self = .alias(text) }
+        if let number = Int64(text), number > 0 {
+            self = .number(number)
+        } else if text == "latest" {
+            self = .latest
+        } else {
+            self = .alias(text)
+        }
     }
 }
 
@@ -143,7 +149,8 @@ public struct MetricFilter: Sendable, Equatable {
     public init(parsing text: String) throws {
         let usage = "a metric filter looks like training.accuracy > 0.8 (scope training or validation; >, >=, <, <=, =)"
         guard let comparison = Comparison.allCases.first(where: { text.contains($0.rawValue) }),
-              let range = text.range(of: comparison.rawValue) else { throw SuiteError(.invalid, usage) }
+            let range = text.range(of: comparison.rawValue)
+        else { throw SuiteError(.invalid, usage) }
         let left = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
         let right = text[range.upperBound...].trimmingCharacters(in: .whitespaces)
         (scope, metric) = try MetricOrder.split(left, usage: usage)

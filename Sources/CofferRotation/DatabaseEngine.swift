@@ -44,7 +44,10 @@ public final class DatabaseEngine: Sendable {
             throw AccessError(.invalidRequest, "connection_url: \(error.message)")
         }
         guard !parsed.holdsPassword else {
-            throw AccessError(.invalidRequest, "connection_url may not hold a password: write {{username}}:{{password}} in it and send the password as password, which is kept sealed")
+            throw AccessError(
+                .invalidRequest,
+                "connection_url may not hold a password: write {{username}}:{{password}} in it and send the password as password, which is kept sealed"
+            )
         }
         let existing = try await admin(connection.name)?.password
         // create for a new connection, update to change one; decided before Coffer logs in to anything with it.
@@ -67,7 +70,8 @@ public final class DatabaseEngine: Sendable {
         try await database.transaction { conn in
             let exists = try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(connection.name)") != nil
             try grant.requireWrite(exists: exists)
-            _ = try conn.execute("""
+            _ = try conn.execute(
+                """
                 INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at,
                                                   auth_term, auth_tag)
                 VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now),
@@ -107,16 +111,27 @@ public final class DatabaseEngine: Sendable {
     ///   that is negative or above the maximum, or an unknown connection.
     public func writeRole(_ grant: Grant, _ role: DatabaseRole) async throws {
         try Self.checkName(role.name, what: "role")
-        guard !role.creationStatements.isEmpty, role.creationStatements.allSatisfy({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) else {
-            throw AccessError(.invalidRequest, "creation_statements is required: for instance CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'")
+        guard !role.creationStatements.isEmpty,
+            role.creationStatements.allSatisfy({ !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
+        else {
+            throw AccessError(
+                .invalidRequest,
+                "creation_statements is required: for instance CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"
+            )
         }
         for statement in role.creationStatements + role.revocationStatements {
             if let unknown = Self.unknownPlaceholder(in: statement) {
-                throw AccessError(.invalidRequest, "unknown placeholder {{\(unknown)}} in a statement; the known ones are {{name}}, {{password}}, {{expiration}}")
+                throw AccessError(
+                    .invalidRequest,
+                    "unknown placeholder {{\(unknown)}} in a statement; the known ones are {{name}}, {{password}}, {{expiration}}")
             }
         }
-        guard role.defaultTTL >= 0, role.maxTTL >= 0 else { throw AccessError(.invalidRequest, "default_ttl and max_ttl cannot be negative") }
-        guard role.maxTTL == 0 || role.defaultTTL <= role.maxTTL else { throw AccessError(.invalidRequest, "default_ttl cannot be above max_ttl") }
+        guard role.defaultTTL >= 0, role.maxTTL >= 0 else {
+            throw AccessError(.invalidRequest, "default_ttl and max_ttl cannot be negative")
+        }
+        guard role.maxTTL == 0 || role.defaultTTL <= role.maxTTL else {
+            throw AccessError(.invalidRequest, "default_ttl cannot be above max_ttl")
+        }
         let creation = String(decoding: try JSONEncoder().encode(role.creationStatements), as: UTF8.self)
         let revocation = String(decoding: try JSONEncoder().encode(role.revocationStatements), as: UTF8.self)
         let tag = try keys.sealer().tag(Self.authenticated(role))
@@ -126,7 +141,8 @@ public final class DatabaseEngine: Sendable {
                 throw AccessError(.invalidRequest, "db_name \(role.dbName) is not a configured connection (database/config/\(role.dbName))")
             }
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM database_roles WHERE name = \(role.name)") != nil)
-            _ = try conn.execute("""
+            _ = try conn.execute(
+                """
                 INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at,
                                             auth_term, auth_tag)
                 VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now),
@@ -180,7 +196,8 @@ public final class DatabaseEngine: Sendable {
         let now = Date().roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(min(defaultTTL, maxTTL)))
         let username = Self.username(display: grant.displayName, role: role.name)
-        let generator = try RandomRotator(settings: .object(["length": .integer(32), "require": .array([.string("lower"), .string("upper"), .string("digit")])]))
+        let generator = try RandomRotator(
+            settings: .object(["length": .integer(32), "require": .array([.string("lower"), .string("upper"), .string("digit")])]))
         let password = generator.generate()
         let expiration = Self.expiration(expires)
         let statements = role.creationStatements
@@ -202,12 +219,15 @@ public final class DatabaseEngine: Sendable {
         } catch let error as StoreError {
             throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
         }
-        let lease = Lease(id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
-                          accessor: grant.accessor, issuedAt: now, renewedAt: nil, expiresAt: expires, maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
+        let lease = Lease(
+            id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
+            accessor: grant.accessor, issuedAt: now, renewedAt: nil, expiresAt: expires,
+            maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
         do {
             let tag = try keys.sealer().tag(Self.authenticated(lease, accessor: grant.accessor))
             try await database.transaction { conn in
-                _ = try conn.execute("""
+                _ = try conn.execute(
+                    """
                     INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
                     VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires), \(lease.maxExpiresAt),
                             \(tag.term), \(tag.tag))
@@ -228,9 +248,11 @@ public final class DatabaseEngine: Sendable {
 
     public func lookup(_ grant: Grant, lease id: String) async throws -> Lease {
         let sealer = try keys.sealer()
-        guard let lease = try await database.read({ conn in
-            try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map { try Self.lease($0, sealer: sealer) }
-        }) else {
+        guard
+            let lease = try await database.read({ conn in
+                try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map { try Self.lease($0, sealer: sealer) }
+            })
+        else {
             throw AccessError(.invalidRequest, "invalid lease: no lease \(id) (expired and revoked, or never issued)")
         }
         return lease
@@ -246,7 +268,9 @@ public final class DatabaseEngine: Sendable {
         let now = Date().roundedToStoredPrecision
         guard lease.expiresAt > now else { throw AccessError(.invalidRequest, "lease \(id) has expired; ask for a new credential") }
         guard lease.maxExpiresAt > lease.expiresAt.addingTimeInterval(1) else {
-            throw AccessError(.invalidRequest, "lease \(id) is at its max TTL (\(Self.expiration(lease.maxExpiresAt))) and cannot be renewed; ask for a new credential")
+            throw AccessError(
+                .invalidRequest,
+                "lease \(id) is at its max TTL (\(Self.expiration(lease.maxExpiresAt))) and cannot be renewed; ask for a new credential")
         }
         let role = try? await role(grant, lease.roleName)
         let wanted = now.addingTimeInterval(Double(increment ?? (role.map { $0.defaultTTL > 0 ? $0.defaultTTL : 3600 } ?? 3600)))
@@ -261,15 +285,21 @@ public final class DatabaseEngine: Sendable {
         } catch let error as StoreError {
             throw AccessError(.invalidRequest, "cannot renew on \(connection.name): \(error.message)")
         }
-        let renewed = Lease(id: lease.id, roleName: lease.roleName, dbName: lease.dbName, username: lease.username, accessor: lease.accessor,
-                            issuedAt: lease.issuedAt, renewedAt: now, expiresAt: expires, maxExpiresAt: lease.maxExpiresAt)
+        let renewed = Lease(
+            id: lease.id, roleName: lease.roleName, dbName: lease.dbName, username: lease.username, accessor: lease.accessor,
+            issuedAt: lease.issuedAt, renewedAt: now, expiresAt: expires, maxExpiresAt: lease.maxExpiresAt)
         let tag = try keys.sealer().tag(Self.authenticated(renewed, accessor: lease.accessor))
         try await database.transaction { conn in
-            _ = try conn.execute("""
+            _ = try conn.execute(
+                """
                 UPDATE leases SET expires_at = \(expires), renewed_at = \(now), auth_term = \(tag.term), auth_tag = \(tag.tag) WHERE lease_id = \(id)
                 """)
         }
-        return (renewed, wanted > expires ? "TTL of \(Int64(wanted.timeIntervalSince(now))) s exceeded the effective max_ttl; the lease ends at its max TTL" : nil)
+        return (
+            renewed,
+            wanted > expires
+                ? "TTL of \(Int64(wanted.timeIntervalSince(now))) s exceeded the effective max_ttl; the lease ends at its max TTL" : nil
+        )
     }
 
     /// Revokes the lease: the role's sessions are terminated and the role dropped, then the lease goes.
@@ -287,8 +317,10 @@ public final class DatabaseEngine: Sendable {
     public func leaseKeys(_ grant: Grant, prefix raw: String) async throws -> [String] {
         let prefix = raw.isEmpty || raw.hasSuffix("/") ? raw : raw + "/"
         let ids = try await database.read { conn in
-            try conn.query("SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)")
-                .map { try $0.decode(String.self, at: 0) }
+            try conn.query(
+                "SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)"
+            )
+            .map { try $0.decode(String.self, at: 0) }
         }
         return ListedKeys.under(prefix, in: ids)
     }
@@ -296,8 +328,10 @@ public final class DatabaseEngine: Sendable {
     public func revoke(_ grant: Grant, prefix: String) async throws -> Int {
         guard !prefix.isEmpty else { throw AccessError(.invalidRequest, "a prefix is required, such as database/creds/readonly") }
         let ids = try await database.read { conn in
-            try conn.query("SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)")
-                .map { try $0.decode(String.self, at: 0) }
+            try conn.query(
+                "SELECT lease_id FROM leases WHERE substr(lease_id, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix)"
+            )
+            .map { try $0.decode(String.self, at: 0) }
         }
         var revoked = 0
         for id in ids {
@@ -319,10 +353,12 @@ public final class DatabaseEngine: Sendable {
         // A lease that fails authentication is reported and left alone (its username may have been changed to
         // make the reaper drop someone else's role); the others are still reaped.
         let due = try await database.read { conn in
-            try conn.query("""
+            try conn.query(
+                """
                 SELECT * FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
                 ORDER BY expires_at LIMIT \(Int64(limit))
-                """).compactMap { try? Self.lease($0, sealer: sealer) }
+                """
+            ).compactMap { try? Self.lease($0, sealer: sealer) }
         }
         var revoked = 0, failed = 0
         for (dbName, leases) in Dictionary(grouping: due, by: \.dbName) {
@@ -337,7 +373,9 @@ public final class DatabaseEngine: Sendable {
     public func hasExpiredLeases() async throws -> Bool {
         let now = Date().roundedToStoredPrecision
         return try await database.read { conn in
-            try conn.queryFirst("SELECT lease_id FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now)) LIMIT 1") != nil
+            try conn.queryFirst(
+                "SELECT lease_id FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now)) LIMIT 1")
+                != nil
         }
     }
 
@@ -384,7 +422,8 @@ public final class DatabaseEngine: Sendable {
             for (id, message) in failed {
                 let attempts: Int64 = try conn.queryScalar(Int64.self, "SELECT revoke_attempts FROM leases WHERE lease_id = \(id)") ?? 0
                 let wait = min(3600, 10 << min(attempts, 12))
-                _ = try conn.execute("""
+                _ = try conn.execute(
+                    """
                     UPDATE leases SET revoke_attempts = revoke_attempts + 1, revoke_error = \(message),
                         next_attempt_at = \(Date().addingTimeInterval(Double(wait)).roundedToStoredPrecision)
                     WHERE lease_id = \(id)
@@ -394,10 +433,14 @@ public final class DatabaseEngine: Sendable {
         return errors
     }
 
-    private func dropOnTarget(connection: DatabaseConnection, adminPassword: SecureHandle, role: DatabaseRole?, username: String) async throws {
+    private func dropOnTarget(connection: DatabaseConnection, adminPassword: SecureHandle, role: DatabaseRole?, username: String)
+        async throws
+    {
         let statements = role?.revocationStatements ?? []
         try await Blocking.run {
-            try Self.drop(username, statements: statements, on: Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword))
+            try Self.drop(
+                username, statements: statements,
+                on: Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword))
         }
     }
 
@@ -431,11 +474,16 @@ public final class DatabaseEngine: Sendable {
     /// never receives the admin password.
     private func admin(_ name: String) async throws -> (connection: DatabaseConnection, password: SecureHandle)? {
         let sealer = try keys.sealer()
-        guard let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
-            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
-                (try Self.connection(row, sealer: sealer), EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
-            }
-        }) else { return nil }
+        guard
+            let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
+                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
+                    (
+                        try Self.connection(row, sealer: sealer),
+                        EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed"))
+                    )
+                }
+            })
+        else { return nil }
         return (connection, SecureHandle(try sealer.open(encrypted, binding: Self.binding(name))))
     }
 
@@ -452,7 +500,8 @@ public final class DatabaseEngine: Sendable {
     static func binding(_ name: String) -> RecordBinding { RecordBinding(table: "database_connections", id: name, version: 0) }
 
     static func checkName(_ name: String, what: String) throws {
-        guard !name.isEmpty, name.utf8.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+        guard !name.isEmpty, name.utf8.count <= 128, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
             throw AccessError(.invalidRequest, "a \(what) name is 1 to 128 letters, digits, '-', '_' or '.'")
         }
     }
@@ -547,23 +596,30 @@ public final class DatabaseEngine: Sendable {
 
     /// The tables as ``KeyHierarchy`` sees them.
     public static let authenticatedTables = [
-        AuthenticatedTable(table: "database_connections", keyColumns: ["name"], columns: "name, plugin_name, connection_url, username, allowed_roles") {
+        AuthenticatedTable(
+            table: "database_connections", keyColumns: ["name"], columns: "name, plugin_name, connection_url, username, allowed_roles"
+        ) {
             authenticated(try connection($0))
         },
-        AuthenticatedTable(table: "database_roles", keyColumns: ["name"],
-                           columns: "name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl") { authenticated(try role($0)) },
-        AuthenticatedTable(table: "leases", keyColumns: ["lease_id"],
-                           columns: "lease_id, role_name, db_name, username, accessor, issued_at, renewed_at, expires_at, max_expires_at") { row in
+        AuthenticatedTable(
+            table: "database_roles", keyColumns: ["name"],
+            columns: "name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl"
+        ) { authenticated(try role($0)) },
+        AuthenticatedTable(
+            table: "leases", keyColumns: ["lease_id"],
+            columns: "lease_id, role_name, db_name, username, accessor, issued_at, renewed_at, expires_at, max_expires_at"
+        ) { row in
             let lease = try lease(row)
             return authenticated(lease, accessor: lease.accessor)
-        },
+        }
     ]
 
     private static func connection(_ row: SQLRow) throws -> DatabaseConnection {
         let roles: String = try row.decode(column: "allowed_roles")
-        return DatabaseConnection(name: try row.decode(column: "name"), pluginName: try row.decode(column: "plugin_name"),
-                                  connectionURL: try row.decode(column: "connection_url"), username: try row.decode(column: "username"),
-                                  allowedRoles: (try? JSONDecoder().decode([String].self, from: Data(roles.utf8))) ?? [])
+        return DatabaseConnection(
+            name: try row.decode(column: "name"), pluginName: try row.decode(column: "plugin_name"),
+            connectionURL: try row.decode(column: "connection_url"), username: try row.decode(column: "username"),
+            allowedRoles: (try? JSONDecoder().decode([String].self, from: Data(roles.utf8))) ?? [])
     }
 
     private static func role(_ row: SQLRow) throws -> DatabaseRole {
@@ -571,14 +627,19 @@ public final class DatabaseEngine: Sendable {
             let text: String = try row.decode(column: column)
             return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
         }
-        return DatabaseRole(name: try row.decode(column: "name"), dbName: try row.decode(column: "db_name"), creationStatements: try list("creation_statements"),
-                            revocationStatements: try list("revocation_statements"), defaultTTL: try row.decode(column: "default_ttl"),
-                            maxTTL: try row.decode(column: "max_ttl"))
+        return DatabaseRole(
+            name: try row.decode(column: "name"), dbName: try row.decode(column: "db_name"),
+            creationStatements: try list("creation_statements"),
+            revocationStatements: try list("revocation_statements"), defaultTTL: try row.decode(column: "default_ttl"),
+            maxTTL: try row.decode(column: "max_ttl"))
     }
 
     private static func lease(_ row: SQLRow) throws -> Lease {
-        Lease(id: try row.decode(column: "lease_id"), roleName: try row.decode(column: "role_name"), dbName: try row.decode(column: "db_name"),
-              username: try row.decode(column: "username"), accessor: try row.decode(column: "accessor"), issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
-              expiresAt: try row.decode(column: "expires_at"), maxExpiresAt: try row.decode(column: "max_expires_at"))
+        Lease(
+            id: try row.decode(column: "lease_id"), roleName: try row.decode(column: "role_name"),
+            dbName: try row.decode(column: "db_name"),
+            username: try row.decode(column: "username"), accessor: try row.decode(column: "accessor"),
+            issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
+            expiresAt: try row.decode(column: "expires_at"), maxExpiresAt: try row.decode(column: "max_expires_at"))
     }
 }

@@ -32,7 +32,9 @@ public struct DatabaseRole: Sendable, Equatable {
     public let defaultTTL: Int64
     public let maxTTL: Int64
 
-    public init(name: String, dbName: String, creationStatements: [String], revocationStatements: [String], defaultTTL: Int64, maxTTL: Int64) {
+    public init(
+        name: String, dbName: String, creationStatements: [String], revocationStatements: [String], defaultTTL: Int64, maxTTL: Int64
+    ) {
         self.name = name
         self.dbName = dbName
         self.creationStatements = creationStatements

@@ -23,7 +23,8 @@ public struct PostgresPasswordRotator: Rotator {
 
     public func create(from current: JSONValue) throws -> JSONValue {
         guard case .object(var object) = current, case .string(let user)? = object[settings.usernameField], !user.isEmpty else {
-            throw RotationError.stepFailed(step: .create, reason: "the credential has no \(settings.usernameField): write the role's name there first")
+            throw RotationError.stepFailed(
+                step: .create, reason: "the credential has no \(settings.usernameField): write the role's name there first")
         }
         object[settings.passwordField] = .string(settings.newPassword())
         return .object(object)
@@ -61,7 +62,9 @@ public struct PostgresAlternatingRotator: Rotator {
     }
 
     public func create(from current: JSONValue) throws -> JSONValue {
-        guard case .object(var object) = current else { throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object") }
+        guard case .object(var object) = current else {
+            throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object")
+        }
         let currentUser: String? = if case .string(let name)? = object[settings.usernameField] { name } else { nil }
         object[settings.usernameField] = .string(currentUser == usernames[0] ? usernames[1] : usernames[0])
         object[settings.passwordField] = .string(settings.newPassword())
@@ -95,15 +98,20 @@ struct PostgresRoleSettings: Sendable {
 
     init(_ settings: JSONValue, kind: String, extra: Set<String>) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
-        let known = Set(["admin_secret", "db_name", "connection_url", "username_field", "password_field", "length", "rotation_statements", "role"]).union(extra)
+        let known = Set([
+            "admin_secret", "db_name", "connection_url", "username_field", "password_field", "length", "rotation_statements", "role"
+        ]).union(extra)
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw RotationError.invalidSettings("the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
+            throw RotationError.invalidSettings(
+                "the \(kind) rotator has no setting \"\(unknown)\"; it takes \(known.sorted().joined(separator: ", "))")
         }
         switch (object["admin_secret"], object["db_name"]) {
         case (.string(let secret)?, nil) where secret.contains("/"): admin = .secret(secret)
         case (nil, .string(let name)?) where !name.isEmpty: admin = .connection(name)
         default:
-            throw RotationError.invalidSettings("admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password); or db_name, a database engine connection")
+            throw RotationError.invalidSettings(
+                "admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password); or db_name, a database engine connection"
+            )
         }
         func text(_ key: String, default fallback: String?) throws -> String? {
             switch object[key] {
@@ -118,11 +126,15 @@ struct PostgresRoleSettings: Sendable {
         case nil: statements = []
         case .array(let items)?:
             statements = try items.map { item in
-                guard case .string(let statement) = item, !statement.isEmpty else { throw RotationError.invalidSettings("rotation_statements must be a list of statements") }
+                guard case .string(let statement) = item, !statement.isEmpty else {
+                    throw RotationError.invalidSettings("rotation_statements must be a list of statements")
+                }
                 var rest = Substring(statement)
                 while let open = rest.range(of: "{{") {
                     guard let close = rest[open.upperBound...].range(of: "}}"),
-                          ["name", "username", "password"].contains(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)) else {
+                        ["name", "username", "password"].contains(
+                            rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
+                    else {
                         throw RotationError.invalidSettings("rotation_statements know only {{name}} and {{password}}")
                     }
                     rest = rest[close.upperBound...]
@@ -142,7 +154,9 @@ struct PostgresRoleSettings: Sendable {
 
     func newPassword() -> String {
         // Letters and digits only: no quoting surprises in connection strings or shells.
-        (try? RandomRotator(settings: .object(["length": .integer(Int64(length)), "require": .array([.string("lower"), .string("upper"), .string("digit")])])))?
+        (try? RandomRotator(
+            settings: .object(["length": .integer(Int64(length)), "require": .array([.string("lower"), .string("upper"), .string("digit")])]
+            )))?
             .generate() ?? ""
     }
 
@@ -164,9 +178,11 @@ struct PostgresRoleSettings: Sendable {
             for statement in statements {
                 var filled = statement
                 for placeholder in ["{{name}}", "{{username}}"] {
-                    filled = filled.replacingOccurrences(of: "\"\(placeholder)\"", with: name).replacingOccurrences(of: placeholder, with: name)
+                    filled = filled.replacingOccurrences(of: "\"\(placeholder)\"", with: name).replacingOccurrences(
+                        of: placeholder, with: name)
                 }
-                filled = filled.replacingOccurrences(of: "'{{password}}'", with: literal).replacingOccurrences(of: "{{password}}", with: literal)
+                filled = filled.replacingOccurrences(of: "'{{password}}'", with: literal).replacingOccurrences(
+                    of: "{{password}}", with: literal)
                 try target.execute(filled)
             }
         }
@@ -191,14 +207,17 @@ struct PostgresRoleSettings: Sendable {
 
     /// The admin connection's URL, user and password (in guarded memory: a database engine connection's is opened
     /// there; an admin secret's is copied there from the secret's data at once).
-    private func adminConnection(_ context: RotationContext, user: String) async throws -> (url: String, user: String?, password: SecureHandle?) {
+    private func adminConnection(_ context: RotationContext, user: String) async throws -> (
+        url: String, user: String?, password: SecureHandle?
+    ) {
         switch admin {
         case .connection(let name):
             let found = try await context.connection(name)
             // Checked at every run, not only when the settings were written: the connection's allowed_roles
             // may have narrowed since.
             guard found.connection.allows(role: role ?? user) else {
-                throw RotationError.stepFailed(step: .set, reason: "the connection \(name) does not allow the role \(role ?? user) (allowed_roles)")
+                throw RotationError.stepFailed(
+                    step: .set, reason: "the connection \(name) does not allow the role \(role ?? user) (allowed_roles)")
             }
             return (connectionURL ?? found.connection.connectionURL, found.connection.username, found.password)
         case .secret(let secret):
@@ -206,7 +225,9 @@ struct PostgresRoleSettings: Sendable {
             guard let url = connectionURL ?? Self.field(value, "connection_url") else {
                 throw RotationError.invalidSettings("no connection_url: put one in the admin secret \(secret) or in rotation_settings")
             }
-            return (url, Self.field(value, "username"), Self.field(value, "password").map { SecureHandle(SecureBytes(copying: Array($0.utf8))) })
+            return (
+                url, Self.field(value, "username"), Self.field(value, "password").map { SecureHandle(SecureBytes(copying: Array($0.utf8))) }
+            )
         }
     }
 

@@ -31,14 +31,15 @@ public struct RandomRotator: Rotator {
         "alphanumeric": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
         "hex": "0123456789abcdef",
         "base64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        "printable": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~",
+        "printable": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~"
     ]
 
     public init(settings: JSONValue) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
         let known: Set<String> = ["field", "length", "alphabet", "require"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw RotationError.invalidSettings("the random rotator has no setting \"\(unknown)\"; it takes field, length, alphabet, require")
+            throw RotationError.invalidSettings(
+                "the random rotator has no setting \"\(unknown)\"; it takes field, length, alphabet, require")
         }
         switch object["field"] {
         case nil: field = "value"
@@ -54,8 +55,11 @@ public struct RandomRotator: Rotator {
         case nil: alphabet = Array(Self.alphabets["alphanumeric"]!)
         case .string(let name):
             let characters = Array(Self.alphabets[name] ?? name)
-            guard characters.count >= 2, Set(characters).count == characters.count, characters.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-                throw RotationError.invalidSettings("alphabet must be alphanumeric, hex, base64url, printable, or at least two distinct printable ASCII characters")
+            guard characters.count >= 2, Set(characters).count == characters.count,
+                characters.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+            else {
+                throw RotationError.invalidSettings(
+                    "alphabet must be alphanumeric, hex, base64url, printable, or at least two distinct printable ASCII characters")
             }
             alphabet = characters
         default: throw RotationError.invalidSettings("alphabet must be a string")
@@ -81,7 +85,9 @@ public struct RandomRotator: Rotator {
     }
 
     public func create(from current: JSONValue) throws -> JSONValue {
-        guard case .object(var object) = current else { throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object") }
+        guard case .object(var object) = current else {
+            throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object")
+        }
         object[field] = .string(generate())
         return .object(object)
     }
@@ -94,7 +100,9 @@ public struct RandomRotator: Rotator {
         guard case .object(let object) = pending, case .string(let value) = object[field] else {
             throw RotationError.stepFailed(step: .test, reason: "the pending data has no string field \(field)")
         }
-        guard value.count == length, value.allSatisfy(alphabet.contains), required.allSatisfy({ needed in value.contains(where: needed.contains) }) else {
+        guard value.count == length, value.allSatisfy(alphabet.contains),
+            required.allSatisfy({ needed in value.contains(where: needed.contains) })
+        else {
             throw RotationError.stepFailed(step: .test, reason: "the pending \(field) does not match the rotator's settings")
         }
     }

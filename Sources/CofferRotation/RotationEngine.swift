@@ -57,7 +57,9 @@ public final class RotationEngine: Sendable {
         /// Credentials rotated at once by one run.
         public var parallelism: Int
 
-        public init(lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400, parallelism: Int = 8) {
+        public init(
+            lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400, parallelism: Int = 8
+        ) {
             self.parallelism = max(1, parallelism)
             self.lockTTL = lockTTL
             self.previousGrace = previousGrace
@@ -91,10 +93,14 @@ public final class RotationEngine: Sendable {
     /// - Throws: ``AccessError`` `.notFound` for an unknown `only`, `.invalidRequest` when it has no rotator.
     ///   - authorised: the caller's route already authorised rotating `only` (Vault's `database/rotate-role`),
     ///     so the `coffer/rotation/rotate/…` policy path is not asked for.
-    public func run(_ grant: Grant, only: SecretPath? = nil, dryRun: Bool = false, idempotencyKey: String? = nil,
-                    authorised: Bool = false) async throws -> [RotationOutcome] {
+    public func run(
+        _ grant: Grant, only: SecretPath? = nil, dryRun: Bool = false, idempotencyKey: String? = nil,
+        authorised: Bool = false
+    ) async throws -> [RotationOutcome] {
         if let idempotencyKey {
-            guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128, !idempotencyKey.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+            guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128,
+                !idempotencyKey.contains(where: { $0.isWhitespace || $0 == "/" })
+            else {
                 throw AccessError(.invalidRequest, "idempotency_key must be 1 to 128 characters without spaces or '/'")
             }
         }
@@ -103,7 +109,9 @@ public final class RotationEngine: Sendable {
         if let only {
             let metadata = try await store.rotationMetadata(grant, only)
             guard metadata.rotation.kind != nil else {
-                throw AccessError(.invalidRequest, "\(only) has no rotation_kind: set one first (coffer kv metadata put -rotation-kind=random \(only.path))")
+                throw AccessError(
+                    .invalidRequest,
+                    "\(only) has no rotation_kind: set one first (coffer kv metadata put -rotation-kind=random \(only.path))")
             }
             targets = [metadata]
         } else {
@@ -118,13 +126,17 @@ public final class RotationEngine: Sendable {
         for secret in targets {
             let kind = secret.rotation.kind ?? ""
             guard (authorised && only != nil) || grant.allows(.rotate, on: Self.policyPath(secret.path)) else {
-                outcomes.append(RotationOutcome(path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
-                                                result: .denied, duration: .zero, runID: nil, error: "permission denied"))
+                outcomes.append(
+                    RotationOutcome(
+                        path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
+                        result: .denied, duration: .zero, runID: nil, error: "permission denied"))
                 continue
             }
             if dryRun {
-                outcomes.append(RotationOutcome(path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
-                                                result: .due, duration: .zero, runID: nil, error: nil))
+                outcomes.append(
+                    RotationOutcome(
+                        path: secret.path.id, rotator: kind, oldVersion: secret.currentVersion, newVersion: nil, step: nil,
+                        result: .due, duration: .zero, runID: nil, error: nil))
                 continue
             }
             rotating.append(secret)
@@ -154,8 +166,10 @@ public final class RotationEngine: Sendable {
         for secret in try await store.rotationSchedules(grant) {
             let open = try await runs.unfinished(secret.path.id)
             let lock = try await runs.holder(secret.path.id)
-            result.append(RotationStatus(metadata: secret, unfinished: open.map { ($0.id, $0.step, $0.stepDone) },
-                                         lockedUntil: lock.flatMap { $0.expires > now ? $0.expires : nil }, isDue: Self.isDue(secret, at: now)))
+            result.append(
+                RotationStatus(
+                    metadata: secret, unfinished: open.map { ($0.id, $0.step, $0.stepDone) },
+                    lockedUntil: lock.flatMap { $0.expires > now ? $0.expires : nil }, isDue: Self.isDue(secret, at: now)))
         }
         return result
     }
@@ -180,9 +194,10 @@ public final class RotationEngine: Sendable {
         // This attempt's own holder id: a second attempt at the same (unfinished) run waits for this one.
         let holder = "att_" + Hex.encode(Random.bytes(12))
         if let until = try await runs.acquire(id, holder: holder, ttl: settings.lockTTL) {
-            return RotationOutcome(path: id, rotator: listed.rotation.kind ?? "", oldVersion: listed.currentVersion, newVersion: nil, step: nil,
-                                   result: .locked, duration: ContinuousClock.now - started, runID: nil,
-                                   error: "another run holds the lock until \(until) (a run that died is taken over then)")
+            return RotationOutcome(
+                path: id, rotator: listed.rotation.kind ?? "", oldVersion: listed.currentVersion, newVersion: nil, step: nil,
+                result: .locked, duration: ContinuousClock.now - started, runID: nil,
+                error: "another run holds the lock until \(until) (a run that died is taken over then)")
         }
         // Under the lock, read again: what was listed may have been rotated meanwhile.
         let secret: SecretMetadata
@@ -199,9 +214,10 @@ public final class RotationEngine: Sendable {
                     try await runs.release(id, holder: holder)
                     return nil
                 }
-                run = RunRecord(id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id,
-                                rotator: secret.rotation.kind ?? "", state: .running, step: .create, stepDone: false,
-                                oldVersion: secret.currentVersion, newVersion: nil, error: nil, startedAt: Date())
+                run = RunRecord(
+                    id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id,
+                    rotator: secret.rotation.kind ?? "", state: .running, step: .create, stepDone: false,
+                    oldVersion: secret.currentVersion, newVersion: nil, error: nil, startedAt: Date())
                 isNew = true
             }
             if run.state != .running {
@@ -227,9 +243,11 @@ public final class RotationEngine: Sendable {
             try? await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
             // Failed, or left unfinished because even the roll-back failed: either way the credential backs off.
             let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
-            try? await store.recordRotationFailure(grant, path, error: run.error ?? message, retryAt: Date().addingTimeInterval(Double(backoff)))
-            try? await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.failed",
-                                        fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])
+            try? await store.recordRotationFailure(
+                grant, path, error: run.error ?? message, retryAt: Date().addingTimeInterval(Double(backoff)))
+            try? await gate.recordEvent(
+                grant, path: Self.policyPath(path), operation: "rotate.failed",
+                fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])
             try? await runs.release(id, holder: holder)
             return outcome(run, started: started)
         }
@@ -253,16 +271,21 @@ public final class RotationEngine: Sendable {
             case .test:
                 try await rotator.test(pending: try await pendingData(run, grant: grant, path: path), context: context(grant))
             case .finish:
-                guard let pending = run.newVersion else { throw RotationError.stepFailed(step: .finish, reason: "no pending version was recorded") }
+                guard let pending = run.newVersion else {
+                    throw RotationError.stepFailed(step: .finish, reason: "no pending version was recorded")
+                }
                 try await store.promotePending(grant, path, pending: pending, from: run.oldVersion, grace: settings.previousGrace)
             }
             try Failpoints.hit("rotation.\(step.rawValue).after")
             run.stepDone = true
             if step == .finish { run.state = .succeeded }
             try await runs.update(run, holder: holder, lockTTL: settings.lockTTL)
-            try await gate.recordEvent(grant, path: Self.policyPath(path), operation: "rotate.\(step.rawValue)",
-                                       fields: [("run_id", run.id), ("rotator", run.rotator), ("old_version", String(run.oldVersion)),
-                                                ("new_version", run.newVersion.map(String.init) ?? "")])
+            try await gate.recordEvent(
+                grant, path: Self.policyPath(path), operation: "rotate.\(step.rawValue)",
+                fields: [
+                    ("run_id", run.id), ("rotator", run.rotator), ("old_version", String(run.oldVersion)),
+                    ("new_version", run.newVersion.map(String.init) ?? "")
+                ])
         }
     }
 
@@ -282,21 +305,23 @@ public final class RotationEngine: Sendable {
     /// Another credential for a rotator (its admin connection), read only if the run's token may read it.
     private func context(_ grant: Grant) -> RotationContext {
         let store = store, databases = databases
-        return RotationContext(secret: { name in
-            guard let path = try SecretPath(id: name) else {
-                throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
-            }
-            guard grant.allows(.read, on: path.requestPath("data")) else {
-                throw RotationError.stepFailed(step: .set, reason: "this token may not read \(name) (read on \(path.requestPath("data")))")
-            }
-            guard case .found(let secret) = try await store.read(grant, path) else {
-                throw RotationError.stepFailed(step: .set, reason: "\(name) has no current value")
-            }
-            guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
-                throw RotationError.stepFailed(step: .set, reason: "\(name) is not a JSON object")
-            }
-            return value
-        }, connection: { name in try await databases.adminConnection(name) })
+        return RotationContext(
+            secret: { name in
+                guard let path = try SecretPath(id: name) else {
+                    throw RotationError.invalidSettings("admin_secret must be mount/path, such as secret/db/admin, not \"\(name)\"")
+                }
+                guard grant.allows(.read, on: path.requestPath("data")) else {
+                    throw RotationError.stepFailed(
+                        step: .set, reason: "this token may not read \(name) (read on \(path.requestPath("data")))")
+                }
+                guard case .found(let secret) = try await store.read(grant, path) else {
+                    throw RotationError.stepFailed(step: .set, reason: "\(name) has no current value")
+                }
+                guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
+                    throw RotationError.stepFailed(step: .set, reason: "\(name) is not a JSON object")
+                }
+                return value
+            }, connection: { name in try await databases.adminConnection(name) })
     }
 
     /// The pending and current values.
@@ -306,7 +331,9 @@ public final class RotationEngine: Sendable {
 
     /// The pending value alone (the test step needs nothing else).
     private func pendingData(_ run: RunRecord, grant: Grant, path: SecretPath) async throws -> JSONValue {
-        guard let pending = run.newVersion else { throw RotationError.stepFailed(step: run.step, reason: "no pending version was recorded") }
+        guard let pending = run.newVersion else {
+            throw RotationError.stepFailed(step: run.step, reason: "no pending version was recorded")
+        }
         return try await data(grant, path, version: pending)
     }
 
@@ -314,7 +341,8 @@ public final class RotationEngine: Sendable {
     private func data(_ grant: Grant, _ path: SecretPath, version: Int64) async throws -> JSONValue {
         guard version > 0 else { return .object([:]) }
         guard case .found(let secret) = try await store.read(grant, path, select: .number(version)) else {
-            throw RotationError.stepFailed(step: .create, reason: "version \(version) of \(path) is deleted or destroyed; write a value before rotating")
+            throw RotationError.stepFailed(
+                step: .create, reason: "version \(version) of \(path) is deleted or destroyed; write a value before rotating")
         }
         guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
             throw RotationError.stepFailed(step: .create, reason: "version \(version) of \(path) is not a JSON object")
@@ -343,9 +371,10 @@ public final class RotationEngine: Sendable {
     }
 
     private func outcome(_ run: RunRecord, started: ContinuousClock.Instant) -> RotationOutcome {
-        RotationOutcome(path: run.secretID, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: run.step,
-                        result: run.state == .succeeded ? .rotated : .failed, duration: ContinuousClock.now - started, runID: run.id,
-                        error: run.error)
+        RotationOutcome(
+            path: run.secretID, rotator: run.rotator, oldVersion: run.oldVersion, newVersion: run.newVersion, step: run.step,
+            result: run.state == .succeeded ? .rotated : .failed, duration: ContinuousClock.now - started, runID: run.id,
+            error: run.error)
     }
 
     static func describe(_ error: any Error) -> String {

@@ -30,14 +30,18 @@ struct RotationRuns: Sendable {
     /// The run of `secretID` that has not finished (crashed, or still going elsewhere), if any.
     func unfinished(_ secretID: String) async throws -> RunRecord? {
         try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM rotation_runs WHERE secret_id = \(secretID) AND state = 'running' ORDER BY started_at DESC").map(Self.record)
+            try conn.queryFirst("SELECT * FROM rotation_runs WHERE secret_id = \(secretID) AND state = 'running' ORDER BY started_at DESC")
+                .map(Self.record)
         }
     }
 
     /// Secrets with an unfinished run: due whatever their schedule says, so the run is resumed.
     func unfinishedSecrets() async throws -> Set<String> {
         try await database.read { conn in
-            Set(try conn.query("SELECT DISTINCT secret_id FROM rotation_runs WHERE state = 'running'").map { try $0.decode(String.self, at: 0) })
+            Set(
+                try conn.query("SELECT DISTINCT secret_id FROM rotation_runs WHERE state = 'running'").map {
+                    try $0.decode(String.self, at: 0)
+                })
         }
     }
 
@@ -55,7 +59,8 @@ struct RotationRuns: Sendable {
     func insert(_ run: RunRecord, by accessor: String) async throws {
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
-            _ = try conn.execute("""
+            _ = try conn.execute(
+                """
                 INSERT INTO rotation_runs (id, secret_id, rotator, state, step, step_done, old_version, new_version, error, started_by,
                                            started_at, updated_at, finished_at)
                 VALUES (\(run.id), \(run.secretID), \(run.rotator), \(run.state.rawValue), \(run.step.rawValue), \(run.stepDone),
@@ -69,12 +74,14 @@ struct RotationRuns: Sendable {
         let now = Date().roundedToStoredPrecision
         let finished: Date? = run.state == .running ? nil : now
         try await database.transaction { conn in
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE rotation_runs SET state = \(run.state.rawValue), step = \(run.step.rawValue), step_done = \(run.stepDone),
                     new_version = \(run.newVersion), error = \(run.error), updated_at = \(now), finished_at = \(finished)
                 WHERE id = \(run.id)
                 """)
-            try conn.execute("""
+            try conn.execute(
+                """
                 UPDATE rotation_locks SET expires_at = \(now.addingTimeInterval(Double(lockTTL))) WHERE secret_id = \(run.secretID) AND holder = \(holder)
                 """)
         }
@@ -87,7 +94,8 @@ struct RotationRuns: Sendable {
         let now = Date().roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(ttl))
         return try await database.transaction { conn -> Date? in
-            let changed = try conn.execute("""
+            let changed = try conn.execute(
+                """
                 INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES (\(secretID), \(holder), \(expires))
                 ON CONFLICT (secret_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE rotation_locks.expires_at <= \(now)
@@ -118,9 +126,10 @@ struct RotationRuns: Sendable {
         guard let state = RunRecord.State(rawValue: stateText), let step = RotationStep(rawValue: stepText) else {
             throw AccessError(.invalidRequest, "rotation_runs holds an unknown state or step (\(stateText), \(stepText))")
         }
-        return RunRecord(id: try row.decode(column: "id"), secretID: try row.decode(column: "secret_id"), rotator: try row.decode(column: "rotator"),
-                         state: state, step: step, stepDone: try row.decode(column: "step_done"), oldVersion: try row.decode(column: "old_version"),
-                         newVersion: try row.decode(column: "new_version"), error: try row.decode(column: "error"),
-                         startedAt: try row.decode(column: "started_at"))
+        return RunRecord(
+            id: try row.decode(column: "id"), secretID: try row.decode(column: "secret_id"), rotator: try row.decode(column: "rotator"),
+            state: state, step: step, stepDone: try row.decode(column: "step_done"), oldVersion: try row.decode(column: "old_version"),
+            newVersion: try row.decode(column: "new_version"), error: try row.decode(column: "error"),
+            startedAt: try row.decode(column: "started_at"))
     }
 }

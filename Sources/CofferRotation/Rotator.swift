@@ -38,8 +38,10 @@ public struct RotationContext: Sendable {
     /// the roles it may be used for (`allowed_roles`, `*` for any).
     public let connection: @Sendable (String) async throws -> AdminConnection
 
-    public init(secret: @escaping @Sendable (String) async throws -> JSONValue,
-                connection: @escaping @Sendable (String) async throws -> AdminConnection) {
+    public init(
+        secret: @escaping @Sendable (String) async throws -> JSONValue,
+        connection: @escaping @Sendable (String) async throws -> AdminConnection
+    ) {
         self.secret = secret
         self.connection = connection
     }
@@ -50,14 +52,15 @@ public enum Rotators {
     public static let kinds: [String: any Rotator.Type] = [
         RandomRotator.kind: RandomRotator.self,
         PostgresPasswordRotator.kind: PostgresPasswordRotator.self,
-        PostgresAlternatingRotator.kind: PostgresAlternatingRotator.self,
+        PostgresAlternatingRotator.kind: PostgresAlternatingRotator.self
     ]
 
     /// The rotator for `kind` with `settings` (a JSON object's text; `nil` for the defaults).
     /// - Throws: ``RotationError`` `.invalidSettings` for an unknown kind or bad settings.
     public static func make(kind: String, settings: String?) throws -> any Rotator {
         guard let type = kinds[kind] else {
-            throw RotationError.invalidSettings("unknown rotation_kind \"\(kind)\"; known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
+            throw RotationError.invalidSettings(
+                "unknown rotation_kind \"\(kind)\"; known kinds: \(kinds.keys.sorted().joined(separator: ", "))")
         }
         let parsed: JSONValue
         if let settings {

@@ -65,15 +65,17 @@ public struct CofferServer: Sendable {
             try await gate.policies.ensureDefault()
             let blobs = try BlobStore(root: configuration.artifactPath)
             let metrics = MetricStore(database: database)
-            return CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
-                                credentials: CredentialStore(database: database, keys: keys),
-                                models: ModelRegistry(database: database, blobs: blobs), features: FeatureStore(database: database),
-                                cache: PersistentCache(database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
-                                errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
-                                metrics: metrics, requestMetrics: RequestMetrics(),
-                                healthMonitor: HealthMonitor(database: database, commandDirectory: configuration.healthCommandDir),
-                                alerts: AlertEngine(database: database, metrics: metrics, logger: logger),
-                                logger: logger, migrationCount: migrations.migrations.count)
+            return CofferServer(
+                configuration: configuration, database: database, identity: identity, keys: keys, gate: gate,
+                credentials: CredentialStore(database: database, keys: keys),
+                models: ModelRegistry(database: database, blobs: blobs), features: FeatureStore(database: database),
+                cache: PersistentCache(
+                    database: database, settings: CacheSettings(memoryBytes: configuration.cacheMemoryBytes), logger: logger),
+                errors: ErrorLog(database: database), errorReporter: ErrorReporter(),
+                metrics: metrics, requestMetrics: RequestMetrics(),
+                healthMonitor: HealthMonitor(database: database, commandDirectory: configuration.healthCommandDir),
+                alerts: AlertEngine(database: database, metrics: metrics, logger: logger),
+                logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
             throw error
@@ -85,7 +87,7 @@ public struct CofferServer: Sendable {
     static let encryptedTables: [EncryptedTable] = [
         CredentialStore.encryptedTable,
         ResponseWrapping.encryptedTable,
-        DatabaseEngine.encryptedTable,
+        DatabaseEngine.encryptedTable
     ]
 
     /// Every table whose rows carry authentication tags. Each module that tags rows adds its tables here.
@@ -94,8 +96,11 @@ public struct CofferServer: Sendable {
 
     /// Staged rotation of credentials (`/v1/coffer/rotation/…`, `make rotate`).
     public var rotation: RotationEngine {
-        RotationEngine(store: credentials, gate: gate, settings: .init(lockTTL: configuration.rotationLockTTL,
-                                                                      previousGrace: configuration.rotationPreviousGrace))
+        RotationEngine(
+            store: credentials, gate: gate,
+            settings: .init(
+                lockTTL: configuration.rotationLockTTL,
+                previousGrace: configuration.rotationPreviousGrace))
     }
 
     /// Vault's database secrets engine and its leases.
@@ -112,8 +117,10 @@ public struct CofferServer: Sendable {
         let keys = keys
         let health = healthCheck
         SysRoutes(health: health).register(on: router)
-        SealRoutes(keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables, tokens: gate.tokens,
-                   identity: identity).register(on: router)
+        SealRoutes(
+            keys: keys, backend: database.backendDescription, encryptedTables: Self.encryptedTables, tokens: gate.tokens,
+            identity: identity
+        ).register(on: router)
         let tokenRoutes = TokenRoutes(tokens: gate.tokens, roles: gate.tokenRoles)
         tokenRoutes.register(on: router)
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
@@ -143,7 +150,9 @@ public struct CofferServer: Sendable {
     static func readiness(_ health: HealthCheck) async -> (Bool, String) {
         let (status, report) = await health.report(codes: .init())
         guard status == .ok else {
-            let reason = report.sealed ? "sealed" : !report.initialized ? "not initialised" : report.storage.error ?? report.audit.error ?? "not ready"
+            let reason =
+                report.sealed
+                ? "sealed" : !report.initialized ? "not initialised" : report.storage.error ?? report.audit.error ?? "not ready"
             return (false, reason)
         }
         return (true, "")
@@ -152,26 +161,36 @@ public struct CofferServer: Sendable {
     /// The health report of `sys/health` for this server.
     var healthCheck: HealthCheck {
         let keys = keys, audit = gate.audit
-        return HealthCheck(database: database, identity: identity, knownMigrations: migrationCount, sealState: {
-            let status = await keys.status
-            return SealState(initialized: status.initialized, sealed: status.sealed)
-        }, auditHealth: { audit.health }, integrity: keys.integrity)
+        return HealthCheck(
+            database: database, identity: identity, knownMigrations: migrationCount,
+            sealState: {
+                let status = await keys.status
+                return SealState(initialized: status.initialized, sealed: status.sealed)
+            }, auditHealth: { audit.health }, integrity: keys.integrity)
     }
 
     /// The Hummingbird application, with the database closed as the last step of a graceful shutdown.
     /// - Throws: ``ConfigurationError`` when the TLS files cannot be read or used.
-    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws
+        -> some ApplicationProtocol
+    {
         let tls = try configuration.tlsCertFile.map { certificate in
-            try ListenerTLS(certificateFile: certificate, keyFile: configuration.tlsKeyFile ?? "", clientCAFile: configuration.tlsClientCAFile)
+            try ListenerTLS(
+                certificateFile: certificate, keyFile: configuration.tlsKeyFile ?? "", clientCAFile: configuration.tlsClientCAFile)
         }
-        var services: [any Service] = [DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
-                                       UsageFlusher(usage: credentials.usage, logger: logger),
-                                       LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
-                                       SuiteMaintenance(gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
-                                                        metrics: metrics, requests: requestMetrics, logger: logger),
-                                       HealthRunner(gate: gate, monitor: healthMonitor, credentials: credentials, alerts: alerts, ready: { [healthCheck] in await Self.readiness(healthCheck) },
-                                                    instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
-                                                    logger: logger)]
+        var services: [any Service] = [
+            DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
+            UsageFlusher(usage: credentials.usage, logger: logger),
+            LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
+            SuiteMaintenance(
+                gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,
+                metrics: metrics, requests: requestMetrics, logger: logger),
+            HealthRunner(
+                gate: gate, monitor: healthMonitor, credentials: credentials, alerts: alerts,
+                ready: { [healthCheck] in await Self.readiness(healthCheck) },
+                instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
+                logger: logger)
+        ]
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),
@@ -185,10 +204,11 @@ public struct CofferServer: Sendable {
 
     /// The same server with another configuration (the database, keys and identity stay).
     public func with(configuration: ServerConfiguration) -> CofferServer {
-        CofferServer(configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
-                     models: models, features: features, cache: cache, errors: errors, errorReporter: errorReporter, metrics: metrics,
-                     requestMetrics: requestMetrics, healthMonitor: healthMonitor, alerts: alerts, logger: logger,
-                     migrationCount: migrationCount)
+        CofferServer(
+            configuration: configuration, database: database, identity: identity, keys: keys, gate: gate, credentials: credentials,
+            models: models, features: features, cache: cache, errors: errors, errorReporter: errorReporter, metrics: metrics,
+            requestMetrics: requestMetrics, healthMonitor: healthMonitor, alerts: alerts, logger: logger,
+            migrationCount: migrationCount)
     }
 
     /// Unseals from `configuration.unsealKeyFile`, when one is set.
@@ -196,7 +216,8 @@ public struct CofferServer: Sendable {
     public func unsealFromKeyFile() async throws {
         guard let path = configuration.unsealKeyFile else { return }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw StartupError("cannot read the unseal key file \(path): check the path given by --unseal-key-file or COFFER_UNSEAL_KEY_FILE")
+            throw StartupError(
+                "cannot read the unseal key file \(path): check the path given by --unseal-key-file or COFFER_UNSEAL_KEY_FILE")
         }
         var text = Array(data)
         defer { Wipe.bytes(&text) }
@@ -208,7 +229,9 @@ public struct CofferServer: Sendable {
         defer { Wipe.bytes(&key) }
         do {
             let status = try await keys.unseal(with: SecureBytes(copying: key))
-            if status.sealed { throw StartupError("the unseal key file \(path) holds one share of several: unseal the rest with coffer operator unseal") }
+            if status.sealed {
+                throw StartupError("the unseal key file \(path) holds one share of several: unseal the rest with coffer operator unseal")
+            }
         } catch let error as KeysError {
             throw StartupError("cannot unseal with \(path): \(error.message)")
         }
@@ -243,7 +266,9 @@ public struct CofferServer: Sendable {
     public func run() async throws {
         let scheme = configuration.usesTLS ? "https" : "http"
         try await makeApplication { channel in
-            logger.info("coffer is serving", metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")", "coffer.scheme": "\(scheme)"])
+            logger.info(
+                "coffer is serving",
+                metadata: ["coffer.listen": "\(channel.localAddress.map { "\($0)" } ?? "?")", "coffer.scheme": "\(scheme)"])
         }.runService()
     }
 }

@@ -77,7 +77,9 @@ extension Database {
 
 /// One transaction on a lent connection, shared by both drivers: `begin`, the body, then COMMIT; on any
 /// error a ROLLBACK (unless the connection is gone) and the error rethrown.
-func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, begin: String, _ body: (any SQLConnection) throws -> T) throws -> T {
+func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, begin: String, _ body: (any SQLConnection) throws -> T) throws
+    -> T
+{
     try connection.executeScript(unsafeSQL: begin)
     do {
         let result = try body(connection)
@@ -95,7 +97,7 @@ func withTransientRetry<T>(
     logger: Logger,
     _ attempt: () async throws -> T
 ) async throws -> T {
-    var delay: UInt64 = 2_000_000  // 2 ms
+    var delay: UInt64 = 2_000_000 // 2 ms
     for number in 1... {
         do {
             return try await attempt()

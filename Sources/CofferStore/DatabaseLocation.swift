@@ -19,7 +19,8 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
             var path = String(trimmed.dropFirst("sqlite:".count))
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty, !path.hasSuffix("/") else {
-                throw StoreError(code: .invalidConfiguration, message: "sqlite: needs a file path, for example sqlite:./coffer-data/coffer.db")
+                throw StoreError(
+                    code: .invalidConfiguration, message: "sqlite: needs a file path, for example sqlite:./coffer-data/coffer.db")
             }
             self = .sqlite(path: path)
         } else if trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://") || trimmed.contains("=") {

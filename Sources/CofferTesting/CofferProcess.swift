@@ -73,7 +73,8 @@ public final class CofferProcess: Sendable {
         while ContinuousClock.now < deadline {
             if let line = stderrLines.first(where: { $0.contains(text) }) { return line }
             if !process.isRunning {
-                throw TestSetupError("coffer exited (\(process.terminationStatus)) before printing \"\(text)\":\n" + stderrLines.joined(separator: "\n"))
+                throw TestSetupError(
+                    "coffer exited (\(process.terminationStatus)) before printing \"\(text)\":\n" + stderrLines.joined(separator: "\n"))
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -83,10 +84,12 @@ public final class CofferProcess: Sendable {
     /// Starts `coffer serve --listen 127.0.0.1:0 --log-format json` with `arguments` in `folder` and waits until it
     /// serves. Returns the process and the port it listens on.
     public static func serve(_ arguments: [String], in folder: String, environment: [String: String]) async throws -> (CofferProcess, Int) {
-        let process = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"] + arguments, in: folder, environment: environment)
+        let process = try CofferProcess(
+            ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"] + arguments, in: folder, environment: environment)
         let line = try await process.waitForLine(containing: "coffer is serving")
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-              let port = object["coffer.listen"]?.split(separator: ":").last.flatMap({ Int($0) }) else {
+            let port = object["coffer.listen"]?.split(separator: ":").last.flatMap({ Int($0) })
+        else {
             process.terminate()
             throw TestSetupError("coffer serve printed no port: \(line)")
         }
@@ -95,7 +98,8 @@ public final class CofferProcess: Sendable {
 
     /// Runs a `coffer` command to its end: its exit status and what it printed (standard output, then error).
     public static func run(_ arguments: [String], in folder: String, environment: [String: String] = [:], stdin: Data? = nil) async throws
-        -> (Int32, String) {
+        -> (Int32, String)
+    {
         let process = try CofferProcess(arguments, in: folder, environment: environment, stdin: stdin)
         let status = try await process.waitForExit()
         return (status, process.stdout + process.stderrLines.joined(separator: "\n"))

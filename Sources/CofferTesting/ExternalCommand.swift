@@ -4,8 +4,10 @@ import Foundation
 public enum ExternalCommand {
     /// The exit status and everything it printed (standard output and error together).
     /// - Throws: ``TestSetupError`` when the program cannot be started.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                           in folder: String? = nil) throws -> (status: Int32, output: String) {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        in folder: String? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

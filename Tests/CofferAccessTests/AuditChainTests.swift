@@ -13,8 +13,9 @@ struct AuditChainTests {
         var records: [AuditRecord] = []
         for sequence in 1...count {
             let record = try AuditChain.chained(
-                AuditRecord(sequence: Int64(sequence), time: Date(timeIntervalSince1970: 1_795_600_000 + Double(sequence)),
-                            fields: [("path", "secret/data/app/\(sequence)"), ("operation", "read"), ("decision", "allow")]),
+                AuditRecord(
+                    sequence: Int64(sequence), time: Date(timeIntervalSince1970: 1_795_600_000 + Double(sequence)),
+                    fields: [("path", "secret/data/app/\(sequence)"), ("operation", "read"), ("decision", "allow")]),
                 previous: previous)
             records.append(record)
             previous = record.hash
@@ -24,20 +25,23 @@ struct AuditChainTests {
 
     func checkpoint(_ records: [AuditRecord], at sequence: Int) -> AuditCheckpoint {
         // The seed always has the right length, so the key derivation cannot fail.
-        AuditChain.checkpoint(sequence: Int64(sequence), head: records[sequence - 1].hash, time: Date(),
-                              signer: (try? Ed25519SigningKey(seed: seed.bytes)) ?? Ed25519SigningKey.generate())
+        AuditChain.checkpoint(
+            sequence: Int64(sequence), head: records[sequence - 1].hash, time: Date(),
+            signer: (try? Ed25519SigningKey(seed: seed.bytes)) ?? Ed25519SigningKey.generate())
     }
 
     @Test func intactTrailVerifies() throws {
         let records = try trail(20)
-        let finding = try AuditChain.verify(records, checkpoints: [checkpoint(records, at: 10)], witnessed: [checkpoint(records, at: 20)],
-                                            publicKey: publicKey).finding
+        let finding = try AuditChain.verify(
+            records, checkpoints: [checkpoint(records, at: 10)], witnessed: [checkpoint(records, at: 20)],
+            publicKey: publicKey
+        ).finding
         #expect(finding == .intact(entries: 20))
     }
 
     @Test func alteredEntryIsNamed() throws {
         var records = try trail(20)
-        records[6].fields[2] = ("decision", "deny")  // entry 7, hash left as it was
+        records[6].fields[2] = ("decision", "deny") // entry 7, hash left as it was
         #expect(try AuditChain.verify(records, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .altered(sequence: 7))
         // Re-hashing the altered entry does not help: the next one no longer chains.
         records[6] = try AuditChain.chained(records[6], previous: records[5].hash)
@@ -63,7 +67,9 @@ struct AuditChainTests {
         let cut = Array(records.prefix(15))
         // The chain alone looks fine; the witnessed checkpoint shows the cut.
         #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: [], publicKey: publicKey).finding == .intact(entries: 15))
-        #expect(try AuditChain.verify(cut, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding == .truncated(entries: 15, witnessed: 20))
+        #expect(
+            try AuditChain.verify(cut, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding
+                == .truncated(entries: 15, witnessed: 20))
     }
 
     @Test func forgedOrMismatchedCheckpointsAreCaught() throws {
@@ -72,12 +78,19 @@ struct AuditChainTests {
         var signature = good.signature
         signature[0] ^= 1
         let forged = AuditCheckpoint(sequence: 5, head: good.head, time: good.time, signature: signature)
-        #expect(try AuditChain.verify(records, checkpoints: [forged], witnessed: [], publicKey: publicKey).finding == .badCheckpoint(sequence: 5))
+        #expect(
+            try AuditChain.verify(records, checkpoints: [forged], witnessed: [], publicKey: publicKey).finding
+                == .badCheckpoint(sequence: 5))
         let other = Ed25519SigningKey.generate()
         let wrongKey = AuditChain.checkpoint(sequence: 5, head: records[4].hash, time: Date(), signer: other)
-        #expect(try AuditChain.verify(records, checkpoints: [wrongKey], witnessed: [], publicKey: publicKey).finding == .badCheckpoint(sequence: 5))
-        let wrongHead = AuditChain.checkpoint(sequence: 5, head: records[3].hash, time: Date(), signer: try Ed25519SigningKey(seed: seed.bytes))
-        #expect(try AuditChain.verify(records, checkpoints: [wrongHead], witnessed: [], publicKey: publicKey).finding == .checkpointMismatch(sequence: 5))
+        #expect(
+            try AuditChain.verify(records, checkpoints: [wrongKey], witnessed: [], publicKey: publicKey).finding
+                == .badCheckpoint(sequence: 5))
+        let wrongHead = AuditChain.checkpoint(
+            sequence: 5, head: records[3].hash, time: Date(), signer: try Ed25519SigningKey(seed: seed.bytes))
+        #expect(
+            try AuditChain.verify(records, checkpoints: [wrongHead], witnessed: [], publicKey: publicKey).finding
+                == .checkpointMismatch(sequence: 5))
     }
 
     @Test func canonicalEncodingSeparatesFields() {

@@ -9,13 +9,16 @@ import Testing
 /// The audit log's writer: group commit, checkpoints, the witness, and one chain across writers.
 struct AuditLogTests {
     static func entry(_ index: Int) -> AuditEntry {
-        AuditEntry(kind: .request, time: Date(), requestID: "r\(index)", accessor: "acc", displayName: "test", path: "sys/thing/\(index)",
-                   operation: "read", decision: "allow", status: 0, extra: [("note", "entry \(index)")])
+        AuditEntry(
+            kind: .request, time: Date(), requestID: "r\(index)", accessor: "acc", displayName: "test", path: "sys/thing/\(index)",
+            operation: "read", decision: "allow", status: 0, extra: [("note", "entry \(index)")])
     }
 
     /// A migrated database with an unsealed hierarchy, and a log over it.
-    static func withLog(_ backend: TestBackend, _ configuration: AuditConfiguration,
-                        _ body: @Sendable (any Database, AuditLog, [UInt8]) async throws -> Void) async throws {
+    static func withLog(
+        _ backend: TestBackend, _ configuration: AuditConfiguration,
+        _ body: @Sendable (any Database, AuditLog, [UInt8]) async throws -> Void
+    ) async throws {
         try await TestDatabase.with(backend) { db in
             try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
             let keys = try await KeyHierarchy(database: db)
@@ -43,7 +46,8 @@ struct AuditLogTests {
             // A checkpoint at every commit, each naming the one before it, the newest at the last entry: every entry
             // is covered by a signature once its append returns.
             let checkpoints = try await trail.checkpoints()
-            #expect(checkpoints.count == commits && checkpoints.last?.sequence == 300, "\(checkpoints.map(\.sequence)) in \(commits) commits")
+            #expect(
+                checkpoints.count == commits && checkpoints.last?.sequence == 300, "\(checkpoints.map(\.sequence)) in \(commits) commits")
             #expect(checkpoints.map(\.previous) == [0] + checkpoints.dropLast().map(\.sequence))
             #expect(try await trail.verify(publicKey: publicKey, witnessed: [], requireCoverage: true).finding == .intact(entries: 300))
             var sequences = Set<String>()
@@ -73,14 +77,18 @@ struct AuditLogTests {
             var lines: [String] = []
             try await trail.forEach { lines.append($0.json) }
             let records = try lines.map(AuditTrail.Stored.parse(json:))
-            #expect(try AuditChain.verify(records, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding == .intact(entries: 35))
+            #expect(
+                try AuditChain.verify(records, checkpoints: [], witnessed: [witnessed], publicKey: publicKey).finding
+                    == .intact(entries: 35))
             // Someone removes the newest entries and the checkpoints that covered them, and rewinds the head.
             try await db.execute("DELETE FROM audit_log WHERE sequence > 20")
             try await db.execute("DELETE FROM audit_checkpoints WHERE sequence > 20")
-            #expect(try await trail.verify(publicKey: publicKey, witnessed: []).finding.isIntact, "without the witness the cut cannot be seen")
+            #expect(
+                try await trail.verify(publicKey: publicKey, witnessed: []).finding.isIntact, "without the witness the cut cannot be seen")
             #expect(try await trail.verify(publicKey: publicKey, witnessed: [witnessed]).finding == .truncated(entries: 20, witnessed: 30))
             // A forged witness line (signature from another key) is refused.
-            let forged = AuditChain.checkpoint(sequence: 20, head: witnessed.head, time: witnessed.time, signer: Ed25519SigningKey.generate())
+            let forged = AuditChain.checkpoint(
+                sequence: 20, head: witnessed.head, time: witnessed.time, signer: Ed25519SigningKey.generate())
             #expect(try await trail.verify(publicKey: publicKey, witnessed: [forged]).finding == .badCheckpoint(sequence: 20))
         }
     }

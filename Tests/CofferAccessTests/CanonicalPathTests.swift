@@ -13,7 +13,7 @@ struct CanonicalPathTests {
         ("/v1/secret/data/app/%70rod-db", "secret/data/app/prod-db"),
         ("/v1/secret/%64ata/app/x", "secret/data/app/x"),
         ("/v1/secret/data/caf%C3%A9", "secret/data/caf\u{E9}"),
-        ("/v1/secret/data/cafe%CC%81", "secret/data/cafe\u{301}"),
+        ("/v1/secret/data/cafe%CC%81", "secret/data/cafe\u{301}")
     ])
     func decodesOnce(raw: String, expected: String) throws {
         let decoded = try CanonicalPath.decodeRequest(Array(raw.utf8)).path
@@ -24,7 +24,7 @@ struct CanonicalPathTests {
         "/v1/../sys/seal", "/v1/a/./b", "/v1/a/..", "/v1/a%2Fb", "/v1/a%2fb", "/v1/a%5Cb", "/v1/a%00", "/v1/%2E%2E/x", "/v1/a%2eb",
         "/v1/a\\b", "/v1/a\u{01}b", "/v1/a%0D%0Ab", "/v1/a%0ab", "/v1/a%7Fb", "/v1/" + String(repeating: "a", count: 1100),
         "/v1//secret//data/app", "/v1/secret//x", "/v1/a%2570", "/v1/a%25", "/v1/a%", "/v1/a%4", "/v1/a%zz", "/v1/a%FFb", "/v1/a%C3",
-        "/v1/a%3Fb", "/v1/a%23b", "v1/secret", "",
+        "/v1/a%3Fb", "/v1/a%23b", "v1/secret", ""
     ])
     func refuses(raw: String) {
         #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath.decodeRequest(Array(raw.utf8)) }
@@ -42,7 +42,7 @@ struct CanonicalPathTests {
     @Test func unicodeFormsAreDistinct() throws {
         let nfc = try CanonicalPath.decodeRequest(Array("/v1/secret/data/caf%C3%A9".utf8)).path
         let nfd = try CanonicalPath.decodeRequest(Array("/v1/secret/data/cafe%CC%81".utf8)).path
-        #expect(nfc.text == nfd.text)  // Swift's String equality, which storage does not share
+        #expect(nfc.text == nfd.text) // Swift's String equality, which storage does not share
         #expect(nfc != nfd)
         let acl = ACL(policies: [try PolicyParser.parse(name: "p", text: "path \"secret/data/caf\u{E9}\" { capabilities = [\"read\"] }")])
         #expect(acl.check(.read, on: nfc.text).allowed)
@@ -53,7 +53,9 @@ struct CanonicalPathTests {
 
     /// Segment characters: letters, digits, punctuation a path may hold, a space, and non-ASCII (NFC and a
     /// combining accent).
-    static let alphabet: [String] = ["a", "b", "p", "r", "o", "d", "-", "_", ".", "+", "~", "@", ":", " ", "\u{E9}", "e\u{301}", "\u{4E2D}", "A", "0"]
+    static let alphabet: [String] = [
+        "a", "b", "p", "r", "o", "d", "-", "_", ".", "+", "~", "@", ":", " ", "\u{E9}", "e\u{301}", "\u{4E2D}", "A", "0"
+    ]
 
     static let segment = Gen<Int>.int(in: 0..<alphabet.count).array(of: 1...6).map { indexes in indexes.map { alphabet[$0] }.joined() }
         .filter { $0 != "." && $0 != ".." }
@@ -80,12 +82,16 @@ struct CanonicalPathTests {
     /// Any encoding of a path decodes to the path's own bytes, and the policy decides it exactly as it decides
     /// the path: a deny rule cannot be stepped around by spelling the path another way.
     @Test func everyEncodingDecidesAsTheCanonicalPath() async throws {
-        let acl = ACL(policies: [try PolicyParser.parse(name: "p", text: """
-            path "secret/data/*" { capabilities = ["read"] }
-            path "secret/data/+/pr*" { capabilities = ["deny"] }
-            path "secret/data/a" { capabilities = ["deny"] }
-            path "secret/data/\u{E9}*" { capabilities = ["deny"] }
-            """)])
+        let acl = ACL(policies: [
+            try PolicyParser.parse(
+                name: "p",
+                text: """
+                    path "secret/data/*" { capabilities = ["read"] }
+                    path "secret/data/+/pr*" { capabilities = ["deny"] }
+                    path "secret/data/a" { capabilities = ["deny"] }
+                    path "secret/data/\u{E9}*" { capabilities = ["deny"] }
+                    """)
+        ])
         await propertyCheck(count: 500, input: Self.path, Self.encodings) { path, choices in
             let raw = Array("/v1/secret/data/".utf8) + Self.encode(path, choices)
             guard let decoded = try? CanonicalPath.decodeRequest(raw).path else {

@@ -4,15 +4,17 @@ import Testing
 
 struct PolicyParserTests {
     @Test func parsesTheHCLSubsetWithComments() throws {
-        let policy = try PolicyParser.parse(name: "p", text: """
-            # a comment
-            path "secret/data/app/*" {   // another
-              capabilities = ["read", "list",]
-            }
-            /* block
-               comment */
-            path "secret/+/config" { capabilities = ["deny"] }
-            """)
+        let policy = try PolicyParser.parse(
+            name: "p",
+            text: """
+                # a comment
+                path "secret/data/app/*" {   // another
+                  capabilities = ["read", "list",]
+                }
+                /* block
+                   comment */
+                path "secret/+/config" { capabilities = ["deny"] }
+                """)
         #expect(policy.rules.count == 2)
         #expect(policy.rules[0].path.text == "secret/data/app/*")
         #expect(policy.rules[0].capabilities == [.read, .list])
@@ -22,8 +24,10 @@ struct PolicyParserTests {
 
     /// Vault's older `policy = "…"` word, in HCL and JSON, alone or beside capabilities (merged; `deny` wins).
     @Test func olderPolicyWordsAsVaultMapsThem() throws {
-        let cases: [(String, Capabilities)] = [("deny", .deny), ("read", [.read, .list]), ("write", [.create, .read, .update, .delete, .list]),
-                                               ("sudo", [.create, .read, .update, .delete, .list, .sudo])]
+        let cases: [(String, Capabilities)] = [
+            ("deny", .deny), ("read", [.read, .list]), ("write", [.create, .read, .update, .delete, .list]),
+            ("sudo", [.create, .read, .update, .delete, .list, .sudo])
+        ]
         for (word, expected) in cases {
             let hcl = try PolicyParser.parse(name: "p", text: "path \"secret/*\" { policy = \"\(word)\" }")
             let json = try PolicyParser.parse(name: "p", text: #"{"path": {"secret/*": {"policy": "\#(word)"}}}"#)
@@ -53,7 +57,7 @@ struct PolicyParserTests {
         (#"path "a/+*" { capabilities = ["read"] }"#, "1:6", "whole path segment"),
         (#"paths "a" { capabilities = ["read"] }"#, "1:1", "expected path"),
         (#"path "a" { }"#, "1:1", "has no capabilities"),
-        (#"{"path": {"a": {"capabilities": ["read"], "max_ttl": "1h"}}}"#, "", "unknown key \"max_ttl\""),
+        (#"{"path": {"a": {"capabilities": ["read"], "max_ttl": "1h"}}}"#, "", "unknown key \"max_ttl\"")
     ])
     func refusesBadPoliciesWithLineAndColumn(text: String, location: String, message: String) {
         do {
@@ -75,16 +79,21 @@ struct ACLTests {
 
     /// Vault's documented priority examples.
     @Test func mostSpecificPathWins() throws {
-        let acl = try acl([("p", """
-            path "secret/*" { capabilities = ["read"] }
-            path "secret/+/config" { capabilities = ["update"] }
-            path "secret/app/config" { capabilities = ["list"] }
-            path "secret/app/*" { capabilities = ["create"] }
-            """)])
-        #expect(acl.check(.list, on: "secret/app/config").allowed)  // exact beats everything
+        let acl = try acl([
+            (
+                "p",
+                """
+                path "secret/*" { capabilities = ["read"] }
+                path "secret/+/config" { capabilities = ["update"] }
+                path "secret/app/config" { capabilities = ["list"] }
+                path "secret/app/*" { capabilities = ["create"] }
+                """
+            )
+        ])
+        #expect(acl.check(.list, on: "secret/app/config").allowed) // exact beats everything
         #expect(!acl.check(.read, on: "secret/app/config").allowed)
-        #expect(acl.check(.create, on: "secret/app/other").allowed)  // a later wildcard is more specific
-        #expect(acl.check(.update, on: "secret/db/config").allowed)  // + before * at the same position? * is later here
+        #expect(acl.check(.create, on: "secret/app/other").allowed) // a later wildcard is more specific
+        #expect(acl.check(.update, on: "secret/db/config").allowed) // + before * at the same position? * is later here
         #expect(acl.check(.read, on: "secret/db/other").allowed)
         #expect(!acl.check(.read, on: "other/x").allowed)
         #expect(acl.check(.read, on: "other/x").pattern == nil)
@@ -94,14 +103,14 @@ struct ACLTests {
         let acl = try acl([
             ("reader", #"path "secret/data/app/*" { capabilities = ["read"] }"#),
             ("writer", #"path "secret/data/app/*" { capabilities = ["update"] }"#),
-            ("blocker", #"path "secret/data/app/private" { capabilities = ["deny"] }"#),
+            ("blocker", #"path "secret/data/app/private" { capabilities = ["deny"] }"#)
         ])
         let decision = acl.check(.update, on: "secret/data/app/x")
         #expect(decision.allowed && decision.capabilities == [.read, .update])
         #expect(decision.sources.count == 2)
         #expect(!acl.check(.read, on: "secret/data/app/private").allowed)
         let withDeny = try self.acl([
-            ("a", #"path "secret/*" { capabilities = ["read"] }"#), ("b", #"path "secret/*" { capabilities = ["deny"] }"#),
+            ("a", #"path "secret/*" { capabilities = ["read"] }"#), ("b", #"path "secret/*" { capabilities = ["deny"] }"#)
         ])
         #expect(!withDeny.check(.read, on: "secret/x").allowed)
     }
@@ -125,14 +134,17 @@ struct ACLTests {
                         if segments[segments.count - 1] == "+" { segments.append("*") } else { segments[segments.count - 1] += "*" }
                     }
                     var capabilities: Capabilities = []
-                    for (_, capability) in Capabilities.names where Int.random(in: 0..<4, using: &generator) == 0 { capabilities.insert(capability) }
+                    for (_, capability) in Capabilities.names where Int.random(in: 0..<4, using: &generator) == 0 {
+                        capabilities.insert(capability)
+                    }
                     rules.append(Policy.Rule(path: try PathPattern(segments.joined(separator: "/")), capabilities: capabilities))
                 }
                 policies.append(Policy(name: "p\(index)", rules: rules))
             }
             let acl = ACL(policies: policies)
             for _ in 0..<20 {
-                let path = (0..<Int.random(in: 1...4, using: &generator)).map { _ in words.randomElement(using: &generator) ?? "a" }.joined(separator: "/")
+                let path = (0..<Int.random(in: 1...4, using: &generator)).map { _ in words.randomElement(using: &generator) ?? "a" }.joined(
+                    separator: "/")
                 let capability = Capabilities.names.filter { $0.1 != .deny }.randomElement(using: &generator)?.1 ?? .read
                 let expected = ReferenceACL.allowed(policies, capability, path)
                 #expect(acl.check(capability, on: path).allowed == expected, "seed \(seed) round \(round): \(capability) on \(path)")
@@ -152,7 +164,8 @@ enum ReferenceACL {
     static func key(_ pattern: String) -> (Int, Int, Int, Int, String) {
         let chars = Array(pattern)
         var first = Int.max
-        for (index, character) in chars.enumerated() where character == "*" || (character == "+" && (index == 0 || chars[index - 1] == "/")) {
+        for (index, character) in chars.enumerated() where character == "*" || (character == "+" && (index == 0 || chars[index - 1] == "/"))
+        {
             first = index
             break
         }
@@ -257,7 +270,9 @@ struct DefaultPoliciesTests {
         #expect(!acl.check(.read, on: "secret/data/app/db").allowed)
         #expect(!acl.check(.read, on: "sys/policies/acl/admin").allowed)
         // Deny stays even next to a broad grant.
-        let widened = ACL(policies: [try load("auditor"), try PolicyParser.parse(name: "broad", text: #"path "secret/*" { capabilities = ["read"] }"#)])
+        let widened = ACL(policies: [
+            try load("auditor"), try PolicyParser.parse(name: "broad", text: #"path "secret/*" { capabilities = ["read"] }"#)
+        ])
         #expect(!widened.check(.read, on: "secret/data/app/db").allowed)
     }
 }

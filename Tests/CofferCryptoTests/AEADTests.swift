@@ -24,12 +24,16 @@ struct AEADTests {
         for index in 0..<(box.nonce.count * 8) {
             var nonce = box.nonce
             nonce[index / 8] ^= 1 << (index % 8)
-            #expect(throws: CryptoError.self) { _ = try AEAD.open(.init(nonce: nonce, ciphertext: box.ciphertext), key: key, associatedData: ad) }
+            #expect(throws: CryptoError.self) {
+                _ = try AEAD.open(.init(nonce: nonce, ciphertext: box.ciphertext), key: key, associatedData: ad)
+            }
         }
         for index in 0..<(box.ciphertext.count * 8) {
             var ciphertext = box.ciphertext
             ciphertext[index / 8] ^= 1 << (index % 8)
-            #expect(throws: CryptoError.self) { _ = try AEAD.open(.init(nonce: box.nonce, ciphertext: ciphertext), key: key, associatedData: ad) }
+            #expect(throws: CryptoError.self) {
+                _ = try AEAD.open(.init(nonce: box.nonce, ciphertext: ciphertext), key: key, associatedData: ad)
+            }
         }
         var movedAD = ad
         movedAD[movedAD.count - 1] ^= 1
@@ -50,7 +54,8 @@ struct AEADTests {
         let secret = SecureBytes(copying: Array(0..<40))
         let combined = try AEAD.sealCombined(secret, key: key, associatedData: ad)
         #expect(combined.count == AEAD.nonceBytes + 40 + AEAD.tagBytes)
-        let viaBox = try AEAD.open(.init(nonce: Array(combined.prefix(24)), ciphertext: Array(combined.dropFirst(24))), key: key, associatedData: ad)
+        let viaBox = try AEAD.open(
+            .init(nonce: Array(combined.prefix(24)), ciphertext: Array(combined.dropFirst(24))), key: key, associatedData: ad)
         #expect(viaBox.unprotectedCopy() == Array(0..<40))
         #expect(try AEAD.openCombined(combined, key: key, associatedData: ad).unprotectedCopy() == Array(0..<40))
         for index in 0..<(combined.count * 8) {

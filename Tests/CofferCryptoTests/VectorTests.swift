@@ -20,7 +20,7 @@ struct VectorTests {
             "hash_data": hex(hashData), "hash_key": hex(hashKey.unprotectedCopy()),
             "kdf_master": hex(master.unprotectedCopy()), "kdf_id": "7", "kdf_context": "coffer01",
             "pw_passphrase": hex(passphrase), "pw_salt": hex(salt), "pw_ops": "2", "pw_mem": "\(8 << 20)",
-            "sign_seed": hex(seed.unprotectedCopy()), "sign_message": hex(message),
+            "sign_seed": hex(seed.unprotectedCopy()), "sign_message": hex(message)
         ]
         let expected = try TestPython.run(script: "Vectors/pynacl_vectors.py", relativeTo: #filePath, input: inputs)
 
@@ -29,8 +29,9 @@ struct VectorTests {
         #expect(try hex(BLAKE2b.hash(hashData)) == expected["blake2b"])
         #expect(try hex(BLAKE2b.hash(hashData, key: hashKey)) == expected["blake2b_keyed"])
         #expect(try hex(KDF.derive(from: master, id: 7, context: "coffer01").unprotectedCopy()) == expected["kdf"])
-        let derived = try Argon2id.deriveKey(passphrase: SecureBytes(copying: passphrase),
-                                             parameters: .init(opsLimit: 2, memLimit: 8 << 20, salt: salt))
+        let derived = try Argon2id.deriveKey(
+            passphrase: SecureBytes(copying: passphrase),
+            parameters: .init(opsLimit: 2, memLimit: 8 << 20, salt: salt))
         #expect(hex(derived.unprotectedCopy()) == expected["argon2id"])
         let signer = try Ed25519SigningKey(seed: seed)
         #expect(hex(signer.publicKey) == expected["ed25519_public"])
@@ -40,7 +41,9 @@ struct VectorTests {
 
 extension TestPython {
     static func run(script: String, relativeTo file: String, input: [String: String]) throws -> [String: String] {
-        guard let python = path else { throw TestSetupError("CI=true but COFFER_TEST_PYTHON is not set: the PyNaCl checks cannot be skipped") }
+        guard let python = path else {
+            throw TestSetupError("CI=true but COFFER_TEST_PYTHON is not set: the PyNaCl checks cannot be skipped")
+        }
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)

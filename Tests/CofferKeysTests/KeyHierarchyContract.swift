@@ -78,9 +78,11 @@ enum KeyHierarchyContract {
         let keys = try await migrated(db)
         let parameters = Argon2id.Parameters(opsLimit: 2, memLimit: 8 << 20, salt: Random.bytes(16))
         await #expect(throws: KeysError.self) {
-            _ = try await keys.initialize(method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("short".utf8))))
+            _ = try await keys.initialize(
+                method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("short".utf8))))
         }
-        _ = try await keys.initialize(method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("a long passphrase".utf8))))
+        _ = try await keys.initialize(
+            method: .passphrase(parameters), passphrase: SecureHandle(SecureBytes(copying: Array("a long passphrase".utf8))))
         await #expect(throws: KeysError.self) { _ = try await keys.unseal(with: SecureBytes(copying: Array("a wrong passphrase".utf8))) }
         #expect(try await !keys.unseal(with: SecureBytes(copying: Array("a long passphrase".utf8))).sealed)
     }
@@ -122,15 +124,19 @@ enum KeyHierarchyContract {
         let rootKey = try #require(result.keyFileKey)
         _ = try await keys.unseal(with: rootKey.bytes)
         let blob = db.dialect == .postgres ? "BYTEA" : "BLOB"
-        try await db.execute("CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \(unsafeRaw: blob) NOT NULL)")
+        try await db.execute(
+            "CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \(unsafeRaw: blob) NOT NULL)"
+        )
         let table = EncryptedTable(table: "vault_items")
         func insert(_ id: String, _ version: Int64) async throws {
-            let value = try keys.sealer().seal(SecureBytes(copying: Array("value-\(id)".utf8)), binding: RecordBinding(table: "vault_items", id: id, version: version))
-            try await db.execute("INSERT INTO vault_items (id, version, key_term, sealed) VALUES (\(id), \(version), \(value.term), \(value.sealed))")
+            let value = try keys.sealer().seal(
+                SecureBytes(copying: Array("value-\(id)".utf8)), binding: RecordBinding(table: "vault_items", id: id, version: version))
+            try await db.execute(
+                "INSERT INTO vault_items (id, version, key_term, sealed) VALUES (\(id), \(version), \(value.term), \(value.sealed))")
         }
         for index in 0..<25 { try await insert(String(format: "item-%02d", index), Int64(index % 3 + 1)) }
         _ = try await keys.rotate()
-        try await insert("item-new", 1)  // already on term 2
+        try await insert("item-new", 1) // already on term 2
         var progress = try await keys.rewrap([table], batchSize: 10)
         #expect(progress.rewrapped == 10 && progress.remaining == 15 && progress.activeTerm == 2)
         // Interrupted here (a crash): a fresh hierarchy picks up what is left.
@@ -195,7 +201,7 @@ enum KeyHierarchyContract {
         #expect(afterStatus.threshold == 3 && afterStatus.shares == 5)
         _ = try await after.unseal(with: old[0].bytes)
         _ = try await after.unseal(with: old[1].bytes)
-        await #expect(throws: KeysError.self) { _ = try await after.unseal(with: old[2].bytes) }  // the old shares are void
+        await #expect(throws: KeysError.self) { _ = try await after.unseal(with: old[2].bytes) } // the old shares are void
         for share in [result.shares[1], result.shares[3], result.shares[4]] { _ = try await after.unseal(with: share.bytes) }
         #expect(try after.sealer().open(record, binding: binding).unprotectedCopy() == [42])
         // The running instance keeps working with the new root key (it can still rotate).
@@ -210,8 +216,10 @@ enum KeyHierarchyContract {
         let sealer = try keys.sealer()
         let binding = RecordBinding(table: "api_credentials", id: "a", version: 2)
         let value = try sealer.seal(SecureBytes(copying: Array("secret".utf8)), binding: binding)
-        for moved in [RecordBinding(table: "api_credentials", id: "b", version: 2), RecordBinding(table: "api_credentials", id: "a", version: 1),
-                      RecordBinding(table: "cache_entries", id: "a", version: 2)] {
+        for moved in [
+            RecordBinding(table: "api_credentials", id: "b", version: 2), RecordBinding(table: "api_credentials", id: "a", version: 1),
+            RecordBinding(table: "cache_entries", id: "a", version: 2)
+        ] {
             #expect { _ = try sealer.open(value, binding: moved) } throws: { ($0 as? KeysError)?.code == .tampered }
         }
         // Every bit of nonce, ciphertext and tag.
@@ -220,7 +228,9 @@ enum KeyHierarchyContract {
             sealed[index / 8] ^= 1 << (index % 8)
             #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, sealed: sealed), binding: binding) }
         }
-        #expect(throws: KeysError.self) { _ = try sealer.open(EncryptedValue(term: value.term, sealed: Array(value.sealed.prefix(39))), binding: binding) }
+        #expect(throws: KeysError.self) {
+            _ = try sealer.open(EncryptedValue(term: value.term, sealed: Array(value.sealed.prefix(39))), binding: binding)
+        }
         #expect { _ = try sealer.open(EncryptedValue(term: 9, sealed: value.sealed), binding: binding) } throws: {
             ($0 as? KeysError)?.code == .unknownTerm
         }
@@ -234,15 +244,17 @@ enum KeyHierarchyContract {
         let fields: [(table: String, column: String, key: String)] = [
             ("keyring", "nonce", "term = 1"), ("keyring", "ciphertext", "term = 1"),
             ("system_keys", "nonce", "purpose = 'token-hmac'"), ("system_keys", "ciphertext", "purpose = 'audit-hmac'"),
-            ("seal_config", "key_check", "id = 1"),
+            ("seal_config", "key_check", "id = 1")
         ]
         for field in fields {
             let original = try await db.read { conn in
-                try conn.queryScalar([UInt8].self, "SELECT \(unsafeRaw: field.column) FROM \(unsafeRaw: field.table) WHERE \(unsafeRaw: field.key)")
+                try conn.queryScalar(
+                    [UInt8].self, "SELECT \(unsafeRaw: field.column) FROM \(unsafeRaw: field.table) WHERE \(unsafeRaw: field.key)")
             }
             var flipped = try #require(original)
             flipped[flipped.count / 2] ^= 0x10
-            try await db.execute("UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(flipped) WHERE \(unsafeRaw: field.key)")
+            try await db.execute(
+                "UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(flipped) WHERE \(unsafeRaw: field.key)")
             let fresh = try await KeyHierarchy(database: db)
             do {
                 _ = try await fresh.unseal(with: rootKey.bytes)
@@ -251,7 +263,8 @@ enum KeyHierarchyContract {
                 #expect(error.code == .tampered || error.code == .unsealFailed, "\(field)")
             }
             #expect(await fresh.status.sealed)
-            try await db.execute("UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(original) WHERE \(unsafeRaw: field.key)")
+            try await db.execute(
+                "UPDATE \(unsafeRaw: field.table) SET \(unsafeRaw: field.column) = \(original) WHERE \(unsafeRaw: field.key)")
         }
         // A data key moved to another term number (so records of that term would open with the wrong key).
         try await db.execute("UPDATE keyring SET term = 7 WHERE term = 1")

@@ -10,7 +10,7 @@ import HummingbirdTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Alerts on SQLite and a real PostgreSQL: a burst of critical errors fires once, repeats after its interval,
@@ -57,9 +57,12 @@ struct AlertTests {
                         data += buffer[0..<count]
                         let text = String(decoding: data, as: UTF8.self)
                         if let split = text.range(of: "\r\n\r\n"),
-                           let length = text[..<split.lowerBound].split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("content-length:") })
-                               .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }),
-                           text.utf8.distance(from: text.utf8.startIndex, to: split.upperBound) + length <= data.count {
+                            let length = text[..<split.lowerBound].split(separator: "\r\n").first(where: {
+                                $0.lowercased().hasPrefix("content-length:")
+                            })
+                            .flatMap({ Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }),
+                            text.utf8.distance(from: text.utf8.startIndex, to: split.upperBound) + length <= data.count
+                        {
                             bodies.withLock { $0.append(String(text[split.upperBound...])) }
                             break
                         }
@@ -72,7 +75,10 @@ struct AlertTests {
             }.start()
         }
 
-        func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+        func stop() {
+            shutdown(fd, Int32(SHUT_RDWR))
+            close(fd)
+        }
     }
 
     func alertContract(_ server: CofferServer, _ root: String) async throws {
@@ -90,22 +96,31 @@ struct AlertTests {
                 ]}
                 """
             func put(_ text: String, token: String) async throws -> (HTTPResponse.Status, [String: Any]) {
-                try await client.execute(uri: "/v1/coffer/health/alerts/rules", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)) {
+                try await client.execute(
+                    uri: "/v1/coffer/health/alerts/rules", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)
+                ) {
                     ($0.status, (try? JSON.object($0.body)) ?? [:])
                 }
             }
             #expect(try await put(rules, token: tokens.reader.token).0 == .forbidden)
             #expect(try await put(rules, token: tokens.writer.token).0 == .ok)
-            let (bad, badBody) = try await put(#"{"rules": [{"name": "x", "type": "error_burst", "sinks": [{"type": "log"}]}]}"#, token: tokens.writer.token)
+            let (bad, badBody) = try await put(
+                #"{"rules": [{"name": "x", "type": "error_burst", "sinks": [{"type": "log"}]}]}"#, token: tokens.writer.token)
             #expect(bad == .badRequest && "\(badBody)".contains("count"), "\(badBody)")
 
             func evaluate(at time: Date) async throws -> [AlertNotice] {
-                try await server.gate.perform(GateRequest(token: root, path: "coffer/health/alerts/evaluate", operation: .write, requestID: UUID().uuidString,
-                                                          remoteAddress: "test"), status: { _ in 200 }) { grant in try await server.alerts.evaluate(grant, now: time) }
+                try await server.gate.perform(
+                    GateRequest(
+                        token: root, path: "coffer/health/alerts/evaluate", operation: .write, requestID: UUID().uuidString,
+                        remoteAddress: "test"), status: { _ in 200 }
+                ) { grant in try await server.alerts.evaluate(grant, now: time) }
             }
             let now = Date()
             // Two critical errors: nothing; the third fires once, to the webhook (retried after its 500) and the log.
-            let event: [String: Any] = ["component": "payments", "severity": "critical", "message": "card processor down", "error_type": "Outage", "time": now.timeIntervalSince1970 - 10]
+            let event: [String: Any] = [
+                "component": "payments", "severity": "critical", "message": "card processor down", "error_type": "Outage",
+                "time": now.timeIntervalSince1970 - 10
+            ]
             _ = try await client.call("/v1/coffer/errors/events", token: root, ["events": [event, event]])
             #expect(try await evaluate(at: now).isEmpty)
             _ = try await client.call("/v1/coffer/errors/events", token: root, ["events": [event]])
@@ -116,43 +131,62 @@ struct AlertTests {
             #expect(try await evaluate(at: now.addingTimeInterval(60)).isEmpty, "still firing, not yet repeated")
             #expect(try await evaluate(at: now.addingTimeInterval(601)).map(\.state) == ["repeat"])
             // Silenced: the resolution is stored but not sent.
-            #expect(try await client.call("/v1/coffer/health/alerts/silence", token: tokens.writer.token, ["rule": "payments-burst", "until": now.timeIntervalSince1970 + 7200]).0 == .noContent)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/health/alerts/silence", token: tokens.writer.token,
+                    ["rule": "payments-burst", "until": now.timeIntervalSince1970 + 7200]
+                ).0 == .noContent)
             let sentBefore = webhook.bodies.withLock { $0.count }
             #expect(try await evaluate(at: now.addingTimeInterval(3700)).map(\.state) == ["resolved"], "the errors left the window")
             #expect(webhook.bodies.withLock { $0.count } == sentBefore)
             let (_, history) = try await client.call("/v1/coffer/health/alerts/history", .get, token: tokens.reader.token)
             let entries = try #require((history["data"] as? [String: Any])?["history"] as? [[String: Any]])
             #expect(entries.compactMap { $0["state"] as? String } == ["resolved", "repeat", "firing"], "\(entries)")
-            #expect(entries.first?["delivery"] as? String == "silenced" && (entries.last?["delivery"] as? String)?.contains("delivered (attempt 2)") == true)
+            #expect(
+                entries.first?["delivery"] as? String == "silenced"
+                    && (entries.last?["delivery"] as? String)?.contains("delivered (attempt 2)") == true)
 
             // A metric threshold, per route: only the slow one fires.
-            _ = try await client.call("/v1/coffer/metrics/points", token: root, ["points": [
-                ["name": "latency_seconds", "labels": ["route": "/pay"], "value": 2.5, "timestamp": now.timeIntervalSince1970 - 5],
-                ["name": "latency_seconds", "labels": ["route": "/home"], "value": 0.1, "timestamp": now.timeIntervalSince1970 - 5],
-            ]])
+            _ = try await client.call(
+                "/v1/coffer/metrics/points", token: root,
+                [
+                    "points": [
+                        ["name": "latency_seconds", "labels": ["route": "/pay"], "value": 2.5, "timestamp": now.timeIntervalSince1970 - 5],
+                        ["name": "latency_seconds", "labels": ["route": "/home"], "value": 0.1, "timestamp": now.timeIntervalSince1970 - 5]
+                    ]
+                ])
             let metricAlerts = try await evaluate(at: now).filter { $0.rule == "slow" }
             #expect(metricAlerts.map(\.group) == ["route=/pay"], "\(metricAlerts)")
 
             // A health check gone critical fires for that check.
-            try await server.gate.perform(GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: "t", remoteAddress: "test"),
-                                          status: { _ in 200 }) { grant in
+            try await server.gate.perform(
+                GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: "t", remoteAddress: "test"),
+                status: { _ in 200 }
+            ) { grant in
                 var check = HealthCheckDefinition(name: "db", component: "database", type: .tcp)
                 check.host = "127.0.0.1"
                 check.port = 1
                 check.failAfter = 1
                 _ = try await server.healthMonitor.apply(grant, [check], prune: true)
-                try await server.healthMonitor.record(grant, [(check, ProbeResult(result: .critical, latencyMs: 1, details: "refused"))], instance: "test")
+                try await server.healthMonitor.record(
+                    grant, [(check, ProbeResult(result: .critical, latencyMs: 1, details: "refused"))], instance: "test")
             }
             #expect(try await evaluate(at: now).filter { $0.rule == "down" }.map(\.group) == ["db"])
             let (_, firing) = try await client.call("/v1/coffer/health/alerts", .get, token: tokens.reader.token)
             // Evaluated at `now` again, the burst is back inside its window: three rules fire.
-            #expect(Set(((firing["data"] as? [String: Any])?["firing"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }) == ["payments-burst", "slow", "down"])
+            #expect(
+                Set(((firing["data"] as? [String: Any])?["firing"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }) == [
+                    "payments-burst", "slow", "down"
+                ])
 
             // Two instances evaluating the same moment: the burst resolves once, notified by one of them only.
             let other = AlertEngine(database: server.database, metrics: server.metrics, logger: TestDatabase.logger)
             let later = now.addingTimeInterval(3800)
-            let (first, second) = try await server.gate.perform(GateRequest(token: root, path: "coffer/health/alerts/evaluate", operation: .write,
-                                                                            requestID: "t2", remoteAddress: "test"), status: { _ in 200 }) { grant in
+            let (first, second) = try await server.gate.perform(
+                GateRequest(
+                    token: root, path: "coffer/health/alerts/evaluate", operation: .write,
+                    requestID: "t2", remoteAddress: "test"), status: { _ in 200 }
+            ) { grant in
                 async let a = server.alerts.evaluate(grant, now: later)
                 async let b = other.evaluate(grant, now: later)
                 return (try await a, try await b)

@@ -8,7 +8,7 @@ import HummingbirdTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Vault's audit devices beside Coffer's trail: `sys/audit` lists the trail and enables file and socket
@@ -38,18 +38,27 @@ struct AuditDeviceTests {
         try await withUnsealedServer(backend, flags: .init(auditDeviceDir: directory)) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 // Out of bounds: another directory, '..', an unknown type, Coffer's own path, a socket nobody allowed.
-                for (options, type) in [(["file_path": "/tmp/elsewhere.log"], "file"), (["file_path": "../escape.log"], "file"),
-                                        (["file_path": "x.log"], "syslog"), (["address": "127.0.0.1:9"], "socket")] {
+                for (options, type) in [
+                    (["file_path": "/tmp/elsewhere.log"], "file"), (["file_path": "../escape.log"], "file"),
+                    (["file_path": "x.log"], "syslog"), (["address": "127.0.0.1:9"], "socket")
+                ] {
                     let (status, body) = try await client.call("/v1/sys/audit/bad", .put, token: root, ["type": type, "options": options])
                     #expect(status == .badRequest, "\(type) \(options): \(body)")
                 }
-                #expect(try await client.call("/v1/sys/audit/coffer", .put, token: root, ["type": "file", "options": ["file_path": "c.log"]]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/audit/coffer", .put, token: root, ["type": "file", "options": ["file_path": "c.log"]]).0
+                        == .badRequest)
                 let reader = try await client.createToken(parent: root, ["policies": ["default"]]).token
-                #expect(try await client.call("/v1/sys/audit/siem", .put, token: reader, ["type": "file", "options": ["file_path": "x.log"]]).0 == .forbidden,
-                        "sudo only")
+                #expect(
+                    try await client.call("/v1/sys/audit/siem", .put, token: reader, ["type": "file", "options": ["file_path": "x.log"]]).0
+                        == .forbidden,
+                    "sudo only")
 
-                #expect(try await client.call("/v1/sys/audit/siem", .put, token: root,
-                                              ["type": "file", "description": "SIEM", "options": ["file_path": "vault-audit.log"]]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/audit/siem", .put, token: root,
+                        ["type": "file", "description": "SIEM", "options": ["file_path": "vault-audit.log"]]
+                    ).0 == .noContent)
                 let (_, listed) = try await client.call("/v1/sys/audit", .get, token: root)
                 let data = try #require(listed["data"] as? [String: Any])
                 #expect(Set(data.keys) == ["coffer/", "siem/"] && (data["siem/"] as? [String: Any])?["type"] as? String == "file")
@@ -97,10 +106,14 @@ struct AuditDeviceTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         listen(listener, 4)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
         let port = UInt16(bigEndian: address.sin_port)
         let received = Task.detached { () -> String in
             // The enable opens (and closes) one connection to check the address; the lines come on the next.
@@ -119,11 +132,15 @@ struct AuditDeviceTests {
         }
         try await withUnsealedServer(flags: .init(auditDeviceSockets: "127.0.0.1:\(port)")) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                let (elsewhere, _) = try await client.call("/v1/sys/audit/tcp", .put, token: root,
-                                                           ["type": "socket", "options": ["address": "127.0.0.1:\(port + 1)"]])
+                let (elsewhere, _) = try await client.call(
+                    "/v1/sys/audit/tcp", .put, token: root,
+                    ["type": "socket", "options": ["address": "127.0.0.1:\(port + 1)"]])
                 #expect(elsewhere == .badRequest)
-                #expect(try await client.call("/v1/sys/audit/tcp", .put, token: root,
-                                              ["type": "socket", "options": ["address": "127.0.0.1:\(port)", "socket_type": "tcp"]]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/audit/tcp", .put, token: root,
+                        ["type": "socket", "options": ["address": "127.0.0.1:\(port)", "socket_type": "tcp"]]
+                    ).0 == .noContent)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
                 let text = await received.value
                 #expect(text.contains(#""type":"request""#) && text.contains("hmac-sha256:") && !text.contains(root), "\(text)")

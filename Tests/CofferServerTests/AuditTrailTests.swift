@@ -17,8 +17,9 @@ struct AuditTrailTests {
             #expect(try await client.call("/v1/sys/key-status", .get, token: nil).0 == .forbidden)
             #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: issued).0 == .ok)
             // The auditor can hash a known value and find it in the trail.
-            try await client.call("/v1/sys/policies/acl/auditor", .put, token: root,
-                                  ["policy": "path \"sys/audit-trail/*\" { capabilities = [\"read\", \"update\", \"audit\"] }"])
+            try await client.call(
+                "/v1/sys/policies/acl/auditor", .put, token: root,
+                ["policy": "path \"sys/audit-trail/*\" { capabilities = [\"read\", \"update\", \"audit\"] }"])
             let auditor = try await client.createToken(parent: root, ["policies": ["auditor"]]).token
             let (hashStatus, hashBody) = try await client.call("/v1/sys/audit-trail/hash", token: auditor, ["input": issued])
             #expect(hashStatus == .ok)
@@ -38,7 +39,8 @@ struct AuditTrailTests {
         #expect(rows.count >= 14)
         let decisions = try rows.map { try $0.decode(String.self, at: 1) }
         #expect(decisions.contains("deny"))
-        let denial = try #require(rows.first { (try? $0.decode(String.self, at: 1)) == "deny" && (try? $0.decode(String.self, at: 4)) == "sys/key-status" })
+        let denial = try #require(
+            rows.first { (try? $0.decode(String.self, at: 1)) == "deny" && (try? $0.decode(String.self, at: 4)) == "sys/key-status" })
         #expect(try denial.decode(String.self, at: 3).contains("rule"))
         // No token in the clear anywhere in the trail.
         for row in rows {
@@ -65,8 +67,10 @@ struct AuditTrailTests {
         #expect(try await server.verifyTrail() == .altered(sequence: 3))
         try await db.execute("UPDATE audit_log SET accessor = (SELECT accessor FROM audit_log WHERE sequence = 4) WHERE sequence = 3")
         // The hashed content changed.
-        let fields: String = try #require(try await db.read { try $0.queryScalar(String.self, "SELECT fields FROM audit_log WHERE sequence = 5") })
-        try await db.execute("UPDATE audit_log SET fields = \(fields.replacingOccurrences(of: "lookup-self", with: "lookup-selF")) WHERE sequence = 5")
+        let fields: String = try #require(
+            try await db.read { try $0.queryScalar(String.self, "SELECT fields FROM audit_log WHERE sequence = 5") })
+        try await db.execute(
+            "UPDATE audit_log SET fields = \(fields.replacingOccurrences(of: "lookup-self", with: "lookup-selF")) WHERE sequence = 5")
         #expect(try await server.verifyTrail() == .altered(sequence: 5))
         try await db.execute("UPDATE audit_log SET fields = \(fields) WHERE sequence = 5")
         #expect(try await server.verifyTrail().isIntact)
@@ -89,8 +93,10 @@ struct AuditTrailTests {
                 // Another session holds the chain head's lock for 3 s: every audit append waits behind it.
                 let holder = Task {
                     try await server.database.transaction { conn in
-                        let lock: SQLQuery = server.database.dialect == .postgres
-                            ? "SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE" : "UPDATE audit_head SET sequence = sequence WHERE id = 1"
+                        let lock: SQLQuery =
+                            server.database.dialect == .postgres
+                            ? "SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE"
+                            : "UPDATE audit_head SET sequence = sequence WHERE id = 1"
                         _ = try conn.query(lock)
                         Thread.sleep(forTimeInterval: 3)
                     }
@@ -101,7 +107,8 @@ struct AuditTrailTests {
                 let waited = ContinuousClock.now - started
                 #expect(status == .serviceUnavailable)
                 #expect(body["auth"] == nil, "the new token must not be returned")
-                #expect(waited < .milliseconds(2500), "the request waited \(waited): it must give up at the 1 s bound, not wait for the lock")
+                #expect(
+                    waited < .milliseconds(2500), "the request waited \(waited): it must give up at the 1 s bound, not wait for the lock")
                 try await client.execute(uri: "/v1/sys/health", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     let audit = try JSON.object(response.body)["audit"] as? [String: Any]

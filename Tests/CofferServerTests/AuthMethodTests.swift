@@ -18,7 +18,8 @@ struct AuthMethodTests {
     func appRoleAtAnyPath(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                #expect(try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle", "description": "CI"]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle", "description": "CI"]).0 == .noContent)
                 let (taken, takenBody) = try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle"])
                 #expect(taken == .badRequest && "\(takenBody)".contains("already in use"))
                 #expect(try await client.call("/v1/sys/auth/other", token: root, ["type": "ldap"]).0 == .badRequest)
@@ -30,29 +31,41 @@ struct AuthMethodTests {
 
                 // The same role name at two mounts: two roles, each with its own role ID and secret IDs.
                 for mount in ["approle", "ci-approle"] {
-                    #expect(try await client.call("/v1/auth/\(mount)/role/builder", token: root, ["token_policies": "default", "token_ttl": "10m"]).0 == .noContent)
+                    #expect(
+                        try await client.call(
+                            "/v1/auth/\(mount)/role/builder", token: root, ["token_policies": "default", "token_ttl": "10m"]
+                        ).0 == .noContent)
                 }
                 let (_, read) = try await client.call("/v1/auth/ci-approle/role/builder", .get, token: root)
                 let role = try #require(read["data"] as? [String: Any])
                 #expect(role["token_type"] as? String == "default" && role["token_ttl"] as? Int == 600, "\(role)")
-                #expect(try await client.call("/v1/auth/ci-approle/role/builder/role-id", token: root, ["role_id": "builder-ci"]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/auth/ci-approle/role/builder/role-id", token: root, ["role_id": "builder-ci"]).0
+                        == .noContent)
                 let (_, roleID) = try await client.call("/v1/auth/ci-approle/role/builder/role-id", .get, token: root)
                 #expect((roleID["data"] as? [String: Any])?["role_id"] as? String == "builder-ci")
                 let (_, otherRoleID) = try await client.call("/v1/auth/approle/role/builder/role-id", .get, token: root)
                 #expect((otherRoleID["data"] as? [String: Any])?["role_id"] as? String != "builder-ci")
 
                 // A custom secret ID: too short and already taken are refused, and nothing is replaced.
-                let (short, shortBody) = try await client.call("/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
+                let (short, shortBody) = try await client.call(
+                    "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
                 #expect(short == .badRequest && "\(shortBody)".contains("16 to 256 bytes"))
                 let secret = "ci-secret-" + UUID().uuidString
-                let (made, madeBody) = try await client.call("/v1/auth/ci-approle/role/builder/custom-secret-id", token: root,
-                                                             ["secret_id": secret, "metadata": #"{"pipeline":"nightly"}"#])
+                let (made, madeBody) = try await client.call(
+                    "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root,
+                    ["secret_id": secret, "metadata": #"{"pipeline":"nightly"}"#])
                 #expect(made == .ok && (madeBody["data"] as? [String: Any])?["secret_id"] as? String == secret, "\(madeBody)")
-                #expect(try await client.call("/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": secret]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": secret]).0
+                        == .badRequest)
 
                 // Credentials of one mount do not log in at another.
-                #expect(try await client.call("/v1/auth/approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret]).0 == .badRequest)
-                let (login, loginBody) = try await client.call("/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
+                #expect(
+                    try await client.call("/v1/auth/approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret]).0
+                        == .badRequest)
+                let (login, loginBody) = try await client.call(
+                    "/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
                 #expect(login == .ok, "\(loginBody)")
                 let auth = try #require(loginBody["auth"] as? [String: Any])
                 #expect(auth["metadata"] as? [String: String] == ["pipeline": "nightly", "role_name": "builder"], "\(auth)")
@@ -61,16 +74,23 @@ struct AuthMethodTests {
                 #expect((lookup["data"] as? [String: Any])?["path"] as? String == "auth/ci-approle/login")
 
                 // Vault answers 204 for a secret ID it does not know, destroyed ones included.
-                #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id/lookup", token: root, ["secret_id": secret]).0 == .ok)
-                #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id/destroy", token: root, ["secret_id": secret]).0 == .noContent)
-                #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id/lookup", token: root, ["secret_id": secret]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/auth/ci-approle/role/builder/secret-id/lookup", token: root, ["secret_id": secret]).0 == .ok)
+                #expect(
+                    try await client.call("/v1/auth/ci-approle/role/builder/secret-id/destroy", token: root, ["secret_id": secret]).0
+                        == .noContent)
+                #expect(
+                    try await client.call("/v1/auth/ci-approle/role/builder/secret-id/lookup", token: root, ["secret_id": secret]).0
+                        == .noContent)
 
                 // Tidy drops expired secret IDs of its mount only.
                 let (_, expiring) = try await client.call("/v1/auth/ci-approle/role/builder/secret-id", token: root, [:])
                 let (_, kept) = try await client.call("/v1/auth/approle/role/builder/secret-id", token: root, [:])
                 let expiringAccessor = try #require((expiring["data"] as? [String: Any])?["secret_id_accessor"] as? String)
                 let keptAccessor = try #require((kept["data"] as? [String: Any])?["secret_id_accessor"] as? String)
-                try await server.database.execute("UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN (\(expiringAccessor), \(keptAccessor))")
+                try await server.database.execute(
+                    "UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN (\(expiringAccessor), \(keptAccessor))"
+                )
                 #expect(try await client.call("/v1/auth/ci-approle/tidy/secret-id", token: root, [:]).0 == .accepted)
                 #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id", Self.list, token: root).0 == .notFound)
                 let (_, keptList) = try await client.call("/v1/auth/approle/role/builder/secret-id", Self.list, token: root)

@@ -15,14 +15,15 @@ struct BackupTests {
     static let secrets: [String: [String: String]] = [
         "app/db": ["username": "svc-user-7f3", "password": "pässwörd-\u{1F511}-\"quoted\"\nline2"],
         "app/api": ["key": String(repeating: "k3y-", count: 500)],
-        "team/x/y": ["token": "t0ken value with spaces"],
+        "team/x/y": ["token": "t0ken value with spaces"]
     ]
 
     @Test func onlineSQLiteBackupRestoresWithTheOriginalShares() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         func serve(_ data: String) async throws -> (CofferProcess, String) {
-            let (process, port) = try await CofferProcess.serve([], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./\(data)/coffer.db"])
+            let (process, port) = try await CofferProcess.serve(
+                [], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./\(data)/coffer.db"])
             return (process, "http://127.0.0.1:\(port)")
         }
         func run(_ arguments: [String], address: String, token: String? = nil, stdin: Data? = nil) async throws -> (Int32, String) {
@@ -35,8 +36,11 @@ struct BackupTests {
         defer { first.terminate() }
         let (initialised, output) = try await run(["operator", "init", "--shares", "3", "--threshold", "2"], address: address)
         #expect(initialised == 0, "\(output)")
-        let shares = output.split(separator: "\n").filter { $0.hasPrefix("Unseal Key ") }.map { String($0.split(separator: " ").last ?? "") }
-        let root = try #require(output.split(separator: "\n").first { $0.hasPrefix("Initial Root Token: ") }?.split(separator: " ").last.map(String.init))
+        let shares = output.split(separator: "\n").filter { $0.hasPrefix("Unseal Key ") }.map {
+            String($0.split(separator: " ").last ?? "")
+        }
+        let root = try #require(
+            output.split(separator: "\n").first { $0.hasPrefix("Initial Root Token: ") }?.split(separator: " ").last.map(String.init))
         #expect(shares.count == 3)
         // Exit status 2 while still sealed (a share short), 0 once unsealed.
         #expect(try await run(["operator", "unseal"], address: address, stdin: Data((shares[0] + "\n").utf8)).0 == 2)
@@ -51,15 +55,17 @@ struct BackupTests {
         }
 
         // The snapshot is taken while the service runs, and holds no plaintext.
-        let (backedUp, backupOutput) = try await run(["operator", "backup", "--database", "sqlite:./data/coffer.db", "snapshot.db"], address: address)
+        let (backedUp, backupOutput) = try await run(
+            ["operator", "backup", "--database", "sqlite:./data/coffer.db", "snapshot.db"], address: address)
         #expect(backedUp == 0, "\(backupOutput)")
         #expect(try FileManager.default.attributesOfItem(atPath: "\(folder)/snapshot.db")[.posixPermissions] as? Int == 0o600)
         let snapshot = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/snapshot.db"))
         for value in Self.secrets.values.flatMap(\.values) + [root] {
             #expect(snapshot.range(of: Data(value.utf8)) == nil, "the snapshot holds a value in the clear")
         }
-        #expect(try await run(["operator", "backup", "--database", "sqlite:./data/coffer.db", "snapshot.db"], address: address).0 != 0,
-                "an existing file is never overwritten")
+        #expect(
+            try await run(["operator", "backup", "--database", "sqlite:./data/coffer.db", "snapshot.db"], address: address).0 != 0,
+            "an existing file is never overwritten")
         first.terminate()
         #expect(try await first.waitForExit() == 0)
 
@@ -93,7 +99,8 @@ struct BackupTests {
         let schema = try #require(source.url.components(separatedBy: "search_path%3D").last)
         let (key, root): ([UInt8], String)
         let sourceServer = try await CofferServer.prepare(
-            configuration: try ServerConfiguration(flags: .init(database: source.url), environment: .init(), file: .init()), logger: TestDatabase.logger)
+            configuration: try ServerConfiguration(flags: .init(database: source.url), environment: .init(), file: .init()),
+            logger: TestDatabase.logger)
         do {
             let initialised = try await sourceServer.keys.initialize(method: .keyFile)
             _ = try await sourceServer.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
@@ -119,7 +126,8 @@ struct BackupTests {
         #expect(dumped == 0, "\(dumpOutput)")
         let (created, createOutput) = try tool("createdb", ["--maintenance-db=\(plainBase)", restored])
         #expect(created == 0, "\(createOutput)")
-        let restoredBase = plainBase.replacingOccurrences(of: "/" + (plainBase.split(separator: "/").last.map(String.init) ?? ""), with: "/\(restored)")
+        let restoredBase = plainBase.replacingOccurrences(
+            of: "/" + (plainBase.split(separator: "/").last.map(String.init) ?? ""), with: "/\(restored)")
         let (loaded, loadOutput) = try tool("pg_restore", ["--no-owner", "--dbname=\(restoredBase)", "\(folder)/coffer.dump"])
         #expect(loaded == 0, "\(loadOutput)")
         let dump = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/coffer.dump"))

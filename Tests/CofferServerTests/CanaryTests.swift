@@ -2,7 +2,7 @@ import CofferStore
 import CofferTesting
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 
@@ -10,8 +10,10 @@ import Testing
 /// the database file and its WAL, the witness, the service's logs (at debug level), the audit trail, error
 /// bodies, and the service's process arguments and environment.
 struct CanaryTests {
-    static func request(_ port: Int, _ path: String, method: String = "POST", token: String?, headers: [String: String] = [:],
-                        body: Any? = nil) async throws -> (Int, String) {
+    static func request(
+        _ port: Int, _ path: String, method: String = "POST", token: String?, headers: [String: String] = [:],
+        body: Any? = nil
+    ) async throws -> (Int, String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
@@ -30,12 +32,15 @@ struct CanaryTests {
         let url = try #require(TestDatabase.postgresURL)
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev", "--log-level", "debug"], in: folder,
-                                                          environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(
+            ["--dev", "--log-level", "debug"], in: folder,
+            environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
-        func call(_ path: String, method: String = "POST", token: String? = nil, headers: [String: String] = [:], body: Any? = nil) async throws
-            -> (Int, String) {
+        func call(_ path: String, method: String = "POST", token: String? = nil, headers: [String: String] = [:], body: Any? = nil)
+            async throws
+            -> (Int, String)
+        {
             try await Self.request(port, path, method: method, token: token ?? root, headers: headers, body: body)
         }
         let unique = UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -47,42 +52,65 @@ struct CanaryTests {
         canaries["refused"] = "CANARY-refused-\(unique)"
         let (refused, refusedBody) = try await call("/v1/secret/data/app", body: ["data": canaries["refused"]!])
         #expect(refused == 400 && !refusedBody.contains(canaries["refused"]!), Comment(rawValue: refusedBody))
-        let (badCAS, badCASBody) = try await call("/v1/secret/data/app", body: ["options": ["cas": 99], "data": ["password": canaries["refused"]!]])
+        let (badCAS, badCASBody) = try await call(
+            "/v1/secret/data/app", body: ["options": ["cas": 99], "data": ["password": canaries["refused"]!]])
         #expect(badCAS == 400 && !badCASBody.contains(canaries["refused"]!), Comment(rawValue: badCASBody))
 
         // The database engine: the admin password, and a static role's rotated password.
         canaries["admin"] = "CANARY-admin-\(unique)"
         let templated = url.replacingOccurrences(of: "postgres://coffer@", with: "postgresql://{{username}}:{{password}}@")
-        #expect(try await call("/v1/database/config/pg", body: ["plugin_name": "postgresql-database-plugin", "connection_url": templated,
-                                                          "username": "coffer", "password": canaries["admin"]!, "allowed_roles": "*"]).0 == 204)
+        #expect(
+            try await call(
+                "/v1/database/config/pg",
+                body: [
+                    "plugin_name": "postgresql-database-plugin", "connection_url": templated,
+                    "username": "coffer", "password": canaries["admin"]!, "allowed_roles": "*"
+                ]
+            ).0 == 204)
         let staticRole = "canary_\(unique.prefix(12).lowercased())"
         let admin = try PostgresTarget(url: url, user: nil, password: nil)
         try admin.execute("CREATE ROLE \(staticRole) LOGIN PASSWORD 'initial-Pw-1'")
         defer { try? admin.execute("DROP ROLE IF EXISTS \(staticRole)") }
-        #expect(try await call("/v1/database/static-roles/canary", body: ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0 == 204)
+        #expect(
+            try await call("/v1/database/static-roles/canary", body: ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0
+                == 204)
         let (_, staticBody) = try await call("/v1/database/static-creds/canary", method: "GET")
-        canaries["static"] = try #require((Self.object(staticBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: staticBody))
-        let (_, dynamicBody) = try await call("/v1/database/roles/dyn", body: ["db_name": "pg", "creation_statements": [
-            #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#]])
+        canaries["static"] = try #require(
+            (Self.object(staticBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: staticBody))
+        let (_, dynamicBody) = try await call(
+            "/v1/database/roles/dyn",
+            body: [
+                "db_name": "pg",
+                "creation_statements": [
+                    #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
+                ]
+            ])
         _ = dynamicBody
         let (_, credsBody) = try await call("/v1/database/creds/dyn", method: "GET")
-        canaries["dynamic"] = try #require((Self.object(credsBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: credsBody))
+        canaries["dynamic"] = try #require(
+            (Self.object(credsBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: credsBody))
         let leaseID = try #require(Self.object(credsBody)["lease_id"] as? String)
         #expect(try await call("/v1/sys/leases/revoke", method: "PUT", body: ["lease_id": leaseID]).0 == 204)
 
         // AppRole: a custom secret ID, used to log in; the token it gives.
         canaries["secret_id"] = "CANARY-secretid-\(unique)"
         #expect(try await call("/v1/auth/approle/role/ci", body: ["token_policies": ["default"]]).0 == 204)
-        let roleID = try #require((Self.object(try await call("/v1/auth/approle/role/ci/role-id", method: "GET").1)["data"] as? [String: Any])?["role_id"] as? String)
+        let roleID = try #require(
+            (Self.object(try await call("/v1/auth/approle/role/ci/role-id", method: "GET").1)["data"] as? [String: Any])?["role_id"]
+                as? String)
         #expect(try await call("/v1/auth/approle/role/ci/custom-secret-id", body: ["secret_id": canaries["secret_id"]!]).0 == 200)
-        let (_, loginBody) = try await call("/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["secret_id"]!])
-        canaries["token"] = try #require((Self.object(loginBody)["auth"] as? [String: Any])?["client_token"] as? String, Comment(rawValue: loginBody))
-        let (wrongLogin, wrongBody) = try await call("/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["refused"]!])
+        let (_, loginBody) = try await call(
+            "/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["secret_id"]!])
+        canaries["token"] = try #require(
+            (Self.object(loginBody)["auth"] as? [String: Any])?["client_token"] as? String, Comment(rawValue: loginBody))
+        let (wrongLogin, wrongBody) = try await call(
+            "/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["refused"]!])
         #expect(wrongLogin == 400 && !wrongBody.contains(canaries["refused"]!), Comment(rawValue: wrongBody))
 
         // Wrapping: a response wrapped and unwrapped; the wrapping token too.
         let (_, wrappedBody) = try await call("/v1/secret/data/app", method: "GET", headers: ["X-Vault-Wrap-TTL": "5m"])
-        canaries["wrapping_token"] = try #require((Self.object(wrappedBody)["wrap_info"] as? [String: Any])?["token"] as? String, Comment(rawValue: wrappedBody))
+        canaries["wrapping_token"] = try #require(
+            (Self.object(wrappedBody)["wrap_info"] as? [String: Any])?["token"] as? String, Comment(rawValue: wrappedBody))
         let (unwrapped, unwrappedBody) = try await call("/v1/sys/wrapping/unwrap", token: canaries["wrapping_token"]!, body: [:])
         #expect(unwrapped == 200 && unwrappedBody.contains(canaries["kv"]!))
 
@@ -91,7 +119,8 @@ struct CanaryTests {
         #expect(try await call("/v1/secret/data/rotated", body: ["data": ["value": "before-rotation"]]).0 == 200)
         #expect(try await call("/v1/coffer/rotation/rotate/secret/rotated").0 == 200)
         let (_, rotatedBody) = try await call("/v1/secret/data/rotated", method: "GET")
-        canaries["rotated"] = try #require(((Self.object(rotatedBody)["data"] as? [String: Any])?["data"] as? [String: Any])?["value"] as? String)
+        canaries["rotated"] = try #require(
+            ((Self.object(rotatedBody)["data"] as? [String: Any])?["data"] as? [String: Any])?["value"] as? String)
         #expect(canaries["rotated"] != "before-rotation")
 
         // Where none of them may be, while the service runs.
@@ -108,17 +137,20 @@ struct CanaryTests {
                 }
             }
         }
-        try readData("data while running")  // the WAL holds the recent writes now
+        try readData("data while running") // the WAL holds the recent writes now
         // Then stopped, so the logs are complete.
         serve.send(signal: SIGTERM)
         _ = try await serve.waitForExit()
         places["service log"] = Data((serve.stdout + serve.stderrLines.joined(separator: "\n")).utf8)
         try readData("data after stop")
-        #expect(places.keys.contains("data while running/coffer.db-wal") && places.keys.contains("data after stop/coffer.db")
-                && places.keys.contains("data after stop/audit-witness.jsonl") == places.keys.contains("data while running/audit-witness.jsonl"),
-                "\(places.keys.sorted())")
+        #expect(
+            places.keys.contains("data while running/coffer.db-wal") && places.keys.contains("data after stop/coffer.db")
+                && places.keys.contains("data after stop/audit-witness.jsonl")
+                    == places.keys.contains("data while running/audit-witness.jsonl"),
+            "\(places.keys.sorted())")
         // The search reads real content: what is not secret is there in the clear.
-        #expect(places["data while running/coffer.db-wal"].map { $0.range(of: Data("secret/app".utf8)) != nil } == true
+        #expect(
+            places["data while running/coffer.db-wal"].map { $0.range(of: Data("secret/app".utf8)) != nil } == true
                 || places["data after stop/coffer.db"].map { $0.range(of: Data("secret/app".utf8)) != nil } == true)
         #expect(places["service log"]?.range(of: Data("coffer is serving".utf8)) != nil)
         #expect((places["service log"]?.count ?? 0) > 1000, "the debug log was captured")

@@ -37,13 +37,17 @@ struct CredentialStoreTests {
             #expect(try await client.call("/v1/secret/data/app/nothing", .get, token: root).0 == .notFound)
 
             // CAS: mismatch and a required-but-missing cas are 400 with Vault's words; nothing is written.
-            let (casStatus, casBody) = try await client.call("/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
+            let (casStatus, casBody) = try await client.call(
+                "/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
             #expect(casStatus == .badRequest)
             #expect((casBody["errors"] as? [String])?.first == "check-and-set parameter did not match the current version")
             try await client.call("/v1/secret/metadata/app/db", token: root, ["cas_required": true])
             let (required, requiredBody) = try await client.call("/v1/secret/data/app/db", token: root, ["data": ["a": "b"]])
-            #expect(required == .badRequest && (requiredBody["errors"] as? [String])?.first == "check-and-set parameter required for this call")
-            #expect(try await client.call("/v1/secret/data/app/db", token: root, ["options": ["cas": 3], "data": ["password": "pw-4"]]).0 == .ok)
+            #expect(
+                required == .badRequest && (requiredBody["errors"] as? [String])?.first == "check-and-set parameter required for this call")
+            #expect(
+                try await client.call("/v1/secret/data/app/db", token: root, ["options": ["cas": 3], "data": ["password": "pw-4"]]).0 == .ok
+            )
             try await client.call("/v1/secret/metadata/app/db", token: root, ["cas_required": false])
 
             // max_versions trims the oldest; their reads are 404 and oldest_version moves up.
@@ -69,7 +73,9 @@ struct CredentialStoreTests {
             #expect(destroyedStatus == .notFound)
             #expect((((destroyedBody["data"] as? [String: Any])?["metadata"]) as? [String: Any])?["destroyed"] as? Bool == true)
             let sealedLeft = try await server.database.read { conn in
-                try conn.queryScalar(Int.self, "SELECT count(*) FROM api_credential_versions WHERE id = 'secret/app/db' AND version = 4 AND sealed IS NOT NULL")
+                try conn.queryScalar(
+                    Int.self,
+                    "SELECT count(*) FROM api_credential_versions WHERE id = 'secret/app/db' AND version = 4 AND sealed IS NOT NULL")
             }
             #expect(sealedLeft == 0, "a destroyed version keeps no ciphertext")
 
@@ -91,7 +97,9 @@ struct CredentialStoreTests {
             try await client.call("/v1/secret/data/nested", token: root, ["data": ["a": "1", "b": ["c": "2", "d": ["e": "3"]]]])
             let (_, subkeysBody) = try await client.call("/v1/secret/subkeys/nested?depth=2", .get, token: root)
             let subkeys = try #require((subkeysBody["data"] as? [String: Any])?["subkeys"] as? [String: Any])
-            #expect(subkeys["a"] is NSNull && (subkeys["b"] as? [String: Any])?["c"] is NSNull && (subkeys["b"] as? [String: Any])?["d"] is NSNull)
+            #expect(
+                subkeys["a"] is NSNull && (subkeys["b"] as? [String: Any])?["c"] is NSNull
+                    && (subkeys["b"] as? [String: Any])?["d"] is NSNull)
 
             // delete_version_after on the engine: a version reads as deleted once its time has come.
             try await client.call("/v1/secret/config", token: root, ["delete_version_after": "1s"])
@@ -104,8 +112,9 @@ struct CredentialStoreTests {
             #expect((config["data"] as? [String: Any])?["delete_version_after"] as? String == "0s")
 
             // expires_at and the rotation fields: stored, shown, honoured.
-            try await client.call("/v1/secret/metadata/nested", token: root,
-                                  ["expires_at": "2000-01-01T00:00:00Z", "rotation_interval": "720h", "rotation_kind": "random"])
+            try await client.call(
+                "/v1/secret/metadata/nested", token: root,
+                ["expires_at": "2000-01-01T00:00:00Z", "rotation_interval": "720h", "rotation_kind": "random"])
             #expect(try await client.call("/v1/secret/data/nested", .get, token: root).0 == .notFound)
             let (_, nestedMetadata) = try await client.call("/v1/secret/metadata/nested", .get, token: root)
             let fields = try #require(nestedMetadata["data"] as? [String: Any])
@@ -117,9 +126,15 @@ struct CredentialStoreTests {
 
             // Sealed at rest: no plaintext in the table, and a version moved to another place does not open.
             let plain = try await server.database.read { conn in
-                try conn.query("SELECT sealed FROM api_credential_versions WHERE sealed IS NOT NULL").map { try $0.decode([UInt8].self, at: 0) }
+                try conn.query("SELECT sealed FROM api_credential_versions WHERE sealed IS NOT NULL").map {
+                    try $0.decode([UInt8].self, at: 0)
+                }
             }
-            #expect(!plain.isEmpty && plain.allSatisfy { !String(decoding: $0, as: UTF8.self).contains("pw-") && !String(decoding: $0, as: UTF8.self).contains("fresh") })
+            #expect(
+                !plain.isEmpty
+                    && plain.allSatisfy {
+                        !String(decoding: $0, as: UTF8.self).contains("pw-") && !String(decoding: $0, as: UTF8.self).contains("fresh")
+                    })
         }
         #expect(try await server.verifyTrail().isIntact)
     }
@@ -148,7 +163,9 @@ struct CredentialStoreTests {
             #expect(Set(versions.compactMap(\.1)) == Set(1...16))
             let creates = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for n in 0..<8 {
-                    group.addTask { try await client.call("/v1/secret/data/race/new", token: root, ["options": ["cas": 0], "data": ["n": n]]).0 }
+                    group.addTask {
+                        try await client.call("/v1/secret/data/race/new", token: root, ["options": ["cas": 0], "data": ["n": n]]).0
+                    }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -162,7 +179,9 @@ struct CredentialStoreTests {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.call("/v1/secret/data/app/db", token: root, ["data": ["v": "1"]])
-                try await client.call("/v1/sys/policies/acl/lister", .put, token: root, ["policy": #"path "secret/metadata/app/*" { capabilities = ["list"] }"#])
+                try await client.call(
+                    "/v1/sys/policies/acl/lister", .put, token: root,
+                    ["policy": #"path "secret/metadata/app/*" { capabilities = ["list"] }"#])
                 let lister = try await client.createToken(parent: root, ["policies": ["lister"]])
                 for uri in ["/v1/secret/metadata/app", "/v1/secret/metadata/app/"] {
                     let (status, body) = try await client.call(uri, GatedRouter.list, token: lister.token)
@@ -171,21 +190,29 @@ struct CredentialStoreTests {
                 #expect(try await client.call("/v1/secret/metadata/app?list=true", .get, token: lister.token).0 == .ok)
                 #expect(try await client.call("/v1/secret/metadata", GatedRouter.list, token: lister.token).0 == .forbidden)
                 // And an exact rule without the `/` still allows the LIST (Vault's rule for list operations).
-                try await client.call("/v1/sys/policies/acl/policy-lister", .put, token: root, ["policy": #"path "sys/policies/acl" { capabilities = ["list"] }"#])
+                try await client.call(
+                    "/v1/sys/policies/acl/policy-lister", .put, token: root,
+                    ["policy": #"path "sys/policies/acl" { capabilities = ["list"] }"#])
                 let policyLister = try await client.createToken(parent: root, ["policies": ["policy-lister"]])
                 #expect(try await client.call("/v1/sys/policies/acl", GatedRouter.list, token: policyLister.token).0 == .ok)
                 #expect(try await client.call("/v1/sys/policies/acl/default", .get, token: policyLister.token).0 == .forbidden)
 
                 // PATCH needs Vault's `patch` capability, and `update` alone does not give it.
-                try await client.call("/v1/sys/policies/acl/patcher", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["patch"] }"#])
-                try await client.call("/v1/sys/policies/acl/updater", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["update"] }"#])
+                try await client.call(
+                    "/v1/sys/policies/acl/patcher", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["patch"] }"#]
+                )
+                try await client.call(
+                    "/v1/sys/policies/acl/updater", .put, token: root,
+                    ["policy": #"path "secret/data/app/*" { capabilities = ["update"] }"#])
                 for (policy, expected) in [("patcher", HTTPResponse.Status.ok), ("updater", .forbidden)] {
                     let token = try await client.createToken(parent: root, ["policies": [policy]])
                     var headers: HTTPFields = [:]
                     headers[vaultToken] = token.token
                     headers[.contentType] = "application/merge-patch+json"
-                    let status = try await client.execute(uri: "/v1/secret/data/app/db", method: .patch, headers: headers,
-                                                           body: try JSON.body(["data": ["w": "x"]])) { $0.status }
+                    let status = try await client.execute(
+                        uri: "/v1/secret/data/app/db", method: .patch, headers: headers,
+                        body: try JSON.body(["data": ["w": "x"]])
+                    ) { $0.status }
                     #expect(status == expected, "\(policy)")
                 }
 
@@ -193,12 +220,16 @@ struct CredentialStoreTests {
                     var headers: HTTPFields = [:]
                     headers[vaultToken] = root
                     headers[HTTPField.Name("X-Vault-Wrap-TTL")!] = ttl
-                    let status = try await client.execute(uri: "/v1/secret/data/app/db", method: .post, headers: headers,
-                                                           body: try JSON.body(["data": ["v": "2"]])) { $0.status }
+                    let status = try await client.execute(
+                        uri: "/v1/secret/data/app/db", method: .post, headers: headers,
+                        body: try JSON.body(["data": ["v": "2"]])
+                    ) { $0.status }
                     #expect(status == .badRequest, "X-Vault-Wrap-TTL: \(ttl)")
                 }
                 let (_, metadata) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
-                #expect((metadata["data"] as? [String: Any])?["current_version"] as? Int == 2, "the patch wrote version 2; the refused writes nothing")
+                #expect(
+                    (metadata["data"] as? [String: Any])?["current_version"] as? Int == 2,
+                    "the patch wrote version 2; the refused writes nothing")
             }
         }
     }
@@ -210,7 +241,8 @@ struct CredentialStoreTests {
                 try await client.call("/v1/secret/data/a", token: root, ["data": ["who": "a"]])
                 try await client.call("/v1/secret/data/b", token: root, ["data": ["who": "b"]])
                 _ = try await server.database.transaction { conn in
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         UPDATE api_credential_versions SET sealed = (SELECT sealed FROM api_credential_versions WHERE id = 'secret/a')
                         WHERE id = 'secret/b'
                         """)
@@ -240,7 +272,9 @@ struct CredentialStoreTests {
                 }
             }
             let fields = try await server.database.read { conn in
-                try conn.query("SELECT fields FROM audit_log WHERE path = 'secret/data/svc/api' AND kind = 'response'").map { try $0.decode(String.self, at: 0) }
+                try conn.query("SELECT fields FROM audit_log WHERE path = 'secret/data/svc/api' AND kind = 'response'").map {
+                    try $0.decode(String.self, at: 0)
+                }
             }
             #expect(fields.count == 4)
             #expect(fields.allSatisfy { !$0.contains("sk-live-123") })
@@ -279,7 +313,9 @@ struct CredentialStoreTests {
                 let (rewrapStatus, rewrapBody) = try await client.call("/v1/sys/wrapping/rewrap", token: nil, ["token": token])
                 #expect(rewrapStatus == .ok)
                 let fresh = try #require((rewrapBody["wrap_info"] as? [String: Any])?["token"] as? String)
-                #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": token]).0 == .badRequest, "rewrap retires the old token")
+                #expect(
+                    try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": token]).0 == .badRequest,
+                    "rewrap retires the old token")
                 // As Vault: a wrapping token in the body needs a client token that may unwrap; refused, it is not spent.
                 #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": fresh]).0 == .forbidden)
                 let (status, body) = try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
@@ -299,7 +335,9 @@ struct CredentialStoreTests {
                     .map { try $0.decode(Int.self, at: 0) }
             }
             #expect(unwraps == [400, 403, 200, 400, 400, 400])
-            let leftovers = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM wrapped_responses") }
+            let leftovers = try await server.database.read { conn in
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM wrapped_responses")
+            }
             #expect(leftovers == 0)
         }
     }
@@ -335,7 +373,7 @@ struct CredentialStoreTests {
                     ("/v1/sys/mounts/sys", .post, ["type": "kv"], .badRequest),
                     ("/v1/sys/mounts/other", .post, ["type": "database"], .badRequest),
                     ("/v1/sys/mounts/secret", .post, ["type": "kv", "options": ["version": "2"]], .badRequest),
-                    ("/v1/sys/mounts/team%2Fkv", .post, ["type": "kv"], .badRequest),
+                    ("/v1/sys/mounts/team%2Fkv", .post, ["type": "kv"], .badRequest)
                 ]
                 for (uri, method, body, expected) in cases {
                     let (status, answer) = try await client.call(uri, method, token: root, body)
@@ -347,11 +385,13 @@ struct CredentialStoreTests {
                 let (_, metadata) = try await client.call("/v1/secret/metadata/keep", .get, token: root)
                 let data = try #require(metadata["data"] as? [String: Any])
                 #expect(data["current_version"] as? Int == 1 && data["max_versions"] as? Int == 0, "nothing was stored")
-                let count = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM api_credentials") }
+                let count = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM api_credentials")
+                }
                 #expect(count == 1)
             }
             let refusals = try await server.database.read { conn in
-                try conn.queryScalar(Int.self, "SELECT count(*) FROM audit_log WHERE kind = 'response' AND status = 400 AND path LIKE 'secret/%'")
+                try conn.queryScalar(
+                    Int.self, "SELECT count(*) FROM audit_log WHERE kind = 'response' AND status = 400 AND path LIKE 'secret/%'")
             }
             #expect((refusals ?? 0) >= 12, "refusals that reached the Gate are audited")
         }
@@ -364,7 +404,8 @@ struct CredentialStoreTests {
                 try await client.call("/v1/secret/data/one", token: root, ["data": ["v": "1"]])
                 try await client.call("/v1/sys/rotate", .put, token: root)
                 let (status, body) = try await client.call("/v1/sys/rewrap", token: root, [:])
-                #expect(status == .ok && (body["rewrapped"] as? Int ?? (body["data"] as? [String: Any])?["rewrapped"] as? Int) == 1, "\(body)")
+                #expect(
+                    status == .ok && (body["rewrapped"] as? Int ?? (body["data"] as? [String: Any])?["rewrapped"] as? Int) == 1, "\(body)")
                 let terms = try await server.database.read { conn in
                     try conn.query("SELECT DISTINCT key_term FROM api_credential_versions").map { try $0.decode(Int.self, at: 0) }
                 }

@@ -17,11 +17,15 @@ import Testing
 struct DatabaseWriterTests {
     /// A refusal of a tampered row: a 500 that names the row, never a 200, and never the value.
     private func expectRefused(_ status: HTTPResponse.Status, _ body: [String: Any], _ row: String, _ what: Comment) {
-        #expect(status == .internalServerError && "\(body)".contains("the stored row \(row) failed authentication"), "\(what): \(status) \(body)")
+        #expect(
+            status == .internalServerError && "\(body)".contains("the stored row \(row) failed authentication"),
+            "\(what): \(status) \(body)")
     }
 
     private func integrity(_ client: some TestClientProtocol) async throws -> [String: Any] {
-        try await client.execute(uri: "/v1/sys/health", method: .get) { try #require(try JSON.object($0.body)["integrity"] as? [String: Any]) }
+        try await client.execute(uri: "/v1/sys/health", method: .get) {
+            try #require(try JSON.object($0.body)["integrity"] as? [String: Any])
+        }
     }
 
     @Test(arguments: TestBackend.allCases)
@@ -32,8 +36,11 @@ struct DatabaseWriterTests {
                 #expect(try await integrity(client)["ok"] as? Bool == true)
                 #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v1-pass"]]).0 == .ok)
                 #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v2-pass"]]).0 == .ok)
-                #expect(try await client.call("/v1/sys/policies/acl/reader", .put, token: root,
-                                              ["policy": #"path "secret/data/public/*" { capabilities = ["read"] }"#]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/reader", .put, token: root,
+                        ["policy": #"path "secret/data/public/*" { capabilities = ["read"] }"#]
+                    ).0 == .noContent)
                 let plain = try await client.createToken(parent: root, ["policies": ["default"]])
                 let reader = try await client.createToken(parent: root, ["policies": ["reader"]])
                 let limited = try await client.createToken(parent: root, ["policies": ["default"], "num_uses": 2])
@@ -51,7 +58,8 @@ struct DatabaseWriterTests {
                 expectRefused(raised, raisedBody, "tokens/\(limited.accessor)", "raised num_uses")
 
                 // 3. A policy's text widened: every request that needs it is refused (dropping it could drop a deny).
-                try await server.database.execute("""
+                try await server.database.execute(
+                    """
                     UPDATE policies SET text = 'path "secret/*" { capabilities = ["read", "list"] }' WHERE name = 'reader'
                     """)
                 let (policy, policyBody) = try await client.call("/v1/secret/data/payroll", .get, token: reader.token)
@@ -64,7 +72,9 @@ struct DatabaseWriterTests {
                 #expect(!"\(rolledBody)".contains("v1-pass"))
 
                 // 5. A mount's cas_required cleared: the engine is refused.
-                #expect(try await client.call("/v1/sys/mounts/strict", token: root, ["type": "kv", "options": ["version": "2"]]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/sys/mounts/strict", token: root, ["type": "kv", "options": ["version": "2"]]).0 == .noContent
+                )
                 #expect(try await client.call("/v1/strict/config", token: root, ["cas_required": true]).0 == .noContent)
                 try await server.database.execute("UPDATE kv_mounts SET cas_required = \(false) WHERE path = 'strict'")
                 let (mount, mountBody) = try await client.call("/v1/strict/data/x", token: root, ["data": ["k": "v"]])
@@ -79,7 +89,9 @@ struct DatabaseWriterTests {
                 let report = try await integrity(client)
                 #expect(report["ok"] as? Bool == false && (report["refused_rows"] as? Int ?? 0) >= 6, "\(report)")
                 let events = try await server.database.read { conn in
-                    try conn.query("SELECT fields FROM audit_log WHERE kind = 'event' AND operation = 'integrity'").map { try $0.decode(String.self, at: 0) }
+                    try conn.query("SELECT fields FROM audit_log WHERE kind = 'event' AND operation = 'integrity'").map {
+                        try $0.decode(String.self, at: 0)
+                    }
                 }
                 for row in ["tokens/\(plain.accessor)", "policies/reader", "api_credentials/secret/payroll", "kv_mounts/strict"] {
                     #expect(events.contains { $0.contains(row) }, "an integrity event names \(row): \(events)")
@@ -98,7 +110,9 @@ struct DatabaseWriterTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "approle-leak"]]).0 == .ok)
                 func role(_ name: String) async throws -> String {
-                    #expect(try await client.call("/v1/auth/approle/role/\(name)", token: root, ["token_policies": ["default"]]).0 == .noContent)
+                    #expect(
+                        try await client.call("/v1/auth/approle/role/\(name)", token: root, ["token_policies": ["default"]]).0 == .noContent
+                    )
                     let (_, body) = try await client.call("/v1/auth/approle/role/\(name)/role-id", .get, token: root)
                     return try #require((body["data"] as? [String: Any])?["role_id"] as? String)
                 }
@@ -112,7 +126,8 @@ struct DatabaseWriterTests {
 
                 // A role's policies widened to root: the login is refused, no token is issued; reading the role too.
                 try await server.database.execute("UPDATE approle_roles SET policies = '[\"root\"]' WHERE name = 'ci'")
-                let (login, loginBody) = try await client.call("/v1/auth/approle/login", token: nil, ["role_id": roleID, "secret_id": first])
+                let (login, loginBody) = try await client.call(
+                    "/v1/auth/approle/login", token: nil, ["role_id": roleID, "secret_id": first])
                 expectRefused(login, loginBody, "approle_roles/approle/ci", "widened role")
                 #expect(loginBody["auth"] == nil)
                 let (read, readBody) = try await client.call("/v1/auth/approle/role/ci", .get, token: root)
@@ -122,18 +137,23 @@ struct DatabaseWriterTests {
                 let otherRole = try await role("ops")
                 let twice = try await secretID("ops", ["num_uses": 2])
                 try await server.database.execute("UPDATE approle_secret_ids SET num_uses = 500 WHERE num_uses = 2")
-                let (uses, usesBody) = try await client.call("/v1/auth/approle/login", token: nil, ["role_id": otherRole, "secret_id": twice])
+                let (uses, usesBody) = try await client.call(
+                    "/v1/auth/approle/login", token: nil, ["role_id": otherRole, "secret_id": twice])
                 #expect(uses == .internalServerError && "\(usesBody)".contains("approle_secret_ids/"), "\(usesBody)")
 
                 // A token role's allowed policies widened: no token is made from it.
-                #expect(try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
-                try await server.database.execute("UPDATE token_roles SET allowed_policies = '[\"root\"]', orphan = \(true) WHERE name = 'deploy'")
+                #expect(
+                    try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
+                try await server.database.execute(
+                    "UPDATE token_roles SET allowed_policies = '[\"root\"]', orphan = \(true) WHERE name = 'deploy'")
                 let (role, roleBody) = try await client.call("/v1/auth/token/create/deploy", token: root, ["policies": ["root"]])
                 expectRefused(role, roleBody, "token_roles/deploy", "widened token role")
 
                 // A wrapping entry's expiry or creation path changed: neither lookup nor unwrap trusts it.
-                let wrapped = try await client.execute(uri: "/v1/secret/data/payroll", method: .get,
-                                                       headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "60s"]) { response in
+                let wrapped = try await client.execute(
+                    uri: "/v1/secret/data/payroll", method: .get,
+                    headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "60s"]
+                ) { response in
                     try #require((try JSON.object(response.body)["wrap_info"] as? [String: Any])?["token"] as? String)
                 }
                 try await server.database.execute("UPDATE wrapped_responses SET creation_path = 'secret/data/public/harmless'")
@@ -153,13 +173,22 @@ struct DatabaseWriterTests {
         let templated = url.replacingOccurrences(of: "postgres://coffer@", with: "postgresql://{{username}}:{{password}}@")
         try await withUnsealedServer(.sqlite) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                #expect(try await client.call("/v1/database/config/pg", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer", "password": "admin-canary-pw",
-                    "allowed_roles": "*",
-                ]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/database/config/pg", token: root,
+                        [
+                            "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
+                            "password": "admin-canary-pw",
+                            "allowed_roles": "*"
+                        ]
+                    ).0 == .noContent)
                 let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
-                #expect(try await client.call("/v1/database/roles/app", token: root, ["db_name": "pg", "creation_statements": [create]]).0 == .noContent)
-                #expect(try await client.call("/v1/database/roles/other", token: root, ["db_name": "pg", "creation_statements": [create]]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/database/roles/app", token: root, ["db_name": "pg", "creation_statements": [create]]).0
+                        == .noContent)
+                #expect(
+                    try await client.call("/v1/database/roles/other", token: root, ["db_name": "pg", "creation_statements": [create]]).0
+                        == .noContent)
                 let (issuedStatus, issued) = try await client.call("/v1/database/creds/app", .get, token: root)
                 #expect(issuedStatus == .ok, "\(issued)")
                 let leaseID = try #require(issued["lease_id"] as? String)
@@ -170,14 +199,16 @@ struct DatabaseWriterTests {
                 expectRefused(revoke, revokeBody, "leases/\(leaseID)", "lease username changed")
 
                 // The role's statements replaced with a grant of superuser: never run.
-                try await server.database.execute("""
+                try await server.database.execute(
+                    """
                     UPDATE database_roles SET creation_statements = '["CREATE ROLE \\"{{name}}\\" SUPERUSER LOGIN"]' WHERE name = 'app'
                     """)
                 let (role, roleBody) = try await client.call("/v1/database/creds/app", .get, token: root)
                 expectRefused(role, roleBody, "database_roles/app", "statements replaced")
 
                 // The connection URL pointed elsewhere: refused before the password is opened.
-                try await server.database.execute("UPDATE database_connections SET connection_url = 'postgresql://{{username}}:{{password}}@198.51.100.7/x'")
+                try await server.database.execute(
+                    "UPDATE database_connections SET connection_url = 'postgresql://{{username}}:{{password}}@198.51.100.7/x'")
                 let (other, otherBody) = try await client.call("/v1/database/creds/other", .get, token: root)
                 expectRefused(other, otherBody, "database_connections/pg", "connection URL changed")
                 #expect(!"\(otherBody)".contains("admin-canary-pw"))
@@ -200,9 +231,12 @@ struct DatabaseWriterTests {
                     #expect(status == .ok, "\(body)")
                     return try #require(body["data"] as? [String: Any])
                 }
-                for index in 0..<10 { #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
+                for index in 0..<10 {
+                    #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok)
+                }
                 let clean = try await verify()
-                #expect(clean["intact"] as? Bool == true && (clean["tags"] as? Int ?? 0) > 20 && (clean["checkpoints"] as? Int ?? 0) > 0
+                #expect(
+                    clean["intact"] as? Bool == true && (clean["tags"] as? Int ?? 0) > 20 && (clean["checkpoints"] as? Int ?? 0) > 0
                         && (clean["witness_records"] as? Int ?? 0) >= 0, "\(clean)")
 
                 // 1. Entry 5 rewritten, every hash after it recomputed, the checkpoints from it on deleted, the head moved.
@@ -216,7 +250,8 @@ struct DatabaseWriterTests {
                         if index == 4 { record.fields = record.fields.map { $0.0 == "decision" ? ($0.0, "deny") : $0 } }
                         record.hash = try AuditChain.hash(record, previous: previous)
                         previous = record.hash
-                        try conn.execute("""
+                        try conn.execute(
+                            """
                             UPDATE audit_log SET fields = \(AuditEntry.encode(record.fields)), hash = \(record.hash),
                                                  decision = \(index == 4 ? "deny" : stored[index].entry.decision)
                             WHERE sequence = \(record.sequence)
@@ -234,15 +269,19 @@ struct DatabaseWriterTests {
                 func verify() async throws -> [String: Any] {
                     try #require(try await client.call("/v1/sys/audit-trail/verify", .get, token: root).1["data"] as? [String: Any])
                 }
-                for index in 0..<10 { #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
+                for index in 0..<10 {
+                    #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok)
+                }
                 #expect(try await verify()["intact"] as? Bool == true)
                 // 2. A checkpoint removed from the middle: the next one names it.
                 let middle = try await server.database.read { conn in
-                    try #require(try conn.queryScalar(Int64.self, "SELECT sequence FROM audit_checkpoints ORDER BY sequence LIMIT 1 OFFSET 3"))
+                    try #require(
+                        try conn.queryScalar(Int64.self, "SELECT sequence FROM audit_checkpoints ORDER BY sequence LIMIT 1 OFFSET 3"))
                 }
                 try await server.database.execute("DELETE FROM audit_checkpoints WHERE sequence = \(middle)")
                 let missing = try await verify()
-                #expect(missing["intact"] as? Bool == false && "\(missing["finding"] ?? "")".contains("a checkpoint was removed"), "\(missing)")
+                #expect(
+                    missing["intact"] as? Bool == false && "\(missing["finding"] ?? "")".contains("a checkpoint was removed"), "\(missing)")
 
                 // 3. An entry removed: a gap in the numbering.
                 try await server.database.execute("DELETE FROM audit_log WHERE sequence = 3")
@@ -259,8 +298,11 @@ struct DatabaseWriterTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 let witness = try #require(server.configuration.auditWitnessFile)
                 // Enough entries that the witness got a checkpoint (every 1000 entries, or at the interval).
-                for index in 0..<520 { #expect(try await client.call("/v1/secret/data/k\(index % 7)", token: root, ["data": ["v": "\(index)"]]).0 == .ok) }
-                let witnessed = try #require(try AuditWitnessFile.newest(in: witness), "the default witness file \(witness) holds a checkpoint")
+                for index in 0..<520 {
+                    #expect(try await client.call("/v1/secret/data/k\(index % 7)", token: root, ["data": ["v": "\(index)"]]).0 == .ok)
+                }
+                let witnessed = try #require(
+                    try AuditWitnessFile.newest(in: witness), "the default witness file \(witness) holds a checkpoint")
                 let (_, clean) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
                 #expect((clean["data"] as? [String: Any])?["intact"] as? Bool == true, "\(clean)")
                 let cut = witnessed.sequence - 10
@@ -272,7 +314,8 @@ struct DatabaseWriterTests {
                 }
                 let (_, truncated) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
                 let data = try #require(truncated["data"] as? [String: Any])
-                #expect(data["intact"] as? Bool == false && "\(data["finding"] ?? "")".contains("truncated")
+                #expect(
+                    data["intact"] as? Bool == false && "\(data["finding"] ?? "")".contains("truncated")
                         && (data["first_bad_sequence"] as? Int).map { $0 <= Int(witnessed.sequence) } == true, "\(data)")
             }
         }
@@ -286,13 +329,18 @@ struct DatabaseWriterTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "first-life"]]).0 == .ok)
                 let saved = try await server.database.read { conn in
-                    try #require(try conn.queryFirst("SELECT key_term, sealed, binding_id FROM api_credential_versions WHERE id = 'secret/app' AND version = 1"))
+                    try #require(
+                        try conn.queryFirst(
+                            "SELECT key_term, sealed, binding_id FROM api_credential_versions WHERE id = 'secret/app' AND version = 1"))
                 }
-                let (term, sealed, binding) = (try saved.decode(Int64.self, at: 0), try saved.decode([UInt8].self, at: 1), try saved.decode(String?.self, at: 2))
+                let (term, sealed, binding) = (
+                    try saved.decode(Int64.self, at: 0), try saved.decode([UInt8].self, at: 1), try saved.decode(String?.self, at: 2)
+                )
                 // Deleted and written again: the new secret's version 1 is bound to a new random id.
                 #expect(try await client.call("/v1/secret/metadata/app", .delete, token: root).0 == .noContent)
                 #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "second-life"]]).0 == .ok)
-                try await server.database.execute("""
+                try await server.database.execute(
+                    """
                     UPDATE api_credential_versions SET key_term = \(term), sealed = \(sealed), binding_id = \(binding) WHERE id = 'secret/app' AND version = 1
                     """)
                 let (status, body) = try await client.call("/v1/secret/data/app", .get, token: root)
@@ -323,9 +371,12 @@ struct DatabaseWriterTests {
                 let user = try await client.createToken(parent: root, ["policies": ["default"]])
                 // The database as the release before row authentication left it.
                 #expect(try await client.call("/v1/auth/approle/role/ci", token: root, ["token_policies": ["default"]]).0 == .noContent)
-                #expect(try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
-                let tables = ["tokens", "policies", "api_credentials", "kv_mounts", "approle_roles", "approle_secret_ids", "token_roles",
-                              "database_connections", "database_roles", "leases", "wrapped_responses"]
+                #expect(
+                    try await client.call("/v1/auth/token/roles/deploy", token: root, ["allowed_policies": ["default"]]).0 == .noContent)
+                let tables = [
+                    "tokens", "policies", "api_credentials", "kv_mounts", "approle_roles", "approle_secret_ids", "token_roles",
+                    "database_connections", "database_roles", "leases", "wrapped_responses"
+                ]
                 let legacyCheck = try BLAKE2b.hash(Array("coffer root key check v1".utf8), key: rootKey.bytes)
                 try await server.database.transaction { conn in
                     for table in tables { try conn.execute("UPDATE \(unsafeRaw: table) SET auth_term = NULL, auth_tag = NULL") }
@@ -340,7 +391,9 @@ struct DatabaseWriterTests {
                 _ = CredentialStore(database: server.database, keys: upgraded)
                 _ = try await upgraded.unseal(with: rootKey.bytes)
                 let untagged = try await server.database.read { conn in
-                    try tables.reduce(0) { $0 + (try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: $1) WHERE auth_tag IS NULL") ?? 0) }
+                    try tables.reduce(0) {
+                        $0 + (try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: $1) WHERE auth_tag IS NULL") ?? 0)
+                    }
                 }
                 #expect(untagged == 0)
                 let (after, afterBody) = try await client.call("/v1/secret/data/kept", .get, token: root)
@@ -368,7 +421,8 @@ struct DatabaseWriterTests {
                 let user = try await client.createToken(parent: root, ["policies": ["default"]])
                 #expect(try await client.call("/v1/sys/rotate", .put, token: root).0 == .noContent)
                 let (status, body) = try await client.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
-                #expect(status == .ok && body["remaining"] as? Int == 0 && (body["retagged"] as? Int ?? 0) > 0
+                #expect(
+                    status == .ok && body["remaining"] as? Int == 0 && (body["retagged"] as? Int ?? 0) > 0
                         && (body["retired_terms"] as? [Int]) == [1], "\(body)")
                 let oldTerm = try await server.database.read { conn in
                     try conn.queryScalar(Int.self, "SELECT count(*) FROM tokens WHERE auth_term = 1") ?? -1

@@ -2,7 +2,7 @@ import CofferStore
 import CofferTesting
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 
@@ -29,7 +29,7 @@ struct EndToEndTests {
 
         // `coffer status` is a client of the running service.
         let status = try CofferProcess(["status", "--address", "http://127.0.0.1:\(port)"], in: folder)
-        #expect(try await status.waitForExit() == 2)  // not initialised, as `vault status` exits
+        #expect(try await status.waitForExit() == 2) // not initialised, as `vault status` exits
         #expect(status.stdout.contains("Initialized"))
 
         coffer.terminate()
@@ -84,7 +84,7 @@ struct EndToEndTests {
             (["migrate", "--database", "postgres://u:e2e-password@127.0.0.1:1/db?connect_timeout=2"], "cannot connect to PostgreSQL"),
             (["migrate", "--database", "sqlite:./blocker/coffer.db"], "blocker"),
             (["migrate", "--database", "sqlite:./data/coffer.db", "--migrations", "./gap"], "no migration numbered 0002"),
-            (["serve", "--listen", "nonsense"], "malformed listen address"),
+            (["serve", "--listen", "nonsense"], "malformed listen address")
         ]
         for (arguments, expected) in cases {
             let run = try CofferProcess(arguments, in: folder)
@@ -105,8 +105,9 @@ struct OperatorEndToEndTests {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let database = "sqlite:./data/coffer.db"
-        let first = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"], in: folder,
-                                      environment: ["COFFER_DATABASE_URL": database])
+        let first = try CofferProcess(
+            ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"], in: folder,
+            environment: ["COFFER_DATABASE_URL": database])
         let line = try await first.waitForLine(containing: "coffer is serving")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
         let port = try #require(object["coffer.listen"]?.split(separator: ":").last.map(String.init))
@@ -119,13 +120,14 @@ struct OperatorEndToEndTests {
         first.terminate()
         #expect(try await first.waitForExit() == 0)
 
-        let second = try CofferProcess(["serve", "--listen", "127.0.0.1:0", "--unseal-key-file", "./unseal.key", "--log-format", "json"],
-                                       in: folder, environment: ["COFFER_DATABASE_URL": database])
+        let second = try CofferProcess(
+            ["serve", "--listen", "127.0.0.1:0", "--unseal-key-file", "./unseal.key", "--log-format", "json"],
+            in: folder, environment: ["COFFER_DATABASE_URL": database])
         let secondLine = try await second.waitForLine(containing: "coffer is serving")
         let secondObject = try #require(try JSONSerialization.jsonObject(with: Data(secondLine.utf8)) as? [String: String])
         let secondPort = try #require(secondObject["coffer.listen"]?.split(separator: ":").last.map(String.init))
         let status = try CofferProcess(["operator", "status", "--address", "http://127.0.0.1:\(secondPort)"], in: folder)
-        #expect(try await status.waitForExit() == 0)  // unsealed
+        #expect(try await status.waitForExit() == 0) // unsealed
         second.terminate()
         #expect(try await second.waitForExit() == 0)
         // The key never reaches the log.
@@ -141,12 +143,18 @@ struct PolicyCommandTests {
     @Test func testAnswersAllowOrDenyWithTheRule() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let allow = try CofferProcess(["policy", "test", "--policies-dir", Self.policies, "--token-policies", "service-reader,default",
-                                       "--path", "secret/data/app/db", "--capability", "read"], in: folder)
+        let allow = try CofferProcess(
+            [
+                "policy", "test", "--policies-dir", Self.policies, "--token-policies", "service-reader,default",
+                "--path", "secret/data/app/db", "--capability", "read"
+            ], in: folder)
         #expect(try await allow.waitForExit() == 0)
         #expect(allow.stdout.contains("allow: path \"secret/data/app/*\""))
-        let deny = try CofferProcess(["policy", "test", "--policies-dir", Self.policies, "--token-policies", "auditor",
-                                      "--path", "secret/data/app/db", "--capability", "read"], in: folder)
+        let deny = try CofferProcess(
+            [
+                "policy", "test", "--policies-dir", Self.policies, "--token-policies", "auditor",
+                "--path", "secret/data/app/db", "--capability", "read"
+            ], in: folder)
         #expect(try await deny.waitForExit() == 2)
         #expect(deny.stdout.contains("deny: path \"secret/*\""))
     }

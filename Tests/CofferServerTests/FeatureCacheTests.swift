@@ -24,58 +24,101 @@ struct FeatureCacheTests {
             let tokens = try await SuiteTokens.make(client, root: root, module: "features")
             let writer = tokens.writer.token, reader = tokens.reader.token
             #expect(try await client.call("/v1/coffer/features/sets/prices", .put, token: reader, ["value_type": "number"]).0 == .forbidden)
-            #expect(try await client.call("/v1/coffer/features/sets/prices", .put, token: writer, ["value_type": "number", "ttl": "1h", "features": ["price", "volume"]]).0 == .noContent)
-            #expect(try await client.call("/v1/coffer/features/sets/signals", .put, token: writer, ["value_type": "json", "ttl": -5]).0 == .badRequest)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/features/sets/prices", .put, token: writer,
+                    ["value_type": "number", "ttl": "1h", "features": ["price", "volume"]]
+                ).0 == .noContent)
+            #expect(
+                try await client.call("/v1/coffer/features/sets/signals", .put, token: writer, ["value_type": "json", "ttl": -5]).0
+                    == .badRequest)
             #expect(try await client.call("/v1/coffer/features/sets/signals", .put, token: writer, ["value_type": "json"]).0 == .noContent)
 
             let now = Date().timeIntervalSince1970.rounded(.down)
-            let (written, writtenBody) = try await client.call("/v1/coffer/features/values/prices", token: writer, ["rows": [
-                ["entity": "BTC", "feature": "price", "value": 100.5, "event_time": now - 3000],
-                ["entity": "BTC", "feature": "price", "value": 101.5, "event_time": now - 60],
-                ["entity": "BTC", "feature": "volume", "value": NSNull(), "event_time": now - 60],
-                ["entity": "ETH", "feature": "price", "value": 7, "event_time": now - 7200],
-            ]])
+            let (written, writtenBody) = try await client.call(
+                "/v1/coffer/features/values/prices", token: writer,
+                [
+                    "rows": [
+                        ["entity": "BTC", "feature": "price", "value": 100.5, "event_time": now - 3000],
+                        ["entity": "BTC", "feature": "price", "value": 101.5, "event_time": now - 60],
+                        ["entity": "BTC", "feature": "volume", "value": NSNull(), "event_time": now - 60],
+                        ["entity": "ETH", "feature": "price", "value": 7, "event_time": now - 7200]
+                    ]
+                ])
             #expect(written == .ok && (writtenBody["data"] as? [String: Any])?["written"] as? Int == 4, "\(writtenBody)")
             // One bad row refuses the batch, naming the row; nothing of it is written.
-            let (bad, badBody) = try await client.call("/v1/coffer/features/values/prices", token: writer, ["rows": [
-                ["entity": "SOL", "feature": "price", "value": 1], ["entity": "SOL", "feature": "price", "value": "high"],
-            ]])
+            let (bad, badBody) = try await client.call(
+                "/v1/coffer/features/values/prices", token: writer,
+                [
+                    "rows": [
+                        ["entity": "SOL", "feature": "price", "value": 1], ["entity": "SOL", "feature": "price", "value": "high"]
+                    ]
+                ])
             #expect(bad == .badRequest && "\(badBody)".contains("rows[1]") && "\(badBody)".contains("number"), "\(badBody)")
-            #expect(try await client.call("/v1/coffer/features/values/prices", token: writer, ["rows": [["entity": "SOL", "feature": "mood", "value": 1]]]).0 == .badRequest)
-            #expect(try await client.call("/v1/coffer/features/values/prices", token: writer, ["rows": [["entity": "SOL", "feature": "price", "value": 1, "event_time": now + 86_400]]]).0 == .badRequest)
-            #expect(try await client.call("/v1/coffer/features/values/nope", token: writer, ["rows": [["entity": "SOL", "feature": "price", "value": 1]]]).0 == .notFound)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/features/values/prices", token: writer, ["rows": [["entity": "SOL", "feature": "mood", "value": 1]]]
+                ).0 == .badRequest)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/features/values/prices", token: writer,
+                    ["rows": [["entity": "SOL", "feature": "price", "value": 1, "event_time": now + 86_400]]]
+                ).0 == .badRequest)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/features/values/nope", token: writer, ["rows": [["entity": "SOL", "feature": "price", "value": 1]]]
+                ).0 == .notFound)
 
             // Latest for many entities at once: present, missing, expired (ETH's price is 2 h old, TTL 1 h).
             let (_, read) = try await client.call("/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC", "ETH", "SOL"]])
             let entities = try #require((read["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]], "\(read)")
             #expect(entities["BTC"]?["price"]?["status"] as? String == "present" && entities["BTC"]?["price"]?["value"] as? Double == 101.5)
             #expect(entities["BTC"]?["volume"]?["status"] as? String == "present" && entities["BTC"]?["volume"]?["value"] is NSNull)
-            #expect(entities["ETH"]?["price"]?["status"] as? String == "expired" && entities["ETH"]?["volume"]?["status"] as? String == "missing")
+            #expect(
+                entities["ETH"]?["price"]?["status"] as? String == "expired"
+                    && entities["ETH"]?["volume"]?["status"] as? String == "missing")
             #expect(entities["SOL"]?["price"]?["status"] as? String == "missing")
 
             // As of a past time: only values true and written by then. The BTC value written just now for
             // an event 50 min ago is unknown as of 30 s ago, whatever its event time.
-            let (_, asOf) = try await client.call("/v1/coffer/features/values/prices?entities=BTC&features=price&as_of=\(Int(now) - 1000)", .get, token: reader)
-            let past = try #require(((asOf["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"], "\(asOf)")
+            let (_, asOf) = try await client.call(
+                "/v1/coffer/features/values/prices?entities=BTC&features=price&as_of=\(Int(now) - 1000)", .get, token: reader)
+            let past = try #require(
+                ((asOf["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"], "\(asOf)")
             #expect(past["status"] as? String == "missing", "\(past)")
             try await Task.sleep(for: .milliseconds(20))
             let beforeCorrection = Date().timeIntervalSince1970
             try await Task.sleep(for: .milliseconds(20))
-            _ = try await client.call("/v1/coffer/features/values/prices", token: writer, ["rows": [["entity": "BTC", "feature": "price", "value": 99.0, "event_time": now - 30]]])
-            let (_, before) = try await client.call("/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"], "as_of": beforeCorrection])
-            #expect((((before["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"] as? Double) == 101.5)
-            let (_, latest) = try await client.call("/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"]])
-            #expect((((latest["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"] as? Double) == 99.0)
+            _ = try await client.call(
+                "/v1/coffer/features/values/prices", token: writer,
+                ["rows": [["entity": "BTC", "feature": "price", "value": 99.0, "event_time": now - 30]]])
+            let (_, before) = try await client.call(
+                "/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"], "as_of": beforeCorrection])
+            #expect(
+                (((before["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"]
+                    as? Double) == 101.5)
+            let (_, latest) = try await client.call(
+                "/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"]])
+            #expect(
+                (((latest["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"]
+                    as? Double) == 99.0)
 
             // History over a range, oldest first.
-            let (_, history) = try await client.call("/v1/coffer/features/history/prices/BTC/price?from=\(Int(now) - 4000)&to=\(Int(now))", .get, token: reader)
+            let (_, history) = try await client.call(
+                "/v1/coffer/features/history/prices/BTC/price?from=\(Int(now) - 4000)&to=\(Int(now))", .get, token: reader)
             let points = try #require((history["data"] as? [String: Any])?["points"] as? [[String: Any]])
             #expect(points.compactMap { $0["value"] as? Double } == [100.5, 101.5, 99.0], "\(points)")
 
             // JSON values in a json set.
-            #expect(try await client.call("/v1/coffer/features/values/signals", token: writer, ["rows": [["entity": "BTC", "feature": "trend", "value": ["dir": "up", "score": 3]]]]).0 == .ok)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/features/values/signals", token: writer,
+                    ["rows": [["entity": "BTC", "feature": "trend", "value": ["dir": "up", "score": 3]]]]
+                ).0 == .ok)
             let (_, signal) = try await client.call("/v1/coffer/features/read/signals", token: reader, ["entities": "BTC"])
-            #expect((((signal["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["trend"]?["value"] as? [String: Any])?["dir"] as? String == "up")
+            #expect(
+                (((signal["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["trend"]?["value"]
+                    as? [String: Any])?["dir"] as? String == "up")
 
             // Statistics: count, nulls, min, max, mean, and the read counters (including reads not yet flushed).
             let (_, stats) = try await client.call("/v1/coffer/features/stats/prices", .get, token: reader)
@@ -90,13 +133,17 @@ struct FeatureCacheTests {
             #expect((flushed["data"] as? [String: Any])?["hits"] as? Int == 4)
 
             // Pruning by age; the reader may not.
-            #expect(try await client.call("/v1/coffer/features/prune", token: reader, ["set": "prices", "older_than": "1h"]).0 == .forbidden)
+            #expect(
+                try await client.call("/v1/coffer/features/prune", token: reader, ["set": "prices", "older_than": "1h"]).0 == .forbidden)
             let (_, pruned) = try await client.call("/v1/coffer/features/prune", token: writer, ["set": "prices", "older_than": "1h"])
             #expect((pruned["data"] as? [String: Any])?["removed"] as? Int == 1, "\(pruned)")
             let pruneEntries = try await server.auditEntries("coffer/features/prune")
             #expect(pruneEntries.contains { $0.accessor == tokens.writer.accessor && $0.decision == "allow" && $0.status == 200 })
             #expect(pruneEntries.contains { $0.decision == "deny" && $0.kind == .response && $0.status == 403 })
-            #expect(try await server.auditEntries("coffer/features/read/prices").contains { $0.accessor == tokens.reader.accessor && $0.operation == "read" })
+            #expect(
+                try await server.auditEntries("coffer/features/read/prices").contains {
+                    $0.accessor == tokens.reader.accessor && $0.operation == "read"
+                })
         }
     }
 }
@@ -115,7 +162,10 @@ struct PersistentCacheTests {
             let tokens = try await SuiteTokens.make(client, root: root, module: "cache")
             let writer = tokens.writer.token, reader = tokens.reader.token
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: reader, ["value": "a"]).0 == .forbidden)
-            #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "alpha", "ttl": "1h", "jitter": 0.2]).0 == .ok)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "alpha", "ttl": "1h", "jitter": 0.2]
+                ).0 == .ok)
             let (_, got) = try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader)
             let entry = try #require(got["data"] as? [String: Any])
             #expect(entry["value"] as? String == "alpha" && entry["source"] as? String == "memory")
@@ -123,17 +173,29 @@ struct PersistentCacheTests {
             #expect(expires.timeIntervalSinceNow > 2800 && expires.timeIntervalSinceNow <= 3600, "jitter takes at most 20% off: \(expires)")
             // Read your writes.
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "beta"]).0 == .ok)
-            #expect((try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"] as? String == "beta")
+            #expect(
+                (try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"]
+                    as? String == "beta")
             // Limits and bad TTLs: clear 4xx, and the stored value stays.
-            #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "x", "ttl": -1]).0 == .badRequest)
-            #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "x", "jitter": 2]).0 == .badRequest)
-            let (big, bigBody) = try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": String(repeating: "x", count: (1 << 20) + 1)])
+            #expect(
+                try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "x", "ttl": -1]).0
+                    == .badRequest)
+            #expect(
+                try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "x", "jitter": 2]).0
+                    == .badRequest)
+            let (big, bigBody) = try await client.call(
+                "/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": String(repeating: "x", count: (1 << 20) + 1)])
             #expect(big == .contentTooLarge || big == .badRequest, "\(bigBody)")
             let longKey = String(repeating: "k", count: 600)
-            #expect(try await client.call("/v1/coffer/cache/entries/sessions/\(longKey)", .put, token: writer, ["value": "x"]).0 == .contentTooLarge)
-            #expect((try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"] as? String == "beta")
+            #expect(
+                try await client.call("/v1/coffer/cache/entries/sessions/\(longKey)", .put, token: writer, ["value": "x"]).0
+                    == .contentTooLarge)
+            #expect(
+                (try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"]
+                    as? String == "beta")
             // Expiry, enforced on read.
-            #expect(try await client.call("/v1/coffer/cache/entries/sessions/short", .put, token: writer, ["value": "s", "ttl": 1]).0 == .ok)
+            #expect(
+                try await client.call("/v1/coffer/cache/entries/sessions/short", .put, token: writer, ["value": "s", "ttl": 1]).0 == .ok)
             try await Task.sleep(for: .milliseconds(1100))
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/short", .get, token: reader).0 == .notFound)
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/missing", .get, token: reader).0 == .notFound)
@@ -141,19 +203,29 @@ struct PersistentCacheTests {
             // Statistics: entries, bytes, hits and misses (flushed or not), what memory holds.
             let (_, stats) = try await client.call("/v1/coffer/cache/stats/sessions", .get, token: reader)
             let data = try #require(stats["data"] as? [String: Any])
-            #expect(data["hits"] as? Int == 3 && data["misses"] as? Int == 2 && data["entries"] as? Int == 2 && data["bytes"] as? Int == 5, "\(data)")
+            #expect(
+                data["hits"] as? Int == 3 && data["misses"] as? Int == 2 && data["entries"] as? Int == 2 && data["bytes"] as? Int == 5,
+                "\(data)")
             try await server.cache.flushCounters()
-            #expect((try await client.call("/v1/coffer/cache/stats/sessions", .get, token: reader).1["data"] as? [String: Any])?["hits"] as? Int == 3)
+            #expect(
+                (try await client.call("/v1/coffer/cache/stats/sessions", .get, token: reader).1["data"] as? [String: Any])?["hits"] as? Int
+                    == 3)
             // Access tracking per entry lands in the table.
-            let hits = try await server.database.read { conn in try conn.queryScalar(Int64.self, "SELECT hits FROM cache_entries WHERE namespace = 'sessions' AND cache_key = 'u1'") }
+            let hits = try await server.database.read { conn in
+                try conn.queryScalar(Int64.self, "SELECT hits FROM cache_entries WHERE namespace = 'sessions' AND cache_key = 'u1'")
+            }
             #expect(hits == 3)
 
             // Expired rows are purged in the background (here by hand); a purge empties a namespace.
-            let purged = try await server.gate.perform(GateRequest(token: root, path: "coffer/cache/tidy", operation: .delete, requestID: "t", remoteAddress: "test"),
-                                                       status: { _ in 200 }) { grant in try await server.cache.purgeExpired(grant) }
+            let purged = try await server.gate.perform(
+                GateRequest(token: root, path: "coffer/cache/tidy", operation: .delete, requestID: "t", remoteAddress: "test"),
+                status: { _ in 200 }
+            ) { grant in try await server.cache.purgeExpired(grant) }
             #expect(purged == 1)
             #expect(try await client.call("/v1/coffer/cache/purge/sessions", token: reader).0 == .forbidden)
-            #expect((try await client.call("/v1/coffer/cache/purge/sessions", token: writer).1["data"] as? [String: Any])?["removed"] as? Int == 1)
+            #expect(
+                (try await client.call("/v1/coffer/cache/purge/sessions", token: writer).1["data"] as? [String: Any])?["removed"] as? Int
+                    == 1)
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).0 == .notFound)
             #expect(try await server.auditEntries("coffer/cache/purge/sessions").contains { $0.decision == "deny" && $0.status == 403 })
         }
@@ -161,21 +233,25 @@ struct PersistentCacheTests {
 
     /// A grant from the Gate for in-process calls.
     static func grant<R: Sendable>(_ server: CofferServer, _ root: String, _ body: (Grant) async throws -> R) async throws -> R {
-        try await server.gate.perform(GateRequest(token: root, path: "coffer/cache/test", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
-                                      status: { _ in 200 }, body)
+        try await server.gate.perform(
+            GateRequest(token: root, path: "coffer/cache/test", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+            status: { _ in 200 }, body)
     }
 
     @Test func memoryTierSingleFlightWarmingAndFallback() async throws {
         try await withUnsealedServer(.sqlite) { server, root in
             let flaky = FlakyDatabase(server.database)
             // A long staleness allowance: this part is about what stays in memory, however slowly the suite runs.
-            let cache = PersistentCache(database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024, staleness: .seconds(3600)), logger: TestDatabase.logger)
+            let cache = PersistentCache(
+                database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024, staleness: .seconds(3600)), logger: TestDatabase.logger)
             try await Self.grant(server, root) { grant in
                 // Frequently read keys survive a scan of one-off keys (plain LRU would lose them all).
                 let hot = (0..<10).map { CacheKey(namespace: "scan", key: "hot\($0)") }
                 for key in hot { _ = try await cache.put(grant, key, [UInt8](repeating: 1, count: 1000)) }
                 for _ in 0..<20 { for key in hot { _ = try await cache.get(grant, key) } }
-                for index in 0..<500 { _ = try await cache.put(grant, CacheKey(namespace: "scan", key: "cold\(index)"), [UInt8](repeating: 2, count: 1000)) }
+                for index in 0..<500 {
+                    _ = try await cache.put(grant, CacheKey(namespace: "scan", key: "cold\(index)"), [UInt8](repeating: 2, count: 1000))
+                }
                 let stillHot = try await cache.statistics(grant, namespace: "scan")
                 #expect(stillHot.evictions > 400 && stillHot.memoryBytes <= 64 * 1024)
                 let loadsBefore = cache.loads
@@ -185,9 +261,11 @@ struct PersistentCacheTests {
                 #expect(cache.loads - loadsBefore == 10 - fromMemory)
 
                 // Single flight: 50 callers missing one key at once cause one table read.
-                let fresh = PersistentCache(database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
+                let fresh = PersistentCache(
+                    database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
                 _ = try await fresh.put(grant, CacheKey(namespace: "flight", key: "k"), Array("v".utf8))
-                let other = PersistentCache(database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
+                let other = PersistentCache(
+                    database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
                 let values = try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
                     for _ in 0..<50 { group.addTask { try await other.get(grant, CacheKey(namespace: "flight", key: "k"))?.bytes } }
                     return try await group.reduce(into: [[UInt8]?]()) { $0.append($1) }
@@ -196,14 +274,16 @@ struct PersistentCacheTests {
 
                 // Warm namespaces load at start-up (a new instance's first read comes from memory).
                 _ = try await fresh.setWarm(grant, namespace: "flight", warm: true)
-                let restarted = PersistentCache(database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
+                let restarted = PersistentCache(
+                    database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
                 #expect(try await restarted.warmUp(grant) == 1)
                 #expect(try await restarted.get(grant, CacheKey(namespace: "flight", key: "k"))?.source == .memory && restarted.loads == 0)
 
                 // The database fails: reads answer from memory with a warning, writes stay in memory with one;
                 // a key memory does not hold is an error (503 over HTTP), never a silent miss. (No staleness
                 // allowance here, so every read goes to the table first.)
-                let cache = PersistentCache(database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024, staleness: .zero), logger: TestDatabase.logger)
+                let cache = PersistentCache(
+                    database: flaky, settings: CacheSettings(memoryBytes: 64 * 1024, staleness: .zero), logger: TestDatabase.logger)
                 let key = CacheKey(namespace: "scan", key: "hot0")
                 _ = try await cache.get(grant, key)
                 flaky.failing.withLock { $0 = true }
@@ -242,7 +322,9 @@ final class FlakyDatabase: Database {
         return try await base.read(body)
     }
 
-    func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ options: TransactionOptions, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws
+        -> T
+    {
         try check()
         return try await base.transaction(options, body)
     }

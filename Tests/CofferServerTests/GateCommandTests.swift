@@ -1,7 +1,7 @@
 import CofferTesting
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 
@@ -12,8 +12,9 @@ struct GateCommandTests {
     @Test func tokenPolicyAndAuditCommands() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev", "--audit-witness", "\(folder)/witness.jsonl", "--audit-log-file", "\(folder)/copy.jsonl"],
-                                                          in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(
+            ["--dev", "--audit-witness", "\(folder)/witness.jsonl", "--audit-log-file", "\(folder)/copy.jsonl"],
+            in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         let environment = ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root]
@@ -35,7 +36,8 @@ struct GateCommandTests {
         // token create for the auditor; its token is on stdout once.
         let (created, createOutput) = try await run(["token", "create", "--policy", "auditor", "--ttl", "1h", "--display-name", "security"])
         #expect(created == 0, "\(createOutput)")
-        let auditorToken = try #require(createOutput.split(separator: "\n").first { $0.hasPrefix("token ") }?.split(separator: " ").last.map(String.init))
+        let auditorToken = try #require(
+            createOutput.split(separator: "\n").first { $0.hasPrefix("token ") }?.split(separator: " ").last.map(String.init))
         let (looked, lookOutput) = try await run(["token", "lookup"], token: auditorToken)
         #expect(looked == 0 && lookOutput.contains("token-security"), "\(lookOutput)")
 
@@ -101,11 +103,15 @@ struct GateCommandTests {
     @Test func policyFmtKeepsCommentsAndIsIdempotent() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let messy = "# readers\npath   \"secret/data/app/*\"{\ncapabilities=[ \"read\",\"list\" ]   # both\n}\n\n\n\npath \"x\" {\n    capabilities = [\"deny\"]\n}\n"
+        let messy =
+            "# readers\npath   \"secret/data/app/*\"{\ncapabilities=[ \"read\",\"list\" ]   # both\n}\n\n\n\npath \"x\" {\n    capabilities = [\"deny\"]\n}\n"
         try Data(messy.utf8).write(to: URL(fileURLWithPath: "\(folder)/p.hcl"))
         let first = try CofferProcess(["policy", "fmt", "p.hcl"], in: folder)
         #expect(try await first.waitForExit() == 0)
-        #expect(first.stdout == "# readers\npath \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"] # both\n}\n\npath \"x\" {\n  capabilities = [\"deny\"]\n}\n")
+        #expect(
+            first.stdout
+                == "# readers\npath \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"] # both\n}\n\npath \"x\" {\n  capabilities = [\"deny\"]\n}\n"
+        )
         try Data(first.stdout.utf8).write(to: URL(fileURLWithPath: "\(folder)/q.hcl"))
         let second = try CofferProcess(["policy", "fmt", "q.hcl"], in: folder)
         #expect(try await second.waitForExit() == 0)

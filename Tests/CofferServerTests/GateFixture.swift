@@ -11,9 +11,11 @@ import HummingbirdTesting
 import Testing
 
 /// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate.
-func withUnsealedServer(_ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
-                        flags: ServerConfiguration.Inputs = .init(),
-                        _ body: @Sendable (CofferServer, String) async throws -> Void) async throws {
+func withUnsealedServer(
+    _ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
+    flags: ServerConfiguration.Inputs = .init(),
+    _ body: @Sendable (CofferServer, String) async throws -> Void
+) async throws {
     var flags = flags
     flags.auditWitness = auditWitness ?? flags.auditWitness
     flags.auditTimeout = auditTimeout ?? flags.auditTimeout
@@ -49,7 +51,8 @@ extension TestClientProtocol {
     /// `POST` with a JSON body and a token; returns status and parsed body (an empty object for no body).
     @discardableResult
     func call(_ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil) async throws
-        -> (HTTPResponse.Status, [String: Any]) {
+        -> (HTTPResponse.Status, [String: Any])
+    {
         var headers: HTTPFields = [:]
         if let token { headers[vaultToken] = token }
         return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in

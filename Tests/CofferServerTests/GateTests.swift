@@ -28,7 +28,7 @@ struct GateTests {
         "GET /v1/coffer/health/live", "GET /v1/coffer/health/ready",
         // Vault's CLI asks these before its real call; Vault leaves them open too. The mount preflight answers
         // only a token that may use the mount (checked by the handler).
-        "GET /v1/sys/leader", "GET /v1/sys/internal/ui/mounts/**",
+        "GET /v1/sys/leader", "GET /v1/sys/internal/ui/mounts/**"
     ]
 
     /// Walks every registered route: without a token each gated one is 403 "permission denied"; with a token
@@ -40,14 +40,18 @@ struct GateTests {
             #expect(routes.count > 30)
             let open = Set(routes.filter { $0.access == .open || $0.access == .probe }.map { "\($0.method) \($0.path)" })
             #expect(open == Self.openRoutes)
-            let defaultAllows: Set<String> = ["GET /v1/auth/token/lookup-self", "POST /v1/auth/token/lookup-self", "PUT /v1/auth/token/lookup-self",
-                                              "POST /v1/auth/token/renew-self", "PUT /v1/auth/token/renew-self",
-                                              "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self",
-                                              "POST /v1/sys/capabilities-self", "PUT /v1/sys/capabilities-self"]
+            let defaultAllows: Set<String> = [
+                "GET /v1/auth/token/lookup-self", "POST /v1/auth/token/lookup-self", "PUT /v1/auth/token/lookup-self",
+                "POST /v1/auth/token/renew-self", "PUT /v1/auth/token/renew-self",
+                "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self",
+                "POST /v1/sys/capabilities-self", "PUT /v1/sys/capabilities-self"
+            ]
             try await Application(router: gated.hummingbirdRouter).test(.router) { client in
                 for route in routes where route.access != .open && route.access != .probe {
-                    let uri = route.path.replacingOccurrences(of: ":name", with: "some-name").replacingOccurrences(of: ":mount", with: "secret")
-                        .replacingOccurrences(of: ":path", with: "some-mount").replacingOccurrences(of: "**", with: "app/db")
+                    let uri = route.path.replacingOccurrences(of: ":name", with: "some-name").replacingOccurrences(
+                        of: ":mount", with: "secret"
+                    )
+                    .replacingOccurrences(of: ":path", with: "some-mount").replacingOccurrences(of: "**", with: "app/db")
                     try await client.execute(uri: uri, method: route.method) { response in
                         #expect(response.status == .forbidden, "\(route.method) \(route.path) without a token")
                         #expect(response.headers[.contentType] == "application/json")
@@ -69,8 +73,12 @@ struct GateTests {
 
     func tokenLifecycle(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
-            try await client.call("/v1/sys/policies/acl/reader", .put, token: root,
-                                  ["policy": "path \"secret/data/app/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = [\"update\"] }"])
+            try await client.call(
+                "/v1/sys/policies/acl/reader", .put, token: root,
+                [
+                    "policy":
+                        "path \"secret/data/app/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = [\"update\"] }"
+                ])
             let parent = try await client.createToken(parent: root, ["policies": ["reader"], "ttl": "1h", "display_name": "ci"])
             let child = try await client.createToken(parent: parent.token, ["policies": ["reader"], "ttl": "2h"])
             let orphan = try await client.createToken(parent: root, ["policies": ["reader"], "no_parent": true])
@@ -135,7 +143,8 @@ struct GateTests {
                 try await Task.sleep(for: .milliseconds(5100))
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .forbidden)
                 // Malformed tokens: too long, control characters.
-                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: String(repeating: "a", count: 5000)).0 == .forbidden)
+                #expect(
+                    try await client.call("/v1/auth/token/lookup-self", .get, token: String(repeating: "a", count: 5000)).0 == .forbidden)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: "cfs.a b").0 == .forbidden)
                 // Bad parameters: 400 with the field named, nothing made.
                 let (bad, badBody) = try await client.call("/v1/auth/token/create", token: root, ["ttl": "soon"])
@@ -150,8 +159,9 @@ struct GateTests {
             let good = "path \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"]\n}\n"
             #expect(try await client.call("/v1/sys/policies/acl/app", .put, token: root, ["policy": good]).0 == .noContent)
             // A policy that does not parse: 400 with line and column, and the stored one is unchanged.
-            let (status, body) = try await client.call("/v1/sys/policies/acl/app", .put, token: root,
-                                                       ["policy": "path \"secret/*\" {\n  capabilities = [\"read\", \"fly\"]\n}"])
+            let (status, body) = try await client.call(
+                "/v1/sys/policies/acl/app", .put, token: root,
+                ["policy": "path \"secret/*\" {\n  capabilities = [\"read\", \"fly\"]\n}"])
             #expect(status == .badRequest)
             let message = try #require((body["errors"] as? [String])?.first)
             #expect(message.contains("2:") && message.contains("fly"), "\(message)")
@@ -174,10 +184,12 @@ struct GateTests {
             let (legacyStatus, legacy) = try await client.call("/v1/sys/policy/default", .get, token: root)
             #expect(legacyStatus == .ok && (legacy["rules"] as? String)?.contains("lookup-self") == true)
             // A change applies at once to live tokens.
-            try await client.call("/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"read\"] }"])
+            try await client.call(
+                "/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"read\"] }"])
             let holder = try await client.createToken(parent: root, ["policies": ["keys"]])
             #expect(try await client.call("/v1/sys/key-status", .get, token: holder.token).0 == .ok)
-            try await client.call("/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"deny\"] }"])
+            try await client.call(
+                "/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"deny\"] }"])
             #expect(try await client.call("/v1/sys/key-status", .get, token: holder.token).0 == .forbidden)
         }
     }
@@ -191,15 +203,19 @@ struct GateTests {
     @Test func ambiguousPathsAreRefused() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                for uri in ["/v1/sys/../sys/key-status", "/v1/sys/policies/acl/a%2Fb", "/v1/sys/policies/acl/a%00", "/v1/sys/policies/acl/%2e%2e",
-                            "/v1/sys/./key-status"] {
+                for uri in [
+                    "/v1/sys/../sys/key-status", "/v1/sys/policies/acl/a%2Fb", "/v1/sys/policies/acl/a%00", "/v1/sys/policies/acl/%2e%2e",
+                    "/v1/sys/./key-status"
+                ] {
                     let (status, body) = try await client.call(uri, .get, token: root)
                     #expect(status == .badRequest, "\(uri)")
                     #expect((body["errors"] as? [String])?.isEmpty == false, "\(uri)")
                 }
                 // Oversized bodies: 413 in Vault's shape.
-                try await client.execute(uri: "/v1/auth/token/create", method: .post, headers: [vaultToken: root],
-                                         body: ByteBuffer(string: String(repeating: " ", count: 2 << 20))) { response in
+                try await client.execute(
+                    uri: "/v1/auth/token/create", method: .post, headers: [vaultToken: root],
+                    body: ByteBuffer(string: String(repeating: " ", count: 2 << 20))
+                ) { response in
                     #expect(response.status == .contentTooLarge)
                 }
             }

@@ -11,7 +11,7 @@ import HummingbirdTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Health: thresholds, flap detection and availability against hand-computed cases; checks as code through
@@ -20,14 +20,20 @@ import Glibc
 struct HealthMonitorTests {
     @Test func thresholdsMoveTheState() {
         var state = (status: HealthStatus.passing, failures: 0, successes: 0)
-        func step(_ result: HealthStatus) { state = HealthMath.next(status: state.status, failures: state.failures, successes: state.successes, result: result, failAfter: 3, passAfter: 2) }
-        step(.critical); step(.critical)
+        func step(_ result: HealthStatus) {
+            state = HealthMath.next(
+                status: state.status, failures: state.failures, successes: state.successes, result: result, failAfter: 3, passAfter: 2)
+        }
+        step(.critical)
+        step(.critical)
         #expect(state.status == .passing && state.failures == 2, "two failures are not yet three")
         step(.critical)
         #expect(state.status == .critical)
         step(.passing)
         #expect(state.status == .critical, "one pass is not yet two")
-        step(.critical); step(.passing); step(.passing)
+        step(.critical)
+        step(.passing)
+        step(.passing)
         #expect(state.status == .passing && state.successes == 2)
         step(.warning)
         #expect(state.status == .warning, "a warning shows at once")
@@ -41,7 +47,8 @@ struct HealthMonitorTests {
         let oldestChange = [HealthStatus.critical] + Array(repeating: .passing, count: 20)
         #expect(abs(HealthMath.percentStateChange(oldestChange) - 4) < 1e-9, "the oldest weighs 0.8 of 20")
         // Seven changes in the newest results: 0.8 + i·0.4/19 for i = 13…19: between the thresholds (hysteresis).
-        let seven = Array(repeating: HealthStatus.passing, count: 14) + [.critical, .passing, .critical, .passing, .critical, .passing, .critical]
+        let seven =
+            Array(repeating: HealthStatus.passing, count: 14) + [.critical, .passing, .critical, .passing, .critical, .passing, .critical]
         let percent = HealthMath.percentStateChange(seven)
         #expect(percent >= 25 && percent < 50, "\(percent)")
         #expect(HealthMath.flapping(was: true, results: seven) && !HealthMath.flapping(was: false, results: seven))
@@ -57,7 +64,8 @@ struct HealthMonitorTests {
         let plain = HealthMath.availability(results: results, maintenance: [], from: t0, to: at(3600), interval: 600)
         #expect(plain.observed == 3000 && plain.down == 600 && plain.percent == 80)
         // Maintenance 600–900 (and an overlapping 700–800): 300 s less of both: 2,400 up of 2,700.
-        let maintained = HealthMath.availability(results: results, maintenance: [(at(600), at(900)), (at(700), at(800))], from: t0, to: at(3600), interval: 600)
+        let maintained = HealthMath.availability(
+            results: results, maintenance: [(at(600), at(900)), (at(700), at(800))], from: t0, to: at(3600), interval: 600)
         #expect(maintained.observed == 2700 && maintained.down == 300)
         #expect(abs((maintained.percent ?? 0) - 2400.0 / 2700 * 100) < 1e-9)
         #expect(HealthMath.availability(results: [], maintenance: [], from: t0, to: at(60), interval: 60).percent == nil)
@@ -65,9 +73,17 @@ struct HealthMonitorTests {
 
     @Test func checksFileRefusesWhatDoesNotParse() {
         #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\"}]}".utf8)) }
-        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"smoke-signal\"}]}".utf8)) }
-        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\", \"host\": \"h\", \"port\": 70000}]}".utf8)) }
-        #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"http\", \"url\": \"https://x\"}]}".utf8)) }
+        #expect(throws: SuiteError.self) {
+            try HealthChecksFile.parse(Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"smoke-signal\"}]}".utf8))
+        }
+        #expect(throws: SuiteError.self) {
+            try HealthChecksFile.parse(
+                Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\", \"host\": \"h\", \"port\": 70000}]}".utf8))
+        }
+        #expect(throws: SuiteError.self) {
+            try HealthChecksFile.parse(
+                Data("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"http\", \"url\": \"https://x\"}]}".utf8))
+        }
         #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("not json".utf8)) }
     }
 
@@ -104,25 +120,34 @@ struct HealthMonitorTests {
                 ]}
                 """
             func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, [String: Any]) {
-                try await client.execute(uri: "/v1/coffer/health/checks", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)) {
+                try await client.execute(
+                    uri: "/v1/coffer/health/checks", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)
+                ) {
                     ($0.status, (try? JSON.object($0.body)) ?? [:])
                 }
             }
             #expect(try await apply(file, token: tokens.reader.token).0 == .forbidden)
             let (applied, appliedBody) = try await apply(file, token: tokens.writer.token)
             #expect(applied == .ok && ((appliedBody["data"] as? [String: Any])?["added"] as? [String])?.count == 3, "\(appliedBody)")
-            #expect(((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true, "applying again changes nothing")
-            let (bad, badBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
+            #expect(
+                ((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true,
+                "applying again changes nothing")
+            let (bad, badBody) = try await apply(
+                "{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
             #expect(bad == .badRequest && "\(badBody)".contains("host and port"), "\(badBody)")
             // A command check may run only the operator's programs (health_command_dir, /bin here).
-            let (outside, outsideBody) = try await apply("{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"command\", \"command\": [\"/tmp/anything\"]}]}",
-                                                         token: tokens.writer.token)
+            let (outside, outsideBody) = try await apply(
+                "{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"command\", \"command\": [\"/tmp/anything\"]}]}",
+                token: tokens.writer.token)
             #expect(outside == .badRequest && "\(outsideBody)".contains("health_command_dir"), "\(outsideBody)")
 
             // Run every check twice, as the runner does (real probes), through the Gate.
             for _ in 0..<2 {
-                try await server.gate.perform(GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
-                                              status: { _ in 200 }) { grant in
+                try await server.gate.perform(
+                    GateRequest(
+                        token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+                    status: { _ in 200 }
+                ) { grant in
                     var results: [(HealthCheckDefinition, ProbeResult)] = []
                     for check in try await server.healthMonitor.checks(grant) { results.append((check, await Probes.run(check))) }
                     try await server.healthMonitor.record(grant, results, instance: "test")
@@ -130,30 +155,54 @@ struct HealthMonitorTests {
             }
             let (_, detail) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
             let data = try #require(detail["data"] as? [String: Any])
-            let checks = Dictionary(uniqueKeysWithValues: ((data["checks"] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0) })
-            #expect(checks["api-port"]?["status"] as? String == "passing" && checks["api-port"]?["uptime_24h"] as? Double == 100, "\(checks)")
-            #expect(checks["cache-port"]?["status"] as? String == "critical", "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
-            #expect(checks["disk"]?["status"] as? String == "warning" && (checks["disk"]?["details"] as? String)?.contains("91% used") == true)
+            let checks = Dictionary(
+                uniqueKeysWithValues: ((data["checks"] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0) })
+            #expect(
+                checks["api-port"]?["status"] as? String == "passing" && checks["api-port"]?["uptime_24h"] as? Double == 100, "\(checks)")
+            #expect(
+                checks["cache-port"]?["status"] as? String == "critical",
+                "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
+            #expect(
+                checks["disk"]?["status"] as? String == "warning" && (checks["disk"]?["details"] as? String)?.contains("91% used") == true)
             #expect(data["status"] as? String == "critical" && (data["components"] as? [String: String])?["host"] == "warning")
 
             // A maintenance window on the cache: its check reads maintenance and the overall status leaves it out.
-            #expect(try await client.call("/v1/coffer/health/maintenance", token: tokens.reader.token, ["component": "cache", "to": Date().timeIntervalSince1970 + 3600]).0 == .forbidden)
-            #expect(try await client.call("/v1/coffer/health/maintenance", token: tokens.writer.token, ["component": "cache", "to": Date().timeIntervalSince1970 + 3600, "reason": "upgrade"]).0 == .noContent)
-            try await server.gate.perform(GateRequest(token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
-                                          status: { _ in 200 }) { grant in
+            #expect(
+                try await client.call(
+                    "/v1/coffer/health/maintenance", token: tokens.reader.token,
+                    ["component": "cache", "to": Date().timeIntervalSince1970 + 3600]
+                ).0 == .forbidden)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/health/maintenance", token: tokens.writer.token,
+                    ["component": "cache", "to": Date().timeIntervalSince1970 + 3600, "reason": "upgrade"]
+                ).0 == .noContent)
+            try await server.gate.perform(
+                GateRequest(
+                    token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+                status: { _ in 200 }
+            ) { grant in
                 let checks = try await server.healthMonitor.checks(grant).filter { $0.name == "cache-port" }
-                try await server.healthMonitor.record(grant, checks.map { ($0, ProbeResult(result: .critical, latencyMs: 1, details: "refused")) }, instance: "test")
+                try await server.healthMonitor.record(
+                    grant, checks.map { ($0, ProbeResult(result: .critical, latencyMs: 1, details: "refused")) }, instance: "test")
             }
             let (_, during) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
             let duringData = try #require(during["data"] as? [String: Any])
-            #expect((duringData["components"] as? [String: String])?["cache"] == "maintenance" && duringData["status"] as? String == "warning", "\(duringData)")
+            #expect(
+                (duringData["components"] as? [String: String])?["cache"] == "maintenance" && duringData["status"] as? String == "warning",
+                "\(duringData)")
             let (_, results) = try await client.call("/v1/coffer/health/checks/cache-port/results", .get, token: tokens.reader.token)
             #expect(((results["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["status"] as? String == "maintenance")
 
             // The dashboard's health overview view, per component.
             let (_, overview) = try await client.call("/v1/coffer/health/report", .get, token: tokens.reader.token)
-            let components = Dictionary(uniqueKeysWithValues: (((overview["data"] as? [String: Any])?["components"] as? [[String: Any]]) ?? []).map { ($0["component"] as? String ?? "", $0) })
-            #expect(components["cache"]?["maintenance"] as? Int == 1 && components["host"]?["warning"] as? Int == 1 && components["api"]?["critical"] as? Int == 0, "\(components)")
+            let components = Dictionary(
+                uniqueKeysWithValues: (((overview["data"] as? [String: Any])?["components"] as? [[String: Any]]) ?? []).map {
+                    ($0["component"] as? String ?? "", $0)
+                })
+            #expect(
+                components["cache"]?["maintenance"] as? Int == 1 && components["host"]?["warning"] as? Int == 1
+                    && components["api"]?["critical"] as? Int == 0, "\(components)")
 
             // Probes for orchestrators: no token, no audit entry.
             #expect(try await client.call("/v1/coffer/health/live", .get, token: nil).0 == .ok)

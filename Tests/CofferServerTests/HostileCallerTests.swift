@@ -23,10 +23,11 @@ struct HostileCallerTests {
     static let attacks = [
         "/v1/secret/data/app/%70rod-db", "/v1/secret/data/app/prod-d%62", "/v1/secret/data/app/prod%2Ddb", "/v1/secret/%64ata/app/prod-db",
         "/v1/secret/data/app/%2570rod-db", "/v1/secret/data/app%2Fprod-db", "/v1/secret/data/app%2fprod-db", "/v1/secret/data/app//prod-db",
-        "/v1/secret/data/app/./prod-db", "/v1/secret/data/app/x/../prod-db", "/v1/secret/data/app/x/%2E%2E/prod-db", "/v1/secret/data/app/prod-db/",
+        "/v1/secret/data/app/./prod-db", "/v1/secret/data/app/x/../prod-db", "/v1/secret/data/app/x/%2E%2E/prod-db",
+        "/v1/secret/data/app/prod-db/",
         "/v1/secret/data/app/prod-db%00", "/v1/secret/data/app/prod-db%0D%0AX-Injected:%201", "/v1/secret/data/app/prod%5Cdb",
         "/v1//secret/data/app/prod-db", "/v1/secret/data/app/PROD-DB", "/v1/secret/data/app/Prod-db", "/v1/secret/data/app/cafe%CC%81",
-        "/v1/secret/data/app/caf%C3%A9", "/v1/secret/data/app/prod-db%3F", "/v1/secret/data/app/prod-db%23x",
+        "/v1/secret/data/app/caf%C3%A9", "/v1/secret/data/app/prod-db%3F", "/v1/secret/data/app/prod-db%23x"
     ]
 
     @Test(arguments: TestBackend.allCases)
@@ -36,8 +37,9 @@ struct HostileCallerTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(try await client.call("/v1/sys/policies/acl/app", .put, token: root, ["policy": Self.policy]).0 == .noContent)
                 for name in ["prod-db", "caf\u{E9}"] {
-                    let (status, _) = try await client.call("/v1/secret/data/app/" + Self.percentEncoded(name), .post, token: root,
-                                                            ["data": ["password": "the-real-one"]])
+                    let (status, _) = try await client.call(
+                        "/v1/secret/data/app/" + Self.percentEncoded(name), .post, token: root,
+                        ["data": ["password": "the-real-one"]])
                     #expect(status == .ok)
                 }
                 #expect(try await client.call("/v1/coffer/cache/entries/ns/secret", .put, token: root, ["value": "cached-secret"]).0 == .ok)
@@ -51,7 +53,9 @@ struct HostileCallerTests {
                     let (write, _) = try await client.call(uri, .post, token: attacker, ["data": ["password": "overwritten"]])
                     #expect(write.code < 500, "POST \(uri)")
                 }
-                for uri in ["/v1/coffer/cache/entries/ns/%73ecret", "/v1/coffer/cache/entries/ns/secre%74", "/v1/coffer/cache/entries/ns/%2573ecret"] {
+                for uri in [
+                    "/v1/coffer/cache/entries/ns/%73ecret", "/v1/coffer/cache/entries/ns/secre%74", "/v1/coffer/cache/entries/ns/%2573ecret"
+                ] {
                     let (status, body) = try await client.call(uri, .get, token: attacker)
                     #expect(status == .forbidden || status == .badRequest, "GET \(uri)")
                     #expect(!"\(body)".contains("cached-secret"))
@@ -66,7 +70,8 @@ struct HostileCallerTests {
                 }
             }
             // The trail names the canonical path: the encoded attempts on prod-db are recorded as prod-db, denied.
-            let rows = try await server.database.query("SELECT path, decision FROM audit_log WHERE kind = 'request' AND path = 'secret/data/app/prod-db'")
+            let rows = try await server.database.query(
+                "SELECT path, decision FROM audit_log WHERE kind = 'request' AND path = 'secret/data/app/prod-db'")
             let decisions = try rows.map { try $0.decode(String.self, at: 1) }
             #expect(decisions.filter { $0 == "deny" }.count >= 8)
             let encoded = try await server.database.query("SELECT path FROM audit_log WHERE path LIKE '%\\%%' ESCAPE '\\'")
@@ -87,27 +92,34 @@ struct HostileCallerTests {
     }
 
     static let families: [Family] = [
-        Family(name: "kv metadata", allowed: "secret/metadata/app/*", denied: "secret/metadata/app/payroll",
-               setup: [("/v1/secret/data/app/payroll", .post, ["data": ["password": "the-real-one"]])],
-               write: (.post, ["max_versions": 1, "custom_metadata": ["owner": "attacker"]])),
-        Family(name: "policies", allowed: "sys/policies/acl/*", denied: "sys/policies/acl/payroll",
-               setup: [("/v1/sys/policies/acl/payroll", .put, ["policy": #"path "secret/data/payroll" { capabilities = ["read"] }"#])],
-               write: (.put, ["policy": #"path "*" { capabilities = ["sudo", "read", "update", "create", "delete", "list"] }"#])),
-        Family(name: "approle roles", allowed: "auth/approle/role/*", denied: "auth/approle/role/payroll",
-               setup: [("/v1/auth/approle/role/payroll", .post, ["token_policies": ["default"]])],
-               write: (.post, ["token_policies": ["admin"], "secret_id_num_uses": 0])),
-        Family(name: "feature sets", allowed: "coffer/features/sets/*", denied: "coffer/features/sets/payroll",
-               setup: [("/v1/coffer/features/sets/payroll", .put, ["description": "the-real-one"])],
-               write: (.put, ["description": "overwritten"])),
-        Family(name: "metric retention", allowed: "coffer/metrics/retention/*", denied: "coffer/metrics/retention/payroll_total",
-               setup: [("/v1/coffer/metrics/retention/payroll_total", .put, ["raw": "1h"])],
-               write: (.put, ["raw": "1s"])),
-        Family(name: "cache entries", allowed: "coffer/cache/entries/hr/*", denied: "coffer/cache/entries/hr/payroll",
-               setup: [("/v1/coffer/cache/entries/hr/payroll", .put, ["value": "the-real-one"])],
-               write: (.put, ["value": "overwritten"])),
-        Family(name: "mounts", allowed: "sys/mounts/*", denied: "sys/mounts/payroll",
-               setup: [("/v1/sys/mounts/payroll", .post, ["type": "kv", "options": ["version": "2"], "description": "the-real-one"])],
-               write: (.delete, [:])),
+        Family(
+            name: "kv metadata", allowed: "secret/metadata/app/*", denied: "secret/metadata/app/payroll",
+            setup: [("/v1/secret/data/app/payroll", .post, ["data": ["password": "the-real-one"]])],
+            write: (.post, ["max_versions": 1, "custom_metadata": ["owner": "attacker"]])),
+        Family(
+            name: "policies", allowed: "sys/policies/acl/*", denied: "sys/policies/acl/payroll",
+            setup: [("/v1/sys/policies/acl/payroll", .put, ["policy": #"path "secret/data/payroll" { capabilities = ["read"] }"#])],
+            write: (.put, ["policy": #"path "*" { capabilities = ["sudo", "read", "update", "create", "delete", "list"] }"#])),
+        Family(
+            name: "approle roles", allowed: "auth/approle/role/*", denied: "auth/approle/role/payroll",
+            setup: [("/v1/auth/approle/role/payroll", .post, ["token_policies": ["default"]])],
+            write: (.post, ["token_policies": ["admin"], "secret_id_num_uses": 0])),
+        Family(
+            name: "feature sets", allowed: "coffer/features/sets/*", denied: "coffer/features/sets/payroll",
+            setup: [("/v1/coffer/features/sets/payroll", .put, ["description": "the-real-one"])],
+            write: (.put, ["description": "overwritten"])),
+        Family(
+            name: "metric retention", allowed: "coffer/metrics/retention/*", denied: "coffer/metrics/retention/payroll_total",
+            setup: [("/v1/coffer/metrics/retention/payroll_total", .put, ["raw": "1h"])],
+            write: (.put, ["raw": "1s"])),
+        Family(
+            name: "cache entries", allowed: "coffer/cache/entries/hr/*", denied: "coffer/cache/entries/hr/payroll",
+            setup: [("/v1/coffer/cache/entries/hr/payroll", .put, ["value": "the-real-one"])],
+            write: (.put, ["value": "overwritten"])),
+        Family(
+            name: "mounts", allowed: "sys/mounts/*", denied: "sys/mounts/payroll",
+            setup: [("/v1/sys/mounts/payroll", .post, ["type": "kv", "options": ["version": "2"], "description": "the-real-one"])],
+            write: (.delete, [:]))
     ]
 
     /// The spellings of `path`'s last segment an attacker tries (the router decodes once and refuses what is
@@ -116,9 +128,11 @@ struct HostileCallerTests {
         let slash = path.lastIndex(of: "/")!
         let folder = String(path[..<slash]), name = String(path[path.index(after: slash)...])
         let first = name.unicodeScalars.first!.value, rest = String(name.dropFirst())
-        return [String(format: "%%%02X", first) + rest, String(format: "%%%02x", first) + rest, String(format: "%%25%02X", first) + rest,
-                name + "/", "./" + name, "x/../" + name, "x/%2E%2E/" + name, "/" + name, name + "%00", name.uppercased(), "%2F" + name]
-            .map { "/v1/" + folder + "/" + $0 }
+        return [
+            String(format: "%%%02X", first) + rest, String(format: "%%%02x", first) + rest, String(format: "%%25%02X", first) + rest,
+            name + "/", "./" + name, "x/../" + name, "x/%2E%2E/" + name, "/" + name, name + "%00", name.uppercased(), "%2F" + name
+        ]
+        .map { "/v1/" + folder + "/" + $0 }
     }
 
     /// Every family's deny rule holds against every spelling, for reads and writes, and the object is as root left it.
@@ -140,13 +154,16 @@ struct HostileCallerTests {
                 let attacker = try await client.createToken(parent: root, ["policies": ["families"]]).token
                 for family in Self.families {
                     let (_, before) = try await client.call("/v1/" + family.denied, .get, token: root)
-                    #expect(try await client.call("/v1/" + family.denied, .get, token: attacker).0 == .forbidden, "\(family): the rule itself")
+                    #expect(
+                        try await client.call("/v1/" + family.denied, .get, token: attacker).0 == .forbidden, "\(family): the rule itself")
                     for uri in Self.spellings(family.denied) {
                         let (read, readBody) = try await client.call(uri, .get, token: attacker)
                         #expect(read.code < 500, "\(family) GET \(uri)")
                         if read == .ok {
                             // Only a different object may answer (another name, such as the upper-case one).
-                            #expect(!"\(readBody)".contains("payroll\"") && !"\(readBody)".contains("the-real-one"), "\(family) GET \(uri): \(readBody)")
+                            #expect(
+                                !"\(readBody)".contains("payroll\"") && !"\(readBody)".contains("the-real-one"),
+                                "\(family) GET \(uri): \(readBody)")
                         }
                         let (write, _) = try await client.call(uri, family.write.0, token: attacker, family.write.1)
                         #expect(write.code < 500, "\(family) \(family.write.0) \(uri)")
@@ -158,7 +175,8 @@ struct HostileCallerTests {
                         data["source"] = nil
                         return data
                     }
-                    #expect(try Self.canonicalJSON(stored(after)) == Self.canonicalJSON(stored(before)), "\(family): the denied object changed")
+                    #expect(
+                        try Self.canonicalJSON(stored(after)) == Self.canonicalJSON(stored(before)), "\(family): the denied object changed")
                 }
             }
         }
@@ -181,7 +199,8 @@ struct HostileCallerTests {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend, auditTimeout: "20000") { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                try await client.call("/v1/sys/policies/acl/race", .put, token: root, ["policy": #"path "secret/data/race" { capabilities = ["read"] }"#])
+                try await client.call(
+                    "/v1/sys/policies/acl/race", .put, token: root, ["policy": #"path "secret/data/race" { capabilities = ["read"] }"#])
                 try await client.call("/v1/secret/data/race", .post, token: root, ["data": ["k": "v"]])
                 for round in 0..<20 {
                     let token = try await client.createToken(parent: root, ["policies": ["race"], "num_uses": 1]).token
@@ -212,20 +231,29 @@ struct HostileCallerTests {
             for round in 0..<20 {
                 let name = "race-\(round)"
                 let (roleID, secretID) = try await server.gate.perform(
-                    GateRequest(token: root, path: try CanonicalPath(validating: "auth/approle/role/\(name)"), operation: .write,
-                                requestID: UUID().uuidString, remoteAddress: "test"), status: { _ in 200 }) { grant in
+                    GateRequest(
+                        token: root, path: try CanonicalPath(validating: "auth/approle/role/\(name)"), operation: .write,
+                        requestID: UUID().uuidString, remoteAddress: "test"), status: { _ in 200 }
+                ) { grant in
                     let role = AppRoleRole(name: name, policies: ["default"], secretIDNumUses: 1)
                     try await appRole.write(grant, mount: "approle", role)
-                    return (role.roleID, try await appRole.generateSecretID(grant, mount: "approle", role: name, metadata: nil, cidrList: [], ttl: nil, numUses: nil).secretID)
+                    return (
+                        role.roleID,
+                        try await appRole.generateSecretID(
+                            grant, mount: "approle", role: name, metadata: nil, cidrList: [], ttl: nil, numUses: nil
+                        ).secretID
+                    )
                 }
                 let issued = try await withThrowingTaskGroup(of: Bool.self) { group in
                     for attempt in 0..<32 {
                         group.addTask {
-                            let login = GateRequest(token: nil, path: "auth/approle/login", operation: .update, access: .open,
-                                                    requestID: UUID().uuidString, remoteAddress: "10.\(round).0.\(attempt)")
-                            return (try? await server.gate.perform(login, status: { _ in 200 }) { grant in
-                                try await appRole.login(grant, mount: "approle", roleID: roleID, secretID: secretID)
-                            }) != nil
+                            let login = GateRequest(
+                                token: nil, path: "auth/approle/login", operation: .update, access: .open,
+                                requestID: UUID().uuidString, remoteAddress: "10.\(round).0.\(attempt)")
+                            return
+                                (try? await server.gate.perform(login, status: { _ in 200 }) { grant in
+                                    try await appRole.login(grant, mount: "approle", roleID: roleID, secretID: secretID)
+                                }) != nil
                         }
                     }
                     return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -239,7 +267,8 @@ struct HostileCallerTests {
     @Test func approleRefusesRoot() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                let (status, body) = try await client.call("/v1/auth/approle/role/escalate", .post, token: root, ["token_policies": ["root"]])
+                let (status, body) = try await client.call(
+                    "/v1/auth/approle/role/escalate", .post, token: root, ["token_policies": ["root"]])
                 #expect(status == .badRequest, "\(body)")
                 #expect(try await client.call("/v1/auth/approle/role/escalate", .get, token: root).0 == .notFound)
             }
@@ -250,18 +279,30 @@ struct HostileCallerTests {
     @Test func createDoesNotOverwrite() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                try await client.call("/v1/sys/policies/acl/creator", .put, token: root, ["policy": """
-                    path "sys/policies/acl/*" { capabilities = ["create"] }
-                    path "auth/approle/role/*" { capabilities = ["create"] }
-                    """])
-                try await client.call("/v1/sys/policies/acl/existing", .put, token: root, ["policy": #"path "secret/data/x" { capabilities = ["read"] }"#])
+                try await client.call(
+                    "/v1/sys/policies/acl/creator", .put, token: root,
+                    [
+                        "policy": """
+                        path "sys/policies/acl/*" { capabilities = ["create"] }
+                        path "auth/approle/role/*" { capabilities = ["create"] }
+                        """
+                    ])
+                try await client.call(
+                    "/v1/sys/policies/acl/existing", .put, token: root, ["policy": #"path "secret/data/x" { capabilities = ["read"] }"#])
                 try await client.call("/v1/auth/approle/role/existing", .post, token: root, ["token_policies": ["default"]])
                 let creator = try await client.createToken(parent: root, ["policies": ["creator"]]).token
                 let widened = #"path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }"#
                 #expect(try await client.call("/v1/sys/policies/acl/existing", .put, token: creator, ["policy": widened]).0 == .forbidden)
-                #expect(try await client.call("/v1/sys/policies/acl/brand-new", .put, token: creator, ["policy": #"path "a" { capabilities = ["read"] }"#]).0 == .noContent)
-                #expect(try await client.call("/v1/auth/approle/role/existing", .post, token: creator, ["token_policies": ["admin"]]).0 == .forbidden)
-                #expect(try await client.call("/v1/auth/approle/role/fresh", .post, token: creator, ["token_policies": ["default"]]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/brand-new", .put, token: creator, ["policy": #"path "a" { capabilities = ["read"] }"#]
+                    ).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/auth/approle/role/existing", .post, token: creator, ["token_policies": ["admin"]]).0
+                        == .forbidden)
+                #expect(
+                    try await client.call("/v1/auth/approle/role/fresh", .post, token: creator, ["token_policies": ["default"]]).0
+                        == .noContent)
                 let (_, stored) = try await client.call("/v1/sys/policies/acl/existing", .get, token: root)
                 #expect((stored["data"] as? [String: Any])?["policy"] as? String == #"path "secret/data/x" { capabilities = ["read"] }"#)
             }
@@ -272,14 +313,22 @@ struct HostileCallerTests {
     @Test func rotationSettingsNamingAConnectionArePrivileged() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                try await client.call("/v1/sys/policies/acl/kv-writer", .put, token: root, ["policy": """
-                    path "secret/data/app/*" { capabilities = ["create", "read", "update"] }
-                    path "secret/metadata/app/*" { capabilities = ["create", "read", "update"] }
-                    """])
-                try await client.call("/v1/sys/policies/acl/db-operator", .put, token: root, ["policy": """
-                    path "secret/metadata/app/*" { capabilities = ["create", "read", "update"] }
-                    path "database/config/main" { capabilities = ["update"] }
-                    """])
+                try await client.call(
+                    "/v1/sys/policies/acl/kv-writer", .put, token: root,
+                    [
+                        "policy": """
+                        path "secret/data/app/*" { capabilities = ["create", "read", "update"] }
+                        path "secret/metadata/app/*" { capabilities = ["create", "read", "update"] }
+                        """
+                    ])
+                try await client.call(
+                    "/v1/sys/policies/acl/db-operator", .put, token: root,
+                    [
+                        "policy": """
+                        path "secret/metadata/app/*" { capabilities = ["create", "read", "update"] }
+                        path "database/config/main" { capabilities = ["update"] }
+                        """
+                    ])
                 let writer = try await client.createToken(parent: root, ["policies": ["kv-writer"]]).token
                 let operator_ = try await client.createToken(parent: root, ["policies": ["db-operator"]]).token
                 try await client.call("/v1/secret/data/app/db", .post, token: root, ["data": ["username": "app"]])

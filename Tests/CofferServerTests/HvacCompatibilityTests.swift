@@ -9,8 +9,10 @@ import Testing
 /// the same calls against `bao server -dev` and Coffer (differential.py, Docs/COMPATIBILITY.md).
 @Suite(.enabled(if: TestPython.available, "set COFFER_TEST_PYTHON to a python with hvac to check Vault-client compatibility"))
 struct HvacCompatibilityTests {
-    @Test(arguments: [("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged"),
-                      ("bao_cli.py", "the bao command line works unchanged"), ("differential.py", "no unexplained difference")])
+    @Test(arguments: [
+        ("hvac_gate.py", "work unchanged"), ("hvac_kv.py", "kv v2 and wrapping work unchanged"),
+        ("bao_cli.py", "the bao command line works unchanged"), ("differential.py", "no unexplained difference")
+    ])
     func hvacWorksUnchanged(script name: String, success: String) async throws {
         // The differential suite compares the database engine, and the CLI test runs `bao lease`, when they have a
         // PostgreSQL (always under CI).
@@ -21,22 +23,28 @@ struct HvacCompatibilityTests {
 
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run the database engine against PostgreSQL"))
     func hvacDatabaseEngine() async throws {
-        try await run("hvac_database.py", success: "database engine and leases work unchanged",
-                      extra: ["COFFER_TEST_POSTGRES_URL": try #require(TestDatabase.postgresURL)])
+        try await run(
+            "hvac_database.py", success: "database engine and leases work unchanged",
+            extra: ["COFFER_TEST_POSTGRES_URL": try #require(TestDatabase.postgresURL)])
     }
 
     private func run(_ name: String, success: String, extra: [String: String]) async throws {
         let python = try #require(TestPython.path, "CI=true but COFFER_TEST_PYTHON is not set: the hvac checks cannot be skipped")
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(
+            ["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
-        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Hvac/\(name)").path
-        let (status, text) = try ExternalCommand.run(python, [script], environment: [
-            "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin",
-            "COFFER_BIN": CofferProcess.binary].merging(extra) { $1 })
+        let (status, text) = try ExternalCommand.run(
+            python, [script],
+            environment: [
+                "COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_ROOT_TOKEN": root, "PATH": "/usr/bin:/bin",
+                "COFFER_BIN": CofferProcess.binary
+            ].merging(extra) { $1 })
         #expect(status == 0, "hvac script failed:\n\(text)")
         #expect(text.contains(success))
         serve.terminate()

@@ -7,7 +7,8 @@ struct KVCommandTests {
     @Test func kvCommandsAndImportEnv() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
+        let (serve, port) = try await CofferProcess.serve(
+            ["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String], stdin: Data? = nil, extra: [String: String] = [:]) async throws -> (Int32, String) {
@@ -17,7 +18,8 @@ struct KVCommandTests {
 
         // put (one value from stdin, one from a file), get a field, patch, versions.
         try "file-secret\n".write(toFile: "\(folder)/cert.txt", atomically: true, encoding: .utf8)
-        let (put, putOutput) = try await run(["kv", "put", "app/db", "user=app", "password=-", "cert=@cert.txt"], stdin: Data("stdin-secret\n".utf8))
+        let (put, putOutput) = try await run(
+            ["kv", "put", "app/db", "user=app", "password=-", "cert=@cert.txt"], stdin: Data("stdin-secret\n".utf8))
         #expect(put == 0 && putOutput.contains("version            1"), "\(putOutput)")
         #expect(try await run(["kv", "get", "-field=password", "app/db"]) == (0, "stdin-secret\n"))
         #expect(try await run(["kv", "get", "-field", "cert", "app/db"]) == (0, "file-secret\n\n"))
@@ -32,9 +34,14 @@ struct KVCommandTests {
 
         // list, metadata, delete / undelete / destroy.
         #expect(try await run(["kv", "list", "app/"]).1.contains("db"))
-        #expect(try await run(["kv", "metadata", "put", "-max-versions=3", "-custom-metadata", "owner=ops", "--rotation-interval", "24h", "app/db"]).0 == 0)
+        #expect(
+            try await run([
+                "kv", "metadata", "put", "-max-versions=3", "-custom-metadata", "owner=ops", "--rotation-interval", "24h", "app/db"
+            ]).0 == 0)
         let (_, metadata) = try await run(["kv", "metadata", "get", "app/db"])
-        #expect(metadata.contains("max_versions            3") && metadata.contains(#"{"owner":"ops"}"#) && metadata.contains("24h0m0s"), "\(metadata)")
+        #expect(
+            metadata.contains("max_versions            3") && metadata.contains(#"{"owner":"ops"}"#) && metadata.contains("24h0m0s"),
+            "\(metadata)")
         #expect(try await run(["kv", "delete", "app/db"]).0 == 0)
         #expect(try await run(["kv", "get", "app/db"]).0 != 0)
         #expect(try await run(["kv", "undelete", "-versions=2", "app/db"]).0 == 0)
@@ -63,13 +70,17 @@ struct KVCommandTests {
         let (_, envJSON) = try await run(["kv", "get", "-format=json", "app/env"])
         let envAnswer = try #require(try JSONSerialization.jsonObject(with: Data(envJSON.utf8)) as? [String: Any])
         let envData = try #require((envAnswer["data"] as? [String: Any])?["data"] as? [String: String])
-        #expect(envData == ["APP_DB_URL": "postgres://u:p@db/app\nsecond", "APP_TOKEN": "tok-123", "APP_LITERAL": "single $quoted",
-                            "APP_MULTI": "line one\nline two"])
+        #expect(
+            envData == [
+                "APP_DB_URL": "postgres://u:p@db/app\nsecond", "APP_TOKEN": "tok-123", "APP_LITERAL": "single $quoted",
+                "APP_MULTI": "line one\nline two"
+            ])
         #expect(((envAnswer["data"] as? [String: Any])?["metadata"] as? [String: Any])?["version"] as? Int == 1, "no second version")
 
         // import-env from this process's environment, with the prefix stripped.
-        let (fromEnv, fromEnvOutput) = try await run(["kv", "import-env", "svc", "--prefix", "SVC_", "--strip-prefix"],
-                                                     extra: ["SVC_API_KEY": "k-1", "SVC_REGION": "eu"])
+        let (fromEnv, fromEnvOutput) = try await run(
+            ["kv", "import-env", "svc", "--prefix", "SVC_", "--strip-prefix"],
+            extra: ["SVC_API_KEY": "k-1", "SVC_REGION": "eu"])
         #expect(fromEnv == 0, "\(fromEnvOutput)")
         #expect(try await run(["kv", "get", "-field=API_KEY", "svc"]) == (0, "k-1\n"))
         let (none, noneOutput) = try await run(["kv", "import-env", "nothing", "--prefix", "NOPE_"])

@@ -24,7 +24,9 @@ struct KVVersion1Tests {
 
                 // Names that are version 2's kinds are plain secrets here.
                 for name in ["app/db", "data/x", "metadata/y", "config", "delete/z"] {
-                    #expect(try await client.call("/v1/kv1/\(name)", .put, token: root, ["password": "v1-\(name)", "n": 1]).0 == .noContent, "\(name)")
+                    #expect(
+                        try await client.call("/v1/kv1/\(name)", .put, token: root, ["password": "v1-\(name)", "n": 1]).0 == .noContent,
+                        "\(name)")
                 }
                 for name in ["app/db", "data/x", "metadata/y", "config", "delete/z"] {
                     let (status, body) = try await client.call("/v1/kv1/\(name)", .get, token: root)
@@ -37,7 +39,9 @@ struct KVVersion1Tests {
                 #expect((second["data"] as? [String: Any])?["password"] as? String == "second" && second["lease_duration"] as? Int == 1800)
 
                 let (listed, keys) = try await client.call("/v1/kv1/", Self.list, token: root)
-                #expect(listed == .ok && (keys["data"] as? [String: Any])?["keys"] as? [String] == ["app/", "config", "data/", "delete/", "metadata/"])
+                #expect(
+                    listed == .ok
+                        && (keys["data"] as? [String: Any])?["keys"] as? [String] == ["app/", "config", "data/", "delete/", "metadata/"])
                 let (_, sub) = try await client.call("/v1/kv1/app?list=true", .get, token: root)
                 #expect((sub["data"] as? [String: Any])?["keys"] as? [String] == ["db"])
                 #expect(try await client.call("/v1/kv1/nothing/", Self.list, token: root).0 == .notFound)
@@ -53,7 +57,8 @@ struct KVVersion1Tests {
 
                 // A version 1 path on a version 2 engine: Vault's 404 with its warning.
                 let (versioned, warning) = try await client.call("/v1/secret/app/db", .get, token: root)
-                #expect(versioned == .notFound && "\(warning["warnings"] ?? "")".contains("Invalid path for a versioned K/V secrets engine"))
+                #expect(
+                    versioned == .notFound && "\(warning["warnings"] ?? "")".contains("Invalid path for a versioned K/V secrets engine"))
 
                 // The upgrade: every value becomes its secret's current version; there is no way back.
                 let (tuned, tuneAnswer) = try await client.call("/v1/sys/mounts/kv1/tune", token: root, ["options": ["version": 2]])
@@ -70,7 +75,8 @@ struct KVVersion1Tests {
 
                 let (other, otherBody) = try await client.call("/v1/sys/mounts/pki", token: root, ["type": "pki"])
                 #expect(other == .badRequest && "\(otherBody)".contains("Coffer offers the KV secrets engine"), "\(otherBody)")
-                #expect(try await client.call("/v1/sys/mounts/kv3", token: root, ["type": "kv", "options": ["version": "3"]]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/mounts/kv3", token: root, ["type": "kv", "options": ["version": "3"]]).0 == .badRequest)
             }
             #expect(try await server.verifyTrail().isIntact)
         }
@@ -81,7 +87,8 @@ struct KVVersion1Tests {
     @Test func policiesHoldOnVersion1Paths() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                #expect(try await client.call("/v1/sys/mounts/kv1", token: root, ["type": "kv", "options": ["version": "1"]]).0 == .noContent)
+                #expect(
+                    try await client.call("/v1/sys/mounts/kv1", token: root, ["type": "kv", "options": ["version": "1"]]).0 == .noContent)
                 let policy = """
                     path "kv1/app/*" { capabilities = ["create", "read"] }
                     path "kv1/data/*" { capabilities = ["deny"] }
@@ -99,7 +106,8 @@ struct KVVersion1Tests {
                 #expect(try await client.call("/v1/kv1/data/x", .put, token: app, ["k": "mine"]).0 == .forbidden)
                 #expect(try await client.call("/v1/kv1/", Self.list, token: app).0 == .ok)
                 #expect(try await client.call("/v1/kv1/app/", Self.list, token: app).0 == .forbidden)
-                #expect((try await client.call("/v1/kv1/data/x", .get, token: root).1["data"] as? [String: Any])?["k"] as? String == "root's")
+                #expect(
+                    (try await client.call("/v1/kv1/data/x", .get, token: root).1["data"] as? [String: Any])?["k"] as? String == "root's")
             }
         }
     }
@@ -110,11 +118,14 @@ struct KVVersion1Tests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 let (mounted, _) = try await client.call("/v1/sys/mounts/kv1", token: root, ["type": "kv-v1"])
                 #expect(mounted == .noContent)
-                let segment = Gen.element(of: ["data", "metadata", "config", "subkeys", "destroy", "a", "b.c", "x-y", "é", "日本", "_", "a b"])
-                    .array(of: 1...4).map { $0.compactMap { $0 }.joined(separator: "/") }
+                let segment = Gen.element(of: ["data", "metadata", "config", "subkeys", "destroy", "a", "b.c", "x-y", "é", "日本", "_", "a b"]
+                )
+                .array(of: 1...4).map { $0.compactMap { $0 }.joined(separator: "/") }
                 await propertyCheck(count: 60, input: segment, Gen<Int>.int(in: 0...1_000_000)) { name, value in
                     do {
-                        let encoded = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "%"))) ?? name
+                        let encoded =
+                            name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "%")))
+                            ?? name
                         let (written, answer) = try await client.call("/v1/kv1/\(encoded)", .put, token: root, ["value": value])
                         #expect(written == .noContent, "\(name): \(answer)")
                         let (status, body) = try await client.call("/v1/kv1/\(encoded)", .get, token: root)

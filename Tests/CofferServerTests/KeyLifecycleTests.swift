@@ -23,8 +23,9 @@ struct KeyLifecycleTests {
             flags.database = scratch.url
             flags.artifactPath = "\(folder)/\(name)/artifacts"
             flags.healthCommandDir = "/bin"
-            return try await CofferServer.prepare(configuration: try ServerConfiguration(flags: flags, environment: .init(), file: .init()),
-                                                  logger: TestDatabase.logger)
+            return try await CofferServer.prepare(
+                configuration: try ServerConfiguration(flags: flags, environment: .init(), file: .init()),
+                logger: TestDatabase.logger)
         }
         let first = try await server("a"), second = try await server("b")
         do { try await body(first, second) } catch {
@@ -55,9 +56,11 @@ struct KeyLifecycleTests {
                     #expect(try await clientB.call("/v1/secret/data/s2", token: root, ["data": ["v": "two"]]).0 == .ok)
 
                     // A retire now would make B's next writes unreadable: refused, naming B, and nothing retired.
-                    let (refused, refusedBody) = try await clientA.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
-                    #expect(refused == .badRequest && "\(refusedBody)".contains(b.keys.instanceID) && "\(refusedBody)".contains("not retired"),
-                            "\(refused) \(refusedBody)")
+                    let (refused, refusedBody) = try await clientA.call(
+                        "/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
+                    #expect(
+                        refused == .badRequest && "\(refusedBody)".contains(b.keys.instanceID) && "\(refusedBody)".contains("not retired"),
+                        "\(refused) \(refusedBody)")
                     let statuses = try await a.database.read { conn in
                         try conn.query("SELECT status FROM keyring ORDER BY term").map { try $0.decode(String.self, at: 0) }
                     }
@@ -67,13 +70,15 @@ struct KeyLifecycleTests {
                     try await b.keys.heartbeat()
                     #expect(try await b.keys.keyStatus().first { $0.status == .active }?.term == 2)
                     #expect(try await clientB.call("/v1/secret/data/s3", token: root, ["data": ["v": "three"]]).0 == .ok)
-                    let (retired, retiredBody) = try await clientA.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
+                    let (retired, retiredBody) = try await clientA.call(
+                        "/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
                     #expect(retired == .ok && retiredBody["retired_terms"] as? [Int] == [1], "\(retiredBody)")
                     try await b.keys.heartbeat()
                     #expect(try await b.keys.keyStatus().map(\.term) == [2], "B no longer holds the retired term")
                     for (client, name) in [(clientA, "A"), (clientB, "B")] {
                         for secret in ["s1", "s2", "s3"] {
-                            #expect(try await client.call("/v1/secret/data/\(secret)", .get, token: root).0 == .ok, "\(name) reads \(secret)")
+                            #expect(
+                                try await client.call("/v1/secret/data/\(secret)", .get, token: root).0 == .ok, "\(name) reads \(secret)")
                         }
                     }
                 }
@@ -101,10 +106,12 @@ struct KeyLifecycleTests {
             let before = try await store.loadSealedKeys()
             _ = try await b.keys.rotate()
             let configuration = try #require(try await store.loadConfiguration())
-            let next = SealConfiguration(method: configuration.method, keyCheck: Array(repeating: 7, count: 32), rootGeneration: configuration.rootGeneration + 1)
+            let next = SealConfiguration(
+                method: configuration.method, keyCheck: Array(repeating: 7, count: 32), rootGeneration: configuration.rootGeneration + 1)
             await #expect(throws: KeysError.self) {
-                try await store.rekey(from: configuration.rootGeneration, to: next, keyring: before.keyring.map { ($0.term, $0.box) },
-                                      system: before.system.map { ($0.purpose, $0.box) })
+                try await store.rekey(
+                    from: configuration.rootGeneration, to: next, keyring: before.keyring.map { ($0.term, $0.box) },
+                    system: before.system.map { ($0.purpose, $0.box) })
             }
             let after = try #require(try await store.loadConfiguration())
             #expect(after.rootGeneration == configuration.rootGeneration && after.keyCheck == configuration.keyCheck)

@@ -22,8 +22,9 @@ struct SuiteTokens {
             let text = try String(contentsOfFile: "\(policies)/\(module)-\(role).hcl", encoding: .utf8)
             #expect(try await client.call("/v1/sys/policies/acl/\(module)-\(role)", .put, token: root, ["policy": text]).0 == .noContent)
         }
-        return SuiteTokens(reader: try await client.createToken(parent: root, ["policies": ["\(module)-reader"], "no_default_policy": true]),
-                           writer: try await client.createToken(parent: root, ["policies": ["\(module)-writer"], "no_default_policy": true]))
+        return SuiteTokens(
+            reader: try await client.createToken(parent: root, ["policies": ["\(module)-reader"], "no_default_policy": true]),
+            writer: try await client.createToken(parent: root, ["policies": ["\(module)-writer"], "no_default_policy": true]))
     }
 }
 
@@ -46,15 +47,19 @@ struct ModelRegistryTests {
     static let modelHeader = HTTPField.Name("X-Coffer-Model")!
 
     func register(_ client: some TestClientProtocol, token: String, model: String, _ bytes: [UInt8], _ metadata: [String: Any]) async throws
-        -> (HTTPResponse.Status, [String: Any]) {
+        -> (HTTPResponse.Status, [String: Any])
+    {
         var headers: HTTPFields = [vaultToken: token]
         headers[Self.modelHeader] = Data(try JSONSerialization.data(withJSONObject: metadata)).base64EncodedString()
-        return try await client.execute(uri: "/v1/coffer/models/\(model)/versions", method: .post, headers: headers, body: ByteBuffer(bytes: bytes)) { response in
+        return try await client.execute(
+            uri: "/v1/coffer/models/\(model)/versions", method: .post, headers: headers, body: ByteBuffer(bytes: bytes)
+        ) { response in
             (response.status, (try? JSON.object(response.body)) ?? [:])
         }
     }
 
-    func download(_ client: some TestClientProtocol, token: String, _ path: String) async throws -> (HTTPResponse.Status, [UInt8], String?) {
+    func download(_ client: some TestClientProtocol, token: String, _ path: String) async throws -> (HTTPResponse.Status, [UInt8], String?)
+    {
         try await client.execute(uri: path, method: .get, headers: [vaultToken: token]) { response in
             (response.status, Array(response.body.readableBytesView), response.headers[HTTPField.Name("X-Coffer-Artifact-Digest")!])
         }
@@ -68,14 +73,19 @@ struct ModelRegistryTests {
             let digest = SHA256.hex(artifact)
 
             // Registration: the artifact streams in, the digest is computed, the writer's accessor recorded.
-            let (status, body) = try await register(client, token: writer, model: "fraud", artifact, [
-                "version_label": "1.0.0", "model_type": "classifier", "algorithm": "xgboost", "parameters": ["depth": 6, "eta": 0.3],
-                "training_metrics": ["accuracy": 0.91], "validation_metrics": ["f1": 0.72], "tags": ["team": "risk"],
-                "source": "run-17", "training_data": "s3://data/2026-11", "artifact_digest": "sha256:" + digest, "description": "fraud scoring",
-            ])
+            let (status, body) = try await register(
+                client, token: writer, model: "fraud", artifact,
+                [
+                    "version_label": "1.0.0", "model_type": "classifier", "algorithm": "xgboost", "parameters": ["depth": 6, "eta": 0.3],
+                    "training_metrics": ["accuracy": 0.91], "validation_metrics": ["f1": 0.72], "tags": ["team": "risk"],
+                    "source": "run-17", "training_data": "s3://data/2026-11", "artifact_digest": "sha256:" + digest,
+                    "description": "fraud scoring"
+                ])
             #expect(status == .ok, "\(body)")
             let v1 = try #require(body["data"] as? [String: Any])
-            #expect(v1["version"] as? Int == 1 && v1["artifact_digest"] as? String == "sha256:" + digest && v1["artifact_size"] as? Int == 300_000)
+            #expect(
+                v1["version"] as? Int == 1 && v1["artifact_digest"] as? String == "sha256:" + digest
+                    && v1["artifact_size"] as? Int == 300_000)
             #expect(v1["created_by"] as? String == tokens.writer.accessor && v1["status"] as? String == "registered")
             #expect((v1["parameters"] as? [String: Any])?["depth"] as? Int == 6 && v1["training_data"] as? String == "s3://data/2026-11")
 
@@ -85,17 +95,30 @@ struct ModelRegistryTests {
             let (got, bytes, header) = try await download(client, token: reader, "/v1/coffer/models/fraud/versions/1/artifact")
             #expect(got == .ok && bytes == artifact && header == "sha256:" + digest)
             let entries = try await server.auditEntries("coffer/models/fraud/versions")
-            #expect(entries.contains { $0.decision == "allow" && $0.accessor == tokens.writer.accessor && $0.kind == .response && $0.status == 200 })
+            #expect(
+                entries.contains {
+                    $0.decision == "allow" && $0.accessor == tokens.writer.accessor && $0.kind == .response && $0.status == 200
+                })
             #expect(entries.contains { $0.decision == "deny" && $0.accessor == "" && $0.kind == .response && $0.status == 403 })
-            #expect(try await server.auditEntries("coffer/models/fraud/versions/1/artifact").contains { $0.accessor == tokens.reader.accessor && $0.kind == .response })
+            #expect(
+                try await server.auditEntries("coffer/models/fraud/versions/1/artifact").contains {
+                    $0.accessor == tokens.reader.accessor && $0.kind == .response
+                })
 
             // Versions only go up: the label must rise; a bad digest or label leaves no row and no file.
             let second = Random.bytes(1000)
-            #expect(try await register(client, token: writer, model: "fraud", second, ["version_label": "1.1.0", "training_metrics": ["accuracy": 0.95],
-                                                                                       "validation_metrics": ["f1": 0.80], "tags": ["team": "risk"]]).0 == .ok)
+            #expect(
+                try await register(
+                    client, token: writer, model: "fraud", second,
+                    [
+                        "version_label": "1.1.0", "training_metrics": ["accuracy": 0.95],
+                        "validation_metrics": ["f1": 0.80], "tags": ["team": "risk"]
+                    ]
+                ).0 == .ok)
             let (lower, lowerBody) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["version_label": "1.0.5"])
             #expect(lower == .conflict && "\(lowerBody)".contains("does not rise"), "\(lowerBody)")
-            let (mismatch, mismatchBody) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["artifact_digest": "sha256:" + String(repeating: "0", count: 64)])
+            let (mismatch, mismatchBody) = try await register(
+                client, token: writer, model: "fraud", Random.bytes(10), ["artifact_digest": "sha256:" + String(repeating: "0", count: 64)])
             #expect(mismatch == .badRequest && "\(mismatchBody)".contains("nothing was registered"), "\(mismatchBody)")
             let (badLabel, _) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["version_label": "v1"])
             #expect(badLabel == .badRequest)
@@ -108,13 +131,18 @@ struct ModelRegistryTests {
 
             // Lifecycle forward only; aliases move, and the history says who held what when.
             #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "staged"]).0 == .ok)
-            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "deployed", "note": "canary ok"]).0 == .ok)
+            #expect(
+                try await client.call(
+                    "/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "deployed", "note": "canary ok"]
+                ).0 == .ok)
             let (back, backBody) = try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "staged"])
             #expect(back == .conflict && "\(backBody)".contains("only moves forward"))
-            #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: reader, ["status": "retired"]).0 == .forbidden)
+            #expect(
+                try await client.call("/v1/coffer/models/fraud/versions/1/status", token: reader, ["status": "retired"]).0 == .forbidden)
             #expect(try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1]).0 == .noContent)
             #expect(try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 2]).0 == .noContent)
-            #expect(try await client.call("/v1/coffer/models/fraud/aliases/challenger", .put, token: writer, ["version": 1]).0 == .noContent)
+            #expect(
+                try await client.call("/v1/coffer/models/fraud/aliases/challenger", .put, token: writer, ["version": 1]).0 == .noContent)
             #expect(try await client.call("/v1/coffer/models/fraud/aliases/7", .put, token: writer, ["version": 1]).0 == .badRequest)
             let (_, champion) = try await client.call("/v1/coffer/models/fraud/versions/champion", .get, token: reader)
             #expect((champion["data"] as? [String: Any])?["version"] as? Int == 2)
@@ -125,20 +153,33 @@ struct ModelRegistryTests {
             #expect(championTenures.first?["until"] is String && championTenures.last?["until"] is NSNull)
             #expect(championTenures.allSatisfy { $0["set_by"] as? String == tokens.writer.accessor })
             let events = try #require((history["data"] as? [String: Any])?["events"] as? [[String: Any]])
-            #expect(events.contains { $0["event"] as? String == "status" && $0["to_status"] as? String == "deployed" && $0["note"] as? String == "canary ok" })
+            #expect(
+                events.contains {
+                    $0["event"] as? String == "status" && $0["to_status"] as? String == "deployed" && $0["note"] as? String == "canary ok"
+                })
 
             // Retiring a version that holds an alias is refused; an alias cannot point at a retired version.
-            let (aliased, aliasedBody) = try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "retired"])
+            let (aliased, aliasedBody) = try await client.call(
+                "/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "retired"])
             #expect(aliased == .conflict && "\(aliasedBody)".contains("challenger"), "\(aliasedBody)")
             #expect(try await client.call("/v1/coffer/models/fraud/aliases/challenger", .delete, token: writer).0 == .noContent)
             #expect(try await client.call("/v1/coffer/models/fraud/versions/1/status", token: writer, ["status": "retired"]).0 == .ok)
-            let (retiredAlias, retiredBody) = try await client.call("/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1])
+            let (retiredAlias, retiredBody) = try await client.call(
+                "/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1])
             #expect(retiredAlias == .conflict && "\(retiredBody)".contains("retired"))
-            #expect(try await client.call("/v1/coffer/models/fraud/versions/2", .get, token: reader).1["data"].map { ($0 as? [String: Any])?["aliases"] as? [String] } == ["champion"])
+            #expect(
+                try await client.call("/v1/coffer/models/fraud/versions/2", .get, token: reader).1["data"].map {
+                    ($0 as? [String: Any])?["aliases"] as? [String]
+                } == ["champion"])
 
             // Search by metric threshold, tag and status, ordered by a metric.
-            #expect(try await register(client, token: writer, model: "churn", Random.bytes(50), ["training_metrics": ["accuracy": 0.7], "tags": ["team": "growth"]]).0 == .ok)
-            let (_, found) = try await client.call("/v1/coffer/models/_search?metric=training.accuracy%3E0.8&order_by=validation.f1%20desc", .get, token: reader)
+            #expect(
+                try await register(
+                    client, token: writer, model: "churn", Random.bytes(50),
+                    ["training_metrics": ["accuracy": 0.7], "tags": ["team": "growth"]]
+                ).0 == .ok)
+            let (_, found) = try await client.call(
+                "/v1/coffer/models/_search?metric=training.accuracy%3E0.8&order_by=validation.f1%20desc", .get, token: reader)
             let versions = try #require((found["data"] as? [String: Any])?["versions"] as? [[String: Any]])
             #expect(versions.map { "\($0["name"] ?? "")/\($0["version"] ?? "")" } == ["fraud/2", "fraud/1"], "\(found)")
             let (_, tagged) = try await client.call("/v1/coffer/models/_search?tag=team=growth", .get, token: reader)
@@ -150,12 +191,17 @@ struct ModelRegistryTests {
             // The dashboard's model performance view: best first, with status and the champion.
             let (_, report) = try await client.call("/v1/coffer/models/_report?metric=validation.f1", .get, token: reader)
             let rows = try #require((report["data"] as? [String: Any])?["rows"] as? [[String: Any]])
-            #expect(rows.map { "\($0["version"] as? Int ?? 0)/\($0["value"] as? Double ?? 0)/\($0["status"] as? String ?? "")/\(($0["champion"] as? Bool) == true)" }
+            #expect(
+                rows.map {
+                    "\($0["version"] as? Int ?? 0)/\($0["value"] as? Double ?? 0)/\($0["status"] as? String ?? "")/\(($0["champion"] as? Bool) == true)"
+                }
                     == ["2/0.8/registered/true", "1/0.72/retired/false"], "\(rows)")
 
             // Idempotent on digest (what `coffer model import` relies on).
             let (again, againBody) = try await register(client, token: writer, model: "fraud", second, ["if_new_digest": true])
-            #expect(again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 2 && (againBody["data"] as? [String: Any])?["created"] as? Bool == false)
+            #expect(
+                again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 2
+                    && (againBody["data"] as? [String: Any])?["created"] as? Bool == false)
 
             // Unknown things are 404s that say what is unknown.
             #expect(try await client.call("/v1/coffer/models/nope", .get, token: reader).0 == .notFound)
@@ -187,13 +233,25 @@ struct SuiteOpenAPITests {
     @Test func openAPIFileListsEverySuiteRoute() async throws {
         let root = #filePath.components(separatedBy: "/Tests/")[0]
         let text = try String(contentsOfFile: root + "/Docs/openapi.yaml", encoding: .utf8)
-        let documented = Set(text.split(separator: "\n").filter { $0.hasPrefix("  /coffer/") && $0.hasSuffix(":") }.map { "/v1" + $0.dropFirst(2).dropLast() })
-        try await withServer(.sqlite) { server in
-            let prefixes = ["/v1/coffer/models", "/v1/coffer/features", "/v1/coffer/cache", "/v1/coffer/errors", "/v1/coffer/metrics", "/v1/coffer/health"]
-            let registered = Set(server.makeGatedRouter().routes.map(\.path).filter { path in prefixes.contains { path.hasPrefix($0) } }.map { path in
-                path.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+        let documented = Set(
+            text.split(separator: "\n").filter { $0.hasPrefix("  /coffer/") && $0.hasSuffix(":") }.map {
+                "/v1" + $0.dropFirst(2).dropLast()
             })
-            #expect(registered == documented, "not documented: \(registered.subtracting(documented).sorted()); not served: \(documented.subtracting(registered).sorted())")
+        try await withServer(.sqlite) { server in
+            let prefixes = [
+                "/v1/coffer/models", "/v1/coffer/features", "/v1/coffer/cache", "/v1/coffer/errors", "/v1/coffer/metrics",
+                "/v1/coffer/health"
+            ]
+            let registered = Set(
+                server.makeGatedRouter().routes.map(\.path).filter { path in prefixes.contains { path.hasPrefix($0) } }.map { path in
+                    path.split(separator: "/", omittingEmptySubsequences: false).map {
+                        $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0)
+                    }.joined(separator: "/")
+                })
+            #expect(
+                registered == documented,
+                "not documented: \(registered.subtracting(documented).sorted()); not served: \(documented.subtracting(registered).sorted())"
+            )
         }
     }
 }

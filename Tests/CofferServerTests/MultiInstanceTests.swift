@@ -5,7 +5,7 @@ import CofferStore
 import CofferTesting
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 import Testing
 
@@ -18,7 +18,8 @@ struct MultiInstanceTests {
     }
 
     static func request(_ port: Int, _ path: String, method: String = "GET", token: String? = nil, body: [String: Any]? = nil) async throws
-        -> (Int, [String: Any]) {
+        -> (Int, [String: Any])
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }

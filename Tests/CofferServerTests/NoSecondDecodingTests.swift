@@ -9,9 +9,13 @@ struct NoSecondDecodingTests {
     @Test func noRouteDecodesThePathItself() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var offenders: [String] = []
-        for target in ["CofferServer", "CofferCredentials", "CofferRotation", "CofferModels", "CofferMetrics", "CofferFeatures", "CofferErrorLog", "CofferCache", "CofferHealth"] {
+        for target in [
+            "CofferServer", "CofferCredentials", "CofferRotation", "CofferModels", "CofferMetrics", "CofferFeatures", "CofferErrorLog",
+            "CofferCache", "CofferHealth"
+        ] {
             let folder = root.appendingPathComponent("Sources/\(target)")
-            let files = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+            let files =
+                FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             #expect(!files.isEmpty, "no sources found under \(folder.path)")
             for file in files {
                 let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)

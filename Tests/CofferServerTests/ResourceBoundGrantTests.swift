@@ -29,13 +29,20 @@ struct ResourceBoundGrantTests {
             }
             let mine = try SecretPath(mount: "secret", path: "app/mine"), other = try SecretPath(mount: "secret", path: "app/other")
             let shared = try SecretPath(mount: "secret", path: "app/shared")
-            let request = GateRequest(token: token, path: "secret/data/app/mine", operation: .read, requestID: UUID().uuidString, remoteAddress: "test")
+            let request = GateRequest(
+                token: token, path: "secret/data/app/mine", operation: .read, requestID: UUID().uuidString, remoteAddress: "test")
             try await server.gate.perform(request, status: { _ in 200 }) { grant in
-                guard case .found = try await server.credentials.read(grant, mine) else { Issue.record("its own secret"); return }
-                guard case .found = try await server.credentials.read(grant, shared) else { Issue.record("a secret the policy reads"); return }
+                guard case .found = try await server.credentials.read(grant, mine) else {
+                    Issue.record("its own secret")
+                    return
+                }
+                guard case .found = try await server.credentials.read(grant, shared) else {
+                    Issue.record("a secret the policy reads")
+                    return
+                }
                 await #expect(throws: AccessError.self) { try await server.credentials.read(grant, other) }
                 await #expect(throws: AccessError.self) { try await server.credentials.metadata(grant, other) }
-                await #expect(throws: AccessError.self) { try await server.credentials.metadata(grant, mine) }  // metadata/ is not granted
+                await #expect(throws: AccessError.self) { try await server.credentials.metadata(grant, mine) } // metadata/ is not granted
                 let data = SecureHandle(SecureBytes(copying: Array(#"{"v":"overwritten"}"#.utf8)))
                 await #expect(throws: AccessError.self) { try await server.credentials.write(grant, other, data: data, cas: nil) }
                 await #expect(throws: AccessError.self) { try await server.credentials.write(grant, shared, data: data, cas: nil) }
@@ -45,10 +52,16 @@ struct ResourceBoundGrantTests {
                 await #expect(throws: AccessError.self) { try await server.credentials.list(grant, mount: "secret", folder: "app/") }
             }
             // Nothing changed underneath.
-            let check = GateRequest(token: root, path: "secret/data/app/other", operation: .read, requestID: UUID().uuidString, remoteAddress: "test")
+            let check = GateRequest(
+                token: root, path: "secret/data/app/other", operation: .read, requestID: UUID().uuidString, remoteAddress: "test")
             try await server.gate.perform(check, status: { _ in 200 }) { grant in
-                guard case .found(let secret) = try await server.credentials.read(grant, other) else { Issue.record("other was changed"); return }
-                #expect(secret.metadata.version == 1 && String(decoding: secret.data.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self) == #"{"v":"other"}"#)
+                guard case .found(let secret) = try await server.credentials.read(grant, other) else {
+                    Issue.record("other was changed")
+                    return
+                }
+                #expect(
+                    secret.metadata.version == 1
+                        && String(decoding: secret.data.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self) == #"{"v":"other"}"#)
             }
         }
     }

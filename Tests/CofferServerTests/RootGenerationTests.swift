@@ -28,11 +28,14 @@ struct RootGenerationTests {
         try await withServer { server in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 let old = try await initialise(client)
-                let (_, started) = try await client.call("/v1/sys/rekey/init", .put, token: nil,
-                                                        ["secret_shares": 1, "secret_threshold": 1, "require_verification": false])
+                let (_, started) = try await client.call(
+                    "/v1/sys/rekey/init", .put, token: nil,
+                    ["secret_shares": 1, "secret_threshold": 1, "require_verification": false])
                 #expect(started["verification_required"] as? Bool == false)
                 let nonce = try #require(started["nonce"] as? String)
-                #expect(try await client.call("/v1/sys/rekey/update", .put, token: nil, ["key": old[0], "nonce": nonce]).1["progress"] as? Int == 1)
+                #expect(
+                    try await client.call("/v1/sys/rekey/update", .put, token: nil, ["key": old[0], "nonce": nonce]).1["progress"] as? Int
+                        == 1)
                 let (_, done) = try await client.call("/v1/sys/rekey/update", .put, token: nil, ["key": old[1], "nonce": nonce])
                 #expect(done["complete"] as? Bool == true && done["verification_required"] as? Bool == false, "\(done)")
                 let newKey = try #require((done["keys_base64"] as? [String])?.first)
@@ -49,17 +52,23 @@ struct RootGenerationTests {
                 let second = try #require(again["nonce"] as? String)
                 let (_, handed) = try await client.call("/v1/sys/rekey/update", .put, token: nil, ["key": newKey, "nonce": second])
                 let pending = try #require(handed["keys_base64"] as? [String])
-                #expect(try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[0], "nonce": second]).1["progress"] as? Int == 1)
+                #expect(
+                    try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[0], "nonce": second]).1["progress"]
+                        as? Int == 1)
                 let (_, reset) = try await client.call("/v1/sys/rekey/verify", .delete, token: nil)
                 let verifyNonce = try #require(reset["nonce"] as? String)
                 #expect(verifyNonce != second && reset["progress"] as? Int == 0 && reset["started"] as? Bool == true, "\(reset)")
-                #expect(try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[0], "nonce": second]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[0], "nonce": second]).0 == .badRequest)
                 #expect(try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[0], "nonce": verifyNonce]).0 == .ok)
-                #expect(try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[1], "nonce": verifyNonce]).1["complete"] as? Bool == true)
+                #expect(
+                    try await client.call("/v1/sys/rekey/verify", .put, token: nil, ["key": pending[1], "nonce": verifyNonce]).1["complete"]
+                        as? Bool == true)
 
                 // Coffer keeps no PGP backups: asking for one is refused up front.
-                let (backup, backupBody) = try await client.call("/v1/sys/rekey/init", .put, token: nil,
-                                                                ["secret_shares": 1, "secret_threshold": 1, "backup": true])
+                let (backup, backupBody) = try await client.call(
+                    "/v1/sys/rekey/init", .put, token: nil,
+                    ["secret_shares": 1, "secret_threshold": 1, "backup": true])
                 #expect(backup == .badRequest && "\(backupBody)".contains("PGP"))
             }
         }
@@ -84,11 +93,17 @@ struct RootGenerationTests {
 
                 // A wrong share resets the progress and counts against the address.
                 let wrong = Data((0..<33).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-                #expect(try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[0], "nonce": nonce]).1["progress"] as? Int == 1)
-                #expect(try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": wrong, "nonce": nonce]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[0], "nonce": nonce]).1[
+                        "progress"] as? Int == 1)
+                #expect(
+                    try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": wrong, "nonce": nonce]).0 == .badRequest
+                )
                 #expect(try await client.call("/v1/sys/generate-root/attempt", .get, token: nil).1["progress"] as? Int == 0)
 
-                #expect(try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[1], "nonce": nonce]).1["complete"] as? Bool == false)
+                #expect(
+                    try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[1], "nonce": nonce]).1[
+                        "complete"] as? Bool == false)
                 let (_, done) = try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[2], "nonce": nonce])
                 #expect(done["complete"] as? Bool == true, "\(done)")
                 let encoded = try #require(done["encoded_root_token"] as? String)
@@ -103,10 +118,15 @@ struct RootGenerationTests {
                 let (_, lookup) = try await client.call("/v1/auth/token/lookup-self", .get, token: token)
                 let data = try #require(lookup["data"] as? [String: Any])
                 #expect(data["policies"] as? [String] == ["root"] && data["path"] as? String == "auth/token/root", "\(data)")
-                #expect(try await client.call("/v1/sys/policies/acl/made-by-new-root", .put, token: token,
-                                              ["policy": #"path "x/*" { capabilities = ["read"] }"#]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/made-by-new-root", .put, token: token,
+                        ["policy": #"path "x/*" { capabilities = ["read"] }"#]
+                    ).0 == .noContent)
                 // Over: a second update has nothing to act on; the attempt reads as idle.
-                #expect(try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[0], "nonce": nonce]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/generate-root/update", .put, token: nil, ["key": shares[0], "nonce": nonce]).0
+                        == .badRequest)
                 #expect(try await client.call("/v1/sys/generate-root/attempt", .get, token: nil).1["started"] as? Bool == false)
             }
             #expect(try await server.verifyTrail().isIntact)

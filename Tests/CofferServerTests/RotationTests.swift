@@ -26,31 +26,39 @@ struct RotationTests {
     func rotationContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let runnerPolicy = try String(contentsOfFile: Self.policies + "/rotation-runner.hcl", encoding: .utf8)
-            #expect(try await client.call("/v1/sys/policies/acl/rotation-runner", .put, token: root, ["policy": runnerPolicy]).0 == .noContent)
+            #expect(
+                try await client.call("/v1/sys/policies/acl/rotation-runner", .put, token: root, ["policy": runnerPolicy]).0 == .noContent)
             let runner = try await client.createToken(parent: root, ["policies": ["rotation-runner"], "no_default_policy": true]).token
             try await client.call("/v1/secret/data/app/api", token: root, ["data": ["value": "old-value", "user": "svc"]])
 
             // Settings are checked against the rotator when written; a refused write changes nothing.
-            let (badStatus, badBody) = try await client.call("/v1/secret/metadata/app/api", token: root,
-                                                             ["rotation_kind": "random", "rotation_settings": ["length": 3]])
+            let (badStatus, badBody) = try await client.call(
+                "/v1/secret/metadata/app/api", token: root,
+                ["rotation_kind": "random", "rotation_settings": ["length": 3]])
             #expect(badStatus == .badRequest && "\(badBody)".contains("length must be an integer from 8 to 4096"), "\(badBody)")
-            let (unknownStatus, unknownBody) = try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_kind": "carrier-pigeon"])
+            let (unknownStatus, unknownBody) = try await client.call(
+                "/v1/secret/metadata/app/api", token: root, ["rotation_kind": "carrier-pigeon"])
             #expect(unknownStatus == .badRequest && "\(unknownBody)".contains("unknown rotation_kind"), "\(unknownBody)")
             #expect(try await metadata(client, root, "app/api")["rotation_kind"] as? String == "")
             // Not rotatable yet: a clear 400.
             let (noKind, noKindBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(noKind == .badRequest && "\(noKindBody)".contains("has no rotation_kind"), "\(noKindBody)")
 
-            try await client.call("/v1/secret/metadata/app/api", token: root, [
-                "rotation_kind": "random", "rotation_interval": "1h",
-                "rotation_settings": ["length": 40, "alphabet": "hex", "require": ["digit", "lower"]],
-            ])
+            try await client.call(
+                "/v1/secret/metadata/app/api", token: root,
+                [
+                    "rotation_kind": "random", "rotation_interval": "1h",
+                    "rotation_settings": ["length": 40, "alphabet": "hex", "require": ["digit", "lower"]]
+                ])
             // A cron schedule instead of an interval: checked when written, due at its next minute.
-            let (cronStatus, cronBody) = try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "61 * * * *"])
+            let (cronStatus, cronBody) = try await client.call(
+                "/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "61 * * * *"])
             #expect(cronStatus == .badRequest && "\(cronBody)".contains("minute"), "\(cronBody)")
             try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "0 3 * * *"])
             let cron = try await metadata(client, root, "app/api")
-            #expect(cron["rotation_schedule"] as? String == "0 3 * * *" && (cron["next_rotation_time"] as? String)?.contains("T03:00:00") == true, "\(cron)")
+            #expect(
+                cron["rotation_schedule"] as? String == "0 3 * * *"
+                    && (cron["next_rotation_time"] as? String)?.contains("T03:00:00") == true, "\(cron)")
             try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "", "rotation_interval": "1h"])
             // Not due for an hour: a dry run lists nothing.
             let (_, dryBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
@@ -60,7 +68,8 @@ struct RotationTests {
             let (rotateStatus, rotateBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(rotateStatus == .ok)
             let outcome = try #require(results(rotateBody).first)
-            #expect(outcome["result"] as? String == "rotated" && outcome["old_version"] as? Int == 1 && outcome["new_version"] as? Int == 2
+            #expect(
+                outcome["result"] as? String == "rotated" && outcome["old_version"] as? Int == 1 && outcome["new_version"] as? Int == 2
                     && outcome["step"] as? String == "finish", "\(rotateBody)")
             let current = try await read(client, root, "app/api")
             let newValue = try #require(current["value"] as? String)
@@ -70,36 +79,46 @@ struct RotationTests {
             #expect(try await client.call("/v1/secret/data/app/api?label=pending", .get, token: root).0 == .notFound)
             #expect(try await client.call("/v1/secret/data/app/api?label=newest", .get, token: root).0 == .badRequest)
             let afterFirst = try await metadata(client, root, "app/api")
-            #expect(afterFirst["current_version"] as? Int == 2 && afterFirst["previous_version"] as? Int == 1 && afterFirst["pending_version"] is NSNull)
-            #expect((afterFirst["last_rotated_time"] as? String)?.isEmpty == false && (afterFirst["next_rotation_time"] as? String)?.isEmpty == false)
+            #expect(
+                afterFirst["current_version"] as? Int == 2 && afterFirst["previous_version"] as? Int == 1
+                    && afterFirst["pending_version"] is NSNull)
+            #expect(
+                (afterFirst["last_rotated_time"] as? String)?.isEmpty == false
+                    && (afterFirst["next_rotation_time"] as? String)?.isEmpty == false)
 
             // The runner rotates but cannot write secrets; a reader cannot rotate.
             #expect(try await client.call("/v1/secret/data/app/api", token: runner, ["data": ["value": "x"]]).0 == .forbidden)
-            try await client.call("/v1/sys/policies/acl/app-reader", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["read"] }"#])
+            try await client.call(
+                "/v1/sys/policies/acl/app-reader", .put, token: root, ["policy": #"path "secret/data/app/*" { capabilities = ["read"] }"#])
             let reader = try await client.createToken(parent: root, ["policies": ["app-reader"]]).token
             #expect(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: reader).0 == .forbidden)
 
             // Every step is audited, and the trail holds no value in the clear.
             let steps = try await server.database.read { conn in
-                try conn.query("SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER BY sequence")
-                    .map { try $0.decode(String.self, at: 0) }
+                try conn.query(
+                    "SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER BY sequence"
+                )
+                .map { try $0.decode(String.self, at: 0) }
             }
             #expect(steps == ["rotate.create", "rotate.set", "rotate.test", "rotate.finish"])
             let leaks = try await server.database.read { conn in
-                try conn.queryScalar(Int.self, "SELECT count(*) FROM audit_log WHERE fields LIKE \("%" + newValue + "%") OR fields LIKE '%old-value%'")
+                try conn.queryScalar(
+                    Int.self, "SELECT count(*) FROM audit_log WHERE fields LIKE \("%" + newValue + "%") OR fields LIKE '%old-value%'")
             }
             #expect(leaks == 0)
 
             // Due by schedule: the run rotates it; the same idempotency key again does not rotate twice.
             try await server.database.transaction { conn in
-                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
+                _ = try conn.execute(
+                    "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
             }
             let (_, dueBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
             #expect(results(dueBody).map { $0["result"] as? String } == ["due"])
             let (_, runBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
             #expect(results(runBody).map { $0["new_version"] as? Int } == [3], "\(runBody)")
             try await server.database.transaction { conn in
-                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
+                _ = try conn.execute(
+                    "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
             }
             let (_, replayBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
             #expect(results(replayBody).map { $0["new_version"] as? Int } == [3], "the same key answers the finished run: \(replayBody)")
@@ -107,12 +126,15 @@ struct RotationTests {
 
             // A lock held by another run: refused as locked; once it expires, taken over.
             try await server.database.transaction { conn in
-                _ = try conn.execute("INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \(Date(timeIntervalSinceNow: 60)))")
+                _ = try conn.execute(
+                    "INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \(Date(timeIntervalSinceNow: 60)))"
+                )
             }
             let (_, lockedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(results(lockedBody).first?["result"] as? String == "locked", "\(lockedBody)")
             try await server.database.transaction { conn in
-                _ = try conn.execute("UPDATE rotation_locks SET expires_at = \(Date(timeIntervalSinceNow: -1)) WHERE secret_id = 'secret/app/api'")
+                _ = try conn.execute(
+                    "UPDATE rotation_locks SET expires_at = \(Date(timeIntervalSinceNow: -1)) WHERE secret_id = 'secret/app/api'")
             }
             let (_, takenBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(results(takenBody).first?["result"] as? String == "rotated", "\(takenBody)")
@@ -132,7 +154,8 @@ struct RotationTests {
             let outcomes = try await withThrowingTaskGroup(of: (result: String, old: Int).self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        let outcome = self.results(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner).1).first
+                        let outcome = self.results(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner).1)
+                            .first
                         return (outcome?["result"] as? String ?? "none", outcome?["old_version"] as? Int ?? -1)
                     }
                 }
@@ -151,31 +174,43 @@ struct RotationTests {
             try await client.call("/v1/secret/delete/app/broken", token: root, ["versions": [1]])
             let (_, failedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/broken", token: runner)
             let failed = try #require(results(failedBody).first)
-            #expect(failed["result"] as? String == "failed" && (failed["error"] as? String)?.contains("deleted or destroyed") == true, "\(failedBody)")
+            #expect(
+                failed["result"] as? String == "failed" && (failed["error"] as? String)?.contains("deleted or destroyed") == true,
+                "\(failedBody)")
             let brokenMetadata = try await metadata(client, root, "app/broken")
-            #expect(brokenMetadata["rotation_failures"] as? Int == 1 && brokenMetadata["current_version"] as? Int == 1 && brokenMetadata["pending_version"] is NSNull)
+            #expect(
+                brokenMetadata["rotation_failures"] as? Int == 1 && brokenMetadata["current_version"] as? Int == 1
+                    && brokenMetadata["pending_version"] is NSNull)
             try await server.database.transaction { conn in
-                _ = try conn.execute("UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/broken'")
+                _ = try conn.execute(
+                    "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/broken'")
             }
             let (_, backoffBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
             #expect(!results(backoffBody).contains { $0["path"] as? String == "secret/app/broken" }, "backing off: \(backoffBody)")
             let (_, statusBody) = try await client.call("/v1/coffer/rotation/status", .get, token: runner)
             let statuses = try #require((statusBody["data"] as? [String: Any])?["credentials"] as? [[String: Any]])
             let broken = try #require(statuses.first { $0["path"] as? String == "secret/app/broken" })
-            #expect(broken["failures"] as? Int == 1 && (broken["last_error"] as? String)?.isEmpty == false && (broken["retry_time"] as? String)?.isEmpty == false)
+            #expect(
+                broken["failures"] as? Int == 1 && (broken["last_error"] as? String)?.isEmpty == false
+                    && (broken["retry_time"] as? String)?.isEmpty == false)
 
             // A manual write during a rotation wins; the rotation's finish refuses to move current.
             try await client.call("/v1/secret/undelete/app/broken", token: root, ["versions": [1]])
             let conflict = try await server.gate.perform(
-                GateRequest(token: root, path: "coffer/rotation/rotate/secret/app/broken", operation: .rotate, requestID: "t", remoteAddress: "local"),
-                status: { _ in 200 }) { grant -> String in
-                    let path = try SecretPath(mount: "secret", path: "app/broken")
-                    let pending = try await server.credentials.writePending(grant, path, data: SecureHandle(SecureBytes(copying: Array(#"{"value":"p"}"#.utf8))),
-                                                                            expectedCurrent: 1)
-                    return try await client.call("/v1/secret/data/app/broken", token: root, ["data": ["value": "manual"]]).0 == .ok
-                        ? (try? await server.credentials.promotePending(grant, path, pending: pending, from: 1, grace: 60)).map { "\($0)" } ?? "refused"
-                        : "write failed"
-                }
+                GateRequest(
+                    token: root, path: "coffer/rotation/rotate/secret/app/broken", operation: .rotate, requestID: "t",
+                    remoteAddress: "local"),
+                status: { _ in 200 }
+            ) { grant -> String in
+                let path = try SecretPath(mount: "secret", path: "app/broken")
+                let pending = try await server.credentials.writePending(
+                    grant, path, data: SecureHandle(SecureBytes(copying: Array(#"{"value":"p"}"#.utf8))),
+                    expectedCurrent: 1)
+                return try await client.call("/v1/secret/data/app/broken", token: root, ["data": ["value": "manual"]]).0 == .ok
+                    ? (try? await server.credentials.promotePending(grant, path, pending: pending, from: 1, grace: 60)).map { "\($0)" }
+                        ?? "refused"
+                    : "write failed"
+            }
             #expect(conflict == "refused")
             #expect(try await read(client, root, "app/broken")["value"] as? String == "manual")
             // The step events sit in the hash chain like any entry.
@@ -187,7 +222,8 @@ struct RotationTests {
         (body["data"] as? [String: Any])?["results"] as? [[String: Any]] ?? []
     }
 
-    private func read(_ client: some TestClientProtocol, _ token: String, _ path: String, query: String = "") async throws -> [String: Any] {
+    private func read(_ client: some TestClientProtocol, _ token: String, _ path: String, query: String = "") async throws -> [String: Any]
+    {
         let (status, body) = try await client.call("/v1/secret/data/\(path)\(query)", .get, token: token)
         #expect(status == .ok, "\(path)\(query): \(body)")
         return (body["data"] as? [String: Any])?["data"] as? [String: Any] ?? [:]
@@ -209,30 +245,38 @@ struct RotationCrashTests {
         var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String]) async throws -> (Int32, String) {
-            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
+            try await CofferProcess.run(
+                arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
         }
         #expect(try await run(["kv", "put", "app/api", "value=start"]).0 == 0)
         #expect(try await run(["kv", "metadata", "put", "--rotation-kind", "random", "--rotation-interval", "1h", "app/api"]).0 == 0)
         var expectedVersion = 1
-        for point in ["create.before", "create.after", "set.before", "set.after", "test.before", "test.after", "finish.before", "finish.after"] {
+        for point in [
+            "create.before", "create.after", "set.before", "set.after", "test.before", "test.after", "finish.before", "finish.after"
+        ] {
             let before = try await run(["kv", "get", "-field=value", "app/api"]).1
             serve.terminate()
             _ = try await serve.waitForExit()
-            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
+            (serve, port) = try await CofferProcess.serve(
+                ["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
             let (crashed, _) = try await run(["rotate", "--secret", "secret/app/api"])
             #expect(crashed != 0, "\(point): the run died with the service")
             #expect(try await serve.waitForExit() == 128 + SIGKILL || true)
             (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
-            try await Task.sleep(for: .milliseconds(1100))  // the dead run's lock expires
+            try await Task.sleep(for: .milliseconds(1100)) // the dead run's lock expires
             let (status, statusOutput) = try await run(["rotate", "status"])
-            #expect(status == 0 && statusOutput.contains(String(point.split(separator: ".")[0])), "the unfinished step, \(point): \(statusOutput)")
+            #expect(
+                status == 0 && statusOutput.contains(String(point.split(separator: ".")[0])),
+                "the unfinished step, \(point): \(statusOutput)")
             let (resumed, output) = try await run(["rotate", "--secret", "secret/app/api"])
             // Killed after finish moved current, the resumed run only records the end: one new version either way.
             expectedVersion += 1
             #expect(resumed == 0 && output.contains("rotated"), "\(point): \(output)")
             let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
-            let metadata = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
-            #expect(metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull, "\(point): \(metadata)")
+            let metadata = try #require(
+                (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
+            #expect(
+                metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull, "\(point): \(metadata)")
             let after = try await run(["kv", "get", "-field=value", "app/api"]).1
             #expect(after != before && after.count == 33, "\(point): a new 32-character value is current")
             let previous = try await run(["kv", "get", "-field=value", "-label=previous", "app/api"])
@@ -244,15 +288,20 @@ struct RotationCrashTests {
         // A test step that fails: rolled back, current unchanged, failure counted, exit status 1.
         serve.terminate()
         _ = try await serve.waitForExit()
-        (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.test.before=error"]) { $1 })
+        (serve, port) = try await CofferProcess.serve(
+            ["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.test.before=error"]) { $1 })
         defer { serve.terminate() }
         let value = try await run(["kv", "get", "-field=value", "app/api"]).1
         let (failed, failedOutput) = try await run(["rotate", "--secret", "secret/app/api"])
-        #expect(failed == 1 && failedOutput.contains("failed") && failedOutput.contains("fault injected at rotation.test.before"), "\(failedOutput)")
+        #expect(
+            failed == 1 && failedOutput.contains("failed") && failedOutput.contains("fault injected at rotation.test.before"),
+            "\(failedOutput)")
         #expect(try await run(["kv", "get", "-field=value", "app/api"]).1 == value)
         let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
         let metadata = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
-        #expect(metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull && metadata["rotation_failures"] as? Int == 1)
+        #expect(
+            metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull
+                && metadata["rotation_failures"] as? Int == 1)
     }
 }
 
@@ -272,16 +321,22 @@ struct PostgresRotationCrashTests {
         var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String]) async throws -> (Int32, String) {
-            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
+            try await CofferProcess.run(
+                arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root])
         }
         #expect(try await run(["kv", "put", "db/admin", "connection_url=\(url)", "username=coffer", "password=trust"]).0 == 0)
         #expect(try await run(["kv", "put", "db/app", "username=\(role)", "password=initial-Pw-1"]).0 == 0)
-        #expect(try await run(["kv", "metadata", "put", "--rotation-kind", "postgres-password", "--rotation-settings", #"{"admin_secret":"secret/db/admin"}"#,
-                               "db/app"]).0 == 0)
+        #expect(
+            try await run([
+                "kv", "metadata", "put", "--rotation-kind", "postgres-password", "--rotation-settings",
+                #"{"admin_secret":"secret/db/admin"}"#,
+                "db/app"
+            ]).0 == 0)
         for point in ["set.before", "set.after", "test.after", "finish.before"] {
             serve.terminate()
             _ = try await serve.waitForExit()
-            (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
+            (serve, port) = try await CofferProcess.serve(
+                ["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
             #expect(try await run(["rotate", "--secret", "secret/db/app"]).0 != 0, "\(point): the run died with the service")
             _ = try await serve.waitForExit()
             (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
@@ -290,8 +345,12 @@ struct PostgresRotationCrashTests {
             #expect(resumed == 0, "\(point): \(output)")
             let current = try await run(["kv", "get", "-field=password", "db/app"]).1.trimmingCharacters(in: .newlines)
             let previous = try await run(["kv", "get", "-field=password", "-label=previous", "db/app"]).1.trimmingCharacters(in: .newlines)
-            #expect((try? PostgresTarget(url: url, user: role, password: current).execute("SELECT 1")) != nil, "\(point): the current password logs in")
-            #expect((try? PostgresTarget(url: url, user: role, password: previous).execute("SELECT 1")) == nil, "\(point): the previous one is refused")
+            #expect(
+                (try? PostgresTarget(url: url, user: role, password: current).execute("SELECT 1")) != nil,
+                "\(point): the current password logs in")
+            #expect(
+                (try? PostgresTarget(url: url, user: role, password: previous).execute("SELECT 1")) == nil,
+                "\(point): the previous one is refused")
         }
         serve.terminate()
         _ = try await serve.waitForExit()
@@ -320,16 +379,20 @@ struct PostgresRotatorTests {
                 let runnerPolicy = try String(contentsOfFile: RotationTests.policies + "/rotation-runner.hcl", encoding: .utf8)
                 try await client.call("/v1/sys/policies/acl/rotation-runner", .put, token: root, ["policy": runnerPolicy])
                 let runner = try await client.createToken(parent: root, ["policies": ["rotation-runner"], "no_default_policy": true]).token
-                try await client.call("/v1/secret/data/db/admin", token: root, ["data": ["connection_url": url, "username": "coffer", "password": ""]])
+                try await client.call(
+                    "/v1/secret/data/db/admin", token: root, ["data": ["connection_url": url, "username": "coffer", "password": ""]])
 
                 // postgres-password: settings checked on write; the rotation changes the role's password.
                 try await client.call("/v1/secret/data/db/app", token: root, ["data": ["username": single, "password": "initial-Pw-1"]])
-                let (bad, badBody) = try await client.call("/v1/secret/metadata/db/app", token: root, ["rotation_kind": "postgres-password"])
+                let (bad, badBody) = try await client.call(
+                    "/v1/secret/metadata/db/app", token: root, ["rotation_kind": "postgres-password"])
                 #expect(bad == .badRequest && "\(badBody)".contains("admin_secret is required"), "\(badBody)")
-                try await client.call("/v1/secret/metadata/db/app", token: root,
-                                      ["rotation_kind": "postgres-password", "rotation_settings": ["admin_secret": "secret/db/admin"]])
+                try await client.call(
+                    "/v1/secret/metadata/db/app", token: root,
+                    ["rotation_kind": "postgres-password", "rotation_settings": ["admin_secret": "secret/db/admin"]])
                 let (_, body) = try await client.call("/v1/coffer/rotation/rotate/secret/db/app", token: runner)
-                #expect(((body["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "rotated", "\(body)")
+                #expect(
+                    ((body["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "rotated", "\(body)")
                 let (_, readBody) = try await client.call("/v1/secret/data/db/app", .get, token: root)
                 let password = try #require(((readBody["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String)
                 #expect(password.count == 32 && password != "initial-Pw-1")
@@ -338,23 +401,39 @@ struct PostgresRotatorTests {
 
                 // A target that is down: the run fails, current is unchanged, the role keeps its password.
                 try await client.call("/v1/secret/data/db/down", token: root, ["data": ["username": single, "password": password]])
-                try await client.call("/v1/secret/metadata/db/down", token: root, ["rotation_kind": "postgres-password", "rotation_settings": [
-                    "admin_secret": "secret/db/admin", "connection_url": "postgres://127.0.0.1:1/nothing",
-                ]])
+                try await client.call(
+                    "/v1/secret/metadata/db/down", token: root,
+                    [
+                        "rotation_kind": "postgres-password",
+                        "rotation_settings": [
+                            "admin_secret": "secret/db/admin", "connection_url": "postgres://127.0.0.1:1/nothing"
+                        ]
+                    ])
                 let (_, downBody) = try await client.call("/v1/coffer/rotation/rotate/secret/db/down", token: runner)
                 let down = try #require(((downBody["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first)
-                #expect(down["result"] as? String == "failed" && (down["error"] as? String)?.contains("cannot connect") == true, "\(downBody)")
-                #expect(try await client.call("/v1/secret/metadata/db/down", .get, token: root).1["data"].flatMap { ($0 as? [String: Any])?["current_version"] as? Int } == 1)
+                #expect(
+                    down["result"] as? String == "failed" && (down["error"] as? String)?.contains("cannot connect") == true, "\(downBody)")
+                #expect(
+                    try await client.call("/v1/secret/metadata/db/down", .get, token: root).1["data"].flatMap {
+                        ($0 as? [String: Any])?["current_version"] as? Int
+                    } == 1)
                 #expect(logsIn(single, password), "the current password still works")
 
                 // postgres-alternating: the other role gets a new password and becomes current; the old login
                 // keeps working until the next turn changes it.
                 try await client.call("/v1/secret/data/db/alt", token: root, ["data": ["username": first, "password": "initial-Pw-1"]])
-                try await client.call("/v1/secret/metadata/db/alt", token: root, ["rotation_kind": "postgres-alternating", "rotation_settings": [
-                    "admin_secret": "secret/db/admin", "usernames": [first, second],
-                ]])
+                try await client.call(
+                    "/v1/secret/metadata/db/alt", token: root,
+                    [
+                        "rotation_kind": "postgres-alternating",
+                        "rotation_settings": [
+                            "admin_secret": "secret/db/admin", "usernames": [first, second]
+                        ]
+                    ])
                 func current() async throws -> (String, String) {
-                    let data = try #require((try await client.call("/v1/secret/data/db/alt", .get, token: root).1["data"] as? [String: Any])?["data"] as? [String: Any])
+                    let data = try #require(
+                        (try await client.call("/v1/secret/data/db/alt", .get, token: root).1["data"] as? [String: Any])?["data"]
+                            as? [String: Any])
                     return (try #require(data["username"] as? String), try #require(data["password"] as? String))
                 }
                 try await client.call("/v1/coffer/rotation/rotate/secret/db/alt", token: runner)
@@ -381,30 +460,46 @@ struct DynamicCredentialTests {
         }
         try await withUnsealedServer(.sqlite) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                #expect(try await client.call("/v1/database/config/pg", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer", "password": "not-needed-by-trust",
-                    "allowed_roles": "readonly,short",
-                ]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/database/config/pg", token: root,
+                        [
+                            "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
+                            "password": "not-needed-by-trust",
+                            "allowed_roles": "readonly,short"
+                        ]
+                    ).0 == .noContent)
                 let (_, config) = try await client.call("/v1/database/config/pg", .get, token: root)
                 #expect(!"\(config)".contains("not-needed-by-trust") && "\(config)".contains("connection_details"), "\(config)")
-                let (badConfig, badConfigBody) = try await client.call("/v1/database/config/nowhere", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": "postgres://127.0.0.1:1/x", "username": "u", "password": "p",
-                ])
+                let (badConfig, badConfigBody) = try await client.call(
+                    "/v1/database/config/nowhere", token: root,
+                    [
+                        "plugin_name": "postgresql-database-plugin", "connection_url": "postgres://127.0.0.1:1/x", "username": "u",
+                        "password": "p"
+                    ])
                 #expect(badConfig == .badRequest && "\(badConfigBody)".contains("cannot verify the connection"), "\(badConfigBody)")
                 // A password written into the URL is refused (it would be stored as a plain row), and never echoed.
                 let inline = url.replacingOccurrences(of: "postgres://coffer@", with: "postgres://coffer:inline-secret@")
-                let (inlineStatus, inlineBody) = try await client.call("/v1/database/config/inline", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": inline, "username": "coffer", "password": "x"])
+                let (inlineStatus, inlineBody) = try await client.call(
+                    "/v1/database/config/inline", token: root,
+                    [
+                        "plugin_name": "postgresql-database-plugin", "connection_url": inline, "username": "coffer", "password": "x"
+                    ])
                 #expect(inlineStatus == .badRequest && !"\(inlineBody)".contains("inline-secret"), "\(inlineBody)")
                 #expect(try await client.call("/v1/database/config/inline", .get, token: root).0 == .notFound)
 
                 let create = #"CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"#
-                let (badRole, badRoleBody) = try await client.call("/v1/database/roles/readonly", token: root, [
-                    "db_name": "pg", "creation_statements": [#"CREATE ROLE "{{name}}" PASSWORD '{{secret}}'"#],
-                ])
+                let (badRole, badRoleBody) = try await client.call(
+                    "/v1/database/roles/readonly", token: root,
+                    [
+                        "db_name": "pg", "creation_statements": [#"CREATE ROLE "{{name}}" PASSWORD '{{secret}}'"#]
+                    ])
                 #expect(badRole == .badRequest && "\(badRoleBody)".contains("unknown placeholder {{secret}}"), "\(badRoleBody)")
-                #expect(try await client.call("/v1/database/roles/readonly", token: root,
-                                              ["db_name": "pg", "creation_statements": [create], "default_ttl": "1h", "max_ttl": "2h"]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/database/roles/readonly", token: root,
+                        ["db_name": "pg", "creation_statements": [create], "default_ttl": "1h", "max_ttl": "2h"]
+                    ).0 == .noContent)
 
                 // Issue: a real role, logging in, under a lease.
                 let (status, issued) = try await client.call("/v1/database/creds/readonly", .get, token: root)
@@ -420,8 +515,11 @@ struct DynamicCredentialTests {
                 // Lookup, renew up to the max TTL, then refuse.
                 let (_, lookup) = try await client.call("/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
                 #expect(((lookup["data"] as? [String: Any])?["ttl"] as? Int).map { (3500...3600).contains($0) } == true, "\(lookup)")
-                let (_, renewed) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
-                #expect((renewed["lease_duration"] as? Int).map { (7100...7200).contains($0) } == true && renewed["warnings"] is [String], "\(renewed)")
+                let (_, renewed) = try await client.call(
+                    "/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
+                #expect(
+                    (renewed["lease_duration"] as? Int).map { (7100...7200).contains($0) } == true && renewed["warnings"] is [String],
+                    "\(renewed)")
                 let (atMax, atMaxBody) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID])
                 #expect(atMax == .badRequest && "\(atMaxBody)".contains("max TTL"), "\(atMaxBody)")
 
@@ -433,53 +531,76 @@ struct DynamicCredentialTests {
                 #expect(gone == .badRequest && "\(goneBody)".contains("invalid lease"), "\(goneBody)")
 
                 // Expiry: the reaper revokes expired leases in bounded batches.
-                try await client.call("/v1/database/roles/short", token: root, ["db_name": "pg", "creation_statements": create, "default_ttl": 1, "max_ttl": 1])
+                try await client.call(
+                    "/v1/database/roles/short", token: root,
+                    ["db_name": "pg", "creation_statements": create, "default_ttl": 1, "max_ttl": 1])
                 let (_, short) = try await client.call("/v1/database/creds/short", .get, token: root)
                 let shortData = try #require(short["data"] as? [String: Any])
                 let shortUser = try #require(shortData["username"] as? String)
                 try await Task.sleep(for: .milliseconds(1500))
-                let reaped = try await server.gate.perform(GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t",
-                                                                       remoteAddress: "test"), status: { _ in 200 }) { grant in
+                let reaped = try await server.gate.perform(
+                    GateRequest(
+                        token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t",
+                        remoteAddress: "test"), status: { _ in 200 }
+                ) { grant in
                     try await server.databaseEngine.reapExpired(grant, limit: 100)
                 }
                 #expect(reaped.revoked == 1 && reaped.failed == 0)
                 let admin = try PostgresTarget(url: url, user: nil, password: nil)
-                #expect(try admin.count("SELECT 1 FROM pg_roles WHERE rolname = \(try admin.literal(shortUser))") == 0, "the expired role is dropped")
+                #expect(
+                    try admin.count("SELECT 1 FROM pg_roles WHERE rolname = \(try admin.literal(shortUser))") == 0,
+                    "the expired role is dropped")
 
                 // A target that is down: the reaper fails those revocations, backs each lease off, and goes on.
-                try await client.call("/v1/database/config/down", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": url, "username": "coffer", "password": "x", "allowed_roles": ["*"],
-                ])
+                try await client.call(
+                    "/v1/database/config/down", token: root,
+                    [
+                        "plugin_name": "postgresql-database-plugin", "connection_url": url, "username": "coffer", "password": "x",
+                        "allowed_roles": ["*"]
+                    ])
                 // The fixture writes its rows as the service would, tags included (rows without them are refused).
                 let sealer = try server.keys.sealer()
-                let down = DatabaseConnection(name: "down", pluginName: "postgresql-database-plugin", connectionURL: "postgres://127.0.0.1:1/nothing",
-                                              username: "coffer", allowedRoles: ["*"])
+                let down = DatabaseConnection(
+                    name: "down", pluginName: "postgresql-database-plugin", connectionURL: "postgres://127.0.0.1:1/nothing",
+                    username: "coffer", allowedRoles: ["*"])
                 let downTag = try sealer.tag(DatabaseEngine.authenticated(down))
                 try await server.database.transaction { conn in
-                    _ = try conn.execute("""
+                    _ = try conn.execute(
+                        """
                         UPDATE database_connections SET connection_url = \(down.connectionURL), auth_term = \(downTag.term), auth_tag = \(downTag.tag)
                         WHERE name = 'down'
                         """)
                     for index in 0..<150 {
-                        let lease = Lease(id: "database/creds/gone/\(index)", roleName: "gone", dbName: "down", username: "v-gone-\(index)", accessor: "test",
-                                          issuedAt: Date(timeIntervalSinceNow: -60), renewedAt: nil, expiresAt: Date(timeIntervalSinceNow: -30),
-                                          maxExpiresAt: Date(timeIntervalSinceNow: 60))
+                        let lease = Lease(
+                            id: "database/creds/gone/\(index)", roleName: "gone", dbName: "down", username: "v-gone-\(index)",
+                            accessor: "test",
+                            issuedAt: Date(timeIntervalSinceNow: -60), renewedAt: nil, expiresAt: Date(timeIntervalSinceNow: -30),
+                            maxExpiresAt: Date(timeIntervalSinceNow: 60))
                         let tag = try sealer.tag(DatabaseEngine.authenticated(lease, accessor: lease.accessor))
-                        _ = try conn.execute("""
+                        _ = try conn.execute(
+                            """
                             INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
                             VALUES (\(lease.id), 'gone', 'down', \(lease.username), 'test', \(lease.issuedAt), \(lease.expiresAt), \(lease.maxExpiresAt),
                                     \(tag.term), \(tag.tag))
                             """)
                     }
                 }
-                let system = GateRequest(token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t", remoteAddress: "test")
-                let firstBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in try await server.databaseEngine.reapExpired(grant, limit: 100) }
+                let system = GateRequest(
+                    token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t", remoteAddress: "test")
+                let firstBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in
+                    try await server.databaseEngine.reapExpired(grant, limit: 100)
+                }
                 #expect(firstBatch.revoked == 0 && firstBatch.failed == 100, "a batch is bounded: \(firstBatch)")
-                let secondBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in try await server.databaseEngine.reapExpired(grant, limit: 100) }
+                let secondBatch = try await server.gate.perform(system, status: { _ in 200 }) { grant in
+                    try await server.databaseEngine.reapExpired(grant, limit: 100)
+                }
                 #expect(secondBatch.failed == 50, "the failed ones back off; the rest are tried: \(secondBatch)")
                 #expect(try await server.databaseEngine.hasExpiredLeases() == false, "every expired lease is backing off")
                 let backedOff = try await server.database.read { conn in
-                    try conn.queryScalar(Int.self, "SELECT count(*) FROM leases WHERE db_name = 'down' AND revoke_attempts = 1 AND next_attempt_at IS NOT NULL AND revoke_error IS NOT NULL")
+                    try conn.queryScalar(
+                        Int.self,
+                        "SELECT count(*) FROM leases WHERE db_name = 'down' AND revoke_attempts = 1 AND next_attempt_at IS NOT NULL AND revoke_error IS NOT NULL"
+                    )
                 }
                 #expect(backedOff == 150)
                 try await server.database.transaction { conn in _ = try conn.execute("DELETE FROM leases WHERE db_name = 'down'") }
@@ -489,7 +610,9 @@ struct DynamicCredentialTests {
                 #expect(try await client.call("/v1/sys/leases/revoke-prefix/database/creds/readonly", .put, token: root).0 == .noContent)
                 let left = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM leases") }
                 #expect(left == 0)
-                #expect(try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": "database/creds/readonly/nope"]).0 == .badRequest)
+                #expect(
+                    try await client.call("/v1/sys/leases/revoke", .put, token: root, ["lease_id": "database/creds/readonly/nope"]).0
+                        == .badRequest)
 
                 // Static roles: an existing role's password rotated by Coffer, in Vault's shapes.
                 let staticRole = "rot_static_\(Hex.encode(Random.bytes(4)))"
@@ -497,20 +620,32 @@ struct DynamicCredentialTests {
                 defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(staticRole))") }
                 // The connection serves only its allowed_roles: a static role outside them is refused, and the
                 // target role is untouched.
-                let (notAllowed, notAllowedBody) = try await client.call("/v1/database/static-roles/app", token: root,
-                                                                         ["db_name": "pg", "username": staticRole, "rotation_period": "24h"])
+                let (notAllowed, notAllowedBody) = try await client.call(
+                    "/v1/database/static-roles/app", token: root,
+                    ["db_name": "pg", "username": staticRole, "rotation_period": "24h"])
                 #expect(notAllowed == .badRequest && "\(notAllowedBody)".contains("allowed_roles"), "\(notAllowedBody)")
                 #expect(session(staticRole, "initial-Pw-1") != nil, "a refused static role changed the target's password")
-                #expect(try await client.call("/v1/database/config/pg", token: root, [
-                    "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
-                    "allowed_roles": "readonly,short,app",
-                ]).0 == .noContent)
-                let (withStatements, withStatementsBody) = try await client.call("/v1/database/static-roles/app", token: root, [
-                    "db_name": "pg", "username": staticRole, "rotation_statements": [#"ALTER ROLE "{{name}}" PASSWORD '{{secret}}'"#],
-                ])
-                #expect(withStatements == .badRequest && "\(withStatementsBody)".contains("rotation_statements know only"), "\(withStatementsBody)")
-                #expect(try await client.call("/v1/database/static-roles/app", token: root,
-                                              ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/database/config/pg", token: root,
+                        [
+                            "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
+                            "allowed_roles": "readonly,short,app"
+                        ]
+                    ).0 == .noContent)
+                let (withStatements, withStatementsBody) = try await client.call(
+                    "/v1/database/static-roles/app", token: root,
+                    [
+                        "db_name": "pg", "username": staticRole, "rotation_statements": [#"ALTER ROLE "{{name}}" PASSWORD '{{secret}}'"#]
+                    ])
+                #expect(
+                    withStatements == .badRequest && "\(withStatementsBody)".contains("rotation_statements know only"),
+                    "\(withStatementsBody)")
+                #expect(
+                    try await client.call(
+                        "/v1/database/static-roles/app", token: root,
+                        ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]
+                    ).0 == .noContent)
                 #expect(session(staticRole, "initial-Pw-1") == nil, "creating the static role rotated the password at once")
                 func staticCreds() async throws -> [String: Any] {
                     try #require(try await client.call("/v1/database/static-creds/app", .get, token: root).1["data"] as? [String: Any])
@@ -521,14 +656,18 @@ struct DynamicCredentialTests {
                 #expect(session(staticRole, firstPassword) != nil)
                 #expect(try await client.call("/v1/database/rotate-role/app", token: root).0 == .noContent)
                 let secondPassword = try #require(try await staticCreds()["password"] as? String)
-                #expect(secondPassword != firstPassword && session(staticRole, secondPassword) != nil && session(staticRole, firstPassword) == nil)
+                #expect(
+                    secondPassword != firstPassword && session(staticRole, secondPassword) != nil
+                        && session(staticRole, firstPassword) == nil)
                 let (_, roleBody) = try await client.call("/v1/database/static-roles/app", .get, token: root)
                 let roleData = try #require(roleBody["data"] as? [String: Any])
-                #expect(roleData["username"] as? String == staticRole && roleData["db_name"] as? String == "pg"
+                #expect(
+                    roleData["username"] as? String == staticRole && roleData["db_name"] as? String == "pg"
                         && (roleData["last_vault_rotation"] as? String)?.isEmpty == false, "\(roleBody)")
                 let (_, listBody) = try await client.call("/v1/database/static-roles", GatedRouter.list, token: root)
                 #expect((listBody["data"] as? [String: Any])?["keys"] as? [String] == ["app"])
-                let (other, otherBody) = try await client.call("/v1/database/static-roles/app", token: root, ["db_name": "pg", "username": "someone_else"])
+                let (other, otherBody) = try await client.call(
+                    "/v1/database/static-roles/app", token: root, ["db_name": "pg", "username": "someone_else"])
                 #expect(other == .badRequest && "\(otherBody)".contains("delete it to manage another role"), "\(otherBody)")
             }
         }

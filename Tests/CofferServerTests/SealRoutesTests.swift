@@ -21,7 +21,10 @@ struct SealRoutesTests {
 
     func shamirFlow(_ server: CofferServer) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
-            try await client.execute(uri: "/v1/sys/init", method: .get) { let value = try json($0.body)["initialized"] as? Bool; #expect(value == false) }
+            try await client.execute(uri: "/v1/sys/init", method: .get) {
+                let value = try json($0.body)["initialized"] as? Bool
+                #expect(value == false)
+            }
             // Bad init requests: 400 with a reason, nothing stored.
             try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 5])) {
                 #expect($0.status == .badRequest)
@@ -30,10 +33,14 @@ struct SealRoutesTests {
                 #expect($0.status == .badRequest)
                 #expect($0.headers[.contentType] == "application/json")
             }
-            try await client.execute(uri: "/v1/sys/init", method: .get) { let value = try json($0.body)["initialized"] as? Bool; #expect(value == false) }
+            try await client.execute(uri: "/v1/sys/init", method: .get) {
+                let value = try json($0.body)["initialized"] as? Bool
+                #expect(value == false)
+            }
 
             var keys: [String] = [], rootToken = ""
-            try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) { response in
+            try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
+                response in
                 #expect(response.status == .ok)
                 let answer = try json(response.body)
                 keys = answer["keys_base64"] as? [String] ?? []
@@ -42,24 +49,30 @@ struct SealRoutesTests {
             }
             #expect(keys.count == 3 && !rootToken.isEmpty)
             try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])) {
-                #expect($0.status == .badRequest)  // already initialised
+                #expect($0.status == .badRequest) // already initialised
             }
-            try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status.code == 503) }  // sealed
+            try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status.code == 503) } // sealed
             try await client.execute(uri: "/v1/sys/seal-status", method: .get) { response in
                 let status = try json(response.body)
                 #expect(status["sealed"] as? Bool == true && status["t"] as? Int == 2 && status["n"] as? Int == 3)
             }
             // Token endpoints while sealed: 503; without a token: 403.
-            try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: rootToken]) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: rootToken]) {
+                #expect($0.status == .serviceUnavailable)
+            }
             try await client.execute(uri: "/v1/sys/rotate", method: .put) { #expect($0.status == .forbidden) }
 
             try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": keys[2]])) {
-                let value = try json($0.body)["progress"] as? Int; #expect(value == 1)
+                let value = try json($0.body)["progress"] as? Int
+                #expect(value == 1)
             }
             try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["reset": true])) {
-                let value = try json($0.body)["progress"] as? Int; #expect(value == 0)
+                let value = try json($0.body)["progress"] as? Int
+                #expect(value == 0)
             }
-            try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "not a key!"])) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "not a key!"])) {
+                #expect($0.status == .badRequest)
+            }
             for key in [keys[2], keys[0]] {
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
             }
@@ -69,12 +82,20 @@ struct SealRoutesTests {
                 let errors = try json($0.body)["errors"] as? [String]
                 #expect(errors == ["permission denied"])
             }
-            try await client.execute(uri: "/v1/sys/rotate", method: .post, headers: [Self.token: rootToken]) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/v1/sys/key-status", method: .get, headers: [.authorization: "Bearer \(rootToken)"]) {
-                let value = try json($0.body)["term"] as? Int; #expect(value == 2)
+            try await client.execute(uri: "/v1/sys/rotate", method: .post, headers: [Self.token: rootToken]) {
+                #expect($0.status == .noContent)
             }
-            try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: rootToken]) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/v1/sys/seal-status", method: .get) { let value = try json($0.body)["sealed"] as? Bool; #expect(value == true) }
+            try await client.execute(uri: "/v1/sys/key-status", method: .get, headers: [.authorization: "Bearer \(rootToken)"]) {
+                let value = try json($0.body)["term"] as? Int
+                #expect(value == 2)
+            }
+            try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: rootToken]) {
+                #expect($0.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/sys/seal-status", method: .get) {
+                let value = try json($0.body)["sealed"] as? Bool
+                #expect(value == true)
+            }
         }
     }
 
@@ -91,12 +112,16 @@ struct SealRoutesTests {
                 try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "keyfile"])) {
                     key = (try json($0.body)["keys_base64"] as? [String])?.first ?? ""
                 }
-                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
-                    #expect($0.status == .serviceUnavailable)  // sealed: nothing to rekey yet
+                try await client.execute(
+                    uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])
+                ) {
+                    #expect($0.status == .serviceUnavailable) // sealed: nothing to rekey yet
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
                 var nonce = ""
-                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
+                try await client.execute(
+                    uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])
+                ) {
                     let answer = try json($0.body)
                     nonce = answer["nonce"] as? String ?? ""
                     #expect(answer["required"] as? Int == 1 && answer["started"] as? Bool == true)
@@ -136,10 +161,14 @@ struct SealRoutesTests {
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
                 var nonce = ""
-                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])) {
+                try await client.execute(
+                    uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])
+                ) {
                     nonce = try json($0.body)["nonce"] as? String ?? ""
                 }
-                try await client.execute(uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 5, "secret_threshold": 3])) {
+                try await client.execute(
+                    uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 5, "secret_threshold": 3])
+                ) {
                     #expect($0.status == .badRequest)
                 }
                 try await client.execute(uri: "/v1/sys/rekey/init", method: .get) {
@@ -152,14 +181,19 @@ struct SealRoutesTests {
                         #expect($0.status == .badRequest)
                     }
                 }
-                try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: root]) { #expect($0.status == .noContent) }
+                try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: root]) {
+                    #expect($0.status == .noContent)
+                }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { response in
                     #expect(response.status == .tooManyRequests)
                     #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0)
                     let errors = try json(response.body)["errors"] as? [String] ?? []
                     #expect(errors.first?.contains("too many wrong keys") == true)
                 }
-                try await client.execute(uri: "/v1/sys/seal-status", method: .get) { let sealed = try json($0.body)["sealed"] as? Bool; #expect(sealed == true) }
+                try await client.execute(uri: "/v1/sys/seal-status", method: .get) {
+                    let sealed = try json($0.body)["sealed"] as? Bool
+                    #expect(sealed == true)
+                }
             }
         }
     }
@@ -170,8 +204,10 @@ struct SealRoutesTests {
                 try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "passphrase"])) {
                     #expect($0.status == .badRequest)
                 }
-                try await client.execute(uri: "/v1/sys/init", method: .put,
-                                         body: try body(["unseal_method": "passphrase", "passphrase": "correct horse battery"])) { response in
+                try await client.execute(
+                    uri: "/v1/sys/init", method: .put,
+                    body: try body(["unseal_method": "passphrase", "passphrase": "correct horse battery"])
+                ) { response in
                     #expect(response.status == .ok)
                     let keys = try json(response.body)["keys"] as? [String]
                     #expect(keys == [])
@@ -180,7 +216,8 @@ struct SealRoutesTests {
                     #expect($0.status == .badRequest)
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "correct horse battery"])) {
-                    let value = try json($0.body)["sealed"] as? Bool; #expect(value == false)
+                    let value = try json($0.body)["sealed"] as? Bool
+                    #expect(value == false)
                 }
             }
         }

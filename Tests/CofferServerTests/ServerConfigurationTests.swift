@@ -29,7 +29,9 @@ struct ServerConfigurationTests {
     }
 
     @Test func environmentVariables() throws {
-        let inputs = ServerConfiguration.Inputs.environment(["COFFER_LISTEN": "[::1]:8300", "COFFER_LOG_LEVEL": "debug", "COFFER_DATABASE_URL": ""])
+        let inputs = ServerConfiguration.Inputs.environment([
+            "COFFER_LISTEN": "[::1]:8300", "COFFER_LOG_LEVEL": "debug", "COFFER_DATABASE_URL": ""
+        ])
         let configuration = try ServerConfiguration(flags: .init(), environment: inputs, file: .init())
         #expect(configuration.host == "::1" && configuration.port == 8300)
         #expect(configuration.logLevel == "debug")
@@ -52,29 +54,39 @@ struct ServerConfigurationTests {
     }
 
     @Test func badLogSettings() {
-        #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(logFormat: "xml"), environment: .init(), file: .init()) }
-        #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(logLevel: "loud"), environment: .init(), file: .init()) }
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration(flags: .init(logFormat: "xml"), environment: .init(), file: .init())
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration(flags: .init(logLevel: "loud"), environment: .init(), file: .init())
+        }
     }
 
     @Test func auditSettings() throws {
         let defaults = try ServerConfiguration(flags: .init(), environment: .init(), file: .init())
         // The witness is a file beside the data by default; `log` keeps the service log as the witness.
-        #expect(defaults.auditTimeout == .seconds(2) && defaults.auditConfiguration.witness == .file("./coffer-data/audit-witness.jsonl")
+        #expect(
+            defaults.auditTimeout == .seconds(2) && defaults.auditConfiguration.witness == .file("./coffer-data/audit-witness.jsonl")
                 && defaults.auditConfiguration.copies.isEmpty, "\(defaults.auditConfiguration.witness)")
         let logged = try ServerConfiguration(flags: .init(auditWitness: "log"), environment: .init(), file: .init())
         #expect(logged.auditConfiguration.witness == .log && logged.auditWitnessFile == nil)
-        let set = try ServerConfiguration(flags: .init(auditWitness: "/var/witness/coffer.jsonl", auditTimeout: "500"),
-                                          environment: .environment(["COFFER_AUDIT_LOG_FILE": "-"]), file: .init())
+        let set = try ServerConfiguration(
+            flags: .init(auditWitness: "/var/witness/coffer.jsonl", auditTimeout: "500"),
+            environment: .environment(["COFFER_AUDIT_LOG_FILE": "-"]), file: .init())
         #expect(set.auditTimeout == .milliseconds(500))
         #expect(set.auditConfiguration.witness == .file("/var/witness/coffer.jsonl") && set.auditWitnessFile == "/var/witness/coffer.jsonl")
         #expect(set.auditConfiguration.copies == [.stdout])
         for bad in ["0", "soon", "600000"] {
-            #expect(throws: ConfigurationError.self) { try ServerConfiguration(flags: .init(auditTimeout: bad), environment: .init(), file: .init()) }
+            #expect(throws: ConfigurationError.self) {
+                try ServerConfiguration(flags: .init(auditTimeout: bad), environment: .init(), file: .init())
+            }
         }
     }
 
     @Test func configFile() throws {
-        let folder = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true).path
+        let folder = try FileManager.default.url(
+            for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true
+        ).path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let good = "\(folder)/good.json", unknown = "\(folder)/unknown.json", notJSON = "\(folder)/bad.json"
         try Data(#"{"listen": "127.0.0.1:8400", "log_format": "json"}"#.utf8).write(to: URL(fileURLWithPath: good))

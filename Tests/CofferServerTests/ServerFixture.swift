@@ -5,8 +5,10 @@ import CofferTesting
 
 /// Runs `body` with a prepared server (migrated database, no listener) on a fresh database of `backend`,
 /// then closes and removes the database whatever happened.
-func withServer(_ backend: TestBackend = .sqlite, clusterName: String? = nil, flags: ServerConfiguration.Inputs = .init(),
-                _ body: @Sendable (CofferServer) async throws -> Void) async throws {
+func withServer(
+    _ backend: TestBackend = .sqlite, clusterName: String? = nil, flags: ServerConfiguration.Inputs = .init(),
+    _ body: @Sendable (CofferServer) async throws -> Void
+) async throws {
     let scratch = try await TestDatabase.create(backend)
     var flags = flags
     flags.database = scratch.url

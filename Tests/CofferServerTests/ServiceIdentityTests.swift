@@ -27,7 +27,7 @@ struct ServiceIdentityTests {
                 (.healthRunner, "coffer/health/checks", .read), (.healthRunner, "coffer/health/results", .write),
                 (.healthRunner, "secret/data/health-checks/pg", .read),
                 (.suiteMaintenance, "coffer/cache/tidy", .delete), (.suiteMaintenance, "coffer/errors/events", .write),
-                (.leaseReaper, "sys/leases/tidy", .delete),
+                (.leaseReaper, "sys/leases/tidy", .delete)
             ]
             let refused: [(ServiceIdentity, CanonicalPath, GateRequest.Operation)] = [
                 (.healthRunner, "secret/data/app/db", .read), (.healthRunner, "secret/data/health-checks/pg", .write),
@@ -35,10 +35,11 @@ struct ServiceIdentityTests {
                 (.healthRunner, "coffer/cache/tidy", .delete), (.healthRunner, "coffer/health/checks", .delete),
                 (.suiteMaintenance, "coffer/health/results", .write), (.suiteMaintenance, "auth/token/create", .update),
                 (.suiteMaintenance, "coffer/cache/tidy", .read),
-                (.leaseReaper, "sys/leases/revoke-prefix/database", .update), (.leaseReaper, "database/creds/app", .read),
+                (.leaseReaper, "sys/leases/revoke-prefix/database", .update), (.leaseReaper, "database/creds/app", .read)
             ]
             for (service, path, operation) in allowed {
-                let answer = try await server.gate.perform(.service(service, path: path, operation: operation), status: { _ in 200 }) { grant in
+                let answer = try await server.gate.perform(.service(service, path: path, operation: operation), status: { _ in 200 }) {
+                    grant in
                     grant.displayName
                 }
                 #expect(answer == "service:\(service.name)")
@@ -51,8 +52,13 @@ struct ServiceIdentityTests {
                 }
             }
             let trail = try await server.database.read { conn in
-                try conn.query("SELECT accessor, display_name, path, decision FROM audit_log WHERE kind = 'response' AND accessor LIKE 'service:%'").map {
-                    try [$0.decode(String.self, at: 0), $0.decode(String.self, at: 1), $0.decode(String.self, at: 2), $0.decode(String.self, at: 3)]
+                try conn.query(
+                    "SELECT accessor, display_name, path, decision FROM audit_log WHERE kind = 'response' AND accessor LIKE 'service:%'"
+                ).map {
+                    try [
+                        $0.decode(String.self, at: 0), $0.decode(String.self, at: 1), $0.decode(String.self, at: 2),
+                        $0.decode(String.self, at: 3)
+                    ]
                 }
             }
             #expect(trail.count == allowed.count + refused.count)

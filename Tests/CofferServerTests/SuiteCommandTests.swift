@@ -9,20 +9,28 @@ struct SuiteCommandTests {
     @Test func modelFeatureAndCacheCommands() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db",
-                                                                                           "COFFER_HEALTH_COMMAND_DIR": "/bin"])
+        let (serve, port) = try await CofferProcess.serve(
+            ["--dev"], in: folder,
+            environment: [
+                "COFFER_DATABASE_URL": "sqlite:./data/coffer.db",
+                "COFFER_HEALTH_COMMAND_DIR": "/bin"
+            ])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String], stdin: Data? = nil) async throws -> (Int32, String) {
-            try await CofferProcess.run(arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root], stdin: stdin)
+            try await CofferProcess.run(
+                arguments, in: folder, environment: ["COFFER_ADDR": "http://127.0.0.1:\(port)", "COFFER_TOKEN": root], stdin: stdin)
         }
 
         // Register from a file, download it back, checked.
         let artifact = Random.bytes(2 << 20)
         try Data(artifact).write(to: URL(fileURLWithPath: "\(folder)/model.bin"))
-        let (registered, registerOutput) = try await run(["model", "register", "fraud", "model.bin", "--version-label", "1.0.0", "--algorithm", "xgboost",
-                                                          "--training-metrics", #"{"accuracy": 0.93}"#, "--tag", "team=risk"])
-        #expect(registered == 0 && registerOutput.contains("version 1") && registerOutput.contains(SHA256.hex(artifact)), "\(registerOutput)")
+        let (registered, registerOutput) = try await run([
+            "model", "register", "fraud", "model.bin", "--version-label", "1.0.0", "--algorithm", "xgboost",
+            "--training-metrics", #"{"accuracy": 0.93}"#, "--tag", "team=risk"
+        ])
+        #expect(
+            registered == 0 && registerOutput.contains("version 1") && registerOutput.contains(SHA256.hex(artifact)), "\(registerOutput)")
         #expect(try await run(["model", "promote", "fraud", "1"]).1.contains("staged"))
         #expect(try await run(["model", "alias", "fraud", "champion", "1"]).0 == 0)
         let (downloaded, downloadOutput) = try await run(["model", "download", "fraud", "champion", "-o", "out.bin"])
@@ -37,7 +45,8 @@ struct SuiteCommandTests {
         try FileManager.default.createDirectory(atPath: "\(folder)/seed/churn", withIntermediateDirectories: true)
         try Data("weights-a".utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/a.pkl"))
         try Data("weights-b".utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/b.pkl"))
-        try Data(#"{"version_label": "2.0.0", "algorithm": "logreg"}"#.utf8).write(to: URL(fileURLWithPath: "\(folder)/seed/churn/b.pkl.json"))
+        try Data(#"{"version_label": "2.0.0", "algorithm": "logreg"}"#.utf8).write(
+            to: URL(fileURLWithPath: "\(folder)/seed/churn/b.pkl.json"))
         let (imported, importOutput) = try await run(["model", "import", "seed"])
         #expect(imported == 0 && importOutput.contains("2 added, 0 already registered"), "\(importOutput)")
         let (again, againOutput) = try await run(["model", "import", "seed"])
@@ -75,14 +84,20 @@ struct SuiteCommandTests {
         let (_, issues) = try await run(["errors", "list"])
         #expect(issues.contains("payments.CardDeclined") && issues.contains("critical"), "\(issues)")
         #expect(try await run(["errors", "resolve", "1", "--in-release", "1.1.0"]).1.contains("resolved in 1.1.0"))
-        #expect(try await run(["errors", "log", "late retry", "--component", "payments", "--type", "payments.CardDeclined", "--release", "1.0.5",
-                               "--fingerprint", "x"]).0 == 0)
+        #expect(
+            try await run([
+                "errors", "log", "late retry", "--component", "payments", "--type", "payments.CardDeclined", "--release", "1.0.5",
+                "--fingerprint", "x"
+            ]).0 == 0)
         #expect(try await run(["errors", "stats", "--window", "87600h"]).1.contains("payments"))
 
         // Metrics: a point, Prometheus text from stdin, a query, the retention.
         #expect(try await run(["metrics", "push", "queue_depth", "7", "queue=mail"]).1.contains("Stored 1"))
         #expect(try await run(["metrics", "push", "--file", "-"], stdin: Data("queue_depth{queue=\"mail\"} 9\n".utf8)).0 == 0)
-        let (_, depth) = try await run(["metrics", "query", "queue_depth", "--fn", "max", "--step", "60", "--by", "queue", "--from", String(Int(Date().timeIntervalSince1970) - 600)])
+        let (_, depth) = try await run([
+            "metrics", "query", "queue_depth", "--fn", "max", "--step", "60", "--by", "queue", "--from",
+            String(Int(Date().timeIntervalSince1970) - 600)
+        ])
         #expect(depth.contains("queue=mail") && depth.contains("9.0"), "\(depth)")
         #expect(try await run(["metrics", "series"]).1.contains("queue_depth{queue=\"mail\"}"))
         #expect(try await run(["metrics", "retention", "queue_depth", "--raw", "48h"]).1.contains("raw 172800 s"))
@@ -103,9 +118,13 @@ struct SuiteCommandTests {
             try await Task.sleep(for: .milliseconds(250))
             status = try await run(["health", "status"]).1
         }
-        #expect(status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
+        #expect(
+            status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
         #expect(status.contains("audit committing"), "Coffer's own health is a check too: \(status)")
-        #expect(try await run(["health", "maintenance", "jobs", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "migration"]).0 == 0)
+        #expect(
+            try await run([
+                "health", "maintenance", "jobs", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "migration"
+            ]).0 == 0)
         #expect(try await run(["health", "results", "self"]).1.contains("connected"))
 
         // Alert rules as code; the service evaluates them every 10 s (here a critical error fires "worker-down").
@@ -113,7 +132,10 @@ struct SuiteCommandTests {
             .write(toFile: "\(folder)/rules.json", atomically: true, encoding: .utf8)
         #expect(try await run(["alerts", "apply", "rules.json"]).1.contains("+ worker-down"))
         // Silenced before the error, so no evaluation can fire it unsilenced in between.
-        #expect(try await run(["alerts", "silence", "worker-down", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "known"]).0 == 0)
+        #expect(
+            try await run([
+                "alerts", "silence", "worker-down", "--until", String(Int(Date().timeIntervalSince1970) + 600), "--reason", "known"
+            ]).0 == 0)
         #expect(try await run(["errors", "log", "queue consumer died", "--component", "worker", "--severity", "critical"]).0 == 0)
         var firing = ""
         for _ in 0..<60 where !firing.contains("worker-down") {

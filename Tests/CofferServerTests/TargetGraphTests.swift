@@ -15,13 +15,16 @@ struct TargetGraphTests {
     /// The modules the files of `target` import.
     static func imports(of target: String) throws -> [(file: String, module: String)] {
         let folder = sources.appendingPathComponent(target)
-        let files = FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        let files =
+            FileManager.default.enumerator(atPath: folder.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
         #expect(!files.isEmpty, "no sources found under \(folder.path)")
         var found: [(String, String)] = []
         for file in files {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
             for line in text.split(separator: "\n") {
-                let words = line.split(separator: " ").filter { !$0.hasPrefix("@") && $0 != "public" && $0 != "internal" && $0 != "package" }
+                let words = line.split(separator: " ").filter {
+                    !$0.hasPrefix("@") && $0 != "public" && $0 != "internal" && $0 != "package"
+                }
                 if words.count == 2, words[0] == "import" { found.append((file, String(words[1]))) }
             }
         }
@@ -35,7 +38,9 @@ struct TargetGraphTests {
     }
 
     @Test func foundationImportsNothingOfCoffers() throws {
-        let ours = try Self.imports(of: "CofferFoundation").filter { $0.module.hasPrefix("Coffer") || ["CSodium", "CSQLite", "CLibPQ"].contains($0.module) }
+        let ours = try Self.imports(of: "CofferFoundation").filter {
+            $0.module.hasPrefix("Coffer") || ["CSodium", "CSQLite", "CLibPQ"].contains($0.module)
+        }
         #expect(ours.isEmpty, "CofferFoundation imports \(ours.map { "\($0.file): \($0.module)" })")
     }
 }

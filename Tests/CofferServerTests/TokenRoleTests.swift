@@ -14,7 +14,8 @@ struct TokenRoleTests {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 // Periodic: the TTL is the period at creation and after every renewal, whatever the increment.
-                let (_, created) = try await client.call("/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"])
+                let (_, created) = try await client.call(
+                    "/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"])
                 let periodic = try #require((created["auth"] as? [String: Any])?["client_token"] as? String)
                 #expect((created["auth"] as? [String: Any])?["lease_duration"] as? Int == 3600)
                 let (_, renewed) = try await client.call("/v1/auth/token/renew-self", token: periodic, ["increment": "10m"])
@@ -24,13 +25,22 @@ struct TokenRoleTests {
                 #expect(data["period"] as? Int == 3600 && data["last_renewal"] is String && data["last_renewal_time"] is Int, "\(data)")
 
                 // Without root or sudo, no periodic token and no orphan through the plain create path.
-                #expect(try await client.call("/v1/sys/policies/acl/maker", .put, token: root, ["policy": """
-                    path "auth/token/create" { capabilities = ["update"] }
-                    path "auth/token/create/ci" { capabilities = ["update"] }
-                    path "secret/data/mine/*" { capabilities = ["read"] }
-                    """]).0 == .noContent)
-                #expect(try await client.call("/v1/sys/policies/acl/deploy", .put, token: root,
-                                              ["policy": #"path "secret/data/deploy/*" { capabilities = ["read"] }"#]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/maker", .put, token: root,
+                        [
+                            "policy": """
+                            path "auth/token/create" { capabilities = ["update"] }
+                            path "auth/token/create/ci" { capabilities = ["update"] }
+                            path "secret/data/mine/*" { capabilities = ["read"] }
+                            """
+                        ]
+                    ).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/deploy", .put, token: root,
+                        ["policy": #"path "secret/data/deploy/*" { capabilities = ["read"] }"#]
+                    ).0 == .noContent)
                 let maker = try await client.createToken(parent: root, ["policies": ["maker"], "ttl": "1h"]).token
                 let (refused, refusedBody) = try await client.call("/v1/auth/token/create", token: maker, ["period": "1h"])
                 #expect(refused == .badRequest && "\(refusedBody)".contains("periodic"))
@@ -38,17 +48,26 @@ struct TokenRoleTests {
 
                 // A role issues its allowed policies to a caller that does not hold them, as an orphan with the
                 // role's period and maximum, at the role's path.
-                #expect(try await client.call("/v1/auth/token/roles/ci", token: root, [
-                    "allowed_policies": ["deploy"], "disallowed_policies": "maker", "orphan": true, "token_period": "20m",
-                    "token_explicit_max_ttl": "30m", "path_suffix": "nightly"]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/auth/token/roles/ci", token: root,
+                        [
+                            "allowed_policies": ["deploy"], "disallowed_policies": "maker", "orphan": true, "token_period": "20m",
+                            "token_explicit_max_ttl": "30m", "path_suffix": "nightly"
+                        ]
+                    ).0 == .noContent)
                 let (made, madeBody) = try await client.call("/v1/auth/token/create/ci", token: maker, ["policies": ["deploy"]])
                 #expect(made == .ok, "\(madeBody)")
                 let auth = try #require(madeBody["auth"] as? [String: Any])
-                #expect(auth["policies"] as? [String] == ["default", "deploy"] && auth["orphan"] as? Bool == true && auth["lease_duration"] as? Int == 1200)
+                #expect(
+                    auth["policies"] as? [String] == ["default", "deploy"] && auth["orphan"] as? Bool == true
+                        && auth["lease_duration"] as? Int == 1200)
                 let issued = try #require(auth["client_token"] as? String)
                 let (_, lookup) = try await client.call("/v1/auth/token/lookup-self", .get, token: issued)
                 let issuedData = try #require(lookup["data"] as? [String: Any])
-                #expect(issuedData["path"] as? String == "auth/token/create/ci/nightly" && issuedData["role"] as? String == "ci", "\(issuedData)")
+                #expect(
+                    issuedData["path"] as? String == "auth/token/create/ci/nightly" && issuedData["role"] as? String == "ci",
+                    "\(issuedData)")
                 // The explicit maximum ends renewals of a periodic token: 30 minutes, not 20 more each time.
                 let (_, again) = try await client.call("/v1/auth/token/renew-self", token: issued, [:])
                 #expect(((again["auth"] as? [String: Any])?["lease_duration"] as? Int ?? 0) <= 1800)
@@ -57,8 +76,11 @@ struct TokenRoleTests {
                 #expect(try await client.call("/v1/auth/token/create/ci", token: maker, ["policies": ["maker"]]).0 == .badRequest)
                 #expect(try await client.call("/v1/auth/token/create/ci", token: maker, ["policies": ["root"]]).0 == .badRequest)
                 #expect(try await client.call("/v1/auth/token/roles/open", token: root, ["allowed_policies": "root"]).0 == .noContent)
-                #expect(try await client.call("/v1/sys/policies/acl/maker2", .put, token: root,
-                                              ["policy": #"path "auth/token/create/open" { capabilities = ["update"] }"#]).0 == .noContent)
+                #expect(
+                    try await client.call(
+                        "/v1/sys/policies/acl/maker2", .put, token: root,
+                        ["policy": #"path "auth/token/create/open" { capabilities = ["update"] }"#]
+                    ).0 == .noContent)
                 let maker2 = try await client.createToken(parent: root, ["policies": ["maker2"]]).token
                 let (rootRefused, rootBody) = try await client.call("/v1/auth/token/create/open", token: maker2, [:])
                 #expect(rootRefused == .badRequest && "\(rootBody)".contains("root tokens may not be created"), "\(rootBody)")

@@ -29,13 +29,17 @@ struct UpgradeInPlaceTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/upgrade-6c68453")
 
     /// Every column holding an expiry the fixture set relative to the day it was written.
-    static let expiryColumns = [("tokens", "expires_at"), ("tokens", "max_expires_at"), ("approle_secret_ids", "expires_at"),
-                                ("api_credentials", "expires_at"), ("wrapped_responses", "expires_at"),
-                                ("leases", "expires_at"), ("leases", "max_expires_at")]
+    static let expiryColumns = [
+        ("tokens", "expires_at"), ("tokens", "max_expires_at"), ("approle_secret_ids", "expires_at"),
+        ("api_credentials", "expires_at"), ("wrapped_responses", "expires_at"),
+        ("leases", "expires_at"), ("leases", "max_expires_at")
+    ]
 
     /// The tables row authentication covers (each must be fully tagged after the upgrade's unseal).
-    static let authenticatedTables = ["tokens", "policies", "api_credentials", "kv_mounts", "approle_roles", "approle_secret_ids",
-                                      "token_roles", "database_connections", "database_roles", "leases", "wrapped_responses"]
+    static let authenticatedTables = [
+        "tokens", "policies", "api_credentials", "kv_mounts", "approle_roles", "approle_secret_ids",
+        "token_roles", "database_connections", "database_roles", "leases", "wrapped_responses"
+    ]
 
     @Test(arguments: TestBackend.allCases)
     func olderReleaseDatabaseServesAfterUpgrade(_ backend: TestBackend) async throws {
@@ -68,9 +72,13 @@ struct UpgradeInPlaceTests {
         try await database.transaction { conn in
             for (table, column) in Self.expiryColumns {
                 if backend == .sqlite {
-                    try conn.execute("UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE \(unsafeRaw: column) IS NOT NULL")
+                    try conn.execute(
+                        "UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE \(unsafeRaw: column) IS NOT NULL"
+                    )
                 } else {
-                    try conn.execute("UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs => \(Double(age) / 1_000_000))")
+                    try conn.execute(
+                        "UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs => \(Double(age) / 1_000_000))"
+                    )
                 }
             }
         }
@@ -80,8 +88,10 @@ struct UpgradeInPlaceTests {
         let keyFile = "\(folder)/unseal.key"
         #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(written.key.utf8), attributes: [.posixPermissions: 0o600]))
         let environment = ["COFFER_DATABASE_URL": scratch.url]
-        let arguments = ["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--unseal-key-file", keyFile,
-                         "--audit-witness", "\(folder)/witness.jsonl"]
+        let arguments = [
+            "serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--unseal-key-file", keyFile,
+            "--audit-witness", "\(folder)/witness.jsonl"
+        ]
 
         // First start of today's binary: migrations, the upgrade's unseal, then everything the older release stored.
         do {
@@ -110,7 +120,8 @@ struct UpgradeInPlaceTests {
             #expect(deleted == 404 && !(deletionTime ?? "").isEmpty, "version 1 stays deleted: \(deletedBody)")
             let (_, rotatedBody) = try await call("/v1/secret/metadata/app/rotated", "GET", root, nil)
             let rotation = try #require(rotatedBody["data"] as? [String: Any], "\(rotatedBody)")
-            #expect(rotation["rotation_kind"] as? String == "random" && rotation["rotation_interval"] as? String == "24h0m0s", "\(rotation)")
+            #expect(
+                rotation["rotation_kind"] as? String == "random" && rotation["rotation_interval"] as? String == "24h0m0s", "\(rotation)")
             let (_, rotatedValue) = try await call("/v1/secret/data/app/rotated", "GET", root, nil)
             #expect(Self.value(rotatedValue, "value") == "rotated-v1", "\(rotatedValue)")
             let (_, teamBody) = try await call("/v1/team/data/shared", "GET", root, nil)
@@ -130,7 +141,8 @@ struct UpgradeInPlaceTests {
             #expect(((roleBody["data"] as? [String: Any])?["allowed_policies"] as? [String]) == ["app-read"], "\(roleBody)")
 
             // AppRole: a login with the secret ID the older release issued.
-            let (login, loginBody) = try await call("/v1/auth/approle/login", "POST", nil, ["role_id": written.role_id, "secret_id": written.secret_id])
+            let (login, loginBody) = try await call(
+                "/v1/auth/approle/login", "POST", nil, ["role_id": written.role_id, "secret_id": written.secret_id])
             let approleToken = try #require((loginBody["auth"] as? [String: Any])?["client_token"] as? String, "\(login) \(loginBody)")
             #expect(try await call("/v1/secret/data/app/db", "GET", approleToken, nil).0 == 200)
 
@@ -161,13 +173,18 @@ struct UpgradeInPlaceTests {
         // Every migration since ran, and every row is tagged. Then a writer widens the reader underneath the service.
         let reopened = try await scratch.location.open(logger: TestDatabase.logger)
         let (migrationsAfter, untagged) = try await reopened.read { conn in
-            (try conn.queryScalar(Int.self, "SELECT count(*) FROM schema_migrations") ?? 0,
-             try Self.authenticatedTables.reduce(0) { $0 + (try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: $1) WHERE auth_tag IS NULL") ?? 0) })
+            (
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM schema_migrations") ?? 0,
+                try Self.authenticatedTables.reduce(0) {
+                    $0 + (try conn.queryScalar(Int.self, "SELECT count(*) FROM \(unsafeRaw: $1) WHERE auth_tag IS NULL") ?? 0)
+                }
+            )
         }
         let known = try MigrationSet.embedded(for: reopened.dialect).migrations.count
         #expect(migrationsBefore == 18 && migrationsAfter == known, "\(migrationsBefore) → \(migrationsAfter) of \(known)")
         #expect(untagged == 0, "every row the older release wrote is tagged")
-        try await reopened.execute("UPDATE tokens SET policies = '[\"root\"]', auth_tag = NULL, auth_term = NULL WHERE accessor = \(written.reader_accessor)")
+        try await reopened.execute(
+            "UPDATE tokens SET policies = '[\"root\"]', auth_tag = NULL, auth_term = NULL WHERE accessor = \(written.reader_accessor)")
         await reopened.close()
 
         // A restart is not a second upgrade: the untagged row is refused, not adopted.

@@ -12,9 +12,13 @@ struct VaultSysAnswersTests {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 let (_, list) = try await client.call("/v1/sys/policy", .get, token: root)
-                #expect((list["policies"] as? [String])?.contains("default") == true && (list["keys"] as? [String])?.contains("default") == true)
+                #expect(
+                    (list["policies"] as? [String])?.contains("default") == true && (list["keys"] as? [String])?.contains("default") == true
+                )
                 let listData = try #require(list["data"] as? [String: Any])
-                #expect((listData["policies"] as? [String]) == (list["policies"] as? [String]) && (listData["keys"] as? [String]) == (list["keys"] as? [String]))
+                #expect(
+                    (listData["policies"] as? [String]) == (list["policies"] as? [String])
+                        && (listData["keys"] as? [String]) == (list["keys"] as? [String]))
 
                 let (_, policy) = try await client.call("/v1/sys/policy/default", .get, token: root)
                 #expect(policy["name"] as? String == "default" && (policy["rules"] as? String)?.contains("lookup-self") == true)
@@ -23,7 +27,9 @@ struct VaultSysAnswersTests {
 
                 let (_, keys) = try await client.call("/v1/sys/key-status", .get, token: root)
                 let keyData = try #require(keys["data"] as? [String: Any])
-                #expect(keys["term"] as? Int == 1 && keyData["term"] as? Int == 1 && keyData["install_time"] as? String == keys["install_time"] as? String)
+                #expect(
+                    keys["term"] as? Int == 1 && keyData["term"] as? Int == 1
+                        && keyData["install_time"] as? String == keys["install_time"] as? String)
                 #expect(keys["request_id"] as? String != nil)
             }
         }

@@ -9,7 +9,8 @@ struct VaultTimeTests {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         var generator = SystemRandomNumberGenerator()
-        let samples = [0, 951_782_400, 1_767_225_599, 4_102_444_800, -86_400, 1_709_164_800]  // epoch, 2000-02-29, 2025 end, 2100, 1969, 2024-02-29
+        let samples =
+            [0, 951_782_400, 1_767_225_599, 4_102_444_800, -86_400, 1_709_164_800] // epoch, 2000-02-29, 2025 end, 2100, 1969, 2024-02-29
             + (0..<2000).map { _ in Int.random(in: -2_000_000_000...5_000_000_000, using: &generator) }
         for seconds in samples {
             let micros = Int.random(in: 0..<1_000_000, using: &generator)

@@ -30,7 +30,9 @@ struct VaultTokenAnswersTests {
             }
             // The echoed tokens are in the trail only as hashes.
             let fields = try await server.database.read { conn in
-                try conn.query("SELECT fields FROM audit_log WHERE path IN ('auth/token/lookup-self', 'auth/token/renew')").map { try $0.decode(String.self, at: 0) }
+                try conn.query("SELECT fields FROM audit_log WHERE path IN ('auth/token/lookup-self', 'auth/token/renew')").map {
+                    try $0.decode(String.self, at: 0)
+                }
             }
             #expect(!fields.isEmpty && fields.allSatisfy { !$0.contains("cfs.") }, "a token reached the trail in the clear")
         }

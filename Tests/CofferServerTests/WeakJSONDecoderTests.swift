@@ -26,14 +26,16 @@ struct WeakJSONDecoderTests {
     @Test(arguments: [
         (#"{"flag": true}"#, true), (#"{"flag": 1}"#, true), (#"{"flag": 0}"#, false), (#"{"flag": 2}"#, true),
         (#"{"flag": "true"}"#, true), (#"{"flag": "t"}"#, true), (#"{"flag": "TRUE"}"#, true), (#"{"flag": "1"}"#, true),
-        (#"{"flag": "false"}"#, false), (#"{"flag": "F"}"#, false), (#"{"flag": "0"}"#, false), (#"{"flag": ""}"#, false),
+        (#"{"flag": "false"}"#, false), (#"{"flag": "F"}"#, false), (#"{"flag": "0"}"#, false), (#"{"flag": ""}"#, false)
     ])
     func booleans(json: String, expected: Bool) throws {
         #expect(try decode(json).flag == expected)
     }
 
     @Test func numbersStringsAndLists() throws {
-        #expect(try decode(#"{"count": "42", "big": "9007199254740993", "ratio": "0.5"}"#) == Fields(count: 42, big: 9_007_199_254_740_993, ratio: 0.5))
+        #expect(
+            try decode(#"{"count": "42", "big": "9007199254740993", "ratio": "0.5"}"#)
+                == Fields(count: 42, big: 9_007_199_254_740_993, ratio: 0.5))
         #expect(try decode(#"{"count": 42.0, "big": true, "ratio": 3}"#) == Fields(count: 42, big: 1, ratio: 3))
         #expect(try decode(#"{"name": 2}"#).name == "2")
         #expect(try decode(#"{"name": 2.5}"#).name == "2.5")
@@ -61,8 +63,10 @@ struct WeakJSONDecoderTests {
     }
 
     /// What cannot be converted is refused, naming the field and what was found.
-    @Test(arguments: [#"{"flag": "yes"}"#, #"{"count": "4x"}"#, #"{"count": 4.5}"#, #"{"count": "99999999999999999999"}"#,
-                      #"{"ratio": "NaN"}"#, #"{"name": {"a": 1}}"#, #"{"names": {"a": "b"}}"#, #"{"options": "version=2"}"#, "[1]", "not json"])
+    @Test(arguments: [
+        #"{"flag": "yes"}"#, #"{"count": "4x"}"#, #"{"count": 4.5}"#, #"{"count": "99999999999999999999"}"#,
+        #"{"ratio": "NaN"}"#, #"{"name": {"a": 1}}"#, #"{"names": {"a": "b"}}"#, #"{"options": "version=2"}"#, "[1]", "not json"
+    ])
     func unconvertibleValuesAreRefused(json: String) throws {
         #expect(throws: DecodingError.self) { try decode(json) }
     }
@@ -78,10 +82,12 @@ struct WeakJSONDecoderTests {
     }
 
     /// Values a weak decoder would be tempted to convert.
-    static let tempting: [JSONValue] = [.bool(true), .bool(false), .integer(0), .integer(1), .integer(-7), .number(2.5), .null,
-                                        .string("true"), .string("1"), .string("0"), .string("false"), .string(""), .string("1,2"),
-                                        .string("a, b"), .string("3600"), .string("1h"), .string("\u{E9}"), .string("e\u{301}"),
-                                        .array([.string("1"), .integer(1)]), .object(["v": .string("2")])]
+    static let tempting: [JSONValue] = [
+        .bool(true), .bool(false), .integer(0), .integer(1), .integer(-7), .number(2.5), .null,
+        .string("true"), .string("1"), .string("0"), .string("false"), .string(""), .string("1,2"),
+        .string("a, b"), .string("3600"), .string("1h"), .string("\u{E9}"), .string("e\u{301}"),
+        .array([.string("1"), .integer(1)]), .object(["v": .string("2")])
+    ]
 
     /// A secret's data is taken exactly as sent, whatever it holds: "true" stays a string, 1 stays a number,
     /// "a,b" is not a list.

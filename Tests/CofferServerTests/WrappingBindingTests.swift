@@ -13,8 +13,10 @@ import Testing
 /// working.
 struct WrappingBindingTests {
     private func wrap(_ client: some TestClientProtocol, _ root: String, _ path: String) async throws -> String {
-        try await client.execute(uri: "/v1/secret/data/\(path)", method: .get,
-                                 headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "5m"]) { response in
+        try await client.execute(
+            uri: "/v1/secret/data/\(path)", method: .get,
+            headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "5m"]
+        ) { response in
             try #require((try JSON.object(response.body)["wrap_info"] as? [String: Any])?["token"] as? String)
         }
     }
@@ -53,7 +55,9 @@ struct WrappingBindingTests {
                 let (rewrapped, body) = try await client.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 100])
                 #expect(rewrapped == .ok && body["remaining"] as? Int == 0, "\(body)")
                 let (status, answer) = try await client.call("/v1/sys/wrapping/unwrap", token: token, [:])
-                #expect(status == .ok && ((answer["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String == "kept", "\(answer)")
+                #expect(
+                    status == .ok && ((answer["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String == "kept",
+                    "\(answer)")
             }
         }
     }

@@ -6,11 +6,14 @@ import Testing
 /// Migration behaviour both backends must show.
 enum MigrationContract {
     static func set(_ dialect: SQLDialect, _ files: [(String, String)]) throws -> MigrationSet {
-        try MigrationSet(dialect: dialect, files: files.map { MigrationFile(fileName: $0.0, sql: $0.1) }, folder: "Migrations/\(dialect.rawValue)")
+        try MigrationSet(
+            dialect: dialect, files: files.map { MigrationFile(fileName: $0.0, sql: $0.1) }, folder: "Migrations/\(dialect.rawValue)")
     }
 
     static let first = ("0001_first.sql", "CREATE TABLE first_table (id INTEGER PRIMARY KEY);")
-    static let second = ("0002_second.sql", "CREATE TABLE second_table (id INTEGER PRIMARY KEY);\nCREATE INDEX second_idx ON second_table (id);")
+    static let second = (
+        "0002_second.sql", "CREATE TABLE second_table (id INTEGER PRIMARY KEY);\nCREATE INDEX second_idx ON second_table (id);"
+    )
 
     static func appliedNumbers(_ db: any Database) async throws -> [Int] {
         try await db.read { try $0.query("SELECT number FROM schema_migrations ORDER BY number").map { try $0.decode(Int.self, at: 0) } }

@@ -47,7 +47,7 @@ struct SQLQueryTests {
         ("2026-11-25 13:06:21.123456+00", Int64(1_795_611_981_123_456)),
         ("2026-11-25 14:06:21.5+01", Int64(1_795_611_981_500_000)),
         ("1969-12-31 23:59:59.999999+00", Int64(-1)),
-        ("1900-03-01 00:00:00+00", Int64(-2_203_891_200_000_000)),
+        ("1900-03-01 00:00:00+00", Int64(-2_203_891_200_000_000))
     ])
     func postgresTimestampsParseAndFormat(text: String, micros: Int64) {
         #expect(PostgresTimestamp.parse(Array(text.utf8)) == micros)

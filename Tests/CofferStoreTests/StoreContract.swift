@@ -11,10 +11,11 @@ enum StoreContract {
         let doubleType = db.dialect == .postgres ? "DOUBLE PRECISION" : "REAL"
         let boolType = db.dialect == .postgres ? "BOOLEAN" : "INTEGER"
         try await db.transaction { conn in
-            try conn.executeScript(unsafeSQL: """
-                CREATE TABLE sample (id BIGINT PRIMARY KEY, t TEXT, i BIGINT, d \(doubleType), b \(blobType),
-                                     ts \(timestampType), f \(boolType))
-                """)
+            try conn.executeScript(
+                unsafeSQL: """
+                    CREATE TABLE sample (id BIGINT PRIMARY KEY, t TEXT, i BIGINT, d \(doubleType), b \(blobType),
+                                         ts \(timestampType), f \(boolType))
+                    """)
         }
         struct Sample: Equatable, Sendable {
             var id: Int64, t: String?, i: Int64?, d: Double?, b: [UInt8]?, ts: Date?, f: Bool?
@@ -23,21 +24,25 @@ enum StoreContract {
         let samples: [Sample] = [
             Sample(id: 1, t: "plain", i: 42, d: 3.25, b: [0, 1, 2, 255], ts: micro(1_764_075_981.123456), f: true),
             Sample(id: 2, t: "", i: Int64.max, d: -0.1, b: [], ts: micro(0), f: false),
-            Sample(id: 3, t: "ünïcødé ✓ 'quote' \"dq\" \\ ; DROP TABLE sample; --", i: Int64.min, d: 1e300,
-                   b: Array(0...255).map(UInt8.init), ts: micro(-86_400 * 365.25 * 100 + 0.5), f: nil),
+            Sample(
+                id: 3, t: "ünïcødé ✓ 'quote' \"dq\" \\ ; DROP TABLE sample; --", i: Int64.min, d: 1e300,
+                b: Array(0...255).map(UInt8.init), ts: micro(-86_400 * 365.25 * 100 + 0.5), f: nil),
             Sample(id: 4, t: nil, i: nil, d: nil, b: nil, ts: nil, f: nil),
-            Sample(id: 5, t: String(repeating: "x", count: 100_000), i: -1, d: Double.pi, b: [UInt8](repeating: 7, count: 70_000),
-                   ts: micro(1_900_000_000.000001), f: true),
+            Sample(
+                id: 5, t: String(repeating: "x", count: 100_000), i: -1, d: Double.pi, b: [UInt8](repeating: 7, count: 70_000),
+                ts: micro(1_900_000_000.000001), f: true)
         ]
         try await db.transaction { conn in
             for s in samples {
-                try conn.execute("INSERT INTO sample (id, t, i, d, b, ts, f) VALUES (\(s.id), \(s.t), \(s.i), \(s.d), \(s.b), \(s.ts), \(s.f))")
+                try conn.execute(
+                    "INSERT INTO sample (id, t, i, d, b, ts, f) VALUES (\(s.id), \(s.t), \(s.i), \(s.d), \(s.b), \(s.ts), \(s.f))")
             }
         }
         let read = try await db.read { conn in
             try conn.query("SELECT id, t, i, d, b, ts, f FROM sample ORDER BY id").map { row in
-                Sample(id: try row.decode(at: 0), t: try row.decode(at: 1), i: try row.decode(at: 2), d: try row.decode(at: 3),
-                       b: try row.decode(at: 4), ts: try row.decode(column: "ts"), f: try row.decode(column: "f"))
+                Sample(
+                    id: try row.decode(at: 0), t: try row.decode(at: 1), i: try row.decode(at: 2), d: try row.decode(at: 3),
+                    b: try row.decode(at: 4), ts: try row.decode(column: "ts"), f: try row.decode(column: "f"))
             }
         }
         #expect(read.count == samples.count)
@@ -130,7 +135,10 @@ enum StoreContract {
             try await group.waitForAll()
         }
         let (n, events) = try await db.read { conn in
-            (try conn.queryScalar(Int.self, "SELECT n FROM counter") ?? -1, try conn.queryScalar(Int.self, "SELECT count(*) FROM events") ?? -1)
+            (
+                try conn.queryScalar(Int.self, "SELECT n FROM counter") ?? -1,
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM events") ?? -1
+            )
         }
         #expect(n == writers * each)
         #expect(events == writers * each)
@@ -145,7 +153,10 @@ enum StoreContract {
         #expect(try await db.read { try $0.queryScalar(String.self, "SELECT body FROM batch WHERE id = \(250)") } == "body 250")
         // A duplicate key in the middle: nothing of this batch stays.
         await expectCode(.uniqueViolation) {
-            _ = try await db.transaction { try $0.executeBatch("INSERT INTO batch (id, body) VALUES ($1, $2)", rows: [[.int(500), .text("x")], [.int(1), .text("dup")]]) }
+            _ = try await db.transaction {
+                try $0.executeBatch(
+                    "INSERT INTO batch (id, body) VALUES ($1, $2)", rows: [[.int(500), .text("x")], [.int(1), .text("dup")]])
+            }
         }
         #expect(try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM batch") } == 250)
         // A row of the wrong length is refused before it runs.
@@ -174,7 +185,9 @@ enum StoreContract {
         #expect(sums == Array(repeating: 4950, count: 64))
     }
 
-    static func expectCode(_ code: StoreError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
+    static func expectCode(_ code: StoreError.Code, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation)
+        async
+    {
         do {
             try await body()
             Issue.record("expected \(code), got success", sourceLocation: sourceLocation)

@@ -19,9 +19,11 @@ public struct AppRoleRole: Sendable, Equatable {
     public var secretIDBoundCIDRs: [String]
     public var tokenBoundCIDRs: [String]
 
-    public init(name: String, roleID: String = UUID().uuidString.lowercased(), policies: [String] = [], tokenTTL: Int64 = 0, tokenMaxTTL: Int64 = 0,
-                tokenNumUses: Int64 = 0, secretIDTTL: Int64 = 0, secretIDNumUses: Int64 = 0, secretIDBoundCIDRs: [String] = [],
-                tokenBoundCIDRs: [String] = []) {
+    public init(
+        name: String, roleID: String = UUID().uuidString.lowercased(), policies: [String] = [], tokenTTL: Int64 = 0, tokenMaxTTL: Int64 = 0,
+        tokenNumUses: Int64 = 0, secretIDTTL: Int64 = 0, secretIDNumUses: Int64 = 0, secretIDBoundCIDRs: [String] = [],
+        tokenBoundCIDRs: [String] = []
+    ) {
         self.name = name
         self.roleID = roleID
         self.policies = policies
@@ -78,7 +80,9 @@ public struct AppRoleService: Sendable {
         for name in role.policies { try PolicyStore.validate(name: name) }
         // Vault: auth methods never create root tokens; a role that would is refused when written.
         guard !role.policies.contains(Policy.rootName) else {
-            throw AccessError(.invalidRequest, "token_policies may not hold \"root\": an auth method never issues root tokens; name the policies the role needs")
+            throw AccessError(
+                .invalidRequest,
+                "token_policies may not hold \"root\": an auth method never issues root tokens; name the policies the role needs")
         }
         _ = try CIDR.list(role.secretIDBoundCIDRs)
         _ = try CIDR.list(role.tokenBoundCIDRs)
@@ -92,11 +96,15 @@ public struct AppRoleService: Sendable {
         let tag = try keys.sealer().tag(Self.authenticated(role, mount: mount))
         try await database.transaction { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND name = \(role.name)") != nil)
-            if try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND role_id = \(role.roleID) AND name <> \(role.name)") != nil {
+            try grant.requireWrite(
+                exists: try conn.queryFirst("SELECT name FROM approle_roles WHERE mount = \(mount) AND name = \(role.name)") != nil)
+            if try conn.queryFirst(
+                "SELECT name FROM approle_roles WHERE mount = \(mount) AND role_id = \(role.roleID) AND name <> \(role.name)") != nil
+            {
                 throw AccessError(.invalidRequest, "role_id is already in use by another role of auth/\(mount)/; choose another")
             }
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO approle_roles (mount, name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
                                            secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at, auth_term, auth_tag)
                 VALUES (\(mount), \(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \(role.tokenMaxTTL),
@@ -125,7 +133,9 @@ public struct AppRoleService: Sendable {
     public func list(_ grant: Grant, mount: String) async throws -> [String] {
         try await database.read { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try conn.query("SELECT name FROM approle_roles WHERE mount = \(mount) ORDER BY name").map { try $0.decode(String.self, at: 0) }
+            return try conn.query("SELECT name FROM approle_roles WHERE mount = \(mount) ORDER BY name").map {
+                try $0.decode(String.self, at: 0)
+            }
         }
     }
 
@@ -146,9 +156,13 @@ public struct AppRoleService: Sendable {
     ///   - custom: the secret ID to use (Vault's `custom-secret-id`) instead of a random one.
     ///   - ttl, numUses: may only narrow the role's limits.
     /// - Throws: ``AccessError`` `.invalidRequest` for a custom secret ID that is too short, too long or in use.
-    public func generateSecretID(_ grant: Grant, mount: String, role name: String, custom: String? = nil, metadata: [String: String]?,
-                                 cidrList: [String], ttl: Int64?, numUses: Int64?) async throws -> (secretID: String, entry: AppRoleSecretID) {
-        guard let role = try await read(grant, mount: mount, name: name) else { throw AccessError(.notFound, "no AppRole role named \(name)") }
+    public func generateSecretID(
+        _ grant: Grant, mount: String, role name: String, custom: String? = nil, metadata: [String: String]?,
+        cidrList: [String], ttl: Int64?, numUses: Int64?
+    ) async throws -> (secretID: String, entry: AppRoleSecretID) {
+        guard let role = try await read(grant, mount: mount, name: name) else {
+            throw AccessError(.notFound, "no AppRole role named \(name)")
+        }
         if let custom, custom.utf8.count < 16 || custom.utf8.count > 256 {
             throw AccessError(.invalidRequest, "a custom secret_id is 16 to 256 bytes: it is a credential, so make it long and random")
         }
@@ -157,7 +171,11 @@ public struct AppRoleService: Sendable {
         }
         let blocks = try CIDR.list(cidrList)
         let roleBlocks = try CIDR.list(role.secretIDBoundCIDRs)
-        if !roleBlocks.isEmpty, let outside = blocks.first(where: { block in !roleBlocks.contains { $0.contains(block.description.split(separator: "/")[0].description) } }) {
+        if !roleBlocks.isEmpty,
+            let outside = blocks.first(where: { block in
+                !roleBlocks.contains { $0.contains(block.description.split(separator: "/")[0].description) }
+            })
+        {
             throw AccessError(.invalidRequest, "cidr_list must lie within the role's secret_id_bound_cidrs: \(outside) does not")
         }
         func narrow(_ asked: Int64?, _ limit: Int64, _ field: String) throws -> Int64 {
@@ -169,13 +187,15 @@ public struct AppRoleService: Sendable {
         let uses = try narrow(numUses, role.secretIDNumUses, "num_uses")
         let secretID = custom ?? UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
         let now = Date().roundedToStoredPrecision
-        let entry = AppRoleSecretID(accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
-                                    numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
+        let entry = AppRoleSecretID(
+            accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
+            numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
         let hash = try tokens.hash(secretID)
         let tag = try keys.sealer().tag(Self.authenticated(entry, mount: mount, hash: hash))
         try await database.transaction { conn in
             // Secret IDs are unique (a hash names one); a custom one already in use is refused, never replaced.
-            let inserted = try conn.execute("""
+            let inserted = try conn.execute(
+                """
                 INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses, created_at, expires_at,
                                                 auth_term, auth_tag)
                 VALUES (\(entry.accessor), \(mount), \(name), \(hash), \(metadata.map(TokenStore.encode)), \(Self.encodeList(entry.cidrList)), \(uses),
@@ -210,8 +230,10 @@ public struct AppRoleService: Sendable {
     public func listSecretIDs(_ grant: Grant, mount: String, role name: String) async throws -> [String] {
         try await database.read { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try conn.query("SELECT accessor FROM approle_secret_ids WHERE mount = \(mount) AND role_name = \(name) ORDER BY accessor")
-                .map { try $0.decode(String.self, at: 0) }
+            return try conn.query(
+                "SELECT accessor FROM approle_secret_ids WHERE mount = \(mount) AND role_name = \(name) ORDER BY accessor"
+            )
+            .map { try $0.decode(String.self, at: 0) }
         }
     }
 
@@ -237,7 +259,8 @@ public struct AppRoleService: Sendable {
         let now = Date().roundedToStoredPrecision
         let removed = try await database.transaction { conn -> Int in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
-            return try conn.execute("DELETE FROM approle_secret_ids WHERE mount = \(mount) AND expires_at IS NOT NULL AND expires_at <= \(now)")
+            return try conn.execute(
+                "DELETE FROM approle_secret_ids WHERE mount = \(mount) AND expires_at IS NOT NULL AND expires_at <= \(now)")
         }
         grant.auditFact("approle.tidied", String(removed))
         return removed
@@ -279,11 +302,15 @@ public struct AppRoleService: Sendable {
                 let (secret, tag) = try Self.secretID(hash: hash, mount: mount, role: role.name, sealer: sealer, on: conn)
             else { throw Self.invalid }
             if let expiry = secret.expiresAt, expiry <= now { throw Self.invalid }
-            guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else { throw Self.invalid }
+            guard try CIDR.list(role.secretIDBoundCIDRs).allows(address), try CIDR.list(secret.cidrList).allows(address) else {
+                throw Self.invalid
+            }
             if secret.numUses == 1 {
                 // The row count decides: of two logins racing for a single-use secret ID, only the one whose
                 // DELETE took the row goes on (PostgreSQL's read committed lets both read it first).
-                guard try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])") == 1
+                guard
+                    try conn.execute("DELETE FROM approle_secret_ids WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])")
+                        == 1
                 else { throw Self.invalid }
             } else if secret.numUses > 1 {
                 // Conditional on the tag read: of concurrent logins each spends a distinct use (a loser is refused
@@ -291,19 +318,22 @@ public struct AppRoleService: Sendable {
                 var spent = secret
                 spent.numUses -= 1
                 let fresh = try sealer.tag(Self.authenticated(spent, mount: mount, hash: hash))
-                guard try conn.execute("""
-                    UPDATE approle_secret_ids SET num_uses = \(spent.numUses), auth_term = \(fresh.term), auth_tag = \(fresh.tag)
-                    WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])
-                    """) == 1
+                guard
+                    try conn.execute(
+                        """
+                        UPDATE approle_secret_ids SET num_uses = \(spent.numUses), auth_term = \(fresh.term), auth_tag = \(fresh.tag)
+                        WHERE accessor = \(secret.accessor) AND auth_tag = \(tag?.tag ?? [])
+                        """) == 1
                 else { throw Self.invalid }
             }
             return (role, secret, method)
         }
         // As Vault: the secret ID's metadata, then the role's name, become the token's metadata.
         let meta = (secret.metadata ?? [:]).merging(["role_name": role.name]) { $1 }
-        return try await tokens.issueLogin(policies: role.policies, meta: meta, displayName: "approle", ttl: role.tokenTTL,
-                                           maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
-                                           path: method.loginPath)
+        return try await tokens.issueLogin(
+            policies: role.policies, meta: meta, displayName: "approle", ttl: role.tokenTTL,
+            maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
+            path: method.loginPath)
     }
 
     // MARK: rows
@@ -316,21 +346,26 @@ public struct AppRoleService: Sendable {
 
     static func encodeList(_ list: [String]) -> String? { list.isEmpty ? nil : TokenStore.encode(list) }
 
-    static func role(mount: String, where column: String, equals value: String, sealer: Sealer, on conn: any SQLConnection) throws -> AppRoleRole? {
-        let query: SQLQuery = column == "role_id"
+    static func role(mount: String, where column: String, equals value: String, sealer: Sealer, on conn: any SQLConnection) throws
+        -> AppRoleRole?
+    {
+        let query: SQLQuery =
+            column == "role_id"
             ? "\(roleColumns) WHERE mount = \(mount) AND role_id = \(value)" : "\(roleColumns) WHERE mount = \(mount) AND name = \(value)"
         guard let row = try conn.queryFirst(query) else { return nil }
         let role = try unverifiedRole(row)
-        return try sealer.verified(role, authenticated(role, mount: try row.decode(at: 10)),
-                                   RowTag(storedTerm: try row.decode(at: 11), storedTag: try row.decode(at: 12)))
+        return try sealer.verified(
+            role, authenticated(role, mount: try row.decode(at: 10)),
+            RowTag(storedTerm: try row.decode(at: 11), storedTag: try row.decode(at: 12)))
     }
 
     private static func unverifiedRole(_ row: SQLRow) throws -> AppRoleRole {
-        AppRoleRole(name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
-                           tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
-                           secretIDTTL: try row.decode(at: 6), secretIDNumUses: try row.decode(at: 7),
-                           secretIDBoundCIDRs: try (row.decode(String?.self, at: 8)).map(TokenStore.decodeList) ?? [],
-                           tokenBoundCIDRs: try (row.decode(String?.self, at: 9)).map(TokenStore.decodeList) ?? [])
+        AppRoleRole(
+            name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
+            tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
+            secretIDTTL: try row.decode(at: 6), secretIDNumUses: try row.decode(at: 7),
+            secretIDBoundCIDRs: try (row.decode(String?.self, at: 8)).map(TokenStore.decodeList) ?? [],
+            tokenBoundCIDRs: try (row.decode(String?.self, at: 9)).map(TokenStore.decodeList) ?? [])
     }
 
     static let roleColumns: SQLQuery = """
@@ -342,7 +377,9 @@ public struct AppRoleService: Sendable {
         SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount, auth_term, auth_tag FROM approle_secret_ids
         """
 
-    static func secretID(hash: [UInt8], mount: String, role: String, sealer: Sealer, on conn: any SQLConnection) throws -> (entry: AppRoleSecretID, tag: RowTag?)? {
+    static func secretID(hash: [UInt8], mount: String, role: String, sealer: Sealer, on conn: any SQLConnection) throws -> (
+        entry: AppRoleSecretID, tag: RowTag?
+    )? {
         guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(role)"),
             ConstantTime.equals(try row.decode([UInt8].self, at: 7), hash)
         else { return nil }
@@ -388,20 +425,27 @@ public struct AppRoleService: Sendable {
 
     /// The tables as ``KeyHierarchy`` sees them.
     static let authenticatedTables = [
-        AuthenticatedTable(table: "approle_roles", keyColumns: ["mount", "name"], columns: """
-            name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
-            secret_id_bound_cidrs, token_bound_cidrs, mount
-            """) { row in authenticated(try unverifiedRole(row), mount: try row.decode(at: 10)) },
-        AuthenticatedTable(table: "approle_secret_ids", keyColumns: ["accessor"], columns: """
-            accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount
-            """) { row in authenticated(try secretEntry(row), mount: try row.decode(at: 8), hash: try row.decode(at: 7)) },
+        AuthenticatedTable(
+            table: "approle_roles", keyColumns: ["mount", "name"],
+            columns: """
+                name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
+                secret_id_bound_cidrs, token_bound_cidrs, mount
+                """
+        ) { row in authenticated(try unverifiedRole(row), mount: try row.decode(at: 10)) },
+        AuthenticatedTable(
+            table: "approle_secret_ids", keyColumns: ["accessor"],
+            columns: """
+                accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount
+                """
+        ) { row in authenticated(try secretEntry(row), mount: try row.decode(at: 8), hash: try row.decode(at: 7)) }
     ]
 
     static func secretEntry(_ row: SQLRow) throws -> AppRoleSecretID {
-        AppRoleSecretID(accessor: try row.decode(at: 0), roleName: try row.decode(at: 1),
-                        metadata: try (row.decode(String?.self, at: 2)).map(TokenStore.decodeMap),
-                        cidrList: try (row.decode(String?.self, at: 3)).map(TokenStore.decodeList) ?? [], numUses: try row.decode(at: 4),
-                        createdAt: try row.decode(at: 5), expiresAt: try row.decode(at: 6))
+        AppRoleSecretID(
+            accessor: try row.decode(at: 0), roleName: try row.decode(at: 1),
+            metadata: try (row.decode(String?.self, at: 2)).map(TokenStore.decodeMap),
+            cidrList: try (row.decode(String?.self, at: 3)).map(TokenStore.decodeList) ?? [], numUses: try row.decode(at: 4),
+            createdAt: try row.decode(at: 5), expiresAt: try row.decode(at: 6))
     }
 }
 

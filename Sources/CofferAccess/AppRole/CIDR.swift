@@ -42,7 +42,8 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a list given as a JSON list or a comma-separated string.
     public static func list(_ items: [String]) throws -> [CIDR] {
-        try items.flatMap { $0.split(separator: ",") }.map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map(CIDR.init)
+        try items.flatMap { $0.split(separator: ",") }.map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map(
+            CIDR.init)
     }
 
     static func bytes(_ text: String) -> [UInt8]? {

@@ -26,10 +26,13 @@ public enum AuditChain {
     }
 
     /// A checkpoint of `head` at `sequence`, signed.
-    public static func checkpoint(sequence: Int64, head: [UInt8], time: Date, previous: Int64? = nil, signer: borrowing Ed25519SigningKey) -> AuditCheckpoint {
-        AuditCheckpoint(sequence: sequence, head: head, time: time,
-                        signature: signer.sign(AuditCheckpoint.message(sequence: sequence, head: head, time: time, previous: previous)),
-                        previous: previous)
+    public static func checkpoint(sequence: Int64, head: [UInt8], time: Date, previous: Int64? = nil, signer: borrowing Ed25519SigningKey)
+        -> AuditCheckpoint
+    {
+        AuditCheckpoint(
+            sequence: sequence, head: head, time: time,
+            signature: signer.sign(AuditCheckpoint.message(sequence: sequence, head: head, time: time, previous: previous)),
+            previous: previous)
     }
 
     /// What verification found: the first problem, or that the trail is whole.
@@ -65,7 +68,8 @@ public enum AuditChain {
             case .removed(let after, let next): "entries \(after + 1)…\(next - 1) were removed"
             case .outOfOrder(let sequence): "entry \(sequence) is out of order (reordered or inserted)"
             case .badCheckpoint(let sequence): "the checkpoint at entry \(sequence) has an invalid signature"
-            case .truncated(let entries, let witnessed): "the trail was truncated: it ends at entry \(entries), but entry \(witnessed) was witnessed"
+            case .truncated(let entries, let witnessed):
+                "the trail was truncated: it ends at entry \(entries), but entry \(witnessed) was witnessed"
             case .checkpointMismatch(let sequence): "the checkpoint at entry \(sequence) does not match the chain"
             case .missingCheckpoint(let sequence, let previous, let found):
                 "a checkpoint was removed: the one at entry \(sequence) follows the one at entry \(previous), but the database has entry \(found) before it"
@@ -91,7 +95,9 @@ public enum AuditChain {
         public var firstBadSequence: Int64? { finding.firstSequence }
 
         public var description: String {
-            var lines = ["checked: \(entries) entries (hashes), \(tags) tags, \(checkpoints) checkpoints, \(witnessRecords) witness records"]
+            var lines = [
+                "checked: \(entries) entries (hashes), \(tags) tags, \(checkpoints) checkpoints, \(witnessRecords) witness records"
+            ]
             lines.append(finding.description)
             if let first = firstBadSequence { lines.append("first bad entry: \(first)") }
             return lines.joined(separator: "\n")
@@ -103,9 +109,11 @@ public enum AuditChain {
     /// followed by a tagged one), every checkpoint's signature, head and predecessor (a removed checkpoint is
     /// found by the next), that the newest checkpoint covers the last entry (when `requireCoverage`), and every
     /// witnessed checkpoint (from outside the database) against the chain, which finds a cut-off tail.
-    public static func verify(_ records: [AuditRecord], tags: [RowTag?] = [], checkpoints: [AuditCheckpoint], witnessed: [AuditCheckpoint],
-                              publicKey: [UInt8], requireCoverage: Bool = false,
-                              authenticate: ((AuditRecord, RowTag) -> Bool)? = nil) throws -> Report {
+    public static func verify(
+        _ records: [AuditRecord], tags: [RowTag?] = [], checkpoints: [AuditCheckpoint], witnessed: [AuditCheckpoint],
+        publicKey: [UInt8], requireCoverage: Bool = false,
+        authenticate: ((AuditRecord, RowTag) -> Bool)? = nil
+    ) throws -> Report {
         var report = Report(finding: .intact(entries: 0))
         func done(_ finding: Finding) -> Report {
             report.finding = finding
@@ -119,7 +127,9 @@ public enum AuditChain {
             if record.sequence > expected {
                 // The missing number further on means a reordering; nowhere means a removal.
                 let missing = expected
-                if records[(index + 1)...].contains(where: { $0.sequence == missing }) { return done(.outOfOrder(sequence: record.sequence)) }
+                if records[(index + 1)...].contains(where: { $0.sequence == missing }) {
+                    return done(.outOfOrder(sequence: record.sequence))
+                }
                 return done(.removed(after: expected - 1, next: record.sequence))
             }
             if record.sequence < expected { return done(.outOfOrder(sequence: record.sequence)) }
@@ -176,7 +186,8 @@ extension AuditChain.Finding {
         switch self {
         case .intact: nil
         case .altered(let sequence), .outOfOrder(let sequence), .badCheckpoint(let sequence), .checkpointMismatch(let sequence),
-             .uncovered(let sequence), .unauthenticated(let sequence): sequence
+            .uncovered(let sequence), .unauthenticated(let sequence):
+            sequence
         case .missingCheckpoint(_, let previous, let found): min(previous, found) + 1
         case .removed(let after, _): after + 1
         case .truncated(let entries, _): entries + 1

@@ -20,9 +20,11 @@ public struct AuditConfiguration: Sendable {
     /// Where `sys/audit` devices may write.
     public var deviceLimits: AuditDeviceLimits
 
-    public init(durableWithin: Duration = .seconds(2), checkpointEvery: Int64 = 1000, checkpointInterval: Duration = .seconds(60),
-                witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = [],
-                deviceLimits: AuditDeviceLimits = .init()) {
+    public init(
+        durableWithin: Duration = .seconds(2), checkpointEvery: Int64 = 1000, checkpointInterval: Duration = .seconds(60),
+        witness: AuditWitness = .log, batchLimit: Int = 512, maxPending: Int = 20_000, copies: [AuditCopy] = [],
+        deviceLimits: AuditDeviceLimits = .init()
+    ) {
         self.copies = copies
         self.deviceLimits = deviceLimits
         self.durableWithin = durableWithin

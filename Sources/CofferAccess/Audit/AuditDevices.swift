@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An audit device enabled through `sys/audit`: a `file` or a `socket` that receives every request and
@@ -78,13 +78,15 @@ public final class AuditDevices: Sendable {
     ///   operator's limits, a path in use, or a destination that cannot be opened now.
     public func enable(_ grant: Grant, path raw: String, type: String, description: String, options: [String: String]) async throws {
         let path = try Self.validatedPath(raw)
-        let device = AuditDevice(path: path, type: type, description: description, options: try checkedOptions(type: type, options),
-                                 uuid: UUID().uuidString.lowercased())
+        let device = AuditDevice(
+            path: path, type: type, description: description, options: try checkedOptions(type: type, options),
+            uuid: UUID().uuidString.lowercased())
         // Opened once now, so a destination that cannot be written is refused here, not found out later.
         try AuditDeviceSink.open(device).close()
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
-            let inserted = try conn.execute("""
+            let inserted = try conn.execute(
+                """
                 INSERT INTO audit_devices (path, type, description, options, uuid, created_at)
                 VALUES (\(path), \(type), \(description), \(TokenStore.encode(device.options)), \(device.uuid), \(now))
                 ON CONFLICT (path) DO NOTHING
@@ -145,7 +147,7 @@ public final class AuditDevices: Sendable {
         let event = event()
         let time = Date()
         for sink in sinks {
-            guard let key = try? Self.deviceKey(sink.device, keys: keys) else { continue }  // sealed: nothing to hash with
+            guard let key = try? Self.deviceKey(sink.device, keys: keys) else { continue } // sealed: nothing to hash with
             sink.enqueue(Self.lines(event, time: time, key: key))
         }
     }
@@ -173,10 +175,12 @@ public final class AuditDevices: Sendable {
     /// The two lines Vault writes for a request: the request, then the response.
     static func lines(_ event: Event, time: Date, key: SecureHandle) -> [String] {
         let hmac = { (value: String) in value.isEmpty ? "" : Self.hmac(value, key: key) }
-        let auth = VaultAuditLine.Auth(client_token: hmac(event.token ?? ""), accessor: hmac(event.accessor), display_name: event.displayName,
-                                       policies: event.policies, token_policies: event.policies, metadata: event.metadata)
-        let request = VaultAuditLine.Request(id: event.requestID, operation: vaultOperation(event.operation), client_token: auth.client_token,
-                                             client_token_accessor: auth.accessor, path: event.path, remote_address: event.remoteAddress)
+        let auth = VaultAuditLine.Auth(
+            client_token: hmac(event.token ?? ""), accessor: hmac(event.accessor), display_name: event.displayName,
+            policies: event.policies, token_policies: event.policies, metadata: event.metadata)
+        let request = VaultAuditLine.Request(
+            id: event.requestID, operation: vaultOperation(event.operation), client_token: auth.client_token,
+            client_token_accessor: auth.accessor, path: event.path, remote_address: event.remoteAddress)
         var data: [String: String] = [:]
         for note in event.notes {
             if !note.sensitive {
@@ -191,8 +195,9 @@ public final class AuditDevices: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let first = VaultAuditLine(time: stamp, type: "request", auth: auth, request: request, response: nil, error: nil)
-        let second = VaultAuditLine(time: stamp, type: "response", auth: auth, request: request,
-                                    response: VaultAuditLine.Response(status: event.status, data: data), error: event.error)
+        let second = VaultAuditLine(
+            time: stamp, type: "response", auth: auth, request: request,
+            response: VaultAuditLine.Response(status: event.status, data: data), error: event.error)
         return [first, second].compactMap { line in (try? encoder.encode(line)).map { String(decoding: $0, as: UTF8.self) } }
     }
 
@@ -212,7 +217,8 @@ public final class AuditDevices: Sendable {
     /// with each other or with the trail's `hmac:` values, and nothing secret is stored for a device.
     static func deviceKey(_ device: AuditDevice, keys: KeyHierarchy) throws -> SecureHandle {
         let auditKey = try keys.systemKey(.auditHMAC)
-        return SecureHandle(SecureBytes(copying: try BLAKE2b.hash(Array("coffer-audit-device:\(device.uuid)".utf8), key: auditKey.bytes, length: 32)))
+        return SecureHandle(
+            SecureBytes(copying: try BLAKE2b.hash(Array("coffer-audit-device:\(device.uuid)".utf8), key: auditKey.bytes, length: 32)))
     }
 
     // MARK: checks
@@ -221,7 +227,10 @@ public final class AuditDevices: Sendable {
         switch type {
         case "file":
             guard let directory = limits.fileDirectory else {
-                throw AccessError(.invalidRequest, "file audit devices are off: the operator sets audit_device_dir (COFFER_AUDIT_DEVICE_DIR) to the directory they may write in")
+                throw AccessError(
+                    .invalidRequest,
+                    "file audit devices are off: the operator sets audit_device_dir (COFFER_AUDIT_DEVICE_DIR) to the directory they may write in"
+                )
             }
             guard let file = options["file_path"] ?? options["path"], !file.isEmpty else {
                 throw AccessError(.invalidRequest, "options.file_path is required: a file inside \(directory)")
@@ -236,11 +245,14 @@ public final class AuditDevices: Sendable {
                 throw AccessError(.invalidRequest, "options.socket_type must be tcp or unix (udp would drop entries silently)")
             }
             guard limits.socketAddresses.contains(address) else {
-                throw AccessError(.invalidRequest, "\(address) is not one of the socket addresses the operator allows (audit_device_sockets, COFFER_AUDIT_DEVICE_SOCKETS)")
+                throw AccessError(
+                    .invalidRequest,
+                    "\(address) is not one of the socket addresses the operator allows (audit_device_sockets, COFFER_AUDIT_DEVICE_SOCKETS)")
             }
             return ["address": address, "socket_type": kind]
         default:
-            throw AccessError(.invalidRequest, "no audit device of type \"\(type)\": Coffer offers file and socket (its own trail is always on)")
+            throw AccessError(
+                .invalidRequest, "no audit device of type \"\(type)\": Coffer offers file and socket (its own trail is always on)")
         }
     }
 
@@ -273,8 +285,9 @@ public final class AuditDevices: Sendable {
     }
 
     static func device(_ row: SQLRow) throws -> AuditDevice {
-        AuditDevice(path: try row.decode(at: 0), type: try row.decode(at: 1), description: try row.decode(at: 2),
-                    options: try TokenStore.decodeMap(try row.decode(at: 3)), uuid: try row.decode(at: 4))
+        AuditDevice(
+            path: try row.decode(at: 0), type: try row.decode(at: 1), description: try row.decode(at: 2),
+            options: try TokenStore.decodeMap(try row.decode(at: 3)), uuid: try row.decode(at: 4))
     }
 }
 
@@ -402,7 +415,8 @@ final class AuditDeviceSink: Sendable {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { raw in
-                socket ? Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                socket
+                    ? Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                     : Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
             }
             if written < 0 && errno == EINTR { continue }

@@ -28,12 +28,17 @@ public struct AuditEntry: Sendable {
     let canonicalBody: [UInt8]
     let encodedFields: String
 
-    public init(kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
-                operation: String, decision: String, status: Int, extra: [(String, String)]) {
-        self.init(kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
-                  operation: operation, decision: decision, status: status,
-                  fields: [("kind", kind.rawValue), ("request_id", requestID), ("accessor", accessor), ("display_name", displayName),
-                           ("path", path), ("operation", operation), ("decision", decision), ("status", String(status))] + extra)
+    public init(
+        kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
+        operation: String, decision: String, status: Int, extra: [(String, String)]
+    ) {
+        self.init(
+            kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
+            operation: operation, decision: decision, status: status,
+            fields: [
+                ("kind", kind.rawValue), ("request_id", requestID), ("accessor", accessor), ("display_name", displayName),
+                ("path", path), ("operation", operation), ("decision", decision), ("status", String(status))
+            ] + extra)
     }
 
     /// Rebuilds an entry from stored fields (verification and export).
@@ -43,12 +48,15 @@ public struct AuditEntry: Sendable {
             let displayName = value("display_name"), let path = value("path"), let operation = value("operation"),
             let decision = value("decision"), let status = value("status").flatMap(Int.init)
         else { return nil }
-        self.init(kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
-                  operation: operation, decision: decision, status: status, fields: fields)
+        self.init(
+            kind: kind, time: time, requestID: requestID, accessor: accessor, displayName: displayName, path: path,
+            operation: operation, decision: decision, status: status, fields: fields)
     }
 
-    private init(kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
-                 operation: String, decision: String, status: Int, fields: [(String, String)]) {
+    private init(
+        kind: Kind, time: Date, requestID: String, accessor: String, displayName: String, path: String,
+        operation: String, decision: String, status: Int, fields: [(String, String)]
+    ) {
         self.kind = kind
         self.time = time
         self.requestID = requestID

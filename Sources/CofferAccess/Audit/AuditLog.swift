@@ -64,8 +64,10 @@ public final class AuditLog: Sendable {
     /// - Parameters:
     ///   - signer: the audit checkpoint key pair while unsealed (checkpoints wait for it), `nil` when sealed.
     ///   - sealer: the keyring while unsealed, to tag each entry (``authenticated(sequence:hash:)``); `nil` when sealed.
-    public init(database: any Database, configuration: AuditConfiguration = .init(), logger: Logger,
-                signer: @escaping @Sendable () async -> SigningKeyHandle?, sealer: @escaping @Sendable () -> Sealer? = { nil }) {
+    public init(
+        database: any Database, configuration: AuditConfiguration = .init(), logger: Logger,
+        signer: @escaping @Sendable () async -> SigningKeyHandle?, sealer: @escaping @Sendable () -> Sealer? = { nil }
+    ) {
         self.database = database
         self.configuration = configuration
         self.logger = logger
@@ -83,8 +85,10 @@ public final class AuditLog: Sendable {
     }
 
     /// The trail as ``KeyHierarchy`` sees it (rewrap moves the tags; untagged entries were written while sealed).
-    public static let authenticatedTable = AuthenticatedTable(table: "audit_log", keyColumns: ["sequence"], columns: "sequence, hash",
-                                                              untaggedAllowed: true) { row in
+    public static let authenticatedTable = AuthenticatedTable(
+        table: "audit_log", keyColumns: ["sequence"], columns: "sequence, hash",
+        untaggedAllowed: true
+    ) { row in
         authenticated(sequence: try row.decode(column: "sequence"), hash: try row.decode(column: "hash"))
     }
 
@@ -108,7 +112,10 @@ public final class AuditLog: Sendable {
                 state.pending.append((id, entry))
                 state.open += entry.kind.openDelta
                 state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, isRequest: entry.kind == .request)
-                defer { state.writing = true; state.sweeping = true }
+                defer {
+                    state.writing = true
+                    state.sweeping = true
+                }
                 return (true, !state.writing, !state.sweeping)
             }
             guard accepted else { return continuation.resume(throwing: Self.unavailable) }
@@ -152,7 +159,8 @@ public final class AuditLog: Sendable {
         if start { Task(executorPreference: writer) { await self.drain() } }
     }
 
-    static let unavailable = AccessError(.auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
+    static let unavailable = AccessError(
+        .auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
 
     /// Fails waiters past their deadline, every 50 ms while anyone waits.
     private func sweep() async {
@@ -206,7 +214,9 @@ public final class AuditLog: Sendable {
                 }
                 for waiter in ready { waiter.continuation.resume() }
                 if let checkpoint { witness(checkpoint) }
-                if !configuration.copies.isEmpty { copy(zip(records, batch.map(\.entry)).map { AuditTrail.Stored(record: $0, entry: $1).json }) }
+                if !configuration.copies.isEmpty {
+                    copy(zip(records, batch.map(\.entry)).map { AuditTrail.Stored(record: $0, entry: $1).json })
+                }
             } catch {
                 logger.error("audit commit failed", metadata: ["coffer.error": "\(error)"])
                 let failed = state.withLock { state -> [Waiter] in
@@ -242,13 +252,16 @@ public final class AuditLog: Sendable {
     /// and sign a checkpoint of the new head that names the checkpoint before it, so that every entry is
     /// covered by a signature once its commit returns (while unsealed). Returns the checkpoint to put in the
     /// witness when one is due there: every `checkpointEvery` entries, or after the interval.
-    private func write(_ entries: [AuditEntry], signer: SigningKeyHandle?, witnessDueByTime: Bool) async throws -> ([AuditRecord], AuditCheckpoint?) {
+    private func write(_ entries: [AuditEntry], signer: SigningKeyHandle?, witnessDueByTime: Bool) async throws -> (
+        [AuditRecord], AuditCheckpoint?
+    ) {
         let every = max(1, configuration.checkpointEvery)
         let dialect = database.dialect
         let sealer = signer == nil ? nil : self.sealer()
         let lastWitnessed = state.withLock { $0.lastWitnessed }
         return try await database.transaction { conn in
-            let headQuery: SQLQuery = dialect == .postgres
+            let headQuery: SQLQuery =
+                dialect == .postgres
                 ? "SELECT sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE" : "SELECT sequence, hash FROM audit_head WHERE id = 1"
             guard let head = try conn.queryFirst(headQuery) else { throw AccessError(.auditUnavailable, "audit_head is missing") }
             var sequence: Int64 = try head.decode(at: 0)
@@ -263,13 +276,16 @@ public final class AuditLog: Sendable {
                 let tag = try sealer?.tag(Self.authenticated(sequence: sequence, hash: hash))
                 previous = hash
                 records.append(record)
-                rows.append([.int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
-                             .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
-                             .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash),
-                             tag.map { .int($0.term) } ?? .null, tag.map { .blob($0.tag) } ?? .null])
+                rows.append([
+                    .int(sequence), .timestamp(entry.time), .text(entry.kind.rawValue), .text(entry.requestID), .text(entry.accessor),
+                    .text(entry.displayName), .text(entry.path), .text(entry.operation), .text(entry.decision),
+                    .int(Int64(entry.status)), .text(entry.encodedFields), .blob(record.hash),
+                    tag.map { .int($0.term) } ?? .null, tag.map { .blob($0.tag) } ?? .null
+                ])
             }
             if !rows.isEmpty {
-                try conn.executeBatch("""
+                try conn.executeBatch(
+                    """
                     INSERT INTO audit_log (sequence, time, kind, request_id, accessor, display_name, path, operation, decision, status, fields, hash,
                                            auth_term, auth_tag)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
@@ -277,8 +293,10 @@ public final class AuditLog: Sendable {
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
             guard let signer else { return (records, nil) }
-            let newest = try conn.queryFirst("SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1")
-                .map(AuditTrail.checkpoint)
+            let newest = try conn.queryFirst(
+                "SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1"
+            )
+            .map(AuditTrail.checkpoint)
             let covered = newest?.sequence ?? 0
             // Due in the witness when the batch crossed a multiple of `every`, or by time.
             let witnessDue = witnessDueByTime || sequence / every > max(covered, lastWitnessed) / every
@@ -286,9 +304,11 @@ public final class AuditLog: Sendable {
                 // Nothing new to sign: the newest checkpoint may still be owed to this instance's witness.
                 return (records, witnessDue ? newest.flatMap { $0.sequence > lastWitnessed ? $0 : nil } : nil)
             }
-            let checkpoint = AuditChain.checkpoint(sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered,
-                                                   signer: signer.key)
-            try conn.execute("""
+            let checkpoint = AuditChain.checkpoint(
+                sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered,
+                signer: signer.key)
+            try conn.execute(
+                """
                 INSERT INTO audit_checkpoints (sequence, head, time, signature, previous)
                 VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature), \(checkpoint.previous))
                 """)

@@ -26,9 +26,11 @@ public struct AuditTrail: Sendable {
         public var afterSequence: Int64?
         public var limit: Int
 
-        public init(accessor: String? = nil, displayName: String? = nil, pathGlob: String? = nil, operation: String? = nil,
-                    decision: String? = nil, status: Int? = nil, since: Date? = nil, until: Date? = nil,
-                    afterSequence: Int64? = nil, limit: Int = 100) {
+        public init(
+            accessor: String? = nil, displayName: String? = nil, pathGlob: String? = nil, operation: String? = nil,
+            decision: String? = nil, status: Int? = nil, since: Date? = nil, until: Date? = nil,
+            afterSequence: Int64? = nil, limit: Int = 100
+        ) {
             self.accessor = accessor
             self.displayName = displayName
             self.pathGlob = pathGlob
@@ -71,14 +73,16 @@ public struct AuditTrail: Sendable {
             // The top-level copies of the fields are what a reader sees first: one that disagrees with the
             // hashed fields makes the entry count as altered (an empty hash never verifies).
             let consistent = fields.allSatisfy { key, value in object[key].map { $0 == value } ?? true }
-            return AuditRecord(sequence: sequence, time: Date(microsecondsSinceEpoch: micros),
-                               fields: fields, hash: consistent ? hash : [])
+            return AuditRecord(
+                sequence: sequence, time: Date(microsecondsSinceEpoch: micros),
+                fields: fields, hash: consistent ? hash : [])
         }
     }
 
     /// Entries matching `filter`, oldest first.
     public func query(_ filter: Filter) async throws -> [Stored] {
-        var query: SQLQuery = "SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM audit_log WHERE 1 = 1"
+        var query: SQLQuery =
+            "SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM audit_log WHERE 1 = 1"
         if let value = filter.accessor { query.append(" AND accessor = \(value)") }
         if let value = filter.displayName { query.append(" AND display_name = \(value)") }
         if let value = filter.operation { query.append(" AND operation = \(value)") }
@@ -115,14 +119,17 @@ public struct AuditTrail: Sendable {
 
     /// The stored checkpoints up to `sequence` (all when `nil`), oldest first.
     public func checkpoints(upTo sequence: Int64? = nil) async throws -> [AuditCheckpoint] {
-        try await database.query("""
+        try await database.query(
+            """
             SELECT sequence, head, time, signature, previous FROM audit_checkpoints WHERE sequence <= \(sequence ?? .max) ORDER BY sequence
-            """).map(Self.checkpoint)
+            """
+        ).map(Self.checkpoint)
     }
 
     static func checkpoint(_ row: SQLRow) throws -> AuditCheckpoint {
-        AuditCheckpoint(sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3),
-                        previous: try row.decode(at: 4))
+        AuditCheckpoint(
+            sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3),
+            previous: try row.decode(at: 4))
     }
 
     /// The newest checkpoint's sequence (0 when there is none).
@@ -135,8 +142,10 @@ public struct AuditTrail: Sendable {
     /// and every `witnessed` checkpoint from outside the database.
     /// - Parameter requireCoverage: the newest checkpoint must cover the last entry checked (the service signs
     ///   one at every commit, so an uncovered entry up to `sequence` was written by someone else).
-    public func verify(publicKey: [UInt8], witnessed: [AuditCheckpoint], sealer: Sealer? = nil, upTo sequence: Int64? = nil,
-                       requireCoverage: Bool = false) async throws -> AuditChain.Report {
+    public func verify(
+        publicKey: [UInt8], witnessed: [AuditCheckpoint], sealer: Sealer? = nil, upTo sequence: Int64? = nil,
+        requireCoverage: Bool = false
+    ) async throws -> AuditChain.Report {
         var records: [AuditRecord] = []
         var tags: [RowTag?] = []
         var mismatch: Int64?
@@ -148,8 +157,9 @@ public struct AuditTrail: Sendable {
         let authenticate: ((AuditRecord, RowTag) -> Bool)? = sealer.map { sealer in
             { record, tag in sealer.isAuthentic(AuditLog.authenticated(sequence: record.sequence, hash: record.hash), tag) }
         }
-        var report = try AuditChain.verify(records, tags: tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
-                                           publicKey: publicKey, requireCoverage: requireCoverage, authenticate: authenticate)
+        var report = try AuditChain.verify(
+            records, tags: tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
+            publicKey: publicKey, requireCoverage: requireCoverage, authenticate: authenticate)
         if let mismatch, report.finding.firstSequence.map({ mismatch <= $0 }) ?? true { report.finding = .altered(sequence: mismatch) }
         return report
     }
@@ -159,7 +169,8 @@ public struct AuditTrail: Sendable {
         var after = after
         let limit = sequence ?? .max
         while true {
-            let rows = try await database.query("""
+            let rows = try await database.query(
+                """
                 SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status, auth_term, auth_tag
                 FROM audit_log WHERE sequence > \(after) AND sequence <= \(limit) ORDER BY sequence LIMIT 2000
                 """)
@@ -177,10 +188,11 @@ public struct AuditTrail: Sendable {
         let fields = try AuditEntry.decodeFields(try row.decode(at: 2))
         let record = AuditRecord(sequence: try row.decode(at: 0), time: time, fields: fields, hash: try row.decode(at: 3))
         // The columns as stored (they could disagree with the hashed fields if someone edited them).
-        let entry = AuditEntry(kind: AuditEntry.Kind(rawValue: try row.decode(at: 4)) ?? .request, time: time, requestID: try row.decode(at: 5),
-                               accessor: try row.decode(at: 6), displayName: try row.decode(at: 7), path: try row.decode(at: 8),
-                               operation: try row.decode(at: 9), decision: try row.decode(at: 10), status: Int(try row.decode(Int64.self, at: 11)),
-                               extra: [])
+        let entry = AuditEntry(
+            kind: AuditEntry.Kind(rawValue: try row.decode(at: 4)) ?? .request, time: time, requestID: try row.decode(at: 5),
+            accessor: try row.decode(at: 6), displayName: try row.decode(at: 7), path: try row.decode(at: 8),
+            operation: try row.decode(at: 9), decision: try row.decode(at: 10), status: Int(try row.decode(Int64.self, at: 11)),
+            extra: [])
         return Stored(record: record, entry: entry)
     }
 }
@@ -194,6 +206,3 @@ extension AuditTrail.Stored {
             && hashed.decision == entry.decision && hashed.status == entry.status
     }
 }
-
-
-

@@ -22,7 +22,8 @@ public struct AuditCheckpointLine: Codable, Sendable {
 
     public var checkpoint: AuditCheckpoint? {
         guard let head = Hex.decode(head), let signature = Hex.decode(signature) else { return nil }
-        return AuditCheckpoint(sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature, previous: previous)
+        return AuditCheckpoint(
+            sequence: sequence, head: head, time: Date(microsecondsSinceEpoch: time_us), signature: signature, previous: previous)
     }
 
     public var json: String {
@@ -52,7 +53,9 @@ public enum AuditWitnessFile {
     public static func all(in path: String) throws -> [AuditCheckpoint] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         return try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map { line in
-            guard let parsed = try? JSONDecoder().decode(AuditCheckpointLine.self, from: Data(line.utf8)), let checkpoint = parsed.checkpoint else {
+            guard let parsed = try? JSONDecoder().decode(AuditCheckpointLine.self, from: Data(line.utf8)),
+                let checkpoint = parsed.checkpoint
+            else {
                 throw AccessError(.invalidRequest, "the witness file \(path) has a line that is not a checkpoint")
             }
             return checkpoint

@@ -32,7 +32,8 @@ public struct AuthMountStore: Sendable {
     }
 
     public func list() async throws -> [AuthMount] {
-        try await database.query("SELECT path, type, accessor, uuid, description, created_at FROM auth_mounts ORDER BY path").map(Self.mount)
+        try await database.query("SELECT path, type, accessor, uuid, description, created_at FROM auth_mounts ORDER BY path").map(
+            Self.mount)
     }
 
     public func mount(_ path: String) async throws -> AuthMount? {
@@ -55,14 +56,16 @@ public struct AuthMountStore: Sendable {
     /// - Throws: ``AccessError`` `.invalidRequest` for an unknown type, a bad or reserved path, or one in use.
     public func enable(_ grant: Grant, path raw: String, type: String, description: String) async throws {
         guard Self.types.contains(type) else {
-            throw AccessError(.invalidRequest, "no auth method of type \"\(type)\": Coffer offers approle (and the built-in token method at auth/token/)")
+            throw AccessError(
+                .invalidRequest, "no auth method of type \"\(type)\": Coffer offers approle (and the built-in token method at auth/token/)")
         }
         let path = try Self.validatedPath(raw)
         let accessor = "auth_\(type)_" + Hex.encode(Random.bytes(4))
         let uuid = UUID().uuidString.lowercased()
         let now = Date().roundedToStoredPrecision
         try await database.transaction { conn in
-            let inserted = try conn.execute("""
+            let inserted = try conn.execute(
+                """
                 INSERT INTO auth_mounts (path, type, accessor, uuid, description, created_at)
                 VALUES (\(path), \(type), \(accessor), \(uuid), \(description), \(now))
                 ON CONFLICT (path) DO NOTHING
@@ -106,14 +109,16 @@ public struct AuthMountStore: Sendable {
     static func validatedPath(_ raw: String) throws -> String {
         let path = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
         guard PlainName.isValid(path, maximum: 64), path != ".", path != ".." else {
-            throw AccessError(.invalidRequest, "an auth path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as ci-approle")
+            throw AccessError(
+                .invalidRequest, "an auth path is one segment of letters, digits, '-', '_' or '.', at most 64 bytes, such as ci-approle")
         }
         guard path != "token" else { throw AccessError(.invalidRequest, "auth/token/ is the built-in token method; choose another path") }
         return path
     }
 
     static func mount(_ row: SQLRow) throws -> AuthMount {
-        AuthMount(path: try row.decode(at: 0), type: try row.decode(at: 1), accessor: try row.decode(at: 2), uuid: try row.decode(at: 3),
-                  description: try row.decode(at: 4), createdAt: try row.decode(at: 5))
+        AuthMount(
+            path: try row.decode(at: 0), type: try row.decode(at: 1), accessor: try row.decode(at: 2), uuid: try row.decode(at: 3),
+            description: try row.decode(at: 4), createdAt: try row.decode(at: 5))
     }
 }

@@ -127,7 +127,9 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
         if trailingSlash || segments.last?.isEmpty == true { segments.removeLast() }
         for segment in segments {
             if segment.isEmpty { throw .emptySegment }
-            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { throw .dotSegment }
+            if segment.elementsEqual([UInt8(ascii: ".")]) || segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                throw .dotSegment
+            }
         }
         if stripVersion, segments.first?.elementsEqual("v1".utf8) == true { segments.removeFirst() }
         var out: [UInt8] = []

@@ -36,8 +36,9 @@ public final class Gate: Sendable {
         self.keys = keys
         self.logger = logger
         self.policies = PolicyStore(database: database, keys: keys)
-        self.audit = AuditLog(database: database, configuration: audit, logger: logger,
-                              signer: { try? keys.auditSigner() }, sealer: { try? keys.sealer() })
+        self.audit = AuditLog(
+            database: database, configuration: audit, logger: logger,
+            signer: { try? keys.auditSigner() }, sealer: { try? keys.sealer() })
         let tokens = TokenService(store: TokenStore(database: database, keys: keys), keys: keys)
         self.tokens = tokens
         self.appRole = AppRoleService(database: database, keys: keys, tokens: tokens)
@@ -49,9 +50,12 @@ public final class Gate: Sendable {
     }
 
     /// The tables of the Gate's stores whose rows carry authentication tags.
-    public static let authenticatedTables = [TokenStore.authenticatedTable, PolicyStore.authenticatedTable,
-                                             TokenRoleStore.authenticatedTable, ResponseWrapping.authenticatedTable,
-                                             AuditLog.authenticatedTable] + AppRoleService.authenticatedTables
+    public static let authenticatedTables =
+        [
+            TokenStore.authenticatedTable, PolicyStore.authenticatedTable,
+            TokenRoleStore.authenticatedTable, ResponseWrapping.authenticatedTable,
+            AuditLog.authenticatedTable
+        ] + AppRoleService.authenticatedTables
 
     /// The identity and ACL behind a token, read in one snapshot.
     struct Identity: Sendable {
@@ -66,8 +70,10 @@ public final class Gate: Sendable {
     /// - Throws: ``AccessError`` `.permissionDenied` (no, bad, expired or used-up token, or no policy allows it),
     ///   `.auditUnavailable` (the audit entry was not committed in time: the result is withheld), ``KeysError``
     ///   `.sealed`, or whatever `body` throws.
-    public func perform<R: Sendable>(_ request: GateRequest, status: (Result<R, any Error>) -> Int,
-                                     _ body: (Grant) async throws -> R) async throws -> R {
+    public func perform<R: Sendable>(
+        _ request: GateRequest, status: (Result<R, any Error>) -> Int,
+        _ body: (Grant) async throws -> R
+    ) async throws -> R {
         let started = ContinuousClock.now
         let now = Date()
         let grant: Grant
@@ -81,16 +87,24 @@ public final class Gate: Sendable {
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
             // A token that was refused is not named (it may not exist); a service identity always is.
             let who = request.access.service?.auditName ?? ""
-            audit.appendDetached(entry(.request, request, now: now, accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught), status: 0, extra: []))
-            try await audit.append(entry(.response, request, now: Date(), accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
-                                         status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
-            devices.emit(AuditDevices.Event(requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
-                                            remoteAddress: request.remoteAddress, token: request.token, accessor: who, displayName: who,
-                                            policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
+            audit.appendDetached(
+                entry(
+                    .request, request, now: now, accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
+                    status: 0, extra: []))
+            try await audit.append(
+                entry(
+                    .response, request, now: Date(), accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
+                    status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
+            devices.emit(
+                AuditDevices.Event(
+                    requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
+                    remoteAddress: request.remoteAddress, token: request.token, accessor: who, displayName: who,
+                    policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
             throw error
         }
-        let requestEntry = entry(.request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                                 decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: 0, extra: [])
+        let requestEntry = entry(
+            .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+            decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: 0, extra: [])
         if request.operation == .read || request.operation == .list {
             // The response entry is committed after this one (same queue, same or later group), and nothing
             // is returned before it is: waiting for both would only add a commit.
@@ -106,27 +120,33 @@ public final class Gate: Sendable {
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }
         if case .failure(let error) = result { await recordTampering(error, request) }
         let code = status(result)
-        try await audit.append(entry(.response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                                     decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
-        devices.emit(AuditDevices.Event(requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
-                                        remoteAddress: request.remoteAddress, token: request.token, accessor: grant.accessor,
-                                        displayName: grant.displayName, policies: grant.policies, metadata: grant.token?.meta, status: code,
-                                        error: result.failureDescription, notes: grant.notes.all))
+        try await audit.append(
+            entry(
+                .response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
+        devices.emit(
+            AuditDevices.Event(
+                requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
+                remoteAddress: request.remoteAddress, token: request.token, accessor: grant.accessor,
+                displayName: grant.displayName, policies: grant.policies, metadata: grant.token?.meta, status: code,
+                error: result.failureDescription, notes: grant.notes.all))
         return try result.get()
     }
 
     /// Authenticates and authorises, without auditing (``perform(_:status:_:)`` audits).
     func authorise(_ request: GateRequest) async throws -> Grant {
         if request.access == .open {
-            return Grant(accessor: "", displayName: "anonymous", policies: [], token: nil, path: request.path, operation: request.operation,
-                         capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []),
-                         rule: "open path")
+            return Grant(
+                accessor: "", displayName: "anonymous", policies: [], token: nil, path: request.path, operation: request.operation,
+                capabilities: [], requestID: request.requestID, remoteAddress: request.remoteAddress, acl: ACL(policies: []),
+                rule: "open path")
         }
         if case .service(let service) = request.access {
             let (capabilities, rule) = try decide(service.acl, request, needing: request.extraCapabilities)
-            return Grant(accessor: service.auditName, displayName: service.auditName, policies: ["service-" + service.name], token: nil,
-                         path: request.path, operation: request.operation, capabilities: capabilities, requestID: request.requestID,
-                         remoteAddress: request.remoteAddress, acl: service.acl, rule: rule)
+            return Grant(
+                accessor: service.auditName, displayName: service.auditName, policies: ["service-" + service.name], token: nil,
+                path: request.path, operation: request.operation, capabilities: capabilities, requestID: request.requestID,
+                remoteAddress: request.remoteAddress, acl: service.acl, rule: rule)
         }
         let identity = try await identify(request.token)
         if !identity.entry.boundCIDRs.isEmpty {
@@ -140,10 +160,11 @@ public final class Gate: Sendable {
         if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
             throw AccessError.permissionDenied
         }
-        return Grant(accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
-                     token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
-                     requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl,
-                     rule: rule)
+        return Grant(
+            accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
+            token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
+            requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl,
+            rule: rule)
     }
 
     /// What `acl` allows on the request's path (most specific rule, deny wins), or a denial naming the rule
@@ -151,7 +172,9 @@ public final class Gate: Sendable {
     private func decide(_ acl: ACL, _ request: GateRequest, needing needed: Capabilities) throws -> (Capabilities, rule: String) {
         let decision = acl.check(request.operation.capabilities, on: request.path.text, listing: request.operation == .list)
         let capabilities = decision.pattern == nil ? [] : decision.capabilities
-        guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities), capabilities.isSuperset(of: needed) else {
+        guard !capabilities.contains(.deny), !capabilities.isDisjoint(with: request.operation.capabilities),
+            capabilities.isSuperset(of: needed)
+        else {
             throw GateDenial(rule: decision.description)
         }
         return (capabilities, decision.description)
@@ -225,9 +248,11 @@ public final class Gate: Sendable {
     /// error), so that the security team finds every refusal by one query (`operation = 'integrity'`).
     private func recordTampering(_ error: any Error, _ request: GateRequest) async {
         guard KeysError.Code.tampered ~= error else { return }
-        try? await audit.append(AuditEntry(kind: .event, time: Date().roundedToStoredPrecision, requestID: request.requestID, accessor: "",
-                                           displayName: "coffer", path: request.path.text, operation: "integrity", decision: "refused", status: 0,
-                                           extra: [("error", "\(error)")]))
+        try? await audit.append(
+            AuditEntry(
+                kind: .event, time: Date().roundedToStoredPrecision, requestID: request.requestID, accessor: "",
+                displayName: "coffer", path: request.path.text, operation: "integrity", decision: "refused", status: 0,
+                extra: [("error", "\(error)")]))
     }
 
     /// `hmac:` hashes of the sensitive values a request recorded, plain facts as they are.
@@ -249,8 +274,10 @@ public final class Gate: Sendable {
     public func recordEvent(_ grant: Grant, path: String, operation: String, fields: [(String, String)]) async throws {
         var extra: [(String, String)] = [("policies", grant.policies.joined(separator: ","))]
         extra += fields
-        try await audit.append(AuditEntry(kind: .event, time: Date().roundedToStoredPrecision, requestID: grant.requestID, accessor: grant.accessor,
-                                          displayName: grant.displayName, path: path, operation: operation, decision: "allow", status: 0, extra: extra))
+        try await audit.append(
+            AuditEntry(
+                kind: .event, time: Date().roundedToStoredPrecision, requestID: grant.requestID, accessor: grant.accessor,
+                displayName: grant.displayName, path: path, operation: operation, decision: "allow", status: 0, extra: extra))
     }
 
     /// `hmac:` + keyed BLAKE2b of `value` under the audit key, as the trail records it (`coffer audit hash`).
@@ -267,13 +294,16 @@ public final class Gate: Sendable {
         try keys.auditSigner().key.publicKey
     }
 
-    private func entry(_ kind: AuditEntry.Kind, _ request: GateRequest, now: Date, accessor: String, name: String, policies: [String],
-                       decision: String, rule: String, status: Int, extra: [(String, String)]) -> AuditEntry {
+    private func entry(
+        _ kind: AuditEntry.Kind, _ request: GateRequest, now: Date, accessor: String, name: String, policies: [String],
+        decision: String, rule: String, status: Int, extra: [(String, String)]
+    ) -> AuditEntry {
         var fields: [(String, String)] = [("policies", policies.joined(separator: ","))]
         if !rule.isEmpty { fields.append(("rule", rule)) }
         if kind == .request { fields.append(("remote_address", request.remoteAddress)) }
-        return AuditEntry(kind: kind, time: now.roundedToStoredPrecision, requestID: request.requestID, accessor: accessor, displayName: name,
-                          path: request.path.text, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
+        return AuditEntry(
+            kind: kind, time: now.roundedToStoredPrecision, requestID: request.requestID, accessor: accessor, displayName: name,
+            path: request.path.text, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
     }
 
     private func ruleText(_ error: any Error) -> String {

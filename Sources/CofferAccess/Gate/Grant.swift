@@ -51,8 +51,10 @@ public struct GateRequest: Sendable {
     /// Coffer's own capabilities a path needs besides the operation's (`rotate`, `audit`).
     public var extraCapabilities: Capabilities
 
-    public init(token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
-                remoteAddress: String, extraCapabilities: Capabilities = []) {
+    public init(
+        token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
+        remoteAddress: String, extraCapabilities: Capabilities = []
+    ) {
         self.token = token
         self.path = path
         self.operation = operation
@@ -64,8 +66,9 @@ public struct GateRequest: Sendable {
 
     /// A request of Coffer's own background work: no token, decided by `service`'s policy, audited under its name.
     public static func service(_ service: ServiceIdentity, path: CanonicalPath, operation: Operation) -> GateRequest {
-        GateRequest(token: nil, path: path, operation: operation, access: .service(service), requestID: service.name + "-" + UUID().uuidString,
-                    remoteAddress: service.auditName)
+        GateRequest(
+            token: nil, path: path, operation: operation, access: .service(service), requestID: service.name + "-" + UUID().uuidString,
+            remoteAddress: service.auditName)
     }
 }
 
@@ -95,8 +98,11 @@ public struct Grant: Sendable {
     let rule: String
     let notes: AuditNotes
 
-    init(accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath, operation: GateRequest.Operation,
-         capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes()) {
+    init(
+        accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath,
+        operation: GateRequest.Operation,
+        capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes()
+    ) {
         self.accessor = accessor
         self.displayName = displayName
         self.policies = policies
@@ -116,9 +122,10 @@ public struct Grant: Sendable {
     /// request and audit entry, with `authority`'s fixed policy as the only authority on anything but the
     /// decided resource. Package-internal, so only Coffer's own modules delegate, each by a named authority.
     package func delegated(to authority: DelegatedAuthority) -> Grant {
-        Grant(accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
-              capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: authority.acl,
-              rule: rule + " (delegated: \(authority.name))", notes: notes)
+        Grant(
+            accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
+            capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: authority.acl,
+            rule: rule + " (delegated: \(authority.name))", notes: notes)
     }
 
     /// Whether the token's policies allow `capability` on this grant's path.

@@ -33,66 +33,72 @@ public struct ServiceIdentity: Sendable, Equatable {
     public static func == (lhs: ServiceIdentity, rhs: ServiceIdentity) -> Bool { lhs.name == rhs.name }
 
     /// Runs the health checks that are due, records their results, evaluates the alert rules.
-    public static let healthRunner = ServiceIdentity(name: "health-runner", policyText: """
-        # service health-runner: Coffer's own health checker and alert evaluator. It reads the checks that are
-        # due, records their results, keeps the built-in coffer check, evaluates the alert rules, and reads the
-        # credentials of postgres checks, which live under secret/health-checks/ and nowhere else.
-        path "coffer/health/checks" {
-          capabilities = ["read", "create", "update"]
-        }
+    public static let healthRunner = ServiceIdentity(
+        name: "health-runner",
+        policyText: """
+            # service health-runner: Coffer's own health checker and alert evaluator. It reads the checks that are
+            # due, records their results, keeps the built-in coffer check, evaluates the alert rules, and reads the
+            # credentials of postgres checks, which live under secret/health-checks/ and nowhere else.
+            path "coffer/health/checks" {
+              capabilities = ["read", "create", "update"]
+            }
 
-        path "coffer/health/results" {
-          capabilities = ["create", "update"]
-        }
+            path "coffer/health/results" {
+              capabilities = ["create", "update"]
+            }
 
-        path "coffer/health/alerts/evaluate" {
-          capabilities = ["create", "update"]
-        }
+            path "coffer/health/alerts/evaluate" {
+              capabilities = ["create", "update"]
+            }
 
-        path "secret/data/health-checks/*" {
-          capabilities = ["read"]
-        }
+            path "secret/data/health-checks/*" {
+              capabilities = ["read"]
+            }
 
-        """)
+            """)
 
     /// Warms the feature cache, writes Coffer's own metrics and errors, tidies the suite's tables.
-    public static let suiteMaintenance = ServiceIdentity(name: "suite-maintenance", policyText: """
-        # service suite-maintenance: the persistence suite's housekeeping. It warms the feature cache, writes
-        # Coffer's own metrics and error events, and tidies expired cache entries, old features and metrics.
-        path "coffer/cache/warm-up" {
-          capabilities = ["read"]
-        }
+    public static let suiteMaintenance = ServiceIdentity(
+        name: "suite-maintenance",
+        policyText: """
+            # service suite-maintenance: the persistence suite's housekeeping. It warms the feature cache, writes
+            # Coffer's own metrics and error events, and tidies expired cache entries, old features and metrics.
+            path "coffer/cache/warm-up" {
+              capabilities = ["read"]
+            }
 
-        path "coffer/metrics/points" {
-          capabilities = ["create", "update"]
-        }
+            path "coffer/metrics/points" {
+              capabilities = ["create", "update"]
+            }
 
-        path "coffer/errors/events" {
-          capabilities = ["create", "update"]
-        }
+            path "coffer/errors/events" {
+              capabilities = ["create", "update"]
+            }
 
-        path "coffer/cache/tidy" {
-          capabilities = ["delete"]
-        }
+            path "coffer/cache/tidy" {
+              capabilities = ["delete"]
+            }
 
-        path "coffer/features/tidy" {
-          capabilities = ["delete"]
-        }
+            path "coffer/features/tidy" {
+              capabilities = ["delete"]
+            }
 
-        path "coffer/metrics/tidy" {
-          capabilities = ["delete"]
-        }
+            path "coffer/metrics/tidy" {
+              capabilities = ["delete"]
+            }
 
-        """)
+            """)
 
     /// Revokes expired leases.
-    public static let leaseReaper = ServiceIdentity(name: "lease-reaper", policyText: """
-        # service lease-reaper: revokes expired leases, in batches.
-        path "sys/leases/tidy" {
-          capabilities = ["delete"]
-        }
+    public static let leaseReaper = ServiceIdentity(
+        name: "lease-reaper",
+        policyText: """
+            # service lease-reaper: revokes expired leases, in batches.
+            path "sys/leases/tidy" {
+              capabilities = ["delete"]
+            }
 
-        """)
+            """)
 
     /// Every service identity.
     public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper]

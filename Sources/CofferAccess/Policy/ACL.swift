@@ -45,7 +45,8 @@ public struct ACL: Sendable {
         for policy in policies {
             for rule in policy.rules {
                 let source = rule.location.isEmpty ? policy.name : "\(policy.name):\(rule.location)"
-                merged[rule.path, default: Entry(pattern: rule.path, capabilities: [], sources: [])].capabilities.formUnion(rule.capabilities)
+                merged[rule.path, default: Entry(pattern: rule.path, capabilities: [], sources: [])].capabilities.formUnion(
+                    rule.capabilities)
                 merged[rule.path]?.sources.append(source)
             }
         }

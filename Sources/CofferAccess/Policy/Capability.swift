@@ -20,7 +20,7 @@ public struct Capabilities: OptionSet, Sendable, Hashable, CustomStringConvertib
     /// Names as written in policies, in a fixed order.
     public static let names: [(String, Capabilities)] = [
         ("create", .create), ("read", .read), ("update", .update), ("patch", .patch), ("delete", .delete),
-        ("list", .list), ("sudo", .sudo), ("deny", .deny), ("rotate", .rotate), ("audit", .audit),
+        ("list", .list), ("sudo", .sudo), ("deny", .deny), ("rotate", .rotate), ("audit", .audit)
     ]
 
     /// The capability named `name`, or `nil` for an unknown name.

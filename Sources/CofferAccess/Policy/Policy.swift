@@ -128,7 +128,10 @@ public struct PathPattern: Sendable, Hashable, CustomStringConvertible {
         for (index, byte) in bytes.enumerated() {
             if byte == UInt8(ascii: "*") { return index }
             if byte == UInt8(ascii: "+"), index == 0 || bytes[index - 1] == UInt8(ascii: "/"),
-                index + 1 == bytes.count || bytes[index + 1] == UInt8(ascii: "/") { return index }
+                index + 1 == bytes.count || bytes[index + 1] == UInt8(ascii: "/")
+            {
+                return index
+            }
         }
         return Int.max
     }

@@ -11,7 +11,9 @@ public enum PolicyFolder {
         var texts: [String: String] = [:]
         for file in names.sorted() where file.hasSuffix(".hcl") || file.hasSuffix(".json") {
             let name = String(file.prefix(upTo: file.lastIndex(of: ".") ?? file.endIndex))
-            guard let data = FileManager.default.contents(atPath: "\(path)/\(file)") else { throw PolicyError("cannot read \(path)/\(file)") }
+            guard let data = FileManager.default.contents(atPath: "\(path)/\(file)") else {
+                throw PolicyError("cannot read \(path)/\(file)")
+            }
             guard texts[name] == nil else { throw PolicyError("\(path): policy \(name) is defined by two files") }
             let text = String(decoding: data, as: UTF8.self)
             _ = try PolicyParser.parse(name: file, text: text)

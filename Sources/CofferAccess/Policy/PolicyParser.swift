@@ -33,14 +33,18 @@ public enum PolicyParser {
             var capabilities: Capabilities?
             var legacy: Capabilities?
             while true {
-                guard let key = try lexer.next() else { throw PolicyError("\(name): the block of path \"\(pathText)\" is not closed with }") }
+                guard let key = try lexer.next() else {
+                    throw PolicyError("\(name): the block of path \"\(pathText)\" is not closed with }")
+                }
                 if case .closeBrace = key.kind { break }
                 guard case .word(let keyName) = key.kind else {
                     throw PolicyError("\(name):\(key.location): expected a key such as capabilities, found \(key.kind)")
                 }
                 if keyName == "policy" {
                     // Vault's older syntax: one word standing for a set of capabilities.
-                    guard legacy == nil else { throw PolicyError("\(name):\(key.location): policy is given twice for path \"\(pathText)\"") }
+                    guard legacy == nil else {
+                        throw PolicyError("\(name):\(key.location): policy is given twice for path \"\(pathText)\"")
+                    }
                     try lexer.expect(.equals, after: "policy", policy: name)
                     guard let value = try lexer.next(), case .string(let word) = value.kind else {
                         throw PolicyError("\(name):\(key.location): policy needs a quoted word: deny, read, write or sudo")
@@ -49,22 +53,33 @@ public enum PolicyParser {
                     continue
                 }
                 guard keyName == "capabilities" else {
-                    throw PolicyError("\(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only")
+                    throw PolicyError(
+                        "\(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only"
+                    )
                 }
-                guard capabilities == nil else { throw PolicyError("\(name):\(key.location): capabilities is given twice for path \"\(pathText)\"") }
+                guard capabilities == nil else {
+                    throw PolicyError("\(name):\(key.location): capabilities is given twice for path \"\(pathText)\"")
+                }
                 try lexer.expect(.equals, after: "capabilities", policy: name)
                 try lexer.expect(.openBracket, after: "capabilities =", policy: name)
                 var set: Capabilities = []
                 var expectValue = true
                 while true {
-                    guard let item = try lexer.next() else { throw PolicyError("\(name): the capabilities list of path \"\(pathText)\" is not closed with ]") }
+                    guard let item = try lexer.next() else {
+                        throw PolicyError("\(name): the capabilities list of path \"\(pathText)\" is not closed with ]")
+                    }
                     if case .closeBracket = item.kind { break }
-                    if case .comma = item.kind, !expectValue { expectValue = true; continue }
+                    if case .comma = item.kind, !expectValue {
+                        expectValue = true
+                        continue
+                    }
                     guard expectValue, case .string(let capabilityName) = item.kind else {
                         throw PolicyError("\(name):\(item.location): expected a quoted capability, found \(item.kind)")
                     }
                     guard let capability = Capabilities(name: capabilityName) else {
-                        throw PolicyError("\(name):\(item.location): unknown capability \"\(capabilityName)\": use \(Capabilities.names.map(\.0).joined(separator: ", "))")
+                        throw PolicyError(
+                            "\(name):\(item.location): unknown capability \"\(capabilityName)\": use \(Capabilities.names.map(\.0).joined(separator: ", "))"
+                        )
                     }
                     set.formUnion(capability)
                     expectValue = false
@@ -101,29 +116,42 @@ public enum PolicyParser {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
             throw PolicyError("\(name): not a JSON object (write {\"path\": {\"secret/*\": {\"capabilities\": [\"read\"]}}})")
         }
-        if let unknown = object.keys.first(where: { $0 != "path" }) { throw PolicyError("\(name): unknown key \"\(unknown)\": only path is supported") }
-        guard let paths = object["path"] as? [String: Any] else { throw PolicyError("\(name): \"path\" must be an object of path patterns") }
+        if let unknown = object.keys.first(where: { $0 != "path" }) {
+            throw PolicyError("\(name): unknown key \"\(unknown)\": only path is supported")
+        }
+        guard let paths = object["path"] as? [String: Any] else {
+            throw PolicyError("\(name): \"path\" must be an object of path patterns")
+        }
         var rules: [Policy.Rule] = []
         for (pathText, value) in paths.sorted(by: { $0.key < $1.key }) {
             guard let block = value as? [String: Any] else { throw PolicyError("\(name): path \"\(pathText)\" must be an object") }
             if let unknown = block.keys.first(where: { $0 != "capabilities" && $0 != "policy" }) {
-                throw PolicyError("\(name): unknown key \"\(unknown)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only")
+                throw PolicyError(
+                    "\(name): unknown key \"\(unknown)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only")
             }
             var set: Capabilities?
             if let value = block["capabilities"] {
-                guard let list = value as? [String] else { throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings") }
+                guard let list = value as? [String] else {
+                    throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings")
+                }
                 var capabilities: Capabilities = []
                 for capabilityName in list {
-                    guard let capability = Capabilities(name: capabilityName) else { throw PolicyError("\(name): unknown capability \"\(capabilityName)\" in path \"\(pathText)\"") }
+                    guard let capability = Capabilities(name: capabilityName) else {
+                        throw PolicyError("\(name): unknown capability \"\(capabilityName)\" in path \"\(pathText)\"")
+                    }
                     capabilities.formUnion(capability)
                 }
                 set = capabilities
             }
             let legacy = try (block["policy"]).map { value -> Capabilities in
-                guard let word = value as? String else { throw PolicyError("\(name): policy of path \"\(pathText)\" must be a string: deny, read, write or sudo") }
+                guard let word = value as? String else {
+                    throw PolicyError("\(name): policy of path \"\(pathText)\" must be a string: deny, read, write or sudo")
+                }
                 return try Self.legacyCapabilities(word, path: pathText, policy: name, at: "path \"\(pathText)\"")
             }
-            guard let capabilities = Self.combined(set, legacy) else { throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings") }
+            guard let capabilities = Self.combined(set, legacy) else {
+                throw PolicyError("\(name): path \"\(pathText)\" needs a capabilities list of strings")
+            }
             rules.append(Policy.Rule(path: try PathPattern(pathText), capabilities: capabilities, location: "path \"\(pathText)\""))
         }
         return Policy(name: name, rules: rules)
@@ -171,7 +199,9 @@ struct Lexer {
 
     mutating func expect(_ kind: Kind, after what: String, policy: String) throws {
         guard let token = try next() else { throw PolicyError("\(policy): expected \(kind) after \(what), found the end") }
-        guard token.kind == kind else { throw PolicyError("\(policy):\(token.location): expected \(kind) after \(what), found \(token.kind)") }
+        guard token.kind == kind else {
+            throw PolicyError("\(policy):\(token.location): expected \(kind) after \(what), found \(token.kind)")
+        }
     }
 
     private static let newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r")
@@ -189,7 +219,7 @@ struct Lexer {
             line += 1
             column = 1
         } else if byte & 0xc0 != 0x80 {
-            column += 1  // one column per scalar, not per continuation byte
+            column += 1 // one column per scalar, not per continuation byte
         }
         return byte
     }
@@ -203,7 +233,8 @@ struct Lexer {
     }
 
     private static func isWordStart(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "_")
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || byte == UInt8(ascii: "_")
     }
 
     private static func isWordByte(_ byte: UInt8) -> Bool {
@@ -212,17 +243,25 @@ struct Lexer {
 
     mutating func next() throws -> Token? {
         while let byte = peek() {
-            if Self.isSpace(byte) { advance(); continue }
+            if Self.isSpace(byte) {
+                advance()
+                continue
+            }
             if byte == UInt8(ascii: "#") || (byte == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "/")) {
                 while let c = peek(), !Self.isLineEnd(c) { advance() }
                 continue
             }
             if byte == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
                 let start = "\(line):\(column)"
-                advance(); advance()
+                advance()
+                advance()
                 while true {
                     guard let c = peek() else { throw PolicyError("\(start): comment not closed with */") }
-                    if c == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") { advance(); advance(); break }
+                    if c == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") {
+                        advance()
+                        advance()
+                        break
+                    }
                     advance()
                 }
                 continue
@@ -231,15 +270,16 @@ struct Lexer {
         }
         guard let byte = peek() else { return nil }
         let location = "\(line):\(column)"
-        let single: Kind? = switch byte {
-        case UInt8(ascii: "{"): .openBrace
-        case UInt8(ascii: "}"): .closeBrace
-        case UInt8(ascii: "["): .openBracket
-        case UInt8(ascii: "]"): .closeBracket
-        case UInt8(ascii: "="): .equals
-        case UInt8(ascii: ","): .comma
-        default: nil
-        }
+        let single: Kind? =
+            switch byte {
+            case UInt8(ascii: "{"): .openBrace
+            case UInt8(ascii: "}"): .closeBrace
+            case UInt8(ascii: "["): .openBracket
+            case UInt8(ascii: "]"): .closeBracket
+            case UInt8(ascii: "="): .equals
+            case UInt8(ascii: ","): .comma
+            default: nil
+            }
         if let single {
             advance()
             return Token(kind: single, location: location)
@@ -252,14 +292,18 @@ struct Lexer {
                 advance()
                 if c == UInt8(ascii: "\"") { break }
                 if c == UInt8(ascii: "\\") {
-                    guard let escaped = peek(), !Self.isLineEnd(escaped) else { throw PolicyError("\(location): string not closed with \"") }
+                    guard let escaped = peek(), !Self.isLineEnd(escaped) else {
+                        throw PolicyError("\(location): string not closed with \"")
+                    }
                     advance()
                     text.append(escaped == UInt8(ascii: "n") ? Self.newline : escaped)
                 } else {
                     text.append(c)
                 }
             }
-            guard let decoded = String(validating: text, as: UTF8.self) else { throw PolicyError("\(location): the string is not valid UTF-8") }
+            guard let decoded = String(validating: text, as: UTF8.self) else {
+                throw PolicyError("\(location): the string is not valid UTF-8")
+            }
             return Token(kind: .string(decoded), location: location)
         }
         if Self.isWordStart(byte) {

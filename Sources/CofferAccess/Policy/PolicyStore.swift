@@ -52,7 +52,9 @@ public final class PolicyStore: Sendable {
 
     /// Names a policy may have: letters, digits, `-`, `_`, `.`, up to 128 characters.
     public static func validate(name: String) throws {
-        guard PlainName.isValid(name, maximum: 128) else { throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not") }
+        guard PlainName.isValid(name, maximum: 128) else {
+            throw AccessError(.invalidRequest, "a policy name is 1 to 128 letters, digits, '-', '_' or '.'; \"\(name.prefix(40))\" is not")
+        }
     }
 
     /// Writes `default` into a database that was never initialised (its first start). The row is tagged with
@@ -62,7 +64,8 @@ public final class PolicyStore: Sendable {
         guard await !keys.status.initialized else { return }
         let text = Self.defaultText
         let now = Date()
-        try await database.execute("""
+        try await database.execute(
+            """
             INSERT INTO policies (name, text, updated_at) VALUES (\(Policy.defaultName), \(text), \(now))
             ON CONFLICT (name) DO NOTHING
             """)
@@ -86,7 +89,8 @@ public final class PolicyStore: Sendable {
     static func text(of name: String, sealer: Sealer, on conn: any SQLConnection) throws -> String? {
         guard let row = try conn.queryFirst("SELECT text, auth_term, auth_tag FROM policies WHERE name = \(name)") else { return nil }
         let text: String = try row.decode(at: 0)
-        try sealer.verify(authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 1), storedTag: try row.decode(at: 2)))
+        try sealer.verify(
+            authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 1), storedTag: try row.decode(at: 2)))
         return text
     }
 
@@ -132,7 +136,8 @@ public final class PolicyStore: Sendable {
             }
             try grant.require(exists ? .update : .create, on: decidedAt ?? grant.path)
             if stored == text { return false }
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO policies (name, text, updated_at, auth_term, auth_tag) VALUES (\(name), \(text), \(now), \(tag.term), \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at,
                                                  auth_term = excluded.auth_term, auth_tag = excluded.auth_tag

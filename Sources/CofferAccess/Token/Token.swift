@@ -89,9 +89,11 @@ public struct TokenRequest: Sendable {
     /// Seconds; a periodic token (needs root or `sudo`, or a role that sets one).
     public var period: Int64?
 
-    public init(policies: [String]? = nil, meta: [String: String]? = nil, displayName: String? = nil, ttl: Int64? = nil,
-                explicitMaxTTL: Int64? = nil, numUses: Int64 = 0, renewable: Bool = true, noParent: Bool = false,
-                noDefaultPolicy: Bool = false, period: Int64? = nil) {
+    public init(
+        policies: [String]? = nil, meta: [String: String]? = nil, displayName: String? = nil, ttl: Int64? = nil,
+        explicitMaxTTL: Int64? = nil, numUses: Int64 = 0, renewable: Bool = true, noParent: Bool = false,
+        noDefaultPolicy: Bool = false, period: Int64? = nil
+    ) {
         self.period = period
         self.policies = policies
         self.meta = meta

@@ -55,16 +55,22 @@ public struct TokenRoleStore: Sendable {
         let role = canonical
         try Self.validate(name: role.name)
         for name in role.allowedPolicies + role.disallowedPolicies { try PolicyStore.validate(name: name) }
-        guard role.period >= 0, role.explicitMaxTTL >= 0 else { throw AccessError(.invalidRequest, "period and explicit_max_ttl must not be negative") }
-        guard role.pathSuffix.isEmpty || (role.pathSuffix.utf8.count <= 128
-              && role.pathSuffix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })) else {
+        guard role.period >= 0, role.explicitMaxTTL >= 0 else {
+            throw AccessError(.invalidRequest, "period and explicit_max_ttl must not be negative")
+        }
+        guard
+            role.pathSuffix.isEmpty
+                || (role.pathSuffix.utf8.count <= 128
+                    && role.pathSuffix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }))
+        else {
             throw AccessError(.invalidRequest, "path_suffix is letters, digits, '-', '_' or '.', at most 128 bytes")
         }
         let now = Date().roundedToStoredPrecision
         let tag = try keys.sealer().tag(Self.authenticated(role))
         try await database.transaction { conn in
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM token_roles WHERE name = \(role.name)") != nil)
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO token_roles (name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix,
                                          no_default_policy, created_at, updated_at, auth_term, auth_tag)
                 VALUES (\(role.name), \(TokenStore.encode(role.allowedPolicies.sorted())), \(TokenStore.encode(role.disallowedPolicies.sorted())),
@@ -92,12 +98,14 @@ public struct TokenRoleStore: Sendable {
     }
 
     static func find(_ name: String, sealer: Sealer, on conn: any SQLConnection) throws -> TokenRole? {
-        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM token_roles WHERE name = \(name)") else { return nil }
+        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM token_roles WHERE name = \(name)")
+        else { return nil }
         let role = try unverified(row)
         return try sealer.verified(role, authenticated(role), RowTag(storedTerm: try row.decode(at: 9), storedTag: try row.decode(at: 10)))
     }
 
-    static let columns = "name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy"
+    static let columns =
+        "name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy"
 
     /// A role's settings, for its tag.
     static func authenticated(_ role: TokenRole) -> AuthenticatedRow {

@@ -26,8 +26,10 @@ public struct TokenService: Sendable {
     ///   - role: `auth/token/create/:role`: the role decides the policies the token may have (its allowed
     ///     policies, or the caller's), whether it is an orphan, renewable or periodic, and its maximum.
     /// - Throws: ``AccessError`` `.invalidRequest` for bad parameters, `.permissionDenied` for policies the caller lacks.
-    public func create(_ grant: Grant, _ request: TokenRequest, orphan: Bool, role: TokenRole? = nil,
-                       path: String = "auth/token/create") async throws -> IssuedToken {
+    public func create(
+        _ grant: Grant, _ request: TokenRequest, orphan: Bool, role: TokenRole? = nil,
+        path: String = "auth/token/create"
+    ) async throws -> IssuedToken {
         guard let parent = grant.token else { throw AccessError.permissionDenied }
         let privileged = parent.isRoot || grant.allows(.sudo)
         if role == nil, request.noParent, !orphan, !privileged {
@@ -40,25 +42,38 @@ public struct TokenService: Sendable {
         let noDefault = request.noDefaultPolicy || role?.noDefaultPolicy == true
         let allowed = role?.allowedPolicies ?? []
         let offered = allowed.isEmpty ? parent.policies : allowed
-        var policies = Set(Policy.canonicalNames((request.policies ?? offered.filter { $0 != Policy.defaultName || !noDefault })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+        var policies = Set(
+            Policy.canonicalNames(
+                (request.policies ?? offered.filter { $0 != Policy.defaultName || !noDefault })
+                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
         for name in policies { try PolicyStore.validate(name: name) }
         if let role, !allowed.isEmpty {
             let outside = policies.subtracting(allowed).subtracting([Policy.defaultName])
             guard outside.isEmpty else {
-                throw AccessError(.invalidRequest, "token policies must be a subset of the role's allowed policies: \(outside.sorted().joined(separator: ", ")) is not allowed by \(role.name)")
+                throw AccessError(
+                    .invalidRequest,
+                    "token policies must be a subset of the role's allowed policies: \(outside.sorted().joined(separator: ", ")) is not allowed by \(role.name)"
+                )
             }
         } else if !parent.isRoot {
             let missing = policies.subtracting(parent.policies).subtracting([Policy.defaultName])
             guard missing.isEmpty else {
-                throw AccessError(.invalidRequest, "child policies must be subset of parent: \(missing.sorted().joined(separator: ", ")) not held by the caller")
+                throw AccessError(
+                    .invalidRequest,
+                    "child policies must be subset of parent: \(missing.sorted().joined(separator: ", ")) not held by the caller")
             }
         }
-        if noDefault { policies.remove(Policy.defaultName) } else if !policies.contains(Policy.rootName) { policies.insert(Policy.defaultName) }
+        if noDefault {
+            policies.remove(Policy.defaultName)
+        } else if !policies.contains(Policy.rootName) {
+            policies.insert(Policy.defaultName)
+        }
         if let role {
             let refused = policies.intersection(role.disallowedPolicies)
             guard refused.isEmpty else {
-                throw AccessError(.invalidRequest, "token policies include ones the role \(role.name) disallows: \(refused.sorted().joined(separator: ", "))")
+                throw AccessError(
+                    .invalidRequest,
+                    "token policies include ones the role \(role.name) disallows: \(refused.sorted().joined(separator: ", "))")
             }
             // Only root makes root: a role never turns a caller without root into one.
             guard !policies.contains(Policy.rootName) || parent.isRoot else {
@@ -91,12 +106,14 @@ public struct TokenService: Sendable {
         let path = role?.creationPath ?? path
         let displayName = Self.displayName(request.displayName, path: path)
         let token = TokenFormat.newToken()
-        var entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
-                               meta: request.meta, displayName: displayName, path: path, creationTTL: expiresAt.map { Int64($0.timeIntervalSince(now).rounded()) } ?? 0,
-                               explicitMaxTTL: explicitMax, numUses: request.numUses,
-                               renewable: request.renewable && (role?.renewable ?? true) && expiresAt != nil,
-                               createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt.map(\.roundedToStoredPrecision),
-                               maxExpiresAt: maxExpiresAt.map(\.roundedToStoredPrecision))
+        var entry = TokenEntry(
+            accessor: TokenFormat.newAccessor(), parentAccessor: isOrphan ? nil : parent.accessor, policies: policies.sorted(),
+            meta: request.meta, displayName: displayName, path: path,
+            creationTTL: expiresAt.map { Int64($0.timeIntervalSince(now).rounded()) } ?? 0,
+            explicitMaxTTL: explicitMax, numUses: request.numUses,
+            renewable: request.renewable && (role?.renewable ?? true) && expiresAt != nil,
+            createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt.map(\.roundedToStoredPrecision),
+            maxExpiresAt: maxExpiresAt.map(\.roundedToStoredPrecision))
         entry.period = period
         entry.role = role?.name
         try await store.insert(entry, hash: try hash(token))
@@ -111,9 +128,10 @@ public struct TokenService: Sendable {
     package func issueRoot(_ grant: Grant) async throws -> IssuedToken {
         let now = Date().roundedToStoredPrecision
         let token = TokenFormat.newToken()
-        let entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
-                               displayName: "root", path: "auth/token/root", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
-                               renewable: false, createdAt: now, expiresAt: nil, maxExpiresAt: nil)
+        let entry = TokenEntry(
+            accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
+            displayName: "root", path: "auth/token/root", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
+            renewable: false, createdAt: now, expiresAt: nil, maxExpiresAt: nil)
         try await store.insert(entry, hash: try hash(token))
         grant.auditSensitive("auth.client_token", token)
         grant.auditFact("auth.accessor", entry.accessor)
@@ -124,8 +142,10 @@ public struct TokenService: Sendable {
     public static let tokenLength = TokenFormat.newToken().utf8.count
 
     /// Issues a token for a login method (AppRole): an orphan with the role's policies.
-    func issueLogin(policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
-                    boundCIDRs: [String], path: String) async throws -> IssuedToken {
+    func issueLogin(
+        policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
+        boundCIDRs: [String], path: String
+    ) async throws -> IssuedToken {
         // Vault: auth methods never create root tokens. Checked here as well as when a role is written, so a
         // role row that holds `root` (written before this rule, or edited in the database) logs in to nothing.
         guard !policies.contains(Policy.rootName) else {
@@ -137,10 +157,11 @@ public struct TokenService: Sendable {
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
         let expiresAt = now.addingTimeInterval(TimeInterval(min(ttl, maximum))).roundedToStoredPrecision
         let token = TokenFormat.newToken()
-        var entry = TokenEntry(accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
-                               meta: meta, displayName: displayName, path: path, creationTTL: min(ttl, maximum), explicitMaxTTL: maxTTL,
-                               numUses: numUses, renewable: true, createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt,
-                               maxExpiresAt: now.addingTimeInterval(TimeInterval(maximum)).roundedToStoredPrecision)
+        var entry = TokenEntry(
+            accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: Array(Set(policies + [Policy.defaultName])).sorted(),
+            meta: meta, displayName: displayName, path: path, creationTTL: min(ttl, maximum), explicitMaxTTL: maxTTL,
+            numUses: numUses, renewable: true, createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt,
+            maxExpiresAt: now.addingTimeInterval(TimeInterval(maximum)).roundedToStoredPrecision)
         entry.boundCIDRs = boundCIDRs
         try await store.insert(entry, hash: try hash(token))
         return IssuedToken(token: token, entry: entry)
@@ -148,7 +169,8 @@ public struct TokenService: Sendable {
 
     /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.
     public func lookup(_ grant: Grant, token: String) async throws -> TokenEntry? {
-        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)), !entry.isExpired(at: Date()) else { return nil }
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)), !entry.isExpired(at: Date())
+        else { return nil }
         return entry
     }
 

@@ -28,7 +28,8 @@ struct TokenStore: Sendable {
 
     static func insert(_ entry: TokenEntry, hash: [UInt8], sealer: Sealer, on conn: any SQLConnection) throws {
         let tag = try sealer.tag(authenticated(entry, hash: hash))
-        try conn.execute("""
+        try conn.execute(
+            """
             INSERT INTO tokens (accessor, token_hash, parent_accessor, policies, meta, display_name, path, creation_ttl,
                                 explicit_max_ttl, num_uses, renewable, created_at, expires_at, max_expires_at, bound_cidrs, period, role,
                                 last_renewal_at, auth_term, auth_tag)
@@ -44,7 +45,8 @@ struct TokenStore: Sendable {
     /// if the row still has the tag it was read with. Returns whether it did.
     static func update(_ entry: TokenEntry, hash: [UInt8], from old: RowTag?, sealer: Sealer, on conn: any SQLConnection) throws -> Bool {
         let tag = try sealer.tag(authenticated(entry, hash: hash))
-        return try conn.execute("""
+        return try conn.execute(
+            """
             UPDATE tokens SET parent_accessor = \(entry.parentAccessor), num_uses = \(entry.numUses), expires_at = \(entry.expiresAt),
                               last_renewal_at = \(entry.lastRenewalAt), auth_term = \(tag.term), auth_tag = \(tag.tag)
             WHERE accessor = \(entry.accessor) AND auth_tag = \(old?.tag ?? [])
@@ -88,7 +90,9 @@ struct TokenStore: Sendable {
             // The update is conditional on the tag read, so of concurrent requests each spends a distinct use
             // (on PostgreSQL a loser re-reads after the winner's commit; SQLite has one writer).
             for _ in 0..<16 {
-                guard var stored = try Self.stored(accessor: accessor, sealer: sealer, on: conn), stored.entry.numUses > 0 else { return false }
+                guard var stored = try Self.stored(accessor: accessor, sealer: sealer, on: conn), stored.entry.numUses > 0 else {
+                    return false
+                }
                 if stored.entry.numUses > 1 {
                     stored.entry.numUses -= 1
                     if try Self.update(stored.entry, hash: stored.hash, from: stored.tag, sealer: sealer, on: conn) { return true }
@@ -96,7 +100,8 @@ struct TokenStore: Sendable {
                 }
                 // The last use: the DELETE's row count decides, so of concurrent requests spending it only one
                 // succeeds (PostgreSQL re-checks the tag on the locked row; the loser deletes nothing).
-                guard try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor) AND auth_tag = \(stored.tag?.tag ?? [])") == 1 else { continue }
+                guard try conn.execute("DELETE FROM tokens WHERE accessor = \(accessor) AND auth_tag = \(stored.tag?.tag ?? [])") == 1
+                else { continue }
                 try Self.revokeTree(accessor: accessor, on: conn)
                 return true
             }
@@ -112,7 +117,8 @@ struct TokenStore: Sendable {
 
     @discardableResult
     static func revokeTree(accessor: String, on conn: any SQLConnection) throws -> Int {
-        try conn.execute("""
+        try conn.execute(
+            """
             DELETE FROM tokens WHERE accessor IN (
                 WITH RECURSIVE tree(accessor) AS (
                     SELECT accessor FROM tokens WHERE accessor = \(accessor)
@@ -179,12 +185,15 @@ struct TokenStore: Sendable {
             guard let row = try conn.queryFirst("SELECT accessor, token_hash, created_at FROM initial_root_token WHERE revoked_at IS NULL"),
                 ConstantTime.equals(try row.decode([UInt8].self, at: 1), hash)
             else { return nil }
-            let entry = TokenEntry(accessor: try row.decode(at: 0), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
-                                   displayName: "root", path: "sys/init", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
-                                   renewable: false, createdAt: try row.decode(at: 2), expiresAt: nil, maxExpiresAt: nil)
+            let entry = TokenEntry(
+                accessor: try row.decode(at: 0), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
+                displayName: "root", path: "sys/init", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
+                renewable: false, createdAt: try row.decode(at: 2), expiresAt: nil, maxExpiresAt: nil)
             // Marked as taken over, so that revoking it in `tokens` is final. Only one of several requests
             // racing on its first use does it (the row lock makes the others find it taken).
-            guard try conn.execute("UPDATE initial_root_token SET revoked_at = \(now) WHERE accessor = \(entry.accessor) AND revoked_at IS NULL") == 1
+            guard
+                try conn.execute(
+                    "UPDATE initial_root_token SET revoked_at = \(now) WHERE accessor = \(entry.accessor) AND revoked_at IS NULL") == 1
             else { return nil }
             try Self.insert(entry, hash: hash, sealer: sealer, on: conn)
             return entry
@@ -227,10 +236,13 @@ struct TokenStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it, to move tags across terms and tag an older release's rows.
-    static let authenticatedTable = AuthenticatedTable(table: "tokens", keyColumns: ["accessor"], columns: """
-        accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-        renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at
-        """) { row in authenticated(try entry(row), hash: try row.decode(at: 13)) }
+    static let authenticatedTable = AuthenticatedTable(
+        table: "tokens", keyColumns: ["accessor"],
+        columns: """
+            accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
+            renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at
+            """
+    ) { row in authenticated(try entry(row), hash: try row.decode(at: 13)) }
 
     private static func entry(_ row: SQLRow) throws -> TokenEntry {
         var entry = TokenEntry(

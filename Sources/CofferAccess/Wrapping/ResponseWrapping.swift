@@ -53,10 +53,13 @@ public struct ResponseWrapping: Sendable {
         let binding = Self.binding(accessor: accessor, tokenHash: hash)
         let sealed = try sealer.seal(response, binding: binding)
         let expires = now.addingTimeInterval(Double(ttl))
-        let tag = try sealer.tag(Self.authenticated(accessor: accessor, tokenHash: hash, creationPath: creationPath, createdAt: now,
-                                                    expiresAt: expires, bindingID: binding.id))
+        let tag = try sealer.tag(
+            Self.authenticated(
+                accessor: accessor, tokenHash: hash, creationPath: creationPath, createdAt: now,
+                expiresAt: expires, bindingID: binding.id))
         _ = try await database.transaction { conn in
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO wrapped_responses (accessor, token_hash, creation_path, created_at, expires_at, key_term, sealed, binding_id,
                                                auth_term, auth_tag)
                 VALUES (\(accessor), \(hash), \(creationPath), \(now), \(expires), \(sealed.term), \(sealed.sealed), \(binding.id),
@@ -75,7 +78,10 @@ public struct ResponseWrapping: Sendable {
         let now = Date()
         let sealer = try tokens.keys.sealer()
         let found = try await database.transaction { conn -> (String, Bool, EncryptedValue)? in
-            guard let row = try conn.queryFirst("SELECT \(unsafeRaw: Self.columns), key_term, sealed FROM wrapped_responses WHERE token_hash = \(hash)") else {
+            guard
+                let row = try conn.queryFirst(
+                    "SELECT \(unsafeRaw: Self.columns), key_term, sealed FROM wrapped_responses WHERE token_hash = \(hash)")
+            else {
                 return nil
             }
             // An expiry moved or a creation path changed in the database is refused before the token is spent.
@@ -85,14 +91,17 @@ public struct ResponseWrapping: Sendable {
             guard try conn.execute("DELETE FROM wrapped_responses WHERE accessor = \(accessor)") == 1 else { return nil }
             let expires: Date = try row.decode(column: "expires_at")
             guard expires > now else { return nil }
-            return (accessor, try row.decode(String?.self, column: "binding_id") != nil,
-                    EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed")))
+            return (
+                accessor, try row.decode(String?.self, column: "binding_id") != nil,
+                EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed"))
+            )
         }
         guard let (accessor, boundToToken, value) = found else { throw Self.invalid }
         grant.auditFact("wrapping_accessor", accessor)
         // Bound to the token presented, never to what the row says; a row made to look older (binding_id removed)
         // cannot open under the older binding, since it was not sealed under it.
-        let binding = boundToToken ? Self.binding(accessor: accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: accessor, version: 0)
+        let binding =
+            boundToToken ? Self.binding(accessor: accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: accessor, version: 0)
         return SecureHandle(try sealer.open(value, binding: binding))
     }
 
@@ -109,8 +118,9 @@ public struct ResponseWrapping: Sendable {
         guard expires > Date() else { throw Self.invalid }
         let accessor: String = try row.decode(column: "accessor")
         grant.auditFact("wrapping_accessor", accessor)
-        return WrapInfo(token: nil, accessor: accessor, ttl: Int64(expires.timeIntervalSince(created).rounded()), creationTime: created,
-                        creationPath: try row.decode(column: "creation_path"))
+        return WrapInfo(
+            token: nil, accessor: accessor, ttl: Int64(expires.timeIntervalSince(created).rounded()), creationTime: created,
+            creationPath: try row.decode(column: "creation_path"))
     }
 
     /// A new token for the same response, with the same TTL from now; the old token stops working.
@@ -130,8 +140,10 @@ public struct ResponseWrapping: Sendable {
 
     /// A wrapping entry's plain fields (the response itself is sealed), for its tag: its expiry is the wrapping
     /// token's, and its creation path is what a recipient checks before trusting what it unwraps.
-    static func authenticated(accessor: String, tokenHash: [UInt8], creationPath: String, createdAt: Date, expiresAt: Date,
-                              bindingID: String?) -> AuthenticatedRow {
+    static func authenticated(
+        accessor: String, tokenHash: [UInt8], creationPath: String, createdAt: Date, expiresAt: Date,
+        bindingID: String?
+    ) -> AuthenticatedRow {
         var row = AuthenticatedRow(table, key: accessor)
         row.add("token_hash", tokenHash)
         row.add("creation_path", creationPath)
@@ -142,9 +154,10 @@ public struct ResponseWrapping: Sendable {
     }
 
     static func authenticated(_ row: SQLRow) throws -> AuthenticatedRow {
-        authenticated(accessor: try row.decode(column: "accessor"), tokenHash: try row.decode(column: "token_hash"),
-                      creationPath: try row.decode(column: "creation_path"), createdAt: try row.decode(column: "created_at"),
-                      expiresAt: try row.decode(column: "expires_at"), bindingID: try row.decode(column: "binding_id"))
+        authenticated(
+            accessor: try row.decode(column: "accessor"), tokenHash: try row.decode(column: "token_hash"),
+            creationPath: try row.decode(column: "creation_path"), createdAt: try row.decode(column: "created_at"),
+            expiresAt: try row.decode(column: "expires_at"), bindingID: try row.decode(column: "binding_id"))
     }
 
     static func verify(_ row: SQLRow, sealer: Sealer) throws {
@@ -152,8 +165,10 @@ public struct ResponseWrapping: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it.
-    static let authenticatedTable = AuthenticatedTable(table: table, keyColumns: ["accessor"],
-                                                       columns: "accessor, token_hash, creation_path, created_at, expires_at, binding_id") {
+    static let authenticatedTable = AuthenticatedTable(
+        table: table, keyColumns: ["accessor"],
+        columns: "accessor, token_hash, creation_path, created_at, expires_at, binding_id"
+    ) {
         try authenticated($0)
     }
 

@@ -50,8 +50,10 @@ struct CofferClient {
     }
 
     /// Sends one request to `/v1/<path>`.
-    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String = "application/json",
-              headers extra: [(String, String)] = [], bodyFile: String? = nil, download: FileHandle? = nil) async throws -> Reply {
+    func send(
+        _ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String = "application/json",
+        headers extra: [(String, String)] = [], bodyFile: String? = nil, download: FileHandle? = nil
+    ) async throws -> Reply {
         var components = URLComponents(url: baseURL.appendingPathComponent("v1/" + path), resolvingAgainstBaseURL: false)
         if !query.isEmpty { components?.queryItems = query }
         guard let url = components?.url else { throw ClientError("cannot build a URL for \(path)") }
@@ -60,16 +62,22 @@ struct CofferClient {
         if body != nil || bodyFile != nil { headers.append(("Content-Type", contentType)) }
         headers += extra
         do {
-            let (status, data) = try await transport.send(url, method: method, headers: headers, body: body, bodyFile: bodyFile, download: download)
+            let (status, data) = try await transport.send(
+                url, method: method, headers: headers, body: body, bodyFile: bodyFile, download: download)
             return Reply(status: status, body: data)
         } catch let error as ClientError {
             throw error
         } catch let error as NIOSSLError {
-            throw ClientError("TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")
+            throw ClientError(
+                "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")
         } catch let error as BoringSSLError {
-            throw ClientError("TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate, or check the client certificate")
+            throw ClientError(
+                "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate, or check the client certificate"
+            )
         } catch {
-            throw ClientError("cannot reach Coffer at \(baseURL.absoluteString) (\(error)): is `coffer serve` running there? Set --address or COFFER_ADDR")
+            throw ClientError(
+                "cannot reach Coffer at \(baseURL.absoluteString) (\(error)): is `coffer serve` running there? Set --address or COFFER_ADDR"
+            )
         }
     }
 }

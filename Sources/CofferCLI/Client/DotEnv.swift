@@ -14,7 +14,8 @@ enum DotEnv {
 
     static func parse(_ text: String) throws -> [(key: String, value: String)] {
         var result: [(String, String)] = []
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).map(
+            String.init)
         var index = 0
         while index < lines.count {
             let number = index + 1

@@ -53,8 +53,10 @@ struct HTTPTransport {
     /// - Parameters:
     ///   - bodyFile: a file sent as the body in chunks, never whole in memory (a model artifact).
     ///   - download: where a 200 answer's body goes, chunk by chunk, instead of into the returned data.
-    func send(_ url: URL, method: String, headers: [(String, String)], body: Data?, bodyFile: String? = nil,
-              download: FileHandle? = nil) async throws -> (status: Int, body: Data) {
+    func send(
+        _ url: URL, method: String, headers: [(String, String)], body: Data?, bodyFile: String? = nil,
+        download: FileHandle? = nil
+    ) async throws -> (status: Int, body: Data) {
         guard let host = url.host else { throw ClientError("the address \(url) has no host") }
         let port = url.port ?? (tls == nil ? 80 : 443)
         let collector = ResponseCollector(download: download)
@@ -66,7 +68,8 @@ struct HTTPTransport {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         // An IP address is checked against the certificate's IP entries; a name also goes out as SNI.
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(collector)
@@ -97,7 +100,7 @@ struct HTTPTransport {
                 do {
                     try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: chunk)))).get()
                 } catch {
-                    break  // the server answered early (a refusal): its answer is read below
+                    break // the server answered early (a refusal): its answer is read below
                 }
             }
         }
@@ -130,7 +133,9 @@ final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
         case .body(var buffer):
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             if status == 200, let download {
-                do { try download.write(contentsOf: bytes) } catch { errorCaught(context: context, error: ClientError("cannot write the download: \(error)")) }
+                do { try download.write(contentsOf: bytes) } catch {
+                    errorCaught(context: context, error: ClientError("cannot write the download: \(error)"))
+                }
             } else {
                 body.append(contentsOf: bytes)
             }

@@ -10,14 +10,16 @@ struct AlertsCommand: AsyncParsableCommand {
     )
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make the service's rules those of FILE ({\"rules\": [...]}); others are removed unless --keep.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make the service's rules those of FILE ({\"rules\": [...]}); others are removed unless --keep.")
         @OptionGroup var connection: Operator.Connection
         @Argument var file: String
         @Flag(name: .long, help: "Keep rules the file does not name.") var keep = false
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-            let reply = try await connection.client().send("PUT", "coffer/health/alerts/rules", query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
+            let reply = try await connection.client().send(
+                "PUT", "coffer/health/alerts/rules", query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
             let answer = (try Operator.json(reply)["data"] as? [String: Any]) ?? [:]
             for (mark, key) in [("+", "added"), ("~", "changed"), ("-", "removed")] {
                 for name in answer[key] as? [String] ?? [] { print("\(mark) \(name)") }
@@ -31,28 +33,42 @@ struct AlertsCommand: AsyncParsableCommand {
         @OptionGroup var connection: Operator.Connection
 
         func run() async throws {
-            let firing = ((try Operator.json(try await connection.client().send("GET", "coffer/health/alerts"))["data"] as? [String: Any])?["firing"] as? [[String: Any]]) ?? []
-            guard !firing.isEmpty else { print("Nothing is firing."); return }
-            RotateCommand.printColumns(["rule", "group", "since"], firing.map { ["\($0["rule"] ?? "")", "\($0["group"] ?? "")", "\($0["since"] ?? "")"] })
+            let firing =
+                ((try Operator.json(try await connection.client().send("GET", "coffer/health/alerts"))["data"] as? [String: Any])?["firing"]
+                    as? [[String: Any]]) ?? []
+            guard !firing.isEmpty else {
+                print("Nothing is firing.")
+                return
+            }
+            RotateCommand.printColumns(
+                ["rule", "group", "since"], firing.map { ["\($0["rule"] ?? "")", "\($0["group"] ?? "")", "\($0["since"] ?? "")"] })
         }
     }
 
     struct History: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every firing, repeat and resolution, newest first, with what the sinks were told.")
+        static let configuration = CommandConfiguration(
+            abstract: "Every firing, repeat and resolution, newest first, with what the sinks were told.")
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long) var limit = 50
 
         func run() async throws {
-            let reply = try await connection.client().send("GET", "coffer/health/alerts/history", query: [URLQueryItem(name: "limit", value: String(limit))])
+            let reply = try await connection.client().send(
+                "GET", "coffer/health/alerts/history", query: [URLQueryItem(name: "limit", value: String(limit))])
             let history = ((try Operator.json(reply)["data"] as? [String: Any])?["history"] as? [[String: Any]]) ?? []
-            RotateCommand.printColumns(["time", "rule", "group", "state", "summary", "delivery"], history.map {
-                ["\($0["time"] ?? "")", "\($0["rule"] ?? "")", "\($0["group"] ?? "")", "\($0["state"] ?? "")", "\($0["summary"] ?? "")", "\($0["delivery"] ?? "")"]
-            })
+            RotateCommand.printColumns(
+                ["time", "rule", "group", "state", "summary", "delivery"],
+                history.map {
+                    [
+                        "\($0["time"] ?? "")", "\($0["rule"] ?? "")", "\($0["group"] ?? "")", "\($0["state"] ?? "")",
+                        "\($0["summary"] ?? "")", "\($0["delivery"] ?? "")"
+                    ]
+                })
         }
     }
 
     struct Silence: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a rule's notifications (* for all) until a time; the history goes on.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a rule's notifications (* for all) until a time; the history goes on.")
         @OptionGroup var connection: Operator.Connection
         @Argument var rule: String
         @Option(name: .long, help: "RFC 3339 time or Unix seconds.") var until: String

@@ -23,8 +23,10 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Until this time (RFC 3339).") var until: String?
 
         var query: [URLQueryItem] {
-            [("accessor", accessor), ("display_name", displayName), ("path", path), ("operation", operation), ("decision", decision),
-             ("status", status.map(String.init)), ("since", since), ("until", until)].compactMap { key, value in
+            [
+                ("accessor", accessor), ("display_name", displayName), ("path", path), ("operation", operation), ("decision", decision),
+                ("status", status.map(String.init)), ("since", since), ("until", until)
+            ].compactMap { key, value in
                 value.map { URLQueryItem(name: key, value: $0) }
             }
         }
@@ -53,7 +55,10 @@ struct AuditCommand: AsyncParsableCommand {
             if let after { query.append(URLQueryItem(name: "after", value: String(after))) }
             for entry in try await AuditCommand.entries(try connection.client(), query) {
                 if json {
-                    print(String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                    print(
+                        String(
+                            decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys, .withoutEscapingSlashes]),
+                            as: UTF8.self))
                 } else {
                     print(AuditCommand.line(entry))
                 }
@@ -73,8 +78,12 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let reply = try await connection.client().send("GET", "sys/audit-trail/export", query: [URLQueryItem(name: "after", value: String(after))])
-            guard reply.status == 200 else { _ = try Operator.json(reply); return }
+            let reply = try await connection.client().send(
+                "GET", "sys/audit-trail/export", query: [URLQueryItem(name: "after", value: String(after))])
+            guard reply.status == 200 else {
+                _ = try Operator.json(reply)
+                return
+            }
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: reply.body, attributes: [.posixPermissions: 0o600]) else {
                     throw ClientError("cannot write \(output)")
@@ -99,7 +108,9 @@ struct AuditCommand: AsyncParsableCommand {
             var after: Int64 = 0
             var newest: [[String: Any]] = []
             while true {
-                let page = try await AuditCommand.entries(client, filters.query + [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "limit", value: "10000")])
+                let page = try await AuditCommand.entries(
+                    client, filters.query + [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "limit", value: "10000")]
+                )
                 newest = Array((newest + page).suffix(lines))
                 guard let last = page.last.flatMap({ ($0["sequence"] as? String).flatMap(Int64.init) }) else { break }
                 after = last
@@ -109,7 +120,9 @@ struct AuditCommand: AsyncParsableCommand {
             guard follow else { return }
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                let page = try await AuditCommand.entries(client, filters.query + [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "limit", value: "10000")])
+                let page = try await AuditCommand.entries(
+                    client, filters.query + [URLQueryItem(name: "after", value: String(after)), URLQueryItem(name: "limit", value: "10000")]
+                )
                 for entry in page { print(AuditCommand.line(entry)) }
                 if let last = page.last.flatMap({ ($0["sequence"] as? String).flatMap(Int64.init) }) { after = last }
             }
@@ -118,8 +131,11 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the chain and the checkpoint signatures; name the first entry altered, removed, reordered or inserted, or a truncated tail. Exit 0 intact, 2 not.",
-            discussion: "Without --file it asks the running service (which compares with its witness file). With --file it verifies an export offline, needing only --public-key (and --witness to catch a cut tail).")
+            abstract:
+                "Recompute the chain and the checkpoint signatures; name the first entry altered, removed, reordered or inserted, or a truncated tail. Exit 0 intact, 2 not.",
+            discussion:
+                "Without --file it asks the running service (which compares with its witness file). With --file it verifies an export offline, needing only --public-key (and --witness to catch a cut tail)."
+        )
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long, help: "An export from `coffer audit export` to verify offline.") var file: String?
         @Option(name: .long, help: "The trail's public key (hex, from `coffer audit public-key`), for --file.") var publicKey: String?
@@ -131,7 +147,9 @@ struct AuditCommand: AsyncParsableCommand {
                     throw ValidationError("--file needs --public-key: the 64 hex digits `coffer audit public-key` prints")
                 }
                 guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-                let records = try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map { try AuditTrail.Stored.parse(json: String($0)) }
+                let records = try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map {
+                    try AuditTrail.Stored.parse(json: String($0))
+                }
                 let witnessed = try witness.map { try AuditWitnessFile.all(in: $0) } ?? []
                 // Offline: the chain and the witness (an export carries no tags, whose key stays in the service).
                 let report = try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: key)
@@ -142,7 +160,9 @@ struct AuditCommand: AsyncParsableCommand {
             }
             let data = try Operator.json(try await connection.client().send("GET", "sys/audit-trail/verify"))["data"] as? [String: Any]
             let count = { (key: String) in (data?[key] as? Int).map(String.init) ?? "?" }
-            print("checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \(count("witness_records")) witness records")
+            print(
+                "checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \(count("witness_records")) witness records"
+            )
             print("witness: \(data?["witness"] as? String ?? "?")")
             print(data?["finding"] as? String ?? "no answer")
             if let first = data?["first_bad_sequence"] as? Int { print("first bad entry: \(first)") }
@@ -158,7 +178,8 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             var bytes = try SecretInput.readLine(prompt: "Value to hash (will be hidden): ")
             defer { Wipe.bytes(&bytes) }
-            let reply = try await connection.client().sendJSON("POST", "sys/audit-trail/hash", ["input": String(decoding: bytes, as: UTF8.self)])
+            let reply = try await connection.client().sendJSON(
+                "POST", "sys/audit-trail/hash", ["input": String(decoding: bytes, as: UTF8.self)])
             print((try Operator.json(reply)["data"] as? [String: Any])?["hash"] as? String ?? "")
         }
     }
@@ -168,7 +189,9 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var connection: Operator.Connection
 
         func run() async throws {
-            print((try Operator.json(try await connection.client().send("GET", "sys/audit-trail/public-key"))["data"] as? [String: Any])?["public_key"] as? String ?? "")
+            print(
+                (try Operator.json(try await connection.client().send("GET", "sys/audit-trail/public-key"))["data"] as? [String: Any])?[
+                    "public_key"] as? String ?? "")
         }
     }
 }

@@ -19,7 +19,8 @@ extension Operator {
             let database = try await configuration.database.open(logger: logger)
             guard let sqlite = database as? SQLiteDatabase else {
                 await database.close()
-                throw ClientError("""
+                throw ClientError(
+                    """
                     \(configuration.database) is PostgreSQL: back it up with pg_dump --format=custom (or a base backup with \
                     pg_basebackup), as Docs/OPERATIONS.md shows; Coffer's tables hold only ciphertext and hashes
                     """)
@@ -30,7 +31,9 @@ extension Operator {
                 await database.close()
                 let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
                 print("Backup written to \(file): \(pages) pages, \(size) bytes, in \(started.duration(to: .now)).")
-                print("Restore: stop the service, put the file in place of \(sqlite.path) (removing any -wal and -shm files beside it), start, and unseal with the original keys.")
+                print(
+                    "Restore: stop the service, put the file in place of \(sqlite.path) (removing any -wal and -shm files beside it), start, and unseal with the original keys."
+                )
             } catch {
                 await database.close()
                 throw error

@@ -21,7 +21,10 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reply = try await connection.client().send("GET", CacheCommand.path(namespace, key))
-            if reply.status == 404 { FileHandle.standardError.write(Data("No entry \(namespace)/\(key).\n".utf8)); throw ExitCode(1) }
+            if reply.status == 404 {
+                FileHandle.standardError.write(Data("No entry \(namespace)/\(key).\n".utf8))
+                throw ExitCode(1)
+            }
             let answer = try Operator.json(reply)
             for warning in answer["warnings"] as? [String] ?? [] { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
             print((answer["data"] as? [String: Any])?["value"] as? String ?? "")
@@ -57,14 +60,18 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let reply = try await connection.client().send("DELETE", CacheCommand.path(namespace, key))
-            if reply.status == 404 { print("No entry \(namespace)/\(key)."); return }
+            if reply.status == 404 {
+                print("No entry \(namespace)/\(key).")
+                return
+            }
             _ = try Operator.json(reply, expect: 204)
             print("Deleted \(namespace)/\(key)")
         }
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A namespace's entries, bytes, hits, misses, evictions; or every namespace's.")
+        static let configuration = CommandConfiguration(
+            abstract: "A namespace's entries, bytes, hits, misses, evictions; or every namespace's.")
         @OptionGroup var connection: Operator.Connection
         @Argument var namespace: String?
 
@@ -73,29 +80,43 @@ struct CacheCommand: AsyncParsableCommand {
             var namespaces = namespace.map { [$0] } ?? []
             if namespace == nil {
                 let reply = try await client.send("GET", "coffer/cache/namespaces", query: [URLQueryItem(name: "list", value: "true")])
-                if reply.status == 404 { print("No namespaces."); return }
+                if reply.status == 404 {
+                    print("No namespaces.")
+                    return
+                }
                 namespaces = (try Operator.json(reply)["data"] as? [String: Any])?["keys"] as? [String] ?? []
             }
             var rows: [[String]] = []
             for name in namespaces {
-                let data = (try Operator.json(try await client.send("GET", "coffer/cache/stats/\(ModelCommand.segment(name))"))["data"] as? [String: Any]) ?? [:]
-                rows.append([name, "\(data["entries"] ?? 0)", "\(data["bytes"] ?? 0)", "\(data["hits"] ?? 0)", "\(data["misses"] ?? 0)",
-                             String(format: "%.1f%%", 100 * (data["hit_rate"] as? Double ?? 0)), "\(data["evictions"] ?? 0)", "\(data["expirations"] ?? 0)",
-                             "\(data["memory_entries"] ?? 0)", (data["warm"] as? Bool ?? false) ? "yes" : "no"])
+                let data =
+                    (try Operator.json(try await client.send("GET", "coffer/cache/stats/\(ModelCommand.segment(name))"))["data"]
+                        as? [String: Any]) ?? [:]
+                rows.append([
+                    name, "\(data["entries"] ?? 0)", "\(data["bytes"] ?? 0)", "\(data["hits"] ?? 0)", "\(data["misses"] ?? 0)",
+                    String(format: "%.1f%%", 100 * (data["hit_rate"] as? Double ?? 0)), "\(data["evictions"] ?? 0)",
+                    "\(data["expirations"] ?? 0)",
+                    "\(data["memory_entries"] ?? 0)", (data["warm"] as? Bool ?? false) ? "yes" : "no"
+                ])
             }
-            RotateCommand.printColumns(["namespace", "entries", "bytes", "hits", "misses", "hit rate", "evictions", "expired", "in memory", "warm"], rows)
+            RotateCommand.printColumns(
+                ["namespace", "entries", "bytes", "hits", "misses", "hit rate", "evictions", "expired", "in memory", "warm"], rows)
         }
     }
 
     struct Warm: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Mark a namespace warm (loaded into memory now and at start-up), or --off.")
+        static let configuration = CommandConfiguration(
+            abstract: "Mark a namespace warm (loaded into memory now and at start-up), or --off.")
         @OptionGroup var connection: Operator.Connection
         @Argument var namespace: String
         @Flag(name: .long, help: "Stop warming it.") var off = false
 
         func run() async throws {
-            let answer = try Operator.json(try await connection.client().sendJSON("POST", "coffer/cache/warm/\(ModelCommand.segment(namespace))", ["warm": !off]))
-            print(off ? "\(namespace) is no longer warmed" : "\(namespace) is warm; loaded \((answer["data"] as? [String: Any])?["loaded"] ?? 0) entries")
+            let answer = try Operator.json(
+                try await connection.client().sendJSON("POST", "coffer/cache/warm/\(ModelCommand.segment(namespace))", ["warm": !off]))
+            print(
+                off
+                    ? "\(namespace) is no longer warmed"
+                    : "\(namespace) is warm; loaded \((answer["data"] as? [String: Any])?["loaded"] ?? 0) entries")
         }
     }
 
@@ -105,7 +126,8 @@ struct CacheCommand: AsyncParsableCommand {
         @Argument var namespace: String
 
         func run() async throws {
-            let answer = try Operator.json(try await connection.client().send("POST", "coffer/cache/purge/\(ModelCommand.segment(namespace))"))
+            let answer = try Operator.json(
+                try await connection.client().send("POST", "coffer/cache/purge/\(ModelCommand.segment(namespace))"))
             print("Purged \((answer["data"] as? [String: Any])?["removed"] ?? 0) entries from \(namespace)")
         }
     }

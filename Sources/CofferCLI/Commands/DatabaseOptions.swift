@@ -4,7 +4,9 @@ import Foundation
 
 /// Options shared by the commands that open the database themselves (`serve`, `migrate`).
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "sqlite:PATH, a postgres:// URL or a libpq conninfo (env COFFER_DATABASE_URL; default sqlite:./coffer-data/coffer.db).")
+    @Option(
+        name: .long,
+        help: "sqlite:PATH, a postgres:// URL or a libpq conninfo (env COFFER_DATABASE_URL; default sqlite:./coffer-data/coffer.db).")
     var database: String?
 
     @Option(name: .long, help: "A JSON config file (env COFFER_CONFIG). Flags override the environment, which overrides the file.")
@@ -17,16 +19,19 @@ struct DatabaseOptions: ParsableArguments {
     var logLevel: String?
 
     /// Resolves the configuration from these flags, the environment and the config file.
-    func resolve(listen: String? = nil, clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil,
-                 auditTimeout: String? = nil, auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil,
-                 tlsClientCAFile: String? = nil, insecureListen: String? = nil) throws -> ServerConfiguration {
+    func resolve(
+        listen: String? = nil, clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil,
+        auditTimeout: String? = nil, auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil,
+        tlsClientCAFile: String? = nil, insecureListen: String? = nil
+    ) throws -> ServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
         let configPath = config ?? environment["COFFER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         let file = try configPath.map { try ServerConfiguration.Inputs.file(at: $0) } ?? .init()
-        let flags = ServerConfiguration.Inputs(listen: listen, database: database, logFormat: logFormat, logLevel: logLevel,
-                                               clusterName: clusterName, unsealKeyFile: unsealKeyFile, auditWitness: auditWitness,
-                                               auditTimeout: auditTimeout, auditLogFile: auditLogFile, tlsCertFile: tlsCertFile,
-                                               tlsKeyFile: tlsKeyFile, tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen)
+        let flags = ServerConfiguration.Inputs(
+            listen: listen, database: database, logFormat: logFormat, logLevel: logLevel,
+            clusterName: clusterName, unsealKeyFile: unsealKeyFile, auditWitness: auditWitness,
+            auditTimeout: auditTimeout, auditLogFile: auditLogFile, tlsCertFile: tlsCertFile,
+            tlsKeyFile: tlsKeyFile, tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen)
         return try ServerConfiguration(flags: flags, environment: .environment(environment), file: file)
     }
 }

@@ -35,7 +35,9 @@ struct ErrorsCommand: AsyncParsableCommand {
             if !fingerprint.isEmpty { event["fingerprint"] = fingerprint }
             let answer = try Operator.json(try await connection.client().sendJSON("POST", "coffer/errors/events", ["events": [event]]))
             let logged = ((answer["data"] as? [String: Any])?["events"] as? [[String: Any]])?.first ?? [:]
-            print("Logged as issue \(logged["issue_id"] ?? "?")\((logged["new_issue"] as? Bool ?? false) ? " (new)" : "")\((logged["regressed"] as? Bool ?? false) ? " (regressed)" : "")")
+            print(
+                "Logged as issue \(logged["issue_id"] ?? "?")\((logged["new_issue"] as? Bool ?? false) ? " (new)" : "")\((logged["regressed"] as? Bool ?? false) ? " (regressed)" : "")"
+            )
         }
     }
 
@@ -50,13 +52,23 @@ struct ErrorsCommand: AsyncParsableCommand {
             var query = [URLQueryItem(name: "limit", value: String(limit))]
             if let status { query.append(URLQueryItem(name: "status", value: status)) }
             if let component { query.append(URLQueryItem(name: "component", value: component)) }
-            let issues = (try Operator.json(try await connection.client().send("GET", "coffer/errors/issues", query: query))["data"] as? [String: Any])?["issues"] as? [[String: Any]] ?? []
-            guard !issues.isEmpty else { print("No issues."); return }
-            RotateCommand.printColumns(["id", "status", "severity", "component", "type", "count", "last seen", "title"], issues.map { issue in
-                let status = "\(issue["status"] ?? "")" + ((issue["regressed"] as? Bool ?? false) ? " (regressed)" : "")
-                return ["\(issue["id"] ?? "")", status, "\(issue["severity"] ?? "")", "\(issue["component"] ?? "")", "\(issue["error_type"] ?? "")",
-                        "\(issue["count"] ?? 0)", "\(issue["last_seen"] ?? "")", String("\(issue["title"] ?? "")".prefix(60))]
-            })
+            let issues =
+                (try Operator.json(try await connection.client().send("GET", "coffer/errors/issues", query: query))["data"]
+                as? [String: Any])?["issues"] as? [[String: Any]] ?? []
+            guard !issues.isEmpty else {
+                print("No issues.")
+                return
+            }
+            RotateCommand.printColumns(
+                ["id", "status", "severity", "component", "type", "count", "last seen", "title"],
+                issues.map { issue in
+                    let status = "\(issue["status"] ?? "")" + ((issue["regressed"] as? Bool ?? false) ? " (regressed)" : "")
+                    return [
+                        "\(issue["id"] ?? "")", status, "\(issue["severity"] ?? "")", "\(issue["component"] ?? "")",
+                        "\(issue["error_type"] ?? "")",
+                        "\(issue["count"] ?? 0)", "\(issue["last_seen"] ?? "")", String("\(issue["title"] ?? "")".prefix(60))
+                    ]
+                })
         }
     }
 
@@ -72,7 +84,8 @@ struct ErrorsCommand: AsyncParsableCommand {
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resolve an issue (optionally in a release: older releases' events do not reopen it).")
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve an issue (optionally in a release: older releases' events do not reopen it).")
         @OptionGroup var connection: Operator.Connection
         @Argument var id: Int
         @Option(name: .long) var inRelease: String?
@@ -118,22 +131,32 @@ struct ErrorsCommand: AsyncParsableCommand {
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Events per hour (or day) per component and severity, and the top issues, over a window.")
+        static let configuration = CommandConfiguration(
+            abstract: "Events per hour (or day) per component and severity, and the top issues, over a window.")
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long, help: "e.g. 24h, 168h.") var window = "24h"
         @Flag(name: .long, help: "Daily buckets.") var daily = false
 
         func run() async throws {
             let query = [URLQueryItem(name: "window", value: window), URLQueryItem(name: "bucket", value: daily ? "day" : "hour")]
-            let data = (try Operator.json(try await connection.client().send("GET", "coffer/errors/stats", query: query))["data"] as? [String: Any]) ?? [:]
-            RotateCommand.printColumns(["bucket", "component", "severity", "events"], ((data["trends"] as? [[String: Any]]) ?? []).map {
-                ["\($0["bucket"] ?? "")", "\($0["component"] ?? "")", "\($0["severity"] ?? "")", "\($0["count"] ?? 0)"]
-            })
+            let data =
+                (try Operator.json(try await connection.client().send("GET", "coffer/errors/stats", query: query))["data"] as? [String: Any])
+                ?? [:]
+            RotateCommand.printColumns(
+                ["bucket", "component", "severity", "events"],
+                ((data["trends"] as? [[String: Any]]) ?? []).map {
+                    ["\($0["bucket"] ?? "")", "\($0["component"] ?? "")", "\($0["severity"] ?? "")", "\($0["count"] ?? 0)"]
+                })
             print("")
-            RotateCommand.printColumns(["issue", "events", "status", "title"], ((data["top_issues"] as? [[String: Any]]) ?? []).map { top in
-                let issue = top["issue"] as? [String: Any] ?? [:]
-                return ["\(issue["id"] ?? "")", "\(top["events_in_window"] ?? 0)", "\(issue["status"] ?? "")", String("\(issue["title"] ?? "")".prefix(60))]
-            })
+            RotateCommand.printColumns(
+                ["issue", "events", "status", "title"],
+                ((data["top_issues"] as? [[String: Any]]) ?? []).map { top in
+                    let issue = top["issue"] as? [String: Any] ?? [:]
+                    return [
+                        "\(issue["id"] ?? "")", "\(top["events_in_window"] ?? 0)", "\(issue["status"] ?? "")",
+                        String("\(issue["title"] ?? "")".prefix(60))
+                    ]
+                })
         }
     }
 
@@ -157,7 +180,9 @@ struct ErrorsCommand: AsyncParsableCommand {
             } else {
                 chosen = LogImport.detect(text)
             }
-            let events = try LogImport.events(text, format: chosen, defaults: .init(component: component, release: release, host: host ?? ProcessInfo.processInfo.hostName))
+            let events = try LogImport.events(
+                text, format: chosen,
+                defaults: .init(component: component, release: release, host: host ?? ProcessInfo.processInfo.hostName))
             let client = try connection.client()
             var added = 0, skipped = 0
             for start in stride(from: 0, to: events.count, by: 500) {
@@ -172,13 +197,17 @@ struct ErrorsCommand: AsyncParsableCommand {
     }
 
     static func json(_ event: ErrorEvent) -> [String: Any] {
-        var object: [String: Any] = ["component": event.component, "severity": event.severity.rawValue, "message": event.message,
-                                     "error_type": event.errorType, "stack_trace": event.stackTrace, "host": event.host]
+        var object: [String: Any] = [
+            "component": event.component, "severity": event.severity.rawValue, "message": event.message,
+            "error_type": event.errorType, "stack_trace": event.stackTrace, "host": event.host
+        ]
         object["release"] = event.release
         object["source_id"] = event.sourceID
         object["fingerprint"] = event.fingerprint
         if let occurred = event.occurredAt { object["time"] = occurred.timeIntervalSince1970 }
-        if let data = try? JSONEncoder().encode(event.context), let context = try? JSONSerialization.jsonObject(with: data) { object["context"] = context }
+        if let data = try? JSONEncoder().encode(event.context), let context = try? JSONSerialization.jsonObject(with: data) {
+            object["context"] = context
+        }
         return object
     }
 }

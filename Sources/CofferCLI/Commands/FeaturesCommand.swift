@@ -21,7 +21,8 @@ struct FeaturesCommand: AsyncParsableCommand {
         func run() async throws {
             var body: [String: Any] = ["value_type": type, "ttl": ttl, "retention": retention]
             if let features { body["features"] = features }
-            _ = try Operator.json(try await connection.client().sendJSON("PUT", "coffer/features/sets/\(ModelCommand.segment(set))", body), expect: 204)
+            _ = try Operator.json(
+                try await connection.client().sendJSON("PUT", "coffer/features/sets/\(ModelCommand.segment(set))", body), expect: 204)
             print("Feature set \(set) defined")
         }
     }
@@ -38,7 +39,9 @@ struct FeaturesCommand: AsyncParsableCommand {
         func run() async throws {
             var rows: [[String: Any]] = []
             if let file {
-                guard let data = FileManager.default.contents(atPath: file), let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+                guard let data = FileManager.default.contents(atPath: file),
+                    let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+                else {
                     throw ClientError("\(file) must hold a JSON array of rows")
                 }
                 rows = list
@@ -46,7 +49,9 @@ struct FeaturesCommand: AsyncParsableCommand {
             if let entity {
                 for pair in values {
                     let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard parts.count == 2, let value = try? JSONSerialization.jsonObject(with: Data(parts[1].utf8), options: .fragmentsAllowed) else {
+                    guard parts.count == 2,
+                        let value = try? JSONSerialization.jsonObject(with: Data(parts[1].utf8), options: .fragmentsAllowed)
+                    else {
                         throw ValidationError("values take FEATURE=JSON, such as price=101.5 or trend='{\"dir\":\"up\"}', not \(pair)")
                     }
                     var row: [String: Any] = ["entity": entity, "feature": parts[0], "value": value]
@@ -55,7 +60,8 @@ struct FeaturesCommand: AsyncParsableCommand {
                 }
             }
             guard !rows.isEmpty else { throw ValidationError("give ENTITY FEATURE=VALUE… or --file") }
-            let answer = try Operator.json(try await connection.client().sendJSON("POST", "coffer/features/values/\(ModelCommand.segment(set))", ["rows": rows]))
+            let answer = try Operator.json(
+                try await connection.client().sendJSON("POST", "coffer/features/values/\(ModelCommand.segment(set))", ["rows": rows]))
             print("Wrote \((answer["data"] as? [String: Any])?["written"] ?? 0) values")
         }
     }
@@ -75,12 +81,18 @@ struct FeaturesCommand: AsyncParsableCommand {
             if let asOf { body["as_of"] = asOf }
             let reply = try await connection.client().sendJSON("POST", "coffer/features/read/\(ModelCommand.segment(set))", body)
             let answer = try Operator.json(reply)
-            if json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             let found = (answer["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]] ?? [:]
             var rows: [[String]] = []
             for entity in found.keys.sorted() {
                 for (feature, reading) in (found[entity] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    rows.append([entity, feature, "\(reading["status"] ?? "")", FeaturesCommand.text(reading["value"]), "\(reading["event_time"] as? String ?? "")"])
+                    rows.append([
+                        entity, feature, "\(reading["status"] ?? "")", FeaturesCommand.text(reading["value"]),
+                        "\(reading["event_time"] as? String ?? "")"
+                    ])
                 }
             }
             RotateCommand.printColumns(["entity", "feature", "status", "value", "event time"], rows)
@@ -100,23 +112,36 @@ struct FeaturesCommand: AsyncParsableCommand {
             var query: [URLQueryItem] = []
             if let from { query.append(URLQueryItem(name: "from", value: from)) }
             if let to { query.append(URLQueryItem(name: "to", value: to)) }
-            let path = "coffer/features/history/\(ModelCommand.segment(set))/\(ModelCommand.segment(entity))/\(ModelCommand.segment(feature))"
-            let points = (try Operator.json(try await connection.client().send("GET", path, query: query))["data"] as? [String: Any])?["points"] as? [[String: Any]] ?? []
-            RotateCommand.printColumns(["event time", "value", "written"], points.map { ["\($0["event_time"] ?? "")", FeaturesCommand.text($0["value"]), "\($0["write_time"] ?? "")"] })
+            let path =
+                "coffer/features/history/\(ModelCommand.segment(set))/\(ModelCommand.segment(entity))/\(ModelCommand.segment(feature))"
+            let points =
+                (try Operator.json(try await connection.client().send("GET", path, query: query))["data"] as? [String: Any])?["points"]
+                as? [[String: Any]] ?? []
+            RotateCommand.printColumns(
+                ["event time", "value", "written"],
+                points.map { ["\($0["event_time"] ?? "")", FeaturesCommand.text($0["value"]), "\($0["write_time"] ?? "")"] })
         }
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Per feature: count, nulls, min, max, mean, last update; hits and misses.")
+        static let configuration = CommandConfiguration(
+            abstract: "Per feature: count, nulls, min, max, mean, last update; hits and misses.")
         @OptionGroup var connection: Operator.Connection
         @Argument var set: String
 
         func run() async throws {
-            let data = (try Operator.json(try await connection.client().send("GET", "coffer/features/stats/\(ModelCommand.segment(set))"))["data"] as? [String: Any]) ?? [:]
-            RotateCommand.printColumns(["feature", "count", "nulls", "min", "max", "mean", "last update"], ((data["features"] as? [[String: Any]]) ?? []).map { row in
-                ["\(row["feature"] ?? "")", "\(row["count"] ?? 0)", "\(row["nulls"] ?? 0)", FeaturesCommand.text(row["min"]), FeaturesCommand.text(row["max"]),
-                 FeaturesCommand.text(row["mean"]), "\(row["last_update"] as? String ?? "")"]
-            })
+            let data =
+                (try Operator.json(try await connection.client().send("GET", "coffer/features/stats/\(ModelCommand.segment(set))"))["data"]
+                    as? [String: Any]) ?? [:]
+            RotateCommand.printColumns(
+                ["feature", "count", "nulls", "min", "max", "mean", "last update"],
+                ((data["features"] as? [[String: Any]]) ?? []).map { row in
+                    [
+                        "\(row["feature"] ?? "")", "\(row["count"] ?? 0)", "\(row["nulls"] ?? 0)", FeaturesCommand.text(row["min"]),
+                        FeaturesCommand.text(row["max"]),
+                        FeaturesCommand.text(row["mean"]), "\(row["last_update"] as? String ?? "")"
+                    ]
+                })
             print("reads: \(data["hits"] ?? 0) present, \(data["misses"] ?? 0) missing, \(data["expired"] ?? 0) expired")
         }
     }
@@ -139,7 +164,9 @@ struct FeaturesCommand: AsyncParsableCommand {
     static func text(_ value: Any?) -> String {
         guard let value, !(value is NSNull) else { return "null" }
         if let string = value as? String { return string }
-        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) { return String(decoding: data, as: UTF8.self) }
+        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+            return String(decoding: data, as: UTF8.self)
+        }
         return "\(value)"
     }
 }

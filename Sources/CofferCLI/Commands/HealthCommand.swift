@@ -10,14 +10,16 @@ struct HealthCommand: AsyncParsableCommand {
     )
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make the service's checks those of FILE ({\"checks\": [...]}); others are removed unless --keep.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make the service's checks those of FILE ({\"checks\": [...]}); others are removed unless --keep.")
         @OptionGroup var connection: Operator.Connection
         @Argument var file: String
         @Flag(name: .long, help: "Keep checks the file does not name.") var keep = false
 
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-            let reply = try await connection.client().send("PUT", "coffer/health/checks", query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
+            let reply = try await connection.client().send(
+                "PUT", "coffer/health/checks", query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
             let answer = (try Operator.json(reply)["data"] as? [String: Any]) ?? [:]
             for (mark, key) in [("+", "added"), ("~", "changed"), ("-", "removed")] {
                 for name in answer[key] as? [String] ?? [] { print("\(mark) \(name)") }
@@ -27,23 +29,34 @@ struct HealthCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Overall, per component and per check, with uptime over 24 h, 7 d and 30 d.")
+        static let configuration = CommandConfiguration(
+            abstract: "Overall, per component and per check, with uptime over 24 h, 7 d and 30 d.")
         @OptionGroup var connection: Operator.Connection
         @Flag(name: .long, help: "Print the JSON answer.") var json = false
 
         func run() async throws {
             let reply = try await connection.client().send("GET", "coffer/health")
             let data = (try Operator.json(reply)["data"] as? [String: Any]) ?? [:]
-            if json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             print("overall: \(data["status"] ?? "?")")
-            for (component, status) in ((data["components"] as? [String: String]) ?? [:]).sorted(by: { $0.key < $1.key }) { print("  \(component): \(status)") }
+            for (component, status) in ((data["components"] as? [String: String]) ?? [:]).sorted(by: { $0.key < $1.key }) {
+                print("  \(component): \(status)")
+            }
             func percent(_ value: Any?) -> String { (value as? Double).map { String(format: "%.3f%%", $0) } ?? "-" }
-            RotateCommand.printColumns(["check", "component", "status", "flapping", "latency", "24h", "7d", "30d", "details"],
-                                       ((data["checks"] as? [[String: Any]]) ?? []).map { check in
-                ["\(check["name"] ?? "")", "\(check["component"] ?? "")", "\(check["status"] ?? "")", (check["flapping"] as? Bool ?? false) ? "yes" : "no",
-                 (check["latency_ms"] as? Double).map { String(format: "%.1f ms", $0) } ?? "-", percent(check["uptime_24h"]), percent(check["uptime_7d"]),
-                 percent(check["uptime_30d"]), String("\(check["details"] ?? "")".prefix(50))]
-            })
+            RotateCommand.printColumns(
+                ["check", "component", "status", "flapping", "latency", "24h", "7d", "30d", "details"],
+                ((data["checks"] as? [[String: Any]]) ?? []).map { check in
+                    [
+                        "\(check["name"] ?? "")", "\(check["component"] ?? "")", "\(check["status"] ?? "")",
+                        (check["flapping"] as? Bool ?? false) ? "yes" : "no",
+                        (check["latency_ms"] as? Double).map { String(format: "%.1f ms", $0) } ?? "-", percent(check["uptime_24h"]),
+                        percent(check["uptime_7d"]),
+                        percent(check["uptime_30d"]), String("\(check["details"] ?? "")".prefix(50))
+                    ]
+                })
         }
     }
 
@@ -54,16 +67,24 @@ struct HealthCommand: AsyncParsableCommand {
         @Option(name: .long) var limit = 20
 
         func run() async throws {
-            let reply = try await connection.client().send("GET", "coffer/health/checks/\(ModelCommand.segment(name))/results", query: [URLQueryItem(name: "limit", value: String(limit))])
+            let reply = try await connection.client().send(
+                "GET", "coffer/health/checks/\(ModelCommand.segment(name))/results",
+                query: [URLQueryItem(name: "limit", value: String(limit))])
             let results = ((try Operator.json(reply)["data"] as? [String: Any])?["results"] as? [[String: Any]]) ?? []
-            RotateCommand.printColumns(["time", "result", "status", "latency", "details"], results.map {
-                ["\($0["time"] ?? "")", "\($0["result"] ?? "")", "\($0["status"] ?? "")", String(format: "%.1f ms", $0["latency_ms"] as? Double ?? 0), "\($0["details"] ?? "")"]
-            })
+            RotateCommand.printColumns(
+                ["time", "result", "status", "latency", "details"],
+                results.map {
+                    [
+                        "\($0["time"] ?? "")", "\($0["result"] ?? "")", "\($0["status"] ?? "")",
+                        String(format: "%.1f ms", $0["latency_ms"] as? Double ?? 0), "\($0["details"] ?? "")"
+                    ]
+                })
         }
     }
 
     struct Maintenance: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A maintenance window for a component (* for all): not counted as downtime.")
+        static let configuration = CommandConfiguration(
+            abstract: "A maintenance window for a component (* for all): not counted as downtime.")
         @OptionGroup var connection: Operator.Connection
         @Argument var component: String
         @Option(name: .long, help: "Start (RFC 3339 or Unix seconds; default now).") var from: String?

@@ -16,7 +16,8 @@ struct KVCommand: AsyncParsableCommand {
     /// The options every kv command shares.
     struct Target: ParsableArguments {
         @OptionGroup var connection: Operator.Connection
-        @Option(name: [.customLong("mount", withSingleDash: true), .customLong("mount")], help: "The KV engine's mount.") var mount = "secret"
+        @Option(name: [.customLong("mount", withSingleDash: true), .customLong("mount")], help: "The KV engine's mount.") var mount =
+            "secret"
         @Argument(help: "The secret's path inside the mount, e.g. app/db.") var path: String
 
         func url(_ kind: String) -> String { "\(mount)/\(kind)/\(path)" }
@@ -29,7 +30,9 @@ struct KVCommand: AsyncParsableCommand {
     struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a new version with the given keys (replacing all of them).")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("cas", withSingleDash: true), .customLong("cas")], help: "Write only if this is the current version (0: only if new).")
+        @Option(
+            name: [.customLong("cas", withSingleDash: true), .customLong("cas")],
+            help: "Write only if this is the current version (0: only if new).")
         var cas: Int?
         @Argument(help: "key=value, key=@file or key=- (stdin).") var pairs: [String] = []
 
@@ -43,16 +46,19 @@ struct KVCommand: AsyncParsableCommand {
     }
 
     struct Patch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change some keys of the current version (a JSON merge patch); a new version.")
+        static let configuration = CommandConfiguration(
+            abstract: "Change some keys of the current version (a JSON merge patch); a new version.")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("cas", withSingleDash: true), .customLong("cas")], help: "Patch only if this is the current version.") var cas: Int?
+        @Option(name: [.customLong("cas", withSingleDash: true), .customLong("cas")], help: "Patch only if this is the current version.")
+        var cas: Int?
         @Argument(help: "key=value, key=@file or key=- (stdin).") var pairs: [String] = []
 
         func run() async throws {
             var body: [String: Any] = ["data": try KVCommand.values(pairs)]
             if let cas { body["options"] = ["cas": cas] }
-            let reply = try await target.connection.client().send("PATCH", target.url("data"), body: try JSONSerialization.data(withJSONObject: body),
-                                                                  contentType: "application/merge-patch+json")
+            let reply = try await target.connection.client().send(
+                "PATCH", target.url("data"), body: try JSONSerialization.data(withJSONObject: body),
+                contentType: "application/merge-patch+json")
             KVCommand.printVersion(try Operator.json(reply), path: target.path)
         }
     }
@@ -60,20 +66,28 @@ struct KVCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read a secret's current (or given) version.")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("version", withSingleDash: true), .customLong("version")], help: "The version to read (default: the current one).")
+        @Option(
+            name: [.customLong("version", withSingleDash: true), .customLong("version")],
+            help: "The version to read (default: the current one).")
         var version: Int?
-        @Option(name: [.customLong("label", withSingleDash: true), .customLong("label")],
-                help: "A rotation's label instead of a version: current, pending or previous.")
+        @Option(
+            name: [.customLong("label", withSingleDash: true), .customLong("label")],
+            help: "A rotation's label instead of a version: current, pending or previous.")
         var label: String?
         @Option(name: [.customLong("field", withSingleDash: true), .customLong("field")], help: "Print only this key's value, as it is.")
         var field: String?
-        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format = .table
+        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format =
+            .table
 
         func run() async throws {
             var query = version.map { [URLQueryItem(name: "version", value: String($0))] } ?? []
             if let label { query.append(URLQueryItem(name: "label", value: label)) }
             let reply = try await target.connection.client().send("GET", target.url("data"), query: query)
-            if reply.status == 404 { throw ClientError("no value found at \(target.mount)/data/\(target.path)\(version.map { " version \($0)" } ?? "") (missing, deleted or destroyed)") }
+            if reply.status == 404 {
+                throw ClientError(
+                    "no value found at \(target.mount)/data/\(target.path)\(version.map { " version \($0)" } ?? "") (missing, deleted or destroyed)"
+                )
+            }
             let answer = try Operator.json(reply)
             let data = (answer["data"] as? [String: Any])?["data"] as? [String: Any] ?? [:]
             if let field {
@@ -81,11 +95,15 @@ struct KVCommand: AsyncParsableCommand {
                 print(value is String ? value as! String : KVCommand.json(value))
                 return
             }
-            if format == .json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if format == .json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             let metadata = (answer["data"] as? [String: Any])?["metadata"] as? [String: Any] ?? [:]
             print("== Secret Path ==\n\(target.mount)/data/\(target.path)\n")
             print("======= Metadata =======")
-            TokenCommand.printTable(["created_time", "custom_metadata", "deletion_time", "destroyed", "version"].map { ($0, KVCommand.text(metadata[$0])) })
+            TokenCommand.printTable(
+                ["created_time", "custom_metadata", "deletion_time", "destroyed", "version"].map { ($0, KVCommand.text(metadata[$0])) })
             print("\n====== Data ======")
             TokenCommand.printTable(data.keys.sorted().map { ($0, KVCommand.text(data[$0])) })
         }
@@ -94,24 +112,31 @@ struct KVCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys and folders under a path.")
         @OptionGroup var connection: Operator.Connection
-        @Option(name: [.customLong("mount", withSingleDash: true), .customLong("mount")], help: "The KV engine's mount.") var mount = "secret"
-        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format = .table
+        @Option(name: [.customLong("mount", withSingleDash: true), .customLong("mount")], help: "The KV engine's mount.") var mount =
+            "secret"
+        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format =
+            .table
         @Argument(help: "The folder, e.g. app/ (empty for the top).") var path: String = ""
 
         func run() async throws {
             let reply = try await connection.client().send("LIST", "\(mount)/metadata/\(path)")
             if reply.status == 404 { throw ClientError("no keys under \(mount)/metadata/\(path)") }
             let keys = (try Operator.json(reply)["data"] as? [String: Any])?["keys"] as? [String] ?? []
-            if format == .json { print(KVCommand.json(keys)); return }
+            if format == .json {
+                print(KVCommand.json(keys))
+                return
+            }
             print("Keys\n----")
             keys.forEach { print($0) }
         }
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Soft-delete the current version, or --versions (undelete brings them back).")
+        static let configuration = CommandConfiguration(
+            abstract: "Soft-delete the current version, or --versions (undelete brings them back).")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.") var versions: String?
+        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.")
+        var versions: String?
 
         func run() async throws {
             let client = try target.connection.client()
@@ -129,10 +154,12 @@ struct KVCommand: AsyncParsableCommand {
     struct Undelete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Undelete soft-deleted versions.")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.") var versions: String
+        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.")
+        var versions: String
 
         func run() async throws {
-            let reply = try await target.connection.client().sendJSON("POST", target.url("undelete"), ["versions": try KVCommand.numbers(versions)])
+            let reply = try await target.connection.client().sendJSON(
+                "POST", target.url("undelete"), ["versions": try KVCommand.numbers(versions)])
             _ = try Operator.json(reply, expect: 204)
             print("Success! Data written to: \(target.mount)/undelete/\(target.path)")
         }
@@ -141,30 +168,37 @@ struct KVCommand: AsyncParsableCommand {
     struct Destroy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Destroy versions for good (their data is erased).")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.") var versions: String
+        @Option(name: [.customLong("versions", withSingleDash: true), .customLong("versions")], help: "Comma-separated versions.")
+        var versions: String
 
         func run() async throws {
-            let reply = try await target.connection.client().sendJSON("POST", target.url("destroy"), ["versions": try KVCommand.numbers(versions)])
+            let reply = try await target.connection.client().sendJSON(
+                "POST", target.url("destroy"), ["versions": try KVCommand.numbers(versions)])
             _ = try Operator.json(reply, expect: 204)
             print("Success! Data written to: \(target.mount)/destroy/\(target.path)")
         }
     }
 
     struct Metadata: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Read, write or delete a secret's metadata.",
-                                                        subcommands: [MetadataGet.self, MetadataPut.self, MetadataDelete.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Read, write or delete a secret's metadata.",
+            subcommands: [MetadataGet.self, MetadataPut.self, MetadataDelete.self])
     }
 
     struct MetadataGet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "get", abstract: "Show the metadata and every version's state.")
         @OptionGroup var target: Target
-        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format = .table
+        @Option(name: [.customLong("format", withSingleDash: true), .customLong("format")], help: "table or json.") var format: Format =
+            .table
 
         func run() async throws {
             let reply = try await target.connection.client().send("GET", target.url("metadata"))
             if reply.status == 404 { throw ClientError("no metadata at \(target.mount)/metadata/\(target.path)") }
             let data = try Operator.json(reply)["data"] as? [String: Any] ?? [:]
-            if format == .json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if format == .json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             TokenCommand.printTable(data.keys.sorted().filter { $0 != "versions" }.map { ($0, KVCommand.text(data[$0])) })
             let versions = data["versions"] as? [String: Any] ?? [:]
             for key in versions.keys.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }) {
@@ -176,19 +210,28 @@ struct KVCommand: AsyncParsableCommand {
     }
 
     struct MetadataPut: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "put", abstract: "Set metadata fields (creates the metadata if needed).")
+        static let configuration = CommandConfiguration(
+            commandName: "put", abstract: "Set metadata fields (creates the metadata if needed).")
         @OptionGroup var target: Target
         @Option(name: [.customLong("max-versions", withSingleDash: true), .customLong("max-versions")]) var maxVersions: Int?
         @Option(name: [.customLong("cas-required", withSingleDash: true), .customLong("cas-required")]) var casRequired: Bool?
-        @Option(name: [.customLong("delete-version-after", withSingleDash: true), .customLong("delete-version-after")]) var deleteVersionAfter: String?
-        @Option(name: [.customLong("custom-metadata", withSingleDash: true), .customLong("custom-metadata")], help: "key=value (repeat for more).")
+        @Option(name: [.customLong("delete-version-after", withSingleDash: true), .customLong("delete-version-after")])
+        var deleteVersionAfter: String?
+        @Option(
+            name: [.customLong("custom-metadata", withSingleDash: true), .customLong("custom-metadata")],
+            help: "key=value (repeat for more).")
         var customMetadata: [String] = []
-        @Option(name: .customLong("expires-at"), help: "RFC 3339 time after which reads answer 404 (\"\" clears it).") var expiresAt: String?
-        @Option(name: .customLong("rotation-interval"), help: "How often the rotation runner rotates it, e.g. 720h (0 stops).") var rotationInterval: String?
+        @Option(name: .customLong("expires-at"), help: "RFC 3339 time after which reads answer 404 (\"\" clears it).") var expiresAt:
+            String?
+        @Option(name: .customLong("rotation-interval"), help: "How often the rotation runner rotates it, e.g. 720h (0 stops).")
+        var rotationInterval: String?
         @Option(name: .customLong("rotation-kind"), help: "The rotator: random, postgres-password, …") var rotationKind: String?
-        @Option(name: .customLong("rotation-schedule"), help: "A cron schedule in UTC instead of an interval, e.g. '0 3 * * 1' (\"\" clears).")
+        @Option(
+            name: .customLong("rotation-schedule"), help: "A cron schedule in UTC instead of an interval, e.g. '0 3 * * 1' (\"\" clears).")
         var rotationSchedule: String?
-        @Option(name: .customLong("rotation-settings"), help: "The rotator's settings, a JSON object, e.g. '{\"field\":\"api_key\",\"length\":40}'.")
+        @Option(
+            name: .customLong("rotation-settings"),
+            help: "The rotator's settings, a JSON object, e.g. '{\"field\":\"api_key\",\"length\":40}'.")
         var rotationSettings: String?
 
         func run() async throws {
@@ -199,7 +242,9 @@ struct KVCommand: AsyncParsableCommand {
             if !customMetadata.isEmpty {
                 var custom: [String: String] = [:]
                 for pair in customMetadata {
-                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("custom metadata must be key=value, not \"\(pair)\"") }
+                    guard let equals = pair.firstIndex(of: "=") else {
+                        throw ValidationError("custom metadata must be key=value, not \"\(pair)\"")
+                    }
                     custom[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
                 }
                 body["custom_metadata"] = custom
@@ -221,7 +266,8 @@ struct KVCommand: AsyncParsableCommand {
     }
 
     struct MetadataDelete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete the secret: every version and its metadata.")
+        static let configuration = CommandConfiguration(
+            commandName: "delete", abstract: "Delete the secret: every version and its metadata.")
         @OptionGroup var target: Target
 
         func run() async throws {
@@ -251,7 +297,9 @@ struct KVCommand: AsyncParsableCommand {
                 data[key] = text
             } else if raw.hasPrefix("@") {
                 let path = String(raw.dropFirst())
-                guard let contents = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path) for key \(key)") }
+                guard let contents = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cannot read \(path) for key \(key)")
+                }
                 data[key] = String(decoding: contents, as: UTF8.self)
             } else {
                 data[key] = String(raw)
@@ -284,7 +332,8 @@ struct KVCommand: AsyncParsableCommand {
 
     static func json(_ value: Any) -> String {
         guard JSONSerialization.isValidJSONObject([value]),
-              let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes]) else { return "\(value)" }
+            let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return "\(value)" }
         return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 }
@@ -325,7 +374,9 @@ extension KVCommand {
                 }
             }
             data = data.filter { !$0.key.isEmpty }
-            guard !data.isEmpty else { throw ClientError("no variables matched\(prefix.map { " the prefix \($0)" } ?? ""): nothing was stored") }
+            guard !data.isEmpty else {
+                throw ClientError("no variables matched\(prefix.map { " the prefix \($0)" } ?? ""): nothing was stored")
+            }
 
             let client = try target.connection.client()
             let current = try await client.send("GET", target.url("data"))
@@ -335,7 +386,9 @@ extension KVCommand {
                 let existing = (answer["data"] as? [String: Any])?["data"] as? [String: Any] ?? [:]
                 cas = ((answer["data"] as? [String: Any])?["metadata"] as? [String: Any])?["version"] as? Int ?? 0
                 if existing.count == data.count, data.allSatisfy({ existing[$0.key] as? String == $0.value }) {
-                    print("Unchanged: \(target.mount)/data/\(target.path) already holds these \(data.count) variables (version \(cas)); nothing written.")
+                    print(
+                        "Unchanged: \(target.mount)/data/\(target.path) already holds these \(data.count) variables (version \(cas)); nothing written."
+                    )
                     return
                 }
             } else if current.status == 404 {
@@ -348,7 +401,9 @@ extension KVCommand {
             let reply = try await client.sendJSON("POST", target.url("data"), ["options": ["cas": cas], "data": data])
             let version = (try Operator.json(reply)["data"] as? [String: Any])?["version"] as? Int ?? 0
             // Names only: the values are secrets.
-            print("Imported \(data.count) variables into \(target.mount)/data/\(target.path) as version \(version): \(data.keys.sorted().joined(separator: ", "))")
+            print(
+                "Imported \(data.count) variables into \(target.mount)/data/\(target.path) as version \(version): \(data.keys.sorted().joined(separator: ", "))"
+            )
         }
     }
 }

@@ -41,8 +41,13 @@ struct ModelCommand: AsyncParsableCommand {
             metadata["validation_metrics"] = try validationMetrics.map { try ModelCommand.object($0, "--validation-metrics") }
             if !tag.isEmpty { metadata["tags"] = try ModelCommand.tags(tag) }
             let answer = try await ModelCommand.upload(connection.client(), model: model, file: file, metadata: metadata)
-            if json { print(String(decoding: try JSONSerialization.data(withJSONObject: answer), as: UTF8.self)); return }
-            print("Registered \(model) version \(answer["version"] ?? "?") (\(answer["version_label"] ?? "")), artifact \(answer["artifact_digest"] ?? "")")
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: answer), as: UTF8.self))
+                return
+            }
+            print(
+                "Registered \(model) version \(answer["version"] ?? "?") (\(answer["version_label"] ?? "")), artifact \(answer["artifact_digest"] ?? "")"
+            )
         }
     }
 
@@ -55,11 +60,15 @@ struct ModelCommand: AsyncParsableCommand {
             let client = try connection.client()
             guard let model else {
                 let reply = try await client.send("GET", "coffer/models", query: [URLQueryItem(name: "list", value: "true")])
-                if reply.status == 404 { print("No models."); return }
+                if reply.status == 404 {
+                    print("No models.")
+                    return
+                }
                 for name in (try Operator.json(reply)["data"] as? [String: Any])?["keys"] as? [String] ?? [] { print(name) }
                 return
             }
-            let reply = try await client.send("GET", "coffer/models/\(ModelCommand.segment(model))/versions", query: [URLQueryItem(name: "list", value: "true")])
+            let reply = try await client.send(
+                "GET", "coffer/models/\(ModelCommand.segment(model))/versions", query: [URLQueryItem(name: "list", value: "true")])
             let versions = (try Operator.json(reply)["data"] as? [String: Any])?["versions"] as? [[String: Any]] ?? []
             ModelCommand.printVersions(versions)
         }
@@ -91,10 +100,14 @@ struct ModelCommand: AsyncParsableCommand {
             let client = try connection.client()
             var target = to
             if target == nil {
-                let current = (try Operator.json(try await client.send("GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)"))["data"] as? [String: Any])?["status"] as? String
+                let current =
+                    (try Operator.json(try await client.send("GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)"))[
+                        "data"] as? [String: Any])?["status"] as? String
                 target = current == "registered" ? "staged" : "deployed"
             }
-            let reply = try await client.sendJSON("POST", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)/status", ["status": target ?? "", "note": note ?? ""])
+            let reply = try await client.sendJSON(
+                "POST", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)/status",
+                ["status": target ?? "", "note": note ?? ""])
             _ = try Operator.json(reply)
             print("\(model) version \(version) is \(target ?? "")")
         }
@@ -108,15 +121,17 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(name: .long, help: "A note for the history.") var note: String?
 
         func run() async throws {
-            let reply = try await connection.client().sendJSON("POST", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)/status",
-                                                               ["status": "retired", "note": note ?? ""])
+            let reply = try await connection.client().sendJSON(
+                "POST", "coffer/models/\(ModelCommand.segment(model))/versions/\(version)/status",
+                ["status": "retired", "note": note ?? ""])
             _ = try Operator.json(reply)
             print("\(model) version \(version) is retired")
         }
     }
 
     struct Alias: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Point ALIAS of MODEL at VERSION, or --delete it; with neither, show its history.")
+        static let configuration = CommandConfiguration(
+            abstract: "Point ALIAS of MODEL at VERSION, or --delete it; with neither, show its history.")
         @OptionGroup var connection: Operator.Connection
         @Argument var model: String
         @Argument var alias: String
@@ -133,10 +148,17 @@ struct ModelCommand: AsyncParsableCommand {
                 _ = try Operator.json(try await client.sendJSON("PUT", path, ["version": version]), expect: 204)
                 print("\(model)@\(alias) → version \(version)")
             } else {
-                let history = (try Operator.json(try await client.send("GET", "coffer/models/\(ModelCommand.segment(model))/history"))["data"] as? [String: Any])?["aliases"] as? [[String: Any]] ?? []
-                RotateCommand.printColumns(["alias", "version", "from", "until", "set by"], history.filter { $0["alias"] as? String == alias }.map { row in
-                    ["\(row["alias"] ?? "")", "\(row["version"] ?? "")", "\(row["from"] ?? "")", (row["until"] as? String) ?? "now", "\(row["set_by"] ?? "")"]
-                })
+                let history =
+                    (try Operator.json(try await client.send("GET", "coffer/models/\(ModelCommand.segment(model))/history"))["data"]
+                    as? [String: Any])?["aliases"] as? [[String: Any]] ?? []
+                RotateCommand.printColumns(
+                    ["alias", "version", "from", "until", "set by"],
+                    history.filter { $0["alias"] as? String == alias }.map { row in
+                        [
+                            "\(row["alias"] ?? "")", "\(row["version"] ?? "")", "\(row["from"] ?? "")", (row["until"] as? String) ?? "now",
+                            "\(row["set_by"] ?? "")"
+                        ]
+                    })
             }
         }
     }
@@ -149,13 +171,16 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(name: [.short, .long], help: "The file to write.") var output: String
 
         func run() async throws {
-            guard FileManager.default.createFile(atPath: output + ".part", contents: nil), let file = FileHandle(forWritingAtPath: output + ".part") else {
+            guard FileManager.default.createFile(atPath: output + ".part", contents: nil),
+                let file = FileHandle(forWritingAtPath: output + ".part")
+            else {
                 throw ClientError("cannot write \(output).part: check the folder")
             }
             let reply: CofferClient.Reply
             do {
-                reply = try await connection.client().send("GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(ModelCommand.segment(version))/artifact",
-                                                           download: file)
+                reply = try await connection.client().send(
+                    "GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(ModelCommand.segment(version))/artifact",
+                    download: file)
                 try file.close()
             } catch {
                 try? FileManager.default.removeItem(atPath: output + ".part")
@@ -167,7 +192,10 @@ struct ModelCommand: AsyncParsableCommand {
                 return
             }
             // Checked again here: what reached the disk is what was registered.
-            let expected = (try Operator.json(try await connection.client().send("GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(ModelCommand.segment(version))"))["data"]
+            let expected =
+                (try Operator.json(
+                    try await connection.client().send(
+                        "GET", "coffer/models/\(ModelCommand.segment(model))/versions/\(ModelCommand.segment(version))"))["data"]
                 as? [String: Any])?["artifact_digest"] as? String
             let digest = "sha256:" + (try ModelCommand.digest(of: output + ".part"))
             guard digest == expected else {
@@ -206,20 +234,24 @@ struct ModelCommand: AsyncParsableCommand {
     /// order) with an optional `<file>.json` beside it holding its registration metadata. A file whose
     /// artifact the model already has is skipped, so running it again changes nothing.
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Import a folder of model files (DIR/<model>/<artifact>[.json]); idempotent.")
+        static let configuration = CommandConfiguration(
+            abstract: "Import a folder of model files (DIR/<model>/<artifact>[.json]); idempotent.")
         @OptionGroup var connection: Operator.Connection
         @Argument(help: "The folder.") var folder: String
 
         func run() async throws {
             let manager = FileManager.default
             var isFolder: ObjCBool = false
-            guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else { throw ClientError("\(folder) is not a folder") }
+            guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ClientError("\(folder) is not a folder")
+            }
             let client = try connection.client()
             var added = 0, skipped = 0
             for model in try manager.contentsOfDirectory(atPath: folder).sorted() {
                 let modelFolder = "\(folder)/\(model)"
                 guard manager.fileExists(atPath: modelFolder, isDirectory: &isFolder), isFolder.boolValue else { continue }
-                for file in try manager.contentsOfDirectory(atPath: modelFolder).sorted() where !file.hasSuffix(".json") && !file.hasPrefix(".") {
+                for file in try manager.contentsOfDirectory(atPath: modelFolder).sorted()
+                where !file.hasSuffix(".json") && !file.hasPrefix(".") {
                     var metadata: [String: Any] = [:]
                     if let data = manager.contents(atPath: "\(modelFolder)/\(file).json") {
                         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -241,21 +273,30 @@ struct ModelCommand: AsyncParsableCommand {
 
     static func upload(_ client: CofferClient, model: String, file: String, metadata: [String: Any]) async throws -> [String: Any] {
         let header = try JSONSerialization.data(withJSONObject: metadata).base64EncodedString()
-        let reply = try await client.send("POST", "coffer/models/\(segment(model))/versions", contentType: "application/octet-stream",
-                                          headers: [("X-Coffer-Model", header)], bodyFile: file)
+        let reply = try await client.send(
+            "POST", "coffer/models/\(segment(model))/versions", contentType: "application/octet-stream",
+            headers: [("X-Coffer-Model", header)], bodyFile: file)
         return try Operator.json(reply)["data"] as? [String: Any] ?? [:]
     }
 
     static func printVersions(_ versions: [[String: Any]]) {
-        guard !versions.isEmpty else { print("No versions."); return }
-        RotateCommand.printColumns(["model", "version", "label", "status", "aliases", "training", "validation", "created"], versions.map { row in
-            func metrics(_ key: String) -> String {
-                ((row[key] as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            }
-            return ["\(row["name"] ?? "")", "\(row["version"] ?? "")", "\(row["version_label"] ?? "")", "\(row["status"] ?? "")",
-                    ((row["aliases"] as? [String]) ?? []).joined(separator: ","), metrics("training_metrics"), metrics("validation_metrics"),
-                    "\(row["created_time"] ?? "")"]
-        })
+        guard !versions.isEmpty else {
+            print("No versions.")
+            return
+        }
+        RotateCommand.printColumns(
+            ["model", "version", "label", "status", "aliases", "training", "validation", "created"],
+            versions.map { row in
+                func metrics(_ key: String) -> String {
+                    ((row[key] as? [String: Any]) ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                }
+                return [
+                    "\(row["name"] ?? "")", "\(row["version"] ?? "")", "\(row["version_label"] ?? "")", "\(row["status"] ?? "")",
+                    ((row["aliases"] as? [String]) ?? []).joined(separator: ","), metrics("training_metrics"),
+                    metrics("validation_metrics"),
+                    "\(row["created_time"] ?? "")"
+                ]
+            })
     }
 
     static func object(_ text: String, _ flag: String) throws -> [String: Any] {

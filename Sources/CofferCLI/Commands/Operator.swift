@@ -19,7 +19,8 @@ struct Operator: AsyncParsableCommand {
 
     static func json(_ reply: CofferClient.Reply, expect status: Int = 200) throws -> [String: Any] {
         guard reply.status == status else {
-            throw ClientError("Coffer answered \(reply.status): \(reply.errors.isEmpty ? "no detail" : reply.errors.joined(separator: "; "))")
+            throw ClientError(
+                "Coffer answered \(reply.status): \(reply.errors.isEmpty ? "no detail" : reply.errors.joined(separator: "; "))")
         }
         return (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any] ?? [:]
     }
@@ -33,7 +34,7 @@ struct Operator: AsyncParsableCommand {
             ("Threshold", "\(body["t"] ?? "?")"),
             ("Unseal Progress", "\(body["progress"] ?? 0)/\(body["t"] ?? "?")"),
             ("Version", "\(body["version"] ?? "?")"),
-            ("Storage Type", "\(body["storage_type"] ?? "?")"),
+            ("Storage Type", "\(body["storage_type"] ?? "?")")
         ]
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows { print(key.padding(toLength: width + 3, withPad: " ", startingAt: 0) + value) }
@@ -47,7 +48,8 @@ struct Operator: AsyncParsableCommand {
         @Option(name: .long, help: "Number of Shamir shares.") var shares = 5
         @Option(name: .long, help: "Shares needed to unseal.") var threshold = 3
         @Option(name: .long, help: "Use a passphrase (Argon2id) read from this file instead of shares.") var passphraseFile: String?
-        @Option(name: .long, help: "Write the root key to this new file (mode 0600) for automated unseal, instead of shares.") var keyFile: String?
+        @Option(name: .long, help: "Write the root key to this new file (mode 0600) for automated unseal, instead of shares.") var keyFile:
+            String?
 
         func run() async throws {
             guard passphraseFile == nil || keyFile == nil else { throw ValidationError("choose one of --passphrase-file and --key-file") }
@@ -59,8 +61,10 @@ struct Operator: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: passphraseFile) else {
                     throw ValidationError("cannot read the passphrase file \(passphraseFile)")
                 }
-                body = ["unseal_method": "passphrase",
-                        "passphrase": String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)]
+                body = [
+                    "unseal_method": "passphrase",
+                    "passphrase": String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+                ]
             } else if keyFile != nil {
                 body = ["unseal_method": "keyfile"]
             }
@@ -110,7 +114,8 @@ struct Operator: AsyncParsableCommand {
     }
 
     struct Seal: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Seal: the service drops every key from memory (needs the root token in COFFER_TOKEN).")
+        static let configuration = CommandConfiguration(
+            abstract: "Seal: the service drops every key from memory (needs the root token in COFFER_TOKEN).")
         @OptionGroup var connection: Connection
 
         func run() async throws {
@@ -151,7 +156,8 @@ struct Operator: AsyncParsableCommand {
             discussion: "Safe while the service serves and resumable: run it again after an interruption.")
         @OptionGroup var connection: Connection
         @Option(name: .long, help: "Records per request.") var batchSize = 500
-        @Flag(name: .long, help: "When nothing remains on older terms, retire them (they are no longer loaded at unseal).") var retire = false
+        @Flag(name: .long, help: "When nothing remains on older terms, retire them (they are no longer loaded at unseal).") var retire =
+            false
 
         func run() async throws {
             let client = try connection.client()
@@ -172,7 +178,9 @@ struct Operator: AsyncParsableCommand {
                     }
                     return
                 }
-                if moved == 0 { throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again") }
+                if moved == 0 {
+                    throw ClientError("no progress: \(remaining) record(s) could not be rewrapped (concurrent writes?); run again")
+                }
             }
         }
     }
@@ -209,7 +217,8 @@ struct Operator: AsyncParsableCommand {
             } else if keyFile != nil {
                 body = ["unseal_method": "keyfile"]
             }
-            let started = try Operator.json(try await client.send("PUT", "sys/rekey/init", body: try JSONSerialization.data(withJSONObject: body)))
+            let started = try Operator.json(
+                try await client.send("PUT", "sys/rekey/init", body: try JSONSerialization.data(withJSONObject: body)))
             guard let nonce = started["nonce"] as? String, let required = started["required"] as? Int else {
                 throw ClientError("Coffer did not start a rekey")
             }
@@ -224,14 +233,16 @@ struct Operator: AsyncParsableCommand {
                     break
                 }
             }
-            guard !newKeys.isEmpty || passphrase != nil else { throw ClientError("the rekey did not complete: enter the remaining current keys") }
+            guard !newKeys.isEmpty || passphrase != nil else {
+                throw ClientError("the rekey did not complete: enter the remaining current keys")
+            }
             var proofs: [String]
             if let keyFile {
                 guard let key = newKeys.first,
                     FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]),
                     let written = FileManager.default.contents(atPath: keyFile)
                 else { throw ClientError("the new key could not be written to \(keyFile); the current keys still work") }
-                proofs = [String(decoding: written, as: UTF8.self)]  // verify what is on disk, not what is in memory
+                proofs = [String(decoding: written, as: UTF8.self)] // verify what is on disk, not what is in memory
             } else if let passphrase {
                 proofs = [passphrase]
             } else {
@@ -258,7 +269,8 @@ struct Operator: AsyncParsableCommand {
     }
 
     struct KeyStatus: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "key-status", abstract: "Show the active key term (needs the root token).")
+        static let configuration = CommandConfiguration(
+            commandName: "key-status", abstract: "Show the active key term (needs the root token).")
         @OptionGroup var connection: Connection
 
         func run() async throws {

@@ -10,16 +10,26 @@ struct ReportCommand: AsyncParsableCommand {
     )
 
     struct Health: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Per component: checks, critical, warning, maintenance, flapping, open error issues.")
+        static let configuration = CommandConfiguration(
+            abstract: "Per component: checks, critical, warning, maintenance, flapping, open error issues.")
         @OptionGroup var connection: Operator.Connection
 
         func run() async throws {
-            let rows = ((try Operator.json(try await connection.client().send("GET", "coffer/health/report"))["data"] as? [String: Any])?["components"] as? [[String: Any]]) ?? []
-            guard !rows.isEmpty else { print("No health checks (coffer health apply FILE)."); return }
-            RotateCommand.printColumns(["component", "checks", "critical", "warning", "maintenance", "flapping", "never run", "open issues", "last checked"], rows.map { row in
-                ["component", "checks", "critical", "warning", "maintenance", "flapping", "never_run", "open_issues"].map { "\(row[$0] ?? "")" }
-                    + [(row["last_checked"] as? String) ?? "-"]
-            })
+            let rows =
+                ((try Operator.json(try await connection.client().send("GET", "coffer/health/report"))["data"] as? [String: Any])?[
+                    "components"] as? [[String: Any]]) ?? []
+            guard !rows.isEmpty else {
+                print("No health checks (coffer health apply FILE).")
+                return
+            }
+            RotateCommand.printColumns(
+                ["component", "checks", "critical", "warning", "maintenance", "flapping", "never run", "open issues", "last checked"],
+                rows.map { row in
+                    ["component", "checks", "critical", "warning", "maintenance", "flapping", "never_run", "open_issues"].map {
+                        "\(row[$0] ?? "")"
+                    }
+                        + [(row["last_checked"] as? String) ?? "-"]
+                })
         }
     }
 
@@ -33,12 +43,22 @@ struct ReportCommand: AsyncParsableCommand {
             var query: [URLQueryItem] = []
             if let model { query.append(URLQueryItem(name: "model", value: model)) }
             if let metric { query.append(URLQueryItem(name: "metric", value: metric)) }
-            let rows = ((try Operator.json(try await connection.client().send("GET", "coffer/models/_report", query: query))["data"] as? [String: Any])?["rows"] as? [[String: Any]]) ?? []
-            guard !rows.isEmpty else { print("No model metrics."); return }
-            RotateCommand.printColumns(["model", "version", "label", "status", "metric", "value", "champion"], rows.map { row in
-                ["\(row["name"] ?? "")", "\(row["version"] ?? "")", "\(row["version_label"] ?? "")", "\(row["status"] ?? "")", "\(row["metric"] ?? "")",
-                 "\(row["value"] ?? "")", (row["champion"] as? Bool ?? false) ? "yes" : ""]
-            })
+            let rows =
+                ((try Operator.json(try await connection.client().send("GET", "coffer/models/_report", query: query))["data"]
+                    as? [String: Any])?["rows"] as? [[String: Any]]) ?? []
+            guard !rows.isEmpty else {
+                print("No model metrics.")
+                return
+            }
+            RotateCommand.printColumns(
+                ["model", "version", "label", "status", "metric", "value", "champion"],
+                rows.map { row in
+                    [
+                        "\(row["name"] ?? "")", "\(row["version"] ?? "")", "\(row["version_label"] ?? "")", "\(row["status"] ?? "")",
+                        "\(row["metric"] ?? "")",
+                        "\(row["value"] ?? "")", (row["champion"] as? Bool ?? false) ? "yes" : ""
+                    ]
+                })
         }
     }
 }

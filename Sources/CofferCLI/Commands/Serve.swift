@@ -20,16 +20,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster name reported by sys/health, set when the database is first used (env COFFER_CLUSTER_NAME).")
     var clusterName: String?
 
-    @Option(name: .long, help: "Unseal at start with the base64 key in this file (env COFFER_UNSEAL_KEY_FILE). For automation; weaker than shares.")
+    @Option(
+        name: .long,
+        help: "Unseal at start with the base64 key in this file (env COFFER_UNSEAL_KEY_FILE). For automation; weaker than shares.")
     var unsealKeyFile: String?
 
-    @Option(name: .long, help: "Also write signed audit checkpoints to this append-only file, - for stdout or log for the service log (env COFFER_AUDIT_WITNESS; default audit-witness.jsonl beside the data). Put it outside the database's folder: coffer audit verify reads it.")
+    @Option(
+        name: .long,
+        help:
+            "Also write signed audit checkpoints to this append-only file, - for stdout or log for the service log (env COFFER_AUDIT_WITNESS; default audit-witness.jsonl beside the data). Put it outside the database's folder: coffer audit verify reads it."
+    )
     var auditWitness: String?
 
-    @Option(name: .long, help: "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000).")
+    @Option(
+        name: .long,
+        help:
+            "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000)."
+    )
     var auditTimeout: String?
 
-    @Option(name: .long, help: "Also copy every committed audit entry as a JSON line to this file, or - for stdout (env COFFER_AUDIT_LOG_FILE).")
+    @Option(
+        name: .long, help: "Also copy every committed audit entry as a JSON line to this file, or - for stdout (env COFFER_AUDIT_LOG_FILE)."
+    )
     var auditLogFile: String?
 
     @Option(name: .long, help: "PEM certificate chain for TLS (env COFFER_TLS_CERT_FILE). Reloaded on SIGHUP.")
@@ -48,16 +60,19 @@ struct Serve: AsyncParsableCommand {
     var dev = false
 
     func run() async throws {
-        var configuration = try options.resolve(listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile,
-                                                auditWitness: auditWitness, auditTimeout: auditTimeout,
-                                                auditLogFile: auditLogFile, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
-                                                tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen ? "true" : nil)
+        var configuration = try options.resolve(
+            listen: listen, clusterName: clusterName, unsealKeyFile: unsealKeyFile,
+            auditWitness: auditWitness, auditTimeout: auditTimeout,
+            auditLogFile: auditLogFile, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
+            tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen ? "true" : nil)
         let logger = LoggingSetup.bootstrap(configuration)
         for (key, value) in configuration.summary {
             logger.info("configuration", metadata: ["coffer.config.key": "\(key)", "coffer.config.value": "\(value)"])
         }
         if !configuration.usesTLS && !configuration.listensOnLoopback {
-            logger.warning("plain HTTP on \(configuration.host) (--insecure-listen): secrets cross the network in the clear unless a proxy in front terminates TLS")
+            logger.warning(
+                "plain HTTP on \(configuration.host) (--insecure-listen): secrets cross the network in the clear unless a proxy in front terminates TLS"
+            )
         }
         var server = try await CofferServer.prepare(configuration: configuration, logger: logger)
         if dev {
@@ -68,7 +83,7 @@ struct Serve: AsyncParsableCommand {
             let files = try await server.developmentInitialize(folder: folder)
             for line in [
                 "DEVELOPMENT MODE: the unseal key is in \(files.keyFile) and the root token in \(files.tokenFile),",
-                "next to the data they protect. Never use --dev (or make run) for real secrets.",
+                "next to the data they protect. Never use --dev (or make run) for real secrets."
             ] { logger.warning("\(line)") }
             configuration.unsealKeyFile = files.keyFile
             server = server.with(configuration: configuration)
@@ -76,11 +91,13 @@ struct Serve: AsyncParsableCommand {
         try await server.unsealFromKeyFile()
         let status = await server.keys.status
         logger.info("seal status", metadata: ["coffer.sealed": "\(status.sealed)", "coffer.initialized": "\(status.initialized)"])
-        logger.info("database ready", metadata: [
-            "coffer.database": "\(configuration.database)",
-            "coffer.cluster.id": "\(server.identity.clusterID)",
-            "coffer.cluster.name": "\(server.identity.clusterName)",
-        ])
+        logger.info(
+            "database ready",
+            metadata: [
+                "coffer.database": "\(configuration.database)",
+                "coffer.cluster.id": "\(server.identity.clusterID)",
+                "coffer.cluster.name": "\(server.identity.clusterName)"
+            ])
         try await server.run()
         logger.info("coffer stopped")
     }

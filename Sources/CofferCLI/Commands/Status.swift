@@ -20,12 +20,18 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let client = try CofferClient(address: address)
         // Every state answers with the body; the codes only say which state it is.
-        let reply = try await client.send("GET", "sys/health", query: [URLQueryItem(name: "uninitcode", value: "200"),
-                                                                        URLQueryItem(name: "sealedcode", value: "200")])
+        let reply = try await client.send(
+            "GET", "sys/health",
+            query: [
+                URLQueryItem(name: "uninitcode", value: "200"),
+                URLQueryItem(name: "sealedcode", value: "200")
+            ])
         guard let health = (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any],
             let sealed = health["sealed"] as? Bool, let initialized = health["initialized"] as? Bool
         else {
-            throw ClientError("the service at \(client.baseURL.absoluteString) answered \(reply.status) \(reply.errors.joined(separator: "; ")): not a Coffer health report")
+            throw ClientError(
+                "the service at \(client.baseURL.absoluteString) answered \(reply.status) \(reply.errors.joined(separator: "; ")): not a Coffer health report"
+            )
         }
         switch format {
         case .json:
@@ -40,7 +46,7 @@ struct Status: AsyncParsableCommand {
                 ("Cluster ID", "\(health["cluster_id"] ?? "?")"),
                 ("Storage Type", "\(storage["backend"] ?? "?")"),
                 ("Storage Reachable", (storage["reachable"] as? Bool).map { "\($0)" } ?? "?"),
-                ("Schema", "\(storage["schema_version"] ?? "?") of \(storage["migrations_known"] ?? "?") migrations"),
+                ("Schema", "\(storage["schema_version"] ?? "?") of \(storage["migrations_known"] ?? "?") migrations")
             ]
             let width = rows.map(\.0.count).max() ?? 0
             print("Key".padding(toLength: width + 3, withPad: " ", startingAt: 0) + "Value")

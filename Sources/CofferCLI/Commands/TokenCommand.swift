@@ -33,25 +33,32 @@ struct TokenCommand: AsyncParsableCommand {
             if !metadata.isEmpty {
                 var meta: [String: String] = [:]
                 for pair in metadata {
-                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("metadata must be KEY=VALUE, not \"\(pair)\"") }
+                    guard let equals = pair.firstIndex(of: "=") else {
+                        throw ValidationError("metadata must be KEY=VALUE, not \"\(pair)\"")
+                    }
                     meta[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
                 }
                 body["meta"] = meta
             }
             let reply = try await connection.client().sendJSON("POST", orphan ? "auth/token/create-orphan" : "auth/token/create", body)
             let answer = try Operator.json(reply)
-            if json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             let auth = answer["auth"] as? [String: Any] ?? [:]
             TokenCommand.printTable([
                 ("token", "\(auth["client_token"] ?? "")"), ("token_accessor", "\(auth["accessor"] ?? "")"),
-                ("token_duration", TokenCommand.duration(auth["lease_duration"] as? Int ?? 0)), ("token_renewable", "\(auth["renewable"] ?? false)"),
-                ("token_policies", "\(auth["policies"] as? [String] ?? [])"),
+                ("token_duration", TokenCommand.duration(auth["lease_duration"] as? Int ?? 0)),
+                ("token_renewable", "\(auth["renewable"] ?? false)"),
+                ("token_policies", "\(auth["policies"] as? [String] ?? [])")
             ])
         }
     }
 
     struct Lookup: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a token: yours, one by --accessor, or one read from stdin with --token-stdin.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a token: yours, one by --accessor, or one read from stdin with --token-stdin.")
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long, help: "Look up the token with this accessor.") var accessor: String?
         @Flag(name: .long, help: "Read the token to look up from stdin (or the terminal, hidden).") var tokenStdin = false
@@ -68,13 +75,17 @@ struct TokenCommand: AsyncParsableCommand {
                 reply = try await client.send("GET", "auth/token/lookup-self")
             }
             let data = try Operator.json(reply)["data"] as? [String: Any] ?? [:]
-            if json { print(String(decoding: reply.body, as: UTF8.self)); return }
+            if json {
+                print(String(decoding: reply.body, as: UTF8.self))
+                return
+            }
             TokenCommand.printTable(data.keys.sorted().filter { $0 != "id" }.map { ($0, "\(data[$0].map { "\($0)" } ?? "")") })
         }
     }
 
     struct Renew: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Renew your token (or one by --accessor) by --increment, up to its limit.")
+        static let configuration = CommandConfiguration(
+            abstract: "Renew your token (or one by --accessor) by --increment, up to its limit.")
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long, help: "Renew the token with this accessor.") var accessor: String?
         @Option(name: .long, help: "The new TTL from now, e.g. 1h (default: the token's creation TTL).") var increment: String?
@@ -83,7 +94,8 @@ struct TokenCommand: AsyncParsableCommand {
             var body: [String: Any] = [:]
             if let increment { body["increment"] = increment }
             if let accessor { body["accessor"] = accessor }
-            let reply = try await connection.client().sendJSON("POST", accessor == nil ? "auth/token/renew-self" : "auth/token/renew-accessor", body)
+            let reply = try await connection.client().sendJSON(
+                "POST", accessor == nil ? "auth/token/renew-self" : "auth/token/renew-accessor", body)
             let auth = try Operator.json(reply)["auth"] as? [String: Any] ?? [:]
             print("token_duration    \(TokenCommand.duration(auth["lease_duration"] as? Int ?? 0))")
         }
@@ -112,7 +124,8 @@ struct TokenCommand: AsyncParsableCommand {
             } else if let accessor {
                 reply = try await client.sendJSON("POST", "auth/token/revoke-accessor", ["accessor": accessor])
             } else {
-                reply = try await client.sendJSON("POST", orphan ? "auth/token/revoke-orphan" : "auth/token/revoke", ["token": try TokenCommand.readToken()])
+                reply = try await client.sendJSON(
+                    "POST", orphan ? "auth/token/revoke-orphan" : "auth/token/revoke", ["token": try TokenCommand.readToken()])
             }
             _ = try Operator.json(reply, expect: 204)
             print("Success! Revoked token (if it existed)")

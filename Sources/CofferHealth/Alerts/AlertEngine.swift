@@ -5,7 +5,7 @@ public import Foundation
 public import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Alerts: rules evaluated against the error log, the metrics and the health checks; every transition
@@ -24,17 +24,22 @@ public final class AlertEngine: Sendable {
     }
 
     /// Makes the stored rules those of the file (others removed unless `prune` is false).
-    public func apply(_ grant: Grant, _ rules: [AlertRule], prune: Bool = true) async throws -> (added: [String], changed: [String], removed: [String]) {
+    public func apply(_ grant: Grant, _ rules: [AlertRule], prune: Bool = true) async throws -> (
+        added: [String], changed: [String], removed: [String]
+    ) {
         for rule in rules { try rule.validate() }
         let texts = try rules.map { ($0.name, try JSONText.encode($0)) }
         return try await database.transaction { conn in
             let now = Date().roundedToStoredPrecision
             var existing: [String: String] = [:]
-            for row in try conn.query("SELECT name, definition FROM alert_rules") { existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1) }
+            for row in try conn.query("SELECT name, definition FROM alert_rules") {
+                existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
+            }
             var added: [String] = [], changed: [String] = [], removed: [String] = []
             for (name, text) in texts where existing[name] != text {
                 if existing[name] == nil { added.append(name) } else { changed.append(name) }
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO alert_rules (name, definition, updated_at) VALUES (\(name), \(text), \(now))
                     ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at
                     """)
@@ -51,7 +56,11 @@ public final class AlertEngine: Sendable {
     }
 
     public func rules(_ grant: Grant) async throws -> [AlertRule] {
-        try await database.read { conn in try conn.query("SELECT definition FROM alert_rules ORDER BY name").map { try JSONText.decode(AlertRule.self, try $0.decode(String.self, at: 0)) } }
+        try await database.read { conn in
+            try conn.query("SELECT definition FROM alert_rules ORDER BY name").map {
+                try JSONText.decode(AlertRule.self, try $0.decode(String.self, at: 0))
+            }
+        }
     }
 
     /// Silences a rule (`*`: all) until a time: notifications stop, the history goes on.
@@ -60,7 +69,9 @@ public final class AlertEngine: Sendable {
         guard until > Date() else { throw SuiteError(.invalid, "until must be in the future") }
         let accessor = grant.accessor
         _ = try await database.transaction { conn in
-            try conn.execute("INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule), \(until.roundedToStoredPrecision), \(reason), \(accessor))")
+            try conn.execute(
+                "INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule), \(until.roundedToStoredPrecision), \(reason), \(accessor))"
+            )
         }
     }
 
@@ -74,13 +85,19 @@ public final class AlertEngine: Sendable {
     }
 
     /// The history, newest first.
-    public func history(_ grant: Grant, limit: Int = 100) async throws -> [(rule: String, group: String, state: String, summary: String, delivery: String, at: Date)] {
+    public func history(_ grant: Grant, limit: Int = 100) async throws -> [(
+        rule: String, group: String, state: String, summary: String, delivery: String, at: Date
+    )] {
         guard (1...10_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 10000") }
         return try await database.read { conn in
-            try conn.query("SELECT rule, group_key, state, summary, delivery, at FROM alert_history ORDER BY id DESC LIMIT \(Int64(limit))").map {
-                (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2), try $0.decode(String.self, at: 3),
-                 try $0.decode(String.self, at: 4), try $0.decode(Date.self, at: 5))
-            }
+            try conn.query("SELECT rule, group_key, state, summary, delivery, at FROM alert_history ORDER BY id DESC LIMIT \(Int64(limit))")
+                .map {
+                    (
+                        try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2),
+                        try $0.decode(String.self, at: 3),
+                        try $0.decode(String.self, at: 4), try $0.decode(Date.self, at: 5)
+                    )
+                }
         }
     }
 
@@ -107,18 +124,21 @@ public final class AlertEngine: Sendable {
             let levels = Severity.allCases.filter { $0 >= (rule.severity ?? .critical) }.map(\.rawValue)
             let (component, count) = (rule.component, Int64(rule.count ?? 1))
             return try await database.read { conn in
-                var query: SQLQuery = "SELECT component, count(*) FROM error_logs WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND severity IN (\(SQLQuery.list(levels)))"
+                var query: SQLQuery =
+                    "SELECT component, count(*) FROM error_logs WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND severity IN (\(SQLQuery.list(levels)))"
                 if let component { query.append(" AND component = \(component)") }
                 query.append(" GROUP BY component")
                 var groups: [String: String] = [:]
                 for row in try conn.query(query) where try row.decode(Int64.self, at: 1) >= count {
-                    groups[try row.decode(String.self, at: 0)] = "\(try row.decode(Int64.self, at: 1)) events at \(rule.severity?.rawValue ?? "critical") or worse in \(rule.windowSeconds) s"
+                    groups[try row.decode(String.self, at: 0)] =
+                        "\(try row.decode(Int64.self, at: 1)) events at \(rule.severity?.rawValue ?? "critical") or worse in \(rule.windowSeconds) s"
                 }
                 return groups
             }
         case .metricThreshold:
-            let values = try await metrics.lastValues(grant, name: rule.metric ?? "", from: since, to: now, step: Int64(rule.windowSeconds),
-                                                      function: rule.fn ?? .avg, groupBy: rule.groupBy ?? [], match: rule.match ?? [:])
+            let values = try await metrics.lastValues(
+                grant, name: rule.metric ?? "", from: since, to: now, step: Int64(rule.windowSeconds),
+                function: rule.fn ?? .avg, groupBy: rule.groupBy ?? [], match: rule.match ?? [:])
             var groups: [String: String] = [:]
             for (labels, value) in values {
                 guard let threshold = rule.value, let op = rule.op, op.holds(value, threshold) else { continue }
@@ -133,7 +153,9 @@ public final class AlertEngine: Sendable {
                 var query: SQLQuery = "SELECT s.check_name, s.changed_at FROM health_state s WHERE s.status = \(wanted)"
                 if let check { query.append(" AND s.check_name = \(check)") }
                 var groups: [String: String] = [:]
-                for row in try conn.query(query) { groups[try row.decode(String.self, at: 0)] = "\(try row.decode(String.self, at: 0)) is \(wanted)" }
+                for row in try conn.query(query) {
+                    groups[try row.decode(String.self, at: 0)] = "\(try row.decode(String.self, at: 0)) is \(wanted)"
+                }
                 return groups
             }
         }
@@ -147,7 +169,8 @@ public final class AlertEngine: Sendable {
             for row in try conn.query("SELECT group_key, state, last_notified FROM alert_state WHERE rule = \(rule.name)") {
                 state[try row.decode(String.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(Date?.self, at: 2))
             }
-            let silenced = try conn.queryFirst("SELECT id FROM alert_silences WHERE (rule = \(rule.name) OR rule = '*') AND until_at > \(at)") != nil
+            let silenced =
+                try conn.queryFirst("SELECT id FROM alert_silences WHERE (rule = \(rule.name) OR rule = '*') AND until_at > \(at)") != nil
             return (state, silenced)
         }
         var notices: [AlertNotice] = []
@@ -170,7 +193,8 @@ public final class AlertEngine: Sendable {
             try candidates.filter { notice in
                 let state = notice.state == "resolved" ? "resolved" : "firing"
                 let due = notice.at.addingTimeInterval(-repeatSeconds)
-                let changed = try conn.execute("""
+                let changed = try conn.execute(
+                    """
                     INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \(notice.group), \(state), \(notice.at), \(notice.at))
                     ON CONFLICT (rule, group_key) DO UPDATE SET state = excluded.state, last_notified = excluded.last_notified,
                         since = CASE WHEN alert_state.state = excluded.state THEN alert_state.since ELSE excluded.since END
@@ -184,7 +208,8 @@ public final class AlertEngine: Sendable {
         let sent = Array(zip(claimed, deliveries))
         try await database.transaction { conn in
             for (notice, delivery) in sent {
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO alert_history (rule, group_key, state, summary, delivery, at)
                     VALUES (\(notice.rule), \(notice.group), \(notice.state), \(notice.summary), \(delivery), \(notice.at))
                     """)
@@ -214,8 +239,12 @@ public final class AlertEngine: Sendable {
                 for attempt in 1...attempts {
                     let url = sink.url ?? ""
                     let status = await Task.detached { Self.post(url, body: body) }.value
-                    if let status, (200..<300).contains(status) { outcome = "webhook: delivered (attempt \(attempt))"; break }
-                    outcome = "webhook: failed after \(attempt) attempt\(attempt == 1 ? "" : "s") (\(status.map { "HTTP \($0)" } ?? "no answer"))"
+                    if let status, (200..<300).contains(status) {
+                        outcome = "webhook: delivered (attempt \(attempt))"
+                        break
+                    }
+                    outcome =
+                        "webhook: failed after \(attempt) attempt\(attempt == 1 ? "" : "s") (\(status.map { "HTTP \($0)" } ?? "no answer"))"
                     if attempt < attempts { try? await Task.sleep(for: .seconds(Double(1 << (attempt - 1)))) }
                 }
                 outcomes.append(outcome)
@@ -227,13 +256,17 @@ public final class AlertEngine: Sendable {
     /// A JSON POST over plain HTTP; the status, or nil without an answer (5 s timeouts).
     static func post(_ url: String, body: Data) -> Int? {
         guard let parsed = URL(string: url), let host = parsed.host,
-              let fd = try? Probes.connect(host: host, port: parsed.port ?? 80, timeout: 5) else { return nil }
+            let fd = try? Probes.connect(host: host, port: parsed.port ?? 80, timeout: 5)
+        else { return nil }
         defer { close(fd) }
         var timeout = Glibc.timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<Glibc.timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<Glibc.timeval>.size))
         let path = parsed.path.isEmpty ? "/" : parsed.path + (parsed.query.map { "?" + $0 } ?? "")
-        let request = Array("POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nUser-Agent: coffer-alerts\r\nConnection: close\r\n\r\n".utf8) + Array(body)
+        let request =
+            Array(
+                "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nUser-Agent: coffer-alerts\r\nConnection: close\r\n\r\n"
+                    .utf8) + Array(body)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }

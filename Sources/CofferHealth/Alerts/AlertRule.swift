@@ -62,7 +62,9 @@ public struct AlertRule: Sendable, Equatable, Codable {
             guard let metric, PrometheusName.isMetric(metric), fn != nil, op != nil, let value, value.isFinite else {
                 throw bad("a metric_threshold rule needs metric (a Prometheus name), fn, op (>, >=, <, <=, =) and a finite value")
             }
-            for label in (groupBy ?? []) + (match ?? [:]).keys where !PrometheusName.isLabel(label) { throw bad("\(label) is not a label name") }
+            for label in (groupBy ?? []) + (match ?? [:]).keys where !PrometheusName.isLabel(label) {
+                throw bad("\(label) is not a label name")
+            }
         case .healthTransition:
             if to == .maintenance { throw bad("to must be passing, warning or critical") }
         }

@@ -25,12 +25,17 @@ struct KeyStore: Sendable {
                 guard let status = Keyring.Status(rawValue: try row.decode(column: "status")) else {
                     throw KeysError(.tampered, "the keyring holds an unknown status")
                 }
-                return (term: try row.decode(Int64.self, column: "term"), status: status, createdAt: try row.decode(Date.self, column: "created_at"),
-                        box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext")))
+                return (
+                    term: try row.decode(Int64.self, column: "term"), status: status,
+                    createdAt: try row.decode(Date.self, column: "created_at"),
+                    box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext"))
+                )
             }
             let system = try conn.query("SELECT purpose, nonce, ciphertext FROM system_keys ORDER BY purpose").map { row in
-                (purpose: try row.decode(String.self, column: "purpose"),
-                 box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext")))
+                (
+                    purpose: try row.decode(String.self, column: "purpose"),
+                    box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext"))
+                )
             }
             return SealedKeys(keyring: keyring, system: system)
         }
@@ -41,30 +46,36 @@ struct KeyStore: Sendable {
 
     /// Writes everything `init` creates, in one transaction: a crash leaves either nothing or all of it.
     /// - Throws: ``KeysError`` `.alreadyInitialized` when another process initialised first.
-    func writeInitial(configuration: SealConfiguration, firstKey: AEAD.Box, systemKeys: [(String, AEAD.Box)],
-                      rootTokenAccessor: String, rootTokenHash: [UInt8]) async throws {
+    func writeInitial(
+        configuration: SealConfiguration, firstKey: AEAD.Box, systemKeys: [(String, AEAD.Box)],
+        rootTokenAccessor: String, rootTokenHash: [UInt8]
+    ) async throws {
         let now = Date()
         do {
             try await database.transaction { conn in
                 let params = configuration.method.argon2Columns
                 let (t, n) = configuration.method.thresholdAndShares
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO seal_config (id, method, secret_shares, secret_threshold, argon2_ops, argon2_mem, argon2_salt,
                                              key_check, root_generation, created_at, updated_at)
                     VALUES (1, \(configuration.method.name), \(n), \(t), \(params.0), \(params.1), \(params.2),
                             \(configuration.keyCheck), \(configuration.rootGeneration), \(now), \(now))
                     """)
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO keyring (term, status, nonce, ciphertext, created_at)
                     VALUES (1, 'active', \(firstKey.nonce), \(firstKey.ciphertext), \(now))
                     """)
                 for (purpose, box) in systemKeys {
-                    try conn.execute("""
+                    try conn.execute(
+                        """
                         INSERT INTO system_keys (purpose, nonce, ciphertext, created_at)
                         VALUES (\(purpose), \(box.nonce), \(box.ciphertext), \(now))
                         """)
                 }
-                try conn.execute("""
+                try conn.execute(
+                    """
                     INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor), \(rootTokenHash), \(now))
                     """)
             }
@@ -80,11 +91,15 @@ struct KeyStore: Sendable {
     func addTerm(_ term: Int64, box: AEAD.Box, generation: Int64) async throws -> Date {
         let now = Date()
         try await database.transaction { conn in
-            guard try conn.execute("UPDATE seal_config SET updated_at = \(now) WHERE id = 1 AND root_generation = \(generation)") == 1 else {
-                throw KeysError(.invalidRequest, "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys, then rotate")
+            guard try conn.execute("UPDATE seal_config SET updated_at = \(now) WHERE id = 1 AND root_generation = \(generation)") == 1
+            else {
+                throw KeysError(
+                    .invalidRequest,
+                    "the root key was changed by a rekey on another instance: seal and unseal this one with the new keys, then rotate")
             }
             try conn.execute("UPDATE keyring SET status = 'decrypt-only' WHERE status = 'active'")
-            try conn.execute("""
+            try conn.execute(
+                """
                 INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \(box.ciphertext), \(now))
                 """)
         }
@@ -93,12 +108,15 @@ struct KeyStore: Sendable {
 
     /// Replaces the seal configuration and re-encrypted key rows in one transaction, only if the stored root
     /// generation is still `generation` (two rekeys at once cannot both win).
-    func rekey(from generation: Int64, to configuration: SealConfiguration, keyring: [(Int64, AEAD.Box)], system: [(String, AEAD.Box)]) async throws {
+    func rekey(from generation: Int64, to configuration: SealConfiguration, keyring: [(Int64, AEAD.Box)], system: [(String, AEAD.Box)])
+        async throws
+    {
         let now = Date()
         try await database.transaction { conn in
             let params = configuration.method.argon2Columns
             let (t, n) = configuration.method.thresholdAndShares
-            let updated = try conn.execute("""
+            let updated = try conn.execute(
+                """
                 UPDATE seal_config SET method = \(configuration.method.name), secret_shares = \(n), secret_threshold = \(t),
                     argon2_ops = \(params.0), argon2_mem = \(params.1), argon2_salt = \(params.2), key_check = \(configuration.keyCheck),
                     root_generation = \(configuration.rootGeneration), updated_at = \(now)
@@ -123,16 +141,19 @@ struct KeyStore: Sendable {
     /// Instances whose heartbeat in the last `window` names an active term below `term` (they still seal
     /// new records under a term a retire would drop).
     func instances(behind term: Int64, within window: TimeInterval, on conn: any SQLConnection) throws -> [(id: String, term: Int64)] {
-        try conn.query("""
+        try conn.query(
+            """
             SELECT instance_id, active_term FROM key_instances WHERE active_term < \(term) AND heartbeat_at > \(Date().addingTimeInterval(-window))
             ORDER BY instance_id
-            """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
+            """
+        ).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
     }
 
     /// Records that instance `id` seals under `term` now.
     func heartbeat(id: String, term: Int64) async throws {
         let now = Date()
-        try await database.execute("""
+        try await database.execute(
+            """
             INSERT INTO key_instances (instance_id, active_term, heartbeat_at) VALUES (\(id), \(term), \(now))
             ON CONFLICT (instance_id) DO UPDATE SET active_term = excluded.active_term, heartbeat_at = excluded.heartbeat_at
             """)
@@ -145,7 +166,10 @@ struct KeyStore: Sendable {
             let behind = try instances(behind: active, within: window, on: conn)
             guard behind.isEmpty else {
                 let names = behind.map { "\($0.id) (term \($0.term))" }.joined(separator: ", ")
-                throw KeysError(.invalidRequest, "not retired: instance(s) \(names) still seal new records under an older term; they pick up term \(active) within seconds while they run (or stop them), then retire again")
+                throw KeysError(
+                    .invalidRequest,
+                    "not retired: instance(s) \(names) still seal new records under an older term; they pick up term \(active) within seconds while they run (or stop them), then retire again"
+                )
             }
             for term in terms {
                 try conn.execute("UPDATE keyring SET status = 'retired' WHERE term = \(term) AND status = 'decrypt-only'")

@@ -14,8 +14,10 @@ public struct EncryptedTable: Sendable {
     public let sealedColumn: String
 
     /// Column names are code, never user input: they are interpolated as raw SQL.
-    public init(table: String, bindingTable: String? = nil, idColumn: String = "id", versionColumn: String? = "version",
-                termColumn: String = "key_term", sealedColumn: String = "sealed") {
+    public init(
+        table: String, bindingTable: String? = nil, idColumn: String = "id", versionColumn: String? = "version",
+        termColumn: String = "key_term", sealedColumn: String = "sealed"
+    ) {
         self.table = table
         self.bindingTable = bindingTable ?? table
         self.idColumn = idColumn

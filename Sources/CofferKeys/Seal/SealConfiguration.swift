@@ -67,9 +67,10 @@ struct SealConfiguration: Sendable {
         case "shamir":
             method = .shamir(shares: try row.decode(column: "secret_shares"), threshold: try row.decode(column: "secret_threshold"))
         case "passphrase":
-            method = .passphrase(Argon2id.Parameters(
-                opsLimit: UInt64(try row.decode(Int64.self, column: "argon2_ops")), memLimit: try row.decode(column: "argon2_mem"),
-                salt: try row.decode(column: "argon2_salt")))
+            method = .passphrase(
+                Argon2id.Parameters(
+                    opsLimit: UInt64(try row.decode(Int64.self, column: "argon2_ops")), memLimit: try row.decode(column: "argon2_mem"),
+                    salt: try row.decode(column: "argon2_salt")))
         case "keyfile":
             method = .keyFile
         default:

@@ -56,14 +56,17 @@ struct TokenRoutes: Sendable {
             router.on("/v1/auth/token/lookup-accessor", method: method) { request, context, grant in
                 let body = try await Body.decode(AccessorBody.self, request, context)
                 guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
-                guard let entry = try await tokens.lookup(grant, accessor: accessor) else { throw APIError(.badRequest, "invalid accessor") }
+                guard let entry = try await tokens.lookup(grant, accessor: accessor) else {
+                    throw APIError(.badRequest, "invalid accessor")
+                }
                 return lookupResponse(entry, id: "")
             }
             router.on("/v1/auth/token/renew-self", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(RenewBody.self, request, context) ?? RenewBody()
                 guard let caller = grant.token else { throw AccessError.permissionDenied }
                 // Vault echoes the caller's own token in `auth.client_token`.
-                return try await renew(grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
+                return try await renew(
+                    grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
             }
             router.on("/v1/auth/token/renew", method: method) { request, context, grant in
                 let body = try await Body.decode(RenewBody.self, request, context)
@@ -107,7 +110,9 @@ struct TokenRoutes: Sendable {
 
     // MARK: handlers
 
-    private func create(_ request: Request, _ context: CofferRequestContext, _ grant: Grant, orphan: Bool, role: TokenRole? = nil) async throws -> Response {
+    private func create(_ request: Request, _ context: CofferRequestContext, _ grant: Grant, orphan: Bool, role: TokenRole? = nil)
+        async throws -> Response
+    {
         let body = try await Body.decodeIfPresent(CreateBody.self, request, context) ?? CreateBody()
         let tokenRequest = TokenRequest(
             policies: body.policies, meta: body.meta, displayName: body.display_name,
@@ -115,8 +120,9 @@ struct TokenRoutes: Sendable {
             explicitMaxTTL: try body.explicit_max_ttl.map { try Duration.seconds(of: $0, field: "explicit_max_ttl") },
             numUses: body.num_uses ?? 0, renewable: body.renewable ?? true, noParent: body.no_parent ?? false,
             noDefaultPolicy: body.no_default_policy ?? false, period: try body.period.map { try Duration.seconds(of: $0, field: "period") })
-        let issued = try await tokens.create(grant, tokenRequest, orphan: orphan, role: role,
-                                             path: orphan ? "auth/token/create-orphan" : "auth/token/create")
+        let issued = try await tokens.create(
+            grant, tokenRequest, orphan: orphan, role: role,
+            path: orphan ? "auth/token/create-orphan" : "auth/token/create")
         // The TTL as granted (Vault's `lease_duration`), not what is left a moment later.
         return authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
     }
@@ -250,10 +256,13 @@ struct TokenRoutes: Sendable {
     }
 
     func authResponse(_ entry: TokenEntry, token: String, leaseDuration: Int64) -> Response {
-        VaultJSON.response(status: .ok, AuthBody(
-            auth: .init(client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
-                        metadata: OrNull(entry.meta), lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
-                        token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
+        VaultJSON.response(
+            status: .ok,
+            AuthBody(
+                auth: .init(
+                    client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
+                    metadata: OrNull(entry.meta), lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
+                    token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
     /// A token lookup's `data`, in Vault's envelope, with Vault's rules for which fields a token has.
@@ -286,7 +295,7 @@ struct TokenRoutes: Sendable {
 
             enum CodingKeys: String, CodingKey {
                 case accessor, creation_time, creation_ttl, display_name, entity_id, expire_time, explicit_max_ttl, id, issue_time,
-                     last_renewal, last_renewal_time, meta, num_uses, orphan, path, period, policies, renewable, role, ttl, type
+                    last_renewal, last_renewal_time, meta, num_uses, orphan, path, period, policies, renewable, role, ttl, type
             }
 
             func encode(to encoder: any Encoder) throws {
@@ -322,12 +331,17 @@ struct TokenRoutes: Sendable {
 
     private func lookupResponse(_ entry: TokenEntry, id: String) -> Response {
         let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupBody.Data(
-            accessor: entry.accessor, creation_time: Int64(entry.createdAt.timeIntervalSince1970), creation_ttl: entry.creationTTL,
-            display_name: entry.displayName, entity_id: "", expire_time: entry.expiresAt.map { iso.format($0) },
-            explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt),
-            last_renewal: entry.lastRenewalAt.map { iso.format($0) }, last_renewal_time: entry.lastRenewalAt.map { Int64($0.timeIntervalSince1970) },
-            meta: OrNull(entry.meta), num_uses: entry.numUses, orphan: entry.orphan, path: entry.path, period: entry.period > 0 ? entry.period : nil,
-            policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: Date()), type: "service")))
+        return VaultJSON.response(
+            status: .ok,
+            VaultEnvelope(
+                data: LookupBody.Data(
+                    accessor: entry.accessor, creation_time: Int64(entry.createdAt.timeIntervalSince1970), creation_ttl: entry.creationTTL,
+                    display_name: entry.displayName, entity_id: "", expire_time: entry.expiresAt.map { iso.format($0) },
+                    explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt),
+                    last_renewal: entry.lastRenewalAt.map { iso.format($0) },
+                    last_renewal_time: entry.lastRenewalAt.map { Int64($0.timeIntervalSince1970) },
+                    meta: OrNull(entry.meta), num_uses: entry.numUses, orphan: entry.orphan, path: entry.path,
+                    period: entry.period > 0 ? entry.period : nil,
+                    policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: Date()), type: "service")))
     }
 }

@@ -91,12 +91,14 @@ public struct ServerConfiguration: Sendable {
         /// Comma-separated.
         public var auditDeviceSockets: String?
 
-        public init(listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
-                    clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
-                    auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
-                    insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
-                    artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
-                    auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil) {
+        public init(
+            listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
+            clusterName: String? = nil, unsealKeyFile: String? = nil, auditWitness: String? = nil, auditTimeout: String? = nil,
+            auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
+            insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
+            artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
+            auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil
+        ) {
             self.healthCommandDir = healthCommandDir
             self.auditDeviceDir = auditDeviceDir
             self.auditDeviceSockets = auditDeviceSockets
@@ -122,16 +124,17 @@ public struct ServerConfiguration: Sendable {
         /// Reads `COFFER_LISTEN`, `COFFER_DATABASE_URL`, `COFFER_LOG_FORMAT`, `COFFER_LOG_LEVEL`, `COFFER_CLUSTER_NAME`.
         public static func environment(_ environment: [String: String]) -> Inputs {
             func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
-            return Inputs(listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
-                          logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
-                          unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
-                          auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"),
-                          tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
-                          tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
-                          rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
-                          artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
-                          healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
-                          auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"))
+            return Inputs(
+                listen: value("COFFER_LISTEN"), database: value("COFFER_DATABASE_URL"), logFormat: value("COFFER_LOG_FORMAT"),
+                logLevel: value("COFFER_LOG_LEVEL"), clusterName: value("COFFER_CLUSTER_NAME"),
+                unsealKeyFile: value("COFFER_UNSEAL_KEY_FILE"), auditWitness: value("COFFER_AUDIT_WITNESS"),
+                auditTimeout: value("COFFER_AUDIT_TIMEOUT"), auditLogFile: value("COFFER_AUDIT_LOG_FILE"),
+                tlsCertFile: value("COFFER_TLS_CERT_FILE"), tlsKeyFile: value("COFFER_TLS_KEY_FILE"),
+                tlsClientCAFile: value("COFFER_TLS_CLIENT_CA_FILE"), insecureListen: value("COFFER_INSECURE_LISTEN"),
+                rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
+                artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
+                healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
+                auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -143,31 +146,35 @@ public struct ServerConfiguration: Sendable {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw ConfigurationError("the config file \(path) is not a JSON object: write it as {\"listen\": \"127.0.0.1:8200\", ...}")
             }
-            let known: Set = ["listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
-                              "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
-                              "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
-                              "audit_device_dir", "audit_device_sockets"]
+            let known: Set = [
+                "listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
+                "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
+                "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
+                "audit_device_dir", "audit_device_sockets"
+            ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
-                throw ConfigurationError("the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
+                throw ConfigurationError(
+                    "the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
             }
             func string(_ key: String) throws -> String? {
                 guard let value = object[key] else { return nil }
                 guard let text = value as? String else { throw ConfigurationError("\(path): \"\(key)\" must be a string") }
                 return text
             }
-            return Inputs(listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
-                          logLevel: try string("log_level"), clusterName: try string("cluster_name"),
-                          unsealKeyFile: try string("unseal_key_file"), auditWitness: try string("audit_witness"),
-                          auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"),
-                          tlsCertFile: try string("tls_cert_file"), tlsKeyFile: try string("tls_key_file"),
-                          tlsClientCAFile: try string("tls_client_ca_file"),
-                          insecureListen: try object["insecure_listen"].map { value in
-                              guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
-                              return String(flag)
-                          }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
-                          artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
-                          healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
-                          auditDeviceSockets: try string("audit_device_sockets"))
+            return Inputs(
+                listen: try string("listen"), database: try string("database"), logFormat: try string("log_format"),
+                logLevel: try string("log_level"), clusterName: try string("cluster_name"),
+                unsealKeyFile: try string("unseal_key_file"), auditWitness: try string("audit_witness"),
+                auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"),
+                tlsCertFile: try string("tls_cert_file"), tlsKeyFile: try string("tls_key_file"),
+                tlsClientCAFile: try string("tls_client_ca_file"),
+                insecureListen: try object["insecure_listen"].map { value in
+                    guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
+                    return String(flag)
+                }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
+                artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
+                healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
+                auditDeviceSockets: try string("audit_device_sockets"))
         }
     }
 
@@ -190,7 +197,8 @@ public struct ServerConfiguration: Sendable {
         }
         let listen = pick("listen", \.listen, default: Self.defaultListen) ?? Self.defaultListen
         (host, port) = try Self.parseListen(listen)
-        database = try DatabaseLocation(parsing: pick("database", \.database, default: DatabaseLocation.defaultURL) ?? DatabaseLocation.defaultURL)
+        database = try DatabaseLocation(
+            parsing: pick("database", \.database, default: DatabaseLocation.defaultURL) ?? DatabaseLocation.defaultURL)
         let format = pick("log_format", \.logFormat, default: "text") ?? "text"
         guard let logFormat = LogFormat(rawValue: format) else {
             throw ConfigurationError("unknown log format \"\(format)\": use text or json")
@@ -213,9 +221,13 @@ public struct ServerConfiguration: Sendable {
         tlsKeyFile = pick("tls_key_file", \.tlsKeyFile, default: nil)
         tlsClientCAFile = pick("tls_client_ca_file", \.tlsClientCAFile, default: nil)
         let insecure = pick("insecure_listen", \.insecureListen, default: "false") ?? "false"
-        guard let insecureListen = Bool(insecure) else { throw ConfigurationError("insecure_listen must be true or false, not \"\(insecure)\"") }
+        guard let insecureListen = Bool(insecure) else {
+            throw ConfigurationError("insecure_listen must be true or false, not \"\(insecure)\"")
+        }
         self.insecureListen = insecureListen
-        func seconds(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+        func seconds(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: Int64, range: ClosedRange<Int64>) throws
+            -> Int64
+        {
             let text = pick(name, keyPath, default: String(fallback)) ?? String(fallback)
             guard let value = Int64(text), range.contains(value) else {
                 throw ConfigurationError("\(name) must be seconds from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
@@ -224,10 +236,12 @@ public struct ServerConfiguration: Sendable {
         }
         rotationLockTTL = try seconds("rotation_lock_ttl", \.rotationLockTTL, default: 60, range: 1...3600)
         rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
-        let defaultArtifacts: String = switch database {
-        case .sqlite(let path): ((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent) + "/artifacts"
-        default: "./coffer-data/artifacts"
-        }
+        let defaultArtifacts: String =
+            switch database {
+            case .sqlite(let path):
+                ((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent) + "/artifacts"
+            default: "./coffer-data/artifacts"
+            }
         artifactPath = pick("artifact_path", \.artifactPath, default: defaultArtifacts) ?? defaultArtifacts
         // The witness is a file by default (beside the data: move it to another disk or a log shipper's input),
         // so that `coffer audit verify` has something outside the database to compare with.
@@ -236,7 +250,8 @@ public struct ServerConfiguration: Sendable {
         auditWitness = pick("audit_witness", \.auditWitness, default: defaultWitness) ?? defaultWitness
         let memory = pick("cache_memory", \.cacheMemory, default: String(64 << 20)) ?? String(64 << 20)
         guard let cacheMemoryBytes = Int(memory), (0...(1 << 40)).contains(cacheMemoryBytes) else {
-            throw ConfigurationError("cache_memory must be the bytes the cache may hold in memory, from 0 to 1099511627776, not \"\(memory)\"")
+            throw ConfigurationError(
+                "cache_memory must be the bytes the cache may hold in memory, from 0 to 1099511627776, not \"\(memory)\"")
         }
         self.cacheMemoryBytes = cacheMemoryBytes
         healthCommandDir = pick("health_command_dir", \.healthCommandDir, default: nil)
@@ -251,25 +266,30 @@ public struct ServerConfiguration: Sendable {
         }
         self.sources = sources
         guard usesTLS || listensOnLoopback || insecureListen else {
-            throw ConfigurationError("refusing plain HTTP on \(host):\(port): secrets would cross the network in the clear. "
-                + "Give --tls-cert-file and --tls-key-file, listen on 127.0.0.1, or pass --insecure-listen if something in front terminates TLS")
+            throw ConfigurationError(
+                "refusing plain HTTP on \(host):\(port): secrets would cross the network in the clear. "
+                    + "Give --tls-cert-file and --tls-key-file, listen on 127.0.0.1, or pass --insecure-listen if something in front terminates TLS"
+            )
         }
     }
 
     /// How the Gate writes the audit trail.
     public var auditConfiguration: AuditConfiguration {
-        let witness: AuditWitness = switch auditWitness {
-        case nil, "log": .log
-        case "-": .stdout
-        case let path?: .file(path)
-        }
-        let copies: [AuditCopy] = switch auditLogFile {
-        case nil: []
-        case "-": [.stdout]
-        case let path?: [.file(path)]
-        }
-        return AuditConfiguration(durableWithin: auditTimeout, witness: witness, copies: copies,
-                                  deviceLimits: AuditDeviceLimits(fileDirectory: auditDeviceDir, socketAddresses: Set(auditDeviceSockets)))
+        let witness: AuditWitness =
+            switch auditWitness {
+            case nil, "log": .log
+            case "-": .stdout
+            case let path?: .file(path)
+            }
+        let copies: [AuditCopy] =
+            switch auditLogFile {
+            case nil: []
+            case "-": [.stdout]
+            case let path?: [.file(path)]
+            }
+        return AuditConfiguration(
+            durableWithin: auditTimeout, witness: witness, copies: copies,
+            deviceLimits: AuditDeviceLimits(fileDirectory: auditDeviceDir, socketAddresses: Set(auditDeviceSockets)))
     }
 
     /// The witness file, when checkpoints go to one.
@@ -297,7 +317,10 @@ public struct ServerConfiguration: Sendable {
             ("cache_memory", "\(cacheMemoryBytes) bytes"),
             ("health_command_dir", healthCommandDir ?? "(none: command health checks are refused)"),
             ("audit_device_dir", auditDeviceDir ?? "(none: sys/audit file devices are refused)"),
-            ("audit_device_sockets", auditDeviceSockets.isEmpty ? "(none: sys/audit socket devices are refused)" : auditDeviceSockets.joined(separator: ",")),
+            (
+                "audit_device_sockets",
+                auditDeviceSockets.isEmpty ? "(none: sys/audit socket devices are refused)" : auditDeviceSockets.joined(separator: ",")
+            )
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -66,8 +66,10 @@ public final class GatedRouter {
     /// - Parameter operation: the policy operation; by default from the method (`GET` read, `LIST` or
     ///   `GET ?list=true` list, `POST`/`PUT` update, `PATCH` patch, `DELETE` delete). Say `.write` only where
     ///   the module checks existence and requires `create` or `update` accordingly (``Grant/requireWrite(exists:)``).
-    public func on(_ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
-                   _ handler: @escaping Handler) {
+    public func on(
+        _ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
+        _ handler: @escaping Handler
+    ) {
         precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
         record(path, method, access)
         let gate = gate
@@ -102,8 +104,10 @@ public final class GatedRouter {
     }
 
     /// A health probe: no token, no audit entry.
-    public func probe(_ path: String, method: HTTPRequest.Method,
-                      _ handler: @escaping @Sendable (Request, CofferRequestContext) async throws -> Response) {
+    public func probe(
+        _ path: String, method: HTTPRequest.Method,
+        _ handler: @escaping @Sendable (Request, CofferRequestContext) async throws -> Response
+    ) {
         record(path, method, .probe)
         router.on(RouterPath(path), method: method) { request, context in try await handler(request, context) }
     }
@@ -112,8 +116,10 @@ public final class GatedRouter {
         routes.append(Route(path: path, method: method, access: access))
     }
 
-    static func perform(_ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
-                        _ body: (Grant) async throws -> Response) async throws -> Response {
+    static func perform(
+        _ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
+        _ body: (Grant) async throws -> Response
+    ) async throws -> Response {
         // Set by CanonicalPathRouter, the only way the routes are served; never decoded a second time here.
         guard let path = context.canonicalPath else {
             throw APIError(.internalServerError, "internal error: the request path was not decoded before routing")
@@ -134,14 +140,18 @@ public final class GatedRouter {
         let policyPath = gateOperation == .list ? path.asFolder : path.asLeaf
         // A bad X-Vault-Wrap-TTL is refused before the operation runs, not after it has changed something.
         let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath.text)
-        let gateRequest = GateRequest(token: token(from: request.headers), path: policyPath, operation: gateOperation,
-                                      access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
-        return try await gate.perform(gateRequest, status: { result in
-            switch result {
-            case .success(let response): Int(response.status.code)
-            case .failure(let error): Int(APIError.answering(error, request: request, context: context).status.code)
+        let gateRequest = GateRequest(
+            token: token(from: request.headers), path: policyPath, operation: gateOperation,
+            access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
+        return try await gate.perform(
+            gateRequest,
+            status: { result in
+                switch result {
+                case .success(let response): Int(response.status.code)
+                case .failure(let error): Int(APIError.answering(error, request: request, context: context).status.code)
+                }
             }
-        }) { grant in
+        ) { grant in
             // Wrapped inside the Gate, so the response entry records the wrapping token's accessor and hash.
             let response = try await body(grant)
             guard let wrapTTL else { return response }

@@ -21,7 +21,9 @@ public struct VaultHTTP1Channel: HTTPChannelHandler {
     /// TLS in front of HTTP when set: each connection takes the context current when it arrives.
     let tls: ListenerTLS?
 
-    public init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration = .init(), tls: ListenerTLS? = nil) {
+    public init(
+        responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration = .init(), tls: ListenerTLS? = nil
+    ) {
         self.responder = responder
         self.configuration = configuration
         self.tls = tls

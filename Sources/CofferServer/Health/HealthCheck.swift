@@ -31,9 +31,11 @@ public struct HealthCheck: Sendable {
     ///     database has exactly these applied.
     ///   - sealState: the key hierarchy's state, asked on every health request.
     ///   - auditHealth: whether audit entries are being committed; a failing trail makes health 503.
-    public init(database: any Database, identity: InstanceIdentity, knownMigrations: Int,
-                sealState: @escaping @Sendable () async -> SealState,
-                auditHealth: @escaping @Sendable () async -> AuditLog.Health = { .ok }, integrity: RowIntegrity? = nil) {
+    public init(
+        database: any Database, identity: InstanceIdentity, knownMigrations: Int,
+        sealState: @escaping @Sendable () async -> SealState,
+        auditHealth: @escaping @Sendable () async -> AuditLog.Health = { .ok }, integrity: RowIntegrity? = nil
+    ) {
         self.auditHealth = auditHealth
         self.integrity = integrity
         self.database = database
@@ -131,13 +133,14 @@ public struct HealthCheck: Sendable {
             error: storageError ?? (schemaVersion > knownMigrations ? "the database schema is newer than this binary" : nil)
         )
         let seal = await sealState()
-        let audit: Audit = switch await auditHealth() {
-        case .ok: Audit(ok: true, error: nil)
-        case .failing(let reason): Audit(ok: false, error: reason)
-        }
+        let audit: Audit =
+            switch await auditHealth() {
+            case .ok: Audit(ok: true, error: nil)
+            case .failing(let reason): Audit(ok: false, error: reason)
+            }
         let status: Int
         if !storage.migrations_current || !audit.ok {
-            status = 503  // no request can be served correctly: report unavailable whatever the seal says
+            status = 503 // no request can be served correctly: report unavailable whatever the seal says
         } else if !seal.initialized {
             status = codes.uninitialized
         } else if seal.sealed {
@@ -157,7 +160,8 @@ public struct HealthCheck: Sendable {
 
     private func integrityReport() -> Integrity {
         let (count, latest) = integrity?.failures ?? (0, nil)
-        return Integrity(ok: count == 0, refused_rows: count, latest: latest.map { "\($0.table)/\($0.key)" },
-                         latest_time: latest.map { ISO8601DateFormatter().string(from: $0.time) })
+        return Integrity(
+            ok: count == 0, refused_rows: count, latest: latest.map { "\($0.table)/\($0.key)" },
+            latest_time: latest.map { ISO8601DateFormatter().string(from: $0.time) })
     }
 }

@@ -24,14 +24,18 @@ struct GenerateRootRoutes: Sendable {
             router.open("/v1/sys/generate-root/attempt", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(AttemptRequest.self, request, context) ?? AttemptRequest()
                 guard (body.pgp_key ?? "").isEmpty else {
-                    throw APIError(.badRequest, "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of \(TokenService.tokenLength) characters")
+                    throw APIError(
+                        .badRequest,
+                        "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of \(TokenService.tokenLength) characters"
+                    )
                 }
                 // As Vault: the operator's own pad, or one made here and shown once in this answer.
                 let generated = (body.otp ?? "").isEmpty
                 var otp = generated ? Self.base62(count: TokenService.tokenLength) : Array((body.otp ?? "").utf8)
                 defer { Wipe.bytes(&otp) }
                 guard otp.count == TokenService.tokenLength else {
-                    throw APIError(.badRequest, "otp must be \(TokenService.tokenLength) characters, the length of a Coffer token (otp_length)")
+                    throw APIError(
+                        .badRequest, "otp must be \(TokenService.tokenLength) characters, the length of a Coffer token (otp_length)")
                 }
                 let started = try await keys.generateRootInit(otp: SecureHandle(SecureBytes(copying: otp)))
                 let shown = generated ? String(decoding: otp, as: UTF8.self) : ""
@@ -40,22 +44,32 @@ struct GenerateRootRoutes: Sendable {
             }
             router.open("/v1/sys/generate-root/update", method: method) { request, context, grant in
                 let body = try await Body.decode(UpdateRequest.self, request, context)
-                guard let key = body.key, !key.isEmpty else { throw APIError(.badRequest, "'key' must be specified in request body as JSON") }
+                guard let key = body.key, !key.isEmpty else {
+                    throw APIError(.badRequest, "'key' must be specified in request body as JSON")
+                }
                 var bytes = try SealRoutes.keyBytes(key, passphrase: await keys.status.type == "passphrase")
                 defer { Wipe.bytes(&bytes) }
                 let nonce = body.nonce ?? ""
-                let pad = try await attempts.run(context) { try await keys.generateRootUpdate(with: SecureBytes(copying: bytes), nonce: nonce) }
+                let pad = try await attempts.run(context) {
+                    try await keys.generateRootUpdate(with: SecureBytes(copying: bytes), nonce: nonce)
+                }
                 guard let pad else {
                     let progress = await keys.rootGenerationStatus
-                    return VaultJSON.response(status: .ok, StatusBody(nonce: nonce, started: true, progress: progress.progress,
-                                                                      required: progress.required, complete: false, encoded: "", otp: ""))
+                    return VaultJSON.response(
+                        status: .ok,
+                        StatusBody(
+                            nonce: nonce, started: true, progress: progress.progress,
+                            required: progress.required, complete: false, encoded: "", otp: ""))
                 }
                 let issued = try await tokens.issueRoot(grant)
                 let encoded = Self.encode(issued.token, with: pad)
                 grant.auditSensitive("encoded_root_token", encoded)
                 let required = await keys.rootGenerationStatus.required
-                return VaultJSON.response(status: .ok, StatusBody(nonce: nonce, started: true, progress: required, required: required,
-                                                                  complete: true, encoded: encoded, otp: ""))
+                return VaultJSON.response(
+                    status: .ok,
+                    StatusBody(
+                        nonce: nonce, started: true, progress: required, required: required,
+                        complete: true, encoded: encoded, otp: ""))
             }
         }
     }
@@ -95,8 +109,11 @@ struct GenerateRootRoutes: Sendable {
     }
 
     private func status(_ status: KeyHierarchy.RootGenerationStatus, otp: String) -> Response {
-        VaultJSON.response(status: .ok, StatusBody(nonce: status.nonce, started: status.started, progress: status.progress,
-                                                   required: status.required, complete: false, encoded: "", otp: otp))
+        VaultJSON.response(
+            status: .ok,
+            StatusBody(
+                nonce: status.nonce, started: status.started, progress: status.progress,
+                required: status.required, complete: false, encoded: "", otp: otp))
     }
 
     /// Vault's encoding: the token's bytes XOR the pad's, base64 without padding.
@@ -114,7 +131,7 @@ struct GenerateRootRoutes: Sendable {
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         var out: [UInt8] = []
         while out.count < count {
-            for byte in Random.bytes(count * 2) where byte < 248 && out.count < count {  // 248 = 4 × 62
+            for byte in Random.bytes(count * 2) where byte < 248 && out.count < count { // 248 = 4 × 62
                 out.append(alphabet[Int(byte) % 62])
             }
         }

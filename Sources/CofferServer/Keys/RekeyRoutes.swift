@@ -29,26 +29,34 @@ struct RekeyRoutes: Sendable {
         router.on("/v1/sys/rekey/backup", method: .delete, access: .sudo) { _, _, _ in Response(status: .noContent) }
         for method in [HTTPRequest.Method.put, .post] {
             router.open("/v1/sys/rekey/init", method: method) { request, context, _ in
-                let body = try SealRoutes.decodeBody(SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
+                let body = try SealRoutes.decodeBody(
+                    SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
                 if body.backup == true || !(body.pgp_keys ?? []).isEmpty {
-                    throw APIError(.badRequest, "Coffer does not encrypt unseal keys to PGP keys, so it keeps no backup of them: leave out pgp_keys and backup")
+                    throw APIError(
+                        .badRequest,
+                        "Coffer does not encrypt unseal keys to PGP keys, so it keeps no backup of them: leave out pgp_keys and backup")
                 }
-                return status(try await keys.rekeyInit(method: unsealMethod, passphrase: passphrase,
-                                                       requireVerification: body.require_verification ?? true))
+                return status(
+                    try await keys.rekeyInit(
+                        method: unsealMethod, passphrase: passphrase,
+                        requireVerification: body.require_verification ?? true))
             }
             router.open("/v1/sys/rekey/update", method: method) { request, context, _ in
                 let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
                 defer { Wipe.bytes(&bytes) }
-                let answer = try await attempts.run(context) { try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce) }
+                let answer = try await attempts.run(context) {
+                    try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce)
+                }
                 guard let result = answer else {
                     return status(await keys.rekeyStatus)
                 }
                 return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
-                    UpdateComplete(nonce: result.nonce, complete: true, keys: hex, keys_base64: base64, backup: false,
-                                   verification_required: result.verificationRequired,
-                                   verification_nonce: result.verificationRequired ? result.nonce : nil)
+                    UpdateComplete(
+                        nonce: result.nonce, complete: true, keys: hex, keys_base64: base64, backup: false,
+                        verification_required: result.verificationRequired,
+                        verification_nonce: result.verificationRequired ? result.nonce : nil)
                 }
             }
             router.open("/v1/sys/rekey/verify", method: method) { request, context, _ in
@@ -57,7 +65,9 @@ struct RekeyRoutes: Sendable {
                 let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"
                 var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
                 defer { Wipe.bytes(&bytes) }
-                let done = try await attempts.run(context) { try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce) }
+                let done = try await attempts.run(context) {
+                    try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
+                }
                 // As Vault: the verification's progress until the last part, then only that it is complete.
                 guard done else { return verifyStatus(await keys.rekeyStatus) }
                 return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: true))
@@ -110,14 +120,19 @@ struct RekeyRoutes: Sendable {
     }
 
     private func status(_ status: KeyHierarchy.RekeyStatus) -> Response {
-        VaultJSON.response(status: .ok, Status(
-            nonce: status.nonce, started: status.started, t: status.newThreshold, n: status.newShares, progress: status.progress,
-            required: status.required, backup: false, verification_required: status.verificationRequired,
-            verification_nonce: status.verifying ? status.nonce : nil))
+        VaultJSON.response(
+            status: .ok,
+            Status(
+                nonce: status.nonce, started: status.started, t: status.newThreshold, n: status.newShares, progress: status.progress,
+                required: status.required, backup: false, verification_required: status.verificationRequired,
+                verification_nonce: status.verifying ? status.nonce : nil))
     }
 
     private func verifyStatus(_ current: KeyHierarchy.RekeyStatus) -> Response {
-        VaultJSON.response(status: .ok, VerifyStatus(nonce: current.verifying ? current.nonce : "", started: current.verifying,
-                                                     t: current.newThreshold, n: current.newShares, progress: current.verificationProgress))
+        VaultJSON.response(
+            status: .ok,
+            VerifyStatus(
+                nonce: current.verifying ? current.nonce : "", started: current.verifying,
+                t: current.newThreshold, n: current.newShares, progress: current.verificationProgress))
     }
 }

@@ -48,8 +48,12 @@ struct SealRoutes: Sendable {
         router.on("/v1/sys/key-status", method: .get) { _, _, _ in
             let terms = try await keys.keyStatus()
             guard let active = terms.last(where: { $0.status == .active }) else { throw KeysError(.tampered, "no active key term") }
-            return VaultJSON.response(status: .ok, FlatEnvelope(fields: KeyStatusBody(term: active.term, install_time: active.createdAt.formatted(.iso8601),
-                                                                  encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) })))
+            return VaultJSON.response(
+                status: .ok,
+                FlatEnvelope(
+                    fields: KeyStatusBody(
+                        term: active.term, install_time: active.createdAt.formatted(.iso8601),
+                        encryptions: nil, terms: terms.map { .init(term: $0.term, status: $0.status.rawValue) })))
         }
     }
 
@@ -87,12 +91,16 @@ struct SealRoutes: Sendable {
     }
 
     /// Shares or a key file key, as hex and base64 lists; the plain copies are wiped after encoding.
-    static func keysResponse(shares: [SecureHandle], keyFileKey: SecureHandle?, _ make: ([String], [String]) -> some Encodable) -> Response {
+    static func keysResponse(shares: [SecureHandle], keyFileKey: SecureHandle?, _ make: ([String], [String]) -> some Encodable) -> Response
+    {
         var secrets = shares.map { $0.bytes.unprotectedCopy() }
         if let key = keyFileKey { secrets.append(key.bytes.unprotectedCopy()) }
         defer { for index in secrets.indices { Wipe.bytes(&secrets[index]) } }
-        return VaultJSON.response(status: .ok, make(secrets.map(Hex.encode),
-                                                    secrets.map { Data($0).base64EncodedString() }))
+        return VaultJSON.response(
+            status: .ok,
+            make(
+                secrets.map(Hex.encode),
+                secrets.map { Data($0).base64EncodedString() }))
     }
 
     /// The unseal method an init or rekey request asks for.
@@ -158,18 +166,23 @@ struct SealRoutes: Sendable {
         let batch = body.batch_size ?? 500
         guard (1...10_000).contains(batch) else { throw APIError(.badRequest, "batch_size must be from 1 to 10000") }
         let progress = try await keys.rewrap(encryptedTables, batchSize: batch, retire: body.retire ?? false)
-        return VaultJSON.response(status: .ok, RewrapResponse(rewrapped: progress.rewrapped, retagged: progress.retagged, remaining: progress.remaining,
-                                                              active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
+        return VaultJSON.response(
+            status: .ok,
+            RewrapResponse(
+                rewrapped: progress.rewrapped, retagged: progress.retagged, remaining: progress.remaining,
+                active_term: progress.activeTerm, retired_terms: progress.retiredTerms))
     }
 
     // MARK: helpers
 
     private func sealStatus(_ status: KeyHierarchy.Status) -> Response {
-        VaultJSON.response(status: .ok, SealStatusBody(
-            type: status.type, initialized: status.initialized, sealed: status.sealed, t: status.threshold, n: status.shares,
-            progress: status.progress, nonce: "", version: HealthCheck.version, commit_date: "", migration: false,
-            recovery_seal: false, storage_type: backend, cluster_name: status.sealed ? nil : identity.clusterName,
-            cluster_id: status.sealed ? nil : identity.clusterID))
+        VaultJSON.response(
+            status: .ok,
+            SealStatusBody(
+                type: status.type, initialized: status.initialized, sealed: status.sealed, t: status.threshold, n: status.shares,
+                progress: status.progress, nonce: "", version: HealthCheck.version, commit_date: "", migration: false,
+                recovery_seal: false, storage_type: backend, cluster_name: status.sealed ? nil : identity.clusterName,
+                cluster_id: status.sealed ? nil : identity.clusterID))
     }
 
     private struct SealStatusBody: Encodable {
@@ -192,7 +205,10 @@ struct SealRoutes: Sendable {
     }
 
     private struct KeyStatusBody: Encodable {
-        struct Term: Encodable { let term: Int64; let status: String }
+        struct Term: Encodable {
+            let term: Int64
+            let status: String
+        }
         let term: Int64
         let install_time: String
         let encryptions: Int?
@@ -209,7 +225,9 @@ struct SealRoutes: Sendable {
 
     /// An unseal key part as sent: shares and keys as hex or base64 (as Vault accepts), a passphrase as its UTF-8 bytes.
     static func keyBytes(_ text: String, passphrase: Bool) throws -> [UInt8] {
-        let bytes = passphrase ? Array(text.utf8) : (Hex.decode(text).flatMap { $0.isEmpty ? nil : $0 } ?? Data(base64Encoded: text).map { Array($0) } ?? [])
+        let bytes =
+            passphrase
+            ? Array(text.utf8) : (Hex.decode(text).flatMap { $0.isEmpty ? nil : $0 } ?? Data(base64Encoded: text).map { Array($0) } ?? [])
         guard !bytes.isEmpty else { throw APIError(.badRequest, "key must be hex or base64") }
         return bytes
     }

@@ -23,7 +23,7 @@ public struct JSONLogHandler: LogHandler {
             ("time", Self.timestamp()),
             ("level", event.level.rawValue),
             ("label", label),
-            ("message", event.message.description),
+            ("message", event.message.description)
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key].map { "\($0)" } ?? "")")) }
@@ -37,7 +37,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true).timeSeparator(.colon).dateTimeSeparator(.standard))
+        Date().formatted(
+            .iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true).timeSeparator(.colon)
+                .dateTimeSeparator(.standard))
     }
 
     /// JSON string escaping per RFC 8259.

@@ -24,8 +24,9 @@ public struct VaultErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let answer = APIError.answering(error, request: request, context: context)
             if answer.status == .internalServerError {
                 // Coffer's own errors go to its error log: the kind of error and where, never its content.
-                reporter?.report(component: "coffer.http", severity: .error, type: String(describing: type(of: error)),
-                                 message: "500 on \(request.method) \(request.uri.path)")
+                reporter?.report(
+                    component: "coffer.http", severity: .error, type: String(describing: type(of: error)),
+                    message: "500 on \(request.method) \(request.uri.path)")
             }
             return try answer.response(from: request, context: context)
         }
@@ -54,12 +55,13 @@ extension APIError {
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
         case let error as HTTPError:
-            let message: [String] = switch error.status {
-            case .notFound: []  // Vault answers an unknown path or missing item with an empty list
-            case .methodNotAllowed: ["method \(request.method) is not supported on \(request.uri.path)"]
-            case .contentTooLarge: ["request body is larger than \(context.maxUploadSize) bytes"]
-            default: [error.body ?? error.status.reasonPhrase]
-            }
+            let message: [String] =
+                switch error.status {
+                case .notFound: [] // Vault answers an unknown path or missing item with an empty list
+                case .methodNotAllowed: ["method \(request.method) is not supported on \(request.uri.path)"]
+                case .contentTooLarge: ["request body is larger than \(context.maxUploadSize) bytes"]
+                default: [error.body ?? error.status.reasonPhrase]
+                }
             return APIError(error.status, message)
         default:
             context.logger.error("unhandled error", metadata: ["coffer.error.type": "\(type(of: error))"])

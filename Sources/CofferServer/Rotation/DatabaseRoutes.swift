@@ -20,20 +20,23 @@ struct DatabaseRoutes: Sendable {
     static let staticMount = "database-static"
     /// The engine's authority over that mount, delegated from the grant the Gate gave on `database/…`: the
     /// caller's policies name `database/static-roles/*`, never the mount the engine keeps them in.
-    static let storage = DelegatedAuthority(name: "database-static-roles", policyText: """
-        path "database-static/*" {
-          capabilities = ["create", "read", "update", "delete", "list"]
-        }
-        """)
+    static let storage = DelegatedAuthority(
+        name: "database-static-roles",
+        policyText: """
+            path "database-static/*" {
+              capabilities = ["create", "read", "update", "delete", "list"]
+            }
+            """)
 
     func register(on router: GatedRouter) {
         // Connections.
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/database/config/:name", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(ConfigBody.self, request, context)
-                let connection = DatabaseConnection(name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
-                                                    connectionURL: body.connection_url ?? "", username: body.username ?? "",
-                                                    allowedRoles: body.allowed_roles?.items ?? [])
+                let connection = DatabaseConnection(
+                    name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
+                    connectionURL: body.connection_url ?? "", username: body.username ?? "",
+                    allowedRoles: body.allowed_roles?.items ?? [])
                 try await engine.writeConnection(grant, connection, password: body.password)
                 return Response(status: .noContent)
             }
@@ -54,12 +57,15 @@ struct DatabaseRoutes: Sendable {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/database/roles/:name", method: method, operation: .write) { request, context, grant in
                 let body = try await Body.decode(RoleBody.self, request, context)
-                let role = DatabaseRole(name: try context.parameters.require("name"), dbName: body.db_name ?? "",
-                                        creationStatements: body.creation_statements?.values ?? [],
-                                        revocationStatements: body.revocation_statements?.values ?? [],
-                                        defaultTTL: try body.default_ttl.map { try Duration.seconds(of: $0, field: "default_ttl") } ?? 0,
-                                        maxTTL: try body.max_ttl.map { try Duration.seconds(of: $0, field: "max_ttl") } ?? 0)
-                guard !role.dbName.isEmpty else { throw APIError(.badRequest, "db_name is required: the connection (database/config/:name) the role uses") }
+                let role = DatabaseRole(
+                    name: try context.parameters.require("name"), dbName: body.db_name ?? "",
+                    creationStatements: body.creation_statements?.values ?? [],
+                    revocationStatements: body.revocation_statements?.values ?? [],
+                    defaultTTL: try body.default_ttl.map { try Duration.seconds(of: $0, field: "default_ttl") } ?? 0,
+                    maxTTL: try body.max_ttl.map { try Duration.seconds(of: $0, field: "max_ttl") } ?? 0)
+                guard !role.dbName.isEmpty else {
+                    throw APIError(.badRequest, "db_name is required: the connection (database/config/:name) the role uses")
+                }
                 try await engine.writeRole(grant, role)
                 return Response(status: .noContent)
             }
@@ -80,9 +86,12 @@ struct DatabaseRoutes: Sendable {
         router.on("/v1/database/creds/:name", method: .get) { _, context, grant in
             let issued = try await engine.issue(grant, role: try context.parameters.require("name"))
             let password = issued.password.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-            return VaultJSON.response(status: .ok, LeaseEnvelope(lease_id: issued.lease.id, renewable: true,
-                                                                 lease_duration: Self.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
-                                                                 data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
+            return VaultJSON.response(
+                status: .ok,
+                LeaseEnvelope(
+                    lease_id: issued.lease.id, renewable: true,
+                    lease_duration: Self.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
+                    data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
         }
 
         registerStaticRoles(on: router)
@@ -106,9 +115,12 @@ struct DatabaseRoutes: Sendable {
                 let body = try await Body.decode(LeaseBody.self, request, context)
                 let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
                 let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
-                return VaultJSON.response(status: .ok, LeaseEnvelope<NoData>(lease_id: lease.id, renewable: true,
-                                                                     lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
-                                                                     data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
+                return VaultJSON.response(
+                    status: .ok,
+                    LeaseEnvelope<NoData>(
+                        lease_id: lease.id, renewable: true,
+                        lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
+                        data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
             }
             router.on("/v1/sys/leases/revoke", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
@@ -148,29 +160,38 @@ struct DatabaseRoutes: Sendable {
                 let connection = try await engine.connection(grant, dbName)
                 // Vault: a connection serves only the roles in its allowed_roles, static roles included.
                 guard connection.allows(role: name) else {
-                    throw APIError(.badRequest, "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
+                    throw APIError(
+                        .badRequest,
+                        "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
                 }
                 var object: [String: JSONValue] = ["db_name": .string(dbName), "role": .string(name)]
-                if let statements = body.rotation_statements?.values, !statements.isEmpty { object["rotation_statements"] = .array(statements.map(JSONValue.string)) }
+                if let statements = body.rotation_statements?.values, !statements.isEmpty {
+                    object["rotation_statements"] = .array(statements.map(JSONValue.string))
+                }
                 let settings = JSONValue.object(object)
-                do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError { throw APIError(.badRequest, error.description) }
+                do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError {
+                    throw APIError(.badRequest, error.description)
+                }
                 let path = try SecretPath(mount: Self.staticMount, path: name)
                 let stored = grant.delegated(to: Self.storage)
-                let existing: String? = switch try? await credentials.read(stored, path) {
-                case .found(let secret)?: PostgresRoleField.username(secret.data)
-                default: nil
-                }
+                let existing: String? =
+                    switch try? await credentials.read(stored, path) {
+                    case .found(let secret)?: PostgresRoleField.username(secret.data)
+                    default: nil
+                    }
                 if let existing, existing != username {
                     throw APIError(.badRequest, "the static role \(name) manages \(existing); delete it to manage another role")
                 }
-                try grant.requireWrite(exists: existing != nil)  // create vs update of the static role, by the caller's policies
+                try grant.requireWrite(exists: existing != nil) // create vs update of the static role, by the caller's policies
                 if existing == nil {
                     let data = try JSONValue.object(["username": .string(username)]).encoded()
                     _ = try await credentials.write(stored, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
                 }
-                try await credentials.writeMetadata(stored, path, MetadataUpdate(
-                    rotationInterval: period, rotationKind: .some("postgres-password"),
-                    rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
+                try await credentials.writeMetadata(
+                    stored, path,
+                    MetadataUpdate(
+                        rotationInterval: period, rotationKind: .some("postgres-password"),
+                        rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
                 if existing == nil {
                     // As Vault does: the password is rotated at once, so only Coffer knows it.
                     let outcome = try await rotation.run(stored, only: path, authorised: true).first
@@ -188,7 +209,8 @@ struct DatabaseRoutes: Sendable {
             return VaultJSON.response(status: .ok, VaultEnvelope(data: StaticRoleAnswer(metadata, username: username)))
         }
         router.on("/v1/database/static-roles/:name", method: .delete) { _, context, grant in
-            try await credentials.deleteMetadata(grant.delegated(to: Self.storage), try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name")))
+            try await credentials.deleteMetadata(
+                grant.delegated(to: Self.storage), try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name")))
             return Response(status: .noContent)
         }
         router.onList("/v1/database/static-roles") { _, _, grant in
@@ -204,16 +226,20 @@ struct DatabaseRoutes: Sendable {
             guard let username = PostgresRoleField.username(secret.data), let password = PostgresRoleField.password(secret.data) else {
                 throw APIError(.badRequest, "the static role has no password yet: rotate it (database/rotate-role/\(path.path))")
             }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: StaticCredsAnswer(
-                username: username, password: password, last_vault_rotation: VaultTime.format(metadata.rotation.lastRotatedAt),
-                rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(Self.seconds(until:)) ?? 0)))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: StaticCredsAnswer(
+                        username: username, password: password, last_vault_rotation: VaultTime.format(metadata.rotation.lastRotatedAt),
+                        rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(Self.seconds(until:)) ?? 0)))
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/database/rotate-role/:name", method: method) { _, context, grant in
                 let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
                 let outcome = try await rotation.run(grant.delegated(to: Self.storage), only: path, authorised: true).first
                 guard outcome?.result == .rotated else {
-                    throw APIError(.badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
+                    throw APIError(
+                        .badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
                 }
                 return Response(status: .noContent)
             }
@@ -222,7 +248,8 @@ struct DatabaseRoutes: Sendable {
 
     private func staticRole(_ grant: Grant, _ path: SecretPath) async throws -> (SecretMetadata, String) {
         let metadata = try await credentials.rotationMetadata(grant, path)
-        guard case .found(let secret) = try await credentials.read(grant, path), let username = PostgresRoleField.username(secret.data) else {
+        guard case .found(let secret) = try await credentials.read(grant, path), let username = PostgresRoleField.username(secret.data)
+        else {
             throw APIError.missing
         }
         return (metadata, username)
@@ -234,7 +261,8 @@ struct DatabaseRoutes: Sendable {
         static func password(_ data: SecureHandle) -> String? { field(data, "password") }
 
         private static func field(_ data: SecureHandle, _ key: String) -> String? {
-            guard case .object(let object)? = data.bytes.withUnsafeBytes({ JSONValue.parse($0) }), case .string(let value)? = object[key] else { return nil }
+            guard case .object(let object)? = data.bytes.withUnsafeBytes({ JSONValue.parse($0) }), case .string(let value)? = object[key]
+            else { return nil }
             return value
         }
     }

@@ -33,7 +33,9 @@ struct RotationRoutes: Sendable {
 
     /// `mount/path` as one string (the CLI's `--secret secret/app/api`).
     static func secretPath(_ text: String) throws -> SecretPath {
-        guard let path = try SecretPath(id: text) else { throw APIError(.badRequest, "a credential is named mount/path, such as secret/app/api") }
+        guard let path = try SecretPath(id: text) else {
+            throw APIError(.badRequest, "a credential is named mount/path, such as secret/app/api")
+        }
         return path
     }
 

@@ -18,8 +18,9 @@ struct AuditDeviceRoutes: Sendable {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/sys/audit/:path", method: method, access: .sudo) { request, context, grant in
                 let body = try await Body.decode(EnableBody.self, request, context)
-                try await devices.enable(grant, path: try context.parameters.require("path"), type: body.type,
-                                         description: body.description ?? "", options: body.options ?? [:])
+                try await devices.enable(
+                    grant, path: try context.parameters.require("path"), type: body.type,
+                    description: body.description ?? "", options: body.options ?? [:])
                 return Response(status: .noContent)
             }
             router.on("/v1/sys/audit-hash/:path", method: method, access: .sudo) { request, context, _ in
@@ -68,7 +69,8 @@ struct AuditDeviceRoutes: Sendable {
         }
 
         /// Coffer's own trail (Docs/AUDIT.md): the record, chained, signed and fail-closed.
-        static let trail = DeviceData(type: "coffer", description: "Coffer's tamper-evident audit trail: the record, always on and fail-closed",
-                                      path: "coffer/")
+        static let trail = DeviceData(
+            type: "coffer", description: "Coffer's tamper-evident audit trail: the record, always on and fail-closed",
+            path: "coffer/")
     }
 }

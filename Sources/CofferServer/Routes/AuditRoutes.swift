@@ -23,10 +23,13 @@ struct AuditRoutes: Sendable {
             return Self.json(body)
         }
         router.on("/v1/sys/audit-trail/export", method: .get, access: audit) { request, _, _ in
-            let after = try request.uri.queryParameters["after"].map { text -> Int64 in
-                guard let value = Int64(text), value >= 0 else { throw APIError(.badRequest, "after must be a sequence number (0 or more)") }
-                return value
-            } ?? 0
+            let after =
+                try request.uri.queryParameters["after"].map { text -> Int64 in
+                    guard let value = Int64(text), value >= 0 else {
+                        throw APIError(.badRequest, "after must be a sequence number (0 or more)")
+                    }
+                    return value
+                } ?? 0
             var lines = ""
             try await trail.forEach(after: after) { lines += $0.json + "\n" }
             var headers = HTTPFields()
@@ -44,13 +47,18 @@ struct AuditRoutes: Sendable {
             let covered = try await trail.newestCheckpoint()
             let witnessed = try witnessFile.map { try AuditWitnessFile.all(in: $0) } ?? []
             let upTo = max(covered, witnessed.map(\.sequence).max() ?? 0)
-            let report = try await trail.verify(publicKey: try await gate.auditPublicKey(), witnessed: witnessed, sealer: try gate.sealer(),
-                                                upTo: upTo, requireCoverage: true)
-            return VaultJSON.response(status: .ok, VerifyBody(data: .init(
-                intact: report.finding.isIntact, finding: report.finding.description, entries: report.entries, tags: report.tags,
-                checkpoints: report.checkpoints, witness_records: report.witnessRecords, first_bad_sequence: report.firstBadSequence,
-                witness: witnessFile ?? "none readable (the witness is the service log or standard output)",
-                witnessed_sequence: witnessed.map(\.sequence).max())))
+            let report = try await trail.verify(
+                publicKey: try await gate.auditPublicKey(), witnessed: witnessed, sealer: try gate.sealer(),
+                upTo: upTo, requireCoverage: true)
+            return VaultJSON.response(
+                status: .ok,
+                VerifyBody(
+                    data: .init(
+                        intact: report.finding.isIntact, finding: report.finding.description, entries: report.entries, tags: report.tags,
+                        checkpoints: report.checkpoints, witness_records: report.witnessRecords,
+                        first_bad_sequence: report.firstBadSequence,
+                        witness: witnessFile ?? "none readable (the witness is the service log or standard output)",
+                        witnessed_sequence: witnessed.map(\.sequence).max())))
         }
         router.on("/v1/sys/audit-trail/public-key", method: .get, access: audit) { _, _, _ in
             VaultJSON.response(status: .ok, ["data": ["public_key": Hex.encode(try await gate.auditPublicKey())]])
@@ -58,7 +66,9 @@ struct AuditRoutes: Sendable {
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/sys/audit-trail/hash", method: method, access: audit) { request, context, _ in
                 let body = try await Body.decode(HashBody.self, request, context)
-                guard let input = body.input else { throw APIError(.badRequest, "input is required: the value to hash as the audit trail does") }
+                guard let input = body.input else {
+                    throw APIError(.badRequest, "input is required: the value to hash as the audit trail does")
+                }
                 return VaultJSON.response(status: .ok, ["data": ["hash": try await gate.auditHash(input)]])
             }
         }
@@ -111,9 +121,10 @@ struct AuditRoutes: Sendable {
         if let decision = text("decision"), !["allow", "deny", "open", "error"].contains(decision) {
             throw APIError(.badRequest, "decision must be allow, deny, open or error")
         }
-        return AuditTrail.Filter(accessor: text("accessor"), displayName: text("display_name"), pathGlob: text("path"),
-                                 operation: text("operation"), decision: text("decision"), status: try number("status", 100...599).map(Int.init),
-                                 since: try time("since"), until: try time("until"), afterSequence: try number("after", 0...Int64.max),
-                                 limit: Int(try number("limit", 1...10_000) ?? 100))
+        return AuditTrail.Filter(
+            accessor: text("accessor"), displayName: text("display_name"), pathGlob: text("path"),
+            operation: text("operation"), decision: text("decision"), status: try number("status", 100...599).map(Int.init),
+            since: try time("since"), until: try time("until"), afterSequence: try number("after", 0...Int64.max),
+            limit: Int(try number("limit", 1...10_000) ?? 100))
     }
 }

@@ -21,7 +21,9 @@ enum Body {
     static func isAbsent(_ buffer: ByteBuffer) -> Bool {
         let bytes = buffer.readableBytesView
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return true }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return true
+        }
         return bytes[first...last].elementsEqual("null".utf8)
     }
 
@@ -61,7 +63,9 @@ struct StringList: Decodable {
         if let list = try? container.decode([String].self) {
             items = list
         } else {
-            items = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            items = try container.decode(String.self).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
     }
 }
@@ -93,13 +97,14 @@ extension Duration {
                 continue
             }
             guard let amount = number else { throw invalid(field, value) }
-            let unit: Int64 = switch character {
-            case "s": 1
-            case "m": 60
-            case "h": 3600
-            case "d": 86_400
-            default: throw invalid(field, value)
-            }
+            let unit: Int64 =
+                switch character {
+                case "s": 1
+                case "m": 60
+                case "h": 3600
+                case "d": 86_400
+                default: throw invalid(field, value)
+                }
             let (part, overflow) = amount.multipliedReportingOverflow(by: unit)
             guard !overflow, total <= Int64.max - part else { throw invalid(field, value) }
             total += part

@@ -17,7 +17,9 @@ struct CapabilitiesRoutes: Sendable {
             }
             router.on("/v1/sys/capabilities", method: method) { request, context, _ in
                 let body = try await Body.decode(PathsBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required: the token whose capabilities to show") }
+                guard let token = body.token, !token.isEmpty else {
+                    throw APIError(.badRequest, "token is required: the token whose capabilities to show")
+                }
                 return answer(try await gate.capabilities(token: token, on: try body.requested()), single: body.path)
             }
             router.on("/v1/sys/capabilities-accessor", method: method) { request, context, _ in

@@ -13,14 +13,18 @@ public struct SysRoutes: Sendable {
     public func register(on router: GatedRouter) {
         let health = health
         router.probe("/v1/sys/health", method: .get) { request, _ -> Response in
-            let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-                                                                uniquingKeysWith: { first, _ in first }))
+            let codes = try HealthCheck.Codes(
+                query: Dictionary(
+                    request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+                    uniquingKeysWith: { first, _ in first }))
             let (status, report) = await health.report(codes: codes)
             return VaultJSON.response(status: status, report)
         }
         router.probe("/v1/sys/health", method: .head) { request, _ -> Response in
-            let codes = try HealthCheck.Codes(query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) },
-                                                                uniquingKeysWith: { first, _ in first }))
+            let codes = try HealthCheck.Codes(
+                query: Dictionary(
+                    request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+                    uniquingKeysWith: { first, _ in first }))
             let (status, _) = await health.report(codes: codes)
             return Response(status: status)
         }

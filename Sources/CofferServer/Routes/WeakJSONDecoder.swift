@@ -132,7 +132,9 @@ private struct WeakValueDecoder: Decoder {
 
         func decodeNil(forKey key: Key) throws -> Bool { object[key.stringValue].map { $0 == .null } ?? true }
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(T.self) }
-        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<
+            NestedKey
+        > {
             try child(key).container(keyedBy: type)
         }
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try child(key).unkeyedContainer() }
@@ -153,7 +155,9 @@ private struct WeakValueDecoder: Decoder {
         }
 
         mutating func next() throws -> WeakValueDecoder {
-            guard !isAtEnd else { throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "no more items")) }
+            guard !isAtEnd else {
+                throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "no more items"))
+            }
             defer { currentIndex += 1 }
             return WeakValueDecoder(value: items[currentIndex], codingPath: codingPath + [Index(currentIndex)])
         }

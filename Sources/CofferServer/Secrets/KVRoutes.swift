@@ -26,9 +26,10 @@ struct KVRoutes: Sendable {
         for method in [HTTPRequest.Method.post, .put] {
             on(router, "/v1/:mount/config", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
-                try await store.mounts.tune(grant, path: try parts(grant, kind: "config").mount, engine: 2,
-                                            maxVersions: body.max_versions, casRequired: body.cas_required,
-                                            deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
+                try await store.mounts.tune(
+                    grant, path: try parts(grant, kind: "config").mount, engine: 2,
+                    maxVersions: body.max_versions, casRequired: body.cas_required,
+                    deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
                 return Response(status: .noContent)
             }
         }
@@ -40,11 +41,13 @@ struct KVRoutes: Sendable {
             case .found(let secret):
                 grant.auditSensitive("data", secret: secret.data)
                 let metadata = VersionData(secret.metadata, custom: secret.customMetadata).json
-                return SecretBody.response(status: .ok, prefix: VaultEnvelope<NoData>.prefix + #"{"data":"#, secret: secret.data.bytes,
-                                           suffix: #","metadata":"# + metadata + "}" + VaultEnvelope<NoData>.suffix)
+                return SecretBody.response(
+                    status: .ok, prefix: VaultEnvelope<NoData>.prefix + #"{"data":"#, secret: secret.data.bytes,
+                    suffix: #","metadata":"# + metadata + "}" + VaultEnvelope<NoData>.suffix)
             case .deleted(let metadata, let custom):
                 // Vault answers 404 and still gives the version's metadata (hvac's raise_on_deleted_version=False reads it).
-                return VaultJSON.response(status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(
+                    status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
         for method in [HTTPRequest.Method.post, .put] {
@@ -109,17 +112,27 @@ struct KVRoutes: Sendable {
 
         on(router, "/v1/:mount/subkeys/**", method: .get) { request, context, grant in
             let path = try secretPath(grant, kind: "subkeys")
-            let depth = try request.uri.queryParameters["depth"].map { text -> Int in
-                guard let depth = Int(text), depth >= 0 else { throw APIError(.badRequest, "depth must be 0 (no limit) or a positive number") }
-                return depth
-            } ?? 0
+            let depth =
+                try request.uri.queryParameters["depth"].map { text -> Int in
+                    guard let depth = Int(text), depth >= 0 else {
+                        throw APIError(.badRequest, "depth must be 0 (no limit) or a positive number")
+                    }
+                    return depth
+                } ?? 0
             switch try await store.read(grant, path, version: try versionParameter(request)) {
             case .found(let secret):
-                guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else { throw APIError(.internalServerError, "internal error") }
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: SubkeysData(subkeys: value.subkeys(depth: depth),
-                                                                                  metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
+                guard let value = secret.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
+                    throw APIError(.internalServerError, "internal error")
+                }
+                return VaultJSON.response(
+                    status: .ok,
+                    VaultEnvelope(
+                        data: SubkeysData(
+                            subkeys: value.subkeys(depth: depth),
+                            metadata: VersionData(secret.metadata, custom: secret.customMetadata))))
             case .deleted(let metadata, let custom):
-                return VaultJSON.response(status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: .null, metadata: VersionData(metadata, custom: custom))))
+                return VaultJSON.response(
+                    status: .notFound, VaultEnvelope(data: SubkeysData(subkeys: .null, metadata: VersionData(metadata, custom: custom))))
             }
         }
     }
@@ -130,8 +143,10 @@ struct KVRoutes: Sendable {
     /// 2's) is checked against the engine's version then, so the common answer costs nothing extra. The body is
     /// collected first, so either version's handler can read it; the Gate's decision covers both, as both act
     /// on the same path.
-    private func on(_ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
-                    _ handler: @escaping GatedRouter.Handler) {
+    private func on(
+        _ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
+        _ handler: @escaping GatedRouter.Handler
+    ) {
         let unversioned = UnversionedKVRoutes(store: store)
         let mounts = store.mounts
         router.on(path, method: method, operation: operation) { request, context, grant in
@@ -141,7 +156,7 @@ struct KVRoutes: Sendable {
                 return try await handler(request, context, grant)
             } catch let mismatch as KVVersionMismatch where mismatch.version == 1 {
                 return try await unversioned.respond(request, context, grant)
-            } catch where Self.refusedBeforeTheStore(error) {
+            } catch  where Self.refusedBeforeTheStore(error) {
                 guard try await mounts.mount(String(grant.path.prefix { $0 != "/" }))?.version == 1 else { throw error }
                 return try await unversioned.respond(request, context, grant)
             }
@@ -249,10 +264,11 @@ struct KVRoutes: Sendable {
         var rotation_schedule: String?
 
         func update() throws -> MetadataUpdate {
-            var update = MetadataUpdate(maxVersions: max_versions, casRequired: cas_required,
-                                        deleteVersionAfter: try delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") },
-                                        customMetadata: custom_metadata,
-                                        rotationInterval: try rotation_interval.map { try Duration.seconds(of: $0, field: "rotation_interval") })
+            var update = MetadataUpdate(
+                maxVersions: max_versions, casRequired: cas_required,
+                deleteVersionAfter: try delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") },
+                customMetadata: custom_metadata,
+                rotationInterval: try rotation_interval.map { try Duration.seconds(of: $0, field: "rotation_interval") })
             if let expires_at {
                 if expires_at.isEmpty {
                     update.expiresAt = .some(nil)
@@ -277,7 +293,8 @@ struct KVRoutes: Sendable {
             switch rotation_settings {
             case nil: break
             case .null?: update.rotationSettings = .some(nil)
-            case .object(let object)?: update.rotationSettings = .some(String(decoding: try JSONValue.object(object).encoded(), as: UTF8.self))
+            case .object(let object)?:
+                update.rotationSettings = .some(String(decoding: try JSONValue.object(object).encoded(), as: UTF8.self))
             default: throw APIError(.badRequest, "rotation_settings must be a JSON object (or null to clear it)")
             }
             // A rotator named here is checked with the settings given here, so a bad one is refused now, not at the next run.
@@ -399,10 +416,15 @@ struct KVRoutes: Sendable {
             max_versions = metadata.maxVersions
             oldest_version = metadata.oldestVersion
             updated_time = VaultTime.format(metadata.updatedAt)
-            versions = Dictionary(uniqueKeysWithValues: metadata.versions.map {
-                (String($0.version), Version(created_time: VaultTime.format($0.createdAt), deletion_time: VaultTime.format($0.deletionTime),
-                                            destroyed: $0.destroyed))
-            })
+            versions = Dictionary(
+                uniqueKeysWithValues: metadata.versions.map {
+                    (
+                        String($0.version),
+                        Version(
+                            created_time: VaultTime.format($0.createdAt), deletion_time: VaultTime.format($0.deletionTime),
+                            destroyed: $0.destroyed)
+                    )
+                })
             created_by = metadata.createdBy
             expires_at = VaultTime.format(metadata.expiresAt)
             access_count = metadata.accessCount

@@ -22,8 +22,9 @@ struct MountRoutes: Sendable {
             router.on("/v1/sys/mounts/:path", method: method) { request, context, grant in
                 let path = try context.parameters.require("path")
                 let body = try await Body.decode(EnableBody.self, request, context)
-                try await mounts.enable(grant, path: path, version: try body.engineVersion(), description: body.description ?? "",
-                                        maxVersions: Int64(body.options?["max_versions"] ?? "") ?? 0)
+                try await mounts.enable(
+                    grant, path: path, version: try body.engineVersion(), description: body.description ?? "",
+                    maxVersions: Int64(body.options?["max_versions"] ?? "") ?? 0)
                 return Response(status: .noContent)
             }
             router.on("/v1/sys/mounts/:path/tune", method: method) { request, context, grant in
@@ -37,8 +38,13 @@ struct MountRoutes: Sendable {
                 }
                 if try await mounts.tune(grant, path: path, version: version, description: body.description) {
                     // Vault answers an upgrade with a warning; Coffer's is done when it answers (one column changes).
-                    return VaultJSON.response(status: .ok, VaultEnvelope<NoData>(data: nil, warnings: [
-                        "Upgraded mount \(path)/ from KV version 1 to version 2: each secret's value is now its current version"]))
+                    return VaultJSON.response(
+                        status: .ok,
+                        VaultEnvelope<NoData>(
+                            data: nil,
+                            warnings: [
+                                "Upgraded mount \(path)/ from KV version 1 to version 2: each secret's value is now its current version"
+                            ]))
                 }
                 return Response(status: .noContent)
             }
@@ -64,9 +70,11 @@ struct MountRoutes: Sendable {
         router.open("/v1/sys/internal/ui/mounts/**", method: .get) { request, _, grant in
             let asked = grant.resource.segments.dropFirst(4).joined(separator: "/")
             guard !asked.isEmpty else { throw APIError(.badRequest, "path not set: ask for sys/internal/ui/mounts/<path>") }
-            let denied = APIError(.forbidden, "preflight capability check returned 403, please ensure client's policies grant access to path \"\(asked)/\"")
+            let denied = APIError(
+                .forbidden, "preflight capability check returned 403, please ensure client's policies grant access to path \"\(asked)/\"")
             guard let mount = try await mounts.list().first(where: { (asked + "/").hasPrefix($0.key) }),
-                  await gate.hasAccess(token: GatedRouter.token(from: request.headers), under: mount.key) else { throw denied }
+                await gate.hasAccess(token: GatedRouter.token(from: request.headers), under: mount.key)
+            else { throw denied }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: PreflightData(mount)))
         }
     }
@@ -95,7 +103,8 @@ struct MountRoutes: Sendable {
 
         /// Vault's reading of the engine type: `kv` is version 1 unless `options.version` says 2; `kv-v2` is 2.
         func engineVersion() throws -> Int {
-            let supported = "Coffer offers the KV secrets engine: send \"type\": \"kv\" (with \"options\": {\"version\": \"2\"} for versions "
+            let supported =
+                "Coffer offers the KV secrets engine: send \"type\": \"kv\" (with \"options\": {\"version\": \"2\"} for versions "
                 + "and metadata) or \"kv-v2\"; the database engine is built in at database/"
             switch (type, options?["version"]) {
             case ("kv", nil), ("kv", "1"), ("kv-v1", nil), ("kv-v1", "1"): return 1

@@ -5,9 +5,9 @@ import Hummingbird
 @_spi(CustomByteBufferAllocator) import NIOCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Response bodies that carry decrypted secrets. Their bytes live in buffers whose memory is zeroed when
@@ -71,9 +71,9 @@ enum WipingMemory {
         let block = pointer - header
         Wipe.raw(UnsafeMutableRawBufferPointer(start: pointer, count: size(of: pointer)))
         #if canImport(Glibc)
-        Glibc.free(block)
+            Glibc.free(block)
         #else
-        Darwin.free(block)
+            Darwin.free(block)
         #endif
     }
 }

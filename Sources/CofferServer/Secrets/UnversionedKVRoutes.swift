@@ -13,7 +13,8 @@ struct UnversionedKVRoutes: Sendable {
     let store: CredentialStore
 
     /// Vault's answer to a version 1 path on a version 2 engine: 404 with this warning.
-    static let versionedWarning = "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. "
+    static let versionedWarning =
+        "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. "
         + "If using the Vault CLI, use 'vault kv get' for this operation."
 
     /// The first segments version 2 gives its paths; a version 1 secret may start with them too.
@@ -39,7 +40,9 @@ struct UnversionedKVRoutes: Sendable {
     func respond(_ request: Request, _ context: CofferRequestContext, _ grant: Grant) async throws -> Response {
         let (mount, rest) = parts(grant)
         // `sys`, `auth` and Coffer's other own paths are never an engine: a path under them no route serves is Vault's 404.
-        guard !MountStore.reserved.contains(mount) else { throw APIError(.notFound, "no handler for route \"\(grant.path)\": route entry not found") }
+        guard !MountStore.reserved.contains(mount) else {
+            throw APIError(.notFound, "no handler for route \"\(grant.path)\": route entry not found")
+        }
         do {
             switch request.method {
             case _ where request.method == GatedRouter.list || (request.method == .get && request.uri.queryParameters["list"] == "true"):
@@ -50,12 +53,15 @@ struct UnversionedKVRoutes: Sendable {
                 guard let secret = try await store.readUnversioned(grant, path) else { throw APIError.missing }
                 grant.auditSensitive("data", secret: secret)
                 let lease = Self.leaseDuration(secret.bytes)
-                return SecretBody.response(status: .ok, prefix: VaultEnvelope<NoData>.prefix(leaseDuration: lease), secret: secret.bytes,
-                                           suffix: VaultEnvelope<NoData>.suffix)
+                return SecretBody.response(
+                    status: .ok, prefix: VaultEnvelope<NoData>.prefix(leaseDuration: lease), secret: secret.bytes,
+                    suffix: VaultEnvelope<NoData>.suffix)
             case .post, .put:
                 let path = try SecretPath(mount: mount, path: rest)
                 let body = try await Body.decode(JSONValue.self, request, context)
-                guard case .object(let fields) = body else { throw APIError(.badRequest, "the body must be a JSON object of keys and values") }
+                guard case .object(let fields) = body else {
+                    throw APIError(.badRequest, "the body must be a JSON object of keys and values")
+                }
                 guard !fields.isEmpty else { throw APIError(.badRequest, "missing data fields: send {\"key\": \"value\"}") }
                 var text = try body.encoded()
                 defer { text.withUnsafeMutableBytes { Wipe.raw($0) } }
@@ -87,11 +93,15 @@ struct UnversionedKVRoutes: Sendable {
     /// whose bytes hold `"ttl"` is parsed, since parsing copies its values out of guarded memory.
     static func leaseDuration(_ secret: borrowing SecureBytes) -> Int64 {
         let mentionsTTL = secret.withUnsafeBytes { bytes in
-            bytes.count >= 5 && (0...(bytes.count - 5)).contains { bytes[$0] == 0x22 && bytes[$0 + 1] == 0x74 && bytes[$0 + 2] == 0x74
-                && bytes[$0 + 3] == 0x6C && bytes[$0 + 4] == 0x22 }
+            bytes.count >= 5
+                && (0...(bytes.count - 5)).contains {
+                    bytes[$0] == 0x22 && bytes[$0 + 1] == 0x74 && bytes[$0 + 2] == 0x74
+                        && bytes[$0 + 3] == 0x6C && bytes[$0 + 4] == 0x22
+                }
         }
         guard mentionsTTL, let value = secret.withUnsafeBytes({ JSONValue.parse($0) }), case .object(let fields) = value,
-              let ttl = fields["ttl"] else { return defaultLeaseDuration }
+            let ttl = fields["ttl"]
+        else { return defaultLeaseDuration }
         let text: String
         switch ttl {
         case .string(let string): text = string

@@ -17,9 +17,20 @@ enum VaultTime {
                 divisor /= 10
             }
         }
-        digits(time.year, 4); out.append(UInt8(ascii: "-")); digits(time.month, 2); out.append(UInt8(ascii: "-")); digits(time.day, 2)
-        out.append(UInt8(ascii: "T")); digits(time.hour, 2); out.append(UInt8(ascii: ":")); digits(time.minute, 2)
-        out.append(UInt8(ascii: ":")); digits(time.second, 2); out.append(UInt8(ascii: ".")); digits(time.microsecond, 6); out.append(UInt8(ascii: "Z"))
+        digits(time.year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(time.month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(time.day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(time.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.minute, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.second, 2)
+        out.append(UInt8(ascii: "."))
+        digits(time.microsecond, 6)
+        out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
 

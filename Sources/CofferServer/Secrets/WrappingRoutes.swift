@@ -23,7 +23,9 @@ struct WrappingRoutes: Sendable {
                 if inBody {
                     // As Vault: a wrapping token that is not valid is a 400 first (the unwrap refuses it, and drops an
                     // expired one); a valid one needs a client token that may unwrap.
-                    do { _ = try await wrapping.lookup(grant, token: token) } catch let error as AccessError where error.code == .invalidRequest {
+                    do { _ = try await wrapping.lookup(grant, token: token) } catch let error as AccessError
+                        where error.code == .invalidRequest
+                    {
                         _ = try await wrapping.unwrap(grant, token: token)
                         throw error
                     }
@@ -111,9 +113,13 @@ enum ResponseWrapper {
     }
 
     static func answer(_ info: WrapInfo) -> Response {
-        VaultJSON.response(status: .ok, VaultEnvelope<NoData>(data: nil, wrapInfo: .init(
-            token: info.token ?? "", accessor: info.accessor, ttl: info.ttl, creation_time: VaultTime.format(info.creationTime),
-            creation_path: info.creationPath, wrapped_accessor: nil)))
+        VaultJSON.response(
+            status: .ok,
+            VaultEnvelope<NoData>(
+                data: nil,
+                wrapInfo: .init(
+                    token: info.token ?? "", accessor: info.accessor, ttl: info.ttl, creation_time: VaultTime.format(info.creationTime),
+                    creation_path: info.creationPath, wrapped_accessor: nil)))
     }
 
     /// Gathers an answer's body (bounded by what a route produces: small JSON).

@@ -18,7 +18,9 @@ struct GateMaintenance: Service {
             ticks += 1
             if ticks % 12 == 0, await !gate.keys.status.sealed {
                 do { try await gate.tokens.tidy() } catch { logger.warning("token tidy failed", metadata: ["coffer.error": "\(error)"]) }
-                do { _ = try await gate.wrapping.tidy() } catch { logger.warning("wrapping tidy failed", metadata: ["coffer.error": "\(error)"]) }
+                do { _ = try await gate.wrapping.tidy() } catch {
+                    logger.warning("wrapping tidy failed", metadata: ["coffer.error": "\(error)"])
+                }
             }
         }
     }

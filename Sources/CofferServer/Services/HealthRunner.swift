@@ -39,7 +39,9 @@ struct HealthRunner: Service {
             do { try await tick(own: own) } catch { logger.warning("health checks could not run", metadata: ["coffer.error": "\(error)"]) }
             seconds += 1
             if seconds % 10 == 0 {
-                do { _ = try await perform("coffer/health/alerts/evaluate", .write) { grant in try await alerts.evaluate(grant).count } } catch {
+                do {
+                    _ = try await perform("coffer/health/alerts/evaluate", .write) { grant in try await alerts.evaluate(grant).count }
+                } catch {
                     logger.warning("alert rules could not be evaluated", metadata: ["coffer.error": "\(error)"])
                 }
             }
@@ -63,9 +65,13 @@ struct HealthRunner: Service {
                         let started = ContinuousClock.now
                         let (isReady, reason) = await ready()
                         let elapsed = ContinuousClock.now - started
-                        return (check, ProbeResult(result: isReady ? .passing : .critical,
-                                                   latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000,
-                                                   details: isReady ? "unsealed, storage current, audit committing" : reason))
+                        return (
+                            check,
+                            ProbeResult(
+                                result: isReady ? .passing : .critical,
+                                latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000,
+                                details: isReady ? "unsealed, storage current, audit committing" : reason)
+                        )
                     }
                 } else if check.type == .postgres {
                     group.addTask {
@@ -91,15 +97,19 @@ struct HealthRunner: Service {
         let path = try CanonicalPath(validating: secret.requestPath("data"))
         return try await perform(path, .read) { grant in
             guard case .found(let version) = try await credentials.read(grant, secret),
-                  case .object(let fields)? = version.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }),
-                  case .string(let user)? = fields["username"], case .string(let password)? = fields["password"] else {
-                throw SuiteError(.invalid, "the credentials \(secret.id) of health check \(check.name) need a current value with username and password")
+                case .object(let fields)? = version.data.bytes.withUnsafeBytes({ JSONValue.parse($0) }),
+                case .string(let user)? = fields["username"], case .string(let password)? = fields["password"]
+            else {
+                throw SuiteError(
+                    .invalid, "the credentials \(secret.id) of health check \(check.name) need a current value with username and password")
             }
             return Probes.PostgresLogin(user: user, password: password, forbidden: forbidden)
         }
     }
 
-    private func perform<R: Sendable>(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R) async throws -> R {
+    private func perform<R: Sendable>(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: (Grant) async throws -> R)
+        async throws -> R
+    {
         try await gate.perform(.service(.healthRunner, path: path, operation: operation), status: { _ in 200 }, body)
     }
 }

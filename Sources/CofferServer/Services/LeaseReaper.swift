@@ -20,9 +20,15 @@ struct LeaseReaper: Service {
             guard !Task.isShuttingDownGracefully, (try? await engine.hasExpiredLeases()) == true else { continue }
             let request = GateRequest.service(.leaseReaper, path: "sys/leases/tidy", operation: .delete)
             do {
-                let (revoked, failed) = try await gate.perform(request, status: { _ in 200 }) { grant in try await engine.reapExpired(grant, limit: 100) }
+                let (revoked, failed) = try await gate.perform(request, status: { _ in 200 }) { grant in
+                    try await engine.reapExpired(grant, limit: 100)
+                }
                 more = revoked + failed == 100
-                if failed > 0 { logger.warning("lease revocations failed; they are retried with backoff", metadata: ["coffer.revoked": "\(revoked)", "coffer.failed": "\(failed)"]) }
+                if failed > 0 {
+                    logger.warning(
+                        "lease revocations failed; they are retried with backoff",
+                        metadata: ["coffer.revoked": "\(revoked)", "coffer.failed": "\(failed)"])
+                }
             } catch {
                 logger.warning("the lease reaper could not run", metadata: ["coffer.error": "\(error)"])
             }

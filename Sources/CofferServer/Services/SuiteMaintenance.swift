@@ -40,7 +40,9 @@ struct SuiteMaintenance: Service {
                 // Coffer's own request counters, as points of its own metrics.
                 let points = requests.points(at: Date())
                 if !points.isEmpty {
-                    do { _ = try await perform("coffer/metrics/points", .write) { grant in try await metrics.ingest(grant, points).stored } } catch {
+                    do {
+                        _ = try await perform("coffer/metrics/points", .write) { grant in try await metrics.ingest(grant, points).stored }
+                    } catch {
                         logger.warning("Coffer's own metrics not written", metadata: ["coffer.error": "\(error)"])
                     }
                 }
@@ -50,16 +52,22 @@ struct SuiteMaintenance: Service {
                 let purged = try await perform("coffer/cache/tidy", .delete) { grant in try await cache.purgeExpired(grant) }
                 let pruned = try await perform("coffer/features/tidy", .delete) { grant in try await features.prune(grant) }
                 _ = try await perform("coffer/metrics/tidy", .delete) { grant in try await metrics.applyRetention(grant) }
-                if purged + pruned > 0 { logger.debug("suite tidy", metadata: ["coffer.cache.purged": "\(purged)", "coffer.features.pruned": "\(pruned)"]) }
+                if purged + pruned > 0 {
+                    logger.debug("suite tidy", metadata: ["coffer.cache.purged": "\(purged)", "coffer.features.pruned": "\(pruned)"])
+                }
             } catch {
                 logger.warning("suite tidy failed; it runs again in a minute", metadata: ["coffer.error": "\(error)"])
-                reporter.report(component: "coffer.maintenance", severity: .warning, type: String(describing: type(of: error)), message: "suite tidy failed")
+                reporter.report(
+                    component: "coffer.maintenance", severity: .warning, type: String(describing: type(of: error)),
+                    message: "suite tidy failed")
             }
         }
         await flush()
     }
 
-    private func perform(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: @escaping (Grant) async throws -> Int) async throws -> Int {
+    private func perform(_ path: CanonicalPath, _ operation: GateRequest.Operation, _ body: @escaping (Grant) async throws -> Int)
+        async throws -> Int
+    {
         try await gate.perform(.service(.suiteMaintenance, path: path, operation: operation), status: { _ in 200 }, body)
     }
 
@@ -70,12 +78,17 @@ struct SuiteMaintenance: Service {
                 _ = try await perform("coffer/errors/events", .write) { grant in try await errors.log(grant, own).count }
             } catch {
                 reporter.restore(own)
-                logger.warning("Coffer's own errors not written to the error log; kept for the next flush", metadata: ["coffer.error": "\(error)"])
+                logger.warning(
+                    "Coffer's own errors not written to the error log; kept for the next flush", metadata: ["coffer.error": "\(error)"])
             }
         } else if !own.isEmpty {
             reporter.restore(own)
         }
-        do { try await features.flushCounters() } catch { logger.warning("feature counters not written; kept for the next flush", metadata: ["coffer.error": "\(error)"]) }
-        do { try await cache.flushCounters() } catch { logger.warning("cache counters not written; kept for the next flush", metadata: ["coffer.error": "\(error)"]) }
+        do { try await features.flushCounters() } catch {
+            logger.warning("feature counters not written; kept for the next flush", metadata: ["coffer.error": "\(error)"])
+        }
+        do { try await cache.flushCounters() } catch {
+            logger.warning("cache counters not written; kept for the next flush", metadata: ["coffer.error": "\(error)"])
+        }
     }
 }

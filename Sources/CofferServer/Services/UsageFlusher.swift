@@ -17,6 +17,8 @@ struct UsageFlusher: Service {
     }
 
     private func flush() async {
-        do { try await usage.flush() } catch { logger.warning("usage flush failed; the counts are kept for the next one", metadata: ["coffer.error": "\(error)"]) }
+        do { try await usage.flush() } catch {
+            logger.warning("usage flush failed; the counts are kept for the next one", metadata: ["coffer.error": "\(error)"])
+        }
     }
 }

@@ -21,18 +21,31 @@ struct AlertRoutes: Sendable {
         }
         router.on("/v1/coffer/health/alerts", method: .get) { _, _, grant in
             let firing = try await engine.firing(grant)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["firing": firing.map { FiringAnswer(rule: $0.rule, group: $0.group, since: VaultTime.format($0.since)) }]))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(data: [
+                    "firing": firing.map { FiringAnswer(rule: $0.rule, group: $0.group, since: VaultTime.format($0.since)) }
+                ]))
         }
         router.on("/v1/coffer/health/alerts/history", method: .get) { request, _, grant in
-            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
+            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else {
+                throw APIError(.badRequest, "limit must be a number")
+            }
             let history = try await engine.history(grant, limit: limit)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["history": history.map {
-                HistoryAnswer(rule: $0.rule, group: $0.group, state: $0.state, summary: $0.summary, delivery: $0.delivery, time: VaultTime.format($0.at))
-            }]))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(data: [
+                    "history": history.map {
+                        HistoryAnswer(
+                            rule: $0.rule, group: $0.group, state: $0.state, summary: $0.summary, delivery: $0.delivery,
+                            time: VaultTime.format($0.at))
+                    }
+                ]))
         }
         router.on("/v1/coffer/health/alerts/silence", method: .post) { request, context, grant in
             let body = try await Body.decode(SilenceBody.self, request, context)
-            try await engine.silence(grant, rule: body.rule, until: try SuiteTime.parse(body.until.text, field: "until"), reason: body.reason ?? "")
+            try await engine.silence(
+                grant, rule: body.rule, until: try SuiteTime.parse(body.until.text, field: "until"), reason: body.reason ?? "")
             return Response(status: .noContent)
         }
     }

@@ -20,9 +20,13 @@ struct CacheRoutes: Sendable {
                 let key = try Self.key(grant)
                 let body = try await Body.decode(PutBody.self, request, context)
                 let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0
-                let (expiresAt, warning) = try await cache.put(grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: ["expires_time": OrNull(expiresAt.map { VaultTime.format($0) })],
-                                                                     warnings: warning.map { [$0] }))
+                let (expiresAt, warning) = try await cache.put(
+                    grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
+                return VaultJSON.response(
+                    status: .ok,
+                    VaultEnvelope(
+                        data: ["expires_time": OrNull(expiresAt.map { VaultTime.format($0) })],
+                        warnings: warning.map { [$0] }))
             }
         }
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, _, grant in

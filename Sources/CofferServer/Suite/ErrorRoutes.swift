@@ -22,7 +22,9 @@ struct ErrorRoutes: Sendable {
         router.on("/v1/coffer/errors/issues", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
             let status = try query["status"].map { text -> IssueStatus in
-                guard let status = IssueStatus(rawValue: String(text)) else { throw APIError(.badRequest, "status must be unresolved, resolved or ignored") }
+                guard let status = IssueStatus(rawValue: String(text)) else {
+                    throw APIError(.badRequest, "status must be unresolved, resolved or ignored")
+                }
                 return status
             }
             guard let limit = Int(query["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
@@ -31,8 +33,12 @@ struct ErrorRoutes: Sendable {
         }
         router.on("/v1/coffer/errors/issues/:id", method: .get) { _, context, grant in
             let (issue, history, events) = try await log.issue(grant, id: try Self.id(context))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: DetailAnswer(issue: IssueAnswer(issue), history: history.map(ChangeAnswer.init),
-                                                                                    events: events.map(EventAnswer.init))))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: DetailAnswer(
+                        issue: IssueAnswer(issue), history: history.map(ChangeAnswer.init),
+                        events: events.map(EventAnswer.init))))
         }
         router.on("/v1/coffer/errors/issues/:id/resolve", method: .post) { request, context, grant in
             let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
@@ -57,14 +63,23 @@ struct ErrorRoutes: Sendable {
             let daily = query["bucket"].map { $0 == "day" } ?? false
             let trends = try await log.trends(grant, since: since, daily: daily)
             let top = try await log.topIssues(grant, since: since, limit: Int(query["top"].map(String.init) ?? "10") ?? 10)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatsAnswer(
-                trends: trends.map { TrendAnswer(bucket: VaultTime.format($0.bucket), component: $0.component, severity: $0.severity.rawValue, count: $0.count) },
-                top_issues: top.map { TopAnswer(issue: IssueAnswer($0.0), events_in_window: $0.1) })))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: StatsAnswer(
+                        trends: trends.map {
+                            TrendAnswer(
+                                bucket: VaultTime.format($0.bucket), component: $0.component, severity: $0.severity.rawValue,
+                                count: $0.count)
+                        },
+                        top_issues: top.map { TopAnswer(issue: IssueAnswer($0.0), events_in_window: $0.1) })))
         }
     }
 
     static func id(_ context: CofferRequestContext) throws -> Int64 {
-        guard let id = Int64(try context.parameters.require("id")), id > 0 else { throw APIError(.badRequest, "an issue id is a number (see coffer errors list)") }
+        guard let id = Int64(try context.parameters.require("id")), id > 0 else {
+            throw APIError(.badRequest, "an issue id is a number (see coffer errors list)")
+        }
         return id
     }
 
@@ -87,12 +102,14 @@ struct ErrorRoutes: Sendable {
             func event(index: Int) throws -> ErrorEvent {
                 let level = severity ?? "error"
                 guard let parsed = Severity(rawValue: level) else {
-                    throw APIError(.badRequest, "events[\(index)].severity must be debug, info, warning, error or critical; nothing was stored")
+                    throw APIError(
+                        .badRequest, "events[\(index)].severity must be debug, info, warning, error or critical; nothing was stored")
                 }
-                return ErrorEvent(component: component, severity: parsed, message: message, errorType: error_type ?? "", stackTrace: stack_trace ?? "",
-                                  context: context ?? [:], release: release, host: host ?? "",
-                                  occurredAt: try time.map { try SuiteTime.parse($0.text, field: "events[\(index)].time") },
-                                  fingerprint: fingerprint?.items, sourceID: source_id)
+                return ErrorEvent(
+                    component: component, severity: parsed, message: message, errorType: error_type ?? "", stackTrace: stack_trace ?? "",
+                    context: context ?? [:], release: release, host: host ?? "",
+                    occurredAt: try time.map { try SuiteTime.parse($0.text, field: "events[\(index)].time") },
+                    fingerprint: fingerprint?.items, sourceID: source_id)
             }
         }
     }

@@ -21,10 +21,11 @@ struct FeatureRoutes: Sendable {
                 guard let type = FeatureValueType(rawValue: body.value_type ?? "number") else {
                     throw APIError(.badRequest, "value_type must be number or json")
                 }
-                let set = FeatureSet(name: try context.parameters.require("set"), valueType: type,
-                                     ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0,
-                                     retention: try body.retention.map { try Duration.seconds(of: $0, field: "retention") } ?? 0,
-                                     features: body.features?.items ?? [], description: body.description ?? "")
+                let set = FeatureSet(
+                    name: try context.parameters.require("set"), valueType: type,
+                    ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0,
+                    retention: try body.retention.map { try Duration.seconds(of: $0, field: "retention") } ?? 0,
+                    features: body.features?.items ?? [], description: body.description ?? "")
                 try await store.define(grant, set)
                 return Response(status: .noContent)
             }
@@ -40,8 +41,9 @@ struct FeatureRoutes: Sendable {
         router.on("/v1/coffer/features/values/:set", method: .post) { request, context, grant in
             let body = try await Body.decode(WriteBody.self, request, context)
             let rows = try body.rows.enumerated().map { index, row in
-                FeatureWrite(entity: row.entity, feature: row.feature, value: row.value ?? .null,
-                             eventTime: try row.event_time.map { try SuiteTime.parse($0.text, field: "rows[\(index)].event_time") })
+                FeatureWrite(
+                    entity: row.entity, feature: row.feature, value: row.value ?? .null,
+                    eventTime: try row.event_time.map { try SuiteTime.parse($0.text, field: "rows[\(index)].event_time") })
             }
             let written = try await store.put(grant, set: try context.parameters.require("set"), rows)
             grant.auditFact("written", "\(written)")
@@ -50,23 +52,26 @@ struct FeatureRoutes: Sendable {
         // A batch read: POST (the entity list can be long) under the `read` capability, or GET with query parameters.
         router.on("/v1/coffer/features/read/:set", method: .post, operation: .read) { request, context, grant in
             let body = try await Body.decode(ReadBody.self, request, context)
-            return try await read(grant, set: try context.parameters.require("set"), entities: body.entities.items, features: body.features?.items,
-                                  asOf: try body.as_of.map { try SuiteTime.parse($0.text, field: "as_of") })
+            return try await read(
+                grant, set: try context.parameters.require("set"), entities: body.entities.items, features: body.features?.items,
+                asOf: try body.as_of.map { try SuiteTime.parse($0.text, field: "as_of") })
         }
         router.on("/v1/coffer/features/values/:set", method: .get) { request, context, grant in
             let query = request.uri.queryParameters
             let entities = Self.list(query["entities"].map(String.init))
-            return try await read(grant, set: try context.parameters.require("set"), entities: entities,
-                                  features: query["features"].map { Self.list(String($0)) },
-                                  asOf: try query["as_of"].map { try SuiteTime.parse(String($0), field: "as_of") })
+            return try await read(
+                grant, set: try context.parameters.require("set"), entities: entities,
+                features: query["features"].map { Self.list(String($0)) },
+                asOf: try query["as_of"].map { try SuiteTime.parse(String($0), field: "as_of") })
         }
         router.on("/v1/coffer/features/history/:set/:entity/:feature", method: .get) { request, context, grant in
             let query = request.uri.queryParameters
             let to = try query["to"].map { try SuiteTime.parse(String($0), field: "to") } ?? Date()
             let from = try query["from"].map { try SuiteTime.parse(String($0), field: "from") } ?? to.addingTimeInterval(-86_400)
             guard let limit = Int(query["limit"].map(String.init) ?? "10000") else { throw APIError(.badRequest, "limit must be a number") }
-            let points = try await store.history(grant, set: try context.parameters.require("set"), entity: try context.parameters.require("entity"),
-                                                 feature: try context.parameters.require("feature"), from: from, to: to, limit: limit)
+            let points = try await store.history(
+                grant, set: try context.parameters.require("set"), entity: try context.parameters.require("entity"),
+                feature: try context.parameters.require("feature"), from: from, to: to, limit: limit)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["points": points.map(PointAnswer.init)]))
         }
         router.on("/v1/coffer/features/stats/:set", method: .get) { _, context, grant in
@@ -194,8 +199,10 @@ struct FeatureRoutes: Sendable {
 
         init(_ statistics: FeatureSetStatistics) {
             features = statistics.features.map { feature in
-                Feature(feature: feature.feature, count: feature.count, nulls: feature.nulls, min: OrNull(feature.min), max: OrNull(feature.max),
-                        mean: OrNull(feature.mean), last_update: OrNull(feature.lastUpdate.map { VaultTime.format($0) }))
+                Feature(
+                    feature: feature.feature, count: feature.count, nulls: feature.nulls, min: OrNull(feature.min),
+                    max: OrNull(feature.max),
+                    mean: OrNull(feature.mean), last_update: OrNull(feature.lastUpdate.map { VaultTime.format($0) }))
             }
             hits = statistics.hits
             misses = statistics.misses

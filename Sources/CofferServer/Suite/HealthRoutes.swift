@@ -18,7 +18,8 @@ struct HealthRoutes: Sendable {
         }
         router.probe("/v1/coffer/health/ready", method: .get) { _, _ in
             let (isReady, reason) = await ready()
-            return VaultJSON.response(status: isReady ? .ok : .serviceUnavailable, ["status": isReady ? "ready" : "not ready", "reason": reason])
+            return VaultJSON.response(
+                status: isReady ? .ok : .serviceUnavailable, ["status": isReady ? "ready" : "not ready", "reason": reason])
         }
         router.on("/v1/coffer/health", method: .get) { _, _, grant in
             let (overall, components, checks) = try await monitor.status(grant)
@@ -27,8 +28,12 @@ struct HealthRoutes: Sendable {
                 let availability = try await monitor.availability(grant, name: check.name)
                 answers.append(CheckAnswer(check, availability: availability))
             }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: DetailAnswer(status: overall.rawValue, components: components.mapValues(\.rawValue),
-                                                                                    checks: answers)))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: DetailAnswer(
+                        status: overall.rawValue, components: components.mapValues(\.rawValue),
+                        checks: answers)))
         }
         router.onList("/v1/coffer/health/checks") { _, _, grant in
             try VaultJSON.keys(try await monitor.checks(grant).map(\.name))
@@ -39,7 +44,8 @@ struct HealthRoutes: Sendable {
             let checks = try HealthChecksFile.parse(Data(buffer.readableBytesView))
             let prune = request.uri.queryParameters["prune"] != "false"
             let (added, changed, removed) = try await monitor.apply(grant, checks, prune: prune)
-            grant.auditFact("checks", "+\(added.joined(separator: ",")) ~\(changed.joined(separator: ",")) -\(removed.joined(separator: ","))")
+            grant.auditFact(
+                "checks", "+\(added.joined(separator: ",")) ~\(changed.joined(separator: ",")) -\(removed.joined(separator: ","))")
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["added": added, "changed": changed, "removed": removed]))
         }
         router.on("/v1/coffer/health/checks/:name", method: .delete) { _, context, grant in
@@ -47,11 +53,18 @@ struct HealthRoutes: Sendable {
             return Response(status: .noContent)
         }
         router.on("/v1/coffer/health/checks/:name/results", method: .get) { request, context, grant in
-            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
+            guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else {
+                throw APIError(.badRequest, "limit must be a number")
+            }
             let results = try await monitor.results(grant, name: try context.parameters.require("name"), limit: limit)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["results": results.map {
-                ResultAnswer(time: VaultTime.format($0.0), result: $0.1.rawValue, status: $0.2.rawValue, latency_ms: $0.3, details: $0.4)
-            }]))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(data: [
+                    "results": results.map {
+                        ResultAnswer(
+                            time: VaultTime.format($0.0), result: $0.1.rawValue, status: $0.2.rawValue, latency_ms: $0.3, details: $0.4)
+                    }
+                ]))
         }
         router.on("/v1/coffer/health/maintenance", method: .post) { request, context, grant in
             let body = try await Body.decode(MaintenanceBody.self, request, context)

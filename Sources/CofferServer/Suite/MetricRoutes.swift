@@ -32,8 +32,9 @@ struct MetricRoutes: Sendable {
             } else {
                 let body = try await Body.decode(PointsBody.self, request, context)
                 points = try body.points.enumerated().map { index, point in
-                    MetricPoint(name: point.name, labels: point.labels ?? [:], value: point.value.value,
-                                timestamp: try point.timestamp.map { try SuiteTime.parse($0.text, field: "points[\(index)].timestamp") })
+                    MetricPoint(
+                        name: point.name, labels: point.labels ?? [:], value: point.value.value,
+                        timestamp: try point.timestamp.map { try SuiteTime.parse($0.text, field: "points[\(index)].timestamp") })
                 }
             }
             let (stored, duplicates) = try await store.ingest(grant, points)
@@ -57,12 +58,14 @@ struct MetricRoutes: Sendable {
                 match[parts[0]] = parts[1]
             }
             let groupBy = (text("by") ?? "").split(separator: ",").map(String.init)
-            let results = try await store.query(grant, MetricQuery(name: name, from: from, to: to, step: step, function: function, groupBy: groupBy, match: match))
+            let results = try await store.query(
+                grant, MetricQuery(name: name, from: from, to: to, step: step, function: function, groupBy: groupBy, match: match))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["result": results.map(ResultAnswer.init)]))
         }
         router.on("/v1/coffer/metrics/series", method: .get) { request, _, grant in
             let series = try await store.series(grant, name: request.uri.queryParameters["name"].map(String.init))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["series": series.map { SeriesAnswer(name: $0.name, labels: $0.labels) }]))
+            return VaultJSON.response(
+                status: .ok, VaultEnvelope(data: ["series": series.map { SeriesAnswer(name: $0.name, labels: $0.labels) }]))
         }
         router.on("/v1/coffer/metrics/retention/:name", method: .get) { _, context, grant in
             let retention = try await store.retention(grant, name: try context.parameters.require("name"))
@@ -73,10 +76,11 @@ struct MetricRoutes: Sendable {
                 let name = try context.parameters.require("name")
                 let body = try await Body.decode(RetentionBody.self, request, context)
                 let current = try await store.retention(grant, name: name)
-                let retention = MetricRetention(raw: try body.raw.map { try Duration.seconds(of: $0, field: "raw") } ?? current.raw,
-                                                minute: try body.minute.map { try Duration.seconds(of: $0, field: "minute") } ?? current.minute,
-                                                hour: try body.hour.map { try Duration.seconds(of: $0, field: "hour") } ?? current.hour,
-                                                maxSeries: body.max_series ?? current.maxSeries)
+                let retention = MetricRetention(
+                    raw: try body.raw.map { try Duration.seconds(of: $0, field: "raw") } ?? current.raw,
+                    minute: try body.minute.map { try Duration.seconds(of: $0, field: "minute") } ?? current.minute,
+                    hour: try body.hour.map { try Duration.seconds(of: $0, field: "hour") } ?? current.hour,
+                    maxSeries: body.max_series ?? current.maxSeries)
                 try await store.setRetention(grant, name: name, retention)
                 return Response(status: .noContent)
             }
@@ -89,7 +93,10 @@ struct MetricRoutes: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Double.self) { value = number; return }
+            if let number = try? container.decode(Double.self) {
+                value = number
+                return
+            }
             switch try container.decode(String.self) {
             case "NaN": value = .nan
             case "+Inf", "Inf": value = .infinity

@@ -20,7 +20,10 @@ struct ModelRoutes: Sendable {
             return try VaultJSON.keys(try await registry.models(grant))
         }
         router.on("/v1/coffer/models/_search", method: .get) { request, _, grant in
-            let found = try await registry.search(grant, try Self.search(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
+            let found = try await registry.search(
+                grant,
+                try Self.search(
+                    Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["versions": found.map(VersionAnswer.init)]))
         }
         router.on("/v1/coffer/models/_gc", method: .post, operation: .delete) { request, context, grant in
@@ -39,25 +42,31 @@ struct ModelRoutes: Sendable {
         }
         router.onList("/v1/coffer/models/:name/versions") { _, context, grant in
             let versions = try await registry.versions(grant, model: try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionsAnswer(keys: versions.map { String($0.version) }, versions: versions.map(VersionAnswer.init))))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(data: VersionsAnswer(keys: versions.map { String($0.version) }, versions: versions.map(VersionAnswer.init))))
         }
         router.on("/v1/coffer/models/:name/versions/:version", method: .get) { _, context, grant in
-            let version = try await registry.version(grant, model: try context.parameters.require("name"),
-                                                     VersionReference(parsing: try context.parameters.require("version")))
+            let version = try await registry.version(
+                grant, model: try context.parameters.require("name"),
+                VersionReference(parsing: try context.parameters.require("version")))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
         }
         router.on("/v1/coffer/models/:name/versions/:version/artifact", method: .get) { _, context, grant in
-            let (version, reader) = try await registry.artifact(grant, model: try context.parameters.require("name"),
-                                                                VersionReference(parsing: try context.parameters.require("version")))
+            let (version, reader) = try await registry.artifact(
+                grant, model: try context.parameters.require("name"),
+                VersionReference(parsing: try context.parameters.require("version")))
             grant.auditFact("artifact_digest", version.artifactDigest)
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"
             headers[Self.digestHeader] = "sha256:" + version.artifactDigest
             headers[.contentDisposition] = "attachment; filename=\"\(version.name)-\(version.version)\""
-            return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: Int(version.artifactSize)) { writer in
-                try await reader.forEachChunk { chunk in try await writer.write(ByteBuffer(bytes: chunk)) }
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody(contentLength: Int(version.artifactSize)) { writer in
+                    try await reader.forEachChunk { chunk in try await writer.write(ByteBuffer(bytes: chunk)) }
+                    try await writer.finish(nil)
+                })
         }
         for method in [HTTPRequest.Method.post, .put] {
             router.on("/v1/coffer/models/:name/versions/:version/status", method: method) { request, context, grant in
@@ -65,8 +74,9 @@ struct ModelRoutes: Sendable {
                 guard let status = ModelStatus(rawValue: body.status) else {
                     throw APIError(.badRequest, "status must be one of \(ModelStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                let version = try await registry.setStatus(grant, model: try context.parameters.require("name"),
-                                                           version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
+                let version = try await registry.setStatus(
+                    grant, model: try context.parameters.require("name"),
+                    version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
                 grant.auditFact("status", status.rawValue)
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
             }
@@ -79,17 +89,23 @@ struct ModelRoutes: Sendable {
             }
         }
         router.on("/v1/coffer/models/:name/aliases/:alias", method: .get) { _, context, grant in
-            let version = try await registry.version(grant, model: try context.parameters.require("name"), .alias(try context.parameters.require("alias")))
+            let version = try await registry.version(
+                grant, model: try context.parameters.require("name"), .alias(try context.parameters.require("alias")))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
         }
         router.on("/v1/coffer/models/:name/aliases/:alias", method: .delete) { _, context, grant in
-            try await registry.removeAlias(grant, model: try context.parameters.require("name"), alias: try context.parameters.require("alias"))
+            try await registry.removeAlias(
+                grant, model: try context.parameters.require("name"), alias: try context.parameters.require("alias"))
             return Response(status: .noContent)
         }
         router.on("/v1/coffer/models/:name/history", method: .get) { _, context, grant in
             let events = try await registry.history(grant, model: try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: HistoryAnswer(events: events.map(EventAnswer.init),
-                                                                                     aliases: ModelRegistry.tenures(events).map(TenureAnswer.init))))
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: HistoryAnswer(
+                        events: events.map(EventAnswer.init),
+                        aliases: ModelRegistry.tenures(events).map(TenureAnswer.init))))
         }
     }
 
@@ -137,7 +153,9 @@ struct ModelRoutes: Sendable {
     }
 
     static func number(_ text: String) throws -> Int64 {
-        guard let number = Int64(text), number > 0 else { throw APIError(.badRequest, "a version is a number from 1 (aliases are set with /aliases/:alias)") }
+        guard let number = Int64(text), number > 0 else {
+            throw APIError(.badRequest, "a version is a number from 1 (aliases are set with /aliases/:alias)")
+        }
         return number
     }
 

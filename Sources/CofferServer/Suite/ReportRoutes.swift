@@ -17,7 +17,8 @@ struct ReportRoutes: Sendable {
         }
         router.on("/v1/coffer/models/_report", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
-            let rows = try await registry.performance(grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
+            let rows = try await registry.performance(
+                grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["rows": rows.map(ModelRow.init)]))
         }
     }

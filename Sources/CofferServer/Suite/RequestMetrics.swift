@@ -24,7 +24,9 @@ final class RequestMetrics: Sendable {
     }
 
     private var snapshot: [(Key, Int64, Double)] {
-        counts.withLock { $0.map { ($0.key, $0.value.requests, $0.value.seconds) } }.sorted { ($0.0.route, $0.0.method, $0.0.status) < ($1.0.route, $1.0.method, $1.0.status) }
+        counts.withLock { $0.map { ($0.key, $0.value.requests, $0.value.seconds) } }.sorted {
+            ($0.0.route, $0.0.method, $0.0.status) < ($1.0.route, $1.0.method, $1.0.status)
+        }
     }
 
     private static func labels(_ key: Key) -> [String: String] {
@@ -33,14 +35,18 @@ final class RequestMetrics: Sendable {
 
     /// Prometheus' text exposition (0.0.4).
     var exposition: String {
-        var text = "# HELP coffer_http_requests_total Requests answered, by method, route template and status.\n# TYPE coffer_http_requests_total counter\n"
+        var text =
+            "# HELP coffer_http_requests_total Requests answered, by method, route template and status.\n# TYPE coffer_http_requests_total counter\n"
         let rows = snapshot
         func labelText(_ key: Key) -> String {
-            Self.labels(key).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
-                .joined(separator: ",")
+            Self.labels(key).sorted { $0.key < $1.key }.map {
+                "\($0.key)=\"\($0.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+            }
+            .joined(separator: ",")
         }
         for (key, requests, _) in rows { text += "coffer_http_requests_total{\(labelText(key))} \(requests)\n" }
-        text += "# HELP coffer_http_request_duration_seconds_sum Time spent answering, by method, route template and status.\n# TYPE coffer_http_request_duration_seconds_sum counter\n"
+        text +=
+            "# HELP coffer_http_request_duration_seconds_sum Time spent answering, by method, route template and status.\n# TYPE coffer_http_request_duration_seconds_sum counter\n"
         for (key, _, seconds) in rows { text += "coffer_http_request_duration_seconds_sum{\(labelText(key))} \(seconds)\n" }
         return text
     }
@@ -48,8 +54,10 @@ final class RequestMetrics: Sendable {
     /// The counters as metric points at `time`.
     func points(at time: Date) -> [MetricPoint] {
         snapshot.flatMap { key, requests, seconds in
-            [MetricPoint(name: "coffer_http_requests_total", labels: Self.labels(key), value: Double(requests), timestamp: time),
-             MetricPoint(name: "coffer_http_request_duration_seconds_sum", labels: Self.labels(key), value: seconds, timestamp: time)]
+            [
+                MetricPoint(name: "coffer_http_requests_total", labels: Self.labels(key), value: Double(requests), timestamp: time),
+                MetricPoint(name: "coffer_http_request_duration_seconds_sum", labels: Self.labels(key), value: seconds, timestamp: time)
+            ]
         }
     }
 }
@@ -62,8 +70,9 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
-        metrics.record(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: Int(response.status.code),
-                       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        metrics.record(
+            method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: Int(response.status.code),
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return response
     }
 }

@@ -37,7 +37,8 @@ public final class ListenerTLS: Sendable {
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
         } catch {
-            throw ConfigurationError("cannot read the TLS certificate chain \(certificateFile) (\(error)): give a PEM file, leaf certificate first")
+            throw ConfigurationError(
+                "cannot read the TLS certificate chain \(certificateFile) (\(error)): give a PEM file, leaf certificate first")
         }
         guard !chain.isEmpty else { throw ConfigurationError("\(certificateFile) holds no PEM certificate") }
         let key: NIOSSLPrivateKey
@@ -46,7 +47,8 @@ public final class ListenerTLS: Sendable {
         } catch {
             throw ConfigurationError("cannot read the TLS private key \(keyFile): give an unencrypted PEM key that matches the certificate")
         }
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         if let clientCAFile {
             do {

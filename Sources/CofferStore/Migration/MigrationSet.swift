@@ -31,7 +31,8 @@ public struct MigrationSet: Sendable {
         for (index, migration) in ordered.enumerated() where migration.number != index + 1 {
             throw StoreError(
                 code: .migration,
-                message: "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
+                message:
+                    "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
             )
         }
         self.dialect = dialect
@@ -69,7 +70,8 @@ public struct MigrationSet: Sendable {
                 let missing = Set(left).symmetricDifference(right).sorted().first ?? "?"
                 throw StoreError(
                     code: .migration,
-                    message: "Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every migration needs a file of the same number and name in both"
+                    message:
+                        "Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every migration needs a file of the same number and name in both"
                 )
             }
         }

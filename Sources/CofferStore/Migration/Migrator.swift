@@ -62,8 +62,9 @@ public struct Migrator: Sendable {
         for migration in migrations.migrations where !done.contains(migration.number) {
             let ran = try await database.transaction { connection in
                 try Self.lock(connection)
-                let already = try connection.queryScalar(
-                    Int.self, "SELECT count(*) FROM schema_migrations WHERE number = \(migration.number)") ?? 0
+                let already =
+                    try connection.queryScalar(
+                        Int.self, "SELECT count(*) FROM schema_migrations WHERE number = \(migration.number)") ?? 0
                 guard already == 0 else { return false }
                 do {
                     try connection.executeScript(unsafeSQL: migration.sql)
@@ -97,20 +98,22 @@ public struct Migrator: Sendable {
         let timestampType = database.dialect == .postgres ? "TIMESTAMPTZ" : "INTEGER"
         try await database.transaction { connection in
             try Self.lock(connection)
-            try connection.executeScript(unsafeSQL: """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    number INTEGER PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    checksum TEXT NOT NULL,
-                    applied_at \(timestampType) NOT NULL
-                )
-                """)
+            try connection.executeScript(
+                unsafeSQL: """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        number INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        checksum TEXT NOT NULL,
+                        applied_at \(timestampType) NOT NULL
+                    )
+                    """)
         }
     }
 
     private func verify() async throws -> [AppliedMigration] {
         let applied = try await database.read { connection -> [AppliedMigration] in
-            let exists: SQLQuery = connection.dialect == .postgres
+            let exists: SQLQuery =
+                connection.dialect == .postgres
                 ? "SELECT to_regclass('schema_migrations') IS NOT NULL"
                 : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
             guard try connection.queryScalar(Bool.self, exists) == true else { return [] }
@@ -122,13 +125,15 @@ public struct Migrator: Sendable {
             guard let migration = known[row.number] else {
                 throw StoreError(
                     code: .migration,
-                    message: "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
+                    message:
+                        "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
                 )
             }
             guard migration.checksum == row.checksum, migration.name == row.name else {
                 throw StoreError(
                     code: .migration,
-                    message: "\(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file as it was and put the change in a new migration"
+                    message:
+                        "\(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file as it was and put the change in a new migration"
                 )
             }
         }

@@ -61,7 +61,10 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
     func close() {
         let (idle, waiters) = state.withLock { state -> ([Connection], [CheckedContinuation<Connection, any Error>]) in
             state.closed = true
-            defer { state.idle = []; state.waiters = [] }
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
             state.open -= state.idle.count
             return (state.idle, state.waiters)
         }

@@ -94,7 +94,9 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         var prepared: [[UInt32]: Prepared] = [:]
         for row in rows {
             let types = row.map(Self.parameterType)
-            if prepared[types] == nil { prepared[types] = try prepare(SQLQuery(segments: statement.query.segments, binds: row), types: types) }
+            if prepared[types] == nil {
+                prepared[types] = try prepare(SQLQuery(segments: statement.query.segments, binds: row), types: types)
+            }
         }
         var changed = 0
         var start = 0
@@ -112,7 +114,9 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         guard PQenterPipelineMode(handle) == 1 else { throw StoreError(code: .sqlError, message: "libpq could not enter pipeline mode") }
         defer { PQexitPipelineMode(handle) }
         for row in rows {
-            guard let statement = prepared[row.map(Self.parameterType)] else { throw StoreError(code: .sqlError, message: "a batch row was not prepared") }
+            guard let statement = prepared[row.map(Self.parameterType)] else {
+                throw StoreError(code: .sqlError, message: "a batch row was not prepared")
+            }
             let sent = try Self.withParameters(row) { values, lengths, formats in
                 PQsendQueryPrepared(handle, statement.name, Int32(row.count), values, lengths, formats, 0)
             }
@@ -187,8 +191,10 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
 
     /// Calls `body` with libpq's parameter arrays for `binds`: all bytes in one buffer, text NUL-terminated
     /// as libpq reads it, blobs binary.
-    private static func withParameters<T>(_ binds: [SQLValue],
-                                          _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) throws -> T) throws -> T {
+    private static func withParameters<T>(
+        _ binds: [SQLValue],
+        _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) throws -> T
+    ) throws -> T {
         var buffer: [UInt8] = []
         var offsets: [Int?] = []
         var lengths: [Int32] = []
@@ -197,7 +203,9 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
             let start = buffer.count
             switch value {
             case .null:
-                offsets.append(nil); lengths.append(0); formats.append(0)
+                offsets.append(nil)
+                lengths.append(0)
+                formats.append(0)
                 continue
             case .blob(let bytes):
                 buffer.append(contentsOf: bytes)

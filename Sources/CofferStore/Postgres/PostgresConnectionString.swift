@@ -22,7 +22,8 @@ public struct PostgresConnectionString: Sendable, CustomStringConvertible {
             if let message { PQfreemem(message) }
             throw StoreError(
                 code: .invalidConfiguration,
-                message: "malformed PostgreSQL database URL (\(Self.scrub(reason))): use postgres://USER@HOST:PORT/DBNAME or libpq's key=value form"
+                message:
+                    "malformed PostgreSQL database URL (\(Self.scrub(reason))): use postgres://USER@HOST:PORT/DBNAME or libpq's key=value form"
             )
         }
         defer { PQconninfoFree(options) }

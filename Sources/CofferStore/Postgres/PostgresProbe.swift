@@ -48,9 +48,10 @@ public enum PostgresProbe {
             guard let value = options[index].val else { continue }
             let name = String(cString: keyword)
             guard urlKeywords.contains(name) else {
-                throw Failure(description: name == "user" || name == "password"
-                    ? "url must not name a user or password: the check's credentials come from its credentials secret"
-                    : "url may not set \(name); it may set only \(urlKeywords.sorted().joined(separator: ", "))")
+                throw Failure(
+                    description: name == "user" || name == "password"
+                        ? "url must not name a user or password: the check's credentials come from its credentials secret"
+                        : "url may not set \(name); it may set only \(urlKeywords.sorted().joined(separator: ", "))")
             }
             pairs.append((name, String(cString: value)))
         }
@@ -63,30 +64,40 @@ public enum PostgresProbe {
     /// Runs `query` as described above and answers how many rows it returned.
     /// - Parameter forbidden: Coffer's own database, which a check may never reach (nil on SQLite).
     /// - Throws: ``Failure``.
-    public static func run(url: String, user: String, password: String, query: String, timeoutSeconds: Int,
-                           forbidden: DatabaseIdentity?) throws -> Int {
+    public static func run(
+        url: String, user: String, password: String, query: String, timeoutSeconds: Int,
+        forbidden: DatabaseIdentity?
+    ) throws -> Int {
         guard !user.isEmpty, !password.isEmpty else { throw Failure(description: "the credentials secret needs a username and a password") }
         var keywords: [String] = [], values: [String] = []
         for (keyword, value) in try parse(url: url) {
             keywords.append(keyword)
             values.append(value)
         }
-        let isolation = [("user", user), ("password", password), ("passfile", "/dev/null"),
-                         // A path under /dev/null cannot exist: libpq then sends no client certificate.
-                         ("sslcert", "/dev/null/none"), ("sslkey", "/dev/null/none"),
-                         ("gssencmode", "disable"), ("connect_timeout", String(max(2, timeoutSeconds)))]
+        let isolation = [
+            ("user", user), ("password", password), ("passfile", "/dev/null"),
+            // A path under /dev/null cannot exist: libpq then sends no client certificate.
+            ("sslcert", "/dev/null/none"), ("sslkey", "/dev/null/none"),
+            ("gssencmode", "disable"), ("connect_timeout", String(max(2, timeoutSeconds)))
+        ]
         for (keyword, value) in isolation {
             keywords.append(keyword)
             values.append(value)
         }
-        let connection = PostgresTarget.withCStrings(keywords) { keys in PostgresTarget.withCStrings(values) { vals in PQconnectdbParams(keys, vals, 0) } }
+        let connection = PostgresTarget.withCStrings(keywords) { keys in
+            PostgresTarget.withCStrings(values) { vals in PQconnectdbParams(keys, vals, 0) }
+        }
         guard let connection else { throw Failure(description: "libpq could not allocate a connection") }
         defer { PQfinish(connection) }
         guard PQstatus(connection) == CONNECTION_OK else {
-            throw Failure(description: "cannot connect as \(user) (check the host, port, database, credentials and the server's pg_hba.conf)")
+            throw Failure(
+                description: "cannot connect as \(user) (check the host, port, database, credentials and the server's pg_hba.conf)")
         }
         guard PQconnectionUsedPassword(connection) == 1 else {
-            throw Failure(description: "the server let Coffer in without the check's password; a health check runs only with the credentials it names (use password or scram-sha-256 authentication for \(user))")
+            throw Failure(
+                description:
+                    "the server let Coffer in without the check's password; a health check runs only with the credentials it names (use password or scram-sha-256 authentication for \(user))"
+            )
         }
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         try command(connection, "BEGIN READ ONLY")
@@ -112,12 +123,15 @@ public enum PostgresProbe {
         let result = PQexec(connection, "SELECT system_identifier::text, current_database() FROM pg_control_system()")
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_TUPLES_OK, PQntuples(result) == 1 else { throw failure(result, connection) }
-        return DatabaseIdentity(systemIdentifier: String(cString: PQgetvalue(result, 0, 0)), database: String(cString: PQgetvalue(result, 0, 1)))
+        return DatabaseIdentity(
+            systemIdentifier: String(cString: PQgetvalue(result, 0, 0)), database: String(cString: PQgetvalue(result, 0, 1)))
     }
 
     /// The identity of Coffer's own database, through one of its connections.
     public static func identity(of connection: any SQLConnection) throws -> DatabaseIdentity? {
-        guard let row = try connection.queryFirst("SELECT system_identifier::text, current_database() FROM pg_control_system()") else { return nil }
+        guard let row = try connection.queryFirst("SELECT system_identifier::text, current_database() FROM pg_control_system()") else {
+            return nil
+        }
         return DatabaseIdentity(systemIdentifier: try row.decode(String.self, at: 0), database: try row.decode(String.self, at: 1))
     }
 

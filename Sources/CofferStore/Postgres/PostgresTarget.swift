@@ -34,7 +34,10 @@ public final class PostgresTarget {
             .replacingOccurrences(of: "{{username}}@", with: "")
         var keywords = ["dbname", "connect_timeout"]
         var values = [plain, "5"]
-        if let user { keywords.append("user"); values.append(user) }
+        if let user {
+            keywords.append("user")
+            values.append(user)
+        }
         var password: UnsafeMutablePointer<CChar>?
         if let passwordBytes {
             keywords.append("password")
@@ -42,7 +45,10 @@ public final class PostgresTarget {
         }
         defer {
             // By its length, not strlen: a NUL inside the password must not leave the rest unwiped.
-            if let password { explicit_bzero(password, (passwordBytes?.count ?? 0) + 1); free(password) }
+            if let password {
+                explicit_bzero(password, (passwordBytes?.count ?? 0) + 1)
+                free(password)
+            }
         }
         let connection = withCStrings(keywords) { keywordPointers in
             withCStrings(values, then: password) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
@@ -114,8 +120,10 @@ public final class PostgresTarget {
     /// The C copies are wiped before they are freed: one of them is a password (libpq wipes its own copy
     /// when the connection is finished).
     /// - Parameter last: a C string the caller owns, put after `strings` (a password made by ``cString(_:)``).
-    static func withCStrings<R>(_ strings: [String], then last: UnsafeMutablePointer<CChar>? = nil,
-                                _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    static func withCStrings<R>(
+        _ strings: [String], then last: UnsafeMutablePointer<CChar>? = nil,
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
+    ) -> R {
         let duplicates = strings.map { strdup($0) }
         defer { duplicates.forEach { wipeAndFree($0) } }
         let pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + (last.map { [UnsafePointer($0)] } ?? []) + [nil]

@@ -12,7 +12,8 @@ enum PostgresTimestamp {
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
         let clock = "\(pad(time.hour, 2)):\(pad(time.minute, 2)):\(pad(time.second, 2)).\(pad(time.microsecond, 6))"
-        return time.year > 0 ? "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(clock)+00"
+        return time.year > 0
+            ? "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(clock)+00"
             : "\(pad(1 - time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(clock)+00 BC"
     }
 
@@ -52,8 +53,14 @@ enum PostgresTimestamp {
             guard let fraction = number(nil) else { return nil }
             var digits = index - start
             micros = fraction
-            while digits < 6 { micros *= 10; digits += 1 }
-            while digits > 6 { micros /= 10; digits -= 1 }
+            while digits < 6 {
+                micros *= 10
+                digits += 1
+            }
+            while digits > 6 {
+                micros /= 10
+                digits -= 1
+            }
         }
         var offsetSeconds: Int64 = 0
         if index < bytes.count {

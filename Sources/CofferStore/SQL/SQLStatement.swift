@@ -33,7 +33,8 @@ public struct SQLStatement: Sendable, ExpressibleByStringLiteral {
 
     func check(_ row: [SQLValue]) throws {
         guard row.count == parameterCount else {
-            throw StoreError(code: .sqlError, message: "a batch row has \(row.count) values for a statement with \(parameterCount) placeholders")
+            throw StoreError(
+                code: .sqlError, message: "a batch row has \(row.count) values for a statement with \(parameterCount) placeholders")
         }
     }
 }

@@ -59,7 +59,8 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         let rc = sqlite3_open_v2(destination, &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE, nil)
         defer { sqlite3_close_v2(target) }
         guard rc == SQLITE_OK, let target else {
-            throw StoreError(code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
+            throw StoreError(
+                code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
         }
         guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
             throw StoreError.sqlite(sqlite3_errcode(target), target)
@@ -68,7 +69,8 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         let pages = Int(sqlite3_backup_pagecount(backup))
         let finish = sqlite3_backup_finish(backup)
         guard step == SQLITE_DONE, finish == SQLITE_OK else {
-            throw StoreError(code: .sqlError, message: "the backup to \(destination) did not complete (SQLite code \(step)); nothing usable was written")
+            throw StoreError(
+                code: .sqlError, message: "the backup to \(destination) did not complete (SQLite code \(step)); nothing usable was written")
         }
         return pages
     }

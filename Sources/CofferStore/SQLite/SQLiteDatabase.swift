@@ -1,8 +1,8 @@
 import CSQLite
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 public import Logging
 import NIOPosix
@@ -33,8 +33,10 @@ public final class SQLiteDatabase: Database {
         /// long scans, which would then occupy a cooperative thread. Writes always hop: a commit waits for fsync.
         public var inlineReads: Bool
 
-        public init(readers: Int = 4, busyTimeoutMilliseconds: Int = 5_000, statementCacheSize: Int = 128,
-                    synchronous: Synchronous = .full, inlineReads: Bool = true) {
+        public init(
+            readers: Int = 4, busyTimeoutMilliseconds: Int = 5_000, statementCacheSize: Int = 128,
+            synchronous: Synchronous = .full, inlineReads: Bool = true
+        ) {
             self.readers = max(1, readers)
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
             self.statementCacheSize = max(1, statementCacheSize)
@@ -105,7 +107,8 @@ public final class SQLiteDatabase: Database {
         }
         let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            throw StoreError(code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
+            throw StoreError(
+                code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
         }
         closeDescriptor(descriptor)
         do {
@@ -118,9 +121,9 @@ public final class SQLiteDatabase: Database {
 
     private func closeDescriptor(_ descriptor: Int32) {
         #if canImport(Glibc)
-        _ = Glibc.close(descriptor)
+            _ = Glibc.close(descriptor)
         #else
-        _ = Darwin.close(descriptor)
+            _ = Darwin.close(descriptor)
         #endif
     }
 
@@ -172,7 +175,8 @@ public final class SQLiteDatabase: Database {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw StoreError(
                 code: .cannotOpen,
-                message: "cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with --database sqlite:PATH"
+                message:
+                    "cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with --database sqlite:PATH"
             )
         }
     }
