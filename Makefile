@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 rotate rotate-status rotate-keys help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 rotate rotate-status rotate-keys help
 
 help:
-	@echo "make run | test | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -40,6 +40,10 @@ build-release: deps
 ## test: every test. Without COFFER_TEST_POSTGRES_URL a throwaway PostgreSQL is started and stopped.
 test: deps
 	@bash scripts/run-tests.sh $(SWIFT)
+
+## lint: swift-format's lint (rules in .swift-format) and the 140-column ratchet (scripts/lint.sh).
+lint:
+	@bash scripts/lint.sh
 
 ## run: the service on 127.0.0.1:8200, data in $(DATA). DEVELOPMENT MODE: the first run initialises the
 ## key hierarchy with a key file in $(DATA) (dev-unseal.key, dev-root-token) and unseals with it.
