@@ -45,15 +45,6 @@ struct Suite2Bench: AsyncParsableCommand {
         }
     }
 
-    private func gated<R: Sendable>(
-        _ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
-        _ body: (Grant) async throws -> R
-    ) async throws -> R {
-        try await server.gate.perform(
-            GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
-            status: { _ in 200 }, body)
-    }
-
     /// 10 series, consecutive seconds: each batch of 1,000 is 100 s of 10 series.
     private func batch(_ number: Int, start: Int64, name: String) -> [MetricPoint] {
         (0..<1000).map { offset in

@@ -60,15 +60,6 @@ struct SuiteBench: AsyncParsableCommand {
         }
     }
 
-    private func gated<R: Sendable>(
-        _ server: CofferServer, _ token: String, _ path: CanonicalPath, _ operation: GateRequest.Operation,
-        _ body: (Grant) async throws -> R
-    ) async throws -> R {
-        try await server.gate.perform(
-            GateRequest(token: token, path: path, operation: operation, requestID: UUID().uuidString, remoteAddress: "bench"),
-            status: { _ in 200 }, body)
-    }
-
     /// - Returns: a file holding the artifact, for the HTTP measurement.
     private func models(_ server: CofferServer, token: String) async throws -> String {
         let artifact = Random.bytes(1 << 20)
