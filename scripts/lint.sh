@@ -21,6 +21,7 @@ fi
 
 swift format lint --strict --parallel "${files[@]}"
 
+current=$(counts)
 status=0
 while read -r file count; do
     allowed=$(awk -v f="$file" '$1 == f { print $2 }' "$baseline")
@@ -29,6 +30,6 @@ while read -r file count; do
         awk -v limit="$limit" 'length($0) > limit { print FILENAME ":" FNR ": " length($0) " columns" }' "$file" >&2
         status=1
     fi
-done < <(counts)
-(( status == 0 )) && echo "lint: swift-format clean; $(counts | awk '{ s += $2 } END { print s + 0 }') lines over $limit columns, none beyond the baseline"
+done <<< "$current"
+(( status == 0 )) && echo "lint: swift-format clean; $(awk '{ s += $2 } END { print s + 0 }' <<< "$current") lines over $limit columns, none beyond the baseline"
 exit $status
