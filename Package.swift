@@ -199,27 +199,32 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CofferFoundationTests",
+            dependencies: ["CofferFoundation", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CofferCryptoTests",
-            dependencies: ["CofferCrypto", "CofferTesting"],
+            dependencies: ["CofferCrypto", "CofferFoundation", "CofferTesting"],
             exclude: ["Vectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CofferAccessTests",
             dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferKeys", "CofferStore", "CofferTesting",
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore", "CofferTesting",
                 .product(name: "PropertyBased", package: "swift-property-based")
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CofferKeysTests",
-            dependencies: ["CofferKeys", "CofferCrypto", "CofferStore", "CofferTesting"],
+            dependencies: ["CofferKeys", "CofferCrypto", "CofferFoundation", "CofferStore", "CofferTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CofferStoreTests",
-            dependencies: ["CofferStore", "CofferTesting"],
+            dependencies: ["CofferFoundation", "CofferStore", "CofferTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -346,11 +346,6 @@ public final class PersistentCache: Sendable {
     }
 }
 
-extension StoreError.Code {
-    /// A failure of the database rather than of the statement: the cache falls back to memory.
-    var isUnavailable: Bool { [.connectionFailed, .connectionLost, .busy, .closed].contains(self) }
-}
-
 /// Table reads, counted from inside the single-flight loads.
 final class LoadCounter: Sendable {
     let value = Atomic<Int>(0)

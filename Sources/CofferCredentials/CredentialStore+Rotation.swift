@@ -1,5 +1,6 @@
 public import CofferAccess
 public import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferStore
 public import Foundation

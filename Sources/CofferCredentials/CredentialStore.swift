@@ -182,7 +182,7 @@ public final class CredentialStore: Sendable {
                 try row.decode(String?.self, column: "secret_uid")
             )
         }
-        guard let (metadata, custom, encrypted, uid) = found else { throw AccessError.missing }
+        guard let (metadata, custom, encrypted, uid) = found else { throw AccessError.missing(path.description) }
         usage.record(id, at: now)
         guard !metadata.isDeleted(at: now), let encrypted else { return .deleted(metadata, customMetadata: custom) }
         let data = try sealer.open(encrypted, binding: Self.binding(id, uid: uid, version: metadata.version))
@@ -201,7 +201,7 @@ public final class CredentialStore: Sendable {
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             return try Self.metadata(path, sealer: sealer, on: conn, versions: true)
         }
-        guard let found else { throw AccessError.missing }
+        guard let found else { throw AccessError.missing(path.description) }
         return found
     }
 
@@ -230,7 +230,7 @@ public final class CredentialStore: Sendable {
             ).map { try $0.decode(String.self, at: 0) }
         }
         let keys = ListedKeys.under(prefix, in: paths)
-        guard !keys.isEmpty else { throw AccessError.missing }
+        guard !keys.isEmpty else { throw AccessError.missing("\(mount)/\(prefix)") }
         return keys
     }
 

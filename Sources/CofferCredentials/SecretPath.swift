@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferFoundation
 /// A secret's place: the engine's mount (`secret`) and the path inside it (`app/db`).
 public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
     public let mount: String

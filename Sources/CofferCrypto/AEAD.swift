@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// XChaCha20-Poly1305-IETF authenticated encryption with associated data.
 ///

@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// Ed25519 signatures (`crypto_sign`), for audit checkpoints.
 public struct Ed25519SigningKey: ~Copyable, Sendable {

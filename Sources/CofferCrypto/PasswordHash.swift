@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// Argon2id key derivation from a passphrase (`crypto_pwhash`), with parameters stored beside the salt
 /// so that a later unseal derives the same key even if the defaults change.

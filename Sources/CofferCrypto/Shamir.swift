@@ -1,4 +1,5 @@
 import CSodium
+import CofferFoundation
 
 /// Shamir's secret sharing over GF(2^8), in Vault's format: each share is the secret's length in
 /// y-values followed by one byte, its x-coordinate. Shares made here combine with Vault's code and back.

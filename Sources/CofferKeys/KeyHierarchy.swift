@@ -1,7 +1,8 @@
 public import CofferCrypto
+import CofferFoundation
 public import CofferStore
-import Synchronization
 import Foundation
+import Synchronization
 
 /// The seal state and the keys: uninitialised → sealed → unsealed.
 ///
@@ -303,7 +304,7 @@ public actor KeyHierarchy {
     /// check to its current label (see ``SealConfiguration/keyCheck(for:)``). Of instances unsealing at once,
     /// each tags what is still untagged; the check moves once.
     private func authenticateLegacyRows(legacyCheck: [UInt8], check: [UInt8]) async throws {
-        guard let keyring else { throw KeysError.sealedError }
+        guard let keyring else { throw KeysError.sealed }
         let sealer = Sealer(keyring: keyring)
         let tables = authenticatedTables.withLock { $0 }
         try await store.database.transaction { conn in
@@ -359,7 +360,7 @@ public actor KeyHierarchy {
     ///   back (``rekeyVerify(with:nonce:)``); without it, as soon as they are made (Vault's default).
     public func rekeyInit(method: UnsealMethod, passphrase: SecureHandle? = nil, requireVerification: Bool = true) throws -> RekeyStatus {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
-        guard rootKey != nil else { throw KeysError.sealedError }
+        guard rootKey != nil else { throw KeysError.sealed }
         if case .shamir(let n, let t) = method, !((1...255).contains(n) && (1...n).contains(t) && (t >= 2 || n == 1)) {
             throw KeysError(
                 .invalidRequest, "secret_threshold must be between 2 and secret_shares (or both 1), and secret_shares at most 255")
@@ -414,7 +415,7 @@ public actor KeyHierarchy {
     /// Until that moment the old keys keep working, so a lost answer or a crash loses nothing.
     /// - Returns: `nil` while more parts are needed; the new shares (or key-file key) when done.
     public func rekeyUpdate(with part: borrowing SecureBytes, nonce: String) async throws -> RekeyResult? {
-        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealed }
         guard var operation = rekeyOperation else { throw KeysError(.invalidRequest, "no rekey is in progress: start one with rekey init") }
         guard operation.nonce == nonce else { throw KeysError(.invalidRequest, "the nonce does not match the rekey in progress") }
         guard operation.staged == nil else {
@@ -442,7 +443,7 @@ public actor KeyHierarchy {
     /// keys are re-encrypted under it and the seal configuration replaced, in one transaction.
     /// - Returns: false while more parts are needed, true once the rekey is written.
     public func rekeyVerify(with part: borrowing SecureBytes, nonce: String) async throws -> Bool {
-        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealed }
         guard var operation = rekeyOperation, let staged = operation.staged else {
             throw KeysError(.invalidRequest, "no rekey is waiting for verification")
         }
@@ -511,7 +512,7 @@ public actor KeyHierarchy {
     /// sealed and while another generation is in progress.
     public func generateRootInit(otp: SecureHandle) throws -> RootGenerationStatus {
         guard configuration != nil else { throw KeysError(.notInitialized, "Coffer is not initialised: run coffer operator init") }
-        guard rootKey != nil else { throw KeysError.sealedError }
+        guard rootKey != nil else { throw KeysError.sealed }
         guard rootGeneration == nil else {
             throw KeysError(
                 .invalidRequest, "root generation already in progress; cancel it (DELETE sys/generate-root/attempt) before starting another"
@@ -530,7 +531,7 @@ public actor KeyHierarchy {
     /// - Returns: `nil` while more parts are needed.
     /// - Throws: ``KeysError`` `.unsealFailed` for parts that do not reproduce the root key (progress is reset).
     public func generateRootUpdate(with part: borrowing SecureBytes, nonce: String) throws -> SecureHandle? {
-        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealedError }
+        guard let configuration, let currentRoot = rootKey else { throw KeysError.sealed }
         guard var generation = rootGeneration else {
             throw KeysError(.invalidRequest, "no root generation in progress: start one with sys/generate-root/attempt")
         }
@@ -575,33 +576,33 @@ public actor KeyHierarchy {
 
     /// A snapshot of the keyring for sealing and opening records during one request.
     public nonisolated func sealer() throws -> Sealer {
-        guard let keyring = currentKeyring.withLock({ $0 }) else { throw KeysError.sealedError }
+        guard let keyring = currentKeyring.withLock({ $0 }) else { throw KeysError.sealed }
         return Sealer(keyring: keyring)
     }
 
     /// A system key (token or audit HMAC key, audit signing seed).
     /// - Throws: ``KeysError`` `.sealed` while sealed.
     public nonisolated func systemKey(_ purpose: SystemKey) throws -> SecureHandle {
-        guard let key = systemKeys.withLock({ $0[purpose] }) else { throw KeysError.sealedError }
+        guard let key = systemKeys.withLock({ $0[purpose] }) else { throw KeysError.sealed }
         return key
     }
 
     /// The key pair that signs audit checkpoints (derived from the `audit-signing-seed` system key).
     /// - Throws: ``KeysError`` `.sealed` while sealed.
     public nonisolated func auditSigner() throws -> SigningKeyHandle {
-        guard let signer = auditSigningKey.withLock({ $0 }) else { throw KeysError.sealedError }
+        guard let signer = auditSigningKey.withLock({ $0 }) else { throw KeysError.sealed }
         return signer
     }
 
     /// The keyring's terms (public facts only).
     public func keyStatus() throws -> [Keyring.Term] {
-        guard let keyring else { throw KeysError.sealedError }
+        guard let keyring else { throw KeysError.sealed }
         return keyring.terms
     }
 
     /// Adds a new data key; new writes use it at once, older terms still decrypt.
     public func rotate() async throws -> Keyring.Term {
-        guard let rootKey, let keyring else { throw KeysError.sealedError }
+        guard let rootKey, let keyring else { throw KeysError.sealed }
         // Another instance may have rekeyed: a data key sealed under a replaced root key would be lost.
         guard try await rootKeyIsCurrent() else {
             throw KeysError(
@@ -628,7 +629,7 @@ public actor KeyHierarchy {
     /// own, each call picks up whatever is still on an older term. With `retire`, once nothing remains on
     /// the older terms they are marked retired and no longer loaded at unseal.
     public func rewrap(_ tables: [EncryptedTable], batchSize: Int = 500, retire: Bool = false) async throws -> RewrapProgress {
-        guard let keyring else { throw KeysError.sealedError }
+        guard let keyring else { throw KeysError.sealed }
         let sealer = Sealer(keyring: keyring)
         let active = keyring.activeTerm
         var rewrapped = 0
@@ -695,7 +696,7 @@ public actor KeyHierarchy {
             if !retired.isEmpty {
                 try await store.heartbeat(id: instanceID, term: active)
                 try await store.retire(terms: retired, active: active, window: Self.heartbeatWindow)
-                guard let rootKey else { throw KeysError.sealedError }
+                guard let rootKey else { throw KeysError.sealed }
                 try await openKeys(with: rootKey.bytes.copy())
             }
         }

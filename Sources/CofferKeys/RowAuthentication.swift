@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferCrypto
 public import struct Foundation.Date
 import Synchronization
@@ -100,7 +101,7 @@ public struct RowTag: Sendable, Equatable {
 extension Sealer {
     /// The tag of `row` under the active term's row key (keyed BLAKE2b, 32 bytes).
     public func tag(_ row: AuthenticatedRow) throws -> RowTag {
-        guard let key = keyring.activeRowKey else { throw KeysError.sealedError }
+        guard let key = keyring.activeRowKey else { throw KeysError.sealed }
         return RowTag(term: keyring.activeTerm, tag: try BLAKE2b.hash(row.message, key: key.bytes))
     }
 

@@ -1,4 +1,5 @@
 public import CofferCrypto
+import CofferFoundation
 
 /// Where an encrypted value lives: its table, its record id and its version. The three are the
 /// associated data of its encryption, so a ciphertext copied to another row, table or version fails to open.
@@ -53,7 +54,7 @@ public struct Sealer: Sendable {
 
     /// Encrypts `plaintext` under the active data key, bound to `binding`.
     public func seal(_ plaintext: borrowing SecureBytes, binding: RecordBinding) throws -> EncryptedValue {
-        guard let key = keyring.activeKey else { throw KeysError.sealedError }
+        guard let key = keyring.activeKey else { throw KeysError.sealed }
         let sealed = try AEAD.sealCombined(plaintext, key: key.bytes, associatedData: binding.associatedData)
         return EncryptedValue(term: keyring.activeTerm, sealed: sealed)
     }

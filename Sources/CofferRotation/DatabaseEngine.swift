@@ -84,7 +84,7 @@ public final class DatabaseEngine: Sendable {
     }
 
     public func connection(_ grant: Grant, _ name: String) async throws -> DatabaseConnection {
-        guard let found = try await storedConnection(name) else { throw AccessError.missing }
+        guard let found = try await storedConnection(name) else { throw AccessError.missing("database/config/\(name)") }
         return found
     }
 
@@ -156,7 +156,7 @@ public final class DatabaseEngine: Sendable {
 
     public func role(_ grant: Grant, _ name: String) async throws -> DatabaseRole {
         guard let found = try await storedRole(name) else {
-            throw AccessError.missing
+            throw AccessError.missing("database/roles/\(name)")
         }
         return found
     }
@@ -184,10 +184,12 @@ public final class DatabaseEngine: Sendable {
     ///   not allow the role or the target refuses (nothing is left behind then).
     public func issue(_ grant: Grant, role name: String) async throws -> IssuedCredential {
         let role: DatabaseRole
-        do { role = try await self.role(grant, name) } catch let error as AccessError where error.code == .notFound {
+        do { role = try await self.role(grant, name) } catch AccessError.Code.missing {
             throw AccessError(.invalidRequest, "unknown role: \(name) (see database/roles)")
         }
-        guard let (connection, adminPassword) = try await admin(role.dbName) else { throw AccessError.missing }
+        guard let (connection, adminPassword) = try await admin(role.dbName) else {
+            throw AccessError.missing("database/config/\(role.dbName)")
+        }
         guard connection.allows(role: role.name) else {
             throw AccessError(.invalidRequest, "the connection \(connection.name) does not allow the role \(role.name) (allowed_roles)")
         }
@@ -275,7 +277,9 @@ public final class DatabaseEngine: Sendable {
         let role = try? await role(grant, lease.roleName)
         let wanted = now.addingTimeInterval(Double(increment ?? (role.map { $0.defaultTTL > 0 ? $0.defaultTTL : 3600 } ?? 3600)))
         let expires = min(wanted, lease.maxExpiresAt)
-        guard let (connection, adminPassword) = try await admin(lease.dbName) else { throw AccessError.missing }
+        guard let (connection, adminPassword) = try await admin(lease.dbName) else {
+            throw AccessError.missing("database/config/\(lease.dbName)")
+        }
         let username = lease.username, until = Self.expiration(expires)
         do {
             try await Blocking.run {

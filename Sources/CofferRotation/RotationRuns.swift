@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferFoundation
 import CofferStore
 import Foundation
 

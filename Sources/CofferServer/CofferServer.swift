@@ -4,6 +4,7 @@ public import CofferCredentials
 import CofferCrypto
 public import CofferErrorLog
 public import CofferFeatures
+import CofferFoundation
 public import CofferHealth
 public import CofferKeys
 public import CofferMetrics

@@ -1,3 +1,4 @@
+import CofferFoundation
 import Logging
 
 /// The one SQL interface every Coffer module uses, over SQLite or PostgreSQL.

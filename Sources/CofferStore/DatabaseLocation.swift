@@ -1,3 +1,4 @@
+import CofferFoundation
 public import Logging
 
 /// Where the database is, as given by `--database` or `COFFER_DATABASE_URL`.
@@ -20,15 +21,15 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty, !path.hasSuffix("/") else {
                 throw StoreError(
-                    code: .invalidConfiguration, message: "sqlite: needs a file path, for example sqlite:./coffer-data/coffer.db")
+                    .invalidConfiguration, "sqlite: needs a file path, for example sqlite:./coffer-data/coffer.db")
             }
             self = .sqlite(path: path)
         } else if trimmed.hasPrefix("postgres://") || trimmed.hasPrefix("postgresql://") || trimmed.contains("=") {
             self = .postgres(try PostgresConnectionString(trimmed))
         } else {
             throw StoreError(
-                code: .invalidConfiguration,
-                message: "unrecognised database URL: use sqlite:PATH, postgres://USER@HOST:PORT/DBNAME or a libpq key=value conninfo"
+                .invalidConfiguration,
+                "unrecognised database URL: use sqlite:PATH, postgres://USER@HOST:PORT/DBNAME or a libpq key=value conninfo"
             )
         }
     }

@@ -1,4 +1,5 @@
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferStore
 import CofferTesting

@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferFeatures
 import CofferAccess
 import CofferCache
@@ -314,7 +315,7 @@ final class FlakyDatabase: Database {
     var backendDescription: String { base.backendDescription }
 
     private func check() throws {
-        if failing.withLock({ $0 }) { throw StoreError(code: .connectionLost, message: "injected: connection lost") }
+        if failing.withLock({ $0 }) { throw StoreError(.connectionLost, "injected: connection lost") }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {

@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferStore
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
+import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferStore
-import CofferCrypto
 public import Foundation
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CofferFoundation
 import Foundation
 
 /// An IPv4 or IPv6 address block, as in `10.0.0.0/8` or `fd00::/8`; a bare address is a block of one.

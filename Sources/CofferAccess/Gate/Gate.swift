@@ -1,6 +1,7 @@
+import CofferCrypto
+import CofferFoundation
 public import CofferKeys
 public import CofferStore
-import CofferCrypto
 import Foundation
 public import Logging
 
@@ -81,7 +82,7 @@ public final class Gate: Sendable {
             grant = try await authorise(request)
         } catch let caught {
             // Refused before anything ran: one request and one response entry, then the refusal.
-            let error = caught is GateDenial ? AccessError.permissionDenied : caught
+            let error = caught is GateDenial ? AccessError.permissionDenied() : caught
             await recordTampering(error, request)
             let code = status(.failure(error))
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
@@ -152,13 +153,13 @@ public final class Gate: Sendable {
         if !identity.entry.boundCIDRs.isEmpty {
             // A token bound to addresses is refused elsewhere, as if it did not exist.
             let blocks = try identity.entry.boundCIDRs.map(CIDR.init)
-            guard blocks.allows(request.remoteAddress) else { throw AccessError.permissionDenied }
+            guard blocks.allows(request.remoteAddress) else { throw AccessError.permissionDenied() }
         }
         var needed = request.extraCapabilities
         if case .token(sudo: true) = request.access { needed.insert(.sudo) }
         let (capabilities, rule) = try decide(identity.acl, request, needing: needed)
         if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
-            throw AccessError.permissionDenied
+            throw AccessError.permissionDenied()
         }
         return Grant(
             accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
@@ -219,7 +220,7 @@ public final class Gate: Sendable {
 
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.
     func identify(_ token: String?) async throws -> Identity {
-        guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied }
+        guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied() }
         let hash = try tokens.hash(token)
         let sealer = try keys.sealer()
         let policies = policies
@@ -229,7 +230,7 @@ public final class Gate: Sendable {
         }
         let now = Date()
         if let (entry, texts) = found {
-            guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied }
+            guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied() }
             return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
         }
         if token.hasPrefix(TokenFormat.rootPrefix) {
@@ -241,7 +242,7 @@ public final class Gate: Sendable {
                 return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: []))
             }
         }
-        throw AccessError.permissionDenied
+        throw AccessError.permissionDenied()
     }
 
     /// A stored row that failed authentication is an audit `event` of its own (besides the response entry's

@@ -147,7 +147,7 @@ public struct Grant: Sendable {
     /// Throws Vault's "permission denied" unless `capability` is allowed on `path`: by the Gate's decision when
     /// `path` is this grant's resource, else by the caller's policies (a decision of its own).
     public func require(_ capability: Capabilities, on path: String) throws {
-        guard path == self.path ? allows(capability) : allows(capability, on: path) else { throw AccessError.permissionDenied }
+        guard path == self.path ? allows(capability) : allows(capability, on: path) else { throw AccessError.permissionDenied() }
     }
 
     /// For a `write` decided by existence: `update` when `exists`, else `create`.
@@ -158,7 +158,7 @@ public struct Grant: Sendable {
 
     /// Throws Vault's "permission denied" unless `capability` is allowed here.
     public func require(_ capability: Capabilities) throws {
-        guard allows(capability) else { throw AccessError.permissionDenied }
+        guard allows(capability) else { throw AccessError.permissionDenied() }
     }
 
     /// Records a sensitive value of this request (a token handed out, a secret returned): the response's audit

@@ -1,5 +1,6 @@
-public import CofferStore
+import CofferFoundation
 public import CofferKeys
+public import CofferStore
 import Foundation
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferKeys
 import CofferStore
 import Foundation

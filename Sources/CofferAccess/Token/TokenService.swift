@@ -1,5 +1,6 @@
-import CofferKeys
 import CofferCrypto
+import CofferFoundation
+import CofferKeys
 import CofferStore
 import Foundation
 
@@ -30,7 +31,7 @@ public struct TokenService: Sendable {
         _ grant: Grant, _ request: TokenRequest, orphan: Bool, role: TokenRole? = nil,
         path: String = "auth/token/create"
     ) async throws -> IssuedToken {
-        guard let parent = grant.token else { throw AccessError.permissionDenied }
+        guard let parent = grant.token else { throw AccessError.permissionDenied() }
         let privileged = parent.isRoot || grant.allows(.sudo)
         if role == nil, request.noParent, !orphan, !privileged {
             throw AccessError(.invalidRequest, "root or sudo privileges required to create orphan token")

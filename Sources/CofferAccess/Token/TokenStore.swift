@@ -1,6 +1,7 @@
-import CofferStore
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
+import CofferStore
 import Foundation
 import Synchronization
 

@@ -1,5 +1,5 @@
 public import CofferCrypto
-import CofferFoundation
+public import CofferFoundation
 public import CofferKeys
 import CofferStore
 public import Foundation

@@ -1,4 +1,5 @@
 public import CofferCrypto
+import CofferFoundation
 import CofferStore
 
 /// How the root key is recovered at unseal. Stored in `seal_config`; the root key itself never is.

@@ -63,7 +63,7 @@ struct TokenRoutes: Sendable {
             }
             router.on("/v1/auth/token/renew-self", method: method) { request, context, grant in
                 let body = try await Body.decodeIfPresent(RenewBody.self, request, context) ?? RenewBody()
-                guard let caller = grant.token else { throw AccessError.permissionDenied }
+                guard let caller = grant.token else { throw AccessError.permissionDenied() }
                 // Vault echoes the caller's own token in `auth.client_token`.
                 return try await renew(
                     grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
@@ -88,7 +88,7 @@ struct TokenRoutes: Sendable {
                 return Response(status: .noContent)
             }
             router.on("/v1/auth/token/revoke-self", method: method) { _, _, grant in
-                guard let token = grant.token else { throw AccessError.permissionDenied }
+                guard let token = grant.token else { throw AccessError.permissionDenied() }
                 try await tokens.revoke(grant, accessor: token.accessor)
                 return Response(status: .noContent)
             }
@@ -128,7 +128,7 @@ struct TokenRoutes: Sendable {
     }
 
     private func lookupSelf(_ grant: Grant, request: Request) throws -> Response {
-        guard let entry = grant.token else { throw AccessError.permissionDenied }
+        guard let entry = grant.token else { throw AccessError.permissionDenied() }
         // The caller's own token, echoed as `id` as Vault does (clients read it back); the audit entry keeps
         // only its hash.
         let token = GatedRouter.token(from: request.headers) ?? ""

@@ -1,4 +1,5 @@
 public import CofferAccess
+import CofferFoundation
 public import CofferKeys
 public import CofferStore
 import Foundation

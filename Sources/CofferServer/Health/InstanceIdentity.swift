@@ -1,3 +1,4 @@
+import CofferFoundation
 public import CofferStore
 import Foundation
 
@@ -19,7 +20,7 @@ public struct InstanceIdentity: Sendable, Equatable {
                 VALUES (1, \(id), \(name), \(Date())) ON CONFLICT (id) DO NOTHING
                 """)
             guard let row = try connection.queryFirst("SELECT cluster_id, cluster_name FROM coffer_instance WHERE id = 1") else {
-                throw StoreError(code: .sqlError, message: "coffer_instance has no row after inserting one")
+                throw StoreError(.sqlError, "coffer_instance has no row after inserting one")
             }
             return InstanceIdentity(clusterID: try row.decode(at: 0), clusterName: try row.decode(at: 1))
         }

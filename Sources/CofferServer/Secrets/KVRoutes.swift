@@ -168,7 +168,7 @@ struct KVRoutes: Sendable {
     /// they cost no second look at the mount (a 404 read is a common answer).
     private static func refusedBeforeTheStore(_ error: any Error) -> Bool {
         switch error {
-        case let error as AccessError: error.code != .notFound && error.code != .permissionDenied
+        case let error as AccessError: ![.notFound, .missing, .permissionDenied].contains(error.code)
         case let error as APIError: error.status != .notFound && error.status != .forbidden
         default: true
         }

@@ -30,7 +30,7 @@ struct WrappingRoutes: Sendable {
                         throw error
                     }
                     guard await gate.allows(token: GatedRouter.token(from: request.headers), .update, on: "sys/wrapping/unwrap") else {
-                        throw AccessError.permissionDenied
+                        throw AccessError.permissionDenied()
                     }
                 }
                 let response = try await wrapping.unwrap(grant, token: token)

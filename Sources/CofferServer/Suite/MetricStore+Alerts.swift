@@ -15,7 +15,7 @@ extension MetricStore: AlertMetricSource {
         do {
             results = try await query(
                 grant, MetricQuery(name: name, from: from, to: to, step: step, function: function, groupBy: groupBy, match: match))
-        } catch let error as SuiteError where error.kind == .notFound {
+        } catch SuiteError.Code.notFound {
             return []
         }
         return results.compactMap { result in result.points.last.map { (result.labels, $0.1) } }

@@ -1,4 +1,5 @@
 import CLibPQ
+import CofferFoundation
 
 extension StoreError {
     /// Turns a failed libpq result into a ``StoreError``.
@@ -36,8 +37,7 @@ extension StoreError {
             if let value = field(key) { text += "; \(label) \(value)" }
         }
         return StoreError(
-            code: code,
-            message: "PostgreSQL: \(text)",
+            code, "PostgreSQL: \(text)",
             detail: sqlState.isEmpty ? nil : "SQLSTATE \(sqlState)",
             file: file,
             line: line

@@ -1,4 +1,5 @@
 import CSQLite
+import CofferFoundation
 
 extension StoreError {
     /// Turns a SQLite result code into a ``StoreError``. SQLite's messages name tables, columns and
@@ -20,7 +21,7 @@ extension StoreError {
             default: code = .sqlError
             }
         }
-        return StoreError(code: code, message: "SQLite: \(text)", detail: "SQLite result code \(extended)", file: file, line: line)
+        return StoreError(code, "SQLite: \(text)", detail: "SQLite result code \(extended)", file: file, line: line)
     }
 }
 

@@ -1,3 +1,4 @@
+import CofferFoundation
 import Foundation
 
 /// The ordered migrations of one dialect, checked for well-formed names, duplicates and gaps.
@@ -15,14 +16,12 @@ public struct MigrationSet: Sendable {
             let path = "\(folder)/\(file.fileName)"
             guard let (number, name) = Self.parse(fileName: file.fileName) else {
                 throw StoreError(
-                    code: .migration,
-                    message: "\(path): a migration file must be named NNNN_name.sql (four digits, then letters, digits or _)"
+                    .migration, "\(path): a migration file must be named NNNN_name.sql (four digits, then letters, digits or _)"
                 )
             }
             if let other = byNumber[number] {
                 throw StoreError(
-                    code: .migration,
-                    message: "\(path) and \(other.path) have the same number \(number): renumber one of them"
+                    .migration, "\(path) and \(other.path) have the same number \(number): renumber one of them"
                 )
             }
             byNumber[number] = Migration(number: number, name: name, sql: file.sql, path: path)
@@ -30,9 +29,8 @@ public struct MigrationSet: Sendable {
         let ordered = byNumber.keys.sorted().compactMap { byNumber[$0] }
         for (index, migration) in ordered.enumerated() where migration.number != index + 1 {
             throw StoreError(
-                code: .migration,
-                message:
-                    "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
+                .migration,
+                "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
             )
         }
         self.dialect = dialect
@@ -49,11 +47,11 @@ public struct MigrationSet: Sendable {
     public static func load(root: String, dialect: SQLDialect) throws -> MigrationSet {
         let folder = "\(root)/\(dialect.rawValue)"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            throw StoreError(code: .migration, message: "cannot read the migration folder \(folder): check --migrations")
+            throw StoreError(.migration, "cannot read the migration folder \(folder): check --migrations")
         }
         let files = try names.filter { $0.hasSuffix(".sql") }.map { name in
             guard let data = FileManager.default.contents(atPath: "\(folder)/\(name)") else {
-                throw StoreError(code: .migration, message: "cannot read \(folder)/\(name): check its permissions")
+                throw StoreError(.migration, "cannot read \(folder)/\(name): check its permissions")
             }
             return MigrationFile(fileName: name, sql: String(decoding: data, as: UTF8.self))
         }
@@ -69,9 +67,8 @@ public struct MigrationSet: Sendable {
             if left != right {
                 let missing = Set(left).symmetricDifference(right).sorted().first ?? "?"
                 throw StoreError(
-                    code: .migration,
-                    message:
-                        "Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every migration needs a file of the same number and name in both"
+                    .migration,
+                    "Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every migration needs a file of the same number and name in both"
                 )
             }
         }

@@ -1,4 +1,5 @@
 public import struct Foundation.Date
+import CofferFoundation
 public import Logging
 
 /// Applies a ``MigrationSet`` to a ``Database`` and reports where the schema stands.
@@ -69,7 +70,7 @@ public struct Migrator: Sendable {
                 do {
                     try connection.executeScript(unsafeSQL: migration.sql)
                 } catch let error as StoreError {
-                    throw StoreError(code: error.code, message: "\(migration.path) failed: \(error.message)", detail: error.detail)
+                    throw StoreError(error.code, "\(migration.path) failed: \(error.message)", detail: error.detail, underlying: error)
                 }
                 try connection.execute(
                     """
@@ -124,16 +125,14 @@ public struct Migrator: Sendable {
         for row in applied {
             guard let migration = known[row.number] else {
                 throw StoreError(
-                    code: .migration,
-                    message:
-                        "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
+                    .migration,
+                    "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
                 )
             }
             guard migration.checksum == row.checksum, migration.name == row.name else {
                 throw StoreError(
-                    code: .migration,
-                    message:
-                        "\(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file as it was and put the change in a new migration"
+                    .migration,
+                    "\(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file as it was and put the change in a new migration"
                 )
             }
         }

@@ -1,3 +1,4 @@
+import CofferFoundation
 import NIOPosix
 import Synchronization
 
@@ -73,7 +74,7 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
     }
 
     private static var closedError: StoreError {
-        StoreError(code: .closed, message: "the database has been closed")
+        StoreError(.closed, "the database has been closed")
     }
 
     private enum Returned {

@@ -36,15 +36,14 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
 
     init(conninfo: String, configuration: PostgresDatabase.Configuration) throws {
         guard let handle = PQconnectdb(conninfo) else {
-            throw StoreError(code: .connectionFailed, message: "libpq could not allocate a connection")
+            throw StoreError(.connectionFailed, "libpq could not allocate a connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
             // libpq's connection messages name hosts and users, never the password.
             let reason = String(cString: PQerrorMessage(handle)).trimmingWhitespace()
             PQfinish(handle)
             throw StoreError(
-                code: .connectionFailed,
-                message: "cannot connect to PostgreSQL (\(reason)): check that the server runs and the database URL is right"
+                .connectionFailed, "cannot connect to PostgreSQL (\(reason)): check that the server runs and the database URL is right"
             )
         }
         self.handle = handle
@@ -53,7 +52,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         do {
             guard PQsetClientEncoding(handle, "UTF8") == 0 else {
-                throw StoreError(code: .connectionFailed, message: "PostgreSQL refused client_encoding UTF8")
+                throw StoreError(.connectionFailed, "PostgreSQL refused client_encoding UTF8")
             }
             try executeScript(unsafeSQL: "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3")
         } catch {
@@ -111,11 +110,11 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     static let pipelineChunk = 128
 
     private func pipeline(_ rows: ArraySlice<[SQLValue]>, prepared: [[UInt32]: Prepared]) throws -> Int {
-        guard PQenterPipelineMode(handle) == 1 else { throw StoreError(code: .sqlError, message: "libpq could not enter pipeline mode") }
+        guard PQenterPipelineMode(handle) == 1 else { throw StoreError(.sqlError, "libpq could not enter pipeline mode") }
         defer { PQexitPipelineMode(handle) }
         for row in rows {
             guard let statement = prepared[row.map(Self.parameterType)] else {
-                throw StoreError(code: .sqlError, message: "a batch row was not prepared")
+                throw StoreError(.sqlError, "a batch row was not prepared")
             }
             let sent = try Self.withParameters(row) { values, lengths, formats in
                 PQsendQueryPrepared(handle, statement.name, Int32(row.count), values, lengths, formats, 0)
@@ -131,7 +130,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
                 // NULL ends one query's results; on a dead connection it is all there is.
                 guard PQstatus(handle) == CONNECTION_OK else {
                     isBroken = true
-                    throw StoreError(code: .connectionLost, message: "the connection to PostgreSQL was lost during a batch")
+                    throw StoreError(.connectionLost, "the connection to PostgreSQL was lost during a batch")
                 }
                 continue
             }
@@ -212,7 +211,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
                 formats.append(1)
             case .text(let text):
                 guard !text.utf8.contains(0) else {
-                    throw StoreError(code: .sqlError, message: "PostgreSQL text cannot hold a NUL character: store such data as a blob")
+                    throw StoreError(.sqlError, "PostgreSQL text cannot hold a NUL character: store such data as a blob")
                 }
                 buffer.append(contentsOf: text.utf8)
                 buffer.append(0)
@@ -311,7 +310,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     }
 
     private static func undecodable(_ type: UInt32) -> StoreError {
-        StoreError(code: .typeMismatch, message: "cannot decode a PostgreSQL value of type OID \(type)")
+        StoreError(.typeMismatch, "cannot decode a PostgreSQL value of type OID \(type)")
     }
 
     /// `bytea` in PostgreSQL's hex output format: `\x` then two hex digits a byte.

@@ -1,4 +1,5 @@
 import CLibPQ
+import CofferFoundation
 
 /// A PostgreSQL connection string checked by libpq itself: a `postgres://` URL or a `key=value` conninfo.
 ///
@@ -21,9 +22,8 @@ public struct PostgresConnectionString: Sendable, CustomStringConvertible {
             let reason = message.map { String(cString: $0).trimmingWhitespace() } ?? "not a valid connection string"
             if let message { PQfreemem(message) }
             throw StoreError(
-                code: .invalidConfiguration,
-                message:
-                    "malformed PostgreSQL database URL (\(Self.scrub(reason))): use postgres://USER@HOST:PORT/DBNAME or libpq's key=value form"
+                .invalidConfiguration,
+                "malformed PostgreSQL database URL (\(Self.scrub(reason))): use postgres://USER@HOST:PORT/DBNAME or libpq's key=value form"
             )
         }
         defer { PQconninfoFree(options) }

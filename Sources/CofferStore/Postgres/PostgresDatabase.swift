@@ -1,3 +1,4 @@
+import CofferFoundation
 public import Logging
 import NIOPosix
 

@@ -1,4 +1,5 @@
 import CLibPQ
+import CofferFoundation
 import Foundation
 
 /// A short-lived connection to a PostgreSQL that Coffer manages credentials *on* (not its own database):
@@ -53,11 +54,11 @@ public final class PostgresTarget {
         let connection = withCStrings(keywords) { keywordPointers in
             withCStrings(values, then: password) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
         }
-        guard let connection else { throw StoreError(code: .connectionFailed, message: "libpq could not allocate a connection") }
+        guard let connection else { throw StoreError(.connectionFailed, "libpq could not allocate a connection") }
         guard PQstatus(connection) == CONNECTION_OK else {
             let reason = String(cString: PQerrorMessage(connection)).trimmingWhitespace()
             PQfinish(connection)
-            throw StoreError(code: .connectionFailed, message: "cannot connect to the target PostgreSQL (\(reason))")
+            throw StoreError(.connectionFailed, "cannot connect to the target PostgreSQL (\(reason))")
         }
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         return connection
@@ -97,7 +98,7 @@ public final class PostgresTarget {
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
             let message = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) } ?? "unknown error"
             let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? "?"
-            throw StoreError(code: .sqlError, message: "the target PostgreSQL refused the statement: \(message) (SQLSTATE \(state))")
+            throw StoreError(.sqlError, "the target PostgreSQL refused the statement: \(message) (SQLSTATE \(state))")
         }
     }
 
@@ -107,13 +108,13 @@ public final class PostgresTarget {
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_TUPLES_OK else {
             let message = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) } ?? "unknown error"
-            throw StoreError(code: .sqlError, message: "the target PostgreSQL refused the query: \(message)")
+            throw StoreError(.sqlError, "the target PostgreSQL refused the query: \(message)")
         }
         return Int(PQntuples(result))
     }
 
     private func failure(_ what: String) -> StoreError {
-        StoreError(code: .sqlError, message: "\(what): \(String(cString: PQerrorMessage(handle)).trimmingWhitespace())")
+        StoreError(.sqlError, "\(what): \(String(cString: PQerrorMessage(handle)).trimmingWhitespace())")
     }
 
     /// `strings` as the NULL-terminated array of C strings libpq's `…Params` calls take (also PostgresProbe's).

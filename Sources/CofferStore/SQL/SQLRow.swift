@@ -1,3 +1,4 @@
+import CofferFoundation
 /// One result row: column names shared by every row of the result, and the values in column order.
 public struct SQLRow: Sendable {
     /// Column names of the result, shared by all its rows.
@@ -19,10 +20,10 @@ public struct SQLRow: Sendable {
     /// - Throws: ``StoreError`` `.typeMismatch` or `.noSuchColumn`.
     public func decode<T: SQLDecodable>(_ type: T.Type = T.self, at index: Int) throws -> T {
         guard values.indices.contains(index) else {
-            throw StoreError(code: .noSuchColumn, message: "result has no column at index \(index)")
+            throw StoreError(.noSuchColumn, "result has no column at index \(index)")
         }
         do { return try T(sqlValue: values[index]) } catch let error as StoreError {
-            throw StoreError(code: error.code, message: "column \(columns.names[index]): \(error.message)")
+            throw StoreError(error.code, "column \(columns.names[index]): \(error.message)", underlying: error)
         }
     }
 
@@ -30,7 +31,7 @@ public struct SQLRow: Sendable {
     /// - Throws: ``StoreError`` `.typeMismatch` or `.noSuchColumn`.
     public func decode<T: SQLDecodable>(_ type: T.Type = T.self, column name: String) throws -> T {
         guard let index = columns.index(of: name) else {
-            throw StoreError(code: .noSuchColumn, message: "result has no column named \(name)")
+            throw StoreError(.noSuchColumn, "result has no column named \(name)")
         }
         return try decode(type, at: index)
     }

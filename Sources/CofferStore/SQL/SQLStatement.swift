@@ -1,3 +1,4 @@
+import CofferFoundation
 /// A statement for ``SQLConnection/executeBatch(_:rows:)``: fixed SQL text with `$1`, `$2`, … placeholders.
 ///
 /// Only a string literal makes one, so no value can end up in its text; the values come as rows.
@@ -34,7 +35,7 @@ public struct SQLStatement: Sendable, ExpressibleByStringLiteral {
     func check(_ row: [SQLValue]) throws {
         guard row.count == parameterCount else {
             throw StoreError(
-                code: .sqlError, message: "a batch row has \(row.count) values for a statement with \(parameterCount) placeholders")
+                .sqlError, "a batch row has \(row.count) values for a statement with \(parameterCount) placeholders")
         }
     }
 }

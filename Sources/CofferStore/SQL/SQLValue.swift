@@ -1,3 +1,4 @@
+public import CofferFoundation
 public import struct Foundation.Date
 
 /// A value bound into, or read out of, a SQL statement: neutral across SQLite and PostgreSQL.
@@ -114,7 +115,7 @@ extension Int32: SQLBindable, SQLDecodable {
     @inlinable public init(sqlValue value: SQLValue) throws {
         let wide = try Int64(sqlValue: value)
         guard let narrow = Int32(exactly: wide) else {
-            throw StoreError(code: .typeMismatch, message: "integer column value does not fit in Int32")
+            throw StoreError(.typeMismatch, "integer column value does not fit in Int32")
         }
         self = narrow
     }

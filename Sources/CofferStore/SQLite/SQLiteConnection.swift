@@ -1,4 +1,5 @@
 import CSQLite
+import CofferFoundation
 import struct Foundation.Date
 
 /// One SQLite connection with its statement cache.
@@ -29,9 +30,8 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
             let error = StoreError.sqlite(rc, handle)
             sqlite3_close_v2(handle)
             throw StoreError(
-                code: .cannotOpen,
-                message: "cannot open the SQLite database \(path) (\(error.message)): check the path and its permissions",
-                detail: error.detail
+                .cannotOpen, "cannot open the SQLite database \(path) (\(error.message)): check the path and its permissions",
+                detail: error.detail, underlying: error
             )
         }
         self.handle = handle
@@ -60,7 +60,7 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         defer { sqlite3_close_v2(target) }
         guard rc == SQLITE_OK, let target else {
             throw StoreError(
-                code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
+                .cannotOpen, "cannot create the backup file \(destination): check the folder and its permissions")
         }
         guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
             throw StoreError.sqlite(sqlite3_errcode(target), target)
@@ -70,7 +70,7 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         let finish = sqlite3_backup_finish(backup)
         guard step == SQLITE_DONE, finish == SQLITE_OK else {
             throw StoreError(
-                code: .sqlError, message: "the backup to \(destination) did not complete (SQLite code \(step)); nothing usable was written")
+                .sqlError, "the backup to \(destination) did not complete (SQLite code \(step)); nothing usable was written")
         }
         return pages
     }

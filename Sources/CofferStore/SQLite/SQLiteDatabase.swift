@@ -1,3 +1,4 @@
+import CofferFoundation
 import CSQLite
 #if canImport(Glibc)
     import Glibc
@@ -103,12 +104,11 @@ public final class SQLiteDatabase: Database {
     /// - Throws: ``StoreError`` `.cannotOpen` when `destination` exists or cannot be created.
     public func backup(to destination: String) async throws -> Int {
         guard access(destination, F_OK) != 0 else {
-            throw StoreError(code: .cannotOpen, message: "\(destination) already exists: choose a new file for the backup")
+            throw StoreError(.cannotOpen, "\(destination) already exists: choose a new file for the backup")
         }
         let descriptor = open(destination, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
-            throw StoreError(
-                code: .cannotOpen, message: "cannot create the backup file \(destination): check the folder and its permissions")
+            throw StoreError(.cannotOpen, "cannot create the backup file \(destination): check the folder and its permissions")
         }
         closeDescriptor(descriptor)
         do {
@@ -140,8 +140,7 @@ public final class SQLiteDatabase: Database {
         try createFolder(folder)
         guard access(folder, W_OK | X_OK) == 0 else {
             throw StoreError(
-                code: .cannotOpen,
-                message: "the data folder \(folder) is not writable: fix its permissions or choose another with --database sqlite:PATH"
+                .cannotOpen, "the data folder \(folder) is not writable: fix its permissions or choose another with --database sqlite:PATH"
             )
         }
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -149,8 +148,7 @@ public final class SQLiteDatabase: Database {
             _ = Glibc.close(fd)
         } else if errno != EEXIST {
             throw StoreError(
-                code: .cannotOpen,
-                message: "cannot create the database file \(path): \(String(cString: strerror(errno))); check the data folder"
+                .cannotOpen, "cannot create the database file \(path): \(String(cString: strerror(errno))); check the data folder"
             )
         }
     }
@@ -166,7 +164,7 @@ public final class SQLiteDatabase: Database {
         var info = stat()
         if stat(folder, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else {
-                throw StoreError(code: .cannotOpen, message: "\(folder) is not a folder: choose a data folder with --database sqlite:PATH")
+                throw StoreError(.cannotOpen, "\(folder) is not a folder: choose a data folder with --database sqlite:PATH")
             }
             return
         }
@@ -174,9 +172,8 @@ public final class SQLiteDatabase: Database {
         if parent != folder { try createFolder(parent) }
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw StoreError(
-                code: .cannotOpen,
-                message:
-                    "cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with --database sqlite:PATH"
+                .cannotOpen,
+                "cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with --database sqlite:PATH"
             )
         }
     }
