@@ -88,7 +88,9 @@ public final class ErrorLog: Sendable {
             let first = events[members[0]]
             var state: IssueState
             var created = false
-            if let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE fingerprint = \(fingerprint)").map(Self.issue) {
+            if let issue = try conn.query(
+                ErrorIssue.self, "SELECT \(columns: ErrorIssue.Column.self) FROM error_issues WHERE fingerprint = \(fingerprint)"
+            ).first {
                 state = IssueState(
                     id: issue.id, status: issue.status, regressed: issue.regressed, severity: issue.severity, count: issue.count,
                     lastSeen: issue.lastSeen, lastRelease: issue.lastRelease, resolvedInRelease: issue.resolvedInRelease,
@@ -100,8 +102,8 @@ public final class ErrorLog: Sendable {
                         Int64.self,
                         """
                         INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, event_count, first_seen, last_seen, last_release)
-                        VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \(first.severity.rawValue),
-                            \(IssueStatus.unresolved.rawValue), \(false), 0, \(occurred), \(occurred), \(first.release))
+                        VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \(first.severity),
+                            \(IssueStatus.unresolved), \(false), 0, \(occurred), \(occurred), \(first.release))
                         RETURNING id
                         """)
                 else { throw SuiteError(.storage, "the issue was not created") }
@@ -142,15 +144,15 @@ public final class ErrorLog: Sendable {
                 if let release = event.release { state.lastRelease = release }
                 results[index] = LoggedError(issueID: state.id, newIssue: created && position == 0, regressed: regressed, duplicate: false)
                 rows.append([
-                    .int(state.id), .text(event.component), .text(event.severity.rawValue), .text(event.message), .text(event.errorType),
+                    .int(state.id), .text(event.component), event.severity.sqlValue, .text(event.message), .text(event.errorType),
                     .text(event.stackTrace), .text(try JSONText.encode(event.context)), event.release.map(SQLValue.text) ?? .null,
                     .text(event.host), .timestamp(occurred), .timestamp(now), event.sourceID.map(SQLValue.text) ?? .null
                 ])
             }
             try conn.execute(
                 """
-                UPDATE error_issues SET event_count = \(state.count), last_seen = \(state.lastSeen), severity = \(state.severity.rawValue),
-                    status = \(state.status.rawValue), regressed = \(state.regressed), last_release = \(state.lastRelease),
+                UPDATE error_issues SET event_count = \(state.count), last_seen = \(state.lastSeen), severity = \(state.severity),
+                    status = \(state.status), regressed = \(state.regressed), last_release = \(state.lastRelease),
                     ignored_until = \(state.ignoredUntil), ignored_until_count = \(state.ignoredUntilCount)
                 WHERE id = \(state.id)
                 """)
@@ -182,32 +184,32 @@ public final class ErrorLog: Sendable {
     public func issues(_ grant: Grant, status: IssueStatus? = nil, component: String? = nil, limit: Int = 100) async throws -> [ErrorIssue]
     {
         guard (1...1000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 1000") }
-        var query: SQLQuery = "SELECT * FROM error_issues WHERE 1 = 1"
-        if let status { query.append(" AND status = \(status.rawValue)") }
+        var query: SQLQuery = "SELECT \(columns: ErrorIssue.Column.self) FROM error_issues WHERE 1 = 1"
+        if let status { query.append(" AND status = \(status)") }
         if let component { query.append(" AND component = \(component)") }
         query.append(" ORDER BY last_seen DESC, id DESC LIMIT \(Int64(limit))")
         let found = query
-        return try await database.read { conn in try conn.query(found).map(Self.issue) }
+        return try await database.read { conn in try conn.query(ErrorIssue.self, found) }
     }
 
     /// One issue, its status history (oldest first) and its latest events.
     /// - Throws: ``SuiteError`` `.notFound`.
     public func issue(_ grant: Grant, id: Int64, events limit: Int = 20) async throws -> (ErrorIssue, [IssueChange], [StoredErrorEvent]) {
         try await database.read { conn in
-            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+            guard
+                let issue = try conn.query(ErrorIssue.self, "SELECT \(columns: ErrorIssue.Column.self) FROM error_issues WHERE id = \(id)")
+                    .first
+            else {
                 throw Self.unknown(id)
             }
-            let history = try conn.query("SELECT * FROM error_issue_history WHERE issue_id = \(id) ORDER BY id").map { row in
-                IssueChange(
-                    action: try row.decode(String.self, column: "action"),
-                    fromStatus: IssueStatus(rawValue: try row.decode(String.self, column: "from_status")) ?? .unresolved,
-                    toStatus: IssueStatus(rawValue: try row.decode(String.self, column: "to_status")) ?? .unresolved,
-                    release: try row.decode(String?.self, column: "release"), note: try row.decode(String.self, column: "note"),
-                    accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
-            }
+            let history = try conn.query(
+                IssueChange.self, "SELECT \(columns: IssueChange.Column.self) FROM error_issue_history WHERE issue_id = \(id) ORDER BY id")
             let events = try conn.query(
-                "SELECT * FROM error_logs WHERE issue_id = \(id) ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))"
-            ).map(Self.event)
+                StoredErrorEvent.self,
+                """
+                SELECT \(columns: StoredErrorEvent.Column.self) FROM error_logs WHERE issue_id = \(id)
+                ORDER BY occurred_at DESC, id DESC LIMIT \(Int64(limit))
+                """)
             return (issue, history, events)
         }
     }
@@ -259,14 +261,21 @@ public final class ErrorLog: Sendable {
         if let release, release.isEmpty || release.utf8.count > 128 { throw SuiteError(.invalid, "release must be 1 to 128 bytes") }
         let accessor = grant.accessor
         return try await database.transaction { conn in
-            guard let issue = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+            guard
+                let issue = try conn.query(ErrorIssue.self, "SELECT \(columns: ErrorIssue.Column.self) FROM error_issues WHERE id = \(id)")
+                    .first
+            else {
                 throw Self.unknown(id)
             }
             let now = Date().roundedToStoredPrecision
             try update(conn, now, issue)
             try Self.record(
                 conn, id, action: action, from: issue.status, to: status, release: release, note: note, accessor: accessor, at: now)
-            guard let changed = try conn.queryFirst("SELECT * FROM error_issues WHERE id = \(id)").map(Self.issue) else {
+            guard
+                let changed = try conn.query(
+                    ErrorIssue.self, "SELECT \(columns: ErrorIssue.Column.self) FROM error_issues WHERE id = \(id)"
+                ).first
+            else {
                 throw Self.unknown(id)
             }
             return changed
@@ -280,7 +289,7 @@ public final class ErrorLog: Sendable {
         try conn.execute(
             """
             INSERT INTO error_issue_history (issue_id, action, from_status, to_status, release, note, accessor, at)
-            VALUES (\(id), \(action), \(from.rawValue), \(to.rawValue), \(release), \(note), \(accessor), \(at))
+            VALUES (\(id), \(action), \(from), \(to), \(release), \(note), \(accessor), \(at))
             """)
     }
 
@@ -289,7 +298,7 @@ public final class ErrorLog: Sendable {
     /// Events per hour (or day) per component and severity since `since`.
     public func trends(_ grant: Grant, since: Date, daily: Bool = false) async throws -> [ErrorTrend] {
         let width: Int64 = daily ? 86_400 : 3_600
-        let rows = try await database.read { conn -> [(Int64, String, String, Int64)] in
+        return try await database.read { conn in
             // The bucket as Unix seconds, computed in SQL so the grouping happens there.
             let bucket: SQLQuery =
                 conn.dialect == .postgres
@@ -301,16 +310,10 @@ public final class ErrorLog: Sendable {
                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
                 """
             ).map {
-                (
-                    try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2),
-                    try $0.decode(Int64.self, at: 3)
-                )
+                ErrorTrend(
+                    bucket: Date(timeIntervalSince1970: Double(try $0.decode(Int64.self, at: 0))), component: try $0.decode(at: 1),
+                    severity: try $0.decode(at: 2), count: try $0.decode(at: 3))
             }
-        }
-        return rows.map {
-            ErrorTrend(
-                bucket: Date(timeIntervalSince1970: Double($0.0)), component: $0.1, severity: Severity(rawValue: $0.2) ?? .error,
-                count: $0.3)
         }
     }
 
@@ -320,46 +323,12 @@ public final class ErrorLog: Sendable {
         return try await database.read { conn in
             try conn.query(
                 """
-                SELECT i.*, t.n AS window_count FROM error_issues i JOIN (
+                SELECT \(columns: ErrorIssue.Column.self, of: "i"), t.n FROM error_issues i JOIN (
                     SELECT issue_id, count(*) AS n FROM error_logs WHERE occurred_at >= \(since) GROUP BY issue_id) t ON t.issue_id = i.id
                 ORDER BY t.n DESC, i.id LIMIT \(Int64(limit))
                 """
-            ).map { (try Self.issue($0), try $0.decode(Int64.self, column: "window_count")) }
+            ).map { (try ErrorIssue(row: $0), try $0.decode(Int64.self, at: ErrorIssue.Column.allCases.count)) }
         }
-    }
-
-    // MARK: rows
-
-    static func issue(_ row: SQLRow) throws -> ErrorIssue {
-        ErrorIssue(
-            id: try row.decode(Int64.self, column: "id"), fingerprint: try row.decode(String.self, column: "fingerprint"),
-            component: try row.decode(String.self, column: "component"), errorType: try row.decode(String.self, column: "error_type"),
-            title: try row.decode(String.self, column: "title"),
-            severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
-            status: IssueStatus(rawValue: try row.decode(String.self, column: "status")) ?? .unresolved,
-            regressed: try row.decode(Bool.self, column: "regressed"),
-            resolvedInRelease: try row.decode(String?.self, column: "resolved_in_release"),
-            resolvedBy: try row.decode(String?.self, column: "resolved_by"), resolvedAt: try row.decode(Date?.self, column: "resolved_at"),
-            resolutionNote: try row.decode(String?.self, column: "resolution_note"),
-            ignoredUntil: try row.decode(Date?.self, column: "ignored_until"),
-            ignoredUntilCount: try row.decode(Int64?.self, column: "ignored_until_count"),
-            count: try row.decode(Int64.self, column: "event_count"),
-            firstSeen: try row.decode(Date.self, column: "first_seen"), lastSeen: try row.decode(Date.self, column: "last_seen"),
-            lastRelease: try row.decode(String?.self, column: "last_release"))
-    }
-
-    static func event(_ row: SQLRow) throws -> StoredErrorEvent {
-        StoredErrorEvent(
-            id: try row.decode(Int64.self, column: "id"), issueID: try row.decode(Int64.self, column: "issue_id"),
-            event: ErrorEvent(
-                component: try row.decode(String.self, column: "component"),
-                severity: Severity(rawValue: try row.decode(String.self, column: "severity")) ?? .error,
-                message: try row.decode(String.self, column: "message"), errorType: try row.decode(String.self, column: "error_type"),
-                stackTrace: try row.decode(String.self, column: "stack_trace"),
-                context: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "context")),
-                release: try row.decode(String?.self, column: "release"), host: try row.decode(String.self, column: "host"),
-                occurredAt: try row.decode(Date.self, column: "occurred_at"), sourceID: try row.decode(String?.self, column: "source_id")),
-            receivedAt: try row.decode(Date.self, column: "received_at"))
     }
 }
 

@@ -35,6 +35,10 @@ public enum TestDatabase {
         return true
     }()
 
+    /// The backends a test runs against: SQLite always, PostgreSQL when ``runsPostgres``. Contract tests take
+    /// these as `@Test(arguments: TestDatabase.backends)`, so one test body covers every backend.
+    public static var backends: [TestBackend] { runsPostgres ? [.sqlite, .postgres] : [.sqlite] }
+
     /// A logger for tests that keeps quiet unless something is wrong.
     public static let logger: Logger = {
         var logger = Logger(label: "coffer.test")

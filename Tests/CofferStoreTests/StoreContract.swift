@@ -59,6 +59,48 @@ enum StoreContract {
         #expect(later == 2)
     }
 
+    /// A record names its columns once: the select list is written from them in order, each is read by its
+    /// position (a column added to the table later, or selected after them, is never read by accident), and a
+    /// stored value outside a text enum's set is a typed error, never a default.
+    static func recordsReadTheirColumnsByPosition(_ db: any Database) async throws {
+        enum Level: String, SQLTextEnum { case low, high }
+        struct Record: SQLRowDecodable, Equatable {
+            enum Column: String, SQLColumn { case name, level, seenAt = "seen_at" }
+            let name: String, level: Level, seenAt: Date?
+            init(name: String, level: Level, seenAt: Date?) {
+                (self.name, self.level, self.seenAt) = (name, level, seenAt)
+            }
+            init(row: SQLRow) throws {
+                name = try row.decode(Column.name)
+                level = try row.decode(Column.level)
+                seenAt = try row.decode(Column.seenAt)
+            }
+        }
+        let timestampType = db.dialect == .postgres ? "TIMESTAMPTZ" : "INTEGER"
+        try await db.transaction { conn in
+            // Columns in another order than the record's, and one it does not read.
+            try conn.executeScript(
+                unsafeSQL: "CREATE TABLE records (seen_at \(timestampType), extra TEXT, level TEXT NOT NULL, name TEXT NOT NULL)")
+            try conn.execute("INSERT INTO records (seen_at, extra, level, name) VALUES (\(Date?.none), 'x', \(Level.high), 'a')")
+            try conn.execute(
+                "INSERT INTO records (seen_at, extra, level, name) VALUES (\(Date(timeIntervalSince1970: 5)), 'y', 'low', 'b')")
+        }
+        #expect(Record.Column.selectList == "name, level, seen_at")
+        let read = try await db.read { conn in
+            try conn.query(Record.self, "SELECT \(columns: Record.Column.self), extra FROM records r ORDER BY name")
+        }
+        #expect(
+            read == [Record(name: "a", level: .high, seenAt: nil), Record(name: "b", level: .low, seenAt: Date(timeIntervalSince1970: 5))])
+        let qualified = try await db.read { conn in
+            try conn.query(Record.self, "SELECT \(columns: Record.Column.self, of: "r") FROM records r WHERE r.level = \(Level.low)")
+        }
+        #expect(qualified.map(\.name) == ["b"])
+        _ = try await db.transaction { conn in try conn.execute("UPDATE records SET level = 'medium' WHERE name = 'a'") }
+        await expectCode(.typeMismatch) {
+            _ = try await db.read { conn in try conn.query(Record.self, "SELECT \(columns: Record.Column.self) FROM records") }
+        }
+    }
+
     static func transactionRollsBackOnThrow(_ db: any Database) async throws {
         struct Boom: Error {}
         try await db.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
