@@ -134,7 +134,7 @@ public final class ModelRegistry: Sendable {
                     validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by, created_at, updated_at)
                 VALUES (\(model), \(version), \(label), \(draft.modelType ?? ""), \(draft.algorithm ?? ""), \(parameters), \(trainingText),
                     \(validationText), \(tagsText), \(draft.source ?? ""), \(draft.trainingData ?? ""), \(digest), \(size),
-                    \(ModelStatus.registered.rawValue), \(accessor), \(now), \(now))
+                    \(ModelStatus.registered), \(accessor), \(now), \(now))
                 """)
             for (scope, metrics) in [("training", training), ("validation", validation)] {
                 for (metric, value) in metrics {
@@ -167,7 +167,7 @@ public final class ModelRegistry: Sendable {
         try conn.execute(
             """
             INSERT INTO ml_model_history (name, version, event, alias, from_status, to_status, previous_version, note, accessor, at)
-            VALUES (\(model), \(version), \(kind.rawValue), \(alias), \(fromStatus?.rawValue), \(toStatus?.rawValue), \(previousVersion), \(note), \(accessor), \(at))
+            VALUES (\(model), \(version), \(kind), \(alias), \(fromStatus), \(toStatus), \(previousVersion), \(note), \(accessor), \(at))
             """)
     }
 
@@ -184,14 +184,16 @@ public final class ModelRegistry: Sendable {
     /// - Throws: ``SuiteError`` `.notFound`.
     public func model(_ grant: Grant, _ name: String) async throws -> ModelSummary {
         try await database.read { conn in
-            guard let row = try conn.queryFirst("SELECT * FROM ml_models WHERE name = \(name)") else { throw Self.unknownModel(name) }
+            guard let row = try conn.queryFirst("SELECT \(columns: ModelColumn.self) FROM ml_models WHERE name = \(name)") else {
+                throw Self.unknownModel(name)
+            }
             var statuses: [ModelStatus: Int64] = [:]
             var latest: Int64 = 0, count: Int64 = 0
             for status in try conn.query(
                 "SELECT status, count(*) AS n, max(version) AS latest FROM ml_model_registry WHERE name = \(name) GROUP BY status")
             {
                 let n = try status.decode(Int64.self, column: "n")
-                statuses[ModelStatus(rawValue: try status.decode(String.self, column: "status")) ?? .registered] = n
+                statuses[try status.decode(ModelStatus.self, column: "status")] = n
                 count += n
                 latest = max(latest, try status.decode(Int64.self, column: "latest"))
             }
@@ -200,9 +202,8 @@ public final class ModelRegistry: Sendable {
                 aliases[try alias.decode(String.self, column: "alias")] = try alias.decode(Int64.self, column: "version")
             }
             return ModelSummary(
-                name: name, description: try row.decode(String.self, column: "description"),
-                createdBy: try row.decode(String.self, column: "created_by"),
-                createdAt: try row.decode(Date.self, column: "created_at"), updatedAt: try row.decode(Date.self, column: "updated_at"),
+                name: name, description: try row.decode(ModelColumn.description), createdBy: try row.decode(ModelColumn.createdBy),
+                createdAt: try row.decode(ModelColumn.createdAt), updatedAt: try row.decode(ModelColumn.updatedAt),
                 latestVersion: latest, versions: count, aliases: aliases, statuses: statuses)
         }
     }
@@ -212,7 +213,10 @@ public final class ModelRegistry: Sendable {
         try await database.read { conn in
             guard try conn.queryFirst("SELECT name FROM ml_models WHERE name = \(model)") != nil else { throw Self.unknownModel(model) }
             return try Self.withAliases(
-                conn, try conn.query("SELECT * FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC").map(Self.version))
+                conn,
+                try conn.query(
+                    ModelVersion.self,
+                    "SELECT \(columns: ModelVersion.Column.self) FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC"))
         }
     }
 
@@ -223,20 +227,19 @@ public final class ModelRegistry: Sendable {
     }
 
     static func version(_ conn: any SQLConnection, model: String, _ reference: VersionReference) throws -> ModelVersion {
-        let row: SQLRow?
-        switch reference {
-        case .number(let number):
-            row = try conn.queryFirst("SELECT * FROM ml_model_registry WHERE name = \(model) AND version = \(number)")
-        case .latest:
-            row = try conn.queryFirst("SELECT * FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")
-        case .alias(let alias):
-            row = try conn.queryFirst(
+        let query: SQLQuery =
+            switch reference {
+            case .number(let number):
+                "SELECT \(columns: ModelVersion.Column.self) FROM ml_model_registry WHERE name = \(model) AND version = \(number)"
+            case .latest:
+                "SELECT \(columns: ModelVersion.Column.self) FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1"
+            case .alias(let alias):
                 """
-                SELECT r.* FROM ml_model_registry r JOIN ml_model_aliases a ON a.name = r.name AND a.version = r.version
-                WHERE a.name = \(model) AND a.alias = \(alias)
-                """)
-        }
-        guard let row else {
+                SELECT \(columns: ModelVersion.Column.self, of: "r") FROM ml_model_registry r
+                JOIN ml_model_aliases a ON a.name = r.name AND a.version = r.version WHERE a.name = \(model) AND a.alias = \(alias)
+                """
+            }
+        guard let found = try conn.query(ModelVersion.self, query).first else {
             guard try conn.queryFirst("SELECT name FROM ml_models WHERE name = \(model)") != nil else { throw unknownModel(model) }
             switch reference {
             case .number(let number): throw SuiteError(.notFound, "model \(model) has no version \(number)")
@@ -244,29 +247,11 @@ public final class ModelRegistry: Sendable {
             case .latest: throw SuiteError(.notFound, "model \(model) has no version yet")
             }
         }
-        return try withAliases(conn, [try version(row)])[0]
+        return try withAliases(conn, [found])[0]
     }
 
     static func unknownModel(_ name: String) -> SuiteError {
         SuiteError(.notFound, "no model named \(name): list them with coffer model list")
-    }
-
-    private static func version(_ row: SQLRow) throws -> ModelVersion {
-        ModelVersion(
-            name: try row.decode(String.self, column: "name"), version: try row.decode(Int64.self, column: "version"),
-            versionLabel: try row.decode(String.self, column: "version_label"),
-            modelType: try row.decode(String.self, column: "model_type"),
-            algorithm: try row.decode(String.self, column: "algorithm"),
-            parameters: try JSONText.decode([String: JSONValue].self, try row.decode(String.self, column: "parameters")),
-            trainingMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "training_metrics")),
-            validationMetrics: try JSONText.decode([String: Double].self, try row.decode(String.self, column: "validation_metrics")),
-            tags: try JSONText.decode([String: String].self, try row.decode(String.self, column: "tags")),
-            source: try row.decode(String.self, column: "source"), trainingData: try row.decode(String.self, column: "training_data"),
-            artifactDigest: try row.decode(String.self, column: "artifact_digest"),
-            artifactSize: try row.decode(Int64.self, column: "artifact_size"),
-            status: ModelStatus(rawValue: try row.decode(String.self, column: "status")) ?? .registered,
-            createdBy: try row.decode(String.self, column: "created_by"), createdAt: try row.decode(Date.self, column: "created_at"),
-            updatedAt: try row.decode(Date.self, column: "updated_at"), aliases: [])
     }
 
     private static func withAliases(_ conn: any SQLConnection, _ versions: [ModelVersion]) throws -> [ModelVersion] {
@@ -312,7 +297,7 @@ public final class ModelRegistry: Sendable {
             }
             let now = Date().roundedToStoredPrecision
             try conn.execute(
-                "UPDATE ml_model_registry SET status = \(status.rawValue), updated_at = \(now) WHERE name = \(model) AND version = \(version)"
+                "UPDATE ml_model_registry SET status = \(status), updated_at = \(now) WHERE name = \(model) AND version = \(version)"
             )
             try Self.record(
                 conn, model: model, version: version, kind: .status, fromStatus: current.status, toStatus: status, note: note,
@@ -385,17 +370,8 @@ public final class ModelRegistry: Sendable {
     public func history(_ grant: Grant, model: String) async throws -> [ModelEvent] {
         try await database.read { conn in
             guard try conn.queryFirst("SELECT name FROM ml_models WHERE name = \(model)") != nil else { throw Self.unknownModel(model) }
-            return try conn.query("SELECT * FROM ml_model_history WHERE name = \(model) ORDER BY id").map { row in
-                ModelEvent(
-                    id: try row.decode(Int64.self, column: "id"), version: try row.decode(Int64.self, column: "version"),
-                    kind: ModelEvent.Kind(rawValue: try row.decode(String.self, column: "event")) ?? .status,
-                    alias: try row.decode(String?.self, column: "alias"),
-                    fromStatus: try row.decode(String?.self, column: "from_status").flatMap(ModelStatus.init(rawValue:)),
-                    toStatus: try row.decode(String?.self, column: "to_status").flatMap(ModelStatus.init(rawValue:)),
-                    previousVersion: try row.decode(Int64?.self, column: "previous_version"),
-                    note: try row.decode(String.self, column: "note"),
-                    accessor: try row.decode(String.self, column: "accessor"), at: try row.decode(Date.self, column: "at"))
-            }
+            return try conn.query(
+                ModelEvent.self, "SELECT \(columns: ModelEvent.Column.self) FROM ml_model_history WHERE name = \(model) ORDER BY id")
         }
     }
 
@@ -421,7 +397,7 @@ public final class ModelRegistry: Sendable {
     /// Versions across models by name, status, tags and metric thresholds, ordered by a metric (or newest first).
     public func search(_ grant: Grant, _ search: ModelSearch) async throws -> [ModelVersion] {
         guard (1...1000).contains(search.limit) else { throw SuiteError(.invalid, "limit must be from 1 to 1000") }
-        var query: SQLQuery = "SELECT r.* FROM ml_model_registry r"
+        var query: SQLQuery = "SELECT \(columns: ModelVersion.Column.self, of: "r") FROM ml_model_registry r"
         if let order = search.orderBy {
             query.append(
                 " LEFT JOIN ml_model_metrics o ON o.name = r.name AND o.version = r.version AND o.scope = \(order.scope) AND o.metric = \(order.metric)"
@@ -429,7 +405,7 @@ public final class ModelRegistry: Sendable {
         }
         query.append(" WHERE 1 = 1")
         if let name = search.name { query.append(" AND r.name = \(name)") }
-        if let status = search.status { query.append(" AND r.status = \(status.rawValue)") }
+        if let status = search.status { query.append(" AND r.status = \(status)") }
         for (tag, value) in search.tags.sorted(by: { $0.key < $1.key }) {
             query.append(
                 " AND EXISTS (SELECT 1 FROM ml_model_tags t WHERE t.name = r.name AND t.version = r.version AND t.tag = \(tag) AND t.value = \(value))"
@@ -452,7 +428,7 @@ public final class ModelRegistry: Sendable {
         }
         query.append(" LIMIT \(Int64(search.limit))")
         let found = query
-        return try await database.read { conn in try conn.query(found).map { try Self.withAliases(conn, [try Self.version($0)])[0] } }
+        return try await database.read { conn in try conn.query(ModelVersion.self, found).map { try Self.withAliases(conn, [$0])[0] } }
     }
 
     // MARK: artifacts
