@@ -92,7 +92,10 @@ public final class DatabaseEngine: Sendable {
     func storedConnection(_ name: String) async throws -> DatabaseConnection? {
         let sealer = try keys.sealer()
         return try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { try Self.connection($0, sealer: sealer) }
+            try conn.query(
+                StoredConnection.self, "SELECT \(columns: StoredConnection.Column.self) FROM database_connections WHERE name = \(name)"
+            )
+            .first?.verified(by: sealer)
         }
     }
 
@@ -165,7 +168,8 @@ public final class DatabaseEngine: Sendable {
     func storedRole(_ name: String) async throws -> DatabaseRole? {
         let sealer = try keys.sealer()
         return try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM database_roles WHERE name = \(name)").map { try Self.role($0, sealer: sealer) }
+            try conn.query(StoredRole.self, "SELECT \(columns: StoredRole.Column.self) FROM database_roles WHERE name = \(name)").first?
+                .verified(by: sealer)
         }
     }
 
@@ -252,7 +256,8 @@ public final class DatabaseEngine: Sendable {
         let sealer = try keys.sealer()
         guard
             let lease = try await database.read({ conn in
-                try conn.queryFirst("SELECT * FROM leases WHERE lease_id = \(id)").map { try Self.lease($0, sealer: sealer) }
+                try conn.query(StoredLease.self, "SELECT \(columns: StoredLease.Column.self) FROM leases WHERE lease_id = \(id)").first?
+                    .verified(by: sealer)
             })
         else {
             throw AccessError(.invalidRequest, "invalid lease: no lease \(id) (expired and revoked, or never issued)")
@@ -358,11 +363,13 @@ public final class DatabaseEngine: Sendable {
         // make the reaper drop someone else's role); the others are still reaped.
         let due = try await database.read { conn in
             try conn.query(
+                StoredLease.self,
                 """
-                SELECT * FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
+                SELECT \(columns: StoredLease.Column.self) FROM leases
+                WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
                 ORDER BY expires_at LIMIT \(Int64(limit))
                 """
-            ).compactMap { try? Self.lease($0, sealer: sealer) }
+            ).compactMap { try? $0.verified(by: sealer) }
         }
         var revoked = 0, failed = 0
         for (dbName, leases) in Dictionary(grouping: due, by: \.dbName) {
@@ -480,12 +487,9 @@ public final class DatabaseEngine: Sendable {
         let sealer = try keys.sealer()
         guard
             let (connection, encrypted) = try await database.read({ conn -> (DatabaseConnection, EncryptedValue)? in
-                try conn.queryFirst("SELECT * FROM database_connections WHERE name = \(name)").map { row in
-                    (
-                        try Self.connection(row, sealer: sealer),
-                        EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed"))
-                    )
-                }
+                try conn.query(
+                    StoredConnection.self, "SELECT \(columns: StoredConnection.Column.self) FROM database_connections WHERE name = \(name)"
+                ).first.map { (try $0.verified(by: sealer), $0.password) }
             })
         else { return nil }
         return (connection, SecureHandle(try sealer.open(encrypted, binding: Self.binding(name))))
@@ -547,21 +551,6 @@ public final class DatabaseEngine: Sendable {
         return formatter.string(from: date)
     }
 
-    static func connection(_ row: SQLRow, sealer: Sealer) throws -> DatabaseConnection {
-        let connection = try connection(row)
-        return try sealer.verified(connection, authenticated(connection), try RowTag.stored(in: row))
-    }
-
-    static func role(_ row: SQLRow, sealer: Sealer) throws -> DatabaseRole {
-        let role = try role(row)
-        return try sealer.verified(role, authenticated(role), try RowTag.stored(in: row))
-    }
-
-    static func lease(_ row: SQLRow, sealer: Sealer) throws -> Lease {
-        let lease = try lease(row)
-        return try sealer.verified(lease, authenticated(lease, accessor: lease.accessor), try RowTag.stored(in: row))
-    }
-
     /// Where Coffer connects and as whom, and which roles it serves: a changed URL would send the admin password
     /// elsewhere, so the tag is checked before the password is opened.
     static func authenticated(_ connection: DatabaseConnection) -> AuthenticatedRow {
@@ -600,50 +589,15 @@ public final class DatabaseEngine: Sendable {
 
     /// The tables as ``KeyHierarchy`` sees them.
     public static let authenticatedTables = [
-        AuthenticatedTable(
-            table: "database_connections", keyColumns: ["name"], columns: "name, plugin_name, connection_url, username, allowed_roles"
-        ) {
-            authenticated(try connection($0))
+        AuthenticatedTable(table: "database_connections", keyColumns: ["name"], columns: StoredConnection.Column.selectList) {
+            authenticated(try StoredConnection(row: $0).connection)
         },
-        AuthenticatedTable(
-            table: "database_roles", keyColumns: ["name"],
-            columns: "name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl"
-        ) { authenticated(try role($0)) },
-        AuthenticatedTable(
-            table: "leases", keyColumns: ["lease_id"],
-            columns: "lease_id, role_name, db_name, username, accessor, issued_at, renewed_at, expires_at, max_expires_at"
-        ) { row in
-            let lease = try lease(row)
+        AuthenticatedTable(table: "database_roles", keyColumns: ["name"], columns: StoredRole.Column.selectList) {
+            authenticated(try StoredRole(row: $0).role)
+        },
+        AuthenticatedTable(table: "leases", keyColumns: ["lease_id"], columns: StoredLease.Column.selectList) { row in
+            let lease = try StoredLease(row: row).lease
             return authenticated(lease, accessor: lease.accessor)
         }
     ]
-
-    private static func connection(_ row: SQLRow) throws -> DatabaseConnection {
-        let roles: String = try row.decode(column: "allowed_roles")
-        return DatabaseConnection(
-            name: try row.decode(column: "name"), pluginName: try row.decode(column: "plugin_name"),
-            connectionURL: try row.decode(column: "connection_url"), username: try row.decode(column: "username"),
-            allowedRoles: (try? JSONDecoder().decode([String].self, from: Data(roles.utf8))) ?? [])
-    }
-
-    private static func role(_ row: SQLRow) throws -> DatabaseRole {
-        func list(_ column: String) throws -> [String] {
-            let text: String = try row.decode(column: column)
-            return (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
-        }
-        return DatabaseRole(
-            name: try row.decode(column: "name"), dbName: try row.decode(column: "db_name"),
-            creationStatements: try list("creation_statements"),
-            revocationStatements: try list("revocation_statements"), defaultTTL: try row.decode(column: "default_ttl"),
-            maxTTL: try row.decode(column: "max_ttl"))
-    }
-
-    private static func lease(_ row: SQLRow) throws -> Lease {
-        Lease(
-            id: try row.decode(column: "lease_id"), roleName: try row.decode(column: "role_name"),
-            dbName: try row.decode(column: "db_name"),
-            username: try row.decode(column: "username"), accessor: try row.decode(column: "accessor"),
-            issuedAt: try row.decode(column: "issued_at"), renewedAt: try row.decode(column: "renewed_at"),
-            expiresAt: try row.decode(column: "expires_at"), maxExpiresAt: try row.decode(column: "max_expires_at"))
-    }
 }

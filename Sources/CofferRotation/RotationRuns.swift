@@ -1,6 +1,6 @@
 import CofferAccess
 import CofferFoundation
-import CofferStore
+public import CofferStore
 import Foundation
 
 /// The steps of a staged rotation, in order.
@@ -31,8 +31,13 @@ struct RotationRuns: Sendable {
     /// The run of `secretID` that has not finished (crashed, or still going elsewhere), if any.
     func unfinished(_ secretID: String) async throws -> RunRecord? {
         try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM rotation_runs WHERE secret_id = \(secretID) AND state = 'running' ORDER BY started_at DESC")
-                .map(Self.record)
+            try conn.query(
+                RunRecord.self,
+                """
+                SELECT \(columns: RunRecord.Column.self) FROM rotation_runs WHERE secret_id = \(secretID) AND state = \(RunRecord.State.running)
+                ORDER BY started_at DESC LIMIT 1
+                """
+            ).first
         }
     }
 
@@ -40,20 +45,24 @@ struct RotationRuns: Sendable {
     func unfinishedSecrets() async throws -> Set<String> {
         try await database.read { conn in
             Set(
-                try conn.query("SELECT DISTINCT secret_id FROM rotation_runs WHERE state = 'running'").map {
+                try conn.query("SELECT DISTINCT secret_id FROM rotation_runs WHERE state = \(RunRecord.State.running)").map {
                     try $0.decode(String.self, at: 0)
                 })
         }
     }
 
     func find(_ id: String) async throws -> RunRecord? {
-        try await database.read { conn in try conn.queryFirst("SELECT * FROM rotation_runs WHERE id = \(id)").map(Self.record) }
+        try await database.read { conn in
+            try conn.query(RunRecord.self, "SELECT \(columns: RunRecord.Column.self) FROM rotation_runs WHERE id = \(id)").first
+        }
     }
 
     /// The newest runs, for status.
     func recent(limit: Int) async throws -> [RunRecord] {
         try await database.read { conn in
-            try conn.query("SELECT * FROM rotation_runs ORDER BY started_at DESC LIMIT \(Int64(limit))").map(Self.record)
+            try conn.query(
+                RunRecord.self, "SELECT \(columns: RunRecord.Column.self) FROM rotation_runs ORDER BY started_at DESC LIMIT \(Int64(limit))"
+            )
         }
     }
 
@@ -64,7 +73,7 @@ struct RotationRuns: Sendable {
                 """
                 INSERT INTO rotation_runs (id, secret_id, rotator, state, step, step_done, old_version, new_version, error, started_by,
                                            started_at, updated_at, finished_at)
-                VALUES (\(run.id), \(run.secretID), \(run.rotator), \(run.state.rawValue), \(run.step.rawValue), \(run.stepDone),
+                VALUES (\(run.id), \(run.secretID), \(run.rotator), \(run.state), \(run.step), \(run.stepDone),
                         \(run.oldVersion), \(run.newVersion), \(run.error), \(accessor), \(run.startedAt.roundedToStoredPrecision), \(now), NULL)
                 """)
         }
@@ -77,7 +86,7 @@ struct RotationRuns: Sendable {
         try await database.transaction { conn in
             try conn.execute(
                 """
-                UPDATE rotation_runs SET state = \(run.state.rawValue), step = \(run.step.rawValue), step_done = \(run.stepDone),
+                UPDATE rotation_runs SET state = \(run.state), step = \(run.step), step_done = \(run.stepDone),
                     new_version = \(run.newVersion), error = \(run.error), updated_at = \(now), finished_at = \(finished)
                 WHERE id = \(run.id)
                 """)
@@ -120,17 +129,28 @@ struct RotationRuns: Sendable {
             }
         }
     }
+}
 
-    static func record(_ row: SQLRow) throws -> RunRecord {
-        let stateText: String = try row.decode(column: "state")
-        let stepText: String = try row.decode(column: "step")
-        guard let state = RunRecord.State(rawValue: stateText), let step = RotationStep(rawValue: stepText) else {
-            throw AccessError(.invalidRequest, "rotation_runs holds an unknown state or step (\(stateText), \(stepText))")
-        }
-        return RunRecord(
-            id: try row.decode(column: "id"), secretID: try row.decode(column: "secret_id"), rotator: try row.decode(column: "rotator"),
-            state: state, step: step, stepDone: try row.decode(column: "step_done"), oldVersion: try row.decode(column: "old_version"),
-            newVersion: try row.decode(column: "new_version"), error: try row.decode(column: "error"),
-            startedAt: try row.decode(column: "started_at"))
+extension RunRecord: SQLRowDecodable {
+    /// The columns of `rotation_runs` a run is made of (not who started it or when it last changed).
+    enum Column: String, SQLColumn {
+        case id, secretID = "secret_id", rotator, state, step, stepDone = "step_done", oldVersion = "old_version"
+        case newVersion = "new_version", error, startedAt = "started_at"
+    }
+
+    init(row: SQLRow) throws {
+        id = try row.decode(Column.id)
+        secretID = try row.decode(Column.secretID)
+        rotator = try row.decode(Column.rotator)
+        state = try row.decode(Column.state)
+        step = try row.decode(Column.step)
+        stepDone = try row.decode(Column.stepDone)
+        oldVersion = try row.decode(Column.oldVersion)
+        newVersion = try row.decode(Column.newVersion)
+        error = try row.decode(Column.error)
+        startedAt = try row.decode(Column.startedAt)
     }
 }
+
+extension RunRecord.State: SQLTextEnum {}
+extension RotationStep: SQLTextEnum {}
