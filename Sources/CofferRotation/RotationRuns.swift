@@ -34,8 +34,8 @@ struct RotationRuns: Sendable {
             try conn.query(
                 RunRecord.self,
                 """
-                SELECT \(columns: RunRecord.Column.self) FROM rotation_runs WHERE secret_id = \(secretID) AND state = \(RunRecord.State.running)
-                ORDER BY started_at DESC LIMIT 1
+                SELECT \(columns: RunRecord.Column.self) FROM rotation_runs
+                WHERE secret_id = \(secretID) AND state = \(RunRecord.State.running) ORDER BY started_at DESC LIMIT 1
                 """
             ).first
         }
