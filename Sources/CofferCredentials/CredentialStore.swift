@@ -512,17 +512,19 @@ public final class CredentialStore: Sendable {
     {
         let query: SQLQuery =
             lock && conn.dialect == .postgres
-            ? "SELECT * FROM api_credentials WHERE id = \(path.id) FOR UPDATE" : "SELECT * FROM api_credentials WHERE id = \(path.id)"
+            ? "SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE id = \(path.id) FOR UPDATE"
+            : "SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE id = \(path.id)"
         guard let row = try conn.queryFirst(query) else { return nil }
         return try metadata(path, row: row, sealer: sealer, on: conn, versions: withVersions)
     }
 
-    /// A secret's metadata from its `api_credentials` row (`SELECT *`), authenticated, and its versions when asked.
+    /// A secret's metadata from its `api_credentials` row (selected as ``SecretColumn``), authenticated, and its
+    /// versions when asked.
     static func metadata(_ path: SecretPath, row: SQLRow, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool) throws
         -> SecretMetadata
     {
         try verify(row, id: path.id, sealer: sealer)
-        let customText: String? = try row.decode(column: "custom_metadata")
+        let customText: String? = try row.decode(SecretColumn.customMetadata)
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         let versions =
             withVersions
@@ -533,23 +535,23 @@ public final class CredentialStore: Sendable {
             ).map(version)
             : []
         return SecretMetadata(
-            path: path, currentVersion: try row.decode(column: "current_version"), oldestVersion: try row.decode(column: "oldest_version"),
-            maxVersions: try row.decode(column: "max_versions"), casRequired: try row.decode(column: "cas_required"),
-            deleteVersionAfter: try row.decode(column: "delete_version_after"), customMetadata: custom,
-            createdBy: try row.decode(column: "created_by"), createdAt: try row.decode(column: "created_at"),
-            updatedAt: try row.decode(column: "updated_at"),
-            expiresAt: try row.decode(column: "expires_at"), lastAccessedAt: try row.decode(column: "last_accessed_at"),
-            accessCount: try row.decode(column: "access_count"),
+            path: path, currentVersion: try row.decode(SecretColumn.currentVersion),
+            oldestVersion: try row.decode(SecretColumn.oldestVersion),
+            maxVersions: try row.decode(SecretColumn.maxVersions), casRequired: try row.decode(SecretColumn.casRequired),
+            deleteVersionAfter: try row.decode(SecretColumn.deleteVersionAfter), customMetadata: custom,
+            createdBy: try row.decode(SecretColumn.createdBy), createdAt: try row.decode(SecretColumn.createdAt),
+            updatedAt: try row.decode(SecretColumn.updatedAt), expiresAt: try row.decode(SecretColumn.expiresAt),
+            lastAccessedAt: try row.decode(SecretColumn.lastAccessedAt), accessCount: try row.decode(SecretColumn.accessCount),
             rotation: RotationSchedule(
-                interval: try row.decode(column: "rotation_interval"), kind: try row.decode(column: "rotation_kind"),
-                lastRotatedAt: try row.decode(column: "last_rotated_at"), nextDueAt: try row.decode(column: "next_rotation_at"),
-                schedule: try row.decode(column: "rotation_schedule"), settings: try row.decode(column: "rotation_settings"),
-                failures: try row.decode(column: "rotation_failures"),
-                retryAt: try row.decode(column: "rotation_retry_at"), lastError: try row.decode(column: "rotation_last_error")),
+                interval: try row.decode(SecretColumn.rotationInterval), kind: try row.decode(SecretColumn.rotationKind),
+                lastRotatedAt: try row.decode(SecretColumn.lastRotatedAt), nextDueAt: try row.decode(SecretColumn.nextRotationAt),
+                schedule: try row.decode(SecretColumn.rotationSchedule), settings: try row.decode(SecretColumn.rotationSettings),
+                failures: try row.decode(SecretColumn.rotationFailures), retryAt: try row.decode(SecretColumn.rotationRetryAt),
+                lastError: try row.decode(SecretColumn.rotationLastError)),
             labels: VersionLabels(
-                pending: try row.decode(column: "pending_version"), previous: try row.decode(column: "previous_version"),
-                previousUntil: try row.decode(column: "previous_until")),
-            versions: versions, uid: try row.decode(column: "secret_uid"), versionCounter: try row.decode(column: "version_counter"))
+                pending: try row.decode(SecretColumn.pendingVersion), previous: try row.decode(SecretColumn.previousVersion),
+                previousUntil: try row.decode(SecretColumn.previousUntil)),
+            versions: versions, uid: try row.decode(SecretColumn.uid), versionCounter: try row.decode(SecretColumn.versionCounter))
     }
 
     /// The secret's row, locked, created empty (version 0) when absent. `created` is false when the row was
@@ -590,6 +592,7 @@ public final class CredentialStore: Sendable {
             """)
     }
 
+    /// A version's metadata from a row that selects `version, created_at, created_by, deletion_time, destroyed` by name.
     static func version(_ row: SQLRow) throws -> VersionMetadata {
         VersionMetadata(
             version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),

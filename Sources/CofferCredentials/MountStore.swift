@@ -54,7 +54,7 @@ public struct MountStore: Sendable {
     public func list() async throws -> [KVMount] {
         let sealer = try keys.sealer()
         return try await database.read { conn in
-            try conn.query("SELECT * FROM kv_mounts ORDER BY path").map { try Self.mount($0, sealer: sealer) }
+            try conn.query("SELECT \(columns: MountColumn.self) FROM kv_mounts ORDER BY path").map { try Self.mount($0, sealer: sealer) }
         }
     }
 
@@ -64,7 +64,7 @@ public struct MountStore: Sendable {
     }
 
     static func find(_ path: String, sealer: Sealer, on conn: any SQLConnection) throws -> KVMount? {
-        try conn.queryFirst("SELECT * FROM kv_mounts WHERE path = \(path)").map { try mount($0, sealer: sealer) }
+        try conn.queryFirst("SELECT \(columns: MountColumn.self) FROM kv_mounts WHERE path = \(path)").map { try mount($0, sealer: sealer) }
     }
 
     /// The mount, or 404 naming the path (as Vault answers a request under an unmounted path).
@@ -194,20 +194,16 @@ public struct MountStore: Sendable {
     }
 
     private static func unverified(_ row: SQLRow, prefix: String = "") throws -> KVMount {
-        KVMount(
-            path: try row.decode(column: prefix + "path"), version: try row.decode(column: prefix + "version"),
-            accessor: try row.decode(column: prefix + "accessor"), uuid: try row.decode(String?.self, column: prefix + "uuid") ?? "",
-            description: try row.decode(column: prefix + "description"), maxVersions: try row.decode(column: prefix + "max_versions"),
-            casRequired: try row.decode(column: prefix + "cas_required"),
-            deleteVersionAfter: try row.decode(column: prefix + "delete_version_after"),
-            createdAt: try row.decode(column: prefix + "created_at"))
+        // By name: the read's join selects these columns renamed with a prefix, after the secret's own.
+        func value<T: SQLDecodable>(_ column: MountColumn) throws -> T { try row.decode(column: prefix + column.rawValue) }
+        return KVMount(
+            path: try value(.path), version: try value(.version), accessor: try value(.accessor),
+            uuid: try value(.uuid) as String? ?? "", description: try value(.description), maxVersions: try value(.maxVersions),
+            casRequired: try value(.casRequired), deleteVersionAfter: try value(.deleteVersionAfter), createdAt: try value(.createdAt))
     }
 
     /// The columns of a mount as the read's join selects them (`m_path`, …).
-    static let joinedColumns = [
-        "path", "version", "accessor", "uuid", "description", "max_versions", "cas_required", "delete_version_after",
-        "created_at", "auth_term", "auth_tag"
-    ].map { "m.\($0) AS m_\($0)" }.joined(separator: ", ")
+    static let joinedColumns = MountColumn.allCases.map { "m.\($0.rawValue) AS m_\($0.rawValue)" }.joined(separator: ", ")
 
     /// A mount's fields that decide how its engine behaves, for its tag.
     static func authenticated(_ mount: KVMount) -> AuthenticatedRow {
@@ -226,4 +222,10 @@ public struct MountStore: Sendable {
         table: "kv_mounts", keyColumns: ["path"],
         columns: "path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at"
     ) { row in authenticated(try unverified(row)) }
+}
+
+/// The columns of `kv_mounts` a mount is read from, with its tag (never `SELECT *`).
+enum MountColumn: String, SQLColumn {
+    case path, version, accessor, uuid, description, maxVersions = "max_versions", casRequired = "cas_required"
+    case deleteVersionAfter = "delete_version_after", createdAt = "created_at", authTerm = "auth_term", authTag = "auth_tag"
 }

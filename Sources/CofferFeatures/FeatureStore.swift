@@ -82,14 +82,13 @@ public final class FeatureStore: Sendable {
     }
 
     static func set(_ conn: any SQLConnection, _ name: String) throws -> FeatureSet {
-        guard let row = try conn.queryFirst("SELECT * FROM feature_sets WHERE name = \(name)") else {
+        guard
+            let set = try conn.query(FeatureSet.self, "SELECT \(columns: FeatureSet.Column.self) FROM feature_sets WHERE name = \(name)")
+                .first
+        else {
             throw SuiteError(.notFound, "no feature set named \(name): define it first (PUT /v1/coffer/features/sets/\(name))")
         }
-        return FeatureSet(
-            name: name, valueType: FeatureValueType(rawValue: try row.decode(String.self, column: "value_type")) ?? .json,
-            ttl: try row.decode(Int64.self, column: "ttl_seconds"), retention: try row.decode(Int64.self, column: "retention_seconds"),
-            features: try JSONText.decode([String].self, try row.decode(String.self, column: "features")),
-            description: try row.decode(String.self, column: "description"))
+        return set
     }
 
     // MARK: writing
@@ -369,5 +368,23 @@ public final class FeatureStore: Sendable {
             }
         }
         return removed
+    }
+}
+
+extension FeatureValueType: SQLTextEnum {}
+
+extension FeatureSet: SQLRowDecodable {
+    /// The columns of `feature_sets`.
+    enum Column: String, SQLColumn {
+        case name, valueType = "value_type", ttl = "ttl_seconds", retention = "retention_seconds", features, description
+    }
+
+    public init(row: SQLRow) throws {
+        name = try row.decode(Column.name)
+        valueType = try row.decode(Column.valueType)
+        ttl = try row.decode(Column.ttl)
+        retention = try row.decode(Column.retention)
+        features = try JSONText.decode([String].self, try row.decode(Column.features))
+        description = try row.decode(Column.description)
     }
 }

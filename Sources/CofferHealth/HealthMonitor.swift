@@ -218,7 +218,9 @@ public final class HealthMonitor: Sendable {
         let checks = try await database.read { conn in
             let definitions = try Self.definitions(conn)
             var states: [String: SQLRow] = [:]
-            for row in try conn.query("SELECT * FROM health_state") { states[try row.decode(String.self, column: "check_name")] = row }
+            for row in try conn.query("SELECT check_name, status, flapping, changed_at, checked_at FROM health_state") {
+                states[try row.decode(String.self, at: 0)] = row
+            }
             var latest: [String: (Double, String)] = [:]
             for row in try conn.query(
                 """
@@ -230,10 +232,8 @@ public final class HealthMonitor: Sendable {
                 let state = states[check.name]
                 return CheckState(
                     name: check.name, component: check.component,
-                    status: HealthStatus(rawValue: try state?.decode(String.self, column: "status") ?? "") ?? .passing,
-                    flapping: try state?.decode(Bool.self, column: "flapping") ?? false,
-                    changedAt: try state?.decode(Date.self, column: "changed_at") ?? Date(),
-                    checkedAt: try state?.decode(Date.self, column: "checked_at"),
+                    status: try state?.decode(HealthStatus.self, at: 1) ?? .passing, flapping: try state?.decode(Bool.self, at: 2) ?? false,
+                    changedAt: try state?.decode(Date.self, at: 3) ?? Date(), checkedAt: try state?.decode(Date.self, at: 4),
                     latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
             }
         }
@@ -295,3 +295,5 @@ public final class HealthMonitor: Sendable {
         }
     }
 }
+
+extension HealthStatus: SQLTextEnum {}

@@ -1,5 +1,5 @@
 public import CofferAccess
-import CofferStore
+public import CofferStore
 public import Foundation
 
 /// One component's line of the health overview (the `health_overview` view).
@@ -19,16 +19,28 @@ extension HealthMonitor {
     /// The seed's health overview, one row per component, read from the `health_overview` view (migration 0013).
     public func overview(_ grant: Grant) async throws -> [HealthOverviewRow] {
         try await database.read { conn in
-            try conn.query("SELECT * FROM health_overview ORDER BY component").map { row in
-                HealthOverviewRow(
-                    component: try row.decode(String.self, column: "component"), checks: try row.decode(Int64.self, column: "checks"),
-                    critical: try row.decode(Int64.self, column: "critical"), warning: try row.decode(Int64.self, column: "warning"),
-                    maintenance: try row.decode(Int64.self, column: "maintenance"),
-                    flapping: try row.decode(Int64.self, column: "flapping"),
-                    neverRun: try row.decode(Int64.self, column: "never_run"),
-                    lastChecked: try row.decode(Date?.self, column: "last_checked"),
-                    openIssues: try row.decode(Int64.self, column: "open_issues"))
-            }
+            try conn.query(
+                HealthOverviewRow.self, "SELECT \(columns: HealthOverviewRow.Column.self) FROM health_overview ORDER BY component")
         }
+    }
+}
+
+extension HealthOverviewRow: SQLRowDecodable {
+    /// The columns of the `health_overview` view.
+    enum Column: String, SQLColumn {
+        case component, checks, critical, warning, maintenance, flapping, neverRun = "never_run", lastChecked = "last_checked"
+        case openIssues = "open_issues"
+    }
+
+    public init(row: SQLRow) throws {
+        component = try row.decode(Column.component)
+        checks = try row.decode(Column.checks)
+        critical = try row.decode(Column.critical)
+        warning = try row.decode(Column.warning)
+        maintenance = try row.decode(Column.maintenance)
+        flapping = try row.decode(Column.flapping)
+        neverRun = try row.decode(Column.neverRun)
+        lastChecked = try row.decode(Column.lastChecked)
+        openIssues = try row.decode(Column.openIssues)
     }
 }

@@ -85,9 +85,10 @@ extension MetricStore {
             let rows = try await database.read { conn -> [(Int64, Date, Rollup)] in
                 try conn.query(
                     """
-                    SELECT * FROM metric_rollups WHERE resolution = \(width) AND series_id IN (\(ids)) AND bucket >= \(from) AND bucket < \(to) ORDER BY series_id, bucket
+                    SELECT \(columns: Rollup.Column.self) FROM metric_rollups
+                    WHERE resolution = \(width) AND series_id IN (\(ids)) AND bucket >= \(from) AND bucket < \(to) ORDER BY series_id, bucket
                     """
-                ).map { (try $0.decode(Int64.self, column: "series_id"), try $0.decode(Date.self, column: "bucket"), try Rollup(row: $0)) }
+                ).map { (try $0.decode(Rollup.Column.seriesID), try $0.decode(Rollup.Column.bucket), try Rollup(row: $0)) }
             }
             for (id, start, rollup) in rows { perSeries[id, default: [:]][stepStart(start), default: []].append(rollup) }
         }

@@ -217,17 +217,23 @@ public final class MetricStore: Sendable {
             for bucket in buckets { sketch.add(bucket) }
         }
 
+        /// The columns of `metric_rollups`, its key first; a rollup reads its own from a row that selects them all.
+        enum Column: String, SQLColumn {
+            case seriesID = "series_id", bucket, samples, total, lowest, highest, firstTime = "first_time", firstValue = "first_value"
+            case lastTime = "last_time", lastValue = "last_value", increase, sketch
+        }
+
         init(row: SQLRow) throws {
-            samples = try row.decode(Int64.self, column: "samples")
-            total = try row.decode(Double.self, column: "total")
-            lowest = try row.decode(Double.self, column: "lowest")
-            highest = try row.decode(Double.self, column: "highest")
-            firstTime = try row.decode(Date.self, column: "first_time")
-            firstValue = try row.decode(Double.self, column: "first_value")
-            lastTime = try row.decode(Date.self, column: "last_time")
-            lastValue = try row.decode(Double.self, column: "last_value")
-            increase = try row.decode(Double.self, column: "increase")
-            sketch = QuantileSketch(encoded: try row.decode([UInt8].self, column: "sketch")) ?? QuantileSketch()
+            samples = try row.decode(Column.samples)
+            total = try row.decode(Column.total)
+            lowest = try row.decode(Column.lowest)
+            highest = try row.decode(Column.highest)
+            firstTime = try row.decode(Column.firstTime)
+            firstValue = try row.decode(Column.firstValue)
+            lastTime = try row.decode(Column.lastTime)
+            lastValue = try row.decode(Column.lastValue)
+            increase = try row.decode(Column.increase)
+            sketch = QuantileSketch(encoded: try row.decode(Column.sketch)) ?? QuantileSketch()
         }
 
         /// Adds a later (or earlier) rollup of the same bucket.
@@ -276,14 +282,17 @@ public final class MetricStore: Sendable {
         }
         guard !updates.isEmpty else { return }
         var query: SQLQuery =
-            "SELECT * FROM metric_rollups WHERE resolution = \(resolution) AND bucket >= \(low) AND bucket <= \(high) AND series_id IN ("
+            """
+            SELECT \(columns: Rollup.Column.self) FROM metric_rollups
+            WHERE resolution = \(resolution) AND bucket >= \(low) AND bucket <= \(high) AND series_id IN (
+            """
         for (index, series) in updates.keys.enumerated() {
             if index > 0 { query.append(", ") }
             query.append("\(series)")
         }
         query.append(")")
         try conn.forEachRow(query) { row in
-            let series = try row.decode(Int64.self, column: "series_id"), start = try row.decode(Date.self, column: "bucket")
+            let series = try row.decode(Rollup.Column.seriesID, as: Int64.self), start = try row.decode(Rollup.Column.bucket, as: Date.self)
             guard let added = updates[series]?[start] else { return }
             var stored = try Rollup(row: row)
             stored.merge(added)

@@ -10,7 +10,7 @@ struct KeyStore: Sendable {
 
     func loadConfiguration() async throws -> SealConfiguration? {
         try await database.read { conn in
-            try conn.queryFirst("SELECT * FROM seal_config WHERE id = 1").map(SealConfiguration.init(row:))
+            try conn.query(SealConfiguration.self, "SELECT \(columns: SealConfiguration.Column.self) FROM seal_config WHERE id = 1").first
         }
     }
 

@@ -35,7 +35,7 @@ public enum UnsealMethod: Sendable, Equatable {
 }
 
 /// The `seal_config` row.
-struct SealConfiguration: Sendable {
+struct SealConfiguration: Sendable, SQLRowDecodable {
     var method: UnsealMethod
     var keyCheck: [UInt8]
     var rootGeneration: Int64
@@ -62,22 +62,28 @@ struct SealConfiguration: Sendable {
         self.rootGeneration = rootGeneration
     }
 
+    /// The columns of `seal_config` a configuration is read from.
+    enum Column: String, SQLColumn {
+        case method, shares = "secret_shares", threshold = "secret_threshold", argon2Ops = "argon2_ops", argon2Mem = "argon2_mem"
+        case argon2Salt = "argon2_salt", keyCheck = "key_check", rootGeneration = "root_generation"
+    }
+
     init(row: SQLRow) throws {
-        let name: String = try row.decode(column: "method")
+        let name: String = try row.decode(Column.method)
         switch name {
         case "shamir":
-            method = .shamir(shares: try row.decode(column: "secret_shares"), threshold: try row.decode(column: "secret_threshold"))
+            method = .shamir(shares: try row.decode(Column.shares), threshold: try row.decode(Column.threshold))
         case "passphrase":
             method = .passphrase(
                 Argon2id.Parameters(
-                    opsLimit: UInt64(try row.decode(Int64.self, column: "argon2_ops")), memLimit: try row.decode(column: "argon2_mem"),
-                    salt: try row.decode(column: "argon2_salt")))
+                    opsLimit: UInt64(try row.decode(Column.argon2Ops, as: Int64.self)), memLimit: try row.decode(Column.argon2Mem),
+                    salt: try row.decode(Column.argon2Salt)))
         case "keyfile":
             method = .keyFile
         default:
             throw KeysError(.tampered, "seal_config names an unknown unseal method")
         }
-        keyCheck = try row.decode(column: "key_check")
-        rootGeneration = try row.decode(column: "root_generation")
+        keyCheck = try row.decode(Column.keyCheck)
+        rootGeneration = try row.decode(Column.rootGeneration)
     }
 }
