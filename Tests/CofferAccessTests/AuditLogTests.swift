@@ -32,6 +32,7 @@ struct AuditLogTests {
     }
 
     /// Many concurrent appends share commits, every one returns only once committed, and the chain is whole.
+    @Test(arguments: TestDatabase.backends)
     func groupCommit(_ backend: TestBackend) async throws {
         try await Self.withLog(backend, AuditConfiguration(checkpointEvery: 50)) { db, log, publicKey in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -55,11 +56,6 @@ struct AuditLogTests {
             #expect(sequences.count == 300)
         }
     }
-
-    @Test func groupCommitOnSQLite() async throws { try await groupCommit(.sqlite) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func groupCommitOnPostgres() async throws { try await groupCommit(.postgres) }
 
     /// Checkpoints go to the witness file too; cutting the trail's tail (and its checkpoints) in the database
     /// is then found by comparing with the witness, and an export verifies offline with only the public key.

@@ -17,10 +17,8 @@ import Testing
 /// resolves when the window passes; a webhook gets the notice and is retried after a failure; a silence stops
 /// notifications but not the history; metric thresholds and health transitions fire per group.
 struct AlertTests {
-    @Test func alertsOnSQLite() async throws { try await withUnsealedServer(.sqlite, alertContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func alertsOnPostgres() async throws { try await withUnsealedServer(.postgres, alertContract) }
+    @Test(arguments: TestDatabase.backends)
+    func alerts(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, alertContract) }
 
     /// A one-thread HTTP server on loopback that answers each request with the next status of `statuses`
     /// (then 200) and keeps the bodies it got.

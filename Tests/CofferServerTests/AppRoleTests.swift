@@ -99,10 +99,8 @@ struct AppRoleTests {
         #expect(try await server.verifyTrail().isIntact)
     }
 
-    @Test func loginFlowOnSQLite() async throws { try await withUnsealedServer(.sqlite, loginFlow) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func loginFlowOnPostgres() async throws { try await withUnsealedServer(.postgres, loginFlow) }
+    @Test(arguments: TestDatabase.backends)
+    func loginFlow(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, loginFlow) }
 
     /// Failed logins are limited per role and per address (429), and audited.
     @Test func failedLoginsAreRateLimited() async throws {

@@ -50,10 +50,10 @@ struct AuditTrailTests {
         #expect(try await server.verifyTrail() == .intact(entries: Int64(rows.count)))
     }
 
-    @Test func everyRequestIsAuditedOnSQLite() async throws { try await withUnsealedServer(.sqlite, everyRequestIsAuditedWithoutSecrets) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func everyRequestIsAuditedOnPostgres() async throws { try await withUnsealedServer(.postgres, everyRequestIsAuditedWithoutSecrets) }
+    @Test(arguments: TestDatabase.backends)
+    func everyRequestIsAudited(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, everyRequestIsAuditedWithoutSecrets)
+    }
 
     /// Editing, deleting or reordering stored entries is found and named.
     func tamperingIsFound(_ server: CofferServer, _ root: String) async throws {
@@ -79,13 +79,12 @@ struct AuditTrailTests {
         #expect(try await server.verifyTrail() == .removed(after: 5, next: 7))
     }
 
-    @Test func tamperingIsFoundOnSQLite() async throws { try await withUnsealedServer(.sqlite, tamperingIsFound) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func tamperingIsFoundOnPostgres() async throws { try await withUnsealedServer(.postgres, tamperingIsFound) }
+    @Test(arguments: TestDatabase.backends)
+    func tamperingIsFound(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, tamperingIsFound) }
 
     /// A stuck audit sink fails requests with 503 within the bound, never hangs them, withholds their result,
     /// and health says why; once the sink moves again, requests succeed.
+    @Test(arguments: TestDatabase.backends)
     func stuckSinkFailsClosed(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend, auditTimeout: "1000") { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
@@ -124,9 +123,4 @@ struct AuditTrailTests {
             }
         }
     }
-
-    @Test func stuckSinkFailsClosedOnSQLite() async throws { try await stuckSinkFailsClosed(.sqlite) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func stuckSinkFailsClosedOnPostgres() async throws { try await stuckSinkFailsClosed(.postgres) }
 }

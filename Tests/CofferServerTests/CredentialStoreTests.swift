@@ -14,10 +14,8 @@ import Testing
 /// The credentials store through its KV version 2 API, on SQLite and on a real PostgreSQL: versions, CAS,
 /// deletes, metadata, lists, expiry, sealing, usage, wrapping, and bad input.
 struct CredentialStoreTests {
-    @Test func kvContractOnSQLite() async throws { try await withUnsealedServer(.sqlite, kvContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func kvContractOnPostgres() async throws { try await withUnsealedServer(.postgres, kvContract) }
+    @Test(arguments: TestDatabase.backends)
+    func kvContract(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, kvContract) }
 
     func kvContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
@@ -141,10 +139,10 @@ struct CredentialStoreTests {
 
     // The audit bound is raised to 20 s: the test is about versions, and 16 writes that each wait for three
     // fsyncs on one SQLite writer can pass 2 s on a loaded CI machine (fail-closed 503s, by design).
-    @Test func concurrentWritersOnSQLite() async throws { try await withUnsealedServer(.sqlite, auditTimeout: "20000", concurrentWriters) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func concurrentWritersOnPostgres() async throws { try await withUnsealedServer(.postgres, auditTimeout: "20000", concurrentWriters) }
+    @Test(arguments: TestDatabase.backends)
+    func concurrentWriters(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, auditTimeout: "20000", concurrentWriters)
+    }
 
     /// Writers racing on one secret (as several instances on one PostgreSQL do) each get their own version,
     /// and of racing check-and-set creates exactly one wins; none sees a server error.

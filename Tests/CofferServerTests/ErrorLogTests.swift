@@ -15,10 +15,8 @@ import Testing
 /// regression rule, ignoring until a count or a time, reopening, trends and top issues, batches refused
 /// whole, and the reader and writer policies with their audit entries.
 struct ErrorLogTests {
-    @Test func errorsOnSQLite() async throws { try await withUnsealedServer(.sqlite, errorContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func errorsOnPostgres() async throws { try await withUnsealedServer(.postgres, errorContract) }
+    @Test(arguments: TestDatabase.backends)
+    func errors(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, errorContract) }
 
     static func traceback(line: Int) -> String {
         """

@@ -15,10 +15,8 @@ import Testing
 /// whole on a bad row, latest reads answering present, missing or expired, as-of reads that never see the
 /// future, histories, statistics, pruning, and the reader and writer policies.
 struct FeatureCacheTests {
-    @Test func featuresOnSQLite() async throws { try await withUnsealedServer(.sqlite, featureContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func featuresOnPostgres() async throws { try await withUnsealedServer(.postgres, featureContract) }
+    @Test(arguments: TestDatabase.backends)
+    func features(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, featureContract) }
 
     func featureContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
@@ -153,10 +151,8 @@ struct FeatureCacheTests {
 /// statistics, warming, purging, the memory tier's admission policy, single-flight loads, and answers from
 /// memory when the database fails.
 struct PersistentCacheTests {
-    @Test func cacheOnSQLite() async throws { try await withUnsealedServer(.sqlite, cacheContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func cacheOnPostgres() async throws { try await withUnsealedServer(.postgres, cacheContract) }
+    @Test(arguments: TestDatabase.backends)
+    func cache(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, cacheContract) }
 
     func cacheContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in

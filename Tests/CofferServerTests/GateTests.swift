@@ -122,10 +122,8 @@ struct GateTests {
         #expect(try await server.verifyTrail().isIntact)
     }
 
-    @Test func tokenLifecycleOnSQLite() async throws { try await withUnsealedServer(.sqlite, tokenLifecycle) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func tokenLifecycleOnPostgres() async throws { try await withUnsealedServer(.postgres, tokenLifecycle) }
+    @Test(arguments: TestDatabase.backends)
+    func tokenLifecycle(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, tokenLifecycle) }
 
     /// Used-up and expired tokens are refused at once with 403, never 401.
     @Test func exhaustedAndExpiredTokens() async throws {
@@ -194,10 +192,8 @@ struct GateTests {
         }
     }
 
-    @Test func policyEndpointsOnSQLite() async throws { try await withUnsealedServer(.sqlite, policyEndpoints) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func policyEndpointsOnPostgres() async throws { try await withUnsealedServer(.postgres, policyEndpoints) }
+    @Test(arguments: TestDatabase.backends)
+    func policyEndpoints(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, policyEndpoints) }
 
     /// Path traversal and encoded separators are refused before anything is looked up.
     @Test func ambiguousPathsAreRefused() async throws {

@@ -87,10 +87,8 @@ struct HealthMonitorTests {
         #expect(throws: SuiteError.self) { try HealthChecksFile.parse(Data("not json".utf8)) }
     }
 
-    @Test func healthOnSQLite() async throws { try await withUnsealedServer(.sqlite, healthContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func healthOnPostgres() async throws { try await withUnsealedServer(.postgres, healthContract) }
+    @Test(arguments: TestDatabase.backends)
+    func health(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, healthContract) }
 
     /// A socket listening on a loopback port chosen by the system.
     static func listener() throws -> (fd: Int32, port: Int) {

@@ -14,10 +14,8 @@ import Testing
 /// the sketch's 1%, grouping, the series cap, batches refused whole, Prometheus text input, retention that
 /// keeps rollups, and the reader and writer policies.
 struct MetricStoreTests {
-    @Test func metricsOnSQLite() async throws { try await withUnsealedServer(.sqlite, metricContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func metricsOnPostgres() async throws { try await withUnsealedServer(.postgres, metricContract) }
+    @Test(arguments: TestDatabase.backends)
+    func metrics(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, metricContract) }
 
     func metricContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in

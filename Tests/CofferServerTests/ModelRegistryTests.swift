@@ -39,10 +39,8 @@ extension CofferServer {
 /// streamed artifact, digests, the lifecycle, aliases and their history, search, downloads checked against
 /// the digest, garbage collection, bad input, and the Gate's reader and writer policies with their audit entries.
 struct ModelRegistryTests {
-    @Test func registryOnSQLite() async throws { try await withUnsealedServer(.sqlite, registryContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func registryOnPostgres() async throws { try await withUnsealedServer(.postgres, registryContract) }
+    @Test(arguments: TestDatabase.backends)
+    func registry(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, registryContract) }
 
     static let modelHeader = HTTPField.Name("X-Coffer-Model")!
 

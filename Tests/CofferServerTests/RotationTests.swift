@@ -18,10 +18,8 @@ import Testing
 struct RotationTests {
     static let policies = #filePath.components(separatedBy: "/Tests/")[0] + "/Policies"
 
-    @Test func rotationOnSQLite() async throws { try await withUnsealedServer(.sqlite, rotationContract) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func rotationOnPostgres() async throws { try await withUnsealedServer(.postgres, rotationContract) }
+    @Test(arguments: TestDatabase.backends)
+    func rotation(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, rotationContract) }
 
     func rotationContract(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in

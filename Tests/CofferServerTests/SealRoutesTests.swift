@@ -99,10 +99,8 @@ struct SealRoutesTests {
         }
     }
 
-    @Test func shamirFlowOnSQLite() async throws { try await withServer(.sqlite, shamirFlow) }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func shamirFlowOnPostgres() async throws { try await withServer(.postgres, shamirFlow) }
+    @Test(arguments: TestDatabase.backends)
+    func shamirFlow(_ backend: TestBackend) async throws { try await withServer(backend, shamirFlow) }
 
     /// Rekey over HTTP: init, the current key, the new keys handed out, verification, then only the new keys unseal.
     @Test func rekeyFlow() async throws {
