@@ -151,6 +151,7 @@ let package = Package(
         .target(
             name: "CofferTesting",
             dependencies: [
+                "CofferFoundation",
                 "CofferStore",
                 .product(name: "Logging", package: "swift-log")
             ],

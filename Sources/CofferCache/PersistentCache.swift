@@ -52,7 +52,7 @@ public final class PersistentCache: Sendable {
     /// The value, or nil when absent or expired.
     public func get(_ grant: Grant, _ key: CacheKey) async throws -> CacheValue? {
         try Self.check(key)
-        let now = Date(), clock = ContinuousClock.now
+        let now = WallClock.now, clock = ContinuousClock.now
         let staleness = settings.staleness
         let cached = memory.withLock { $0.get(key) }
         if let cached {
@@ -124,7 +124,7 @@ public final class PersistentCache: Sendable {
         }
         guard ttl >= .zero else { throw SuiteError(.invalid, "ttl must not be negative (0 keeps the entry until deleted)") }
         guard jitter.isFinite, (0...1).contains(jitter) else { throw SuiteError(.invalid, "jitter must be a fraction from 0 to 1") }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
         let expiresAt =
             seconds > 0 ? now.addingTimeInterval(seconds * (1 - jitter * Double.random(in: 0..<1))).roundedToStoredPrecision : nil
@@ -220,7 +220,7 @@ public final class PersistentCache: Sendable {
     @discardableResult
     public func setWarm(_ grant: Grant, namespace: String, warm: Bool) async throws -> Int {
         try Names.check(namespace, what: "a cache namespace")
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         _ = try await database.transaction { conn in
             try conn.execute(
                 """
@@ -246,7 +246,7 @@ public final class PersistentCache: Sendable {
     }
 
     private func load(namespace: String) async throws -> Int {
-        let now = Date(), budget = settings.memoryBytes
+        let now = WallClock.now, budget = settings.memoryBytes
         let entries = try await database.read { conn in
             var entries: [(String, StoredEntry)] = []
             var bytes = 0
@@ -289,7 +289,7 @@ public final class PersistentCache: Sendable {
     public func purgeExpired(_ grant: Grant, batch: Int = 1_000) async throws -> Int {
         var total = 0
         while true {
-            let now = Date()
+            let now = WallClock.now
             let removed = try await database.transaction { conn -> [String] in
                 let doomed = try conn.query(
                     """
@@ -316,7 +316,7 @@ public final class PersistentCache: Sendable {
             return access
         }
         guard !batch.isEmpty || !touched.isEmpty else { return }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         do {
             try await database.transaction { conn in
                 for (namespace, row) in batch {

@@ -25,7 +25,7 @@ extension CredentialStore {
         let sealer = try keys.sealer()
         let id = path.id
         let accessor = grant.accessor
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let version = try await database.transaction { conn -> Int64 in
             guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {
                 throw AccessError(.notFound, "\(path) does not exist")
@@ -63,7 +63,7 @@ extension CredentialStore {
         -> Bool
     {
         let id = path.id
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
         return try await database.transaction { conn -> Bool in
             guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false, lock: true) else {

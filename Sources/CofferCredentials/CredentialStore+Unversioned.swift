@@ -16,7 +16,7 @@ extension CredentialStore {
         try Self.authoriseUnversioned(grant, .read, path)
         let sealer = try keys.sealer()
         let id = path.id
-        let now = Date()
+        let now = WallClock.now
         let found = try await database.read { conn -> (Int64, EncryptedValue, String?)? in
             _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             guard
@@ -50,7 +50,7 @@ extension CredentialStore {
         let sealer = try keys.sealer()
         let id = path.id
         let accessor = grant.accessor
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let version = try await database.transaction { conn -> Int64 in
             _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)

@@ -149,7 +149,7 @@ public final class CredentialStore: Sendable {
         try Self.authorise(grant, .read, path, "data", decidedAs: ["data", "subkeys"])
         let sealer = try keys.sealer()
         let id = path.id
-        let now = Date()
+        let now = WallClock.now
         // One statement for the mount, the secret and the version: this is every service's hot path.
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?, String?)? in
             guard
@@ -262,7 +262,7 @@ public final class CredentialStore: Sendable {
         let sealer = try keys.sealer()
         let id = path.id
         let accessor = grant.accessor
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
@@ -337,7 +337,7 @@ public final class CredentialStore: Sendable {
         }
         let id = path.id
         let accessor = grant.accessor
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
         try await database.transaction { conn in
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
@@ -447,7 +447,7 @@ public final class CredentialStore: Sendable {
             try grant.require(.update, on: path.requestPath(change.rawValue))
         }
         let id = path.id
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
         let changed = try await database.transaction { conn -> [Int64] in
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)

@@ -95,7 +95,7 @@ public struct MountStore: Sendable {
         let path = try Self.validatedPath(path)
         let accessor = "kv_" + Hex.encode(Random.bytes(6))
         let uuid = UUID().uuidString.lowercased()
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let tag = try keys.sealer().tag(
             Self.authenticated(
                 KVMount(
@@ -142,7 +142,7 @@ public struct MountStore: Sendable {
     ) async throws -> Bool {
         if let maxVersions, maxVersions < 0 { throw AccessError(.invalidRequest, "max_versions cannot be negative") }
         if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
         let upgraded = try await database.transaction { conn -> Bool in
             var mount =

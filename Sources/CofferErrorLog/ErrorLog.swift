@@ -24,7 +24,7 @@ public final class ErrorLog: Sendable {
         guard !events.isEmpty, events.count <= Self.maxBatch else {
             throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) events")
         }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         for (index, event) in events.enumerated() { try Self.validate(event, index: index, now: now) }
         let accessor = grant.accessor
         return try await database.transaction { conn in try Self.store(events, on: conn, now: now, accessor: accessor) }
@@ -267,7 +267,7 @@ public final class ErrorLog: Sendable {
             else {
                 throw Self.unknown(id)
             }
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             try update(conn, now, issue)
             try Self.record(
                 conn, id, action: action, from: issue.status, to: status, release: release, note: note, accessor: accessor, at: now)

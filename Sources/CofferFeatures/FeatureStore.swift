@@ -30,7 +30,7 @@ public final class FeatureStore: Sendable {
         }
         let features = try JSONText.encode(set.features)
         try await database.transaction { conn in
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             let type = try conn.queryScalar(String.self, "SELECT value_type FROM feature_sets WHERE name = \(set.name)")
             // The insert decides create vs update even when two writers race: only one of them inserts.
             let inserted =
@@ -102,7 +102,7 @@ public final class FeatureStore: Sendable {
             throw SuiteError(.invalid, "a write carries 1 to \(Self.maxWriteRows) values")
         }
         let set = try await self.set(grant, name)
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let declared = Set(set.features)
         var values: [[SQLValue]] = []
         values.reserveCapacity(rows.count)
@@ -167,7 +167,7 @@ public final class FeatureStore: Sendable {
             : Self.latestOnSQLite(set: name, entities: unique, features: wanted, asOf: asOf)
         let found = query
         let rows = try await database.read { conn in try conn.query(found) }
-        let now = asOf ?? Date()
+        let now = asOf ?? WallClock.now
         var answer: [String: [String: FeatureReading]] = [:]
         for entity in unique { answer[entity] = Dictionary(uniqueKeysWithValues: (wanted ?? []).map { ($0, FeatureReading.missing) }) }
         for row in rows {
@@ -334,7 +334,7 @@ public final class FeatureStore: Sendable {
     @discardableResult
     public func prune(_ grant: Grant, set name: String? = nil, olderThan: Date? = nil, batch: Int = 1_000) async throws -> Int {
         var targets: [(String, Date)] = []
-        let now = Date()
+        let now = WallClock.now
         if let name {
             let set = try await self.set(grant, name)
             if let cutoff = olderThan ?? (set.retention > 0 ? now.addingTimeInterval(-Double(set.retention)) : nil) {

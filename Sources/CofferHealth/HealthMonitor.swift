@@ -1,6 +1,6 @@
 public import CofferAccess
 import CofferCredentials
-import CofferFoundation
+public import CofferFoundation
 public import CofferStore
 public import Foundation
 
@@ -66,7 +66,7 @@ public final class HealthMonitor: Sendable {
         }
         let texts = try checks.map { ($0, try JSONText.encode($0)) }
         return try await database.transaction { conn in
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             var existing: [String: String] = [:]
             for row in try conn.query("SELECT name, definition FROM health_checks") {
                 existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
@@ -129,14 +129,14 @@ public final class HealthMonitor: Sendable {
         _ = try await database.transaction { conn in
             try conn.execute(
                 """
-                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(Date().roundedToStoredPrecision))
+                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(WallClock.now.roundedToStoredPrecision))
                 ON CONFLICT (name) DO NOTHING
                 """)
         }
     }
 
     /// The checks whose last run (by any instance) is an interval old or more.
-    public func due(_ grant: Grant, now: Date = Date()) async throws -> [HealthCheckDefinition] {
+    public func due(_ grant: Grant, now: Date = WallClock.now) async throws -> [HealthCheckDefinition] {
         try await database.read { conn in
             var last: [String: Date] = [:]
             for row in try conn.query("SELECT check_name, checked_at FROM health_state") {
@@ -151,7 +151,7 @@ public final class HealthMonitor: Sendable {
     // MARK: results
 
     /// Stores results and moves each check's state (thresholds, maintenance, flapping) in one transaction.
-    public func record(_ grant: Grant, _ results: [(HealthCheckDefinition, ProbeResult)], instance: String, at time: Date = Date())
+    public func record(_ grant: Grant, _ results: [(HealthCheckDefinition, ProbeResult)], instance: String, at time: Date = WallClock.now)
         async throws
     {
         let now = time.roundedToStoredPrecision
@@ -233,7 +233,7 @@ public final class HealthMonitor: Sendable {
                 return CheckState(
                     name: check.name, component: check.component,
                     status: try state?.decode(HealthStatus.self, at: 1) ?? .passing, flapping: try state?.decode(Bool.self, at: 2) ?? false,
-                    changedAt: try state?.decode(Date.self, at: 3) ?? Date(), checkedAt: try state?.decode(Date.self, at: 4),
+                    changedAt: try state?.decode(Date.self, at: 3) ?? WallClock.now, checkedAt: try state?.decode(Date.self, at: 4),
                     latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
             }
         }
@@ -268,7 +268,9 @@ public final class HealthMonitor: Sendable {
     }
 
     /// Availability of a check over each window ending now.
-    public func availability(_ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = Date())
+    public func availability(
+        _ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = WallClock.now
+    )
         async throws -> [Availability]
     {
         let longest = windows.max() ?? 86_400

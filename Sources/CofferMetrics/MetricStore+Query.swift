@@ -30,7 +30,7 @@ extension MetricStore {
             throw SuiteError(.invalid, "\(label) is not a label name")
         }
         let retention = try await self.retention(grant, name: query.name)
-        let now = Date()
+        let now = WallClock.now
         // The coarsest rollup the step is a multiple of; raw points when the step is finer than a minute
         // and they are still kept for the whole range.
         var source: Source = .raw
@@ -169,7 +169,7 @@ extension MetricStore {
         guard covers(retention.hour, retention.minute), covers(retention.minute, retention.raw) else {
             throw SuiteError(.invalid, "keep hour rollups at least as long as minute rollups, and those at least as long as raw points")
         }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         try await database.transaction { conn in
             // The insert decides create vs update even when two writers race: only one of them inserts.
             let inserted = try conn.execute(
@@ -197,7 +197,7 @@ extension MetricStore {
             try conn.query("SELECT DISTINCT name FROM metric_series ORDER BY name").map { try $0.decode(String.self, at: 0) }
         }
         var removed = 0
-        let now = Date()
+        let now = WallClock.now
         for name in names {
             let retention = try await self.retention(grant, name: name)
             for (seconds, resolution) in [(retention.raw, Int64(0)), (retention.minute, 60), (retention.hour, 3600)] where seconds > 0 {

@@ -29,7 +29,7 @@ public final class MetricStore: Sendable {
         guard !points.isEmpty, points.count <= Self.maxBatch else {
             throw SuiteError(.invalid, "a batch carries 1 to \(Self.maxBatch) points")
         }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         // Names and labels are checked once per distinct series, values and times per point.
         struct Identity: Hashable {
             let name: String

@@ -1,3 +1,4 @@
+public import CofferFoundation
 import CofferAccess
 import CofferCrypto
 public import Foundation
@@ -122,7 +123,7 @@ public final class BlobStore: Sendable {
     /// Deletes blobs no row references, and uploads left in `incoming/`, older than `grace` (an upload
     /// or a registration in progress is younger).
     /// - Returns: how many files and bytes were removed.
-    public func collectGarbage(referenced: Set<String>, grace: TimeInterval, now: Date = Date()) -> (files: Int, bytes: Int64) {
+    public func collectGarbage(referenced: Set<String>, grace: TimeInterval, now: Date = WallClock.now) -> (files: Int, bytes: Int64) {
         var files = 0, bytes: Int64 = 0
         let manager = FileManager.default
         func removeIfOld(_ path: String) {

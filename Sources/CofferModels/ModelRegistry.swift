@@ -102,7 +102,7 @@ public final class ModelRegistry: Sendable {
         let trainingText = try JSONText.encode(training), validationText = try JSONText.encode(validation),
             tagsText = try JSONText.encode(tags)
         return try await database.transaction { conn in
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             try conn.execute(
                 """
                 INSERT INTO ml_models (name, description, created_by, created_at, updated_at)
@@ -295,7 +295,7 @@ public final class ModelRegistry: Sendable {
                     "version \(version) of \(model) holds the alias \(current.aliases.joined(separator: ", ")): move or remove the alias before retiring it"
                 )
             }
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             try conn.execute(
                 "UPDATE ml_model_registry SET status = \(status), updated_at = \(now) WHERE name = \(model) AND version = \(version)"
             )
@@ -318,7 +318,7 @@ public final class ModelRegistry: Sendable {
             }
             let previous = try conn.queryScalar(
                 Int64.self, "SELECT version FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             // The insert decides create vs update even when two writers race: only one of them inserts.
             let inserted =
                 previous == nil
@@ -355,7 +355,7 @@ public final class ModelRegistry: Sendable {
             try conn.execute("DELETE FROM ml_model_aliases WHERE name = \(model) AND alias = \(alias)")
             try Self.record(
                 conn, model: model, version: version, kind: .aliasRemoved, alias: alias, previousVersion: version, note: "",
-                accessor: accessor, at: Date().roundedToStoredPrecision)
+                accessor: accessor, at: WallClock.now.roundedToStoredPrecision)
         }
     }
 

@@ -66,7 +66,7 @@ public final class DatabaseEngine: Sendable {
         let sealed = try sealer.seal(password.bytes, binding: Self.binding(connection.name))
         let roles = String(decoding: try JSONEncoder().encode(connection.allowedRoles), as: UTF8.self)
         let tag = try sealer.tag(Self.authenticated(connection))
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         try await database.transaction { conn in
             let exists = try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(connection.name)") != nil
             try grant.requireWrite(exists: exists)
@@ -138,7 +138,7 @@ public final class DatabaseEngine: Sendable {
         let creation = String(decoding: try JSONEncoder().encode(role.creationStatements), as: UTF8.self)
         let revocation = String(decoding: try JSONEncoder().encode(role.revocationStatements), as: UTF8.self)
         let tag = try keys.sealer().tag(Self.authenticated(role))
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         try await database.transaction { conn in
             guard try conn.queryFirst("SELECT name FROM database_connections WHERE name = \(role.dbName)") != nil else {
                 throw AccessError(.invalidRequest, "db_name \(role.dbName) is not a configured connection (database/config/\(role.dbName))")
@@ -199,7 +199,7 @@ public final class DatabaseEngine: Sendable {
         }
         let defaultTTL = role.defaultTTL > 0 ? role.defaultTTL : 3600
         let maxTTL = role.maxTTL > 0 ? role.maxTTL : 86_400
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(min(defaultTTL, maxTTL)))
         let username = Self.username(display: grant.displayName, role: role.name)
         let generator = try RandomRotator(
@@ -272,7 +272,7 @@ public final class DatabaseEngine: Sendable {
     public func renew(_ grant: Grant, lease id: String, increment: Int64?) async throws -> (Lease, warning: String?) {
         if let increment, increment < 0 { throw AccessError(.invalidRequest, "increment cannot be negative") }
         let lease = try await lookup(grant, lease: id)
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         guard lease.expiresAt > now else { throw AccessError(.invalidRequest, "lease \(id) has expired; ask for a new credential") }
         guard lease.maxExpiresAt > lease.expiresAt.addingTimeInterval(1) else {
             throw AccessError(
@@ -357,7 +357,7 @@ public final class DatabaseEngine: Sendable {
     /// at most an hour) instead of blocking the rest. Bounded, so many expiring leases never stall the service.
     /// - Returns: revoked and failed counts.
     public func reapExpired(_ grant: Grant, limit: Int) async throws -> (revoked: Int, failed: Int) {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
         // A lease that fails authentication is reported and left alone (its username may have been changed to
         // make the reaper drop someone else's role); the others are still reaped.
@@ -382,7 +382,7 @@ public final class DatabaseEngine: Sendable {
 
     /// Whether any lease has expired and waits for the reaper (one indexed read).
     public func hasExpiredLeases() async throws -> Bool {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         return try await database.read { conn in
             try conn.queryFirst(
                 "SELECT lease_id FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now)) LIMIT 1")
@@ -436,7 +436,7 @@ public final class DatabaseEngine: Sendable {
                 _ = try conn.execute(
                     """
                     UPDATE leases SET revoke_attempts = revoke_attempts + 1, revoke_error = \(message),
-                        next_attempt_at = \(Date().addingTimeInterval(Double(wait)).roundedToStoredPrecision)
+                        next_attempt_at = \(WallClock.now.addingTimeInterval(Double(wait)).roundedToStoredPrecision)
                     WHERE lease_id = \(id)
                     """)
             }
@@ -537,7 +537,7 @@ public final class DatabaseEngine: Sendable {
         }
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         let random = String((0..<20).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] })
-        return String("v-\(part(display, 8))-\(part(role, 8))-\(random)-\(Int64(Date().timeIntervalSince1970))".prefix(63))
+        return String("v-\(part(display, 8))-\(part(role, 8))-\(random)-\(Int64(WallClock.now.timeIntervalSince1970))".prefix(63))
     }
 
     static func randomID() -> String {

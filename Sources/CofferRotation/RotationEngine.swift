@@ -104,7 +104,7 @@ public final class RotationEngine: Sendable {
                 throw AccessError(.invalidRequest, "idempotency_key must be 1 to 128 characters without spaces or '/'")
             }
         }
-        let now = Date()
+        let now = WallClock.now
         var targets: [SecretMetadata]
         if let only {
             let metadata = try await store.rotationMetadata(grant, only)
@@ -161,7 +161,7 @@ public final class RotationEngine: Sendable {
 
     /// Every credential with a rotator, with its schedule, failures, labels and any unfinished run.
     public func status(_ grant: Grant) async throws -> [RotationStatus] {
-        let now = Date()
+        let now = WallClock.now
         var result: [RotationStatus] = []
         for secret in try await store.rotationSchedules(grant) {
             let open = try await runs.unfinished(secret.path.id)
@@ -210,14 +210,14 @@ public final class RotationEngine: Sendable {
             } else if let open = try await runs.unfinished(id) {
                 run = open
             } else {
-                if dueOnly && !Self.isDue(secret, at: Date()) {
+                if dueOnly && !Self.isDue(secret, at: WallClock.now) {
                     try await runs.release(id, holder: holder)
                     return nil
                 }
                 run = RunRecord(
                     id: idempotencyKey.map { $0 + "/" + id } ?? "rot_" + Hex.encode(Random.bytes(12)), secretID: id,
                     rotator: secret.rotation.kind ?? "", state: .running, step: .create, stepDone: false,
-                    oldVersion: secret.currentVersion, newVersion: nil, error: nil, startedAt: Date())
+                    oldVersion: secret.currentVersion, newVersion: nil, error: nil, startedAt: WallClock.now)
                 isNew = true
             }
             if run.state != .running {
@@ -244,7 +244,7 @@ public final class RotationEngine: Sendable {
             // Failed, or left unfinished because even the roll-back failed: either way the credential backs off.
             let backoff = min(settings.backoffMax, settings.backoffBase << min(secret.rotation.failures, 20))
             try? await store.recordRotationFailure(
-                grant, path, error: run.error ?? message, retryAt: Date().addingTimeInterval(Double(backoff)))
+                grant, path, error: run.error ?? message, retryAt: WallClock.now.addingTimeInterval(Double(backoff)))
             try? await gate.recordEvent(
                 grant, path: Self.policyPath(path), operation: "rotate.failed",
                 fields: [("run_id", run.id), ("step", run.step.rawValue), ("error", message)])

@@ -67,7 +67,7 @@ struct RotationRuns: Sendable {
     }
 
     func insert(_ run: RunRecord, by accessor: String) async throws {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         try await database.transaction { conn in
             _ = try conn.execute(
                 """
@@ -81,7 +81,7 @@ struct RotationRuns: Sendable {
 
     /// Records the run's progress, and renews the lock `holder` holds in the same transaction.
     func update(_ run: RunRecord, holder: String, lockTTL: Int64) async throws {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let finished: Date? = run.state == .running ? nil : now
         try await database.transaction { conn in
             try conn.execute(
@@ -101,7 +101,7 @@ struct RotationRuns: Sendable {
     /// died). A live holder is never joined, not even by an attempt at the same run.
     /// - Returns: `nil` when taken, else when the holder's lock expires.
     func acquire(_ secretID: String, holder: String, ttl: Int64) async throws -> Date? {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(ttl))
         return try await database.transaction { conn -> Date? in
             let changed = try conn.execute(

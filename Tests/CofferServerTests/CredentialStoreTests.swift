@@ -15,9 +15,13 @@ import Testing
 /// deletes, metadata, lists, expiry, sealing, usage, wrapping, and bad input.
 struct CredentialStoreTests {
     @Test(arguments: TestDatabase.backends)
-    func kvContract(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, kvContract) }
+    func kvContract(_ backend: TestBackend) async throws {
+        let time = ManualTime()
+        try await withUnsealedServer(backend, time: time) { try await kvContract($0, $1, time) }
+    }
 
-    func kvContract(_ server: CofferServer, _ root: String) async throws {
+    /// `time` is the server's clock: versions expire because the test moves it, not because it sleeps.
+    func kvContract(_ server: CofferServer, _ root: String, _ time: ManualTime) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             // Versions go up by one; each version reads back as written; unknown ones are 404.
             for n in 1...3 {
@@ -103,7 +107,7 @@ struct CredentialStoreTests {
             try await client.call("/v1/secret/config", token: root, ["delete_version_after": "1s"])
             try await client.call("/v1/secret/data/short", token: root, ["data": ["k": "v"]])
             #expect(try await client.call("/v1/secret/data/short", .get, token: root).0 == .ok)
-            try await Task.sleep(for: .milliseconds(1200))
+            time.advance(by: 1.2)
             #expect(try await client.call("/v1/secret/data/short", .get, token: root).0 == .notFound)
             try await client.call("/v1/secret/config", token: root, ["delete_version_after": "0s"])
             let (_, config) = try await client.call("/v1/secret/config", .get, token: root)
@@ -289,7 +293,8 @@ struct CredentialStoreTests {
 
     /// A wrapped read answers a token, not the data; the token unwraps once, and not after it expires.
     @Test func wrappedReadsAreSingleUseAndExpire() async throws {
-        try await withUnsealedServer { server, root in
+        let time = ManualTime()
+        try await withUnsealedServer(time: time) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.call("/v1/secret/data/svc/db", token: root, ["data": ["password": "wrapped-pw"]])
                 func wrappedRead(ttl: String) async throws -> String {
@@ -323,7 +328,7 @@ struct CredentialStoreTests {
                 #expect(second == .badRequest && (secondBody["errors"] as? [String]) == ["wrapping token is not valid or does not exist"])
 
                 let short = try await wrappedRead(ttl: "1")
-                try await Task.sleep(for: .milliseconds(1300))
+                time.advance(by: 1.3)
                 #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": short]).0 == .badRequest)
                 #expect(try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": "cfw.not-a-token"]).0 == .badRequest)
             }

@@ -16,9 +16,13 @@ import Testing
 /// future, histories, statistics, pruning, and the reader and writer policies.
 struct FeatureCacheTests {
     @Test(arguments: TestDatabase.backends)
-    func features(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, featureContract) }
+    func features(_ backend: TestBackend) async throws {
+        let time = ManualTime()
+        try await withUnsealedServer(backend, time: time) { try await featureContract($0, $1, time) }
+    }
 
-    func featureContract(_ server: CofferServer, _ root: String) async throws {
+    /// `time` is the server's clock: write times differ because the test moves it, not because it sleeps.
+    func featureContract(_ server: CofferServer, _ root: String, _ time: ManualTime) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "features")
             let writer = tokens.writer.token, reader = tokens.reader.token
@@ -33,7 +37,7 @@ struct FeatureCacheTests {
                     == .badRequest)
             #expect(try await client.call("/v1/coffer/features/sets/signals", .put, token: writer, ["value_type": "json"]).0 == .noContent)
 
-            let now = Date().timeIntervalSince1970.rounded(.down)
+            let now = time.now.timeIntervalSince1970.rounded(.down)
             let (written, writtenBody) = try await client.call(
                 "/v1/coffer/features/values/prices", token: writer,
                 [
@@ -85,9 +89,9 @@ struct FeatureCacheTests {
             let past = try #require(
                 ((asOf["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"], "\(asOf)")
             #expect(past["status"] as? String == "missing", "\(past)")
-            try await Task.sleep(for: .milliseconds(20))
-            let beforeCorrection = Date().timeIntervalSince1970
-            try await Task.sleep(for: .milliseconds(20))
+            time.advance(by: 0.02)
+            let beforeCorrection = time.now.timeIntervalSince1970
+            time.advance(by: 0.02)
             _ = try await client.call(
                 "/v1/coffer/features/values/prices", token: writer,
                 ["rows": [["entity": "BTC", "feature": "price", "value": 99.0, "event_time": now - 30]]])
@@ -152,9 +156,13 @@ struct FeatureCacheTests {
 /// memory when the database fails.
 struct PersistentCacheTests {
     @Test(arguments: TestDatabase.backends)
-    func cache(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, cacheContract) }
+    func cache(_ backend: TestBackend) async throws {
+        let time = ManualTime()
+        try await withUnsealedServer(backend, time: time) { try await cacheContract($0, $1, time) }
+    }
 
-    func cacheContract(_ server: CofferServer, _ root: String) async throws {
+    /// `time` is the server's clock: entries expire because the test moves it, not because it sleeps.
+    func cacheContract(_ server: CofferServer, _ root: String, _ time: ManualTime) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "cache")
             let writer = tokens.writer.token, reader = tokens.reader.token
@@ -193,7 +201,7 @@ struct PersistentCacheTests {
             // Expiry, enforced on read.
             #expect(
                 try await client.call("/v1/coffer/cache/entries/sessions/short", .put, token: writer, ["value": "s", "ttl": 1]).0 == .ok)
-            try await Task.sleep(for: .milliseconds(1100))
+            time.advance(by: 1.1)
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/short", .get, token: reader).0 == .notFound)
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/missing", .get, token: reader).0 == .notFound)
 

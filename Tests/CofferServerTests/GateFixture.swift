@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferServer
 import CofferStore
@@ -10,19 +11,22 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate.
+/// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate. With
+/// `time`, the server runs on that clock: a test moves it past a TTL instead of sleeping.
 func withUnsealedServer(
     _ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
-    flags: ServerConfiguration.Inputs = .init(),
+    flags: ServerConfiguration.Inputs = .init(), time: ManualTime? = nil,
     _ body: @Sendable (CofferServer, String) async throws -> Void
 ) async throws {
     var flags = flags
     flags.auditWitness = auditWitness ?? flags.auditWitness
     flags.auditTimeout = auditTimeout ?? flags.auditTimeout
-    try await withServer(backend, flags: flags) { server in
-        let initialised = try await server.keys.initialize(method: .keyFile)
-        _ = try await server.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
-        try await body(server, initialised.rootToken)
+    try await WallClock.$source.withValue(time ?? WallClock.source) {
+        try await withServer(backend, flags: flags) { server in
+            let initialised = try await server.keys.initialize(method: .keyFile)
+            _ = try await server.keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+            try await body(server, initialised.rootToken)
+        }
     }
 }
 

@@ -93,7 +93,7 @@ public struct AppRoleService: Sendable {
         guard !role.roleID.isEmpty, role.roleID.utf8.count <= 256 else {
             throw AccessError(.invalidRequest, "role_id is 1 to 256 bytes")
         }
-        let now = Date()
+        let now = WallClock.now
         let tag = try keys.sealer().tag(Self.authenticated(role, mount: mount))
         try await database.transaction { conn in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
@@ -187,7 +187,7 @@ public struct AppRoleService: Sendable {
         let effectiveTTL = try narrow(ttl, role.secretIDTTL, "ttl")
         let uses = try narrow(numUses, role.secretIDNumUses, "num_uses")
         let secretID = custom ?? UUID().uuidString.lowercased() + "-" + TokenFormat.base64URL(Random.bytes(16))
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let entry = AppRoleSecretID(
             accessor: UUID().uuidString.lowercased(), roleName: name, metadata: metadata, cidrList: blocks.map(\.description),
             numUses: uses, createdAt: now, expiresAt: effectiveTTL > 0 ? now.addingTimeInterval(TimeInterval(effectiveTTL)) : nil)
@@ -257,7 +257,7 @@ public struct AppRoleService: Sendable {
     /// Deletes the mount's expired secret IDs (Vault's `tidy/secret-id`); returns how many.
     @discardableResult
     public func tidySecretIDs(_ grant: Grant, mount: String) async throws -> Int {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let removed = try await database.transaction { conn -> Int in
             _ = try AuthMountStore.requireAppRole(mount, on: conn)
             return try conn.execute(
@@ -295,7 +295,7 @@ public struct AppRoleService: Sendable {
     private func attemptLogin(mount: String, roleID: String, secretID: String, address: String) async throws -> IssuedToken {
         guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
         let hash = try tokens.hash(secretID)
-        let now = Date()
+        let now = WallClock.now
         let sealer = try keys.sealer()
         let (role, secret, method) = try await database.transaction { conn -> (AppRoleRole, AppRoleSecretID, AuthMount) in
             let method = try AuthMountStore.requireAppRole(mount, on: conn)

@@ -62,7 +62,7 @@ public struct AuthMountStore: Sendable {
         let path = try Self.validatedPath(raw)
         let accessor = "auth_\(type)_" + Hex.encode(Random.bytes(4))
         let uuid = UUID().uuidString.lowercased()
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         try await database.transaction { conn in
             let inserted = try conn.execute(
                 """

@@ -76,7 +76,7 @@ public final class Gate: Sendable {
         _ body: (Grant) async throws -> R
     ) async throws -> R {
         let started = ContinuousClock.now
-        let now = Date()
+        let now = WallClock.now
         let grant: Grant
         do {
             grant = try await authorise(request)
@@ -94,7 +94,8 @@ public final class Gate: Sendable {
                     status: 0, extra: []))
             try await audit.append(
                 entry(
-                    .response, request, now: Date(), accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
+                    .response, request, now: WallClock.now, accessor: who, name: who, policies: [], decision: decision,
+                    rule: ruleText(caught),
                     status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
             devices.emit(
                 AuditDevices.Event(
@@ -123,7 +124,7 @@ public final class Gate: Sendable {
         let code = status(result)
         try await audit.append(
             entry(
-                .response, request, now: Date(), accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                .response, request, now: WallClock.now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
                 decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
         devices.emit(
             AuditDevices.Event(
@@ -228,7 +229,7 @@ public final class Gate: Sendable {
             guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return nil }
             return (entry, try policies.texts(of: entry.policies, sealer: sealer, on: conn))
         }
-        let now = Date()
+        let now = WallClock.now
         if let (entry, texts) = found {
             guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied() }
             return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
@@ -251,7 +252,7 @@ public final class Gate: Sendable {
         guard KeysError.Code.tampered ~= error else { return }
         try? await audit.append(
             AuditEntry(
-                kind: .event, time: Date().roundedToStoredPrecision, requestID: request.requestID, accessor: "",
+                kind: .event, time: WallClock.now.roundedToStoredPrecision, requestID: request.requestID, accessor: "",
                 displayName: "coffer", path: request.path.text, operation: "integrity", decision: "refused", status: 0,
                 extra: [("error", "\(error)")]))
     }
@@ -277,7 +278,7 @@ public final class Gate: Sendable {
         extra += fields
         try await audit.append(
             AuditEntry(
-                kind: .event, time: Date().roundedToStoredPrecision, requestID: grant.requestID, accessor: grant.accessor,
+                kind: .event, time: WallClock.now.roundedToStoredPrecision, requestID: grant.requestID, accessor: grant.accessor,
                 displayName: grant.displayName, path: path, operation: operation, decision: "allow", status: 0, extra: extra))
     }
 

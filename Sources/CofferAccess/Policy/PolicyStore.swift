@@ -64,7 +64,7 @@ public final class PolicyStore: Sendable {
     public func ensureDefault() async throws {
         guard await !keys.status.initialized else { return }
         let text = Self.defaultText
-        let now = Date()
+        let now = WallClock.now
         try await database.execute(
             """
             INSERT INTO policies (name, text, updated_at) VALUES (\(Policy.defaultName), \(text), \(now))
@@ -123,7 +123,7 @@ public final class PolicyStore: Sendable {
         do { _ = try PolicyParser.parse(name: name, text: text) } catch let error as PolicyError {
             throw AccessError(.invalidRequest, "failed to parse policy: \(error.description)")
         }
-        let now = Date()
+        let now = WallClock.now
         let sealer = try keys.sealer()
         let tag = try sealer.tag(Self.authenticated(name: name, text: text))
         return try await database.transaction { conn in

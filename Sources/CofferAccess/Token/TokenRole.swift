@@ -66,7 +66,7 @@ public struct TokenRoleStore: Sendable {
         else {
             throw AccessError(.invalidRequest, "path_suffix is letters, digits, '-', '_' or '.', at most 128 bytes")
         }
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let tag = try keys.sealer().tag(Self.authenticated(role))
         try await database.transaction { conn in
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM token_roles WHERE name = \(role.name)") != nil)

@@ -87,7 +87,7 @@ public struct TokenService: Sendable {
         }
         let period = min(role.map { $0.period > 0 ? $0.period : request.period ?? 0 } ?? request.period ?? 0, Self.maximumTTL)
         let explicitMax: Int64 = [request.explicitMaxTTL ?? 0, role?.explicitMaxTTL ?? 0].filter { $0 > 0 }.min() ?? 0
-        let now = Date()
+        let now = WallClock.now
         let isRootToken = policies.contains(Policy.rootName)
         // Root tokens without a TTL never expire (Vault); every other token gets one. A periodic token's TTL is its period.
         var ttl = period > 0 ? period : request.ttl ?? (isRootToken ? 0 : Self.defaultTTL)
@@ -127,7 +127,7 @@ public struct TokenService: Sendable {
     /// A new root token (Vault's `sys/generate-root`, once the unseal keys were entered): an orphan with the
     /// root policy and no TTL, at the path Vault gives it. Only the key hierarchy's proof authorises this.
     package func issueRoot(_ grant: Grant) async throws -> IssuedToken {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let token = TokenFormat.newToken()
         let entry = TokenEntry(
             accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
@@ -152,7 +152,7 @@ public struct TokenService: Sendable {
         guard !policies.contains(Policy.rootName) else {
             throw AccessError(.permissionDenied, "an auth method never issues a root token; the role names the root policy")
         }
-        let now = Date()
+        let now = WallClock.now
         let policies = Policy.canonicalNames(policies)
         let ttl = ttl > 0 ? min(ttl, Self.maximumTTL) : Self.defaultTTL
         let maximum = maxTTL > 0 ? min(maxTTL, Self.maximumTTL) : Self.maximumTTL
@@ -170,14 +170,15 @@ public struct TokenService: Sendable {
 
     /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.
     public func lookup(_ grant: Grant, token: String) async throws -> TokenEntry? {
-        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)), !entry.isExpired(at: Date())
+        guard TokenFormat.isWellFormed(token), let entry = try await store.lookup(hash: try hash(token)),
+            !entry.isExpired(at: WallClock.now)
         else { return nil }
         return entry
     }
 
     /// The live entry of `accessor`, for the Gate's own questions about a token (no request of its own).
     func lookup(grantless accessor: String) async throws -> TokenEntry? {
-        guard let entry = try await store.lookup(accessor: accessor), !entry.isExpired(at: Date()) else { return nil }
+        guard let entry = try await store.lookup(accessor: accessor), !entry.isExpired(at: WallClock.now) else { return nil }
         return entry
     }
 
@@ -189,7 +190,7 @@ public struct TokenService: Sendable {
     /// - Returns: the renewed entry and the TTL the renewal granted (seconds from the renewal to the new expiry,
     ///   which is Vault's `lease_duration`; not what is left by the time the answer is written).
     public func renew(_ grant: Grant, accessor: String, increment: Int64?) async throws -> (entry: TokenEntry, granted: Int64)? {
-        let now = Date()
+        let now = WallClock.now
         guard let entry = try await store.renew(accessor: accessor, increment: increment, now: now) else { return nil }
         return (entry, entry.expiresAt.map { max(0, Int64($0.timeIntervalSince(now).rounded())) } ?? 0)
     }
@@ -217,7 +218,7 @@ public struct TokenService: Sendable {
     /// Deletes expired tokens (their children with them); a periodic task of the service.
     @discardableResult
     public func tidy() async throws -> Int {
-        try await store.deleteExpired(before: Date())
+        try await store.deleteExpired(before: WallClock.now)
     }
 
     /// Vault's display names: `token-<name>` for tokens made through the token store.

@@ -49,7 +49,7 @@ public struct ResponseWrapping: Sendable {
         let token = Self.prefix + TokenFormat.base64URL(Random.bytes(32))
         let accessor = TokenFormat.newAccessor()
         let hash = try tokens.hash(token)
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         let binding = Self.binding(accessor: accessor, tokenHash: hash)
         let sealed = try sealer.seal(response, binding: binding)
         let expires = now.addingTimeInterval(Double(ttl))
@@ -75,7 +75,7 @@ public struct ResponseWrapping: Sendable {
     /// - Throws: ``invalid`` for a used, expired, unknown or malformed token.
     public func unwrap(_ grant: Grant, token: String) async throws -> SecureHandle {
         let hash = try hashIfWellFormed(token)
-        let now = Date()
+        let now = WallClock.now
         let sealer = try tokens.keys.sealer()
         let found = try await database.transaction { conn -> (String, Bool, EncryptedValue)? in
             guard
@@ -115,7 +115,7 @@ public struct ResponseWrapping: Sendable {
         try Self.verify(row, sealer: try tokens.keys.sealer())
         let expires: Date = try row.decode(column: "expires_at")
         let created: Date = try row.decode(column: "created_at")
-        guard expires > Date() else { throw Self.invalid }
+        guard expires > WallClock.now else { throw Self.invalid }
         let accessor: String = try row.decode(column: "accessor")
         grant.auditFact("wrapping_accessor", accessor)
         return WrapInfo(
@@ -174,7 +174,7 @@ public struct ResponseWrapping: Sendable {
 
     /// Deletes expired wrapped responses; returns how many.
     public func tidy() async throws -> Int {
-        let now = Date().roundedToStoredPrecision
+        let now = WallClock.now.roundedToStoredPrecision
         return try await database.transaction { conn in try conn.execute("DELETE FROM wrapped_responses WHERE expires_at <= \(now)") }
     }
 

@@ -1,5 +1,5 @@
 public import CofferAccess
-import CofferFoundation
+public import CofferFoundation
 public import CofferStore
 public import Foundation
 public import Logging
@@ -30,7 +30,7 @@ public final class AlertEngine: Sendable {
         for rule in rules { try rule.validate() }
         let texts = try rules.map { ($0.name, try JSONText.encode($0)) }
         return try await database.transaction { conn in
-            let now = Date().roundedToStoredPrecision
+            let now = WallClock.now.roundedToStoredPrecision
             var existing: [String: String] = [:]
             for row in try conn.query("SELECT name, definition FROM alert_rules") {
                 existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
@@ -66,7 +66,7 @@ public final class AlertEngine: Sendable {
     /// Silences a rule (`*`: all) until a time: notifications stop, the history goes on.
     public func silence(_ grant: Grant, rule: String, until: Date, reason: String) async throws {
         if rule != "*" { try Names.check(rule, what: "rule") }
-        guard until > Date() else { throw SuiteError(.invalid, "until must be in the future") }
+        guard until > WallClock.now else { throw SuiteError(.invalid, "until must be in the future") }
         let accessor = grant.accessor
         _ = try await database.transaction { conn in
             try conn.execute(
@@ -106,7 +106,7 @@ public final class AlertEngine: Sendable {
     /// Evaluates every rule once at `now`, stores the transitions and notifies the sinks.
     /// - Returns: the notices sent (or withheld by a silence).
     @discardableResult
-    public func evaluate(_ grant: Grant, now: Date = Date()) async throws -> [AlertNotice] {
+    public func evaluate(_ grant: Grant, now: Date = WallClock.now) async throws -> [AlertNotice] {
         let rules = try await self.rules(grant)
         var notices: [AlertNotice] = []
         for rule in rules {

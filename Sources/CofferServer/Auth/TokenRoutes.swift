@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferAccess
 import Foundation
 import HTTPTypes
@@ -342,6 +343,7 @@ struct TokenRoutes: Sendable {
                     last_renewal_time: entry.lastRenewalAt.map { Int64($0.timeIntervalSince1970) },
                     meta: OrNull(entry.meta), num_uses: entry.numUses, orphan: entry.orphan, path: entry.path,
                     period: entry.period > 0 ? entry.period : nil,
-                    policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: Date()), type: "service")))
+                    policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: WallClock.now),
+                    type: "service")))
     }
 }

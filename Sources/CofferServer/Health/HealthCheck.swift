@@ -152,7 +152,7 @@ public struct HealthCheck: Sendable {
         let report = Report(
             initialized: seal.initialized, sealed: seal.sealed, standby: false, performance_standby: false,
             replication_performance_mode: "disabled", replication_dr_mode: "disabled",
-            server_time_utc: Int(Date().timeIntervalSince1970), version: Self.version,
+            server_time_utc: Int(WallClock.now.timeIntervalSince1970), version: Self.version,
             cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage, audit: audit,
             integrity: integrityReport()
         )

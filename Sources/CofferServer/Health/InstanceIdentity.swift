@@ -17,7 +17,7 @@ public struct InstanceIdentity: Sendable, Equatable {
             try connection.execute(
                 """
                 INSERT INTO coffer_instance (id, cluster_id, cluster_name, created_at)
-                VALUES (1, \(id), \(name), \(Date())) ON CONFLICT (id) DO NOTHING
+                VALUES (1, \(id), \(name), \(WallClock.now)) ON CONFLICT (id) DO NOTHING
                 """)
             guard let row = try connection.queryFirst("SELECT cluster_id, cluster_name FROM coffer_instance WHERE id = 1") else {
                 throw StoreError(.sqlError, "coffer_instance has no row after inserting one")

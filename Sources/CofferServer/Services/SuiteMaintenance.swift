@@ -38,7 +38,7 @@ struct SuiteMaintenance: Service {
             ticks += 1
             if ticks % 5 == 0, await !gate.keys.status.sealed {
                 // Coffer's own request counters, as points of its own metrics.
-                let points = requests.points(at: Date())
+                let points = requests.points(at: WallClock.now)
                 if !points.isEmpty {
                     do {
                         _ = try await perform("coffer/metrics/points", .write) { grant in try await metrics.ingest(grant, points).stored }

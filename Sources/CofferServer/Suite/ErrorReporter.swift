@@ -13,7 +13,8 @@ final class ErrorReporter: Sendable {
     private let host = ProcessInfo.processInfo.hostName
 
     func report(component: String, severity: Severity, type: String, message: String) {
-        let event = ErrorEvent(component: component, severity: severity, message: message, errorType: type, host: host, occurredAt: Date())
+        let event = ErrorEvent(
+            component: component, severity: severity, message: message, errorType: type, host: host, occurredAt: WallClock.now)
         queue.withLock { queue in
             if queue.events.count >= Self.capacity {
                 queue.events.removeFirst()

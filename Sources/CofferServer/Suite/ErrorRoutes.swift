@@ -59,7 +59,7 @@ struct ErrorRoutes: Sendable {
         router.on("/v1/coffer/errors/stats", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
             let window = try Duration.seconds(of: DurationValue(query["window"].map(String.init) ?? "24h"), field: "window")
-            let since = Date().addingTimeInterval(-Double(window))
+            let since = WallClock.now.addingTimeInterval(-Double(window))
             let daily = query["bucket"].map { $0 == "day" } ?? false
             let trends = try await log.trends(grant, since: since, daily: daily)
             let top = try await log.topIssues(grant, since: since, limit: Int(query["top"].map(String.init) ?? "10") ?? 10)

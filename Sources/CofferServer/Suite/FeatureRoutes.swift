@@ -66,7 +66,7 @@ struct FeatureRoutes: Sendable {
         }
         router.on("/v1/coffer/features/history/:set/:entity/:feature", method: .get) { request, context, grant in
             let query = request.uri.queryParameters
-            let to = try query["to"].map { try SuiteTime.parse(String($0), field: "to") } ?? Date()
+            let to = try query["to"].map { try SuiteTime.parse(String($0), field: "to") } ?? WallClock.now
             let from = try query["from"].map { try SuiteTime.parse(String($0), field: "from") } ?? to.addingTimeInterval(-86_400)
             guard let limit = Int(query["limit"].map(String.init) ?? "10000") else { throw APIError(.badRequest, "limit must be a number") }
             let points = try await store.history(
@@ -80,7 +80,9 @@ struct FeatureRoutes: Sendable {
         }
         router.on("/v1/coffer/features/prune", method: .post, operation: .delete) { request, context, grant in
             let body = try await Body.decodeIfPresent(PruneBody.self, request, context) ?? PruneBody()
-            let cutoff = try body.older_than.map { Date().addingTimeInterval(-Double(try Duration.seconds(of: $0, field: "older_than"))) }
+            let cutoff = try body.older_than.map {
+                WallClock.now.addingTimeInterval(-Double(try Duration.seconds(of: $0, field: "older_than")))
+            }
             let removed = try await store.prune(grant, set: body.set, olderThan: cutoff)
             grant.auditFact("pruned", "\(removed)")
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["removed": removed]))

@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferAccess
 import CofferHealth
 import Foundation
@@ -68,7 +69,7 @@ struct HealthRoutes: Sendable {
         }
         router.on("/v1/coffer/health/maintenance", method: .post) { request, context, grant in
             let body = try await Body.decode(MaintenanceBody.self, request, context)
-            let from = try body.from.map { try SuiteTime.parse($0.text, field: "from") } ?? Date()
+            let from = try body.from.map { try SuiteTime.parse($0.text, field: "from") } ?? WallClock.now
             let to = try SuiteTime.parse(body.to.text, field: "to")
             try await monitor.addMaintenance(grant, component: body.component, from: from, to: to, reason: body.reason ?? "")
             return Response(status: .noContent)

@@ -48,7 +48,7 @@ struct MetricRoutes: Sendable {
             guard let function = MetricFunction(rawValue: text("fn") ?? "avg") else {
                 throw APIError(.badRequest, "fn must be one of \(MetricFunction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let to = try text("to").map { try SuiteTime.parse($0, field: "to") } ?? Date()
+            let to = try text("to").map { try SuiteTime.parse($0, field: "to") } ?? WallClock.now
             let from = try text("from").map { try SuiteTime.parse($0, field: "from") } ?? to.addingTimeInterval(-3600)
             let step = try Duration.seconds(of: DurationValue(text("step") ?? "60"), field: "step")
             var match: [String: String] = [:]
