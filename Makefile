@@ -57,14 +57,15 @@ migrate: deps
 	$(SWIFT) build
 	.build/debug/coffer migrate
 
-## generate: embed Migrations/ into the binary's sources.
+## generate: embed Migrations/ and the service identities' Policies/services/ into the binary's sources.
 generate:
 	$(PYTHON) scripts/generate-migrations.py
+	$(PYTHON) scripts/generate-service-policies.py
 
-## check-generated: fail if the embedded migrations differ from Migrations/ (run by CI).
+## check-generated: fail if the embedded migrations or service policies differ from their files (run by CI).
 check-generated: generate
-	@git diff --exit-code -- Sources/CofferStore/Generated \
-	    || { echo "Sources/CofferStore/Generated is stale: run make generate and commit it"; exit 1; }
+	@git diff --exit-code -- Sources/CofferStore/Generated Sources/CofferAccess/Generated \
+	    || { echo "generated sources are stale: run make generate and commit them"; exit 1; }
 
 ## bench-store: SQL layer vs raw C API, both backends, release build.
 bench-store: build-release

@@ -5,9 +5,9 @@ import Foundation
 ///
 /// A service identity has no token, so it cannot be presented over HTTP; the Gate decides its requests with
 /// its built-in policy exactly as it decides a token's (most specific rule, deny wins), and audits them
-/// with `service:<name>` as accessor and display name. Its policy is fixed in the binary and kept equal to
-/// `Policies/services/<name>.hcl` by a test, so what each service may touch is read in one place and no
-/// stored policy (which a policy writer could change) widens it.
+/// with `service:<name>` as accessor and display name. Its policy is fixed in the binary, compiled from
+/// `Policies/services/<name>.hcl` (scripts/generate-service-policies.py), so what each service may touch is
+/// read in one place and no stored policy (which a policy writer could change) widens it.
 public struct ServiceIdentity: Sendable, Equatable {
     /// `health-runner`, `suite-maintenance`, `lease-reaper`.
     public let name: String
@@ -33,72 +33,20 @@ public struct ServiceIdentity: Sendable, Equatable {
     public static func == (lhs: ServiceIdentity, rhs: ServiceIdentity) -> Bool { lhs.name == rhs.name }
 
     /// Runs the health checks that are due, records their results, evaluates the alert rules.
-    public static let healthRunner = ServiceIdentity(
-        name: "health-runner",
-        policyText: """
-            # service health-runner: Coffer's own health checker and alert evaluator. It reads the checks that are
-            # due, records their results, keeps the built-in coffer check, evaluates the alert rules, and reads the
-            # credentials of postgres checks, which live under secret/health-checks/ and nowhere else.
-            path "coffer/health/checks" {
-              capabilities = ["read", "create", "update"]
-            }
-
-            path "coffer/health/results" {
-              capabilities = ["create", "update"]
-            }
-
-            path "coffer/health/alerts/evaluate" {
-              capabilities = ["create", "update"]
-            }
-
-            path "secret/data/health-checks/*" {
-              capabilities = ["read"]
-            }
-
-            """)
+    public static let healthRunner = builtIn("health-runner")
 
     /// Warms the feature cache, writes Coffer's own metrics and errors, tidies the suite's tables.
-    public static let suiteMaintenance = ServiceIdentity(
-        name: "suite-maintenance",
-        policyText: """
-            # service suite-maintenance: the persistence suite's housekeeping. It warms the feature cache, writes
-            # Coffer's own metrics and error events, and tidies expired cache entries, old features and metrics.
-            path "coffer/cache/warm-up" {
-              capabilities = ["read"]
-            }
-
-            path "coffer/metrics/points" {
-              capabilities = ["create", "update"]
-            }
-
-            path "coffer/errors/events" {
-              capabilities = ["create", "update"]
-            }
-
-            path "coffer/cache/tidy" {
-              capabilities = ["delete"]
-            }
-
-            path "coffer/features/tidy" {
-              capabilities = ["delete"]
-            }
-
-            path "coffer/metrics/tidy" {
-              capabilities = ["delete"]
-            }
-
-            """)
+    public static let suiteMaintenance = builtIn("suite-maintenance")
 
     /// Revokes expired leases.
-    public static let leaseReaper = ServiceIdentity(
-        name: "lease-reaper",
-        policyText: """
-            # service lease-reaper: revokes expired leases, in batches.
-            path "sys/leases/tidy" {
-              capabilities = ["delete"]
-            }
+    public static let leaseReaper = builtIn("lease-reaper")
 
-            """)
+    /// The identity whose policy is `Policies/services/<name>.hcl`, compiled in (``policyTexts``, generated from
+    /// the files by `make generate`; a missing file is an empty policy, which allows nothing, and fails the test
+    /// that every identity has its file).
+    private static func builtIn(_ name: String) -> ServiceIdentity {
+        ServiceIdentity(name: name, policyText: policyTexts[name] ?? "")
+    }
 
     /// Every service identity.
     public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper]
