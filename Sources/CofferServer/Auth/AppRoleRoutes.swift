@@ -273,7 +273,7 @@ struct AppRoleRoutes: Sendable {
         let token_type = "default"
         let secret_id_ttl: Int64
         let secret_id_num_uses: Int64
-        let secret_id_bound_cidrs: OrNull<[String]>
+        @EncodesNull var secret_id_bound_cidrs: [String]?
         let token_bound_cidrs: [String]
         let bind_secret_id = true
         let local_secret_ids = false
@@ -285,7 +285,7 @@ struct AppRoleRoutes: Sendable {
             token_num_uses = role.tokenNumUses
             secret_id_ttl = role.secretIDTTL
             secret_id_num_uses = role.secretIDNumUses
-            secret_id_bound_cidrs = OrNull(role.secretIDBoundCIDRs.isEmpty ? nil : role.secretIDBoundCIDRs)
+            secret_id_bound_cidrs = role.secretIDBoundCIDRs.isEmpty ? nil : role.secretIDBoundCIDRs
             token_bound_cidrs = role.tokenBoundCIDRs
         }
     }

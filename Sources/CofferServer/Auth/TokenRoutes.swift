@@ -195,7 +195,7 @@ struct TokenRoutes: Sendable {
         let allowed_policies_glob: [String] = []
         let disallowed_policies: [String]
         let disallowed_policies_glob: [String] = []
-        let allowed_entity_aliases = OrNull<[String]>(nil)
+        @EncodesNull var allowed_entity_aliases: [String]? = nil
         let orphan: Bool
         let renewable: Bool
         let period: Int64
@@ -237,22 +237,22 @@ struct TokenRoutes: Sendable {
             let accessor: String
             let policies: [String]
             let token_policies: [String]
-            let metadata: OrNull<[String: String]>
+            @EncodesNull var metadata: [String: String]?
             let lease_duration: Int64
             let renewable: Bool
             let entity_id: String
             let token_type: String
             let orphan: Bool
             let num_uses: Int64
-            let mfa_requirement = OrNull<NoData>(nil)
+            @EncodesNull var mfa_requirement: NoData? = nil
         }
         let request_id = RequestScope.id
         let lease_id = ""
         let renewable = false
         let lease_duration = 0
-        let data = OrNull<NoData>(nil)
-        let wrap_info = OrNull<NoData>(nil)
-        let warnings = OrNull<[String]>(nil)
+        @EncodesNull var data: NoData? = nil
+        @EncodesNull var wrap_info: NoData? = nil
+        @EncodesNull var warnings: [String]? = nil
         let auth: Auth
     }
 
@@ -262,7 +262,7 @@ struct TokenRoutes: Sendable {
             AuthBody(
                 auth: .init(
                     client_token: token, accessor: entry.accessor, policies: entry.policies, token_policies: entry.policies,
-                    metadata: OrNull(entry.meta), lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
+                    metadata: entry.meta, lease_duration: leaseDuration, renewable: entry.renewable, entity_id: "",
                     token_type: "service", orphan: entry.orphan, num_uses: entry.numUses)))
     }
 
@@ -281,7 +281,7 @@ struct TokenRoutes: Sendable {
             /// Present once the token has been renewed, as in Vault.
             let last_renewal: String?
             let last_renewal_time: Int64?
-            let meta: OrNull<[String: String]>
+            @EncodesNull var meta: [String: String]?
             let num_uses: Int64
             let orphan: Bool
             let path: String
@@ -341,7 +341,7 @@ struct TokenRoutes: Sendable {
                     explicit_max_ttl: entry.explicitMaxTTL, id: id, issue_time: iso.format(entry.createdAt),
                     last_renewal: entry.lastRenewalAt.map { iso.format($0) },
                     last_renewal_time: entry.lastRenewalAt.map { Int64($0.timeIntervalSince1970) },
-                    meta: OrNull(entry.meta), num_uses: entry.numUses, orphan: entry.orphan, path: entry.path,
+                    meta: entry.meta, num_uses: entry.numUses, orphan: entry.orphan, path: entry.path,
                     period: entry.period > 0 ? entry.period : nil,
                     policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: WallClock.now),
                     type: "service")))

@@ -87,7 +87,7 @@ struct RekeyRoutes: Sendable {
         let n: Int
         let progress: Int
         let required: Int
-        let pgp_fingerprints = OrNull<[String]>(nil)
+        @EncodesNull var pgp_fingerprints: [String]? = nil
         let backup: Bool
         let verification_required: Bool
         /// Present only while new keys wait for verification, as in Vault.
@@ -99,7 +99,7 @@ struct RekeyRoutes: Sendable {
         let complete: Bool
         let keys: [String]
         let keys_base64: [String]
-        let pgp_fingerprints = OrNull<[String]>(nil)
+        @EncodesNull var pgp_fingerprints: [String]? = nil
         let backup: Bool
         let verification_required: Bool
         /// Present only when the new keys must be verified, as in Vault.

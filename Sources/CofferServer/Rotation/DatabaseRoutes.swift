@@ -91,7 +91,7 @@ struct DatabaseRoutes: Sendable {
                 LeaseEnvelope(
                     lease_id: issued.lease.id, renewable: true,
                     lease_duration: Self.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
-                    data: OrNull(["username": issued.username, "password": password]), warnings: OrNull(nil)))
+                    data: ["username": issued.username, "password": password], warnings: nil))
         }
 
         registerStaticRoles(on: router)
@@ -120,7 +120,7 @@ struct DatabaseRoutes: Sendable {
                     LeaseEnvelope<NoData>(
                         lease_id: lease.id, renewable: true,
                         lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
-                        data: OrNull(nil), warnings: OrNull(warning.map { [$0] })))
+                        data: nil, warnings: warning.map { [$0] }))
             }
             router.on("/v1/sys/leases/revoke", method: method, operation: .update) { request, context, grant in
                 let body = try await Body.decode(LeaseBody.self, request, context)
@@ -390,7 +390,7 @@ struct DatabaseRoutes: Sendable {
         let id: String
         let issue_time: String
         let expire_time: String
-        let last_renewal: OrNull<String>
+        @EncodesNull var last_renewal: String?
         let renewable: Bool
         let ttl: Int64
         /// Where it was issued, as Vault gives it.
@@ -401,7 +401,7 @@ struct DatabaseRoutes: Sendable {
             path = "database/creds/" + lease.roleName
             issue_time = VaultTime.format(lease.issuedAt)
             expire_time = VaultTime.format(lease.expiresAt)
-            last_renewal = OrNull(lease.renewedAt.map { VaultTime.format($0) })
+            last_renewal = lease.renewedAt.map { VaultTime.format($0) }
             renewable = lease.expiresAt < lease.maxExpiresAt
             ttl = DatabaseRoutes.seconds(until: lease.expiresAt)
         }
@@ -413,9 +413,9 @@ struct DatabaseRoutes: Sendable {
         let lease_id: String
         let renewable: Bool
         let lease_duration: Int64
-        let data: OrNull<D>
-        let wrap_info = OrNull<NoData>(nil)
-        let warnings: OrNull<[String]>
-        let auth = OrNull<NoData>(nil)
+        @EncodesNull var data: D?
+        @EncodesNull var wrap_info: NoData? = nil
+        @EncodesNull var warnings: [String]?
+        @EncodesNull var auth: NoData? = nil
     }
 }

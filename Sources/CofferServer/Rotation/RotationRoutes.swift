@@ -55,24 +55,24 @@ struct RotationRoutes: Sendable {
         let path: String
         let rotator: String
         let old_version: Int64
-        let new_version: OrNull<Int64>
+        @EncodesNull var new_version: Int64?
         let step: String
         let result: String
         let duration_ms: Double
         let run_id: String
-        let error: OrNull<String>
+        @EncodesNull var error: String?
 
         init(_ outcome: RotationOutcome) {
             path = outcome.path
             rotator = outcome.rotator
             old_version = outcome.oldVersion
-            new_version = OrNull(outcome.newVersion)
+            new_version = outcome.newVersion
             step = outcome.step?.rawValue ?? ""
             result = outcome.result.rawValue
             let parts = outcome.duration.components
             duration_ms = Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
             run_id = outcome.runID ?? ""
-            error = OrNull(outcome.error)
+            error = outcome.error
         }
     }
 
@@ -85,8 +85,8 @@ struct RotationRoutes: Sendable {
         let next_rotation_time: String
         let due: Bool
         let current_version: Int64
-        let pending_version: OrNull<Int64>
-        let previous_version: OrNull<Int64>
+        @EncodesNull var pending_version: Int64?
+        @EncodesNull var previous_version: Int64?
         let previous_until: String
         let failures: Int64
         let last_error: String
@@ -105,8 +105,8 @@ struct RotationRoutes: Sendable {
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
             due = status.isDue
             current_version = metadata.currentVersion
-            pending_version = OrNull(metadata.labels.pending)
-            previous_version = OrNull(metadata.labels.previous)
+            pending_version = metadata.labels.pending
+            previous_version = metadata.labels.previous
             previous_until = VaultTime.format(metadata.labels.previousUntil)
             failures = metadata.rotation.failures
             last_error = metadata.rotation.lastError ?? ""

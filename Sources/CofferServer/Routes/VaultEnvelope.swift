@@ -18,15 +18,15 @@ struct VaultEnvelope<D: Encodable>: Encodable {
     let lease_id = ""
     let renewable = false
     let lease_duration = 0
-    let data: OrNull<D>
-    let wrap_info: OrNull<WrapInfo>
-    let warnings: OrNull<[String]>
-    let auth = OrNull<NoData>(nil)
+    @EncodesNull var data: D?
+    @EncodesNull var wrap_info: WrapInfo?
+    @EncodesNull var warnings: [String]?
+    @EncodesNull var auth: NoData? = nil
 
     init(data: D?, wrapInfo: WrapInfo? = nil, warnings: [String]? = nil) {
-        self.data = OrNull(data)
-        self.wrap_info = OrNull(wrapInfo)
-        self.warnings = OrNull(warnings)
+        self.data = data
+        self.wrap_info = wrapInfo
+        self.warnings = warnings
     }
 
     /// `wrap_info` of a wrapped answer (hvac reads `token` from it).
@@ -62,16 +62,17 @@ struct FlatEnvelope<D: Encodable>: Encodable {
     }
 }
 
-/// An optional that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
-/// encoding would leave them out.
-struct OrNull<Wrapped: Encodable>: Encodable {
-    let value: Wrapped?
+/// An optional field that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
+/// encoding would leave them out. `@EncodesNull var lastRenewal: String?` is set and read as the optional.
+@propertyWrapper
+struct EncodesNull<Wrapped: Encodable>: Encodable {
+    var wrappedValue: Wrapped?
 
-    init(_ value: Wrapped?) { self.value = value }
+    init(wrappedValue: Wrapped?) { self.wrappedValue = wrappedValue }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        if let value { try container.encode(value) } else { try container.encodeNil() }
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
 

@@ -316,7 +316,7 @@ struct KVRoutes: Sendable {
         let created_time: String
         let deletion_time: String
         let destroyed: Bool
-        let custom_metadata: OrNull<[String: String]>
+        @EncodesNull var custom_metadata: [String: String]?
 
         init(_ metadata: VersionMetadata, custom: [String: String]?) {
             version = metadata.version
@@ -324,7 +324,7 @@ struct KVRoutes: Sendable {
             // A deletion time still ahead (delete_version_after) is shown, as Vault does.
             deletion_time = VaultTime.format(metadata.deletionTime)
             destroyed = metadata.destroyed
-            custom_metadata = OrNull(custom)
+            custom_metadata = custom
         }
 
         /// The same object as the synthesized encoding, without JSONEncoder (every read writes one).
@@ -332,7 +332,7 @@ struct KVRoutes: Sendable {
             var out = Array(#"{"created_time":"#.utf8)
             JSONText.appendString(created_time, to: &out)
             out += Array(#","custom_metadata":"#.utf8)
-            if let custom_metadata = custom_metadata.value {
+            if let custom_metadata {
                 out.append(UInt8(ascii: "{"))
                 for (index, key) in custom_metadata.keys.sorted().enumerated() {
                     if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -353,7 +353,7 @@ struct KVRoutes: Sendable {
 
     /// A deleted or destroyed version: 404 with `"data": null` and the version's metadata.
     struct DeletedData: Encodable {
-        let data = OrNull<JSONValue>(nil)
+        @EncodesNull var data: JSONValue? = nil
         let metadata: VersionData
     }
 
@@ -384,7 +384,7 @@ struct KVRoutes: Sendable {
         let cas_required: Bool
         let created_time: String
         let current_version: Int64
-        let custom_metadata: OrNull<[String: String]>
+        @EncodesNull var custom_metadata: [String: String]?
         let delete_version_after: String
         let max_versions: Int64
         let oldest_version: Int64
@@ -399,19 +399,19 @@ struct KVRoutes: Sendable {
         let rotation_kind: String
         let last_rotated_time: String
         let next_rotation_time: String
-        let rotation_settings: OrNull<JSONValue>
+        @EncodesNull var rotation_settings: JSONValue?
         let rotation_schedule: String
         let rotation_failures: Int64
         let rotation_last_error: String
-        let pending_version: OrNull<Int64>
-        let previous_version: OrNull<Int64>
+        @EncodesNull var pending_version: Int64?
+        @EncodesNull var previous_version: Int64?
         let previous_until: String
 
         init(_ metadata: SecretMetadata) {
             cas_required = metadata.casRequired
             created_time = VaultTime.format(metadata.createdAt)
             current_version = metadata.currentVersion
-            custom_metadata = OrNull(metadata.customMetadata)
+            custom_metadata = metadata.customMetadata
             delete_version_after = VaultTime.duration(metadata.deleteVersionAfter)
             max_versions = metadata.maxVersions
             oldest_version = metadata.oldestVersion
@@ -433,12 +433,12 @@ struct KVRoutes: Sendable {
             rotation_kind = metadata.rotation.kind ?? ""
             last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
             next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
-            rotation_settings = OrNull(metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) })
+            rotation_settings = metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) }
             rotation_schedule = metadata.rotation.schedule ?? ""
             rotation_failures = metadata.rotation.failures
             rotation_last_error = metadata.rotation.lastError ?? ""
-            pending_version = OrNull(metadata.labels.pending)
-            previous_version = OrNull(metadata.labels.previous)
+            pending_version = metadata.labels.pending
+            previous_version = metadata.labels.previous
             previous_until = VaultTime.format(metadata.labels.previousUntil)
         }
     }

@@ -25,7 +25,7 @@ struct CacheRoutes: Sendable {
                 return VaultJSON.response(
                     status: .ok,
                     VaultEnvelope(
-                        data: ["expires_time": OrNull(expiresAt.map { VaultTime.format($0) })],
+                        data: ["expires_time": expiresAt.map { VaultTime.format($0) }],
                         warnings: warning.map { [$0] }))
             }
         }
@@ -72,12 +72,12 @@ struct CacheRoutes: Sendable {
 
     struct EntryAnswer: Encodable {
         let value: String
-        let expires_time: OrNull<String>
+        @EncodesNull var expires_time: String?
         let source: String
 
         init(_ value: CacheValue) {
             self.value = String(decoding: value.bytes, as: UTF8.self)
-            expires_time = OrNull(value.expiresAt.map { VaultTime.format($0) })
+            expires_time = value.expiresAt.map { VaultTime.format($0) }
             source = value.source.rawValue
         }
     }

@@ -144,16 +144,16 @@ struct ErrorRoutes: Sendable {
         let severity: String
         let status: String
         let regressed: Bool
-        let resolved_in_release: OrNull<String>
-        let resolved_by: OrNull<String>
-        let resolved_time: OrNull<String>
-        let resolution_note: OrNull<String>
-        let ignored_until: OrNull<String>
-        let ignored_until_count: OrNull<Int64>
+        @EncodesNull var resolved_in_release: String?
+        @EncodesNull var resolved_by: String?
+        @EncodesNull var resolved_time: String?
+        @EncodesNull var resolution_note: String?
+        @EncodesNull var ignored_until: String?
+        @EncodesNull var ignored_until_count: Int64?
         let count: Int64
         let first_seen: String
         let last_seen: String
-        let last_release: OrNull<String>
+        @EncodesNull var last_release: String?
 
         init(_ issue: ErrorIssue) {
             id = issue.id
@@ -164,16 +164,16 @@ struct ErrorRoutes: Sendable {
             severity = issue.severity.rawValue
             status = issue.status.rawValue
             regressed = issue.regressed
-            resolved_in_release = OrNull(issue.resolvedInRelease)
-            resolved_by = OrNull(issue.resolvedBy)
-            resolved_time = OrNull(issue.resolvedAt.map { VaultTime.format($0) })
-            resolution_note = OrNull(issue.resolutionNote)
-            ignored_until = OrNull(issue.ignoredUntil.map { VaultTime.format($0) })
-            ignored_until_count = OrNull(issue.ignoredUntilCount)
+            resolved_in_release = issue.resolvedInRelease
+            resolved_by = issue.resolvedBy
+            resolved_time = issue.resolvedAt.map { VaultTime.format($0) }
+            resolution_note = issue.resolutionNote
+            ignored_until = issue.ignoredUntil.map { VaultTime.format($0) }
+            ignored_until_count = issue.ignoredUntilCount
             count = issue.count
             first_seen = VaultTime.format(issue.firstSeen)
             last_seen = VaultTime.format(issue.lastSeen)
-            last_release = OrNull(issue.lastRelease)
+            last_release = issue.lastRelease
         }
     }
 
@@ -181,7 +181,7 @@ struct ErrorRoutes: Sendable {
         let action: String
         let from_status: String
         let to_status: String
-        let release: OrNull<String>
+        @EncodesNull var release: String?
         let note: String
         let accessor: String
         let time: String
@@ -190,7 +190,7 @@ struct ErrorRoutes: Sendable {
             action = change.action
             from_status = change.fromStatus.rawValue
             to_status = change.toStatus.rawValue
-            release = OrNull(change.release)
+            release = change.release
             note = change.note
             accessor = change.accessor
             time = VaultTime.format(change.at)
@@ -205,7 +205,7 @@ struct ErrorRoutes: Sendable {
         let error_type: String
         let stack_trace: String
         let context: [String: JSONValue]
-        let release: OrNull<String>
+        @EncodesNull var release: String?
         let host: String
         let time: String
         let received_time: String
@@ -218,7 +218,7 @@ struct ErrorRoutes: Sendable {
             error_type = stored.event.errorType
             stack_trace = stored.event.stackTrace
             context = stored.event.context
-            release = OrNull(stored.event.release)
+            release = stored.event.release
             host = stored.event.host
             time = VaultTime.format(stored.event.occurredAt ?? stored.receivedAt)
             received_time = VaultTime.format(stored.receivedAt)

@@ -159,15 +159,15 @@ struct FeatureRoutes: Sendable {
 
     struct ReadingAnswer: Encodable {
         let status: String
-        let value: OrNull<JSONValue>
-        let event_time: OrNull<String>
-        let write_time: OrNull<String>
+        @EncodesNull var value: JSONValue?
+        @EncodesNull var event_time: String?
+        @EncodesNull var write_time: String?
 
         init(_ reading: FeatureReading) {
             status = reading.state.rawValue
-            value = OrNull(reading.value)
-            event_time = OrNull(reading.eventTime.map { VaultTime.format($0) })
-            write_time = OrNull(reading.writeTime.map { VaultTime.format($0) })
+            value = reading.value
+            event_time = reading.eventTime.map { VaultTime.format($0) }
+            write_time = reading.writeTime.map { VaultTime.format($0) }
         }
     }
 
@@ -193,18 +193,18 @@ struct FeatureRoutes: Sendable {
             let feature: String
             let count: Int64
             let nulls: Int64
-            let min: OrNull<Double>
-            let max: OrNull<Double>
-            let mean: OrNull<Double>
-            let last_update: OrNull<String>
+            @EncodesNull var min: Double?
+            @EncodesNull var max: Double?
+            @EncodesNull var mean: Double?
+            @EncodesNull var last_update: String?
         }
 
         init(_ statistics: FeatureSetStatistics) {
             features = statistics.features.map { feature in
                 Feature(
-                    feature: feature.feature, count: feature.count, nulls: feature.nulls, min: OrNull(feature.min),
-                    max: OrNull(feature.max),
-                    mean: OrNull(feature.mean), last_update: OrNull(feature.lastUpdate.map { VaultTime.format($0) }))
+                    feature: feature.feature, count: feature.count, nulls: feature.nulls, min: feature.min,
+                    max: feature.max,
+                    mean: feature.mean, last_update: feature.lastUpdate.map { VaultTime.format($0) })
             }
             hits = statistics.hits
             misses = statistics.misses

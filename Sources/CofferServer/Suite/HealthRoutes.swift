@@ -103,12 +103,12 @@ struct HealthRoutes: Sendable {
         let status: String
         let flapping: Bool
         let since: String
-        let last_checked: OrNull<String>
-        let latency_ms: OrNull<Double>
+        @EncodesNull var last_checked: String?
+        @EncodesNull var latency_ms: Double?
         let details: String
-        let uptime_24h: OrNull<Double>
-        let uptime_7d: OrNull<Double>
-        let uptime_30d: OrNull<Double>
+        @EncodesNull var uptime_24h: Double?
+        @EncodesNull var uptime_7d: Double?
+        @EncodesNull var uptime_30d: Double?
 
         init(_ check: CheckState, availability: [Availability]) {
             name = check.name
@@ -116,12 +116,12 @@ struct HealthRoutes: Sendable {
             status = check.status.rawValue
             flapping = check.flapping
             since = VaultTime.format(check.changedAt)
-            last_checked = OrNull(check.checkedAt.map { VaultTime.format($0) })
-            latency_ms = OrNull(check.latencyMs)
+            last_checked = check.checkedAt.map { VaultTime.format($0) }
+            latency_ms = check.latencyMs
             details = check.details
-            uptime_24h = OrNull(availability.count > 0 ? availability[0].percent : nil)
-            uptime_7d = OrNull(availability.count > 1 ? availability[1].percent : nil)
-            uptime_30d = OrNull(availability.count > 2 ? availability[2].percent : nil)
+            uptime_24h = availability.count > 0 ? availability[0].percent : nil
+            uptime_7d = availability.count > 1 ? availability[1].percent : nil
+            uptime_30d = availability.count > 2 ? availability[2].percent : nil
         }
     }
 }

@@ -281,10 +281,10 @@ struct ModelRoutes: Sendable {
         let id: Int64
         let version: Int64
         let event: String
-        let alias: OrNull<String>
-        let from_status: OrNull<String>
-        let to_status: OrNull<String>
-        let previous_version: OrNull<Int64>
+        @EncodesNull var alias: String?
+        @EncodesNull var from_status: String?
+        @EncodesNull var to_status: String?
+        @EncodesNull var previous_version: Int64?
         let note: String
         let accessor: String
         let time: String
@@ -293,10 +293,10 @@ struct ModelRoutes: Sendable {
             id = event.id
             version = event.version
             self.event = event.kind.rawValue
-            alias = OrNull(event.alias)
-            from_status = OrNull(event.fromStatus?.rawValue)
-            to_status = OrNull(event.toStatus?.rawValue)
-            previous_version = OrNull(event.previousVersion)
+            alias = event.alias
+            from_status = event.fromStatus?.rawValue
+            to_status = event.toStatus?.rawValue
+            previous_version = event.previousVersion
             note = event.note
             accessor = event.accessor
             time = VaultTime.format(event.at)
@@ -307,14 +307,14 @@ struct ModelRoutes: Sendable {
         let alias: String
         let version: Int64
         let from: String
-        let until: OrNull<String>
+        @EncodesNull var until: String?
         let set_by: String
 
         init(_ tenure: AliasTenure) {
             alias = tenure.alias
             version = tenure.version
             from = VaultTime.format(tenure.from)
-            until = OrNull(tenure.until.map { VaultTime.format($0) })
+            until = tenure.until.map { VaultTime.format($0) }
             set_by = tenure.setBy
         }
     }

@@ -31,7 +31,7 @@ struct ReportRoutes: Sendable {
         let maintenance: Int64
         let flapping: Int64
         let never_run: Int64
-        let last_checked: OrNull<String>
+        @EncodesNull var last_checked: String?
         let open_issues: Int64
 
         init(_ row: HealthOverviewRow) {
@@ -42,7 +42,7 @@ struct ReportRoutes: Sendable {
             maintenance = row.maintenance
             flapping = row.flapping
             never_run = row.neverRun
-            last_checked = OrNull(row.lastChecked.map { VaultTime.format($0) })
+            last_checked = row.lastChecked.map { VaultTime.format($0) }
             open_issues = row.openIssues
         }
     }
