@@ -205,6 +205,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CofferCredentialsTests",
+            dependencies: ["CofferCredentials"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferErrorLogTests",
+            dependencies: ["CofferErrorLog", "CofferFoundation", "CofferTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferHealthTests",
+            dependencies: ["CofferHealth", "CofferFoundation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CofferCryptoTests",
             dependencies: ["CofferCrypto", "CofferFoundation", "CofferTesting"],
             exclude: ["Vectors"],

@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=140
 baseline=scripts/line-length-baseline.txt
-mapfile -t files < <(git ls-files '*.swift' | grep -v -e '/Generated/' -e '/Fixtures/')
+# The working tree's Swift files, new ones included and deleted ones left out, so a change is linted before it is
+# committed.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.swift' | grep -v -e '/Generated/' -e '/Fixtures/' \
+    | while read -r file; do [[ -f "$file" ]] && echo "$file"; done)
 
 counts() {
     awk -v limit="$limit" 'length($0) > limit { n[FILENAME]++ } END { for (f in n) print f, n[f] }' "${files[@]}" | sort
