@@ -10,6 +10,28 @@ import Testing
 
 /// AppRole machine login in Vault's shapes.
 struct AppRoleTests {
+    /// `auth/approle/role/<name>` as a client reads it.
+    struct Role: Decodable {
+        let tokenPolicies: [String]
+        let tokenTTL: Int
+        enum CodingKeys: String, CodingKey { case tokenPolicies = "token_policies", tokenTTL = "token_ttl" }
+    }
+
+    struct RoleID: Decodable {
+        let roleID: String
+        enum CodingKeys: String, CodingKey { case roleID = "role_id" }
+    }
+
+    /// A new secret ID (`…/secret-id`).
+    struct SecretID: Decodable {
+        let secretID: String
+        let accessor: String
+        let numUses: Int?
+        enum CodingKeys: String, CodingKey {
+            case secretID = "secret_id", accessor = "secret_id_accessor", numUses = "secret_id_num_uses"
+        }
+    }
+
     func loginFlow(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             try await client.call(
@@ -22,41 +44,39 @@ struct AppRoleTests {
                         "secret_id_num_uses": 2, "secret_id_ttl": "1h"
                     ]
                 ).0 == .noContent)
-            let (_, roleBody) = try await client.call("/v1/auth/approle/role/app", .get, token: root)
-            let role = try #require(roleBody["data"] as? [String: Any])
-            #expect(role["token_policies"] as? [String] == ["app-reader"] && role["token_ttl"] as? Int == 600)
-            let (_, idBody) = try await client.call("/v1/auth/approle/role/app/role-id", .get, token: root)
-            let roleID = try #require((idBody["data"] as? [String: Any])?["role_id"] as? String)
-            let (generated, secretBody) = try await client.call(
-                "/v1/auth/approle/role/app/secret-id", .post, token: root,
-                ["metadata": "{\"host\": \"web-1\"}"])
+            let role = try #require(try await client.answer(Role.self, "/v1/auth/approle/role/app", .get, token: root).1.data)
+            #expect(role.tokenPolicies == ["app-reader"] && role.tokenTTL == 600)
+            let roleID = try #require(try await client.answer(RoleID.self, "/v1/auth/approle/role/app/role-id", .get, token: root).1.data)
+                .roleID
+            let (generated, secretBody) = try await client.answer(
+                SecretID.self, "/v1/auth/approle/role/app/secret-id", .post, token: root, ["metadata": "{\"host\": \"web-1\"}"])
             #expect(generated == .ok)
-            let secret = try #require(secretBody["data"] as? [String: Any])
-            let secretID = try #require(secret["secret_id"] as? String)
-            #expect(secret["secret_id_num_uses"] as? Int == 2)
+            let secret = try #require(secretBody.data)
+            let secretID = secret.secretID
+            #expect(secret.numUses == 2)
 
             // Login: no token needed; the answer is Vault's auth block with the role's policies.
-            let (loggedIn, loginBody) = try await client.call(
-                "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+            let (loggedIn, loginBody) = try await client.answer(
+                NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
             #expect(loggedIn == .ok)
-            let auth = try #require(loginBody["auth"] as? [String: Any])
-            #expect(auth["policies"] as? [String] == ["app-reader", "default"])
-            #expect((auth["lease_duration"] as? Int ?? 0) <= 600 && (auth["lease_duration"] as? Int ?? 0) > 590)
-            #expect((auth["metadata"] as? [String: String])?["role_name"] == "app")
-            let token = try #require(auth["client_token"] as? String)
+            let auth = try #require(loginBody.auth)
+            #expect(auth.policies == ["app-reader", "default"])
+            #expect(auth.leaseDuration <= 600 && auth.leaseDuration > 590)
+            #expect(auth.metadata?["role_name"] == "app")
+            let token = auth.clientToken
             #expect(try await client.call("/v1/sys/key-status", .get, token: token).0 == .ok)
             #expect(try await client.call("/v1/sys/policies/acl", .get, token: token).0 == .forbidden)
 
             // The secret ID's second use is its last; a third login fails with Vault's words.
             #expect(try await client.call("/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID]).0 == .ok)
-            let (spent, spentBody) = try await client.call(
-                "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+            let (spent, spentBody) = try await client.answer(
+                NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
             #expect(spent == .badRequest)
-            #expect(spentBody["errors"] as? [String] == ["invalid role or secret ID"])
+            #expect(spentBody.errors == ["invalid role or secret ID"])
             // Lookup and destroy by accessor.
             let fresh = try #require(
-                (try await client.call("/v1/auth/approle/role/app/secret-id", .post, token: root).1["data"] as? [String: Any]))
-            let accessor = try #require(fresh["secret_id_accessor"] as? String)
+                try await client.answer(SecretID.self, "/v1/auth/approle/role/app/secret-id", .post, token: root).1.data)
+            let accessor = fresh.accessor
             #expect(
                 try await client.call(
                     "/v1/auth/approle/role/app/secret-id-accessor/lookup", .post, token: root, ["secret_id_accessor": accessor]
@@ -64,7 +84,7 @@ struct AppRoleTests {
             #expect(
                 try await client.call(
                     "/v1/auth/approle/role/app/secret-id/lookup", .post, token: root,
-                    ["secret_id": try #require(fresh["secret_id"] as? String)]
+                    ["secret_id": fresh.secretID]
                 ).0 == .ok)
             #expect(
                 try await client.call(
@@ -73,7 +93,7 @@ struct AppRoleTests {
             #expect(
                 try await client.call(
                     "/v1/auth/approle/login", .post, token: nil,
-                    ["role_id": roleID, "secret_id": try #require(fresh["secret_id"] as? String)]
+                    ["role_id": roleID, "secret_id": fresh.secretID]
                 ).0 == .badRequest)
             // Secret IDs are stored hashed only.
             let stored = try await server.database.query("SELECT secret_hash, metadata FROM approle_secret_ids")
@@ -82,11 +102,12 @@ struct AppRoleTests {
             try await client.call(
                 "/v1/auth/approle/role/bound", .post, token: root, ["token_policies": "app-reader", "secret_id_bound_cidrs": "10.0.0.0/8"])
             let boundID = try #require(
-                (try await client.call("/v1/auth/approle/role/bound/role-id", .get, token: root).1["data"] as? [String: Any])?["role_id"]
-                    as? String)
+                try await client.answer(RoleID.self, "/v1/auth/approle/role/bound/role-id", .get, token: root).1.data
+            )
+            .roleID
             let boundSecret = try #require(
-                (try await client.call("/v1/auth/approle/role/bound/secret-id", .post, token: root).1["data"] as? [String: Any])?[
-                    "secret_id"] as? String)
+                try await client.answer(SecretID.self, "/v1/auth/approle/role/bound/secret-id", .post, token: root).1.data
+            ).secretID
             #expect(
                 try await client.call("/v1/auth/approle/login", .post, token: nil, ["role_id": boundID, "secret_id": boundSecret]).0
                     == .badRequest)

@@ -65,14 +65,52 @@ extension TestClientProtocol {
         }
     }
 
+    /// Like ``call(_:_:token:_:)``, with the answer decoded as Vault's envelope whose `data` is a `D`: a field
+    /// with another name or type fails the decoding, where a `[String: Any]` cast would only yield nil.
+    func answer<D: Decodable>(
+        _ data: D.Type, _ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil
+    ) async throws -> (HTTPResponse.Status, VaultAnswer<D>) {
+        var headers: HTTPFields = [:]
+        if let token { headers[vaultToken] = token }
+        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
+            let body = response.body.readableBytes == 0 ? Data("{}".utf8) : Data(response.body.readableBytesView)
+            return (response.status, try JSONDecoder().decode(VaultAnswer<D>.self, from: body))
+        }
+    }
+
     /// A new token with `policies`, made by `parent`.
     func createToken(parent: String, _ parameters: [String: Any]) async throws -> (token: String, accessor: String) {
-        let (status, body) = try await call("/v1/auth/token/create", token: parent, parameters)
-        #expect(status == .ok, "token create: \(body)")
-        let auth = try #require(body["auth"] as? [String: Any])
-        return (try #require(auth["client_token"] as? String), try #require(auth["accessor"] as? String))
+        let (status, body) = try await answer(NoData.self, "/v1/auth/token/create", token: parent, parameters)
+        #expect(status == .ok, "token create: \(body.errors ?? [])")
+        let auth = try #require(body.auth)
+        return (auth.clientToken, auth.accessor)
     }
 }
+
+/// Vault's response envelope as a client reads it; `data` typed per route, `auth` as every login returns it.
+struct VaultAnswer<D: Decodable>: Decodable {
+    let data: D?
+    let auth: VaultAuth?
+    let errors: [String]?
+    let warnings: [String]?
+}
+
+/// Vault's `auth` block (token create, logins).
+struct VaultAuth: Decodable {
+    let clientToken: String
+    let accessor: String
+    let policies: [String]
+    let metadata: [String: String]?
+    let leaseDuration: Int
+    let renewable: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case clientToken = "client_token", accessor, policies, metadata, leaseDuration = "lease_duration", renewable
+    }
+}
+
+/// For answers whose `data` is not read.
+struct NoData: Decodable {}
 
 extension CofferServer {
     /// The audit trail's verdict on itself.
