@@ -24,87 +24,85 @@ struct TokenRoutes: Sendable {
             try await roles.delete(grant, name: try context.parameters.require("name"))
             return Response(status: .noContent)
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/auth/token/roles/:name", method: method, operation: .write) { request, context, grant in
-                let name = try context.parameters.require("name")
-                let body = try await Body.decodeIfPresent(RoleBody.self, request, context) ?? RoleBody()
-                var role = try await roles.read(grant, name: name) ?? TokenRole(name: name)
-                try body.apply(to: &role)
-                try await roles.write(grant, role)
-                return Response(status: .noContent)
+        router.onWrite("/v1/auth/token/roles/:name", operation: .write) { request, context, grant in
+            let name = try context.parameters.require("name")
+            let body = try await Body.decodeIfPresent(RoleBody.self, request, context) ?? RoleBody()
+            var role = try await roles.read(grant, name: name) ?? TokenRole(name: name)
+            try body.apply(to: &role)
+            try await roles.write(grant, role)
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/auth/token/create/:role") { request, context, grant in
+            let name = try context.parameters.require("role")
+            guard let role = try await roles.read(grant, name: name) else { throw APIError(.badRequest, "unknown role \(name)") }
+            return try await create(request, context, grant, orphan: role.orphan, role: role)
+        }
+        router.onWrite("/v1/auth/token/create") { request, context, grant in
+            try await create(request, context, grant, orphan: false)
+        }
+        router.onWrite("/v1/auth/token/create-orphan") { request, context, grant in
+            try await create(request, context, grant, orphan: true)
+        }
+        router.onWrite("/v1/auth/token/lookup") { request, context, grant in
+            let body = try await Body.decode(TokenBody.self, request, context)
+            guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+            // Vault answers an unknown token here with 403 "bad token".
+            guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.forbidden, "bad token") }
+            return lookupResponse(entry, id: token)
+        }
+        router.onWrite("/v1/auth/token/lookup-self", operation: .read) { request, _, grant in
+            try lookupSelf(grant, request: request)
+        }
+        router.onWrite("/v1/auth/token/lookup-accessor") { request, context, grant in
+            let body = try await Body.decode(AccessorBody.self, request, context)
+            guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+            guard let entry = try await tokens.lookup(grant, accessor: accessor) else {
+                throw APIError(.badRequest, "invalid accessor")
             }
-            router.on("/v1/auth/token/create/:role", method: method) { request, context, grant in
-                let name = try context.parameters.require("role")
-                guard let role = try await roles.read(grant, name: name) else { throw APIError(.badRequest, "unknown role \(name)") }
-                return try await create(request, context, grant, orphan: role.orphan, role: role)
-            }
-            router.on("/v1/auth/token/create", method: method) { request, context, grant in
-                try await create(request, context, grant, orphan: false)
-            }
-            router.on("/v1/auth/token/create-orphan", method: method) { request, context, grant in
-                try await create(request, context, grant, orphan: true)
-            }
-            router.on("/v1/auth/token/lookup", method: method) { request, context, grant in
-                let body = try await Body.decode(TokenBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
-                // Vault answers an unknown token here with 403 "bad token".
-                guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.forbidden, "bad token") }
-                return lookupResponse(entry, id: token)
-            }
-            router.on("/v1/auth/token/lookup-self", method: method, operation: .read) { request, _, grant in
-                try lookupSelf(grant, request: request)
-            }
-            router.on("/v1/auth/token/lookup-accessor", method: method) { request, context, grant in
-                let body = try await Body.decode(AccessorBody.self, request, context)
-                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
-                guard let entry = try await tokens.lookup(grant, accessor: accessor) else {
-                    throw APIError(.badRequest, "invalid accessor")
-                }
-                return lookupResponse(entry, id: "")
-            }
-            router.on("/v1/auth/token/renew-self", method: method) { request, context, grant in
-                let body = try await Body.decodeIfPresent(RenewBody.self, request, context) ?? RenewBody()
-                guard let caller = grant.token else { throw AccessError.permissionDenied() }
-                // Vault echoes the caller's own token in `auth.client_token`.
-                return try await renew(
-                    grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
-            }
-            router.on("/v1/auth/token/renew", method: method) { request, context, grant in
-                let body = try await Body.decode(RenewBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
-                guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.badRequest, "token not found") }
-                // Vault answers with the renewed token in `auth.client_token`.
-                grant.auditSensitive("client_token", token)
-                return try await renew(grant, accessor: entry.accessor, increment: body.increment, token: token)
-            }
-            router.on("/v1/auth/token/renew-accessor", method: method) { request, context, grant in
-                let body = try await Body.decode(RenewBody.self, request, context)
-                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
-                return try await renew(grant, accessor: accessor, increment: body.increment, token: nil)
-            }
-            router.on("/v1/auth/token/revoke", method: method) { request, context, grant in
-                let body = try await Body.decode(TokenBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
-                try await tokens.revoke(grant, token: token)
-                return Response(status: .noContent)
-            }
-            router.on("/v1/auth/token/revoke-self", method: method) { _, _, grant in
-                guard let token = grant.token else { throw AccessError.permissionDenied() }
-                try await tokens.revoke(grant, accessor: token.accessor)
-                return Response(status: .noContent)
-            }
-            router.on("/v1/auth/token/revoke-accessor", method: method) { request, context, grant in
-                let body = try await Body.decode(AccessorBody.self, request, context)
-                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
-                try await tokens.revoke(grant, accessor: accessor)
-                return Response(status: .noContent)
-            }
-            router.on("/v1/auth/token/revoke-orphan", method: method, access: .sudo) { request, context, grant in
-                let body = try await Body.decode(TokenBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
-                try await tokens.revokeOrphan(grant, token: token)
-                return Response(status: .noContent)
-            }
+            return lookupResponse(entry, id: "")
+        }
+        router.onWrite("/v1/auth/token/renew-self") { request, context, grant in
+            let body = try await Body.decodeIfPresent(RenewBody.self, request, context) ?? RenewBody()
+            guard let caller = grant.token else { throw AccessError.permissionDenied() }
+            // Vault echoes the caller's own token in `auth.client_token`.
+            return try await renew(
+                grant, accessor: caller.accessor, increment: body.increment, token: GatedRouter.token(from: request.headers))
+        }
+        router.onWrite("/v1/auth/token/renew") { request, context, grant in
+            let body = try await Body.decode(RenewBody.self, request, context)
+            guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+            guard let entry = try await tokens.lookup(grant, token: token) else { throw APIError(.badRequest, "token not found") }
+            // Vault answers with the renewed token in `auth.client_token`.
+            grant.auditSensitive("client_token", token)
+            return try await renew(grant, accessor: entry.accessor, increment: body.increment, token: token)
+        }
+        router.onWrite("/v1/auth/token/renew-accessor") { request, context, grant in
+            let body = try await Body.decode(RenewBody.self, request, context)
+            guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+            return try await renew(grant, accessor: accessor, increment: body.increment, token: nil)
+        }
+        router.onWrite("/v1/auth/token/revoke") { request, context, grant in
+            let body = try await Body.decode(TokenBody.self, request, context)
+            guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+            try await tokens.revoke(grant, token: token)
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/auth/token/revoke-self") { _, _, grant in
+            guard let token = grant.token else { throw AccessError.permissionDenied() }
+            try await tokens.revoke(grant, accessor: token.accessor)
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/auth/token/revoke-accessor") { request, context, grant in
+            let body = try await Body.decode(AccessorBody.self, request, context)
+            guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+            try await tokens.revoke(grant, accessor: accessor)
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/auth/token/revoke-orphan", access: .sudo) { request, context, grant in
+            let body = try await Body.decode(TokenBody.self, request, context)
+            guard let token = body.token, !token.isEmpty else { throw APIError(.badRequest, "token is required") }
+            try await tokens.revokeOrphan(grant, token: token)
+            return Response(status: .noContent)
         }
         router.on("/v1/auth/token/lookup-self", method: .get) { request, _, grant in try lookupSelf(grant, request: request) }
     }

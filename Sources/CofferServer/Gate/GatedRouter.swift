@@ -80,6 +80,16 @@ public final class GatedRouter {
         }
     }
 
+    /// A write route under both of Vault's methods: Vault treats `POST` and `PUT` alike on every write path, and
+    /// clients use either (hvac `POST`s, the CLI `PUT`s).
+    public func onWrite(
+        _ path: String, access: Access = .token, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler
+    ) {
+        for method in [HTTPRequest.Method.post, .put] {
+            on(path, method: method, access: access, operation: operation, handler)
+        }
+    }
+
     /// A list route in both of Vault's forms: the `LIST` method, and `GET ?list=true` (hvac's `strict_http`).
     /// A plain `GET` of the path answers 405.
     public func onList(_ path: String, access: Access = .token, _ handler: @escaping Handler) {

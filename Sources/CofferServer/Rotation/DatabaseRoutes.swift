@@ -30,16 +30,14 @@ struct DatabaseRoutes: Sendable {
 
     func register(on router: GatedRouter) {
         // Connections.
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/config/:name", method: method, operation: .write) { request, context, grant in
-                let body = try await Body.decode(ConfigBody.self, request, context)
-                let connection = DatabaseConnection(
-                    name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
-                    connectionURL: body.connection_url ?? "", username: body.username ?? "",
-                    allowedRoles: body.allowed_roles?.items ?? [])
-                try await engine.writeConnection(grant, connection, password: body.password)
-                return Response(status: .noContent)
-            }
+        router.onWrite("/v1/database/config/:name", operation: .write) { request, context, grant in
+            let body = try await Body.decode(ConfigBody.self, request, context)
+            let connection = DatabaseConnection(
+                name: try context.parameters.require("name"), pluginName: body.plugin_name ?? "",
+                connectionURL: body.connection_url ?? "", username: body.username ?? "",
+                allowedRoles: body.allowed_roles?.items ?? [])
+            try await engine.writeConnection(grant, connection, password: body.password)
+            return Response(status: .noContent)
         }
         router.on("/v1/database/config/:name", method: .get) { _, context, grant in
             let connection = try await engine.connection(grant, try context.parameters.require("name"))
@@ -54,21 +52,19 @@ struct DatabaseRoutes: Sendable {
         }
 
         // Roles.
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/roles/:name", method: method, operation: .write) { request, context, grant in
-                let body = try await Body.decode(RoleBody.self, request, context)
-                let role = DatabaseRole(
-                    name: try context.parameters.require("name"), dbName: body.db_name ?? "",
-                    creationStatements: body.creation_statements?.values ?? [],
-                    revocationStatements: body.revocation_statements?.values ?? [],
-                    defaultTTL: try body.default_ttl.map { try Duration.seconds(of: $0, field: "default_ttl") } ?? 0,
-                    maxTTL: try body.max_ttl.map { try Duration.seconds(of: $0, field: "max_ttl") } ?? 0)
-                guard !role.dbName.isEmpty else {
-                    throw APIError(.badRequest, "db_name is required: the connection (database/config/:name) the role uses")
-                }
-                try await engine.writeRole(grant, role)
-                return Response(status: .noContent)
+        router.onWrite("/v1/database/roles/:name", operation: .write) { request, context, grant in
+            let body = try await Body.decode(RoleBody.self, request, context)
+            let role = DatabaseRole(
+                name: try context.parameters.require("name"), dbName: body.db_name ?? "",
+                creationStatements: body.creation_statements?.values ?? [],
+                revocationStatements: body.revocation_statements?.values ?? [],
+                defaultTTL: try body.default_ttl.map { try Duration.seconds(of: $0, field: "default_ttl") } ?? 0,
+                maxTTL: try body.max_ttl.map { try Duration.seconds(of: $0, field: "max_ttl") } ?? 0)
+            guard !role.dbName.isEmpty else {
+                throw APIError(.badRequest, "db_name is required: the connection (database/config/:name) the role uses")
             }
+            try await engine.writeRole(grant, role)
+            return Response(status: .noContent)
         }
         router.on("/v1/database/roles/:name", method: .get) { _, context, grant in
             let role = try await engine.role(grant, try context.parameters.require("name"))
@@ -105,38 +101,36 @@ struct DatabaseRoutes: Sendable {
                 return try VaultJSON.keys(keys)
             }
         }
-        for method in [HTTPRequest.Method.put, .post] {
-            router.on("/v1/sys/leases/lookup", method: method, operation: .update) { request, context, grant in
-                let body = try await Body.decode(LeaseBody.self, request, context)
-                let lease = try await engine.lookup(grant, lease: try body.required())
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupAnswer(lease)))
-            }
-            router.on("/v1/sys/leases/renew", method: method, operation: .update) { request, context, grant in
-                let body = try await Body.decode(LeaseBody.self, request, context)
-                let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
-                let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
-                return VaultJSON.response(
-                    status: .ok,
-                    LeaseEnvelope<NoData>(
-                        lease_id: lease.id, renewable: true,
-                        lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
-                        data: nil, warnings: warning.map { [$0] }))
-            }
-            router.on("/v1/sys/leases/revoke", method: method, operation: .update) { request, context, grant in
-                let body = try await Body.decode(LeaseBody.self, request, context)
-                try await engine.revoke(grant, lease: try body.required())
-                return Response(status: .noContent)
-            }
-            // Vault's URL form, which its CLI's `lease revoke` uses: the lease ID in the path.
-            router.on("/v1/sys/leases/revoke/**", method: method, operation: .update) { _, _, grant in
-                try await engine.revoke(grant, lease: String(grant.path.dropFirst("sys/leases/revoke/".count)))
-                return Response(status: .noContent)
-            }
-            router.on("/v1/sys/leases/revoke-prefix/**", method: method, access: .sudo, operation: .update) { _, _, grant in
-                let prefix = String(grant.path.dropFirst("sys/leases/revoke-prefix/".count))
-                _ = try await engine.revoke(grant, prefix: prefix)
-                return Response(status: .noContent)
-            }
+        router.onWrite("/v1/sys/leases/lookup", operation: .update) { request, context, grant in
+            let body = try await Body.decode(LeaseBody.self, request, context)
+            let lease = try await engine.lookup(grant, lease: try body.required())
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupAnswer(lease)))
+        }
+        router.onWrite("/v1/sys/leases/renew", operation: .update) { request, context, grant in
+            let body = try await Body.decode(LeaseBody.self, request, context)
+            let increment = try body.increment.map { try Duration.seconds(of: $0, field: "increment") }
+            let (lease, warning) = try await engine.renew(grant, lease: try body.required(), increment: increment)
+            return VaultJSON.response(
+                status: .ok,
+                LeaseEnvelope<NoData>(
+                    lease_id: lease.id, renewable: true,
+                    lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
+                    data: nil, warnings: warning.map { [$0] }))
+        }
+        router.onWrite("/v1/sys/leases/revoke", operation: .update) { request, context, grant in
+            let body = try await Body.decode(LeaseBody.self, request, context)
+            try await engine.revoke(grant, lease: try body.required())
+            return Response(status: .noContent)
+        }
+        // Vault's URL form, which its CLI's `lease revoke` uses: the lease ID in the path.
+        router.onWrite("/v1/sys/leases/revoke/**", operation: .update) { _, _, grant in
+            try await engine.revoke(grant, lease: String(grant.path.dropFirst("sys/leases/revoke/".count)))
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/sys/leases/revoke-prefix/**", access: .sudo, operation: .update) { _, _, grant in
+            let prefix = String(grant.path.dropFirst("sys/leases/revoke-prefix/".count))
+            _ = try await engine.revoke(grant, prefix: prefix)
+            return Response(status: .noContent)
         }
     }
 
@@ -148,60 +142,58 @@ struct DatabaseRoutes: Sendable {
     /// `database/static-roles`, `static-creds`, `rotate-role`: an existing PostgreSQL role whose password
     /// Coffer rotates on a period (the `postgres-password` rotator over the named connection).
     private func registerStaticRoles(on router: GatedRouter) {
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/static-roles/:name", method: method, operation: .write) { request, context, grant in
-                let name = try context.parameters.require("name")
-                let body = try await Body.decode(StaticRoleBody.self, request, context)
-                guard let dbName = body.db_name, !dbName.isEmpty, let username = body.username, !username.isEmpty else {
-                    throw APIError(.badRequest, "db_name and username are required")
-                }
-                let period = try body.rotation_period.map { try Duration.seconds(of: $0, field: "rotation_period") } ?? 86_400
-                guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
-                let connection = try await engine.connection(grant, dbName)
-                // Vault: a connection serves only the roles in its allowed_roles, static roles included.
-                guard connection.allows(role: name) else {
-                    throw APIError(
-                        .badRequest,
-                        "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
-                }
-                var object: [String: JSONValue] = ["db_name": .string(dbName), "role": .string(name)]
-                if let statements = body.rotation_statements?.values, !statements.isEmpty {
-                    object["rotation_statements"] = .array(statements.map(JSONValue.string))
-                }
-                let settings = JSONValue.object(object)
-                do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError {
-                    throw APIError(.badRequest, error.description)
-                }
-                let path = try SecretPath(mount: Self.staticMount, path: name)
-                let stored = grant.delegated(to: Self.storage)
-                let existing: String? =
-                    switch try? await credentials.read(stored, path) {
-                    case .found(let secret)?: PostgresRoleField.username(secret.data)
-                    default: nil
-                    }
-                if let existing, existing != username {
-                    throw APIError(.badRequest, "the static role \(name) manages \(existing); delete it to manage another role")
-                }
-                try grant.requireWrite(exists: existing != nil) // create vs update of the static role, by the caller's policies
-                if existing == nil {
-                    let data = try JSONValue.object(["username": .string(username)]).encoded()
-                    _ = try await credentials.write(stored, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
-                }
-                try await credentials.writeMetadata(
-                    stored, path,
-                    MetadataUpdate(
-                        rotationInterval: period, rotationKind: .some("postgres-password"),
-                        rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
-                if existing == nil {
-                    // As Vault does: the password is rotated at once, so only Coffer knows it.
-                    let outcome = try await rotation.run(stored, only: path, authorised: true).first
-                    guard outcome?.result == .rotated else {
-                        try? await credentials.deleteMetadata(stored, path)
-                        throw APIError(.badRequest, "the first rotation of \(username) failed: \(outcome?.error ?? "unknown error")")
-                    }
-                }
-                return Response(status: .noContent)
+        router.onWrite("/v1/database/static-roles/:name", operation: .write) { request, context, grant in
+            let name = try context.parameters.require("name")
+            let body = try await Body.decode(StaticRoleBody.self, request, context)
+            guard let dbName = body.db_name, !dbName.isEmpty, let username = body.username, !username.isEmpty else {
+                throw APIError(.badRequest, "db_name and username are required")
             }
+            let period = try body.rotation_period.map { try Duration.seconds(of: $0, field: "rotation_period") } ?? 86_400
+            guard period >= 5 else { throw APIError(.badRequest, "rotation_period must be at least 5 seconds") }
+            let connection = try await engine.connection(grant, dbName)
+            // Vault: a connection serves only the roles in its allowed_roles, static roles included.
+            guard connection.allows(role: name) else {
+                throw APIError(
+                    .badRequest,
+                    "the connection \(dbName) does not allow the role \(name): add it to allowed_roles of database/config/\(dbName)")
+            }
+            var object: [String: JSONValue] = ["db_name": .string(dbName), "role": .string(name)]
+            if let statements = body.rotation_statements?.values, !statements.isEmpty {
+                object["rotation_statements"] = .array(statements.map(JSONValue.string))
+            }
+            let settings = JSONValue.object(object)
+            do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError {
+                throw APIError(.badRequest, error.description)
+            }
+            let path = try SecretPath(mount: Self.staticMount, path: name)
+            let stored = grant.delegated(to: Self.storage)
+            let existing: String? =
+                switch try? await credentials.read(stored, path) {
+                case .found(let secret)?: PostgresRoleField.username(secret.data)
+                default: nil
+                }
+            if let existing, existing != username {
+                throw APIError(.badRequest, "the static role \(name) manages \(existing); delete it to manage another role")
+            }
+            try grant.requireWrite(exists: existing != nil) // create vs update of the static role, by the caller's policies
+            if existing == nil {
+                let data = try JSONValue.object(["username": .string(username)]).encoded()
+                _ = try await credentials.write(stored, path, data: SecureHandle(SecureBytes(copying: Array(data))), cas: nil)
+            }
+            try await credentials.writeMetadata(
+                stored, path,
+                MetadataUpdate(
+                    rotationInterval: period, rotationKind: .some("postgres-password"),
+                    rotationSettings: .some(String(decoding: try settings.encoded(), as: UTF8.self))), merge: false)
+            if existing == nil {
+                // As Vault does: the password is rotated at once, so only Coffer knows it.
+                let outcome = try await rotation.run(stored, only: path, authorised: true).first
+                guard outcome?.result == .rotated else {
+                    try? await credentials.deleteMetadata(stored, path)
+                    throw APIError(.badRequest, "the first rotation of \(username) failed: \(outcome?.error ?? "unknown error")")
+                }
+            }
+            return Response(status: .noContent)
         }
         router.on("/v1/database/static-roles/:name", method: .get) { _, context, grant in
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
@@ -233,16 +225,14 @@ struct DatabaseRoutes: Sendable {
                         username: username, password: password, last_vault_rotation: VaultTime.format(metadata.rotation.lastRotatedAt),
                         rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(Self.seconds(until:)) ?? 0)))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/database/rotate-role/:name", method: method) { _, context, grant in
-                let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
-                let outcome = try await rotation.run(grant.delegated(to: Self.storage), only: path, authorised: true).first
-                guard outcome?.result == .rotated else {
-                    throw APIError(
-                        .badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
-                }
-                return Response(status: .noContent)
+        router.onWrite("/v1/database/rotate-role/:name") { _, context, grant in
+            let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
+            let outcome = try await rotation.run(grant.delegated(to: Self.storage), only: path, authorised: true).first
+            guard outcome?.result == .rotated else {
+                throw APIError(
+                    .badRequest, "the rotation failed: \(outcome?.error ?? "unknown error"); the current password still works")
             }
+            return Response(status: .noContent)
         }
     }
 

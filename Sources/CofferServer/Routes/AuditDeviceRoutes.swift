@@ -15,20 +15,18 @@ struct AuditDeviceRoutes: Sendable {
             for device in try await devices.list() { listed[device.key] = DeviceData(device) }
             return VaultJSON.response(status: .ok, MountRoutes.MountList(data: listed))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/sys/audit/:path", method: method, access: .sudo) { request, context, grant in
-                let body = try await Body.decode(EnableBody.self, request, context)
-                try await devices.enable(
-                    grant, path: try context.parameters.require("path"), type: body.type,
-                    description: body.description ?? "", options: body.options ?? [:])
-                return Response(status: .noContent)
-            }
-            router.on("/v1/sys/audit-hash/:path", method: method, access: .sudo) { request, context, _ in
-                let body = try await Body.decode(HashBody.self, request, context)
-                guard let input = body.input else { throw APIError(.badRequest, "input is required: the value to hash") }
-                let hash = try await devices.hash(path: try context.parameters.require("path"), input: input)
-                return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["hash": hash]))
-            }
+        router.onWrite("/v1/sys/audit/:path", access: .sudo) { request, context, grant in
+            let body = try await Body.decode(EnableBody.self, request, context)
+            try await devices.enable(
+                grant, path: try context.parameters.require("path"), type: body.type,
+                description: body.description ?? "", options: body.options ?? [:])
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/sys/audit-hash/:path", access: .sudo) { request, context, _ in
+            let body = try await Body.decode(HashBody.self, request, context)
+            guard let input = body.input else { throw APIError(.badRequest, "input is required: the value to hash") }
+            let hash = try await devices.hash(path: try context.parameters.require("path"), input: input)
+            return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["hash": hash]))
         }
         router.on("/v1/sys/audit/:path", method: .delete, access: .sudo) { _, context, grant in
             try await devices.disable(grant, path: try context.parameters.require("path"))

@@ -63,14 +63,12 @@ struct AuditRoutes: Sendable {
         router.on("/v1/sys/audit-trail/public-key", method: .get, access: audit) { _, _, _ in
             VaultJSON.response(status: .ok, ["data": ["public_key": Hex.encode(try await gate.auditPublicKey())]])
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/sys/audit-trail/hash", method: method, access: audit) { request, context, _ in
-                let body = try await Body.decode(HashBody.self, request, context)
-                guard let input = body.input else {
-                    throw APIError(.badRequest, "input is required: the value to hash as the audit trail does")
-                }
-                return VaultJSON.response(status: .ok, ["data": ["hash": try await gate.auditHash(input)]])
+        router.onWrite("/v1/sys/audit-trail/hash", access: audit) { request, context, _ in
+            let body = try await Body.decode(HashBody.self, request, context)
+            guard let input = body.input else {
+                throw APIError(.badRequest, "input is required: the value to hash as the audit trail does")
             }
+            return VaultJSON.response(status: .ok, ["data": ["hash": try await gate.auditHash(input)]])
         }
     }
 

@@ -9,24 +9,22 @@ struct CapabilitiesRoutes: Sendable {
     let gate: Gate
 
     func register(on router: GatedRouter) {
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/sys/capabilities-self", method: method) { request, context, grant in
-                let body = try await Body.decode(PathsBody.self, request, context)
-                let paths = try body.requested()
-                return answer(Dictionary(paths.map { ($0, grant.capabilityNames(on: $0)) }) { first, _ in first }, single: body.path)
+        router.onWrite("/v1/sys/capabilities-self") { request, context, grant in
+            let body = try await Body.decode(PathsBody.self, request, context)
+            let paths = try body.requested()
+            return answer(Dictionary(paths.map { ($0, grant.capabilityNames(on: $0)) }) { first, _ in first }, single: body.path)
+        }
+        router.onWrite("/v1/sys/capabilities") { request, context, _ in
+            let body = try await Body.decode(PathsBody.self, request, context)
+            guard let token = body.token, !token.isEmpty else {
+                throw APIError(.badRequest, "token is required: the token whose capabilities to show")
             }
-            router.on("/v1/sys/capabilities", method: method) { request, context, _ in
-                let body = try await Body.decode(PathsBody.self, request, context)
-                guard let token = body.token, !token.isEmpty else {
-                    throw APIError(.badRequest, "token is required: the token whose capabilities to show")
-                }
-                return answer(try await gate.capabilities(token: token, on: try body.requested()), single: body.path)
-            }
-            router.on("/v1/sys/capabilities-accessor", method: method) { request, context, _ in
-                let body = try await Body.decode(PathsBody.self, request, context)
-                guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
-                return answer(try await gate.capabilities(accessor: accessor, on: try body.requested()), single: body.path)
-            }
+            return answer(try await gate.capabilities(token: token, on: try body.requested()), single: body.path)
+        }
+        router.onWrite("/v1/sys/capabilities-accessor") { request, context, _ in
+            let body = try await Body.decode(PathsBody.self, request, context)
+            guard let accessor = body.accessor, !accessor.isEmpty else { throw APIError(.badRequest, "accessor is required") }
+            return answer(try await gate.capabilities(accessor: accessor, on: try body.requested()), single: body.path)
         }
     }
 

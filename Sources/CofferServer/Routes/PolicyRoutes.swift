@@ -24,17 +24,15 @@ struct PolicyRoutes: Sendable {
                 if legacy { return VaultJSON.response(status: .ok, FlatEnvelope(fields: ["name": name, "rules": text])) }
                 return VaultJSON.response(status: .ok, VaultEnvelope(data: ["name": name, "policy": text]))
             }
-            for method in [HTTPRequest.Method.put, .post] {
-                router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
-                    let name = try canonical(context, grant, needing: nil)
-                    let body = try await Body.decode(PolicyBody.self, request, context)
-                    guard let text = (legacy ? body.rules : body.policy) ?? body.policy ?? body.rules else {
-                        throw APIError(.badRequest, "\(legacy ? "rules" : "policy") is required: the policy text (HCL or JSON)")
-                    }
-                    try await policies.write(grant, name, text: text, decidedAt: Self.policyPath(grant, name))
-                    grant.auditFact("policy", name)
-                    return Response(status: .noContent)
+            router.onWrite("\(base)/:name", operation: .write) { request, context, grant in
+                let name = try canonical(context, grant, needing: nil)
+                let body = try await Body.decode(PolicyBody.self, request, context)
+                guard let text = (legacy ? body.rules : body.policy) ?? body.policy ?? body.rules else {
+                    throw APIError(.badRequest, "\(legacy ? "rules" : "policy") is required: the policy text (HCL or JSON)")
                 }
+                try await policies.write(grant, name, text: text, decidedAt: Self.policyPath(grant, name))
+                grant.auditFact("policy", name)
+                return Response(status: .noContent)
             }
             router.on("\(base)/:name", method: .delete) { _, context, grant in
                 let name = try canonical(context, grant, needing: .delete)

@@ -18,36 +18,34 @@ struct MountRoutes: Sendable {
             // Vault answers the mounts both at the top level (older clients) and under `data`.
             return VaultJSON.response(status: .ok, MountList(data: data))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/sys/mounts/:path", method: method) { request, context, grant in
-                let path = try context.parameters.require("path")
-                let body = try await Body.decode(EnableBody.self, request, context)
-                try await mounts.enable(
-                    grant, path: path, version: try body.engineVersion(), description: body.description ?? "",
-                    maxVersions: Int64(body.options?["max_versions"] ?? "") ?? 0)
-                return Response(status: .noContent)
-            }
-            router.on("/v1/sys/mounts/:path/tune", method: method) { request, context, grant in
-                let path = try context.parameters.require("path")
-                let body = try await Body.decodeIfPresent(TuneBody.self, request, context) ?? TuneBody()
-                let version = try body.options?["version"].map { text -> Int in
-                    guard let version = Int(text), version == 1 || version == 2 else {
-                        throw APIError(.badRequest, "options.version must be 1 or 2 (2 upgrades a KV version 1 engine)")
-                    }
-                    return version
+        router.onWrite("/v1/sys/mounts/:path") { request, context, grant in
+            let path = try context.parameters.require("path")
+            let body = try await Body.decode(EnableBody.self, request, context)
+            try await mounts.enable(
+                grant, path: path, version: try body.engineVersion(), description: body.description ?? "",
+                maxVersions: Int64(body.options?["max_versions"] ?? "") ?? 0)
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/sys/mounts/:path/tune") { request, context, grant in
+            let path = try context.parameters.require("path")
+            let body = try await Body.decodeIfPresent(TuneBody.self, request, context) ?? TuneBody()
+            let version = try body.options?["version"].map { text -> Int in
+                guard let version = Int(text), version == 1 || version == 2 else {
+                    throw APIError(.badRequest, "options.version must be 1 or 2 (2 upgrades a KV version 1 engine)")
                 }
-                if try await mounts.tune(grant, path: path, version: version, description: body.description) {
-                    // Vault answers an upgrade with a warning; Coffer's is done when it answers (one column changes).
-                    return VaultJSON.response(
-                        status: .ok,
-                        VaultEnvelope<NoData>(
-                            data: nil,
-                            warnings: [
-                                "Upgraded mount \(path)/ from KV version 1 to version 2: each secret's value is now its current version"
-                            ]))
-                }
-                return Response(status: .noContent)
+                return version
             }
+            if try await mounts.tune(grant, path: path, version: version, description: body.description) {
+                // Vault answers an upgrade with a warning; Coffer's is done when it answers (one column changes).
+                return VaultJSON.response(
+                    status: .ok,
+                    VaultEnvelope<NoData>(
+                        data: nil,
+                        warnings: [
+                            "Upgraded mount \(path)/ from KV version 1 to version 2: each secret's value is now its current version"
+                        ]))
+            }
+            return Response(status: .noContent)
         }
         router.on("/v1/sys/mounts/:path/tune", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")

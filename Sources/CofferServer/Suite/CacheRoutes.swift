@@ -15,19 +15,17 @@ struct CacheRoutes: Sendable {
             guard let value = try await cache.get(grant, key) else { throw APIError.missing }
             return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/cache/entries/:namespace/:key", method: method, operation: .write) { request, context, grant in
-                let key = try Self.key(grant)
-                let body = try await Body.decode(PutBody.self, request, context)
-                let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0
-                let (expiresAt, warning) = try await cache.put(
-                    grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
-                return VaultJSON.response(
-                    status: .ok,
-                    VaultEnvelope(
-                        data: ["expires_time": expiresAt.map { VaultTime.format($0) }],
-                        warnings: warning.map { [$0] }))
-            }
+        router.onWrite("/v1/coffer/cache/entries/:namespace/:key", operation: .write) { request, context, grant in
+            let key = try Self.key(grant)
+            let body = try await Body.decode(PutBody.self, request, context)
+            let ttl = try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0
+            let (expiresAt, warning) = try await cache.put(
+                grant, key, Array(body.value.utf8), ttl: .seconds(ttl), jitter: body.jitter ?? 0)
+            return VaultJSON.response(
+                status: .ok,
+                VaultEnvelope(
+                    data: ["expires_time": expiresAt.map { VaultTime.format($0) }],
+                    warnings: warning.map { [$0] }))
         }
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .delete) { _, _, grant in
             guard try await cache.delete(grant, try Self.key(grant)) else { throw APIError.missing }

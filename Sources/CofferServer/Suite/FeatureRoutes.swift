@@ -15,20 +15,18 @@ struct FeatureRoutes: Sendable {
         router.onList("/v1/coffer/features/sets") { _, _, grant in
             return try VaultJSON.keys(try await store.sets(grant))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/features/sets/:set", method: method, operation: .write) { request, context, grant in
-                let body = try await Body.decode(SetBody.self, request, context)
-                guard let type = FeatureValueType(rawValue: body.value_type ?? "number") else {
-                    throw APIError(.badRequest, "value_type must be number or json")
-                }
-                let set = FeatureSet(
-                    name: try context.parameters.require("set"), valueType: type,
-                    ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0,
-                    retention: try body.retention.map { try Duration.seconds(of: $0, field: "retention") } ?? 0,
-                    features: body.features?.items ?? [], description: body.description ?? "")
-                try await store.define(grant, set)
-                return Response(status: .noContent)
+        router.onWrite("/v1/coffer/features/sets/:set", operation: .write) { request, context, grant in
+            let body = try await Body.decode(SetBody.self, request, context)
+            guard let type = FeatureValueType(rawValue: body.value_type ?? "number") else {
+                throw APIError(.badRequest, "value_type must be number or json")
             }
+            let set = FeatureSet(
+                name: try context.parameters.require("set"), valueType: type,
+                ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") } ?? 0,
+                retention: try body.retention.map { try Duration.seconds(of: $0, field: "retention") } ?? 0,
+                features: body.features?.items ?? [], description: body.description ?? "")
+            try await store.define(grant, set)
+            return Response(status: .noContent)
         }
         router.on("/v1/coffer/features/sets/:set", method: .get) { _, context, grant in
             let set = try await store.set(grant, try context.parameters.require("set"))

@@ -71,19 +71,17 @@ struct MetricRoutes: Sendable {
             let retention = try await store.retention(grant, name: try context.parameters.require("name"))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: RetentionAnswer(retention)))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/metrics/retention/:name", method: method, operation: .write) { request, context, grant in
-                let name = try context.parameters.require("name")
-                let body = try await Body.decode(RetentionBody.self, request, context)
-                let current = try await store.retention(grant, name: name)
-                let retention = MetricRetention(
-                    raw: try body.raw.map { try Duration.seconds(of: $0, field: "raw") } ?? current.raw,
-                    minute: try body.minute.map { try Duration.seconds(of: $0, field: "minute") } ?? current.minute,
-                    hour: try body.hour.map { try Duration.seconds(of: $0, field: "hour") } ?? current.hour,
-                    maxSeries: body.max_series ?? current.maxSeries)
-                try await store.setRetention(grant, name: name, retention)
-                return Response(status: .noContent)
-            }
+        router.onWrite("/v1/coffer/metrics/retention/:name", operation: .write) { request, context, grant in
+            let name = try context.parameters.require("name")
+            let body = try await Body.decode(RetentionBody.self, request, context)
+            let current = try await store.retention(grant, name: name)
+            let retention = MetricRetention(
+                raw: try body.raw.map { try Duration.seconds(of: $0, field: "raw") } ?? current.raw,
+                minute: try body.minute.map { try Duration.seconds(of: $0, field: "minute") } ?? current.minute,
+                hour: try body.hour.map { try Duration.seconds(of: $0, field: "hour") } ?? current.hour,
+                maxSeries: body.max_series ?? current.maxSeries)
+            try await store.setRetention(grant, name: name, retention)
+            return Response(status: .noContent)
         }
     }
 

@@ -68,25 +68,23 @@ struct ModelRoutes: Sendable {
                     try await writer.finish(nil)
                 })
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("/v1/coffer/models/:name/versions/:version/status", method: method) { request, context, grant in
-                let body = try await Body.decode(StatusBody.self, request, context)
-                guard let status = ModelStatus(rawValue: body.status) else {
-                    throw APIError(.badRequest, "status must be one of \(ModelStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                let version = try await registry.setStatus(
-                    grant, model: try context.parameters.require("name"),
-                    version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
-                grant.auditFact("status", status.rawValue)
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+        router.onWrite("/v1/coffer/models/:name/versions/:version/status") { request, context, grant in
+            let body = try await Body.decode(StatusBody.self, request, context)
+            guard let status = ModelStatus(rawValue: body.status) else {
+                throw APIError(.badRequest, "status must be one of \(ModelStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            router.on("/v1/coffer/models/:name/aliases/:alias", method: method, operation: .write) { request, context, grant in
-                let body = try await Body.decode(AliasBody.self, request, context)
-                let name = try context.parameters.require("name"), alias = try context.parameters.require("alias")
-                try await registry.setAlias(grant, model: name, alias: alias, version: body.version, note: body.note ?? "")
-                grant.auditFact("alias", "\(alias)=\(body.version)")
-                return Response(status: .noContent)
-            }
+            let version = try await registry.setStatus(
+                grant, model: try context.parameters.require("name"),
+                version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
+            grant.auditFact("status", status.rawValue)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+        }
+        router.onWrite("/v1/coffer/models/:name/aliases/:alias", operation: .write) { request, context, grant in
+            let body = try await Body.decode(AliasBody.self, request, context)
+            let name = try context.parameters.require("name"), alias = try context.parameters.require("alias")
+            try await registry.setAlias(grant, model: name, alias: alias, version: body.version, note: body.note ?? "")
+            grant.auditFact("alias", "\(alias)=\(body.version)")
+            return Response(status: .noContent)
         }
         router.on("/v1/coffer/models/:name/aliases/:alias", method: .get) { _, context, grant in
             let version = try await registry.version(
