@@ -16,9 +16,13 @@ import Testing
 /// whole, and the reader and writer policies with their audit entries.
 struct ErrorLogTests {
     @Test(arguments: TestDatabase.backends)
-    func errors(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, errorContract) }
+    func errors(_ backend: TestBackend) async throws {
+        let time = ManualTime()
+        try await withUnsealedServer(backend, time: time) { try await errorContract($0, $1, time) }
+    }
 
-    func errorContract(_ server: CofferServer, _ root: String) async throws {
+    /// `time` is the server's clock: an ignore period ends because the test moves it, not because it sleeps.
+    func errorContract(_ server: CofferServer, _ root: String, _ time: ManualTime) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "errors")
             let writer = tokens.writer.token, reader = tokens.reader.token
@@ -97,9 +101,9 @@ struct ErrorLogTests {
             // Ignored until a time that has passed: the next event brings it back; reopen works by hand.
             #expect(
                 try await client.call(
-                    "/v1/coffer/errors/issues/\(payments)/ignore", token: writer, ["until": Date().timeIntervalSince1970 + 0.05]
+                    "/v1/coffer/errors/issues/\(payments)/ignore", token: writer, ["until": time.now.timeIntervalSince1970 + 60]
                 ).0 == .ok)
-            try await Task.sleep(for: .milliseconds(100))
+            time.advance(by: 61)
             _ = try await log([event("1.5.0")])
             #expect(try await issue(payments)["status"] as? String == "unresolved")
             #expect(try await client.call("/v1/coffer/errors/issues/\(payments)/ignore", token: writer, [:]).0 == .ok)

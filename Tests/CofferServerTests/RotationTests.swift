@@ -456,7 +456,8 @@ struct DynamicCredentialTests {
         @Sendable func session(_ user: String, _ password: String) -> PostgresTarget? {
             try? PostgresTarget(url: url, user: user, password: password)
         }
-        try await withUnsealedServer(.sqlite) { server, root in
+        let time = ManualTime()
+        try await withUnsealedServer(.sqlite, time: time) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(
                     try await client.call(
@@ -535,7 +536,7 @@ struct DynamicCredentialTests {
                 let (_, short) = try await client.call("/v1/database/creds/short", .get, token: root)
                 let shortData = try #require(short["data"] as? [String: Any])
                 let shortUser = try #require(shortData["username"] as? String)
-                try await Task.sleep(for: .milliseconds(1500))
+                time.advance(by: 1.5)
                 let reaped = try await server.gate.perform(
                     GateRequest(
                         token: nil, path: "sys/leases/tidy", operation: .delete, access: .open, requestID: "t",
