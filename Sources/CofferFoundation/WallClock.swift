@@ -18,8 +18,8 @@ public struct SystemTime: TimeSource {
 /// (or the background pass) being served, and a task-local reaches the Gate, the stores and the tasks they start
 /// without threading a clock through each initialiser. A test runs a server under its own source,
 /// `WallClock.$source.withValue(manual) { … }`, and moves time with `manual.advance(by:)` instead of sleeping;
-/// tests running in parallel each keep their own. Durations (timeouts, latencies) use `ContinuousClock`, and
-/// log lines and the audit chain's own records keep the system time.
+/// tests running in parallel each keep their own. Durations (timeouts, latencies) use `ContinuousClock`; log
+/// lines, the audit chain's checkpoints and the audit devices' lines keep the system time.
 public enum WallClock {
     @TaskLocal public static var source: any TimeSource = SystemTime()
 
