@@ -30,7 +30,7 @@ struct AuditDeviceTests {
         return []
     }
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func fileDeviceGetsVaultsFormat(_ backend: TestBackend) async throws {
         let directory = NSTemporaryDirectory() + "coffer-devices-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

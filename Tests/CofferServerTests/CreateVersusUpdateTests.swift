@@ -35,7 +35,7 @@ struct CreateVersusUpdateTests {
             first: ["version": 1], second: ["version": 2])
     ]
 
-    @Test(arguments: TestBackend.allCases, cases)
+    @Test(arguments: TestDatabase.backends, cases)
     func createCannotOverwriteAndUpdateCannotCreate(backend: TestBackend, object: Case) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in

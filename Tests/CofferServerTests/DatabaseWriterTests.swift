@@ -28,7 +28,7 @@ struct DatabaseWriterTests {
         }
     }
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func rowsEditedUnderneathAreRefused(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -103,7 +103,7 @@ struct DatabaseWriterTests {
     }
 
     /// AppRole roles and secret IDs, token roles and wrapping entries: each edit is refused, never obeyed.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func authMethodRowsEditedUnderneathAreRefused(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -221,7 +221,7 @@ struct DatabaseWriterTests {
     /// The audit trail rewritten underneath: an entry changed with the whole (unkeyed) chain recomputed after it
     /// and the checkpoints that covered it deleted; a checkpoint removed from the middle; an entry removed; the
     /// tail cut off. `coffer audit verify` (the service's) names the first bad entry each time.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func auditTrailRewrittenUnderneathIsFound(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -322,7 +322,7 @@ struct DatabaseWriterTests {
     }
 
     /// Version numbers are never reused, and a version of a deleted secret does not open under its successor.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func oldVersionRowsCannotBeReplayed(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -358,7 +358,7 @@ struct DatabaseWriterTests {
 
     /// The upgrade in place: rows an older release wrote (no tags, the old key check) are tagged at the first
     /// unseal, nothing is lost, and from then on an untagged row is refused.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func upgradeTagsExistingRowsOnce(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withServer(backend) { server in

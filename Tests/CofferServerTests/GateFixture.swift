@@ -103,9 +103,10 @@ struct VaultAuth: Decodable {
     let metadata: [String: String]?
     let leaseDuration: Int
     let renewable: Bool
+    let orphan: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case clientToken = "client_token", accessor, policies, metadata, leaseDuration = "lease_duration", renewable
+        case clientToken = "client_token", accessor, policies, metadata, leaseDuration = "lease_duration", renewable, orphan
     }
 }
 

@@ -30,7 +30,7 @@ struct HostileCallerTests {
         "/v1/secret/data/app/caf%C3%A9", "/v1/secret/data/app/prod-db%3F", "/v1/secret/data/app/prod-db%23x"
     ]
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func deniedPathCannotBeReachedBySpellingItOtherwise(backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -136,7 +136,7 @@ struct HostileCallerTests {
     }
 
     /// Every family's deny rule holds against every spelling, for reads and writes, and the object is as root left it.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func everyRouteFamilyHoldsItsDenyRule(backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
@@ -194,7 +194,7 @@ struct HostileCallerTests {
     /// The audit timeout is long (20 s, as the concurrent-writer test uses): with the whole suite running on
     /// two cores, the winner's audit entry could otherwise miss the default deadline and be refused (503,
     /// fail-closed), which is the audit's behaviour under load, not the use count's.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func lastUseIsSpentOnce(backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend, auditTimeout: "20000") { server, root in
@@ -223,7 +223,7 @@ struct HostileCallerTests {
 
     /// A single-use secret ID redeemed by 32 logins at once (each from its own address, so no rate limit
     /// decides): exactly one token is issued. Twenty rounds.
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func singleUseSecretIDIsRedeemedOnce(backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend, auditTimeout: "20000") { server, root in

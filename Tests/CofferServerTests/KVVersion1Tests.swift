@@ -14,7 +14,7 @@ import Testing
 struct KVVersion1Tests {
     static let list = HTTPRequest.Method("LIST")!
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func everyEndpointAndTheUpgradeToVersion2(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in

@@ -22,7 +22,7 @@ struct PostgresHealthCheckTests {
         return (url, parts.host ?? "127.0.0.1", parts.port ?? 5432)
     }
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func checksRunOnlyWithTheirOwnCredentialsAndReadOnly(backend: TestBackend) async throws {
         let (adminURL, host, port) = try Self.admin()
         let suffix = String(UUID().uuidString.prefix(8)).lowercased()

@@ -12,7 +12,7 @@ import Testing
 /// names a request gives it; on any other secret only if the caller's own policies allow it there — so code
 /// holding a grant for one secret cannot read, write or delete another through the store.
 struct ResourceBoundGrantTests {
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func aGrantReachesOnlyItsOwnSecretOrWhatThePoliciesAllow(backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             let token = try await Application(router: server.makeRouter()).test(.router) { client in

@@ -74,7 +74,7 @@ struct RootGenerationTests {
         }
     }
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func generateRootMakesAWorkingRootTokenFromTheUnsealKeys(_ backend: TestBackend) async throws {
         try await withServer(backend) { server in
             try await Application(router: server.makeRouter()).test(.router) { client in

@@ -9,20 +9,33 @@ import Testing
 /// Periodic tokens and token roles as Vault has them: a periodic token's renewal always sets its TTL to the
 /// period; a role lets a caller allowed to use it issue exactly the role's policies, never more, never root.
 struct TokenRoleTests {
-    @Test(arguments: TestBackend.allCases)
+    /// The parts of `auth/token/lookup-self` these tests read.
+    struct Lookup: Decodable {
+        let period: Int?
+        let lastRenewal: String?
+        let lastRenewalTime: Int?
+        let path: String
+        let role: String?
+        enum CodingKeys: String, CodingKey {
+            case period, lastRenewal = "last_renewal", lastRenewalTime = "last_renewal_time", path, role
+        }
+    }
+
+    @Test(arguments: TestDatabase.backends)
     func periodicTokensAndRoles(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 // Periodic: the TTL is the period at creation and after every renewal, whatever the increment.
-                let (_, created) = try await client.call(
-                    "/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"])
-                let periodic = try #require((created["auth"] as? [String: Any])?["client_token"] as? String)
-                #expect((created["auth"] as? [String: Any])?["lease_duration"] as? Int == 3600)
-                let (_, renewed) = try await client.call("/v1/auth/token/renew-self", token: periodic, ["increment": "10m"])
-                #expect((renewed["auth"] as? [String: Any])?["lease_duration"] as? Int == 3600, "\(renewed)")
-                let (_, looked) = try await client.call("/v1/auth/token/lookup-self", .get, token: periodic)
-                let data = try #require(looked["data"] as? [String: Any])
-                #expect(data["period"] as? Int == 3600 && data["last_renewal"] is String && data["last_renewal_time"] is Int, "\(data)")
+                let created = try #require(
+                    try await client.answer(
+                        NoData.self, "/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"]
+                    ).1.auth)
+                let periodic = created.clientToken
+                #expect(created.leaseDuration == 3600)
+                let renewed = try await client.answer(NoData.self, "/v1/auth/token/renew-self", token: periodic, ["increment": "10m"]).1
+                #expect(renewed.auth?.leaseDuration == 3600, "\(renewed.errors ?? [])")
+                let data = try #require(try await client.answer(Lookup.self, "/v1/auth/token/lookup-self", .get, token: periodic).1.data)
+                #expect(data.period == 3600 && data.lastRenewal != nil && data.lastRenewalTime != nil, "\(data)")
 
                 // Without root or sudo, no periodic token and no orphan through the plain create path.
                 #expect(
@@ -56,21 +69,18 @@ struct TokenRoleTests {
                             "token_explicit_max_ttl": "30m", "path_suffix": "nightly"
                         ]
                     ).0 == .noContent)
-                let (made, madeBody) = try await client.call("/v1/auth/token/create/ci", token: maker, ["policies": ["deploy"]])
-                #expect(made == .ok, "\(madeBody)")
-                let auth = try #require(madeBody["auth"] as? [String: Any])
-                #expect(
-                    auth["policies"] as? [String] == ["default", "deploy"] && auth["orphan"] as? Bool == true
-                        && auth["lease_duration"] as? Int == 1200)
-                let issued = try #require(auth["client_token"] as? String)
-                let (_, lookup) = try await client.call("/v1/auth/token/lookup-self", .get, token: issued)
-                let issuedData = try #require(lookup["data"] as? [String: Any])
-                #expect(
-                    issuedData["path"] as? String == "auth/token/create/ci/nightly" && issuedData["role"] as? String == "ci",
-                    "\(issuedData)")
+                let (made, madeBody) = try await client.answer(
+                    NoData.self, "/v1/auth/token/create/ci", token: maker, ["policies": ["deploy"]])
+                #expect(made == .ok, "\(madeBody.errors ?? [])")
+                let auth = try #require(madeBody.auth)
+                #expect(auth.policies == ["default", "deploy"] && auth.orphan == true && auth.leaseDuration == 1200)
+                let issued = auth.clientToken
+                let issuedData = try #require(
+                    try await client.answer(Lookup.self, "/v1/auth/token/lookup-self", .get, token: issued).1.data)
+                #expect(issuedData.path == "auth/token/create/ci/nightly" && issuedData.role == "ci", "\(issuedData)")
                 // The explicit maximum ends renewals of a periodic token: 30 minutes, not 20 more each time.
-                let (_, again) = try await client.call("/v1/auth/token/renew-self", token: issued, [:])
-                #expect(((again["auth"] as? [String: Any])?["lease_duration"] as? Int ?? 0) <= 1800)
+                let again = try await client.answer(NoData.self, "/v1/auth/token/renew-self", token: issued, [:]).1
+                #expect((again.auth?.leaseDuration ?? 0) <= 1800)
 
                 // Never more than the role allows, never what it disallows, never root.
                 #expect(try await client.call("/v1/auth/token/create/ci", token: maker, ["policies": ["maker"]]).0 == .badRequest)

@@ -41,7 +41,7 @@ struct UpgradeInPlaceTests {
         "token_roles", "database_connections", "database_roles", "leases", "wrapped_responses"
     ]
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func olderReleaseDatabaseServesAfterUpgrade(_ backend: TestBackend) async throws {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         let file = try JSONDecoder().decode(FixtureFile.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("fixture.json")))

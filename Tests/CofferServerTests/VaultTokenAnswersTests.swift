@@ -10,7 +10,7 @@ import Testing
 /// granted (300 for "5m", 600 after renewing by "10m"), not what is left a moment later; a renewal by token
 /// echoes it in `auth.client_token`; `lookup-self` echoes the caller's token as `id`, and `ttl` is what is left.
 struct VaultTokenAnswersTests {
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func ttlsAsGrantedAndTokensEchoed(backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in

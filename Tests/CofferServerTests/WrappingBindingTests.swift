@@ -21,7 +21,7 @@ struct WrappingBindingTests {
         }
     }
 
-    @Test(arguments: TestBackend.allCases)
+    @Test(arguments: TestDatabase.backends)
     func swappedTokenHashesOpenNothing(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
