@@ -9,15 +9,11 @@ for embedded and on-disk migrations alike.
 import os
 import sys
 
+from swift_source import swift_literal, write
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Sources", "CofferStore", "Generated", "EmbeddedMigrations.swift")
 
-
-def swift_literal(text: str) -> str:
-    hashes = "#"
-    while '"""' + hashes in text or '"' + hashes in text:
-        hashes += "#"
-    return hashes + '"""\n' + text + '\n"""' + hashes  # the newline before the delimiter is not part of the string
 
 
 def main() -> int:
@@ -39,9 +35,7 @@ def main() -> int:
             lines.append(f'            MigrationFile(fileName: "{name}", sql: {swift_literal(sql)}),')
         lines.append("        ],")
     lines += ["    ]", "}", ""]
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    write(OUT, lines)
     return 0
 
 

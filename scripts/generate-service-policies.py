@@ -8,16 +8,12 @@ reads it. The file is the one source: `make generate` writes the Swift from it, 
 import os
 import sys
 
+from swift_source import swift_literal, write
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOLDER = os.path.join(ROOT, "Policies", "services")
 OUT = os.path.join(ROOT, "Sources", "CofferAccess", "Generated", "ServicePolicies.swift")
 
-
-def swift_literal(text: str) -> str:
-    hashes = "#"
-    while '"""' + hashes in text or '"' + hashes in text:
-        hashes += "#"
-    return hashes + '"""\n' + text + '\n"""' + hashes  # the newline before the delimiter is not part of the string
 
 
 def main() -> int:
@@ -35,9 +31,7 @@ def main() -> int:
             text = handle.read()
         lines.append(f'        "{name[:-4]}": {swift_literal(text)},')
     lines += ["    ]", "}", ""]
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    write(OUT, lines)
     return 0
 
 
