@@ -127,6 +127,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Gate's HTTP side, shared by every route: the gated router (token, policy, audit, response
+        // wrapping), request bodies, Vault's envelope and error shape, and the one mapping of errors to statuses.
+        .target(
+            name: "CofferHTTP",
+            dependencies: [
+                "CofferAccess",
+                "CofferCrypto",
+                "CofferFoundation",
+                "CofferKeys",
+                "CofferStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CofferServer",
             dependencies: [
@@ -134,6 +151,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferCrypto",
                 "CofferFoundation",
+                "CofferHTTP",
                 "CofferKeys",
                 "CofferRotation",
                 "CofferStore",
@@ -184,6 +202,7 @@ let package = Package(
                 "CofferCredentials",
                 "CofferFoundation",
                 "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferMetrics", "CofferModels",
+                "CofferHTTP",
                 "CofferRotation",
                 "CofferServer",
                 "CofferTesting",
@@ -202,6 +221,15 @@ let package = Package(
         .testTarget(
             name: "CofferFoundationTests",
             dependencies: ["CofferFoundation", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferHTTPTests",
+            dependencies: [
+                "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based")
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -252,6 +280,7 @@ let package = Package(
                 "CofferKeys",
                 "CofferFoundation",
                 "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferHealth", "CofferMetrics", "CofferModels",
+                "CofferHTTP",
                 "CofferRotation",
                 "CofferServer",
                 "CofferStore",

@@ -27,12 +27,22 @@ public struct AccessErrorCode: ErrorCode {
     /// The state changed under the operation (a secret written during its rotation, a rotation already
     /// running): HTTP 409; nothing was changed.
     public static let conflict = Self("conflict")
+    /// A KV request of one version against an engine of the other: a version 2 route on a version 1 engine
+    /// names a version 1 secret (`kv1/data/x` is the secret `data/x`), and a version 1 request on a version 2
+    /// engine names nothing. HTTP 400 where the route does not serve the other version's path instead.
+    public static let otherEngineVersion = Self("otherEngineVersion")
 }
 
 extension CodedError where Code == AccessErrorCode {
     /// The secret (or other item) at `what` does not exist or is not visible; see ``AccessErrorCode/missing``.
     public static func missing(_ what: String, file: String = #fileID, line: Int = #line) -> AccessError {
         AccessError(.missing, "nothing at \(what)", file: file, line: line)
+    }
+
+    /// The KV engine at `mount` is of `version`, not the one the request's path is for.
+    public static func otherEngineVersion(mount: String, version: Int, file: String = #fileID, line: Int = #line) -> AccessError {
+        AccessError(
+            .otherEngineVersion, "\(mount)/ is a KV version \(version) engine; use its version \(version) paths", file: file, line: line)
     }
 
     /// Vault's words for every token or policy refusal; clients match on them.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferAccess
 import CofferCrypto
+import CofferHTTP
 import CofferKeys
 import CofferServer
 import CofferStore
@@ -8,8 +9,8 @@ import CofferTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
-import ServiceLifecycle
 import Logging
+import ServiceLifecycle
 
 /// `coffer-bench gate`: an authorised no-op request through the Gate (token lookup, policy check, durable
 /// audit entries) against the same request with the Gate bypassed, over HTTP on loopback from `wrk`, same

@@ -11,7 +11,7 @@ import Foundation
 /// a delete removes the secret. A tune to version 2 turns each value into the secret's current version.
 extension CredentialStore {
     /// The secret's value; `nil` when there is none.
-    /// - Throws: ``KVVersionMismatch`` on a version 2 engine; ``AccessError`` `.notFound` for no engine.
+    /// - Throws: ``AccessErrorCode/otherEngineVersion`` on a version 2 engine; ``AccessError`` `.notFound` for no engine.
     public func readUnversioned(_ grant: Grant, _ path: SecretPath) async throws -> SecureHandle? {
         try Self.authoriseUnversioned(grant, .read, path)
         let sealer = try keys.sealer()

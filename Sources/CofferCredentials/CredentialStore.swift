@@ -167,7 +167,7 @@ public final class CredentialStore: Sendable {
                 throw MountStore.notMounted(path.mount)
             }
             let engine = try MountStore.mount(row, sealer: sealer, prefix: "m_").version
-            guard engine == 2 else { throw KVVersionMismatch(mount: path.mount, version: engine) }
+            guard engine == 2 else { throw AccessError.otherEngineVersion(mount: path.mount, version: engine) }
             guard try row.decode(String?.self, column: "secret") != nil else { return nil }
             try Self.verify(row, id: id, sealer: sealer)
             guard try row.decode(Int64?.self, column: "version") != nil else { return nil }

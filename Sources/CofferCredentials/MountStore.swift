@@ -25,15 +25,6 @@ public struct KVMount: Sendable, Equatable {
     public var key: String { path + "/" }
 }
 
-/// A KV request of one version against an engine of the other: a version 2 route on a version 1 engine
-/// names a version 1 secret (`kv1/data/x` is the secret `data/x`), and a version 1 request on a version 2
-/// engine names nothing.
-public struct KVVersionMismatch: Error, Sendable {
-    public let mount: String
-    /// The engine's version.
-    public let version: Int
-}
-
 /// The engines mounted through `sys/mounts`. Mount paths are one segment of letters, digits, `-`, `_`, `.`;
 /// the names of Coffer's own routes are reserved.
 ///
@@ -74,10 +65,10 @@ public struct MountStore: Sendable {
     }
 
     /// The mount, which must be a KV engine of `version`.
-    /// - Throws: ``KVVersionMismatch`` for an engine of the other version; as ``require(_:sealer:on:)``.
+    /// - Throws: ``AccessErrorCode/otherEngineVersion`` for an engine of the other version; as ``require(_:sealer:on:)``.
     static func require(_ path: String, version: Int, sealer: Sealer, on conn: any SQLConnection) throws -> KVMount {
         let mount = try require(path, sealer: sealer, on: conn)
-        guard mount.version == version else { throw KVVersionMismatch(mount: path, version: mount.version) }
+        guard mount.version == version else { throw AccessError.otherEngineVersion(mount: path, version: mount.version) }
         return mount
     }
 
@@ -132,7 +123,7 @@ public struct MountStore: Sendable {
     /// Changes an engine's settings; `nil` leaves one as it is. `version: 2` upgrades a version 1 engine as
     /// Vault does: each secret's one value becomes its current version, with metadata from then on. There is
     /// no way back (Vault's "cannot downgrade mount from version 2").
-    /// - Parameter engine: when set, the engine must be of this version (``KVVersionMismatch`` otherwise):
+    /// - Parameter engine: when set, the engine must be of this version (``AccessErrorCode/otherEngineVersion`` otherwise):
     ///   `<mount>/config` is a version 2 path, and on a version 1 engine names a secret.
     /// - Returns: whether the tune upgraded the engine from version 1.
     @discardableResult

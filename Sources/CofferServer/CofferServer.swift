@@ -5,6 +5,7 @@ import CofferCrypto
 public import CofferErrorLog
 public import CofferFeatures
 import CofferFoundation
+public import CofferHTTP
 public import CofferHealth
 public import CofferKeys
 public import CofferMetrics
@@ -114,7 +115,12 @@ public struct CofferServer: Sendable {
 
     /// Every route, each behind the Gate or declared open; the middleware first, so it wraps them all.
     public func makeGatedRouter() -> GatedRouter {
-        let router = GatedRouter(gate: gate, reporter: errorReporter, metrics: requestMetrics)
+        let router = GatedRouter(
+            gate: gate,
+            middleware: [
+                RequestMetricsMiddleware(metrics: requestMetrics), NoStoreMiddleware(), LogRequestsMiddleware(.debug),
+                VaultErrorMiddleware(reporter: errorReporter)
+            ])
         let keys = keys
         let health = healthCheck
         SysRoutes(health: health).register(on: router)

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferCrypto
+import CofferHTTP
 import CofferKeys
 import CofferServer
 import CofferStore

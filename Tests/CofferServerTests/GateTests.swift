@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import CofferServer
 import CofferStore
 import CofferTesting

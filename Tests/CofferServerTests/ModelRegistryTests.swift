@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCrypto
+import CofferHTTP
 import CofferModels
 import CofferServer
 import CofferStore

@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import CofferHealth
 @testable import CofferServer
 import CofferStore

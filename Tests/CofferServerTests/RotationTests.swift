@@ -2,6 +2,7 @@ import CofferAccess
 import CofferCredentials
 import CofferCrypto
 import CofferFoundation
+import CofferHTTP
 import CofferKeys
 @testable import CofferRotation
 import CofferServer

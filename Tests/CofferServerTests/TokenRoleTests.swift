@@ -1,3 +1,4 @@
+import CofferHTTP
 import CofferServer
 import CofferTesting
 import Foundation

@@ -1,4 +1,5 @@
 public import CofferAccess
+import CofferHTTP
 public import CofferStore
 import Foundation
 

@@ -1,5 +1,6 @@
-public import HummingbirdCore
+import CofferHTTP
 import HTTPTypes
+public import HummingbirdCore
 public import Logging
 public import NIOCore
 public import NIOHTTPTypes

@@ -1,5 +1,6 @@
 public import CofferAccess
 import CofferFoundation
+import CofferHTTP
 public import CofferKeys
 public import CofferStore
 import Foundation

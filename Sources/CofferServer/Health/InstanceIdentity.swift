@@ -1,4 +1,5 @@
 import CofferFoundation
+import CofferHTTP
 public import CofferStore
 import Foundation
 

@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCrypto
+import CofferHTTP
 import CofferKeys
 import Foundation
 import HTTPTypes

@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferFoundation
+import CofferHTTP
 import CofferKeys
 import HTTPTypes
 

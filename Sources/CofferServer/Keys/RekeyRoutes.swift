@@ -1,4 +1,5 @@
 import CofferCrypto
+import CofferHTTP
 import CofferKeys
 import Foundation
 import HTTPTypes

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCrypto
 import CofferFoundation
+import CofferHTTP
 import CofferKeys
 import Foundation
 import HTTPTypes

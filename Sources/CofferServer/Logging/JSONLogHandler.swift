@@ -1,3 +1,4 @@
+import CofferHTTP
 import Foundation
 public import Logging
 

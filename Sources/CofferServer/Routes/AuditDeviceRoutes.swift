@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferFoundation
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

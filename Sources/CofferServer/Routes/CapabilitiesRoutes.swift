@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import HTTPTypes
 import Hummingbird
 

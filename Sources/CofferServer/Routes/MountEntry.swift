@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCredentials
+import CofferHTTP
 
 /// A mount's entry as Vault's `sys/mounts` and `sys/auth` give it: a secrets engine or an auth method, with
 /// the plugin fields Vault adds (every engine and method Coffer offers is built in, so there is no plugin

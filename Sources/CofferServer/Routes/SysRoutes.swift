@@ -1,3 +1,4 @@
+public import CofferHTTP
 import Hummingbird
 
 /// The `sys/` routes that need no token.

@@ -2,6 +2,7 @@ import CofferAccess
 import CofferCredentials
 import CofferCrypto
 import CofferFoundation
+import CofferHTTP
 import CofferRotation
 import Foundation
 import HTTPTypes
@@ -139,7 +140,7 @@ struct KVRoutes: Sendable {
 
     /// A version 2 route that hands a request on a version 1 engine to the version 1 routes, where the same
     /// path names a secret (`kv1/data/x` is the secret `data/x`). The store says so when it meets the engine
-    /// (``KVVersionMismatch``); a request refused before it gets there (a body or a path that is not version
+    /// (``AccessErrorCode/otherEngineVersion``); a request refused before it gets there (a body or a path that is not version
     /// 2's) is checked against the engine's version then, so the common answer costs nothing extra. The body is
     /// collected first, so either version's handler can read it; the Gate's decision covers both, as both act
     /// on the same path.
@@ -154,7 +155,7 @@ struct KVRoutes: Sendable {
             if [.post, .put, .patch].contains(method) { _ = try await request.collectBody(upTo: context.maxUploadSize) }
             do {
                 return try await handler(request, context, grant)
-            } catch let mismatch as KVVersionMismatch where mismatch.version == 1 {
+            } catch AccessError.Code.otherEngineVersion { // this route is version 2, so the engine is version 1
                 return try await unversioned.respond(request, context, grant)
             } catch  where Self.refusedBeforeTheStore(error) {
                 guard try await mounts.mount(String(grant.path.prefix { $0 != "/" }))?.version == 1 else { throw error }

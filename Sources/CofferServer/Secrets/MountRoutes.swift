@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCredentials
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

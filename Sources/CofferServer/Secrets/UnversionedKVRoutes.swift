@@ -2,6 +2,7 @@ import CofferAccess
 import CofferCredentials
 import CofferCrypto
 import CofferFoundation
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,7 +74,7 @@ struct UnversionedKVRoutes: Sendable {
             default:
                 throw APIError(.methodNotAllowed, "a KV version 1 secret takes GET, PUT, POST, DELETE and LIST")
             }
-        } catch let mismatch as KVVersionMismatch where mismatch.version == 2 {
+        } catch AccessError.Code.otherEngineVersion { // this route is version 1, so the engine is version 2
             return VaultJSON.response(status: .notFound, VaultEnvelope<NoData>(data: nil, warnings: [Self.versionedWarning]))
         }
     }

@@ -1,3 +1,4 @@
+import CofferHTTP
 import CofferStore
 import ServiceLifecycle
 

@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import CofferKeys
 import Logging
 import ServiceLifecycle

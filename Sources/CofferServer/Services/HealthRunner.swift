@@ -2,6 +2,7 @@ import CofferAccess
 import CofferCredentials
 import CofferCrypto
 import CofferFoundation
+import CofferHTTP
 import CofferHealth
 import CofferKeys
 import CofferStore

@@ -3,6 +3,7 @@ import CofferCache
 import CofferErrorLog
 import CofferFeatures
 import CofferFoundation
+import CofferHTTP
 import CofferKeys
 import CofferMetrics
 import Foundation

@@ -1,4 +1,5 @@
 import CofferCredentials
+import CofferHTTP
 import Logging
 import ServiceLifecycle
 

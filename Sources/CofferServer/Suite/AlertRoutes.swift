@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferHTTP
 import CofferHealth
 import Foundation
 import HTTPTypes

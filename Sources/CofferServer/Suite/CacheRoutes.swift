@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCache
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

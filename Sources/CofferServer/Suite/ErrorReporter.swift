@@ -1,6 +1,7 @@
 import CofferCredentials
 import CofferErrorLog
 import CofferFoundation
+import CofferHTTP
 import Foundation
 import Synchronization
 

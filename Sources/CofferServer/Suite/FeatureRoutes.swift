@@ -2,6 +2,7 @@ import CofferAccess
 import CofferCredentials
 import CofferFeatures
 import CofferFoundation
+import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

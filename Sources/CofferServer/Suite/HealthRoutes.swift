@@ -1,5 +1,6 @@
-import CofferFoundation
 import CofferAccess
+import CofferFoundation
+import CofferHTTP
 import CofferHealth
 import Foundation
 import HTTPTypes

@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferFoundation
+import CofferHTTP
 import CofferMetrics
 import Foundation
 import HTTPTypes

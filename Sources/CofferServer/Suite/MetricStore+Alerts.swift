@@ -1,5 +1,6 @@
 public import CofferAccess
 public import CofferFoundation
+import CofferHTTP
 public import CofferHealth
 public import CofferMetrics
 public import Foundation

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCredentials
 import CofferFoundation
+import CofferHTTP
 import CofferModels
 import Foundation
 import HTTPTypes

@@ -1,3 +1,4 @@
+import CofferHTTP
 import CofferMetrics
 import Foundation
 import HTTPTypes

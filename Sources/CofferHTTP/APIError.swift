@@ -30,14 +30,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     private struct ErrorBody: Encodable {
-        let errors: [String]
+        public let errors: [String]
     }
 }
 
 /// JSON responses as Vault sends them.
 public enum VaultJSON {
     /// A list answer in Vault's shape, `{"data": {"keys": [...]}}`; an empty list is a 404 with no errors, as Vault answers it.
-    static func keys(_ names: [String]) throws -> Response {
+    public static func keys(_ names: [String]) throws -> Response {
         guard !names.isEmpty else { throw APIError.missing }
         return response(status: .ok, VaultEnvelope(data: ["keys": names]))
     }

@@ -1,11 +1,11 @@
 import CofferStore
-import Foundation
+public import Foundation
 
 /// Times and durations in the forms Vault's answers use.
-enum VaultTime {
+public enum VaultTime {
     /// RFC 3339 with fractional seconds in UTC (`2026-11-25T18:00:00.123456Z`), Go's `RFC3339Nano` shape.
     /// Computed directly (``CivilTime``), not through Calendar: it is on every read's path.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let time = CivilTime(microsecondsSinceEpoch: date.microsecondsSinceEpoch)
         var out = [UInt8]()
         out.reserveCapacity(27)
@@ -35,12 +35,12 @@ enum VaultTime {
     }
 
     /// `""` for no time, as Vault writes an unset `deletion_time`.
-    static func format(_ date: Date?) -> String {
+    public static func format(_ date: Date?) -> String {
         date.map { format($0) } ?? ""
     }
 
     /// Go's duration text: `0s`, `45s`, `30m0s`, `1h0m0s`.
-    static func duration(_ seconds: Int64) -> String {
+    public static func duration(_ seconds: Int64) -> String {
         if seconds == 0 { return "0s" }
         let hours = seconds / 3600, minutes = seconds % 3600 / 60, rest = seconds % 60
         if hours > 0 { return "\(hours)h\(minutes)m\(rest)s" }
@@ -49,7 +49,7 @@ enum VaultTime {
     }
 
     /// Parses an RFC 3339 time (with or without fractional seconds).
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }

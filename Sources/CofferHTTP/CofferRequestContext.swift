@@ -1,6 +1,6 @@
 public import Hummingbird
-import CofferAccess
-import NIOCore
+public import CofferAccess
+public import NIOCore
 
 /// The request context every Coffer route and middleware sees.
 ///
@@ -10,7 +10,7 @@ public struct CofferRequestContext: RequestContext {
     /// The client's address as the connection shows it (no proxy header is trusted).
     public let remoteAddress: String
     /// The request path decoded once (``CanonicalPath``), set by ``CanonicalPathRouter`` before routing.
-    var canonicalPath: CofferAccess.CanonicalPath?
+    public var canonicalPath: CofferAccess.CanonicalPath?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -21,7 +21,7 @@ public struct CofferRequestContext: RequestContext {
     public var maxUploadSize: Int { 1 << 20 }
 
     /// `ip` or `[ip]` without the port: the address is what rate limits and CIDR bindings use.
-    static func describe(_ address: SocketAddress) -> String {
+    public static func describe(_ address: SocketAddress) -> String {
         address.ipAddress ?? "\(address)"
     }
 }

@@ -2,61 +2,63 @@ import Foundation
 
 /// The id of the request being answered, for the `request_id` of Vault's envelope: the same id as the
 /// `X-Request-Id` header and the service's log lines. Set by ``NoStoreMiddleware`` around every request.
-enum RequestScope {
-    @TaskLocal static var id = ""
+public enum RequestScope {
+    @TaskLocal public static var id = ""
 
     /// ``id`` as a JSON string literal.
-    static var idJSON: String {
+    public static var idJSON: String {
         (try? JSONEncoder().encode(id)).map { String(decoding: $0, as: UTF8.self) } ?? #""""#
     }
 }
 
 /// Vault's response envelope around an answer's `data` (and, for a wrapped answer, `wrap_info` instead).
 /// `request_id` is the request's id (``RequestScope``), as in the `X-Request-Id` header.
-struct VaultEnvelope<D: Encodable>: Encodable {
-    let request_id = RequestScope.id
-    let lease_id = ""
-    let renewable = false
-    let lease_duration = 0
-    @EncodesNull var data: D?
-    @EncodesNull var wrap_info: WrapInfo?
-    @EncodesNull var warnings: [String]?
-    @EncodesNull var auth: NoData? = nil
+public struct VaultEnvelope<D: Encodable>: Encodable {
+    public let request_id = RequestScope.id
+    public let lease_id = ""
+    public let renewable = false
+    public let lease_duration = 0
+    @EncodesNull public var data: D?
+    @EncodesNull public var wrap_info: WrapInfo?
+    @EncodesNull public var warnings: [String]?
+    @EncodesNull public var auth: NoData? = nil
 
-    init(data: D?, wrapInfo: WrapInfo? = nil, warnings: [String]? = nil) {
+    public init(data: D?, wrapInfo: WrapInfo? = nil, warnings: [String]? = nil) {
         self.data = data
         self.wrap_info = wrapInfo
         self.warnings = warnings
     }
 
     /// `wrap_info` of a wrapped answer (hvac reads `token` from it).
-    struct WrapInfo: Encodable {
-        let token: String
-        let accessor: String
-        let ttl: Int64
-        let creation_time: String
-        let creation_path: String
+    public struct WrapInfo: Encodable {
+        public let token: String
+        public let accessor: String
+        public let ttl: Int64
+        public let creation_time: String
+        public let creation_path: String
         /// The accessor of a token the wrapped answer creates; absent otherwise, as in Vault.
-        let wrapped_accessor: String?
+        public let wrapped_accessor: String?
     }
 
     /// The envelope's text up to `"data":`, for answers whose data is written from guarded memory.
-    static var prefix: String { prefix(leaseDuration: 0) }
+    public static var prefix: String { prefix(leaseDuration: 0) }
 
     /// As ``prefix``, with a `lease_duration` (a KV version 1 secret's `ttl`).
-    static func prefix(leaseDuration: Int64) -> String {
+    public static func prefix(leaseDuration: Int64) -> String {
         #"{"auth":null,"lease_duration":\#(leaseDuration),"lease_id":"","renewable":false,"request_id":"# + RequestScope.idJSON
             + #","warnings":null,"wrap_info":null,"data":"#
     }
-    static var suffix: String { "}" }
+    public static var suffix: String { "}" }
 }
 
 /// Vault's older `sys/` answers (`sys/policy`, `sys/key-status`): the fields at the top level, for older
 /// clients, and again under `data` in the usual envelope, which hvac reads.
-struct FlatEnvelope<D: Encodable>: Encodable {
-    let fields: D
+public struct FlatEnvelope<D: Encodable>: Encodable {
+    public let fields: D
 
-    func encode(to encoder: any Encoder) throws {
+    public init(fields: D) { self.fields = fields }
+
+    public func encode(to encoder: any Encoder) throws {
         try fields.encode(to: encoder)
         try VaultEnvelope(data: fields).encode(to: encoder)
     }
@@ -65,16 +67,18 @@ struct FlatEnvelope<D: Encodable>: Encodable {
 /// An optional field that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
 /// encoding would leave them out. `@EncodesNull var lastRenewal: String?` is set and read as the optional.
 @propertyWrapper
-struct EncodesNull<Wrapped: Encodable>: Encodable {
-    var wrappedValue: Wrapped?
+public struct EncodesNull<Wrapped: Encodable>: Encodable {
+    public var wrappedValue: Wrapped?
 
-    init(wrappedValue: Wrapped?) { self.wrappedValue = wrappedValue }
+    public init(wrappedValue: Wrapped?) { self.wrappedValue = wrappedValue }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
 
 /// An envelope with no data.
-struct NoData: Encodable {}
+public struct NoData: Encodable {
+    public init() {}
+}

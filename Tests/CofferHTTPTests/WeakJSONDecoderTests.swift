@@ -1,6 +1,5 @@
-import CofferCredentials
 import CofferFoundation
-@testable import CofferServer
+@testable import CofferHTTP
 import Foundation
 import NIOCore
 import PropertyBased

@@ -1,4 +1,4 @@
-import CofferAccess
+public import CofferAccess
 import HTTPTypes
 public import Hummingbird
 
@@ -8,7 +8,7 @@ public import Hummingbird
 /// the same bytes; `/v1/secret/%64ata/x` routes exactly as `/v1/secret/data/x` does, and nothing downstream
 /// decodes again. A path that could mean two things is answered 400 here, before any route or the Gate sees it.
 public struct CanonicalPathRouter: HTTPResponderBuilder {
-    let router: Router<CofferRequestContext>
+    public let router: Router<CofferRequestContext>
 
     public func buildResponder() -> Responder {
         Responder(next: router.buildResponder())
@@ -16,7 +16,7 @@ public struct CanonicalPathRouter: HTTPResponderBuilder {
 
     /// Decodes, then hands the request on with its decoded path.
     public struct Responder: HTTPResponder {
-        let next: RouterResponder<CofferRequestContext>
+        public let next: RouterResponder<CofferRequestContext>
 
         public func respond(to request: Request, context: CofferRequestContext) async throws -> Response {
             let target = request.head.path ?? "/"
@@ -48,7 +48,7 @@ public struct CanonicalPathRouter: HTTPResponderBuilder {
 
 extension APIError {
     /// The 400 for a request path ``CanonicalPath`` refuses.
-    static func refusedPath(_ refusal: CanonicalPath.Refusal) -> APIError {
+    public static func refusedPath(_ refusal: CanonicalPath.Refusal) -> APIError {
         APIError(.badRequest, refusal.description)
     }
 }

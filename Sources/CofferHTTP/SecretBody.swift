@@ -1,7 +1,7 @@
-import CofferCrypto
+public import CofferCrypto
 import Foundation
-import HTTPTypes
-import Hummingbird
+public import HTTPTypes
+public import Hummingbird
 @_spi(CustomByteBufferAllocator) import NIOCore
 
 #if canImport(Glibc)
@@ -12,10 +12,10 @@ import Hummingbird
 
 /// Response bodies that carry decrypted secrets. Their bytes live in buffers whose memory is zeroed when
 /// the last reference goes (after NIO has written them to the socket), instead of lingering in freed heap.
-enum SecretBody {
+public enum SecretBody {
     /// A `ByteBuffer` allocator that wipes memory before freeing it, and wipes the old block when a buffer
     /// grows. Each block starts with a 16-byte header holding its size, so the wipe knows how much to clear.
-    static let allocator = ByteBufferAllocator(
+    public static let allocator = ByteBufferAllocator(
         allocate: { size in WipingMemory.allocate(size) },
         reallocate: { pointer, _, newSize in
             // Never realloc in place: the old block would be freed unwiped.
@@ -31,7 +31,7 @@ enum SecretBody {
     )
 
     /// A JSON answer: `prefix`, the secret bytes, `suffix`, in one wiped-on-free buffer.
-    static func response(status: HTTPResponse.Status, prefix: String, secret: borrowing SecureBytes, suffix: String) -> Response {
+    public static func response(status: HTTPResponse.Status, prefix: String, secret: borrowing SecureBytes, suffix: String) -> Response {
         var buffer = allocator.buffer(capacity: prefix.utf8.count + secret.count + suffix.utf8.count)
         buffer.writeString(prefix)
         _ = secret.withUnsafeBytes { buffer.writeBytes($0) }
@@ -42,7 +42,7 @@ enum SecretBody {
     }
 
     /// Copies a response body (already collected) into guarded memory, e.g. to wrap it.
-    static func guarded(_ buffer: ByteBuffer) -> SecureBytes {
+    public static func guarded(_ buffer: ByteBuffer) -> SecureBytes {
         var secure = SecureBytes(count: buffer.readableBytes)
         secure.withUnsafeMutableBytes { target in
             buffer.withUnsafeReadableBytes { source in
@@ -54,20 +54,20 @@ enum SecretBody {
 }
 
 /// malloc'd blocks with their size in a header, zeroed before they are freed.
-enum WipingMemory {
-    static let header = 16
+public enum WipingMemory {
+    public static let header = 16
 
-    static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+    public static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         guard let block = malloc(size + header) else { return nil }
         block.storeBytes(of: size, as: Int.self)
         return block + header
     }
 
-    static func size(of pointer: UnsafeMutableRawPointer) -> Int {
+    public static func size(of pointer: UnsafeMutableRawPointer) -> Int {
         (pointer - header).load(as: Int.self)
     }
 
-    static func free(_ pointer: UnsafeMutableRawPointer) {
+    public static func free(_ pointer: UnsafeMutableRawPointer) {
         let block = pointer - header
         Wipe.raw(UnsafeMutableRawBufferPointer(start: pointer, count: size(of: pointer)))
         #if canImport(Glibc)

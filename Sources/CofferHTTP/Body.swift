@@ -1,24 +1,25 @@
 import Foundation
-import Hummingbird
-import NIOCore
+public import Hummingbird
+public import NIOCore
 
 /// Request bodies: JSON of a known shape, read up to the context's limit, with errors that say which
 /// field was wrong (never its value).
-enum Body {
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
+public enum Body {
+    public static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T {
         try decode(type, try await request.body.collect(upTo: context.maxUploadSize))
     }
 
     /// `nil` for an empty body, or a JSON `null` (Vault's endpoints whose parameters are all optional; Vault's
     /// CLI sends `null` for `write -f`).
-    static func decodeIfPresent<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T? {
+    public static func decodeIfPresent<T: Decodable>(_ type: T.Type, _ request: Request, _ context: CofferRequestContext) async throws -> T?
+    {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         return isAbsent(buffer) ? nil : try decode(type, buffer)
     }
 
     /// An empty body, or one that is only JSON `null`: no parameters.
     /// Looks at the ends of the body in place: a body is often a secret, and is never copied to be checked.
-    static func isAbsent(_ buffer: ByteBuffer) -> Bool {
+    public static func isAbsent(_ buffer: ByteBuffer) -> Bool {
         let bytes = buffer.readableBytesView
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
         guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
@@ -27,7 +28,7 @@ enum Body {
         return bytes[first...last].elementsEqual("null".utf8)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         // No parameters at all reads as an empty object, so a request whose fields are all optional is not refused.
         let buffer = isAbsent(buffer) ? ByteBuffer(string: "{}") : buffer
         do {
@@ -55,10 +56,10 @@ enum Body {
 
 /// A duration as Vault takes it: integer seconds, or a string such as `"90"`, `"90s"`, `"30m"`, `"1h30m"`, `"768h"`.
 /// A list given as a JSON list or a comma-separated string (Vault takes both: policies, CIDRs, allowed_roles).
-struct StringList: Decodable {
-    let items: [String]
+public struct StringList: Decodable {
+    public let items: [String]
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let list = try? container.decode([String].self) {
             items = list
@@ -70,12 +71,12 @@ struct StringList: Decodable {
     }
 }
 
-struct DurationValue: Decodable, Sendable, Equatable {
-    let text: String
+public struct DurationValue: Decodable, Sendable, Equatable {
+    public let text: String
 
-    init(_ text: String) { self.text = text }
+    public init(_ text: String) { self.text = text }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let seconds = try? container.decode(Int64.self) { text = String(seconds) } else { text = try container.decode(String.self) }
     }
@@ -84,7 +85,7 @@ struct DurationValue: Decodable, Sendable, Equatable {
 extension Duration {
     /// Seconds in `value`.
     /// - Throws: ``APIError`` 400 naming `field` for anything that is not a duration.
-    static func seconds(of value: DurationValue, field: String) throws -> Int64 {
+    public static func seconds(of value: DurationValue, field: String) throws -> Int64 {
         let text = value.text.trimmingCharacters(in: .whitespaces)
         if let seconds = Int64(text), seconds >= 0 { return seconds }
         var total: Int64 = 0, number: Int64?

@@ -1,7 +1,7 @@
 import CofferStore
 import Foundation
 import Testing
-@testable import CofferServer
+@testable import CofferHTTP
 
 /// Vault's time and duration forms, against Foundation's formatter over many dates.
 struct VaultTimeTests {

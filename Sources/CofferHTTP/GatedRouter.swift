@@ -1,6 +1,6 @@
 public import CofferAccess
 import Foundation
-import HTTPTypes
+public import HTTPTypes
 import Logging
 public import Hummingbird
 
@@ -42,23 +42,17 @@ public final class GatedRouter {
     /// Vault's `LIST` verb.
     public static let list = HTTPRequest.Method("LIST") ?? .get
 
-    let router: Router<CofferRequestContext>
+    public let router: Router<CofferRequestContext>
     public let gate: Gate
     /// Every route added so far.
     public private(set) var routes: [Route] = []
 
-    /// A router whose middleware (no-store headers, request logging, Vault's error shape) comes before any
-    /// route, so it wraps every one.
-    /// - Parameters:
-    ///   - reporter: where unhandled errors (answered 500) are queued for the error log.
-    ///   - metrics: where every answer is counted (Coffer's own request metrics).
-    init(gate: Gate, reporter: ErrorReporter?, metrics: RequestMetrics?) {
+    /// A router whose middleware comes before any route, so it wraps every one. The server decides which
+    /// (request metrics, no-store headers, request logging, Vault's error shape), outermost first.
+    public init(gate: Gate, middleware: [any MiddlewareProtocol<Request, Response, CofferRequestContext>]) {
         self.gate = gate
         let router = Router(context: CofferRequestContext.self)
-        if let metrics { router.add(middleware: RequestMetricsMiddleware(metrics: metrics)) }
-        router.add(middleware: NoStoreMiddleware())
-        router.add(middleware: LogRequestsMiddleware(.debug))
-        router.add(middleware: VaultErrorMiddleware(reporter: reporter))
+        for layer in middleware { router.add(middleware: layer) }
         self.router = router
     }
 
@@ -126,7 +120,7 @@ public final class GatedRouter {
         routes.append(Route(path: path, method: method, access: access))
     }
 
-    static func perform(
+    public static func perform(
         _ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
         _ body: (Grant) async throws -> Response
     ) async throws -> Response {
@@ -170,7 +164,7 @@ public final class GatedRouter {
     }
 
     /// `X-Vault-Token`, else `Authorization: Bearer …`.
-    static func token(from headers: HTTPFields) -> String? {
+    public static func token(from headers: HTTPFields) -> String? {
         if let name = HTTPField.Name("X-Vault-Token"), let token = headers[name], !token.isEmpty { return token }
         if let value = headers[.authorization], value.lowercased().hasPrefix("bearer ") {
             return String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
@@ -178,7 +172,7 @@ public final class GatedRouter {
         return nil
     }
 
-    static func operation(_ request: Request) -> GateRequest.Operation {
+    public static func operation(_ request: Request) -> GateRequest.Operation {
         switch request.method {
         case .get, .head: request.uri.queryParameters["list"].map { $0 == "true" } == true ? .list : .read
         // Vault's rule: a write is an update unless the route's module decides create vs update by existence

@@ -1,10 +1,9 @@
 import CofferAccess
-import CofferCredentials
 import CofferFoundation
 import CofferKeys
 import CofferStore
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Logging
 import NIOCore
 
@@ -12,7 +11,7 @@ extension APIError {
     /// The one mapping of Coffer's errors to Vault's statuses and messages: the error middleware answers with
     /// it, the Gate records its status in the audit entry. Every module's ``CodedError`` is mapped here by its
     /// code, and nothing else decides a status; anything unforeseen is a 500 that says nothing of its cause.
-    static func answering(_ error: any Error, request: Request, context: some RequestContext) -> APIError {
+    public static func answering(_ error: any Error, request: Request, context: some RequestContext) -> APIError {
         switch error {
         case let error as APIError:
             return error
@@ -22,9 +21,6 @@ extension APIError {
             return answering(error)
         case let error as SuiteError:
             return answering(error)
-        case let error as KVVersionMismatch:
-            // Where a route does not answer it itself (KVRoutes does, by serving the other version's path).
-            return APIError(.badRequest, "\(error.mount)/ is a KV version \(error.version) engine; use its version \(error.version) paths")
         case let error as StoreError where error.code.isUnavailable:
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
             return APIError(.serviceUnavailable, "storage is unavailable; try again")
@@ -55,6 +51,8 @@ extension APIError {
         case .auditUnavailable: APIError(.serviceUnavailable, error.message)
         case .rateLimited: APIError(.tooManyRequests, error.message)
         case .conflict: APIError(.conflict, error.message)
+        // Where a route does not answer it itself (the KV routes do, by serving the other version's path).
+        case .otherEngineVersion: APIError(.badRequest, error.message)
         default: APIError(.badRequest, error.message) // invalidRequest
         }
     }

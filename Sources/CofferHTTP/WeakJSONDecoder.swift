@@ -1,4 +1,3 @@
-import CofferCredentials
 import CofferFoundation
 import Foundation
 
