@@ -66,14 +66,15 @@ let package = Package(
             dependencies: ["CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "CofferCredentials",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
-            swiftSettings: swiftSettings
-        ),
+        // The rotation engine and its routes (coffer/rotation/*, the database engine's static roles): it drives the
+        // engines below it, writing new versions and logging in to the systems they describe.
         .target(
             name: "CofferRotation",
-            dependencies: ["CofferAccess", "CofferCredentials", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferEngines", "CofferFoundation", "CofferHTTP", "CofferKeys", "CofferStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types")
+            ],
             swiftSettings: swiftSettings
         ),
         // The persistence suite: one target per module, each on the Gate (CofferAccess), the store and the
@@ -106,7 +107,7 @@ let package = Package(
         .target(
             name: "CofferHealth",
             dependencies: [
-                "CofferAccess", "CofferCredentials", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")
+                "CofferAccess", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),
@@ -144,11 +145,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Vault's engines, each with its store and the routes (paths) that serve it: KV versions 1 and 2 and the
+        // mount table, the database engine with its leases, response wrapping's sys/wrapping/*.
+        .target(
+            name: "CofferEngines",
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferKeys", "CofferStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CofferServer",
             dependencies: [
                 "CofferAccess",
-                "CofferCredentials",
+                "CofferEngines",
                 "CofferCrypto",
                 "CofferFoundation",
                 "CofferHTTP",
@@ -179,7 +192,7 @@ let package = Package(
             name: "CofferCLI",
             dependencies: [
                 "CofferAccess",
-                "CofferCredentials",
+                "CofferEngines",
                 "CofferCrypto",
                 "CofferErrorLog",
                 "CofferFoundation",
@@ -199,7 +212,7 @@ let package = Package(
             name: "CofferBench",
             dependencies: [
                 "CofferAccess",
-                "CofferCredentials",
+                "CofferEngines",
                 "CofferFoundation",
                 "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferMetrics", "CofferModels",
                 "CofferHTTP",
@@ -233,8 +246,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CofferCredentialsTests",
-            dependencies: ["CofferCredentials"],
+            name: "CofferEnginesTests",
+            dependencies: ["CofferAccess", "CofferEngines"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -275,7 +288,7 @@ let package = Package(
             name: "CofferServerTests",
             dependencies: [
                 "CofferAccess",
-                "CofferCredentials",
+                "CofferEngines",
                 "CofferCrypto",
                 "CofferKeys",
                 "CofferFoundation",

@@ -1,7 +1,7 @@
 import ArgumentParser
 import CofferAccess
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 import CofferFoundation
 import CofferKeys
 import CofferServer

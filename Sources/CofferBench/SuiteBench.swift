@@ -1,8 +1,8 @@
 import ArgumentParser
 import CofferAccess
 import CofferCache
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 import CofferFeatures
 import CofferFoundation
 import CofferModels

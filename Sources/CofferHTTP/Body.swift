@@ -54,7 +54,6 @@ public enum Body {
     }
 }
 
-/// A duration as Vault takes it: integer seconds, or a string such as `"90"`, `"90s"`, `"30m"`, `"1h30m"`, `"768h"`.
 /// A list given as a JSON list or a comma-separated string (Vault takes both: policies, CIDRs, allowed_roles).
 public struct StringList: Decodable {
     public let items: [String]
@@ -71,6 +70,23 @@ public struct StringList: Decodable {
     }
 }
 
+/// SQL statements given as one string or a list of strings (Vault takes both; a string is never split, since
+/// a statement may hold commas).
+public struct Statements: Decodable {
+    public let values: [String]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let list = try? container.decode([String].self) {
+            values = list
+        } else {
+            let text = try container.decode(String.self)
+            values = text.isEmpty ? [] : [text]
+        }
+    }
+}
+
+/// A duration as Vault takes it: integer seconds, or a string such as `"90"`, `"90s"`, `"30m"`, `"1h30m"`, `"768h"`.
 public struct DurationValue: Decodable, Sendable, Equatable {
     public let text: String
 

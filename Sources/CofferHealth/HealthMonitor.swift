@@ -1,5 +1,4 @@
 public import CofferAccess
-import CofferCredentials
 public import CofferFoundation
 public import CofferStore
 public import Foundation

@@ -1,4 +1,4 @@
-public import CofferCredentials
+public import CofferAccess
 import CofferFoundation
 import CofferStore
 public import Foundation

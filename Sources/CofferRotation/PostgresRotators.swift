@@ -1,5 +1,5 @@
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 public import CofferFoundation
 import CofferStore
 import Foundation
@@ -153,11 +153,7 @@ struct PostgresRoleSettings: Sendable {
     }
 
     func newPassword() -> String {
-        // Letters and digits only: no quoting surprises in connection strings or shells.
-        (try? RandomRotator(
-            settings: .object(["length": .integer(Int64(length)), "require": .array([.string("lower"), .string("upper"), .string("digit")])]
-            )))?
-            .generate() ?? ""
+        PasswordGenerator.alphanumeric(length: length).generate()
     }
 
     /// `ALTER ROLE <user> WITH PASSWORD '<SCRAM verifier>'` over the admin connection.
@@ -243,17 +239,6 @@ struct PostgresRoleSettings: Sendable {
             try await Blocking.run(body)
         } catch let error as StoreError {
             throw RotationError.stepFailed(step: step, reason: error.message)
-        }
-    }
-}
-
-/// libpq blocks; such work runs on a thread of its own rather than on Swift's shared pool.
-enum Blocking {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            Thread {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            }.start()
         }
     }
 }

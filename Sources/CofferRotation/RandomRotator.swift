@@ -1,5 +1,5 @@
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 public import CofferFoundation
 
 /// `random`: a new random string in one field, for API keys and shared secrets that Coffer hands out and
@@ -10,29 +10,7 @@ public struct RandomRotator: Rotator {
     public static let kind = "random"
 
     let field: String
-    let length: Int
-    let alphabet: [Character]
-    let required: [CharacterClass]
-
-    enum CharacterClass: String, CaseIterable {
-        case lower, upper, digit, symbol
-
-        func contains(_ character: Character) -> Bool {
-            switch self {
-            case .lower: character.isASCII && character.isLowercase
-            case .upper: character.isASCII && character.isUppercase
-            case .digit: character.isASCII && character.isNumber
-            case .symbol: character.isASCII && !character.isLetter && !character.isNumber && !character.isWhitespace
-            }
-        }
-    }
-
-    static let alphabets: [String: String] = [
-        "alphanumeric": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-        "hex": "0123456789abcdef",
-        "base64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        "printable": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~"
-    ]
+    let generator: PasswordGenerator
 
     public init(settings: JSONValue) throws {
         guard case .object(let object) = settings else { throw RotationError.invalidSettings("rotation_settings must be a JSON object") }
@@ -46,15 +24,17 @@ public struct RandomRotator: Rotator {
         case .string(let name) where !name.isEmpty: field = name
         default: throw RotationError.invalidSettings("field must be the name of the field to rotate, such as \"api_key\"")
         }
+        let length: Int
         switch object["length"] {
         case nil: length = 32
         case .integer(let value) where (8...4096).contains(value): length = Int(value)
         default: throw RotationError.invalidSettings("length must be an integer from 8 to 4096")
         }
+        let alphabet: [Character]
         switch object["alphabet"] {
-        case nil: alphabet = Array(Self.alphabets["alphanumeric"]!)
+        case nil: alphabet = Array(PasswordGenerator.alphabets["alphanumeric"] ?? "")
         case .string(let name):
-            let characters = Array(Self.alphabets[name] ?? name)
+            let characters = Array(PasswordGenerator.alphabets[name] ?? name)
             guard characters.count >= 2, Set(characters).count == characters.count,
                 characters.allSatisfy({ $0.isASCII && !$0.isWhitespace })
             else {
@@ -64,12 +44,13 @@ public struct RandomRotator: Rotator {
             alphabet = characters
         default: throw RotationError.invalidSettings("alphabet must be a string")
         }
+        let required: [PasswordGenerator.CharacterClass]
         switch object["require"] {
         case nil: required = []
         case .array(let items):
-            var classes: [CharacterClass] = []
+            var classes: [PasswordGenerator.CharacterClass] = []
             for item in items {
-                guard case .string(let name) = item, let found = CharacterClass(rawValue: name) else {
+                guard case .string(let name) = item, let found = PasswordGenerator.CharacterClass(rawValue: name) else {
                     throw RotationError.invalidSettings("require lists classes among lower, upper, digit, symbol")
                 }
                 classes.append(found)
@@ -77,18 +58,18 @@ public struct RandomRotator: Rotator {
             required = classes
         default: throw RotationError.invalidSettings("require must be a list such as [\"lower\", \"digit\"]")
         }
-        let alphabet = alphabet
         for needed in required where !alphabet.contains(where: needed.contains) {
             throw RotationError.invalidSettings("require asks for \(needed.rawValue) characters, which the alphabet does not have")
         }
         guard required.count <= length else { throw RotationError.invalidSettings("length is shorter than the classes it must hold") }
+        generator = PasswordGenerator(length: length, alphabet: alphabet, required: required)
     }
 
     public func create(from current: JSONValue) throws -> JSONValue {
         guard case .object(var object) = current else {
             throw RotationError.stepFailed(step: .create, reason: "the current data is not a JSON object")
         }
-        object[field] = .string(generate())
+        object[field] = .string(generator.generate())
         return .object(object)
     }
 
@@ -100,19 +81,8 @@ public struct RandomRotator: Rotator {
         guard case .object(let object) = pending, case .string(let value) = object[field] else {
             throw RotationError.stepFailed(step: .test, reason: "the pending data has no string field \(field)")
         }
-        guard value.count == length, value.allSatisfy(alphabet.contains),
-            required.allSatisfy({ needed in value.contains(where: needed.contains) })
-        else {
+        guard generator.accepts(value) else {
             throw RotationError.stepFailed(step: .test, reason: "the pending \(field) does not match the rotator's settings")
-        }
-    }
-
-    /// Uniform characters (libsodium's `randombytes_uniform`, no modulo bias); drawn again until every
-    /// required class is present (with a sensible alphabet and length, almost always the first draw).
-    func generate() -> String {
-        while true {
-            let characters = (0..<length).map { _ in alphabet[Int(Random.uniform(UInt32(alphabet.count)))] }
-            if required.allSatisfy({ needed in characters.contains(where: needed.contains) }) { return String(characters) }
         }
     }
 }

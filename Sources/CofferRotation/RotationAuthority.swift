@@ -1,5 +1,5 @@
 public import CofferAccess
-import CofferCredentials
+public import CofferEngines
 public import CofferFoundation
 
 /// Who may point a credential's rotation at another system. Rotation settings are configuration that acts
@@ -13,11 +13,21 @@ public import CofferFoundation
 /// | `db_name: X` | `update` on `database/config/X`; every role in `usernames` in X's `allowed_roles` |
 /// | `admin_secret: m/p` | `read` on `m/data/p` |
 /// | `connection_url`, `rotation_statements` | besides, `sudo` on `database/config/X` (or on `m/data/p`) |
-public struct RotationAuthority: Sendable {
+public struct RotationAuthority: RotationSettingsCheck {
     let databases: DatabaseEngine
 
     public init(databases: DatabaseEngine) {
         self.databases = databases
+    }
+
+    /// Checks that a rotator of `kind` takes `settings`.
+    /// - Throws: ``AccessError`` `.invalidRequest` with the rotator's reason.
+    public func validate(kind: String, settings: String?) throws {
+        do {
+            _ = try Rotators.make(kind: kind, settings: settings)
+        } catch let error as RotationError {
+            throw AccessError(.invalidRequest, error.description)
+        }
     }
 
     /// Checks that `grant`'s caller may give a credential `settings` (a JSON object's text; `nil` or absent

@@ -1,5 +1,5 @@
 public import CofferAccess
-public import CofferCredentials
+public import CofferEngines
 import CofferCrypto
 import CofferFoundation
 public import Foundation
@@ -321,7 +321,13 @@ public final class RotationEngine: Sendable {
                     throw RotationError.stepFailed(step: .set, reason: "\(name) is not a JSON object")
                 }
                 return value
-            }, connection: { name in try await databases.adminConnection(name) })
+            },
+            connection: { name in
+                guard let admin = try await databases.adminConnection(name) else {
+                    throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
+                }
+                return admin
+            })
     }
 
     /// The pending and current values.

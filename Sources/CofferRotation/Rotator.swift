@@ -1,5 +1,5 @@
-import CofferCredentials
-public import CofferCrypto
+public import CofferEngines
+import CofferCrypto
 public import CofferFoundation
 
 /// One way of rotating a credential: the four steps of a staged rotation, as AWS Secrets Manager's
@@ -20,13 +20,6 @@ public protocol Rotator: Sendable {
     func set(pending: JSONValue, current: JSONValue, context: RotationContext) async throws
     /// test: proves `pending` works on the target (logs in with it).
     func test(pending: JSONValue, context: RotationContext) async throws
-}
-
-/// A database engine connection as a rotator uses it: the stored connection and its opened admin password.
-public struct AdminConnection: Sendable {
-    public let connection: DatabaseConnection
-    /// In guarded memory, wiped when the last reference goes.
-    public let password: SecureHandle
 }
 
 /// What a rotator may use besides its settings.

@@ -1,6 +1,6 @@
 public import CofferAccess
 public import CofferCache
-public import CofferCredentials
+public import CofferEngines
 import CofferCrypto
 public import CofferErrorLog
 public import CofferFeatures
@@ -138,7 +138,9 @@ public struct CofferServer: Sendable {
         WrappingRoutes(wrapping: gate.wrapping, gate: gate).register(on: router)
         MountRoutes(mounts: credentials.mounts, gate: gate).register(on: router)
         RotationRoutes(engine: rotation).register(on: router)
-        DatabaseRoutes(engine: databaseEngine, credentials: credentials, rotation: rotation).register(on: router)
+        DatabaseRoutes(engine: databaseEngine).register(on: router)
+        LeaseRoutes(engine: databaseEngine).register(on: router)
+        StaticRoleRoutes(databases: databaseEngine, credentials: credentials, rotation: rotation).register(on: router)
         ModelRoutes(registry: models).register(on: router)
         FeatureRoutes(store: features).register(on: router)
         CacheRoutes(cache: cache).register(on: router)
@@ -148,7 +150,7 @@ public struct CofferServer: Sendable {
         AlertRoutes(engine: alerts).register(on: router)
         ReportRoutes(monitor: healthMonitor, registry: models).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
-        KVRoutes(store: credentials, rotationAuthority: RotationAuthority(databases: databaseEngine)).register(on: router)
+        KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine)).register(on: router)
         return router
     }
 

@@ -1,6 +1,6 @@
 @testable import CofferAccess
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 import CofferKeys
 import CofferServer
 import CofferStore

@@ -1,6 +1,6 @@
 import CofferAccess
-import CofferCredentials
 import CofferCrypto
+import CofferEngines
 import CofferServer
 import CofferTesting
 import Foundation

@@ -1,6 +1,6 @@
 import CofferAccess
-import CofferCredentials
 import CofferCrypto
+@testable import CofferEngines
 import CofferFoundation
 import CofferHTTP
 import CofferKeys
@@ -648,7 +648,8 @@ struct DynamicCredentialTests {
                     ).0 == .noContent)
                 #expect(session(staticRole, "initial-Pw-1") == nil, "creating the static role rotated the password at once")
                 func staticCreds() async throws -> [String: Any] {
-                    try #require(try await client.call("/v1/database/static-creds/app", .get, token: root).1["data"] as? [String: Any])
+                    let (_, body) = try await client.call("/v1/database/static-creds/app", .get, token: root)
+                    return try #require(body["data"] as? [String: Any])
                 }
                 let firstCreds = try await staticCreds()
                 let firstPassword = try #require(firstCreds["password"] as? String)

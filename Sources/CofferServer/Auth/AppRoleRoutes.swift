@@ -145,7 +145,7 @@ struct AppRoleRoutes: Sendable {
             var methods: [String: MountEntry] = ["token/": .token]
             for mount in try await authMounts.list() { methods[mount.key] = MountEntry(mount) }
             // As sys/mounts: the methods at the top level (older clients) and under `data`.
-            return VaultJSON.response(status: .ok, MountRoutes.MountList(data: methods))
+            return VaultJSON.response(status: .ok, MountList(data: methods))
         }
         router.on("/v1/sys/auth/:path", method: .get) { _, context, _ in
             let path = try context.parameters.require("path")

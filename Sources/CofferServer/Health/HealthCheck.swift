@@ -19,8 +19,6 @@ public struct SealState: Sendable, Equatable {
 
 /// Builds the `/v1/sys/health` answer: Vault's fields and status codes, plus the state of storage.
 public struct HealthCheck: Sendable {
-    public static let version = "0.1.0"
-
     let database: any Database
     let identity: InstanceIdentity
     let knownMigrations: Int
@@ -153,7 +151,7 @@ public struct HealthCheck: Sendable {
         let report = Report(
             initialized: seal.initialized, sealed: seal.sealed, standby: false, performance_standby: false,
             replication_performance_mode: "disabled", replication_dr_mode: "disabled",
-            server_time_utc: Int(WallClock.now.timeIntervalSince1970), version: Self.version,
+            server_time_utc: Int(WallClock.now.timeIntervalSince1970), version: CofferVersion.current,
             cluster_name: identity.clusterName, cluster_id: identity.clusterID, storage: storage, audit: audit,
             integrity: integrityReport()
         )

@@ -181,7 +181,7 @@ struct SealRoutes: Sendable {
             status: .ok,
             SealStatusBody(
                 type: status.type, initialized: status.initialized, sealed: status.sealed, t: status.threshold, n: status.shares,
-                progress: status.progress, nonce: "", version: HealthCheck.version, commit_date: "", migration: false,
+                progress: status.progress, nonce: "", version: CofferVersion.current, commit_date: "", migration: false,
                 recovery_seal: false, storage_type: backend, cluster_name: status.sealed ? nil : identity.clusterName,
                 cluster_id: status.sealed ? nil : identity.clusterID))
     }

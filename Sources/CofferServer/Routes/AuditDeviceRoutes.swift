@@ -14,7 +14,7 @@ struct AuditDeviceRoutes: Sendable {
         router.on("/v1/sys/audit", method: .get, access: .sudo) { _, _, _ in
             var listed: [String: DeviceData] = ["coffer/": .trail]
             for device in try await devices.list() { listed[device.key] = DeviceData(device) }
-            return VaultJSON.response(status: .ok, MountRoutes.MountList(data: listed))
+            return VaultJSON.response(status: .ok, MountList(data: listed))
         }
         router.onWrite("/v1/sys/audit/:path", access: .sudo) { request, context, grant in
             let body = try await Body.decode(EnableBody.self, request, context)

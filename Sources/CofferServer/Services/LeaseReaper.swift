@@ -1,6 +1,6 @@
 import CofferAccess
+import CofferEngines
 import CofferHTTP
-import CofferRotation
 import Logging
 import ServiceLifecycle
 

@@ -1,4 +1,4 @@
-import CofferCredentials
+import CofferEngines
 import CofferHTTP
 import Logging
 import ServiceLifecycle

@@ -1,4 +1,4 @@
-import CofferCredentials
+import CofferEngines
 import CofferErrorLog
 import CofferFoundation
 import CofferHTTP

@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferCredentials
+import CofferEngines
 import CofferErrorLog
 import CofferFoundation
 import CofferHTTP

@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferCredentials
+import CofferEngines
 import CofferFeatures
 import CofferFoundation
 import CofferHTTP

@@ -1,5 +1,5 @@
 import CofferAccess
-import CofferCredentials
+import CofferEngines
 import CofferFoundation
 import CofferHTTP
 import CofferModels

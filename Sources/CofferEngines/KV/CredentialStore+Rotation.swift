@@ -33,7 +33,8 @@ extension CredentialStore {
             guard secret.currentVersion == expectedCurrent else {
                 throw AccessError(
                     .conflict,
-                    "\(path) was written during the rotation (current version \(secret.currentVersion), the run started from \(expectedCurrent))"
+                    "\(path) was written during the rotation (current version \(secret.currentVersion), the run started from "
+                        + "\(expectedCurrent))"
                 )
             }
             guard secret.labels.pending == nil else {
@@ -43,7 +44,10 @@ extension CredentialStore {
             let version = secret.nextVersion
             try Self.insertVersion(data, of: secret, version: version, sealer: sealer, at: now, by: accessor, deletion: nil, on: conn)
             try conn.execute(
-                "UPDATE api_credentials SET pending_version = \(version), version_counter = \(version), updated_at = \(now) WHERE id = \(id)"
+                """
+                UPDATE api_credentials SET pending_version = \(version), version_counter = \(version), updated_at = \(now)
+                    WHERE id = \(id)
+                """
             )
             try Self.retag(id, sealer: sealer, on: conn)
             return version
@@ -79,7 +83,10 @@ extension CredentialStore {
             var oldest = secret.oldestVersion
             if pending - keep >= 1 {
                 try conn.execute(
-                    "DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(pending - keep) AND version <> \(expectedCurrent)"
+                    """
+                    DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(pending - keep) AND version <>
+                        \(expectedCurrent)
+                    """
                 )
                 oldest =
                     try conn.queryScalar(Int64.self, "SELECT coalesce(min(version), 0) FROM api_credential_versions WHERE id = \(id)")

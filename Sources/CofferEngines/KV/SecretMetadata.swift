@@ -1,3 +1,4 @@
+public import CofferAccess
 import CofferStore
 public import Foundation
 

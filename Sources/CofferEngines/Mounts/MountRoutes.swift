@@ -1,17 +1,21 @@
-import CofferAccess
-import CofferCredentials
-import CofferHTTP
+public import CofferAccess
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `sys/mounts`: list, enable, disable and tune KV engines (version 1 or 2), in Vault's shapes; and the mount
 /// preflight Vault's CLI makes before every `kv` command.
-struct MountRoutes: Sendable {
+public struct MountRoutes: Sendable {
     let mounts: MountStore
     let gate: Gate
 
-    func register(on router: GatedRouter) {
+    public init(mounts: MountStore, gate: Gate) {
+        self.mounts = mounts
+        self.gate = gate
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/sys/mounts", method: .get) { _, _, _ in
             let all = try await mounts.list()
             var data: [String: MountEntry] = [:]
@@ -130,24 +134,5 @@ struct MountRoutes: Sendable {
             description = mount.description
             options = ["version": String(mount.version)]
         }
-    }
-
-    /// Vault's listing of mounts (`sys/mounts`, `sys/auth`): each entry at the top level and under `data`.
-    struct MountList<Entry: Encodable>: Encodable {
-        let data: [String: Entry]
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: DynamicKey.self)
-            for (key, value) in data { try container.encode(value, forKey: DynamicKey(key)) }
-            try VaultEnvelope(data: data).encode(to: encoder)
-        }
-    }
-
-    struct DynamicKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }

@@ -1,8 +1,7 @@
-import CofferAccess
-import CofferCredentials
+public import CofferAccess
 import CofferCrypto
 import CofferFoundation
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,11 +12,16 @@ import NIOCore
 /// the three take the wrapping token itself (in the body, or as `X-Vault-Token`) and need no other token,
 /// except that an unwrap with the wrapping token in the body needs a client token that may unwrap, as in Vault;
 /// `sys/wrapping/wrap` wraps a caller's own data and is gated.
-struct WrappingRoutes: Sendable {
+public struct WrappingRoutes: Sendable {
     let wrapping: ResponseWrapping
     let gate: Gate
 
-    func register(on router: GatedRouter) {
+    public init(wrapping: ResponseWrapping, gate: Gate) {
+        self.wrapping = wrapping
+        self.gate = gate
+    }
+
+    public func register(on router: GatedRouter) {
         for method in [HTTPRequest.Method.post, .put] {
             router.open("/v1/sys/wrapping/unwrap", method: method, operation: .update) { request, context, grant in
                 let (token, inBody) = try await wrappingToken(request, context)

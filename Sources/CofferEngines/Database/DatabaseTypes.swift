@@ -64,3 +64,10 @@ public struct IssuedCredential: Sendable {
     public let username: String
     public let password: SecureHandle
 }
+
+/// A connection as a rotator uses it (a static role's): the stored connection and its opened admin password.
+public struct AdminConnection: Sendable {
+    public let connection: DatabaseConnection
+    /// In guarded memory, wiped when the last reference goes.
+    public let password: SecureHandle
+}

@@ -22,7 +22,8 @@ extension CredentialStore {
             guard
                 let row = try conn.queryFirst(
                     """
-                    SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag FROM api_credentials s
+                    SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag
+                        FROM api_credentials s
                     LEFT JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
                     WHERE s.id = \(id)
                     """)

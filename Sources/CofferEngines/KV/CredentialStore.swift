@@ -155,7 +155,8 @@ public final class CredentialStore: Sendable {
             guard
                 let row = try conn.queryFirst(
                     """
-                    SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag,
+                    SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term,
+                        s.auth_tag,
                            v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed
                     FROM kv_mounts m
                     LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
@@ -225,7 +226,8 @@ public final class CredentialStore: Sendable {
             _ = try MountStore.require(mount, version: version, sealer: sealer, on: conn)
             return try conn.query(
                 """
-                SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1, CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
+                SELECT path FROM api_credentials WHERE mount = \(mount) AND substr(path, 1,
+                    CAST(\(prefix.unicodeScalars.count) AS INTEGER)) = \(prefix) ORDER BY path
                 """
             ).map { try $0.decode(String.self, at: 0) }
         }
@@ -400,7 +402,10 @@ public final class CredentialStore: Sendable {
                 if current - keep >= 1 {
                     try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id) AND version <= \(current - keep)")
                     try conn.execute(
-                        "UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version < \(current - keep + 1)"
+                        """
+                        UPDATE api_credentials SET oldest_version = \(current - keep + 1) WHERE id = \(id) AND oldest_version <
+                            \(current - keep + 1)
+                        """
                     )
                 }
             }
@@ -461,12 +466,14 @@ public final class CredentialStore: Sendable {
                     count = try conn.execute(
                         """
                         UPDATE api_credential_versions SET deletion_time = \(now)
-                        WHERE id = \(id) AND version = \(version) AND destroyed = \(false) AND (deletion_time IS NULL OR deletion_time > \(now))
+                        WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
+                            AND (deletion_time IS NULL OR deletion_time > \(now))
                         """)
                 case .undelete:
                     count = try conn.execute(
                         """
-                        UPDATE api_credential_versions SET deletion_time = NULL WHERE id = \(id) AND version = \(version) AND destroyed = \(false)
+                        UPDATE api_credential_versions SET deletion_time = NULL WHERE id = \(id) AND version = \(version)
+                            AND destroyed = \(false)
                         """)
                 case .destroy:
                     count = try conn.execute(
@@ -530,7 +537,8 @@ public final class CredentialStore: Sendable {
             withVersions
             ? try conn.query(
                 """
-                SELECT id, version, created_at, created_by, deletion_time, destroyed FROM api_credential_versions WHERE id = \(path.id) ORDER BY version
+                SELECT id, version, created_at, created_by, deletion_time, destroyed FROM api_credential_versions WHERE id = \(path.id)
+                    ORDER BY version
                 """
             ).map(version)
             : []
@@ -564,7 +572,8 @@ public final class CredentialStore: Sendable {
         let uid = Hex.encode(Random.bytes(16))
         let inserted = try conn.execute(
             """
-            INSERT INTO api_credentials (id, mount, path, secret_uid, current_version, oldest_version, version_counter, max_versions, cas_required,
+            INSERT INTO api_credentials (id, mount, path, secret_uid, current_version, oldest_version, version_counter, max_versions,
+                cas_required,
                 delete_version_after, custom_metadata, created_by, created_at, updated_at)
             VALUES (\(path.id), \(path.mount), \(path.path), \(uid), 0, 0, 0, 0, \(false), 0, NULL, \(accessor), \(now), \(now))
             ON CONFLICT (id) DO NOTHING
@@ -586,7 +595,8 @@ public final class CredentialStore: Sendable {
         let sealed = try sealer.seal(data.bytes, binding: binding(id, uid: secret.uid, version: version))
         try conn.execute(
             """
-            INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed, binding_id)
+            INSERT INTO api_credential_versions (id, version, created_at, created_by, deletion_time, destroyed, key_term, sealed,
+                binding_id)
             VALUES (\(id), \(version), \(now), \(accessor), \(deletion), \(false), \(sealed.term), \(sealed.sealed),
                     \(secret.uid.map { bindingID(id, uid: $0) }))
             """)

@@ -1,4 +1,4 @@
-import CofferCredentials
+import CofferEngines
 import Foundation
 import Testing
 

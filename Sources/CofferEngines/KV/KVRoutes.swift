@@ -1,9 +1,7 @@
 import CofferAccess
-import CofferCredentials
 import CofferCrypto
 import CofferFoundation
-import CofferHTTP
-import CofferRotation
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -12,12 +10,17 @@ import Hummingbird
 /// through ``UnversionedKVRoutes``):
 /// `/v1/<mount>/{config,data,metadata,delete,undelete,destroy,subkeys}/…`, with Vault's paths, bodies
 /// and status codes, so hvac's `secrets.kv.v2` works unchanged.
-struct KVRoutes: Sendable {
+public struct KVRoutes: Sendable {
     let store: CredentialStore
-    /// Decides rotation settings that act on another system (a database connection, an admin secret).
-    let rotationAuthority: RotationAuthority
+    /// Decides rotation settings (a rotator's, and those that act on another system).
+    let rotation: any RotationSettingsCheck
 
-    func register(on router: GatedRouter) {
+    public init(store: CredentialStore, rotation: any RotationSettingsCheck) {
+        self.store = store
+        self.rotation = rotation
+    }
+
+    public func register(on router: GatedRouter) {
         // Last: the version 1 routes take what the version 2 routes leave free.
         defer { UnversionedKVRoutes(store: store).register(on: router) }
         on(router, "/v1/:mount/config", method: .get) { request, context, grant in
@@ -101,8 +104,8 @@ struct KVRoutes: Sendable {
                 if method == .patch { try requireMergePatch(request) }
                 let path = try secretPath(grant, kind: "metadata")
                 let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
-                try await rotationAuthority.authorise(grant, settings: body.rotation_settings)
-                try await store.writeMetadata(grant, path, try body.update(), merge: method == .patch)
+                try await rotation.authorise(grant, settings: body.rotation_settings)
+                try await store.writeMetadata(grant, path, try body.update(checking: rotation), merge: method == .patch)
                 return Response(status: .noContent)
             }
         }
@@ -264,7 +267,7 @@ struct KVRoutes: Sendable {
         var rotation_settings: JSONValue?
         var rotation_schedule: String?
 
-        func update() throws -> MetadataUpdate {
+        func update(checking rotation: any RotationSettingsCheck) throws -> MetadataUpdate {
             var update = MetadataUpdate(
                 maxVersions: max_versions, casRequired: cas_required,
                 deleteVersionAfter: try delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") },
@@ -300,11 +303,7 @@ struct KVRoutes: Sendable {
             }
             // A rotator named here is checked with the settings given here, so a bad one is refused now, not at the next run.
             if let kind = rotation_kind, !kind.isEmpty {
-                do {
-                    _ = try Rotators.make(kind: kind, settings: update.rotationSettings ?? nil)
-                } catch let error as RotationError {
-                    throw APIError(.badRequest, error.description)
-                }
+                try rotation.validate(kind: kind, settings: update.rotationSettings ?? nil)
             }
             return update
         }

@@ -97,9 +97,11 @@ public struct MountStore: Sendable {
             // ON CONFLICT: another instance enabling the same path at once gets the same clear refusal.
             let inserted = try conn.execute(
                 """
-                INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at, updated_at,
+                INSERT INTO kv_mounts (path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after,
+                    created_at, updated_at,
                                        auth_term, auth_tag)
-                VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired), \(deleteVersionAfter), \(now), \(now),
+                VALUES (\(path), \(version), \(accessor), \(uuid), \(description), \(maxVersions), \(casRequired),
+                    \(deleteVersionAfter), \(now), \(now),
                         \(tag.term), \(tag.tag))
                 ON CONFLICT (path) DO NOTHING
                 """)

@@ -18,7 +18,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let fields = expanded.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
         guard fields.count == 5 else {
             throw ParseError(
-                "a schedule has five fields, minute hour day-of-month month day-of-week (UTC), such as \"0 3 * * 1\"; \"\(text)\" has \(fields.count)"
+                "a schedule has five fields, minute hour day-of-month month day-of-week (UTC), such as \"0 3 * * 1\"; \"\(text)\" "
+                    + "has \(fields.count)"
             )
         }
         description = text

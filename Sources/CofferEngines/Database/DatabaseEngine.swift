@@ -1,6 +1,5 @@
 public import CofferAccess
-import CofferCredentials
-import CofferCrypto
+public import CofferCrypto
 import CofferFoundation
 public import CofferKeys
 public import CofferStore
@@ -46,7 +45,8 @@ public final class DatabaseEngine: Sendable {
         guard !parsed.holdsPassword else {
             throw AccessError(
                 .invalidRequest,
-                "connection_url may not hold a password: write {{username}}:{{password}} in it and send the password as password, which is kept sealed"
+                "connection_url may not hold a password: write {{username}}:{{password}} in it and send the password as password, "
+                    + "which is kept sealed"
             )
         }
         let existing = try await admin(connection.name)?.password
@@ -72,9 +72,11 @@ public final class DatabaseEngine: Sendable {
             try grant.requireWrite(exists: exists)
             _ = try conn.execute(
                 """
-                INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed, created_at, updated_at,
+                INSERT INTO database_connections (name, plugin_name, connection_url, username, allowed_roles, key_term, sealed,
+                    created_at, updated_at,
                                                   auth_term, auth_tag)
-                VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed), \(now), \(now),
+                VALUES (\(connection.name), \(connection.pluginName), \(url), \(user), \(roles), \(sealed.term), \(sealed.sealed),
+                    \(now), \(now),
                         \(tag.term), \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET plugin_name = excluded.plugin_name, connection_url = excluded.connection_url,
                     username = excluded.username, allowed_roles = excluded.allowed_roles, key_term = excluded.key_term,
@@ -89,7 +91,7 @@ public final class DatabaseEngine: Sendable {
     }
 
     /// Connection `name` as stored (without its password), or `nil`.
-    func storedConnection(_ name: String) async throws -> DatabaseConnection? {
+    public func storedConnection(_ name: String) async throws -> DatabaseConnection? {
         let sealer = try keys.sealer()
         return try await database.read { conn in
             try conn.query(
@@ -119,7 +121,8 @@ public final class DatabaseEngine: Sendable {
         else {
             throw AccessError(
                 .invalidRequest,
-                "creation_statements is required: for instance CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'"
+                "creation_statements is required: for instance CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID "
+                    + "UNTIL '{{expiration}}'"
             )
         }
         for statement in role.creationStatements + role.revocationStatements {
@@ -146,7 +149,8 @@ public final class DatabaseEngine: Sendable {
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM database_roles WHERE name = \(role.name)") != nil)
             _ = try conn.execute(
                 """
-                INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl, created_at, updated_at,
+                INSERT INTO database_roles (name, db_name, creation_statements, revocation_statements, default_ttl, max_ttl,
+                    created_at, updated_at,
                                             auth_term, auth_tag)
                 VALUES (\(role.name), \(role.dbName), \(creation), \(revocation), \(role.defaultTTL), \(role.maxTTL), \(now), \(now),
                         \(tag.term), \(tag.tag))
@@ -202,9 +206,7 @@ public final class DatabaseEngine: Sendable {
         let now = WallClock.now.roundedToStoredPrecision
         let expires = now.addingTimeInterval(Double(min(defaultTTL, maxTTL)))
         let username = Self.username(display: grant.displayName, role: role.name)
-        let generator = try RandomRotator(
-            settings: .object(["length": .integer(32), "require": .array([.string("lower"), .string("upper"), .string("digit")])]))
-        let password = generator.generate()
+        let password = PasswordGenerator.alphanumeric(length: 32).generate()
         let expiration = Self.expiration(expires)
         let statements = role.creationStatements
         do {
@@ -234,8 +236,10 @@ public final class DatabaseEngine: Sendable {
             try await database.transaction { conn in
                 _ = try conn.execute(
                     """
-                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
-                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires), \(lease.maxExpiresAt),
+                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at,
+                        auth_term, auth_tag)
+                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires),
+                        \(lease.maxExpiresAt),
                             \(tag.term), \(tag.tag))
                     """)
             }
@@ -301,7 +305,8 @@ public final class DatabaseEngine: Sendable {
         try await database.transaction { conn in
             _ = try conn.execute(
                 """
-                UPDATE leases SET expires_at = \(expires), renewed_at = \(now), auth_term = \(tag.term), auth_tag = \(tag.tag) WHERE lease_id = \(id)
+                UPDATE leases SET expires_at = \(expires), renewed_at = \(now), auth_term = \(tag.term), auth_tag = \(tag.tag)
+                    WHERE lease_id = \(id)
                 """)
         }
         return (
@@ -469,13 +474,10 @@ public final class DatabaseEngine: Sendable {
         }
     }
 
-    /// A connection's URL, admin user and password, for a rotator (a static role's).
-    /// - Throws: ``RotationError`` when there is no such connection.
-    func adminConnection(_ name: String) async throws -> AdminConnection {
-        guard let (connection, password) = try await admin(name) else {
-            throw RotationError.stepFailed(step: .set, reason: "no database connection \(name) (database/config/\(name))")
-        }
-        return AdminConnection(connection: connection, password: password)
+    /// A connection's URL, admin user and password, for a rotator (a static role's); `nil` when there is no
+    /// such connection.
+    public func adminConnection(_ name: String) async throws -> AdminConnection? {
+        try await admin(name).map { AdminConnection(connection: $0.connection, password: $0.password) }
     }
 
     // MARK: rows and helpers
@@ -500,7 +502,7 @@ public final class DatabaseEngine: Sendable {
     }
 
     /// A connection to the target as the admin, the password read from guarded memory in place.
-    static func target(url: String, user: String?, password: SecureHandle?) throws -> PostgresTarget {
+    public static func target(url: String, user: String?, password: SecureHandle?) throws -> PostgresTarget {
         guard let password else { return try PostgresTarget(url: url, user: user, passwordBytes: nil) }
         return try password.bytes.withUnsafeBytes { try PostgresTarget(url: url, user: user, passwordBytes: $0) }
     }

@@ -1,17 +1,20 @@
 import CofferAccess
-import CofferCredentials
-import CofferHTTP
-import CofferRotation
+import CofferEngines
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/rotation/…` (Docs/API.md, "Rotation"): run due rotations, rotate one now, and the status
 /// of every schedule. Running needs Coffer's `rotate` capability on the path; the status needs `read`.
-struct RotationRoutes: Sendable {
+public struct RotationRoutes: Sendable {
     let engine: RotationEngine
 
-    func register(on router: GatedRouter) {
+    public init(engine: RotationEngine) {
+        self.engine = engine
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/coffer/rotation/status", method: .get) { _, _, grant in
             let statuses = try await engine.status(grant)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["credentials": statuses.map(StatusAnswer.init)]))

@@ -1,5 +1,4 @@
 import CofferAccess
-import CofferCredentials
 import CofferCrypto
 import CofferFoundation
 import CofferHTTP

@@ -1,5 +1,5 @@
-import CofferAccess
 import CofferFoundation
+
 /// A secret's place: the engine's mount (`secret`) and the path inside it (`app/db`).
 public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
     public let mount: String
@@ -37,7 +37,7 @@ public struct SecretPath: Sendable, Hashable, CustomStringConvertible {
     public var unversionedRequestPath: String { id }
 
     /// Checks a path inside a mount; a `folder` (a LIST prefix) may be empty and may end in `/`.
-    static func validate(_ path: String, folder: Bool) throws {
+    public static func validate(_ path: String, folder: Bool) throws {
         let bytes = Array(path.utf8)
         guard bytes.count <= maximumLength else {
             throw AccessError(.invalidRequest, "the secret path is longer than \(maximumLength) bytes")
