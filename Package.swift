@@ -77,37 +77,62 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The persistence suite: one target per module, each on the Gate (CofferAccess), the store and the
-        // foundation types, none importing a sibling (CofferServer composes them; Docs/ARCHITECTURE.md).
+        // The persistence suite: one target per module, each with its routes (Routes/), on the Gate (CofferAccess),
+        // its HTTP side (CofferHTTP), the store and the foundation types, none importing a sibling (CofferServer
+        // composes them; Docs/ARCHITECTURE.md).
         .target(
             name: "CofferModels",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferStore"],
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferMetrics",
-            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore"],
+            dependencies: [
+                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferFeatures",
-            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore"],
+            dependencies: [
+                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferErrorLog",
-            dependencies: ["CofferAccess", "CofferCrypto", "CofferFoundation", "CofferStore"],
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferCache",
-            dependencies: ["CofferAccess", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log")
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CofferHealth",
             dependencies: [
-                "CofferAccess", "CofferFoundation", "CofferStore", .product(name: "Logging", package: "swift-log")
+                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,6 +182,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Vault's system backend and auth methods, with their routes: seal, unseal, rekey and root generation
+        // (Keys/), tokens and AppRole (Auth/), policies and capabilities (Policies/), the audit trail and devices
+        // (Audit/), sys/health (Health/).
+        .target(
+            name: "CofferSystem",
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferKeys", "CofferStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CofferServer",
             dependencies: [
@@ -165,6 +204,7 @@ let package = Package(
                 "CofferCrypto",
                 "CofferFoundation",
                 "CofferHTTP",
+                "CofferSystem",
                 "CofferKeys",
                 "CofferRotation",
                 "CofferStore",
@@ -199,6 +239,7 @@ let package = Package(
                 "CofferKeys",
                 "CofferStore",
                 "CofferServer",
+                "CofferSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -216,6 +257,7 @@ let package = Package(
                 "CofferFoundation",
                 "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferMetrics", "CofferModels",
                 "CofferHTTP",
+                "CofferSystem",
                 "CofferRotation",
                 "CofferServer",
                 "CofferTesting",
@@ -294,6 +336,7 @@ let package = Package(
                 "CofferFoundation",
                 "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferHealth", "CofferMetrics", "CofferModels",
                 "CofferHTTP",
+                "CofferSystem",
                 "CofferRotation",
                 "CofferServer",
                 "CofferStore",

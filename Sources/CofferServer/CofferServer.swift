@@ -1,7 +1,7 @@
 public import CofferAccess
 public import CofferCache
-public import CofferEngines
 import CofferCrypto
+public import CofferEngines
 public import CofferErrorLog
 public import CofferFeatures
 import CofferFoundation
@@ -12,6 +12,7 @@ public import CofferMetrics
 public import CofferModels
 public import CofferRotation
 public import CofferStore
+public import CofferSystem
 import Foundation
 public import Hummingbird
 public import Logging

@@ -1,5 +1,6 @@
 import CofferServer
 import CofferStore
+import CofferSystem
 import CofferTesting
 import Foundation
 import HTTPTypes

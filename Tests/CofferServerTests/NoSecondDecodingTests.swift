@@ -11,7 +11,8 @@ struct NoSecondDecodingTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var offenders: [String] = []
         for target in [
-            "CofferServer", "CofferEngines", "CofferHTTP", "CofferRotation", "CofferModels", "CofferMetrics", "CofferFeatures",
+            "CofferServer", "CofferSystem", "CofferEngines", "CofferHTTP", "CofferRotation", "CofferModels", "CofferMetrics",
+            "CofferFeatures",
             "CofferErrorLog",
             "CofferCache", "CofferHealth"
         ] {

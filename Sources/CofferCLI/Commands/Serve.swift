@@ -1,8 +1,9 @@
 import ArgumentParser
-import Foundation
 import CofferKeys
 import CofferServer
 import CofferStore
+import CofferSystem
+import Foundation
 import Logging
 
 /// `coffer serve`: the HTTP service.

@@ -1,6 +1,7 @@
 public import CofferAccess
 import CofferHTTP
 public import CofferStore
+import CofferSystem
 import Foundation
 
 /// Everything `coffer serve` needs, resolved from flags, then `COFFER_*` environment variables, then an

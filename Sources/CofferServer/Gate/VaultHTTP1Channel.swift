@@ -1,4 +1,5 @@
 import CofferHTTP
+import CofferSystem
 import HTTPTypes
 public import HummingbirdCore
 public import Logging

@@ -1,5 +1,6 @@
 import CofferFoundation
 import CofferHTTP
+import CofferSystem
 import HTTPTypes
 public import Hummingbird
 import Logging

@@ -1,5 +1,6 @@
 import CofferHTTP
 import CofferStore
+import CofferSystem
 import ServiceLifecycle
 
 /// Closes the database when the service group shuts down; it is listed before the HTTP server, so it

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferHTTP
 import CofferKeys
+import CofferSystem
 import Logging
 import ServiceLifecycle
 

@@ -6,6 +6,7 @@ import CofferHTTP
 import CofferHealth
 import CofferKeys
 import CofferStore
+import CofferSystem
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferEngines
 import CofferHTTP
+import CofferSystem
 import Logging
 import ServiceLifecycle
 

@@ -6,6 +6,7 @@ import CofferFoundation
 import CofferHTTP
 import CofferKeys
 import CofferMetrics
+import CofferSystem
 import Foundation
 import Logging
 import ServiceLifecycle

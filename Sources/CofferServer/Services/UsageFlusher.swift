@@ -1,5 +1,6 @@
 import CofferEngines
 import CofferHTTP
+import CofferSystem
 import Logging
 import ServiceLifecycle
 

@@ -1,7 +1,7 @@
-import CofferEngines
 import CofferErrorLog
 import CofferFoundation
 import CofferHTTP
+import CofferSystem
 import Foundation
 import Synchronization
 

@@ -3,6 +3,7 @@ public import CofferFoundation
 import CofferHTTP
 public import CofferHealth
 public import CofferMetrics
+import CofferSystem
 public import Foundation
 
 /// The metric store answers the alert engine's threshold rules: composition, here, so neither module imports

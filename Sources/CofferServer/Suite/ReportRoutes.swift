@@ -2,6 +2,7 @@ import CofferAccess
 import CofferHTTP
 import CofferHealth
 import CofferModels
+import CofferSystem
 import Foundation
 import Hummingbird
 

@@ -1,4 +1,5 @@
 import CofferHTTP
+import CofferSystem
 import Foundation
 import Logging
 import NIOSSL

@@ -1,17 +1,22 @@
-import CofferAccess
+public import CofferAccess
 import CofferFoundation
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `auth/token/*` in Vault's shapes (hvac's `auth.token`): create (also from a role), lookup, renew, revoke,
 /// and token roles.
-struct TokenRoutes: Sendable {
+public struct TokenRoutes: Sendable {
     let tokens: TokenService
     let roles: TokenRoleStore
 
-    func register(on router: GatedRouter) {
+    public init(tokens: TokenService, roles: TokenRoleStore) {
+        self.tokens = tokens
+        self.roles = roles
+    }
+
+    public func register(on router: GatedRouter) {
         router.onList("/v1/auth/token/roles") { _, _, grant in
             let names = try await roles.list(grant)
             guard !names.isEmpty else { throw APIError.missing }

@@ -1,7 +1,6 @@
 import CofferAccess
 import CofferFoundation
-import CofferHTTP
-import CofferHealth
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,11 +8,16 @@ import Hummingbird
 /// `/v1/coffer/health…` (Docs/API.md, "System health"): the detail of every check and component with
 /// availability, liveness and readiness probes for orchestrators, checks as code, maintenance windows.
 /// `/v1/sys/health` stays Vault's. Policies: `health-reader`, `health-writer`.
-struct HealthRoutes: Sendable {
+public struct HealthRoutes: Sendable {
     let monitor: HealthMonitor
     let ready: @Sendable () async -> (Bool, String)
 
-    func register(on router: GatedRouter) {
+    public init(monitor: HealthMonitor, ready: @escaping @Sendable () async -> (Bool, String)) {
+        self.monitor = monitor
+        self.ready = ready
+    }
+
+    public func register(on router: GatedRouter) {
         // Kubernetes' and Consul's probes: no token, no audit entry, answered even while the audit trail fails.
         router.probe("/v1/coffer/health/live", method: .get) { _, _ in
             VaultJSON.response(status: .ok, ["status": "alive"])
@@ -79,8 +83,8 @@ struct HealthRoutes: Sendable {
 
     struct MaintenanceBody: Decodable {
         let component: String
-        var from: FeatureRoutes.TimeValue?
-        let to: FeatureRoutes.TimeValue
+        var from: TimeValue?
+        let to: TimeValue
         var reason: String?
     }
 

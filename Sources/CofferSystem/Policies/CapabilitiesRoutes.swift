@@ -1,15 +1,19 @@
-import CofferAccess
-import CofferHTTP
+public import CofferAccess
+public import CofferHTTP
 import HTTPTypes
 import Hummingbird
 
 /// `sys/capabilities-self`, `sys/capabilities` and `sys/capabilities-accessor`, in Vault's shapes: what a token
 /// may do on paths, decided by the same ACL the Gate uses. Each path's answer is at the top level and under
 /// `data`; a single `path` also answers `capabilities`.
-struct CapabilitiesRoutes: Sendable {
+public struct CapabilitiesRoutes: Sendable {
     let gate: Gate
 
-    func register(on router: GatedRouter) {
+    public init(gate: Gate) {
+        self.gate = gate
+    }
+
+    public func register(on router: GatedRouter) {
         router.onWrite("/v1/sys/capabilities-self") { request, context, grant in
             let body = try await Body.decode(PathsBody.self, request, context)
             let paths = try body.requested()

@@ -1,16 +1,19 @@
 import CofferAccess
-import CofferHTTP
-import CofferHealth
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/health/alerts/…` (Docs/API.md, "Alerts"): rules as code, what fires now, the history,
 /// silences. Under the health policies (`health-reader`, `health-writer`).
-struct AlertRoutes: Sendable {
+public struct AlertRoutes: Sendable {
     let engine: AlertEngine
 
-    func register(on router: GatedRouter) {
+    public init(engine: AlertEngine) {
+        self.engine = engine
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/coffer/health/alerts/rules", method: .put) { request, context, grant in
             let buffer = try await request.body.collect(upTo: context.maxUploadSize)
             let rules = try AlertRulesFile.parse(Data(buffer.readableBytesView))
@@ -53,7 +56,7 @@ struct AlertRoutes: Sendable {
 
     struct SilenceBody: Decodable {
         let rule: String
-        let until: FeatureRoutes.TimeValue
+        let until: TimeValue
         var reason: String?
     }
 

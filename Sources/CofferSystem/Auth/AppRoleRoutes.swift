@@ -1,17 +1,23 @@
-import CofferAccess
-import CofferHTTP
+public import CofferAccess
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// AppRole at every path it is enabled at (`auth/<mount>/*`, hvac's `auth.approle` with `mount_point=`), in
 /// Vault's shapes; and `sys/auth`, which enables, lists, tunes and disables auth methods.
-struct AppRoleRoutes: Sendable {
+public struct AppRoleRoutes: Sendable {
     let appRole: AppRoleService
     let authMounts: AuthMountStore
     let tokens: TokenRoutes
 
-    func register(on router: GatedRouter) {
+    public init(appRole: AppRoleService, authMounts: AuthMountStore, tokens: TokenRoutes) {
+        self.appRole = appRole
+        self.authMounts = authMounts
+        self.tokens = tokens
+    }
+
+    public func register(on router: GatedRouter) {
         // `auth/token/*` is a constant path, so the router never hands the token method's routes to these.
         let base = "/v1/auth/:mount/role"
         router.onList(base) { _, context, grant in try await listRoles(grant, try mount(context)) }
@@ -120,7 +126,8 @@ struct AppRoleRoutes: Sendable {
                     VaultEnvelope<NoData>(
                         data: nil,
                         warnings: [
-                            "Tidy operation successfully started. Any information from the operation will be printed to Coffer's server logs."
+                            "Tidy operation successfully started. Any information from the operation will be printed to Coffer's "
+                                + "server logs."
                         ]))
             }
             router.open("/v1/auth/:mount/login", method: method) { request, context, grant in

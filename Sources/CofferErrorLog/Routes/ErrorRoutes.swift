@@ -1,18 +1,20 @@
 import CofferAccess
-import CofferEngines
-import CofferErrorLog
 import CofferFoundation
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/errors/…` (Docs/API.md, "Error logs"): events in batches, issues and their workflow
 /// (resolve, ignore, reopen), trends and top issues. Policies: `errors-reader`, `errors-writer`.
-struct ErrorRoutes: Sendable {
+public struct ErrorRoutes: Sendable {
     let log: ErrorLog
 
-    func register(on router: GatedRouter) {
+    public init(log: ErrorLog) {
+        self.log = log
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/coffer/errors/events", method: .post) { request, context, grant in
             let body = try await Body.decode(EventsBody.self, request, context)
             let events = try body.events.enumerated().map { index, event in try event.event(index: index) }
@@ -96,7 +98,7 @@ struct ErrorRoutes: Sendable {
             var context: [String: JSONValue]?
             var release: String?
             var host: String?
-            var time: FeatureRoutes.TimeValue?
+            var time: TimeValue?
             var fingerprint: StringList?
             var source_id: String?
 
@@ -117,7 +119,7 @@ struct ErrorRoutes: Sendable {
 
     struct ChangeBody: Decodable {
         var in_release: String?
-        var until: FeatureRoutes.TimeValue?
+        var until: TimeValue?
         var count: Int64?
         var note: String?
     }

@@ -1,16 +1,19 @@
 import CofferAccess
-import CofferCache
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/cache/…` (Docs/API.md, "Persistent cache"): entries by namespace and key, statistics,
 /// warming and purging. Policies: `cache-reader`, `cache-writer`. Values are text (UTF-8) in JSON.
-struct CacheRoutes: Sendable {
+public struct CacheRoutes: Sendable {
     let cache: PersistentCache
 
-    func register(on router: GatedRouter) {
+    public init(cache: PersistentCache) {
+        self.cache = cache
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, _, grant in
             let key = try Self.key(grant)
             guard let value = try await cache.get(grant, key) else { throw APIError.missing }

@@ -1,18 +1,20 @@
 import CofferAccess
-import CofferEngines
-import CofferFeatures
 import CofferFoundation
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/features/…` (Docs/API.md, "Feature cache"): feature sets, batch writes, latest and as-of
 /// reads, histories, statistics and pruning. Policies: `features-reader`, `features-writer`.
-struct FeatureRoutes: Sendable {
+public struct FeatureRoutes: Sendable {
     let store: FeatureStore
 
-    func register(on router: GatedRouter) {
+    public init(store: FeatureStore) {
+        self.store = store
+    }
+
+    public func register(on router: GatedRouter) {
         router.onList("/v1/coffer/features/sets") { _, _, grant in
             return try VaultJSON.keys(try await store.sets(grant))
         }
@@ -96,16 +98,6 @@ struct FeatureRoutes: Sendable {
 
     static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    /// A time as RFC 3339 text or Unix seconds.
-    struct TimeValue: Decodable {
-        let text: String
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let seconds = try? container.decode(Double.self) { text = String(seconds) } else { text = try container.decode(String.self) }
-        }
     }
 
     struct SetBody: Decodable {

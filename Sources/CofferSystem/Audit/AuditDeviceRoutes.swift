@@ -1,5 +1,5 @@
-import CofferAccess
-import CofferHTTP
+public import CofferAccess
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -7,10 +7,14 @@ import Hummingbird
 /// `sys/audit` and `sys/audit-hash`, in Vault's shapes, behind `sudo` as in Vault: Coffer's own trail listed as
 /// the device `coffer/` (always on, cannot be disabled), and `file` and `socket` devices that receive every
 /// request and response in Vault's JSON audit format, within the destinations the operator allows.
-struct AuditDeviceRoutes: Sendable {
+public struct AuditDeviceRoutes: Sendable {
     let devices: AuditDevices
 
-    func register(on router: GatedRouter) {
+    public init(devices: AuditDevices) {
+        self.devices = devices
+    }
+
+    public func register(on router: GatedRouter) {
         router.on("/v1/sys/audit", method: .get, access: .sudo) { _, _, _ in
             var listed: [String: DeviceData] = ["coffer/": .trail]
             for device in try await devices.list() { listed[device.key] = DeviceData(device) }

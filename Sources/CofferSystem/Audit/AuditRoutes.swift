@@ -1,6 +1,6 @@
-import CofferAccess
+public import CofferAccess
 import CofferFoundation
-import CofferHTTP
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,13 +8,19 @@ import NIOCore
 
 /// `sys/audit-trail/*`: query, export, verify and hash, behind the `audit` capability (the `auditor`
 /// policy grants it and nothing else).
-struct AuditRoutes: Sendable {
+public struct AuditRoutes: Sendable {
     let gate: Gate
     let trail: AuditTrail
     /// The witness file the service writes checkpoints to, if any: verification compares the trail with it.
     let witnessFile: String?
 
-    func register(on router: GatedRouter) {
+    public init(gate: Gate, trail: AuditTrail, witnessFile: String?) {
+        self.gate = gate
+        self.trail = trail
+        self.witnessFile = witnessFile
+    }
+
+    public func register(on router: GatedRouter) {
         let audit = GatedRouter.Access.gated(sudo: false, extra: .audit)
         router.on("/v1/sys/audit-trail/entries", method: .get, access: audit) { request, _, _ in
             let filter = try Self.filter(request.uri.queryParameters)

@@ -1,8 +1,8 @@
-import CofferAccess
+public import CofferAccess
 import CofferCrypto
 import CofferFoundation
-import CofferHTTP
-import CofferKeys
+public import CofferHTTP
+public import CofferKeys
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -11,7 +11,7 @@ import Hummingbird
 ///
 /// `init`, `unseal` and the status reads need no token (as in Vault); `seal`, `rotate` and `rewrap` need
 /// `sudo` on their path, `key-status` needs `read`.
-struct SealRoutes: Sendable {
+public struct SealRoutes: Sendable {
     let keys: KeyHierarchy
     let backend: String
     /// The tables whose records `sys/rewrap` moves onto the newest key term.
@@ -21,9 +21,17 @@ struct SealRoutes: Sendable {
     /// The installation's cluster id and name, which `seal-status` gives once unsealed (as Vault does).
     let identity: InstanceIdentity
     /// Wrong keys per client address, counted over unseal, rekey and root generation together.
+
+    public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable], tokens: TokenService, identity: InstanceIdentity) {
+        self.keys = keys
+        self.backend = backend
+        self.encryptedTables = encryptedTables
+        self.tokens = tokens
+        self.identity = identity
+    }
     let attempts = KeyAttemptLimit()
 
-    func register(on router: GatedRouter) {
+    public func register(on router: GatedRouter) {
         router.probe("/v1/sys/init", method: .get) { _, _ in
             VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])
         }

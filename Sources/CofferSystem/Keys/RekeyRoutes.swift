@@ -14,6 +14,11 @@ struct RekeyRoutes: Sendable {
     let keys: KeyHierarchy
     let attempts: KeyAttemptLimit
 
+    init(keys: KeyHierarchy, attempts: KeyAttemptLimit) {
+        self.keys = keys
+        self.attempts = attempts
+    }
+
     func register(on router: GatedRouter) {
         router.open("/v1/sys/rekey/init", method: .get) { _, _, _ in status(await keys.rekeyStatus) }
         router.open("/v1/sys/rekey/init", method: .delete) { _, _, _ in

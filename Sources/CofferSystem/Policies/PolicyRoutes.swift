@@ -1,13 +1,17 @@
-import CofferAccess
-import CofferHTTP
+public import CofferAccess
+public import CofferHTTP
 import HTTPTypes
 import Hummingbird
 
 /// `sys/policies/acl` (and Vault's legacy `sys/policy`, whose bodies say `rules` instead of `policy`).
-struct PolicyRoutes: Sendable {
+public struct PolicyRoutes: Sendable {
     let policies: PolicyStore
 
-    func register(on router: GatedRouter) {
+    public init(policies: PolicyStore) {
+        self.policies = policies
+    }
+
+    public func register(on router: GatedRouter) {
         for base in ["/v1/sys/policies/acl", "/v1/sys/policy"] {
             let legacy = base.hasSuffix("sys/policy")
             if legacy {

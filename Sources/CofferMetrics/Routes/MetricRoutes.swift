@@ -1,18 +1,22 @@
 import CofferAccess
 import CofferFoundation
-import CofferHTTP
-import CofferMetrics
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 /// `/v1/coffer/metrics/…` (Docs/API.md, "System metrics"): batch ingest (JSON, or Prometheus' text format),
 /// range queries, series, retention. Policies: `metrics-reader`, `metrics-writer`.
-struct MetricRoutes: Sendable {
+public struct MetricRoutes: Sendable {
     let store: MetricStore
     let requests: RequestMetrics
 
-    func register(on router: GatedRouter) {
+    public init(store: MetricStore, requests: RequestMetrics) {
+        self.store = store
+        self.requests = requests
+    }
+
+    public func register(on router: GatedRouter) {
         // Vault's path for a service's own metrics (`format=prometheus`), and Prometheus' default `/metrics`,
         // both with a token (a scraper's bearer token; policy path `sys/metrics` or `metrics`).
         let exposition: GatedRouter.Handler = { request, _, _ in
@@ -112,7 +116,7 @@ struct MetricRoutes: Sendable {
             let name: String
             var labels: [String: String]?
             let value: NumberValue
-            var timestamp: FeatureRoutes.TimeValue?
+            var timestamp: TimeValue?
         }
     }
 

@@ -1,8 +1,6 @@
 import CofferAccess
-import CofferEngines
 import CofferFoundation
-import CofferHTTP
-import CofferModels
+public import CofferHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -10,13 +8,17 @@ import Hummingbird
 /// `/v1/coffer/models/…` (Docs/API.md, "Model registry"): register a version by streaming its artifact,
 /// read, search, move through the lifecycle, alias, download, and the history. Policies: `models-reader`,
 /// `models-writer` (Policies/).
-struct ModelRoutes: Sendable {
+public struct ModelRoutes: Sendable {
     let registry: ModelRegistry
     /// The registration's metadata travels in this header (JSON, or base64 of JSON) while the body is the artifact.
+
+    public init(registry: ModelRegistry) {
+        self.registry = registry
+    }
     static let metadataHeader = HTTPField.Name("X-Coffer-Model")!
     static let digestHeader = HTTPField.Name("X-Coffer-Artifact-Digest")!
 
-    func register(on router: GatedRouter) {
+    public func register(on router: GatedRouter) {
         router.onList("/v1/coffer/models") { _, _, grant in
             return try VaultJSON.keys(try await registry.models(grant))
         }

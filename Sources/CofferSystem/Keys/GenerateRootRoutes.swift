@@ -15,6 +15,12 @@ struct GenerateRootRoutes: Sendable {
     let tokens: TokenService
     let attempts: KeyAttemptLimit
 
+    init(keys: KeyHierarchy, tokens: TokenService, attempts: KeyAttemptLimit) {
+        self.keys = keys
+        self.tokens = tokens
+        self.attempts = attempts
+    }
+
     func register(on router: GatedRouter) {
         router.open("/v1/sys/generate-root/attempt", method: .get) { _, _, _ in status(await keys.rootGenerationStatus, otp: "") }
         router.open("/v1/sys/generate-root/attempt", method: .delete) { _, _, _ in
@@ -27,7 +33,8 @@ struct GenerateRootRoutes: Sendable {
                 guard (body.pgp_key ?? "").isEmpty else {
                     throw APIError(
                         .badRequest,
-                        "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of \(TokenService.tokenLength) characters"
+                        "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of "
+                            + "\(TokenService.tokenLength) characters"
                     )
                 }
                 // As Vault: the operator's own pad, or one made here and shown once in this answer.

@@ -94,7 +94,7 @@ public struct HealthCheck: Sendable {
         var uninitialized = 501
 
         /// Vault's defaults: 200 active, 503 sealed, 501 not initialised.
-        init() {}
+        public init() {}
 
         /// Reads Vault's code parameters; a value that is not an HTTP status is a 400.
         public init(query: [String: String]) throws {

@@ -1,14 +1,15 @@
 import CofferHTTP
-import CofferMetrics
-import Foundation
+public import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Synchronization
 
 /// Coffer's own request metrics: requests and their total duration by method, route template (never the
 /// path itself, which names secrets) and status. Exposed at `/v1/sys/metrics?format=prometheus` and written
 /// into `system_metrics` every 10 s by the maintenance task, so Coffer's own traffic is queryable like any metric.
-final class RequestMetrics: Sendable {
+public final class RequestMetrics: Sendable {
+    public init() {}
+
     struct Key: Hashable, Sendable {
         let method: String
         let route: String
@@ -17,7 +18,7 @@ final class RequestMetrics: Sendable {
 
     private let counts = Mutex<[Key: (requests: Int64, seconds: Double)]>([:])
 
-    func record(method: String, route: String, status: Int, seconds: Double) {
+    public func record(method: String, route: String, status: Int, seconds: Double) {
         counts.withLock { counts in
             let current = counts[Key(method: method, route: route, status: status)] ?? (0, 0)
             counts[Key(method: method, route: route, status: status)] = (current.requests + 1, current.seconds + seconds)
@@ -35,9 +36,10 @@ final class RequestMetrics: Sendable {
     }
 
     /// Prometheus' text exposition (0.0.4).
-    var exposition: String {
+    public var exposition: String {
         var text =
-            "# HELP coffer_http_requests_total Requests answered, by method, route template and status.\n# TYPE coffer_http_requests_total counter\n"
+            "# HELP coffer_http_requests_total Requests answered, by method, route template and status.\n"
+            + "# TYPE coffer_http_requests_total counter\n"
         let rows = snapshot
         func labelText(_ key: Key) -> String {
             Self.labels(key).sorted { $0.key < $1.key }.map {
@@ -47,13 +49,14 @@ final class RequestMetrics: Sendable {
         }
         for (key, requests, _) in rows { text += "coffer_http_requests_total{\(labelText(key))} \(requests)\n" }
         text +=
-            "# HELP coffer_http_request_duration_seconds_sum Time spent answering, by method, route template and status.\n# TYPE coffer_http_request_duration_seconds_sum counter\n"
+            "# HELP coffer_http_request_duration_seconds_sum Time spent answering, by method, route template and status.\n"
+            + "# TYPE coffer_http_request_duration_seconds_sum counter\n"
         for (key, _, seconds) in rows { text += "coffer_http_request_duration_seconds_sum{\(labelText(key))} \(seconds)\n" }
         return text
     }
 
     /// The counters as metric points at `time`.
-    func points(at time: Date) -> [MetricPoint] {
+    public func points(at time: Date) -> [MetricPoint] {
         snapshot.flatMap { key, requests, seconds in
             [
                 MetricPoint(name: "coffer_http_requests_total", labels: Self.labels(key), value: Double(requests), timestamp: time),
@@ -64,10 +67,12 @@ final class RequestMetrics: Sendable {
 }
 
 /// Counts every request, after the router has named its route.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: RequestMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(metrics: RequestMetrics) { self.metrics = metrics }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started

@@ -1,0 +1,23 @@
+public import Foundation
+import HTTPTypes
+
+/// Times in the suite's answers and parameters: RFC 3339 (as Vault writes them) or Unix seconds.
+public enum SuiteTime {
+    public static func parse(_ text: String, field: String) throws -> Date {
+        if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
+        guard let date = VaultTime.parse(text) else {
+            throw APIError(.badRequest, "\(field) must be an RFC 3339 time such as 2026-01-31T12:00:00Z, or Unix seconds")
+        }
+        return date
+    }
+}
+
+/// A time in a request body as RFC 3339 text or Unix seconds (read with ``SuiteTime/parse(_:field:)``).
+public struct TimeValue: Decodable {
+    public let text: String
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let seconds = try? container.decode(Double.self) { text = String(seconds) } else { text = try container.decode(String.self) }
+    }
+}
