@@ -79,10 +79,16 @@ public final class GatedRouter {
     public func onWrite(
         _ path: String, access: Access = .token, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler
     ) {
-        for method in [HTTPRequest.Method.post, .put] {
-            on(path, method: method, access: access, operation: operation, handler)
-        }
+        for method in Self.writeMethods { on(path, method: method, access: access, operation: operation, handler) }
     }
+
+    /// An open, audited write route under both of Vault's methods (`sys/init`, `sys/unseal`, `sys/wrapping/unwrap`).
+    public func openWrite(_ path: String, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler) {
+        for method in Self.writeMethods { open(path, method: method, operation: operation, handler) }
+    }
+
+    /// Vault's two methods for a write, which it treats alike on every write path.
+    public static let writeMethods: [HTTPRequest.Method] = [.post, .put]
 
     /// A list route in both of Vault's forms: the `LIST` method, and `GET ?list=true` (hvac's `strict_http`).
     /// A plain `GET` of the path answers 405.

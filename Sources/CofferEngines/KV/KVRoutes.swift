@@ -27,15 +27,13 @@ public struct KVRoutes: Sendable {
             let mount = try await store.config(grant, mount: try parts(grant, kind: "config").mount)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigData(mount)))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            on(router, "/v1/:mount/config", method: method) { request, context, grant in
-                let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
-                try await store.mounts.tune(
-                    grant, path: try parts(grant, kind: "config").mount, engine: 2,
-                    maxVersions: body.max_versions, casRequired: body.cas_required,
-                    deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
-                return Response(status: .noContent)
-            }
+        onWrite(router, "/v1/:mount/config") { request, context, grant in
+            let body = try await Body.decodeIfPresent(ConfigBody.self, request, context) ?? ConfigBody()
+            try await store.mounts.tune(
+                grant, path: try parts(grant, kind: "config").mount, engine: 2,
+                maxVersions: body.max_versions, casRequired: body.cas_required,
+                deleteVersionAfter: try body.delete_version_after.map { try Duration.seconds(of: $0, field: "delete_version_after") })
+            return Response(status: .noContent)
         }
 
         // data/:path
@@ -54,16 +52,14 @@ public struct KVRoutes: Sendable {
                     status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            on(router, "/v1/:mount/data/**", method: method, operation: .write) { request, context, grant in
-                let path = try secretPath(grant, kind: "data")
-                let body = try await Body.decode(WriteBody.self, request, context)
-                guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
-                guard case .object = data else { throw APIError(.badRequest, "data must be a JSON object of keys and values") }
-                let sealed = try guardedJSON(data)
-                let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
-            }
+        onWrite(router, "/v1/:mount/data/**", operation: .write) { request, context, grant in
+            let path = try secretPath(grant, kind: "data")
+            let body = try await Body.decode(WriteBody.self, request, context)
+            guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
+            guard case .object = data else { throw APIError(.badRequest, "data must be a JSON object of keys and values") }
+            let sealed = try guardedJSON(data)
+            let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
         on(router, "/v1/:mount/data/**", method: .patch) { request, context, grant in
             try requireMergePatch(request)
@@ -80,13 +76,11 @@ public struct KVRoutes: Sendable {
 
         // delete, undelete, destroy
         for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
-            for method in [HTTPRequest.Method.post, .put] {
-                on(router, "/v1/:mount/\(change.rawValue)/**", method: method) { request, context, grant in
-                    let path = try secretPath(grant, kind: change.rawValue)
-                    let body = try await Body.decode(VersionsBody.self, request, context)
-                    try await store.change(grant, path, change, versions: body.versions ?? [])
-                    return Response(status: .noContent)
-                }
+            onWrite(router, "/v1/:mount/\(change.rawValue)/**") { request, context, grant in
+                let path = try secretPath(grant, kind: change.rawValue)
+                let body = try await Body.decode(VersionsBody.self, request, context)
+                try await store.change(grant, path, change, versions: body.versions ?? [])
+                return Response(status: .noContent)
             }
         }
 
@@ -147,6 +141,13 @@ public struct KVRoutes: Sendable {
     /// 2's) is checked against the engine's version then, so the common answer costs nothing extra. The body is
     /// collected first, so either version's handler can read it; the Gate's decision covers both, as both act
     /// on the same path.
+    /// ``on(_:_:method:operation:_:)`` under both of Vault's write methods.
+    private func onWrite(
+        _ router: GatedRouter, _ path: String, operation: GateRequest.Operation? = nil, _ handler: @escaping GatedRouter.Handler
+    ) {
+        for method in GatedRouter.writeMethods { on(router, path, method: method, operation: operation, handler) }
+    }
+
     private func on(
         _ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
         _ handler: @escaping GatedRouter.Handler

@@ -22,46 +22,44 @@ public struct WrappingRoutes: Sendable {
     }
 
     public func register(on router: GatedRouter) {
-        for method in [HTTPRequest.Method.post, .put] {
-            router.open("/v1/sys/wrapping/unwrap", method: method, operation: .update) { request, context, grant in
-                let (token, inBody) = try await wrappingToken(request, context)
-                if inBody {
-                    // As Vault: a wrapping token that is not valid is a 400 first (the unwrap refuses it, and drops an
-                    // expired one); a valid one needs a client token that may unwrap.
-                    do { _ = try await wrapping.lookup(grant, token: token) } catch let error as AccessError
-                        where error.code == .invalidRequest
-                    {
-                        _ = try await wrapping.unwrap(grant, token: token)
-                        throw error
-                    }
-                    guard await gate.allows(token: GatedRouter.token(from: request.headers), .update, on: "sys/wrapping/unwrap") else {
-                        throw AccessError.permissionDenied()
-                    }
+        router.openWrite("/v1/sys/wrapping/unwrap", operation: .update) { request, context, grant in
+            let (token, inBody) = try await wrappingToken(request, context)
+            if inBody {
+                // As Vault: a wrapping token that is not valid is a 400 first (the unwrap refuses it, and drops an
+                // expired one); a valid one needs a client token that may unwrap.
+                do { _ = try await wrapping.lookup(grant, token: token) } catch let error as AccessError
+                    where error.code == .invalidRequest
+                {
+                    _ = try await wrapping.unwrap(grant, token: token)
+                    throw error
                 }
-                let response = try await wrapping.unwrap(grant, token: token)
-                return SecretBody.response(status: .ok, prefix: "", secret: response.bytes, suffix: "")
-            }
-            router.open("/v1/sys/wrapping/lookup", method: method, operation: .update) { request, context, grant in
-                let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context).token)
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupData(info)))
-            }
-            router.open("/v1/sys/wrapping/rewrap", method: method, operation: .update) { request, context, grant in
-                let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context).token)
-                return ResponseWrapper.answer(info)
-            }
-            router.on("/v1/sys/wrapping/wrap", method: method) { request, context, _ in
-                // The body is the payload; unwrap gives it back as `data`. Without X-Vault-Wrap-TTL, Vault refuses.
-                guard request.headers[ResponseWrapper.header] != nil else {
-                    throw APIError(.badRequest, "sys/wrapping/wrap needs the X-Vault-Wrap-TTL header")
+                guard await gate.allows(token: GatedRouter.token(from: request.headers), .update, on: "sys/wrapping/unwrap") else {
+                    throw AccessError.permissionDenied()
                 }
-                let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-                guard case .object = JSONValue.parse(buffer.readableBytesView) else {
-                    throw APIError(.badRequest, "the body to wrap must be a JSON object")
-                }
-                let prefix = VaultEnvelope<NoData>.prefix
-                let payload = SecretBody.guarded(buffer)
-                return SecretBody.response(status: .ok, prefix: prefix, secret: payload, suffix: VaultEnvelope<NoData>.suffix)
             }
+            let response = try await wrapping.unwrap(grant, token: token)
+            return SecretBody.response(status: .ok, prefix: "", secret: response.bytes, suffix: "")
+        }
+        router.openWrite("/v1/sys/wrapping/lookup", operation: .update) { request, context, grant in
+            let info = try await wrapping.lookup(grant, token: try await wrappingToken(request, context).token)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupData(info)))
+        }
+        router.openWrite("/v1/sys/wrapping/rewrap", operation: .update) { request, context, grant in
+            let info = try await wrapping.rewrap(grant, token: try await wrappingToken(request, context).token)
+            return ResponseWrapper.answer(info)
+        }
+        router.onWrite("/v1/sys/wrapping/wrap") { request, context, _ in
+            // The body is the payload; unwrap gives it back as `data`. Without X-Vault-Wrap-TTL, Vault refuses.
+            guard request.headers[ResponseWrapper.header] != nil else {
+                throw APIError(.badRequest, "sys/wrapping/wrap needs the X-Vault-Wrap-TTL header")
+            }
+            let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+            guard case .object = JSONValue.parse(buffer.readableBytesView) else {
+                throw APIError(.badRequest, "the body to wrap must be a JSON object")
+            }
+            let prefix = VaultEnvelope<NoData>.prefix
+            let payload = SecretBody.guarded(buffer)
+            return SecretBody.response(status: .ok, prefix: prefix, secret: payload, suffix: VaultEnvelope<NoData>.suffix)
         }
     }
 

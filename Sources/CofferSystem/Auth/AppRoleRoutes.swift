@@ -40,113 +40,111 @@ public struct AppRoleRoutes: Sendable {
         router.onList("\(base)/:name/secret-id") { _, context, grant in
             try await listSecretIDs(grant, try mount(context), try context.parameters.require("name"))
         }
-        for method in [HTTPRequest.Method.post, .put] {
-            router.on("\(base)/:name", method: method, operation: .write) { request, context, grant in
+        router.onWrite("\(base)/:name", operation: .write) { request, context, grant in
+            let (mount, name) = (try mount(context), try context.parameters.require("name"))
+            let body = try await Body.decodeIfPresent(RoleRequest.self, request, context) ?? RoleRequest()
+            var role = try await appRole.read(grant, mount: mount, name: name) ?? AppRoleRole(name: name)
+            try body.apply(to: &role)
+            try await appRole.write(grant, mount: mount, role)
+            return Response(status: .noContent)
+        }
+        // A role ID of the caller's choosing (Vault's `role-id` write).
+        router.onWrite("\(base)/:name/role-id") { request, context, grant in
+            let (mount, name) = (try mount(context), try context.parameters.require("name"))
+            let body = try await Body.decode(RoleIDRequest.self, request, context)
+            guard let roleID = body.role_id, !roleID.isEmpty else { throw APIError(.badRequest, "role_id is required") }
+            guard var role = try await appRole.read(grant, mount: mount, name: name) else { throw APIError.missing }
+            role.roleID = roleID
+            try await appRole.write(grant, mount: mount, role)
+            return Response(status: .noContent)
+        }
+        for custom in [false, true] {
+            router.onWrite("\(base)/:name/\(custom ? "custom-secret-id" : "secret-id")") { request, context, grant in
                 let (mount, name) = (try mount(context), try context.parameters.require("name"))
-                let body = try await Body.decodeIfPresent(RoleRequest.self, request, context) ?? RoleRequest()
-                var role = try await appRole.read(grant, mount: mount, name: name) ?? AppRoleRole(name: name)
-                try body.apply(to: &role)
-                try await appRole.write(grant, mount: mount, role)
-                return Response(status: .noContent)
-            }
-            // A role ID of the caller's choosing (Vault's `role-id` write).
-            router.on("\(base)/:name/role-id", method: method) { request, context, grant in
-                let (mount, name) = (try mount(context), try context.parameters.require("name"))
-                let body = try await Body.decode(RoleIDRequest.self, request, context)
-                guard let roleID = body.role_id, !roleID.isEmpty else { throw APIError(.badRequest, "role_id is required") }
-                guard var role = try await appRole.read(grant, mount: mount, name: name) else { throw APIError.missing }
-                role.roleID = roleID
-                try await appRole.write(grant, mount: mount, role)
-                return Response(status: .noContent)
-            }
-            for custom in [false, true] {
-                router.on("\(base)/:name/\(custom ? "custom-secret-id" : "secret-id")", method: method) { request, context, grant in
-                    let (mount, name) = (try mount(context), try context.parameters.require("name"))
-                    let body = try await Body.decodeIfPresent(SecretIDRequest.self, request, context) ?? SecretIDRequest()
-                    if custom, body.secret_id?.isEmpty ?? true {
-                        throw APIError(.badRequest, "secret_id is required: the secret ID to use")
-                    }
-                    let (secretID, entry) = try await appRole.generateSecretID(
-                        grant, mount: mount, role: name, custom: custom ? body.secret_id : nil, metadata: try body.metadataObject(),
-                        cidrList: body.cidr_list?.items ?? [], ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") },
-                        numUses: body.num_uses)
-                    return VaultJSON.response(
-                        status: .ok,
-                        VaultEnvelope(
-                            data: SecretIDBody(
-                                secret_id: secretID, secret_id_accessor: entry.accessor,
-                                secret_id_ttl: entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0,
-                                secret_id_num_uses: entry.numUses)))
+                let body = try await Body.decodeIfPresent(SecretIDRequest.self, request, context) ?? SecretIDRequest()
+                if custom, body.secret_id?.isEmpty ?? true {
+                    throw APIError(.badRequest, "secret_id is required: the secret ID to use")
                 }
-            }
-            // Vault answers 204 for a secret ID it does not know (destroyed, expired or never issued).
-            router.on("\(base)/:name/secret-id/lookup", method: method) { request, context, grant in
-                let body = try await Body.decode(SecretIDLookup.self, request, context)
-                guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
-                guard
-                    let entry = try await appRole.lookupSecretID(
-                        grant, mount: try mount(context), role: try context.parameters.require("name"),
-                        secretID: secretID)
-                else { return Response(status: .noContent) }
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
-            }
-            router.on("\(base)/:name/secret-id/destroy", method: method) { request, context, grant in
-                let body = try await Body.decode(SecretIDLookup.self, request, context)
-                guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
-                try await appRole.destroySecretID(
-                    grant, mount: try mount(context), role: try context.parameters.require("name"), secretID: secretID)
-                return Response(status: .noContent)
-            }
-            router.on("\(base)/:name/secret-id-accessor/lookup", method: method) { request, context, grant in
-                let body = try await Body.decode(SecretIDLookup.self, request, context)
-                guard let accessor = body.secret_id_accessor, !accessor.isEmpty else {
-                    throw APIError(.badRequest, "secret_id_accessor is required")
-                }
-                guard
-                    let entry = try await appRole.lookupSecretID(
-                        grant, mount: try mount(context), role: try context.parameters.require("name"),
-                        accessor: accessor)
-                else { throw APIError.missing }
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
-            }
-            router.on("\(base)/:name/secret-id-accessor/destroy", method: method) { request, context, grant in
-                let body = try await Body.decode(SecretIDLookup.self, request, context)
-                guard let accessor = body.secret_id_accessor, !accessor.isEmpty else {
-                    throw APIError(.badRequest, "secret_id_accessor is required")
-                }
-                try await appRole.destroySecretID(
-                    grant, mount: try mount(context), role: try context.parameters.require("name"), accessor: accessor)
-                return Response(status: .noContent)
-            }
-            // Done before it answers; 202 with Vault's words, which clients print.
-            router.on("/v1/auth/:mount/tidy/secret-id", method: method) { _, context, grant in
-                try await appRole.tidySecretIDs(grant, mount: try mount(context))
+                let (secretID, entry) = try await appRole.generateSecretID(
+                    grant, mount: mount, role: name, custom: custom ? body.secret_id : nil, metadata: try body.metadataObject(),
+                    cidrList: body.cidr_list?.items ?? [], ttl: try body.ttl.map { try Duration.seconds(of: $0, field: "ttl") },
+                    numUses: body.num_uses)
                 return VaultJSON.response(
-                    status: .accepted,
-                    VaultEnvelope<NoData>(
-                        data: nil,
-                        warnings: [
-                            "Tidy operation successfully started. Any information from the operation will be printed to Coffer's "
-                                + "server logs."
-                        ]))
+                    status: .ok,
+                    VaultEnvelope(
+                        data: SecretIDBody(
+                            secret_id: secretID, secret_id_accessor: entry.accessor,
+                            secret_id_ttl: entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0,
+                            secret_id_num_uses: entry.numUses)))
             }
-            router.open("/v1/auth/:mount/login", method: method) { request, context, grant in
-                let body = try await Body.decode(LoginRequest.self, request, context)
-                let issued = try await appRole.login(
-                    grant, mount: try mount(context), roleID: body.role_id ?? "", secretID: body.secret_id ?? "")
-                return tokens.authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
+        }
+        // Vault answers 204 for a secret ID it does not know (destroyed, expired or never issued).
+        router.onWrite("\(base)/:name/secret-id/lookup") { request, context, grant in
+            let body = try await Body.decode(SecretIDLookup.self, request, context)
+            guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
+            guard
+                let entry = try await appRole.lookupSecretID(
+                    grant, mount: try mount(context), role: try context.parameters.require("name"),
+                    secretID: secretID)
+            else { return Response(status: .noContent) }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
+        }
+        router.onWrite("\(base)/:name/secret-id/destroy") { request, context, grant in
+            let body = try await Body.decode(SecretIDLookup.self, request, context)
+            guard let secretID = body.secret_id, !secretID.isEmpty else { throw APIError(.badRequest, "secret_id is required") }
+            try await appRole.destroySecretID(
+                grant, mount: try mount(context), role: try context.parameters.require("name"), secretID: secretID)
+            return Response(status: .noContent)
+        }
+        router.onWrite("\(base)/:name/secret-id-accessor/lookup") { request, context, grant in
+            let body = try await Body.decode(SecretIDLookup.self, request, context)
+            guard let accessor = body.secret_id_accessor, !accessor.isEmpty else {
+                throw APIError(.badRequest, "secret_id_accessor is required")
             }
-            router.on("/v1/sys/auth/:path", method: method) { request, context, grant in
-                let body = try await Body.decode(EnableRequest.self, request, context)
-                try await authMounts.enable(
-                    grant, path: try context.parameters.require("path"), type: body.type, description: body.description ?? "")
-                return Response(status: .noContent)
+            guard
+                let entry = try await appRole.lookupSecretID(
+                    grant, mount: try mount(context), role: try context.parameters.require("name"),
+                    accessor: accessor)
+            else { throw APIError.missing }
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
+        }
+        router.onWrite("\(base)/:name/secret-id-accessor/destroy") { request, context, grant in
+            let body = try await Body.decode(SecretIDLookup.self, request, context)
+            guard let accessor = body.secret_id_accessor, !accessor.isEmpty else {
+                throw APIError(.badRequest, "secret_id_accessor is required")
             }
-            router.on("/v1/sys/auth/:path/tune", method: method) { request, context, grant in
-                let body = try await Body.decodeIfPresent(EnableRequest.Tune.self, request, context) ?? .init()
-                try await authMounts.tune(grant, path: try context.parameters.require("path"), description: body.description)
-                return Response(status: .noContent)
-            }
+            try await appRole.destroySecretID(
+                grant, mount: try mount(context), role: try context.parameters.require("name"), accessor: accessor)
+            return Response(status: .noContent)
+        }
+        // Done before it answers; 202 with Vault's words, which clients print.
+        router.onWrite("/v1/auth/:mount/tidy/secret-id") { _, context, grant in
+            try await appRole.tidySecretIDs(grant, mount: try mount(context))
+            return VaultJSON.response(
+                status: .accepted,
+                VaultEnvelope<NoData>(
+                    data: nil,
+                    warnings: [
+                        "Tidy operation successfully started. Any information from the operation will be printed to Coffer's "
+                            + "server logs."
+                    ]))
+        }
+        router.openWrite("/v1/auth/:mount/login") { request, context, grant in
+            let body = try await Body.decode(LoginRequest.self, request, context)
+            let issued = try await appRole.login(
+                grant, mount: try mount(context), roleID: body.role_id ?? "", secretID: body.secret_id ?? "")
+            return tokens.authResponse(issued.entry, token: issued.token, leaseDuration: issued.entry.creationTTL)
+        }
+        router.onWrite("/v1/sys/auth/:path") { request, context, grant in
+            let body = try await Body.decode(EnableRequest.self, request, context)
+            try await authMounts.enable(
+                grant, path: try context.parameters.require("path"), type: body.type, description: body.description ?? "")
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/sys/auth/:path/tune") { request, context, grant in
+            let body = try await Body.decodeIfPresent(EnableRequest.Tune.self, request, context) ?? .init()
+            try await authMounts.tune(grant, path: try context.parameters.require("path"), description: body.description)
+            return Response(status: .noContent)
         }
         router.on("/v1/sys/auth", method: .get) { _, _, _ in
             var methods: [String: MountEntry] = ["token/": .token]

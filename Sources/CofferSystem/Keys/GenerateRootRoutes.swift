@@ -27,58 +27,56 @@ struct GenerateRootRoutes: Sendable {
             await keys.generateRootCancel()
             return Response(status: .noContent)
         }
-        for method in [HTTPRequest.Method.put, .post] {
-            router.open("/v1/sys/generate-root/attempt", method: method) { request, context, grant in
-                let body = try await Body.decodeIfPresent(AttemptRequest.self, request, context) ?? AttemptRequest()
-                guard (body.pgp_key ?? "").isEmpty else {
-                    throw APIError(
-                        .badRequest,
-                        "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of "
-                            + "\(TokenService.tokenLength) characters"
-                    )
-                }
-                // As Vault: the operator's own pad, or one made here and shown once in this answer.
-                let generated = (body.otp ?? "").isEmpty
-                var otp = generated ? Self.base62(count: TokenService.tokenLength) : Array((body.otp ?? "").utf8)
-                defer { Wipe.bytes(&otp) }
-                guard otp.count == TokenService.tokenLength else {
-                    throw APIError(
-                        .badRequest, "otp must be \(TokenService.tokenLength) characters, the length of a Coffer token (otp_length)")
-                }
-                let started = try await keys.generateRootInit(otp: SecureHandle(SecureBytes(copying: otp)))
-                let shown = generated ? String(decoding: otp, as: UTF8.self) : ""
-                if generated { grant.auditSensitive("otp", shown) }
-                return status(started, otp: shown)
+        router.openWrite("/v1/sys/generate-root/attempt") { request, context, grant in
+            let body = try await Body.decodeIfPresent(AttemptRequest.self, request, context) ?? AttemptRequest()
+            guard (body.pgp_key ?? "").isEmpty else {
+                throw APIError(
+                    .badRequest,
+                    "Coffer does not encrypt the new root token to a PGP key: send no body, or an otp of "
+                        + "\(TokenService.tokenLength) characters"
+                )
             }
-            router.open("/v1/sys/generate-root/update", method: method) { request, context, grant in
-                let body = try await Body.decode(UpdateRequest.self, request, context)
-                guard let key = body.key, !key.isEmpty else {
-                    throw APIError(.badRequest, "'key' must be specified in request body as JSON")
-                }
-                var bytes = try SealRoutes.keyBytes(key, passphrase: await keys.status.type == "passphrase")
-                defer { Wipe.bytes(&bytes) }
-                let nonce = body.nonce ?? ""
-                let pad = try await attempts.run(context) {
-                    try await keys.generateRootUpdate(with: SecureBytes(copying: bytes), nonce: nonce)
-                }
-                guard let pad else {
-                    let progress = await keys.rootGenerationStatus
-                    return VaultJSON.response(
-                        status: .ok,
-                        StatusBody(
-                            nonce: nonce, started: true, progress: progress.progress,
-                            required: progress.required, complete: false, encoded: "", otp: ""))
-                }
-                let issued = try await tokens.issueRoot(grant)
-                let encoded = Self.encode(issued.token, with: pad)
-                grant.auditSensitive("encoded_root_token", encoded)
-                let required = await keys.rootGenerationStatus.required
+            // As Vault: the operator's own pad, or one made here and shown once in this answer.
+            let generated = (body.otp ?? "").isEmpty
+            var otp = generated ? Self.base62(count: TokenService.tokenLength) : Array((body.otp ?? "").utf8)
+            defer { Wipe.bytes(&otp) }
+            guard otp.count == TokenService.tokenLength else {
+                throw APIError(
+                    .badRequest, "otp must be \(TokenService.tokenLength) characters, the length of a Coffer token (otp_length)")
+            }
+            let started = try await keys.generateRootInit(otp: SecureHandle(SecureBytes(copying: otp)))
+            let shown = generated ? String(decoding: otp, as: UTF8.self) : ""
+            if generated { grant.auditSensitive("otp", shown) }
+            return status(started, otp: shown)
+        }
+        router.openWrite("/v1/sys/generate-root/update") { request, context, grant in
+            let body = try await Body.decode(UpdateRequest.self, request, context)
+            guard let key = body.key, !key.isEmpty else {
+                throw APIError(.badRequest, "'key' must be specified in request body as JSON")
+            }
+            var bytes = try SealRoutes.keyBytes(key, passphrase: await keys.status.type == "passphrase")
+            defer { Wipe.bytes(&bytes) }
+            let nonce = body.nonce ?? ""
+            let pad = try await attempts.run(context) {
+                try await keys.generateRootUpdate(with: SecureBytes(copying: bytes), nonce: nonce)
+            }
+            guard let pad else {
+                let progress = await keys.rootGenerationStatus
                 return VaultJSON.response(
                     status: .ok,
                     StatusBody(
-                        nonce: nonce, started: true, progress: required, required: required,
-                        complete: true, encoded: encoded, otp: ""))
+                        nonce: nonce, started: true, progress: progress.progress,
+                        required: progress.required, complete: false, encoded: "", otp: ""))
             }
+            let issued = try await tokens.issueRoot(grant)
+            let encoded = Self.encode(issued.token, with: pad)
+            grant.auditSensitive("encoded_root_token", encoded)
+            let required = await keys.rootGenerationStatus.required
+            return VaultJSON.response(
+                status: .ok,
+                StatusBody(
+                    nonce: nonce, started: true, progress: required, required: required,
+                    complete: true, encoded: encoded, otp: ""))
         }
     }
 

@@ -33,51 +33,49 @@ struct RekeyRoutes: Sendable {
             throw APIError(.badRequest, "no backed-up keys found")
         }
         router.on("/v1/sys/rekey/backup", method: .delete, access: .sudo) { _, _, _ in Response(status: .noContent) }
-        for method in [HTTPRequest.Method.put, .post] {
-            router.open("/v1/sys/rekey/init", method: method) { request, context, _ in
-                let body = try SealRoutes.decodeBody(
-                    SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
-                let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
-                if body.backup == true || !(body.pgp_keys ?? []).isEmpty {
-                    throw APIError(
-                        .badRequest,
-                        "Coffer does not encrypt unseal keys to PGP keys, so it keeps no backup of them: leave out pgp_keys and backup")
-                }
-                return status(
-                    try await keys.rekeyInit(
-                        method: unsealMethod, passphrase: passphrase,
-                        requireVerification: body.require_verification ?? true))
+        router.openWrite("/v1/sys/rekey/init") { request, context, _ in
+            let body = try SealRoutes.decodeBody(
+                SealRoutes.InitRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
+            let (unsealMethod, passphrase) = try SealRoutes.unsealMethod(from: body)
+            if body.backup == true || !(body.pgp_keys ?? []).isEmpty {
+                throw APIError(
+                    .badRequest,
+                    "Coffer does not encrypt unseal keys to PGP keys, so it keeps no backup of them: leave out pgp_keys and backup")
             }
-            router.open("/v1/sys/rekey/update", method: method) { request, context, _ in
-                let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
-                var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
-                defer { Wipe.bytes(&bytes) }
-                let answer = try await attempts.run(context) {
-                    try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce)
-                }
-                guard let result = answer else {
-                    return status(await keys.rekeyStatus)
-                }
-                return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
-                    UpdateComplete(
-                        nonce: result.nonce, complete: true, keys: hex, keys_base64: base64, backup: false,
-                        verification_required: result.verificationRequired,
-                        verification_nonce: result.verificationRequired ? result.nonce : nil)
-                }
+            return status(
+                try await keys.rekeyInit(
+                    method: unsealMethod, passphrase: passphrase,
+                    requireVerification: body.require_verification ?? true))
+        }
+        router.openWrite("/v1/sys/rekey/update") { request, context, _ in
+            let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
+            var bytes = try SealRoutes.keyBytes(body.key, passphrase: await keys.status.type == "passphrase")
+            defer { Wipe.bytes(&bytes) }
+            let answer = try await attempts.run(context) {
+                try await keys.rekeyUpdate(with: SecureBytes(copying: bytes), nonce: body.nonce)
             }
-            router.open("/v1/sys/rekey/verify", method: method) { request, context, _ in
-                let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
-                // The new keys are in the new method's form.
-                let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"
-                var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
-                defer { Wipe.bytes(&bytes) }
-                let done = try await attempts.run(context) {
-                    try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
-                }
-                // As Vault: the verification's progress until the last part, then only that it is complete.
-                guard done else { return verifyStatus(await keys.rekeyStatus) }
-                return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: true))
+            guard let result = answer else {
+                return status(await keys.rekeyStatus)
             }
+            return SealRoutes.keysResponse(shares: result.shares, keyFileKey: result.keyFileKey) { hex, base64 in
+                UpdateComplete(
+                    nonce: result.nonce, complete: true, keys: hex, keys_base64: base64, backup: false,
+                    verification_required: result.verificationRequired,
+                    verification_nonce: result.verificationRequired ? result.nonce : nil)
+            }
+        }
+        router.openWrite("/v1/sys/rekey/verify") { request, context, _ in
+            let body = try SealRoutes.decodeBody(KeyRequest.self, try await request.body.collect(upTo: context.maxUploadSize))
+            // The new keys are in the new method's form.
+            let verifyingPassphrase = await keys.rekeyMethodName == "passphrase"
+            var bytes = try SealRoutes.keyBytes(body.key, passphrase: verifyingPassphrase)
+            defer { Wipe.bytes(&bytes) }
+            let done = try await attempts.run(context) {
+                try await keys.rekeyVerify(with: SecureBytes(copying: bytes), nonce: body.nonce)
+            }
+            // As Vault: the verification's progress until the last part, then only that it is complete.
+            guard done else { return verifyStatus(await keys.rekeyStatus) }
+            return VaultJSON.response(status: .ok, VerifyResult(nonce: body.nonce, complete: true))
         }
     }
 

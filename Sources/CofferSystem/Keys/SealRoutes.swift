@@ -36,20 +36,18 @@ public struct SealRoutes: Sendable {
             VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])
         }
         router.probe("/v1/sys/seal-status", method: .get) { _, _ in sealStatus(await keys.status) }
-        for method in [HTTPRequest.Method.put, .post] {
-            router.open("/v1/sys/init", method: method) { request, context, grant in try await initialize(request, context, grant) }
-            router.open("/v1/sys/unseal", method: method) { request, context, _ in try await unseal(request, context) }
-            router.on("/v1/sys/seal", method: method, access: .sudo) { _, _, _ in
-                await keys.seal()
+        router.openWrite("/v1/sys/init") { request, context, grant in try await initialize(request, context, grant) }
+        router.openWrite("/v1/sys/unseal") { request, context, _ in try await unseal(request, context) }
+        router.onWrite("/v1/sys/seal", access: .sudo) { _, _, _ in
+            await keys.seal()
+            return Response(status: .noContent)
+        }
+        router.onWrite("/v1/sys/rewrap", access: .sudo) { request, context, _ in try await rewrap(request, context) }
+        // `sys/rotate/keyring` is OpenBao's newer name for it, which its CLI's `operator rotate` calls.
+        for path in ["/v1/sys/rotate", "/v1/sys/rotate/keyring"] {
+            router.onWrite(path, access: .sudo) { _, _, _ in
+                _ = try await keys.rotate()
                 return Response(status: .noContent)
-            }
-            router.on("/v1/sys/rewrap", method: method, access: .sudo) { request, context, _ in try await rewrap(request, context) }
-            // `sys/rotate/keyring` is OpenBao's newer name for it, which its CLI's `operator rotate` calls.
-            for path in ["/v1/sys/rotate", "/v1/sys/rotate/keyring"] {
-                router.on(path, method: method, access: .sudo) { _, _, _ in
-                    _ = try await keys.rotate()
-                    return Response(status: .noContent)
-                }
             }
         }
         RekeyRoutes(keys: keys, attempts: attempts).register(on: router)
