@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCrypto
 import CofferEngines
+import CofferFoundation
 import CofferHTTP
 import CofferKeys
 import CofferServer
@@ -26,28 +27,28 @@ struct CredentialStoreTests {
         try await Application(router: server.makeRouter()).test(.router) { client in
             // Versions go up by one; each version reads back as written; unknown ones are 404.
             for n in 1...3 {
-                let (status, body) = try await client.call("/v1/secret/data/app/db", token: root, ["data": ["password": "pw-\(n)", "n": n]])
+                let (status, body) = try await client.answer(
+                    KV.Version.self, "/v1/secret/data/app/db", token: root, ["data": ["password": "pw-\(n)", "n": n]])
                 #expect(status == .ok)
-                #expect((body["data"] as? [String: Any])?["version"] as? Int == n)
+                #expect(body.data?.version == n)
             }
             for n in 1...3 {
-                let (status, body) = try await client.call("/v1/secret/data/app/db?version=\(n)", .get, token: root)
+                let (status, body) = try await client.answer(KV.Read.self, "/v1/secret/data/app/db?version=\(n)", .get, token: root)
                 #expect(status == .ok)
-                let data = try #require((body["data"] as? [String: Any])?["data"] as? [String: Any])
-                #expect(data["password"] as? String == "pw-\(n)" && data["n"] as? Int == n)
+                let data = try #require(body.data?.data)
+                #expect(data["password"] == .string("pw-\(n)") && data["n"] == .integer(Int64(n)))
             }
             #expect(try await client.call("/v1/secret/data/app/db?version=7", .get, token: root).0 == .notFound)
             #expect(try await client.call("/v1/secret/data/app/nothing", .get, token: root).0 == .notFound)
 
             // CAS: mismatch and a required-but-missing cas are 400 with Vault's words; nothing is written.
-            let (casStatus, casBody) = try await client.call(
-                "/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
+            let (casStatus, casBody) = try await client.answer(
+                NoData.self, "/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
             #expect(casStatus == .badRequest)
-            #expect((casBody["errors"] as? [String])?.first == "check-and-set parameter did not match the current version")
+            #expect(casBody.errors?.first == "check-and-set parameter did not match the current version")
             try await client.call("/v1/secret/metadata/app/db", token: root, ["cas_required": true])
-            let (required, requiredBody) = try await client.call("/v1/secret/data/app/db", token: root, ["data": ["a": "b"]])
-            #expect(
-                required == .badRequest && (requiredBody["errors"] as? [String])?.first == "check-and-set parameter required for this call")
+            let (required, requiredBody) = try await client.answer(NoData.self, "/v1/secret/data/app/db", token: root, ["data": ["a": "b"]])
+            #expect(required == .badRequest && requiredBody.errors?.first == "check-and-set parameter required for this call")
             #expect(
                 try await client.call("/v1/secret/data/app/db", token: root, ["options": ["cas": 3], "data": ["password": "pw-4"]]).0 == .ok
             )
@@ -55,26 +56,25 @@ struct CredentialStoreTests {
 
             // max_versions trims the oldest; their reads are 404 and oldest_version moves up.
             try await client.call("/v1/secret/metadata/app/db", token: root, ["max_versions": 2])
-            let (_, metadataBody) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
-            let metadata = try #require(metadataBody["data"] as? [String: Any])
-            #expect(metadata["current_version"] as? Int == 4 && metadata["oldest_version"] as? Int == 3)
-            #expect((metadata["versions"] as? [String: Any]).map { Set($0.keys) } == ["3", "4"])
+            let metadata = try #require(try await client.answer(KV.Metadata.self, "/v1/secret/metadata/app/db", .get, token: root).1.data)
+            #expect(metadata.currentVersion == 4 && metadata.oldestVersion == 3)
+            #expect(Set(metadata.versions.keys) == ["3", "4"])
             #expect(try await client.call("/v1/secret/data/app/db?version=2", .get, token: root).0 == .notFound)
 
             // Soft delete answers 404 with the metadata; undelete restores; destroy is final.
             #expect(try await client.call("/v1/secret/data/app/db", .delete, token: root).0 == .noContent)
-            let (deletedStatus, deletedBody) = try await client.call("/v1/secret/data/app/db", .get, token: root)
+            let (deletedStatus, deletedBody) = try await client.answer(KV.Read.self, "/v1/secret/data/app/db", .get, token: root)
             #expect(deletedStatus == .notFound)
-            let deleted = try #require(deletedBody["data"] as? [String: Any])
-            #expect(deleted["data"] is NSNull)
-            #expect(((deleted["metadata"] as? [String: Any])?["deletion_time"] as? String)?.isEmpty == false)
+            let deleted = try #require(deletedBody.data)
+            #expect(deleted.data == nil)
+            #expect(!deleted.metadata.deletionTime.isEmpty)
             try await client.call("/v1/secret/undelete/app/db", token: root, ["versions": [4]])
             #expect(try await client.call("/v1/secret/data/app/db", .get, token: root).0 == .ok)
             try await client.call("/v1/secret/destroy/app/db", token: root, ["versions": [4]])
             try await client.call("/v1/secret/undelete/app/db", token: root, ["versions": [4]])
-            let (destroyedStatus, destroyedBody) = try await client.call("/v1/secret/data/app/db", .get, token: root)
+            let (destroyedStatus, destroyedBody) = try await client.answer(KV.Read.self, "/v1/secret/data/app/db", .get, token: root)
             #expect(destroyedStatus == .notFound)
-            #expect((((destroyedBody["data"] as? [String: Any])?["metadata"]) as? [String: Any])?["destroyed"] as? Bool == true)
+            #expect(destroyedBody.data?.metadata.destroyed == true)
             let sealedLeft = try await server.database.read { conn in
                 try conn.queryScalar(
                     Int.self,
@@ -85,24 +85,23 @@ struct CredentialStoreTests {
             // Lists: names and folders, LIST and GET ?list=true; an empty folder is 404.
             try await client.call("/v1/secret/data/app/team/key", token: root, ["data": ["k": "v"]])
             try await client.call("/v1/secret/data/top", token: root, ["data": ["k": "v"]])
-            let (_, listBody) = try await client.call("/v1/secret/metadata/app", GatedRouter.list, token: root)
-            #expect((listBody["data"] as? [String: Any])?["keys"] as? [String] == ["db", "team/"])
-            let (_, rootList) = try await client.call("/v1/secret/metadata/?list=true", .get, token: root)
-            #expect((rootList["data"] as? [String: Any])?["keys"] as? [String] == ["app/", "top"])
+            let (_, listBody) = try await client.answer(KV.Keys.self, "/v1/secret/metadata/app", GatedRouter.list, token: root)
+            #expect(listBody.data?.keys == ["db", "team/"])
+            let (_, rootList) = try await client.answer(KV.Keys.self, "/v1/secret/metadata/?list=true", .get, token: root)
+            #expect(rootList.data?.keys == ["app/", "top"])
             #expect(try await client.call("/v1/secret/metadata/empty", GatedRouter.list, token: root).0 == .notFound)
 
             // Metadata delete removes every version; the next write is version 1 again.
             #expect(try await client.call("/v1/secret/metadata/app/db", .delete, token: root).0 == .noContent)
-            let (again, againBody) = try await client.call("/v1/secret/data/app/db", token: root, ["data": ["fresh": "yes"]])
-            #expect(again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 1)
+            let (again, againBody) = try await client.answer(
+                KV.Version.self, "/v1/secret/data/app/db", token: root, ["data": ["fresh": "yes"]])
+            #expect(again == .ok && againBody.data?.version == 1)
 
             // Subkeys: the shape without the values.
             try await client.call("/v1/secret/data/nested", token: root, ["data": ["a": "1", "b": ["c": "2", "d": ["e": "3"]]]])
-            let (_, subkeysBody) = try await client.call("/v1/secret/subkeys/nested?depth=2", .get, token: root)
-            let subkeys = try #require((subkeysBody["data"] as? [String: Any])?["subkeys"] as? [String: Any])
-            #expect(
-                subkeys["a"] is NSNull && (subkeys["b"] as? [String: Any])?["c"] is NSNull
-                    && (subkeys["b"] as? [String: Any])?["d"] is NSNull)
+            let subkeys = try #require(
+                try await client.answer(KV.Subkeys.self, "/v1/secret/subkeys/nested?depth=2", .get, token: root).1.data?.subkeys)
+            #expect(subkeys == ["a": .null, "b": .object(["c": .null, "d": .null])])
 
             // delete_version_after on the engine: a version reads as deleted once its time has come.
             try await client.call("/v1/secret/config", token: root, ["delete_version_after": "1s"])
@@ -111,19 +110,18 @@ struct CredentialStoreTests {
             time.advance(by: 1.2)
             #expect(try await client.call("/v1/secret/data/short", .get, token: root).0 == .notFound)
             try await client.call("/v1/secret/config", token: root, ["delete_version_after": "0s"])
-            let (_, config) = try await client.call("/v1/secret/config", .get, token: root)
-            #expect((config["data"] as? [String: Any])?["delete_version_after"] as? String == "0s")
+            let (_, config) = try await client.answer(KV.Config.self, "/v1/secret/config", .get, token: root)
+            #expect(config.data?.deleteVersionAfter == "0s")
 
             // expires_at and the rotation fields: stored, shown, honoured.
             try await client.call(
                 "/v1/secret/metadata/nested", token: root,
                 ["expires_at": "2000-01-01T00:00:00Z", "rotation_interval": "720h", "rotation_kind": "random"])
             #expect(try await client.call("/v1/secret/data/nested", .get, token: root).0 == .notFound)
-            let (_, nestedMetadata) = try await client.call("/v1/secret/metadata/nested", .get, token: root)
-            let fields = try #require(nestedMetadata["data"] as? [String: Any])
-            #expect(fields["rotation_interval"] as? String == "720h0m0s" && fields["rotation_kind"] as? String == "random")
-            #expect((fields["next_rotation_time"] as? String)?.hasPrefix("20") == true)
-            #expect((fields["expires_at"] as? String)?.hasPrefix("2000-01-01T00:00:00") == true)
+            let fields = try #require(try await client.answer(KV.Metadata.self, "/v1/secret/metadata/nested", .get, token: root).1.data)
+            #expect(fields.rotationInterval == "720h0m0s" && fields.rotationKind == "random")
+            #expect(fields.nextRotationTime?.hasPrefix("20") == true)
+            #expect(fields.expiresAt?.hasPrefix("2000-01-01T00:00:00") == true)
             try await client.call("/v1/secret/metadata/nested", token: root, ["expires_at": ""])
             #expect(try await client.call("/v1/secret/data/nested", .get, token: root).0 == .ok)
 
@@ -156,8 +154,9 @@ struct CredentialStoreTests {
             let versions = try await withThrowingTaskGroup(of: (HTTPResponse.Status, Int?).self) { group in
                 for n in 0..<16 {
                     group.addTask {
-                        let (status, body) = try await client.call("/v1/secret/data/race/x", token: root, ["data": ["n": n]])
-                        return (status, (body["data"] as? [String: Any])?["version"] as? Int)
+                        let (status, body) = try await client.answer(
+                            KV.Version.self, "/v1/secret/data/race/x", token: root, ["data": ["n": n]])
+                        return (status, body.data?.version)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -187,8 +186,8 @@ struct CredentialStoreTests {
                     ["policy": #"path "secret/metadata/app/*" { capabilities = ["list"] }"#])
                 let lister = try await client.createToken(parent: root, ["policies": ["lister"]])
                 for uri in ["/v1/secret/metadata/app", "/v1/secret/metadata/app/"] {
-                    let (status, body) = try await client.call(uri, GatedRouter.list, token: lister.token)
-                    #expect(status == .ok && (body["data"] as? [String: Any])?["keys"] as? [String] == ["db"], "\(uri)")
+                    let (status, body) = try await client.answer(KV.Keys.self, uri, GatedRouter.list, token: lister.token)
+                    #expect(status == .ok && body.data?.keys == ["db"], "\(uri)")
                 }
                 #expect(try await client.call("/v1/secret/metadata/app?list=true", .get, token: lister.token).0 == .ok)
                 #expect(try await client.call("/v1/secret/metadata", GatedRouter.list, token: lister.token).0 == .forbidden)
@@ -229,9 +228,9 @@ struct CredentialStoreTests {
                     ) { $0.status }
                     #expect(status == .badRequest, "X-Vault-Wrap-TTL: \(ttl)")
                 }
-                let (_, metadata) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
+                let (_, metadata) = try await client.answer(KV.Metadata.self, "/v1/secret/metadata/app/db", .get, token: root)
                 #expect(
-                    (metadata["data"] as? [String: Any])?["current_version"] as? Int == 2,
+                    metadata.data?.currentVersion == 2,
                     "the patch wrote version 2; the refused writes nothing")
             }
         }
@@ -414,8 +413,8 @@ struct CredentialStoreTests {
                     try conn.query("SELECT DISTINCT key_term FROM api_credential_versions").map { try $0.decode(Int.self, at: 0) }
                 }
                 #expect(terms == [2])
-                let (read, readBody) = try await client.call("/v1/secret/data/one", .get, token: root)
-                #expect(read == .ok && ((readBody["data"] as? [String: Any])?["data"] as? [String: Any])?["v"] as? String == "1")
+                let (read, readBody) = try await client.answer(KV.Read.self, "/v1/secret/data/one", .get, token: root)
+                #expect(read == .ok && readBody.data?.data?["v"] == .string("1"))
             }
         }
     }
