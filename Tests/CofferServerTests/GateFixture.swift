@@ -93,6 +93,13 @@ struct VaultAnswer<D: Decodable>: Decodable {
     let auth: VaultAuth?
     let errors: [String]?
     let warnings: [String]?
+    /// The lease hint (a KV version 1 secret's `ttl`), when the answer has one.
+    let leaseDuration: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case data, auth, errors, warnings
+        case leaseDuration = "lease_duration"
+    }
 }
 
 /// Vault's `auth` block (token create, logins).

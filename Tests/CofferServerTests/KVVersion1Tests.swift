@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferFoundation
 import CofferServer
 import CofferTesting
 import Foundation
@@ -12,6 +13,9 @@ import Testing
 /// 2 uses for its paths), the same sealing, policies and audit as version 2, and Vault's upgrade to version 2
 /// by tuning the mount.
 struct KVVersion1Tests {
+    /// A version 1 secret as read: its fields, exactly as written.
+    typealias Secret = [String: JSONValue]
+
     static let list = HTTPRequest.Method("LIST")!
 
     @Test(arguments: TestDatabase.backends)
@@ -29,27 +33,25 @@ struct KVVersion1Tests {
                         "\(name)")
                 }
                 for name in ["app/db", "data/x", "metadata/y", "config", "delete/z"] {
-                    let (status, body) = try await client.call("/v1/kv1/\(name)", .get, token: root)
-                    #expect(status == .ok && (body["data"] as? [String: Any])?["password"] as? String == "v1-\(name)", "\(name): \(body)")
-                    #expect(body["lease_duration"] as? Int == 2_764_800, "Vault's default lease hint without a ttl field")
+                    let (status, body) = try await client.answer(Secret.self, "/v1/kv1/\(name)", .get, token: root)
+                    #expect(status == .ok && body.data?["password"] == .string("v1-\(name)"), "\(name): \(body)")
+                    #expect(body.leaseDuration == 2_764_800, "Vault's default lease hint without a ttl field")
                 }
                 // A second write replaces the value; a ttl field is the answer's lease hint.
                 #expect(try await client.call("/v1/kv1/app/db", .post, token: root, ["password": "second", "ttl": "30m"]).0 == .noContent)
-                let (_, second) = try await client.call("/v1/kv1/app/db", .get, token: root)
-                #expect((second["data"] as? [String: Any])?["password"] as? String == "second" && second["lease_duration"] as? Int == 1800)
+                let (_, second) = try await client.answer(Secret.self, "/v1/kv1/app/db", .get, token: root)
+                #expect(second.data?["password"] == .string("second") && second.leaseDuration == 1800)
 
-                let (listed, keys) = try await client.call("/v1/kv1/", Self.list, token: root)
-                #expect(
-                    listed == .ok
-                        && (keys["data"] as? [String: Any])?["keys"] as? [String] == ["app/", "config", "data/", "delete/", "metadata/"])
-                let (_, sub) = try await client.call("/v1/kv1/app?list=true", .get, token: root)
-                #expect((sub["data"] as? [String: Any])?["keys"] as? [String] == ["db"])
+                let (listed, keys) = try await client.answer(KV.Keys.self, "/v1/kv1/", Self.list, token: root)
+                #expect(listed == .ok && keys.data?.keys == ["app/", "config", "data/", "delete/", "metadata/"])
+                let (_, sub) = try await client.answer(KV.Keys.self, "/v1/kv1/app?list=true", .get, token: root)
+                #expect(sub.data?.keys == ["db"])
                 #expect(try await client.call("/v1/kv1/nothing/", Self.list, token: root).0 == .notFound)
 
                 // Bad input is a 400 that says what to send, and loses nothing.
                 let (empty, emptyBody) = try await client.call("/v1/kv1/app/db", .post, token: root, [:])
                 #expect(empty == .badRequest && "\(emptyBody)".contains("missing data fields"))
-                #expect(try await client.call("/v1/kv1/app/db", .get, token: root).1["data"] as? [String: Any] != nil)
+                #expect(try await client.answer(Secret.self, "/v1/kv1/app/db", .get, token: root).1.data?["password"] == .string("second"))
 
                 #expect(try await client.call("/v1/kv1/delete/z", .delete, token: root).0 == .noContent)
                 #expect(try await client.call("/v1/kv1/delete/z", .get, token: root).0 == .notFound)
@@ -63,11 +65,10 @@ struct KVVersion1Tests {
                 // The upgrade: every value becomes its secret's current version; there is no way back.
                 let (tuned, tuneAnswer) = try await client.call("/v1/sys/mounts/kv1/tune", token: root, ["options": ["version": 2]])
                 #expect(tuned == .ok && "\(tuneAnswer["warnings"] ?? "")".contains("from KV version 1 to version 2"), "\(tuneAnswer)")
-                let (upgraded, read) = try await client.call("/v1/kv1/data/app/db", .get, token: root)
-                let data = read["data"] as? [String: Any]
-                #expect(upgraded == .ok && (data?["data"] as? [String: Any])?["password"] as? String == "second", "\(read)")
-                let (_, config) = try await client.call("/v1/kv1/data/config", .get, token: root)
-                #expect(((config["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String == "v1-config")
+                let (upgraded, read) = try await client.answer(KV.Read.self, "/v1/kv1/data/app/db", .get, token: root)
+                #expect(upgraded == .ok && read.data?.data?["password"] == .string("second"), "\(read)")
+                let (_, config) = try await client.answer(KV.Read.self, "/v1/kv1/data/config", .get, token: root)
+                #expect(config.data?.data?["password"] == .string("v1-config"))
                 #expect(try await client.call("/v1/kv1/metadata/app/db", .get, token: root).0 == .ok)
                 #expect(try await client.call("/v1/kv1/app/db", .get, token: root).0 == .notFound)
                 let (down, downBody) = try await client.call("/v1/sys/mounts/kv1/tune", token: root, ["options": ["version": "1"]])
@@ -100,14 +101,13 @@ struct KVVersion1Tests {
 
                 #expect(try await client.call("/v1/kv1/app/new", .put, token: app, ["k": "v"]).0 == .noContent, "create is allowed")
                 #expect(try await client.call("/v1/kv1/app/new", .put, token: app, ["k": "w"]).0 == .forbidden, "update is not")
-                #expect((try await client.call("/v1/kv1/app/new", .get, token: app).1["data"] as? [String: Any])?["k"] as? String == "v")
+                #expect(try await client.answer(Secret.self, "/v1/kv1/app/new", .get, token: app).1.data?["k"] == .string("v"))
                 #expect(try await client.call("/v1/kv1/app/new", .delete, token: app).0 == .forbidden)
                 #expect(try await client.call("/v1/kv1/data/x", .get, token: app).0 == .forbidden)
                 #expect(try await client.call("/v1/kv1/data/x", .put, token: app, ["k": "mine"]).0 == .forbidden)
                 #expect(try await client.call("/v1/kv1/", Self.list, token: app).0 == .ok)
                 #expect(try await client.call("/v1/kv1/app/", Self.list, token: app).0 == .forbidden)
-                #expect(
-                    (try await client.call("/v1/kv1/data/x", .get, token: root).1["data"] as? [String: Any])?["k"] as? String == "root's")
+                #expect(try await client.answer(Secret.self, "/v1/kv1/data/x", .get, token: root).1.data?["k"] == .string("root's"))
             }
         }
     }
@@ -128,8 +128,8 @@ struct KVVersion1Tests {
                             ?? name
                         let (written, answer) = try await client.call("/v1/kv1/\(encoded)", .put, token: root, ["value": value])
                         #expect(written == .noContent, "\(name): \(answer)")
-                        let (status, body) = try await client.call("/v1/kv1/\(encoded)", .get, token: root)
-                        #expect(status == .ok && (body["data"] as? [String: Any])?["value"] as? Int == value, "\(name): \(body)")
+                        let (status, body) = try await client.answer(Secret.self, "/v1/kv1/\(encoded)", .get, token: root)
+                        #expect(status == .ok && body.data?["value"] == .integer(Int64(value)), "\(name): \(body)")
                     } catch { Issue.record(error, "\(name)") }
                 }
             }
