@@ -32,8 +32,11 @@ public struct PasswordGenerator: Sendable {
         PasswordGenerator(length: length, alphabet: Array(alphabets["alphanumeric"] ?? ""), required: [.lower, .upper, .digit])
     }
 
+    /// Characters in each value.
     public let length: Int
+    /// The characters values are drawn from, each equally likely.
     public let alphabet: [Character]
+    /// Classes every value holds at least one character of.
     public let required: [CharacterClass]
 
     /// - Precondition: `alphabet` has at least two characters and holds a character of every required class,

@@ -67,6 +67,7 @@ public struct MountEntry: Encodable, Sendable {
 public struct MountList<Entry: Encodable>: Encodable {
     let data: [String: Entry]
 
+    /// The entries by mount path (`secret/`, `auth/approle/`).
     public init(data: [String: Entry]) { self.data = data }
 
     public func encode(to encoder: any Encoder) throws {

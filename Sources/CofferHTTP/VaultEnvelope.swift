@@ -56,6 +56,7 @@ public struct VaultEnvelope<D: Encodable>: Encodable {
 public struct FlatEnvelope<D: Encodable>: Encodable {
     public let fields: D
 
+    /// `fields` at the top level and again under `data`.
     public init(fields: D) { self.fields = fields }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,5 +81,6 @@ public struct EncodesNull<Wrapped: Encodable>: Encodable {
 
 /// An envelope with no data.
 public struct NoData: Encodable {
+    /// The empty object.
     public init() {}
 }

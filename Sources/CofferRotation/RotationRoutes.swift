@@ -10,10 +10,12 @@ import Hummingbird
 public struct RotationRoutes: Sendable {
     let engine: RotationEngine
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(engine: RotationEngine) {
         self.engine = engine
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/coffer/rotation/status", method: .get) { _, _, grant in
             let statuses = try await engine.status(grant)

@@ -16,6 +16,7 @@ public struct StaticRoleRoutes: Sendable {
     let credentials: CredentialStore
     let rotation: RotationEngine
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(databases: DatabaseEngine, credentials: CredentialStore, rotation: RotationEngine) {
         self.databases = databases
         self.credentials = credentials
@@ -34,6 +35,7 @@ public struct StaticRoleRoutes: Sendable {
             }
             """)
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.onWrite("/v1/database/static-roles/:name", operation: .write) { request, context, grant in
             let name = try context.parameters.require("name")

@@ -9,10 +9,12 @@ import Hummingbird
 public struct CacheRoutes: Sendable {
     let cache: PersistentCache
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(cache: PersistentCache) {
         self.cache = cache
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, _, grant in
             let key = try Self.key(grant)

@@ -16,6 +16,7 @@ public struct DatabaseRoutes: Sendable {
     /// The routes of the engine's dynamic side; static roles are rotation's (CofferRotation's `StaticRoleRoutes`).
     public init(engine: DatabaseEngine) { self.engine = engine }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // Connections.
         router.onWrite("/v1/database/config/:name", operation: .write) { request, context, grant in

@@ -10,8 +10,10 @@ import Hummingbird
 public struct LeaseRoutes: Sendable {
     let engine: DatabaseEngine
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(engine: DatabaseEngine) { self.engine = engine }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // Leases. Listing them by prefix needs sudo, as in Vault.
         for path in ["/v1/sys/leases/lookup", "/v1/sys/leases/lookup/**"] {

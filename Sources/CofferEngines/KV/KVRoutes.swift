@@ -15,11 +15,13 @@ public struct KVRoutes: Sendable {
     /// Decides rotation settings (a rotator's, and those that act on another system).
     let rotation: any RotationSettingsCheck
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(store: CredentialStore, rotation: any RotationSettingsCheck) {
         self.store = store
         self.rotation = rotation
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // Last: the version 1 routes take what the version 2 routes leave free.
         defer { UnversionedKVRoutes(store: store).register(on: router) }

@@ -10,11 +10,13 @@ public struct MountRoutes: Sendable {
     let mounts: MountStore
     let gate: Gate
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(mounts: MountStore, gate: Gate) {
         self.mounts = mounts
         self.gate = gate
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/sys/mounts", method: .get) { _, _, _ in
             let all = try await mounts.list()

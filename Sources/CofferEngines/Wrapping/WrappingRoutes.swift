@@ -16,11 +16,13 @@ public struct WrappingRoutes: Sendable {
     let wrapping: ResponseWrapping
     let gate: Gate
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(wrapping: ResponseWrapping, gate: Gate) {
         self.wrapping = wrapping
         self.gate = gate
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.openWrite("/v1/sys/wrapping/unwrap", operation: .update) { request, context, grant in
             let (token, inBody) = try await wrappingToken(request, context)

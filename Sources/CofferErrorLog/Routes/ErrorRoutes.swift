@@ -10,10 +10,12 @@ import Hummingbird
 public struct ErrorRoutes: Sendable {
     let log: ErrorLog
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(log: ErrorLog) {
         self.log = log
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/coffer/errors/events", method: .post) { request, context, grant in
             let body = try await Body.decode(EventsBody.self, request, context)

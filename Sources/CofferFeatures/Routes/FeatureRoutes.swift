@@ -10,10 +10,12 @@ import Hummingbird
 public struct FeatureRoutes: Sendable {
     let store: FeatureStore
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(store: FeatureStore) {
         self.store = store
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.onList("/v1/coffer/features/sets") { _, _, grant in
             return try VaultJSON.keys(try await store.sets(grant))

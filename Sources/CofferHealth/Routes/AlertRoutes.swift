@@ -9,10 +9,12 @@ import Hummingbird
 public struct AlertRoutes: Sendable {
     let engine: AlertEngine
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(engine: AlertEngine) {
         self.engine = engine
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/coffer/health/alerts/rules", method: .put) { request, context, grant in
             let buffer = try await request.body.collect(upTo: context.maxUploadSize)

@@ -12,11 +12,13 @@ public struct HealthRoutes: Sendable {
     let monitor: HealthMonitor
     let ready: @Sendable () async -> (Bool, String)
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(monitor: HealthMonitor, ready: @escaping @Sendable () async -> (Bool, String)) {
         self.monitor = monitor
         self.ready = ready
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // Kubernetes' and Consul's probes: no token, no audit entry, answered even while the audit trail fails.
         router.probe("/v1/coffer/health/live", method: .get) { _, _ in

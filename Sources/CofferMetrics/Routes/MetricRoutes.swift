@@ -11,11 +11,13 @@ public struct MetricRoutes: Sendable {
     let store: MetricStore
     let requests: RequestMetrics
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(store: MetricStore, requests: RequestMetrics) {
         self.store = store
         self.requests = requests
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // Vault's path for a service's own metrics (`format=prometheus`), and Prometheus' default `/metrics`,
         // both with a token (a scraper's bearer token; policy path `sys/metrics` or `metrics`).

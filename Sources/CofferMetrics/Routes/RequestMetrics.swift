@@ -8,6 +8,7 @@ import Synchronization
 /// path itself, which names secrets) and status. Exposed at `/v1/sys/metrics?format=prometheus` and written
 /// into `system_metrics` every 10 s by the maintenance task, so Coffer's own traffic is queryable like any metric.
 public final class RequestMetrics: Sendable {
+    /// Empty counters, for one server's lifetime.
     public init() {}
 
     struct Key: Hashable, Sendable {

@@ -12,12 +12,14 @@ public struct ModelRoutes: Sendable {
     let registry: ModelRegistry
     /// The registration's metadata travels in this header (JSON, or base64 of JSON) while the body is the artifact.
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(registry: ModelRegistry) {
         self.registry = registry
     }
     static let metadataHeader = HTTPField.Name("X-Coffer-Model")!
     static let digestHeader = HTTPField.Name("X-Coffer-Artifact-Digest")!
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.onList("/v1/coffer/models") { _, _, grant in
             return try VaultJSON.keys(try await registry.models(grant))

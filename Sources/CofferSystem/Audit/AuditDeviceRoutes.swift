@@ -10,10 +10,12 @@ import Hummingbird
 public struct AuditDeviceRoutes: Sendable {
     let devices: AuditDevices
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(devices: AuditDevices) {
         self.devices = devices
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.on("/v1/sys/audit", method: .get, access: .sudo) { _, _, _ in
             var listed: [String: DeviceData] = ["coffer/": .trail]

@@ -14,12 +14,14 @@ public struct AuditRoutes: Sendable {
     /// The witness file the service writes checkpoints to, if any: verification compares the trail with it.
     let witnessFile: String?
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(gate: Gate, trail: AuditTrail, witnessFile: String?) {
         self.gate = gate
         self.trail = trail
         self.witnessFile = witnessFile
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         let audit = GatedRouter.Access.gated(sudo: false, extra: .audit)
         router.on("/v1/sys/audit-trail/entries", method: .get, access: audit) { request, _, _ in

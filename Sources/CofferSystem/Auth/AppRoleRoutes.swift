@@ -11,12 +11,14 @@ public struct AppRoleRoutes: Sendable {
     let authMounts: AuthMountStore
     let tokens: TokenRoutes
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(appRole: AppRoleService, authMounts: AuthMountStore, tokens: TokenRoutes) {
         self.appRole = appRole
         self.authMounts = authMounts
         self.tokens = tokens
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         // `auth/token/*` is a constant path, so the router never hands the token method's routes to these.
         let base = "/v1/auth/:mount/role"

@@ -11,11 +11,13 @@ public struct TokenRoutes: Sendable {
     let tokens: TokenService
     let roles: TokenRoleStore
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(tokens: TokenService, roles: TokenRoleStore) {
         self.tokens = tokens
         self.roles = roles
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.onList("/v1/auth/token/roles") { _, _, grant in
             let names = try await roles.list(grant)

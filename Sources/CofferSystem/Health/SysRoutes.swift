@@ -5,6 +5,7 @@ import Hummingbird
 public struct SysRoutes: Sendable {
     let health: HealthCheck
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(health: HealthCheck) {
         self.health = health
     }

@@ -22,6 +22,7 @@ public struct SealRoutes: Sendable {
     let identity: InstanceIdentity
     /// Wrong keys per client address, counted over unseal, rekey and root generation together.
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(keys: KeyHierarchy, backend: String, encryptedTables: [EncryptedTable], tokens: TokenService, identity: InstanceIdentity) {
         self.keys = keys
         self.backend = backend
@@ -31,6 +32,7 @@ public struct SealRoutes: Sendable {
     }
     let attempts = KeyAttemptLimit()
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.probe("/v1/sys/init", method: .get) { _, _ in
             VaultJSON.response(status: .ok, ["initialized": await keys.status.initialized])

@@ -9,10 +9,12 @@ import Hummingbird
 public struct CapabilitiesRoutes: Sendable {
     let gate: Gate
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(gate: Gate) {
         self.gate = gate
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         router.onWrite("/v1/sys/capabilities-self") { request, context, grant in
             let body = try await Body.decode(PathsBody.self, request, context)

@@ -7,10 +7,12 @@ import Hummingbird
 public struct PolicyRoutes: Sendable {
     let policies: PolicyStore
 
+    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
     public init(policies: PolicyStore) {
         self.policies = policies
     }
 
+    /// Adds every route of this set to `router`.
     public func register(on router: GatedRouter) {
         for base in ["/v1/sys/policies/acl", "/v1/sys/policy"] {
             let legacy = base.hasSuffix("sys/policy")
