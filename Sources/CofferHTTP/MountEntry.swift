@@ -28,39 +28,31 @@ public struct MountEntry: Encodable, Sendable {
     let deprecation_status: String?
 
     /// An entry of the given kind; the engines' and auth methods' own initialisers say which fields they set.
-    public init(type: String, description: String, accessor: String, uuid: String, options: [String: String], tokenType: String?) {
+    /// - Parameter deprecationStatus: `nil` leaves the field out, as Vault does for the built-in token method.
+    public init(
+        type: String, description: String, accessor: String, uuid: String, options: [String: String], tokenType: String?,
+        deprecationStatus: String? = "supported"
+    ) {
         self.type = type
         self.description = description
         self.accessor = accessor
         self.uuid = uuid
         self.options = options
         config = Config(token_type: tokenType)
-        deprecation_status = "supported"
+        deprecation_status = deprecationStatus
     }
 
     /// An auth method enabled through `sys/auth`.
     public init(_ mount: AuthMount) {
-        type = mount.type
-        description = mount.description
-        accessor = mount.accessor
-        uuid = mount.uuid
-        options = [:]
-        config = Config(token_type: "default-service")
-        deprecation_status = "supported"
-    }
-
-    private init(token: Void) {
-        type = "token"
-        description = "token based credentials"
-        accessor = "auth_token"
-        uuid = "00000000-0000-4000-8000-000000000000"
-        options = [:]
-        config = Config(token_type: "default-service")
-        deprecation_status = nil
+        self.init(
+            type: mount.type, description: mount.description, accessor: mount.accessor, uuid: mount.uuid, options: [:],
+            tokenType: "default-service")
     }
 
     /// The built-in token method, which is not stored.
-    public static let token = MountEntry(token: ())
+    public static let token = MountEntry(
+        type: "token", description: "token based credentials", accessor: "auth_token", uuid: "00000000-0000-4000-8000-000000000000",
+        options: [:], tokenType: "default-service", deprecationStatus: nil)
 }
 
 /// Vault's listing of mounts (`sys/mounts`, `sys/auth`): each entry at the top level and under `data`.

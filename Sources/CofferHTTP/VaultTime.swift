@@ -48,6 +48,13 @@ public enum VaultTime {
         return "\(rest)s"
     }
 
+    /// Whole seconds left until `date`, as a `ttl` field gives them (0 once it has passed).
+    public static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
+
+    /// Whole seconds from `start` to `end`: a lease's TTL as granted (Vault answers the TTL it set, not what is
+    /// left by the time the answer is written).
+    public static func seconds(from start: Date, to end: Date) -> Int64 { max(0, Int64(end.timeIntervalSince(start).rounded())) }
+
     /// Parses an RFC 3339 time (with or without fractional seconds).
     public static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()

@@ -118,7 +118,7 @@ public struct StaticRoleRoutes: Sendable {
                 VaultEnvelope(
                     data: StaticCredsAnswer(
                         username: username, password: password, last_vault_rotation: VaultTime.format(metadata.rotation.lastRotatedAt),
-                        rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(Self.seconds(until:)) ?? 0)))
+                        rotation_period: metadata.rotation.interval, ttl: metadata.rotation.nextDueAt.map(VaultTime.seconds(until:)) ?? 0)))
         }
         router.onWrite("/v1/database/rotate-role/:name") { _, context, grant in
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
@@ -151,8 +151,6 @@ public struct StaticRoleRoutes: Sendable {
             return value
         }
     }
-
-    static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
 
     struct StaticRoleBody: Decodable {
         var db_name: String?

@@ -75,7 +75,7 @@ public struct DatabaseRoutes: Sendable {
                 status: .ok,
                 LeaseRoutes.Envelope(
                     lease_id: issued.lease.id, renewable: true,
-                    lease_duration: LeaseRoutes.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
+                    lease_duration: VaultTime.seconds(from: issued.lease.issuedAt, to: issued.lease.expiresAt),
                     data: ["username": issued.username, "password": password], warnings: nil))
         }
 

@@ -37,7 +37,7 @@ public struct LeaseRoutes: Sendable {
                 status: .ok,
                 Envelope<NoData>(
                     lease_id: lease.id, renewable: true,
-                    lease_duration: Self.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
+                    lease_duration: VaultTime.seconds(from: lease.renewedAt ?? lease.issuedAt, to: lease.expiresAt),
                     data: nil, warnings: warning.map { [$0] }))
         }
         router.onWrite("/v1/sys/leases/revoke", operation: .update) { request, context, grant in
@@ -56,11 +56,6 @@ public struct LeaseRoutes: Sendable {
             return Response(status: .noContent)
         }
     }
-
-    static func seconds(until date: Date) -> Int64 { max(0, Int64(date.timeIntervalSinceNow.rounded())) }
-
-    /// A lease's TTL as granted (Vault answers the TTL it set, not what is left by the time the answer is written).
-    static func seconds(from start: Date, to end: Date) -> Int64 { max(0, Int64(end.timeIntervalSince(start).rounded())) }
 
     struct LeaseBody: Decodable {
         var lease_id: String?
@@ -89,7 +84,7 @@ public struct LeaseRoutes: Sendable {
             expire_time = VaultTime.format(lease.expiresAt)
             last_renewal = lease.renewedAt.map { VaultTime.format($0) }
             renewable = lease.expiresAt < lease.maxExpiresAt
-            ttl = LeaseRoutes.seconds(until: lease.expiresAt)
+            ttl = VaultTime.seconds(until: lease.expiresAt)
         }
     }
 
