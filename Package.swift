@@ -9,6 +9,20 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault")
 ]
 
+/// A module of the persistence suite: the Gate (CofferAccess), its HTTP side for the module's routes, the store
+/// and the foundation types, plus what the module alone needs; never a sibling module.
+func suiteModule(_ name: String, also extra: [Target.Dependency] = []) -> Target {
+    .target(
+        name: name,
+        dependencies: [
+            "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird")
+        ] + extra,
+        swiftSettings: swiftSettings
+    )
+}
+
 let package = Package(
     name: "coffer",
     platforms: [.macOS(.v15)],
@@ -80,62 +94,12 @@ let package = Package(
         // The persistence suite: one target per module, each with its routes (Routes/), on the Gate (CofferAccess),
         // its HTTP side (CofferHTTP), the store and the foundation types, none importing a sibling (CofferServer
         // composes them; Docs/ARCHITECTURE.md).
-        .target(
-            name: "CofferModels",
-            dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird")
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "CofferMetrics",
-            dependencies: [
-                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird")
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "CofferFeatures",
-            dependencies: [
-                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird")
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "CofferErrorLog",
-            dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird")
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "CofferCache",
-            dependencies: [
-                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log")
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "CofferHealth",
-            dependencies: [
-                "CofferAccess", "CofferFoundation", "CofferHTTP", "CofferStore",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log")
-            ],
-            swiftSettings: swiftSettings
-        ),
+        suiteModule("CofferModels", also: ["CofferCrypto"]),
+        suiteModule("CofferMetrics"),
+        suiteModule("CofferFeatures"),
+        suiteModule("CofferErrorLog", also: ["CofferCrypto"]),
+        suiteModule("CofferCache", also: [.product(name: "Logging", package: "swift-log")]),
+        suiteModule("CofferHealth", also: [.product(name: "Logging", package: "swift-log")]),
         .target(
             name: "CofferKeys",
             dependencies: ["CofferCrypto", "CofferFoundation", "CofferStore"],
