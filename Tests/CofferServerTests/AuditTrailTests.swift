@@ -35,8 +35,19 @@ struct AuditTrailTests {
             return issued
         }
         let rows = try await server.database.query("SELECT kind, decision, status, fields, path FROM audit_log ORDER BY sequence")
-        // Request and response entries for every request, denials included with the rule that decided.
-        #expect(rows.count >= 14)
+        #expect(rows.count >= 10)
+        func entries(_ path: String) throws -> [(kind: String, status: Int, fields: String)] {
+            try rows.filter { try $0.decode(String.self, at: 4) == path }.map {
+                (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 2), try $0.decode(String.self, at: 3))
+            }
+        }
+        // A change: its request entry (committed before it ran), then its response entry.
+        #expect(try entries("sys/policies/acl/auditor").map(\.kind) == ["request", "response"])
+        // A read, allowed or refused, leaves one entry: its response entry, which carries the request's fields.
+        let reads = try entries("auth/token/lookup-self") + entries("sys/key-status")
+        #expect(reads.map(\.kind) == ["response", "response", "response"])
+        #expect(reads.allSatisfy { $0.fields.contains(#"["remote_address","#) && $0.fields.contains(#"["policies","#) })
+        #expect(Set(reads.map(\.status)) == [200, 403])
         let decisions = try rows.map { try $0.decode(String.self, at: 1) }
         #expect(decisions.contains("deny"))
         let denial = try #require(
@@ -58,7 +69,8 @@ struct AuditTrailTests {
     /// Editing, deleting or reordering stored entries is found and named.
     func tamperingIsFound(_ server: CofferServer, _ root: String) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
-            for _ in 0..<5 { _ = try await client.call("/v1/auth/token/lookup-self", .get, token: root) }
+            // One entry per read: sequences 1 to 8.
+            for _ in 0..<8 { _ = try await client.call("/v1/auth/token/lookup-self", .get, token: root) }
         }
         #expect(try await server.verifyTrail().isIntact)
         let db = server.database

@@ -71,7 +71,7 @@ struct HostileCallerTests {
             }
             // The trail names the canonical path: the encoded attempts on prod-db are recorded as prod-db, denied.
             let rows = try await server.database.query(
-                "SELECT path, decision FROM audit_log WHERE kind = 'request' AND path = 'secret/data/app/prod-db'")
+                "SELECT path, decision FROM audit_log WHERE kind = 'response' AND path = 'secret/data/app/prod-db'")
             let decisions = try rows.map { try $0.decode(String.self, at: 1) }
             #expect(decisions.filter { $0 == "deny" }.count >= 8)
             let encoded = try await server.database.query("SELECT path FROM audit_log WHERE path LIKE '%\\%%' ESCAPE '\\'")

@@ -24,17 +24,18 @@ public final class AuditLog: Sendable {
     private struct Waiter {
         let continuation: CheckedContinuation<Void, any Error>
         let deadline: ContinuousClock.Instant
-        /// A request entry that fails ends its request: no response entry will follow it.
-        let isRequest: Bool
+        /// The request a request entry opened: if the entry fails, its request ends and no response follows.
+        let opened: String?
     }
 
     /// The queue, behind one lock: appending is a lock and an array append, not a hop to another executor.
     private struct State {
         var pending: [(id: Int, entry: AuditEntry)] = []
         var waiters: [Int: Waiter] = [:]
-        /// Requests whose request entry is queued or written but whose response entry is not queued yet:
-        /// the writer waits a moment for their response entries rather than spend a commit without them.
-        var open = 0
+        /// Requests (by id) whose request entry is queued or written but whose response entry is not queued
+        /// yet: the writer waits a moment for their response entries rather than spend a commit without them.
+        /// A read has no request entry (its response entry is its only one) and is never open.
+        var open: Set<String> = []
         var nextID = 0
         var writing = false
         var sweeping = false
@@ -110,8 +111,9 @@ public final class AuditLog: Sendable {
                 let id = state.nextID
                 state.nextID += 1
                 state.pending.append((id, entry))
-                state.open += entry.kind.openDelta
-                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, isRequest: entry.kind == .request)
+                let opened = entry.kind == .request ? entry.requestID : nil
+                if let opened { state.open.insert(opened) } else if entry.kind == .response { state.open.remove(entry.requestID) }
+                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, opened: opened)
                 defer {
                     state.writing = true
                     state.sweeping = true
@@ -124,40 +126,10 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Appends without waiting: the request entry of a read, whose response entry (appended after it, so
-    /// committed in the same group or a later one) is what the request waits for. Such an entry does not
-    /// start a commit of its own: it goes with the next one, or within `detachedDelay` if none comes.
-    public func appendDetached(_ entry: AuditEntry) {
-        let startFlush = state.withLock { state -> Bool in
-            guard state.pending.count < configuration.maxPending else { return false }
-            state.pending.append((state.nextID, entry))
-            state.nextID += 1
-            state.open += entry.kind.openDelta
-            return !state.writing
-        }
-        if startFlush {
-            Task {
-                try? await Task.sleep(for: Self.detachedDelay)
-                self.startWriterIfIdle()
-            }
-        }
-    }
-
-    /// How long a detached entry waits for a commit to join before it gets its own.
-    static let detachedDelay: Duration = .milliseconds(5)
     /// How long the writer lingers for response entries of requests in flight (PostgreSQL's `commit_delay`
     /// idea): a commit costs an fsync, so one that waits a little for more entries serves more requests.
     static let gatherSlice: Duration = .microseconds(100)
     static let gatherSlices = 3
-
-    private func startWriterIfIdle() {
-        let start = state.withLock { state -> Bool in
-            guard !state.writing, !state.pending.isEmpty else { return false }
-            state.writing = true
-            return true
-        }
-        if start { Task(executorPreference: writer) { await self.drain() } }
-    }
 
     static let unavailable = AccessError(
         .auditUnavailable, "the audit log could not record this request in time; the request was not completed (see /v1/sys/health)")
@@ -171,7 +143,7 @@ public final class AuditLog: Sendable {
                 for (id, waiter) in state.waiters where waiter.deadline <= now {
                     state.waiters[id] = nil
                     expired.append(waiter)
-                    if waiter.isRequest { state.open -= 1 }
+                    if let opened = waiter.opened { state.open.remove(opened) }
                 }
                 if !expired.isEmpty { state.health = .failing("an audit entry was not committed within \(configuration.durableWithin)") }
                 if state.waiters.isEmpty { state.sweeping = false }
@@ -189,7 +161,7 @@ public final class AuditLog: Sendable {
             // Gather: while requests are in flight and entries keep arriving, wait a slice or two more.
             var seen = state.withLock { $0.pending.count }
             for _ in 0..<Self.gatherSlices {
-                let (expecting, full) = state.withLock { ($0.open > 0, $0.pending.count >= configuration.batchLimit) }
+                let (expecting, full) = state.withLock { (!$0.open.isEmpty, $0.pending.count >= configuration.batchLimit) }
                 guard expecting, !full else { break }
                 try? await Task.sleep(for: Self.gatherSlice)
                 let now = state.withLock { $0.pending.count }
@@ -222,7 +194,7 @@ public final class AuditLog: Sendable {
                 let failed = state.withLock { state -> [Waiter] in
                     state.health = .failing("the last audit commit failed: \(error)")
                     let failed = batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
-                    state.open -= failed.filter(\.isRequest).count
+                    for opened in failed.compactMap(\.opened) { state.open.remove(opened) }
                     return failed
                 }
                 for waiter in failed { waiter.continuation.resume(throwing: Self.unavailable) }
@@ -351,17 +323,6 @@ public final class AuditLog: Sendable {
                 logger.error("cannot write the audit witness file", metadata: ["coffer.path": "\(path)", "coffer.error": "\(error)"])
                 state.withLock { $0.health = .failing("cannot write the audit witness file \(path)") }
             }
-        }
-    }
-}
-
-extension AuditEntry.Kind {
-    /// How an entry changes the count of requests in flight (a request opens one, its response closes it).
-    var openDelta: Int {
-        switch self {
-        case .request: 1
-        case .response: -1
-        case .event: 0
         }
     }
 }

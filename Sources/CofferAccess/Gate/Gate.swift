@@ -81,22 +81,17 @@ public final class Gate: Sendable {
         do {
             grant = try await authorise(request)
         } catch let caught {
-            // Refused before anything ran: one request and one response entry, then the refusal.
+            // Refused before anything ran: nothing changed, so its response entry is its only one.
             let error = caught is GateDenial ? AccessError.permissionDenied() : caught
             await recordTampering(error, request)
             let code = status(.failure(error))
             let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
             // A token that was refused is not named (it may not exist); a service identity always is.
             let who = request.access.service?.auditName ?? ""
-            audit.appendDetached(
-                entry(
-                    .request, request, now: now, accessor: who, name: who, policies: [], decision: decision, rule: ruleText(caught),
-                    status: 0, extra: []))
             try await audit.append(
                 entry(
                     .response, request, now: WallClock.now, accessor: who, name: who, policies: [], decision: decision,
-                    rule: ruleText(caught),
-                    status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
+                    rule: ruleText(caught), status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
             devices.emit(
                 AuditDevices.Event(
                     requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
@@ -104,20 +99,19 @@ public final class Gate: Sendable {
                     policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
             throw error
         }
-        let requestEntry = entry(
-            .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-            decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: 0, extra: [])
-        if request.operation == .read || request.operation == .list {
-            // The response entry is committed after this one (same queue, same or later group), and nothing
-            // is returned before it is: waiting for both would only add a commit.
-            audit.appendDetached(requestEntry)
-        } else {
-            // A change is never made unless its request entry is durable first.
-            try await audit.append(requestEntry)
+        let decision = request.access == .open ? "open" : "allow"
+        // A change is never made unless its request entry is durable first. A read or a list has none: its
+        // response entry carries the request's fields too, and the answer is held until it commits, which is
+        // all a request entry committed first would add (a read that never answers disclosed nothing).
+        if request.operation != .read && request.operation != .list {
+            try await audit.append(
+                entry(
+                    .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                    decision: decision, rule: grant.rule, status: 0, extra: []))
         }
         let result: Result<R, any Error>
         do { result = .success(try await body(grant)) } catch { result = .failure(error) }
-        var extra: [(String, String)] = [("latency_us", latency(since: started)), ("remote_address", request.remoteAddress)]
+        var extra: [(String, String)] = [("latency_us", latency(since: started))]
         extra += await hashedNotes(grant)
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }
         if case .failure(let error) = result { await recordTampering(error, request) }
@@ -125,7 +119,7 @@ public final class Gate: Sendable {
         try await audit.append(
             entry(
                 .response, request, now: WallClock.now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                decision: request.access == .open ? "open" : "allow", rule: grant.rule, status: code, extra: extra))
+                decision: decision, rule: grant.rule, status: code, extra: extra))
         devices.emit(
             AuditDevices.Event(
                 requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
@@ -302,7 +296,7 @@ public final class Gate: Sendable {
     ) -> AuditEntry {
         var fields: [(String, String)] = [("policies", policies.joined(separator: ","))]
         if !rule.isEmpty { fields.append(("rule", rule)) }
-        if kind == .request { fields.append(("remote_address", request.remoteAddress)) }
+        fields.append(("remote_address", request.remoteAddress))
         return AuditEntry(
             kind: kind, time: now.roundedToStoredPrecision, requestID: request.requestID, accessor: accessor, displayName: name,
             path: request.path.text, operation: request.operation.rawValue, decision: decision, status: status, extra: fields + extra)
