@@ -38,8 +38,8 @@ struct FeatureCacheTests {
             #expect(try await client.call("/v1/coffer/features/sets/signals", .put, token: writer, ["value_type": "json"]).0 == .noContent)
 
             let now = time.now.timeIntervalSince1970.rounded(.down)
-            let (written, writtenBody) = try await client.call(
-                "/v1/coffer/features/values/prices", token: writer,
+            let (written, writtenBody) = try await client.answer(
+                Features.Written.self, "/v1/coffer/features/values/prices", token: writer,
                 [
                     "rows": [
                         ["entity": "BTC", "feature": "price", "value": 100.5, "event_time": now - 3000],
@@ -48,7 +48,7 @@ struct FeatureCacheTests {
                         ["entity": "ETH", "feature": "price", "value": 7, "event_time": now - 7200]
                     ]
                 ])
-            #expect(written == .ok && (writtenBody["data"] as? [String: Any])?["written"] as? Int == 4, "\(writtenBody)")
+            #expect(written == .ok && writtenBody.data?.written == 4, "\(writtenBody)")
             // One bad row refuses the batch, naming the row; nothing of it is written.
             let (bad, badBody) = try await client.call(
                 "/v1/coffer/features/values/prices", token: writer,
@@ -73,44 +73,34 @@ struct FeatureCacheTests {
                 ).0 == .notFound)
 
             // Latest for many entities at once: present, missing, expired (ETH's price is 2 h old, TTL 1 h).
-            let (_, read) = try await client.call("/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC", "ETH", "SOL"]])
-            let entities = try #require((read["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]], "\(read)")
-            #expect(entities["BTC"]?["price"]?["status"] as? String == "present" && entities["BTC"]?["price"]?["value"] as? Double == 101.5)
-            #expect(entities["BTC"]?["volume"]?["status"] as? String == "present" && entities["BTC"]?["volume"]?["value"] is NSNull)
-            #expect(
-                entities["ETH"]?["price"]?["status"] as? String == "expired"
-                    && entities["ETH"]?["volume"]?["status"] as? String == "missing")
-            #expect(entities["SOL"]?["price"]?["status"] as? String == "missing")
+            let entities = try await client.features(reader, "/v1/coffer/features/read/prices", ["entities": ["BTC", "ETH", "SOL"]])
+            #expect(entities["BTC"]?["price"]?.status == "present" && entities["BTC"]?["price"]?.value.double == 101.5)
+            #expect(entities["BTC"]?["volume"]?.status == "present" && entities["BTC"]?["volume"]?.value == .null)
+            #expect(entities["ETH"]?["price"]?.status == "expired" && entities["ETH"]?["volume"]?.status == "missing")
+            #expect(entities["SOL"]?["price"]?.status == "missing")
 
             // As of a past time: only values true and written by then. The BTC value written just now for
             // an event 50 min ago is unknown as of 30 s ago, whatever its event time.
-            let (_, asOf) = try await client.call(
-                "/v1/coffer/features/values/prices?entities=BTC&features=price&as_of=\(Int(now) - 1000)", .get, token: reader)
-            let past = try #require(
-                ((asOf["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"], "\(asOf)")
-            #expect(past["status"] as? String == "missing", "\(past)")
+            let asOf = try await client.features(
+                reader, "/v1/coffer/features/values/prices?entities=BTC&features=price&as_of=\(Int(now) - 1000)", method: .get)
+            #expect(asOf["BTC"]?["price"]?.status == "missing", "\(asOf)")
             time.advance(by: 0.02)
             let beforeCorrection = time.now.timeIntervalSince1970
             time.advance(by: 0.02)
             _ = try await client.call(
                 "/v1/coffer/features/values/prices", token: writer,
                 ["rows": [["entity": "BTC", "feature": "price", "value": 99.0, "event_time": now - 30]]])
-            let (_, before) = try await client.call(
-                "/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"], "as_of": beforeCorrection])
-            #expect(
-                (((before["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"]
-                    as? Double) == 101.5)
-            let (_, latest) = try await client.call(
-                "/v1/coffer/features/read/prices", token: reader, ["entities": ["BTC"], "features": ["price"]])
-            #expect(
-                (((latest["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["price"]?["value"]
-                    as? Double) == 99.0)
+            let before = try await client.features(
+                reader, "/v1/coffer/features/read/prices", ["entities": ["BTC"], "features": ["price"], "as_of": beforeCorrection])
+            #expect(before["BTC"]?["price"]?.value.double == 101.5)
+            let latest = try await client.features(reader, "/v1/coffer/features/read/prices", ["entities": ["BTC"], "features": ["price"]])
+            #expect(latest["BTC"]?["price"]?.value.double == 99.0)
 
             // History over a range, oldest first.
-            let (_, history) = try await client.call(
-                "/v1/coffer/features/history/prices/BTC/price?from=\(Int(now) - 4000)&to=\(Int(now))", .get, token: reader)
-            let points = try #require((history["data"] as? [String: Any])?["points"] as? [[String: Any]])
-            #expect(points.compactMap { $0["value"] as? Double } == [100.5, 101.5, 99.0], "\(points)")
+            let (_, history) = try await client.answer(
+                Features.History.self, "/v1/coffer/features/history/prices/BTC/price?from=\(Int(now) - 4000)&to=\(Int(now))", .get,
+                token: reader)
+            #expect(history.data?.points.map(\.value.double) == [100.5, 101.5, 99.0], "\(history)")
 
             // JSON values in a json set.
             #expect(
@@ -118,28 +108,27 @@ struct FeatureCacheTests {
                     "/v1/coffer/features/values/signals", token: writer,
                     ["rows": [["entity": "BTC", "feature": "trend", "value": ["dir": "up", "score": 3]]]]
                 ).0 == .ok)
-            let (_, signal) = try await client.call("/v1/coffer/features/read/signals", token: reader, ["entities": "BTC"])
-            #expect(
-                (((signal["data"] as? [String: Any])?["entities"] as? [String: [String: [String: Any]]])?["BTC"]?["trend"]?["value"]
-                    as? [String: Any])?["dir"] as? String == "up")
+            let signal = try await client.features(reader, "/v1/coffer/features/read/signals", ["entities": "BTC"])
+            #expect(signal["BTC"]?["trend"]?.value == .object(["dir": .string("up"), "score": .integer(3)]))
 
             // Statistics: count, nulls, min, max, mean, and the read counters (including reads not yet flushed).
-            let (_, stats) = try await client.call("/v1/coffer/features/stats/prices", .get, token: reader)
-            let data = try #require(stats["data"] as? [String: Any])
-            let price = try #require((data["features"] as? [[String: Any]])?.first { $0["feature"] as? String == "price" })
-            #expect(price["count"] as? Int == 4 && price["min"] as? Double == 7 && price["max"] as? Double == 101.5, "\(price)")
-            let volume = try #require((data["features"] as? [[String: Any]])?.first { $0["feature"] as? String == "volume" })
-            #expect(volume["nulls"] as? Int == 1 && volume["mean"] is NSNull)
-            #expect(data["hits"] as? Int == 4 && data["misses"] as? Int == 4 && data["expired"] as? Int == 1, "\(data)")
+            let (_, stats) = try await client.answer(Features.Statistics.self, "/v1/coffer/features/stats/prices", .get, token: reader)
+            let data = try #require(stats.data, "\(stats)")
+            let price = try #require(data.features.first { $0.feature == "price" })
+            #expect(price.count == 4 && price.min.double == 7 && price.max.double == 101.5, "\(price)")
+            let volume = try #require(data.features.first { $0.feature == "volume" })
+            #expect(volume.nulls == 1 && volume.mean == .null)
+            #expect(data.hits == 4 && data.misses == 4 && data.expired == 1, "\(data)")
             try await server.features.flushCounters()
-            let (_, flushed) = try await client.call("/v1/coffer/features/stats/prices", .get, token: reader)
-            #expect((flushed["data"] as? [String: Any])?["hits"] as? Int == 4)
+            let (_, flushed) = try await client.answer(Features.Statistics.self, "/v1/coffer/features/stats/prices", .get, token: reader)
+            #expect(flushed.data?.hits == 4)
 
             // Pruning by age; the reader may not.
             #expect(
                 try await client.call("/v1/coffer/features/prune", token: reader, ["set": "prices", "older_than": "1h"]).0 == .forbidden)
-            let (_, pruned) = try await client.call("/v1/coffer/features/prune", token: writer, ["set": "prices", "older_than": "1h"])
-            #expect((pruned["data"] as? [String: Any])?["removed"] as? Int == 1, "\(pruned)")
+            let (_, pruned) = try await client.answer(
+                Removed.self, "/v1/coffer/features/prune", token: writer, ["set": "prices", "older_than": "1h"])
+            #expect(pruned.data?.removed == 1, "\(pruned)")
             let pruneEntries = try await server.auditEntries("coffer/features/prune")
             #expect(pruneEntries.contains { $0.accessor == tokens.writer.accessor && $0.decision == "allow" && $0.status == 200 })
             #expect(pruneEntries.contains { $0.decision == "deny" && $0.kind == .response && $0.status == 403 })
@@ -171,16 +160,16 @@ struct PersistentCacheTests {
                 try await client.call(
                     "/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "alpha", "ttl": "1h", "jitter": 0.2]
                 ).0 == .ok)
-            let (_, got) = try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader)
-            let entry = try #require(got["data"] as? [String: Any])
-            #expect(entry["value"] as? String == "alpha" && entry["source"] as? String == "memory")
-            let expires = try #require((entry["expires_time"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+            let (_, got) = try await client.answer(Cache.Entry.self, "/v1/coffer/cache/entries/sessions/u1", .get, token: reader)
+            let entry = try #require(got.data, "\(got)")
+            #expect(entry.value == "alpha" && entry.source == "memory")
+            let expires = try Date(try #require(entry.expiresTime), strategy: .iso8601)
             #expect(expires.timeIntervalSinceNow > 2800 && expires.timeIntervalSinceNow <= 3600, "jitter takes at most 20% off: \(expires)")
             // Read your writes.
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "beta"]).0 == .ok)
             #expect(
-                (try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"]
-                    as? String == "beta")
+                try await client.answer(Cache.Entry.self, "/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1.data?.value
+                    == "beta")
             // Limits and bad TTLs: clear 4xx, and the stored value stays.
             #expect(
                 try await client.call("/v1/coffer/cache/entries/sessions/u1", .put, token: writer, ["value": "x", "ttl": -1]).0
@@ -196,8 +185,8 @@ struct PersistentCacheTests {
                 try await client.call("/v1/coffer/cache/entries/sessions/\(longKey)", .put, token: writer, ["value": "x"]).0
                     == .contentTooLarge)
             #expect(
-                (try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1["data"] as? [String: Any])?["value"]
-                    as? String == "beta")
+                try await client.answer(Cache.Entry.self, "/v1/coffer/cache/entries/sessions/u1", .get, token: reader).1.data?.value
+                    == "beta")
             // Expiry, enforced on read.
             #expect(
                 try await client.call("/v1/coffer/cache/entries/sessions/short", .put, token: writer, ["value": "s", "ttl": 1]).0 == .ok)
@@ -206,15 +195,12 @@ struct PersistentCacheTests {
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/missing", .get, token: reader).0 == .notFound)
 
             // Statistics: entries, bytes, hits and misses (flushed or not), what memory holds.
-            let (_, stats) = try await client.call("/v1/coffer/cache/stats/sessions", .get, token: reader)
-            let data = try #require(stats["data"] as? [String: Any])
-            #expect(
-                data["hits"] as? Int == 3 && data["misses"] as? Int == 2 && data["entries"] as? Int == 2 && data["bytes"] as? Int == 5,
-                "\(data)")
+            let (_, stats) = try await client.answer(Cache.Statistics.self, "/v1/coffer/cache/stats/sessions", .get, token: reader)
+            let data = try #require(stats.data, "\(stats)")
+            #expect(data.hits == 3 && data.misses == 2 && data.entries == 2 && data.bytes == 5, "\(data)")
             try await server.cache.flushCounters()
             #expect(
-                (try await client.call("/v1/coffer/cache/stats/sessions", .get, token: reader).1["data"] as? [String: Any])?["hits"] as? Int
-                    == 3)
+                try await client.answer(Cache.Statistics.self, "/v1/coffer/cache/stats/sessions", .get, token: reader).1.data?.hits == 3)
             // Access tracking per entry lands in the table.
             let hits = try await server.database.read { conn in
                 try conn.queryScalar(Int64.self, "SELECT hits FROM cache_entries WHERE namespace = 'sessions' AND cache_key = 'u1'")
@@ -228,9 +214,7 @@ struct PersistentCacheTests {
             ) { grant in try await server.cache.purgeExpired(grant) }
             #expect(purged == 1)
             #expect(try await client.call("/v1/coffer/cache/purge/sessions", token: reader).0 == .forbidden)
-            #expect(
-                (try await client.call("/v1/coffer/cache/purge/sessions", token: writer).1["data"] as? [String: Any])?["removed"] as? Int
-                    == 1)
+            #expect(try await client.answer(Removed.self, "/v1/coffer/cache/purge/sessions", token: writer).1.data?.removed == 1)
             #expect(try await client.call("/v1/coffer/cache/entries/sessions/u1", .get, token: reader).0 == .notFound)
             #expect(try await server.auditEntries("coffer/cache/purge/sessions").contains { $0.decision == "deny" && $0.status == 403 })
         }

@@ -93,12 +93,21 @@ struct VaultAnswer<D: Decodable>: Decodable {
     let auth: VaultAuth?
     let errors: [String]?
     let warnings: [String]?
-    /// The lease hint (a KV version 1 secret's `ttl`), when the answer has one.
+    /// The lease hint (a KV version 1 secret's `ttl`, a dynamic credential's lease), when the answer has one.
     let leaseDuration: Int?
+    let leaseID: String?
+    let renewable: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case data, auth, errors, warnings
-        case leaseDuration = "lease_duration"
+        case data, auth, errors, warnings, renewable
+        case leaseDuration = "lease_duration", leaseID = "lease_id"
+    }
+}
+
+extension VaultAnswer {
+    /// An answer printed by the CLI (`-format=json`).
+    init(json: String) throws {
+        self = try JSONDecoder().decode(Self.self, from: Data(json.utf8))
     }
 }
 

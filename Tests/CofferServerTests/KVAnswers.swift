@@ -1,4 +1,7 @@
 import CofferFoundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
 
 /// KV version 2's answers as a client reads them (Vault's field names), so the KV tests check typed values
 /// rather than walking `[String: Any]`.
@@ -29,14 +32,22 @@ enum KV {
         let versions: [String: Version]
         let rotationInterval: String?
         let rotationKind: String?
+        let rotationSchedule: String?
         let nextRotationTime: String?
+        let lastRotatedTime: String?
+        let rotationFailures: Int?
+        /// The labels' versions: `null` on the wire when the label points nowhere (`.null`, not a missing field).
+        let pendingVersion: JSONValue
+        let previousVersion: JSONValue
         let expiresAt: String?
 
         enum CodingKeys: String, CodingKey {
             case versions
             case currentVersion = "current_version", oldestVersion = "oldest_version"
-            case rotationInterval = "rotation_interval", rotationKind = "rotation_kind"
-            case nextRotationTime = "next_rotation_time", expiresAt = "expires_at"
+            case rotationInterval = "rotation_interval", rotationKind = "rotation_kind", rotationSchedule = "rotation_schedule"
+            case nextRotationTime = "next_rotation_time", lastRotatedTime = "last_rotated_time"
+            case rotationFailures = "rotation_failures", pendingVersion = "pending_version", previousVersion = "previous_version"
+            case expiresAt = "expires_at"
         }
     }
 
@@ -55,5 +66,19 @@ enum KV {
         let deleteVersionAfter: String
 
         enum CodingKeys: String, CodingKey { case deleteVersionAfter = "delete_version_after" }
+    }
+}
+
+extension TestClientProtocol {
+    /// A KV version 2 read (`secret/data/<path><query>`) as `token`: the secret's data.
+    func kvRead(_ token: String, _ path: String, query: String = "") async throws -> [String: JSONValue] {
+        let (status, answered) = try await answer(KV.Read.self, "/v1/secret/data/\(path)\(query)", .get, token: token)
+        #expect(status == .ok, "\(path)\(query): \(answered.errors ?? [])")
+        return answered.data?.data ?? [:]
+    }
+
+    /// `secret/metadata/<path>` as `token`.
+    func kvMetadata(_ token: String, _ path: String) async throws -> KV.Metadata {
+        try #require(try await answer(KV.Metadata.self, "/v1/secret/metadata/\(path)", .get, token: token).1.data)
     }
 }

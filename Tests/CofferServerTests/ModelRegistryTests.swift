@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferCrypto
+import CofferFoundation
 import CofferHTTP
 import CofferModels
 import CofferServer
@@ -46,14 +47,15 @@ struct ModelRegistryTests {
     static let modelHeader = HTTPField.Name("X-Coffer-Model")!
 
     func register(_ client: some TestClientProtocol, token: String, model: String, _ bytes: [UInt8], _ metadata: [String: Any]) async throws
-        -> (HTTPResponse.Status, [String: Any])
+        -> (HTTPResponse.Status, VaultAnswer<Models.Version>)
     {
         var headers: HTTPFields = [vaultToken: token]
         headers[Self.modelHeader] = Data(try JSONSerialization.data(withJSONObject: metadata)).base64EncodedString()
         return try await client.execute(
             uri: "/v1/coffer/models/\(model)/versions", method: .post, headers: headers, body: ByteBuffer(bytes: bytes)
         ) { response in
-            (response.status, (try? JSON.object(response.body)) ?? [:])
+            let body = response.body.readableBytes == 0 ? Data("{}".utf8) : Data(response.body.readableBytesView)
+            return (response.status, try JSONDecoder().decode(VaultAnswer<Models.Version>.self, from: body))
         }
     }
 
@@ -81,12 +83,10 @@ struct ModelRegistryTests {
                     "description": "fraud scoring"
                 ])
             #expect(status == .ok, "\(body)")
-            let v1 = try #require(body["data"] as? [String: Any])
-            #expect(
-                v1["version"] as? Int == 1 && v1["artifact_digest"] as? String == "sha256:" + digest
-                    && v1["artifact_size"] as? Int == 300_000)
-            #expect(v1["created_by"] as? String == tokens.writer.accessor && v1["status"] as? String == "registered")
-            #expect((v1["parameters"] as? [String: Any])?["depth"] as? Int == 6 && v1["training_data"] as? String == "s3://data/2026-11")
+            let v1 = try #require(body.data, "\(body)")
+            #expect(v1.version == 1 && v1.artifactDigest == "sha256:" + digest && v1.artifactSize == 300_000)
+            #expect(v1.createdBy == tokens.writer.accessor && v1.status == "registered")
+            #expect(v1.parameters["depth"] == .integer(6) && v1.trainingData == "s3://data/2026-11")
 
             // The reader may read and download, not register; both are audited with the deciding rule.
             let (denied, _) = try await register(client, token: reader, model: "fraud", [1, 2, 3], [:])
@@ -121,8 +121,8 @@ struct ModelRegistryTests {
             #expect(mismatch == .badRequest && "\(mismatchBody)".contains("nothing was registered"), "\(mismatchBody)")
             let (badLabel, _) = try await register(client, token: writer, model: "fraud", Random.bytes(10), ["version_label": "v1"])
             #expect(badLabel == .badRequest)
-            let (_, list) = try await client.call("/v1/coffer/models/fraud/versions?list=true", .get, token: reader)
-            #expect((list["data"] as? [String: Any])?["keys"] as? [String] == ["2", "1"], "\(list)")
+            let (_, list) = try await client.answer(KV.Keys.self, "/v1/coffer/models/fraud/versions?list=true", .get, token: reader)
+            #expect(list.data?.keys == ["2", "1"], "\(list)")
             let root = server.models.blobs.root
             #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/incoming").isEmpty)
             let blobFolders = try FileManager.default.contentsOfDirectory(atPath: root + "/sha256")
@@ -143,19 +143,16 @@ struct ModelRegistryTests {
             #expect(
                 try await client.call("/v1/coffer/models/fraud/aliases/challenger", .put, token: writer, ["version": 1]).0 == .noContent)
             #expect(try await client.call("/v1/coffer/models/fraud/aliases/7", .put, token: writer, ["version": 1]).0 == .badRequest)
-            let (_, champion) = try await client.call("/v1/coffer/models/fraud/versions/champion", .get, token: reader)
-            #expect((champion["data"] as? [String: Any])?["version"] as? Int == 2)
-            let (_, history) = try await client.call("/v1/coffer/models/fraud/history", .get, token: reader)
-            let tenures = try #require((history["data"] as? [String: Any])?["aliases"] as? [[String: Any]])
-            let championTenures = tenures.filter { $0["alias"] as? String == "champion" }
-            #expect(championTenures.map { $0["version"] as? Int } == [1, 2], "\(tenures)")
-            #expect(championTenures.first?["until"] is String && championTenures.last?["until"] is NSNull)
-            #expect(championTenures.allSatisfy { $0["set_by"] as? String == tokens.writer.accessor })
-            let events = try #require((history["data"] as? [String: Any])?["events"] as? [[String: Any]])
-            #expect(
-                events.contains {
-                    $0["event"] as? String == "status" && $0["to_status"] as? String == "deployed" && $0["note"] as? String == "canary ok"
-                })
+            let (_, champion) = try await client.answer(
+                Models.Version.self, "/v1/coffer/models/fraud/versions/champion", .get, token: reader)
+            #expect(champion.data?.version == 2)
+            let (_, history) = try await client.answer(Models.History.self, "/v1/coffer/models/fraud/history", .get, token: reader)
+            let tenures = try #require(history.data?.aliases, "\(history)")
+            let championTenures = tenures.filter { $0.alias == "champion" }
+            #expect(championTenures.map(\.version) == [1, 2], "\(tenures)")
+            #expect(championTenures.first?.until.string != nil && championTenures.last?.until == .null, "\(championTenures)")
+            #expect(championTenures.allSatisfy { $0.setBy == tokens.writer.accessor })
+            #expect(history.data?.events.contains { $0.event == "status" && $0.toStatus == "deployed" && $0.note == "canary ok" } == true)
 
             // Retiring a version that holds an alias is refused; an alias cannot point at a retired version.
             let (aliased, aliasedBody) = try await client.call(
@@ -167,9 +164,8 @@ struct ModelRegistryTests {
                 "/v1/coffer/models/fraud/aliases/champion", .put, token: writer, ["version": 1])
             #expect(retiredAlias == .conflict && "\(retiredBody)".contains("retired"))
             #expect(
-                try await client.call("/v1/coffer/models/fraud/versions/2", .get, token: reader).1["data"].map {
-                    ($0 as? [String: Any])?["aliases"] as? [String]
-                } == ["champion"])
+                try await client.answer(Models.Version.self, "/v1/coffer/models/fraud/versions/2", .get, token: reader).1.data?.aliases
+                    == ["champion"])
 
             // Search by metric threshold, tag and status, ordered by a metric.
             #expect(
@@ -177,30 +173,26 @@ struct ModelRegistryTests {
                     client, token: writer, model: "churn", Random.bytes(50),
                     ["training_metrics": ["accuracy": 0.7], "tags": ["team": "growth"]]
                 ).0 == .ok)
-            let (_, found) = try await client.call(
-                "/v1/coffer/models/_search?metric=training.accuracy%3E0.8&order_by=validation.f1%20desc", .get, token: reader)
-            let versions = try #require((found["data"] as? [String: Any])?["versions"] as? [[String: Any]])
-            #expect(versions.map { "\($0["name"] ?? "")/\($0["version"] ?? "")" } == ["fraud/2", "fraud/1"], "\(found)")
-            let (_, tagged) = try await client.call("/v1/coffer/models/_search?tag=team=growth", .get, token: reader)
-            #expect(((tagged["data"] as? [String: Any])?["versions"] as? [[String: Any]])?.map { $0["name"] as? String } == ["churn"])
-            let (_, retired) = try await client.call("/v1/coffer/models/_search?status=retired", .get, token: reader)
-            #expect(((retired["data"] as? [String: Any])?["versions"] as? [[String: Any]])?.count == 1)
+            let (_, found) = try await client.answer(
+                Models.Search.self, "/v1/coffer/models/_search?metric=training.accuracy%3E0.8&order_by=validation.f1%20desc", .get,
+                token: reader)
+            #expect(found.data?.versions.map { "\($0.name)/\($0.version)" } == ["fraud/2", "fraud/1"], "\(found)")
+            let (_, tagged) = try await client.answer(Models.Search.self, "/v1/coffer/models/_search?tag=team=growth", .get, token: reader)
+            #expect(tagged.data?.versions.map(\.name) == ["churn"])
+            let (_, retired) = try await client.answer(Models.Search.self, "/v1/coffer/models/_search?status=retired", .get, token: reader)
+            #expect(retired.data?.versions.count == 1)
             #expect(try await client.call("/v1/coffer/models/_search?metric=accuracy%20big", .get, token: reader).0 == .badRequest)
 
             // The dashboard's model performance view: best first, with status and the champion.
-            let (_, report) = try await client.call("/v1/coffer/models/_report?metric=validation.f1", .get, token: reader)
-            let rows = try #require((report["data"] as? [String: Any])?["rows"] as? [[String: Any]])
+            let (_, report) = try await client.answer(
+                Models.Report.self, "/v1/coffer/models/_report?metric=validation.f1", .get, token: reader)
+            let rows = try #require(report.data?.rows, "\(report)")
             #expect(
-                rows.map {
-                    "\($0["version"] as? Int ?? 0)/\($0["value"] as? Double ?? 0)/\($0["status"] as? String ?? "")/\(($0["champion"] as? Bool) == true)"
-                }
-                    == ["2/0.8/registered/true", "1/0.72/retired/false"], "\(rows)")
+                rows.map { "\($0.version)/\($0.value)/\($0.status)/\($0.champion)" } == ["2/0.8/registered/true", "1/0.72/retired/false"])
 
             // Idempotent on digest (what `coffer model import` relies on).
             let (again, againBody) = try await register(client, token: writer, model: "fraud", second, ["if_new_digest": true])
-            #expect(
-                again == .ok && (againBody["data"] as? [String: Any])?["version"] as? Int == 2
-                    && (againBody["data"] as? [String: Any])?["created"] as? Bool == false)
+            #expect(again == .ok && againBody.data?.version == 2 && againBody.data?.created == false, "\(againBody)")
 
             // Unknown things are 404s that say what is unknown.
             #expect(try await client.call("/v1/coffer/models/nope", .get, token: reader).0 == .notFound)
@@ -220,8 +212,8 @@ struct ModelRegistryTests {
             try FileManager.default.createDirectory(atPath: "\(root)/sha256/ab", withIntermediateDirectories: true)
             try Data([1, 2, 3]).write(to: URL(fileURLWithPath: orphan))
             #expect(try await client.call("/v1/coffer/models/_gc", token: reader, ["grace": 0]).0 == .forbidden)
-            let (_, collected) = try await client.call("/v1/coffer/models/_gc", token: writer, ["grace": 0])
-            #expect((collected["data"] as? [String: Any])?["removed_files"] as? Int == 1, "\(collected)")
+            let (_, collected) = try await client.answer(Models.Collected.self, "/v1/coffer/models/_gc", token: writer, ["grace": 0])
+            #expect(collected.data?.removedFiles == 1, "\(collected)")
             #expect(!FileManager.default.fileExists(atPath: orphan) && FileManager.default.fileExists(atPath: path))
         }
     }

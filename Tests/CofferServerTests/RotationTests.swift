@@ -38,7 +38,7 @@ struct RotationTests {
             let (unknownStatus, unknownBody) = try await client.call(
                 "/v1/secret/metadata/app/api", token: root, ["rotation_kind": "carrier-pigeon"])
             #expect(unknownStatus == .badRequest && "\(unknownBody)".contains("unknown rotation_kind"), "\(unknownBody)")
-            #expect(try await metadata(client, root, "app/api")["rotation_kind"] as? String == "")
+            #expect(try await client.kvMetadata(root, "app/api").rotationKind == "")
             // Not rotatable yet: a clear 400.
             let (noKind, noKindBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
             #expect(noKind == .badRequest && "\(noKindBody)".contains("has no rotation_kind"), "\(noKindBody)")
@@ -54,36 +54,27 @@ struct RotationTests {
                 "/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "61 * * * *"])
             #expect(cronStatus == .badRequest && "\(cronBody)".contains("minute"), "\(cronBody)")
             try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "0 3 * * *"])
-            let cron = try await metadata(client, root, "app/api")
+            let cron = try await client.kvMetadata(root, "app/api")
             #expect(
-                cron["rotation_schedule"] as? String == "0 3 * * *"
-                    && (cron["next_rotation_time"] as? String)?.contains("T03:00:00") == true, "\(cron)")
+                cron.rotationSchedule == "0 3 * * *" && cron.nextRotationTime?.contains("T03:00:00") == true, "\(cron)")
             try await client.call("/v1/secret/metadata/app/api", token: root, ["rotation_schedule": "", "rotation_interval": "1h"])
             // Not due for an hour: a dry run lists nothing.
-            let (_, dryBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
-            #expect(results(dryBody).isEmpty, "\(dryBody)")
+            #expect(try await client.rotate(runner, "/v1/coffer/rotation/run", ["dry_run": true]).isEmpty)
 
             // Rotate now: current moves to version 2; the other fields stay; previous still reads the old value.
-            let (rotateStatus, rotateBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
-            #expect(rotateStatus == .ok)
-            let outcome = try #require(results(rotateBody).first)
+            let outcome = try #require(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/api").first)
             #expect(
-                outcome["result"] as? String == "rotated" && outcome["old_version"] as? Int == 1 && outcome["new_version"] as? Int == 2
-                    && outcome["step"] as? String == "finish", "\(rotateBody)")
-            let current = try await read(client, root, "app/api")
-            let newValue = try #require(current["value"] as? String)
-            #expect(newValue.count == 40 && newValue.allSatisfy { "0123456789abcdef".contains($0) } && current["user"] as? String == "svc")
-            #expect(try await read(client, root, "app/api", query: "?label=previous")["value"] as? String == "old-value")
-            #expect(try await read(client, root, "app/api", query: "?label=current")["value"] as? String == newValue)
+                outcome.result == "rotated" && outcome.oldVersion == 1 && outcome.newVersion == 2 && outcome.step == "finish", "\(outcome)")
+            let current = try await client.kvRead(root, "app/api")
+            let newValue = try #require(current["value"]?.string, "\(current)")
+            #expect(newValue.count == 40 && newValue.allSatisfy { "0123456789abcdef".contains($0) } && current["user"] == .string("svc"))
+            #expect(try await client.kvRead(root, "app/api", query: "?label=previous")["value"] == .string("old-value"))
+            #expect(try await client.kvRead(root, "app/api", query: "?label=current")["value"] == .string(newValue))
             #expect(try await client.call("/v1/secret/data/app/api?label=pending", .get, token: root).0 == .notFound)
             #expect(try await client.call("/v1/secret/data/app/api?label=newest", .get, token: root).0 == .badRequest)
-            let afterFirst = try await metadata(client, root, "app/api")
-            #expect(
-                afterFirst["current_version"] as? Int == 2 && afterFirst["previous_version"] as? Int == 1
-                    && afterFirst["pending_version"] is NSNull)
-            #expect(
-                (afterFirst["last_rotated_time"] as? String)?.isEmpty == false
-                    && (afterFirst["next_rotation_time"] as? String)?.isEmpty == false)
+            let afterFirst = try await client.kvMetadata(root, "app/api")
+            #expect(afterFirst.currentVersion == 2 && afterFirst.previousVersion == .integer(1) && afterFirst.pendingVersion == .null)
+            #expect(afterFirst.lastRotatedTime?.isEmpty == false && afterFirst.nextRotationTime?.isEmpty == false)
 
             // The runner rotates but cannot write secrets; a reader cannot rotate.
             #expect(try await client.call("/v1/secret/data/app/api", token: runner, ["data": ["value": "x"]]).0 == .forbidden)
@@ -111,17 +102,15 @@ struct RotationTests {
                 _ = try conn.execute(
                     "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
             }
-            let (_, dueBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
-            #expect(results(dueBody).map { $0["result"] as? String } == ["due"])
-            let (_, runBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
-            #expect(results(runBody).map { $0["new_version"] as? Int } == [3], "\(runBody)")
+            #expect(try await client.rotate(runner, "/v1/coffer/rotation/run", ["dry_run": true]).map(\.result) == ["due"])
+            #expect(try await client.rotate(runner, "/v1/coffer/rotation/run", ["idempotency_key": "nightly-1"]).map(\.newVersion) == [3])
             try await server.database.transaction { conn in
                 _ = try conn.execute(
                     "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/api'")
             }
-            let (_, replayBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["idempotency_key": "nightly-1"])
-            #expect(results(replayBody).map { $0["new_version"] as? Int } == [3], "the same key answers the finished run: \(replayBody)")
-            #expect(try await metadata(client, root, "app/api")["current_version"] as? Int == 3)
+            let replay = try await client.rotate(runner, "/v1/coffer/rotation/run", ["idempotency_key": "nightly-1"])
+            #expect(replay.map(\.newVersion) == [3], "the same key answers the finished run: \(replay)")
+            #expect(try await client.kvMetadata(root, "app/api").currentVersion == 3)
 
             // A lock held by another run: refused as locked; once it expires, taken over.
             try await server.database.transaction { conn in
@@ -129,33 +118,30 @@ struct RotationTests {
                     "INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \(Date(timeIntervalSinceNow: 60)))"
                 )
             }
-            let (_, lockedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
-            #expect(results(lockedBody).first?["result"] as? String == "locked", "\(lockedBody)")
+            #expect(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/api").map(\.result) == ["locked"])
             try await server.database.transaction { conn in
                 _ = try conn.execute(
                     "UPDATE rotation_locks SET expires_at = \(Date(timeIntervalSinceNow: -1)) WHERE secret_id = 'secret/app/api'")
             }
-            let (_, takenBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
-            #expect(results(takenBody).first?["result"] as? String == "rotated", "\(takenBody)")
+            #expect(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/api").map(\.result) == ["rotated"])
 
             // Rotations keep max_versions like writes do, and never trim the previous version.
             try await client.call("/v1/secret/metadata/app/api", token: root, ["max_versions": 1])
             try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner)
-            let trimmed = try await metadata(client, root, "app/api")
-            let kept = try #require(trimmed["versions"] as? [String: Any]).keys.compactMap { Int($0) }.sorted()
-            let currentNow = try #require(trimmed["current_version"] as? Int)
-            #expect(kept == [currentNow - 1, currentNow] && trimmed["oldest_version"] as? Int == currentNow - 1, "\(trimmed)")
+            let trimmed = try await client.kvMetadata(root, "app/api")
+            let kept = trimmed.versions.keys.compactMap { Int($0) }.sorted()
+            let currentNow = trimmed.currentVersion
+            #expect(kept == [currentNow - 1, currentNow] && trimmed.oldestVersion == currentNow - 1, "\(trimmed)")
             #expect(try await client.call("/v1/secret/data/app/api?label=previous", .get, token: root).0 == .ok)
             try await client.call("/v1/secret/metadata/app/api", token: root, ["max_versions": 0])
 
             // Runs at once: each rotates or finds the lock held; versions never repeat, none is skipped.
-            let before = try #require(try await metadata(client, root, "app/api")["current_version"] as? Int)
+            let before = try await client.kvMetadata(root, "app/api").currentVersion
             let outcomes = try await withThrowingTaskGroup(of: (result: String, old: Int).self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        let outcome = self.results(try await client.call("/v1/coffer/rotation/rotate/secret/app/api", token: runner).1)
-                            .first
-                        return (outcome?["result"] as? String ?? "none", outcome?["old_version"] as? Int ?? -1)
+                        let outcome = try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/api").first
+                        return (outcome?.result ?? "none", outcome?.oldVersion ?? -1)
                     }
                 }
                 var all: [(result: String, old: Int)] = []
@@ -165,33 +151,26 @@ struct RotationTests {
             let rotated = outcomes.filter { $0.result == "rotated" }
             #expect(rotated.count >= 1 && outcomes.allSatisfy { ["rotated", "locked"].contains($0.result) }, "\(outcomes)")
             #expect(Set(rotated.map(\.old)).count == rotated.count, "no two runs rotated from one version")
-            #expect(try await metadata(client, root, "app/api")["current_version"] as? Int == before + rotated.count)
+            #expect(try await client.kvMetadata(root, "app/api").currentVersion == before + rotated.count)
 
             // A failing run rolls back, counts the failure, backs off, and says why; the current value still reads.
             try await client.call("/v1/secret/data/app/broken", token: root, ["data": ["value": "keep-me"]])
             try await client.call("/v1/secret/metadata/app/broken", token: root, ["rotation_kind": "random", "rotation_interval": "1h"])
             try await client.call("/v1/secret/delete/app/broken", token: root, ["versions": [1]])
-            let (_, failedBody) = try await client.call("/v1/coffer/rotation/rotate/secret/app/broken", token: runner)
-            let failed = try #require(results(failedBody).first)
+            let failed = try #require(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/broken").first)
+            #expect(failed.result == "failed" && failed.error?.contains("deleted or destroyed") == true, "\(failed)")
+            let brokenMetadata = try await client.kvMetadata(root, "app/broken")
             #expect(
-                failed["result"] as? String == "failed" && (failed["error"] as? String)?.contains("deleted or destroyed") == true,
-                "\(failedBody)")
-            let brokenMetadata = try await metadata(client, root, "app/broken")
-            #expect(
-                brokenMetadata["rotation_failures"] as? Int == 1 && brokenMetadata["current_version"] as? Int == 1
-                    && brokenMetadata["pending_version"] is NSNull)
+                brokenMetadata.rotationFailures == 1 && brokenMetadata.currentVersion == 1 && brokenMetadata.pendingVersion == .null)
             try await server.database.transaction { conn in
                 _ = try conn.execute(
                     "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -5)) WHERE id = 'secret/app/broken'")
             }
-            let (_, backoffBody) = try await client.call("/v1/coffer/rotation/run", token: runner, ["dry_run": true])
-            #expect(!results(backoffBody).contains { $0["path"] as? String == "secret/app/broken" }, "backing off: \(backoffBody)")
-            let (_, statusBody) = try await client.call("/v1/coffer/rotation/status", .get, token: runner)
-            let statuses = try #require((statusBody["data"] as? [String: Any])?["credentials"] as? [[String: Any]])
-            let broken = try #require(statuses.first { $0["path"] as? String == "secret/app/broken" })
-            #expect(
-                broken["failures"] as? Int == 1 && (broken["last_error"] as? String)?.isEmpty == false
-                    && (broken["retry_time"] as? String)?.isEmpty == false)
+            let backingOff = try await client.rotate(runner, "/v1/coffer/rotation/run", ["dry_run": true])
+            #expect(!backingOff.contains { $0.path == "secret/app/broken" }, "backing off: \(backingOff)")
+            let (_, statusBody) = try await client.answer(Rotation.Status.self, "/v1/coffer/rotation/status", .get, token: runner)
+            let broken = try #require(statusBody.data?.credentials.first { $0.path == "secret/app/broken" })
+            #expect(broken.failures == 1 && !broken.lastError.isEmpty && !broken.retryTime.isEmpty)
 
             // A manual write during a rotation wins; the rotation's finish refuses to move current.
             try await client.call("/v1/secret/undelete/app/broken", token: root, ["versions": [1]])
@@ -211,25 +190,10 @@ struct RotationTests {
                     : "write failed"
             }
             #expect(conflict == "refused")
-            #expect(try await read(client, root, "app/broken")["value"] as? String == "manual")
+            #expect(try await client.kvRead(root, "app/broken")["value"] == .string("manual"))
             // The step events sit in the hash chain like any entry.
             #expect(try await server.verifyTrail().isIntact)
         }
-    }
-
-    private func results(_ body: [String: Any]) -> [[String: Any]] {
-        (body["data"] as? [String: Any])?["results"] as? [[String: Any]] ?? []
-    }
-
-    private func read(_ client: some TestClientProtocol, _ token: String, _ path: String, query: String = "") async throws -> [String: Any]
-    {
-        let (status, body) = try await client.call("/v1/secret/data/\(path)\(query)", .get, token: token)
-        #expect(status == .ok, "\(path)\(query): \(body)")
-        return (body["data"] as? [String: Any])?["data"] as? [String: Any] ?? [:]
-    }
-
-    private func metadata(_ client: some TestClientProtocol, _ token: String, _ path: String) async throws -> [String: Any] {
-        try #require(try await client.call("/v1/secret/metadata/\(path)", .get, token: token).1["data"] as? [String: Any])
     }
 }
 
@@ -260,7 +224,8 @@ struct RotationCrashTests {
                 ["--dev"], in: folder, environment: base.merging(["COFFER_FAILPOINTS": "rotation.\(point)=crash"]) { $1 })
             let (crashed, _) = try await run(["rotate", "--secret", "secret/app/api"])
             #expect(crashed != 0, "\(point): the run died with the service")
-            #expect(try await serve.waitForExit() == 128 + SIGKILL || true)
+            // Foundation reports a process ended by a signal with the signal's number.
+            #expect(try await serve.waitForExit() == SIGKILL, "\(point): the service killed itself at the failpoint")
             (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
             try await Task.sleep(for: .milliseconds(1100)) // the dead run's lock expires
             let (status, statusOutput) = try await run(["rotate", "status"])
@@ -272,10 +237,8 @@ struct RotationCrashTests {
             expectedVersion += 1
             #expect(resumed == 0 && output.contains("rotated"), "\(point): \(output)")
             let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
-            let metadata = try #require(
-                (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
-            #expect(
-                metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull, "\(point): \(metadata)")
+            let metadata = try #require(try VaultAnswer<KV.Metadata>(json: json).data)
+            #expect(metadata.currentVersion == expectedVersion && metadata.pendingVersion == .null, "\(point): \(metadata)")
             let after = try await run(["kv", "get", "-field=value", "app/api"]).1
             #expect(after != before && after.count == 33, "\(point): a new 32-character value is current")
             let previous = try await run(["kv", "get", "-field=value", "-label=previous", "app/api"])
@@ -297,10 +260,8 @@ struct RotationCrashTests {
             "\(failedOutput)")
         #expect(try await run(["kv", "get", "-field=value", "app/api"]).1 == value)
         let (_, json) = try await run(["kv", "metadata", "get", "-format=json", "app/api"])
-        let metadata = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["data"] as? [String: Any])
-        #expect(
-            metadata["current_version"] as? Int == expectedVersion && metadata["pending_version"] is NSNull
-                && metadata["rotation_failures"] as? Int == 1)
+        let metadata = try #require(try VaultAnswer<KV.Metadata>(json: json).data)
+        #expect(metadata.currentVersion == expectedVersion && metadata.pendingVersion == .null && metadata.rotationFailures == 1)
     }
 }
 
@@ -389,11 +350,8 @@ struct PostgresRotatorTests {
                 try await client.call(
                     "/v1/secret/metadata/db/app", token: root,
                     ["rotation_kind": "postgres-password", "rotation_settings": ["admin_secret": "secret/db/admin"]])
-                let (_, body) = try await client.call("/v1/coffer/rotation/rotate/secret/db/app", token: runner)
-                #expect(
-                    ((body["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["result"] as? String == "rotated", "\(body)")
-                let (_, readBody) = try await client.call("/v1/secret/data/db/app", .get, token: root)
-                let password = try #require(((readBody["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String)
+                #expect(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/db/app").map(\.result) == ["rotated"])
+                let password = try #require(try await client.kvRead(root, "db/app")["password"]?.string)
                 #expect(password.count == 32 && password != "initial-Pw-1")
                 #expect(logsIn(single, password), "the new password works")
                 #expect(!logsIn(single, "initial-Pw-1"), "the old password is refused")
@@ -408,14 +366,9 @@ struct PostgresRotatorTests {
                             "admin_secret": "secret/db/admin", "connection_url": "postgres://127.0.0.1:1/nothing"
                         ]
                     ])
-                let (_, downBody) = try await client.call("/v1/coffer/rotation/rotate/secret/db/down", token: runner)
-                let down = try #require(((downBody["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first)
-                #expect(
-                    down["result"] as? String == "failed" && (down["error"] as? String)?.contains("cannot connect") == true, "\(downBody)")
-                #expect(
-                    try await client.call("/v1/secret/metadata/db/down", .get, token: root).1["data"].flatMap {
-                        ($0 as? [String: Any])?["current_version"] as? Int
-                    } == 1)
+                let down = try #require(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/db/down").first)
+                #expect(down.result == "failed" && down.error?.contains("cannot connect") == true, "\(down)")
+                #expect(try await client.kvMetadata(root, "db/down").currentVersion == 1)
                 #expect(logsIn(single, password), "the current password still works")
 
                 // postgres-alternating: the other role gets a new password and becomes current; the old login
@@ -430,10 +383,8 @@ struct PostgresRotatorTests {
                         ]
                     ])
                 func current() async throws -> (String, String) {
-                    let data = try #require(
-                        (try await client.call("/v1/secret/data/db/alt", .get, token: root).1["data"] as? [String: Any])?["data"]
-                            as? [String: Any])
-                    return (try #require(data["username"] as? String), try #require(data["password"] as? String))
+                    let data = try await client.kvRead(root, "db/alt")
+                    return (try #require(data["username"]?.string), try #require(data["password"]?.string))
                 }
                 try await client.call("/v1/coffer/rotation/rotate/secret/db/alt", token: runner)
                 let (userB, passwordB) = try await current()
@@ -502,24 +453,24 @@ struct DynamicCredentialTests {
                     ).0 == .noContent)
 
                 // Issue: a real role, logging in, under a lease.
-                let (status, issued) = try await client.call("/v1/database/creds/readonly", .get, token: root)
-                #expect(status == .ok && issued["lease_duration"] as? Int == 3600 && issued["renewable"] as? Bool == true, "\(issued)")
-                let leaseID = try #require(issued["lease_id"] as? String)
+                let (status, issued) = try await client.answer(
+                    DatabaseAnswer.Credentials.self, "/v1/database/creds/readonly", .get, token: root)
+                #expect(status == .ok && issued.leaseDuration == 3600 && issued.renewable == true, "\(issued)")
+                let leaseID = try #require(issued.leaseID)
                 #expect(leaseID.hasPrefix("database/creds/readonly/"))
-                let data = try #require(issued["data"] as? [String: Any])
-                let (user, password) = (try #require(data["username"] as? String), try #require(data["password"] as? String))
+                let (user, password) = try #require(issued.data.map { ($0.username, $0.password) })
                 let open = try #require(session(user, password), "the credential logs in")
                 try open.execute("SELECT 1")
                 #expect(session(user, "wrong") == nil)
 
                 // Lookup, renew up to the max TTL, then refuse.
-                let (_, lookup) = try await client.call("/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
-                #expect(((lookup["data"] as? [String: Any])?["ttl"] as? Int).map { (3500...3600).contains($0) } == true, "\(lookup)")
-                let (_, renewed) = try await client.call(
-                    "/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
+                let (_, lookup) = try await client.answer(
+                    DatabaseAnswer.Lease.self, "/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
+                #expect(lookup.data.map { (3500...3600).contains($0.ttl) } == true, "\(lookup)")
+                let (_, renewed) = try await client.answer(
+                    NoData.self, "/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
                 #expect(
-                    (renewed["lease_duration"] as? Int).map { (7100...7200).contains($0) } == true && renewed["warnings"] is [String],
-                    "\(renewed)")
+                    renewed.leaseDuration.map { (7100...7200).contains($0) } == true && renewed.warnings?.isEmpty == false, "\(renewed)")
                 let (atMax, atMaxBody) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID])
                 #expect(atMax == .badRequest && "\(atMaxBody)".contains("max TTL"), "\(atMaxBody)")
 
@@ -534,9 +485,8 @@ struct DynamicCredentialTests {
                 try await client.call(
                     "/v1/database/roles/short", token: root,
                     ["db_name": "pg", "creation_statements": create, "default_ttl": 1, "max_ttl": 1])
-                let (_, short) = try await client.call("/v1/database/creds/short", .get, token: root)
-                let shortData = try #require(short["data"] as? [String: Any])
-                let shortUser = try #require(shortData["username"] as? String)
+                let (_, short) = try await client.answer(DatabaseAnswer.Credentials.self, "/v1/database/creds/short", .get, token: root)
+                let shortUser = try #require(short.data?.username)
                 time.advance(by: 1.5)
                 let reaped = try await server.gate.perform(
                     GateRequest(
@@ -647,26 +597,26 @@ struct DynamicCredentialTests {
                         ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]
                     ).0 == .noContent)
                 #expect(session(staticRole, "initial-Pw-1") == nil, "creating the static role rotated the password at once")
-                func staticCreds() async throws -> [String: Any] {
-                    let (_, body) = try await client.call("/v1/database/static-creds/app", .get, token: root)
-                    return try #require(body["data"] as? [String: Any])
+                func staticCreds() async throws -> DatabaseAnswer.Credentials {
+                    let (_, body) = try await client.answer(
+                        DatabaseAnswer.Credentials.self, "/v1/database/static-creds/app", .get, token: root)
+                    return try #require(body.data, "\(body.errors ?? [])")
                 }
                 let firstCreds = try await staticCreds()
-                let firstPassword = try #require(firstCreds["password"] as? String)
-                #expect(firstCreds["username"] as? String == staticRole && firstCreds["rotation_period"] as? Int == 86_400)
+                let firstPassword = firstCreds.password
+                #expect(firstCreds.username == staticRole && firstCreds.rotationPeriod == 86_400)
                 #expect(session(staticRole, firstPassword) != nil)
                 #expect(try await client.call("/v1/database/rotate-role/app", token: root).0 == .noContent)
-                let secondPassword = try #require(try await staticCreds()["password"] as? String)
+                let secondPassword = try await staticCreds().password
                 #expect(
                     secondPassword != firstPassword && session(staticRole, secondPassword) != nil
                         && session(staticRole, firstPassword) == nil)
-                let (_, roleBody) = try await client.call("/v1/database/static-roles/app", .get, token: root)
-                let roleData = try #require(roleBody["data"] as? [String: Any])
-                #expect(
-                    roleData["username"] as? String == staticRole && roleData["db_name"] as? String == "pg"
-                        && (roleData["last_vault_rotation"] as? String)?.isEmpty == false, "\(roleBody)")
-                let (_, listBody) = try await client.call("/v1/database/static-roles", GatedRouter.list, token: root)
-                #expect((listBody["data"] as? [String: Any])?["keys"] as? [String] == ["app"])
+                let (_, roleBody) = try await client.answer(
+                    DatabaseAnswer.StaticRole.self, "/v1/database/static-roles/app", .get, token: root)
+                let role = try #require(roleBody.data, "\(roleBody.errors ?? [])")
+                #expect(role.username == staticRole && role.dbName == "pg" && !role.lastVaultRotation.isEmpty, "\(role)")
+                let (_, listBody) = try await client.answer(KV.Keys.self, "/v1/database/static-roles", GatedRouter.list, token: root)
+                #expect(listBody.data?.keys == ["app"])
                 let (other, otherBody) = try await client.call(
                     "/v1/database/static-roles/app", token: root, ["db_name": "pg", "username": "someone_else"])
                 #expect(other == .badRequest && "\(otherBody)".contains("delete it to manage another role"), "\(otherBody)")
