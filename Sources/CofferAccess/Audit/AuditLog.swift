@@ -34,7 +34,7 @@ public final class AuditLog: Sendable {
         var waiters: [Int: Waiter] = [:]
         /// Requests (by id) whose request entry is queued or written but whose response entry is not queued
         /// yet: the writer waits a moment for their response entries rather than spend a commit without them.
-        /// A read has no request entry (its response entry is its only one) and is never open.
+        /// A read has no request entry; the Gate marks it open (``expectResponse(of:)``) while it runs.
         var open: Set<String> = []
         var nextID = 0
         var writing = false
@@ -124,6 +124,13 @@ public final class AuditLog: Sendable {
             if startWriter { Task(executorPreference: writer) { await self.drain() } }
             if startSweeper { Task { await self.sweep() } }
         }
+    }
+
+    /// Marks a request without a request entry (a read) as in flight until its response entry is appended, so
+    /// that the writer lingers for it as for a change's: without it, reads on PostgreSQL fell from about 18 to 8
+    /// entries per commit and lost a fifth of their rate (Docs/BENCHMARKS.md).
+    public func expectResponse(of requestID: String) {
+        state.withLock { _ = $0.open.insert(requestID) }
     }
 
     /// How long the writer lingers for response entries of requests in flight (PostgreSQL's `commit_delay`

@@ -108,6 +108,8 @@ public final class Gate: Sendable {
                 entry(
                     .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
                     decision: decision, rule: grant.rule, status: 0, extra: []))
+        } else {
+            audit.expectResponse(of: request.requestID)
         }
         let result: Result<R, any Error>
         do { result = .success(try await body(grant)) } catch { result = .failure(error) }
