@@ -105,6 +105,8 @@ public final class AuditLog: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let (accepted, startWriter, startSweeper) = state.withLock { state -> (Bool, Bool, Bool) in
                 guard state.pending.count < configuration.maxPending else {
+                    // A refused response entry still ends its request: nothing more will come for it.
+                    if entry.kind == .response { state.open.remove(entry.requestID) }
                     state.health = .failing("more than \(configuration.maxPending) audit entries are waiting")
                     return (false, false, false)
                 }
@@ -127,8 +129,7 @@ public final class AuditLog: Sendable {
     }
 
     /// Marks a request without a request entry (a read) as in flight until its response entry is appended, so
-    /// that the writer lingers for it as for a change's: without it, reads on PostgreSQL fell from about 18 to 8
-    /// entries per commit and lost a fifth of their rate (Docs/BENCHMARKS.md).
+    /// that the writer lingers for it as for a change's (Docs/BENCHMARKS.md, "One audit entry per read").
     public func expectResponse(of requestID: String) {
         state.withLock { _ = $0.open.insert(requestID) }
     }
