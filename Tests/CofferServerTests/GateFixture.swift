@@ -73,8 +73,7 @@ extension TestClientProtocol {
         var headers: HTTPFields = [:]
         if let token { headers[vaultToken] = token }
         return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
-            let body = response.body.readableBytes == 0 ? Data("{}".utf8) : Data(response.body.readableBytesView)
-            return (response.status, try JSONDecoder().decode(VaultAnswer<D>.self, from: body))
+            (response.status, try VaultAnswer<D>(body: response.body))
         }
     }
 
@@ -105,6 +104,11 @@ struct VaultAnswer<D: Decodable>: Decodable {
 }
 
 extension VaultAnswer {
+    /// An answer's body as the server sent it (an empty body reads as `{}`: a 204 has no fields).
+    init(body: ByteBuffer) throws {
+        self = try JSONDecoder().decode(Self.self, from: body.readableBytes == 0 ? Data("{}".utf8) : Data(body.readableBytesView))
+    }
+
     /// An answer printed by the CLI (`-format=json`).
     init(json: String) throws {
         self = try JSONDecoder().decode(Self.self, from: Data(json.utf8))

@@ -54,8 +54,7 @@ struct ModelRegistryTests {
         return try await client.execute(
             uri: "/v1/coffer/models/\(model)/versions", method: .post, headers: headers, body: ByteBuffer(bytes: bytes)
         ) { response in
-            let body = response.body.readableBytes == 0 ? Data("{}".utf8) : Data(response.body.readableBytesView)
-            return (response.status, try JSONDecoder().decode(VaultAnswer<Models.Version>.self, from: body))
+            (response.status, try VaultAnswer<Models.Version>(body: response.body))
         }
     }
 

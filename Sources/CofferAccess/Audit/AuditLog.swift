@@ -104,9 +104,9 @@ public final class AuditLog: Sendable {
         let deadline = ContinuousClock.now + configuration.durableWithin
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let (accepted, startWriter, startSweeper) = state.withLock { state -> (Bool, Bool, Bool) in
+                // A response entry ends its request, queued or refused: nothing more will come for it.
+                if entry.kind == .response { state.open.remove(entry.requestID) }
                 guard state.pending.count < configuration.maxPending else {
-                    // A refused response entry still ends its request: nothing more will come for it.
-                    if entry.kind == .response { state.open.remove(entry.requestID) }
                     state.health = .failing("more than \(configuration.maxPending) audit entries are waiting")
                     return (false, false, false)
                 }
@@ -114,7 +114,7 @@ public final class AuditLog: Sendable {
                 state.nextID += 1
                 state.pending.append((id, entry))
                 let opened = entry.kind == .request ? entry.requestID : nil
-                if let opened { state.open.insert(opened) } else if entry.kind == .response { state.open.remove(entry.requestID) }
+                if let opened { state.open.insert(opened) }
                 state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, opened: opened)
                 defer {
                     state.writing = true
