@@ -17,6 +17,16 @@ import Testing
         }
     }
 
+    /// PostgreSQL's bytea reader decodes digits in place, from a slice of libpq's buffer after `\x`.
+    @Test func decodesDigitsInPlaceFromABufferSlice() async {
+        await propertyCheck(count: 300, input: Self.bytes) { bytes in
+            let buffer = Array(#"\x"#.utf8) + Array(Hex.encode(bytes).uppercased().utf8)
+            let decoded = buffer.withUnsafeBytes { Hex.decode(utf8: UnsafeRawBufferPointer(rebasing: $0[2...])) }
+            #expect(decoded == bytes)
+            #expect(Hex.encode(bytes[...]) == Hex.encode(bytes))
+        }
+    }
+
     @Test func refusesOddLengthsAndNonHexDigits() async {
         let bad = Gen.element(of: ["g", "G", " ", "-", "\u{0660}", "x", "\0"])
         await propertyCheck(count: 300, input: Self.bytes, bad, Gen<Int>.int(in: 0...128)) { bytes, inserted, offset in

@@ -316,7 +316,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     /// `bytea` in PostgreSQL's hex output format: `\x` then two hex digits a byte.
     private static func decodeHex(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
         guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x") else { return nil }
-        return Hex.decode(utf8: bytes[2...])
+        return Hex.decode(utf8: UnsafeRawBufferPointer(rebasing: bytes[2...]))
     }
 }
 
