@@ -23,6 +23,23 @@ func suiteModule(_ name: String, also extra: [Target.Dependency] = []) -> Target
     )
 }
 
+/// The test target of a module whose tests run it behind a prepared server (CofferServerTesting's fixtures
+/// and typed answers), plus what its tests alone import.
+func serverTests(_ name: String, also extra: [Target.Dependency] = []) -> Target {
+    .testTarget(
+        name: name,
+        dependencies: [
+            "CofferServerTesting", "CofferServer", "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP",
+            "CofferKeys", "CofferStore", "CofferTesting",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "PropertyBased", package: "swift-property-based")
+        ] + extra,
+        swiftSettings: swiftSettings
+    )
+}
+
 let package = Package(
     name: "coffer",
     platforms: [.macOS(.v15)],
@@ -251,35 +268,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "CofferEnginesTests",
-            dependencies: ["CofferAccess", "CofferEngines"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "CofferErrorLogTests",
-            dependencies: ["CofferErrorLog", "CofferFoundation", "CofferTesting"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "CofferHealthTests",
-            dependencies: ["CofferHealth", "CofferFoundation"],
-            swiftSettings: swiftSettings
-        ),
+        serverTests("CofferEnginesTests", also: ["CofferEngines"]),
+        serverTests("CofferErrorLogTests", also: ["CofferErrorLog"]),
+        serverTests("CofferHealthTests", also: ["CofferHealth", "CofferMetrics"]),
         .testTarget(
             name: "CofferCryptoTests",
             dependencies: ["CofferCrypto", "CofferFoundation", "CofferTesting"],
             exclude: ["Vectors"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "CofferAccessTests",
-            dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore", "CofferTesting",
-                .product(name: "PropertyBased", package: "swift-property-based")
-            ],
-            swiftSettings: swiftSettings
-        ),
+        serverTests("CofferAccessTests"),
         .testTarget(
             name: "CofferKeysTests",
             dependencies: ["CofferKeys", "CofferCrypto", "CofferFoundation", "CofferStore", "CofferTesting"],
@@ -288,6 +286,24 @@ let package = Package(
         .testTarget(
             name: "CofferStoreTests",
             dependencies: ["CofferFoundation", "CofferStore", "CofferTesting"],
+            swiftSettings: swiftSettings
+        ),
+        serverTests("CofferSystemTests", also: ["CofferSystem"]),
+        serverTests("CofferRotationTests", also: ["CofferEngines", "CofferRotation"]),
+        serverTests("CofferModelsTests", also: ["CofferModels"]),
+        serverTests("CofferMetricsTests", also: ["CofferMetrics"]),
+        serverTests("CofferFeaturesTests", also: ["CofferFeatures"]),
+        serverTests("CofferCacheTests", also: ["CofferCache"]),
+        .target(
+            name: "CofferServerTesting",
+            dependencies: [
+                "CofferAccess", "CofferFoundation", "CofferKeys", "CofferServer", "CofferStore", "CofferTesting",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            path: "Tests/CofferServerTesting",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -305,6 +321,7 @@ let package = Package(
                 "CofferServer",
                 "CofferStore",
                 "CofferTesting",
+                "CofferServerTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based")
             ],

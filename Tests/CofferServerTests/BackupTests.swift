@@ -1,6 +1,7 @@
 import CofferCrypto
 import CofferKeys
 import CofferServer
+import CofferServerTesting
 import CofferStore
 import CofferTesting
 import Foundation

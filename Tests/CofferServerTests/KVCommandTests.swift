@@ -1,3 +1,4 @@
+import CofferServerTesting
 import CofferTesting
 import Foundation
 import Testing

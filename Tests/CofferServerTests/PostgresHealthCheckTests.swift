@@ -2,6 +2,7 @@ import CofferAccess
 import CofferHTTP
 import CofferHealth
 @testable import CofferServer
+import CofferServerTesting
 import CofferStore
 import CofferTesting
 import Foundation

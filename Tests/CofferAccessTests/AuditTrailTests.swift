@@ -1,0 +1,139 @@
+import CofferAccess
+import CofferServer
+import CofferServerTesting
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The audit trail as the Gate writes it: every request, no secret in the clear, tamper evidence, fail closed.
+struct AuditTrailTests {
+    func everyRequestIsAuditedWithoutSecrets(_ server: CofferServer, _ root: String) async throws {
+        let issued = try await Application(router: server.makeRouter()).test(.router) { client in
+            let issued = try await client.createToken(parent: root, ["policies": ["default"]]).token
+            #expect(try await client.call("/v1/sys/key-status", .get, token: issued).0 == .forbidden)
+            #expect(try await client.call("/v1/sys/key-status", .get, token: nil).0 == .forbidden)
+            #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: issued).0 == .ok)
+            // The auditor can hash a known value and find it in the trail.
+            try await client.call(
+                "/v1/sys/policies/acl/auditor", .put, token: root,
+                ["policy": "path \"sys/audit-trail/*\" { capabilities = [\"read\", \"update\", \"audit\"] }"])
+            let auditor = try await client.createToken(parent: root, ["policies": ["auditor"]]).token
+            let (hashStatus, hashBody) = try await client.call("/v1/sys/audit-trail/hash", token: auditor, ["input": issued])
+            #expect(hashStatus == .ok)
+            let hash = try #require((hashBody["data"] as? [String: Any])?["hash"] as? String)
+            #expect(hash.hasPrefix("hmac:"))
+            let (_, found) = try await client.call("/v1/sys/audit-trail/entries?path=auth/token/create&limit=50", .get, token: auditor)
+            let entries = try #require((found["data"] as? [String: Any])?["entries"] as? [[String: Any]])
+            #expect(entries.contains { $0["auth.client_token"] as? String == hash })
+            // The auditor may not do anything else.
+            #expect(try await client.call("/v1/sys/policies/acl", .get, token: auditor).0 == .forbidden)
+            let (verified, verdict) = try await client.call("/v1/sys/audit-trail/verify", .get, token: auditor)
+            #expect(verified == .ok && (verdict["data"] as? [String: Any])?["intact"] as? Bool == true)
+            return issued
+        }
+        let rows = try await server.database.query("SELECT kind, decision, status, fields, path FROM audit_log ORDER BY sequence")
+        #expect(rows.count >= 10)
+        func entries(_ path: String) throws -> [(kind: String, status: Int, fields: String)] {
+            try rows.filter { try $0.decode(String.self, at: 4) == path }.map {
+                (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 2), try $0.decode(String.self, at: 3))
+            }
+        }
+        // A change: its request entry (committed before it ran), then its response entry.
+        #expect(try entries("sys/policies/acl/auditor").map(\.kind) == ["request", "response"])
+        // A read, allowed or refused, leaves one entry: its response entry, which carries the request's fields.
+        let reads = try entries("auth/token/lookup-self") + entries("sys/key-status")
+        #expect(reads.map(\.kind) == ["response", "response", "response"])
+        #expect(reads.allSatisfy { $0.fields.contains(#"["remote_address","#) && $0.fields.contains(#"["policies","#) })
+        #expect(Set(reads.map(\.status)) == [200, 403])
+        let decisions = try rows.map { try $0.decode(String.self, at: 1) }
+        #expect(decisions.contains("deny"))
+        let denial = try #require(
+            rows.first { (try? $0.decode(String.self, at: 1)) == "deny" && (try? $0.decode(String.self, at: 4)) == "sys/key-status" })
+        #expect(try denial.decode(String.self, at: 3).contains("rule"))
+        // No token in the clear anywhere in the trail.
+        for row in rows {
+            let fields: String = try row.decode(at: 3)
+            #expect(!fields.contains(issued) && !fields.contains(root))
+        }
+        #expect(try await server.verifyTrail() == .intact(entries: Int64(rows.count)))
+    }
+
+    @Test(arguments: TestDatabase.backends)
+    func everyRequestIsAudited(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, everyRequestIsAuditedWithoutSecrets)
+    }
+
+    /// Editing, deleting or reordering stored entries is found and named.
+    func tamperingIsFound(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            // One entry per read: sequences 1 to 8.
+            for _ in 0..<8 { _ = try await client.call("/v1/auth/token/lookup-self", .get, token: root) }
+        }
+        #expect(try await server.verifyTrail().isIntact)
+        let db = server.database
+        // A query column changed without its hashed fields: caught as an alteration of that entry.
+        try await db.execute("UPDATE audit_log SET accessor = 'someone-else' WHERE sequence = 3")
+        #expect(try await server.verifyTrail() == .altered(sequence: 3))
+        try await db.execute("UPDATE audit_log SET accessor = (SELECT accessor FROM audit_log WHERE sequence = 4) WHERE sequence = 3")
+        // The hashed content changed.
+        let fields: String = try #require(
+            try await db.read { try $0.queryScalar(String.self, "SELECT fields FROM audit_log WHERE sequence = 5") })
+        try await db.execute(
+            "UPDATE audit_log SET fields = \(fields.replacingOccurrences(of: "lookup-self", with: "lookup-selF")) WHERE sequence = 5")
+        #expect(try await server.verifyTrail() == .altered(sequence: 5))
+        try await db.execute("UPDATE audit_log SET fields = \(fields) WHERE sequence = 5")
+        #expect(try await server.verifyTrail().isIntact)
+        // An entry removed.
+        try await db.execute("DELETE FROM audit_log WHERE sequence = 6")
+        #expect(try await server.verifyTrail() == .removed(after: 5, next: 7))
+    }
+
+    @Test(arguments: TestDatabase.backends)
+    func tamperingIsFound(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, tamperingIsFound) }
+
+    /// A stuck audit sink fails requests with 503 within the bound, never hangs them, withholds their result,
+    /// and health says why; once the sink moves again, requests succeed.
+    @Test(arguments: TestDatabase.backends)
+    func stuckSinkFailsClosed(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, auditTimeout: "1000") { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
+                // Another session holds the chain head's lock for 6 s: every audit append waits behind it. The
+                // lock is held well past the 1 s bound so that a request delayed on its way to the append (the
+                // test process runs many suites on two cores) still meets its bound while the lock is held.
+                let holder = Task {
+                    try await server.database.transaction { conn in
+                        let lock: SQLQuery =
+                            server.database.dialect == .postgres
+                            ? "SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE"
+                            : "UPDATE audit_head SET sequence = sequence WHERE id = 1"
+                        _ = try conn.query(lock)
+                        Thread.sleep(forTimeInterval: 6)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                let started = ContinuousClock.now
+                let (status, body) = try await client.call("/v1/auth/token/create", token: root, ["policies": ["default"]])
+                let waited = ContinuousClock.now - started
+                #expect(status == .serviceUnavailable)
+                #expect(body["auth"] == nil, "the new token must not be returned")
+                #expect(
+                    waited < .milliseconds(4500),
+                    "the request waited \(waited): it must give up at the 1 s bound, not wait 6 s for the lock")
+                try await client.execute(uri: "/v1/sys/health", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let audit = try JSON.object(response.body)["audit"] as? [String: Any]
+                    #expect(audit?["ok"] as? Bool == false)
+                }
+                try await holder.value
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
+                try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status == .ok) }
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import CofferAccess
+import CofferHTTP
+import CofferServer
+import CofferServerTesting
+import CofferStore
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The Gate over HTTP: every route gated, tokens in Vault's model, policies, and the audit trail.
+struct GateTests {
+    /// The paths Vault also leaves open; any other route without a token must be refused.
+    static let openRoutes: Set<String> = [
+        "GET /v1/sys/health", "HEAD /v1/sys/health", "GET /v1/sys/seal-status", "GET /v1/sys/init", "PUT /v1/sys/init", "POST /v1/sys/init",
+        "PUT /v1/sys/unseal", "POST /v1/sys/unseal", "GET /v1/sys/rekey/init", "PUT /v1/sys/rekey/init", "POST /v1/sys/rekey/init",
+        "DELETE /v1/sys/rekey/init", "PUT /v1/sys/rekey/update", "POST /v1/sys/rekey/update", "GET /v1/sys/rekey/verify",
+        "PUT /v1/sys/rekey/verify", "POST /v1/sys/rekey/verify", "DELETE /v1/sys/rekey/verify",
+        "POST /v1/auth/:mount/login", "PUT /v1/auth/:mount/login",
+        // Root generation: the unseal keys are the credential, as for rekey.
+        "GET /v1/sys/generate-root/attempt", "PUT /v1/sys/generate-root/attempt", "POST /v1/sys/generate-root/attempt",
+        "DELETE /v1/sys/generate-root/attempt", "PUT /v1/sys/generate-root/update", "POST /v1/sys/generate-root/update",
+        // The wrapping token is the credential (Vault leaves these open too).
+        "POST /v1/sys/wrapping/unwrap", "PUT /v1/sys/wrapping/unwrap", "POST /v1/sys/wrapping/lookup", "PUT /v1/sys/wrapping/lookup",
+        "POST /v1/sys/wrapping/rewrap", "PUT /v1/sys/wrapping/rewrap",
+        // Orchestrators' liveness and readiness probes (Kubernetes and Consul send no token); they say nothing
+        // but alive/ready and, when not ready, why (sealed, storage, audit).
+        "GET /v1/coffer/health/live", "GET /v1/coffer/health/ready",
+        // Vault's CLI asks these before its real call; Vault leaves them open too. The mount preflight answers
+        // only a token that may use the mount (checked by the handler).
+        "GET /v1/sys/leader", "GET /v1/sys/internal/ui/mounts/**"
+    ]
+
+    /// Walks every registered route: without a token each gated one is 403 "permission denied"; with a token
+    /// holding only `default`, only default's paths answer; the open routes are exactly Vault's open few.
+    @Test func everyRouteIsGated() async throws {
+        try await withUnsealedServer { server, root in
+            let gated = server.makeGatedRouter()
+            let routes = gated.routes
+            #expect(routes.count > 30)
+            let open = Set(routes.filter { $0.access == .open || $0.access == .probe }.map { "\($0.method) \($0.path)" })
+            #expect(open == Self.openRoutes)
+            let defaultAllows: Set<String> = [
+                "GET /v1/auth/token/lookup-self", "POST /v1/auth/token/lookup-self", "PUT /v1/auth/token/lookup-self",
+                "POST /v1/auth/token/renew-self", "PUT /v1/auth/token/renew-self",
+                "POST /v1/auth/token/revoke-self", "PUT /v1/auth/token/revoke-self",
+                "POST /v1/sys/capabilities-self", "PUT /v1/sys/capabilities-self"
+            ]
+            try await Application(router: gated.hummingbirdRouter).test(.router) { client in
+                for route in routes where route.access != .open && route.access != .probe {
+                    let uri = route.path.replacingOccurrences(of: ":name", with: "some-name").replacingOccurrences(
+                        of: ":mount", with: "secret"
+                    )
+                    .replacingOccurrences(of: ":path", with: "some-mount").replacingOccurrences(of: "**", with: "app/db")
+                    try await client.execute(uri: uri, method: route.method) { response in
+                        #expect(response.status == .forbidden, "\(route.method) \(route.path) without a token")
+                        #expect(response.headers[.contentType] == "application/json")
+                        let errors = try JSON.object(response.body)["errors"] as? [String]
+                        #expect(errors == ["permission denied"], "\(route.method) \(route.path)")
+                    }
+                    let plain = try await client.createToken(parent: root, ["policies": ["default"]])
+                    let (status, _) = try await client.call(uri, route.method, token: plain.token)
+                    if defaultAllows.contains("\(route.method) \(route.path)") {
+                        #expect(status != .forbidden, "\(route.method) \(route.path) is in the default policy")
+                    } else {
+                        #expect(status == .forbidden, "\(route.method) \(route.path) with only the default policy")
+                    }
+                }
+            }
+            #expect(try await server.verifyTrail().isIntact)
+        }
+    }
+
+    func tokenLifecycle(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            try await client.call(
+                "/v1/sys/policies/acl/reader", .put, token: root,
+                [
+                    "policy":
+                        "path \"secret/data/app/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = [\"update\"] }"
+                ])
+            let parent = try await client.createToken(parent: root, ["policies": ["reader"], "ttl": "1h", "display_name": "ci"])
+            let child = try await client.createToken(parent: parent.token, ["policies": ["reader"], "ttl": "2h"])
+            let orphan = try await client.createToken(parent: root, ["policies": ["reader"], "no_parent": true])
+
+            // lookup-self in Vault's shape; the child's TTL is capped by its parent's.
+            let (status, body) = try await client.call("/v1/auth/token/lookup-self", .get, token: child.token)
+            #expect(status == .ok)
+            let data = try #require(body["data"] as? [String: Any])
+            #expect(data["policies"] as? [String] == ["default", "reader"])
+            #expect(data["accessor"] as? String == child.accessor)
+            #expect((data["ttl"] as? Int ?? 0) <= 3600 && (data["ttl"] as? Int ?? 0) > 3500)
+            #expect(data["orphan"] as? Bool == false && data["display_name"] as? String == "token")
+            // Authorization: Bearer works as X-Vault-Token does.
+            try await client.execute(uri: "/v1/auth/token/lookup-self", method: .get, headers: [.authorization: "Bearer \(child.token)"]) {
+                #expect($0.status == .ok)
+            }
+            // A non-root caller cannot hand out policies it lacks.
+            let (escalate, escalateBody) = try await client.call("/v1/auth/token/create", token: parent.token, ["policies": ["admin"]])
+            #expect(escalate == .badRequest)
+            #expect((escalateBody["errors"] as? [String])?.first?.contains("subset") == true)
+            // lookup by token (root), lookup-accessor, renew-self.
+            #expect(try await client.call("/v1/auth/token/lookup", token: root, ["token": child.token]).0 == .ok)
+            #expect(try await client.call("/v1/auth/token/lookup", token: root, ["token": "cfs.nope"]).0 == .forbidden)
+            let (_, byAccessor) = try await client.call("/v1/auth/token/lookup-accessor", token: root, ["accessor": parent.accessor])
+            #expect((byAccessor["data"] as? [String: Any])?["display_name"] as? String == "token-ci")
+            let (renewed, renewBody) = try await client.call("/v1/auth/token/renew-self", token: parent.token, ["increment": "30m"])
+            #expect(renewed == .ok)
+            let lease = try #require(renewBody["auth"] as? [String: Any])["lease_duration"] as? Int ?? 0
+            #expect(lease <= 1800 && lease > 1700)
+            // Revoking the parent revokes the child; the orphan stays.
+            #expect(try await client.call("/v1/auth/token/revoke", token: root, ["token": parent.token]).0 == .noContent)
+            #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: parent.token).0 == .forbidden)
+            #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: child.token).0 == .forbidden)
+            #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: orphan.token).0 == .ok)
+            // Revoking an unknown token is fine (204), as in Vault.
+            #expect(try await client.call("/v1/auth/token/revoke", token: root, ["token": "cfs.unknown"]).0 == .noContent)
+            // The initial root token can revoke itself; then it is refused.
+            #expect(try await client.call("/v1/auth/token/revoke-self", token: root).0 == .noContent)
+            #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .forbidden)
+        }
+        #expect(try await server.verifyTrail().isIntact)
+    }
+
+    @Test(arguments: TestDatabase.backends)
+    func tokenLifecycle(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, tokenLifecycle) }
+
+    /// Used-up and expired tokens are refused at once with 403, never 401.
+    @Test func exhaustedAndExpiredTokens() async throws {
+        let time = ManualTime()
+        try await withUnsealedServer(time: time) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                let limited = try await client.createToken(parent: root, ["num_uses": 2])
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token).0 == .ok)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token).0 == .ok)
+                let (third, body) = try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token)
+                #expect(third == .forbidden)
+                #expect(body["errors"] as? [String] == ["permission denied"])
+                // The server's clock is the test's: the token's TTL passes without the test sleeping through it.
+                let brief = try await client.createToken(parent: root, ["ttl": "5s"])
+                time.advance(by: 4)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .ok)
+                time.advance(by: 1.1)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .forbidden)
+                // Malformed tokens: too long, control characters.
+                #expect(
+                    try await client.call("/v1/auth/token/lookup-self", .get, token: String(repeating: "a", count: 5000)).0 == .forbidden)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: "cfs.a b").0 == .forbidden)
+                // Bad parameters: 400 with the field named, nothing made.
+                let (bad, badBody) = try await client.call("/v1/auth/token/create", token: root, ["ttl": "soon"])
+                #expect(bad == .badRequest)
+                #expect((badBody["errors"] as? [String])?.first?.contains("ttl") == true)
+            }
+        }
+    }
+
+    func policyEndpoints(_ server: CofferServer, _ root: String) async throws {
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            let good = "path \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"]\n}\n"
+            #expect(try await client.call("/v1/sys/policies/acl/app", .put, token: root, ["policy": good]).0 == .noContent)
+            // A policy that does not parse: 400 with line and column, and the stored one is unchanged.
+            let (status, body) = try await client.call(
+                "/v1/sys/policies/acl/app", .put, token: root,
+                ["policy": "path \"secret/*\" {\n  capabilities = [\"read\", \"fly\"]\n}"])
+            #expect(status == .badRequest)
+            let message = try #require((body["errors"] as? [String])?.first)
+            #expect(message.contains("2:") && message.contains("fly"), "\(message)")
+            let (_, read) = try await client.call("/v1/sys/policies/acl/app", .get, token: root)
+            #expect((read["data"] as? [String: Any])?["policy"] as? String == good)
+            // JSON policies are accepted too (hvac json.dumps a dict).
+            let json = #"{"path": {"sys/audit-trail/*": {"capabilities": ["read"]}}}"#
+            #expect(try await client.call("/v1/sys/policies/acl/jsonpolicy", .put, token: root, ["policy": json]).0 == .noContent)
+            try await client.execute(uri: "/v1/sys/policies/acl", method: GatedRouter.list, headers: [vaultToken: root]) { response in
+                let keys = try JSON.data(response.body)["keys"] as? [String]
+                #expect(keys == ["app", "default", "jsonpolicy", "root"])
+            }
+            #expect(try await client.call("/v1/sys/policies/acl?list=true", .get, token: root).0 == .ok)
+            #expect(try await client.call("/v1/sys/policies/acl/root", .put, token: root, ["policy": good]).0 == .badRequest)
+            #expect(try await client.call("/v1/sys/policies/acl/root", .delete, token: root).0 == .badRequest)
+            #expect(try await client.call("/v1/sys/policies/acl/default", .delete, token: root).0 == .badRequest)
+            #expect(try await client.call("/v1/sys/policies/acl/app", .delete, token: root).0 == .noContent)
+            #expect(try await client.call("/v1/sys/policies/acl/app", .get, token: root).0 == .notFound)
+            // The legacy path reads `rules`.
+            let (legacyStatus, legacy) = try await client.call("/v1/sys/policy/default", .get, token: root)
+            #expect(legacyStatus == .ok && (legacy["rules"] as? String)?.contains("lookup-self") == true)
+            // A change applies at once to live tokens.
+            try await client.call(
+                "/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"read\"] }"])
+            let holder = try await client.createToken(parent: root, ["policies": ["keys"]])
+            #expect(try await client.call("/v1/sys/key-status", .get, token: holder.token).0 == .ok)
+            try await client.call(
+                "/v1/sys/policies/acl/keys", .put, token: root, ["policy": "path \"sys/key-status\" { capabilities = [\"deny\"] }"])
+            #expect(try await client.call("/v1/sys/key-status", .get, token: holder.token).0 == .forbidden)
+        }
+    }
+
+    @Test(arguments: TestDatabase.backends)
+    func policyEndpoints(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, policyEndpoints) }
+
+    /// Path traversal and encoded separators are refused before anything is looked up.
+    @Test func ambiguousPathsAreRefused() async throws {
+        try await withUnsealedServer { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                for uri in [
+                    "/v1/sys/../sys/key-status", "/v1/sys/policies/acl/a%2Fb", "/v1/sys/policies/acl/a%00", "/v1/sys/policies/acl/%2e%2e",
+                    "/v1/sys/./key-status"
+                ] {
+                    let (status, body) = try await client.call(uri, .get, token: root)
+                    #expect(status == .badRequest, "\(uri)")
+                    #expect((body["errors"] as? [String])?.isEmpty == false, "\(uri)")
+                }
+                // Oversized bodies: 413 in Vault's shape.
+                try await client.execute(
+                    uri: "/v1/auth/token/create", method: .post, headers: [vaultToken: root],
+                    body: ByteBuffer(string: String(repeating: " ", count: 2 << 20))
+                ) { response in
+                    #expect(response.status == .contentTooLarge)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+package import CofferAccess
+package import CofferCrypto
+package import CofferFoundation
+package import CofferKeys
+package import CofferServer
+package import CofferStore
+package import CofferTesting
+package import Foundation
+package import HTTPTypes
+package import Hummingbird
+package import HummingbirdTesting
+
+/// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate. With
+/// `time`, the server runs on that clock: a test moves it past a TTL instead of sleeping.
+package func withUnsealedServer(
+    _ backend: TestBackend = .sqlite, auditTimeout: String? = nil, auditWitness: String? = nil,
+    flags: ServerConfiguration.Inputs = .init(), time: ManualTime? = nil,
+    _ body: @Sendable (CofferServer, String) async throws -> Void
+) async throws {
+    var flags = flags
+    flags.auditWitness = auditWitness ?? flags.auditWitness
+    flags.auditTimeout = auditTimeout ?? flags.auditTimeout
+    try await WallClock.$source.withValue(time ?? WallClock.source) {
+        try await withServer(backend, flags: flags) { server in
+            let initialised = try await server.keys.initialize(method: .keyFile)
+            _ = try await server.keys.unseal(
+                with: try required(initialised.keyFileKey, "the key file key of a key-file initialisation").bytes)
+            try await body(server, initialised.rootToken)
+        }
+    }
+}
+
+extension CofferServer {
+    /// The audit trail's verdict on itself.
+    package func verifyTrail() async throws -> AuditChain.Finding {
+        try await AuditTrail(database: database).verify(publicKey: try await gate.auditPublicKey(), witnessed: []).finding
+    }
+}

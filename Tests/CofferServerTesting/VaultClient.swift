@@ -1,0 +1,59 @@
+package import Foundation
+package import HTTPTypes
+package import Hummingbird
+package import HummingbirdTesting
+
+/// JSON in and out of the test client.
+package enum JSON {
+    package static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try required(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any], "a JSON object")
+    }
+
+    package static func body(_ object: [String: Any]) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+    }
+
+    package static func data(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try required(try object(buffer)["data"] as? [String: Any], "an answer's data object")
+    }
+
+    package static func auth(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try required(try object(buffer)["auth"] as? [String: Any], "an answer's auth object")
+    }
+}
+
+package let vaultToken = HTTPField.Name("X-Vault-Token")!
+
+extension TestClientProtocol {
+    /// `POST` with a JSON body and a token; returns status and parsed body (an empty object for no body).
+    @discardableResult
+    package func call(_ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil) async throws
+        -> (HTTPResponse.Status, [String: Any])
+    {
+        var headers: HTTPFields = [:]
+        if let token { headers[vaultToken] = token }
+        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
+            let parsed = response.body.readableBytes == 0 ? [:] : (try? JSON.object(response.body)) ?? [:]
+            return (response.status, parsed)
+        }
+    }
+
+    /// Like ``call(_:_:token:_:)``, with the answer decoded as Vault's envelope whose `data` is a `D`: a field
+    /// with another name or type fails the decoding, where a `[String: Any]` cast would only yield nil.
+    package func answer<D: Decodable>(
+        _ data: D.Type, _ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil
+    ) async throws -> (HTTPResponse.Status, VaultAnswer<D>) {
+        var headers: HTTPFields = [:]
+        if let token { headers[vaultToken] = token }
+        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
+            (response.status, try VaultAnswer<D>(body: response.body))
+        }
+    }
+
+    /// A new token with `policies`, made by `parent`.
+    package func createToken(parent: String, _ parameters: [String: Any]) async throws -> (token: String, accessor: String) {
+        let (status, body) = try await answer(NoData.self, "/v1/auth/token/create", token: parent, parameters)
+        guard status == .ok, let auth = body.auth else { throw FixtureFailure("token create: \(status) \(body.errors ?? [])") }
+        return (auth.clientToken, auth.accessor)
+    }
+}

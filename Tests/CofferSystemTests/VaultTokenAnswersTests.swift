@@ -1,0 +1,41 @@
+import CofferServer
+import CofferServerTesting
+import CofferStore
+import CofferTesting
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Token answers as OpenBao 2.7.2 gives them (checked side by side, 2026-12-03): `lease_duration` is the TTL
+/// granted (300 for "5m", 600 after renewing by "10m"), not what is left a moment later; a renewal by token
+/// echoes it in `auth.client_token`; `lookup-self` echoes the caller's token as `id`, and `ttl` is what is left.
+struct VaultTokenAnswersTests {
+    @Test(arguments: TestDatabase.backends)
+    func ttlsAsGrantedAndTokensEchoed(backend: TestBackend) async throws {
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                let (status, created) = try await client.call("/v1/auth/token/create", token: root, ["ttl": "5m", "policies": ["default"]])
+                let auth = try #require(created["auth"] as? [String: Any], "\(status) \(created)")
+                let token = try #require(auth["client_token"] as? String)
+                #expect(auth["lease_duration"] as? Int == 300)
+
+                let (_, renewed) = try await client.call("/v1/auth/token/renew", token: root, ["token": token, "increment": "10m"])
+                let renewedAuth = try #require(renewed["auth"] as? [String: Any])
+                #expect(renewedAuth["lease_duration"] as? Int == 600 && renewedAuth["client_token"] as? String == token, "\(renewedAuth)")
+
+                let (_, looked) = try await client.call("/v1/auth/token/lookup-self", .get, token: token)
+                let data = try #require(looked["data"] as? [String: Any])
+                #expect(data["id"] as? String == token)
+                #expect((590...600).contains(data["ttl"] as? Int ?? 0) && data["creation_ttl"] as? Int == 300, "\(data)")
+            }
+            // The echoed tokens are in the trail only as hashes.
+            let fields = try await server.database.read { conn in
+                try conn.query("SELECT fields FROM audit_log WHERE path IN ('auth/token/lookup-self', 'auth/token/renew')").map {
+                    try $0.decode(String.self, at: 0)
+                }
+            }
+            #expect(!fields.isEmpty && fields.allSatisfy { !$0.contains("cfs.") }, "a token reached the trail in the clear")
+        }
+    }
+}
