@@ -27,16 +27,19 @@ struct ErrorLogTests {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "errors")
             let writer = tokens.writer.token, reader = tokens.reader.token
-            func log(_ events: [[String: Any]], token: String? = nil) async throws -> (HTTPResponse.Status, [[String: Any]], [String: Any])
+            func log(_ events: [[String: Any]], token: String? = nil) async throws
+                -> (HTTPResponse.Status, [Errors.Logged], VaultAnswer<Errors.Batch>)
             {
-                let (status, body) = try await client.call("/v1/coffer/errors/events", token: token ?? writer, ["events": events])
-                return (status, ((body["data"] as? [String: Any])?["events"] as? [[String: Any]]) ?? [], body)
+                let (status, body) = try await client.answer(
+                    Errors.Batch.self, "/v1/coffer/errors/events", token: token ?? writer, ["events": events])
+                return (status, body.data?.events ?? [], body)
             }
-            func issue(_ id: Int) async throws -> [String: Any] {
+            func detail(_ id: Int) async throws -> Errors.Detail {
                 try #require(
-                    (try await client.call("/v1/coffer/errors/issues/\(id)", .get, token: reader).1["data"] as? [String: Any])?["issue"]
-                        as? [String: Any])
+                    try await client.answer(Errors.Detail.self, "/v1/coffer/errors/issues/\(id)", .get, token: reader).1.data, "issue \(id)"
+                )
             }
+            func issue(_ id: Int) async throws -> Errors.Issue { try await detail(id).issue }
             func event(_ release: String?, line: Int = 10) -> [String: Any] {
                 var event: [String: Any] = [
                     "component": "payments", "severity": "error", "message": "card 4242 declined", "error_type": "payments.CardDeclined",
@@ -52,53 +55,51 @@ struct ErrorLogTests {
                 ["component": "api", "message": "timeout after 30s", "error_type": "TimeoutError", "severity": "critical"]
             ])
             #expect(status == .ok && first.count == 3)
-            let payments = try #require(first[0]["issue_id"] as? Int)
-            #expect(first[1]["issue_id"] as? Int == payments && first[2]["issue_id"] as? Int != payments)
-            #expect(first[0]["new_issue"] as? Bool == true && first[1]["new_issue"] as? Bool == false)
-            #expect(try await issue(payments)["count"] as? Int == 2)
+            let payments = first[0].issueID
+            #expect(first[1].issueID == payments && first[2].issueID != payments)
+            #expect(first[0].newIssue && !first[1].newIssue)
+            #expect(try await issue(payments).count == 2)
             // A caller's fingerprint decides instead.
             let (_, custom, _) = try await log([event("1.3.0").merging(["fingerprint": ["payments", "declines"]]) { $1 }])
-            #expect(custom.first?["issue_id"] as? Int != payments)
+            #expect(custom.first?.issueID != payments)
 
             // One bad event refuses the batch, naming it; nothing of it is stored.
             let (bad, _, badBody) = try await log([event("1.3.0"), ["component": "api", "message": "x", "severity": "loud"]])
-            #expect(bad == .badRequest && "\(badBody)".contains("events[1]"), "\(badBody)")
+            #expect(bad == .badRequest && (badBody.errors ?? []).joined().contains("events[1]"), "\(badBody)")
             let (future, _, _) = try await log([event("1.3.0").merging(["time": Date().timeIntervalSince1970 + 86_400]) { $1 }])
             #expect(future == .badRequest)
-            #expect(try await issue(payments)["count"] as? Int == 2)
+            #expect(try await issue(payments).count == 2)
             let (denied, _, _) = try await log([event("1.3.0")], token: reader)
             #expect(denied == .forbidden)
             #expect(try await server.auditEntries("coffer/errors/events").contains { $0.decision == "deny" && $0.status == 403 })
 
             // Resolved in 1.4.0: an event from 1.3.9 does not regress it, one from 1.4.0 does.
-            let (resolved, resolvedBody) = try await client.call(
-                "/v1/coffer/errors/issues/\(payments)/resolve", token: writer, ["in_release": "1.4.0", "note": "retry added"])
-            #expect(resolved == .ok && (resolvedBody["data"] as? [String: Any])?["resolved_by"] as? String == tokens.writer.accessor)
+            let (resolved, resolvedBody) = try await client.answer(
+                Errors.Issue.self, "/v1/coffer/errors/issues/\(payments)/resolve", token: writer,
+                ["in_release": "1.4.0", "note": "retry added"])
+            #expect(resolved == .ok && resolvedBody.data?.resolvedBy == tokens.writer.accessor)
             #expect(try await client.call("/v1/coffer/errors/issues/\(payments)/resolve", token: reader, [:]).0 == .forbidden)
             let (_, older, _) = try await log([event("1.3.9")])
-            #expect(older.first?["regressed"] as? Bool == false)
-            #expect(try await issue(payments)["status"] as? String == "resolved")
+            #expect(older.first?.regressed == false)
+            #expect(try await issue(payments).status == "resolved")
             let (_, newer, _) = try await log([event("v1.4.0")])
-            #expect(newer.first?["regressed"] as? Bool == true)
-            let regressed = try await issue(payments)
-            #expect(regressed["status"] as? String == "unresolved" && regressed["regressed"] as? Bool == true)
-            let detail = try #require(
-                try await client.call("/v1/coffer/errors/issues/\(payments)", .get, token: reader).1["data"] as? [String: Any])
-            let history = try #require(detail["history"] as? [[String: Any]])
-            #expect(history.map { $0["action"] as? String } == ["resolved", "regressed"], "\(history)")
-            #expect(history.first?["accessor"] as? String == tokens.writer.accessor && history.first?["note"] as? String == "retry added")
-            #expect((detail["events"] as? [[String: Any]])?.first?["release"] as? String == "v1.4.0")
+            #expect(newer.first?.regressed == true)
+            let regressed = try await detail(payments)
+            #expect(regressed.issue.status == "unresolved" && regressed.issue.regressed)
+            #expect(regressed.history.map(\.action) == ["resolved", "regressed"], "\(regressed.history)")
+            #expect(regressed.history.first?.accessor == tokens.writer.accessor && regressed.history.first?.note == "retry added")
+            #expect(regressed.events.first?.release == "v1.4.0")
 
             // Resolved plainly: any event regresses it.
             _ = try await client.call("/v1/coffer/errors/issues/\(payments)/resolve", token: writer, [:])
-            #expect(try await log([event(nil)]).1.first?["regressed"] as? Bool == true)
+            #expect(try await log([event(nil)]).1.first?.regressed == true)
 
             // Ignored until 2 more events: the first keeps it ignored, the second brings it back.
             #expect(try await client.call("/v1/coffer/errors/issues/\(payments)/ignore", token: writer, ["count": 2]).0 == .ok)
             _ = try await log([event("1.5.0")])
-            #expect(try await issue(payments)["status"] as? String == "ignored")
+            #expect(try await issue(payments).status == "ignored")
             _ = try await log([event("1.5.0")])
-            #expect(try await issue(payments)["status"] as? String == "unresolved")
+            #expect(try await issue(payments).status == "unresolved")
             // Ignored until a time that has passed: the next event brings it back; reopen works by hand.
             #expect(
                 try await client.call(
@@ -106,35 +107,28 @@ struct ErrorLogTests {
                 ).0 == .ok)
             time.advance(by: 61)
             _ = try await log([event("1.5.0")])
-            #expect(try await issue(payments)["status"] as? String == "unresolved")
+            #expect(try await issue(payments).status == "unresolved")
             #expect(try await client.call("/v1/coffer/errors/issues/\(payments)/ignore", token: writer, [:]).0 == .ok)
             #expect(
-                (try await client.call("/v1/coffer/errors/issues/\(payments)/reopen", token: writer, ["note": "looking"]).1["data"]
-                    as? [String: Any])?["status"] as? String == "unresolved")
+                try await client.answer(
+                    Errors.Issue.self, "/v1/coffer/errors/issues/\(payments)/reopen", token: writer, ["note": "looking"]
+                )
+                .1.data?.status == "unresolved")
 
             // Unknown ids, malformed ids, filters.
             #expect(try await client.call("/v1/coffer/errors/issues/99999", .get, token: reader).0 == .notFound)
             #expect(try await client.call("/v1/coffer/errors/issues/abc", .get, token: reader).0 == .badRequest)
             #expect(try await client.call("/v1/coffer/errors/issues/99999/resolve", token: writer, [:]).0 == .notFound)
-            let (_, listed) = try await client.call("/v1/coffer/errors/issues?component=api", .get, token: reader)
-            #expect(
-                ((listed["data"] as? [String: Any])?["issues"] as? [[String: Any]])?.map { $0["error_type"] as? String } == ["TimeoutError"]
-            )
+            let (_, listed) = try await client.answer(Errors.Issues.self, "/v1/coffer/errors/issues?component=api", .get, token: reader)
+            #expect(listed.data?.issues.map(\.errorType) == ["TimeoutError"])
 
             // Trends per hour per component and severity; top issues over the window.
-            let (_, stats) = try await client.call("/v1/coffer/errors/stats?window=1h", .get, token: reader)
-            let data = try #require(stats["data"] as? [String: Any])
-            let trends = try #require(data["trends"] as? [[String: Any]])
-            let paymentsErrors = trends.filter { $0["component"] as? String == "payments" && $0["severity"] as? String == "error" }
-                .compactMap { $0["count"] as? Int }.reduce(0, +)
-            #expect(paymentsErrors == 9, "\(trends)")
-            #expect(
-                trends.contains {
-                    $0["component"] as? String == "api" && $0["severity"] as? String == "critical" && $0["count"] as? Int == 1
-                })
-            let top = try #require(data["top_issues"] as? [[String: Any]])
-            #expect(
-                (top.first?["issue"] as? [String: Any])?["id"] as? Int == payments && top.first?["events_in_window"] as? Int == 8, "\(top)")
+            let stats = try #require(
+                try await client.answer(Errors.Statistics.self, "/v1/coffer/errors/stats?window=1h", .get, token: reader).1.data, "stats")
+            let paymentsErrors = stats.trends.filter { $0.component == "payments" && $0.severity == "error" }.map(\.count).reduce(0, +)
+            #expect(paymentsErrors == 9, "\(stats.trends)")
+            #expect(stats.trends.contains { $0.component == "api" && $0.severity == "critical" && $0.count == 1 })
+            #expect(stats.topIssues.first?.issue.id == payments && stats.topIssues.first?.eventsInWindow == 8, "\(stats.topIssues)")
         }
     }
 }

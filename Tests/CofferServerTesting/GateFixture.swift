@@ -1,14 +1,14 @@
 package import CofferAccess
-package import CofferCrypto
-package import CofferFoundation
-package import CofferKeys
+import CofferCrypto
+import CofferFoundation
+import CofferKeys
 package import CofferServer
-package import CofferStore
+import CofferStore
 package import CofferTesting
-package import Foundation
-package import HTTPTypes
-package import Hummingbird
-package import HummingbirdTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 
 /// A prepared, initialised and unsealed server and its root token, for tests of routes behind the Gate. With
 /// `time`, the server runs on that clock: a test moves it past a TTL instead of sleeping.

@@ -1,5 +1,5 @@
 package import CofferFoundation
-package import HTTPTypes
+import HTTPTypes
 package import HummingbirdTesting
 
 /// KV version 2's answers as a client reads them (Vault's field names), so the KV tests check typed values

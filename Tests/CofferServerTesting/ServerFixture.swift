@@ -1,6 +1,6 @@
-package import Foundation
+import Foundation
 package import CofferServer
-package import CofferStore
+import CofferStore
 package import CofferTesting
 
 /// Runs `body` with a prepared server (migrated database, no listener) on a fresh database of `backend`,

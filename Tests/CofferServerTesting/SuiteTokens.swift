@@ -1,8 +1,8 @@
 package import CofferAccess
 package import CofferServer
-package import Foundation
+import Foundation
 package import HummingbirdTesting
-package import HTTPTypes
+import HTTPTypes
 
 /// Tokens with a suite module's reader and writer policies (from Policies/), made by root.
 package struct SuiteTokens {

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import NIOCore
 
 /// Vault's response envelope as a client reads it; `data` typed per route, `auth` as every login returns it.
