@@ -130,22 +130,17 @@ struct AppRoleTests {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.call("/v1/auth/approle/role/app", .post, token: root, ["token_policies": ["default"]])
-                let roleID = try #require(
-                    (try await client.call("/v1/auth/approle/role/app/role-id", .get, token: root).1["data"] as? [String: Any])?["role_id"]
-                        as? String)
-                let secretID = try #require(
-                    (try await client.call("/v1/auth/approle/role/app/secret-id", .post, token: root).1["data"] as? [String: Any])?[
-                        "secret_id"] as? String)
+                let (roleID, secretID) = try await client.appRoleCredentials(root, role: "app")
                 for _ in 0..<AppRoleService.failuresPerMinute {
                     #expect(
                         try await client.call("/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": "wrong"]).0
                             == .badRequest)
                 }
                 // Now even the right secret is refused for a while: the role is locked out.
-                let (limited, body) = try await client.call(
-                    "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                let (limited, body) = try await client.answer(
+                    NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
                 #expect(limited == .tooManyRequests)
-                #expect((body["errors"] as? [String])?.first?.contains("try again") == true)
+                #expect(body.errors?.first?.contains("try again") == true)
             }
             let failures = try await server.database.read {
                 try $0.queryScalar(
@@ -168,16 +163,11 @@ struct AppRoleTests {
                     "/v1/auth/approle/role/remote", .post, token: root,
                     ["token_policies": ["default"], "token_bound_cidrs": ["192.0.2.0/24"]])
                 for (role, tokenWorks) in [("local", true), ("remote", false)] {
-                    let roleID = try #require(
-                        (try await client.call("/v1/auth/approle/role/\(role)/role-id", .get, token: root).1["data"] as? [String: Any])?[
-                            "role_id"] as? String)
-                    let secretID = try #require(
-                        (try await client.call("/v1/auth/approle/role/\(role)/secret-id", .post, token: root).1["data"] as? [String: Any])?[
-                            "secret_id"] as? String)
-                    let (status, body) = try await client.call(
-                        "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                    let (roleID, secretID) = try await client.appRoleCredentials(root, role: role)
+                    let (status, body) = try await client.answer(
+                        NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
                     #expect(status == .ok, "\(role): \(body)")
-                    let token = try #require((body["auth"] as? [String: Any])?["client_token"] as? String)
+                    let token = try #require(body.auth?.clientToken)
                     #expect(
                         try await client.call("/v1/auth/token/lookup-self", .get, token: token).0 == (tokenWorks ? .ok : .forbidden),
                         "\(role)")

@@ -21,14 +21,13 @@ struct AuthMethodTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(
                     try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle", "description": "CI"]).0 == .noContent)
-                let (taken, takenBody) = try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle"])
-                #expect(taken == .badRequest && "\(takenBody)".contains("already in use"))
+                let (taken, takenBody) = try await client.answer(NoData.self, "/v1/sys/auth/ci-approle", token: root, ["type": "approle"])
+                #expect(taken == .badRequest && (takenBody.errors ?? []).joined().contains("already in use"))
                 #expect(try await client.call("/v1/sys/auth/other", token: root, ["type": "ldap"]).0 == .badRequest)
                 #expect(try await client.call("/v1/sys/auth/token", token: root, ["type": "approle"]).0 == .badRequest)
-                let (_, methods) = try await client.call("/v1/sys/auth", .get, token: root)
-                let listed = try #require(methods["data"] as? [String: Any])
+                let listed = try #require(try await client.answer([String: Sys.AuthMount].self, "/v1/sys/auth", .get, token: root).1.data)
                 #expect(Set(listed.keys) == ["token/", "approle/", "ci-approle/"], "\(listed.keys)")
-                #expect((listed["ci-approle/"] as? [String: Any])?["description"] as? String == "CI")
+                #expect(listed["ci-approle/"]?.description == "CI" && listed["ci-approle/"]?.type == "approle")
 
                 // The same role name at two mounts: two roles, each with its own role ID and secret IDs.
                 for mount in ["approle", "ci-approle"] {
@@ -37,26 +36,26 @@ struct AuthMethodTests {
                             "/v1/auth/\(mount)/role/builder", token: root, ["token_policies": "default", "token_ttl": "10m"]
                         ).0 == .noContent)
                 }
-                let (_, read) = try await client.call("/v1/auth/ci-approle/role/builder", .get, token: root)
-                let role = try #require(read["data"] as? [String: Any])
-                #expect(role["token_type"] as? String == "default" && role["token_ttl"] as? Int == 600, "\(role)")
+                let role = try #require(
+                    try await client.answer(AppRole.Role.self, "/v1/auth/ci-approle/role/builder", .get, token: root).1.data)
+                #expect(role.tokenType == "default" && role.tokenTTL == 600, "\(role)")
                 #expect(
                     try await client.call("/v1/auth/ci-approle/role/builder/role-id", token: root, ["role_id": "builder-ci"]).0
                         == .noContent)
-                let (_, roleID) = try await client.call("/v1/auth/ci-approle/role/builder/role-id", .get, token: root)
-                #expect((roleID["data"] as? [String: Any])?["role_id"] as? String == "builder-ci")
-                let (_, otherRoleID) = try await client.call("/v1/auth/approle/role/builder/role-id", .get, token: root)
-                #expect((otherRoleID["data"] as? [String: Any])?["role_id"] as? String != "builder-ci")
+                let roleID = try await client.answer(AppRole.RoleID.self, "/v1/auth/ci-approle/role/builder/role-id", .get, token: root)
+                #expect(roleID.1.data?.roleID == "builder-ci")
+                let otherRoleID = try await client.answer(AppRole.RoleID.self, "/v1/auth/approle/role/builder/role-id", .get, token: root)
+                #expect(otherRoleID.1.data?.roleID.isEmpty == false && otherRoleID.1.data?.roleID != "builder-ci")
 
                 // A custom secret ID: too short and already taken are refused, and nothing is replaced.
-                let (short, shortBody) = try await client.call(
-                    "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
-                #expect(short == .badRequest && "\(shortBody)".contains("16 to 256 bytes"))
+                let (short, shortBody) = try await client.answer(
+                    NoData.self, "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
+                #expect(short == .badRequest && (shortBody.errors ?? []).joined().contains("16 to 256 bytes"))
                 let secret = "ci-secret-" + UUID().uuidString
-                let (made, madeBody) = try await client.call(
-                    "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root,
+                let (made, madeBody) = try await client.answer(
+                    AppRole.SecretID.self, "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root,
                     ["secret_id": secret, "metadata": #"{"pipeline":"nightly"}"#])
-                #expect(made == .ok && (madeBody["data"] as? [String: Any])?["secret_id"] as? String == secret, "\(madeBody)")
+                #expect(made == .ok && madeBody.data?.secretID == secret, "\(madeBody)")
                 #expect(
                     try await client.call("/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": secret]).0
                         == .badRequest)
@@ -65,14 +64,14 @@ struct AuthMethodTests {
                 #expect(
                     try await client.call("/v1/auth/approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret]).0
                         == .badRequest)
-                let (login, loginBody) = try await client.call(
-                    "/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
+                let (login, loginBody) = try await client.answer(
+                    NoData.self, "/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
                 #expect(login == .ok, "\(loginBody)")
-                let auth = try #require(loginBody["auth"] as? [String: Any])
-                #expect(auth["metadata"] as? [String: String] == ["pipeline": "nightly", "role_name": "builder"], "\(auth)")
-                let issued = try #require(auth["client_token"] as? String)
-                let (_, lookup) = try await client.call("/v1/auth/token/lookup-self", .get, token: issued)
-                #expect((lookup["data"] as? [String: Any])?["path"] as? String == "auth/ci-approle/login")
+                let auth = try #require(loginBody.auth)
+                #expect(auth.metadata == ["pipeline": "nightly", "role_name": "builder"], "\(auth)")
+                let issued = auth.clientToken
+                let lookup = try await client.answer(Sys.TokenLookup.self, "/v1/auth/token/lookup-self", .get, token: issued)
+                #expect(lookup.1.data?.path == "auth/ci-approle/login")
 
                 // Vault answers 204 for a secret ID it does not know, destroyed ones included.
                 #expect(
@@ -85,17 +84,19 @@ struct AuthMethodTests {
                         == .noContent)
 
                 // Tidy drops expired secret IDs of its mount only.
-                let (_, expiring) = try await client.call("/v1/auth/ci-approle/role/builder/secret-id", token: root, [:])
-                let (_, kept) = try await client.call("/v1/auth/approle/role/builder/secret-id", token: root, [:])
-                let expiringAccessor = try #require((expiring["data"] as? [String: Any])?["secret_id_accessor"] as? String)
-                let keptAccessor = try #require((kept["data"] as? [String: Any])?["secret_id_accessor"] as? String)
+                let expiringAccessor = try #require(
+                    try await client.answer(AppRole.SecretID.self, "/v1/auth/ci-approle/role/builder/secret-id", token: root, [:]).1.data
+                ).secretIDAccessor
+                let keptAccessor = try #require(
+                    try await client.answer(AppRole.SecretID.self, "/v1/auth/approle/role/builder/secret-id", token: root, [:]).1.data
+                ).secretIDAccessor
                 try await server.database.execute(
                     "UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN (\(expiringAccessor), \(keptAccessor))"
                 )
                 #expect(try await client.call("/v1/auth/ci-approle/tidy/secret-id", token: root, [:]).0 == .accepted)
                 #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id", Self.list, token: root).0 == .notFound)
-                let (_, keptList) = try await client.call("/v1/auth/approle/role/builder/secret-id", Self.list, token: root)
-                #expect((keptList["data"] as? [String: Any])?["keys"] as? [String] == [keptAccessor])
+                let keptList = try await client.answer(KV.Keys.self, "/v1/auth/approle/role/builder/secret-id", Self.list, token: root)
+                #expect(keptList.1.data?.keys == [keptAccessor])
 
                 // Disabling the method revokes what it issued and forgets its roles; the other mount is untouched.
                 #expect(try await client.call("/v1/sys/auth/ci-approle", .delete, token: root).0 == .noContent)

@@ -18,18 +18,18 @@ struct PolicyNameTests {
                         "/v1/sys/policies/acl/Team-Reader", .put, token: root,
                         ["policy": #"path "secret/data/team/*" { policy = "read" }"#]
                     ).0 == .noContent)
-                let (_, read) = try await client.call("/v1/sys/policies/acl/team-reader", .get, token: root)
-                #expect((read["data"] as? [String: Any])?["name"] as? String == "team-reader")
-                let (_, listed) = try await client.call("/v1/sys/policies/acl?list=true", .get, token: root)
-                #expect(((listed["data"] as? [String: Any])?["keys"] as? [String])?.contains("team-reader") == true)
+                let read = try await client.answer(Sys.Policy.self, "/v1/sys/policies/acl/team-reader", .get, token: root)
+                #expect(read.1.data?.name == "team-reader")
+                let listed = try await client.answer(KV.Keys.self, "/v1/sys/policies/acl?list=true", .get, token: root)
+                #expect(listed.1.data?.keys.contains("team-reader") == true)
 
                 // A token asking for TEAM-READER has team-reader, and it works.
-                let (_, made) = try await client.call("/v1/auth/token/create", token: root, ["policies": ["TEAM-READER"]])
-                let auth = try #require(made["auth"] as? [String: Any])
-                #expect(auth["policies"] as? [String] == ["default", "team-reader"])
+                let made = try await client.answer(NoData.self, "/v1/auth/token/create", token: root, ["policies": ["TEAM-READER"]])
+                let auth = try #require(made.1.auth)
+                #expect(auth.policies == ["default", "team-reader"])
                 #expect(try await client.call("/v1/secret/data/team/db", token: root, ["data": ["k": "v"]]).0 == .ok)
                 #expect(
-                    try await client.call("/v1/secret/data/team/db", .get, token: try #require(auth["client_token"] as? String)).0 == .ok)
+                    try await client.call("/v1/secret/data/team/db", .get, token: auth.clientToken).0 == .ok)
 
                 // An editor allowed everything under sys/policies/acl except `admins` cannot reach it as ADMINS.
                 #expect(
@@ -58,8 +58,8 @@ struct PolicyNameTests {
                     #expect(try await client.call("/v1/sys/policies/acl/\(spelling)", .get, token: editor).0 == .forbidden)
                     #expect(try await client.call("/v1/sys/policies/acl/\(spelling)", .delete, token: editor).0 == .forbidden)
                 }
-                let (_, kept) = try await client.call("/v1/sys/policies/acl/admins", .get, token: root)
-                #expect(((kept["data"] as? [String: Any])?["policy"] as? String)?.contains(#"path "sys/*""#) == true)
+                let kept = try await client.answer(Sys.Policy.self, "/v1/sys/policies/acl/admins", .get, token: root)
+                #expect(kept.1.data?.policy.contains(#"path "sys/*""#) == true)
                 // Its own names it may still spell as it likes.
                 #expect(
                     try await client.call(

@@ -15,19 +15,21 @@ struct VaultTokenAnswersTests {
     func ttlsAsGrantedAndTokensEchoed(backend: TestBackend) async throws {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                let (status, created) = try await client.call("/v1/auth/token/create", token: root, ["ttl": "5m", "policies": ["default"]])
-                let auth = try #require(created["auth"] as? [String: Any], "\(status) \(created)")
-                let token = try #require(auth["client_token"] as? String)
-                #expect(auth["lease_duration"] as? Int == 300)
+                let (status, created) = try await client.answer(
+                    NoData.self, "/v1/auth/token/create", token: root, ["ttl": "5m", "policies": ["default"]])
+                let auth = try #require(created.auth, "\(status) \(created)")
+                let token = auth.clientToken
+                #expect(auth.leaseDuration == 300)
 
-                let (_, renewed) = try await client.call("/v1/auth/token/renew", token: root, ["token": token, "increment": "10m"])
-                let renewedAuth = try #require(renewed["auth"] as? [String: Any])
-                #expect(renewedAuth["lease_duration"] as? Int == 600 && renewedAuth["client_token"] as? String == token, "\(renewedAuth)")
+                let renewed = try await client.answer(
+                    NoData.self, "/v1/auth/token/renew", token: root, ["token": token, "increment": "10m"])
+                let renewedAuth = try #require(renewed.1.auth)
+                #expect(renewedAuth.leaseDuration == 600 && renewedAuth.clientToken == token, "\(renewedAuth)")
 
-                let (_, looked) = try await client.call("/v1/auth/token/lookup-self", .get, token: token)
-                let data = try #require(looked["data"] as? [String: Any])
-                #expect(data["id"] as? String == token)
-                #expect((590...600).contains(data["ttl"] as? Int ?? 0) && data["creation_ttl"] as? Int == 300, "\(data)")
+                let looked = try await client.answer(Sys.TokenLookup.self, "/v1/auth/token/lookup-self", .get, token: token)
+                let data = try #require(looked.1.data)
+                #expect(data.id == token)
+                #expect((590...600).contains(data.ttl) && data.creationTTL == 300, "\(data)")
             }
             // The echoed tokens are in the trail only as hashes.
             let fields = try await server.database.read { conn in
