@@ -23,9 +23,9 @@ struct DatabaseWriterTests {
             "\(what): \(status) \(body)")
     }
 
-    private func integrity(_ client: some TestClientProtocol) async throws -> [String: Any] {
+    private func integrity(_ client: some TestClientProtocol) async throws -> Integrity {
         try await client.execute(uri: "/v1/sys/health", method: .get) {
-            try #require(try JSON.object($0.body)["integrity"] as? [String: Any])
+            try JSONDecoder().decode(Integrity.Health.self, from: Data($0.body.readableBytesView)).integrity
         }
     }
 
@@ -34,7 +34,7 @@ struct DatabaseWriterTests {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                #expect(try await integrity(client)["ok"] as? Bool == true)
+                #expect(try await integrity(client).ok)
                 #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v1-pass"]]).0 == .ok)
                 #expect(try await client.call("/v1/secret/data/payroll", token: root, ["data": ["password": "v2-pass"]]).0 == .ok)
                 #expect(
@@ -88,7 +88,7 @@ struct DatabaseWriterTests {
 
                 // Reported by health, and each refusal is an audit event naming the row.
                 let report = try await integrity(client)
-                #expect(report["ok"] as? Bool == false && (report["refused_rows"] as? Int ?? 0) >= 6, "\(report)")
+                #expect(!report.ok && report.refusedRows >= 6, "\(report)")
                 let events = try await server.database.read { conn in
                     try conn.query("SELECT fields FROM audit_log WHERE kind = 'event' AND operation = 'integrity'").map {
                         try $0.decode(String.self, at: 0)
@@ -114,12 +114,13 @@ struct DatabaseWriterTests {
                     #expect(
                         try await client.call("/v1/auth/approle/role/\(name)", token: root, ["token_policies": ["default"]]).0 == .noContent
                     )
-                    let (_, body) = try await client.call("/v1/auth/approle/role/\(name)/role-id", .get, token: root)
-                    return try #require((body["data"] as? [String: Any])?["role_id"] as? String)
+                    let (_, body) = try await client.answer(AppRole.RoleID.self, "/v1/auth/approle/role/\(name)/role-id", .get, token: root)
+                    return try #require(body.data?.roleID, "\(body)")
                 }
                 func secretID(_ name: String, _ parameters: [String: Any] = [:]) async throws -> String {
-                    let (_, body) = try await client.call("/v1/auth/approle/role/\(name)/secret-id", token: root, parameters)
-                    return try #require((body["data"] as? [String: Any])?["secret_id"] as? String, "\(body)")
+                    let (_, body) = try await client.answer(
+                        AppRole.SecretID.self, "/v1/auth/approle/role/\(name)/secret-id", token: root, parameters)
+                    return try #require(body.data?.secretID, "\(body)")
                 }
                 let roleID = try await role("ci")
                 let first = try await secretID("ci")
@@ -190,9 +191,9 @@ struct DatabaseWriterTests {
                 #expect(
                     try await client.call("/v1/database/roles/other", token: root, ["db_name": "pg", "creation_statements": [create]]).0
                         == .noContent)
-                let (issuedStatus, issued) = try await client.call("/v1/database/creds/app", .get, token: root)
+                let (issuedStatus, issued) = try await client.answer(NoData.self, "/v1/database/creds/app", .get, token: root)
                 #expect(issuedStatus == .ok, "\(issued)")
-                let leaseID = try #require(issued["lease_id"] as? String)
+                let leaseID = try #require(issued.leaseID)
 
                 // The lease's username pointed at another role: revocation refuses rather than drop it.
                 try await server.database.execute("UPDATE leases SET username = 'coffer' WHERE lease_id = \(leaseID)")
@@ -227,18 +228,16 @@ struct DatabaseWriterTests {
         guard backend == .sqlite || TestDatabase.runsPostgres else { return }
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                func verify() async throws -> [String: Any] {
-                    let (status, body) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+                func verify() async throws -> Trail.Verification {
+                    let (status, body) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root)
                     #expect(status == .ok, "\(body)")
-                    return try #require(body["data"] as? [String: Any])
+                    return try #require(body.data)
                 }
                 for index in 0..<10 {
                     #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok)
                 }
                 let clean = try await verify()
-                #expect(
-                    clean["intact"] as? Bool == true && (clean["tags"] as? Int ?? 0) > 20 && (clean["checkpoints"] as? Int ?? 0) > 0
-                        && (clean["witness_records"] as? Int ?? 0) >= 0, "\(clean)")
+                #expect(clean.intact && clean.tags > 20 && clean.checkpoints > 0 && clean.witnessRecords >= 0, "\(clean)")
 
                 // 1. Entry 5 rewritten, every hash after it recomputed, the checkpoints from it on deleted, the head moved.
                 var collected: [AuditTrail.Stored] = []
@@ -262,18 +261,18 @@ struct DatabaseWriterTests {
                     try conn.execute("DELETE FROM audit_checkpoints WHERE sequence >= 5")
                 }
                 let rewritten = try await verify()
-                #expect(rewritten["intact"] as? Bool == false && rewritten["first_bad_sequence"] as? Int == 5, "\(rewritten)")
+                #expect(!rewritten.intact && rewritten.firstBadSequence == 5, "\(rewritten)")
             }
         }
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                func verify() async throws -> [String: Any] {
-                    try #require(try await client.call("/v1/sys/audit-trail/verify", .get, token: root).1["data"] as? [String: Any])
+                func verify() async throws -> Trail.Verification {
+                    try #require(try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root).1.data)
                 }
                 for index in 0..<10 {
                     #expect(try await client.call("/v1/secret/data/k\(index)", token: root, ["data": ["v": "\(index)"]]).0 == .ok)
                 }
-                #expect(try await verify()["intact"] as? Bool == true)
+                #expect(try await verify().intact)
                 // 2. A checkpoint removed from the middle: the next one names it.
                 let middle = try await server.database.read { conn in
                     try #require(
@@ -281,13 +280,12 @@ struct DatabaseWriterTests {
                 }
                 try await server.database.execute("DELETE FROM audit_checkpoints WHERE sequence = \(middle)")
                 let missing = try await verify()
-                #expect(
-                    missing["intact"] as? Bool == false && "\(missing["finding"] ?? "")".contains("a checkpoint was removed"), "\(missing)")
+                #expect(!missing.intact && missing.finding.contains("a checkpoint was removed"), "\(missing)")
 
                 // 3. An entry removed: a gap in the numbering.
                 try await server.database.execute("DELETE FROM audit_log WHERE sequence = 3")
                 let gap = try await verify()
-                #expect(gap["intact"] as? Bool == false && gap["first_bad_sequence"] as? Int == 3, "\(gap)")
+                #expect(!gap.intact && gap.firstBadSequence == 3, "\(gap)")
             }
         }
     }
@@ -304,8 +302,8 @@ struct DatabaseWriterTests {
                 }
                 let witnessed = try #require(
                     try AuditWitnessFile.newest(in: witness), "the default witness file \(witness) holds a checkpoint")
-                let (_, clean) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
-                #expect((clean["data"] as? [String: Any])?["intact"] as? Bool == true, "\(clean)")
+                let (_, clean) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root)
+                #expect(clean.data?.intact == true, "\(clean)")
                 let cut = witnessed.sequence - 10
                 try await server.database.transaction { conn in
                     let head = try #require(try conn.queryScalar([UInt8].self, "SELECT hash FROM audit_log WHERE sequence = \(cut)"))
@@ -313,11 +311,11 @@ struct DatabaseWriterTests {
                     try conn.execute("DELETE FROM audit_checkpoints WHERE sequence > \(cut)")
                     try conn.execute("UPDATE audit_head SET sequence = \(cut), hash = \(head) WHERE id = 1")
                 }
-                let (_, truncated) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
-                let data = try #require(truncated["data"] as? [String: Any])
+                let truncated = try #require(
+                    try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root).1.data)
                 #expect(
-                    data["intact"] as? Bool == false && "\(data["finding"] ?? "")".contains("truncated")
-                        && (data["first_bad_sequence"] as? Int).map { $0 <= Int(witnessed.sequence) } == true, "\(data)")
+                    !truncated.intact && truncated.finding.contains("truncated")
+                        && truncated.firstBadSequence.map { $0 <= Int(witnessed.sequence) } == true, "\(truncated)")
             }
         }
     }
@@ -351,8 +349,8 @@ struct DatabaseWriterTests {
                 #expect(try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "1"]]).0 == .ok)
                 #expect(try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "2"]]).0 == .ok)
                 #expect(try await client.call("/v1/secret/destroy/counter", .put, token: root, ["versions": [2]]).0 == .noContent)
-                let (_, third) = try await client.call("/v1/secret/data/counter", token: root, ["data": ["n": "3"]])
-                #expect((third["data"] as? [String: Any])?["version"] as? Int == 3, "\(third)")
+                let (_, third) = try await client.answer(KV.Version.self, "/v1/secret/data/counter", token: root, ["data": ["n": "3"]])
+                #expect(third.data?.version == 3, "\(third)")
             }
         }
     }
