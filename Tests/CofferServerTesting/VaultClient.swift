@@ -9,6 +9,12 @@ package enum JSON {
         try required(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any], "a JSON object")
     }
 
+    /// A body decoded as `type`: for Vault's answers that are not in the envelope (`sys/init`, `sys/seal-status`,
+    /// `sys/health`, `sys/rekey/*`, `sys/generate-root/*`) and for an error's `errors`.
+    package static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+        try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+    }
+
     package static func body(_ object: [String: Any]) throws -> ByteBuffer {
         ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
     }

@@ -11,10 +11,6 @@ import Testing
 
 /// `sys/health` and the error shape, through the router without a socket.
 struct HealthTests {
-    func json(_ buffer: ByteBuffer) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
-    }
-
     @Test func uninitialisedAnswersAsVaultDoes() async throws {
         try await withServer(clusterName: "test-cluster") { server in
             try await Application(router: server.makeRouter()).test(.router) { client in
@@ -22,18 +18,12 @@ struct HealthTests {
                     #expect(response.status.code == 501)
                     #expect(response.headers[.contentType] == "application/json")
                     #expect(response.headers[.cacheControl] == "no-store")
-                    let body = try json(response.body)
-                    #expect(body["initialized"] as? Bool == false)
-                    #expect(body["sealed"] as? Bool == true)
-                    #expect(body["standby"] as? Bool == false)
-                    #expect(body["cluster_name"] as? String == "test-cluster")
-                    #expect(body["cluster_id"] as? String == server.identity.clusterID)
-                    #expect(body["replication_dr_mode"] as? String == "disabled")
-                    #expect(abs((body["server_time_utc"] as? Int ?? 0) - Int(Date().timeIntervalSince1970)) < 60)
-                    let storage = try #require(body["storage"] as? [String: Any])
-                    #expect(storage["backend"] as? String == "sqlite")
-                    #expect(storage["migrations_current"] as? Bool == true)
-                    #expect(storage["reachable"] as? Bool == true)
+                    let body = try JSON.decode(Sys.Health.self, response.body)
+                    #expect(!body.initialized && body.sealed && !body.standby)
+                    #expect(body.clusterName == "test-cluster" && body.clusterID == server.identity.clusterID)
+                    #expect(body.replicationDRMode == "disabled")
+                    #expect(abs(body.serverTimeUTC - Int(Date().timeIntervalSince1970)) < 60)
+                    #expect(body.storage.backend == "sqlite" && body.storage.migrationsCurrent && body.storage.reachable)
                 }
                 try await client.execute(uri: "/v1/sys/health?uninitcode=200", method: .get) { response in
                     #expect(response.status.code == 200)
@@ -53,7 +43,7 @@ struct HealthTests {
                     try await client.execute(uri: "/v1/sys/health?\(query)", method: .get) { response in
                         #expect(response.status == .badRequest, "\(query)")
                         #expect(response.headers[.contentType] == "application/json")
-                        let errors = try #require(try json(response.body)["errors"] as? [String])
+                        let errors = try JSON.decode(Sys.Refusal.self, response.body).errors
                         #expect(errors.count == 1 && errors[0].contains("HTTP status code"))
                     }
                 }
@@ -69,13 +59,13 @@ struct HealthTests {
                 try await client.execute(uri: "/v1/nothing/routed/here", method: .get) { response in
                     #expect(response.status == .forbidden)
                     #expect(response.headers[.contentType] == "application/json")
-                    let errors = try json(response.body)["errors"] as? [String]
+                    let errors = try JSON.decode(Sys.Refusal.self, response.body).errors
                     #expect(errors == ["permission denied"])
                 }
                 try await client.execute(uri: "/v1/nothing/routed/here", method: .get, headers: [vaultToken: root]) { response in
                     #expect(response.status == .notFound)
-                    let errors = try json(response.body)["errors"] as? [String]
-                    #expect(errors?.count == 1 && errors?[0].contains("nothing/") == true, "\(errors ?? [])")
+                    let errors = try JSON.decode(Sys.Refusal.self, response.body).errors
+                    #expect(errors.count == 1 && errors[0].contains("nothing/"), "\(errors)")
                 }
             }
         }
@@ -89,9 +79,8 @@ struct HealthTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.execute(uri: "/v1/sys/health?uninitcode=200", method: .get) { response in
                     #expect(response.status.code == 503)
-                    let storage = try #require(try json(response.body)["storage"] as? [String: Any])
-                    #expect(storage["migrations_current"] as? Bool == false)
-                    #expect((storage["error"] as? String)?.contains("newer") == true)
+                    let storage = try JSON.decode(Sys.Health.self, response.body).storage
+                    #expect(!storage.migrationsCurrent && storage.error?.contains("newer") == true, "\(storage)")
                 }
             }
         }
@@ -103,9 +92,8 @@ struct HealthTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.execute(uri: "/v1/sys/health", method: .get) { response in
                     #expect(response.status.code == 501)
-                    let storage = try #require(try json(response.body)["storage"] as? [String: Any])
-                    #expect(storage["backend"] as? String == "postgresql")
-                    #expect(storage["migrations_current"] as? Bool == true)
+                    let storage = try JSON.decode(Sys.Health.self, response.body).storage
+                    #expect(storage.backend == "postgresql" && storage.migrationsCurrent)
                 }
             }
         }

@@ -10,10 +10,6 @@ import Testing
 
 /// init / unseal / seal / rotate over HTTP, in Vault's shapes, through the router.
 struct SealRoutesTests {
-    func json(_ buffer: ByteBuffer) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
-    }
-
     func body(_ object: [String: Any]) throws -> ByteBuffer {
         ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
     }
@@ -23,7 +19,7 @@ struct SealRoutesTests {
     func shamirFlow(_ server: CofferServer) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             try await client.execute(uri: "/v1/sys/init", method: .get) {
-                let value = try json($0.body)["initialized"] as? Bool
+                let value = try JSON.decode(Sys.Initialized.self, $0.body).initialized
                 #expect(value == false)
             }
             // Bad init requests: 400 with a reason, nothing stored.
@@ -35,7 +31,7 @@ struct SealRoutesTests {
                 #expect($0.headers[.contentType] == "application/json")
             }
             try await client.execute(uri: "/v1/sys/init", method: .get) {
-                let value = try json($0.body)["initialized"] as? Bool
+                let value = try JSON.decode(Sys.Initialized.self, $0.body).initialized
                 #expect(value == false)
             }
 
@@ -43,10 +39,10 @@ struct SealRoutesTests {
             try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])) {
                 response in
                 #expect(response.status == .ok)
-                let answer = try json(response.body)
-                keys = answer["keys_base64"] as? [String] ?? []
-                rootToken = answer["root_token"] as? String ?? ""
-                #expect((answer["keys"] as? [String])?.count == 3)
+                let answer = try JSON.decode(Sys.InitKeys.self, response.body)
+                keys = answer.keysBase64
+                rootToken = answer.rootToken
+                #expect(answer.keys.count == 3)
             }
             #expect(keys.count == 3 && !rootToken.isEmpty)
             try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])) {
@@ -54,8 +50,8 @@ struct SealRoutesTests {
             }
             try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status.code == 503) } // sealed
             try await client.execute(uri: "/v1/sys/seal-status", method: .get) { response in
-                let status = try json(response.body)
-                #expect(status["sealed"] as? Bool == true && status["t"] as? Int == 2 && status["n"] as? Int == 3)
+                let status = try JSON.decode(Sys.SealStatus.self, response.body)
+                #expect(status.sealed && status.t == 2 && status.n == 3)
             }
             // Token endpoints while sealed: 503; without a token: 403.
             try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: rootToken]) {
@@ -64,11 +60,11 @@ struct SealRoutesTests {
             try await client.execute(uri: "/v1/sys/rotate", method: .put) { #expect($0.status == .forbidden) }
 
             try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": keys[2]])) {
-                let value = try json($0.body)["progress"] as? Int
+                let value = try JSON.decode(Sys.SealStatus.self, $0.body).progress
                 #expect(value == 1)
             }
             try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["reset": true])) {
-                let value = try json($0.body)["progress"] as? Int
+                let value = try JSON.decode(Sys.SealStatus.self, $0.body).progress
                 #expect(value == 0)
             }
             try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "not a key!"])) {
@@ -80,21 +76,21 @@ struct SealRoutesTests {
             try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v1/sys/rotate", method: .put, headers: [Self.token: "cfr.wrong"]) {
                 #expect($0.status == .forbidden)
-                let errors = try json($0.body)["errors"] as? [String]
+                let errors = try JSON.decode(Sys.Refusal.self, $0.body).errors
                 #expect(errors == ["permission denied"])
             }
             try await client.execute(uri: "/v1/sys/rotate", method: .post, headers: [Self.token: rootToken]) {
                 #expect($0.status == .noContent)
             }
             try await client.execute(uri: "/v1/sys/key-status", method: .get, headers: [.authorization: "Bearer \(rootToken)"]) {
-                let value = try json($0.body)["term"] as? Int
+                let value = try JSON.decode(Sys.KeyStatus.self, $0.body).term
                 #expect(value == 2)
             }
             try await client.execute(uri: "/v1/sys/seal", method: .put, headers: [Self.token: rootToken]) {
                 #expect($0.status == .noContent)
             }
             try await client.execute(uri: "/v1/sys/seal-status", method: .get) {
-                let value = try json($0.body)["sealed"] as? Bool
+                let value = try JSON.decode(Sys.SealStatus.self, $0.body).sealed
                 #expect(value == true)
             }
         }
@@ -109,7 +105,7 @@ struct SealRoutesTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 var key = ""
                 try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "keyfile"])) {
-                    key = (try json($0.body)["keys_base64"] as? [String])?.first ?? ""
+                    key = try JSON.decode(Sys.InitKeys.self, $0.body).keysBase64.first ?? ""
                 }
                 try await client.execute(
                     uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])
@@ -121,27 +117,27 @@ struct SealRoutesTests {
                 try await client.execute(
                     uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 3, "secret_threshold": 2])
                 ) {
-                    let answer = try json($0.body)
-                    nonce = answer["nonce"] as? String ?? ""
-                    #expect(answer["required"] as? Int == 1 && answer["started"] as? Bool == true)
+                    let answer = try JSON.decode(Sys.Rekey.self, $0.body)
+                    nonce = answer.nonce
+                    #expect(answer.required == 1 && answer.started == true)
                 }
                 var newKeys: [String] = []
                 try await client.execute(uri: "/v1/sys/rekey/update", method: .put, body: try body(["key": key, "nonce": nonce])) {
-                    let answer = try json($0.body)
-                    newKeys = answer["keys_base64"] as? [String] ?? []
-                    #expect(answer["complete"] as? Bool == true && answer["verification_required"] as? Bool == true)
+                    let answer = try JSON.decode(Sys.Rekey.self, $0.body)
+                    newKeys = answer.keysBase64 ?? []
+                    #expect(answer.complete == true && answer.verificationRequired == true)
                 }
                 #expect(newKeys.count == 3)
                 for (index, share) in newKeys.prefix(2).enumerated() {
                     try await client.execute(uri: "/v1/sys/rekey/verify", method: .put, body: try body(["key": share, "nonce": nonce])) {
                         // As Vault: the verification's progress until the last part, then `complete`.
-                        let answer = try json($0.body)
-                        #expect(index == 1 ? answer["complete"] as? Bool == true : answer["progress"] as? Int == 1)
+                        let answer = try JSON.decode(Sys.Rekey.self, $0.body)
+                        #expect(index == 1 ? answer.complete == true : answer.progress == 1)
                     }
                 }
                 try await client.execute(uri: "/v1/sys/seal-status", method: .get) { response in
-                    let status = try json(response.body)
-                    #expect(status["type"] as? String == "shamir" && status["t"] as? Int == 2 && status["n"] as? Int == 3)
+                    let status = try JSON.decode(Sys.SealStatus.self, response.body)
+                    #expect(status.type == "shamir" && status.t == 2 && status.n == 3)
                 }
             }
         }
@@ -155,15 +151,16 @@ struct SealRoutesTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 var key = "", root = ""
                 try await client.execute(uri: "/v1/sys/init", method: .put, body: try body(["unseal_method": "keyfile"])) {
-                    key = (try json($0.body)["keys_base64"] as? [String])?.first ?? ""
-                    root = try json($0.body)["root_token"] as? String ?? ""
+                    let answer = try JSON.decode(Sys.InitKeys.self, $0.body)
+                    key = answer.keysBase64.first ?? ""
+                    root = answer.rootToken
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { #expect($0.status == .ok) }
                 var nonce = ""
                 try await client.execute(
                     uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 1, "secret_threshold": 1])
                 ) {
-                    nonce = try json($0.body)["nonce"] as? String ?? ""
+                    nonce = try JSON.decode(Sys.Rekey.self, $0.body).nonce
                 }
                 try await client.execute(
                     uri: "/v1/sys/rekey/init", method: .put, body: try body(["secret_shares": 5, "secret_threshold": 3])
@@ -171,7 +168,7 @@ struct SealRoutesTests {
                     #expect($0.status == .badRequest)
                 }
                 try await client.execute(uri: "/v1/sys/rekey/init", method: .get) {
-                    let current = try json($0.body)["nonce"] as? String
+                    let current = try JSON.decode(Sys.Rekey.self, $0.body).nonce
                     #expect(current == nonce)
                 }
                 let wrong = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -186,11 +183,11 @@ struct SealRoutesTests {
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": key])) { response in
                     #expect(response.status == .tooManyRequests)
                     #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0)
-                    let errors = try json(response.body)["errors"] as? [String] ?? []
+                    let errors = try JSON.decode(Sys.Refusal.self, response.body).errors
                     #expect(errors.first?.contains("too many wrong keys") == true)
                 }
                 try await client.execute(uri: "/v1/sys/seal-status", method: .get) {
-                    let sealed = try json($0.body)["sealed"] as? Bool
+                    let sealed = try JSON.decode(Sys.SealStatus.self, $0.body).sealed
                     #expect(sealed == true)
                 }
             }
@@ -208,14 +205,14 @@ struct SealRoutesTests {
                     body: try body(["unseal_method": "passphrase", "passphrase": "correct horse battery"])
                 ) { response in
                     #expect(response.status == .ok)
-                    let keys = try json(response.body)["keys"] as? [String]
+                    let keys = try JSON.decode(Sys.InitKeys.self, response.body).keys
                     #expect(keys == [])
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "wrong horse battery"])) {
                     #expect($0.status == .badRequest)
                 }
                 try await client.execute(uri: "/v1/sys/unseal", method: .put, body: try body(["key": "correct horse battery"])) {
-                    let value = try json($0.body)["sealed"] as? Bool
+                    let value = try JSON.decode(Sys.SealStatus.self, $0.body).sealed
                     #expect(value == false)
                 }
             }
