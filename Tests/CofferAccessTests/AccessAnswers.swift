@@ -1,5 +1,13 @@
+import CofferFoundation
+
 /// Answers of the Gate's own reports as a client reads them (the wire's field names).
 enum Trail {
+    /// `sys/audit-trail/hash`: a value as the trail records it.
+    struct Hash: Decodable { let hash: String }
+
+    /// `sys/audit-trail/entries`: entries as flat objects (`auth.client_token`, `request.path`, …).
+    struct Entries: Decodable { let entries: [[String: JSONValue]] }
+
     /// `sys/audit-trail/verify`.
     struct Verification: Decodable {
         let intact: Bool
@@ -28,4 +36,10 @@ struct Integrity: Decodable {
 
     /// The health answer around it.
     struct Health: Decodable { let integrity: Integrity }
+
+    /// `sys/health`'s `audit`: whether the trail is taking entries.
+    struct AuditHealth: Decodable {
+        struct Audit: Decodable { let ok: Bool }
+        let audit: Audit
+    }
 }

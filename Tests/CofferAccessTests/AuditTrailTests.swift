@@ -22,17 +22,19 @@ struct AuditTrailTests {
                 "/v1/sys/policies/acl/auditor", .put, token: root,
                 ["policy": "path \"sys/audit-trail/*\" { capabilities = [\"read\", \"update\", \"audit\"] }"])
             let auditor = try await client.createToken(parent: root, ["policies": ["auditor"]]).token
-            let (hashStatus, hashBody) = try await client.call("/v1/sys/audit-trail/hash", token: auditor, ["input": issued])
+            let (hashStatus, hashBody) = try await client.answer(
+                Trail.Hash.self, "/v1/sys/audit-trail/hash", token: auditor, ["input": issued])
             #expect(hashStatus == .ok)
-            let hash = try #require((hashBody["data"] as? [String: Any])?["hash"] as? String)
+            let hash = try #require(hashBody.data?.hash)
             #expect(hash.hasPrefix("hmac:"))
-            let (_, found) = try await client.call("/v1/sys/audit-trail/entries?path=auth/token/create&limit=50", .get, token: auditor)
-            let entries = try #require((found["data"] as? [String: Any])?["entries"] as? [[String: Any]])
-            #expect(entries.contains { $0["auth.client_token"] as? String == hash })
+            let (_, found) = try await client.answer(
+                Trail.Entries.self, "/v1/sys/audit-trail/entries?path=auth/token/create&limit=50", .get, token: auditor)
+            let entries = try #require(found.data?.entries)
+            #expect(entries.contains { $0["auth.client_token"]?.string == hash })
             // The auditor may not do anything else.
             #expect(try await client.call("/v1/sys/policies/acl", .get, token: auditor).0 == .forbidden)
-            let (verified, verdict) = try await client.call("/v1/sys/audit-trail/verify", .get, token: auditor)
-            #expect(verified == .ok && (verdict["data"] as? [String: Any])?["intact"] as? Bool == true)
+            let (verified, verdict) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: auditor)
+            #expect(verified == .ok && verdict.data?.intact == true)
             return issued
         }
         let rows = try await server.database.query("SELECT kind, decision, status, fields, path FROM audit_log ORDER BY sequence")
@@ -126,8 +128,7 @@ struct AuditTrailTests {
                     "the request waited \(waited): it must give up at the 1 s bound, not wait 6 s for the lock")
                 try await client.execute(uri: "/v1/sys/health", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
-                    let audit = try JSON.object(response.body)["audit"] as? [String: Any]
-                    #expect(audit?["ok"] as? Bool == false)
+                    #expect(try JSON.decode(Integrity.AuditHealth.self, response.body).audit.ok == false)
                 }
                 try await holder.value
                 try await Task.sleep(for: .milliseconds(200))

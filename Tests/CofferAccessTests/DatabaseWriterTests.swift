@@ -191,7 +191,7 @@ struct DatabaseWriterTests {
                 #expect(
                     try await client.call("/v1/database/roles/other", token: root, ["db_name": "pg", "creation_statements": [create]]).0
                         == .noContent)
-                let (issuedStatus, issued) = try await client.answer(NoData.self, "/v1/database/creds/app", .get, token: root)
+                let (issuedStatus, issued) = try await client.answer(UnreadData.self, "/v1/database/creds/app", .get, token: root)
                 #expect(issuedStatus == .ok, "\(issued)")
                 let leaseID = try #require(issued.leaseID)
 

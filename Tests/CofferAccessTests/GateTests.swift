@@ -57,7 +57,7 @@ struct GateTests {
                     try await client.execute(uri: uri, method: route.method) { response in
                         #expect(response.status == .forbidden, "\(route.method) \(route.path) without a token")
                         #expect(response.headers[.contentType] == "application/json")
-                        let errors = try JSON.object(response.body)["errors"] as? [String]
+                        let errors = try JSON.decode(VaultAnswer<UnreadData>.self, response.body).errors
                         #expect(errors == ["permission denied"], "\(route.method) \(route.path)")
                     }
                     let plain = try await client.createToken(parent: root, ["policies": ["default"]])
@@ -86,29 +86,32 @@ struct GateTests {
             let orphan = try await client.createToken(parent: root, ["policies": ["reader"], "no_parent": true])
 
             // lookup-self in Vault's shape; the child's TTL is capped by its parent's.
-            let (status, body) = try await client.call("/v1/auth/token/lookup-self", .get, token: child.token)
+            let (status, body) = try await client.answer(Sys.TokenLookup.self, "/v1/auth/token/lookup-self", .get, token: child.token)
             #expect(status == .ok)
-            let data = try #require(body["data"] as? [String: Any])
-            #expect(data["policies"] as? [String] == ["default", "reader"])
-            #expect(data["accessor"] as? String == child.accessor)
-            #expect((data["ttl"] as? Int ?? 0) <= 3600 && (data["ttl"] as? Int ?? 0) > 3500)
-            #expect(data["orphan"] as? Bool == false && data["display_name"] as? String == "token")
+            let data = try #require(body.data)
+            #expect(data.policies == ["default", "reader"])
+            #expect(data.accessor == child.accessor)
+            #expect(data.ttl <= 3600 && data.ttl > 3500)
+            #expect(!data.orphan && data.displayName == "token")
             // Authorization: Bearer works as X-Vault-Token does.
             try await client.execute(uri: "/v1/auth/token/lookup-self", method: .get, headers: [.authorization: "Bearer \(child.token)"]) {
                 #expect($0.status == .ok)
             }
             // A non-root caller cannot hand out policies it lacks.
-            let (escalate, escalateBody) = try await client.call("/v1/auth/token/create", token: parent.token, ["policies": ["admin"]])
+            let (escalate, escalateBody) = try await client.answer(
+                UnreadData.self, "/v1/auth/token/create", token: parent.token, ["policies": ["admin"]])
             #expect(escalate == .badRequest)
-            #expect((escalateBody["errors"] as? [String])?.first?.contains("subset") == true)
+            #expect(escalateBody.errors?.first?.contains("subset") == true)
             // lookup by token (root), lookup-accessor, renew-self.
             #expect(try await client.call("/v1/auth/token/lookup", token: root, ["token": child.token]).0 == .ok)
             #expect(try await client.call("/v1/auth/token/lookup", token: root, ["token": "cfs.nope"]).0 == .forbidden)
-            let (_, byAccessor) = try await client.call("/v1/auth/token/lookup-accessor", token: root, ["accessor": parent.accessor])
-            #expect((byAccessor["data"] as? [String: Any])?["display_name"] as? String == "token-ci")
-            let (renewed, renewBody) = try await client.call("/v1/auth/token/renew-self", token: parent.token, ["increment": "30m"])
+            let (_, byAccessor) = try await client.answer(
+                Sys.TokenLookup.self, "/v1/auth/token/lookup-accessor", token: root, ["accessor": parent.accessor])
+            #expect(byAccessor.data?.displayName == "token-ci")
+            let (renewed, renewBody) = try await client.answer(
+                UnreadData.self, "/v1/auth/token/renew-self", token: parent.token, ["increment": "30m"])
             #expect(renewed == .ok)
-            let lease = try #require(renewBody["auth"] as? [String: Any])["lease_duration"] as? Int ?? 0
+            let lease = try #require(renewBody.auth).leaseDuration
             #expect(lease <= 1800 && lease > 1700)
             // Revoking the parent revokes the child; the orphan stays.
             #expect(try await client.call("/v1/auth/token/revoke", token: root, ["token": parent.token]).0 == .noContent)
@@ -135,9 +138,9 @@ struct GateTests {
                 let limited = try await client.createToken(parent: root, ["num_uses": 2])
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token).0 == .ok)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token).0 == .ok)
-                let (third, body) = try await client.call("/v1/auth/token/lookup-self", .get, token: limited.token)
+                let (third, body) = try await client.answer(UnreadData.self, "/v1/auth/token/lookup-self", .get, token: limited.token)
                 #expect(third == .forbidden)
-                #expect(body["errors"] as? [String] == ["permission denied"])
+                #expect(body.errors == ["permission denied"])
                 // The server's clock is the test's: the token's TTL passes without the test sleeping through it.
                 let brief = try await client.createToken(parent: root, ["ttl": "5s"])
                 time.advance(by: 4)
@@ -149,9 +152,9 @@ struct GateTests {
                     try await client.call("/v1/auth/token/lookup-self", .get, token: String(repeating: "a", count: 5000)).0 == .forbidden)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: "cfs.a b").0 == .forbidden)
                 // Bad parameters: 400 with the field named, nothing made.
-                let (bad, badBody) = try await client.call("/v1/auth/token/create", token: root, ["ttl": "soon"])
+                let (bad, badBody) = try await client.answer(UnreadData.self, "/v1/auth/token/create", token: root, ["ttl": "soon"])
                 #expect(bad == .badRequest)
-                #expect((badBody["errors"] as? [String])?.first?.contains("ttl") == true)
+                #expect(badBody.errors?.first?.contains("ttl") == true)
             }
         }
     }
@@ -161,19 +164,19 @@ struct GateTests {
             let good = "path \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"]\n}\n"
             #expect(try await client.call("/v1/sys/policies/acl/app", .put, token: root, ["policy": good]).0 == .noContent)
             // A policy that does not parse: 400 with line and column, and the stored one is unchanged.
-            let (status, body) = try await client.call(
-                "/v1/sys/policies/acl/app", .put, token: root,
+            let (status, body) = try await client.answer(
+                UnreadData.self, "/v1/sys/policies/acl/app", .put, token: root,
                 ["policy": "path \"secret/*\" {\n  capabilities = [\"read\", \"fly\"]\n}"])
             #expect(status == .badRequest)
-            let message = try #require((body["errors"] as? [String])?.first)
+            let message = try #require(body.errors?.first)
             #expect(message.contains("2:") && message.contains("fly"), "\(message)")
-            let (_, read) = try await client.call("/v1/sys/policies/acl/app", .get, token: root)
-            #expect((read["data"] as? [String: Any])?["policy"] as? String == good)
+            let (_, read) = try await client.answer(Sys.Policy.self, "/v1/sys/policies/acl/app", .get, token: root)
+            #expect(read.data?.policy == good)
             // JSON policies are accepted too (hvac json.dumps a dict).
             let json = #"{"path": {"sys/audit-trail/*": {"capabilities": ["read"]}}}"#
             #expect(try await client.call("/v1/sys/policies/acl/jsonpolicy", .put, token: root, ["policy": json]).0 == .noContent)
             try await client.execute(uri: "/v1/sys/policies/acl", method: GatedRouter.list, headers: [vaultToken: root]) { response in
-                let keys = try JSON.data(response.body)["keys"] as? [String]
+                let keys = try VaultAnswer<KV.Keys>(body: response.body).data?.keys
                 #expect(keys == ["app", "default", "jsonpolicy", "root"])
             }
             #expect(try await client.call("/v1/sys/policies/acl?list=true", .get, token: root).0 == .ok)
@@ -207,9 +210,9 @@ struct GateTests {
                     "/v1/sys/../sys/key-status", "/v1/sys/policies/acl/a%2Fb", "/v1/sys/policies/acl/a%00", "/v1/sys/policies/acl/%2e%2e",
                     "/v1/sys/./key-status"
                 ] {
-                    let (status, body) = try await client.call(uri, .get, token: root)
+                    let (status, body) = try await client.answer(UnreadData.self, uri, .get, token: root)
                     #expect(status == .badRequest, "\(uri)")
-                    #expect((body["errors"] as? [String])?.isEmpty == false, "\(uri)")
+                    #expect(body.errors?.isEmpty == false, "\(uri)")
                 }
                 // Oversized bodies: 413 in Vault's shape.
                 try await client.execute(

@@ -63,11 +63,11 @@ struct HostileCallerTests {
                 }
                 // Nothing reached the denied secrets: each still holds what root wrote, at version 1.
                 for name in ["prod-db", "caf\u{E9}"] {
-                    let (status, body) = try await client.call("/v1/secret/data/app/" + Self.percentEncoded(name), .get, token: root)
+                    let (status, body) = try await client.answer(
+                        KV.Read.self, "/v1/secret/data/app/" + Self.percentEncoded(name), .get, token: root)
                     #expect(status == .ok)
-                    let data = body["data"] as? [String: Any]
-                    #expect((data?["data"] as? [String: Any])?["password"] as? String == "the-real-one")
-                    #expect((data?["metadata"] as? [String: Any])?["version"] as? Int == 1)
+                    #expect(body.data?.data?["password"]?.string == "the-real-one")
+                    #expect(body.data?.metadata.version == 1)
                 }
             }
             // The trail names the canonical path: the encoded attempts on prod-db are recorded as prod-db, denied.
@@ -304,8 +304,8 @@ struct HostileCallerTests {
                 #expect(
                     try await client.call("/v1/auth/approle/role/fresh", .post, token: creator, ["token_policies": ["default"]]).0
                         == .noContent)
-                let (_, stored) = try await client.call("/v1/sys/policies/acl/existing", .get, token: root)
-                #expect((stored["data"] as? [String: Any])?["policy"] as? String == #"path "secret/data/x" { capabilities = ["read"] }"#)
+                let (_, stored) = try await client.answer(Sys.Policy.self, "/v1/sys/policies/acl/existing", .get, token: root)
+                #expect(stored.data?.policy == #"path "secret/data/x" { capabilities = ["read"] }"#)
             }
         }
     }
@@ -343,8 +343,8 @@ struct HostileCallerTests {
                 // With update on the connection (which does not exist here), the settings get past the rights check
                 // and are refused for naming no connection: 400, not 403.
                 #expect(try await client.call("/v1/secret/metadata/app/db", .post, token: operator_, settings).0 == .badRequest)
-                let (_, metadata) = try await client.call("/v1/secret/metadata/app/db", .get, token: root)
-                #expect(((metadata["data"] as? [String: Any])?["rotation_kind"] as? String ?? "") == "")
+                let metadata = try await client.kvMetadata(root, "app/db")
+                #expect((metadata.rotationKind ?? "") == "")
             }
         }
     }

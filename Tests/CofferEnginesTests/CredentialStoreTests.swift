@@ -44,11 +44,12 @@ struct CredentialStoreTests {
 
             // CAS: mismatch and a required-but-missing cas are 400 with Vault's words; nothing is written.
             let (casStatus, casBody) = try await client.answer(
-                NoData.self, "/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
+                UnreadData.self, "/v1/secret/data/app/db", token: root, ["options": ["cas": 1], "data": ["a": "b"]])
             #expect(casStatus == .badRequest)
             #expect(casBody.errors?.first == "check-and-set parameter did not match the current version")
             try await client.call("/v1/secret/metadata/app/db", token: root, ["cas_required": true])
-            let (required, requiredBody) = try await client.answer(NoData.self, "/v1/secret/data/app/db", token: root, ["data": ["a": "b"]])
+            let (required, requiredBody) = try await client.answer(
+                UnreadData.self, "/v1/secret/data/app/db", token: root, ["data": ["a": "b"]])
             #expect(required == .badRequest && requiredBody.errors?.first == "check-and-set parameter required for this call")
             #expect(
                 try await client.call("/v1/secret/data/app/db", token: root, ["options": ["cas": 3], "data": ["password": "pw-4"]]).0 == .ok

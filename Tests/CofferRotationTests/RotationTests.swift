@@ -469,7 +469,7 @@ struct DynamicCredentialTests {
                     DatabaseAnswer.Lease.self, "/v1/sys/leases/lookup", .put, token: root, ["lease_id": leaseID])
                 #expect(lookup.data.map { (3500...3600).contains($0.ttl) } == true, "\(lookup)")
                 let (_, renewed) = try await client.answer(
-                    NoData.self, "/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
+                    UnreadData.self, "/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID, "increment": 3 * 3600])
                 #expect(
                     renewed.leaseDuration.map { (7100...7200).contains($0) } == true && renewed.warnings?.isEmpty == false, "\(renewed)")
                 let (atMax, atMaxBody) = try await client.call("/v1/sys/leases/renew", .put, token: root, ["lease_id": leaseID])

@@ -46,4 +46,4 @@ package struct VaultAuth: Decodable {
 }
 
 /// For answers whose `data` is not read.
-package struct NoData: Decodable {}
+package struct UnreadData: Decodable {}

@@ -58,7 +58,7 @@ extension TestClientProtocol {
 
     /// A new token with `policies`, made by `parent`.
     package func createToken(parent: String, _ parameters: [String: Any]) async throws -> (token: String, accessor: String) {
-        let (status, body) = try await answer(NoData.self, "/v1/auth/token/create", token: parent, parameters)
+        let (status, body) = try await answer(UnreadData.self, "/v1/auth/token/create", token: parent, parameters)
         guard status == .ok, let auth = body.auth else { throw FixtureFailure("token create: \(status) \(body.errors ?? [])") }
         return (auth.clientToken, auth.accessor)
     }

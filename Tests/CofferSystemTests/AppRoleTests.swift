@@ -59,7 +59,7 @@ struct AppRoleTests {
 
             // Login: no token needed; the answer is Vault's auth block with the role's policies.
             let (loggedIn, loginBody) = try await client.answer(
-                NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                UnreadData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
             #expect(loggedIn == .ok)
             let auth = try #require(loginBody.auth)
             #expect(auth.policies == ["app-reader", "default"])
@@ -72,7 +72,7 @@ struct AppRoleTests {
             // The secret ID's second use is its last; a third login fails with Vault's words.
             #expect(try await client.call("/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID]).0 == .ok)
             let (spent, spentBody) = try await client.answer(
-                NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                UnreadData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
             #expect(spent == .badRequest)
             #expect(spentBody.errors == ["invalid role or secret ID"])
             // Lookup and destroy by accessor.
@@ -138,7 +138,7 @@ struct AppRoleTests {
                 }
                 // Now even the right secret is refused for a while: the role is locked out.
                 let (limited, body) = try await client.answer(
-                    NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                    UnreadData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
                 #expect(limited == .tooManyRequests)
                 #expect(body.errors?.first?.contains("try again") == true)
             }
@@ -165,7 +165,7 @@ struct AppRoleTests {
                 for (role, tokenWorks) in [("local", true), ("remote", false)] {
                     let (roleID, secretID) = try await client.appRoleCredentials(root, role: role)
                     let (status, body) = try await client.answer(
-                        NoData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
+                        UnreadData.self, "/v1/auth/approle/login", .post, token: nil, ["role_id": roleID, "secret_id": secretID])
                     #expect(status == .ok, "\(role): \(body)")
                     let token = try #require(body.auth?.clientToken)
                     #expect(

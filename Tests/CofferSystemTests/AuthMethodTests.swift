@@ -21,7 +21,8 @@ struct AuthMethodTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(
                     try await client.call("/v1/sys/auth/ci-approle", token: root, ["type": "approle", "description": "CI"]).0 == .noContent)
-                let (taken, takenBody) = try await client.answer(NoData.self, "/v1/sys/auth/ci-approle", token: root, ["type": "approle"])
+                let (taken, takenBody) = try await client.answer(
+                    UnreadData.self, "/v1/sys/auth/ci-approle", token: root, ["type": "approle"])
                 #expect(taken == .badRequest && (takenBody.errors ?? []).joined().contains("already in use"))
                 #expect(try await client.call("/v1/sys/auth/other", token: root, ["type": "ldap"]).0 == .badRequest)
                 #expect(try await client.call("/v1/sys/auth/token", token: root, ["type": "approle"]).0 == .badRequest)
@@ -49,7 +50,7 @@ struct AuthMethodTests {
 
                 // A custom secret ID: too short and already taken are refused, and nothing is replaced.
                 let (short, shortBody) = try await client.answer(
-                    NoData.self, "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
+                    UnreadData.self, "/v1/auth/ci-approle/role/builder/custom-secret-id", token: root, ["secret_id": "short"])
                 #expect(short == .badRequest && (shortBody.errors ?? []).joined().contains("16 to 256 bytes"))
                 let secret = "ci-secret-" + UUID().uuidString
                 let (made, madeBody) = try await client.answer(
@@ -65,7 +66,7 @@ struct AuthMethodTests {
                     try await client.call("/v1/auth/approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret]).0
                         == .badRequest)
                 let (login, loginBody) = try await client.answer(
-                    NoData.self, "/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
+                    UnreadData.self, "/v1/auth/ci-approle/login", token: nil, ["role_id": "builder-ci", "secret_id": secret])
                 #expect(login == .ok, "\(loginBody)")
                 let auth = try #require(loginBody.auth)
                 #expect(auth.metadata == ["pipeline": "nightly", "role_name": "builder"], "\(auth)")

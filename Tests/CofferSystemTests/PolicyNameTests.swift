@@ -24,7 +24,7 @@ struct PolicyNameTests {
                 #expect(listed.1.data?.keys.contains("team-reader") == true)
 
                 // A token asking for TEAM-READER has team-reader, and it works.
-                let made = try await client.answer(NoData.self, "/v1/auth/token/create", token: root, ["policies": ["TEAM-READER"]])
+                let made = try await client.answer(UnreadData.self, "/v1/auth/token/create", token: root, ["policies": ["TEAM-READER"]])
                 let auth = try #require(made.1.auth)
                 #expect(auth.policies == ["default", "team-reader"])
                 #expect(try await client.call("/v1/secret/data/team/db", token: root, ["data": ["k": "v"]]).0 == .ok)

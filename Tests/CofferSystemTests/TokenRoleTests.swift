@@ -30,11 +30,11 @@ struct TokenRoleTests {
                 // Periodic: the TTL is the period at creation and after every renewal, whatever the increment.
                 let created = try #require(
                     try await client.answer(
-                        NoData.self, "/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"]
+                        UnreadData.self, "/v1/auth/token/create", token: root, ["policies": ["default"], "period": "1h", "ttl": "5m"]
                     ).1.auth)
                 let periodic = created.clientToken
                 #expect(created.leaseDuration == 3600)
-                let renewed = try await client.answer(NoData.self, "/v1/auth/token/renew-self", token: periodic, ["increment": "10m"]).1
+                let renewed = try await client.answer(UnreadData.self, "/v1/auth/token/renew-self", token: periodic, ["increment": "10m"]).1
                 #expect(renewed.auth?.leaseDuration == 3600, "\(renewed.errors ?? [])")
                 let data = try #require(try await client.answer(Lookup.self, "/v1/auth/token/lookup-self", .get, token: periodic).1.data)
                 #expect(data.period == 3600 && data.lastRenewal != nil && data.lastRenewalTime != nil, "\(data)")
@@ -72,7 +72,7 @@ struct TokenRoleTests {
                         ]
                     ).0 == .noContent)
                 let (made, madeBody) = try await client.answer(
-                    NoData.self, "/v1/auth/token/create/ci", token: maker, ["policies": ["deploy"]])
+                    UnreadData.self, "/v1/auth/token/create/ci", token: maker, ["policies": ["deploy"]])
                 #expect(made == .ok, "\(madeBody.errors ?? [])")
                 let auth = try #require(madeBody.auth)
                 #expect(auth.policies == ["default", "deploy"] && auth.orphan == true && auth.leaseDuration == 1200)
@@ -81,7 +81,7 @@ struct TokenRoleTests {
                     try await client.answer(Lookup.self, "/v1/auth/token/lookup-self", .get, token: issued).1.data)
                 #expect(issuedData.path == "auth/token/create/ci/nightly" && issuedData.role == "ci", "\(issuedData)")
                 // The explicit maximum ends renewals of a periodic token: 30 minutes, not 20 more each time.
-                let again = try await client.answer(NoData.self, "/v1/auth/token/renew-self", token: issued, [:]).1
+                let again = try await client.answer(UnreadData.self, "/v1/auth/token/renew-self", token: issued, [:]).1
                 #expect((again.auth?.leaseDuration ?? 0) <= 1800)
 
                 // Never more than the role allows, never what it disallows, never root.

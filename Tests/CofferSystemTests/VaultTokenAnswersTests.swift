@@ -16,13 +16,13 @@ struct VaultTokenAnswersTests {
         try await withUnsealedServer(backend) { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 let (status, created) = try await client.answer(
-                    NoData.self, "/v1/auth/token/create", token: root, ["ttl": "5m", "policies": ["default"]])
+                    UnreadData.self, "/v1/auth/token/create", token: root, ["ttl": "5m", "policies": ["default"]])
                 let auth = try #require(created.auth, "\(status) \(created)")
                 let token = auth.clientToken
                 #expect(auth.leaseDuration == 300)
 
                 let renewed = try await client.answer(
-                    NoData.self, "/v1/auth/token/renew", token: root, ["token": token, "increment": "10m"])
+                    UnreadData.self, "/v1/auth/token/renew", token: root, ["token": token, "increment": "10m"])
                 let renewedAuth = try #require(renewed.1.auth)
                 #expect(renewedAuth.leaseDuration == 600 && renewedAuth.clientToken == token, "\(renewedAuth)")
 

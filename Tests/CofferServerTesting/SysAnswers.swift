@@ -1,0 +1,32 @@
+/// Vault's system backend and auth methods' answers as a client reads them (Vault's field names), so the
+/// tests check typed values rather than walking `[String: Any]`.
+package enum Sys {
+    /// An entry of `sys/auth` (the listing is keyed by mount path, `approle/`).
+    package struct AuthMount: Decodable {
+        package let type: String
+        package let description: String
+    }
+
+    /// `sys/policies/acl/<name>`.
+    package struct Policy: Decodable {
+        package let name: String
+        package let policy: String
+    }
+
+    /// `auth/token/lookup-self` and `auth/token/lookup`.
+    package struct TokenLookup: Decodable {
+        package let id: String?
+        package let accessor: String
+        package let displayName: String
+        package let orphan: Bool
+        package let path: String
+        package let policies: [String]
+        package let ttl: Int
+        package let creationTTL: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id, accessor, orphan, path, policies, ttl
+            case displayName = "display_name", creationTTL = "creation_ttl"
+        }
+    }
+}
