@@ -138,12 +138,11 @@ struct AlertTests {
             let sentBefore = webhook.bodies.withLock { $0.count }
             #expect(try await evaluate(at: now.addingTimeInterval(3700)).map(\.state) == ["resolved"], "the errors left the window")
             #expect(webhook.bodies.withLock { $0.count } == sentBefore)
-            let (_, history) = try await client.call("/v1/coffer/health/alerts/history", .get, token: tokens.reader.token)
-            let entries = try #require((history["data"] as? [String: Any])?["history"] as? [[String: Any]])
-            #expect(entries.compactMap { $0["state"] as? String } == ["resolved", "repeat", "firing"], "\(entries)")
-            #expect(
-                entries.first?["delivery"] as? String == "silenced"
-                    && (entries.last?["delivery"] as? String)?.contains("delivered (attempt 2)") == true)
+            let (_, history) = try await client.answer(
+                Alerts.History.self, "/v1/coffer/health/alerts/history", .get, token: tokens.reader.token)
+            let entries = try #require(history.data?.history)
+            #expect(entries.map(\.state) == ["resolved", "repeat", "firing"], "\(entries)")
+            #expect(entries.first?.delivery == "silenced" && entries.last?.delivery.contains("delivered (attempt 2)") == true)
 
             // A metric threshold, per route: only the slow one fires.
             _ = try await client.call(
@@ -171,12 +170,9 @@ struct AlertTests {
                     grant, [(check, ProbeResult(result: .critical, latencyMs: 1, details: "refused"))], instance: "test")
             }
             #expect(try await evaluate(at: now).filter { $0.rule == "down" }.map(\.group) == ["db"])
-            let (_, firing) = try await client.call("/v1/coffer/health/alerts", .get, token: tokens.reader.token)
+            let (_, firing) = try await client.answer(Alerts.Firing.self, "/v1/coffer/health/alerts", .get, token: tokens.reader.token)
             // Evaluated at `now` again, the burst is back inside its window: three rules fire.
-            #expect(
-                Set(((firing["data"] as? [String: Any])?["firing"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }) == [
-                    "payments-burst", "slow", "down"
-                ])
+            #expect(Set(firing.data?.firing.map(\.rule) ?? []) == ["payments-burst", "slow", "down"])
 
             // Two instances evaluating the same moment: the burst resolves once, notified by one of them only.
             let other = AlertEngine(database: server.database, metrics: server.metrics, logger: TestDatabase.logger)

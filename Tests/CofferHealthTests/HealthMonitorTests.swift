@@ -49,19 +49,17 @@ struct HealthMonitorTests {
                   {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], "interval": 10}
                 ]}
                 """
-            func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+            func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, VaultAnswer<Health.Applied>) {
                 try await client.execute(
                     uri: "/v1/coffer/health/checks", method: .put, headers: [vaultToken: token], body: ByteBuffer(string: text)
                 ) {
-                    ($0.status, (try? JSON.object($0.body)) ?? [:])
+                    ($0.status, try VaultAnswer<Health.Applied>(body: $0.body))
                 }
             }
             #expect(try await apply(file, token: tokens.reader.token).0 == .forbidden)
             let (applied, appliedBody) = try await apply(file, token: tokens.writer.token)
-            #expect(applied == .ok && ((appliedBody["data"] as? [String: Any])?["added"] as? [String])?.count == 3, "\(appliedBody)")
-            #expect(
-                ((try await apply(file, token: tokens.writer.token).1["data"] as? [String: Any])?["added"] as? [String])?.isEmpty == true,
-                "applying again changes nothing")
+            #expect(applied == .ok && appliedBody.data?.added.count == 3, "\(appliedBody)")
+            #expect(try await apply(file, token: tokens.writer.token).1.data?.added.isEmpty == true, "applying again changes nothing")
             let (bad, badBody) = try await apply(
                 "{\"checks\": [{\"name\": \"x\", \"component\": \"c\", \"type\": \"tcp\"}]}", token: tokens.writer.token)
             #expect(bad == .badRequest && "\(badBody)".contains("host and port"), "\(badBody)")
@@ -83,18 +81,14 @@ struct HealthMonitorTests {
                     try await server.healthMonitor.record(grant, results, instance: "test")
                 }
             }
-            let (_, detail) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
-            let data = try #require(detail["data"] as? [String: Any])
-            let checks = Dictionary(
-                uniqueKeysWithValues: ((data["checks"] as? [[String: Any]]) ?? []).map { ($0["name"] as? String ?? "", $0) })
+            let data = try #require(
+                try await client.answer(Health.Detail.self, "/v1/coffer/health", .get, token: tokens.reader.token).1.data)
+            let checks = Dictionary(uniqueKeysWithValues: data.checks.map { ($0.name, $0) })
+            #expect(checks["api-port"]?.status == "passing" && checks["api-port"]?.uptime24h == 100, "\(checks)")
             #expect(
-                checks["api-port"]?["status"] as? String == "passing" && checks["api-port"]?["uptime_24h"] as? Double == 100, "\(checks)")
-            #expect(
-                checks["cache-port"]?["status"] as? String == "critical",
-                "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
-            #expect(
-                checks["disk"]?["status"] as? String == "warning" && (checks["disk"]?["details"] as? String)?.contains("91% used") == true)
-            #expect(data["status"] as? String == "critical" && (data["components"] as? [String: String])?["host"] == "warning")
+                checks["cache-port"]?.status == "critical", "two failures with fail_after 2: \(String(describing: checks["cache-port"]))")
+            #expect(checks["disk"]?.status == "warning" && checks["disk"]?.details.contains("91% used") == true)
+            #expect(data.status == "critical" && data.components["host"] == "warning")
 
             // A maintenance window on the cache: its check reads maintenance and the overall status leaves it out.
             #expect(
@@ -116,23 +110,19 @@ struct HealthMonitorTests {
                 try await server.healthMonitor.record(
                     grant, checks.map { ($0, ProbeResult(result: .critical, latencyMs: 1, details: "refused")) }, instance: "test")
             }
-            let (_, during) = try await client.call("/v1/coffer/health", .get, token: tokens.reader.token)
-            let duringData = try #require(during["data"] as? [String: Any])
-            #expect(
-                (duringData["components"] as? [String: String])?["cache"] == "maintenance" && duringData["status"] as? String == "warning",
-                "\(duringData)")
-            let (_, results) = try await client.call("/v1/coffer/health/checks/cache-port/results", .get, token: tokens.reader.token)
-            #expect(((results["data"] as? [String: Any])?["results"] as? [[String: Any]])?.first?["status"] as? String == "maintenance")
+            let during = try #require(
+                try await client.answer(Health.Detail.self, "/v1/coffer/health", .get, token: tokens.reader.token).1.data)
+            #expect(during.components["cache"] == "maintenance" && during.status == "warning", "\(during)")
+            let (_, results) = try await client.answer(
+                Health.Results.self, "/v1/coffer/health/checks/cache-port/results", .get, token: tokens.reader.token)
+            #expect(results.data?.results.first?.status == "maintenance")
 
             // The dashboard's health overview view, per component.
-            let (_, overview) = try await client.call("/v1/coffer/health/report", .get, token: tokens.reader.token)
-            let components = Dictionary(
-                uniqueKeysWithValues: (((overview["data"] as? [String: Any])?["components"] as? [[String: Any]]) ?? []).map {
-                    ($0["component"] as? String ?? "", $0)
-                })
+            let (_, overview) = try await client.answer(Health.Overview.self, "/v1/coffer/health/report", .get, token: tokens.reader.token)
+            let components = Dictionary(uniqueKeysWithValues: (overview.data?.components ?? []).map { ($0.component, $0) })
             #expect(
-                components["cache"]?["maintenance"] as? Int == 1 && components["host"]?["warning"] as? Int == 1
-                    && components["api"]?["critical"] as? Int == 0, "\(components)")
+                components["cache"]?.maintenance == 1 && components["host"]?.warning == 1 && components["api"]?.critical == 0,
+                "\(components)")
 
             // Probes for orchestrators: no token, no audit entry.
             #expect(try await client.call("/v1/coffer/health/live", .get, token: nil).0 == .ok)
