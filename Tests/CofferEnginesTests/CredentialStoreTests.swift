@@ -251,10 +251,10 @@ struct CredentialStoreTests {
                         WHERE id = 'secret/b'
                         """)
                 }
-                let (status, body) = try await client.call("/v1/secret/data/b", .get, token: root)
+                let (status, body) = try await client.answer(KV.Read.self, "/v1/secret/data/b", .get, token: root)
                 #expect(status == .internalServerError)
-                #expect(!String(describing: body).contains("\"a\""), "the moved value must not be returned")
-                #expect((body["errors"] as? [String])?.first?.contains("failed authentication") == true)
+                #expect(body.data == nil, "the moved value must not be returned")
+                #expect(body.errors?.first?.contains("failed authentication") == true)
             }
         }
     }
@@ -307,27 +307,29 @@ struct CredentialStoreTests {
                         #expect(response.status == .ok)
                         let text = String(buffer: response.body)
                         #expect(!text.contains("wrapped-pw"))
-                        let info = try #require(try JSON.object(response.body)["wrap_info"] as? [String: Any])
-                        #expect(info["creation_path"] as? String == "secret/data/svc/db")
-                        return try #require(info["token"] as? String)
+                        let info = try #require(try VaultAnswer<UnreadData>(body: response.body).wrapInfo)
+                        #expect(info.creationPath == "secret/data/svc/db")
+                        return info.token
                     }
                 }
                 let token = try await wrappedRead(ttl: "5m")
-                let (lookup, lookupBody) = try await client.call("/v1/sys/wrapping/lookup", token: nil, ["token": token])
-                #expect(lookup == .ok && (lookupBody["data"] as? [String: Any])?["creation_ttl"] as? Int == 300)
-                let (rewrapStatus, rewrapBody) = try await client.call("/v1/sys/wrapping/rewrap", token: nil, ["token": token])
+                let (lookup, lookupBody) = try await client.answer(WrapLookup.self, "/v1/sys/wrapping/lookup", token: nil, ["token": token])
+                #expect(lookup == .ok && lookupBody.data?.creationTTL == 300)
+                let (rewrapStatus, rewrapBody) = try await client.answer(
+                    UnreadData.self, "/v1/sys/wrapping/rewrap", token: nil, ["token": token])
                 #expect(rewrapStatus == .ok)
-                let fresh = try #require((rewrapBody["wrap_info"] as? [String: Any])?["token"] as? String)
+                let fresh = try #require(rewrapBody.wrapInfo?.token)
                 #expect(
                     try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": token]).0 == .badRequest,
                     "rewrap retires the old token")
                 // As Vault: a wrapping token in the body needs a client token that may unwrap; refused, it is not spent.
                 #expect(try await client.call("/v1/sys/wrapping/unwrap", token: nil, ["token": fresh]).0 == .forbidden)
-                let (status, body) = try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
+                let (status, body) = try await client.answer(KV.Read.self, "/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
                 #expect(status == .ok)
-                #expect(((body["data"] as? [String: Any])?["data"] as? [String: Any])?["password"] as? String == "wrapped-pw")
-                let (second, secondBody) = try await client.call("/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
-                #expect(second == .badRequest && (secondBody["errors"] as? [String]) == ["wrapping token is not valid or does not exist"])
+                #expect(body.data?.data?["password"]?.string == "wrapped-pw")
+                let (second, secondBody) = try await client.answer(
+                    UnreadData.self, "/v1/sys/wrapping/unwrap", token: root, ["token": fresh])
+                #expect(second == .badRequest && secondBody.errors == ["wrapping token is not valid or does not exist"])
 
                 let short = try await wrappedRead(ttl: "1")
                 time.advance(by: 1.3)
@@ -381,15 +383,14 @@ struct CredentialStoreTests {
                     ("/v1/sys/mounts/team%2Fkv", .post, ["type": "kv"], .badRequest)
                 ]
                 for (uri, method, body, expected) in cases {
-                    let (status, answer) = try await client.call(uri, method, token: root, body)
+                    let (status, answer) = try await client.answer(UnreadData.self, uri, method, token: root, body)
                     #expect(status == expected, "\(method) \(uri.prefix(80))")
                     if expected == .badRequest {
-                        #expect((answer["errors"] as? [String])?.first?.isEmpty == false, "\(uri.prefix(80)) says what was wrong")
+                        #expect(answer.errors?.first?.isEmpty == false, "\(uri.prefix(80)) says what was wrong")
                     }
                 }
-                let (_, metadata) = try await client.call("/v1/secret/metadata/keep", .get, token: root)
-                let data = try #require(metadata["data"] as? [String: Any])
-                #expect(data["current_version"] as? Int == 1 && data["max_versions"] as? Int == 0, "nothing was stored")
+                let metadata = try await client.kvMetadata(root, "keep")
+                #expect(metadata.currentVersion == 1 && metadata.maxVersions == 0, "nothing was stored")
                 let count = try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM api_credentials")
                 }
                 #expect(count == 1)
@@ -408,9 +409,8 @@ struct CredentialStoreTests {
             try await Application(router: server.makeRouter()).test(.router) { client in
                 try await client.call("/v1/secret/data/one", token: root, ["data": ["v": "1"]])
                 try await client.call("/v1/sys/rotate", .put, token: root)
-                let (status, body) = try await client.call("/v1/sys/rewrap", token: root, [:])
-                #expect(
-                    status == .ok && (body["rewrapped"] as? Int ?? (body["data"] as? [String: Any])?["rewrapped"] as? Int) == 1, "\(body)")
+                let (status, body) = try await client.answer(Rewrapped.self, "/v1/sys/rewrap", token: root, [:])
+                #expect(status == .ok && body.data?.rewrapped == 1, "\(body)")
                 let terms = try await server.database.read { conn in
                     try conn.query("SELECT DISTINCT key_term FROM api_credential_versions").map { try $0.decode(Int.self, at: 0) }
                 }
@@ -421,3 +421,13 @@ struct CredentialStoreTests {
         }
     }
 }
+
+/// `sys/wrapping/lookup`.
+private struct WrapLookup: Decodable {
+    let creationTTL: Int
+
+    enum CodingKeys: String, CodingKey { case creationTTL = "creation_ttl" }
+}
+
+/// `sys/rewrap`: how many stored versions moved to the current key term.
+private struct Rewrapped: Decodable { let rewrapped: Int }

@@ -11,10 +11,24 @@ package struct VaultAnswer<D: Decodable>: Decodable {
     package let leaseDuration: Int?
     package let leaseID: String?
     package let renewable: Bool?
+    /// A response-wrapped answer's token and where it was made.
+    package let wrapInfo: WrapInfo?
 
     enum CodingKeys: String, CodingKey {
         case data, auth, errors, warnings, renewable
-        case leaseDuration = "lease_duration", leaseID = "lease_id"
+        case leaseDuration = "lease_duration", leaseID = "lease_id", wrapInfo = "wrap_info"
+    }
+}
+
+/// Vault's `wrap_info`.
+package struct WrapInfo: Decodable {
+    package let token: String
+    package let ttl: Int
+    package let creationPath: String
+
+    enum CodingKeys: String, CodingKey {
+        case token, ttl
+        case creationPath = "creation_path"
     }
 }
 

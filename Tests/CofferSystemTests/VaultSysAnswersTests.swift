@@ -12,27 +12,61 @@ struct VaultSysAnswersTests {
     @Test func legacyAnswersHaveBothShapes() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                let (_, list) = try await client.call("/v1/sys/policy", .get, token: root)
-                #expect(
-                    (list["policies"] as? [String])?.contains("default") == true && (list["keys"] as? [String])?.contains("default") == true
-                )
-                let listData = try #require(list["data"] as? [String: Any])
-                #expect(
-                    (listData["policies"] as? [String]) == (list["policies"] as? [String])
-                        && (listData["keys"] as? [String]) == (list["keys"] as? [String]))
+                let (_, list) = try await client.plain(BothShapes<PolicyList>.self, "/v1/sys/policy", .get, token: root)
+                #expect(list.top.policies.contains("default") && list.top.keys.contains("default"))
+                #expect(list.data == list.top)
 
-                let (_, policy) = try await client.call("/v1/sys/policy/default", .get, token: root)
-                #expect(policy["name"] as? String == "default" && (policy["rules"] as? String)?.contains("lookup-self") == true)
-                let policyData = try #require(policy["data"] as? [String: Any])
-                #expect(policyData["name"] as? String == "default" && policyData["rules"] as? String == policy["rules"] as? String)
+                let (_, policy) = try await client.plain(BothShapes<LegacyPolicy>.self, "/v1/sys/policy/default", .get, token: root)
+                #expect(policy.top.name == "default" && policy.top.rules.contains("lookup-self"))
+                #expect(policy.data == policy.top)
 
-                let (_, keys) = try await client.call("/v1/sys/key-status", .get, token: root)
-                let keyData = try #require(keys["data"] as? [String: Any])
-                #expect(
-                    keys["term"] as? Int == 1 && keyData["term"] as? Int == 1
-                        && keyData["install_time"] as? String == keys["install_time"] as? String)
-                #expect(keys["request_id"] as? String != nil)
+                let (_, keys) = try await client.plain(BothShapes<KeyStatus>.self, "/v1/sys/key-status", .get, token: root)
+                #expect(keys.top.term == 1 && keys.data == keys.top && !keys.top.installTime.isEmpty)
+                #expect(!keys.requestID.isEmpty)
             }
         }
+    }
+}
+
+/// An answer Vault gives in both shapes: the fields at the top level (older clients) and again under `data`
+/// (hvac), with the request's id.
+private struct BothShapes<T: Decodable & Equatable>: Decodable {
+    let top: T
+    let data: T
+    let requestID: String
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case requestID = "request_id"
+    }
+
+    init(from decoder: any Decoder) throws {
+        top = try T(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        data = try container.decode(T.self, forKey: .data)
+        requestID = try container.decode(String.self, forKey: .requestID)
+    }
+}
+
+/// `sys/policy`.
+private struct PolicyList: Decodable, Equatable {
+    let policies: [String]
+    let keys: [String]
+}
+
+/// `sys/policy/<name>`: the legacy path's `rules`.
+private struct LegacyPolicy: Decodable, Equatable {
+    let name: String
+    let rules: String
+}
+
+/// `sys/key-status`.
+private struct KeyStatus: Decodable, Equatable {
+    let term: Int
+    let installTime: String
+
+    enum CodingKeys: String, CodingKey {
+        case term
+        case installTime = "install_time"
     }
 }
