@@ -26,14 +26,17 @@ struct MetricStoreTests {
             func point(_ name: String, _ labels: [String: String], _ offset: Double, _ value: Any) -> [String: Any] {
                 ["name": name, "labels": labels, "value": value, "timestamp": base + offset]
             }
-            func ingest(_ points: [[String: Any]], token: String? = nil) async throws -> (HTTPResponse.Status, [String: Any]) {
-                try await client.call("/v1/coffer/metrics/points", token: token ?? writer, ["points": points])
+            func ingest(_ points: [[String: Any]], token: String? = nil) async throws -> (
+                HTTPResponse.Status, VaultAnswer<Metrics.Ingested>
+            ) {
+                try await client.answer(Metrics.Ingested.self, "/v1/coffer/metrics/points", token: token ?? writer, ["points": points])
             }
-            func query(_ parameters: String) async throws -> (HTTPResponse.Status, [[String: Any]]) {
-                let (status, body) = try await client.call("/v1/coffer/metrics/query?\(parameters)", .get, token: reader)
-                return (status, ((body["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? [])
+            func query(_ parameters: String) async throws -> (HTTPResponse.Status, [Metrics.Series]) {
+                let (status, body) = try await client.answer(
+                    Metrics.Query.self, "/v1/coffer/metrics/query?\(parameters)", .get, token: reader)
+                return (status, body.data?.result ?? [])
             }
-            func values(_ result: [String: Any]?) -> [Double] { ((result?["values"] as? [[Double]]) ?? []).map { $0[1] } }
+            func values(_ result: Metrics.Series?) -> [Double] { result?.numbers ?? [] }
 
             // A counter with a reset, in two batches (the rollup merges them); two gauges.
             let counter = [0.0, 5, 10, 2, 7, 12].enumerated().map {
@@ -41,7 +44,7 @@ struct MetricStoreTests {
             }
             #expect(try await ingest(Array(counter.prefix(3))).0 == .ok)
             let (second, secondBody) = try await ingest(Array(counter.suffix(3)) + [counter[0]])
-            #expect(second == .ok && (secondBody["data"] as? [String: Any])?["duplicates"] as? Int == 1, "\(secondBody)")
+            #expect(second == .ok && secondBody.data?.duplicates == 1, "\(secondBody)")
             var gauges: [[String: Any]] = []
             for (room, scale) in [("a", 1.0), ("b", 10.0)] {
                 gauges += (1...6).map { point("temperature", ["room": room], Double($0 - 1) * 10, Double($0) * scale) }
@@ -52,7 +55,8 @@ struct MetricStoreTests {
             let (nan, nanBody) = try await ingest([
                 point("temperature", ["room": "c"], 5, 1), point("temperature", ["room": "c"], 15, "NaN")
             ])
-            #expect(nan == .badRequest && "\(nanBody)".contains("points[1]") && "\(nanBody)".contains("nan"), "\(nanBody)")
+            let nanError = (nanBody.errors ?? []).joined()
+            #expect(nan == .badRequest && nanError.contains("points[1]") && nanError.contains("nan"), "\(nanBody)")
             #expect(try await ingest([point("9lives", [:], 0, 1)]).0 == .badRequest)
             #expect(try await ingest([point("temperature", ["__name": "x"], 0, 1)]).0 == .badRequest)
             #expect(
@@ -60,21 +64,20 @@ struct MetricStoreTests {
             )
             #expect(try await ingest([point("temperature", ["room": "a"], 0, 1)], token: reader).0 == .forbidden)
             #expect(try await server.auditEntries("coffer/metrics/points").contains { $0.decision == "deny" && $0.status == 403 })
-            let (_, series) = try await client.call("/v1/coffer/metrics/series?name=temperature", .get, token: reader)
-            #expect(((series["data"] as? [String: Any])?["series"] as? [[String: Any]])?.count == 2, "room=c was not created: \(series)")
+            let (_, series) = try await client.answer(
+                Metrics.Listed.self, "/v1/coffer/metrics/series?name=temperature", .get, token: reader)
+            #expect(series.data?.series.map { $0.labels["room"] } == ["a", "b"], "room=c was not created: \(series)")
 
             // From rollups (a step of 60): every aggregate, hand-computed.
             let window = "from=\(Int(base))&to=\(Int(base) + 60)&step=60"
             let (_, avg) = try await query("name=temperature&fn=avg&\(window)")
-            #expect(values(avg.first) == [19.25] && avg.first?["source"] as? String == "1m", "\(avg)")
+            #expect(values(avg.first) == [19.25] && avg.first?.source == "1m", "\(avg)")
             #expect(values(try await query("name=temperature&fn=sum&\(window)").1.first) == [231])
             #expect(values(try await query("name=temperature&fn=min&\(window)").1.first) == [1])
             #expect(values(try await query("name=temperature&fn=max&\(window)").1.first) == [60])
             #expect(values(try await query("name=temperature&fn=count&\(window)").1.first) == [12])
             let (_, byRoom) = try await query("name=temperature&fn=avg&by=room&\(window)")
-            #expect(
-                byRoom.map { ($0["labels"] as? [String: String])?["room"] ?? "" } == ["a", "b"]
-                    && byRoom.map { values($0) } == [[3.5], [35]], "\(byRoom)")
+            #expect(byRoom.map { $0.labels["room"] ?? "" } == ["a", "b"] && byRoom.map(\.numbers) == [[3.5], [35]], "\(byRoom)")
             let p50 = try #require(values(try await query("name=temperature&fn=p50&match=room=b&\(window)").1.first).first)
             #expect(abs(p50 - 30) <= 0.3, "\(p50)")
             let p99 = try #require(values(try await query("name=temperature&fn=p99&match=room=b&\(window)").1.first).first)
@@ -84,7 +87,7 @@ struct MetricStoreTests {
             #expect(abs(rate - 22.0 / 60) < 1e-9, "\(rate)")
             // From raw points (a step of 30): two steps each.
             let (_, raw) = try await query("name=temperature&fn=avg&match=room=a&from=\(Int(base))&to=\(Int(base) + 60)&step=30")
-            #expect(values(raw.first) == [2, 5] && raw.first?["source"] as? String == "raw", "\(raw)")
+            #expect(values(raw.first) == [2, 5] && raw.first?.source == "raw", "\(raw)")
             let rawRate = values(try await query("name=http_requests_total&fn=rate&from=\(Int(base))&to=\(Int(base) + 60)&step=30").1.first)
             #expect(rawRate.count == 2 && abs(rawRate[0] - 10.0 / 30) < 1e-9 && abs(rawRate[1] - 10.0 / 30) < 1e-9, "\(rawRate)")
             #expect(try await query("name=nothing_here&fn=avg&\(window)").0 == .notFound)
@@ -97,9 +100,9 @@ struct MetricStoreTests {
                 uri: "/v1/coffer/metrics/points", method: .post,
                 headers: [vaultToken: writer, .contentType: "text/plain; version=0.0.4"], body: ByteBuffer(string: text)
             ) { response in
-                (response.status, (try? JSON.object(response.body)) ?? [:])
+                (response.status, try VaultAnswer<Metrics.Ingested>(body: response.body))
             }
-            #expect(prom == .ok && (promBody["data"] as? [String: Any])?["stored"] as? Int == 2, "\(promBody)")
+            #expect(prom == .ok && promBody.data?.stored == 2, "\(promBody)")
             let (badProm, _) = try await client.execute(
                 uri: "/v1/coffer/metrics/points", method: .post, headers: [vaultToken: writer, .contentType: "text/plain"],
                 body: ByteBuffer(string: "ok 1\nbroken{a=\"x\" 2\n")
