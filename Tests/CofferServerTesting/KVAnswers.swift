@@ -29,6 +29,7 @@ package enum KV {
         package let currentVersion: Int
         package let oldestVersion: Int
         package let maxVersions: Int
+        package let customMetadata: [String: String]?
         package let versions: [String: Version]
         package let rotationInterval: String?
         package let rotationKind: String?
@@ -43,7 +44,8 @@ package enum KV {
 
         enum CodingKeys: String, CodingKey {
             case versions
-            case currentVersion = "current_version", oldestVersion = "oldest_version", maxVersions = "max_versions"
+            case currentVersion = "current_version", oldestVersion = "oldest_version", maxVersions = "max_versions", customMetadata =
+                "custom_metadata"
             case rotationInterval = "rotation_interval", rotationKind = "rotation_kind", rotationSchedule = "rotation_schedule"
             case nextRotationTime = "next_rotation_time", lastRotatedTime = "last_rotated_time"
             case rotationFailures = "rotation_failures", pendingVersion = "pending_version", previousVersion = "previous_version"

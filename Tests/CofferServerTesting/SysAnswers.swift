@@ -23,10 +23,12 @@ package enum Sys {
         package let policies: [String]
         package let ttl: Int
         package let creationTTL: Int
+        /// Uses left; 0 when unlimited.
+        package let numUses: Int
 
         enum CodingKeys: String, CodingKey {
             case id, accessor, orphan, path, policies, ttl
-            case displayName = "display_name", creationTTL = "creation_ttl"
+            case displayName = "display_name", creationTTL = "creation_ttl", numUses = "num_uses"
         }
     }
 }

@@ -1,6 +1,7 @@
 import CofferAccess
 import CofferCrypto
 import CofferKeys
+import CofferServerTesting
 import CofferStore
 import CofferTesting
 import Foundation
@@ -20,13 +21,27 @@ struct MultiInstanceTests {
     static func request(_ port: Int, _ path: String, method: String = "GET", token: String? = nil, body: [String: Any]? = nil) async throws
         -> (Int, [String: Any])
     {
+        let (status, data) = try await raw(port, path, method: method, token: token, body: body)
+        let object = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
+        return (status, object)
+    }
+
+    /// Like ``request(_:_:method:token:body:)``, the answer decoded as Vault's envelope with `data` a `D`.
+    static func answer<D: Decodable>(
+        _ type: D.Type, _ port: Int, _ path: String, method: String = "GET", token: String? = nil, body: [String: Any]? = nil
+    ) async throws -> (Int, VaultAnswer<D>) {
+        let (status, data) = try await raw(port, path, method: method, token: token, body: body)
+        return (status, try JSONDecoder().decode(VaultAnswer<D>.self, from: data.isEmpty ? Data("{}".utf8) : data))
+    }
+
+    /// One request to a running `coffer` process: the status and the body's bytes.
+    static func raw(_ port: Int, _ path: String, method: String, token: String?, body: [String: Any]?) async throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let token { request.setValue(token, forHTTPHeaderField: "X-Vault-Token") }
         if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
         let (data, response) = try await URLSession.shared.data(for: request)
-        let object = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))

@@ -1,3 +1,4 @@
+import CofferServerTesting
 import CofferStore
 import CofferTesting
 import Foundation
@@ -102,69 +103,69 @@ struct UpgradeInPlaceTests {
             let call = { (path: String, method: String, token: String?, body: [String: Any]?) in
                 try await MultiInstanceTests.request(port, path, method: method, token: token, body: body)
             }
+            func read<D: Decodable>(_ type: D.Type, _ path: String, _ method: String = "GET", token: String?, body: [String: Any]? = nil)
+                async throws -> (Int, VaultAnswer<D>)
+            {
+                try await MultiInstanceTests.answer(type, port, path, method: method, token: token, body: body)
+            }
             let root = written.root_token
 
             // KV: the current version, an older one, metadata, a deleted version, rotation settings, a second mount.
-            let (current, currentBody) = try await call("/v1/secret/data/app/db", "GET", written.reader_token, nil)
-            #expect(current == 200 && Self.value(currentBody, "password") == "db-password-v3", "\(currentBody)")
-            let (_, firstBody) = try await call("/v1/secret/data/app/db?version=1", "GET", root, nil)
-            #expect(Self.value(firstBody, "password") == "db-password-v1", "\(firstBody)")
-            let (_, metadataBody) = try await call("/v1/secret/metadata/app/db", "GET", root, nil)
-            let metadata = try #require(metadataBody["data"] as? [String: Any], "\(metadataBody)")
-            #expect(metadata["current_version"] as? Int == 3 && metadata["max_versions"] as? Int == 5)
-            #expect((metadata["custom_metadata"] as? [String: String]) == ["owner": "payments"])
-            let (_, oldBody) = try await call("/v1/secret/data/app/old", "GET", root, nil)
-            #expect(Self.value(oldBody, "value") == "old-v2", "\(oldBody)")
-            let (deleted, deletedBody) = try await call("/v1/secret/data/app/old?version=1", "GET", root, nil)
-            let deletionTime = ((deletedBody["data"] as? [String: Any])?["metadata"] as? [String: Any])?["deletion_time"] as? String
-            #expect(deleted == 404 && !(deletionTime ?? "").isEmpty, "version 1 stays deleted: \(deletedBody)")
-            let (_, rotatedBody) = try await call("/v1/secret/metadata/app/rotated", "GET", root, nil)
-            let rotation = try #require(rotatedBody["data"] as? [String: Any], "\(rotatedBody)")
-            #expect(
-                rotation["rotation_kind"] as? String == "random" && rotation["rotation_interval"] as? String == "24h0m0s", "\(rotation)")
-            let (_, rotatedValue) = try await call("/v1/secret/data/app/rotated", "GET", root, nil)
-            #expect(Self.value(rotatedValue, "value") == "rotated-v1", "\(rotatedValue)")
-            let (_, teamBody) = try await call("/v1/team/data/shared", "GET", root, nil)
-            #expect(Self.value(teamBody, "note") == "team-note", "\(teamBody)")
+            let (current, currentBody) = try await read(KV.Read.self, "/v1/secret/data/app/db", token: written.reader_token)
+            #expect(current == 200 && currentBody.data?.data?["password"]?.string == "db-password-v3", "\(currentBody)")
+            let (_, firstBody) = try await read(KV.Read.self, "/v1/secret/data/app/db?version=1", token: root)
+            #expect(firstBody.data?.data?["password"]?.string == "db-password-v1", "\(firstBody)")
+            let metadata = try #require(try await read(KV.Metadata.self, "/v1/secret/metadata/app/db", token: root).1.data)
+            #expect(metadata.currentVersion == 3 && metadata.maxVersions == 5)
+            #expect(metadata.customMetadata == ["owner": "payments"])
+            let (_, oldBody) = try await read(KV.Read.self, "/v1/secret/data/app/old", token: root)
+            #expect(oldBody.data?.data?["value"]?.string == "old-v2", "\(oldBody)")
+            let (deleted, deletedBody) = try await read(KV.Read.self, "/v1/secret/data/app/old?version=1", token: root)
+            #expect(deleted == 404 && deletedBody.data?.metadata.deletionTime.isEmpty == false, "version 1 stays deleted: \(deletedBody)")
+            let rotation = try #require(try await read(KV.Metadata.self, "/v1/secret/metadata/app/rotated", token: root).1.data)
+            #expect(rotation.rotationKind == "random" && rotation.rotationInterval == "24h0m0s", "\(rotation)")
+            let (_, rotatedValue) = try await read(KV.Read.self, "/v1/secret/data/app/rotated", token: root)
+            #expect(rotatedValue.data?.data?["value"]?.string == "rotated-v1", "\(rotatedValue)")
+            let (_, teamBody) = try await read(KV.Read.self, "/v1/team/data/shared", token: root)
+            #expect(teamBody.data?.data?["note"]?.string == "team-note", "\(teamBody)")
 
             // Tokens: the reader's policy still confines it, and its uses are still counted.
             #expect(try await call("/v1/secret/data/team", "GET", written.reader_token, nil).0 == 403)
-            let (_, lookupBody) = try await call("/v1/auth/token/lookup-self", "GET", written.reader_token, nil)
-            let lookup = try #require(lookupBody["data"] as? [String: Any], "\(lookupBody)")
-            #expect(lookup["accessor"] as? String == written.reader_accessor)
-            #expect((lookup["policies"] as? [String])?.contains("app-read") == true)
-            let usesLeft = lookup["num_uses"] as? Int ?? 0
-            #expect((1..<5).contains(usesLeft), "the uses spent since the upgrade are counted: \(lookup)")
-            let (_, policyBody) = try await call("/v1/sys/policies/acl/app-read", "GET", root, nil)
-            #expect("\(policyBody)".contains("secret/data/app/*"), "\(policyBody)")
-            let (_, roleBody) = try await call("/v1/auth/token/roles/ci", "GET", root, nil)
-            #expect(((roleBody["data"] as? [String: Any])?["allowed_policies"] as? [String]) == ["app-read"], "\(roleBody)")
+            let lookup = try #require(
+                try await read(Sys.TokenLookup.self, "/v1/auth/token/lookup-self", token: written.reader_token).1.data)
+            #expect(lookup.accessor == written.reader_accessor)
+            #expect(lookup.policies.contains("app-read"))
+            #expect((1..<5).contains(lookup.numUses), "the uses spent since the upgrade are counted: \(lookup)")
+            let (_, policyBody) = try await read(Sys.Policy.self, "/v1/sys/policies/acl/app-read", token: root)
+            #expect(policyBody.data?.policy.contains("secret/data/app/*") == true, "\(policyBody)")
+            let (_, roleBody) = try await read(TokenRole.self, "/v1/auth/token/roles/ci", token: root)
+            #expect(roleBody.data?.allowedPolicies == ["app-read"], "\(roleBody)")
 
             // AppRole: a login with the secret ID the older release issued.
-            let (login, loginBody) = try await call(
-                "/v1/auth/approle/login", "POST", nil, ["role_id": written.role_id, "secret_id": written.secret_id])
-            let approleToken = try #require((loginBody["auth"] as? [String: Any])?["client_token"] as? String, "\(login) \(loginBody)")
+            let (login, loginBody) = try await read(
+                UnreadData.self, "/v1/auth/approle/login", "POST", token: nil,
+                body: ["role_id": written.role_id, "secret_id": written.secret_id])
+            let approleToken = try #require(loginBody.auth?.clientToken, "\(login) \(loginBody)")
             #expect(try await call("/v1/secret/data/app/db", "GET", approleToken, nil).0 == 200)
 
             // The database engine: its connection (no password shown), role and lease.
             let (_, configBody) = try await call("/v1/database/config/pg", "GET", root, nil)
             #expect("\(configBody)".contains("{{username}}") && !"\(configBody)".contains("fixture-admin-password"), "\(configBody)")
-            let (_, dynBody) = try await call("/v1/database/roles/dyn", "GET", root, nil)
-            #expect((dynBody["data"] as? [String: Any])?["db_name"] as? String == "pg", "\(dynBody)")
-            let (leaseStatus, leaseBody) = try await call("/v1/sys/leases/lookup", "PUT", root, ["lease_id": written.lease_id])
-            #expect(leaseStatus == 200 && (leaseBody["data"] as? [String: Any])?["id"] as? String == written.lease_id, "\(leaseBody)")
+            let (_, dynBody) = try await read(DatabaseRole.self, "/v1/database/roles/dyn", token: root)
+            #expect(dynBody.data?.dbName == "pg", "\(dynBody)")
+            let (leaseStatus, leaseBody) = try await read(
+                LeaseLookup.self, "/v1/sys/leases/lookup", "PUT", token: root, body: ["lease_id": written.lease_id])
+            #expect(leaseStatus == 200 && leaseBody.data?.id == written.lease_id, "\(leaseBody)")
 
             // The wrapped response: unwrapped once, to the value it held.
-            let (unwrap, unwrapBody) = try await call("/v1/sys/wrapping/unwrap", "PUT", written.wrapping_token, nil)
-            #expect(unwrap == 200 && Self.value(unwrapBody, "password") == "db-password-v3", "\(unwrapBody)")
+            let (unwrap, unwrapBody) = try await read(KV.Read.self, "/v1/sys/wrapping/unwrap", "PUT", token: written.wrapping_token)
+            #expect(unwrap == 200 && unwrapBody.data?.data?["password"]?.string == "db-password-v3", "\(unwrapBody)")
             #expect(try await call("/v1/sys/wrapping/unwrap", "PUT", written.wrapping_token, nil).0 == 400)
 
             // The audit trail: the older release's entries and today's, one chain.
-            let (_, verifyBody) = try await call("/v1/sys/audit-trail/verify", "GET", root, nil)
-            let verify = try #require(verifyBody["data"] as? [String: Any], "\(verifyBody)")
-            #expect(verify["intact"] as? Bool == true, "\(verify)")
-            let (_, healthBody) = try await call("/v1/sys/health", "GET", nil, nil)
-            #expect((healthBody["integrity"] as? [String: Any])?["ok"] as? Bool == true, "\(healthBody)")
+            let (_, verifyBody) = try await read(Verification.self, "/v1/sys/audit-trail/verify", token: root)
+            #expect(verifyBody.data?.intact == true, "\(verifyBody)")
+            #expect(try await Self.integrityOK(port), "every upgraded row authenticates")
 
             server.terminate()
             #expect(try await server.waitForExit() == 0)
@@ -195,16 +196,20 @@ struct UpgradeInPlaceTests {
         let (refused, refusedBody) = try await MultiInstanceTests.request(port, "/v1/secret/data/team", token: written.reader_token)
         #expect(refused == 500 && !"\(refusedBody)".contains("team-note"), "\(refused) \(refusedBody)")
         #expect(try await MultiInstanceTests.request(port, "/v1/secret/data/app/db", token: written.root_token).0 == 200)
-        let (_, healthBody) = try await MultiInstanceTests.request(port, "/v1/sys/health")
-        #expect((healthBody["integrity"] as? [String: Any])?["ok"] as? Bool == false, "\(healthBody)")
+        #expect(try await Self.integrityOK(port) == false, "the refused row is reported")
         server.terminate()
         _ = try await server.waitForExit()
         try await scratch.drop()
     }
 
-    /// A KV v2 answer's `data.data[key]`.
-    static func value(_ body: [String: Any], _ key: String) -> String? {
-        ((body["data"] as? [String: Any])?["data"] as? [String: Any])?[key] as? String
+    /// `sys/health`'s `integrity.ok` from a running process.
+    static func integrityOK(_ port: Int) async throws -> Bool {
+        struct Health: Decodable {
+            struct Integrity: Decodable { let ok: Bool }
+            let integrity: Integrity
+        }
+        let (_, data) = try await MultiInstanceTests.raw(port, "/v1/sys/health", method: "GET", token: nil, body: nil)
+        return try JSONDecoder().decode(Health.self, from: data).integrity.ok
     }
 
     /// Waits until the key file has unsealed the service (the listener opens first).
@@ -217,3 +222,23 @@ struct UpgradeInPlaceTests {
         throw TestSetupError("the service did not unseal with the fixture's key file")
     }
 }
+
+/// `auth/token/roles/<name>`.
+private struct TokenRole: Decodable {
+    let allowedPolicies: [String]
+
+    enum CodingKeys: String, CodingKey { case allowedPolicies = "allowed_policies" }
+}
+
+/// `database/roles/<name>`.
+private struct DatabaseRole: Decodable {
+    let dbName: String
+
+    enum CodingKeys: String, CodingKey { case dbName = "db_name" }
+}
+
+/// `sys/leases/lookup`.
+private struct LeaseLookup: Decodable { let id: String }
+
+/// `sys/audit-trail/verify`.
+private struct Verification: Decodable { let intact: Bool }
