@@ -29,20 +29,20 @@ struct MountPreflightTests {
                 let denied = try await client.createToken(parent: root, ["policies": ["denied"]]).token
 
                 for token in [root, reader] {
-                    let (status, body) = try await client.call("/v1/sys/internal/ui/mounts/secret/app/db", .get, token: token)
+                    let (status, body) = try await client.answer(
+                        Preflight.self, "/v1/sys/internal/ui/mounts/secret/app/db", .get, token: token)
                     #expect(status == .ok, "\(body)")
-                    let data = try #require(body["data"] as? [String: Any])
-                    #expect(data["path"] as? String == "secret/" && data["type"] as? String == "kv")
-                    #expect((data["options"] as? [String: String])?["version"] == "2")
+                    let data = try #require(body.data)
+                    #expect(data.path == "secret/" && data.type == "kv" && data.options["version"] == "2")
                 }
                 // Unknown mount, no rights, a deny, no token: the same 403, so mounts cannot be enumerated.
                 var answers: Set<String> = []
                 for (path, token) in [
                     ("nomount/x", root), ("secret/app/db", nothing), ("secret/app/db", denied), ("secret/app/db", nil as String?)
                 ] {
-                    let (status, body) = try await client.call("/v1/sys/internal/ui/mounts/\(path)", .get, token: token)
+                    let (status, body) = try await client.answer(UnreadData.self, "/v1/sys/internal/ui/mounts/\(path)", .get, token: token)
                     #expect(status == .forbidden, "\(path): \(body)")
-                    answers.insert(((body["errors"] as? [String]) ?? []).joined().replacingOccurrences(of: path, with: "PATH"))
+                    answers.insert((body.errors ?? []).joined().replacingOccurrences(of: path, with: "PATH"))
                 }
                 #expect(answers.count == 1 && answers.first?.contains("preflight capability check returned 403") == true, "\(answers)")
 
@@ -52,8 +52,8 @@ struct MountPreflightTests {
                     "/v1/sys/mounts", "/v1/secret/data/app/db", "/v1/auth/token/lookup-self", "/v1/sys/internal/ui/mounts/secret/app/db"
                 ] {
                     try await client.execute(uri: uri, method: .get, headers: [vaultToken: root]) { response in
-                        let id = try JSON.object(response.body)["request_id"] as? String
-                        #expect(id?.isEmpty == false && id == response.headers[HTTPField.Name("X-Request-Id")!], "\(uri)")
+                        let id = try JSON.decode(RequestID.self, response.body).requestID
+                        #expect(!id.isEmpty && id == response.headers[HTTPField.Name("X-Request-Id")!], "\(uri)")
                     }
                 }
 
@@ -64,4 +64,18 @@ struct MountPreflightTests {
             }
         }
     }
+}
+
+/// `sys/internal/ui/mounts/<path>`: the mount a path is in.
+private struct Preflight: Decodable {
+    let path: String
+    let type: String
+    let options: [String: String]
+}
+
+/// Any envelope's request id.
+private struct RequestID: Decodable {
+    let requestID: String
+
+    enum CodingKeys: String, CodingKey { case requestID = "request_id" }
 }

@@ -63,3 +63,16 @@ extension TestClientProtocol {
         return (auth.clientToken, auth.accessor)
     }
 }
+
+extension TestClientProtocol {
+    /// A call whose answer is not in Vault's envelope, decoded as `T`.
+    package func plain<T: Decodable>(
+        _ type: T.Type, _ uri: String, _ method: HTTPRequest.Method = .put, token: String? = nil, _ object: [String: Any]? = nil
+    ) async throws -> (HTTPResponse.Status, T) {
+        var headers: HTTPFields = [:]
+        if let token { headers[vaultToken] = token }
+        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
+            (response.status, try JSON.decode(T.self, response.body))
+        }
+    }
+}

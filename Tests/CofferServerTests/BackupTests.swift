@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferCrypto
 import CofferKeys
 import CofferServer
@@ -81,8 +82,7 @@ struct BackupTests {
         for (path, data) in Self.secrets {
             let (status, json) = try await run(["kv", "get", "-format=json", path], address: restoredAddress, token: root)
             #expect(status == 0, "\(json)")
-            let answer = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-            #expect((answer["data"] as? [String: Any])?["data"] as? [String: String] == data, "\(path) came back changed")
+            #expect(try VaultAnswer<KV.Read>(json: json).data?.data == data.mapValues { JSONValue.string($0) }, "\(path) came back changed")
         }
         second.terminate()
         #expect(try await second.waitForExit() == 0)
@@ -141,9 +141,9 @@ struct BackupTests {
             _ = try await server.keys.unseal(with: SecureBytes(copying: key))
             try await Application(router: server.makeRouter()).test(.router) { client in
                 for (path, data) in Self.secrets {
-                    let (status, body) = try await client.call("/v1/secret/data/\(path)", .get, token: root)
+                    let (status, body) = try await client.answer(KV.Read.self, "/v1/secret/data/\(path)", .get, token: root)
                     #expect(status == .ok)
-                    #expect((body["data"] as? [String: Any])?["data"] as? [String: String] == data)
+                    #expect(body.data?.data == data.mapValues { JSONValue.string($0) })
                 }
             }
         } catch {

@@ -1,3 +1,4 @@
+import CofferServerTesting
 import CofferStore
 import CofferTesting
 import Foundation
@@ -23,9 +24,13 @@ struct CanaryTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    static func object(_ text: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    /// An answer's text decoded as Vault's envelope with `data` a `D`.
+    static func answer<D: Decodable>(_ type: D.Type, _ text: String) throws -> VaultAnswer<D> {
+        try VaultAnswer<D>(json: text)
     }
+
+    /// `database/creds/<role>` and `database/static-creds/<role>`.
+    struct Password: Decodable { let password: String }
 
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL (the database engine's target)"))
     func secretsAppearNowhereTheyShouldNot() async throws {
@@ -75,8 +80,7 @@ struct CanaryTests {
             try await call("/v1/database/static-roles/canary", body: ["db_name": "pg", "username": staticRole, "rotation_period": "24h"]).0
                 == 204)
         let (_, staticBody) = try await call("/v1/database/static-creds/canary", method: "GET")
-        canaries["static"] = try #require(
-            (Self.object(staticBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: staticBody))
+        canaries["static"] = try #require(try Self.answer(Password.self, staticBody).data?.password, Comment(rawValue: staticBody))
         let (_, dynamicBody) = try await call(
             "/v1/database/roles/dyn",
             body: [
@@ -87,22 +91,20 @@ struct CanaryTests {
             ])
         _ = dynamicBody
         let (_, credsBody) = try await call("/v1/database/creds/dyn", method: "GET")
-        canaries["dynamic"] = try #require(
-            (Self.object(credsBody)["data"] as? [String: Any])?["password"] as? String, Comment(rawValue: credsBody))
-        let leaseID = try #require(Self.object(credsBody)["lease_id"] as? String)
+        let creds = try Self.answer(Password.self, credsBody)
+        canaries["dynamic"] = try #require(creds.data?.password, Comment(rawValue: credsBody))
+        let leaseID = try #require(creds.leaseID)
         #expect(try await call("/v1/sys/leases/revoke", method: "PUT", body: ["lease_id": leaseID]).0 == 204)
 
         // AppRole: a custom secret ID, used to log in; the token it gives.
         canaries["secret_id"] = "CANARY-secretid-\(unique)"
         #expect(try await call("/v1/auth/approle/role/ci", body: ["token_policies": ["default"]]).0 == 204)
         let roleID = try #require(
-            (Self.object(try await call("/v1/auth/approle/role/ci/role-id", method: "GET").1)["data"] as? [String: Any])?["role_id"]
-                as? String)
+            try Self.answer(AppRole.RoleID.self, try await call("/v1/auth/approle/role/ci/role-id", method: "GET").1).data?.roleID)
         #expect(try await call("/v1/auth/approle/role/ci/custom-secret-id", body: ["secret_id": canaries["secret_id"]!]).0 == 200)
         let (_, loginBody) = try await call(
             "/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["secret_id"]!])
-        canaries["token"] = try #require(
-            (Self.object(loginBody)["auth"] as? [String: Any])?["client_token"] as? String, Comment(rawValue: loginBody))
+        canaries["token"] = try #require(try Self.answer(UnreadData.self, loginBody).auth?.clientToken, Comment(rawValue: loginBody))
         let (wrongLogin, wrongBody) = try await call(
             "/v1/auth/approle/login", token: "", body: ["role_id": roleID, "secret_id": canaries["refused"]!])
         #expect(wrongLogin == 400 && !wrongBody.contains(canaries["refused"]!), Comment(rawValue: wrongBody))
@@ -110,7 +112,7 @@ struct CanaryTests {
         // Wrapping: a response wrapped and unwrapped; the wrapping token too.
         let (_, wrappedBody) = try await call("/v1/secret/data/app", method: "GET", headers: ["X-Vault-Wrap-TTL": "5m"])
         canaries["wrapping_token"] = try #require(
-            (Self.object(wrappedBody)["wrap_info"] as? [String: Any])?["token"] as? String, Comment(rawValue: wrappedBody))
+            try Self.answer(UnreadData.self, wrappedBody).wrapInfo?.token, Comment(rawValue: wrappedBody))
         let (unwrapped, unwrappedBody) = try await call("/v1/sys/wrapping/unwrap", token: canaries["wrapping_token"]!, body: [:])
         #expect(unwrapped == 200 && unwrappedBody.contains(canaries["kv"]!))
 
@@ -119,8 +121,7 @@ struct CanaryTests {
         #expect(try await call("/v1/secret/data/rotated", body: ["data": ["value": "before-rotation"]]).0 == 200)
         #expect(try await call("/v1/coffer/rotation/rotate/secret/rotated").0 == 200)
         let (_, rotatedBody) = try await call("/v1/secret/data/rotated", method: "GET")
-        canaries["rotated"] = try #require(
-            ((Self.object(rotatedBody)["data"] as? [String: Any])?["data"] as? [String: Any])?["value"] as? String)
+        canaries["rotated"] = try #require(try Self.answer(KV.Read.self, rotatedBody).data?.data?["value"]?.string)
         #expect(canaries["rotated"] != "before-rotation")
 
         // Where none of them may be, while the service runs.

@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferServerTesting
 import CofferTesting
 import Foundation
@@ -26,9 +27,9 @@ struct KVCommandTests {
         #expect(try await run(["kv", "get", "-field", "cert", "app/db"]) == (0, "file-secret\n\n"))
         #expect(try await run(["kv", "patch", "app/db", "port=5432"]).0 == 0)
         let (_, json) = try await run(["kv", "get", "-format=json", "app/db"])
-        let answer = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        let data = try #require((answer["data"] as? [String: Any])?["data"] as? [String: String])
-        #expect(data == ["user": "app", "password": "stdin-secret", "cert": "file-secret\n", "port": "5432"])
+        let data = try #require(try VaultAnswer<KV.Read>(json: json).data?.data)
+        #expect(
+            data == ["user": "app", "password": "stdin-secret", "cert": "file-secret\n", "port": "5432"].mapValues { JSONValue.string($0) })
         #expect(try await run(["kv", "get", "-field=user", "-version=1", "app/db"]) == (0, "app\n"))
         let (casStatus, casOutput) = try await run(["kv", "put", "-cas=1", "app/db", "a=b"])
         #expect(casStatus != 0 && casOutput.contains("check-and-set parameter did not match"), "\(casOutput)")
@@ -69,14 +70,14 @@ struct KVCommandTests {
         let (again, againOutput) = try await run(["kv", "import-env", "app/env", "--from-file", ".env", "--prefix", "APP_"])
         #expect(again == 0 && againOutput.contains("Unchanged"), "\(againOutput)")
         let (_, envJSON) = try await run(["kv", "get", "-format=json", "app/env"])
-        let envAnswer = try #require(try JSONSerialization.jsonObject(with: Data(envJSON.utf8)) as? [String: Any])
-        let envData = try #require((envAnswer["data"] as? [String: Any])?["data"] as? [String: String])
+        let envRead = try #require(try VaultAnswer<KV.Read>(json: envJSON).data)
         #expect(
-            envData == [
-                "APP_DB_URL": "postgres://u:p@db/app\nsecond", "APP_TOKEN": "tok-123", "APP_LITERAL": "single $quoted",
-                "APP_MULTI": "line one\nline two"
-            ])
-        #expect(((envAnswer["data"] as? [String: Any])?["metadata"] as? [String: Any])?["version"] as? Int == 1, "no second version")
+            envRead.data
+                == [
+                    "APP_DB_URL": "postgres://u:p@db/app\nsecond", "APP_TOKEN": "tok-123", "APP_LITERAL": "single $quoted",
+                    "APP_MULTI": "line one\nline two"
+                ].mapValues { JSONValue.string($0) })
+        #expect(envRead.metadata.version == 1, "no second version")
 
         // import-env from this process's environment, with the prefix stripped.
         let (fromEnv, fromEnvOutput) = try await run(
