@@ -156,7 +156,7 @@ struct DatabaseWriterTests {
                     uri: "/v1/secret/data/payroll", method: .get,
                     headers: [vaultToken: root, HTTPField.Name("X-Vault-Wrap-TTL")!: "60s"]
                 ) { response in
-                    try #require((try JSON.object(response.body)["wrap_info"] as? [String: Any])?["token"] as? String)
+                    try #require(try VaultAnswer<UnreadData>(body: response.body).wrapInfo?.token)
                 }
                 try await server.database.execute("UPDATE wrapped_responses SET creation_path = 'secret/data/public/harmless'")
                 let (lookup, lookupBody) = try await client.call("/v1/sys/wrapping/lookup", token: root, ["token": wrapped])
@@ -419,10 +419,9 @@ struct DatabaseWriterTests {
                 #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["k": "v"]]).0 == .ok)
                 let user = try await client.createToken(parent: root, ["policies": ["default"]])
                 #expect(try await client.call("/v1/sys/rotate", .put, token: root).0 == .noContent)
-                let (status, body) = try await client.call("/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
-                #expect(
-                    status == .ok && body["remaining"] as? Int == 0 && (body["retagged"] as? Int ?? 0) > 0
-                        && (body["retired_terms"] as? [Int]) == [1], "\(body)")
+                let (status, body) = try await client.plain(
+                    RewrapProgress.self, "/v1/sys/rewrap", .put, token: root, ["batch_size": 1000, "retire": true])
+                #expect(status == .ok && body.remaining == 0 && body.retagged > 0 && body.retiredTerms == [1], "\(body)")
                 let oldTerm = try await server.database.read { conn in
                     try conn.queryScalar(Int.self, "SELECT count(*) FROM tokens WHERE auth_term = 1") ?? -1
                 }

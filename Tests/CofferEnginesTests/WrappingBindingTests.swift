@@ -53,7 +53,8 @@ struct WrappingBindingTests {
                 #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "kept"]]).0 == .ok)
                 let token = try await wrap(client, root, "app")
                 #expect(try await client.call("/v1/sys/rotate", .put, token: root).0 == .noContent)
-                let (rewrapped, body) = try await client.plain(Remaining.self, "/v1/sys/rewrap", .put, token: root, ["batch_size": 100])
+                let (rewrapped, body) = try await client.plain(
+                    RewrapProgress.self, "/v1/sys/rewrap", .put, token: root, ["batch_size": 100])
                 #expect(rewrapped == .ok && body.remaining == 0, "\(body)")
                 let (status, answer) = try await client.answer(KV.Read.self, "/v1/sys/wrapping/unwrap", token: token, [:])
                 #expect(status == .ok && answer.data?.data?["password"]?.string == "kept", "\(answer)")
@@ -61,6 +62,3 @@ struct WrappingBindingTests {
         }
     }
 }
-
-/// `sys/rewrap` with a batch size: what is left to move.
-private struct Remaining: Decodable { let remaining: Int }

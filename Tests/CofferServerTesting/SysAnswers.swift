@@ -32,3 +32,16 @@ package enum Sys {
         }
     }
 }
+
+/// `sys/rewrap` (Coffer's addition, outside the envelope): one batch of re-encryption onto the active term.
+package struct RewrapProgress: Decodable {
+    package let rewrapped: Int
+    package let retagged: Int
+    package let remaining: Int
+    package let retiredTerms: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case rewrapped, retagged, remaining
+        case retiredTerms = "retired_terms"
+    }
+}

@@ -54,10 +54,20 @@ struct MultiInstanceTests {
         let first = try CofferProcess(serve, in: folder, environment: environment)
         defer { first.terminate() }
         let firstPort = try Self.port(from: try await first.waitForLine(containing: "coffer is serving"))
-        let (initStatus, initBody) = try await Self.request(firstPort, "/v1/sys/init", method: "PUT", body: ["unseal_method": "keyfile"])
+        struct InitKeys: Decodable {
+            let keysBase64: [String]
+            let rootToken: String
+
+            enum CodingKeys: String, CodingKey {
+                case keysBase64 = "keys_base64", rootToken = "root_token"
+            }
+        }
+        let (initStatus, initData) = try await Self.raw(
+            firstPort, "/v1/sys/init", method: "PUT", token: nil, body: ["unseal_method": "keyfile"])
         #expect(initStatus == 200)
-        let key = try #require((initBody["keys_base64"] as? [String])?.first)
-        let root = try #require(initBody["root_token"] as? String)
+        let initialised = try JSONDecoder().decode(InitKeys.self, from: initData)
+        let key = try #require(initialised.keysBase64.first)
+        let root = initialised.rootToken
         #expect(try await Self.request(firstPort, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)
         let keyFile = "\(folder)/unseal.key"
         #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))

@@ -216,7 +216,8 @@ struct UpgradeInPlaceTests {
     static func waitUntilUnsealed(_ port: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if try await MultiInstanceTests.request(port, "/v1/sys/seal-status").1["sealed"] as? Bool == false { return }
+            let (_, status) = try await MultiInstanceTests.raw(port, "/v1/sys/seal-status", method: "GET", token: nil, body: nil)
+            if (try? JSONDecoder().decode(SealStatus.self, from: status))?.sealed == false { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestSetupError("the service did not unseal with the fixture's key file")
@@ -242,3 +243,6 @@ private struct LeaseLookup: Decodable { let id: String }
 
 /// `sys/audit-trail/verify`.
 private struct Verification: Decodable { let intact: Bool }
+
+/// `sys/seal-status`.
+private struct SealStatus: Decodable { let sealed: Bool }

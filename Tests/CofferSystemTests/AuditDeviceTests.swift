@@ -18,12 +18,12 @@ import Testing
 /// device that fails never fails a request, while the trail still records it.
 struct AuditDeviceTests {
     /// Waits (bounded) until `file` holds at least `count` lines, and returns them.
-    private func lines(_ file: String, atLeast count: Int) async throws -> [[String: Any]] {
+    private func lines(_ file: String, atLeast count: Int) async throws -> [DeviceLine] {
         for _ in 0..<200 {
             let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             let lines = text.split(separator: "\n")
             if lines.count >= count {
-                return try lines.map { try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+                return try lines.map { try JSONDecoder().decode(DeviceLine.self, from: Data($0.utf8)) }
             }
             try await Task.sleep(for: .milliseconds(25))
         }
@@ -60,9 +60,8 @@ struct AuditDeviceTests {
                         "/v1/sys/audit/siem", .put, token: root,
                         ["type": "file", "description": "SIEM", "options": ["file_path": "vault-audit.log"]]
                     ).0 == .noContent)
-                let (_, listed) = try await client.call("/v1/sys/audit", .get, token: root)
-                let data = try #require(listed["data"] as? [String: Any])
-                #expect(Set(data.keys) == ["coffer/", "siem/"] && (data["siem/"] as? [String: Any])?["type"] as? String == "file")
+                let data = try #require(try await client.answer([String: Device].self, "/v1/sys/audit", .get, token: root).1.data)
+                #expect(Set(data.keys) == ["coffer/", "siem/"] && data["siem/"]?.type == "file")
 
                 #expect(try await client.call("/v1/secret/data/app/db", token: root, ["data": ["password": "s3cret-device"]]).0 == .ok)
                 #expect(try await client.call("/v1/secret/data/app/db", .get, token: root).0 == .ok)
@@ -76,24 +75,23 @@ struct AuditDeviceTests {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
                 #expect(!text.contains("s3cret-device") && !text.contains(root), "no secret and no token in a device's lines")
                 // Vault's shape: a request line then a response line, the token and accessor HMAC'd.
-                let read = written.filter { ($0["request"] as? [String: Any])?["path"] as? String == "secret/data/app/db" }
-                #expect(read.map { $0["type"] as? String } == ["request", "response", "request", "response", "request", "response"])
-                let request = try #require(read[2]["request"] as? [String: Any])
-                #expect(request["operation"] as? String == "read" && (request["namespace"] as? [String: Any])?["id"] as? String == "root")
-                let token = try #require(request["client_token"] as? String)
-                let (_, hashed) = try await client.call("/v1/sys/audit-hash/siem", token: root, ["input": root])
-                #expect(token.hasPrefix("hmac-sha256:") && (hashed["data"] as? [String: Any])?["hash"] as? String == token)
-                let response = try #require(read[3]["response"] as? [String: Any])
-                let values = try #require(response["data"] as? [String: String])
+                let read = written.filter { $0.request.path == "secret/data/app/db" }
+                #expect(read.map(\.type) == ["request", "response", "request", "response", "request", "response"])
+                let request = read[2].request
+                #expect(request.operation == "read" && request.namespace.id == "root")
+                let token = try #require(request.clientToken)
+                let (_, hashed) = try await client.answer(Hashed.self, "/v1/sys/audit-hash/siem", token: root, ["input": root])
+                #expect(token.hasPrefix("hmac-sha256:") && hashed.data?.hash == token)
+                let values = try #require(read[3].response?.data)
                 #expect(values["data"]?.hasPrefix("hmac-sha256:") == true, "the secret only as its HMAC: \(values)")
-                #expect(read[5]["error"] as? String != nil, "the refused read is written with its error")
+                #expect(read[5].error != nil, "the refused read is written with its error")
 
                 // A device that cannot be written to any more never fails a request; the trail still records it.
                 try FileManager.default.removeItem(atPath: directory)
                 #expect(try await client.call("/v1/secret/data/app/db", .get, token: root).0 == .ok)
                 #expect(try await client.call("/v1/sys/audit/siem", .delete, token: root).0 == .noContent)
-                let (_, after) = try await client.call("/v1/sys/audit", .get, token: root)
-                #expect(Set((after["data"] as? [String: Any])?.keys ?? [:].keys) == ["coffer/"])
+                let after = try await client.answer([String: Device].self, "/v1/sys/audit", .get, token: root).1.data
+                #expect(Set(after?.keys ?? [:].keys) == ["coffer/"])
             }
             #expect(try await server.verifyTrail().isIntact)
         }
@@ -148,4 +146,34 @@ struct AuditDeviceTests {
             }
         }
     }
+}
+
+/// An entry of `sys/audit` (keyed by path, `siem/`).
+private struct Device: Decodable { let type: String }
+
+/// `sys/audit-hash/<path>`.
+private struct Hashed: Decodable { let hash: String }
+
+/// One line a file audit device writes, in Vault's shape: the request, and for a response line the response
+/// (values HMAC'd) or the error.
+private struct DeviceLine: Decodable {
+    struct Request: Decodable {
+        struct Namespace: Decodable { let id: String }
+        let path: String
+        let operation: String
+        let namespace: Namespace
+        let clientToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, operation, namespace
+            case clientToken = "client_token"
+        }
+    }
+
+    struct Response: Decodable { let data: [String: String]? }
+
+    let type: String
+    let request: Request
+    let response: Response?
+    let error: String?
 }

@@ -88,17 +88,20 @@ struct PolicyNameTests {
                 let (reader, accessor) = try await client.createToken(parent: root, ["policies": ["mixed"]])
                 for path in ["secret/data/app/db", "secret/data/app/prod", "secret/data/team/shared", "secret/data/other", "sys/mounts"] {
                     #expect(try await client.call("/v1/" + path, token: root, ["data": ["k": "v"]]).0 == .ok || path == "sys/mounts")
-                    let (_, own) = try await client.call("/v1/sys/capabilities-self", token: reader, ["path": path])
-                    let (_, other) = try await client.call("/v1/sys/capabilities", token: root, ["token": reader, "paths": [path]])
-                    let (_, byAccessor) = try await client.call(
-                        "/v1/sys/capabilities-accessor", token: root, ["accessor": accessor, "path": path])
-                    let capabilities = try #require(own["capabilities"] as? [String])
-                    #expect(other[path] as? [String] == capabilities && byAccessor["capabilities"] as? [String] == capabilities)
+                    let (_, own) = try await client.plain(
+                        [String: [String]].self, "/v1/sys/capabilities-self", .post, token: reader, ["path": path])
+                    let (_, other) = try await client.plain(
+                        [String: [String]].self, "/v1/sys/capabilities", .post, token: root, ["token": reader, "paths": [path]])
+                    let (_, byAccessor) = try await client.plain(
+                        [String: [String]].self, "/v1/sys/capabilities-accessor", .post, token: root, ["accessor": accessor, "path": path])
+                    let capabilities = try #require(own["capabilities"])
+                    #expect(other[path] == capabilities && byAccessor["capabilities"] == capabilities)
                     let (status, _) = try await client.call("/v1/" + path, .get, token: reader)
                     #expect(capabilities.contains("read") == (status != .forbidden), "\(path): \(capabilities), GET \(status)")
                 }
-                let (_, rootView) = try await client.call("/v1/sys/capabilities-self", token: root, ["paths": ["anything/at/all"]])
-                #expect(rootView["anything/at/all"] as? [String] == ["root"])
+                let (_, rootView) = try await client.plain(
+                    [String: [String]].self, "/v1/sys/capabilities-self", .post, token: root, ["paths": ["anything/at/all"]])
+                #expect(rootView["anything/at/all"] == ["root"])
                 #expect(try await client.call("/v1/sys/capabilities", token: reader, ["token": root, "paths": ["x"]]).0 == .forbidden)
                 #expect(
                     try await client.call("/v1/sys/capabilities", token: root, ["token": "cfs.unknown", "paths": ["x"]]).0 == .badRequest)
