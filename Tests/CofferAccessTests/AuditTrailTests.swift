@@ -107,6 +107,8 @@ struct AuditTrailTests {
                 // Another session holds the chain head's lock for 6 s: every audit append waits behind it. The
                 // lock is held well past the 1 s bound so that a request delayed on its way to the append (the
                 // test process runs many suites on two cores) still meets its bound while the lock is held.
+                // The holder says when it has the lock, so the request below meets a held lock, not a race to it.
+                let (locked, lockTaken) = AsyncStream.makeStream(of: Void.self)
                 let holder = Task {
                     try await server.database.transaction { conn in
                         let lock: SQLQuery =
@@ -114,10 +116,12 @@ struct AuditTrailTests {
                             ? "SELECT sequence FROM audit_head WHERE id = 1 FOR UPDATE"
                             : "UPDATE audit_head SET sequence = sequence WHERE id = 1"
                         _ = try conn.query(lock)
+                        lockTaken.yield()
+                        lockTaken.finish()
                         Thread.sleep(forTimeInterval: 6)
                     }
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                for await _ in locked { break }
                 let started = ContinuousClock.now
                 let (status, body) = try await client.call("/v1/auth/token/create", token: root, ["policies": ["default"]])
                 let waited = ContinuousClock.now - started
@@ -131,8 +135,12 @@ struct AuditTrailTests {
                     #expect(try JSON.decode(Integrity.AuditHealth.self, response.body).audit.ok == false)
                 }
                 try await holder.value
-                try await Task.sleep(for: .milliseconds(200))
-                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
+                // Released: the trail takes entries again (the first request after the lock may still meet its bound).
+                var recovered = HTTPResponse.Status.serviceUnavailable
+                for _ in 0..<50 where recovered != .ok {
+                    recovered = try await client.call("/v1/auth/token/lookup-self", .get, token: root).0
+                }
+                #expect(recovered == .ok)
                 try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status == .ok) }
             }
         }
