@@ -149,7 +149,6 @@ public struct CofferServer: Sendable {
         MetricRoutes(store: metrics, requests: requestMetrics).register(on: router)
         HealthRoutes(monitor: healthMonitor, ready: { await Self.readiness(health) }).register(on: router)
         AlertRoutes(engine: alerts).register(on: router)
-        ReportRoutes(monitor: healthMonitor, registry: models).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine)).register(on: router)
         return router

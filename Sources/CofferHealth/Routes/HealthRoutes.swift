@@ -29,6 +29,11 @@ public struct HealthRoutes: Sendable {
             return VaultJSON.response(
                 status: isReady ? .ok : .serviceUnavailable, ["status": isReady ? "ready" : "not ready", "reason": reason])
         }
+        // The dashboard's health overview (the `health_overview` view), per component.
+        router.on("/v1/coffer/health/report", method: .get) { _, _, grant in
+            let rows = try await monitor.overview(grant)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["components": rows.map(OverviewAnswer.init)]))
+        }
         router.on("/v1/coffer/health", method: .get) { _, _, grant in
             let (overall, components, checks) = try await monitor.status(grant)
             var answers: [CheckAnswer] = []
@@ -129,6 +134,31 @@ public struct HealthRoutes: Sendable {
             uptime_24h = availability.count > 0 ? availability[0].percent : nil
             uptime_7d = availability.count > 1 ? availability[1].percent : nil
             uptime_30d = availability.count > 2 ? availability[2].percent : nil
+        }
+    }
+
+    /// A component's row of the health overview.
+    struct OverviewAnswer: Encodable {
+        let component: String
+        let checks: Int64
+        let critical: Int64
+        let warning: Int64
+        let maintenance: Int64
+        let flapping: Int64
+        let never_run: Int64
+        @EncodesNull var last_checked: String?
+        let open_issues: Int64
+
+        init(_ row: HealthOverviewRow) {
+            component = row.component
+            checks = row.checks
+            critical = row.critical
+            warning = row.warning
+            maintenance = row.maintenance
+            flapping = row.flapping
+            never_run = row.neverRun
+            last_checked = row.lastChecked.map { VaultTime.format($0) }
+            open_issues = row.openIssues
         }
     }
 }

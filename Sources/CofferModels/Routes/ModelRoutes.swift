@@ -31,6 +31,13 @@ public struct ModelRoutes: Sendable {
                     Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["versions": found.map(VersionAnswer.init)]))
         }
+        // The dashboard's model performance report (the `model_performance` view).
+        router.on("/v1/coffer/models/_report", method: .get) { request, _, grant in
+            let query = request.uri.queryParameters
+            let rows = try await registry.performance(
+                grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["rows": rows.map(PerformanceAnswer.init)]))
+        }
         router.on("/v1/coffer/models/_gc", method: .post, operation: .delete) { request, context, grant in
             let body = try await Body.decodeIfPresent(CollectBody.self, request, context) ?? CollectBody()
             let grace = try body.grace.map { try Duration.seconds(of: $0, field: "grace") } ?? 3600
@@ -319,6 +326,27 @@ public struct ModelRoutes: Sendable {
             from = VaultTime.format(tenure.from)
             until = tenure.until.map { VaultTime.format($0) }
             set_by = tenure.setBy
+        }
+    }
+
+    /// A row of the model performance report.
+    struct PerformanceAnswer: Encodable {
+        let name: String
+        let version: Int64
+        let version_label: String
+        let status: String
+        let metric: String
+        let value: Double
+        let champion: Bool
+
+        init(_ row: ModelPerformanceRow) {
+            name = row.name
+            version = row.version
+            version_label = row.versionLabel
+            status = row.status
+            metric = "\(row.scope).\(row.metric)"
+            value = row.value
+            champion = row.champion
         }
     }
 }
