@@ -47,21 +47,29 @@ struct GateBench: AsyncParsableCommand {
         // Swift API with the root token.
         try await writePolicy(server, root: root, "bench", text: #"path "sys/bench/noop" { capabilities = ["read"] }"#)
         let token = try await serviceToken(server, root: root, policy: "bench")
-        // The Gate alone, through its Swift API (no HTTP): 64 concurrent callers, then one at a time.
-        let noop = GateRequest(token: token, path: "sys/bench/noop", operation: .read, requestID: "bench", remoteAddress: "local")
+        // The Gate alone, through its Swift API (no HTTP): 64 concurrent callers, then one at a time. Each call has
+        // its own request id, as each HTTP request does: the audit writer lingers for the reads in flight by id, so
+        // one id for every caller would count as one read and understate the linger.
+        func noop(_ id: String) -> GateRequest {
+            GateRequest(token: token, path: "sys/bench/noop", operation: .read, requestID: id, remoteAddress: "local")
+        }
         let inProcessCount = 64 * 300
         let started = ContinuousClock.now
         let cpuBefore = processCPUSeconds()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<64 {
-                group.addTask { for _ in 0..<300 { _ = try await server.gate.perform(noop, status: { _ in 204 }) { _ in 0 } } }
+            for caller in 0..<64 {
+                group.addTask {
+                    for call in 0..<300 {
+                        _ = try await server.gate.perform(noop("bench-\(caller)-\(call)"), status: { _ in 204 }) { _ in 0 }
+                    }
+                }
             }
             try await group.waitForAll()
         }
         let inProcessSeconds = seconds(ContinuousClock.now - started)
         let cpuPerCall = (processCPUSeconds() - cpuBefore) / Double(inProcessCount) * 1e6
         let sequentialStart = ContinuousClock.now
-        for _ in 0..<200 { _ = try await server.gate.perform(noop, status: { _ in 204 }) { _ in 0 } }
+        for call in 0..<200 { _ = try await server.gate.perform(noop("bench-one-\(call)"), status: { _ in 204 }) { _ in 0 } }
         let latency = seconds(ContinuousClock.now - sequentialStart) / 200 * 1e6
         print(
             pad(label, 12) + pad("Gate.perform in-process, 64 callers", 44)
