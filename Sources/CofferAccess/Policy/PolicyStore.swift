@@ -157,10 +157,10 @@ public final class PolicyStore: Sendable {
         try await database.execute("DELETE FROM policies WHERE name = \(name)")
     }
 
-    /// The texts of `names` (those that exist), read on `connection` so a request sees one snapshot.
+    /// The texts of `names` (those that exist), in the token's order, read on `connection` so a request sees one
+    /// snapshot. One statement for all of them: a round trip per request, not one per policy.
     /// - Throws: ``KeysError`` `.tampered` when one of them fails authentication: the request is refused,
     ///   since leaving that policy out could drop a deny rule.
-    /// One statement for all of them (a round trip per request, not one per policy), in the token's order.
     func texts(of names: [String], sealer: Sealer, on connection: any SQLConnection) throws -> [(String, String)] {
         let wanted = names.filter { $0 != Policy.rootName }
         guard !wanted.isEmpty else { return [] }
