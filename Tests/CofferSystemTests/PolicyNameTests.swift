@@ -1,3 +1,4 @@
+import CofferFoundation
 import CofferServer
 import CofferServerTesting
 import CofferTesting
@@ -10,6 +11,13 @@ import Testing
 /// Policy names as Vault keeps them, in lower case, everywhere a name enters; and no other spelling of a
 /// name reaches a policy its rules protect.
 struct PolicyNameTests {
+    /// A capabilities answer's list (the answer also carries Vault's envelope fields, so it is not all lists).
+    static func strings(_ value: JSONValue?) -> [String]? {
+        guard case .array(let items)? = value else { return nil }
+        let strings = items.compactMap(\.string)
+        return strings.count == items.count ? strings : nil
+    }
+
     @Test func namesAreLowerCaseAndCaseIsNoWayAroundARule() async throws {
         try await withUnsealedServer { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
@@ -89,19 +97,19 @@ struct PolicyNameTests {
                 for path in ["secret/data/app/db", "secret/data/app/prod", "secret/data/team/shared", "secret/data/other", "sys/mounts"] {
                     #expect(try await client.call("/v1/" + path, token: root, ["data": ["k": "v"]]).0 == .ok || path == "sys/mounts")
                     let (_, own) = try await client.plain(
-                        [String: [String]].self, "/v1/sys/capabilities-self", .post, token: reader, ["path": path])
+                        [String: JSONValue].self, "/v1/sys/capabilities-self", .post, token: reader, ["path": path])
                     let (_, other) = try await client.plain(
-                        [String: [String]].self, "/v1/sys/capabilities", .post, token: root, ["token": reader, "paths": [path]])
+                        [String: JSONValue].self, "/v1/sys/capabilities", .post, token: root, ["token": reader, "paths": [path]])
                     let (_, byAccessor) = try await client.plain(
-                        [String: [String]].self, "/v1/sys/capabilities-accessor", .post, token: root, ["accessor": accessor, "path": path])
-                    let capabilities = try #require(own["capabilities"])
-                    #expect(other[path] == capabilities && byAccessor["capabilities"] == capabilities)
+                        [String: JSONValue].self, "/v1/sys/capabilities-accessor", .post, token: root, ["accessor": accessor, "path": path])
+                    let capabilities = try #require(Self.strings(own["capabilities"]))
+                    #expect(Self.strings(other[path]) == capabilities && Self.strings(byAccessor["capabilities"]) == capabilities)
                     let (status, _) = try await client.call("/v1/" + path, .get, token: reader)
                     #expect(capabilities.contains("read") == (status != .forbidden), "\(path): \(capabilities), GET \(status)")
                 }
                 let (_, rootView) = try await client.plain(
-                    [String: [String]].self, "/v1/sys/capabilities-self", .post, token: root, ["paths": ["anything/at/all"]])
-                #expect(rootView["anything/at/all"] == ["root"])
+                    [String: JSONValue].self, "/v1/sys/capabilities-self", .post, token: root, ["paths": ["anything/at/all"]])
+                #expect(Self.strings(rootView["anything/at/all"]) == ["root"])
                 #expect(try await client.call("/v1/sys/capabilities", token: reader, ["token": root, "paths": ["x"]]).0 == .forbidden)
                 #expect(
                     try await client.call("/v1/sys/capabilities", token: root, ["token": "cfs.unknown", "paths": ["x"]]).0 == .badRequest)
