@@ -35,7 +35,8 @@ build: deps
 	$(SWIFT) build
 
 build-release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product coffer
+	$(SWIFT) build -c release --product coffer-bench
 
 ## test: every test. Without COFFER_TEST_POSTGRES_URL a throwaway PostgreSQL is started and stopped.
 test: deps
