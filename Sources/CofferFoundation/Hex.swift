@@ -9,16 +9,6 @@ public enum Hex {
 
     /// `bytes` as two lowercase hex digits each.
     public static func encode(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBytes { encode(raw: $0) }
-    }
-
-    /// `bytes` as two lowercase hex digits each.
-    public static func encode(_ bytes: ArraySlice<UInt8>) -> String {
-        bytes.withUnsafeBytes { encode(raw: $0) }
-    }
-
-    /// `bytes` as two lowercase hex digits each.
-    public static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
         digits.withUnsafeBufferPointer { digits in
             String(unsafeUninitializedCapacity: bytes.count * 2) { out in
                 for (i, byte) in bytes.enumerated() {
