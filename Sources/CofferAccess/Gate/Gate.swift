@@ -193,7 +193,7 @@ public final class Gate: Sendable {
         guard let entry else { throw AccessError(.invalidRequest, token != nil ? "invalid token" : "invalid accessor") }
         let policies = policies
         let sealer = try keys.sealer()
-        let texts = try await database.read { conn in try policies.texts(of: entry.policies, sealer: sealer, on: conn) }
+        let texts = try await database.read { conn in try PolicyStore.texts(of: entry.policies, sealer: sealer, on: conn) }
         let acl = policies.acl(names: entry.policies, texts: texts)
         var answer: [String: [String]] = [:]
         for path in paths { answer[path] = entry.isRoot ? [Policy.rootName] : acl.capabilityNames(on: path) }
@@ -223,7 +223,7 @@ public final class Gate: Sendable {
         let policies = policies
         let found = try await database.read { conn -> (TokenEntry, [(String, String)])? in
             guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return nil }
-            return (entry, try policies.texts(of: entry.policies, sealer: sealer, on: conn))
+            return (entry, try PolicyStore.texts(of: entry.policies, sealer: sealer, on: conn))
         }
         let now = WallClock.now
         if let (entry, texts) = found {

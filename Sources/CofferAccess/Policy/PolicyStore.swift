@@ -88,11 +88,7 @@ public final class PolicyStore: Sendable {
     /// The stored text of `name`, authenticated, or `nil` when there is none.
     /// - Throws: ``KeysError`` `.tampered` when the row fails authentication.
     static func text(of name: String, sealer: Sealer, on conn: any SQLConnection) throws -> String? {
-        guard let row = try conn.queryFirst("SELECT text, auth_term, auth_tag FROM policies WHERE name = \(name)") else { return nil }
-        let text: String = try row.decode(at: 0)
-        try sealer.verify(
-            authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 1), storedTag: try row.decode(at: 2)))
-        return text
+        try texts(of: [name], sealer: sealer, on: conn).first?.1
     }
 
     /// A policy row's fields, for its tag.
@@ -161,7 +157,7 @@ public final class PolicyStore: Sendable {
     /// snapshot. One statement for all of them: a round trip per request, not one per policy.
     /// - Throws: ``KeysError`` `.tampered` when one of them fails authentication: the request is refused,
     ///   since leaving that policy out could drop a deny rule.
-    func texts(of names: [String], sealer: Sealer, on connection: any SQLConnection) throws -> [(String, String)] {
+    static func texts(of names: [String], sealer: Sealer, on connection: any SQLConnection) throws -> [(String, String)] {
         let wanted = names.filter { $0 != Policy.rootName }
         guard !wanted.isEmpty else { return [] }
         var stored: [String: String] = [:]
@@ -170,7 +166,7 @@ public final class PolicyStore: Sendable {
         ) { row in
             let name: String = try row.decode(at: 0), text: String = try row.decode(at: 1)
             try sealer.verify(
-                Self.authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 2), storedTag: try row.decode(at: 3)))
+                authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 2), storedTag: try row.decode(at: 3)))
             stored[name] = text
         }
         return wanted.compactMap { name in stored[name].map { (name, $0) } }
