@@ -36,11 +36,8 @@ extension TestClientProtocol {
     package func call(_ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil) async throws
         -> (HTTPResponse.Status, [String: Any])
     {
-        var headers: HTTPFields = [:]
-        if let token { headers[vaultToken] = token }
-        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
-            let parsed = response.body.readableBytes == 0 ? [:] : (try? JSON.object(response.body)) ?? [:]
-            return (response.status, parsed)
+        try await send(uri, method, token: token, object) { body in
+            body.readableBytes == 0 ? [:] : (try? JSON.object(body)) ?? [:]
         }
     }
 
@@ -49,11 +46,7 @@ extension TestClientProtocol {
     package func answer<D: Decodable>(
         _ data: D.Type, _ uri: String, _ method: HTTPRequest.Method = .post, token: String?, _ object: [String: Any]? = nil
     ) async throws -> (HTTPResponse.Status, VaultAnswer<D>) {
-        var headers: HTTPFields = [:]
-        if let token { headers[vaultToken] = token }
-        return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
-            (response.status, try VaultAnswer<D>(body: response.body))
-        }
+        try await send(uri, method, token: token, object) { try VaultAnswer<D>(body: $0) }
     }
 
     /// A new token with `policies`, made by `parent`.
@@ -62,17 +55,22 @@ extension TestClientProtocol {
         guard status == .ok, let auth = body.auth else { throw FixtureFailure("token create: \(status) \(body.errors ?? [])") }
         return (auth.clientToken, auth.accessor)
     }
-}
 
-extension TestClientProtocol {
     /// A call whose answer is not in Vault's envelope, decoded as `T`.
     package func plain<T: Decodable>(
         _ type: T.Type, _ uri: String, _ method: HTTPRequest.Method = .put, token: String? = nil, _ object: [String: Any]? = nil
     ) async throws -> (HTTPResponse.Status, T) {
+        try await send(uri, method, token: token, object) { try JSON.decode(T.self, $0) }
+    }
+
+    /// One request with `object` as its JSON body and `token` as Vault's token header; the answer's body read by `read`.
+    private func send<T>(
+        _ uri: String, _ method: HTTPRequest.Method, token: String?, _ object: [String: Any]?, read: @escaping (ByteBuffer) throws -> T
+    ) async throws -> (HTTPResponse.Status, T) {
         var headers: HTTPFields = [:]
         if let token { headers[vaultToken] = token }
         return try await execute(uri: uri, method: method, headers: headers, body: try object.map(JSON.body)) { response in
-            (response.status, try JSON.decode(T.self, response.body))
+            (response.status, try read(response.body))
         }
     }
 }
