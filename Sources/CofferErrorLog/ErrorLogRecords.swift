@@ -16,24 +16,17 @@ extension ErrorIssue: SQLRowDecodable {
     }
 
     public init(row: SQLRow) throws {
-        id = try row.decode(Column.id)
-        fingerprint = try row.decode(Column.fingerprint)
-        component = try row.decode(Column.component)
-        errorType = try row.decode(Column.errorType)
-        title = try row.decode(Column.title)
-        severity = try row.decode(Column.severity)
-        status = try row.decode(Column.status)
-        regressed = try row.decode(Column.regressed)
-        resolvedInRelease = try row.decode(Column.resolvedInRelease)
-        resolvedBy = try row.decode(Column.resolvedBy)
-        resolvedAt = try row.decode(Column.resolvedAt)
-        resolutionNote = try row.decode(Column.resolutionNote)
-        ignoredUntil = try row.decode(Column.ignoredUntil)
-        ignoredUntilCount = try row.decode(Column.ignoredUntilCount)
-        count = try row.decode(Column.count)
-        firstSeen = try row.decode(Column.firstSeen)
-        lastSeen = try row.decode(Column.lastSeen)
-        lastRelease = try row.decode(Column.lastRelease)
+        // Through the memberwise initializer: its optional fields are wrapped (`@EncodesNull`), and a wrapped
+        // field can only be initialised in the file that declares it.
+        self.init(
+            id: try row.decode(Column.id), fingerprint: try row.decode(Column.fingerprint), component: try row.decode(Column.component),
+            errorType: try row.decode(Column.errorType), title: try row.decode(Column.title), severity: try row.decode(Column.severity),
+            status: try row.decode(Column.status), regressed: try row.decode(Column.regressed),
+            resolvedInRelease: try row.decode(Column.resolvedInRelease), resolvedBy: try row.decode(Column.resolvedBy),
+            resolvedAt: try row.decode(Column.resolvedAt), resolutionNote: try row.decode(Column.resolutionNote),
+            ignoredUntil: try row.decode(Column.ignoredUntil), ignoredUntilCount: try row.decode(Column.ignoredUntilCount),
+            count: try row.decode(Column.count), firstSeen: try row.decode(Column.firstSeen), lastSeen: try row.decode(Column.lastSeen),
+            lastRelease: try row.decode(Column.lastRelease))
     }
 }
 
@@ -68,12 +61,9 @@ extension IssueChange: SQLRowDecodable {
     }
 
     public init(row: SQLRow) throws {
-        action = try row.decode(Column.action)
-        fromStatus = try row.decode(Column.fromStatus)
-        toStatus = try row.decode(Column.toStatus)
-        release = try row.decode(Column.release)
-        note = try row.decode(Column.note)
-        accessor = try row.decode(Column.accessor)
-        at = try row.decode(Column.at)
+        self.init(
+            action: try row.decode(Column.action), fromStatus: try row.decode(Column.fromStatus),
+            toStatus: try row.decode(Column.toStatus), release: try row.decode(Column.release), note: try row.decode(Column.note),
+            accessor: try row.decode(Column.accessor), at: try row.decode(Column.at))
     }
 }

@@ -43,9 +43,15 @@ public enum VaultJSON {
     }
 
     /// Encodes `value` with `Content-Type: application/json` (no charset: hvac compares the header exactly).
+    /// A `Date` anywhere in it is written as Vault writes times (``VaultTime/format(_:)``), so domain types
+    /// encode their own fields instead of being copied into string-typed answers.
     public static func response(status: HTTPResponse.Status, _ value: some Encodable) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(VaultTime.format(date))
+        }
         let data = (try? encoder.encode(value)) ?? Data(#"{"errors":["internal error encoding the response"]}"#.utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"

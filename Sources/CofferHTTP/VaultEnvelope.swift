@@ -1,3 +1,4 @@
+public import CofferFoundation
 import Foundation
 
 /// The id of the request being answered, for the `request_id` of Vault's envelope: the same id as the
@@ -62,20 +63,6 @@ public struct FlatEnvelope<D: Encodable>: Encodable {
     public func encode(to encoder: any Encoder) throws {
         try fields.encode(to: encoder)
         try VaultEnvelope(data: fields).encode(to: encoder)
-    }
-}
-
-/// An optional field that encodes as JSON `null` when absent: Vault writes such keys, where Swift's synthesized
-/// encoding would leave them out. `@EncodesNull var lastRenewal: String?` is set and read as the optional.
-@propertyWrapper
-public struct EncodesNull<Wrapped: Encodable>: Encodable {
-    public var wrappedValue: Wrapped?
-
-    public init(wrappedValue: Wrapped?) { self.wrappedValue = wrappedValue }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
 

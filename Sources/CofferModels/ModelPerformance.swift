@@ -4,15 +4,17 @@ import CofferStore
 import Foundation
 
 /// One metric of one model version (the `model_performance` view).
-public struct ModelPerformanceRow: Sendable, Equatable {
+public struct ModelPerformanceRow: Sendable, Equatable, Encodable {
     public let name: String
     public let version: Int64
     public let versionLabel: String
     public let status: String
-    public let scope: String
+    /// `scope.metric`: `validation.f1`, as a search's filter names it.
     public let metric: String
     public let value: Double
     public let champion: Bool
+
+    enum CodingKeys: String, CodingKey { case name, version, versionLabel = "version_label", status, metric, value, champion }
 }
 
 extension ModelRegistry {

@@ -29,7 +29,7 @@ extension ModelVersion: SQLRowDecodable {
         tags = try JSONText.decode([String: String].self, try row.decode(Column.tags))
         source = try row.decode(Column.source)
         trainingData = try row.decode(Column.trainingData)
-        artifactDigest = try row.decode(Column.artifactDigest)
+        artifactDigest = ArtifactDigest(hex: try row.decode(Column.artifactDigest))
         artifactSize = try row.decode(Column.artifactSize)
         status = try row.decode(Column.status)
         createdBy = try row.decode(Column.createdBy)
@@ -47,16 +47,13 @@ extension ModelEvent: SQLRowDecodable {
     }
 
     public init(row: SQLRow) throws {
-        id = try row.decode(Column.id)
-        version = try row.decode(Column.version)
-        kind = try row.decode(Column.kind)
-        alias = try row.decode(Column.alias)
-        fromStatus = try row.decode(Column.fromStatus)
-        toStatus = try row.decode(Column.toStatus)
-        previousVersion = try row.decode(Column.previousVersion)
-        note = try row.decode(Column.note)
-        accessor = try row.decode(Column.accessor)
-        at = try row.decode(Column.at)
+        // Through the memberwise initializer: its optional fields are wrapped (`@EncodesNull`), and a wrapped
+        // field can only be initialised in the file that declares it.
+        self.init(
+            id: try row.decode(Column.id), version: try row.decode(Column.version), kind: try row.decode(Column.kind),
+            alias: try row.decode(Column.alias), fromStatus: try row.decode(Column.fromStatus),
+            toStatus: try row.decode(Column.toStatus), previousVersion: try row.decode(Column.previousVersion),
+            note: try row.decode(Column.note), accessor: try row.decode(Column.accessor), at: try row.decode(Column.at))
     }
 }
 
@@ -71,8 +68,7 @@ extension ModelPerformanceRow: SQLRowDecodable {
         version = try row.decode(Column.version)
         versionLabel = try row.decode(Column.versionLabel)
         status = try row.decode(Column.status)
-        scope = try row.decode(Column.scope)
-        metric = try row.decode(Column.metric)
+        metric = "\(try row.decode(Column.scope, as: String.self)).\(try row.decode(Column.metric, as: String.self))"
         value = try row.decode(Column.value)
         champion = try row.decode(Column.champion, as: Int64.self) == 1
     }

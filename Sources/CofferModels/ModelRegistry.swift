@@ -438,7 +438,7 @@ public final class ModelRegistry: Sendable {
     public func artifact(_ grant: Grant, model: String, _ reference: VersionReference) async throws -> (ModelVersion, BlobReader) {
         let version = try await self.version(grant, model: model, reference)
         let blobs = blobs
-        let reader = try await Task.detached { try blobs.open(version.artifactDigest, size: version.artifactSize) }.value
+        let reader = try await Task.detached { try blobs.open(version.artifactDigest.hex, size: version.artifactSize) }.value
         return (version, reader)
     }
 

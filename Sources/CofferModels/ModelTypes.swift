@@ -3,7 +3,7 @@ public import Foundation
 
 /// Where a model version is in its life. A version only moves forward: registered → staged → deployed →
 /// retired (a step may be skipped); a retired version stays retired.
-public enum ModelStatus: String, Sendable, Codable, CaseIterable, Comparable {
+public enum ModelStatus: String, Sendable, Codable, CodingKeyRepresentable, CaseIterable, Comparable {
     case registered, staged, deployed, retired
 
     private var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
@@ -41,8 +41,23 @@ public struct ModelVersionDraft: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// One registered version.
-public struct ModelVersion: Sendable, Equatable {
+/// A model artifact's SHA-256, as lowercase hex; written `sha256:<hex>` wherever it leaves the registry.
+public struct ArtifactDigest: Sendable, Hashable, Encodable, CustomStringConvertible {
+    public let hex: String
+
+    public init(hex: String) { self.hex = hex }
+
+    /// `sha256:<hex>`.
+    public var description: String { "sha256:" + hex }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// One registered version, encoded as its answer (`…/versions/:version`).
+public struct ModelVersion: Sendable, Equatable, Encodable {
     public let name: String
     public let version: Int64
     public let versionLabel: String
@@ -54,7 +69,7 @@ public struct ModelVersion: Sendable, Equatable {
     public let tags: [String: String]
     public let source: String
     public let trainingData: String
-    public let artifactDigest: String
+    public let artifactDigest: ArtifactDigest
     public let artifactSize: Int64
     public let status: ModelStatus
     /// The accessor of the token that registered it.
@@ -63,10 +78,17 @@ public struct ModelVersion: Sendable, Equatable {
     public let updatedAt: Date
     /// The aliases pointing at it now.
     public internal(set) var aliases: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, versionLabel = "version_label", modelType = "model_type", algorithm, parameters
+        case trainingMetrics = "training_metrics", validationMetrics = "validation_metrics", tags, source
+        case trainingData = "training_data", artifactDigest = "artifact_digest", artifactSize = "artifact_size", status
+        case createdBy = "created_by", createdAt = "created_time", updatedAt = "updated_time", aliases
+    }
 }
 
 /// A model: its versions' count, the latest, and where its aliases point.
-public struct ModelSummary: Sendable, Equatable {
+public struct ModelSummary: Sendable, Equatable, Encodable {
     public let name: String
     public let description: String
     public let createdBy: String
@@ -77,31 +99,43 @@ public struct ModelSummary: Sendable, Equatable {
     public let aliases: [String: Int64]
     /// How many versions are in each status.
     public let statuses: [ModelStatus: Int64]
+
+    enum CodingKeys: String, CodingKey {
+        case name, description, createdBy = "created_by", createdAt = "created_time", updatedAt = "updated_time"
+        case latestVersion = "latest_version", versions, aliases, statuses
+    }
 }
 
 /// One entry of a model's history: a registration, a status change, or an alias set or removed.
-public struct ModelEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable { case registered, status, aliasSet = "alias_set", aliasRemoved = "alias_removed" }
+public struct ModelEvent: Sendable, Equatable, Encodable {
+    public enum Kind: String, Sendable, Encodable { case registered, status, aliasSet = "alias_set", aliasRemoved = "alias_removed" }
     public let id: Int64
     public let version: Int64
     public let kind: Kind
-    public let alias: String?
-    public let fromStatus: ModelStatus?
-    public let toStatus: ModelStatus?
+    @EncodesNull public internal(set) var alias: String?
+    @EncodesNull public internal(set) var fromStatus: ModelStatus?
+    @EncodesNull public internal(set) var toStatus: ModelStatus?
     /// For an alias: the version it pointed at before.
-    public let previousVersion: Int64?
+    @EncodesNull public internal(set) var previousVersion: Int64?
     public let note: String
     public let accessor: String
     public let at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, kind = "event", alias, fromStatus = "from_status", toStatus = "to_status"
+        case previousVersion = "previous_version", note, accessor, at = "time"
+    }
 }
 
 /// Which version held an alias, from when until when (`until` nil: it still does).
-public struct AliasTenure: Sendable, Equatable {
+public struct AliasTenure: Sendable, Equatable, Encodable {
     public let alias: String
     public let version: Int64
     public let from: Date
-    public let until: Date?
+    @EncodesNull public internal(set) var until: Date?
     public let setBy: String
+
+    enum CodingKeys: String, CodingKey { case alias, version, from, until, setBy = "set_by" }
 }
 
 /// A version by number, by alias, or the latest.

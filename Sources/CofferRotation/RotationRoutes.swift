@@ -1,5 +1,6 @@
 import CofferAccess
 import CofferEngines
+import CofferFoundation
 public import CofferHTTP
 import Foundation
 import HTTPTypes

@@ -22,7 +22,7 @@ public struct ErrorRoutes: Sendable {
             let events = try body.events.enumerated().map { index, event in try event.event(index: index) }
             let logged = try await log.log(grant, events)
             grant.auditFact("events", "\(logged.filter { !$0.duplicate }.count)")
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["events": logged.map(LoggedAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["events": logged]))
         }
         router.on("/v1/coffer/errors/issues", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
@@ -34,32 +34,30 @@ public struct ErrorRoutes: Sendable {
             }
             guard let limit = Int(query["limit"].map(String.init) ?? "100") else { throw APIError(.badRequest, "limit must be a number") }
             let issues = try await log.issues(grant, status: status, component: query["component"].map(String.init), limit: limit)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["issues": issues.map(IssueAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["issues": issues]))
         }
         router.on("/v1/coffer/errors/issues/:id", method: .get) { _, context, grant in
             let (issue, history, events) = try await log.issue(grant, id: try Self.id(context))
             return VaultJSON.response(
                 status: .ok,
                 VaultEnvelope(
-                    data: DetailAnswer(
-                        issue: IssueAnswer(issue), history: history.map(ChangeAnswer.init),
-                        events: events.map(EventAnswer.init))))
+                    data: DetailAnswer(issue: issue, history: history, events: events)))
         }
         router.on("/v1/coffer/errors/issues/:id/resolve", method: .post) { request, context, grant in
             let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
             let issue = try await log.resolve(grant, id: try Self.id(context), inRelease: body.in_release, note: body.note ?? "")
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: issue))
         }
         router.on("/v1/coffer/errors/issues/:id/ignore", method: .post) { request, context, grant in
             let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
             let until = try body.until.map { try SuiteTime.parse($0.text, field: "until") }
             let issue = try await log.ignore(grant, id: try Self.id(context), until: until, moreEvents: body.count, note: body.note ?? "")
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: issue))
         }
         router.on("/v1/coffer/errors/issues/:id/reopen", method: .post) { request, context, grant in
             let body = try await Body.decodeIfPresent(ChangeBody.self, request, context) ?? ChangeBody()
             let issue = try await log.reopen(grant, id: try Self.id(context), note: body.note ?? "")
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: IssueAnswer(issue)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: issue))
         }
         router.on("/v1/coffer/errors/stats", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
@@ -71,13 +69,7 @@ public struct ErrorRoutes: Sendable {
             return VaultJSON.response(
                 status: .ok,
                 VaultEnvelope(
-                    data: StatsAnswer(
-                        trends: trends.map {
-                            TrendAnswer(
-                                bucket: VaultTime.format($0.bucket), component: $0.component, severity: $0.severity.rawValue,
-                                count: $0.count)
-                        },
-                        top_issues: top.map { TopAnswer(issue: IssueAnswer($0.0), events_in_window: $0.1) })))
+                    data: StatsAnswer(trends: trends, topIssues: top.map { TopAnswer(issue: $0.0, eventsInWindow: $0.1) })))
         }
     }
 
@@ -126,130 +118,23 @@ public struct ErrorRoutes: Sendable {
         var note: String?
     }
 
-    struct LoggedAnswer: Encodable {
-        let issue_id: Int64
-        let new_issue: Bool
-        let regressed: Bool
-        let duplicate: Bool
-
-        init(_ logged: LoggedError) {
-            issue_id = logged.issueID
-            new_issue = logged.newIssue
-            regressed = logged.regressed
-            duplicate = logged.duplicate
-        }
-    }
-
-    struct IssueAnswer: Encodable {
-        let id: Int64
-        let fingerprint: String
-        let component: String
-        let error_type: String
-        let title: String
-        let severity: String
-        let status: String
-        let regressed: Bool
-        @EncodesNull var resolved_in_release: String?
-        @EncodesNull var resolved_by: String?
-        @EncodesNull var resolved_time: String?
-        @EncodesNull var resolution_note: String?
-        @EncodesNull var ignored_until: String?
-        @EncodesNull var ignored_until_count: Int64?
-        let count: Int64
-        let first_seen: String
-        let last_seen: String
-        @EncodesNull var last_release: String?
-
-        init(_ issue: ErrorIssue) {
-            id = issue.id
-            fingerprint = issue.fingerprint
-            component = issue.component
-            error_type = issue.errorType
-            title = issue.title
-            severity = issue.severity.rawValue
-            status = issue.status.rawValue
-            regressed = issue.regressed
-            resolved_in_release = issue.resolvedInRelease
-            resolved_by = issue.resolvedBy
-            resolved_time = issue.resolvedAt.map { VaultTime.format($0) }
-            resolution_note = issue.resolutionNote
-            ignored_until = issue.ignoredUntil.map { VaultTime.format($0) }
-            ignored_until_count = issue.ignoredUntilCount
-            count = issue.count
-            first_seen = VaultTime.format(issue.firstSeen)
-            last_seen = VaultTime.format(issue.lastSeen)
-            last_release = issue.lastRelease
-        }
-    }
-
-    struct ChangeAnswer: Encodable {
-        let action: String
-        let from_status: String
-        let to_status: String
-        @EncodesNull var release: String?
-        let note: String
-        let accessor: String
-        let time: String
-
-        init(_ change: IssueChange) {
-            action = change.action
-            from_status = change.fromStatus.rawValue
-            to_status = change.toStatus.rawValue
-            release = change.release
-            note = change.note
-            accessor = change.accessor
-            time = VaultTime.format(change.at)
-        }
-    }
-
-    struct EventAnswer: Encodable {
-        let id: Int64
-        let component: String
-        let severity: String
-        let message: String
-        let error_type: String
-        let stack_trace: String
-        let context: [String: JSONValue]
-        @EncodesNull var release: String?
-        let host: String
-        let time: String
-        let received_time: String
-
-        init(_ stored: StoredErrorEvent) {
-            id = stored.id
-            component = stored.event.component
-            severity = stored.event.severity.rawValue
-            message = stored.event.message
-            error_type = stored.event.errorType
-            stack_trace = stored.event.stackTrace
-            context = stored.event.context
-            release = stored.event.release
-            host = stored.event.host
-            time = VaultTime.format(stored.event.occurredAt ?? stored.receivedAt)
-            received_time = VaultTime.format(stored.receivedAt)
-        }
-    }
-
     struct DetailAnswer: Encodable {
-        let issue: IssueAnswer
-        let history: [ChangeAnswer]
-        let events: [EventAnswer]
-    }
-
-    struct TrendAnswer: Encodable {
-        let bucket: String
-        let component: String
-        let severity: String
-        let count: Int64
+        let issue: ErrorIssue
+        let history: [IssueChange]
+        let events: [StoredErrorEvent]
     }
 
     struct TopAnswer: Encodable {
-        let issue: IssueAnswer
-        let events_in_window: Int64
+        let issue: ErrorIssue
+        let eventsInWindow: Int64
+
+        enum CodingKeys: String, CodingKey { case issue, eventsInWindow = "events_in_window" }
     }
 
     struct StatsAnswer: Encodable {
-        let trends: [TrendAnswer]
-        let top_issues: [TopAnswer]
+        let trends: [ErrorTrend]
+        let topIssues: [TopAnswer]
+
+        enum CodingKeys: String, CodingKey { case trends, topIssues = "top_issues" }
     }
 }

@@ -29,14 +29,14 @@ public struct ModelRoutes: Sendable {
                 grant,
                 try Self.search(
                     Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["versions": found.map(VersionAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["versions": found]))
         }
         // The dashboard's model performance report (the `model_performance` view).
         router.on("/v1/coffer/models/_report", method: .get) { request, _, grant in
             let query = request.uri.queryParameters
             let rows = try await registry.performance(
                 grant, model: query["model"].map(String.init), metric: query["metric"].map(String.init))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["rows": rows.map(PerformanceAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["rows": rows]))
         }
         router.on("/v1/coffer/models/_gc", method: .post, operation: .delete) { request, context, grant in
             let body = try await Body.decodeIfPresent(CollectBody.self, request, context) ?? CollectBody()
@@ -47,7 +47,7 @@ public struct ModelRoutes: Sendable {
         }
         router.on("/v1/coffer/models/:name", method: .get) { _, context, grant in
             let summary = try await registry.model(grant, try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ModelAnswer(summary)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: summary))
         }
         router.on("/v1/coffer/models/:name/versions", method: .post) { request, context, grant in
             try await registerVersion(request, context, grant)
@@ -56,22 +56,22 @@ public struct ModelRoutes: Sendable {
             let versions = try await registry.versions(grant, model: try context.parameters.require("name"))
             return VaultJSON.response(
                 status: .ok,
-                VaultEnvelope(data: VersionsAnswer(keys: versions.map { String($0.version) }, versions: versions.map(VersionAnswer.init))))
+                VaultEnvelope(data: VersionsAnswer(keys: versions.map { String($0.version) }, versions: versions)))
         }
         router.on("/v1/coffer/models/:name/versions/:version", method: .get) { _, context, grant in
             let version = try await registry.version(
                 grant, model: try context.parameters.require("name"),
                 VersionReference(parsing: try context.parameters.require("version")))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: version))
         }
         router.on("/v1/coffer/models/:name/versions/:version/artifact", method: .get) { _, context, grant in
             let (version, reader) = try await registry.artifact(
                 grant, model: try context.parameters.require("name"),
                 VersionReference(parsing: try context.parameters.require("version")))
-            grant.auditFact("artifact_digest", version.artifactDigest)
+            grant.auditFact("artifact_digest", version.artifactDigest.hex)
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"
-            headers[Self.digestHeader] = "sha256:" + version.artifactDigest
+            headers[Self.digestHeader] = version.artifactDigest.description
             headers[.contentDisposition] = "attachment; filename=\"\(version.name)-\(version.version)\""
             return Response(
                 status: .ok, headers: headers,
@@ -89,7 +89,7 @@ public struct ModelRoutes: Sendable {
                 grant, model: try context.parameters.require("name"),
                 version: try Self.number(context.parameters.require("version")), to: status, note: body.note ?? "")
             grant.auditFact("status", status.rawValue)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: version))
         }
         router.onWrite("/v1/coffer/models/:name/aliases/:alias", operation: .write) { request, context, grant in
             let body = try await Body.decode(AliasBody.self, request, context)
@@ -101,7 +101,7 @@ public struct ModelRoutes: Sendable {
         router.on("/v1/coffer/models/:name/aliases/:alias", method: .get) { _, context, grant in
             let version = try await registry.version(
                 grant, model: try context.parameters.require("name"), .alias(try context.parameters.require("alias")))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: version))
         }
         router.on("/v1/coffer/models/:name/aliases/:alias", method: .delete) { _, context, grant in
             try await registry.removeAlias(
@@ -113,9 +113,7 @@ public struct ModelRoutes: Sendable {
             return VaultJSON.response(
                 status: .ok,
                 VaultEnvelope(
-                    data: HistoryAnswer(
-                        events: events.map(EventAnswer.init),
-                        aliases: ModelRegistry.tenures(events).map(TenureAnswer.init))))
+                    data: HistoryAnswer(events: events, aliases: ModelRegistry.tenures(events))))
         }
     }
 
@@ -133,8 +131,8 @@ public struct ModelRoutes: Sendable {
             let staged = try upload.finish()
             let (version, created) = try await registry.register(grant, model: name, draft, artifact: staged)
             grant.auditFact("model_version", "\(name)/\(version.version)")
-            grant.auditFact("artifact_digest", version.artifactDigest)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionAnswer(version, created: created)))
+            grant.auditFact("artifact_digest", version.artifactDigest.hex)
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: Registration(version: version, created: created)))
         } catch {
             upload.abandon()
             throw error
@@ -209,144 +207,26 @@ public struct ModelRoutes: Sendable {
     /// Vault's list shape (`keys`) beside the versions themselves.
     struct VersionsAnswer: Encodable {
         let keys: [String]
-        let versions: [VersionAnswer]
+        let versions: [ModelVersion]
     }
 
-    struct ModelAnswer: Encodable {
-        let name: String
-        let description: String
-        let created_by: String
-        let created_time: String
-        let updated_time: String
-        let latest_version: Int64
-        let versions: Int64
-        let aliases: [String: Int64]
-        let statuses: [String: Int64]
+    /// A registration's answer: the version, and whether this request added it (`false` when `if_new_digest`
+    /// found the same artifact already registered).
+    struct Registration: Encodable {
+        let version: ModelVersion
+        let created: Bool
 
-        init(_ summary: ModelSummary) {
-            name = summary.name
-            description = summary.description
-            created_by = summary.createdBy
-            created_time = VaultTime.format(summary.createdAt)
-            updated_time = VaultTime.format(summary.updatedAt)
-            latest_version = summary.latestVersion
-            versions = summary.versions
-            aliases = summary.aliases
-            statuses = Dictionary(uniqueKeysWithValues: summary.statuses.map { ($0.key.rawValue, $0.value) })
-        }
-    }
+        private enum CodingKeys: String, CodingKey { case created }
 
-    struct VersionAnswer: Encodable {
-        let name: String
-        let version: Int64
-        let version_label: String
-        let model_type: String
-        let algorithm: String
-        let parameters: [String: JSONValue]
-        let training_metrics: [String: Double]
-        let validation_metrics: [String: Double]
-        let tags: [String: String]
-        let source: String
-        let training_data: String
-        let artifact_digest: String
-        let artifact_size: Int64
-        let status: String
-        let aliases: [String]
-        let created_by: String
-        let created_time: String
-        let updated_time: String
-        let created: Bool?
-
-        init(_ version: ModelVersion) { self.init(version, created: nil) }
-
-        init(_ version: ModelVersion, created: Bool?) {
-            name = version.name
-            self.version = version.version
-            version_label = version.versionLabel
-            model_type = version.modelType
-            algorithm = version.algorithm
-            parameters = version.parameters
-            training_metrics = version.trainingMetrics
-            validation_metrics = version.validationMetrics
-            tags = version.tags
-            source = version.source
-            training_data = version.trainingData
-            artifact_digest = "sha256:" + version.artifactDigest
-            artifact_size = version.artifactSize
-            status = version.status.rawValue
-            aliases = version.aliases
-            created_by = version.createdBy
-            created_time = VaultTime.format(version.createdAt)
-            updated_time = VaultTime.format(version.updatedAt)
-            self.created = created
+        func encode(to encoder: any Encoder) throws {
+            try version.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(created, forKey: .created)
         }
     }
 
     struct HistoryAnswer: Encodable {
-        let events: [EventAnswer]
-        let aliases: [TenureAnswer]
-    }
-
-    struct EventAnswer: Encodable {
-        let id: Int64
-        let version: Int64
-        let event: String
-        @EncodesNull var alias: String?
-        @EncodesNull var from_status: String?
-        @EncodesNull var to_status: String?
-        @EncodesNull var previous_version: Int64?
-        let note: String
-        let accessor: String
-        let time: String
-
-        init(_ event: ModelEvent) {
-            id = event.id
-            version = event.version
-            self.event = event.kind.rawValue
-            alias = event.alias
-            from_status = event.fromStatus?.rawValue
-            to_status = event.toStatus?.rawValue
-            previous_version = event.previousVersion
-            note = event.note
-            accessor = event.accessor
-            time = VaultTime.format(event.at)
-        }
-    }
-
-    struct TenureAnswer: Encodable {
-        let alias: String
-        let version: Int64
-        let from: String
-        @EncodesNull var until: String?
-        let set_by: String
-
-        init(_ tenure: AliasTenure) {
-            alias = tenure.alias
-            version = tenure.version
-            from = VaultTime.format(tenure.from)
-            until = tenure.until.map { VaultTime.format($0) }
-            set_by = tenure.setBy
-        }
-    }
-
-    /// A row of the model performance report.
-    struct PerformanceAnswer: Encodable {
-        let name: String
-        let version: Int64
-        let version_label: String
-        let status: String
-        let metric: String
-        let value: Double
-        let champion: Bool
-
-        init(_ row: ModelPerformanceRow) {
-            name = row.name
-            version = row.version
-            version_label = row.versionLabel
-            status = row.status
-            metric = "\(row.scope).\(row.metric)"
-            value = row.value
-            champion = row.champion
-        }
+        let events: [ModelEvent]
+        let aliases: [AliasTenure]
     }
 }

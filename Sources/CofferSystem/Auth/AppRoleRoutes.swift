@@ -1,4 +1,5 @@
 public import CofferAccess
+import CofferFoundation
 public import CofferHTTP
 import Foundation
 import HTTPTypes

@@ -1,4 +1,5 @@
 import CofferCrypto
+import CofferFoundation
 import CofferHTTP
 import CofferKeys
 import Foundation
