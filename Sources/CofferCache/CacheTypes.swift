@@ -17,17 +17,28 @@ public struct CacheSettings: Sendable {
 }
 
 /// A cache read's answer.
-public struct CacheValue: Sendable, Equatable {
-    public enum Source: String, Sendable { case memory, table }
+public struct CacheValue: Sendable, Equatable, Encodable {
+    public enum Source: String, Sendable, Encodable { case memory, table }
     public let bytes: [UInt8]
     public let expiresAt: Date?
     public let source: Source
-    /// Set when the answer comes from memory because the database could not be read.
+    /// Set when the answer comes from memory because the database could not be read (the envelope's
+    /// `warnings`, not the value's fields).
     public let warning: String?
+
+    private enum CodingKeys: String, CodingKey { case value, expiresAt = "expires_time", source }
+
+    /// `{"value": <text>, "expires_time": <time or null>, "source": "memory" | "table"}`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(String(decoding: bytes, as: UTF8.self), forKey: .value)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(source, forKey: .source)
+    }
 }
 
 /// A namespace's statistics.
-public struct CacheStatistics: Sendable, Equatable {
+public struct CacheStatistics: Sendable, Equatable, Encodable {
     public let namespace: String
     public let entries: Int64
     public let bytes: Int64
@@ -38,4 +49,28 @@ public struct CacheStatistics: Sendable, Equatable {
     public let memoryEntries: Int
     public let memoryBytes: Int
     public let warm: Bool
+
+    /// Hits over reads; 0 before the first read.
+    public var hitRate: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
+
+    private enum CodingKeys: String, CodingKey {
+        case namespace, entries, bytes, hits, misses, hitRate = "hit_rate", evictions, expirations
+        case memoryEntries = "memory_entries", memoryBytes = "memory_bytes", warm
+    }
+
+    /// The statistics with ``hitRate`` beside the counters it comes from.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(entries, forKey: .entries)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(hits, forKey: .hits)
+        try container.encode(misses, forKey: .misses)
+        try container.encode(hitRate, forKey: .hitRate)
+        try container.encode(evictions, forKey: .evictions)
+        try container.encode(expirations, forKey: .expirations)
+        try container.encode(memoryEntries, forKey: .memoryEntries)
+        try container.encode(memoryBytes, forKey: .memoryBytes)
+        try container.encode(warm, forKey: .warm)
+    }
 }

@@ -8,7 +8,7 @@ public enum FeatureValueType: String, Sendable, Codable, CaseIterable {
 
 /// A feature set: its value type, the TTL enforced on read, how long values are kept, and (optionally)
 /// the features it declares.
-public struct FeatureSet: Sendable, Equatable {
+public struct FeatureSet: Sendable, Equatable, Encodable {
     public let name: String
     public let valueType: FeatureValueType
     /// Seconds after its event time a value is answered as expired; 0: never.
@@ -18,6 +18,8 @@ public struct FeatureSet: Sendable, Equatable {
     /// Declared features; empty: any name is accepted.
     public let features: [String]
     public let description: String
+
+    enum CodingKeys: String, CodingKey { case name, valueType = "value_type", ttl, retention, features, description }
 
     public init(
         name: String, valueType: FeatureValueType, ttl: Int64 = 0, retention: Int64 = 0, features: [String] = [], description: String = ""
@@ -49,36 +51,42 @@ public struct FeatureWrite: Sendable, Equatable {
 
 /// A feature as a read answers it: present, missing, or expired (older than the set's TTL; its last value
 /// is given for reference but must not be used as current).
-public struct FeatureReading: Sendable, Equatable {
-    public enum State: String, Sendable { case present, missing, expired }
+public struct FeatureReading: Sendable, Equatable, Encodable {
+    public enum State: String, Sendable, Encodable { case present, missing, expired }
     public let state: State
-    public let value: JSONValue?
-    public let eventTime: Date?
-    public let writeTime: Date?
+    @EncodesNull public internal(set) var value: JSONValue?
+    @EncodesNull public internal(set) var eventTime: Date?
+    @EncodesNull public internal(set) var writeTime: Date?
+
+    enum CodingKeys: String, CodingKey { case state = "status", value, eventTime = "event_time", writeTime = "write_time" }
 
     static let missing = FeatureReading(state: .missing, value: nil, eventTime: nil, writeTime: nil)
 }
 
 /// A point of a feature's history.
-public struct FeaturePoint: Sendable, Equatable {
+public struct FeaturePoint: Sendable, Equatable, Encodable {
     public let eventTime: Date
     public let writeTime: Date
     public let value: JSONValue
+
+    enum CodingKeys: String, CodingKey { case eventTime = "event_time", writeTime = "write_time", value }
 }
 
 /// Statistics of one feature (numbers for a number set; count, nulls and last update for any).
-public struct FeatureStatistics: Sendable, Equatable {
+public struct FeatureStatistics: Sendable, Equatable, Encodable {
     public let feature: String
     public let count: Int64
     public let nulls: Int64
-    public let min: Double?
-    public let max: Double?
-    public let mean: Double?
-    public let lastUpdate: Date?
+    @EncodesNull public internal(set) var min: Double?
+    @EncodesNull public internal(set) var max: Double?
+    @EncodesNull public internal(set) var mean: Double?
+    @EncodesNull public internal(set) var lastUpdate: Date?
+
+    enum CodingKeys: String, CodingKey { case feature, count, nulls, min, max, mean, lastUpdate = "last_update" }
 }
 
 /// A feature set's statistics and its read counters.
-public struct FeatureSetStatistics: Sendable, Equatable {
+public struct FeatureSetStatistics: Sendable, Equatable, Encodable {
     public let features: [FeatureStatistics]
     /// Values read present.
     public let hits: Int64

@@ -132,13 +132,15 @@ extension MetricStore {
     }
 
     /// Every series (of one metric, or all), with its labels.
-    public func series(_ grant: Grant, name: String? = nil) async throws -> [(name: String, labels: [String: String])] {
+    public func series(_ grant: Grant, name: String? = nil) async throws -> [MetricSeries] {
         try await database.read { conn in
             var query: SQLQuery = "SELECT name, labels FROM metric_series"
             if let name { query.append(" WHERE name = \(name)") }
             query.append(" ORDER BY name, labels")
             return try conn.query(query).map {
-                (try $0.decode(String.self, at: 0), try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1)))
+                MetricSeries(
+                    name: try $0.decode(String.self, at: 0),
+                    labels: try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1)))
             }
         }
     }

@@ -42,11 +42,21 @@ public struct MetricQuery: Sendable, Equatable {
 }
 
 /// One group's values, one per step that had data.
-public struct MetricSeriesResult: Sendable, Equatable {
+public struct MetricSeriesResult: Sendable, Equatable, Encodable {
     public let labels: [String: String]
     public let points: [(Date, Double)]
     /// Where the values came from: `raw`, `1m` or `1h` rollups.
     public let source: String
+
+    private enum CodingKeys: String, CodingKey { case labels, source, values }
+
+    /// Points as Prometheus's range queries give them: `[[unix_seconds, value], …]`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(labels, forKey: .labels)
+        try container.encode(source, forKey: .source)
+        try container.encode(points.map { [$0.0.timeIntervalSince1970, $0.1] }, forKey: .values)
+    }
 
     public static func == (lhs: MetricSeriesResult, rhs: MetricSeriesResult) -> Bool {
         lhs.labels == rhs.labels && lhs.source == rhs.source && lhs.points.map(\.0) == rhs.points.map(\.0)
@@ -54,13 +64,21 @@ public struct MetricSeriesResult: Sendable, Equatable {
     }
 }
 
+/// One stored series: a metric and one set of its labels.
+public struct MetricSeries: Sendable, Equatable, Encodable {
+    public let name: String
+    public let labels: [String: String]
+}
+
 /// How long a metric's raw points and rollups are kept (seconds; 0: forever).
-public struct MetricRetention: Sendable, Equatable {
+public struct MetricRetention: Sendable, Equatable, Encodable {
     public var raw: Int64
     public var minute: Int64
     public var hour: Int64
     /// Distinct label sets the metric may have; a new series past it is refused.
     public var maxSeries: Int64
+
+    enum CodingKeys: String, CodingKey { case raw, minute, hour, maxSeries = "max_series" }
 
     public static let `default` = MetricRetention(raw: 7 * 86_400, minute: 30 * 86_400, hour: 400 * 86_400, maxSeries: 1_000)
 

@@ -1,5 +1,4 @@
 import CofferAccess
-import CofferFoundation
 public import CofferHTTP
 import Foundation
 import HTTPTypes
@@ -20,7 +19,7 @@ public struct CacheRoutes: Sendable {
         router.on("/v1/coffer/cache/entries/:namespace/:key", method: .get) { _, _, grant in
             let key = try Self.key(grant)
             guard let value = try await cache.get(grant, key) else { throw APIError.missing }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: EntryAnswer(value), warnings: value.warning.map { [$0] }))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: value, warnings: value.warning.map { [$0] }))
         }
         router.onWrite("/v1/coffer/cache/entries/:namespace/:key", operation: .write) { request, context, grant in
             let key = try Self.key(grant)
@@ -43,7 +42,7 @@ public struct CacheRoutes: Sendable {
         }
         router.on("/v1/coffer/cache/stats/:namespace", method: .get) { _, context, grant in
             let statistics = try await cache.statistics(grant, namespace: try context.parameters.require("namespace"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatisticsAnswer(statistics)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: statistics))
         }
         router.on("/v1/coffer/cache/warm/:namespace", method: .post) { request, context, grant in
             let body = try await Body.decodeIfPresent(WarmBody.self, request, context) ?? WarmBody()
@@ -73,45 +72,5 @@ public struct CacheRoutes: Sendable {
 
     struct WarmBody: Decodable {
         var warm: Bool?
-    }
-
-    struct EntryAnswer: Encodable {
-        let value: String
-        @EncodesNull var expires_time: String?
-        let source: String
-
-        init(_ value: CacheValue) {
-            self.value = String(decoding: value.bytes, as: UTF8.self)
-            expires_time = value.expiresAt.map { VaultTime.format($0) }
-            source = value.source.rawValue
-        }
-    }
-
-    struct StatisticsAnswer: Encodable {
-        let namespace: String
-        let entries: Int64
-        let bytes: Int64
-        let hits: Int64
-        let misses: Int64
-        let hit_rate: Double
-        let evictions: Int64
-        let expirations: Int64
-        let memory_entries: Int
-        let memory_bytes: Int
-        let warm: Bool
-
-        init(_ statistics: CacheStatistics) {
-            namespace = statistics.namespace
-            entries = statistics.entries
-            bytes = statistics.bytes
-            hits = statistics.hits
-            misses = statistics.misses
-            hit_rate = statistics.hits + statistics.misses == 0 ? 0 : Double(statistics.hits) / Double(statistics.hits + statistics.misses)
-            evictions = statistics.evictions
-            expirations = statistics.expirations
-            memory_entries = statistics.memoryEntries
-            memory_bytes = statistics.memoryBytes
-            warm = statistics.warm
-        }
     }
 }

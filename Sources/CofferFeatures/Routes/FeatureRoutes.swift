@@ -35,7 +35,7 @@ public struct FeatureRoutes: Sendable {
         }
         router.on("/v1/coffer/features/sets/:set", method: .get) { _, context, grant in
             let set = try await store.set(grant, try context.parameters.require("set"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: SetAnswer(set)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: set))
         }
         router.on("/v1/coffer/features/sets/:set", method: .delete) { _, context, grant in
             try await store.delete(grant, set: try context.parameters.require("set"))
@@ -75,11 +75,11 @@ public struct FeatureRoutes: Sendable {
             let points = try await store.history(
                 grant, set: try context.parameters.require("set"), entity: try context.parameters.require("entity"),
                 feature: try context.parameters.require("feature"), from: from, to: to, limit: limit)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["points": points.map(PointAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["points": points]))
         }
         router.on("/v1/coffer/features/stats/:set", method: .get) { _, context, grant in
             let statistics = try await store.statistics(grant, set: try context.parameters.require("set"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: StatisticsAnswer(statistics)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: statistics))
         }
         router.on("/v1/coffer/features/prune", method: .post, operation: .delete) { request, context, grant in
             let body = try await Body.decodeIfPresent(PruneBody.self, request, context) ?? PruneBody()
@@ -94,8 +94,7 @@ public struct FeatureRoutes: Sendable {
 
     private func read(_ grant: Grant, set: String, entities: [String], features: [String]?, asOf: Date?) async throws -> Response {
         let readings = try await store.latest(grant, set: set, entities: entities, features: features, asOf: asOf)
-        let answer = readings.mapValues { $0.mapValues(ReadingAnswer.init) }
-        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["entities": answer]))
+        return VaultJSON.response(status: .ok, VaultEnvelope(data: ["entities": readings]))
     }
 
     static func list(_ text: String?) -> [String] {
@@ -130,78 +129,5 @@ public struct FeatureRoutes: Sendable {
     struct PruneBody: Decodable {
         var set: String?
         var older_than: DurationValue?
-    }
-
-    struct SetAnswer: Encodable {
-        let name: String
-        let value_type: String
-        let ttl: Int64
-        let retention: Int64
-        let features: [String]
-        let description: String
-
-        init(_ set: FeatureSet) {
-            name = set.name
-            value_type = set.valueType.rawValue
-            ttl = set.ttl
-            retention = set.retention
-            features = set.features
-            description = set.description
-        }
-    }
-
-    struct ReadingAnswer: Encodable {
-        let status: String
-        @EncodesNull var value: JSONValue?
-        @EncodesNull var event_time: String?
-        @EncodesNull var write_time: String?
-
-        init(_ reading: FeatureReading) {
-            status = reading.state.rawValue
-            value = reading.value
-            event_time = reading.eventTime.map { VaultTime.format($0) }
-            write_time = reading.writeTime.map { VaultTime.format($0) }
-        }
-    }
-
-    struct PointAnswer: Encodable {
-        let event_time: String
-        let write_time: String
-        let value: JSONValue
-
-        init(_ point: FeaturePoint) {
-            event_time = VaultTime.format(point.eventTime)
-            write_time = VaultTime.format(point.writeTime)
-            value = point.value
-        }
-    }
-
-    struct StatisticsAnswer: Encodable {
-        let features: [Feature]
-        let hits: Int64
-        let misses: Int64
-        let expired: Int64
-
-        struct Feature: Encodable {
-            let feature: String
-            let count: Int64
-            let nulls: Int64
-            @EncodesNull var min: Double?
-            @EncodesNull var max: Double?
-            @EncodesNull var mean: Double?
-            @EncodesNull var last_update: String?
-        }
-
-        init(_ statistics: FeatureSetStatistics) {
-            features = statistics.features.map { feature in
-                Feature(
-                    feature: feature.feature, count: feature.count, nulls: feature.nulls, min: feature.min,
-                    max: feature.max,
-                    mean: feature.mean, last_update: feature.lastUpdate.map { VaultTime.format($0) })
-            }
-            hits = statistics.hits
-            misses = statistics.misses
-            expired = statistics.expired
-        }
     }
 }

@@ -67,16 +67,15 @@ public struct MetricRoutes: Sendable {
             let groupBy = (text("by") ?? "").split(separator: ",").map(String.init)
             let results = try await store.query(
                 grant, MetricQuery(name: name, from: from, to: to, step: step, function: function, groupBy: groupBy, match: match))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["result": results.map(ResultAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["result": results]))
         }
         router.on("/v1/coffer/metrics/series", method: .get) { request, _, grant in
             let series = try await store.series(grant, name: request.uri.queryParameters["name"].map(String.init))
-            return VaultJSON.response(
-                status: .ok, VaultEnvelope(data: ["series": series.map { SeriesAnswer(name: $0.name, labels: $0.labels) }]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["series": series]))
         }
         router.on("/v1/coffer/metrics/retention/:name", method: .get) { _, context, grant in
             let retention = try await store.retention(grant, name: try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: RetentionAnswer(retention)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: retention))
         }
         router.onWrite("/v1/coffer/metrics/retention/:name", operation: .write) { request, context, grant in
             let name = try context.parameters.require("name")
@@ -127,36 +126,5 @@ public struct MetricRoutes: Sendable {
         var minute: DurationValue?
         var hour: DurationValue?
         var max_series: Int64?
-    }
-
-    struct ResultAnswer: Encodable {
-        let labels: [String: String]
-        let source: String
-        let values: [[Double]]
-
-        init(_ result: MetricSeriesResult) {
-            labels = result.labels
-            source = result.source
-            values = result.points.map { [$0.0.timeIntervalSince1970, $0.1] }
-        }
-    }
-
-    struct SeriesAnswer: Encodable {
-        let name: String
-        let labels: [String: String]
-    }
-
-    struct RetentionAnswer: Encodable {
-        let raw: Int64
-        let minute: Int64
-        let hour: Int64
-        let max_series: Int64
-
-        init(_ retention: MetricRetention) {
-            raw = retention.raw
-            minute = retention.minute
-            hour = retention.hour
-            max_series = retention.maxSeries
-        }
     }
 }
