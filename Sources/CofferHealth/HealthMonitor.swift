@@ -248,21 +248,14 @@ public final class HealthMonitor: Sendable {
     }
 
     /// A check's latest results, newest first.
-    public func results(_ grant: Grant, name: String, limit: Int = 100) async throws -> [(Date, HealthStatus, HealthStatus, Double, String)]
-    {
+    public func results(_ grant: Grant, name: String, limit: Int = 100) async throws -> [CheckResult] {
         guard (1...10_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 10000") }
         return try await database.read { conn in
             try conn.query(
+                CheckResult.self,
                 """
-                SELECT checked_at, result, status, latency_ms, details FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \(Int64(limit))
-                """
-            ).map {
-                (
-                    try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical,
-                    HealthStatus(rawValue: try $0.decode(String.self, at: 2)) ?? .critical, try $0.decode(Double.self, at: 3),
-                    try $0.decode(String.self, at: 4)
-                )
-            }
+                SELECT \(columns: CheckResult.Column.self) FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \(Int64(limit))
+                """)
         }
     }
 
@@ -298,3 +291,19 @@ public final class HealthMonitor: Sendable {
 }
 
 extension HealthStatus: SQLTextEnum {}
+
+extension CheckResult: SQLRowDecodable {
+    /// The columns of `system_health` a result reads.
+    enum Column: String, SQLColumn {
+        case checkedAt = "checked_at", result, status, latencyMs = "latency_ms", details
+    }
+
+    /// A status this version does not know reads as `critical`, as an unknown state should alarm, not fail the page.
+    public init(row: SQLRow) throws {
+        checkedAt = try row.decode(Column.checkedAt)
+        result = HealthStatus(rawValue: try row.decode(Column.result, as: String.self)) ?? .critical
+        status = HealthStatus(rawValue: try row.decode(Column.status, as: String.self)) ?? .critical
+        latencyMs = try row.decode(Column.latencyMs)
+        details = try row.decode(Column.details)
+    }
+}

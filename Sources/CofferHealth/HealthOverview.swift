@@ -1,9 +1,10 @@
 public import CofferAccess
+public import CofferFoundation
 public import CofferStore
 public import Foundation
 
 /// One component's line of the health overview (the `health_overview` view).
-public struct HealthOverviewRow: Sendable, Equatable {
+public struct HealthOverviewRow: Sendable, Equatable, Encodable {
     public let component: String
     public let checks: Int64
     public let critical: Int64
@@ -11,8 +12,13 @@ public struct HealthOverviewRow: Sendable, Equatable {
     public let maintenance: Int64
     public let flapping: Int64
     public let neverRun: Int64
-    public let lastChecked: Date?
+    @EncodesNull public internal(set) var lastChecked: Date?
     public let openIssues: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case component, checks, critical, warning, maintenance, flapping, neverRun = "never_run", lastChecked = "last_checked"
+        case openIssues = "open_issues"
+    }
 }
 
 extension HealthMonitor {
@@ -33,14 +39,12 @@ extension HealthOverviewRow: SQLRowDecodable {
     }
 
     public init(row: SQLRow) throws {
-        component = try row.decode(Column.component)
-        checks = try row.decode(Column.checks)
-        critical = try row.decode(Column.critical)
-        warning = try row.decode(Column.warning)
-        maintenance = try row.decode(Column.maintenance)
-        flapping = try row.decode(Column.flapping)
-        neverRun = try row.decode(Column.neverRun)
-        lastChecked = try row.decode(Column.lastChecked)
-        openIssues = try row.decode(Column.openIssues)
+        // Through the memberwise initializer: `lastChecked` is wrapped (`@EncodesNull`), and a wrapped field
+        // can only be initialised in the file that declares it.
+        self.init(
+            component: try row.decode(Column.component), checks: try row.decode(Column.checks), critical: try row.decode(Column.critical),
+            warning: try row.decode(Column.warning), maintenance: try row.decode(Column.maintenance),
+            flapping: try row.decode(Column.flapping), neverRun: try row.decode(Column.neverRun),
+            lastChecked: try row.decode(Column.lastChecked), openIssues: try row.decode(Column.openIssues))
     }
 }

@@ -1,5 +1,5 @@
 public import CofferAccess
-import CofferFoundation
+public import CofferFoundation
 import CofferStore
 public import Foundation
 
@@ -143,15 +143,31 @@ public struct ProbeResult: Sendable, Equatable {
 }
 
 /// A check as the service sees it now.
-public struct CheckState: Sendable, Equatable {
+public struct CheckState: Sendable, Equatable, Encodable {
     public let name: String
     public let component: String
     public let status: HealthStatus
     public let flapping: Bool
     public let changedAt: Date
-    public let checkedAt: Date?
-    public let latencyMs: Double?
+    @EncodesNull public internal(set) var checkedAt: Date?
+    @EncodesNull public internal(set) var latencyMs: Double?
     public let details: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, component, status, flapping, changedAt = "since", checkedAt = "last_checked", latencyMs = "latency_ms", details
+    }
+}
+
+/// One run of a check as stored in `system_health`: what the probe found (`result`) and the status the check
+/// moved to after its thresholds (`status`).
+public struct CheckResult: Sendable, Equatable, Encodable {
+    public let checkedAt: Date
+    public let result: HealthStatus
+    public let status: HealthStatus
+    public let latencyMs: Double
+    public let details: String
+
+    enum CodingKeys: String, CodingKey { case checkedAt = "time", result, status, latencyMs = "latency_ms", details }
 }
 
 /// Availability of a check over a window: the share of time it was up (passing or warning), not counting

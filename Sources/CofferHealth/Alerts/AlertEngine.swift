@@ -76,28 +76,20 @@ public final class AlertEngine: Sendable {
     }
 
     /// Alerts firing now.
-    public func firing(_ grant: Grant) async throws -> [(rule: String, group: String, since: Date)] {
+    public func firing(_ grant: Grant) async throws -> [FiringAlert] {
         try await database.read { conn in
-            try conn.query("SELECT rule, group_key, since FROM alert_state WHERE state = 'firing' ORDER BY since").map {
-                (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(Date.self, at: 2))
-            }
+            try conn.query(
+                FiringAlert.self, "SELECT \(columns: FiringAlert.Column.self) FROM alert_state WHERE state = 'firing' ORDER BY since")
         }
     }
 
     /// The history, newest first.
-    public func history(_ grant: Grant, limit: Int = 100) async throws -> [(
-        rule: String, group: String, state: String, summary: String, delivery: String, at: Date
-    )] {
+    public func history(_ grant: Grant, limit: Int = 100) async throws -> [AlertTransition] {
         guard (1...10_000).contains(limit) else { throw SuiteError(.invalid, "limit must be from 1 to 10000") }
         return try await database.read { conn in
-            try conn.query("SELECT rule, group_key, state, summary, delivery, at FROM alert_history ORDER BY id DESC LIMIT \(Int64(limit))")
-                .map {
-                    (
-                        try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2),
-                        try $0.decode(String.self, at: 3),
-                        try $0.decode(String.self, at: 4), try $0.decode(Date.self, at: 5)
-                    )
-                }
+            try conn.query(
+                AlertTransition.self,
+                "SELECT \(columns: AlertTransition.Column.self) FROM alert_history ORDER BY id DESC LIMIT \(Int64(limit))")
         }
     }
 

@@ -29,9 +29,7 @@ public struct AlertRoutes: Sendable {
             let firing = try await engine.firing(grant)
             return VaultJSON.response(
                 status: .ok,
-                VaultEnvelope(data: [
-                    "firing": firing.map { FiringAnswer(rule: $0.rule, group: $0.group, since: VaultTime.format($0.since)) }
-                ]))
+                VaultEnvelope(data: ["firing": firing]))
         }
         router.on("/v1/coffer/health/alerts/history", method: .get) { request, _, grant in
             guard let limit = Int(request.uri.queryParameters["limit"].map(String.init) ?? "100") else {
@@ -40,13 +38,7 @@ public struct AlertRoutes: Sendable {
             let history = try await engine.history(grant, limit: limit)
             return VaultJSON.response(
                 status: .ok,
-                VaultEnvelope(data: [
-                    "history": history.map {
-                        HistoryAnswer(
-                            rule: $0.rule, group: $0.group, state: $0.state, summary: $0.summary, delivery: $0.delivery,
-                            time: VaultTime.format($0.at))
-                    }
-                ]))
+                VaultEnvelope(data: ["history": history]))
         }
         router.on("/v1/coffer/health/alerts/silence", method: .post) { request, context, grant in
             let body = try await Body.decode(SilenceBody.self, request, context)
@@ -60,20 +52,5 @@ public struct AlertRoutes: Sendable {
         let rule: String
         let until: TimeValue
         var reason: String?
-    }
-
-    struct FiringAnswer: Encodable {
-        let rule: String
-        let group: String
-        let since: String
-    }
-
-    struct HistoryAnswer: Encodable {
-        let rule: String
-        let group: String
-        let state: String
-        let summary: String
-        let delivery: String
-        let time: String
     }
 }

@@ -32,21 +32,18 @@ public struct HealthRoutes: Sendable {
         // The dashboard's health overview (the `health_overview` view), per component.
         router.on("/v1/coffer/health/report", method: .get) { _, _, grant in
             let rows = try await monitor.overview(grant)
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["components": rows.map(OverviewAnswer.init)]))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: ["components": rows]))
         }
         router.on("/v1/coffer/health", method: .get) { _, _, grant in
             let (overall, components, checks) = try await monitor.status(grant)
             var answers: [CheckAnswer] = []
             for check in checks {
-                let availability = try await monitor.availability(grant, name: check.name)
-                answers.append(CheckAnswer(check, availability: availability))
+                answers.append(CheckAnswer(state: check, availability: try await monitor.availability(grant, name: check.name)))
             }
             return VaultJSON.response(
                 status: .ok,
                 VaultEnvelope(
-                    data: DetailAnswer(
-                        status: overall.rawValue, components: components.mapValues(\.rawValue),
-                        checks: answers)))
+                    data: DetailAnswer(status: overall, components: components, checks: answers)))
         }
         router.onList("/v1/coffer/health/checks") { _, _, grant in
             try VaultJSON.keys(try await monitor.checks(grant).map(\.name))
@@ -72,12 +69,7 @@ public struct HealthRoutes: Sendable {
             let results = try await monitor.results(grant, name: try context.parameters.require("name"), limit: limit)
             return VaultJSON.response(
                 status: .ok,
-                VaultEnvelope(data: [
-                    "results": results.map {
-                        ResultAnswer(
-                            time: VaultTime.format($0.0), result: $0.1.rawValue, status: $0.2.rawValue, latency_ms: $0.3, details: $0.4)
-                    }
-                ]))
+                VaultEnvelope(data: ["results": results]))
         }
         router.on("/v1/coffer/health/maintenance", method: .post) { request, context, grant in
             let body = try await Body.decode(MaintenanceBody.self, request, context)
@@ -95,70 +87,25 @@ public struct HealthRoutes: Sendable {
         var reason: String?
     }
 
-    struct ResultAnswer: Encodable {
-        let time: String
-        let result: String
-        let status: String
-        let latency_ms: Double
-        let details: String
-    }
-
     struct DetailAnswer: Encodable {
-        let status: String
-        let components: [String: String]
+        let status: HealthStatus
+        let components: [String: HealthStatus]
         let checks: [CheckAnswer]
     }
 
+    /// A check's state with its uptime over 24 hours, 7 days and 30 days (null when nothing was observed).
     struct CheckAnswer: Encodable {
-        let name: String
-        let component: String
-        let status: String
-        let flapping: Bool
-        let since: String
-        @EncodesNull var last_checked: String?
-        @EncodesNull var latency_ms: Double?
-        let details: String
-        @EncodesNull var uptime_24h: Double?
-        @EncodesNull var uptime_7d: Double?
-        @EncodesNull var uptime_30d: Double?
+        let state: CheckState
+        let availability: [Availability]
 
-        init(_ check: CheckState, availability: [Availability]) {
-            name = check.name
-            component = check.component
-            status = check.status.rawValue
-            flapping = check.flapping
-            since = VaultTime.format(check.changedAt)
-            last_checked = check.checkedAt.map { VaultTime.format($0) }
-            latency_ms = check.latencyMs
-            details = check.details
-            uptime_24h = availability.count > 0 ? availability[0].percent : nil
-            uptime_7d = availability.count > 1 ? availability[1].percent : nil
-            uptime_30d = availability.count > 2 ? availability[2].percent : nil
-        }
-    }
+        private enum CodingKeys: String, CodingKey { case uptime24h = "uptime_24h", uptime7d = "uptime_7d", uptime30d = "uptime_30d" }
 
-    /// A component's row of the health overview.
-    struct OverviewAnswer: Encodable {
-        let component: String
-        let checks: Int64
-        let critical: Int64
-        let warning: Int64
-        let maintenance: Int64
-        let flapping: Int64
-        let never_run: Int64
-        @EncodesNull var last_checked: String?
-        let open_issues: Int64
-
-        init(_ row: HealthOverviewRow) {
-            component = row.component
-            checks = row.checks
-            critical = row.critical
-            warning = row.warning
-            maintenance = row.maintenance
-            flapping = row.flapping
-            never_run = row.neverRun
-            last_checked = row.lastChecked.map { VaultTime.format($0) }
-            open_issues = row.openIssues
+        func encode(to encoder: any Encoder) throws {
+            try state.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            for (index, key) in [CodingKeys.uptime24h, .uptime7d, .uptime30d].enumerated() {
+                try container.encode(availability.count > index ? availability[index].percent : nil, forKey: key)
+            }
         }
     }
 }
