@@ -2,43 +2,7 @@ public import CofferAccess
 public import CofferEngines
 import CofferCrypto
 import CofferFoundation
-public import Foundation
-
-/// What a rotation run did to one credential (a row of `make rotate`'s table).
-public struct RotationOutcome: Sendable, Equatable {
-    public enum Result: String, Sendable {
-        /// `current` moved to the new version.
-        case rotated
-        /// A step failed; the change was rolled back (or, if even that failed, the next run resumes it).
-        case failed
-        /// Another run holds the credential's lock.
-        case locked
-        /// Not allowed to this token, so not touched.
-        case denied
-        /// Dry run: it would be rotated now.
-        case due
-    }
-
-    public let path: String
-    public let rotator: String
-    public let oldVersion: Int64
-    public let newVersion: Int64?
-    /// The last step the run reached.
-    public let step: RotationStep?
-    public let result: Result
-    public let duration: Duration
-    public let runID: String?
-    public let error: String?
-}
-
-/// A credential's rotation state (`make rotate-status`).
-public struct RotationStatus: Sendable {
-    public let metadata: SecretMetadata
-    /// The unfinished run, if one is under way or died (the next run resumes it).
-    public let unfinished: (id: String, step: RotationStep, stepDone: Bool)?
-    public let lockedUntil: Date?
-    public let isDue: Bool
-}
+import Foundation
 
 /// Runs staged rotations (create, set, test, finish) as AWS Secrets Manager does, each step recorded in
 /// `rotation_runs` before and after it acts and audited, under a per-credential lock that a dead run's

@@ -30,7 +30,7 @@ public struct DatabaseRoutes: Sendable {
         }
         router.on("/v1/database/config/:name", method: .get) { _, context, grant in
             let connection = try await engine.connection(grant, try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: ConfigAnswer(connection)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: connection))
         }
         router.on("/v1/database/config/:name", method: .delete) { _, context, grant in
             try await engine.deleteConnection(grant, try context.parameters.require("name"))
@@ -57,7 +57,7 @@ public struct DatabaseRoutes: Sendable {
         }
         router.on("/v1/database/roles/:name", method: .get) { _, context, grant in
             let role = try await engine.role(grant, try context.parameters.require("name"))
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleAnswer(role)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: role))
         }
         router.on("/v1/database/roles/:name", method: .delete) { _, context, grant in
             try await engine.deleteRole(grant, try context.parameters.require("name"))
@@ -97,52 +97,58 @@ public struct DatabaseRoutes: Sendable {
         var default_ttl: DurationValue?
         var max_ttl: DurationValue?
     }
+}
 
-    struct ConfigAnswer: Encodable {
-        struct Details: Encodable {
-            let connection_url: String
-            let username: String
-        }
-        let plugin_name: String
-        let connection_details: Details
-        let allowed_roles: [String]
-        // Vault's settings Coffer does not offer, answered as Vault's defaults.
-        let password_policy = ""
-        let plugin_version = ""
-        let root_credentials_rotate_statements: [String] = []
-
-        init(_ connection: DatabaseConnection) {
-            plugin_name = connection.pluginName
-            connection_details = Details(connection_url: Self.redacted(connection.connectionURL), username: connection.username)
-            allowed_roles = connection.allowedRoles
-        }
-
-        /// A password written into the URL itself (a connection stored before Coffer refused them) is never
-        /// answered, in any of libpq's spellings: the URL is then shown as libpq's options without it. Vault's
-        /// `{{password}}` template is answered as written.
-        static func redacted(_ url: String) -> String {
-            guard let parsed = try? PostgresConnectionString(url) else { return "(not shown: not a connection string libpq reads)" }
-            return parsed.holdsPassword ? parsed.redacted : url
-        }
+/// `database/config/:name` as Vault answers it; the admin password is never part of it.
+extension DatabaseConnection: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case pluginName = "plugin_name", connectionDetails = "connection_details", allowedRoles = "allowed_roles"
+        case passwordPolicy = "password_policy", pluginVersion = "plugin_version"
+        case rootRotateStatements = "root_credentials_rotate_statements"
     }
 
-    struct RoleAnswer: Encodable {
-        let db_name: String
-        let creation_statements: [String]
-        let revocation_statements: [String]
-        let default_ttl: Int64
-        let max_ttl: Int64
-        // Vault's fields Coffer does not offer: passwords only, no renew or rollback statements.
-        let credential_type = "password"
-        let renew_statements: [String] = []
-        let rollback_statements: [String] = []
+    private enum DetailKeys: String, CodingKey { case connectionURL = "connection_url", username }
 
-        init(_ role: DatabaseRole) {
-            db_name = role.dbName
-            creation_statements = role.creationStatements
-            revocation_statements = role.revocationStatements
-            default_ttl = role.defaultTTL
-            max_ttl = role.maxTTL
-        }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(pluginName, forKey: .pluginName)
+        var details = container.nestedContainer(keyedBy: DetailKeys.self, forKey: .connectionDetails)
+        try details.encode(Self.redacted(connectionURL), forKey: .connectionURL)
+        try details.encode(username, forKey: .username)
+        try container.encode(allowedRoles, forKey: .allowedRoles)
+        // Vault's settings Coffer does not offer, answered as Vault's defaults.
+        try container.encode("", forKey: .passwordPolicy)
+        try container.encode("", forKey: .pluginVersion)
+        try container.encode([String](), forKey: .rootRotateStatements)
+    }
+
+    /// A password written into the URL itself (a connection stored before Coffer refused them) is never
+    /// answered, in any of libpq's spellings: the URL is then shown as libpq's options without it. Vault's
+    /// `{{password}}` template is answered as written.
+    static func redacted(_ url: String) -> String {
+        guard let parsed = try? PostgresConnectionString(url) else { return "(not shown: not a connection string libpq reads)" }
+        return parsed.holdsPassword ? parsed.redacted : url
+    }
+}
+
+/// `database/roles/:name` as Vault answers it.
+extension DatabaseRole: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case dbName = "db_name", creationStatements = "creation_statements", revocationStatements = "revocation_statements"
+        case defaultTTL = "default_ttl", maxTTL = "max_ttl", credentialType = "credential_type"
+        case renewStatements = "renew_statements", rollbackStatements = "rollback_statements"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(dbName, forKey: .dbName)
+        try container.encode(creationStatements, forKey: .creationStatements)
+        try container.encode(revocationStatements, forKey: .revocationStatements)
+        try container.encode(defaultTTL, forKey: .defaultTTL)
+        try container.encode(maxTTL, forKey: .maxTTL)
+        // Vault's fields Coffer does not offer: passwords only, no renew or rollback statements.
+        try container.encode("password", forKey: .credentialType)
+        try container.encode([String](), forKey: .renewStatements)
+        try container.encode([String](), forKey: .rollbackStatements)
     }
 }

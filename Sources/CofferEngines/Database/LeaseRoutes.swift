@@ -27,7 +27,7 @@ public struct LeaseRoutes: Sendable {
         router.onWrite("/v1/sys/leases/lookup", operation: .update) { request, context, grant in
             let body = try await Body.decode(LeaseBody.self, request, context)
             let lease = try await engine.lookup(grant, lease: try body.required())
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: LookupAnswer(lease)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: lease))
         }
         router.onWrite("/v1/sys/leases/renew", operation: .update) { request, context, grant in
             let body = try await Body.decode(LeaseBody.self, request, context)
@@ -67,27 +67,6 @@ public struct LeaseRoutes: Sendable {
         }
     }
 
-    struct LookupAnswer: Encodable {
-        let id: String
-        let issue_time: String
-        let expire_time: String
-        @EncodesNull var last_renewal: String?
-        let renewable: Bool
-        let ttl: Int64
-        /// Where it was issued, as Vault gives it.
-        let path: String
-
-        init(_ lease: Lease) {
-            id = lease.id
-            path = "database/creds/" + lease.roleName
-            issue_time = VaultTime.format(lease.issuedAt)
-            expire_time = VaultTime.format(lease.expiresAt)
-            last_renewal = lease.renewedAt.map { VaultTime.format($0) }
-            renewable = lease.expiresAt < lease.maxExpiresAt
-            ttl = VaultTime.seconds(until: lease.expiresAt)
-        }
-    }
-
     /// Vault's envelope for an answer under a lease.
     struct Envelope<D: Encodable>: Encodable {
         let request_id = RequestScope.id
@@ -98,5 +77,24 @@ public struct LeaseRoutes: Sendable {
         @EncodesNull var wrap_info: NoData? = nil
         @EncodesNull var warnings: [String]?
         @EncodesNull var auth: NoData? = nil
+    }
+}
+
+/// `sys/leases/lookup` as Vault answers it: the TTL left now, renewable while below its maximum, the path it
+/// was issued at.
+extension Lease: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case id, issueTime = "issue_time", expireTime = "expire_time", lastRenewal = "last_renewal", renewable, ttl, path
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(issuedAt, forKey: .issueTime)
+        try container.encode(expiresAt, forKey: .expireTime)
+        try container.encode(renewedAt, forKey: .lastRenewal)
+        try container.encode(expiresAt < maxExpiresAt, forKey: .renewable)
+        try container.encode(VaultTime.seconds(until: expiresAt), forKey: .ttl)
+        try container.encode("database/creds/" + roleName, forKey: .path)
     }
 }
