@@ -92,7 +92,7 @@ public struct KVRoutes: Sendable {
             on(router, path, method: .get) { request, context, grant in
                 if request.uri.queryParameters["list"] == "true" { return try await list(request, context, grant) }
                 let metadata = try await store.metadata(grant, try secretPath(grant, kind: "metadata"))
-                return VaultJSON.response(status: .ok, VaultEnvelope(data: MetadataData(metadata)))
+                return VaultJSON.response(status: .ok, VaultEnvelope(data: metadata))
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
@@ -377,72 +377,59 @@ public struct KVRoutes: Sendable {
             delete_version_after = VaultTime.duration(mount.deleteVersionAfter)
         }
     }
+}
 
-    struct MetadataData: Encodable {
-        struct Version: Encodable {
-            let created_time: String
-            let deletion_time: String
-            let destroyed: Bool
-        }
-        let cas_required: Bool
-        let created_time: String
-        let current_version: Int64
-        @EncodesNull var custom_metadata: [String: String]?
-        let delete_version_after: String
-        let max_versions: Int64
-        let oldest_version: Int64
-        let updated_time: String
-        let versions: [String: Version]
-        // Coffer's own fields.
-        let created_by: String
-        let expires_at: String
-        let access_count: Int64
-        let last_accessed_time: String
-        let rotation_interval: String
-        let rotation_kind: String
-        let last_rotated_time: String
-        let next_rotation_time: String
-        @EncodesNull var rotation_settings: JSONValue?
-        let rotation_schedule: String
-        let rotation_failures: Int64
-        let rotation_last_error: String
-        @EncodesNull var pending_version: Int64?
-        @EncodesNull var previous_version: Int64?
-        let previous_until: String
+/// An entry of a secret's `versions` in its metadata answer, as Vault writes it (`""` for no deletion time).
+extension VersionMetadata: Encodable {
+    private enum CodingKeys: String, CodingKey { case createdAt = "created_time", deletionTime = "deletion_time", destroyed }
 
-        init(_ metadata: SecretMetadata) {
-            cas_required = metadata.casRequired
-            created_time = VaultTime.format(metadata.createdAt)
-            current_version = metadata.currentVersion
-            custom_metadata = metadata.customMetadata
-            delete_version_after = VaultTime.duration(metadata.deleteVersionAfter)
-            max_versions = metadata.maxVersions
-            oldest_version = metadata.oldestVersion
-            updated_time = VaultTime.format(metadata.updatedAt)
-            versions = Dictionary(
-                uniqueKeysWithValues: metadata.versions.map {
-                    (
-                        String($0.version),
-                        Version(
-                            created_time: VaultTime.format($0.createdAt), deletion_time: VaultTime.format($0.deletionTime),
-                            destroyed: $0.destroyed)
-                    )
-                })
-            created_by = metadata.createdBy
-            expires_at = VaultTime.format(metadata.expiresAt)
-            access_count = metadata.accessCount
-            last_accessed_time = VaultTime.format(metadata.lastAccessedAt)
-            rotation_interval = VaultTime.duration(metadata.rotation.interval)
-            rotation_kind = metadata.rotation.kind ?? ""
-            last_rotated_time = VaultTime.format(metadata.rotation.lastRotatedAt)
-            next_rotation_time = VaultTime.format(metadata.rotation.nextDueAt)
-            rotation_settings = metadata.rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) }
-            rotation_schedule = metadata.rotation.schedule ?? ""
-            rotation_failures = metadata.rotation.failures
-            rotation_last_error = metadata.rotation.lastError ?? ""
-            pending_version = metadata.labels.pending
-            previous_version = metadata.labels.previous
-            previous_until = VaultTime.format(metadata.labels.previousUntil)
-        }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(VaultTime.format(deletionTime), forKey: .deletionTime)
+        try container.encode(destroyed, forKey: .destroyed)
+    }
+}
+
+/// `metadata/:path` as Vault answers it, followed by Coffer's own fields (usage, expiry, rotation and its
+/// labels). Times absent are `""` and durations Go's text, as Vault writes them.
+extension SecretMetadata: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case casRequired = "cas_required", createdAt = "created_time", currentVersion = "current_version"
+        case customMetadata = "custom_metadata", deleteVersionAfter = "delete_version_after", maxVersions = "max_versions"
+        case oldestVersion = "oldest_version", updatedAt = "updated_time", versions
+        case createdBy = "created_by", expiresAt = "expires_at", accessCount = "access_count", lastAccessedAt = "last_accessed_time"
+        case rotationInterval = "rotation_interval", rotationKind = "rotation_kind", lastRotatedAt = "last_rotated_time"
+        case nextRotationAt = "next_rotation_time", rotationSettings = "rotation_settings", rotationSchedule = "rotation_schedule"
+        case rotationFailures = "rotation_failures", rotationLastError = "rotation_last_error", pendingVersion = "pending_version"
+        case previousVersion = "previous_version", previousUntil = "previous_until"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(casRequired, forKey: .casRequired)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(currentVersion, forKey: .currentVersion)
+        try container.encode(customMetadata, forKey: .customMetadata)
+        try container.encode(VaultTime.duration(deleteVersionAfter), forKey: .deleteVersionAfter)
+        try container.encode(maxVersions, forKey: .maxVersions)
+        try container.encode(oldestVersion, forKey: .oldestVersion)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(Dictionary(uniqueKeysWithValues: versions.map { (String($0.version), $0) }), forKey: .versions)
+        try container.encode(createdBy, forKey: .createdBy)
+        try container.encode(VaultTime.format(expiresAt), forKey: .expiresAt)
+        try container.encode(accessCount, forKey: .accessCount)
+        try container.encode(VaultTime.format(lastAccessedAt), forKey: .lastAccessedAt)
+        try container.encode(VaultTime.duration(rotation.interval), forKey: .rotationInterval)
+        try container.encode(rotation.kind ?? "", forKey: .rotationKind)
+        try container.encode(VaultTime.format(rotation.lastRotatedAt), forKey: .lastRotatedAt)
+        try container.encode(VaultTime.format(rotation.nextDueAt), forKey: .nextRotationAt)
+        try container.encode(rotation.settings.flatMap { JSONValue.parse(Array($0.utf8)) }, forKey: .rotationSettings)
+        try container.encode(rotation.schedule ?? "", forKey: .rotationSchedule)
+        try container.encode(rotation.failures, forKey: .rotationFailures)
+        try container.encode(rotation.lastError ?? "", forKey: .rotationLastError)
+        try container.encode(labels.pending, forKey: .pendingVersion)
+        try container.encode(labels.previous, forKey: .previousVersion)
+        try container.encode(VaultTime.format(labels.previousUntil), forKey: .previousUntil)
     }
 }
