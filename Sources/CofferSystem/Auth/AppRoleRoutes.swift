@@ -28,7 +28,7 @@ public struct AppRoleRoutes: Sendable {
             guard let role = try await appRole.read(grant, mount: try mount(context), name: try context.parameters.require("name")) else {
                 throw APIError.missing
             }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleBody(role)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: role))
         }
         router.on("\(base)/:name", method: .delete) { _, context, grant in
             try await appRole.delete(grant, mount: try mount(context), name: try context.parameters.require("name"))
@@ -90,7 +90,7 @@ public struct AppRoleRoutes: Sendable {
                     grant, mount: try mount(context), role: try context.parameters.require("name"),
                     secretID: secretID)
             else { return Response(status: .noContent) }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: entry))
         }
         router.onWrite("\(base)/:name/secret-id/destroy") { request, context, grant in
             let body = try await Body.decode(SecretIDLookup.self, request, context)
@@ -109,7 +109,7 @@ public struct AppRoleRoutes: Sendable {
                     grant, mount: try mount(context), role: try context.parameters.require("name"),
                     accessor: accessor)
             else { throw APIError.missing }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: SecretIDInfo(entry)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: entry))
         }
         router.onWrite("\(base)/:name/secret-id-accessor/destroy") { request, context, grant in
             let body = try await Body.decode(SecretIDLookup.self, request, context)
@@ -268,67 +268,68 @@ public struct AppRoleRoutes: Sendable {
         var secret_id: String?
     }
 
-    /// A role as Vault's AppRole reads it back. The fields Coffer does not offer answer their defaults:
-    /// no period, no explicit max TTL beyond token_max_ttl, local secret IDs off, the default policy attached.
-    struct RoleBody: Encodable {
-        let token_policies: [String]
-        let token_ttl: Int64
-        let token_max_ttl: Int64
-        let token_explicit_max_ttl: Int64 = 0
-        let token_period: Int64 = 0
-        let token_num_uses: Int64
-        let token_no_default_policy = false
-        let token_strictly_bind_ip = false
-        let token_type = "default"
-        let secret_id_ttl: Int64
-        let secret_id_num_uses: Int64
-        @EncodesNull var secret_id_bound_cidrs: [String]?
-        let token_bound_cidrs: [String]
-        let bind_secret_id = true
-        let local_secret_ids = false
-
-        init(_ role: AppRoleRole) {
-            token_policies = role.policies
-            token_ttl = role.tokenTTL
-            token_max_ttl = role.tokenMaxTTL
-            token_num_uses = role.tokenNumUses
-            secret_id_ttl = role.secretIDTTL
-            secret_id_num_uses = role.secretIDNumUses
-            secret_id_bound_cidrs = role.secretIDBoundCIDRs.isEmpty ? nil : role.secretIDBoundCIDRs
-            token_bound_cidrs = role.tokenBoundCIDRs
-        }
-    }
-
     struct SecretIDBody: Encodable {
         let secret_id: String
         let secret_id_accessor: String
         let secret_id_ttl: Int64
         let secret_id_num_uses: Int64
     }
+}
 
-    struct SecretIDInfo: Encodable {
-        let secret_id_accessor: String
-        let metadata: [String: String]
-        let cidr_list: [String]
-        let secret_id_num_uses: Int64
-        let creation_time: String
-        /// Vault's time of the last change to the secret ID's settings; Coffer's are fixed when it is made.
-        let last_updated_time: String
-        let expiration_time: String
-        let secret_id_ttl: Int64
-        /// Coffer binds tokens through the role's token_bound_cidrs only.
-        let token_bound_cidrs: [String] = []
+/// A role as Vault's AppRole reads it back. The fields Coffer does not offer answer their defaults:
+/// no period, no explicit max TTL beyond token_max_ttl, local secret IDs off, the default policy attached.
+extension AppRoleRole: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case policies = "token_policies", tokenTTL = "token_ttl", tokenMaxTTL = "token_max_ttl"
+        case tokenExplicitMaxTTL = "token_explicit_max_ttl", tokenPeriod = "token_period", tokenNumUses = "token_num_uses"
+        case tokenNoDefaultPolicy = "token_no_default_policy", tokenStrictlyBindIP = "token_strictly_bind_ip", tokenType = "token_type"
+        case secretIDTTL = "secret_id_ttl", secretIDNumUses = "secret_id_num_uses", secretIDBoundCIDRs = "secret_id_bound_cidrs"
+        case tokenBoundCIDRs = "token_bound_cidrs", bindSecretID = "bind_secret_id", localSecretIDs = "local_secret_ids"
+    }
 
-        init(_ entry: AppRoleSecretID) {
-            let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-            secret_id_accessor = entry.accessor
-            metadata = entry.metadata ?? [:]
-            cidr_list = entry.cidrList
-            secret_id_num_uses = entry.numUses
-            creation_time = iso.format(entry.createdAt)
-            last_updated_time = creation_time
-            expiration_time = entry.expiresAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z"
-            secret_id_ttl = entry.expiresAt.map { Int64($0.timeIntervalSince(entry.createdAt).rounded()) } ?? 0
-        }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(policies, forKey: .policies)
+        try container.encode(tokenTTL, forKey: .tokenTTL)
+        try container.encode(tokenMaxTTL, forKey: .tokenMaxTTL)
+        try container.encode(Int64(0), forKey: .tokenExplicitMaxTTL)
+        try container.encode(Int64(0), forKey: .tokenPeriod)
+        try container.encode(tokenNumUses, forKey: .tokenNumUses)
+        try container.encode(false, forKey: .tokenNoDefaultPolicy)
+        try container.encode(false, forKey: .tokenStrictlyBindIP)
+        try container.encode("default", forKey: .tokenType)
+        try container.encode(secretIDTTL, forKey: .secretIDTTL)
+        try container.encode(secretIDNumUses, forKey: .secretIDNumUses)
+        // Vault answers no bound CIDRs as null here, and as an empty list for the token's.
+        try container.encode(secretIDBoundCIDRs.isEmpty ? nil : secretIDBoundCIDRs, forKey: .secretIDBoundCIDRs)
+        try container.encode(tokenBoundCIDRs, forKey: .tokenBoundCIDRs)
+        try container.encode(true, forKey: .bindSecretID)
+        try container.encode(false, forKey: .localSecretIDs)
+    }
+}
+
+/// `…/secret-id/lookup` as Vault answers it (never the secret ID itself). Times are RFC 3339 as Go's
+/// `time.Time` writes them; a secret ID without expiry has Go's zero time.
+extension AppRoleSecretID: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case accessor = "secret_id_accessor", metadata, cidrList = "cidr_list", numUses = "secret_id_num_uses"
+        case createdAt = "creation_time", lastUpdated = "last_updated_time", expiresAt = "expiration_time", ttl = "secret_id_ttl"
+        case tokenBoundCIDRs = "token_bound_cidrs"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(accessor, forKey: .accessor)
+        try container.encode(metadata ?? [:], forKey: .metadata)
+        try container.encode(cidrList, forKey: .cidrList)
+        try container.encode(numUses, forKey: .numUses)
+        try container.encode(iso.format(createdAt), forKey: .createdAt)
+        // Vault's time of the last change to the secret ID's settings; Coffer's are fixed when it is made.
+        try container.encode(iso.format(createdAt), forKey: .lastUpdated)
+        try container.encode(expiresAt.map { iso.format($0) } ?? "0001-01-01T00:00:00Z", forKey: .expiresAt)
+        try container.encode(expiresAt.map { Int64($0.timeIntervalSince(createdAt).rounded()) } ?? 0, forKey: .ttl)
+        // Coffer binds tokens through the role's token_bound_cidrs only.
+        try container.encode([String](), forKey: .tokenBoundCIDRs)
     }
 }

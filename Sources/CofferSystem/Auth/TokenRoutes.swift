@@ -26,7 +26,7 @@ public struct TokenRoutes: Sendable {
         }
         router.on("/v1/auth/token/roles/:name", method: .get) { _, context, grant in
             guard let role = try await roles.read(grant, name: try context.parameters.require("name")) else { throw APIError.missing }
-            return VaultJSON.response(status: .ok, VaultEnvelope(data: RoleData(role)))
+            return VaultJSON.response(status: .ok, VaultEnvelope(data: role))
         }
         router.on("/v1/auth/token/roles/:name", method: .delete) { _, context, grant in
             try await roles.delete(grant, name: try context.parameters.require("name"))
@@ -195,38 +195,6 @@ public struct TokenRoutes: Sendable {
 
     /// A token role as Vault reads it back, with both the older and the newer field names. Glob policies and
     /// entity aliases are Vault features Coffer does not offer: they read back empty.
-    struct RoleData: Encodable {
-        let name: String
-        let allowed_policies: [String]
-        let allowed_policies_glob: [String] = []
-        let disallowed_policies: [String]
-        let disallowed_policies_glob: [String] = []
-        @EncodesNull var allowed_entity_aliases: [String]? = nil
-        let orphan: Bool
-        let renewable: Bool
-        let period: Int64
-        let token_period: Int64
-        let explicit_max_ttl: Int64
-        let token_explicit_max_ttl: Int64
-        let path_suffix: String
-        let token_no_default_policy: Bool
-        let token_type = "default-service"
-
-        init(_ role: TokenRole) {
-            name = role.name
-            allowed_policies = role.allowedPolicies
-            disallowed_policies = role.disallowedPolicies
-            orphan = role.orphan
-            renewable = role.renewable
-            period = role.period
-            token_period = role.period
-            explicit_max_ttl = role.explicitMaxTTL
-            token_explicit_max_ttl = role.explicitMaxTTL
-            path_suffix = role.pathSuffix
-            token_no_default_policy = role.noDefaultPolicy
-        }
-    }
-
     struct TokenBody: Decodable { var token: String? }
     struct AccessorBody: Decodable { var accessor: String? }
     struct RenewBody: Decodable {
@@ -351,5 +319,37 @@ public struct TokenRoutes: Sendable {
                     period: entry.period > 0 ? entry.period : nil,
                     policies: entry.policies, renewable: entry.renewable, role: entry.role, ttl: entry.ttl(at: WallClock.now),
                     type: "service")))
+    }
+}
+
+/// `auth/token/roles/:name` as Vault answers it. Vault's fields Coffer does not offer answer their defaults:
+/// no policy globs or entity aliases, service tokens.
+extension TokenRole: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case name, allowedPolicies = "allowed_policies", allowedPoliciesGlob = "allowed_policies_glob"
+        case disallowedPolicies = "disallowed_policies", disallowedPoliciesGlob = "disallowed_policies_glob"
+        case allowedEntityAliases = "allowed_entity_aliases", orphan, renewable, period, tokenPeriod = "token_period"
+        case explicitMaxTTL = "explicit_max_ttl", tokenExplicitMaxTTL = "token_explicit_max_ttl", pathSuffix = "path_suffix"
+        case noDefaultPolicy = "token_no_default_policy", tokenType = "token_type"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(allowedPolicies, forKey: .allowedPolicies)
+        try container.encode([String](), forKey: .allowedPoliciesGlob)
+        try container.encode(disallowedPolicies, forKey: .disallowedPolicies)
+        try container.encode([String](), forKey: .disallowedPoliciesGlob)
+        try container.encodeNil(forKey: .allowedEntityAliases)
+        try container.encode(orphan, forKey: .orphan)
+        try container.encode(renewable, forKey: .renewable)
+        // Vault answers the period twice: `period` (the legacy name) and `token_period`.
+        try container.encode(period, forKey: .period)
+        try container.encode(period, forKey: .tokenPeriod)
+        try container.encode(explicitMaxTTL, forKey: .explicitMaxTTL)
+        try container.encode(explicitMaxTTL, forKey: .tokenExplicitMaxTTL)
+        try container.encode(pathSuffix, forKey: .pathSuffix)
+        try container.encode(noDefaultPolicy, forKey: .noDefaultPolicy)
+        try container.encode("default-service", forKey: .tokenType)
     }
 }
