@@ -13,6 +13,27 @@ package enum Sys {
         package let policy: String
     }
 
+    /// `PUT sys/init`: the unseal keys (none for a passphrase) and the initial root token.
+    package struct InitKeys: Decodable {
+        package let keys: [String]
+        package let keysBase64: [String]
+        package let rootToken: String
+
+        enum CodingKeys: String, CodingKey {
+            case keys
+            case keysBase64 = "keys_base64", rootToken = "root_token"
+        }
+    }
+
+    /// `sys/seal-status` and `sys/unseal`'s answer.
+    package struct SealStatus: Decodable {
+        package let type: String
+        package let sealed: Bool
+        package let t: Int
+        package let n: Int
+        package let progress: Int
+    }
+
     /// `auth/token/lookup-self` and `auth/token/lookup`.
     package struct TokenLookup: Decodable {
         package let id: String?

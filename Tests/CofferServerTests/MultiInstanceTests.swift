@@ -54,18 +54,10 @@ struct MultiInstanceTests {
         let first = try CofferProcess(serve, in: folder, environment: environment)
         defer { first.terminate() }
         let firstPort = try Self.port(from: try await first.waitForLine(containing: "coffer is serving"))
-        struct InitKeys: Decodable {
-            let keysBase64: [String]
-            let rootToken: String
-
-            enum CodingKeys: String, CodingKey {
-                case keysBase64 = "keys_base64", rootToken = "root_token"
-            }
-        }
         let (initStatus, initData) = try await Self.raw(
             firstPort, "/v1/sys/init", method: "PUT", token: nil, body: ["unseal_method": "keyfile"])
         #expect(initStatus == 200)
-        let initialised = try JSONDecoder().decode(InitKeys.self, from: initData)
+        let initialised = try JSONDecoder().decode(Sys.InitKeys.self, from: initData)
         let key = try #require(initialised.keysBase64.first)
         let root = initialised.rootToken
         #expect(try await Self.request(firstPort, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)

@@ -163,7 +163,7 @@ struct UpgradeInPlaceTests {
             #expect(try await call("/v1/sys/wrapping/unwrap", "PUT", written.wrapping_token, nil).0 == 400)
 
             // The audit trail: the older release's entries and today's, one chain.
-            let (_, verifyBody) = try await read(Verification.self, "/v1/sys/audit-trail/verify", token: root)
+            let (_, verifyBody) = try await read(Trail.Verification.self, "/v1/sys/audit-trail/verify", token: root)
             #expect(verifyBody.data?.intact == true, "\(verifyBody)")
             #expect(try await Self.integrityOK(port), "every upgraded row authenticates")
 
@@ -204,12 +204,8 @@ struct UpgradeInPlaceTests {
 
     /// `sys/health`'s `integrity.ok` from a running process.
     static func integrityOK(_ port: Int) async throws -> Bool {
-        struct Health: Decodable {
-            struct Integrity: Decodable { let ok: Bool }
-            let integrity: Integrity
-        }
         let (_, data) = try await MultiInstanceTests.raw(port, "/v1/sys/health", method: "GET", token: nil, body: nil)
-        return try JSONDecoder().decode(Health.self, from: data).integrity.ok
+        return try JSONDecoder().decode(Integrity.Health.self, from: data).integrity.ok
     }
 
     /// Waits until the key file has unsealed the service (the listener opens first).
@@ -217,7 +213,7 @@ struct UpgradeInPlaceTests {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let (_, status) = try await MultiInstanceTests.raw(port, "/v1/sys/seal-status", method: "GET", token: nil, body: nil)
-            if (try? JSONDecoder().decode(SealStatus.self, from: status))?.sealed == false { return }
+            if (try? JSONDecoder().decode(Sys.SealStatus.self, from: status))?.sealed == false { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestSetupError("the service did not unseal with the fixture's key file")
@@ -240,9 +236,3 @@ private struct DatabaseRole: Decodable {
 
 /// `sys/leases/lookup`.
 private struct LeaseLookup: Decodable { let id: String }
-
-/// `sys/audit-trail/verify`.
-private struct Verification: Decodable { let intact: Bool }
-
-/// `sys/seal-status`.
-private struct SealStatus: Decodable { let sealed: Bool }

@@ -8,27 +8,6 @@ extension Sys {
     /// `GET sys/init`.
     struct Initialized: Decodable { let initialized: Bool }
 
-    /// `PUT sys/init`: the unseal keys (none for a passphrase) and the initial root token.
-    struct InitKeys: Decodable {
-        let keys: [String]
-        let keysBase64: [String]
-        let rootToken: String
-
-        enum CodingKeys: String, CodingKey {
-            case keys
-            case keysBase64 = "keys_base64", rootToken = "root_token"
-        }
-    }
-
-    /// `sys/seal-status` and `sys/unseal`'s answer.
-    struct SealStatus: Decodable {
-        let type: String
-        let sealed: Bool
-        let t: Int
-        let n: Int
-        let progress: Int
-    }
-
     /// `sys/key-status`.
     struct KeyStatus: Decodable { let term: Int }
 

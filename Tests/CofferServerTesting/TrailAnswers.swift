@@ -1,21 +1,21 @@
-import CofferFoundation
+package import CofferFoundation
 
 /// Answers of the Gate's own reports as a client reads them (the wire's field names).
-enum Trail {
+package enum Trail {
     /// `sys/audit-trail/hash`: a value as the trail records it.
-    struct Hash: Decodable { let hash: String }
+    package struct Hash: Decodable { package let hash: String }
 
     /// `sys/audit-trail/entries`: entries as flat objects (`auth.client_token`, `request.path`, …).
-    struct Entries: Decodable { let entries: [[String: JSONValue]] }
+    package struct Entries: Decodable { package let entries: [[String: JSONValue]] }
 
     /// `sys/audit-trail/verify`.
-    struct Verification: Decodable {
-        let intact: Bool
-        let finding: String
-        let tags: Int
-        let checkpoints: Int
-        let witnessRecords: Int
-        let firstBadSequence: Int?
+    package struct Verification: Decodable {
+        package let intact: Bool
+        package let finding: String
+        package let tags: Int
+        package let checkpoints: Int
+        package let witnessRecords: Int
+        package let firstBadSequence: Int?
 
         enum CodingKeys: String, CodingKey {
             case intact, finding, tags, checkpoints
@@ -25,9 +25,9 @@ enum Trail {
 }
 
 /// `sys/health`'s `integrity`: stored rows refused since the process started.
-struct Integrity: Decodable {
-    let ok: Bool
-    let refusedRows: Int
+package struct Integrity: Decodable {
+    package let ok: Bool
+    package let refusedRows: Int
 
     enum CodingKeys: String, CodingKey {
         case ok
@@ -35,11 +35,11 @@ struct Integrity: Decodable {
     }
 
     /// The health answer around it.
-    struct Health: Decodable { let integrity: Integrity }
+    package struct Health: Decodable { package let integrity: Integrity }
 
     /// `sys/health`'s `audit`: whether the trail is taking entries.
-    struct AuditHealth: Decodable {
-        struct Audit: Decodable { let ok: Bool }
-        let audit: Audit
+    package struct AuditHealth: Decodable {
+        package struct Audit: Decodable { package let ok: Bool }
+        package let audit: Audit
     }
 }
