@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 rotate rotate-status rotate-keys help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api rotate rotate-status rotate-keys help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -95,6 +95,14 @@ bench-suite1: build-release
 ## bench-suite2: metric ingest vs the raw C-API insert, a 30-day p99 over 10M points from rollups, error events/s; SQLite and PostgreSQL.
 bench-suite2: build-release
 	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench suite2
+
+## fuzz-api: schemathesis from Docs/openapi.yaml against a live coffer on SQLite and PostgreSQL, with the root token
+## and a reader-only one; fails on any 5xx or answer outside the document. FUZZ_EXAMPLES per operation (make test
+## runs 10; this default is the long run).
+FUZZ_EXAMPLES ?= 300
+fuzz-api: build
+	@bash scripts/venv.sh
+	@bash scripts/with-postgres.sh .venv/bin/python scripts/fuzz-api.py --examples $(FUZZ_EXAMPLES)
 
 ## rotate: rotate every credential that is due on the running service (COFFER_ADDR), as COFFER_TOKEN or the
 ## token file (COFFER_TOKEN_FILE) — a token with the rotation-runner policy; never a make variable.
