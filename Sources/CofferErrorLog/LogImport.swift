@@ -212,6 +212,8 @@ public enum LogImport {
             } else if let text = string("time", "timestamp", "@timestamp", "asctime") {
                 time = LogLine.parseTime(text)
             }
+            // A time no calendar holds (a corrupt line) is dropped: the event keeps the time it was received.
+            if let parsed = time, !parsed.isStorable { time = nil }
             var fingerprint: [String]?
             if case .array(let parts)? = object["fingerprint"] {
                 fingerprint = parts.compactMap { if case .string(let s) = $0 { s } else { nil } }

@@ -79,7 +79,9 @@ public enum PrometheusText {
         var timestamp = defaultTime
         if rest.count > 1 {
             guard let milliseconds = Int64(rest[1]) else { throw SuiteError(.invalid, "the timestamp must be integer milliseconds") }
-            timestamp = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let time = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            guard time.isStorable else { throw SuiteError(.invalid, "the timestamp is outside the years 1 to 9999") }
+            timestamp = time
         }
         return MetricPoint(name: name, labels: labels, value: value, timestamp: timestamp)
     }

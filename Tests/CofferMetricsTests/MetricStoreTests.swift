@@ -108,6 +108,12 @@ struct MetricStoreTests {
                 body: ByteBuffer(string: "ok 1\nbroken{a=\"x\" 2\n")
             ) { ($0.status, 0) }
             #expect(badProm == .badRequest)
+            // A timestamp no calendar holds (9e18 ms: its microseconds overflow an Int64) is the line's 400, not a trap.
+            let (farProm, farBody) = try await client.execute(
+                uri: "/v1/coffer/metrics/points", method: .post, headers: [vaultToken: writer, .contentType: "text/plain"],
+                body: ByteBuffer(string: "jobs_total 5 9000000000000000000\n")
+            ) { response in (response.status, try VaultAnswer<UnreadData>(body: response.body)) }
+            #expect(farProm == .badRequest && farBody.errors?.first?.contains("outside the years 1 to 9999") == true, "\(farBody)")
 
             // The series cap: past it a new label set is refused with what to do.
             #expect(

@@ -18,8 +18,16 @@ public enum SQLValue: Sendable, Hashable {
 
 extension Date {
     /// Whole microseconds since the Unix epoch: the precision both backends store.
+    ///
+    /// Inputs are held to ``Date/storableRange`` where they are read; a time that escaped that check (hundreds of
+    /// thousands of years away) saturates here instead of trapping on the conversion, which would stop the process
+    /// for every caller. The database then refuses it as out of range, a typed error.
     public var microsecondsSinceEpoch: Int64 {
-        Int64((timeIntervalSince1970 * 1_000_000).rounded())
+        let microseconds = (timeIntervalSince1970 * 1_000_000).rounded()
+        if microseconds.isNaN { return 0 }
+        if microseconds >= Double(Int64.max) { return .max }
+        if microseconds <= Double(Int64.min) { return .min }
+        return Int64(microseconds)
     }
 
     public init(microsecondsSinceEpoch: Int64) {
