@@ -21,7 +21,7 @@ extension Date {
     ///
     /// Inputs are held to ``Date/storableRange`` where they are read; a time that escaped that check (hundreds of
     /// thousands of years away) saturates here instead of trapping on the conversion, which would stop the process
-    /// for every caller. The database then refuses it as out of range, a typed error.
+    /// for every caller. PostgreSQL then refuses it as out of range (a typed error); SQLite stores the bound.
     public var microsecondsSinceEpoch: Int64 {
         let microseconds = (timeIntervalSince1970 * 1_000_000).rounded()
         if microseconds.isNaN { return 0 }
