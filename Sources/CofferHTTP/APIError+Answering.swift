@@ -21,6 +21,8 @@ extension APIError {
             return answering(error)
         case let error as SuiteError:
             return answering(error)
+        case let error as StoreError where error.code == .unstorableText:
+            return APIError(.badRequest, error.message)
         case let error as StoreError where error.code.isUnavailable:
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
             return APIError(.serviceUnavailable, "storage is unavailable; try again")

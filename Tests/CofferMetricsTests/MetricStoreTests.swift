@@ -114,6 +114,10 @@ struct MetricStoreTests {
                 body: ByteBuffer(string: "jobs_total 5 9000000000000000000\n")
             ) { response in (response.status, try VaultAnswer<UnreadData>(body: response.body)) }
             #expect(farProm == .badRequest && farBody.errors?.first?.contains("outside the years 1 to 9999") == true, "\(farBody)")
+            // A NUL character in a search is the client's 400 on both backends (PostgreSQL's refusal was a 500;
+            // found by make fuzz-api).
+            let (nulStatus, nul) = try await client.answer(UnreadData.self, "/v1/coffer/metrics/series?name=cpu%00x", .get, token: writer)
+            #expect(nulStatus == .badRequest && nul.errors?.first?.contains("NUL character") == true, "\(nul.errors ?? [])")
 
             // The series cap: past it a new label set is refused with what to do.
             #expect(

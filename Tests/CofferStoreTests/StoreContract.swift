@@ -157,6 +157,20 @@ enum StoreContract {
         }
     }
 
+    /// A NUL character in a text value is refused the same way on both backends, in a write and in a search, and
+    /// the table keeps what it held (PostgreSQL's text cannot hold one; SQLite would store it and cut it in C).
+    static func nulInTextIsRefused(_ db: any Database) async throws {
+        try await db.execute("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        try await db.execute("INSERT INTO names (id, name) VALUES (\(1), \("kept"))")
+        for text in ["\u{0}", "a\u{0}b", "tail\u{0}"] {
+            await expectCode(.unstorableText) { try await db.execute("INSERT INTO names (id, name) VALUES (\(2), \(text))") }
+            await expectCode(.unstorableText) {
+                _ = try await db.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM names WHERE name = \(text)") }
+            }
+        }
+        #expect(try await db.read { try $0.queryScalar(String.self, "SELECT name FROM names") } == "kept")
+    }
+
     static func concurrentWritersLoseNothing(_ db: any Database) async throws {
         try await db.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
         try await db.execute("CREATE TABLE events (writer INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (writer, seq))")

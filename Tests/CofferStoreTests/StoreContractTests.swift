@@ -17,6 +17,9 @@ struct StoreContractTests {
     @Test(arguments: TestDatabase.backends) func errorsNeverShowBindValues(_ backend: TestBackend) async throws {
         try await TestDatabase.with(backend, StoreContract.errorsNeverShowBindValues)
     }
+    @Test(arguments: TestDatabase.backends) func nulInTextIsRefused(_ backend: TestBackend) async throws {
+        try await TestDatabase.with(backend, StoreContract.nulInTextIsRefused)
+    }
     @Test(arguments: TestDatabase.backends) func batchesInsertAndRollBack(_ backend: TestBackend) async throws {
         try await TestDatabase.with(backend, StoreContract.batchesInsertAndRollBack)
     }

@@ -32,6 +32,10 @@ public struct StoreErrorCode: ErrorCode {
     public static let readOnly = Self("readOnly")
     /// Any other error the database reported.
     public static let sqlError = Self("sqlError")
+    /// A text value no backend can hold the same way: it contains a NUL character (PostgreSQL's text refuses it,
+    /// SQLite's C string functions would cut it). Refused on both before the statement runs; the HTTP layer
+    /// answers 400.
+    public static let unstorableText = Self("unstorableText")
     /// A column held another kind of value than the one asked for.
     public static let typeMismatch = Self("typeMismatch")
     public static let noSuchColumn = Self("noSuchColumn")
@@ -49,6 +53,10 @@ public struct StoreErrorCode: ErrorCode {
 }
 
 extension CodedError where Code == StoreErrorCode {
+    /// The error for a text bind holding a NUL character, the same on both backends.
+    static let nulInText = StoreError(
+        .unstorableText, "a value holds a NUL character (U+0000), which cannot be stored or searched for: remove it")
+
     @usableFromInline
     static func typeMismatch(expected: String, found: SQLValue) -> StoreError {
         StoreError(.typeMismatch, "expected \(expected), found \(found.kindName)")

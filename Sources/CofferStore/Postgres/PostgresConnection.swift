@@ -210,9 +210,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
                 buffer.append(contentsOf: bytes)
                 formats.append(1)
             case .text(let text):
-                guard !text.utf8.contains(0) else {
-                    throw StoreError(.sqlError, "PostgreSQL text cannot hold a NUL character: store such data as a blob")
-                }
+                guard !text.utf8.contains(0) else { throw StoreError.nulInText }
                 buffer.append(contentsOf: text.utf8)
                 buffer.append(0)
                 formats.append(0)

@@ -189,6 +189,8 @@ final class SQLiteConnection: SQLConnection, PooledConnection, @unchecked Sendab
         case .double(let double): rc = sqlite3_bind_double(statement, index, double)
         case .timestamp(let date): rc = sqlite3_bind_int64(statement, index, SQLValue.microseconds(of: date))
         case .text(let text):
+            // Refused as PostgreSQL refuses it, so both backends keep the same values.
+            guard !text.utf8.contains(0) else { throw StoreError.nulInText }
             var text = text
             rc = text.withUTF8 { utf8 in
                 UnsafeRawBufferPointer(utf8).withMemoryRebound(to: CChar.self) { chars in
