@@ -1,6 +1,5 @@
 import CofferAccess
 import CofferEngines
-import CofferFoundation
 public import CofferHTTP
 import Foundation
 import HTTPTypes

@@ -1,5 +1,4 @@
 public import CofferAccess
-import CofferFoundation
 public import CofferHTTP
 import Foundation
 import HTTPTypes
