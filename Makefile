@@ -98,8 +98,8 @@ bench-suite2: build-release
 
 ## fuzz-api: schemathesis from Docs/openapi.yaml against a live coffer on SQLite and PostgreSQL, with the root token
 ## and a reader-only one; fails on any 5xx or answer outside the document. FUZZ_EXAMPLES per operation (make test
-## runs 10; this default is the long run).
-FUZZ_EXAMPLES ?= 300
+## runs 5; this default is the long run).
+FUZZ_EXAMPLES ?= 50
 fuzz-api: build
 	@bash scripts/venv.sh
 	@bash scripts/with-postgres.sh .venv/bin/python scripts/fuzz-api.py --examples $(FUZZ_EXAMPLES)

@@ -29,6 +29,10 @@ import xml.etree.ElementTree as ElementTree
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READERS = ["models-reader", "features-reader", "cache-reader", "errors-reader", "metrics-reader", "health-reader"]
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+# With the root token these would end the run rather than test anything: sys/seal seals the vault (every later
+# answer is a 503, as it should be), revoke-self revokes the root token the run uses. The restricted token
+# fuzzes them too, and must be refused.
+ROOT_ONLY_EXCLUDED = [("POST", "/sys/seal"), ("PUT", "/sys/seal"), ("POST", "/auth/token/revoke-self"), ("PUT", "/auth/token/revoke-self")]
 
 
 def free_port() -> int:
@@ -117,12 +121,18 @@ def run_backend(args, backend: str, environment: dict) -> list:
             report = os.path.join(ROOT, ".build", "fuzz-api", f"{backend}-{who}.xml")
             os.makedirs(os.path.dirname(report), exist_ok=True)
             command = [
-                args.schemathesis, "run", os.path.join(ROOT, "Docs", "openapi.yaml"), "--url", base.rstrip("/"),
+                args.schemathesis, "--config-file", os.path.join(ROOT, "scripts", "schemathesis.toml"), "run",
+                os.path.join(ROOT, "Docs", "openapi.yaml"), "--url", base.rstrip("/"),
                 "-H", f"X-Vault-Token: {token}", "--checks", CHECKS, "--max-examples", str(args.examples),
-                "--seed", str(args.seed), "--workers", "2", "--report", "junit", "--report-junit-path", report,
+                "--seed", str(args.seed), "--workers", "1", "--report", "junit", "--report-junit-path", report,
                 "--suppress-health-check", "all", "--output-sanitize", "true", "--warnings", "off",
             ]
+            if who == "root":
+                for method, path in ROOT_ONLY_EXCLUDED:
+                    command += ["--exclude-name", f"{method} {path}"]
             print(f"== {backend}, {who} token: schemathesis with {args.examples} examples per operation", flush=True)
+            # One worker: schemathesis's threads race in hypothesis's lambda-source cache on Python 3.11 (a
+            # SystemError "AST constructor recursion depth mismatch", or a FlakyFailure, inside its generator).
             # The token is passed as a header to a child process on this host only; its output is sanitised.
             result = subprocess.run(command, cwd=ROOT)
             if result.returncode != 0 and generator_fault_only(report):

@@ -22,5 +22,5 @@ exec bash scripts/with-postgres.sh bash -c '
     status=0
     "$1" test || status=$?
     python=${COFFER_TEST_PYTHON:-python3}
-    "$python" scripts/fuzz-api.py --examples "${FUZZ_EXAMPLES:-10}" --schemathesis "$(dirname "$python")/schemathesis" || status=1
+    "$python" scripts/fuzz-api.py --examples "${FUZZ_EXAMPLES:-5}" --schemathesis "$(dirname "$python")/schemathesis" || status=1
     exit $status' run-tests "$swift"

@@ -39,7 +39,7 @@ struct HealthTests {
     @Test func badStatusCodeParameterIs400InVaultShape() async throws {
         try await withServer { server in
             try await Application(router: server.makeRouter()).test(.router) { client in
-                for query in ["uninitcode=abc", "activecode=99", "standbycode=", "sealedcode=600"] {
+                for query in ["uninitcode=abc", "activecode=99", "activecode=100", "activecode=199", "standbycode=", "sealedcode=600"] {
                     try await client.execute(uri: "/v1/sys/health?\(query)", method: .get) { response in
                         #expect(response.status == .badRequest, "\(query)")
                         #expect(response.headers[.contentType] == "application/json")
