@@ -65,16 +65,28 @@ public final class PersistentCache: Sendable {
         }
         let stored: StoredEntry?
         do {
-            let database = database, tableLoads = tableLoads
-            stored = try await flights.run(key) {
+            stored = try await flights.run(key) { [self] in
+                // A caller that missed memory just before the previous flight for this key ended starts a
+                // new one; the previous flight has filled the memory tier by then (below), so the fresh
+                // value is taken from there and the table is read once.
+                if let fresh = memory.withLock({ $0.get(key) }), fresh.persisted,
+                    ContinuousClock.now - fresh.loadedAt < staleness
+                {
+                    return StoredEntry(bytes: fresh.bytes, expiresAt: fresh.expiresAt)
+                }
                 tableLoads.value.add(1, ordering: .relaxed)
-                return try await database.read { conn in
+                let loaded = try await database.read { conn in
                     try conn.queryFirst(
                         "SELECT value, expires_at FROM cache_entries WHERE namespace = \(key.namespace) AND cache_key = \(key.key)"
                     ).map {
                         StoredEntry(bytes: try $0.decode([UInt8].self, at: 0), expiresAt: try $0.decode(Date?.self, at: 1))
                     }
                 }
+                // Remembered before the flight ends, so no caller can miss both the flight and the memory tier.
+                if let loaded, loaded.expiresAt.map({ $0 > WallClock.now }) ?? true {
+                    remember(key, MemoryValue(bytes: loaded.bytes, expiresAt: loaded.expiresAt, loadedAt: .now, persisted: true))
+                }
+                return loaded
             }
         } catch let error as StoreError where error.code.isUnavailable {
             guard let cached, cached.expiresAt.map({ $0 > now }) ?? true else { throw error }
@@ -90,7 +102,6 @@ public final class PersistentCache: Sendable {
             counts.add(key.namespace, 1)
             return nil
         }
-        remember(key, MemoryValue(bytes: stored.bytes, expiresAt: stored.expiresAt, loadedAt: clock, persisted: true))
         hit(key, now)
         return CacheValue(bytes: stored.bytes, expiresAt: stored.expiresAt, source: .table, warning: nil)
     }
