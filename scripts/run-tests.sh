@@ -2,7 +2,8 @@
 # `make test`: every test. PostgreSQL tests run against a real server (COFFER_TEST_POSTGRES_URL, or a
 # throwaway one started here); crypto vectors are checked against PyNaCl, and Vault-client compatibility
 # against hvac, from a local virtualenv (COFFER_TEST_PYTHON, or .venv made here from PyPI); then the API is
-# fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded).
+# fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), and killed under load (scripts/crash-test.py,
+# a bounded sample).
 set -euo pipefail
 swift=${1:-swift}
 cd "$(dirname "$0")/.."
@@ -17,10 +18,12 @@ if [ -z "${COFFER_TEST_PYTHON:-}" ]; then
 fi
 
 # After the tests, a bounded schemathesis run over Docs/openapi.yaml on both backends (make fuzz-api is the
-# long one): no 5xx, no answer outside the document.
+# long one): no 5xx, no answer outside the document. Then a bounded kill -9 sample (make crash-test is the
+# long one): every acknowledged write survives, the audit trail verifies.
 exec bash scripts/with-postgres.sh bash -c '
     status=0
     "$1" test || status=$?
     python=${COFFER_TEST_PYTHON:-python3}
     "$python" scripts/fuzz-api.py --examples "${FUZZ_EXAMPLES:-5}" --schemathesis "$(dirname "$python")/schemathesis" || status=1
+    "$python" scripts/crash-test.py --kills "${CRASH_KILLS:-12}" --migration-kills "${CRASH_MIGRATION_KILLS:-10}" || status=1
     exit $status' run-tests "$swift"
