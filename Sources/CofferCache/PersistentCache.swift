@@ -15,11 +15,11 @@ import Synchronization
 public final class PersistentCache: Sendable {
     let database: any Database
     public let settings: CacheSettings
-    private let memory: Mutex<MemoryTier>
+    private let memory: Locked<MemoryTier>
     private let flights = SingleFlight<CacheKey, StoredEntry?>()
     /// Per namespace: hits, misses, evictions, expirations not yet written.
     let counts = PendingCounts<String>(width: 4)
-    private let access = Mutex<[CacheKey: (hits: Int64, last: Date)]>([:])
+    private let access = Locked<[CacheKey: (hits: Int64, last: Date)]>([:])
     private let tableLoads = LoadCounter()
     let logger: Logger
 
@@ -31,7 +31,7 @@ public final class PersistentCache: Sendable {
     public init(database: any Database, settings: CacheSettings = .init(), logger: Logger) {
         self.database = database
         self.settings = settings
-        self.memory = Mutex(MemoryTier(capacity: settings.memoryBytes))
+        self.memory = Locked(MemoryTier(capacity: settings.memoryBytes))
         self.logger = logger
     }
 

@@ -1,5 +1,5 @@
+import CofferFoundation
 import CSodium
-import Synchronization
 
 /// Guarded memory for small secrets, carved from large `sodium_malloc` regions.
 ///
@@ -55,7 +55,7 @@ enum GuardedAllocator {
         }
     }
 
-    private static let pool = Mutex(FreeLists())
+    private static let pool = Locked(FreeLists())
 
     /// Zeroed guarded memory for at least `count` bytes.
     static func allocate(_ count: Int) -> UnsafeMutableRawPointer {

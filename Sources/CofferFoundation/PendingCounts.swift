@@ -1,9 +1,7 @@
-import Synchronization
-
 /// Counts kept in memory and written in batches, so a read is not a write (hits, misses, evictions).
 /// A crash loses at most one flush interval of counts; a failed flush keeps them for the next.
 public final class PendingCounts<Key: Hashable & Sendable>: Sendable {
-    private let pending = Mutex<[Key: [Int64]]>([:])
+    private let pending = Locked<[Key: [Int64]]>([:])
     public let width: Int
 
     public init(width: Int) { self.width = width }

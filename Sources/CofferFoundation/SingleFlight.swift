@@ -1,11 +1,9 @@
-import Synchronization
-
 /// One load per key at a time: callers that miss while a load of their key is running wait for that
 /// load's result instead of starting their own (no stampede on the table when a hot key expires).
 public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     public init() {}
 
-    private let running = Mutex<[Key: Task<Value, any Error>]>([:])
+    private let running = Locked<[Key: Task<Value, any Error>]>([:])
 
     /// `load`'s result, shared with every caller that asked for `key` while it ran.
     public func run(_ key: Key, _ load: @escaping @Sendable () async throws -> Value) async throws -> Value {

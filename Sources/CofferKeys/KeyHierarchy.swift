@@ -2,7 +2,6 @@ public import CofferCrypto
 import CofferFoundation
 public import CofferStore
 import Foundation
-import Synchronization
 
 /// The seal state and the keys: uninitialised → sealed → unsealed.
 ///
@@ -51,17 +50,17 @@ public actor KeyHierarchy {
     private var configuration: SealConfiguration?
     private var rootKey: SecureHandle?
     /// Behind a lock rather than the actor, so that taking a sealer for a request is not an actor hop.
-    private let currentKeyring = Mutex<Keyring?>(nil)
+    private let currentKeyring = Locked<Keyring?>(nil)
     private var keyring: Keyring? {
         get { currentKeyring.withLock { $0 } }
         set { currentKeyring.withLock { $0 = newValue } }
     }
     /// The system keys while unsealed, readable without a hop onto the actor: the Gate hashes every
     /// request's token with one of them. Emptied by `seal`.
-    private let systemKeys = Mutex<[SystemKey: SecureHandle]>([:])
+    private let systemKeys = Locked<[SystemKey: SecureHandle]>([:])
     /// The audit checkpoint key pair, derived from its seed at unseal (every audit commit signs with it; the
     /// derivation costs as much as a signature). Dropped by `seal` with the seed.
-    private let auditSigningKey = Mutex<SigningKeyHandle?>(nil)
+    private let auditSigningKey = Locked<SigningKeyHandle?>(nil)
     private var pendingShares: [SecureHandle] = []
     /// Whether an unseal's Argon2id (256 MiB, about a second) is running: anyone may call `sys/unseal` while
     /// sealed, so at most one derivation runs at a time and others are told to retry (503), never queued.
@@ -75,7 +74,7 @@ public actor KeyHierarchy {
     /// Rows refused for failing authentication (reported by `/v1/sys/health`).
     public nonisolated let integrity = RowIntegrity()
     /// The tables whose rows carry authentication tags, registered by the modules that own them.
-    private let authenticatedTables = Mutex<[AuthenticatedTable]>([])
+    private let authenticatedTables = Locked<[AuthenticatedTable]>([])
 
     /// Registers tables whose rows carry authentication tags (each module registers its own when it is made):
     /// rewrap moves their tags onto the active term, and the first unseal after `init` or an upgrade tags the

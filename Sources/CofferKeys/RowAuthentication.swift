@@ -1,7 +1,6 @@
 import CofferFoundation
 import CofferCrypto
 public import struct Foundation.Date
-import Synchronization
 public import CofferStore
 
 /// The fields of a stored row that carry authority or ordering (a token's policies, a secret's current
@@ -149,7 +148,7 @@ public final class RowIntegrity: Sendable {
         public let time: Date
     }
 
-    private let state = Mutex<(count: Int, latest: Failure?)>((0, nil))
+    private let state = Locked<(count: Int, latest: Failure?)>((0, nil))
 
     public init() {}
 

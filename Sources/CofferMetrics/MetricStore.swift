@@ -2,7 +2,6 @@ public import CofferAccess
 import CofferFoundation
 public import CofferStore
 import Foundation
-import Synchronization
 
 /// System metrics (`system_metrics`): points by series (a name and a sorted label set, capped per metric),
 /// ingested in batches of one transaction each, with minute and hour rollups kept up to date as they
@@ -12,7 +11,7 @@ import Synchronization
 public final class MetricStore: Sendable {
     let database: any Database
     /// Series ids by `name\0labels`, filled after commits only (a rolled-back insert is never cached).
-    private let seriesIDs = Mutex<[String: Int64]>([:])
+    private let seriesIDs = Locked<[String: Int64]>([:])
     public static let maxBatch = 10_000, maxLabels = 16
     static let resolutions: [Int64] = [60, 3600]
 

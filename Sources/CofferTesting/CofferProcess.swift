@@ -1,5 +1,5 @@
+import CofferFoundation
 public import Foundation
-import Synchronization
 
 /// A `coffer` child process for end-to-end tests: started with arguments and environment, its standard
 /// error collected line by line.
@@ -140,7 +140,7 @@ public final class CofferProcess: Sendable {
 
 /// Bytes read from a child's pipe, shared between its reader thread and the test.
 final class OutputBuffer: Sendable {
-    private let data = Mutex(Data())
+    private let data = Locked(Data())
 
     func append(_ more: Data) { data.withLock { $0.append(more) } }
 

@@ -165,13 +165,11 @@ struct PersistentCacheTests {
     }
 }
 
-import Synchronization
-
 /// The real database, with reads and transactions that fail as a lost connection does while `failing`
 /// is set: a fault injected to exercise the cache's fallback.
 final class FlakyDatabase: Database {
     let base: any Database
-    let failing = Mutex(false)
+    let failing = Locked(false)
 
     init(_ base: any Database) { self.base = base }
 

@@ -3,7 +3,6 @@ import CofferFoundation
 import CofferKeys
 import CofferStore
 public import Foundation
-import Synchronization
 
 /// An AppRole role (Vault's parameters): what a machine that logs in with it gets.
 public struct AppRoleRole: Sendable, Equatable {
@@ -453,7 +452,7 @@ public struct AppRoleService: Sendable {
 /// Counts failed logins per key in a sliding window; a key over the limit is blocked until its oldest
 /// failure leaves the window. Per instance: several instances each allow the limit (documented).
 package final class LoginLimiter: Sendable {
-    private let failures = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    private let failures = Locked<[String: [ContinuousClock.Instant]]>([:])
     let limit: Int
     let window: Duration
 

@@ -4,7 +4,6 @@ import CofferKeys
 import CofferStore
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -59,7 +58,7 @@ public final class AuditDevices: Sendable {
         var loadedAt: ContinuousClock.Instant?
         var loading = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(database: any Database, keys: KeyHierarchy, limits: AuditDeviceLimits, logger: Logger) {
         self.database = database
@@ -343,7 +342,7 @@ final class AuditDeviceSink: Sendable {
         var handle: Handle?
         var open = true
     }
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     private let worker: DispatchQueue
 
     init(device: AuditDevice, logger: Logger) {

@@ -4,7 +4,6 @@ public import CofferKeys
 public import CofferStore
 import Foundation
 public import Logging
-import Synchronization
 
 /// The tamper-evident audit trail: entries numbered without gaps, hash-chained, committed in groups,
 /// checkpointed with Ed25519 signatures.
@@ -52,7 +51,7 @@ public final class AuditLog: Sendable {
     private let signer: @Sendable () async -> SigningKeyHandle?
     private let sealer: @Sendable () -> Sealer?
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// The writer loop's own thread (``WriterExecutor``); one per log, so that logs in one process (tests run
     /// dozens of services) never wait on each other.
     private let writer = WriterExecutor(name: "coffer-audit-writer")

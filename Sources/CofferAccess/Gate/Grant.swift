@@ -1,6 +1,6 @@
+import CofferFoundation
 public import CofferCrypto
 import Foundation
-import Synchronization
 
 /// What a request asks of the Gate: the operation on a path, by whom.
 public struct GateRequest: Sendable {
@@ -188,7 +188,7 @@ final class AuditNotes: Sendable {
         /// Secret bytes hashed in place of `value`.
         let secret: SecureHandle?
     }
-    private let notes = Mutex<[Note]>([])
+    private let notes = Locked<[Note]>([])
 
     func add(key: String, value: String, sensitive: Bool, secret: SecureHandle? = nil) {
         notes.withLock { $0.append(Note(key: key, value: value, sensitive: sensitive, secret: secret)) }

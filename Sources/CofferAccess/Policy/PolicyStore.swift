@@ -2,7 +2,6 @@ import CofferFoundation
 public import CofferKeys
 public import CofferStore
 import Foundation
-import Synchronization
 
 /// ACL policies kept in the database (`policies`), with the built-in `root` and a `default` that exists
 /// from the start. Policies are parsed when written, so a policy that does not parse is refused with its
@@ -16,7 +15,7 @@ import Synchronization
 public final class PolicyStore: Sendable {
     let database: any Database
     let keys: KeyHierarchy
-    private let compiled = Mutex<[String: ACL]>([:])
+    private let compiled = Locked<[String: ACL]>([:])
 
     public init(database: any Database, keys: KeyHierarchy) {
         self.database = database

@@ -3,7 +3,6 @@ import CofferFoundation
 import CofferKeys
 import CofferStore
 import Foundation
-import Synchronization
 
 /// Tokens in the database (`tokens`), found by the keyed hash of the token string.
 ///
@@ -266,7 +265,7 @@ struct TokenStore: Sendable {
     }
 
     /// Decoded lists by their text: the same few policy lists are read on every request.
-    private static let decodedLists = Mutex<[String: [String]]>([:])
+    private static let decodedLists = Locked<[String: [String]]>([:])
 
     static func decodeList(_ text: String) throws -> [String] {
         if let cached = decodedLists.withLock({ $0[text] }) { return cached }

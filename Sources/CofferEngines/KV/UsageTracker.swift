@@ -1,6 +1,6 @@
+import CofferFoundation
 import CofferStore
 import Foundation
-import Synchronization
 
 /// Access counts and last access times of secrets, kept in memory and written in batches, so a read is
 /// not a write. A crash loses at most the counts of the last ``flushInterval`` (Docs/OPERATIONS.md).
@@ -14,7 +14,7 @@ public final class UsageTracker: Sendable {
     public static let flushInterval: Duration = .seconds(2)
 
     private let database: any Database
-    private let pending = Mutex<[String: Usage]>([:])
+    private let pending = Locked<[String: Usage]>([:])
 
     init(database: any Database) {
         self.database = database

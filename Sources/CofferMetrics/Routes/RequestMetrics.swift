@@ -1,8 +1,8 @@
+import CofferFoundation
 import CofferHTTP
 public import Foundation
 import HTTPTypes
 public import Hummingbird
-import Synchronization
 
 /// Coffer's own request metrics: requests and their total duration by method, route template (never the
 /// path itself, which names secrets) and status. Exposed at `/v1/sys/metrics?format=prometheus` and written
@@ -17,7 +17,7 @@ public final class RequestMetrics: Sendable {
         let status: Int
     }
 
-    private let counts = Mutex<[Key: (requests: Int64, seconds: Double)]>([:])
+    private let counts = Locked<[Key: (requests: Int64, seconds: Double)]>([:])
 
     public func record(method: String, route: String, status: Int, seconds: Double) {
         counts.withLock { counts in

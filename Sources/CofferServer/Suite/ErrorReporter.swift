@@ -3,14 +3,13 @@ import CofferFoundation
 import CofferHTTP
 import CofferSystem
 import Foundation
-import Synchronization
 
 /// Coffer's own errors, queued for its error log (`error_logs`, component `coffer.*`): the request path
 /// answers at once, and the suite's maintenance task writes the queue through the Gate every 2 s. At most
 /// ``capacity`` wait; beyond that the oldest are dropped and counted in the next one's context.
 final class ErrorReporter: Sendable {
     static let capacity = 1_000
-    private let queue = Mutex<(events: [ErrorEvent], dropped: Int)>(([], 0))
+    private let queue = Locked<(events: [ErrorEvent], dropped: Int)>(([], 0))
     private let host = ProcessInfo.processInfo.hostName
 
     func report(component: String, severity: Severity, type: String, message: String) {

@@ -1,10 +1,10 @@
+import CofferFoundation
 import CofferHTTP
 import CofferSystem
 import Foundation
 import Logging
 import NIOSSL
 import ServiceLifecycle
-import Synchronization
 
 /// The listener's TLS settings, loaded from PEM files and reloaded on SIGHUP: each new connection takes the
 /// context current when it arrives, so a reload changes what new clients see without dropping open ones.
@@ -15,14 +15,14 @@ public final class ListenerTLS: Sendable {
     let certificateFile: String
     let keyFile: String
     let clientCAFile: String?
-    private let context: Mutex<NIOSSLContext>
+    private let context: Locked<NIOSSLContext>
 
     /// - Throws: ``ConfigurationError`` naming the file that cannot be read or used.
     public init(certificateFile: String, keyFile: String, clientCAFile: String?) throws {
         self.certificateFile = certificateFile
         self.keyFile = keyFile
         self.clientCAFile = clientCAFile
-        context = Mutex(try Self.load(certificateFile: certificateFile, keyFile: keyFile, clientCAFile: clientCAFile))
+        context = Locked(try Self.load(certificateFile: certificateFile, keyFile: keyFile, clientCAFile: clientCAFile))
     }
 
     /// The context for a new connection.

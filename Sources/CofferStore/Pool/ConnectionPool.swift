@@ -1,6 +1,5 @@
 import CofferFoundation
 import NIOPosix
-import Synchronization
 
 /// A connection owned by a ``ConnectionPool``.
 ///
@@ -28,7 +27,7 @@ final class ConnectionPool<Connection: PooledConnection>: Sendable {
     private let capacity: Int
     private let threadPool: NIOThreadPool
     private let connect: @Sendable () throws -> Connection
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(capacity: Int, threadPool: NIOThreadPool, connect: @escaping @Sendable () throws -> Connection) {
         self.capacity = max(1, capacity)
