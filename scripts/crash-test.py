@@ -357,10 +357,19 @@ def run_backend(args, backend: str, environment: dict) -> dict:
         client = service.start()
         for kill in range(1, args.kills + 1):
             stop = threading.Event()
-            threads = [threading.Thread(target=writer, args=(client, ledger, f"crash/w{i}", stop, random.Random(rng.random())))
-                       for i in range(WRITERS)]
-            threads.append(threading.Thread(target=tokens_and_wraps, args=(client, ledger, stop, random.Random(rng.random()))))
-            threads.append(threading.Thread(target=key_terms, args=(client, ledger, stop, random.Random(rng.random()))))
+            faults = []
+
+            def guarded(target, *arguments):
+                # A thread's failed assertion must fail the run, not only print a traceback.
+                def body():
+                    try:
+                        target(*arguments)
+                    except BaseException as error:  # noqa: BLE001 - reported below, with its type
+                        faults.append(f"{type(error).__name__}: {error}")
+                return threading.Thread(target=body)
+            threads = [guarded(writer, client, ledger, f"crash/w{i}", stop, random.Random(rng.random())) for i in range(WRITERS)]
+            threads.append(guarded(tokens_and_wraps, client, ledger, stop, random.Random(rng.random())))
+            threads.append(guarded(key_terms, client, ledger, stop, random.Random(rng.random())))
             for thread in threads:
                 thread.start()
             time.sleep(rng.uniform(0.2, 1.2))
@@ -368,6 +377,8 @@ def run_backend(args, backend: str, environment: dict) -> dict:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
+            assert not any(thread.is_alive() for thread in threads), f"{backend}, kill {kill}: a client thread hung"
+            assert not faults, f"{backend}, kill {kill}: " + "; ".join(faults)
             client = service.start()
             check(client, ledger, backend, kill)
             if kill % 10 == 0 or kill == args.kills:
