@@ -123,7 +123,7 @@ struct PersistentCacheTests {
 
                 // Single flight: 50 callers missing one key at once cause one table read. Repeated, because the
                 // gap it once had (a caller arriving between the flight's end and the memory tier's fill)
-                // showed only about once in a hundred bursts.
+                // failed one CI run and never showed in a single local burst.
                 let fresh = PersistentCache(
                     database: server.database, settings: CacheSettings(memoryBytes: 1 << 20), logger: TestDatabase.logger)
                 _ = try await fresh.put(grant, CacheKey(namespace: "flight", key: "k"), Array("v".utf8))
