@@ -34,14 +34,14 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
+
+from live_service import drop_postgres_database, free_port, postgres_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WRITERS = 4
@@ -53,12 +53,6 @@ class Refused(Exception):
 
 class InDoubt(Exception):
     """The request may or may not have been applied (the connection died, or the service answered 5xx)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -486,10 +480,8 @@ def main() -> int:
 
         def postgres_fresh(name):
             database = f"coffer_crash_{os.getpid()}_{name}"
-            subprocess.run(["psql", server, "-q", "-c", f'DROP DATABASE IF EXISTS "{database}"'], check=True, stderr=subprocess.DEVNULL)
-            subprocess.run(["psql", server, "-q", "-c", f'CREATE DATABASE "{database}"'], check=True)
             created.append(database)
-            url = urllib.parse.urlunsplit(urllib.parse.urlsplit(server)._replace(path="/" + database))
+            url = postgres_database(server, database)
             return url, url
         try:
             url, _ = postgres_fresh("load")
@@ -499,7 +491,7 @@ def main() -> int:
             results["postgres"]["migration_kills"] = migrations(args, "postgres", environment, postgres_fresh)
         finally:
             for database in created:
-                subprocess.run(["psql", server, "-q", "-c", f'DROP DATABASE IF EXISTS "{database}"'], check=False)
+                drop_postgres_database(server, database)
     else:
         print("COFFER_TEST_POSTGRES_URL is not set: PostgreSQL not crashed", flush=True)
     print("crash-test: every acknowledged write survived, nothing half-applied, the audit trail verified")

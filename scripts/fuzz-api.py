@@ -16,15 +16,15 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ElementTree
+
+from live_service import drop_postgres_database, free_port, postgres_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READERS = ["models-reader", "features-reader", "cache-reader", "errors-reader", "metrics-reader", "health-reader"]
@@ -35,12 +35,6 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 # a 503, as it should be); the reader's sys/seal is fuzzed, and must be refused.
 EXCLUDED = [("POST", "/auth/token/revoke-self"), ("PUT", "/auth/token/revoke-self")]
 ROOT_ONLY_EXCLUDED = [("POST", "/sys/seal"), ("PUT", "/sys/seal")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base: str, method: str, path: str, token: str, body=None) -> dict:
@@ -88,14 +82,6 @@ def generator_fault_only(report: str) -> bool:
     network = ("Network Error", "Connection", "Timeout", "timed out")
     return bool(errors) and all(
         any(marker in text for marker in own) and not any(marker in text for marker in network) for text in errors)
-
-
-def postgres_database(server_url: str, name: str) -> str:
-    """A fresh database on the test server (dropped first if a previous run left it)."""
-    subprocess.run(["psql", server_url, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}"'], check=True, stderr=subprocess.DEVNULL)
-    subprocess.run(["psql", server_url, "-q", "-c", f'CREATE DATABASE "{name}"'], check=True)
-    parts = urllib.parse.urlsplit(server_url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
 def run_backend(args, backend: str, environment: dict) -> list:
@@ -173,7 +159,7 @@ def main() -> int:
         try:
             failures += run_backend(args, "postgres", dict(environment, COFFER_DATABASE_URL=url))
         finally:
-            subprocess.run(["psql", server, "-q", "-c", f'DROP DATABASE IF EXISTS "coffer_fuzz_{os.getpid()}"'], check=False)
+            drop_postgres_database(server, f"coffer_fuzz_{os.getpid()}")
     else:
         print("COFFER_TEST_POSTGRES_URL is not set: PostgreSQL not fuzzed", flush=True)
     if failures:
