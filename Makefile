@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api crash-test test-tsan test-asan rotate rotate-status rotate-keys help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test soak test-tsan test-asan rotate rotate-status rotate-keys help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | crash-test | test-tsan | test-asan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | soak | test-tsan | test-asan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -55,6 +55,15 @@ test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS="detect_leaks=0" \
 		bash scripts/with-postgres.sh $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+## fuzz: libFuzzer over every parser that takes outside input (scripts/fuzz.py; targets in Sources/CofferFuzzing):
+## each target for FUZZ_SECONDS (default 60; FUZZ_TARGETS=a,b for some) from the committed corpus, with
+## AddressSanitizer; prints executions and coverage per target. A crash or a failed property fails the run and
+## leaves its input in .build-fuzz/work/crashes/. FUZZ_MERGE=1 adds new coverage to the committed corpus.
+fuzz:
+	$(SWIFT) build --scratch-path .build-fuzz --product coffer-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DCOFFER_LIBFUZZER
+	python3 scripts/fuzz.py $(if $(FUZZ_MERGE),--merge)
 
 ## lint: swift-format's lint (rules in .swift-format) and the 140-column ratchet (scripts/lint.sh).
 lint:
@@ -126,6 +135,15 @@ CRASH_KILLS ?= 100
 CRASH_MIGRATION_KILLS ?= 20
 crash-test: build
 	@bash scripts/with-postgres.sh python3 scripts/crash-test.py --kills $(CRASH_KILLS) --migration-kills $(CRASH_MIGRATION_KILLS)
+
+## soak: SOAK_MINUTES (default 10) of mixed load at SOAK_CONNECTIONS (default 32) keep-alive connections on each
+## backend, with a restricted token: KV reads and writes, token create/revoke, wrap/unwrap, metrics ingest, cache
+## puts and gets. A row per minute (requests, errors, p50/p99, RSS, open descriptors); fails on any error, on RSS or
+## descriptors growing more than 10% after the first minute, or on a p99 more than twice the smallest.
+SOAK_MINUTES ?= 10
+SOAK_CONNECTIONS ?= 32
+soak: build
+	@bash scripts/with-postgres.sh python3 scripts/soak.py --minutes $(SOAK_MINUTES) --connections $(SOAK_CONNECTIONS)
 
 ## rotate: rotate every credential that is due on the running service (COFFER_ADDR), as COFFER_TOKEN or the
 ## token file (COFFER_TOKEN_FILE) — a token with the rotation-runner policy; never a make variable.

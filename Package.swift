@@ -46,6 +46,7 @@ let package = Package(
     products: [
         .executable(name: "coffer", targets: ["CofferCLI"]),
         .executable(name: "coffer-bench", targets: ["CofferBench"]),
+        .executable(name: "coffer-fuzz", targets: ["CofferFuzz"]),
         .library(name: "CofferCrypto", targets: ["CofferCrypto"]),
         .library(name: "CofferKeys", targets: ["CofferKeys"]),
         .library(name: "CofferStore", targets: ["CofferStore"]),
@@ -252,6 +253,31 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
+            swiftSettings: swiftSettings
+        ),
+        // libFuzzer targets over every parser that takes outside input (`make fuzz`; Docs/RELIABILITY.md): the
+        // targets in a library, so the committed corpus replays in `swift test`; the executable is the libFuzzer
+        // driver when built with -DCOFFER_LIBFUZZER, and a replayer otherwise.
+        .target(
+            name: "CofferFuzzing",
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferEngines", "CofferFoundation", "CofferHTTP", "CofferRotation", "CofferStore",
+                "CofferSystem",
+                "CofferCache", "CofferErrorLog", "CofferFeatures", "CofferHealth", "CofferMetrics", "CofferModels",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "CofferFuzz",
+            dependencies: ["CofferFuzzing"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferFuzzingTests",
+            dependencies: ["CofferFuzzing"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

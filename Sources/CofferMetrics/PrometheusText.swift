@@ -27,6 +27,11 @@ public enum PrometheusText {
             name.unicodeScalars.append(scalars[index])
             index += 1
         }
+        // Checked here as well as at ingest, so a bad name in a text body is refused with its line number.
+        guard PrometheusName.isMetric(name) else {
+            throw SuiteError(
+                .invalid, name.isEmpty ? "no metric name" : "\(name) is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+        }
         var labels: [String: String] = [:]
         if index < scalars.count, scalars[index] == "{" {
             index += 1
@@ -62,7 +67,11 @@ public enum PrometheusText {
                         index += 1
                     }
                 }
-                labels[label.trimmingCharacters(in: .whitespaces)] = value
+                let labelName = label.trimmingCharacters(in: .whitespaces)
+                guard PrometheusName.isLabel(labelName) else {
+                    throw SuiteError(.invalid, "\(labelName) is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)")
+                }
+                labels[labelName] = value
             }
         }
         let rest = String(String.UnicodeScalarView(scalars[index...])).split(separator: " ", omittingEmptySubsequences: true)

@@ -24,7 +24,10 @@ struct CanonicalPathTests {
         "/v1/../sys/seal", "/v1/a/./b", "/v1/a/..", "/v1/a%2Fb", "/v1/a%2fb", "/v1/a%5Cb", "/v1/a%00", "/v1/%2E%2E/x", "/v1/a%2eb",
         "/v1/a\\b", "/v1/a\u{01}b", "/v1/a%0D%0Ab", "/v1/a%0ab", "/v1/a%7Fb", "/v1/" + String(repeating: "a", count: 1100),
         "/v1//secret//data/app", "/v1/secret//x", "/v1/a%2570", "/v1/a%25", "/v1/a%", "/v1/a%4", "/v1/a%zz", "/v1/a%FFb", "/v1/a%C3",
-        "/v1/a%3Fb", "/v1/a%23b", "v1/secret", ""
+        "/v1/a%3Fb", "/v1/a%23b", "v1/secret", "",
+        // A '/' joined to its neighbour in one Character: a combining mark after it (sent plain or encoded; the
+        // fuzz target's first finding, U+035E U+0325), a prefix mark (U+0600) before it.
+        "/v1/secret/data/a/%CC%81b", "/v1/secret/data/a/\u{301}b", "/\u{35E}\u{325}d", "/v1/secret/%D8%80/x"
     ])
     func refuses(raw: String) {
         #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath.decodeRequest(Array(raw.utf8)) }
@@ -34,6 +37,7 @@ struct CanonicalPathTests {
         #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath(validating: "a/../b") }
         #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath(validating: "a%41") }
         #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath(validating: "a//b") }
+        #expect(throws: CanonicalPath.Refusal.self) { try CanonicalPath(validating: "a/\u{301}b") }
         #expect(try CanonicalPath(validating: "secret/metadata/").isFolder)
     }
 

@@ -108,6 +108,14 @@ struct MetricStoreTests {
                 body: ByteBuffer(string: "ok 1\nbroken{a=\"x\" 2\n")
             ) { ($0.status, 0) }
             #expect(badProm == .badRequest)
+            // A line without a metric name is refused with its line number (found by the prometheus fuzz target).
+            let (namelessProm, namelessBody) = try await client.execute(
+                uri: "/v1/coffer/metrics/points", method: .post, headers: [vaultToken: writer, .contentType: "text/plain"],
+                body: ByteBuffer(string: "ok 1\n{a=\"x\"} 2\n")
+            ) { response in (response.status, try VaultAnswer<UnreadData>(body: response.body)) }
+            #expect(
+                namelessProm == .badRequest && namelessBody.errors?.first?.hasPrefix("line 2: no metric name") == true,
+                "\(namelessBody)")
             // A timestamp no calendar holds (9e18 ms: its microseconds overflow an Int64) is the line's 400, not a trap.
             let (farProm, farBody) = try await client.execute(
                 uri: "/v1/coffer/metrics/points", method: .post, headers: [vaultToken: writer, .contentType: "text/plain"],

@@ -49,6 +49,11 @@ public struct AuditTrail: Sendable {
         public let record: AuditRecord
         public let entry: AuditEntry
 
+        package init(record: AuditRecord, entry: AuditEntry) {
+            self.record = record
+            self.entry = entry
+        }
+
         /// One JSON object: sequence, time, hash and every field (the export and `query` format).
         public var json: String {
             var object: [String: String] = [:]

@@ -36,6 +36,9 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
         static let emptySegment = Refusal("the request path has an empty segment ('//'); use plain names such as app/db")
         static let notUTF8 = Refusal("the request path is not valid UTF-8 once decoded")
         static let notAbsolute = Refusal("the request path must start with '/'")
+        static let joinedSeparator = Refusal(
+            "the request path has a '/' joined to a combining character (a segment starts with a mark such as U+0301, "
+                + "or one ends with a prefix mark); start and end each segment with a base character")
     }
 
     /// Decodes a request target's path (as sent, percent-encoded, without the query).
@@ -68,6 +71,7 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
         guard let routing = String(validating: decoded, as: UTF8.self), let text = String(validating: canonical, as: UTF8.self) else {
             throw .notUTF8
         }
+        try requireStandaloneSeparators(routing)
         return (CanonicalPath(checked: text), routing)
     }
 
@@ -80,6 +84,7 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
             try Self.check(byte)
         }
         _ = try Self.canonicalBytes(Array(text.utf8)[...], stripVersion: false)
+        try Self.requireStandaloneSeparators(text)
         self.text = text
     }
 
@@ -118,6 +123,14 @@ public struct CanonicalPath: Sendable, Hashable, CustomStringConvertible, Expres
         if byte < 0x20 || byte == 0x7f { throw .control }
         if byte == UInt8(ascii: "\\") { throw .backslash }
         if byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { throw .queryCharacter }
+    }
+
+    /// Refuses a `/` that Unicode joins with its neighbour into one `Character` (a combining mark after it, a
+    /// prefix mark before it): the Gate splits paths on the byte, but Swift's `String` splits on `Character`s, so
+    /// `a/\u{301}b` would be two segments to the Gate and one to a router or module that splits the text. Found by
+    /// the canonical-path fuzz target (Sources/CofferFuzzing).
+    private static func requireStandaloneSeparators(_ text: String) throws(Refusal) {
+        for character in text where character != "/" && character.unicodeScalars.contains("/") { throw .joinedSeparator }
     }
 
     /// The segments after the leading `/`, checked, with a leading `v1` segment removed when asked.

@@ -64,13 +64,13 @@ public struct CacheRoutes: Sendable {
         return CacheKey(namespace: String(segments[3]), key: String(segments[4]))
     }
 
-    struct PutBody: Decodable {
+    package struct PutBody: Decodable {
         let value: String
         var ttl: DurationValue?
         var jitter: Double?
     }
 
-    struct WarmBody: Decodable {
+    package struct WarmBody: Decodable {
         var warm: Bool?
     }
 }

@@ -81,7 +81,7 @@ public struct DatabaseRoutes: Sendable {
 
     }
 
-    struct ConfigBody: Decodable {
+    package struct ConfigBody: Decodable {
         var plugin_name: String?
         var connection_url: String?
         var username: String?
@@ -90,7 +90,7 @@ public struct DatabaseRoutes: Sendable {
         var verify_connection: Bool?
     }
 
-    struct RoleBody: Decodable {
+    package struct RoleBody: Decodable {
         var db_name: String?
         var creation_statements: Statements?
         var revocation_statements: Statements?

@@ -57,7 +57,7 @@ public struct LeaseRoutes: Sendable {
         }
     }
 
-    struct LeaseBody: Decodable {
+    package struct LeaseBody: Decodable {
         var lease_id: String?
         var increment: DurationValue?
 

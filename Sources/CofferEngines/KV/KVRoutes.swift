@@ -240,25 +240,25 @@ public struct KVRoutes: Sendable {
 
     // MARK: bodies
 
-    struct WriteBody: Decodable {
-        struct Options: Decodable {
+    package struct WriteBody: Decodable {
+        package struct Options: Decodable {
             var cas: Int64?
         }
         var options: Options?
         var data: JSONValue?
     }
 
-    struct VersionsBody: Decodable {
+    package struct VersionsBody: Decodable {
         var versions: [Int64]?
     }
 
-    struct ConfigBody: Decodable {
+    package struct ConfigBody: Decodable {
         var max_versions: Int64?
         var cas_required: Bool?
         var delete_version_after: DurationValue?
     }
 
-    struct MetadataBody: Decodable {
+    package struct MetadataBody: Decodable {
         var max_versions: Int64?
         var cas_required: Bool?
         var delete_version_after: DurationValue?

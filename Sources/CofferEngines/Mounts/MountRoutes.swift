@@ -101,7 +101,7 @@ public struct MountRoutes: Sendable {
         }
     }
 
-    struct EnableBody: Decodable {
+    package struct EnableBody: Decodable {
         var type: String
         var description: String?
         var options: [String: String]?
@@ -120,7 +120,7 @@ public struct MountRoutes: Sendable {
         }
     }
 
-    struct TuneBody: Decodable {
+    package struct TuneBody: Decodable {
         var description: String?
         var options: [String: String]?
     }

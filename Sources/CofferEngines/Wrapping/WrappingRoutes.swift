@@ -74,7 +74,7 @@ public struct WrappingRoutes: Sendable {
         throw APIError(.badRequest, "token is required: the wrapping token, in the body or as X-Vault-Token")
     }
 
-    struct TokenBody: Decodable {
+    package struct TokenBody: Decodable {
         var token: String?
     }
 

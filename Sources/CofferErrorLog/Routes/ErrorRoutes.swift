@@ -80,10 +80,10 @@ public struct ErrorRoutes: Sendable {
         return id
     }
 
-    struct EventsBody: Decodable {
+    package struct EventsBody: Decodable {
         let events: [Event]
 
-        struct Event: Decodable {
+        package struct Event: Decodable {
             let component: String
             var severity: String?
             let message: String
@@ -111,7 +111,7 @@ public struct ErrorRoutes: Sendable {
         }
     }
 
-    struct ChangeBody: Decodable {
+    package struct ChangeBody: Decodable {
         var in_release: String?
         var until: TimeValue?
         var count: Int64?

@@ -101,7 +101,7 @@ public struct FeatureRoutes: Sendable {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    struct SetBody: Decodable {
+    package struct SetBody: Decodable {
         var value_type: String?
         var ttl: DurationValue?
         var retention: DurationValue?
@@ -109,10 +109,10 @@ public struct FeatureRoutes: Sendable {
         var description: String?
     }
 
-    struct WriteBody: Decodable {
+    package struct WriteBody: Decodable {
         let rows: [Row]
 
-        struct Row: Decodable {
+        package struct Row: Decodable {
             let entity: String
             let feature: String
             let value: JSONValue?
@@ -120,13 +120,13 @@ public struct FeatureRoutes: Sendable {
         }
     }
 
-    struct ReadBody: Decodable {
+    package struct ReadBody: Decodable {
         let entities: StringList
         var features: StringList?
         var as_of: TimeValue?
     }
 
-    struct PruneBody: Decodable {
+    package struct PruneBody: Decodable {
         var set: String?
         var older_than: DurationValue?
     }

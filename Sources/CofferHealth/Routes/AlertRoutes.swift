@@ -48,7 +48,7 @@ public struct AlertRoutes: Sendable {
         }
     }
 
-    struct SilenceBody: Decodable {
+    package struct SilenceBody: Decodable {
         let rule: String
         let until: TimeValue
         var reason: String?

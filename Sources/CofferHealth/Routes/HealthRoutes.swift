@@ -80,7 +80,7 @@ public struct HealthRoutes: Sendable {
         }
     }
 
-    struct MaintenanceBody: Decodable {
+    package struct MaintenanceBody: Decodable {
         let component: String
         var from: TimeValue?
         let to: TimeValue

@@ -110,10 +110,10 @@ public struct MetricRoutes: Sendable {
         }
     }
 
-    struct PointsBody: Decodable {
+    package struct PointsBody: Decodable {
         let points: [Point]
 
-        struct Point: Decodable {
+        package struct Point: Decodable {
             let name: String
             var labels: [String: String]?
             let value: NumberValue
@@ -121,7 +121,7 @@ public struct MetricRoutes: Sendable {
         }
     }
 
-    struct RetentionBody: Decodable {
+    package struct RetentionBody: Decodable {
         var raw: DurationValue?
         var minute: DurationValue?
         var hour: DurationValue?

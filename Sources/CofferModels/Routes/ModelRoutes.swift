@@ -190,16 +190,16 @@ public struct ModelRoutes: Sendable {
         return search
     }
 
-    struct CollectBody: Decodable {
+    package struct CollectBody: Decodable {
         var grace: DurationValue?
     }
 
-    struct StatusBody: Decodable {
+    package struct StatusBody: Decodable {
         let status: String
         var note: String?
     }
 
-    struct AliasBody: Decodable {
+    package struct AliasBody: Decodable {
         let version: Int64
         var note: String?
     }

@@ -51,7 +51,7 @@ public struct RotationRoutes: Sendable {
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["results": outcomes]))
     }
 
-    struct RunBody: Decodable {
+    package struct RunBody: Decodable {
         var secret: String?
         var dry_run: Bool?
         var idempotency_key: String?

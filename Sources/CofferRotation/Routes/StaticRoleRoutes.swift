@@ -152,7 +152,7 @@ public struct StaticRoleRoutes: Sendable {
         }
     }
 
-    struct StaticRoleBody: Decodable {
+    package struct StaticRoleBody: Decodable {
         var db_name: String?
         var username: String?
         var rotation_period: DurationValue?

@@ -41,13 +41,13 @@ public struct AuditDeviceRoutes: Sendable {
         }
     }
 
-    struct EnableBody: Decodable {
+    package struct EnableBody: Decodable {
         var type: String
         var description: String?
         var options: [String: String]?
     }
 
-    struct HashBody: Decodable {
+    package struct HashBody: Decodable {
         var input: String?
     }
 

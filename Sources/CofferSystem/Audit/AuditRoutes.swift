@@ -81,7 +81,7 @@ public struct AuditRoutes: Sendable {
         }
     }
 
-    struct HashBody: Decodable { var input: String? }
+    package struct HashBody: Decodable { var input: String? }
 
     struct VerifyBody: Encodable {
         struct Data: Encodable {

@@ -191,7 +191,7 @@ public struct AppRoleRoutes: Sendable {
 
     // MARK: bodies
 
-    struct RoleRequest: Decodable {
+    package struct RoleRequest: Decodable {
         var policies: StringList?
         var token_policies: StringList?
         var token_ttl: DurationValue?
@@ -219,7 +219,7 @@ public struct AppRoleRoutes: Sendable {
         }
     }
 
-    struct SecretIDRequest: Decodable {
+    package struct SecretIDRequest: Decodable {
         var secret_id: String?
         var metadata: String?
         var cidr_list: StringList?
@@ -237,12 +237,12 @@ public struct AppRoleRoutes: Sendable {
         }
     }
 
-    struct RoleIDRequest: Decodable {
+    package struct RoleIDRequest: Decodable {
         var role_id: String?
     }
 
-    struct EnableRequest: Decodable {
-        struct Tune: Decodable {
+    package struct EnableRequest: Decodable {
+        package struct Tune: Decodable {
             var description: String?
         }
         var type: String
@@ -257,12 +257,12 @@ public struct AppRoleRoutes: Sendable {
         let token_type = "default-service"
     }
 
-    struct SecretIDLookup: Decodable {
+    package struct SecretIDLookup: Decodable {
         var secret_id: String?
         var secret_id_accessor: String?
     }
 
-    struct LoginRequest: Decodable {
+    package struct LoginRequest: Decodable {
         var role_id: String?
         var secret_id: String?
     }

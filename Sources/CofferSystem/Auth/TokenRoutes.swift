@@ -153,7 +153,7 @@ public struct TokenRoutes: Sendable {
 
     // MARK: bodies
 
-    struct CreateBody: Decodable {
+    package struct CreateBody: Decodable {
         var policies: [String]?
         var meta: [String: String]?
         var display_name: String?
@@ -167,7 +167,7 @@ public struct TokenRoutes: Sendable {
     }
 
     /// A token role as Vault takes it; `token_period` and `token_explicit_max_ttl` are the newer names.
-    struct RoleBody: Decodable {
+    package struct RoleBody: Decodable {
         var allowed_policies: StringList?
         var disallowed_policies: StringList?
         var orphan: Bool?
@@ -195,9 +195,9 @@ public struct TokenRoutes: Sendable {
 
     /// A token role as Vault reads it back, with both the older and the newer field names. Glob policies and
     /// entity aliases are Vault features Coffer does not offer: they read back empty.
-    struct TokenBody: Decodable { var token: String? }
-    struct AccessorBody: Decodable { var accessor: String? }
-    struct RenewBody: Decodable {
+    package struct TokenBody: Decodable { var token: String? }
+    package struct AccessorBody: Decodable { var accessor: String? }
+    package struct RenewBody: Decodable {
         var token: String?
         var accessor: String?
         var increment: DurationValue?

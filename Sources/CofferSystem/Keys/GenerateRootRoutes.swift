@@ -10,7 +10,7 @@ import Hummingbird
 /// every root token was revoked, authorised by the unseal keys (no token, as in Vault). The token is handed
 /// out XORed with a one-time pad the operator holds (`otp`), so the answer alone is worth nothing; `bao
 /// operator generate-root -decode` (or `vault …`) turns it back into the token.
-struct GenerateRootRoutes: Sendable {
+package struct GenerateRootRoutes: Sendable {
     let keys: KeyHierarchy
     let tokens: TokenService
     let attempts: KeyAttemptLimit
@@ -80,12 +80,12 @@ struct GenerateRootRoutes: Sendable {
         }
     }
 
-    private struct AttemptRequest: Decodable {
+    package struct AttemptRequest: Decodable {
         var otp: String?
         var pgp_key: String?
     }
 
-    private struct UpdateRequest: Decodable {
+    package struct UpdateRequest: Decodable {
         var key: String?
         var nonce: String?
     }

@@ -11,7 +11,7 @@ import Hummingbird
 /// `"require_verification": false`: then the new keys are written only once the operator has sent them
 /// back, so a lost answer never leaves a vault nobody can unseal. (Vault's default is the other way; Coffer
 /// keeps the safe one and honours a client that asks, as hvac and the CLI do, explicitly.)
-struct RekeyRoutes: Sendable {
+package struct RekeyRoutes: Sendable {
     let keys: KeyHierarchy
     let attempts: KeyAttemptLimit
 
@@ -80,7 +80,7 @@ struct RekeyRoutes: Sendable {
         }
     }
 
-    private struct KeyRequest: Decodable {
+    package struct KeyRequest: Decodable {
         let key: String
         let nonce: String
     }

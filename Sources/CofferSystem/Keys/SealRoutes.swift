@@ -68,7 +68,7 @@ public struct SealRoutes: Sendable {
 
     // MARK: handlers
 
-    struct InitRequest: Decodable {
+    package struct InitRequest: Decodable {
         var secret_shares: Int?
         var secret_threshold: Int?
         /// Coffer's addition: `shamir` (default), `passphrase` or `keyfile`.
@@ -137,7 +137,7 @@ public struct SealRoutes: Sendable {
         return (method, passphrase)
     }
 
-    private struct UnsealRequest: Decodable {
+    package struct UnsealRequest: Decodable {
         var key: String?
         var reset: Bool?
     }
@@ -153,7 +153,7 @@ public struct SealRoutes: Sendable {
         return sealStatus(try await attempts.run(context) { try await keys.unseal(with: SecureBytes(copying: bytes)) })
     }
 
-    private struct RewrapRequest: Decodable {
+    package struct RewrapRequest: Decodable {
         var batch_size: Int?
         var retire: Bool?
     }
@@ -233,7 +233,7 @@ public struct SealRoutes: Sendable {
     }
 
     /// An unseal key part as sent: shares and keys as hex or base64 (as Vault accepts), a passphrase as its UTF-8 bytes.
-    static func keyBytes(_ text: String, passphrase: Bool) throws -> [UInt8] {
+    package static func keyBytes(_ text: String, passphrase: Bool) throws -> [UInt8] {
         let bytes =
             passphrase
             ? Array(text.utf8) : (Hex.decode(text).flatMap { $0.isEmpty ? nil : $0 } ?? Data(base64Encoded: text).map { Array($0) } ?? [])

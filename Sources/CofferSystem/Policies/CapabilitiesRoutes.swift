@@ -35,7 +35,7 @@ public struct CapabilitiesRoutes: Sendable {
         }
     }
 
-    struct PathsBody: Decodable {
+    package struct PathsBody: Decodable {
         var path: String?
         var paths: StringList?
         var token: String?

@@ -74,7 +74,7 @@ public struct PolicyRoutes: Sendable {
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
     }
 
-    struct PolicyBody: Decodable {
+    package struct PolicyBody: Decodable {
         var policy: String?
         var rules: String?
     }
