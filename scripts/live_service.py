@@ -1,7 +1,12 @@
-"""Helpers shared by the scripts that drive a live `coffer` (fuzz-api.py, crash-test.py)."""
+"""Helpers shared by the scripts that drive a live `coffer` (fuzz-api.py, crash-test.py, soak.py)."""
 
+import http.client
+import json
+import os
+import signal
 import socket
 import subprocess
+import time
 import urllib.parse
 
 
@@ -21,3 +26,93 @@ def postgres_database(server_url: str, name: str) -> str:
 
 def drop_postgres_database(server_url: str, name: str, check: bool = False) -> None:
     subprocess.run(["psql", server_url, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}"'], check=check, stderr=subprocess.DEVNULL)
+
+
+class Refused(Exception):
+    """The request never reached the service (connection refused): it cannot have been applied."""
+
+
+class InDoubt(Exception):
+    """The request may or may not have been applied (the connection died, or the service answered 5xx)."""
+
+
+class Client:
+    def __init__(self, port: int, token: str):
+        self.port, self.token = port, token
+
+    def call(self, method: str, path: str, body=None, token=None, headers=None, timeout=10.0):
+        """(status, parsed body). Raises Refused or InDoubt when no answer came back."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        all_headers = {"X-Vault-Token": token if token is not None else self.token}
+        all_headers.update(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        try:
+            connection.request(method, "/v1/" + path, body=data, headers=all_headers)
+            response = connection.getresponse()
+            text = response.read()
+        except ConnectionRefusedError as error:
+            raise Refused() from error
+        except (OSError, http.client.HTTPException) as error:
+            raise InDoubt(str(error)) from error
+        finally:
+            connection.close()
+        return response.status, (json.loads(text) if text else {})
+
+
+class Service:
+    """One `coffer serve` process, restarted in the same folder and database after each kill."""
+
+    def __init__(self, binary: str, backend: str, folder: str, environment: dict):
+        self.binary, self.backend, self.folder, self.environment = binary, backend, folder, environment
+        self.process = None
+        self.port = 0
+        self.unseal_key = None
+        self.root = None
+        self.log = open(os.path.join(folder, "coffer.log"), "a")
+
+    def start(self):
+        self.port = free_port()
+        dev = ["--dev"] if self.backend == "sqlite" else []
+        self.process = subprocess.Popen(
+            [self.binary, "serve", *dev, "--listen", f"127.0.0.1:{self.port}"], cwd=self.folder, env=self.environment,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        client = Client(self.port, "")
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.backend}: coffer exited with {self.process.returncode} at start-up; see {self.log.name}")
+            try:
+                status, _ = client.call("GET", "sys/health", token="")
+                if status in (200, 429, 472, 473, 501, 503):
+                    break
+            except (Refused, InDoubt):
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{self.backend}: coffer did not serve within a minute")
+            time.sleep(0.1)
+        if self.backend == "sqlite":
+            self.root = open(os.path.join(self.folder, "coffer-data", "dev-root-token")).read().strip()
+        else:
+            if self.unseal_key is None:
+                status, keys = client.call("PUT", "sys/init", {"unseal_method": "keyfile"}, token="")
+                assert status == 200, keys
+                self.unseal_key, self.root = keys["keys_base64"][0], keys["root_token"]
+            status, answer = client.call("PUT", "sys/unseal", {"key": self.unseal_key}, token="")
+            assert status == 200 and not answer.get("sealed"), answer
+        return Client(self.port, self.root)
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
