@@ -2,7 +2,8 @@
 """libFuzzer over every parser Coffer runs on outside input (`make fuzz`; Docs/RELIABILITY.md).
 
 Runs each target of `coffer-fuzz` (built with -sanitize=fuzzer,address by `make fuzz`) for a set time, starting
-from the committed corpus (Tests/CofferFuzzingTests/Corpus/TARGET) and the target's built-in seeds, and prints
+from the committed corpus (Tests/CofferFuzzingTests/Corpus/TARGET) and the target's seeds (built in code, and
+repository files such as Policies/*.hcl read where they live), and prints
 per target: executions, executions per second, edges covered, coverage features, corpus size, crashes.
 
 New inputs go to .build-fuzz/corpus/TARGET; a crash or a failed property leaves its input in
@@ -32,7 +33,7 @@ def run_target(binary, name, seconds, work, max_len):
     crash_dir = os.path.join(work, "crashes", name)
     for folder in (new_dir, seed_dir, crash_dir):
         os.makedirs(folder, exist_ok=True)
-    env = dict(os.environ, COFFER_FUZZ_TARGET=name, COFFER_FUZZ_SEED_DIR=seed_dir,
+    env = dict(os.environ, COFFER_FUZZ_TARGET=name, COFFER_FUZZ_SEED_DIR=seed_dir, COFFER_FUZZ_ROOT=ROOT,
                # Swift's runtime keeps metadata caches for the life of the process: not leaks of Coffer's.
                ASAN_OPTIONS="detect_leaks=0:abort_on_error=0",
                # Swift's own crash reporter would symbolicate the whole binary after a trap and hold the run.

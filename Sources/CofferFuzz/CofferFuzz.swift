@@ -29,18 +29,24 @@ import Foundation
         return target
     }()
 
-    /// libFuzzer's start-up hook: checks the target name before the first input, and writes the target's built-in
-    /// seeds into COFFER_FUZZ_SEED_DIR when it is set (make fuzz gives that folder to libFuzzer as a corpus).
+    /// libFuzzer's start-up hook: checks the target name before the first input, and writes the target's seeds
+    /// (built-in, and its repository folders under COFFER_FUZZ_ROOT) into COFFER_FUZZ_SEED_DIR when that is set
+    /// (make fuzz gives that folder to libFuzzer as a corpus).
     @_cdecl("LLVMFuzzerInitialize")
     public func fuzzInitialize(
         _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
     ) -> CInt {
-        if let folder = ProcessInfo.processInfo.environment["COFFER_FUZZ_SEED_DIR"] {
-            for (index, seed) in selected.seeds.enumerated() {
-                _ = FileManager.default.createFile(atPath: "\(folder)/seed-\(index)", contents: seed)
-            }
-        } else {
+        let environment = ProcessInfo.processInfo.environment
+        guard let folder = environment["COFFER_FUZZ_SEED_DIR"] else {
             _ = selected
+            return 0
+        }
+        let root = URL(fileURLWithPath: environment["COFFER_FUZZ_ROOT"] ?? FileManager.default.currentDirectoryPath)
+        do {
+            try writeSeeds(of: selected, root: root, into: folder)
+        } catch {
+            FileHandle.standardError.write(Data("cannot write the seeds of \(selected.name): \(error)\n".utf8))
+            exit(2)
         }
         return 0
     }
@@ -66,10 +72,8 @@ import Foundation
                 for target in FuzzTarget.all { print("\(target.name)\t\(target.summary)") }
             case "--seeds" where arguments.count == 3:
                 guard let target = FuzzTarget.named(arguments[1]) else { fail("no target \(arguments[1])") }
-                for (index, seed) in target.seeds.enumerated() {
-                    let path = "\(arguments[2])/seed-\(index)"
-                    guard FileManager.default.createFile(atPath: path, contents: seed) else { fail("cannot write \(path)") }
-                }
+                let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+                do { try writeSeeds(of: target, root: root, into: arguments[2]) } catch { fail("\(error)") }
             case let name? where arguments.count >= 2:
                 guard let target = FuzzTarget.named(name) else { fail("no target \(name)") }
                 var failed = false
@@ -82,7 +86,7 @@ import Foundation
                 }
                 exit(failed ? 1 : 0)
             default:
-                fail("usage: coffer-fuzz --list | --seeds TARGET DIR | TARGET FILE…")
+                fail("usage: coffer-fuzz --list | --seeds TARGET DIR (from the repository root) | TARGET FILE…")
             }
         }
 
@@ -92,3 +96,11 @@ import Foundation
         }
     }
 #endif
+
+/// Writes `target`'s seeds into `folder`, one file each, named after the seed with '/' made '-'.
+func writeSeeds(of target: FuzzTarget, root: URL, into folder: String) throws {
+    for seed in try target.seedInputs(repositoryRoot: root) {
+        let path = "\(folder)/\(seed.name.replacingOccurrences(of: "/", with: "-"))"
+        try seed.data.write(to: URL(fileURLWithPath: path))
+    }
+}

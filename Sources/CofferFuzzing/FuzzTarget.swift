@@ -13,15 +13,38 @@ public struct FuzzTarget: Sendable {
     public let summary: String
     /// Inputs built in code rather than committed (an export whose hashes and signature must be real).
     public let seeds: [Data]
+    /// Folders of the repository whose files are real inputs of this parser (Policies/ for the policy parser):
+    /// used as seeds where they live rather than copied into the corpus, so they never drift from the originals.
+    public let repositoryFolders: [String]
     private let body: @Sendable (Data) throws(FuzzFinding) -> Void
 
     init(
-        _ name: String, _ summary: String, seeds: [Data] = [], _ body: @escaping @Sendable (Data) throws(FuzzFinding) -> Void
+        _ name: String, _ summary: String, seeds: [Data] = [], repositoryFolders: [String] = [],
+        _ body: @escaping @Sendable (Data) throws(FuzzFinding) -> Void
     ) {
         self.name = name
         self.summary = summary
         self.seeds = seeds
+        self.repositoryFolders = repositoryFolders
         self.body = body
+    }
+
+    /// The target's seeds, named: the built-in ones (`seed-N`) and the files directly in its repository folders
+    /// under `root` (`Policies/admin.hcl`); subfolders are not read.
+    /// - Throws: when a repository folder cannot be listed or one of its files cannot be read.
+    public func seedInputs(repositoryRoot root: URL) throws -> [(name: String, data: Data)] {
+        var inputs = seeds.enumerated().map { (name: "seed-\($0.offset)", data: $0.element) }
+        for folder in repositoryFolders {
+            let directory = root.appendingPathComponent(folder, isDirectory: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() {
+                let url = directory.appendingPathComponent(file)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue
+                else { continue }
+                inputs.append((name: "\(folder)/\(file)", data: try Data(contentsOf: url)))
+            }
+        }
+        return inputs
     }
 
     /// Feeds `input` to the parser and checks its properties.

@@ -6,7 +6,8 @@ enum PolicyTarget {
     static let target = FuzzTarget(
         "policy",
         "policy text (HCL and JSON): parses or is refused; for a parsed policy, a path each rule names is decided "
-            + "by some rule, and a rule with deny that decides a path never allows it"
+            + "by some rule, and a rule with deny that decides a path never allows it",
+        repositoryFolders: ["Policies"]
     ) { input throws(FuzzFinding) in
         guard let policy = try? PolicyParser.parse(name: "fuzz", text: input.text) else { return }
         try require(policy.name == "fuzz", "the parsed policy lost its name")
