@@ -130,7 +130,8 @@ fuzz-api: build
 ## crash-test: SIGKILL the service at random instants under load (KV check-and-set writes, tokens, wrapping,
 ## key terms and rewraps) and during migrations, on both backends; after each restart every acknowledged write
 ## is there, nothing half-applied is visible, single-use tokens stayed single-use, the audit trail verifies.
-## CRASH_KILLS per backend (default 100: 200 in all), CRASH_MIGRATION_KILLS per backend, CRASH_SEED.
+## Then failpoints: a kill at a named instant inside key rotation, rewrap, rekey and lease creation, revocation
+## and reaping (scripts/crash_failpoints.py). CRASH_KILLS per backend (default 100: 200 in all), CRASH_MIGRATION_KILLS per backend, CRASH_SEED.
 CRASH_KILLS ?= 100
 CRASH_MIGRATION_KILLS ?= 20
 crash-test: build

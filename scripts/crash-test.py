@@ -21,6 +21,11 @@ killed with SIGKILL at a random instant, restarted (and unsealed) and checked:
 Then the migrations: `coffer migrate` on an empty database is killed at a random instant, run again, and the
 schema it ends with must equal a schema migrated without a kill.
 
+Then the failpoints (crash_failpoints.py): the service kills itself at a named instant inside key rotation,
+rewrap, retiring terms, rekey (before and after its commit), lease creation, revocation and reaping, and what
+must hold after each is checked (the lease scenarios need COFFER_TEST_POSTGRES_URL, whose server they manage
+roles on).
+
     scripts/crash-test.py [--kills N] [--migration-kills N] [--seed S] [--binary PATH]
 
 CRASH_KILLS sets --kills per backend (CI runs a bounded sample; the long form, make crash-test, runs 100 per
@@ -40,6 +45,7 @@ import tempfile
 import threading
 import time
 
+import crash_failpoints
 from live_service import Client, InDoubt, Refused, Service, drop_postgres_database, postgres_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -384,6 +390,8 @@ def main() -> int:
     finally:
         shutil.rmtree(sqlite_folder, ignore_errors=True)
     server = os.environ.get("COFFER_TEST_POSTGRES_URL")
+    print("== sqlite: failpoints", flush=True)
+    results["sqlite"].update(crash_failpoints.run(args.binary, "sqlite", environment, server))
     if server:
         created = []
 
@@ -398,6 +406,10 @@ def main() -> int:
             results["postgres"] = run_backend(args, "postgres", dict(environment, COFFER_DATABASE_URL=url))
             print(f"== postgres: {args.migration_kills} kills during the migrations", flush=True)
             results["postgres"]["migration_kills"] = migrations(args, "postgres", environment, postgres_fresh)
+            url, _ = postgres_fresh("failpoints")
+            print("== postgres: failpoints", flush=True)
+            results["postgres"].update(
+                crash_failpoints.run(args.binary, "postgres", dict(environment, COFFER_DATABASE_URL=url), server))
         finally:
             for database in created:
                 drop_postgres_database(server, database)

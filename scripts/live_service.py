@@ -65,17 +65,20 @@ class Client:
 class Service:
     """One `coffer serve` process, restarted in the same folder and database after each kill."""
 
-    def __init__(self, binary: str, backend: str, folder: str, environment: dict):
+    def __init__(self, binary: str, backend: str, folder: str, environment: dict, dev: bool = None):
         self.binary, self.backend, self.folder, self.environment = binary, backend, folder, environment
+        # SQLite runs in dev mode (unsealed at start) unless asked not to; PostgreSQL is initialised with a key file.
+        self.dev = backend == "sqlite" if dev is None else dev
         self.process = None
         self.port = 0
         self.unseal_key = None
         self.root = None
         self.log = open(os.path.join(folder, "coffer.log"), "a")
 
-    def start(self):
+    def start(self, unseal: bool = True):
+        """Starts the service and waits until it answers; initialises it once, then unseals it unless told not to."""
         self.port = free_port()
-        dev = ["--dev"] if self.backend == "sqlite" else []
+        dev = ["--dev"] if self.dev else []
         self.process = subprocess.Popen(
             [self.binary, "serve", *dev, "--listen", f"127.0.0.1:{self.port}"], cwd=self.folder, env=self.environment,
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -93,26 +96,36 @@ class Service:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{self.backend}: coffer did not serve within a minute")
             time.sleep(0.1)
-        if self.backend == "sqlite":
+        if self.dev:
             self.root = open(os.path.join(self.folder, "coffer-data", "dev-root-token")).read().strip()
         else:
             if self.unseal_key is None:
                 status, keys = client.call("PUT", "sys/init", {"unseal_method": "keyfile"}, token="")
                 assert status == 200, keys
                 self.unseal_key, self.root = keys["keys_base64"][0], keys["root_token"]
-            status, answer = client.call("PUT", "sys/unseal", {"key": self.unseal_key}, token="")
-            assert status == 200 and not answer.get("sealed"), answer
+            if unseal:
+                status, answer = client.call("PUT", "sys/unseal", {"key": self.unseal_key}, token="")
+                assert status == 200 and not answer.get("sealed"), answer
         return Client(self.port, self.root)
+
+    def died_by_sigkill(self, timeout: float = 30) -> bool:
+        """Whether the process ended by SIGKILL (a failpoint's crash) within `timeout` seconds."""
+        try:
+            return self.process.wait(timeout=timeout) == -signal.SIGKILL
+        except subprocess.TimeoutExpired:
+            return False
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
-    def stop(self):
+    def stop(self, close_log: bool = True):
+        """Stops the process (SIGTERM, then SIGKILL after 20 s); keeps the log open for a restart when asked."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self.log.close()
+        if close_log:
+            self.log.close()

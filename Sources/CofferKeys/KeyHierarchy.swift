@@ -477,6 +477,8 @@ public actor KeyHierarchy {
             method: method, keyCheck: try SealConfiguration.keyCheck(for: newRoot.bytes),
             rootGeneration: configuration.rootGeneration + 1)
         try await store.rekey(from: configuration.rootGeneration, to: newConfiguration, keyring: keyring, system: system)
+        // Written, and neither this instance nor the caller knows yet: after a crash here only the new keys unseal.
+        try Failpoints.hit("keys.rekey.committed")
         self.configuration = newConfiguration
         self.rootKey = newRoot
         rekeyOperation = nil
@@ -613,6 +615,8 @@ public actor KeyHierarchy {
         let key = SecureBytes.random(count: AEAD.keyBytes)
         let box = try AEAD.seal(key, key: rootKey.bytes, associatedData: KeyStore.keyringAD(term: term))
         _ = try await store.addTerm(term, box: box, generation: configuration?.rootGeneration ?? 0)
+        // The term is stored and this instance has not loaded it: after a crash here the next unseal does.
+        try Failpoints.hit("keys.rotate.added")
         try await openKeys(with: rootKey.bytes.copy())
         try? await store.heartbeat(id: instanceID, term: term)
         guard let added = self.keyring?.terms.first(where: { $0.term == term }) else {
@@ -660,6 +664,8 @@ public actor KeyHierarchy {
                         """)
                 }
                 rewrapped += changed
+                // One record moved, the rest of the batch not: a crash here leaves records on both terms.
+                try Failpoints.hit("keys.rewrap.record")
             }
             budget -= rows.count
         }
@@ -693,6 +699,7 @@ public actor KeyHierarchy {
         if retire && remaining == 0 {
             retired = keyring.terms.filter { $0.status == .decryptOnly }.map(\.term)
             if !retired.isEmpty {
+                try Failpoints.hit("keys.rewrap.retire")
                 try await store.heartbeat(id: instanceID, term: active)
                 try await store.retire(terms: retired, active: active, window: Self.heartbeatWindow)
                 guard let rootKey else { throw KeysError.sealed }

@@ -4,14 +4,11 @@ public enum RotationError: Error, Sendable, CustomStringConvertible, Equatable {
     case invalidSettings(String)
     /// A step failed on the target (it is down, refused the value, or the test login failed).
     case stepFailed(step: RotationStep, reason: String)
-    /// A fault injected by `COFFER_FAILPOINTS` (tests only).
-    case injected(String)
 
     public var description: String {
         switch self {
         case .invalidSettings(let message): message
         case .stepFailed(let step, let reason): "the \(step.rawValue) step failed: \(reason)"
-        case .injected(let name): "fault injected at \(name) (COFFER_FAILPOINTS)"
         }
     }
 }

@@ -209,7 +209,25 @@ public final class DatabaseEngine: Sendable {
         let password = PasswordGenerator.alphanumeric(length: 32).generate()
         let expiration = Self.expiration(expires)
         let statements = role.creationStatements
+        let lease = Lease(
+            id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
+            accessor: grant.accessor, issuedAt: now, renewedAt: nil, expiresAt: expires,
+            maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
+        // The lease is recorded before the role exists: a crash between the two leaves a lease whose role is not
+        // there (revoking it is a no-op, the reaper clears it at expiry), never a role on the target that no lease
+        // knows of and nothing would ever drop.
+        let tag = try keys.sealer().tag(Self.authenticated(lease, accessor: grant.accessor))
+        try await database.transaction { conn in
+            _ = try conn.execute(
+                """
+                INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at,
+                    auth_term, auth_tag)
+                VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires),
+                    \(lease.maxExpiresAt), \(tag.term), \(tag.tag))
+                """)
+        }
         do {
+            try Failpoints.hit("leases.create.recorded")
             try await Blocking.run {
                 let target = try Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword)
                 let verifier = try target.passwordVerifier(password, user: username)
@@ -224,30 +242,16 @@ public final class DatabaseEngine: Sendable {
                     throw error
                 }
             }
-        } catch let error as StoreError {
-            throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
-        }
-        let lease = Lease(
-            id: "database/creds/\(role.name)/\(Self.randomID())", roleName: role.name, dbName: connection.name, username: username,
-            accessor: grant.accessor, issuedAt: now, renewedAt: nil, expiresAt: expires,
-            maxExpiresAt: now.addingTimeInterval(Double(maxTTL)))
-        do {
-            let tag = try keys.sealer().tag(Self.authenticated(lease, accessor: grant.accessor))
-            try await database.transaction { conn in
-                _ = try conn.execute(
-                    """
-                    INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at,
-                        auth_term, auth_tag)
-                    VALUES (\(lease.id), \(lease.roleName), \(lease.dbName), \(username), \(grant.accessor), \(now), \(expires),
-                        \(lease.maxExpiresAt),
-                            \(tag.term), \(tag.tag))
-                    """)
-            }
         } catch {
-            // No lease, no role: drop what was just made on the target.
-            try? await dropOnTarget(connection: connection, adminPassword: adminPassword, role: role, username: username)
+            // No role, no lease: the creation statements ran in one transaction on the target, so nothing is left
+            // there; the lease goes too (if this delete fails, the reaper clears the lease at expiry).
+            _ = try? await database.transaction { conn in try conn.execute("DELETE FROM leases WHERE lease_id = \(lease.id)") }
+            if let error = error as? StoreError {
+                throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
+            }
             throw error
         }
+        try Failpoints.hit("leases.create.role")
         grant.auditFact("lease_id", lease.id)
         grant.auditFact("username", username)
         grant.auditSensitive("password", password)
@@ -431,6 +435,9 @@ public final class DatabaseEngine: Sendable {
             let message = (error as? StoreError)?.message ?? "\(error)"
             errors = [String?](repeating: message, count: leases.count)
         }
+        // Roles dropped, leases not yet deleted: after a crash here the leases are revoked again, which finds no
+        // role and deletes them.
+        try? Failpoints.hit("leases.revoke.dropped")
         let done = zip(leases, errors).filter { $0.1 == nil }.map(\.0.id)
         let failed = zip(leases, errors).compactMap { lease, error in error.map { (lease.id, $0) } }
         try? await database.transaction { conn in
@@ -447,17 +454,6 @@ public final class DatabaseEngine: Sendable {
             }
         }
         return errors
-    }
-
-    private func dropOnTarget(connection: DatabaseConnection, adminPassword: SecureHandle, role: DatabaseRole?, username: String)
-        async throws
-    {
-        let statements = role?.revocationStatements ?? []
-        try await Blocking.run {
-            try Self.drop(
-                username, statements: statements,
-                on: Self.target(url: connection.connectionURL, user: connection.username, password: adminPassword))
-        }
     }
 
     /// Terminates the role's sessions, drops what it owns and the role (or runs the role's own revocation

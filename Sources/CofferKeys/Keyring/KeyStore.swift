@@ -136,6 +136,8 @@ struct KeyStore: Sendable {
             for (purpose, box) in system {
                 try conn.execute("UPDATE system_keys SET nonce = \(box.nonce), ciphertext = \(box.ciphertext) WHERE purpose = \(purpose)")
             }
+            // Every row rewritten, nothing committed: after a crash here only the old keys unseal.
+            try Failpoints.hit("keys.rekey.transaction")
         }
     }
 
