@@ -148,6 +148,53 @@ struct AuditDeviceTests {
     }
 }
 
+extension AuditDeviceTests {
+    /// A device whose destination hangs (vault#18943: an audit device that hung the server) holds up no request.
+    /// The listener is never accepted and has room for one pending connection, which the enable's own check
+    /// takes: every connection the device then makes waits out its 2 s timeout, as a peer that stopped reading
+    /// makes every send wait. The requests go on being answered while the device falls behind and counts failures.
+    @Test func aHungSocketDeviceHoldsUpNoRequest() async throws {
+        let path = "/tmp/coffer-hung-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer {
+            close(listener)
+            unlink(path)
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0 && listen(listener, 0) == 0)
+        try await withUnsealedServer(flags: .init(auditDeviceSockets: path)) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(
+                    try await client.call(
+                        "/v1/sys/audit/hung", .put, token: root, ["type": "socket", "options": ["address": path, "socket_type": "unix"]]
+                    ).0 == .noContent)
+                #expect(try await client.call("/v1/secret/data/hung", .post, token: root, ["data": ["k": "v"]]).0 == .ok)
+                let started = ContinuousClock.now
+                for _ in 0..<300 {
+                    #expect(try await client.call("/v1/secret/data/hung", .get, token: root).0 == .ok)
+                }
+                let answered = ContinuousClock.now - started
+                var counts = server.gate.devices.deliveryCounts()["hung"]
+                for _ in 0..<100 where (counts?.failed ?? 0) == 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    counts = server.gate.devices.deliveryCounts()["hung"]
+                }
+                // Without a stalled write this test would prove nothing.
+                #expect((counts?.failed ?? 0) > 0, "the device never stalled: \(String(describing: counts))")
+                // A liveness bound, not a performance goal: waiting on the device would cost its 2 s timeout per write.
+                #expect(answered < .seconds(30), "300 reads took \(answered) beside a hung audit device")
+            }
+        }
+    }
+}
+
 /// An entry of `sys/audit` (keyed by path, `siem/`).
 private struct Device: Decodable { let type: String }
 

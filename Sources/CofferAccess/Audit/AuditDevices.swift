@@ -135,6 +135,21 @@ public final class AuditDevices: Sendable {
         var notes: [AuditNotes.Note]
     }
 
+    /// What a device could not deliver since this server started.
+    public struct DeliveryCounts: Sendable, Equatable {
+        /// Lines dropped because the device's queue was full.
+        public let dropped: Int
+        /// Lines whose write failed or timed out (``AuditDeviceSink/sendTimeout``).
+        public let failed: Int
+        /// Lines queued and not yet written: how far behind the device is now.
+        public let pending: Int
+    }
+
+    /// Per device path, the lines it could not deliver: a device that hangs shows here, not in request latency.
+    public func deliveryCounts() -> [String: DeliveryCounts] {
+        state.withLock { $0.sinks }.reduce(into: [:]) { counts, sink in counts[sink.device.path] = sink.counts }
+    }
+
     /// Formats `event` for every device and queues the lines. Costs one lock when no device is enabled.
     func emit(_ event: @autoclosure () -> Event) {
         let (sinks, stale) = state.withLock { state -> ([AuditDeviceSink], Bool) in
@@ -349,6 +364,10 @@ final class AuditDeviceSink: Sendable {
         self.device = device
         self.logger = logger
         worker = DispatchQueue(label: "coffer.audit-device.\(device.path)")
+    }
+
+    var counts: AuditDevices.DeliveryCounts {
+        queue.withLock { AuditDevices.DeliveryCounts(dropped: $0.dropped, failed: $0.failed, pending: $0.pending) }
     }
 
     /// An open destination: a file descriptor.
