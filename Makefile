@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test soak test-tsan test-asan rotate rotate-status rotate-keys help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | soak | test-tsan | test-asan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | soak | test-tsan | test-asan | test-lsan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -55,6 +55,15 @@ test-asan: deps
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS="detect_leaks=0" \
 		bash scripts/with-postgres.sh $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+## test-lsan: LeakSanitizer on the server process alone (not XCTest's): `coffer` built with AddressSanitizer
+## into .build-asan, LEAK_MINUTES (default 2) of the soak's mixed load on each backend, then a clean stop, at
+## which LeakSanitizer reports; fails on any leak or error.
+LEAK_MINUTES ?= 2
+test-lsan: deps
+	$(SWIFT) build --product coffer --sanitize=address --scratch-path .build-asan
+	@bash scripts/with-postgres.sh python3 scripts/soak.py --minutes $(LEAK_MINUTES) --interval 20 --leak-check \
+		--binary .build-asan/debug/coffer
 
 ## fuzz: libFuzzer over every parser that takes outside input (scripts/fuzz.py; targets in Sources/CofferFuzzing):
 ## each target for FUZZ_SECONDS (default 60; FUZZ_TARGETS=a,b for some) from the committed corpus, with
