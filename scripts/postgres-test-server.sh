@@ -2,6 +2,8 @@
 # Starts or stops a throwaway PostgreSQL 15 server for the test suite, on 127.0.0.1 and a free port.
 #   scripts/postgres-test-server.sh start DIR   prints the URL to use as COFFER_TEST_POSTGRES_URL
 #   scripts/postgres-test-server.sh stop DIR
+#   scripts/postgres-test-server.sh halt DIR     stops it at once (-m immediate, as a crash would), keeping the data
+#   scripts/postgres-test-server.sh resume DIR   starts a halted server again on the same port
 # The server refuses to run as root, so as root it runs as the unprivileged user `coffer-pg`.
 set -euo pipefail
 
@@ -40,7 +42,17 @@ HBA
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
     as_owner "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U coffer coffer_test
+    echo "$port" > "$dir/port"
     echo "postgres://coffer@127.0.0.1:$port/coffer_test"
+    ;;
+halt)
+    as_owner "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+resume)
+    port=$(cat "$dir/port")
+    as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null \
+        || { cat "$dir/server.log" >&2; exit 1; }
     ;;
 stop)
     if [ -d "$dir/data" ]; then
@@ -49,7 +61,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|halt|resume DIR" >&2
     exit 2
     ;;
 esac

@@ -2,8 +2,8 @@
 # `make test`: every test. PostgreSQL tests run against a real server (COFFER_TEST_POSTGRES_URL, or a
 # throwaway one started here); crypto vectors are checked against PyNaCl, and Vault-client compatibility
 # against hvac, from a local virtualenv (COFFER_TEST_PYTHON, or .venv made here from PyPI); then the API is
-# fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), and killed under load (scripts/crash-test.py,
-# a bounded sample).
+# fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), killed under load (scripts/crash-test.py,
+# a bounded sample), and has PostgreSQL halted and SQLite's disk filled under it (scripts/dependency-faults.py).
 set -euo pipefail
 swift=${1:-swift}
 cd "$(dirname "$0")/.."
@@ -26,4 +26,5 @@ exec bash scripts/with-postgres.sh bash -c '
     python=${COFFER_TEST_PYTHON:-python3}
     "$python" scripts/fuzz-api.py --examples "${FUZZ_EXAMPLES:-5}" --schemathesis "$(dirname "$python")/schemathesis" || status=1
     "$python" scripts/crash-test.py --kills "${CRASH_KILLS:-12}" --migration-kills "${CRASH_MIGRATION_KILLS:-10}" || status=1
+    "$python" scripts/dependency-faults.py || status=1
     exit $status' run-tests "$swift"
