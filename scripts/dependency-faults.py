@@ -41,13 +41,16 @@ class Load:
         self.client, self.stop = client, threading.Event()
         self.acknowledged = {f"fault/w{i}": {} for i in range(writers)}
         self.statuses, self.failures, self.messages = {}, [], set()
+        self.by_kind = {"read": {}, "write": {}}
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.write, args=(key,)) for key in self.acknowledged]
         self.threads.append(threading.Thread(target=self.read))
 
     def record(self, status: int, answer: dict, what: str):
+        kind = "read" if what == "a read" else "write"
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.by_kind[kind][status] = self.by_kind[kind].get(status, 0) + 1
             if status >= 500:
                 self.messages.update(answer.get("errors", []) or ["(no message)"])
             if status == 500 or status > 503:
@@ -104,6 +107,13 @@ class Load:
             statuses, messages = dict(self.statuses), set(self.messages)
             self.statuses, self.messages = {}, set()
         return statuses, messages
+
+    def take_by_kind(self):
+        """(reads, writes, messages) since the last take: statuses counted by kind."""
+        with self.lock:
+            reads, writes, messages = dict(self.by_kind["read"]), dict(self.by_kind["write"]), set(self.messages)
+            self.by_kind, self.statuses, self.messages = {"read": {}, "write": {}}, {}, set()
+        return reads, writes, messages
 
 
 def require_acknowledged(client: Client, load: Load, where: str):
@@ -212,6 +222,16 @@ def fill(path: str):
                 continue
 
 
+def leave(path: str, folder: str, free_bytes: int):
+    """Writes a file into `folder`'s file system until only about `free_bytes` are left."""
+    stats = os.statvfs(folder)
+    size = stats.f_bavail * stats.f_frsize - free_bytes
+    with open(path, "wb") as handle:
+        for _ in range(max(0, size) // (1 << 20)):
+            handle.write(b"\0" * (1 << 20))
+        handle.write(b"\0" * (max(0, size) % (1 << 20)))
+
+
 def sqlite_disk_full(args, environment: dict) -> dict:
     # The data folder (coffer-data: the database, its WAL, the dev keys) is the tmpfs; the log stays outside it.
     folder = tempfile.mkdtemp(prefix="coffer-full-")
@@ -223,36 +243,50 @@ def sqlite_disk_full(args, environment: dict) -> dict:
         print(f"   NOT RUN: this machine refuses to mount a tmpfs ({result.stderr.strip()})", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
         return None
-    service = Service(args.binary, "sqlite", folder, environment)
+    floor = 8 << 20
+    service = Service(args.binary, "sqlite", folder, dict(environment, COFFER_STORAGE_MIN_FREE=str(floor)))
     passed = False
     try:
         client = service.start()
-        filler = os.path.join(mount, "filler")
+        low_filler, filler = os.path.join(mount, "low-filler"), os.path.join(mount, "filler")
         with Load(client) as load:
             time.sleep(2)
-            before, _ = load.take()
+            before = load.take_by_kind()
+            # Under the floor (8 MiB) with room left (4 MiB): changes refused, reads go on.
+            leave(low_filler, mount, 4 << 20)
+            time.sleep(1.5)  # the floor's measurement is reused for up to a second
+            load.take_by_kind()
+            time.sleep(args.outage_seconds)
+            low_reads, low_writes, low_messages = load.take_by_kind()
+            # Then nothing left at all: the audit entries cannot be written, so everything fails closed.
             fill(filler)
             time.sleep(args.outage_seconds)
-            during, messages = load.take()
+            full_reads, full_writes, full_messages = load.take_by_kind()
             ready_status, ready = readiness(client)
             os.remove(filler)
+            os.remove(low_filler)
             recovered = wait_until_writes_succeed(client, "after space came back", 30)
             time.sleep(2)
-        after, _ = load.take()
+        after = load.take_by_kind()
         assert not load.failures, "; ".join(load.failures[:5])
-        assert during.get(503, 0) > 0, f"no request was refused while the disk was full: {during}"
-        assert set(during) <= {200, 503}, f"answers while the disk was full: {during}"
-        assert messages and all("full" in m or "storage" in m or "audit log" in m for m in messages), f"refusals that do not say why: {messages}"
+        assert set(low_reads) == {200}, f"reads under the floor: {low_reads} (they must go on)"
+        assert set(low_writes) == {503}, f"writes under the floor: {low_writes} (they must be refused)"
+        assert low_messages and all("storage_min_free" in m for m in low_messages), f"refusals under the floor: {low_messages}"
+        assert set(full_reads) | set(full_writes) <= {200, 503} and full_writes.get(503, 0) > 0, (
+            f"with the disk full: reads {full_reads}, writes {full_writes}")
+        assert full_messages and all("audit log" in m or "storage" in m for m in full_messages), f"refusals: {full_messages}"
         assert ready_status == 503 and "full" in ready.get("reason", ""), f"the readiness probe while the disk was full: {ready_status} {ready}"
-        assert after.get(200, 0) > 0, f"no success after space came back: {after}"
+        assert after[1].get(200, 0) > 0 and after[0].get(200, 0) > 0, f"after space came back: reads {after[0]}, writes {after[1]}"
         require_acknowledged(client, load, "after the disk was full")
         passed = True
         acknowledged = sum(len(v) for v in load.acknowledged.values())
-        print(f"   sqlite disk full ({args.tmpfs_mb} MiB tmpfs): before {before}, full {args.outage_seconds} s {during} "
-              f"({'; '.join(sorted(messages))}), ready probe {ready_status} ({str(ready)[:160]}); writes again "
-              f"{recovered:.1f} s after space came back; after {after}; {acknowledged} acknowledged writes all present; "
-              f"audit trail intact", flush=True)
-        return {"before": before, "full": during, "after": after, "recovered_seconds": round(recovered, 1),
+        print(f"   sqlite disk ({args.tmpfs_mb} MiB tmpfs): before reads {before[0]} writes {before[1]}; under the floor "
+              f"({floor >> 20} MiB, 4 MiB left) {args.outage_seconds} s: reads {low_reads}, writes {low_writes} "
+              f"({'; '.join(sorted(low_messages))}); full {args.outage_seconds} s: reads {full_reads}, writes {full_writes} "
+              f"({'; '.join(sorted(full_messages))}), ready probe {ready_status} ({str(ready)[:160]}); writes again "
+              f"{recovered:.1f} s after space came back; after reads {after[0]} writes {after[1]}; {acknowledged} "
+              f"acknowledged writes all present; audit trail intact", flush=True)
+        return {"low": [low_reads, low_writes], "full": [full_reads, full_writes], "recovered_seconds": round(recovered, 1),
                 "acknowledged": acknowledged}
     finally:
         service.stop()

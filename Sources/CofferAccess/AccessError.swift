@@ -24,6 +24,8 @@ public struct AccessErrorCode: ErrorCode {
     public static let auditUnavailable = Self("auditUnavailable")
     /// Too many failed logins: HTTP 429.
     public static let rateLimited = Self("rateLimited")
+    /// The data's file system is under its free-space floor: changes are refused so reads go on (``StorageFloor``).
+    public static let storageLow = Self("storageLow")
     /// The state changed under the operation (a secret written during its rotation, a rotation already
     /// running): HTTP 409; nothing was changed.
     public static let conflict = Self("conflict")

@@ -50,7 +50,7 @@ extension APIError {
         case .permissionDenied: APIError(.forbidden, error.message)
         case .missing: APIError.missing
         case .notFound: APIError(.notFound, error.message)
-        case .auditUnavailable: APIError(.serviceUnavailable, error.message)
+        case .auditUnavailable, .storageLow: APIError(.serviceUnavailable, error.message)
         case .rateLimited: APIError(.tooManyRequests, error.message)
         case .conflict: APIError(.conflict, error.message)
         // Where a route does not answer it itself (the KV routes do, by serving the other version's path).

@@ -64,7 +64,9 @@ public struct CofferServer: Sendable {
             // Before anything can unseal: the upgrade's unseal tags, and rewrap moves, the rows of these tables
             // only, whichever modules happen to have been made by then (the database engine is made per use).
             keys.register(Self.authenticatedTables)
-            let gate = Gate(database: database, keys: keys, audit: configuration.auditConfiguration, logger: logger)
+            let gate = Gate(
+                database: database, keys: keys, audit: configuration.auditConfiguration, storageFloor: configuration.storageFloor,
+                logger: logger)
             try await gate.policies.ensureDefault()
             let blobs = try BlobStore(root: configuration.artifactPath)
             let metrics = MetricStore(database: database)

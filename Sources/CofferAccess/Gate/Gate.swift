@@ -30,10 +30,16 @@ public final class Gate: Sendable {
     public let authMounts: AuthMountStore
     /// Response wrapping (`X-Vault-Wrap-TTL`, `sys/wrapping/*`).
     public let wrapping: ResponseWrapping
+    /// The free space kept for reads, when the database is on this host's disk.
+    public let storageFloor: StorageFloor?
     let logger: Logger
 
-    public init(database: any Database, keys: KeyHierarchy, audit: AuditConfiguration = .init(), logger: Logger) {
+    public init(
+        database: any Database, keys: KeyHierarchy, audit: AuditConfiguration = .init(), storageFloor: StorageFloor? = nil,
+        logger: Logger
+    ) {
         self.database = database
+        self.storageFloor = storageFloor
         self.keys = keys
         self.logger = logger
         self.policies = PolicyStore(database: database, keys: keys)
@@ -103,16 +109,24 @@ public final class Gate: Sendable {
         // A change is never made unless its request entry is durable first. A read or a list has none: its
         // response entry carries the request's fields too, and the answer is held until it commits, which is
         // all a request entry committed first would add (a read that never answers disclosed nothing).
-        if request.operation != .read && request.operation != .list {
+        let isChange = request.operation != .read && request.operation != .list
+        // Under the free-space floor a change is refused before anything is written, its response entry its only
+        // one (as a denial's), so the space left goes to reads and their entries.
+        let lowOnSpace = isChange ? storageFloor?.refusal() : nil
+        if isChange && lowOnSpace == nil {
             try await audit.append(
                 entry(
                     .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
                     decision: decision, rule: grant.rule, status: 0, extra: []))
-        } else {
+        } else if !isChange {
             audit.expectResponse(of: request.requestID)
         }
         let result: Result<R, any Error>
-        do { result = .success(try await body(grant)) } catch { result = .failure(error) }
+        if let lowOnSpace {
+            result = .failure(lowOnSpace)
+        } else {
+            do { result = .success(try await body(grant)) } catch { result = .failure(error) }
+        }
         var extra: [(String, String)] = [("latency_us", latency(since: started))]
         extra += await hashedNotes(grant)
         if case .failure(let error) = result { extra.append(("error", "\(error)")) }

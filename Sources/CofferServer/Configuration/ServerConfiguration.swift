@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     public var auditDeviceDir: String?
     /// The socket addresses `sys/audit` socket devices may connect to; empty refuses socket devices.
     public var auditDeviceSockets: [String]
+    /// Free bytes the SQLite database's file system keeps for reads: below it, changes are refused (0: no floor).
+    public var storageMinFreeBytes: UInt64
     /// PEM certificate chain and private key of the TLS listener; both or neither.
     public var tlsCertFile: String?
     public var tlsKeyFile: String?
@@ -92,6 +94,8 @@ public struct ServerConfiguration: Sendable {
         public var auditDeviceDir: String?
         /// Comma-separated.
         public var auditDeviceSockets: String?
+        /// Bytes.
+        public var storageMinFree: String?
 
         public init(
             listen: String? = nil, database: String? = nil, logFormat: String? = nil, logLevel: String? = nil,
@@ -99,8 +103,9 @@ public struct ServerConfiguration: Sendable {
             auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
             insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
             artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
-            auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil
+            auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil
         ) {
+            self.storageMinFree = storageMinFree
             self.healthCommandDir = healthCommandDir
             self.auditDeviceDir = auditDeviceDir
             self.auditDeviceSockets = auditDeviceSockets
@@ -136,7 +141,7 @@ public struct ServerConfiguration: Sendable {
                 rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
                 artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
                 healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
-                auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"))
+                auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"), storageMinFree: value("COFFER_STORAGE_MIN_FREE"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -152,7 +157,7 @@ public struct ServerConfiguration: Sendable {
                 "listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
-                "audit_device_dir", "audit_device_sockets"
+                "audit_device_dir", "audit_device_sockets", "storage_min_free"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -176,7 +181,7 @@ public struct ServerConfiguration: Sendable {
                 }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
                 artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
                 healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
-                auditDeviceSockets: try string("audit_device_sockets"))
+                auditDeviceSockets: try string("audit_device_sockets"), storageMinFree: try string("storage_min_free"))
         }
     }
 
@@ -260,6 +265,13 @@ public struct ServerConfiguration: Sendable {
         auditDeviceDir = pick("audit_device_dir", \.auditDeviceDir, default: nil)
         auditDeviceSockets = (pick("audit_device_sockets", \.auditDeviceSockets, default: nil) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let floor = pick("storage_min_free", \.storageMinFree, default: String(256 << 20)) ?? String(256 << 20)
+        guard let storageMinFreeBytes = UInt64(floor), storageMinFreeBytes <= 1 << 50 else {
+            throw ConfigurationError(
+                "storage_min_free must be the bytes of free space kept for reads on the SQLite database's disk (0 for none), "
+                    + "such as 67108864 for 64 MiB, not \"\(floor)\"")
+        }
+        self.storageMinFreeBytes = storageMinFreeBytes
         guard (tlsCertFile == nil) == (tlsKeyFile == nil) else {
             throw ConfigurationError("--tls-cert-file and --tls-key-file go together: give both (PEM files) or neither")
         }
@@ -294,6 +306,13 @@ public struct ServerConfiguration: Sendable {
             deviceLimits: AuditDeviceLimits(fileDirectory: auditDeviceDir, socketAddresses: Set(auditDeviceSockets)))
     }
 
+    /// The free-space floor of the SQLite database's folder; `nil` for PostgreSQL (its server's disk) or a floor of 0.
+    public var storageFloor: StorageFloor? {
+        guard case .sqlite(let path) = database, storageMinFreeBytes > 0 else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        return StorageFloor(folder: folder.isEmpty ? "." : folder, minimumFreeBytes: storageMinFreeBytes)
+    }
+
     /// The witness file, when checkpoints go to one.
     public var auditWitnessFile: String? {
         auditWitness.flatMap { $0 == "-" || $0 == "log" ? nil : $0 }
@@ -322,7 +341,8 @@ public struct ServerConfiguration: Sendable {
             (
                 "audit_device_sockets",
                 auditDeviceSockets.isEmpty ? "(none: sys/audit socket devices are refused)" : auditDeviceSockets.joined(separator: ",")
-            )
+            ),
+            ("storage_min_free", storageMinFreeBytes == 0 ? "0 (no floor)" : "\(storageMinFreeBytes) bytes (SQLite's disk only)")
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -1,0 +1,53 @@
+import CofferAccess
+import CofferServer
+import CofferServerTesting
+import CofferTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Under the free-space floor of the SQLite database's disk, the Gate refuses changes and lets reads through
+/// (their audit entries need only a little of the space left). `make dependency-faults` fills a real file system;
+/// here a floor no disk can meet puts the server under it on any machine.
+struct StorageFloorTests {
+    @Test func underTheFloorChangesAreRefusedAndReadsGoOn() async throws {
+        try await withUnsealedServer(flags: .init(storageMinFree: String(1 << 50))) { server, root in
+            #expect(server.gate.storageFloor?.minimumFreeBytes == 1 << 50)
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                let (write, refusal) = try await client.call("/v1/secret/data/floor", .post, token: root, ["data": ["k": "v"]])
+                #expect(write == .serviceUnavailable)
+                let message = (refusal["errors"] as? [String])?.first ?? ""
+                #expect(message.contains("storage_min_free") && message.contains("reads go on"), "\(message)")
+                let (created, _) = try await client.call("/v1/auth/token/create", .post, token: root, ["policies": ["default"]])
+                #expect(created == .serviceUnavailable)
+                // Reads: a missing secret is still Vault's 404, the token still looks itself up.
+                #expect(try await client.call("/v1/secret/data/floor", .get, token: root).0 == .notFound)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
+                // The refusal is audited, as a response entry of its own, and the trail still verifies.
+                let (verified, report) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+                #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
+            }
+        }
+    }
+
+    @Test func aFloorOfZeroIsNoneAndPostgreSQLHasNone() throws {
+        let none = ServerConfiguration.Inputs()
+        let sqlite = try ServerConfiguration(flags: .init(storageMinFree: "0"), environment: none, file: none)
+        #expect(sqlite.storageFloor == nil)
+        let byDefault = try ServerConfiguration(flags: none, environment: none, file: none)
+        #expect(byDefault.storageFloor?.minimumFreeBytes == 256 << 20)
+        let postgres = try ServerConfiguration(flags: .init(database: "postgres://coffer@127.0.0.1/coffer"), environment: none, file: none)
+        #expect(postgres.storageFloor == nil)
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration(flags: .init(storageMinFree: "64MiB"), environment: none, file: none)
+        }
+    }
+
+    @Test func theFreeSpaceIsMeasured() throws {
+        let floor = StorageFloor(folder: NSTemporaryDirectory(), minimumFreeBytes: 1)
+        #expect((floor.freeBytes() ?? 0) > 0)
+        #expect(StorageFloor(folder: "/nonexistent-\(UUID().uuidString)", minimumFreeBytes: 1).freeBytes() == nil)
+    }
+}
