@@ -20,8 +20,11 @@ struct StorageFloorTests {
                 #expect(write == .serviceUnavailable)
                 let message = (refusal["errors"] as? [String])?.first ?? ""
                 #expect(message.contains("storage_min_free") && message.contains("reads go on"), "\(message)")
-                let (created, _) = try await client.call("/v1/auth/token/create", .post, token: root, ["policies": ["default"]])
-                #expect(created == .serviceUnavailable)
+                #expect(try await client.call("/v1/sys/policies/acl/floor", .put, token: root, ["policy": ""]).0 == .serviceUnavailable)
+                // What reads depend on, and what must never wait for space, goes through: a login or token, a revocation.
+                let child = try await client.createToken(parent: root, ["policies": ["default"]])
+                #expect(try await client.call("/v1/auth/token/revoke-self", .post, token: child.token).0 == .noContent)
+                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: child.token).0 == .forbidden)
                 // Reads: a missing secret is still Vault's 404, the token still looks itself up.
                 #expect(try await client.call("/v1/secret/data/floor", .get, token: root).0 == .notFound)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)

@@ -112,7 +112,7 @@ public final class Gate: Sendable {
         let isChange = request.operation != .read && request.operation != .list
         // Under the free-space floor a change is refused before anything is written, its response entry its only
         // one (as a denial's), so the space left goes to reads and their entries.
-        let lowOnSpace = isChange ? storageFloor?.refusal() : nil
+        let lowOnSpace = isChange ? storageFloor?.refusal(of: request) : nil
         if isChange && lowOnSpace == nil {
             try await audit.append(
                 entry(

@@ -34,14 +34,24 @@ public final class StorageFloor: Sendable {
         return free
     }
 
-    /// Why a change is refused now, or `nil` when there is room (or the space cannot be measured: then the
-    /// database's own error decides, as without a floor).
-    func refusal() -> AccessError? {
-        guard let free = freeBytes(), free < minimumFreeBytes else { return nil }
+    /// Why the change `request` is refused now, or `nil` when there is room (or the space cannot be measured:
+    /// then the database's own error decides, as without a floor), or when it is one a full disk must not stop.
+    func refusal(of request: GateRequest) -> AccessError? {
+        guard !Self.letsThrough(request), let free = freeBytes(), free < minimumFreeBytes else { return nil }
         return AccessError(
             .storageLow,
             "the data disk has \(Self.mebibytes(free)) free, under the \(Self.mebibytes(minimumFreeBytes)) kept for reads "
                 + "(storage_min_free): changes are refused and reads go on; free space on it and changes resume")
+    }
+
+    /// The changes that stay possible under the floor, each a row or two: the unauthenticated operator endpoints
+    /// (init, unseal, rekey, generate-root), everything under `auth/` (logins and token renewals, without which
+    /// services could not go on reading; revocations), sealing, revoking leases, and unwrapping (how a service
+    /// receives a wrapped secret). Revoking and sealing must never wait for disk space.
+    static func letsThrough(_ request: GateRequest) -> Bool {
+        let path = request.path.text
+        return request.access == .open || path.hasPrefix("auth/") || path == "sys/seal" || path.hasPrefix("sys/leases/revoke")
+            || path.hasPrefix("sys/revoke") || path == "sys/wrapping/unwrap"
     }
 
     static func mebibytes(_ bytes: UInt64) -> String {
