@@ -42,15 +42,18 @@ class Load:
         self.acknowledged = {f"fault/w{i}": {} for i in range(writers)}
         self.statuses, self.failures, self.messages = {}, [], set()
         self.by_kind = {"read": {}, "write": {}}
+        self.counted_from = 0.0
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.write, args=(key,)) for key in self.acknowledged]
         self.threads.append(threading.Thread(target=self.read))
 
-    def record(self, status: int, answer: dict, what: str):
+    def record(self, status: int, answer: dict, what: str, started: float = 0.0):
         kind = "read" if what == "a read" else "write"
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
-            self.by_kind[kind][status] = self.by_kind[kind].get(status, 0) + 1
+            # By kind, only requests sent after `counted_from`: one in flight when a fault began is not judged by it.
+            if started >= self.counted_from:
+                self.by_kind[kind][status] = self.by_kind[kind].get(status, 0) + 1
             if status >= 500:
                 self.messages.update(answer.get("errors", []) or ["(no message)"])
             if status == 500 or status > 503:
@@ -69,10 +72,11 @@ class Load:
         version = 0
         while not self.stop.is_set():
             value = f"{key}-{version + 1}"
+            started = time.monotonic()
             status, answer = self.call("POST", f"secret/data/{key}", {"options": {"cas": version}, "data": {"v": value}})
             if status is None:
                 return
-            self.record(status, answer, f"a write of {key}")
+            self.record(status, answer, f"a write of {key}", started)
             if status == 200:
                 version = answer["data"]["version"]
                 with self.lock:
@@ -86,10 +90,11 @@ class Load:
 
     def read(self):
         while not self.stop.is_set():
+            started = time.monotonic()
             status, answer = self.call("GET", "secret/data/fault/w0")
             if status is None:
                 return
-            self.record(status, answer, "a read")
+            self.record(status, answer, "a read", started)
             time.sleep(0.01)
 
     def __enter__(self):
@@ -254,7 +259,9 @@ def sqlite_disk_full(args, environment: dict) -> dict:
             before = load.take_by_kind()
             # Under the floor (8 MiB) with room left (4 MiB): changes refused, reads go on.
             leave(low_filler, mount, 4 << 20)
-            time.sleep(1.5)  # the floor's measurement is reused for up to a second
+            # The floor's measurement is reused for up to a second: judged are the requests sent after that.
+            load.counted_from = time.monotonic() + 1.1
+            time.sleep(1.5)
             load.take_by_kind()
             time.sleep(args.outage_seconds)
             low_reads, low_writes, low_messages = load.take_by_kind()
