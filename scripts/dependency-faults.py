@@ -8,11 +8,12 @@ down, then started again. While it is down every request is answered within the 
 the same Coffer process (never restarted) serves again within a bound, every write it acknowledged is there,
 and the audit trail verifies.
 
-SQLite's disk full: Coffer's data folder on a small tmpfs (mounted here, so this needs root), loaded with
-writes; a filler file takes the rest of the space. Every request is answered (503 or 200, never a 500 or a
-hang); a refusal says the storage is full; nothing acknowledged is lost; once the filler is removed, writes
-succeed again without a restart, and the audit trail verifies (its entries are in the same database, so it is
-also the audit writer's disk that fills: the Gate fails closed).
+SQLite's disk: Coffer's data folder on a small tmpfs (mounted here, so this needs root), started with an 8 MiB
+free-space floor (storage_min_free) and loaded. A filler file first leaves 4 MiB: every read is answered 200 and
+every write refused 503 with the floor's message. A second filler takes the rest: every request is answered (503
+or 200, never a 500 or a hang), the readiness reason names the full disk (the audit entries are in the same
+database, so it is also the audit writer's disk that fills: the Gate fails closed). Once both are removed,
+writes succeed again without a restart, nothing acknowledged is lost, and the audit trail verifies.
 
     scripts/dependency-faults.py [--binary PATH] [--outage-seconds S]
 """
@@ -40,7 +41,7 @@ class Load:
     def __init__(self, client: Client, writers: int = 4):
         self.client, self.stop = client, threading.Event()
         self.acknowledged = {f"fault/w{i}": {} for i in range(writers)}
-        self.statuses, self.failures, self.messages = {}, [], set()
+        self.failures, self.messages = [], set()
         self.by_kind = {"read": {}, "write": {}}
         self.counted_from = 0.0
         self.lock = threading.Lock()
@@ -50,7 +51,6 @@ class Load:
     def record(self, status: int, answer: dict, what: str, started: float = 0.0):
         kind = "read" if what == "a read" else "write"
         with self.lock:
-            self.statuses[status] = self.statuses.get(status, 0) + 1
             # By kind, only requests sent after `counted_from`: one in flight when a fault began is not judged by it.
             if started >= self.counted_from:
                 self.by_kind[kind][status] = self.by_kind[kind].get(status, 0) + 1
@@ -108,16 +108,15 @@ class Load:
             thread.join(timeout=BOUND * 3)
 
     def take(self):
-        with self.lock:
-            statuses, messages = dict(self.statuses), set(self.messages)
-            self.statuses, self.messages = {}, set()
-        return statuses, messages
+        """(statuses, messages) since the last take, reads and writes together."""
+        reads, writes, messages = self.take_by_kind()
+        return {status: reads.get(status, 0) + writes.get(status, 0) for status in set(reads) | set(writes)}, messages
 
     def take_by_kind(self):
         """(reads, writes, messages) since the last take: statuses counted by kind."""
         with self.lock:
             reads, writes, messages = dict(self.by_kind["read"]), dict(self.by_kind["write"]), set(self.messages)
-            self.by_kind, self.statuses, self.messages = {"read": {}, "write": {}}, {}, set()
+            self.by_kind, self.messages = {"read": {}, "write": {}}, set()
         return reads, writes, messages
 
 
