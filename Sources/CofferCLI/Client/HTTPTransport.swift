@@ -59,23 +59,53 @@ struct HTTPTransport {
     ) async throws -> (status: Int, body: Data) {
         guard let host = url.host else { throw ClientError("the address \(url) has no host") }
         let port = url.port ?? (tls == nil ? 80 : 443)
+        let fileSize = try bodyFile.map { path -> Int in
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else {
+                throw ClientError("cannot read \(path): check the path")
+            }
+            return size.intValue
+        }
         let collector = ResponseCollector(download: download)
         let tls = tls
         let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        // An IP address is checked against the certificate's IP entries; a name also goes out as SNI.
-                        try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // An IP address is checked against the certificate's IP entries; a name also goes out as SNI.
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                        }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(collector)
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
-            }
-            .connect(host: host, port: port).get()
+                .connect(host: host, port: port).get()
+        } catch {
+            // No channel ever held the collector, so nothing else completes its promise (NIO traps on a
+            // promise dropped unfulfilled, in debug builds).
+            collector.result.fail(error)
+            throw error
+        }
+        do {
+            return try await exchange(
+                on: channel, url: url, host: host, method: method, headers: headers, body: body, bodyFile: bodyFile,
+                length: fileSize ?? body?.count ?? 0, collector: collector)
+        } catch {
+            // Closing ends the channel, whose channelInactive fails the collector's promise if nothing did.
+            try? await channel.close().get()
+            throw error
+        }
+    }
+
+    /// Writes the request on a connected channel and awaits the collector's answer.
+    private func exchange(
+        on channel: any Channel, url: URL, host: String, method: String, headers: [(String, String)], body: Data?,
+        bodyFile: String?, length: Int, collector: ResponseCollector
+    ) async throws -> (status: Int, body: Data) {
         // As sent: still percent-encoded (URL.path would decode it).
         let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
         let path = components?.percentEncodedPath ?? "/"
@@ -83,13 +113,7 @@ struct HTTPTransport {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
         head.headers.add(name: "Host", value: url.port.map { "\(host):\($0)" } ?? host)
         head.headers.add(name: "Connection", value: "close")
-        let fileSize = try bodyFile.map { path -> Int in
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber else {
-                throw ClientError("cannot read \(path): check the path")
-            }
-            return size.intValue
-        }
-        head.headers.add(name: "Content-Length", value: String(fileSize ?? body?.count ?? 0))
+        head.headers.add(name: "Content-Length", value: String(length))
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
