@@ -9,10 +9,10 @@ DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -161,21 +161,71 @@ SOAK_CONNECTIONS ?= 32
 soak: build
 	@bash scripts/with-postgres.sh python3 scripts/soak.py --minutes $(SOAK_MINUTES) --connections $(SOAK_CONNECTIONS)
 
+## The coffer the operator targets run: COFFER if set, else `coffer` on PATH (an installed one, `make install`),
+## else this checkout's release build (built first if swift is here). They need nothing the tests need
+## (PostgreSQL, wrk, Python) and never build debug binaries or check Debian packages: on a production host
+## they run the installed binary as it is.
+COFFER ?= $(or $(shell command -v coffer 2>/dev/null),$(RELEASE_BIN)/coffer)
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: coffer-binary install
+coffer-binary:
+	@if [ "$(COFFER)" = "$(RELEASE_BIN)/coffer" ]; then \
+	    if command -v $(SWIFT) >/dev/null 2>&1; then \
+	        $(SWIFT) build -c release --product coffer >&2 || exit 1; \
+	    elif [ ! -x "$(COFFER)" ]; then \
+	        echo "No coffer to run: install it (make install, on a build host), put it on PATH or set COFFER=/path/to/coffer." >&2; \
+	        exit 1; \
+	    fi; \
+	elif ! command -v "$(COFFER)" >/dev/null 2>&1; then \
+	    echo "COFFER=$(COFFER) is not an executable: set COFFER to the installed coffer (make install puts it in $(PREFIX)/bin)." >&2; \
+	    exit 1; \
+	fi
+
+# DRY_RUN=1 (or true, yes) shows what is due and changes nothing; DRY_RUN=0 (false, no) or unset rotates.
+DRY_RUN_FLAG = $(strip $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run,$(if $(filter-out 0 false no,$(DRY_RUN)),\
+	$(error DRY_RUN=$(DRY_RUN): use DRY_RUN=1 for a dry run or DRY_RUN=0 to rotate))))
+
 ## rotate: rotate every credential that is due on the running service (COFFER_ADDR), as COFFER_TOKEN or the
 ## token file (COFFER_TOKEN_FILE) — a token with the rotation-runner policy; never a make variable.
 ## SECRET=mount/path rotates one now; DRY_RUN=1 shows what is due. Exits non-zero if any rotation failed.
-rotate: build
-	.build/debug/coffer rotate run $(if $(SECRET),--secret '$(SECRET)') $(if $(DRY_RUN),--dry-run)
+## The service also rotates on its own (rotation_scheduler, Docs/ROTATION.md); this is for a run now.
+rotate: export SECRET := $(SECRET)
+rotate: coffer-binary
+	"$(COFFER)" rotate run $(if $(SECRET),--secret "$$SECRET") $(DRY_RUN_FLAG)
 
 ## rotate-status: schedules, last and next runs, failures, unfinished runs.
-rotate-status: build
-	.build/debug/coffer rotate status
+rotate-status: coffer-binary
+	"$(COFFER)" rotate status
 
 ## rotate-keys: a new data-key term on the running service (COFFER_ADDR, root token in COFFER_TOKEN),
 ## then rewrap every record onto it.
-rotate-keys: build
-	.build/debug/coffer operator rotate
-	.build/debug/coffer operator rewrap
+rotate-keys: coffer-binary
+	"$(COFFER)" operator rotate
+	"$(COFFER)" operator rewrap
+
+## production-targets: make install into a scratch PREFIX, then rotate, rotate-status and rotate-keys with only
+## that PREFIX's bin on PATH (what a production host has); part of make test.
+production-targets:
+	$(PYTHON) scripts/production-targets.py
+
+## install: the release coffer into $(DESTDIR)$(PREFIX)/bin, the shipped policies into
+## $(DESTDIR)$(PREFIX)/share/coffer/policies (apply them with `coffer policy apply`), and a hardened systemd
+## unit into $(DESTDIR)$(PREFIX)/lib/systemd/system/coffer.service (its settings in /etc/coffer/coffer.env).
+## Builds the release binary first when it is missing; run as root for a PREFIX outside your home.
+install:
+	@if command -v $(SWIFT) >/dev/null 2>&1; then $(SWIFT) build -c release --product coffer; \
+	elif [ ! -x $(RELEASE_BIN)/coffer ]; then echo "No release build to install and no swift to build one." >&2; exit 1; fi
+	install -d -m 755 "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/coffer/policies" \
+	    "$(DESTDIR)$(PREFIX)/lib/systemd/system"
+	install -m 755 $(RELEASE_BIN)/coffer "$(DESTDIR)$(PREFIX)/bin/coffer"
+	install -m 644 Policies/*.hcl "$(DESTDIR)$(PREFIX)/share/coffer/policies/"
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/coffer.service > "$(DESTDIR)$(PREFIX)/lib/systemd/system/coffer.service"
+	chmod 644 "$(DESTDIR)$(PREFIX)/lib/systemd/system/coffer.service"
+	@echo "Installed coffer $(PREFIX)/bin/coffer, policies in $(PREFIX)/share/coffer/policies, unit coffer.service."
+	@echo "Next: create the coffer user (useradd --system --home /var/lib/coffer coffer), put settings in"
+	@echo "/etc/coffer/coffer.env (Docs/OPERATIONS.md), then systemctl daemon-reload && systemctl enable --now coffer."
 
 clean:
 	rm -rf .build

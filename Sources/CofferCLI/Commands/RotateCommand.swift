@@ -25,15 +25,8 @@ struct RotateCommand: AsyncParsableCommand {
         func run() async throws {
             var body: [String: Any] = ["dry_run": dryRun]
             if let idempotencyKey { body["idempotency_key"] = idempotencyKey }
-            let path: String
-            if let secret {
-                path =
-                    "coffer/rotation/rotate/"
-                    + secret.split(separator: "/", omittingEmptySubsequences: false)
-                    .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }.joined(separator: "/")
-            } else {
-                path = "coffer/rotation/run"
-            }
+            // The client percent-encodes the path once; encoding it here too sent `%2520` for a space.
+            let path = secret.map { "coffer/rotation/rotate/" + $0 } ?? "coffer/rotation/run"
             let reply = try await connection.client().sendJSON("POST", path, body)
             let answer = try Operator.json(reply)
             if json { print(String(decoding: reply.body, as: UTF8.self)) }
