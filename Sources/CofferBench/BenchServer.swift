@@ -16,7 +16,11 @@ func unsealedServer(url: String, label: String, logger: Logger, cacheMemory: Int
 ) {
     let artifacts = NSTemporaryDirectory() + "coffer-bench-artifacts-" + UUID().uuidString
     let configuration = try ServerConfiguration(
-        flags: .init(listen: "127.0.0.1:0", database: url, artifactPath: artifacts, cacheMemory: cacheMemory.map(String.init)),
+        // The scheduler off: `bench rotate` measures what `make rotate` does with 1,000 due credentials, and a
+        // scheduler tick would take some of them first.
+        flags: .init(
+            listen: "127.0.0.1:0", database: url, artifactPath: artifacts, cacheMemory: cacheMemory.map(String.init),
+            rotationScheduler: "false"),
         environment: .init(), file: .init())
     let server = try await CofferServer.prepare(configuration: configuration, logger: logger)
     guard await !server.keys.status.initialized else {

@@ -123,6 +123,12 @@ public final class RotationEngine: Sendable {
         return outcomes.sorted { $0.path < $1.path }
     }
 
+    /// Whether a run now would find anything to rotate or resume (without a grant: it reads no secret). The
+    /// rotation scheduler asks this before each run, so an idle vault's audit trail is not a run every tick.
+    public func hasWork() async throws -> Bool {
+        try await runs.hasWork(at: WallClock.now)
+    }
+
     /// Every credential with a rotator, with its schedule, failures, labels and any unfinished run.
     public func status(_ grant: Grant) async throws -> [RotationStatus] {
         let now = WallClock.now

@@ -1,4 +1,4 @@
-import CofferAccess
+public import CofferAccess
 public import CofferEngines
 import CofferHTTP
 public import Foundation
@@ -88,5 +88,13 @@ public struct RotationStatus: Sendable, Encodable {
         try container.encode(
             unfinished.map { "\($0.step.rawValue)\($0.stepDone ? " (done)" : " (started)")" } ?? "", forKey: .unfinishedStep)
         try container.encode(VaultTime.format(lockedUntil), forKey: .lockedUntil)
+    }
+}
+
+extension [RotationOutcome] {
+    /// Names the credentials a run rotated and those that failed in its request's audit entry.
+    public func recordInAudit(_ grant: Grant) {
+        grant.auditFact("rotated", filter { $0.result == .rotated }.map(\.path).joined(separator: ","))
+        grant.auditFact("failed", filter { $0.result == .failed }.map(\.path).joined(separator: ","))
     }
 }

@@ -41,6 +41,23 @@ struct RotationRuns: Sendable {
         }
     }
 
+    /// Whether any credential is due at `now` or has a run to resume, and is not backing off: the scheduler's
+    /// check before it opens a run. One indexed statement that reads no secret and no tag, so it decides only
+    /// whether to look; the run itself reads every row through its tag check and decides again under each lock.
+    func hasWork(at now: Date) async throws -> Bool {
+        let now = now.roundedToStoredPrecision
+        return try await database.read { conn in
+            try conn.queryFirst(
+                """
+                SELECT id FROM api_credentials c
+                WHERE rotation_kind IS NOT NULL AND (rotation_retry_at IS NULL OR rotation_retry_at <= \(now))
+                AND (next_rotation_at <= \(now) OR EXISTS (
+                    SELECT 1 FROM rotation_runs r WHERE r.secret_id = c.id AND r.state = \(RunRecord.State.running)))
+                LIMIT 1
+                """) != nil
+        }
+    }
+
     /// Secrets with an unfinished run: due whatever their schedule says, so the run is resumed.
     func unfinishedSecrets() async throws -> Set<String> {
         try await database.read { conn in

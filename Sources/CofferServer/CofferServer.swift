@@ -202,6 +202,11 @@ public struct CofferServer: Sendable {
                 instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
                 logger: logger)
         ]
+        if configuration.rotationScheduler {
+            services.append(
+                RotationScheduler(
+                    engine: rotation, gate: gate, interval: .seconds(configuration.rotationCheckInterval), logger: logger))
+        }
         if let tls { services.append(TLSReloadService(tls: tls, logger: logger)) }
         return Application(
             router: makeRouter(),

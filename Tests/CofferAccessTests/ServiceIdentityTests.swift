@@ -28,7 +28,9 @@ struct ServiceIdentityTests {
                 (.healthRunner, "coffer/health/checks", .read), (.healthRunner, "coffer/health/results", .write),
                 (.healthRunner, "secret/data/health-checks/pg", .read),
                 (.suiteMaintenance, "coffer/cache/tidy", .delete), (.suiteMaintenance, "coffer/errors/events", .write),
-                (.leaseReaper, "sys/leases/tidy", .delete)
+                (.leaseReaper, "sys/leases/tidy", .delete),
+                (.rotationScheduler, "coffer/rotation/run", .rotate), (.rotationScheduler, "coffer/rotation/rotate/secret/app/db", .rotate),
+                (.rotationScheduler, "secret/data/db/admin", .read)
             ]
             let refused: [(ServiceIdentity, CanonicalPath, GateRequest.Operation)] = [
                 (.healthRunner, "secret/data/app/db", .read), (.healthRunner, "secret/data/health-checks/pg", .write),
@@ -36,7 +38,11 @@ struct ServiceIdentityTests {
                 (.healthRunner, "coffer/cache/tidy", .delete), (.healthRunner, "coffer/health/checks", .delete),
                 (.suiteMaintenance, "coffer/health/results", .write), (.suiteMaintenance, "auth/token/create", .update),
                 (.suiteMaintenance, "coffer/cache/tidy", .read),
-                (.leaseReaper, "sys/leases/revoke-prefix/database", .update), (.leaseReaper, "database/creds/app", .read)
+                (.leaseReaper, "sys/leases/revoke-prefix/database", .update), (.leaseReaper, "database/creds/app", .read),
+                (.rotationScheduler, "secret/data/app/db", .write), (.rotationScheduler, "secret/metadata/app/db", .write),
+                (.rotationScheduler, "secret/metadata/app", .list), (.rotationScheduler, "sys/policies/acl/x", .write),
+                (.rotationScheduler, "auth/token/create", .update), (.rotationScheduler, "database/config/pg", .update),
+                (.rotationScheduler, "coffer/rotation/status", .read)
             ]
             for (service, path, operation) in allowed {
                 let answer = try await server.gate.perform(.service(service, path: path, operation: operation), status: { _ in 200 }) {

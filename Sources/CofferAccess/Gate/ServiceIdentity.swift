@@ -1,7 +1,7 @@
 import Foundation
 
-/// Coffer's own background work (the health runner, the suite's maintenance, the lease reaper), acting
-/// under a name and a policy of its own instead of an anonymous open grant.
+/// Coffer's own background work (the health runner, the suite's maintenance, the lease reaper, the rotation
+/// scheduler), acting under a name and a policy of its own instead of an anonymous open grant.
 ///
 /// A service identity has no token, so it cannot be presented over HTTP; the Gate decides its requests with
 /// its built-in policy exactly as it decides a token's (most specific rule, deny wins), and audits them
@@ -9,7 +9,7 @@ import Foundation
 /// `Policies/services/<name>.hcl` (scripts/generate-service-policies.py), so what each service may touch is
 /// read in one place and no stored policy (which a policy writer could change) widens it.
 public struct ServiceIdentity: Sendable, Equatable {
-    /// `health-runner`, `suite-maintenance`, `lease-reaper`.
+    /// `health-runner`, `suite-maintenance`, `lease-reaper`, `rotation-scheduler`.
     public let name: String
     /// The policy's HCL text.
     public let policyText: String
@@ -41,6 +41,9 @@ public struct ServiceIdentity: Sendable, Equatable {
     /// Revokes expired leases.
     public static let leaseReaper = builtIn("lease-reaper")
 
+    /// Runs the rotations that are due (the service's own `make rotate`).
+    public static let rotationScheduler = builtIn("rotation-scheduler")
+
     /// The identity whose policy is `Policies/services/<name>.hcl`, compiled in (``policyTexts``, generated from
     /// the files by `make generate`; a missing file is an empty policy, which allows nothing, and fails the test
     /// that every identity has its file).
@@ -49,5 +52,5 @@ public struct ServiceIdentity: Sendable, Equatable {
     }
 
     /// Every service identity.
-    public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper]
+    public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper, .rotationScheduler]
 }

@@ -46,8 +46,7 @@ public struct RotationRoutes: Sendable {
     }
 
     private func answer(_ outcomes: [RotationOutcome], grant: Grant) -> Response {
-        grant.auditFact("rotated", outcomes.filter { $0.result == .rotated }.map(\.path).joined(separator: ","))
-        grant.auditFact("failed", outcomes.filter { $0.result == .failed }.map(\.path).joined(separator: ","))
+        outcomes.recordInAudit(grant)
         return VaultJSON.response(status: .ok, VaultEnvelope(data: ["results": outcomes]))
     }
 

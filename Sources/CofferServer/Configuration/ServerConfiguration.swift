@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable {
     public var rotationLockTTL: Int64
     /// Seconds the `previous` version stays readable after a rotation, while clients move to the new value.
     public var rotationPreviousGrace: Int64
+    /// Whether the service runs due rotations itself (the rotation scheduler); off, only `make rotate` rotates.
+    public var rotationScheduler: Bool
+    /// Seconds between the scheduler's checks for due rotations.
+    public var rotationCheckInterval: Int64
     /// The model registry's artifact folder (content-addressed blobs). Instances sharing one PostgreSQL
     /// must share this folder too.
     public var artifactPath: String
@@ -88,6 +92,9 @@ public struct ServerConfiguration: Sendable {
         public var insecureListen: String?
         public var rotationLockTTL: String?
         public var rotationPreviousGrace: String?
+        /// `"true"` or `"false"`.
+        public var rotationScheduler: String?
+        public var rotationCheckInterval: String?
         public var artifactPath: String?
         public var cacheMemory: String?
         public var healthCommandDir: String?
@@ -103,8 +110,11 @@ public struct ServerConfiguration: Sendable {
             auditLogFile: String? = nil, tlsCertFile: String? = nil, tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil,
             insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
             artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
-            auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil
+            auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
+            rotationScheduler: String? = nil, rotationCheckInterval: String? = nil
         ) {
+            self.rotationScheduler = rotationScheduler
+            self.rotationCheckInterval = rotationCheckInterval
             self.storageMinFree = storageMinFree
             self.healthCommandDir = healthCommandDir
             self.auditDeviceDir = auditDeviceDir
@@ -141,7 +151,8 @@ public struct ServerConfiguration: Sendable {
                 rotationLockTTL: value("COFFER_ROTATION_LOCK_TTL"), rotationPreviousGrace: value("COFFER_ROTATION_PREVIOUS_GRACE"),
                 artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
                 healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
-                auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"), storageMinFree: value("COFFER_STORAGE_MIN_FREE"))
+                auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"), storageMinFree: value("COFFER_STORAGE_MIN_FREE"),
+                rotationScheduler: value("COFFER_ROTATION_SCHEDULER"), rotationCheckInterval: value("COFFER_ROTATION_CHECK_INTERVAL"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -157,7 +168,7 @@ public struct ServerConfiguration: Sendable {
                 "listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
-                "audit_device_dir", "audit_device_sockets", "storage_min_free"
+                "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -181,7 +192,13 @@ public struct ServerConfiguration: Sendable {
                 }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
                 artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
                 healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
-                auditDeviceSockets: try string("audit_device_sockets"), storageMinFree: try string("storage_min_free"))
+                auditDeviceSockets: try string("audit_device_sockets"), storageMinFree: try string("storage_min_free"),
+                rotationScheduler: try object["rotation_scheduler"].map { value in
+                    guard let flag = value as? Bool else {
+                        throw ConfigurationError("\(path): \"rotation_scheduler\" must be true or false")
+                    }
+                    return String(flag)
+                }, rotationCheckInterval: try string("rotation_check_interval"))
         }
     }
 
@@ -243,6 +260,12 @@ public struct ServerConfiguration: Sendable {
         }
         rotationLockTTL = try seconds("rotation_lock_ttl", \.rotationLockTTL, default: 60, range: 1...3600)
         rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
+        let scheduler = pick("rotation_scheduler", \.rotationScheduler, default: "true") ?? "true"
+        guard let rotationScheduler = Bool(scheduler) else {
+            throw ConfigurationError("rotation_scheduler must be true or false, not \"\(scheduler)\"")
+        }
+        self.rotationScheduler = rotationScheduler
+        rotationCheckInterval = try seconds("rotation_check_interval", \.rotationCheckInterval, default: 10, range: 1...3600)
         let defaultArtifacts: String =
             switch database {
             case .sqlite(let path):

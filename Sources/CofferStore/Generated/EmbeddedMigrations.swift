@@ -850,6 +850,12 @@ CREATE TABLE key_instances (
 );
 
 """#),
+            MigrationFile(fileName: "0022_rotation_due_index.sql", sql: #"""
+-- The rotation scheduler asks every few seconds whether any credential is due (Docs/ROTATION.md): a partial
+-- index over the scheduled ones keeps that a few pages however many secrets have no rotator.
+CREATE INDEX api_credentials_rotation_due ON api_credentials (next_rotation_at) WHERE rotation_kind IS NOT NULL;
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1663,6 +1669,12 @@ CREATE TABLE key_instances (
     active_term BIGINT NOT NULL,
     heartbeat_at TIMESTAMPTZ NOT NULL
 );
+
+"""#),
+            MigrationFile(fileName: "0022_rotation_due_index.sql", sql: #"""
+-- The rotation scheduler asks every few seconds whether any credential is due (Docs/ROTATION.md): a partial
+-- index over the scheduled ones keeps that a few pages however many secrets have no rotator.
+CREATE INDEX api_credentials_rotation_due ON api_credentials (next_rotation_at) WHERE rotation_kind IS NOT NULL;
 
 """#),
         ],
