@@ -98,12 +98,25 @@ let package = Package(
             dependencies: ["CofferCrypto", "CofferFoundation", "CofferKeys", "CofferStore"],
             swiftSettings: swiftSettings
         ),
+        // An HTTP/1.1 client over NIO with TLS the caller controls (a private CA, a client certificate): the CLI's
+        // way to the service and the webhook rotator's way to the systems whose keys it rotates.
+        .target(
+            name: "CofferHTTPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl")
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The rotation engine and its routes (coffer/rotation/*, the database engine's static roles): it drives the
         // engines below it, writing new versions and logging in to the systems they describe.
         .target(
             name: "CofferRotation",
             dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferEngines", "CofferFoundation", "CofferHTTP", "CofferKeys", "CofferStore",
+                "CofferAccess", "CofferCrypto", "CofferEngines", "CofferFoundation", "CofferHTTP", "CofferHTTPClient", "CofferKeys",
+                "CofferStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types")
             ],
@@ -218,6 +231,7 @@ let package = Package(
                 "CofferCrypto",
                 "CofferErrorLog",
                 "CofferFoundation",
+                "CofferHTTPClient",
                 "CofferKeys",
                 "CofferStore",
                 "CofferServer",

@@ -17,7 +17,7 @@ public struct PostgresPasswordRotator: Rotator {
     public static let kind = "postgres-password"
     let settings: PostgresRoleSettings
 
-    public init(settings: JSONValue) throws {
+    public init(settings: JSONValue, limits: RotatorLimits) throws {
         self.settings = try PostgresRoleSettings(settings, kind: Self.kind, extra: [])
     }
 
@@ -49,7 +49,7 @@ public struct PostgresAlternatingRotator: Rotator {
     let settings: PostgresRoleSettings
     let usernames: [String]
 
-    public init(settings: JSONValue) throws {
+    public init(settings: JSONValue, limits: RotatorLimits) throws {
         self.settings = try PostgresRoleSettings(settings, kind: Self.kind, extra: ["usernames"])
         guard case .object(let object) = settings, case .array(let items)? = object["usernames"] else {
             throw RotationError.invalidSettings("usernames must list the two roles that take turns, such as [\"app_a\", \"app_b\"]")

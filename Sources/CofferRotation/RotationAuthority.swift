@@ -13,18 +13,23 @@ public import CofferFoundation
 /// | `db_name: X` | `update` on `database/config/X`; every role in `usernames` in X's `allowed_roles` |
 /// | `admin_secret: m/p` | `read` on `m/data/p` |
 /// | `connection_url`, `rotation_statements` | besides, `sudo` on `database/config/X` (or on `m/data/p`) |
+/// | `signing_secret: m/p` (webhook) | `read` on `m/data/p` |
+///
+/// Where a webhook may call and which programs a command may run is the operator's (``RotatorLimits``).
 public struct RotationAuthority: RotationSettingsCheck {
     let databases: DatabaseEngine
+    let limits: RotatorLimits
 
-    public init(databases: DatabaseEngine) {
+    public init(databases: DatabaseEngine, limits: RotatorLimits) {
         self.databases = databases
+        self.limits = limits
     }
 
     /// Checks that a rotator of `kind` takes `settings`.
     /// - Throws: ``AccessError`` `.invalidRequest` with the rotator's reason.
     public func validate(kind: String, settings: String?) throws {
         do {
-            _ = try Rotators.make(kind: kind, settings: settings)
+            _ = try Rotators.make(kind: kind, settings: settings, limits: limits)
         } catch let error as RotationError {
             throw AccessError(.invalidRequest, error.description)
         }
@@ -55,18 +60,20 @@ public struct RotationAuthority: RotationSettingsCheck {
             }
             grant.auditFact("rotation.db_name", name)
         }
-        if case .string(let id)? = object["admin_secret"] {
+        // A secret the rotation will read with the runner's rights: its writer must be able to read it too.
+        for setting in ["admin_secret", "signing_secret"] {
+            guard case .string(let id)? = object[setting] else { continue }
             guard let secret = try SecretPath(id: id) else {
-                throw AccessError(.invalidRequest, "admin_secret must be mount/path, such as secret/db/admin")
+                throw AccessError(.invalidRequest, "\(setting) must be mount/path, such as secret/db/admin")
             }
             let data = secret.requestPath("data")
             guard grant.allows(.read, on: data) else {
-                throw AccessError(.permissionDenied, "rotation settings that use the admin secret \(id) need read on \(data)")
+                throw AccessError(.permissionDenied, "rotation settings that use the secret \(id) (\(setting)) need read on \(data)")
             }
-            if overrides, !grant.allows(.sudo, on: data) {
+            if setting == "admin_secret", overrides, !grant.allows(.sudo, on: data) {
                 throw AccessError(.permissionDenied, "connection_url and rotation_statements need sudo on \(data)")
             }
-            grant.auditFact("rotation.admin_secret", id)
+            grant.auditFact("rotation.\(setting)", id)
         }
     }
 }

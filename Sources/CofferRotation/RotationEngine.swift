@@ -20,10 +20,14 @@ public final class RotationEngine: Sendable {
         public var backoffMax: Int64
         /// Credentials rotated at once by one run.
         public var parallelism: Int
+        /// What rotators may reach (webhook hosts, the command folder).
+        public var limits: RotatorLimits
 
         public init(
-            lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400, parallelism: Int = 8
+            lockTTL: Int64 = 60, previousGrace: Int64 = 86_400, backoffBase: Int64 = 60, backoffMax: Int64 = 86_400, parallelism: Int = 8,
+            limits: RotatorLimits = RotatorLimits()
         ) {
+            self.limits = limits
             self.parallelism = max(1, parallelism)
             self.lockTTL = lockTTL
             self.previousGrace = previousGrace
@@ -201,7 +205,7 @@ public final class RotationEngine: Sendable {
         }
         var rotator: (any Rotator)?
         do {
-            let made = try Rotators.make(kind: run.rotator, settings: secret.rotation.settings)
+            let made = try Rotators.make(kind: run.rotator, settings: secret.rotation.settings, limits: settings.limits)
             rotator = made
             try await execute(&run, rotator: made, grant: grant, path: path, holder: holder)
             try await runs.release(id, holder: holder)

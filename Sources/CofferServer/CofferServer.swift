@@ -105,7 +105,7 @@ public struct CofferServer: Sendable {
             store: credentials, gate: gate,
             settings: .init(
                 lockTTL: configuration.rotationLockTTL,
-                previousGrace: configuration.rotationPreviousGrace))
+                previousGrace: configuration.rotationPreviousGrace, limits: configuration.rotatorLimits))
     }
 
     /// Vault's database secrets engine and its leases.
@@ -152,7 +152,8 @@ public struct CofferServer: Sendable {
         HealthRoutes(monitor: healthMonitor, ready: { await Self.readiness(health) }).register(on: router)
         AlertRoutes(engine: alerts).register(on: router)
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
-        KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine)).register(on: router)
+        KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine, limits: configuration.rotatorLimits)).register(
+            on: router)
         return router
     }
 

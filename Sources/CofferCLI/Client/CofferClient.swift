@@ -1,3 +1,4 @@
+import CofferHTTPClient
 import Foundation
 import NIOSSL
 
@@ -20,7 +21,7 @@ struct CofferClient {
         }
         baseURL = url
         token = try Self.token(environment)
-        transport = try HTTPTransport(https: scheme == "https", environment: environment)
+        transport = try HTTPTransport.cli(https: scheme == "https", environment: environment)
     }
 
     private static func token(_ environment: [String: String]) throws -> String? {
@@ -67,6 +68,8 @@ struct CofferClient {
             return Reply(status: status, body: data)
         } catch let error as ClientError {
             throw error
+        } catch HTTPTransport.Failure.bodyFile(let path) {
+            throw ClientError("cannot read \(path): check the path")
         } catch let error as NIOSSLError {
             throw ClientError(
                 "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")

@@ -57,7 +57,7 @@ public struct StaticRoleRoutes: Sendable {
                 object["rotation_statements"] = .array(statements.map(JSONValue.string))
             }
             let settings = JSONValue.object(object)
-            do { _ = try PostgresPasswordRotator(settings: settings) } catch let error as RotationError {
+            do { _ = try PostgresPasswordRotator(settings: settings, limits: RotatorLimits()) } catch let error as RotationError {
                 throw APIError(.badRequest, error.description)
             }
             let path = try SecretPath(mount: Self.staticMount, path: name)

@@ -1,5 +1,6 @@
 public import CofferAccess
 import CofferHTTP
+public import CofferRotation
 public import CofferStore
 import CofferSystem
 import Foundation
@@ -55,6 +56,12 @@ public struct ServerConfiguration: Sendable {
     public var rotationScheduler: Bool
     /// Seconds between the scheduler's checks for due rotations.
     public var rotationCheckInterval: Int64
+    /// `host:port` pairs webhook rotators may call; empty refuses webhook rotation.
+    public var rotationWebhookHosts: [String]
+    /// PEM CAs webhook targets' certificates are checked against (default: the system's).
+    public var rotationWebhookCAFile: String?
+    /// The folder whose programs command rotators may run; nil refuses command rotation.
+    public var rotationCommandDir: String?
     /// The model registry's artifact folder (content-addressed blobs). Instances sharing one PostgreSQL
     /// must share this folder too.
     public var artifactPath: String
@@ -95,6 +102,10 @@ public struct ServerConfiguration: Sendable {
         /// `"true"` or `"false"`.
         public var rotationScheduler: String?
         public var rotationCheckInterval: String?
+        /// Comma-separated `host:port`.
+        public var rotationWebhookHosts: String?
+        public var rotationWebhookCAFile: String?
+        public var rotationCommandDir: String?
         public var artifactPath: String?
         public var cacheMemory: String?
         public var healthCommandDir: String?
@@ -111,8 +122,12 @@ public struct ServerConfiguration: Sendable {
             insecureListen: String? = nil, rotationLockTTL: String? = nil, rotationPreviousGrace: String? = nil,
             artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
             auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
-            rotationScheduler: String? = nil, rotationCheckInterval: String? = nil
+            rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
+            rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil
         ) {
+            self.rotationWebhookHosts = rotationWebhookHosts
+            self.rotationWebhookCAFile = rotationWebhookCAFile
+            self.rotationCommandDir = rotationCommandDir
             self.rotationScheduler = rotationScheduler
             self.rotationCheckInterval = rotationCheckInterval
             self.storageMinFree = storageMinFree
@@ -152,7 +167,10 @@ public struct ServerConfiguration: Sendable {
                 artifactPath: value("COFFER_ARTIFACT_PATH"), cacheMemory: value("COFFER_CACHE_MEMORY"),
                 healthCommandDir: value("COFFER_HEALTH_COMMAND_DIR"), auditDeviceDir: value("COFFER_AUDIT_DEVICE_DIR"),
                 auditDeviceSockets: value("COFFER_AUDIT_DEVICE_SOCKETS"), storageMinFree: value("COFFER_STORAGE_MIN_FREE"),
-                rotationScheduler: value("COFFER_ROTATION_SCHEDULER"), rotationCheckInterval: value("COFFER_ROTATION_CHECK_INTERVAL"))
+                rotationScheduler: value("COFFER_ROTATION_SCHEDULER"), rotationCheckInterval: value("COFFER_ROTATION_CHECK_INTERVAL"),
+                rotationWebhookHosts: value("COFFER_ROTATION_WEBHOOK_HOSTS"),
+                rotationWebhookCAFile: value("COFFER_ROTATION_WEBHOOK_CA_FILE"),
+                rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -168,7 +186,8 @@ public struct ServerConfiguration: Sendable {
                 "listen", "database", "log_format", "log_level", "cluster_name", "unseal_key_file", "audit_witness", "audit_timeout",
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
-                "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval"
+                "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
+                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -198,7 +217,9 @@ public struct ServerConfiguration: Sendable {
                         throw ConfigurationError("\(path): \"rotation_scheduler\" must be true or false")
                     }
                     return String(flag)
-                }, rotationCheckInterval: try string("rotation_check_interval"))
+                }, rotationCheckInterval: try string("rotation_check_interval"),
+                rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
+                rotationCommandDir: try string("rotation_command_dir"))
         }
     }
 
@@ -266,6 +287,13 @@ public struct ServerConfiguration: Sendable {
         }
         self.rotationScheduler = rotationScheduler
         rotationCheckInterval = try seconds("rotation_check_interval", \.rotationCheckInterval, default: 10, range: 1...3600)
+        rotationWebhookHosts = (pick("rotation_webhook_hosts", \.rotationWebhookHosts, default: nil) ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for host in rotationWebhookHosts where host.split(separator: ":").last.flatMap({ Int($0) }) == nil || !host.contains(":") {
+            throw ConfigurationError("rotation_webhook_hosts lists host:port pairs, such as api.example.com:443, not \"\(host)\"")
+        }
+        rotationWebhookCAFile = pick("rotation_webhook_ca_file", \.rotationWebhookCAFile, default: nil)
+        rotationCommandDir = pick("rotation_command_dir", \.rotationCommandDir, default: nil)
         let defaultArtifacts: String =
             switch database {
             case .sqlite(let path):
@@ -334,6 +362,11 @@ public struct ServerConfiguration: Sendable {
         guard case .sqlite(let path) = database, storageMinFreeBytes > 0 else { return nil }
         let folder = (path as NSString).deletingLastPathComponent
         return StorageFloor(folder: folder.isEmpty ? "." : folder, minimumFreeBytes: storageMinFreeBytes)
+    }
+
+    /// What rotators may reach: the webhook hosts and CA, the command folder.
+    public var rotatorLimits: RotatorLimits {
+        RotatorLimits(webhookHosts: Set(rotationWebhookHosts), webhookCAFile: rotationWebhookCAFile, commandDirectory: rotationCommandDir)
     }
 
     /// The witness file, when checkpoints go to one.
