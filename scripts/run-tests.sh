@@ -4,7 +4,8 @@
 # against hvac, from a local virtualenv (COFFER_TEST_PYTHON, or .venv made here from PyPI); then the API is
 # fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), killed under load (scripts/crash-test.py,
 # a bounded sample), and has PostgreSQL halted and SQLite's disk filled under it (scripts/dependency-faults.py);
-# the webhook and command rotators run against real targets (scripts/rotator-targets.py); last, the operator
+# the webhook and command rotators run against real targets (scripts/rotator-targets.py), 1,000 secrets come
+# over from a real OpenBao (scripts/import-vault.py); last, the operator
 # targets run from `make install` with nothing else on PATH (scripts/production-targets.py).
 set -euo pipefail
 swift=${1:-swift}
@@ -30,5 +31,6 @@ exec bash scripts/with-postgres.sh bash -c '
     "$python" scripts/crash-test.py --kills "${CRASH_KILLS:-12}" --migration-kills "${CRASH_MIGRATION_KILLS:-10}" || status=1
     "$python" scripts/dependency-faults.py || status=1
     "$python" scripts/rotator-targets.py || status=1
+    "$python" scripts/import-vault.py || status=1
     "$python" scripts/production-targets.py || status=1
     exit $status' run-tests "$swift"

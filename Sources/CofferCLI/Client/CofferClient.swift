@@ -12,6 +12,24 @@ struct CofferClient {
     let baseURL: URL
     let token: String?
     let transport: HTTPTransport
+    /// What to say when the server cannot be reached: which server, and what to set.
+    var peer = "Coffer"
+    var unreachable = "is `coffer serve` running there? Set --address or COFFER_ADDR"
+
+    /// A client of another Vault-API server (`kv import-vault`'s source) with its own token; TLS as for Coffer
+    /// (`COFFER_CACERT` and the rest, or `VAULT_CACERT` for the CA).
+    init(vaultAddress text: String, token: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ClientError("malformed address \"\(text)\": use http://HOST:PORT or https://HOST:PORT")
+        }
+        baseURL = url
+        self.token = token
+        var environment = environment
+        if environment["COFFER_CACERT"] == nil { environment["COFFER_CACERT"] = environment["VAULT_CACERT"] }
+        transport = try HTTPTransport.cli(https: scheme == "https", environment: environment)
+        peer = "the Vault server"
+        unreachable = "is it running there? Check --address"
+    }
 
     /// - Throws: `ClientError` when the address is not an http(s) URL or the token file is unreadable.
     init(address: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -79,7 +97,7 @@ struct CofferClient {
             )
         } catch {
             throw ClientError(
-                "cannot reach Coffer at \(baseURL.absoluteString) (\(error)): is `coffer serve` running there? Set --address or COFFER_ADDR"
+                "cannot reach \(peer) at \(baseURL.absoluteString) (\(error)): \(unreachable)"
             )
         }
     }

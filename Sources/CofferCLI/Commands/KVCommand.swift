@@ -10,7 +10,10 @@ struct KVCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kv",
         abstract: "Read and write versioned secrets (Vault's KV version 2).",
-        subcommands: [Put.self, Get.self, Patch.self, List.self, Delete.self, Undelete.self, Destroy.self, Metadata.self, ImportEnv.self]
+        subcommands: [
+            Put.self, Get.self, Patch.self, List.self, Delete.self, Undelete.self, Destroy.self, Metadata.self, ImportEnv.self,
+            ImportVault.self
+        ]
     )
 
     /// The options every kv command shares.
