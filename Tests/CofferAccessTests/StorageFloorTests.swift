@@ -1,4 +1,4 @@
-import CofferAccess
+@testable import CofferAccess
 import CofferServer
 import CofferServerTesting
 import CofferTesting
@@ -21,10 +21,14 @@ struct StorageFloorTests {
                 let message = (refusal["errors"] as? [String])?.first ?? ""
                 #expect(message.contains("storage_min_free") && message.contains("reads go on"), "\(message)")
                 #expect(try await client.call("/v1/sys/policies/acl/floor", .put, token: root, ["policy": ""]).0 == .serviceUnavailable)
-                // What reads depend on, and what must never wait for space, goes through: a login or token, a revocation.
-                let child = try await client.createToken(parent: root, ["policies": ["default"]])
-                #expect(try await client.call("/v1/auth/token/revoke-self", .post, token: child.token).0 == .noContent)
-                #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: child.token).0 == .forbidden)
+                // What reads depend on, and what must never wait for space, goes through: logins, renewals,
+                // revocations. Creating a token is refused: its metadata could spend the space left for reads.
+                let (create, createBody) = try await client.call("/v1/auth/token/create", .post, token: root, ["policies": ["default"]])
+                #expect(create == .serviceUnavailable, "\(createBody)")
+                #expect(
+                    try await client.call("/v1/auth/approle/login", .post, token: nil, ["role_id": "r", "secret_id": "s"]).0
+                        != .serviceUnavailable)
+                #expect(try await client.call("/v1/auth/token/renew-self", .post, token: root).0 != .serviceUnavailable)
                 // Reads: a missing secret is still Vault's 404, the token still looks itself up.
                 #expect(try await client.call("/v1/secret/data/floor", .get, token: root).0 == .notFound)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
@@ -33,6 +37,19 @@ struct StorageFloorTests {
                 #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
             }
         }
+    }
+
+    @Test(arguments: [
+        ("auth/approle/login", true), ("auth/userpass/login/alice", true), ("auth/token/renew-self", true),
+        ("auth/token/revoke-accessor", true), ("auth/token/lookup", true), ("sys/seal", true), ("sys/leases/revoke-prefix/db", true),
+        ("sys/wrapping/unwrap", true), ("auth/token/create", false), ("auth/token/create-orphan", false),
+        ("auth/token/create/role", false), ("auth/approle/role/app/secret-id", false), ("auth/approle/role/app", false),
+        ("auth/token/roles/r", false), ("auth/token/renew-self/x", false), ("secret/data/app", false), ("sys/policies/acl/p", false)
+    ])
+    func whatGoesThroughUnderTheFloor(_ path: String, _ through: Bool) throws {
+        let request = GateRequest(
+            token: "t", path: try CanonicalPath(validating: path), operation: .update, requestID: "r", remoteAddress: "test")
+        #expect(StorageFloor.letsThrough(request) == through, "\(path)")
     }
 
     @Test func aFloorOfZeroIsNoneAndPostgreSQLHasNone() throws {

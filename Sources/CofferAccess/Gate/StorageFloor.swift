@@ -44,14 +44,28 @@ public final class StorageFloor: Sendable {
                 + "(storage_min_free): changes are refused and reads go on; free space on it and changes resume")
     }
 
-    /// The changes that stay possible under the floor, each a row or two: the unauthenticated operator endpoints
-    /// (init, unseal, rekey, generate-root), everything under `auth/` (logins and token renewals, without which
-    /// services could not go on reading; revocations), sealing, revoking leases, and unwrapping (how a service
-    /// receives a wrapped secret). Revoking and sealing must never wait for disk space.
+    /// The changes that stay possible under the floor, each a row or two of bounded size: the unauthenticated
+    /// operator endpoints (init, unseal, rekey, generate-root), logins (`auth/<mount>/login…`) and the token
+    /// calls services go on reading with (`auth/token/renew…`, `revoke…`, `lookup…`), sealing, revoking leases,
+    /// and unwrapping (how a service receives a wrapped secret). Revoking and sealing must never wait for disk
+    /// space. Creating tokens, AppRole secret IDs or roles is refused: a caller who may create tokens could
+    /// otherwise spend the space left for reads on tokens with large metadata.
     static func letsThrough(_ request: GateRequest) -> Bool {
         let path = request.path.text
-        return request.access == .open || path.hasPrefix("auth/") || path == "sys/seal" || path.hasPrefix("sys/leases/revoke")
-            || path.hasPrefix("sys/revoke") || path == "sys/wrapping/unwrap"
+        if request.access == .open || path == "sys/seal" || path.hasPrefix("sys/leases/revoke") || path.hasPrefix("sys/revoke")
+            || path == "sys/wrapping/unwrap"
+        {
+            return true
+        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 3, segments[0] == "auth" else { return false }
+        if segments[2] == "login" { return true }
+        return segments[1] == "token" && segments.count == 3
+            && [
+                "renew", "renew-self", "renew-accessor", "revoke", "revoke-self", "revoke-accessor", "revoke-orphan", "lookup",
+                "lookup-self",
+                "lookup-accessor"
+            ].contains(segments[2])
     }
 
     static func mebibytes(_ bytes: UInt64) -> String {
