@@ -204,6 +204,19 @@ class Scenario:
         self.require_leases_and_roles(1, 1, "leases.create.role")
         self.revoke_all("leases.create.role")
 
+    def create_in_doubt(self):
+        """The target committed the role but Coffer saw an error (a connection lost during COMMIT): the request
+        fails, and neither a lease nor the role is left (the failure path revokes, it does not just delete)."""
+        self.service.stop(close_log=False)
+        self.service.environment = dict(self.environment, COFFER_FAILPOINTS="leases.create.committed=error")
+        self.client = self.service.start()
+        status, answer = self.client.call("GET", f"database/creds/{self.role}")
+        assert status >= 400, f"{self.backend}: an in-doubt creation answered {status} {answer}"
+        self.require_leases_and_roles(0, 0, "leases.create.committed (in doubt)")
+        self.service.stop(close_log=False)
+        self.service.environment = self.environment
+        self.client = self.service.start()
+
     def revoke_dropped(self):
         status, issued = self.client.call("GET", f"database/creds/{self.role}")
         assert status == 200, issued
@@ -241,10 +254,11 @@ def run(binary: str, backend: str, environment: dict, target: str) -> dict:
                  lambda: scenario.rekey("keys.rekey.transaction"), lambda: scenario.rekey("keys.rekey.committed")]
         if target:
             scenario.configure_database()
-            steps += [scenario.create_recorded, scenario.create_role, scenario.revoke_dropped, scenario.reaper_dropped]
+            steps += [scenario.create_recorded, scenario.create_role, scenario.create_in_doubt, scenario.revoke_dropped,
+                      scenario.reaper_dropped]
         for step in steps:
             step()
-            crashes += 1
+            crashes += 0 if step == scenario.create_in_doubt else 1  # the in-doubt step injects an error, not a kill
         passed = True
     finally:
         scenario.close(passed)

@@ -237,15 +237,19 @@ public final class DatabaseEngine: Sendable {
                         try target.execute(Self.render(statement, name: username, password: verifier, expiration: expiration))
                     }
                     try target.execute("COMMIT")
+                    // An error after COMMIT: the client's view when the connection drops during it (in doubt).
+                    try Failpoints.hit("leases.create.committed")
                 } catch {
                     try? target.execute("ROLLBACK")
                     throw error
                 }
             }
         } catch {
-            // No role, no lease: the creation statements ran in one transaction on the target, so nothing is left
-            // there; the lease goes too (if this delete fails, the reaper clears the lease at expiry).
-            _ = try? await database.transaction { conn in try conn.execute("DELETE FROM leases WHERE lease_id = \(lease.id)") }
+            // The creation statements ran in one transaction on the target, so usually nothing is left there. But a
+            // connection lost during COMMIT leaves its outcome in doubt: the role may exist. So the lease is revoked
+            // as any other (the role dropped if it is there, then the lease deleted), not just deleted; if the target
+            // cannot be reached now, the lease stays and the reaper revokes it at expiry. Never a role no lease knows.
+            try? await revoke(lease)
             if let error = error as? StoreError {
                 throw AccessError(.invalidRequest, "cannot create the credential on \(connection.name): \(error.message)")
             }
