@@ -2,7 +2,7 @@ public import CofferAccess
 public import CofferEngines
 import CofferCrypto
 import CofferFoundation
-import Foundation
+public import Foundation
 
 /// Runs staged rotations (create, set, test, finish) as AWS Secrets Manager does, each step recorded in
 /// `rotation_runs` before and after it acts and audited, under a per-credential lock that a dead run's
@@ -131,6 +131,12 @@ public final class RotationEngine: Sendable {
     /// rotation scheduler asks this before each run, so an idle vault's audit trail is not a run every tick.
     public func hasWork() async throws -> Bool {
         try await runs.hasWork(at: WallClock.now)
+    }
+
+    /// Deletes the records of runs that finished before `before` (unfinished ones stay). An idempotency key
+    /// whose run has been pruned names a new run when it is used again. Returns how many.
+    public func pruneRuns(_ grant: Grant, before: Date) async throws -> Int {
+        try await runs.prune(before: before)
     }
 
     /// Every credential with a rotator, with its schedule, failures, labels and any unfinished run.

@@ -58,6 +58,18 @@ struct RotationRuns: Sendable {
         }
     }
 
+    /// Deletes finished runs (succeeded or failed) that finished before `before`; unfinished runs stay, whatever
+    /// their age, since the next run resumes them. Returns how many.
+    func prune(before: Date) async throws -> Int {
+        try await database.deleteInBatches { limit in
+            """
+            DELETE FROM rotation_runs WHERE id IN (
+                SELECT id FROM rotation_runs WHERE state <> \(RunRecord.State.running) AND finished_at < \(before)
+                ORDER BY finished_at LIMIT \(limit))
+            """
+        }
+    }
+
     /// Secrets with an unfinished run: due whatever their schedule says, so the run is resumed.
     func unfinishedSecrets() async throws -> Set<String> {
         try await database.read { conn in

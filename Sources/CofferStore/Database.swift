@@ -70,6 +70,18 @@ extension Database {
         try await transaction { try $0.execute(query) }
     }
 
+    /// Deletes in transactions of at most `batch` rows until a statement deletes fewer: `statement(limit)` is a
+    /// `DELETE … WHERE id IN (SELECT id … LIMIT limit)` of the caller's table. Short transactions, so a prune
+    /// of millions of rows never holds SQLite's writer or PostgreSQL's locks for long. Returns the rows deleted.
+    public func deleteInBatches(batch: Int = 1_000, _ statement: @escaping @Sendable (Int64) -> SQLQuery) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await transaction { try $0.execute(statement(Int64(batch))) }
+            total += deleted
+            if deleted < batch { return total }
+        }
+    }
+
     /// Runs one query on a reader and returns its rows.
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
         try await read { try $0.query(query) }

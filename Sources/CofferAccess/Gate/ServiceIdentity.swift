@@ -9,7 +9,7 @@ import Foundation
 /// `Policies/services/<name>.hcl` (scripts/generate-service-policies.py), so what each service may touch is
 /// read in one place and no stored policy (which a policy writer could change) widens it.
 public struct ServiceIdentity: Sendable, Equatable {
-    /// `health-runner`, `suite-maintenance`, `lease-reaper`, `rotation-scheduler`.
+    /// `health-runner`, `suite-maintenance`, `lease-reaper`, `rotation-scheduler`, `retention-pruner`.
     public let name: String
     /// The policy's HCL text.
     public let policyText: String
@@ -44,6 +44,9 @@ public struct ServiceIdentity: Sendable, Equatable {
     /// Runs the rotations that are due (the service's own `make rotate`).
     public static let rotationScheduler = builtIn("rotation-scheduler")
 
+    /// Deletes what is older than the retention settings.
+    public static let retentionPruner = builtIn("retention-pruner")
+
     /// The identity whose policy is `Policies/services/<name>.hcl`, compiled in (``policyTexts``, generated from
     /// the files by `make generate`; a missing file is an empty policy, which allows nothing, and fails the test
     /// that every identity has its file).
@@ -52,5 +55,5 @@ public struct ServiceIdentity: Sendable, Equatable {
     }
 
     /// Every service identity.
-    public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper, .rotationScheduler]
+    public static let all: [ServiceIdentity] = [.healthRunner, .suiteMaintenance, .leaseReaper, .rotationScheduler, .retentionPruner]
 }

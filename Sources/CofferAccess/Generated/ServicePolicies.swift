@@ -31,6 +31,27 @@ path "sys/leases/tidy" {
 }
 
 """#,
+        "retention-pruner": #"""
+# service retention-pruner: deletes what is older than the retention settings (Docs/OPERATIONS.md,
+# "Retention"): health check results, alert history, error events (issues keep their counts) and finished
+# rotation runs, in short batches. It reads nothing and writes nothing else.
+path "coffer/health/tidy" {
+  capabilities = ["delete"]
+}
+
+path "coffer/alerts/tidy" {
+  capabilities = ["delete"]
+}
+
+path "coffer/errors/tidy" {
+  capabilities = ["delete"]
+}
+
+path "coffer/rotation/tidy" {
+  capabilities = ["delete"]
+}
+
+"""#,
         "rotation-scheduler": #"""
 # service rotation-scheduler: runs the rotations that are due, on its own (what `make rotate` does with a
 # rotation-runner token). Each credential's rotation settings were authorised when they were written

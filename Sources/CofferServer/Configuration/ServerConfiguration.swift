@@ -62,6 +62,8 @@ public struct ServerConfiguration: Sendable {
     public var rotationWebhookCAFile: String?
     /// The folder whose programs command rotators may run; nil refuses command rotation.
     public var rotationCommandDir: String?
+    /// How long the tables that grow with time keep their rows.
+    public var retention: RetentionPolicy
     /// The model registry's artifact folder (content-addressed blobs). Instances sharing one PostgreSQL
     /// must share this folder too.
     public var artifactPath: String
@@ -106,6 +108,8 @@ public struct ServerConfiguration: Sendable {
         public var rotationWebhookHosts: String?
         public var rotationWebhookCAFile: String?
         public var rotationCommandDir: String?
+        /// `name=duration` pairs.
+        public var retention: String?
         public var artifactPath: String?
         public var cacheMemory: String?
         public var healthCommandDir: String?
@@ -123,8 +127,9 @@ public struct ServerConfiguration: Sendable {
             artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
             auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
             rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
-            rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil
+            rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil
         ) {
+            self.retention = retention
             self.rotationWebhookHosts = rotationWebhookHosts
             self.rotationWebhookCAFile = rotationWebhookCAFile
             self.rotationCommandDir = rotationCommandDir
@@ -170,7 +175,7 @@ public struct ServerConfiguration: Sendable {
                 rotationScheduler: value("COFFER_ROTATION_SCHEDULER"), rotationCheckInterval: value("COFFER_ROTATION_CHECK_INTERVAL"),
                 rotationWebhookHosts: value("COFFER_ROTATION_WEBHOOK_HOSTS"),
                 rotationWebhookCAFile: value("COFFER_ROTATION_WEBHOOK_CA_FILE"),
-                rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"))
+                rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -187,7 +192,7 @@ public struct ServerConfiguration: Sendable {
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
                 "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
-                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir"
+                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -219,7 +224,7 @@ public struct ServerConfiguration: Sendable {
                     return String(flag)
                 }, rotationCheckInterval: try string("rotation_check_interval"),
                 rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
-                rotationCommandDir: try string("rotation_command_dir"))
+                rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"))
         }
     }
 
@@ -294,6 +299,7 @@ public struct ServerConfiguration: Sendable {
         }
         rotationWebhookCAFile = pick("rotation_webhook_ca_file", \.rotationWebhookCAFile, default: nil)
         rotationCommandDir = pick("rotation_command_dir", \.rotationCommandDir, default: nil)
+        retention = try pick("retention", \.retention, default: nil).map(RetentionPolicy.init(parsing:)) ?? .defaults
         let defaultArtifacts: String =
             switch database {
             case .sqlite(let path):
@@ -398,7 +404,14 @@ public struct ServerConfiguration: Sendable {
                 "audit_device_sockets",
                 auditDeviceSockets.isEmpty ? "(none: sys/audit socket devices are refused)" : auditDeviceSockets.joined(separator: ",")
             ),
-            ("storage_min_free", storageMinFreeBytes == 0 ? "0 (no floor)" : "\(storageMinFreeBytes) bytes (SQLite's disk only)")
+            ("storage_min_free", storageMinFreeBytes == 0 ? "0 (no floor)" : "\(storageMinFreeBytes) bytes (SQLite's disk only)"),
+            ("rotation_scheduler", rotationScheduler ? "on, every \(rotationCheckInterval) s" : "off (make rotate only)"),
+            (
+                "rotation_webhook_hosts",
+                rotationWebhookHosts.isEmpty ? "(none: webhook rotators are refused)" : rotationWebhookHosts.joined(separator: ",")
+            ),
+            ("rotation_command_dir", rotationCommandDir ?? "(none: command rotators are refused)"),
+            ("retention", retention.description)
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

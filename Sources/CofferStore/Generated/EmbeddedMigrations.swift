@@ -856,6 +856,13 @@ CREATE TABLE key_instances (
 CREATE INDEX api_credentials_rotation_due ON api_credentials (next_rotation_at) WHERE rotation_kind IS NOT NULL;
 
 """#),
+            MigrationFile(fileName: "0023_retention_indexes.sql", sql: #"""
+-- The retention pruner deletes by age (Docs/OPERATIONS.md, "Retention"): an index on each age column it uses
+-- that had none, so each batch finds its oldest rows without a scan. (error_logs and alert_history have theirs.)
+CREATE INDEX system_health_by_time ON system_health (checked_at);
+CREATE INDEX rotation_runs_finished ON rotation_runs (finished_at);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1675,6 +1682,13 @@ CREATE TABLE key_instances (
 -- The rotation scheduler asks every few seconds whether any credential is due (Docs/ROTATION.md): a partial
 -- index over the scheduled ones keeps that a few pages however many secrets have no rotator.
 CREATE INDEX api_credentials_rotation_due ON api_credentials (next_rotation_at) WHERE rotation_kind IS NOT NULL;
+
+"""#),
+            MigrationFile(fileName: "0023_retention_indexes.sql", sql: #"""
+-- The retention pruner deletes by age (Docs/OPERATIONS.md, "Retention"): an index on each age column it uses
+-- that had none, so each batch finds its oldest rows without a scan. (error_logs and alert_history have theirs.)
+CREATE INDEX system_health_by_time ON system_health (checked_at);
+CREATE INDEX rotation_runs_finished ON rotation_runs (finished_at);
 
 """#),
         ],
