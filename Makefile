@@ -6,7 +6,8 @@ SHELL := /bin/bash
 SWIFT ?= swift
 PYTHON ?= python3
 DATA ?= ./coffer-data
-APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv
+APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv \
+	chromium chromium-driver
 RELEASE_BIN := .build/release
 
 .PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help

@@ -64,7 +64,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Property-based tests (swift-testing): the Gate's path decoding and decisions over random paths and encodings.
-        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1")
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // The web console's pages (/ui/): logic-less templates that HTML-escape every value by default, no JavaScript.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1")
     ],
     targets: [
         .systemLibrary(
@@ -107,6 +109,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The web console (/ui/): server-rendered pages, each a caller of the Gate with the signed-in token.
+        .target(
+            name: "CofferConsole",
+            dependencies: [
+                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferHealth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio")
             ],
             swiftSettings: swiftSettings
         ),
@@ -195,6 +209,7 @@ let package = Package(
             name: "CofferServer",
             dependencies: [
                 "CofferAccess",
+                "CofferConsole",
                 "CofferEngines",
                 "CofferCrypto",
                 "CofferFoundation",

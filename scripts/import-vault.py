@@ -23,16 +23,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_service import Service, free_port  # noqa: E402
+from live_service import Checks, Service, free_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-failures = []
-
-
-def check(condition: bool, what: str, detail=""):
-    print(("ok   " if condition else "FAIL ") + what + ("" if condition else f"\n     {str(detail)[:800]}"))
-    if not condition:
-        failures.append(what)
+check = Checks()
 
 
 class Vault:
@@ -212,10 +206,7 @@ def main():
         bao_process.terminate()
         bao_process.wait()
         shutil.rmtree(scratch, ignore_errors=True)
-    if failures:
-        print(f"import-vault: {len(failures)} failed: {', '.join(failures)}")
-        sys.exit(1)
-    print("import-vault: every secret, version, state and setting came across from OpenBao")
+    check.finish("import-vault", "every secret, version, state and setting came across from OpenBao")
 
 
 if __name__ == "__main__":

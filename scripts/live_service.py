@@ -129,3 +129,23 @@ class Service:
                 self.process.kill()
         if close_log:
             self.log.close()
+
+
+class Checks:
+    """The `ok` / `FAIL` lines of a test script: `check(condition, what, detail)` prints one and remembers a
+    failure; `finish(name, summary)` prints the verdict and exits 1 if anything failed."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, condition: bool, what: str, detail="") -> bool:
+        print(("ok   " if condition else "FAIL ") + what + ("" if condition else f"\n     {str(detail)[:800]}"), flush=True)
+        if not condition:
+            self.failures.append(what)
+        return condition
+
+    def finish(self, name: str, summary: str):
+        if self.failures:
+            print(f"{name}: {len(self.failures)} failed: {', '.join(self.failures)}")
+            raise SystemExit(1)
+        print(f"{name}: {summary}")

@@ -18,17 +18,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_service import Service  # noqa: E402
+from live_service import Checks, Service  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAKE = shutil.which("make") or "/usr/bin/make"
-failures = []
-
-
-def check(condition: bool, what: str, detail: str = ""):
-    print(("ok   " if condition else "FAIL ") + what + ("" if condition else f"\n     {detail}"))
-    if not condition:
-        failures.append(what)
+check = Checks()
 
 
 def make(prefix: str, target: str, *variables: str, address: str, token: str):
@@ -126,10 +120,7 @@ def main():
         if service:
             service.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    if failures:
-        print(f"production-targets: {len(failures)} failed: {', '.join(failures)}")
-        sys.exit(1)
-    print("production-targets: every operator target works with only the installed coffer on PATH")
+    check.finish("production-targets", "every operator target works with only the installed coffer on PATH")
 
 
 if __name__ == "__main__":

@@ -30,17 +30,11 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from live_service import Service, free_port  # noqa: E402
+from live_service import Checks, Service, free_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIGNING_KEY = "signing-key-for-the-test-" + os.urandom(8).hex()
-failures = []
-
-
-def check(condition: bool, what: str, detail=""):
-    print(("ok   " if condition else "FAIL ") + what + ("" if condition else f"\n     {detail}"))
-    if not condition:
-        failures.append(what)
+check = Checks()
 
 
 def make_certificates(folder: str):
@@ -271,10 +265,7 @@ def main():
         service.stop()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if failures:
-        print(f"rotator-targets: {len(failures)} failed: {', '.join(failures)}")
-        sys.exit(1)
-    print("rotator-targets: webhook and command rotators rotate, roll back and resume against real targets")
+    check.finish("rotator-targets", "webhook and command rotators rotate, roll back and resume against real targets")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 # fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), killed under load (scripts/crash-test.py,
 # a bounded sample), and has PostgreSQL halted and SQLite's disk filled under it (scripts/dependency-faults.py);
 # the webhook and command rotators run against real targets (scripts/rotator-targets.py), 1,000 secrets come
-# over from a real OpenBao (scripts/import-vault.py); last, the operator
+# over from a real OpenBao (scripts/import-vault.py), the web console runs in headless Chromium
+# (scripts/console-browser.py); last, the operator
 # targets run from `make install` with nothing else on PATH (scripts/production-targets.py).
 set -euo pipefail
 swift=${1:-swift}
@@ -32,5 +33,6 @@ exec bash scripts/with-postgres.sh bash -c '
     "$python" scripts/dependency-faults.py || status=1
     "$python" scripts/rotator-targets.py || status=1
     "$python" scripts/import-vault.py || status=1
+    "$python" scripts/console-browser.py || status=1
     "$python" scripts/production-targets.py || status=1
     exit $status' run-tests "$swift"

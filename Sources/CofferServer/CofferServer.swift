@@ -1,5 +1,6 @@
 public import CofferAccess
 public import CofferCache
+public import CofferConsole
 import CofferCrypto
 public import CofferEngines
 public import CofferErrorLog
@@ -49,6 +50,8 @@ public struct CofferServer: Sendable {
     public let healthMonitor: HealthMonitor
     /// Alert rules over errors, metrics and health (part 2).
     public let alerts: AlertEngine
+    /// The web console's signed-in sessions (this instance's memory).
+    public let consoleSessions = ConsoleSessions()
     public let logger: Logger
     let migrationCount: Int
 
@@ -154,6 +157,10 @@ public struct CofferServer: Sendable {
         // Last: its paths start with a parameter (the mount), so every fixed path above is matched first.
         KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine, limits: configuration.rotatorLimits)).register(
             on: router)
+        ConsoleRoutes(
+            gate: gate, sessions: consoleSessions, health: healthMonitor, alerts: alerts, trail: AuditTrail(database: database),
+            secureCookies: configuration.usesTLS
+        ).register(on: router.router)
         return router
     }
 
@@ -203,6 +210,10 @@ public struct CofferServer: Sendable {
                 instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
                 logger: logger)
         ]
+        services.append(
+            RetentionPruner(
+                gate: gate, policy: configuration.retention, health: healthMonitor, alerts: alerts, errors: errors, rotation: rotation,
+                logger: logger))
         if configuration.rotationScheduler {
             services.append(
                 RotationScheduler(

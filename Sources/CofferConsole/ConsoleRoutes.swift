@@ -1,0 +1,314 @@
+public import CofferAccess
+import CofferCrypto
+import CofferFoundation
+public import CofferHTTP
+public import CofferHealth
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Mustache
+import NIOCore
+
+/// The web console at `/ui/`: server-rendered pages, each a request to the Gate under the signed-in caller's
+/// token, on the same path and operation as the API route it shows, so the token's policies decide what a page
+/// shows and the audit trail records each page as the request it is (Docs/CONSOLE.md).
+///
+/// Sign-in takes a token in a POST body (never a URL), checks it with a `lookup-self` through the Gate and
+/// starts a session: a random cookie (`HttpOnly`, `SameSite=Strict`, `Secure` under TLS, `Path=/ui`) naming the
+/// token held in guarded memory, with idle and absolute timeouts. Every form carries a CSRF token checked in
+/// constant time (the sign-in form a double-submitted one). Every answer has `Content-Security-Policy:
+/// default-src 'self'` and no page has a script. Links to pages the token may not open are not drawn: the
+/// policy decides (`sys/capabilities-self`'s answer), not the template.
+public struct ConsoleRoutes: Sendable {
+    let gate: Gate
+    let sessions: ConsoleSessions
+    let health: HealthMonitor
+    let alerts: AlertEngine
+    let trail: AuditTrail
+    /// Whether the listener speaks TLS: the session cookie is then `Secure`.
+    let secureCookies: Bool
+
+    public init(
+        gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, trail: AuditTrail, secureCookies: Bool
+    ) {
+        self.gate = gate
+        self.sessions = sessions
+        self.health = health
+        self.alerts = alerts
+        self.trail = trail
+        self.secureCookies = secureCookies
+    }
+
+    static let sessionCookie = "coffer_session"
+    static let signInCookie = "coffer_signin"
+
+    /// The pages: their label, address, and the request the Gate decides for them (drawn in the navigation only
+    /// when the token's capabilities on that path allow it).
+    struct Page: Sendable {
+        let label: String
+        let href: String
+        let path: CanonicalPath
+        let operation: GateRequest.Operation
+        let extra: Capabilities
+    }
+
+    static let pages = [
+        Page(label: "Overview", href: "/ui/", path: "coffer/health", operation: .read, extra: []),
+        Page(label: "Audit trail", href: "/ui/audit", path: "sys/audit-trail/entries", operation: .read, extra: .audit)
+    ]
+
+    /// Adds the console's routes to `router` (outside the Gate's router: each handler asks the Gate itself).
+    public func register(on router: Router<CofferRequestContext>) {
+        router.get("/ui/static/console.css") { _, _ in
+            Self.answer(.ok, contentType: "text/css; charset=utf-8", body: ConsoleTemplates.stylesheet, cacheable: true)
+        }
+        router.get("/ui/sign-in") { request, _ in
+            if let cookie = request.cookies[Self.sessionCookie]?.value, sessions.session(cookie: cookie) != nil {
+                return Self.redirect("/ui/")
+            }
+            return signInPage(error: nil)
+        }
+        router.post("/ui/sign-in") { request, context in try await signIn(request, context) }
+        router.post("/ui/sign-out") { request, _ in try await signOut(request) }
+        router.get("/ui/") { request, context in
+            try await page(request, context, Self.pages[0]) { token, session in
+                try await overview(token: token, context: context)
+            }
+        }
+        router.get("/ui/audit") { request, context in
+            try await page(request, context, Self.pages[1]) { token, session in
+                try await auditPage(token: token, query: request.uri.queryParameters, context: context)
+            }
+        }
+    }
+
+    // MARK: sign-in and sign-out
+
+    private func signInPage(error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        let csrf = Hex.encode(Random.bytes(32))
+        var values: [String: Any] = ["csrf": csrf]
+        if let error { values["error"] = error }
+        let content = Self.render(ConsoleTemplates.signIn, values)
+        var response = Self.layout(title: "Sign in", content: content, status: status, session: nil, nav: [])
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.signInCookie, csrf, maxAge: 600)))
+        return response
+    }
+
+    private func signIn(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
+        let form = try await Self.form(request)
+        guard let expected = request.cookies[Self.signInCookie]?.value, let sent = form["csrf"], ConsoleSessions.equal(expected, sent)
+        else {
+            return signInPage(error: "The form expired or did not come from this page: sign in again.", status: .forbidden)
+        }
+        guard let token = form["token"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty, token.utf8.count <= 512 else {
+            return signInPage(error: "Give a token.", status: .badRequest)
+        }
+        let lookup = GateRequest(
+            token: token, path: "auth/token/lookup-self", operation: .read, requestID: UUID().uuidString,
+            remoteAddress: context.remoteAddress)
+        let name: String
+        do {
+            name = try await gate.perform(lookup, status: { _ in 200 }) { grant in grant.displayName }
+        } catch let error as AccessError where error.code == .permissionDenied {
+            return signInPage(error: "That token is not valid (unknown, expired or revoked).", status: .forbidden)
+        }
+        let (value, _) = sessions.start(token: token, displayName: name)
+        var response = Self.redirect("/ui/")
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, value, maxAge: nil)))
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.signInCookie, "", maxAge: 0)))
+        return response
+    }
+
+    private func signOut(_ request: Request) async throws -> Response {
+        let form = try await Self.form(request)
+        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
+            return Self.redirect("/ui/sign-in")
+        }
+        guard let sent = form["csrf"], ConsoleSessions.equal(session.csrf, sent) else {
+            return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
+        }
+        sessions.end(cookie: value)
+        var response = Self.redirect("/ui/sign-in")
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, "", maxAge: 0)))
+        return response
+    }
+
+    // MARK: pages
+
+    /// A page for a signed-in caller: the session, the navigation the token may see, the page's content (a
+    /// refusal of the Gate is a 403 page saying what was refused).
+    private func page(
+        _ request: Request, _ context: CofferRequestContext, _ page: Page,
+        _ content: @Sendable (String, ConsoleSessions.Session) async throws -> String
+    ) async throws -> Response {
+        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
+            return Self.redirect("/ui/sign-in")
+        }
+        let token = String(decoding: session.token.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self)
+        let nav: [[String: Any]]
+        do {
+            nav = try await navigation(token: token, current: page)
+        } catch let error as AccessError where error.code == .permissionDenied {
+            // The token was revoked or expired since sign-in: the session ends with it.
+            sessions.end(cookie: value)
+            return Self.redirect("/ui/sign-in")
+        }
+        do {
+            return Self.layout(title: page.label, content: try await content(token, session), status: .ok, session: session, nav: nav)
+        } catch let error as AccessError where error.code == .permissionDenied {
+            return Self.layout(
+                title: "Not allowed",
+                content: Self.render(ConsoleTemplates.refused, ["message": "Your token may not open this page: \(error.message)"]),
+                status: .forbidden, session: session, nav: nav)
+        }
+    }
+
+    private func refusedPage(_ message: String, _ session: ConsoleSessions.Session) -> Response {
+        Self.layout(
+            title: "Refused", content: Self.render(ConsoleTemplates.refused, ["message": message]), status: .forbidden, session: session,
+            nav: [])
+    }
+
+    /// The pages whose request the token's policies allow.
+    private func navigation(token: String, current: Page) async throws -> [[String: Any]] {
+        let capabilities = try await gate.capabilities(token: token, on: Self.pages.map(\.path.text))
+        return Self.pages.filter { page in
+            let granted = Set(capabilities[page.path.text] ?? [])
+            if granted.contains("root") { return true }
+            guard granted.contains(page.operation == .read ? "read" : "list") else { return false }
+            return page.extra.isEmpty || granted.contains("audit")
+        }.map { ["label": $0.label, "href": $0.href, "current": $0.href == current.href] }
+    }
+
+    private func request(_ token: String, _ page: Page, _ context: CofferRequestContext) -> GateRequest {
+        GateRequest(
+            token: token, path: page.path, operation: page.operation, requestID: UUID().uuidString, remoteAddress: context.remoteAddress,
+            extraCapabilities: page.extra)
+    }
+
+    private func overview(token: String, context: CofferRequestContext) async throws -> String {
+        let (overall, _, checks) = try await gate.perform(request(token, Self.pages[0], context), status: { _ in 200 }) { grant in
+            try await health.status(grant)
+        }
+        var values: [String: Any] = [
+            "overall": overall.rawValue,
+            "checks": checks.map { check -> [String: Any] in
+                [
+                    "name": check.name, "component": check.component, "status": check.status.rawValue, "flapping": check.flapping,
+                    "checked": check.checkedAt.map(Self.time) ?? "never", "details": check.details
+                ]
+            }
+        ]
+        let alertsRequest = GateRequest(
+            token: token, path: "coffer/health/alerts", operation: .read, requestID: UUID().uuidString, remoteAddress: context.remoteAddress
+        )
+        do {
+            let firing = try await gate.perform(alertsRequest, status: { _ in 200 }) { grant in try await alerts.firing(grant) }
+            values["alerts"] = firing.map { ["rule": $0.rule, "summary": $0.group, "since": Self.time($0.since)] }
+            values["noAlerts"] = firing.isEmpty
+        } catch let error as AccessError where error.code == .permissionDenied {
+            values["alertsDenied"] = "Not shown: your token may not read coffer/health/alerts."
+        }
+        return Self.render(ConsoleTemplates.overview, values)
+    }
+
+    private func auditPage(token: String, query: Parameters, context: CofferRequestContext) async throws -> String {
+        func text(_ name: String) -> String? {
+            query[Substring(name)].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        }
+        let hours = text("hours").flatMap(Int.init).map { min(max($0, 1), 24 * 365) } ?? 24
+        let filter = AuditTrail.Filter(
+            accessor: text("accessor"), pathGlob: text("path"), operation: text("operation"),
+            since: Date().addingTimeInterval(-Double(hours) * 3600), limit: 10_000)
+        let entries = try await gate.perform(request(token, Self.pages[1], context), status: { _ in 200 }) { grant in
+            try await trail.query(filter)
+        }
+        let newest = entries.suffix(200).reversed()
+        return Self.render(
+            ConsoleTemplates.audit,
+            [
+                "path": text("path") ?? "", "accessor": text("accessor") ?? "", "operation": text("operation") ?? "",
+                "hours": String(hours),
+                "count": entries.count, "capped": entries.count > 200,
+                "entries": newest.map { stored -> [String: Any] in
+                    let entry = stored.entry
+                    return [
+                        "sequence": String(stored.record.sequence), "time": Self.time(entry.time),
+                        "who": entry.displayName.isEmpty ? entry.accessor : entry.displayName, "operation": entry.operation,
+                        "path": entry.path, "decision": entry.decision, "status": String(entry.status)
+                    ]
+                }
+            ])
+    }
+
+    // MARK: rendering
+
+    static func render(_ template: String, _ values: [String: Any]) -> String {
+        // The templates are constants of this file: one that does not parse is a programming error, caught by
+        // every test that renders a page.
+        guard let compiled = try? MustacheTemplate(string: template) else { return "<p>template error</p>" }
+        return compiled.render(values)
+    }
+
+    static func layout(
+        title: String, content: String, status: HTTPResponse.Status, session: ConsoleSessions.Session?, nav: [[String: Any]]
+    ) -> Response {
+        let html = render(
+            ConsoleTemplates.layout,
+            [
+                "title": title, "content": content, "signedIn": session != nil, "nav": nav, "csrf": session?.csrf ?? "",
+                "displayName": session?.displayName ?? ""
+            ])
+        return answer(status, contentType: "text/html; charset=utf-8", body: html, cacheable: false)
+    }
+
+    static func answer(_ status: HTTPResponse.Status, contentType: String, body: String, cacheable: Bool) -> Response {
+        var headers = securityHeaders
+        headers[.contentType] = contentType
+        headers[.cacheControl] = cacheable ? "max-age=300" : "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        var headers = securityHeaders
+        headers[.location] = location
+        headers[.cacheControl] = "no-store"
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    /// On every console answer: no script, no framing, no sniffing, no referrer.
+    static var securityHeaders: HTTPFields {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("Content-Security-Policy")!] =
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        return headers
+    }
+
+    private func cookie(_ name: String, _ value: String, maxAge: Int?) -> String {
+        var text = "\(name)=\(value); Path=/ui; HttpOnly; SameSite=Strict"
+        if let maxAge { text += "; Max-Age=\(maxAge)" }
+        if secureCookies { text += "; Secure" }
+        return text
+    }
+
+    /// An `application/x-www-form-urlencoded` body (at most 16 KiB).
+    static func form(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: 16 * 1024)
+        let text = String(buffer: buffer)
+        var values: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if let name = parts.first { values[name] = parts.count > 1 ? parts[1] : "" }
+        }
+        return values
+    }
+
+    static func time(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+    }
+}

@@ -1,0 +1,114 @@
+import Mustache
+
+/// The console's pages as Mustache templates, compiled into the binary (an installed `coffer` has no template
+/// folder to lose). `{{x}}` is HTML-escaped by the library; the one unescaped tag, `{{{content}}}`, is a page this
+/// renderer made. No page holds a script, an inline style or an external asset: the Content-Security-Policy is
+/// `default-src 'self'`, and the stylesheet is `/ui/static/console.css`.
+enum ConsoleTemplates {
+    static let layout = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Coffer</title>
+        <link rel="stylesheet" href="/ui/static/console.css">
+        </head>
+        <body>
+        <header>
+        <a class="brand" href="/ui/">Coffer</a>
+        {{#signedIn}}
+        <nav>{{#nav}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>{{/nav}}</nav>
+        <form class="signout" method="post" action="/ui/sign-out">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <span class="who">{{displayName}}</span> <button type="submit">Sign out</button>
+        </form>
+        {{/signedIn}}
+        </header>
+        <main>
+        <h1>{{title}}</h1>
+        {{{content}}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let signIn = """
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        <form method="post" action="/ui/sign-in" class="card">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="token">Token</label>
+        <input id="token" name="token" type="password" autocomplete="off" required>
+        <button type="submit">Sign in</button>
+        </form>
+        <p class="hint">A Coffer or Vault token. Each page is a request under it, decided by its policies and audited.</p>
+        """
+
+    static let overview = """
+        <section>
+        <h2>Health: <span class="status {{overall}}">{{overall}}</span></h2>
+        {{#denied}}<p class="denied">{{denied}}</p>{{/denied}}
+        <table>
+        <thead><tr><th>Check</th><th>Component</th><th>Status</th><th>Last run</th><th>Details</th></tr></thead>
+        <tbody>
+        {{#checks}}<tr><td>{{name}}</td><td>{{component}}</td>
+        <td><span class="status {{status}}">{{status}}</span>{{#flapping}} (flapping){{/flapping}}</td>
+        <td>{{checked}}</td><td>{{details}}</td></tr>{{/checks}}
+        {{^checks}}<tr><td colspan="5">No health checks.</td></tr>{{/checks}}
+        </tbody>
+        </table>
+        </section>
+        <section>
+        <h2>Firing alerts</h2>
+        {{#alertsDenied}}<p class="denied">{{alertsDenied}}</p>{{/alertsDenied}}
+        <ul>{{#alerts}}<li><strong>{{rule}}</strong> {{summary}} <small>since {{since}}</small></li>{{/alerts}}</ul>
+        {{#noAlerts}}<p>None.</p>{{/noAlerts}}
+        </section>
+        """
+
+    static let audit = """
+        <form method="get" action="/ui/audit" class="filters">
+        <label>Path <input name="path" value="{{path}}" placeholder="secret/data/app/*"></label>
+        <label>Accessor <input name="accessor" value="{{accessor}}"></label>
+        <label>Operation <input name="operation" value="{{operation}}" placeholder="read"></label>
+        <label>Last hours <input name="hours" value="{{hours}}" inputmode="numeric"></label>
+        <button type="submit">Filter</button>
+        </form>
+        <p>{{count}} entries, newest first{{#capped}} (the newest 200){{/capped}}. Values are never shown: the trail holds keyed hashes.</p>
+        <table class="audit">
+        <thead><tr><th>#</th><th>Time</th><th>Who</th><th>Operation</th><th>Path</th><th>Decision</th><th>Status</th></tr></thead>
+        <tbody>
+        {{#entries}}<tr><td>{{sequence}}</td><td>{{time}}</td><td>{{who}}</td><td>{{operation}}</td>
+        <td class="path">{{path}}</td><td>{{decision}}</td><td>{{status}}</td></tr>{{/entries}}
+        </tbody>
+        </table>
+        """
+
+    static let refused = """
+        <p class="error" role="alert">{{message}}</p>
+        <p><a href="/ui/">Back to the overview</a></p>
+        """
+
+    static let stylesheet = """
+        :root { font-family: system-ui, sans-serif; color: #1b1f24; background: #f6f7f9; }
+        body { margin: 0; }
+        header { display: flex; flex-wrap: wrap; gap: .75rem 1.5rem; align-items: center; padding: .75rem 1.25rem;
+          background: #14213d; color: #fff; }
+        header a { color: #fff; text-decoration: none; }
+        .brand { font-weight: 700; font-size: 1.2rem; }
+        nav { display: flex; flex-wrap: wrap; gap: 1rem; }
+        nav a[aria-current] { text-decoration: underline; }
+        .signout { margin-left: auto; display: flex; gap: .5rem; align-items: center; }
+        main { padding: 1rem 1.25rem; max-width: 75rem; }
+        table { border-collapse: collapse; width: 100%; background: #fff; display: block; overflow-x: auto; }
+        th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #e3e6ea; font-size: .92rem; }
+        td.path { word-break: break-all; }
+        .status { padding: .1rem .45rem; border-radius: .3rem; background: #e3e6ea; }
+        .status.passing { background: #d8f3dc; } .status.warning { background: #fff3bf; } .status.critical { background: #ffd6d6; }
+        .error, .denied { background: #fff0f0; border-left: 4px solid #c92a2a; padding: .5rem .75rem; }
+        .card { display: grid; gap: .5rem; max-width: 24rem; background: #fff; padding: 1rem; border-radius: .4rem; }
+        .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin-bottom: .75rem; }
+        input { padding: .35rem; font: inherit; } button { padding: .35rem .8rem; font: inherit; }
+        .hint { color: #5c6470; }
+        """
+}

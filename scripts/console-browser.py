@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The web console in headless Chromium (Debian's chromium and chromium-driver, selenium from PyPI), on SQLite
+and on PostgreSQL (when COFFER_TEST_POSTGRES_URL is set, as under `make test`); run by `make test`.
+
+For each backend, with the real `coffer` binary: /ui/ sends a stranger to sign-in; signing in with the root
+token shows the overview with the built-in health check; the session cookie is HttpOnly and SameSite=Strict
+and no page or URL holds the token; the audit trail page lists the sign-in's own lookup-self; sign-out ends
+the session. A token whose policy allows only the health pages sees no link to the audit trail and gets a 403
+page there. A sign-out or sign-in POST without its CSRF token is refused. Every answer carries the
+Content-Security-Policy. The overview is rendered at 1280 and 390 pixels wide; with --screenshots DIR the
+pages are saved there (Docs/images holds the ones in the README).
+"""
+
+import argparse
+import http.client
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_service import Checks, Service, postgres_database, drop_postgres_database  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+check = Checks()
+
+
+def raw(port: int, method: str, path: str, body: str = None, cookies: dict = None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    return response.status, dict(response.getheaders()), text
+
+
+def browser(width: int):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},900",
+                     "--disable-extensions", "--no-first-run"]:
+        options.add_argument(argument)
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    return webdriver.Chrome(service=DriverService(executable_path=driver_path), options=options)
+
+
+def sign_in(driver, base: str, token: str):
+    """Signs in through the form and waits for the answer (a click does not wait for the page it leads to)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(base + "/ui/sign-in")
+    form = driver.find_element(By.CSS_SELECTOR, "form.card")
+    driver.find_element(By.ID, "token").send_keys(token)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    WebDriverWait(driver, 10).until(lambda d: not d.current_url.endswith("/ui/sign-in") or d.find_elements(By.CSS_SELECTOR, "p.error"))
+
+
+def run_backend(binary: str, backend: str, screenshots: str):
+    from selenium.webdriver.common.by import By
+    folder = tempfile.mkdtemp(prefix=f"coffer-console-{backend}-")
+    environment = {"PATH": os.environ.get("PATH", ""), "COFFER_ROTATION_SCHEDULER": "false"}
+    database = None
+    if backend == "postgres":
+        database = f"coffer_console_{os.getpid()}"
+        environment["COFFER_DATABASE_URL"] = postgres_database(os.environ["COFFER_TEST_POSTGRES_URL"], database)
+    service = Service(binary, backend, folder, environment)
+    client = service.start()
+    base = f"http://127.0.0.1:{service.port}"
+    root = client.token
+    # A check of the service's own port, run by the service every second: the overview has a real row to show.
+    checks = {"checks": [{"name": "api-port", "component": "api", "type": "tcp", "host": "127.0.0.1", "port": service.port,
+                          "interval": 1, "timeout": 1}]}
+    status, answer = client.call("PUT", "coffer/health/checks?prune=false", checks)
+    assert status == 200, answer
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, answer = client.call("GET", "coffer/health")
+        if status == 200 and any(c["name"] == "api-port" and c["last_checked"] for c in answer["data"]["checks"]):
+            break
+        time.sleep(0.5)
+    policy = 'path "coffer/health" { capabilities = ["read"] }\npath "coffer/health/alerts" { capabilities = ["read"] }\n'
+    assert client.call("PUT", "sys/policies/acl/health-viewer", {"policy": policy})[0] in (200, 204)
+    status, created = client.call("POST", "auth/token/create", {"policies": ["health-viewer"], "display_name": "viewer"})
+    assert status == 200, created
+    viewer = created["auth"]["client_token"]
+
+    driver = browser(1280)
+    try:
+        driver.get(base + "/ui/")
+        check(driver.current_url.endswith("/ui/sign-in"), f"{backend}: a stranger is sent to sign-in", driver.current_url)
+        sign_in(driver, base, root)
+        check(driver.current_url.rstrip("/").endswith("/ui") and "Health" in driver.page_source and ">api-port<" in driver.page_source
+              and "passing" in driver.page_source, f"{backend}: signed in, the overview shows the check the service ran", driver.page_source.split("<main>")[-1][:900])
+        cookie = driver.get_cookie("coffer_session")
+        check(cookie is not None and cookie.get("httpOnly") and cookie.get("sameSite") == "Strict" and cookie.get("path") == "/ui",
+              f"{backend}: the session cookie is HttpOnly, SameSite=Strict, Path=/ui", cookie)
+        check(root not in driver.page_source and root not in driver.current_url, f"{backend}: the token is in no page and no URL")
+        links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+        check(links == ["Overview", "Audit trail"], f"{backend}: the root token sees every page's link", links)
+        if screenshots:
+            driver.save_screenshot(os.path.join(screenshots, f"console-overview-1280-{backend}.png"))
+        driver.get(base + "/ui/audit?path=auth/token/lookup-self")
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
+        check(len(rows) >= 1 and "auth/token/lookup-self" in rows[0].text, f"{backend}: the audit trail lists the sign-in's lookup-self",
+              [r.text for r in rows[:3]])
+        if screenshots:
+            driver.get(base + "/ui/audit")
+            driver.save_screenshot(os.path.join(screenshots, f"console-audit-1280-{backend}.png"))
+        session = cookie["value"]
+        # A form posted from elsewhere has no CSRF token: refused, and the session goes on.
+        status, _, text = raw(service.port, "POST", "/ui/sign-out", body="", cookies={"coffer_session": session})
+        check(status == 403 and "CSRF" in text, f"{backend}: sign-out without its CSRF token is refused", status)
+        status, _, _ = raw(service.port, "GET", "/ui/", cookies={"coffer_session": session})
+        check(status == 200, f"{backend}: the session survived the forged sign-out")
+        status, _, _ = raw(service.port, "POST", "/ui/sign-in", body="token=" + urllib.parse.quote(root) + "&csrf=guess")
+        check(status == 403, f"{backend}: sign-in without the form's CSRF cookie is refused", status)
+        driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/ui/sign-in"))
+        check("/ui/sign-in" in driver.current_url, f"{backend}: signed out", driver.current_url)
+        status, headers, _ = raw(service.port, "GET", "/ui/", cookies={"coffer_session": session})
+        check(status == 303 and headers.get("Location") == "/ui/sign-in", f"{backend}: the old session is gone after sign-out", status)
+        status, headers, _ = raw(service.port, "GET", "/ui/sign-in")
+        csp = headers.get("Content-Security-Policy", "")
+        check("default-src 'self'" in csp and "frame-ancestors 'none'" in csp and headers.get("X-Content-Type-Options") == "nosniff",
+              f"{backend}: Content-Security-Policy default-src 'self' on every page", headers)
+        check("<script" not in driver.page_source.lower(), f"{backend}: no script on the page")
+
+        # A restricted token: no link to what it may not open, a 403 page there.
+        sign_in(driver, base, viewer)
+        links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+        check(links == ["Overview"], f"{backend}: a health-only token sees no audit trail link", links)
+        driver.get(base + "/ui/audit")
+        check("Not allowed" in driver.page_source and "table" not in driver.page_source.split("<main>")[-1][:200],
+              f"{backend}: the audit trail is a 403 page for it", driver.page_source[-500:])
+        status, _, _ = raw(service.port, "GET", "/ui/audit", cookies={"coffer_session": driver.get_cookie("coffer_session")["value"]})
+        check(status == 403, f"{backend}: with status 403", status)
+    finally:
+        driver.quit()
+
+    narrow = browser(390)
+    try:
+        # A phone's viewport: Chromium's window has a minimum width, so the width is set by device emulation.
+        narrow.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        sign_in(narrow, base, root)
+        width = narrow.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        check(width[0] <= width[1] <= 390, f"{backend}: the overview fits 390 px without sideways scrolling", width)
+        if screenshots:
+            narrow.save_screenshot(os.path.join(screenshots, f"console-overview-390-{backend}.png"))
+    finally:
+        narrow.quit()
+    log = open(os.path.join(folder, "coffer.log")).read()
+    check(root not in log and viewer not in log, f"{backend}: no token in the service log")
+    service.stop()
+    if database:
+        drop_postgres_database(os.environ["COFFER_TEST_POSTGRES_URL"], database)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--screenshots", help="save the pages' screenshots in this folder")
+    arguments = parser.parse_args()
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        raise SystemExit("console-browser: chromium and chromium-driver are needed (make deps installs them)")
+    binary = os.environ.get("COFFER_BIN") or os.path.join(ROOT, ".build", "debug", "coffer")
+    backends = ["sqlite"] + (["postgres"] if os.environ.get("COFFER_TEST_POSTGRES_URL") else [])
+    if os.environ.get("CI") == "true" and "postgres" not in backends:
+        raise SystemExit("console-browser: CI=true but COFFER_TEST_POSTGRES_URL is not set")
+    if arguments.screenshots:
+        os.makedirs(arguments.screenshots, exist_ok=True)
+    for backend in backends:
+        run_backend(binary, backend, arguments.screenshots)
+    check.finish("console-browser", f"the console works in headless Chromium on {', '.join(backends)}")
+
+
+if __name__ == "__main__":
+    main()
