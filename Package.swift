@@ -116,7 +116,8 @@ let package = Package(
         .target(
             name: "CofferConsole",
             dependencies: [
-                "CofferAccess", "CofferCrypto", "CofferFoundation", "CofferHTTP", "CofferHealth",
+                "CofferAccess", "CofferCrypto", "CofferEngines", "CofferErrorLog", "CofferFoundation", "CofferHTTP", "CofferHealth",
+                "CofferRotation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -85,6 +85,14 @@ def run_backend(binary: str, backend: str, screenshots: str):
         if status == 200 and any(c["name"] == "api-port" and c["last_checked"] for c in answer["data"]["checks"]):
             break
         time.sleep(0.5)
+    # An error issue, for the errors page.
+    status, logged = client.call("POST", "coffer/errors/events", {"events": [
+        {"component": "billing", "severity": "error", "message": "payment gateway timeout", "error_type": "Timeout"}]})
+    assert status == 200, logged
+    issue = logged["data"]["events"][0]["issue_id"]
+    # A credential with a rotator, for the rotation page.
+    assert client.call("POST", "secret/data/app/api", {"data": {"value": "initial-api-key"}})[0] == 200
+    assert client.call("POST", "secret/metadata/app/api", {"rotation_kind": "random", "rotation_interval": "720h"})[0] == 204
     policy = 'path "coffer/health" { capabilities = ["read"] }\npath "coffer/health/alerts" { capabilities = ["read"] }\n'
     assert client.call("PUT", "sys/policies/acl/health-viewer", {"policy": policy})[0] in (200, 204)
     status, created = client.call("POST", "auth/token/create", {"policies": ["health-viewer"], "display_name": "viewer"})
@@ -103,7 +111,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
               f"{backend}: the session cookie is HttpOnly, SameSite=Strict, Path=/ui", cookie)
         check(root not in driver.page_source and root not in driver.current_url, f"{backend}: the token is in no page and no URL")
         links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
-        check(links == ["Overview", "Audit trail"], f"{backend}: the root token sees every page's link", links)
+        check(links == ["Overview", "Audit trail", "Rotation", "Errors"], f"{backend}: the root token sees every page's link", links)
         if screenshots:
             driver.save_screenshot(os.path.join(screenshots, f"console-overview-1280-{backend}.png"))
         driver.get(base + "/ui/audit?path=auth/token/lookup-self")
@@ -114,7 +122,31 @@ def run_backend(binary: str, backend: str, screenshots: str):
             driver.get(base + "/ui/audit")
             driver.save_screenshot(os.path.join(screenshots, f"console-audit-1280-{backend}.png"))
         session = cookie["value"]
-        # A form posted from elsewhere has no CSRF token: refused, and the session goes on.
+        # Rotation: the credential listed; "Rotate now" rotates it, as make rotate SECRET= would.
+        driver.get(base + "/ui/rotation")
+        check("secret/app/api" in driver.page_source and "random" in driver.page_source, f"{backend}: the rotation page lists the credential")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/ui/rotation/rotate'] button").click()
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "ul.outcomes"))
+        status, answer = client.call("GET", "secret/metadata/app/api")
+        check("rotated" in driver.find_element(By.CSS_SELECTOR, "ul.outcomes").text and answer["data"]["current_version"] == 2,
+              f"{backend}: Rotate now rotated it (version 2)", driver.find_element(By.CSS_SELECTOR, "main").text)
+        # Errors: the issue listed unresolved; a forged Resolve is refused; the real one resolves it.
+        status, _, _ = raw(service.port, "POST", "/ui/errors/action", body=f"id={issue}&action=resolve", cookies={"coffer_session": session})
+        unchanged = client.call("GET", f"coffer/errors/issues/{issue}")[1]["data"]["issue"]["status"]
+        check(status == 403 and unchanged == "unresolved", f"{backend}: a Resolve form without its CSRF token is refused", (status, unchanged))
+        driver.get(base + "/ui/errors")
+        check("payment gateway timeout" in driver.page_source, f"{backend}: the errors page lists the issue")
+        driver.find_element(By.XPATH, "//form[@action='/ui/errors/action'][input[@value='resolve']]/button").click()
+        WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.changed"))
+        resolved = client.call("GET", f"coffer/errors/issues/{issue}")[1]["data"]["issue"]["status"]
+        check(resolved == "resolved" and "resolved" in driver.find_element(By.CSS_SELECTOR, "p.changed").text,
+              f"{backend}: Resolve resolved the issue", resolved)
+        status, _, text = raw(service.port, "POST", "/ui/rotation/rotate", body="secret=secret%2Fapp%2Fapi",
+                              cookies={"coffer_session": session})
+        after = client.call("GET", "secret/metadata/app/api")[1]["data"]["current_version"]
+        check(status == 403 and after == 2, f"{backend}: a rotate form without its CSRF token is refused, nothing rotated", (status, after))
+        # A sign-out posted from elsewhere has no CSRF token: refused, and the session goes on.
         status, _, text = raw(service.port, "POST", "/ui/sign-out", body="", cookies={"coffer_session": session})
         check(status == 403 and "CSRF" in text, f"{backend}: sign-out without its CSRF token is refused", status)
         status, _, _ = raw(service.port, "GET", "/ui/", cookies={"coffer_session": session})
@@ -137,6 +169,8 @@ def run_backend(binary: str, backend: str, screenshots: str):
         sign_in(driver, base, viewer)
         links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
         check(links == ["Overview"], f"{backend}: a health-only token sees no audit trail link", links)
+        driver.get(base + "/ui/rotation")
+        check("Not allowed" in driver.page_source and "Rotate now" not in driver.page_source, f"{backend}: the rotation page is a 403 page for it")
         driver.get(base + "/ui/audit")
         check("Not allowed" in driver.page_source and "table" not in driver.page_source.split("<main>")[-1][:200],
               f"{backend}: the audit trail is a 403 page for it", driver.page_source[-500:])

@@ -2,7 +2,9 @@ public import CofferAccess
 import CofferCrypto
 import CofferFoundation
 public import CofferHTTP
+public import CofferErrorLog
 public import CofferHealth
+public import CofferRotation
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -25,12 +27,17 @@ public struct ConsoleRoutes: Sendable {
     let health: HealthMonitor
     let alerts: AlertEngine
     let trail: AuditTrail
+    let rotation: RotationEngine
+    let errors: ErrorLog
     /// Whether the listener speaks TLS: the session cookie is then `Secure`.
     let secureCookies: Bool
 
     public init(
-        gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, trail: AuditTrail, secureCookies: Bool
+        gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, trail: AuditTrail, rotation: RotationEngine,
+        errors: ErrorLog, secureCookies: Bool
     ) {
+        self.rotation = rotation
+        self.errors = errors
         self.gate = gate
         self.sessions = sessions
         self.health = health
@@ -54,7 +61,8 @@ public struct ConsoleRoutes: Sendable {
 
     static let pages = [
         Page(label: "Overview", href: "/ui/", path: "coffer/health", operation: .read, extra: []),
-        Page(label: "Audit trail", href: "/ui/audit", path: "sys/audit-trail/entries", operation: .read, extra: .audit)
+        Page(label: "Audit trail", href: "/ui/audit", path: "sys/audit-trail/entries", operation: .read, extra: .audit),
+        rotationPage, errorsPage
     ]
 
     /// Adds the console's routes to `router` (outside the Gate's router: each handler asks the Gate itself).
@@ -75,6 +83,8 @@ public struct ConsoleRoutes: Sendable {
                 try await overview(token: token, context: context)
             }
         }
+        registerRotation(on: router)
+        registerErrors(on: router)
         router.get("/ui/audit") { request, context in
             try await page(request, context, Self.pages[1]) { token, session in
                 try await auditPage(token: token, query: request.uri.queryParameters, context: context)
@@ -111,6 +121,9 @@ public struct ConsoleRoutes: Sendable {
             name = try await gate.perform(lookup, status: { _ in 200 }) { grant in grant.displayName }
         } catch let error as AccessError where error.code == .permissionDenied {
             return signInPage(error: "That token is not valid (unknown, expired or revoked).", status: .forbidden)
+        } catch let error as AccessError {
+            // Sealed, or the audit trail cannot be written: nobody signs in then, and the page says why.
+            return signInPage(error: "Coffer cannot sign you in now: \(error.message)", status: .serviceUnavailable)
         }
         let (value, _) = sessions.start(token: token, displayName: name)
         var response = Self.redirect("/ui/")
@@ -136,19 +149,23 @@ public struct ConsoleRoutes: Sendable {
     // MARK: pages
 
     /// A page for a signed-in caller: the session, the navigation the token may see, the page's content (a
-    /// refusal of the Gate is a 403 page saying what was refused).
-    private func page(
-        _ request: Request, _ context: CofferRequestContext, _ page: Page,
+    /// refusal of the Gate is a 403 page saying what was refused). A form's answer passes the `csrf` it was sent
+    /// with: one that is not the session's is refused before anything is done.
+    func page(
+        _ request: Request, _ context: CofferRequestContext, _ page: Page, csrf: String? = nil,
         _ content: @Sendable (String, ConsoleSessions.Session) async throws -> String
     ) async throws -> Response {
         guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
             return Self.redirect("/ui/sign-in")
         }
+        if let csrf, !ConsoleSessions.equal(session.csrf, csrf) {
+            return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
+        }
         let token = String(decoding: session.token.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self)
         let nav: [[String: Any]]
         do {
             nav = try await navigation(token: token, current: page)
-        } catch let error as AccessError where error.code == .permissionDenied {
+        } catch let error as AccessError where error.code == .permissionDenied || error.code == .invalidRequest {
             // The token was revoked or expired since sign-in: the session ends with it.
             sessions.end(cookie: value)
             return Self.redirect("/ui/sign-in")
@@ -180,7 +197,7 @@ public struct ConsoleRoutes: Sendable {
         }.map { ["label": $0.label, "href": $0.href, "current": $0.href == current.href] }
     }
 
-    private func request(_ token: String, _ page: Page, _ context: CofferRequestContext) -> GateRequest {
+    func request(_ token: String, _ page: Page, _ context: CofferRequestContext) -> GateRequest {
         GateRequest(
             token: token, path: page.path, operation: page.operation, requestID: UUID().uuidString, remoteAddress: context.remoteAddress,
             extraCapabilities: page.extra)
@@ -219,17 +236,17 @@ public struct ConsoleRoutes: Sendable {
         let hours = text("hours").flatMap(Int.init).map { min(max($0, 1), 24 * 365) } ?? 24
         let filter = AuditTrail.Filter(
             accessor: text("accessor"), pathGlob: text("path"), operation: text("operation"),
-            since: Date().addingTimeInterval(-Double(hours) * 3600), limit: 10_000)
+            since: Date().addingTimeInterval(-Double(hours) * 3600), limit: 201)
         let entries = try await gate.perform(request(token, Self.pages[1], context), status: { _ in 200 }) { grant in
-            try await trail.query(filter)
+            try await trail.newest(filter)
         }
-        let newest = entries.suffix(200).reversed()
+        let newest = entries.prefix(200)
         return Self.render(
             ConsoleTemplates.audit,
             [
                 "path": text("path") ?? "", "accessor": text("accessor") ?? "", "operation": text("operation") ?? "",
                 "hours": String(hours),
-                "count": entries.count, "capped": entries.count > 200,
+                "count": newest.count, "capped": entries.count > 200,
                 "entries": newest.map { stored -> [String: Any] in
                     let entry = stored.entry
                     return [

@@ -74,7 +74,8 @@ enum ConsoleTemplates {
         <label>Last hours <input name="hours" value="{{hours}}" inputmode="numeric"></label>
         <button type="submit">Filter</button>
         </form>
-        <p>{{count}} entries, newest first{{#capped}} (the newest 200){{/capped}}. Values are never shown: the trail holds keyed hashes.</p>
+        <p>{{count}} entries, newest first{{#capped}} (the newest 200 of more){{/capped}}. Values are never shown: the trail holds
+        keyed hashes.</p>
         <table class="audit">
         <thead><tr><th>#</th><th>Time</th><th>Who</th><th>Operation</th><th>Path</th><th>Decision</th><th>Status</th></tr></thead>
         <tbody>
@@ -82,6 +83,52 @@ enum ConsoleTemplates {
         <td class="path">{{path}}</td><td>{{decision}}</td><td>{{status}}</td></tr>{{/entries}}
         </tbody>
         </table>
+        """
+
+    static let rotation = """
+        <p>Credentials with a rotator. The service rotates due ones on its own; "Rotate now" runs one at once (your token
+        needs <code>rotate</code> on it).</p>
+        <table>
+        <thead><tr><th>Credential</th><th>Rotator</th><th>Version</th><th>Last rotated</th><th>Next due</th><th>Failures</th>
+        <th>Last error</th><th>Unfinished run</th><th></th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td class="path">{{path}}</td><td>{{kind}}</td><td>{{version}}</td><td>{{last}}</td>
+        <td>{{next}}{{#due}} <span class="status warning">due</span>{{/due}}</td><td>{{failures}}</td><td>{{error}}</td>
+        <td>{{unfinished}}</td>
+        <td>{{#canRotate}}<form method="post" action="/ui/rotation/rotate"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="secret" value="{{path}}"><button type="submit">Rotate now</button></form>{{/canRotate}}</td>
+        </tr>{{/rows}}
+        {{#none}}<tr><td colspan="9">No credential has a rotator.</td></tr>{{/none}}
+        </tbody>
+        </table>
+        """
+
+    static let rotated = """
+        <ul class="outcomes">{{#outcomes}}<li><strong>{{path}}</strong>: <span class="result">{{result}}</span>,
+        version {{old}} → {{new}}
+        {{#error}}<span class="error">{{error}}</span>{{/error}}</li>{{/outcomes}}</ul>
+        <p><a href="/ui/rotation">Back to rotation</a></p>
+        """
+
+    static let errors = """
+        <nav class="filters">{{#filters}}<a href="/ui/errors?status={{status}}"{{#current}} aria-current="page"{{/current}}>{{status}}</a>
+        {{/filters}}</nav>
+        <table>
+        <thead><tr><th>#</th><th>Issue</th><th>Component</th><th>Severity</th><th>Events</th><th>Last seen</th><th></th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td>{{id}}</td><td>{{title}}{{#regressed}} <span class="status warning">regressed</span>{{/regressed}}</td>
+        <td>{{component}}</td><td>{{severity}}</td><td>{{count}}</td><td>{{last}}</td>
+        <td>{{#actions}}<form class="inline" method="post" action="/ui/errors/action"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="id" value="{{id}}"><input type="hidden" name="action" value="{{action}}">
+        <button type="submit">{{label}}</button></form>{{/actions}}</td></tr>{{/rows}}
+        {{#none}}<tr><td colspan="7">No issues with this status.</td></tr>{{/none}}
+        </tbody>
+        </table>
+        """
+
+    static let issueChanged = """
+        <p class="changed">Issue {{id}} ({{title}}) is now <strong>{{status}}</strong>.</p>
+        <p><a href="/ui/errors">Back to the issues</a></p>
         """
 
     static let refused = """
@@ -110,5 +157,7 @@ enum ConsoleTemplates {
         .filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin-bottom: .75rem; }
         input { padding: .35rem; font: inherit; } button { padding: .35rem .8rem; font: inherit; }
         .hint { color: #5c6470; }
+        form.inline { display: inline; margin-right: .3rem; }
+        .filters a { margin-right: 1rem; } .filters a[aria-current] { font-weight: 700; }
         """
 }

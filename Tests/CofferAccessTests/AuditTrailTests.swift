@@ -147,3 +147,25 @@ struct AuditTrailTests {
         }
     }
 }
+
+/// `AuditTrail.newest`: the newest matches first, however far back the oldest are (more than one page of 1,000),
+/// with the path glob and the count honoured; the same entries `query` returns, reversed.
+struct AuditTrailNewestTests {
+    @Test(arguments: TestDatabase.backends)
+    func newestMatchesComeFirst(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                for index in 0..<1_100 {
+                    let path = index.isMultiple(of: 3) ? "/v1/auth/token/lookup-self" : "/v1/sys/key-status"
+                    _ = try await client.call(path, .get, token: root)
+                }
+            }
+            let trail = AuditTrail(database: server.database)
+            let newest = try await trail.newest(.init(pathGlob: "auth/token/lookup-self", limit: 5))
+            let all = try await trail.query(.init(pathGlob: "auth/token/lookup-self", limit: 10_000))
+            #expect(all.count >= 367)
+            #expect(newest.map(\.record.sequence) == all.suffix(5).reversed().map(\.record.sequence))
+            #expect(newest.allSatisfy { $0.entry.path == "auth/token/lookup-self" })
+        }
+    }
+}

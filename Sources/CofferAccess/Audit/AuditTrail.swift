@@ -84,8 +84,8 @@ public struct AuditTrail: Sendable {
         }
     }
 
-    /// Entries matching `filter`, oldest first.
-    public func query(_ filter: Filter) async throws -> [Stored] {
+    /// The select of `filter`'s indexed conditions (the path glob is matched after, in Swift).
+    private static func selection(_ filter: Filter) -> SQLQuery {
         var query: SQLQuery =
             "SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM audit_log WHERE 1 = 1"
         if let value = filter.accessor { query.append(" AND accessor = \(value)") }
@@ -96,6 +96,36 @@ public struct AuditTrail: Sendable {
         if let value = filter.since { query.append(" AND time >= \(value)") }
         if let value = filter.until { query.append(" AND time <= \(value)") }
         if let value = filter.afterSequence { query.append(" AND sequence > \(value)") }
+        return query
+    }
+
+    /// The newest `filter.limit` entries matching `filter`, newest first (the console's page: what just
+    /// happened, however long the trail).
+    public func newest(_ filter: Filter) async throws -> [Stored] {
+        let query = Self.selection(filter)
+        let pattern = try filter.pathGlob.map { try PathPattern($0) }
+        var results: [Stored] = []
+        var before = Int64.max
+        let limit = max(1, min(filter.limit, 10_000))
+        while results.count < limit {
+            var page = query
+            page.append(" AND sequence < \(before) ORDER BY sequence DESC LIMIT 1000")
+            let rows = try await database.query(page)
+            for row in rows {
+                let stored = try Self.stored(row)
+                before = stored.record.sequence
+                if let pattern, !pattern.matches(stored.entry.path) { continue }
+                results.append(stored)
+                if results.count == limit { break }
+            }
+            if rows.count < 1000 { break }
+        }
+        return results
+    }
+
+    /// Entries matching `filter`, oldest first.
+    public func query(_ filter: Filter) async throws -> [Stored] {
+        let query = Self.selection(filter)
         let pattern = try filter.pathGlob.map { try PathPattern($0) }
         // The glob is matched here, after the indexed filters; the limit counts matches only.
         var results: [Stored] = []
