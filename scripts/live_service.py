@@ -75,9 +75,10 @@ class Service:
         self.root = None
         self.log = open(os.path.join(folder, "coffer.log"), "a")
 
-    def start(self, unseal: bool = True):
-        """Starts the service and waits until it answers; initialises it once, then unseals it unless told not to."""
-        self.port = free_port()
+    def start(self, unseal: bool = True, port: int = None):
+        """Starts the service (on `port`, else a free one) and waits until it answers; initialises it once, then
+        unseals it unless told not to."""
+        self.port = port or free_port()
         dev = ["--dev"] if self.dev else []
         self.process = subprocess.Popen(
             [self.binary, "serve", *dev, "--listen", f"127.0.0.1:{self.port}"], cwd=self.folder, env=self.environment,

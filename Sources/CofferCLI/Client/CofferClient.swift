@@ -96,9 +96,7 @@ struct CofferClient {
                 "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate, or check the client certificate"
             )
         } catch {
-            throw ClientError(
-                "cannot reach \(peer) at \(baseURL.absoluteString) (\(error)): \(unreachable)"
-            )
+            throw ClientError("cannot reach \(peer) at \(baseURL.absoluteString) (\(error)): \(unreachable)", transient: true)
         }
     }
 }
@@ -113,5 +111,10 @@ extension CofferClient {
 /// A command failure, printed as one `Error:` line (without the usage text, which is for bad arguments).
 struct ClientError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// Whether trying again later may succeed: the server was unreachable, or answered 503 or 429.
+    let transient: Bool
+    init(_ description: String, transient: Bool = false) {
+        self.description = description
+        self.transient = transient
+    }
 }

@@ -146,12 +146,22 @@ struct VaultCopier: Sendable {
         return found
     }
 
+    /// Copies one secret; a transient failure (a 503 or 429, a lost connection) is retried from the start, up
+    /// to 6 attempts over about 6 s: the copy is idempotent, so what the failed attempt wrote (even a write whose
+    /// answer was lost) is recognised and the next attempt continues after it.
     func copy(_ path: String) async -> Outcome {
-        do {
-            return try await copyOrThrow(path)
-        } catch {
-            return .failed("\(error)")
+        var delay = Duration.milliseconds(200)
+        for attempt in 1...6 {
+            do {
+                return try await copyOrThrow(path)
+            } catch let error as ClientError where error.transient && attempt < 6 {
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            } catch {
+                return .failed("\(error)")
+            }
         }
+        return .failed("gave up after 6 attempts")
     }
 
     private func copyOrThrow(_ path: String) async throws -> Outcome {
@@ -183,6 +193,11 @@ struct VaultCopier: Sendable {
                 let targetState: State =
                     theirs == nil || theirs?["destroyed"] as? Bool == true
                     ? .destroyed : ((theirs?["deletion_time"] as? String).flatMap(Self.time).map { $0 <= now } == true ? .deleted : .live)
+                // The last version an interrupted attempt wrote may still lack its delete or destroy: finish it.
+                if version == have, targetState == .live, state(version) != .live {
+                    try await finish(state(version), version: version, path: path)
+                    continue
+                }
                 guard targetState == state(version) else {
                     return .conflict("version \(version) is \(targetState) in Coffer but \(state(version)) at the source: nothing written")
                 }
@@ -215,15 +230,7 @@ struct VaultCopier: Sendable {
                 guard Self.data(reply)["version"] as? Int == version else {
                     return .conflict("Coffer numbered version \(version) differently (\(Self.data(reply)["version"] ?? "none"))")
                 }
-                switch versionState {
-                case .live: break
-                case .deleted:
-                    _ = try Operator.json(
-                        try await target.sendJSON("POST", "\(toMount)/delete/\(path)", ["versions": [version]]), expect: 204)
-                case .destroyed:
-                    _ = try Operator.json(
-                        try await target.sendJSON("PUT", "\(toMount)/destroy/\(path)", ["versions": [version]]), expect: 204)
-                }
+                try await finish(versionState, version: version, path: path)
                 written += 1
             }
         }
@@ -242,6 +249,17 @@ struct VaultCopier: Sendable {
                 to: settings["custom_metadata"] as? [String: String] ?? [:])
         if !same { _ = try Operator.json(try await target.sendJSON("POST", "\(toMount)/metadata/\(path)", settings), expect: 204) }
         return written == 0 && same ? .unchanged : .copied(versions: written, metadata: !same)
+    }
+
+    /// Deletes or destroys a written version in Coffer as the source has it.
+    private func finish(_ state: State, version: Int, path: String) async throws {
+        switch state {
+        case .live: break
+        case .deleted:
+            _ = try Operator.json(try await target.sendJSON("POST", "\(toMount)/delete/\(path)", ["versions": [version]]), expect: 204)
+        case .destroyed:
+            _ = try Operator.json(try await target.sendJSON("PUT", "\(toMount)/destroy/\(path)", ["versions": [version]]), expect: 204)
+        }
     }
 
     private func read(_ client: CofferClient, _ mount: String, _ path: String, _ version: Int) async throws -> [String: Any] {

@@ -20,7 +20,8 @@ struct Operator: AsyncParsableCommand {
     static func json(_ reply: CofferClient.Reply, expect status: Int = 200) throws -> [String: Any] {
         guard reply.status == status else {
             throw ClientError(
-                "Coffer answered \(reply.status): \(reply.errors.isEmpty ? "no detail" : reply.errors.joined(separator: "; "))")
+                "Coffer answered \(reply.status): \(reply.errors.isEmpty ? "no detail" : reply.errors.joined(separator: "; "))",
+                transient: reply.status == 503 || reply.status == 429)
         }
         return (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any] ?? [:]
     }
