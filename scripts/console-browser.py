@@ -131,6 +131,21 @@ def run_backend(binary: str, backend: str, screenshots: str):
         status, answer = client.call("GET", "secret/metadata/app/api")
         check("rotated" in driver.find_element(By.CSS_SELECTOR, "ul.outcomes").text and answer["data"]["current_version"] == 2,
               f"{backend}: Rotate now rotated it (version 2)", driver.find_element(By.CSS_SELECTOR, "main").text)
+        # Odd names in a form, sent with the right CSRF token: a 4xx page saying what was wrong, never a 500.
+        _, _, rotation_page = raw(service.port, "GET", "/ui/rotation", cookies={"coffer_session": session})
+        token_field = rotation_page.split('name="csrf" value="')[1].split('"')[0]
+        odd = {"secret/app/%2e%2e": 400, "secret/a%2525b/x": 400, "secret/app/..": 400, "secret/app\r\nX-Evil: 1": 400,
+               "secret/%00x": 400, "secret": 400, "secret/app/missing": 404}
+        answers = {}
+        for name, expected in odd.items():
+            status, headers, text = raw(service.port, "POST", "/ui/rotation/rotate", cookies={"coffer_session": session},
+                                        body=f"csrf={token_field}&secret=" + urllib.parse.quote(name, safe=""))
+            answers[name] = (status, expected, "X-Evil" in headers)
+        check(all(status == expected and not injected for status, expected, injected in answers.values()),
+              f"{backend}: odd credential names are 4xx pages, never a 500", answers)
+        status, _, _ = raw(service.port, "POST", "/ui/errors/action", cookies={"coffer_session": session},
+                           body=f"csrf={token_field}&id=999999&action=resolve")
+        check(status == 404, f"{backend}: resolving an unknown issue is a 404 page", status)
         # Errors: the issue listed unresolved; a forged Resolve is refused; the real one resolves it.
         status, _, _ = raw(service.port, "POST", "/ui/errors/action", body=f"id={issue}&action=resolve", cookies={"coffer_session": session})
         unchanged = client.call("GET", f"coffer/errors/issues/{issue}")[1]["data"]["issue"]["status"]

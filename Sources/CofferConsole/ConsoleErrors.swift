@@ -21,8 +21,8 @@ extension ConsoleRoutes {
         }
         router.post("/ui/errors/action") { request, context in
             let form = try await Self.form(request)
-            return try await page(request, context, Self.errorsPage, csrf: form["csrf"] ?? "") { token, _ in
-                try await issueAction(token: token, id: form["id"] ?? "", action: form["action"] ?? "", context: context)
+            return try await page(request, context, Self.errorsPage, csrf: form.csrf ?? "") { token, _ in
+                try await issueAction(token: token, id: form.id ?? "", action: form.action ?? "", context: context)
             }
         }
     }
@@ -56,7 +56,7 @@ extension ConsoleRoutes {
 
     private func issueAction(token: String, id text: String, action: String, context: CofferRequestContext) async throws -> String {
         guard let id = Int64(text), id > 0, Self.issueActions.contains(action) else {
-            return Self.render(ConsoleTemplates.refused, ["message": "Not an issue action: \(action) on \(text)."])
+            throw APIError(.badRequest, "not an issue action: \(action) on \(text); use resolve, ignore or reopen on an issue's number")
         }
         let request = GateRequest(
             token: token, path: try CanonicalPath(validating: "coffer/errors/issues/\(id)/\(action)"), operation: .update,

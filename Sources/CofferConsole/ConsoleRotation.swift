@@ -20,8 +20,8 @@ extension ConsoleRoutes {
         }
         router.post("/ui/rotation/rotate") { request, context in
             let form = try await Self.form(request)
-            return try await page(request, context, Self.rotationPage, csrf: form["csrf"] ?? "") { token, _ in
-                try await rotateNow(token: token, secret: form["secret"] ?? "", context: context)
+            return try await page(request, context, Self.rotationPage, csrf: form.csrf ?? "") { token, _ in
+                try await rotateNow(token: token, secret: form.secret ?? "", context: context)
             }
         }
     }
@@ -47,12 +47,13 @@ extension ConsoleRoutes {
     }
 
     private func rotateNow(token: String, secret: String, context: CofferRequestContext) async throws -> String {
-        guard let path = try? SecretPath(id: secret) else {
-            return Self.render(ConsoleTemplates.refused, ["message": "\(secret) is not a credential's mount/path."])
+        // The field is a name, decoded once with the form; held to the Gate's path rules like any path it decides on.
+        guard let path = try? SecretPath(id: secret), let policyPath = try? CanonicalPath(validating: RotationEngine.policyPath(path))
+        else {
+            throw APIError(.badRequest, "\(secret) is not a credential's mount/path, such as secret/app/api")
         }
         let request = GateRequest(
-            token: token, path: try CanonicalPath(validating: RotationEngine.policyPath(path)), operation: .rotate,
-            requestID: UUID().uuidString, remoteAddress: context.remoteAddress)
+            token: token, path: policyPath, operation: .rotate, requestID: UUID().uuidString, remoteAddress: context.remoteAddress)
         let outcomes = try await gate.perform(request, status: { _ in 200 }) { grant in
             let outcomes = try await rotation.run(grant, only: path)
             outcomes.recordInAudit(grant)

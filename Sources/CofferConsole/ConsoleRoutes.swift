@@ -106,11 +106,11 @@ public struct ConsoleRoutes: Sendable {
 
     private func signIn(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
         let form = try await Self.form(request)
-        guard let expected = request.cookies[Self.signInCookie]?.value, let sent = form["csrf"], ConsoleSessions.equal(expected, sent)
+        guard let expected = request.cookies[Self.signInCookie]?.value, let sent = form.csrf, ConsoleSessions.equal(expected, sent)
         else {
             return signInPage(error: "The form expired or did not come from this page: sign in again.", status: .forbidden)
         }
-        guard let token = form["token"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty, token.utf8.count <= 512 else {
+        guard let token = form.token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty, token.utf8.count <= 512 else {
             return signInPage(error: "Give a token.", status: .badRequest)
         }
         let lookup = GateRequest(
@@ -137,7 +137,7 @@ public struct ConsoleRoutes: Sendable {
         guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
             return Self.redirect("/ui/sign-in")
         }
-        guard let sent = form["csrf"], ConsoleSessions.equal(session.csrf, sent) else {
+        guard let sent = form.csrf, ConsoleSessions.equal(session.csrf, sent) else {
             return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
         }
         sessions.end(cookie: value)
@@ -148,9 +148,11 @@ public struct ConsoleRoutes: Sendable {
 
     // MARK: pages
 
-    /// A page for a signed-in caller: the session, the navigation the token may see, the page's content (a
-    /// refusal of the Gate is a 403 page saying what was refused). A form's answer passes the `csrf` it was sent
-    /// with: one that is not the session's is refused before anything is done.
+    /// A page for a signed-in caller: the session, the navigation the token may see, the page's content. Any
+    /// error the content throws is an HTML page with the status and message of the API's one mapping
+    /// (``APIError/answering(_:request:context:)``): a refusal of the Gate 403, bad input 400, a missing thing
+    /// 404, sealed 503. A form's answer passes the `csrf` it was sent with: one that is not the session's is
+    /// refused before anything is done.
     func page(
         _ request: Request, _ context: CofferRequestContext, _ page: Page, csrf: String? = nil,
         _ content: @Sendable (String, ConsoleSessions.Session) async throws -> String
@@ -172,11 +174,18 @@ public struct ConsoleRoutes: Sendable {
         }
         do {
             return Self.layout(title: page.label, content: try await content(token, session), status: .ok, session: session, nav: nav)
-        } catch let error as AccessError where error.code == .permissionDenied {
+        } catch {
+            let answer = APIError.answering(error, request: request, context: context)
+            let message = answer.errors.joined(separator: "; ")
             return Self.layout(
-                title: "Not allowed",
-                content: Self.render(ConsoleTemplates.refused, ["message": "Your token may not open this page: \(error.message)"]),
-                status: .forbidden, session: session, nav: nav)
+                title: answer.status == .forbidden ? "Not allowed" : "Refused",
+                content: Self.render(
+                    ConsoleTemplates.refused,
+                    [
+                        "message": answer.status == .forbidden
+                            ? "Your token may not do this: \(message)" : message.isEmpty ? "Not found." : message
+                    ]),
+                status: answer.status, session: session, nav: nav)
         }
     }
 
@@ -311,18 +320,20 @@ public struct ConsoleRoutes: Sendable {
         return text
     }
 
-    /// An `application/x-www-form-urlencoded` body (at most 16 KiB).
-    static func form(_ request: Request) async throws -> [String: String] {
+    /// The fields the console's forms send; each form uses some of them.
+    struct Form: Decodable {
+        var csrf: String?
+        var token: String?
+        var secret: String?
+        var id: String?
+        var action: String?
+    }
+
+    /// An `application/x-www-form-urlencoded` body (at most 16 KiB), decoded once by Hummingbird's decoder; a
+    /// body that is not a form is a form with no fields (and so fails its CSRF check).
+    static func form(_ request: Request) async throws -> Form {
         let buffer = try await request.body.collect(upTo: 16 * 1024)
-        let text = String(buffer: buffer)
-        var values: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            if let name = parts.first { values[name] = parts.count > 1 ? parts[1] : "" }
-        }
-        return values
+        return (try? URLEncodedFormDecoder().decode(Form.self, from: String(buffer: buffer))) ?? Form()
     }
 
     static func time(_ date: Date) -> String {

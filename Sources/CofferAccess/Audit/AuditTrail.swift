@@ -102,42 +102,32 @@ public struct AuditTrail: Sendable {
     /// The newest `filter.limit` entries matching `filter`, newest first (the console's page: what just
     /// happened, however long the trail).
     public func newest(_ filter: Filter) async throws -> [Stored] {
-        let query = Self.selection(filter)
-        let pattern = try filter.pathGlob.map { try PathPattern($0) }
-        var results: [Stored] = []
-        var before = Int64.max
-        let limit = max(1, min(filter.limit, 10_000))
-        while results.count < limit {
-            var page = query
-            page.append(" AND sequence < \(before) ORDER BY sequence DESC LIMIT 1000")
-            let rows = try await database.query(page)
-            for row in rows {
-                let stored = try Self.stored(row)
-                before = stored.record.sequence
-                if let pattern, !pattern.matches(stored.entry.path) { continue }
-                results.append(stored)
-                if results.count == limit { break }
-            }
-            if rows.count < 1000 { break }
-        }
-        return results
+        try await scan(filter, newestFirst: true)
     }
 
     /// Entries matching `filter`, oldest first.
     public func query(_ filter: Filter) async throws -> [Stored] {
+        try await scan(filter, newestFirst: false)
+    }
+
+    /// Pages of 1,000 rows through the indexed filters, from the oldest (after `afterSequence`) or the newest; the
+    /// glob is matched here, after them, and the limit counts matches only.
+    private func scan(_ filter: Filter, newestFirst: Bool) async throws -> [Stored] {
         let query = Self.selection(filter)
         let pattern = try filter.pathGlob.map { try PathPattern($0) }
-        // The glob is matched here, after the indexed filters; the limit counts matches only.
         var results: [Stored] = []
-        var after = filter.afterSequence ?? 0
+        var cursor = newestFirst ? Int64.max : filter.afterSequence ?? 0
         let limit = max(1, min(filter.limit, 10_000))
         while results.count < limit {
             var page = query
-            page.append(" AND sequence > \(after) ORDER BY sequence LIMIT 1000")
+            page.append(
+                newestFirst
+                    ? " AND sequence < \(cursor) ORDER BY sequence DESC LIMIT 1000"
+                    : " AND sequence > \(cursor) ORDER BY sequence LIMIT 1000")
             let rows = try await database.query(page)
             for row in rows {
                 let stored = try Self.stored(row)
-                after = stored.record.sequence
+                cursor = stored.record.sequence
                 if let pattern, !pattern.matches(stored.entry.path) { continue }
                 results.append(stored)
                 if results.count == limit { break }
