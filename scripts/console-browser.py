@@ -62,6 +62,85 @@ def sign_in(driver, base: str, token: str):
     WebDriverWait(driver, 10).until(lambda d: not d.current_url.endswith("/ui/sign-in") or d.find_elements(By.CSS_SELECTOR, "p.error"))
 
 
+SECRET_VALUE = "second-db-password-\u00e9-<b>&amp;"
+
+
+def data_reads(client) -> int:
+    """Successful reads of secret/app/db's value in the audit trail (the response entries with status 200)."""
+    status, answer = client.call("GET", "sys/audit-trail/entries?path=secret/data/app/db&operation=read&status=200&limit=1000")
+    assert status == 200, answer
+    return len([e for e in answer["data"]["entries"] if e.get("kind") == "response"])
+
+
+def csrf_of(port: int, session: str, page: str) -> str:
+    _, _, text = raw(port, "GET", page, cookies={"coffer_session": session})
+    return text.split('name="csrf" value="')[1].split('"')[0]
+
+
+def secrets_browser(driver, client, port: int, base: str, backend: str, session: str, screenshots: str):
+    """The secrets browser: engines, folders, a secret's versions and metadata with no value on the page; a value
+    shown after a click on Show value, audited as a read; forged and odd requests refused."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    reads = data_reads(client)
+    driver.get(base + "/ui/secrets")
+    driver.find_element(By.LINK_TEXT, "secret/").click()
+    driver.find_element(By.LINK_TEXT, "app/").click()
+    names = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "ul.listing a")]
+    check(names == ["api", "db"], f"{backend}: the folder secret/app/ lists its secrets", names)
+    driver.find_element(By.LINK_TEXT, "db").click()
+    versions = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.versions tbody tr")]
+    page = driver.page_source
+    check(len(versions) == 2 and versions[0].startswith("2 current") and "payments-team" in page,
+          f"{backend}: the secret's page shows its versions, labels and custom metadata", versions)
+    check("second-db-password" not in page and "first-db-password" not in page and data_reads(client) == reads,
+          f"{backend}: no value on the secret's page and no read of it in the audit trail")
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, f"console-secret-1280-{backend}.png"))
+    driver.find_element(By.XPATH, "//form[@action='/ui/secrets/reveal'][input[@name='version'][@value='2']]/button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.value"))
+    shown = driver.find_element(By.CSS_SELECTOR, "table.value").text
+    check(SECRET_VALUE in shown and "app" in shown, f"{backend}: Show value shows version 2's value, escaped as text", shown)
+    after = data_reads(client)
+    check(after == reads + 1, f"{backend}: the value shown is one audited read of secret/data/app/db", (reads, after))
+    # Forged and odd requests: without the CSRF token, a version that is not a number, odd names in the address.
+    status, _, text = raw(port, "POST", "/ui/secrets/reveal", body="secret=secret%2Fapp%2Fdb&version=2",
+                          cookies={"coffer_session": session})
+    check(status == 403 and "second-db-password" not in text and data_reads(client) == reads + 1,
+          f"{backend}: Show value without the CSRF token is refused and reads nothing", (status, data_reads(client)))
+    csrf = csrf_of(port, session, "/ui/secrets")
+    answers = {}
+    for body, expected in {"secret=secret%2Fapp%2Fdb&version=x": 400, "secret=secret%2Fapp%2Fdb&version=-1": 400,
+                           "secret=secret%2Fapp%2F..&version=1": 400, "secret=secret%2Fapp%2Fnope&version=1": 404,
+                           "secret=secret%2Fapp%2Fdb%0d%0aX-Evil%3a1&version=1": 400, "secret=secret%2Fapp%2Fdb&version=9": 404}.items():
+        status, headers, text = raw(port, "POST", "/ui/secrets/reveal", body=f"csrf={csrf}&{body}", cookies={"coffer_session": session})
+        answers[body] = (status, expected, "X-Evil" in headers)
+    for query, expected in {"secret/app/%2e%2e": 400, "secret/%2e%2e/app": 400, "secret/app/..": 400, "secret//app": 400,
+                            "secret/app/db%0d%0aX-Evil:%201": 400, "secret/app/nope": 404, "nomount/": 404, "secret/a%2525b/": 400}.items():
+        status, headers, text = raw(port, "GET", "/ui/secrets?path=" + query, cookies={"coffer_session": session})
+        answers[query] = (status, expected, "X-Evil" in headers)
+    check(all(status == expected and not injected for status, expected, injected in answers.values()),
+          f"{backend}: odd secret names and versions are 4xx pages, never a 500", answers)
+
+
+def restricted_secrets(driver, port: int, base: str, backend: str, token: str):
+    """A token that may list and read metadata but not values: it browses, sees no Show value, and a forged
+    reveal with its own CSRF token is a 403 page."""
+    from selenium.webdriver.common.by import By
+    driver.delete_all_cookies()
+    sign_in(driver, base, token)
+    links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+    check(links == ["Overview", "Secrets"], f"{backend}: a metadata-only token sees Overview and Secrets", links)
+    driver.get(base + "/ui/secrets?path=secret/app/db")
+    check("payments-team" in driver.page_source and "Show value" not in driver.page_source,
+          f"{backend}: it sees the secret's metadata and no Show value")
+    session = driver.get_cookie("coffer_session")["value"]
+    csrf = csrf_of(port, session, "/ui/secrets")
+    status, _, text = raw(port, "POST", "/ui/secrets/reveal", body=f"csrf={csrf}&secret=secret%2Fapp%2Fdb&version=2",
+                          cookies={"coffer_session": session})
+    check(status == 403 and "second-db-password" not in text, f"{backend}: its forged Show value is a 403 page", status)
+
+
 def run_backend(binary: str, backend: str, screenshots: str):
     from selenium.webdriver.common.by import By
     folder = tempfile.mkdtemp(prefix=f"coffer-console-{backend}-")
@@ -93,6 +172,16 @@ def run_backend(binary: str, backend: str, screenshots: str):
     # A credential with a rotator, for the rotation page.
     assert client.call("POST", "secret/data/app/api", {"data": {"value": "initial-api-key"}})[0] == 200
     assert client.call("POST", "secret/metadata/app/api", {"rotation_kind": "random", "rotation_interval": "720h"})[0] == 204
+    # A secret with two versions and custom metadata, for the secrets browser.
+    for value in ["first-db-password-1", SECRET_VALUE]:
+        assert client.call("POST", "secret/data/app/db", {"data": {"password": value, "user": "app"}})[0] == 200
+    assert client.call("POST", "secret/metadata/app/db", {"custom_metadata": {"owner": "payments-team"}})[0] == 204
+    browse = ('path "secret/metadata/*" { capabilities = ["read", "list"] }\n'
+              'path "coffer/health" { capabilities = ["read"] }\n')
+    assert client.call("PUT", "sys/policies/acl/secret-browser", {"policy": browse})[0] in (200, 204)
+    status, created = client.call("POST", "auth/token/create", {"policies": ["secret-browser"], "display_name": "browser"})
+    assert status == 200, created
+    browser_token = created["auth"]["client_token"]
     policy = 'path "coffer/health" { capabilities = ["read"] }\npath "coffer/health/alerts" { capabilities = ["read"] }\n'
     assert client.call("PUT", "sys/policies/acl/health-viewer", {"policy": policy})[0] in (200, 204)
     status, created = client.call("POST", "auth/token/create", {"policies": ["health-viewer"], "display_name": "viewer"})
@@ -111,7 +200,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
               f"{backend}: the session cookie is HttpOnly, SameSite=Strict, Path=/ui", cookie)
         check(root not in driver.page_source and root not in driver.current_url, f"{backend}: the token is in no page and no URL")
         links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
-        check(links == ["Overview", "Audit trail", "Rotation", "Errors"], f"{backend}: the root token sees every page's link", links)
+        check(links == ["Overview", "Audit trail", "Secrets", "Rotation", "Errors"], f"{backend}: the root token sees every page's link", links)
         if screenshots:
             driver.save_screenshot(os.path.join(screenshots, f"console-overview-1280-{backend}.png"))
         driver.get(base + "/ui/audit?path=auth/token/lookup-self")
@@ -122,6 +211,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
             driver.get(base + "/ui/audit")
             driver.save_screenshot(os.path.join(screenshots, f"console-audit-1280-{backend}.png"))
         session = cookie["value"]
+        secrets_browser(driver, client, service.port, base, backend, session, screenshots)
         # Rotation: the credential listed; "Rotate now" rotates it, as make rotate SECRET= would.
         driver.get(base + "/ui/rotation")
         check("secret/app/api" in driver.page_source and "random" in driver.page_source, f"{backend}: the rotation page lists the credential")
@@ -191,6 +281,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
               f"{backend}: the audit trail is a 403 page for it", driver.page_source[-500:])
         status, _, _ = raw(service.port, "GET", "/ui/audit", cookies={"coffer_session": driver.get_cookie("coffer_session")["value"]})
         check(status == 403, f"{backend}: with status 403", status)
+        restricted_secrets(driver, service.port, base, backend, browser_token)
     finally:
         driver.quit()
 
@@ -207,6 +298,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
         narrow.quit()
     log = open(os.path.join(folder, "coffer.log")).read()
     check(root not in log and viewer not in log, f"{backend}: no token in the service log")
+    check(SECRET_VALUE not in log, f"{backend}: no secret value in the service log")
     service.stop()
     if database:
         drop_postgres_database(os.environ["COFFER_TEST_POSTGRES_URL"], database)

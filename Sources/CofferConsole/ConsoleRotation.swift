@@ -63,10 +63,13 @@ extension ConsoleRoutes {
             ConsoleTemplates.rotated,
             [
                 "outcomes": outcomes.map { outcome -> [String: Any] in
-                    [
+                    var row: [String: Any] = [
                         "path": outcome.path, "result": outcome.result.rawValue, "old": String(outcome.oldVersion),
-                        "new": outcome.newVersion.map(String.init) ?? "—", "error": outcome.error ?? ""
+                        "new": outcome.newVersion.map(String.init) ?? "—"
                     ]
+                    // Mustache draws a section for an empty string too: no error, no key.
+                    if let error = outcome.error { row["error"] = error }
+                    return row
                 }
             ])
     }

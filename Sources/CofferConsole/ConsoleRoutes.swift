@@ -1,5 +1,6 @@
 public import CofferAccess
 import CofferCrypto
+public import CofferEngines
 import CofferFoundation
 public import CofferHTTP
 public import CofferErrorLog
@@ -29,13 +30,15 @@ public struct ConsoleRoutes: Sendable {
     let trail: AuditTrail
     let rotation: RotationEngine
     let errors: ErrorLog
+    let credentials: CredentialStore
     /// Whether the listener speaks TLS: the session cookie is then `Secure`.
     let secureCookies: Bool
 
     public init(
         gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, trail: AuditTrail, rotation: RotationEngine,
-        errors: ErrorLog, secureCookies: Bool
+        errors: ErrorLog, credentials: CredentialStore, secureCookies: Bool
     ) {
+        self.credentials = credentials
         self.rotation = rotation
         self.errors = errors
         self.gate = gate
@@ -57,12 +60,15 @@ public struct ConsoleRoutes: Sendable {
         let path: CanonicalPath
         let operation: GateRequest.Operation
         let extra: Capabilities
+        /// Drawn when the token may use something under a KV version 2 mount (the secrets browser), not by
+        /// the capabilities on ``path``.
+        var anyMount = false
     }
 
     static let pages = [
         Page(label: "Overview", href: "/ui/", path: "coffer/health", operation: .read, extra: []),
         Page(label: "Audit trail", href: "/ui/audit", path: "sys/audit-trail/entries", operation: .read, extra: .audit),
-        rotationPage, errorsPage
+        secretsPage, rotationPage, errorsPage
     ]
 
     /// Adds the console's routes to `router` (outside the Gate's router: each handler asks the Gate itself).
@@ -83,6 +89,7 @@ public struct ConsoleRoutes: Sendable {
                 try await overview(token: token, context: context)
             }
         }
+        registerSecrets(on: router)
         registerRotation(on: router)
         registerErrors(on: router)
         router.get("/ui/audit") { request, context in
@@ -198,7 +205,9 @@ public struct ConsoleRoutes: Sendable {
     /// The pages whose request the token's policies allow.
     private func navigation(token: String, current: Page) async throws -> [[String: Any]] {
         let capabilities = try await gate.capabilities(token: token, on: Self.pages.map(\.path.text))
+        let anyMount = try await !visibleMounts(token: token).isEmpty
         return Self.pages.filter { page in
+            if page.anyMount { return anyMount }
             let granted = Set(capabilities[page.path.text] ?? [])
             if granted.contains("root") { return true }
             guard granted.contains(page.operation == .read ? "read" : "list") else { return false }
@@ -327,6 +336,7 @@ public struct ConsoleRoutes: Sendable {
         var secret: String?
         var id: String?
         var action: String?
+        var version: String?
     }
 
     /// An `application/x-www-form-urlencoded` body (at most 16 KiB), decoded once by Hummingbird's decoder; a

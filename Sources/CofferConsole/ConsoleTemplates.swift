@@ -126,6 +126,52 @@ enum ConsoleTemplates {
         </table>
         """
 
+    static let secretMounts = """
+        <p>The KV version 2 engines under which your token may use something.</p>
+        <ul class="listing">{{#mounts}}<li><a class="folder" href="{{href}}">{{path}}/</a> <small>{{description}}</small></li>{{/mounts}}</ul>
+        {{#none}}<p>Your token may use no KV version 2 engine.</p>{{/none}}
+        """
+
+    static let secretFolder = """
+        <p class="crumbs"><a href="/ui/secrets">Engines</a>{{#crumbs}} / <a href="{{href}}">{{name}}</a>{{/crumbs}}</p>
+        <ul class="listing">{{#keys}}<li><a class="{{#folder}}folder{{/folder}}{{^folder}}secret{{/folder}}" href="{{href}}">{{name}}</a></li>
+        {{/keys}}</ul>
+        {{#none}}<p>Nothing here.</p>{{/none}}
+        """
+
+    static let secret = """
+        <p class="crumbs"><a href="{{folder}}">Back to the folder</a></p>
+        <h2 class="path">{{path}}</h2>
+        <dl class="facts">
+        <dt>Current version</dt><dd>{{current}}</dd><dt>Keeps</dt><dd>{{keeps}}</dd>
+        <dt>Created</dt><dd>{{created}}</dd><dt>Updated</dt><dd>{{updated}}</dd>
+        {{#expires}}<dt>Expires</dt><dd>{{expires}}</dd>{{/expires}}
+        <dt>Reads</dt><dd>{{reads}} (last {{lastRead}})</dd>
+        {{#rotator}}<dt>Rotator</dt><dd>{{rotator}}{{#nextDue}}, next due {{nextDue}}{{/nextDue}}</dd>{{/rotator}}
+        </dl>
+        <h3>Versions</h3>
+        <table class="versions">
+        <thead><tr><th>Version</th><th>Labels</th><th>Created</th><th>By</th><th>State</th><th></th></tr></thead>
+        <tbody>
+        {{#versions}}<tr><td>{{version}}</td><td>{{labels}}</td><td>{{created}}</td><td>{{by}}</td><td>{{state}}</td>
+        <td>{{#reveal}}<form class="inline" method="post" action="/ui/secrets/reveal"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="secret" value="{{path}}"><input type="hidden" name="version" value="{{version}}">
+        <button type="submit">Show value</button></form>{{/reveal}}</td></tr>{{/versions}}
+        </tbody>
+        </table>
+        {{^mayRead}}<p class="hint">Your token may not read this secret's value.</p>{{/mayRead}}
+        <h3>Custom metadata</h3>
+        <table><tbody>{{#custom}}<tr><th>{{key}}</th><td>{{value}}</td></tr>{{/custom}}
+        {{#noCustom}}<tr><td>None.</td></tr>{{/noCustom}}</tbody></table>
+        """
+
+    static let secretValue = """
+        <p class="hint">Version {{version}} of <span class="path">{{path}}</span>. This read is in the audit trail as yours. The page
+        is not cached; leave it when you are done.</p>
+        <table class="value"><tbody>{{#fields}}<tr><th>{{key}}</th><td><code>{{value}}</code></td></tr>{{/fields}}</tbody></table>
+        <p><a href="{{back}}">Back to the secret</a></p>
+        """
+
     static let issueChanged = """
         <p class="changed">Issue {{id}} ({{title}}) is now <strong>{{status}}</strong>.</p>
         <p><a href="/ui/errors">Back to the issues</a></p>
@@ -159,5 +205,10 @@ enum ConsoleTemplates {
         .hint { color: #5c6470; }
         form.inline { display: inline; margin-right: .3rem; }
         .filters a { margin-right: 1rem; } .filters a[aria-current] { font-weight: 700; }
+        .listing { list-style: none; padding: 0; } .listing li { padding: .3rem 0; border-bottom: 1px solid #e3e6ea; }
+        a.folder { font-weight: 600; } .path, .crumbs { word-break: break-all; }
+        dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+        dl.facts dt { color: #5c6470; } dl.facts dd { margin: 0; }
+        table.value code { word-break: break-all; white-space: pre-wrap; }
         """
 }

@@ -159,7 +159,8 @@ public struct CofferServer: Sendable {
             on: router)
         ConsoleRoutes(
             gate: gate, sessions: consoleSessions, health: healthMonitor, alerts: alerts, trail: AuditTrail(database: database),
-            rotation: rotation, errors: errors, secureCookies: configuration.usesTLS
+            rotation: rotation, errors: errors, credentials: credentials,
+            secureCookies: configuration.usesTLS
         ).register(on: router.router)
         return router
     }
