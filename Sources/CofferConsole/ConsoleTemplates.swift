@@ -134,8 +134,8 @@ enum ConsoleTemplates {
 
     static let secretFolder = """
         <p class="crumbs"><a href="/ui/secrets">Engines</a>{{#crumbs}} / <a href="{{href}}">{{name}}</a>{{/crumbs}}</p>
-        <ul class="listing">{{#keys}}<li><a class="{{#folder}}folder{{/folder}}{{^folder}}secret{{/folder}}" href="{{href}}">{{name}}</a></li>
-        {{/keys}}</ul>
+        <ul class="listing">{{#keys}}
+        <li><a class="{{#folder}}folder{{/folder}}{{^folder}}secret{{/folder}}" href="{{href}}">{{name}}</a></li>{{/keys}}</ul>
         {{#none}}<p>Nothing here.</p>{{/none}}
         """
 
