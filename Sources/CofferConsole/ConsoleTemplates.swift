@@ -128,7 +128,8 @@ enum ConsoleTemplates {
 
     static let secretMounts = """
         <p>The KV version 2 engines under which your token may use something.</p>
-        <ul class="listing">{{#mounts}}<li><a class="folder" href="{{href}}">{{path}}/</a> <small>{{description}}</small></li>{{/mounts}}</ul>
+        <ul class="listing">{{#mounts}}
+        <li><a class="folder" href="{{href}}">{{path}}/</a> <small>{{description}}</small></li>{{/mounts}}</ul>
         {{#none}}<p>Your token may use no KV version 2 engine.</p>{{/none}}
         """
 
