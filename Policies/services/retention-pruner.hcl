@@ -1,6 +1,7 @@
 # service retention-pruner: deletes what is older than the retention settings (Docs/OPERATIONS.md,
 # "Retention"): health check results, alert history, error events (issues keep their counts) and finished
-# rotation runs, in short batches. It reads nothing and writes nothing else.
+# rotation runs, in short batches; and moves audit entries past their retention into sealed archive segments
+# (Docs/AUDIT.md, "Archive"). It reads nothing and writes nothing else.
 path "coffer/health/tidy" {
   capabilities = ["delete"]
 }
@@ -14,5 +15,9 @@ path "coffer/errors/tidy" {
 }
 
 path "coffer/rotation/tidy" {
+  capabilities = ["delete"]
+}
+
+path "sys/audit-trail/tidy" {
   capabilities = ["delete"]
 }

@@ -138,7 +138,10 @@ public struct CofferServer: Sendable {
         tokenRoutes.register(on: router)
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
-        AuditRoutes(gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile).register(on: router)
+        AuditRoutes(
+            gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile,
+            archive: AuditArchive(directory: configuration.auditArchiveDir)
+        ).register(on: router)
         AuditDeviceRoutes(devices: gate.devices).register(on: router)
         CapabilitiesRoutes(gate: gate).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping, gate: gate).register(on: router)
@@ -214,7 +217,7 @@ public struct CofferServer: Sendable {
         services.append(
             RetentionPruner(
                 gate: gate, policy: configuration.retention, health: healthMonitor, alerts: alerts, errors: errors, rotation: rotation,
-                logger: logger))
+                trail: AuditTrail(database: database), archive: AuditArchive(directory: configuration.auditArchiveDir), logger: logger))
         if configuration.rotationScheduler {
             services.append(
                 RotationScheduler(

@@ -8,6 +8,22 @@ public enum AuditChain {
     /// The hash before the first record.
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
+    /// Where a stretch of the chain begins: after entry `sequence`, whose hash is `head`. A stretch after an
+    /// archived segment begins at the segment's last entry, which is always a checkpoint's, so the stretch's
+    /// first checkpoint names it as its predecessor.
+    public struct Anchor: Sendable, Equatable {
+        public let sequence: Int64
+        public let head: [UInt8]
+
+        public init(sequence: Int64, head: [UInt8]) {
+            self.sequence = sequence
+            self.head = head
+        }
+
+        /// Before the first entry of the trail.
+        public static let genesis = Anchor(sequence: 0, head: AuditChain.genesis)
+    }
+
     /// The record's hash: BLAKE2b-256(previous hash ‖ canonical encoding).
     public static func hash(_ record: AuditRecord, previous: [UInt8]) throws -> [UInt8] {
         try BLAKE2b.hash(previous + record.canonicalEncoding, length: 32)
@@ -58,6 +74,8 @@ public enum AuditChain {
         case uncovered(sequence: Int64)
         /// Entry `sequence` has no tag, and no tagged entry after it covers it.
         case unauthenticated(sequence: Int64)
+        /// The archive segment that begins at entry `first` is not what was sealed: `reason` says how.
+        case badSegment(first: Int64, reason: String)
 
         public var isIntact: Bool { if case .intact = self { true } else { false } }
 
@@ -75,6 +93,7 @@ public enum AuditChain {
                 "a checkpoint was removed: the one at entry \(sequence) follows the one at entry \(previous), but the database has entry \(found) before it"
             case .uncovered(let sequence): "entries from \(sequence) on are covered by no signed checkpoint"
             case .unauthenticated(let sequence): "entry \(sequence) has no authentication tag and no tagged entry after it"
+            case .badSegment(let first, let reason): "the archive segment from entry \(first): \(reason)"
             }
         }
     }
@@ -90,6 +109,14 @@ public enum AuditChain {
         public var checkpoints: Int = 0
         /// Checkpoints from the witness whose signature and head were checked.
         public var witnessRecords: Int = 0
+        /// Archive segments whose seal was checked (their rows in the database, or their files offline).
+        public var segments: Int = 0
+        /// Of those, segments whose file was read and whose entries were recomputed.
+        public var segmentFiles: Int = 0
+        /// Entries recomputed from segment files (not counted in `entries`).
+        public var archivedEntries: Int64 = 0
+        /// Segment files that were not found where the archive should hold them (the database's row was checked).
+        public var missingSegmentFiles: [String] = []
 
         /// The first entry the finding names, `nil` when intact.
         public var firstBadSequence: Int64? { finding.firstSequence }
@@ -98,20 +125,28 @@ public enum AuditChain {
             var lines = [
                 "checked: \(entries) entries (hashes), \(tags) tags, \(checkpoints) checkpoints, \(witnessRecords) witness records"
             ]
+            if segments > 0 {
+                lines.append(
+                    "archive: \(segments) segments sealed, \(segmentFiles) files read, \(archivedEntries) archived entries recomputed")
+            }
+            if !missingSegmentFiles.isEmpty {
+                lines.append("not found in the archive folder: \(missingSegmentFiles.joined(separator: ", ")) (their seals were checked)")
+            }
             lines.append(finding.description)
             if let first = firstBadSequence { lines.append("first bad entry: \(first)") }
             return lines.joined(separator: "\n")
         }
     }
 
-    /// Recomputes the chain over `records` (in stored order, starting at sequence 1) and checks, in order:
+    /// Recomputes the chain over `records` (in stored order, starting after `start`) and checks, in order:
     /// numbering without gaps, every hash, every tag (when `authenticate` is given; an untagged entry must be
     /// followed by a tagged one), every checkpoint's signature, head and predecessor (a removed checkpoint is
     /// found by the next), that the newest checkpoint covers the last entry (when `requireCoverage`), and every
     /// witnessed checkpoint (from outside the database) against the chain, which finds a cut-off tail.
+    /// Witnessed checkpoints before `start` belong to the archive and are the caller's to check there.
     public static func verify(
         _ records: [AuditRecord], tags: [RowTag?] = [], checkpoints: [AuditCheckpoint], witnessed: [AuditCheckpoint],
-        publicKey: [UInt8], requireCoverage: Bool = false,
+        publicKey: [UInt8], requireCoverage: Bool = false, start: Anchor = .genesis,
         authenticate: ((AuditRecord, RowTag) -> Bool)? = nil
     ) throws -> Report {
         var report = Report(finding: .intact(entries: 0))
@@ -119,9 +154,9 @@ public enum AuditChain {
             report.finding = finding
             return report
         }
-        var previous = genesis
-        var expected: Int64 = 1
-        var heads: [Int64: [UInt8]] = [:]
+        var previous = start.head
+        var expected = start.sequence + 1
+        var heads: [Int64: [UInt8]] = start.sequence > 0 ? [start.sequence: start.head] : [:]
         var untaggedSince: Int64?
         for (index, record) in records.enumerated() {
             if record.sequence > expected {
@@ -162,17 +197,19 @@ public enum AuditChain {
             }
             return nil
         }
-        var before: Int64 = 0
+        var before = start.sequence
         for checkpoint in checkpoints.sorted(by: { $0.sequence < $1.sequence }) {
             if let finding = problem(with: checkpoint) { return done(finding) }
-            if let named = checkpoint.previous, named != before {
+            // The checkpoint at the anchor is the one its stretch ends on, kept in the table so the writer's next
+            // checkpoint can name it: its signature and head are checked, its predecessor is in the archive.
+            if let named = checkpoint.previous, named != before, checkpoint.sequence != start.sequence || start.sequence == 0 {
                 return done(.missingCheckpoint(sequence: checkpoint.sequence, previous: named, found: before))
             }
             before = checkpoint.sequence
             report.checkpoints += 1
         }
         if requireCoverage, last > before { return done(.uncovered(sequence: before + 1)) }
-        for checkpoint in witnessed {
+        for checkpoint in witnessed where checkpoint.sequence >= start.sequence {
             if let finding = problem(with: checkpoint) { return done(finding) }
             report.witnessRecords += 1
         }
@@ -189,6 +226,7 @@ extension AuditChain.Finding {
             .uncovered(let sequence), .unauthenticated(let sequence):
             sequence
         case .missingCheckpoint(_, let previous, let found): min(previous, found) + 1
+        case .badSegment(let first, _): first
         case .removed(let after, _): after + 1
         case .truncated(let entries, _): entries + 1
         }

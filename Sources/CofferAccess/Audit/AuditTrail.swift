@@ -162,15 +162,25 @@ public struct AuditTrail: Sendable {
         try await database.read { try $0.queryScalar(Int64.self, "SELECT coalesce(max(sequence), 0) FROM audit_checkpoints") ?? 0 }
     }
 
-    /// Verifies the trail up to `sequence` (every entry when `nil`): the chain, the query columns against the
-    /// hashed fields, each entry's tag (with `sealer`, the service's keyring), the checkpoints and their order,
-    /// and every `witnessed` checkpoint from outside the database.
+    /// The archived segments (``AuditSegment``), oldest first.
+    public func segments() async throws -> [AuditSegment] {
+        try await database.query("SELECT \(AuditSegment.columns) FROM audit_segments ORDER BY first_sequence").map(AuditSegment.decode)
+    }
+
+    /// Verifies the trail up to `sequence` (every entry when `nil`): the archive's seals (and the files of
+    /// theirs `archive` holds), then the live table from where the archive ends: the chain, the query columns
+    /// against the hashed fields, each entry's tag (with `sealer`, the service's keyring), the checkpoints and
+    /// their order, and every `witnessed` checkpoint from outside the database.
     /// - Parameter requireCoverage: the newest checkpoint must cover the last entry checked (the service signs
     ///   one at every commit, so an uncovered entry up to `sequence` was written by someone else).
     public func verify(
         publicKey: [UInt8], witnessed: [AuditCheckpoint], sealer: Sealer? = nil, upTo sequence: Int64? = nil,
-        requireCoverage: Bool = false
+        requireCoverage: Bool = false, archive: AuditArchive? = nil
     ) async throws -> AuditChain.Report {
+        let segments = try await segments()
+        // Without a folder to read, the seals are still checked.
+        let archived = try AuditArchive.verify(segments, files: archive, publicKey: publicKey, witnessed: witnessed)
+        guard archived.report.finding.isIntact else { return archived.report }
         var records: [AuditRecord] = []
         var tags: [RowTag?] = []
         var mismatch: Int64?
@@ -184,8 +194,13 @@ public struct AuditTrail: Sendable {
         }
         var report = try AuditChain.verify(
             records, tags: tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
-            publicKey: publicKey, requireCoverage: requireCoverage, authenticate: authenticate)
+            publicKey: publicKey, requireCoverage: requireCoverage, start: archived.end, authenticate: authenticate)
         if let mismatch, report.finding.firstSequence.map({ mismatch <= $0 }) ?? true { report.finding = .altered(sequence: mismatch) }
+        report.witnessRecords += archived.report.witnessRecords
+        report.segments = archived.report.segments
+        report.segmentFiles = archived.report.segmentFiles
+        report.archivedEntries = archived.report.archivedEntries
+        report.missingSegmentFiles = archived.report.missingSegmentFiles
         return report
     }
 

@@ -134,25 +134,38 @@ struct AuditCommand: AsyncParsableCommand {
             abstract:
                 "Recompute the chain and the checkpoint signatures; name the first entry altered, removed, reordered or inserted, or a truncated tail. Exit 0 intact, 2 not.",
             discussion:
-                "Without --file it asks the running service (which compares with its witness file). With --file it verifies an export offline, needing only --public-key (and --witness to catch a cut tail)."
+                "Without --file or --archive it asks the running service (which compares with its witness file and reads its archive "
+                + "folder). With --file and/or --archive it verifies offline, needing only --public-key (and --witness to catch a cut "
+                + "tail): the archive's segment files, then the export continuing from the last of them."
         )
         @OptionGroup var connection: Operator.Connection
         @Option(name: .long, help: "An export from `coffer audit export` to verify offline.") var file: String?
         @Option(name: .long, help: "The trail's public key (hex, from `coffer audit public-key`), for --file.") var publicKey: String?
-        @Option(name: .long, help: "The witness file of checkpoints, for --file.") var witness: String?
+        @Option(name: .long, help: "The witness file of checkpoints, for --file or --archive.") var witness: String?
+        @Option(name: .long, help: "A folder of archived segment files (audit_archive_dir) to verify offline.") var archive: String?
 
         func run() async throws {
-            if let file {
+            if file != nil || archive != nil {
                 guard let publicKey, let key = Hex.decode(publicKey), key.count == Ed25519SigningKey.publicKeyBytes else {
-                    throw ValidationError("--file needs --public-key: the 64 hex digits `coffer audit public-key` prints")
-                }
-                guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-                let records = try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map {
-                    try AuditTrail.Stored.parse(json: String($0))
+                    throw ValidationError("--file and --archive need --public-key: the 64 hex digits `coffer audit public-key` prints")
                 }
                 let witnessed = try witness.map { try AuditWitnessFile.all(in: $0) } ?? []
-                // Offline: the chain and the witness (an export carries no tags, whose key stays in the service).
-                let report = try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: key)
+                // The archive's files vouch for themselves (their seals); the export continues from the last one.
+                let folder = archive.map(AuditArchive.init(directory:))
+                let archived = try AuditArchive.verify(
+                    try folder?.segmentsOnDisk() ?? [], files: folder, publicKey: key, witnessed: witnessed)
+                var report = archived.report
+                if report.finding.isIntact, let file {
+                    guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
+                    let records = try String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.isEmpty }.map {
+                        try AuditTrail.Stored.parse(json: String($0))
+                    }
+                    // Offline: the chain and the witness (an export carries no tags, whose key stays in the service).
+                    let live = try AuditChain.verify(records, checkpoints: [], witnessed: witnessed, publicKey: key, start: archived.end)
+                    report.finding = live.finding
+                    report.entries = live.entries
+                    report.witnessRecords += live.witnessRecords
+                }
                 print(report)
                 if witness == nil { print("no --witness given: a cut-off tail cannot be seen") }
                 if !report.finding.isIntact { throw ExitCode(2) }
@@ -164,6 +177,15 @@ struct AuditCommand: AsyncParsableCommand {
                 "checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \(count("witness_records")) witness records"
             )
             print("witness: \(data?["witness"] as? String ?? "?")")
+            if let segments = data?["segments"] as? Int, segments > 0 {
+                print(
+                    "archive: \(segments) segments sealed, \(count("segment_files")) files read, "
+                        + "\(count("archived_entries")) archived entries recomputed (\(data?["archive"] as? String ?? "no folder"))"
+                )
+                if let missing = data?["missing_segment_files"] as? [String], !missing.isEmpty {
+                    print("not found in the archive folder: \(missing.joined(separator: ", ")) (their seals were checked)")
+                }
+            }
             print(data?["finding"] as? String ?? "no answer")
             if let first = data?["first_bad_sequence"] as? Int { print("first bad entry: \(first)") }
             if data?["intact"] as? Bool != true { throw ExitCode(2) }

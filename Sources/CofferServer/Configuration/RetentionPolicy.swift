@@ -1,8 +1,9 @@
 import Foundation
 
 /// How long the tables that grow with time keep their rows (`retention`, e.g. `health=32d,errors=90d`); the
-/// retention pruner deletes what is older. `0` keeps a table's rows forever. The audit trail is not here: it
-/// is the security team's record and is never pruned by age.
+/// retention pruner deletes what is older. `0` keeps a table's rows forever. The audit trail is never deleted:
+/// its entries past their retention are moved into sealed segment files (`audit_archive_dir`), and its rows go
+/// only once their segment is written and signed.
 public struct RetentionPolicy: Sendable, Equatable {
     /// Health check results (`system_health`). At least 31 days when set: availability is reported over 30.
     public var healthResults: Int64
@@ -12,20 +13,25 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var alertHistory: Int64
     /// Finished rotation runs (`rotation_runs`); unfinished ones are kept.
     public var rotationRuns: Int64
+    /// Audit entries in `audit_log` before they are archived.
+    public var auditTrail: Int64
 
-    /// The defaults: 32 days of health results, 90 of error events, 180 of alert history, 365 of rotation runs.
+    /// The defaults: 32 days of health results, 90 of error events, 180 of alert history, 365 of rotation runs,
+    /// 365 of audit entries in the database (then in the archive).
     public static let defaults = RetentionPolicy(
-        healthResults: 32 * 86_400, errorEvents: 90 * 86_400, alertHistory: 180 * 86_400, rotationRuns: 365 * 86_400)
+        healthResults: 32 * 86_400, errorEvents: 90 * 86_400, alertHistory: 180 * 86_400, rotationRuns: 365 * 86_400,
+        auditTrail: 365 * 86_400)
 
-    public init(healthResults: Int64, errorEvents: Int64, alertHistory: Int64, rotationRuns: Int64) {
+    public init(healthResults: Int64, errorEvents: Int64, alertHistory: Int64, rotationRuns: Int64, auditTrail: Int64) {
         self.healthResults = healthResults
         self.errorEvents = errorEvents
         self.alertHistory = alertHistory
         self.rotationRuns = rotationRuns
+        self.auditTrail = auditTrail
     }
 
     /// The setting's names, in the order they are printed.
-    static let names = ["health", "errors", "alerts", "rotation_runs"]
+    static let names = ["health", "errors", "alerts", "rotation_runs", "audit"]
 
     /// Reads `name=duration` pairs separated by commas (`s`, `m`, `h` or `d`; `0` keeps forever) over the
     /// defaults; a table not named keeps its default.
@@ -47,6 +53,7 @@ public struct RetentionPolicy: Sendable, Equatable {
             case "errors": errorEvents = seconds
             case "alerts": alertHistory = seconds
             case "rotation_runs": rotationRuns = seconds
+            case "audit": auditTrail = seconds
             default:
                 throw ConfigurationError(
                     "retention has no table \"\(parts[0])\": name one of \(Self.names.joined(separator: ", "))")
@@ -69,7 +76,7 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     /// As written in the start-up summary: `health=32d,errors=90d,…`.
     public var description: String {
-        let values: [Int64] = [healthResults, errorEvents, alertHistory, rotationRuns]
+        let values: [Int64] = [healthResults, errorEvents, alertHistory, rotationRuns, auditTrail]
         var pairs: [String] = []
         for (name, seconds) in zip(Self.names, values) {
             let text: String

@@ -62,6 +62,8 @@ public struct ServerConfiguration: Sendable {
     public var rotationWebhookCAFile: String?
     /// The folder whose programs command rotators may run; nil refuses command rotation.
     public var rotationCommandDir: String?
+    /// The folder the audit trail's sealed segments are archived into (``RetentionPolicy/auditTrail``).
+    public var auditArchiveDir: String
     /// How long the tables that grow with time keep their rows.
     public var retention: RetentionPolicy
     /// The model registry's artifact folder (content-addressed blobs). Instances sharing one PostgreSQL
@@ -108,6 +110,7 @@ public struct ServerConfiguration: Sendable {
         public var rotationWebhookHosts: String?
         public var rotationWebhookCAFile: String?
         public var rotationCommandDir: String?
+        public var auditArchiveDir: String?
         /// `name=duration` pairs.
         public var retention: String?
         public var artifactPath: String?
@@ -127,9 +130,11 @@ public struct ServerConfiguration: Sendable {
             artifactPath: String? = nil, cacheMemory: String? = nil, healthCommandDir: String? = nil,
             auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
             rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
-            rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil
+            rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil,
+            auditArchiveDir: String? = nil
         ) {
             self.retention = retention
+            self.auditArchiveDir = auditArchiveDir
             self.rotationWebhookHosts = rotationWebhookHosts
             self.rotationWebhookCAFile = rotationWebhookCAFile
             self.rotationCommandDir = rotationCommandDir
@@ -175,7 +180,8 @@ public struct ServerConfiguration: Sendable {
                 rotationScheduler: value("COFFER_ROTATION_SCHEDULER"), rotationCheckInterval: value("COFFER_ROTATION_CHECK_INTERVAL"),
                 rotationWebhookHosts: value("COFFER_ROTATION_WEBHOOK_HOSTS"),
                 rotationWebhookCAFile: value("COFFER_ROTATION_WEBHOOK_CA_FILE"),
-                rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"))
+                rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"),
+                auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -192,7 +198,7 @@ public struct ServerConfiguration: Sendable {
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
                 "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
-                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention"
+                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention", "audit_archive_dir"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -224,7 +230,8 @@ public struct ServerConfiguration: Sendable {
                     return String(flag)
                 }, rotationCheckInterval: try string("rotation_check_interval"),
                 rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
-                rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"))
+                rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"),
+                auditArchiveDir: try string("audit_archive_dir"))
         }
     }
 
@@ -312,6 +319,8 @@ public struct ServerConfiguration: Sendable {
         let parent = (artifactPath as NSString).deletingLastPathComponent
         let defaultWitness = (parent.isEmpty ? "." : parent) + "/audit-witness.jsonl"
         auditWitness = pick("audit_witness", \.auditWitness, default: defaultWitness) ?? defaultWitness
+        let defaultArchive = (parent.isEmpty ? "." : parent) + "/audit-archive"
+        auditArchiveDir = pick("audit_archive_dir", \.auditArchiveDir, default: defaultArchive) ?? defaultArchive
         let memory = pick("cache_memory", \.cacheMemory, default: String(64 << 20)) ?? String(64 << 20)
         guard let cacheMemoryBytes = Int(memory), (0...(1 << 40)).contains(cacheMemoryBytes) else {
             throw ConfigurationError(
@@ -411,7 +420,8 @@ public struct ServerConfiguration: Sendable {
                 rotationWebhookHosts.isEmpty ? "(none: webhook rotators are refused)" : rotationWebhookHosts.joined(separator: ",")
             ),
             ("rotation_command_dir", rotationCommandDir ?? "(none: command rotators are refused)"),
-            ("retention", retention.description)
+            ("retention", retention.description),
+            ("audit_archive_dir", retention.auditTrail == 0 ? "\(auditArchiveDir) (unused: retention audit=0)" : auditArchiveDir)
         ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 

@@ -13,7 +13,9 @@ import ServiceLifecycle
 /// results, alert history, error events and finished rotation runs, in batches of 1,000 rows per transaction,
 /// each table's pass an audited request of the service identity `retention-pruner`
 /// (Policies/services/retention-pruner.hcl). On several instances each deletes what it finds; a row deleted
-/// twice is simply gone, so no lock is needed.
+/// twice is simply gone, so no lock is needed. Audit entries are archived, not deleted: sealed into segment
+/// files in `archive` (``AuditTrail/archive(into:before:signer:sealer:limit:)``), then removed from the table;
+/// two instances sealing the same stretch commit it once.
 struct RetentionPruner: Service {
     let gate: Gate
     let policy: RetentionPolicy
@@ -21,7 +23,13 @@ struct RetentionPruner: Service {
     let alerts: AlertEngine
     let errors: ErrorLog
     let rotation: RotationEngine
+    let trail: AuditTrail
+    let archive: AuditArchive
     let logger: Logger
+
+    /// Most segments sealed in one pass (each up to ``AuditTrail/segmentLimit`` entries), so that one pass
+    /// catches up with a busy trail without holding the pruner for long.
+    static let segmentsPerPass = 8
 
     func run() async throws {
         var ticks = 0
@@ -65,6 +73,20 @@ struct RetentionPruner: Service {
         try await prune("alert_history", "coffer/alerts/tidy", keep: policy.alertHistory) { try await alerts.pruneHistory($0, before: $1) }
         try await prune("error_logs", "coffer/errors/tidy", keep: policy.errorEvents) { try await errors.pruneEvents($0, before: $1) }
         try await prune("rotation_runs", "coffer/rotation/tidy", keep: policy.rotationRuns) { try await rotation.pruneRuns($0, before: $1) }
+        try await prune("audit_log", "sys/audit-trail/tidy", keep: policy.auditTrail) { grant, cutoff in
+            var archived = 0
+            var files: [String] = []
+            for _ in 0..<Self.segmentsPerPass {
+                guard
+                    let segment = try await trail.archive(
+                        into: archive, before: cutoff, signer: try gate.keys.auditSigner(), sealer: try gate.sealer())
+                else { break }
+                archived += Int(segment.last - segment.first + 1)
+                files.append(segment.file)
+            }
+            if !files.isEmpty { grant.auditFact("segments", files.joined(separator: ",")) }
+            return archived
+        }
         return deleted
     }
 }

@@ -13,12 +13,15 @@ public struct AuditRoutes: Sendable {
     let trail: AuditTrail
     /// The witness file the service writes checkpoints to, if any: verification compares the trail with it.
     let witnessFile: String?
+    /// The folder of archived segments, if this instance has one: verification reads the files it holds.
+    let archive: AuditArchive?
 
     /// The routes over these stores and services; ``register(on:)`` adds them to a router.
-    public init(gate: Gate, trail: AuditTrail, witnessFile: String?) {
+    public init(gate: Gate, trail: AuditTrail, witnessFile: String?, archive: AuditArchive? = nil) {
         self.gate = gate
         self.trail = trail
         self.witnessFile = witnessFile
+        self.archive = archive
     }
 
     /// Adds every route of this set to `router`.
@@ -58,7 +61,7 @@ public struct AuditRoutes: Sendable {
             let upTo = max(covered, witnessed.map(\.sequence).max() ?? 0)
             let report = try await trail.verify(
                 publicKey: try await gate.auditPublicKey(), witnessed: witnessed, sealer: try gate.sealer(),
-                upTo: upTo, requireCoverage: true)
+                upTo: upTo, requireCoverage: true, archive: archive)
             return VaultJSON.response(
                 status: .ok,
                 VerifyBody(
@@ -67,7 +70,9 @@ public struct AuditRoutes: Sendable {
                         checkpoints: report.checkpoints, witness_records: report.witnessRecords,
                         first_bad_sequence: report.firstBadSequence,
                         witness: witnessFile ?? "none readable (the witness is the service log or standard output)",
-                        witnessed_sequence: witnessed.map(\.sequence).max())))
+                        witnessed_sequence: witnessed.map(\.sequence).max(), segments: report.segments, segment_files: report.segmentFiles,
+                        archived_entries: report.archivedEntries, missing_segment_files: report.missingSegmentFiles,
+                        archive: archive?.directory)))
         }
         router.on("/v1/sys/audit-trail/public-key", method: .get, access: audit) { _, _, _ in
             VaultJSON.response(status: .ok, ["data": ["public_key": Hex.encode(try await gate.auditPublicKey())]])
@@ -95,6 +100,12 @@ public struct AuditRoutes: Sendable {
             let first_bad_sequence: Int64?
             let witness: String
             let witnessed_sequence: Int64?
+            /// Archived segments whose seal was checked, those whose file was read, and the entries recomputed from them.
+            let segments: Int
+            let segment_files: Int
+            let archived_entries: Int64
+            let missing_segment_files: [String]
+            let archive: String?
         }
         let data: Data
     }
