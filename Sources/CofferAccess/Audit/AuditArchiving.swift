@@ -5,8 +5,8 @@ import CofferStore
 public import Foundation
 
 extension AuditTrail {
-    /// Most entries in one segment: one file, one transaction that deletes them (about 50 MB of memory while it
-    /// is sealed, and a delete SQLite finishes in well under a second).
+    /// Most entries in one segment: one file, and one transaction that deletes them. The stretch is held in memory
+    /// while it is verified and sealed (an entry's export line is a few hundred bytes), so this bounds that too.
     public static let segmentLimit: Int64 = 50_000
 
     /// Archives the oldest live entries written before `cutoff` into one sealed segment file in `archive`, then
