@@ -37,24 +37,13 @@ extension AuditTrail {
                 """) ?? 0
         }
         guard last > start.sequence else { return nil }
-        var records: [AuditRecord] = []
-        var tags: [RowTag?] = []
-        var lines: [String] = []
-        var mismatch: Int64?
-        try await forEach(after: start.sequence, upTo: last) { stored, tag in
-            records.append(stored.record)
-            tags.append(tag)
-            lines.append(stored.json)
-            if mismatch == nil, !stored.columnsMatchFields { mismatch = stored.record.sequence }
-        }
+        let stretch = try await stretch(after: start.sequence, upTo: last)
+        let records = stretch.records
         let checkpoints = try await self.checkpoints(upTo: last).filter { $0.sequence > start.sequence }
-        let publicKey = signer.key.publicKey
         var report = try AuditChain.verify(
-            records, tags: tags, checkpoints: checkpoints, witnessed: [], publicKey: publicKey, requireCoverage: true, start: start
-        ) { record, tag in
-            sealer.isAuthentic(AuditLog.authenticated(sequence: record.sequence, hash: record.hash), tag)
-        }
-        if let mismatch { report.finding = .altered(sequence: mismatch) }
+            records, tags: stretch.tags, checkpoints: checkpoints, witnessed: [], publicKey: signer.key.publicKey, requireCoverage: true,
+            start: start, authenticate: Self.authenticator(sealer))
+        if let mismatch = stretch.mismatch { report.finding = .altered(sequence: mismatch) }
         guard report.finding.isIntact, let head = records.last?.hash, let sealedAt = checkpoints.last?.time else {
             // Another instance archived from the same place while this one read (its deletion shows as a gap):
             // nothing is wrong, and the next pass goes on from its segment.
@@ -65,7 +54,7 @@ extension AuditTrail {
                     + "run `coffer audit verify`"
             )
         }
-        let body = AuditSegmentFile.body(entries: lines, checkpoints: checkpoints)
+        let body = AuditSegmentFile.body(entries: stretch.entries.map(\.json), checkpoints: checkpoints)
         let segment = AuditSegment.sealed(
             first: start.sequence + 1, last: last, anchor: start.head, head: head, digest: try BLAKE2b.hash(body, length: 32),
             time: sealedAt, signer: signer.key)

@@ -181,27 +181,44 @@ public struct AuditTrail: Sendable {
         // Without a folder to read, the seals are still checked.
         let archived = try AuditArchive.verify(segments, files: archive, publicKey: publicKey, witnessed: witnessed)
         guard archived.report.finding.isIntact else { return archived.report }
-        var records: [AuditRecord] = []
-        var tags: [RowTag?] = []
-        var mismatch: Int64?
-        try await forEach(upTo: sequence) { stored, tag in
-            records.append(stored.record)
-            tags.append(tag)
-            if mismatch == nil, !stored.columnsMatchFields { mismatch = stored.record.sequence }
-        }
-        let authenticate: ((AuditRecord, RowTag) -> Bool)? = sealer.map { sealer in
-            { record, tag in sealer.isAuthentic(AuditLog.authenticated(sequence: record.sequence, hash: record.hash), tag) }
-        }
+        let live = try await stretch(upTo: sequence)
         var report = try AuditChain.verify(
-            records, tags: tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
-            publicKey: publicKey, requireCoverage: requireCoverage, start: archived.end, authenticate: authenticate)
-        if let mismatch, report.finding.firstSequence.map({ mismatch <= $0 }) ?? true { report.finding = .altered(sequence: mismatch) }
+            live.records, tags: live.tags, checkpoints: try await checkpoints(upTo: sequence), witnessed: witnessed,
+            publicKey: publicKey, requireCoverage: requireCoverage, start: archived.end, authenticate: sealer.map(Self.authenticator))
+        if let mismatch = live.mismatch, report.finding.firstSequence.map({ mismatch <= $0 }) ?? true {
+            report.finding = .altered(sequence: mismatch)
+        }
         report.witnessRecords += archived.report.witnessRecords
         report.segments = archived.report.segments
         report.segmentFiles = archived.report.segmentFiles
         report.archivedEntries = archived.report.archivedEntries
         report.missingSegmentFiles = archived.report.missingSegmentFiles
         return report
+    }
+
+    /// Stored entries with their tags, and the first whose query columns disagree with its hashed fields: what
+    /// verification and archiving both check.
+    struct Stretch {
+        var entries: [Stored] = []
+        var tags: [RowTag?] = []
+        var mismatch: Int64?
+        var records: [AuditRecord] { entries.map(\.record) }
+    }
+
+    /// The stored entries after `after` and up to `sequence` (every one when `nil`), in order.
+    func stretch(after: Int64 = 0, upTo sequence: Int64?) async throws -> Stretch {
+        var stretch = Stretch()
+        try await forEach(after: after, upTo: sequence) { stored, tag in
+            stretch.entries.append(stored)
+            stretch.tags.append(tag)
+            if stretch.mismatch == nil, !stored.columnsMatchFields { stretch.mismatch = stored.record.sequence }
+        }
+        return stretch
+    }
+
+    /// Checks an entry's tag with the keyring (``AuditLog/authenticated(sequence:hash:)``).
+    static func authenticator(_ sealer: Sealer) -> (AuditRecord, RowTag) -> Bool {
+        { record, tag in sealer.isAuthentic(AuditLog.authenticated(sequence: record.sequence, hash: record.hash), tag) }
     }
 
     /// Every stored entry after `after` and up to `sequence`, with its tag, in order.
