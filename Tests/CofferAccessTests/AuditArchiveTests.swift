@@ -155,7 +155,17 @@ struct AuditArchiveTests {
             #expect(
                 try await fixture.verify().finding
                     == .badSegment(first: 1, reason: "its file \(first.file) is not the segment the database names"))
+            // A file cut short (its seal gone).
+            try original.prefix(original.count / 2).write(to: URL(fileURLWithPath: path))
+            #expect(
+                try await fixture.verify().finding == .badSegment(first: 1, reason: "its file \(first.file) is not a whole segment file"))
             try original.write(to: URL(fileURLWithPath: path))
+            #expect(try await fixture.verify().finding == .intact(entries: 110))
+
+            // A row pointed at a file of the writer's choosing: refused before anything is opened.
+            _ = try await fixture.db.execute("UPDATE audit_segments SET file = '../../etc/passwd' WHERE first_sequence = 1")
+            #expect(try await fixture.verify().finding == .badSegment(first: 1, reason: "it names a file other than its range's"))
+            _ = try await fixture.db.execute("UPDATE audit_segments SET file = \(first.file) WHERE first_sequence = 1")
             #expect(try await fixture.verify().finding == .intact(entries: 110))
 
             // A segment row removed: the trail no longer reaches the live table.

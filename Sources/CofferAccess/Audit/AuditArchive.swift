@@ -45,7 +45,14 @@ public struct AuditArchive: Sendable {
             }
             report.segments += 1
             if let path = files?.path(of: segment), FileManager.default.fileExists(atPath: path) {
-                let file = try AuditSegmentFile.read(path: path)
+                // A file cut short or overwritten is a finding about the archive, not a failure of the check.
+                let file: AuditSegmentFile
+                do {
+                    file = try AuditSegmentFile.read(path: path)
+                } catch {
+                    report.finding = .badSegment(first: segment.first, reason: "its file \(segment.file) is not a whole segment file")
+                    return (report, end)
+                }
                 guard file.seal.sealsTheSame(as: segment) else {
                     report.finding = .badSegment(
                         first: segment.first, reason: "its file \(segment.file) is not the segment the database names")
@@ -72,6 +79,11 @@ public struct AuditArchive: Sendable {
     static func problem(sealing segment: AuditSegment, after end: AuditChain.Anchor, publicKey: [UInt8]) -> AuditChain.Finding? {
         guard segment.isSigned(by: publicKey) else {
             return .badSegment(first: segment.first, reason: "its seal's signature does not verify")
+        }
+        // The name is not signed but follows from the range that is: a row naming another file (a database writer
+        // pointing verification at a path of its choice) is refused before any file is opened.
+        guard segment.file == AuditSegment.fileName(first: segment.first, last: segment.last) else {
+            return .badSegment(first: segment.first, reason: "it names a file other than its range's")
         }
         guard segment.first == end.sequence + 1, segment.last >= segment.first, ConstantTime.equals(segment.anchor, end.head) else {
             return .badSegment(
