@@ -117,7 +117,7 @@ let package = Package(
             name: "CofferConsole",
             dependencies: [
                 "CofferAccess", "CofferCrypto", "CofferEngines", "CofferErrorLog", "CofferFoundation", "CofferHTTP", "CofferHealth",
-                "CofferRotation",
+                "CofferMetrics", "CofferModels", "CofferRotation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -308,6 +308,14 @@ let package = Package(
             name: "CofferFuzzingTests",
             dependencies: ["CofferFuzzing"],
             exclude: ["Corpus"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CofferConsoleTests",
+            dependencies: [
+                "CofferConsole", .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "PropertyBased", package: "swift-property-based")
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -2,7 +2,8 @@
 """The web console in headless Chromium (Debian's chromium and chromium-driver, selenium from PyPI), on SQLite
 and on PostgreSQL (when COFFER_TEST_POSTGRES_URL is set, as under `make test`); run by `make test`.
 
-For each backend, with the real `coffer` binary: /ui/ sends a stranger to sign-in; signing in with the root
+For each backend, with the real `coffer` binary (the leases page needs COFFER_TEST_POSTGRES_URL for a dynamic
+credential, so the script needs it on both backends): /ui/ sends a stranger to sign-in; signing in with the root
 token shows the overview with the built-in health check; the session cookie is HttpOnly and SameSite=Strict
 and no page or URL holds the token; the audit trail page lists the sign-in's own lookup-self; sign-out ends
 the session. A token whose policy allows only the health pages sees no link to the audit trail and gets a 403
@@ -141,6 +142,152 @@ def restricted_secrets(driver, port: int, base: str, backend: str, token: str):
     check(status == 403 and "second-db-password" not in text, f"{backend}: its forged Show value is a 403 page", status)
 
 
+ALL_PAGES = ["Overview", "Health", "Audit trail", "Secrets", "Rotation", "Leases", "Errors", "Metrics", "Models"]
+
+
+def register_models(client):
+    """Model "churn" with two versions, version 2 deployed under the alias production (was version 1)."""
+    import json
+    for version in (1, 2):
+        manifest = {"version_label": f"{version}.0.0", "model_type": "classifier", "algorithm": "xgboost",
+                    "validation_metrics": {"auc": 0.8 + version / 100}}
+        connection = http.client.HTTPConnection("127.0.0.1", client.port, timeout=10)
+        connection.request("POST", "/v1/coffer/models/churn/versions", body=f"model-bytes-{version}".encode(),
+                           headers={"X-Vault-Token": client.token, "X-Coffer-Model": json.dumps(manifest),
+                                    "Content-Type": "application/octet-stream"})
+        response = connection.getresponse()
+        text = response.read().decode()
+        assert response.status == 200, (response.status, text)
+        connection.close()
+    for version in (1, 2):
+        status, answer = client.call("POST", "coffer/models/churn/aliases/production", {"version": version})
+        assert status in (200, 204), answer
+    status, answer = client.call("POST", "coffer/models/churn/versions/2/status", {"status": "deployed"})
+    assert status in (200, 204), answer
+
+
+def issue_lease(client) -> str:
+    """A dynamic credential from the test PostgreSQL server, for the leases page."""
+    url = os.environ["COFFER_TEST_POSTGRES_URL"]
+    templated = url.replace("postgres://coffer@", "postgresql://{{username}}:{{password}}@")
+    status, answer = client.call("POST", "database/config/pg", {
+        "plugin_name": "postgresql-database-plugin", "connection_url": templated, "username": "coffer",
+        "password": "console-admin-password", "allowed_roles": "*"})
+    assert status in (200, 204), answer
+    status, answer = client.call("POST", "database/roles/console", {"db_name": "pg", "default_ttl": "1h", "creation_statements": [
+        "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"]})
+    assert status in (200, 204), answer
+    status, answer = client.call("GET", "database/creds/console")
+    assert status == 200, answer
+    return answer["lease_id"]
+
+
+def approle_login_pair(client):
+    """An AppRole whose tokens carry a health-only policy, and one secret ID."""
+    if "approle/" not in client.call("GET", "sys/auth")[1]["data"]:
+        status, answer = client.call("POST", "sys/auth/approle", {"type": "approle"})
+        assert status in (200, 204), answer
+    assert client.call("PUT", "sys/policies/acl/console-role", {
+        "policy": 'path "coffer/health" { capabilities = ["read"] }\n'})[0] in (200, 204)
+    assert client.call("POST", "auth/approle/role/console", {"token_policies": ["console-role"], "token_ttl": "1h"})[0] in (200, 204)
+    role_id = client.call("GET", "auth/approle/role/console/role-id")[1]["data"]["role_id"]
+    secret_id = client.call("POST", "auth/approle/role/console/secret-id")[1]["data"]["secret_id"]
+    return role_id, secret_id
+
+
+def audit_tools(driver, port: int, base: str, backend: str, session: str):
+    """The audit page's verify and export: the chain verifies as intact, the export of a filter is an NDJSON
+    attachment holding only matching entries, a bad filter is a 400 page."""
+    import json
+    from selenium.webdriver.common.by import By
+    driver.get(base + "/ui/audit")
+    driver.find_element(By.LINK_TEXT, "Verify the chain").click()
+    text = driver.find_element(By.CSS_SELECTOR, "main").text
+    check("Intact." in text and "Signed checkpoints" in text, f"{backend}: the audit page verifies the chain as intact", text[:300])
+    status, headers, body = raw(port, "GET", "/ui/audit/export?path=auth/token/lookup-self&hours=1", cookies={"coffer_session": session})
+    lines = [json.loads(line) for line in body.splitlines() if line]
+    check(status == 200 and headers.get("Content-Type") == "application/x-ndjson"
+          and headers.get("Content-Disposition", "").startswith("attachment; filename=\"coffer-audit-")
+          and lines and all(line["path"] == "auth/token/lookup-self" for line in lines),
+          f"{backend}: the export is an NDJSON attachment of the filtered entries", (status, headers.get("Content-Disposition"), len(lines)))
+    status, _, _ = raw(port, "GET", "/ui/audit/export?path=secret%2F*%2Fx", cookies={"coffer_session": session})
+    check(status == 400, f"{backend}: an export with a bad path glob is a 400 page", status)
+
+
+def other_pages(driver, client, port: int, base: str, backend: str, session: str, lease: str, screenshots: str):
+    """Health, leases, metrics and models, each with the real data made at set-up."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.get(base + "/ui/health?check=api-port")
+    results = driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+    check(len(results) >= 1 and "passing" in results[0].text and "port-down" in driver.find_element(By.CSS_SELECTOR, "table.rules").text,
+          f"{backend}: the health page shows the check's results and the alert rules", [r.text for r in results[:2]])
+    status, _, _ = raw(port, "GET", "/ui/health?check=..%2Fx", cookies={"coffer_session": session})
+    check(status == 400, f"{backend}: an odd check name is a 400 page", status)
+    # Leases: listed, and Revoke (with the CSRF token) revokes it; without the token nothing happens.
+    driver.get(base + "/ui/leases")
+    check(lease in driver.find_element(By.CSS_SELECTOR, "table.leases").text, f"{backend}: the leases page lists the lease", lease)
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, f"console-leases-1280-{backend}.png"))
+    status, _, _ = raw(port, "POST", "/ui/leases/revoke", body="id=" + urllib.parse.quote(lease, safe=""), cookies={"coffer_session": session})
+    still = client.call("PUT", "sys/leases/lookup", {"lease_id": lease})[0]
+    check(status == 403 and still == 200, f"{backend}: a Revoke without its CSRF token is refused, the lease stays", (status, still))
+    driver.find_element(By.XPATH, f"//form[@action='/ui/leases/revoke'][input[@value='{lease}']]/button").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.changed"))
+    gone = client.call("PUT", "sys/leases/lookup", {"lease_id": lease})[0]
+    check(gone == 400, f"{backend}: Revoke revoked the lease", gone)
+    # Metrics: the chart for a metric grouped by a label, one line per group.
+    driver.get(base + "/ui/metrics?name=console_requests_total&range=1h&fn=max&by=route")
+    lines = driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline")
+    legend = driver.find_element(By.CSS_SELECTOR, "ul.legend").text
+    check(len(lines) == 2 and "route=a" in legend and "route=b" in legend and "87" in legend,
+          f"{backend}: the metrics page draws one line per route, with the last values", legend)
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, f"console-metrics-1280-{backend}.png"))
+    status, _, _ = raw(port, "GET", "/ui/metrics?name=console_requests_total&range=2y", cookies={"coffer_session": session})
+    check(status == 400, f"{backend}: a range not offered is a 400 page", status)
+    # Models: the list, then a model's versions, aliases and deployment history.
+    driver.get(base + "/ui/models")
+    driver.find_element(By.LINK_TEXT, "churn").click()
+    versions = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.versions tbody tr")]
+    history = driver.find_element(By.CSS_SELECTOR, "table.events").text
+    check(len(versions) == 2 and versions[0].startswith("2 2.0.0 deployed production"),
+          f"{backend}: the model page lists versions with status and alias", versions)
+    check("production → version 2 (was 1)" in history and "registered → deployed" in history,
+          f"{backend}: the model page shows the deployment history", history)
+    if screenshots:
+        driver.save_screenshot(os.path.join(screenshots, f"console-model-1280-{backend}.png"))
+
+
+def approle_sign_in(driver, client, port: int, base: str, backend: str, role_id: str, secret_id: str):
+    """Sign-in with an AppRole: the issued token's policies decide the pages; sign-out revokes that token."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.delete_all_cookies()
+    driver.get(base + "/ui/sign-in")
+    form = driver.find_element(By.CSS_SELECTOR, "form.approle")
+    driver.find_element(By.ID, "role_id").send_keys(role_id)
+    driver.find_element(By.ID, "secret_id").send_keys("wrong-" + secret_id)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"))
+    check("do not sign in" in driver.find_element(By.CSS_SELECTOR, "p.error").text, f"{backend}: a wrong secret ID does not sign in")
+    form = driver.find_element(By.CSS_SELECTOR, "form.approle")
+    driver.find_element(By.ID, "role_id").send_keys(role_id)
+    driver.find_element(By.ID, "secret_id").send_keys(secret_id)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    WebDriverWait(driver, 10).until(lambda d: not d.current_url.endswith("/ui/sign-in"))
+    links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
+    check(links == ["Overview"], f"{backend}: an AppRole sign-in sees what its role's policy allows", links)
+    check(secret_id not in driver.page_source, f"{backend}: the secret ID is in no page")
+    entries = client.call("GET", "sys/audit-trail/entries?path=auth/approle/login&decision=open&limit=100")[1]["data"]["entries"]
+    accessors = [e.get("auth.accessor") for e in entries if e.get("kind") == "response"]
+    accessor = next((a for a in reversed(accessors) if a), None)
+    driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("/ui/sign-in"))
+    status, answer = client.call("POST", "auth/token/lookup-accessor", {"accessor": accessor}) if accessor else (None, None)
+    check(accessor is not None and status == 400, f"{backend}: sign-out revoked the AppRole session's token", (accessor, status, answer))
+
+
 def run_backend(binary: str, backend: str, screenshots: str):
     from selenium.webdriver.common.by import By
     folder = tempfile.mkdtemp(prefix=f"coffer-console-{backend}-")
@@ -169,6 +316,23 @@ def run_backend(binary: str, backend: str, screenshots: str):
         {"component": "billing", "severity": "error", "message": "payment gateway timeout", "error_type": "Timeout"}]})
     assert status == 200, logged
     issue = logged["data"]["events"][0]["issue_id"]
+    # A critical issue for the overview's recent critical errors, an alert rule and a firing transition for the
+    # health page, a metric for the metrics page, a model with two versions and an alias for the registry page.
+    status, logged = client.call("POST", "coffer/errors/events", {"events": [
+        {"component": "vault-sync", "severity": "critical", "message": "replica lag beyond bound", "error_type": "Lag"}]})
+    assert status == 200, logged
+    rules = {"rules": [{"name": "port-down", "type": "health_transition", "check": "api-port", "to": "passing",
+                        "sinks": [{"type": "log"}]}]}
+    status, answer = client.call("PUT", "coffer/health/alerts/rules", rules)
+    assert status == 200, answer
+    now = time.time()
+    points = [{"name": "console_requests_total", "labels": {"route": route}, "value": float(i * (2 if route == "a" else 3)),
+               "timestamp": now - 1800 + i * 60} for i in range(30) for route in ("a", "b")]
+    status, answer = client.call("POST", "coffer/metrics/points", {"points": points})
+    assert status == 200, answer
+    register_models(client)
+    lease = issue_lease(client)
+    role_id, secret_id = approle_login_pair(client)
     # A credential with a rotator, for the rotation page.
     assert client.call("POST", "secret/data/app/api", {"data": {"value": "initial-api-key"}})[0] == 200
     assert client.call("POST", "secret/metadata/app/api", {"rotation_kind": "random", "rotation_interval": "720h"})[0] == 204
@@ -200,7 +364,14 @@ def run_backend(binary: str, backend: str, screenshots: str):
               f"{backend}: the session cookie is HttpOnly, SameSite=Strict, Path=/ui", cookie)
         check(root not in driver.page_source and root not in driver.current_url, f"{backend}: the token is in no page and no URL")
         links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "nav a")]
-        check(links == ["Overview", "Audit trail", "Secrets", "Rotation", "Errors"], f"{backend}: the root token sees every page's link", links)
+        check(links == ALL_PAGES, f"{backend}: the root token sees every page's link", links)
+        page = driver.page_source
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table.checks svg.uptime rect")) >= 24 and "100%" in page,
+              f"{backend}: the overview draws each check's 24-hour uptime bar and its availability")
+        components = driver.find_element(By.CSS_SELECTOR, "table.components").text
+        critical = driver.find_element(By.CSS_SELECTOR, "ul.critical").text
+        check("api" in components and "replica lag beyond bound" in critical and "vault-sync" in critical,
+              f"{backend}: the overview lists the components and the recent critical error", (components, critical))
         if screenshots:
             driver.save_screenshot(os.path.join(screenshots, f"console-overview-1280-{backend}.png"))
         driver.get(base + "/ui/audit?path=auth/token/lookup-self")
@@ -211,6 +382,8 @@ def run_backend(binary: str, backend: str, screenshots: str):
             driver.get(base + "/ui/audit")
             driver.save_screenshot(os.path.join(screenshots, f"console-audit-1280-{backend}.png"))
         session = cookie["value"]
+        audit_tools(driver, service.port, base, backend, session)
+        other_pages(driver, client, service.port, base, backend, session, lease, screenshots)
         secrets_browser(driver, client, service.port, base, backend, session, screenshots)
         # Rotation: the credential listed; "Rotate now" rotates it, as make rotate SECRET= would.
         driver.get(base + "/ui/rotation")
@@ -242,7 +415,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
         check(status == 403 and unchanged == "unresolved", f"{backend}: a Resolve form without its CSRF token is refused", (status, unchanged))
         driver.get(base + "/ui/errors")
         check("payment gateway timeout" in driver.page_source, f"{backend}: the errors page lists the issue")
-        driver.find_element(By.XPATH, "//form[@action='/ui/errors/action'][input[@value='resolve']]/button").click()
+        driver.find_element(By.XPATH, f"//form[@action='/ui/errors/action'][input[@name='id'][@value='{issue}']][input[@value='resolve']]/button").click()
         WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.changed"))
         resolved = client.call("GET", f"coffer/errors/issues/{issue}")[1]["data"]["issue"]["status"]
         check(resolved == "resolved" and "resolved" in driver.find_element(By.CSS_SELECTOR, "p.changed").text,
@@ -281,7 +454,13 @@ def run_backend(binary: str, backend: str, screenshots: str):
               f"{backend}: the audit trail is a 403 page for it", driver.page_source[-500:])
         status, _, _ = raw(service.port, "GET", "/ui/audit", cookies={"coffer_session": driver.get_cookie("coffer_session")["value"]})
         check(status == 403, f"{backend}: with status 403", status)
+        status, _, _ = raw(service.port, "GET", "/ui/audit/export", cookies={"coffer_session": driver.get_cookie("coffer_session")["value"]})
+        check(status == 403, f"{backend}: the audit export is a 403 page for it", status)
+        for address in ["/ui/leases", "/ui/metrics", "/ui/models", "/ui/health"]:
+            driver.get(base + address)
+            check("Not allowed" in driver.page_source, f"{backend}: {address} is a 403 page for it")
         restricted_secrets(driver, service.port, base, backend, browser_token)
+        approle_sign_in(driver, client, service.port, base, backend, role_id, secret_id)
     finally:
         driver.quit()
 
@@ -312,9 +491,10 @@ def main():
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         raise SystemExit("console-browser: chromium and chromium-driver are needed (make deps installs them)")
     binary = os.environ.get("COFFER_BIN") or os.path.join(ROOT, ".build", "debug", "coffer")
-    backends = ["sqlite"] + (["postgres"] if os.environ.get("COFFER_TEST_POSTGRES_URL") else [])
-    if os.environ.get("CI") == "true" and "postgres" not in backends:
-        raise SystemExit("console-browser: CI=true but COFFER_TEST_POSTGRES_URL is not set")
+    if not os.environ.get("COFFER_TEST_POSTGRES_URL"):
+        raise SystemExit("console-browser: COFFER_TEST_POSTGRES_URL is needed (the PostgreSQL backend, and on both backends the "
+                         "dynamic credential the leases page shows)")
+    backends = ["sqlite", "postgres"]
     if arguments.screenshots:
         os.makedirs(arguments.screenshots, exist_ok=True)
     for backend in backends:

@@ -5,6 +5,8 @@ import CofferFoundation
 public import CofferHTTP
 public import CofferErrorLog
 public import CofferHealth
+public import CofferMetrics
+public import CofferModels
 public import CofferRotation
 import Foundation
 import HTTPTypes
@@ -16,8 +18,9 @@ import NIOCore
 /// token, on the same path and operation as the API route it shows, so the token's policies decide what a page
 /// shows and the audit trail records each page as the request it is (Docs/CONSOLE.md).
 ///
-/// Sign-in takes a token in a POST body (never a URL), checks it with a `lookup-self` through the Gate and
-/// starts a session: a random cookie (`HttpOnly`, `SameSite=Strict`, `Secure` under TLS, `Path=/ui`) naming the
+/// Sign-in takes a token in a POST body (never a URL), or an AppRole's role ID and secret ID (an
+/// `auth/<mount>/login` through the Gate, whose token the session owns and revokes at sign-out), checks the token
+/// with a `lookup-self` through the Gate and starts a session: a random cookie (`HttpOnly`, `SameSite=Strict`, `Secure` under TLS, `Path=/ui`) naming the
 /// token held in guarded memory, with idle and absolute timeouts. Every form carries a CSRF token checked in
 /// constant time (the sign-in form a double-submitted one). Every answer has `Content-Security-Policy:
 /// default-src 'self'` and no page has a script. Links to pages the token may not open are not drawn: the
@@ -27,17 +30,25 @@ public struct ConsoleRoutes: Sendable {
     let sessions: ConsoleSessions
     let health: HealthMonitor
     let alerts: AlertEngine
-    let trail: AuditTrail
+    /// The trail and how this instance verifies it (its witness file and archive folder).
+    let audit: AuditSelfCheck
     let rotation: RotationEngine
     let errors: ErrorLog
     let credentials: CredentialStore
+    let databases: DatabaseEngine
+    let models: ModelRegistry
+    let metrics: MetricStore
     /// Whether the listener speaks TLS: the session cookie is then `Secure`.
     let secureCookies: Bool
 
     public init(
-        gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, trail: AuditTrail, rotation: RotationEngine,
-        errors: ErrorLog, credentials: CredentialStore, secureCookies: Bool
+        gate: Gate, sessions: ConsoleSessions, health: HealthMonitor, alerts: AlertEngine, audit: AuditSelfCheck, rotation: RotationEngine,
+        errors: ErrorLog, credentials: CredentialStore, databases: DatabaseEngine,
+        models: ModelRegistry, metrics: MetricStore, secureCookies: Bool
     ) {
+        self.models = models
+        self.metrics = metrics
+        self.databases = databases
         self.credentials = credentials
         self.rotation = rotation
         self.errors = errors
@@ -45,7 +56,7 @@ public struct ConsoleRoutes: Sendable {
         self.sessions = sessions
         self.health = health
         self.alerts = alerts
-        self.trail = trail
+        self.audit = audit
         self.secureCookies = secureCookies
     }
 
@@ -63,12 +74,12 @@ public struct ConsoleRoutes: Sendable {
         /// Drawn when the token may use something under a KV version 2 mount (the secrets browser), not by
         /// the capabilities on ``path``.
         var anyMount = false
+        /// Whether the request needs `sudo` on ``path`` (as the API route does: listing leases).
+        var sudo = false
     }
 
     static let pages = [
-        Page(label: "Overview", href: "/ui/", path: "coffer/health", operation: .read, extra: []),
-        Page(label: "Audit trail", href: "/ui/audit", path: "sys/audit-trail/entries", operation: .read, extra: .audit),
-        secretsPage, rotationPage, errorsPage
+        overviewPage, healthPage, auditPage, secretsPage, rotationPage, leasesPage, errorsPage, metricsPage, modelsPage
     ]
 
     /// Adds the console's routes to `router` (outside the Gate's router: each handler asks the Gate itself).
@@ -83,20 +94,15 @@ public struct ConsoleRoutes: Sendable {
             return signInPage(error: nil)
         }
         router.post("/ui/sign-in") { request, context in try await signIn(request, context) }
-        router.post("/ui/sign-out") { request, _ in try await signOut(request) }
-        router.get("/ui/") { request, context in
-            try await page(request, context, Self.pages[0]) { token, session in
-                try await overview(token: token, context: context)
-            }
-        }
+        router.post("/ui/sign-out") { request, context in try await signOut(request, context) }
+        registerHealth(on: router)
         registerSecrets(on: router)
         registerRotation(on: router)
         registerErrors(on: router)
-        router.get("/ui/audit") { request, context in
-            try await page(request, context, Self.pages[1]) { token, session in
-                try await auditPage(token: token, query: request.uri.queryParameters, context: context)
-            }
-        }
+        registerLeases(on: router)
+        registerMetrics(on: router)
+        registerModels(on: router)
+        registerAudit(on: router)
     }
 
     // MARK: sign-in and sign-out
@@ -117,8 +123,20 @@ public struct ConsoleRoutes: Sendable {
         else {
             return signInPage(error: "The form expired or did not come from this page: sign in again.", status: .forbidden)
         }
-        guard let token = form.token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty, token.utf8.count <= 512 else {
-            return signInPage(error: "Give a token.", status: .badRequest)
+        let token: String
+        let issued: Bool
+        if form.roleID != nil || form.secretID != nil {
+            switch await appRoleLogin(form, request, context) {
+            case .success(let value): token = value
+            case .failure(let refusal): return signInPage(error: refusal.message, status: refusal.status)
+            }
+            issued = true
+        } else {
+            guard let value = form.token?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty, value.utf8.count <= 512 else {
+                return signInPage(error: "Give a token, or an AppRole's role ID and secret ID.", status: .badRequest)
+            }
+            token = value
+            issued = false
         }
         let lookup = GateRequest(
             token: token, path: "auth/token/lookup-self", operation: .read, requestID: UUID().uuidString,
@@ -132,14 +150,53 @@ public struct ConsoleRoutes: Sendable {
             // Sealed, or the audit trail cannot be written: nobody signs in then, and the page says why.
             return signInPage(error: "Coffer cannot sign you in now: \(error.message)", status: .serviceUnavailable)
         }
-        let (value, _) = sessions.start(token: token, displayName: name)
+        let (value, _) = sessions.start(token: token, displayName: name, revokeAtSignOut: issued)
         var response = Self.redirect("/ui/")
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, value, maxAge: nil)))
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.signInCookie, "", maxAge: 0)))
         return response
     }
 
-    private func signOut(_ request: Request) async throws -> Response {
+    /// Why a sign-in was refused: the page's message and status.
+    struct SignInRefusal: Error {
+        let message: String
+        let status: HTTPResponse.Status
+    }
+
+    /// An AppRole login through the Gate (`auth/<mount>/login`, open access, audited and rate limited as the API's):
+    /// the token it issues is the session's, revoked at sign-out.
+    private func appRoleLogin(_ form: Form, _ request: Request, _ context: CofferRequestContext) async -> Result<String, SignInRefusal> {
+        let mount = form.mount.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? "approle"
+        guard let roleID = form.roleID, let secretID = form.secretID, !roleID.isEmpty, !secretID.isEmpty,
+            roleID.utf8.count <= 256, secretID.utf8.count <= 256
+        else {
+            return .failure(SignInRefusal(message: "Give the AppRole's role ID and a secret ID.", status: .badRequest))
+        }
+        guard PlainName.isValid(mount, maximum: 64), mount != ".", mount != "..",
+            let path = try? CanonicalPath(validating: "auth/\(mount)/login")
+        else {
+            return .failure(
+                SignInRefusal(message: "\(mount) is not an auth mount's name (such as approle).", status: .badRequest))
+        }
+        let login = GateRequest(
+            token: nil, path: path, operation: .update, access: .open, requestID: UUID().uuidString, remoteAddress: context.remoteAddress)
+        do {
+            let issued = try await gate.perform(login, status: { _ in 200 }) { grant in
+                try await gate.appRole.login(grant, mount: mount, roleID: roleID, secretID: secretID)
+            }
+            return .success(issued.token)
+        } catch let error as AccessError where error.code == .invalidRequest || error.code == .permissionDenied {
+            return .failure(SignInRefusal(message: "That role ID and secret ID do not sign in: \(error.message)", status: .forbidden))
+        } catch let error as AccessError where error.code == .rateLimited {
+            return .failure(SignInRefusal(message: error.message, status: .tooManyRequests))
+        } catch {
+            let answer = APIError.answering(error, request: request, context: context)
+            return .failure(
+                SignInRefusal(message: "Coffer cannot sign you in now: \(answer.errors.joined(separator: "; "))", status: answer.status))
+        }
+    }
+
+    private func signOut(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
         let form = try await Self.form(request)
         guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
             return Self.redirect("/ui/sign-in")
@@ -148,6 +205,16 @@ public struct ConsoleRoutes: Sendable {
             return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
         }
         sessions.end(cookie: value)
+        if session.revokeAtSignOut {
+            // The token was issued for this session (an AppRole sign-in): it ends with it, audited as revoke-self.
+            let revoke = GateRequest(
+                token: session.tokenText, path: "auth/token/revoke-self", operation: .update, requestID: UUID().uuidString,
+                remoteAddress: context.remoteAddress)
+            _ = try? await gate.perform(revoke, status: { _ in 204 }) { grant in
+                guard let token = grant.token else { return 0 }
+                return try await gate.tokens.revoke(grant, accessor: token.accessor)
+            }
+        }
         var response = Self.redirect("/ui/sign-in")
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, "", maxAge: 0)))
         return response
@@ -170,7 +237,7 @@ public struct ConsoleRoutes: Sendable {
         if let csrf, !ConsoleSessions.equal(session.csrf, csrf) {
             return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
         }
-        let token = String(decoding: session.token.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self)
+        let token = session.tokenText
         let nav: [[String: Any]]
         do {
             nav = try await navigation(token: token, current: page)
@@ -211,69 +278,15 @@ public struct ConsoleRoutes: Sendable {
             let granted = Set(capabilities[page.path.text] ?? [])
             if granted.contains("root") { return true }
             guard granted.contains(page.operation == .read ? "read" : "list") else { return false }
+            guard !page.sudo || granted.contains("sudo") else { return false }
             return page.extra.isEmpty || granted.contains("audit")
         }.map { ["label": $0.label, "href": $0.href, "current": $0.href == current.href] }
     }
 
     func request(_ token: String, _ page: Page, _ context: CofferRequestContext) -> GateRequest {
         GateRequest(
-            token: token, path: page.path, operation: page.operation, requestID: UUID().uuidString, remoteAddress: context.remoteAddress,
-            extraCapabilities: page.extra)
-    }
-
-    private func overview(token: String, context: CofferRequestContext) async throws -> String {
-        let (overall, _, checks) = try await gate.perform(request(token, Self.pages[0], context), status: { _ in 200 }) { grant in
-            try await health.status(grant)
-        }
-        var values: [String: Any] = [
-            "overall": overall.rawValue,
-            "checks": checks.map { check -> [String: Any] in
-                [
-                    "name": check.name, "component": check.component, "status": check.status.rawValue, "flapping": check.flapping,
-                    "checked": check.checkedAt.map(Self.time) ?? "never", "details": check.details
-                ]
-            }
-        ]
-        let alertsRequest = GateRequest(
-            token: token, path: "coffer/health/alerts", operation: .read, requestID: UUID().uuidString, remoteAddress: context.remoteAddress
-        )
-        do {
-            let firing = try await gate.perform(alertsRequest, status: { _ in 200 }) { grant in try await alerts.firing(grant) }
-            values["alerts"] = firing.map { ["rule": $0.rule, "summary": $0.group, "since": Self.time($0.since)] }
-            values["noAlerts"] = firing.isEmpty
-        } catch let error as AccessError where error.code == .permissionDenied {
-            values["alertsDenied"] = "Not shown: your token may not read coffer/health/alerts."
-        }
-        return Self.render(ConsoleTemplates.overview, values)
-    }
-
-    private func auditPage(token: String, query: Parameters, context: CofferRequestContext) async throws -> String {
-        func text(_ name: String) -> String? {
-            query[Substring(name)].map(String.init).flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        }
-        let hours = text("hours").flatMap(Int.init).map { min(max($0, 1), 24 * 365) } ?? 24
-        let filter = AuditTrail.Filter(
-            accessor: text("accessor"), pathGlob: text("path"), operation: text("operation"),
-            since: Date().addingTimeInterval(-Double(hours) * 3600), limit: 201)
-        let entries = try await gate.perform(request(token, Self.pages[1], context), status: { _ in 200 }) { grant in
-            try await trail.newest(filter)
-        }
-        let newest = entries.prefix(200)
-        return Self.render(
-            ConsoleTemplates.audit,
-            [
-                "path": text("path") ?? "", "accessor": text("accessor") ?? "", "operation": text("operation") ?? "",
-                "hours": String(hours),
-                "count": newest.count, "capped": entries.count > 200,
-                "entries": newest.map { stored -> [String: Any] in
-                    let entry = stored.entry
-                    return [
-                        "sequence": String(stored.record.sequence), "time": Self.time(entry.time),
-                        "who": entry.displayName.isEmpty ? entry.accessor : entry.displayName, "operation": entry.operation,
-                        "path": entry.path, "decision": entry.decision, "status": String(entry.status)
-                    ]
-                }
-            ])
+            token: token, path: page.path, operation: page.operation, access: .token(sudo: page.sudo), requestID: UUID().uuidString,
+            remoteAddress: context.remoteAddress, extraCapabilities: page.extra)
     }
 
     // MARK: rendering
@@ -333,10 +346,18 @@ public struct ConsoleRoutes: Sendable {
     struct Form: Decodable {
         var csrf: String?
         var token: String?
+        var roleID: String?
+        var secretID: String?
+        var mount: String?
         var secret: String?
         var id: String?
         var action: String?
         var version: String?
+
+        enum CodingKeys: String, CodingKey {
+            case csrf, token, mount, secret, id, action, version
+            case roleID = "role_id", secretID = "secret_id"
+        }
     }
 
     /// An `application/x-www-form-urlencoded` body (at most 16 KiB), decoded once by Hummingbird's decoder; a

@@ -17,6 +17,11 @@ public final class ConsoleSessions: Sendable {
         let displayName: String
         let created: Date
         var lastSeen: Date
+        /// Whether the token was issued for this session (an AppRole sign-in), and so is revoked at sign-out.
+        let revokeAtSignOut: Bool
+
+        /// The token, for a request to the Gate (which takes it as text).
+        var tokenText: String { String(decoding: token.bytes.withUnsafeBytes { Array($0) }, as: UTF8.self) }
     }
 
     public let idle: TimeInterval
@@ -30,12 +35,12 @@ public final class ConsoleSessions: Sendable {
     }
 
     /// Starts a session for `token`; returns the cookie value (64 hex digits) and the CSRF token.
-    func start(token: String, displayName: String, now: Date = Date()) -> (cookie: String, csrf: String) {
+    func start(token: String, displayName: String, revokeAtSignOut: Bool = false, now: Date = Date()) -> (cookie: String, csrf: String) {
         let cookie = Hex.encode(Random.bytes(32))
         let csrf = Hex.encode(Random.bytes(32))
         let session = Session(
             token: SecureHandle(SecureBytes(copying: Array(token.utf8))), csrf: csrf, displayName: displayName, created: now,
-            lastSeen: now)
+            lastSeen: now, revokeAtSignOut: revokeAtSignOut)
         let id = identifier(cookie)
         sessions.withLock { table in
             // Expired sessions go whenever one starts, so the table is bounded by the sessions alive.

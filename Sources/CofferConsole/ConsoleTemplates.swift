@@ -42,19 +42,42 @@ enum ConsoleTemplates {
         <button type="submit">Sign in</button>
         </form>
         <p class="hint">A Coffer or Vault token. Each page is a request under it, decided by its policies and audited.</p>
+        <h2>Or with an AppRole</h2>
+        <form method="post" action="/ui/sign-in" class="card approle">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="role_id">Role ID</label>
+        <input id="role_id" name="role_id" autocomplete="off" required>
+        <label for="secret_id">Secret ID</label>
+        <input id="secret_id" name="secret_id" type="password" autocomplete="off" required>
+        <label for="mount">Mount</label>
+        <input id="mount" name="mount" value="approle" autocomplete="off">
+        <button type="submit">Sign in with AppRole</button>
+        </form>
+        <p class="hint">The login is <code>auth/&lt;mount&gt;/login</code>; its token is this session's and is revoked when you
+        sign out.</p>
         """
 
     static let overview = """
         <section>
         <h2>Health: <span class="status {{overall}}">{{overall}}</span></h2>
-        {{#denied}}<p class="denied">{{denied}}</p>{{/denied}}
-        <table>
-        <thead><tr><th>Check</th><th>Component</th><th>Status</th><th>Last run</th><th>Details</th></tr></thead>
+        {{#componentsDenied}}<p class="denied">{{componentsDenied}}</p>{{/componentsDenied}}
+        {{#hasComponents}}<table class="components">
+        <thead><tr><th>Component</th><th>Checks</th><th>Critical</th><th>Warning</th><th>Maintenance</th><th>Flapping</th>
+        <th>Open issues</th><th>Last checked</th></tr></thead>
         <tbody>
-        {{#checks}}<tr><td>{{name}}</td><td>{{component}}</td>
+        {{#components}}<tr><td><span class="status {{worst}}">{{component}}</span></td><td>{{checks}}</td><td>{{critical}}</td>
+        <td>{{warning}}</td><td>{{maintenance}}</td><td>{{flapping}}</td><td>{{openIssues}}</td><td>{{last}}</td></tr>{{/components}}
+        </tbody>
+        </table>{{/hasComponents}}
+        <h3>Checks</h3>
+        <table class="checks">
+        <thead><tr><th>Check</th><th>Component</th><th>Status</th><th>Last 24 hours</th><th>Up 24 h · 7 d · 30 d</th><th>Last run</th>
+        <th>Details</th></tr></thead>
+        <tbody>
+        {{#checks}}<tr><td><a href="/ui/health?check={{name}}">{{name}}</a></td><td>{{component}}</td>
         <td><span class="status {{status}}">{{status}}</span>{{#flapping}} (flapping){{/flapping}}</td>
-        <td>{{checked}}</td><td>{{details}}</td></tr>{{/checks}}
-        {{^checks}}<tr><td colspan="5">No health checks.</td></tr>{{/checks}}
+        <td>{{{uptime}}}</td><td>{{availability}}</td><td>{{checked}}</td><td>{{details}}</td></tr>{{/checks}}
+        {{^checks}}<tr><td colspan="7">No health checks.</td></tr>{{/checks}}
         </tbody>
         </table>
         </section>
@@ -63,6 +86,47 @@ enum ConsoleTemplates {
         {{#alertsDenied}}<p class="denied">{{alertsDenied}}</p>{{/alertsDenied}}
         <ul>{{#alerts}}<li><strong>{{rule}}</strong> {{summary}} <small>since {{since}}</small></li>{{/alerts}}</ul>
         {{#noAlerts}}<p>None.</p>{{/noAlerts}}
+        </section>
+        <section>
+        <h2>Recent critical errors</h2>
+        {{#criticalDenied}}<p class="denied">{{criticalDenied}}</p>{{/criticalDenied}}
+        <ul class="critical">{{#critical}}<li><strong>#{{id}} {{title}}</strong> {{component}}, {{count}} events
+        <small>last {{last}}</small></li>{{/critical}}</ul>
+        {{#noCritical}}<p>No unresolved critical issue.</p>{{/noCritical}}
+        </section>
+        """
+
+    static let health = """
+        {{#check}}<section>
+        <h2>Check <span class="path">{{check}}</span>: recent results</h2>
+        <table class="results">
+        <thead><tr><th>Time</th><th>Result</th><th>Status</th><th>Latency</th><th>Details</th></tr></thead>
+        <tbody>
+        {{#results}}<tr><td>{{time}}</td><td>{{result}}</td><td><span class="status {{status}}">{{status}}</span></td><td>{{latency}}</td>
+        <td>{{details}}</td></tr>{{/results}}
+        {{#noResults}}<tr><td colspan="5">No results yet.</td></tr>{{/noResults}}
+        </tbody>
+        </table>
+        </section>{{/check}}
+        <section>
+        <h2>Alert rules</h2>
+        {{#rulesDenied}}<p class="denied">{{rulesDenied}}</p>{{/rulesDenied}}
+        {{#hasRules}}<table class="rules">
+        <thead><tr><th>Rule</th><th>Type</th><th>Condition</th><th>Sinks</th></tr></thead>
+        <tbody>{{#rules}}<tr><td>{{name}}</td><td>{{type}}</td><td>{{condition}}</td><td>{{sinks}}</td></tr>{{/rules}}</tbody>
+        </table>{{/hasRules}}
+        {{#noRules}}<p>No alert rules.</p>{{/noRules}}
+        </section>
+        <section>
+        <h2>Alert history</h2>
+        <table class="history">
+        <thead><tr><th>Time</th><th>Rule</th><th>Group</th><th>State</th><th>Summary</th><th>Delivery</th></tr></thead>
+        <tbody>
+        {{#history}}<tr><td>{{at}}</td><td>{{rule}}</td><td>{{group}}</td><td><span class="status {{class}}">{{state}}</span></td>
+        <td>{{summary}}</td><td>{{delivery}}</td></tr>{{/history}}
+        {{#noHistory}}<tr><td colspan="6">No alert has fired.</td></tr>{{/noHistory}}
+        </tbody>
+        </table>
         </section>
         """
 
@@ -76,6 +140,9 @@ enum ConsoleTemplates {
         </form>
         <p>{{count}} entries, newest first{{#capped}} (the newest 200 of more){{/capped}}. Values are never shown: the trail holds
         keyed hashes.</p>
+        <p class="actions"><a href="/ui/audit/verify">Verify the chain</a>
+        <a href="/ui/audit/export?{{exportQuery}}" download>Export these filters as NDJSON</a>
+        <small>(oldest first, at most {{exportRows}} entries; <code>coffer audit export</code> gives the whole chain)</small></p>
         <table class="audit">
         <thead><tr><th>#</th><th>Time</th><th>Who</th><th>Operation</th><th>Path</th><th>Decision</th><th>Status</th></tr></thead>
         <tbody>
@@ -83,6 +150,99 @@ enum ConsoleTemplates {
         <td class="path">{{path}}</td><td>{{decision}}</td><td>{{status}}</td></tr>{{/entries}}
         </tbody>
         </table>
+        """
+
+    static let auditVerify = """
+        {{#intact}}<p class="changed"><strong>Intact.</strong> {{finding}}</p>{{/intact}}
+        {{^intact}}<p class="error" role="alert"><strong>Not intact.</strong> {{finding}}
+        {{#firstBad}}The first entry it names is {{firstBad}}.{{/firstBad}}</p>{{/intact}}
+        <dl class="facts">
+        <dt>Entries recomputed</dt><dd>{{entries}}</dd><dt>Tags checked</dt><dd>{{tags}}</dd>
+        <dt>Signed checkpoints</dt><dd>{{checkpoints}}</dd>
+        <dt>Witness</dt><dd>{{witness}}{{#witnessed}}, newest checkpoint {{witnessed}}{{/witnessed}} ({{witnessRecords}} records)</dd>
+        <dt>Archive</dt><dd>{{archive}}: {{segments}} sealed segments, {{segmentFiles}} files read, {{archivedEntries}} entries</dd>
+        {{#hasMissing}}<dt>Segment files not found</dt><dd>{{#missing}}<code>{{.}}</code> {{/missing}}</dd>{{/hasMissing}}
+        </dl>
+        <p class="hint">The check is itself an entry in the trail. Offline, with the public key only:
+        <code>coffer audit verify --archive DIR --file EXPORT --public-key HEX</code> (Docs/AUDIT.md).</p>
+        <p><a href="/ui/audit">Back to the trail</a></p>
+        """
+
+    static let leases = """
+        <p>Dynamic database credentials and their leases, soonest to expire first{{#capped}} (the first 500){{/capped}}.
+        Expired leases are revoked by the service's reaper.</p>
+        <table class="leases">
+        <thead><tr><th>Lease</th><th>Role</th><th>Database</th><th>User</th><th>Issued</th><th>Renewed</th><th>Expires</th>
+        <th>Left</th><th>Max</th><th></th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td class="path">{{id}}{{#altered}} <span class="status critical">row altered</span>{{/altered}}</td>
+        <td>{{role}}</td><td>{{database}}</td><td>{{username}}</td><td>{{issued}}</td><td>{{renewed}}</td><td>{{expires}}</td>
+        <td>{{left}}</td><td>{{max}}</td>
+        <td>{{#canRevoke}}<form class="inline" method="post" action="/ui/leases/revoke"><input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="id" value="{{id}}"><button type="submit">Revoke</button></form>{{/canRevoke}}</td></tr>{{/rows}}
+        {{#none}}<tr><td colspan="10">No leases.</td></tr>{{/none}}
+        </tbody>
+        </table>
+        """
+
+    static let leaseRevoked = """
+        <p class="changed">Lease <span class="path">{{id}}</span> is revoked: its database role is dropped.</p>
+        <p><a href="/ui/leases">Back to the leases</a></p>
+        """
+
+    static let models = """
+        <ul class="listing">{{#models}}<li><a href="/ui/models?name={{.}}">{{.}}</a></li>{{/models}}</ul>
+        {{#none}}<p>No models are registered.</p>{{/none}}
+        """
+
+    static let model = """
+        <p class="crumbs"><a href="/ui/models">Models</a> / {{name}}</p>
+        <dl class="facts">
+        <dt>Description</dt><dd>{{description}}</dd><dt>Latest version</dt><dd>{{latest}} ({{count}} versions)</dd>
+        <dt>By status</dt><dd>{{statuses}}</dd><dt>Created</dt><dd>{{created}} by {{by}}</dd>
+        <dt>Aliases</dt><dd>{{#aliases}}<strong>{{alias}}</strong> → {{version}} {{/aliases}}</dd>
+        </dl>
+        <h3>Versions</h3>
+        {{#versionsDenied}}<p class="denied">{{versionsDenied}}</p>{{/versionsDenied}}
+        <table class="versions">
+        <thead><tr><th>Version</th><th>Label</th><th>Status</th><th>Aliases</th><th>Type</th><th>Algorithm</th>
+        <th>Validation metrics</th><th>Artifact</th><th>Created</th></tr></thead>
+        <tbody>
+        {{#versions}}<tr><td>{{version}}</td><td>{{label}}</td><td><span class="status {{status}}">{{status}}</span></td>
+        <td>{{aliases}}</td>
+        <td>{{type}}</td><td>{{algorithm}}</td><td>{{metrics}}</td><td>{{size}} <code>{{digest}}…</code></td>
+        <td>{{created}} by {{by}}</td></tr>{{/versions}}
+        </tbody>
+        </table>
+        <h3>Deployment history</h3>
+        {{#historyDenied}}<p class="denied">{{historyDenied}}</p>{{/historyDenied}}
+        <table class="tenures">
+        <thead><tr><th>Alias</th><th>Version</th><th>From</th><th>Until</th><th>Set by</th></tr></thead>
+        <tbody>{{#tenures}}<tr><td>{{alias}}</td><td>{{version}}</td><td>{{from}}</td><td>{{until}}</td><td>{{by}}</td></tr>
+        {{/tenures}}</tbody>
+        </table>
+        <table class="events">
+        <thead><tr><th>Time</th><th>Change</th><th>Note</th><th>By</th></tr></thead>
+        <tbody>{{#events}}<tr><td>{{at}}</td><td>{{what}}</td><td>{{note}}</td><td>{{by}}</td></tr>{{/events}}</tbody>
+        </table>
+        """
+
+    static let metrics = """
+        <form method="get" action="/ui/metrics" class="filters">
+        <label>Metric <select name="name">{{#names}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>
+        {{/names}}{{^names}}<option value="{{name}}" selected>{{name}}</option>{{/names}}</select></label>
+        <label>Range <select name="range">{{#ranges}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>
+        {{/ranges}}</select></label>
+        <label>Function <select name="fn">{{#functions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>
+        {{/functions}}</select></label>
+        <label>Group by <input name="by" value="{{by}}" placeholder="method,status"></label>
+        <button type="submit">Draw</button>
+        </form>
+        {{#labels}}<p class="hint">Labels: {{labels}}</p>{{/labels}}
+        {{#shown}}<figure>{{{chart}}}
+        <figcaption><ul class="legend">{{#legend}}<li>{{{swatch}}}{{labels}}: last {{last}} <small>({{source}})</small></li>{{/legend}}</ul>
+        <small>One point per {{step}}.</small> {{#more}}<span class="hint">{{more}}</span>{{/more}}</figcaption></figure>{{/shown}}
+        {{^shown}}<p>Choose a metric to draw.</p>{{/shown}}
         """
 
     static let rotation = """
@@ -198,6 +358,7 @@ enum ConsoleTemplates {
         th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #e3e6ea; font-size: .92rem; }
         td.path { word-break: break-all; }
         .status { padding: .1rem .45rem; border-radius: .3rem; background: #e3e6ea; }
+        .status.passing, .status.deployed { background: #d8f3dc; } .status.staged { background: #d0ebff; }
         .status.passing { background: #d8f3dc; } .status.warning { background: #fff3bf; } .status.critical { background: #ffd6d6; }
         .error, .denied { background: #fff0f0; border-left: 4px solid #c92a2a; padding: .5rem .75rem; }
         .card { display: grid; gap: .5rem; max-width: 24rem; background: #fff; padding: 1rem; border-radius: .4rem; }
@@ -211,5 +372,10 @@ enum ConsoleTemplates {
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
         dl.facts dt { color: #5c6470; } dl.facts dd { margin: 0; }
         table.value code { word-break: break-all; white-space: pre-wrap; }
+        svg.uptime { display: block; max-width: 100%; height: auto; } svg.chart { width: 100%; height: auto; display: block; }
+        svg.swatch { vertical-align: middle; margin-right: .3rem; }
+        .actions a { margin-right: 1rem; }
+        ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; }
+        select { padding: .35rem; font: inherit; }
         """
 }

@@ -265,8 +265,36 @@ public final class HealthMonitor: Sendable {
     )
         async throws -> [Availability]
     {
-        let longest = windows.max() ?? 86_400
-        let since = now.addingTimeInterval(-longest)
+        let history = try await history(name: name, since: now.addingTimeInterval(-(windows.max() ?? 86_400)))
+        return windows.map { window in history.availability(from: now.addingTimeInterval(-window), to: now) }
+    }
+
+    /// Availability of a check in `count` consecutive buckets of `width` seconds, oldest first, the last one
+    /// ending now: the console's uptime bar (each bucket's share up, or nil when nothing was observed in it).
+    public func uptime(_ grant: Grant, name: String, buckets count: Int = 24, width: TimeInterval = 3600, now: Date = WallClock.now)
+        async throws -> [Availability]
+    {
+        let count = max(1, min(count, 500))
+        let history = try await history(name: name, since: now.addingTimeInterval(-width * Double(count)))
+        return (0..<count).map { index in
+            let from = now.addingTimeInterval(-width * Double(count - index))
+            return history.availability(from: from, to: from.addingTimeInterval(width))
+        }
+    }
+
+    /// What availability is computed from: a check's results since a day before `since` (the state carried
+    /// into the window), the maintenance windows of its component, its interval.
+    private struct CheckHistory {
+        let results: [(Date, HealthStatus)]
+        let maintenance: [(Date, Date)]
+        let interval: TimeInterval
+
+        func availability(from: Date, to: Date) -> Availability {
+            HealthMath.availability(results: results, maintenance: maintenance, from: from, to: to, interval: interval)
+        }
+    }
+
+    private func history(name: String, since: Date) async throws -> CheckHistory {
         let (definition, results, maintenance) = try await database.read {
             conn -> (HealthCheckDefinition?, [(Date, HealthStatus)], [(Date, Date, String)]) in
             let definition = try conn.queryScalar(String.self, "SELECT definition FROM health_checks WHERE name = \(name)").map {
@@ -281,12 +309,10 @@ public final class HealthMonitor: Sendable {
             return (definition, results, maintenance)
         }
         guard let definition else { throw SuiteError(.notFound, "no health check named \(name)") }
-        let windowsForComponent = maintenance.filter { $0.2 == "*" || $0.2 == definition.component }.map { ($0.0, $0.1) }
-        return windows.map { window in
-            HealthMath.availability(
-                results: results, maintenance: windowsForComponent, from: now.addingTimeInterval(-window), to: now,
-                interval: Double(definition.intervalSeconds))
-        }
+        return CheckHistory(
+            results: results,
+            maintenance: maintenance.filter { $0.2 == "*" || $0.2 == definition.component }.map { ($0.0, $0.1) },
+            interval: Double(definition.intervalSeconds))
     }
 }
 

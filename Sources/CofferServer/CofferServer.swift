@@ -138,10 +138,10 @@ public struct CofferServer: Sendable {
         tokenRoutes.register(on: router)
         AppRoleRoutes(appRole: gate.appRole, authMounts: gate.authMounts, tokens: tokenRoutes).register(on: router)
         PolicyRoutes(policies: gate.policies).register(on: router)
-        AuditRoutes(
-            gate: gate, trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile,
-            archive: AuditArchive(directory: configuration.auditArchiveDir)
-        ).register(on: router)
+        let auditCheck = AuditSelfCheck(
+            trail: AuditTrail(database: database), witnessFile: configuration.auditWitnessFile,
+            archive: AuditArchive(directory: configuration.auditArchiveDir))
+        AuditRoutes(gate: gate, check: auditCheck).register(on: router)
         AuditDeviceRoutes(devices: gate.devices).register(on: router)
         CapabilitiesRoutes(gate: gate).register(on: router)
         WrappingRoutes(wrapping: gate.wrapping, gate: gate).register(on: router)
@@ -161,9 +161,9 @@ public struct CofferServer: Sendable {
         KVRoutes(store: credentials, rotation: RotationAuthority(databases: databaseEngine, limits: configuration.rotatorLimits)).register(
             on: router)
         ConsoleRoutes(
-            gate: gate, sessions: consoleSessions, health: healthMonitor, alerts: alerts, trail: AuditTrail(database: database),
-            rotation: rotation, errors: errors, credentials: credentials,
-            secureCookies: configuration.usesTLS
+            gate: gate, sessions: consoleSessions, health: healthMonitor, alerts: alerts, audit: auditCheck,
+            rotation: rotation, errors: errors, credentials: credentials, databases: databaseEngine,
+            models: models, metrics: metrics, secureCookies: configuration.usesTLS
         ).register(on: router.router)
         return router
     }

@@ -129,6 +129,36 @@ struct HealthMonitorTests {
             #expect(try await client.call("/v1/coffer/health/ready", .get, token: nil).0 == .ok)
             #expect(try await client.call("/v1/coffer/health", .get, token: nil).0 == .forbidden)
             #expect(try await server.auditEntries("coffer/health/checks").contains { $0.decision == "deny" && $0.status == 403 })
+
+            // The console's uptime bar: hourly buckets against hand-computed shares. Results every minute: passing for
+            // the hour from now-3h, critical for the next; none in the last hour, where the last critical result holds
+            // for two intervals (60 s at most of it is observed, all down) and the first bucket saw nothing.
+            let sample = """
+                {"checks": [{"name": "uptime-sample", "component": "sample", "type": "tcp", "host": "127.0.0.1", "port": 1,
+                  "interval": 60, "fail_after": 1}]}
+                """
+            #expect(
+                try await client.execute(
+                    uri: "/v1/coffer/health/checks?prune=false", method: .put, headers: [vaultToken: tokens.writer.token],
+                    body: ByteBuffer(string: sample)
+                ) { $0.status } == .ok)
+            let now = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 60).rounded(.down) * 60)
+            let buckets = try await server.gate.perform(
+                GateRequest(
+                    token: root, path: "coffer/health/results", operation: .write, requestID: UUID().uuidString, remoteAddress: "test"),
+                status: { _ in 200 }
+            ) { grant in
+                let check = try #require(try await server.healthMonitor.checks(grant).first { $0.name == "uptime-sample" })
+                for minute in 0..<120 {
+                    let result: HealthStatus = minute < 60 ? .passing : .critical
+                    try await server.healthMonitor.record(
+                        grant, [(check, ProbeResult(result: result, latencyMs: 1, details: ""))], instance: "test",
+                        at: now.addingTimeInterval(Double(minute * 60 - 3 * 3600)))
+                }
+                return try await server.healthMonitor.uptime(grant, name: "uptime-sample", buckets: 4, width: 3600, now: now)
+            }
+            #expect(buckets.map(\.percent) == [nil, 100, 0, 0], "\(buckets)")
+            #expect(buckets.map(\.observed) == [0, 3600, 3600, 60], "\(buckets)")
         }
     }
 }

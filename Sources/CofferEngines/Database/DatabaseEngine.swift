@@ -332,6 +332,19 @@ public final class DatabaseEngine: Sendable {
         grant.auditFact("lease_id", id)
     }
 
+    /// The leases, soonest to expire first (at most `limit`), each with whether its row's tag verifies: a row
+    /// changed underneath the service is listed as such (its lookup, renewal and revocation refuse it), neither
+    /// hidden nor an error for the whole list.
+    public func leases(_ grant: Grant, limit: Int) async throws -> [LeaseListing] {
+        let sealer = try keys.sealer()
+        return try await database.read { conn in
+            try conn.query(
+                StoredLease.self,
+                "SELECT \(columns: StoredLease.Column.self) FROM leases ORDER BY expires_at, lease_id LIMIT \(Int64(max(1, limit)))"
+            ).map { stored in LeaseListing(lease: stored.lease, intact: (try? stored.verified(by: sealer)) != nil) }
+        }
+    }
+
     /// Revokes every lease whose id starts with `prefix`.
     /// - Returns: how many were revoked.
     /// The names directly under `prefix` among the leases (Vault's `LIST sys/leases/lookup/<prefix>`): lease IDs'

@@ -58,6 +58,12 @@ public struct Lease: Sendable, Equatable {
     public let maxExpiresAt: Date
 }
 
+/// A lease as a list shows it: the row, and whether its tag verifies (a row edited underneath the service does not).
+public struct LeaseListing: Sendable {
+    public let lease: Lease
+    public let intact: Bool
+}
+
 /// A dynamic credential as handed out: the password only in guarded memory.
 public struct IssuedCredential: Sendable {
     public let lease: Lease

@@ -10,18 +10,14 @@ import NIOCore
 /// policy grants it and nothing else).
 public struct AuditRoutes: Sendable {
     let gate: Gate
-    let trail: AuditTrail
-    /// The witness file the service writes checkpoints to, if any: verification compares the trail with it.
-    let witnessFile: String?
-    /// The folder of archived segments, if this instance has one: verification reads the files it holds.
-    let archive: AuditArchive?
+    /// The trail and how this instance verifies it (its witness file and archive folder).
+    let check: AuditSelfCheck
+    var trail: AuditTrail { check.trail }
 
-    /// The routes over these stores and services; ``register(on:)`` adds them to a router.
-    public init(gate: Gate, trail: AuditTrail, witnessFile: String?, archive: AuditArchive? = nil) {
+    /// The routes over the trail `check` verifies; ``register(on:)`` adds them to a router.
+    public init(gate: Gate, check: AuditSelfCheck) {
         self.gate = gate
-        self.trail = trail
-        self.witnessFile = witnessFile
-        self.archive = archive
+        self.check = check
     }
 
     /// Adds every route of this set to `router`.
@@ -53,15 +49,8 @@ public struct AuditRoutes: Sendable {
             return Self.json("{\"data\":{\"checkpoints\":[" + lines.joined(separator: ",") + "]}}")
         }
         router.on("/v1/sys/audit-trail/verify", method: .get, access: audit) { _, _, grant in
-            // A committed entry first: its commit signs a checkpoint of the head, so every entry up to it must be
-            // covered, and one written around the service (no tag, no checkpoint) shows.
-            try await gate.recordEvent(grant, path: "sys/audit-trail/verify", operation: "audit.verify", fields: [])
-            let covered = try await trail.newestCheckpoint()
-            let witnessed = try witnessFile.map { try AuditWitnessFile.all(in: $0) } ?? []
-            let upTo = max(covered, witnessed.map(\.sequence).max() ?? 0)
-            let report = try await trail.verify(
-                publicKey: try await gate.auditPublicKey(), witnessed: witnessed, sealer: try gate.sealer(),
-                upTo: upTo, requireCoverage: true, archive: archive)
+            let outcome = try await check.run(grant, gate: gate)
+            let report = outcome.report
             return VaultJSON.response(
                 status: .ok,
                 VerifyBody(
@@ -69,10 +58,10 @@ public struct AuditRoutes: Sendable {
                         intact: report.finding.isIntact, finding: report.finding.description, entries: report.entries, tags: report.tags,
                         checkpoints: report.checkpoints, witness_records: report.witnessRecords,
                         first_bad_sequence: report.firstBadSequence,
-                        witness: witnessFile ?? "none readable (the witness is the service log or standard output)",
-                        witnessed_sequence: witnessed.map(\.sequence).max(), segments: report.segments, segment_files: report.segmentFiles,
+                        witness: check.witnessFile ?? "none readable (the witness is the service log or standard output)",
+                        witnessed_sequence: outcome.witnessedSequence, segments: report.segments, segment_files: report.segmentFiles,
                         archived_entries: report.archivedEntries, missing_segment_files: report.missingSegmentFiles,
-                        archive: archive?.directory)))
+                        archive: check.archive?.directory)))
         }
         router.on("/v1/sys/audit-trail/public-key", method: .get, access: audit) { _, _, _ in
             VaultJSON.response(status: .ok, ["data": ["public_key": Hex.encode(try await gate.auditPublicKey())]])
