@@ -473,6 +473,15 @@ def run_backend(binary: str, backend: str, screenshots: str):
         check(width[0] <= width[1] <= 390, f"{backend}: the overview fits 390 px without sideways scrolling", width)
         if screenshots:
             narrow.save_screenshot(os.path.join(screenshots, f"console-overview-390-{backend}.png"))
+        # Every other page too: wide tables scroll inside themselves, the page does not.
+        widths = {}
+        for address in ["/ui/health?check=api-port", "/ui/audit", "/ui/audit/verify", "/ui/secrets?path=secret/app/db", "/ui/rotation",
+                        "/ui/leases", "/ui/errors", "/ui/metrics?name=console_requests_total&by=route", "/ui/models?name=churn"]:
+            narrow.get(base + address)
+            widths[address] = narrow.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+            if screenshots and address.startswith("/ui/metrics"):
+                narrow.save_screenshot(os.path.join(screenshots, f"console-metrics-390-{backend}.png"))
+        check(all(scroll <= inner <= 390 for scroll, inner in widths.values()), f"{backend}: every page fits 390 px", widths)
     finally:
         narrow.quit()
     log = open(os.path.join(folder, "coffer.log")).read()

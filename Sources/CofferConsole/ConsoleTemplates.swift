@@ -377,5 +377,7 @@ enum ConsoleTemplates {
         .actions a { margin-right: 1rem; }
         ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; }
         select { padding: .35rem; font: inherit; }
+        main { overflow-wrap: anywhere; } figure { margin: 0; } select, input { max-width: 100%; }
+        .filters > * { min-width: 0; max-width: 100%; } .filters label { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; }
         """
 }
