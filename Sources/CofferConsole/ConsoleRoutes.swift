@@ -19,12 +19,13 @@ import NIOCore
 /// shows and the audit trail records each page as the request it is (Docs/CONSOLE.md).
 ///
 /// Sign-in takes a token in a POST body (never a URL), or an AppRole's role ID and secret ID (an
-/// `auth/<mount>/login` through the Gate, whose token the session owns and revokes at sign-out), checks the token
-/// with a `lookup-self` through the Gate and starts a session: a random cookie (`HttpOnly`, `SameSite=Strict`,
-/// `Secure` under TLS, `Path=/ui`) naming the token held in guarded memory, with idle and absolute timeouts.
-/// Every form carries a CSRF token checked in constant time (the sign-in form a double-submitted one). Every answer has `Content-Security-Policy:
-/// default-src 'self'` and no page has a script. Links to pages the token may not open are not drawn: the
-/// policy decides (`sys/capabilities-self`'s answer), not the template.
+/// `auth/<mount>/login` through the Gate, whose token the session owns and revokes at sign-out), checks the
+/// token with a `lookup-self` through the Gate and starts a session: a random cookie (`HttpOnly`,
+/// `SameSite=Strict`, `Secure` under TLS, `Path=/ui`) naming the token held in guarded memory, with idle and
+/// absolute timeouts. Every form carries a CSRF token checked in constant time (the sign-in form a
+/// double-submitted one). Every answer has `Content-Security-Policy: default-src 'self'` and no page has a
+/// script. Links to pages the token may not open are not drawn: the policy decides (`sys/capabilities-self`'s
+/// answer), not the template.
 public struct ConsoleRoutes: Sendable {
     let gate: Gate
     let sessions: ConsoleSessions
