@@ -45,21 +45,20 @@ struct EndToEndTests {
         #expect(lines.last?.contains("coffer stopped") == true)
     }
 
-    @Test func servesHealthAndStopsOnSIGTERMOnSQLite() async throws {
+    @Test(arguments: TestDatabase.backends)
+    func servesHealthAndStopsOnSIGTERM(_ backend: TestBackend) async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await serveAndStop(database: "sqlite:./data/coffer.db", folder: folder)
-        // A clean shutdown checkpoints the WAL into the file.
-        #expect(!FileManager.default.fileExists(atPath: "\(folder)/data/coffer.db-wal"))
-    }
-
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func servesHealthOnPostgres() async throws {
-        let folder = try TestDatabase.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let scratch = try await TestDatabase.create(.postgres)
-        try await serveAndStop(database: scratch.url, folder: folder)
-        try await scratch.drop()
+        switch backend {
+        case .sqlite:
+            try await serveAndStop(database: "sqlite:./data/coffer.db", folder: folder)
+            // A clean shutdown checkpoints the WAL into the file.
+            #expect(!FileManager.default.fileExists(atPath: "\(folder)/data/coffer.db-wal"))
+        case .postgres:
+            let scratch = try await TestDatabase.create(.postgres)
+            try await serveAndStop(database: scratch.url, folder: folder)
+            try await scratch.drop()
+        }
     }
 
     /// Each bad input: one clear line on stderr, a non-zero exit, and the existing data untouched.

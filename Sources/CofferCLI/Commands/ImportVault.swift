@@ -146,14 +146,22 @@ struct VaultCopier: Sendable {
         return found
     }
 
+    /// What the attempts at one secret sent to the target: a later attempt finds those writes in place (even one
+    /// whose answer was lost) and would otherwise report a secret this run copied as unchanged.
+    struct Sent {
+        var versions: Set<Int> = []
+        var metadata = false
+    }
+
     /// Copies one secret; a transient failure (a 503 or 429, a lost connection) is retried from the start, up
     /// to 6 attempts over about 6 s: the copy is idempotent, so what the failed attempt wrote (even a write whose
     /// answer was lost) is recognised and the next attempt continues after it.
     func copy(_ path: String) async -> Outcome {
         var delay = Duration.milliseconds(200)
+        var sent = Sent()
         for attempt in 1...6 {
             do {
-                return try await copyOrThrow(path)
+                return try await copyOrThrow(path, sent: &sent)
             } catch let error as ClientError where error.transient && attempt < 6 {
                 try? await Task.sleep(for: delay)
                 delay *= 2
@@ -164,7 +172,7 @@ struct VaultCopier: Sendable {
         return .failed("gave up after 6 attempts")
     }
 
-    private func copyOrThrow(_ path: String) async throws -> Outcome {
+    private func copyOrThrow(_ path: String, sent: inout Sent) async throws -> Outcome {
         let sourceMetadata = Self.data(try Operator.json(try await source.send("GET", "\(mount)/metadata/\(path)")))
         let current = sourceMetadata["current_version"] as? Int ?? 0
         let described = sourceMetadata["versions"] as? [String: [String: Any]] ?? [:]
@@ -211,7 +219,6 @@ struct VaultCopier: Sendable {
                 }
             }
         }
-        var written = 0
         if have < current {
             for version in (have + 1)...current {
                 let versionState = state(version)
@@ -225,13 +232,13 @@ struct VaultCopier: Sendable {
                     _ = try Operator.json(
                         try await source.sendJSON("POST", "\(mount)/delete/\(path)", ["versions": [version]]), expect: 204)
                 }
+                sent.versions.insert(version)
                 let reply = try Operator.json(
                     try await target.sendJSON("POST", "\(toMount)/data/\(path)", ["options": ["cas": version - 1], "data": data]))
                 guard Self.data(reply)["version"] as? Int == version else {
                     return .conflict("Coffer numbered version \(version) differently (\(Self.data(reply)["version"] ?? "none"))")
                 }
                 try await finish(versionState, version: version, path: path)
-                written += 1
             }
         }
         // The settings last: max_versions may trim what the versions above wrote, and cas_required would make
@@ -247,8 +254,12 @@ struct VaultCopier: Sendable {
             && Self.seconds(targetMetadata["delete_version_after"] as? String) == Self.seconds(settings["delete_version_after"] as? String)
             && NSDictionary(dictionary: targetMetadata["custom_metadata"] as? [String: String] ?? [:]).isEqual(
                 to: settings["custom_metadata"] as? [String: String] ?? [:])
-        if !same { _ = try Operator.json(try await target.sendJSON("POST", "\(toMount)/metadata/\(path)", settings), expect: 204) }
-        return written == 0 && same ? .unchanged : .copied(versions: written, metadata: !same)
+        if !same {
+            sent.metadata = true
+            _ = try Operator.json(try await target.sendJSON("POST", "\(toMount)/metadata/\(path)", settings), expect: 204)
+        }
+        // Counted over every attempt: what an earlier attempt sent, this one found in place.
+        return sent.versions.isEmpty && !sent.metadata ? .unchanged : .copied(versions: sent.versions.count, metadata: sent.metadata)
     }
 
     /// Deletes or destroys a written version in Coffer as the source has it.
