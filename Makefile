@@ -10,7 +10,7 @@ APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config pos
 	chromium chromium-driver
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
 
 help:
 	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
@@ -128,6 +128,14 @@ bench-suite1: build-release
 ## bench-suite2: metric ingest vs the raw C-API insert, a 30-day p99 over 10M points from rollups, error events/s; SQLite and PostgreSQL.
 bench-suite2: build-release
 	@bash scripts/with-postgres.sh $(RELEASE_BIN)/coffer-bench suite2
+
+## bench-peers: OpenBao (bao from the tests' virtualenv) and Coffer side by side in one run, sides alternating, best of
+## 3: audited KV read and write, token create, AppRole login; raft + file audit vs SQLite, and both on one PostgreSQL
+## with a bare pgcrypto point read beside them (Docs/BENCHMARKS.md). PEERS_ARGS passes options (--seconds, --pairs).
+PEERS_ARGS ?=
+bench-peers: build-release
+	@bash scripts/venv.sh
+	@bash scripts/with-postgres.sh .venv/bin/python scripts/bench-peers.py $(PEERS_ARGS)
 
 ## fuzz-api: schemathesis from Docs/openapi.yaml against a live coffer on SQLite and PostgreSQL, with the root token
 ## and a reader-only one; fails on any 5xx or answer outside the document. FUZZ_EXAMPLES per operation (make test
