@@ -3,7 +3,8 @@
 wrk settings against each, sides alternating, best of 3 rounds.
 
 Works: an audited KV v2 read of a 256-byte secret, an audited KV v2 write of one, a token create, an AppRole login,
-each by a non-root token whose policy allows just that (the login needs none). Pairs:
+each by a non-root token whose policy allows just that (the login needs none), and `sys/health` (no token, not
+audited: the server's own ceiling on this machine). Pairs:
 - OpenBao on raft with a file audit device declared in its config (checked in `sys/audit`) against Coffer on
   SQLite with its durable audit trail;
 - OpenBao with its `postgresql` storage against Coffer on the same PostgreSQL server (each its own database), next
@@ -34,7 +35,7 @@ POLICY = """path "secret/data/bench/*" { capabilities = ["create", "read", "upda
 path "auth/token/create" { capabilities = ["update"] }
 """
 VALUE = "s" * 256
-WORKS = ["kv read", "kv write", "token create", "approle login"]
+WORKS = ["kv read", "kv write", "token create", "approle login", "sys/health"]
 
 
 class OpenBao:
@@ -54,6 +55,7 @@ class OpenBao:
                 CREATE INDEX IF NOT EXISTS parent_path_idx ON openbao_kv_store (parent_path);"""], check=True, capture_output=True)
             stanza = f'storage "postgresql" {{\n  connection_url = "{postgres_url}?sslmode=disable"\n}}\n'
         config = os.path.join(folder, "bao.hcl")
+        self.audit_log = os.path.join(folder, "audit.log")
         with open(config, "w") as file:
             file.write(stanza + f"""listener "tcp" {{
   address = "127.0.0.1:{self.port}"
@@ -64,7 +66,7 @@ cluster_addr = "http://127.0.0.1:{cluster}"
 disable_mlock = true
 audit "file" "file" {{
   options {{
-    file_path = "{folder}/audit.log"
+    file_path = "{self.audit_log}"
   }}
 }}
 """)
@@ -98,6 +100,11 @@ audit "file" "file" {{
             time.sleep(0.2)
         raise SystemExit(f"bao did not become ready within a minute; see {self.log.name}")
 
+    def audited(self, path: str) -> int:
+        """Lines of the file audit log that name `path` (each request and response is one)."""
+        with open(self.audit_log, errors="replace") as file:
+            return sum(1 for line in file if path in line)
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -128,6 +135,8 @@ def work(name: str, port: int, setup: dict, folder: str):
         return base + "secret/data/bench/api", "GET", None, setup["token"]
     if name == "kv write":
         return base + "secret/data/bench/written", "POST", {"data": {"api_key": VALUE}}, setup["token"]
+    if name == "sys/health":
+        return base + "sys/health", "GET", None, ""
     if name == "token create":
         return base + "auth/token/create", "POST", {"policies": ["bench"], "ttl": "1h", "no_default_policy": True}, setup["token"]
     return base + "auth/approle/login", "POST", {"role_id": setup["role_id"], "secret_id": setup["secret_id"]}, ""
@@ -252,6 +261,11 @@ def main():
             service = Service(binary, backend, os.path.join(folder, "coffer"), environment)
             coffer = service.start()
             rows.append((label, compare(label, bao, coffer, arguments, folder)))
+            # The device was listed; this shows it wrote what was measured (a request and a response per read).
+            audited = bao.audited("secret/data/bench/api")
+            if audited < 1000:
+                raise SystemExit(f"OpenBao's audit log names the read {audited} times: the run was not audited")
+            extra.append(f"{label}: OpenBao's file audit log holds {audited:,} lines naming the secret read.")
             if pair == "postgres":
                 tps = max(pgcrypto_read(server_url, arguments.connections, arguments.seconds, folder) for _ in range(arguments.rounds))
                 read = rows[-1][1][("Coffer", "kv read")][0]
@@ -268,6 +282,10 @@ def main():
     print("\n" + table(rows))
     for line in extra:
         print("\n" + line)
+    for label, best in rows:
+        coffer = {name: best[("Coffer", name)][0] for name in WORKS}
+        print(f"\n{label}: Coffer's read is {coffer['kv read'] / coffer['sys/health']:.2f}× its sys/health, "
+              f"its write {coffer['kv write'] / coffer['kv read']:.2f}× its read.")
 
 
 if __name__ == "__main__":
