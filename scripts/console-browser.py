@@ -3,7 +3,8 @@
 and on PostgreSQL (when COFFER_TEST_POSTGRES_URL is set, as under `make test`); run by `make test`.
 
 For each backend, with the real `coffer` binary (the leases page needs COFFER_TEST_POSTGRES_URL for a dynamic
-credential, so the script needs it on both backends): /ui/ sends a stranger to sign-in; signing in with the root
+credential, so the script needs it on both backends; at the end rows are edited underneath the service, as a
+database writer would, and the console must show it): /ui/ sends a stranger to sign-in; signing in with the root
 token shows the overview with the built-in health check; the session cookie is HttpOnly and SameSite=Strict
 and no page or URL holds the token; the audit trail page lists the sign-in's own lookup-self; sign-out ends
 the session. A token whose policy allows only the health pages sees no link to the audit trail and gets a 403
@@ -259,6 +260,58 @@ def other_pages(driver, client, port: int, base: str, backend: str, session: str
         driver.save_screenshot(os.path.join(screenshots, f"console-model-1280-{backend}.png"))
 
 
+def raw_sign_in(port: int, token: str) -> str:
+    """A session through the sign-in form without a browser (its CSRF cookie and field); the session cookie."""
+    _, headers, page = raw(port, "GET", "/ui/sign-in")
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", "/ui/sign-in", body=f"csrf={csrf}&token=" + urllib.parse.quote(token),
+                       headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"coffer_signin={csrf}"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 303, response.status
+    # Two Set-Cookie fields (the session, and the sign-in cookie cleared): the session's is the one named so.
+    cookie = next(c for c in response.headers.get_all("Set-Cookie") if c.startswith("coffer_session="))
+    return cookie.split("coffer_session=")[1].split(";")[0]
+
+
+def edit_row(backend: str, folder: str, database_url: str, statement: str, argument: str):
+    """A database writer's edit underneath the running service (one statement with one text argument)."""
+    if backend == "sqlite":
+        import glob
+        import sqlite3
+        path = next(p for p in glob.glob(os.path.join(folder, "**", "*.db"), recursive=True))
+        connection = sqlite3.connect(path, timeout=10)
+        with connection:
+            changed = connection.execute(statement.replace("%s", "?"), (argument,)).rowcount
+        connection.close()
+    else:
+        import subprocess
+        literal = "'" + argument.replace("'", "''") + "'"
+        result = subprocess.run(["psql", database_url, "-q", "-t", "-c", statement.replace("%s", literal)], capture_output=True,
+                                text=True, check=True)
+        changed = int(result.stdout.strip().split()[-1]) if "UPDATE" in result.stdout else 1
+    assert changed == 1, (statement, changed)
+
+
+def database_writer(client, port: int, backend: str, folder: str, database_url: str, root: str):
+    """Rows edited underneath the service show as such in the console: a lease row whose tag no longer matches is
+    marked and offers no Revoke; an audit entry rewritten in place makes "Verify the chain" say not intact and name it."""
+    session = raw_sign_in(port, root)
+    lease = issue_lease(client)
+    edit_row(backend, folder, database_url, "UPDATE leases SET username = 'someone-else' WHERE lease_id = %s", lease)
+    _, _, page = raw(port, "GET", "/ui/leases", cookies={"coffer_session": session})
+    row = page.split(lease)[1].split("</tr>")[0] if lease in page else ""
+    check("row altered" in row and "/ui/leases/revoke" not in row,
+          f"{backend}: a lease row edited underneath the service is marked altered and has no Revoke", row[:300])
+    edit_row(backend, folder, database_url, "UPDATE audit_log SET path = 'sys/elsewhere' WHERE sequence = CAST(%s AS INTEGER)", "3")
+    status, _, page = raw(port, "GET", "/ui/audit/verify", cookies={"coffer_session": session})
+    main = page.split("<main>")[-1]
+    check(status == 200 and "Not intact." in main and "The first entry it names is 3." in main,
+          f"{backend}: an audit entry rewritten underneath the service makes Verify say not intact, naming it", main[:400])
+
+
 def approle_sign_in(driver, client, port: int, base: str, backend: str, role_id: str, secret_id: str):
     """Sign-in with an AppRole: the issued token's policies decide the pages; sign-out revokes that token."""
     from selenium.webdriver.common.by import By
@@ -484,6 +537,7 @@ def run_backend(binary: str, backend: str, screenshots: str):
         check(all(scroll <= inner <= 390 for scroll, inner in widths.values()), f"{backend}: every page fits 390 px", widths)
     finally:
         narrow.quit()
+    database_writer(client, service.port, backend, folder, environment.get("COFFER_DATABASE_URL"), root)
     log = open(os.path.join(folder, "coffer.log")).read()
     check(root not in log and viewer not in log, f"{backend}: no token in the service log")
     check(SECRET_VALUE not in log, f"{backend}: no secret value in the service log")
