@@ -118,7 +118,7 @@ extension ConsoleRoutes {
 
     /// The filtered entries as an NDJSON attachment, oldest first; a refusal or bad filter is the usual page.
     private func auditExport(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
-        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
+        guard let (_, session) = signedIn(request, context) else {
             return Self.redirect("/ui/sign-in")
         }
         let token = session.tokenText

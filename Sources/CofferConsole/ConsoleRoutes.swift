@@ -88,8 +88,8 @@ public struct ConsoleRoutes: Sendable {
         router.get("/ui/static/console.css") { _, _ in
             Self.answer(.ok, contentType: "text/css; charset=utf-8", body: ConsoleTemplates.stylesheet, cacheable: true)
         }
-        router.get("/ui/sign-in") { request, _ in
-            if let cookie = request.cookies[Self.sessionCookie]?.value, sessions.session(cookie: cookie) != nil {
+        router.get("/ui/sign-in") { request, context in
+            if signedIn(request, context) != nil {
                 return Self.redirect("/ui/")
             }
             return signInPage(error: nil)
@@ -199,26 +199,42 @@ public struct ConsoleRoutes: Sendable {
 
     private func signOut(_ request: Request, _ context: CofferRequestContext) async throws -> Response {
         let form = try await Self.form(request)
-        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
+        guard let (value, session) = signedIn(request, context) else {
             return Self.redirect("/ui/sign-in")
         }
         guard let sent = form.csrf, ConsoleSessions.equal(session.csrf, sent) else {
             return refusedPage("This form did not come from the console (its CSRF token is missing or wrong): nothing was done.", session)
         }
         sessions.end(cookie: value)
-        if session.revokeAtSignOut {
-            // The token was issued for this session (an AppRole sign-in): it ends with it, audited as revoke-self.
-            let revoke = GateRequest(
-                token: session.tokenText, path: "auth/token/revoke-self", operation: .update, requestID: UUID().uuidString,
-                remoteAddress: context.remoteAddress)
-            _ = try? await gate.perform(revoke, status: { _ in 204 }) { grant in
-                guard let token = grant.token else { return 0 }
-                return try await gate.tokens.revoke(grant, accessor: token.accessor)
-            }
-        }
+        await revokeIssuedToken(of: session, remoteAddress: context.remoteAddress)
         var response = Self.redirect("/ui/sign-in")
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, "", maxAge: 0)))
         return response
+    }
+
+    /// The caller's live session and its cookie, if any. Sessions that timed out are removed first and the
+    /// tokens issued for them revoked, so an AppRole session's token ends with its session however it ends.
+    func signedIn(_ request: Request, _ context: CofferRequestContext) -> (cookie: String, session: ConsoleSessions.Session)? {
+        let ended = sessions.removeExpired().filter(\.revokeAtSignOut)
+        if !ended.isEmpty {
+            let remoteAddress = context.remoteAddress
+            Task { for session in ended { await revokeIssuedToken(of: session, remoteAddress: remoteAddress) } }
+        }
+        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else { return nil }
+        return (value, session)
+    }
+
+    /// Revokes the token issued for `session` (an AppRole sign-in), audited as its `revoke-self`; a token signed in
+    /// with is the caller's own and is left alone. A failure (the token already gone) changes nothing.
+    func revokeIssuedToken(of session: ConsoleSessions.Session, remoteAddress: String) async {
+        guard session.revokeAtSignOut else { return }
+        let revoke = GateRequest(
+            token: session.tokenText, path: "auth/token/revoke-self", operation: .update, requestID: UUID().uuidString,
+            remoteAddress: remoteAddress)
+        _ = try? await gate.perform(revoke, status: { _ in 204 }) { grant in
+            guard let token = grant.token else { return 0 }
+            return try await gate.tokens.revoke(grant, accessor: token.accessor)
+        }
     }
 
     // MARK: pages
@@ -232,7 +248,7 @@ public struct ConsoleRoutes: Sendable {
         _ request: Request, _ context: CofferRequestContext, _ page: Page, csrf: String? = nil,
         _ content: @Sendable (String, ConsoleSessions.Session) async throws -> String
     ) async throws -> Response {
-        guard let value = request.cookies[Self.sessionCookie]?.value, let session = sessions.session(cookie: value) else {
+        guard let (value, session) = signedIn(request, context) else {
             return Self.redirect("/ui/sign-in")
         }
         if let csrf, !ConsoleSessions.equal(session.csrf, csrf) {

@@ -4,7 +4,8 @@ public import Foundation
 
 /// The console's signed-in sessions, in this instance's memory: a random cookie value names a session holding
 /// the caller's token (in guarded memory) and the CSRF token its forms carry. A session ends at sign-out,
-/// after `idle` without a request, or `absolute` after sign-in, whichever comes first; a restart ends them all
+/// after `idle` without a request, or `absolute` after sign-in, whichever comes first (a token issued for it, an
+/// AppRole sign-in's, is revoked then too); a restart ends them all
 /// (users sign in again). Behind a load balancer with several instances, route `/ui/` with sticky sessions.
 ///
 /// The map is keyed by an HMAC of the cookie value under a key made at start-up, so the table never holds a
@@ -42,33 +43,42 @@ public final class ConsoleSessions: Sendable {
             token: SecureHandle(SecureBytes(copying: Array(token.utf8))), csrf: csrf, displayName: displayName, created: now,
             lastSeen: now, revokeAtSignOut: revokeAtSignOut)
         let id = identifier(cookie)
-        sessions.withLock { table in
-            // Expired sessions go whenever one starts, so the table is bounded by the sessions alive.
-            table = table.filter { now.timeIntervalSince($0.value.lastSeen) < idle && now.timeIntervalSince($0.value.created) < absolute }
-            table[id] = session
-        }
+        sessions.withLock { $0[id] = session }
         return (cookie, csrf)
     }
 
-    /// The live session the cookie names, its last use moved to `now`; nil when unknown or expired (then removed).
+    /// The live session the cookie names, its last use moved to `now`; nil when unknown or expired (an expired
+    /// one stays until ``removeExpired(now:)`` hands it over, so that a token issued for it can be revoked).
     func session(cookie: String, now: Date = Date()) -> Session? {
         let id = identifier(cookie)
         return sessions.withLock { table in
-            guard var session = table[id] else { return nil }
-            guard now.timeIntervalSince(session.lastSeen) < idle, now.timeIntervalSince(session.created) < absolute else {
-                table[id] = nil
-                return nil
-            }
+            guard var session = table[id], isAlive(session, now: now) else { return nil }
             session.lastSeen = now
             table[id] = session
             return session
         }
     }
 
-    /// Ends the session the cookie names.
-    func end(cookie: String) {
+    /// Removes the sessions that timed out and returns them: the caller revokes the tokens issued for them
+    /// (``Session/revokeAtSignOut``). Called on every console request, so the table is bounded by the sessions
+    /// alive plus those that ended since the last request.
+    func removeExpired(now: Date = Date()) -> [Session] {
+        sessions.withLock { table in
+            let expired = table.filter { !isAlive($0.value, now: now) }
+            for key in expired.keys { table[key] = nil }
+            return Array(expired.values)
+        }
+    }
+
+    private func isAlive(_ session: Session, now: Date) -> Bool {
+        now.timeIntervalSince(session.lastSeen) < idle && now.timeIntervalSince(session.created) < absolute
+    }
+
+    /// Ends the session the cookie names; returns it.
+    @discardableResult
+    func end(cookie: String) -> Session? {
         let id = identifier(cookie)
-        _ = sessions.withLock { $0.removeValue(forKey: id) }
+        return sessions.withLock { $0.removeValue(forKey: id) }
     }
 
     /// Sessions alive now (tests and the overview).

@@ -17,7 +17,10 @@ import Testing
         // The use at 899 s moved the idle clock: 899 s after it the session is alive, 900 s after it not.
         #expect(sessions.session(cookie: cookie, now: Self.start.addingTimeInterval(899 + 899)) != nil)
         #expect(sessions.session(cookie: cookie, now: Self.start.addingTimeInterval(899 + 899 + 900)) == nil)
-        #expect(sessions.count == 0, "an expired session is removed when it is looked up")
+        // It stays until the sweep hands it over (its issued token, if any, is then revoked), and only then.
+        #expect(sessions.removeExpired(now: Self.start.addingTimeInterval(899 + 899 + 899)).isEmpty && sessions.count == 1)
+        #expect(sessions.removeExpired(now: Self.start.addingTimeInterval(899 + 899 + 900)).map(\.tokenText) == ["hvs.example"])
+        #expect(sessions.count == 0)
     }
 
     @Test func absoluteTimeoutEndsASessionInConstantUse() {
@@ -39,12 +42,16 @@ import Testing
         #expect(other?.tokenText == "two" && other?.revokeAtSignOut == true)
     }
 
-    @Test func startingASessionSweepsExpiredOnes() {
+    @Test func theSweepHandsOverEveryExpiredSessionOnce() {
         let sessions = ConsoleSessions(idle: 60, absolute: 3600)
-        for index in 0..<50 { _ = sessions.start(token: "t\(index)", displayName: "", now: Self.start) }
-        #expect(sessions.count == 50)
-        _ = sessions.start(token: "late", displayName: "", now: Self.start.addingTimeInterval(61))
-        #expect(sessions.count == 1)
+        for index in 0..<50 {
+            _ = sessions.start(token: "t\(index)", displayName: "", revokeAtSignOut: index.isMultiple(of: 2), now: Self.start)
+        }
+        let (late, _) = sessions.start(token: "late", displayName: "", now: Self.start.addingTimeInterval(30))
+        let ended = sessions.removeExpired(now: Self.start.addingTimeInterval(61))
+        #expect(Set(ended.map(\.tokenText)) == Set((0..<50).map { "t\($0)" }) && ended.filter(\.revokeAtSignOut).count == 25)
+        #expect(sessions.removeExpired(now: Self.start.addingTimeInterval(61)).isEmpty, "handed over once")
+        #expect(sessions.count == 1 && sessions.session(cookie: late, now: Self.start.addingTimeInterval(61)) != nil)
     }
 
     /// Any change to an issued cookie value (a character changed, case changed, cut, extended) names no session.
