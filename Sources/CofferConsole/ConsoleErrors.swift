@@ -19,11 +19,8 @@ extension ConsoleRoutes {
                 return try await errorsPage(token: token, csrf: session.csrf, status: status, context: context)
             }
         }
-        router.post("/ui/errors/action") { request, context in
-            let form = try await Self.form(request)
-            return try await page(request, context, Self.errorsPage, csrf: form.csrf ?? "") { token, _ in
-                try await issueAction(token: token, id: form.id ?? "", action: form.action ?? "", context: context)
-            }
+        formAction(on: router, "/ui/errors/action", Self.errorsPage) { token, form, context in
+            try await issueAction(token: token, id: form.id ?? "", action: form.action ?? "", context: context)
         }
     }
 

@@ -19,11 +19,8 @@ extension ConsoleRoutes {
                 try await leasesPage(token: token, csrf: session.csrf, context: context)
             }
         }
-        router.post("/ui/leases/revoke") { request, context in
-            let form = try await Self.form(request)
-            return try await page(request, context, Self.leasesPage, csrf: form.csrf ?? "") { token, _ in
-                try await revokeLease(token: token, id: form.id ?? "", context: context)
-            }
+        formAction(on: router, "/ui/leases/revoke", Self.leasesPage) { token, form, context in
+            try await revokeLease(token: token, id: form.id ?? "", context: context)
         }
     }
 

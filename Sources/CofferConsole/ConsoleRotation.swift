@@ -18,11 +18,8 @@ extension ConsoleRoutes {
                 try await rotationPage(token: token, csrf: session.csrf, context: context)
             }
         }
-        router.post("/ui/rotation/rotate") { request, context in
-            let form = try await Self.form(request)
-            return try await page(request, context, Self.rotationPage, csrf: form.csrf ?? "") { token, _ in
-                try await rotateNow(token: token, secret: form.secret ?? "", context: context)
-            }
+        formAction(on: router, "/ui/rotation/rotate", Self.rotationPage) { token, form, context in
+            try await rotateNow(token: token, secret: form.secret ?? "", context: context)
         }
     }
 

@@ -280,6 +280,19 @@ public struct ConsoleRoutes: Sendable {
         }
     }
 
+    /// A form's POST on `path`, answered as `page`: the form is decoded once, its CSRF token checked against the
+    /// session before `body` runs (a missing or wrong one is refused with nothing done), and what `body` draws,
+    /// or the refusal it throws, is the page.
+    func formAction(
+        on router: Router<CofferRequestContext>, _ path: String, _ page: Page,
+        _ body: @escaping @Sendable (_ token: String, _ form: Form, _ context: CofferRequestContext) async throws -> String
+    ) {
+        router.post(RouterPath(path)) { request, context in
+            let form = try await Self.form(request)
+            return try await self.page(request, context, page, csrf: form.csrf ?? "") { token, _ in try await body(token, form, context) }
+        }
+    }
+
     private func refusedPage(_ message: String, _ session: ConsoleSessions.Session) -> Response {
         Self.layout(
             title: "Refused", content: Self.render(ConsoleTemplates.refused, ["message": message]), status: .forbidden, session: session,

@@ -23,11 +23,8 @@ extension ConsoleRoutes {
                 return try await secretsPage(token: token, csrf: session.csrf, asked: asked, context: context)
             }
         }
-        router.post("/ui/secrets/reveal") { request, context in
-            let form = try await Self.form(request)
-            return try await page(request, context, Self.secretsPage, csrf: form.csrf ?? "") { token, _ in
-                try await reveal(token: token, secret: form.secret ?? "", version: form.version ?? "", context: context)
-            }
+        formAction(on: router, "/ui/secrets/reveal", Self.secretsPage) { token, form, context in
+            try await reveal(token: token, secret: form.secret ?? "", version: form.version ?? "", context: context)
         }
     }
 
