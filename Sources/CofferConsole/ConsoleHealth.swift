@@ -49,11 +49,9 @@ extension ConsoleRoutes {
             let (overall, _, checks) = try await health.status(grant)
             var states: [(CheckState, hours: [Availability], windows: [Availability])] = []
             for check in checks {
-                states.append(
-                    (
-                        check, try await health.uptime(grant, name: check.name, buckets: 24, width: 3600, now: now),
-                        try await health.availability(grant, name: check.name, now: now)
-                    ))
+                let (hours, windows) = try await health.uptime(
+                    grant, name: check.name, buckets: 24, width: 3600, windows: HealthMonitor.availabilityWindows, now: now)
+                states.append((check, hours, windows))
             }
             return (overall, states)
         }

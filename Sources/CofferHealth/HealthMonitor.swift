@@ -261,25 +261,36 @@ public final class HealthMonitor: Sendable {
 
     /// Availability of a check over each window ending now.
     public func availability(
-        _ grant: Grant, name: String, windows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400], now: Date = WallClock.now
+        _ grant: Grant, name: String, windows: [TimeInterval] = HealthMonitor.availabilityWindows, now: Date = WallClock.now
     )
         async throws -> [Availability]
     {
-        let history = try await history(name: name, since: now.addingTimeInterval(-(windows.max() ?? 86_400)))
-        return windows.map { window in history.availability(from: now.addingTimeInterval(-window), to: now) }
+        try await uptime(grant, name: name, buckets: 0, width: 0, windows: windows, now: now).windows
     }
+
+    /// The windows availability is reported over: a day, a week, 30 days.
+    public static let availabilityWindows: [TimeInterval] = [86_400, 7 * 86_400, 30 * 86_400]
 
     /// Availability of a check in `count` consecutive buckets of `width` seconds, oldest first, the last one
     /// ending now: the console's uptime bar (each bucket's share up, or nil when nothing was observed in it).
     public func uptime(_ grant: Grant, name: String, buckets count: Int = 24, width: TimeInterval = 3600, now: Date = WallClock.now)
         async throws -> [Availability]
     {
-        let count = max(1, min(count, 500))
-        let history = try await history(name: name, since: now.addingTimeInterval(-width * Double(count)))
-        return (0..<count).map { index in
+        try await uptime(grant, name: name, buckets: max(1, count), width: width, windows: [], now: now).buckets
+    }
+
+    /// The uptime buckets (at most 500) and the availability over `windows` ending now, from one read of the
+    /// check's results (the console's overview draws both for every check).
+    public func uptime(
+        _ grant: Grant, name: String, buckets count: Int, width: TimeInterval, windows: [TimeInterval], now: Date = WallClock.now
+    ) async throws -> (buckets: [Availability], windows: [Availability]) {
+        let count = max(0, min(count, 500))
+        let history = try await history(name: name, since: now.addingTimeInterval(-max(width * Double(count), windows.max() ?? 0)))
+        let buckets = (0..<count).map { index in
             let from = now.addingTimeInterval(-width * Double(count - index))
             return history.availability(from: from, to: from.addingTimeInterval(width))
         }
+        return (buckets, windows.map { history.availability(from: now.addingTimeInterval(-$0), to: now) })
     }
 
     /// What availability is computed from: a check's results since a day before `since` (the state carried
