@@ -57,10 +57,7 @@ struct AuditArchiveTests {
 
     static func with(_ backend: TestBackend, _ body: @Sendable (Fixture) async throws -> Void) async throws {
         try await TestDatabase.with(backend) { db in
-            try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
-            let keys = try await KeyHierarchy(database: db)
-            let initialised = try await keys.initialize(method: .keyFile)
-            _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+            let keys = try await AuditLogTests.unsealedKeys(db)
             let signer = try keys.auditSigner()
             let log = AuditLog(database: db, configuration: AuditConfiguration(), logger: TestDatabase.logger, signer: { signer }) {
                 try? keys.sealer()

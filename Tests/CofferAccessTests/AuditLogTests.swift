@@ -15,15 +15,22 @@ struct AuditLogTests {
     }
 
     /// A migrated database with an unsealed hierarchy, and a log over it.
+    /// A migrated database's key hierarchy, initialised with a key file and unsealed: the audit key and the
+    /// keyring an audit log signs and tags with.
+    static func unsealedKeys(_ db: any Database) async throws -> KeyHierarchy {
+        try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
+        let keys = try await KeyHierarchy(database: db)
+        let initialised = try await keys.initialize(method: .keyFile)
+        _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+        return keys
+    }
+
     static func withLog(
         _ backend: TestBackend, _ configuration: AuditConfiguration,
         _ body: @Sendable (any Database, AuditLog, [UInt8]) async throws -> Void
     ) async throws {
         try await TestDatabase.with(backend) { db in
-            try await Migrator(database: db, migrations: .embedded(for: db.dialect), logger: TestDatabase.logger).migrate()
-            let keys = try await KeyHierarchy(database: db)
-            let initialised = try await keys.initialize(method: .keyFile)
-            _ = try await keys.unseal(with: try #require(initialised.keyFileKey).bytes)
+            let keys = try await unsealedKeys(db)
             let signer = try keys.auditSigner()
             let publicKey = signer.key.publicKey
             let log = AuditLog(database: db, configuration: configuration, logger: TestDatabase.logger) { signer }
