@@ -60,15 +60,17 @@ public final class GatedRouter {
     /// - Parameter operation: the policy operation; by default from the method (`GET` read, `LIST` or
     ///   `GET ?list=true` list, `POST`/`PUT` update, `PATCH` patch, `DELETE` delete). Say `.write` only where
     ///   the module checks existence and requires `create` or `update` accordingly (``Grant/requireWrite(exists:)``).
+    /// - Parameter requestEntry: `.withChange` where the module makes its change with ``Grant/transaction(on:_:)``,
+    ///   so a change's request entry commits in the change's transaction.
     public func on(
         _ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
-        _ handler: @escaping Handler
+        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping Handler
     ) {
         precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
         record(path, method, access)
         let gate = gate
         router.on(RouterPath(path), method: method) { request, context in
-            try await Self.perform(gate, request, context, access: access, operation: operation) { grant in
+            try await Self.perform(gate, request, context, access: access, operation: operation, requestEntry: requestEntry) { grant in
                 try await handler(request, context, grant)
             }
         }
@@ -128,7 +130,7 @@ public final class GatedRouter {
 
     public static func perform(
         _ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
-        _ body: (Grant) async throws -> Response
+        requestEntry: GateRequest.RequestEntry = .first, _ body: (Grant) async throws -> Response
     ) async throws -> Response {
         // Set by CanonicalPathRouter, the only way the routes are served; never decoded a second time here.
         guard let path = context.canonicalPath else {
@@ -152,7 +154,8 @@ public final class GatedRouter {
         let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath.text)
         let gateRequest = GateRequest(
             token: token(from: request.headers), path: policyPath, operation: gateOperation,
-            access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra)
+            access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra,
+            requestEntry: requestEntry)
         return try await gate.perform(
             gateRequest,
             status: { result in

@@ -13,6 +13,9 @@ public import Logging
 /// requests share one transaction and one fsync. The chain head lives in `audit_head` and is taken under
 /// the write lock inside every append transaction (`FOR UPDATE` on PostgreSQL), so several instances on
 /// one database extend one chain without a fork or a gap.
+///
+/// ``commit(_:change:)`` runs a change in the same group transaction as its entry: the change and its record
+/// commit together or not at all, and writes share commits with every other entry waiting.
 public final class AuditLog: Sendable {
     public enum Health: Sendable, Equatable {
         case ok
@@ -27,9 +30,19 @@ public final class AuditLog: Sendable {
         let opened: String?
     }
 
+    /// A change to commit in the entry's transaction (``commit(_:change:)``).
+    private typealias Change = @Sendable (any SQLConnection) throws -> Void
+
+    /// An entry waiting for the writer, with the change it records, if any.
+    private struct Pending: Sendable {
+        let id: Int
+        let entry: AuditEntry
+        let change: Change?
+    }
+
     /// The queue, behind one lock: appending is a lock and an array append, not a hop to another executor.
     private struct State {
-        var pending: [(id: Int, entry: AuditEntry)] = []
+        var pending: [Pending] = []
         var waiters: [Int: Waiter] = [:]
         /// Requests (by id) whose request entry is queued or written but whose response entry is not queued
         /// yet: the writer waits a moment for their response entries rather than spend a commit without them.
@@ -100,6 +113,29 @@ public final class AuditLog: Sendable {
     /// - Throws: ``AccessError`` `.auditUnavailable` when it is not committed within the configured bound
     ///   (or the commit failed): the caller must not return the request's result.
     public func append(_ entry: AuditEntry) async throws {
+        try await enqueue(entry, change: nil)
+    }
+
+    /// Runs `change` in the transaction that commits `entry`, and returns its result once both are committed.
+    /// The change runs in a savepoint: when it throws, it is undone, its error is rethrown here, and `entry`
+    /// still commits (a request that changed nothing is still on the record). When the transaction fails,
+    /// neither is kept. `change` runs on the writer's connection while other entries wait, so it must be a
+    /// short, database-only step (it may run again when the transaction is retried after a conflict).
+    /// - Throws: what `change` throws, or ``AccessError`` `.auditUnavailable` as ``append(_:)``.
+    public func commit<T: Sendable>(_ entry: AuditEntry, change: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        let result = Locked<T?>(nil)
+        try await enqueue(entry) { conn in
+            result.withLock { $0 = nil }
+            let value = try change(conn)
+            result.withLock { $0 = value }
+        }
+        guard let value = result.withLock({ $0 }) else {
+            throw AccessError(.auditUnavailable, "the change recorded by audit entry of \(entry.requestID) did not run")
+        }
+        return value
+    }
+
+    private func enqueue(_ entry: AuditEntry, change: Change?) async throws {
         let deadline = ContinuousClock.now + configuration.durableWithin
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let (accepted, startWriter, startSweeper) = state.withLock { state -> (Bool, Bool, Bool) in
@@ -111,7 +147,7 @@ public final class AuditLog: Sendable {
                 }
                 let id = state.nextID
                 state.nextID += 1
-                state.pending.append((id, entry))
+                state.pending.append(Pending(id: id, entry: entry, change: change))
                 let opened = entry.kind == .request ? entry.requestID : nil
                 if let opened { state.open.insert(opened) }
                 state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, opened: opened)
@@ -175,7 +211,7 @@ public final class AuditLog: Sendable {
                 if now == seen { break }
                 seen = now
             }
-            let (batch, dueByTime) = state.withLock { state -> ([(id: Int, entry: AuditEntry)], Bool) in
+            let (batch, dueByTime) = state.withLock { state -> ([Pending], Bool) in
                 let batch = Array(state.pending.prefix(configuration.batchLimit))
                 state.pending.removeFirst(batch.count)
                 if batch.isEmpty { state.writing = false }
@@ -184,14 +220,16 @@ public final class AuditLog: Sendable {
             guard !batch.isEmpty else { return }
             let signer = await signer()
             do {
-                let (records, checkpoint) = try await write(batch.map(\.entry), signer: signer, witnessDueByTime: dueByTime)
-                let ready = state.withLock { state -> [Waiter] in
+                let (records, checkpoint, refused) = try await write(batch, signer: signer, witnessDueByTime: dueByTime)
+                let ready = state.withLock { state -> [(Waiter, (any Error)?)] in
                     state.committedEntries += batch.count
                     state.commits += 1
                     state.health = .ok
-                    return batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
+                    return batch.compactMap { item in state.waiters.removeValue(forKey: item.id).map { ($0, refused[item.id]) } }
                 }
-                for waiter in ready { waiter.continuation.resume() }
+                for (waiter, error) in ready {
+                    if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume() }
+                }
                 if let checkpoint { witness(checkpoint) }
                 if !configuration.copies.isEmpty {
                     copy(zip(records, batch.map(\.entry)).map { AuditTrail.Stored(record: $0, entry: $1).json })
@@ -218,7 +256,7 @@ public final class AuditLog: Sendable {
         }
         guard due, let signer = await signer() else { return }
         do {
-            let checkpoint = try await write([], signer: signer, witnessDueByTime: true).1
+            let checkpoint = try await write([], signer: signer, witnessDueByTime: true).checkpoint
             // A commit that went through shows the sink works again, even while no request writes.
             state.withLock { $0.health = .ok }
             if let checkpoint { witness(checkpoint) }
@@ -227,13 +265,15 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// One transaction: take the head under the write lock, chain, tag and insert the entries, move the head,
-    /// and sign a checkpoint of the new head that names the checkpoint before it, so that every entry is
-    /// covered by a signature once its commit returns (while unsealed). Returns the checkpoint to put in the
-    /// witness when one is due there: every `checkpointEvery` entries, or after the interval.
-    private func write(_ entries: [AuditEntry], signer: SigningKeyHandle?, witnessDueByTime: Bool) async throws -> (
-        [AuditRecord], AuditCheckpoint?
+    /// One transaction: take the head under the write lock, run the changes the entries record (each in a
+    /// savepoint), chain, tag and insert the entries, move the head, and sign a checkpoint of the new head that
+    /// names the checkpoint before it, so that every entry is covered by a signature once its commit returns
+    /// (while unsealed). Returns the checkpoint to put in the witness when one is due there (every
+    /// `checkpointEvery` entries, or after the interval), and the changes that threw, by entry id.
+    private func write(_ items: [Pending], signer: SigningKeyHandle?, witnessDueByTime: Bool) async throws -> (
+        records: [AuditRecord], checkpoint: AuditCheckpoint?, refused: [Int: any Error]
     ) {
+        let entries = items.map(\.entry)
         let every = max(1, configuration.checkpointEvery)
         let dialect = database.dialect
         let sealer = signer == nil ? nil : self.sealer()
@@ -245,6 +285,13 @@ public final class AuditLog: Sendable {
             guard let head = try conn.queryFirst(headQuery) else { throw AccessError(.auditUnavailable, "audit_head is missing") }
             var sequence: Int64 = try head.decode(at: 0)
             var previous: [UInt8] = try head.decode(at: 1)
+            // The changes run after the head is locked, so on PostgreSQL every writer takes the head before any
+            // row a change locks: one order, no deadlock between instances.
+            var refused: [Int: any Error] = [:]
+            for item in items {
+                guard let change = item.change else { continue }
+                if let error = try Self.run(change, on: conn) { refused[item.id] = error }
+            }
             var rows: [[SQLValue]] = []
             var records: [AuditRecord] = []
             rows.reserveCapacity(entries.count)
@@ -271,7 +318,7 @@ public final class AuditLog: Sendable {
                     """, rows: rows)
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
-            guard let signer else { return (records, nil) }
+            guard let signer else { return (records, nil, refused) }
             let newest = try conn.queryFirst(
                 "SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1"
             )
@@ -281,7 +328,7 @@ public final class AuditLog: Sendable {
             let witnessDue = witnessDueByTime || sequence / every > max(covered, lastWitnessed) / every
             guard sequence > covered else {
                 // Nothing new to sign: the newest checkpoint may still be owed to this instance's witness.
-                return (records, witnessDue ? newest.flatMap { $0.sequence > lastWitnessed ? $0 : nil } : nil)
+                return (records, witnessDue ? newest.flatMap { $0.sequence > lastWitnessed ? $0 : nil } : nil, refused)
             }
             let checkpoint = AuditChain.checkpoint(
                 sequence: sequence, head: previous, time: Date().roundedToStoredPrecision, previous: covered,
@@ -291,9 +338,28 @@ public final class AuditLog: Sendable {
                 INSERT INTO audit_checkpoints (sequence, head, time, signature, previous)
                 VALUES (\(checkpoint.sequence), \(checkpoint.head), \(checkpoint.time), \(checkpoint.signature), \(checkpoint.previous))
                 """)
-            return (records, witnessDue ? checkpoint : nil)
+            return (records, witnessDue ? checkpoint : nil, refused)
         }
     }
+
+    /// Runs one change in a savepoint; returns its error when it threw and was undone. A conflict or a lost
+    /// connection is the transaction's, not the change's: rethrown, so the whole group retries or fails.
+    private static func run(_ change: Change, on conn: any SQLConnection) throws -> (any Error)? {
+        try conn.executeScript(unsafeSQL: "SAVEPOINT coffer_change")
+        do {
+            try change(conn)
+            try conn.executeScript(unsafeSQL: "RELEASE SAVEPOINT coffer_change")
+            return nil
+        } catch let error as StoreError where error.code.isTransient || Self.connectionCodes.contains(error.code) {
+            throw error
+        } catch {
+            try conn.executeScript(unsafeSQL: "ROLLBACK TO SAVEPOINT coffer_change")
+            try conn.executeScript(unsafeSQL: "RELEASE SAVEPOINT coffer_change")
+            return error
+        }
+    }
+
+    private static let connectionCodes: [StoreErrorCode] = [.connectionLost, .connectionFailed, .closed]
 
     private func copy(_ lines: [String]) {
         let text = lines.joined(separator: "\n") + "\n"

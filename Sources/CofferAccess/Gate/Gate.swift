@@ -113,19 +113,34 @@ public final class Gate: Sendable {
         // Under the free-space floor a change is refused before anything is written, its response entry its only
         // one (as a denial's), so the space left goes to reads and their entries.
         let lowOnSpace = isChange ? storageFloor?.refusal(of: request) : nil
+        var record: RequestRecord?
         if isChange && lowOnSpace == nil {
-            try await audit.append(
-                entry(
-                    .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
-                    decision: decision, rule: grant.rule, status: 0, extra: []))
+            let requestEntry = entry(
+                .request, request, now: now, accessor: grant.accessor, name: grant.displayName, policies: grant.policies,
+                decision: decision, rule: grant.rule, status: 0, extra: [])
+            if request.requestEntry == .withChange {
+                // Committed with the change (Grant.transaction), in the trail's group commit: one commit fewer.
+                record = RequestRecord(audit: audit, entry: requestEntry)
+                audit.expectResponse(of: request.requestID)
+            } else {
+                try await audit.append(requestEntry)
+            }
         } else if !isChange {
             audit.expectResponse(of: request.requestID)
         }
-        let result: Result<R, any Error>
+        var result: Result<R, any Error>
         if let lowOnSpace {
             result = .failure(lowOnSpace)
         } else {
-            do { result = .success(try await body(grant)) } catch { result = .failure(error) }
+            do { result = .success(try await body(grant.recording(record))) } catch { result = .failure(error) }
+        }
+        // The operation ended without a recorded change (refused before it, say): its entry still goes first.
+        if let late = record?.take() {
+            if case .success = result {
+                // A route said its module records the change, but it made none that way: a bug to fix there.
+                logger.warning("a change declared as recorded with its entry made no recorded transaction", metadata: ["coffer.path": "\(request.path.text)"])
+            }
+            do { try await audit.append(late) } catch { result = .failure(error) }
         }
         var extra: [(String, String)] = [("latency_us", latency(since: started))]
         extra += await hashedNotes(grant)

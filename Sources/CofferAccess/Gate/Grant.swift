@@ -1,5 +1,6 @@
 import CofferFoundation
 public import CofferCrypto
+public import CofferStore
 import Foundation
 
 /// What a request asks of the Gate: the operation on a path, by whom.
@@ -48,12 +49,24 @@ public struct GateRequest: Sendable {
     public var access: Access
     public var requestID: String
     public var remoteAddress: String
+    /// When a change's request entry commits.
+    public enum RequestEntry: Sendable, Equatable {
+        /// Before the operation runs, in a commit of its own.
+        case first
+        /// In the transaction of the change itself (``Grant/transaction(on:_:)``): the change and its record
+        /// commit together or not at all. Only for routes whose module makes its change that way; should the
+        /// operation end without one, the entry commits just before the response's.
+        case withChange
+    }
+
     /// Coffer's own capabilities a path needs besides the operation's (`rotate`, `audit`).
     public var extraCapabilities: Capabilities
+    /// When a change's request entry commits (reads and lists have none).
+    public var requestEntry: RequestEntry
 
     public init(
         token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
-        remoteAddress: String, extraCapabilities: Capabilities = []
+        remoteAddress: String, extraCapabilities: Capabilities = [], requestEntry: RequestEntry = .first
     ) {
         self.token = token
         self.path = path
@@ -62,6 +75,7 @@ public struct GateRequest: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
         self.extraCapabilities = extraCapabilities
+        self.requestEntry = requestEntry
     }
 
     /// A request of Coffer's own background work: no token, decided by `service`'s policy, audited under its name.
@@ -97,11 +111,14 @@ public struct Grant: Sendable {
     /// The rule that allowed the request (for its audit entries).
     let rule: String
     let notes: AuditNotes
+    /// The request entry the Gate left to this grant's change (``GateRequest/RequestEntry/withChange``).
+    let record: RequestRecord?
 
     init(
         accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath,
         operation: GateRequest.Operation,
-        capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes()
+        capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes(),
+        record: RequestRecord? = nil
     ) {
         self.accessor = accessor
         self.displayName = displayName
@@ -115,6 +132,27 @@ public struct Grant: Sendable {
         self.acl = acl
         self.rule = rule
         self.notes = notes
+        self.record = record
+    }
+
+    /// This grant, its change recorded by `record`.
+    func recording(_ record: RequestRecord?) -> Grant {
+        Grant(
+            accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
+            capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: acl, rule: rule, notes: notes,
+            record: record)
+    }
+
+    /// Runs `body` in one transaction on `database`. When the Gate left this request's entry to its change
+    /// (``GateRequest/RequestEntry/withChange``), the first such transaction runs in the audit trail's group
+    /// commit instead, with that entry: the change and its record commit together or not at all. Coffer opens
+    /// one database per process, so the trail's database is the module's.
+    /// - Throws: what `body` throws, or ``AccessError`` `.auditUnavailable` when the commit did not happen in time.
+    public func transaction<T: Sendable>(
+        on database: any Database, _ body: @escaping @Sendable (any SQLConnection) throws -> T
+    ) async throws -> T {
+        guard let record, let entry = record.take() else { return try await database.transaction(body) }
+        return try await record.audit.commit(entry, change: body)
     }
 
     /// This grant carried over to a module's own storage behind the resource the Gate decided on (the
@@ -125,7 +163,7 @@ public struct Grant: Sendable {
         Grant(
             accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
             capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: authority.acl,
-            rule: rule + " (delegated: \(authority.name))", notes: notes)
+            rule: rule + " (delegated: \(authority.name))", notes: notes, record: record)
     }
 
     /// Whether the token's policies allow `capability` on this grant's path.
@@ -206,5 +244,25 @@ package struct DelegatedAuthority: Sendable {
     package init(name: String, policyText: String) {
         self.name = name
         acl = ACL(fixed: name, text: policyText)
+    }
+}
+
+/// A change's request entry the Gate left to the module (``GateRequest/RequestEntry/withChange``): taken once,
+/// by the change's transaction, or by the Gate before the response entry when the operation made none.
+final class RequestRecord: Sendable {
+    let audit: AuditLog
+    private let entry: Locked<AuditEntry?>
+
+    init(audit: AuditLog, entry: AuditEntry) {
+        self.audit = audit
+        self.entry = Locked(entry)
+    }
+
+    /// The entry, the first time only.
+    func take() -> AuditEntry? {
+        entry.withLock { entry in
+            defer { entry = nil }
+            return entry
+        }
     }
 }

@@ -52,7 +52,7 @@ extension CredentialStore {
         let id = path.id
         let accessor = grant.accessor
         let now = WallClock.now.roundedToStoredPrecision
-        let version = try await database.transaction { conn -> Int64 in
+        let version = try await grant.transaction(on: database) { conn -> Int64 in
             _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
             try grant.require(created ? .create : .update, on: path.unversionedRequestPath)

@@ -265,7 +265,7 @@ public final class CredentialStore: Sendable {
         let id = path.id
         let accessor = grant.accessor
         let now = WallClock.now.roundedToStoredPrecision
-        let written = try await database.transaction { conn -> (VersionMetadata, [String: String]?) in
+        let written = try await grant.transaction(on: database) { conn -> (VersionMetadata, [String: String]?) in
             let mount = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             let (secret, created) = try Self.lockedRow(path, sealer: sealer, on: conn, accessor: accessor, now: now)
             try grant.require(patching ? .patch : created ? .create : .update, on: path.requestPath("data"))

@@ -54,7 +54,8 @@ public struct KVRoutes: Sendable {
                     status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
-        onWrite(router, "/v1/:mount/data/**", operation: .write) { request, context, grant in
+        // A write's request entry commits in the write's own transaction (CredentialStore.write).
+        onWrite(router, "/v1/:mount/data/**", operation: .write, requestEntry: .withChange) { request, context, grant in
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
             guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
@@ -63,7 +64,7 @@ public struct KVRoutes: Sendable {
             let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
-        on(router, "/v1/:mount/data/**", method: .patch) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .patch, requestEntry: .withChange) { request, context, grant in
             try requireMergePatch(request)
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
@@ -145,18 +146,21 @@ public struct KVRoutes: Sendable {
     /// on the same path.
     /// ``on(_:_:method:operation:_:)`` under both of Vault's write methods.
     private func onWrite(
-        _ router: GatedRouter, _ path: String, operation: GateRequest.Operation? = nil, _ handler: @escaping GatedRouter.Handler
+        _ router: GatedRouter, _ path: String, operation: GateRequest.Operation? = nil,
+        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping GatedRouter.Handler
     ) {
-        for method in GatedRouter.writeMethods { on(router, path, method: method, operation: operation, handler) }
+        for method in GatedRouter.writeMethods {
+            on(router, path, method: method, operation: operation, requestEntry: requestEntry, handler)
+        }
     }
 
     private func on(
         _ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
-        _ handler: @escaping GatedRouter.Handler
+        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping GatedRouter.Handler
     ) {
         let unversioned = UnversionedKVRoutes(store: store)
         let mounts = store.mounts
-        router.on(path, method: method, operation: operation) { request, context, grant in
+        router.on(path, method: method, operation: operation, requestEntry: requestEntry) { request, context, grant in
             var request = request
             if [.post, .put, .patch].contains(method) { _ = try await request.collectBody(upTo: context.maxUploadSize) }
             do {

@@ -29,8 +29,10 @@ struct UnversionedKVRoutes: Sendable {
         for kind in Self.versionedKinds { paths += ["/v1/:mount/\(kind)", "/v1/:mount/\(kind)/**"] }
         for path in paths {
             for method in methods where !router.routes.contains(where: { $0.path == path && $0.method == method }) {
-                router.on(path, method: method, operation: [.post, .put].contains(method) ? .write : nil) { request, context, grant in
-                    try await respond(request, context, grant)
+                let isWrite = [.post, .put].contains(method)
+                // A write's request entry commits in the write's own transaction (CredentialStore.writeUnversioned).
+                router.on(path, method: method, operation: isWrite ? .write : nil, requestEntry: isWrite ? .withChange : .first) {
+                    request, context, grant in try await respond(request, context, grant)
                 }
             }
         }
