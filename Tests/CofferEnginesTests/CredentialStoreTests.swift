@@ -177,6 +177,84 @@ struct CredentialStoreTests {
         }
     }
 
+    @Test(arguments: TestDatabase.backends)
+    func aWriteAndItsRequestEntryCommitTogether(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, aWriteAndItsRequestEntryCommitTogether)
+    }
+
+    /// A write's request entry is inserted after its change, in the change's transaction: a database that
+    /// refuses the entry once the change is made (a trigger here) leaves neither, and the client gets 503, not a
+    /// change without its record. A change refused by the store (a CAS mismatch) is undone alone: its entry stays.
+    func aWriteAndItsRequestEntryCommitTogether(_ server: CofferServer, _ root: String) async throws {
+        let database = server.database
+        @Sendable func requestEntries() async throws -> Int? {
+            try await database.read { conn in
+                try conn.queryScalar(Int.self, "SELECT count(*) FROM audit_log WHERE kind = 'request' AND path = 'secret/data/atomic/x'")
+            }
+        }
+        @Sendable func currentVersion() async throws -> Int64? {
+            try await database.read { conn in
+                try conn.queryScalar(Int64.self, "SELECT current_version FROM api_credentials WHERE id = 'secret/atomic/x'")
+            }
+        }
+        // Refuses the request entry of this secret's write once the secret is at version 2 or later: only an
+        // entry inserted after the change, in its transaction, sees that.
+        let condition = """
+            NEW.kind = 'request' AND NEW.path = 'secret/data/atomic/x'
+            AND (SELECT current_version FROM api_credentials WHERE id = 'secret/atomic/x') >= 2
+            """
+        let install =
+            database.dialect == .postgres
+            ? """
+            CREATE FUNCTION refuse_recorded_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF \(condition) THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_recorded_write();
+            """
+            : """
+            CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log WHEN \(condition)
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+            """
+        let remove =
+            database.dialect == .postgres
+            ? "DROP TRIGGER refuse_recorded_write ON audit_log; DROP FUNCTION refuse_recorded_write();"
+            : "DROP TRIGGER refuse_recorded_write;"
+        try await Application(router: server.makeRouter()).test(.router) { client in
+            #expect(try await client.call("/v1/secret/data/atomic/x", token: root, ["data": ["v": "one"]]).0 == .ok)
+            #expect(try await requestEntries() == 1)
+
+            try await database.transaction { try $0.executeScript(unsafeSQL: install) }
+            let (refused, body) = try await client.call("/v1/secret/data/atomic/x", token: root, ["data": ["v": "two"]])
+            try await database.transaction { try $0.executeScript(unsafeSQL: remove) }
+            #expect(refused == .serviceUnavailable, "\(body)")
+            #expect(try await currentVersion() == 1, "the change was undone with its entry")
+            #expect(try await requestEntries() == 1)
+            let (_, read) = try await client.call("/v1/secret/data/atomic/x", .get, token: root)
+            #expect(((read["data"] as? [String: Any])?["data"] as? [String: Any])?["v"] as? String == "one")
+
+            // A CAS mismatch: the store refuses inside the transaction; the change is undone, the entry stays.
+            let (mismatch, _) = try await client.call("/v1/secret/data/atomic/x", token: root, ["options": ["cas": 7], "data": ["v": "x"]])
+            #expect(mismatch == .badRequest)
+            #expect(try await requestEntries() == 2)
+            #expect(try await currentVersion() == 1)
+
+            #expect(try await client.call("/v1/secret/data/atomic/x", token: root, ["data": ["v": "two"]]).0 == .ok)
+            #expect(try await currentVersion() == 2)
+            #expect(try await requestEntries() == 3)
+            // Each write's request entry comes before its response entry, and the trail still verifies.
+            let outOfOrder = try await database.read { conn in
+                try conn.queryScalar(
+                    Int.self,
+                    """
+                    SELECT count(*) FROM audit_log q JOIN audit_log r ON r.request_id = q.request_id AND r.kind = 'response'
+                    WHERE q.kind = 'request' AND q.path = 'secret/data/atomic/x' AND q.sequence > r.sequence
+                    """)
+            }
+            #expect(outOfOrder == 0)
+            let (verified, report) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
+            #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
+        }
+    }
+
     /// As in Vault, a LIST path gets a trailing `/` before the policy check (`secret/metadata/app/*` lists `app`),
     /// and a malformed wrap TTL is refused before the operation runs.
     @Test func listPathsAndWrapTTLAreCheckedFirst() async throws {
