@@ -142,8 +142,8 @@ struct CredentialStoreTests {
         #expect(try await server.verifyTrail().isIntact)
     }
 
-    // The audit bound is raised to 20 s: the test is about versions, and 16 writes that each wait for three
-    // fsyncs on one SQLite writer can pass 2 s on a loaded CI machine (fail-closed 503s, by design).
+    // The audit bound is raised to 20 s: the test is about versions, and 16 writes that each wait for two
+    // commits on one SQLite writer can pass 2 s on a loaded CI machine (fail-closed 503s, by design).
     @Test(arguments: TestDatabase.backends)
     func concurrentWriters(_ backend: TestBackend) async throws {
         try await withUnsealedServer(backend, auditTimeout: "20000", concurrentWriters)
