@@ -28,6 +28,8 @@ public final class AuditLog: Sendable {
         let deadline: ContinuousClock.Instant
         /// The request a request entry opened: if the entry fails, its request ends and no response follows.
         let opened: String?
+        /// Whether the entry carries a change (``commit(_:change:)``).
+        let changes: Bool
     }
 
     /// A change to commit in the entry's transaction (``commit(_:change:)``).
@@ -121,7 +123,9 @@ public final class AuditLog: Sendable {
     /// still commits (a request that changed nothing is still on the record). When the transaction fails,
     /// neither is kept. `change` runs on the writer's connection while other entries wait, so it must be a
     /// short, database-only step (it may run again when the transaction is retried after a conflict).
-    /// - Throws: what `change` throws, or ``AccessError`` `.auditUnavailable` as ``append(_:)``.
+    /// - Throws: what `change` throws, or ``AccessError`` `.auditUnavailable` when the commit failed or the entry
+    ///   waited in the queue past the configured bound: either way the change was not made. (Once its group is
+    ///   being written, the caller waits for that commit rather than answer while its outcome is unknown.)
     public func commit<T: Sendable>(_ entry: AuditEntry, change: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let result = Locked<T?>(nil)
         try await enqueue(entry) { conn in
@@ -150,7 +154,7 @@ public final class AuditLog: Sendable {
                 state.pending.append(Pending(id: id, entry: entry, change: change))
                 let opened = entry.kind == .request ? entry.requestID : nil
                 if let opened { state.open.insert(opened) }
-                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, opened: opened)
+                state.waiters[id] = Waiter(continuation: continuation, deadline: deadline, opened: opened, changes: change != nil)
                 defer {
                     state.writing = true
                     state.sweeping = true
@@ -184,6 +188,12 @@ public final class AuditLog: Sendable {
                 let now = ContinuousClock.now
                 var expired: [Waiter] = []
                 for (id, waiter) in state.waiters where waiter.deadline <= now {
+                    if waiter.changes {
+                        // A change is refused only while it waits in the queue, and then taken out of it: a 503
+                        // means it was not made. Once its group is being written, its outcome is the commit's.
+                        guard let queued = state.pending.firstIndex(where: { $0.id == id }) else { continue }
+                        state.pending.remove(at: queued)
+                    }
                     state.waiters[id] = nil
                     expired.append(waiter)
                     if let opened = waiter.opened { state.open.remove(opened) }

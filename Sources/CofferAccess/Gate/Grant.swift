@@ -107,18 +107,18 @@ public struct Grant: Sendable {
     public let capabilities: Capabilities
     public let requestID: String
     public let remoteAddress: String
-    let acl: ACL
+    // Variables only for the copies below (a delegated grant, one that records its change); nothing else sets them.
+    private(set) var acl: ACL
     /// The rule that allowed the request (for its audit entries).
-    let rule: String
+    private(set) var rule: String
     let notes: AuditNotes
     /// The request entry the Gate left to this grant's change (``GateRequest/RequestEntry/withChange``).
-    let record: RequestRecord?
+    private(set) var record: RequestRecord?
 
     init(
         accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath,
         operation: GateRequest.Operation,
-        capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes(),
-        record: RequestRecord? = nil
+        capabilities: Capabilities, requestID: String, remoteAddress: String, acl: ACL, rule: String, notes: AuditNotes = AuditNotes()
     ) {
         self.accessor = accessor
         self.displayName = displayName
@@ -132,15 +132,13 @@ public struct Grant: Sendable {
         self.acl = acl
         self.rule = rule
         self.notes = notes
-        self.record = record
     }
 
     /// This grant, its change recorded by `record`.
     func recording(_ record: RequestRecord?) -> Grant {
-        Grant(
-            accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
-            capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: acl, rule: rule, notes: notes,
-            record: record)
+        var copy = self
+        copy.record = record
+        return copy
     }
 
     /// Runs `body` in one transaction on `database`. When the Gate left this request's entry to its change
@@ -160,10 +158,10 @@ public struct Grant: Sendable {
     /// request and audit entry, with `authority`'s fixed policy as the only authority on anything but the
     /// decided resource. Package-internal, so only Coffer's own modules delegate, each by a named authority.
     package func delegated(to authority: DelegatedAuthority) -> Grant {
-        Grant(
-            accessor: accessor, displayName: displayName, policies: policies, token: token, path: resource, operation: operation,
-            capabilities: capabilities, requestID: requestID, remoteAddress: remoteAddress, acl: authority.acl,
-            rule: rule + " (delegated: \(authority.name))", notes: notes, record: record)
+        var copy = self
+        copy.acl = authority.acl
+        copy.rule = rule + " (delegated: \(authority.name))"
+        return copy
     }
 
     /// Whether the token's policies allow `capability` on this grant's path.
