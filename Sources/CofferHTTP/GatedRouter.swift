@@ -79,14 +79,20 @@ public final class GatedRouter {
     /// A write route under both of Vault's methods: Vault treats `POST` and `PUT` alike on every write path, and
     /// clients use either (hvac `POST`s, the CLI `PUT`s).
     public func onWrite(
-        _ path: String, access: Access = .token, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler
+        _ path: String, access: Access = .token, operation: GateRequest.Operation? = nil,
+        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping Handler
     ) {
-        for method in Self.writeMethods { on(path, method: method, access: access, operation: operation, handler) }
+        for method in Self.writeMethods {
+            on(path, method: method, access: access, operation: operation, requestEntry: requestEntry, handler)
+        }
     }
 
     /// An open, audited write route under both of Vault's methods (`sys/init`, `sys/unseal`, `sys/wrapping/unwrap`).
-    public func openWrite(_ path: String, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler) {
-        for method in Self.writeMethods { open(path, method: method, operation: operation, handler) }
+    public func openWrite(
+        _ path: String, operation: GateRequest.Operation? = nil, requestEntry: GateRequest.RequestEntry = .first,
+        _ handler: @escaping Handler
+    ) {
+        for method in Self.writeMethods { open(path, method: method, operation: operation, requestEntry: requestEntry, handler) }
     }
 
     /// Vault's two methods for a write, which it treats alike on every write path.
@@ -105,11 +111,14 @@ public final class GatedRouter {
     }
 
     /// An open, audited route: the handler gets an anonymous grant.
-    public func open(_ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil, _ handler: @escaping Handler) {
+    public func open(
+        _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
+        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping Handler
+    ) {
         record(path, method, .open)
         let gate = gate
         router.on(RouterPath(path), method: method) { request, context in
-            try await Self.perform(gate, request, context, access: .open, operation: operation) { grant in
+            try await Self.perform(gate, request, context, access: .open, operation: operation, requestEntry: requestEntry) { grant in
                 try await handler(request, context, grant)
             }
         }

@@ -122,6 +122,10 @@ struct AuditTrailTests {
                     }
                 }
                 for await _ in locked { break }
+                let tokenRows = {
+                    try await server.database.read { conn in try conn.queryScalar(Int.self, "SELECT count(*) FROM tokens") }
+                }
+                let tokensBefore = try await tokenRows()
                 let started = ContinuousClock.now
                 let (status, body) = try await client.call("/v1/auth/token/create", token: root, ["policies": ["default"]])
                 let waited = ContinuousClock.now - started
@@ -142,6 +146,10 @@ struct AuditTrailTests {
                     recovered = try await client.call("/v1/auth/token/lookup-self", .get, token: root).0
                 }
                 #expect(recovered == .ok)
+                // The token's row would commit with the request's entry (a recorded change): refused at the bound
+                // before it ran, it was cancelled, not made once the lock was let go (the group holding it has
+                // committed by now: the lookups after it did).
+                #expect(try await tokenRows() == tokensBefore, "a 503 token create must not leave a token behind")
                 try await client.execute(uri: "/v1/sys/health", method: .get) { #expect($0.status == .ok) }
             }
         }

@@ -279,7 +279,7 @@ public struct AppRoleService: Sendable {
             throw AccessError(.rateLimited, "too many failed logins for this role or from this address; try again in \(wait) s")
         }
         do {
-            let issued = try await attemptLogin(mount: mount, roleID: roleID, secretID: secretID, address: address)
+            let issued = try await attemptLogin(grant, mount: mount, roleID: roleID, secretID: secretID)
             grant.auditSensitive("auth.client_token", issued.token)
             grant.auditFact("auth.accessor", issued.entry.accessor)
             return issued
@@ -291,12 +291,16 @@ public struct AppRoleService: Sendable {
 
     static let invalid = AccessError(.invalidRequest, "invalid role or secret ID")
 
-    private func attemptLogin(mount: String, roleID: String, secretID: String, address: String) async throws -> IssuedToken {
+    /// Spends the secret ID and stores the token in one transaction (with the login's request entry, when the
+    /// Gate left it to the change): a spent single-use secret ID always has its token, and the other way round.
+    private func attemptLogin(_ grant: Grant, mount: String, roleID: String, secretID: String) async throws -> IssuedToken {
         guard !roleID.isEmpty, !secretID.isEmpty, roleID.utf8.count <= 256, secretID.utf8.count <= 256 else { throw Self.invalid }
         let hash = try tokens.hash(secretID)
         let now = WallClock.now
         let sealer = try keys.sealer()
-        let (role, secret, method) = try await database.transaction { conn -> (AppRoleRole, AppRoleSecretID, AuthMount) in
+        let address = grant.remoteAddress
+        let tokens = tokens
+        return try await grant.transaction(on: database) { conn -> IssuedToken in
             let method = try AuthMountStore.requireAppRole(mount, on: conn)
             guard let role = try Self.role(mount: mount, where: "role_id", equals: roleID, sealer: sealer, on: conn),
                 let (secret, tag) = try Self.secretID(hash: hash, mount: mount, role: role.name, sealer: sealer, on: conn)
@@ -326,14 +330,15 @@ public struct AppRoleService: Sendable {
                         """) == 1
                 else { throw Self.invalid }
             }
-            return (role, secret, method)
+            // As Vault: the secret ID's metadata, then the role's name, become the token's metadata.
+            let meta = (secret.metadata ?? [:]).merging(["role_name": role.name]) { $1 }
+            let (issued, tokenHash) = try tokens.loginToken(
+                policies: role.policies, meta: meta, displayName: "approle", ttl: role.tokenTTL,
+                maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
+                path: method.loginPath)
+            try TokenStore.insert(issued.entry, hash: tokenHash, sealer: sealer, on: conn)
+            return issued
         }
-        // As Vault: the secret ID's metadata, then the role's name, become the token's metadata.
-        let meta = (secret.metadata ?? [:]).merging(["role_name": role.name]) { $1 }
-        return try await tokens.issueLogin(
-            policies: role.policies, meta: meta, displayName: "approle", ttl: role.tokenTTL,
-            maxTTL: role.tokenMaxTTL, numUses: role.tokenNumUses, boundCIDRs: role.tokenBoundCIDRs,
-            path: method.loginPath)
     }
 
     // MARK: rows

@@ -59,6 +59,16 @@ public final class AuditLog: Sendable {
         var health: Health = .ok
         var committedEntries = 0
         var commits = 0
+        /// Changes the writer has run in the group it is writing, and changes whose waiter gave up first.
+        var running: Set<Int> = []
+        var cancelled: Set<Int> = []
+
+        mutating func settle(_ batch: [Pending]) {
+            for item in batch where item.change != nil {
+                running.remove(item.id)
+                cancelled.remove(item.id)
+            }
+        }
     }
 
     private let database: any Database
@@ -123,9 +133,10 @@ public final class AuditLog: Sendable {
     /// still commits (a request that changed nothing is still on the record). When the transaction fails,
     /// neither is kept. `change` runs on the writer's connection while other entries wait, so it must be a
     /// short, database-only step (it may run again when the transaction is retried after a conflict).
-    /// - Throws: what `change` throws, or ``AccessError`` `.auditUnavailable` when the commit failed or the entry
-    ///   waited in the queue past the configured bound: either way the change was not made. (Once its group is
-    ///   being written, the caller waits for that commit rather than answer while its outcome is unknown.)
+    /// - Throws: what `change` throws, or ``AccessError`` `.auditUnavailable` when the commit failed or the change
+    ///   had not run within the configured bound (it is then cancelled; its entry still commits): either way the
+    ///   change was not made. Once the change has run, the caller waits for its commit rather than answer while
+    ///   its outcome is unknown.
     public func commit<T: Sendable>(_ entry: AuditEntry, change: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let result = Locked<T?>(nil)
         try await enqueue(entry) { conn in
@@ -189,10 +200,10 @@ public final class AuditLog: Sendable {
                 var expired: [Waiter] = []
                 for (id, waiter) in state.waiters where waiter.deadline <= now {
                     if waiter.changes {
-                        // A change is refused only while it waits in the queue, and then taken out of it: a 503
-                        // means it was not made. Once its group is being written, its outcome is the commit's.
-                        guard let queued = state.pending.firstIndex(where: { $0.id == id }) else { continue }
-                        state.pending.remove(at: queued)
+                        // A change not yet run is cancelled (the writer skips it; its entry still commits), so a
+                        // 503 means it was not made. One that has run waits for its commit: its outcome is that.
+                        guard !state.running.contains(id) else { continue }
+                        state.cancelled.insert(id)
                     }
                     state.waiters[id] = nil
                     expired.append(waiter)
@@ -235,6 +246,7 @@ public final class AuditLog: Sendable {
                     state.committedEntries += batch.count
                     state.commits += 1
                     state.health = .ok
+                    state.settle(batch)
                     return batch.compactMap { item in state.waiters.removeValue(forKey: item.id).map { ($0, refused[item.id]) } }
                 }
                 for (waiter, error) in ready {
@@ -248,6 +260,7 @@ public final class AuditLog: Sendable {
                 logger.error("audit commit failed", metadata: ["coffer.error": "\(error)"])
                 let failed = state.withLock { state -> [Waiter] in
                     state.health = .failing("the last audit commit failed: \(error)")
+                    state.settle(batch)
                     let failed = batch.compactMap { state.waiters.removeValue(forKey: $0.id) }
                     for opened in failed.compactMap(\.opened) { state.open.remove(opened) }
                     return failed
@@ -300,6 +313,12 @@ public final class AuditLog: Sendable {
             var refused: [Int: any Error] = [:]
             for item in items {
                 guard let change = item.change else { continue }
+                let go = self.state.withLock { state in
+                    guard !state.cancelled.contains(item.id) else { return false }
+                    state.running.insert(item.id)
+                    return true
+                }
+                guard go else { continue }
                 if let error = try Self.run(change, on: conn) { refused[item.id] = error }
             }
             var rows: [[SQLValue]] = []

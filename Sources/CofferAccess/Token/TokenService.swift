@@ -117,7 +117,7 @@ public struct TokenService: Sendable {
             maxExpiresAt: maxExpiresAt.map(\.roundedToStoredPrecision))
         entry.period = period
         entry.role = role?.name
-        try await store.insert(entry, hash: try hash(token))
+        try await store.insert(entry, hash: try hash(token), recordedBy: grant)
         grant.auditSensitive("auth.client_token", token)
         grant.auditFact("auth.accessor", entry.accessor)
         if let role { grant.auditFact("auth.token_role", role.name) }
@@ -133,7 +133,7 @@ public struct TokenService: Sendable {
             accessor: TokenFormat.newAccessor(), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
             displayName: "root", path: "auth/token/root", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
             renewable: false, createdAt: now, expiresAt: nil, maxExpiresAt: nil)
-        try await store.insert(entry, hash: try hash(token))
+        try await store.insert(entry, hash: try hash(token), recordedBy: grant)
         grant.auditSensitive("auth.client_token", token)
         grant.auditFact("auth.accessor", entry.accessor)
         return IssuedToken(token: token, entry: entry)
@@ -142,11 +142,12 @@ public struct TokenService: Sendable {
     /// The length of every token Coffer issues, and so of a root generation's one-time pad.
     public static let tokenLength = TokenFormat.newToken().utf8.count
 
-    /// Issues a token for a login method (AppRole): an orphan with the role's policies.
-    func issueLogin(
+    /// A token for a login method (AppRole), not stored yet: an orphan with the role's policies, and its hash.
+    /// The login stores it (``TokenStore/insert(_:hash:sealer:on:)``) in the transaction that spends its secret ID.
+    func loginToken(
         policies: [String], meta: [String: String]?, displayName: String, ttl: Int64, maxTTL: Int64, numUses: Int64,
         boundCIDRs: [String], path: String
-    ) async throws -> IssuedToken {
+    ) throws -> (issued: IssuedToken, hash: [UInt8]) {
         // Vault: auth methods never create root tokens. Checked here as well as when a role is written, so a
         // role row that holds `root` (written before this rule, or edited in the database) logs in to nothing.
         guard !policies.contains(Policy.rootName) else {
@@ -164,8 +165,7 @@ public struct TokenService: Sendable {
             numUses: numUses, renewable: true, createdAt: now.roundedToStoredPrecision, expiresAt: expiresAt,
             maxExpiresAt: now.addingTimeInterval(TimeInterval(maximum)).roundedToStoredPrecision)
         entry.boundCIDRs = boundCIDRs
-        try await store.insert(entry, hash: try hash(token))
-        return IssuedToken(token: token, entry: entry)
+        return (IssuedToken(token: token, entry: entry), try hash(token))
     }
 
     /// The entry of `token` (for `auth/token/lookup`), or `nil`: expired tokens are gone for lookups too.

@@ -21,9 +21,10 @@ struct TokenStore: Sendable {
                auth_term, auth_tag FROM tokens
         """
 
-    func insert(_ entry: TokenEntry, hash: [UInt8]) async throws {
+    /// Stores a new token, in the transaction that records `grant`'s request when the Gate left that to it.
+    func insert(_ entry: TokenEntry, hash: [UInt8], recordedBy grant: Grant) async throws {
         let sealer = try keys.sealer()
-        try await database.transaction { conn in try Self.insert(entry, hash: hash, sealer: sealer, on: conn) }
+        try await grant.transaction(on: database) { conn in try Self.insert(entry, hash: hash, sealer: sealer, on: conn) }
     }
 
     static func insert(_ entry: TokenEntry, hash: [UInt8], sealer: Sealer, on conn: any SQLConnection) throws {

@@ -131,7 +131,8 @@ public struct AppRoleRoutes: Sendable {
                             + "server logs."
                     ]))
         }
-        router.openWrite("/v1/auth/:mount/login") { request, context, grant in
+        // The secret ID's use, the token and the request's entry commit together (AppRoleService.login).
+        router.openWrite("/v1/auth/:mount/login", requestEntry: .withChange) { request, context, grant in
             let body = try await Body.decode(LoginRequest.self, request, context)
             let issued = try await appRole.login(
                 grant, mount: try mount(context), roleID: body.role_id ?? "", secretID: body.secret_id ?? "")

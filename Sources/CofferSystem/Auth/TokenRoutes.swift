@@ -40,15 +40,16 @@ public struct TokenRoutes: Sendable {
             try await roles.write(grant, role)
             return Response(status: .noContent)
         }
-        router.onWrite("/v1/auth/token/create/:role") { request, context, grant in
+        // A token's row commits with the request's entry (TokenService.create).
+        router.onWrite("/v1/auth/token/create/:role", requestEntry: .withChange) { request, context, grant in
             let name = try context.parameters.require("role")
             guard let role = try await roles.read(grant, name: name) else { throw APIError(.badRequest, "unknown role \(name)") }
             return try await create(request, context, grant, orphan: role.orphan, role: role)
         }
-        router.onWrite("/v1/auth/token/create") { request, context, grant in
+        router.onWrite("/v1/auth/token/create", requestEntry: .withChange) { request, context, grant in
             try await create(request, context, grant, orphan: false)
         }
-        router.onWrite("/v1/auth/token/create-orphan") { request, context, grant in
+        router.onWrite("/v1/auth/token/create-orphan", requestEntry: .withChange) { request, context, grant in
             try await create(request, context, grant, orphan: true)
         }
         router.onWrite("/v1/auth/token/lookup") { request, context, grant in
