@@ -1,4 +1,5 @@
 import CofferAccess
+import CofferFoundation
 import CofferHTTP
 import CofferServer
 import CofferServerTesting
@@ -125,6 +126,44 @@ struct GateTests {
             #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .forbidden)
         }
         #expect(try await server.verifyTrail().isIntact)
+    }
+
+    @Test(arguments: TestDatabase.backends)
+    func aRecordedChangeHasItsRequestEntryOnce(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend, aRecordedChangeHasItsRequestEntryOnce)
+    }
+
+    /// A request whose entry the Gate leaves to its change (`.withChange`): the first `Grant.transaction` commits
+    /// the entry with its change, a second one runs plain; an operation that ends without one still gets its
+    /// request entry, before its response entry. Each request has exactly one of each, in that order.
+    func aRecordedChangeHasItsRequestEntryOnce(_ server: CofferServer, _ root: String) async throws {
+        let database = server.database
+        try await database.transaction { try $0.executeScript(unsafeSQL: "CREATE TABLE recorded_changes (n INTEGER)") }
+        func request(_ id: String) throws -> GateRequest {
+            GateRequest(
+                token: root, path: try CanonicalPath(validating: "coffer/test/recorded"), operation: .update, requestID: id,
+                remoteAddress: "test", requestEntry: .withChange)
+        }
+        try await server.gate.perform(try request("two-changes"), status: { _ in 200 }) { grant in
+            for n in 1...2 {
+                _ = try await grant.transaction(on: database) { try $0.execute("INSERT INTO recorded_changes (n) VALUES (\(n))") }
+            }
+        }
+        await #expect(throws: AccessError.self) {
+            try await server.gate.perform(try request("refused-first"), status: { _ in 400 }) { _ in
+                throw AccessError(.invalidRequest, "refused before any change")
+            }
+        }
+        #expect(try await database.read { try $0.queryScalar(Int.self, "SELECT count(*) FROM recorded_changes") } == 2)
+        for id in ["two-changes", "refused-first"] {
+            let kinds = try await database.read { conn in
+                try conn.query("SELECT kind FROM audit_log WHERE request_id = \(id) ORDER BY sequence").map {
+                    try $0.decode(String.self, at: 0)
+                }
+            }
+            #expect(kinds == ["request", "response"], "\(id): \(kinds)")
+        }
+        try await database.transaction { try $0.executeScript(unsafeSQL: "DROP TABLE recorded_changes") }
     }
 
     @Test(arguments: TestDatabase.backends)

@@ -138,7 +138,9 @@ public final class Gate: Sendable {
         if let late = record?.take() {
             if case .success = result {
                 // A route said its module records the change, but it made none that way: a bug to fix there.
-                logger.warning("a change declared as recorded with its entry made no recorded transaction", metadata: ["coffer.path": "\(request.path.text)"])
+                logger.warning(
+                    "a change declared as recorded with its entry made no recorded transaction",
+                    metadata: ["coffer.path": "\(request.path.text)"])
             }
             do { try await audit.append(late) } catch { result = .failure(error) }
         }
