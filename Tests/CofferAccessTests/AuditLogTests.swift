@@ -1,9 +1,11 @@
 import CofferAccess
 import CofferCrypto
+import CofferFoundation
 import CofferKeys
 import CofferStore
 import CofferTesting
 import Foundation
+import PropertyBased
 import Testing
 
 /// The audit log's writer: group commit, checkpoints, the witness, and one chain across writers.
@@ -61,6 +63,70 @@ struct AuditLogTests {
             var sequences = Set<String>()
             try await trail.forEach { sequences.insert($0.entry.requestID) }
             #expect(sequences.count == 300)
+        }
+    }
+
+    /// A change a test refuses after it wrote its row.
+    struct Refused: Error {}
+
+    /// Entries and changes committed together in groups, for any mix of plain entries, changes that succeed,
+    /// changes that throw after writing (undone by their savepoint) and changes the database refuses (a unique
+    /// key taken by another change of the same group, which on PostgreSQL aborts the transaction unless the
+    /// savepoint is rolled back): every change's row exists exactly when its commit returned its value, every
+    /// entry is in the trail once, whatever became of its change, and the chain verifies.
+    @Test(arguments: TestDatabase.backends)
+    func changesCommitWithTheirEntriesOrNotAtAll(_ backend: TestBackend) async throws {
+        try await Self.withLog(backend, AuditConfiguration()) { db, log, publicKey in
+            try await db.transaction { conn in
+                try conn.executeScript(unsafeSQL: "CREATE TABLE changes (run INTEGER, n INTEGER, slot INTEGER, UNIQUE (run, slot))")
+            }
+            let runs = Locked(0)
+            let total = Locked(0)
+            // Each operation: 0 a plain entry, 1 a change, 2 a change that throws after its insert; slot 0...3 (a slot
+            // taken twice in a run makes the later change a unique violation).
+            await propertyCheck(count: 40, input: Gen<Int>.int(in: 0...11).array(of: 1...24)) { operations in
+                let run = runs.withLock { run in
+                    run += 1
+                    return run
+                }
+                let outcomes = try await withThrowingTaskGroup(of: (Int, Bool?).self) { group in
+                    for (n, operation) in operations.enumerated() {
+                        let entry = Self.entry(run * 1_000 + n)
+                        let (kind, slot) = (operation % 3, operation / 3)
+                        group.addTask {
+                            guard kind > 0 else {
+                                try await log.append(entry)
+                                return (n, nil)
+                            }
+                            do {
+                                let value = try await log.commit(entry) { conn -> Int in
+                                    try conn.execute("INSERT INTO changes (run, n, slot) VALUES (\(run), \(n), \(slot))")
+                                    if kind == 2 { throw Refused() }
+                                    return n
+                                }
+                                #expect(value == n)
+                                return (n, true)
+                            } catch is Refused {
+                                return (n, false)
+                            } catch let error as StoreError where error.code == .uniqueViolation {
+                                return (n, false)
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Int: Bool?]()) { $0[$1.0] = $1.1 }
+                }
+                let made = Set(outcomes.compactMap { $0.value == true ? $0.key : nil })
+                let rows = try await db.read { conn in
+                    try conn.query("SELECT n FROM changes WHERE run = \(run)").map { try $0.decode(Int.self, at: 0) }
+                }
+                #expect(Set(rows) == made && rows.count == made.count, "rows \(rows.sorted()), made \(made.sorted())")
+                let slots = Set(operations.enumerated().filter { $0.element % 3 == 1 }.map { $0.element / 3 })
+                #expect(made.count == slots.count, "one change per slot wins: \(operations)")
+                total.withLock { $0 += operations.count }
+            }
+            let entries = total.withLock { $0 }
+            let trail = AuditTrail(database: db)
+            #expect(try await trail.verify(publicKey: publicKey, witnessed: []).finding == .intact(entries: Int64(entries)))
         }
     }
 
