@@ -203,17 +203,19 @@ struct CredentialStoreTests {
             NEW.kind = 'request' AND NEW.path = 'secret/data/atomic/x'
             AND (SELECT current_version FROM api_credentials WHERE id = 'secret/atomic/x') >= 2
             """
-        let install =
+        @Sendable func refusing(_ condition: String) -> String {
             database.dialect == .postgres
-            ? """
-            CREATE FUNCTION refuse_recorded_write() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN IF \(condition) THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
-            CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_recorded_write();
-            """
-            : """
-            CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log WHEN \(condition)
-            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
-            """
+                ? """
+                CREATE FUNCTION refuse_recorded_write() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF \(condition) THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_recorded_write();
+                """
+                : """
+                CREATE TRIGGER refuse_recorded_write BEFORE INSERT ON audit_log WHEN \(condition)
+                BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+                """
+        }
+        let install = refusing(condition)
         let remove =
             database.dialect == .postgres
             ? "DROP TRIGGER refuse_recorded_write ON audit_log; DROP FUNCTION refuse_recorded_write();"
@@ -250,6 +252,20 @@ struct CredentialStoreTests {
                     """)
             }
             #expect(outOfOrder == 0)
+
+            // A delete is recorded the same way: its entry refused once the secret is gone leaves the secret there.
+            let gone = """
+                NEW.kind = 'request' AND NEW.path = 'secret/metadata/atomic/x'
+                AND NOT EXISTS (SELECT 1 FROM api_credentials WHERE id = 'secret/atomic/x')
+                """
+            try await database.transaction { try $0.executeScript(unsafeSQL: refusing(gone)) }
+            let deleted = try await client.call("/v1/secret/metadata/atomic/x", .delete, token: root).0
+            try await database.transaction { try $0.executeScript(unsafeSQL: remove) }
+            #expect(deleted == .serviceUnavailable)
+            #expect(try await currentVersion() == 2, "the delete was undone with its entry")
+            #expect(try await client.call("/v1/secret/metadata/atomic/x", .delete, token: root).0 == .noContent)
+            #expect(try await currentVersion() == nil)
+
             let (verified, report) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
             #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
         }

@@ -75,7 +75,7 @@ extension CredentialStore {
         try Self.authoriseUnversioned(grant, .delete, path)
         let id = path.id
         let sealer = try keys.sealer()
-        try await database.transaction { conn in
+        try await grant.transaction(on: database) { conn in
             _ = try MountStore.require(path.mount, version: 1, sealer: sealer, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
             try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")

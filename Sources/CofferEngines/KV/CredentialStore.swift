@@ -341,7 +341,7 @@ public final class CredentialStore: Sendable {
         let accessor = grant.accessor
         let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
-        try await database.transaction { conn in
+        try await grant.transaction(on: database) { conn in
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             let secret: SecretMetadata
             if merge {
@@ -419,7 +419,7 @@ public final class CredentialStore: Sendable {
         try grant.require(.delete, on: path.requestPath("metadata"))
         let id = path.id
         let sealer = try keys.sealer()
-        try await database.transaction { conn in
+        try await grant.transaction(on: database) { conn in
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             try conn.execute("DELETE FROM api_credential_versions WHERE id = \(id)")
             try conn.execute("DELETE FROM api_credentials WHERE id = \(id)")
@@ -454,7 +454,7 @@ public final class CredentialStore: Sendable {
         let id = path.id
         let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
-        let changed = try await database.transaction { conn -> [Int64] in
+        let changed = try await grant.transaction(on: database) { conn -> [Int64] in
             _ = try MountStore.require(path.mount, version: 2, sealer: sealer, on: conn)
             guard let secret = try Self.metadata(path, sealer: sealer, on: conn, versions: false) else { return [] }
             let targets = versions ?? (secret.currentVersion > 0 ? [secret.currentVersion] : [])

@@ -54,7 +54,7 @@ public struct KVRoutes: Sendable {
                     status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
-        // A write's request entry commits in the write's own transaction (CredentialStore.write).
+        // Every change's request entry commits in the change's own transaction (CredentialStore's grant.transaction).
         onWrite(router, "/v1/:mount/data/**", operation: .write, requestEntry: .withChange) { request, context, grant in
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
@@ -72,14 +72,14 @@ public struct KVRoutes: Sendable {
             let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
-        on(router, "/v1/:mount/data/**", method: .delete) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .delete, requestEntry: .withChange) { request, context, grant in
             try await store.change(grant, try secretPath(grant, kind: "data"), .delete, versions: nil)
             return Response(status: .noContent)
         }
 
         // delete, undelete, destroy
         for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
-            onWrite(router, "/v1/:mount/\(change.rawValue)/**") { request, context, grant in
+            onWrite(router, "/v1/:mount/\(change.rawValue)/**", requestEntry: .withChange) { request, context, grant in
                 let path = try secretPath(grant, kind: change.rawValue)
                 let body = try await Body.decode(VersionsBody.self, request, context)
                 try await store.change(grant, path, change, versions: body.versions ?? [])
@@ -97,7 +97,8 @@ public struct KVRoutes: Sendable {
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
-            on(router, "/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write) { request, context, grant in
+            on(router, "/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write, requestEntry: .withChange) {
+                request, context, grant in
                 if method == .patch { try requireMergePatch(request) }
                 let path = try secretPath(grant, kind: "metadata")
                 let body = try await Body.decodeIfPresent(MetadataBody.self, request, context) ?? MetadataBody()
@@ -106,7 +107,7 @@ public struct KVRoutes: Sendable {
                 return Response(status: .noContent)
             }
         }
-        on(router, "/v1/:mount/metadata/**", method: .delete) { request, context, grant in
+        on(router, "/v1/:mount/metadata/**", method: .delete, requestEntry: .withChange) { request, context, grant in
             try await store.deleteMetadata(grant, try secretPath(grant, kind: "metadata"))
             return Response(status: .noContent)
         }

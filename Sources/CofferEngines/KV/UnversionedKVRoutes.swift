@@ -30,8 +30,9 @@ struct UnversionedKVRoutes: Sendable {
         for path in paths {
             for method in methods where !router.routes.contains(where: { $0.path == path && $0.method == method }) {
                 let isWrite = [.post, .put].contains(method)
-                // A write's request entry commits in the write's own transaction (CredentialStore.writeUnversioned).
-                router.on(path, method: method, operation: isWrite ? .write : nil, requestEntry: isWrite ? .withChange : .first) {
+                // A write's or a delete's request entry commits in the change's own transaction (CredentialStore).
+                let changes = isWrite || method == .delete
+                router.on(path, method: method, operation: isWrite ? .write : nil, requestEntry: changes ? .withChange : .first) {
                     request, context, grant in try await respond(request, context, grant)
                 }
             }
