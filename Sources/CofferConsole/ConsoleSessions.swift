@@ -74,11 +74,10 @@ public final class ConsoleSessions: Sendable {
         now.timeIntervalSince(session.lastSeen) < idle && now.timeIntervalSince(session.created) < absolute
     }
 
-    /// Ends the session the cookie names; returns it.
-    @discardableResult
-    func end(cookie: String) -> Session? {
+    /// Ends the session the cookie names.
+    func end(cookie: String) {
         let id = identifier(cookie)
-        return sessions.withLock { $0.removeValue(forKey: id) }
+        _ = sessions.withLock { $0.removeValue(forKey: id) }
     }
 
     /// Sessions alive now (tests and the overview).

@@ -54,8 +54,7 @@ public struct KVRoutes: Sendable {
                     status: .notFound, VaultEnvelope(data: DeletedData(metadata: VersionData(metadata, custom: custom))))
             }
         }
-        // Every change's request entry commits in the change's own transaction (CredentialStore's grant.transaction).
-        onWrite(router, "/v1/:mount/data/**", operation: .write, requestEntry: .withChange) { request, context, grant in
+        onWrite(router, "/v1/:mount/data/**", operation: .write) { request, context, grant in
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
             guard let data = body.data else { throw APIError(.badRequest, "no data provided: send {\"data\": {\"key\": \"value\"}}") }
@@ -64,7 +63,7 @@ public struct KVRoutes: Sendable {
             let (version, custom) = try await store.write(grant, path, data: sealed, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
-        on(router, "/v1/:mount/data/**", method: .patch, requestEntry: .withChange) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .patch) { request, context, grant in
             try requireMergePatch(request)
             let path = try secretPath(grant, kind: "data")
             let body = try await Body.decode(WriteBody.self, request, context)
@@ -72,14 +71,14 @@ public struct KVRoutes: Sendable {
             let (version, custom) = try await store.patch(grant, path, patch: data, cas: body.options?.cas)
             return VaultJSON.response(status: .ok, VaultEnvelope(data: VersionData(version, custom: custom)))
         }
-        on(router, "/v1/:mount/data/**", method: .delete, requestEntry: .withChange) { request, context, grant in
+        on(router, "/v1/:mount/data/**", method: .delete) { request, context, grant in
             try await store.change(grant, try secretPath(grant, kind: "data"), .delete, versions: nil)
             return Response(status: .noContent)
         }
 
         // delete, undelete, destroy
         for change in [CredentialStore.VersionChange.delete, .undelete, .destroy] {
-            onWrite(router, "/v1/:mount/\(change.rawValue)/**", requestEntry: .withChange) { request, context, grant in
+            onWrite(router, "/v1/:mount/\(change.rawValue)/**") { request, context, grant in
                 let path = try secretPath(grant, kind: change.rawValue)
                 let body = try await Body.decode(VersionsBody.self, request, context)
                 try await store.change(grant, path, change, versions: body.versions ?? [])
@@ -97,7 +96,7 @@ public struct KVRoutes: Sendable {
             }
         }
         for method in [HTTPRequest.Method.post, .put, .patch] {
-            on(router, "/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write, requestEntry: .withChange) {
+            on(router, "/v1/:mount/metadata/**", method: method, operation: method == .patch ? .patch : .write) {
                 request, context, grant in
                 if method == .patch { try requireMergePatch(request) }
                 let path = try secretPath(grant, kind: "metadata")
@@ -107,7 +106,7 @@ public struct KVRoutes: Sendable {
                 return Response(status: .noContent)
             }
         }
-        on(router, "/v1/:mount/metadata/**", method: .delete, requestEntry: .withChange) { request, context, grant in
+        on(router, "/v1/:mount/metadata/**", method: .delete) { request, context, grant in
             try await store.deleteMetadata(grant, try secretPath(grant, kind: "metadata"))
             return Response(status: .noContent)
         }
@@ -147,21 +146,20 @@ public struct KVRoutes: Sendable {
     /// on the same path.
     /// ``on(_:_:method:operation:_:)`` under both of Vault's write methods.
     private func onWrite(
-        _ router: GatedRouter, _ path: String, operation: GateRequest.Operation? = nil,
-        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping GatedRouter.Handler
+        _ router: GatedRouter, _ path: String, operation: GateRequest.Operation? = nil, _ handler: @escaping GatedRouter.Handler
     ) {
-        for method in GatedRouter.writeMethods {
-            on(router, path, method: method, operation: operation, requestEntry: requestEntry, handler)
-        }
+        for method in GatedRouter.writeMethods { on(router, path, method: method, operation: operation, handler) }
     }
 
+    /// Every route of the engine: each change it makes (CredentialStore's and MountStore.tune's, and the version
+    /// 1 routes' it may hand over to) goes through `Grant.transaction`, so its request entry commits with it.
     private func on(
         _ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
-        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping GatedRouter.Handler
+        _ handler: @escaping GatedRouter.Handler
     ) {
         let unversioned = UnversionedKVRoutes(store: store)
         let mounts = store.mounts
-        router.on(path, method: method, operation: operation, requestEntry: requestEntry) { request, context, grant in
+        router.on(path, method: method, operation: operation, requestEntry: .withChange) { request, context, grant in
             var request = request
             if [.post, .put, .patch].contains(method) { _ = try await request.collectBody(upTo: context.maxUploadSize) }
             do {

@@ -29,10 +29,8 @@ struct UnversionedKVRoutes: Sendable {
         for kind in Self.versionedKinds { paths += ["/v1/:mount/\(kind)", "/v1/:mount/\(kind)/**"] }
         for path in paths {
             for method in methods where !router.routes.contains(where: { $0.path == path && $0.method == method }) {
-                let isWrite = [.post, .put].contains(method)
-                // A write's or a delete's request entry commits in the change's own transaction (CredentialStore).
-                let changes = isWrite || method == .delete
-                router.on(path, method: method, operation: isWrite ? .write : nil, requestEntry: changes ? .withChange : .first) {
+                // A change's request entry commits in the change's own transaction (CredentialStore).
+                router.on(path, method: method, operation: [.post, .put].contains(method) ? .write : nil, requestEntry: .withChange) {
                     request, context, grant in try await respond(request, context, grant)
                 }
             }

@@ -137,7 +137,7 @@ public struct MountStore: Sendable {
         if let deleteVersionAfter, deleteVersionAfter < 0 { throw AccessError(.invalidRequest, "delete_version_after cannot be negative") }
         let now = WallClock.now.roundedToStoredPrecision
         let sealer = try keys.sealer()
-        let upgraded = try await database.transaction { conn -> Bool in
+        let upgraded = try await grant.transaction(on: database) { conn -> Bool in
             var mount =
                 try engine.map { try Self.require(path, version: $0, sealer: sealer, on: conn) }
                 ?? Self.require(path, sealer: sealer, on: conn)
