@@ -82,15 +82,32 @@ extension MetricStore {
                 for (start, values) in steps { perSeries[id, default: [:]][start, default: []].append(Rollup(values)) }
             }
         case .rollup(let width):
-            let rows = try await database.read { conn -> [(Int64, Date, Rollup)] in
-                try conn.query(
+            // The stored rollups and the points still pending for them, as of one moment: the background pass
+            // moves points from one to the other in a transaction, so two separate reads could count them twice or not at all.
+            let wanted = Set(series.map(\.0))
+            let (stored, pending) = try await database.snapshot { conn -> ([Int64: [Date: Rollup]], PendingPoints) in
+                var stored: [Int64: [Date: Rollup]] = [:]
+                try conn.forEachRow(
                     """
                     SELECT \(columns: Rollup.Column.self) FROM metric_rollups
-                    WHERE resolution = \(width) AND series_id IN (\(ids)) AND bucket >= \(from) AND bucket < \(to) ORDER BY series_id, bucket
+                    WHERE resolution = \(width) AND series_id IN (\(ids)) AND bucket >= \(from) AND bucket < \(to)
                     """
-                ).map { (try $0.decode(Rollup.Column.seriesID), try $0.decode(Rollup.Column.bucket), try Rollup(row: $0)) }
+                ) { row in
+                    stored[try row.decode(Rollup.Column.seriesID), default: [:]][try row.decode(Rollup.Column.bucket)] = try Rollup(
+                        row: row)
+                }
+                return (stored, try Self.pending(conn, series: wanted, width: width, from: from, to: to))
             }
-            for (id, start, rollup) in rows { perSeries[id, default: [:]][stepStart(start), default: []].append(rollup) }
+            var buckets = stored
+            for (id, added) in Self.rollups(of: pending, width: width) {
+                for (start, rollup) in added {
+                    if buckets[id]?[start] != nil { buckets[id]?[start]?.merge(rollup) } else { buckets[id, default: [:]][start] = rollup }
+                }
+            }
+            // Buckets in time order within each step, so the rise between one and the next counts (see below).
+            for (id, rollups) in buckets {
+                for start in rollups.keys.sorted() { perSeries[id, default: [:]][stepStart(start), default: []].append(rollups[start]!) }
+            }
         }
         var rates: [[String: String]: [Date: Double]] = [:]
         for (id, steps) in perSeries {

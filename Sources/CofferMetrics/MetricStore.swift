@@ -4,8 +4,8 @@ public import CofferStore
 import Foundation
 
 /// System metrics (`system_metrics`): points by series (a name and a sorted label set, capped per metric),
-/// ingested in batches of one transaction each, with minute and hour rollups kept up to date as they
-/// arrive, range queries (avg, sum, min, max, count, rate, p50/p90/p99 per step, grouped by labels) that
+/// ingested in batches of one transaction each, with minute and hour rollups merged by a background pass
+/// (``rollUpPending(limit:)``) and current at query time all the same (a query merges what is pending), range queries (avg, sum, min, max, count, rate, p50/p90/p99 per step, grouped by labels) that
 /// read rollups for long ranges, and retention per metric name that never removes a rollup still within
 /// its own retention.
 public final class MetricStore: Sendable {
@@ -99,7 +99,7 @@ public final class MetricStore: Sendable {
             }
             var rows: [[SQLValue]] = []
             rows.reserveCapacity(points.count)
-            var fresh: Fresh = [:]
+            var fresh: PendingPoints = [:]
             var duplicates = 0
             for (position, list) in sortedValues.enumerated() {
                 let id = ids[position]
@@ -116,14 +116,13 @@ public final class MetricStore: Sendable {
                     rows.append([.int(id), .timestamp(time), .double(value)])
                     kept.append((time, value))
                 }
-                if !kept.isEmpty {
-                    // A series appears once per batch (points were grouped by series above).
-                    fresh[id] = (kept, kept.map { QuantileSketch.bucket(of: $0.1) })
-                }
+                // A series appears once per batch (points were grouped by series above).
+                if !kept.isEmpty { fresh[id] = kept }
             }
             if !rows.isEmpty {
                 try conn.executeBatch("INSERT INTO system_metrics (series_id, ts, value) VALUES ($1, $2, $3)", rows: rows)
-                for resolution in Self.resolutions { try Self.rollUp(conn, fresh, resolution: resolution) }
+                // The rollups are the background pass's (rollUpPending); queries merge this row until it runs.
+                try Self.queue(conn, fresh)
             }
             return (rows.count, duplicates, created)
         }
@@ -178,142 +177,5 @@ public final class MetricStore: Sendable {
             throw SuiteError(.storage, "the series \(name) \(labels) was not created")
         }
         return id
-    }
-
-    /// One rollup bucket's contents.
-    struct Rollup {
-        var samples: Int64
-        var total: Double
-        var lowest: Double
-        var highest: Double
-        var firstTime: Date
-        var firstValue: Double
-        var lastTime: Date
-        var lastValue: Double
-        var increase: Double
-        var sketch: QuantileSketch
-
-        init(_ values: [(Date, Double)]) {
-            self.init(values[...], buckets: values.map { QuantileSketch.bucket(of: $0.1) }[...])
-        }
-
-        /// One pass over values in time order, with their sketch buckets worked out once for both resolutions.
-        init(_ values: ArraySlice<(Date, Double)>, buckets: ArraySlice<QuantileSketch.Bucket>) {
-            samples = Int64(values.count)
-            var total = 0.0, lowest = Double.infinity, highest = -Double.infinity, increase = 0.0
-            var previous: Double?
-            for (_, value) in values {
-                total += value
-                lowest = Swift.min(lowest, value)
-                highest = Swift.max(highest, value)
-                if let previous { increase += value >= previous ? value - previous : value }
-                previous = value
-            }
-            (self.total, self.lowest, self.highest, self.increase) = (total, lowest, highest, increase)
-            (firstTime, firstValue) = values[values.startIndex]
-            (lastTime, lastValue) = values[values.endIndex - 1]
-            sketch = QuantileSketch()
-            for bucket in buckets { sketch.add(bucket) }
-        }
-
-        /// The columns of `metric_rollups`, its key first; a rollup reads its own from a row that selects them all.
-        enum Column: String, SQLColumn {
-            case seriesID = "series_id", bucket, samples, total, lowest, highest, firstTime = "first_time", firstValue = "first_value"
-            case lastTime = "last_time", lastValue = "last_value", increase, sketch
-        }
-
-        init(row: SQLRow) throws {
-            samples = try row.decode(Column.samples)
-            total = try row.decode(Column.total)
-            lowest = try row.decode(Column.lowest)
-            highest = try row.decode(Column.highest)
-            firstTime = try row.decode(Column.firstTime)
-            firstValue = try row.decode(Column.firstValue)
-            lastTime = try row.decode(Column.lastTime)
-            lastValue = try row.decode(Column.lastValue)
-            increase = try row.decode(Column.increase)
-            sketch = QuantileSketch(encoded: try row.decode(Column.sketch)) ?? QuantileSketch()
-        }
-
-        /// Adds a later (or earlier) rollup of the same bucket.
-        mutating func merge(_ other: Rollup) {
-            if other.firstTime > lastTime {
-                increase += other.increase + (other.firstValue >= lastValue ? other.firstValue - lastValue : other.firstValue)
-            } else if other.lastTime < firstTime {
-                increase += other.increase + (firstValue >= other.lastValue ? firstValue - other.lastValue : firstValue)
-            } else {
-                increase += other.increase // interleaved in time: the rise between them is not known
-            }
-            samples += other.samples
-            total += other.total
-            lowest = Swift.min(lowest, other.lowest)
-            highest = Swift.max(highest, other.highest)
-            if other.firstTime < firstTime { (firstTime, firstValue) = (other.firstTime, other.firstValue) }
-            if other.lastTime > lastTime { (lastTime, lastValue) = (other.lastTime, other.lastValue) }
-            sketch.merge(other.sketch)
-        }
-    }
-
-    static func bucket(_ time: Date, _ width: Int64) -> Date {
-        let seconds = Int64(floor(time.timeIntervalSince1970))
-        return Date(timeIntervalSince1970: Double(seconds - ((seconds % width) + width) % width))
-    }
-
-    /// Values in time order (as ingest keeps them), with each value's sketch bucket.
-    typealias Fresh = [Int64: (values: [(Date, Double)], buckets: [QuantileSketch.Bucket])]
-
-    private static func rollUp(_ conn: any SQLConnection, _ fresh: Fresh, resolution: Int64) throws {
-        var updates: [Int64: [Date: Rollup]] = [:]
-        var low = Date.distantFuture, high = Date.distantPast
-        for (series, run) in fresh {
-            // In time order, a bucket's values are one run: no grouping by hashing.
-            var start = run.values.startIndex
-            while start < run.values.endIndex {
-                let bucketStart = bucket(run.values[start].0, resolution)
-                let limit = bucketStart.addingTimeInterval(Double(resolution))
-                var end = start + 1
-                while end < run.values.endIndex, run.values[end].0 < limit { end += 1 }
-                updates[series, default: [:]][bucketStart] = Rollup(run.values[start..<end], buckets: run.buckets[start..<end])
-                low = min(low, bucketStart)
-                high = max(high, bucketStart)
-                start = end
-            }
-        }
-        guard !updates.isEmpty else { return }
-        var query: SQLQuery =
-            """
-            SELECT \(columns: Rollup.Column.self) FROM metric_rollups
-            WHERE resolution = \(resolution) AND bucket >= \(low) AND bucket <= \(high) AND series_id IN (
-            """
-        for (index, series) in updates.keys.enumerated() {
-            if index > 0 { query.append(", ") }
-            query.append("\(series)")
-        }
-        query.append(")")
-        try conn.forEachRow(query) { row in
-            let series = try row.decode(Rollup.Column.seriesID, as: Int64.self), start = try row.decode(Rollup.Column.bucket, as: Date.self)
-            guard let added = updates[series]?[start] else { return }
-            var stored = try Rollup(row: row)
-            stored.merge(added)
-            updates[series]?[start] = stored
-        }
-        var rows: [[SQLValue]] = []
-        for (series, buckets) in updates {
-            for (start, rollup) in buckets {
-                rows.append([
-                    .int(series), .int(resolution), .timestamp(start), .int(rollup.samples), .double(rollup.total), .double(rollup.lowest),
-                    .double(rollup.highest), .timestamp(rollup.firstTime), .double(rollup.firstValue), .timestamp(rollup.lastTime),
-                    .double(rollup.lastValue), .double(rollup.increase), .blob(rollup.sketch.encoded)
-                ])
-            }
-        }
-        try conn.executeBatch(
-            """
-            INSERT INTO metric_rollups (series_id, resolution, bucket, samples, total, lowest, highest, first_time, first_value, last_time, last_value, increase, sketch)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-            ON CONFLICT (series_id, resolution, bucket) DO UPDATE SET samples = excluded.samples, total = excluded.total, lowest = excluded.lowest,
-                highest = excluded.highest, first_time = excluded.first_time, first_value = excluded.first_value, last_time = excluded.last_time,
-                last_value = excluded.last_value, increase = excluded.increase, sketch = excluded.sketch
-            """, rows: rows)
     }
 }

@@ -204,6 +204,7 @@ public struct CofferServer: Sendable {
         var services: [any Service] = [
             DatabaseService(database: database), GateMaintenance(gate: gate, logger: logger),
             UsageFlusher(usage: credentials.usage, logger: logger),
+            MetricRoller(metrics: metrics, reporter: errorReporter, logger: logger),
             LeaseReaper(engine: databaseEngine, gate: gate, logger: logger),
             SuiteMaintenance(
                 gate: gate, features: features, cache: cache, errors: errors, reporter: errorReporter,

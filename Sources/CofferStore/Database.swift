@@ -82,6 +82,24 @@ extension Database {
         }
     }
 
+    /// Runs `body` on a reader in one read-only transaction, so every statement in it sees the same committed
+    /// state (PostgreSQL: repeatable read; SQLite: one read transaction of its WAL). For answers built from two
+    /// tables a concurrent transaction moves rows between (metric rollups and the points pending for them).
+    public func snapshot<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await read { conn in
+            let begin: SQLQuery = conn.dialect == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
+            try conn.execute(begin)
+            do {
+                let result = try body(conn)
+                try conn.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? conn.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     /// Runs one query on a reader and returns its rows.
     public func query(_ query: SQLQuery) async throws -> [SQLRow] {
         try await read { try $0.query(query) }

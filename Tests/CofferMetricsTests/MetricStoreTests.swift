@@ -15,10 +15,13 @@ import Testing
 /// the sketch's 1%, grouping, the series cap, batches refused whole, Prometheus text input, retention that
 /// keeps rollups, and the reader and writer policies.
 struct MetricStoreTests {
-    @Test(arguments: TestDatabase.backends)
-    func metrics(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, metricContract) }
+    /// `rolled`: the background rollup pass has merged every ingest before the queries (else they merge it themselves).
+    @Test(arguments: TestDatabase.backends, [false, true])
+    func metrics(_ backend: TestBackend, rolled: Bool) async throws {
+        try await withUnsealedServer(backend) { server, root in try await metricContract(server, root, rolled: rolled) }
+    }
 
-    func metricContract(_ server: CofferServer, _ root: String) async throws {
+    func metricContract(_ server: CofferServer, _ root: String, rolled: Bool) async throws {
         try await Application(router: server.makeRouter()).test(.router) { client in
             let tokens = try await SuiteTokens.make(client, root: root, module: "metrics")
             let writer = tokens.writer.token, reader = tokens.reader.token
@@ -50,6 +53,7 @@ struct MetricStoreTests {
                 gauges += (1...6).map { point("temperature", ["room": room], Double($0 - 1) * 10, Double($0) * scale) }
             }
             #expect(try await ingest(gauges).0 == .ok)
+            if rolled { while try await server.metrics.rollUpPending(limit: 1).points > 0 {} }
 
             // Bad points refuse the batch, naming the point; nothing of it is stored.
             let (nan, nanBody) = try await ingest([

@@ -882,6 +882,20 @@ CREATE TABLE audit_segments (
 );
 
 """#),
+            MigrationFile(fileName: "0025_metric_pending.sql", sql: #"""
+-- Metric rollups move out of the ingest transaction (Docs/SUITE.md, "System metrics"): an ingest stores its
+-- raw points and one row here carrying the same points (per series, in time order) as a blob; a background
+-- pass merges pending rows into metric_rollups and deletes them in one transaction. Queries that read rollups
+-- merge the pending rows of their range at query time, so they answer as if the rollups were current.
+-- low and high bound the points' times, so a query reads only the pending rows that can touch its range.
+CREATE TABLE metric_pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    low INTEGER NOT NULL,
+    high INTEGER NOT NULL,
+    points BLOB NOT NULL                        -- per series: id, count, then (microseconds, value) pairs; little-endian
+);
+
+"""#),
         ],
         .postgres: [
             MigrationFile(fileName: "0001_instance.sql", sql: #"""
@@ -1726,6 +1740,20 @@ CREATE TABLE audit_segments (
     time TIMESTAMPTZ NOT NULL,
     file TEXT NOT NULL,
     signature BYTEA NOT NULL
+);
+
+"""#),
+            MigrationFile(fileName: "0025_metric_pending.sql", sql: #"""
+-- Metric rollups move out of the ingest transaction (Docs/SUITE.md, "System metrics"): an ingest stores its
+-- raw points and one row here carrying the same points (per series, in time order) as a blob; a background
+-- pass merges pending rows into metric_rollups and deletes them in one transaction. Queries that read rollups
+-- merge the pending rows of their range at query time, so they answer as if the rollups were current.
+-- low and high bound the points' times, so a query reads only the pending rows that can touch its range.
+CREATE TABLE metric_pending (
+    id BIGSERIAL PRIMARY KEY,
+    low TIMESTAMPTZ NOT NULL,
+    high TIMESTAMPTZ NOT NULL,
+    points BYTEA NOT NULL                       -- per series: id, count, then (microseconds, value) pairs; little-endian
 );
 
 """#),
