@@ -170,6 +170,43 @@ struct GateTests {
     func tokenLifecycle(_ backend: TestBackend) async throws { try await withUnsealedServer(backend, tokenLifecycle) }
 
     /// Used-up and expired tokens are refused at once with 403, never 401.
+    /// An identity this instance keeps (IdentityCache) is used only while the revocation epoch stays: a policy
+    /// narrowed, widened again, and a token row deleted underneath the service (not through its API) are each
+    /// honoured by the very next request; with the epoch row gone nothing is kept, and revocation still holds.
+    @Test(arguments: TestDatabase.backends)
+    func aKeptIdentityIsDroppedWhenTheEpochMoves(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                func setPolicy(_ capabilities: String) async throws {
+                    let policy = "path \"sys/mounts\" { capabilities = [\(capabilities)] }"
+                    #expect(try await client.call("/v1/sys/policies/acl/mounts", .put, token: root, ["policy": policy]).0 == .noContent)
+                }
+                func epoch() async throws -> Int64 {
+                    try await server.database.read { try $0.queryScalar(Int64.self, "SELECT value FROM gate_epoch WHERE id = 1") } ?? -1
+                }
+                try await setPolicy("\"read\"")
+                let token = try await client.createToken(parent: root, ["policies": ["mounts"]])
+                for _ in 0..<3 { #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .ok) }
+                let before = try await epoch()
+                try await setPolicy("\"deny\"")
+                #expect(try await epoch() > before, "a policy write moves the epoch")
+                #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .forbidden, "narrowed at once")
+                try await setPolicy("\"read\"")
+                #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .ok, "widened at once")
+                try await server.database.execute("DELETE FROM tokens WHERE accessor = \(token.accessor)")
+                #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .forbidden, "deleted underneath")
+
+                // Without the epoch row (a database writer deleted it) nothing is kept: every request reads the token.
+                let other = try await client.createToken(parent: root, ["policies": ["mounts"]])
+                #expect(try await client.call("/v1/sys/mounts", .get, token: other.token).0 == .ok)
+                try await server.database.execute("DELETE FROM gate_epoch")
+                #expect(try await client.call("/v1/sys/mounts", .get, token: other.token).0 == .ok)
+                try await server.database.execute("DELETE FROM tokens WHERE accessor = \(other.accessor)")
+                #expect(try await client.call("/v1/sys/mounts", .get, token: other.token).0 == .forbidden)
+            }
+        }
+    }
+
     @Test func exhaustedAndExpiredTokens() async throws {
         let time = ManualTime()
         try await withUnsealedServer(time: time) { server, root in

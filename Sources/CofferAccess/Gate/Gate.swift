@@ -32,6 +32,8 @@ public final class Gate: Sendable {
     public let wrapping: ResponseWrapping
     /// The free space kept for reads, when the database is on this host's disk.
     public let storageFloor: StorageFloor?
+    /// Identities read on this instance, used while the revocation epoch stays where it was.
+    let identities = IdentityCache()
     let logger: Logger
 
     public init(
@@ -251,15 +253,33 @@ public final class Gate: Sendable {
         guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied() }
         let hash = try tokens.hash(token)
         let sealer = try keys.sealer()
-        let policies = policies
-        let found = try await database.read { conn -> (TokenEntry, [(String, String)])? in
-            guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return nil }
-            return (entry, try PolicyStore.texts(of: entry.policies, sealer: sealer, on: conn))
-        }
+        let (policies, identities) = (policies, identities)
         let now = WallClock.now
-        if let (entry, texts) = found {
+        /// The revocation epoch first, then (unless this instance holds the token under that epoch) the token
+        /// and its policies: a revocation that commits after the epoch was read is then seen by the token's
+        /// read, and one that commits after that moves the epoch the next request reads (IdentityCache).
+        enum Found: Sendable {
+            case kept(Identity)
+            case read(TokenEntry, [(String, String)], epoch: Int64?)
+            case none
+        }
+        let found = try await database.read { conn -> Found in
+            let epoch = try conn.queryScalar(Int64.self, "SELECT value FROM gate_epoch WHERE id = 1")
+            if let epoch, let kept = identities.identity(for: hash, at: epoch), !kept.entry.isExpired(at: now) { return .kept(kept) }
+            guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return .none }
+            return .read(entry, try PolicyStore.texts(of: entry.policies, sealer: sealer, on: conn), epoch: epoch)
+        }
+        switch found {
+        case .kept(let identity):
+            return identity
+        case .read(let entry, let texts, let epoch):
             guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied() }
-            return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
+            let identity = Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
+            // No epoch row (a database writer deleted it): nothing is kept, every request reads the token.
+            if let epoch { identities.keep(identity, for: hash, at: epoch) }
+            return identity
+        case .none:
+            break
         }
         if token.hasPrefix(TokenFormat.rootPrefix) {
             // The initial root token's first use moves it into `tokens`; a request racing with that first
