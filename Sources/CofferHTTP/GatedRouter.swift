@@ -62,15 +62,20 @@ public final class GatedRouter {
     ///   the module checks existence and requires `create` or `update` accordingly (``Grant/requireWrite(exists:)``).
     /// - Parameter requestEntry: `.withChange` where the module makes its change with ``Grant/transaction(on:_:)``,
     ///   so a change's request entry commits in the change's transaction.
+    /// - Parameter epochCheck: `.inModule` where the module's reads confirm the revocation epoch themselves
+    ///   (``Grant/confirmIdentity(epoch:)``) and do nothing before it; applies to reads only.
     public func on(
         _ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
-        requestEntry: GateRequest.RequestEntry = .first, _ handler: @escaping Handler
+        requestEntry: GateRequest.RequestEntry = .first, epochCheck: GateRequest.EpochCheck = .beforeOperation,
+        _ handler: @escaping Handler
     ) {
         precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
         record(path, method, access)
         let gate = gate
         router.on(RouterPath(path), method: method) { request, context in
-            try await Self.perform(gate, request, context, access: access, operation: operation, requestEntry: requestEntry) { grant in
+            try await Self.perform(
+                gate, request, context, access: access, operation: operation, requestEntry: requestEntry, epochCheck: epochCheck
+            ) { grant in
                 try await handler(request, context, grant)
             }
         }
@@ -139,7 +144,8 @@ public final class GatedRouter {
 
     public static func perform(
         _ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
-        requestEntry: GateRequest.RequestEntry = .first, _ body: (Grant) async throws -> Response
+        requestEntry: GateRequest.RequestEntry = .first, epochCheck: GateRequest.EpochCheck = .beforeOperation,
+        _ body: (Grant) async throws -> Response
     ) async throws -> Response {
         // Set by CanonicalPathRouter, the only way the routes are served; never decoded a second time here.
         guard let path = context.canonicalPath else {
@@ -164,7 +170,8 @@ public final class GatedRouter {
         let gateRequest = GateRequest(
             token: token(from: request.headers), path: policyPath, operation: gateOperation,
             access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra,
-            requestEntry: requestEntry)
+            // A wrapped answer stores a wrapping token: not a read that may run before its epoch is confirmed.
+            requestEntry: requestEntry, epochCheck: wrapTTL == nil ? epochCheck : .beforeOperation)
         return try await gate.perform(
             gateRequest,
             status: { result in

@@ -207,6 +207,41 @@ struct GateTests {
         }
     }
 
+    /// A KV read with a kept identity confirms the epoch in its own statement (no read of it by the Gate); a
+    /// moved epoch runs the read again on the token as stored: a narrowed policy, a deleted token row and a
+    /// deleted epoch row each decide the very next read, and a read that does not confirm (metadata) is checked
+    /// by the Gate after it: its 200 or 404 never reaches a token that has lost the right.
+    @Test(arguments: TestDatabase.backends)
+    func aKVReadConfirmsTheEpochInItsOwnStatement(_ backend: TestBackend) async throws {
+        try await withUnsealedServer(backend) { server, root in
+            try await Application(router: server.makeRouter()).test(.router) { client in
+                #expect(try await client.call("/v1/sys/mounts/kvc", .post, token: root, ["type": "kv-v2"]).0 == .noContent)
+                #expect(try await client.call("/v1/kvc/data/app", .post, token: root, ["data": ["k": "v"]]).0 == .ok)
+                func setPolicy(_ capabilities: String) async throws {
+                    let policy =
+                        "path \"kvc/data/app\" { capabilities = [\(capabilities)] }\npath \"kvc/metadata/*\" { capabilities = [\(capabilities)] }"
+                    #expect(try await client.call("/v1/sys/policies/acl/kvc", .put, token: root, ["policy": policy]).0 == .noContent)
+                }
+                try await setPolicy("\"read\"")
+                let token = try await client.createToken(parent: root, ["policies": ["kvc"]])
+                for _ in 0..<3 {
+                    #expect(try await client.call("/v1/kvc/data/app", .get, token: token.token).0 == .ok)
+                    #expect(try await client.call("/v1/kvc/metadata/missing", .get, token: token.token).0 == .notFound)
+                }
+                try await setPolicy("\"deny\"")
+                #expect(try await client.call("/v1/kvc/data/app", .get, token: token.token).0 == .forbidden, "narrowed at once")
+                #expect(try await client.call("/v1/kvc/metadata/missing", .get, token: token.token).0 == .forbidden, "and not a 404")
+                try await setPolicy("\"read\"")
+                #expect(try await client.call("/v1/kvc/data/app", .get, token: token.token).0 == .ok)
+                try await server.database.execute("DELETE FROM gate_epoch")
+                #expect(try await client.call("/v1/kvc/data/app", .get, token: token.token).0 == .ok, "no epoch row: read as stored")
+                try await server.database.execute("DELETE FROM tokens WHERE accessor = \(token.accessor)")
+                #expect(try await client.call("/v1/kvc/data/app", .get, token: token.token).0 == .forbidden)
+                #expect(try await client.call("/v1/kvc/metadata/missing", .get, token: token.token).0 == .forbidden)
+            }
+        }
+    }
+
     @Test func exhaustedAndExpiredTokens() async throws {
         let time = ManualTime()
         try await withUnsealedServer(time: time) { server, root in

@@ -85,33 +85,17 @@ public final class Gate: Sendable {
     ) async throws -> R {
         let started = ContinuousClock.now
         let now = WallClock.now
-        let grant: Grant
-        do {
-            grant = try await authorise(request)
-        } catch let caught {
-            // Refused before anything ran: nothing changed, so its response entry is its only one.
-            let error = caught is GateDenial ? AccessError.permissionDenied() : caught
-            await recordTampering(error, request)
-            let code = status(.failure(error))
-            let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
-            // A token that was refused is not named (it may not exist); a service identity always is.
-            let who = request.access.service?.auditName ?? ""
-            try await audit.append(
-                entry(
-                    .response, request, now: WallClock.now, accessor: who, name: who, policies: [], decision: decision,
-                    rule: ruleText(caught), status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
-            devices.emit(
-                AuditDevices.Event(
-                    requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
-                    remoteAddress: request.remoteAddress, token: request.token, accessor: who, displayName: who,
-                    policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
-            throw error
-        }
-        let decision = request.access == .open ? "open" : "allow"
         // A change is never made unless its request entry is durable first. A read or a list has none: its
         // response entry carries the request's fields too, and the answer is held until it commits, which is
         // all a request entry committed first would add (a read that never answers disclosed nothing).
         let isChange = request.operation != .read && request.operation != .list
+        var grant: Grant
+        do {
+            grant = try await authorise(request, provisional: !isChange && request.epochCheck == .inModule)
+        } catch let caught {
+            throw try await refuse(request, caught, started: started, status: status)
+        }
+        let decision = request.access == .open ? "open" : "allow"
         // Under the free-space floor a change is refused before anything is written, its response entry its only
         // one (as a denial's), so the space left goes to reads and their entries.
         let lowOnSpace = isChange ? storageFloor?.refusal(of: request) : nil
@@ -135,6 +119,16 @@ public final class Gate: Sendable {
             result = .failure(lowOnSpace)
         } else {
             do { result = .success(try await body(grant.recording(record))) } catch { result = .failure(error) }
+        }
+        if let provisional = grant.provisional, await isStale(provisional, result) {
+            // The token's identity came from the cache and the epoch has moved since: decided again on the token
+            // as stored (refused, if it was revoked), and run again; the first run's result is dropped unseen.
+            do {
+                grant = try await authorise(request, provisional: false)
+            } catch let caught {
+                throw try await refuse(request, caught, started: started, status: status)
+            }
+            do { result = .success(try await body(grant)) } catch { result = .failure(error) }
         }
         // The operation ended without a recorded change (refused before it, say): its entry still goes first.
         if let late = record?.take() {
@@ -164,8 +158,42 @@ public final class Gate: Sendable {
         return try result.get()
     }
 
+    /// Audits a request refused before anything ran (nothing changed, so its response entry is its only one)
+    /// and returns the error to answer it with.
+    private func refuse<R>(
+        _ request: GateRequest, _ caught: any Error, started: ContinuousClock.Instant, status: (Result<R, any Error>) -> Int
+    ) async throws -> any Error {
+        let error = caught is GateDenial ? AccessError.permissionDenied() : caught
+        await recordTampering(error, request)
+        let code = status(.failure(error))
+        let decision = AccessError.Code.permissionDenied ~= error ? "deny" : "error"
+        // A token that was refused is not named (it may not exist); a service identity always is.
+        let who = request.access.service?.auditName ?? ""
+        try await audit.append(
+            entry(
+                .response, request, now: WallClock.now, accessor: who, name: who, policies: [], decision: decision,
+                rule: ruleText(caught), status: code, extra: [("latency_us", latency(since: started)), ("error", "\(error)")]))
+        devices.emit(
+            AuditDevices.Event(
+                requestID: request.requestID, operation: request.operation.rawValue, path: request.path.text,
+                remoteAddress: request.remoteAddress, token: request.token, accessor: who, displayName: who,
+                policies: [], metadata: nil, status: code, error: "\(error)", notes: []))
+        return error
+    }
+
+    /// Whether an operation run on a cached identity must run again: its module found the epoch moved, or did
+    /// not confirm it and the epoch read now differs (or cannot be read).
+    private func isStale<R>(_ provisional: ProvisionalIdentity, _ result: Result<R, any Error>) async -> Bool {
+        if case .failure(let error) = result, error is StaleIdentity { return true }
+        if provisional.isConfirmed { return false }
+        let epoch = try? await database.read { conn in try conn.queryScalar(Int64.self, "SELECT value FROM gate_epoch WHERE id = 1") }
+        return epoch != provisional.epoch
+    }
+
     /// Authenticates and authorises, without auditing (``perform(_:status:_:)`` audits).
-    func authorise(_ request: GateRequest) async throws -> Grant {
+    /// - Parameter provisional: a token this instance keeps may be used without reading the revocation epoch;
+    ///   the grant then carries what the epoch must be (``GateRequest/EpochCheck/inModule``).
+    func authorise(_ request: GateRequest, provisional: Bool = false) async throws -> Grant {
         if request.access == .open {
             return Grant(
                 accessor: "", displayName: "anonymous", policies: [], token: nil, path: request.path, operation: request.operation,
@@ -179,23 +207,32 @@ public final class Gate: Sendable {
                 path: request.path, operation: request.operation, capabilities: capabilities, requestID: request.requestID,
                 remoteAddress: request.remoteAddress, acl: service.acl, rule: rule)
         }
-        let identity = try await identify(request.token)
-        if !identity.entry.boundCIDRs.isEmpty {
-            // A token bound to addresses is refused elsewhere, as if it did not exist.
-            let blocks = try identity.entry.boundCIDRs.map(CIDR.init)
-            guard blocks.allows(request.remoteAddress) else { throw AccessError.permissionDenied() }
+        let (identity, unchecked) = try await identify(request.token, provisional: provisional)
+        let capabilities: Capabilities, rule: String
+        do {
+            if !identity.entry.boundCIDRs.isEmpty {
+                // A token bound to addresses is refused elsewhere, as if it did not exist.
+                let blocks = try identity.entry.boundCIDRs.map(CIDR.init)
+                guard blocks.allows(request.remoteAddress) else { throw AccessError.permissionDenied() }
+            }
+            var needed = request.extraCapabilities
+            if case .token(sudo: true) = request.access { needed.insert(.sudo) }
+            (capabilities, rule) = try decide(identity.acl, request, needing: needed)
+        } catch  where unchecked != nil {
+            // Refused on an identity whose epoch is unchecked: a policy widened since would be missed, so the
+            // refusal is decided again on the token as stored.
+            return try await authorise(request, provisional: false)
         }
-        var needed = request.extraCapabilities
-        if case .token(sudo: true) = request.access { needed.insert(.sudo) }
-        let (capabilities, rule) = try decide(identity.acl, request, needing: needed)
         if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
             throw AccessError.permissionDenied()
         }
-        return Grant(
+        var grant = Grant(
             accessor: identity.entry.accessor, displayName: identity.entry.displayName, policies: identity.entry.policies,
             token: identity.entry, path: request.path, operation: request.operation, capabilities: capabilities,
             requestID: request.requestID, remoteAddress: request.remoteAddress, acl: identity.acl,
             rule: rule)
+        grant.provisional = unchecked
+        return grant
     }
 
     /// What `acl` allows on the request's path (most specific rule, deny wins), or a denial naming the rule
@@ -217,7 +254,7 @@ public final class Gate: Sendable {
     public func capabilities(token: String? = nil, accessor: String? = nil, on paths: [String]) async throws -> [String: [String]] {
         let entry: TokenEntry?
         if let token {
-            entry = try? await identify(token).entry
+            entry = try? await identify(token).0.entry
         } else if let accessor {
             entry = try await tokens.lookup(grantless: accessor)
         } else {
@@ -236,7 +273,7 @@ public final class Gate: Sendable {
     /// Whether `token` is a live token whose policies allow `capability` on `path` (a check inside an open route:
     /// Vault's unwrap by a wrapping token in the body still needs a client token that may unwrap). Spends no use.
     public func allows(token: String?, _ capability: Capabilities, on path: String) async -> Bool {
-        guard let identity = try? await identify(token) else { return false }
+        guard let (identity, _) = try? await identify(token) else { return false }
         return identity.entry.isRoot || identity.acl.check(capability, on: path).allowed
     }
 
@@ -244,17 +281,20 @@ public final class Gate: Sendable {
     /// such a caller without a policy of their own (the mount preflight). A missing or bad token may not.
     /// Spends no use of a token with limited uses: it is a question about the token, not a use of it.
     public func hasAccess(token: String?, under prefix: String) async -> Bool {
-        guard let identity = try? await identify(token) else { return false }
+        guard let (identity, _) = try? await identify(token) else { return false }
         return identity.acl.hasAnyAccess(under: prefix)
     }
 
     /// The token's entry and ACL, or Vault's "permission denied" for a missing, malformed, unknown or expired token.
-    func identify(_ token: String?) async throws -> Identity {
+    func identify(_ token: String?, provisional: Bool = false) async throws -> (Identity, ProvisionalIdentity?) {
         guard let token, TokenFormat.isWellFormed(token) else { throw AccessError.permissionDenied() }
         let hash = try tokens.hash(token)
         let sealer = try keys.sealer()
         let (policies, identities) = (policies, identities)
         let now = WallClock.now
+        if provisional, let (kept, epoch) = identities.kept(for: hash), !kept.entry.isExpired(at: now) {
+            return (kept, ProvisionalIdentity(epoch: epoch))
+        }
         /// The revocation epoch first, then (unless this instance holds the token under that epoch) the token
         /// and its policies: a revocation that commits after the epoch was read is then seen by the token's
         /// read, and one that commits after that moves the epoch the next request reads (IdentityCache).
@@ -271,13 +311,13 @@ public final class Gate: Sendable {
         }
         switch found {
         case .kept(let identity):
-            return identity
+            return (identity, nil)
         case .read(let entry, let texts, let epoch):
             guard !entry.isExpired(at: now) else { throw AccessError.permissionDenied() }
             let identity = Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: texts))
             // No epoch row (a database writer deleted it): nothing is kept, every request reads the token.
             if let epoch { identities.keep(identity, for: hash, at: epoch) }
-            return identity
+            return (identity, nil)
         case .none:
             break
         }
@@ -287,7 +327,7 @@ public final class Gate: Sendable {
             var adopted = try await tokens.store.adoptInitialRootToken(hash: hash, now: now)
             if adopted == nil { adopted = try await tokens.store.lookup(hash: hash) }
             if let entry = adopted, !entry.isExpired(at: now) {
-                return Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: []))
+                return (Identity(entry: entry, acl: policies.acl(names: entry.policies, texts: [])), nil)
             }
         }
         throw AccessError.permissionDenied()

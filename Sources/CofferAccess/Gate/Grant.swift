@@ -59,15 +59,31 @@ public struct GateRequest: Sendable {
         case withChange
     }
 
+    /// Where a read with a token this instance keeps (IdentityCache) checks the revocation epoch.
+    public enum EpochCheck: Sendable, Equatable {
+        /// Read by the Gate before the operation runs, as for every change.
+        case beforeOperation
+        /// Read by the module in its own first statement (``Grant/epochColumn``) and passed to
+        /// ``Grant/confirmIdentity(epoch:)`` before it uses anything else that statement returned: one hop
+        /// fewer. Only for reads that do nothing before that; should the module not confirm, the Gate reads
+        /// the epoch after the operation, and a moved epoch means the operation runs again on the token as
+        /// stored (so its result, or its error, never reaches a caller whose token was revoked).
+        case inModule
+    }
+
     /// Coffer's own capabilities a path needs besides the operation's (`rotate`, `audit`).
     public var extraCapabilities: Capabilities
     /// When a change's request entry commits (reads and lists have none).
     public var requestEntry: RequestEntry
+    /// Where a read's revocation epoch is checked (changes: always before the operation).
+    public var epochCheck: EpochCheck
 
     public init(
         token: String?, path: CanonicalPath, operation: Operation, access: Access = .token(sudo: false), requestID: String,
-        remoteAddress: String, extraCapabilities: Capabilities = [], requestEntry: RequestEntry = .first
+        remoteAddress: String, extraCapabilities: Capabilities = [], requestEntry: RequestEntry = .first,
+        epochCheck: EpochCheck = .beforeOperation
     ) {
+        self.epochCheck = epochCheck
         self.token = token
         self.path = path
         self.operation = operation
@@ -114,6 +130,19 @@ public struct Grant: Sendable {
     let notes: AuditNotes
     /// The request entry the Gate left to this grant's change (``GateRequest/RequestEntry/withChange``).
     private(set) var record: RequestRecord?
+    /// Set when the identity came from this instance's cache without the epoch read (``GateRequest/EpochCheck/inModule``).
+    var provisional: ProvisionalIdentity?
+
+    /// The revocation epoch as a column a module's statement can select (``confirmIdentity(epoch:)``).
+    public static let epochColumn = "(SELECT value FROM gate_epoch WHERE id = 1)"
+
+    /// Confirms the identity this grant was decided on, with the revocation epoch the module's statement read
+    /// (``epochColumn``; `nil` when there was none). A no-op unless the identity came from the cache unchecked.
+    /// - Throws: an error the Gate catches (it runs the operation again on the token as stored) when the epoch
+    ///   moved since the identity was kept; the module must use nothing its statement returned.
+    public func confirmIdentity(epoch: Int64?) throws {
+        try provisional?.confirm(epoch)
+    }
 
     init(
         accessor: String, displayName: String, policies: [String], token: TokenEntry?, path: CanonicalPath,
@@ -264,3 +293,24 @@ final class RequestRecord: Sendable {
         }
     }
 }
+
+/// An identity taken from the cache with the epoch it was kept under, not yet checked against the database.
+final class ProvisionalIdentity: Sendable {
+    let epoch: Int64
+    private let confirmed = Locked(false)
+
+    init(epoch: Int64) {
+        self.epoch = epoch
+    }
+
+    var isConfirmed: Bool { confirmed.withLock { $0 } }
+
+    func confirm(_ current: Int64?) throws {
+        guard current == epoch else { throw StaleIdentity() }
+        confirmed.withLock { $0 = true }
+    }
+}
+
+/// The revocation epoch moved after the identity a grant was decided on was kept; the Gate runs the operation
+/// again with the token as stored (it never reaches a caller).
+struct StaleIdentity: Error {}

@@ -35,6 +35,15 @@ final class IdentityCache: Sendable {
         return entry.identity
     }
 
+    /// The identity kept for `hash` and the epoch it was kept under, whatever the epoch is now (the caller
+    /// checks it later: ``GateRequest/EpochCheck/inModule``).
+    func kept(for hash: [UInt8]) -> (Gate.Identity, epoch: Int64)? {
+        guard let entry = entries.withLock({ $0[hash] }), ContinuousClock.now - entry.kept < Self.maxAge,
+            ConstantTime.equals(entry.hash, hash)
+        else { return nil }
+        return (entry.identity, entry.epoch)
+    }
+
     /// Keeps `identity`, read under `epoch` (an epoch read before the token and policies were).
     func keep(_ identity: Gate.Identity, for hash: [UInt8], at epoch: Int64) {
         guard identity.entry.numUses == 0 else { return }

@@ -157,7 +157,8 @@ public final class CredentialStore: Sendable {
                     """
                     SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term,
                         s.auth_tag,
-                           v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed
+                           v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed,
+                           \(unsafeRaw: Grant.epochColumn) AS gate_epoch
                     FROM kv_mounts m
                     LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
                     LEFT JOIN api_credential_versions v
@@ -167,6 +168,8 @@ public final class CredentialStore: Sendable {
             else {
                 throw MountStore.notMounted(path.mount)
             }
+            // Before anything else in the row is used: the token's cached identity still holds (Gate's epoch check).
+            try grant.confirmIdentity(epoch: try row.decode(Int64?.self, column: "gate_epoch"))
             let engine = try MountStore.mount(row, sealer: sealer, prefix: "m_").version
             guard engine == 2 else { throw AccessError.otherEngineVersion(mount: path.mount, version: engine) }
             guard try row.decode(String?.self, column: "secret") != nil else { return nil }

@@ -152,14 +152,16 @@ public struct KVRoutes: Sendable {
     }
 
     /// Every route of the engine: each change it makes (CredentialStore's and MountStore.tune's, and the version
-    /// 1 routes' it may hand over to) goes through `Grant.transaction`, so its request entry commits with it.
+    /// 1 routes' it may hand over to) goes through `Grant.transaction`, so its request entry commits with it. Its
+    /// reads do nothing before their first statement (CredentialStore.read confirms the revocation epoch in it;
+    /// the others leave that to the Gate, after them), so a cached token's read skips the Gate's epoch read.
     private func on(
         _ router: GatedRouter, _ path: String, method: HTTPRequest.Method, operation: GateRequest.Operation? = nil,
         _ handler: @escaping GatedRouter.Handler
     ) {
         let unversioned = UnversionedKVRoutes(store: store)
         let mounts = store.mounts
-        router.on(path, method: method, operation: operation, requestEntry: .withChange) { request, context, grant in
+        router.on(path, method: method, operation: operation, requestEntry: .withChange, epochCheck: .inModule) { request, context, grant in
             var request = request
             if [.post, .put, .patch].contains(method) { _ = try await request.collectBody(upTo: context.maxUploadSize) }
             do {
