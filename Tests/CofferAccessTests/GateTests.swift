@@ -218,8 +218,8 @@ struct GateTests {
                 #expect(try await client.call("/v1/sys/mounts/kvc", .post, token: root, ["type": "kv-v2"]).0 == .noContent)
                 #expect(try await client.call("/v1/kvc/data/app", .post, token: root, ["data": ["k": "v"]]).0 == .ok)
                 func setPolicy(_ capabilities: String) async throws {
-                    let policy =
-                        "path \"kvc/data/app\" { capabilities = [\(capabilities)] }\npath \"kvc/metadata/*\" { capabilities = [\(capabilities)] }"
+                    let policy = ["kvc/data/app", "kvc/metadata/*"].map { "path \"\($0)\" { capabilities = [\(capabilities)] }" }
+                        .joined(separator: "\n")
                     #expect(try await client.call("/v1/sys/policies/acl/kvc", .put, token: root, ["policy": policy]).0 == .noContent)
                 }
                 try await setPolicy("\"read\"")
