@@ -195,6 +195,12 @@ struct GateTests {
                 #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .ok, "widened at once")
                 try await server.database.execute("DELETE FROM tokens WHERE accessor = \(token.accessor)")
                 #expect(try await client.call("/v1/sys/mounts", .get, token: token.token).0 == .forbidden, "deleted underneath")
+                // A token with limited uses is never kept, so its last use (its row deleted) moves nothing.
+                let limited = try await client.createToken(parent: root, ["policies": ["mounts"], "num_uses": 1])
+                let beforeUse = try await epoch()
+                #expect(try await client.call("/v1/sys/mounts", .get, token: limited.token).0 == .ok)
+                #expect(try await client.call("/v1/sys/mounts", .get, token: limited.token).0 == .forbidden, "used up")
+                #expect(try await epoch() == beforeUse)
 
                 // Without the epoch row (a database writer deleted it) nothing is kept: every request reads the token.
                 let other = try await client.createToken(parent: root, ["policies": ["mounts"]])
