@@ -10,10 +10,10 @@ APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config pos
 	chromium chromium-driver
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers bench-scale fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | bench-peers | bench-scale | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -136,6 +136,12 @@ PEERS_ARGS ?=
 bench-peers: build-release
 	@bash scripts/venv.sh
 	@bash scripts/with-postgres.sh .venv/bin/python scripts/bench-peers.py $(PEERS_ARGS)
+
+## bench-scale: 1, 2 and 3 instances on one PostgreSQL, the audited KV read and write driven on all at once: totals,
+## audit entries per commit, CPU per request on the instances and on PostgreSQL (Docs/SCALING.md). SCALE_ARGS for more.
+bench-scale: build-release
+	@bash scripts/venv.sh
+	@bash scripts/with-postgres.sh .venv/bin/python scripts/bench-scale.py $(SCALE_ARGS)
 
 ## fuzz-api: schemathesis from Docs/openapi.yaml against a live coffer on SQLite and PostgreSQL, with the root token
 ## and a reader-only one; fails on any 5xx or answer outside the document. FUZZ_EXAMPLES per operation (make test
