@@ -218,9 +218,10 @@ public final class Gate: Sendable {
             var needed = request.extraCapabilities
             if case .token(sudo: true) = request.access { needed.insert(.sudo) }
             (capabilities, rule) = try decide(identity.acl, request, needing: needed)
-        } catch  where unchecked != nil {
+        } catch {
             // Refused on an identity whose epoch is unchecked: a policy widened since would be missed, so the
             // refusal is decided again on the token as stored.
+            guard unchecked != nil else { throw error }
             return try await authorise(request, provisional: false)
         }
         if identity.entry.numUses > 0, try await !tokens.store.spendUse(accessor: identity.entry.accessor) {
@@ -295,9 +296,9 @@ public final class Gate: Sendable {
         if provisional, let (kept, epoch) = identities.kept(for: hash), !kept.entry.isExpired(at: now) {
             return (kept, ProvisionalIdentity(epoch: epoch))
         }
-        /// The revocation epoch first, then (unless this instance holds the token under that epoch) the token
-        /// and its policies: a revocation that commits after the epoch was read is then seen by the token's
-        /// read, and one that commits after that moves the epoch the next request reads (IdentityCache).
+        // The revocation epoch first, then (unless this instance holds the token under that epoch) the token
+        // and its policies: a revocation that commits after the epoch was read is then seen by the token's
+        // read, and one that commits after that moves the epoch the next request reads (IdentityCache).
         enum Found: Sendable {
             case kept(Identity)
             case read(TokenEntry, [(String, String)], epoch: Int64?)
