@@ -45,8 +45,11 @@ struct MultiInstanceTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
-    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func twoInstancesShareOneChain() async throws {
+    /// Two `coffer serve` processes on one scratch PostgreSQL database: the first initialised and unsealed over
+    /// HTTP, the second unsealed by the same key from a file. Both are stopped (and the folder removed) after `body`.
+    static func withTwoInstances(
+        _ body: (_ first: CofferProcess, _ second: CofferProcess, _ ports: (Int, Int), _ root: String, _ key: String) async throws -> Void
+    ) async throws -> TestDatabase.Scratch {
         let scratch = try await TestDatabase.create(.postgres)
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -60,27 +63,37 @@ struct MultiInstanceTests {
         #expect(initStatus == 200)
         let initialised = try JSONDecoder().decode(Sys.InitKeys.self, from: initData)
         let key = try #require(initialised.keysBase64.first)
-        let root = initialised.rootToken
         #expect(try await Self.request(firstPort, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)
         let keyFile = "\(folder)/unseal.key"
         #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))
         let second = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment)
         defer { second.terminate() }
         let secondPort = try Self.port(from: try await second.waitForLine(containing: "coffer is serving"))
+        try await body(first, second, (firstPort, secondPort), initialised.rootToken, key)
+        return scratch
+    }
 
-        // 120 requests at once, alternating between the instances.
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<120 {
-                let port = index.isMultiple(of: 2) ? firstPort : secondPort
-                group.addTask { try await Self.request(port, "/v1/auth/token/lookup-self", token: root).0 }
+    @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
+    func twoInstancesShareOneChain() async throws {
+        var key = ""
+        let scratch = try await Self.withTwoInstances { first, second, ports, root, unsealKey in
+            key = unsealKey
+            let (firstPort, secondPort) = ports
+
+            // 120 requests at once, alternating between the instances.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<120 {
+                    let port = index.isMultiple(of: 2) ? firstPort : secondPort
+                    group.addTask { try await Self.request(port, "/v1/auth/token/lookup-self", token: root).0 }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+            first.terminate()
+            second.terminate()
+            #expect(try await first.waitForExit() == 0)
+            #expect(try await second.waitForExit() == 0)
         }
-        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
-        first.terminate()
-        second.terminate()
-        #expect(try await first.waitForExit() == 0)
-        #expect(try await second.waitForExit() == 0)
 
         // One chain, verified with the trail's public key.
         let database = try await scratch.location.open(logger: TestDatabase.logger)
@@ -103,72 +116,57 @@ struct MultiInstanceTests {
     /// that began after the revoke returned and succeeded would be a stale success; there must be none.
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func aRevocationOnOneInstanceIsHonouredByTheOtherBeforeItReturns() async throws {
-        let scratch = try await TestDatabase.create(.postgres)
-        let folder = try TestDatabase.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let environment = ["COFFER_DATABASE_URL": scratch.url]
-        let serve = ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"]
-        let first = try CofferProcess(serve, in: folder, environment: environment)
-        defer { first.terminate() }
-        let a = try Self.port(from: try await first.waitForLine(containing: "coffer is serving"))
-        let (_, initData) = try await Self.raw(a, "/v1/sys/init", method: "PUT", token: nil, body: ["unseal_method": "keyfile"])
-        let initialised = try JSONDecoder().decode(Sys.InitKeys.self, from: initData)
-        let key = try #require(initialised.keysBase64.first)
-        let root = initialised.rootToken
-        #expect(try await Self.request(a, "/v1/sys/unseal", method: "PUT", body: ["key": key]).0 == 200)
-        let keyFile = "\(folder)/unseal.key"
-        #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))
-        let second = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment)
-        defer { second.terminate() }
-        let b = try Self.port(from: try await second.waitForLine(containing: "coffer is serving"))
+        let scratch = try await Self.withTwoInstances { _, _, ports, root, _ in
+            let (a, b) = ports
 
-        #expect(try await Self.request(a, "/v1/sys/mounts/revocation", method: "POST", token: root, body: ["type": "kv-v2"]).0 == 204)
-        #expect(
-            try await Self.request(a, "/v1/revocation/data/app", method: "POST", token: root, body: ["data": ["k": "v"]]).0 == 200)
-        let policy = "path \"revocation/data/app\" { capabilities = [\"read\"] }"
-        #expect(try await Self.request(a, "/v1/sys/policies/acl/app-reader", method: "PUT", token: root, body: ["policy": policy]).0 == 204)
+            #expect(try await Self.request(a, "/v1/sys/mounts/revocation", method: "POST", token: root, body: ["type": "kv-v2"]).0 == 204)
+            #expect(
+                try await Self.request(a, "/v1/revocation/data/app", method: "POST", token: root, body: ["data": ["k": "v"]]).0 == 200)
+            let policy = "path \"revocation/data/app\" { capabilities = [\"read\"] }"
+            #expect(
+                try await Self.request(a, "/v1/sys/policies/acl/app-reader", method: "PUT", token: root, body: ["policy": policy]).0 == 204)
 
-        let clock = ContinuousClock()
-        var stale = 0, raced = 0, refusedAfter = 0
-        for round in 0..<1_000 {
-            let (_, created) = try await Self.answer(
-                UnreadData.self, a, "/v1/auth/token/create", method: "POST", token: root, body: ["policies": ["app-reader"]])
-            let token = try #require(created.auth?.clientToken, "round \(round): \(created)")
-            #expect(try await Self.request(b, "/v1/revocation/data/app", token: token).0 == 200, "round \(round): cached on the second")
-            let revoked = Locked<ContinuousClock.Instant?>(nil)
-            let reads = try await withThrowingTaskGroup(of: [(ContinuousClock.Instant, Int)].self) { group in
-                group.addTask {
-                    let status = try await Self.request(a, "/v1/auth/token/revoke", method: "POST", token: root, body: ["token": token]).0
-                    revoked.withLock { $0 = clock.now }
-                    #expect(status == 204)
-                    return [] as [(ContinuousClock.Instant, Int)]
+            let clock = ContinuousClock()
+            var stale = 0, raced = 0, refusedAfter = 0
+            for round in 0..<1_000 {
+                let (_, created) = try await Self.answer(
+                    UnreadData.self, a, "/v1/auth/token/create", method: "POST", token: root, body: ["policies": ["app-reader"]])
+                let token = try #require(created.auth?.clientToken, "round \(round): \(created)")
+                #expect(try await Self.request(b, "/v1/revocation/data/app", token: token).0 == 200, "round \(round): cached on the second")
+                let revoked = Locked<ContinuousClock.Instant?>(nil)
+                let reads = try await withThrowingTaskGroup(of: [(ContinuousClock.Instant, Int)].self) { group in
+                    group.addTask {
+                        let status = try await Self.request(a, "/v1/auth/token/revoke", method: "POST", token: root, body: ["token": token])
+                            .0
+                        revoked.withLock { $0 = clock.now }
+                        #expect(status == 204)
+                        return [] as [(ContinuousClock.Instant, Int)]
+                    }
+                    group.addTask {
+                        // Until a read that began after the revoke returned has been answered.
+                        var reads: [(ContinuousClock.Instant, Int)] = []
+                        while true {
+                            let began = clock.now
+                            let status = try await Self.request(b, "/v1/revocation/data/app", token: token).0
+                            reads.append((began, status))
+                            if let end = revoked.withLock({ $0 }), began > end { return reads }
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
                 }
-                group.addTask {
-                    // Until a read that began after the revoke returned has been answered.
-                    var reads: [(ContinuousClock.Instant, Int)] = []
-                    while true {
-                        let began = clock.now
-                        let status = try await Self.request(b, "/v1/revocation/data/app", token: token).0
-                        reads.append((began, status))
-                        if let end = revoked.withLock({ $0 }), began > end { return reads }
+                let end = try #require(revoked.withLock { $0 })
+                for (began, status) in reads {
+                    if began > end {
+                        if status == 200 { stale += 1 } else if status == 403 { refusedAfter += 1 }
+                    } else {
+                        raced += 1
                     }
                 }
-                return try await group.reduce(into: []) { $0 += $1 }
             }
-            let end = try #require(revoked.withLock { $0 })
-            for (began, status) in reads {
-                if began > end {
-                    if status == 200 { stale += 1 } else if status == 403 { refusedAfter += 1 }
-                } else {
-                    raced += 1
-                }
-            }
+            #expect(stale == 0, "reads that began after the revoke returned and succeeded")
+            #expect(refusedAfter >= 1_000, "every round ended on a refused read")
+            print("revocations: 1000; reads that raced a revoke: \(raced); refused after it returned: \(refusedAfter); stale: \(stale)")
         }
-        #expect(stale == 0, "reads that began after the revoke returned and succeeded")
-        #expect(refusedAfter >= 1_000, "every round ended on a refused read")
-        print("revocations: 1000; reads that raced a revoke: \(raced); refused after it returned: \(refusedAfter); stale: \(stale)")
-        first.terminate()
-        second.terminate()
         try await scratch.drop()
     }
 }
