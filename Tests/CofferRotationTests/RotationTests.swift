@@ -522,18 +522,9 @@ struct DynamicCredentialTests {
                         WHERE name = 'down'
                         """)
                     for index in 0..<150 {
-                        let lease = Lease(
-                            id: "database/creds/gone/\(index)", roleName: "gone", dbName: "down", username: "v-gone-\(index)",
-                            accessor: "test",
-                            issuedAt: Date(timeIntervalSinceNow: -60), renewedAt: nil, expiresAt: Date(timeIntervalSinceNow: -30),
-                            maxExpiresAt: Date(timeIntervalSinceNow: 60))
-                        let tag = try sealer.tag(DatabaseEngine.authenticated(lease, accessor: lease.accessor))
-                        _ = try conn.execute(
-                            """
-                            INSERT INTO leases (lease_id, role_name, db_name, username, accessor, issued_at, expires_at, max_expires_at, auth_term, auth_tag)
-                            VALUES (\(lease.id), 'gone', 'down', \(lease.username), 'test', \(lease.issuedAt), \(lease.expiresAt), \(lease.maxExpiresAt),
-                                    \(tag.term), \(tag.tag))
-                            """)
+                        try LeaseReaperTests.insertExpiredLease(
+                            id: "database/creds/gone/\(index)", role: "gone", db: "down", username: "v-gone-\(index)", on: conn,
+                            sealer: sealer)
                     }
                 }
                 let system = GateRequest(

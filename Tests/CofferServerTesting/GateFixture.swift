@@ -30,6 +30,33 @@ package func withUnsealedServer(
     }
 }
 
+/// Two servers prepared on one scratch PostgreSQL database (as two instances would be), each with its own artifact
+/// folder (and so its own witness file); neither initialised nor unsealed.
+package func withTwoServers(_ body: @Sendable (CofferServer, CofferServer) async throws -> Void) async throws {
+    let scratch = try await TestDatabase.create(.postgres)
+    let folder = try TestDatabase.temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    func server(_ name: String) async throws -> CofferServer {
+        var flags = ServerConfiguration.Inputs()
+        flags.database = scratch.url
+        flags.artifactPath = "\(folder)/\(name)/artifacts"
+        flags.healthCommandDir = "/bin"
+        return try await CofferServer.prepare(
+            configuration: try ServerConfiguration(flags: flags, environment: .init(), file: .init()),
+            logger: TestDatabase.logger)
+    }
+    let first = try await server("a"), second = try await server("b")
+    do { try await body(first, second) } catch {
+        await first.database.close()
+        await second.database.close()
+        try? await scratch.drop()
+        throw error
+    }
+    await first.database.close()
+    await second.database.close()
+    try await scratch.drop()
+}
+
 extension CofferServer {
     /// The audit trail's verdict on itself.
     package func verifyTrail() async throws -> AuditChain.Finding {

@@ -14,32 +14,6 @@ import Testing
 /// Two instances on one PostgreSQL: a retire waits for every live instance to seal under the active term, an
 /// instance picks up another's rotation by itself, and a rotation and a rekey cannot interleave.
 struct KeyLifecycleTests {
-    /// Two servers prepared on one database, each with its own artifact folder (and so its own witness file).
-    private func withTwoServers(_ body: @Sendable (CofferServer, CofferServer) async throws -> Void) async throws {
-        let scratch = try await TestDatabase.create(.postgres)
-        let folder = try TestDatabase.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        func server(_ name: String) async throws -> CofferServer {
-            var flags = ServerConfiguration.Inputs()
-            flags.database = scratch.url
-            flags.artifactPath = "\(folder)/\(name)/artifacts"
-            flags.healthCommandDir = "/bin"
-            return try await CofferServer.prepare(
-                configuration: try ServerConfiguration(flags: flags, environment: .init(), file: .init()),
-                logger: TestDatabase.logger)
-        }
-        let first = try await server("a"), second = try await server("b")
-        do { try await body(first, second) } catch {
-            await first.database.close()
-            await second.database.close()
-            try? await scratch.drop()
-            throw error
-        }
-        await first.database.close()
-        await second.database.close()
-        try await scratch.drop()
-    }
-
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func retireWaitsForEveryLiveInstance() async throws {
         try await withTwoServers { a, b in

@@ -379,21 +379,33 @@ public final class DatabaseEngine: Sendable {
         return revoked
     }
 
+    /// How long a reaper's claim on an expired lease holds (``reapExpired(_:limit:)``): another instance may
+    /// take the lease again only after it, should the claiming one have stopped before revoking it.
+    static let reapClaim: TimeInterval = 60
+
     /// Revokes up to `limit` expired leases, oldest first; a failure backs that lease off (10 s doubling,
     /// at most an hour) instead of blocking the rest. Bounded, so many expiring leases never stall the service.
+    ///
+    /// The leases are claimed first, in one statement that moves their next attempt ``reapClaim`` ahead (on
+    /// PostgreSQL skipping rows another reaper has locked): instances reaping at once each take different
+    /// leases, so a lease's revocation statements run once, not once per instance.
     /// - Returns: revoked and failed counts.
     public func reapExpired(_ grant: Grant, limit: Int) async throws -> (revoked: Int, failed: Int) {
         let now = WallClock.now.roundedToStoredPrecision
+        let claimedUntil = now.addingTimeInterval(Self.reapClaim)
         let sealer = try keys.sealer()
         // A lease that fails authentication is reported and left alone (its username may have been changed to
         // make the reaper drop someone else's role); the others are still reaped.
-        let due = try await database.read { conn in
-            try conn.query(
+        let due = try await database.transaction { conn in
+            let lock: SQLQuery = conn.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            return try conn.query(
                 StoredLease.self,
                 """
-                SELECT \(columns: StoredLease.Column.self) FROM leases
-                WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
-                ORDER BY expires_at LIMIT \(Int64(limit))
+                UPDATE leases SET next_attempt_at = \(claimedUntil)
+                WHERE lease_id IN (
+                    SELECT lease_id FROM leases WHERE expires_at <= \(now) AND (next_attempt_at IS NULL OR next_attempt_at <= \(now))
+                    ORDER BY expires_at LIMIT \(Int64(limit))\(lock))
+                RETURNING \(columns: StoredLease.Column.self)
                 """
             ).compactMap { try? $0.verified(by: sealer) }
         }
