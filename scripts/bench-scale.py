@@ -119,6 +119,13 @@ def run(count: int, binary: str, server_url: str, arguments, works: list) -> dic
                 figures = phase(work, instances, setup, folders, arguments.connections, arguments.seconds, url)
                 if figures["total"] > best.get(work, {"total": 0})["total"]:
                     best[work] = figures
+        # One chain after the load on every instance: numbering without gaps, hashes, tags, checkpoints.
+        status, answer = instances[0].call("GET", "sys/audit-trail/verify", timeout=300)
+        data = answer.get("data", {}) if isinstance(answer, dict) else {}
+        if status != 200 or "first_bad_sequence" in data:
+            raise SystemExit(f"{count} instance(s): the audit chain does not verify after the load: {status} {answer}")
+        print(f"  {count} instance(s): audit chain after the load: {data.get('finding')} ({data.get('entries')} entries, "
+              f"{data.get('checkpoints')} checkpoints)", flush=True)
         return best
     finally:
         for service in services:
