@@ -6,8 +6,9 @@ total is compared with one instance's.
 Per phase it prints: requests/s in total and per instance, the total against one instance, the audit entries
 per group commit (entries appended / checkpoints written: a checkpoint is signed at every commit), and CPU time
 per request on the instances and on PostgreSQL (from /proc, every postgres and coffer process), with
-PostgreSQL's share of the machine's CPU. On a 2-core machine the instances and PostgreSQL share the cores, so
-the per-request CPU is the figure that transfers to larger machines (Docs/SCALING.md).
+PostgreSQL's share of the machine's CPU; after each N it verifies the audit trail (`sys/audit-trail/verify`: one
+chain without a gap across the instances' commits). On a 2-core machine the instances and PostgreSQL share the
+cores, so the per-request CPU is the figure that transfers to larger machines (Docs/SCALING.md, once written).
 
 Same token shape, policy and secret as bench-peers (a non-root token whose policy allows the path, a 256-byte
 secret; each instance writes its own secret); wrk -t1 with --connections per instance for --seconds, best of
