@@ -380,13 +380,16 @@ public final class DatabaseEngine: Sendable {
     }
 
     /// How long a reaper's claim on an expired lease holds (``reapExpired(_:limit:)``): another instance may
-    /// take the lease again only after it, should the claiming one have stopped before revoking it.
-    static let reapClaim: TimeInterval = 60
+    /// take the lease again only after it, should the claiming one have stopped before revoking it. Short, so a
+    /// reaper killed mid-batch delays those leases by seconds; a batch (100 revocations over one connection per
+    /// target, about 150 ms here) that takes longer than this may see another instance revoke some of its leases
+    /// too (a drop finds no role; custom revocation statements would run twice).
+    static let reapClaim: TimeInterval = 10
 
     /// Revokes up to `limit` expired leases, oldest first; a failure backs that lease off (10 s doubling,
     /// at most an hour) instead of blocking the rest. Bounded, so many expiring leases never stall the service.
     ///
-    /// The leases are claimed first, in one statement that moves their next attempt ``reapClaim`` ahead (on
+    /// The leases are claimed first, in one statement that moves their next attempt `reapClaim` ahead (on
     /// PostgreSQL skipping rows another reaper has locked): instances reaping at once each take different
     /// leases, so a lease's revocation statements run once, not once per instance.
     /// - Returns: revoked and failed counts.
