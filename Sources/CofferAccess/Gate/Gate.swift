@@ -186,7 +186,7 @@ public final class Gate: Sendable {
     private func isStale<R>(_ provisional: ProvisionalIdentity, _ result: Result<R, any Error>) async -> Bool {
         if case .failure(let error) = result, error is StaleIdentity { return true }
         if provisional.isConfirmed { return false }
-        let epoch = try? await database.read { conn in try conn.queryScalar(Int64.self, "SELECT value FROM gate_epoch WHERE id = 1") }
+        let epoch = try? await database.read { conn in try Grant.epoch(on: conn) }
         return epoch != provisional.epoch
     }
 
@@ -305,7 +305,7 @@ public final class Gate: Sendable {
             case none
         }
         let found = try await database.read { conn -> Found in
-            let epoch = try conn.queryScalar(Int64.self, "SELECT value FROM gate_epoch WHERE id = 1")
+            let epoch = try Grant.epoch(on: conn)
             if let epoch, let kept = identities.identity(for: hash, at: epoch), !kept.entry.isExpired(at: now) { return .kept(kept) }
             guard let entry = try TokenStore.lookup(hash: hash, sealer: sealer, on: conn) else { return .none }
             return .read(entry, try PolicyStore.texts(of: entry.policies, sealer: sealer, on: conn), epoch: epoch)

@@ -136,6 +136,11 @@ public struct Grant: Sendable {
     /// The revocation epoch as a column a module's statement can select (``confirmIdentity(epoch:)``).
     public static let epochColumn = "(SELECT value FROM gate_epoch WHERE id = 1)"
 
+    /// The revocation epoch now; `nil` when its row is gone (then nothing is kept or confirmed).
+    static func epoch(on conn: any SQLConnection) throws -> Int64? {
+        try conn.queryScalar(Int64?.self, "SELECT \(unsafeRaw: epochColumn)") ?? nil
+    }
+
     /// Confirms the identity this grant was decided on, with the revocation epoch the module's statement read
     /// (``epochColumn``; `nil` when there was none). A no-op unless the identity came from the cache unchecked.
     /// - Throws: an error the Gate catches (it runs the operation again on the token as stored) when the epoch

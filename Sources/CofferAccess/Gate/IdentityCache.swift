@@ -29,10 +29,8 @@ final class IdentityCache: Sendable {
 
     /// The identity kept for `hash` if it was read under `epoch`.
     func identity(for hash: [UInt8], at epoch: Int64) -> Gate.Identity? {
-        guard let entry = entries.withLock({ $0[hash] }), entry.epoch == epoch, ContinuousClock.now - entry.kept < Self.maxAge,
-            ConstantTime.equals(entry.hash, hash)
-        else { return nil }
-        return entry.identity
+        guard let (identity, keptEpoch) = kept(for: hash), keptEpoch == epoch else { return nil }
+        return identity
     }
 
     /// The identity kept for `hash` and the epoch it was kept under, whatever the epoch is now (the caller
