@@ -10,10 +10,10 @@ APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config pos
 	chromium chromium-driver
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers bench-scale fuzz-api fuzz crash-test dependency-faults soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers bench-scale fuzz-api fuzz crash-test dependency-faults failover-test soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | bench-peers | bench-scale | fuzz-api | fuzz | crash-test | dependency-faults | soak | test-tsan | test-asan | test-lsan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | bench-peers | bench-scale | fuzz-api | fuzz | crash-test | dependency-faults | failover-test | soak | test-tsan | test-asan | test-lsan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -166,6 +166,14 @@ crash-test: build
 ## recovery without a restart, nothing acknowledged lost, the audit trail verifies. Also part of make test.
 dependency-faults: build
 	@python3 scripts/dependency-faults.py
+
+## failover-test: a PostgreSQL primary with a synchronous hot standby (pg_basebackup -R) and coffer on a libpq
+## multi-host URL (target_session_attrs=read-write); the primary SIGKILLed under load and the standby promoted,
+## FAILOVERS times (default 10; make test runs 2). 503 with Retry-After in the gap, never a 500 or a hang; writes
+## again without a restart; every acknowledged write there after all of them; the audit chain verifies.
+FAILOVERS ?= 10
+failover-test: build
+	@python3 scripts/failover-test.py --failovers $(FAILOVERS)
 
 ## soak: SOAK_MINUTES (default 10) of mixed load at SOAK_CONNECTIONS (default 32) keep-alive connections on each
 ## backend, with a restricted token: KV reads and writes, token create/revoke, wrap/unwrap, metrics ingest, cache

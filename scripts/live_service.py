@@ -42,6 +42,11 @@ class Client:
 
     def call(self, method: str, path: str, body=None, token=None, headers=None, timeout=10.0):
         """(status, parsed body). Raises Refused or InDoubt when no answer came back."""
+        status, answer, _ = self.call_with_headers(method, path, body, token, headers, timeout)
+        return status, answer
+
+    def call_with_headers(self, method: str, path: str, body=None, token=None, headers=None, timeout=10.0):
+        """(status, parsed body, response headers as a lower-cased dict). Raises Refused or InDoubt."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         all_headers = {"X-Vault-Token": token if token is not None else self.token}
         all_headers.update(headers or {})
@@ -59,7 +64,7 @@ class Client:
             raise InDoubt(str(error)) from error
         finally:
             connection.close()
-        return response.status, (json.loads(text) if text else {})
+        return response.status, (json.loads(text) if text else {}), {k.lower(): v for k, v in response.getheaders()}
 
 
 class Service:

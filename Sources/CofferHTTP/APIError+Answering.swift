@@ -24,8 +24,16 @@ extension APIError {
         case let error as StoreError where error.code == .unstorableText:
             return APIError(.badRequest, error.message)
         case let error as StoreError where error.code.isUnavailable:
+            // A lost or refused connection (PostgreSQL down, or failing over to its standby): Retry-After says
+            // the wait is short, and libpq's target_session_attrs finds the new primary on the next connection.
             context.logger.error("storage unavailable", metadata: ["coffer.store.code": "\(error.code)"])
-            return APIError(.serviceUnavailable, "storage is unavailable; try again")
+            return APIError(.serviceUnavailable, "storage is unavailable; try again", retryAfter: 1)
+        case let error as StoreError where error.code == .readOnly:
+            context.logger.error("storage is read-only", metadata: ["coffer.store.code": "\(error.code)"])
+            return APIError(
+                .serviceUnavailable,
+                "storage is read-only (a standby, or a primary being demoted); try again, or point the database URL at the primary",
+                retryAfter: 1)
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "request body is larger than \(context.maxUploadSize) bytes")
         case let error as HTTPError:
@@ -43,14 +51,17 @@ extension APIError {
         }
     }
 
-    /// Vault's statuses: 403 for every token or policy refusal (never 401), 400 for bad input, 503 when the
-    /// audit entry could not be committed in time; a missing secret is Vault's bare 404 (`{"errors":[]}`).
+    /// Vault's statuses: 403 for every token or policy refusal (never 401), 400 for bad input, 503 (with
+    /// Retry-After) when the audit entry could not be committed in time or storage is low; a missing secret is
+    /// Vault's bare 404 (`{"errors":[]}`).
     private static func answering(_ error: AccessError) -> APIError {
         switch error.code {
         case .permissionDenied: APIError(.forbidden, error.message)
         case .missing: APIError.missing
         case .notFound: APIError(.notFound, error.message)
-        case .auditUnavailable, .storageLow: APIError(.serviceUnavailable, error.message)
+        case .auditUnavailable: APIError(.serviceUnavailable, error.message, retryAfter: 1)
+        // Space comes back when an operator frees it, not in a second.
+        case .storageLow: APIError(.serviceUnavailable, error.message, retryAfter: 30)
         case .rateLimited: APIError(.tooManyRequests, error.message)
         case .conflict: APIError(.conflict, error.message)
         // Where a route does not answer it itself (the KV routes do, by serving the other version's path).

@@ -108,10 +108,16 @@ extension Database {
 
 /// One transaction on a lent connection, shared by both drivers: `begin`, the body, then COMMIT; on any
 /// error a ROLLBACK (unless the connection is gone) and the error rethrown.
+/// - Throws: ``LostBeforeBegin`` when the connection was already gone at `begin` (nothing ran: safe to run
+///   again on another connection); otherwise the body's or the driver's error.
 func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, begin: String, _ body: (any SQLConnection) throws -> T) throws
     -> T
 {
-    try connection.executeScript(unsafeSQL: begin)
+    do {
+        try connection.executeScript(unsafeSQL: begin)
+    } catch let error as StoreError where error.code == .connectionLost {
+        throw LostBeforeBegin(underlying: error)
+    }
     do {
         let result = try body(connection)
         try connection.executeScript(unsafeSQL: "COMMIT")
@@ -120,6 +126,12 @@ func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, be
         if !connection.isBroken { try? connection.executeScript(unsafeSQL: "ROLLBACK") }
         throw error
     }
+}
+
+/// A pooled connection found dead at BEGIN (its server restarted, or failed over to a standby since it was
+/// last used): nothing of the transaction reached the server, so it runs again on another connection.
+struct LostBeforeBegin: Error {
+    let underlying: StoreError
 }
 
 /// The retry loop shared by both drivers: rerun on transient conflicts with jittered exponential backoff.

@@ -25,6 +25,7 @@ public final class PostgresDatabase: Database {
     /// Where the pool connects, without the password.
     public let connectionString: PostgresConnectionString
     private let pool: ConnectionPool<PostgresConnection>
+    private let capacity: Int
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
@@ -35,6 +36,7 @@ public final class PostgresDatabase: Database {
         self.logger = logger
         let threadPool = StoreThreadPool.start(threads: configuration.connections)
         self.threadPool = threadPool
+        self.capacity = configuration.connections
         let conninfo = connectionString.conninfo
         pool = ConnectionPool(capacity: configuration.connections, threadPool: threadPool) {
             try PostgresConnection(conninfo: conninfo, configuration: configuration)
@@ -49,13 +51,13 @@ public final class PostgresDatabase: Database {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        do {
-            return try await pool.withConnection { try body($0) }
-        } catch StoreError.Code.connectionLost {
-            // A read is safe to repeat; the broken connection is gone, and after a failover a new one
-            // reaches the new primary (libpq's target_session_attrs).
-            logger.info("connection lost during a read, retrying on a new connection")
-            return try await pool.withConnection { try body($0) }
+        try await onLiveConnection { connection in
+            do {
+                return try body(connection)
+            } catch let error as StoreError where error.code == .connectionLost {
+                // A read is safe to repeat whole.
+                throw LostBeforeBegin(underlying: error)
+            }
         }
     }
 
@@ -64,10 +66,30 @@ public final class PostgresDatabase: Database {
         _ body: @escaping @Sendable (any SQLConnection) throws -> T
     ) async throws -> T {
         try await withTransientRetry(maxAttempts: options.maxAttempts, logger: logger) {
-            try await pool.withConnection { connection in
+            try await onLiveConnection { connection in
                 try runTransaction(on: connection, begin: "BEGIN ISOLATION LEVEL \(options.isolation.rawValue)", body)
             }
         }
+    }
+
+    /// Runs `body` on a pooled connection, again on another one when it throws ``LostBeforeBegin``: after a
+    /// server restart or a failover every idle connection is dead, and each is found so only when used (a
+    /// broken one is dropped by the pool, and a new one reaches the new primary through libpq's
+    /// `target_session_attrs`). Bounded by the pool's size plus one: by then a connection was opened anew,
+    /// and its failure is the server's state, answered as it is.
+    private func onLiveConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        for attempt in 1... {
+            do {
+                return try await pool.withConnection(body)
+            } catch let lost as LostBeforeBegin {
+                guard attempt <= capacity else { throw lost.underlying }
+                logger.info(
+                    "a pooled connection to PostgreSQL was lost; retrying on another", metadata: ["coffer.store.attempt": "\(attempt)"])
+            }
+        }
+        fatalError("unreachable: the loop returns or throws")
     }
 
     public func close() async {

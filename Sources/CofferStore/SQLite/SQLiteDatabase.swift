@@ -94,7 +94,12 @@ public final class SQLiteDatabase: Database {
         try await withTransientRetry(maxAttempts: options.maxAttempts, logger: logger) {
             try await writer.withConnection { connection in
                 // IMMEDIATE takes the write lock up front, so a conflict shows as BUSY here, before any work.
-                try runTransaction(on: connection, begin: "BEGIN IMMEDIATE", body)
+                // (A file has no connection to lose; should one be reported, it is answered as it is.)
+                do {
+                    return try runTransaction(on: connection, begin: "BEGIN IMMEDIATE", body)
+                } catch let lost as LostBeforeBegin {
+                    throw lost.underlying
+                }
             }
         }
     }
