@@ -349,7 +349,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CofferStoreTests",
-            dependencies: ["CofferFoundation", "CofferStore", "CofferTesting"],
+            dependencies: [
+                "CofferFoundation", "CofferStore", "CofferTesting", .product(name: "PropertyBased", package: "swift-property-based")
+            ],
             swiftSettings: swiftSettings
         ),
         serverTests("CofferSystemTests", also: ["CofferSystem"]),

@@ -65,8 +65,8 @@ class Node:
         self.data, self.port = os.path.join(self.folder, "data"), free_port()
         self.log = os.path.join(self.folder, "server.log")
 
-    def start(self):
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c max_connections=200 "
+    def start(self, extra: str = ""):
+        options = (f"{extra} -c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c max_connections=200 "
                    "-c wal_level=replica -c hot_standby=on -c wal_keep_size=256MB -c max_wal_senders=10 "
                    "-c fsync=off")  # the test kills processes, never the machine: the page cache survives
         result = _as_owner([f"{PGBIN}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", options, "start"],
@@ -102,13 +102,20 @@ class Node:
 class ReplicaPair:
     """`synchronous=False` leaves replication asynchronous: only for showing that the test catches lost writes."""
 
-    def __init__(self, folder: str, synchronous: bool = True):
+    def __init__(self, folder: str, synchronous: bool = True, apply_delay_ms: int = 0):
         if os.geteuid() == 0 and subprocess.run(["id", "coffer-pg"], capture_output=True).returncode != 0:
             subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "coffer-pg"], check=True)
         self.folder = folder
         self.primary, self.standby = Node(folder, "a"), Node(folder, "b")
         self.failovers = 0
         self.synchronous = synchronous
+        # recovery_min_apply_delay: a standby that receives (and, synchronous, flushes) at once but replays late,
+        # so a read served by it before the delay is over is visibly stale.
+        self.apply_delay_ms = apply_delay_ms
+
+    @staticmethod
+    def node_url(node: Node) -> str:
+        return f"postgres://coffer@127.0.0.1:{node.port}/{DATABASE}?connect_timeout=2"
 
     @property
     def url(self) -> str:
@@ -137,7 +144,7 @@ class ReplicaPair:
                             "-D", node.data, "-R", "-X", "stream", "-c", "fast"], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"pg_basebackup for {node.name}: {result.stderr}")
-        node.start()
+        node.start(f"-c recovery_min_apply_delay={self.apply_delay_ms}ms")
         self._wait(lambda: self.primary.sql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1",
                    f"{node.name} streaming from {self.primary.name}")
         if not self.synchronous:

@@ -4,7 +4,8 @@
 # against hvac, from a local virtualenv (COFFER_TEST_PYTHON, or .venv made here from PyPI); then the API is
 # fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), killed under load (scripts/crash-test.py,
 # a bounded sample), has PostgreSQL halted and SQLite's disk filled under it (scripts/dependency-faults.py), and
-# its PostgreSQL primary killed and the standby promoted twice (scripts/failover-test.py);
+# its PostgreSQL primary killed and the standby promoted twice (scripts/failover-test.py), reads served from a
+# standby with read-your-writes (scripts/replica-reads-test.py);
 # the webhook and command rotators run against real targets (scripts/rotator-targets.py), 1,000 secrets come
 # over from a real OpenBao (scripts/import-vault.py), the web console runs in headless Chromium
 # (scripts/console-browser.py); last, the operator
@@ -33,6 +34,7 @@ exec bash scripts/with-postgres.sh bash -c '
     "$python" scripts/crash-test.py --kills "${CRASH_KILLS:-12}" --migration-kills "${CRASH_MIGRATION_KILLS:-10}" || status=1
     "$python" scripts/dependency-faults.py || status=1
     "$python" scripts/failover-test.py --failovers "${FAILOVERS:-2}" || status=1
+    "$python" scripts/replica-reads-test.py --python "$python" || status=1
     "$python" scripts/rotator-targets.py || status=1
     "$python" scripts/import-vault.py || status=1
     "$python" scripts/console-browser.py || status=1

@@ -1,5 +1,6 @@
 public import Hummingbird
 public import CofferAccess
+public import CofferStore
 public import NIOCore
 
 /// The request context every Coffer route and middleware sees.
@@ -11,6 +12,9 @@ public struct CofferRequestContext: RequestContext {
     public let remoteAddress: String
     /// The request path decoded once (``CanonicalPath``), set by ``CanonicalPathRouter`` before routing.
     public var canonicalPath: CofferAccess.CanonicalPath?
+    /// The newest consistency index (`X-Vault-Index`) the client presented, set by the server's consistency
+    /// middleware: a read served from a standby waits until the standby has replayed it.
+    public var consistencyIndex: WALPosition?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

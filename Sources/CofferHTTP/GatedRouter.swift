@@ -1,4 +1,5 @@
 public import CofferAccess
+import CofferStore
 import Foundation
 public import HTTPTypes
 import Logging
@@ -64,17 +65,20 @@ public final class GatedRouter {
     ///   so a change's request entry commits in the change's transaction.
     /// - Parameter epochCheck: `.inModule` where the module's reads confirm the revocation epoch themselves
     ///   (``Grant/confirmIdentity(epoch:)``) and do nothing before it; applies to reads only.
+    /// - Parameter replicaReads: `false` for a read operation that changes state (it issues a lease): its module
+    ///   reads the primary even on an instance with a read replica.
     public func on(
         _ path: String, method: HTTPRequest.Method, access: Access = .token, operation: GateRequest.Operation? = nil,
         requestEntry: GateRequest.RequestEntry = .first, epochCheck: GateRequest.EpochCheck = .beforeOperation,
-        _ handler: @escaping Handler
+        replicaReads: Bool = true, _ handler: @escaping Handler
     ) {
         precondition(access != .open && access != .probe, "use open(_:method:_:) or probe(_:method:_:)")
         record(path, method, access)
         let gate = gate
         router.on(RouterPath(path), method: method) { request, context in
             try await Self.perform(
-                gate, request, context, access: access, operation: operation, requestEntry: requestEntry, epochCheck: epochCheck
+                gate, request, context, access: access, operation: operation, requestEntry: requestEntry, epochCheck: epochCheck,
+                replicaReads: replicaReads
             ) { grant in
                 try await handler(request, context, grant)
             }
@@ -145,7 +149,7 @@ public final class GatedRouter {
     public static func perform(
         _ gate: Gate, _ request: Request, _ context: CofferRequestContext, access: Access, operation: GateRequest.Operation?,
         requestEntry: GateRequest.RequestEntry = .first, epochCheck: GateRequest.EpochCheck = .beforeOperation,
-        _ body: (Grant) async throws -> Response
+        replicaReads: Bool = true, _ body: (Grant) async throws -> Response
     ) async throws -> Response {
         // Set by CanonicalPathRouter, the only way the routes are served; never decoded a second time here.
         guard let path = context.canonicalPath else {
@@ -167,11 +171,17 @@ public final class GatedRouter {
         let policyPath = gateOperation == .list ? path.asFolder : path.asLeaf
         // A bad X-Vault-Wrap-TTL is refused before the operation runs, not after it has changed something.
         let wrapTTL = try ResponseWrapper.requestedTTL(request, path: policyPath.text)
+        // A read that changes nothing may be served from a read replica (ReplicaRoutedDatabase), its module's
+        // statements only: the Gate decides the identity on the primary, its epoch confirmed before the
+        // operation, so a revocation holds at once on every instance; the audit entries commit on the primary.
+        let replicaRead: ReplicaRead? =
+            replicaReads && wrapTTL == nil && (gateOperation == .read || gateOperation == .list)
+            ? ReplicaRead(atLeast: context.consistencyIndex) : nil
         let gateRequest = GateRequest(
             token: token(from: request.headers), path: policyPath, operation: gateOperation,
             access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra,
             // A wrapped answer stores a wrapping token: not a read that may run before its epoch is confirmed.
-            requestEntry: requestEntry, epochCheck: wrapTTL == nil ? epochCheck : .beforeOperation)
+            requestEntry: requestEntry, epochCheck: wrapTTL == nil && replicaRead == nil ? epochCheck : .beforeOperation)
         return try await gate.perform(
             gateRequest,
             status: { result in
@@ -182,7 +192,12 @@ public final class GatedRouter {
             }
         ) { grant in
             // Wrapped inside the Gate, so the response entry records the wrapping token's accessor and hash.
-            let response = try await body(grant)
+            let response =
+                if let replicaRead {
+                    try await ReplicaRead.$current.withValue(replicaRead) { try await body(grant) }
+                } else {
+                    try await body(grant)
+                }
             guard let wrapTTL else { return response }
             return try await ResponseWrapper.wrap(response, ttl: wrapTTL, grant: grant, wrapping: gate.wrapping, path: policyPath.text)
         }

@@ -58,7 +58,7 @@ public struct CofferServer: Sendable {
     /// Opens the database, applies pending migrations and reads (or creates) the instance identity.
     /// - Throws: ``StoreError`` when the database cannot be opened or migrated; nothing is changed then.
     public static func prepare(configuration: ServerConfiguration, logger: Logger) async throws -> CofferServer {
-        let database = try await configuration.database.open(logger: logger)
+        let database = try await Self.openDatabase(configuration, logger: logger)
         do {
             let migrations = try MigrationSet.embedded(for: database.dialect)
             try await Migrator(database: database, migrations: migrations, logger: logger).migrate()
@@ -86,6 +86,41 @@ public struct CofferServer: Sendable {
                 logger: logger, migrationCount: migrations.migrations.count)
         } catch {
             await database.close()
+            throw error
+        }
+    }
+
+    /// On PostgreSQL, the consistency index of writes and the read replica's freshness
+    /// (``ConsistencyIndexMiddleware``); SQLite has one copy and needs neither.
+    private var consistencyMiddleware: [any MiddlewareProtocol<Request, Response, CofferRequestContext>] {
+        switch database {
+        case let routed as ReplicaRoutedDatabase: [ConsistencyIndexMiddleware(primary: routed.primary, routed: routed)]
+        case let primary as PostgresDatabase: [ConsistencyIndexMiddleware(primary: primary, routed: nil)]
+        default: []
+        }
+    }
+
+    /// The database as configured: its primary, checked to accept writes, and, with `read_replica`, the standby
+    /// that serves read-only requests (``ReplicaRoutedDatabase``).
+    /// - Throws: ``StartupError`` when the primary is a standby; ``StoreError`` when either cannot be opened.
+    static func openDatabase(_ configuration: ServerConfiguration, logger: Logger) async throws -> any Database {
+        let database = try await configuration.database.open(logger: logger)
+        guard let primary = database as? PostgresDatabase else { return database }
+        do {
+            if try await primary.isStandby() {
+                throw StartupError(
+                    "the database URL reaches a standby (pg_is_in_recovery), where Coffer cannot write: give the primary, or every "
+                        + "host with target_session_attrs=read-write, as the database URL, and the standby as read_replica")
+            }
+            guard let replicaURL = configuration.readReplica else { return primary }
+            let replica = try await PostgresDatabase(replicaURL, logger: logger)
+            if try await !replica.isStandby() {
+                logger.warning("read_replica is not a standby (pg_is_in_recovery is false): reads there see only what it holds")
+            }
+            logger.notice("reads that may come from a standby go to the read replica", metadata: ["coffer.replica": "\(replicaURL)"])
+            return ReplicaRoutedDatabase(primary: primary, replica: replica, logger: logger)
+        } catch {
+            await primary.close()
             throw error
         }
     }
@@ -126,7 +161,7 @@ public struct CofferServer: Sendable {
             middleware: [
                 RequestMetricsMiddleware(metrics: requestMetrics), NoStoreMiddleware(), LogRequestsMiddleware(.debug),
                 VaultErrorMiddleware(reporter: errorReporter)
-            ])
+            ] + consistencyMiddleware)
         let keys = keys
         let health = healthCheck
         SysRoutes(health: health).register(on: router)

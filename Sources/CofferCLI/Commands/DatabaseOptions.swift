@@ -9,6 +9,11 @@ struct DatabaseOptions: ParsableArguments {
         help: "sqlite:PATH, a postgres:// URL or a libpq conninfo (env COFFER_DATABASE_URL; default sqlite:./coffer-data/coffer.db).")
     var database: String?
 
+    @Option(
+        name: .long,
+        help: "A PostgreSQL standby of --database that serves read-only requests (env COFFER_READ_REPLICA_URL; Docs/SCALING.md).")
+    var readReplica: String?
+
     @Option(name: .long, help: "A JSON config file (env COFFER_CONFIG). Flags override the environment, which overrides the file.")
     var config: String?
 
@@ -31,7 +36,7 @@ struct DatabaseOptions: ParsableArguments {
             listen: listen, database: database, logFormat: logFormat, logLevel: logLevel,
             clusterName: clusterName, unsealKeyFile: unsealKeyFile, auditWitness: auditWitness,
             auditTimeout: auditTimeout, auditLogFile: auditLogFile, tlsCertFile: tlsCertFile,
-            tlsKeyFile: tlsKeyFile, tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen)
+            tlsKeyFile: tlsKeyFile, tlsClientCAFile: tlsClientCAFile, insecureListen: insecureListen, readReplica: readReplica)
         return try ServerConfiguration(flags: flags, environment: .environment(environment), file: file)
     }
 }

@@ -68,7 +68,8 @@ public struct DatabaseRoutes: Sendable {
         }
 
         // Dynamic credentials: a lease in the envelope, as Vault answers them.
-        router.on("/v1/database/creds/:name", method: .get) { _, context, grant in
+        // A read in Vault's ACL that creates a user and a lease: its role is read on the primary, never a replica.
+        router.on("/v1/database/creds/:name", method: .get, replicaReads: false) { _, context, grant in
             let issued = try await engine.issue(grant, role: try context.parameters.require("name"))
             let password = issued.password.bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
             return VaultJSON.response(

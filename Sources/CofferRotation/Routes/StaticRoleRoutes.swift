@@ -104,7 +104,9 @@ public struct StaticRoleRoutes: Sendable {
             let names = try await credentials.list(grant.delegated(to: Self.storage), mount: Self.staticMount, folder: "")
             return VaultJSON.response(status: .ok, VaultEnvelope(data: ["keys": names]))
         }
-        router.on("/v1/database/static-creds/:name", method: .get) { _, context, grant in
+        // The password a rotation just set on the target: a standby a moment behind would hand out the old one,
+        // which the target no longer accepts; read on the primary.
+        router.on("/v1/database/static-creds/:name", method: .get, replicaReads: false) { _, context, grant in
             let path = try SecretPath(mount: Self.staticMount, path: try context.parameters.require("name"))
             let stored = grant.delegated(to: Self.storage)
             let metadata = try await credentials.rotationMetadata(stored, path)

@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseLocation
+    /// A streaming standby of `database` (PostgreSQL only) that serves this instance's read-only requests;
+    /// `nil`: everything reads the primary. See Docs/SCALING.md.
+    public var readReplica: PostgresConnectionString?
     public var logFormat: LogFormat
     public var logLevel: String
     /// Reported by health as `cluster_name` when the instance row is first created.
@@ -89,6 +92,7 @@ public struct ServerConfiguration: Sendable {
     public struct Inputs: Sendable {
         public var listen: String?
         public var database: String?
+        public var readReplica: String?
         public var logFormat: String?
         public var logLevel: String?
         public var clusterName: String?
@@ -131,8 +135,9 @@ public struct ServerConfiguration: Sendable {
             auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
             rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
             rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil,
-            auditArchiveDir: String? = nil
+            auditArchiveDir: String? = nil, readReplica: String? = nil
         ) {
+            self.readReplica = readReplica
             self.retention = retention
             self.auditArchiveDir = auditArchiveDir
             self.rotationWebhookHosts = rotationWebhookHosts
@@ -181,7 +186,7 @@ public struct ServerConfiguration: Sendable {
                 rotationWebhookHosts: value("COFFER_ROTATION_WEBHOOK_HOSTS"),
                 rotationWebhookCAFile: value("COFFER_ROTATION_WEBHOOK_CA_FILE"),
                 rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"),
-                auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"))
+                auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"), readReplica: value("COFFER_READ_REPLICA_URL"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -198,7 +203,8 @@ public struct ServerConfiguration: Sendable {
                 "audit_log_file", "tls_cert_file", "tls_key_file", "tls_client_ca_file", "insecure_listen",
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
                 "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
-                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention", "audit_archive_dir"
+                "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention", "audit_archive_dir",
+                "read_replica"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -231,7 +237,7 @@ public struct ServerConfiguration: Sendable {
                 }, rotationCheckInterval: try string("rotation_check_interval"),
                 rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
                 rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"),
-                auditArchiveDir: try string("audit_archive_dir"))
+                auditArchiveDir: try string("audit_archive_dir"), readReplica: try string("read_replica"))
         }
     }
 
@@ -256,6 +262,15 @@ public struct ServerConfiguration: Sendable {
         (host, port) = try Self.parseListen(listen)
         database = try DatabaseLocation(
             parsing: pick("database", \.database, default: DatabaseLocation.defaultURL) ?? DatabaseLocation.defaultURL)
+        if let text = pick("read_replica", \.readReplica, default: nil) {
+            guard case .postgres = database, case .postgres(let replica) = try DatabaseLocation(parsing: text) else {
+                throw ConfigurationError(
+                    "read_replica is a PostgreSQL standby of a PostgreSQL database: give both as postgres:// URLs (SQLite has no replicas)")
+            }
+            readReplica = replica
+        } else {
+            readReplica = nil
+        }
         let format = pick("log_format", \.logFormat, default: "text") ?? "text"
         guard let logFormat = LogFormat(rawValue: format) else {
             throw ConfigurationError("unknown log format \"\(format)\": use text or json")

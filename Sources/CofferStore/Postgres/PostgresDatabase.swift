@@ -92,6 +92,30 @@ public final class PostgresDatabase: Database {
         fatalError("unreachable: the loop returns or throws")
     }
 
+    /// The primary's WAL insert position now: at or after the end of every commit that has returned, so a
+    /// standby that has replayed it shows them all (the consistency index of a write's answer).
+    public func currentPosition() async throws -> WALPosition? {
+        try await read { conn in
+            try conn.queryScalar(String.self, "SELECT pg_current_wal_insert_lsn()::text").flatMap { WALPosition($0) }
+        }
+    }
+
+    /// How far this server has replayed the primary's WAL: a standby's replay position, or, once promoted
+    /// (or when it never was a standby), its own insert position, since it then holds everything.
+    public func replayedPosition() async throws -> WALPosition? {
+        try await read { conn in
+            try conn.queryScalar(
+                String.self,
+                "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
+            ).flatMap { WALPosition($0) }
+        }
+    }
+
+    /// Whether this server is a standby (`pg_is_in_recovery()`).
+    public func isStandby() async throws -> Bool {
+        try await read { conn in try conn.queryScalar(Bool.self, "SELECT pg_is_in_recovery()") ?? false }
+    }
+
     public func close() async {
         pool.close()
         try? await threadPool.shutdownGracefully()
