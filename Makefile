@@ -7,13 +7,13 @@ SWIFT ?= swift
 PYTHON ?= python3
 DATA ?= ./coffer-data
 APT_PACKAGES := libsodium-dev libsqlite3-dev libpq-dev libssl-dev pkg-config postgresql-15 postgresql-client-15 wrk openssl python3-venv \
-	chromium chromium-driver
+	chromium chromium-driver pgbouncer
 RELEASE_BIN := .build/release
 
-.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers bench-scale fuzz-api fuzz crash-test dependency-faults failover-test soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
+.PHONY: deps build build-release test lint run migrate clean generate check-generated bench-store bench-crypto bench-gate bench-kv bench-rotate bench-suite1 bench-suite2 bench-peers bench-scale bench-replica fuzz-api fuzz crash-test dependency-faults failover-test soak test-tsan test-asan test-lsan rotate rotate-status rotate-keys production-targets help
 
 help:
-	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | bench-peers | bench-scale | fuzz-api | fuzz | crash-test | dependency-faults | failover-test | soak | test-tsan | test-asan | test-lsan | clean | deps"
+	@echo "make run | test | lint | build | build-release | migrate | rotate | rotate-status | rotate-keys | install | production-targets | generate | check-generated | bench-store | bench-crypto | bench-gate | bench-kv | bench-rotate | bench-suite1 | bench-suite2 | bench-peers | bench-scale | bench-replica | fuzz-api | fuzz | crash-test | dependency-faults | failover-test | soak | test-tsan | test-asan | test-lsan | clean | deps"
 
 ## deps: install the Debian packages Coffer builds and tests with (as root), or say how.
 deps:
@@ -142,6 +142,12 @@ bench-peers: build-release
 bench-scale: build-release
 	@bash scripts/venv.sh
 	@bash scripts/with-postgres.sh .venv/bin/python scripts/bench-scale.py $(SCALE_ARGS)
+
+## bench-replica: a primary and a synchronous standby; the audited KV read on an instance reading the primary and on
+## one with the standby as its read_replica, the write with and without the consistency index: req/s, p99, CPU per
+## request on the instance, the primary and the standby (Docs/SCALING.md).
+bench-replica: build-release
+	@python3 scripts/bench-replica.py $(REPLICA_ARGS)
 
 ## fuzz-api: schemathesis from Docs/openapi.yaml against a live coffer on SQLite and PostgreSQL, with the root token
 ## and a reader-only one; fails on any 5xx or answer outside the document. FUZZ_EXAMPLES per operation (make test

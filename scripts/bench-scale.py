@@ -7,8 +7,9 @@ Per phase it prints: requests/s in total and per instance, the total against one
 per group commit (entries appended / checkpoints written: a checkpoint is signed at every commit), and CPU time
 per request on the instances and on PostgreSQL (from /proc, every postgres and coffer process), with
 PostgreSQL's share of the machine's CPU; after each N it verifies the audit trail (`sys/audit-trail/verify`: one
-chain without a gap across the instances' commits). On a 2-core machine the instances and PostgreSQL share the
-cores, so the per-request CPU is the figure that transfers to larger machines (Docs/SCALING.md, once written).
+chain without a gap across the instances' commits); and the WAL and audit_log bytes (table and indexes) each
+request adds, for the capacity model. On a 2-core machine the instances and PostgreSQL share the
+cores, so the per-request CPU is the figure that transfers to larger machines (Docs/SCALING.md).
 
 Same token shape, policy and secret as bench-peers (a non-root token whose policy allows the path, a 256-byte
 secret; each instance writes its own secret); wrk -t1 with --connections per instance for --seconds, best of
@@ -54,11 +55,12 @@ def cpu_seconds(command_prefix: str) -> float:
 
 
 def audit_counts(url: str) -> tuple:
-    """(entries, checkpoints) in the trail so far."""
-    out = subprocess.run(["psql", url, "-Atqc", "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM audit_checkpoints)"],
+    """(entries, checkpoints, audit_log bytes with its indexes, WAL position in bytes) so far."""
+    out = subprocess.run(["psql", url, "-Atqc", "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM audit_checkpoints), "
+                          "pg_total_relation_size('audit_log'), pg_current_wal_lsn() - '0/0'::pg_lsn"],
                          check=True, capture_output=True, text=True).stdout.strip()
-    entries, checkpoints = out.split("|")
-    return int(entries), int(checkpoints)
+    entries, checkpoints, audit_bytes, wal = out.split("|")
+    return int(entries), int(checkpoints), int(audit_bytes), int(float(wal))
 
 
 def phase(work: str, instances: list, setup: dict, folders: list, connections: int, seconds: int, url: str) -> dict:
@@ -75,7 +77,7 @@ def phase(work: str, instances: list, setup: dict, folders: list, connections: i
         except BaseException as error:  # noqa: B036 - SystemExit from wrk is the failure to report
             errors.append(f"instance {index + 1}: {error}")
 
-    entries_before, checkpoints_before = audit_counts(url)
+    entries_before, checkpoints_before, audit_before, wal_before = audit_counts(url)
     pg_before, coffer_before, started = cpu_seconds("postgres"), cpu_seconds("coffer"), time.monotonic()
     threads = [threading.Thread(target=drive, args=(index,)) for index in range(len(instances))]
     for thread in threads:
@@ -84,7 +86,7 @@ def phase(work: str, instances: list, setup: dict, folders: list, connections: i
         thread.join()
     wall = time.monotonic() - started
     pg_cpu, coffer_cpu = cpu_seconds("postgres") - pg_before, cpu_seconds("coffer") - coffer_before
-    entries_after, checkpoints_after = audit_counts(url)
+    entries_after, checkpoints_after, audit_after, wal_after = audit_counts(url)
     if errors:
         raise SystemExit("; ".join(errors))
     total = sum(rate for rate, _ in results)
@@ -94,6 +96,8 @@ def phase(work: str, instances: list, setup: dict, folders: list, connections: i
         "per_commit": (entries_after - entries_before) / max(1, checkpoints_after - checkpoints_before),
         "coffer_us": coffer_cpu / requests * 1e6, "pg_us": pg_cpu / requests * 1e6,
         "pg_share": pg_cpu / (wall * os.cpu_count()),
+        "wal_bytes": (wal_after - wal_before) / requests, "audit_bytes": (audit_after - audit_before) / requests,
+        "entry_bytes": (audit_after - audit_before) / max(1, entries_after - entries_before),
     }
 
 
@@ -156,15 +160,17 @@ def main():
         print(f"  {count} instance(s) done", flush=True)
     print()
     print("| work | instances | req/s total | per instance | vs 1 instance | p99 ms (worst) | audit entries per commit "
-          "| CPU µs per request, instances | CPU µs per request, PostgreSQL | PostgreSQL's share of the machine |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| CPU µs per request, instances | CPU µs per request, PostgreSQL | PostgreSQL's share of the machine "
+          "| WAL bytes per request | audit_log bytes per request (per entry) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for work in works:
         base = figures[min(figures)][work]["total"]
         for count, best in figures.items():
             row = best[work]
             each = " / ".join(f"{rate:,.0f}" for rate in row["each"])
             print(f"| {work} | {count} | {row['total']:,.0f} | {each} | {row['total'] / base:.2f}× | {row['p99']:.1f} "
-                  f"| {row['per_commit']:.1f} | {row['coffer_us']:.0f} | {row['pg_us']:.0f} | {row['pg_share']:.0%} |")
+                  f"| {row['per_commit']:.1f} | {row['coffer_us']:.0f} | {row['pg_us']:.0f} | {row['pg_share']:.0%} "
+                  f"| {row['wal_bytes']:,.0f} | {row['audit_bytes']:,.0f} ({row['entry_bytes']:,.0f}) |")
 
 
 if __name__ == "__main__":

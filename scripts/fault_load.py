@@ -18,16 +18,16 @@ class Load:
     before the end; `fresh_writers` threads write each value to a new key, so every one of their acknowledged
     writes can be read back at the end (`fresh`: path to value)."""
 
-    def __init__(self, client: Client, writers: int = 4, fresh_writers: int = 0):
-        self.client, self.stop = client, threading.Event()
-        self.acknowledged = {f"fault/w{i}": {} for i in range(writers)}
+    def __init__(self, client: Client, writers: int = 4, fresh_writers: int = 0, name: str = "fault"):
+        self.client, self.stop, self.name = client, threading.Event(), name
+        self.acknowledged = {f"{name}/w{i}": {} for i in range(writers)}
         self.fresh = {}
         self.failures, self.messages = [], set()
         self.by_kind = {"read": {}, "write": {}}
         self.counted_from = 0.0
         self.lock = threading.Lock()
         self.threads = [threading.Thread(target=self.write, args=(key,)) for key in self.acknowledged]
-        self.threads += [threading.Thread(target=self.write_fresh, args=(f"fault/fresh/{i}",)) for i in range(fresh_writers)]
+        self.threads += [threading.Thread(target=self.write_fresh, args=(f"{name}/fresh/{i}",)) for i in range(fresh_writers)]
         self.threads.append(threading.Thread(target=self.read))
 
     def record(self, status: int, answer: dict, what: str, started: float = 0.0, retry_after: str = "1"):
@@ -92,7 +92,7 @@ class Load:
     def read(self):
         while not self.stop.is_set():
             started = time.monotonic()
-            status, answer, retry_after = self.call("GET", "secret/data/fault/w0")
+            status, answer, retry_after = self.call("GET", f"secret/data/{self.name}/w0")
             if status is None:
                 return
             self.record(status, answer, "a read", started, retry_after)

@@ -5,7 +5,8 @@
 # fuzzed from its OpenAPI document (scripts/fuzz-api.py, bounded), killed under load (scripts/crash-test.py,
 # a bounded sample), has PostgreSQL halted and SQLite's disk filled under it (scripts/dependency-faults.py), and
 # its PostgreSQL primary killed and the standby promoted twice (scripts/failover-test.py), reads served from a
-# standby with read-your-writes (scripts/replica-reads-test.py);
+# standby with read-your-writes (scripts/replica-reads-test.py), and through PgBouncer in transaction mode
+# (scripts/pgbouncer-test.py);
 # the webhook and command rotators run against real targets (scripts/rotator-targets.py), 1,000 secrets come
 # over from a real OpenBao (scripts/import-vault.py), the web console runs in headless Chromium
 # (scripts/console-browser.py); last, the operator
@@ -35,6 +36,7 @@ exec bash scripts/with-postgres.sh bash -c '
     "$python" scripts/dependency-faults.py || status=1
     "$python" scripts/failover-test.py --failovers "${FAILOVERS:-2}" || status=1
     "$python" scripts/replica-reads-test.py --python "$python" || status=1
+    "$python" scripts/pgbouncer-test.py || status=1
     "$python" scripts/rotator-targets.py || status=1
     "$python" scripts/import-vault.py || status=1
     "$python" scripts/console-browser.py || status=1

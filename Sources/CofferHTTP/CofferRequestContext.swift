@@ -12,9 +12,10 @@ public struct CofferRequestContext: RequestContext {
     public let remoteAddress: String
     /// The request path decoded once (``CanonicalPath``), set by ``CanonicalPathRouter`` before routing.
     public var canonicalPath: CofferAccess.CanonicalPath?
-    /// The newest consistency index (`X-Vault-Index`) the client presented, set by the server's consistency
-    /// middleware: a read served from a standby waits until the standby has replayed it.
-    public var consistencyIndex: WALPosition?
+    /// Set by the server's consistency middleware on an instance with a read replica: how fresh the standby must
+    /// be (the newest `X-Vault-Index` the client presented) for this request's reads to come from it, should
+    /// its route only read. `nil`: every read goes to the primary.
+    public var replicaRead: ReplicaRead?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

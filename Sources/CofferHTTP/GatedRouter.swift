@@ -174,9 +174,7 @@ public final class GatedRouter {
         // A read that changes nothing may be served from a read replica (ReplicaRoutedDatabase), its module's
         // statements only: the Gate decides the identity on the primary, its epoch confirmed before the
         // operation, so a revocation holds at once on every instance; the audit entries commit on the primary.
-        let replicaRead: ReplicaRead? =
-            replicaReads && wrapTTL == nil && (gateOperation == .read || gateOperation == .list)
-            ? ReplicaRead(atLeast: context.consistencyIndex) : nil
+        let replicaRead = replicaReads && wrapTTL == nil && (gateOperation == .read || gateOperation == .list) ? context.replicaRead : nil
         let gateRequest = GateRequest(
             token: token(from: request.headers), path: policyPath, operation: gateOperation,
             access: gateAccess, requestID: context.id, remoteAddress: context.remoteAddress, extraCapabilities: extra,

@@ -94,8 +94,10 @@ public struct CofferServer: Sendable {
     /// (``ConsistencyIndexMiddleware``); SQLite has one copy and needs neither.
     private var consistencyMiddleware: [any MiddlewareProtocol<Request, Response, CofferRequestContext>] {
         switch database {
-        case let routed as ReplicaRoutedDatabase: [ConsistencyIndexMiddleware(primary: routed.primary, routed: routed)]
-        case let primary as PostgresDatabase: [ConsistencyIndexMiddleware(primary: primary, routed: nil)]
+        case let routed as ReplicaRoutedDatabase:
+            [ConsistencyIndexMiddleware(primary: routed.primary, routed: routed, answersIndex: configuration.consistencyIndex)]
+        case let primary as PostgresDatabase:
+            [ConsistencyIndexMiddleware(primary: primary, routed: nil, answersIndex: configuration.consistencyIndex)]
         default: []
         }
     }
@@ -104,7 +106,7 @@ public struct CofferServer: Sendable {
     /// that serves read-only requests (``ReplicaRoutedDatabase``).
     /// - Throws: ``StartupError`` when the primary is a standby; ``StoreError`` when either cannot be opened.
     static func openDatabase(_ configuration: ServerConfiguration, logger: Logger) async throws -> any Database {
-        let database = try await configuration.database.open(logger: logger)
+        let database = try await configuration.database.open(logger: logger, postgres: configuration.postgresPool)
         guard let primary = database as? PostgresDatabase else { return database }
         do {
             if try await primary.isStandby() {
@@ -113,7 +115,7 @@ public struct CofferServer: Sendable {
                         + "host with target_session_attrs=read-write, as the database URL, and the standby as read_replica")
             }
             guard let replicaURL = configuration.readReplica else { return primary }
-            let replica = try await PostgresDatabase(replicaURL, logger: logger)
+            let replica = try await PostgresDatabase(replicaURL, configuration: configuration.postgresPool, logger: logger)
             if try await !replica.isStandby() {
                 logger.warning("read_replica is not a standby (pg_is_in_recovery is false): reads there see only what it holds")
             }

@@ -42,11 +42,11 @@ public enum DatabaseLocation: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Opens the database this location names.
-    public func open(logger: Logger) async throws -> any Database {
+    /// Opens the database this location names; `postgres` configures a PostgreSQL pool (pool size, prepared statements).
+    public func open(logger: Logger, postgres: PostgresDatabase.Configuration = .init()) async throws -> any Database {
         switch self {
         case .sqlite(let path): try await SQLiteDatabase(path: path, logger: logger)
-        case .postgres(let connectionString): try await PostgresDatabase(connectionString, logger: logger)
+        case .postgres(let connectionString): try await PostgresDatabase(connectionString, configuration: postgres, logger: logger)
         }
     }
 }

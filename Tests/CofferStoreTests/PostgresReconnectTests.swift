@@ -58,3 +58,25 @@ struct PostgresReconnectTests {
         try await scratch.drop()
     }
 }
+
+/// With prepared statements off (behind a transaction-mode pooler), every statement is sent with its text: the
+/// store contract holds the same (types, batches in pipeline mode, rollbacks, concurrent writers).
+@Suite(.enabled(if: TestDatabase.runsPostgres))
+struct PostgresUnpreparedTests {
+    @Test func storeContractHoldsWithoutPreparedStatements() async throws {
+        let scratch = try await TestDatabase.create(.postgres)
+        let db = try await PostgresDatabase(
+            PostgresConnectionString(scratch.url), configuration: .init(connections: 4, preparedStatements: false),
+            logger: TestDatabase.logger)
+        try await StoreContract.typesRoundTrip(db)
+        try await StoreContract.transactionRollsBackOnThrow(db)
+        try await StoreContract.batchesInsertAndRollBack(db)
+        try await StoreContract.concurrentWritersLoseNothing(db)
+        try await StoreContract.errorsNeverShowBindValues(db)
+        // Nothing was prepared on the server.
+        let prepared = try await db.read { try $0.queryScalar(Int64.self, "SELECT count(*) FROM pg_prepared_statements") }
+        #expect(prepared == 0)
+        await db.close()
+        try await scratch.drop()
+    }
+}

@@ -25,6 +25,13 @@ public struct ServerConfiguration: Sendable {
     /// A streaming standby of `database` (PostgreSQL only) that serves this instance's read-only requests;
     /// `nil`: everything reads the primary. See Docs/SCALING.md.
     public var readReplica: PostgresConnectionString?
+    /// Whether a change's answer carries `X-Vault-Index` on PostgreSQL (one more round trip per change): on by
+    /// default; a fleet with no read replica may turn it off.
+    public var consistencyIndex: Bool
+    /// PostgreSQL: connections in this instance's pool (`database_connections`, and as many again to a read
+    /// replica) and whether statements are prepared (`database_prepared_statements`; off behind a
+    /// transaction-mode pooler). Docs/SCALING.md has the connection budget.
+    public var postgresPool: PostgresDatabase.Configuration
     public var logFormat: LogFormat
     public var logLevel: String
     /// Reported by health as `cluster_name` when the instance row is first created.
@@ -93,6 +100,11 @@ public struct ServerConfiguration: Sendable {
         public var listen: String?
         public var database: String?
         public var readReplica: String?
+        /// `"true"` or `"false"`.
+        public var consistencyIndex: String?
+        public var databaseConnections: String?
+        /// `"true"` or `"false"`.
+        public var databasePreparedStatements: String?
         public var logFormat: String?
         public var logLevel: String?
         public var clusterName: String?
@@ -135,9 +147,13 @@ public struct ServerConfiguration: Sendable {
             auditDeviceDir: String? = nil, auditDeviceSockets: String? = nil, storageMinFree: String? = nil,
             rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
             rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil,
-            auditArchiveDir: String? = nil, readReplica: String? = nil
+            auditArchiveDir: String? = nil, readReplica: String? = nil, consistencyIndex: String? = nil,
+            databaseConnections: String? = nil, databasePreparedStatements: String? = nil
         ) {
+            self.databaseConnections = databaseConnections
+            self.databasePreparedStatements = databasePreparedStatements
             self.readReplica = readReplica
+            self.consistencyIndex = consistencyIndex
             self.retention = retention
             self.auditArchiveDir = auditArchiveDir
             self.rotationWebhookHosts = rotationWebhookHosts
@@ -186,7 +202,9 @@ public struct ServerConfiguration: Sendable {
                 rotationWebhookHosts: value("COFFER_ROTATION_WEBHOOK_HOSTS"),
                 rotationWebhookCAFile: value("COFFER_ROTATION_WEBHOOK_CA_FILE"),
                 rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"),
-                auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"), readReplica: value("COFFER_READ_REPLICA_URL"))
+                auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"), readReplica: value("COFFER_READ_REPLICA_URL"),
+                consistencyIndex: value("COFFER_CONSISTENCY_INDEX"), databaseConnections: value("COFFER_DATABASE_CONNECTIONS"),
+                databasePreparedStatements: value("COFFER_DATABASE_PREPARED_STATEMENTS"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -204,11 +222,17 @@ public struct ServerConfiguration: Sendable {
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
                 "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
                 "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention", "audit_archive_dir",
-                "read_replica"
+                "read_replica", "consistency_index", "database_connections", "database_prepared_statements"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
                     "the config file \(path) has an unknown key \"\(unknown)\": known keys are \(known.sorted().joined(separator: ", "))")
+            }
+            func flag(_ key: String) throws -> String? {
+                try object[key].map { value in
+                    guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"\(key)\" must be true or false") }
+                    return String(flag)
+                }
             }
             func string(_ key: String) throws -> String? {
                 guard let value = object[key] else { return nil }
@@ -237,7 +261,9 @@ public struct ServerConfiguration: Sendable {
                 }, rotationCheckInterval: try string("rotation_check_interval"),
                 rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
                 rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"),
-                auditArchiveDir: try string("audit_archive_dir"), readReplica: try string("read_replica"))
+                auditArchiveDir: try string("audit_archive_dir"), readReplica: try string("read_replica"),
+                consistencyIndex: try flag("consistency_index"), databaseConnections: try string("database_connections"),
+                databasePreparedStatements: try flag("database_prepared_statements"))
         }
     }
 
@@ -271,6 +297,20 @@ public struct ServerConfiguration: Sendable {
         } else {
             readReplica = nil
         }
+        let index = pick("consistency_index", \.consistencyIndex, default: "true") ?? "true"
+        guard let consistencyIndex = Bool(index) else {
+            throw ConfigurationError("consistency_index must be true or false, not \"\(index)\"")
+        }
+        self.consistencyIndex = consistencyIndex
+        let connections = pick("database_connections", \.databaseConnections, default: "8") ?? "8"
+        guard let poolSize = Int(connections), (1...1000).contains(poolSize) else {
+            throw ConfigurationError("database_connections must be a pool size from 1 to 1000, not \"\(connections)\"")
+        }
+        let prepared = pick("database_prepared_statements", \.databasePreparedStatements, default: "true") ?? "true"
+        guard let preparedStatements = Bool(prepared) else {
+            throw ConfigurationError("database_prepared_statements must be true or false, not \"\(prepared)\"")
+        }
+        postgresPool = PostgresDatabase.Configuration(connections: poolSize, preparedStatements: preparedStatements)
         let format = pick("log_format", \.logFormat, default: "text") ?? "text"
         guard let logFormat = LogFormat(rawValue: format) else {
             throw ConfigurationError("unknown log format \"\(format)\": use text or json")
@@ -406,7 +446,8 @@ public struct ServerConfiguration: Sendable {
 
     /// The settings as printed at start-up: no password, no secret.
     public var summary: [(String, String)] {
-        [
+        let replica = readReplica.map { "\($0) (reads that change nothing)" } ?? "(none: every read goes to the primary)"
+        let settings: [(String, String)] = [
             ("listen", "\(host):\(port)"),
             ("database", database.description),
             ("log_format", logFormat.rawValue),
@@ -435,9 +476,14 @@ public struct ServerConfiguration: Sendable {
                 rotationWebhookHosts.isEmpty ? "(none: webhook rotators are refused)" : rotationWebhookHosts.joined(separator: ",")
             ),
             ("rotation_command_dir", rotationCommandDir ?? "(none: command rotators are refused)"),
+            ("read_replica", replica),
+            ("consistency_index", consistencyIndex ? "on (X-Vault-Index on PostgreSQL)" : "off"),
+            ("database_connections", "\(postgresPool.connections) (PostgreSQL's pool)"),
+            ("database_prepared_statements", postgresPool.preparedStatements ? "on" : "off (for a transaction-mode pooler)"),
             ("retention", retention.description),
             ("audit_archive_dir", retention.auditTrail == 0 ? "\(auditArchiveDir) (unused: retention audit=0)" : auditArchiveDir)
-        ].map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
+        ]
+        return settings.map { key, value in (key, "\(value) [\(sources[key]?.rawValue ?? "default")]") }
     }
 
     /// Parses `HOST:PORT` (IPv6 as `[::1]:8200`).

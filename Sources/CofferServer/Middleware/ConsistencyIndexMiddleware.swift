@@ -17,15 +17,19 @@ struct ConsistencyIndexMiddleware: RouterMiddleware {
 
     let primary: PostgresDatabase
     let routed: ReplicaRoutedDatabase?
+    /// `consistency_index`: off, changes answer without the index. An instance with a read replica still reads
+    /// the position (its own reads wait for its writes).
+    let answersIndex: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let presented = try Self.presentedIndex(request.headers)
         var context = context
-        context.consistencyIndex = try Self.presentedIndex(request.headers)
+        if routed != nil { context.replicaRead = ReplicaRead(atLeast: presented) }
         var response = try await next(request, context)
-        guard Self.changes(request.method), response.status.kind == .successful,
+        guard answersIndex || routed != nil, Self.changes(request.method), response.status.kind == .successful,
             let position = try? await primary.currentPosition()
         else { return response }
-        response.headers[.vaultIndex] = position.description
+        if answersIndex { response.headers[.vaultIndex] = position.description }
         routed?.noteLocalWrite(position)
         return response
     }

@@ -8,10 +8,19 @@ import struct Foundation.Date
 /// in text format and are decoded by column type. `@unchecked Sendable`: the handle and the cache are
 /// only touched by the closure the pool lent the connection to (see ``PooledConnection``).
 final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Sendable {
+    /// A statement ready to run: a named server-side statement (parsed once per connection), or, with
+    /// prepared statements off, the text itself, parsed by the server with every run (libpq's unnamed statement),
+    /// which a transaction-mode pooler can pass to whichever server connection it picks.
     private final class Prepared {
-        let name: String
+        let name: String?
+        let sql: String
+        let types: [UInt32]
         var columns: SQLColumns?
-        init(name: String) { self.name = name }
+        init(name: String?, sql: String, types: [UInt32]) {
+            self.name = name
+            self.sql = sql
+            self.types = types
+        }
     }
 
     private enum OID {
@@ -31,6 +40,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     private var cache: [StatementKey: Prepared] = [:]
     private var nextStatement = 0
     private let cacheCapacity: Int
+    private let preparesStatements: Bool
     private(set) var isBroken = false
     var dialect: SQLDialect { .postgres }
 
@@ -48,6 +58,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         }
         self.handle = handle
         self.cacheCapacity = configuration.statementCacheSize
+        self.preparesStatements = configuration.preparedStatements
         // libpq prints NOTICEs to stderr by default; they are noise in a service's output.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         do {
@@ -117,7 +128,11 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
                 throw StoreError(.sqlError, "a batch row was not prepared")
             }
             let sent = try Self.withParameters(row) { values, lengths, formats in
-                PQsendQueryPrepared(handle, statement.name, Int32(row.count), values, lengths, formats, 0)
+                if let name = statement.name {
+                    PQsendQueryPrepared(handle, name, Int32(row.count), values, lengths, formats, 0)
+                } else {
+                    PQsendQueryParams(handle, statement.sql, Int32(row.count), statement.types, values, lengths, formats, 0)
+                }
             }
             guard sent == 1 else { throw failure(nil) }
         }
@@ -164,7 +179,11 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         let prepared = try prepare(query, types: binds.map(Self.parameterType))
 
         let result = try Self.withParameters(binds) { values, lengths, formats in
-            PQexecPrepared(handle, prepared.name, Int32(binds.count), values, lengths, formats, 0)
+            if let name = prepared.name {
+                PQexecPrepared(handle, name, Int32(binds.count), values, lengths, formats, 0)
+            } else {
+                PQexecParams(handle, prepared.sql, Int32(binds.count), prepared.types, values, lengths, formats, 0)
+            }
         }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
@@ -236,6 +255,7 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     }
 
     private func prepare(_ query: SQLQuery, types: [UInt32]) throws -> Prepared {
+        guard preparesStatements else { return Prepared(name: nil, sql: query.sql, types: types) }
         let key = StatementKey(segments: query.segments, types: types)
         if let cached = cache[key] { return cached }
         let sql = query.sql
@@ -244,8 +264,9 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
             cache.removeAll(keepingCapacity: true)
         }
         nextStatement += 1
-        let prepared = Prepared(name: "coffer_\(nextStatement)")
-        let result = PQprepare(handle, prepared.name, sql, Int32(types.count), types)
+        let name = "coffer_\(nextStatement)"
+        let prepared = Prepared(name: name, sql: sql, types: types)
+        let result = PQprepare(handle, name, sql, Int32(types.count), types)
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw failure(result) }
         cache[key] = prepared

@@ -13,10 +13,16 @@ public final class PostgresDatabase: Database {
         public var connections: Int
         /// Prepared statements kept per connection.
         public var statementCacheSize: Int
+        /// Whether statements are prepared once per connection and kept (named server-side statements).
+        /// Off, each statement is sent with its text every time (libpq's unnamed statement): what a
+        /// transaction-mode pooler such as PgBouncer before 1.21 needs, since it may hand consecutive
+        /// transactions to different server connections, where a named statement does not exist.
+        public var preparedStatements: Bool
 
-        public init(connections: Int = 8, statementCacheSize: Int = 256) {
+        public init(connections: Int = 8, statementCacheSize: Int = 256, preparedStatements: Bool = true) {
             self.connections = max(1, connections)
             self.statementCacheSize = max(1, statementCacheSize)
+            self.preparedStatements = preparedStatements
         }
     }
 
