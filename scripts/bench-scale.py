@@ -101,13 +101,15 @@ def phase(work: str, instances: list, setup: dict, folders: list, connections: i
     }
 
 
-def run(count: int, binary: str, server_url: str, arguments, works: list) -> dict:
+def run(count: int, binary: str, server_url: str, arguments, works: list, pool: int = None) -> dict:
     name = f"coffer_bench_scale_{count}"
     url = postgres_database(server_url, name)
     root_folder = tempfile.mkdtemp(prefix=f"bench-scale-{count}-")
     services, instances, folders = [], [], []
     try:
         environment = {"PATH": os.environ["PATH"], "COFFER_DATABASE_URL": url, "COFFER_ROTATION_SCHEDULER": "false"}
+        if pool:
+            environment["COFFER_DATABASE_CONNECTIONS"] = str(pool)
         for index in range(count):
             folder = os.path.join(root_folder, f"instance-{index + 1}")
             os.makedirs(os.path.join(folder, "coffer"))
@@ -146,6 +148,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--binary", default=os.path.join(peers.ROOT, ".build", "release", "coffer"))
+    parser.add_argument("--pool-sizes", default="", help="instead: one instance at each database_connections, e.g. 2,4,8,16")
     arguments = parser.parse_args()
     server_url = os.environ.get("COFFER_TEST_POSTGRES_URL")
     if not server_url:
@@ -154,6 +157,9 @@ def main():
     print(peers.machine())
     print(f"wrk -t1 -c{arguments.connections} per instance, {arguments.seconds} s, best of {arguments.rounds}; "
           f"instances and PostgreSQL on this machine")
+    if arguments.pool_sizes:
+        pools(arguments, server_url, works)
+        return
     figures = {}
     for count in [int(n) for n in arguments.instances.split(",")]:
         figures[count] = run(count, arguments.binary, server_url, arguments, works)
@@ -171,6 +177,19 @@ def main():
             print(f"| {work} | {count} | {row['total']:,.0f} | {each} | {row['total'] / base:.2f}× | {row['p99']:.1f} "
                   f"| {row['per_commit']:.1f} | {row['coffer_us']:.0f} | {row['pg_us']:.0f} | {row['pg_share']:.0%} "
                   f"| {row['wal_bytes']:,.0f} | {row['audit_bytes']:,.0f} ({row['entry_bytes']:,.0f}) |")
+
+
+def pools(arguments, server_url: str, works: list):
+    """One instance at each pool size: what the pool's connections buy (the connection budget, Docs/SCALING.md)."""
+    rows = []
+    for pool in [int(n) for n in arguments.pool_sizes.split(",")]:
+        best = run(1, arguments.binary, server_url, arguments, works, pool=pool)
+        rows += [(work, pool, best[work]) for work in works]
+    print()
+    print("| work | database_connections | req/s | p99 ms | CPU µs per request, instance | PostgreSQL |")
+    print("|---|---|---|---|---|---|")
+    for work, pool, row in rows:
+        print(f"| {work} | {pool} | {row['total']:,.0f} | {row['p99']:.1f} | {row['coffer_us']:.0f} | {row['pg_us']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -106,13 +106,15 @@ extension Database {
     }
 }
 
-/// One transaction on a lent connection, shared by both drivers: `begin`, the body, then COMMIT; on any
-/// error a ROLLBACK (unless the connection is gone) and the error rethrown.
+/// One transaction on a lent connection, shared by both drivers: `begin`, the body, then `commit` (a COMMIT; the
+/// PostgreSQL driver's also reads the WAL position in the same round trip); on any error a ROLLBACK (unless the
+/// connection is gone) and the error rethrown.
 /// - Throws: ``LostBeforeBegin`` when the connection was already gone at `begin` (nothing ran: safe to run
 ///   again on another connection); otherwise the body's or the driver's error.
-func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, begin: String, _ body: (any SQLConnection) throws -> T) throws
-    -> T
-{
+func runTransaction<C: SQLConnection & PooledConnection, T>(
+    on connection: C, begin: String, commit: (C) throws -> Void = { try $0.executeScript(unsafeSQL: "COMMIT") },
+    _ body: (any SQLConnection) throws -> T
+) throws -> T {
     do {
         try connection.executeScript(unsafeSQL: begin)
     } catch let error as StoreError where error.code == .connectionLost {
@@ -120,7 +122,7 @@ func runTransaction<C: SQLConnection & PooledConnection, T>(on connection: C, be
     }
     do {
         let result = try body(connection)
-        try connection.executeScript(unsafeSQL: "COMMIT")
+        try commit(connection)
         return result
     } catch {
         if !connection.isBroken { try? connection.executeScript(unsafeSQL: "ROLLBACK") }

@@ -25,8 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// A streaming standby of `database` (PostgreSQL only) that serves this instance's read-only requests;
     /// `nil`: everything reads the primary. See Docs/SCALING.md.
     public var readReplica: PostgresConnectionString?
-    /// Whether a change's answer carries `X-Vault-Index` on PostgreSQL (one more round trip per change): on by
-    /// default; a fleet with no read replica may turn it off.
+    /// Whether a change's answer carries `X-Vault-Index` on PostgreSQL (the WAL position is read with each
+    /// COMMIT, so it costs no round trip): on by default; off leaves the header out.
     public var consistencyIndex: Bool
     /// PostgreSQL: connections in this instance's pool (`database_connections`, and as many again to a read
     /// replica) and whether statements are prepared (`database_prepared_statements`; off behind a

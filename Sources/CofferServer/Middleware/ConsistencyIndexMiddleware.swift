@@ -6,7 +6,8 @@ import Hummingbird
 
 /// Vault Enterprise's read-after-write headers over PostgreSQL's WAL positions.
 ///
-/// A change's successful answer carries `X-Vault-Index`: the primary's WAL position after it committed. A client
+/// A change's successful answer carries `X-Vault-Index`: the primary's WAL position after it committed (read
+/// with the COMMIT itself, ``PostgresDatabase/newestCommitPosition``). A client
 /// that sends it back (one or more `X-Vault-Index` headers; the newest counts) on a read is served from a read
 /// replica only once the standby has replayed that far (``ReplicaRoutedDatabase``), else from the primary: it
 /// never reads older than its own write, on any instance. Without the header, an instance with a read replica
@@ -26,8 +27,9 @@ struct ConsistencyIndexMiddleware: RouterMiddleware {
         var context = context
         if routed != nil { context.replicaRead = ReplicaRead(atLeast: presented) }
         var response = try await next(request, context)
+        // The change committed before its handler returned, and every commit notes its position: no query here.
         guard answersIndex || routed != nil, Self.changes(request.method), response.status.kind == .successful,
-            let position = try? await primary.currentPosition()
+            let position = primary.newestCommitPosition
         else { return response }
         if answersIndex { response.headers[.vaultIndex] = position.description }
         routed?.noteLocalWrite(position)

@@ -76,6 +76,17 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
         PQfinish(handle)
     }
 
+    /// Commits, and reads the WAL insert position after the commit in the same round trip (two statements in
+    /// one simple query: the position is read only when the COMMIT succeeded). The position is at or after the
+    /// end of the commit record: a standby that has replayed it holds this transaction.
+    func commitReportingPosition() throws -> WALPosition? {
+        let result = PQexec(handle, "COMMIT; SELECT pg_current_wal_insert_lsn()::text")
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_TUPLES_OK else { throw failure(result) }
+        guard PQntuples(result) == 1, PQgetisnull(result, 0, 0) == 0 else { return nil }
+        return WALPosition(String(cString: PQgetvalue(result, 0, 0)))
+    }
+
     func executeScript(unsafeSQL script: String) throws {
         let result = PQexec(handle, script)
         defer { PQclear(result) }

@@ -32,6 +32,7 @@ public final class PostgresDatabase: Database {
     public let connectionString: PostgresConnectionString
     private let pool: ConnectionPool<PostgresConnection>
     private let capacity: Int
+    private let newestCommit = Locked<WALPosition?>(nil)
     private let threadPool: NIOThreadPool
     private let logger: Logger
 
@@ -73,7 +74,12 @@ public final class PostgresDatabase: Database {
     ) async throws -> T {
         try await withTransientRetry(maxAttempts: options.maxAttempts, logger: logger) {
             try await onLiveConnection { connection in
-                try runTransaction(on: connection, begin: "BEGIN ISOLATION LEVEL \(options.isolation.rawValue)", body)
+                try runTransaction(
+                    on: connection, begin: "BEGIN ISOLATION LEVEL \(options.isolation.rawValue)",
+                    commit: { connection in
+                        guard let position = try connection.commitReportingPosition() else { return }
+                        self.newestCommit.withLock { $0 = max($0 ?? position, position) }
+                    }, body)
             }
         }
     }
@@ -98,13 +104,10 @@ public final class PostgresDatabase: Database {
         fatalError("unreachable: the loop returns or throws")
     }
 
-    /// The primary's WAL insert position now: at or after the end of every commit that has returned, so a
-    /// standby that has replayed it shows them all (the consistency index of a write's answer).
-    public func currentPosition() async throws -> WALPosition? {
-        try await read { conn in
-            try conn.queryScalar(String.self, "SELECT pg_current_wal_insert_lsn()::text").flatMap { WALPosition($0) }
-        }
-    }
+    /// The WAL position after the newest commit this pool has made, read with each COMMIT in its round trip:
+    /// once a change's transaction has returned, this is at or after its commit record, so it serves as the
+    /// change's consistency index without a query of its own. `nil` before the first commit.
+    public var newestCommitPosition: WALPosition? { newestCommit.withLock { $0 } }
 
     /// How far this server has replayed the primary's WAL: a standby's replay position, or, once promoted
     /// (or when it never was a standby), its own insert position, since it then holds everything.
