@@ -7,7 +7,8 @@ read on P, then on R, then the KV write on P with the consistency index on, then
 with consistency_index=false). Per phase: requests/s, p99, and CPU µs per request on the instance, on the primary
 cluster and on the standby cluster (every process of each postmaster, from /proc).
 
-Same token, policy and 256-byte secret as bench-peers; wrk -t1 -c--connections for --seconds, best of --rounds.
+Same token, policy and 256-byte secret as bench-peers; wrk -t1 -c--connections for --seconds, best of --rounds,
+the order of each pair alternating between rounds.
 """
 
 import argparse
@@ -90,8 +91,9 @@ def main():
         time.sleep(1)  # the standby has the secret
         plan = [("kv read", 0), ("kv read", 1), ("kv write", 0), ("kv write", 2)]
         best = {}
-        for _ in range(arguments.rounds):
-            for work, index in plan:
+        for round_number in range(arguments.rounds):
+            # Alternate the order, so neither of a pair always runs just after the other's load (autovacuum, checkpoints).
+            for work, index in plan if round_number % 2 == 0 else [plan[1], plan[0], plan[3], plan[2]]:
                 figures = phase(work, services[index], clients[index], setup, folders[index], pair, arguments)
                 key = (work, index)
                 if figures["rate"] > best.get(key, {"rate": 0})["rate"]:

@@ -11,7 +11,8 @@ uses the primary only; coffer B the same primary and, as its read_replica, the s
   holds across A and B (uses are spent on the primary);
 - a standby that stops replaying delays a read presenting a newer index by the wait bound, then the primary
   answers it (no stale answer, no hang); a standby that is down is skipped;
-- a malformed X-Vault-Index is a 400 that says what to send;
+- a malformed X-Vault-Index is a 400 that says what to send; a database URL that reaches the standby is refused
+  at start (pg_is_in_recovery), naming read_replica;
 - hvac's KV and Gate compatibility scripts pass against B (first, on the empty mount they expect); the audit chain
   verifies at the end.
 
@@ -74,6 +75,19 @@ def main() -> int:
         b.unseal_key, b.root = a.unseal_key, a.root
         services.append(b)
         on_b = b.start()
+
+        # A database URL that reaches the standby is refused at start, saying what to do instead.
+        folder = tempfile.mkdtemp(prefix="coffer-replica-c-")
+        refused = Service(binary, "postgres", folder, dict(environment, COFFER_DATABASE_URL=standby))
+        try:
+            refused.start()
+            check(False, "coffer on a standby's URL is refused at start", "it started")
+        except SystemExit:
+            log = open(refused.log.name).read()
+            check("standby" in log and "read_replica" in log, "coffer on a standby's URL is refused at start, naming read_replica",
+                  log[-600:])
+        refused.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
         # hvac's own usage against B.
         for script, success in (("hvac_kv.py", "kv v2 and wrapping work unchanged"), ("hvac_gate.py", "work unchanged")):
