@@ -13,7 +13,7 @@ uses the primary only; coffer B the same primary and, as its read_replica, the s
   answers it (no stale answer, no hang); a standby that is down is skipped;
 - a malformed X-Vault-Index is a 400 that says what to send; a database URL that reaches the standby is refused
   at start (pg_is_in_recovery), naming read_replica;
-- hvac's KV and Gate compatibility scripts pass against B (first, on the empty mount they expect); the audit chain
+- hvac's KV, Gate and database-engine (leases) scripts pass against B (first, on the empty mount they expect); the audit chain
   verifies at the end.
 
     scripts/replica-reads-test.py [--binary PATH] [--python PATH] [--trials N]
@@ -90,10 +90,12 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
         # hvac's own usage against B.
-        for script, success in (("hvac_kv.py", "kv v2 and wrapping work unchanged"), ("hvac_gate.py", "work unchanged")):
+        # The database engine's leases are issued and revoked on the primary; its target here is the primary too.
+        for script, success in (("hvac_kv.py", "kv v2 and wrapping work unchanged"), ("hvac_gate.py", "work unchanged"),
+                                ("hvac_database.py", "database engine and leases work unchanged")):
             result = subprocess.run([args.python, os.path.join(HVAC, script)], capture_output=True, text=True, timeout=300,
                                     env={"COFFER_ADDR": f"http://127.0.0.1:{b.port}", "COFFER_ROOT_TOKEN": b.root,
-                                         "PATH": "/usr/bin:/bin", "COFFER_BIN": binary})
+                                         "PATH": "/usr/bin:/bin", "COFFER_BIN": binary, "COFFER_TEST_POSTGRES_URL": primary})
             check(result.returncode == 0 and success in result.stdout, f"hvac: {script} against B",
                   (result.stdout + result.stderr)[-1500:])
 

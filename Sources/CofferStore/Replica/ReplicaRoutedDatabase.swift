@@ -8,8 +8,8 @@ public import Logging
 ///
 /// A read that asks for a position the standby has not replayed waits for it, polling, up to `waitBound`; then
 /// it is served by the primary instead (never stale, never refused). A standby that cannot be reached is
-/// skipped the same way. The newest position seen replayed is kept, so a read whose position is already
-/// covered costs no extra round trip.
+/// skipped the same way, and left alone for a second before it is tried again. The newest position seen
+/// replayed is kept, so a read whose position is already covered costs no extra round trip.
 public final class ReplicaRoutedDatabase: Database {
     /// Counts of where reads went, for health reports, benchmarks and tests.
     public struct Counts: Sendable, Equatable {
@@ -20,13 +20,21 @@ public final class ReplicaRoutedDatabase: Database {
         public var checked = 0
         /// Reads sent to the primary because the standby was behind after the wait, or unreachable.
         public var fellBack = 0
+        /// Times the standby could not be reached (then it is left alone for ``standbyRetryInterval``).
+        public var unreachable = 0
     }
 
     private struct State {
         var replayed: WALPosition?
         var newestLocalWrite: WALPosition?
+        /// Set when the standby could not be reached: until then reads go straight to the primary, so a standby
+        /// that is down costs one failed attempt a second, not one per read (each as long as `connect_timeout`).
+        var skipStandbyUntil: ContinuousClock.Instant?
         var counts = Counts()
     }
+
+    /// How long an unreachable standby is left alone before it is tried again.
+    public static let standbyRetryInterval = Duration.seconds(1)
 
     public let primary: PostgresDatabase
     public let replica: PostgresDatabase
@@ -55,8 +63,13 @@ public final class ReplicaRoutedDatabase: Database {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         guard let permission = ReplicaRead.current else { return try await primary.read(body) }
-        let needed = [permission.atLeast, state.withLock { $0.newestLocalWrite }].compactMap { $0 }.max()
-        guard await standbyHasReplayed(needed) else {
+        let (needed, skipping) = state.withLock { state in
+            (
+                [permission.atLeast, state.newestLocalWrite].compactMap { $0 }.max(),
+                state.skipStandbyUntil.map { ContinuousClock.now < $0 } ?? false
+            )
+        }
+        guard !skipping, await standbyHasReplayed(needed) else {
             state.withLock { $0.counts.fellBack += 1 }
             return try await primary.read(body)
         }
@@ -65,9 +78,18 @@ public final class ReplicaRoutedDatabase: Database {
             state.withLock { $0.counts.replica += 1 }
             return result
         } catch let error as StoreError where error.code.isUnavailable {
-            logger.warning("the standby cannot be read; reading the primary", metadata: ["coffer.store.code": "\(error.code)"])
+            standbyUnreachable(error)
             state.withLock { $0.counts.fellBack += 1 }
             return try await primary.read(body)
+        }
+    }
+
+    private func standbyUnreachable(_ error: StoreError) {
+        logger.warning(
+            "the standby cannot be read; reading the primary for a while", metadata: ["coffer.store.code": "\(error.code)"])
+        state.withLock { state in
+            state.counts.unreachable += 1
+            state.skipStandbyUntil = ContinuousClock.now + Self.standbyRetryInterval
         }
     }
 
@@ -89,7 +111,16 @@ public final class ReplicaRoutedDatabase: Database {
         let deadline = ContinuousClock.now + waitBound
         var pause = Duration.milliseconds(1)
         while true {
-            guard let replayed = try? await replica.replayedPosition() else { return false }
+            let replayed: WALPosition
+            do {
+                guard let position = try await replica.replayedPosition() else { return false }
+                replayed = position
+            } catch let error as StoreError where error.code.isUnavailable {
+                standbyUnreachable(error)
+                return false
+            } catch {
+                return false
+            }
             state.withLock { $0.replayed = max($0.replayed ?? replayed, replayed) }
             if replayed >= position {
                 state.withLock { $0.counts.checked += 1 }
