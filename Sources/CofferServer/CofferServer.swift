@@ -116,8 +116,13 @@ public struct CofferServer: Sendable {
             }
             guard let replicaURL = configuration.readReplica else { return primary }
             let replica = try await PostgresDatabase(replicaURL, configuration: configuration.postgresPool, logger: logger)
-            if try await !replica.isStandby() {
-                logger.warning("read_replica is not a standby (pg_is_in_recovery is false): reads there see only what it holds")
+            do {
+                if try await !replica.isStandby() {
+                    logger.warning("read_replica is not a standby (pg_is_in_recovery is false): reads there see only what it holds")
+                }
+            } catch {
+                await replica.close()
+                throw error
             }
             logger.notice("reads that may come from a standby go to the read replica", metadata: ["coffer.replica": "\(replicaURL)"])
             return ReplicaRoutedDatabase(primary: primary, replica: replica, logger: logger)

@@ -59,6 +59,27 @@ struct PostgresReconnectTests {
     }
 }
 
+/// A transaction whose statement failed is rolled back by PostgreSQL at COMMIT, even when the body caught the
+/// error and returned: the store says so instead of reporting a commit that did not happen.
+@Suite(.enabled(if: TestDatabase.runsPostgres))
+struct PostgresCommitTests {
+    @Test func aFailedTransactionIsNeverReportedCommitted() async throws {
+        try await TestDatabase.with(.postgres) { db in
+            _ = try await db.transaction { try $0.execute("CREATE TABLE rolled (n BIGINT PRIMARY KEY)") }
+            await StoreContract.expectCode(.sqlError) {
+                _ = try await db.transaction { conn in
+                    try conn.execute("INSERT INTO rolled (n) VALUES (1)")
+                    _ = try? conn.execute("INSERT INTO rolled (n) VALUES (1)") // a unique violation, swallowed
+                }
+            }
+            #expect(try await db.read { try $0.queryScalar(Int64.self, "SELECT count(*) FROM rolled") } == 0)
+            // The next transaction on the pool is unaffected.
+            _ = try await db.transaction { try $0.execute("INSERT INTO rolled (n) VALUES (2)") }
+            #expect(try await db.read { try $0.queryScalar(Int64.self, "SELECT count(*) FROM rolled") } == 1)
+        }
+    }
+}
+
 /// With prepared statements off (behind a transaction-mode pooler), every statement is sent with its text: the
 /// store contract holds the same (types, batches in pipeline mode, rollbacks, concurrent writers).
 @Suite(.enabled(if: TestDatabase.runsPostgres))

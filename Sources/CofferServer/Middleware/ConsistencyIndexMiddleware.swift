@@ -7,10 +7,10 @@ import Hummingbird
 /// Vault Enterprise's read-after-write headers over PostgreSQL's WAL positions.
 ///
 /// A change's successful answer carries `X-Vault-Index`: the primary's WAL position after it committed (read
-/// with the COMMIT itself, ``PostgresDatabase/newestCommitPosition``). A client
-/// that sends it back (one or more `X-Vault-Index` headers; the newest counts) on a read is served from a read
-/// replica only once the standby has replayed that far (``ReplicaRoutedDatabase``), else from the primary: it
-/// never reads older than its own write, on any instance. Without the header, an instance with a read replica
+/// with the COMMIT itself, ``PostgresDatabase/newestCommitPosition``). A client that sends it back (one or more
+/// `X-Vault-Index` headers; the newest counts) on a read is served from a read replica only once the standby
+/// has replayed that far (``ReplicaRoutedDatabase``), else from the primary: it never reads older than its own
+/// write, on any instance. Without the header, an instance with a read replica
 /// still waits for its own newest write, so a client that stays on one instance reads its writes unasked.
 /// (The index is PostgreSQL's `16/B374D848`, not Vault's opaque encoding: a client echoes it either way.)
 struct ConsistencyIndexMiddleware: RouterMiddleware {

@@ -79,12 +79,35 @@ final class PostgresConnection: SQLConnection, PooledConnection, @unchecked Send
     /// Commits, and reads the WAL insert position after the commit in the same round trip (two statements in
     /// one simple query: the position is read only when the COMMIT succeeded). The position is at or after the
     /// end of the commit record: a standby that has replayed it holds this transaction.
+    /// - Throws: the COMMIT's error; and ``StoreError`` `.sqlError` when PostgreSQL answered the COMMIT with
+    ///   ROLLBACK (the transaction had failed and a statement's error was caught): nothing was committed, and the
+    ///   caller must not answer as if it had been.
     func commitReportingPosition() throws -> WALPosition? {
-        let result = PQexec(handle, "COMMIT; SELECT pg_current_wal_insert_lsn()::text")
-        defer { PQclear(result) }
-        guard PQresultStatus(result) == PGRES_TUPLES_OK else { throw failure(result) }
-        guard PQntuples(result) == 1, PQgetisnull(result, 0, 0) == 0 else { return nil }
-        return WALPosition(String(cString: PQgetvalue(result, 0, 0)))
+        guard PQsendQuery(handle, "COMMIT; SELECT pg_current_wal_insert_lsn()::text") == 1 else { throw failure(nil) }
+        var position: WALPosition?
+        var firstError: StoreError?
+        var statement = 0
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            statement += 1
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK where statement == 1:
+                let tag = String(cString: PQcmdStatus(result))
+                if tag != "COMMIT", firstError == nil {
+                    firstError = StoreError(
+                        .sqlError, "PostgreSQL rolled the transaction back at COMMIT (\(tag)): a statement in it had failed")
+                }
+            case PGRES_TUPLES_OK where PQntuples(result) == 1 && PQgetisnull(result, 0, 0) == 0:
+                position = WALPosition(String(cString: PQgetvalue(result, 0, 0)))
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                break
+            default:
+                if firstError == nil { firstError = failure(result) }
+            }
+        }
+        if let firstError { throw firstError }
+        guard statement > 0 else { throw failure(nil) }
+        return position
     }
 
     func executeScript(unsafeSQL script: String) throws {
