@@ -193,8 +193,7 @@ def bench(args, direct: str, pooled: str, first: Service, client, environment: d
                               ("PgBouncer, unprepared", pooled, {"COFFER_DATABASE_PREPARED_STATEMENTS": "false"}),
                               ("direct, unprepared", direct, {"COFFER_DATABASE_PREPARED_STATEMENTS": "false"})):
         folder = tempfile.mkdtemp(prefix="coffer-pgbouncer-bench-")
-        service = Service(args.binary if os.path.isabs(args.binary) else os.path.abspath(args.binary), "postgres", folder,
-                          dict(environment, COFFER_DATABASE_URL=url, **extra))
+        service = Service(os.path.abspath(args.binary), "postgres", folder, dict(environment, COFFER_DATABASE_URL=url, **extra))
         service.unseal_key, service.root = first.unseal_key, first.root
         service.start()
         for work in ("kv read", "kv write"):

@@ -246,19 +246,12 @@ public struct ServerConfiguration: Sendable {
                 auditTimeout: try string("audit_timeout"), auditLogFile: try string("audit_log_file"),
                 tlsCertFile: try string("tls_cert_file"), tlsKeyFile: try string("tls_key_file"),
                 tlsClientCAFile: try string("tls_client_ca_file"),
-                insecureListen: try object["insecure_listen"].map { value in
-                    guard let flag = value as? Bool else { throw ConfigurationError("\(path): \"insecure_listen\" must be true or false") }
-                    return String(flag)
-                }, rotationLockTTL: try string("rotation_lock_ttl"), rotationPreviousGrace: try string("rotation_previous_grace"),
+                insecureListen: try flag("insecure_listen"), rotationLockTTL: try string("rotation_lock_ttl"),
+                rotationPreviousGrace: try string("rotation_previous_grace"),
                 artifactPath: try string("artifact_path"), cacheMemory: try string("cache_memory"),
                 healthCommandDir: try string("health_command_dir"), auditDeviceDir: try string("audit_device_dir"),
                 auditDeviceSockets: try string("audit_device_sockets"), storageMinFree: try string("storage_min_free"),
-                rotationScheduler: try object["rotation_scheduler"].map { value in
-                    guard let flag = value as? Bool else {
-                        throw ConfigurationError("\(path): \"rotation_scheduler\" must be true or false")
-                    }
-                    return String(flag)
-                }, rotationCheckInterval: try string("rotation_check_interval"),
+                rotationScheduler: try flag("rotation_scheduler"), rotationCheckInterval: try string("rotation_check_interval"),
                 rotationWebhookHosts: try string("rotation_webhook_hosts"), rotationWebhookCAFile: try string("rotation_webhook_ca_file"),
                 rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"),
                 auditArchiveDir: try string("audit_archive_dir"), readReplica: try string("read_replica"),
@@ -284,6 +277,11 @@ public struct ServerConfiguration: Sendable {
             sources[name] = .default
             return fallback
         }
+        func boolean(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: Bool) throws -> Bool {
+            let text = pick(name, keyPath, default: String(fallback)) ?? String(fallback)
+            guard let value = Bool(text) else { throw ConfigurationError("\(name) must be true or false, not \"\(text)\"") }
+            return value
+        }
         let listen = pick("listen", \.listen, default: Self.defaultListen) ?? Self.defaultListen
         (host, port) = try Self.parseListen(listen)
         database = try DatabaseLocation(
@@ -297,20 +295,14 @@ public struct ServerConfiguration: Sendable {
         } else {
             readReplica = nil
         }
-        let index = pick("consistency_index", \.consistencyIndex, default: "true") ?? "true"
-        guard let consistencyIndex = Bool(index) else {
-            throw ConfigurationError("consistency_index must be true or false, not \"\(index)\"")
-        }
-        self.consistencyIndex = consistencyIndex
+        consistencyIndex = try boolean("consistency_index", \.consistencyIndex, default: true)
         let connections = pick("database_connections", \.databaseConnections, default: "8") ?? "8"
         guard let poolSize = Int(connections), (1...1000).contains(poolSize) else {
             throw ConfigurationError("database_connections must be a pool size from 1 to 1000, not \"\(connections)\"")
         }
-        let prepared = pick("database_prepared_statements", \.databasePreparedStatements, default: "true") ?? "true"
-        guard let preparedStatements = Bool(prepared) else {
-            throw ConfigurationError("database_prepared_statements must be true or false, not \"\(prepared)\"")
-        }
-        postgresPool = PostgresDatabase.Configuration(connections: poolSize, preparedStatements: preparedStatements)
+        postgresPool = PostgresDatabase.Configuration(
+            connections: poolSize,
+            preparedStatements: try boolean("database_prepared_statements", \.databasePreparedStatements, default: true))
         let format = pick("log_format", \.logFormat, default: "text") ?? "text"
         guard let logFormat = LogFormat(rawValue: format) else {
             throw ConfigurationError("unknown log format \"\(format)\": use text or json")
@@ -332,11 +324,7 @@ public struct ServerConfiguration: Sendable {
         tlsCertFile = pick("tls_cert_file", \.tlsCertFile, default: nil)
         tlsKeyFile = pick("tls_key_file", \.tlsKeyFile, default: nil)
         tlsClientCAFile = pick("tls_client_ca_file", \.tlsClientCAFile, default: nil)
-        let insecure = pick("insecure_listen", \.insecureListen, default: "false") ?? "false"
-        guard let insecureListen = Bool(insecure) else {
-            throw ConfigurationError("insecure_listen must be true or false, not \"\(insecure)\"")
-        }
-        self.insecureListen = insecureListen
+        insecureListen = try boolean("insecure_listen", \.insecureListen, default: false)
         func seconds(_ name: String, _ keyPath: KeyPath<Inputs, String?>, default fallback: Int64, range: ClosedRange<Int64>) throws
             -> Int64
         {
@@ -348,11 +336,7 @@ public struct ServerConfiguration: Sendable {
         }
         rotationLockTTL = try seconds("rotation_lock_ttl", \.rotationLockTTL, default: 60, range: 1...3600)
         rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
-        let scheduler = pick("rotation_scheduler", \.rotationScheduler, default: "true") ?? "true"
-        guard let rotationScheduler = Bool(scheduler) else {
-            throw ConfigurationError("rotation_scheduler must be true or false, not \"\(scheduler)\"")
-        }
-        self.rotationScheduler = rotationScheduler
+        rotationScheduler = try boolean("rotation_scheduler", \.rotationScheduler, default: true)
         rotationCheckInterval = try seconds("rotation_check_interval", \.rotationCheckInterval, default: 10, range: 1...3600)
         rotationWebhookHosts = (pick("rotation_webhook_hosts", \.rotationWebhookHosts, default: nil) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
