@@ -75,7 +75,7 @@ fuzz:
 		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DCOFFER_LIBFUZZER
 	python3 scripts/fuzz.py $(if $(FUZZ_MERGE),--merge)
 
-## lint: swift-format's lint (rules in .swift-format) and the 140-column ratchet (scripts/lint.sh).
+## lint: swift-format's lint (rules in .swift-format) and no line over 140 columns (scripts/lint.sh).
 lint:
 	@bash scripts/lint.sh
 

@@ -31,7 +31,10 @@ struct GateBench: AsyncParsableCommand {
         logger.logLevel = .critical
         print(machineDescription())
         print(
-            "HTTP over loopback: wrk, 1 thread, \(concurrency) connections, \(seconds) s per measurement, alternating sides; best of \(repeats)"
+            """
+            HTTP over loopback: wrk, 1 thread, \(concurrency) connections, \(seconds) s per measurement, alternating sides; best \
+            of \(repeats)
+            """
         )
         print("")
         print(pad("backend", 12) + pad("work", 44) + pad("rate/s", 12) + "ratio")

@@ -158,7 +158,10 @@ enum RawPoints {
         defer { raw.close() }
         sqlite3_exec(
             raw.handle,
-            "CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts))",
+            """
+            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, \
+            PRIMARY KEY (series_id, ts))
+            """,
             nil, nil, nil)
         var statement: OpaquePointer?
         guard
@@ -198,7 +201,10 @@ enum RawPoints {
             }
         }
         try exec(
-            "CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE PRECISION NOT NULL, PRIMARY KEY (series_id, ts))"
+            """
+            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE \
+            PRECISION NOT NULL, PRIMARY KEY (series_id, ts))
+            """
         )
         let prepared = PQprepare(
             connection, "point", "INSERT INTO bench_raw_points (series_id, ts, value) VALUES ($1, to_timestamp($2), $3)", 3, [20, 701, 701])

@@ -34,7 +34,10 @@ struct RotateBench: AsyncParsableCommand {
             throw ValidationError("\(CofferProcess.binary) is missing: build it (make build-release)")
         }
         print(
-            "\(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over HTTP on loopback"
+            """
+            \(credentials) credentials (random rotator) due at once, rotated by `coffer rotate run` (what make rotate runs) over \
+            HTTP on loopback
+            """
         )
         print("")
         try await forEachBackend(target: "bench-rotate") { url, label in
@@ -115,7 +118,10 @@ struct RotateBench: AsyncParsableCommand {
             pad("postgresql", 12)
                 + String(
                     format:
-                        "dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to the target per call)",
+                        """
+                        dynamic credentials: %.0f created/s, %.0f revoked/s (%d each; a role with VALID UNTIL, one connection to \
+                        the target per call)
+                        """,
                     created, revoked, count))
         // Expired leases reaped in batches of 100 (one connection to the target per batch), as the reaper does.
         let reaped = try await server.gate.perform(request, status: { _ in 200 }) { grant -> Double in

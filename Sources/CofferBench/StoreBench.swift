@@ -211,7 +211,10 @@ func machineDescription() -> String {
         .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
     return
-        "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())"
+        """
+        machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(memory) GiB; sqlite \
+        \(String(cString: sqlite3_libversion())), libpq \(PQlibVersion())
+        """
 }
 
 /// User and system CPU time of the whole process (every thread), from getrusage.

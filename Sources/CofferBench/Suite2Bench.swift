@@ -101,7 +101,10 @@ struct Suite2Bench: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "metric ingest, batches of 1,000 (10 series), rollups current at query time (the pass alongside): metric store %.0f points/s; raw C API, same rows, same run: %.0f points/s: %.0f%% of raw",
+                    """
+                    metric ingest, batches of 1,000 (10 series), rollups current at query time (the pass alongside): metric store \
+                    %.0f points/s; raw C API, same rows, same run: %.0f points/s: %.0f%% of raw
+                    """,
                 moduleBest, rawBest, moduleBest / rawBest * 100))
         print(
             String(
@@ -109,8 +112,8 @@ struct Suite2Bench: AsyncParsableCommand {
                 drainedBest / rawBest * 100))
         print(
             String(
-                format:
-                    "  through the Gate, one audited request per batch: %.0f points/s (%.0f%% of raw; the audit entries are two more commits per batch)",
+                format: "  through the Gate, one audited request per batch: %.0f points/s (%.0f%% of raw; "
+                    + "the audit entries are two more commits per batch)",
                 gatedBest, gatedBest / rawBest * 100))
     }
 
@@ -179,7 +182,10 @@ struct Suite2Bench: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "30-day p99 per day over %d points (hour rollups, %@), through the Gate: p50 %.1f ms, max of 20 %.1f ms; p99 = %.3f s (true: 0.990 s)",
+                    """
+                    30-day p99 per day over %d points (hour rollups, %@), through the Gate: p50 %.1f ms, max of 20 %.1f ms; p99 = \
+                    %.3f s (true: 0.990 s)
+                    """,
                 written, last.first?.source ?? "?", latencies[latencies.count / 2], latencies.last ?? 0, last.first?.points.first?.1 ?? .nan
             ))
     }
@@ -194,7 +200,10 @@ struct Suite2Bench: AsyncParsableCommand {
                     component: "svc-\(kind % 5)", severity: .error, message: "failure \(index) in step \(kind)",
                     errorType: "BenchError\(kind)",
                     stackTrace:
-                        "Traceback (most recent call last):\n  File \"/srv/app/mod\(kind).py\", line \(index % 90), in run\n    step()\nBenchError\(kind): failure",
+                        """
+                        Traceback (most recent call last):\n  File \"/srv/app/mod\(kind).py\", line \(index % 90), in run\n    \
+                        step()\nBenchError\(kind): failure
+                        """,
                     release: "1.0.\(index % 3)", host: "bench")
             }
             stored += try await gated(server, token, "coffer/errors/events", .write) { grant in

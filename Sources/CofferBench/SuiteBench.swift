@@ -19,7 +19,10 @@ struct SuiteBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite1",
         abstract:
-            "Model registration/s (1 MiB), feature batch reads of 100 entities, cache gets vs a dictionary and health; SQLite and PostgreSQL."
+            """
+            Model registration/s (1 MiB), feature batch reads of 100 entities, cache gets vs a dictionary and health; SQLite and \
+            PostgreSQL.
+            """
     )
 
     @Option(help: "Seconds per HTTP measurement.") var seconds = 5
@@ -121,7 +124,10 @@ struct SuiteBench: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "feature batch read, 100 entities × 2 features of 1,000 (20,000 values), Swift API through the Gate: p50 %.2f ms, p99 %.2f ms (the read alone: p50 %.2f ms, p99 %.2f ms)",
+                    """
+                    feature batch read, 100 entities × 2 features of 1,000 (20,000 values), Swift API through the Gate: p50 %.2f \
+                    ms, p99 %.2f ms (the read alone: p50 %.2f ms, p99 %.2f ms)
+                    """,
                 latencies[latencies.count / 2], latencies[latencies.count * 99 / 100], moduleLatencies[moduleLatencies.count / 2],
                 moduleLatencies[moduleLatencies.count * 99 / 100]))
         let body = NSTemporaryDirectory() + "coffer-bench-read-\(UUID().uuidString).json"
@@ -156,7 +162,10 @@ struct SuiteBench: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "cache get, Zipf(0.99) over 10,000 keys, memory tier 1 MiB, Swift API: %.0f gets/s, memory hit rate %.1f%% (%d table loads); raw dictionary lookup %.0f/s",
+                    """
+                    cache get, Zipf(0.99) over 10,000 keys, memory tier 1 MiB, Swift API: %.0f gets/s, memory hit rate %.1f%% (%d \
+                    table loads); raw dictionary lookup %.0f/s
+                    """,
                 Double(gets) / cacheSeconds, Double(fromMemory) / Double(gets) * 100, cache.loads, Double(found) / dictionarySeconds))
     }
 
@@ -185,7 +194,10 @@ struct SuiteBench: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "cache get over HTTP (%d conn): %.0f gets/s, p50 %.2f ms, p99 %.2f ms; health %.0f/s, p50 %.2f ms, p99 %.2f ms (%.0f%% of health)",
+                        """
+                        cache get over HTTP (%d conn): %.0f gets/s, p50 %.2f ms, p99 %.2f ms; health %.0f/s, p50 %.2f ms, p99 \
+                        %.2f ms (%.0f%% of health)
+                        """,
                     connections, get.rate, get.p50, get.p99, health.rate, health.p50, health.p99, get.rate / health.rate * 100))
         }
     }

@@ -236,7 +236,8 @@ public final class PersistentCache: Sendable {
             try conn.execute(
                 """
                 INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
-                VALUES (\(namespace), \(warm), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO UPDATE SET warm = excluded.warm, updated_at = excluded.updated_at
+                VALUES (\(namespace), \(warm), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO UPDATE SET warm = excluded.warm, \
+                updated_at = excluded.updated_at
                 """)
         }
         return warm ? try await load(namespace: namespace) : 0
@@ -263,7 +264,8 @@ public final class PersistentCache: Sendable {
             var bytes = 0
             try conn.forEachRow(
                 """
-                SELECT cache_key, value, expires_at FROM cache_entries WHERE namespace = \(namespace) AND (expires_at IS NULL OR expires_at > \(now))
+                SELECT cache_key, value, expires_at FROM cache_entries WHERE namespace = \(namespace) AND (expires_at IS NULL OR \
+                expires_at > \(now))
                 ORDER BY hits DESC, updated_at DESC
                 """
             ) { row in
@@ -304,7 +306,8 @@ public final class PersistentCache: Sendable {
             let removed = try await database.transaction { conn -> [String] in
                 let doomed = try conn.query(
                     """
-                    SELECT namespace, cache_key FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= \(now) LIMIT \(Int64(batch))
+                    SELECT namespace, cache_key FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= \(now) LIMIT \
+                    \(Int64(batch))
                     """
                 ).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
                 for (namespace, key) in doomed {
@@ -335,8 +338,10 @@ public final class PersistentCache: Sendable {
                         """
                         INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                         VALUES (\(namespace), \(false), \(row[0]), \(row[1]), \(row[2]), \(row[3]), \(now))
-                        ON CONFLICT (namespace) DO UPDATE SET hits = cache_namespaces.hits + excluded.hits, misses = cache_namespaces.misses + excluded.misses,
-                            evictions = cache_namespaces.evictions + excluded.evictions, expirations = cache_namespaces.expirations + excluded.expirations,
+                        ON CONFLICT (namespace) DO UPDATE SET hits = cache_namespaces.hits + excluded.hits, misses = \
+                        cache_namespaces.misses + excluded.misses,
+                            evictions = cache_namespaces.evictions + excluded.evictions, expirations = \
+                        cache_namespaces.expirations + excluded.expirations,
                             updated_at = excluded.updated_at
                         """)
                 }

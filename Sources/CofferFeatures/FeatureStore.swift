@@ -21,7 +21,8 @@ public final class FeatureStore: Sendable {
     // MARK: sets
 
     /// Creates or replaces a feature set's definition (the values stay).
-    /// - Throws: ``SuiteError`` `.invalid` for a bad name, a negative TTL or retention, or changing the value type of a set that holds values.
+    /// - Throws: ``SuiteError`` `.invalid` for a bad name, a negative TTL or retention, or changing the value type of a
+    ///   set that holds values.
     public func define(_ grant: Grant, _ set: FeatureSet) async throws {
         try Names.check(set.name, what: "a feature set name")
         for feature in set.features { try Names.check(feature, what: "a feature name") }
@@ -37,8 +38,10 @@ public final class FeatureStore: Sendable {
                 type == nil
                 ? try conn.execute(
                     """
-                    INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, created_at, updated_at)
-                    VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \(set.description), \(now), \(now))
+                    INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, \
+                    created_at, updated_at)
+                    VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \
+                    \(set.description), \(now), \(now))
                     ON CONFLICT (name) DO NOTHING
                     """) : 0
             try grant.requireWrite(exists: inserted == 0)
@@ -51,7 +54,8 @@ public final class FeatureStore: Sendable {
             }
             try conn.execute(
                 """
-                UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds = \(set.retention),
+                UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds = \
+                \(set.retention),
                     features = \(features), description = \(set.description), updated_at = \(now)
                 WHERE name = \(set.name)
                 """)
@@ -229,7 +233,8 @@ public final class FeatureStore: Sendable {
                 rows.append("(\(pair.0), \(pair.1))")
             }
             return """
-                SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS p(entity, feature)
+                SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS \
+                p(entity, feature)
                 CROSS JOIN LATERAL (SELECT w.feature, w.event_time, w.write_time, w.value_number, w.value_json FROM feature_cache w
                     WHERE w.feature_set = \(name) AND w.entity = p.entity AND w.feature = p.feature\(asOfFilter)
                     ORDER BY w.event_time DESC LIMIT 1) AS v
@@ -241,7 +246,8 @@ public final class FeatureStore: Sendable {
         }
         return """
             SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS p(entity)
-            CROSS JOIN LATERAL (SELECT DISTINCT ON (w.feature) w.feature, w.event_time, w.write_time, w.value_number, w.value_json FROM feature_cache w
+            CROSS JOIN LATERAL (SELECT DISTINCT ON (w.feature) w.feature, w.event_time, w.write_time, w.value_number, \
+            w.value_json FROM feature_cache w
                 WHERE w.feature_set = \(name) AND w.entity = p.entity\(asOfFilter)
                 ORDER BY w.feature, w.event_time DESC) AS v
             """
@@ -265,7 +271,8 @@ public final class FeatureStore: Sendable {
             return try conn.query(
                 """
                 SELECT event_time, write_time, value_number, value_json FROM feature_cache
-                WHERE feature_set = \(name) AND entity = \(entity) AND feature = \(feature) AND event_time >= \(from) AND event_time <= \(to)
+                WHERE feature_set = \(name) AND entity = \(entity) AND feature = \(feature) AND event_time >= \(from) AND \
+                event_time <= \(to)
                 ORDER BY event_time LIMIT \(Int64(limit))
                 """
             ).map { row in
@@ -314,9 +321,11 @@ public final class FeatureStore: Sendable {
                 for (set, row) in batch {
                     try conn.execute(
                         """
-                        INSERT INTO feature_cache_counters (feature_set, hits, misses, expired) VALUES (\(set), \(row[0]), \(row[1]), \(row[2]))
+                        INSERT INTO feature_cache_counters (feature_set, hits, misses, expired) VALUES (\(set), \(row[0]), \
+                        \(row[1]), \(row[2]))
                         ON CONFLICT (feature_set) DO UPDATE SET hits = feature_cache_counters.hits + excluded.hits,
-                            misses = feature_cache_counters.misses + excluded.misses, expired = feature_cache_counters.expired + excluded.expired
+                            misses = feature_cache_counters.misses + excluded.misses, expired = feature_cache_counters.expired + \
+                        excluded.expired
                         """)
                 }
             }

@@ -66,16 +66,18 @@ public enum JSONText {
         } catch let DecodingError.keyNotFound(key, context) {
             throw SuiteError(
                 .invalid,
-                "the \(what) does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) is missing"
+                """
+                the \(what) does not parse: \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")) \
+                is missing
+                """
             )
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw SuiteError(
                 .invalid, "the \(what) does not parse: \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
         } catch let DecodingError.dataCorrupted(context) {
+            let place = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw SuiteError(
-                .invalid,
-                "the \(what) does not parse: \(context.codingPath.isEmpty ? "malformed JSON" : context.codingPath.map(\.stringValue).joined(separator: ".") + " is not one of the allowed values")"
-            )
+                .invalid, "the \(what) does not parse: \(place.isEmpty ? "malformed JSON" : place + " is not one of the allowed values")")
         }
     }
 }

@@ -23,7 +23,10 @@ public final class HealthMonitor: Sendable {
         guard let directory = commandDirectory else {
             throw SuiteError(
                 .invalid,
-                "health check \(check.name): command checks are off; the operator enables them with health_command_dir (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run"
+                """
+                health check \(check.name): command checks are off; the operator enables them with health_command_dir \
+                (COFFER_HEALTH_COMMAND_DIR), a folder of programs they may run
+                """
             )
         }
         let resolved = URL(fileURLWithPath: program).resolvingSymlinksInPath()
@@ -45,7 +48,10 @@ public final class HealthMonitor: Sendable {
         guard ServiceIdentity.healthRunner.allows(.read, on: data) else {
             throw SuiteError(
                 .invalid,
-                "health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner service may read), not \(secret.id)"
+                """
+                health check \(check.name): credentials must live under secret/health-checks/ (the only secrets the health-runner \
+                service may read), not \(secret.id)
+                """
             )
         }
     }
@@ -76,8 +82,10 @@ public final class HealthMonitor: Sendable {
                 if existing[check.name] == nil { added.append(check.name) } else { changed.append(check.name) }
                 try conn.execute(
                     """
-                    INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name), \(check.component), \(text), \(now))
-                    ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at = excluded.updated_at
+                    INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name), \
+                    \(check.component), \(text), \(now))
+                    ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at \
+                    = excluded.updated_at
                     """)
             }
             if prune {
@@ -128,7 +136,8 @@ public final class HealthMonitor: Sendable {
         _ = try await database.transaction { conn in
             try conn.execute(
                 """
-                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \(WallClock.now.roundedToStoredPrecision))
+                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \
+                \(WallClock.now.roundedToStoredPrecision))
                 ON CONFLICT (name) DO NOTHING
                 """)
         }
@@ -176,13 +185,16 @@ public final class HealthMonitor: Sendable {
                 try conn.execute(
                     """
                     INSERT INTO system_health (check_name, component, result, status, latency_ms, details, instance, checked_at)
-                    VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs), \(probe.details), \(instance), \(now))
+                    VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs), \
+                    \(probe.details), \(instance), \(now))
                     """)
                 try conn.execute(
                     """
                     INSERT INTO health_state (check_name, status, failures, successes, flapping, changed_at, checked_at)
-                    VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping), \(changedAt), \(now))
-                    ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes = excluded.successes,
+                    VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping), \
+                    \(changedAt), \(now))
+                    ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes = \
+                    excluded.successes,
                         flapping = excluded.flapping, changed_at = excluded.changed_at, checked_at = excluded.checked_at
                     """)
             }
@@ -254,7 +266,8 @@ public final class HealthMonitor: Sendable {
             try conn.query(
                 CheckResult.self,
                 """
-                SELECT \(columns: CheckResult.Column.self) FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \(Int64(limit))
+                SELECT \(columns: CheckResult.Column.self) FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \
+                \(Int64(limit))
                 """)
         }
     }
@@ -312,7 +325,10 @@ public final class HealthMonitor: Sendable {
                 try JSONText.decode(HealthCheckDefinition.self, $0)
             }
             let results = try conn.query(
-                "SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \(since.addingTimeInterval(-86_400)) ORDER BY checked_at"
+                """
+                SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \
+                \(since.addingTimeInterval(-86_400)) ORDER BY checked_at
+                """
             )
             .map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical) }
             let maintenance = try conn.query("SELECT starts_at, ends_at, component FROM health_maintenance WHERE ends_at > \(since)")

@@ -92,7 +92,10 @@ public struct HealthCheckDefinition: Sendable, Equatable, Codable {
             do { _ = try PostgresProbe.parse(url: url) } catch { throw bad("\(error)") }
             guard credentialsPath != nil else {
                 throw bad(
-                    "a postgres check needs credentials: the mount/path of a secret holding username and password, such as secret/health-checks/\(name)"
+                    """
+                    a postgres check needs credentials: the mount/path of a secret holding username and password, such as \
+                    secret/health-checks/\(name)
+                    """
                 )
             }
             if let query, query.utf8.count > 4096 { throw bad("query must be at most 4096 bytes") }

@@ -231,7 +231,10 @@ public actor KeyHierarchy {
         guard current || ConstantTime.equals(legacyCheck, configuration.keyCheck) else {
             throw KeysError(
                 .unsealFailed,
-                "unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root key; progress was reset"
+                """
+                unseal failed: the \(configuration.method.name == "shamir" ? "shares do" : "key does") not reproduce the root \
+                key; progress was reset
+                """
             )
         }
         try await openKeys(with: candidate)

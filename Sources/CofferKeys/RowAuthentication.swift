@@ -118,7 +118,10 @@ extension Sealer {
         keyring.integrity.record(table: row.table, key: row.key)
         throw KeysError(
             .tampered,
-            "the stored row \(row.table)/\(row.key) failed authentication (\(reason)); it was not used. Restore it from a backup or delete it; see Docs/THREAT_MODEL.md"
+            """
+            the stored row \(row.table)/\(row.key) failed authentication (\(reason)); it was not used. Restore it from a backup \
+            or delete it; see Docs/THREAT_MODEL.md
+            """
         )
     }
 

@@ -67,7 +67,10 @@ public struct Sealer: Sendable {
         guard let key = value.term == keyring.activeTerm ? keyring.activeKey : keyring.keys[value.term] else {
             throw KeysError(
                 .unknownTerm,
-                "the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring does not have"
+                """
+                the record at \(binding.table)/\(binding.id) v\(binding.version) names key term \(value.term), which the keyring \
+                does not have
+                """
             )
         }
         do {

@@ -72,7 +72,10 @@ extension MetricStore {
         case .raw:
             let rows = try await database.read { conn -> [(Int64, Date, Double)] in
                 try conn.query(
-                    "SELECT series_id, ts, value FROM system_metrics WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) ORDER BY series_id, ts"
+                    """
+                    SELECT series_id, ts, value FROM system_metrics WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) \
+                    ORDER BY series_id, ts
+                    """
                 )
                 .map { (try $0.decode(Int64.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(Double.self, at: 2)) }
             }
@@ -201,7 +204,8 @@ extension MetricStore {
             guard inserted == 0 else { return }
             try conn.execute(
                 """
-                UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds = \(retention.hour),
+                UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds = \
+                \(retention.hour),
                     max_series = \(retention.maxSeries), updated_at = \(now)
                 WHERE name = \(name)
                 """)
@@ -227,12 +231,15 @@ extension MetricStore {
                             ? try conn.execute(
                                 """
                                 DELETE FROM system_metrics WHERE (series_id, ts) IN (SELECT m.series_id, m.ts FROM system_metrics m
-                                    WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff) LIMIT \(Int64(batch)))
+                                    WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff) \
+                                LIMIT \(Int64(batch)))
                                 """)
                             : try conn.execute(
                                 """
-                                DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id, r.resolution, r.bucket FROM metric_rollups r
-                                    JOIN metric_series s ON s.id = r.series_id WHERE s.name = \(name) AND r.resolution = \(resolution) AND r.bucket < \(cutoff)
+                                DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id, \
+                                r.resolution, r.bucket FROM metric_rollups r
+                                    JOIN metric_series s ON s.id = r.series_id WHERE s.name = \(name) AND r.resolution = \
+                                \(resolution) AND r.bucket < \(cutoff)
                                     LIMIT \(Int64(batch)))
                                 """)
                     }

@@ -5,7 +5,8 @@ import Foundation
 
 /// System metrics (`system_metrics`): points by series (a name and a sorted label set, capped per metric),
 /// ingested in batches of one transaction each, with minute and hour rollups merged by a background pass
-/// (``rollUpPending(limit:)``) and current at query time all the same (a query merges what is pending), range queries (avg, sum, min, max, count, rate, p50/p90/p99 per step, grouped by labels) that
+/// (``rollUpPending(limit:)``) and current at query time all the same (a query merges what is pending), range
+/// queries (avg, sum, min, max, count, rate, p50/p90/p99 per step, grouped by labels) that
 /// read rollups for long ranges, and retention per metric name that never removes a rollup still within
 /// its own retention.
 public final class MetricStore: Sendable {
@@ -162,13 +163,15 @@ public final class MetricStore: Sendable {
         guard count < cap else {
             throw SuiteError(
                 .invalid,
-                "points[\(index)]: \(name) already has \(count) label sets, its cap; a new series \(labels) is refused (nothing was ingested): "
-                    + "drop a label with many values (an id, a path), or raise max_series with coffer metrics retention")
+                "points[\(index)]: \(name) already has \(count) label sets, its cap; a new series \(labels) is refused "
+                    + "(nothing was ingested): drop a label with many values (an id, a path), "
+                    + "or raise max_series with coffer metrics retention")
         }
         if let id = try conn.queryScalar(
             Int64.self,
             """
-            INSERT INTO metric_series (name, labels, created_at) VALUES (\(name), \(labels), \(now)) ON CONFLICT (name, labels) DO NOTHING RETURNING id
+            INSERT INTO metric_series (name, labels, created_at) VALUES (\(name), \(labels), \(now)) ON CONFLICT (name, labels) \
+            DO NOTHING RETURNING id
             """)
         {
             return id

@@ -79,7 +79,10 @@ public final class ModelRegistry: Sendable {
             blobs.discard(artifact)
             throw SuiteError(
                 .invalid,
-                "the artifact's digest is sha256:\(artifact.digest), not the artifact_digest given: the upload was damaged or is not the file meant; nothing was registered"
+                """
+                the artifact's digest is sha256:\(artifact.digest), not the artifact_digest given: the upload was damaged or is \
+                not the file meant; nothing was registered
+                """
             )
         }
         let placed = try blobs.commit(artifact)
@@ -125,13 +128,17 @@ public final class ModelRegistry: Sendable {
             {
                 throw SuiteError(
                     .conflict,
-                    "version_label \(label) does not rise above \(try latest.decode(String.self, column: "version_label")) of version \(version - 1): versions only go up"
+                    """
+                    version_label \(label) does not rise above \(try latest.decode(String.self, column: "version_label")) of \
+                    version \(version - 1): versions only go up
+                    """
                 )
             }
             try conn.execute(
                 """
                 INSERT INTO ml_model_registry (name, version, version_label, model_type, algorithm, parameters, training_metrics,
-                    validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by, created_at, updated_at)
+                    validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by, \
+                created_at, updated_at)
                 VALUES (\(model), \(version), \(label), \(draft.modelType ?? ""), \(draft.algorithm ?? ""), \(parameters), \(trainingText),
                     \(validationText), \(tagsText), \(draft.source ?? ""), \(draft.trainingData ?? ""), \(digest), \(size),
                     \(ModelStatus.registered), \(accessor), \(now), \(now))
@@ -139,7 +146,10 @@ public final class ModelRegistry: Sendable {
             for (scope, metrics) in [("training", training), ("validation", validation)] {
                 for (metric, value) in metrics {
                     try conn.execute(
-                        "INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version), \(scope), \(metric), \(value))"
+                        """
+                        INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version), \
+                        \(scope), \(metric), \(value))
+                        """
                     )
                 }
             }
@@ -286,13 +296,19 @@ public final class ModelRegistry: Sendable {
             guard current.status < status else {
                 throw SuiteError(
                     .conflict,
-                    "version \(version) of \(model) is \(current.status.rawValue); a version only moves forward: registered → staged → deployed → retired"
+                    """
+                    version \(version) of \(model) is \(current.status.rawValue); a version only moves forward: registered → \
+                    staged → deployed → retired
+                    """
                 )
             }
             if status == .retired, !current.aliases.isEmpty {
                 throw SuiteError(
                     .conflict,
-                    "version \(version) of \(model) holds the alias \(current.aliases.joined(separator: ", ")): move or remove the alias before retiring it"
+                    """
+                    version \(version) of \(model) holds the alias \(current.aliases.joined(separator: ", ")): move or remove the \
+                    alias before retiring it
+                    """
                 )
             }
             let now = WallClock.now.roundedToStoredPrecision
@@ -324,7 +340,8 @@ public final class ModelRegistry: Sendable {
                 previous == nil
                 ? try conn.execute(
                     """
-                    INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \(version), \(accessor), \(now))
+                    INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \
+                    \(version), \(accessor), \(now))
                     ON CONFLICT (name, alias) DO NOTHING
                     """) : 0
             try grant.requireWrite(exists: inserted == 0)
@@ -332,7 +349,8 @@ public final class ModelRegistry: Sendable {
                 guard previous != version else { return }
                 try conn.execute(
                     """
-                    UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name = \(model) AND alias = \(alias)
+                    UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name = \
+                    \(model) AND alias = \(alias)
                     """)
             }
             try Self.record(
@@ -400,16 +418,20 @@ public final class ModelRegistry: Sendable {
         var query: SQLQuery = "SELECT \(columns: ModelVersion.Column.self, of: "r") FROM ml_model_registry r"
         if let order = search.orderBy {
             query.append(
-                " LEFT JOIN ml_model_metrics o ON o.name = r.name AND o.version = r.version AND o.scope = \(order.scope) AND o.metric = \(order.metric)"
-            )
+                """
+                 LEFT JOIN ml_model_metrics o ON o.name = r.name AND o.version = r.version
+                 AND o.scope = \(order.scope) AND o.metric = \(order.metric)
+                """)
         }
         query.append(" WHERE 1 = 1")
         if let name = search.name { query.append(" AND r.name = \(name)") }
         if let status = search.status { query.append(" AND r.status = \(status)") }
         for (tag, value) in search.tags.sorted(by: { $0.key < $1.key }) {
             query.append(
-                " AND EXISTS (SELECT 1 FROM ml_model_tags t WHERE t.name = r.name AND t.version = r.version AND t.tag = \(tag) AND t.value = \(value))"
-            )
+                """
+                 AND EXISTS (SELECT 1 FROM ml_model_tags t WHERE t.name = r.name AND t.version = r.version
+                 AND t.tag = \(tag) AND t.value = \(value))
+                """)
         }
         for filter in search.metrics {
             // The comparison is one of five fixed operators, never text from the request.
@@ -421,8 +443,10 @@ public final class ModelRegistry: Sendable {
         }
         if let order = search.orderBy {
             query.append(
-                " ORDER BY CASE WHEN o.value IS NULL THEN 1 ELSE 0 END, o.value \(unsafeRaw: order.descending ? "DESC" : "ASC"), r.name, r.version DESC"
-            )
+                """
+                 ORDER BY CASE WHEN o.value IS NULL THEN 1 ELSE 0 END, o.value \(unsafeRaw: order.descending ? "DESC" : "ASC"),
+                 r.name, r.version DESC
+                """)
         } else {
             query.append(" ORDER BY r.created_at DESC, r.name, r.version DESC")
         }

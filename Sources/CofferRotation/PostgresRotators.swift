@@ -110,7 +110,10 @@ struct PostgresRoleSettings: Sendable {
         case (nil, .string(let name)?) where !name.isEmpty: admin = .connection(name)
         default:
             throw RotationError.invalidSettings(
-                "admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, password); or db_name, a database engine connection"
+                """
+                admin_secret is required: the mount/path of the secret holding the admin connection (connection_url, username, \
+                password); or db_name, a database engine connection
+                """
             )
         }
         func text(_ key: String, default fallback: String?) throws -> String? {

@@ -80,7 +80,10 @@ struct GateTests {
                 "/v1/sys/policies/acl/reader", .put, token: root,
                 [
                     "policy":
-                        "path \"secret/data/app/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = [\"update\"] }"
+                        """
+                    path \"secret/data/app/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = \
+                    [\"update\"] }
+                    """
                 ])
             let parent = try await client.createToken(parent: root, ["policies": ["reader"], "ttl": "1h", "display_name": "ci"])
             let child = try await client.createToken(parent: parent.token, ["policies": ["reader"], "ttl": "2h"])
@@ -259,10 +262,12 @@ struct GateTests {
                 #expect(third == .forbidden)
                 #expect(body.errors == ["permission denied"])
                 // The server's clock is the test's: the token's TTL passes without the test sleeping through it.
-                let brief = try await client.createToken(parent: root, ["ttl": "5s"])
-                time.advance(by: 4)
+                // ManualTime moves with the real clock too, so each side of the expiry keeps half an hour of slack
+                // for a slow run (a 5 s TTL failed once on a loaded machine, the test's steps a second apart).
+                let brief = try await client.createToken(parent: root, ["ttl": "1h"])
+                time.advance(by: 1800)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .ok)
-                time.advance(by: 1.1)
+                time.advance(by: 1801)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: brief.token).0 == .forbidden)
                 // Malformed tokens: too long, control characters.
                 #expect(

@@ -29,7 +29,8 @@ struct LogImportTests {
         #expect(try LogImport.events(python, format: .python, defaults: .init()).map(\.sourceID) == events.map(\.sourceID))
 
         let lines = """
-            {"time": "2026-11-25T12:00:00Z", "level": "error", "logger": "worker", "message": "job 7 failed", "exc_type": "KeyError", "job": 7}
+            {"time": "2026-11-25T12:00:00Z", "level": "error", "logger": "worker", "message": "job 7 failed", "exc_type": \
+            "KeyError", "job": 7}
             {"time": 1764072000, "level": "info", "logger": "worker", "message": "job 8 done"}
             {"timestamp": "2026-11-25T12:00:05Z", "levelname": "WARNING", "name": "worker", "msg": "slow job", "release": "2.0.0"}
             """

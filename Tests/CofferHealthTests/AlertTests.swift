@@ -87,9 +87,12 @@ struct AlertTests {
             let tokens = try await SuiteTokens.make(client, root: root, module: "health")
             let rules = """
                 {"rules": [
-                  {"name": "payments-burst", "type": "error_burst", "component": "payments", "severity": "critical", "count": 3, "window": 3600,
-                   "repeat_interval": 600, "sinks": [{"type": "webhook", "url": "http://127.0.0.1:\(webhook.port)/hook", "attempts": 2}, {"type": "log"}]},
-                  {"name": "slow", "type": "metric_threshold", "metric": "latency_seconds", "fn": "max", "op": ">", "value": 1.0, "window": 60,
+                  {"name": "payments-burst", "type": "error_burst", "component": "payments", "severity": "critical", "count": 3, \
+                "window": 3600,
+                   "repeat_interval": 600, "sinks": [{"type": "webhook", "url": "http://127.0.0.1:\(webhook.port)/hook", \
+                "attempts": 2}, {"type": "log"}]},
+                  {"name": "slow", "type": "metric_threshold", "metric": "latency_seconds", "fn": "max", "op": ">", "value": 1.0, \
+                "window": 60,
                    "group_by": ["route"], "sinks": [{"type": "log"}]},
                   {"name": "down", "type": "health_transition", "to": "critical", "sinks": [{"type": "log"}]}
                 ]}

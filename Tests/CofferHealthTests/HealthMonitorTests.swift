@@ -44,9 +44,12 @@ struct HealthMonitorTests {
             let tokens = try await SuiteTokens.make(client, root: root, module: "health")
             let file = """
                 {"checks": [
-                  {"name": "api-port", "component": "api", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 10, "timeout": 2},
-                  {"name": "cache-port", "component": "cache", "type": "tcp", "host": "127.0.0.1", "port": 1, "interval": 10, "timeout": 2, "fail_after": 2},
-                  {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], "interval": 10}
+                  {"name": "api-port", "component": "api", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 10, \
+                "timeout": 2},
+                  {"name": "cache-port", "component": "cache", "type": "tcp", "host": "127.0.0.1", "port": 1, "interval": 10, \
+                "timeout": 2, "fail_after": 2},
+                  {"name": "disk", "component": "host", "type": "command", "command": ["/bin/sh", "-c", "echo 91% used; exit 1"], \
+                "interval": 10}
                 ]}
                 """
             func apply(_ text: String, token: String) async throws -> (HTTPResponse.Status, VaultAnswer<Health.Applied>) {

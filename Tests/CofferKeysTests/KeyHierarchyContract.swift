@@ -126,7 +126,10 @@ enum KeyHierarchyContract {
         _ = try await keys.unseal(with: rootKey.bytes)
         let blob = db.dialect == .postgres ? "BYTEA" : "BLOB"
         try await db.execute(
-            "CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \(unsafeRaw: blob) NOT NULL)"
+            """
+            CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \
+            \(unsafeRaw: blob) NOT NULL)
+            """
         )
         let table = EncryptedTable(table: "vault_items")
         func insert(_ id: String, _ version: Int64) async throws {

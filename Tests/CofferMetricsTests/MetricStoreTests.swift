@@ -99,7 +99,10 @@ struct MetricStoreTests {
 
             // Prometheus text exposition as input.
             let text =
-                "# TYPE jobs_total counter\njobs_total{queue=\"mail\",state=\"done\"} 3 \(Int(base * 1000))\njobs_total{queue=\"mail\",state=\"done\"} 4 \(Int(base * 1000) + 10_000)\n"
+                """
+                # TYPE jobs_total counter\njobs_total{queue=\"mail\",state=\"done\"} 3 \
+                \(Int(base * 1000))\njobs_total{queue=\"mail\",state=\"done\"} 4 \(Int(base * 1000) + 10_000)\n
+                """
             let (prom, promBody) = try await client.execute(
                 uri: "/v1/coffer/metrics/points", method: .post,
                 headers: [vaultToken: writer, .contentType: "text/plain; version=0.0.4"], body: ByteBuffer(string: text)

@@ -87,7 +87,10 @@ struct RotationTests {
             // Every step is audited, and the trail holds no value in the clear.
             let steps = try await server.database.read { conn in
                 try conn.query(
-                    "SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER BY sequence"
+                    """
+                    SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER \
+                    BY sequence
+                    """
                 )
                 .map { try $0.decode(String.self, at: 0) }
             }
@@ -116,7 +119,10 @@ struct RotationTests {
             // A lock held by another run: refused as locked; once it expires, taken over.
             try await server.database.transaction { conn in
                 _ = try conn.execute(
-                    "INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \(Date(timeIntervalSinceNow: 60)))"
+                    """
+                    INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \
+                    \(Date(timeIntervalSinceNow: 60)))
+                    """
                 )
             }
             #expect(try await client.rotate(runner, "/v1/coffer/rotation/rotate/secret/app/api").map(\.result) == ["locked"])
@@ -518,7 +524,8 @@ struct DynamicCredentialTests {
                 try await server.database.transaction { conn in
                     _ = try conn.execute(
                         """
-                        UPDATE database_connections SET connection_url = \(down.connectionURL), auth_term = \(downTag.term), auth_tag = \(downTag.tag)
+                        UPDATE database_connections
+                        SET connection_url = \(down.connectionURL), auth_term = \(downTag.term), auth_tag = \(downTag.tag)
                         WHERE name = 'down'
                         """)
                     for index in 0..<150 {
@@ -541,8 +548,10 @@ struct DynamicCredentialTests {
                 let backedOff = try await server.database.read { conn in
                     try conn.queryScalar(
                         Int.self,
-                        "SELECT count(*) FROM leases WHERE db_name = 'down' AND revoke_attempts = 1 AND next_attempt_at IS NOT NULL AND revoke_error IS NOT NULL"
-                    )
+                        """
+                        SELECT count(*) FROM leases WHERE db_name = 'down' AND revoke_attempts = 1
+                        AND next_attempt_at IS NOT NULL AND revoke_error IS NOT NULL
+                        """)
                 }
                 #expect(backedOff == 150)
                 try await server.database.transaction { conn in _ = try conn.execute("DELETE FROM leases WHERE db_name = 'down'") }

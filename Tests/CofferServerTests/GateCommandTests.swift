@@ -104,14 +104,25 @@ struct GateCommandTests {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let messy =
-            "# readers\npath   \"secret/data/app/*\"{\ncapabilities=[ \"read\",\"list\" ]   # both\n}\n\n\n\npath \"x\" {\n    capabilities = [\"deny\"]\n}\n"
+            """
+            # readers\npath   \"secret/data/app/*\"{\ncapabilities=[ \"read\",\"list\" ]   # both\n}\n\n\n\npath \"x\" {\n    \
+            capabilities = [\"deny\"]\n}\n
+            """
         try Data(messy.utf8).write(to: URL(fileURLWithPath: "\(folder)/p.hcl"))
         let first = try CofferProcess(["policy", "fmt", "p.hcl"], in: folder)
         #expect(try await first.waitForExit() == 0)
         #expect(
-            first.stdout
-                == "# readers\npath \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"] # both\n}\n\npath \"x\" {\n  capabilities = [\"deny\"]\n}\n"
-        )
+            first.stdout == """
+                # readers
+                path "secret/data/app/*" {
+                  capabilities = ["read", "list"] # both
+                }
+
+                path "x" {
+                  capabilities = ["deny"]
+                }
+
+                """)
         try Data(first.stdout.utf8).write(to: URL(fileURLWithPath: "\(folder)/q.hcl"))
         let second = try CofferProcess(["policy", "fmt", "q.hcl"], in: folder)
         #expect(try await second.waitForExit() == 0)

@@ -106,7 +106,8 @@ struct SuiteCommandTests {
         let checks = """
             {"checks": [
               {"name": "self", "component": "coffer", "type": "tcp", "host": "127.0.0.1", "port": \(port), "interval": 1, "timeout": 1},
-              {"name": "broken", "component": "jobs", "type": "command", "command": ["/bin/sh", "-c", "exit 2"], "interval": 1, "timeout": 1, "fail_after": 1}
+              {"name": "broken", "component": "jobs", "type": "command", "command": ["/bin/sh", "-c", "exit 2"], "interval": 1, \
+            "timeout": 1, "fail_after": 1}
             ]}
             """
         try checks.write(toFile: "\(folder)/checks.json", atomically: true, encoding: .utf8)

@@ -74,11 +74,17 @@ struct UpgradeInPlaceTests {
             for (table, column) in Self.expiryColumns {
                 if backend == .sqlite {
                     try conn.execute(
-                        "UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE \(unsafeRaw: column) IS NOT NULL"
+                        """
+                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE \
+                        \(unsafeRaw: column) IS NOT NULL
+                        """
                     )
                 } else {
                     try conn.execute(
-                        "UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs => \(Double(age) / 1_000_000))"
+                        """
+                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs => \
+                        \(Double(age) / 1_000_000))
+                        """
                     )
                 }
             }

@@ -92,7 +92,10 @@ struct AuthMethodTests {
                     try await client.answer(AppRole.SecretID.self, "/v1/auth/approle/role/builder/secret-id", token: root, [:]).1.data
                 ).secretIDAccessor
                 try await server.database.execute(
-                    "UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN (\(expiringAccessor), \(keptAccessor))"
+                    """
+                    UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN \
+                    (\(expiringAccessor), \(keptAccessor))
+                    """
                 )
                 #expect(try await client.call("/v1/auth/ci-approle/tidy/secret-id", token: root, [:]).0 == .accepted)
                 #expect(try await client.call("/v1/auth/ci-approle/role/builder/secret-id", Self.list, token: root).0 == .notFound)

@@ -90,7 +90,10 @@ public enum AuditChain {
                 "the trail was truncated: it ends at entry \(entries), but entry \(witnessed) was witnessed"
             case .checkpointMismatch(let sequence): "the checkpoint at entry \(sequence) does not match the chain"
             case .missingCheckpoint(let sequence, let previous, let found):
-                "a checkpoint was removed: the one at entry \(sequence) follows the one at entry \(previous), but the database has entry \(found) before it"
+                """
+                a checkpoint was removed: the one at entry \(sequence) follows the one at entry \(previous), but the database has \
+                entry \(found) before it
+                """
             case .uncovered(let sequence): "entries from \(sequence) on are covered by no signed checkpoint"
             case .unauthenticated(let sequence): "entry \(sequence) has no authentication tag and no tagged entry after it"
             case .badSegment(let first, let reason): "the archive segment from entry \(first): \(reason)"

@@ -244,7 +244,10 @@ public final class AuditDevices: Sendable {
             guard let directory = limits.fileDirectory else {
                 throw AccessError(
                     .invalidRequest,
-                    "file audit devices are off: the operator sets audit_device_dir (COFFER_AUDIT_DEVICE_DIR) to the directory they may write in"
+                    """
+                    file audit devices are off: the operator sets audit_device_dir (COFFER_AUDIT_DEVICE_DIR) to the directory \
+                    they may write in
+                    """
                 )
             }
             guard let file = options["file_path"] ?? options["path"], !file.isEmpty else {

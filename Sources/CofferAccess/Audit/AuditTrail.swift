@@ -87,7 +87,10 @@ public struct AuditTrail: Sendable {
     /// The select of `filter`'s indexed conditions (the path glob is matched after, in Swift).
     private static func selection(_ filter: Filter) -> SQLQuery {
         var query: SQLQuery =
-            "SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM audit_log WHERE 1 = 1"
+            """
+            SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM \
+            audit_log WHERE 1 = 1
+            """
         if let value = filter.accessor { query.append(" AND accessor = \(value)") }
         if let value = filter.displayName { query.append(" AND display_name = \(value)") }
         if let value = filter.operation { query.append(" AND operation = \(value)") }
@@ -228,7 +231,8 @@ public struct AuditTrail: Sendable {
         while true {
             let rows = try await database.query(
                 """
-                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status, auth_term, auth_tag
+                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status, \
+                auth_term, auth_tag
                 FROM audit_log WHERE sequence > \(after) AND sequence <= \(limit) ORDER BY sequence LIMIT 2000
                 """)
             for row in rows {

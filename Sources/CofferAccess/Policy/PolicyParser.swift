@@ -54,7 +54,10 @@ public enum PolicyParser {
                 }
                 guard keyName == "capabilities" else {
                     throw PolicyError(
-                        "\(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities (and the older policy) only"
+                        """
+                        \(name):\(key.location): unknown key \"\(keyName)\" in path \"\(pathText)\": Coffer supports capabilities \
+                        (and the older policy) only
+                        """
                     )
                 }
                 guard capabilities == nil else {
@@ -78,7 +81,10 @@ public enum PolicyParser {
                     }
                     guard let capability = Capabilities(name: capabilityName) else {
                         throw PolicyError(
-                            "\(name):\(item.location): unknown capability \"\(capabilityName)\": use \(Capabilities.names.map(\.0).joined(separator: ", "))"
+                            """
+                            \(name):\(item.location): unknown capability \"\(capabilityName)\": use \
+                            \(Capabilities.names.map(\.0).joined(separator: ", "))
+                            """
                         )
                     }
                     set.formUnion(capability)

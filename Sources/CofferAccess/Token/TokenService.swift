@@ -53,7 +53,10 @@ public struct TokenService: Sendable {
             guard outside.isEmpty else {
                 throw AccessError(
                     .invalidRequest,
-                    "token policies must be a subset of the role's allowed policies: \(outside.sorted().joined(separator: ", ")) is not allowed by \(role.name)"
+                    """
+                    token policies must be a subset of the role's allowed policies: \(outside.sorted().joined(separator: ", ")) \
+                    is not allowed by \(role.name)
+                    """
                 )
             }
         } else if !parent.isRoot {

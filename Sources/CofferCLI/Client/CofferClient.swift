@@ -93,7 +93,10 @@ struct CofferClient {
                 "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate")
         } catch let error as BoringSSLError {
             throw ClientError(
-                "TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's certificate, or check the client certificate"
+                """
+                TLS with \(baseURL.absoluteString) failed (\(error)): set COFFER_CACERT to the CA that signed the server's \
+                certificate, or check the client certificate
+                """
             )
         } catch {
             throw ClientError("cannot reach \(peer) at \(baseURL.absoluteString) (\(error)): \(unreachable)", transient: true)

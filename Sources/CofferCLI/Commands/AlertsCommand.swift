@@ -17,14 +17,7 @@ struct AlertsCommand: AsyncParsableCommand {
         @Flag(name: .long, help: "Keep rules the file does not name.") var keep = false
 
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-            let reply = try await connection.client().send(
-                "PUT", "coffer/health/alerts/rules", query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
-            let answer = (try Operator.json(reply)["data"] as? [String: Any]) ?? [:]
-            for (mark, key) in [("+", "added"), ("~", "changed"), ("-", "removed")] {
-                for name in answer[key] as? [String] ?? [] { print("\(mark) \(name)") }
-            }
-            if ["added", "changed", "removed"].allSatisfy({ (answer[$0] as? [String] ?? []).isEmpty }) { print("= nothing to change") }
+            try await Operator.applyDefinitions(from: file, to: "coffer/health/alerts/rules", keep: keep, through: connection)
         }
     }
 

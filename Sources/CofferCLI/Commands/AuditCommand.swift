@@ -132,7 +132,10 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Recompute the chain and the checkpoint signatures; name the first entry altered, removed, reordered or inserted, or a truncated tail. Exit 0 intact, 2 not.",
+                """
+                Recompute the chain and the checkpoint signatures; name the first entry altered, removed, reordered or inserted, \
+                or a truncated tail. Exit 0 intact, 2 not.
+                """,
             discussion:
                 "Without --file or --archive it asks the running service (which compares with its witness file and reads its archive "
                 + "folder). With --file and/or --archive it verifies offline, needing only --public-key (and --witness to catch a cut "
@@ -174,7 +177,10 @@ struct AuditCommand: AsyncParsableCommand {
             let data = try Operator.json(try await connection.client().send("GET", "sys/audit-trail/verify"))["data"] as? [String: Any]
             let count = { (key: String) in (data?[key] as? Int).map(String.init) ?? "?" }
             print(
-                "checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \(count("witness_records")) witness records"
+                """
+                checked: \(count("entries")) entries (hashes), \(count("tags")) tags, \(count("checkpoints")) checkpoints, \
+                \(count("witness_records")) witness records
+                """
             )
             print("witness: \(data?["witness"] as? String ?? "?")")
             if let segments = data?["segments"] as? Int, segments > 0 {

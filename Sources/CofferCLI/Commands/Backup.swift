@@ -32,7 +32,10 @@ extension Operator {
                 let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
                 print("Backup written to \(file): \(pages) pages, \(size) bytes, in \(started.duration(to: .now)).")
                 print(
-                    "Restore: stop the service, put the file in place of \(sqlite.path) (removing any -wal and -shm files beside it), start, and unseal with the original keys."
+                    """
+                    Restore: stop the service, put the file in place of \(sqlite.path) (removing any -wal and -shm files beside \
+                    it), start, and unseal with the original keys.
+                    """
                 )
             } catch {
                 await database.close()

@@ -35,9 +35,10 @@ struct ErrorsCommand: AsyncParsableCommand {
             if !fingerprint.isEmpty { event["fingerprint"] = fingerprint }
             let answer = try Operator.json(try await connection.client().sendJSON("POST", "coffer/errors/events", ["events": [event]]))
             let logged = ((answer["data"] as? [String: Any])?["events"] as? [[String: Any]])?.first ?? [:]
-            print(
-                "Logged as issue \(logged["issue_id"] ?? "?")\((logged["new_issue"] as? Bool ?? false) ? " (new)" : "")\((logged["regressed"] as? Bool ?? false) ? " (regressed)" : "")"
-            )
+            let marks = [("new_issue", " (new)"), ("regressed", " (regressed)")].map { key, mark in
+                logged[key] as? Bool ?? false ? mark : ""
+            }
+            print("Logged as issue \(logged["issue_id"] ?? "?")" + marks.joined())
         }
     }
 
@@ -139,9 +140,8 @@ struct ErrorsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let query = [URLQueryItem(name: "window", value: window), URLQueryItem(name: "bucket", value: daily ? "day" : "hour")]
-            let data =
-                (try Operator.json(try await connection.client().send("GET", "coffer/errors/stats", query: query))["data"] as? [String: Any])
-                ?? [:]
+            let reply = try await connection.client().send("GET", "coffer/errors/stats", query: query)
+            let data = (try Operator.json(reply)["data"] as? [String: Any]) ?? [:]
             RotateCommand.printColumns(
                 ["bucket", "component", "severity", "events"],
                 ((data["trends"] as? [[String: Any]]) ?? []).map {

@@ -88,7 +88,10 @@ struct KVCommand: AsyncParsableCommand {
             let reply = try await target.connection.client().send("GET", target.url("data"), query: query)
             if reply.status == 404 {
                 throw ClientError(
-                    "no value found at \(target.mount)/data/\(target.path)\(version.map { " version \($0)" } ?? "") (missing, deleted or destroyed)"
+                    """
+                    no value found at \(target.mount)/data/\(target.path)\(version.map { " version \($0)" } ?? "") (missing, \
+                    deleted or destroyed)
+                    """
                 )
             }
             let answer = try Operator.json(reply)
@@ -390,7 +393,10 @@ extension KVCommand {
                 cas = ((answer["data"] as? [String: Any])?["metadata"] as? [String: Any])?["version"] as? Int ?? 0
                 if existing.count == data.count, data.allSatisfy({ existing[$0.key] as? String == $0.value }) {
                     print(
-                        "Unchanged: \(target.mount)/data/\(target.path) already holds these \(data.count) variables (version \(cas)); nothing written."
+                        """
+                        Unchanged: \(target.mount)/data/\(target.path) already holds these \(data.count) variables (version \
+                        \(cas)); nothing written.
+                        """
                     )
                     return
                 }
@@ -405,7 +411,10 @@ extension KVCommand {
             let version = (try Operator.json(reply)["data"] as? [String: Any])?["version"] as? Int ?? 0
             // Names only: the values are secrets.
             print(
-                "Imported \(data.count) variables into \(target.mount)/data/\(target.path) as version \(version): \(data.keys.sorted().joined(separator: ", "))"
+                """
+                Imported \(data.count) variables into \(target.mount)/data/\(target.path) as version \(version): \
+                \(data.keys.sorted().joined(separator: ", "))
+                """
             )
         }
     }

@@ -132,7 +132,10 @@ struct MetricsCommand: AsyncParsableCommand {
                 (try Operator.json(try await client.send("GET", "coffer/metrics/retention/\(ModelCommand.segment(name))"))["data"]
                     as? [String: Any]) ?? [:]
             print(
-                "\(name): raw \(data["raw"] ?? 0) s, 1m rollups \(data["minute"] ?? 0) s, 1h rollups \(data["hour"] ?? 0) s, at most \(data["max_series"] ?? 0) series"
+                """
+                \(name): raw \(data["raw"] ?? 0) s, 1m rollups \(data["minute"] ?? 0) s, 1h rollups \(data["hour"] ?? 0) s, at \
+                most \(data["max_series"] ?? 0) series
+                """
             )
         }
     }

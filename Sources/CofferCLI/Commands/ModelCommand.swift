@@ -46,7 +46,10 @@ struct ModelCommand: AsyncParsableCommand {
                 return
             }
             print(
-                "Registered \(model) version \(answer["version"] ?? "?") (\(answer["version_label"] ?? "")), artifact \(answer["artifact_digest"] ?? "")"
+                """
+                Registered \(model) version \(answer["version"] ?? "?") (\(answer["version_label"] ?? "")), artifact \
+                \(answer["artifact_digest"] ?? "")
+                """
             )
         }
     }

@@ -162,7 +162,10 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() throws {
             guard let wanted = Capabilities(name: capability), wanted != .deny else {
                 throw ValidationError(
-                    "unknown capability \"\(capability)\": use \(Capabilities.names.map(\.0).filter { $0 != "deny" }.joined(separator: ", "))"
+                    """
+                    unknown capability \"\(capability)\": use \
+                    \(Capabilities.names.map(\.0).filter { $0 != "deny" }.joined(separator: ", "))
+                    """
                 )
             }
             let all: [String: Policy]

@@ -29,14 +29,21 @@ struct Serve: AsyncParsableCommand {
     @Option(
         name: .long,
         help:
-            "Also write signed audit checkpoints to this append-only file, - for stdout or log for the service log (env COFFER_AUDIT_WITNESS; default audit-witness.jsonl beside the data). Put it outside the database's folder: coffer audit verify reads it."
+            """
+            Also write signed audit checkpoints to this append-only file, - for stdout or log for the service log (env \
+            COFFER_AUDIT_WITNESS; default audit-witness.jsonl beside the data). Put it outside the database's folder: coffer \
+            audit verify reads it.
+            """
     )
     var auditWitness: String?
 
     @Option(
         name: .long,
         help:
-            "Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; default 2000)."
+            """
+            Milliseconds a request waits for its audit entry to be committed before failing with 503 (env COFFER_AUDIT_TIMEOUT; \
+            default 2000).
+            """
     )
     var auditTimeout: String?
 
@@ -72,7 +79,10 @@ struct Serve: AsyncParsableCommand {
         }
         if !configuration.usesTLS && !configuration.listensOnLoopback {
             logger.warning(
-                "plain HTTP on \(configuration.host) (--insecure-listen): secrets cross the network in the clear unless a proxy in front terminates TLS"
+                """
+                plain HTTP on \(configuration.host) (--insecure-listen): secrets cross the network in the clear unless a proxy in \
+                front terminates TLS
+                """
             )
         }
         var server = try await CofferServer.prepare(configuration: configuration, logger: logger)

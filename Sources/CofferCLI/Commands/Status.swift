@@ -30,7 +30,10 @@ struct Status: AsyncParsableCommand {
             let sealed = health["sealed"] as? Bool, let initialized = health["initialized"] as? Bool
         else {
             throw ClientError(
-                "the service at \(client.baseURL.absoluteString) answered \(reply.status) \(reply.errors.joined(separator: "; ")): not a Coffer health report"
+                """
+                the service at \(client.baseURL.absoluteString) answered \(reply.status) \(reply.errors.joined(separator: "; ")): \
+                not a Coffer health report
+                """
             )
         }
         switch format {

@@ -70,7 +70,10 @@ public final class AlertEngine: Sendable {
         let accessor = grant.accessor
         _ = try await database.transaction { conn in
             try conn.execute(
-                "INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule), \(until.roundedToStoredPrecision), \(reason), \(accessor))"
+                """
+                INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule), \
+                \(until.roundedToStoredPrecision), \(reason), \(accessor))
+                """
             )
         }
     }
@@ -117,13 +120,19 @@ public final class AlertEngine: Sendable {
             let (component, count) = (rule.component, Int64(rule.count ?? 1))
             return try await database.read { conn in
                 var query: SQLQuery =
-                    "SELECT component, count(*) FROM error_logs WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND severity IN (\(SQLQuery.list(levels)))"
+                    """
+                    SELECT component, count(*) FROM error_logs WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND \
+                    severity IN (\(SQLQuery.list(levels)))
+                    """
                 if let component { query.append(" AND component = \(component)") }
                 query.append(" GROUP BY component")
                 var groups: [String: String] = [:]
                 for row in try conn.query(query) where try row.decode(Int64.self, at: 1) >= count {
                     groups[try row.decode(String.self, at: 0)] =
-                        "\(try row.decode(Int64.self, at: 1)) events at \(rule.severity?.rawValue ?? "critical") or worse in \(rule.windowSeconds) s"
+                        """
+                        \(try row.decode(Int64.self, at: 1)) events at \(rule.severity?.rawValue ?? "critical") or worse in \
+                        \(rule.windowSeconds) s
+                        """
                 }
                 return groups
             }
@@ -187,7 +196,8 @@ public final class AlertEngine: Sendable {
                 let due = notice.at.addingTimeInterval(-repeatSeconds)
                 let changed = try conn.execute(
                     """
-                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \(notice.group), \(state), \(notice.at), \(notice.at))
+                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \
+                    \(notice.group), \(state), \(notice.at), \(notice.at))
                     ON CONFLICT (rule, group_key) DO UPDATE SET state = excluded.state, last_notified = excluded.last_notified,
                         since = CASE WHEN alert_state.state = excluded.state THEN alert_state.since ELSE excluded.since END
                     WHERE alert_state.state <> excluded.state OR alert_state.last_notified IS NULL OR alert_state.last_notified <= \(due)
@@ -257,8 +267,11 @@ public final class AlertEngine: Sendable {
         let path = parsed.path.isEmpty ? "/" : parsed.path + (parsed.query.map { "?" + $0 } ?? "")
         let request =
             Array(
-                "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nUser-Agent: coffer-alerts\r\nConnection: close\r\n\r\n"
-                    .utf8) + Array(body)
+                """
+                POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \
+                \(body.count)\r\nUser-Agent: coffer-alerts\r\nConnection: close\r\n\r\n
+                """
+                .utf8) + Array(body)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }

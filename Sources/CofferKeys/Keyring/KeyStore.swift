@@ -77,7 +77,8 @@ struct KeyStore: Sendable {
                 }
                 try conn.execute(
                     """
-                    INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor), \(rootTokenHash), \(now))
+                    INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor), \
+                    \(rootTokenHash), \(now))
                     """)
             }
         } catch StoreError.Code.uniqueViolation {
@@ -101,7 +102,8 @@ struct KeyStore: Sendable {
             try conn.execute("UPDATE keyring SET status = 'decrypt-only' WHERE status = 'active'")
             try conn.execute(
                 """
-                INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \(box.ciphertext), \(now))
+                INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \
+                \(box.ciphertext), \(now))
                 """)
         }
         return now
@@ -146,7 +148,8 @@ struct KeyStore: Sendable {
     func instances(behind term: Int64, within window: TimeInterval, on conn: any SQLConnection) throws -> [(id: String, term: Int64)] {
         try conn.query(
             """
-            SELECT instance_id, active_term FROM key_instances WHERE active_term < \(term) AND heartbeat_at > \(Date().addingTimeInterval(-window))
+            SELECT instance_id, active_term FROM key_instances WHERE active_term < \(term) AND heartbeat_at > \
+            \(Date().addingTimeInterval(-window))
             ORDER BY instance_id
             """
         ).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
@@ -171,7 +174,10 @@ struct KeyStore: Sendable {
                 let names = behind.map { "\($0.id) (term \($0.term))" }.joined(separator: ", ")
                 throw KeysError(
                     .invalidRequest,
-                    "not retired: instance(s) \(names) still seal new records under an older term; they pick up term \(active) within seconds while they run (or stop them), then retire again"
+                    """
+                    not retired: instance(s) \(names) still seal new records under an older term; they pick up term \(active) \
+                    within seconds while they run (or stop them), then retire again
+                    """
                 )
             }
             for term in terms {

@@ -387,7 +387,8 @@ public struct ServerConfiguration: Sendable {
         guard usesTLS || listensOnLoopback || insecureListen else {
             throw ConfigurationError(
                 "refusing plain HTTP on \(host):\(port): secrets would cross the network in the clear. "
-                    + "Give --tls-cert-file and --tls-key-file, listen on 127.0.0.1, or pass --insecure-listen if something in front terminates TLS"
+                    + "Give --tls-cert-file and --tls-key-file, listen on 127.0.0.1, "
+                    + "or pass --insecure-listen if something in front terminates TLS"
             )
         }
     }

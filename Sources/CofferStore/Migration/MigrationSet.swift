@@ -30,7 +30,10 @@ public struct MigrationSet: Sendable {
         for (index, migration) in ordered.enumerated() where migration.number != index + 1 {
             throw StoreError(
                 .migration,
-                "\(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run 0001, 0002, … with no gap"
+                """
+                \(folder) has no migration numbered \(migrationNumber(index + 1)) before \(migration.path): numbers must run \
+                0001, 0002, … with no gap
+                """
             )
         }
         self.dialect = dialect
@@ -68,7 +71,10 @@ public struct MigrationSet: Sendable {
                 let missing = Set(left).symmetricDifference(right).sorted().first ?? "?"
                 throw StoreError(
                     .migration,
-                    "Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every migration needs a file of the same number and name in both"
+                    """
+                    Migrations/\(first.dialect.rawValue) and Migrations/\(other.dialect.rawValue) differ at \(missing): every \
+                    migration needs a file of the same number and name in both
+                    """
                 )
             }
         }

@@ -126,13 +126,19 @@ public struct Migrator: Sendable {
             guard let migration = known[row.number] else {
                 throw StoreError(
                     .migration,
-                    "the database has migration \(row.label) applied, which this coffer binary does not know: the database was migrated by a newer Coffer, upgrade this one"
+                    """
+                    the database has migration \(row.label) applied, which this coffer binary does not know: the database was \
+                    migrated by a newer Coffer, upgrade this one
+                    """
                 )
             }
             guard migration.checksum == row.checksum, migration.name == row.name else {
                 throw StoreError(
                     .migration,
-                    "\(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file as it was and put the change in a new migration"
+                    """
+                    \(migration.path) was edited after it was applied (checksum differs from the one recorded): restore the file \
+                    as it was and put the change in a new migration
+                    """
                 )
             }
         }

@@ -96,7 +96,10 @@ public enum PostgresProbe {
         guard PQconnectionUsedPassword(connection) == 1 else {
             throw Failure(
                 description:
-                    "the server let Coffer in without the check's password; a health check runs only with the credentials it names (use password or scram-sha-256 authentication for \(user))"
+                    """
+                    the server let Coffer in without the check's password; a health check runs only with the credentials it names \
+                    (use password or scram-sha-256 authentication for \(user))
+                    """
             )
         }
         PQsetNoticeProcessor(connection, { _, _ in }, nil)

@@ -178,7 +178,10 @@ public final class SQLiteDatabase: Database {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw StoreError(
                 .cannotOpen,
-                "cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with --database sqlite:PATH"
+                """
+                cannot create the data folder \(folder): \(String(cString: strerror(errno))); create it or choose another with \
+                --database sqlite:PATH
+                """
             )
         }
     }
