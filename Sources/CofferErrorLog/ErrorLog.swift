@@ -312,16 +312,13 @@ public final class ErrorLog: Sendable {
                 conn.dialect == .postgres
                 ? "(floor(extract(epoch FROM occurred_at) / \(width)) * \(width))::bigint"
                 : "((occurred_at / 1000000) / \(width)) * \(width)"
+            // The select list is ErrorTrend.Column's, in its order.
             return try conn.query(
+                ErrorTrend.self,
                 """
                 SELECT \(bucket) AS bucket, component, severity, count(*) AS n FROM error_logs WHERE occurred_at >= \(since)
                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-                """
-            ).map {
-                ErrorTrend(
-                    bucket: Date(timeIntervalSince1970: Double(try $0.decode(Int64.self, at: 0))), component: try $0.decode(at: 1),
-                    severity: try $0.decode(at: 2), count: try $0.decode(at: 3))
-            }
+                """)
         }
     }
 

@@ -67,3 +67,15 @@ extension IssueChange: SQLRowDecodable {
             accessor: try row.decode(Column.accessor), at: try row.decode(Column.at))
     }
 }
+
+/// A row of the trends query (``ErrorLog/trends(_:since:daily:)``): one bucket's count for a component and severity.
+extension ErrorTrend: SQLRowDecodable {
+    /// The trends query's select list, in order (aggregates, so aliases rather than a table's columns).
+    enum Column: String, SQLColumn { case bucket, component, severity, count = "n" }
+
+    public init(row: SQLRow) throws {
+        self.init(
+            bucket: Date(timeIntervalSince1970: Double(try row.decode(Column.bucket, as: Int64.self))),
+            component: try row.decode(Column.component), severity: try row.decode(Column.severity), count: try row.decode(Column.count))
+    }
+}

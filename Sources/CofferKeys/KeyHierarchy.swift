@@ -313,7 +313,7 @@ public actor KeyHierarchy {
             for table in tables {
                 while true {
                     let rows = try table.rows(notUnder: keyring.activeTerm, untaggedOnly: true, limit: 1000, on: conn)
-                    for row in rows { _ = try table.retag(row, from: nil, to: try sealer.tag(try table.row(row)), on: conn) }
+                    for row in rows { _ = try table.retag(row, from: nil, to: try sealer.tag(try table.read(row).fields), on: conn) }
                     if rows.count < 1000 { break }
                 }
             }
@@ -641,21 +641,10 @@ public actor KeyHierarchy {
         var rewrapped = 0
         var budget = max(1, batchSize)
         for table in tables where budget > 0 {
-            let version = table.versionColumn.map { "\($0)" } ?? "0"
             let limit = budget
-            let rows = try await store.database.read { conn in
-                try conn.query(
-                    """
-                    SELECT \(unsafeRaw: table.idColumn) AS id, \(unsafeRaw: version) AS version, \(unsafeRaw: table.termColumn) AS term,
-                           \(unsafeRaw: table.sealedColumn) AS sealed
-                    FROM \(unsafeRaw: table.table) WHERE \(unsafeRaw: table.termColumn) < \(active)
-                    ORDER BY \(unsafeRaw: table.idColumn) LIMIT \(limit)
-                    """)
-            }
+            let rows = try await store.database.read { conn in try table.values(below: active, limit: limit, on: conn) }
             for row in rows {
-                let id: String = try row.decode(column: "id")
-                let old = EncryptedValue(term: try row.decode(column: "term"), sealed: try row.decode(column: "sealed"))
-                let binding = RecordBinding(table: table.bindingTable, id: id, version: try row.decode(column: "version"))
+                let (id, old, binding) = (row.id, row.value, table.binding(of: row))
                 let fresh = try sealer.seal(try sealer.open(old, binding: binding), binding: binding)
                 let changed = try await store.database.transaction { conn in
                     try conn.execute(
@@ -680,8 +669,7 @@ public actor KeyHierarchy {
             let limit = budget
             let rows = try await store.database.read { conn in try table.rows(notUnder: active, limit: limit, on: conn) }
             for row in rows {
-                let old = try RowTag.stored(in: row)
-                let fields = try table.row(row)
+                let (fields, old) = try table.read(row)
                 try sealer.verify(fields, old)
                 let fresh = try sealer.tag(fields)
                 retagged += try await store.database.transaction { conn in try table.retag(row, from: old, to: fresh, on: conn) }

@@ -90,11 +90,6 @@ public struct RowTag: Sendable, Equatable {
         guard let term, let tag else { return nil }
         self.init(term: term, tag: tag)
     }
-
-    /// The tag of `row`, from its columns `prefix` + `auth_term` and `auth_tag`; `nil` when never tagged.
-    public static func stored(in row: SQLRow, prefix: String = "") throws -> RowTag? {
-        RowTag(storedTerm: try row.decode(column: prefix + "auth_term"), storedTag: try row.decode(column: prefix + "auth_tag"))
-    }
 }
 
 extension Sealer {
@@ -163,30 +158,58 @@ public final class RowIntegrity: Sendable {
     public var failures: (count: Int, latest: Failure?) { state.withLock { $0 } }
 }
 
+/// The columns of a table whose rows carry an authentication tag: its own, and the tag's two.
+public protocol TaggedColumn: SQLColumn {
+    /// `auth_term`: the key term the tag was made under.
+    static var authTerm: Self { get }
+    /// `auth_tag`.
+    static var authTag: Self { get }
+}
+
+extension SQLRow {
+    /// The row's stored tag, read with the record's columns; `nil` when it was never tagged.
+    public func tag<Column: TaggedColumn>(_ columns: Column.Type) throws -> RowTag? {
+        RowTag(storedTerm: try decode(Column.authTerm), storedTag: try decode(Column.authTag))
+    }
+}
+
+/// A record of a table whose rows carry an authentication tag: the fields the tag covers and the tag as stored.
+public protocol TaggedRecord: SQLRowDecodable {
+    associatedtype Column: TaggedColumn
+    /// The fields the tag covers, encoded exactly as the module encodes them when it writes the row.
+    var authenticated: AuthenticatedRow { get }
+    /// The tag as stored; `nil` when the row was never tagged.
+    var tag: RowTag? { get }
+}
+
 /// A table whose rows carry an authentication tag, described so that the hierarchy can move tags onto the
 /// active term (rewrap) and tag the rows an older release wrote (at the first unseal after the upgrade).
 ///
-/// `columns` (which include the key columns) are selected with `auth_term` and `auth_tag`; `row` rebuilds the
-/// ``AuthenticatedRow`` from them by column name, the same one the module tags when it writes. Column names
-/// are code, never input: they are interpolated as raw SQL.
+/// Made from the table's ``TaggedRecord``: rows are selected with its columns and read back through it, so the
+/// fields the hierarchy re-tags are the ones the module tags when it writes. Column names are code, never input:
+/// they are interpolated as raw SQL.
 public struct AuthenticatedTable: Sendable {
     public let table: String
-    public let keyColumns: [String]
-    public let columns: String
     /// Whether a row may legitimately have no tag after the upgrade (audit entries written while sealed): rewrap
     /// leaves such rows alone instead of counting them as remaining.
     public let untaggedAllowed: Bool
-    public let row: @Sendable (SQLRow) throws -> AuthenticatedRow
+    /// The select list, from the record's columns.
+    private let columns: String
+    /// The primary key's columns: their names and their places in the select list.
+    private let key: [(name: String, position: Int)]
+    /// The record's fields and stored tag, from a row selected with ``columns``.
+    let read: @Sendable (SQLRow) throws -> (fields: AuthenticatedRow, tag: RowTag?)
 
-    public init(
-        table: String, keyColumns: [String], columns: String, untaggedAllowed: Bool = false,
-        row: @escaping @Sendable (SQLRow) throws -> AuthenticatedRow
-    ) {
+    /// The table `table`, whose rows `Record` reads and whose primary key is `key`.
+    public init<Record: TaggedRecord>(_ record: Record.Type, table: String, key: [Record.Column], untaggedAllowed: Bool = false) {
         self.table = table
-        self.keyColumns = keyColumns
-        self.columns = columns
         self.untaggedAllowed = untaggedAllowed
-        self.row = row
+        columns = Record.Column.selectList
+        self.key = key.map { ($0.rawValue, $0.position) }
+        read = { row in
+            let record = try Record(row: row)
+            return (record.authenticated, record.tag)
+        }
     }
 
     /// What rewrap still has to move onto `term`.
@@ -197,15 +220,14 @@ public struct AuthenticatedTable: Sendable {
     /// Rows whose tag is not under `term` (older terms, or none when `untaggedOnly`), at most `limit`.
     func rows(notUnder term: Int64, untaggedOnly: Bool = false, limit: Int, on conn: any SQLConnection) throws -> [SQLRow] {
         let condition = untaggedOnly ? "auth_tag IS NULL" : stale(term)
-        return try conn.query(
-            "SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition) LIMIT \(limit)")
+        return try conn.query("SELECT \(unsafeRaw: columns) FROM \(unsafeRaw: table) WHERE \(unsafeRaw: condition) LIMIT \(limit)")
     }
 
     /// Replaces the tag of `row` with `fresh` if it still has `old` (a concurrent write wins and is left alone).
     func retag(_ row: SQLRow, from old: RowTag?, to fresh: RowTag, on conn: any SQLConnection) throws -> Int {
         var query: SQLQuery = "UPDATE \(unsafeRaw: table) SET auth_term = \(fresh.term), auth_tag = \(fresh.tag) WHERE "
-        for column in keyColumns {
-            query.append("\(unsafeRaw: column) = \(try row.decode(SQLValue.self, column: column)) AND ")
+        for (name, position) in key {
+            query.append("\(unsafeRaw: name) = \(try row.decode(SQLValue.self, at: position)) AND ")
         }
         if let old { query.append("auth_tag = \(old.tag)") } else { query.append("auth_tag IS NULL") }
         return try conn.execute(query)

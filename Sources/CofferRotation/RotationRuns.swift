@@ -155,9 +155,10 @@ struct RotationRuns: Sendable {
     /// Who holds the secret's lock and until when, if anyone.
     func holder(_ secretID: String) async throws -> (holder: String, expires: Date)? {
         try await database.read { conn in
-            try conn.queryFirst("SELECT holder, expires_at FROM rotation_locks WHERE secret_id = \(secretID)").map { row in
-                (try row.decode(at: 0), try row.decode(at: 1))
-            }
+            try conn.query(
+                RotationLock.self, "SELECT \(columns: RotationLock.Column.self) FROM rotation_locks WHERE secret_id = \(secretID)"
+            )
+            .first.map { ($0.holder, $0.expiresAt) }
         }
     }
 }
@@ -185,3 +186,16 @@ extension RunRecord: SQLRowDecodable {
 
 extension RunRecord.State: SQLTextEnum {}
 extension RotationStep: SQLTextEnum {}
+
+/// A `rotation_locks` row: which run holds a secret's rotation, and until when.
+struct RotationLock: SQLRowDecodable {
+    let holder: String
+    let expiresAt: Date
+
+    enum Column: String, SQLColumn { case holder, expiresAt = "expires_at" }
+
+    init(row: SQLRow) throws {
+        holder = try row.decode(Column.holder)
+        expiresAt = try row.decode(Column.expiresAt)
+    }
+}

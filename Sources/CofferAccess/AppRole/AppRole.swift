@@ -360,50 +360,30 @@ public struct AppRoleService: Sendable {
     static func role(mount: String, where column: String, equals value: String, sealer: Sealer, on conn: any SQLConnection) throws
         -> AppRoleRole?
     {
-        let query: SQLQuery =
-            column == "role_id"
-            ? "\(roleColumns) WHERE mount = \(mount) AND role_id = \(value)" : "\(roleColumns) WHERE mount = \(mount) AND name = \(value)"
-        guard let row = try conn.queryFirst(query) else { return nil }
-        let role = try unverifiedRole(row)
-        return try sealer.verified(
-            role, authenticated(role, mount: try row.decode(at: 10)),
-            RowTag(storedTerm: try row.decode(at: 11), storedTag: try row.decode(at: 12)))
+        var query: SQLQuery = "SELECT \(columns: AppRoleRoleRecord.Column.self) FROM approle_roles WHERE mount = \(mount)"
+        query.append(column == "role_id" ? " AND role_id = \(value)" : " AND name = \(value)")
+        guard let record = try conn.query(AppRoleRoleRecord.self, query).first else { return nil }
+        return try sealer.verified(record.role, record.authenticated, record.tag)
     }
 
-    private static func unverifiedRole(_ row: SQLRow) throws -> AppRoleRole {
-        AppRoleRole(
-            name: try row.decode(at: 0), roleID: try row.decode(at: 1), policies: try TokenStore.decodeList(try row.decode(at: 2)),
-            tokenTTL: try row.decode(at: 3), tokenMaxTTL: try row.decode(at: 4), tokenNumUses: try row.decode(at: 5),
-            secretIDTTL: try row.decode(at: 6), secretIDNumUses: try row.decode(at: 7),
-            secretIDBoundCIDRs: try (row.decode(String?.self, at: 8)).map(TokenStore.decodeList) ?? [],
-            tokenBoundCIDRs: try (row.decode(String?.self, at: 9)).map(TokenStore.decodeList) ?? [])
-    }
-
-    static let roleColumns: SQLQuery = """
-        SELECT name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
-               secret_id_bound_cidrs, token_bound_cidrs, mount, auth_term, auth_tag FROM approle_roles
-        """
-
-    static let secretColumns: SQLQuery = """
-        SELECT accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount, auth_term, \
-        auth_tag FROM approle_secret_ids
-        """
+    static let secretColumns: SQLQuery = "SELECT \(columns: AppRoleSecretIDRecord.Column.self) FROM approle_secret_ids"
 
     static func secretID(hash: [UInt8], mount: String, role: String, sealer: Sealer, on conn: any SQLConnection) throws -> (
         entry: AppRoleSecretID, tag: RowTag?
     )? {
-        guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(role)"),
-            ConstantTime.equals(try row.decode([UInt8].self, at: 7), hash)
+        guard let row = try conn.queryFirst("\(secretColumns) WHERE secret_hash = \(hash) AND mount = \(mount) AND role_name = \(role)")
         else { return nil }
-        return try storedSecretID(row, sealer: sealer)
+        let record = try AppRoleSecretIDRecord(row: row)
+        guard ConstantTime.equals(record.hash, hash) else { return nil }
+        try sealer.verify(record.authenticated, record.tag)
+        return (record.entry, record.tag)
     }
 
     /// A secret ID row read with ``secretColumns``, authenticated.
     static func storedSecretID(_ row: SQLRow, sealer: Sealer) throws -> (entry: AppRoleSecretID, tag: RowTag?) {
-        let entry = try secretEntry(row)
-        let tag = RowTag(storedTerm: try row.decode(at: 9), storedTag: try row.decode(at: 10))
-        try sealer.verify(authenticated(entry, mount: try row.decode(at: 8), hash: try row.decode(at: 7)), tag)
-        return (entry, tag)
+        let record = try AppRoleSecretIDRecord(row: row)
+        try sealer.verify(record.authenticated, record.tag)
+        return (record.entry, record.tag)
     }
 
     /// A role's fields, for its tag.
@@ -437,28 +417,66 @@ public struct AppRoleService: Sendable {
 
     /// The tables as ``KeyHierarchy`` sees them.
     static let authenticatedTables = [
-        AuthenticatedTable(
-            table: "approle_roles", keyColumns: ["mount", "name"],
-            columns: """
-                name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, secret_id_ttl, secret_id_num_uses,
-                secret_id_bound_cidrs, token_bound_cidrs, mount
-                """
-        ) { row in authenticated(try unverifiedRole(row), mount: try row.decode(at: 10)) },
-        AuthenticatedTable(
-            table: "approle_secret_ids", keyColumns: ["accessor"],
-            columns: """
-                accessor, role_name, metadata, cidr_list, num_uses, created_at, expires_at, secret_hash, mount
-                """
-        ) { row in authenticated(try secretEntry(row), mount: try row.decode(at: 8), hash: try row.decode(at: 7)) }
+        AuthenticatedTable(AppRoleRoleRecord.self, table: "approle_roles", key: [.mount, .name]),
+        AuthenticatedTable(AppRoleSecretIDRecord.self, table: "approle_secret_ids", key: [.accessor])
     ]
+}
 
-    static func secretEntry(_ row: SQLRow) throws -> AppRoleSecretID {
-        AppRoleSecretID(
-            accessor: try row.decode(at: 0), roleName: try row.decode(at: 1),
-            metadata: try (row.decode(String?.self, at: 2)).map(TokenStore.decodeMap),
-            cidrList: try (row.decode(String?.self, at: 3)).map(TokenStore.decodeList) ?? [], numUses: try row.decode(at: 4),
-            createdAt: try row.decode(at: 5), expiresAt: try row.decode(at: 6))
+/// An `approle_roles` row: the role, its mount, and its tag (checked before the role is used).
+struct AppRoleRoleRecord: TaggedRecord {
+    let role: AppRoleRole
+    let mount: String
+    let tag: RowTag?
+
+    /// The columns of `approle_roles`.
+    enum Column: String, TaggedColumn {
+        case name, roleID = "role_id", policies, tokenTTL = "token_ttl", tokenMaxTTL = "token_max_ttl"
+        case tokenNumUses = "token_num_uses", secretIDTTL = "secret_id_ttl", secretIDNumUses = "secret_id_num_uses"
+        case secretIDBoundCIDRs = "secret_id_bound_cidrs", tokenBoundCIDRs = "token_bound_cidrs", mount
+        case authTerm = "auth_term", authTag = "auth_tag"
     }
+
+    init(row: SQLRow) throws {
+        func value<T: SQLDecodable>(_ column: Column) throws -> T { try row.decode(column) }
+        role = AppRoleRole(
+            name: try value(.name), roleID: try value(.roleID), policies: try TokenStore.decodeList(try value(.policies)),
+            tokenTTL: try value(.tokenTTL), tokenMaxTTL: try value(.tokenMaxTTL), tokenNumUses: try value(.tokenNumUses),
+            secretIDTTL: try value(.secretIDTTL), secretIDNumUses: try value(.secretIDNumUses),
+            secretIDBoundCIDRs: try (value(.secretIDBoundCIDRs) as String?).map(TokenStore.decodeList) ?? [],
+            tokenBoundCIDRs: try (value(.tokenBoundCIDRs) as String?).map(TokenStore.decodeList) ?? [])
+        mount = try value(.mount)
+        tag = try row.tag(Column.self)
+    }
+
+    var authenticated: AuthenticatedRow { AppRoleService.authenticated(role, mount: mount) }
+}
+
+/// An `approle_secret_ids` row: the secret ID's entry (its hash, never the secret ID), its mount, and its tag.
+struct AppRoleSecretIDRecord: TaggedRecord {
+    let entry: AppRoleSecretID
+    let hash: [UInt8]
+    let mount: String
+    let tag: RowTag?
+
+    /// The columns of `approle_secret_ids`.
+    enum Column: String, TaggedColumn {
+        case accessor, roleName = "role_name", metadata, cidrList = "cidr_list", numUses = "num_uses", createdAt = "created_at"
+        case expiresAt = "expires_at", hash = "secret_hash", mount, authTerm = "auth_term", authTag = "auth_tag"
+    }
+
+    init(row: SQLRow) throws {
+        func value<T: SQLDecodable>(_ column: Column) throws -> T { try row.decode(column) }
+        entry = AppRoleSecretID(
+            accessor: try value(.accessor), roleName: try value(.roleName),
+            metadata: try (value(.metadata) as String?).map(TokenStore.decodeMap),
+            cidrList: try (value(.cidrList) as String?).map(TokenStore.decodeList) ?? [], numUses: try value(.numUses),
+            createdAt: try value(.createdAt), expiresAt: try value(.expiresAt))
+        hash = try value(.hash)
+        mount = try value(.mount)
+        tag = try row.tag(Column.self)
+    }
+
+    var authenticated: AuthenticatedRow { AppRoleService.authenticated(entry, mount: mount, hash: hash) }
 }
 
 /// Counts failed logins per key in a sliding window; a key over the limit is blocked until its oldest

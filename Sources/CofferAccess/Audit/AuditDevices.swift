@@ -1,7 +1,7 @@
 import CofferCrypto
 import CofferFoundation
 import CofferKeys
-import CofferStore
+public import CofferStore
 import Foundation
 import Logging
 
@@ -70,7 +70,9 @@ public final class AuditDevices: Sendable {
     // MARK: settings
 
     public func list() async throws -> [AuditDevice] {
-        try await database.query("SELECT path, type, description, options, uuid FROM audit_devices ORDER BY path").map(Self.device)
+        try await database.read { conn in
+            try conn.query(AuditDevice.self, "SELECT \(columns: AuditDevice.Column.self) FROM audit_devices ORDER BY path")
+        }
     }
 
     /// Enables a device at `path`.
@@ -302,10 +304,17 @@ public final class AuditDevices: Sendable {
         return path
     }
 
-    static func device(_ row: SQLRow) throws -> AuditDevice {
-        AuditDevice(
-            path: try row.decode(at: 0), type: try row.decode(at: 1), description: try row.decode(at: 2),
-            options: try TokenStore.decodeMap(try row.decode(at: 3)), uuid: try row.decode(at: 4))
+}
+
+/// An `audit_devices` row.
+extension AuditDevice: SQLRowDecodable {
+    /// The columns of `audit_devices` a device is read from.
+    enum Column: String, SQLColumn { case path, type, description, options, uuid }
+
+    public init(row: SQLRow) throws {
+        self.init(
+            path: try row.decode(Column.path), type: try row.decode(Column.type), description: try row.decode(Column.description),
+            options: try TokenStore.decodeMap(try row.decode(Column.options)), uuid: try row.decode(Column.uuid))
     }
 }
 

@@ -111,11 +111,7 @@ public final class AuditLog: Sendable {
 
     /// The trail as ``KeyHierarchy`` sees it (rewrap moves the tags; untagged entries were written while sealed).
     public static let authenticatedTable = AuthenticatedTable(
-        table: "audit_log", keyColumns: ["sequence"], columns: "sequence, hash",
-        untaggedAllowed: true
-    ) { row in
-        authenticated(sequence: try row.decode(column: "sequence"), hash: try row.decode(column: "hash"))
-    }
+        AuditTagRecord.self, table: "audit_log", key: [.sequence], untaggedAllowed: true)
 
     deinit {
         writer.stop()
@@ -302,12 +298,13 @@ public final class AuditLog: Sendable {
         let sealer = signer == nil ? nil : self.sealer()
         let lastWitnessed = state.withLock { $0.lastWitnessed }
         return try await database.transaction { conn in
-            let headQuery: SQLQuery =
-                dialect == .postgres
-                ? "SELECT sequence, hash FROM audit_head WHERE id = 1 FOR UPDATE" : "SELECT sequence, hash FROM audit_head WHERE id = 1"
-            guard let head = try conn.queryFirst(headQuery) else { throw AccessError(.auditUnavailable, "audit_head is missing") }
-            var sequence: Int64 = try head.decode(at: 0)
-            var previous: [UInt8] = try head.decode(at: 1)
+            var headQuery: SQLQuery = "SELECT \(columns: AuditHeadRecord.Column.self) FROM audit_head WHERE id = 1"
+            if dialect == .postgres { headQuery.append(" FOR UPDATE") }
+            guard let head = try conn.query(AuditHeadRecord.self, headQuery).first else {
+                throw AccessError(.auditUnavailable, "audit_head is missing")
+            }
+            var sequence = head.sequence
+            var previous = head.hash
             // The changes run after the head is locked, so on PostgreSQL every writer takes the head before any
             // row a change locks: one order, no deadlock between instances.
             var refused: [Int: any Error] = [:]
@@ -349,10 +346,10 @@ public final class AuditLog: Sendable {
                 try conn.execute("UPDATE audit_head SET sequence = \(sequence), hash = \(previous) WHERE id = 1")
             }
             guard let signer else { return (records, nil, refused) }
-            let newest = try conn.queryFirst(
-                "SELECT sequence, head, time, signature, previous FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1"
-            )
-            .map(AuditTrail.checkpoint)
+            let newest = try conn.query(
+                AuditCheckpoint.self,
+                "SELECT \(columns: AuditCheckpoint.Column.self) FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1"
+            ).first
             let covered = newest?.sequence ?? 0
             // Due in the witness when the batch crossed a multiple of `every`, or by time.
             let witnessDue = witnessDueByTime || sequence / every > max(covered, lastWitnessed) / every

@@ -1,6 +1,6 @@
 import CofferCrypto
 import CofferFoundation
-import CofferStore
+public import CofferStore
 public import Foundation
 
 /// A sealed stretch of the archived audit trail: entries `first…last`, chained from `anchor` (the hash of
@@ -72,13 +72,21 @@ public struct AuditSegment: Sendable, Equatable {
             && ConstantTime.equals(signature, other.signature)
     }
 
-    static func decode(_ row: SQLRow) throws -> AuditSegment {
-        AuditSegment(
-            first: try row.decode(at: 0), last: try row.decode(at: 1), anchor: try row.decode(at: 2), head: try row.decode(at: 3),
-            digest: try row.decode(at: 4), time: try row.decode(at: 5), file: try row.decode(at: 6), signature: try row.decode(at: 7))
+}
+
+/// An `audit_segments` row.
+extension AuditSegment: SQLRowDecodable {
+    /// The columns of `audit_segments`.
+    enum Column: String, SQLColumn {
+        case first = "first_sequence", last = "last_sequence", anchor, head, digest, time, file, signature
     }
 
-    static let columns: SQLQuery = "first_sequence, last_sequence, anchor, head, digest, time, file, signature"
+    public init(row: SQLRow) throws {
+        self.init(
+            first: try row.decode(Column.first), last: try row.decode(Column.last), anchor: try row.decode(Column.anchor),
+            head: try row.decode(Column.head), digest: try row.decode(Column.digest), time: try row.decode(Column.time),
+            file: try row.decode(Column.file), signature: try row.decode(Column.signature))
+    }
 }
 
 /// The seal as the last line of a segment file: `{"seal": {…}}`.

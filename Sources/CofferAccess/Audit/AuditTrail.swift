@@ -86,11 +86,7 @@ public struct AuditTrail: Sendable {
 
     /// The select of `filter`'s indexed conditions (the path glob is matched after, in Swift).
     private static func selection(_ filter: Filter) -> SQLQuery {
-        var query: SQLQuery =
-            """
-            SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status FROM \
-            audit_log WHERE 1 = 1
-            """
+        var query: SQLQuery = "SELECT \(columns: AuditLogRecord.Column.self) FROM audit_log WHERE 1 = 1"
         if let value = filter.accessor { query.append(" AND accessor = \(value)") }
         if let value = filter.displayName { query.append(" AND display_name = \(value)") }
         if let value = filter.operation { query.append(" AND operation = \(value)") }
@@ -129,7 +125,7 @@ public struct AuditTrail: Sendable {
                     : " AND sequence > \(cursor) ORDER BY sequence LIMIT 1000")
             let rows = try await database.query(page)
             for row in rows {
-                let stored = try Self.stored(row)
+                let stored = try AuditLogRecord(row: row).stored
                 cursor = stored.record.sequence
                 if let pattern, !pattern.matches(stored.entry.path) { continue }
                 results.append(stored)
@@ -148,16 +144,8 @@ public struct AuditTrail: Sendable {
     /// The stored checkpoints up to `sequence` (all when `nil`), oldest first.
     public func checkpoints(upTo sequence: Int64? = nil) async throws -> [AuditCheckpoint] {
         try await database.query(
-            """
-            SELECT sequence, head, time, signature, previous FROM audit_checkpoints WHERE sequence <= \(sequence ?? .max) ORDER BY sequence
-            """
-        ).map(Self.checkpoint)
-    }
-
-    static func checkpoint(_ row: SQLRow) throws -> AuditCheckpoint {
-        AuditCheckpoint(
-            sequence: try row.decode(at: 0), head: try row.decode(at: 1), time: try row.decode(at: 2), signature: try row.decode(at: 3),
-            previous: try row.decode(at: 4))
+            "SELECT \(columns: AuditCheckpoint.Column.self) FROM audit_checkpoints WHERE sequence <= \(sequence ?? .max) ORDER BY sequence"
+        ).map(AuditCheckpoint.init(row:))
     }
 
     /// The newest checkpoint's sequence (0 when there is none).
@@ -167,7 +155,9 @@ public struct AuditTrail: Sendable {
 
     /// The archived segments (``AuditSegment``), oldest first.
     public func segments() async throws -> [AuditSegment] {
-        try await database.query("SELECT \(AuditSegment.columns) FROM audit_segments ORDER BY first_sequence").map(AuditSegment.decode)
+        try await database.read { conn in
+            try conn.query(AuditSegment.self, "SELECT \(columns: AuditSegment.Column.self) FROM audit_segments ORDER BY first_sequence")
+        }
     }
 
     /// Verifies the trail up to `sequence` (every entry when `nil`): the archive's seals (and the files of
@@ -231,30 +221,16 @@ public struct AuditTrail: Sendable {
         while true {
             let rows = try await database.query(
                 """
-                SELECT sequence, time, fields, hash, kind, request_id, accessor, display_name, path, operation, decision, status, \
-                auth_term, auth_tag
+                SELECT \(columns: AuditLogRecord.Column.self)
                 FROM audit_log WHERE sequence > \(after) AND sequence <= \(limit) ORDER BY sequence LIMIT 2000
                 """)
             for row in rows {
-                let stored = try Self.stored(row)
-                try body(stored, RowTag(storedTerm: try row.decode(at: 12), storedTag: try row.decode(at: 13)))
-                after = stored.record.sequence
+                let record = try AuditLogRecord(row: row)
+                try body(record.stored, record.tag)
+                after = record.stored.record.sequence
             }
             if rows.count < 2000 { return }
         }
-    }
-
-    static func stored(_ row: SQLRow) throws -> Stored {
-        let time: Date = try row.decode(at: 1)
-        let fields = try AuditEntry.decodeFields(try row.decode(at: 2))
-        let record = AuditRecord(sequence: try row.decode(at: 0), time: time, fields: fields, hash: try row.decode(at: 3))
-        // The columns as stored (they could disagree with the hashed fields if someone edited them).
-        let entry = AuditEntry(
-            kind: AuditEntry.Kind(rawValue: try row.decode(at: 4)) ?? .request, time: time, requestID: try row.decode(at: 5),
-            accessor: try row.decode(at: 6), displayName: try row.decode(at: 7), path: try row.decode(at: 8),
-            operation: try row.decode(at: 9), decision: try row.decode(at: 10), status: Int(try row.decode(Int64.self, at: 11)),
-            extra: [])
-        return Stored(record: record, entry: entry)
     }
 }
 

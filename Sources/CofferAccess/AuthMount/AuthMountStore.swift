@@ -1,6 +1,6 @@
 import CofferCrypto
 import CofferFoundation
-import CofferStore
+public import CofferStore
 public import Foundation
 
 /// An auth method enabled at a path under `auth/` (AppRole, the one type Coffer offers beside the built-in
@@ -32,8 +32,9 @@ public struct AuthMountStore: Sendable {
     }
 
     public func list() async throws -> [AuthMount] {
-        try await database.query("SELECT path, type, accessor, uuid, description, created_at FROM auth_mounts ORDER BY path").map(
-            Self.mount)
+        try await database.read { conn in
+            try conn.query(AuthMount.self, "SELECT \(columns: AuthMount.Column.self) FROM auth_mounts ORDER BY path")
+        }
     }
 
     public func mount(_ path: String) async throws -> AuthMount? {
@@ -41,7 +42,7 @@ public struct AuthMountStore: Sendable {
     }
 
     static func find(_ path: String, on conn: any SQLConnection) throws -> AuthMount? {
-        try conn.queryFirst("SELECT path, type, accessor, uuid, description, created_at FROM auth_mounts WHERE path = \(path)").map(mount)
+        try conn.query(AuthMount.self, "SELECT \(columns: AuthMount.Column.self) FROM auth_mounts WHERE path = \(path)").first
     }
 
     /// The AppRole method at `path`, or Vault's 404 for a path no method is enabled at.
@@ -116,9 +117,16 @@ public struct AuthMountStore: Sendable {
         return path
     }
 
-    static func mount(_ row: SQLRow) throws -> AuthMount {
-        AuthMount(
-            path: try row.decode(at: 0), type: try row.decode(at: 1), accessor: try row.decode(at: 2), uuid: try row.decode(at: 3),
-            description: try row.decode(at: 4), createdAt: try row.decode(at: 5))
+}
+
+/// An `auth_mounts` row.
+extension AuthMount: SQLRowDecodable {
+    /// The columns of `auth_mounts`.
+    enum Column: String, SQLColumn { case path, type, accessor, uuid, description, createdAt = "created_at" }
+
+    public init(row: SQLRow) throws {
+        self.init(
+            path: try row.decode(Column.path), type: try row.decode(Column.type), accessor: try row.decode(Column.accessor),
+            uuid: try row.decode(Column.uuid), description: try row.decode(Column.description), createdAt: try row.decode(Column.createdAt))
     }
 }

@@ -98,9 +98,7 @@ public final class PolicyStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it.
-    public static let authenticatedTable = AuthenticatedTable(table: "policies", keyColumns: ["name"], columns: "name, text") { row in
-        authenticated(name: try row.decode(column: "name"), text: try row.decode(column: "text"))
-    }
+    public static let authenticatedTable = AuthenticatedTable(PolicyRecord.self, table: "policies", key: [.name])
 
     /// Parses and stores `text` as `name`, as `grant` allows: `create` for a new policy, `update` to replace one
     /// (decided by existence in the same transaction, as Vault does; `create` alone never overwrites).
@@ -162,12 +160,11 @@ public final class PolicyStore: Sendable {
         guard !wanted.isEmpty else { return [] }
         var stored: [String: String] = [:]
         try connection.forEachRow(
-            "SELECT name, text, auth_term, auth_tag FROM policies WHERE name IN (\(SQLQuery.list(wanted)))"
+            "SELECT \(columns: PolicyRecord.Column.self) FROM policies WHERE name IN (\(SQLQuery.list(wanted)))"
         ) { row in
-            let name: String = try row.decode(at: 0), text: String = try row.decode(at: 1)
-            try sealer.verify(
-                authenticated(name: name, text: text), RowTag(storedTerm: try row.decode(at: 2), storedTag: try row.decode(at: 3)))
-            stored[name] = text
+            let record = try PolicyRecord(row: row)
+            try sealer.verify(record.authenticated, record.tag)
+            stored[record.name] = record.text
         }
         return wanted.compactMap { name in stored[name].map { (name, $0) } }
     }
@@ -189,4 +186,22 @@ public final class PolicyStore: Sendable {
         }
         return acl
     }
+}
+
+/// A `policies` row: the policy's text and its tag (checked before the text is used).
+struct PolicyRecord: TaggedRecord {
+    let name: String
+    let text: String
+    let tag: RowTag?
+
+    /// The columns of `policies` a policy is read from.
+    enum Column: String, TaggedColumn { case name, text, authTerm = "auth_term", authTag = "auth_tag" }
+
+    init(row: SQLRow) throws {
+        name = try row.decode(Column.name)
+        text = try row.decode(Column.text)
+        tag = try row.tag(Column.self)
+    }
+
+    var authenticated: AuthenticatedRow { PolicyStore.authenticated(name: name, text: text) }
 }

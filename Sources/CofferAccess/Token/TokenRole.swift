@@ -104,14 +104,13 @@ public struct TokenRoleStore: Sendable {
     }
 
     static func find(_ name: String, sealer: Sealer, on conn: any SQLConnection) throws -> TokenRole? {
-        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns), auth_term, auth_tag FROM token_roles WHERE name = \(name)")
+        guard
+            let record = try conn.query(
+                TokenRoleRecord.self, "SELECT \(columns: TokenRoleRecord.Column.self) FROM token_roles WHERE name = \(name)"
+            ).first
         else { return nil }
-        let role = try unverified(row)
-        return try sealer.verified(role, authenticated(role), RowTag(storedTerm: try row.decode(at: 9), storedTag: try row.decode(at: 10)))
+        return try sealer.verified(record.role, record.authenticated, record.tag)
     }
-
-    static let columns =
-        "name, allowed_policies, disallowed_policies, orphan, renewable, period, explicit_max_ttl, path_suffix, no_default_policy"
 
     /// A role's settings, for its tag.
     static func authenticated(_ role: TokenRole) -> AuthenticatedRow {
@@ -128,20 +127,34 @@ public struct TokenRoleStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it.
-    static let authenticatedTable = AuthenticatedTable(table: "token_roles", keyColumns: ["name"], columns: columns) { row in
-        authenticated(try unverified(row))
+    static let authenticatedTable = AuthenticatedTable(TokenRoleRecord.self, table: "token_roles", key: [.name])
+}
+
+/// A `token_roles` row: the role and its tag (checked by ``TokenRoleStore/find(_:sealer:on:)`` before use).
+struct TokenRoleRecord: TaggedRecord {
+    let role: TokenRole
+    let tag: RowTag?
+
+    /// The columns of `token_roles`.
+    enum Column: String, TaggedColumn {
+        case name, allowedPolicies = "allowed_policies", disallowedPolicies = "disallowed_policies", orphan, renewable, period
+        case explicitMaxTTL = "explicit_max_ttl", pathSuffix = "path_suffix", noDefaultPolicy = "no_default_policy"
+        case authTerm = "auth_term", authTag = "auth_tag"
     }
 
-    private static func unverified(_ row: SQLRow) throws -> TokenRole {
-        var role = TokenRole(name: try row.decode(at: 0))
-        role.allowedPolicies = try TokenStore.decodeList(try row.decode(at: 1))
-        role.disallowedPolicies = try TokenStore.decodeList(try row.decode(at: 2))
-        role.orphan = try row.decode(at: 3)
-        role.renewable = try row.decode(at: 4)
-        role.period = try row.decode(at: 5)
-        role.explicitMaxTTL = try row.decode(at: 6)
-        role.pathSuffix = try row.decode(at: 7)
-        role.noDefaultPolicy = try row.decode(at: 8)
-        return role
+    init(row: SQLRow) throws {
+        var role = TokenRole(name: try row.decode(Column.name))
+        role.allowedPolicies = try TokenStore.decodeList(try row.decode(Column.allowedPolicies))
+        role.disallowedPolicies = try TokenStore.decodeList(try row.decode(Column.disallowedPolicies))
+        role.orphan = try row.decode(Column.orphan)
+        role.renewable = try row.decode(Column.renewable)
+        role.period = try row.decode(Column.period)
+        role.explicitMaxTTL = try row.decode(Column.explicitMaxTTL)
+        role.pathSuffix = try row.decode(Column.pathSuffix)
+        role.noDefaultPolicy = try row.decode(Column.noDefaultPolicy)
+        self.role = role
+        tag = try row.tag(Column.self)
     }
+
+    var authenticated: AuthenticatedRow { TokenRoleStore.authenticated(role) }
 }

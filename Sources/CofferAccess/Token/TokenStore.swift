@@ -15,11 +15,7 @@ struct TokenStore: Sendable {
     let database: any Database
     let keys: KeyHierarchy
 
-    static let columns: SQLQuery = """
-        SELECT accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-               renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at,
-               auth_term, auth_tag FROM tokens
-        """
+    static let columns: SQLQuery = "SELECT \(columns: Stored.Column.self) FROM tokens"
 
     /// Stores a new token, in the transaction that records `grant`'s request when the Gate left that to it.
     func insert(_ entry: TokenEntry, hash: [UInt8], recordedBy grant: Grant) async throws {
@@ -57,7 +53,7 @@ struct TokenStore: Sendable {
     /// The token whose keyed hash is `hash`, read on `conn` (the Gate reads token and policies together).
     static func lookup(hash: [UInt8], sealer: Sealer, on conn: any SQLConnection) throws -> TokenEntry? {
         guard let row = try conn.queryFirst("\(columns) WHERE token_hash = \(hash)") else { return nil }
-        let storedHash: [UInt8] = try row.decode(at: 13)
+        let storedHash: [UInt8] = try row.decode(Stored.Column.hash)
         guard ConstantTime.equals(storedHash, hash) else { return nil }
         return try stored(row, sealer: sealer).entry
     }
@@ -72,11 +68,38 @@ struct TokenStore: Sendable {
         return try await database.read { conn in try Self.lookup(hash: hash, sealer: sealer, on: conn) }
     }
 
-    /// A token row as stored: its entry, hash and tag, authenticated.
-    struct Stored {
+    /// A `tokens` row: its entry, hash and tag. Read through ``stored(_:sealer:)``, which checks the tag.
+    struct Stored: TaggedRecord {
         var entry: TokenEntry
         let hash: [UInt8]
         let tag: RowTag?
+
+        /// The columns of `tokens`.
+        enum Column: String, TaggedColumn {
+            case accessor, parentAccessor = "parent_accessor", policies, meta, displayName = "display_name", path
+            case creationTTL = "creation_ttl", explicitMaxTTL = "explicit_max_ttl", numUses = "num_uses", renewable
+            case createdAt = "created_at", expiresAt = "expires_at", maxExpiresAt = "max_expires_at", hash = "token_hash"
+            case boundCIDRs = "bound_cidrs", period, role, lastRenewalAt = "last_renewal_at", authTerm = "auth_term"
+            case authTag = "auth_tag"
+        }
+
+        init(row: SQLRow) throws {
+            func value<T: SQLDecodable>(_ column: Column) throws -> T { try row.decode(column) }
+            entry = TokenEntry(
+                accessor: try value(.accessor), parentAccessor: try value(.parentAccessor),
+                policies: try decodeList(try value(.policies)), meta: try (value(.meta) as String?).map(decodeMap),
+                displayName: try value(.displayName), path: try value(.path), creationTTL: try value(.creationTTL),
+                explicitMaxTTL: try value(.explicitMaxTTL), numUses: try value(.numUses), renewable: try value(.renewable),
+                createdAt: try value(.createdAt), expiresAt: try value(.expiresAt), maxExpiresAt: try value(.maxExpiresAt))
+            entry.boundCIDRs = try (value(.boundCIDRs) as String?).map(decodeList) ?? []
+            entry.period = try value(.period)
+            entry.role = try value(.role)
+            entry.lastRenewalAt = try value(.lastRenewalAt)
+            hash = try value(.hash)
+            tag = try row.tag(Column.self)
+        }
+
+        var authenticated: AuthenticatedRow { TokenStore.authenticated(entry, hash: hash) }
     }
 
     static func stored(accessor: String, sealer: Sealer, on conn: any SQLConnection) throws -> Stored? {
@@ -183,13 +206,17 @@ struct TokenStore: Sendable {
     func adoptInitialRootToken(hash: [UInt8], now: Date) async throws -> TokenEntry? {
         let sealer = try keys.sealer()
         return try await database.transaction { conn in
-            guard let row = try conn.queryFirst("SELECT accessor, token_hash, created_at FROM initial_root_token WHERE revoked_at IS NULL"),
-                ConstantTime.equals(try row.decode([UInt8].self, at: 1), hash)
+            guard
+                let initial = try conn.query(
+                    InitialRootToken.self,
+                    "SELECT \(columns: InitialRootToken.Column.self) FROM initial_root_token WHERE revoked_at IS NULL"
+                ).first,
+                ConstantTime.equals(initial.hash, hash)
             else { return nil }
             let entry = TokenEntry(
-                accessor: try row.decode(at: 0), parentAccessor: nil, policies: [Policy.rootName], meta: nil,
+                accessor: initial.accessor, parentAccessor: nil, policies: [Policy.rootName], meta: nil,
                 displayName: "root", path: "sys/init", creationTTL: 0, explicitMaxTTL: 0, numUses: 0,
-                renewable: false, createdAt: try row.decode(at: 2), expiresAt: nil, maxExpiresAt: nil)
+                renewable: false, createdAt: initial.createdAt, expiresAt: nil, maxExpiresAt: nil)
             // Marked as taken over, so that revoking it in `tokens` is final. Only one of several requests
             // racing on its first use does it (the row lock makes the others find it taken).
             guard
@@ -201,16 +228,29 @@ struct TokenStore: Sendable {
         }
     }
 
+    /// The `initial_root_token` row `init` wrote: the first root token's accessor and keyed hash.
+    private struct InitialRootToken: SQLRowDecodable {
+        let accessor: String
+        let hash: [UInt8]
+        let createdAt: Date
+
+        enum Column: String, SQLColumn { case accessor, hash = "token_hash", createdAt = "created_at" }
+
+        init(row: SQLRow) throws {
+            accessor = try row.decode(Column.accessor)
+            hash = try row.decode(Column.hash)
+            createdAt = try row.decode(Column.createdAt)
+        }
+    }
+
     // MARK: encoding
 
     /// A row read with ``columns``, authenticated: its fields as a ``TokenEntry``, its hash and its tag.
     /// - Throws: ``KeysError`` `.tampered` when the tag does not authenticate the row (it is reported and not used).
     static func stored(_ row: SQLRow, sealer: Sealer) throws -> Stored {
-        let entry = try entry(row)
-        let hash: [UInt8] = try row.decode(at: 13)
-        let tag = RowTag(storedTerm: try row.decode(at: 18), storedTag: try row.decode(at: 19))
-        try sealer.verify(authenticated(entry, hash: hash), tag)
-        return Stored(entry: entry, hash: hash, tag: tag)
+        let stored = try Stored(row: row)
+        try sealer.verify(stored.authenticated, stored.tag)
+        return stored
     }
 
     /// Every field of a token row, for its tag.
@@ -237,27 +277,7 @@ struct TokenStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it, to move tags across terms and tag an older release's rows.
-    static let authenticatedTable = AuthenticatedTable(
-        table: "tokens", keyColumns: ["accessor"],
-        columns: """
-            accessor, parent_accessor, policies, meta, display_name, path, creation_ttl, explicit_max_ttl, num_uses,
-            renewable, created_at, expires_at, max_expires_at, token_hash, bound_cidrs, period, role, last_renewal_at
-            """
-    ) { row in authenticated(try entry(row), hash: try row.decode(at: 13)) }
-
-    private static func entry(_ row: SQLRow) throws -> TokenEntry {
-        var entry = TokenEntry(
-            accessor: try row.decode(at: 0), parentAccessor: try row.decode(at: 1),
-            policies: try decodeList(try row.decode(at: 2)), meta: try (row.decode(String?.self, at: 3)).map(decodeMap),
-            displayName: try row.decode(at: 4), path: try row.decode(at: 5), creationTTL: try row.decode(at: 6),
-            explicitMaxTTL: try row.decode(at: 7), numUses: try row.decode(at: 8), renewable: try row.decode(at: 9),
-            createdAt: try row.decode(at: 10), expiresAt: try row.decode(at: 11), maxExpiresAt: try row.decode(at: 12))
-        entry.boundCIDRs = try (row.decode(String?.self, at: 14)).map(decodeList) ?? []
-        entry.period = try row.decode(at: 15)
-        entry.role = try row.decode(at: 16)
-        entry.lastRenewalAt = try row.decode(at: 17)
-        return entry
-    }
+    static let authenticatedTable = AuthenticatedTable(Stored.self, table: "tokens", key: [.accessor])
 
     static func encode(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()

@@ -77,50 +77,48 @@ public struct ResponseWrapping: Sendable {
         let hash = try hashIfWellFormed(token)
         let now = WallClock.now
         let sealer = try tokens.keys.sealer()
-        let found = try await database.transaction { conn -> (String, Bool, EncryptedValue)? in
+        let found = try await database.transaction { conn -> WrappedResponseRecord? in
             guard
-                let row = try conn.queryFirst(
-                    "SELECT \(unsafeRaw: Self.columns), key_term, sealed FROM wrapped_responses WHERE token_hash = \(hash)")
+                let record = try conn.query(
+                    WrappedResponseRecord.self,
+                    "SELECT \(columns: WrappedResponseRecord.Column.self) FROM wrapped_responses WHERE token_hash = \(hash)"
+                ).first
             else {
                 return nil
             }
             // An expiry moved or a creation path changed in the database is refused before the token is spent.
-            try Self.verify(row, sealer: sealer)
-            let accessor: String = try row.decode(column: "accessor")
+            try sealer.verify(record.authenticated, record.tag)
             // Deleted whatever comes next: used once, or expired.
-            guard try conn.execute("DELETE FROM wrapped_responses WHERE accessor = \(accessor)") == 1 else { return nil }
-            let expires: Date = try row.decode(column: "expires_at")
-            guard expires > now else { return nil }
-            return (
-                accessor, try row.decode(String?.self, column: "binding_id") != nil,
-                EncryptedValue(term: try row.decode(column: "key_term"), sealed: try row.decode(column: "sealed"))
-            )
+            guard try conn.execute("DELETE FROM wrapped_responses WHERE accessor = \(record.accessor)") == 1 else { return nil }
+            guard record.expiresAt > now else { return nil }
+            return record
         }
-        guard let (accessor, boundToToken, value) = found else { throw Self.invalid }
-        grant.auditFact("wrapping_accessor", accessor)
+        guard let found else { throw Self.invalid }
+        grant.auditFact("wrapping_accessor", found.accessor)
         // Bound to the token presented, never to what the row says; a row made to look older (binding_id removed)
         // cannot open under the older binding, since it was not sealed under it.
         let binding =
-            boundToToken ? Self.binding(accessor: accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: accessor, version: 0)
-        return SecureHandle(try sealer.open(value, binding: binding))
+            found.bindingID != nil
+            ? Self.binding(accessor: found.accessor, tokenHash: hash) : RecordBinding(table: Self.table, id: found.accessor, version: 0)
+        return SecureHandle(try sealer.open(found.value, binding: binding))
     }
 
     /// The token's facts, without using it up.
     public func lookup(_ grant: Grant, token: String) async throws -> WrapInfo {
         let hash = try hashIfWellFormed(token)
-        let row = try await database.read { conn in
-            try conn.queryFirst("SELECT \(unsafeRaw: Self.columns) FROM wrapped_responses WHERE token_hash = \(hash)")
+        let record = try await database.read { conn in
+            try conn.query(
+                WrappedResponseRecord.self,
+                "SELECT \(columns: WrappedResponseRecord.Column.self) FROM wrapped_responses WHERE token_hash = \(hash)"
+            ).first
         }
-        guard let row else { throw Self.invalid }
-        try Self.verify(row, sealer: try tokens.keys.sealer())
-        let expires: Date = try row.decode(column: "expires_at")
-        let created: Date = try row.decode(column: "created_at")
-        guard expires > WallClock.now else { throw Self.invalid }
-        let accessor: String = try row.decode(column: "accessor")
-        grant.auditFact("wrapping_accessor", accessor)
+        guard let record else { throw Self.invalid }
+        try tokens.keys.sealer().verify(record.authenticated, record.tag)
+        guard record.expiresAt > WallClock.now else { throw Self.invalid }
+        grant.auditFact("wrapping_accessor", record.accessor)
         return WrapInfo(
-            token: nil, accessor: accessor, ttl: Int64(expires.timeIntervalSince(created).rounded()), creationTime: created,
-            creationPath: try row.decode(column: "creation_path"))
+            token: nil, accessor: record.accessor, ttl: Int64(record.expiresAt.timeIntervalSince(record.createdAt).rounded()),
+            creationTime: record.createdAt, creationPath: record.creationPath)
     }
 
     /// A new token for the same response, with the same TTL from now; the old token stops working.
@@ -135,8 +133,6 @@ public struct ResponseWrapping: Sendable {
     static func binding(accessor: String, tokenHash: [UInt8]) -> RecordBinding {
         RecordBinding(table: table, id: accessor + "/" + Hex.encode(tokenHash), version: 0)
     }
-
-    static let columns = "accessor, token_hash, creation_path, created_at, expires_at, binding_id, auth_term, auth_tag"
 
     /// A wrapping entry's plain fields (the response itself is sealed), for its tag: its expiry is the wrapping
     /// token's, and its creation path is what a recipient checks before trusting what it unwraps.
@@ -153,24 +149,8 @@ public struct ResponseWrapping: Sendable {
         return row
     }
 
-    static func authenticated(_ row: SQLRow) throws -> AuthenticatedRow {
-        authenticated(
-            accessor: try row.decode(column: "accessor"), tokenHash: try row.decode(column: "token_hash"),
-            creationPath: try row.decode(column: "creation_path"), createdAt: try row.decode(column: "created_at"),
-            expiresAt: try row.decode(column: "expires_at"), bindingID: try row.decode(column: "binding_id"))
-    }
-
-    static func verify(_ row: SQLRow, sealer: Sealer) throws {
-        try sealer.verify(try authenticated(row), try RowTag.stored(in: row))
-    }
-
     /// The table as ``KeyHierarchy`` sees it.
-    static let authenticatedTable = AuthenticatedTable(
-        table: table, keyColumns: ["accessor"],
-        columns: "accessor, token_hash, creation_path, created_at, expires_at, binding_id"
-    ) {
-        try authenticated($0)
-    }
+    static let authenticatedTable = AuthenticatedTable(WrappedResponseRecord.self, table: table, key: [.accessor])
 
     /// Deletes expired wrapped responses; returns how many.
     public func tidy() async throws -> Int {
@@ -181,5 +161,42 @@ public struct ResponseWrapping: Sendable {
     private func hashIfWellFormed(_ token: String) throws -> [UInt8] {
         guard token.hasPrefix(Self.prefix), TokenFormat.isWellFormed(token) else { throw Self.invalid }
         return try tokens.hash(token)
+    }
+}
+
+/// A `wrapped_responses` row: the wrapping token's facts, the sealed response, and the row's tag (checked before
+/// any of it is used).
+struct WrappedResponseRecord: TaggedRecord {
+    let accessor: String
+    let tokenHash: [UInt8]
+    let creationPath: String
+    let createdAt: Date
+    let expiresAt: Date
+    /// Set for a response sealed to its wrapping token's hash (every one this release makes).
+    let bindingID: String?
+    let value: EncryptedValue
+    let tag: RowTag?
+
+    /// The columns of `wrapped_responses`.
+    enum Column: String, TaggedColumn {
+        case accessor, tokenHash = "token_hash", creationPath = "creation_path", createdAt = "created_at", expiresAt = "expires_at"
+        case bindingID = "binding_id", keyTerm = "key_term", sealed, authTerm = "auth_term", authTag = "auth_tag"
+    }
+
+    init(row: SQLRow) throws {
+        accessor = try row.decode(Column.accessor)
+        tokenHash = try row.decode(Column.tokenHash)
+        creationPath = try row.decode(Column.creationPath)
+        createdAt = try row.decode(Column.createdAt)
+        expiresAt = try row.decode(Column.expiresAt)
+        bindingID = try row.decode(Column.bindingID)
+        value = EncryptedValue(term: try row.decode(Column.keyTerm), sealed: try row.decode(Column.sealed))
+        tag = try row.tag(Column.self)
+    }
+
+    var authenticated: AuthenticatedRow {
+        ResponseWrapping.authenticated(
+            accessor: accessor, tokenHash: tokenHash, creationPath: creationPath, createdAt: createdAt, expiresAt: expiresAt,
+            bindingID: bindingID)
     }
 }

@@ -619,15 +619,8 @@ public final class DatabaseEngine: Sendable {
 
     /// The tables as ``KeyHierarchy`` sees them.
     public static let authenticatedTables = [
-        AuthenticatedTable(table: "database_connections", keyColumns: ["name"], columns: StoredConnection.Column.selectList) {
-            authenticated(try StoredConnection(row: $0).connection)
-        },
-        AuthenticatedTable(table: "database_roles", keyColumns: ["name"], columns: StoredRole.Column.selectList) {
-            authenticated(try StoredRole(row: $0).role)
-        },
-        AuthenticatedTable(table: "leases", keyColumns: ["lease_id"], columns: StoredLease.Column.selectList) { row in
-            let lease = try StoredLease(row: row).lease
-            return authenticated(lease, accessor: lease.accessor)
-        }
+        AuthenticatedTable(StoredConnection.self, table: "database_connections", key: [.name]),
+        AuthenticatedTable(StoredRole.self, table: "database_roles", key: [.name]),
+        AuthenticatedTable(StoredLease.self, table: "leases", key: [.id])
     ]
 }

@@ -22,19 +22,19 @@ extension CredentialStore {
             guard
                 let row = try conn.queryFirst(
                     """
-                    SELECT v.version, v.key_term, v.sealed, v.destroyed, \(unsafeRaw: Self.joinedColumns), s.auth_term, s.auth_tag
-                        FROM api_credentials s
+                    SELECT \(columns: SecretColumn.self, of: "s"), \(columns: VersionColumn.self, of: "v"),
+                           \(columns: SealedValueColumn.self, of: "v")
+                    FROM api_credentials s
                     LEFT JOIN api_credential_versions v ON v.id = s.id AND v.version = s.current_version
                     WHERE s.id = \(id)
                     """)
             else { return nil }
             try Self.verify(row, id: id, sealer: sealer)
-            guard try row.decode(Bool?.self, column: "destroyed") == false else { return nil }
-            if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
-            guard let term: Int64 = try row.decode(column: "key_term"), let sealed: [UInt8] = try row.decode(column: "sealed") else {
-                return nil
-            }
-            return (try row.decode(column: "version"), EncryptedValue(term: term, sealed: sealed), try row.decode(column: "secret_uid"))
+            let version = row.advanced(by: SecretColumn.allCases.count)
+            guard try version.decode(VersionColumn.destroyed, as: Bool?.self) == false else { return nil }
+            if let expires = try row.decode(SecretColumn.expiresAt, as: Date?.self), expires <= now { return nil }
+            guard let value = try SealedValueColumn.value(in: version.advanced(by: VersionColumn.allCases.count)) else { return nil }
+            return (try version.decode(VersionColumn.version), value, try row.decode(SecretColumn.uid))
         }
         guard let (version, encrypted, uid) = found else { return nil }
         usage.record(id, at: now)

@@ -74,62 +74,47 @@ public final class CredentialStore: Sendable {
 
     // MARK: authenticated metadata
 
-    /// The metadata columns a tag covers: everything that decides which version is read, how many are kept,
-    /// when it expires, and what rotates it how. Not covered: usage counters, and the rotation schedule's state
-    /// (when it is next due, when it last ran, failures and backoff), which the runner moves on every run; a
-    /// database writer can make a rotation come early or late, never change what it writes or which version
-    /// is current (Docs/THREAT_MODEL.md).
-    static let authenticatedColumns = [
-        "mount", "path", "secret_uid", "current_version", "oldest_version", "version_counter", "pending_version", "previous_version",
-        "previous_until", "max_versions", "cas_required", "delete_version_after", "expires_at", "custom_metadata", "rotation_interval",
-        "rotation_kind", "rotation_schedule", "rotation_settings"
-    ]
-
-    /// A secret's authenticated fields from any row that selects ``authenticatedColumns`` by name.
+    /// A secret's authenticated fields, from a row selecting ``SecretColumn`` (from its column 0): everything that
+    /// decides which version is read, how many are kept, when it expires, and what rotates it how. Not covered:
+    /// usage counters, and the rotation schedule's state (when it is next due, when it last ran, failures and
+    /// backoff), which the runner moves on every run; a database writer can make a rotation come early or late,
+    /// never change what it writes or which version is current (Docs/THREAT_MODEL.md).
     static func authenticated(_ row: SQLRow, id: String) throws -> AuthenticatedRow {
         var fields = AuthenticatedRow("api_credentials", key: id)
-        for column in ["mount", "path", "secret_uid", "custom_metadata", "rotation_kind", "rotation_schedule", "rotation_settings"] {
-            fields.add(column, try row.decode(String?.self, column: column))
+        for column in [SecretColumn.mount, .path, .uid, .customMetadata, .rotationKind, .rotationSchedule, .rotationSettings] {
+            fields.add(column.rawValue, try row.decode(column, as: String?.self))
         }
         for column in [
-            "current_version", "oldest_version", "version_counter", "pending_version", "previous_version", "max_versions",
-            "delete_version_after", "rotation_interval"
+            SecretColumn.currentVersion, .oldestVersion, .versionCounter, .pendingVersion, .previousVersion, .maxVersions,
+            .deleteVersionAfter, .rotationInterval
         ] {
-            fields.add(column, try row.decode(Int64?.self, column: column))
+            fields.add(column.rawValue, try row.decode(column, as: Int64?.self))
         }
-        fields.add("cas_required", try row.decode(Bool.self, column: "cas_required"))
-        for column in ["previous_until", "expires_at"] {
-            fields.add(column, try row.decode(Date?.self, column: column))
+        fields.add(SecretColumn.casRequired.rawValue, try row.decode(SecretColumn.casRequired, as: Bool.self))
+        for column in [SecretColumn.previousUntil, .expiresAt] {
+            fields.add(column.rawValue, try row.decode(column, as: Date?.self))
         }
         return fields
     }
 
-    /// Checks a secret's tag against its row (which selects ``authenticatedColumns``, `auth_term` and `auth_tag`).
+    /// Checks a secret's tag against its row (selecting ``SecretColumn`` from its column 0).
     static func verify(_ row: SQLRow, id: String, sealer: Sealer) throws {
-        try sealer.verify(
-            try authenticated(row, id: id),
-            try RowTag.stored(in: row))
+        try sealer.verify(try authenticated(row, id: id), try row.tag(SecretColumn.self))
     }
 
     /// Tags the secret's row as it now stands. Called after every change in the transaction that made it, and
     /// only after the row was read and verified in that transaction (so a tampered row is never re-tagged).
     static func retag(_ id: String, sealer: Sealer, on conn: any SQLConnection) throws {
-        let columns = authenticatedColumns.joined(separator: ", ")
-        guard let row = try conn.queryFirst("SELECT \(unsafeRaw: columns) FROM api_credentials WHERE id = \(id)") else { return }
+        guard let row = try conn.queryFirst("SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE id = \(id)") else { return }
         let tag = try sealer.tag(try authenticated(row, id: id))
         try conn.execute("UPDATE api_credentials SET auth_term = \(tag.term), auth_tag = \(tag.tag) WHERE id = \(id)")
     }
 
-    /// The table as ``KeyHierarchy`` sees it.
     /// The tables of the store and its mounts whose rows carry authentication tags.
     public static var authenticatedTables: [AuthenticatedTable] { [authenticatedTable, MountStore.authenticatedTable] }
 
-    public static let authenticatedTable = AuthenticatedTable(
-        table: "api_credentials", keyColumns: ["id"],
-        columns: (["id"] + authenticatedColumns).joined(separator: ", ")
-    ) { row in
-        try authenticated(row, id: try row.decode(column: "id"))
-    }
+    /// The table as ``KeyHierarchy`` sees it.
+    public static let authenticatedTable = AuthenticatedTable(SecretTagRecord.self, table: "api_credentials", key: [.id])
 
     // MARK: reading
 
@@ -150,15 +135,15 @@ public final class CredentialStore: Sendable {
         let sealer = try keys.sealer()
         let id = path.id
         let now = WallClock.now
-        // One statement for the mount, the secret and the version: this is every service's hot path.
+        // One statement for the mount, the secret and the version: this is every service's hot path. Its columns, in
+        // order: the Gate's epoch, then each table's record (``HotRead``).
         let found = try await database.read { conn -> (VersionMetadata, [String: String]?, EncryptedValue?, String?)? in
             guard
                 let row = try conn.queryFirst(
                     """
-                    SELECT \(unsafeRaw: MountStore.joinedColumns), s.id AS secret, \(unsafeRaw: Self.joinedColumns), s.auth_term,
-                        s.auth_tag,
-                           v.version, v.created_at, v.created_by, v.deletion_time, v.destroyed, v.key_term, v.sealed,
-                           \(unsafeRaw: Grant.epochColumn) AS gate_epoch
+                    SELECT \(unsafeRaw: Grant.epochColumn) AS gate_epoch, \(columns: MountColumn.self, of: "m"),
+                           \(columns: SecretColumn.self, of: "s"), \(columns: VersionColumn.self, of: "v"),
+                           \(columns: SealedValueColumn.self, of: "v")
                     FROM kv_mounts m
                     LEFT JOIN api_credentials s ON s.id = \(id) AND s.mount = m.path
                     LEFT JOIN api_credential_versions v
@@ -169,21 +154,23 @@ public final class CredentialStore: Sendable {
                 throw MountStore.notMounted(path.mount)
             }
             // Before anything else in the row is used: the token's cached identity still holds (Gate's epoch check).
-            try grant.confirmIdentity(epoch: try row.decode(Int64?.self, column: "gate_epoch"))
-            let engine = try MountStore.mount(row, sealer: sealer, prefix: "m_").version
+            try grant.confirmIdentity(epoch: try row.decode(Int64?.self, at: 0))
+            let engine = try MountStore.mount(row.advanced(by: HotRead.mount), sealer: sealer).version
             guard engine == 2 else { throw AccessError.otherEngineVersion(mount: path.mount, version: engine) }
-            guard try row.decode(String?.self, column: "secret") != nil else { return nil }
-            try Self.verify(row, id: id, sealer: sealer)
-            guard try row.decode(Int64?.self, column: "version") != nil else { return nil }
-            if let expires = try row.decode(Date?.self, column: "expires_at"), expires <= now { return nil }
-            if select == .previous, try row.decode(Date?.self, column: "previous_until").map({ $0 <= now }) ?? true { return nil }
-            let customText: String? = try row.decode(column: "custom_metadata")
+            let secret = row.advanced(by: HotRead.secret)
+            guard try secret.decode(SecretColumn.id, as: String?.self) != nil else { return nil }
+            try Self.verify(secret, id: id, sealer: sealer)
+            let version = row.advanced(by: HotRead.version)
+            guard try version.decode(VersionColumn.version, as: Int64?.self) != nil else { return nil }
+            if let expires = try secret.decode(SecretColumn.expiresAt, as: Date?.self), expires <= now { return nil }
+            if select == .previous, try secret.decode(SecretColumn.previousUntil, as: Date?.self).map({ $0 <= now }) ?? true {
+                return nil
+            }
+            let customText: String? = try secret.decode(SecretColumn.customMetadata)
             let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
-            let term: Int64? = try row.decode(column: "key_term")
-            let sealed: [UInt8]? = try row.decode(column: "sealed")
             return (
-                try Self.version(row), custom, term.flatMap { term in sealed.map { EncryptedValue(term: term, sealed: $0) } },
-                try row.decode(String?.self, column: "secret_uid")
+                try Self.version(version), custom, try SealedValueColumn.value(in: row.advanced(by: HotRead.sealed)),
+                try secret.decode(SecretColumn.uid, as: String?.self)
             )
         }
         guard let (metadata, custom, encrypted, uid) = found else { throw AccessError.missing(path.description) }
@@ -193,8 +180,13 @@ public final class CredentialStore: Sendable {
         return .found(SecretVersion(metadata: metadata, customMetadata: custom, data: SecureHandle(data)))
     }
 
-    /// ``authenticatedColumns`` of the `s` alias, for the read's join.
-    static let joinedColumns = authenticatedColumns.map { "s.\($0)" }.joined(separator: ", ")
+    /// Where each record's columns start in the read's one statement (after the epoch at 0).
+    private enum HotRead {
+        static let mount = 1
+        static let secret = mount + MountColumn.allCases.count
+        static let version = secret + SecretColumn.allCases.count
+        static let sealed = version + VersionColumn.allCases.count
+    }
 
     /// The secret's metadata and every version it keeps.
     /// - Throws: ``AccessError`` `.notFound`.
@@ -539,10 +531,7 @@ public final class CredentialStore: Sendable {
         let versions =
             withVersions
             ? try conn.query(
-                """
-                SELECT id, version, created_at, created_by, deletion_time, destroyed FROM api_credential_versions WHERE id = \(path.id)
-                    ORDER BY version
-                """
+                "SELECT \(columns: VersionColumn.self) FROM api_credential_versions WHERE id = \(path.id) ORDER BY version"
             ).map(version)
             : []
         return SecretMetadata(
@@ -605,11 +594,11 @@ public final class CredentialStore: Sendable {
             """)
     }
 
-    /// A version's metadata from a row that selects `version, created_at, created_by, deletion_time, destroyed` by name.
+    /// A version's metadata from a row selecting ``VersionColumn`` (from its column 0).
     static func version(_ row: SQLRow) throws -> VersionMetadata {
         VersionMetadata(
-            version: try row.decode(column: "version"), createdAt: try row.decode(column: "created_at"),
-            createdBy: try row.decode(column: "created_by"), deletionTime: try row.decode(column: "deletion_time"),
-            destroyed: try row.decode(column: "destroyed"))
+            version: try row.decode(VersionColumn.version), createdAt: try row.decode(VersionColumn.createdAt),
+            createdBy: try row.decode(VersionColumn.createdBy), deletionTime: try row.decode(VersionColumn.deletionTime),
+            destroyed: try row.decode(VersionColumn.destroyed))
     }
 }

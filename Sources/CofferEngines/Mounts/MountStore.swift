@@ -180,23 +180,11 @@ public struct MountStore: Sendable {
         return path
     }
 
-    /// A mount from a row selecting its columns (each named `prefix` + column), authenticated.
-    static func mount(_ row: SQLRow, sealer: Sealer, prefix: String = "") throws -> KVMount {
-        let mount = try unverified(row, prefix: prefix)
-        return try sealer.verified(mount, authenticated(mount), try RowTag.stored(in: row, prefix: prefix))
+    /// A mount from a row selecting ``MountColumn`` (from its column 0), authenticated.
+    static func mount(_ row: SQLRow, sealer: Sealer) throws -> KVMount {
+        let record = try MountRecord(row: row)
+        return try sealer.verified(record.mount, record.authenticated, record.tag)
     }
-
-    private static func unverified(_ row: SQLRow, prefix: String = "") throws -> KVMount {
-        // By name: the read's join selects these columns renamed with a prefix, after the secret's own.
-        func value<T: SQLDecodable>(_ column: MountColumn) throws -> T { try row.decode(column: prefix + column.rawValue) }
-        return KVMount(
-            path: try value(.path), version: try value(.version), accessor: try value(.accessor),
-            uuid: try value(.uuid) as String? ?? "", description: try value(.description), maxVersions: try value(.maxVersions),
-            casRequired: try value(.casRequired), deleteVersionAfter: try value(.deleteVersionAfter), createdAt: try value(.createdAt))
-    }
-
-    /// The columns of a mount as the read's join selects them (`m_path`, …).
-    static let joinedColumns = MountColumn.allCases.map { "m.\($0.rawValue) AS m_\($0.rawValue)" }.joined(separator: ", ")
 
     /// A mount's fields that decide how its engine behaves, for its tag.
     static func authenticated(_ mount: KVMount) -> AuthenticatedRow {
@@ -211,14 +199,29 @@ public struct MountStore: Sendable {
     }
 
     /// The table as ``KeyHierarchy`` sees it.
-    public static let authenticatedTable = AuthenticatedTable(
-        table: "kv_mounts", keyColumns: ["path"],
-        columns: "path, version, accessor, uuid, description, max_versions, cas_required, delete_version_after, created_at"
-    ) { row in authenticated(try unverified(row)) }
+    public static let authenticatedTable = AuthenticatedTable(MountRecord.self, table: "kv_mounts", key: [.path])
 }
 
 /// The columns of `kv_mounts` a mount is read from, with its tag (never `SELECT *`).
-enum MountColumn: String, SQLColumn {
+enum MountColumn: String, TaggedColumn {
     case path, version, accessor, uuid, description, maxVersions = "max_versions", casRequired = "cas_required"
     case deleteVersionAfter = "delete_version_after", createdAt = "created_at", authTerm = "auth_term", authTag = "auth_tag"
+}
+
+/// A `kv_mounts` row: the mount and its tag. Not usable until the tag is checked (``MountStore/mount(_:sealer:)``).
+struct MountRecord: TaggedRecord {
+    typealias Column = MountColumn
+    let mount: KVMount
+    let tag: RowTag?
+
+    init(row: SQLRow) throws {
+        func value<T: SQLDecodable>(_ column: MountColumn) throws -> T { try row.decode(column) }
+        mount = KVMount(
+            path: try value(.path), version: try value(.version), accessor: try value(.accessor),
+            uuid: try value(.uuid) as String? ?? "", description: try value(.description), maxVersions: try value(.maxVersions),
+            casRequired: try value(.casRequired), deleteVersionAfter: try value(.deleteVersionAfter), createdAt: try value(.createdAt))
+        tag = try row.tag(MountColumn.self)
+    }
+
+    var authenticated: AuthenticatedRow { MountStore.authenticated(mount) }
 }

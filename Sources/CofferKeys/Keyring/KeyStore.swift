@@ -16,29 +16,17 @@ struct KeyStore: Sendable {
 
     /// Data keys and system keys, still sealed.
     struct SealedKeys: Sendable {
-        var keyring: [(term: Int64, status: Keyring.Status, createdAt: Date, box: AEAD.Box)]
-        var system: [(purpose: String, box: AEAD.Box)]
+        var keyring: [KeyringRecord]
+        var system: [SystemKeyRecord]
     }
 
     func loadSealedKeys() async throws -> SealedKeys {
         try await database.read { conn in
-            let keyring = try conn.query("SELECT term, status, nonce, ciphertext, created_at FROM keyring ORDER BY term").map { row in
-                guard let status = Keyring.Status(rawValue: try row.decode(column: "status")) else {
-                    throw KeysError(.tampered, "the keyring holds an unknown status")
-                }
-                return (
-                    term: try row.decode(Int64.self, column: "term"), status: status,
-                    createdAt: try row.decode(Date.self, column: "created_at"),
-                    box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext"))
-                )
-            }
-            let system = try conn.query("SELECT purpose, nonce, ciphertext FROM system_keys ORDER BY purpose").map { row in
-                (
-                    purpose: try row.decode(String.self, column: "purpose"),
-                    box: AEAD.Box(nonce: try row.decode(column: "nonce"), ciphertext: try row.decode(column: "ciphertext"))
-                )
-            }
-            return SealedKeys(keyring: keyring, system: system)
+            SealedKeys(
+                keyring: try conn.query(
+                    KeyringRecord.self, "SELECT \(columns: KeyringRecord.Column.self) FROM keyring ORDER BY term"),
+                system: try conn.query(
+                    SystemKeyRecord.self, "SELECT \(columns: SystemKeyRecord.Column.self) FROM system_keys ORDER BY purpose"))
         }
     }
 

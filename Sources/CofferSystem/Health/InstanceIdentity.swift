@@ -20,10 +20,24 @@ public struct InstanceIdentity: Sendable, Equatable {
                 INSERT INTO coffer_instance (id, cluster_id, cluster_name, created_at)
                 VALUES (1, \(id), \(name), \(WallClock.now)) ON CONFLICT (id) DO NOTHING
                 """)
-            guard let row = try connection.queryFirst("SELECT cluster_id, cluster_name FROM coffer_instance WHERE id = 1") else {
+            guard
+                let identity = try connection.query(
+                    InstanceIdentity.self, "SELECT \(columns: InstanceIdentity.Column.self) FROM coffer_instance WHERE id = 1"
+                ).first
+            else {
                 throw StoreError(.sqlError, "coffer_instance has no row after inserting one")
             }
-            return InstanceIdentity(clusterID: try row.decode(at: 0), clusterName: try row.decode(at: 1))
+            return identity
         }
+    }
+}
+
+/// The `coffer_instance` row.
+extension InstanceIdentity: SQLRowDecodable {
+    /// The columns of `coffer_instance` the identity is read from.
+    enum Column: String, SQLColumn { case clusterID = "cluster_id", clusterName = "cluster_name" }
+
+    public init(row: SQLRow) throws {
+        self.init(clusterID: try row.decode(Column.clusterID), clusterName: try row.decode(Column.clusterName))
     }
 }
