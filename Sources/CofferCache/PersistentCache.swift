@@ -76,11 +76,13 @@ public final class PersistentCache: Sendable {
                 }
                 tableLoads.value.add(1, ordering: .relaxed)
                 let loaded = try await database.read { conn in
-                    try conn.queryFirst(
-                        "SELECT value, expires_at FROM cache_entries WHERE namespace = \(key.namespace) AND cache_key = \(key.key)"
-                    ).map {
-                        StoredEntry(bytes: try $0.decode([UInt8].self, at: 0), expiresAt: try $0.decode(Date?.self, at: 1))
-                    }
+                    try conn.query(
+                        CacheEntryRecord.self,
+                        """
+                        SELECT \(columns: CacheEntryRecord.Column.self) FROM cache_entries
+                        WHERE namespace = \(key.namespace) AND cache_key = \(key.key)
+                        """
+                    ).first?.entry
                 }
                 // Remembered before the flight ends, so no caller can miss both the flight and the memory tier.
                 if let loaded, loaded.expiresAt.map({ $0 > WallClock.now }) ?? true {
@@ -197,14 +199,16 @@ public final class PersistentCache: Sendable {
     /// A namespace's entries, bytes and counters (stored plus not yet flushed) and what memory holds of it.
     public func statistics(_ grant: Grant, namespace: String) async throws -> CacheStatistics {
         try Names.check(namespace, what: "a cache namespace")
-        let row = try await database.read { conn -> SQLRow? in
-            try conn.queryFirst(
+        let row = try await database.read { conn in
+            try conn.query(
+                NamespaceCountsRecord.self,
                 """
                 SELECT n.warm, n.hits, n.misses, n.evictions, n.expirations,
                     (SELECT count(*) FROM cache_entries e WHERE e.namespace = n.namespace) AS entries,
                     (SELECT CAST(coalesce(sum(length(e.value)), 0) AS BIGINT) FROM cache_entries e WHERE e.namespace = n.namespace) AS bytes
                 FROM cache_namespaces n WHERE n.namespace = \(namespace)
-                """)
+                """
+            ).first
         }
         let pending = counts.peek(namespace)
         let (memoryEntries, memoryBytes) = memory.withLock { ($0.entries(namespace: namespace), $0.bytesByNamespace[namespace] ?? 0) }
@@ -217,13 +221,9 @@ public final class PersistentCache: Sendable {
                 expirations: pending[3], memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: false)
         }
         return CacheStatistics(
-            namespace: namespace, entries: try row.decode(Int64.self, column: "entries"),
-            bytes: try row.decode(Int64.self, column: "bytes"),
-            hits: try row.decode(Int64.self, column: "hits") + pending[0],
-            misses: try row.decode(Int64.self, column: "misses") + pending[1],
-            evictions: try row.decode(Int64.self, column: "evictions") + pending[2],
-            expirations: try row.decode(Int64.self, column: "expirations") + pending[3],
-            memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: try row.decode(Bool.self, column: "warm"))
+            namespace: namespace, entries: row.entries, bytes: row.bytes, hits: row.hits + pending[0], misses: row.misses + pending[1],
+            evictions: row.evictions + pending[2], expirations: row.expirations + pending[3],
+            memoryEntries: memoryEntries, memoryBytes: memoryBytes, warm: row.warm)
     }
 
     /// Marks a namespace warm (loaded into memory at start-up, and now) or not.
@@ -264,16 +264,15 @@ public final class PersistentCache: Sendable {
             var bytes = 0
             try conn.forEachRow(
                 """
-                SELECT cache_key, value, expires_at FROM cache_entries WHERE namespace = \(namespace) AND (expires_at IS NULL OR \
-                expires_at > \(now))
+                SELECT \(columns: CacheEntryRecord.Column.self) FROM cache_entries
+                WHERE namespace = \(namespace) AND (expires_at IS NULL OR expires_at > \(now))
                 ORDER BY hits DESC, updated_at DESC
                 """
             ) { row in
                 guard bytes < budget else { return }
-                let value = try row.decode([UInt8].self, at: 1)
-                bytes += value.count + 64
-                entries.append(
-                    (try row.decode(String.self, at: 0), StoredEntry(bytes: value, expiresAt: try row.decode(Date?.self, at: 2))))
+                let record = try CacheEntryRecord(row: row)
+                bytes += record.entry.bytes.count + 64
+                entries.append((record.key, record.entry))
             }
             return entries
         }
@@ -305,11 +304,12 @@ public final class PersistentCache: Sendable {
             let now = WallClock.now
             let removed = try await database.transaction { conn -> [String] in
                 let doomed = try conn.query(
+                    CacheKey.self,
                     """
-                    SELECT namespace, cache_key FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= \(now) LIMIT \
-                    \(Int64(batch))
+                    SELECT \(columns: CacheKey.Column.self) FROM cache_entries
+                    WHERE expires_at IS NOT NULL AND expires_at <= \(now) LIMIT \(Int64(batch))
                     """
-                ).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+                ).map { ($0.namespace, $0.key) }
                 for (namespace, key) in doomed {
                     try conn.execute(
                         "DELETE FROM cache_entries WHERE namespace = \(namespace) AND cache_key = \(key) AND expires_at <= \(now)")

@@ -170,17 +170,15 @@ public final class FeatureStore: Sendable {
             ? Self.latestOnPostgres(set: name, entities: unique, features: wanted, asOf: asOf)
             : Self.latestOnSQLite(set: name, entities: unique, features: wanted, asOf: asOf)
         let found = query
-        let rows = try await database.read { conn in try conn.query(found) }
+        let rows = try await database.read { conn in try conn.query(LatestFeatureRecord.self, found) }
         let now = asOf ?? WallClock.now
         var answer: [String: [String: FeatureReading]] = [:]
         for entity in unique { answer[entity] = Dictionary(uniqueKeysWithValues: (wanted ?? []).map { ($0, FeatureReading.missing) }) }
         for row in rows {
-            let eventTime = try row.decode(Date.self, column: "event_time")
-            let expired = set.ttl > 0 && now.timeIntervalSince(eventTime) > Double(set.ttl)
-            answer[try row.decode(String.self, column: "entity"), default: [:]][try row.decode(String.self, column: "feature")] =
-                FeatureReading(
-                    state: expired ? .expired : .present, value: try Self.value(row), eventTime: eventTime,
-                    writeTime: try row.decode(Date.self, column: "write_time"))
+            let point = row.point
+            let expired = set.ttl > 0 && now.timeIntervalSince(point.eventTime) > Double(set.ttl)
+            answer[row.entity, default: [:]][row.feature] = FeatureReading(
+                state: expired ? .expired : .present, value: point.value, eventTime: point.eventTime, writeTime: point.writeTime)
         }
         var hits: Int64 = 0, misses: Int64 = 0, expired: Int64 = 0
         for readings in answer.values {
@@ -202,7 +200,7 @@ public final class FeatureStore: Sendable {
     /// primary key for each candidate row.
     static func latestOnSQLite(set name: String, entities: [String], features: [String]?, asOf: Date?) -> SQLQuery {
         var query: SQLQuery = """
-            SELECT v.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM feature_cache v
+            SELECT \(unsafeRaw: LatestFeatureRecord.columns(of: "v")) FROM feature_cache v
             WHERE v.feature_set = \(name) AND v.entity IN (\(SQLQuery.list(entities)))
             """
         if let features { query.append(" AND v.feature IN (\(SQLQuery.list(features)))") }
@@ -233,9 +231,8 @@ public final class FeatureStore: Sendable {
                 rows.append("(\(pair.0), \(pair.1))")
             }
             return """
-                SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS \
-                p(entity, feature)
-                CROSS JOIN LATERAL (SELECT w.feature, w.event_time, w.write_time, w.value_number, w.value_json FROM feature_cache w
+                SELECT p.entity, v.feature, \(columns: FeaturePoint.Column.self, of: "v") FROM (VALUES \(rows)) AS p(entity, feature)
+                CROSS JOIN LATERAL (SELECT w.feature, \(columns: FeaturePoint.Column.self, of: "w") FROM feature_cache w
                     WHERE w.feature_set = \(name) AND w.entity = p.entity AND w.feature = p.feature\(asOfFilter)
                     ORDER BY w.event_time DESC LIMIT 1) AS v
                 """
@@ -245,18 +242,12 @@ public final class FeatureStore: Sendable {
             rows.append("(\(entity))")
         }
         return """
-            SELECT p.entity, v.feature, v.event_time, v.write_time, v.value_number, v.value_json FROM (VALUES \(rows)) AS p(entity)
-            CROSS JOIN LATERAL (SELECT DISTINCT ON (w.feature) w.feature, w.event_time, w.write_time, w.value_number, \
-            w.value_json FROM feature_cache w
+            SELECT p.entity, v.feature, \(columns: FeaturePoint.Column.self, of: "v") FROM (VALUES \(rows)) AS p(entity)
+            CROSS JOIN LATERAL (SELECT DISTINCT ON (w.feature) w.feature, \(columns: FeaturePoint.Column.self, of: "w")
+                FROM feature_cache w
                 WHERE w.feature_set = \(name) AND w.entity = p.entity\(asOfFilter)
                 ORDER BY w.feature, w.event_time DESC) AS v
             """
-    }
-
-    static func value(_ row: SQLRow) throws -> JSONValue {
-        if let number = try row.decode(Double?.self, column: "value_number") { return .number(number) }
-        if let json = try row.decode(String?.self, column: "value_json") { return try JSONText.decode(JSONValue.self, json) }
-        return .null
     }
 
     /// An entity's feature between `from` and `to` (event times, inclusive), oldest first.
@@ -269,17 +260,13 @@ public final class FeatureStore: Sendable {
         return try await database.read { conn in
             _ = try Self.set(conn, name)
             return try conn.query(
+                FeaturePoint.self,
                 """
-                SELECT event_time, write_time, value_number, value_json FROM feature_cache
-                WHERE feature_set = \(name) AND entity = \(entity) AND feature = \(feature) AND event_time >= \(from) AND \
-                event_time <= \(to)
+                SELECT \(columns: FeaturePoint.Column.self) FROM feature_cache
+                WHERE feature_set = \(name) AND entity = \(entity) AND feature = \(feature)
+                AND event_time >= \(from) AND event_time <= \(to)
                 ORDER BY event_time LIMIT \(Int64(limit))
-                """
-            ).map { row in
-                FeaturePoint(
-                    eventTime: try row.decode(Date.self, column: "event_time"), writeTime: try row.decode(Date.self, column: "write_time"),
-                    value: try Self.value(row))
-            }
+                """)
         }
     }
 
@@ -288,24 +275,17 @@ public final class FeatureStore: Sendable {
         let (features, stored) = try await database.read { conn -> ([FeatureStatistics], [Int64]) in
             _ = try Self.set(conn, name)
             let features = try conn.query(
+                FeatureStatistics.self,
                 """
                 SELECT feature, count(*) AS n, count(CASE WHEN value_number IS NULL AND value_json IS NULL THEN 1 END) AS nulls,
                     min(value_number) AS lo, max(value_number) AS hi, avg(value_number) AS mean, max(write_time) AS last_update
                 FROM feature_cache WHERE feature_set = \(name) GROUP BY feature ORDER BY feature
-                """
-            ).map { row in
-                FeatureStatistics(
-                    feature: try row.decode(String.self, column: "feature"), count: try row.decode(Int64.self, column: "n"),
-                    nulls: try row.decode(Int64.self, column: "nulls"), min: try row.decode(Double?.self, column: "lo"),
-                    max: try row.decode(Double?.self, column: "hi"), mean: try row.decode(Double?.self, column: "mean"),
-                    lastUpdate: try row.decode(Date?.self, column: "last_update"))
-            }
-            let counters = try conn.queryFirst("SELECT hits, misses, expired FROM feature_cache_counters WHERE feature_set = \(name)")
-            return (
-                features,
-                try counters.map { [try $0.decode(Int64.self, at: 0), try $0.decode(Int64.self, at: 1), try $0.decode(Int64.self, at: 2)] }
-                    ?? [0, 0, 0]
-            )
+                """)
+            let counters = try conn.query(
+                FeatureCountersRecord.self,
+                "SELECT \(columns: FeatureCountersRecord.Column.self) FROM feature_cache_counters WHERE feature_set = \(name)"
+            ).first
+            return (features, counters?.counts ?? [0, 0, 0])
         }
         let pending = counts.peek(name)
         return FeatureSetStatistics(
@@ -351,9 +331,9 @@ public final class FeatureStore: Sendable {
             }
         } else {
             let sets = try await database.read { conn in
-                try conn.query("SELECT name, retention_seconds FROM feature_sets ORDER BY name").map {
-                    (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1))
-                }
+                try conn.query(
+                    FeatureRetentionRecord.self, "SELECT \(columns: FeatureRetentionRecord.Column.self) FROM feature_sets ORDER BY name"
+                ).map { ($0.name, $0.retention) }
             }
             for (set, retention) in sets {
                 if let cutoff = olderThan ?? (retention > 0 ? now.addingTimeInterval(-Double(retention)) : nil) {
@@ -377,23 +357,5 @@ public final class FeatureStore: Sendable {
             }
         }
         return removed
-    }
-}
-
-extension FeatureValueType: SQLTextEnum {}
-
-extension FeatureSet: SQLRowDecodable {
-    /// The columns of `feature_sets`.
-    enum Column: String, SQLColumn {
-        case name, valueType = "value_type", ttl = "ttl_seconds", retention = "retention_seconds", features, description
-    }
-
-    public init(row: SQLRow) throws {
-        name = try row.decode(Column.name)
-        valueType = try row.decode(Column.valueType)
-        ttl = try row.decode(Column.ttl)
-        retention = try row.decode(Column.retention)
-        features = try JSONText.decode([String].self, try row.decode(Column.features))
-        description = try row.decode(Column.description)
     }
 }

@@ -72,10 +72,7 @@ public final class HealthMonitor: Sendable {
         let texts = try checks.map { ($0, try JSONText.encode($0)) }
         return try await database.transaction { conn in
             let now = WallClock.now.roundedToStoredPrecision
-            var existing: [String: String] = [:]
-            for row in try conn.query("SELECT name, definition FROM health_checks") {
-                existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
-            }
+            let existing = try DefinitionRecord.all(in: "health_checks", on: conn)
             var added: [String] = [], changed: [String] = [], removed: [String] = []
             for (check, text) in texts {
                 guard existing[check.name] != text else { continue }
@@ -147,8 +144,8 @@ public final class HealthMonitor: Sendable {
     public func due(_ grant: Grant, now: Date = WallClock.now) async throws -> [HealthCheckDefinition] {
         try await database.read { conn in
             var last: [String: Date] = [:]
-            for row in try conn.query("SELECT check_name, checked_at FROM health_state") {
-                last[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1)
+            for state in try conn.query(HealthStateRecord.self, "SELECT \(columns: HealthStateRecord.Column.self) FROM health_state") {
+                last[state.checkName] = state.checkedAt
             }
             return try Self.definitions(conn).filter { check in
                 last[check.name].map { now.timeIntervalSince($0) >= Double(check.intervalSeconds) - 0.5 } ?? true
@@ -166,22 +163,23 @@ public final class HealthMonitor: Sendable {
         try await database.transaction { conn in
             let windows = try Self.activeMaintenance(conn, at: now)
             for (check, probe) in results {
-                let state = try conn.queryFirst(
-                    "SELECT status, failures, successes, flapping, changed_at FROM health_state WHERE check_name = \(check.name)")
-                var status = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "passing") ?? .passing
+                let state = try conn.query(
+                    HealthStateRecord.self,
+                    "SELECT \(columns: HealthStateRecord.Column.self) FROM health_state WHERE check_name = \(check.name)"
+                ).first
+                var status = HealthStatus(rawValue: state?.status ?? "passing") ?? .passing
                 if status == .maintenance { status = .passing }
                 let moved = HealthMath.next(
-                    status: status, failures: Int(try state?.decode(Int64.self, at: 1) ?? 0),
-                    successes: Int(try state?.decode(Int64.self, at: 2) ?? 0), result: probe.result,
+                    status: status, failures: Int(state?.failures ?? 0), successes: Int(state?.successes ?? 0), result: probe.result,
                     failAfter: check.failThreshold, passAfter: check.passThreshold)
                 let inMaintenance = windows.contains { $0 == "*" || $0 == check.component }
                 let settled: HealthStatus = inMaintenance ? .maintenance : moved.status
                 let recent =
                     try conn.query("SELECT result FROM system_health WHERE check_name = \(check.name) ORDER BY id DESC LIMIT 20")
                     .compactMap { HealthStatus(rawValue: try $0.decode(String.self, at: 0)) }.reversed() + [probe.result]
-                let flapping = HealthMath.flapping(was: try state?.decode(Bool.self, at: 3) ?? false, results: Array(recent))
-                let previous = HealthStatus(rawValue: try state?.decode(String.self, at: 0) ?? "")
-                let changedAt = previous == settled ? (try state?.decode(Date.self, at: 4) ?? now) : now
+                let flapping = HealthMath.flapping(was: state?.flapping ?? false, results: Array(recent))
+                let previous = HealthStatus(rawValue: state?.status ?? "")
+                let changedAt = previous == settled ? (state?.changedAt ?? now) : now
                 try conn.execute(
                     """
                     INSERT INTO system_health (check_name, component, result, status, latency_ms, details, instance, checked_at)
@@ -228,24 +226,25 @@ public final class HealthMonitor: Sendable {
     public func status(_ grant: Grant) async throws -> (overall: HealthStatus, components: [String: HealthStatus], checks: [CheckState]) {
         let checks = try await database.read { conn in
             let definitions = try Self.definitions(conn)
-            var states: [String: SQLRow] = [:]
-            for row in try conn.query("SELECT check_name, status, flapping, changed_at, checked_at FROM health_state") {
-                states[try row.decode(String.self, at: 0)] = row
+            var states: [String: HealthStateRecord] = [:]
+            for state in try conn.query(HealthStateRecord.self, "SELECT \(columns: HealthStateRecord.Column.self) FROM health_state") {
+                states[state.checkName] = state
             }
-            var latest: [String: (Double, String)] = [:]
-            for row in try conn.query(
+            var latest: [String: LatestProbeRecord] = [:]
+            for probe in try conn.query(
+                LatestProbeRecord.self,
                 """
-                SELECT h.check_name, h.latency_ms, h.details FROM system_health h
+                SELECT \(columns: LatestProbeRecord.Column.self, of: "h") FROM system_health h
                 JOIN health_state s ON s.check_name = h.check_name AND s.checked_at = h.checked_at
                 """)
-            { latest[try row.decode(String.self, at: 0)] = (try row.decode(Double.self, at: 1), try row.decode(String.self, at: 2)) }
+            { latest[probe.checkName] = probe }
             return try definitions.map { check -> CheckState in
                 let state = states[check.name]
                 return CheckState(
                     name: check.name, component: check.component,
-                    status: try state?.decode(HealthStatus.self, at: 1) ?? .passing, flapping: try state?.decode(Bool.self, at: 2) ?? false,
-                    changedAt: try state?.decode(Date.self, at: 3) ?? WallClock.now, checkedAt: try state?.decode(Date.self, at: 4),
-                    latencyMs: latest[check.name]?.0, details: latest[check.name]?.1 ?? "not run yet")
+                    status: try state.map { try HealthStatus(sqlValue: .text($0.status)) } ?? .passing, flapping: state?.flapping ?? false,
+                    changedAt: state?.changedAt ?? WallClock.now, checkedAt: state?.checkedAt,
+                    latencyMs: latest[check.name]?.latencyMs, details: latest[check.name]?.details ?? "not run yet")
             }
         }
         var components: [String: HealthStatus] = [:]
@@ -325,14 +324,16 @@ public final class HealthMonitor: Sendable {
                 try JSONText.decode(HealthCheckDefinition.self, $0)
             }
             let results = try conn.query(
+                HealthResultRecord.self,
                 """
-                SELECT checked_at, status FROM system_health WHERE check_name = \(name) AND checked_at >= \
-                \(since.addingTimeInterval(-86_400)) ORDER BY checked_at
+                SELECT \(columns: HealthResultRecord.Column.self) FROM system_health
+                WHERE check_name = \(name) AND checked_at >= \(since.addingTimeInterval(-86_400)) ORDER BY checked_at
                 """
-            )
-            .map { (try $0.decode(Date.self, at: 0), HealthStatus(rawValue: try $0.decode(String.self, at: 1)) ?? .critical) }
-            let maintenance = try conn.query("SELECT starts_at, ends_at, component FROM health_maintenance WHERE ends_at > \(since)")
-                .map { (try $0.decode(Date.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(String.self, at: 2)) }
+            ).map { ($0.checkedAt, $0.status) }
+            let maintenance = try conn.query(
+                MaintenanceWindowRecord.self,
+                "SELECT \(columns: MaintenanceWindowRecord.Column.self) FROM health_maintenance WHERE ends_at > \(since)"
+            ).map { ($0.startsAt, $0.endsAt, $0.component) }
             return (definition, results, maintenance)
         }
         guard let definition else { throw SuiteError(.notFound, "no health check named \(name)") }

@@ -49,9 +49,8 @@ extension MetricStore {
         }
         let (name, match, groupBy) = (query.name, query.match, query.groupBy)
         let series = try await database.read { conn in
-            try conn.query("SELECT id, labels FROM metric_series WHERE name = \(name)").map {
-                (try $0.decode(Int64.self, at: 0), try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1)))
-            }
+            try conn.query(SeriesRecord.self, "SELECT \(columns: SeriesRecord.Column.self) FROM metric_series WHERE name = \(name)")
+                .map { ($0.id, $0.series.labels) }
         }.filter { _, labels in match.allSatisfy { labels[$0.key] == $0.value } }
         guard !series.isEmpty else { throw SuiteError(.notFound, "no series of \(name)\(match.isEmpty ? "" : " matching \(match)")") }
         var groupOf: [Int64: [String: String]] = [:]
@@ -72,12 +71,12 @@ extension MetricStore {
         case .raw:
             let rows = try await database.read { conn -> [(Int64, Date, Double)] in
                 try conn.query(
+                    PointRecord.self,
                     """
-                    SELECT series_id, ts, value FROM system_metrics WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) \
-                    ORDER BY series_id, ts
+                    SELECT \(columns: PointRecord.Column.self) FROM system_metrics
+                    WHERE series_id IN (\(ids)) AND ts >= \(from) AND ts < \(to) ORDER BY series_id, ts
                     """
-                )
-                .map { (try $0.decode(Int64.self, at: 0), try $0.decode(Date.self, at: 1), try $0.decode(Double.self, at: 2)) }
+                ).map { ($0.seriesID, $0.time, $0.value) }
             }
             var grouped: [Int64: [Date: [(Date, Double)]]] = [:]
             for (id, time, value) in rows { grouped[id, default: [:]][stepStart(time), default: []].append((time, value)) }
@@ -154,14 +153,10 @@ extension MetricStore {
     /// Every series (of one metric, or all), with its labels.
     public func series(_ grant: Grant, name: String? = nil) async throws -> [MetricSeries] {
         try await database.read { conn in
-            var query: SQLQuery = "SELECT name, labels FROM metric_series"
+            var query: SQLQuery = "SELECT \(columns: SeriesRecord.Column.self) FROM metric_series"
             if let name { query.append(" WHERE name = \(name)") }
             query.append(" ORDER BY name, labels")
-            return try conn.query(query).map {
-                MetricSeries(
-                    name: try $0.decode(String.self, at: 0),
-                    labels: try JSONText.decode([String: String].self, try $0.decode(String.self, at: 1)))
-            }
+            return try conn.query(SeriesRecord.self, query).map(\.series)
         }
     }
 
@@ -170,13 +165,9 @@ extension MetricStore {
     /// A metric's retention (its own, else the default).
     public func retention(_ grant: Grant, name: String) async throws -> MetricRetention {
         try await database.read { conn in
-            try conn.queryFirst("SELECT raw_seconds, minute_seconds, hour_seconds, max_series FROM metric_retention WHERE name = \(name)")
-                .map {
-                    MetricRetention(
-                        raw: try $0.decode(Int64.self, at: 0), minute: try $0.decode(Int64.self, at: 1),
-                        hour: try $0.decode(Int64.self, at: 2),
-                        maxSeries: try $0.decode(Int64.self, at: 3))
-                } ?? .default
+            try conn.query(
+                MetricRetention.self, "SELECT \(columns: MetricRetention.Column.self) FROM metric_retention WHERE name = \(name)"
+            ).first ?? .default
         }
     }
 

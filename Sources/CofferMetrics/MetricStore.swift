@@ -94,9 +94,10 @@ public final class MetricStore: Sendable {
             }
             var existing: [Int64: Set<Date>] = [:]
             try conn.forEachRow(
-                "SELECT series_id, ts FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)"
+                "SELECT \(columns: PointRecord.Column.self) FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)"
             ) { row in
-                existing[try row.decode(Int64.self, at: 0), default: []].insert(try row.decode(Date.self, at: 1))
+                let point = try PointRecord(row: row)
+                existing[point.seriesID, default: []].insert(point.time)
             }
             var rows: [[SQLValue]] = []
             rows.reserveCapacity(points.count)

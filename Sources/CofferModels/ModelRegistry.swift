@@ -119,17 +119,22 @@ public final class ModelRegistry: Sendable {
             {
                 return (existing, false)
             }
-            let latest = try conn.queryFirst(
-                "SELECT version, version_label FROM ml_model_registry WHERE name = \(model) ORDER BY version DESC LIMIT 1")
-            let version = (try latest?.decode(Int64.self, column: "version") ?? 0) + 1
+            let latest = try conn.query(
+                LatestVersionRecord.self,
+                """
+                SELECT \(columns: LatestVersionRecord.Column.self) FROM ml_model_registry
+                WHERE name = \(model) ORDER BY version DESC LIMIT 1
+                """
+            ).first
+            let version = (latest?.version ?? 0) + 1
             let label = draft.versionLabel ?? "\(version).0.0"
-            if let latest, let previous = SemanticVersion(try latest.decode(String.self, column: "version_label")),
+            if let latest, let previous = SemanticVersion(latest.label),
                 let next = SemanticVersion(label), !(previous < next)
             {
                 throw SuiteError(
                     .conflict,
                     """
-                    version_label \(label) does not rise above \(try latest.decode(String.self, column: "version_label")) of \
+                    version_label \(label) does not rise above \(latest.label) of \
                     version \(version - 1): versions only go up
                     """
                 )
@@ -200,16 +205,18 @@ public final class ModelRegistry: Sendable {
             var statuses: [ModelStatus: Int64] = [:]
             var latest: Int64 = 0, count: Int64 = 0
             for status in try conn.query(
+                StatusCountRecord.self,
                 "SELECT status, count(*) AS n, max(version) AS latest FROM ml_model_registry WHERE name = \(name) GROUP BY status")
             {
-                let n = try status.decode(Int64.self, column: "n")
-                statuses[try status.decode(ModelStatus.self, column: "status")] = n
-                count += n
-                latest = max(latest, try status.decode(Int64.self, column: "latest"))
+                statuses[status.status] = status.count
+                count += status.count
+                latest = max(latest, status.latest)
             }
             var aliases: [String: Int64] = [:]
-            for alias in try conn.query("SELECT alias, version FROM ml_model_aliases WHERE name = \(name)") {
-                aliases[try alias.decode(String.self, column: "alias")] = try alias.decode(Int64.self, column: "version")
+            for alias in try conn.query(
+                ModelAliasRecord.self, "SELECT \(columns: ModelAliasRecord.Column.self) FROM ml_model_aliases WHERE name = \(name)")
+            {
+                aliases[alias.alias] = alias.version
             }
             return ModelSummary(
                 name: name, description: try row.decode(ModelColumn.description), createdBy: try row.decode(ModelColumn.createdBy),
@@ -269,8 +276,11 @@ public final class ModelRegistry: Sendable {
             return try versions.map { try withAliases(conn, [$0])[0] }
         }
         var byVersion: [Int64: [String]] = [:]
-        for row in try conn.query("SELECT alias, version FROM ml_model_aliases WHERE name = \(model) ORDER BY alias") {
-            byVersion[try row.decode(Int64.self, column: "version"), default: []].append(try row.decode(String.self, column: "alias"))
+        for row in try conn.query(
+            ModelAliasRecord.self,
+            "SELECT \(columns: ModelAliasRecord.Column.self) FROM ml_model_aliases WHERE name = \(model) ORDER BY alias")
+        {
+            byVersion[row.version, default: []].append(row.alias)
         }
         return versions.map { version in
             var version = version

@@ -31,10 +31,7 @@ public final class AlertEngine: Sendable {
         let texts = try rules.map { ($0.name, try JSONText.encode($0)) }
         return try await database.transaction { conn in
             let now = WallClock.now.roundedToStoredPrecision
-            var existing: [String: String] = [:]
-            for row in try conn.query("SELECT name, definition FROM alert_rules") {
-                existing[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
-            }
+            let existing = try DefinitionRecord.all(in: "alert_rules", on: conn)
             var added: [String] = [], changed: [String] = [], removed: [String] = []
             for (name, text) in texts where existing[name] != text {
                 if existing[name] == nil { added.append(name) } else { changed.append(name) }
@@ -121,18 +118,15 @@ public final class AlertEngine: Sendable {
             return try await database.read { conn in
                 var query: SQLQuery =
                     """
-                    SELECT component, count(*) FROM error_logs WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND \
-                    severity IN (\(SQLQuery.list(levels)))
+                    SELECT component, count(*) AS n FROM error_logs
+                    WHERE occurred_at >= \(since) AND occurred_at <= \(now) AND severity IN (\(SQLQuery.list(levels)))
                     """
                 if let component { query.append(" AND component = \(component)") }
                 query.append(" GROUP BY component")
                 var groups: [String: String] = [:]
-                for row in try conn.query(query) where try row.decode(Int64.self, at: 1) >= count {
-                    groups[try row.decode(String.self, at: 0)] =
-                        """
-                        \(try row.decode(Int64.self, at: 1)) events at \(rule.severity?.rawValue ?? "critical") or worse in \
-                        \(rule.windowSeconds) s
-                        """
+                for row in try conn.query(ComponentCountRecord.self, query) where row.count >= count {
+                    groups[row.component] =
+                        "\(row.count) events at \(rule.severity?.rawValue ?? "critical") or worse in \(rule.windowSeconds) s"
                 }
                 return groups
             }
@@ -151,12 +145,10 @@ public final class AlertEngine: Sendable {
             let wanted = (rule.to ?? .critical).rawValue
             let check = rule.check
             return try await database.read { conn in
-                var query: SQLQuery = "SELECT s.check_name, s.changed_at FROM health_state s WHERE s.status = \(wanted)"
+                var query: SQLQuery = "SELECT s.check_name FROM health_state s WHERE s.status = \(wanted)"
                 if let check { query.append(" AND s.check_name = \(check)") }
                 var groups: [String: String] = [:]
-                for row in try conn.query(query) {
-                    groups[try row.decode(String.self, at: 0)] = "\(try row.decode(String.self, at: 0)) is \(wanted)"
-                }
+                for name in try conn.query(query).map({ try $0.decode(String.self, at: 0) }) { groups[name] = "\(name) is \(wanted)" }
                 return groups
             }
         }
@@ -167,8 +159,11 @@ public final class AlertEngine: Sendable {
         let at = now.roundedToStoredPrecision
         let (state, silenced) = try await database.read { conn -> ([String: (String, Date?)], Bool) in
             var state: [String: (String, Date?)] = [:]
-            for row in try conn.query("SELECT group_key, state, last_notified FROM alert_state WHERE rule = \(rule.name)") {
-                state[try row.decode(String.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(Date?.self, at: 2))
+            for row in try conn.query(
+                AlertGroupStateRecord.self,
+                "SELECT \(columns: AlertGroupStateRecord.Column.self) FROM alert_state WHERE rule = \(rule.name)")
+            {
+                state[row.group] = (row.state, row.lastNotified)
             }
             let silenced =
                 try conn.queryFirst("SELECT id FROM alert_silences WHERE (rule = \(rule.name) OR rule = '*') AND until_at > \(at)") != nil

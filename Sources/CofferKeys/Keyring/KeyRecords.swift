@@ -37,3 +37,17 @@ struct SystemKeyRecord: Sendable, SQLRowDecodable {
         box = AEAD.Box(nonce: try row.decode(Column.nonce), ciphertext: try row.decode(Column.ciphertext))
     }
 }
+
+/// A `key_instances` row: which key term an instance seals under (its heartbeat is only filtered on).
+struct KeyInstanceRecord: Sendable, SQLRowDecodable {
+    let id: String
+    let term: Int64
+
+    /// The columns of `key_instances` read for it.
+    enum Column: String, SQLColumn { case id = "instance_id", term = "active_term" }
+
+    init(row: SQLRow) throws {
+        id = try row.decode(Column.id)
+        term = try row.decode(Column.term)
+    }
+}

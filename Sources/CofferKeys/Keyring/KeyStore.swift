@@ -135,12 +135,13 @@ struct KeyStore: Sendable {
     /// new records under a term a retire would drop).
     func instances(behind term: Int64, within window: TimeInterval, on conn: any SQLConnection) throws -> [(id: String, term: Int64)] {
         try conn.query(
+            KeyInstanceRecord.self,
             """
-            SELECT instance_id, active_term FROM key_instances WHERE active_term < \(term) AND heartbeat_at > \
-            \(Date().addingTimeInterval(-window))
+            SELECT \(columns: KeyInstanceRecord.Column.self) FROM key_instances
+            WHERE active_term < \(term) AND heartbeat_at > \(Date().addingTimeInterval(-window))
             ORDER BY instance_id
             """
-        ).map { (try $0.decode(String.self, at: 0), try $0.decode(Int64.self, at: 1)) }
+        ).map { ($0.id, $0.term) }
     }
 
     /// Records that instance `id` seals under `term` now.
