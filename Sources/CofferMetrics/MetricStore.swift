@@ -94,7 +94,10 @@ public final class MetricStore: Sendable {
             }
             var existing: [Int64: Set<Date>] = [:]
             try conn.forEachRow(
-                "SELECT \(columns: PointRecord.Column.self) FROM system_metrics WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)"
+                """
+                SELECT \(columns: PointRecord.Column.self) FROM system_metrics
+                WHERE series_id IN (\(idList)) AND ts >= \(low) AND ts <= \(high)
+                """
             ) { row in
                 let point = try PointRecord(row: row)
                 existing[point.seriesID, default: []].insert(point.time)
