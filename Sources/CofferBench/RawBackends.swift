@@ -159,7 +159,7 @@ enum RawPoints {
         sqlite3_exec(
             raw.handle,
             """
-            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, \
+            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
             PRIMARY KEY (series_id, ts))
             """,
             nil, nil, nil)
@@ -202,7 +202,7 @@ enum RawPoints {
         }
         try exec(
             """
-            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE \
+            CREATE TABLE IF NOT EXISTS bench_raw_points (series_id BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, value DOUBLE
             PRECISION NOT NULL, PRIMARY KEY (series_id, ts))
             """
         )

@@ -236,7 +236,7 @@ public final class PersistentCache: Sendable {
             try conn.execute(
                 """
                 INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
-                VALUES (\(namespace), \(warm), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO UPDATE SET warm = excluded.warm, \
+                VALUES (\(namespace), \(warm), 0, 0, 0, 0, \(now)) ON CONFLICT (namespace) DO UPDATE SET warm = excluded.warm,
                 updated_at = excluded.updated_at
                 """)
         }
@@ -338,10 +338,10 @@ public final class PersistentCache: Sendable {
                         """
                         INSERT INTO cache_namespaces (namespace, warm, hits, misses, evictions, expirations, updated_at)
                         VALUES (\(namespace), \(false), \(row[0]), \(row[1]), \(row[2]), \(row[3]), \(now))
-                        ON CONFLICT (namespace) DO UPDATE SET hits = cache_namespaces.hits + excluded.hits, misses = \
+                        ON CONFLICT (namespace) DO UPDATE SET hits = cache_namespaces.hits + excluded.hits, misses =
                         cache_namespaces.misses + excluded.misses,
-                            evictions = cache_namespaces.evictions + excluded.evictions, expirations = \
-                        cache_namespaces.expirations + excluded.expirations,
+                            evictions = cache_namespaces.evictions + excluded.evictions, expirations =
+                            cache_namespaces.expirations + excluded.expirations,
                             updated_at = excluded.updated_at
                         """)
                 }

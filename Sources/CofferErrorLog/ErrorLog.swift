@@ -101,9 +101,9 @@ public final class ErrorLog: Sendable {
                     let id = try conn.queryScalar(
                         Int64.self,
                         """
-                        INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed, \
+                        INSERT INTO error_issues (fingerprint, component, error_type, title, severity, status, regressed,
                         event_count, first_seen, last_seen, last_release)
-                        VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))), \
+                        VALUES (\(fingerprint), \(first.component), \(first.errorType), \(String(first.message.prefix(512))),
                         \(first.severity),
                             \(IssueStatus.unresolved), \(false), 0, \(occurred), \(occurred), \(first.release))
                         RETURNING id
@@ -165,7 +165,7 @@ public final class ErrorLog: Sendable {
         if !rows.isEmpty {
             try conn.executeBatch(
                 """
-                INSERT INTO error_logs (issue_id, component, severity, message, error_type, stack_trace, context, release, host, \
+                INSERT INTO error_logs (issue_id, component, severity, message, error_type, stack_trace, context, release, host,
                 occurred_at, received_at, source_id)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                 """, rows: rows)
@@ -229,7 +229,7 @@ public final class ErrorLog: Sendable {
         try await change(grant, id: id, action: "resolved", to: .resolved, release: release, note: note) { conn, now, _ in
             try conn.execute(
                 """
-                UPDATE error_issues SET status = 'resolved', regressed = \(false), resolved_in_release = \(release), resolved_by \
+                UPDATE error_issues SET status = 'resolved', regressed = \(false), resolved_in_release = \(release), resolved_by
                 = \(grant.accessor),
                     resolved_at = \(now), resolution_note = \(note), ignored_until = NULL, ignored_until_count = NULL WHERE id = \(id)
                 """)
@@ -255,7 +255,7 @@ public final class ErrorLog: Sendable {
         try await change(grant, id: id, action: "reopened", to: .unresolved, release: nil, note: note) { conn, _, _ in
             try conn.execute(
                 """
-                UPDATE error_issues SET status = 'unresolved', resolved_in_release = NULL, ignored_until = NULL, \
+                UPDATE error_issues SET status = 'unresolved', resolved_in_release = NULL, ignored_until = NULL,
                 ignored_until_count = NULL WHERE id = \(id)
                 """)
         }

@@ -38,9 +38,9 @@ public final class FeatureStore: Sendable {
                 type == nil
                 ? try conn.execute(
                     """
-                    INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description, \
+                    INSERT INTO feature_sets (name, value_type, ttl_seconds, retention_seconds, features, description,
                     created_at, updated_at)
-                    VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features), \
+                    VALUES (\(set.name), \(set.valueType.rawValue), \(set.ttl), \(set.retention), \(features),
                     \(set.description), \(now), \(now))
                     ON CONFLICT (name) DO NOTHING
                     """) : 0
@@ -54,7 +54,7 @@ public final class FeatureStore: Sendable {
             }
             try conn.execute(
                 """
-                UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds = \
+                UPDATE feature_sets SET value_type = \(set.valueType.rawValue), ttl_seconds = \(set.ttl), retention_seconds =
                 \(set.retention),
                     features = \(features), description = \(set.description), updated_at = \(now)
                 WHERE name = \(set.name)
@@ -301,11 +301,11 @@ public final class FeatureStore: Sendable {
                 for (set, row) in batch {
                     try conn.execute(
                         """
-                        INSERT INTO feature_cache_counters (feature_set, hits, misses, expired) VALUES (\(set), \(row[0]), \
+                        INSERT INTO feature_cache_counters (feature_set, hits, misses, expired) VALUES (\(set), \(row[0]),
                         \(row[1]), \(row[2]))
                         ON CONFLICT (feature_set) DO UPDATE SET hits = feature_cache_counters.hits + excluded.hits,
-                            misses = feature_cache_counters.misses + excluded.misses, expired = feature_cache_counters.expired + \
-                        excluded.expired
+                            misses = feature_cache_counters.misses + excluded.misses, expired = feature_cache_counters.expired +
+                            excluded.expired
                         """)
                 }
             }

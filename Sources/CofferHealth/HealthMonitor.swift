@@ -79,9 +79,9 @@ public final class HealthMonitor: Sendable {
                 if existing[check.name] == nil { added.append(check.name) } else { changed.append(check.name) }
                 try conn.execute(
                     """
-                    INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name), \
+                    INSERT INTO health_checks (name, component, definition, updated_at) VALUES (\(check.name),
                     \(check.component), \(text), \(now))
-                    ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at \
+                    ON CONFLICT (name) DO UPDATE SET component = excluded.component, definition = excluded.definition, updated_at
                     = excluded.updated_at
                     """)
             }
@@ -133,7 +133,7 @@ public final class HealthMonitor: Sendable {
         _ = try await database.transaction { conn in
             try conn.execute(
                 """
-                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text), \
+                INSERT INTO health_checks (name, component, definition, updated_at) VALUES ('coffer', 'coffer', \(text),
                 \(WallClock.now.roundedToStoredPrecision))
                 ON CONFLICT (name) DO NOTHING
                 """)
@@ -183,15 +183,15 @@ public final class HealthMonitor: Sendable {
                 try conn.execute(
                     """
                     INSERT INTO system_health (check_name, component, result, status, latency_ms, details, instance, checked_at)
-                    VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs), \
+                    VALUES (\(check.name), \(check.component), \(probe.result.rawValue), \(settled.rawValue), \(probe.latencyMs),
                     \(probe.details), \(instance), \(now))
                     """)
                 try conn.execute(
                     """
                     INSERT INTO health_state (check_name, status, failures, successes, flapping, changed_at, checked_at)
-                    VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping), \
+                    VALUES (\(check.name), \(settled.rawValue), \(Int64(moved.failures)), \(Int64(moved.successes)), \(flapping),
                     \(changedAt), \(now))
-                    ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes = \
+                    ON CONFLICT (check_name) DO UPDATE SET status = excluded.status, failures = excluded.failures, successes =
                     excluded.successes,
                         flapping = excluded.flapping, changed_at = excluded.changed_at, checked_at = excluded.checked_at
                     """)
@@ -265,7 +265,7 @@ public final class HealthMonitor: Sendable {
             try conn.query(
                 CheckResult.self,
                 """
-                SELECT \(columns: CheckResult.Column.self) FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT \
+                SELECT \(columns: CheckResult.Column.self) FROM system_health WHERE check_name = \(name) ORDER BY id DESC LIMIT
                 \(Int64(limit))
                 """)
         }

@@ -195,7 +195,7 @@ extension MetricStore {
             guard inserted == 0 else { return }
             try conn.execute(
                 """
-                UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds = \
+                UPDATE metric_retention SET raw_seconds = \(retention.raw), minute_seconds = \(retention.minute), hour_seconds =
                 \(retention.hour),
                     max_series = \(retention.maxSeries), updated_at = \(now)
                 WHERE name = \(name)
@@ -222,15 +222,15 @@ extension MetricStore {
                             ? try conn.execute(
                                 """
                                 DELETE FROM system_metrics WHERE (series_id, ts) IN (SELECT m.series_id, m.ts FROM system_metrics m
-                                    WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff) \
-                                LIMIT \(Int64(batch)))
+                                    WHERE m.series_id IN (SELECT id FROM metric_series WHERE name = \(name)) AND m.ts < \(cutoff)
+                                    LIMIT \(Int64(batch)))
                                 """)
                             : try conn.execute(
                                 """
-                                DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id, \
+                                DELETE FROM metric_rollups WHERE (series_id, resolution, bucket) IN (SELECT r.series_id,
                                 r.resolution, r.bucket FROM metric_rollups r
-                                    JOIN metric_series s ON s.id = r.series_id WHERE s.name = \(name) AND r.resolution = \
-                                \(resolution) AND r.bucket < \(cutoff)
+                                    JOIN metric_series s ON s.id = r.series_id WHERE s.name = \(name) AND r.resolution =
+                                    \(resolution) AND r.bucket < \(cutoff)
                                     LIMIT \(Int64(batch)))
                                 """)
                     }

@@ -174,7 +174,7 @@ public final class MetricStore: Sendable {
         if let id = try conn.queryScalar(
             Int64.self,
             """
-            INSERT INTO metric_series (name, labels, created_at) VALUES (\(name), \(labels), \(now)) ON CONFLICT (name, labels) \
+            INSERT INTO metric_series (name, labels, created_at) VALUES (\(name), \(labels), \(now)) ON CONFLICT (name, labels)
             DO NOTHING RETURNING id
             """)
         {

@@ -142,8 +142,8 @@ public final class ModelRegistry: Sendable {
             try conn.execute(
                 """
                 INSERT INTO ml_model_registry (name, version, version_label, model_type, algorithm, parameters, training_metrics,
-                    validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by, \
-                created_at, updated_at)
+                    validation_metrics, tags, source, training_data, artifact_digest, artifact_size, status, created_by,
+                    created_at, updated_at)
                 VALUES (\(model), \(version), \(label), \(draft.modelType ?? ""), \(draft.algorithm ?? ""), \(parameters), \(trainingText),
                     \(validationText), \(tagsText), \(draft.source ?? ""), \(draft.trainingData ?? ""), \(digest), \(size),
                     \(ModelStatus.registered), \(accessor), \(now), \(now))
@@ -152,7 +152,7 @@ public final class ModelRegistry: Sendable {
                 for (metric, value) in metrics {
                     try conn.execute(
                         """
-                        INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version), \
+                        INSERT INTO ml_model_metrics (name, version, scope, metric, value) VALUES (\(model), \(version),
                         \(scope), \(metric), \(value))
                         """
                     )
@@ -350,7 +350,7 @@ public final class ModelRegistry: Sendable {
                 previous == nil
                 ? try conn.execute(
                     """
-                    INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias), \
+                    INSERT INTO ml_model_aliases (name, alias, version, updated_by, updated_at) VALUES (\(model), \(alias),
                     \(version), \(accessor), \(now))
                     ON CONFLICT (name, alias) DO NOTHING
                     """) : 0
@@ -359,7 +359,7 @@ public final class ModelRegistry: Sendable {
                 guard previous != version else { return }
                 try conn.execute(
                     """
-                    UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name = \
+                    UPDATE ml_model_aliases SET version = \(version), updated_by = \(accessor), updated_at = \(now) WHERE name =
                     \(model) AND alias = \(alias)
                     """)
             }

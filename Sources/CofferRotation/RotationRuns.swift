@@ -103,8 +103,8 @@ struct RotationRuns: Sendable {
                 INSERT INTO rotation_runs (id, secret_id, rotator, state, step, step_done, old_version, new_version, error, started_by,
                                            started_at, updated_at, finished_at)
                 VALUES (\(run.id), \(run.secretID), \(run.rotator), \(run.state), \(run.step), \(run.stepDone),
-                        \(run.oldVersion), \(run.newVersion), \(run.error), \(accessor), \
-                \(run.startedAt.roundedToStoredPrecision), \(now), NULL)
+                        \(run.oldVersion), \(run.newVersion), \(run.error), \(accessor),
+                        \(run.startedAt.roundedToStoredPrecision), \(now), NULL)
                 """)
         }
     }
@@ -122,7 +122,7 @@ struct RotationRuns: Sendable {
                 """)
             try conn.execute(
                 """
-                UPDATE rotation_locks SET expires_at = \(now.addingTimeInterval(Double(lockTTL))) WHERE secret_id = \
+                UPDATE rotation_locks SET expires_at = \(now.addingTimeInterval(Double(lockTTL))) WHERE secret_id =
                 \(run.secretID) AND holder = \(holder)
                 """)
         }

@@ -340,7 +340,7 @@ struct DatabaseWriterTests {
                 #expect(try await client.call("/v1/secret/data/app", token: root, ["data": ["password": "second-life"]]).0 == .ok)
                 try await server.database.execute(
                     """
-                    UPDATE api_credential_versions SET key_term = \(term), sealed = \(sealed), binding_id = \(binding) WHERE id = \
+                    UPDATE api_credential_versions SET key_term = \(term), sealed = \(sealed), binding_id = \(binding) WHERE id =
                     'secret/app' AND version = 1
                     """)
                 let (status, body) = try await client.call("/v1/secret/data/app", .get, token: root)

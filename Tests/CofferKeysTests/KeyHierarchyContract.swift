@@ -127,7 +127,7 @@ enum KeyHierarchyContract {
         let blob = db.dialect == .postgres ? "BYTEA" : "BLOB"
         try await db.execute(
             """
-            CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed \
+            CREATE TABLE vault_items (id TEXT PRIMARY KEY, version BIGINT NOT NULL, key_term BIGINT NOT NULL, sealed
             \(unsafeRaw: blob) NOT NULL)
             """
         )

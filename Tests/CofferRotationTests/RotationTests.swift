@@ -88,7 +88,7 @@ struct RotationTests {
             let steps = try await server.database.read { conn in
                 try conn.query(
                     """
-                    SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER \
+                    SELECT operation FROM audit_log WHERE kind = 'event' AND path = 'coffer/rotation/rotate/secret/app/api' ORDER
                     BY sequence
                     """
                 )
@@ -120,7 +120,7 @@ struct RotationTests {
             try await server.database.transaction { conn in
                 _ = try conn.execute(
                     """
-                    INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other', \
+                    INSERT INTO rotation_locks (secret_id, holder, expires_at) VALUES ('secret/app/api', 'rot_other',
                     \(Date(timeIntervalSinceNow: 60)))
                     """
                 )

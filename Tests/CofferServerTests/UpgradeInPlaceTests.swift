@@ -75,14 +75,14 @@ struct UpgradeInPlaceTests {
                 if backend == .sqlite {
                     try conn.execute(
                         """
-                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE \
+                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + \(age) WHERE
                         \(unsafeRaw: column) IS NOT NULL
                         """
                     )
                 } else {
                     try conn.execute(
                         """
-                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs => \
+                        UPDATE \(unsafeRaw: table) SET \(unsafeRaw: column) = \(unsafeRaw: column) + make_interval(secs =>
                         \(Double(age) / 1_000_000))
                         """
                     )

@@ -93,7 +93,7 @@ struct AuthMethodTests {
                 ).secretIDAccessor
                 try await server.database.execute(
                     """
-                    UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN \
+                    UPDATE approle_secret_ids SET expires_at = \(Date(timeIntervalSinceNow: -60)) WHERE accessor IN
                     (\(expiringAccessor), \(keptAccessor))
                     """
                 )

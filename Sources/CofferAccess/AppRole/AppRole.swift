@@ -105,17 +105,17 @@ public struct AppRoleService: Sendable {
             }
             try conn.execute(
                 """
-                INSERT INTO approle_roles (mount, name, role_id, policies, token_ttl, token_max_ttl, token_num_uses, \
+                INSERT INTO approle_roles (mount, name, role_id, policies, token_ttl, token_max_ttl, token_num_uses,
                 secret_id_ttl, secret_id_num_uses,
                                            secret_id_bound_cidrs, token_bound_cidrs, created_at, updated_at, auth_term, auth_tag)
-                VALUES (\(mount), \(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL), \
+                VALUES (\(mount), \(role.name), \(role.roleID), \(TokenStore.encode(role.policies.sorted())), \(role.tokenTTL),
                 \(role.tokenMaxTTL),
                         \(role.tokenNumUses), \(role.secretIDTTL), \(role.secretIDNumUses), \(Self.encodeList(role.secretIDBoundCIDRs)),
                         \(Self.encodeList(role.tokenBoundCIDRs)), \(now), \(now), \(tag.term), \(tag.tag))
-                ON CONFLICT (mount, name) DO UPDATE SET role_id = excluded.role_id, policies = excluded.policies, token_ttl = \
+                ON CONFLICT (mount, name) DO UPDATE SET role_id = excluded.role_id, policies = excluded.policies, token_ttl =
                 excluded.token_ttl,
-                    token_max_ttl = excluded.token_max_ttl, token_num_uses = excluded.token_num_uses, secret_id_ttl = \
-                excluded.secret_id_ttl,
+                    token_max_ttl = excluded.token_max_ttl, token_num_uses = excluded.token_num_uses, secret_id_ttl =
+                    excluded.secret_id_ttl,
                     secret_id_num_uses = excluded.secret_id_num_uses, secret_id_bound_cidrs = excluded.secret_id_bound_cidrs,
                     token_bound_cidrs = excluded.token_bound_cidrs, updated_at = excluded.updated_at,
                     auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
@@ -200,10 +200,10 @@ public struct AppRoleService: Sendable {
             // Secret IDs are unique (a hash names one); a custom one already in use is refused, never replaced.
             let inserted = try conn.execute(
                 """
-                INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses, \
+                INSERT INTO approle_secret_ids (accessor, mount, role_name, secret_hash, metadata, cidr_list, num_uses,
                 created_at, expires_at,
                                                 auth_term, auth_tag)
-                VALUES (\(entry.accessor), \(mount), \(name), \(hash), \(metadata.map(TokenStore.encode)), \
+                VALUES (\(entry.accessor), \(mount), \(name), \(hash), \(metadata.map(TokenStore.encode)),
                 \(Self.encodeList(entry.cidrList)), \(uses),
                         \(entry.createdAt), \(entry.expiresAt), \(tag.term), \(tag.tag))
                 ON CONFLICT (secret_hash) DO NOTHING

@@ -338,7 +338,7 @@ public final class AuditLog: Sendable {
             if !rows.isEmpty {
                 try conn.executeBatch(
                     """
-                    INSERT INTO audit_log (sequence, time, kind, request_id, accessor, display_name, path, operation, decision, \
+                    INSERT INTO audit_log (sequence, time, kind, request_id, accessor, display_name, path, operation, decision,
                     status, fields, hash,
                                            auth_term, auth_tag)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)

@@ -132,7 +132,7 @@ public final class PolicyStore: Sendable {
             if stored == text { return false }
             try conn.execute(
                 """
-                INSERT INTO policies (name, text, updated_at, auth_term, auth_tag) VALUES (\(name), \(text), \(now), \(tag.term), \
+                INSERT INTO policies (name, text, updated_at, auth_term, auth_tag) VALUES (\(name), \(text), \(now), \(tag.term),
                 \(tag.tag))
                 ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at,
                                                  auth_term = excluded.auth_term, auth_tag = excluded.auth_tag

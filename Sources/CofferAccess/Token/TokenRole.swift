@@ -72,18 +72,18 @@ public struct TokenRoleStore: Sendable {
             try grant.requireWrite(exists: try conn.queryFirst("SELECT name FROM token_roles WHERE name = \(role.name)") != nil)
             try conn.execute(
                 """
-                INSERT INTO token_roles (name, allowed_policies, disallowed_policies, orphan, renewable, period, \
+                INSERT INTO token_roles (name, allowed_policies, disallowed_policies, orphan, renewable, period,
                 explicit_max_ttl, path_suffix,
                                          no_default_policy, created_at, updated_at, auth_term, auth_tag)
-                VALUES (\(role.name), \(TokenStore.encode(role.allowedPolicies.sorted())), \
+                VALUES (\(role.name), \(TokenStore.encode(role.allowedPolicies.sorted())),
                 \(TokenStore.encode(role.disallowedPolicies.sorted())),
-                        \(role.orphan), \(role.renewable), \(role.period), \(role.explicitMaxTTL), \(role.pathSuffix), \
-                \(role.noDefaultPolicy), \(now), \(now),
+                        \(role.orphan), \(role.renewable), \(role.period), \(role.explicitMaxTTL), \(role.pathSuffix),
+                        \(role.noDefaultPolicy), \(now), \(now),
                         \(tag.term), \(tag.tag))
-                ON CONFLICT (name) DO UPDATE SET allowed_policies = excluded.allowed_policies, disallowed_policies = \
+                ON CONFLICT (name) DO UPDATE SET allowed_policies = excluded.allowed_policies, disallowed_policies =
                 excluded.disallowed_policies,
-                    orphan = excluded.orphan, renewable = excluded.renewable, period = excluded.period, explicit_max_ttl = \
-                excluded.explicit_max_ttl,
+                    orphan = excluded.orphan, renewable = excluded.renewable, period = excluded.period, explicit_max_ttl =
+                    excluded.explicit_max_ttl,
                     path_suffix = excluded.path_suffix, no_default_policy = excluded.no_default_policy, updated_at = excluded.updated_at,
                     auth_term = excluded.auth_term, auth_tag = excluded.auth_tag
                 """)

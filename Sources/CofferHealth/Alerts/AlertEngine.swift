@@ -68,7 +68,7 @@ public final class AlertEngine: Sendable {
         _ = try await database.transaction { conn in
             try conn.execute(
                 """
-                INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule), \
+                INSERT INTO alert_silences (rule, until_at, reason, created_by) VALUES (\(rule),
                 \(until.roundedToStoredPrecision), \(reason), \(accessor))
                 """
             )
@@ -191,7 +191,7 @@ public final class AlertEngine: Sendable {
                 let due = notice.at.addingTimeInterval(-repeatSeconds)
                 let changed = try conn.execute(
                     """
-                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule), \
+                    INSERT INTO alert_state (rule, group_key, state, since, last_notified) VALUES (\(notice.rule),
                     \(notice.group), \(state), \(notice.at), \(notice.at))
                     ON CONFLICT (rule, group_key) DO UPDATE SET state = excluded.state, last_notified = excluded.last_notified,
                         since = CASE WHEN alert_state.state = excluded.state THEN alert_state.since ELSE excluded.since END

@@ -65,7 +65,7 @@ struct KeyStore: Sendable {
                 }
                 try conn.execute(
                     """
-                    INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor), \
+                    INSERT INTO initial_root_token (accessor, token_hash, created_at) VALUES (\(rootTokenAccessor),
                     \(rootTokenHash), \(now))
                     """)
             }
@@ -90,7 +90,7 @@ struct KeyStore: Sendable {
             try conn.execute("UPDATE keyring SET status = 'decrypt-only' WHERE status = 'active'")
             try conn.execute(
                 """
-                INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce), \
+                INSERT INTO keyring (term, status, nonce, ciphertext, created_at) VALUES (\(term), 'active', \(box.nonce),
                 \(box.ciphertext), \(now))
                 """)
         }
