@@ -137,7 +137,7 @@ extension CredentialStore {
         let sealer = try keys.sealer()
         return try await database.read { conn in
             // One statement for all of them: `make rotate` lists every scheduled credential on each run.
-            try conn.query("SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path")
+            try conn.query("SELECT \(SecretColumn.row) FROM api_credentials WHERE rotation_kind IS NOT NULL ORDER BY mount, path")
                 .map { row in
                     let path = try SecretPath(mount: try row.decode(SecretColumn.mount), path: try row.decode(SecretColumn.path))
                     return try Self.metadata(path, row: row, sealer: sealer, on: conn, versions: false)

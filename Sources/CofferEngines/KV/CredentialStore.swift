@@ -514,18 +514,19 @@ public final class CredentialStore: Sendable {
     {
         let query: SQLQuery =
             lock && conn.dialect == .postgres
-            ? "SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE id = \(path.id) FOR UPDATE"
-            : "SELECT \(columns: SecretColumn.self) FROM api_credentials WHERE id = \(path.id)"
+            ? "SELECT \(SecretColumn.row) FROM api_credentials WHERE id = \(path.id) FOR UPDATE"
+            : "SELECT \(SecretColumn.row) FROM api_credentials WHERE id = \(path.id)"
         guard let row = try conn.queryFirst(query) else { return nil }
         return try metadata(path, row: row, sealer: sealer, on: conn, versions: withVersions)
     }
 
-    /// A secret's metadata from its `api_credentials` row (selected as ``SecretColumn``), authenticated, and its
+    /// A secret's metadata from its whole `api_credentials` row (``SecretColumn/row``), authenticated, and its
     /// versions when asked.
     static func metadata(_ path: SecretPath, row: SQLRow, sealer: Sealer, on conn: any SQLConnection, versions withVersions: Bool) throws
         -> SecretMetadata
     {
         try verify(row, id: path.id, sealer: sealer)
+        let untagged = row.advanced(by: UntaggedSecretColumn.offset)
         let customText: String? = try row.decode(SecretColumn.customMetadata)
         let custom = try customText.map { try JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         let versions =
@@ -539,15 +540,18 @@ public final class CredentialStore: Sendable {
             oldestVersion: try row.decode(SecretColumn.oldestVersion),
             maxVersions: try row.decode(SecretColumn.maxVersions), casRequired: try row.decode(SecretColumn.casRequired),
             deleteVersionAfter: try row.decode(SecretColumn.deleteVersionAfter), customMetadata: custom,
-            createdBy: try row.decode(SecretColumn.createdBy), createdAt: try row.decode(SecretColumn.createdAt),
-            updatedAt: try row.decode(SecretColumn.updatedAt), expiresAt: try row.decode(SecretColumn.expiresAt),
-            lastAccessedAt: try row.decode(SecretColumn.lastAccessedAt), accessCount: try row.decode(SecretColumn.accessCount),
+            createdBy: try untagged.decode(UntaggedSecretColumn.createdBy), createdAt: try untagged.decode(UntaggedSecretColumn.createdAt),
+            updatedAt: try untagged.decode(UntaggedSecretColumn.updatedAt), expiresAt: try row.decode(SecretColumn.expiresAt),
+            lastAccessedAt: try untagged.decode(UntaggedSecretColumn.lastAccessedAt),
+            accessCount: try untagged.decode(UntaggedSecretColumn.accessCount),
             rotation: RotationSchedule(
                 interval: try row.decode(SecretColumn.rotationInterval), kind: try row.decode(SecretColumn.rotationKind),
-                lastRotatedAt: try row.decode(SecretColumn.lastRotatedAt), nextDueAt: try row.decode(SecretColumn.nextRotationAt),
+                lastRotatedAt: try untagged.decode(UntaggedSecretColumn.lastRotatedAt),
+                nextDueAt: try untagged.decode(UntaggedSecretColumn.nextRotationAt),
                 schedule: try row.decode(SecretColumn.rotationSchedule), settings: try row.decode(SecretColumn.rotationSettings),
-                failures: try row.decode(SecretColumn.rotationFailures), retryAt: try row.decode(SecretColumn.rotationRetryAt),
-                lastError: try row.decode(SecretColumn.rotationLastError)),
+                failures: try untagged.decode(UntaggedSecretColumn.rotationFailures),
+                retryAt: try untagged.decode(UntaggedSecretColumn.rotationRetryAt),
+                lastError: try untagged.decode(UntaggedSecretColumn.rotationLastError)),
             labels: VersionLabels(
                 pending: try row.decode(SecretColumn.pendingVersion), previous: try row.decode(SecretColumn.previousVersion),
                 previousUntil: try row.decode(SecretColumn.previousUntil)),

@@ -2,19 +2,34 @@ import CofferKeys
 import CofferStore
 import Foundation
 
-/// The columns of `api_credentials` that make a secret's metadata, its tag and its usage, selected in this order
-/// and read by position (``CredentialStore`` never selects `*`: a column a later migration adds is read only
-/// once it is named here).
+/// The columns of `api_credentials` that a secret's tag covers, with its id and the tag: everything that decides
+/// which version is read, how many are kept, when it expires, and what rotates it how. The secret read (every
+/// service's hot path) selects these and no more; a whole row is these then ``UntaggedSecretColumn``
+/// (``SecretColumn/row``). Selected in this order and read by position (``CredentialStore`` never selects `*`: a
+/// column a later migration adds is read only once it is named here).
 enum SecretColumn: String, TaggedColumn {
     case id, mount, path, uid = "secret_uid", currentVersion = "current_version", oldestVersion = "oldest_version"
-    case versionCounter = "version_counter", maxVersions = "max_versions", casRequired = "cas_required"
-    case deleteVersionAfter = "delete_version_after", customMetadata = "custom_metadata", createdBy = "created_by"
-    case createdAt = "created_at", updatedAt = "updated_at", expiresAt = "expires_at", lastAccessedAt = "last_accessed_at"
-    case accessCount = "access_count", rotationInterval = "rotation_interval", rotationKind = "rotation_kind"
-    case lastRotatedAt = "last_rotated_at", nextRotationAt = "next_rotation_at", rotationSchedule = "rotation_schedule"
-    case rotationSettings = "rotation_settings", rotationFailures = "rotation_failures", rotationRetryAt = "rotation_retry_at"
-    case rotationLastError = "rotation_last_error", pendingVersion = "pending_version", previousVersion = "previous_version"
-    case previousUntil = "previous_until", authTerm = "auth_term", authTag = "auth_tag"
+    case versionCounter = "version_counter", pendingVersion = "pending_version", previousVersion = "previous_version"
+    case previousUntil = "previous_until", maxVersions = "max_versions", casRequired = "cas_required"
+    case deleteVersionAfter = "delete_version_after", expiresAt = "expires_at", customMetadata = "custom_metadata"
+    case rotationInterval = "rotation_interval", rotationKind = "rotation_kind", rotationSchedule = "rotation_schedule"
+    case rotationSettings = "rotation_settings", authTerm = "auth_term", authTag = "auth_tag"
+
+    /// A whole row's select list: the tagged columns, then the untagged ones.
+    static var row: SQLQuery { "\(columns: SecretColumn.self), \(columns: UntaggedSecretColumn.self)" }
+}
+
+/// The columns of `api_credentials` its tag does not cover: who made it and when, its usage, and the rotation
+/// schedule's moving state (when it is next due, when it last ran, failures and backoff), which the runner moves on
+/// every run. A database writer can make a rotation come early or late with them, never change what it writes or
+/// which version is current (Docs/THREAT_MODEL.md). Read from a whole row at ``offset``.
+enum UntaggedSecretColumn: String, SQLColumn {
+    case createdBy = "created_by", createdAt = "created_at", updatedAt = "updated_at", lastAccessedAt = "last_accessed_at"
+    case accessCount = "access_count", lastRotatedAt = "last_rotated_at", nextRotationAt = "next_rotation_at"
+    case rotationFailures = "rotation_failures", rotationRetryAt = "rotation_retry_at", rotationLastError = "rotation_last_error"
+
+    /// Where these start in a whole row (``SecretColumn/row``).
+    static var offset: Int { SecretColumn.allCases.count }
 }
 
 /// An `api_credentials` row as ``KeyHierarchy`` re-tags it: the fields its tag covers and the tag.
