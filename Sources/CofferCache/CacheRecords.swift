@@ -18,7 +18,7 @@ struct CacheEntryRecord: SQLRowDecodable {
 }
 
 /// A `cache_namespaces` row with its entries counted (the statistics query).
-struct NamespaceCountsRecord: SQLRowDecodable {
+struct NamespaceCountsRecord: SQLRecord {
     let warm: Bool
     let hits: Int64
     let misses: Int64
@@ -28,17 +28,8 @@ struct NamespaceCountsRecord: SQLRowDecodable {
     let bytes: Int64
 
     /// The statistics query's select list, in order: the namespace's columns, then two aggregates.
-    enum Column: String, SQLColumn { case warm, hits, misses, evictions, expirations, entries, bytes }
-
-    init(row: SQLRow) throws {
-        warm = try row.decode(Column.warm)
-        hits = try row.decode(Column.hits)
-        misses = try row.decode(Column.misses)
-        evictions = try row.decode(Column.evictions)
-        expirations = try row.decode(Column.expirations)
-        entries = try row.decode(Column.entries)
-        bytes = try row.decode(Column.bytes)
-    }
+    enum Column: String, SQLColumn, CodingKey { case warm, hits, misses, evictions, expirations, entries, bytes }
+    typealias CodingKeys = Column
 }
 
 /// A `cache_entries` row's key.

@@ -87,14 +87,10 @@ struct FeatureCountersRecord: SQLRowDecodable {
 }
 
 /// A `feature_sets` row's retention, for pruning.
-struct FeatureRetentionRecord: SQLRowDecodable {
+struct FeatureRetentionRecord: SQLRecord {
     let name: String
     let retention: Int64
 
-    enum Column: String, SQLColumn { case name, retention = "retention_seconds" }
-
-    init(row: SQLRow) throws {
-        name = try row.decode(Column.name)
-        retention = try row.decode(Column.retention)
-    }
+    enum Column: String, SQLColumn, CodingKey { case name, retention = "retention_seconds" }
+    typealias CodingKeys = Column
 }

@@ -21,19 +21,14 @@ struct SeriesRecord: SQLRowDecodable {
 }
 
 /// A `system_metrics` row: one raw point of a series.
-struct PointRecord: SQLRowDecodable {
+struct PointRecord: SQLRecord {
     let seriesID: Int64
     let time: Date
     let value: Double
 
     /// The columns of `system_metrics`.
-    enum Column: String, SQLColumn { case seriesID = "series_id", time = "ts", value }
-
-    init(row: SQLRow) throws {
-        seriesID = try row.decode(Column.seriesID)
-        time = try row.decode(Column.time)
-        value = try row.decode(Column.value)
-    }
+    enum Column: String, SQLColumn, CodingKey { case seriesID = "series_id", time = "ts", value }
+    typealias CodingKeys = Column
 }
 
 /// A `metric_retention` row: a metric's own retention.

@@ -80,44 +80,31 @@ enum ModelColumn: String, SQLColumn {
 }
 
 /// An `ml_model_aliases` row: which version an alias names.
-struct ModelAliasRecord: SQLRowDecodable {
+struct ModelAliasRecord: SQLRecord {
     let alias: String
     let version: Int64
 
     /// The columns of `ml_model_aliases` read for a model.
-    enum Column: String, SQLColumn { case alias, version }
-
-    init(row: SQLRow) throws {
-        alias = try row.decode(Column.alias)
-        version = try row.decode(Column.version)
-    }
+    enum Column: String, SQLColumn, CodingKey { case alias, version }
+    typealias CodingKeys = Column
 }
 
 /// A model's newest version and its label (`ml_model_registry`), which a new version must rise above.
-struct LatestVersionRecord: SQLRowDecodable {
+struct LatestVersionRecord: SQLRecord {
     let version: Int64
     let label: String
 
-    enum Column: String, SQLColumn { case version, label = "version_label" }
-
-    init(row: SQLRow) throws {
-        version = try row.decode(Column.version)
-        label = try row.decode(Column.label)
-    }
+    enum Column: String, SQLColumn, CodingKey { case version, label = "version_label" }
+    typealias CodingKeys = Column
 }
 
 /// A row of a model's per-status counts: how many versions have the status, and the newest of them.
-struct StatusCountRecord: SQLRowDecodable {
+struct StatusCountRecord: SQLRecord {
     let status: ModelStatus
     let count: Int64
     let latest: Int64
 
     /// The query's select list (aggregates under these aliases).
-    enum Column: String, SQLColumn { case status, count = "n", latest }
-
-    init(row: SQLRow) throws {
-        status = try row.decode(Column.status)
-        count = try row.decode(Column.count)
-        latest = try row.decode(Column.latest)
-    }
+    enum Column: String, SQLColumn, CodingKey { case status, count = "n", latest }
+    typealias CodingKeys = Column
 }

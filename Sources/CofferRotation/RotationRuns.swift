@@ -188,14 +188,10 @@ extension RunRecord.State: SQLTextEnum {}
 extension RotationStep: SQLTextEnum {}
 
 /// A `rotation_locks` row: which run holds a secret's rotation, and until when.
-struct RotationLock: SQLRowDecodable {
+struct RotationLock: SQLRecord {
     let holder: String
     let expiresAt: Date
 
-    enum Column: String, SQLColumn { case holder, expiresAt = "expires_at" }
-
-    init(row: SQLRow) throws {
-        holder = try row.decode(Column.holder)
-        expiresAt = try row.decode(Column.expiresAt)
-    }
+    enum Column: String, SQLColumn, CodingKey { case holder, expiresAt = "expires_at" }
+    typealias CodingKeys = Column
 }

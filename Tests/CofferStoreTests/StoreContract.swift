@@ -63,7 +63,7 @@ enum StoreContract {
     /// position (a column added to the table later, or selected after them, is never read by accident), and a
     /// stored value outside a text enum's set is a typed error, never a default.
     static func recordsReadTheirColumnsByPosition(_ db: any Database) async throws {
-        enum Level: String, SQLTextEnum { case low, high }
+        enum Level: String, SQLTextEnum, Decodable { case low, high }
         struct Record: SQLRowDecodable, Equatable {
             enum Column: String, SQLColumn { case name, level, seenAt = "seen_at" }
             let name: String, level: Level, seenAt: Date?
@@ -95,9 +95,33 @@ enum StoreContract {
             try conn.query(Record.self, "SELECT \(columns: Record.Column.self, of: "r") FROM records r WHERE r.level = \(Level.low)")
         }
         #expect(qualified.map(\.name) == ["b"])
+        // The same record read by Swift's decoding (SQLRecord): the compiler writes the field-by-field read.
+        struct Decoded: SQLRecord, Equatable {
+            let name: String, level: Level, seenAt: Date?
+            enum Column: String, SQLColumn, CodingKey { case name, level, seenAt = "seen_at" }
+            typealias CodingKeys = Column
+        }
+        let decoded = try await db.read { conn in
+            try conn.query(Decoded.self, "SELECT \(columns: Decoded.Column.self), extra FROM records r ORDER BY name")
+        }
+        #expect(decoded.map { Record(name: $0.name, level: $0.level, seenAt: $0.seenAt) } == read)
+        // A join reads one record after the other from the same row.
+        let pairs = try await db.read { conn in
+            try conn.query(
+                """
+                SELECT \(columns: Decoded.Column.self, of: "a"), \(columns: Decoded.Column.self, of: "b")
+                FROM records a JOIN records b ON b.name <> a.name ORDER BY a.name
+                """
+            ).map { (try Decoded(row: $0), try Decoded(row: $0.advanced(by: Decoded.Column.allCases.count))) }
+        }
+        #expect(pairs.map { [$0.0.name, $0.1.name] } == [["a", "b"], ["b", "a"]])
+        #expect(pairs.first?.1.seenAt == Date(timeIntervalSince1970: 5))
         _ = try await db.transaction { conn in try conn.execute("UPDATE records SET level = 'medium' WHERE name = 'a'") }
         await expectCode(.typeMismatch) {
             _ = try await db.read { conn in try conn.query(Record.self, "SELECT \(columns: Record.Column.self) FROM records") }
+        }
+        await expectCode(.typeMismatch) {
+            _ = try await db.read { conn in try conn.query(Decoded.self, "SELECT \(columns: Decoded.Column.self) FROM records") }
         }
     }
 

@@ -51,16 +51,12 @@ struct AuditTagRecord: TaggedRecord {
 }
 
 /// The `audit_head` row: the newest entry's sequence and hash, which every append locks first.
-struct AuditHeadRecord: SQLRowDecodable {
+struct AuditHeadRecord: SQLRecord {
     let sequence: Int64
     let hash: [UInt8]
 
-    enum Column: String, SQLColumn { case sequence, hash }
-
-    init(row: SQLRow) throws {
-        sequence = try row.decode(Column.sequence)
-        hash = try row.decode(Column.hash)
-    }
+    enum Column: String, SQLColumn, CodingKey { case sequence, hash }
+    typealias CodingKeys = Column
 }
 
 /// An `audit_checkpoints` row.

@@ -229,18 +229,13 @@ struct TokenStore: Sendable {
     }
 
     /// The `initial_root_token` row `init` wrote: the first root token's accessor and keyed hash.
-    private struct InitialRootToken: SQLRowDecodable {
+    private struct InitialRootToken: SQLRecord {
         let accessor: String
         let hash: [UInt8]
         let createdAt: Date
 
-        enum Column: String, SQLColumn { case accessor, hash = "token_hash", createdAt = "created_at" }
-
-        init(row: SQLRow) throws {
-            accessor = try row.decode(Column.accessor)
-            hash = try row.decode(Column.hash)
-            createdAt = try row.decode(Column.createdAt)
-        }
+        enum Column: String, SQLColumn, CodingKey { case accessor, hash = "token_hash", createdAt = "created_at" }
+        typealias CodingKeys = Column
     }
 
     // MARK: encoding

@@ -39,15 +39,11 @@ struct SystemKeyRecord: Sendable, SQLRowDecodable {
 }
 
 /// A `key_instances` row: which key term an instance seals under (its heartbeat is only filtered on).
-struct KeyInstanceRecord: Sendable, SQLRowDecodable {
+struct KeyInstanceRecord: Sendable, SQLRecord {
     let id: String
     let term: Int64
 
     /// The columns of `key_instances` read for it.
-    enum Column: String, SQLColumn { case id = "instance_id", term = "active_term" }
-
-    init(row: SQLRow) throws {
-        id = try row.decode(Column.id)
-        term = try row.decode(Column.term)
-    }
+    enum Column: String, SQLColumn, CodingKey { case id = "instance_id", term = "active_term" }
+    typealias CodingKeys = Column
 }
