@@ -62,13 +62,11 @@ public struct CacheStatistics: Sendable, Equatable, Encodable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(namespace, forKey: .namespace)
-        try container.encode(entries, forKey: .entries)
-        try container.encode(bytes, forKey: .bytes)
-        try container.encode(hits, forKey: .hits)
-        try container.encode(misses, forKey: .misses)
+        let counters: [(CodingKeys, Int64)] = [
+            (.entries, entries), (.bytes, bytes), (.hits, hits), (.misses, misses), (.evictions, evictions), (.expirations, expirations)
+        ]
+        for (key, value) in counters { try container.encode(value, forKey: key) }
         try container.encode(hitRate, forKey: .hitRate)
-        try container.encode(evictions, forKey: .evictions)
-        try container.encode(expirations, forKey: .expirations)
         try container.encode(memoryEntries, forKey: .memoryEntries)
         try container.encode(memoryBytes, forKey: .memoryBytes)
         try container.encode(warm, forKey: .warm)

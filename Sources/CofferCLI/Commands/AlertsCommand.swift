@@ -6,20 +6,8 @@ struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "Apply alert rules from a file; list what fires; the history; silence a rule.",
-        subcommands: [Apply.self, List.self, History.self, Silence.self]
+        subcommands: [ApplyDefinitions<AlertRules>.self, List.self, History.self, Silence.self]
     )
-
-    struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Make the service's rules those of FILE ({\"rules\": [...]}); others are removed unless --keep.")
-        @OptionGroup var connection: Operator.Connection
-        @Argument var file: String
-        @Flag(name: .long, help: "Keep rules the file does not name.") var keep = false
-
-        func run() async throws {
-            try await Operator.applyDefinitions(from: file, to: "coffer/health/alerts/rules", keep: keep, through: connection)
-        }
-    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Alerts firing now.")

@@ -6,20 +6,8 @@ struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
         abstract: "Apply health checks from a file; show every check's state and availability; schedule maintenance.",
-        subcommands: [Apply.self, Status.self, Results.self, Maintenance.self]
+        subcommands: [ApplyDefinitions<HealthChecks>.self, Status.self, Results.self, Maintenance.self]
     )
-
-    struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Make the service's checks those of FILE ({\"checks\": [...]}); others are removed unless --keep.")
-        @OptionGroup var connection: Operator.Connection
-        @Argument var file: String
-        @Flag(name: .long, help: "Keep checks the file does not name.") var keep = false
-
-        func run() async throws {
-            try await Operator.applyDefinitions(from: file, to: "coffer/health/checks", keep: keep, through: connection)
-        }
-    }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -26,19 +26,6 @@ struct Operator: AsyncParsableCommand {
         return (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any] ?? [:]
     }
 
-    /// Sends FILE's definitions (checks, alert rules: things kept as code) to `path` with PUT, removing what the
-    /// file does not name unless `keep`, and prints what changed: `+ name`, `~ name`, `- name`.
-    static func applyDefinitions(from file: String, to path: String, keep: Bool, through connection: Connection) async throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
-        let reply = try await connection.client().send(
-            "PUT", path, query: keep ? [URLQueryItem(name: "prune", value: "false")] : [], body: data)
-        let answer = (try json(reply)["data"] as? [String: Any]) ?? [:]
-        let changes = [("+", "added"), ("~", "changed"), ("-", "removed")].flatMap { mark, key in
-            (answer[key] as? [String] ?? []).map { "\(mark) \($0)" }
-        }
-        print(changes.isEmpty ? "= nothing to change" : changes.joined(separator: "\n"))
-    }
-
     static func printSealStatus(_ body: [String: Any]) {
         let rows: [(String, String)] = [
             ("Seal Type", "\(body["type"] ?? "?")"),
