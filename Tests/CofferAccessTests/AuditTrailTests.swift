@@ -104,11 +104,12 @@ struct AuditTrailTests {
         try await withUnsealedServer(backend, auditTimeout: "1000") { server, root in
             try await Application(router: server.makeRouter()).test(.router) { client in
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
-                // Another session holds the chain head's lock for 6 s: every audit append waits behind it. The
-                // lock is held well past the 1 s bound so that a request delayed on its way to the append (the
-                // test process runs many suites on two cores) still meets its bound while the lock is held.
+                // Another session holds the chain head's lock until the test has seen the refusal and the health
+                // answer: every audit append waits behind it, however late the request reaches its append (the
+                // test process runs many suites on two cores), and no sleep stands in for "long enough".
                 // The holder says when it has the lock, so the request below meets a held lock, not a race to it.
                 let (locked, lockTaken) = AsyncStream.makeStream(of: Void.self)
+                let release = DispatchSemaphore(value: 0)
                 let holder = Task {
                     try await server.database.transaction { conn in
                         let lock: SQLQuery =
@@ -118,7 +119,8 @@ struct AuditTrailTests {
                         _ = try conn.query(lock)
                         lockTaken.yield()
                         lockTaken.finish()
-                        Thread.sleep(forTimeInterval: 6)
+                        // A bound, so a failed expectation below cannot leave the lock held for good.
+                        _ = release.wait(timeout: .now() + 30)
                     }
                 }
                 for await _ in locked { break }
@@ -133,12 +135,13 @@ struct AuditTrailTests {
                 #expect(body["auth"] == nil, "the new token must not be returned")
                 #expect(
                     waited < .milliseconds(4500),
-                    "the request waited \(waited): it must give up at the 1 s bound, not wait 6 s for the lock")
+                    "the request waited \(waited): it must give up at the 1 s bound, not wait for the held lock")
                 try await client.execute(uri: "/v1/sys/health", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     let health = try JSON.decode(Integrity.AuditHealth.self, response.body)
                     #expect(health.audit.ok == false)
                 }
+                release.signal()
                 try await holder.value
                 // Released: the trail takes entries again (the first request after the lock may still meet its bound).
                 var recovered = HTTPResponse.Status.serviceUnavailable

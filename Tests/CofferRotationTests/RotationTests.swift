@@ -208,10 +208,19 @@ struct RotationTests {
 /// the real binaries: the store ends with the new value current, the old one previous, nothing pending.
 /// And a step that fails is rolled back, with `coffer rotate` exiting non-zero.
 struct RotationCrashTests {
+    /// Moves every rotation lock's expiry into the past, as the dead run's TTL (60 s) running out would, so the
+    /// next run may take it over without the test waiting for the clock. That a lock is refused until it
+    /// expires and taken over after is RotationTests' (in-process, the same rows).
+    static func expireLocks(in folder: String) async throws {
+        let database = try await DatabaseLocation(parsing: "sqlite:\(folder)/data/coffer.db").open(logger: TestDatabase.logger)
+        _ = try await database.execute("UPDATE rotation_locks SET expires_at = \(Date(timeIntervalSinceNow: -1))")
+        await database.close()
+    }
+
     @Test func killedAtEveryStepThenResumed() async throws {
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db", "COFFER_ROTATION_LOCK_TTL": "1"]
+        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"]
         var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String]) async throws -> (Int32, String) {
@@ -234,7 +243,7 @@ struct RotationCrashTests {
             // Foundation reports a process ended by a signal with the signal's number.
             #expect(try await serve.waitForExit() == SIGKILL, "\(point): the service killed itself at the failpoint")
             (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
-            try await Task.sleep(for: .milliseconds(1100)) // the dead run's lock expires
+            try await Self.expireLocks(in: folder) // the dead run's lock, as its TTL running out leaves it
             let (status, statusOutput) = try await run(["rotate", "status"])
             #expect(
                 status == 0 && statusOutput.contains(String(point.split(separator: ".")[0])),
@@ -284,7 +293,7 @@ struct PostgresRotationCrashTests {
         defer { try? admin.execute("DROP ROLE IF EXISTS \(try admin.identifier(role))") }
         let folder = try TestDatabase.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db", "COFFER_ROTATION_LOCK_TTL": "1"]
+        let base = ["COFFER_DATABASE_URL": "sqlite:./data/coffer.db"]
         var (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
         func run(_ arguments: [String]) async throws -> (Int32, String) {
@@ -307,7 +316,7 @@ struct PostgresRotationCrashTests {
             #expect(try await run(["rotate", "--secret", "secret/db/app"]).0 != 0, "\(point): the run died with the service")
             _ = try await serve.waitForExit()
             (serve, port) = try await CofferProcess.serve(["--dev"], in: folder, environment: base)
-            try await Task.sleep(for: .milliseconds(1100))
+            try await RotationCrashTests.expireLocks(in: folder)
             let (resumed, output) = try await run(["rotate", "--secret", "secret/db/app"])
             #expect(resumed == 0, "\(point): \(output)")
             let current = try await run(["kv", "get", "-field=password", "db/app"]).1.trimmingCharacters(in: .newlines)
