@@ -3,7 +3,7 @@ import Foundation
 
 /// What `coffer … apply` sends: a kind of definition the service keeps as code (health checks, alert rules).
 protocol DefinitionKind {
-    /// The plural the help text uses ("checks", "alert rules").
+    /// The plural the help text uses ("checks", "rules").
     static var plural: String { get }
     /// The file's one key, holding the list ("checks", "rules").
     static var listKey: String { get }
