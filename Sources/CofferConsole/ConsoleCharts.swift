@@ -105,10 +105,12 @@ enum ConsoleCharts {
         if magnitude >= 1e6 { return String(format: "%.1fM", value / 1e6) }
         if magnitude >= 1e4 { return String(format: "%.1fk", value / 1e3) }
         if magnitude >= 100 || value == value.rounded() { return String(format: "%.0f", value) }
-        // %g writes an exponent below 1e-4: smaller values take an SI prefix instead.
-        if magnitude >= 1e-3 { return String(format: "%.3g", value) }
-        if magnitude >= 1e-6 { return String(format: "%.3gµ", value * 1e6) }
-        if magnitude >= 1e-9 { return String(format: "%.3gn", value * 1e9) }
+        // %g writes an exponent below 1e-4, so smaller values take an SI prefix instead; and at 1,000 and over, so
+        // the prefix is chosen from the value rounded to the three digits shown (9.995e-7 is 1µ, not 1e+03n).
+        let shown = Double(String(format: "%.3g", value)) ?? value
+        if abs(shown) >= 1e-3 { return String(format: "%.3g", shown) }
+        if abs(shown) >= 1e-6 { return String(format: "%.3gµ", shown * 1e6) }
+        if abs(shown) >= 1e-9 { return String(format: "%.3gn", shown * 1e9) }
         return value > 0 ? "≈0" : "-≈0"
     }
 }

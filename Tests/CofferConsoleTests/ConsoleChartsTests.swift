@@ -87,6 +87,15 @@ import Testing
         }
     }
 
+    /// A value that rounds up to the next prefix at three digits takes that prefix (the property above found
+    /// 9.995e-7 written as "1e+03n").
+    @Test func valuesRoundingUpTakeTheNextPrefix() {
+        #expect(ConsoleCharts.axisValue(9.995000000000001e-07) == "1µ")
+        #expect(ConsoleCharts.axisValue(9.996e-10) == "1n")
+        #expect(ConsoleCharts.axisValue(-9.996e-4) == "-0.001")
+        #expect(ConsoleCharts.axisValue(2.5e-4) == "250µ")
+    }
+
     @Test func uptimeCellsFollowTheThresholds() {
         let buckets = [nil, 100, 99.5, 42].enumerated().map { index, percent in
             ConsoleCharts.UptimeBucket(start: Self.from.addingTimeInterval(Double(index) * 3600), percent: percent)
