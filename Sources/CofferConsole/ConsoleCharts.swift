@@ -108,9 +108,10 @@ enum ConsoleCharts {
         // %g writes an exponent below 1e-4, so smaller values take an SI prefix instead; and at 1,000 and over, so
         // the prefix is chosen from the value rounded to the three digits shown (9.995e-7 is 1µ, not 1e+03n).
         let shown = Double(String(format: "%.3g", value)) ?? value
-        if abs(shown) >= 1e-3 { return String(format: "%.3g", shown) }
-        if abs(shown) >= 1e-6 { return String(format: "%.3gµ", shown * 1e6) }
-        if abs(shown) >= 1e-9 { return String(format: "%.3gn", shown * 1e9) }
+        let shownMagnitude = abs(shown)
+        if shownMagnitude >= 1e-3 { return String(format: "%.3g", shown) }
+        if shownMagnitude >= 1e-6 { return String(format: "%.3gµ", shown * 1e6) }
+        if shownMagnitude >= 1e-9 { return String(format: "%.3gn", shown * 1e9) }
         return value > 0 ? "≈0" : "-≈0"
     }
 }

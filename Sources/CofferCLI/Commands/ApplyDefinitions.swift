@@ -3,9 +3,7 @@ import Foundation
 
 /// What `coffer … apply` sends: a kind of definition the service keeps as code (health checks, alert rules).
 protocol DefinitionKind {
-    /// The plural the help text uses ("checks", "rules").
-    static var plural: String { get }
-    /// The file's one key, holding the list ("checks", "rules").
+    /// The file's one key, holding the list, and the word the help text uses for its items ("checks", "rules").
     static var listKey: String { get }
     /// Where the definitions are PUT.
     static var path: String { get }
@@ -18,12 +16,12 @@ struct ApplyDefinitions<Kind: DefinitionKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "apply",
-            abstract: "Make the service's \(Kind.plural) those of FILE ({\"\(Kind.listKey)\": [...]}); others are removed unless --keep.")
+            abstract: "Make the service's \(Kind.listKey) those of FILE ({\"\(Kind.listKey)\": [...]}); others are removed unless --keep.")
     }
 
     @OptionGroup var connection: Operator.Connection
     @Argument var file: String
-    @Flag(name: .long, help: ArgumentHelp("Keep \(Kind.plural) the file does not name.")) var keep = false
+    @Flag(name: .long, help: ArgumentHelp("Keep \(Kind.listKey) the file does not name.")) var keep = false
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: file) else { throw ClientError("cannot read \(file)") }
@@ -39,14 +37,12 @@ struct ApplyDefinitions<Kind: DefinitionKind>: AsyncParsableCommand {
 
 /// The health checks of `coffer health apply`.
 enum HealthChecks: DefinitionKind {
-    static let plural = "checks"
     static let listKey = "checks"
     static let path = "coffer/health/checks"
 }
 
 /// The alert rules of `coffer alerts apply`.
 enum AlertRules: DefinitionKind {
-    static let plural = "rules"
     static let listKey = "rules"
     static let path = "coffer/health/alerts/rules"
 }
