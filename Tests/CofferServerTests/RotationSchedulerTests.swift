@@ -11,15 +11,21 @@ import Testing
 struct RotationSchedulerTests {
     /// `count` `coffer serve` processes on one new database, the first initialised with a key file and every
     /// one unsealed; the scheduler checks every second. Returns the processes, their ports and the root token.
+    /// On PostgreSQL instance `n`'s sessions are named `coffer-instance-n` (libpq's `application_name`), so a
+    /// test can tell from `pg_stat_activity` which instance a session belongs to.
     static func instances(_ scratch: TestDatabase.Scratch, count: Int, in folder: String, scheduler: Bool = true) async throws
         -> [(process: CofferProcess, port: Int)]
     {
-        let environment = [
-            "COFFER_DATABASE_URL": scratch.url, "COFFER_ROTATION_CHECK_INTERVAL": "1",
-            "COFFER_ROTATION_SCHEDULER": scheduler ? "true" : "false"
-        ]
+        func environment(_ instance: Int) -> [String: String] {
+            var url = scratch.url
+            if case .postgres = scratch.location { url += (url.contains("?") ? "&" : "?") + "application_name=coffer-instance-\(instance)" }
+            return [
+                "COFFER_DATABASE_URL": url, "COFFER_ROTATION_CHECK_INTERVAL": "1",
+                "COFFER_ROTATION_SCHEDULER": scheduler ? "true" : "false"
+            ]
+        }
         let serve = ["serve", "--listen", "127.0.0.1:0", "--log-format", "json"]
-        let first = try CofferProcess(serve, in: folder, environment: environment)
+        let first = try CofferProcess(serve, in: folder, environment: environment(0))
         let firstPort = try MultiInstanceTests.port(from: try await first.waitForLine(containing: "coffer is serving"))
         let (_, initData) = try await MultiInstanceTests.raw(
             firstPort, "/v1/sys/init", method: "PUT", token: nil, body: ["unseal_method": "keyfile"])
@@ -30,8 +36,8 @@ struct RotationSchedulerTests {
         let keyFile = "\(folder)/unseal.key"
         #expect(FileManager.default.createFile(atPath: keyFile, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]))
         var started = [(first, firstPort)]
-        for _ in 1..<count {
-            let process = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment)
+        for instance in 1..<count {
+            let process = try CofferProcess(serve + ["--unseal-key-file", keyFile], in: folder, environment: environment(instance))
             started.append((process, try MultiInstanceTests.port(from: try await process.waitForLine(containing: "coffer is serving"))))
         }
         return started
@@ -54,51 +60,113 @@ struct RotationSchedulerTests {
         #expect(status == 204, "\(body)")
     }
 
-    /// A credential falls due and is rotated by the service within a few checks; one that is not due is not;
-    /// the run is audited as `service:rotation-scheduler`. With the scheduler off, nothing rotates on its own.
-    @Test(arguments: TestDatabase.backends)
-    func aDueCredentialIsRotatedWithoutCron(_ backend: TestBackend) async throws {
-        for scheduler in [true, false] {
+    /// Every scheduled credential's current version, by id.
+    static func versions(_ database: any Database) async throws -> [String: Int64] {
+        var versions: [String: Int64] = [:]
+        for row in try await database.query("SELECT id, current_version FROM api_credentials WHERE rotation_kind IS NOT NULL") {
+            versions[try row.decode(String.self, at: 0)] = try row.decode(Int64.self, at: 1)
+        }
+        return versions
+    }
+
+    /// Makes the credentials `ids` due now, as their `next_rotation_at` arriving would, so the test sees the
+    /// scheduler act without waiting for an interval to pass; that an interval sets the next due time is
+    /// RotationTests' (in-process, on ManualTime). The column is scheduling state, not part of the sealed record.
+    static func makeDue(_ database: any Database, _ ids: [String]) async throws {
+        for id in ids {
+            #expect(
+                try await database.execute(
+                    "UPDATE api_credentials SET next_rotation_at = \(Date(timeIntervalSinceNow: -1)) WHERE id = \(id)") == 1)
+        }
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass; returns whether it held. The wait is for the
+    /// scheduler's next check (every second here), never for a due time to arrive.
+    static func eventually(within seconds: Int = 30, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
+    /// One `coffer serve` on its own database, with its root token and a connection to that database.
+    struct Instance {
+        let scratch: TestDatabase.Scratch
+        let folder: String
+        let process: CofferProcess
+        let port: Int
+        let root: String
+        let database: any Database
+
+        static func start(_ backend: TestBackend, scheduler: Bool) async throws -> Instance {
             let scratch = try await TestDatabase.create(backend)
             let folder = try TestDatabase.temporaryFolder()
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            let running = try await Self.instances(scratch, count: 1, in: folder, scheduler: scheduler)
-            let (process, port) = running[0]
-            defer { process.terminate() }
-            let root = try String(contentsOfFile: "\(folder)/root-token", encoding: .utf8)
-            try await Self.schedule(port, root, "app/due", interval: "2s")
-            try await Self.schedule(port, root, "app/later", interval: "1h")
-            let deadline = ContinuousClock.now + .seconds(scheduler ? 20 : 5)
-            while ContinuousClock.now < deadline, try await Self.version(port, root, "app/due") < 2 {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            let rotated = try await Self.version(port, root, "app/due")
-            #expect(scheduler ? rotated >= 2 : rotated == 1, "scheduler \(scheduler): version \(rotated)")
-            #expect(try await Self.version(port, root, "app/later") == 1)
+            let (process, port) = try await RotationSchedulerTests.instances(scratch, count: 1, in: folder, scheduler: scheduler)[0]
+            return Instance(
+                scratch: scratch, folder: folder, process: process, port: port,
+                root: try String(contentsOfFile: "\(folder)/root-token", encoding: .utf8),
+                database: try await scratch.location.open(logger: TestDatabase.logger))
+        }
+
+        /// Stops the process (it must exit cleanly) and returns the scheduler's audited runs.
+        func stop() async throws -> [SQLRow] {
             process.terminate()
             #expect(try await process.waitForExit() == 0)
-
-            let database = try await scratch.location.open(logger: TestDatabase.logger)
-            let runs = try await database.query(
+            return try await database.query(
                 "SELECT path, decision, fields FROM audit_log WHERE accessor = 'service:rotation-scheduler' AND kind = 'response'")
-            #expect(scheduler ? !runs.isEmpty : runs.isEmpty, "scheduler \(scheduler): \(runs.count) runs")
-            for run in runs {
-                #expect(try run.decode(String.self, at: 0) == "coffer/rotation/run" && run.decode(String.self, at: 1) == "allow")
-            }
-            if scheduler {
-                #expect(
-                    try runs.contains { try $0.decode(String.self, at: 2).contains("secret/app/due") }, "the entry names what it rotated")
-            }
+        }
+
+        func remove() async throws {
             await database.close()
+            try? FileManager.default.removeItem(atPath: folder)
             try await scratch.drop()
         }
     }
 
-    /// Two instances on one PostgreSQL, both checking every second, 12 credentials due every 3 s, for 12 s:
-    /// every credential is rotated, and never twice for one due time: each succeeded run starts from a
-    /// different version, the versions the runs made are the credential's versions, and two succeeded runs of
-    /// one credential are at least most of an interval apart (a second instance rotating the same due time
-    /// again would start within a second of the first).
+    /// A credential made due is rotated by the service within a check, as the service identity
+    /// `rotation-scheduler`; one that is not due is not. A twin instance with the scheduler off has its copy
+    /// made due first and keeps it unrotated while the scheduler-on twin rotates three times, each after a check
+    /// that came after its credential was made due: the off twin had time for as many checks as that took.
+    @Test(arguments: TestDatabase.backends)
+    func aDueCredentialIsRotatedWithoutCron(_ backend: TestBackend) async throws {
+        let off = try await Instance.start(backend, scheduler: false)
+        defer { off.process.terminate() }
+        let on = try await Instance.start(backend, scheduler: true)
+        defer { on.process.terminate() }
+        for twin in [off, on] {
+            try await Self.schedule(twin.port, twin.root, "app/due", interval: "1h")
+            try await Self.schedule(twin.port, twin.root, "app/later", interval: "1h")
+        }
+        try await Self.makeDue(off.database, ["secret/app/due"])
+        for round in 1...3 {
+            try await Self.makeDue(on.database, ["secret/app/due"])
+            let rotated = try await Self.eventually { try await Self.version(on.port, on.root, "app/due") > round }
+            #expect(rotated, "round \(round): the due credential was not rotated within 30 s")
+            guard rotated else { break }
+        }
+        #expect(try await Self.version(on.port, on.root, "app/due") == 4, "rotated once for each time it was due")
+        #expect(try await Self.version(on.port, on.root, "app/later") == 1)
+        #expect(try await Self.version(off.port, off.root, "app/due") == 1, "rotated with the scheduler off")
+
+        #expect(try await off.stop().isEmpty, "the scheduler ran while off")
+        let runs = try await on.stop()
+        #expect(!runs.isEmpty)
+        for run in runs {
+            #expect(try run.decode(String.self, at: 0) == "coffer/rotation/run" && run.decode(String.self, at: 1) == "allow")
+        }
+        #expect(try runs.contains { try $0.decode(String.self, at: 2).contains("secret/app/due") }, "the entry names what it rotated")
+        try await off.remove()
+        try await on.remove()
+    }
+
+    /// Two instances on one PostgreSQL, both checking every second; 12 credentials are made due together, three
+    /// times. Each time, the test holds back the runs' first write (an exclusive lock on `rotation_runs`) until
+    /// both instances have listed the credentials as due and wait on it, so every round is the race: both
+    /// rotate from the same stale list. Every credential is rotated exactly once for each time it was due
+    /// (three succeeded runs, from versions 1, 2 and 3, each making the next); with the check under the lock
+    /// removed, credentials are rotated again.
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func twoInstancesRotateEachDueCredentialOnce() async throws {
         let scratch = try await TestDatabase.create(.postgres)
@@ -109,46 +177,62 @@ struct RotationSchedulerTests {
         let root = try String(contentsOfFile: "\(folder)/root-token", encoding: .utf8)
         let paths = (0..<12).map { "app/credential-\($0)" }
         for (index, path) in paths.enumerated() {
-            try await Self.schedule(running[index % 2].port, root, path, interval: "3s")
+            try await Self.schedule(running[index % 2].port, root, path, interval: "1h")
         }
-        try await Task.sleep(for: .seconds(12))
+        let database = try await scratch.location.open(logger: TestDatabase.logger)
+        let ids = paths.map { "secret/" + $0 }
+        let rounds = 3
+        for round in 1...rounds {
+            let holder = try PostgresTarget(url: scratch.url, user: nil, password: nil)
+            try holder.execute("BEGIN")
+            try holder.execute("LOCK TABLE rotation_runs IN EXCLUSIVE MODE")
+            try await Self.makeDue(database, ids)
+            let bothWait = try await Self.eventually {
+                try await database.query(
+                    """
+                    SELECT DISTINCT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                    WHERE l.relation = 'rotation_runs'::regclass AND NOT l.granted
+                    """
+                ).count == running.count
+            }
+            try holder.execute("COMMIT")
+            #expect(bothWait, "round \(round): both instances did not reach the runs' table within 30 s")
+            let done = try await Self.eventually {
+                let versions = try await Self.versions(database)
+                return ids.allSatisfy { versions[$0, default: 0] > round }
+            }
+            let versions = try await Self.versions(database)
+            #expect(done, "round \(round): not every credential was rotated within 30 s: \(versions)")
+            guard bothWait && done else { break }
+        }
         for (process, _) in running {
             process.terminate()
             #expect(try await process.waitForExit() == 0)
         }
-        let database = try await scratch.location.open(logger: TestDatabase.logger)
+        #expect(try await Self.versions(database) == Dictionary(uniqueKeysWithValues: ids.map { ($0, Int64(rounds + 1)) }))
         let rows = try await database.query(
             """
-            SELECT r.secret_id, r.old_version, r.new_version, r.started_at, c.current_version FROM rotation_runs r
-            JOIN api_credentials c ON c.id = r.secret_id WHERE r.state = 'succeeded' ORDER BY r.secret_id, r.started_at
+            SELECT secret_id, old_version, new_version FROM rotation_runs WHERE state = 'succeeded'
+            ORDER BY secret_id, old_version
             """)
-        var bySecret: [String: [(old: Int64, new: Int64, started: Date, current: Int64)]] = [:]
+        var bySecret: [String: [[Int64]]] = [:]
         for row in rows {
             bySecret[try row.decode(String.self, at: 0), default: []].append(
-                (
-                    try row.decode(Int64.self, at: 1), try row.decode(Int64.self, at: 2), try row.decode(Date.self, at: 3),
-                    try row.decode(Int64.self, at: 4)
-                ))
+                [try row.decode(Int64.self, at: 1), try row.decode(Int64.self, at: 2)])
         }
-        #expect(Set(bySecret.keys) == Set(paths.map { "secret/" + $0 }))
-        for (secret, runs) in bySecret {
-            #expect(runs.count >= 2, "\(secret) rotated \(runs.count) times in 12 s with a 3 s interval")
-            #expect(Set(runs.map(\.old)).count == runs.count, "\(secret): two runs from one version")
-            #expect(runs.map(\.new) == runs.map { $0.old + 1 } && runs.last?.new == runs.last?.current, "\(secret): \(runs)")
-            for (earlier, later) in zip(runs, runs.dropFirst()) {
-                #expect(later.started.timeIntervalSince(earlier.started) > 2, "\(secret) rotated twice for one due time: \(runs)")
-            }
-        }
+        let expected = (1...Int64(rounds)).map { [$0, $0 + 1] }
+        #expect(bySecret == Dictionary(uniqueKeysWithValues: ids.map { ($0, expected) }), "each due time rotated once")
         await database.close()
         try await scratch.drop()
     }
 }
 
-/// Vault's static roles rotate on their `rotation_period` with nothing calling for it: a role on the real
-/// PostgreSQL gets a new password, which logs in, and the old one stops working.
+/// Vault's static roles rotate on their `rotation_period` with nothing calling for it: the period sets the
+/// next rotation (`ttl`), and when that time comes (made to come: the role's credential is made due in the
+/// database) a role on the real PostgreSQL gets a new password, which logs in, and the old one stops working.
 struct StaticRoleSchedulingTests {
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
-    func aStaticRoleRotatesOnItsPeriod() async throws {
+    func aStaticRoleRotatesWhenDue() async throws {
         let url = try #require(TestDatabase.postgresURL)
         let role = "sched_static_\(Hex.encode(Random.bytes(4)))"
         let admin = try PostgresTarget(url: url, user: nil, password: nil)
@@ -175,22 +259,29 @@ struct StaticRoleSchedulingTests {
         #expect(configStatus == 204, "\(configBody)")
         let (roleStatus, roleBody) = try await MultiInstanceTests.request(
             port, "/v1/database/static-roles/app", method: "POST", token: root,
-            body: ["db_name": "pg", "username": role, "rotation_period": "5s"])
+            body: ["db_name": "pg", "username": role, "rotation_period": "1h"])
         #expect(roleStatus == 204, "\(roleBody)")
-        func credentials() async throws -> (password: String, rotated: String) {
+        func credentials() async throws -> (password: String, rotated: String, ttl: Int) {
             let (status, body) = try await MultiInstanceTests.request(port, "/v1/database/static-creds/app", token: root)
             let data = try #require(body["data"] as? [String: Any], "\(status) \(body)")
-            return (try #require(data["password"] as? String), try #require(data["last_vault_rotation"] as? String))
+            return (
+                try #require(data["password"] as? String), try #require(data["last_vault_rotation"] as? String),
+                try #require(data["ttl"] as? Int)
+            )
         }
         let first = try await credentials()
         #expect(logsIn(first.password) && !logsIn("initial-Pw-1"), "creating the static role rotated it at once")
-        let deadline = ContinuousClock.now + .seconds(25)
+        #expect((3_500...3_600).contains(first.ttl), "the next rotation is a period away: ttl \(first.ttl)")
+        let database = try await scratch.location.open(logger: TestDatabase.logger)
+        try await RotationSchedulerTests.makeDue(database, ["database-static/app"])
+        await database.close()
         var next = first
-        while ContinuousClock.now < deadline, next.password == first.password {
-            try await Task.sleep(for: .milliseconds(500))
+        let rotated = try await RotationSchedulerTests.eventually {
             next = try await credentials()
+            return next.password != first.password
         }
-        #expect(next.password != first.password && next.rotated != first.rotated, "no rotation within 25 s of a 5 s period")
+        #expect(rotated && next.rotated != first.rotated, "the due role was not rotated within 30 s")
+        #expect((3_500...3_600).contains(next.ttl), "the next rotation is again a period away: ttl \(next.ttl)")
         #expect(logsIn(next.password), "the scheduled password works")
         #expect(!logsIn(first.password), "the one before it is refused")
         process.terminate()
