@@ -253,6 +253,7 @@ public struct CofferServer: Sendable {
                 metrics: metrics, requests: requestMetrics, logger: logger),
             HealthRunner(
                 gate: gate, monitor: healthMonitor, credentials: credentials, alerts: alerts,
+                alertEvaluationInterval: configuration.alertEvaluationInterval,
                 ready: { [healthCheck] in await Self.readiness(healthCheck) },
                 instance: "\(ProcessInfo.processInfo.hostName):\(getpid())",
                 logger: logger)

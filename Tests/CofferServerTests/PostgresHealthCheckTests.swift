@@ -115,6 +115,7 @@ struct PostgresHealthCheckTests {
             // Run them as the service does.
             let runner = HealthRunner(
                 gate: server.gate, monitor: server.healthMonitor, credentials: server.credentials, alerts: server.alerts,
+                alertEvaluationInterval: 10,
                 ready: { (true, "") }, instance: "test", logger: TestDatabase.logger)
             let own = backend == .postgres ? try await server.database.read { try PostgresProbe.identity(of: $0) } : nil
             let definitions = try await server.gate.perform(

@@ -38,6 +38,25 @@ struct ServerConfigurationTests {
         #expect(configuration.sources["database"] == .default)
     }
 
+    /// The scheduling cadences: the environment and the file set them, the summary says them, and a value out
+    /// of range is refused with the range.
+    @Test func cadences() throws {
+        let configuration = try ServerConfiguration(
+            flags: .init(),
+            environment: .environment(["COFFER_ALERT_EVALUATION_INTERVAL": "2"]),
+            file: .init(rotationCheckInterval: "30", alertEvaluationInterval: "60"))
+        #expect(configuration.alertEvaluationInterval == 2 && configuration.rotationCheckInterval == 30)
+        #expect(configuration.sources["alert_evaluation_interval"] == .environment)
+        #expect(configuration.summary.contains { $0.0 == "alert_evaluation_interval" && $0.1 == "2 s [environment]" })
+        let defaults = try ServerConfiguration(flags: .init(), environment: .init(), file: .init())
+        #expect(defaults.alertEvaluationInterval == 10 && defaults.rotationCheckInterval == 10)
+        for bad in ["0", "3601", "10s", "-1"] {
+            #expect {
+                try ServerConfiguration(flags: .init(), environment: .init(), file: .init(alertEvaluationInterval: bad))
+            } throws: { "\($0)".contains("alert_evaluation_interval must be seconds from 1 to 3600") }
+        }
+    }
+
     @Test func summaryHidesThePassword() throws {
         let configuration = try ServerConfiguration(
             flags: .init(database: "postgres://coffer:hunter2@db:5432/coffer"), environment: .init(), file: .init())

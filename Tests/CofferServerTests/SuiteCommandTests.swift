@@ -13,7 +13,7 @@ struct SuiteCommandTests {
             ["--dev"], in: folder,
             environment: [
                 "COFFER_DATABASE_URL": "sqlite:./data/coffer.db",
-                "COFFER_HEALTH_COMMAND_DIR": "/bin"
+                "COFFER_HEALTH_COMMAND_DIR": "/bin", "COFFER_ALERT_EVALUATION_INTERVAL": "1"
             ])
         defer { serve.terminate() }
         let root = try String(contentsOfFile: "\(folder)/data/dev-root-token", encoding: .utf8)
@@ -128,7 +128,7 @@ struct SuiteCommandTests {
             ]).0 == 0)
         #expect(try await run(["health", "results", "self"]).1.contains("connected"))
 
-        // Alert rules as code; the service evaluates them every 10 s (here a critical error fires "worker-down").
+        // Alert rules as code, evaluated every second here (COFFER_ALERT_EVALUATION_INTERVAL): a critical error fires "worker-down".
         try #"{"rules": [{"name": "worker-down", "type": "error_burst", "component": "worker", "count": 1, "sinks": [{"type": "log"}]}]}"#
             .write(toFile: "\(folder)/rules.json", atomically: true, encoding: .utf8)
         #expect(try await run(["alerts", "apply", "rules.json"]).1.contains("+ worker-down"))

@@ -66,6 +66,8 @@ public struct ServerConfiguration: Sendable {
     public var rotationScheduler: Bool
     /// Seconds between the scheduler's checks for due rotations.
     public var rotationCheckInterval: Int64
+    /// Seconds between evaluations of the alert rules (Prometheus's `evaluation_interval`).
+    public var alertEvaluationInterval: Int64
     /// `host:port` pairs webhook rotators may call; empty refuses webhook rotation.
     public var rotationWebhookHosts: [String]
     /// PEM CAs webhook targets' certificates are checked against (default: the system's).
@@ -122,6 +124,7 @@ public struct ServerConfiguration: Sendable {
         /// `"true"` or `"false"`.
         public var rotationScheduler: String?
         public var rotationCheckInterval: String?
+        public var alertEvaluationInterval: String?
         /// Comma-separated `host:port`.
         public var rotationWebhookHosts: String?
         public var rotationWebhookCAFile: String?
@@ -148,8 +151,9 @@ public struct ServerConfiguration: Sendable {
             rotationScheduler: String? = nil, rotationCheckInterval: String? = nil, rotationWebhookHosts: String? = nil,
             rotationWebhookCAFile: String? = nil, rotationCommandDir: String? = nil, retention: String? = nil,
             auditArchiveDir: String? = nil, readReplica: String? = nil, consistencyIndex: String? = nil,
-            databaseConnections: String? = nil, databasePreparedStatements: String? = nil
+            databaseConnections: String? = nil, databasePreparedStatements: String? = nil, alertEvaluationInterval: String? = nil
         ) {
+            self.alertEvaluationInterval = alertEvaluationInterval
             self.databaseConnections = databaseConnections
             self.databasePreparedStatements = databasePreparedStatements
             self.readReplica = readReplica
@@ -204,7 +208,8 @@ public struct ServerConfiguration: Sendable {
                 rotationCommandDir: value("COFFER_ROTATION_COMMAND_DIR"), retention: value("COFFER_RETENTION"),
                 auditArchiveDir: value("COFFER_AUDIT_ARCHIVE_DIR"), readReplica: value("COFFER_READ_REPLICA_URL"),
                 consistencyIndex: value("COFFER_CONSISTENCY_INDEX"), databaseConnections: value("COFFER_DATABASE_CONNECTIONS"),
-                databasePreparedStatements: value("COFFER_DATABASE_PREPARED_STATEMENTS"))
+                databasePreparedStatements: value("COFFER_DATABASE_PREPARED_STATEMENTS"),
+                alertEvaluationInterval: value("COFFER_ALERT_EVALUATION_INTERVAL"))
         }
 
         /// Reads a JSON object with the keys `listen`, `database`, `log_format`, `log_level`, `cluster_name`.
@@ -222,7 +227,8 @@ public struct ServerConfiguration: Sendable {
                 "rotation_lock_ttl", "rotation_previous_grace", "artifact_path", "cache_memory", "health_command_dir",
                 "audit_device_dir", "audit_device_sockets", "storage_min_free", "rotation_scheduler", "rotation_check_interval",
                 "rotation_webhook_hosts", "rotation_webhook_ca_file", "rotation_command_dir", "retention", "audit_archive_dir",
-                "read_replica", "consistency_index", "database_connections", "database_prepared_statements"
+                "read_replica", "consistency_index", "database_connections", "database_prepared_statements",
+                "alert_evaluation_interval"
             ]
             if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
                 throw ConfigurationError(
@@ -256,7 +262,8 @@ public struct ServerConfiguration: Sendable {
                 rotationCommandDir: try string("rotation_command_dir"), retention: try string("retention"),
                 auditArchiveDir: try string("audit_archive_dir"), readReplica: try string("read_replica"),
                 consistencyIndex: try flag("consistency_index"), databaseConnections: try string("database_connections"),
-                databasePreparedStatements: try flag("database_prepared_statements"))
+                databasePreparedStatements: try flag("database_prepared_statements"),
+                alertEvaluationInterval: try string("alert_evaluation_interval"))
         }
     }
 
@@ -338,6 +345,7 @@ public struct ServerConfiguration: Sendable {
         rotationPreviousGrace = try seconds("rotation_previous_grace", \.rotationPreviousGrace, default: 86_400, range: 0...31_536_000)
         rotationScheduler = try boolean("rotation_scheduler", \.rotationScheduler, default: true)
         rotationCheckInterval = try seconds("rotation_check_interval", \.rotationCheckInterval, default: 10, range: 1...3600)
+        alertEvaluationInterval = try seconds("alert_evaluation_interval", \.alertEvaluationInterval, default: 10, range: 1...3600)
         rotationWebhookHosts = (pick("rotation_webhook_hosts", \.rotationWebhookHosts, default: nil) ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for host in rotationWebhookHosts where host.split(separator: ":").last.flatMap({ Int($0) }) == nil || !host.contains(":") {
@@ -456,6 +464,7 @@ public struct ServerConfiguration: Sendable {
             ),
             ("storage_min_free", storageMinFreeBytes == 0 ? "0 (no floor)" : "\(storageMinFreeBytes) bytes (SQLite's disk only)"),
             ("rotation_scheduler", rotationScheduler ? "on, every \(rotationCheckInterval) s" : "off (make rotate only)"),
+            ("alert_evaluation_interval", "\(alertEvaluationInterval) s"),
             (
                 "rotation_webhook_hosts",
                 rotationWebhookHosts.isEmpty ? "(none: webhook rotators are refused)" : rotationWebhookHosts.joined(separator: ",")

@@ -12,13 +12,16 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the health checks that are due, once a second, all at once, and evaluates the alert rules every
-/// 10 s; both through the Gate as the service identity `health-runner` (Policies/services/health-runner.hcl).
+/// `alertEvaluationInterval` seconds (`alert_evaluation_interval`, 10 by default); both through the Gate as the
+/// service identity `health-runner` (Policies/services/health-runner.hcl).
 struct HealthRunner: Service {
     let gate: Gate
     let monitor: HealthMonitor
     /// Where postgres checks' credentials are read from, at each run, as the runner.
     let credentials: CredentialStore
     let alerts: AlertEngine
+    /// Seconds between evaluations of the alert rules; counted in the runner's one-second ticks.
+    let alertEvaluationInterval: Int64
     /// The service's own readiness, for the built-in `coffer` check.
     let ready: @Sendable () async -> (Bool, String)
     let instance: String
@@ -33,14 +36,14 @@ struct HealthRunner: Service {
         // Coffer's own database, which no postgres check may reach (nil on SQLite; found once on PostgreSQL,
         // and until it is, postgres checks fail rather than run unchecked).
         var own: PostgresProbe.DatabaseIdentity?
-        var seconds = 0
+        var seconds: Int64 = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
             guard !Task.isShuttingDownGracefully, await !gate.keys.status.sealed else { continue }
             if own == nil, gate.database.dialect == .postgres { own = try? await gate.database.read { try PostgresProbe.identity(of: $0) } }
             do { try await tick(own: own) } catch { logger.warning("health checks could not run", metadata: ["coffer.error": "\(error)"]) }
             seconds += 1
-            if seconds % 10 == 0 {
+            if seconds % alertEvaluationInterval == 0 {
                 do {
                     _ = try await perform("coffer/health/alerts/evaluate", .write) { grant in try await alerts.evaluate(grant).count }
                 } catch {
