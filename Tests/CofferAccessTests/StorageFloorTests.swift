@@ -33,8 +33,8 @@ struct StorageFloorTests {
                 #expect(try await client.call("/v1/secret/data/floor", .get, token: root).0 == .notFound)
                 #expect(try await client.call("/v1/auth/token/lookup-self", .get, token: root).0 == .ok)
                 // The refusal is audited, as a response entry of its own, and the trail still verifies.
-                let (verified, report) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
-                #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
+                let (verified, report) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root)
+                #expect(verified == .ok && report.data?.intact == true, "\(report.data?.finding ?? "no answer")")
             }
         }
     }

@@ -230,8 +230,8 @@ struct CredentialStoreTests {
             #expect(refused == .serviceUnavailable, "\(body)")
             #expect(try await currentVersion() == 1, "the change was undone with its entry")
             #expect(try await requestEntries() == 1)
-            let (_, read) = try await client.call("/v1/secret/data/atomic/x", .get, token: root)
-            #expect(((read["data"] as? [String: Any])?["data"] as? [String: Any])?["v"] as? String == "one")
+            let (_, read) = try await client.answer(KV.Read.self, "/v1/secret/data/atomic/x", .get, token: root)
+            #expect(read.data?.data?["v"] == .string("one"))
 
             // A CAS mismatch: the store refuses inside the transaction; the change is undone, the entry stays.
             let (mismatch, _) = try await client.call("/v1/secret/data/atomic/x", token: root, ["options": ["cas": 7], "data": ["v": "x"]])
@@ -266,8 +266,8 @@ struct CredentialStoreTests {
             #expect(try await client.call("/v1/secret/metadata/atomic/x", .delete, token: root).0 == .noContent)
             #expect(try await currentVersion() == nil)
 
-            let (verified, report) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
-            #expect(verified == .ok && ((report["data"] as? [String: Any])?["intact"] as? Bool) == true, "\(report)")
+            let (verified, report) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root)
+            #expect(verified == .ok && report.data?.intact == true, "\(report.data?.finding ?? "no answer")")
         }
     }
 

@@ -16,10 +16,17 @@ package enum Trail {
         package let checkpoints: Int
         package let witnessRecords: Int
         package let firstBadSequence: Int?
+        /// The archive: segments whose seal was checked, those whose file was read, the entries recomputed
+        /// from them, and the folder (`nil` without one).
+        package let segments: Int
+        package let segmentFiles: Int
+        package let archivedEntries: Int
+        package let archive: String?
 
         enum CodingKeys: String, CodingKey {
-            case intact, finding, tags, checkpoints
+            case intact, finding, tags, checkpoints, segments, archive
             case witnessRecords = "witness_records", firstBadSequence = "first_bad_sequence"
+            case segmentFiles = "segment_files", archivedEntries = "archived_entries"
         }
     }
 }

@@ -105,11 +105,11 @@ struct RetentionTests {
                 ).map { try $0.decode(String.self, at: 0) }
                 #expect(facts.count == 1 && facts[0].contains(segments[0].file), "the pass names the segments it sealed: \(facts)")
 
-                let (status, body) = try await client.call("/v1/sys/audit-trail/verify", .get, token: root)
-                let data = try #require(body["data"] as? [String: Any])
-                #expect(status == .ok && data["intact"] as? Bool == true, "\(body)")
-                #expect(data["segments"] as? Int == segments.count && data["segment_files"] as? Int == segments.count)
-                #expect(data["archived_entries"] as? Int == archived && data["archive"] as? String == folder)
+                let (status, body) = try await client.answer(Trail.Verification.self, "/v1/sys/audit-trail/verify", .get, token: root)
+                let data = try #require(body.data, "\(status) \(body.errors ?? [])")
+                #expect(status == .ok && data.intact, "\(data.finding)")
+                #expect(data.segments == segments.count && data.segmentFiles == segments.count)
+                #expect(data.archivedEntries == archived && data.archive == folder)
             }
         }
     }

@@ -44,9 +44,9 @@ struct RotationSchedulerTests {
     }
 
     static func version(_ port: Int, _ root: String, _ path: String) async throws -> Int {
-        let (status, body) = try await MultiInstanceTests.request(port, "/v1/secret/metadata/\(path)", token: root)
-        #expect(status == 200, "\(body)")
-        return (body["data"] as? [String: Any])?["current_version"] as? Int ?? 0
+        let (status, body) = try await MultiInstanceTests.answer(KV.Metadata.self, port, "/v1/secret/metadata/\(path)", token: root)
+        #expect(status == 200, "\(body.errors ?? [])")
+        return body.data?.currentVersion ?? 0
     }
 
     static func schedule(_ port: Int, _ root: String, _ path: String, interval: String) async throws {
@@ -231,6 +231,19 @@ struct RotationSchedulerTests {
 /// next rotation (`ttl`), and when that time comes (made to come: the role's credential is made due in the
 /// database) a role on the real PostgreSQL gets a new password, which logs in, and the old one stops working.
 struct StaticRoleSchedulingTests {
+    /// `database/static-creds/<role>` as a client reads it.
+    struct StaticCredentials: Decodable {
+        let password: String
+        let lastVaultRotation: String
+        /// Seconds until the next rotation.
+        let ttl: Int
+
+        enum CodingKeys: String, CodingKey {
+            case password, ttl
+            case lastVaultRotation = "last_vault_rotation"
+        }
+    }
+
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func aStaticRoleRotatesWhenDue() async throws {
         let url = try #require(TestDatabase.postgresURL)
@@ -261,13 +274,10 @@ struct StaticRoleSchedulingTests {
             port, "/v1/database/static-roles/app", method: "POST", token: root,
             body: ["db_name": "pg", "username": role, "rotation_period": "1h"])
         #expect(roleStatus == 204, "\(roleBody)")
-        func credentials() async throws -> (password: String, rotated: String, ttl: Int) {
-            let (status, body) = try await MultiInstanceTests.request(port, "/v1/database/static-creds/app", token: root)
-            let data = try #require(body["data"] as? [String: Any], "\(status) \(body)")
-            return (
-                try #require(data["password"] as? String), try #require(data["last_vault_rotation"] as? String),
-                try #require(data["ttl"] as? Int)
-            )
+        func credentials() async throws -> StaticCredentials {
+            let (status, body) = try await MultiInstanceTests.answer(
+                StaticCredentials.self, port, "/v1/database/static-creds/app", token: root)
+            return try #require(body.data, "\(status) \(body.errors ?? [])")
         }
         let first = try await credentials()
         #expect(logsIn(first.password) && !logsIn("initial-Pw-1"), "creating the static role rotated it at once")
@@ -280,7 +290,7 @@ struct StaticRoleSchedulingTests {
             next = try await credentials()
             return next.password != first.password
         }
-        #expect(rotated && next.rotated != first.rotated, "the due role was not rotated within 30 s")
+        #expect(rotated && next.lastVaultRotation != first.lastVaultRotation, "the due role was not rotated within 30 s")
         #expect((3_500...3_600).contains(next.ttl), "the next rotation is again a period away: ttl \(next.ttl)")
         #expect(logsIn(next.password), "the scheduled password works")
         #expect(!logsIn(first.password), "the one before it is refused")
