@@ -16,9 +16,10 @@ struct StorageFloorTests {
         try await withUnsealedServer(flags: .init(storageMinFree: String(1 << 50))) { server, root in
             #expect(server.gate.storageFloor?.minimumFreeBytes == 1 << 50)
             try await Application(router: server.makeRouter()).test(.router) { client in
-                let (write, refusal) = try await client.call("/v1/secret/data/floor", .post, token: root, ["data": ["k": "v"]])
+                let (write, refusal) = try await client.answer(
+                    UnreadData.self, "/v1/secret/data/floor", .post, token: root, ["data": ["k": "v"]])
                 #expect(write == .serviceUnavailable)
-                let message = (refusal["errors"] as? [String])?.first ?? ""
+                let message = refusal.errors?.first ?? ""
                 #expect(message.contains("storage_min_free") && message.contains("reads go on"), "\(message)")
                 #expect(try await client.call("/v1/sys/policies/acl/floor", .put, token: root, ["policy": ""]).0 == .serviceUnavailable)
                 // What reads depend on, and what must never wait for space, goes through: logins, renewals,
