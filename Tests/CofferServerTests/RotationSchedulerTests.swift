@@ -161,12 +161,12 @@ struct RotationSchedulerTests {
         try await on.remove()
     }
 
-    /// Two instances on one PostgreSQL, both checking every second; 12 credentials are made due together, three
-    /// times. Each time, the test holds back the runs' first write (an exclusive lock on `rotation_runs`) until
-    /// both instances have listed the credentials as due and wait on it, so every round is the race: both
-    /// rotate from the same stale list. Every credential is rotated exactly once for each time it was due
-    /// (three succeeded runs, from versions 1, 2 and 3, each making the next); with the check under the lock
-    /// removed, credentials are rotated again.
+    /// Two instances on one PostgreSQL, both checking every second; 24 credentials (three times a run's
+    /// parallelism) are made due together, four times. Each time, the test holds back the runs' first write (an
+    /// exclusive lock on `rotation_runs`) until both instances have listed the credentials as due and wait on
+    /// it, so every round is the race: both work through the same list, which goes stale as the other rotates.
+    /// Every credential is rotated exactly once for each time it was due (four succeeded runs, from versions 1
+    /// to 4, each making the next); with the check under the lock removed, credentials are rotated again.
     @Test(.enabled(if: TestDatabase.runsPostgres, "set COFFER_TEST_POSTGRES_URL to run against PostgreSQL"))
     func twoInstancesRotateEachDueCredentialOnce() async throws {
         let scratch = try await TestDatabase.create(.postgres)
@@ -175,13 +175,13 @@ struct RotationSchedulerTests {
         let running = try await Self.instances(scratch, count: 2, in: folder)
         defer { for (process, _) in running { process.terminate() } }
         let root = try String(contentsOfFile: "\(folder)/root-token", encoding: .utf8)
-        let paths = (0..<12).map { "app/credential-\($0)" }
+        let paths = (0..<24).map { "app/credential-\($0)" }
         for (index, path) in paths.enumerated() {
             try await Self.schedule(running[index % 2].port, root, path, interval: "1h")
         }
         let database = try await scratch.location.open(logger: TestDatabase.logger)
         let ids = paths.map { "secret/" + $0 }
-        let rounds = 3
+        let rounds = 4
         for round in 1...rounds {
             let holder = try PostgresTarget(url: scratch.url, user: nil, password: nil)
             try holder.execute("BEGIN")
