@@ -80,17 +80,6 @@ struct RotationSchedulerTests {
         }
     }
 
-    /// Polls `condition` until it holds or `seconds` pass; returns whether it held. The wait is for the
-    /// scheduler's next check (every second here), never for a due time to arrive.
-    static func eventually(within seconds: Int = 30, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
-
     /// One `coffer serve` on its own database, with its root token and a connection to that database.
     struct Instance {
         let scratch: TestDatabase.Scratch
@@ -142,7 +131,7 @@ struct RotationSchedulerTests {
         try await Self.makeDue(off.database, ["secret/app/due"])
         for round in 1...3 {
             try await Self.makeDue(on.database, ["secret/app/due"])
-            let rotated = try await Self.eventually { try await Self.version(on.port, on.root, "app/due") > round }
+            let rotated = try await eventually { try await Self.version(on.port, on.root, "app/due") > round }
             #expect(rotated, "round \(round): the due credential was not rotated within 30 s")
             guard rotated else { break }
         }
@@ -187,7 +176,7 @@ struct RotationSchedulerTests {
             try holder.execute("BEGIN")
             try holder.execute("LOCK TABLE rotation_runs IN EXCLUSIVE MODE")
             try await Self.makeDue(database, ids)
-            let bothWait = try await Self.eventually {
+            let bothWait = try await eventually {
                 try await database.query(
                     """
                     SELECT DISTINCT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -197,7 +186,7 @@ struct RotationSchedulerTests {
             }
             try holder.execute("COMMIT")
             #expect(bothWait, "round \(round): both instances did not reach the runs' table within 30 s")
-            let done = try await Self.eventually {
+            let done = try await eventually {
                 let versions = try await Self.versions(database)
                 return ids.allSatisfy { versions[$0, default: 0] > round }
             }
@@ -286,7 +275,7 @@ struct StaticRoleSchedulingTests {
         try await RotationSchedulerTests.makeDue(database, ["database-static/app"])
         await database.close()
         var next = first
-        let rotated = try await RotationSchedulerTests.eventually {
+        let rotated = try await eventually {
             next = try await credentials()
             return next.password != first.password
         }

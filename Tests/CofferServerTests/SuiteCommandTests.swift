@@ -115,9 +115,9 @@ struct SuiteCommandTests {
         #expect(appliedChecks.contains("+ self"), "\(appliedChecks)")
         #expect(try await run(["health", "apply", "checks.json"]).1.contains("nothing to change"))
         var status = ""
-        for _ in 0..<40 where !(status.contains("passing") && status.contains("critical")) {
-            try await Task.sleep(for: .milliseconds(250))
+        _ = try await eventually(within: .seconds(10)) {
             status = try await run(["health", "status"]).1
+            return status.contains("passing") && status.contains("critical")
         }
         #expect(
             status.contains("overall: critical") && status.contains("coffer: passing") && status.contains("jobs: critical"), "\(status)")
@@ -139,16 +139,16 @@ struct SuiteCommandTests {
             ]).0 == 0)
         #expect(try await run(["errors", "log", "queue consumer died", "--component", "worker", "--severity", "critical"]).0 == 0)
         var firing = ""
-        for _ in 0..<60 where !firing.contains("worker-down") {
-            try await Task.sleep(for: .milliseconds(250))
+        _ = try await eventually(within: .seconds(15)) {
             firing = try await run(["alerts", "list"]).1
+            return firing.contains("worker-down")
         }
         #expect(firing.contains("worker-down") && firing.contains("worker"), "\(firing)")
         // The transition's history entry is written by the same evaluation, which may still be finishing under load.
         var history = ""
-        for _ in 0..<60 where !history.contains("silenced") {
+        _ = try await eventually(within: .seconds(15)) {
             history = try await run(["alerts", "history"]).1
-            if !history.contains("silenced") { try await Task.sleep(for: .milliseconds(250)) }
+            return history.contains("silenced")
         }
         #expect(history.contains("silenced"), "\(history)")
         #expect(try await run(["report", "health"]).1.contains("jobs"))

@@ -216,13 +216,11 @@ struct UpgradeInPlaceTests {
 
     /// Waits until the key file has unsealed the service (the listener opens first).
     static func waitUntilUnsealed(_ port: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
+        let unsealed = try await eventually(within: .seconds(60)) {
             let (_, status) = try await MultiInstanceTests.raw(port, "/v1/sys/seal-status", method: "GET", token: nil, body: nil)
-            if (try? JSONDecoder().decode(Sys.SealStatus.self, from: status))?.sealed == false { return }
-            try await Task.sleep(for: .milliseconds(100))
+            return (try? JSONDecoder().decode(Sys.SealStatus.self, from: status))?.sealed == false
         }
-        throw TestSetupError("the service did not unseal with the fixture's key file")
+        guard unsealed else { throw TestSetupError("the service did not unseal with the fixture's key file") }
     }
 }
 

@@ -182,9 +182,9 @@ extension AuditDeviceTests {
                 }
                 let answered = ContinuousClock.now - started
                 var counts = server.gate.devices.deliveryCounts()["hung"]
-                for _ in 0..<100 where (counts?.failed ?? 0) == 0 {
-                    try await Task.sleep(for: .milliseconds(100))
+                _ = try await eventually(within: .seconds(10)) {
                     counts = server.gate.devices.deliveryCounts()["hung"]
+                    return (counts?.failed ?? 0) > 0
                 }
                 // Without a stalled write this test would prove nothing.
                 #expect((counts?.failed ?? 0) > 0, "the device never stalled: \(String(describing: counts))")
